@@ -1,0 +1,99 @@
+# pubrev: two commands on a fresh machine, `make run` and `make test`.
+# Everything a run leaves behind lives in .venv/ and .local/ (both ignored).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BUF_VERSION := 1.61.0
+BUF := .local/node/node_modules/.bin/buf
+SERVICES := disclosure inspection credit casework
+SRC_ROOTS := contracts/src libs/servicekit/src $(foreach s,$(SERVICES),services/$(s)/src)
+
+.PHONY: help deps run stop infra-up infra-down infra-status test test-unit test-infra lint \
+        protos protos-check asyncapi bench fmt clean
+
+help:
+	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
+	@echo "make test    install what is missing, lint, then the whole test suite"
+	@echo "make lint    ruff, mypy, import-linter, buf lint, stub drift, k8s manifests"
+	@echo "make bench   throughput figures against raw baselines of the same run"
+	@echo "make stop    stop the services and the local infrastructure"
+
+# -- dependencies -------------------------------------------------------------------------
+$(STAMP): requirements.lock requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is required" >&2; exit 1; }
+	@command -v java >/dev/null || { echo "Java 17+ is required (for the Kafka broker)" >&2; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven is required (fetches the Kafka broker)" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# Source roots on sys.path: services import contracts and servicekit, never each other.
+	printf '%s\n' $(abspath $(SRC_ROOTS)) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/pubrev-workspace.pth"
+	touch $@
+
+$(BUF):
+	@command -v npm >/dev/null || { echo "npm is required (installs buf)" >&2; exit 1; }
+	npm install -s --no-audit --no-fund --prefix .local/node @bufbuild/buf@$(BUF_VERSION)
+
+deps: $(STAMP) $(BUF)
+
+# -- local infrastructure -----------------------------------------------------------------
+infra-up: $(STAMP)
+	$(PY) tools/devinfra.py up
+
+infra-down:
+	@if [ -x $(PY) ]; then $(PY) tools/devinfra.py down; fi
+
+infra-status: $(STAMP)
+	$(PY) tools/devinfra.py status
+
+# -- run ----------------------------------------------------------------------------------
+run: $(STAMP)
+	$(PY) tools/run_platform.py
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) tools/run_platform.py --stop; fi
+	@$(MAKE) --no-print-directory infra-down
+
+# -- quality ------------------------------------------------------------------------------
+protos: $(STAMP)
+	$(PY) tools/gen_protos.py
+
+protos-check: $(STAMP)
+	$(PY) tools/gen_protos.py --check
+
+asyncapi: $(STAMP)
+	$(PY) tools/gen_asyncapi.py
+
+lint: $(STAMP) $(BUF)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	cd contracts/proto && ../../$(BUF) lint
+	$(PY) tools/gen_protos.py --check
+	$(PY) tools/gen_asyncapi.py --check
+	$(PY) tools/check_k8s.py
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+
+# -- tests --------------------------------------------------------------------------------
+test-unit: $(STAMP)
+	$(VENV)/bin/pytest -m "not infra" -q
+
+test-infra: $(STAMP)
+	$(PY) tools/devinfra.py up
+	$(VENV)/bin/pytest -m infra -q
+
+test: lint
+	$(PY) tools/devinfra.py up
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) tools/devinfra.py up
+	$(PY) -m bench
+
+clean:
+	-$(MAKE) --no-print-directory stop
+	rm -rf $(VENV) .local .mypy_cache .ruff_cache .pytest_cache

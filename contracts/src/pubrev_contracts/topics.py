@@ -1,0 +1,8 @@
+"""Kafka topic names: pubrev.<service>.events.v<major>."""
+
+DISCLOSURE_EVENTS = "pubrev.disclosure.events.v1"
+INSPECTION_EVENTS = "pubrev.inspection.events.v1"
+CREDIT_EVENTS = "pubrev.credit.events.v1"
+CASEWORK_EVENTS = "pubrev.casework.events.v1"
+
+ALL_EVENT_TOPICS = (DISCLOSURE_EVENTS, INSPECTION_EVENTS, CREDIT_EVENTS, CASEWORK_EVENTS)

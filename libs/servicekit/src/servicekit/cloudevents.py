@@ -1,0 +1,66 @@
+"""CloudEvents 1.0 Kafka protocol binding, binary content mode.
+
+The event's JSON is the Kafka value; its attributes travel as `ce_*` headers. `ce_id` is
+derived from aggregate id and version, so a re-sent event carries the same id and consumers
+can recognise it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+def event_id(aggregate_id: str, version: int) -> str:
+    return f"{aggregate_id}:{version}"
+
+
+@dataclass(frozen=True)
+class CloudEventAttributes:
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str
+    unit: str
+    """Extension attribute: the supervising unit (jurisdiction) of the record."""
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("ce_specversion", SPEC_VERSION.encode()),
+            ("ce_id", self.id.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_time", self.time.astimezone(UTC).isoformat().encode()),
+            ("ce_subject", self.subject.encode()),
+            ("ce_unit", self.unit.encode()),
+            ("content-type", CONTENT_TYPE.encode()),
+        ]
+
+    @classmethod
+    def from_headers(
+        cls, headers: Mapping[str, str | bytes] | Iterable[tuple[str, str | bytes]]
+    ) -> CloudEventAttributes:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        values = {k: v.decode() if isinstance(v, bytes) else v for k, v in items}
+        missing = [
+            name
+            for name in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time")
+            if name not in values
+        ]
+        if missing:
+            raise ValueError(f"not a CloudEvent: missing headers {', '.join(missing)}")
+        if values["ce_specversion"] != SPEC_VERSION:
+            raise ValueError(f"unsupported CloudEvents specversion {values['ce_specversion']}")
+        return cls(
+            id=values["ce_id"],
+            source=values["ce_source"],
+            type=values["ce_type"],
+            time=datetime.fromisoformat(values["ce_time"]),
+            subject=values.get("ce_subject", ""),
+            unit=values.get("ce_unit", ""),
+        )

@@ -1,0 +1,234 @@
+"""eventsourcing helpers every service application shares.
+
+Stdlib + eventsourcing only: the `application` layer of a service imports this module, and
+that layer must not reach grpc, faststream, pydantic or psycopg.
+
+What it adds to `eventsourcing.application.Application`:
+- a process recorder, so that an event consumed from Kafka is applied together with a
+  tracking record in one database transaction (`record(..., tracking=...)`);
+- `DeliveryRef`: which upstream event is being applied. Dedupe is keyed by upstream
+  aggregate and version, not by Kafka offset, because a relay re-send after a crash gets a
+  new offset but keeps the aggregate id and version (the CloudEvents `ce_id`);
+- command receipts, so that a retried command (same `request_id`) returns its first result
+  and writes nothing;
+- the audit trail (`history`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+)
+
+from servicekit.errors import AlreadyExists, Conflict
+
+A = TypeVar("A", bound=Aggregate)
+
+RECEIPT_NAMESPACE = uuid.UUID("6f0a3c55-6a43-4f43-9a53-0d6b1f3f7a10")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryRef:
+    """The upstream event being applied by a consumer."""
+
+    consumer: str
+    """Name of the consuming policy or projection, e.g. `inspection.disclosure-watch`."""
+    aggregate_id: str
+    version: int
+
+    def tracking(self) -> Tracking:
+        # One tracking row per (consumer, upstream aggregate); its id is the highest version
+        # applied. eventsourcing's single-row tracking refuses an id that is not higher, in
+        # the same transaction as the effect: a redelivered event cannot apply twice.
+        return Tracking(f"{self.consumer}|{self.aggregate_id}", self.version)
+
+
+class CommandReceipt(Aggregate):
+    """Remembers that a command with a client request_id was carried out, and its result."""
+
+    @event("Issued")
+    def __init__(self, command: str, request_id: str, fingerprint: str, result: dict[str, Any]):
+        self.command = command
+        self.request_id = request_id
+        self.fingerprint = fingerprint
+        self.result = result
+
+    @staticmethod
+    def create_id(command: str, request_id: str) -> uuid.UUID:
+        return uuid.uuid5(RECEIPT_NAMESPACE, f"{command}:{request_id}")
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of a command's content, to tell a retry from a reuse of its request_id."""
+    text = json.dumps(to_jsonable(payload), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ServiceApplication(Application[uuid.UUID]):
+    """Base of each service's eventsourcing application."""
+
+    def construct_recorder(self) -> ProcessRecorder:  # type: ignore[override]
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    # -- consumers -------------------------------------------------------------------------
+
+    def already_applied(self, delivery: DeliveryRef) -> bool:
+        tracking = delivery.tracking()
+        return self.process_recorder.has_tracking_id(
+            tracking.application_name, tracking.notification_id
+        )
+
+    def record(self, *objs: Aggregate | None, delivery: DeliveryRef | None = None) -> bool:
+        """Saves the aggregates' pending events, atomically with the delivery's tracking.
+
+        Returns False (and writes nothing) when the delivery had been applied already.
+        Raises Conflict when another writer changed one of the aggregates first.
+        """
+        processing = ProcessingEvent[uuid.UUID](
+            tracking=delivery.tracking() if delivery else None
+        )
+        processing.collect_events(*objs)
+        try:
+            recordings = self._record(processing)
+        except IntegrityError as error:
+            if delivery is not None and self.already_applied(delivery):
+                return False
+            raise Conflict(
+                "a concurrent command changed the same record first; read it again and retry",
+                "数据已被并发修改，请重新读取后重试",
+            ) from error
+        self._notify(recordings)
+        return True
+
+    # -- idempotent commands ---------------------------------------------------------------
+
+    def find(self, aggregate_id: uuid.UUID, kind: type[A], version: int | None = None) -> A | None:
+        """The aggregate, or None when it does not exist (one read, not two)."""
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, kind):
+            raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {kind.__name__}")
+        return aggregate
+
+    def find_receipt(self, command: str, request_id: str) -> CommandReceipt | None:
+        return self.find(CommandReceipt.create_id(command, request_id), CommandReceipt)
+
+    def run_once(
+        self,
+        command: str,
+        request_id: str,
+        payload: Any,
+        execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """Runs `execute` at most once per (command, request_id).
+
+        `execute` returns the aggregates to save and the result to remember. A repeat of the
+        same request returns the remembered result; the same request_id with other content
+        is ALREADY_EXISTS (a client bug that must not pass silently).
+        """
+        digest = fingerprint(payload)
+        receipt = self.find_receipt(command, request_id)
+        if receipt is None:
+            aggregates, result = execute()
+            receipt = CommandReceipt(command, request_id, digest, result)
+            try:
+                self.record(*aggregates, receipt)
+                return result
+            except Conflict:
+                # Either the same request raced itself (then its receipt exists now), or
+                # another command touched the aggregate first.
+                raced = self.find_receipt(command, request_id)
+                if raced is None:
+                    raise
+                receipt = raced
+        if receipt.fingerprint != digest:
+            raise AlreadyExists(
+                f"request_id {request_id!r} was already used for a different {command}",
+                f"请求编号 {request_id} 已用于另一条不同的请求",
+            )
+        return dict(receipt.result)
+
+    # -- audit trail -----------------------------------------------------------------------
+
+    def history(
+        self, aggregate_id: uuid.UUID | None, after_position: int, limit: int
+    ) -> list[HistoryEntry]:
+        if aggregate_id is not None:
+            stored: Sequence[StoredEvent] = self.recorder.select_events(
+                aggregate_id, limit=limit
+            )
+        else:
+            stored = self.process_recorder.select_notifications(
+                start=after_position, limit=limit, inclusive_of_start=False
+            )
+        return [self._history_entry(s) for s in stored]
+
+    def _history_entry(self, stored: StoredEvent) -> HistoryEntry:
+        domain_event = self.mapper.to_domain_event(stored)
+        attributes = {
+            k: v
+            for k, v in vars(domain_event).items()
+            if k not in ("originator_id", "originator_version", "timestamp")
+        }
+        return HistoryEntry(
+            aggregate_id=str(stored.originator_id),
+            version=stored.originator_version,
+            type=type(domain_event).__qualname__,
+            occurred_at=domain_event.timestamp,
+            payload=to_jsonable(attributes),
+            position=stored.id if isinstance(stored, Notification) else 0,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    aggregate_id: str
+    version: int
+    type: str
+    occurred_at: datetime
+    payload: Any
+    position: int
+
+
+def to_jsonable(value: Any) -> Any:
+    """Domain values as JSON: UUIDs and Decimals as strings, times in ISO 8601."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")

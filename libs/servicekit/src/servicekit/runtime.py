@@ -1,0 +1,127 @@
+"""Runs a service's roles (api, relay, consumer) and shuts them down cleanly.
+
+SIGTERM or SIGINT: health turns NOT_SERVING and the gRPC server stops taking calls while
+in-flight calls finish (grace period); the consumer finishes the event in hand and commits;
+the relay finishes and records its batch; then connections close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
+from servicekit.eventstore import ServiceApplication
+from servicekit.grpc_kit import GrpcServer
+from servicekit.kafka_admin import ensure_topics
+from servicekit.logs import configure_logging
+from servicekit.postgres import ensure_database
+from servicekit.relay import Relay, Translate, make_producer
+from servicekit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+ROLES = ("api", "relay", "consumer")
+
+
+@dataclass
+class ServiceParts:
+    """What a service's bootstrap hands to the runtime."""
+
+    settings: ServiceSettings
+    app: ServiceApplication
+    grpc_service_names: Sequence[str]
+    register_grpc: Callable[[grpc.aio.Server], None]
+    topic: str
+    translate: Translate
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+
+@dataclass
+class Running:
+    """Handles of a running service, for tests and the shutdown."""
+
+    grpc: GrpcServer | None = None
+    relay: Relay | None = None
+    consumer: ConsumerRunner | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
+    settings = parts.settings
+    topics = {parts.topic, dead_letter_topic(settings.service)}
+    topics.update(s.topic for s in parts.subscriptions)
+    await ensure_topics(
+        settings.kafka_bootstrap, sorted(topics),
+        replication_factor=settings.topic_replication_factor,
+    )
+    running = Running()
+    if "relay" in roles:
+        producer = make_producer(settings.kafka_bootstrap, f"pubrev-{settings.service}-relay")
+        await producer.start()
+        running.relay = Relay(
+            settings.service, parts.app.process_recorder, parts.translate, producer,
+            batch_size=settings.relay_batch_size,
+            idle_poll_seconds=settings.relay_idle_poll_seconds,
+        )
+        running.tasks.append(asyncio.create_task(running.relay.run(running.stop)))
+    if "consumer" in roles and parts.subscriptions:
+        running.consumer = ConsumerRunner(
+            settings.service, settings.kafka_bootstrap, parts.subscriptions,
+            max_attempts=settings.consumer_max_attempts,
+            graceful_timeout=settings.shutdown_grace_seconds,
+        )
+        await running.consumer.start()
+    if "api" in roles:
+        running.grpc = GrpcServer(settings, parts.grpc_service_names)
+        parts.register_grpc(running.grpc.server)
+        await running.grpc.start()
+    return running
+
+
+async def stop(parts: ServiceParts, running: Running) -> None:
+    grace = parts.settings.shutdown_grace_seconds
+    if running.grpc is not None:
+        await running.grpc.stop(grace)
+    if running.consumer is not None:
+        await running.consumer.stop()
+    running.stop.set()
+    if running.tasks:
+        await asyncio.wait(running.tasks, timeout=grace)
+    if running.relay is not None:
+        await running.relay.producer.stop()
+
+
+async def serve(parts: ServiceParts, roles: Sequence[str]) -> None:
+    running = await start(parts, roles)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, running.stop.set)
+    log.info("service up", extra={"roles": list(roles)})
+    await running.stop.wait()
+    log.info("shutting down")
+    await stop(parts, running)
+    parts.app.close()
+    log.info("service down")
+
+
+def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
+         argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {service}")
+    parser.add_argument("role", choices=[*ROLES, "all"],
+                        help="api: gRPC server; relay: outbox to Kafka; consumer: Kafka "
+                             "subscriptions; all: the three in one process (development)")
+    args = parser.parse_args(argv)
+    settings = ServiceSettings(service=service)
+    configure_logging(service, settings.log_level)
+    ensure_database(settings.service_database_url)
+    parts = build(settings)
+    roles = ROLES if args.role == "all" else (args.role,)
+    asyncio.run(serve(parts, roles))

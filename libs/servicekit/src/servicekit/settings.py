@@ -1,0 +1,94 @@
+"""Service settings from the environment (pydantic-settings).
+
+`KAFKA_BOOTSTRAP` and `DATABASE_URL` keep the names every tool here uses; the rest are
+`PUBREV_*`. `DATABASE_URL` may name a server (its database is then `pubrev_<service>`) or,
+with `PUBREV_DATABASE_IS_SERVICE_DB=true`, the service's own database as given.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GRPC_PORTS = {"disclosure": 50051, "inspection": 50052, "credit": 50053, "casework": 50054}
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUBREV_", extra="ignore")
+
+    service: str
+    environment: Environment = Environment.development
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP", "PUBREV_KAFKA_BOOTSTRAP"),
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:15432/postgres",
+        validation_alias=AliasChoices("DATABASE_URL", "PUBREV_DATABASE_URL"),
+    )
+    database_is_service_db: bool = False
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int | None = None
+    """None: the service's default port (DEFAULT_GRPC_PORTS); 0: any free port (tests)."""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    dev_identity_header: bool = False
+    """Accept `x-pubrev-identity` without mTLS. Refused in production."""
+    log_level: str = "INFO"
+    relay_batch_size: int = 500
+    relay_idle_poll_seconds: float = 0.05
+    topic_replication_factor: int = 1
+    """3 on a production cluster; 1 on the single local broker."""
+    consumer_max_attempts: int = 5
+    """Deliveries of one event before it is parked on the dead-letter topic."""
+    shutdown_grace_seconds: float = 10.0
+
+    @model_validator(mode="after")
+    def _safe_identity(self) -> ServiceSettings:
+        tls = (self.tls_cert, self.tls_key, self.tls_client_ca)
+        if any(tls) and not all(tls):
+            raise ValueError(
+                "PUBREV_TLS_CERT, PUBREV_TLS_KEY and PUBREV_TLS_CLIENT_CA go together (mTLS)"
+            )
+        if self.environment is Environment.production:
+            if self.dev_identity_header:
+                raise ValueError(
+                    "PUBREV_DEV_IDENTITY_HEADER=true is refused when "
+                    "PUBREV_ENVIRONMENT=production: callers must present client certificates"
+                )
+            if not all(tls):
+                raise ValueError("production needs mTLS: set PUBREV_TLS_CERT/KEY/CLIENT_CA")
+        if self.grpc_port is None:
+            self.grpc_port = DEFAULT_GRPC_PORTS.get(self.service, 50050)
+        return self
+
+    @property
+    def mtls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def service_database_url(self) -> str:
+        if self.database_is_service_db:
+            return self.database_url
+        return with_database(self.database_url, f"pubrev_{self.service}")
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.grpc_host}:{self.grpc_port}"
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL with another database name."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, parts.fragment))

@@ -1,0 +1,186 @@
+"""pytest fixtures for tests on the real stack (Kafka broker, PostgreSQL).
+
+Registered from the repository's root conftest. Tests that use them are marked `infra`.
+The fixtures start the local infrastructure (tools/devinfra.py, idempotent) unless
+KAFKA_BOOTSTRAP / DATABASE_URL name servers of your own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from servicekit.grpc_kit import IDENTITY_HEADER
+from servicekit.postgres import drop_database, ensure_database
+from servicekit.runtime import ROLES, Running, ServiceParts, start, stop
+from servicekit.settings import ServiceSettings, with_database
+
+ROOT = Path(__file__).resolve().parents[4]
+LOCAL_KAFKA = "127.0.0.1:19092"
+LOCAL_DATABASE = "postgresql://postgres@127.0.0.1:15432/postgres"
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def infra() -> dict[str, str]:
+    """Addresses of a running broker and database server (started when needed)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "devinfra.py"), "up"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"local infrastructure did not start:\n{result.stderr[-4000:]}")
+    kafka = os.environ.get("KAFKA_BOOTSTRAP", LOCAL_KAFKA)
+    database = os.environ.get("DATABASE_URL", LOCAL_DATABASE)
+    if kafka == LOCAL_KAFKA:
+        # The local broker is ours: start every session from empty topics, so that events
+        # of earlier runs (benchmarks leave many) are not replayed into these tests.
+        asyncio.run(_delete_pubrev_topics(kafka))
+    return {"kafka": kafka, "database": database}
+
+
+async def _delete_pubrev_topics(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        topics = [t for t in await admin.list_topics() if t.startswith("pubrev.")]
+        if topics:
+            await admin.delete_topics(topics)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if not any(t.startswith("pubrev.") for t in await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def service_settings(infra: dict[str, str]) -> Iterator[Callable[..., ServiceSettings]]:
+    """Factory of settings for a service on a fresh database of its own (dropped after)."""
+    created: list[str] = []
+
+    def make(service: str, **overrides: Any) -> ServiceSettings:
+        url = with_database(infra["database"], f"test_{service}_{uuid.uuid4().hex[:10]}")
+        ensure_database(url)
+        created.append(url)
+        values: dict[str, Any] = {
+            "service": service,
+            "environment": "test",
+            "kafka_bootstrap": infra["kafka"],
+            "database_url": url,
+            "database_is_service_db": True,
+            "grpc_port": 0,
+            "dev_identity_header": True,
+            "relay_idle_poll_seconds": 0.02,
+            "shutdown_grace_seconds": 2.0,
+        }
+        values.update(overrides)
+        return ServiceSettings(**values)
+
+    yield make
+    for url in created:
+        drop_database(url)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Polls `probe` until it returns a truthy value (returned) or raises no AssertionError.
+
+    Waits on the condition with a deadline instead of sleeping a fixed time, so a loaded
+    2-core CI machine is slower but not flaky.
+    """
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = await probe()
+            if value:
+                return value
+        except AssertionError as error:
+            last = error
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}") from last
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, subject: str | None = None, min_count: int = 1,
+    timeout: float = 30.0,
+) -> list[Any]:
+    """Reads a topic from the beginning (no group, no commits) until `min_count` records
+    (with ce_subject == subject, when given) have been seen."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None,
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    if subject is None or headers.get("ce_subject") == subject:
+                        found.append(record)
+            if len(found) >= min_count:
+                # Drain what is already there, to see duplicates too.
+                more = await consumer.getmany(timeout_ms=500)
+                for records in more.values():
+                    for record in records:
+                        headers = {k: v.decode() for k, v in record.headers}
+                        if subject is None or headers.get("ce_subject") == subject:
+                            found.append(record)
+                return found
+    finally:
+        await consumer.stop()
+    raise AssertionError(f"only {len(found)} of {min_count} records on {topic}")
+
+
+@pytest.fixture
+async def stopper() -> AsyncIterator[list[Callable[[], Awaitable[None]]]]:
+    """Collects async clean-ups that run even when a test fails."""
+    cleanups: list[Callable[[], Awaitable[None]]] = []
+    yield cleanups
+    for cleanup in reversed(cleanups):
+        await cleanup()
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    build: Callable[[ServiceSettings], ServiceParts],
+    settings: ServiceSettings,
+    roles: tuple[str, ...] = ROLES,
+) -> AsyncIterator[tuple[ServiceParts, Running]]:
+    """A service started in this process on the real stack, stopped (cleanly) afterwards."""
+    parts = build(settings)
+    running = await start(parts, roles)
+    try:
+        yield parts, running
+    finally:
+        await stop(parts, running)
+        parts.app.close()
+
+
+def identity_metadata(agency: str, role: str, unit: str, subject: str = "") -> tuple[
+    tuple[str, str], ...
+]:
+    """The development identity header (tests run with PUBREV_DEV_IDENTITY_HEADER on)."""
+    text = f"agency={agency};role={role};unit={unit}" + (f";subject={subject}" if subject else "")
+    return ((IDENTITY_HEADER, text),)

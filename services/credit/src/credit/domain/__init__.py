@@ -1,0 +1,1 @@
+"""Credit domain. stdlib + eventsourcing.domain only; its aggregates arrive with the credit issue."""

@@ -1,0 +1,1 @@
+"""Adapters: translation between domain events and the published contract events."""

@@ -1,0 +1,72 @@
+"""Domain events of the disclosure service → contract events on pubrev.disclosure.events.v1.
+
+Events with no public meaning (command receipts) translate to None and are not published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pubrev_contracts.events.base import ContractEvent
+from pubrev_contracts.events.disclosure import (
+    CommunityRegisteredV1,
+    DisclosureAmendedV1,
+    DisclosureFiguresV1,
+    DisclosureFiledV1,
+    IncomeLineV1,
+)
+
+from disclosure.domain.content import DisclosureContent
+from disclosure.domain.model import Community, Disclosure
+
+
+def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:
+    content = DisclosureContent.from_state(content_state)
+    return DisclosureFiguresV1(
+        income=[IncomeLineV1(source=i.source, amount_fen=i.amount_fen)  # type: ignore[arg-type]
+                for i in content.income],
+        income_total_fen=content.income_total_fen,
+        operating_cost_fen=content.operating_cost_fen or 0,
+        expenditure_total_fen=content.expenditure_total_fen,
+        surplus_fen=content.surplus_fen,
+        owners_share_fen=content.owners_share_fen or 0,
+        company_share_fen=content.company_share_fen or 0,
+        transferred_to_maintenance_fund_fen=content.transferred_to_maintenance_fund_fen or 0,
+        posting_days=content.posting_days,
+        posting_channels=list(content.posting_channels),
+    )
+
+
+def to_contract(event: Any) -> ContractEvent | None:
+    base = {
+        "aggregate_id": event.originator_id,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.timestamp,
+    }
+    if isinstance(event, Community.Registered):
+        return CommunityRegisteredV1(
+            **base, unit=event.unit, community_code=event.code, name=event.name,
+            address=event.address, division_code=event.division_code, township=event.township,
+            company_uscc=event.company_uscc, company_name=event.company_name,
+            signboard_at_main_entrance=event.signboard_at_main_entrance,
+            elevator_count=event.elevator_count, barrier_gate_count=event.barrier_gate_count,
+            has_leasable_space=event.has_leasable_space, household_count=event.household_count,
+        )
+    if isinstance(event, Disclosure.Filed):
+        return DisclosureFiledV1(
+            **base, unit=event.unit, community_id=event.community_id,
+            community_code=event.community_code, company_uscc=event.company_uscc,
+            year=event.year, quarter=event.quarter, figures=figures(event.content),
+            late=event.late,
+            zero_revenue=DisclosureContent.from_state(event.content).zero_revenue,
+        )
+    if isinstance(event, Disclosure.Amended):
+        return DisclosureAmendedV1(
+            **base, unit=event.unit, community_id=event.community_id,
+            community_code=event.community_code, company_uscc=event.company_uscc,
+            year=event.year, quarter=event.quarter, revision=event.revision,
+            reason=event.reason, figures=figures(event.content), late=event.late,
+            zero_revenue=DisclosureContent.from_state(event.content).zero_revenue,
+        )
+    return None
+

@@ -1,0 +1,1 @@
+"""Disclosure application: commands, queries and the rules of who may do what."""

@@ -1,0 +1,1 @@
+"""Disclosure domain: aggregates and rules. stdlib + eventsourcing.domain only."""

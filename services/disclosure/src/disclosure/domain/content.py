@@ -1,0 +1,195 @@
+"""What a quarterly disclosure holds (the five items of the provincial template) and its rules.
+
+Money is integer fen (分). `check()` returns every broken rule at once, each naming its
+field and rule, so the filer can correct everything in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from servicekit.errors import FieldViolation
+
+from disclosure.domain.identifiers import is_mainland_mobile
+
+INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")
+POSTING_CHANNELS = ("signboard", "provincial_system", "wechat_group")
+MIN_POSTING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class IncomeItem:
+    source: str
+    amount_fen: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExpenditureItem:
+    purpose: str
+    amount_fen: int
+    owners_decision_ref: str
+
+
+@dataclass(frozen=True)
+class DisclosureContent:
+    income: tuple[IncomeItem, ...]
+    operating_cost_fen: int | None
+    expenditure: tuple[ExpenditureItem, ...]
+    owners_share_fen: int | None
+    company_share_fen: int | None
+    transferred_to_maintenance_fund_fen: int | None
+    no_income: bool
+    separate_account: str
+    contact_name: str
+    contact_phone: str
+    posting_start: date | None
+    posting_end: date | None
+    posting_channels: tuple[str, ...]
+
+    # -- derived figures -------------------------------------------------------------------
+
+    @property
+    def income_total_fen(self) -> int:
+        return sum(i.amount_fen for i in self.income)
+
+    @property
+    def expenditure_total_fen(self) -> int:
+        return sum(e.amount_fen for e in self.expenditure)
+
+    @property
+    def surplus_fen(self) -> int:
+        """结余 = 经营收入 − 经营成本 − 经营支出."""
+        return self.income_total_fen - (self.operating_cost_fen or 0) - self.expenditure_total_fen
+
+    @property
+    def zero_revenue(self) -> bool:
+        return self.income_total_fen == 0
+
+    @property
+    def posting_days(self) -> int:
+        if self.posting_start is None or self.posting_end is None:
+            return 0
+        return (self.posting_end - self.posting_start).days + 1
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def check(self, prefix: str = "content") -> list[FieldViolation]:  # noqa: C901
+        v: list[FieldViolation] = []
+
+        def bad(field: str, rule: str, text: str, zh: str) -> None:
+            v.append(FieldViolation(f"{prefix}.{field}", rule, text, zh))
+
+        if not self.income and not self.no_income:
+            bad("income", "item_missing",
+                "operating income (经营收入) is missing: list it by source, or set no_income",
+                "缺少经营收入明细；如本季度无收入请明确声明")
+        if self.income and self.no_income:
+            bad("no_income", "contradiction", "no_income is set but income lines are listed",
+                "声明无收入但填写了收入明细")
+        for n, item in enumerate(self.income):
+            if item.source not in INCOME_SOURCES:
+                bad(f"income[{n}].source", "unknown_source",
+                    f"source must be one of {', '.join(INCOME_SOURCES)}", "收入来源不在规定类别内")
+            if item.amount_fen < 0:
+                bad(f"income[{n}].amount_fen", "non_negative", "amount must be >= 0", "金额不能为负")
+        for field, value, zh_name in (
+            ("operating_cost_fen", self.operating_cost_fen, "经营成本"),
+            ("owners_share_fen", self.owners_share_fen, "业主分配"),
+            ("company_share_fen", self.company_share_fen, "物业企业分配"),
+            ("transferred_to_maintenance_fund_fen", self.transferred_to_maintenance_fund_fen,
+             "结余转存维修资金"),
+        ):
+            if value is None:
+                bad(field, "item_missing", f"{field} is missing (an explicit 0 is allowed)",
+                    f"缺少{zh_name}（可填0，不可不填）")
+            elif value < 0:
+                bad(field, "non_negative", "amount must be >= 0", f"{zh_name}金额不能为负")
+        for n, exp in enumerate(self.expenditure):
+            if not exp.purpose.strip():
+                bad(f"expenditure[{n}].purpose", "required", "purpose is required", "缺少支出用途")
+            if exp.amount_fen < 0:
+                bad(f"expenditure[{n}].amount_fen", "non_negative", "amount must be >= 0",
+                    "金额不能为负")
+            if not exp.owners_decision_ref.strip():
+                bad(f"expenditure[{n}].owners_decision_ref", "owners_decision_missing",
+                    "each expenditure needs the reference of the owners' decision",
+                    "每笔支出须注明业主共同决定的依据")
+        if None not in (self.operating_cost_fen, self.owners_share_fen, self.company_share_fen,
+                        self.transferred_to_maintenance_fund_fen):
+            distributed = (self.owners_share_fen or 0) + (self.company_share_fen or 0)
+            allocated = distributed + (self.transferred_to_maintenance_fund_fen or 0)
+            if allocated != self.surplus_fen:
+                bad("transferred_to_maintenance_fund_fen", "identity_broken",
+                    f"distributed + transferred = {allocated} fen but income − cost − "
+                    f"expenditure = {self.surplus_fen} fen",
+                    f"结余分配与转存合计 {allocated} 分，与经营收入合计减成本和支出 "
+                    f"{self.surplus_fen} 分不符")
+        if not self.separate_account.strip():
+            bad("separate_account", "required", "the separate account (专户) is required",
+                "缺少公共收益专户信息")
+        if not self.contact_name.strip():
+            bad("contact_name", "required", "contact person is required", "缺少联系人")
+        if not is_mainland_mobile(self.contact_phone):
+            bad("contact_phone", "mobile_format", "must be an 11-digit mainland mobile number",
+                "联系电话须为11位手机号码")
+        if self.posting_start is None:
+            bad("posting_start", "date_format", "must be a date YYYY-MM-DD", "公示开始日期格式错误")
+        if self.posting_end is None:
+            bad("posting_end", "date_format", "must be a date YYYY-MM-DD", "公示结束日期格式错误")
+        if self.posting_start and self.posting_end:
+            if self.posting_end < self.posting_start:
+                bad("posting_end", "before_start", "posting ends before it starts",
+                    "公示结束日期早于开始日期")
+            elif self.posting_days < MIN_POSTING_DAYS:
+                bad("posting_end", "posting_too_short",
+                    f"posting lasts {self.posting_days} days, at least {MIN_POSTING_DAYS} needed",
+                    f"公示期 {self.posting_days} 天，不足 {MIN_POSTING_DAYS} 天")
+        if not self.posting_channels:
+            bad("posting_channels", "required", "say where it was posted", "缺少公示渠道")
+        for n, channel in enumerate(self.posting_channels):
+            if channel not in POSTING_CHANNELS:
+                bad(f"posting_channels[{n}]", "unknown_channel",
+                    f"channel must be one of {', '.join(POSTING_CHANNELS)}", "公示渠道不在规定类别内")
+        return v
+
+    # -- event state (plain data, so stored events need no custom transcoding) -------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "income": [[i.source, i.amount_fen, i.note] for i in self.income],
+            "operating_cost_fen": self.operating_cost_fen,
+            "expenditure": [[e.purpose, e.amount_fen, e.owners_decision_ref]
+                            for e in self.expenditure],
+            "owners_share_fen": self.owners_share_fen,
+            "company_share_fen": self.company_share_fen,
+            "transferred_to_maintenance_fund_fen": self.transferred_to_maintenance_fund_fen,
+            "no_income": self.no_income,
+            "separate_account": self.separate_account,
+            "contact_name": self.contact_name,
+            "contact_phone": self.contact_phone,
+            "posting_start": self.posting_start.isoformat() if self.posting_start else None,
+            "posting_end": self.posting_end.isoformat() if self.posting_end else None,
+            "posting_channels": list(self.posting_channels),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> DisclosureContent:
+        return cls(
+            income=tuple(IncomeItem(*row) for row in state["income"]),
+            operating_cost_fen=state["operating_cost_fen"],
+            expenditure=tuple(ExpenditureItem(*row) for row in state["expenditure"]),
+            owners_share_fen=state["owners_share_fen"],
+            company_share_fen=state["company_share_fen"],
+            transferred_to_maintenance_fund_fen=state["transferred_to_maintenance_fund_fen"],
+            no_income=state["no_income"],
+            separate_account=state["separate_account"],
+            contact_name=state["contact_name"],
+            contact_phone=state["contact_phone"],
+            posting_start=date.fromisoformat(state["posting_start"])
+            if state["posting_start"] else None,
+            posting_end=date.fromisoformat(state["posting_end"]) if state["posting_end"] else None,
+            posting_channels=tuple(state["posting_channels"]),
+        )

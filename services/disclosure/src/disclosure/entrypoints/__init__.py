@@ -1,0 +1,1 @@
+"""Entry points: the gRPC API, the relay and the process main."""

@@ -1,0 +1,182 @@
+"""The disclosure API through a real gRPC channel, on PostgreSQL: error mapping, idempotent
+retries, optimistic concurrency and jurisdiction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from disclosure.bootstrap import build
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from grpc_status import rpc_status
+from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
+from servicekit.eventstore import ServiceApplication
+from servicekit.testing import identity_metadata, running_service
+
+from tests.support.disclosure_requests import file_request, register_request, unique_code
+
+pytestmark = pytest.mark.infra
+
+OFFICER = identity_metadata("property-bureau", "officer", "chengxiang")
+OTHER_UNIT = identity_metadata("property-bureau", "officer", "xianyou")
+
+
+@pytest.fixture
+async def api(service_settings) -> AsyncIterator[tuple[pb_grpc.DisclosureServiceStub,
+                                                       ServiceApplication, grpc.aio.Channel]]:
+    async with running_service(build, service_settings("disclosure"), ("api",)) as (parts, run):
+        assert run.grpc
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+            yield pb_grpc.DisclosureServiceStub(channel), parts.app, channel
+
+
+def details(error: grpc.aio.AioRpcError) -> dict[str, object]:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None, "no google.rpc.Status in the trailers"
+    found: dict[str, object] = {}
+    for detail in status.details:
+        for kind in (error_details_pb2.BadRequest, error_details_pb2.LocalizedMessage,
+                     error_details_pb2.ErrorInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                found[kind.DESCRIPTOR.name] = message
+    return found
+
+
+def log_size(app: ServiceApplication) -> int:
+    return app.process_recorder.max_notification_id() or 0
+
+
+async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) -> None:
+    stub, app, _ = api
+    code = unique_code()
+    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    before = log_size(app)
+    bad = file_request(code, quarter=5)
+    bad.content.ClearField("operating_cost_fen")
+    bad.content.contact_phone = "0594-1234567"
+    bad.content.posting_end = "2026-04-20"  # 16 days
+    bad.content.income[0].amount_fen = -1
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(bad, metadata=OFFICER)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    found = details(caught.value)
+    bad_request = found["BadRequest"]
+    assert isinstance(bad_request, error_details_pb2.BadRequest)
+    violations = {(v.field, v.reason) for v in bad_request.field_violations}
+    assert violations >= {
+        ("quarter", "quarter_range"),
+        ("content.operating_cost_fen", "item_missing"),
+        ("content.contact_phone", "mobile_format"),
+        ("content.posting_end", "posting_too_short"),
+        ("content.income[0].amount_fen", "non_negative"),
+    }
+    zh = found["LocalizedMessage"]
+    assert isinstance(zh, error_details_pb2.LocalizedMessage)
+    assert zh.locale == "zh-CN" and "联系电话" in zh.message
+    assert log_size(app) == before
+
+
+async def test_identity_broken_is_named(api) -> None:
+    stub, _, _ = api
+    code = unique_code()
+    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    bad = file_request(code)
+    bad.content.transferred_to_maintenance_fund_fen += 1
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(bad, metadata=OFFICER)
+    bad_request = details(caught.value)["BadRequest"]
+    assert isinstance(bad_request, error_details_pb2.BadRequest)
+    assert [(v.field, v.reason) for v in bad_request.field_violations] == [
+        ("content.transferred_to_maintenance_fund_fen", "identity_broken")
+    ]
+
+
+async def test_retry_returns_first_result_and_writes_nothing(api) -> None:
+    stub, app, _ = api
+    code = unique_code()
+    first = await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
+    before = log_size(app)
+    again = await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    refiled = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
+    assert (again, refiled) == (first, filed)
+    assert log_size(app) == before
+
+    other = file_request(code, request_id="another-request")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(other, metadata=OFFICER)
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+
+
+async def test_concurrent_amendments_one_wins_the_rest_are_aborted(api) -> None:
+    stub, _, _ = api
+    code = unique_code()
+    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
+
+    def amendment(n: int) -> pb.AmendDisclosureRequest:
+        request = file_request(code)
+        return pb.AmendDisclosureRequest(
+            request_id=f"amend-{code}-{n}", disclosure_id=filed.disclosure_id,
+            expected_version=1, reason=f"correction {n}", content=request.content,
+        )
+
+    results = await asyncio.gather(
+        *(stub.AmendDisclosure(amendment(n), metadata=OFFICER) for n in range(6)),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if isinstance(r, pb.AmendDisclosureResponse)]
+    losses = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(wins) == 1 and len(losses) == 5
+    assert {e.code() for e in losses} == {grpc.StatusCode.ABORTED}
+
+    latest = await stub.GetDisclosure(
+        pb.GetDisclosureRequest(disclosure_id=filed.disclosure_id), metadata=OFFICER
+    )
+    assert latest.disclosure.version == 2 and latest.disclosure.revision == 1
+    original = await stub.GetDisclosure(
+        pb.GetDisclosureRequest(disclosure_id=filed.disclosure_id, version=1), metadata=OFFICER
+    )
+    assert original.disclosure.revision == 0
+
+
+async def test_other_unit_is_denied_and_nothing_written(api) -> None:
+    stub, app, _ = api
+    code = unique_code()
+    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    before = log_size(app)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(file_request(code), metadata=OTHER_UNIT)
+    assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(file_request(code))  # no identity at all
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert log_size(app) == before
+
+
+async def test_health_and_reflection(api) -> None:
+    _, _, channel = api
+    health = health_pb2_grpc.HealthStub(channel)
+    reply = await health.Check(
+        health_pb2.HealthCheckRequest(service="pubrev.disclosure.v1.DisclosureService")
+    )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    responses = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
+    names = set()
+    async for response in responses:
+        names = {s.name for s in response.list_services_response.service}
+    assert "pubrev.disclosure.v1.DisclosureService" in names
+    assert "grpc.health.v1.Health" in names

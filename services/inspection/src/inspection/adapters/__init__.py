@@ -1,0 +1,1 @@
+"""Adapters: contract events in, domain inputs out."""

@@ -1,0 +1,1 @@
+"""Inspection domain. stdlib + eventsourcing.domain only."""

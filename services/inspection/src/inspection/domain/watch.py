@@ -1,0 +1,65 @@
+"""What inspection knows about a community from its disclosures (input to spot-check pools:
+late, zero-revenue and inconsistent filings are priorities)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from eventsourcing.domain import Aggregate, event
+
+NAMESPACE = uuid.UUID("b5b0a4c4-6a0e-4d1b-9b0e-3c2b7d7e9a21")
+
+
+@dataclass(frozen=True)
+class NotedDisclosure:
+    disclosure_id: str
+    community_code: str
+    unit: str
+    year: int
+    quarter: int
+    revision: int
+    income_total_fen: int
+    surplus_fen: int
+    late: bool
+    zero_revenue: bool
+
+
+class CommunityWatch(Aggregate):
+    """Inspection's file on one community (小区监管档案)."""
+
+    @event("Opened")
+    def __init__(self, community_code: str, unit: str) -> None:
+        self.community_code = community_code
+        self.unit = unit
+        self.latest: NotedDisclosure | None = None
+        self.disclosures_noted = 0
+
+    @staticmethod
+    def create_id(community_code: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"watch:{community_code}")
+
+    def note(self, d: NotedDisclosure) -> None:
+        self._noted(
+            disclosure_id=d.disclosure_id, year=d.year, quarter=d.quarter, revision=d.revision,
+            income_total_fen=d.income_total_fen, surplus_fen=d.surplus_fen, late=d.late,
+            zero_revenue=d.zero_revenue,
+        )
+
+    @event("DisclosureNoted")
+    def _noted(
+        self, disclosure_id: str, year: int, quarter: int, revision: int,
+        income_total_fen: int, surplus_fen: int, late: bool, zero_revenue: bool,
+    ) -> None:
+        self.disclosures_noted += 1
+        period = (year, quarter)
+        current = self.latest
+        if current is None or period >= (current.year, current.quarter):
+            # A newer quarter, or an amendment of the latest one, replaces what we show;
+            # an older quarter arriving late is kept in the history only.
+            self.latest = NotedDisclosure(
+                disclosure_id=disclosure_id, community_code=self.community_code,
+                unit=self.unit, year=year, quarter=quarter, revision=revision,
+                income_total_fen=income_total_fen, surplus_fen=surplus_fen, late=late,
+                zero_revenue=zero_revenue,
+            )

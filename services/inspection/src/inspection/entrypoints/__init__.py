@@ -1,0 +1,1 @@
+"""Entry points: gRPC API, Kafka consumers, process main."""

@@ -1,0 +1,139 @@
+"""Proofs that nothing is lost or applied twice, on the real broker and database.
+
+(a) the relay killed between Kafka's ack and recording its position re-sends on restart,
+    and the re-sent events have no second effect downstream;
+(b) a consumer failing mid-handler gets the event again and applies it exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import grpc
+import pytest
+from disclosure.bootstrap import build as build_disclosure
+from inspection.application.app import InspectionApplication
+from inspection.bootstrap import build as build_inspection
+from inspection.domain.watch import CommunityWatch
+from pubrev.disclosure.v1 import disclosure_pb2_grpc
+from pubrev_contracts.topics import DISCLOSURE_EVENTS
+from servicekit import faults
+from servicekit.testing import eventually, identity_metadata, read_topic, running_service
+
+from tests.support.disclosure_requests import file_request, register_request, unique_code
+
+pytestmark = pytest.mark.infra
+
+OFFICER = identity_metadata("property-bureau", "officer", "chengxiang")
+
+
+def noted_count(app: InspectionApplication, code: str) -> int:
+    watch = app.find(CommunityWatch.create_id(code), CommunityWatch)
+    return watch.disclosures_noted if watch else 0
+
+
+async def file_disclosures(port: int, count: int) -> list[tuple[str, str]]:
+    """Registers `count` communities and files one disclosure each; returns (code, id)."""
+    filed = []
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = disclosure_pb2_grpc.DisclosureServiceStub(channel)
+        for _ in range(count):
+            code = unique_code()
+            await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+            reply = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
+            filed.append((code, reply.disclosure_id))
+    return filed
+
+
+async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
+    service_settings, infra
+) -> None:
+    disclosure_settings = service_settings("disclosure")
+    # The API alone: events are stored but not yet relayed.
+    async with running_service(build_disclosure, disclosure_settings, ("api",)) as (parts, run):
+        assert run.grpc
+        filed = await file_disclosures(run.grpc.port, 3)
+        recorder = parts.app.process_recorder
+        assert recorder.max_tracking_id("relay:disclosure") is None
+
+    # A real relay process that dies right after Kafka acknowledged its first batch.
+    env = {
+        **os.environ,
+        "PUBREV_FAULTS": "relay.after_ack",
+        "DATABASE_URL": disclosure_settings.database_url,
+        "PUBREV_DATABASE_IS_SERVICE_DB": "true",
+        "KAFKA_BOOTSTRAP": infra["kafka"],
+        "PUBREV_LOG_LEVEL": "WARNING",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "disclosure", "relay", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == faults.EXIT_STATUS, stderr.decode()[-2000:]
+
+    code, disclosure_id = filed[0]
+    first = await read_topic(infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id)
+    assert len(first) == 1  # published and acknowledged...
+    async with running_service(build_disclosure, disclosure_settings, ("relay",)) as (parts, run):
+        # ...but the position was never recorded, so the restarted relay sends it again.
+        assert run.relay
+        await eventually(
+            lambda: asyncio.to_thread(
+                parts.app.process_recorder.max_tracking_id, "relay:disclosure"
+            ),
+            what="the restarted relay to record its position",
+        )
+    both = await read_topic(
+        infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id, min_count=2
+    )
+    ce_ids = [dict(r.headers)["ce_id"] for r in both]
+    assert len(ce_ids) == 2 and len(set(ce_ids)) == 1  # the same event, twice
+
+    async with running_service(
+        build_inspection, service_settings("inspection"), ("consumer",)
+    ) as (parts, run):
+        app = parts.app
+        assert isinstance(app, InspectionApplication) and run.consumer
+        for c, _ in filed:
+            await eventually(
+                lambda c=c: asyncio.to_thread(noted_count, app, c), what=f"{c} noted"
+            )
+        await eventually(
+            lambda: asyncio.sleep(0, result=run.consumer.duplicates >= 1),
+            what="the re-sent copies to be recognised",
+        )
+        assert [noted_count(app, c) for c, _ in filed] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("point", ["consumer.before_effect", "consumer.after_effect"])
+async def test_consumer_failing_mid_handler_applies_exactly_once(
+    service_settings, point: str
+) -> None:
+    async with running_service(build_disclosure, service_settings("disclosure")) as (_, d):
+        assert d.grpc
+        faults.arm(point, times=1)
+        try:
+            async with running_service(
+                build_inspection, service_settings("inspection"), ("consumer",)
+            ) as (parts, run):
+                app = parts.app
+                assert isinstance(app, InspectionApplication) and run.consumer
+                [(code, _)] = await file_disclosures(d.grpc.port, 1)
+                await eventually(
+                    lambda: asyncio.to_thread(noted_count, app, code), what="the effect"
+                )
+                # The failure happened and the event came again...
+                assert faults._armed[point] == 0
+                if point == "consumer.after_effect":
+                    # ...after the effect was committed: the redelivery was a no-op.
+                    await eventually(
+                        lambda: asyncio.sleep(0, result=run.consumer.duplicates >= 1),
+                        what="the redelivery",
+                    )
+                assert noted_count(app, code) == 1
+                assert run.consumer.dead_lettered == 0
+        finally:
+            faults.disarm_all()

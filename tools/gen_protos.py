@@ -69,7 +69,9 @@ def check() -> int:
         fresh = _generated_files(fresh_root)
         committed = _generated_files(OUT_ROOT)
         problems = [f"missing: {name}" for name in sorted(fresh.keys() - committed.keys())]
-        problems += [f"stale (no proto): {name}" for name in sorted(committed.keys() - fresh.keys())]
+        problems += [
+            f"stale (no proto): {name}" for name in sorted(committed.keys() - fresh.keys())
+        ]
         problems += [
             f"differs: {name}"
             for name in sorted(fresh.keys() & committed.keys())

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
+
 from disclosure.bootstrap import build as build_disclosure
 from inspection.application.app import InspectionApplication
 from inspection.bootstrap import build as build_inspection
@@ -21,7 +23,6 @@ from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit import faults
 from servicekit.testing import eventually, identity_metadata, read_topic, running_service
-
 from tests.support.disclosure_requests import file_request, register_request, unique_code
 
 pytestmark = pytest.mark.infra
@@ -32,6 +33,13 @@ OFFICER = identity_metadata("property-bureau", "officer", "chengxiang")
 def noted_count(app: InspectionApplication, code: str) -> int:
     watch = app.find(CommunityWatch.create_id(code), CommunityWatch)
     return watch.disclosures_noted if watch else 0
+
+
+def noted(app: InspectionApplication, code: str) -> Callable[[], Awaitable[int]]:
+    async def probe() -> int:
+        return await asyncio.to_thread(noted_count, app, code)
+
+    return probe
 
 
 async def file_disclosures(port: int, count: int) -> list[tuple[str, str]]:
@@ -74,18 +82,18 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == faults.EXIT_STATUS, stderr.decode()[-2000:]
 
-    code, disclosure_id = filed[0]
+    _, disclosure_id = filed[0]
     first = await read_topic(infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id)
     assert len(first) == 1  # published and acknowledged...
     async with running_service(build_disclosure, disclosure_settings, ("relay",)) as (parts, run):
         # ...but the position was never recorded, so the restarted relay sends it again.
         assert run.relay
-        await eventually(
-            lambda: asyncio.to_thread(
-                parts.app.process_recorder.max_tracking_id, "relay:disclosure"
-            ),
-            what="the restarted relay to record its position",
-        )
+        recorder = parts.app.process_recorder
+
+        async def position() -> int | None:
+            return await asyncio.to_thread(recorder.max_tracking_id, "relay:disclosure")
+
+        await eventually(position, what="the restarted relay to record its position")
     both = await read_topic(
         infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id, min_count=2
     )
@@ -97,14 +105,14 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
     ) as (parts, run):
         app = parts.app
         assert isinstance(app, InspectionApplication) and run.consumer
-        for c, _ in filed:
-            await eventually(
-                lambda c=c: asyncio.to_thread(noted_count, app, c), what=f"{c} noted"
-            )
-        await eventually(
-            lambda: asyncio.sleep(0, result=run.consumer.duplicates >= 1),
-            what="the re-sent copies to be recognised",
-        )
+        for code, _ in filed:
+            await eventually(noted(app, code), what=f"{code} noted")
+        consumer = run.consumer
+
+        async def duplicates_seen() -> bool:
+            return consumer.duplicates >= 1
+
+        await eventually(duplicates_seen, what="the re-sent copies to be recognised")
         assert [noted_count(app, c) for c, _ in filed] == [1, 1, 1]
 
 
@@ -122,17 +130,17 @@ async def test_consumer_failing_mid_handler_applies_exactly_once(
                 app = parts.app
                 assert isinstance(app, InspectionApplication) and run.consumer
                 [(code, _)] = await file_disclosures(d.grpc.port, 1)
-                await eventually(
-                    lambda: asyncio.to_thread(noted_count, app, code), what="the effect"
-                )
+                await eventually(noted(app, code), what="the effect")
                 # The failure happened and the event came again...
                 assert faults._armed[point] == 0
+                consumer = run.consumer
+
+                async def duplicates_seen() -> bool:
+                    return consumer.duplicates >= 1
+
                 if point == "consumer.after_effect":
                     # ...after the effect was committed: the redelivery was a no-op.
-                    await eventually(
-                        lambda: asyncio.sleep(0, result=run.consumer.duplicates >= 1),
-                        what="the redelivery",
-                    )
+                    await eventually(duplicates_seen, what="the redelivery")
                 assert noted_count(app, code) == 1
                 assert run.consumer.dead_lettered == 0
         finally:

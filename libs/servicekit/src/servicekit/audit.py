@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC
 
 from pubrev.common.v1 import audit_pb2
-
 from servicekit.errors import Validator
 from servicekit.eventstore import ServiceApplication
 from servicekit.identity import Identity

@@ -26,9 +26,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import (
     IntegrityError,
     Notification,
@@ -84,7 +83,7 @@ def fingerprint(payload: Any) -> str:
 class ServiceApplication(Application[uuid.UUID]):
     """Base of each service's eventsourcing application."""
 
-    def construct_recorder(self) -> ProcessRecorder:  # type: ignore[override]
+    def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
     @property
@@ -128,7 +127,7 @@ class ServiceApplication(Application[uuid.UUID]):
     def find(self, aggregate_id: uuid.UUID, kind: type[A], version: int | None = None) -> A | None:
         """The aggregate, or None when it does not exist (one read, not two)."""
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, kind):
@@ -189,7 +188,7 @@ class ServiceApplication(Application[uuid.UUID]):
         return [self._history_entry(s) for s in stored]
 
     def _history_entry(self, stored: StoredEvent) -> HistoryEntry:
-        domain_event = self.mapper.to_domain_event(stored)
+        domain_event: Any = self.mapper.to_domain_event(stored)
         attributes = {
             k: v
             for k, v in vars(domain_event).items()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import any_pb2
@@ -123,6 +123,12 @@ class IdentityResolver:
         return None
 
 
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]  # generic in the stubs only
+else:
+    Handler = grpc.RpcMethodHandler
+
+
 class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
     """Binds the caller's identity and maps errors to status codes, for every unary RPC."""
 
@@ -131,13 +137,13 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        inner: Any = handler.unary_unary  # an async behaviour on a grpc.aio server
         method = handler_call_details.method
         resolver = self.resolver
 
@@ -174,8 +180,9 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 reset_identity(token)
 
+        behaviour: Any = wrapped  # grpc's stubs type behaviours with the sync context
         return grpc.unary_unary_rpc_method_handler(
-            wrapped,
+            behaviour,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

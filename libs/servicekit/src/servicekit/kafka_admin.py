@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -20,13 +21,12 @@ async def ensure_topics(
         missing = [t for t in topics if t not in existing]
         if not missing:
             return
-        try:
+        # Another service may create the same topic at the same moment.
+        with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
                 [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
                  for name in missing]
             )
-        except TopicAlreadyExistsError:
-            pass  # created concurrently by another service
         log.info("created topics", extra={"topics": missing})
     finally:
         await admin.close()

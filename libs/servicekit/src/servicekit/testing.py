@@ -37,7 +37,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="session")
 def infra() -> dict[str, str]:
     """Addresses of a running broker and database server (started when needed)."""
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
         [sys.executable, str(ROOT / "tools" / "devinfra.py"), "up"],
         capture_output=True, text=True, timeout=300, check=False,
     )
@@ -97,7 +97,7 @@ def service_settings(infra: dict[str, str]) -> Iterator[Callable[..., ServiceSet
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.05,
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.05,
     what: str = "condition",
 ) -> T:
     """Polls `probe` until it returns a truthy value (returned) or raises no AssertionError.

@@ -1,8 +1,7 @@
 """python -m casework api|relay|consumer|all"""
 
-from servicekit.runtime import main
-
 from casework.bootstrap import build
+from servicekit.runtime import main
 
 if __name__ == "__main__":
     main("casework", build)

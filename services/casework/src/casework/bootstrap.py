@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from casework.adapters.contract_events import to_contract
+from casework.application.app import CaseworkApplication
+from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CASEWORK_EVENTS
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import ServiceParts
 from servicekit.settings import ServiceSettings
-
-from casework.adapters.contract_events import to_contract
-from casework.application.app import CaseworkApplication
-from casework.entrypoints.grpc_api import SERVICE_NAME, register
 
 
 def build(settings: ServiceSettings) -> ServiceParts:

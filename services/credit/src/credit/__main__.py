@@ -1,8 +1,7 @@
 """python -m credit api|relay|consumer|all"""
 
-from servicekit.runtime import main
-
 from credit.bootstrap import build
+from servicekit.runtime import main
 
 if __name__ == "__main__":
     main("credit", build)

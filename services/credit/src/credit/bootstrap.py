@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from credit.adapters.contract_events import to_contract
+from credit.application.app import CreditApplication
+from credit.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CREDIT_EVENTS
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import ServiceParts
 from servicekit.settings import ServiceSettings
-
-from credit.adapters.contract_events import to_contract
-from credit.application.app import CreditApplication
-from credit.entrypoints.grpc_api import SERVICE_NAME, register
 
 
 def build(settings: ServiceSettings) -> ServiceParts:

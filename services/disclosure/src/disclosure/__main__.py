@@ -1,8 +1,7 @@
 """python -m disclosure api|relay|consumer|all"""
 
-from servicekit.runtime import main
-
 from disclosure.bootstrap import build
+from servicekit.runtime import main
 
 if __name__ == "__main__":
     main("disclosure", build)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from disclosure.adapters.contract_events import to_contract
+from disclosure.application.app import Clock, DisclosureApplication, _utcnow
+from disclosure.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import ServiceParts
 from servicekit.settings import ServiceSettings
-
-from disclosure.adapters.contract_events import to_contract
-from disclosure.application.app import Clock, DisclosureApplication, _utcnow
-from disclosure.entrypoints.grpc_api import SERVICE_NAME, register
 
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:

@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from disclosure.bootstrap import build
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
+
+from disclosure.bootstrap import build
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import identity_metadata, running_service
-
 from tests.support.disclosure_requests import file_request, register_request, unique_code
 
 pytestmark = pytest.mark.infra

@@ -1,8 +1,7 @@
 """python -m inspection api|relay|consumer|all"""
 
-from servicekit.runtime import main
-
 from inspection.bootstrap import build
+from servicekit.runtime import main
 
 if __name__ == "__main__":
     main("inspection", build)

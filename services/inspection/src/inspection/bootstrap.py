@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from inspection.adapters.contract_events import to_contract
+from inspection.application.app import InspectionApplication
+from inspection.entrypoints.consumers import subscriptions
+from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import ServiceParts
 from servicekit.settings import ServiceSettings
-
-from inspection.adapters.contract_events import to_contract
-from inspection.application.app import InspectionApplication
-from inspection.entrypoints.consumers import subscriptions
-from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 
 
 def build(settings: ServiceSettings) -> ServiceParts:

@@ -1,1 +1,1 @@
-"""Casework domain. stdlib + eventsourcing.domain only; its aggregates arrive with the casework issue."""
+"""Casework domain. stdlib + eventsourcing.domain only; aggregates come with their issue."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
+from casework.application.app import CaseworkApplication
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
 from servicekit.identity import current_identity
-
-from casework.application.app import CaseworkApplication
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -19,7 +19,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     def __init__(self, app: CaseworkApplication) -> None:
         self.app = app
 
-    async def GetHistory(  # noqa: N802 (gRPC method names)
+    async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)

@@ -1,1 +1,1 @@
-"""Credit domain. stdlib + eventsourcing.domain only; its aggregates arrive with the credit issue."""
+"""Credit domain. stdlib + eventsourcing.domain only; aggregates come with their issue."""

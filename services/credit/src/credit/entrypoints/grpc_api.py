@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+
+from credit.application.app import CreditApplication
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
 from servicekit.identity import current_identity
-
-from credit.application.app import CreditApplication
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -19,7 +19,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
     def __init__(self, app: CreditApplication) -> None:
         self.app = app
 
-    async def GetHistory(  # noqa: N802 (gRPC method names)
+    async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)

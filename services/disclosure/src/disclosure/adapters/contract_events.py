@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from disclosure.domain.content import DisclosureContent
+from disclosure.domain.model import Community, Disclosure
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
@@ -16,14 +18,11 @@ from pubrev_contracts.events.disclosure import (
     IncomeLineV1,
 )
 
-from disclosure.domain.content import DisclosureContent
-from disclosure.domain.model import Community, Disclosure
-
 
 def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:
     content = DisclosureContent.from_state(content_state)
     return DisclosureFiguresV1(
-        income=[IncomeLineV1(source=i.source, amount_fen=i.amount_fen)  # type: ignore[arg-type]
+        income=[IncomeLineV1.model_validate({"source": i.source, "amount_fen": i.amount_fen})
                 for i in content.income],
         income_total_fen=content.income_total_fen,
         operating_cost_fen=content.operating_cost_fen or 0,

@@ -8,11 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pubrev_contracts.units import COUNTY_UNITS
-from servicekit.errors import AlreadyExists, Conflict, NotFound, Validator
-from servicekit.eventstore import ServiceApplication
-from servicekit.identity import Identity
-
 from disclosure.application.access import (
     require_bureau_of,
     require_filer_for,
@@ -27,6 +22,10 @@ from disclosure.application.commands import (
 from disclosure.domain.calendar import Quarter
 from disclosure.domain.identifiers import uscc_problem
 from disclosure.domain.model import Community, Disclosure
+from pubrev_contracts.units import COUNTY_UNITS
+from servicekit.errors import AlreadyExists, Conflict, NotFound, Validator
+from servicekit.eventstore import ServiceApplication
+from servicekit.identity import Identity
 
 Clock = Callable[[], datetime]
 _CODE = re.compile(r"^[A-Za-z0-9-]{2,40}$")
@@ -53,7 +52,8 @@ class DisclosureApplication(ServiceApplication):
                   "2–40 letters, digits or '-'", "小区编码须为2至40位字母、数字或连字符")
         v.require(bool(cmd.name.strip()), "name", "required", "name is required", "缺少小区名称")
         v.require(cmd.unit in COUNTY_UNITS, "unit", "unknown_unit",
-                  f"unit must be one of {', '.join(COUNTY_UNITS)}", "监管单位不在莆田市七个县区（管委会）之列")
+                  f"unit must be one of {', '.join(COUNTY_UNITS)}",
+                  "监管单位不在莆田市七个县区（管委会）之列")
         v.require(bool(_DIVISION.match(cmd.division_code)), "division_code", "division_format",
                   "a 6-digit Fujian division code (35xxxx)", "行政区划代码须为35开头的6位数字")
         problem = uscc_problem(cmd.company_uscc)
@@ -152,7 +152,9 @@ class DisclosureApplication(ServiceApplication):
 
     # -- queries ---------------------------------------------------------------------------
 
-    def get_disclosure(self, identity: Identity, disclosure_id: str, version: int) -> DisclosureView:
+    def get_disclosure(
+        self, identity: Identity, disclosure_id: str, version: int
+    ) -> DisclosureView:
         v = Validator()
         disclosure_uuid = _parse_uuid(v, "disclosure_id", disclosure_id)
         v.require(version >= 0, "version", "non_negative", "0 (latest) or a version",

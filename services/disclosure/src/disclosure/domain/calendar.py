@@ -28,7 +28,9 @@ class Quarter:
         return datetime.combine(nxt.first_day, time(0), SHANGHAI)
 
     def next(self) -> Quarter:
-        return Quarter(self.year + 1, 1) if self.quarter == 4 else Quarter(self.year, self.quarter + 1)
+        if self.quarter == 4:
+            return Quarter(self.year + 1, 1)
+        return Quarter(self.year, self.quarter + 1)
 
     @property
     def deadline_day(self) -> date:

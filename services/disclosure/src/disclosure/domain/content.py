@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from servicekit.errors import FieldViolation
-
 from disclosure.domain.identifiers import is_mainland_mobile
+from servicekit.errors import FieldViolation
 
 INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")
 POSTING_CHANNELS = ("signboard", "provincial_system", "wechat_group")
@@ -76,7 +75,7 @@ class DisclosureContent:
 
     # -- rules -----------------------------------------------------------------------------
 
-    def check(self, prefix: str = "content") -> list[FieldViolation]:  # noqa: C901
+    def check(self, prefix: str = "content") -> list[FieldViolation]:
         v: list[FieldViolation] = []
 
         def bad(field: str, rule: str, text: str, zh: str) -> None:
@@ -94,7 +93,8 @@ class DisclosureContent:
                 bad(f"income[{n}].source", "unknown_source",
                     f"source must be one of {', '.join(INCOME_SOURCES)}", "收入来源不在规定类别内")
             if item.amount_fen < 0:
-                bad(f"income[{n}].amount_fen", "non_negative", "amount must be >= 0", "金额不能为负")
+                bad(f"income[{n}].amount_fen", "non_negative", "amount must be >= 0",
+                    "金额不能为负")
         for field, value, zh_name in (
             ("operating_cost_fen", self.operating_cost_fen, "经营成本"),
             ("owners_share_fen", self.owners_share_fen, "业主分配"),
@@ -152,7 +152,8 @@ class DisclosureContent:
         for n, channel in enumerate(self.posting_channels):
             if channel not in POSTING_CHANNELS:
                 bad(f"posting_channels[{n}]", "unknown_channel",
-                    f"channel must be one of {', '.join(POSTING_CHANNELS)}", "公示渠道不在规定类别内")
+                    f"channel must be one of {', '.join(POSTING_CHANNELS)}",
+                    "公示渠道不在规定类别内")
         return v
 
     # -- event state (plain data, so stored events need no custom transcoding) -------------

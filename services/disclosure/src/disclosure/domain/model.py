@@ -20,7 +20,22 @@ NAMESPACE = uuid.UUID("0d7a2f0e-93a5-4c56-8f0b-6e0c5a1d2b31")
 class Community(Aggregate):
     """A residential community under one supervising unit, managed by one property company."""
 
-    @event("Registered")
+    class Registered(Aggregate.Created):
+        code: str
+        name: str
+        address: str
+        unit: str
+        division_code: str
+        township: str
+        company_uscc: str
+        company_name: str
+        signboard_at_main_entrance: bool
+        elevator_count: int
+        barrier_gate_count: int
+        has_leasable_space: bool
+        household_count: int
+
+    @event(Registered)
     def __init__(
         self, code: str, name: str, address: str, unit: str, division_code: str,
         township: str, company_uscc: str, company_name: str,
@@ -50,7 +65,30 @@ class Disclosure(Aggregate):
     """One community's disclosure for one quarter. Never edited: corrected by amendments,
     and every version stays in the event history."""
 
-    @event("Filed")
+    class Filed(Aggregate.Created):
+        community_id: uuid.UUID
+        community_code: str
+        unit: str
+        company_uscc: str
+        year: int
+        quarter: int
+        content: dict[str, Any]
+        late: bool
+        filed_at: datetime
+
+    class Amended(Aggregate.Event):
+        reason: str
+        content: dict[str, Any]
+        unit: str
+        community_id: uuid.UUID
+        community_code: str
+        company_uscc: str
+        year: int
+        quarter: int
+        revision: int
+        late: bool
+
+    @event(Filed)
     def __init__(
         self, community_id: uuid.UUID, community_code: str, unit: str, company_uscc: str,
         year: int, quarter: int, content: dict[str, Any], late: bool, filed_at: datetime,
@@ -90,7 +128,7 @@ class Disclosure(Aggregate):
             revision=self.revision + 1, late=self.late,
         )
 
-    @event("Amended")
+    @event(Amended)
     def _amended(
         self, reason: str, content: dict[str, Any], unit: str, community_id: uuid.UUID,
         community_code: str, company_uscc: str, year: int, quarter: int, revision: int,

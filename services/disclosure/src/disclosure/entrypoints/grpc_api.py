@@ -11,10 +11,6 @@ from datetime import date
 from typing import Any
 
 import grpc
-from pubrev.disclosure.v1 import disclosure_pb2 as pb
-from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
-from servicekit.audit import history_events
-from servicekit.identity import current_identity
 
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
@@ -24,6 +20,10 @@ from disclosure.application.commands import (
     RegisterCommunity,
 )
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
+from servicekit.audit import history_events
+from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -93,7 +93,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     def __init__(self, app: DisclosureApplication) -> None:
         self.app = app
 
-    async def RegisterCommunity(  # noqa: N802 (gRPC method names)
+    async def RegisterCommunity(
         self, request: pb.RegisterCommunityRequest, context: Context
     ) -> pb.RegisterCommunityResponse:
         cmd = RegisterCommunity(
@@ -109,7 +109,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         result = await asyncio.to_thread(self.app.register_community, current_identity(), cmd)
         return pb.RegisterCommunityResponse(**result)
 
-    async def FileDisclosure(  # noqa: N802
+    async def FileDisclosure(
         self, request: pb.FileDisclosureRequest, context: Context
     ) -> pb.FileDisclosureResponse:
         cmd = FileDisclosure(
@@ -119,7 +119,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         result = await asyncio.to_thread(self.app.file_disclosure, current_identity(), cmd)
         return pb.FileDisclosureResponse(**result)
 
-    async def AmendDisclosure(  # noqa: N802
+    async def AmendDisclosure(
         self, request: pb.AmendDisclosureRequest, context: Context
     ) -> pb.AmendDisclosureResponse:
         cmd = AmendDisclosure(
@@ -130,7 +130,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         result = await asyncio.to_thread(self.app.amend_disclosure, current_identity(), cmd)
         return pb.AmendDisclosureResponse(**result)
 
-    async def GetDisclosure(  # noqa: N802
+    async def GetDisclosure(
         self, request: pb.GetDisclosureRequest, context: Context
     ) -> pb.GetDisclosureResponse:
         view = await asyncio.to_thread(
@@ -138,7 +138,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         )
         return pb.GetDisclosureResponse(disclosure=view_to_pb(view))
 
-    async def GetHistory(  # noqa: N802
+    async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFiledV1
-
 from inspection.domain.watch import NotedDisclosure
+from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFiledV1
 
 
 def noted_from_filed(e: DisclosureFiledV1) -> NotedDisclosure:

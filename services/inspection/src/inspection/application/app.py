@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inspection.domain.watch import CommunityWatch, NotedDisclosure
 from servicekit.errors import NotFound, PermissionDenied
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
-
-from inspection.domain.watch import CommunityWatch, NotedDisclosure
 
 
 @dataclass(frozen=True)

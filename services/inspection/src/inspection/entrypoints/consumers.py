@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
+from inspection.application.app import InspectionApplication
 from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFiledV1
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
-
-from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
-from inspection.application.app import InspectionApplication
 
 DISCLOSURE_WATCH = "inspection.disclosure-watch"
 

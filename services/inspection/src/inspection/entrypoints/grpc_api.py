@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 import grpc
+
+from inspection.application.app import InspectionApplication
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
 from servicekit.errors import Validator
 from servicekit.identity import current_identity
-
-from inspection.application.app import InspectionApplication
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -21,7 +21,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     def __init__(self, app: InspectionApplication) -> None:
         self.app = app
 
-    async def GetCommunityDisclosure(  # noqa: N802 (gRPC method names)
+    async def GetCommunityDisclosure(
         self, request: pb.GetCommunityDisclosureRequest, context: Context
     ) -> pb.GetCommunityDisclosureResponse:
         v = Validator()
@@ -41,7 +41,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
             )
         )
 
-    async def GetHistory(  # noqa: N802
+    async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)

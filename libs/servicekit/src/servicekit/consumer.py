@@ -89,7 +89,13 @@ class ConsumerRunner:
     def _subscribe(self, subscription: Subscription) -> None:
         runner = self
 
-        @self.broker.subscriber(
+        async def handle(message: KafkaMessage) -> None:
+            # The raw bytes, not FastStream's decoding: the contract model validates them.
+            # (So the AsyncAPI subscriber shows no payload schema; the producer's document
+            # carries the schemas of every event on the topic.)
+            await runner.dispatch(subscription, message.body, message.headers)
+
+        self.broker.subscriber(
             subscription.topic,
             group_id=subscription.consumer,
             auto_offset_reset="earliest",
@@ -97,10 +103,7 @@ class ConsumerRunner:
             title=f"{subscription.consumer}:{subscription.topic}",
             description=f"{subscription.consumer} consumes "
             + ", ".join(sorted(subscription.by_type)),
-        )
-        async def handle(message: KafkaMessage) -> None:
-            # The raw bytes, not FastStream's decoding: the contract model validates them.
-            await runner.dispatch(subscription, message.body, message.headers)
+        )(handle)
 
     async def dispatch(
         self, subscription: Subscription, body: bytes, headers: Mapping[str, Any]

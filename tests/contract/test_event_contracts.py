@@ -1,0 +1,106 @@
+"""Contract tests: every event version has a golden sample; producers emit exactly that
+shape; consumers accept it. Run without infrastructure."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from disclosure.adapters.contract_events import to_contract
+from disclosure.application.app import DisclosureApplication
+from disclosure.application.commands import AmendDisclosure, FileDisclosure, RegisterCommunity
+from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
+from pubrev_contracts.events import disclosure as disclosure_events
+from pubrev_contracts.events.base import REGISTRY, ContractEvent
+from servicekit.identity import Identity
+
+SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
+
+
+def sample(ce_type: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SAMPLES / f"{ce_type}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def shape(value: Any) -> Any:
+    """Keys and value types, recursively: what a consumer relies on."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_every_registered_event_has_a_sample_and_every_sample_an_event() -> None:
+    assert disclosure_events  # importing the module registers its contracts
+    names = {p.name.removesuffix(".json") for p in SAMPLES.glob("*.json")}
+    assert names == set(REGISTRY)
+
+
+@pytest.mark.parametrize("ce_type", sorted(REGISTRY))
+def test_sample_validates_and_round_trips(ce_type: str) -> None:
+    model = REGISTRY[ce_type]
+    event = model.model_validate(sample(ce_type))
+    again = json.loads(event.model_dump_json())
+    assert shape(again) == shape(sample(ce_type))
+    assert again["aggregate_id"] == sample(ce_type)["aggregate_id"]
+    assert again["occurred_at"].endswith("Z")  # UTC on the wire
+
+
+@pytest.mark.parametrize("ce_type", sorted(REGISTRY))
+def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
+    data = sample(ce_type) | {"added_later": "an optional field of a newer producer"}
+    assert REGISTRY[ce_type].model_validate(data).aggregate_version >= 1
+
+
+def produced_by_disclosure() -> list[ContractEvent]:
+    """The disclosure service's real translation of a real scenario (in-memory store)."""
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=lambda: datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
+    )
+    officer = Identity("property-bureau", "officer", "licheng")
+    app.register_community(officer, RegisterCommunity(
+        "r1", "LC-0001", "荔园小区", "荔园路8号", "licheng", "350304", "镇海街道",
+        "91350200776049653A", "莆田市荔园物业服务有限公司", True, 6, 2, True, 480,
+    ))
+    content = DisclosureContent(
+        (IncomeItem("parking", 1_250_000),), 240_000,
+        (ExpenditureItem("电梯维修", 150_000, "决议3号"),), 500_000, 0, 360_000, False,
+        "专户", "林经理", "13905941234",
+        date(2026, 4, 8), date(2026, 5, 15), ("signboard",),
+    )
+    filed = app.file_disclosure(officer, FileDisclosure("r2", "LC-0001", 2026, 1, content))
+    app.amend_disclosure(officer, AmendDisclosure("r3", filed["disclosure_id"], 1, "漏记", content))
+    produced = []
+    for notification in app.recorder.select_notifications(1, 100):
+        contract = to_contract(app.mapper.to_domain_event(notification))
+        if contract is not None:
+            produced.append(contract)
+    return produced
+
+
+def test_disclosure_produces_every_sample_shape() -> None:
+    produced = {event.ce_type: event for event in produced_by_disclosure()}
+    assert set(produced) == {t for t in REGISTRY if t.startswith("pubrev.disclosure.")}
+    for ce_type, event in produced.items():
+        assert shape(json.loads(event.model_dump_json())) == shape(sample(ce_type)), ce_type
+
+
+def test_inspection_accepts_disclosure_samples() -> None:
+    filed = disclosure_events.DisclosureFiledV1.model_validate(
+        sample("pubrev.disclosure.DisclosureFiled.v1")
+    )
+    amended = disclosure_events.DisclosureAmendedV1.model_validate(
+        sample("pubrev.disclosure.DisclosureAmended.v1")
+    )
+    noted = noted_from_filed(filed)
+    assert (noted.community_code, noted.income_total_fen, noted.revision) == (
+        "LC-0001", 1_630_000, 0,
+    )
+    assert noted_from_amended(amended).revision == 1

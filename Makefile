@@ -71,6 +71,8 @@ lint: $(STAMP) $(BUF)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	cd contracts/proto && ../../$(BUF) lint
+	@# Breaking changes against the last commit (what a reviewer would merge).
+	cd contracts/proto && ../../$(BUF) breaking --against '../../.git#ref=HEAD,subdir=contracts/proto'
 	$(PY) tools/gen_protos.py --check
 	$(PY) tools/gen_asyncapi.py --check
 	$(PY) tools/check_k8s.py

@@ -4,20 +4,15 @@ shape; consumers accept it. Run without infrastructure."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from disclosure.adapters.contract_events import to_contract
-from disclosure.application.app import DisclosureApplication
-from disclosure.application.commands import AmendDisclosure, FileDisclosure, RegisterCommunity
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
-from servicekit.identity import Identity
+from tests.support.disclosure_scenario import run_scenario
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
@@ -58,35 +53,10 @@ def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
     assert REGISTRY[ce_type].model_validate(data).aggregate_version >= 1
 
 
-def produced_by_disclosure() -> list[ContractEvent]:
-    """The disclosure service's real translation of a real scenario (in-memory store)."""
-    app = DisclosureApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
-        clock=lambda: datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
-    )
-    officer = Identity("property-bureau", "officer", "licheng")
-    app.register_community(officer, RegisterCommunity(
-        "r1", "LC-0001", "荔园小区", "荔园路8号", "licheng", "350304", "镇海街道",
-        "91350200776049653A", "莆田市荔园物业服务有限公司", True, 6, 2, True, 480,
-    ))
-    content = DisclosureContent(
-        (IncomeItem("parking", 1_250_000),), 240_000,
-        (ExpenditureItem("电梯维修", 150_000, "决议3号"),), 500_000, 0, 360_000, False,
-        "专户", "林经理", "13905941234",
-        date(2026, 4, 8), date(2026, 5, 15), ("signboard",),
-    )
-    filed = app.file_disclosure(officer, FileDisclosure("r2", "LC-0001", 2026, 1, content))
-    app.amend_disclosure(officer, AmendDisclosure("r3", filed["disclosure_id"], 1, "漏记", content))
-    produced = []
-    for notification in app.recorder.select_notifications(1, 100):
-        contract = to_contract(app.mapper.to_domain_event(notification))
-        if contract is not None:
-            produced.append(contract)
-    return produced
-
-
 def test_disclosure_produces_every_sample_shape() -> None:
-    produced = {event.ce_type: event for event in produced_by_disclosure()}
+    produced: dict[str, ContractEvent] = {}
+    for event in run_scenario():
+        produced.setdefault(event.ce_type, event)
     assert set(produced) == {t for t in REGISTRY if t.startswith("pubrev.disclosure.")}
     for ce_type, event in produced.items():
         assert shape(json.loads(event.model_dump_json())) == shape(sample(ce_type)), ce_type

@@ -23,7 +23,11 @@ from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit import faults
 from servicekit.testing import eventually, identity_metadata, read_topic, running_service
-from tests.support.disclosure_requests import file_request, register_request, unique_code
+from tests.support.disclosure_requests import (
+    file_request,
+    register,
+    unique_code,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -49,7 +53,7 @@ async def file_disclosures(port: int, count: int) -> list[tuple[str, str]]:
         stub = disclosure_pb2_grpc.DisclosureServiceStub(channel)
         for _ in range(count):
             code = unique_code()
-            await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+            await register(stub, code, OFFICER)
             reply = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
             filed.append((code, reply.disclosure_id))
     return filed

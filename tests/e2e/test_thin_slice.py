@@ -15,7 +15,11 @@ from pubrev.inspection.v1 import inspection_pb2 as ipb
 from pubrev.inspection.v1 import inspection_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.testing import eventually, identity_metadata, read_topic, running_service
-from tests.support.disclosure_requests import file_request, register_request, unique_code
+from tests.support.disclosure_requests import (
+    file_request,
+    register,
+    unique_code,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -35,7 +39,7 @@ async def test_filed_disclosure_reaches_inspection(service_settings, infra) -> N
         ):
             disclosure = disclosure_pb2_grpc.DisclosureServiceStub(dch)
             inspection = inspection_pb2_grpc.InspectionServiceStub(ich)
-            await disclosure.RegisterCommunity(register_request(code), metadata=OFFICER)
+            await register(disclosure, code, OFFICER)
             filed = await disclosure.FileDisclosure(file_request(code), metadata=OFFICER)
             assert filed.late  # filed in November for Q1 (deadline 30 April)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 
@@ -11,6 +12,12 @@ USCC = "91350200776049653A"
 
 def unique_code(prefix: str = "T") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def company_request(uscc: str = USCC) -> pb.RegisterCompanyRequest:
+    return pb.RegisterCompanyRequest(
+        request_id=f"company-{uscc}", uscc=uscc, name="莆田市某物业服务有限公司"
+    )
 
 
 def register_request(code: str, unit: str = "chengxiang") -> pb.RegisterCommunityRequest:
@@ -48,3 +55,9 @@ def file_request(code: str, year: int = 2026, quarter: int = 1,
         request_id=request_id or f"file-{code}-{year}Q{quarter}", community_code=code,
         year=year, quarter=quarter, content=content(),
     )
+
+
+async def register(stub: Any, code: str, metadata: Any, unit: str = "chengxiang") -> Any:
+    """Registers the company (idempotent by request_id) and then the community."""
+    await stub.RegisterCompany(company_request(), metadata=metadata)
+    return await stub.RegisterCommunity(register_request(code, unit), metadata=metadata)

@@ -74,3 +74,48 @@ class DisclosureAmendedV1(ContractEvent):
     late: bool
     """The original filing's late flag (an amendment does not change it)."""
     zero_revenue: bool
+
+
+@register("pubrev.disclosure.PropertyCompanyRegistered.v1", DISCLOSURE_EVENTS)
+class PropertyCompanyRegisteredV1(ContractEvent):
+    """`unit` is the city (putian): a company is not bound to one unit."""
+
+    uscc: str
+    name: str
+    source: Literal["application", "official_registry"]
+    uscc_flagged: bool
+    """The code fails the GB 32100 check but came from an official registry."""
+
+
+@register("pubrev.disclosure.PropertyCompanyChanged.v1", DISCLOSURE_EVENTS)
+class PropertyCompanyChangedV1(ContractEvent):
+    community_code: str
+    previous_company_uscc: str
+    company_uscc: str
+    company_name: str
+    effective_date: str
+    reason: str
+
+
+@register("pubrev.disclosure.DisclosureOverdue.v1", DISCLOSURE_EVENTS)
+class DisclosureOverdueV1(ContractEvent):
+    """No disclosure by the deadline (aggregate: the community)."""
+
+    community_code: str
+    company_uscc: str
+    year: int
+    quarter: Literal[1, 2, 3, 4]
+
+
+@register("pubrev.disclosure.AuditRequested.v1", DISCLOSURE_EVENTS)
+class AuditRequestedV1(ContractEvent):
+    """Aggregate: the disclosure to be audited."""
+
+    community_code: str
+    company_uscc: str
+    year: int
+    quarter: Literal[1, 2, 3, 4]
+    requester: Literal["owners_committee", "owners"]
+    owners_count: int
+    household_count: int
+    reason: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -22,12 +23,22 @@ from servicekit.grpc_kit import GrpcServer
 from servicekit.kafka_admin import ensure_topics
 from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database
+from servicekit.projector import Projector
 from servicekit.relay import Relay, Translate, make_producer
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-ROLES = ("api", "relay", "consumer")
+ROLES = ("api", "relay", "consumer", "projector")
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A synchronous job the projector role runs every `interval` seconds (first at start)."""
+
+    name: str
+    interval: float
+    run: Callable[[], object]
 
 
 @dataclass
@@ -41,6 +52,10 @@ class ServiceParts:
     topic: str
     translate: Translate
     subscriptions: list[Subscription] = field(default_factory=list)
+    projector: Projector | None = None
+    periodic: list[PeriodicJob] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    """Called once at the very end (connection pools)."""
 
 
 @dataclass
@@ -79,6 +94,11 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             graceful_timeout=settings.shutdown_grace_seconds,
         )
         await running.consumer.start()
+    if "projector" in roles:
+        if parts.projector is not None:
+            running.tasks.append(asyncio.create_task(parts.projector.run(running.stop)))
+        for job in parts.periodic:
+            running.tasks.append(asyncio.create_task(_every(job, running.stop)))
     if "api" in roles:
         running.grpc = GrpcServer(settings, parts.grpc_service_names)
         parts.register_grpc(running.grpc.server)
@@ -99,6 +119,23 @@ async def stop(parts: ServiceParts, running: Running) -> None:
         await running.relay.producer.stop()
 
 
+async def _every(job: PeriodicJob, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            result = await asyncio.to_thread(job.run)
+            log.info("periodic job done", extra={"job": job.name, "result": result})
+        except Exception:
+            log.exception("periodic job failed; will run again", extra={"job": job.name})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=job.interval)
+
+
+def close(parts: ServiceParts) -> None:
+    parts.app.close()
+    for closer in parts.closers:
+        closer()
+
+
 async def serve(parts: ServiceParts, roles: Sequence[str]) -> None:
     running = await start(parts, roles)
     loop = asyncio.get_running_loop()
@@ -108,7 +145,7 @@ async def serve(parts: ServiceParts, roles: Sequence[str]) -> None:
     await running.stop.wait()
     log.info("shutting down")
     await stop(parts, running)
-    parts.app.close()
+    close(parts)
     log.info("service down")
 
 
@@ -117,7 +154,8 @@ def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
     parser.add_argument("role", choices=[*ROLES, "all"],
                         help="api: gRPC server; relay: outbox to Kafka; consumer: Kafka "
-                             "subscriptions; all: the three in one process (development)")
+                             "subscriptions; projector: read models and periodic jobs; "
+                             "all: every role in one process (development)")
     args = parser.parse_args(argv)
     settings = ServiceSettings(service=service)
     configure_logging(service, settings.log_level)

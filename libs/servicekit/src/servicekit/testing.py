@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from servicekit.grpc_kit import IDENTITY_HEADER
 from servicekit.postgres import drop_database, ensure_database
-from servicekit.runtime import ROLES, Running, ServiceParts, start, stop
+from servicekit.runtime import ROLES, Running, ServiceParts, close, start, stop
 from servicekit.settings import ServiceSettings, with_database
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -175,7 +175,7 @@ async def running_service(
         yield parts, running
     finally:
         await stop(parts, running)
-        parts.app.close()
+        close(parts)
 
 
 def identity_metadata(agency: str, role: str, unit: str, subject: str = "") -> tuple[

@@ -18,7 +18,11 @@ from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import identity_metadata, running_service
-from tests.support.disclosure_requests import file_request, register_request, unique_code
+from tests.support.disclosure_requests import (
+    file_request,
+    register,
+    unique_code,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -56,7 +60,7 @@ def log_size(app: ServiceApplication) -> int:
 async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) -> None:
     stub, app, _ = api
     code = unique_code()
-    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    await register(stub, code, OFFICER)
     before = log_size(app)
     bad = file_request(code, quarter=5)
     bad.content.ClearField("operating_cost_fen")
@@ -88,7 +92,7 @@ async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) ->
 async def test_identity_broken_is_named(api) -> None:
     stub, _, _ = api
     code = unique_code()
-    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    await register(stub, code, OFFICER)
     bad = file_request(code)
     bad.content.transferred_to_maintenance_fund_fen += 1
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -103,10 +107,10 @@ async def test_identity_broken_is_named(api) -> None:
 async def test_retry_returns_first_result_and_writes_nothing(api) -> None:
     stub, app, _ = api
     code = unique_code()
-    first = await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    first = await register(stub, code, OFFICER)
     filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
     before = log_size(app)
-    again = await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    again = await register(stub, code, OFFICER)
     refiled = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
     assert (again, refiled) == (first, filed)
     assert log_size(app) == before
@@ -120,7 +124,7 @@ async def test_retry_returns_first_result_and_writes_nothing(api) -> None:
 async def test_concurrent_amendments_one_wins_the_rest_are_aborted(api) -> None:
     stub, _, _ = api
     code = unique_code()
-    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    await register(stub, code, OFFICER)
     filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
 
     def amendment(n: int) -> pb.AmendDisclosureRequest:
@@ -152,7 +156,7 @@ async def test_concurrent_amendments_one_wins_the_rest_are_aborted(api) -> None:
 async def test_other_unit_is_denied_and_nothing_written(api) -> None:
     stub, app, _ = api
     code = unique_code()
-    await stub.RegisterCommunity(register_request(code), metadata=OFFICER)
+    await register(stub, code, OFFICER)
     before = log_size(app)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.FileDisclosure(file_request(code), metadata=OTHER_UNIT)

@@ -20,6 +20,434 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class RegisterCompanyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    USCC_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    uscc: _builtins.str
+    """统一社会信用代码 (GB 32100-2015)."""
+    name: _builtins.str
+    source: _builtins.str
+    """"application" (the default: a bad USCC is refused) or "official_registry" (a bad USCC
+    from an official source is kept and flagged).
+    """
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        uscc: _builtins.str = ...,
+        name: _builtins.str = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "request_id", b"request_id", "source", b"source", "uscc", b"uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterCompanyRequest: _TypeAlias = RegisterCompanyRequest  # noqa: Y015
+
+@_typing.final
+class RegisterCompanyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    USCC_FLAGGED_FIELD_NUMBER: _builtins.int
+    company_id: _builtins.str
+    version: _builtins.int
+    uscc_flagged: _builtins.bool
+    """The USCC failed the GB 32100 check but came from an official registry."""
+    def __init__(
+        self,
+        *,
+        company_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        uscc_flagged: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_id", b"company_id", "uscc_flagged", b"uscc_flagged", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterCompanyResponse: _TypeAlias = RegisterCompanyResponse  # noqa: Y015
+
+@_typing.final
+class ChangePropertyCompanyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    NEW_COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    community_code: _builtins.str
+    new_company_uscc: _builtins.str
+    effective_date: _builtins.str
+    """Date of the handover, Asia/Shanghai (YYYY-MM-DD)."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        new_company_uscc: _builtins.str = ...,
+        effective_date: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "effective_date", b"effective_date", "new_company_uscc", b"new_company_uscc", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangePropertyCompanyRequest: _TypeAlias = ChangePropertyCompanyRequest  # noqa: Y015
+
+@_typing.final
+class ChangePropertyCompanyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangePropertyCompanyResponse: _TypeAlias = ChangePropertyCompanyResponse  # noqa: Y015
+
+@_typing.final
+class RequestAuditRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    REQUESTER_FIELD_NUMBER: _builtins.int
+    OWNERS_COUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    disclosure_id: _builtins.str
+    requester: _builtins.str
+    """"owners_committee" or "owners"."""
+    owners_count: _builtins.int
+    """With requester "owners": how many households ask (at least 20% of the community's)."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        disclosure_id: _builtins.str = ...,
+        requester: _builtins.str = ...,
+        owners_count: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id", "owners_count", b"owners_count", "reason", b"reason", "request_id", b"request_id", "requester", b"requester"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAuditRequest: _TypeAlias = RequestAuditRequest  # noqa: Y015
+
+@_typing.final
+class RequestAuditResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestAuditResponse: _TypeAlias = RequestAuditResponse  # noqa: Y015
+
+@_typing.final
+class CloseQuarterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    year: _builtins.int
+    quarter: _builtins.int
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "request_id", b"request_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseQuarterRequest: _TypeAlias = CloseQuarterRequest  # noqa: Y015
+
+@_typing.final
+class CloseQuarterResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKED_OVERDUE_FIELD_NUMBER: _builtins.int
+    ALREADY_OVERDUE_FIELD_NUMBER: _builtins.int
+    FILED_FIELD_NUMBER: _builtins.int
+    marked_overdue: _builtins.int
+    """Communities marked overdue by this call."""
+    already_overdue: _builtins.int
+    """Communities that had been marked before (a repeated close changes nothing)."""
+    filed: _builtins.int
+    def __init__(
+        self,
+        *,
+        marked_overdue: _builtins.int = ...,
+        already_overdue: _builtins.int = ...,
+        filed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_overdue", b"already_overdue", "filed", b"filed", "marked_overdue", b"marked_overdue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseQuarterResponse: _TypeAlias = CloseQuarterResponse  # noqa: Y015
+
+@_typing.final
+class ListDisclosuresRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    year: _builtins.int
+    quarter: _builtins.int
+    """0: every quarter of the year."""
+    company_uscc: _builtins.str
+    page_size: _builtins.int
+    """At most 500; default 50."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+        company_uscc: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "page_size", b"page_size", "page_token", b"page_token", "quarter", b"quarter", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDisclosuresRequest: _TypeAlias = ListDisclosuresRequest  # noqa: Y015
+
+@_typing.final
+class DisclosureSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    INCOME_TOTAL_FEN_FIELD_NUMBER: _builtins.int
+    SURPLUS_FEN_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    ZERO_REVENUE_FIELD_NUMBER: _builtins.int
+    FILED_AT_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    version: _builtins.int
+    community_code: _builtins.str
+    unit: _builtins.str
+    company_uscc: _builtins.str
+    year: _builtins.int
+    quarter: _builtins.int
+    income_total_fen: _builtins.int
+    surplus_fen: _builtins.int
+    late: _builtins.bool
+    zero_revenue: _builtins.bool
+    filed_at: _builtins.str
+    revision: _builtins.int
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+        income_total_fen: _builtins.int = ...,
+        surplus_fen: _builtins.int = ...,
+        late: _builtins.bool = ...,
+        zero_revenue: _builtins.bool = ...,
+        filed_at: _builtins.str = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "disclosure_id", b"disclosure_id", "filed_at", b"filed_at", "income_total_fen", b"income_total_fen", "late", b"late", "quarter", b"quarter", "revision", b"revision", "surplus_fen", b"surplus_fen", "unit", b"unit", "version", b"version", "year", b"year", "zero_revenue", b"zero_revenue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DisclosureSummary: _TypeAlias = DisclosureSummary  # noqa: Y015
+
+@_typing.final
+class ListDisclosuresResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def disclosures(self) -> _containers.RepeatedCompositeFieldContainer[Global___DisclosureSummary]: ...
+    def __init__(
+        self,
+        *,
+        disclosures: _abc.Iterable[Global___DisclosureSummary] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosures", b"disclosures", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDisclosuresResponse: _TypeAlias = ListDisclosuresResponse  # noqa: Y015
+
+@_typing.final
+class GetDisclosureRateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    year: _builtins.int
+    quarter: _builtins.int
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDisclosureRateRequest: _TypeAlias = GetDisclosureRateRequest  # noqa: Y015
+
+@_typing.final
+class UnitDisclosureRate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    ON_TIME_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    RATE_PERCENT_FIELD_NUMBER: _builtins.int
+    ON_TIME_RATE_PERCENT_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    communities: _builtins.int
+    on_time: _builtins.int
+    late: _builtins.int
+    overdue: _builtins.int
+    """Registered, deadline passed, not filed."""
+    pending: _builtins.int
+    """Not filed yet, deadline not passed."""
+    rate_percent: _builtins.str
+    """(on_time + late) / communities, percent with two decimals, e.g. "97.50"."""
+    on_time_rate_percent: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        on_time: _builtins.int = ...,
+        late: _builtins.int = ...,
+        overdue: _builtins.int = ...,
+        pending: _builtins.int = ...,
+        rate_percent: _builtins.str = ...,
+        on_time_rate_percent: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["communities", b"communities", "late", b"late", "on_time", b"on_time", "on_time_rate_percent", b"on_time_rate_percent", "overdue", b"overdue", "pending", b"pending", "rate_percent", b"rate_percent", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnitDisclosureRate: _TypeAlias = UnitDisclosureRate  # noqa: Y015
+
+@_typing.final
+class GetDisclosureRateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNITS_FIELD_NUMBER: _builtins.int
+    AS_OF_POSITION_FIELD_NUMBER: _builtins.int
+    as_of_position: _builtins.int
+    """The read model is eventually consistent: the log position it reflects."""
+    @_builtins.property
+    def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnitDisclosureRate]: ...
+    def __init__(
+        self,
+        *,
+        units: _abc.Iterable[Global___UnitDisclosureRate] | None = ...,
+        as_of_position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_position", b"as_of_position", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDisclosureRateResponse: _TypeAlias = GetDisclosureRateResponse  # noqa: Y015
+
+@_typing.final
 class RegisterCommunityRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -179,6 +607,7 @@ class DisclosureContent(_message.Message):
     POSTING_START_FIELD_NUMBER: _builtins.int
     POSTING_END_FIELD_NUMBER: _builtins.int
     POSTING_CHANNELS_FIELD_NUMBER: _builtins.int
+    COMPANY_SHARE_DECISION_REF_FIELD_NUMBER: _builtins.int
     operating_cost_fen: _builtins.int
     """经营成本: explicit zero allowed, absence is an error."""
     owners_share_fen: _builtins.int
@@ -195,6 +624,10 @@ class DisclosureContent(_message.Message):
     posting_start: _builtins.str
     """Posting period, dates in Asia/Shanghai (YYYY-MM-DD)."""
     posting_end: _builtins.str
+    company_share_decision_ref: _builtins.str
+    """The owners' decision that grants the company a share of the surplus (required when
+    company_share_fen > 0).
+    """
     @_builtins.property
     def income(self) -> _containers.RepeatedCompositeFieldContainer[Global___IncomeItem]: ...
     @_builtins.property
@@ -219,10 +652,11 @@ class DisclosureContent(_message.Message):
         posting_start: _builtins.str = ...,
         posting_end: _builtins.str = ...,
         posting_channels: _abc.Iterable[_builtins.str] | None = ...,
+        company_share_decision_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_company_share_fen", b"_company_share_fen", "_operating_cost_fen", b"_operating_cost_fen", "_owners_share_fen", b"_owners_share_fen", "_transferred_to_maintenance_fund_fen", b"_transferred_to_maintenance_fund_fen", "company_share_fen", b"company_share_fen", "operating_cost_fen", b"operating_cost_fen", "owners_share_fen", b"owners_share_fen", "transferred_to_maintenance_fund_fen", b"transferred_to_maintenance_fund_fen"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_company_share_fen", b"_company_share_fen", "_operating_cost_fen", b"_operating_cost_fen", "_owners_share_fen", b"_owners_share_fen", "_transferred_to_maintenance_fund_fen", b"_transferred_to_maintenance_fund_fen", "company_share_fen", b"company_share_fen", "contact_name", b"contact_name", "contact_phone", b"contact_phone", "expenditure", b"expenditure", "income", b"income", "no_income", b"no_income", "operating_cost_fen", b"operating_cost_fen", "owners_share_fen", b"owners_share_fen", "posting_channels", b"posting_channels", "posting_end", b"posting_end", "posting_start", b"posting_start", "separate_account", b"separate_account", "transferred_to_maintenance_fund_fen", b"transferred_to_maintenance_fund_fen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_company_share_fen", b"_company_share_fen", "_operating_cost_fen", b"_operating_cost_fen", "_owners_share_fen", b"_owners_share_fen", "_transferred_to_maintenance_fund_fen", b"_transferred_to_maintenance_fund_fen", "company_share_decision_ref", b"company_share_decision_ref", "company_share_fen", b"company_share_fen", "contact_name", b"contact_name", "contact_phone", b"contact_phone", "expenditure", b"expenditure", "income", b"income", "no_income", b"no_income", "operating_cost_fen", b"operating_cost_fen", "owners_share_fen", b"owners_share_fen", "posting_channels", b"posting_channels", "posting_end", b"posting_end", "posting_start", b"posting_start", "separate_account", b"separate_account", "transferred_to_maintenance_fund_fen", b"transferred_to_maintenance_fund_fen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__company_share_fen: _TypeAlias = _typing.Literal["company_share_fen"]  # noqa: Y015
     _WhichOneofArgType__company_share_fen: _TypeAlias = _typing.Literal["_company_share_fen", b"_company_share_fen"]  # noqa: Y015

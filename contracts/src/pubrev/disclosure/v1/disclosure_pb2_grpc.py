@@ -36,10 +36,20 @@ class DisclosureServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.RegisterCompany = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/RegisterCompany',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyResponse.FromString,
+                _registered_method=True)
         self.RegisterCommunity = channel.unary_unary(
                 '/pubrev.disclosure.v1.DisclosureService/RegisterCommunity',
                 request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityRequest.SerializeToString,
                 response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityResponse.FromString,
+                _registered_method=True)
+        self.ChangePropertyCompany = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/ChangePropertyCompany',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyResponse.FromString,
                 _registered_method=True)
         self.FileDisclosure = channel.unary_unary(
                 '/pubrev.disclosure.v1.DisclosureService/FileDisclosure',
@@ -51,10 +61,30 @@ class DisclosureServiceStub:
                 request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.AmendDisclosureRequest.SerializeToString,
                 response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.AmendDisclosureResponse.FromString,
                 _registered_method=True)
+        self.RequestAudit = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/RequestAudit',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditResponse.FromString,
+                _registered_method=True)
+        self.CloseQuarter = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/CloseQuarter',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterResponse.FromString,
+                _registered_method=True)
         self.GetDisclosure = channel.unary_unary(
                 '/pubrev.disclosure.v1.DisclosureService/GetDisclosure',
                 request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRequest.SerializeToString,
                 response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureResponse.FromString,
+                _registered_method=True)
+        self.ListDisclosures = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/ListDisclosures',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresResponse.FromString,
+                _registered_method=True)
+        self.GetDisclosureRate = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/GetDisclosureRate',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateResponse.FromString,
                 _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.disclosure.v1.DisclosureService/GetHistory',
@@ -68,8 +98,22 @@ class DisclosureServiceServicer:
     and the register of communities it is about.
     """
 
+    def RegisterCompany(self, request, context):
+        """Registers a property company (物业服务企业) by its 统一社会信用代码.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterCommunity(self, request, context):
         """Registers a residential community (小区) under its supervising unit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePropertyCompany(self, request, context):
+        """Hands a community to another property company; the history keeps every company.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -89,8 +133,36 @@ class DisclosureServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestAudit(self, request, context):
+        """Owners' committee, or owners holding at least 20% of households, ask for a third-party audit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseQuarter(self, request, context):
+        """Marks every registered community without a filing overdue, once, after the deadline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetDisclosure(self, request, context):
         """Reads a disclosure, its latest version or any earlier one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDisclosures(self, request, context):
+        """Disclosures by unit, quarter and company, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDisclosureRate(self, request, context):
+        """The quarterly disclosure rate per unit: on time, late, overdue.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,10 +178,20 @@ class DisclosureServiceServicer:
 
 def add_DisclosureServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'RegisterCompany': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterCompany,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyResponse.SerializeToString,
+            ),
             'RegisterCommunity': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterCommunity,
                     request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityRequest.FromString,
                     response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityResponse.SerializeToString,
+            ),
+            'ChangePropertyCompany': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePropertyCompany,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyResponse.SerializeToString,
             ),
             'FileDisclosure': grpc.unary_unary_rpc_method_handler(
                     servicer.FileDisclosure,
@@ -121,10 +203,30 @@ def add_DisclosureServiceServicer_to_server(servicer, server):
                     request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.AmendDisclosureRequest.FromString,
                     response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.AmendDisclosureResponse.SerializeToString,
             ),
+            'RequestAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestAudit,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditResponse.SerializeToString,
+            ),
+            'CloseQuarter': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseQuarter,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterResponse.SerializeToString,
+            ),
             'GetDisclosure': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDisclosure,
                     request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRequest.FromString,
                     response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureResponse.SerializeToString,
+            ),
+            'ListDisclosures': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDisclosures,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresResponse.SerializeToString,
+            ),
+            'GetDisclosureRate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDisclosureRate,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateResponse.SerializeToString,
             ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
@@ -145,6 +247,33 @@ class DisclosureService:
     """
 
     @staticmethod
+    def RegisterCompany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/RegisterCompany',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCompanyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RegisterCommunity(request,
             target,
             options=(),
@@ -161,6 +290,33 @@ class DisclosureService:
             '/pubrev.disclosure.v1.DisclosureService/RegisterCommunity',
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityRequest.SerializeToString,
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RegisterCommunityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePropertyCompany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/ChangePropertyCompany',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ChangePropertyCompanyResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -226,6 +382,60 @@ class DisclosureService:
             _registered_method=True)
 
     @staticmethod
+    def RequestAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/RequestAudit',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RequestAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseQuarter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/CloseQuarter',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.CloseQuarterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetDisclosure(request,
             target,
             options=(),
@@ -242,6 +452,60 @@ class DisclosureService:
             '/pubrev.disclosure.v1.DisclosureService/GetDisclosure',
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRequest.SerializeToString,
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDisclosures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/ListDisclosures',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListDisclosuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDisclosureRate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/GetDisclosureRate',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetDisclosureRateResponse.FromString,
             options,
             channel_credentials,
             insecure,

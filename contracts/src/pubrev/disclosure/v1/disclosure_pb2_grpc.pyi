@@ -35,14 +35,26 @@ class DisclosureServiceStub:
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> DisclosureServiceAsyncStub: ...
+    RegisterCompany: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.RegisterCompanyRequest, _disclosure_pb2.RegisterCompanyResponse]
+    """Registers a property company (物业服务企业) by its 统一社会信用代码."""
     RegisterCommunity: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.RegisterCommunityRequest, _disclosure_pb2.RegisterCommunityResponse]
     """Registers a residential community (小区) under its supervising unit."""
+    ChangePropertyCompany: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.ChangePropertyCompanyRequest, _disclosure_pb2.ChangePropertyCompanyResponse]
+    """Hands a community to another property company; the history keeps every company."""
     FileDisclosure: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.FileDisclosureRequest, _disclosure_pb2.FileDisclosureResponse]
     """Files the disclosure of one community for one quarter."""
     AmendDisclosure: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.AmendDisclosureRequest, _disclosure_pb2.AmendDisclosureResponse]
     """Corrects a filed disclosure: a new version with a reason; earlier versions stay readable."""
+    RequestAudit: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.RequestAuditRequest, _disclosure_pb2.RequestAuditResponse]
+    """Owners' committee, or owners holding at least 20% of households, ask for a third-party audit."""
+    CloseQuarter: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.CloseQuarterRequest, _disclosure_pb2.CloseQuarterResponse]
+    """Marks every registered community without a filing overdue, once, after the deadline."""
     GetDisclosure: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetDisclosureRequest, _disclosure_pb2.GetDisclosureResponse]
     """Reads a disclosure, its latest version or any earlier one."""
+    ListDisclosures: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.ListDisclosuresRequest, _disclosure_pb2.ListDisclosuresResponse]
+    """Disclosures by unit, quarter and company, a page at a time."""
+    GetDisclosureRate: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetDisclosureRateRequest, _disclosure_pb2.GetDisclosureRateResponse]
+    """The quarterly disclosure rate per unit: on time, late, overdue."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetHistoryRequest, _disclosure_pb2.GetHistoryResponse]
     """Every event of an aggregate of this service, or of the whole log, in order."""
 
@@ -53,14 +65,26 @@ class DisclosureServiceAsyncStub(DisclosureServiceStub):
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    RegisterCompany: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.RegisterCompanyRequest, _disclosure_pb2.RegisterCompanyResponse]  # type: ignore[assignment]
+    """Registers a property company (物业服务企业) by its 统一社会信用代码."""
     RegisterCommunity: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.RegisterCommunityRequest, _disclosure_pb2.RegisterCommunityResponse]  # type: ignore[assignment]
     """Registers a residential community (小区) under its supervising unit."""
+    ChangePropertyCompany: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.ChangePropertyCompanyRequest, _disclosure_pb2.ChangePropertyCompanyResponse]  # type: ignore[assignment]
+    """Hands a community to another property company; the history keeps every company."""
     FileDisclosure: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.FileDisclosureRequest, _disclosure_pb2.FileDisclosureResponse]  # type: ignore[assignment]
     """Files the disclosure of one community for one quarter."""
     AmendDisclosure: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.AmendDisclosureRequest, _disclosure_pb2.AmendDisclosureResponse]  # type: ignore[assignment]
     """Corrects a filed disclosure: a new version with a reason; earlier versions stay readable."""
+    RequestAudit: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.RequestAuditRequest, _disclosure_pb2.RequestAuditResponse]  # type: ignore[assignment]
+    """Owners' committee, or owners holding at least 20% of households, ask for a third-party audit."""
+    CloseQuarter: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.CloseQuarterRequest, _disclosure_pb2.CloseQuarterResponse]  # type: ignore[assignment]
+    """Marks every registered community without a filing overdue, once, after the deadline."""
     GetDisclosure: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetDisclosureRequest, _disclosure_pb2.GetDisclosureResponse]  # type: ignore[assignment]
     """Reads a disclosure, its latest version or any earlier one."""
+    ListDisclosures: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.ListDisclosuresRequest, _disclosure_pb2.ListDisclosuresResponse]  # type: ignore[assignment]
+    """Disclosures by unit, quarter and company, a page at a time."""
+    GetDisclosureRate: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetDisclosureRateRequest, _disclosure_pb2.GetDisclosureRateResponse]  # type: ignore[assignment]
+    """The quarterly disclosure rate per unit: on time, late, overdue."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetHistoryRequest, _disclosure_pb2.GetHistoryResponse]  # type: ignore[assignment]
     """Every event of an aggregate of this service, or of the whole log, in order."""
 
@@ -70,12 +94,28 @@ class DisclosureServiceServicer(metaclass=_abc_1.ABCMeta):
     """
 
     @_abc_1.abstractmethod
+    def RegisterCompany(
+        self,
+        request: _disclosure_pb2.RegisterCompanyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.RegisterCompanyResponse, _abc.Awaitable[_disclosure_pb2.RegisterCompanyResponse]]:
+        """Registers a property company (物业服务企业) by its 统一社会信用代码."""
+
+    @_abc_1.abstractmethod
     def RegisterCommunity(
         self,
         request: _disclosure_pb2.RegisterCommunityRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_disclosure_pb2.RegisterCommunityResponse, _abc.Awaitable[_disclosure_pb2.RegisterCommunityResponse]]:
         """Registers a residential community (小区) under its supervising unit."""
+
+    @_abc_1.abstractmethod
+    def ChangePropertyCompany(
+        self,
+        request: _disclosure_pb2.ChangePropertyCompanyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.ChangePropertyCompanyResponse, _abc.Awaitable[_disclosure_pb2.ChangePropertyCompanyResponse]]:
+        """Hands a community to another property company; the history keeps every company."""
 
     @_abc_1.abstractmethod
     def FileDisclosure(
@@ -94,12 +134,44 @@ class DisclosureServiceServicer(metaclass=_abc_1.ABCMeta):
         """Corrects a filed disclosure: a new version with a reason; earlier versions stay readable."""
 
     @_abc_1.abstractmethod
+    def RequestAudit(
+        self,
+        request: _disclosure_pb2.RequestAuditRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.RequestAuditResponse, _abc.Awaitable[_disclosure_pb2.RequestAuditResponse]]:
+        """Owners' committee, or owners holding at least 20% of households, ask for a third-party audit."""
+
+    @_abc_1.abstractmethod
+    def CloseQuarter(
+        self,
+        request: _disclosure_pb2.CloseQuarterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.CloseQuarterResponse, _abc.Awaitable[_disclosure_pb2.CloseQuarterResponse]]:
+        """Marks every registered community without a filing overdue, once, after the deadline."""
+
+    @_abc_1.abstractmethod
     def GetDisclosure(
         self,
         request: _disclosure_pb2.GetDisclosureRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_disclosure_pb2.GetDisclosureResponse, _abc.Awaitable[_disclosure_pb2.GetDisclosureResponse]]:
         """Reads a disclosure, its latest version or any earlier one."""
+
+    @_abc_1.abstractmethod
+    def ListDisclosures(
+        self,
+        request: _disclosure_pb2.ListDisclosuresRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.ListDisclosuresResponse, _abc.Awaitable[_disclosure_pb2.ListDisclosuresResponse]]:
+        """Disclosures by unit, quarter and company, a page at a time."""
+
+    @_abc_1.abstractmethod
+    def GetDisclosureRate(
+        self,
+        request: _disclosure_pb2.GetDisclosureRateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.GetDisclosureRateResponse, _abc.Awaitable[_disclosure_pb2.GetDisclosureRateResponse]]:
+        """The quarterly disclosure rate per unit: on time, late, overdue."""
 
     @_abc_1.abstractmethod
     def GetHistory(

@@ -8,15 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from disclosure.domain.content import DisclosureContent
-from disclosure.domain.model import Community, Disclosure
+from disclosure.domain.model import Community, Disclosure, PropertyCompany
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.disclosure import (
+    AuditRequestedV1,
     CommunityRegisteredV1,
     DisclosureAmendedV1,
     DisclosureFiguresV1,
     DisclosureFiledV1,
+    DisclosureOverdueV1,
     IncomeLineV1,
+    PropertyCompanyChangedV1,
+    PropertyCompanyRegisteredV1,
 )
+from pubrev_contracts.units import CITY
 
 
 def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:
@@ -42,6 +47,30 @@ def to_contract(event: Any) -> ContractEvent | None:
         "aggregate_version": event.originator_version,
         "occurred_at": event.timestamp,
     }
+    if isinstance(event, PropertyCompany.Registered):
+        return PropertyCompanyRegisteredV1(
+            **base, unit=CITY, uscc=event.uscc, name=event.name, source=event.source,
+            uscc_flagged=event.uscc_flagged,
+        )
+    if isinstance(event, Community.CompanyChanged):
+        return PropertyCompanyChangedV1(
+            **base, unit=event.unit, community_code=event.code,
+            previous_company_uscc=event.previous_uscc, company_uscc=event.new_uscc,
+            company_name=event.new_company_name, effective_date=event.effective_date,
+            reason=event.reason,
+        )
+    if isinstance(event, Community.DisclosureOverdue):
+        return DisclosureOverdueV1(
+            **base, unit=event.unit, community_code=event.code,
+            company_uscc=event.company_uscc, year=event.year, quarter=event.quarter,
+        )
+    if isinstance(event, Disclosure.AuditRequested):
+        return AuditRequestedV1(
+            **base, unit=event.unit, community_code=event.community_code,
+            company_uscc=event.company_uscc, year=event.year, quarter=event.quarter,
+            requester=event.requester, owners_count=event.owners_count,
+            household_count=event.household_count, reason=event.reason,
+        )
     if isinstance(event, Community.Registered):
         return CommunityRegisteredV1(
             **base, unit=event.unit, community_code=event.code, name=event.name,

@@ -37,3 +37,15 @@ def require_reader_of(identity: Identity, unit: str, company_uscc: str) -> None:
             f"{identity.agency}/{identity.unit} may not read records of unit {unit}",
             f"无权查看{unit}辖区的数据",
         )
+
+
+OWNERS_COMMITTEE = "owners-committee"
+OWNERS = "owners"
+
+
+def require_audit_requester(identity: Identity, unit: str) -> None:
+    """The owners' committee or owners' representatives of a community (through the
+    provincial system), or the unit's bureau recording a request it received."""
+    if identity.agency in (OWNERS_COMMITTEE, OWNERS):
+        return
+    require_bureau_of(identity, unit)

@@ -5,25 +5,43 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from disclosure.application.access import (
+    PROPERTY_BUREAU,
+    PROPERTY_COMPANY,
+    require_audit_requester,
     require_bureau_of,
     require_filer_for,
     require_reader_of,
 )
 from disclosure.application.commands import (
     AmendDisclosure,
+    ChangePropertyCompany,
     DisclosureView,
     FileDisclosure,
     RegisterCommunity,
+    RegisterCompany,
+    RequestAudit,
+    UnitRate,
 )
+from disclosure.application.ports import DisclosureQuery, DisclosureReadModel, DisclosureRow
 from disclosure.domain.calendar import Quarter
 from disclosure.domain.identifiers import uscc_problem
-from disclosure.domain.model import Community, Disclosure
+from disclosure.domain.model import Community, Disclosure, PropertyCompany
 from pubrev_contracts.units import COUNTY_UNITS
-from servicekit.errors import AlreadyExists, Conflict, NotFound, Validator
+from servicekit.errors import (
+    AlreadyExists,
+    Conflict,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    RuleViolated,
+    Validator,
+)
 from servicekit.eventstore import ServiceApplication
 from servicekit.identity import Identity
 
@@ -42,6 +60,49 @@ class DisclosureApplication(ServiceApplication):
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow) -> None:
         super().__init__(env=env)
         self.clock = clock
+        self._read_model: DisclosureReadModel | None = None
+
+    @property
+    def read_model(self) -> DisclosureReadModel:
+        if self._read_model is None:
+            raise RuntimeError("no read model wired (see bootstrap)")
+        return self._read_model
+
+    @read_model.setter
+    def read_model(self, read_model: DisclosureReadModel) -> None:
+        self._read_model = read_model
+
+    def register_company(self, identity: Identity, cmd: RegisterCompany) -> dict[str, Any]:
+        v = Validator()
+        _require_request_id(v, cmd.request_id)
+        source = cmd.source or "application"
+        v.require(source in ("application", "official_registry"), "source", "unknown_source",
+                  "source is application or official_registry", "来源须为申请或官方登记")
+        problem = uscc_problem(cmd.uscc)
+        if source == "application":
+            # A new registration must carry a valid code...
+            v.require(problem is None, "uscc", "uscc_check", f"USCC {problem}",
+                      "统一社会信用代码不符合GB 32100-2015校验规则")
+        else:
+            # ...but a bad code from an official registry is kept, and flagged.
+            v.require(len(cmd.uscc) == 18, "uscc", "uscc_length", "must be 18 characters",
+                      "统一社会信用代码须为18位")
+        v.require(bool(cmd.name.strip()), "name", "required", "company name is required",
+                  "缺少企业名称")
+        v.raise_if_any()
+        if identity.agency != PROPERTY_BUREAU:
+            raise PermissionDenied("only the property bureau registers companies",
+                                   "仅物业管理主管部门可登记物业服务企业")
+
+        def execute() -> tuple[list[PropertyCompany], dict[str, Any]]:
+            if PropertyCompany.create_id(cmd.uscc) in self.repository:
+                raise AlreadyExists(f"company {cmd.uscc} is registered already",
+                                    f"企业 {cmd.uscc} 已登记")
+            company = PropertyCompany(cmd.uscc, cmd.name, source, problem is not None)
+            return [company], {"company_id": str(company.id), "version": company.version,
+                               "uscc_flagged": company.uscc_flagged}
+
+        return self.run_once("RegisterCompany", cmd.request_id, cmd, execute)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -56,9 +117,8 @@ class DisclosureApplication(ServiceApplication):
                   "监管单位不在莆田市七个县区（管委会）之列")
         v.require(bool(_DIVISION.match(cmd.division_code)), "division_code", "division_format",
                   "a 6-digit Fujian division code (35xxxx)", "行政区划代码须为35开头的6位数字")
-        problem = uscc_problem(cmd.company_uscc)
-        v.require(problem is None, "company_uscc", "uscc_check", f"USCC {problem}",
-                  "统一社会信用代码不符合GB 32100-2015校验规则")
+        v.require(len(cmd.company_uscc) == 18, "company_uscc", "uscc_length",
+                  "must be 18 characters", "统一社会信用代码须为18位")
         v.require(bool(cmd.company_name.strip()), "company_name", "required",
                   "company name is required", "缺少物业服务企业名称")
         for field in ("elevator_count", "barrier_gate_count"):
@@ -67,6 +127,7 @@ class DisclosureApplication(ServiceApplication):
                   "a community has at least one household", "户数须大于0")
         v.raise_if_any()
         require_bureau_of(identity, cmd.unit)
+        self._company(cmd.company_uscc)
 
         def execute() -> tuple[list[Community], dict[str, Any]]:
             community_id = Community.create_id(cmd.community_code)
@@ -80,6 +141,7 @@ class DisclosureApplication(ServiceApplication):
                 signboard_at_main_entrance=cmd.signboard_at_main_entrance,
                 elevator_count=cmd.elevator_count, barrier_gate_count=cmd.barrier_gate_count,
                 has_leasable_space=cmd.has_leasable_space, household_count=cmd.household_count,
+                registered_at=self.clock(),
             )
             return [community], {"community_id": str(community.id), "version": community.version}
 
@@ -150,6 +212,125 @@ class DisclosureApplication(ServiceApplication):
 
         return self.run_once("AmendDisclosure", cmd.request_id, cmd, execute)
 
+    def change_property_company(
+        self, identity: Identity, cmd: ChangePropertyCompany
+    ) -> dict[str, Any]:
+        v = Validator()
+        _require_request_id(v, cmd.request_id)
+        v.require(_is_date(cmd.effective_date), "effective_date", "date_format",
+                  "must be a date YYYY-MM-DD", "交接日期格式错误")
+        v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
+                  "缺少更换原因")
+        v.raise_if_any()
+        community = self._community(cmd.community_code)
+        require_bureau_of(identity, community.unit)
+        company = self._company(cmd.new_company_uscc)
+
+        def execute() -> tuple[list[Community], dict[str, Any]]:
+            current = self._community(cmd.community_code)
+            current.change_company(company.uscc, company.name, cmd.effective_date, cmd.reason)
+            return [current], {"community_id": str(current.id), "version": current.version}
+
+        return self.run_once("ChangePropertyCompany", cmd.request_id, cmd, execute)
+
+    def request_audit(self, identity: Identity, cmd: RequestAudit) -> dict[str, Any]:
+        v = Validator()
+        _require_request_id(v, cmd.request_id)
+        disclosure_uuid = _parse_uuid(v, "disclosure_id", cmd.disclosure_id)
+        v.require(cmd.requester in ("owners_committee", "owners"), "requester",
+                  "unknown_requester", "requester is owners_committee or owners",
+                  "申请人须为业主委员会或业主")
+        if cmd.requester == "owners":
+            v.require(cmd.owners_count > 0, "owners_count", "positive",
+                      "how many households ask", "须填写提出申请的业主户数")
+        v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
+                  "缺少申请理由")
+        v.raise_if_any()
+        assert disclosure_uuid is not None
+        disclosure = self._disclosure(disclosure_uuid)
+        require_audit_requester(identity, disclosure.unit)
+        community = self._community(disclosure.community_code)
+
+        def execute() -> tuple[list[Disclosure], dict[str, Any]]:
+            current = self._disclosure(disclosure_uuid)
+            current.request_audit(cmd.requester, cmd.owners_count, community.household_count,
+                                  cmd.reason)
+            return [current], {"disclosure_id": str(current.id), "version": current.version}
+
+        return self.run_once("RequestAudit", cmd.request_id, cmd, execute)
+
+    def close_quarter(self, identity: Identity, year: int, quarter: int) -> dict[str, int]:
+        """Marks each registered community without a filing overdue, once. Idempotent: a
+        repeat marks nothing new. A unit's bureau closes its own unit; the city all."""
+        period = self._valid_period(year, quarter)
+        if identity.agency != PROPERTY_BUREAU:
+            raise PermissionDenied("only the property bureau closes a quarter",
+                                   "仅物业管理主管部门可执行季度公示截止核查")
+        if self.clock() < period.deadline:
+            raise RuleViolated(
+                f"the deadline of {period} ({period.deadline_day}) has not passed",
+                f"{period} 公示截止日（{period.deadline_day}）尚未届满",
+            )
+        self.read_model.catch_up()
+        counts = {"marked_overdue": 0, "already_overdue": 0, "filed": 0}
+        for code in self.read_model.community_codes(registered_before=period.deadline):
+            community = self._community(code)
+            if not identity.may_access_unit(community.unit):
+                continue
+            if self.recorder.select_events(
+                Disclosure.create_id(code, period.year, period.quarter), limit=1
+            ):
+                counts["filed"] += 1
+            elif community.mark_overdue(period):
+                self.record(community)
+                counts["marked_overdue"] += 1
+            else:
+                counts["already_overdue"] += 1
+        return counts
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def list_disclosures(
+        self, identity: Identity, unit: str, year: int, quarter: int, company_uscc: str,
+        page_size: int, page_token: str,
+    ) -> tuple[list[DisclosureRow], str]:
+        v = Validator()
+        v.require(2000 <= year <= 2100, "year", "year_range", "year must be 2000–2100",
+                  "年度须在2000至2100之间")
+        v.require(0 <= quarter <= 4, "quarter", "quarter_range", "quarter must be 0–4",
+                  "季度须为0（全年）至4")
+        v.require(0 <= page_size <= 500, "page_size", "page_size_range", "0–500",
+                  "每页条数须在0至500之间")
+        v.raise_if_any()
+        if identity.agency == PROPERTY_COMPANY:
+            company_uscc = identity.subject
+        units = self._visible_units(identity, unit)
+        return self.read_model.list_disclosures(DisclosureQuery(
+            units=units, year=year, quarter=quarter, company_uscc=company_uscc,
+            after=page_token, limit=page_size or 50,
+        ))
+
+    def disclosure_rate(
+        self, identity: Identity, unit: str, year: int, quarter: int
+    ) -> tuple[list[UnitRate], int]:
+        period = self._valid_period(year, quarter)
+        if identity.agency == PROPERTY_COMPANY:
+            raise PermissionDenied("rates are for supervising agencies", "无权查看公示率统计")
+        units = self._visible_units(identity, unit)
+        position = self.read_model.position()
+        deadline_passed = self.clock() >= period.deadline
+        rates = []
+        for c in self.read_model.unit_counts(units, year, quarter, period.deadline):
+            missing = c.communities - c.on_time - c.late
+            rates.append(UnitRate(
+                unit=c.unit, communities=c.communities, on_time=c.on_time, late=c.late,
+                overdue=missing if deadline_passed else 0,
+                pending=0 if deadline_passed else missing,
+                rate_percent=_percent(c.on_time + c.late, c.communities),
+                on_time_rate_percent=_percent(c.on_time, c.communities),
+            ))
+        return rates, position
+
     # -- queries ---------------------------------------------------------------------------
 
     def get_disclosure(
@@ -178,6 +359,36 @@ class DisclosureApplication(ServiceApplication):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _valid_period(self, year: int, quarter: int) -> Quarter:
+        v = Validator()
+        v.require(2000 <= year <= 2100, "year", "year_range", "year must be 2000–2100",
+                  "年度须在2000至2100之间")
+        v.require(quarter in (1, 2, 3, 4), "quarter", "quarter_range", "quarter must be 1–4",
+                  "季度须为1至4")
+        v.raise_if_any()
+        return Quarter(year, quarter)
+
+    def _visible_units(self, identity: Identity, unit: str) -> list[str]:
+        if unit:
+            if unit not in COUNTY_UNITS:
+                raise InvalidArgument([FieldViolation(
+                    "unit", "unknown_unit", f"unit must be one of {', '.join(COUNTY_UNITS)}",
+                    "监管单位不在莆田市七个县区（管委会）之列")])
+            if identity.agency != PROPERTY_COMPANY and not identity.may_access_unit(unit):
+                raise PermissionDenied(f"{identity.unit} may not read unit {unit}",
+                                       "无权查看其他辖区的数据")
+            return [unit]
+        if identity.is_city or identity.agency == PROPERTY_COMPANY:
+            return list(COUNTY_UNITS)
+        return [identity.unit]
+
+    def _company(self, uscc: str) -> PropertyCompany:
+        company = self.find(PropertyCompany.create_id(uscc), PropertyCompany)
+        if company is None:
+            raise RuleViolated(f"property company {uscc} is not registered; register it first",
+                               f"物业服务企业 {uscc} 未登记，请先登记企业")
+        return company
+
     def _community(self, code: str) -> Community:
         community = self.find(Community.create_id(code), Community)
         if community is None:
@@ -195,6 +406,21 @@ class DisclosureApplication(ServiceApplication):
         disclosure = self.find(disclosure_id, Disclosure, version=version)
         assert disclosure is not None
         return disclosure
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _percent(part: int, whole: int) -> str:
+    if whole == 0:
+        return "0.00"
+    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{value}"
 
 
 def _require_request_id(v: Validator, request_id: str) -> None:

@@ -56,3 +56,41 @@ class DisclosureView:
     filed_at: str
     revision: int
     amendment_reason: str
+
+
+@dataclass(frozen=True)
+class RegisterCompany:
+    request_id: str
+    uscc: str
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ChangePropertyCompany:
+    request_id: str
+    community_code: str
+    new_company_uscc: str
+    effective_date: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RequestAudit:
+    request_id: str
+    disclosure_id: str
+    requester: str
+    owners_count: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnitRate:
+    unit: str
+    communities: int
+    on_time: int
+    late: int
+    overdue: int
+    pending: int
+    rate_percent: str
+    on_time_rate_percent: str

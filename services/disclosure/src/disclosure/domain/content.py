@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from disclosure.domain.identifiers import is_mainland_mobile
+from disclosure.domain.rules import DEFAULT_RULES, DisclosureRules
 from servicekit.errors import FieldViolation
 
 INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")
@@ -47,6 +49,7 @@ class DisclosureContent:
     posting_start: date | None
     posting_end: date | None
     posting_channels: tuple[str, ...]
+    company_share_decision_ref: str = ""
 
     # -- derived figures -------------------------------------------------------------------
 
@@ -75,7 +78,9 @@ class DisclosureContent:
 
     # -- rules -----------------------------------------------------------------------------
 
-    def check(self, prefix: str = "content") -> list[FieldViolation]:
+    def check(
+        self, prefix: str = "content", rules: DisclosureRules = DEFAULT_RULES
+    ) -> list[FieldViolation]:
         v: list[FieldViolation] = []
 
         def bad(field: str, rule: str, text: str, zh: str) -> None:
@@ -127,6 +132,20 @@ class DisclosureContent:
                     f"expenditure = {self.surplus_fen} fen",
                     f"结余分配与转存合计 {allocated} 分，与经营收入合计减成本和支出 "
                     f"{self.surplus_fen} 分不符")
+        company_share = self.company_share_fen or 0
+        if company_share > 0:
+            if not self.company_share_decision_ref.strip():
+                bad("company_share_decision_ref", "owners_decision_missing",
+                    "a company share needs the reference of the owners' decision",
+                    "物业企业分成须注明业主共同决定的依据")
+            if self.surplus_fen > 0 and Decimal(company_share) > (
+                rules.max_company_share * self.surplus_fen
+            ):
+                bad("company_share_fen", "company_share_too_high",
+                    f"company share exceeds {rules.max_company_share:.0%} of the surplus "
+                    f"(rules {rules.version})",
+                    f"物业企业分成超过结余的{rules.max_company_share:.0%}"
+                    f"（规则版本 {rules.version}）")
         if not self.separate_account.strip():
             bad("separate_account", "required", "the separate account (专户) is required",
                 "缺少公共收益专户信息")
@@ -174,6 +193,7 @@ class DisclosureContent:
             "posting_start": self.posting_start.isoformat() if self.posting_start else None,
             "posting_end": self.posting_end.isoformat() if self.posting_end else None,
             "posting_channels": list(self.posting_channels),
+            "company_share_decision_ref": self.company_share_decision_ref,
         }
 
     @classmethod
@@ -193,4 +213,5 @@ class DisclosureContent:
             if state["posting_start"] else None,
             posting_end=date.fromisoformat(state["posting_end"]) if state["posting_end"] else None,
             posting_channels=tuple(state["posting_channels"]),
+            company_share_decision_ref=state.get("company_share_decision_ref", ""),
         )

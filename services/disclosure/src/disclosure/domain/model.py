@@ -13,8 +13,32 @@ from eventsourcing.domain import Aggregate, event
 
 from disclosure.domain.calendar import Quarter
 from disclosure.domain.content import DisclosureContent
+from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("0d7a2f0e-93a5-4c56-8f0b-6e0c5a1d2b31")
+AUDIT_OWNER_SHARE = (1, 5)
+"""Owners holding at least 1/5 (20%) of households may ask for a third-party audit."""
+
+
+class PropertyCompany(Aggregate):
+    """A property service company (物业服务企业), known by its 统一社会信用代码."""
+
+    class Registered(Aggregate.Created):
+        uscc: str
+        name: str
+        source: str
+        uscc_flagged: bool
+
+    @event(Registered)
+    def __init__(self, uscc: str, name: str, source: str, uscc_flagged: bool) -> None:
+        self.uscc = uscc
+        self.name = name
+        self.source = source
+        self.uscc_flagged = uscc_flagged
+
+    @staticmethod
+    def create_id(uscc: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"company:{uscc}")
 
 
 class Community(Aggregate):
@@ -34,13 +58,14 @@ class Community(Aggregate):
         barrier_gate_count: int
         has_leasable_space: bool
         household_count: int
+        registered_at: datetime
 
     @event(Registered)
     def __init__(
         self, code: str, name: str, address: str, unit: str, division_code: str,
         township: str, company_uscc: str, company_name: str,
         signboard_at_main_entrance: bool, elevator_count: int, barrier_gate_count: int,
-        has_leasable_space: bool, household_count: int,
+        has_leasable_space: bool, household_count: int, registered_at: datetime,
     ) -> None:
         self.code = code
         self.name = name
@@ -55,10 +80,68 @@ class Community(Aggregate):
         self.barrier_gate_count = barrier_gate_count
         self.has_leasable_space = has_leasable_space
         self.household_count = household_count
+        self.registered_at = registered_at
+
+        self.overdue_quarters: list[str] = []
+        self.companies: list[tuple[str, str]] = [(company_uscc, "")]
+        """Every company that managed the community, with the date it took over."""
 
     @staticmethod
     def create_id(code: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"community:{code}")
+
+    class CompanyChanged(Aggregate.Event):
+        unit: str
+        code: str
+        previous_uscc: str
+        new_uscc: str
+        new_company_name: str
+        effective_date: str
+        reason: str
+
+    def change_company(
+        self, new_uscc: str, new_company_name: str, effective_date: str, reason: str
+    ) -> None:
+        if new_uscc == self.company_uscc:
+            raise RuleViolated(
+                f"community {self.code} is already managed by {new_uscc}",
+                f"小区 {self.code} 已由该企业服务",
+            )
+        self._company_changed(
+            unit=self.unit, code=self.code, previous_uscc=self.company_uscc, new_uscc=new_uscc,
+            new_company_name=new_company_name, effective_date=effective_date, reason=reason,
+        )
+
+    @event(CompanyChanged)
+    def _company_changed(
+        self, unit: str, code: str, previous_uscc: str, new_uscc: str, new_company_name: str,
+        effective_date: str, reason: str,
+    ) -> None:
+        self.company_uscc = new_uscc
+        self.company_name = new_company_name
+        self.companies.append((new_uscc, effective_date))
+
+    class DisclosureOverdue(Aggregate.Event):
+        unit: str
+        code: str
+        company_uscc: str
+        year: int
+        quarter: int
+
+    def is_overdue(self, period: Quarter) -> bool:
+        return str(period) in self.overdue_quarters
+
+    def mark_overdue(self, period: Quarter) -> bool:
+        """Records that no disclosure came by the deadline; False when already recorded."""
+        if self.is_overdue(period):
+            return False
+        self._overdue(unit=self.unit, code=self.code, company_uscc=self.company_uscc,
+                      year=period.year, quarter=period.quarter)
+        return True
+
+    @event(DisclosureOverdue)
+    def _overdue(self, unit: str, code: str, company_uscc: str, year: int, quarter: int) -> None:
+        self.overdue_quarters.append(str(Quarter(year, quarter)))
 
 
 class Disclosure(Aggregate):
@@ -104,6 +187,7 @@ class Disclosure(Aggregate):
         self.filed_at = filed_at
         self.revision = 0
         self.amendment_reason = ""
+        self.audits: list[str] = []
 
     @staticmethod
     def create_id(community_code: str, year: int, quarter: int) -> uuid.UUID:
@@ -127,6 +211,44 @@ class Disclosure(Aggregate):
             company_uscc=self.company_uscc, year=self.year, quarter=self.quarter,
             revision=self.revision + 1, late=self.late,
         )
+
+    class AuditRequested(Aggregate.Event):
+        unit: str
+        community_code: str
+        company_uscc: str
+        year: int
+        quarter: int
+        requester: str
+        owners_count: int
+        household_count: int
+        reason: str
+
+    def request_audit(
+        self, requester: str, owners_count: int, household_count: int, reason: str
+    ) -> None:
+        """业主委员会, or owners of at least 20% of households, may ask for an audit."""
+        if requester == "owners":
+            needed_num, needed_den = AUDIT_OWNER_SHARE
+            if owners_count * needed_den < household_count * needed_num:
+                raise RuleViolated(
+                    f"{owners_count} of {household_count} households is under 20%: an audit "
+                    "needs the owners' committee or owners of at least 20% of households",
+                    f"申请业主 {owners_count} 户，不足总户数 {household_count} 户的20%，"
+                    "须由业主委员会或占总户数20%以上的业主提出",
+                )
+        self._audit_requested(
+            unit=self.unit, community_code=self.community_code,
+            company_uscc=self.company_uscc, year=self.year, quarter=self.quarter,
+            requester=requester, owners_count=owners_count, household_count=household_count,
+            reason=reason,
+        )
+
+    @event(AuditRequested)
+    def _audit_requested(
+        self, unit: str, community_code: str, company_uscc: str, year: int, quarter: int,
+        requester: str, owners_count: int, household_count: int, reason: str,
+    ) -> None:
+        self.audits.append(requester)
 
     @event(Amended)
     def _amended(

@@ -7,7 +7,7 @@ Translates protobuf to application commands and back; the application is synchro
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import grpc
@@ -15,9 +15,12 @@ import grpc
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
+    ChangePropertyCompany,
     DisclosureView,
     FileDisclosure,
     RegisterCommunity,
+    RegisterCompany,
+    RequestAudit,
 )
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
@@ -53,6 +56,7 @@ def content_from_pb(c: pb.DisclosureContent) -> DisclosureContent:
         posting_start=_date(c.posting_start),
         posting_end=_date(c.posting_end),
         posting_channels=tuple(c.posting_channels),
+        company_share_decision_ref=c.company_share_decision_ref,
     )
 
 
@@ -74,6 +78,7 @@ def content_to_pb(c: DisclosureContent) -> pb.DisclosureContent:
         posting_start=c.posting_start.isoformat() if c.posting_start else "",
         posting_end=c.posting_end.isoformat() if c.posting_end else "",
         posting_channels=list(c.posting_channels),
+        company_share_decision_ref=c.company_share_decision_ref,
     )
 
 
@@ -92,6 +97,75 @@ def view_to_pb(view: DisclosureView) -> pb.Disclosure:
 class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     def __init__(self, app: DisclosureApplication) -> None:
         self.app = app
+
+    async def RegisterCompany(
+        self, request: pb.RegisterCompanyRequest, context: Context
+    ) -> pb.RegisterCompanyResponse:
+        cmd = RegisterCompany(request.request_id, request.uscc, request.name, request.source)
+        result = await asyncio.to_thread(self.app.register_company, current_identity(), cmd)
+        return pb.RegisterCompanyResponse(**result)
+
+    async def ChangePropertyCompany(
+        self, request: pb.ChangePropertyCompanyRequest, context: Context
+    ) -> pb.ChangePropertyCompanyResponse:
+        cmd = ChangePropertyCompany(
+            request.request_id, request.community_code, request.new_company_uscc,
+            request.effective_date, request.reason,
+        )
+        result = await asyncio.to_thread(
+            self.app.change_property_company, current_identity(), cmd
+        )
+        return pb.ChangePropertyCompanyResponse(**result)
+
+    async def RequestAudit(
+        self, request: pb.RequestAuditRequest, context: Context
+    ) -> pb.RequestAuditResponse:
+        cmd = RequestAudit(
+            request.request_id, request.disclosure_id, request.requester,
+            request.owners_count, request.reason,
+        )
+        result = await asyncio.to_thread(self.app.request_audit, current_identity(), cmd)
+        return pb.RequestAuditResponse(**result)
+
+    async def CloseQuarter(
+        self, request: pb.CloseQuarterRequest, context: Context
+    ) -> pb.CloseQuarterResponse:
+        counts = await asyncio.to_thread(
+            self.app.close_quarter, current_identity(), request.year, request.quarter
+        )
+        return pb.CloseQuarterResponse(**counts)
+
+    async def ListDisclosures(
+        self, request: pb.ListDisclosuresRequest, context: Context
+    ) -> pb.ListDisclosuresResponse:
+        rows, token = await asyncio.to_thread(
+            self.app.list_disclosures, current_identity(), request.unit, request.year,
+            request.quarter, request.company_uscc, request.page_size, request.page_token,
+        )
+        return pb.ListDisclosuresResponse(
+            disclosures=[
+                pb.DisclosureSummary(
+                    disclosure_id=r.disclosure_id, version=r.version,
+                    community_code=r.community_code, unit=r.unit, company_uscc=r.company_uscc,
+                    year=r.year, quarter=r.quarter, income_total_fen=r.income_total_fen,
+                    surplus_fen=r.surplus_fen, late=r.late, zero_revenue=r.zero_revenue,
+                    filed_at=r.filed_at.astimezone(UTC).isoformat(), revision=r.revision,
+                )
+                for r in rows
+            ],
+            next_page_token=token,
+        )
+
+    async def GetDisclosureRate(
+        self, request: pb.GetDisclosureRateRequest, context: Context
+    ) -> pb.GetDisclosureRateResponse:
+        rates, position = await asyncio.to_thread(
+            self.app.disclosure_rate, current_identity(), request.unit, request.year,
+            request.quarter,
+        )
+        return pb.GetDisclosureRateResponse(
+            units=[pb.UnitDisclosureRate(**vars(r)) for r in rates], as_of_position=position
+        )
 
     async def RegisterCommunity(
         self, request: pb.RegisterCommunityRequest, context: Context

@@ -1,0 +1,146 @@
+"""The disclosure read model in PostgreSQL (rm_* tables), kept by the projector.
+
+Sort key of the listing: (year, quarter, community_code), so pages are stable and the page
+token is the last row's key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import Notification
+from psycopg import Cursor
+from psycopg_pool import ConnectionPool
+
+from disclosure.application.ports import DisclosureQuery, DisclosureRow, UnitCounts
+from disclosure.domain.content import DisclosureContent
+from disclosure.domain.model import Community, Disclosure
+from servicekit.projector import Projector
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS rm_communities (
+        code text PRIMARY KEY, community_id uuid NOT NULL, unit text NOT NULL,
+        company_uscc text NOT NULL, household_count int NOT NULL,
+        registered_at timestamptz NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS rm_communities_unit ON rm_communities (unit)",
+    """CREATE TABLE IF NOT EXISTS rm_disclosures (
+        disclosure_id uuid PRIMARY KEY, version int NOT NULL, community_code text NOT NULL,
+        unit text NOT NULL, company_uscc text NOT NULL, year int NOT NULL,
+        quarter int NOT NULL, income_total_fen bigint NOT NULL, surplus_fen bigint NOT NULL,
+        late boolean NOT NULL, zero_revenue boolean NOT NULL, filed_at timestamptz NOT NULL,
+        revision int NOT NULL,
+        UNIQUE (year, quarter, community_code))""",
+    "CREATE INDEX IF NOT EXISTS rm_disclosures_unit ON rm_disclosures (unit, year, quarter)",
+    "CREATE INDEX IF NOT EXISTS rm_disclosures_company ON rm_disclosures (company_uscc)",
+]
+
+
+def _sort_key(year: int, quarter: int, code: str) -> str:
+    return f"{year:04d}{quarter}:{code}"
+
+
+class DisclosureProjection:
+    name = "disclosure.read-model"
+
+    def create_tables(self, cur: Cursor[Any]) -> None:
+        for statement in DDL:
+            cur.execute(statement)
+
+    def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
+        if isinstance(event, Community.Registered):
+            cur.execute(
+                "INSERT INTO rm_communities VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (code) DO NOTHING",
+                (event.code, event.originator_id, event.unit, event.company_uscc,
+                 event.household_count, event.registered_at),
+            )
+        elif isinstance(event, Community.CompanyChanged):
+            cur.execute("UPDATE rm_communities SET company_uscc = %s WHERE code = %s",
+                        (event.new_uscc, event.code))
+        elif isinstance(event, Disclosure.Filed):
+            content = DisclosureContent.from_state(event.content)
+            cur.execute(
+                "INSERT INTO rm_disclosures VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
+                "ON CONFLICT (disclosure_id) DO NOTHING",
+                (event.originator_id, event.originator_version, event.community_code,
+                 event.unit, event.company_uscc, event.year, event.quarter,
+                 content.income_total_fen, content.surplus_fen, event.late,
+                 content.zero_revenue, event.filed_at),
+            )
+        elif isinstance(event, Disclosure.Amended):
+            content = DisclosureContent.from_state(event.content)
+            cur.execute(
+                "UPDATE rm_disclosures SET version = %s, revision = %s, income_total_fen = %s,"
+                " surplus_fen = %s, zero_revenue = %s WHERE disclosure_id = %s",
+                (event.originator_version, event.revision, content.income_total_fen,
+                 content.surplus_fen, content.zero_revenue, event.originator_id),
+            )
+        elif isinstance(event, Disclosure.AuditRequested):
+            cur.execute("UPDATE rm_disclosures SET version = %s WHERE disclosure_id = %s",
+                        (event.originator_version, event.originator_id))
+
+
+class PostgresDisclosureReadModel:
+    def __init__(self, projector: Projector, pool: ConnectionPool) -> None:
+        self.projector = projector
+        self.pool = pool
+
+    def catch_up(self) -> int:
+        return self.projector.catch_up()
+
+    def position(self) -> int:
+        return self.projector.position()
+
+    def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
+        sql = (
+            "SELECT disclosure_id, version, community_code, unit, company_uscc, year, quarter,"
+            " income_total_fen, surplus_fen, late, zero_revenue, filed_at, revision"
+            " FROM rm_disclosures WHERE unit = ANY(%s) AND year = %s"
+            " AND (%s = 0 OR quarter = %s) AND (%s = '' OR company_uscc = %s)"
+            " AND (lpad(year::text, 4, '0') || quarter::text || ':' || community_code) > %s"
+            " ORDER BY year, quarter, community_code LIMIT %s"
+        )
+        params = (list(query.units), query.year, query.quarter, query.quarter,
+                  query.company_uscc, query.company_uscc, query.after, query.limit + 1)
+        with self.pool.connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        items = [DisclosureRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]
+        more = len(rows) > query.limit
+        token = _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code) \
+            if more and items else ""
+        return items, token
+
+    def unit_counts(
+        self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
+    ) -> list[UnitCounts]:
+        sql = (
+            "SELECT c.unit, count(*), count(d.disclosure_id) FILTER (WHERE NOT d.late),"
+            " count(d.disclosure_id) FILTER (WHERE d.late)"
+            " FROM rm_communities c LEFT JOIN rm_disclosures d"
+            "  ON d.community_code = c.code AND d.year = %s AND d.quarter = %s"
+            " WHERE c.unit = ANY(%s) AND c.registered_at < %s GROUP BY c.unit"
+        )
+        with self.pool.connection() as conn:
+            rows = conn.execute(sql, (year, quarter, list(units), registered_before)).fetchall()
+        found = {r[0]: UnitCounts(r[0], r[1], r[2], r[3]) for r in rows}
+        return [found.get(u, UnitCounts(u, 0, 0, 0)) for u in units]
+
+    def community_codes(self, registered_before: datetime) -> list[str]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT code FROM rm_communities WHERE registered_at < %s ORDER BY code",
+                (registered_before,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+def make_projector(
+    recorder: Any, decode: Any, pool: ConnectionPool
+) -> Projector:
+    return Projector(DisclosureProjection(), recorder, decode, pool)
+
+
+__all__ = ["Notification", "PostgresDisclosureReadModel", "make_projector"]

@@ -1,0 +1,63 @@
+"""What the application needs from the read model (implemented in adapters)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class DisclosureRow:
+    disclosure_id: str
+    version: int
+    community_code: str
+    unit: str
+    company_uscc: str
+    year: int
+    quarter: int
+    income_total_fen: int
+    surplus_fen: int
+    late: bool
+    zero_revenue: bool
+    filed_at: datetime
+    revision: int
+
+
+@dataclass(frozen=True)
+class UnitCounts:
+    unit: str
+    communities: int
+    on_time: int
+    late: int
+
+
+@dataclass(frozen=True)
+class DisclosureQuery:
+    units: Sequence[str]
+    year: int
+    quarter: int
+    """0 for the whole year."""
+    company_uscc: str
+    after: str
+    """Page token: the last disclosure's sort key, '' for the first page."""
+    limit: int
+
+
+class DisclosureReadModel(Protocol):
+    def catch_up(self) -> int:
+        """Applies everything recorded so far; returns the position reached."""
+        ...
+
+    def position(self) -> int: ...
+
+    def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
+        """A page of disclosures and the next page token ('' on the last page)."""
+        ...
+
+    def unit_counts(
+        self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
+    ) -> list[UnitCounts]: ...
+
+    def community_codes(self, registered_before: datetime) -> list[str]: ...

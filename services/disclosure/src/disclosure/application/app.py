@@ -305,6 +305,8 @@ class DisclosureApplication(ServiceApplication):
         if identity.agency == PROPERTY_COMPANY:
             company_uscc = identity.subject
         units = self._visible_units(identity, unit)
+        # Read your writes: the read model applies what is recorded before answering.
+        self.read_model.catch_up()
         return self.read_model.list_disclosures(DisclosureQuery(
             units=units, year=year, quarter=quarter, company_uscc=company_uscc,
             after=page_token, limit=page_size or 50,
@@ -317,7 +319,7 @@ class DisclosureApplication(ServiceApplication):
         if identity.agency == PROPERTY_COMPANY:
             raise PermissionDenied("rates are for supervising agencies", "无权查看公示率统计")
         units = self._visible_units(identity, unit)
-        position = self.read_model.position()
+        position = self.read_model.catch_up()
         deadline_passed = self.clock() >= period.deadline
         rates = []
         for c in self.read_model.unit_counts(units, year, quarter, period.deadline):

@@ -1,0 +1,460 @@
+"""Render the Kubernetes overlays and check them, offline.
+
+    python tools/check_k8s.py
+
+For each overlay in deploy/k8s/overlays (dev, prod):
+1. `kustomize build` it;
+2. validate every document against the Kubernetes 1.31 OpenAPI schemas bundled with
+   kubernetes-validate, strictly (an unknown field, kind or apiVersion fails);
+3. check the invariants the platform relies on (see `check_deployment`).
+Each failure prints as `overlay/kind/name: problem` and the exit status is 1; on success one
+summary line. Exit status 2: the checks could not run (no kustomize v5, none installable).
+
+kustomize: $KUSTOMIZE, else .local/bin/kustomize, else one on PATH; failing those it is
+installed into .local/bin with `go install` (KUSTOMIZE_VERSION, which builds with Go 1.26;
+v5.8.3 and later need Go 1.27).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import kubernetes_validate.utils
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+OVERLAYS_DIR = ROOT / "deploy" / "k8s" / "overlays"
+OVERLAYS = ("dev", "prod")
+PRODUCTION_OVERLAYS = frozenset({"prod"})
+
+KUBERNETES_VERSION = "1.31"
+KUSTOMIZE_VERSION = "v5.8.2"
+KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+LOCAL_BIN = ROOT / ".local" / "bin"
+
+GRPC_PORT = 50051
+TOPIC_PARTITIONS = 3  # servicekit.kafka_admin.ensure_topics: consumers beyond this sit idle
+ENVIRONMENTS = frozenset({"development", "production"})
+TLS_VARS = ("PUBREV_TLS_CERT", "PUBREV_TLS_KEY", "PUBREV_TLS_CLIENT_CA")
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - what pods must bind
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+TMP_DIR = "/tmp"  # noqa: S108 - where the writable emptyDir must be mounted
+
+Doc = dict[str, Any]
+
+
+class SetupError(Exception):
+    """The checks cannot run: no usable kustomize, or no schemas for KUBERNETES_VERSION."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    overlay: str
+    kind: str
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.overlay}/{self.kind}/{self.name}: {self.message}"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """A container's environment variable as the kubelet would set it."""
+
+    value: str | None  # None: not known from the manifests (a Secret, a field reference)
+    secret: tuple[str, str] | None = None  # (Secret name, key) when it comes from a Secret
+
+
+# -- kustomize ----------------------------------------------------------------------------
+
+
+def find_kustomize() -> Path:
+    override = os.environ.get("KUSTOMIZE")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise SetupError(f"KUSTOMIZE={override} is not a file")
+        return path
+    local = LOCAL_BIN / "kustomize"
+    if local.is_file():
+        return local
+    on_path = shutil.which("kustomize")
+    if on_path:
+        return Path(on_path)
+    return install_kustomize()
+
+
+def find_go() -> str:
+    for candidate in (os.environ.get("GO"), shutil.which("go"), "/usr/local/go/bin/go"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise SetupError("kustomize is missing and so is Go to build it (set KUSTOMIZE or GO)")
+
+
+def install_kustomize() -> Path:
+    go = find_go()
+    target = f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"
+    print(f"check_k8s: installing kustomize {KUSTOMIZE_VERSION} into {LOCAL_BIN} "
+          f"({go} install {target})", file=sys.stderr)
+    LOCAL_BIN.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOBIN": str(LOCAL_BIN)}
+    result = subprocess.run([go, "install", target], env=env, capture_output=True, text=True,
+                            check=False)
+    installed = LOCAL_BIN / "kustomize"
+    if result.returncode != 0 or not installed.is_file():
+        raise SetupError(f"go install {target} failed:\n{result.stderr.strip()}")
+    return installed
+
+
+def kustomize_version(kustomize: Path) -> str:
+    result = subprocess.run([str(kustomize), "version"], capture_output=True, text=True,
+                            check=False)
+    version = result.stdout.strip()
+    if result.returncode != 0 or not version.startswith("v5."):
+        raise SetupError(f"{kustomize} is not kustomize v5 (`kustomize version` said "
+                         f"{(version or result.stderr.strip())!r})")
+    return version
+
+
+def render(kustomize: Path, overlay: str) -> tuple[list[Doc], str | None]:
+    """The overlay's documents, or an error message from kustomize or the YAML parser."""
+    result = subprocess.run([str(kustomize), "build", str(OVERLAYS_DIR / overlay)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        return [], f"kustomize build failed: {result.stderr.strip()}"
+    try:
+        loaded = list(yaml.safe_load_all(result.stdout))
+    except yaml.YAMLError as exc:
+        return [], f"kustomize output is not YAML: {exc}"
+    docs = [doc for doc in loaded if doc is not None]
+    if not all(isinstance(doc, dict) for doc in docs):
+        return [], "kustomize output has a document that is not a mapping"
+    return docs, None
+
+
+# -- schema -------------------------------------------------------------------------------
+
+
+def schema_problem(doc: Doc) -> str | None:
+    try:
+        used = kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        where = ".".join(str(part) for part in exc.path) or "(document)"
+        return f"schema {KUBERNETES_VERSION} (strict): {where}: {exc.message}"
+    except (kubernetes_validate.SchemaNotFoundError,
+            kubernetes_validate.InvalidSchemaError) as exc:
+        return f"schema {KUBERNETES_VERSION}: {exc.message}"
+    except kubernetes_validate.utils.VersionNotSupportedError as exc:
+        raise SetupError(f"kubernetes-validate {kubernetes_validate.__version__} has no "
+                         f"schemas for Kubernetes {KUBERNETES_VERSION}") from exc
+    if used != KUBERNETES_VERSION:
+        return f"validated against Kubernetes {used}, not {KUBERNETES_VERSION}"
+    return None
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def dig(node: Any, *path: str | int) -> Any:
+    """node[path[0]][path[1]]…, or None where the path leaves the document."""
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(node, list) or key >= len(node):
+                return None
+        elif not isinstance(node, dict):
+            return None
+        node = node[key] if isinstance(key, int) else node.get(key)
+    return node
+
+
+def as_list(node: Any) -> list[Any]:
+    return node if isinstance(node, list) else []
+
+
+def as_dict(node: Any) -> dict[str, Any]:
+    return node if isinstance(node, dict) else {}
+
+
+def kind_name(doc: Doc) -> tuple[str, str]:
+    return str(doc.get("kind", "?")), str(dig(doc, "metadata", "name") or "?")
+
+
+def selects(selector: Any, labels: Mapping[str, Any]) -> bool:
+    """Whether a matchLabels selector (the only kind used here) selects these labels."""
+    match = as_dict(dig(selector, "matchLabels"))
+    return bool(match) and all(labels.get(key) == value for key, value in match.items())
+
+
+def image_tag_problem(image: str) -> str | None:
+    if "@" in image:
+        return None  # pinned by digest
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image} has no tag (it would run :latest)"
+    if last.rsplit(":", 1)[1] == "latest":
+        return f"image {image} is tagged latest"
+    return None
+
+
+def effective_env(container: Doc, config_maps: Mapping[str, Mapping[str, Any]]
+                  ) -> tuple[dict[str, EnvVar], list[str]]:
+    """The container's environment (envFrom, then env on top), and references that dangle."""
+    env: dict[str, EnvVar] = {}
+    dangling: list[str] = []
+    for source in as_list(container.get("envFrom")):
+        prefix = str(dig(source, "prefix") or "")
+        ref = dig(source, "configMapRef")
+        if isinstance(ref, dict):
+            data = config_maps.get(str(ref.get("name")))
+            if data is None:
+                if not ref.get("optional"):
+                    dangling.append(f"envFrom ConfigMap {ref.get('name')} is not in the build")
+                continue
+            for key, value in data.items():
+                env[prefix + key] = EnvVar(str(value))
+    for var in as_list(container.get("env")):
+        name = str(dig(var, "name"))
+        if "value" in var:
+            env[name] = EnvVar(str(var["value"]))
+        elif (cm_ref := dig(var, "valueFrom", "configMapKeyRef")) is not None:
+            data = config_maps.get(str(cm_ref.get("name")))
+            if data is None or cm_ref.get("key") not in data:
+                if not cm_ref.get("optional"):
+                    dangling.append(f"{name}: ConfigMap key {cm_ref.get('name')}/"
+                                    f"{cm_ref.get('key')} is not in the build")
+                continue
+            env[name] = EnvVar(str(data[cm_ref["key"]]))
+        elif (secret_ref := dig(var, "valueFrom", "secretKeyRef")) is not None:
+            env[name] = EnvVar(None, (str(secret_ref.get("name")), str(secret_ref.get("key"))))
+        else:
+            env[name] = EnvVar(None)
+    return env, dangling
+
+
+# -- invariants ---------------------------------------------------------------------------
+
+
+def check_probes(container: Doc, mtls: bool) -> Iterator[str]:
+    """api probes: on the gRPC port; native gRPC health checks unless mTLS rules them out.
+
+    Kubelet's gRPC probe speaks plaintext (TLS without a client certificate at best, in
+    releases after 1.31), so against a port that demands client certificates it never
+    passes: there the probes must be tcpSocket ones.
+    """
+    for probe_name in PROBES:
+        probe = container.get(probe_name)
+        if not isinstance(probe, dict):
+            if probe_name != "startupProbe":
+                yield f"api container has no {probe_name}"
+            continue
+        grpc = dig(probe, "grpc")
+        tcp = dig(probe, "tcpSocket")
+        if mtls:
+            if grpc is not None:
+                yield (f"{probe_name} is a gRPC probe but the server requires client "
+                       "certificates (mTLS): kubelet's probe cannot present one and would "
+                       "always fail; use tcpSocket on the gRPC port")
+            elif dig(tcp, "port") != GRPC_PORT:
+                yield f"{probe_name} must be tcpSocket on port {GRPC_PORT}"
+        elif dig(grpc, "port") != GRPC_PORT:
+            yield f"{probe_name} must be a native gRPC probe (grpc.port {GRPC_PORT})"
+
+
+def check_env(env: Mapping[str, EnvVar], production: bool, role: str, service: str,
+              mounts: list[str]) -> Iterator[str]:
+    def value(name: str) -> str | None:
+        var = env.get(name)
+        return var.value if var is not None else None
+
+    environment = value("PUBREV_ENVIRONMENT")
+    header = value("PUBREV_DEV_IDENTITY_HEADER")
+    tls_set = [name for name in TLS_VARS if name in env]
+    if production and environment != "production":
+        yield f"PUBREV_ENVIRONMENT is {environment!r} in production, not 'production'"
+    elif environment not in ENVIRONMENTS:
+        yield f"PUBREV_ENVIRONMENT is {environment!r}, not one of {sorted(ENVIRONMENTS)}"
+    if production:
+        if header != "false":
+            yield f"PUBREV_DEV_IDENTITY_HEADER is {header!r} in production: must be 'false'"
+        for name in TLS_VARS:
+            if name not in tls_set:
+                yield f"{name} is not set: production requires mTLS"
+    elif environment == "production" and header != "false":
+        yield "PUBREV_DEV_IDENTITY_HEADER must be 'false' with PUBREV_ENVIRONMENT=production"
+    if tls_set and len(tls_set) != len(TLS_VARS):
+        yield f"TLS settings go together: {', '.join(tls_set)} set without the others"
+    for name in tls_set:
+        path = value(name)
+        if path is None or not any(path.startswith(mount.rstrip("/") + "/")
+                                   for mount in mounts):
+            yield f"{name}={path} is not in a mounted volume"
+    database = env.get("DATABASE_URL")
+    expected = (f"{service}-db", "database-url")
+    if database is None or database.secret != expected:
+        yield f"DATABASE_URL must come from Secret {expected[0]}, key {expected[1]}"
+    if role == "api":
+        host = value("PUBREV_GRPC_HOST")
+        if host not in WILDCARD_HOSTS:
+            yield (f"PUBREV_GRPC_HOST is {host!r}: the api must listen on all interfaces "
+                   "(0.0.0.0) for the Service and the probes to reach it")
+        if value("PUBREV_GRPC_PORT") != str(GRPC_PORT):
+            yield f"PUBREV_GRPC_PORT must be {GRPC_PORT}"
+
+
+def check_security(pod: Doc, containers: list[Doc]) -> Iterator[str]:
+    if pod.get("automountServiceAccountToken") is not False:
+        yield "automountServiceAccountToken must be false"
+    if dig(pod, "securityContext", "runAsNonRoot") is not True:
+        yield "pod securityContext.runAsNonRoot must be true"
+    if dig(pod, "securityContext", "seccompProfile", "type") != "RuntimeDefault":
+        yield "pod securityContext.seccompProfile.type must be RuntimeDefault"
+    tmp_volumes = {str(dig(v, "name")) for v in as_list(pod.get("volumes")) if "emptyDir" in v}
+    for container in containers:
+        name = container.get("name")
+        context = as_dict(container.get("securityContext"))
+        if context.get("readOnlyRootFilesystem") is not True:
+            yield f"container {name}: readOnlyRootFilesystem must be true"
+        if context.get("allowPrivilegeEscalation") is not False:
+            yield f"container {name}: allowPrivilegeEscalation must be false"
+        if "ALL" not in as_list(dig(context, "capabilities", "drop")):
+            yield f"container {name}: capabilities must drop ALL"
+        if not any(dig(m, "mountPath") == TMP_DIR and dig(m, "name") in tmp_volumes
+                   for m in as_list(container.get("volumeMounts"))):
+            yield f"container {name}: {TMP_DIR} must be an emptyDir (the root is read-only)"
+
+
+def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
+                     config_maps: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+    """The invariants of one Deployment, as problem messages.
+
+    Every overlay: images tagged (not latest); relay 1 replica, Recreate; consumers at most
+    the partition count; api probes on 50051 (gRPC, or tcpSocket under mTLS), its port,
+    a Service and a PDB; DATABASE_URL from Secret <service>-db; TLS settings all or none,
+    inside a mounted volume; the pod security settings. Production overlays also: every
+    container has PUBREV_ENVIRONMENT=production, PUBREV_DEV_IDENTITY_HEADER=false and the
+    three TLS settings.
+    """
+    spec = as_dict(doc.get("spec"))
+    pod = as_dict(dig(spec, "template", "spec"))
+    pod_labels = as_dict(dig(spec, "template", "metadata", "labels"))
+    role = str(pod_labels.get("app.kubernetes.io/component"))
+    service = str(pod_labels.get("app.kubernetes.io/name"))
+    containers = [c for c in as_list(pod.get("containers")) if isinstance(c, dict)]
+    init_containers = [c for c in as_list(pod.get("initContainers")) if isinstance(c, dict)]
+
+    if pod_labels.get("app.kubernetes.io/part-of") != "pubrev":
+        yield "pods lack the label app.kubernetes.io/part-of=pubrev (NetworkPolicies use it)"
+    if role not in {"api", "relay", "consumer", "projector"}:
+        yield f"label app.kubernetes.io/component is {role!r}, not api, relay, consumer or " \
+            "projector"
+    if not selects(spec.get("selector"), pod_labels):
+        yield "spec.selector does not select the pod template's labels"
+
+    for container in [*init_containers, *containers]:
+        problem = image_tag_problem(str(container.get("image")))
+        if problem:
+            yield f"container {container.get('name')}: {problem}"
+
+    replicas = spec.get("replicas")
+    if role in ("relay", "projector"):
+        if replicas != 1:
+            yield f"{role} must run exactly 1 replica, has {replicas}"
+        if dig(spec, "strategy", "type") != "Recreate":
+            yield f"{role} strategy must be Recreate (never two during a rollout)"
+    if role == "consumer" and isinstance(replicas, int) and replicas > TOPIC_PARTITIONS:
+        yield f"consumer replicas {replicas} exceed the {TOPIC_PARTITIONS} topic partitions"
+    if pod.get("terminationGracePeriodSeconds") != 30:
+        yield "terminationGracePeriodSeconds must be 30 (SIGTERM drains and commits)"
+
+    yield from check_security(pod, containers)
+
+    for container in containers:
+        name = container.get("name")
+        env, dangling = effective_env(container, config_maps)
+        for message in dangling:
+            yield f"container {name}: {message}"
+        mounts = [str(dig(m, "mountPath")) for m in as_list(container.get("volumeMounts"))]
+        mtls = all(var in env for var in TLS_VARS)
+        for message in check_env(env, overlay in PRODUCTION_OVERLAYS, role, service, mounts):
+            yield f"container {name}: {message}"
+        if role == "api":
+            for message in check_probes(container, mtls):
+                yield f"container {name}: {message}"
+            ports = {dig(p, "name"): dig(p, "containerPort")
+                     for p in as_list(container.get("ports"))}
+            if ports.get("grpc") != GRPC_PORT:
+                yield f"container {name}: needs containerPort {GRPC_PORT} named grpc"
+
+    if role == "api":
+        if not any(d.get("kind") == "Service" and selects(
+                {"matchLabels": dig(d, "spec", "selector")}, pod_labels)
+                and any(dig(p, "port") == GRPC_PORT and dig(p, "name") == "grpc"
+                        for p in as_list(dig(d, "spec", "ports")))
+                for d in docs):
+            yield f"no Service selects these pods on port {GRPC_PORT} (named grpc)"
+        if not any(d.get("kind") == "PodDisruptionBudget"
+                   and selects(dig(d, "spec", "selector"), pod_labels) for d in docs):
+            yield "no PodDisruptionBudget selects these pods"
+
+
+def check_overlay(overlay: str, docs: list[Doc]) -> list[Problem]:
+    problems: list[Problem] = []
+    config_maps = {str(dig(d, "metadata", "name")): as_dict(d.get("data"))
+                   for d in docs if d.get("kind") == "ConfigMap"}
+    for doc in docs:
+        kind, name = kind_name(doc)
+        schema = schema_problem(doc)
+        if schema:
+            problems.append(Problem(overlay, kind, name, schema))
+        if kind == "Deployment":
+            problems.extend(Problem(overlay, kind, name, message)
+                            for message in check_deployment(doc, overlay, docs, config_maps))
+    deployments = {kind_name(d)[1] for d in docs if d.get("kind") == "Deployment"}
+    for role in ("api", "relay", "consumer", "projector"):
+        if not any(n.endswith(f"-{role}") for n in deployments):
+            problems.append(Problem(overlay, "Deployment", f"*-{role}", "none in the build"))
+    return problems
+
+
+def run_checks() -> tuple[list[Problem], list[str], str]:
+    kustomize = find_kustomize()
+    version = kustomize_version(kustomize)
+    problems: list[Problem] = []
+    counts: list[str] = []
+    for overlay in OVERLAYS:
+        docs, error = render(kustomize, overlay)
+        if error is not None:
+            problems.append(Problem(overlay, "Kustomization", f"overlays/{overlay}", error))
+            continue
+        problems.extend(check_overlay(overlay, docs))
+        counts.append(f"{overlay} {len(docs)}")
+    return problems, counts, version
+
+
+def main() -> int:
+    try:
+        problems, counts, version = run_checks()
+    except SetupError as exc:
+        print(f"check_k8s: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"check_k8s: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"k8s manifests OK: {', '.join(counts)} documents validated against Kubernetes "
+          f"{KUBERNETES_VERSION} (strict), invariants hold (kustomize {version})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import (
     IntegrityError,
     Notification,
@@ -36,7 +36,7 @@ from eventsourcing.persistence import (
     Tracking,
 )
 
-from servicekit.errors import AlreadyExists, Conflict
+from servicekit.errors import AlreadyExists, Conflict, ServiceError
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -100,7 +100,10 @@ class ServiceApplication(Application[uuid.UUID]):
             tracking.application_name, tracking.notification_id
         )
 
-    def record(self, *objs: Aggregate | None, delivery: DeliveryRef | None = None) -> bool:
+    def record(
+        self, *objs: Aggregate | DomainEventProtocol[uuid.UUID] | None,
+        delivery: DeliveryRef | None = None,
+    ) -> bool:
         """Saves the aggregates' pending events, atomically with the delivery's tracking.
 
         Returns False (and writes nothing) when the delivery had been applied already.
@@ -150,21 +153,65 @@ class ServiceApplication(Application[uuid.UUID]):
         same request returns the remembered result; the same request_id with other content
         is ALREADY_EXISTS (a client bug that must not pass silently).
         """
+        prepared = self.prepare_once(command, request_id, payload, execute)
+        if isinstance(prepared, dict):
+            return prepared
+        return self.commit_prepared(prepared)
+
+    def prepare_once(
+        self,
+        command: str,
+        request_id: str,
+        payload: Any,
+        execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]],
+    ) -> Prepared | dict[str, Any]:
+        """The deciding half of `run_once`: the remembered result of a repeated request, or
+        the new events (with the receipt) still to be committed."""
         digest = fingerprint(payload)
         receipt = self.find_receipt(command, request_id)
-        if receipt is None:
-            aggregates, result = execute()
-            receipt = CommandReceipt(command, request_id, digest, result)
+        if receipt is not None:
+            return self._replay(receipt, command, request_id, digest)
+        aggregates, result = execute()
+        receipt = CommandReceipt(command, request_id, digest, result)
+        # Take the events out of the aggregates now: a failed group commit can then
+        # commit them again, one command at a time.
+        events = [e for a in (*aggregates, receipt) for e in a.collect_events()]
+        return Prepared(command, request_id, digest, events, result)
+
+    def commit_prepared(self, prepared: Prepared) -> dict[str, Any]:
+        try:
+            self.record(*prepared.events)
+        except Conflict:
+            # Either the same request raced itself (then its receipt exists now), or
+            # another command touched the aggregate first.
+            raced = self.find_receipt(prepared.command, prepared.request_id)
+            if raced is None:
+                raise
+            return self._replay(raced, prepared.command, prepared.request_id, prepared.digest)
+        return prepared.result
+
+    def commit_group(self, group: Sequence[Prepared]) -> list[dict[str, Any] | ServiceError]:
+        """Commits several commands' events in one transaction (the lever for throughput:
+        one insert and one commit for many commands). If any conflicts, the group is
+        committed again command by command, so only the conflicting one fails."""
+        if len(group) > 1:
             try:
-                self.record(*aggregates, receipt)
-                return result
+                self.record(*(e for p in group for e in p.events))
+                return [p.result for p in group]
             except Conflict:
-                # Either the same request raced itself (then its receipt exists now), or
-                # another command touched the aggregate first.
-                raced = self.find_receipt(command, request_id)
-                if raced is None:
-                    raise
-                receipt = raced
+                pass
+        outcomes: list[dict[str, Any] | ServiceError] = []
+        for prepared in group:
+            try:
+                outcomes.append(self.commit_prepared(prepared))
+            except ServiceError as error:
+                outcomes.append(error)
+        return outcomes
+
+    @staticmethod
+    def _replay(
+        receipt: CommandReceipt, command: str, request_id: str, digest: str
+    ) -> dict[str, Any]:
         if receipt.fingerprint != digest:
             raise AlreadyExists(
                 f"request_id {request_id!r} was already used for a different {command}",
@@ -205,6 +252,17 @@ class ServiceApplication(Application[uuid.UUID]):
 
 
 @dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A decided command whose events are not committed yet."""
+
+    command: str
+    request_id: str
+    digest: str
+    events: Sequence[DomainEventProtocol[uuid.UUID]]
+    result: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
 class HistoryEntry:
     aggregate_id: str
     version: int
@@ -228,6 +286,10 @@ def to_jsonable(value: Any) -> Any:
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, set | frozenset):
+        # Sorted, so that equal sets give equal fingerprints whatever the hash seed.
+        items = [to_jsonable(v) for v in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     raise TypeError(f"cannot render {type(value).__name__} as JSON")

@@ -46,8 +46,9 @@ from servicekit.eventstore import ServiceApplication
 from servicekit.identity import Identity
 
 Clock = Callable[[], datetime]
-_CODE = re.compile(r"^[A-Za-z0-9-]{2,40}$")
-_DIVISION = re.compile(r"^35\d{4}$")
+# fullmatch with ASCII classes: "CX-001\n" or full-width digits must not pass as codes.
+_CODE = re.compile(r"[A-Za-z0-9-]{2,40}")
+_DIVISION = re.compile(r"35[0-9]{4}")
 
 
 def _utcnow() -> datetime:
@@ -109,13 +110,13 @@ class DisclosureApplication(ServiceApplication):
     def register_community(self, identity: Identity, cmd: RegisterCommunity) -> dict[str, Any]:
         v = Validator()
         _require_request_id(v, cmd.request_id)
-        v.require(bool(_CODE.match(cmd.community_code)), "community_code", "code_format",
+        v.require(bool(_CODE.fullmatch(cmd.community_code)), "community_code", "code_format",
                   "2–40 letters, digits or '-'", "小区编码须为2至40位字母、数字或连字符")
         v.require(bool(cmd.name.strip()), "name", "required", "name is required", "缺少小区名称")
         v.require(cmd.unit in COUNTY_UNITS, "unit", "unknown_unit",
                   f"unit must be one of {', '.join(COUNTY_UNITS)}",
                   "监管单位不在莆田市七个县区（管委会）之列")
-        v.require(bool(_DIVISION.match(cmd.division_code)), "division_code", "division_format",
+        v.require(bool(_DIVISION.fullmatch(cmd.division_code)), "division_code", "division_format",
                   "a 6-digit Fujian division code (35xxxx)", "行政区划代码须为35开头的6位数字")
         v.require(len(cmd.company_uscc) == 18, "company_uscc", "uscc_length",
                   "must be 18 characters", "统一社会信用代码须为18位")

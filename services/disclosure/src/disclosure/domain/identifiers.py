@@ -6,7 +6,7 @@ import re
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_MOBILE = re.compile(r"^1\d{10}$")
+_MOBILE = re.compile(r"1[0-9]{10}")  # ASCII digits only; fullmatch (no trailing newline)
 
 
 def uscc_problem(code: str) -> str | None:
@@ -24,4 +24,4 @@ def uscc_problem(code: str) -> str | None:
 
 
 def is_mainland_mobile(phone: str) -> bool:
-    return bool(_MOBILE.match(phone))
+    return _MOBILE.fullmatch(phone) is not None

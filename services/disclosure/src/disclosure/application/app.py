@@ -42,7 +42,7 @@ from servicekit.errors import (
     RuleViolated,
     Validator,
 )
-from servicekit.eventstore import ServiceApplication
+from servicekit.eventstore import Prepared, ServiceApplication
 from servicekit.identity import Identity
 
 Clock = Callable[[], datetime]
@@ -149,6 +149,13 @@ class DisclosureApplication(ServiceApplication):
         return self.run_once("RegisterCommunity", cmd.request_id, cmd, execute)
 
     def file_disclosure(self, identity: Identity, cmd: FileDisclosure) -> dict[str, Any]:
+        prepared = self.prepare_file_disclosure(identity, cmd)
+        return prepared if isinstance(prepared, dict) else self.commit_prepared(prepared)
+
+    def prepare_file_disclosure(
+        self, identity: Identity, cmd: FileDisclosure
+    ) -> Prepared | dict[str, Any]:
+        """Decides a filing without committing it (for group commit)."""
         now = self.clock()
         v = Validator()
         _require_request_id(v, cmd.request_id)
@@ -184,7 +191,7 @@ class DisclosureApplication(ServiceApplication):
                 "late": disclosure.late, "zero_revenue": cmd.content.zero_revenue,
             }
 
-        return self.run_once("FileDisclosure", cmd.request_id, cmd, execute)
+        return self.prepare_once("FileDisclosure", cmd.request_id, cmd, execute)
 
     def amend_disclosure(self, identity: Identity, cmd: AmendDisclosure) -> dict[str, Any]:
         v = Validator()

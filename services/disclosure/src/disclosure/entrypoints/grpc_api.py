@@ -26,6 +26,7 @@ from disclosure.domain.content import DisclosureContent, ExpenditureItem, Income
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
+from servicekit.group_commit import GroupCommitter
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -97,6 +98,7 @@ def view_to_pb(view: DisclosureView) -> pb.Disclosure:
 class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     def __init__(self, app: DisclosureApplication) -> None:
         self.app = app
+        self.committer = GroupCommitter(app)
 
     async def RegisterCompany(
         self, request: pb.RegisterCompanyRequest, context: Context
@@ -190,7 +192,11 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
             request_id=request.request_id, community_code=request.community_code,
             year=request.year, quarter=request.quarter, content=content_from_pb(request.content),
         )
-        result = await asyncio.to_thread(self.app.file_disclosure, current_identity(), cmd)
+        # Decided in a worker thread, committed together with concurrent filings.
+        prepared = await asyncio.to_thread(
+            self.app.prepare_file_disclosure, current_identity(), cmd
+        )
+        result = await self.committer.commit(prepared)
         return pb.FileDisclosureResponse(**result)
 
     async def AmendDisclosure(

@@ -1,0 +1,69 @@
+"""Group commit on PostgreSQL: concurrent filings share transactions, and a conflict inside
+a group fails only the conflicting command."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from disclosure.application.app import DisclosureApplication
+from disclosure.application.commands import FileDisclosure, RegisterCommunity, RegisterCompany
+from disclosure.entrypoints.grpc_api import content_from_pb
+from servicekit.errors import AlreadyExists, Conflict
+from servicekit.group_commit import GroupCommitter
+from servicekit.identity import Identity
+from servicekit.postgres import eventsourcing_env
+from tests.support.disclosure_requests import USCC, content, unique_code
+
+pytestmark = pytest.mark.infra
+
+OFFICER = Identity("property-bureau", "officer", "chengxiang")
+
+
+def filing(code: str, request_id: str) -> FileDisclosure:
+    return FileDisclosure(request_id, code, 2026, 1, content_from_pb(content()))
+
+
+async def test_concurrent_filings_share_transactions(service_settings) -> None:
+    settings = service_settings("disclosure")
+    app = DisclosureApplication(
+        env=eventsourcing_env(settings.database_url),
+        clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
+    )
+    app.register_company(OFFICER, RegisterCompany("c", USCC, "某物业", ""))
+    codes = [unique_code("GC") for _ in range(60)]
+    for code in codes:
+        app.register_community(OFFICER, RegisterCommunity(
+            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "龙桥街道", USCC, "某物业",
+            True, 1, 1, False, 100,
+        ))
+    committer = GroupCommitter(app)
+    before = app.process_recorder.max_notification_id() or 0
+
+    async def file(code: str, request_id: str) -> dict[str, object]:
+        prepared = await asyncio.to_thread(
+            app.prepare_file_disclosure, OFFICER, filing(code, request_id)
+        )
+        return await committer.commit(prepared)
+
+    # Two different requests for the same quarter of codes[0]: one must lose.
+    outcomes = await asyncio.gather(
+        *(file(code, f"f-{code}") for code in codes),
+        file(codes[0], "a-competing-request"),
+        return_exceptions=True,
+    )
+    await committer.close()
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    # The loser fails at commit (Conflict) or, if the winner was committed before it was
+    # decided, at decision (AlreadyExists); either way, only it.
+    assert len(failures) == 1 and isinstance(failures[0], Conflict | AlreadyExists)
+    assert committer.groups < committer.commands <= 61
+    # 60 disclosures + 60 receipts, nothing else written (ids may have gaps).
+    written = app.process_recorder.select_notifications(before, 1000, inclusive_of_start=False)
+    assert len(written) == 120
+    assert all(
+        app.find_receipt("FileDisclosure", f"f-{code}") is not None for code in codes[1:]
+    )
+    app.close()

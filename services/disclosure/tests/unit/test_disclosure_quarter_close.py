@@ -1,0 +1,175 @@
+"""Quarter close, audits, handovers, listings and rates on in-memory persistence with the
+InMemoryDisclosureReadModel fake."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from disclosure.adapters.read_model_memory import InMemoryDisclosureReadModel
+from disclosure.application.app import DisclosureApplication
+from disclosure.application.commands import (
+    ChangePropertyCompany,
+    FileDisclosure,
+    RegisterCommunity,
+    RegisterCompany,
+    RequestAudit,
+)
+from disclosure.bootstrap import latest_due_quarter
+from disclosure.domain.calendar import SHANGHAI, Quarter
+from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.domain.model import Community
+from servicekit.errors import PermissionDenied, RuleViolated
+from servicekit.identity import Identity
+
+USCC = "91350200776049653A"
+SUCCESSOR = "91110000600037341L"
+OFFICER = Identity("property-bureau", "officer", "chengxiang")
+XIANYOU = Identity("property-bureau", "officer", "xianyou")
+CITY = Identity("property-bureau", "officer", "putian")
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def content(income: int = 100_000) -> DisclosureContent:
+    surplus = income - 20_000 - 10_000
+    return DisclosureContent(
+        (IncomeItem("parking", income),), 20_000, (ExpenditureItem("维修", 10_000, "决议1"),),
+        surplus, 0, 0, False, "专户", "林经理", "13905941234", date(2026, 4, 2),
+        date(2026, 5, 10), ("signboard",),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 1, 10, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> DisclosureApplication:
+    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app.read_model = InMemoryDisclosureReadModel(app)
+    for uscc in (USCC, SUCCESSOR):
+        app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
+    for n, unit in enumerate(["chengxiang"] * 3 + ["xianyou"]):
+        identity = OFFICER if unit == "chengxiang" else XIANYOU
+        app.register_community(identity, RegisterCommunity(
+            f"r{n}", f"C-{n}", "小区", "地址", unit, "350302", "街道", USCC, "物业", True, 2,
+            1, False, 100,
+        ))
+    return app
+
+
+def test_close_marks_each_missing_community_once(app: DisclosureApplication,
+                                                 clock: FakeClock) -> None:
+    clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
+    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    with pytest.raises(RuleViolated):
+        app.close_quarter(CITY, 2026, 1)  # deadline (30 April) not passed
+    clock.now = datetime(2026, 5, 1, tzinfo=SHANGHAI)
+    assert app.close_quarter(OFFICER, 2026, 1) == {
+        "marked_overdue": 2, "already_overdue": 0, "filed": 1
+    }  # its own unit only
+    assert app.close_quarter(CITY, 2026, 1) == {
+        "marked_overdue": 1, "already_overdue": 2, "filed": 1
+    }
+    before = app.recorder.max_notification_id()
+    assert app.close_quarter(CITY, 2026, 1)["marked_overdue"] == 0
+    assert app.recorder.max_notification_id() == before
+    overdue = app.find(Community.create_id("C-1"), Community)
+    assert overdue is not None and overdue.is_overdue(Quarter(2026, 1))
+
+
+def test_late_filing_after_overdue_is_accepted(app: DisclosureApplication,
+                                               clock: FakeClock) -> None:
+    clock.now = datetime(2026, 5, 3, tzinfo=SHANGHAI)
+    app.close_quarter(CITY, 2026, 1)
+    result = app.file_disclosure(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    assert result["late"] is True
+
+
+def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
+    clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
+    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    pending, _ = app.disclosure_rate(CITY, "", 2026, 1)
+    by_unit = {r.unit: r for r in pending}
+    assert (by_unit["chengxiang"].pending, by_unit["chengxiang"].overdue) == (2, 0)
+    clock.now = datetime(2026, 5, 2, tzinfo=SHANGHAI)
+    app.file_disclosure(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    rates, _ = app.disclosure_rate(OFFICER, "", 2026, 1)
+    [unit] = rates
+    assert (unit.unit, unit.communities, unit.on_time, unit.late, unit.overdue) == (
+        "chengxiang", 3, 1, 1, 1,
+    )
+    assert (unit.rate_percent, unit.on_time_rate_percent) == ("66.67", "33.33")
+    with pytest.raises(PermissionDenied):
+        app.disclosure_rate(XIANYOU, "chengxiang", 2026, 1)
+
+
+def test_listing_is_limited_to_the_callers_units(app: DisclosureApplication,
+                                                 clock: FakeClock) -> None:
+    clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
+    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    app.file_disclosure(XIANYOU, FileDisclosure("f3", "C-3", 2026, 1, content()))
+    assert [r.community_code for r in app.list_disclosures(CITY, "", 2026, 1, "", 10, "")[0]] \
+        == ["C-0", "C-3"]
+    assert [r.community_code for r in app.list_disclosures(
+        OFFICER, "", 2026, 0, "", 10, "")[0]] == ["C-0"]
+    page, token = app.list_disclosures(CITY, "", 2026, 1, "", 1, "")
+    assert [r.community_code for r in page] == ["C-0"] and token
+    rest, last = app.list_disclosures(CITY, "", 2026, 1, "", 1, token)
+    assert [r.community_code for r in rest] == ["C-3"] and last == ""
+
+
+def test_audit_threshold_is_a_fifth_of_households(app: DisclosureApplication,
+                                                  clock: FakeClock) -> None:
+    clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
+    filed = app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    owners = Identity("owners", "representative", "chengxiang")
+    with pytest.raises(RuleViolated):
+        app.request_audit(owners, RequestAudit("q1", filed["disclosure_id"], "owners", 19, "x"))
+    ok = app.request_audit(owners, RequestAudit("q2", filed["disclosure_id"], "owners", 20, "x"))
+    committee = app.request_audit(Identity("owners-committee", "chair", "chengxiang"),
+                                  RequestAudit("q3", filed["disclosure_id"],
+                                               "owners_committee", 0, "x"))
+    assert (ok["version"], committee["version"]) == (2, 3)
+
+
+def test_handover_keeps_history(app: DisclosureApplication) -> None:
+    app.change_property_company(OFFICER, ChangePropertyCompany(
+        "h1", "C-0", SUCCESSOR, "2026-02-01", "业主大会决定"
+    ))
+    community = app.find(Community.create_id("C-0"), Community)
+    assert community is not None
+    assert community.company_uscc == SUCCESSOR
+    assert [uscc for uscc, _ in community.companies] == [USCC, SUCCESSOR]
+    with pytest.raises(RuleViolated):
+        app.change_property_company(OFFICER, ChangePropertyCompany(
+            "h2", "C-0", SUCCESSOR, "2026-03-01", "again"
+        ))
+    with pytest.raises(PermissionDenied):
+        app.change_property_company(XIANYOU, ChangePropertyCompany(
+            "h3", "C-1", SUCCESSOR, "2026-03-01", "not my unit"
+        ))
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 4, 30, 23, 59, tzinfo=SHANGHAI), Quarter(2025, 4)),
+        (datetime(2026, 5, 1, 0, 0, tzinfo=SHANGHAI), Quarter(2026, 1)),
+        (datetime(2026, 2, 1, 0, 0, tzinfo=SHANGHAI), Quarter(2025, 4)),
+        (datetime(2026, 1, 31, 12, 0, tzinfo=SHANGHAI), Quarter(2025, 3)),
+    ],
+)
+def test_latest_due_quarter(app: DisclosureApplication, clock: FakeClock, now: datetime,
+                            expected: Quarter) -> None:
+    clock.now = now
+    assert latest_due_quarter(app) == expected

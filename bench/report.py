@@ -1,0 +1,147 @@
+"""Figures, ratios and their rendering: a table for people, JSON for tools."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.stopwatch import Timing
+
+
+@dataclass(frozen=True)
+class Figure:
+    """`count` operations in `seconds` of one timed loop."""
+
+    key: str
+    label: str
+    count: int
+    timing: Timing
+    unit: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.timing.seconds
+
+    @property
+    def rate(self) -> float:
+        return self.count / max(self.seconds, 1e-9)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "label": self.label, "count": self.count,
+            "seconds": round(self.seconds, 4), "rate": round(self.rate, 1), "unit": self.unit,
+            "p50_ms": _rounded(self.p50_ms), "p99_ms": _rounded(self.p99_ms),
+            "process_cpu_percent": _rounded(self.timing.cpu_percent),
+            "host_cpu_percent": _rounded(self.timing.host_percent),
+        }
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """rate of `numerator` ÷ rate of `denominator` (keys of figures of the same section)."""
+
+    label: str
+    numerator: str
+    denominator: str
+
+
+@dataclass
+class Section:
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, key: str) -> Figure:
+        for figure in self.figures:
+            if figure.key == key:
+                return figure
+        raise KeyError(key)
+
+    def ratio_value(self, ratio: Ratio) -> float:
+        return self.figure(ratio.numerator).rate / self.figure(ratio.denominator).rate
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "figures": [f.as_json() for f in self.figures],
+            "ratios": [
+                {"label": r.label, "numerator": r.numerator, "denominator": r.denominator,
+                 "value": round(self.ratio_value(r), 4)}
+                for r in self.ratios
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of unsorted samples."""
+    ordered = sorted(samples)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+# -- table ---------------------------------------------------------------------------------
+
+LABEL_WIDTH = 60
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _figure_row(figure: Figure) -> str:
+    rate = f"{figure.rate:,.0f} {figure.unit}"
+    timing = figure.timing
+    return (f"  {figure.label:<{LABEL_WIDTH}} {figure.count:>7,} {figure.seconds:>8.2f} "
+            f"{rate:>18} {_number(figure.p50_ms, 1):>7} {_number(figure.p99_ms, 1):>7} "
+            f"{_number(timing.cpu_percent, 0):>7} {_number(timing.host_percent, 0):>7}")
+
+
+HEADER = (f"  {'figure':<{LABEL_WIDTH}} {'count':>7} {'seconds':>8} {'rate':>18} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'py cpu%':>7} {'host%':>7}")
+LEGEND = ("py cpu% = this process (client and server threads), % of one core; "
+          "host% = the whole machine, % of all cores")
+
+
+def render_section(number: int, section: Section) -> list[str]:
+    lines = [f"{number}. {section.title}", HEADER]
+    lines.extend(_figure_row(f) for f in section.figures)
+    if section.ratios:
+        lines.append(f"  {'ratio':<{LABEL_WIDTH}} {'value':>7}")
+        for ratio in section.ratios:
+            lines.append(f"  {ratio.label:<{LABEL_WIDTH}} {section.ratio_value(ratio):>7.3f}")
+    lines.extend(f"  · {note}" for note in section.notes)
+    return lines
+
+
+def render(machine: dict[str, Any], sections: Sequence[Section], elapsed: float) -> str:
+    lines = ["pubrev bench — figures beside raw baselines of the same run", ""]
+    lines.extend(f"  {key:<28} {value}" for key, value in machine.items())
+    lines.append(f"  {LEGEND}")
+    for number, section in enumerate(sections, start=1):
+        lines.append("")
+        lines.extend(render_section(number, section))
+    lines.extend(["", f"bench took {elapsed:.1f} s"])
+    return "\n".join(lines)
+
+
+def write_json(path: Path, machine: dict[str, Any], sections: Sequence[Section],
+               elapsed: float) -> None:
+    document = {
+        "machine": machine,
+        "elapsed_s": round(elapsed, 2),
+        "sections": [s.as_json() for s in sections],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

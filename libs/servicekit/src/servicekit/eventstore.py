@@ -164,19 +164,28 @@ class ServiceApplication(Application[uuid.UUID]):
         request_id: str,
         payload: Any,
         execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]],
+        on_conflict: Callable[[], ServiceError] | None = None,
     ) -> Prepared | dict[str, Any]:
         """The deciding half of `run_once`: the remembered result of a repeated request, or
-        the new events (with the receipt) still to be committed."""
+        the new events (with the receipt) still to be committed.
+
+        With `on_conflict`, the command is optimistic: it does not look for its receipt
+        first (the common case is a new request), and `execute` creates aggregates
+        without asking whether they exist. The commit then fails on the unique version 1,
+        and only then is the reason found: a repeated request (replayed), or
+        `on_conflict()` (e.g. ALREADY_EXISTS for a second filing of a quarter).
+        """
         digest = fingerprint(payload)
-        receipt = self.find_receipt(command, request_id)
-        if receipt is not None:
-            return self._replay(receipt, command, request_id, digest)
+        if on_conflict is None:
+            receipt = self.find_receipt(command, request_id)
+            if receipt is not None:
+                return self._replay(receipt, command, request_id, digest)
         aggregates, result = execute()
         receipt = CommandReceipt(command, request_id, digest, result)
         # Take the events out of the aggregates now: a failed group commit can then
         # commit them again, one command at a time.
         events = [e for a in (*aggregates, receipt) for e in a.collect_events()]
-        return Prepared(command, request_id, digest, events, result)
+        return Prepared(command, request_id, digest, events, result, on_conflict)
 
     def commit_prepared(self, prepared: Prepared) -> dict[str, Any]:
         try:
@@ -185,9 +194,13 @@ class ServiceApplication(Application[uuid.UUID]):
             # Either the same request raced itself (then its receipt exists now), or
             # another command touched the aggregate first.
             raced = self.find_receipt(prepared.command, prepared.request_id)
-            if raced is None:
-                raise
-            return self._replay(raced, prepared.command, prepared.request_id, prepared.digest)
+            if raced is not None:
+                return self._replay(
+                    raced, prepared.command, prepared.request_id, prepared.digest
+                )
+            if prepared.on_conflict is not None:
+                raise prepared.on_conflict() from None
+            raise
         return prepared.result
 
     def commit_group(self, group: Sequence[Prepared]) -> list[dict[str, Any] | ServiceError]:
@@ -260,6 +273,7 @@ class Prepared:
     digest: str
     events: Sequence[DomainEventProtocol[uuid.UUID]]
     result: dict[str, Any]
+    on_conflict: Callable[[], ServiceError] | None = None
 
 
 @dataclasses.dataclass(frozen=True)

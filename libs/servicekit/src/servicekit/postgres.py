@@ -50,7 +50,13 @@ def eventsourcing_env(url: str, pool_size: int = 10) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_CONN_MAX_AGE": "600",
-        "POSTGRES_PRE_PING": "y",
+        # No ping before each use (4 round trips a command, ~17% of its time): eventsourcing
+        # retries on a dead connection anyway, and CONN_MAX_AGE recycles old ones.
+        "POSTGRES_PRE_PING": "n",
+        # Aggregates are cached and fast-forwarded: one cheap query for new events instead
+        # of replaying them all, still correct when other replicas write the same aggregate.
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
         # Without a lock timeout a writer waiting on the notification table lock could wait
         # for ever behind a stuck transaction; 5 s then fails the command visibly.
         "POSTGRES_LOCK_TIMEOUT": "5",

@@ -40,6 +40,7 @@ from servicekit.errors import (
     NotFound,
     PermissionDenied,
     RuleViolated,
+    ServiceError,
     Validator,
 )
 from servicekit.eventstore import Prepared, ServiceApplication
@@ -173,14 +174,21 @@ class DisclosureApplication(ServiceApplication):
         community = self._community(cmd.community_code)
         require_filer_for(identity, community.unit, community.company_uscc)
 
-        def execute() -> tuple[list[Disclosure], dict[str, Any]]:
-            disclosure_id = Disclosure.create_id(cmd.community_code, period.year, period.quarter)
-            if disclosure_id in self.repository:
-                raise AlreadyExists(
+        disclosure_id = Disclosure.create_id(cmd.community_code, period.year, period.quarter)
+
+        def on_conflict() -> ServiceError:
+            if self.recorder.select_events(disclosure_id, limit=1):
+                return AlreadyExists(
                     f"the disclosure of {cmd.community_code} for {period} is filed already; "
                     "amend it instead",
                     f"小区 {cmd.community_code} {period} 的公示已提交，如需更正请提交更正",
                 )
+            return Conflict("a concurrent command changed the same record first; retry",
+                            "数据已被并发修改，请重试")
+
+        def execute() -> tuple[list[Disclosure], dict[str, Any]]:
+            # Optimistic: no read for an existing filing; a second one fails at commit on
+            # the unique version 1 of this disclosure id, and on_conflict says why.
             disclosure = Disclosure(
                 community_id=community.id, community_code=community.code, unit=community.unit,
                 company_uscc=community.company_uscc, year=period.year, quarter=period.quarter,
@@ -191,7 +199,7 @@ class DisclosureApplication(ServiceApplication):
                 "late": disclosure.late, "zero_revenue": cmd.content.zero_revenue,
             }
 
-        return self.prepare_once("FileDisclosure", cmd.request_id, cmd, execute)
+        return self.prepare_once("FileDisclosure", cmd.request_id, cmd, execute, on_conflict)
 
     def amend_disclosure(self, identity: Identity, cmd: AmendDisclosure) -> dict[str, Any]:
         v = Validator()

@@ -127,10 +127,19 @@ class ServiceApplication(Application[uuid.UUID]):
 
     # -- idempotent commands ---------------------------------------------------------------
 
-    def find(self, aggregate_id: uuid.UUID, kind: type[A], version: int | None = None) -> A | None:
-        """The aggregate, or None when it does not exist (one read, not two)."""
+    def find(
+        self, aggregate_id: uuid.UUID, kind: type[A], version: int | None = None,
+        *, read_only: bool = False,
+    ) -> A | None:
+        """The aggregate, or None when it does not exist (one read, not two).
+
+        `read_only`: the caller will not change it, so the cached copy is handed out as is
+        instead of a deep copy (a hot path saving).
+        """
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: Aggregate = self.repository.get(
+                aggregate_id, version=version, deepcopy_from_cache=not read_only
+            )
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, kind):

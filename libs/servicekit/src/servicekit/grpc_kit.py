@@ -134,6 +134,8 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, resolver: IdentityResolver) -> None:
         self.resolver = resolver
+        # The wrapped handler of each method, made once (not on every call).
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
@@ -143,8 +145,16 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner: Any = handler.unary_unary  # an async behaviour on a grpc.aio server
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped_handler = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped_handler)
+        return wrapped_handler
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        inner: Any = handler.unary_unary  # an async behaviour on a grpc.aio server
         resolver = self.resolver
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -196,7 +206,9 @@ class GrpcServer:
         self.service_names = list(service_names)
         self.server = grpc.aio.server(
             interceptors=[ServiceKitInterceptor(IdentityResolver(settings))],
-            options=[("grpc.so_reuseport", 0)],
+            # Off unless several api processes share the port on purpose: otherwise a
+            # second server started by mistake would silently split the traffic.
+            options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

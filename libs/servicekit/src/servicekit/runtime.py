@@ -11,7 +11,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -160,6 +163,28 @@ def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
     settings = ServiceSettings(service=service)
     configure_logging(service, settings.log_level)
     ensure_database(settings.service_database_url)
+    workers: list[subprocess.Popen[bytes]] = []
+    if args.role == "api" and settings.api_workers > 1:
+        workers = _start_api_workers(service, settings.api_workers - 1)
+        settings.grpc_reuseport = True
     parts = build(settings)
     roles = ROLES if args.role == "all" else (args.role,)
-    asyncio.run(serve(parts, roles))
+    try:
+        asyncio.run(serve(parts, roles))
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=settings.shutdown_grace_seconds + 5)
+
+
+def _start_api_workers(service: str, count: int) -> list[subprocess.Popen[bytes]]:
+    """More api processes on the same port (SO_REUSEPORT; the kernel spreads connections).
+    They share nothing but the database: commands stay correct across processes as they
+    are across replicas."""
+    env = {**os.environ, "PUBREV_API_WORKERS": "1", "PUBREV_GRPC_REUSEPORT": "true"}
+    log.info("starting api workers", extra={"workers": count + 1})
+    return [
+        subprocess.Popen([sys.executable, "-m", service, "api"], env=env)  # noqa: S603
+        for _ in range(count)
+    ]

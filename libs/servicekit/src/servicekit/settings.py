@@ -40,6 +40,10 @@ class ServiceSettings(BaseSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int | None = None
     """None: the service's default port (DEFAULT_GRPC_PORTS); 0: any free port (tests)."""
+    api_workers: int = 1
+    """Processes serving the api role on one port (SO_REUSEPORT): Python runs one core per
+    process, so a 2-core node serves about twice the commands with 2."""
+    grpc_reuseport: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -71,6 +75,10 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("production needs mTLS: set PUBREV_TLS_CERT/KEY/CLIENT_CA")
         if self.grpc_port is None:
             self.grpc_port = DEFAULT_GRPC_PORTS.get(self.service, 50050)
+        if self.api_workers < 1:
+            raise ValueError("PUBREV_API_WORKERS must be at least 1")
+        if self.api_workers > 1 and self.grpc_port == 0:
+            raise ValueError("PUBREV_API_WORKERS > 1 needs a fixed PUBREV_GRPC_PORT")
         return self
 
     @property

@@ -171,7 +171,7 @@ class DisclosureApplication(ServiceApplication):
         v.violations.extend(cmd.content.check())
         v.raise_if_any()
         assert period is not None
-        community = self._community(cmd.community_code)
+        community = self._community(cmd.community_code, read_only=True)
         require_filer_for(identity, community.unit, community.company_uscc)
 
         disclosure_id = Disclosure.create_id(cmd.community_code, period.year, period.quarter)
@@ -407,8 +407,8 @@ class DisclosureApplication(ServiceApplication):
                                f"物业服务企业 {uscc} 未登记，请先登记企业")
         return company
 
-    def _community(self, code: str) -> Community:
-        community = self.find(Community.create_id(code), Community)
+    def _community(self, code: str, read_only: bool = False) -> Community:
+        community = self.find(Community.create_id(code), Community, read_only=read_only)
         if community is None:
             raise NotFound(f"community {code} is not registered", f"小区 {code} 未登记")
         return community

@@ -11,11 +11,12 @@ BUF := .local/node/node_modules/.bin/buf
 SERVICES := disclosure inspection credit casework
 SRC_ROOTS := contracts/src libs/servicekit/src $(foreach s,$(SERVICES),services/$(s)/src)
 
-.PHONY: help deps run stop infra-up infra-down infra-status test test-unit test-infra lint \
+.PHONY: help deps run demo stop infra-up infra-down infra-status test test-unit test-infra lint \
         protos protos-check asyncapi bench fmt clean
 
 help:
 	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
+	@echo "             DEMO=1 loads the synthetic Putian data first (also: make demo)"
 	@echo "make test    install what is missing, lint, then the whole test suite"
 	@echo "make lint    ruff, mypy, import-linter, buf lint, stub drift, k8s manifests"
 	@echo "make bench   throughput figures against raw baselines of the same run"
@@ -50,7 +51,11 @@ infra-status: $(STAMP)
 
 # -- run ----------------------------------------------------------------------------------
 run: $(STAMP)
-	$(PY) tools/run_platform.py
+	$(PY) tools/run_platform.py $(if $(DEMO),--demo)
+
+demo: $(STAMP)
+	$(PY) tools/devinfra.py up
+	$(PY) tools/load_demo.py
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) tools/run_platform.py --stop; fi

@@ -1,6 +1,7 @@
 """`make run`: the local infrastructure and the four services, until Ctrl-C or `make stop`.
 
     python tools/run_platform.py          # start everything, print endpoints, wait
+    python tools/run_platform.py --demo   # the same, with the synthetic Putian data loaded
     python tools/run_platform.py --stop   # stop services started by another run
 
 Each service runs as `python -m <service> all` (API, relay and consumers in one process),
@@ -106,9 +107,12 @@ def infra(command: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "tools" / "devinfra.py"), command], check=True)
 
 
-def run() -> int:
+def run(demo: bool) -> int:
     infra("up")
     stop_services()  # leftovers of a run that was killed
+    if demo:
+        say("loading the synthetic Putian demo data (about 30 s the first time)")
+        subprocess.run([sys.executable, str(ROOT / "tools" / "load_demo.py")], check=True)
     processes = {s: start_service(s, port) for s, port in SERVICES.items()}
     try:
         for service, port in SERVICES.items():
@@ -146,10 +150,13 @@ def run() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stop", action="store_true", help="stop services of another run")
-    if parser.parse_args().stop:
+    parser.add_argument("--demo", action="store_true",
+                        help="load the synthetic Putian dataset first (tools/load_demo.py)")
+    args = parser.parse_args()
+    if args.stop:
         stop_services()
         return 0
-    return run()
+    return run(args.demo)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,7 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
         "PUBREV_DATABASE_IS_SERVICE_DB": "true",
         "KAFKA_BOOTSTRAP": infra["kafka"],
         "PUBREV_LOG_LEVEL": "WARNING",
+        "PUBREV_TOPIC_PREFIX": infra["prefix"],
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "disclosure", "relay", env=env,
@@ -87,7 +88,8 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
     assert process.returncode == faults.EXIT_STATUS, stderr.decode()[-2000:]
 
     _, disclosure_id = filed[0]
-    first = await read_topic(infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id)
+    topic = infra["prefix"] + DISCLOSURE_EVENTS
+    first = await read_topic(infra["kafka"], topic, subject=disclosure_id)
     assert len(first) == 1  # published and acknowledged...
     async with running_service(build_disclosure, disclosure_settings, ("relay",)) as (parts, run):
         # ...but the position was never recorded, so the restarted relay sends it again.
@@ -99,7 +101,7 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
 
         await eventually(position, what="the restarted relay to record its position")
     both = await read_topic(
-        infra["kafka"], DISCLOSURE_EVENTS, subject=disclosure_id, min_count=2
+        infra["kafka"], topic, subject=disclosure_id, min_count=2
     )
     ce_ids = [dict(r.headers)["ce_id"] for r in both]
     assert len(ce_ids) == 2 and len(set(ce_ids)) == 1  # the same event, twice

@@ -47,6 +47,7 @@ async def test_sigterm_stops_every_role_cleanly(service_settings, infra, tmp_pat
         **os.environ, "DATABASE_URL": settings.database_url,
         "PUBREV_DATABASE_IS_SERVICE_DB": "true", "KAFKA_BOOTSTRAP": infra["kafka"],
         "PUBREV_GRPC_PORT": str(port), "PUBREV_DEV_IDENTITY_HEADER": "true",
+        "PUBREV_TOPIC_PREFIX": infra["prefix"],
     }
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -79,7 +80,8 @@ async def test_sigterm_stops_every_role_cleanly(service_settings, infra, tmp_pat
 async def test_poison_event_is_dead_lettered_and_the_partition_moves_on(
     service_settings, infra
 ) -> None:
-    await ensure_topics(infra["kafka"], [DISCLOSURE_EVENTS, dead_letter_topic("inspection")])
+    topic = infra["prefix"] + DISCLOSURE_EVENTS
+    await ensure_topics(infra["kafka"], [topic, infra["prefix"] + dead_letter_topic("inspection")])
     good = json.loads((SAMPLES / "pubrev.disclosure.DisclosureFiled.v1.json").read_text())
     aggregate_id = str(uuid.uuid4())
     code = f"DLQ-{aggregate_id[:8]}"
@@ -97,11 +99,11 @@ async def test_poison_event_is_dead_lettered_and_the_partition_moves_on(
     await producer.start()
     try:
         await producer.send_and_wait(
-            DISCLOSURE_EVENTS, b'{"aggregate_id": "not even a uuid"}', key=key,
+            topic, b'{"aggregate_id": "not even a uuid"}', key=key,
             headers=headers(f"{aggregate_id}:0"),
         )
         await producer.send_and_wait(
-            DISCLOSURE_EVENTS, json.dumps(good).encode(), key=key,
+            topic, json.dumps(good).encode(), key=key,
             headers=headers(event_id(aggregate_id, 1)),
         )
     finally:
@@ -122,7 +124,9 @@ async def test_poison_event_is_dead_lettered_and_the_partition_moves_on(
         await eventually(applied, what="the good event behind the poison to be applied")
         assert run.consumer.dead_lettered >= 1
 
-    parked = await read_topic(infra["kafka"], dead_letter_topic("inspection"), subject=aggregate_id)
+    parked = await read_topic(
+        infra["kafka"], infra["prefix"] + dead_letter_topic("inspection"), subject=aggregate_id
+    )
     reasons = [dict(r.headers)["x-pubrev-error"].decode() for r in parked]
     assert any("contract violation" in reason for reason in reasons)
     assert parked[0].value == b'{"aggregate_id": "not even a uuid"}'

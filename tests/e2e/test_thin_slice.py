@@ -63,7 +63,7 @@ async def test_filed_disclosure_reaches_inspection(service_settings, infra) -> N
 
             # The event on the topic is a CloudEvent in binary mode with a stable id.
             records = await read_topic(
-                infra["kafka"], DISCLOSURE_EVENTS, subject=filed.disclosure_id
+                infra["kafka"], infra["prefix"] + DISCLOSURE_EVENTS, subject=filed.disclosure_id
             )
             headers = {k: v.decode() for k, v in records[0].headers}
             assert headers["ce_type"] == "pubrev.disclosure.DisclosureFiled.v1"

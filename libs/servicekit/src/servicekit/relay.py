@@ -67,8 +67,10 @@ class Relay:
         producer: AIOKafkaProducer,
         batch_size: int = 500,
         idle_poll_seconds: float = 0.05,
+        topic_prefix: str = "",
     ) -> None:
         self.name = name
+        self.topic_prefix = topic_prefix
         self.tracking_name = f"relay:{name}"
         self.recorder = recorder
         self.translate = translate
@@ -99,7 +101,9 @@ class Relay:
         started = time.perf_counter()
         # Queue the whole batch, then await every ack together: one round trip per batch.
         pending = [
-            await self.producer.send(m.topic, m.value, key=m.key, headers=m.headers)
+            await self.producer.send(
+                self.topic_prefix + m.topic, m.value, key=m.key, headers=m.headers
+            )
             for m in messages
         ]
         await asyncio.gather(*pending)

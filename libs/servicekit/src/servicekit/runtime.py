@@ -74,8 +74,9 @@ class Running:
 
 async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
     settings = parts.settings
-    topics = {parts.topic, dead_letter_topic(settings.service)}
-    topics.update(s.topic for s in parts.subscriptions)
+    prefix = settings.topic_prefix
+    topics = {prefix + parts.topic, prefix + dead_letter_topic(settings.service)}
+    topics.update(prefix + s.topic for s in parts.subscriptions)
     await ensure_topics(
         settings.kafka_bootstrap, sorted(topics),
         replication_factor=settings.topic_replication_factor,
@@ -88,6 +89,7 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             settings.service, parts.app.process_recorder, parts.translate, producer,
             batch_size=settings.relay_batch_size,
             idle_poll_seconds=settings.relay_idle_poll_seconds,
+            topic_prefix=prefix,
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop)))
     if "consumer" in roles and parts.subscriptions:
@@ -95,6 +97,7 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             settings.service, settings.kafka_bootstrap, parts.subscriptions,
             max_attempts=settings.consumer_max_attempts,
             graceful_timeout=settings.shutdown_grace_seconds,
+            topic_prefix=prefix,
         )
         await running.consumer.start()
     if "projector" in roles:

@@ -52,6 +52,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     relay_batch_size: int = 500
     relay_idle_poll_seconds: float = 0.05
+    topic_prefix: str = Field(default="", pattern=r"^[a-z0-9._-]*$")
+    """Namespace for every topic this service touches (tests: one per session, so they
+    neither see nor disturb a developer's topics on the same broker). Empty in production."""
     topic_replication_factor: int = 1
     """3 on a production cluster; 1 on the single local broker."""
     consumer_max_attempts: int = 5

@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
-def infra() -> dict[str, str]:
+def infra() -> Iterator[dict[str, str]]:
     """Addresses of a running broker and database server (started when needed)."""
     result = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
         [sys.executable, str(ROOT / "tools" / "devinfra.py"), "up"],
@@ -45,25 +45,20 @@ def infra() -> dict[str, str]:
         pytest.fail(f"local infrastructure did not start:\n{result.stderr[-4000:]}")
     kafka = os.environ.get("KAFKA_BOOTSTRAP", LOCAL_KAFKA)
     database = os.environ.get("DATABASE_URL", LOCAL_DATABASE)
-    if kafka == LOCAL_KAFKA:
-        # The local broker is ours: start every session from empty topics, so that events
-        # of earlier runs (benchmarks leave many) are not replayed into these tests.
-        asyncio.run(_delete_pubrev_topics(kafka))
-    return {"kafka": kafka, "database": database}
+    # Every topic of this session carries this prefix: the tests neither see events of
+    # earlier runs or of a developer's `make run` on the same broker, nor disturb them.
+    prefix = f"test{uuid.uuid4().hex[:8]}."
+    yield {"kafka": kafka, "database": database, "prefix": prefix}
+    asyncio.run(_delete_topics(kafka, prefix))
 
 
-async def _delete_pubrev_topics(bootstrap: str) -> None:
+async def _delete_topics(bootstrap: str, prefix: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        topics = [t for t in await admin.list_topics() if t.startswith("pubrev.")]
+        topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
         if topics:
             await admin.delete_topics(topics)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if not any(t.startswith("pubrev.") for t in await admin.list_topics()):
-                    break
-                await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
@@ -86,6 +81,7 @@ def service_settings(infra: dict[str, str]) -> Iterator[Callable[..., ServiceSet
             "grpc_port": 0,
             "dev_identity_header": True,
             "relay_idle_poll_seconds": 0.02,
+            "topic_prefix": infra["prefix"],
             "shutdown_grace_seconds": 2.0,
         }
         values.update(overrides)

@@ -29,13 +29,12 @@ def _subscriptions(service: str) -> list[Any]:
         from inspection.application.app import InspectionApplication
         from inspection.entrypoints.consumers import subscriptions
 
-        return subscriptions(InspectionApplication(env=IN_MEMORY))
+        return subscriptions(InspectionApplication(env=IN_MEMORY))  # handlers are not run
     return []
 
 
 def document(service: str, topic: str) -> dict[str, Any]:
-    from pubrev_contracts.events import disclosure  # noqa: F401  (registers the contracts)
-    from pubrev_contracts.events.base import REGISTRY
+    from pubrev_contracts.events.base import REGISTRY  # the package registers every contract
     from servicekit.consumer import ConsumerRunner
 
     runner = ConsumerRunner(service, "kafka:9092", _subscriptions(service))

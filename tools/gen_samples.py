@@ -1,5 +1,5 @@
-"""Rewrite the golden samples (contracts/samples/<ce_type>.json) from the disclosure
-scenario. Run it only for a deliberate contract change; review the diff like code:
+"""Rewrite the golden samples (contracts/samples/<ce_type>.json) from the disclosure and
+inspection scenarios. Run it only for a deliberate contract change; review the diff like code:
 consumers rely on these shapes. The time is fixed so the files do not churn."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ FIXED_TIME = "2026-05-06T02:30:00Z"
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from tests.support.disclosure_scenario import run_scenario
+    from tests.support import disclosure_scenario, inspection_scenario
 
     seen: dict[str, dict[str, object]] = {}
-    for event in run_scenario():
+    events = [*disclosure_scenario.run_scenario(), *inspection_scenario.run_scenario()]
+    for event in events:
         data = json.loads(event.model_dump_json())
         data["occurred_at"] = FIXED_TIME
         seen.setdefault(event.ce_type, data)  # the first of each type

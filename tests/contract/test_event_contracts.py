@@ -12,7 +12,7 @@ import pytest
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
-from tests.support.disclosure_scenario import run_scenario
+from tests.support import disclosure_scenario, inspection_scenario
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
@@ -53,11 +53,16 @@ def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
     assert REGISTRY[ce_type].model_validate(data).aggregate_version >= 1
 
 
-def test_disclosure_produces_every_sample_shape() -> None:
+@pytest.mark.parametrize(
+    ("service", "scenario"),
+    [("disclosure", disclosure_scenario.run_scenario),
+     ("inspection", inspection_scenario.run_scenario)],
+)
+def test_producer_emits_every_sample_shape(service: str, scenario: Any) -> None:
     produced: dict[str, ContractEvent] = {}
-    for event in run_scenario():
+    for event in scenario():
         produced.setdefault(event.ce_type, event)
-    assert set(produced) == {t for t in REGISTRY if t.startswith("pubrev.disclosure.")}
+    assert set(produced) == {t for t in REGISTRY if t.startswith(f"pubrev.{service}.")}
     for ce_type, event in produced.items():
         assert shape(json.loads(event.model_dump_json())) == shape(sample(ce_type)), ce_type
 

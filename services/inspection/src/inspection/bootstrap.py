@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from psycopg_pool import ConnectionPool
+
 from inspection.adapters.contract_events import to_contract
-from inspection.application.app import InspectionApplication
+from inspection.adapters.read_model import PostgresInspectionReadModel, make_projector
+from inspection.application.app import Clock, InspectionApplication, _utcnow
 from inspection.entrypoints.consumers import subscriptions
 from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
-from servicekit.runtime import ServiceParts
+from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
 
 
-def build(settings: ServiceSettings) -> ServiceParts:
-    app = InspectionApplication(env=eventsourcing_env(settings.service_database_url))
+def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
+    app = InspectionApplication(env=eventsourcing_env(settings.service_database_url),
+                                clock=clock)
+    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
+    app.read_model = PostgresInspectionReadModel(projector, pool)
     return ServiceParts(
         settings=settings,
         app=app,
@@ -25,4 +34,8 @@ def build(settings: ServiceSettings) -> ServiceParts:
             "/pubrev/inspection", app.mapper.to_domain_event, to_contract
         ),
         subscriptions=subscriptions(app),
+        projector=projector,
+        periodic=[PeriodicJob("rectification-deadlines", timedelta(hours=1).total_seconds(),
+                              app.sweep_rectification_deadlines)],
+        closers=[pool.close],
     )

@@ -25,23 +25,87 @@ _sym_db = _symbol_database.Default()
 from pubrev.common.v1 import audit_pb2 as pubrev_dot_common_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%pubrev/inspection/v1/inspection.proto\x12\x14pubrev.inspection.v1\x1a\x1cpubrev/common/v1/audit.proto\"7\n\x1dGetCommunityDisclosureRequest\x12\x16\n\x0e\x63ommunity_code\x18\x01 \x01(\t\"\xdf\x01\n\x13\x43ommunityDisclosure\x12\x16\n\x0e\x63ommunity_code\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x15\n\rdisclosure_id\x18\x03 \x01(\t\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\x0f\n\x07quarter\x18\x05 \x01(\x05\x12\x18\n\x10income_total_fen\x18\x06 \x01(\x03\x12\x13\n\x0bsurplus_fen\x18\x07 \x01(\x03\x12\x0c\n\x04late\x18\x08 \x01(\x08\x12\x14\n\x0czero_revenue\x18\t \x01(\x08\x12\x19\n\x11\x64isclosures_noted\x18\n \x01(\x03\"_\n\x1eGetCommunityDisclosureResponse\x12=\n\ndisclosure\x18\x01 \x01(\x0b\x32).pubrev.inspection.v1.CommunityDisclosure\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xfa\x01\n\x11InspectionService\x12\x83\x01\n\x16GetCommunityDisclosure\x12\x33.pubrev.inspection.v1.GetCommunityDisclosureRequest\x1a\x34.pubrev.inspection.v1.GetCommunityDisclosureResponse\x12_\n\nGetHistory\x12\'.pubrev.inspection.v1.GetHistoryRequest\x1a(.pubrev.inspection.v1.GetHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%pubrev/inspection/v1/inspection.proto\x12\x14pubrev.inspection.v1\x1a\x1cpubrev/common/v1/audit.proto\"b\n\x18RegisterInspectorRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0einspector_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04unit\x18\x04 \x01(\t\"1\n\x19RegisterInspectorResponse\x12\x14\n\x0cinspector_id\x18\x01 \x01(\t\"l\n\x16\x44\x65\x63lareConflictRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0einspector_code\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"*\n\x17\x44\x65\x63lareConflictResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\"P\n\rPlannedTarget\x12\x16\n\x0e\x63ommunity_code\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x17\n\x0finspector_codes\x18\x03 \x03(\t\"\xa5\x01\n\nDrawRecord\x12\x0c\n\x04seed\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x11\n\tpool_hash\x18\x03 \x01(\t\x12\x11\n\tpool_size\x18\x04 \x01(\x05\x12\x0c\n\x04pool\x18\x05 \x03(\t\x12\r\n\x05\x64rawn\x18\x06 \x03(\t\x12\x1b\n\x13inspector_pool_hash\x18\x07 \x01(\t\x12\x16\n\x0einspector_pool\x18\x08 \x03(\t\"\xb9\x01\n\x15PlanSpotChecksRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x0c\n\x04seed\x18\x04 \x01(\t\x12\x1d\n\x15inspectors_per_target\x18\x05 \x01(\x05\x12\x13\n\x0bhanded_down\x18\x06 \x03(\t\x12\x17\n\x0fmajor_petitions\x18\x07 \x03(\t\x12\x15\n\rtypical_cases\x18\x08 \x03(\t\"\xd0\x01\n\x16PlanSpotChecksResponse\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommunities\x18\x02 \x01(\x05\x12\r\n\x05quota\x18\x03 \x01(\x05\x12\x1b\n\x13quota_rules_version\x18\x04 \x01(\t\x12\x34\n\x07targets\x18\x05 \x03(\x0b\x32#.pubrev.inspection.v1.PlannedTarget\x12.\n\x04\x64raw\x18\x06 \x01(\x0b\x32 .pubrev.inspection.v1.DrawRecord\"c\n\x11VerifyDrawRequest\x12\x0f\n\x07plan_id\x18\x01 \x01(\t\x12.\n\x04\x64raw\x18\x02 \x01(\x0b\x32 .pubrev.inspection.v1.DrawRecord\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\"I\n\x12VerifyDrawResponse\x12\x0f\n\x07matches\x18\x01 \x01(\x08\x12\r\n\x05\x64rawn\x18\x02 \x03(\t\x12\x13\n\x0b\x65xplanation\x18\x03 \x01(\t\"\xb9\x01\n\x15PlanCrossCheckRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04year\x18\x02 \x01(\x05\x12\x0f\n\x07quarter\x18\x03 \x01(\x05\x12\x15\n\rchecking_unit\x18\x04 \x01(\t\x12\x14\n\x0c\x63hecked_unit\x18\x05 \x01(\t\x12\x13\n\x0b\x63ommunities\x18\x06 \x01(\x05\x12\x0c\n\x04seed\x18\x07 \x01(\t\x12\x1d\n\x15inspectors_per_target\x18\x08 \x01(\x05\"\x96\x01\n\x16PlanCrossCheckResponse\x12\x16\n\x0e\x63ross_check_id\x18\x01 \x01(\t\x12\x34\n\x07targets\x18\x02 \x03(\x0b\x32#.pubrev.inspection.v1.PlannedTarget\x12.\n\x04\x64raw\x18\x03 \x01(\x0b\x32 .pubrev.inspection.v1.DrawRecord\"d\n\rChecklistItem\x12\x0c\n\x04item\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0c\n\x04note\x18\x03 \x01(\t\x12\x15\n\revidence_refs\x18\x04 \x03(\t\x12\x10\n\x08severity\x18\x05 \x01(\t\"\xbc\x01\n\x16RecordSpotCheckRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07plan_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x03 \x01(\t\x12\x14\n\x0cinspected_at\x18\x04 \x01(\t\x12\x17\n\x0finspector_codes\x18\x05 \x03(\t\x12\x36\n\tchecklist\x18\x06 \x03(\x0b\x32#.pubrev.inspection.v1.ChecklistItem\"\xd1\x01\n\x07\x46inding\x12\x12\n\nfinding_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x02 \x01(\t\x12\x14\n\x0c\x63ompany_uscc\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x11\n\tkind_name\x18\x05 \x01(\t\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x1e\n\x16rectification_deadline\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x0c\n\x04unit\x18\n \x01(\t\"a\n\x17RecordSpotCheckResponse\x12\x15\n\rspot_check_id\x18\x01 \x01(\t\x12/\n\x08\x66indings\x18\x02 \x03(\x0b\x32\x1d.pubrev.inspection.v1.Finding\"~\n\x1aVerifyRectificationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nfinding_id\x18\x02 \x01(\t\x12\x13\n\x0bverified_at\x18\x03 \x01(\t\x12\x15\n\revidence_refs\x18\x04 \x03(\t\x12\x0c\n\x04note\x18\x05 \x01(\t\"M\n\x1bVerifyRectificationResponse\x12.\n\x07\x66inding\x18\x01 \x01(\x0b\x32\x1d.pubrev.inspection.v1.Finding\"8\n\"SweepRectificationDeadlinesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"=\n#SweepRectificationDeadlinesResponse\x12\x16\n\x0emarked_overdue\x18\x01 \x01(\x05\"E\n\x17ReportCrossCheckRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ross_check_id\x18\x02 \x01(\t\"\xfb\x01\n\x18ReportCrossCheckResponse\x12\x16\n\x0e\x63ross_check_id\x18\x01 \x01(\t\x12\x0f\n\x07planned\x18\x02 \x01(\x05\x12\x0f\n\x07\x63hecked\x18\x03 \x01(\x05\x12\x10\n\x08\x66indings\x18\x04 \x01(\x05\x12\\\n\x10\x66indings_by_kind\x18\x05 \x03(\x0b\x32\x42.pubrev.inspection.v1.ReportCrossCheckResponse.FindingsByKindEntry\x1a\x35\n\x13\x46indingsByKindEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"4\n\x16GetPlanProgressRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x0c\n\x04unit\x18\x02 \x01(\t\"z\n\x0cUnitProgress\x12\x0c\n\x04unit\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommunities\x18\x02 \x01(\x05\x12\r\n\x05quota\x18\x03 \x01(\x05\x12\x0f\n\x07\x63hecked\x18\x04 \x01(\x05\x12\x17\n\x0f\x65xpected_by_now\x18\x05 \x01(\x05\x12\x0e\n\x06\x62\x65hind\x18\x06 \x01(\x08\"L\n\x17GetPlanProgressResponse\x12\x31\n\x05units\x18\x01 \x03(\x0b\x32\".pubrev.inspection.v1.UnitProgress\"\x9e\x01\n\x10SpotCheckSummary\x12\x15\n\rspot_check_id\x18\x01 \x01(\t\x12\x0f\n\x07plan_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x03 \x01(\t\x12\x0c\n\x04unit\x18\x04 \x01(\t\x12\x14\n\x0c\x63ompany_uscc\x18\x05 \x01(\t\x12\x14\n\x0cinspected_at\x18\x06 \x01(\t\x12\x10\n\x08\x66indings\x18\x07 \x01(\x05\"a\n\x15ListSpotChecksRequest\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ompany_uscc\x18\x04 \x01(\t\"U\n\x16ListSpotChecksResponse\x12;\n\x0bspot_checks\x18\x01 \x03(\x0b\x32&.pubrev.inspection.v1.SpotCheckSummary\"+\n\x13ListFindingsRequest\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\"G\n\x14ListFindingsResponse\x12/\n\x08\x66indings\x18\x01 \x03(\x0b\x32\x1d.pubrev.inspection.v1.Finding\"7\n\x1dGetCommunityDisclosureRequest\x12\x16\n\x0e\x63ommunity_code\x18\x01 \x01(\t\"\xdf\x01\n\x13\x43ommunityDisclosure\x12\x16\n\x0e\x63ommunity_code\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x15\n\rdisclosure_id\x18\x03 \x01(\t\x12\x0c\n\x04year\x18\x04 \x01(\x05\x12\x0f\n\x07quarter\x18\x05 \x01(\x05\x12\x18\n\x10income_total_fen\x18\x06 \x01(\x03\x12\x13\n\x0bsurplus_fen\x18\x07 \x01(\x03\x12\x0c\n\x04late\x18\x08 \x01(\x08\x12\x14\n\x0czero_revenue\x18\t \x01(\x08\x12\x19\n\x11\x64isclosures_noted\x18\n \x01(\x03\"_\n\x1eGetCommunityDisclosureResponse\x12=\n\ndisclosure\x18\x01 \x01(\x0b\x32).pubrev.inspection.v1.CommunityDisclosure\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xd3\x0c\n\x11InspectionService\x12t\n\x11RegisterInspector\x12..pubrev.inspection.v1.RegisterInspectorRequest\x1a/.pubrev.inspection.v1.RegisterInspectorResponse\x12n\n\x0f\x44\x65\x63lareConflict\x12,.pubrev.inspection.v1.DeclareConflictRequest\x1a-.pubrev.inspection.v1.DeclareConflictResponse\x12k\n\x0ePlanSpotChecks\x12+.pubrev.inspection.v1.PlanSpotChecksRequest\x1a,.pubrev.inspection.v1.PlanSpotChecksResponse\x12_\n\nVerifyDraw\x12\'.pubrev.inspection.v1.VerifyDrawRequest\x1a(.pubrev.inspection.v1.VerifyDrawResponse\x12k\n\x0ePlanCrossCheck\x12+.pubrev.inspection.v1.PlanCrossCheckRequest\x1a,.pubrev.inspection.v1.PlanCrossCheckResponse\x12n\n\x0fRecordSpotCheck\x12,.pubrev.inspection.v1.RecordSpotCheckRequest\x1a-.pubrev.inspection.v1.RecordSpotCheckResponse\x12z\n\x13VerifyRectification\x12\x30.pubrev.inspection.v1.VerifyRectificationRequest\x1a\x31.pubrev.inspection.v1.VerifyRectificationResponse\x12\x92\x01\n\x1bSweepRectificationDeadlines\x12\x38.pubrev.inspection.v1.SweepRectificationDeadlinesRequest\x1a\x39.pubrev.inspection.v1.SweepRectificationDeadlinesResponse\x12q\n\x10ReportCrossCheck\x12-.pubrev.inspection.v1.ReportCrossCheckRequest\x1a..pubrev.inspection.v1.ReportCrossCheckResponse\x12n\n\x0fGetPlanProgress\x12,.pubrev.inspection.v1.GetPlanProgressRequest\x1a-.pubrev.inspection.v1.GetPlanProgressResponse\x12k\n\x0eListSpotChecks\x12+.pubrev.inspection.v1.ListSpotChecksRequest\x1a,.pubrev.inspection.v1.ListSpotChecksResponse\x12\x65\n\x0cListFindings\x12).pubrev.inspection.v1.ListFindingsRequest\x1a*.pubrev.inspection.v1.ListFindingsResponse\x12\x83\x01\n\x16GetCommunityDisclosure\x12\x33.pubrev.inspection.v1.GetCommunityDisclosureRequest\x1a\x34.pubrev.inspection.v1.GetCommunityDisclosureResponse\x12_\n\nGetHistory\x12\'.pubrev.inspection.v1.GetHistoryRequest\x1a(.pubrev.inspection.v1.GetHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pubrev.inspection.v1.inspection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCOMMUNITYDISCLOSUREREQUEST']._serialized_start=93
-  _globals['_GETCOMMUNITYDISCLOSUREREQUEST']._serialized_end=148
-  _globals['_COMMUNITYDISCLOSURE']._serialized_start=151
-  _globals['_COMMUNITYDISCLOSURE']._serialized_end=374
-  _globals['_GETCOMMUNITYDISCLOSURERESPONSE']._serialized_start=376
-  _globals['_GETCOMMUNITYDISCLOSURERESPONSE']._serialized_end=471
-  _globals['_GETHISTORYREQUEST']._serialized_start=473
-  _globals['_GETHISTORYREQUEST']._serialized_end=539
-  _globals['_GETHISTORYRESPONSE']._serialized_start=541
-  _globals['_GETHISTORYRESPONSE']._serialized_end=609
-  _globals['_INSPECTIONSERVICE']._serialized_start=612
-  _globals['_INSPECTIONSERVICE']._serialized_end=862
+  _globals['_REPORTCROSSCHECKRESPONSE_FINDINGSBYKINDENTRY']._loaded_options = None
+  _globals['_REPORTCROSSCHECKRESPONSE_FINDINGSBYKINDENTRY']._serialized_options = b'8\001'
+  _globals['_REGISTERINSPECTORREQUEST']._serialized_start=93
+  _globals['_REGISTERINSPECTORREQUEST']._serialized_end=191
+  _globals['_REGISTERINSPECTORRESPONSE']._serialized_start=193
+  _globals['_REGISTERINSPECTORRESPONSE']._serialized_end=242
+  _globals['_DECLARECONFLICTREQUEST']._serialized_start=244
+  _globals['_DECLARECONFLICTREQUEST']._serialized_end=352
+  _globals['_DECLARECONFLICTRESPONSE']._serialized_start=354
+  _globals['_DECLARECONFLICTRESPONSE']._serialized_end=396
+  _globals['_PLANNEDTARGET']._serialized_start=398
+  _globals['_PLANNEDTARGET']._serialized_end=478
+  _globals['_DRAWRECORD']._serialized_start=481
+  _globals['_DRAWRECORD']._serialized_end=646
+  _globals['_PLANSPOTCHECKSREQUEST']._serialized_start=649
+  _globals['_PLANSPOTCHECKSREQUEST']._serialized_end=834
+  _globals['_PLANSPOTCHECKSRESPONSE']._serialized_start=837
+  _globals['_PLANSPOTCHECKSRESPONSE']._serialized_end=1045
+  _globals['_VERIFYDRAWREQUEST']._serialized_start=1047
+  _globals['_VERIFYDRAWREQUEST']._serialized_end=1146
+  _globals['_VERIFYDRAWRESPONSE']._serialized_start=1148
+  _globals['_VERIFYDRAWRESPONSE']._serialized_end=1221
+  _globals['_PLANCROSSCHECKREQUEST']._serialized_start=1224
+  _globals['_PLANCROSSCHECKREQUEST']._serialized_end=1409
+  _globals['_PLANCROSSCHECKRESPONSE']._serialized_start=1412
+  _globals['_PLANCROSSCHECKRESPONSE']._serialized_end=1562
+  _globals['_CHECKLISTITEM']._serialized_start=1564
+  _globals['_CHECKLISTITEM']._serialized_end=1664
+  _globals['_RECORDSPOTCHECKREQUEST']._serialized_start=1667
+  _globals['_RECORDSPOTCHECKREQUEST']._serialized_end=1855
+  _globals['_FINDING']._serialized_start=1858
+  _globals['_FINDING']._serialized_end=2067
+  _globals['_RECORDSPOTCHECKRESPONSE']._serialized_start=2069
+  _globals['_RECORDSPOTCHECKRESPONSE']._serialized_end=2166
+  _globals['_VERIFYRECTIFICATIONREQUEST']._serialized_start=2168
+  _globals['_VERIFYRECTIFICATIONREQUEST']._serialized_end=2294
+  _globals['_VERIFYRECTIFICATIONRESPONSE']._serialized_start=2296
+  _globals['_VERIFYRECTIFICATIONRESPONSE']._serialized_end=2373
+  _globals['_SWEEPRECTIFICATIONDEADLINESREQUEST']._serialized_start=2375
+  _globals['_SWEEPRECTIFICATIONDEADLINESREQUEST']._serialized_end=2431
+  _globals['_SWEEPRECTIFICATIONDEADLINESRESPONSE']._serialized_start=2433
+  _globals['_SWEEPRECTIFICATIONDEADLINESRESPONSE']._serialized_end=2494
+  _globals['_REPORTCROSSCHECKREQUEST']._serialized_start=2496
+  _globals['_REPORTCROSSCHECKREQUEST']._serialized_end=2565
+  _globals['_REPORTCROSSCHECKRESPONSE']._serialized_start=2568
+  _globals['_REPORTCROSSCHECKRESPONSE']._serialized_end=2819
+  _globals['_REPORTCROSSCHECKRESPONSE_FINDINGSBYKINDENTRY']._serialized_start=2766
+  _globals['_REPORTCROSSCHECKRESPONSE_FINDINGSBYKINDENTRY']._serialized_end=2819
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_start=2821
+  _globals['_GETPLANPROGRESSREQUEST']._serialized_end=2873
+  _globals['_UNITPROGRESS']._serialized_start=2875
+  _globals['_UNITPROGRESS']._serialized_end=2997
+  _globals['_GETPLANPROGRESSRESPONSE']._serialized_start=2999
+  _globals['_GETPLANPROGRESSRESPONSE']._serialized_end=3075
+  _globals['_SPOTCHECKSUMMARY']._serialized_start=3078
+  _globals['_SPOTCHECKSUMMARY']._serialized_end=3236
+  _globals['_LISTSPOTCHECKSREQUEST']._serialized_start=3238
+  _globals['_LISTSPOTCHECKSREQUEST']._serialized_end=3335
+  _globals['_LISTSPOTCHECKSRESPONSE']._serialized_start=3337
+  _globals['_LISTSPOTCHECKSRESPONSE']._serialized_end=3422
+  _globals['_LISTFINDINGSREQUEST']._serialized_start=3424
+  _globals['_LISTFINDINGSREQUEST']._serialized_end=3467
+  _globals['_LISTFINDINGSRESPONSE']._serialized_start=3469
+  _globals['_LISTFINDINGSRESPONSE']._serialized_end=3540
+  _globals['_GETCOMMUNITYDISCLOSUREREQUEST']._serialized_start=3542
+  _globals['_GETCOMMUNITYDISCLOSUREREQUEST']._serialized_end=3597
+  _globals['_COMMUNITYDISCLOSURE']._serialized_start=3600
+  _globals['_COMMUNITYDISCLOSURE']._serialized_end=3823
+  _globals['_GETCOMMUNITYDISCLOSURERESPONSE']._serialized_start=3825
+  _globals['_GETCOMMUNITYDISCLOSURERESPONSE']._serialized_end=3920
+  _globals['_GETHISTORYREQUEST']._serialized_start=3922
+  _globals['_GETHISTORYREQUEST']._serialized_end=3988
+  _globals['_GETHISTORYRESPONSE']._serialized_start=3990
+  _globals['_GETHISTORYRESPONSE']._serialized_end=4058
+  _globals['_INSPECTIONSERVICE']._serialized_start=4061
+  _globals['_INSPECTIONSERVICE']._serialized_end=5680
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,902 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class RegisterInspectorRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    INSPECTOR_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    inspector_code: _builtins.str
+    name: _builtins.str
+    unit: _builtins.str
+    """The unit the inspector belongs to (putian for the city)."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        inspector_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inspector_code", b"inspector_code", "name", b"name", "request_id", b"request_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterInspectorRequest: _TypeAlias = RegisterInspectorRequest  # noqa: Y015
+
+@_typing.final
+class RegisterInspectorResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSPECTOR_ID_FIELD_NUMBER: _builtins.int
+    inspector_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        inspector_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inspector_id", b"inspector_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RegisterInspectorResponse: _TypeAlias = RegisterInspectorResponse  # noqa: Y015
+
+@_typing.final
+class DeclareConflictRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    INSPECTOR_CODE_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    inspector_code: _builtins.str
+    community_code: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        inspector_code: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "inspector_code", b"inspector_code", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclareConflictRequest: _TypeAlias = DeclareConflictRequest  # noqa: Y015
+
+@_typing.final
+class DeclareConflictResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclareConflictResponse: _TypeAlias = DeclareConflictResponse  # noqa: Y015
+
+@_typing.final
+class PlannedTarget(_message.Message):
+    """A community's place in a plan."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    INSPECTOR_CODES_FIELD_NUMBER: _builtins.int
+    community_code: _builtins.str
+    reason: _builtins.str
+    """handed_down, major_petition, typical_case, complaint_lead, zero_revenue, overdue, random"""
+    @_builtins.property
+    def inspector_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        community_code: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        inspector_codes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "inspector_codes", b"inspector_codes", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlannedTarget: _TypeAlias = PlannedTarget  # noqa: Y015
+
+@_typing.final
+class DrawRecord(_message.Message):
+    """What anyone needs to re-run a draw."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEED_FIELD_NUMBER: _builtins.int
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    POOL_HASH_FIELD_NUMBER: _builtins.int
+    POOL_SIZE_FIELD_NUMBER: _builtins.int
+    POOL_FIELD_NUMBER: _builtins.int
+    DRAWN_FIELD_NUMBER: _builtins.int
+    INSPECTOR_POOL_HASH_FIELD_NUMBER: _builtins.int
+    INSPECTOR_POOL_FIELD_NUMBER: _builtins.int
+    seed: _builtins.str
+    algorithm: _builtins.str
+    pool_hash: _builtins.str
+    """sha256 of the candidate community codes, sorted, joined by newlines."""
+    pool_size: _builtins.int
+    inspector_pool_hash: _builtins.str
+    """sha256 of the eligible inspector codes, sorted, joined by newlines."""
+    @_builtins.property
+    def pool(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def drawn(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def inspector_pool(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        seed: _builtins.str = ...,
+        algorithm: _builtins.str = ...,
+        pool_hash: _builtins.str = ...,
+        pool_size: _builtins.int = ...,
+        pool: _abc.Iterable[_builtins.str] | None = ...,
+        drawn: _abc.Iterable[_builtins.str] | None = ...,
+        inspector_pool_hash: _builtins.str = ...,
+        inspector_pool: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "drawn", b"drawn", "inspector_pool", b"inspector_pool", "inspector_pool_hash", b"inspector_pool_hash", "pool", b"pool", "pool_hash", b"pool_hash", "pool_size", b"pool_size", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawRecord: _TypeAlias = DrawRecord  # noqa: Y015
+
+@_typing.final
+class PlanSpotChecksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    INSPECTORS_PER_TARGET_FIELD_NUMBER: _builtins.int
+    HANDED_DOWN_FIELD_NUMBER: _builtins.int
+    MAJOR_PETITIONS_FIELD_NUMBER: _builtins.int
+    TYPICAL_CASES_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    year: _builtins.int
+    unit: _builtins.str
+    """putian (the city's plan over all communities) or a county-level unit (its own)."""
+    seed: _builtins.str
+    """Left empty: the service draws one and records it."""
+    inspectors_per_target: _builtins.int
+    """Inspectors per target (default 2)."""
+    @_builtins.property
+    def handed_down(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Communities handed down by superiors (交办) etc.: priority before the pools fed by events."""
+
+    @_builtins.property
+    def major_petitions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def typical_cases(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+        seed: _builtins.str = ...,
+        inspectors_per_target: _builtins.int = ...,
+        handed_down: _abc.Iterable[_builtins.str] | None = ...,
+        major_petitions: _abc.Iterable[_builtins.str] | None = ...,
+        typical_cases: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handed_down", b"handed_down", "inspectors_per_target", b"inspectors_per_target", "major_petitions", b"major_petitions", "request_id", b"request_id", "seed", b"seed", "typical_cases", b"typical_cases", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanSpotChecksRequest: _TypeAlias = PlanSpotChecksRequest  # noqa: Y015
+
+@_typing.final
+class PlanSpotChecksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    QUOTA_FIELD_NUMBER: _builtins.int
+    QUOTA_RULES_VERSION_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    DRAW_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    communities: _builtins.int
+    quota: _builtins.int
+    quota_rules_version: _builtins.str
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
+    @_builtins.property
+    def draw(self) -> Global___DrawRecord: ...
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        quota: _builtins.int = ...,
+        quota_rules_version: _builtins.str = ...,
+        targets: _abc.Iterable[Global___PlannedTarget] | None = ...,
+        draw: Global___DrawRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["communities", b"communities", "draw", b"draw", "plan_id", b"plan_id", "quota", b"quota", "quota_rules_version", b"quota_rules_version", "targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanSpotChecksResponse: _TypeAlias = PlanSpotChecksResponse  # noqa: Y015
+
+@_typing.final
+class VerifyDrawRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    DRAW_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    """A recorded plan (or cross check) to re-run..."""
+    count: _builtins.int
+    @_builtins.property
+    def draw(self) -> Global___DrawRecord:
+        """...or a draw given in full (e.g. with a tampered seed or pool), with its size."""
+
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        draw: Global___DrawRecord | None = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "draw", b"draw", "plan_id", b"plan_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyDrawRequest: _TypeAlias = VerifyDrawRequest  # noqa: Y015
+
+@_typing.final
+class VerifyDrawResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATCHES_FIELD_NUMBER: _builtins.int
+    DRAWN_FIELD_NUMBER: _builtins.int
+    EXPLANATION_FIELD_NUMBER: _builtins.int
+    matches: _builtins.bool
+    explanation: _builtins.str
+    @_builtins.property
+    def drawn(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        matches: _builtins.bool = ...,
+        drawn: _abc.Iterable[_builtins.str] | None = ...,
+        explanation: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drawn", b"drawn", "explanation", b"explanation", "matches", b"matches"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyDrawResponse: _TypeAlias = VerifyDrawResponse  # noqa: Y015
+
+@_typing.final
+class PlanCrossCheckRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    CHECKING_UNIT_FIELD_NUMBER: _builtins.int
+    CHECKED_UNIT_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    INSPECTORS_PER_TARGET_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    year: _builtins.int
+    quarter: _builtins.int
+    checking_unit: _builtins.str
+    """The unit whose inspectors check..."""
+    checked_unit: _builtins.str
+    """...the communities of this unit."""
+    communities: _builtins.int
+    seed: _builtins.str
+    inspectors_per_target: _builtins.int
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+        checking_unit: _builtins.str = ...,
+        checked_unit: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        seed: _builtins.str = ...,
+        inspectors_per_target: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_unit", b"checked_unit", "checking_unit", b"checking_unit", "communities", b"communities", "inspectors_per_target", b"inspectors_per_target", "quarter", b"quarter", "request_id", b"request_id", "seed", b"seed", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanCrossCheckRequest: _TypeAlias = PlanCrossCheckRequest  # noqa: Y015
+
+@_typing.final
+class PlanCrossCheckResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CROSS_CHECK_ID_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    DRAW_FIELD_NUMBER: _builtins.int
+    cross_check_id: _builtins.str
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
+    @_builtins.property
+    def draw(self) -> Global___DrawRecord: ...
+    def __init__(
+        self,
+        *,
+        cross_check_id: _builtins.str = ...,
+        targets: _abc.Iterable[Global___PlannedTarget] | None = ...,
+        draw: Global___DrawRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cross_check_id", b"cross_check_id", "draw", b"draw", "targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanCrossCheckResponse: _TypeAlias = PlanCrossCheckResponse  # noqa: Y015
+
+@_typing.final
+class ChecklistItem(_message.Message):
+    """One item of the checklist and its result."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_FIELD_NUMBER: _builtins.int
+    PASSED_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    item: _builtins.str
+    """signboard_present, signboard_at_main_entrance, posting_30_days, five_items_present,
+    separate_account, figures_match_books, spending_approved_by_owners, revenue_fully_booked,
+    surplus_transferred, common_parts_authorised
+    """
+    passed: _builtins.bool
+    note: _builtins.str
+    """For a failed item: what was found, and references to the evidence (photos, ledgers)."""
+    severity: _builtins.str
+    """minor, general, serious (default general)."""
+    @_builtins.property
+    def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        item: _builtins.str = ...,
+        passed: _builtins.bool = ...,
+        note: _builtins.str = ...,
+        evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
+        severity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_refs", b"evidence_refs", "item", b"item", "note", b"note", "passed", b"passed", "severity", b"severity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChecklistItem: _TypeAlias = ChecklistItem  # noqa: Y015
+
+@_typing.final
+class RecordSpotCheckRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    INSPECTED_AT_FIELD_NUMBER: _builtins.int
+    INSPECTOR_CODES_FIELD_NUMBER: _builtins.int
+    CHECKLIST_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    plan_id: _builtins.str
+    """The plan or cross check the check belongs to."""
+    community_code: _builtins.str
+    inspected_at: _builtins.str
+    """When it was done, RFC 3339."""
+    @_builtins.property
+    def inspector_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def checklist(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        plan_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        inspected_at: _builtins.str = ...,
+        inspector_codes: _abc.Iterable[_builtins.str] | None = ...,
+        checklist: _abc.Iterable[Global___ChecklistItem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checklist", b"checklist", "community_code", b"community_code", "inspected_at", b"inspected_at", "inspector_codes", b"inspector_codes", "plan_id", b"plan_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSpotCheckRequest: _TypeAlias = RecordSpotCheckRequest  # noqa: Y015
+
+@_typing.final
+class Finding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    KIND_NAME_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    RECTIFICATION_DEADLINE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    finding_id: _builtins.str
+    community_code: _builtins.str
+    company_uscc: _builtins.str
+    kind: _builtins.str
+    """Violation kind from the campaign's code list, e.g. "A1" (no signboard)."""
+    kind_name: _builtins.str
+    severity: _builtins.str
+    legal_basis: _builtins.str
+    rectification_deadline: _builtins.str
+    status: _builtins.str
+    """open, verified, overdue"""
+    unit: _builtins.str
+    def __init__(
+        self,
+        *,
+        finding_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        kind_name: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        legal_basis: _builtins.str = ...,
+        rectification_deadline: _builtins.str = ...,
+        status: _builtins.str = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "finding_id", b"finding_id", "kind", b"kind", "kind_name", b"kind_name", "legal_basis", b"legal_basis", "rectification_deadline", b"rectification_deadline", "severity", b"severity", "status", b"status", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Finding: _TypeAlias = Finding  # noqa: Y015
+
+@_typing.final
+class RecordSpotCheckResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPOT_CHECK_ID_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    spot_check_id: _builtins.str
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Finding]: ...
+    def __init__(
+        self,
+        *,
+        spot_check_id: _builtins.str = ...,
+        findings: _abc.Iterable[Global___Finding] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings", "spot_check_id", b"spot_check_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSpotCheckResponse: _TypeAlias = RecordSpotCheckResponse  # noqa: Y015
+
+@_typing.final
+class VerifyRectificationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    VERIFIED_AT_FIELD_NUMBER: _builtins.int
+    EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    finding_id: _builtins.str
+    verified_at: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        verified_at: _builtins.str = ...,
+        evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_refs", b"evidence_refs", "finding_id", b"finding_id", "note", b"note", "request_id", b"request_id", "verified_at", b"verified_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyRectificationRequest: _TypeAlias = VerifyRectificationRequest  # noqa: Y015
+
+@_typing.final
+class VerifyRectificationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VerifyRectificationResponse: _TypeAlias = VerifyRectificationResponse  # noqa: Y015
+
+@_typing.final
+class SweepRectificationDeadlinesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepRectificationDeadlinesRequest: _TypeAlias = SweepRectificationDeadlinesRequest  # noqa: Y015
+
+@_typing.final
+class SweepRectificationDeadlinesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKED_OVERDUE_FIELD_NUMBER: _builtins.int
+    marked_overdue: _builtins.int
+    def __init__(
+        self,
+        *,
+        marked_overdue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["marked_overdue", b"marked_overdue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepRectificationDeadlinesResponse: _TypeAlias = SweepRectificationDeadlinesResponse  # noqa: Y015
+
+@_typing.final
+class ReportCrossCheckRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CROSS_CHECK_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    cross_check_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        cross_check_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cross_check_id", b"cross_check_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportCrossCheckRequest: _TypeAlias = ReportCrossCheckRequest  # noqa: Y015
+
+@_typing.final
+class ReportCrossCheckResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class FindingsByKindEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CROSS_CHECK_ID_FIELD_NUMBER: _builtins.int
+    PLANNED_FIELD_NUMBER: _builtins.int
+    CHECKED_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    FINDINGS_BY_KIND_FIELD_NUMBER: _builtins.int
+    cross_check_id: _builtins.str
+    planned: _builtins.int
+    checked: _builtins.int
+    findings: _builtins.int
+    @_builtins.property
+    def findings_by_kind(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """Findings per violation kind, e.g. {"A1": 2}."""
+
+    def __init__(
+        self,
+        *,
+        cross_check_id: _builtins.str = ...,
+        planned: _builtins.int = ...,
+        checked: _builtins.int = ...,
+        findings: _builtins.int = ...,
+        findings_by_kind: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked", b"checked", "cross_check_id", b"cross_check_id", "findings", b"findings", "findings_by_kind", b"findings_by_kind", "planned", b"planned"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportCrossCheckResponse: _TypeAlias = ReportCrossCheckResponse  # noqa: Y015
+
+@_typing.final
+class GetPlanProgressRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPlanProgressRequest: _TypeAlias = GetPlanProgressRequest  # noqa: Y015
+
+@_typing.final
+class UnitProgress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    QUOTA_FIELD_NUMBER: _builtins.int
+    CHECKED_FIELD_NUMBER: _builtins.int
+    EXPECTED_BY_NOW_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    communities: _builtins.int
+    quota: _builtins.int
+    checked: _builtins.int
+    expected_by_now: _builtins.int
+    """What the pace of the year asks for by now (quota × elapsed share of the year, rounded up)."""
+    behind: _builtins.bool
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        quota: _builtins.int = ...,
+        checked: _builtins.int = ...,
+        expected_by_now: _builtins.int = ...,
+        behind: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind", b"behind", "checked", b"checked", "communities", b"communities", "expected_by_now", b"expected_by_now", "quota", b"quota", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnitProgress: _TypeAlias = UnitProgress  # noqa: Y015
+
+@_typing.final
+class GetPlanProgressResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNITS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnitProgress]: ...
+    def __init__(
+        self,
+        *,
+        units: _abc.Iterable[Global___UnitProgress] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPlanProgressResponse: _TypeAlias = GetPlanProgressResponse  # noqa: Y015
+
+@_typing.final
+class SpotCheckSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPOT_CHECK_ID_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    INSPECTED_AT_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    spot_check_id: _builtins.str
+    plan_id: _builtins.str
+    community_code: _builtins.str
+    unit: _builtins.str
+    company_uscc: _builtins.str
+    inspected_at: _builtins.str
+    findings: _builtins.int
+    def __init__(
+        self,
+        *,
+        spot_check_id: _builtins.str = ...,
+        plan_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        inspected_at: _builtins.str = ...,
+        findings: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "findings", b"findings", "inspected_at", b"inspected_at", "plan_id", b"plan_id", "spot_check_id", b"spot_check_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SpotCheckSummary: _TypeAlias = SpotCheckSummary  # noqa: Y015
+
+@_typing.final
+class ListSpotChecksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    community_code: _builtins.str
+    company_uscc: _builtins.str
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSpotChecksRequest: _TypeAlias = ListSpotChecksRequest  # noqa: Y015
+
+@_typing.final
+class ListSpotChecksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPOT_CHECKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def spot_checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___SpotCheckSummary]: ...
+    def __init__(
+        self,
+        *,
+        spot_checks: _abc.Iterable[Global___SpotCheckSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["spot_checks", b"spot_checks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSpotChecksResponse: _TypeAlias = ListSpotChecksResponse  # noqa: Y015
+
+@_typing.final
+class ListFindingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    company_uscc: _builtins.str
+    def __init__(
+        self,
+        *,
+        company_uscc: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFindingsRequest: _TypeAlias = ListFindingsRequest  # noqa: Y015
+
+@_typing.final
+class ListFindingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Finding]: ...
+    def __init__(
+        self,
+        *,
+        findings: _abc.Iterable[Global___Finding] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFindingsResponse: _TypeAlias = ListFindingsResponse  # noqa: Y015
+
+@_typing.final
 class GetCommunityDisclosureRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

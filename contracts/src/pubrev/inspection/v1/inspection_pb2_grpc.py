@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class InspectionServiceStub:
-    """Spot checks (抽查) of communities against the campaign's quotas.
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
     """
 
     def __init__(self, channel):
@@ -35,6 +36,66 @@ class InspectionServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.RegisterInspector = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/RegisterInspector',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorResponse.FromString,
+                _registered_method=True)
+        self.DeclareConflict = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/DeclareConflict',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictResponse.FromString,
+                _registered_method=True)
+        self.PlanSpotChecks = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/PlanSpotChecks',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksResponse.FromString,
+                _registered_method=True)
+        self.VerifyDraw = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/VerifyDraw',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.FromString,
+                _registered_method=True)
+        self.PlanCrossCheck = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/PlanCrossCheck',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckResponse.FromString,
+                _registered_method=True)
+        self.RecordSpotCheck = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/RecordSpotCheck',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckResponse.FromString,
+                _registered_method=True)
+        self.VerifyRectification = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/VerifyRectification',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationResponse.FromString,
+                _registered_method=True)
+        self.SweepRectificationDeadlines = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/SweepRectificationDeadlines',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesResponse.FromString,
+                _registered_method=True)
+        self.ReportCrossCheck = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ReportCrossCheck',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckResponse.FromString,
+                _registered_method=True)
+        self.GetPlanProgress = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/GetPlanProgress',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressResponse.FromString,
+                _registered_method=True)
+        self.ListSpotChecks = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ListSpotChecks',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksResponse.FromString,
+                _registered_method=True)
+        self.ListFindings = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ListFindings',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsResponse.FromString,
+                _registered_method=True)
         self.GetCommunityDisclosure = channel.unary_unary(
                 '/pubrev.inspection.v1.InspectionService/GetCommunityDisclosure',
                 request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCommunityDisclosureRequest.SerializeToString,
@@ -48,8 +109,93 @@ class InspectionServiceStub:
 
 
 class InspectionServiceServicer:
-    """Spot checks (抽查) of communities against the campaign's quotas.
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
     """
+
+    def RegisterInspector(self, request, context):
+        """Registers an inspector (检查人员) of a unit in the roster.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclareConflict(self, request, context):
+        """An inspector declares a conflict of interest with a community (excluded from its draws).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanSpotChecks(self, request, context):
+        """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyDraw(self, request, context):
+        """Re-runs a plan's recorded draw and says whether it matches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlanCrossCheck(self, request, context):
+        """Plans a quarter's cross check: inspectors of one unit check communities of another.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSpotCheck(self, request, context):
+        """Records a check with its checklist; each failed item becomes a finding with a rectification order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyRectification(self, request, context):
+        """Records that a finding was rectified, with evidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SweepRectificationDeadlines(self, request, context):
+        """Marks findings past their rectification deadline overdue (also run periodically).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportCrossCheck(self, request, context):
+        """Summarises a cross check's results.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlanProgress(self, request, context):
+        """Plan progress against quota per unit (on track or behind).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSpotChecks(self, request, context):
+        """Checks by unit, community or company.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFindings(self, request, context):
+        """Findings of a company (by USCC).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def GetCommunityDisclosure(self, request, context):
         """What inspection knows of a community's latest disclosure (fed by disclosure's events).
@@ -67,6 +213,66 @@ class InspectionServiceServicer:
 
 def add_InspectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'RegisterInspector': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterInspector,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorResponse.SerializeToString,
+            ),
+            'DeclareConflict': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareConflict,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictResponse.SerializeToString,
+            ),
+            'PlanSpotChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanSpotChecks,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksResponse.SerializeToString,
+            ),
+            'VerifyDraw': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyDraw,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.SerializeToString,
+            ),
+            'PlanCrossCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlanCrossCheck,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckResponse.SerializeToString,
+            ),
+            'RecordSpotCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSpotCheck,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckResponse.SerializeToString,
+            ),
+            'VerifyRectification': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyRectification,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationResponse.SerializeToString,
+            ),
+            'SweepRectificationDeadlines': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepRectificationDeadlines,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesResponse.SerializeToString,
+            ),
+            'ReportCrossCheck': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportCrossCheck,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckResponse.SerializeToString,
+            ),
+            'GetPlanProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlanProgress,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressResponse.SerializeToString,
+            ),
+            'ListSpotChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSpotChecks,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksResponse.SerializeToString,
+            ),
+            'ListFindings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFindings,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsResponse.SerializeToString,
+            ),
             'GetCommunityDisclosure': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCommunityDisclosure,
                     request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCommunityDisclosureRequest.FromString,
@@ -86,8 +292,333 @@ def add_InspectionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InspectionService:
-    """Spot checks (抽查) of communities against the campaign's quotas.
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
     """
+
+    @staticmethod
+    def RegisterInspector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/RegisterInspector',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RegisterInspectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareConflict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/DeclareConflict',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DeclareConflictResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanSpotChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/PlanSpotChecks',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanSpotChecksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyDraw(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/VerifyDraw',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlanCrossCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/PlanCrossCheck',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSpotCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/RecordSpotCheck',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordSpotCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyRectification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/VerifyRectification',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyRectificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepRectificationDeadlines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/SweepRectificationDeadlines',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SweepRectificationDeadlinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportCrossCheck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ReportCrossCheck',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ReportCrossCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlanProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/GetPlanProgress',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetPlanProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSpotChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ListSpotChecks',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListSpotChecksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFindings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ListFindings',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListFindingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def GetCommunityDisclosure(request,

@@ -27,27 +27,177 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class InspectionServiceStub:
-    """Spot checks (抽查) of communities against the campaign's quotas."""
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> InspectionServiceAsyncStub: ...
+    RegisterInspector: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RegisterInspectorRequest, _inspection_pb2.RegisterInspectorResponse]
+    """Registers an inspector (检查人员) of a unit in the roster."""
+    DeclareConflict: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.DeclareConflictRequest, _inspection_pb2.DeclareConflictResponse]
+    """An inspector declares a conflict of interest with a community (excluded from its draws)."""
+    PlanSpotChecks: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.PlanSpotChecksRequest, _inspection_pb2.PlanSpotChecksResponse]
+    """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+    VerifyDraw: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.VerifyDrawRequest, _inspection_pb2.VerifyDrawResponse]
+    """Re-runs a plan's recorded draw and says whether it matches."""
+    PlanCrossCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.PlanCrossCheckRequest, _inspection_pb2.PlanCrossCheckResponse]
+    """Plans a quarter's cross check: inspectors of one unit check communities of another."""
+    RecordSpotCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RecordSpotCheckRequest, _inspection_pb2.RecordSpotCheckResponse]
+    """Records a check with its checklist; each failed item becomes a finding with a rectification order."""
+    VerifyRectification: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.VerifyRectificationRequest, _inspection_pb2.VerifyRectificationResponse]
+    """Records that a finding was rectified, with evidence."""
+    SweepRectificationDeadlines: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.SweepRectificationDeadlinesRequest, _inspection_pb2.SweepRectificationDeadlinesResponse]
+    """Marks findings past their rectification deadline overdue (also run periodically)."""
+    ReportCrossCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ReportCrossCheckRequest, _inspection_pb2.ReportCrossCheckResponse]
+    """Summarises a cross check's results."""
+    GetPlanProgress: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetPlanProgressRequest, _inspection_pb2.GetPlanProgressResponse]
+    """Plan progress against quota per unit (on track or behind)."""
+    ListSpotChecks: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ListSpotChecksRequest, _inspection_pb2.ListSpotChecksResponse]
+    """Checks by unit, community or company."""
+    ListFindings: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ListFindingsRequest, _inspection_pb2.ListFindingsResponse]
+    """Findings of a company (by USCC)."""
     GetCommunityDisclosure: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetCommunityDisclosureRequest, _inspection_pb2.GetCommunityDisclosureResponse]
     """What inspection knows of a community's latest disclosure (fed by disclosure's events)."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetHistoryRequest, _inspection_pb2.GetHistoryResponse]
 
 @_typing.type_check_only
 class InspectionServiceAsyncStub(InspectionServiceStub):
-    """Spot checks (抽查) of communities against the campaign's quotas."""
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    RegisterInspector: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RegisterInspectorRequest, _inspection_pb2.RegisterInspectorResponse]  # type: ignore[assignment]
+    """Registers an inspector (检查人员) of a unit in the roster."""
+    DeclareConflict: _aio.UnaryUnaryMultiCallable[_inspection_pb2.DeclareConflictRequest, _inspection_pb2.DeclareConflictResponse]  # type: ignore[assignment]
+    """An inspector declares a conflict of interest with a community (excluded from its draws)."""
+    PlanSpotChecks: _aio.UnaryUnaryMultiCallable[_inspection_pb2.PlanSpotChecksRequest, _inspection_pb2.PlanSpotChecksResponse]  # type: ignore[assignment]
+    """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+    VerifyDraw: _aio.UnaryUnaryMultiCallable[_inspection_pb2.VerifyDrawRequest, _inspection_pb2.VerifyDrawResponse]  # type: ignore[assignment]
+    """Re-runs a plan's recorded draw and says whether it matches."""
+    PlanCrossCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.PlanCrossCheckRequest, _inspection_pb2.PlanCrossCheckResponse]  # type: ignore[assignment]
+    """Plans a quarter's cross check: inspectors of one unit check communities of another."""
+    RecordSpotCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RecordSpotCheckRequest, _inspection_pb2.RecordSpotCheckResponse]  # type: ignore[assignment]
+    """Records a check with its checklist; each failed item becomes a finding with a rectification order."""
+    VerifyRectification: _aio.UnaryUnaryMultiCallable[_inspection_pb2.VerifyRectificationRequest, _inspection_pb2.VerifyRectificationResponse]  # type: ignore[assignment]
+    """Records that a finding was rectified, with evidence."""
+    SweepRectificationDeadlines: _aio.UnaryUnaryMultiCallable[_inspection_pb2.SweepRectificationDeadlinesRequest, _inspection_pb2.SweepRectificationDeadlinesResponse]  # type: ignore[assignment]
+    """Marks findings past their rectification deadline overdue (also run periodically)."""
+    ReportCrossCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ReportCrossCheckRequest, _inspection_pb2.ReportCrossCheckResponse]  # type: ignore[assignment]
+    """Summarises a cross check's results."""
+    GetPlanProgress: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetPlanProgressRequest, _inspection_pb2.GetPlanProgressResponse]  # type: ignore[assignment]
+    """Plan progress against quota per unit (on track or behind)."""
+    ListSpotChecks: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ListSpotChecksRequest, _inspection_pb2.ListSpotChecksResponse]  # type: ignore[assignment]
+    """Checks by unit, community or company."""
+    ListFindings: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ListFindingsRequest, _inspection_pb2.ListFindingsResponse]  # type: ignore[assignment]
+    """Findings of a company (by USCC)."""
     GetCommunityDisclosure: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetCommunityDisclosureRequest, _inspection_pb2.GetCommunityDisclosureResponse]  # type: ignore[assignment]
     """What inspection knows of a community's latest disclosure (fed by disclosure's events)."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetHistoryRequest, _inspection_pb2.GetHistoryResponse]  # type: ignore[assignment]
 
 class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Spot checks (抽查) of communities against the campaign's quotas."""
+    """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
+    (交叉检查), findings and rectification.
+    """
+
+    @_abc_1.abstractmethod
+    def RegisterInspector(
+        self,
+        request: _inspection_pb2.RegisterInspectorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.RegisterInspectorResponse, _abc.Awaitable[_inspection_pb2.RegisterInspectorResponse]]:
+        """Registers an inspector (检查人员) of a unit in the roster."""
+
+    @_abc_1.abstractmethod
+    def DeclareConflict(
+        self,
+        request: _inspection_pb2.DeclareConflictRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.DeclareConflictResponse, _abc.Awaitable[_inspection_pb2.DeclareConflictResponse]]:
+        """An inspector declares a conflict of interest with a community (excluded from its draws)."""
+
+    @_abc_1.abstractmethod
+    def PlanSpotChecks(
+        self,
+        request: _inspection_pb2.PlanSpotChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.PlanSpotChecksResponse, _abc.Awaitable[_inspection_pb2.PlanSpotChecksResponse]]:
+        """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+
+    @_abc_1.abstractmethod
+    def VerifyDraw(
+        self,
+        request: _inspection_pb2.VerifyDrawRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.VerifyDrawResponse, _abc.Awaitable[_inspection_pb2.VerifyDrawResponse]]:
+        """Re-runs a plan's recorded draw and says whether it matches."""
+
+    @_abc_1.abstractmethod
+    def PlanCrossCheck(
+        self,
+        request: _inspection_pb2.PlanCrossCheckRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.PlanCrossCheckResponse, _abc.Awaitable[_inspection_pb2.PlanCrossCheckResponse]]:
+        """Plans a quarter's cross check: inspectors of one unit check communities of another."""
+
+    @_abc_1.abstractmethod
+    def RecordSpotCheck(
+        self,
+        request: _inspection_pb2.RecordSpotCheckRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.RecordSpotCheckResponse, _abc.Awaitable[_inspection_pb2.RecordSpotCheckResponse]]:
+        """Records a check with its checklist; each failed item becomes a finding with a rectification order."""
+
+    @_abc_1.abstractmethod
+    def VerifyRectification(
+        self,
+        request: _inspection_pb2.VerifyRectificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.VerifyRectificationResponse, _abc.Awaitable[_inspection_pb2.VerifyRectificationResponse]]:
+        """Records that a finding was rectified, with evidence."""
+
+    @_abc_1.abstractmethod
+    def SweepRectificationDeadlines(
+        self,
+        request: _inspection_pb2.SweepRectificationDeadlinesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.SweepRectificationDeadlinesResponse, _abc.Awaitable[_inspection_pb2.SweepRectificationDeadlinesResponse]]:
+        """Marks findings past their rectification deadline overdue (also run periodically)."""
+
+    @_abc_1.abstractmethod
+    def ReportCrossCheck(
+        self,
+        request: _inspection_pb2.ReportCrossCheckRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ReportCrossCheckResponse, _abc.Awaitable[_inspection_pb2.ReportCrossCheckResponse]]:
+        """Summarises a cross check's results."""
+
+    @_abc_1.abstractmethod
+    def GetPlanProgress(
+        self,
+        request: _inspection_pb2.GetPlanProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.GetPlanProgressResponse, _abc.Awaitable[_inspection_pb2.GetPlanProgressResponse]]:
+        """Plan progress against quota per unit (on track or behind)."""
+
+    @_abc_1.abstractmethod
+    def ListSpotChecks(
+        self,
+        request: _inspection_pb2.ListSpotChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ListSpotChecksResponse, _abc.Awaitable[_inspection_pb2.ListSpotChecksResponse]]:
+        """Checks by unit, community or company."""
+
+    @_abc_1.abstractmethod
+    def ListFindings(
+        self,
+        request: _inspection_pb2.ListFindingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ListFindingsResponse, _abc.Awaitable[_inspection_pb2.ListFindingsResponse]]:
+        """Findings of a company (by USCC)."""
 
     @_abc_1.abstractmethod
     def GetCommunityDisclosure(

@@ -1,12 +1,80 @@
-"""Inspection's domain events → contract events. Its own events (SpotCheckPlanned, ...)
-arrive with the inspection issue; the disclosure watch is internal and not published."""
+"""Inspection's domain events → contract events on pubrev.inspection.events.v1. The
+community watch (what inspection learnt from disclosure) is internal and not published."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from inspection.domain.check import Finding, SpotCheck
+from inspection.domain.plan import SpotCheckPlan
 from pubrev_contracts.events.base import ContractEvent
+from pubrev_contracts.events.inspection import (
+    ChecklistResultV1,
+    CrossCheckReportedV1,
+    DrawV1,
+    PlannedTargetV1,
+    RectificationOrderedV1,
+    RectificationOverdueV1,
+    RectificationVerifiedV1,
+    SpotCheckDoneV1,
+    SpotCheckPlannedV1,
+    ViolationFoundV1,
+)
+
+
+def _rectification(event: Any) -> dict[str, Any]:
+    return {"unit": event.unit, "community_code": event.community_code,
+            "company_uscc": event.company_uscc, "kind": event.kind}
 
 
 def to_contract(event: Any) -> ContractEvent | None:
+    base = {
+        "aggregate_id": event.originator_id,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.timestamp,
+    }
+    if isinstance(event, SpotCheckPlan.Planned):
+        draw = event.draw
+        return SpotCheckPlannedV1(
+            **base, unit=event.unit, year=event.year, kind=event.kind,
+            quarter=int(draw.get("quarter", 0)),
+            checked_unit=str(draw.get("checked_unit", event.unit)),
+            communities=event.communities, quota=event.quota,
+            rules_version=event.rules_version,
+            targets=[PlannedTargetV1(community_code=t["community_code"], reason=t["reason"],
+                                     inspectors=t["inspectors"]) for t in event.targets],
+            draw=DrawV1(seed=draw["seed"], algorithm=draw["algorithm"],
+                        pool_hash=draw["pool_hash"], pool_size=draw["pool_size"],
+                        drawn=draw["drawn"], inspector_pool_hash=draw["inspector_pool_hash"]),
+        )
+    if isinstance(event, SpotCheck.Done):
+        return SpotCheckDoneV1(
+            **base, unit=event.unit, plan_id=event.plan_id, community_code=event.community_code,
+            company_uscc=event.company_uscc, inspected_at=event.inspected_at,
+            inspectors=event.inspectors,
+            checklist=[ChecklistResultV1(item=i["item"], passed=i["passed"])
+                       for i in event.checklist],
+            findings=len(event.finding_ids),
+        )
+    if isinstance(event, Finding.ViolationFound):
+        return ViolationFoundV1(
+            **base, unit=event.unit, spot_check_id=event.spot_check_id,
+            community_code=event.community_code, company_uscc=event.company_uscc,
+            kind=event.kind, kind_name=event.kind_name, severity=event.severity,
+            legal_basis=event.legal_basis, found_at=event.found_at,
+            evidence_refs=event.evidence_refs,
+        )
+    if isinstance(event, Finding.RectificationOrdered):
+        return RectificationOrderedV1(**base, **_rectification(event), deadline=event.deadline)
+    if isinstance(event, Finding.RectificationVerified):
+        return RectificationVerifiedV1(**base, **_rectification(event),
+                                       verified_at=event.verified_at, late=event.late)
+    if isinstance(event, Finding.RectificationOverdue):
+        return RectificationOverdueV1(**base, **_rectification(event), deadline=event.deadline)
+    if isinstance(event, SpotCheckPlan.CrossCheckReported):
+        return CrossCheckReportedV1(
+            **base, unit=event.unit, checked_unit=event.checked_unit, year=event.year,
+            quarter=event.quarter, planned=event.planned, checked=event.checked,
+            findings=event.findings, findings_by_kind=event.findings_by_kind,
+        )
     return None

@@ -28,16 +28,60 @@ class NotedDisclosure:
 class CommunityWatch(Aggregate):
     """Inspection's file on one community (小区监管档案)."""
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        community_code: str
+        unit: str
+
+    @event(Opened)
     def __init__(self, community_code: str, unit: str) -> None:
         self.community_code = community_code
         self.unit = unit
         self.latest: NotedDisclosure | None = None
         self.disclosures_noted = 0
+        self.company_uscc = ""
+        self.registered = False
+        self.overdue_quarters: list[str] = []
 
     @staticmethod
     def create_id(community_code: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"watch:{community_code}")
+
+    @property
+    def zero_revenue(self) -> bool:
+        """The latest disclosure declared no revenue (a priority for spot checks)."""
+        return self.latest is not None and self.latest.zero_revenue
+
+    class RegistrationNoted(Aggregate.Event):
+        company_uscc: str
+
+    def note_registration(self, company_uscc: str) -> None:
+        self._registration(company_uscc=company_uscc)
+
+    @event(RegistrationNoted)
+    def _registration(self, company_uscc: str) -> None:
+        self.registered = True
+        self.company_uscc = company_uscc
+
+    class CompanyNoted(Aggregate.Event):
+        company_uscc: str
+
+    def note_company(self, company_uscc: str) -> None:
+        self._company(company_uscc=company_uscc)
+
+    @event(CompanyNoted)
+    def _company(self, company_uscc: str) -> None:
+        self.company_uscc = company_uscc
+
+    class OverdueNoted(Aggregate.Event):
+        year: int
+        quarter: int
+
+    def note_overdue(self, year: int, quarter: int) -> None:
+        self._overdue(year=year, quarter=quarter)
+
+    @event(OverdueNoted)
+    def _overdue(self, year: int, quarter: int) -> None:
+        self.overdue_quarters.append(f"{year}Q{quarter}")
 
     def note(self, d: NotedDisclosure) -> None:
         self._noted(
@@ -46,7 +90,17 @@ class CommunityWatch(Aggregate):
             zero_revenue=d.zero_revenue,
         )
 
-    @event("DisclosureNoted")
+    class DisclosureNoted(Aggregate.Event):
+        disclosure_id: str
+        year: int
+        quarter: int
+        revision: int
+        income_total_fen: int
+        surplus_fen: int
+        late: bool
+        zero_revenue: bool
+
+    @event(DisclosureNoted)
     def _noted(
         self, disclosure_id: str, year: int, quarter: int, revision: int,
         income_total_fen: int, surplus_fen: int, late: bool, zero_revenue: bool,

@@ -1,10 +1,17 @@
-"""Kafka subscriptions of the inspection service."""
+"""Kafka subscriptions of the inspection service: what disclosure tells it about communities
+(the register, companies, filings, overdue quarters) feeds the spot-check pools."""
 
 from __future__ import annotations
 
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from inspection.application.app import InspectionApplication
-from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFiledV1
+from pubrev_contracts.events.disclosure import (
+    CommunityRegisteredV1,
+    DisclosureAmendedV1,
+    DisclosureFiledV1,
+    DisclosureOverdueV1,
+    PropertyCompanyChangedV1,
+)
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
@@ -13,16 +20,34 @@ DISCLOSURE_WATCH = "inspection.disclosure-watch"
 
 
 def subscriptions(app: InspectionApplication) -> list[Subscription]:
+    def on_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
+        return app.note_registration(event.community_code, event.unit, event.company_uscc,
+                                     delivery)
+
+    def on_company_changed(event: PropertyCompanyChangedV1, delivery: DeliveryRef) -> bool:
+        return app.note_company_change(event.community_code, event.unit, event.company_uscc,
+                                       delivery)
+
     def on_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
-        return app.note_disclosure(noted_from_filed(event), delivery)
+        return app.note_disclosure(noted_from_filed(event), delivery, event.company_uscc)
 
     def on_amended(event: DisclosureAmendedV1, delivery: DeliveryRef) -> bool:
-        return app.note_disclosure(noted_from_amended(event), delivery)
+        return app.note_disclosure(noted_from_amended(event), delivery, event.company_uscc)
+
+    def on_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
+        return app.note_overdue(event.community_code, event.unit, event.year, event.quarter,
+                                delivery)
 
     return [
         Subscription(
             DISCLOSURE_WATCH,
             DISCLOSURE_EVENTS,
-            {DisclosureFiledV1: on_filed, DisclosureAmendedV1: on_amended},
+            {
+                CommunityRegisteredV1: on_registered,
+                PropertyCompanyChangedV1: on_company_changed,
+                DisclosureFiledV1: on_filed,
+                DisclosureAmendedV1: on_amended,
+                DisclosureOverdueV1: on_overdue,
+            },
         )
     ]

@@ -1,25 +1,196 @@
-"""pubrev.inspection.v1.InspectionService over grpc.aio."""
+"""pubrev.inspection.v1.InspectionService over grpc.aio (application calls run in worker
+threads: eventsourcing is synchronous)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 
-from inspection.application.app import InspectionApplication
+from inspection.application.app import ChecklistResult, InspectionApplication
+from inspection.application.ports import FindingRow
+from inspection.domain.check import Finding
+from inspection.domain.plan import SpotCheckPlan
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
-from servicekit.errors import Validator
+from servicekit.errors import PermissionDenied, Validator
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+def _time(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def _targets(plan: SpotCheckPlan) -> list[pb.PlannedTarget]:
+    return [pb.PlannedTarget(community_code=t["community_code"], reason=t["reason"],
+                             inspector_codes=t["inspectors"]) for t in plan.targets]
+
+
+def _draw(plan: SpotCheckPlan) -> pb.DrawRecord:
+    d = plan.draw
+    return pb.DrawRecord(
+        seed=d["seed"], algorithm=d["algorithm"], pool_hash=d["pool_hash"],
+        pool_size=d["pool_size"], pool=d["pool"], drawn=d["drawn"],
+        inspector_pool_hash=d["inspector_pool_hash"], inspector_pool=d["inspector_pool"],
+    )
+
+
+def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
+    deadline = f.deadline
+    return pb.Finding(
+        finding_id=finding_id, community_code=f.community_code, company_uscc=f.company_uscc,
+        kind=f.kind, kind_name=f.kind_name, severity=f.severity, legal_basis=f.legal_basis,
+        rectification_deadline=_iso(deadline), status=f.status, unit=f.unit,
+    )
+
+
 class InspectionServicer(pb_grpc.InspectionServiceServicer):
     def __init__(self, app: InspectionApplication) -> None:
         self.app = app
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(fn, current_identity(), *args)
+
+    async def RegisterInspector(
+        self, request: pb.RegisterInspectorRequest, context: Context
+    ) -> pb.RegisterInspectorResponse:
+        result = await self._call(self.app.register_inspector, request.request_id,
+                                  request.inspector_code, request.name, request.unit)
+        return pb.RegisterInspectorResponse(**result)
+
+    async def DeclareConflict(
+        self, request: pb.DeclareConflictRequest, context: Context
+    ) -> pb.DeclareConflictResponse:
+        result = await self._call(self.app.declare_conflict, request.request_id,
+                                  request.inspector_code, request.community_code,
+                                  request.reason)
+        return pb.DeclareConflictResponse(**result)
+
+    async def PlanSpotChecks(
+        self, request: pb.PlanSpotChecksRequest, context: Context
+    ) -> pb.PlanSpotChecksResponse:
+        result = await self._call(
+            self.app.plan_spot_checks, request.request_id, request.year, request.unit,
+            request.seed, request.inspectors_per_target, list(request.handed_down),
+            list(request.major_petitions), list(request.typical_cases),
+        )
+        plan = await asyncio.to_thread(self.app.plan, result["plan_id"])
+        return pb.PlanSpotChecksResponse(
+            plan_id=str(plan.id), communities=plan.communities, quota=plan.quota,
+            quota_rules_version=plan.rules_version, targets=_targets(plan), draw=_draw(plan),
+        )
+
+    async def VerifyDraw(
+        self, request: pb.VerifyDrawRequest, context: Context
+    ) -> pb.VerifyDrawResponse:
+        given = (MessageToDict(request.draw, preserving_proto_field_name=True)
+                 if request.HasField("draw") else None)
+        if given is not None:
+            given.setdefault("pool", [])
+            given.setdefault("drawn", [])
+            given.setdefault("pool_hash", "")
+            given.setdefault("algorithm", "")
+            given.setdefault("seed", "")
+        matches, drawn, explanation = await self._call(
+            self.app.verify_draw, request.plan_id, given, request.count
+        )
+        return pb.VerifyDrawResponse(matches=matches, drawn=drawn, explanation=explanation)
+
+    async def PlanCrossCheck(
+        self, request: pb.PlanCrossCheckRequest, context: Context
+    ) -> pb.PlanCrossCheckResponse:
+        result = await self._call(
+            self.app.plan_cross_check, request.request_id, request.year, request.quarter,
+            request.checking_unit, request.checked_unit, request.communities, request.seed,
+            request.inspectors_per_target,
+        )
+        plan = await asyncio.to_thread(self.app.plan, result["cross_check_id"])
+        return pb.PlanCrossCheckResponse(cross_check_id=str(plan.id), targets=_targets(plan),
+                                         draw=_draw(plan))
+
+    async def RecordSpotCheck(
+        self, request: pb.RecordSpotCheckRequest, context: Context
+    ) -> pb.RecordSpotCheckResponse:
+        checklist = [ChecklistResult(i.item, i.passed, i.note, tuple(i.evidence_refs),
+                                     i.severity) for i in request.checklist]
+        result = await self._call(
+            self.app.record_spot_check, request.request_id, request.plan_id,
+            request.community_code, _time(request.inspected_at),
+            list(request.inspector_codes), checklist,
+        )
+        findings = [await asyncio.to_thread(self.app.finding, f) for f in result["finding_ids"]]
+        return pb.RecordSpotCheckResponse(
+            spot_check_id=result["spot_check_id"],
+            findings=[_finding(f, str(f.id)) for f in findings],
+        )
+
+    async def VerifyRectification(
+        self, request: pb.VerifyRectificationRequest, context: Context
+    ) -> pb.VerifyRectificationResponse:
+        finding = await self._call(
+            self.app.verify_rectification, request.request_id, request.finding_id,
+            _time(request.verified_at), list(request.evidence_refs), request.note,
+        )
+        return pb.VerifyRectificationResponse(finding=_finding(finding, str(finding.id)))
+
+    async def SweepRectificationDeadlines(
+        self, request: pb.SweepRectificationDeadlinesRequest, context: Context
+    ) -> pb.SweepRectificationDeadlinesResponse:
+        identity = current_identity()
+        if not identity.is_city or identity.agency != "property-bureau":
+            raise PermissionDenied("the city runs the sweep", "由市级部门执行整改期限核查")
+        marked = await asyncio.to_thread(self.app.sweep_rectification_deadlines)
+        return pb.SweepRectificationDeadlinesResponse(marked_overdue=marked)
+
+    async def ReportCrossCheck(
+        self, request: pb.ReportCrossCheckRequest, context: Context
+    ) -> pb.ReportCrossCheckResponse:
+        result = await self._call(self.app.report_cross_check, request.request_id,
+                                  request.cross_check_id)
+        return pb.ReportCrossCheckResponse(**result)
+
+    async def GetPlanProgress(
+        self, request: pb.GetPlanProgressRequest, context: Context
+    ) -> pb.GetPlanProgressResponse:
+        progress = await self._call(self.app.plan_progress, request.year, request.unit)
+        return pb.GetPlanProgressResponse(units=[pb.UnitProgress(**vars(p)) for p in progress])
+
+    async def ListSpotChecks(
+        self, request: pb.ListSpotChecksRequest, context: Context
+    ) -> pb.ListSpotChecksResponse:
+        rows = await self._call(self.app.spot_checks, request.year, request.unit,
+                                request.community_code, request.company_uscc)
+        return pb.ListSpotChecksResponse(spot_checks=[
+            pb.SpotCheckSummary(
+                spot_check_id=r.spot_check_id, plan_id=r.plan_id,
+                community_code=r.community_code, unit=r.unit, company_uscc=r.company_uscc,
+                inspected_at=_iso(r.inspected_at), findings=r.findings,
+            ) for r in rows
+        ])
+
+    async def ListFindings(
+        self, request: pb.ListFindingsRequest, context: Context
+    ) -> pb.ListFindingsResponse:
+        v = Validator()
+        v.require(len(request.company_uscc) == 18, "company_uscc", "uscc_length",
+                  "an 18-character USCC", "统一社会信用代码须为18位")
+        v.raise_if_any()
+        rows = await self._call(self.app.findings, request.company_uscc)
+        return pb.ListFindingsResponse(findings=[_finding(r, r.finding_id) for r in rows])
 
     async def GetCommunityDisclosure(
         self, request: pb.GetCommunityDisclosureRequest, context: Context
@@ -28,18 +199,8 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
         v.require(bool(request.community_code), "community_code", "required",
                   "community_code is required", "缺少小区编码")
         v.raise_if_any()
-        view = await asyncio.to_thread(
-            self.app.community_disclosure, current_identity(), request.community_code
-        )
-        return pb.GetCommunityDisclosureResponse(
-            disclosure=pb.CommunityDisclosure(
-                community_code=view.community_code, unit=view.unit,
-                disclosure_id=view.disclosure_id, year=view.year, quarter=view.quarter,
-                income_total_fen=view.income_total_fen, surplus_fen=view.surplus_fen,
-                late=view.late, zero_revenue=view.zero_revenue,
-                disclosures_noted=view.disclosures_noted,
-            )
-        )
+        view = await self._call(self.app.community_disclosure, request.community_code)
+        return pb.GetCommunityDisclosureResponse(disclosure=pb.CommunityDisclosure(**vars(view)))
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context

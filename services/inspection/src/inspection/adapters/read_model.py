@@ -1,0 +1,167 @@
+"""The inspection read model in PostgreSQL (rm_* tables), kept by the projector."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from psycopg import Cursor
+from psycopg_pool import ConnectionPool
+
+from inspection.application.ports import CheckRow, FindingRow, InspectorRow, WatchRow
+from inspection.domain.check import Finding, SpotCheck
+from inspection.domain.roster import Inspector
+from inspection.domain.watch import CommunityWatch
+from servicekit.projector import Projector
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS rm_watch (
+        watch_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, unit text NOT NULL,
+        company_uscc text NOT NULL DEFAULT '', registered boolean NOT NULL DEFAULT false,
+        zero_revenue boolean NOT NULL DEFAULT false, latest_period text NOT NULL DEFAULT '',
+        overdue_count int NOT NULL DEFAULT 0, leads int NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS rm_inspectors (
+        inspector_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, unit text NOT NULL,
+        conflicts text[] NOT NULL DEFAULT '{}')""",
+    """CREATE TABLE IF NOT EXISTS rm_checks (
+        spot_check_id uuid PRIMARY KEY, plan_id uuid NOT NULL, community_code text NOT NULL,
+        unit text NOT NULL, company_uscc text NOT NULL, inspected_at timestamptz NOT NULL,
+        findings int NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS rm_checks_unit ON rm_checks (unit, inspected_at)",
+    """CREATE TABLE IF NOT EXISTS rm_findings (
+        finding_id uuid PRIMARY KEY, community_code text NOT NULL, unit text NOT NULL,
+        company_uscc text NOT NULL, kind text NOT NULL, kind_name text NOT NULL,
+        severity text NOT NULL, legal_basis text NOT NULL, deadline timestamptz,
+        status text NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS rm_findings_company ON rm_findings (company_uscc)",
+]
+
+# Statements by event class: each takes the event and returns (sql, params).
+_WATCH_UPDATES: dict[type, tuple[str, Any]] = {
+    CommunityWatch.RegistrationNoted: (
+        "UPDATE rm_watch SET registered = true, company_uscc = %s WHERE watch_id = %s",
+        lambda e: (e.company_uscc, e.originator_id)),
+    CommunityWatch.CompanyNoted: (
+        "UPDATE rm_watch SET company_uscc = %s WHERE watch_id = %s",
+        lambda e: (e.company_uscc, e.originator_id)),
+    CommunityWatch.OverdueNoted: (
+        "UPDATE rm_watch SET overdue_count = overdue_count + 1 WHERE watch_id = %s",
+        lambda e: (e.originator_id,)),
+    CommunityWatch.DisclosureNoted: (
+        # Only a disclosure of the latest quarter (or an amendment of it) says whether the
+        # community has revenue now; a late older quarter does not.
+        "UPDATE rm_watch SET zero_revenue = %s, latest_period = %s "
+        "WHERE watch_id = %s AND latest_period <= %s",
+        lambda e: (e.zero_revenue, f"{e.year:04d}Q{e.quarter}", e.originator_id,
+                   f"{e.year:04d}Q{e.quarter}")),
+    Inspector.ConflictDeclared: (
+        "UPDATE rm_inspectors SET conflicts = array_append(conflicts, %s) "
+        "WHERE inspector_id = %s",
+        lambda e: (e.community_code, e.originator_id)),
+    Finding.RectificationOrdered: (
+        "UPDATE rm_findings SET deadline = %s, status = 'open' WHERE finding_id = %s",
+        lambda e: (e.deadline, e.originator_id)),
+    Finding.RectificationVerified: (
+        "UPDATE rm_findings SET status = 'verified' WHERE finding_id = %s",
+        lambda e: (e.originator_id,)),
+    Finding.RectificationOverdue: (
+        "UPDATE rm_findings SET status = 'overdue' WHERE finding_id = %s",
+        lambda e: (e.originator_id,)),
+}
+
+
+class InspectionProjection:
+    name = "inspection.read-model"
+
+    def create_tables(self, cur: Cursor[Any]) -> None:
+        for statement in DDL:
+            cur.execute(statement)
+
+    def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
+        update = _WATCH_UPDATES.get(type(event))
+        if update is not None:
+            sql, params = update
+            cur.execute(sql, params(event))
+        elif isinstance(event, CommunityWatch.Opened):
+            cur.execute("INSERT INTO rm_watch (watch_id, code, unit) VALUES (%s, %s, %s) "
+                        "ON CONFLICT DO NOTHING",
+                        (event.originator_id, event.community_code, event.unit))
+        elif isinstance(event, Inspector.Registered):
+            cur.execute("INSERT INTO rm_inspectors (inspector_id, code, unit) "
+                        "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                        (event.originator_id, event.code, event.unit))
+        elif isinstance(event, SpotCheck.Done):
+            cur.execute("INSERT INTO rm_checks VALUES (%s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT DO NOTHING",
+                        (event.originator_id, event.plan_id, event.community_code, event.unit,
+                         event.company_uscc, event.inspected_at, len(event.finding_ids)))
+        elif isinstance(event, Finding.ViolationFound):
+            cur.execute("INSERT INTO rm_findings VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found') ON CONFLICT DO NOTHING",
+                        (event.originator_id, event.community_code, event.unit,
+                         event.company_uscc, event.kind, event.kind_name, event.severity,
+                         event.legal_basis))
+
+
+class PostgresInspectionReadModel:
+    def __init__(self, projector: Projector, pool: ConnectionPool) -> None:
+        self.projector = projector
+        self.pool = pool
+
+    def catch_up(self) -> int:
+        return self.projector.catch_up()
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def communities(self, unit: str | None) -> list[WatchRow]:
+        rows = self._rows(
+            "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads FROM rm_watch"
+            " WHERE registered AND (%s::text IS NULL OR unit = %s) ORDER BY code",
+            (unit, unit),
+        )
+        return [WatchRow(*r) for r in rows]
+
+    def inspectors(self, unit: str) -> list[InspectorRow]:
+        rows = self._rows("SELECT code, unit, conflicts FROM rm_inspectors WHERE unit = %s "
+                          "ORDER BY code", (unit,))
+        return [InspectorRow(r[0], r[1], tuple(r[2])) for r in rows]
+
+    def checks(self, year: int, units: list[str], community_code: str,
+               company_uscc: str) -> list[CheckRow]:
+        rows = self._rows(
+            "SELECT spot_check_id, plan_id, community_code, unit, company_uscc, inspected_at,"
+            " findings FROM rm_checks WHERE unit = ANY(%s)"
+            " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s"
+            " AND (%s = '' OR community_code = %s) AND (%s = '' OR company_uscc = %s)"
+            " ORDER BY inspected_at, community_code",
+            (units, year, community_code, community_code, company_uscc, company_uscc),
+        )
+        return [CheckRow(str(r[0]), str(r[1]), *r[2:]) for r in rows]
+
+    def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
+        rows = self._rows(
+            "SELECT finding_id, community_code, unit, company_uscc, kind, kind_name, severity,"
+            " legal_basis, deadline, status FROM rm_findings WHERE unit = ANY(%s)"
+            " AND (%s = '' OR company_uscc = %s) ORDER BY community_code, kind",
+            (units, company_uscc, company_uscc),
+        )
+        return [FindingRow(str(r[0]), *r[1:]) for r in rows]
+
+    def open_findings_due(self, now: datetime) -> list[str]:
+        rows = self._rows("SELECT finding_id FROM rm_findings WHERE status = 'open' "
+                          "AND deadline < %s ORDER BY deadline", (now,))
+        return [str(r[0]) for r in rows]
+
+    def checked_communities(self, year: int, unit: str) -> int:
+        rows = self._rows(
+            "SELECT count(DISTINCT community_code) FROM rm_checks WHERE unit = %s"
+            " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s",
+            (unit, year),
+        )
+        return int(rows[0][0])
+
+
+def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:
+    return Projector(InspectionProjection(), recorder, decode, pool)

@@ -1,0 +1,70 @@
+"""What the inspection application needs from its read model (implemented in adapters)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    code: str
+    unit: str
+    company_uscc: str
+    zero_revenue: bool
+    overdue_count: int
+    leads: int
+
+
+@dataclass(frozen=True)
+class InspectorRow:
+    code: str
+    unit: str
+    conflicts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    spot_check_id: str
+    plan_id: str
+    community_code: str
+    unit: str
+    company_uscc: str
+    inspected_at: datetime
+    findings: int
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    finding_id: str
+    community_code: str
+    unit: str
+    company_uscc: str
+    kind: str
+    kind_name: str
+    severity: str
+    legal_basis: str
+    deadline: datetime | None
+    status: str
+
+
+class InspectionReadModel(Protocol):
+    def catch_up(self) -> int: ...
+
+    def communities(self, unit: str | None) -> list[WatchRow]:
+        """Registered communities of a unit (None: all)."""
+        ...
+
+    def inspectors(self, unit: str) -> list[InspectorRow]: ...
+
+    def checks(self, year: int, units: list[str], community_code: str,
+               company_uscc: str) -> list[CheckRow]: ...
+
+    def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]: ...
+
+    def open_findings_due(self, now: datetime) -> list[str]: ...
+
+    def checked_communities(self, year: int, unit: str) -> int:
+        """Distinct communities of `unit` checked in `year`."""
+        ...

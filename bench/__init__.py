@@ -7,10 +7,12 @@ figures move with the machine and whatever else runs on it. The ratios against b
 taken seconds earlier on the same machine are what to compare between runs.
 
 Every figure is `count / seconds` of one timed loop (set-up excluded), in operations per
-second; the concurrent ones also give p50/p99 latency of a single call. Two CPU columns say
-what bound the rate: `py cpu%` is this process (gRPC client and server, worker threads,
-Kafka client alike) in % of ONE core — near 100% means the GIL-bound Python process is the
-limit; `host%` is the whole machine (PostgreSQL and the broker included) in % of ALL cores.
+second; the concurrent ones also give p50/p99 latency of a single call. The CPU columns say
+what bound the rate: `py cpu%` is this process (gRPC client, and the server too where it
+runs in this process, worker threads, Kafka client alike) in % of ONE core — near 100%
+means the GIL-bound Python process is the limit; `srv cpu%` is a server started as its own
+process(es) (section 2, `own process`), summed over them, in % of one core; `host%` is the
+whole machine (PostgreSQL and the broker included) in % of ALL cores.
 Expect ±15% between runs of the same code on a shared 2-core machine; a ratio moving by
 more than that is worth a look.
 
@@ -31,6 +33,9 @@ more than that is worth a look.
    elsewhere, and the per-event costs of `log read` and `translate` say where.
 
 2. FileDisclosure commands through gRPC
+   Two placements. ONE process (client and server share one Python process, one GIL, so
+   these figures understate the server): `FileDisclosure via gRPC`, `health Check` and
+   `trivial gRPC`. SEPARATE processes, as deployed: the figures saying `own process`.
    The disclosure API runs in this process (`servicekit.runtime.start(parts, ("api",))`), on
    a fresh database with communities registered beforehand (RegisterCommunity over the same
    API, untimed); 50 concurrent callers share one
@@ -49,6 +54,20 @@ more than that is worth a look.
      pool of 50 connections, and one connection sequentially;
    - `es save`: eventsourcing `Application.save` of one new aggregate per call, one thread
      (the ARCHITECTURE.md reference is ≈650/s on a 2-core machine).
+   Servers in their own processes (`bench.process_bench`), the bench being only the client:
+   50 callers spread round-robin over 4 grpc.aio channels, each its own TCP connection
+   (`grpc.use_local_subchannel_pool`):
+   - `FileDisclosure, API in its own process (1 worker)`: `python -m disclosure api` started
+     as a subprocess on a fresh database (PUBREV_API_WORKERS=1), ready when the gRPC health
+     service reports the disclosure service SERVING; communities registered through it,
+     warm-up, then the same number of commands as above;
+   - the same with PUBREV_API_WORKERS=2, on another fresh database: the api role starts a
+     second process on the same port (SO_REUSEPORT) and the kernel spreads the 4
+     connections over the two — by a hash of each connection, so not necessarily 2/2; a
+     note gives each process's CPU and connections and says UNEVEN when they differ;
+   - `trivial … own process`: `python -m bench.trivial_server`, the trivial handler alone
+     in its own process, same callers and channels.
+   Each server is stopped with SIGTERM (SIGKILL after 20 s), also when the bench fails.
    Reading the ratios (each is rate ÷ rate, so higher is better for the numerator):
    - FileDisclosure ÷ trivial gRPC: the share of the bare RPC rate the command path keeps;
    - FileDisclosure ÷ es save: 1 would mean a command costs no more than one eventsourcing
@@ -60,7 +79,15 @@ more than that is worth a look.
    - in-process 50 callers ÷ 1 thread: what concurrency buys under the event table's lock,
      the GIL and the default thread pool;
    - health via servicekit ÷ trivial gRPC: the cost of the servicekit interceptor and the
-     health servicer over a bare handler.
+     health servicer over a bare handler;
+   - own process: FileDisclosure ÷ trivial: as the first ratio, neither sharing a process
+     with the client;
+   - own process: 2 workers ÷ 1 worker: what a second api process buys (2 would be perfect
+     scaling; on a 2-core machine PostgreSQL and the client compete for the same cores);
+   - API in its own process ÷ in the bench's process: how much the shared process (one GIL
+     for client and server) understated the server;
+   - trivial own process ÷ in the bench's process: the same for the bare RPC (with the
+     server elsewhere, the client's own CPU may become the limit: see its py cpu%).
 
 Both parts create their databases as `bench_<purpose>_<random>` and drop them afterwards.
 Kafka keeps what the relay published: the test suite deletes `pubrev.*` topics on the local

@@ -14,13 +14,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from bench.disclosure_data import (
     IDENTITY_METADATA,
     OFFICER,
+    TIMEOUT,
     community_codes,
     file_requests,
+    filer,
+    register_all,
     register_requests,
     to_command,
 )
 from bench.infra import disclosure_settings, scratch_database
-from bench.load import Call, drive, run_sequentially, warm_up
+from bench.load import drive, run_sequentially, warm_up
+from bench.process_bench import CHANNELS, CMD_UNIT, RPC_UNIT, Plan, process_figures
 from bench.report import Figure, Ratio, Section
 from bench.storage_baselines import asyncpg_concurrent, asyncpg_sequential, es_save
 from bench.trivial_grpc import METHOD, trivial_server
@@ -29,7 +33,6 @@ from disclosure.bootstrap import build
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.runtime import close, start, stop
-from tests.support.disclosure_requests import company_request
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,6 @@ class Sizes:
     trivial_calls: int = 10_000
     inserts: int = 5_000
     saves: int = 2_000
-
-
-CMD_UNIT = "commands/s"
-RPC_UNIT = "calls/s"
-TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -71,28 +69,6 @@ def prepare(sizes: Sizes) -> tuple[list[pb.RegisterCommunityRequest], Workload]:
     total = sizes.warm_up + sizes.commands + 2 * sizes.in_process
     codes = community_codes("CMD", total)
     return register_requests(codes), Workload.split(file_requests(codes), sizes)
-
-
-async def register_all(channel: grpc.aio.Channel,
-                       requests: Sequence[pb.RegisterCommunityRequest], callers: int) -> None:
-    """Registers their company, then the communities, through the API (untimed): the
-    same path any client takes."""
-    stub = pb_grpc.DisclosureServiceStub(channel)
-    await stub.RegisterCompany(company_request(), metadata=IDENTITY_METADATA, timeout=TIMEOUT)
-
-    async def call(index: int) -> None:
-        await stub.RegisterCommunity(requests[index], metadata=IDENTITY_METADATA,
-                                     timeout=TIMEOUT)
-
-    await drive(call, len(requests), callers)
-
-
-def filer(stub: pb_grpc.DisclosureServiceAsyncStub,
-          requests: Sequence[pb.FileDisclosureRequest]) -> Call:
-    async def call(index: int) -> None:
-        await stub.FileDisclosure(requests[index], metadata=IDENTITY_METADATA, timeout=TIMEOUT)
-
-    return call
 
 
 async def grpc_file_disclosure(channel: grpc.aio.Channel, workload: Workload,
@@ -208,18 +184,44 @@ RATIOS = [
     Ratio("FileDisclosure via gRPC ÷ in-process (50 callers)", "file", "in_process"),
     Ratio("in-process 50 callers ÷ in-process 1 thread", "in_process", "in_process_1"),
     Ratio("health via servicekit ÷ trivial gRPC", "health", "trivial"),
+    Ratio("own process: FileDisclosure (1 worker) ÷ trivial (own process)",
+          "file_proc1", "trivial_proc"),
+    Ratio("own process: FileDisclosure 2 workers ÷ 1 worker", "file_proc2", "file_proc1"),
+    Ratio("own process: FileDisclosure (2 workers) ÷ trivial (own process)",
+          "file_proc2", "trivial_proc"),
+    Ratio("FileDisclosure: API in its own process (1 worker) ÷ in the bench's process",
+          "file_proc1", "file"),
+    Ratio("trivial gRPC: server in its own process ÷ in the bench's process",
+          "trivial_proc", "trivial"),
 ]
+
+
+def placement_notes(sizes: Sizes) -> list[str]:
+    return [
+        "ONE process: `FileDisclosure via gRPC`, `health Check` and `trivial grpc.aio unary, "
+        f"{sizes.callers} callers` run the server inside the bench's process, on one channel: "
+        "client and server share one Python process (one GIL); py cpu% is both.",
+        "SEPARATE processes: the figures saying `own process` run the server as its own OS "
+        f"process(es), driven over {CHANNELS} channels (one TCP connection each); py cpu% is "
+        "the client alone, srv cpu% the server's processes summed. (The in-process figures "
+        "call the application without gRPC; the storage ones have no server.)",
+    ]
 
 
 async def command_section(sizes: Sizes | None = None) -> Section:
     sizes = sizes or Sizes()
     disclosure, note = await disclosure_figures(sizes)
     trivial = await trivial_grpc(sizes)
+    own, own_notes = await process_figures(
+        Plan(commands=sizes.commands, warm_up=sizes.warm_up, callers=sizes.callers,
+             trivial_calls=sizes.trivial_calls)
+    )
     storage = await storage_figures(sizes)
     return Section(
         title=f"FileDisclosure through gRPC ({sizes.commands:,} commands, "
-              f"{sizes.callers} concurrent callers on one channel)",
-        figures=[*disclosure, trivial, *storage],
+              f"{sizes.callers} concurrent callers) — server inside the bench's process "
+              "unless the figure says `own process`",
+        figures=[*disclosure, trivial, *own, *storage],
         ratios=RATIOS,
-        notes=[note],
+        notes=[*placement_notes(sizes), note, *own_notes],
     )

@@ -3,8 +3,8 @@
 Requests come from `tests.support.disclosure_requests`, which the tests keep valid. The
 relay's store is filled the short way, many Disclosure aggregates per `app.save` (one
 transaction each) instead of one command per filing: set-up is not timed, and the
-relay reads stored events, however they were written. Communities for the command bench
-are registered through the API itself (see `command_bench`).
+relay reads stored events, however they were written. Communities for the command benches
+are registered through the API itself (`register_all`), the same path any client takes.
 """
 
 from __future__ import annotations
@@ -13,14 +13,19 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import grpc
+
+from bench.load import Call, drive
 from disclosure.application.commands import FileDisclosure
 from disclosure.domain.model import Community, Disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.identity import Identity
 from tests.support.disclosure_requests import (
     USCC,
+    company_request,
     content,
     file_request,
     register_request,
@@ -34,6 +39,8 @@ IDENTITY_METADATA = (("x-pubrev-identity", OFFICER.render()),)
 QUARTERS = [(year, quarter) for year in (2024, 2025) for quarter in (1, 2, 3, 4)]
 """Quarters that are over, so each community can file eight times."""
 SAVE_CHUNK = 500
+TIMEOUT = 30.0
+"""Seconds each bench call may take before it counts as failed."""
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -83,3 +90,25 @@ def to_command(request: pb.FileDisclosureRequest) -> FileDisclosure:
         request_id=request.request_id, community_code=request.community_code,
         year=request.year, quarter=request.quarter, content=content_from_pb(request.content),
     )
+
+
+async def register_all(channel: grpc.aio.Channel,
+                       requests: Sequence[pb.RegisterCommunityRequest], callers: int) -> None:
+    """Registers their company, then the communities, through the API (untimed): the
+    same path any client takes."""
+    stub = pb_grpc.DisclosureServiceStub(channel)
+    await stub.RegisterCompany(company_request(), metadata=IDENTITY_METADATA, timeout=TIMEOUT)
+
+    async def call(index: int) -> None:
+        await stub.RegisterCommunity(requests[index], metadata=IDENTITY_METADATA,
+                                     timeout=TIMEOUT)
+
+    await drive(call, len(requests), callers)
+
+
+def filer(stub: pb_grpc.DisclosureServiceAsyncStub,
+          requests: Sequence[pb.FileDisclosureRequest]) -> Call:
+    async def call(index: int) -> None:
+        await stub.FileDisclosure(requests[index], metadata=IDENTITY_METADATA, timeout=TIMEOUT)
+
+    return call

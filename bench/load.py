@@ -35,11 +35,18 @@ async def drive(call: Call, count: int, callers: int) -> LoadResult:
     Every failure is collected and the first re-raised at the end: a bench in which calls
     fail measures something else than it claims.
     """
+    return await drive_callers(lambda _: call, count, callers)
+
+
+async def drive_callers(call_of: Callable[[int], Call], count: int,
+                        callers: int) -> LoadResult:
+    """As `drive`, caller number k (0 … callers - 1) making its calls with `call_of(k)`:
+    e.g. callers spread round-robin over several channels."""
     indexes = itertools.count()
     latencies: list[float] = []
     errors: list[BaseException] = []
 
-    async def caller() -> None:
+    async def caller(call: Call) -> None:
         while (index := next(indexes)) < count:
             started = time.perf_counter()
             try:
@@ -50,7 +57,7 @@ async def drive(call: Call, count: int, callers: int) -> LoadResult:
             latencies.append(time.perf_counter() - started)
 
     with Stopwatch() as watch:
-        await asyncio.gather(*(caller() for _ in range(callers)))
+        await asyncio.gather(*(caller(call_of(k)) for k in range(callers)))
     if errors:
         raise RuntimeError(f"{len(errors)} of {count} calls failed; first: {errors[0]!r}")
     return LoadResult(count, watch.timing, latencies)

@@ -23,6 +23,9 @@ class Figure:
     unit: str
     p50_ms: float | None = None
     p99_ms: float | None = None
+    server_cpu_percent: float | None = None
+    """CPU of the server's own process(es), summed, in % of one core; None when the server
+    runs inside the bench's process (its CPU is then part of `timing.cpu_percent`)."""
 
     @property
     def seconds(self) -> float:
@@ -39,6 +42,7 @@ class Figure:
             "p50_ms": _rounded(self.p50_ms), "p99_ms": _rounded(self.p99_ms),
             "process_cpu_percent": _rounded(self.timing.cpu_percent),
             "host_cpu_percent": _rounded(self.timing.host_percent),
+            "server_cpu_percent": _rounded(self.server_cpu_percent),
         }
 
 
@@ -100,27 +104,37 @@ def _number(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def _figure_row(figure: Figure) -> str:
+def _figure_row(figure: Figure, width: int) -> str:
     rate = f"{figure.rate:,.0f} {figure.unit}"
     timing = figure.timing
-    return (f"  {figure.label:<{LABEL_WIDTH}} {figure.count:>7,} {figure.seconds:>8.2f} "
+    return (f"  {figure.label:<{width}} {figure.count:>7,} {figure.seconds:>8.2f} "
             f"{rate:>18} {_number(figure.p50_ms, 1):>7} {_number(figure.p99_ms, 1):>7} "
-            f"{_number(timing.cpu_percent, 0):>7} {_number(timing.host_percent, 0):>7}")
+            f"{_number(timing.cpu_percent, 0):>7} {_number(figure.server_cpu_percent, 0):>8} "
+            f"{_number(timing.host_percent, 0):>7}")
 
 
-HEADER = (f"  {'figure':<{LABEL_WIDTH}} {'count':>7} {'seconds':>8} {'rate':>18} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'py cpu%':>7} {'host%':>7}")
-LEGEND = ("py cpu% = this process (client and server threads), % of one core; "
-          "host% = the whole machine, % of all cores")
+def _header(width: int) -> str:
+    return (f"  {'figure':<{width}} {'count':>7} {'seconds':>8} {'rate':>18} "
+            f"{'p50 ms':>7} {'p99 ms':>7} {'py cpu%':>7} {'srv cpu%':>8} {'host%':>7}")
+
+
+LEGEND = (
+    "py cpu% = this process (the client, and the server too where it runs in this process),"
+    " % of one core",
+    "srv cpu% = a server running as its own process(es), summed, % of one core",
+    "host% = the whole machine, % of all cores",
+)
 
 
 def render_section(number: int, section: Section) -> list[str]:
-    lines = [f"{number}. {section.title}", HEADER]
-    lines.extend(_figure_row(f) for f in section.figures)
+    labels = [f.label for f in section.figures] + [r.label for r in section.ratios]
+    width = max([LABEL_WIDTH, *map(len, labels)])
+    lines = [f"{number}. {section.title}", _header(width)]
+    lines.extend(_figure_row(f, width) for f in section.figures)
     if section.ratios:
-        lines.append(f"  {'ratio':<{LABEL_WIDTH}} {'value':>7}")
+        lines.append(f"  {'ratio':<{width}} {'value':>7}")
         for ratio in section.ratios:
-            lines.append(f"  {ratio.label:<{LABEL_WIDTH}} {section.ratio_value(ratio):>7.3f}")
+            lines.append(f"  {ratio.label:<{width}} {section.ratio_value(ratio):>7.3f}")
     lines.extend(f"  · {note}" for note in section.notes)
     return lines
 
@@ -128,7 +142,7 @@ def render_section(number: int, section: Section) -> list[str]:
 def render(machine: dict[str, Any], sections: Sequence[Section], elapsed: float) -> str:
     lines = ["pubrev bench — figures beside raw baselines of the same run", ""]
     lines.extend(f"  {key:<28} {value}" for key, value in machine.items())
-    lines.append(f"  {LEGEND}")
+    lines.extend(f"  {line}" for line in LEGEND)
     for number, section in enumerate(sections, start=1):
         lines.append("")
         lines.extend(render_section(number, section))

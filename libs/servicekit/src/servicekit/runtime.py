@@ -15,7 +15,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -57,6 +57,8 @@ class ServiceParts:
     subscriptions: list[Subscription] = field(default_factory=list)
     projector: Projector | None = None
     periodic: list[PeriodicJob] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Awaited once the gRPC server has drained (e.g. a group committer's task)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Called once at the very end (connection pools)."""
 
@@ -116,6 +118,8 @@ async def stop(parts: ServiceParts, running: Running) -> None:
     grace = parts.settings.shutdown_grace_seconds
     if running.grpc is not None:
         await running.grpc.stop(grace)
+        for hook in parts.on_stop:
+            await hook()
     if running.consumer is not None:
         await running.consumer.stop()
     running.stop.set()

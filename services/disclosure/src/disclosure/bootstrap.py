@@ -12,6 +12,7 @@ from disclosure.application.app import Clock, DisclosureApplication, _utcnow
 from disclosure.domain.calendar import Quarter
 from disclosure.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
+from servicekit.group_commit import GroupCommitter
 from servicekit.identity import CITY_UNIT, Identity
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
@@ -43,11 +44,13 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
         period = latest_due_quarter(app)
         return app.close_quarter(SCHEDULER, period.year, period.quarter)
 
+    committer = GroupCommitter(app)
     return ServiceParts(
         settings=settings,
         app=app,
         grpc_service_names=[SERVICE_NAME],
-        register_grpc=register(app),
+        register_grpc=register(app, committer),
+        on_stop=[committer.close],
         topic=DISCLOSURE_EVENTS,
         translate=contract_translator(
             "/pubrev/disclosure", app.mapper.to_domain_event, to_contract

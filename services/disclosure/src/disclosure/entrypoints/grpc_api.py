@@ -96,9 +96,9 @@ def view_to_pb(view: DisclosureView) -> pb.Disclosure:
 
 
 class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
-    def __init__(self, app: DisclosureApplication) -> None:
+    def __init__(self, app: DisclosureApplication, committer: GroupCommitter) -> None:
         self.app = app
-        self.committer = GroupCommitter(app)
+        self.committer = committer
 
     async def RegisterCompany(
         self, request: pb.RegisterCompanyRequest, context: Context
@@ -225,9 +225,11 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
-def register(app: DisclosureApplication) -> Any:
+def register(app: DisclosureApplication, committer: GroupCommitter) -> Any:
     def add(server: grpc.aio.Server) -> None:
-        pb_grpc.add_DisclosureServiceServicer_to_server(DisclosureServicer(app), server)
+        pb_grpc.add_DisclosureServiceServicer_to_server(
+            DisclosureServicer(app, committer), server
+        )
 
     return add
 

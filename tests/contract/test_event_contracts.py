@@ -12,7 +12,7 @@ import pytest
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
-from tests.support import disclosure_scenario, inspection_scenario
+from tests.support import credit_scenario, disclosure_scenario, inspection_scenario
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
@@ -56,7 +56,8 @@ def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
 @pytest.mark.parametrize(
     ("service", "scenario"),
     [("disclosure", disclosure_scenario.run_scenario),
-     ("inspection", inspection_scenario.run_scenario)],
+     ("inspection", inspection_scenario.run_scenario),
+     ("credit", credit_scenario.run_scenario)],
 )
 def test_producer_emits_every_sample_shape(service: str, scenario: Any) -> None:
     produced: dict[str, ContractEvent] = {}

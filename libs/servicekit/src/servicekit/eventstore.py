@@ -30,10 +30,12 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import (
     IntegrityError,
+    JSONTranscoder,
     Notification,
     ProcessRecorder,
     StoredEvent,
     Tracking,
+    Transcoding,
 )
 
 from servicekit.errors import AlreadyExists, Conflict, ServiceError
@@ -80,8 +82,25 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class DateAsISO(Transcoding):
+    """Dates (deadlines, decision dates) in stored events, as ISO text."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 class ServiceApplication(Application[uuid.UUID]):
     """Base of each service's eventsourcing application."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -15,8 +15,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
@@ -57,6 +58,11 @@ class ServiceParts:
     subscriptions: list[Subscription] = field(default_factory=list)
     projector: Projector | None = None
     periodic: list[PeriodicJob] = field(default_factory=list)
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
+    """Long-running loops of the projector role (e.g. the feeds' pusher), stopped by the
+    event they are given."""
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Awaited once the gRPC server has drained (e.g. a group committer's task)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -107,6 +113,8 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             running.tasks.append(asyncio.create_task(parts.projector.run(running.stop)))
         for job in parts.periodic:
             running.tasks.append(asyncio.create_task(_every(job, running.stop)))
+        for loop in parts.background:
+            running.tasks.append(asyncio.create_task(loop(running.stop)))
     if "api" in roles:
         running.grpc = GrpcServer(settings, parts.grpc_service_names)
         parts.register_grpc(running.grpc.server)

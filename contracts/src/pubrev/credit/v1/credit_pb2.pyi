@@ -20,6 +20,442 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ImposePenaltyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    PARTY_NAME_FIELD_NUMBER: _builtins.int
+    PARTY_USCC_FIELD_NUMBER: _builtins.int
+    VIOLATION_KIND_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    PENALTY_TYPES_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FINE_FEN_FIELD_NUMBER: _builtins.int
+    CONFISCATED_FEN_FIELD_NUMBER: _builtins.int
+    DECISION_DATE_FIELD_NUMBER: _builtins.int
+    AUTHORITY_NAME_FIELD_NUMBER: _builtins.int
+    AUTHORITY_USCC_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    REMARKS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision_number: _builtins.str
+    """行政处罚决定书文号, e.g. 莆城管罚决〔2026〕12号"""
+    party_name: _builtins.str
+    """行政相对人名称 and its 统一社会信用代码"""
+    party_uscc: _builtins.str
+    violation_kind: _builtins.str
+    """违法行为类型: a violation kind of the campaign's code list (e.g. C1)."""
+    facts: _builtins.str
+    """违法事实"""
+    legal_basis: _builtins.str
+    """处罚依据"""
+    content: _builtins.str
+    """处罚内容"""
+    fine_fen: _builtins.int
+    """罚款金额 and 没收违法所得/非法财物金额, in fen (pushed in 万元)."""
+    confiscated_fen: _builtins.int
+    decision_date: _builtins.str
+    """处罚决定日期 (YYYY-MM-DD, Asia/Shanghai)"""
+    authority_name: _builtins.str
+    """处罚机关 and its 统一社会信用代码"""
+    authority_uscc: _builtins.str
+    unit: _builtins.str
+    """The unit whose bureau decided."""
+    remarks: _builtins.str
+    @_builtins.property
+    def penalty_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """处罚类别 (行政处罚法 Art. 9): warning, circulated_criticism, fine, confiscation_of_illegal_gains,
+        confiscation_of_property, suspension, license_revocation, ... (at least one)
+        """
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision_number: _builtins.str = ...,
+        party_name: _builtins.str = ...,
+        party_uscc: _builtins.str = ...,
+        violation_kind: _builtins.str = ...,
+        facts: _builtins.str = ...,
+        legal_basis: _builtins.str = ...,
+        penalty_types: _abc.Iterable[_builtins.str] | None = ...,
+        content: _builtins.str = ...,
+        fine_fen: _builtins.int = ...,
+        confiscated_fen: _builtins.int = ...,
+        decision_date: _builtins.str = ...,
+        authority_name: _builtins.str = ...,
+        authority_uscc: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        remarks: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "authority_uscc", b"authority_uscc", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_date", b"decision_date", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "remarks", b"remarks", "request_id", b"request_id", "unit", b"unit", "violation_kind", b"violation_kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImposePenaltyRequest: _TypeAlias = ImposePenaltyRequest  # noqa: Y015
+
+@_typing.final
+class ImposePenaltyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_UNTIL_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    display_until: _builtins.str
+    """公示截止期 (end of public display), YYYY-MM-DD"""
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        display_until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_until", b"display_until", "penalty_id", b"penalty_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ImposePenaltyResponse: _TypeAlias = ImposePenaltyResponse  # noqa: Y015
+
+@_typing.final
+class RevokePenaltyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision_number: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision_number: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_number", b"decision_number", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokePenaltyRequest: _TypeAlias = RevokePenaltyRequest  # noqa: Y015
+
+@_typing.final
+class RevokePenaltyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    WITHDRAW_BY_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    withdraw_by: _builtins.str
+    """The withdrawal must reach 信用中国 within 3 working days (行政处罚法 Art. 48)."""
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        withdraw_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["penalty_id", b"penalty_id", "withdraw_by", b"withdraw_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RevokePenaltyResponse: _TypeAlias = RevokePenaltyResponse  # noqa: Y015
+
+@_typing.final
+class GetLedgerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    company_uscc: _builtins.str
+    def __init__(
+        self,
+        *,
+        company_uscc: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLedgerRequest: _TypeAlias = GetLedgerRequest  # noqa: Y015
+
+@_typing.final
+class LedgerEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    SCORE_AFTER_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    TABLE_VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """deducted, restored, dishonesty_listed"""
+    finding_id: _builtins.str
+    kind: _builtins.str
+    severity: _builtins.str
+    points: _builtins.int
+    score_after: _builtins.int
+    at: _builtins.str
+    table_version: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        points: _builtins.int = ...,
+        score_after: _builtins.int = ...,
+        at: _builtins.str = ...,
+        table_version: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "finding_id", b"finding_id", "kind", b"kind", "points", b"points", "reason", b"reason", "score_after", b"score_after", "severity", b"severity", "table_version", b"table_version", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LedgerEntry: _TypeAlias = LedgerEntry  # noqa: Y015
+
+@_typing.final
+class GetLedgerResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    GRADE_FIELD_NUMBER: _builtins.int
+    SERIOUSLY_DISHONEST_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    BANDS_VERSION_FIELD_NUMBER: _builtins.int
+    company_uscc: _builtins.str
+    score: _builtins.int
+    grade: _builtins.str
+    """AAA, AA, A, B, C"""
+    seriously_dishonest: _builtins.bool
+    bands_version: _builtins.str
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___LedgerEntry]: ...
+    def __init__(
+        self,
+        *,
+        company_uscc: _builtins.str = ...,
+        score: _builtins.int = ...,
+        grade: _builtins.str = ...,
+        seriously_dishonest: _builtins.bool = ...,
+        entries: _abc.Iterable[Global___LedgerEntry] | None = ...,
+        bands_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bands_version", b"bands_version", "company_uscc", b"company_uscc", "entries", b"entries", "grade", b"grade", "score", b"score", "seriously_dishonest", b"seriously_dishonest"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLedgerResponse: _TypeAlias = GetLedgerResponse  # noqa: Y015
+
+@_typing.final
+class SweepDisplayPeriodsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepDisplayPeriodsRequest: _TypeAlias = SweepDisplayPeriodsRequest  # noqa: Y015
+
+@_typing.final
+class SweepDisplayPeriodsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESTORED_FIELD_NUMBER: _builtins.int
+    restored: _builtins.int
+    def __init__(
+        self,
+        *,
+        restored: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["restored", b"restored"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SweepDisplayPeriodsResponse: _TypeAlias = SweepDisplayPeriodsResponse  # noqa: Y015
+
+@_typing.final
+class GetFeedStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEED_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    feed: _builtins.str
+    """creditchina or market (empty: both)"""
+    record_id: _builtins.str
+    """One record (empty: the counts only)"""
+    def __init__(
+        self,
+        *,
+        feed: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["feed", b"feed", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeedStatusRequest: _TypeAlias = GetFeedStatusRequest  # noqa: Y015
+
+@_typing.final
+class FeedCounts(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEED_FIELD_NUMBER: _builtins.int
+    PENDING_FIELD_NUMBER: _builtins.int
+    DELIVERED_FIELD_NUMBER: _builtins.int
+    DEAD_FIELD_NUMBER: _builtins.int
+    feed: _builtins.str
+    pending: _builtins.int
+    delivered: _builtins.int
+    dead: _builtins.int
+    def __init__(
+        self,
+        *,
+        feed: _builtins.str = ...,
+        pending: _builtins.int = ...,
+        delivered: _builtins.int = ...,
+        dead: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dead", b"dead", "delivered", b"delivered", "feed", b"feed", "pending", b"pending"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedCounts: _TypeAlias = FeedCounts  # noqa: Y015
+
+@_typing.final
+class FeedAttempt(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    HTTP_STATUS_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    attempt: _builtins.int
+    at: _builtins.str
+    http_status: _builtins.int
+    error: _builtins.str
+    def __init__(
+        self,
+        *,
+        attempt: _builtins.int = ...,
+        at: _builtins.str = ...,
+        http_status: _builtins.int = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "attempt", b"attempt", "error", b"error", "http_status", b"http_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedAttempt: _TypeAlias = FeedAttempt  # noqa: Y015
+
+@_typing.final
+class GetFeedStatusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """For a record: pending, delivered or dead, with every attempt."""
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedCounts]: ...
+    @_builtins.property
+    def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedAttempt]: ...
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___FeedCounts] | None = ...,
+        status: _builtins.str = ...,
+        attempts: _abc.Iterable[Global___FeedAttempt] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "counts", b"counts", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeedStatusResponse: _TypeAlias = GetFeedStatusResponse  # noqa: Y015
+
+@_typing.final
+class RepushFeedRecordRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FEED_FIELD_NUMBER: _builtins.int
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    feed: _builtins.str
+    record_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        feed: _builtins.str = ...,
+        record_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["feed", b"feed", "record_id", b"record_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RepushFeedRecordRequest: _TypeAlias = RepushFeedRecordRequest  # noqa: Y015
+
+@_typing.final
+class RepushFeedRecordResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOUND_FIELD_NUMBER: _builtins.int
+    found: _builtins.bool
+    def __init__(
+        self,
+        *,
+        found: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["found", b"found"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RepushFeedRecordResponse: _TypeAlias = RepushFeedRecordResponse  # noqa: Y015
+
+@_typing.final
 class GetHistoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class CreditServiceStub:
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
     """
 
     def __init__(self, channel):
@@ -35,6 +36,36 @@ class CreditServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ImposePenalty = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/ImposePenalty',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.FromString,
+                _registered_method=True)
+        self.RevokePenalty = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/RevokePenalty',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.FromString,
+                _registered_method=True)
+        self.GetLedger = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/GetLedger',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerResponse.FromString,
+                _registered_method=True)
+        self.SweepDisplayPeriods = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/SweepDisplayPeriods',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsResponse.FromString,
+                _registered_method=True)
+        self.GetFeedStatus = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/GetFeedStatus',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusResponse.FromString,
+                _registered_method=True)
+        self.RepushFeedRecord = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/RepushFeedRecord',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordResponse.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.credit.v1.CreditService/GetHistory',
                 request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetHistoryRequest.SerializeToString,
@@ -43,8 +74,51 @@ class CreditServiceStub:
 
 
 class CreditServiceServicer:
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
     """
+
+    def ImposePenalty(self, request, context):
+        """Records an administrative penalty decision (行政处罚决定).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokePenalty(self, request, context):
+        """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLedger(self, request, context):
+        """A company's ledger: score, grade, every deduction and restoration.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SweepDisplayPeriods(self, request, context):
+        """Restores deductions whose display period has ended (also run periodically).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFeedStatus(self, request, context):
+        """Delivery state of the feeds' records.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RepushFeedRecord(self, request, context):
+        """Sends a dead-lettered (or delivered) record again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def GetHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -55,6 +129,36 @@ class CreditServiceServicer:
 
 def add_CreditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ImposePenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImposePenalty,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.SerializeToString,
+            ),
+            'RevokePenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokePenalty,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.SerializeToString,
+            ),
+            'GetLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLedger,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerResponse.SerializeToString,
+            ),
+            'SweepDisplayPeriods': grpc.unary_unary_rpc_method_handler(
+                    servicer.SweepDisplayPeriods,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsResponse.SerializeToString,
+            ),
+            'GetFeedStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeedStatus,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusResponse.SerializeToString,
+            ),
+            'RepushFeedRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.RepushFeedRecord,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordResponse.SerializeToString,
+            ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
                     request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetHistoryRequest.FromString,
@@ -69,8 +173,171 @@ def add_CreditServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CreditService:
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
     """
+
+    @staticmethod
+    def ImposePenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/ImposePenalty',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokePenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/RevokePenalty',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/GetLedger',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SweepDisplayPeriods(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/SweepDisplayPeriods',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.SweepDisplayPeriodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeedStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/GetFeedStatus',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetFeedStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RepushFeedRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/RepushFeedRecord',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.RepushFeedRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def GetHistory(request,

@@ -27,23 +27,101 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class CreditServiceStub:
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CreditServiceAsyncStub: ...
+    ImposePenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.ImposePenaltyRequest, _credit_pb2.ImposePenaltyResponse]
+    """Records an administrative penalty decision (行政处罚决定)."""
+    RevokePenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]
+    """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+    GetLedger: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]
+    """A company's ledger: score, grade, every deduction and restoration."""
+    SweepDisplayPeriods: _grpc.UnaryUnaryMultiCallable[_credit_pb2.SweepDisplayPeriodsRequest, _credit_pb2.SweepDisplayPeriodsResponse]
+    """Restores deductions whose display period has ended (also run periodically)."""
+    GetFeedStatus: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetFeedStatusRequest, _credit_pb2.GetFeedStatusResponse]
+    """Delivery state of the feeds' records."""
+    RepushFeedRecord: _grpc.UnaryUnaryMultiCallable[_credit_pb2.RepushFeedRecordRequest, _credit_pb2.RepushFeedRecordResponse]
+    """Sends a dead-lettered (or delivered) record again."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetHistoryRequest, _credit_pb2.GetHistoryResponse]
 
 @_typing.type_check_only
 class CreditServiceAsyncStub(CreditServiceStub):
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    ImposePenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.ImposePenaltyRequest, _credit_pb2.ImposePenaltyResponse]  # type: ignore[assignment]
+    """Records an administrative penalty decision (行政处罚决定)."""
+    RevokePenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]  # type: ignore[assignment]
+    """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+    GetLedger: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]  # type: ignore[assignment]
+    """A company's ledger: score, grade, every deduction and restoration."""
+    SweepDisplayPeriods: _aio.UnaryUnaryMultiCallable[_credit_pb2.SweepDisplayPeriodsRequest, _credit_pb2.SweepDisplayPeriodsResponse]  # type: ignore[assignment]
+    """Restores deductions whose display period has ended (also run periodically)."""
+    GetFeedStatus: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetFeedStatusRequest, _credit_pb2.GetFeedStatusResponse]  # type: ignore[assignment]
+    """Delivery state of the feeds' records."""
+    RepushFeedRecord: _aio.UnaryUnaryMultiCallable[_credit_pb2.RepushFeedRecordRequest, _credit_pb2.RepushFeedRecordResponse]  # type: ignore[assignment]
+    """Sends a dead-lettered (or delivered) record again."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetHistoryRequest, _credit_pb2.GetHistoryResponse]  # type: ignore[assignment]
 
 class CreditServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The credit service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Credit of property companies (物业服务企业信用): ledgers fed by inspection's findings,
+    administrative penalties (行政处罚), and the outbound feeds to 信用中国(福建) and market regulation.
+    """
+
+    @_abc_1.abstractmethod
+    def ImposePenalty(
+        self,
+        request: _credit_pb2.ImposePenaltyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.ImposePenaltyResponse, _abc.Awaitable[_credit_pb2.ImposePenaltyResponse]]:
+        """Records an administrative penalty decision (行政处罚决定)."""
+
+    @_abc_1.abstractmethod
+    def RevokePenalty(
+        self,
+        request: _credit_pb2.RevokePenaltyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.RevokePenaltyResponse, _abc.Awaitable[_credit_pb2.RevokePenaltyResponse]]:
+        """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+
+    @_abc_1.abstractmethod
+    def GetLedger(
+        self,
+        request: _credit_pb2.GetLedgerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.GetLedgerResponse, _abc.Awaitable[_credit_pb2.GetLedgerResponse]]:
+        """A company's ledger: score, grade, every deduction and restoration."""
+
+    @_abc_1.abstractmethod
+    def SweepDisplayPeriods(
+        self,
+        request: _credit_pb2.SweepDisplayPeriodsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.SweepDisplayPeriodsResponse, _abc.Awaitable[_credit_pb2.SweepDisplayPeriodsResponse]]:
+        """Restores deductions whose display period has ended (also run periodically)."""
+
+    @_abc_1.abstractmethod
+    def GetFeedStatus(
+        self,
+        request: _credit_pb2.GetFeedStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.GetFeedStatusResponse, _abc.Awaitable[_credit_pb2.GetFeedStatusResponse]]:
+        """Delivery state of the feeds' records."""
+
+    @_abc_1.abstractmethod
+    def RepushFeedRecord(
+        self,
+        request: _credit_pb2.RepushFeedRecordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.RepushFeedRecordResponse, _abc.Awaitable[_credit_pb2.RepushFeedRecordResponse]]:
+        """Sends a dead-lettered (or delivered) record again."""
 
     @_abc_1.abstractmethod
     def GetHistory(

@@ -1,0 +1,549 @@
+"""Reliable outbound push: records enqueued in the service's database, POSTed to receivers.
+
+A feed is a receiver outside the platform that takes JSON records over HTTPS. Pushing
+straight from a projection would lose records when the receiver is down and re-send them
+when the projection retries, so the push is split in two:
+
+1. `PushOutbox.enqueue(cur, …)` writes the record into `push_records` with the cursor of
+   the caller's transaction. Called from a projection's `apply`, the record commits together
+   with the read model and the projector's position: each record is enqueued exactly once,
+   and a replay of the same record id is a no-op.
+2. `Pusher.run_once()` claims due records, POSTs each one signed with the feed's secret and
+   keeps a receipt of every attempt in `push_receipts` (what was sent when, and what the
+   receiver answered). Failures that may pass are retried with exponential backoff; refusals
+   are parked as `dead` for an operator, who can `repush` them after a fix.
+
+Delivery is at least once: a pusher that dies after the receiver accepted a record but
+before recording it sends the record again after its lease expires. The stable record id
+(header `X-Pubrev-Record-Id`) lets the receiver answer such a repeat with its first receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from psycopg import Cursor
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+SIGNATURE_HEADER = "X-Pubrev-Signature"
+FEED_HEADER = "X-Pubrev-Feed"
+RECORD_ID_HEADER = "X-Pubrev-Record-Id"
+ATTEMPT_HEADER = "X-Pubrev-Attempt"
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+FIRST_BACKOFF_S = 1.0
+BACKOFF_FACTOR = 2.0
+MAX_BACKOFF_S = 300.0
+JITTER = 0.2
+RESPONSE_BODY_LIMIT = 2000
+"""Characters of a receiver's answer kept in a receipt: enough to read an error message,
+never enough for a misbehaving receiver to fill the database."""
+
+_FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_RECORD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")  # any text but control characters
+
+DDL = (
+    """
+    CREATE TABLE IF NOT EXISTS push_records (
+        feed text NOT NULL,
+        record_id text NOT NULL,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts int NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL,
+        last_error text,
+        delivered_at timestamptz,
+        PRIMARY KEY (feed, record_id)
+    )
+    """,
+    # Only pending records are ever claimed: a partial index stays small however many
+    # delivered records pile up over the years.
+    """
+    CREATE INDEX IF NOT EXISTS push_records_due
+        ON push_records (feed, next_attempt_at) WHERE status = 'pending'
+    """,
+    # A serial id, not (feed, record_id, attempt): a repush starts counting attempts again,
+    # and the receipts of every round are kept.
+    """
+    CREATE TABLE IF NOT EXISTS push_receipts (
+        id bigserial PRIMARY KEY,
+        feed text NOT NULL,
+        record_id text NOT NULL,
+        attempt int NOT NULL,
+        at timestamptz NOT NULL,
+        http_status int,
+        error text,
+        response_body text,
+        receipt_id text,
+        FOREIGN KEY (feed, record_id) REFERENCES push_records (feed, record_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS push_receipts_record ON push_receipts (feed, record_id, id)",
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PushState(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    dead = "dead"
+
+
+class InvalidRecord(ValueError):
+    """A record its feed's schema refuses: a bug in the code that built it, never pushed."""
+
+
+class UnknownFeed(KeyError):
+    """A feed name no FeedConfig was given for."""
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """One receiver: where records go, the shared secret that signs them, and the JSON
+    Schema (Draft 2020-12) every record must satisfy before it is even enqueued."""
+
+    name: str
+    url: str
+    secret: bytes = field(repr=False)
+    schema: Mapping[str, Any]
+    max_attempts: int = 8
+    timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not _FEED_NAME.match(self.name):
+            raise ValueError(f"feed name {self.name!r}: use lower-case letters, digits, . _ -")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"feed {self.name}: url must be http(s), got {self.url!r}")
+        if not self.secret:
+            raise ValueError(f"feed {self.name}: an empty secret signs nothing")
+        if self.max_attempts < 1 or self.timeout_s <= 0:
+            raise ValueError(f"feed {self.name}: max_attempts ≥ 1 and timeout_s > 0")
+        # A broken schema fails the service at start, not the first record at run time.
+        Draft202012Validator.check_schema(dict(self.schema))
+
+    @cached_property
+    def validator(self) -> Any:
+        return Draft202012Validator(dict(self.schema))
+
+    def document(self, record_id: str, payload: Any) -> Any:
+        """The payload as the receiver will see it (after a JSON round trip), validated."""
+        if not isinstance(record_id, str) or not _RECORD_ID.match(record_id):
+            raise InvalidRecord(
+                f"feed {self.name}: record id {record_id!r} must be 1–200 characters,"
+                " no control characters"
+            )
+        try:
+            document = json.loads(canonical_json(payload))
+        except (TypeError, ValueError) as error:
+            raise InvalidRecord(
+                f"feed {self.name}, record {record_id}: not JSON: {error}"
+            ) from error
+        problems = sorted(self.validator.iter_errors(document), key=_where)
+        if problems:
+            details = "; ".join(f"{_where(p)}: {p.message}" for p in problems)
+            raise InvalidRecord(f"feed {self.name}, record {record_id}: {details}")
+        return document
+
+
+def _where(error: Any) -> str:
+    return "/" + "/".join(str(part) for part in error.absolute_path)
+
+
+def canonical_json(payload: Any) -> bytes:
+    """The one rendering of a payload that is signed and sent: sorted keys, no spaces,
+    UTF-8 as is (Chinese stays readable in receipts and logs), no NaN (not JSON)."""
+    text = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+    return text.encode("utf-8")
+
+
+def header_record_id(record_id: str) -> str:
+    """The record id as it travels in X-Pubrev-Record-Id: percent-encoded UTF-8 (RFC 3986),
+    since ids may hold Chinese and header values are ASCII. Ids of letters, digits and
+    - . _ ~ : / @ travel unchanged; a receiver decodes with `urllib.parse.unquote`."""
+    return quote(record_id, safe=":/@!$&'()*+,;=")
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The value of X-Pubrev-Signature: HMAC-SHA256 over the exact body bytes."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
+    """Wait before the retry that follows attempt `attempt` (1-based): 1 s, 2 s, 4 s … capped
+    at 5 min, each ± up to 20% so that records failed together do not retry together."""
+    base = min(FIRST_BACKOFF_S * BACKOFF_FACTOR ** max(attempt - 1, 0), MAX_BACKOFF_S)
+    spread = (rng or random).uniform(1 - JITTER, 1 + JITTER)
+    return timedelta(seconds=base * spread)
+
+
+def _check_feeds(feeds: Mapping[str, FeedConfig]) -> dict[str, FeedConfig]:
+    for key, config in feeds.items():
+        if key != config.name:
+            raise ValueError(f"feed {config.name!r} registered under another name: {key!r}")
+    return dict(feeds)
+
+
+class PushOutbox:
+    """Enqueues records inside the caller's transaction (a projection's `apply`)."""
+
+    def __init__(self, feeds: Mapping[str, FeedConfig], clock: Clock = utc_now) -> None:
+        self.feeds = _check_feeds(feeds)
+        self.clock = clock
+
+    @staticmethod
+    def create_tables(cur: Cursor[Any]) -> None:
+        """Creates the push tables when missing. An advisory lock serialises the DDL: two
+        processes starting together would otherwise race on CREATE TABLE IF NOT EXISTS."""
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('servicekit.push.ddl'))")
+        for statement in DDL:
+            cur.execute(statement)
+
+    def enqueue(self, cur: Cursor[Any], feed: str, record_id: str, payload: Any) -> bool:
+        """Validates the record and queues it for pushing; True if it was new.
+
+        Runs in the transaction of `cur` (commits or rolls back with it). A record id
+        already queued is left as it is: records are immutable, a correction is a new
+        record with a new id. Raises InvalidRecord (a bug: fix the code, nothing is queued).
+        """
+        document = self._feed(feed).document(record_id, payload)
+        now = self.clock()
+        cur.execute(
+            "INSERT INTO push_records (feed, record_id, payload, created_at, status, "
+            "attempts, next_attempt_at) VALUES (%s, %s, %s, %s, 'pending', 0, %s) "
+            "ON CONFLICT (feed, record_id) DO NOTHING RETURNING 1",
+            (feed, record_id, Jsonb(document), now, now),
+        )
+        if cur.fetchone() is not None:
+            return True
+        cur.execute(
+            "SELECT payload = %s FROM push_records WHERE feed = %s AND record_id = %s",
+            (Jsonb(document), feed, record_id),
+        )
+        same = cur.fetchone()
+        if same is not None and not same[0]:
+            log.warning(
+                "record already queued with another payload; the first one stands",
+                extra={"feed": feed, "record_id": record_id},
+            )
+        return False
+
+    def _feed(self, feed: str) -> FeedConfig:
+        try:
+            return self.feeds[feed]
+        except KeyError:
+            raise UnknownFeed(feed) from None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One attempt: when it was sent and what came back (http_status None: no answer)."""
+
+    attempt: int
+    at: datetime
+    http_status: int | None
+    error: str | None
+    response_body: str | None
+    receipt_id: str | None
+
+
+@dataclass(frozen=True)
+class PushStatus:
+    feed: str
+    record_id: str
+    status: PushState
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    delivered_at: datetime | None
+    receipts: tuple[Receipt, ...]
+
+    @property
+    def receipt_id(self) -> str | None:
+        """The receiver's id of the record, from the latest accepted attempt."""
+        accepted = [r.receipt_id for r in self.receipts if r.receipt_id is not None]
+        return accepted[-1] if accepted else None
+
+
+class Verdict(StrEnum):
+    delivered = "delivered"
+    refused = "refused"  # the receiver will never take it: dead at once
+    retry = "retry"  # the receiver answered but could not take it now
+    unreachable = "unreachable"  # no answer: the rest of the feed's batch waits too
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    verdict: Verdict
+    http_status: int | None = None
+    error: str | None = None
+    response_body: str | None = None
+    receipt_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    record_id: str
+    payload: Any
+    attempt: int
+
+
+class Pusher:
+    """Sends due records of its feeds; many pushers may share one table.
+
+    A record is claimed (row lock, SKIP LOCKED) and leased by moving its next_attempt_at
+    past the time its send can take; the HTTP call then runs outside any transaction, so a
+    slow receiver holds no locks and no connection. Another pusher skips leased records.
+    """
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        feeds: Mapping[str, FeedConfig],
+        clock: Clock = utc_now,
+        *,
+        batch_size: int = 20,
+        rng: random.Random | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.pool = pool
+        self.feeds = _check_feeds(feeds)
+        self.clock = clock
+        self.batch_size = batch_size
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
+        self.client = client or httpx.Client(follow_redirects=False)
+        self._owns_client = client is None
+        with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            PushOutbox.create_tables(cur)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Pusher:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Sends one batch of due records per feed; returns how many requests it made."""
+        return sum(self._push_feed(config) for config in self.feeds.values())
+
+    async def run(self, stop: asyncio.Event, idle: float = 0.2) -> None:
+        """Pushes until `stop` is set (the projector role's task), like Projector.run."""
+        log.info("pusher started", extra={"feeds": sorted(self.feeds)})
+        pause = 0.5
+        while not stop.is_set():
+            try:
+                sent = await asyncio.to_thread(self.run_once)
+                pause = 0.5
+            except Exception as error:  # database away: retry, never drop
+                log.warning("push batch failed; will retry", extra={"error": repr(error)})
+                await _wait(stop, pause)
+                pause = min(pause * 2, 10.0)
+                continue
+            if sent == 0:
+                await _wait(stop, idle)
+        log.info("pusher stopped")
+
+    def _push_feed(self, feed: FeedConfig) -> int:
+        claimed = self._claim(feed)
+        for index, record in enumerate(claimed):
+            outcome = self._send(feed, record)
+            retry_at = self._record(feed, record, outcome)
+            if outcome.verdict is Verdict.unreachable:
+                # One timeout per feed and round, not one per record: the rest wait with it.
+                resume_at = retry_at or self.clock() + backoff(1, self.rng)
+                self._release(feed, claimed[index + 1:], resume_at)
+                return index + 1
+        return len(claimed)
+
+    def _claim(self, feed: FeedConfig) -> list[_Claimed]:
+        now = self.clock()
+        # Long enough for every send of the batch to time out in each phase (connect, write,
+        # read); a pusher that dies holding a lease delays its records by this much.
+        lease = timedelta(seconds=feed.timeout_s * 3 * self.batch_size + 30)
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "WITH due AS ("
+                " SELECT feed, record_id FROM push_records"
+                " WHERE feed = %(feed)s AND status = 'pending' AND next_attempt_at <= %(now)s"
+                " ORDER BY next_attempt_at, attempts, created_at LIMIT %(limit)s"
+                " FOR UPDATE SKIP LOCKED) "
+                "UPDATE push_records AS r SET attempts = r.attempts + 1,"
+                " next_attempt_at = %(lease_until)s "
+                "FROM due WHERE r.feed = due.feed AND r.record_id = due.record_id "
+                "RETURNING r.record_id, r.payload, r.attempts",
+                {"feed": feed.name, "now": now, "limit": self.batch_size,
+                 "lease_until": now + lease},
+            )
+            rows = cur.fetchall()
+        return [_Claimed(row[0], row[1], row[2]) for row in rows]
+
+    def _send(self, feed: FeedConfig, record: _Claimed) -> _Outcome:
+        body = canonical_json(record.payload)
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            SIGNATURE_HEADER: sign(feed.secret, body),
+            FEED_HEADER: feed.name,
+            RECORD_ID_HEADER: header_record_id(record.record_id),
+            ATTEMPT_HEADER: str(record.attempt),
+        }
+        try:
+            response = self.client.post(
+                feed.url, content=body, headers=headers, timeout=feed.timeout_s
+            )
+        except httpx.TimeoutException as error:
+            return _Outcome(Verdict.unreachable, error=f"timeout: {type(error).__name__}")
+        except httpx.HTTPError as error:
+            return _Outcome(Verdict.unreachable, error=f"{type(error).__name__}: {error}")
+        return _judge(response)
+
+    def _record(self, feed: FeedConfig, record: _Claimed, outcome: _Outcome) -> datetime | None:
+        """Keeps the receipt and moves the record on; returns when it will be retried."""
+        now = self.clock()
+        retry_at: datetime | None = None
+        key = {"feed": feed.name, "record_id": record.record_id, "now": now,
+               "error": outcome.error}
+        if outcome.verdict is Verdict.delivered:
+            update = ("status = 'delivered', delivered_at = %(now)s, last_error = NULL,"
+                      " next_attempt_at = %(now)s")
+        elif outcome.verdict is Verdict.refused or record.attempt >= feed.max_attempts:
+            update = "status = 'dead', last_error = %(error)s, next_attempt_at = %(now)s"
+            log.warning("record is dead; an operator may repush it after a fix",
+                        extra={**key, "attempts": record.attempt})
+        else:
+            retry_at = now + backoff(record.attempt, self.rng)
+            update = "last_error = %(error)s, next_attempt_at = %(retry_at)s"
+            key["retry_at"] = retry_at
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO push_receipts (feed, record_id, attempt, at, http_status, error,"
+                " response_body, receipt_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (feed.name, record.record_id, record.attempt, now, outcome.http_status,
+                 outcome.error, outcome.response_body, outcome.receipt_id),
+            )
+            # A record no longer pending (another pusher took it after our lease ran out)
+            # keeps its state.
+            cur.execute(
+                f"UPDATE push_records SET {update} "  # noqa: S608 (fixed fragments above)
+                "WHERE feed = %(feed)s AND record_id = %(record_id)s AND status = 'pending'",
+                key,
+            )
+        return retry_at
+
+    def _release(self, feed: FeedConfig, records: Sequence[_Claimed], retry_at: datetime) -> None:
+        """Gives back claimed records that were never sent: not an attempt, so not counted."""
+        if not records:
+            return
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "UPDATE push_records SET attempts = attempts - 1, next_attempt_at = %s"
+                " WHERE feed = %s AND record_id = ANY(%s) AND status = 'pending'",
+                (retry_at, feed.name, [r.record_id for r in records]),
+            )
+
+    # -- operators -------------------------------------------------------------------------
+
+    def repush(self, feed: str, record_id: str) -> bool:
+        """Queues a record again, due now, with a fresh count of attempts (after the
+        receiver or the data was fixed, or the receiver lost it). False: no such record."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "UPDATE push_records SET status = 'pending', attempts = 0,"
+                " next_attempt_at = %s, delivered_at = NULL"
+                " WHERE feed = %s AND record_id = %s",
+                (self.clock(), feed, record_id),
+            )
+            found = cur.rowcount == 1
+        if found:
+            log.info("record queued again", extra={"feed": feed, "record_id": record_id})
+        return found
+
+    def status(self, feed: str, record_id: str) -> PushStatus | None:
+        """Where a record stands, with the receipt of every attempt, oldest first."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT status, attempts, next_attempt_at, last_error, delivered_at"
+                " FROM push_records WHERE feed = %s AND record_id = %s",
+                (feed, record_id),
+            ).fetchone()
+            if row is None:
+                return None
+            receipts = conn.execute(
+                "SELECT attempt, at, http_status, error, response_body, receipt_id"
+                " FROM push_receipts WHERE feed = %s AND record_id = %s ORDER BY id",
+                (feed, record_id),
+            ).fetchall()
+        return PushStatus(
+            feed=feed, record_id=record_id, status=PushState(row[0]), attempts=row[1],
+            next_attempt_at=row[2], last_error=row[3], delivered_at=row[4],
+            receipts=tuple(Receipt(*r) for r in receipts),
+        )
+
+    def counts(self, feed: str) -> dict[str, int]:
+        """Records of a feed by status; every status present, zero included."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT status, count(*) FROM push_records WHERE feed = %s GROUP BY status",
+                (feed,),
+            ).fetchall()
+        result = {state.value: 0 for state in PushState}
+        result.update({status: int(count) for status, count in rows})
+        return result
+
+
+def _judge(response: httpx.Response) -> _Outcome:
+    """2xx: taken. 408/429 and 5xx: try again later. Any other 4xx: refused for good —
+    the receiver read the record and said no, so sending it again changes nothing."""
+    status = response.status_code
+    text = response.text[:RESPONSE_BODY_LIMIT]
+    if 200 <= status < 300:
+        return _Outcome(Verdict.delivered, status, None, text, _receipt_id(response))
+    error = f"HTTP {status}: {text[:200]}" if text else f"HTTP {status}"
+    if 400 <= status < 500 and status not in (408, 429):
+        return _Outcome(Verdict.refused, status, error, text)
+    return _Outcome(Verdict.retry, status, error, text)
+
+
+def _receipt_id(response: httpx.Response) -> str | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    receipt = answer.get("receipt_id") if isinstance(answer, dict) else None
+    return str(receipt) if isinstance(receipt, str | int) and receipt != "" else None
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

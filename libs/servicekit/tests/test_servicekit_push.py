@@ -1,0 +1,376 @@
+"""servicekit.push on real PostgreSQL, against a real HTTP receiver on 127.0.0.1.
+
+Time is a fake clock shared by the outbox and the pushers: a backoff is passed by moving
+the clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import random
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from psycopg_pool import ConnectionPool
+
+from servicekit.postgres import drop_database, ensure_database
+from servicekit.push import (
+    FeedConfig,
+    InvalidRecord,
+    Pusher,
+    PushOutbox,
+    PushState,
+    UnknownFeed,
+    backoff,
+    canonical_json,
+)
+from servicekit.settings import with_database
+from servicekit.testing import eventually
+from tools.feed_receiver import FeedReceiver
+
+pytestmark = pytest.mark.infra
+
+FEED = "sample-feed"
+SECRET = b"shared-secret"
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["名称", "amount", "on"],
+    "additionalProperties": False,
+    "properties": {
+        "名称": {"type": "string", "minLength": 1},
+        "amount": {"type": "number", "minimum": 0},
+        "on": {"type": "string", "format": "date"},
+    },
+}
+
+
+def record(n: int = 1) -> dict[str, Any]:
+    return {"名称": f"测试记录{n}", "amount": 1.25 * n, "on": "2026-03-01"}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture(scope="module")
+def database(infra: dict[str, str]) -> Iterator[str]:
+    url = with_database(infra["database"], f"test_push_{uuid.uuid4().hex[:10]}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def pool(database: str) -> Iterator[ConnectionPool]:
+    with ConnectionPool(database, min_size=1, max_size=6) as pool:
+        with pool.connection() as conn:
+            conn.execute("DROP TABLE IF EXISTS push_receipts, push_records")
+        yield pool
+
+
+@pytest.fixture
+def receiver() -> Iterator[FeedReceiver]:
+    with FeedReceiver(port=0, schemas={FEED: SCHEMA}, secrets={FEED: SECRET}) as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def feed_config(receiver: FeedReceiver, **overrides: Any) -> FeedConfig:
+    values: dict[str, Any] = {
+        "name": FEED, "url": receiver.feed_url(FEED), "secret": SECRET, "schema": SCHEMA,
+    }
+    values.update(overrides)
+    return FeedConfig(**values)
+
+
+@pytest.fixture
+def make_pusher(pool, receiver, clock) -> Iterator[Any]:
+    made: list[Pusher] = []
+
+    def make(batch_size: int = 5, **overrides: Any) -> Pusher:
+        config = feed_config(receiver, **overrides)
+        pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), batch_size=batch_size)
+        made.append(pusher)
+        return pusher
+
+    yield make
+    for pusher in made:
+        pusher.close()
+
+
+def enqueue(pool: ConnectionPool, pusher: Pusher, clock: FakeClock, *records: tuple[str, Any]
+            ) -> list[bool]:
+    """Enqueues in one transaction, as a projection's apply does."""
+    outbox = PushOutbox(pusher.feeds, clock)
+    with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        return [outbox.enqueue(cur, FEED, record_id, payload) for record_id, payload in records]
+
+
+def test_delivers_signed_canonical_body_and_keeps_the_receipt(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+
+    assert pusher.run_once() == 1
+
+    [request] = receiver.requests
+    assert request.status == 200
+    assert request.body == canonical_json(record())
+    assert "测试记录1".encode() in request.body  # UTF-8 as is, not \\u escapes
+    expected = "sha256=" + hmac.new(SECRET, request.body, hashlib.sha256).hexdigest()
+    assert request.headers["x-pubrev-signature"] == expected
+    assert request.headers["x-pubrev-feed"] == FEED
+    assert request.headers["x-pubrev-record-id"] == "r-1"
+    assert request.headers["x-pubrev-attempt"] == "1"
+    assert request.headers["content-type"] == "application/json; charset=utf-8"
+    assert receiver.records[(FEED, "r-1")] == record()
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None
+    assert status.status is PushState.delivered
+    assert status.delivered_at == clock.now
+    assert status.receipt_id == receiver.receipts[(FEED, "r-1")]
+    [receipt] = status.receipts
+    assert (receipt.attempt, receipt.http_status, receipt.error) == (1, 200, None)
+    assert json.loads(receipt.response_body or "{}")["receipt_id"] == status.receipt_id
+    assert pusher.counts(FEED) == {"pending": 0, "delivered": 1, "dead": 0}
+    assert pusher.run_once() == 0  # nothing left to send
+
+
+def test_record_ids_may_hold_chinese(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher()
+    record_id = "记录:〔2026〕1号"
+    enqueue(pool, pusher, clock, (record_id, record()))
+
+    pusher.run_once()
+
+    [request] = receiver.requests
+    header = request.headers["x-pubrev-record-id"]
+    assert header.isascii() and unquote(header) == record_id
+    assert receiver.records == {(FEED, record_id): record()}
+    status = pusher.status(FEED, record_id)
+    assert status is not None and status.status is PushState.delivered
+
+
+def test_enqueue_twice_pushes_once(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher()
+    assert enqueue(pool, pusher, clock, ("r-1", record()), ("r-1", record())) == [True, False]
+    assert enqueue(pool, pusher, clock, ("r-1", record())) == [False]
+
+    pusher.run_once()
+    pusher.run_once()
+
+    assert [r.record_id for r in receiver.requests] == ["r-1"]
+
+
+def test_retries_5xx_with_growing_backoff_until_delivered(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    receiver.fail_next(2, status=503)
+
+    waits = []
+    for _ in range(2):
+        assert pusher.run_once() == 1
+        status = pusher.status(FEED, "r-1")
+        assert status is not None and status.status is PushState.pending
+        waits.append(status.next_attempt_at - clock.now)
+        assert pusher.run_once() == 0  # not due before its backoff has passed
+        clock.advance(waits[-1])
+    assert pusher.run_once() == 1
+
+    assert timedelta(seconds=0.8) <= waits[0] <= timedelta(seconds=1.2)
+    assert timedelta(seconds=1.6) <= waits[1] <= timedelta(seconds=2.4)
+    status = pusher.status(FEED, "r-1")
+    assert status is not None
+    assert status.status is PushState.delivered and status.attempts == 3
+    assert [(r.attempt, r.http_status) for r in status.receipts] == [
+        (1, 503), (2, 503), (3, 200)
+    ]
+    assert status.receipts[0].error is not None and "503" in status.receipts[0].error
+    assert [r.attempt for r in receiver.requests] == ["1", "2", "3"]
+
+
+def test_timeout_is_retried_and_the_rest_of_the_feed_waits_with_it(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher(timeout_s=0.2)
+    enqueue(pool, pusher, clock, ("r-1", record()), ("r-2", record(2)))
+    receiver.timeout_next(1, seconds=1.0)
+
+    assert pusher.run_once() == 1  # the feed went quiet: r-2 waits instead of timing out too
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None and status.status is PushState.pending
+    assert status.receipts[0].http_status is None
+    assert (status.receipts[0].error or "").startswith("timeout")
+    waiting = pusher.status(FEED, "r-2")
+    assert waiting is not None and waiting.attempts == 0 and waiting.receipts == ()
+    assert waiting.next_attempt_at == status.next_attempt_at
+
+    clock.advance(timedelta(seconds=2))
+    assert pusher.run_once() == 2
+    assert pusher.counts(FEED) == {"pending": 0, "delivered": 2, "dead": 0}
+
+
+def test_refusal_is_dead_at_once(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    receiver.refuse_next(1)
+
+    pusher.run_once()
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None
+    assert status.status is PushState.dead and status.attempts == 1
+    assert status.last_error is not None and "HTTP 422" in status.last_error
+    clock.advance(timedelta(hours=1))
+    assert pusher.run_once() == 0
+
+
+def test_wrong_secret_is_refused_by_the_receiver(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher(secret=b"not-the-shared-secret")
+    enqueue(pool, pusher, clock, ("r-1", record()))
+
+    pusher.run_once()
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None and status.status is PushState.dead
+    assert [r.http_status for r in status.receipts] == [401]
+    assert receiver.records == {}
+
+
+def test_dead_after_max_attempts_then_repush_delivers(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher(max_attempts=3)
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    receiver.fail_next(3, status=500)
+
+    for _ in range(3):
+        assert pusher.run_once() == 1
+        clock.advance(timedelta(minutes=6))
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None
+    assert status.status is PushState.dead and status.attempts == 3
+    assert pusher.run_once() == 0
+
+    assert pusher.repush(FEED, "r-1") is True
+    assert pusher.repush(FEED, "no-such-record") is False
+    assert pusher.run_once() == 1
+
+    status = pusher.status(FEED, "r-1")
+    assert status is not None
+    assert status.status is PushState.delivered and status.attempts == 1
+    assert [r.http_status for r in status.receipts] == [500, 500, 500, 200]
+    assert status.last_error is None
+
+
+def test_repush_of_a_delivered_record_gets_the_receivers_first_receipt(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    pusher.run_once()
+    first = pusher.status(FEED, "r-1")
+
+    assert pusher.repush(FEED, "r-1") is True
+    assert pusher.run_once() == 1
+
+    again = pusher.status(FEED, "r-1")
+    assert first is not None and again is not None
+    assert again.status is PushState.delivered
+    assert [r.receipt_id for r in again.receipts] == [first.receipt_id, first.receipt_id]
+    assert len(receiver.requests) == 2 and len(receiver.records) == 1
+
+
+def test_invalid_payload_is_refused_at_enqueue(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher()
+    bad = {**record(), "amount": -1, "extra": True}
+
+    with pytest.raises(InvalidRecord, match=r"/amount: -1 is less than the minimum"):
+        enqueue(pool, pusher, clock, ("r-1", bad))
+    with pytest.raises(InvalidRecord, match="not JSON"):
+        enqueue(pool, pusher, clock, ("r-2", {**record(), "on": {1, 2}}))
+    with pytest.raises(InvalidRecord, match="record id"):
+        enqueue(pool, pusher, clock, ("r\n3", record()))
+    with pytest.raises(UnknownFeed):
+        PushOutbox({}, clock).enqueue(None, FEED, "r-4", record())  # type: ignore[arg-type]
+
+    assert pusher.counts(FEED) == {"pending": 0, "delivered": 0, "dead": 0}
+
+
+def test_two_pushers_never_send_a_record_twice(pool, receiver, clock, make_pusher) -> None:
+    # Small batches: many claims, so the two pushers keep meeting on the same rows.
+    pushers = [make_pusher(batch_size=2), make_pusher(batch_size=2)]
+    ids = [f"r-{n}" for n in range(60)]
+    enqueue(pool, pushers[0], clock, *((i, record()) for i in ids))
+    start = threading.Barrier(2)
+    sent: list[int] = []
+
+    def work(pusher: Pusher) -> None:
+        start.wait()
+        while (count := pusher.run_once()) > 0:
+            sent.append(count)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in pushers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    per_record = Counter(r.record_id for r in receiver.requests)
+    assert sorted(per_record) == sorted(ids)
+    assert set(per_record.values()) == {1}
+    assert sum(sent) == 60
+    assert pushers[0].counts(FEED) == {"pending": 0, "delivered": 60, "dead": 0}
+
+
+async def test_run_pushes_until_stopped(pool, receiver, clock, make_pusher) -> None:
+    pusher = make_pusher()
+    stop = asyncio.Event()
+    task = asyncio.create_task(pusher.run(stop, idle=0.02))
+    await asyncio.to_thread(enqueue, pool, pusher, clock, ("r-1", record()))
+
+    async def arrived() -> bool:
+        return (FEED, "r-1") in receiver.records
+
+    await eventually(arrived, timeout=10, what="the record at the receiver")
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+def test_backoff_doubles_from_one_second_and_caps_at_five_minutes() -> None:
+    rng = random.Random(1)
+    for attempt, base in [(1, 1), (2, 2), (3, 4), (9, 256), (10, 300), (30, 300)]:
+        wait = backoff(attempt, rng).total_seconds()
+        assert base * 0.8 <= wait <= base * 1.2
+
+
+def test_feed_config_refuses_a_broken_schema() -> None:
+    with pytest.raises(Exception, match="is not valid under any of the given schemas"):
+        FeedConfig(FEED, "http://127.0.0.1:1/", SECRET, {"type": "no-such-type"})

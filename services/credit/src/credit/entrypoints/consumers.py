@@ -1,0 +1,38 @@
+"""Kafka subscriptions of the credit service: inspection's findings deduct credit, verified
+rectifications allow repair, spot-check results go to market regulation's feed."""
+
+from __future__ import annotations
+
+from credit.application.app import CreditApplication
+from pubrev_contracts.events.inspection import (
+    RectificationVerifiedV1,
+    SpotCheckDoneV1,
+    ViolationFoundV1,
+)
+from pubrev_contracts.topics import INSPECTION_EVENTS
+from servicekit.consumer import Subscription
+from servicekit.eventstore import DeliveryRef
+
+LEDGER = "credit.ledger"
+
+
+def subscriptions(app: CreditApplication) -> list[Subscription]:
+    def on_violation(event: ViolationFoundV1, delivery: DeliveryRef) -> bool:
+        return app.apply_finding(str(event.aggregate_id), event.company_uscc, event.unit,
+                                 event.kind, event.severity, event.found_at, delivery)
+
+    def on_rectified(event: RectificationVerifiedV1, delivery: DeliveryRef) -> bool:
+        return app.apply_rectification(str(event.aggregate_id), event.company_uscc,
+                                       event.verified_at, delivery)
+
+    def on_spot_check(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
+        failed = [item.item for item in event.checklist if not item.passed]
+        return app.note_spot_check(str(event.aggregate_id), event.company_uscc,
+                                   event.community_code, event.unit, event.inspected_at,
+                                   failed, delivery)
+
+    return [Subscription(LEDGER, INSPECTION_EVENTS, {
+        ViolationFoundV1: on_violation,
+        RectificationVerifiedV1: on_rectified,
+        SpotCheckDoneV1: on_spot_check,
+    })]

@@ -1,0 +1,57 @@
+"""Every credit event from a scenario on in-memory persistence with a fixed clock: the
+source of the golden samples and of the test that the producer emits their shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from credit.adapters.contract_events import to_contract
+from credit.application.app import CreditApplication, ImposePenalty
+from pubrev_contracts.events.base import ContractEvent
+from servicekit.eventstore import DeliveryRef
+from servicekit.identity import Identity
+
+COMPANY = "91350200776049653A"
+WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def penalty_command(decision_number: str = "莆城管罚决〔2026〕12号") -> ImposePenalty:
+    return ImposePenalty(
+        request_id=f"p-{decision_number}", decision_number=decision_number,
+        party_name="莆田市荔园物业服务有限公司", party_uscc=COMPANY, violation_kind="C1",
+        facts="擅自利用小区架空层对外出租经营", legal_basis="《物业管理条例》第六十三条",
+        penalty_types=("warning", "fine", "confiscation_of_illegal_gains"),
+        content="警告，罚款人民币伍万元，没收违法所得", fine_fen=5_000_000,
+        confiscated_fen=1_234_567, decision_date="2026-05-06",
+        authority_name="莆田市城市管理局", authority_uscc="11350300MB1234567X", unit="licheng",
+        remarks="",
+    )
+
+
+def run_scenario() -> list[ContractEvent]:
+    clock = FakeClock(WHEN)
+    app = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    for n, (kind, severity) in enumerate([("A1", "general"), ("C1", "serious"),
+                                          ("C1", "serious")]):
+        app.apply_finding(f"finding-{n}", COMPANY, "licheng", kind, severity, WHEN,
+                          DeliveryRef("credit.ledger", f"finding-{n}", 1))
+    clock.now = WHEN + timedelta(days=100)
+    app.apply_rectification("finding-0", COMPANY, clock.now,
+                            DeliveryRef("credit.ledger", "finding-0", 3))
+    officer = Identity("property-bureau", "officer", "licheng")
+    app.impose_penalty(officer, penalty_command())
+    app.revoke_penalty(officer, "r-1", "莆城管罚决〔2026〕12号", "复议撤销")
+    produced = []
+    for notification in app.recorder.select_notifications(1, 1000):
+        contract = to_contract(app.mapper.to_domain_event(notification))
+        if contract is not None:
+            produced.append(contract)
+    return produced

@@ -30,6 +30,11 @@ def _subscriptions(service: str) -> list[Any]:
         from inspection.entrypoints.consumers import subscriptions
 
         return subscriptions(InspectionApplication(env=IN_MEMORY))  # handlers are not run
+    if service == "credit":
+        from credit.application.app import CreditApplication
+        from credit.entrypoints.consumers import subscriptions as credit_subscriptions
+
+        return credit_subscriptions(CreditApplication(env=IN_MEMORY))
     return []
 
 

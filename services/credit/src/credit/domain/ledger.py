@@ -92,11 +92,18 @@ class CreditLedger(Aggregate):
         record = self.records.get(finding_id)
         if record is None:
             return False
-        record["rectified"] = True
         if now >= record["repair_from"]:
             self._restore(rules, finding_id, "rectification_verified")
             return True
+        self._rectified(finding_id=finding_id)
         return False
+
+    class RectificationNoted(Aggregate.Event):
+        finding_id: str
+
+    @event(RectificationNoted)
+    def _rectified(self, finding_id: str) -> None:
+        self.records[finding_id]["rectified"] = True
 
     def restore_due(self, rules: CreditRules, now: datetime) -> list[str]:
         """Restores what is due: rectified records past their minimum period, every record

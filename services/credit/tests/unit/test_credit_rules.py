@@ -1,0 +1,177 @@
+"""Deduction table, grades, display periods, dishonesty, 万元 conversion, penalties and the
+withdrawal deadline, on in-memory persistence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from credit.adapters.feeds import fen_to_wan_yuan
+from credit.application.app import CreditApplication
+from credit.domain.ledger import CreditLedger
+from credit.domain.penalty import add_working_days
+from credit.domain.rules import DEFAULT_RULES, DeductionTable
+from servicekit.errors import InvalidArgument, PermissionDenied
+from servicekit.eventstore import DeliveryRef
+from servicekit.identity import Identity
+from tests.support.credit_scenario import COMPANY, FakeClock, penalty_command
+
+WHEN = datetime(2026, 5, 6, tzinfo=UTC)
+OFFICER = Identity("property-bureau", "officer", "licheng")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(WHEN)
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> CreditApplication:
+    return CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+
+
+def deliver(app: CreditApplication, n: int, kind: str = "A1", severity: str = "general",
+            at: datetime = WHEN) -> bool:
+    return app.apply_finding(f"f{n}", COMPANY, "licheng", kind, severity, at,
+                             DeliveryRef("credit.ledger", f"f{n}", 1))
+
+
+def ledger(app: CreditApplication) -> CreditLedger:
+    found = app.find(CreditLedger.create_id(COMPANY), CreditLedger)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity", "points"),
+    [("A1", "minor", 1), ("A7", "general", 2), ("B1", "serious", 8), ("C1", "serious", 12),
+     ("D2", "general", 8), ("E1", "serious", 0)],
+)
+def test_table_points(kind: str, severity: str, points: int) -> None:
+    assert DEFAULT_RULES.deductions.points_for(kind, severity) == points
+
+
+@pytest.mark.parametrize(("score", "grade"), [(100, "AAA"), (85, "AAA"), (84, "AA"),
+                                               (80, "AA"), (79, "A"), (70, "A"), (69, "B"),
+                                               (60, "B"), (59, "C"), (0, "C")])
+def test_grade_bands(score: int, grade: str) -> None:
+    assert DEFAULT_RULES.grades.grade(score) == grade
+
+
+def test_a_finding_deducts_once_whatever_is_redelivered(app: CreditApplication) -> None:
+    assert deliver(app, 1, "C1", "general")
+    assert not deliver(app, 1, "C1", "general")  # same delivery: tracking
+    # The same finding through another delivery path still deducts once (ledger memory).
+    app.apply_finding("f1", COMPANY, "licheng", "C1", "general", WHEN,
+                      DeliveryRef("another-consumer", "f1", 1))
+    assert ledger(app).score == 92
+
+
+def test_every_deduction_records_table_version_and_basis(app: CreditApplication) -> None:
+    deliver(app, 1)
+    [deducted] = [e for e in app.repository.event_store.get(ledger(app).id)
+                  if type(e).__name__ == "Deducted"]
+    assert getattr(deducted, "table_version") == DEFAULT_RULES.deductions.version  # noqa: B009
+    assert getattr(deducted, "legal_basis")  # noqa: B009
+
+
+def test_a_new_table_version_applies_to_new_findings_only(clock: FakeClock) -> None:
+    stricter = replace(DEFAULT_RULES, deductions=DeductionTable(
+        "putian-credit-2027.1", {"A": {"general": 5}}, "revised table"))
+    old = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    deliver(old, 1)
+    assert ledger(old).score == 98
+    old.rules = stricter
+    deliver(old, 2)
+    versions = [getattr(e, "table_version") for e in  # noqa: B009
+                old.repository.event_store.get(ledger(old).id) if type(e).__name__ == "Deducted"]
+    assert versions == ["putian-credit-2023.1", "putian-credit-2027.1"]
+    assert ledger(old).score == 93
+
+
+def test_restoration_after_rectification_waits_for_the_minimum(app: CreditApplication,
+                                                               clock: FakeClock) -> None:
+    deliver(app, 1, "B1", "general")  # minimum 91 days, maximum 365
+    clock.now = WHEN + timedelta(days=10)
+    app.apply_rectification("f1", COMPANY, clock.now, DeliveryRef("credit.ledger", "f1", 3))
+    assert ledger(app).score == 96  # rectified, but the minimum period is not over
+    clock.now = WHEN + timedelta(days=90)
+    assert app.restore_due(COMPANY) == 0
+    clock.now = WHEN + timedelta(days=91)
+    assert app.restore_due(COMPANY) == 1
+    assert ledger(app).score == 100
+    assert app.restore_due(COMPANY) == 0
+
+
+def test_unrectified_records_are_restored_when_display_ends(app: CreditApplication,
+                                                            clock: FakeClock) -> None:
+    deliver(app, 1, "C1", "serious")
+    clock.now = WHEN + timedelta(days=1094)
+    assert app.restore_due(COMPANY) == 0
+    clock.now = WHEN + timedelta(days=1095)
+    assert app.restore_due(COMPANY) == 1
+
+
+def test_serious_dishonesty_listed_once(app: CreditApplication) -> None:
+    deliver(app, 1, "C1", "serious")
+    assert not ledger(app).listed
+    deliver(app, 2, "C2", "serious")
+    assert ledger(app).listed
+    deliver(app, 3, "C1", "serious")
+    listings = [e for e in app.repository.event_store.get(ledger(app).id)
+                if type(e).__name__ == "SeriousDishonestyListed"]
+    assert len(listings) == 1
+
+
+@pytest.mark.parametrize(
+    ("fen", "wan"),
+    [(0, "0.000000"), (1, "0.000001"), (99, "0.000099"), (1_000_000, "1.000000"),
+     (5_000_000, "5.000000"), (1_234_567, "1.234567"), (200_000_000_01, "20000.000001")],
+)
+def test_fen_to_wan_yuan_is_exact(fen: int, wan: str) -> None:
+    assert fen_to_wan_yuan(fen) == wan
+
+
+def test_negative_amount_is_refused() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        fen_to_wan_yuan(-1)
+
+
+def test_penalty_validation_names_every_field(app: CreditApplication) -> None:
+    bad = replace(penalty_command(), party_uscc="123", penalty_types=("fine", "caning"),
+                  fine_fen=0, decision_date="2026-13-01", violation_kind="Z9", facts=" ")
+    with pytest.raises(InvalidArgument) as caught:
+        app.impose_penalty(OFFICER, bad)
+    fields = {(v.field, v.rule) for v in caught.value.violations}
+    assert fields >= {("party_uscc", "uscc_format"), ("penalty_types[1]", "unknown_type"),
+                      ("fine_fen", "fine_mismatch"), ("decision_date", "date_format"),
+                      ("violation_kind", "unknown_kind"), ("facts", "required")}
+    assert app.recorder.max_notification_id() is None  # nothing written
+
+
+def test_penalty_in_the_future_and_other_unit(app: CreditApplication) -> None:
+    with pytest.raises(InvalidArgument):
+        app.impose_penalty(OFFICER, replace(penalty_command(), decision_date="2026-05-07"))
+    with pytest.raises(PermissionDenied):
+        app.impose_penalty(Identity("property-bureau", "officer", "xianyou"), penalty_command())
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2026, 5, 6), date(2026, 5, 11)),   # Wednesday → next Monday
+     (date(2026, 5, 8), date(2026, 5, 13)),   # Friday → Wednesday
+     (date(2026, 5, 9), date(2026, 5, 13)),   # Saturday → Wednesday
+     (date(2026, 5, 4), date(2026, 5, 7))],   # Monday → Thursday
+)
+def test_withdrawal_within_three_working_days(start: date, end: date) -> None:
+    assert add_working_days(start, 3) == end
+
+
+def test_revocation_sets_the_withdrawal_deadline(app: CreditApplication,
+                                                 clock: FakeClock) -> None:
+    app.impose_penalty(OFFICER, penalty_command())
+    clock.now = datetime(2026, 5, 8, 3, tzinfo=UTC)  # Friday in Shanghai
+    result = app.revoke_penalty(OFFICER, "r1", penalty_command().decision_number, "复议撤销")
+    assert result["withdraw_by"] == "2026-05-13"

@@ -45,6 +45,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
+RECEIVER = "feed-receiver"
+
+
+def start_receiver() -> subprocess.Popen[bytes]:
+    """The stand-in for 信用中国(福建) and market regulation: accepted records land in
+    .local/feeds/<feed>.jsonl."""
+    log = (LOGS / f"{RECEIVER}.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "feed_receiver.py"), "--port", "18080",
+         "--feeds-dir", str(ROOT / "contracts" / "feeds"), "--out",
+         str(ROOT / ".local" / "feeds")],
+        cwd=ROOT, stdout=log, stderr=log, start_new_session=True,
+    )
+    _pid_file(RECEIVER).write_text(str(process.pid))
+    return process
+
+
 def start_service(service: str, port: int) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
@@ -87,7 +104,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def stop_services() -> None:
-    for service in SERVICES:
+    for service in (*SERVICES, RECEIVER):
         pid_file = _pid_file(service)
         if not pid_file.exists():
             continue
@@ -113,7 +130,10 @@ def run(demo: bool) -> int:
     if demo:
         say("loading the synthetic Putian demo data (about 30 s the first time)")
         subprocess.run([sys.executable, str(ROOT / "tools" / "load_demo.py")], check=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    PIDS.mkdir(parents=True, exist_ok=True)
     processes = {s: start_service(s, port) for s, port in SERVICES.items()}
+    processes[RECEIVER] = start_receiver()
     try:
         for service, port in SERVICES.items():
             wait_healthy(service, port, processes[service])
@@ -126,6 +146,7 @@ def run(demo: bool) -> int:
     print("\npubrev is up (development mode: plain gRPC, identity from x-pubrev-identity)\n")
     for service, port in SERVICES.items():
         print(f"  {service:<11} 127.0.0.1:{port}    grpcurl -plaintext 127.0.0.1:{port} list")
+    print("  feeds       127.0.0.1:18080    records received: .local/feeds/*.jsonl")
     print("\n  logs: .local/logs/    stop: Ctrl-C here, or `make stop` elsewhere\n", flush=True)
     stopping = False
 

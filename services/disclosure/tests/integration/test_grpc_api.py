@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
 from disclosure.bootstrap import build
+from pubrev.common.v1 import audit_pb2
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.eventstore import ServiceApplication
@@ -184,3 +185,22 @@ async def test_health_and_reflection(api) -> None:
         names = {s.name for s in response.list_services_response.service}
     assert "pubrev.disclosure.v1.DisclosureService" in names
     assert "grpc.health.v1.Health" in names
+
+
+async def test_history_is_limited_to_the_callers_unit(api) -> None:
+    stub, _, _ = api
+    code = unique_code()
+    await register(stub, code, OFFICER)
+    filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
+    query = pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(aggregate_id=filed.disclosure_id))
+    own = await stub.GetHistory(query, metadata=OFFICER)
+    assert [e.type for e in own.events] == ["Disclosure.Filed"]
+    city = identity_metadata("property-bureau", "officer", "putian")
+    assert len((await stub.GetHistory(query, metadata=city)).events) == 1
+    for denied in (pb.GetHistoryRequest(query=audit_pb2.HistoryQuery()), query):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetHistory(denied, metadata=OTHER_UNIT)
+        assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    whole = await stub.GetHistory(pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(limit=5)),
+                                  metadata=city)
+    assert [e.position for e in whole.events] == sorted(e.position for e in whole.events)

@@ -19,7 +19,9 @@ DDL = [
         watch_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, unit text NOT NULL,
         company_uscc text NOT NULL DEFAULT '', registered boolean NOT NULL DEFAULT false,
         zero_revenue boolean NOT NULL DEFAULT false, latest_period text NOT NULL DEFAULT '',
-        overdue_count int NOT NULL DEFAULT 0, leads int NOT NULL DEFAULT 0)""",
+        overdue_count int NOT NULL DEFAULT 0, leads int NOT NULL DEFAULT 0,
+        handed_down boolean NOT NULL DEFAULT false,
+        major_petition boolean NOT NULL DEFAULT false)""",
     """CREATE TABLE IF NOT EXISTS rm_inspectors (
         inspector_id uuid PRIMARY KEY, code text NOT NULL UNIQUE, unit text NOT NULL,
         conflicts text[] NOT NULL DEFAULT '{}')""",
@@ -54,6 +56,10 @@ _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
         "WHERE watch_id = %s AND latest_period <= %s",
         lambda e: (e.zero_revenue, f"{e.year:04d}Q{e.quarter}", e.originator_id,
                    f"{e.year:04d}Q{e.quarter}")),
+    CommunityWatch.LeadNoted: (
+        "UPDATE rm_watch SET leads = leads + 1, handed_down = handed_down OR %s, "
+        "major_petition = major_petition OR %s WHERE watch_id = %s",
+        lambda e: (e.channel == "handed_down", e.major, e.originator_id)),
     Inspector.ConflictDeclared: (
         "UPDATE rm_inspectors SET conflicts = array_append(conflicts, %s) "
         "WHERE inspector_id = %s",
@@ -117,7 +123,8 @@ class PostgresInspectionReadModel:
 
     def communities(self, unit: str | None) -> list[WatchRow]:
         rows = self._rows(
-            "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads FROM rm_watch"
+            "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads, handed_down,"
+            " major_petition FROM rm_watch"
             " WHERE registered AND (%s::text IS NULL OR unit = %s) ORDER BY code",
             (unit, unit),
         )

@@ -124,6 +124,14 @@ class InspectionApplication(ServiceApplication):
         watch.note_company(company_uscc)
         return self.record(watch, delivery=delivery)
 
+    def note_lead(self, code: str, unit: str, channel: str, major: bool, category: str,
+                  delivery: DeliveryRef) -> bool:
+        if self.already_applied(delivery):
+            return False
+        watch = self._watch(code, unit)
+        watch.note_lead(channel, major, category)
+        return self.record(watch, delivery=delivery)
+
     def note_overdue(self, code: str, unit: str, year: int, quarter: int,
                      delivery: DeliveryRef) -> bool:
         if self.already_applied(delivery):
@@ -209,6 +217,8 @@ class InspectionApplication(ServiceApplication):
                     "typical_case": set(typical_cases)}
         pool = [Candidate(w.code, frozenset(
             [r for r, codes in explicit.items() if w.code in codes]
+            + (["handed_down"] if w.handed_down else [])
+            + (["major_petition"] if w.major_petition else [])
             + (["complaint_lead"] if w.leads else [])
             + (["zero_revenue"] if w.zero_revenue else [])
             + (["overdue"] if w.overdue_count else [])

@@ -15,6 +15,8 @@ class WatchRow:
     zero_revenue: bool
     overdue_count: int
     leads: int
+    handed_down: bool = False
+    major_petition: bool = False
 
 
 @dataclass(frozen=True)

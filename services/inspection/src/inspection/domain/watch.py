@@ -41,6 +41,9 @@ class CommunityWatch(Aggregate):
         self.company_uscc = ""
         self.registered = False
         self.overdue_quarters: list[str] = []
+        self.leads = 0
+        self.handed_down = False
+        self.major_petition = False
 
     @staticmethod
     def create_id(community_code: str) -> uuid.UUID:
@@ -82,6 +85,21 @@ class CommunityWatch(Aggregate):
     @event(OverdueNoted)
     def _overdue(self, year: int, quarter: int) -> None:
         self.overdue_quarters.append(f"{year}Q{quarter}")
+
+    class LeadNoted(Aggregate.Event):
+        channel: str
+        major: bool
+        category: str
+
+    def note_lead(self, channel: str, major: bool, category: str) -> None:
+        """A complaint about the community (线索): a priority for spot checks."""
+        self._lead(channel=channel, major=major, category=category)
+
+    @event(LeadNoted)
+    def _lead(self, channel: str, major: bool, category: str) -> None:
+        self.leads += 1
+        self.handed_down = self.handed_down or channel == "handed_down"
+        self.major_petition = self.major_petition or major
 
     def note(self, d: NotedDisclosure) -> None:
         self._noted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from inspection.application.app import InspectionApplication
+from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
     DisclosureAmendedV1,
@@ -12,11 +13,12 @@ from pubrev_contracts.events.disclosure import (
     DisclosureOverdueV1,
     PropertyCompanyChangedV1,
 )
-from pubrev_contracts.topics import DISCLOSURE_EVENTS
+from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
 
 DISCLOSURE_WATCH = "inspection.disclosure-watch"
+LEADS = "inspection.leads"
 
 
 def subscriptions(app: InspectionApplication) -> list[Subscription]:
@@ -38,7 +40,14 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
         return app.note_overdue(event.community_code, event.unit, event.year, event.quarter,
                                 delivery)
 
+    def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
+        if not event.community_code:
+            return False  # a complaint about no community is not a spot-check lead
+        return app.note_lead(event.community_code, event.unit, event.channel, event.major,
+                             event.category, delivery)
+
     return [
+        Subscription(LEADS, CASEWORK_EVENTS, {ComplaintReceivedV1: on_complaint}),
         Subscription(
             DISCLOSURE_WATCH,
             DISCLOSURE_EVENTS,

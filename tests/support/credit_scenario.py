@@ -10,17 +10,12 @@ from credit.application.app import CreditApplication, ImposePenalty
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
+from servicekit.testing import FakeClock
 
 COMPANY = "91350200776049653A"
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def penalty_command(decision_number: str = "莆城管罚决〔2026〕12号") -> ImposePenalty:

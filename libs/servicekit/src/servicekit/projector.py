@@ -8,7 +8,6 @@ consistent; a command that must see everything up to now calls `catch_up()` firs
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -16,6 +15,8 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Notification, ProcessRecorder
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
+
+from servicekit.aio import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +106,9 @@ class Projector:
             except Exception as error:  # database away: retry, never skip
                 log.warning("projection batch failed; will retry",
                             extra={"projection": self.projection.name, "error": repr(error)})
-                await _wait(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
-                await _wait(stop, self.idle_poll_seconds)
+                await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("projector stopped", extra={"projection": self.projection.name})
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -21,7 +21,6 @@ before recording it sends the record again after its lease expires. The stable r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -41,6 +40,8 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
+
+from servicekit.aio import wait_or_stop
 
 log = logging.getLogger(__name__)
 
@@ -368,11 +369,11 @@ class Pusher:
                 pause = 0.5
             except Exception as error:  # database away: retry, never drop
                 log.warning("push batch failed; will retry", extra={"error": repr(error)})
-                await _wait(stop, pause)
+                await wait_or_stop(stop, pause)
                 pause = min(pause * 2, 10.0)
                 continue
             if sent == 0:
-                await _wait(stop, idle)
+                await wait_or_stop(stop, idle)
         log.info("pusher stopped")
 
     def _push_feed(self, feed: FeedConfig) -> int:
@@ -542,8 +543,3 @@ def _receipt_id(response: httpx.Response) -> str | None:
         return None
     receipt = answer.get("receipt_id") if isinstance(answer, dict) else None
     return str(receipt) if isinstance(receipt, str | int) and receipt != "" else None
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

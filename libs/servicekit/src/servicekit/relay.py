@@ -19,7 +19,6 @@ moves forward) makes the slower one fail loudly rather than lose anything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import IntegrityError, Notification, ProcessRecorder, Tracking
 
 from servicekit import faults
+from servicekit.aio import wait_or_stop
 from servicekit.cloudevents import CloudEventAttributes, event_id
 
 log = logging.getLogger(__name__)
@@ -148,17 +148,13 @@ class Relay:
                     extra={"relay": self.name, "error": repr(error), "retry_in_s": backoff},
                 )
                 self._position = None  # re-read: the batch may or may not have been recorded
-                await _wait(stop, backoff)
+                await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
-                await _wait(stop, self.idle_poll_seconds)
+                await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("relay stopped", extra={"relay": self.name, "published": self.published})
 
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def contract_translator(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -21,6 +20,7 @@ from typing import Any
 
 import grpc
 
+from servicekit.aio import wait_or_stop
 from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import GrpcServer
@@ -144,8 +144,7 @@ async def _every(job: PeriodicJob, stop: asyncio.Event) -> None:
             log.info("periodic job done", extra={"job": job.name, "result": result})
         except Exception:
             log.exception("periodic job failed; will run again", extra={"job": job.name})
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=job.interval)
+        await wait_or_stop(stop, job.interval)
 
 
 def close(parts: ServiceParts) -> None:

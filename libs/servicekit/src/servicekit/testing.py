@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.grpc_kit import IDENTITY_HEADER
 from servicekit.postgres import drop_database, ensure_database
 from servicekit.runtime import ROLES, Running, ServiceParts, close, start, stop
@@ -180,3 +183,33 @@ def identity_metadata(agency: str, role: str, unit: str, subject: str = "") -> t
     """The development identity header (tests run with PUBREV_DEV_IDENTITY_HEADER on)."""
     text = f"agency={agency};role={role};unit={unit}" + (f";subject={subject}" if subject else "")
     return ((IDENTITY_HEADER, text),)
+
+
+class FakeClock:
+    """A clock a test moves by hand (`clock.now = ...`); services take it as `clock=`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def publish_event(
+    bootstrap: str, topic: str, ce_type: str, body: dict[str, Any], source: str = "/test"
+) -> None:
+    """Publishes a contract event as a producer's relay would (CloudEvents binary mode,
+    keyed by aggregate id): for tests of consumers without running the producer."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        aggregate_id = str(body["aggregate_id"])
+        headers = CloudEventAttributes(
+            id=event_id(aggregate_id, int(body.get("aggregate_version", 1))), source=source,
+            type=ce_type, time=datetime.now(UTC), subject=aggregate_id,
+            unit=str(body.get("unit", "")),
+        ).headers()
+        await producer.send_and_wait(topic, json.dumps(body).encode(), key=aggregate_id.encode(),
+                                     headers=headers)
+    finally:
+        await producer.stop()

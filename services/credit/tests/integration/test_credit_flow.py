@@ -8,12 +8,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from credit.application.app import CreditApplication
 from credit.bootstrap import DEV_SECRET, SCHEMAS, FeedSettings, build
@@ -22,9 +20,8 @@ from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit import faults
-from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.kafka_admin import ensure_topics
-from servicekit.testing import eventually, identity_metadata, running_service
+from servicekit.testing import eventually, identity_metadata, publish_event, running_service
 from tests.support.credit_scenario import COMPANY, penalty_command
 from tools.feed_receiver import FeedReceiver
 
@@ -49,21 +46,6 @@ def sample(name: str, **changes: object) -> dict[str, object]:
     return data | changes
 
 
-async def publish(bootstrap: str, topic: str, ce_type: str, body: dict[str, object]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        aggregate_id = str(body["aggregate_id"])
-        headers = CloudEventAttributes(
-            id=event_id(aggregate_id, int(str(body["aggregate_version"]))),
-            source="/pubrev/inspection", type=ce_type, time=datetime.now(UTC),
-            subject=aggregate_id, unit=str(body["unit"]),
-        ).headers()
-        await producer.send_and_wait(topic, json.dumps(body).encode(),
-                                     key=aggregate_id.encode(), headers=headers)
-    finally:
-        await producer.stop()
-
 
 def score(app: CreditApplication) -> int | None:
     ledger = app.find(CreditLedger.create_id(COMPANY), CreditLedger)
@@ -84,10 +66,10 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
         ) as (parts, run):
             app = parts.app
             assert isinstance(app, CreditApplication) and run.grpc and run.consumer
-            await publish(infra["kafka"], topic, "pubrev.inspection.ViolationFound.v1",
+            await publish_event(infra["kafka"], topic, "pubrev.inspection.ViolationFound.v1",
                           sample("ViolationFound", aggregate_id=finding, company_uscc=COMPANY,
                                  kind="C1", severity="general"))
-            await publish(infra["kafka"], topic, "pubrev.inspection.SpotCheckDone.v1",
+            await publish_event(infra["kafka"], topic, "pubrev.inspection.SpotCheckDone.v1",
                           sample("SpotCheckDone", aggregate_id=check, company_uscc=COMPANY))
 
             async def deducted() -> bool:

@@ -13,7 +13,7 @@ import pytest
 from disclosure.bootstrap import build
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
-from servicekit.testing import identity_metadata, running_service
+from servicekit.testing import FakeClock, identity_metadata, running_service
 from tests.support.disclosure_requests import (
     company_request,
     file_request,
@@ -28,14 +28,6 @@ CITY = identity_metadata("property-bureau", "officer", "putian")
 XIANYOU = identity_metadata("property-bureau", "officer", "xianyou")
 
 
-class FakeClock:
-    """The service's clock, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

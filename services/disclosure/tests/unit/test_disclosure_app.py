@@ -27,6 +27,7 @@ from servicekit.errors import (
     PermissionDenied,
 )
 from servicekit.identity import Identity
+from servicekit.testing import FakeClock
 
 USCC = "91350200776049653A"
 OTHER_USCC = "91110000600037341L"
@@ -43,14 +44,6 @@ LAST_ON_TIME = datetime.combine(date(2026, 4, 30), time(23, 59, 59, 999_999), SH
 FIRST_LATE = datetime(2026, 5, 1, 0, 0, tzinfo=SHANGHAI)
 
 
-class FakeClock:
-    """A clock the test sets by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

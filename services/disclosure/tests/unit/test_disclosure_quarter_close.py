@@ -22,6 +22,7 @@ from disclosure.domain.content import DisclosureContent, ExpenditureItem, Income
 from disclosure.domain.model import Community
 from servicekit.errors import PermissionDenied, RuleViolated
 from servicekit.identity import Identity
+from servicekit.testing import FakeClock
 
 USCC = "91350200776049653A"
 SUCCESSOR = "91110000600037341L"
@@ -30,12 +31,6 @@ XIANYOU = Identity("property-bureau", "officer", "xianyou")
 CITY = Identity("property-bureau", "officer", "putian")
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def content(income: int = 100_000) -> DisclosureContent:

@@ -17,7 +17,7 @@ from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as dpb_grpc
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
-from servicekit.testing import eventually, identity_metadata, running_service
+from servicekit.testing import FakeClock, eventually, identity_metadata, running_service
 from tests.support.disclosure_requests import USCC, file_request, register
 
 pytestmark = pytest.mark.infra
@@ -31,14 +31,6 @@ ALL_ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days
              "common_parts_authorised"]
 
 
-class FakeClock:
-    """The disclosure service's clock, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def checklist(failed: dict[str, str]) -> list[pb.ChecklistItem]:

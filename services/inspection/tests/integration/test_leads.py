@@ -6,21 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from inspection.bootstrap import build
 from inspection.domain.watch import CommunityWatch
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS
-from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.kafka_admin import ensure_topics
-from servicekit.testing import eventually, identity_metadata, running_service
+from servicekit.testing import eventually, identity_metadata, publish_event, running_service
 
 pytestmark = pytest.mark.infra
 
@@ -33,21 +30,6 @@ def event(name: str, **changes: object) -> dict[str, object]:
     return data | {"aggregate_id": str(uuid.uuid4()), "aggregate_version": 1} | changes
 
 
-async def publish(bootstrap: str, topic: str, ce_type: str, body: dict[str, object]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        aggregate_id = str(body["aggregate_id"])
-        await producer.send_and_wait(
-            topic, json.dumps(body).encode(), key=aggregate_id.encode(),
-            headers=CloudEventAttributes(
-                id=event_id(aggregate_id, 1), source="/test", type=ce_type,
-                time=datetime.now(UTC), subject=aggregate_id, unit=str(body["unit"]),
-            ).headers(),
-        )
-    finally:
-        await producer.stop()
-
 
 async def test_handed_down_then_complaint_leads_then_the_draw(service_settings, infra) -> None:
     disclosure_topic = infra["prefix"] + DISCLOSURE_EVENTS
@@ -58,14 +40,14 @@ async def test_handed_down_then_complaint_leads_then_the_draw(service_settings, 
         assert run.grpc
         app = parts.app
         for code in codes:
-            await publish(infra["kafka"], disclosure_topic,
+            await publish_event(infra["kafka"], disclosure_topic,
                           "pubrev.disclosure.CommunityRegistered.v1",
                           event("pubrev.disclosure.CommunityRegistered.v1", community_code=code,
                                 unit="xiuyu"))
-        await publish(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
+        await publish_event(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
                       event("pubrev.casework.ComplaintReceived.v1", community_code=codes[2],
                             unit="xiuyu", channel="hotline_12345"))
-        await publish(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
+        await publish_event(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
                       event("pubrev.casework.ComplaintReceived.v1", community_code=codes[3],
                             unit="xiuyu", channel="handed_down"))
 

@@ -35,6 +35,11 @@ def _subscriptions(service: str) -> list[Any]:
         from credit.entrypoints.consumers import subscriptions as credit_subscriptions
 
         return credit_subscriptions(CreditApplication(env=IN_MEMORY))
+    if service == "casework":
+        from casework.application.app import CaseworkApplication
+        from casework.entrypoints.consumers import subscriptions as casework_subscriptions
+
+        return casework_subscriptions(CaseworkApplication(env=IN_MEMORY))
     return []
 
 

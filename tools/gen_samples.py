@@ -14,11 +14,16 @@ FIXED_TIME = "2026-05-06T02:30:00Z"
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from tests.support import credit_scenario, disclosure_scenario, inspection_scenario
+    from tests.support import (
+        casework_scenario,
+        credit_scenario,
+        disclosure_scenario,
+        inspection_scenario,
+    )
 
     seen: dict[str, dict[str, object]] = {}
     events = [*disclosure_scenario.run_scenario(), *inspection_scenario.run_scenario(),
-              *credit_scenario.run_scenario()]
+              *credit_scenario.run_scenario(), *casework_scenario.run_scenario()]
     for event in events:
         data = json.loads(event.model_dump_json())
         data["occurred_at"] = FIXED_TIME

@@ -12,7 +12,12 @@ import pytest
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
-from tests.support import credit_scenario, disclosure_scenario, inspection_scenario
+from tests.support import (
+    casework_scenario,
+    credit_scenario,
+    disclosure_scenario,
+    inspection_scenario,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
@@ -57,7 +62,8 @@ def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
     ("service", "scenario"),
     [("disclosure", disclosure_scenario.run_scenario),
      ("inspection", inspection_scenario.run_scenario),
-     ("credit", credit_scenario.run_scenario)],
+     ("credit", credit_scenario.run_scenario),
+     ("casework", casework_scenario.run_scenario)],
 )
 def test_producer_emits_every_sample_shape(service: str, scenario: Any) -> None:
     produced: dict[str, ContractEvent] = {}
@@ -66,6 +72,11 @@ def test_producer_emits_every_sample_shape(service: str, scenario: Any) -> None:
     assert set(produced) == {t for t in REGISTRY if t.startswith(f"pubrev.{service}.")}
     for ce_type, event in produced.items():
         assert shape(json.loads(event.model_dump_json())) == shape(sample(ce_type)), ce_type
+
+
+def test_no_personal_data_in_casework_events() -> None:
+    text = "".join(e.model_dump_json() for e in casework_scenario.run_scenario())
+    assert casework_scenario.NAME not in text and casework_scenario.PHONE not in text
 
 
 def test_inspection_accepts_disclosure_samples() -> None:

@@ -28,3 +28,45 @@ class ComplaintReceivedV1(ContractEvent):
     company_uscc: str
     category: str
     received_at: UtcDatetime
+
+
+@register("pubrev.casework.CaseOpened.v1", CASEWORK_EVENTS)
+class CaseOpenedV1(ContractEvent):
+    """A rectification case opened by an inspection finding."""
+
+    finding_id: str
+    community_code: str
+    company_uscc: str
+    category: str
+    due_at: UtcDatetime
+
+
+@register("pubrev.casework.CaseAssigned.v1", CASEWORK_EVENTS)
+class CaseAssignedV1(ContractEvent):
+    township: str
+    assignee: str
+
+
+@register("pubrev.casework.FeedbackGiven.v1", CASEWORK_EVENTS)
+class FeedbackGivenV1(ContractEvent):
+    """The complainant was told the result (the content stays in casework)."""
+
+    channel: str
+
+
+@register("pubrev.casework.CaseClosed.v1", CASEWORK_EVENTS)
+class CaseClosedV1(ContractEvent):
+    closed_at: UtcDatetime
+    overdue: bool
+
+
+@register("pubrev.casework.CaseReferredToPolice.v1", CASEWORK_EVENTS)
+class CaseReferredToPoliceV1(ContractEvent):
+    police_office: str
+    suspected_offence: str
+    evidence_count: int
+
+
+@register("pubrev.casework.PoliceAcknowledged.v1", CASEWORK_EVENTS)
+class PoliceAcknowledgedV1(ContractEvent):
+    police_office: str

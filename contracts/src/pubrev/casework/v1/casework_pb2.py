@@ -25,17 +25,75 @@ _sym_db = _symbol_database.Default()
 from pubrev.common.v1 import audit_pb2 as pubrev_dot_common_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!pubrev/casework/v1/casework.proto\x12\x12pubrev.casework.v1\x1a\x1cpubrev/common/v1/audit.proto\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2n\n\x0f\x43\x61seworkService\x12[\n\nGetHistory\x12%.pubrev.casework.v1.GetHistoryRequest\x1a&.pubrev.casework.v1.GetHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!pubrev/casework/v1/casework.proto\x12\x12pubrev.casework.v1\x1a\x1cpubrev/common/v1/audit.proto\"\xfa\x01\n\x17ReceiveComplaintRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\r\n\x05major\x18\x03 \x01(\x08\x12\x16\n\x0e\x63ommunity_code\x18\x04 \x01(\t\x12\x14\n\x0c\x63ompany_uscc\x18\x05 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\x0c\n\x04unit\x18\x08 \x01(\t\x12\x18\n\x10\x63omplainant_name\x18\t \x01(\t\x12\x19\n\x11\x63omplainant_phone\x18\n \x01(\t\x12\x13\n\x0breceived_at\x18\x0b \x01(\t\";\n\x18ReceiveComplaintResponse\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x0e\n\x06\x64ue_at\x18\x02 \x01(\t\"j\n\x11\x41ssignCaseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x10\n\x08township\x18\x04 \x01(\t\x12\x10\n\x08\x61ssignee\x18\x05 \x01(\t\"I\n\x12ResolveCaseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\"\\\n\x13GiveFeedbackRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\"z\n\x19RecordJointMeetingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x14\n\x0cmeeting_date\x18\x03 \x01(\t\x12\x10\n\x08\x61gencies\x18\x04 \x03(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x05 \x01(\t\"M\n\x16\x46lagTypicalCaseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x95\x01\n\x14ReferToPoliceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x15\n\rpolice_office\x18\x03 \x01(\t\x12\x19\n\x11suspected_offence\x18\x04 \x01(\t\x12\x15\n\revidence_refs\x18\x05 \x03(\t\x12\x0f\n\x07summary\x18\x06 \x01(\t\"`\n\x1aReportPoliceOutcomeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\"!\n\x0eGetCaseRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"\xd4\x03\n\x04\x43\x61se\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0c\n\x04unit\x18\x04 \x01(\t\x12\x10\n\x08township\x18\x05 \x01(\t\x12\x16\n\x0e\x63ommunity_code\x18\x06 \x01(\t\x12\x14\n\x0c\x63ompany_uscc\x18\x07 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x13\n\x0breceived_at\x18\n \x01(\t\x12\x0e\n\x06\x64ue_at\x18\x0b \x01(\t\x12\x0f\n\x07overdue\x18\x0c \x01(\x08\x12\x0e\n\x06result\x18\r \x01(\t\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_given\x18\x0e \x01(\x08\x12\x0f\n\x07typical\x18\x0f \x01(\x08\x12\x15\n\rjoint_meeting\x18\x10 \x01(\x08\x12\x15\n\rpolice_office\x18\x11 \x01(\t\x12\x15\n\rpolice_status\x18\x12 \x01(\t\x12\x18\n\x10\x63omplainant_name\x18\x13 \x01(\t\x12\x19\n\x11\x63omplainant_phone\x18\x14 \x01(\t\x12\x1e\n\x16personal_data_shredded\x18\x15 \x01(\x08\x12\x12\n\nfinding_id\x18\x16 \x01(\t\x12\x0f\n\x07version\x18\x17 \x01(\x03\"j\n\x0fGetCaseResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\x12/\n\x07history\x18\x02 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent\"F\n\x10ListCasesRequest\x12\x0c\n\x04unit\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x14\n\x0coverdue_only\x18\x03 \x01(\x08\"<\n\x11ListCasesResponse\x12\'\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x18.pubrev.casework.v1.Case\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent\"<\n\x12\x41ssignCaseResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"@\n\x19StartInvestigationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"D\n\x1aStartInvestigationResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"=\n\x13ResolveCaseResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\">\n\x14GiveFeedbackResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"7\n\x10\x43loseCaseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\";\n\x11\x43loseCaseResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"D\n\x1aRecordJointMeetingResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"A\n\x17\x46lagTypicalCaseResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"?\n\x15ReferToPoliceResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"A\n\x1a\x41\x63knowledgeReferralRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"E\n\x1b\x41\x63knowledgeReferralResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"E\n\x1bReportPoliceOutcomeResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case\"?\n\x18ShredPersonalDataRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"C\n\x19ShredPersonalDataResponse\x12&\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x18.pubrev.casework.v1.Case2\xa3\x0c\n\x0f\x43\x61seworkService\x12m\n\x10ReceiveComplaint\x12+.pubrev.casework.v1.ReceiveComplaintRequest\x1a,.pubrev.casework.v1.ReceiveComplaintResponse\x12[\n\nAssignCase\x12%.pubrev.casework.v1.AssignCaseRequest\x1a&.pubrev.casework.v1.AssignCaseResponse\x12s\n\x12StartInvestigation\x12-.pubrev.casework.v1.StartInvestigationRequest\x1a..pubrev.casework.v1.StartInvestigationResponse\x12^\n\x0bResolveCase\x12&.pubrev.casework.v1.ResolveCaseRequest\x1a\'.pubrev.casework.v1.ResolveCaseResponse\x12\x61\n\x0cGiveFeedback\x12\'.pubrev.casework.v1.GiveFeedbackRequest\x1a(.pubrev.casework.v1.GiveFeedbackResponse\x12X\n\tCloseCase\x12$.pubrev.casework.v1.CloseCaseRequest\x1a%.pubrev.casework.v1.CloseCaseResponse\x12s\n\x12RecordJointMeeting\x12-.pubrev.casework.v1.RecordJointMeetingRequest\x1a..pubrev.casework.v1.RecordJointMeetingResponse\x12j\n\x0f\x46lagTypicalCase\x12*.pubrev.casework.v1.FlagTypicalCaseRequest\x1a+.pubrev.casework.v1.FlagTypicalCaseResponse\x12\x64\n\rReferToPolice\x12(.pubrev.casework.v1.ReferToPoliceRequest\x1a).pubrev.casework.v1.ReferToPoliceResponse\x12v\n\x13\x41\x63knowledgeReferral\x12..pubrev.casework.v1.AcknowledgeReferralRequest\x1a/.pubrev.casework.v1.AcknowledgeReferralResponse\x12v\n\x13ReportPoliceOutcome\x12..pubrev.casework.v1.ReportPoliceOutcomeRequest\x1a/.pubrev.casework.v1.ReportPoliceOutcomeResponse\x12p\n\x11ShredPersonalData\x12,.pubrev.casework.v1.ShredPersonalDataRequest\x1a-.pubrev.casework.v1.ShredPersonalDataResponse\x12R\n\x07GetCase\x12\".pubrev.casework.v1.GetCaseRequest\x1a#.pubrev.casework.v1.GetCaseResponse\x12X\n\tListCases\x12$.pubrev.casework.v1.ListCasesRequest\x1a%.pubrev.casework.v1.ListCasesResponse\x12[\n\nGetHistory\x12%.pubrev.casework.v1.GetHistoryRequest\x1a&.pubrev.casework.v1.GetHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pubrev.casework.v1.casework_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETHISTORYREQUEST']._serialized_start=87
-  _globals['_GETHISTORYREQUEST']._serialized_end=153
-  _globals['_GETHISTORYRESPONSE']._serialized_start=155
-  _globals['_GETHISTORYRESPONSE']._serialized_end=223
-  _globals['_CASEWORKSERVICE']._serialized_start=225
-  _globals['_CASEWORKSERVICE']._serialized_end=335
+  _globals['_RECEIVECOMPLAINTREQUEST']._serialized_start=88
+  _globals['_RECEIVECOMPLAINTREQUEST']._serialized_end=338
+  _globals['_RECEIVECOMPLAINTRESPONSE']._serialized_start=340
+  _globals['_RECEIVECOMPLAINTRESPONSE']._serialized_end=399
+  _globals['_ASSIGNCASEREQUEST']._serialized_start=401
+  _globals['_ASSIGNCASEREQUEST']._serialized_end=507
+  _globals['_RESOLVECASEREQUEST']._serialized_start=509
+  _globals['_RESOLVECASEREQUEST']._serialized_end=582
+  _globals['_GIVEFEEDBACKREQUEST']._serialized_start=584
+  _globals['_GIVEFEEDBACKREQUEST']._serialized_end=676
+  _globals['_RECORDJOINTMEETINGREQUEST']._serialized_start=678
+  _globals['_RECORDJOINTMEETINGREQUEST']._serialized_end=800
+  _globals['_FLAGTYPICALCASEREQUEST']._serialized_start=802
+  _globals['_FLAGTYPICALCASEREQUEST']._serialized_end=879
+  _globals['_REFERTOPOLICEREQUEST']._serialized_start=882
+  _globals['_REFERTOPOLICEREQUEST']._serialized_end=1031
+  _globals['_REPORTPOLICEOUTCOMEREQUEST']._serialized_start=1033
+  _globals['_REPORTPOLICEOUTCOMEREQUEST']._serialized_end=1129
+  _globals['_GETCASEREQUEST']._serialized_start=1131
+  _globals['_GETCASEREQUEST']._serialized_end=1164
+  _globals['_CASE']._serialized_start=1167
+  _globals['_CASE']._serialized_end=1635
+  _globals['_GETCASERESPONSE']._serialized_start=1637
+  _globals['_GETCASERESPONSE']._serialized_end=1743
+  _globals['_LISTCASESREQUEST']._serialized_start=1745
+  _globals['_LISTCASESREQUEST']._serialized_end=1815
+  _globals['_LISTCASESRESPONSE']._serialized_start=1817
+  _globals['_LISTCASESRESPONSE']._serialized_end=1877
+  _globals['_GETHISTORYREQUEST']._serialized_start=1879
+  _globals['_GETHISTORYREQUEST']._serialized_end=1945
+  _globals['_GETHISTORYRESPONSE']._serialized_start=1947
+  _globals['_GETHISTORYRESPONSE']._serialized_end=2015
+  _globals['_ASSIGNCASERESPONSE']._serialized_start=2017
+  _globals['_ASSIGNCASERESPONSE']._serialized_end=2077
+  _globals['_STARTINVESTIGATIONREQUEST']._serialized_start=2079
+  _globals['_STARTINVESTIGATIONREQUEST']._serialized_end=2143
+  _globals['_STARTINVESTIGATIONRESPONSE']._serialized_start=2145
+  _globals['_STARTINVESTIGATIONRESPONSE']._serialized_end=2213
+  _globals['_RESOLVECASERESPONSE']._serialized_start=2215
+  _globals['_RESOLVECASERESPONSE']._serialized_end=2276
+  _globals['_GIVEFEEDBACKRESPONSE']._serialized_start=2278
+  _globals['_GIVEFEEDBACKRESPONSE']._serialized_end=2340
+  _globals['_CLOSECASEREQUEST']._serialized_start=2342
+  _globals['_CLOSECASEREQUEST']._serialized_end=2397
+  _globals['_CLOSECASERESPONSE']._serialized_start=2399
+  _globals['_CLOSECASERESPONSE']._serialized_end=2458
+  _globals['_RECORDJOINTMEETINGRESPONSE']._serialized_start=2460
+  _globals['_RECORDJOINTMEETINGRESPONSE']._serialized_end=2528
+  _globals['_FLAGTYPICALCASERESPONSE']._serialized_start=2530
+  _globals['_FLAGTYPICALCASERESPONSE']._serialized_end=2595
+  _globals['_REFERTOPOLICERESPONSE']._serialized_start=2597
+  _globals['_REFERTOPOLICERESPONSE']._serialized_end=2660
+  _globals['_ACKNOWLEDGEREFERRALREQUEST']._serialized_start=2662
+  _globals['_ACKNOWLEDGEREFERRALREQUEST']._serialized_end=2727
+  _globals['_ACKNOWLEDGEREFERRALRESPONSE']._serialized_start=2729
+  _globals['_ACKNOWLEDGEREFERRALRESPONSE']._serialized_end=2798
+  _globals['_REPORTPOLICEOUTCOMERESPONSE']._serialized_start=2800
+  _globals['_REPORTPOLICEOUTCOMERESPONSE']._serialized_end=2869
+  _globals['_SHREDPERSONALDATAREQUEST']._serialized_start=2871
+  _globals['_SHREDPERSONALDATAREQUEST']._serialized_end=2934
+  _globals['_SHREDPERSONALDATARESPONSE']._serialized_start=2936
+  _globals['_SHREDPERSONALDATARESPONSE']._serialized_end=3003
+  _globals['_CASEWORKSERVICE']._serialized_start=3006
+  _globals['_CASEWORKSERVICE']._serialized_end=4577
 # @@protoc_insertion_point(module_scope)

@@ -20,6 +20,467 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class ReceiveComplaintRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    MAJOR_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_NAME_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_PHONE_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    channel: _builtins.str
+    """hotline_12345, phone, email, letters_visits, handed_down"""
+    major: _builtins.bool
+    community_code: _builtins.str
+    company_uscc: _builtins.str
+    category: _builtins.str
+    """e.g. revenue_not_disclosed, revenue_embezzled, common_parts_leased, accounts_unclear, other"""
+    description: _builtins.str
+    unit: _builtins.str
+    """The handling unit."""
+    complainant_name: _builtins.str
+    """Personal data: stored encrypted, never on the event bus, shown only to the handling unit."""
+    complainant_phone: _builtins.str
+    received_at: _builtins.str
+    """RFC 3339; empty: now."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        major: _builtins.bool = ...,
+        community_code: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        category: _builtins.str = ...,
+        description: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        complainant_name: _builtins.str = ...,
+        complainant_phone: _builtins.str = ...,
+        received_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "description", b"description", "major", b"major", "received_at", b"received_at", "request_id", b"request_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveComplaintRequest: _TypeAlias = ReceiveComplaintRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveComplaintResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    due_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        due_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "due_at", b"due_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveComplaintResponse: _TypeAlias = ReceiveComplaintResponse  # noqa: Y015
+
+@_typing.final
+class AssignCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    unit: _builtins.str
+    township: _builtins.str
+    assignee: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        township: _builtins.str = ...,
+        assignee: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee", b"assignee", "case_id", b"case_id", "request_id", b"request_id", "township", b"township", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignCaseRequest: _TypeAlias = AssignCaseRequest  # noqa: Y015
+
+@_typing.final
+class ResolveCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    result: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        result: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveCaseRequest: _TypeAlias = ResolveCaseRequest  # noqa: Y015
+
+@_typing.final
+class GiveFeedbackRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    channel: _builtins.str
+    """phone, sms, letter, visit, email"""
+    content: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        content: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "channel", b"channel", "content", b"content", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GiveFeedbackRequest: _TypeAlias = GiveFeedbackRequest  # noqa: Y015
+
+@_typing.final
+class RecordJointMeetingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    MEETING_DATE_FIELD_NUMBER: _builtins.int
+    AGENCIES_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    meeting_date: _builtins.str
+    """YYYY-MM-DD"""
+    decision: _builtins.str
+    @_builtins.property
+    def agencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        meeting_date: _builtins.str = ...,
+        agencies: _abc.Iterable[_builtins.str] | None = ...,
+        decision: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agencies", b"agencies", "case_id", b"case_id", "decision", b"decision", "meeting_date", b"meeting_date", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordJointMeetingRequest: _TypeAlias = RecordJointMeetingRequest  # noqa: Y015
+
+@_typing.final
+class FlagTypicalCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlagTypicalCaseRequest: _TypeAlias = FlagTypicalCaseRequest  # noqa: Y015
+
+@_typing.final
+class ReferToPoliceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    POLICE_OFFICE_FIELD_NUMBER: _builtins.int
+    SUSPECTED_OFFENCE_FIELD_NUMBER: _builtins.int
+    EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    police_office: _builtins.str
+    """The police office the case goes to (its identity's subject)."""
+    suspected_offence: _builtins.str
+    """embezzlement_by_staff (职务侵占), misappropriation (挪用资金), other"""
+    summary: _builtins.str
+    @_builtins.property
+    def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        police_office: _builtins.str = ...,
+        suspected_offence: _builtins.str = ...,
+        evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "evidence_refs", b"evidence_refs", "police_office", b"police_office", "request_id", b"request_id", "summary", b"summary", "suspected_offence", b"suspected_offence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferToPoliceRequest: _TypeAlias = ReferToPoliceRequest  # noqa: Y015
+
+@_typing.final
+class ReportPoliceOutcomeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    outcome: _builtins.str
+    """filed (立案), not_filed (不予立案), transferred (移送), closed (结案)"""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "note", b"note", "outcome", b"outcome", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportPoliceOutcomeRequest: _TypeAlias = ReportPoliceOutcomeRequest  # noqa: Y015
+
+@_typing.final
+class GetCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCaseRequest: _TypeAlias = GetCaseRequest  # noqa: Y015
+
+@_typing.final
+class Case(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    FEEDBACK_GIVEN_FIELD_NUMBER: _builtins.int
+    TYPICAL_FIELD_NUMBER: _builtins.int
+    JOINT_MEETING_FIELD_NUMBER: _builtins.int
+    POLICE_OFFICE_FIELD_NUMBER: _builtins.int
+    POLICE_STATUS_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_NAME_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_PHONE_FIELD_NUMBER: _builtins.int
+    PERSONAL_DATA_SHREDDED_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    kind: _builtins.str
+    """complaint or rectification"""
+    channel: _builtins.str
+    unit: _builtins.str
+    township: _builtins.str
+    community_code: _builtins.str
+    company_uscc: _builtins.str
+    category: _builtins.str
+    status: _builtins.str
+    """received, assigned, investigating, resolved, closed"""
+    received_at: _builtins.str
+    due_at: _builtins.str
+    overdue: _builtins.bool
+    result: _builtins.str
+    feedback_given: _builtins.bool
+    typical: _builtins.bool
+    joint_meeting: _builtins.bool
+    police_office: _builtins.str
+    police_status: _builtins.str
+    complainant_name: _builtins.str
+    """Only for the handling unit, and only while the key exists."""
+    complainant_phone: _builtins.str
+    personal_data_shredded: _builtins.bool
+    finding_id: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        township: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        category: _builtins.str = ...,
+        status: _builtins.str = ...,
+        received_at: _builtins.str = ...,
+        due_at: _builtins.str = ...,
+        overdue: _builtins.bool = ...,
+        result: _builtins.str = ...,
+        feedback_given: _builtins.bool = ...,
+        typical: _builtins.bool = ...,
+        joint_meeting: _builtins.bool = ...,
+        police_office: _builtins.str = ...,
+        police_status: _builtins.str = ...,
+        complainant_name: _builtins.str = ...,
+        complainant_phone: _builtins.str = ...,
+        personal_data_shredded: _builtins.bool = ...,
+        finding_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Case: _TypeAlias = Case  # noqa: Y015
+
+@_typing.final
+class GetCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[_audit_pb2.HistoryEvent]: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+        history: _abc.Iterable[_audit_pb2.HistoryEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case", "history", b"history"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCaseResponse: _TypeAlias = GetCaseResponse  # noqa: Y015
+
+@_typing.final
+class ListCasesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    status: _builtins.str
+    overdue_only: _builtins.bool
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        status: _builtins.str = ...,
+        overdue_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only", "status", b"status", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasesRequest: _TypeAlias = ListCasesRequest  # noqa: Y015
+
+@_typing.final
+class ListCasesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___Case]: ...
+    def __init__(
+        self,
+        *,
+        cases: _abc.Iterable[Global___Case] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasesResponse: _TypeAlias = ListCasesResponse  # noqa: Y015
+
+@_typing.final
 class GetHistoryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -58,3 +519,311 @@ class GetHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetHistoryResponse: _TypeAlias = GetHistoryResponse  # noqa: Y015
+
+@_typing.final
+class AssignCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignCaseResponse: _TypeAlias = AssignCaseResponse  # noqa: Y015
+
+@_typing.final
+class StartInvestigationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartInvestigationRequest: _TypeAlias = StartInvestigationRequest  # noqa: Y015
+
+@_typing.final
+class StartInvestigationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartInvestigationResponse: _TypeAlias = StartInvestigationResponse  # noqa: Y015
+
+@_typing.final
+class ResolveCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveCaseResponse: _TypeAlias = ResolveCaseResponse  # noqa: Y015
+
+@_typing.final
+class GiveFeedbackResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GiveFeedbackResponse: _TypeAlias = GiveFeedbackResponse  # noqa: Y015
+
+@_typing.final
+class CloseCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCaseRequest: _TypeAlias = CloseCaseRequest  # noqa: Y015
+
+@_typing.final
+class CloseCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCaseResponse: _TypeAlias = CloseCaseResponse  # noqa: Y015
+
+@_typing.final
+class RecordJointMeetingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordJointMeetingResponse: _TypeAlias = RecordJointMeetingResponse  # noqa: Y015
+
+@_typing.final
+class FlagTypicalCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FlagTypicalCaseResponse: _TypeAlias = FlagTypicalCaseResponse  # noqa: Y015
+
+@_typing.final
+class ReferToPoliceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferToPoliceResponse: _TypeAlias = ReferToPoliceResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeReferralRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeReferralRequest: _TypeAlias = AcknowledgeReferralRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeReferralResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeReferralResponse: _TypeAlias = AcknowledgeReferralResponse  # noqa: Y015
+
+@_typing.final
+class ReportPoliceOutcomeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportPoliceOutcomeResponse: _TypeAlias = ReportPoliceOutcomeResponse  # noqa: Y015
+
+@_typing.final
+class ShredPersonalDataRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShredPersonalDataRequest: _TypeAlias = ShredPersonalDataRequest  # noqa: Y015
+
+@_typing.final
+class ShredPersonalDataResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def case(self) -> Global___Case: ...
+    def __init__(
+        self,
+        *,
+        case: Global___Case | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case", b"case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShredPersonalDataResponse: _TypeAlias = ShredPersonalDataResponse  # noqa: Y015

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class CaseworkServiceStub:
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
     """
 
     def __init__(self, channel):
@@ -35,6 +36,76 @@ class CaseworkServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ReceiveComplaint = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ReceiveComplaint',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintResponse.FromString,
+                _registered_method=True)
+        self.AssignCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/AssignCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseResponse.FromString,
+                _registered_method=True)
+        self.StartInvestigation = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/StartInvestigation',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationResponse.FromString,
+                _registered_method=True)
+        self.ResolveCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ResolveCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseResponse.FromString,
+                _registered_method=True)
+        self.GiveFeedback = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GiveFeedback',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackResponse.FromString,
+                _registered_method=True)
+        self.CloseCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/CloseCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseResponse.FromString,
+                _registered_method=True)
+        self.RecordJointMeeting = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/RecordJointMeeting',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingResponse.FromString,
+                _registered_method=True)
+        self.FlagTypicalCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/FlagTypicalCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseResponse.FromString,
+                _registered_method=True)
+        self.ReferToPolice = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ReferToPolice',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeReferral = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/AcknowledgeReferral',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralResponse.FromString,
+                _registered_method=True)
+        self.ReportPoliceOutcome = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ReportPoliceOutcome',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeResponse.FromString,
+                _registered_method=True)
+        self.ShredPersonalData = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ShredPersonalData',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataResponse.FromString,
+                _registered_method=True)
+        self.GetCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GetCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.FromString,
+                _registered_method=True)
+        self.ListCases = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListCases',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/GetHistory',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
@@ -43,8 +114,101 @@ class CaseworkServiceStub:
 
 
 class CaseworkServiceServicer:
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
     """
+
+    def ReceiveComplaint(self, request, context):
+        """A complaint from any channel; the complainant's name and phone are encrypted at rest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignCase(self, request, context):
+        """Assigns a case to a unit (and township).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartInvestigation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GiveFeedback(self, request, context):
+        """The handling result told to the complainant (处理结果同步反馈投诉人): required before closing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordJointMeeting(self, request, context):
+        """Records a joint meeting (联席会议) on a case that cannot be solved at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FlagTypicalCase(self, request, context):
+        """Flags a case for publication as a typical case (通报曝光).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReferToPolice(self, request, context):
+        """Refers a case with suspected crime to a police office, with its evidence pack.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeReferral(self, request, context):
+        """Police: acknowledge a referral, report its outcome (only for cases referred to them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportPoliceOutcome(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShredPersonalData(self, request, context):
+        """Makes the complainant's personal data unreadable (the key is destroyed; events stay).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def GetHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -55,6 +219,76 @@ class CaseworkServiceServicer:
 
 def add_CaseworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ReceiveComplaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveComplaint,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintResponse.SerializeToString,
+            ),
+            'AssignCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseResponse.SerializeToString,
+            ),
+            'StartInvestigation': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartInvestigation,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationResponse.SerializeToString,
+            ),
+            'ResolveCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseResponse.SerializeToString,
+            ),
+            'GiveFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.GiveFeedback,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackResponse.SerializeToString,
+            ),
+            'CloseCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseResponse.SerializeToString,
+            ),
+            'RecordJointMeeting': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordJointMeeting,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingResponse.SerializeToString,
+            ),
+            'FlagTypicalCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.FlagTypicalCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseResponse.SerializeToString,
+            ),
+            'ReferToPolice': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReferToPolice,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceResponse.SerializeToString,
+            ),
+            'AcknowledgeReferral': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeReferral,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralResponse.SerializeToString,
+            ),
+            'ReportPoliceOutcome': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportPoliceOutcome,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeResponse.SerializeToString,
+            ),
+            'ShredPersonalData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShredPersonalData,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataResponse.SerializeToString,
+            ),
+            'GetCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.SerializeToString,
+            ),
+            'ListCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCases,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.SerializeToString,
+            ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.FromString,
@@ -69,8 +303,387 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CaseworkService:
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start.
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
     """
+
+    @staticmethod
+    def ReceiveComplaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ReceiveComplaint',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReceiveComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/AssignCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AssignCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartInvestigation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/StartInvestigation',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.StartInvestigationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ResolveCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ResolveCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GiveFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GiveFeedback',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GiveFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/CloseCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordJointMeeting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/RecordJointMeeting',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordJointMeetingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FlagTypicalCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/FlagTypicalCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.FlagTypicalCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReferToPolice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ReferToPolice',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReferToPoliceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeReferral(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/AcknowledgeReferral',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeReferralResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportPoliceOutcome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ReportPoliceOutcome',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReportPoliceOutcomeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShredPersonalData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ShredPersonalData',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ShredPersonalDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GetCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListCases',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def GetHistory(request,

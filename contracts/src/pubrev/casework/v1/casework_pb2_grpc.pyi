@@ -27,23 +27,179 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class CaseworkServiceStub:
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CaseworkServiceAsyncStub: ...
+    ReceiveComplaint: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ReceiveComplaintRequest, _casework_pb2.ReceiveComplaintResponse]
+    """A complaint from any channel; the complainant's name and phone are encrypted at rest."""
+    AssignCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.AssignCaseRequest, _casework_pb2.AssignCaseResponse]
+    """Assigns a case to a unit (and township)."""
+    StartInvestigation: _grpc.UnaryUnaryMultiCallable[_casework_pb2.StartInvestigationRequest, _casework_pb2.StartInvestigationResponse]
+    ResolveCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ResolveCaseRequest, _casework_pb2.ResolveCaseResponse]
+    GiveFeedback: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GiveFeedbackRequest, _casework_pb2.GiveFeedbackResponse]
+    """The handling result told to the complainant (处理结果同步反馈投诉人): required before closing."""
+    CloseCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.CloseCaseRequest, _casework_pb2.CloseCaseResponse]
+    RecordJointMeeting: _grpc.UnaryUnaryMultiCallable[_casework_pb2.RecordJointMeetingRequest, _casework_pb2.RecordJointMeetingResponse]
+    """Records a joint meeting (联席会议) on a case that cannot be solved at once."""
+    FlagTypicalCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.FlagTypicalCaseRequest, _casework_pb2.FlagTypicalCaseResponse]
+    """Flags a case for publication as a typical case (通报曝光)."""
+    ReferToPolice: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ReferToPoliceRequest, _casework_pb2.ReferToPoliceResponse]
+    """Refers a case with suspected crime to a police office, with its evidence pack."""
+    AcknowledgeReferral: _grpc.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeReferralRequest, _casework_pb2.AcknowledgeReferralResponse]
+    """Police: acknowledge a referral, report its outcome (only for cases referred to them)."""
+    ReportPoliceOutcome: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ReportPoliceOutcomeRequest, _casework_pb2.ReportPoliceOutcomeResponse]
+    ShredPersonalData: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ShredPersonalDataRequest, _casework_pb2.ShredPersonalDataResponse]
+    """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
+    GetCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]
+    ListCases: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]
     GetHistory: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]
 
 @_typing.type_check_only
 class CaseworkServiceAsyncStub(CaseworkServiceStub):
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    ReceiveComplaint: _aio.UnaryUnaryMultiCallable[_casework_pb2.ReceiveComplaintRequest, _casework_pb2.ReceiveComplaintResponse]  # type: ignore[assignment]
+    """A complaint from any channel; the complainant's name and phone are encrypted at rest."""
+    AssignCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.AssignCaseRequest, _casework_pb2.AssignCaseResponse]  # type: ignore[assignment]
+    """Assigns a case to a unit (and township)."""
+    StartInvestigation: _aio.UnaryUnaryMultiCallable[_casework_pb2.StartInvestigationRequest, _casework_pb2.StartInvestigationResponse]  # type: ignore[assignment]
+    ResolveCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.ResolveCaseRequest, _casework_pb2.ResolveCaseResponse]  # type: ignore[assignment]
+    GiveFeedback: _aio.UnaryUnaryMultiCallable[_casework_pb2.GiveFeedbackRequest, _casework_pb2.GiveFeedbackResponse]  # type: ignore[assignment]
+    """The handling result told to the complainant (处理结果同步反馈投诉人): required before closing."""
+    CloseCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.CloseCaseRequest, _casework_pb2.CloseCaseResponse]  # type: ignore[assignment]
+    RecordJointMeeting: _aio.UnaryUnaryMultiCallable[_casework_pb2.RecordJointMeetingRequest, _casework_pb2.RecordJointMeetingResponse]  # type: ignore[assignment]
+    """Records a joint meeting (联席会议) on a case that cannot be solved at once."""
+    FlagTypicalCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.FlagTypicalCaseRequest, _casework_pb2.FlagTypicalCaseResponse]  # type: ignore[assignment]
+    """Flags a case for publication as a typical case (通报曝光)."""
+    ReferToPolice: _aio.UnaryUnaryMultiCallable[_casework_pb2.ReferToPoliceRequest, _casework_pb2.ReferToPoliceResponse]  # type: ignore[assignment]
+    """Refers a case with suspected crime to a police office, with its evidence pack."""
+    AcknowledgeReferral: _aio.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeReferralRequest, _casework_pb2.AcknowledgeReferralResponse]  # type: ignore[assignment]
+    """Police: acknowledge a referral, report its outcome (only for cases referred to them)."""
+    ReportPoliceOutcome: _aio.UnaryUnaryMultiCallable[_casework_pb2.ReportPoliceOutcomeRequest, _casework_pb2.ReportPoliceOutcomeResponse]  # type: ignore[assignment]
+    ShredPersonalData: _aio.UnaryUnaryMultiCallable[_casework_pb2.ShredPersonalDataRequest, _casework_pb2.ShredPersonalDataResponse]  # type: ignore[assignment]
+    """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
+    GetCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]  # type: ignore[assignment]
+    ListCases: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]  # type: ignore[assignment]
     GetHistory: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]  # type: ignore[assignment]
 
 class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The casework service. Its commands arrive with its own issue; the audit trail is there from the start."""
+    """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
+    and the monthly ledgers (双台账).
+    """
+
+    @_abc_1.abstractmethod
+    def ReceiveComplaint(
+        self,
+        request: _casework_pb2.ReceiveComplaintRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ReceiveComplaintResponse, _abc.Awaitable[_casework_pb2.ReceiveComplaintResponse]]:
+        """A complaint from any channel; the complainant's name and phone are encrypted at rest."""
+
+    @_abc_1.abstractmethod
+    def AssignCase(
+        self,
+        request: _casework_pb2.AssignCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.AssignCaseResponse, _abc.Awaitable[_casework_pb2.AssignCaseResponse]]:
+        """Assigns a case to a unit (and township)."""
+
+    @_abc_1.abstractmethod
+    def StartInvestigation(
+        self,
+        request: _casework_pb2.StartInvestigationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.StartInvestigationResponse, _abc.Awaitable[_casework_pb2.StartInvestigationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ResolveCase(
+        self,
+        request: _casework_pb2.ResolveCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ResolveCaseResponse, _abc.Awaitable[_casework_pb2.ResolveCaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GiveFeedback(
+        self,
+        request: _casework_pb2.GiveFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GiveFeedbackResponse, _abc.Awaitable[_casework_pb2.GiveFeedbackResponse]]:
+        """The handling result told to the complainant (处理结果同步反馈投诉人): required before closing."""
+
+    @_abc_1.abstractmethod
+    def CloseCase(
+        self,
+        request: _casework_pb2.CloseCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.CloseCaseResponse, _abc.Awaitable[_casework_pb2.CloseCaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordJointMeeting(
+        self,
+        request: _casework_pb2.RecordJointMeetingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.RecordJointMeetingResponse, _abc.Awaitable[_casework_pb2.RecordJointMeetingResponse]]:
+        """Records a joint meeting (联席会议) on a case that cannot be solved at once."""
+
+    @_abc_1.abstractmethod
+    def FlagTypicalCase(
+        self,
+        request: _casework_pb2.FlagTypicalCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.FlagTypicalCaseResponse, _abc.Awaitable[_casework_pb2.FlagTypicalCaseResponse]]:
+        """Flags a case for publication as a typical case (通报曝光)."""
+
+    @_abc_1.abstractmethod
+    def ReferToPolice(
+        self,
+        request: _casework_pb2.ReferToPoliceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ReferToPoliceResponse, _abc.Awaitable[_casework_pb2.ReferToPoliceResponse]]:
+        """Refers a case with suspected crime to a police office, with its evidence pack."""
+
+    @_abc_1.abstractmethod
+    def AcknowledgeReferral(
+        self,
+        request: _casework_pb2.AcknowledgeReferralRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.AcknowledgeReferralResponse, _abc.Awaitable[_casework_pb2.AcknowledgeReferralResponse]]:
+        """Police: acknowledge a referral, report its outcome (only for cases referred to them)."""
+
+    @_abc_1.abstractmethod
+    def ReportPoliceOutcome(
+        self,
+        request: _casework_pb2.ReportPoliceOutcomeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ReportPoliceOutcomeResponse, _abc.Awaitable[_casework_pb2.ReportPoliceOutcomeResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ShredPersonalData(
+        self,
+        request: _casework_pb2.ShredPersonalDataRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ShredPersonalDataResponse, _abc.Awaitable[_casework_pb2.ShredPersonalDataResponse]]:
+        """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
+
+    @_abc_1.abstractmethod
+    def GetCase(
+        self,
+        request: _casework_pb2.GetCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GetCaseResponse, _abc.Awaitable[_casework_pb2.GetCaseResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCases(
+        self,
+        request: _casework_pb2.ListCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListCasesResponse, _abc.Awaitable[_casework_pb2.ListCasesResponse]]: ...
 
     @_abc_1.abstractmethod
     def GetHistory(

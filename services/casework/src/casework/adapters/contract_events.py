@@ -1,11 +1,50 @@
-"""Casework's domain events → contract events on pubrev.casework.events.v1 (none yet)."""
+"""Casework's domain events → contract events on pubrev.casework.events.v1. Personal data
+(the sealed name and phone, feedback content) is never translated: it does not travel."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from casework.domain.case import Case
 from pubrev_contracts.events.base import ContractEvent
+from pubrev_contracts.events.casework import (
+    CaseAssignedV1,
+    CaseClosedV1,
+    CaseOpenedV1,
+    CaseReferredToPoliceV1,
+    ComplaintReceivedV1,
+    FeedbackGivenV1,
+    PoliceAcknowledgedV1,
+)
 
 
 def to_contract(event: Any) -> ContractEvent | None:
+    base = {
+        "aggregate_id": event.originator_id,
+        "aggregate_version": event.originator_version,
+        "occurred_at": event.timestamp,
+        "unit": getattr(event, "unit", ""),
+    }
+    if isinstance(event, Case.Received):
+        if event.kind == "rectification":
+            return CaseOpenedV1(**base, finding_id=event.finding_id,
+                                community_code=event.community_code,
+                                company_uscc=event.company_uscc, category=event.category,
+                                due_at=event.due_at)
+        return ComplaintReceivedV1(**base, channel=event.channel, major=event.major,
+                                   community_code=event.community_code,
+                                   company_uscc=event.company_uscc, category=event.category,
+                                   received_at=event.received_at)
+    if isinstance(event, Case.Assigned):
+        return CaseAssignedV1(**base, township=event.township, assignee=event.assignee)
+    if isinstance(event, Case.FeedbackGiven):
+        return FeedbackGivenV1(**base, channel=event.channel)
+    if isinstance(event, Case.Closed):
+        return CaseClosedV1(**base, closed_at=event.closed_at, overdue=event.overdue)
+    if isinstance(event, Case.ReferredToPolice):
+        return CaseReferredToPoliceV1(**base, police_office=event.police_office,
+                                      suspected_offence=event.suspected_offence,
+                                      evidence_count=len(event.evidence_refs))
+    if isinstance(event, Case.PoliceAcknowledged):
+        return PoliceAcknowledgedV1(**base, police_office=event.police_office)
     return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
-from casework.application.app import CaseworkApplication
+from casework.application.app import CaseView, CaseworkApplication, Complaint
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -15,9 +17,124 @@ from servicekit.identity import current_identity
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+def _time(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min  # noqa: DTZ901 (naive on purpose: refused as time_format)
+    return value
+
+
+def case_to_pb(view: CaseView) -> pb.Case:
+    c = view.case
+    personal = view.personal_data or {}
+    return pb.Case(
+        case_id=str(c.id), kind=c.kind, channel=c.channel, unit=c.unit, township=c.township,
+        community_code=c.community_code, company_uscc=c.company_uscc, category=c.category,
+        status=c.status, received_at=c.received_at.astimezone(UTC).isoformat(),
+        due_at=c.due_at.astimezone(UTC).isoformat(), overdue=view.overdue, result=c.result,
+        feedback_given=c.feedback_given, typical=c.typical,
+        joint_meeting=bool(c.joint_meetings), police_office=c.police_office,
+        police_status=c.police_status, complainant_name=personal.get("name", ""),
+        complainant_phone=personal.get("phone", ""), personal_data_shredded=c.shredded,
+        finding_id=c.finding_id, version=c.version,
+    )
+
+
 class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     def __init__(self, app: CaseworkApplication) -> None:
         self.app = app
+
+    async def _act(self, request: Any, action: str, *args: Any) -> pb.Case:
+        identity = current_identity()
+
+        def run() -> pb.Case:
+            self.app.act(identity, request.request_id, request.case_id, action, *args)
+            return case_to_pb(self.app.view(identity, request.case_id))
+
+        return await asyncio.to_thread(run)
+
+    async def ReceiveComplaint(
+        self, request: pb.ReceiveComplaintRequest, context: Context
+    ) -> pb.ReceiveComplaintResponse:
+        cmd = Complaint(
+            request.request_id, request.channel, request.major, request.community_code,
+            request.company_uscc, request.category, request.description, request.unit,
+            request.complainant_name, request.complainant_phone, _time(request.received_at),
+        )
+        result = await asyncio.to_thread(self.app.receive_complaint, current_identity(), cmd)
+        return pb.ReceiveComplaintResponse(**result)
+
+    async def AssignCase(self, request: pb.AssignCaseRequest,
+                         context: Context) -> pb.AssignCaseResponse:
+        return pb.AssignCaseResponse(case=await self._act(
+            request, "assign", request.unit, request.township, request.assignee))
+
+    async def StartInvestigation(self, request: pb.StartInvestigationRequest,
+                                 context: Context) -> pb.StartInvestigationResponse:
+        return pb.StartInvestigationResponse(
+            case=await self._act(request, "start_investigation"))
+
+    async def ResolveCase(self, request: pb.ResolveCaseRequest,
+                          context: Context) -> pb.ResolveCaseResponse:
+        return pb.ResolveCaseResponse(case=await self._act(request, "resolve", request.result))
+
+    async def GiveFeedback(self, request: pb.GiveFeedbackRequest,
+                           context: Context) -> pb.GiveFeedbackResponse:
+        return pb.GiveFeedbackResponse(case=await self._act(
+            request, "give_feedback", request.channel, request.content))
+
+    async def CloseCase(self, request: pb.CloseCaseRequest,
+                        context: Context) -> pb.CloseCaseResponse:
+        return pb.CloseCaseResponse(case=await self._act(request, "close"))
+
+    async def RecordJointMeeting(self, request: pb.RecordJointMeetingRequest,
+                                 context: Context) -> pb.RecordJointMeetingResponse:
+        return pb.RecordJointMeetingResponse(case=await self._act(
+            request, "record_joint_meeting", request.meeting_date, list(request.agencies),
+            request.decision))
+
+    async def FlagTypicalCase(self, request: pb.FlagTypicalCaseRequest,
+                              context: Context) -> pb.FlagTypicalCaseResponse:
+        return pb.FlagTypicalCaseResponse(
+            case=await self._act(request, "flag_typical", request.reason))
+
+    async def ReferToPolice(self, request: pb.ReferToPoliceRequest,
+                            context: Context) -> pb.ReferToPoliceResponse:
+        return pb.ReferToPoliceResponse(case=await self._act(
+            request, "refer_to_police", request.police_office, request.suspected_offence,
+            list(request.evidence_refs), request.summary))
+
+    async def AcknowledgeReferral(self, request: pb.AcknowledgeReferralRequest,
+                                  context: Context) -> pb.AcknowledgeReferralResponse:
+        return pb.AcknowledgeReferralResponse(
+            case=await self._act(request, "police_acknowledge"))
+
+    async def ReportPoliceOutcome(self, request: pb.ReportPoliceOutcomeRequest,
+                                  context: Context) -> pb.ReportPoliceOutcomeResponse:
+        return pb.ReportPoliceOutcomeResponse(case=await self._act(
+            request, "report_police_outcome", request.outcome, request.note))
+
+    async def ShredPersonalData(self, request: pb.ShredPersonalDataRequest,
+                                context: Context) -> pb.ShredPersonalDataResponse:
+        return pb.ShredPersonalDataResponse(
+            case=await self._act(request, "shred_personal_data"))
+
+    async def GetCase(self, request: pb.GetCaseRequest, context: Context) -> pb.GetCaseResponse:
+        view = await asyncio.to_thread(self.app.view, current_identity(), request.case_id)
+        return pb.GetCaseResponse(case=case_to_pb(view))
+
+    async def ListCases(self, request: pb.ListCasesRequest,
+                        context: Context) -> pb.ListCasesResponse:
+        rows = await asyncio.to_thread(self.app.list_cases, current_identity(), request.unit,
+                                       request.status, request.overdue_only)
+        return pb.ListCasesResponse(cases=[
+            pb.Case(case_id=r.case_id, kind=r.kind, unit=r.unit, status=r.status,
+                    due_at=r.due_at.astimezone(UTC).isoformat(), police_office=r.police_office)
+            for r in rows
+        ])
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context

@@ -1,0 +1,264 @@
+"""A case (案件): a complaint or a rectification followed to closure (闭环管理).
+
+Lifecycle: received → assigned → investigating → resolved → (feedback given) → closed.
+A complaint cannot close before the complainant has been told the result; nothing happens
+to a closed case. A case with a joint meeting (联席会议) stays open until closed. The
+complainant's name and phone are held only as ciphertext (`sealed_personal_data`); the key
+lives outside the event store, so destroying it shreds them while the events stay.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from servicekit.errors import RuleViolated
+
+NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")
+CHANNELS = ("hotline_12345", "phone", "email", "letters_visits", "handed_down")
+OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
+POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
+FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
+
+
+def _closed_guard(case: Case) -> None:
+    if case.status == "closed":
+        raise RuleViolated("the case is closed: nothing more can be done on it",
+                           "案件已办结，不能再进行操作")
+
+
+class Case(Aggregate):
+    class Received(Aggregate.Created):
+        case_key: str
+        kind: str
+        channel: str
+        major: bool
+        unit: str
+        community_code: str
+        company_uscc: str
+        category: str
+        description: str
+        received_at: datetime
+        due_at: datetime
+        sealed_personal_data: str
+        finding_id: str
+
+    @event(Received)
+    def __init__(self, case_key: str, kind: str, channel: str, major: bool, unit: str,
+                 community_code: str, company_uscc: str, category: str, description: str,
+                 received_at: datetime, due_at: datetime, sealed_personal_data: str,
+                 finding_id: str) -> None:
+        self.kind = kind
+        self.channel = channel
+        self.unit = unit
+        self.township = ""
+        self.community_code = community_code
+        self.company_uscc = company_uscc
+        self.category = category
+        self.received_at = received_at
+        self.due_at = due_at
+        self.sealed_personal_data = sealed_personal_data
+        self.finding_id = finding_id
+        self.status = "received"
+        self.result = ""
+        self.feedback_given = False
+        self.typical = False
+        self.joint_meetings: list[dict[str, Any]] = []
+        self.police_office = ""
+        self.police_status = ""
+        self.shredded = False
+        self.closed_at: datetime | None = None
+
+    @staticmethod
+    def create_id(case_key: str) -> uuid.UUID:
+        """complaint:<random> for a complaint, rectification:<finding id> for the case a
+        finding opens (so a redelivered finding finds its case)."""
+        return uuid.uuid5(NAMESPACE, case_key)
+
+    @property
+    def needs_feedback(self) -> bool:
+        return self.kind == "complaint"
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status != "closed" and now > self.due_at
+
+    class Assigned(Aggregate.Event):
+        unit: str
+        township: str
+        assignee: str
+
+    def assign(self, unit: str, township: str, assignee: str) -> None:
+        _closed_guard(self)
+        self._assigned(unit=unit, township=township, assignee=assignee)
+
+    @event(Assigned)
+    def _assigned(self, unit: str, township: str, assignee: str) -> None:
+        self.unit = unit
+        self.township = township
+        if self.status == "received":
+            self.status = "assigned"
+
+    class InvestigationStarted(Aggregate.Event):
+        unit: str
+
+    def start_investigation(self) -> None:
+        _closed_guard(self)
+        if self.status not in ("received", "assigned"):
+            raise RuleViolated(f"a {self.status} case cannot start an investigation",
+                               "当前状态不能开始调查")
+        self._investigating(unit=self.unit)
+
+    @event(InvestigationStarted)
+    def _investigating(self, unit: str) -> None:
+        self.status = "investigating"
+
+    class Resolved(Aggregate.Event):
+        unit: str
+        result: str
+
+    def resolve(self, result: str) -> None:
+        _closed_guard(self)
+        if self.status != "investigating":
+            raise RuleViolated("only a case under investigation is resolved",
+                               "案件须在调查后才能形成处理结果")
+        self._resolved(unit=self.unit, result=result)
+
+    @event(Resolved)
+    def _resolved(self, unit: str, result: str) -> None:
+        self.status = "resolved"
+        self.result = result
+
+    class FeedbackGiven(Aggregate.Event):
+        unit: str
+        channel: str
+        content: str
+
+    def give_feedback(self, channel: str, content: str) -> None:
+        _closed_guard(self)
+        if self.status != "resolved":
+            raise RuleViolated("feedback tells the complainant the result: resolve first",
+                               "须先形成处理结果再反馈投诉人")
+        self._feedback(unit=self.unit, channel=channel, content=content)
+
+    @event(FeedbackGiven)
+    def _feedback(self, unit: str, channel: str, content: str) -> None:
+        self.feedback_given = True
+
+    class Closed(Aggregate.Event):
+        unit: str
+        closed_at: datetime
+        overdue: bool
+
+    def close(self, now: datetime) -> None:
+        _closed_guard(self)
+        if self.status != "resolved":
+            raise RuleViolated("a case is closed once resolved", "案件须形成处理结果后方可办结")
+        if self.needs_feedback and not self.feedback_given:
+            raise RuleViolated("the complainant has not been told the result: give feedback "
+                               "before closing", "未向投诉人反馈处理结果，不能办结")
+        if self.police_office and self.police_status not in ("filed", "not_filed",
+                                                               "transferred", "closed"):
+            raise RuleViolated("the police have not reported an outcome of the referral",
+                               "移送公安的案件尚未收到处理结果，不能办结")
+        self._closed(unit=self.unit, closed_at=now, overdue=now > self.due_at)
+
+    @event(Closed)
+    def _closed(self, unit: str, closed_at: datetime, overdue: bool) -> None:
+        self.status = "closed"
+        self.closed_at = closed_at
+
+    class JointMeetingRecorded(Aggregate.Event):
+        unit: str
+        meeting_date: str
+        agencies: list[str]
+        decision: str
+
+    def record_joint_meeting(self, meeting_date: str, agencies: list[str],
+                             decision: str) -> None:
+        _closed_guard(self)
+        self._meeting(unit=self.unit, meeting_date=meeting_date, agencies=agencies,
+                      decision=decision)
+
+    @event(JointMeetingRecorded)
+    def _meeting(self, unit: str, meeting_date: str, agencies: list[str],
+                 decision: str) -> None:
+        self.joint_meetings.append({"date": meeting_date, "agencies": agencies,
+                                    "decision": decision})
+
+    class FlaggedTypical(Aggregate.Event):
+        unit: str
+        reason: str
+
+    def flag_typical(self, reason: str) -> None:
+        self._typical(unit=self.unit, reason=reason)
+
+    @event(FlaggedTypical)
+    def _typical(self, unit: str, reason: str) -> None:
+        self.typical = True
+
+    class ReferredToPolice(Aggregate.Event):
+        unit: str
+        police_office: str
+        suspected_offence: str
+        evidence_refs: list[str]
+        summary: str
+
+    def refer_to_police(self, police_office: str, offence: str, evidence_refs: list[str],
+                        summary: str) -> None:
+        _closed_guard(self)
+        if self.police_office:
+            raise RuleViolated("the case is referred already", "案件已移送公安")
+        if not evidence_refs:
+            raise RuleViolated("a referral needs its evidence pack", "移送须附证据材料")
+        self._referred(unit=self.unit, police_office=police_office, suspected_offence=offence,
+                       evidence_refs=evidence_refs, summary=summary)
+
+    @event(ReferredToPolice)
+    def _referred(self, unit: str, police_office: str, suspected_offence: str,
+                  evidence_refs: list[str], summary: str) -> None:
+        self.police_office = police_office
+        self.police_status = "referred"
+
+    class PoliceAcknowledged(Aggregate.Event):
+        unit: str
+        police_office: str
+
+    def police_acknowledge(self) -> None:
+        if self.police_status != "referred":
+            raise RuleViolated("nothing to acknowledge", "无待签收的移送")
+        self._acknowledged(unit=self.unit, police_office=self.police_office)
+
+    @event(PoliceAcknowledged)
+    def _acknowledged(self, unit: str, police_office: str) -> None:
+        self.police_status = "acknowledged"
+
+    class PoliceOutcomeReported(Aggregate.Event):
+        unit: str
+        police_office: str
+        outcome: str
+        note: str
+
+    def report_police_outcome(self, outcome: str, note: str) -> None:
+        if self.police_status not in ("acknowledged", "filed"):
+            raise RuleViolated("acknowledge the referral before reporting its outcome",
+                               "须先签收移送再反馈处理结果")
+        self._outcome(unit=self.unit, police_office=self.police_office, outcome=outcome,
+                      note=note)
+
+    @event(PoliceOutcomeReported)
+    def _outcome(self, unit: str, police_office: str, outcome: str, note: str) -> None:
+        self.police_status = outcome
+
+    class PersonalDataShredded(Aggregate.Event):
+        unit: str
+
+    def note_shredded(self) -> None:
+        if not self.shredded:
+            self._shredded(unit=self.unit)
+
+    @event(PersonalDataShredded)
+    def _shredded(self, unit: str) -> None:
+        self.shredded = True

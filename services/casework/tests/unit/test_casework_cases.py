@@ -1,0 +1,142 @@
+"""Case lifecycle, police isolation and crypto-shredding on in-memory persistence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from casework.application.app import CaseworkApplication
+from servicekit.errors import NotFound, PermissionDenied, RuleViolated
+from servicekit.identity import Identity
+from servicekit.testing import FakeClock
+from tests.support.casework_scenario import (
+    NAME,
+    OFFICER,
+    PHONE,
+    POLICE,
+    WHEN,
+    app_with_vault,
+    complaint,
+)
+
+OTHER_POLICE = Identity("police", "investigator", "licheng", "putian-psb-hanjiang")
+OTHER_UNIT = Identity("property-bureau", "officer", "xianyou")
+CITY = Identity("property-bureau", "officer", "putian")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(WHEN)
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> CaseworkApplication:
+    return app_with_vault(clock)
+
+
+def resolved(app: CaseworkApplication) -> str:
+    case_id: str = app.receive_complaint(OFFICER, complaint())["case_id"]
+    app.act(OFFICER, "i", case_id, "start_investigation")
+    app.act(OFFICER, "r", case_id, "resolve", "已责令整改")
+    return case_id
+
+
+def test_no_close_without_feedback(app: CaseworkApplication) -> None:
+    case_id = resolved(app)
+    with pytest.raises(RuleViolated):
+        app.act(OFFICER, "c1", case_id, "close")
+    app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
+    assert app.act(OFFICER, "c2", case_id, "close").status == "closed"
+
+
+def test_nothing_happens_to_a_closed_case(app: CaseworkApplication) -> None:
+    case_id = resolved(app)
+    app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
+    app.act(OFFICER, "c", case_id, "close")
+    for action, args in [("assign", ("licheng", "t", "a")), ("resolve", ("x",)),
+                         ("record_joint_meeting", ("2026-06-01", ["公安"], "继续"))]:
+        with pytest.raises(RuleViolated):
+            app.act(OFFICER, f"after-{action}", case_id, action, *args)
+
+
+def test_feedback_needs_a_result_first(app: CaseworkApplication) -> None:
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    with pytest.raises(RuleViolated):
+        app.act(OFFICER, "f", case_id, "give_feedback", "phone", "x")
+
+
+def test_overdue_after_the_time_limit(app: CaseworkApplication, clock: FakeClock) -> None:
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    clock.now = WHEN + timedelta(days=30)
+    assert not app.view(OFFICER, case_id).overdue
+    clock.now = WHEN + timedelta(days=30, seconds=1)
+    assert app.view(OFFICER, case_id).overdue
+    handed = app.receive_complaint(OFFICER, complaint("c2", "handed_down"))
+    assert handed["due_at"] < app.receive_complaint(OFFICER, complaint("c3"))["due_at"]
+
+
+def test_personal_data_only_for_the_handling_unit(app: CaseworkApplication) -> None:
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    assert app.view(OFFICER, case_id).personal_data == {"name": NAME, "phone": PHONE}
+    assert app.view(CITY, case_id).personal_data is None
+    with pytest.raises(PermissionDenied):
+        app.view(OTHER_UNIT, case_id)
+    sealed = app.case(case_id).sealed_personal_data
+    assert NAME not in sealed and PHONE not in sealed
+
+
+def test_shredding_makes_personal_data_unreadable_events_intact(
+    app: CaseworkApplication,
+) -> None:
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    events_before = len(list(app.repository.event_store.get(app.case(case_id).id)))
+    app.act(OFFICER, "s", case_id, "shred_personal_data")
+    view = app.view(OFFICER, case_id)
+    assert view.personal_data is None and view.case.shredded
+    assert view.case.sealed_personal_data  # the ciphertext is still in the events
+    assert len(list(app.repository.event_store.get(view.case.id))) == events_before + 1
+
+
+def test_police_see_only_cases_referred_to_them(app: CaseworkApplication) -> None:
+    referred = app.receive_complaint(OFFICER, complaint("c1"))["case_id"]
+    other = app.receive_complaint(OFFICER, complaint("c2"))["case_id"]
+    with pytest.raises(RuleViolated):
+        app.act(OFFICER, "p0", referred, "refer_to_police", "putian-psb-licheng",
+                "embezzlement_by_staff", [], "no evidence")
+    app.act(OFFICER, "p", referred, "refer_to_police", "putian-psb-licheng",
+            "embezzlement_by_staff", ["ledger.pdf"], "疑似职务侵占")
+    assert app.view(POLICE, referred).personal_data is None
+    with pytest.raises(NotFound):
+        app.view(POLICE, other)
+    with pytest.raises(NotFound):
+        app.view(OTHER_POLICE, referred)
+    with pytest.raises(PermissionDenied):
+        app.act(OTHER_POLICE, "k0", referred, "police_acknowledge")
+    with pytest.raises(PermissionDenied):
+        app.act(OFFICER, "k1", referred, "police_acknowledge")  # the bureau cannot
+    with pytest.raises(PermissionDenied):
+        app.act(POLICE, "x", referred, "resolve", "the police do not resolve cases")
+    app.act(POLICE, "k", referred, "police_acknowledge")
+    assert app.act(POLICE, "o", referred, "report_police_outcome", "filed", "立案").police_status \
+        == "filed"
+
+
+def test_referred_case_waits_for_the_police_outcome(app: CaseworkApplication) -> None:
+    case_id = resolved(app)
+    app.act(OFFICER, "p", case_id, "refer_to_police", "putian-psb-licheng", "misappropriation",
+            ["bank.pdf"], "")
+    app.act(OFFICER, "f", case_id, "give_feedback", "letter", "已告知")
+    with pytest.raises(RuleViolated):
+        app.act(OFFICER, "c", case_id, "close")
+    app.act(POLICE, "k", case_id, "police_acknowledge")
+    app.act(POLICE, "o", case_id, "report_police_outcome", "not_filed", "不予立案")
+    assert app.act(OFFICER, "c2", case_id, "close").status == "closed"
+
+
+def test_joint_meeting_keeps_the_case_open(app: CaseworkApplication) -> None:
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case = app.act(OFFICER, "m", case_id, "record_joint_meeting", "2026-06-01",
+                   ["住建", "公安", "市场监管"], "联合调查")
+    assert case.joint_meetings and case.status != "closed"
+    assert app.act(OFFICER, "t", case_id, "flag_typical", "典型案例通报").typical

@@ -16,9 +16,17 @@ whole machine (PostgreSQL and the broker included) in % of ALL cores.
 Expect ±15% between runs of the same code on a shared 2-core machine; a ratio moving by
 more than that is worth a look.
 
+Workload: the synthetic Putian of `tools/synthetic_putian.py` (the demo data of `make run`),
+`generate(seed=2023, communities=2800, companies=560)`, made once per run: its companies,
+communities and quarterly filings (2024Q1–2025Q4; kinds on_time, late, zero_revenue, and
+inconsistent ones the service refuses by design). Each section notes the sizes and kinds it
+used (`bench.disclosure_data`).
+
 1. Relay: disclosure event store → Kafka (pubrev.disclosure.events.v1)
    A fresh database is filled with 20,000 stored DisclosureFiled events (not timed; only
-   filings, no command receipts, so every notification becomes a message), then:
+   filings, no command receipts, so every notification becomes a message): the first 20,000
+   valid generated filings in time order, written directly with their generated filing
+   times and lateness. Then:
    - `relay`: `servicekit.relay.Relay.run_once()` until it returns 0 — reading the
      notification log, translating each event to its contract message, producing the batch
      (acks=all, idempotent) and recording the tracking position, batch after batch;
@@ -37,9 +45,14 @@ more than that is worth a look.
    these figures understate the server): `FileDisclosure via gRPC`, `health Check` and
    `trivial gRPC`. SEPARATE processes, as deployed: the figures saying `own process`.
    The disclosure API runs in this process (`servicekit.runtime.start(parts, ("api",))`), on
-   a fresh database with communities registered beforehand (RegisterCommunity over the same
-   API, untimed); 50 concurrent callers share one
-   grpc.aio channel and file one disclosure per community and quarter (2024Q1–2025Q4).
+   a fresh database with the generated companies (RegisterCompany as generated, official-
+   registry ones included) and ~700 communities (every 4th of the dataset first, all seven
+   units) registered beforehand over the same API, untimed; 50 concurrent callers share one
+   grpc.aio channel and file those communities' generated filings in time order, one
+   disclosure per community and quarter, each run (warm-up, gRPC, in-process) a disjoint
+   slice. The service stamps its own clock: every filing is made now, hence recorded late.
+   The generated `inconsistent` filings of those communities are sent apart, untimed, and
+   must all fail with INVALID_ARGUMENT.
    Each command reads three aggregates (receipt, community, disclosure) and writes the
    disclosure and its command receipt in one transaction under the event table's lock.
    Decomposition, same database and server:
@@ -59,8 +72,8 @@ more than that is worth a look.
    (`grpc.use_local_subchannel_pool`):
    - `FileDisclosure, API in its own process (1 worker)`: `python -m disclosure api` started
      as a subprocess on a fresh database (PUBREV_API_WORKERS=1), ready when the gRPC health
-     service reports the disclosure service SERVING; communities registered through it,
-     warm-up, then the same number of commands as above;
+     service reports the disclosure service SERVING; companies and communities registered
+     through it, then the very warm-up and timed filings of the gRPC run above;
    - the same with PUBREV_API_WORKERS=2, on another fresh database: the api role starts a
      second process on the same port (SO_REUSEPORT) and the kernel spreads the 4
      connections over the two — by a hash of each connection, so not necessarily 2/2; a

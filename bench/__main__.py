@@ -1,7 +1,7 @@
 """`python -m bench` (what `make bench` runs): all measurements, a table and a JSON file.
 
-Run it from the repository root: the requests come from `tests.support`, a sibling of this
-package, so whatever puts `bench` on sys.path puts `tests` there too.
+Run it from the repository root: the workload comes from `tools.synthetic_putian`, a sibling
+of this package, so whatever puts `bench` on sys.path puts `tools` there too.
 """
 
 from __future__ import annotations

@@ -13,13 +13,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.disclosure_data import (
     IDENTITY_METADATA,
-    OFFICER,
+    STRIDE,
     TIMEOUT,
-    community_codes,
-    file_requests,
+    CommandData,
+    Filing,
+    all_late,
+    command_data,
+    file_refused,
     filer,
+    kinds,
     register_all,
-    register_requests,
+    source_note,
     to_command,
 )
 from bench.infra import disclosure_settings, scratch_database
@@ -30,7 +34,6 @@ from bench.storage_baselines import asyncpg_concurrent, asyncpg_sequential, es_s
 from bench.trivial_grpc import METHOD, trivial_server
 from disclosure.application.app import DisclosureApplication
 from disclosure.bootstrap import build
-from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.runtime import close, start, stop
 
@@ -46,29 +49,32 @@ class Sizes:
     inserts: int = 5_000
     saves: int = 2_000
 
+    @property
+    def filings(self) -> int:
+        """Filings the database of the API in the bench's process takes (the most of any)."""
+        return self.warm_up + self.commands + 2 * self.in_process
+
 
 @dataclass(frozen=True)
 class Workload:
-    """Disjoint slices of FileDisclosure requests, one per run: a filing happens once."""
+    """Disjoint slices of the generated filings, one per run on the same database: a
+    (community, quarter) is filed once. The API in its own process files the same first
+    two slices, each on a fresh database of its own (`process_bench`)."""
 
-    warm_up: Sequence[pb.FileDisclosureRequest]
-    grpc: Sequence[pb.FileDisclosureRequest]
-    concurrent: Sequence[pb.FileDisclosureRequest]
-    sequential: Sequence[pb.FileDisclosureRequest]
+    warm_up: Sequence[Filing]
+    grpc: Sequence[Filing]
+    concurrent: Sequence[Filing]
+    sequential: Sequence[Filing]
 
     @classmethod
-    def split(cls, requests: Sequence[pb.FileDisclosureRequest], sizes: Sizes) -> Workload:
+    def split(cls, filings: Sequence[Filing], sizes: Sizes) -> Workload:
         a = sizes.warm_up
         b = a + sizes.commands
         c = b + sizes.in_process
-        return cls(requests[:a], requests[a:b], requests[b:c], requests[c:c + sizes.in_process])
-
-
-def prepare(sizes: Sizes) -> tuple[list[pb.RegisterCommunityRequest], Workload]:
-    """Communities to register first, and the filings for them."""
-    total = sizes.warm_up + sizes.commands + 2 * sizes.in_process
-    codes = community_codes("CMD", total)
-    return register_requests(codes), Workload.split(file_requests(codes), sizes)
+        d = c + sizes.in_process
+        if len(filings) < d:
+            raise ValueError(f"{len(filings):,} filings for runs needing {d:,}")
+        return cls(filings[:a], filings[a:b], filings[b:c], filings[c:d])
 
 
 async def grpc_file_disclosure(channel: grpc.aio.Channel, workload: Workload,
@@ -92,23 +98,23 @@ async def grpc_health(channel: grpc.aio.Channel, sizes: Sizes) -> Figure:
                          RPC_UNIT)
 
 
-async def in_process_concurrent(app: DisclosureApplication,
-                                requests: Sequence[pb.FileDisclosureRequest],
+async def in_process_concurrent(app: DisclosureApplication, filings: Sequence[Filing],
                                 callers: int) -> Figure:
     async def call(index: int) -> None:
-        await asyncio.to_thread(app.file_disclosure, OFFICER, to_command(requests[index]))
+        filing = filings[index]
+        await asyncio.to_thread(app.file_disclosure, filing.identity,
+                                to_command(filing.request))
 
-    result = await drive(call, len(requests), callers)
+    result = await drive(call, len(filings), callers)
     return result.figure("in_process",
                          f"FileDisclosure in-process via asyncio.to_thread, {callers} callers",
                          CMD_UNIT)
 
 
-def in_process_sequential(app: DisclosureApplication,
-                          requests: Sequence[pb.FileDisclosureRequest]) -> Figure:
+def in_process_sequential(app: DisclosureApplication, filings: Sequence[Filing]) -> Figure:
     result = run_sequentially(
-        functools.partial(app.file_disclosure, OFFICER, to_command(request))
-        for request in requests
+        functools.partial(app.file_disclosure, filing.identity, to_command(filing.request))
+        for filing in filings
     )
     return result.figure("in_process_1", "FileDisclosure in-process, 1 thread sequential",
                          CMD_UNIT)
@@ -136,13 +142,14 @@ async def stored_events(app: DisclosureApplication) -> int:
     return await asyncio.to_thread(app.process_recorder.max_notification_id) or 0
 
 
-async def disclosure_figures(sizes: Sizes) -> tuple[list[Figure], str]:
+async def disclosure_figures(sizes: Sizes, data: CommandData) -> tuple[list[Figure], list[str]]:
     """The command path and its decomposition, against one running disclosure API."""
-    communities, workload = prepare(sizes)
+    workload = Workload.split(data.filings, sizes)
     with scratch_database("disclosure") as url:
         async with running_disclosure(url) as (app, port):
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await register_all(channel, communities, sizes.callers)
+                await register_all(channel, data, sizes.callers)
+                refused = await file_refused(channel, data.refused, sizes.callers)
                 before = await stored_events(app)
                 file = await grpc_file_disclosure(channel, workload, sizes)
                 after = await stored_events(app)
@@ -150,9 +157,13 @@ async def disclosure_figures(sizes: Sizes) -> tuple[list[Figure], str]:
             concurrent = await in_process_concurrent(app, workload.concurrent, sizes.callers)
             sequential = await asyncio.to_thread(in_process_sequential, app, workload.sequential)
     written = (after - before) / (sizes.warm_up + sizes.commands)
-    note = (f"stored events per FileDisclosure: {written:.2f} (the filing and its command "
-            "receipt, one transaction under the event table's EXCLUSIVE lock)")
-    return [file, health, concurrent, sequential], note
+    notes = [
+        f"refused by design: the {refused:,} `inconsistent` filings of these communities, sent "
+        "apart (untimed) before the warm-up, all failed INVALID_ARGUMENT (identity_broken)",
+        f"stored events per FileDisclosure: {written:.2f} (the filing and its command "
+        "receipt, one transaction under the event table's EXCLUSIVE lock)",
+    ]
+    return [file, health, concurrent, sequential], notes
 
 
 async def trivial_grpc(sizes: Sizes) -> Figure:
@@ -208,13 +219,34 @@ def placement_notes(sizes: Sizes) -> list[str]:
     ]
 
 
+def workload_notes(sizes: Sizes, data: CommandData) -> list[str]:
+    units = len({c.unit for c in data.communities})
+    lateness = ("so the service records every one late: filed now, after all their deadlines"
+                if all_late(data.filings) else "the service judges lateness by its own clock")
+    return [
+        source_note(),
+        f"per database, untimed, through the API: all {len(data.companies):,} companies "
+        f"({data.flagged_companies} with source=official_registry, kept flagged), then "
+        f"{len(data.communities):,} communities (every {STRIDE}th of the dataset first; "
+        f"{units} units)",
+        f"FileDisclosure: their valid filings in the generator's time order, a disjoint slice "
+        f"per run — in the bench's process warm-up {sizes.warm_up:,}, gRPC {sizes.commands:,}, "
+        f"in-process {sizes.in_process:,} + {sizes.in_process:,} on one database; own process: "
+        f"the same warm-up and gRPC slices on a fresh database each; kinds of the "
+        f"{len(data.filings):,}: {kinds(data.filings)} (the generator's filed_at is not sent, "
+        f"{lateness})",
+    ]
+
+
 async def command_section(sizes: Sizes | None = None) -> Section:
     sizes = sizes or Sizes()
-    disclosure, note = await disclosure_figures(sizes)
+    data = command_data(sizes.filings)
+    disclosure, disclosure_notes = await disclosure_figures(sizes, data)
     trivial = await trivial_grpc(sizes)
     own, own_notes = await process_figures(
         Plan(commands=sizes.commands, warm_up=sizes.warm_up, callers=sizes.callers,
-             trivial_calls=sizes.trivial_calls)
+             trivial_calls=sizes.trivial_calls),
+        data,
     )
     storage = await storage_figures(sizes)
     return Section(
@@ -223,5 +255,6 @@ async def command_section(sizes: Sizes | None = None) -> Section:
               "unless the figure says `own process`",
         figures=[*disclosure, trivial, *own, *storage],
         ratios=RATIOS,
-        notes=[*placement_notes(sizes), note, *own_notes],
+        notes=[*workload_notes(sizes, data), *placement_notes(sizes), *disclosure_notes,
+               *own_notes],
     )

@@ -32,11 +32,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from bench.disclosure_data import (
     IDENTITY_METADATA,
     TIMEOUT,
-    community_codes,
-    file_requests,
+    CommandData,
+    Filing,
     filer,
     register_all,
-    register_requests,
 )
 from bench.infra import kafka_bootstrap, scratch_database
 from bench.load import Call, LoadResult, drive_callers
@@ -350,16 +349,19 @@ def disclosure_environment(database_url: str, port: int, workers: int) -> dict[s
     }
 
 
-def filer_on(requests: Sequence[pb.FileDisclosureRequest]) -> Callable[[grpc.aio.Channel], Call]:
-    return lambda channel: filer(pb_grpc.DisclosureServiceStub(channel), requests)
+def filer_on(filings: Sequence[Filing]) -> Callable[[grpc.aio.Channel], Call]:
+    return lambda channel: filer(pb_grpc.DisclosureServiceStub(channel), filings)
 
 
-async def disclosure_process(workers: int, plan: Plan) -> tuple[Figure, str]:
+async def disclosure_process(workers: int, plan: Plan, data: CommandData) -> tuple[Figure, str]:
     """FileDisclosure against `python -m disclosure api` with `workers` api processes, on a
-    fresh database with fresh communities (a quarter's filing happens once)."""
-    codes = community_codes(f"PROC{workers}", plan.warm_up + plan.commands)
-    filings = file_requests(codes)
-    warm, measured = filings[:plan.warm_up], filings[plan.warm_up:plan.warm_up + plan.commands]
+    fresh database with the companies and communities registered anew (a (community,
+    quarter) is filed once per database): the first warm-up and timed filings of `data`, the
+    very slices the API in the bench's process files."""
+    end = plan.warm_up + plan.commands
+    if len(data.filings) < end:
+        raise ValueError(f"{len(data.filings):,} filings for a run needing {end:,}")
+    warm, measured = data.filings[:plan.warm_up], data.filings[plan.warm_up:end]
     plural = "worker" if workers == 1 else "workers"
     label = (f"FileDisclosure, API in its own process ({workers} {plural}), "
              f"{plan.callers} callers over {plan.channels} channels")
@@ -372,7 +374,7 @@ async def disclosure_process(workers: int, plan: Plan) -> tuple[Figure, str]:
                            port, disclosure_ready, processes=workers) as server,
             open_channels(port, plan.channels) as channels,
         ):
-            await register_all(channels[0], register_requests(codes), plan.callers)
+            await register_all(channels[0], data, plan.callers)
             await drive_spread(channels, filer_on(warm), len(warm), plan.callers)
             result, cpu = await timed(server, channels, filer_on(measured), len(measured),
                                       plan.callers)
@@ -415,10 +417,10 @@ async def trivial_process(plan: Plan) -> tuple[Figure, str]:
     return figure, cpu.note("trivial server", plan.channels)
 
 
-async def process_figures(plan: Plan) -> tuple[list[Figure], list[str]]:
+async def process_figures(plan: Plan, data: CommandData) -> tuple[list[Figure], list[str]]:
     """FileDisclosure with 1 and 2 api workers, then the trivial baseline, each server its
     own process; one note per run on its processes' CPU and connections."""
-    one, one_note = await disclosure_process(1, plan)
-    two, two_note = await disclosure_process(2, plan)
+    one, one_note = await disclosure_process(1, plan, data)
+    two, two_note = await disclosure_process(2, plan, data)
     trivial, trivial_note = await trivial_process(plan)
     return [one, two, trivial], [one_note, two_note, trivial_note]

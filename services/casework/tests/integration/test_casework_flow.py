@@ -5,12 +5,14 @@ inspection's event."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import openpyxl
 import pytest
 
 from casework.application.app import CaseworkApplication
@@ -21,6 +23,7 @@ from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import CASEWORK_EVENTS, INSPECTION_EVENTS
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import (
+    FakeClock,
     eventually,
     identity_metadata,
     publish_event,
@@ -101,3 +104,45 @@ async def test_a_finding_opens_a_rectification_case_once(service_settings, infra
             overdue = await stub.ListCases(pb.ListCasesRequest(overdue_only=True),
                                            metadata=OFFICER)
         assert [(c.case_id, c.kind) for c in overdue.cases] == [(str(case_id), "rectification")]
+
+
+async def test_monthly_ledgers_for_a_known_month(service_settings) -> None:
+    clock = FakeClock(datetime(2026, 3, 31, 15, 30, tzinfo=UTC))  # 1 April 23:30 Shanghai
+    async with running_service(lambda s: build(s, clock=clock),
+                               service_settings("casework"), ("api",)) as (_, run):
+        assert run.grpc
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+            stub = pb_grpc.CaseworkServiceStub(channel)
+
+            async def complaint(n: int, at: str) -> str:
+                reply = await stub.ReceiveComplaint(pb.ReceiveComplaintRequest(
+                    request_id=f"c{n}", channel="phone", community_code=f"LC-{n}",
+                    category="accounts_unclear", unit="licheng", received_at=at),
+                    metadata=OFFICER)
+                return reply.case_id
+
+            march = await complaint(1, "2026-03-31T15:59:00Z")  # 31 March 23:59 Shanghai
+            april = await complaint(2, "2026-03-31T16:00:00Z")  # 1 April 00:00 Shanghai
+            await stub.StartInvestigation(pb.StartInvestigationRequest(
+                request_id="i1", case_id=march), metadata=OFFICER)
+            csv_files = (await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                unit="licheng", year=2026, month=4, format="csv"), metadata=OFFICER)).files
+            xlsx = (await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                unit="licheng", year=2026, month=4, format="xlsx"), metadata=OFFICER)).files
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                    unit="licheng", year=2026, month=4, format="csv"),
+                    metadata=identity_metadata("property-bureau", "officer", "hanjiang"))
+            assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    problem_csv, work_csv = csv_files
+    problems = problem_csv.data.decode("utf-8-sig").splitlines()
+    assert problems[0].startswith("编号,类型,来源渠道,受理日期")
+    assert [line.split(",")[0] for line in problems[1:]] == [april]
+    assert problems[1].split(",")[3] == "2026-04-01"
+    work = work_csv.data.decode("utf-8-sig").splitlines()[1:]
+    # Receipts count on the day received (Shanghai); the March one is not April's work.
+    assert [(line.split(",")[1], line.split(",")[2]) for line in work] == [(april, "受理")]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx[0].data))
+    assert book.sheetnames == ["问题线索台账", "工作台账"]
+    assert [row[0] for row in book["问题线索台账"].iter_rows(min_row=2, values_only=True)] \
+        == [april]

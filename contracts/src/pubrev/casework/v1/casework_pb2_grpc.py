@@ -106,6 +106,11 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.FromString,
                 _registered_method=True)
+        self.ExportMonthlyLedgers = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ExportMonthlyLedgers',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/GetHistory',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
@@ -210,6 +215,13 @@ class CaseworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportMonthlyLedgers(self, request, context):
+        """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -288,6 +300,11 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.ListCases,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.SerializeToString,
+            ),
+            'ExportMonthlyLedgers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportMonthlyLedgers,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.SerializeToString,
             ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
@@ -675,6 +692,33 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/ListCases',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMonthlyLedgers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ExportMonthlyLedgers',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.FromString,
             options,
             channel_credentials,
             insecure,

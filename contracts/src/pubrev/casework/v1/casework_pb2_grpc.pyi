@@ -57,6 +57,8 @@ class CaseworkServiceStub:
     """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
     GetCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]
     ListCases: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]
+    ExportMonthlyLedgers: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]
+    """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]
 
 @_typing.type_check_only
@@ -88,6 +90,8 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
     GetCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]  # type: ignore[assignment]
     ListCases: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]  # type: ignore[assignment]
+    ExportMonthlyLedgers: _aio.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]  # type: ignore[assignment]
+    """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]  # type: ignore[assignment]
 
 class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -200,6 +204,14 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _casework_pb2.ListCasesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_casework_pb2.ListCasesResponse, _abc.Awaitable[_casework_pb2.ListCasesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ExportMonthlyLedgers(
+        self,
+        request: _casework_pb2.ExportMonthlyLedgersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ExportMonthlyLedgersResponse, _abc.Awaitable[_casework_pb2.ExportMonthlyLedgersResponse]]:
+        """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
 
     @_abc_1.abstractmethod
     def GetHistory(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from casework.application import ledgers
 from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault
 from casework.domain.case import (
     CHANNELS,
@@ -266,6 +267,30 @@ class CaseworkApplication(ServiceApplication):
                 and identity.unit == case.unit:
             personal = self.vault.open(case.id, case.sealed_personal_data)
         return CaseView(case, personal, case.is_overdue(self.clock()))
+
+    def monthly_ledgers(self, identity: Identity, unit: str, year: int,
+                        month: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The problem/lead ledger and the work ledger of a unit for a month (Shanghai)."""
+        v = Validator()
+        v.require(unit in COUNTY_UNITS, "unit", "unknown_unit", "a county-level unit",
+                  "单位不正确")
+        v.require(2020 <= year <= 2100, "year", "year_range", "2020–2100", "年度不正确")
+        v.require(1 <= month <= 12, "month", "month_range", "1–12", "月份不正确")
+        v.raise_if_any()
+        if identity.agency not in (BUREAU, "discipline") or not identity.may_access_unit(unit):
+            raise PermissionDenied("another unit's ledgers", "无权查看其他单位的台账")
+        self.read_model.catch_up()
+        problems: list[dict[str, Any]] = []
+        work: list[dict[str, Any]] = []
+        for row in self.read_model.cases([unit], "", None, ""):
+            case = self.case(row.case_id)
+            if ledgers.received_in(case, year, month):
+                problems.append(ledgers.problem_row(case))
+            events = list(self.repository.event_store.get(case.id))
+            work += ledgers.work_rows(case, events, year, month)
+        problems.sort(key=lambda r: (r["received_on"], r["case_id"]))
+        work.sort(key=lambda r: (r["date"], r["case_id"]))
+        return problems, work
 
     def list_cases(self, identity: Identity, unit: str, status: str,
                    overdue_only: bool) -> list[CaseRow]:

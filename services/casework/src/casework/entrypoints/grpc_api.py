@@ -8,10 +8,13 @@ from typing import Any
 
 import grpc
 
+from casework.adapters.ledger_files import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from casework.application.app import CaseView, CaseworkApplication, Complaint
+from casework.application.ledgers import PROBLEM_COLUMNS, WORK_COLUMNS
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
+from servicekit.errors import Validator
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -135,6 +138,32 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
                     due_at=r.due_at.astimezone(UTC).isoformat(), police_office=r.police_office)
             for r in rows
         ])
+
+    async def ExportMonthlyLedgers(
+        self, request: pb.ExportMonthlyLedgersRequest, context: Context
+    ) -> pb.ExportMonthlyLedgersResponse:
+        v = Validator()
+        v.require(request.format in ("csv", "xlsx"), "format", "unknown_format",
+                  "csv or xlsx", "导出格式须为csv或xlsx")
+        v.raise_if_any()
+        problems, work = await asyncio.to_thread(
+            self.app.monthly_ledgers, current_identity(), request.unit, request.year,
+            request.month,
+        )
+        stem = f"{request.unit}-{request.year:04d}-{request.month:02d}"
+        if request.format == "csv":
+            files = [
+                pb.LedgerFile(name=f"{stem}-problem-ledger.csv", content_type=CSV_TYPE,
+                              data=to_csv(PROBLEM_COLUMNS, problems), rows=len(problems)),
+                pb.LedgerFile(name=f"{stem}-work-ledger.csv", content_type=CSV_TYPE,
+                              data=to_csv(WORK_COLUMNS, work), rows=len(work)),
+            ]
+        else:
+            data = to_xlsx([("问题线索台账", PROBLEM_COLUMNS, problems),
+                            ("工作台账", WORK_COLUMNS, work)])
+            files = [pb.LedgerFile(name=f"{stem}-ledgers.xlsx", content_type=XLSX_TYPE,
+                                   data=data, rows=len(problems) + len(work))]
+        return pb.ExportMonthlyLedgersResponse(files=files)
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context

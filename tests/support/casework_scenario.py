@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from casework.adapters.contract_events import to_contract
 from casework.adapters.personal_data import InMemoryPersonalDataVault
 from casework.application.app import CaseworkApplication, Complaint
+from casework.application.warnings import WarningsPolicy
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -48,6 +49,11 @@ def run_scenario() -> list[ContractEvent]:
     app.open_rectification_case("finding-1", "licheng", "LC-0001", "91350200776049653A", "A1",
                                 WHEN + timedelta(days=30), WHEN,
                                 DeliveryRef("casework.rectification", "finding-1", 2))
+    policy = WarningsPolicy(app, clock)
+    policy.on_overdue("LC-0001", "licheng", "91350200776049653A", 2026, 1,
+                      DeliveryRef("casework.warnings", "overdue-1", 1))
+    warning_id = policy.warning_id("disclosure_overdue", "LC-0001", "2026Q1")
+    policy.close(OFFICER, warning_id, ["公示照片-2026-05-20.jpg"], "已督促补正公示")
     produced = []
     for notification in app.recorder.select_notifications(1, 1000):
         contract = to_contract(app.mapper.to_domain_event(notification))

@@ -70,3 +70,22 @@ class CaseReferredToPoliceV1(ContractEvent):
 @register("pubrev.casework.PoliceAcknowledged.v1", CASEWORK_EVENTS)
 class PoliceAcknowledgedV1(ContractEvent):
     police_office: str
+
+
+@register("pubrev.casework.WarningRaised.v1", CASEWORK_EVENTS)
+class WarningRaisedV1(ContractEvent):
+    """A warning of the 智慧监督 rules (DOMAIN.md §8), raised once per rule, subject and period."""
+
+    rule: str
+    subject_kind: str
+    subject: str
+    period: str
+    details: dict[str, object]
+    rules_version: str
+
+
+@register("pubrev.casework.WarningClosed.v1", CASEWORK_EVENTS)
+class WarningClosedV1(ContractEvent):
+    rule: str
+    subject: str
+    evidence_count: int

@@ -2,35 +2,90 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from pathlib import Path
+
 from psycopg_pool import ConnectionPool
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casework.adapters.contract_events import to_contract
 from casework.adapters.personal_data import PostgresPersonalDataVault
-from casework.adapters.read_model import PostgresCaseReadModel, make_projector
+from casework.adapters.read_model import ZHIHUI, PostgresCaseReadModel, make_projector
 from casework.application.app import CaseworkApplication, Clock, _utcnow
+from casework.application.warnings import WarningsPolicy
 from casework.entrypoints.consumers import subscriptions
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
+from casework.entrypoints.warning_consumers import warning_subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS
+from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.postgres import eventsourcing_env
+from servicekit.push import FeedConfig, Pusher, PushOutbox
 from servicekit.relay import contract_translator
-from servicekit.runtime import ServiceParts
-from servicekit.settings import ServiceSettings
+from servicekit.runtime import PeriodicJob, ServiceParts
+from servicekit.settings import Environment, ServiceSettings
+
+SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
+DEV_SECRET = "pubrev-dev-feed-secret"  # noqa: S105 (development only; refused in production)
 
 
-def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
+class WarningFeedSettings(BaseSettings):
+    """Where warnings go: the 智慧监督 platform (PUBREV_ZHIHUI_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="PUBREV_ZHIHUI_", extra="ignore")
+
+    url: str = "http://127.0.0.1:18080/feeds/zhihui"
+    secret: str = DEV_SECRET
+    max_attempts: int = 8
+
+
+def sweep_feedback(app: CaseworkApplication, policy: WarningsPolicy) -> int:
+    """complaint_without_feedback, once per open complaint past its time."""
+    raised = 0
+    for row in app.read_model.cases(list(COUNTY_UNITS), "", None, ""):
+        if row.kind != "complaint" or row.status == "closed":
+            continue
+        case = app.case(row.case_id)
+        if not case.feedback_given and policy.check_complaint_feedback(
+            row.case_id, case.unit, case.community_code, case.received_at, None
+        ):
+            raised += 1
+    return raised
+
+
+def build(settings: ServiceSettings, clock: Clock = _utcnow,
+          feed: WarningFeedSettings | None = None) -> ServiceParts:
+    feed = feed or WarningFeedSettings()
+    if settings.environment is Environment.production and feed.secret == DEV_SECRET:
+        raise ValueError("set PUBREV_ZHIHUI_SECRET: the development secret is refused in "
+                         "production")
     app = CaseworkApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
+    policy = WarningsPolicy(app, clock)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
-    projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
+    schema = json.loads((SCHEMAS / f"{ZHIHUI}.schema.json").read_text(encoding="utf-8"))
+    configs = {ZHIHUI: FeedConfig(ZHIHUI, feed.url, feed.secret.encode(), schema,
+                                  max_attempts=feed.max_attempts)}
+    outbox = PushOutbox(configs, clock=clock)
+    projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool, outbox)
     app.wire(PostgresPersonalDataVault(pool), PostgresCaseReadModel(projector, pool))
+    pusher = Pusher(pool, configs, clock=clock)
+
+    def feedback_sweep() -> int:
+        app.read_model.catch_up()
+        return sweep_feedback(app, policy)
+
     return ServiceParts(
         settings=settings,
         app=app,
         grpc_service_names=[SERVICE_NAME],
-        register_grpc=register(app),
+        register_grpc=register(app, policy),
         topic=CASEWORK_EVENTS,
         translate=contract_translator("/pubrev/casework", app.mapper.to_domain_event,
                                       to_contract),
-        subscriptions=subscriptions(app),
+        subscriptions=[*subscriptions(app), *warning_subscriptions(policy)],
         projector=projector,
-        closers=[pool.close],
+        periodic=[PeriodicJob("complaint-feedback", timedelta(hours=1).total_seconds(),
+                              feedback_sweep)],
+        background=[pusher.run],
+        closers=[pusher.close, pool.close],
     )

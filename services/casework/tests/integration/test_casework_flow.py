@@ -16,11 +16,11 @@ import openpyxl
 import pytest
 
 from casework.application.app import CaseworkApplication
-from casework.bootstrap import build
+from casework.bootstrap import DEV_SECRET, WarningFeedSettings, build
 from casework.domain.case import Case
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
-from pubrev_contracts.topics import CASEWORK_EVENTS, INSPECTION_EVENTS
+from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import (
     FakeClock,
@@ -30,10 +30,12 @@ from servicekit.testing import (
     read_topic,
     running_service,
 )
+from tools.feed_receiver import FeedReceiver
 
 pytestmark = pytest.mark.infra
 
 SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
+SCHEMAS_DIR = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
 OFFICER = identity_metadata("property-bureau", "officer", "licheng")
 POLICE = identity_metadata("police", "investigator", "licheng", "putian-psb-licheng")
 NAME, PHONE = "陈某某", "13800138000"
@@ -146,3 +148,51 @@ async def test_monthly_ledgers_for_a_known_month(service_settings) -> None:
     assert book.sheetnames == ["问题线索台账", "工作台账"]
     assert [row[0] for row in book["问题线索台账"].iter_rows(min_row=2, values_only=True)] \
         == [april]
+
+
+async def test_warning_raised_pushed_to_zhihui_and_closed_with_evidence(
+    service_settings, infra
+) -> None:
+    topic = infra["prefix"] + DISCLOSURE_EVENTS
+    await ensure_topics(infra["kafka"], [topic])
+    schema = json.loads((SCHEMAS_DIR / "zhihui.schema.json").read_text())
+    with FeedReceiver(schemas={"zhihui": schema},
+                      secrets={"zhihui": DEV_SECRET.encode()}) as receiver:
+        feed = WarningFeedSettings(url=receiver.feed_url("zhihui"))
+        async with running_service(lambda s: build(s, feed=feed),
+                                   service_settings("casework")) as (_, run):
+            assert run.grpc
+            overdue = json.loads(
+                (SAMPLES / "pubrev.disclosure.DisclosureOverdue.v1.json").read_text())
+            overdue |= {"aggregate_id": str(uuid.uuid4()), "community_code": "LC-0042"}
+            for _ in range(2):  # redelivered: still one warning
+                await publish_event(infra["kafka"], topic,
+                                    "pubrev.disclosure.DisclosureOverdue.v1", overdue)
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+                stub = pb_grpc.CaseworkServiceStub(channel)
+
+                async def raised() -> list[pb.Warning]:
+                    reply = await stub.ListWarnings(pb.ListWarningsRequest(
+                        unit="licheng", rule="disclosure_overdue"), metadata=OFFICER)
+                    return list(reply.warnings)
+
+                [warning] = await eventually(raised, what="the overdue warning")
+                assert (warning.subject, warning.period) == ("LC-0042", "2026Q1")
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await stub.CloseWarning(pb.CloseWarningRequest(
+                        request_id="w0", warning_id=warning.warning_id), metadata=OFFICER)
+                assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+                closed = await stub.CloseWarning(pb.CloseWarningRequest(
+                    request_id="w1", warning_id=warning.warning_id,
+                    evidence_refs=["公示照片.jpg"], note="已补正公示"), metadata=OFFICER)
+                assert closed.warning.status == "closed"
+
+                async def pushed() -> bool:
+                    kinds = {r["record_type"] for (f, _), r in receiver.records.items()
+                             if f == "zhihui" and r["warning_id"] == warning.warning_id}
+                    return kinds == {"warning_raised", "warning_closed"}
+
+                await eventually(pushed, what="raise and closure pushed to 智慧监督")
+                still_open = await stub.ListWarnings(pb.ListWarningsRequest(unit="licheng"),
+                                                     metadata=OFFICER)
+                assert not still_open.warnings

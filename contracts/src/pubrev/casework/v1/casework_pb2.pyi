@@ -20,6 +20,193 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class Warning(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    SUBJECT_KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RAISED_AT_FIELD_NUMBER: _builtins.int
+    DETAILS_JSON_FIELD_NUMBER: _builtins.int
+    RULES_VERSION_FIELD_NUMBER: _builtins.int
+    warning_id: _builtins.str
+    rule: _builtins.str
+    unit: _builtins.str
+    subject_kind: _builtins.str
+    subject: _builtins.str
+    period: _builtins.str
+    status: _builtins.str
+    """raised, acknowledged, closed"""
+    raised_at: _builtins.str
+    details_json: _builtins.str
+    rules_version: _builtins.str
+    def __init__(
+        self,
+        *,
+        warning_id: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        subject_kind: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        period: _builtins.str = ...,
+        status: _builtins.str = ...,
+        raised_at: _builtins.str = ...,
+        details_json: _builtins.str = ...,
+        rules_version: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details_json", b"details_json", "period", b"period", "raised_at", b"raised_at", "rule", b"rule", "rules_version", b"rules_version", "status", b"status", "subject", b"subject", "subject_kind", b"subject_kind", "unit", b"unit", "warning_id", b"warning_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Warning: _TypeAlias = Warning  # noqa: Y015
+
+@_typing.final
+class ListWarningsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    rule: _builtins.str
+    all: _builtins.bool
+    """Include closed ones."""
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        all: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "rule", b"rule", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWarningsRequest: _TypeAlias = ListWarningsRequest  # noqa: Y015
+
+@_typing.final
+class ListWarningsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedCompositeFieldContainer[Global___Warning]: ...
+    def __init__(
+        self,
+        *,
+        warnings: _abc.Iterable[Global___Warning] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["warnings", b"warnings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWarningsResponse: _TypeAlias = ListWarningsResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeWarningRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    warning_id: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        warning_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "request_id", b"request_id", "warning_id", b"warning_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeWarningRequest: _TypeAlias = AcknowledgeWarningRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeWarningResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WARNING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def warning(self) -> Global___Warning: ...
+    def __init__(
+        self,
+        *,
+        warning: Global___Warning | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["warning", b"warning"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["warning", b"warning"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeWarningResponse: _TypeAlias = AcknowledgeWarningResponse  # noqa: Y015
+
+@_typing.final
+class CloseWarningRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    warning_id: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        warning_id: _builtins.str = ...,
+        evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_refs", b"evidence_refs", "note", b"note", "request_id", b"request_id", "warning_id", b"warning_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseWarningRequest: _TypeAlias = CloseWarningRequest  # noqa: Y015
+
+@_typing.final
+class CloseWarningResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WARNING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def warning(self) -> Global___Warning: ...
+    def __init__(
+        self,
+        *,
+        warning: Global___Warning | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["warning", b"warning"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["warning", b"warning"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseWarningResponse: _TypeAlias = CloseWarningResponse  # noqa: Y015
+
+@_typing.final
 class ExportMonthlyLedgersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

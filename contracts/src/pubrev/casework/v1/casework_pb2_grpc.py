@@ -111,6 +111,21 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.FromString,
                 _registered_method=True)
+        self.ListWarnings = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListWarnings',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeWarning = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/AcknowledgeWarning',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningResponse.FromString,
+                _registered_method=True)
+        self.CloseWarning = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/CloseWarning',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/GetHistory',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
@@ -222,6 +237,26 @@ class CaseworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWarnings(self, request, context):
+        """Open warnings of the 智慧监督 rules, by unit and rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeWarning(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseWarning(self, request, context):
+        """Closes a warning with the evidence of what was done (闭环).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -305,6 +340,21 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.ExportMonthlyLedgers,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.SerializeToString,
+            ),
+            'ListWarnings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWarnings,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsResponse.SerializeToString,
+            ),
+            'AcknowledgeWarning': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeWarning,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningResponse.SerializeToString,
+            ),
+            'CloseWarning': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseWarning,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.SerializeToString,
             ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
@@ -719,6 +769,87 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/ExportMonthlyLedgers',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyLedgersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWarnings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListWarnings',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListWarningsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeWarning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/AcknowledgeWarning',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.AcknowledgeWarningResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseWarning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/CloseWarning',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.FromString,
             options,
             channel_credentials,
             insecure,

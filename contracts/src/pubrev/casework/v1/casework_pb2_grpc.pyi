@@ -59,6 +59,11 @@ class CaseworkServiceStub:
     ListCases: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]
     ExportMonthlyLedgers: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]
     """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
+    ListWarnings: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListWarningsRequest, _casework_pb2.ListWarningsResponse]
+    """Open warnings of the 智慧监督 rules, by unit and rule."""
+    AcknowledgeWarning: _grpc.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeWarningRequest, _casework_pb2.AcknowledgeWarningResponse]
+    CloseWarning: _grpc.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]
+    """Closes a warning with the evidence of what was done (闭环)."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]
 
 @_typing.type_check_only
@@ -92,6 +97,11 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     ListCases: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]  # type: ignore[assignment]
     ExportMonthlyLedgers: _aio.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]  # type: ignore[assignment]
     """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
+    ListWarnings: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListWarningsRequest, _casework_pb2.ListWarningsResponse]  # type: ignore[assignment]
+    """Open warnings of the 智慧监督 rules, by unit and rule."""
+    AcknowledgeWarning: _aio.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeWarningRequest, _casework_pb2.AcknowledgeWarningResponse]  # type: ignore[assignment]
+    CloseWarning: _aio.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]  # type: ignore[assignment]
+    """Closes a warning with the evidence of what was done (闭环)."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]  # type: ignore[assignment]
 
 class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -212,6 +222,29 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_casework_pb2.ExportMonthlyLedgersResponse, _abc.Awaitable[_casework_pb2.ExportMonthlyLedgersResponse]]:
         """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
+
+    @_abc_1.abstractmethod
+    def ListWarnings(
+        self,
+        request: _casework_pb2.ListWarningsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListWarningsResponse, _abc.Awaitable[_casework_pb2.ListWarningsResponse]]:
+        """Open warnings of the 智慧监督 rules, by unit and rule."""
+
+    @_abc_1.abstractmethod
+    def AcknowledgeWarning(
+        self,
+        request: _casework_pb2.AcknowledgeWarningRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.AcknowledgeWarningResponse, _abc.Awaitable[_casework_pb2.AcknowledgeWarningResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CloseWarning(
+        self,
+        request: _casework_pb2.CloseWarningRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.CloseWarningResponse, _abc.Awaitable[_casework_pb2.CloseWarningResponse]]:
+        """Closes a warning with the evidence of what was done (闭环)."""
 
     @_abc_1.abstractmethod
     def GetHistory(

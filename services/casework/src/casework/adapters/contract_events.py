@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from casework.domain.case import Case
+from casework.domain.warnings import Warning
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.casework import (
     CaseAssignedV1,
@@ -15,6 +16,8 @@ from pubrev_contracts.events.casework import (
     ComplaintReceivedV1,
     FeedbackGivenV1,
     PoliceAcknowledgedV1,
+    WarningClosedV1,
+    WarningRaisedV1,
 )
 
 
@@ -45,6 +48,13 @@ def to_contract(event: Any) -> ContractEvent | None:
         return CaseReferredToPoliceV1(**base, police_office=event.police_office,
                                       suspected_offence=event.suspected_offence,
                                       evidence_count=len(event.evidence_refs))
+    if isinstance(event, Warning.Raised):
+        return WarningRaisedV1(**base, rule=event.rule, subject_kind=event.subject_kind,
+                               subject=event.subject, period=event.period,
+                               details=event.details, rules_version=event.rules_version)
+    if isinstance(event, Warning.Closed):
+        return WarningClosedV1(**base, rule=event.rule, subject=event.subject,
+                               evidence_count=len(event.evidence_refs))
     if isinstance(event, Case.PoliceAcknowledged):
         return PoliceAcknowledgedV1(**base, police_office=event.police_office)
     return None

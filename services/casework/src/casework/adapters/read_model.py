@@ -1,20 +1,31 @@
-"""The case listing read model (rm_cases), kept by the projector."""
+"""The casework read models (rm_cases, rm_warnings), kept by the projector, which also
+enqueues the 智慧监督 feed's records (servicekit.push) in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from casework.application.ports import CaseRow
+from casework.application.ports import CaseRow, WarningRow
 from casework.domain.case import Case
+from casework.domain.warnings import Warning
 from servicekit.projector import Projector
+from servicekit.push import PushOutbox
 
-DDL = """CREATE TABLE IF NOT EXISTS rm_cases (
+ZHIHUI = "zhihui"
+
+DDL = ["""CREATE TABLE IF NOT EXISTS rm_cases (
     case_id uuid PRIMARY KEY, kind text NOT NULL, unit text NOT NULL, status text NOT NULL,
-    due_at timestamptz NOT NULL, police_office text NOT NULL DEFAULT '')"""
+    due_at timestamptz NOT NULL, police_office text NOT NULL DEFAULT '')""",
+       """CREATE TABLE IF NOT EXISTS rm_warnings (
+    warning_id uuid PRIMARY KEY, rule text NOT NULL, unit text NOT NULL,
+    subject_kind text NOT NULL, subject text NOT NULL, period text NOT NULL,
+    status text NOT NULL, raised_at timestamptz NOT NULL, details jsonb NOT NULL,
+    rules_version text NOT NULL)"""]
 
 _STATUS = {
     Case.Assigned: "assigned", Case.InvestigationStarted: "investigating",
@@ -22,14 +33,26 @@ _STATUS = {
 }
 
 
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class CaseProjection:
     name = "casework.cases"
 
+    def __init__(self, outbox: PushOutbox | None = None) -> None:
+        self.outbox = outbox
+
     def create_tables(self, cur: Cursor[Any]) -> None:
-        cur.execute(DDL)
+        for statement in DDL:
+            cur.execute(statement)
+        if self.outbox is not None:
+            self.outbox.create_tables(cur)
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
-        if isinstance(event, Case.Received):
+        if isinstance(event, Warning.Raised | Warning.Acknowledged | Warning.Closed):
+            self._warning(cur, event)
+        elif isinstance(event, Case.Received):
             cur.execute("INSERT INTO rm_cases VALUES (%s, %s, %s, 'received', %s, '') "
                         "ON CONFLICT DO NOTHING",
                         (event.originator_id, event.kind, event.unit, event.due_at))
@@ -45,6 +68,41 @@ class CaseProjection:
         elif isinstance(event, Case.ReferredToPolice):
             cur.execute("UPDATE rm_cases SET police_office = %s WHERE case_id = %s",
                         (event.police_office, event.originator_id))
+
+
+    def _warning(self, cur: Cursor[Any], event: Any) -> None:
+        if isinstance(event, Warning.Raised):
+            cur.execute(
+                "INSERT INTO rm_warnings VALUES (%s, %s, %s, %s, %s, %s, 'raised', %s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (event.originator_id, event.rule, event.unit, event.subject_kind,
+                 event.subject, event.period, event.raised_at, Jsonb(event.details),
+                 event.rules_version))
+        else:
+            status = "closed" if isinstance(event, Warning.Closed) else "acknowledged"
+            cur.execute("UPDATE rm_warnings SET status = %s WHERE warning_id = %s",
+                        (status, event.originator_id))
+        if self.outbox is None:
+            return
+        cur.execute("SELECT rule, unit, subject_kind, subject, period, details, rules_version"
+                    " FROM rm_warnings WHERE warning_id = %s", (event.originator_id,))
+        row = cur.fetchone()
+        assert row is not None
+        kind = ("warning_raised" if isinstance(event, Warning.Raised) else
+                "warning_closed" if isinstance(event, Warning.Closed) else
+                "warning_acknowledged")
+        at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
+        record = {
+            "record_type": kind, "record_id": f"{event.originator_id}:{kind}",
+            "warning_id": str(event.originator_id), "rule": row[0], "unit": row[1],
+            "subject_kind": row[2], "subject": row[3], "period": row[4], "at": _utc(at),
+            "details": row[5], "rules_version": row[6],
+        }
+        if isinstance(event, Warning.Acknowledged | Warning.Closed):
+            record["note"] = event.note
+        if isinstance(event, Warning.Closed):
+            record["evidence_refs"] = list(event.evidence_refs)
+        self.outbox.enqueue(cur, ZHIHUI, record["record_id"], record)
 
 
 class PostgresCaseReadModel:
@@ -69,5 +127,18 @@ class PostgresCaseReadModel:
         return [CaseRow(str(r[0]), *r[1:]) for r in rows]
 
 
-def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:
-    return Projector(CaseProjection(), recorder, decode, pool)
+    def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT warning_id, rule, unit, subject_kind, subject, period, status,"
+                " raised_at, details, rules_version FROM rm_warnings WHERE unit = ANY(%s)"
+                " AND (%s = '' OR rule = %s) AND (%s OR status <> 'closed')"
+                " ORDER BY raised_at, warning_id",
+                (units, rule, rule, include_closed),
+            ).fetchall()
+        return [WarningRow(str(r[0]), *r[1:]) for r in rows]
+
+
+def make_projector(recorder: Any, decode: Any, pool: ConnectionPool,
+                   outbox: PushOutbox | None = None) -> Projector:
+    return Projector(CaseProjection(outbox), recorder, decode, pool)

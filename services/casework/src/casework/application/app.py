@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from casework.application import ledgers
-from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault
+from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
 from casework.domain.case import (
     CHANNELS,
     FEEDBACK_CHANNELS,
@@ -291,6 +291,18 @@ class CaseworkApplication(ServiceApplication):
         problems.sort(key=lambda r: (r["received_on"], r["case_id"]))
         work.sort(key=lambda r: (r["date"], r["case_id"]))
         return problems, work
+
+    def list_warnings(self, identity: Identity, unit: str, rule: str,
+                      include_closed: bool) -> list[WarningRow]:
+        if identity.agency not in (BUREAU, "discipline"):
+            raise PermissionDenied("warnings are for the bureau and the discipline commission",
+                                   "仅主管部门和纪委监委可查看预警")
+        if unit and not identity.may_access_unit(unit):
+            raise PermissionDenied("another unit's warnings", "无权查看其他单位的预警")
+        self.read_model.catch_up()
+        units = [unit] if unit else ([*COUNTY_UNITS, "putian"] if identity.is_city
+                                     else [identity.unit])
+        return self.read_model.warnings(units, rule, include_closed)
 
     def list_cases(self, identity: Identity, unit: str, status: str,
                    overdue_only: bool) -> list[CaseRow]:

@@ -31,8 +31,25 @@ class CaseRow:
     police_office: str
 
 
+@dataclass(frozen=True)
+class WarningRow:
+    warning_id: str
+    rule: str
+    unit: str
+    subject_kind: str
+    subject: str
+    period: str
+    status: str
+    raised_at: datetime
+    details: dict[str, object]
+    rules_version: str
+
+
 class CaseReadModel(Protocol):
     def catch_up(self) -> int: ...
+
+    def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
+        ...
 
     def cases(self, units: list[str], status: str, overdue_before: datetime | None,
               police_office: str) -> list[CaseRow]: ...

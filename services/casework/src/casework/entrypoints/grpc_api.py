@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ import grpc
 from casework.adapters.ledger_files import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from casework.application.app import CaseView, CaseworkApplication, Complaint
 from casework.application.ledgers import PROBLEM_COLUMNS, WORK_COLUMNS
+from casework.application.warnings import WarningsPolicy
+from casework.domain.warnings import Warning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -46,9 +49,20 @@ def case_to_pb(view: CaseView) -> pb.Case:
     )
 
 
+def warning_to_pb(w: Warning) -> pb.Warning:
+    return pb.Warning(
+        warning_id=str(w.id), rule=w.rule, unit=w.unit, subject_kind=w.subject_kind,
+        subject=w.subject, period=w.period, status=w.status,
+        raised_at=w.raised_at.astimezone(UTC).isoformat(),
+        details_json=json.dumps(w.details, ensure_ascii=False, sort_keys=True),
+        rules_version=w.rules_version,
+    )
+
+
 class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
-    def __init__(self, app: CaseworkApplication) -> None:
+    def __init__(self, app: CaseworkApplication, policy: WarningsPolicy) -> None:
         self.app = app
+        self.policy = policy
 
     async def _act(self, request: Any, action: str, *args: Any) -> pb.Case:
         identity = current_identity()
@@ -165,6 +179,31 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
                                    data=data, rows=len(problems) + len(work))]
         return pb.ExportMonthlyLedgersResponse(files=files)
 
+    async def ListWarnings(self, request: pb.ListWarningsRequest,
+                           context: Context) -> pb.ListWarningsResponse:
+        rows = await asyncio.to_thread(self.app.list_warnings, current_identity(),
+                                       request.unit, request.rule, request.all)
+        return pb.ListWarningsResponse(warnings=[pb.Warning(
+            warning_id=r.warning_id, rule=r.rule, unit=r.unit, subject_kind=r.subject_kind,
+            subject=r.subject, period=r.period, status=r.status,
+            raised_at=r.raised_at.astimezone(UTC).isoformat(),
+            details_json=json.dumps(r.details, ensure_ascii=False, sort_keys=True),
+            rules_version=r.rules_version) for r in rows])
+
+    async def AcknowledgeWarning(self, request: pb.AcknowledgeWarningRequest,
+                                 context: Context) -> pb.AcknowledgeWarningResponse:
+        warning = await asyncio.to_thread(self.policy.acknowledge, current_identity(),
+                                          request.warning_id, request.note, request.request_id)
+        return pb.AcknowledgeWarningResponse(warning=warning_to_pb(warning))
+
+    async def CloseWarning(self, request: pb.CloseWarningRequest,
+                           context: Context) -> pb.CloseWarningResponse:
+        warning = await asyncio.to_thread(
+            self.policy.close, current_identity(), request.warning_id,
+            list(request.evidence_refs), request.note, request.request_id,
+        )
+        return pb.CloseWarningResponse(warning=warning_to_pb(warning))
+
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
     ) -> pb.GetHistoryResponse:
@@ -172,9 +211,9 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
-def register(app: CaseworkApplication) -> Any:
+def register(app: CaseworkApplication, policy: WarningsPolicy) -> Any:
     def add(server: grpc.aio.Server) -> None:
-        pb_grpc.add_CaseworkServiceServicer_to_server(CaseworkServicer(app), server)
+        pb_grpc.add_CaseworkServiceServicer_to_server(CaseworkServicer(app, policy), server)
 
     return add
 

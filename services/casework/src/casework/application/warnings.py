@@ -1,0 +1,265 @@
+"""The warnings policy (预警) of the 智慧监督 platform: casework's policy over the events of
+disclosure, inspection and casework itself (DOMAIN.md §8; the rules: casework.domain.warnings).
+
+Each `on_*` method applies one consumed event: it updates what the policy remembers
+(`CommunityFacts`, `CompanyFacts`), asks the rules which warnings are due, and saves the facts,
+the warnings not raised before and the delivery's tracking row in ONE `record` call. A
+redelivered event therefore changes nothing, and a warning that exists already is not raised
+again (its id is derived from rule, subject and period; a race of two raisers ends in a
+Conflict, and the consumer's retry then finds the warning).
+
+The methods take plain values, not contract models: this layer does not import the wire
+contracts (import-linter `pure-core`); `casework.entrypoints.warning_consumers` translates.
+
+Queries: `warning(id)` and `view(identity, id)` read one warning from the event store.
+Listing (open warnings by unit or rule) cannot be answered from the event store, which has
+no index by unit or status: that needs a read model projected from Warning.Raised /
+Acknowledged / Closed (like rm_cases), which the owner of the service wires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from casework.domain.warnings import (
+    COMPLAINT_WITHOUT_FEEDBACK,
+    DEFAULT_RULES,
+    CommunityFacts,
+    CompanyFacts,
+    Due,
+    QuarterFigures,
+    Warning,
+    WarningRules,
+    complaint_without_feedback,
+    disclosure_overdue,
+    disclosure_warnings,
+    rectification_overdue,
+    repeat_complaints,
+    repeat_violations,
+    shanghai_date,
+)
+from servicekit.errors import Conflict, NotFound, PermissionDenied, Validator
+from servicekit.eventstore import DeliveryRef, ServiceApplication
+from servicekit.identity import CITY_UNIT, Identity
+
+Clock = Callable[[], datetime]
+BUREAU = "property-bureau"
+DISCIPLINE = "discipline"
+"""纪委监委: the discipline commission, whose 智慧监督 platform receives the warnings."""
+ACTING_AGENCIES = (BUREAU, DISCIPLINE)
+NOTE_MAX = 2000
+EVIDENCE_MAX = 50
+
+
+class WarningsPolicy:
+    def __init__(self, app: ServiceApplication, clock: Clock,
+                 rules: WarningRules = DEFAULT_RULES) -> None:
+        self.app = app
+        self.clock = clock
+        self.rules = rules
+
+    # -- events of other services (consumers) ----------------------------------------------
+
+    def on_community_registered(self, code: str, unit: str, company: str, elevators: int,
+                                gates: int, leasable: bool, delivery: DeliveryRef) -> bool:
+        """CommunityRegistered: the facilities. Re-checks the remembered quarters, since a
+        zero-revenue filing may have arrived before the registration."""
+        if self.app.already_applied(delivery):
+            return False
+        facts = self._community(code, unit)
+        facts.register(unit, company, elevators, gates, leasable)
+        return self._commit([facts], disclosure_warnings(facts, self.rules), delivery)
+
+    def on_disclosure(self, code: str, unit: str, company: str, year: int, quarter: int,
+                      income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
+                      zero_revenue: bool, late: bool, delivery: DeliveryRef, *,
+                      revision: int = 0) -> bool:
+        """DisclosureFiled (revision 0) or DisclosureAmended (its revision): the quarter's
+        figures replace those remembered, and the disclosure rules run again."""
+        if self.app.already_applied(delivery):
+            return False
+        facts = self._community(code, unit)
+        figures = QuarterFigures(year, quarter, revision, income_fen, cost_fen, surplus_fen,
+                                 transferred_fen, zero_revenue, late)
+        changed = facts.note_disclosure(unit, company, figures)
+        due = disclosure_warnings(facts, self.rules) if changed else []
+        return self._commit([facts], due, delivery)
+
+    def on_overdue(self, code: str, unit: str, company: str, year: int, quarter: int,
+                   delivery: DeliveryRef) -> bool:
+        """DisclosureOverdue: warns at once; nothing to remember."""
+        if self.app.already_applied(delivery):
+            return False
+        return self._commit([], [disclosure_overdue(code, unit, company, year, quarter)],
+                            delivery)
+
+    def on_complaint(self, code: str, unit: str, company: str, received_at: datetime,
+                     delivery: DeliveryRef) -> bool:
+        """ComplaintReceived: counts towards repeat complaints on the community. A complaint
+        naming no community counts for no community (the delivery is still tracked)."""
+        if self.app.already_applied(delivery):
+            return False
+        if not code:
+            return self.app.record(delivery=delivery)
+        facts = self._community(code, unit)
+        facts.note_complaint(received_at)
+        due = repeat_complaints(code, facts.unit, facts.complaints, self.rules)
+        return self._commit([facts], due, delivery)
+
+    def on_violation(self, company: str, unit: str, finding_id: str, found_at: datetime,
+                     delivery: DeliveryRef, *, community_code: str = "",
+                     kind: str = "") -> bool:
+        """ViolationFound: counts towards repeat violations of the company. A finding with
+        no company known to inspection cannot count for one (the delivery is tracked)."""
+        if self.app.already_applied(delivery):
+            return False
+        if not company:
+            return self.app.record(delivery=delivery)
+        facts = self.app.find(CompanyFacts.create_id(company), CompanyFacts) \
+            or CompanyFacts(company)
+        if not facts.note_finding(finding_id, unit, community_code, kind, found_at):
+            return self.app.record(facts, delivery=delivery)
+        due = repeat_violations(company, facts.findings, self.rules, CITY_UNIT)
+        return self._commit([facts], due, delivery)
+
+    def on_rectification_overdue(self, finding_id: str, unit: str, community_code: str,
+                                 company: str, kind: str, deadline: datetime,
+                                 delivery: DeliveryRef) -> bool:
+        """RectificationOverdue: warns at once; nothing to remember."""
+        if self.app.already_applied(delivery):
+            return False
+        due = rectification_overdue(finding_id, unit, community_code, company, kind,
+                                    deadline)
+        return self._commit([], [due], delivery)
+
+    # -- casework's own cases (for the owner's sweep) --------------------------------------
+
+    def check_complaint_feedback(self, case_id: str, unit: str, community_code: str,
+                                 received_at: datetime, feedback_at: datetime | None) -> bool:
+        """Raises `complaint_without_feedback` for a complaint case when it is due (see
+        `casework.domain.warnings.complaint_without_feedback`), once per case. Returns
+        whether a warning was raised now. Meant for a periodic sweep over open complaint
+        cases, and for FeedbackGiven (late feedback)."""
+        details = complaint_without_feedback(received_at, feedback_at, self.clock(),
+                                             self.rules)
+        if details is None:
+            return False
+        due = Due(COMPLAINT_WITHOUT_FEEDBACK, unit, "case", case_id,
+                  shanghai_date(received_at), {**details, "community_code": community_code})
+        warnings = self._new_warnings([due])
+        if not warnings:
+            return False
+        try:
+            return self.app.record(*warnings)
+        except Conflict:
+            # A concurrent sweep raised it first: that is the outcome wanted.
+            if self.app.find(due.warning_id, Warning, read_only=True) is not None:
+                return False
+            raise
+
+    # -- commands --------------------------------------------------------------------------
+
+    def acknowledge(self, identity: Identity, warning_id: str, note: str,
+                    request_id: str = "") -> Warning:
+        """签收: the bureau of the warning's unit (or the city), or the discipline commission
+        of that unit (or the city's), takes the warning up."""
+        v = Validator()
+        v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
+                  f"备注不能超过{NOTE_MAX}字")
+        v.raise_if_any()
+        self._authorise(identity, self.warning(warning_id))
+
+        def execute() -> tuple[Sequence[Aggregate], dict[str, Any]]:
+            current = self.warning(warning_id)
+            current.acknowledge(identity.render(), self.clock(), note.strip())
+            return [current], {"warning_id": warning_id, "version": current.version}
+
+        self._run("AcknowledgeWarning", request_id, (warning_id, note), execute)
+        return self.warning(warning_id)
+
+    def close(self, identity: Identity, warning_id: str, evidence_refs: Iterable[str],
+              note: str, request_id: str = "") -> Warning:
+        """办结销号 with the evidence that the problem is dealt with (RuleViolated without)."""
+        refs = list(evidence_refs)
+        v = Validator()
+        v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
+                  f"备注不能超过{NOTE_MAX}字")
+        v.require(len(refs) <= EVIDENCE_MAX, "evidence_refs", "too_many",
+                  f"at most {EVIDENCE_MAX} references", f"佐证材料不能超过{EVIDENCE_MAX}项")
+        v.raise_if_any()
+        self._authorise(identity, self.warning(warning_id))
+
+        def execute() -> tuple[Sequence[Aggregate], dict[str, Any]]:
+            current = self.warning(warning_id)
+            current.close(identity.render(), self.clock(), refs, note.strip())
+            return [current], {"warning_id": warning_id, "version": current.version}
+
+        self._run("CloseWarning", request_id, (warning_id, refs, note), execute)
+        return self.warning(warning_id)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def warning(self, warning_id: str) -> Warning:
+        """One warning, without a jurisdiction check (for the service itself)."""
+        try:
+            warning = self.app.find(uuid.UUID(warning_id), Warning)
+        except (ValueError, TypeError):
+            warning = None
+        if warning is None:
+            raise NotFound(f"warning {warning_id} does not exist", "预警不存在")
+        return warning
+
+    def view(self, identity: Identity, warning_id: str) -> Warning:
+        """One warning, for those who may act on it."""
+        warning = self.warning(warning_id)
+        self._authorise(identity, warning)
+        return warning
+
+    @staticmethod
+    def warning_id(rule: str, subject: str, period: str) -> str:
+        return str(Warning.create_id(rule, subject, period))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _community(self, code: str, unit: str) -> CommunityFacts:
+        return self.app.find(CommunityFacts.create_id(code), CommunityFacts) \
+            or CommunityFacts(code, unit)
+
+    def _new_warnings(self, due: Iterable[Due]) -> list[Warning]:
+        now = self.clock()
+        raised: dict[uuid.UUID, Warning] = {}
+        for d in due:
+            warning_id = d.warning_id
+            if warning_id in raised or \
+                    self.app.find(warning_id, Warning, read_only=True) is not None:
+                continue
+            raised[warning_id] = Warning(d.rule, d.unit, d.subject_kind, d.subject, d.period,
+                                         d.details, self.rules.version, now)
+        return list(raised.values())
+
+    def _commit(self, facts: Sequence[Aggregate], due: Iterable[Due],
+                delivery: DeliveryRef) -> bool:
+        return self.app.record(*facts, *self._new_warnings(due), delivery=delivery)
+
+    def _run(self, command: str, request_id: str, payload: Any,
+             execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]]) -> None:
+        if request_id:
+            self.app.run_once(command, request_id, payload, execute)
+            return
+        aggregates, _ = execute()
+        self.app.record(*aggregates)
+
+    @staticmethod
+    def _authorise(identity: Identity, warning: Warning) -> None:
+        # County-level discipline commissions exist (县纪委监委) and are bound to their unit
+        # like everyone else (DOMAIN.md §2); the city's see every unit.
+        if identity.agency not in ACTING_AGENCIES or not identity.may_access_unit(warning.unit):
+            raise PermissionDenied(
+                f"{identity.agency}/{identity.unit} may not act on a warning of {warning.unit}",
+                "仅本辖区（或市级）物业管理主管部门、纪委监委可处理该预警",
+            )

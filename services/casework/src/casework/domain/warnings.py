@@ -1,0 +1,644 @@
+"""Warnings (问题预警) for the 智慧监督 platform of the discipline commission (DOMAIN.md §8).
+
+A warning is raised once per rule, subject and period, then acknowledged and closed; the
+closure is evidenced (闭环管理). The rules are pure functions over what casework remembers of
+the other services' events (`CommunityFacts`, `CompanyFacts`); their thresholds are versioned
+configuration (`WarningRules`) because no official text fixes them.
+
+Subject kinds: community (code), company (USCC), case (casework case id), the kinds of the
+智慧监督 feed (contracts/feeds); its fourth kind, unit, is for the future quota rule.
+
+Rules raised from events (rule id: trigger):
+- `disclosure_overdue`: DisclosureOverdue (no disclosure by the deadline).
+- `zero_revenue_with_facilities`: a zero-revenue filing of a community that has elevators,
+  barrier gates or leasable space (things that usually earn advertising or rent).
+- `revenue_drop`: income below `revenue_drop_percent` of the average of the previous
+  quarters (up to `revenue_history_quarters`, at least `revenue_min_history` of them).
+- `cost_ratio`: operating cost above `cost_ratio_percent` of income (income > 0).
+- `surplus_not_transferred`: a surplus, and nothing transferred to the maintenance fund.
+- `repeat_complaints`: `repeat_complaints` complaints on one community within
+  `repeat_complaints_days`; one warning per community and quarter (Asia/Shanghai).
+- `rectification_overdue`: RectificationOverdue of a finding (subject: its rectification
+  case).
+- `repeat_violations`: `repeat_violations` findings against one company within
+  `repeat_violations_days`; one warning per company and year (Asia/Shanghai).
+- `complaint_without_feedback`: no feedback to the complainant within `feedback_days`.
+  Casework's own cases know this, not the bus: `complaint_without_feedback()` decides, the
+  application's sweep raises it.
+
+Rules of §8 that are not here, and why:
+- missing items, posting under 30 days, broken identity (income − cost − expenditure ≠
+  surplus): the disclosure service refuses such a filing, so no stored disclosure breaks
+  them and no event can carry one. Inventing a warning for them would only ever fire on
+  corrupt data.
+- TODO `unit_behind_quota` (a unit behind its spot-check quota pace, tolerance
+  `quota_pace_tolerance_percent`): it needs inspection's plan progress (quota, checks so
+  far, share of the year elapsed), a query and not an event; raise it from a scheduled
+  sweep over inspection's PlanProgress once casework may call it (or once inspection
+  publishes a progress event). The threshold is kept in the rules already.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import Aggregate, event
+
+from casework.domain.case import Case
+from servicekit.errors import RuleViolated
+
+NAMESPACE = uuid.UUID("5d1f7a3e-2c64-4b8f-a0d9-8e7c6b5a4f31")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+QUARTERS_KEPT = 8
+"""Disclosure quarters remembered per community (revenue_drop looks back 4 at most)."""
+TIMES_KEPT = 32
+"""Complaint and finding times remembered per subject: more than any sane threshold."""
+
+DISCLOSURE_OVERDUE = "disclosure_overdue"
+ZERO_REVENUE_WITH_FACILITIES = "zero_revenue_with_facilities"
+REVENUE_DROP = "revenue_drop"
+COST_RATIO = "cost_ratio"
+SURPLUS_NOT_TRANSFERRED = "surplus_not_transferred"
+REPEAT_COMPLAINTS = "repeat_complaints"
+COMPLAINT_WITHOUT_FEEDBACK = "complaint_without_feedback"
+RECTIFICATION_OVERDUE = "rectification_overdue"
+REPEAT_VIOLATIONS = "repeat_violations"
+
+RULES = (DISCLOSURE_OVERDUE, ZERO_REVENUE_WITH_FACILITIES, REVENUE_DROP, COST_RATIO,
+         SURPLUS_NOT_TRANSFERRED, REPEAT_COMPLAINTS, COMPLAINT_WITHOUT_FEEDBACK,
+         RECTIFICATION_OVERDUE, REPEAT_VIOLATIONS)
+
+
+# -- configuration -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WarningRules:
+    """Thresholds of the warning rules, versioned with their legal basis (configurable:
+    DOMAIN.md §8 names the rules, no official text gives the numbers)."""
+
+    version: str
+    legal_basis: str
+    revenue_drop_percent: int = 50
+    """Income below this share of the average of the previous quarters is a drop."""
+    revenue_history_quarters: int = 4
+    revenue_min_history: int = 2
+    """Fewer previous quarters than this: no history to compare with, no warning."""
+    cost_ratio_percent: int = 80
+    """Operating cost above this share of income."""
+    repeat_complaints: int = 3
+    repeat_complaints_days: int = 90
+    feedback_days: int = 15
+    """A complaint without feedback to the complainant after this many days."""
+    quota_pace_tolerance_percent: int = 10
+    """For the future unit_behind_quota rule (see the module docstring)."""
+    repeat_violations: int = 2
+    repeat_violations_days: int = 365
+
+    def __post_init__(self) -> None:
+        problems = [
+            name for name, ok in (
+                ("version", bool(self.version.strip())),
+                ("revenue_drop_percent", 0 < self.revenue_drop_percent <= 100),
+                ("revenue_history_quarters",
+                 1 <= self.revenue_history_quarters < QUARTERS_KEPT),
+                ("revenue_min_history",
+                 1 <= self.revenue_min_history <= self.revenue_history_quarters),
+                ("cost_ratio_percent", self.cost_ratio_percent > 0),
+                ("repeat_complaints", 2 <= self.repeat_complaints <= TIMES_KEPT),
+                ("repeat_complaints_days", self.repeat_complaints_days > 0),
+                ("feedback_days", self.feedback_days > 0),
+                ("quota_pace_tolerance_percent", 0 <= self.quota_pace_tolerance_percent < 100),
+                ("repeat_violations", 2 <= self.repeat_violations <= TIMES_KEPT),
+                ("repeat_violations_days", self.repeat_violations_days > 0),
+            ) if not ok
+        ]
+        if problems:
+            raise ValueError(f"warning rules {self.version!r}: bad {', '.join(problems)}")
+
+
+DEFAULT_RULES = WarningRules(
+    version="putian-warnings-2023.1",
+    legal_basis="莆田市《关于深化“整治物业公司侵占业主公共收益、收入及分配不公开等问题，"
+                "切实维护业主利益”工作方案》（2023）：依托市纪委监委物业“点题整治”平台，"
+                "通过平台智能分析产生问题预警，跟踪督促问题整改到位，形成闭环管理；"
+                "处理结果应同步反馈投诉人。预警阈值无正式文件规定，为可配置项。",
+)
+
+
+# -- the warning -------------------------------------------------------------------------
+
+
+class Warning(Aggregate):
+    """One warning (预警) of one rule about one subject for one period. (The name shadows
+    Python's builtin `Warning` inside this module, which never uses the builtin.)
+
+    Its id is derived from rule, subject and period, so the same warning cannot be raised
+    twice: a second raise would be a second version 1 of the same aggregate.
+    """
+
+    class Raised(Aggregate.Created):
+        rule: str
+        unit: str
+        subject_kind: str
+        subject: str
+        period: str
+        details: dict[str, Any]
+        rules_version: str
+        raised_at: datetime
+
+    @event(Raised)
+    def __init__(self, rule: str, unit: str, subject_kind: str, subject: str, period: str,
+                 details: dict[str, Any], rules_version: str, raised_at: datetime) -> None:
+        self.rule = rule
+        self.unit = unit
+        self.subject_kind = subject_kind
+        self.subject = subject
+        self.period = period
+        self.details = dict(details)
+        self.rules_version = rules_version
+        self.raised_at = raised_at
+        self.status = "raised"
+        self.acknowledged_by = ""
+        self.acknowledged_at: datetime | None = None
+        self.closed_by = ""
+        self.closed_at: datetime | None = None
+        self.evidence_refs: list[str] = []
+        self.notes: list[str] = []
+
+    @staticmethod
+    def create_id(rule: str, subject: str, period: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"{rule}:{subject}:{period}")
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "closed"
+
+    # `unit`, `rule` and `subject` ride on the later events too, so that a projection or
+    # the contract translation needs no other event to place them.
+
+    class Acknowledged(Aggregate.Event):
+        unit: str
+        by: str
+        at: datetime
+        note: str
+
+    def acknowledge(self, by: str, at: datetime, note: str) -> None:
+        """Someone responsible has taken the warning up (已签收)."""
+        if self.closed:
+            raise RuleViolated("the warning is closed: it cannot be acknowledged",
+                               "预警已办结，不能再签收")
+        if self.status == "acknowledged":
+            raise RuleViolated(f"the warning was acknowledged already by {self.acknowledged_by}",
+                               "预警已签收")
+        self._acknowledged(unit=self.unit, by=by, at=at, note=note)
+
+    @event(Acknowledged)
+    def _acknowledged(self, unit: str, by: str, at: datetime, note: str) -> None:
+        self.status = "acknowledged"
+        self.acknowledged_by = by
+        self.acknowledged_at = at
+        if note:
+            self.notes.append(note)
+
+    class Closed(Aggregate.Event):
+        unit: str
+        rule: str
+        subject: str
+        by: str
+        at: datetime
+        evidence_refs: list[str]
+        note: str
+
+    def close(self, by: str, at: datetime, evidence_refs: Iterable[str], note: str) -> None:
+        """The problem is dealt with, and the evidence shows it (闭环销号)."""
+        if self.closed:
+            raise RuleViolated("the warning is closed already", "预警已办结")
+        refs = [r.strip() for r in evidence_refs if r.strip()]
+        if not refs:
+            raise RuleViolated("closing a warning needs the evidence that the problem is "
+                               "dealt with", "预警办结须附整改佐证材料")
+        self._closed(unit=self.unit, rule=self.rule, subject=self.subject, by=by, at=at,
+                     evidence_refs=refs, note=note)
+
+    @event(Closed)
+    def _closed(self, unit: str, rule: str, subject: str, by: str, at: datetime,
+                evidence_refs: list[str], note: str) -> None:
+        self.status = "closed"
+        self.closed_by = by
+        self.closed_at = at
+        self.evidence_refs = list(evidence_refs)
+        if note:
+            self.notes.append(note)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A warning a rule says is due (raised unless it exists already)."""
+
+    rule: str
+    unit: str
+    subject_kind: str
+    subject: str
+    period: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def warning_id(self) -> uuid.UUID:
+        return Warning.create_id(self.rule, self.subject, self.period)
+
+
+# -- what the policy remembers ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facilities:
+    """What earns public revenue in a community (from CommunityRegistered)."""
+
+    elevators: int
+    barrier_gates: int
+    leasable_space: bool
+
+    @property
+    def any(self) -> bool:
+        return self.elevators > 0 or self.barrier_gates > 0 or self.leasable_space
+
+
+@dataclass(frozen=True)
+class QuarterFigures:
+    """One quarter's disclosure, as filed or last amended (money in fen)."""
+
+    year: int
+    quarter: int
+    revision: int
+    income_fen: int
+    cost_fen: int
+    surplus_fen: int
+    transferred_fen: int
+    zero_revenue: bool
+    late: bool
+
+    @property
+    def period(self) -> str:
+        return quarter_label(self.year, self.quarter)
+
+
+class CommunityFacts(Aggregate):
+    """What the warning policy remembers of one community (小区预警档案): its unit and
+    company, its facilities, its last `QUARTERS_KEPT` disclosures and recent complaints."""
+
+    class Opened(Aggregate.Created):
+        community_code: str
+        unit: str
+
+    @event(Opened)
+    def __init__(self, community_code: str, unit: str) -> None:
+        self.community_code = community_code
+        self.unit = unit
+        self.company = ""
+        self.facilities: Facilities | None = None
+        self.quarters: dict[tuple[int, int], QuarterFigures] = {}
+        self.complaints: list[datetime] = []
+
+    @staticmethod
+    def create_id(community_code: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"community:{community_code}")
+
+    class Registered(Aggregate.Event):
+        unit: str
+        company: str
+        elevators: int
+        barrier_gates: int
+        leasable_space: bool
+
+    def register(self, unit: str, company: str, elevators: int, barrier_gates: int,
+                 leasable_space: bool) -> None:
+        self._registered(unit=unit, company=company, elevators=elevators,
+                         barrier_gates=barrier_gates, leasable_space=leasable_space)
+
+    @event(Registered)
+    def _registered(self, unit: str, company: str, elevators: int, barrier_gates: int,
+                    leasable_space: bool) -> None:
+        self.unit = unit
+        self.company = company or self.company
+        self.facilities = Facilities(elevators, barrier_gates, leasable_space)
+
+    class DisclosureNoted(Aggregate.Event):
+        unit: str
+        company: str
+        year: int
+        quarter: int
+        revision: int
+        income_fen: int
+        cost_fen: int
+        surplus_fen: int
+        transferred_fen: int
+        zero_revenue: bool
+        late: bool
+
+    def note_disclosure(self, unit: str, company: str, figures: QuarterFigures) -> bool:
+        """Remembers a filing or amendment; False (and no event) for a revision older than
+        the one remembered, or a quarter older than all those kept."""
+        known = self.quarters.get((figures.year, figures.quarter))
+        if known is not None and figures.revision < known.revision:
+            return False
+        if known is None and len(self.quarters) >= QUARTERS_KEPT and \
+                (figures.year, figures.quarter) < min(self.quarters):
+            return False
+        self._disclosure(unit=unit, company=company, year=figures.year,
+                         quarter=figures.quarter, revision=figures.revision,
+                         income_fen=figures.income_fen, cost_fen=figures.cost_fen,
+                         surplus_fen=figures.surplus_fen,
+                         transferred_fen=figures.transferred_fen,
+                         zero_revenue=figures.zero_revenue, late=figures.late)
+        return True
+
+    @event(DisclosureNoted)
+    def _disclosure(self, unit: str, company: str, year: int, quarter: int, revision: int,
+                    income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
+                    zero_revenue: bool, late: bool) -> None:
+        self.unit = unit or self.unit
+        self.company = company or self.company
+        self.quarters[(year, quarter)] = QuarterFigures(
+            year, quarter, revision, income_fen, cost_fen, surplus_fen, transferred_fen,
+            zero_revenue, late,
+        )
+        for old in sorted(self.quarters)[:-QUARTERS_KEPT]:
+            del self.quarters[old]
+
+    class ComplaintNoted(Aggregate.Event):
+        received_at: datetime
+
+    def note_complaint(self, received_at: datetime) -> None:
+        self._complaint(received_at=received_at)
+
+    @event(ComplaintNoted)
+    def _complaint(self, received_at: datetime) -> None:
+        # Sorted, whatever order they arrive in; the oldest go first.
+        self.complaints = sorted([*self.complaints, received_at])[-TIMES_KEPT:]
+
+
+@dataclass(frozen=True)
+class NotedFinding:
+    finding_id: str
+    unit: str
+    community_code: str
+    kind: str
+    found_at: datetime
+
+
+class CompanyFacts(Aggregate):
+    """What the warning policy remembers of one property company (by USCC): its recent
+    findings (ViolationFound)."""
+
+    class Opened(Aggregate.Created):
+        uscc: str
+
+    @event(Opened)
+    def __init__(self, uscc: str) -> None:
+        self.uscc = uscc
+        self.findings: list[NotedFinding] = []
+
+    @staticmethod
+    def create_id(uscc: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"company:{uscc}")
+
+    class FindingNoted(Aggregate.Event):
+        finding_id: str
+        unit: str
+        community_code: str
+        kind: str
+        found_at: datetime
+
+    def note_finding(self, finding_id: str, unit: str, community_code: str, kind: str,
+                     found_at: datetime) -> bool:
+        """False (and no event) for a finding noted before: it counts once."""
+        if any(f.finding_id == finding_id for f in self.findings):
+            return False
+        self._finding(finding_id=finding_id, unit=unit, community_code=community_code,
+                      kind=kind, found_at=found_at)
+        return True
+
+    @event(FindingNoted)
+    def _finding(self, finding_id: str, unit: str, community_code: str, kind: str,
+                 found_at: datetime) -> None:
+        noted = NotedFinding(finding_id, unit, community_code, kind, found_at)
+        self.findings = sorted([*self.findings, noted],
+                               key=lambda f: (f.found_at, f.finding_id))[-TIMES_KEPT:]
+
+
+# -- periods -----------------------------------------------------------------------------
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    return f"{year}Q{quarter}"
+
+
+def previous_quarters(year: int, quarter: int, count: int) -> list[tuple[int, int]]:
+    """The `count` calendar quarters before (year, quarter), nearest first."""
+    index = year * 4 + quarter - 1
+    return [((index - k) // 4, (index - k) % 4 + 1) for k in range(1, count + 1)]
+
+
+def shanghai_quarter(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return quarter_label(local.year, (local.month - 1) // 3 + 1)
+
+
+def shanghai_year(moment: datetime) -> str:
+    return str(moment.astimezone(SHANGHAI).year)
+
+
+def shanghai_date(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).date().isoformat()
+
+
+# -- the rules (pure) --------------------------------------------------------------------
+
+
+def disclosure_overdue(community_code: str, unit: str, company: str, year: int,
+                       quarter: int) -> Due:
+    """DisclosureOverdue: no disclosure of the quarter by its deadline."""
+    return Due(DISCLOSURE_OVERDUE, unit, "community", community_code,
+               quarter_label(year, quarter), {"company_uscc": company})
+
+
+def zero_revenue_with_facilities(community_code: str, unit: str, figures: QuarterFigures,
+                                 facilities: Facilities | None) -> Due | None:
+    """A zero-revenue filing where the community has what usually earns revenue. Unknown
+    facilities (registration not seen yet) decide nothing: the registration re-checks."""
+    if not figures.zero_revenue or facilities is None or not facilities.any:
+        return None
+    return Due(ZERO_REVENUE_WITH_FACILITIES, unit, "community", community_code,
+               figures.period, {
+                   "elevators": facilities.elevators,
+                   "barrier_gates": facilities.barrier_gates,
+                   "leasable_space": facilities.leasable_space,
+                   "revision": figures.revision,
+               })
+
+
+def revenue_drop(community_code: str, unit: str, figures: QuarterFigures,
+                 history: Mapping[tuple[int, int], QuarterFigures],
+                 rules: WarningRules) -> Due | None:
+    """Income strictly below `revenue_drop_percent` of the average income of the previous
+    `revenue_history_quarters` calendar quarters, of which at least `revenue_min_history`
+    are known. Integer arithmetic: exact at the boundary."""
+    previous = [history[p] for p in previous_quarters(figures.year, figures.quarter,
+                                                       rules.revenue_history_quarters)
+                if p in history]
+    if len(previous) < rules.revenue_min_history:
+        return None
+    total = sum(p.income_fen for p in previous)
+    # income < percent/100 × total/n  ⇔  income × 100 × n < percent × total
+    if figures.income_fen * 100 * len(previous) >= rules.revenue_drop_percent * total:
+        return None
+    return Due(REVENUE_DROP, unit, "community", community_code, figures.period, {
+        "income_fen": figures.income_fen,
+        "average_fen": total // len(previous),
+        "compared_quarters": [p.period for p in previous],
+        "threshold_percent": rules.revenue_drop_percent,
+        "revision": figures.revision,
+    })
+
+
+def cost_ratio(community_code: str, unit: str, figures: QuarterFigures,
+               rules: WarningRules) -> Due | None:
+    """Operating cost strictly above `cost_ratio_percent` of income; no income, no ratio."""
+    if figures.income_fen <= 0:
+        return None
+    if figures.cost_fen * 100 <= rules.cost_ratio_percent * figures.income_fen:
+        return None
+    return Due(COST_RATIO, unit, "community", community_code, figures.period, {
+        "income_fen": figures.income_fen,
+        "cost_fen": figures.cost_fen,
+        "ratio_basis_points": figures.cost_fen * 10000 // figures.income_fen,
+        "threshold_percent": rules.cost_ratio_percent,
+        "revision": figures.revision,
+    })
+
+
+def surplus_not_transferred(community_code: str, unit: str,
+                            figures: QuarterFigures) -> Due | None:
+    """A surplus, and nothing of it transferred to the maintenance fund (维修资金专户)."""
+    if figures.surplus_fen <= 0 or figures.transferred_fen != 0:
+        return None
+    return Due(SURPLUS_NOT_TRANSFERRED, unit, "community", community_code, figures.period, {
+        "surplus_fen": figures.surplus_fen,
+        "transferred_fen": figures.transferred_fen,
+        "revision": figures.revision,
+    })
+
+
+def disclosure_warnings(facts: CommunityFacts, rules: WarningRules) -> list[Due]:
+    """Every disclosure rule over every remembered quarter. Re-checking old quarters is
+    what makes late arrivals count (a registration after the filing, an earlier quarter
+    after a later one); the deterministic ids keep each warning single."""
+    due: list[Due] = []
+    code, unit = facts.community_code, facts.unit
+    for key in sorted(facts.quarters):
+        figures = facts.quarters[key]
+        for found in (
+            zero_revenue_with_facilities(code, unit, figures, facts.facilities),
+            revenue_drop(code, unit, figures, facts.quarters, rules),
+            cost_ratio(code, unit, figures, rules),
+            surplus_not_transferred(code, unit, figures),
+        ):
+            if found is not None:
+                due.append(found)
+    return due
+
+
+def repeat_complaints(community_code: str, unit: str, complaints: list[datetime],
+                      rules: WarningRules) -> list[Due]:
+    """`repeat_complaints` complaints within `repeat_complaints_days` (inclusive), judged
+    at each complaint; one warning per community and quarter of the complaint that made
+    the count."""
+    window = timedelta(days=rules.repeat_complaints_days)
+    times = sorted(complaints)
+    due: dict[str, Due] = {}
+    for n, last in enumerate(times):
+        first = n - rules.repeat_complaints + 1
+        if first < 0 or last - times[first] > window:
+            continue
+        period = shanghai_quarter(last)
+        due.setdefault(period, Due(REPEAT_COMPLAINTS, unit, "community", community_code,
+                                   period, {
+                                       "complaints": rules.repeat_complaints,
+                                       "window_days": rules.repeat_complaints_days,
+                                       "first_received_at": times[first].isoformat(),
+                                       "last_received_at": last.isoformat(),
+                                   }))
+    return list(due.values())
+
+
+def repeat_violations(uscc: str, findings: list[NotedFinding], rules: WarningRules,
+                      across_units: str) -> list[Due]:
+    """`repeat_violations` findings against one company within `repeat_violations_days`
+    (inclusive); one warning per company and year of the finding that made the count.
+    The warning belongs to the findings' unit, or to `across_units` (the city) when they
+    lie in several units, since no county-level unit may act on another's findings."""
+    window = timedelta(days=rules.repeat_violations_days)
+    ordered = sorted(findings, key=lambda f: (f.found_at, f.finding_id))
+    due: dict[str, Due] = {}
+    for n, last in enumerate(ordered):
+        first = n - rules.repeat_violations + 1
+        if first < 0 or last.found_at - ordered[first].found_at > window:
+            continue
+        counted = ordered[first:n + 1]
+        units = sorted({f.unit for f in counted})
+        period = shanghai_year(last.found_at)
+        due.setdefault(period, Due(
+            REPEAT_VIOLATIONS, units[0] if len(units) == 1 else across_units, "company",
+            uscc, period, {
+                "finding_ids": [f.finding_id for f in counted],
+                "kinds": [f.kind for f in counted],
+                "communities": sorted({f.community_code for f in counted if f.community_code}),
+                "units": units,
+                "window_days": rules.repeat_violations_days,
+            }))
+    return list(due.values())
+
+
+def rectification_overdue(finding_id: str, unit: str, community_code: str, company: str,
+                          kind: str, deadline: datetime) -> Due:
+    """RectificationOverdue: a finding not rectified by its deadline.
+
+    The subject is casework's rectification case of the finding (each RectificationOrdered
+    opens one, `rectification:<finding id>`), where the 闭环 is tracked; the finding is in
+    the details. The period is the deadline's date, so missing a later, extended deadline
+    warns again."""
+    case_id = str(Case.create_id(f"rectification:{finding_id}"))
+    return Due(RECTIFICATION_OVERDUE, unit, "case", case_id, shanghai_date(deadline), {
+        "finding_id": finding_id,
+        "community_code": community_code,
+        "company_uscc": company,
+        "kind": kind,
+        "deadline": deadline.isoformat(),
+    })
+
+
+def complaint_without_feedback(received_at: datetime, feedback_at: datetime | None,
+                               now: datetime, rules: WarningRules) -> dict[str, Any] | None:
+    """The details of a `complaint_without_feedback` warning when it is due, else None.
+
+    Due when the complainant was not told the result within `feedback_days` of receipt:
+    no feedback and more than `feedback_days` have passed by `now`, or feedback given
+    later than that (it was overdue all the same; the warning keeps the record).
+    """
+    limit = received_at + timedelta(days=rules.feedback_days)
+    reached = feedback_at if feedback_at is not None else now
+    if reached <= limit:
+        return None
+    return {
+        "received_at": received_at.isoformat(),
+        "feedback_due_at": limit.isoformat(),
+        "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
+        "feedback_days": rules.feedback_days,
+    }

@@ -1,0 +1,83 @@
+"""Kafka subscriptions of the warnings policy (智慧监督 预警): contract events of disclosure,
+inspection and casework → `WarningsPolicy`, as plain values.
+
+One consumer (Kafka group, tracking prefix) per topic: `casework.warnings.<service>`. A
+single group over three topics works too, but every member's start then rebalances all
+three subscriptions.
+"""
+
+from __future__ import annotations
+
+from casework.application.warnings import WarningsPolicy
+from pubrev_contracts.events.casework import ComplaintReceivedV1
+from pubrev_contracts.events.disclosure import (
+    CommunityRegisteredV1,
+    DisclosureAmendedV1,
+    DisclosureFiledV1,
+    DisclosureOverdueV1,
+)
+from pubrev_contracts.events.inspection import RectificationOverdueV1, ViolationFoundV1
+from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
+from servicekit.consumer import Subscription
+from servicekit.eventstore import DeliveryRef
+
+WARNINGS = "casework.warnings"
+
+
+def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
+    def on_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
+        return policy.on_community_registered(
+            event.community_code, event.unit, event.company_uscc, event.elevator_count,
+            event.barrier_gate_count, event.has_leasable_space, delivery,
+        )
+
+    def on_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
+        f = event.figures
+        return policy.on_disclosure(
+            event.community_code, event.unit, event.company_uscc, event.year, event.quarter,
+            f.income_total_fen, f.operating_cost_fen, f.surplus_fen,
+            f.transferred_to_maintenance_fund_fen, event.zero_revenue, event.late, delivery,
+        )
+
+    def on_amended(event: DisclosureAmendedV1, delivery: DeliveryRef) -> bool:
+        f = event.figures
+        return policy.on_disclosure(
+            event.community_code, event.unit, event.company_uscc, event.year, event.quarter,
+            f.income_total_fen, f.operating_cost_fen, f.surplus_fen,
+            f.transferred_to_maintenance_fund_fen, event.zero_revenue, event.late, delivery,
+            revision=event.revision,
+        )
+
+    def on_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
+        return policy.on_overdue(event.community_code, event.unit, event.company_uscc,
+                                 event.year, event.quarter, delivery)
+
+    def on_violation(event: ViolationFoundV1, delivery: DeliveryRef) -> bool:
+        return policy.on_violation(event.company_uscc, event.unit, str(event.aggregate_id),
+                                   event.found_at, delivery,
+                                   community_code=event.community_code, kind=event.kind)
+
+    def on_rectification_overdue(event: RectificationOverdueV1, delivery: DeliveryRef) -> bool:
+        # The aggregate of the rectification events is the finding.
+        return policy.on_rectification_overdue(
+            str(event.aggregate_id), event.unit, event.community_code, event.company_uscc,
+            event.kind, event.deadline, delivery,
+        )
+
+    def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
+        return policy.on_complaint(event.community_code, event.unit, event.company_uscc,
+                                   event.received_at, delivery)
+
+    return [
+        Subscription(f"{WARNINGS}.disclosure", DISCLOSURE_EVENTS, {
+            CommunityRegisteredV1: on_registered,
+            DisclosureFiledV1: on_filed,
+            DisclosureAmendedV1: on_amended,
+            DisclosureOverdueV1: on_overdue,
+        }),
+        Subscription(f"{WARNINGS}.inspection", INSPECTION_EVENTS, {
+            ViolationFoundV1: on_violation,
+            RectificationOverdueV1: on_rectification_overdue,
+        }),
+        Subscription(f"{WARNINGS}.casework", CASEWORK_EVENTS, {ComplaintReceivedV1: on_complaint}),
+    ]

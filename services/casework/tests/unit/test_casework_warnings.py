@@ -1,0 +1,572 @@
+"""The warnings engine of the 智慧监督 platform (DOMAIN.md §8) on in-memory persistence: each
+rule at its boundary, each warning once, acknowledgement and evidenced closure, jurisdiction,
+and the consumers over the golden samples."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casework.application.app import CaseworkApplication
+from casework.application.warnings import WarningsPolicy
+from casework.domain.case import Case
+from casework.domain.warnings import (
+    COST_RATIO,
+    DEFAULT_RULES,
+    DISCLOSURE_OVERDUE,
+    RECTIFICATION_OVERDUE,
+    REPEAT_COMPLAINTS,
+    REPEAT_VIOLATIONS,
+    REVENUE_DROP,
+    SURPLUS_NOT_TRANSFERRED,
+    ZERO_REVENUE_WITH_FACILITIES,
+    CommunityFacts,
+    Warning,
+    WarningRules,
+    complaint_without_feedback,
+    previous_quarters,
+)
+from casework.entrypoints.warning_consumers import WARNINGS, warning_subscriptions
+from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
+from servicekit.errors import NotFound, PermissionDenied, RuleViolated
+from servicekit.eventstore import DeliveryRef
+from servicekit.identity import Identity
+from servicekit.testing import FakeClock
+
+SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
+WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
+CODE = "LC-0001"
+COMPANY = "91350200776049653A"
+BUREAU = Identity("property-bureau", "officer", "licheng", "lin")
+_deliveries = itertools.count(1)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(WHEN)
+
+
+@pytest.fixture
+def app() -> CaseworkApplication:
+    return CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+@pytest.fixture
+def policy(app: CaseworkApplication, clock: FakeClock) -> WarningsPolicy:
+    return WarningsPolicy(app, clock)
+
+
+def delivery(aggregate: str = "", version: int = 1) -> DeliveryRef:
+    return DeliveryRef(WARNINGS, aggregate or f"upstream-{next(_deliveries)}", version)
+
+
+def raised(app: CaseworkApplication, rule: str | None = None) -> list[Warning.Raised]:
+    events = [app.mapper.to_domain_event(n)
+              for n in app.recorder.select_notifications(1, 100_000)]
+    return [e for e in events
+            if isinstance(e, Warning.Raised) and (rule is None or e.rule == rule)]
+
+
+def file(policy: WarningsPolicy, year: int, quarter: int, income: int, cost: int = 0,
+         surplus: int | None = None, transferred: int | None = None, zero: bool = False,
+         code: str = CODE, ref: DeliveryRef | None = None, revision: int = 0) -> bool:
+    surplus = income - cost if surplus is None else surplus
+    transferred = surplus if transferred is None else transferred
+    return policy.on_disclosure(code, "licheng", COMPANY, year, quarter, income, cost, surplus,
+                                transferred, zero, False, ref or delivery(), revision=revision)
+
+
+def register(policy: WarningsPolicy, elevators: int = 0, gates: int = 0,
+             leasable: bool = False, code: str = CODE) -> bool:
+    return policy.on_community_registered(code, "licheng", COMPANY, elevators, gates, leasable,
+                                          delivery())
+
+
+def only(app: CaseworkApplication, rule: str) -> Warning:
+    events = raised(app, rule)
+    assert len(events) == 1, events
+    warning = app.find(events[0].originator_id, Warning)
+    assert warning is not None
+    return warning
+
+
+# -- disclosure rules ----------------------------------------------------------------------
+
+
+def test_overdue_disclosure_warns_once(app: CaseworkApplication,
+                                       policy: WarningsPolicy) -> None:
+    ref = delivery("community-1", 2)
+    assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)
+    assert not policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)  # redelivered
+    # The same overdue quarter reported again (another event): still one warning.
+    assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, delivery("community-1", 3))
+    warning = only(app, DISCLOSURE_OVERDUE)
+    assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
+        "licheng", "community", CODE, "2026Q1")
+    assert warning.id == Warning.create_id(DISCLOSURE_OVERDUE, CODE, "2026Q1")
+    assert warning.raised_at == WHEN and warning.status == "raised"
+    policy.on_overdue(CODE, "licheng", COMPANY, 2026, 2, delivery())
+    assert len(raised(app, DISCLOSURE_OVERDUE)) == 2  # another period, another warning
+
+
+@pytest.mark.parametrize(("elevators", "gates", "leasable", "warns"), [
+    (0, 0, False, False), (1, 0, False, True), (0, 1, False, True), (0, 0, True, True),
+])
+def test_zero_revenue_with_facilities(app: CaseworkApplication, policy: WarningsPolicy,
+                                      elevators: int, gates: int, leasable: bool,
+                                      warns: bool) -> None:
+    register(policy, elevators, gates, leasable)
+    file(policy, 2026, 1, 0, zero=True)
+    assert len(raised(app, ZERO_REVENUE_WITH_FACILITIES)) == int(warns)
+    assert raised(app, ZERO_REVENUE_WITH_FACILITIES) == raised(app)  # nothing else
+
+
+def test_revenue_with_facilities_is_no_warning(app: CaseworkApplication,
+                                               policy: WarningsPolicy) -> None:
+    register(policy, elevators=6, gates=2, leasable=True)
+    file(policy, 2026, 1, 1)
+    assert raised(app) == []
+
+
+def test_registration_after_a_zero_revenue_filing_still_warns(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
+    # Different aggregates, different partitions: the filing may arrive first.
+    file(policy, 2026, 1, 0, zero=True)
+    assert raised(app) == []
+    register(policy, elevators=2)
+    assert only(app, ZERO_REVENUE_WITH_FACILITIES).period == "2026Q1"
+    file(policy, 2026, 1, 0, zero=True, revision=1)  # amended, still zero: same warning
+    assert len(raised(app)) == 1
+
+
+@pytest.mark.parametrize(("income", "warns"), [(4_999, True), (5_000, False), (5_001, False)])
+def test_revenue_drop_at_half_the_average(app: CaseworkApplication, policy: WarningsPolicy,
+                                          income: int, warns: bool) -> None:
+    file(policy, 2025, 3, 8_000)
+    file(policy, 2025, 4, 12_000)  # average 10,000
+    file(policy, 2026, 1, income)
+    assert len(raised(app, REVENUE_DROP)) == int(warns)
+    if warns:
+        details = only(app, REVENUE_DROP).details
+        assert details["average_fen"] == 10_000
+        assert details["compared_quarters"] == ["2025Q4", "2025Q3"]
+
+
+def test_revenue_drop_needs_two_previous_quarters(app: CaseworkApplication,
+                                                  policy: WarningsPolicy) -> None:
+    file(policy, 2025, 4, 10_000)
+    file(policy, 2026, 1, 0)
+    assert raised(app, REVENUE_DROP) == []
+
+
+def test_revenue_drop_averages_the_four_previous_quarters(app: CaseworkApplication,
+                                                          policy: WarningsPolicy) -> None:
+    file(policy, 2024, 4, 1_000_000)  # 2025's quarters drop against it, 2026's do not
+    for quarter, income in zip((1, 2, 3, 4), (4_000, 16_000, 10_000, 10_000), strict=True):
+        file(policy, 2025, quarter, income)
+    file(policy, 2026, 1, 5_000)  # exactly half of 10,000 (2025Q1–Q4): no drop
+    assert [e.period for e in raised(app, REVENUE_DROP)] == ["2025Q2", "2025Q3", "2025Q4"]
+    file(policy, 2026, 2, 4_999)  # vs 2025Q2–2026Q1: 41,000 / 4 = 10,250
+    (event,) = [e for e in raised(app, REVENUE_DROP) if e.period == "2026Q2"]
+    assert event.details["average_fen"] == 10_250
+
+
+def test_previous_quarters_cross_the_year() -> None:
+    assert previous_quarters(2026, 2, 4) == [(2026, 1), (2025, 4), (2025, 3), (2025, 2)]
+
+
+@pytest.mark.parametrize(("cost", "warns"), [(7_999, False), (8_000, False), (8_001, True)])
+def test_cost_ratio_above_eighty_percent(app: CaseworkApplication, policy: WarningsPolicy,
+                                         cost: int, warns: bool) -> None:
+    file(policy, 2026, 1, 10_000, cost)
+    assert len(raised(app, COST_RATIO)) == int(warns)
+    assert len(raised(app)) == int(warns)
+
+
+def test_cost_ratio_needs_income(app: CaseworkApplication, policy: WarningsPolicy) -> None:
+    file(policy, 2026, 1, 0, cost=500, surplus=0, transferred=0, zero=True)
+    assert raised(app, COST_RATIO) == []
+
+
+@pytest.mark.parametrize(("surplus", "transferred", "warns"), [
+    (1, 0, True), (0, 0, False), (100, 1, False),
+])
+def test_surplus_not_transferred(app: CaseworkApplication, policy: WarningsPolicy,
+                                 surplus: int, transferred: int, warns: bool) -> None:
+    file(policy, 2026, 1, surplus, 0, surplus, transferred)
+    assert len(raised(app, SURPLUS_NOT_TRANSFERRED)) == int(warns)
+
+
+def test_a_disclosure_warning_is_raised_once(app: CaseworkApplication,
+                                            policy: WarningsPolicy) -> None:
+    ref = delivery("disclosure-1", 1)
+    assert file(policy, 2026, 1, 10_000, 9_000, ref=ref)
+    assert not file(policy, 2026, 1, 10_000, 9_000, ref=ref)  # redelivered: nothing
+    # An amendment with the condition still holding: the facts change, the warning stays.
+    assert file(policy, 2026, 1, 10_000, 9_500, ref=delivery("disclosure-1", 2), revision=1)
+    warning = only(app, COST_RATIO)
+    assert warning.version == 1 and warning.details["cost_fen"] == 9_000
+    file(policy, 2026, 2, 10_000, 9_000)  # the next quarter warns on its own
+    assert len(raised(app, COST_RATIO)) == 2
+
+
+def test_an_older_revision_arriving_late_changes_nothing(app: CaseworkApplication,
+                                                         policy: WarningsPolicy) -> None:
+    file(policy, 2026, 1, 10_000, 1_000, revision=2)
+    file(policy, 2026, 1, 10_000, 9_000, revision=1)
+    assert raised(app) == []
+
+
+# -- complaints ----------------------------------------------------------------------------
+
+T0 = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)  # 1 April, 10:00 Shanghai (2026Q2)
+
+
+def complain(policy: WarningsPolicy, at: datetime, ref: DeliveryRef | None = None,
+             code: str = CODE) -> bool:
+    return policy.on_complaint(code, "licheng", COMPANY, at, ref or delivery())
+
+
+@pytest.mark.parametrize(("third", "warns"), [
+    (timedelta(days=89), True), (timedelta(days=90), True),
+    (timedelta(days=90, seconds=1), False),
+])
+def test_three_complaints_within_ninety_days(app: CaseworkApplication,
+                                            policy: WarningsPolicy, third: timedelta,
+                                            warns: bool) -> None:
+    complain(policy, T0)
+    complain(policy, T0 + timedelta(days=10))
+    assert raised(app) == []  # two are not a pattern
+    complain(policy, T0 + third)
+    assert len(raised(app, REPEAT_COMPLAINTS)) == int(warns)
+    if warns:
+        assert only(app, REPEAT_COMPLAINTS).period == "2026Q2"
+
+
+def test_repeat_complaints_once_per_quarter(app: CaseworkApplication,
+                                           policy: WarningsPolicy) -> None:
+    ref = delivery("case-3")
+    complain(policy, T0)
+    complain(policy, T0 + timedelta(days=10))
+    assert complain(policy, T0 + timedelta(days=20), ref)
+    assert not complain(policy, T0 + timedelta(days=20), ref)  # redelivered
+    complain(policy, T0 + timedelta(days=50))  # the condition again, same quarter
+    assert len(raised(app, REPEAT_COMPLAINTS)) == 1
+    facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
+    assert facts is not None and len(facts.complaints) == 4  # the redelivery was not noted
+    complain(policy, T0 + timedelta(days=95))  # 1 July Shanghai: 2026Q3
+    assert [e.period for e in raised(app, REPEAT_COMPLAINTS)] == ["2026Q2", "2026Q3"]
+
+
+def test_a_complaint_about_no_community_counts_for_none(app: CaseworkApplication,
+                                                        policy: WarningsPolicy) -> None:
+    ref = delivery()
+    assert complain(policy, T0, ref, code="")
+    assert not complain(policy, T0, ref, code="")
+    assert raised(app) == [] and app.already_applied(ref)
+
+
+@pytest.mark.parametrize(("feedback_after", "now_after", "due"), [
+    (None, timedelta(days=15), False),
+    (None, timedelta(days=15, seconds=1), True),
+    (timedelta(days=14), timedelta(days=100), False),
+    (timedelta(days=15), timedelta(days=100), False),
+    (timedelta(days=16), timedelta(days=100), True),
+])
+def test_complaint_without_feedback(feedback_after: timedelta | None, now_after: timedelta,
+                                    due: bool) -> None:
+    feedback_at = None if feedback_after is None else T0 + feedback_after
+    details = complaint_without_feedback(T0, feedback_at, T0 + now_after, DEFAULT_RULES)
+    assert (details is not None) == due
+
+
+def test_complaint_without_feedback_raised_once_by_the_sweep(
+    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock
+) -> None:
+    case_id = str(uuid.uuid4())
+    clock.now = T0 + timedelta(days=15)
+    assert not policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
+    clock.now = T0 + timedelta(days=16)
+    assert policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
+    assert not policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
+    warning = only(app, "complaint_without_feedback")
+    assert (warning.subject_kind, warning.subject, warning.unit) == ("case", case_id, "licheng")
+
+
+# -- inspection ----------------------------------------------------------------------------
+
+
+def find(policy: WarningsPolicy, at: datetime, finding: str = "", unit: str = "licheng",
+         ref: DeliveryRef | None = None) -> bool:
+    finding = finding or f"finding-{next(_deliveries)}"
+    return policy.on_violation(COMPANY, unit, finding, at, ref or delivery(finding),
+                               community_code=CODE, kind="B6")
+
+
+@pytest.mark.parametrize(("second", "warns"), [
+    (timedelta(days=364), True), (timedelta(days=365), True),
+    (timedelta(days=365, seconds=1), False),
+])
+def test_two_findings_within_a_year(app: CaseworkApplication, policy: WarningsPolicy,
+                                    second: timedelta, warns: bool) -> None:
+    find(policy, WHEN)
+    assert raised(app) == []
+    find(policy, WHEN + second)
+    assert len(raised(app, REPEAT_VIOLATIONS)) == int(warns)
+    if warns:
+        warning = only(app, REPEAT_VIOLATIONS)
+        assert (warning.subject_kind, warning.subject, warning.unit) == (
+            "company", COMPANY, "licheng")
+        assert warning.period == str((WHEN + second).year)
+        assert len(warning.details["finding_ids"]) == 2
+
+
+def test_one_finding_delivered_twice_counts_once(app: CaseworkApplication,
+                                                 policy: WarningsPolicy) -> None:
+    ref = delivery("finding-x")
+    assert find(policy, WHEN, "finding-x", ref=ref)
+    assert not find(policy, WHEN, "finding-x", ref=ref)  # the same delivery
+    assert find(policy, WHEN, "finding-x", ref=delivery("finding-x", 2))  # a re-send
+    assert raised(app) == []
+    find(policy, WHEN + timedelta(days=1))
+    find(policy, WHEN + timedelta(days=2))  # three now, same year: still one warning
+    assert len(raised(app, REPEAT_VIOLATIONS)) == 1
+
+
+def test_findings_in_two_units_are_the_citys_warning(app: CaseworkApplication,
+                                                     policy: WarningsPolicy) -> None:
+    find(policy, WHEN, unit="licheng")
+    find(policy, WHEN + timedelta(days=1), unit="xianyou")
+    warning = only(app, REPEAT_VIOLATIONS)
+    assert warning.unit == "putian"
+    with pytest.raises(PermissionDenied):
+        policy.acknowledge(BUREAU, str(warning.id), "")
+    city = Identity("property-bureau", "officer", "putian")
+    assert policy.acknowledge(city, str(warning.id), "").status == "acknowledged"
+
+
+def test_rectification_overdue_warns_once(app: CaseworkApplication,
+                                          policy: WarningsPolicy) -> None:
+    deadline = datetime(2026, 7, 5, 18, 0, tzinfo=UTC)  # 6 July, 02:00 Shanghai
+    ref = delivery("finding-1", 3)
+    assert policy.on_rectification_overdue("finding-1", "licheng", CODE, COMPANY, "B6",
+                                           deadline, ref)
+    assert not policy.on_rectification_overdue("finding-1", "licheng", CODE, COMPANY, "B6",
+                                               deadline, ref)
+    warning = only(app, RECTIFICATION_OVERDUE)
+    case_id = str(Case.create_id("rectification:finding-1"))  # the case the finding opened
+    assert (warning.subject_kind, warning.subject, warning.period) == (
+        "case", case_id, "2026-07-06")
+    assert warning.details["finding_id"] == "finding-1"
+
+
+# -- acknowledge and close -----------------------------------------------------------------
+
+
+@pytest.fixture
+def warning_id(app: CaseworkApplication, policy: WarningsPolicy) -> str:
+    policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, delivery())
+    return str(only(app, DISCLOSURE_OVERDUE).id)
+
+
+def test_close_needs_evidence(policy: WarningsPolicy, warning_id: str) -> None:
+    for evidence in ([], ["", "  "]):
+        with pytest.raises(RuleViolated):
+            policy.close(BUREAU, warning_id, evidence, "已公示")
+    assert policy.warning(warning_id).status == "raised"
+
+
+def test_acknowledge_then_close_with_evidence(policy: WarningsPolicy, clock: FakeClock,
+                                              warning_id: str) -> None:
+    acknowledged = policy.acknowledge(BUREAU, warning_id, "已督促企业补报")
+    assert acknowledged.status == "acknowledged" and acknowledged.acknowledged_at == WHEN
+    assert acknowledged.acknowledged_by == BUREAU.render()
+    with pytest.raises(RuleViolated):
+        policy.acknowledge(BUREAU, warning_id, "again")
+    clock.now = WHEN + timedelta(days=3)
+    closed = policy.close(BUREAU, warning_id, [" photo-1.jpg ", "disclosure-2026Q1.pdf"],
+                          "已补报并张贴公示")
+    assert closed.status == "closed" and closed.closed_at == WHEN + timedelta(days=3)
+    assert closed.evidence_refs == ["photo-1.jpg", "disclosure-2026Q1.pdf"]
+    with pytest.raises(RuleViolated):
+        policy.close(BUREAU, warning_id, ["more.jpg"], "")
+    with pytest.raises(RuleViolated):
+        policy.acknowledge(BUREAU, warning_id, "")
+
+
+def test_close_without_acknowledging_first(policy: WarningsPolicy, warning_id: str) -> None:
+    assert policy.close(BUREAU, warning_id, ["p.jpg"], "").status == "closed"
+
+
+def test_a_retried_close_returns_the_first_result(app: CaseworkApplication,
+                                                  policy: WarningsPolicy,
+                                                  warning_id: str) -> None:
+    first = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
+    again = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
+    assert first.version == again.version == 2
+
+
+@pytest.mark.parametrize(("identity", "allowed"), [
+    (BUREAU, True),
+    (Identity("property-bureau", "officer", "putian"), True),
+    (Identity("discipline", "supervisor", "licheng"), True),
+    (Identity("discipline", "supervisor", "putian"), True),
+    (Identity("property-bureau", "officer", "xianyou"), False),
+    (Identity("discipline", "supervisor", "xianyou"), False),
+    (Identity("township", "officer", "licheng"), False),
+    (Identity("police", "investigator", "licheng", "putian-psb-licheng"), False),
+    (Identity("drc", "officer", "putian"), False),
+])
+def test_who_may_act_on_a_warning(policy: WarningsPolicy, warning_id: str,
+                                  identity: Identity, allowed: bool) -> None:
+    if allowed:
+        assert policy.view(identity, warning_id).id == uuid.UUID(warning_id)
+        policy.acknowledge(identity, warning_id, "")
+        assert policy.close(identity, warning_id, ["e.pdf"], "").status == "closed"
+        return
+    with pytest.raises(PermissionDenied):
+        policy.view(identity, warning_id)
+    with pytest.raises(PermissionDenied):
+        policy.acknowledge(identity, warning_id, "")
+    with pytest.raises(PermissionDenied):
+        policy.close(identity, warning_id, ["e.pdf"], "")
+    assert policy.warning(warning_id).status == "raised"
+
+
+def test_unknown_warning(policy: WarningsPolicy) -> None:
+    for bad in ("not-a-uuid", str(uuid.uuid4())):
+        with pytest.raises(NotFound):
+            policy.warning(bad)
+
+
+# -- versioned rules -----------------------------------------------------------------------
+
+
+def test_the_rules_version_is_on_the_raised_event(app: CaseworkApplication,
+                                                  clock: FakeClock) -> None:
+    rules = WarningRules(version="test-2026.9", legal_basis="测试", cost_ratio_percent=50)
+    policy = WarningsPolicy(app, clock, rules)
+    file(policy, 2026, 1, 10_000, 5_001)  # above 50%, below the default 80%
+    (event,) = raised(app, COST_RATIO)
+    assert event.rules_version == "test-2026.9"
+    assert event.details["threshold_percent"] == 50
+    history = app.history(event.originator_id, 0, 10)
+    assert history[0].payload["rules_version"] == "test-2026.9"
+
+
+def test_default_rules_are_versioned_with_a_legal_basis() -> None:
+    assert DEFAULT_RULES.version and DEFAULT_RULES.legal_basis
+    assert (DEFAULT_RULES.revenue_drop_percent, DEFAULT_RULES.cost_ratio_percent,
+            DEFAULT_RULES.repeat_complaints, DEFAULT_RULES.repeat_complaints_days,
+            DEFAULT_RULES.feedback_days, DEFAULT_RULES.repeat_violations,
+            DEFAULT_RULES.repeat_violations_days) == (50, 80, 3, 90, 15, 2, 365)
+
+
+@pytest.mark.parametrize("change", [
+    {"version": " "}, {"revenue_drop_percent": 0}, {"repeat_complaints": 1},
+    {"repeat_complaints": 33}, {"revenue_min_history": 5}, {"feedback_days": 0},
+])
+def test_bad_rules_are_refused(change: dict[str, Any]) -> None:
+    values: dict[str, Any] = {"version": "v", "legal_basis": "x", **change}
+    with pytest.raises(ValueError, match="bad"):
+        WarningRules(**values)
+
+
+# -- consumers over the golden samples -------------------------------------------------------
+
+
+def sample(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SAMPLES / f"{name}.json").read_text())
+    return loaded
+
+
+def test_subscriptions_map_the_contract_events(app: CaseworkApplication,
+                                               policy: WarningsPolicy) -> None:
+    subscriptions = warning_subscriptions(policy)
+    # One Kafka group per topic (one group over three topics rebalances needlessly).
+    assert {s.consumer for s in subscriptions} == {
+        f"{WARNINGS}.disclosure", f"{WARNINGS}.inspection", f"{WARNINGS}.casework"}
+    by_topic = {s.topic: s for s in subscriptions}
+    assert set(by_topic) == {DISCLOSURE_EVENTS, INSPECTION_EVENTS, CASEWORK_EVENTS}
+
+    def deliver(topic: str, ce_type: str, **changes: Any) -> bool:
+        model, handler = by_topic[topic].by_type[ce_type]
+        body = {**sample(ce_type), **changes}
+        event: Any = model.model_validate(body)
+        ref = DeliveryRef(WARNINGS, str(event.aggregate_id), event.aggregate_version)
+        return handler(event, ref)
+
+    registered = "pubrev.disclosure.CommunityRegistered.v1"
+    assert deliver(DISCLOSURE_EVENTS, registered)
+    assert not deliver(DISCLOSURE_EVENTS, registered)  # redelivered
+    filed = sample("pubrev.disclosure.DisclosureFiled.v1")
+    zero = {**filed["figures"], "income": [], "income_total_fen": 0, "operating_cost_fen": 0,
+            "expenditure_total_fen": 0, "surplus_fen": 0, "owners_share_fen": 0,
+            "transferred_to_maintenance_fund_fen": 0}
+    assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureFiled.v1",
+                   figures=zero, zero_revenue=True)
+    amended = sample("pubrev.disclosure.DisclosureAmended.v1")
+    assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureAmended.v1",
+                   figures={**amended["figures"], "transferred_to_maintenance_fund_fen": 0,
+                            "owners_share_fen": amended["figures"]["surplus_fen"]})
+    assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureOverdue.v1")
+    assert deliver(INSPECTION_EVENTS, "pubrev.inspection.ViolationFound.v1")
+    assert deliver(INSPECTION_EVENTS, "pubrev.inspection.ViolationFound.v1",
+                   aggregate_id=str(uuid.uuid4()))
+    assert deliver(INSPECTION_EVENTS, "pubrev.inspection.RectificationOverdue.v1")
+    assert deliver(CASEWORK_EVENTS, "pubrev.casework.ComplaintReceived.v1")
+    rules = sorted(e.rule for e in raised(app))
+    assert rules == sorted([ZERO_REVENUE_WITH_FACILITIES, SURPLUS_NOT_TRANSFERRED,
+                            DISCLOSURE_OVERDUE, REPEAT_VIOLATIONS, RECTIFICATION_OVERDUE])
+    overdue = only(app, RECTIFICATION_OVERDUE)
+    finding = sample("pubrev.inspection.RectificationOverdue.v1")["aggregate_id"]
+    assert overdue.details["finding_id"] == finding
+    # The subject kinds are those the 智慧监督 feed accepts.
+    feed = json.loads((SAMPLES.parent / "feeds" / "zhihui.schema.json").read_text())
+    kinds = set(feed["properties"]["subject_kind"]["enum"])
+    assert {e.subject_kind for e in raised(app)} <= kinds
+
+
+# -- what the policy remembers -------------------------------------------------------------
+
+
+def test_the_facts_keep_the_last_eight_quarters(app: CaseworkApplication,
+                                                policy: WarningsPolicy) -> None:
+    for n in range(10):
+        file(policy, 2024 + n // 4, n % 4 + 1, 10_000)
+    facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
+    assert facts is not None
+    assert sorted(facts.quarters) == [(2024 + n // 4, n % 4 + 1) for n in range(2, 10)]
+    version = facts.version
+    file(policy, 2023, 4, 10_000)  # older than all kept: not noted
+    facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
+    assert facts is not None and facts.version == version
+
+
+def test_a_finding_of_no_known_company_is_only_tracked(app: CaseworkApplication,
+                                                       policy: WarningsPolicy) -> None:
+    ref = delivery()
+    assert policy.on_violation("", "licheng", "finding-9", WHEN, ref)
+    assert app.already_applied(ref) and raised(app) == []
+
+
+def test_later_events_carry_unit_rule_and_subject(app: CaseworkApplication,
+                                                  policy: WarningsPolicy,
+                                                  warning_id: str) -> None:
+    # What a projection or the contract translation (WarningClosedV1) needs, in the event.
+    policy.acknowledge(BUREAU, warning_id, "收到")
+    policy.close(BUREAU, warning_id, ["p.jpg"], "已办结")
+    entries = app.history(uuid.UUID(warning_id), 0, 10)
+    assert [e.type for e in entries] == ["Warning.Raised", "Warning.Acknowledged",
+                                         "Warning.Closed"]
+    assert entries[1].payload["unit"] == "licheng"
+    assert {k: entries[2].payload[k] for k in ("unit", "rule", "subject", "evidence_refs")} == {
+        "unit": "licheng", "rule": DISCLOSURE_OVERDUE, "subject": CODE,
+        "evidence_refs": ["p.jpg"]}

@@ -53,9 +53,12 @@ async def test_personal_data_stays_out_of_kafka_and_can_be_shredded(
                 community_code="LC-0009", category="revenue_embezzled",
                 description="怀疑物业挪用广告收入", unit="licheng",
                 complainant_name=NAME, complainant_phone=PHONE), metadata=OFFICER)
-            case = (await stub.GetCase(pb.GetCaseRequest(case_id=received.case_id),
-                                       metadata=OFFICER)).case
+            got = await stub.GetCase(pb.GetCaseRequest(case_id=received.case_id),
+                                     metadata=OFFICER)
+            case = got.case
             assert (case.complainant_name, case.complainant_phone) == (NAME, PHONE)
+            assert [e.type for e in got.history] == ["Case.Received"]
+            assert NAME not in got.history[0].payload_json  # only ciphertext in the trail
 
             records = await read_topic(infra["kafka"], infra["prefix"] + CASEWORK_EVENTS,
                                        subject=received.case_id)

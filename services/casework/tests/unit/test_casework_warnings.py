@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -31,6 +32,7 @@ from casework.domain.warnings import (
     WarningRules,
     complaint_without_feedback,
     previous_quarters,
+    unit_behind_quota,
 )
 from casework.entrypoints.warning_consumers import WARNINGS, warning_subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
@@ -45,6 +47,8 @@ CODE = "LC-0001"
 COMPANY = "91350200776049653A"
 BUREAU = Identity("property-bureau", "officer", "licheng", "lin")
 _deliveries = itertools.count(1)
+SHANGHAI_TZ = ZoneInfo("Asia/Shanghai")
+
 
 
 @pytest.fixture
@@ -570,3 +574,31 @@ def test_later_events_carry_unit_rule_and_subject(app: CaseworkApplication,
     assert {k: entries[2].payload[k] for k in ("unit", "rule", "subject", "evidence_refs")} == {
         "unit": "licheng", "rule": DISCLOSURE_OVERDUE, "subject": CODE,
         "evidence_refs": ["p.jpg"]}
+
+
+@pytest.mark.parametrize(
+    ("checked", "raised"),
+    # 1 July 2026 00:00 Shanghai: 181 of 365 days; quota 100 → 50 expected by now
+    # (ceiling), less 10% tolerance → 45 checked is on pace, 44 is behind.
+    [(44, True), (45, False), (50, False)],
+)
+def test_unit_behind_quota_at_its_boundary(checked: int, raised: bool) -> None:
+    now = datetime(2026, 7, 1, tzinfo=SHANGHAI_TZ)
+    due = unit_behind_quota("licheng", 2026, 100, checked, now, DEFAULT_RULES)
+    assert (due is not None) is raised
+    if due is not None:
+        assert (due.period, due.details["expected_by_now"]) == ("2026-07", 50)
+
+
+def test_quota_pace_sweep_raises_once_a_month() -> None:
+    clock = FakeClock(datetime(2026, 7, 1, tzinfo=SHANGHAI_TZ))
+    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    policy = WarningsPolicy(app, clock)
+    assert policy.on_plan("licheng", 2026, 100, DeliveryRef("w", "plan", 1))
+    for n in range(10):
+        policy.on_check("licheng", 2026, f"C-{n}", DeliveryRef("w", f"check-{n}", 1))
+    policy.on_check("licheng", 2026, "C-0", DeliveryRef("w", "check-again", 1))  # same place
+    assert policy.sweep_quota_pace(["licheng", "xianyou"]) == 1
+    assert policy.sweep_quota_pace(["licheng"]) == 0  # once a month
+    clock.now = datetime(2026, 8, 3, tzinfo=SHANGHAI_TZ)
+    assert policy.sweep_quota_pace(["licheng"]) == 1

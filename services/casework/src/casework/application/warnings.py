@@ -29,10 +29,12 @@ from eventsourcing.domain import Aggregate
 from casework.domain.warnings import (
     COMPLAINT_WITHOUT_FEEDBACK,
     DEFAULT_RULES,
+    SHANGHAI,
     CommunityFacts,
     CompanyFacts,
     Due,
     QuarterFigures,
+    UnitInspections,
     Warning,
     WarningRules,
     complaint_without_feedback,
@@ -42,6 +44,7 @@ from casework.domain.warnings import (
     repeat_complaints,
     repeat_violations,
     shanghai_date,
+    unit_behind_quota,
 )
 from servicekit.errors import Conflict, NotFound, PermissionDenied, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
@@ -161,6 +164,43 @@ class WarningsPolicy:
             if self.app.find(due.warning_id, Warning, read_only=True) is not None:
                 return False
             raise
+
+    def on_plan(self, unit: str, year: int, quota: int, delivery: DeliveryRef) -> bool:
+        """A county-level unit's yearly plan: its quota sets the pace."""
+        if self.app.already_applied(delivery):
+            return False
+        facts = self._unit(unit, year)
+        facts.note_quota(quota)
+        return self.app.record(facts, delivery=delivery)
+
+    def on_check(self, unit: str, year: int, community_code: str,
+                 delivery: DeliveryRef) -> bool:
+        if self.app.already_applied(delivery):
+            return False
+        facts = self._unit(unit, year)
+        facts.note_check(community_code)
+        return self.app.record(facts, delivery=delivery)
+
+    def sweep_quota_pace(self, units: Iterable[str]) -> int:
+        """unit_behind_quota for each unit behind this year's pace, once a month."""
+        now = self.clock()
+        year = now.astimezone(SHANGHAI).year
+        raised = 0
+        for unit in units:
+            facts = self.app.find(UnitInspections.create_id(unit, year), UnitInspections)
+            if facts is None:
+                continue
+            due = unit_behind_quota(unit, year, facts.quota, len(facts.checked), now,
+                                    self.rules)
+            warnings = self._new_warnings([due] if due else [])
+            if warnings:
+                self.app.record(*warnings)
+                raised += 1
+        return raised
+
+    def _unit(self, unit: str, year: int) -> UnitInspections:
+        return self.app.find(UnitInspections.create_id(unit, year), UnitInspections) \
+            or UnitInspections(unit, year)
 
     # -- commands --------------------------------------------------------------------------
 

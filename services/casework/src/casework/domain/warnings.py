@@ -642,3 +642,69 @@ def complaint_without_feedback(received_at: datetime, feedback_at: datetime | No
         "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
         "feedback_days": rules.feedback_days,
     }
+
+
+# -- a unit's spot-check pace -------------------------------------------------------------
+
+UNIT_BEHIND_QUOTA = "unit_behind_quota"
+
+
+class UnitInspections(Aggregate):
+    """A county-level unit's yearly spot-check quota and the communities it has checked,
+    as inspection reports them (SpotCheckPlanned, SpotCheckDone)."""
+
+    class Opened(Aggregate.Created):
+        unit: str
+        year: int
+
+    @event(Opened)
+    def __init__(self, unit: str, year: int) -> None:
+        self.unit = unit
+        self.year = year
+        self.quota = 0
+        self.checked: list[str] = []
+
+    @staticmethod
+    def create_id(unit: str, year: int) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"unit-inspections:{unit}:{year}")
+
+    class QuotaNoted(Aggregate.Event):
+        quota: int
+
+    def note_quota(self, quota: int) -> None:
+        self._quota(quota=quota)
+
+    @event(QuotaNoted)
+    def _quota(self, quota: int) -> None:
+        self.quota = quota
+
+    class CheckNoted(Aggregate.Event):
+        community_code: str
+
+    def note_check(self, community_code: str) -> None:
+        if community_code not in self.checked:
+            self._check(community_code=community_code)
+
+    @event(CheckNoted)
+    def _check(self, community_code: str) -> None:
+        self.checked.append(community_code)
+
+
+def unit_behind_quota(unit: str, year: int, quota: int, checked: int, now: datetime,
+                      rules: WarningRules) -> Due | None:
+    """Behind the year's pace: fewer communities checked than the quota times the elapsed
+    share of the year (Asia/Shanghai), less the tolerance. Once per unit and month."""
+    local = now.astimezone(SHANGHAI)
+    if quota <= 0 or local.year != year:
+        return None
+    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
+    end = datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
+    elapsed_s = int((local - start).total_seconds())
+    total_s = int((end - start).total_seconds())
+    expected = -(-quota * elapsed_s // total_s)  # ceiling, in integers
+    tolerance = rules.quota_pace_tolerance_percent
+    if checked * 100 >= expected * (100 - tolerance):
+        return None
+    return Due(UNIT_BEHIND_QUOTA, unit, "unit", unit, f"{year}-{local.month:02d}",
+               {"quota": quota, "checked": checked, "expected_by_now": expected,
+                "tolerance_percent": tolerance})

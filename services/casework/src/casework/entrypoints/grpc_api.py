@@ -16,6 +16,7 @@ from casework.application.warnings import WarningsPolicy
 from casework.domain.warnings import Warning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
+from pubrev.common.v1 import audit_pb2
 from servicekit.audit import history_events
 from servicekit.errors import Validator
 from servicekit.identity import current_identity
@@ -140,8 +141,12 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             case=await self._act(request, "shred_personal_data"))
 
     async def GetCase(self, request: pb.GetCaseRequest, context: Context) -> pb.GetCaseResponse:
-        view = await asyncio.to_thread(self.app.view, current_identity(), request.case_id)
-        return pb.GetCaseResponse(case=case_to_pb(view))
+        identity = current_identity()
+        view = await asyncio.to_thread(self.app.view, identity, request.case_id)
+        # The case's own audit trail (who did what, when), as GetHistory gives it.
+        history = await history_events(
+            self.app, identity, audit_pb2.HistoryQuery(aggregate_id=str(view.case.id)))
+        return pb.GetCaseResponse(case=case_to_pb(view), history=history)
 
     async def ListCases(self, request: pb.ListCasesRequest,
                         context: Context) -> pb.ListCasesResponse:

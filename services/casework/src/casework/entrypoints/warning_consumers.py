@@ -9,6 +9,7 @@ three subscriptions.
 from __future__ import annotations
 
 from casework.application.warnings import WarningsPolicy
+from casework.domain.warnings import SHANGHAI
 from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
@@ -16,8 +17,14 @@ from pubrev_contracts.events.disclosure import (
     DisclosureFiledV1,
     DisclosureOverdueV1,
 )
-from pubrev_contracts.events.inspection import RectificationOverdueV1, ViolationFoundV1
+from pubrev_contracts.events.inspection import (
+    RectificationOverdueV1,
+    SpotCheckDoneV1,
+    SpotCheckPlannedV1,
+    ViolationFoundV1,
+)
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
+from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
 
@@ -64,6 +71,16 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
             event.kind, event.deadline, delivery,
         )
 
+    def on_planned(event: SpotCheckPlannedV1, delivery: DeliveryRef) -> bool:
+        # A county-level unit's yearly plan sets its pace (the city's and cross checks not).
+        if event.kind != "yearly" or event.unit not in COUNTY_UNITS:
+            return False
+        return policy.on_plan(event.unit, event.year, event.quota, delivery)
+
+    def on_checked(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
+        year = event.inspected_at.astimezone(SHANGHAI).year
+        return policy.on_check(event.unit, year, event.community_code, delivery)
+
     def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
         return policy.on_complaint(event.community_code, event.unit, event.company_uscc,
                                    event.received_at, delivery)
@@ -78,6 +95,8 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
         Subscription(f"{WARNINGS}.inspection", INSPECTION_EVENTS, {
             ViolationFoundV1: on_violation,
             RectificationOverdueV1: on_rectification_overdue,
+            SpotCheckPlannedV1: on_planned,
+            SpotCheckDoneV1: on_checked,
         }),
         Subscription(f"{WARNINGS}.casework", CASEWORK_EVENTS, {ComplaintReceivedV1: on_complaint}),
     ]

@@ -91,6 +91,13 @@ class Validator:
             self.add(field, rule, description, description_zh)
         return ok
 
+    def require_request_id(self, request_id: str) -> bool:
+        """Every command carries a client request_id: a retry with it is answered from the
+        first result instead of acting twice."""
+        return self.require(0 < len(request_id) <= 100, "request_id", "required",
+                            "a client request_id (1–100 characters) makes retries safe",
+                            "缺少请求编号 request_id（1至100个字符）")
+
     def raise_if_any(self) -> None:
         if self.violations:
             raise InvalidArgument(self.violations)

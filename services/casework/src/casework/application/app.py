@@ -96,8 +96,7 @@ class CaseworkApplication(ServiceApplication):
 
     def receive_complaint(self, identity: Identity, cmd: Complaint) -> dict[str, Any]:
         v = Validator()
-        v.require(0 < len(cmd.request_id) <= 100, "request_id", "required",
-                  "a client request_id", "缺少请求编号")
+        v.require_request_id(cmd.request_id)
         v.require(cmd.channel in CHANNELS, "channel", "unknown_channel",
                   f"one of {', '.join(CHANNELS)}", "投诉渠道不正确")
         v.require(cmd.unit in COUNTY_UNITS, "unit", "unknown_unit",
@@ -155,8 +154,7 @@ class CaseworkApplication(ServiceApplication):
             *args: Any) -> Case:
         """Runs one lifecycle action on a case the caller may handle."""
         v = Validator()
-        v.require(0 < len(request_id) <= 100, "request_id", "required", "a client request_id",
-                  "缺少请求编号")
+        v.require_request_id(request_id)
         v.raise_if_any()
         case = self.case(case_id)
         self._authorise(identity, case, action)

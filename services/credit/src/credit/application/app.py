@@ -116,8 +116,7 @@ class CreditApplication(ServiceApplication):
 
     def impose_penalty(self, identity: Identity, cmd: ImposePenalty) -> dict[str, Any]:
         v = Validator()
-        v.require(0 < len(cmd.request_id) <= 100, "request_id", "required",
-                  "a client request_id", "缺少请求编号")
+        v.require_request_id(cmd.request_id)
         for field, zh in (("decision_number", "行政处罚决定书文号"),
                           ("party_name", "行政相对人名称"), ("facts", "违法事实"),
                           ("legal_basis", "处罚依据"), ("content", "处罚内容"),
@@ -174,8 +173,7 @@ class CreditApplication(ServiceApplication):
     def revoke_penalty(self, identity: Identity, request_id: str, decision_number: str,
                        reason: str) -> dict[str, Any]:
         v = Validator()
-        v.require(0 < len(request_id) <= 100, "request_id", "required", "a client request_id",
-                  "缺少请求编号")
+        v.require_request_id(request_id)
         v.require(bool(reason.strip()), "reason", "required", "the reason is required",
                   "缺少撤销理由")
         v.raise_if_any()

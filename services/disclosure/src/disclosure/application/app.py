@@ -76,7 +76,7 @@ class DisclosureApplication(ServiceApplication):
 
     def register_company(self, identity: Identity, cmd: RegisterCompany) -> dict[str, Any]:
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         source = cmd.source or "application"
         v.require(source in ("application", "official_registry"), "source", "unknown_source",
                   "source is application or official_registry", "来源须为申请或官方登记")
@@ -110,7 +110,7 @@ class DisclosureApplication(ServiceApplication):
 
     def register_community(self, identity: Identity, cmd: RegisterCommunity) -> dict[str, Any]:
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         v.require(bool(_CODE.fullmatch(cmd.community_code)), "community_code", "code_format",
                   "2–40 letters, digits or '-'", "小区编码须为2至40位字母、数字或连字符")
         v.require(bool(cmd.name.strip()), "name", "required", "name is required", "缺少小区名称")
@@ -159,7 +159,7 @@ class DisclosureApplication(ServiceApplication):
         """Decides a filing without committing it (for group commit)."""
         now = self.clock()
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         v.require(2000 <= cmd.year <= 2100, "year", "year_range", "year must be 2000–2100",
                   "年度须在2000至2100之间")
         quarter_ok = v.require(cmd.quarter in (1, 2, 3, 4), "quarter", "quarter_range",
@@ -203,7 +203,7 @@ class DisclosureApplication(ServiceApplication):
 
     def amend_disclosure(self, identity: Identity, cmd: AmendDisclosure) -> dict[str, Any]:
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         disclosure_uuid = _parse_uuid(v, "disclosure_id", cmd.disclosure_id)
         v.require(cmd.expected_version >= 1, "expected_version", "positive",
                   "the version being amended is required", "须注明所更正的版本号")
@@ -232,7 +232,7 @@ class DisclosureApplication(ServiceApplication):
         self, identity: Identity, cmd: ChangePropertyCompany
     ) -> dict[str, Any]:
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         v.require(_is_date(cmd.effective_date), "effective_date", "date_format",
                   "must be a date YYYY-MM-DD", "交接日期格式错误")
         v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
@@ -251,7 +251,7 @@ class DisclosureApplication(ServiceApplication):
 
     def request_audit(self, identity: Identity, cmd: RequestAudit) -> dict[str, Any]:
         v = Validator()
-        _require_request_id(v, cmd.request_id)
+        v.require_request_id(cmd.request_id)
         disclosure_uuid = _parse_uuid(v, "disclosure_id", cmd.disclosure_id)
         v.require(cmd.requester in ("owners_committee", "owners"), "requester",
                   "unknown_requester", "requester is owners_committee or owners",
@@ -440,10 +440,6 @@ def _percent(part: int, whole: int) -> str:
     value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return f"{value}"
 
-
-def _require_request_id(v: Validator, request_id: str) -> None:
-    v.require(0 < len(request_id) <= 100, "request_id", "required",
-              "a client request_id (1–100 chars) makes retries safe", "缺少请求编号 request_id")
 
 
 def _parse_uuid(v: Validator, field: str, text: str) -> uuid.UUID | None:

@@ -145,7 +145,7 @@ class InspectionApplication(ServiceApplication):
     def register_inspector(self, identity: Identity, request_id: str, code: str, name: str,
                            unit: str) -> dict[str, Any]:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(bool(code.strip()), "inspector_code", "required", "inspector code required",
                   "缺少检查人员编号")
         v.require(bool(name.strip()), "name", "required", "name required", "缺少姓名")
@@ -166,7 +166,7 @@ class InspectionApplication(ServiceApplication):
     def declare_conflict(self, identity: Identity, request_id: str, inspector_code: str,
                          community_code: str, reason: str) -> dict[str, Any]:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(bool(community_code), "community_code", "required", "community required",
                   "缺少小区编码")
         v.raise_if_any()
@@ -189,7 +189,7 @@ class InspectionApplication(ServiceApplication):
         typical_cases: list[str],
     ) -> dict[str, Any]:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(2020 <= year <= 2100, "year", "year_range", "year must be 2020–2100",
                   "年度须在2020至2100之间")
         v.require(unit in (CITY_UNIT, *COUNTY_UNITS), "unit", "unknown_unit",
@@ -241,7 +241,7 @@ class InspectionApplication(ServiceApplication):
         checking_unit: str, checked_unit: str, count: int, seed: str, per_target: int,
     ) -> dict[str, Any]:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(quarter in (1, 2, 3, 4), "quarter", "quarter_range", "quarter must be 1–4",
                   "季度须为1至4")
         v.require(checking_unit in COUNTY_UNITS, "checking_unit", "unknown_unit",
@@ -328,7 +328,7 @@ class InspectionApplication(ServiceApplication):
         checklist: list[ChecklistResult],
     ) -> dict[str, Any]:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(inspected_at is not None, "inspected_at", "time_format",
                   "an RFC 3339 time with offset", "检查时间格式错误")
         v.require(bool(checklist), "checklist", "required", "the checklist is required",
@@ -402,7 +402,7 @@ class InspectionApplication(ServiceApplication):
                              verified_at: datetime | None, evidence_refs: list[str],
                              note: str) -> Finding:
         v = Validator()
-        _request_id(v, request_id)
+        v.require_request_id(request_id)
         v.require(verified_at is not None, "verified_at", "time_format",
                   "an RFC 3339 time with offset", "验收时间格式错误")
         v.raise_if_any()
@@ -520,10 +520,6 @@ def vars_of(item: ChecklistResult) -> dict[str, Any]:
     return {"item": item.item, "passed": item.passed, "note": item.note,
             "evidence_refs": list(item.evidence_refs), "severity": item.severity or "general"}
 
-
-def _request_id(v: Validator, request_id: str) -> None:
-    v.require(0 < len(request_id) <= 100, "request_id", "required",
-              "a client request_id (1–100 chars) makes retries safe", "缺少请求编号 request_id")
 
 
 def _require_bureau(identity: Identity, unit: str) -> None:

@@ -4,6 +4,7 @@ a group fails only the conflicting command."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import FileDisclosure, RegisterCommunity, RegisterCompany
 from disclosure.entrypoints.grpc_api import content_from_pb
-from servicekit.errors import AlreadyExists, Conflict
+from servicekit.errors import AlreadyExists, Conflict, InvalidArgument
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import Identity
 from servicekit.postgres import eventsourcing_env
@@ -66,4 +67,40 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
     assert all(
         app.find_receipt("FileDisclosure", f"f-{code}") is not None for code in codes[1:]
     )
+    app.close()
+
+
+async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
+    service_settings,
+) -> None:
+    settings = service_settings("disclosure")
+    app = DisclosureApplication(
+        env=eventsourcing_env(settings.database_url),
+        clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
+    )
+    app.register_company(OFFICER, RegisterCompany("c", USCC, "某物业", ""))
+    codes = [unique_code("GR") for _ in range(20)]
+    for code in codes:
+        app.register_community(OFFICER, RegisterCommunity(
+            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "龙桥街道", USCC, "某物业",
+            True, 1, 1, False, 100,
+        ))
+    committer = GroupCommitter(app)
+    first = app.file_disclosure(OFFICER, filing(codes[0], f"f-{codes[0]}"))
+
+    def decide(code: str, request_id: str) -> Callable[[], object]:
+        return lambda: app.prepare_file_disclosure(OFFICER, filing(code, request_id))
+
+    bad = FileDisclosure("bad", codes[1], 2026, 7, content_from_pb(content()))
+    outcomes = await asyncio.gather(
+        committer.run(decide(codes[0], f"f-{codes[0]}")),  # a retry: the first result
+        committer.run(lambda: app.prepare_file_disclosure(OFFICER, bad)),  # quarter 7
+        *(committer.run(decide(code, f"f-{code}")) for code in codes[2:]),
+        return_exceptions=True,
+    )
+    await committer.close()
+    assert outcomes[0] == first
+    assert isinstance(outcomes[1], InvalidArgument)
+    assert all(isinstance(o, dict) and o["late"] is False for o in outcomes[2:])
+    assert committer.groups < committer.commands == 20
     app.close()

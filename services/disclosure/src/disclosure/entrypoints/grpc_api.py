@@ -192,11 +192,11 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
             request_id=request.request_id, community_code=request.community_code,
             year=request.year, quarter=request.quarter, content=content_from_pb(request.content),
         )
-        # Decided in a worker thread, committed together with concurrent filings.
-        prepared = await asyncio.to_thread(
-            self.app.prepare_file_disclosure, current_identity(), cmd
+        # Decided and committed together with the concurrent filings (group commit).
+        identity = current_identity()
+        result = await self.committer.run(
+            lambda: self.app.prepare_file_disclosure(identity, cmd)
         )
-        result = await self.committer.commit(prepared)
         return pb.FileDisclosureResponse(**result)
 
     async def AmendDisclosure(

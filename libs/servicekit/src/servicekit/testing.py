@@ -129,36 +129,24 @@ async def read_topic(
     )
     await consumer.start()
     found: list[Any] = []
+
+    async def fetch(timeout_ms: int) -> None:
+        for records in (await consumer.getmany(timeout_ms=timeout_ms)).values():
+            for record in records:
+                headers = {k: v.decode() for k, v in record.headers}
+                if subject is None or headers.get("ce_subject") == subject:
+                    found.append(record)
+
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            for records in batches.values():
-                for record in records:
-                    headers = {k: v.decode() for k, v in record.headers}
-                    if subject is None or headers.get("ce_subject") == subject:
-                        found.append(record)
+            await fetch(200)
             if len(found) >= min_count:
-                # Drain what is already there, to see duplicates too.
-                more = await consumer.getmany(timeout_ms=500)
-                for records in more.values():
-                    for record in records:
-                        headers = {k: v.decode() for k, v in record.headers}
-                        if subject is None or headers.get("ce_subject") == subject:
-                            found.append(record)
+                await fetch(500)  # drain what is already there, to see duplicates too
                 return found
     finally:
         await consumer.stop()
     raise AssertionError(f"only {len(found)} of {min_count} records on {topic}")
-
-
-@pytest.fixture
-async def stopper() -> AsyncIterator[list[Callable[[], Awaitable[None]]]]:
-    """Collects async clean-ups that run even when a test fails."""
-    cleanups: list[Callable[[], Awaitable[None]]] = []
-    yield cleanups
-    for cleanup in reversed(cleanups):
-        await cleanup()
 
 
 @contextlib.asynccontextmanager

@@ -165,6 +165,11 @@ class ServiceApplication(Application[uuid.UUID]):
             raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {kind.__name__}")
         return aggregate
 
+    def exists(self, aggregate_id: uuid.UUID) -> bool:
+        """Whether the aggregate has any event: one indexed row read, no reconstruction
+        (`aggregate_id in self.repository` rebuilds the whole aggregate)."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
     def find_receipt(self, command: str, request_id: str) -> CommandReceipt | None:
         return self.find(CommandReceipt.create_id(command, request_id), CommandReceipt)
 

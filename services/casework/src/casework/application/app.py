@@ -144,7 +144,7 @@ class CaseworkApplication(ServiceApplication):
         if self.already_applied(delivery):
             return False
         key = f"rectification:{finding_id}"
-        if Case.create_id(key) in self.repository:
+        if self.exists(Case.create_id(key)):
             return self.record(delivery=delivery)
         case = Case(key, "rectification", "inspection", False, unit, community_code,
                     company_uscc, f"violation:{kind}", "", found_at, deadline, "", finding_id)

@@ -97,7 +97,7 @@ class CreditApplication(ServiceApplication):
                         delivery: DeliveryRef) -> bool:
         if self.already_applied(delivery) or not company_uscc:
             return False
-        if SpotCheckResult.create_id(spot_check_id) in self.repository:
+        if self.exists(SpotCheckResult.create_id(spot_check_id)):
             return self.record(delivery=delivery)
         result = SpotCheckResult(spot_check_id, company_uscc, community_code, unit,
                                  inspected_at, finding_kinds)
@@ -155,7 +155,7 @@ class CreditApplication(ServiceApplication):
         unit = cmd.unit or identity.unit
 
         def execute() -> tuple[list[Penalty], dict[str, Any]]:
-            if Penalty.create_id(cmd.decision_number) in self.repository:
+            if self.exists(Penalty.create_id(cmd.decision_number)):
                 raise AlreadyExists(f"decision {cmd.decision_number} is recorded already",
                                     f"处罚决定 {cmd.decision_number} 已录入")
             display_until = decided + timedelta(days=PENALTY_DISPLAY_DAYS)

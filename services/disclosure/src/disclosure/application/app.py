@@ -97,7 +97,7 @@ class DisclosureApplication(ServiceApplication):
                                    "仅物业管理主管部门可登记物业服务企业")
 
         def execute() -> tuple[list[PropertyCompany], dict[str, Any]]:
-            if PropertyCompany.create_id(cmd.uscc) in self.repository:
+            if self.exists(PropertyCompany.create_id(cmd.uscc)):
                 raise AlreadyExists(f"company {cmd.uscc} is registered already",
                                     f"企业 {cmd.uscc} 已登记")
             company = PropertyCompany(cmd.uscc, cmd.name, source, problem is not None)
@@ -133,7 +133,7 @@ class DisclosureApplication(ServiceApplication):
 
         def execute() -> tuple[list[Community], dict[str, Any]]:
             community_id = Community.create_id(cmd.community_code)
-            if community_id in self.repository:
+            if self.exists(community_id):
                 raise AlreadyExists(f"community {cmd.community_code} is registered already",
                                     f"小区 {cmd.community_code} 已登记")
             community = Community(
@@ -177,7 +177,7 @@ class DisclosureApplication(ServiceApplication):
         disclosure_id = Disclosure.create_id(cmd.community_code, period.year, period.quarter)
 
         def on_conflict() -> ServiceError:
-            if self.recorder.select_events(disclosure_id, limit=1):
+            if self.exists(disclosure_id):
                 return AlreadyExists(
                     f"the disclosure of {cmd.community_code} for {period} is filed already; "
                     "amend it instead",
@@ -293,9 +293,7 @@ class DisclosureApplication(ServiceApplication):
             community = self._community(code)
             if not identity.may_access_unit(community.unit):
                 continue
-            if self.recorder.select_events(
-                Disclosure.create_id(code, period.year, period.quarter), limit=1
-            ):
+            if self.exists(Disclosure.create_id(code, period.year, period.quarter)):
                 counts["filed"] += 1
             elif community.mark_overdue(period):
                 self.record(community)

@@ -155,7 +155,7 @@ class InspectionApplication(ServiceApplication):
         _require_bureau(identity, unit)
 
         def execute() -> tuple[list[Inspector], dict[str, Any]]:
-            if Inspector.create_id(code) in self.repository:
+            if self.exists(Inspector.create_id(code)):
                 raise RuleViolated(f"inspector {code} is registered already",
                                    f"检查人员 {code} 已登记")
             inspector = Inspector(code, name, unit)
@@ -269,7 +269,7 @@ class InspectionApplication(ServiceApplication):
         key = f"{quarter}:{checking_unit}>{checked_unit}"
 
         def execute() -> tuple[list[SpotCheckPlan], dict[str, Any]]:
-            if SpotCheckPlan.create_id(year, "cross", key) in self.repository:
+            if self.exists(SpotCheckPlan.create_id(year, "cross", key)):
                 raise RuleViolated("this cross check is planned already", "该交叉检查已部署")
             plan = SpotCheckPlan(year, checking_unit, "cross", key, len(watches), count,
                                  self.rules.version, planned, draw_record)
@@ -362,7 +362,7 @@ class InspectionApplication(ServiceApplication):
         check_id = SpotCheck.create_id(plan.id, community_code)
 
         def execute() -> tuple[list[Any], dict[str, Any]]:
-            if check_id in self.repository:
+            if self.exists(check_id):
                 raise RuleViolated("this check is recorded already", "该检查已记录")
             findings = []
             for item in checklist:

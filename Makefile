@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BUF_VERSION := 1.61.0
 BUF := .local/node/node_modules/.bin/buf
 SERVICES := disclosure inspection credit casework
-SRC_ROOTS := contracts/src libs/servicekit/src $(foreach s,$(SERVICES),services/$(s)/src)
+SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src)
 
 .PHONY: help deps run demo stop infra-up infra-down infra-status test test-unit test-infra lint \
         protos protos-check asyncapi bench fmt clean
@@ -23,7 +23,7 @@ help:
 	@echo "make stop    stop the services and the local infrastructure"
 
 # -- dependencies -------------------------------------------------------------------------
-$(STAMP): requirements.lock requirements-dev.txt
+$(STAMP): requirements.lock requirements-dev.txt Makefile
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is required" >&2; exit 1; }
 	@command -v java >/dev/null || { echo "Java 17+ is required (for the Kafka broker)" >&2; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required (fetches the Kafka broker)" >&2; exit 1; }

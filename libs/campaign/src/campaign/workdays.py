@@ -1,0 +1,120 @@
+"""Working days and deadlines (期间), by the State Council's holiday calendar.
+
+- A period whose last day is a rest day ends on the next working day: 《民法典》第二百零三条
+  (期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日). Rest days are the
+  statutory holidays of each year's notice and the weekly rest days, Saturday and Sunday
+  (《国务院关于职工工作时间的规定》第七条), except the weekend days the notice makes working
+  days (调休上班), which count as working days.
+- Days counted in working days skip the same rest days: 《行政处罚法》第八十五条 (its "三日"
+  etc. are working days, statutory holidays excluded).
+
+The calendar itself is configuration (`holidays.toml` beside this module), one table a year
+with the notice it comes from. A date in a year that is not entered raises
+`CalendarNotConfigured`: an unknown year is never guessed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from servicekit.errors import RuleViolated
+
+CIVIL_CODE_ART_203 = "《民法典》第二百零三条"
+PENALTY_LAW_ART_85 = "《行政处罚法》第八十五条"
+_DATA = Path(__file__).with_name("holidays.toml")
+
+
+class CalendarNotConfigured(RuleViolated):
+    """The holiday calendar has no entry for the year a deadline falls in."""
+
+    def __init__(self, year: int, version: str) -> None:
+        super().__init__(
+            f"the holiday calendar ({version}) has no {year}: enter the State Council's notice "
+            f"of {year} holidays before a deadline in {year} can be computed",
+            f"节假日日历（{version}）尚未录入{year}年，请先按国务院办公厅{year}年部分节假日安排"
+            "的通知配置后再计算期限",
+        )
+        self.year = year
+
+
+@dataclass(frozen=True)
+class HolidayYear:
+    year: int
+    source: str
+    rest: frozenset[date]
+    work: frozenset[date]
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    version: str
+    years: dict[int, HolidayYear]
+
+    def _year(self, day: date) -> HolidayYear:
+        entry = self.years.get(day.year)
+        if entry is None:
+            raise CalendarNotConfigured(day.year, self.version)
+        return entry
+
+    def is_working_day(self, day: date) -> bool:
+        entry = self._year(day)
+        if day in entry.work:
+            return True
+        return day.weekday() < 5 and day not in entry.rest
+
+    def period_end(self, last_day: date) -> date:
+        """The day a period really ends whose nominal last day is `last_day`: that day when
+        it is a working day, else the first working day after it (民法典 Art. 203)."""
+        day = last_day
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_working_days(self, start: date, days: int) -> date:
+        """The `days`-th working day after `start` (start itself not counted)."""
+        if days < 0:
+            raise ValueError("working days are counted forward")
+        day = start
+        while days > 0:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                days -= 1
+        return day
+
+    def add_days(self, start: date, days: int) -> date:
+        """A period of `days` calendar days from `start` (the start day not counted), whose
+        end moves past rest days (民法典 Art. 201 and 203)."""
+        return self.period_end(start + timedelta(days=days))
+
+    def source(self, year: int) -> str:
+        return self._year(date(year, 1, 1)).source
+
+
+def load(path: Path = _DATA) -> WorkCalendar:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    years: dict[int, HolidayYear] = {}
+    for table in data["year"]:
+        year = int(table["year"])
+        rest: set[date] = set()
+        for first, last in table["rest"]:
+            if first > last or first.year != year or last.year != year:
+                raise ValueError(f"{path.name}: {year}: bad rest range {first}..{last}")
+            day = first
+            while day <= last:
+                rest.add(day)
+                day += timedelta(days=1)
+        work = frozenset(table["work"])
+        if any(d.year != year or d.weekday() < 5 or d in rest for d in work):
+            raise ValueError(f"{path.name}: {year}: a make-up working day must be a weekend "
+                             "day of that year outside its holidays")
+        if year in years:
+            raise ValueError(f"{path.name}: {year} is entered twice")
+        years[year] = HolidayYear(year, str(table["source"]), frozenset(rest), work)
+    return WorkCalendar(str(data["version"]), years)
+
+
+CHINA = load()
+"""The calendar in force (holidays.toml)."""

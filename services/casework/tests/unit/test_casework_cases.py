@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from campaign import contact
 from casework.application.app import CaseworkApplication
-from servicekit.errors import NotFound, PermissionDenied, RuleViolated
+from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 from tests.support.casework_scenario import (
@@ -140,3 +142,21 @@ def test_joint_meeting_keeps_the_case_open(app: CaseworkApplication) -> None:
                    ["住建", "公安", "市场监管"], "联合调查")
     assert case.joint_meetings and case.status != "closed"
     assert app.act(OFFICER, "t", case_id, "flag_typical", "典型案例通报").typical
+
+
+def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> None:
+    """Contact number rule (campaign.contact, DOMAIN.md §10, plan 四（二）联系电话): a landline
+    with its area code is a phone number as much as a mobile; bad numbers are refused by
+    field and rule, and nothing is written."""
+    landline = replace(complaint("land"), complainant_phone="0594-2345678")
+    case_id = app.receive_complaint(OFFICER, landline)["case_id"]
+    assert app.view(OFFICER, case_id).personal_data == {"name": NAME, "phone": "0594-2345678"}
+    before = app.recorder.max_notification_id()
+    for bad in ("2345678", "0594-0345678", "１３８００１３８０００", "1380013800"):
+        with pytest.raises(InvalidArgument) as caught:
+            app.receive_complaint(OFFICER, replace(complaint(f"bad-{bad}"),
+                                                   complainant_phone=bad))
+        (violation,) = caught.value.violations
+        assert (violation.field, violation.rule) == ("complainant_phone", contact.RULE)
+        assert violation.description_zh == contact.DESCRIPTION_ZH
+    assert app.recorder.max_notification_id() == before

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from campaign import contact
 from casework.application import ledgers
 from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
 from casework.domain.case import (
@@ -106,11 +107,10 @@ class CaseworkApplication(ServiceApplication):
         v.require(bool(cmd.community_code or cmd.company_uscc), "community_code",
                   "subject_missing", "name a community or a company",
                   "须注明被投诉的小区或物业服务企业")
+        # Complainants call from landlines too: the kernel's one contact-number rule.
         phone = cmd.complainant_phone
-        v.require(not phone or (len(phone) == 11 and phone.isascii() and phone.isdigit()
-                                and phone.startswith("1")),
-                  "complainant_phone", "mobile_format", "an 11-digit mainland mobile number",
-                  "联系电话须为11位手机号码")
+        v.require(not phone or contact.is_contact_number(phone), "complainant_phone",
+                  contact.RULE, contact.DESCRIPTION, contact.DESCRIPTION_ZH)
         v.require(cmd.received_at is None or cmd.received_at.tzinfo is not None,
                   "received_at", "time_format", "RFC 3339 with offset", "受理时间格式错误")
         v.raise_if_any()

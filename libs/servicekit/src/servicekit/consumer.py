@@ -8,21 +8,31 @@ so a redelivered event is a no-op.
 
 An event that keeps failing is retried `consumer_max_attempts` times with backoff, then
 parked on the service's dead-letter topic with the error, and the partition moves on; so is
-an event whose body does not match its contract. Nothing is dropped silently.
+a malformed record (a header value that is null or not UTF-8 text, a bad CloudEvents
+envelope, a body that does not match its contract). Nothing is dropped silently: FastStream
+is given a parser and a decoder that cannot fail on a record, so every fetched record reaches
+the runner, which reads its headers and body under its own dead-letter rule. A parked copy
+carries the original headers exactly, in `x-pubrev-original-headers` (JSON: a list of
+[name, base64 value or null]), besides the ones that were text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
+import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
+from aiokafka import ConsumerRecord
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
 
 from servicekit import faults
@@ -97,12 +107,12 @@ class ConsumerRunner:
             # A batch of records, each applied in order with its own tracking; the offsets
             # are committed once the whole batch is through. A failure seeks back to the
             # batch's start: what was applied is then recognised and skipped.
-            # The raw bytes, not FastStream's decoding: the contract model validates them
-            # (so the AsyncAPI subscriber shows no payload schema; the producer's document
-            # carries the schemas of every event on the topic).
+            # The raw records, not FastStream's decoding: the runner reads headers and body
+            # itself, so a malformed one is parked instead of failing the batch (and the
+            # AsyncAPI subscriber shows no payload schema; the producer's document carries
+            # the schemas of every event on the topic).
             for record in message.raw_message:
-                headers = {k: v.decode() for k, v in record.headers}
-                await runner.dispatch(subscription, record.value or b"", headers)
+                await runner.dispatch(subscription, record)
 
         self.broker.subscriber(
             self.topic_prefix + subscription.topic,
@@ -115,15 +125,25 @@ class ConsumerRunner:
             title=f"{subscription.consumer}:{subscription.topic}",
             description=f"{subscription.consumer} consumes, in batches, "
             + ", ".join(sorted(subscription.by_type)),
-        )(handle)
+        )(handle, parser=_parse_batch_unread, decoder=_undecoded_bodies)
 
-    async def dispatch(
-        self, subscription: Subscription, body: bytes, headers: Mapping[str, Any]
-    ) -> None:
+    async def dispatch(self, subscription: Subscription, record: ConsumerRecord[Any, Any]) -> None:
+        body: bytes = record.value or b""
+        raw_headers: list[tuple[str, bytes | None]] = list(record.headers)
+        # Reading the record is deterministic: whatever fails here fails on every
+        # redelivery, so it is parked at once, never retried and never let out of this
+        # method (that would fail, and so replay, the whole batch).
+        try:
+            headers = text_headers(raw_headers)
+        except MalformedHeader as error:
+            await self._dead_letter(subscription, body, raw_headers, f"bad header: {error}")
+            return
         try:
             attributes = CloudEventAttributes.from_headers(headers)
-        except ValueError as error:
-            await self._dead_letter(subscription, body, headers, f"bad envelope: {error}")
+        except Exception as error:
+            await self._dead_letter(
+                subscription, body, raw_headers, f"bad envelope: {_prefix(str(error), 200)}"
+            )
             return
         entry = subscription.by_type.get(attributes.type)
         if entry is None:
@@ -132,7 +152,15 @@ class ConsumerRunner:
         try:
             event: Any = model.model_validate_json(body)
         except ValidationError as error:
-            await self._dead_letter(subscription, body, headers, f"contract violation: {error}")
+            await self._dead_letter(
+                subscription, body, raw_headers, f"contract violation: {error}"
+            )
+            return
+        except Exception as error:
+            await self._dead_letter(
+                subscription, body, raw_headers,
+                f"contract violation: {_prefix(repr(error), 200)}",
+            )
             return
         delivery = DeliveryRef(
             subscription.consumer, str(event.aggregate_id), event.aggregate_version
@@ -146,7 +174,7 @@ class ConsumerRunner:
             self.attempts[key] = attempt
             if attempt >= self.max_attempts:
                 self.attempts.pop(key, None)
-                await self._dead_letter(subscription, body, headers, repr(error))
+                await self._dead_letter(subscription, body, raw_headers, repr(error))
                 return
             log.warning(
                 "handler failed; the event will be redelivered",
@@ -166,21 +194,29 @@ class ConsumerRunner:
             )
 
     async def _dead_letter(
-        self, subscription: Subscription, body: bytes, headers: Mapping[str, Any], reason: str
+        self,
+        subscription: Subscription,
+        body: bytes,
+        raw_headers: list[tuple[str, bytes | None]],
+        reason: str,
     ) -> None:
-        self.dead_lettered += 1
+        headers = parked_headers(raw_headers)
         log.error(
             "event parked on the dead-letter topic",
-            extra={"consumer": subscription.consumer, "ce_id": headers.get("ce_id"),
+            extra={"consumer": subscription.consumer,
+                   "ce_id": _prefix(headers.get("ce_id", ""), 200) or None,
                    "reason": reason[:2000]},
         )
+        # Published before the counter moves and before the batch is acknowledged: if the
+        # publish fails, the batch is sought back and this record comes again.
         await self.broker.publish(
             body,
             topic=self.topic_prefix + dead_letter_topic(self.service),
-            headers={**{k: str(v) for k, v in headers.items()},
+            headers={**headers,
                      "x-pubrev-consumer": subscription.consumer,
                      "x-pubrev-error": reason[:2000]},
         )
+        self.dead_lettered += 1
 
     async def start(self) -> None:
         await self.broker.start()
@@ -194,3 +230,70 @@ def _apply(handler: Handler, event: Any, delivery: DeliveryRef) -> bool:
     applied = handler(event, delivery)
     faults.point("consumer.after_effect")
     return applied
+
+
+class MalformedHeader(ValueError):
+    """A header value that is not text: names the header and the rule, echoes at most a
+    short prefix of the value."""
+
+
+def text_headers(raw_headers: Iterable[tuple[str, bytes | None]]) -> dict[str, str]:
+    """The record's headers as text (CloudEvents attributes are text), or MalformedHeader."""
+    headers: dict[str, str] = {}
+    for name, value in raw_headers:
+        if value is None:
+            raise MalformedHeader(
+                f"{_prefix(name, 64)!r} has a null value; a header value must be UTF-8 text"
+            )
+        try:
+            headers[name] = value.decode()
+        except UnicodeDecodeError as error:
+            raise MalformedHeader(
+                f"{_prefix(name, 64)!r} is not UTF-8 text (invalid byte at {error.start}; "
+                f"starts {value[:16]!r}{'…' if len(value) > 16 else ''})"
+            ) from None
+    return headers
+
+
+def parked_headers(raw_headers: list[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Headers of a dead-letter copy: the original ones exactly (base64, null kept as null)
+    in one header, so nothing is lost and publishing cannot fail on them, plus the ones that
+    were text as they were, for people and tools that read the topic."""
+    carried: dict[str, str] = {}
+    for name, value in raw_headers:
+        if value is None:
+            continue
+        try:
+            carried[name] = value.decode()
+        except UnicodeDecodeError:
+            continue
+    carried["x-pubrev-original-headers"] = json.dumps([
+        [name, None if value is None else base64.b64encode(value).decode("ascii")]
+        for name, value in raw_headers
+    ])
+    return carried
+
+
+def _prefix(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+async def _parse_batch_unread(
+    records: tuple[ConsumerRecord[Any, Any], ...],
+    parse: Callable[[tuple[ConsumerRecord[Any, Any], ...]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    # FastStream's own batch parser decodes every record's headers as UTF-8: one null or
+    # non-UTF-8 value raises before the handler runs, the whole batch is dropped and a later
+    # commit moves past it. It is given the records without their headers (it keeps its
+    # message class and consumer binding, so ack and nack still commit and seek), and the
+    # handler gets the untouched records to read under the runner's dead-letter rule.
+    message = await parse(tuple(dataclasses.replace(r, headers=[]) for r in records))
+    message.raw_message = records
+    return message
+
+
+async def _undecoded_bodies(message: StreamMessage[Any]) -> Any:
+    # FastStream's decoder would json-load each body its content-type calls JSON: a body
+    # that is not JSON would fail the batch on every redelivery. The runner validates the
+    # raw bytes against the contract instead.
+    return message.body

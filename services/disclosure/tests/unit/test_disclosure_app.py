@@ -322,11 +322,11 @@ def test_late_flag_with_a_utc_clock(registered: DisclosureApplication,
 
 
 def test_bad_quarter_and_content_come_back_together(registered: DisclosureApplication) -> None:
-    bad = file_cmd(quarter=5, body=replace(content(), contact_phone="0594-2345678"))
+    bad = file_cmd(quarter=5, body=replace(content(), contact_phone="0594-234"))
     with pytest.raises(InvalidArgument) as caught:
         registered.file_disclosure(OFFICER, bad)
     assert violations(caught.value) == {
-        ("quarter", "quarter_range"), ("content.contact_phone", "mobile_format"),
+        ("quarter", "quarter_range"), ("content.contact_phone", "contact_number_format"),
     }
 
 

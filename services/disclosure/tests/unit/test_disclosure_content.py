@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from campaign import contact
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 
 
@@ -194,18 +195,62 @@ def test_identity_counts_every_income_and_expenditure_line() -> None:
     assert rules(content) == {("content.transferred_to_maintenance_fund_fen", "identity_broken")}
 
 
-def test_negative_surplus_cannot_be_allocated() -> None:
-    # Cost exceeds income: surplus is −1 fen, and no allocation of amounts >= 0 matches it.
-    content = replace(valid_content(), operating_cost_fen=120_001, owners_share_fen=0,
-                      company_share_fen=0, transferred_to_maintenance_fund_fen=0)
+# -- deficit quarters: income − cost − expenditure < 0 ------------------------------------
+
+
+def deficit_content() -> DisclosureContent:
+    """Income 150 000 − cost 120 001 − expenditure 30 000 = −1 fen: a deficit of one fen."""
+    return replace(valid_content(), operating_cost_fen=120_001, owners_share_fen=0,
+                   company_share_fen=0, transferred_to_maintenance_fund_fen=0)
+
+
+def test_a_deficit_quarter_with_nothing_distributed_is_accepted() -> None:
+    """DOMAIN.md §3 identity; 民法典 Art. 282 (owners' income is what is left after reasonable
+    cost): a deficit is filed as it is, with its negative surplus, nothing shared out."""
+    content = deficit_content()
+    assert content.check() == []
     assert content.surplus_fen == -1
-    assert rules(content) == {("content.transferred_to_maintenance_fund_fen", "identity_broken")}
+    assert content.deficit
+    assert not valid_content().deficit
+
+
+def test_a_large_deficit_is_filed_to_the_fen() -> None:
+    content = replace(valid_content(), operating_cost_fen=400_000, expenditure=(
+        ExpenditureItem("电梯大修", 123_456, "业主大会决议2026-02"),), owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0)
+    assert content.check() == []
+    assert content.surplus_fen == 150_000 - 400_000 - 123_456
+
+
+@pytest.mark.parametrize(
+    "field", ["owners_share_fen", "company_share_fen", "transferred_to_maintenance_fund_fen"]
+)
+def test_a_deficit_distributes_and_transfers_nothing(field: str) -> None:
+    """民法典 Art. 282, DOMAIN.md §3: with a negative surplus there is nothing to distribute
+    or transfer; any share or transfer is the named error deficit_not_distributable."""
+    content = replace(deficit_content(), **{field: 1})  # type: ignore[arg-type]
+    if field == "company_share_fen":
+        content = replace(content, company_share_decision_ref="业主大会决议2026-01")
+    violations = content.check()
+    assert [(v.field, v.rule) for v in violations] == [
+        (f"content.{field}", "deficit_not_distributable")
+    ]
+    assert "-1 fen" in violations[0].description
+    assert "亏损" in violations[0].description_zh
 
 
 def test_negative_surplus_matched_by_a_negative_share_is_still_refused() -> None:
-    content = replace(valid_content(), operating_cost_fen=120_001, owners_share_fen=-1,
-                      company_share_fen=0, transferred_to_maintenance_fund_fen=0)
+    content = replace(deficit_content(), owners_share_fen=-1)
     assert rules(content) == {("content.owners_share_fen", "non_negative")}
+
+
+def test_a_zero_surplus_is_no_deficit_and_keeps_the_identity() -> None:
+    content = replace(valid_content(), operating_cost_fen=120_000, owners_share_fen=0,
+                      transferred_to_maintenance_fund_fen=0)
+    assert content.surplus_fen == 0 and not content.deficit
+    assert content.check() == []
+    assert rules(replace(content, owners_share_fen=1)) == {
+        ("content.transferred_to_maintenance_fund_fen", "identity_broken")}
 
 
 # -- account, contact, phone ------------------------------------------------------------
@@ -218,10 +263,23 @@ def test_account_and_contact_are_required(field: str, value: str) -> None:
     assert rules(content) == {(f"content.{field}", "required")}
 
 
-@pytest.mark.parametrize("phone", ["0594-2345678", "1380013800", "138001380000", "", "1380013800x"])
-def test_contact_phone_must_be_a_mobile(phone: str) -> None:
+@pytest.mark.parametrize("phone", ["0594-2345678", "05942345678", "010-62345678", "13800138000"])
+def test_a_landline_or_a_mobile_is_a_contact_number(phone: str) -> None:
+    """Plan 四（二）: 公开物业服务企业联系人及联系电话 — a 联系电话, not only a mobile
+    (campaign.contact.is_contact_number)."""
+    assert replace(valid_content(), contact_phone=phone).check() == []
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["1380013800", "138001380000", "", "1380013800x", "13800138000\n", "1" + "３" * 10,
+     "0594 2345678", "+8613800138000"],
+)
+def test_contact_phone_must_be_a_contact_number(phone: str) -> None:
     content = replace(valid_content(), contact_phone=phone)
-    assert rules(content) == {("content.contact_phone", "mobile_format")}
+    [violation] = content.check()
+    assert (violation.field, violation.rule) == ("content.contact_phone", contact.RULE)
+    assert violation.description_zh == contact.DESCRIPTION_ZH
 
 
 # -- posting dates ------------------------------------------------------------------------
@@ -303,7 +361,7 @@ def test_every_broken_rule_comes_back_at_once() -> None:
         no_income=True,
         separate_account="",
         contact_name="",
-        contact_phone="0594-2345678",
+        contact_phone="0594-234",
         posting_start=date(2026, 4, 10),
         posting_end=date(2026, 4, 1),
         posting_channels=("newspaper",),
@@ -322,7 +380,7 @@ def test_every_broken_rule_comes_back_at_once() -> None:
         ("content.expenditure[0].owners_decision_ref", "owners_decision_missing"),
         ("content.separate_account", "required"),
         ("content.contact_name", "required"),
-        ("content.contact_phone", "mobile_format"),
+        ("content.contact_phone", "contact_number_format"),
         ("content.posting_end", "before_start"),
         ("content.posting_channels[0]", "unknown_channel"),
     ]
@@ -330,11 +388,11 @@ def test_every_broken_rule_comes_back_at_once() -> None:
 
 
 def test_identity_and_posting_and_phone_broken_together() -> None:
-    content = replace(valid_content(), owners_share_fen=70_001, contact_phone="0594-2345678",
+    content = replace(valid_content(), owners_share_fen=70_001, contact_phone="0594-234",
                       posting_end=date(2026, 4, 29), posting_channels=())
     assert rules(content) == {
         ("content.transferred_to_maintenance_fund_fen", "identity_broken"),
-        ("content.contact_phone", "mobile_format"),
+        ("content.contact_phone", "contact_number_format"),
         ("content.posting_end", "posting_too_short"),
         ("content.posting_channels", "required"),
     }

@@ -1,10 +1,11 @@
-"""Identifier rules (DOMAIN.md §10): USCC check character and mainland mobile numbers."""
+"""Identifier rules (DOMAIN.md §10): the USCC check character (contact numbers are the shared
+kernel's, campaign.contact, tested there and through the content rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from disclosure.domain.identifiers import USCC_CHARSET, is_mainland_mobile, uscc_problem
+from disclosure.domain.identifiers import USCC_CHARSET, uscc_problem
 
 
 @pytest.mark.parametrize(
@@ -54,36 +55,3 @@ def test_lower_case_is_not_accepted() -> None:
 def test_charset_has_31_characters() -> None:
     assert len(USCC_CHARSET) == 31
     assert len(set(USCC_CHARSET)) == 31
-
-
-@pytest.mark.parametrize("phone", ["13800138000", "19912345678", "10000000000"])
-def test_eleven_digits_starting_with_1_is_a_mobile(phone: str) -> None:
-    assert is_mainland_mobile(phone)
-
-
-@pytest.mark.parametrize(
-    "phone",
-    [
-        "1380013800",  # 10 digits
-        "138001380000",  # 12 digits
-        "0594-2345678",  # landline with area code
-        "05942345678",  # 11 digits, but a landline
-        "23800138000",  # 11 digits not starting with 1
-        "1380013800a",  # a letter
-        "138 0013 800",
-        "+8613800138000",
-        "",
-    ],
-)
-def test_non_mobiles_are_rejected(phone: str) -> None:
-    assert not is_mainland_mobile(phone)
-
-
-def test_trailing_newline_is_not_a_mobile() -> None:
-    # BUG: `re.match(r"^1\d{10}$")` lets `$` match before a final "\n".
-    assert not is_mainland_mobile("13800138000\n")
-
-
-def test_non_ascii_digits_are_not_a_mobile() -> None:
-    # BUG: `\d` matches any Unicode decimal digit, e.g. full-width ０-９.
-    assert not is_mainland_mobile("1" + "３" * 10)

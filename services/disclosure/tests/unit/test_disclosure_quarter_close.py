@@ -160,8 +160,15 @@ def test_handover_keeps_history(app: DisclosureApplication) -> None:
     [
         (datetime(2026, 4, 30, 23, 59, tzinfo=SHANGHAI), Quarter(2025, 4)),
         (datetime(2026, 5, 1, 0, 0, tzinfo=SHANGHAI), Quarter(2026, 1)),
-        (datetime(2026, 2, 1, 0, 0, tzinfo=SHANGHAI), Quarter(2025, 4)),
+        # 2025Q4 is due 31 Jan 2026, a Saturday: the deadline moves to Monday 2 February
+        # (民法典 Art. 203), so on Sunday 1 February 2025Q3 is still the latest due.
+        (datetime(2026, 2, 1, 0, 0, tzinfo=SHANGHAI), Quarter(2025, 3)),
+        (datetime(2026, 2, 2, 23, 59, tzinfo=SHANGHAI), Quarter(2025, 3)),
+        (datetime(2026, 2, 3, 0, 0, tzinfo=SHANGHAI), Quarter(2025, 4)),
         (datetime(2026, 1, 31, 12, 0, tzinfo=SHANGHAI), Quarter(2025, 3)),
+        # Q4 2024: due 31 Jan 2025, inside the Spring Festival holiday → 5 February.
+        (datetime(2025, 2, 5, 23, 59, tzinfo=SHANGHAI), Quarter(2024, 3)),
+        (datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI), Quarter(2024, 4)),
     ],
 )
 def test_latest_due_quarter(app: DisclosureApplication, clock: FakeClock, now: datetime,

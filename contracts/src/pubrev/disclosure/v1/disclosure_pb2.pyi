@@ -292,6 +292,7 @@ class DisclosureSummary(_message.Message):
     ZERO_REVENUE_FIELD_NUMBER: _builtins.int
     FILED_AT_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
+    DEFICIT_FIELD_NUMBER: _builtins.int
     disclosure_id: _builtins.str
     version: _builtins.int
     community_code: _builtins.str
@@ -305,6 +306,8 @@ class DisclosureSummary(_message.Message):
     zero_revenue: _builtins.bool
     filed_at: _builtins.str
     revision: _builtins.int
+    deficit: _builtins.bool
+    """Cost and expenditure exceed income: surplus_fen < 0, nothing distributed or transferred."""
     def __init__(
         self,
         *,
@@ -321,10 +324,11 @@ class DisclosureSummary(_message.Message):
         zero_revenue: _builtins.bool = ...,
         filed_at: _builtins.str = ...,
         revision: _builtins.int = ...,
+        deficit: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "disclosure_id", b"disclosure_id", "filed_at", b"filed_at", "income_total_fen", b"income_total_fen", "late", b"late", "quarter", b"quarter", "revision", b"revision", "surplus_fen", b"surplus_fen", "unit", b"unit", "version", b"version", "year", b"year", "zero_revenue", b"zero_revenue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "deficit", b"deficit", "disclosure_id", b"disclosure_id", "filed_at", b"filed_at", "income_total_fen", b"income_total_fen", "late", b"late", "quarter", b"quarter", "revision", b"revision", "surplus_fen", b"surplus_fen", "unit", b"unit", "version", b"version", "year", b"year", "zero_revenue", b"zero_revenue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -621,12 +625,13 @@ class DisclosureContent(_message.Message):
     """Separate account (专户) reference."""
     contact_name: _builtins.str
     contact_phone: _builtins.str
+    """联系电话: an 11-digit mainland mobile, or a landline with its area code (0594-2345678)."""
     posting_start: _builtins.str
     """Posting period, dates in Asia/Shanghai (YYYY-MM-DD)."""
     posting_end: _builtins.str
     company_share_decision_ref: _builtins.str
     """The owners' decision that grants the company a share of the surplus (required when
-    company_share_fen > 0).
+    company_share_fen > 0). In a deficit quarter every share and the transfer must be 0.
     """
     @_builtins.property
     def income(self) -> _containers.RepeatedCompositeFieldContainer[Global___IncomeItem]: ...
@@ -717,11 +722,16 @@ class FileDisclosureResponse(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     LATE_FIELD_NUMBER: _builtins.int
     ZERO_REVENUE_FIELD_NUMBER: _builtins.int
+    DEFICIT_FIELD_NUMBER: _builtins.int
     disclosure_id: _builtins.str
     version: _builtins.int
     late: _builtins.bool
-    """Filed after the deadline (last day of the first month of the next quarter)."""
+    """Filed after the deadline (last day of the first month of the next quarter, moved to the
+    next working day when it is a rest day).
+    """
     zero_revenue: _builtins.bool
+    deficit: _builtins.bool
+    """Cost and expenditure exceed income: a negative surplus, nothing distributed or transferred."""
     def __init__(
         self,
         *,
@@ -729,10 +739,11 @@ class FileDisclosureResponse(_message.Message):
         version: _builtins.int = ...,
         late: _builtins.bool = ...,
         zero_revenue: _builtins.bool = ...,
+        deficit: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id", "late", b"late", "version", b"version", "zero_revenue", b"zero_revenue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deficit", b"deficit", "disclosure_id", b"disclosure_id", "late", b"late", "version", b"version", "zero_revenue", b"zero_revenue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -835,6 +846,7 @@ class Disclosure(_message.Message):
     FILED_AT_FIELD_NUMBER: _builtins.int
     REVISION_FIELD_NUMBER: _builtins.int
     AMENDMENT_REASON_FIELD_NUMBER: _builtins.int
+    DEFICIT_FIELD_NUMBER: _builtins.int
     disclosure_id: _builtins.str
     version: _builtins.int
     community_code: _builtins.str
@@ -844,12 +856,15 @@ class Disclosure(_message.Message):
     income_total_fen: _builtins.int
     expenditure_total_fen: _builtins.int
     surplus_fen: _builtins.int
+    """income − cost − expenditure; negative for a deficit quarter."""
     late: _builtins.bool
     zero_revenue: _builtins.bool
     filed_at: _builtins.str
     revision: _builtins.int
     """Amendment number: 0 for the original filing."""
     amendment_reason: _builtins.str
+    deficit: _builtins.bool
+    """Cost and expenditure exceed income: surplus_fen < 0, nothing distributed or transferred."""
     @_builtins.property
     def content(self) -> Global___DisclosureContent: ...
     def __init__(
@@ -870,10 +885,11 @@ class Disclosure(_message.Message):
         filed_at: _builtins.str = ...,
         revision: _builtins.int = ...,
         amendment_reason: _builtins.str = ...,
+        deficit: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "community_code", b"community_code", "content", b"content", "disclosure_id", b"disclosure_id", "expenditure_total_fen", b"expenditure_total_fen", "filed_at", b"filed_at", "income_total_fen", b"income_total_fen", "late", b"late", "quarter", b"quarter", "revision", b"revision", "surplus_fen", b"surplus_fen", "unit", b"unit", "version", b"version", "year", b"year", "zero_revenue", b"zero_revenue"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amendment_reason", b"amendment_reason", "community_code", b"community_code", "content", b"content", "deficit", b"deficit", "disclosure_id", b"disclosure_id", "expenditure_total_fen", b"expenditure_total_fen", "filed_at", b"filed_at", "income_total_fen", b"income_total_fen", "late", b"late", "quarter", b"quarter", "revision", b"revision", "surplus_fen", b"surplus_fen", "unit", b"unit", "version", b"version", "year", b"year", "zero_revenue", b"zero_revenue"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

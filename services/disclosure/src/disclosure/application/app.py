@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from campaign.workdays import CalendarNotConfigured
 from disclosure.application.access import (
     PROPERTY_BUREAU,
     PROPERTY_COMPANY,
@@ -172,7 +173,12 @@ class DisclosureApplication(ServiceApplication):
         v.raise_if_any()
         assert period is not None
         community = self._community(cmd.community_code, read_only=True)
-        require_filer_for(identity, community.unit, community.company_uscc)
+        # The company that managed the quarter files it, even after a handover.
+        company_uscc = community.company_for(period)
+        require_filer_for(identity, community.unit, company_uscc)
+        # Decided before the transaction: a filing after the nominal deadline day in a year
+        # the holiday calendar lacks is refused (CalendarNotConfigured), never guessed.
+        late = period.is_late(now)
 
         disclosure_id = Disclosure.create_id(cmd.community_code, period.year, period.quarter)
 
@@ -191,12 +197,13 @@ class DisclosureApplication(ServiceApplication):
             # the unique version 1 of this disclosure id, and on_conflict says why.
             disclosure = Disclosure(
                 community_id=community.id, community_code=community.code, unit=community.unit,
-                company_uscc=community.company_uscc, year=period.year, quarter=period.quarter,
-                content=cmd.content.to_state(), late=period.is_late(now), filed_at=now,
+                company_uscc=company_uscc, year=period.year, quarter=period.quarter,
+                content=cmd.content.to_state(), late=late, filed_at=now,
             )
             return [disclosure], {
                 "disclosure_id": str(disclosure.id), "version": disclosure.version,
                 "late": disclosure.late, "zero_revenue": cmd.content.zero_revenue,
+                "deficit": cmd.content.deficit,
             }
 
         return self.prepare_once("FileDisclosure", cmd.request_id, cmd, execute, on_conflict)
@@ -282,10 +289,11 @@ class DisclosureApplication(ServiceApplication):
         if identity.agency != PROPERTY_BUREAU:
             raise PermissionDenied("only the property bureau closes a quarter",
                                    "仅物业管理主管部门可执行季度公示截止核查")
-        if self.clock() < period.deadline:
+        if not period.deadline_passed(self.clock()):
+            due, due_zh = _due_day(period)
             raise RuleViolated(
-                f"the deadline of {period} ({period.deadline_day}) has not passed",
-                f"{period} 公示截止日（{period.deadline_day}）尚未届满",
+                f"the deadline of {period} ({due}) has not passed",
+                f"{period} 公示截止日（{due_zh}）尚未届满",
             )
         self.read_model.catch_up()
         counts = {"marked_overdue": 0, "already_overdue": 0, "filed": 0}
@@ -334,9 +342,15 @@ class DisclosureApplication(ServiceApplication):
             raise PermissionDenied("rates are for supervising agencies", "无权查看公示率统计")
         units = self._visible_units(identity, unit)
         position = self.read_model.catch_up()
-        deadline_passed = self.clock() >= period.deadline
+        now = self.clock()
+        deadline_passed = period.deadline_passed(now)
+        # A community counts for a quarter when registered before its deadline. Until the
+        # nominal deadline day is over every community registered so far does, so the
+        # holiday calendar is asked only once its answer matters.
+        counted_before = period.deadline if now >= period.nominal_deadline \
+            else period.nominal_deadline
         rates = []
-        for c in self.read_model.unit_counts(units, year, quarter, period.deadline):
+        for c in self.read_model.unit_counts(units, year, quarter, counted_before):
             missing = c.communities - c.on_time - c.late
             rates.append(UnitRate(
                 unit=c.unit, communities=c.communities, on_time=c.on_time, late=c.late,
@@ -422,6 +436,17 @@ class DisclosureApplication(ServiceApplication):
         disclosure = self.find(disclosure_id, Disclosure, version=version)
         assert disclosure is not None
         return disclosure
+
+
+def _due_day(period: Quarter) -> tuple[str, str]:
+    """The deadline day for a message (English, Chinese); for a year the holiday calendar
+    lacks, the nominal day and the rule that may move it (no guess at the holidays)."""
+    try:
+        day = period.deadline_day.isoformat()
+    except CalendarNotConfigured:
+        nominal = period.nominal_deadline_day.isoformat()
+        return f"{nominal}, or the next working day", f"{nominal}，遇休息日顺延"
+    return day, day
 
 
 def _is_date(text: str) -> bool:

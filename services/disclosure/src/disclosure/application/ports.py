@@ -24,6 +24,11 @@ class DisclosureRow:
     filed_at: datetime
     revision: int
 
+    @property
+    def deficit(self) -> bool:
+        """Cost and expenditure exceed income (the surplus is negative)."""
+        return self.surplus_fen < 0
+
 
 @dataclass(frozen=True)
 class UnitCounts:

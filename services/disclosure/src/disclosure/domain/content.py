@@ -2,6 +2,12 @@
 
 Money is integer fen (分). `check()` returns every broken rule at once, each naming its
 field and rule, so the filer can correct everything in one go.
+
+A quarter may end in deficit (亏损): cost and expenditure above income. It is filed as it
+is, with its negative surplus, and nothing is distributed or transferred: only income left
+"after reasonable cost" belongs to the owners (《民法典》第二百八十二条), so a deficit has
+nothing to share out (DOMAIN.md §3). Whether a deficit is suspicious is the warning rules'
+question, not a reason to refuse the filing.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from disclosure.domain.identifiers import is_mainland_mobile
+from campaign import contact
 from disclosure.domain.rules import DEFAULT_RULES, DisclosureRules
 from servicekit.errors import FieldViolation
 
@@ -65,6 +71,11 @@ class DisclosureContent:
     def surplus_fen(self) -> int:
         """结余 = 经营收入 − 经营成本 − 经营支出."""
         return self.income_total_fen - (self.operating_cost_fen or 0) - self.expenditure_total_fen
+
+    @property
+    def deficit(self) -> bool:
+        """Cost and expenditure exceed income: the surplus is negative."""
+        return self.surplus_fen < 0
 
     @property
     def zero_revenue(self) -> bool:
@@ -126,7 +137,24 @@ class DisclosureContent:
                         self.transferred_to_maintenance_fund_fen):
             distributed = (self.owners_share_fen or 0) + (self.company_share_fen or 0)
             allocated = distributed + (self.transferred_to_maintenance_fund_fen or 0)
-            if allocated != self.surplus_fen:
+            if self.deficit:
+                # Each amount is >= 0, so the identity could never hold for a deficit; the
+                # figures are checked to the fen instead by requiring every allocation be 0.
+                for field, value, zh_name in (
+                    ("owners_share_fen", self.owners_share_fen, "业主分配"),
+                    ("company_share_fen", self.company_share_fen, "物业企业分配"),
+                    ("transferred_to_maintenance_fund_fen",
+                     self.transferred_to_maintenance_fund_fen, "结余转存维修资金"),
+                ):
+                    if value is not None and value > 0:  # a negative one is non_negative
+                        bad(field, "deficit_not_distributable",
+                            f"income − cost − expenditure = {self.surplus_fen} fen, a deficit: "
+                            f"nothing can be distributed or transferred, so {field} must be 0 "
+                            "(《民法典》第二百八十二条: only income after reasonable cost "
+                            "belongs to the owners)",
+                            f"本季度经营收入减成本和支出为 {self.surplus_fen} 分（亏损），"
+                            f"没有结余可供分配或转存，{zh_name}须为0")
+            elif allocated != self.surplus_fen:
                 bad("transferred_to_maintenance_fund_fen", "identity_broken",
                     f"distributed + transferred = {allocated} fen but income − cost − "
                     f"expenditure = {self.surplus_fen} fen",
@@ -151,9 +179,10 @@ class DisclosureContent:
                 "缺少公共收益专户信息")
         if not self.contact_name.strip():
             bad("contact_name", "required", "contact person is required", "缺少联系人")
-        if not is_mainland_mobile(self.contact_phone):
-            bad("contact_phone", "mobile_format", "must be an 11-digit mainland mobile number",
-                "联系电话须为11位手机号码")
+        # The plan asks for the company's 联系电话 (四（二）), which a landline serves as well.
+        if not contact.is_contact_number(self.contact_phone):
+            bad("contact_phone", contact.RULE, f"must be {contact.DESCRIPTION}",
+                contact.DESCRIPTION_ZH)
         if self.posting_start is None:
             bad("posting_start", "date_format", "must be a date YYYY-MM-DD", "公示开始日期格式错误")
         if self.posting_end is None:

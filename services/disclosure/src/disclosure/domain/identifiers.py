@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_MOBILE = re.compile(r"1[0-9]{10}")  # ASCII digits only; fullmatch (no trailing newline)
 
 
 def uscc_problem(code: str) -> str | None:
@@ -22,6 +19,3 @@ def uscc_problem(code: str) -> str | None:
         return f"check character is {code[17]}, GB 32100 gives {expected}"
     return None
 
-
-def is_mainland_mobile(phone: str) -> bool:
-    return _MOBILE.fullmatch(phone) is not None

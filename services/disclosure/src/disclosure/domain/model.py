@@ -128,6 +128,20 @@ class Community(Aggregate):
         year: int
         quarter: int
 
+    def company_for(self, period: Quarter) -> str:
+        """The company whose duty the quarter's disclosure is: the one in charge on the
+        quarter's last day (a handover takes effect at 00:00 of its effective date). The
+        disclosure reports that quarter's revenue and its use (《民法典》第九百四十三条;
+        DOMAIN.md §3: one disclosure per community and quarter), so it stays the duty, and
+        the right, of the company that managed the quarter to its end, even after a later
+        handover; the incoming company files the quarters it ends in charge of."""
+        last_day = period.last_day.isoformat()
+        # ISO dates order as text; the registered company's "" precedes every date. The
+        # latest handover in effect wins, a later record of the same date over an earlier.
+        in_effect = [(effective, n, uscc) for n, (uscc, effective) in enumerate(self.companies)
+                     if effective <= last_day]
+        return max(in_effect)[2]
+
     def is_overdue(self, period: Quarter) -> bool:
         return str(period) in self.overdue_quarters
 
@@ -135,7 +149,8 @@ class Community(Aggregate):
         """Records that no disclosure came by the deadline; False when already recorded."""
         if self.is_overdue(period):
             return False
-        self._overdue(unit=self.unit, code=self.code, company_uscc=self.company_uscc,
+        # Charged to the company that owed it, not to whoever manages the community now.
+        self._overdue(unit=self.unit, code=self.code, company_uscc=self.company_for(period),
                       year=period.year, quarter=period.quarter)
         return True
 

@@ -91,7 +91,7 @@ def view_to_pb(view: DisclosureView) -> pb.Disclosure:
         quarter=view.quarter, content=content_to_pb(c), income_total_fen=c.income_total_fen,
         expenditure_total_fen=c.expenditure_total_fen, surplus_fen=c.surplus_fen,
         late=view.late, zero_revenue=c.zero_revenue, filed_at=view.filed_at,
-        revision=view.revision, amendment_reason=view.amendment_reason,
+        revision=view.revision, amendment_reason=view.amendment_reason, deficit=c.deficit,
     )
 
 
@@ -152,6 +152,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
                     year=r.year, quarter=r.quarter, income_total_fen=r.income_total_fen,
                     surplus_fen=r.surplus_fen, late=r.late, zero_revenue=r.zero_revenue,
                     filed_at=r.filed_at.astimezone(UTC).isoformat(), revision=r.revision,
+                    deficit=r.deficit,
                 )
                 for r in rows
             ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,10 +14,10 @@ from casework.adapters.contract_events import to_contract
 from casework.adapters.personal_data import PostgresPersonalDataVault
 from casework.adapters.read_model import ZHIHUI, PostgresCaseReadModel, make_projector
 from casework.application.app import CaseworkApplication, Clock, _utcnow
-from casework.application.warnings import WarningsPolicy
+from casework.application.warnings import OpenComplaint, WarningsPolicy
 from casework.entrypoints.consumers import subscriptions
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
-from casework.entrypoints.warning_consumers import warning_subscriptions
+from casework.entrypoints.warning_consumers import PACED_UNITS, warning_subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS
 from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.postgres import eventsourcing_env
@@ -39,18 +40,14 @@ class WarningFeedSettings(BaseSettings):
     max_attempts: int = 8
 
 
-def sweep_feedback(app: CaseworkApplication, policy: WarningsPolicy) -> int:
-    """complaint_without_feedback, once per open complaint past its time."""
-    raised = 0
+def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
+    """The open complaint cases whose complainant has not been told the result yet."""
     for row in app.read_model.cases(list(COUNTY_UNITS), "", None, ""):
         if row.kind != "complaint" or row.status == "closed":
             continue
         case = app.case(row.case_id)
-        if not case.feedback_given and policy.check_complaint_feedback(
-            row.case_id, case.unit, case.community_code, case.received_at, None
-        ):
-            raised += 1
-    return raised
+        if not case.feedback_given:
+            yield OpenComplaint(row.case_id, case.unit, case.community_code, case.received_at)
 
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow,
@@ -72,7 +69,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
 
     def feedback_sweep() -> int:
         app.read_model.catch_up()
-        return sweep_feedback(app, policy)
+        return policy.sweep_complaint_feedback(open_complaints(app))
 
     return ServiceParts(
         settings=settings,
@@ -88,7 +85,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
             PeriodicJob("complaint-feedback", timedelta(hours=1).total_seconds(),
                         feedback_sweep),
             PeriodicJob("quota-pace", timedelta(hours=6).total_seconds(),
-                        lambda: policy.sweep_quota_pace(COUNTY_UNITS)),
+                        lambda: policy.sweep_quota_pace(PACED_UNITS)),
         ],
         background=[pusher.run],
         closers=[pusher.close, pool.close],

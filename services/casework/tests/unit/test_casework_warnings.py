@@ -7,30 +7,42 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
+from campaign.pace import DEFAULT_PACE
+from campaign.sources import LOCAL, WORK_PLAN
+from campaign.workdays import CHINA, CalendarNotConfigured
+from casework.adapters.read_model import feed_record
 from casework.application.app import CaseworkApplication
-from casework.application.warnings import WarningsPolicy
+from casework.application.warnings import OpenComplaint, WarningsPolicy
 from casework.domain.case import Case
 from casework.domain.warnings import (
+    COMPLAINT_WITHOUT_FEEDBACK,
     COST_RATIO,
     DEFAULT_RULES,
+    DEFICIT_QUARTER,
     DISCLOSURE_OVERDUE,
     RECTIFICATION_OVERDUE,
     REPEAT_COMPLAINTS,
     REPEAT_VIOLATIONS,
     REVENUE_DROP,
+    RULES,
     SURPLUS_NOT_TRANSFERRED,
+    UNIT_BEHIND_QUOTA,
     ZERO_REVENUE_WITH_FACILITIES,
     CommunityFacts,
+    QuarterFigures,
     Warning,
     WarningRules,
     complaint_without_feedback,
+    feedback_due_on,
     previous_quarters,
     unit_behind_quota,
 )
@@ -79,11 +91,13 @@ def raised(app: CaseworkApplication, rule: str | None = None) -> list[Warning.Ra
 
 def file(policy: WarningsPolicy, year: int, quarter: int, income: int, cost: int = 0,
          surplus: int | None = None, transferred: int | None = None, zero: bool = False,
-         code: str = CODE, ref: DeliveryRef | None = None, revision: int = 0) -> bool:
-    surplus = income - cost if surplus is None else surplus
+         code: str = CODE, ref: DeliveryRef | None = None, revision: int = 0,
+         expenditure: int = 0) -> bool:
+    surplus = income - cost - expenditure if surplus is None else surplus
     transferred = surplus if transferred is None else transferred
     return policy.on_disclosure(code, "licheng", COMPANY, year, quarter, income, cost, surplus,
-                                transferred, zero, False, ref or delivery(), revision=revision)
+                                transferred, zero, False, ref or delivery(), revision=revision,
+                                expenditure_fen=expenditure)
 
 
 def register(policy: WarningsPolicy, elevators: int = 0, gates: int = 0,
@@ -195,7 +209,7 @@ def test_cost_ratio_above_eighty_percent(app: CaseworkApplication, policy: Warni
 
 
 def test_cost_ratio_needs_income(app: CaseworkApplication, policy: WarningsPolicy) -> None:
-    file(policy, 2026, 1, 0, cost=500, surplus=0, transferred=0, zero=True)
+    file(policy, 2026, 1, 0, cost=500, transferred=0, zero=True)
     assert raised(app, COST_RATIO) == []
 
 
@@ -277,25 +291,75 @@ def test_a_complaint_about_no_community_counts_for_none(app: CaseworkApplication
     assert raised(app) == [] and app.already_applied(ref)
 
 
+# T0 is 1 April 2026 10:00 Shanghai: 15 days end with 16 April (a Thursday), at 24:00.
+END_OF_16_APRIL = timedelta(days=15, hours=14)
+
+
 @pytest.mark.parametrize(("feedback_after", "now_after", "due"), [
-    (None, timedelta(days=15), False),
-    (None, timedelta(days=15, seconds=1), True),
+    (None, END_OF_16_APRIL - timedelta(seconds=1), False),
+    (None, END_OF_16_APRIL, True),
     (timedelta(days=14), timedelta(days=100), False),
-    (timedelta(days=15), timedelta(days=100), False),
-    (timedelta(days=16), timedelta(days=100), True),
+    (END_OF_16_APRIL - timedelta(seconds=1), timedelta(days=100), False),
+    (END_OF_16_APRIL, timedelta(days=100), True),
 ])
 def test_complaint_without_feedback(feedback_after: timedelta | None, now_after: timedelta,
                                     due: bool) -> None:
+    """complaint_without_feedback (plan 五（三）: 处理结果应同步反馈投诉人; 15 days local
+    configuration): the period's last day lasts until 24:00 Shanghai (民法典 Art. 201, 203)."""
     feedback_at = None if feedback_after is None else T0 + feedback_after
     details = complaint_without_feedback(T0, feedback_at, T0 + now_after, DEFAULT_RULES)
     assert (details is not None) == due
+    if details is not None:
+        assert details["feedback_due_on"] == "2026-04-16"
+
+
+@pytest.mark.parametrize(("received", "due_on"), [
+    # 15 days from 16 September 2026 end on 1 October, inside the National Day holiday
+    # (1–7 October 2026): the feedback is due on Thursday 8 October.
+    (datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI_TZ), date(2026, 10, 8)),
+    # 15 days from 13 January 2025 end on 28 January, the first day of the Spring Festival
+    # holiday (28 January – 4 February 2025): due on Wednesday 5 February.
+    (datetime(2025, 1, 13, 9, 0, tzinfo=SHANGHAI_TZ), date(2025, 2, 5)),
+])
+def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: date) -> None:
+    """The complaint feedback period ends on a working day by the State Council's holiday
+    calendar (campaign.workdays.CHINA.add_days; 民法典 Art. 201, 203)."""
+    assert feedback_due_on(received, DEFAULT_RULES) == due_on
+    last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI_TZ)
+    assert complaint_without_feedback(received, None, last_moment, DEFAULT_RULES) is None
+    details = complaint_without_feedback(received, None, last_moment + timedelta(seconds=1),
+                                         DEFAULT_RULES)
+    assert details is not None and details["feedback_due_on"] == due_on.isoformat()
+    assert details["calendar_version"] == CHINA.version
+
+
+def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
+    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """2027's holidays are not entered (its State Council notice is not available): a feedback
+    deadline in 2027 raises CalendarNotConfigured rather than being guessed, and the hourly
+    sweep logs that complaint and judges the others."""
+    late_december = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI_TZ)  # 15 days: 4 Jan 2027
+    clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI_TZ)
+    with pytest.raises(CalendarNotConfigured):
+        complaint_without_feedback(late_december, None, clock.now, DEFAULT_RULES)
+    stuck, overdue = str(uuid.uuid4()), str(uuid.uuid4())
+    with caplog.at_level("WARNING"):
+        assert policy.sweep_complaint_feedback([
+            OpenComplaint(stuck, "licheng", CODE, late_december),
+            OpenComplaint(overdue, "licheng", CODE,
+                          datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ)),
+        ]) == 1
+    assert [e.subject for e in raised(app, COMPLAINT_WITHOUT_FEEDBACK)] == [overdue]
+    assert stuck in caplog.text and "2027" in caplog.text
 
 
 def test_complaint_without_feedback_raised_once_by_the_sweep(
     app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock
 ) -> None:
     case_id = str(uuid.uuid4())
-    clock.now = T0 + timedelta(days=15)
+    clock.now = T0 + END_OF_16_APRIL - timedelta(seconds=1)
     assert not policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
     clock.now = T0 + timedelta(days=16)
     assert policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
@@ -578,27 +642,226 @@ def test_later_events_carry_unit_rule_and_subject(app: CaseworkApplication,
 
 @pytest.mark.parametrize(
     ("checked", "raised"),
-    # 1 July 2026 00:00 Shanghai: 181 of 365 days; quota 100 → 50 expected by now
-    # (ceiling), less 10% tolerance → 45 checked is on pace, 44 is behind.
+    # 23 August 2026 00:00 Shanghai: 39 of the 78 days from 15 July (the campaign's start)
+    # to the end of 30 September; quota 100 → 50 expected by now, less the shared 10%
+    # tolerance → 45 checked is on pace, 44 is behind.
     [(44, True), (45, False), (50, False)],
 )
 def test_unit_behind_quota_at_its_boundary(checked: int, raised: bool) -> None:
-    now = datetime(2026, 7, 1, tzinfo=SHANGHAI_TZ)
+    """unit_behind_quota by campaign.pace.DEFAULT_PACE (plan 五（一）, 附件1 #11/#13)."""
+    now = datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ)
     due = unit_behind_quota("licheng", 2026, 100, checked, now, DEFAULT_RULES)
     assert (due is not None) is raised
     if due is not None:
-        assert (due.period, due.details["expected_by_now"]) == ("2026-07", 50)
+        assert (due.period, due.details["expected_by_now"]) == ("2026-08", 50)
+        assert due.details["tolerance_percent"] == DEFAULT_PACE.tolerance_percent
+        assert due.details["pace_version"] == DEFAULT_PACE.version
 
 
-def test_quota_pace_sweep_raises_once_a_month() -> None:
-    clock = FakeClock(datetime(2026, 7, 1, tzinfo=SHANGHAI_TZ))
+def paced(clock: FakeClock) -> tuple[CaseworkApplication, WarningsPolicy]:
     app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    policy = WarningsPolicy(app, clock)
-    assert policy.on_plan("licheng", 2026, 100, DeliveryRef("w", "plan", 1))
-    for n in range(10):
-        policy.on_check("licheng", 2026, f"C-{n}", DeliveryRef("w", f"check-{n}", 1))
-    policy.on_check("licheng", 2026, "C-0", DeliveryRef("w", "check-again", 1))  # same place
+    return app, WarningsPolicy(app, clock)
+
+
+def plan_with_checks(policy: WarningsPolicy, unit: str, quota: int, checked: int,
+                     plan_id: str = "") -> str:
+    plan_id = plan_id or f"plan-{unit}"
+    assert policy.on_plan(plan_id, unit, 2026, quota, DeliveryRef("w", plan_id, 1))
+    for n in range(checked):
+        assert policy.on_check(plan_id, f"{unit}-{n}", DeliveryRef("w", f"{plan_id}-c{n}", 1))
+    return plan_id
+
+
+def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
+    """The quota (≥ 50% of the county's communities, plan 四（三）) is a floor once the checks
+    deadline (30 September, plan 五 and 附件1 #11/#13) has passed: 45 of 100 communities on
+    31 December is behind, with no tolerance (campaign.pace)."""
+    clock = FakeClock(datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI_TZ))
+    app, policy = paced(clock)
+    plan_with_checks(policy, "licheng", 50, 45)
+    assert policy.sweep_quota_pace(["licheng"]) == 1
+    warning = only(app, UNIT_BEHIND_QUOTA)
+    assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
+        "licheng", "unit", "licheng", "2026-12")
+    assert {k: warning.details[k] for k in ("quota", "checked", "expected_by_now",
+                                            "tolerance_percent", "pace_version")} == {
+        "quota": 50, "checked": 45, "expected_by_now": 50, "tolerance_percent": 0,
+        "pace_version": DEFAULT_PACE.version}
+    assert WORK_PLAN in warning.details["legal_basis"]
+
+
+def test_a_county_on_pace_in_august_raises_nothing() -> None:
+    """15 August 2026: 31 of 78 days → 20 of a quota of 50 expected; 20 checked is on pace."""
+    clock = FakeClock(datetime(2026, 8, 15, tzinfo=SHANGHAI_TZ))
+    app, policy = paced(clock)
+    plan_with_checks(policy, "licheng", 50, 20)
+    assert policy.sweep_quota_pace(["licheng"]) == 0
+    assert raised(app) == []
+
+
+def test_the_city_is_judged_on_its_own_checks() -> None:
+    """The city checks ≥ 15% of all communities (DOMAIN.md §5, plan 四（三）): its yearly plan
+    (unit putian) sets its pace, and its checks count for it, not for the county whose
+    communities it checked; a check that arrives before its plan still counts."""
+    clock = FakeClock(datetime(2026, 10, 15, tzinfo=SHANGHAI_TZ))
+    app, policy = paced(clock)
+    early = DeliveryRef("w", "city-early-check", 1)
+    assert policy.on_check("plan-putian", "CX-0099", early)  # before the plan arrives
+    plan_with_checks(policy, "putian", 30, 28)
+    plan_with_checks(policy, "chengxiang", 10, 10)
+    assert policy.sweep_quota_pace(["putian", "chengxiang"]) == 1
+    warning = only(app, UNIT_BEHIND_QUOTA)
+    assert (warning.unit, warning.subject) == ("putian", "putian")
+    assert (warning.details["quota"], warning.details["checked"]) == (30, 29)
+
+
+def test_quota_pace_sweep_raises_once_a_month(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock(datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ))
+    app, policy = paced(clock)
+    plan_id = plan_with_checks(policy, "licheng", 100, 10)
+    policy.on_check(plan_id, "licheng-0", DeliveryRef("w", "check-again", 1))  # same place
     assert policy.sweep_quota_pace(["licheng", "xianyou"]) == 1
     assert policy.sweep_quota_pace(["licheng"]) == 0  # once a month
-    clock.now = datetime(2026, 8, 3, tzinfo=SHANGHAI_TZ)
+    clock.now = datetime(2026, 9, 3, tzinfo=SHANGHAI_TZ)
     assert policy.sweep_quota_pace(["licheng"]) == 1
+    assert only_period(app, UNIT_BEHIND_QUOTA, "2026-09").details["checked"] == 10
+    # A year the pace does not know is logged, never guessed, and stops nothing.
+    clock.now = datetime(2028, 8, 23, tzinfo=SHANGHAI_TZ)
+    assert policy.on_plan("plan-2028", "licheng", 2028, 100, DeliveryRef("w", "p28", 1))
+    with caplog.at_level("WARNING"):
+        assert policy.sweep_quota_pace(["licheng"]) == 0
+    assert "2028" in caplog.text
+
+
+def test_pace_follows_the_inspection_events(app: CaseworkApplication,
+                                            policy: WarningsPolicy,
+                                            clock: FakeClock) -> None:
+    """SpotCheckPlanned of the city (unit putian) and of a county set their paces; a
+    SpotCheckDone counts for the plan it names (plan_id), whatever its community's unit."""
+    by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
+    plan_model, on_planned = by_type["pubrev.inspection.SpotCheckPlanned.v1"]
+    done_model, on_done = by_type["pubrev.inspection.SpotCheckDone.v1"]
+    city_plan = str(uuid.uuid4())
+    planned: Any = plan_model.model_validate({
+        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": city_plan,
+        "unit": "putian", "checked_unit": "putian", "communities": 200, "quota": 30})
+    assert on_planned(planned, DeliveryRef(WARNINGS, city_plan, 1))
+    done: Any = done_model.model_validate({
+        **sample("pubrev.inspection.SpotCheckDone.v1"), "plan_id": city_plan,
+        "unit": "chengxiang", "community_code": "CX-0001"})
+    assert on_done(done, DeliveryRef(WARNINGS, str(done.aggregate_id), 1))
+    clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI_TZ)
+    assert policy.sweep_quota_pace(["putian", "chengxiang"]) == 1
+    warning = only(app, UNIT_BEHIND_QUOTA)
+    assert (warning.unit, warning.details["checked"]) == ("putian", 1)
+
+
+# -- deficit quarters ------------------------------------------------------------------------
+
+
+def deficit_figures(income: int, cost: int, expenditure: int) -> dict[str, Any]:
+    """DisclosureFiled figures of a deficit quarter: nothing left to distribute or transfer."""
+    filed = sample("pubrev.disclosure.DisclosureFiled.v1")["figures"]
+    lines = [{**filed["income"][0], "amount_fen": income}] if income else []
+    return {**filed, "income": lines, "income_total_fen": income, "operating_cost_fen": cost,
+            "expenditure_total_fen": expenditure,
+            "surplus_fen": income - cost - expenditure, "owners_share_fen": 0,
+            "transferred_to_maintenance_fund_fen": 0}
+
+
+def test_deficit_quarter_warns_once_per_community_and_quarter_through_the_consumer(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
+    """deficit_quarter (DOMAIN.md §8 "identity broken, cost ratio far off"; plan 二（二）、二（四）:
+    虚增项目列支, 虚增费用): cost and expenditure above income is warned about, once per
+    community and quarter, with the figures; cost_ratio (80%, not exceeded here) and
+    surplus_not_transferred (no surplus) stay silent."""
+    by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
+    model, handler = by_type["pubrev.disclosure.DisclosureFiled.v1"]
+    body = sample("pubrev.disclosure.DisclosureFiled.v1")
+    event: Any = model.model_validate(
+        {**body, "figures": deficit_figures(10_000, 8_000, 5_000)})
+    ref = DeliveryRef(WARNINGS, str(event.aggregate_id), 1)
+    assert handler(event, ref)
+    assert not handler(event, ref)  # redelivered
+    amended_model, on_amended = by_type["pubrev.disclosure.DisclosureAmended.v1"]
+    amended: Any = amended_model.model_validate({
+        **sample("pubrev.disclosure.DisclosureAmended.v1"),
+        "community_code": body["community_code"], "year": body["year"],
+        "quarter": body["quarter"], "figures": deficit_figures(10_000, 8_000, 6_000)})
+    assert on_amended(amended, DeliveryRef(WARNINGS, str(amended.aggregate_id), 2))
+    warning = only(app, DEFICIT_QUARTER)  # the amendment, still a deficit: the same warning
+    assert [e.rule for e in raised(app)] == [DEFICIT_QUARTER]
+    assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
+        body["unit"], "community", body["community_code"],
+        f"{body['year']}Q{body['quarter']}")
+    assert {k: warning.details[k] for k in ("income_fen", "cost_fen", "expenditure_fen",
+                                            "deficit_fen")} == {
+        "income_fen": 10_000, "cost_fen": 8_000, "expenditure_fen": 5_000,
+        "deficit_fen": 3_000}
+    assert WORK_PLAN in warning.details["legal_basis"]
+
+
+def test_a_deficit_without_income_divides_by_nothing(app: CaseworkApplication,
+                                                     policy: WarningsPolicy) -> None:
+    """cost_ratio needs income (no division by zero), surplus_not_transferred needs a surplus:
+    on a zero-income deficit only deficit_quarter speaks (DOMAIN.md §8)."""
+    file(policy, 2026, 1, 0, cost=500, expenditure=200, transferred=0, zero=True)
+    file(policy, 2026, 2, 0, cost=500, expenditure=0, transferred=0, zero=True)
+    assert [(e.rule, e.period) for e in raised(app)] == [
+        (DEFICIT_QUARTER, "2026Q1"), (DEFICIT_QUARTER, "2026Q2")]
+    assert only_period(app, DEFICIT_QUARTER, "2026Q1").details["deficit_fen"] == 700
+
+
+def only_period(app: CaseworkApplication, rule: str, period: str) -> Warning:
+    (event,) = [e for e in raised(app, rule) if e.period == period]
+    warning = app.find(event.originator_id, Warning)
+    assert warning is not None
+    return warning
+
+
+def test_a_deficit_warning_is_accepted_by_the_zhihui_feed() -> None:
+    """The 智慧监督 feed schema (contracts/feeds/zhihui.schema.json) takes the new rule and its
+    signed figures as the projector sends them."""
+    schema = json.loads((SAMPLES.parent / "feeds" / "zhihui.schema.json").read_text())
+    clock = FakeClock(WHEN)
+    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    policy = WarningsPolicy(app, clock)
+    file(policy, 2026, 1, 1_000, cost=900, expenditure=300, transferred=0)
+    (event,) = raised(app, DEFICIT_QUARTER)
+    record = feed_record(event)
+    jsonschema.validate(record, schema)
+    assert record["rule"] == DEFICIT_QUARTER and record["details"]["deficit_fen"] == 200
+
+
+def test_a_stored_disclosure_note_without_expenditure_still_loads() -> None:
+    """Stored events are data: a CommunityFacts.DisclosureNoted stored before expenditure was
+    remembered upcasts, its expenditure derived from the identity every stored filing kept
+    (income − cost − expenditure = surplus, DOMAIN.md §3)."""
+    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    facts = CommunityFacts(CODE, "licheng")
+    facts.note_disclosure("licheng", COMPANY, QuarterFigures(
+        2025, 4, 0, 10_000, 3_000, 5_000, 5_000, 2_000, False, False))
+    app.save(facts)
+    (_, stored) = app.repository.event_store.recorder.select_events(facts.id)
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2
+    del state["expenditure_fen"]
+    old = replace(stored, state=json.dumps(state).encode())
+    upcast = app.mapper.to_domain_event(old)
+    assert isinstance(upcast, CommunityFacts.DisclosureNoted)
+    assert upcast.expenditure_fen == 2_000
+
+
+def test_every_rule_names_its_source() -> None:
+    """Every warning rule cites the work plan by its real title (campaign.sources.WORK_PLAN)
+    and marks the thresholds no text sets as local configuration (sources.LOCAL)."""
+    assert DEFAULT_RULES.legal_basis.startswith(WORK_PLAN)
+    assert "（2023）" not in DEFAULT_RULES.legal_basis  # the paraphrased title is gone
+    for rule in RULES:
+        basis = DEFAULT_RULES.basis(rule)
+        assert basis.startswith(WORK_PLAN), rule
+    for rule in (REVENUE_DROP, COST_RATIO, REPEAT_COMPLAINTS, REPEAT_VIOLATIONS,
+                 COMPLAINT_WITHOUT_FEEDBACK, ZERO_REVENUE_WITH_FACILITIES, DEFICIT_QUARTER):
+        assert LOCAL in DEFAULT_RULES.basis(rule), rule
+    assert "80%" in DEFAULT_RULES.basis(COST_RATIO)

@@ -88,21 +88,32 @@ class CaseProjection:
                     " FROM rm_warnings WHERE warning_id = %s", (event.originator_id,))
         row = cur.fetchone()
         assert row is not None
-        kind = ("warning_raised" if isinstance(event, Warning.Raised) else
-                "warning_closed" if isinstance(event, Warning.Closed) else
-                "warning_acknowledged")
-        at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
-        record = {
-            "record_type": kind, "record_id": f"{event.originator_id}:{kind}",
-            "warning_id": str(event.originator_id), "rule": row[0], "unit": row[1],
-            "subject_kind": row[2], "subject": row[3], "period": row[4], "at": _utc(at),
-            "details": row[5], "rules_version": row[6],
-        }
-        if isinstance(event, Warning.Acknowledged | Warning.Closed):
-            record["note"] = event.note
-        if isinstance(event, Warning.Closed):
-            record["evidence_refs"] = list(event.evidence_refs)
+        record = feed_record(event, tuple(row))
         self.outbox.enqueue(cur, ZHIHUI, record["record_id"], record)
+
+
+def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    """The 智慧监督 record (contracts/feeds/zhihui.schema.json) of a warning's event. `row` is
+    the warning as rm_warnings holds it (rule, unit, subject_kind, subject, period, details,
+    rules_version); a Raised event carries all of it itself."""
+    if row is None:
+        row = (event.rule, event.unit, event.subject_kind, event.subject, event.period,
+               event.details, event.rules_version)
+    kind = ("warning_raised" if isinstance(event, Warning.Raised) else
+            "warning_closed" if isinstance(event, Warning.Closed) else
+            "warning_acknowledged")
+    at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
+    record: dict[str, Any] = {
+        "record_type": kind, "record_id": f"{event.originator_id}:{kind}",
+        "warning_id": str(event.originator_id), "rule": row[0], "unit": row[1],
+        "subject_kind": row[2], "subject": row[3], "period": row[4], "at": _utc(at),
+        "details": row[5], "rules_version": row[6],
+    }
+    if isinstance(event, Warning.Acknowledged | Warning.Closed):
+        record["note"] = event.note
+    if isinstance(event, Warning.Closed):
+        record["evidence_refs"] = list(event.evidence_refs)
+    return record
 
 
 class PostgresCaseReadModel:

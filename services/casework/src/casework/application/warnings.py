@@ -19,8 +19,10 @@ Acknowledged / Closed (like rm_cases), which the owner of the service wires.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,7 @@ from casework.domain.warnings import (
     CommunityFacts,
     CompanyFacts,
     Due,
+    PlanChecks,
     QuarterFigures,
     UnitInspections,
     Warning,
@@ -46,10 +49,11 @@ from casework.domain.warnings import (
     shanghai_date,
     unit_behind_quota,
 )
-from servicekit.errors import Conflict, NotFound, PermissionDenied, Validator
+from servicekit.errors import Conflict, NotFound, PermissionDenied, RuleViolated, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 BUREAU = "property-bureau"
 DISCIPLINE = "discipline"
@@ -57,6 +61,16 @@ DISCIPLINE = "discipline"
 ACTING_AGENCIES = (BUREAU, DISCIPLINE)
 NOTE_MAX = 2000
 EVIDENCE_MAX = 50
+
+
+@dataclass(frozen=True)
+class OpenComplaint:
+    """A complaint case without feedback yet, as the sweep finds it."""
+
+    case_id: str
+    unit: str
+    community_code: str
+    received_at: datetime
 
 
 class WarningsPolicy:
@@ -81,14 +95,15 @@ class WarningsPolicy:
     def on_disclosure(self, code: str, unit: str, company: str, year: int, quarter: int,
                       income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
                       zero_revenue: bool, late: bool, delivery: DeliveryRef, *,
-                      revision: int = 0) -> bool:
+                      expenditure_fen: int, revision: int = 0) -> bool:
         """DisclosureFiled (revision 0) or DisclosureAmended (its revision): the quarter's
-        figures replace those remembered, and the disclosure rules run again."""
+        figures replace those remembered, and the disclosure rules run again. A deficit
+        quarter (surplus < 0) is a filing like any other here: `deficit_quarter` judges it."""
         if self.app.already_applied(delivery):
             return False
         facts = self._community(code, unit)
         figures = QuarterFigures(year, quarter, revision, income_fen, cost_fen, surplus_fen,
-                                 transferred_fen, zero_revenue, late)
+                                 transferred_fen, expenditure_fen, zero_revenue, late)
         changed = facts.note_disclosure(unit, company, figures)
         due = disclosure_warnings(facts, self.rules) if changed else []
         return self._commit([facts], due, delivery)
@@ -165,24 +180,55 @@ class WarningsPolicy:
                 return False
             raise
 
-    def on_plan(self, unit: str, year: int, quota: int, delivery: DeliveryRef) -> bool:
-        """A county-level unit's yearly plan: its quota sets the pace."""
+    def sweep_complaint_feedback(self, complaints: Iterable[OpenComplaint]) -> int:
+        """complaint_without_feedback over the open complaints without feedback; returns
+        how many were raised. A complaint whose feedback deadline falls in a year the
+        holiday calendar lacks cannot be judged: it is logged and skipped (the sweep runs
+        again hourly, and judges it once the year is entered), the others go on."""
+        raised = 0
+        for c in complaints:
+            try:
+                if self.check_complaint_feedback(c.case_id, c.unit, c.community_code,
+                                                 c.received_at, None):
+                    raised += 1
+            except RuleViolated as error:  # CalendarNotConfigured
+                log.warning("complaint_without_feedback not judged for case %s: %s",
+                            c.case_id, error.message)
+        return raised
+
+    def on_plan(self, plan_id: str, unit: str, year: int, quota: int,
+                delivery: DeliveryRef) -> bool:
+        """A yearly plan of a county-level unit or of the city: its quota sets the unit's
+        pace, and its checks count for that unit."""
         if self.app.already_applied(delivery):
             return False
         facts = self._unit(unit, year)
         facts.note_quota(quota)
+        facts.note_plan(plan_id)
         return self.app.record(facts, delivery=delivery)
 
-    def on_check(self, unit: str, year: int, community_code: str,
-                 delivery: DeliveryRef) -> bool:
+    def on_check(self, plan_id: str, community_code: str, delivery: DeliveryRef) -> bool:
+        """A community checked under a plan (SpotCheckDone), whether or not the plan has
+        arrived yet; counted once however often it is checked."""
         if self.app.already_applied(delivery):
             return False
-        facts = self._unit(unit, year)
-        facts.note_check(community_code)
-        return self.app.record(facts, delivery=delivery)
+        checks = self.app.find(PlanChecks.create_id(plan_id), PlanChecks) \
+            or PlanChecks(plan_id)
+        checks.note_check(community_code)
+        return self.app.record(checks, delivery=delivery)
+
+    def checked(self, facts: UnitInspections) -> int:
+        """The distinct communities checked under the unit's yearly plans this year."""
+        communities = set(facts.checked)
+        for plan_id in facts.plans:
+            checks = self.app.find(PlanChecks.create_id(plan_id), PlanChecks, read_only=True)
+            if checks is not None:
+                communities.update(checks.checked)
+        return len(communities)
 
     def sweep_quota_pace(self, units: Iterable[str]) -> int:
-        """unit_behind_quota for each unit behind this year's pace, once a month."""
+        """unit_behind_quota for each unit (the county-level units and the city) behind this
+        year's pace, once a month. A year the pace does not know is logged, not guessed."""
         now = self.clock()
         year = now.astimezone(SHANGHAI).year
         raised = 0
@@ -190,8 +236,13 @@ class WarningsPolicy:
             facts = self.app.find(UnitInspections.create_id(unit, year), UnitInspections)
             if facts is None:
                 continue
-            due = unit_behind_quota(unit, year, facts.quota, len(facts.checked), now,
-                                    self.rules)
+            try:
+                due = unit_behind_quota(unit, year, facts.quota, self.checked(facts), now,
+                                        self.rules)
+            except RuleViolated as error:  # CampaignYearNotConfigured
+                log.warning("unit_behind_quota not judged for %s %s: %s", unit, year,
+                            error.message)
+                continue
             warnings = self._new_warnings([due] if due else [])
             if warnings:
                 self.app.record(*warnings)
@@ -278,8 +329,10 @@ class WarningsPolicy:
             if warning_id in raised or \
                     self.app.find(warning_id, Warning, read_only=True) is not None:
                 continue
+            # What leaves the platform names its source: the rule's, with these thresholds.
+            details = {**d.details, "legal_basis": self.rules.basis(d.rule)}
             raised[warning_id] = Warning(d.rule, d.unit, d.subject_kind, d.subject, d.period,
-                                         d.details, self.rules.version, now)
+                                         details, self.rules.version, now)
         return list(raised.values())
 
     def _commit(self, facts: Sequence[Aggregate], due: Iterable[Due],

@@ -16,6 +16,10 @@ Rules raised from events (rule id: trigger):
   quarters (up to `revenue_history_quarters`, at least `revenue_min_history` of them).
 - `cost_ratio`: operating cost above `cost_ratio_percent` of income (income > 0).
 - `surplus_not_transferred`: a surplus, and nothing transferred to the maintenance fund.
+- `deficit_quarter`: a quarter whose cost and expenditure exceed its income (surplus < 0).
+  The disclosure service accepts such a filing (the identity holds, the surplus is negative);
+  income spent beyond itself is what 虚增项目列支 and 虚增费用 (plan 二（二）、二（四）) look
+  like from the figures, so it is warned about rather than refused.
 - `repeat_complaints`: `repeat_complaints` complaints on one community within
   `repeat_complaints_days`; one warning per community and quarter (Asia/Shanghai).
 - `rectification_overdue`: RectificationOverdue of a finding (subject: its rectification
@@ -30,12 +34,11 @@ Rules of §8 that are not here, and why:
 - missing items, posting under 30 days, broken identity (income − cost − expenditure ≠
   surplus): the disclosure service refuses such a filing, so no stored disclosure breaks
   them and no event can carry one. Inventing a warning for them would only ever fire on
-  corrupt data.
-- TODO `unit_behind_quota` (a unit behind its spot-check quota pace, tolerance
-  `quota_pace_tolerance_percent`): it needs inspection's plan progress (quota, checks so
-  far, share of the year elapsed), a query and not an event; raise it from a scheduled
-  sweep over inspection's PlanProgress once casework may call it (or once inspection
-  publishes a progress event). The threshold is kept in the rules already.
+  corrupt data. (A deficit keeps the identity: `deficit_quarter` above.)
+
+Sources: every raised warning carries `legal_basis` in its details (`WarningRules.basis`):
+the work plan's paragraph by its real title (campaign.sources), the law where one applies,
+and each threshold that no text sets marked as local configuration (sources.local).
 """
 
 from __future__ import annotations
@@ -43,17 +46,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
+from campaign.pace import DEFAULT_PACE, PaceRules
+from campaign.sources import local, plan
+from campaign.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
+from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
 from casework.domain.case import Case
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("5d1f7a3e-2c64-4b8f-a0d9-8e7c6b5a4f31")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
+"""A period counted in days starts the day after its start (开始的当日不计入)."""
 
 QUARTERS_KEPT = 8
 """Disclosure quarters remembered per community (revenue_drop looks back 4 at most)."""
@@ -69,10 +79,13 @@ REPEAT_COMPLAINTS = "repeat_complaints"
 COMPLAINT_WITHOUT_FEEDBACK = "complaint_without_feedback"
 RECTIFICATION_OVERDUE = "rectification_overdue"
 REPEAT_VIOLATIONS = "repeat_violations"
+DEFICIT_QUARTER = "deficit_quarter"
+UNIT_BEHIND_QUOTA = "unit_behind_quota"
 
 RULES = (DISCLOSURE_OVERDUE, ZERO_REVENUE_WITH_FACILITIES, REVENUE_DROP, COST_RATIO,
-         SURPLUS_NOT_TRANSFERRED, REPEAT_COMPLAINTS, COMPLAINT_WITHOUT_FEEDBACK,
-         RECTIFICATION_OVERDUE, REPEAT_VIOLATIONS)
+         SURPLUS_NOT_TRANSFERRED, DEFICIT_QUARTER, REPEAT_COMPLAINTS,
+         COMPLAINT_WITHOUT_FEEDBACK, RECTIFICATION_OVERDUE, REPEAT_VIOLATIONS,
+         UNIT_BEHIND_QUOTA)
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -81,7 +94,8 @@ RULES = (DISCLOSURE_OVERDUE, ZERO_REVENUE_WITH_FACILITIES, REVENUE_DROP, COST_RA
 @dataclass(frozen=True)
 class WarningRules:
     """Thresholds of the warning rules, versioned with their legal basis (configurable:
-    DOMAIN.md §8 names the rules, no official text gives the numbers)."""
+    DOMAIN.md §8 names the rules, no official text gives the numbers: each is cited as
+    local configuration by `basis`)."""
 
     version: str
     legal_basis: str
@@ -96,10 +110,12 @@ class WarningRules:
     repeat_complaints_days: int = 90
     feedback_days: int = 15
     """A complaint without feedback to the complainant after this many days."""
-    quota_pace_tolerance_percent: int = 10
-    """For the future unit_behind_quota rule (see the module docstring)."""
     repeat_violations: int = 2
     repeat_violations_days: int = 365
+    pace: PaceRules = DEFAULT_PACE
+    """The one spot-check pace of the campaign (campaign.pace), shared with inspection."""
+    calendar: WorkCalendar = CHINA
+    """Working days for the deadlines (campaign.workdays)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -114,7 +130,6 @@ class WarningRules:
                 ("repeat_complaints", 2 <= self.repeat_complaints <= TIMES_KEPT),
                 ("repeat_complaints_days", self.repeat_complaints_days > 0),
                 ("feedback_days", self.feedback_days > 0),
-                ("quota_pace_tolerance_percent", 0 <= self.quota_pace_tolerance_percent < 100),
                 ("repeat_violations", 2 <= self.repeat_violations <= TIMES_KEPT),
                 ("repeat_violations_days", self.repeat_violations_days > 0),
             ) if not ok
@@ -122,13 +137,57 @@ class WarningRules:
         if problems:
             raise ValueError(f"warning rules {self.version!r}: bad {', '.join(problems)}")
 
+    def basis(self, rule: str) -> str:
+        """The source of one rule, with this version's thresholds: the plan's paragraph
+        that names the problem, the law where one applies, and the numbers no text sets
+        marked as local configuration. Every raised warning carries it."""
+        if rule == DISCLOSURE_OVERDUE:
+            # 二（一）: 未按规定在每季度第一个月的月底前…公示.
+            return f"{plan('二（一）')}；{CIVIL_CODE_943}"
+        if rule == ZERO_REVENUE_WITH_FACILITIES:
+            # 四（三）: 公共收益为零的小区 are a check priority; which facilities usually earn
+            # revenue is the bureau's own judgement.
+            return (f"{plan('四（三）')}；"
+                    + local("有电梯、道闸或可出租共有部分而公共收益为零即预警"))
+        if rule == REVENUE_DROP:
+            return (f"{plan('二（二）')}；" + local(
+                f"收入低于前{self.revenue_history_quarters}个季度平均值的"
+                f"{self.revenue_drop_percent}%（至少{self.revenue_min_history}个季度可比）即预警"))
+        if rule == COST_RATIO:
+            # 民法典 282: the owners' income is what remains after *reasonable* cost.
+            return (f"{plan('二（四）')}；{CIVIL_CODE_282}；"
+                    + local(f"经营成本高于经营收入的{self.cost_ratio_percent}%即预警"))
+        if rule == SURPLUS_NOT_TRANSFERRED:
+            return f"{plan('二（二）')}；{REGULATION_54}"
+        if rule == DEFICIT_QUARTER:
+            return (f"{plan('二（二）、二（四）')}；{CIVIL_CODE_282}；"
+                    + local("经营成本与经营支出之和超过经营收入（结余为负）即预警"))
+        if rule == REPEAT_COMPLAINTS:
+            return (f"{plan('五（三）')}；" + local(
+                f"同一小区{self.repeat_complaints_days}日内投诉{self.repeat_complaints}次即预警"))
+        if rule == COMPLAINT_WITHOUT_FEEDBACK:
+            # The duty is the plan's; the number of days is not in it. The period is counted
+            # by the civil code (start day excluded, a rest day at the end moves it).
+            return (f"{plan('五（三）')}（处理结果应同步反馈投诉人）；"
+                    + local(f"受理后{self.feedback_days}日内反馈投诉人") + "；"
+                    + f"{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}")
+        if rule == RECTIFICATION_OVERDUE:
+            return f"{plan('四（五）')}（跟踪督促问题整改到位）"
+        if rule == REPEAT_VIOLATIONS:
+            return (f"{plan('四（五）')}；" + local(
+                f"同一企业{self.repeat_violations_days}日内被查实{self.repeat_violations}"
+                "次违规即预警"))
+        if rule == UNIT_BEHIND_QUOTA:
+            # The quota and the window are the pace's (campaign.pace), with their sources;
+            # the monthly circulation of lagging units is 五（三）.
+            return f"{plan('四（三）、五（三）')}；{self.pace.tolerance_source}"
+        raise ValueError(f"unknown warning rule {rule!r}")
+
 
 DEFAULT_RULES = WarningRules(
-    version="putian-warnings-2023.1",
-    legal_basis="莆田市《关于深化“整治物业公司侵占业主公共收益、收入及分配不公开等问题，"
-                "切实维护业主利益”工作方案》（2023）：依托市纪委监委物业“点题整治”平台，"
-                "通过平台智能分析产生问题预警，跟踪督促问题整改到位，形成闭环管理；"
-                "处理结果应同步反馈投诉人。预警阈值无正式文件规定，为可配置项。",
+    version="putian-warnings-2026.1",
+    legal_basis=(f"{plan('四（五）')}（通过平台智能分析，产生问题预警，跟踪督促问题整改到位，"
+                 "形成闭环管理）；" + local("各预警规则的阈值")),
 )
 
 
@@ -281,6 +340,7 @@ class QuarterFigures:
     cost_fen: int
     surplus_fen: int
     transferred_fen: int
+    expenditure_fen: int
     zero_revenue: bool
     late: bool
 
@@ -339,8 +399,18 @@ class CommunityFacts(Aggregate):
         cost_fen: int
         surplus_fen: int
         transferred_fen: int
+        expenditure_fen: int
         zero_revenue: bool
         late: bool
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 did not keep the expenditure. Every stored filing satisfied the
+            # identity (the disclosure service refuses one that does not), so it is exact.
+            state["expenditure_fen"] = (state["income_fen"] - state["cost_fen"]
+                                        - state["surplus_fen"])
 
     def note_disclosure(self, unit: str, company: str, figures: QuarterFigures) -> bool:
         """Remembers a filing or amendment; False (and no event) for a revision older than
@@ -356,18 +426,19 @@ class CommunityFacts(Aggregate):
                          income_fen=figures.income_fen, cost_fen=figures.cost_fen,
                          surplus_fen=figures.surplus_fen,
                          transferred_fen=figures.transferred_fen,
+                         expenditure_fen=figures.expenditure_fen,
                          zero_revenue=figures.zero_revenue, late=figures.late)
         return True
 
     @event(DisclosureNoted)
     def _disclosure(self, unit: str, company: str, year: int, quarter: int, revision: int,
                     income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
-                    zero_revenue: bool, late: bool) -> None:
+                    expenditure_fen: int, zero_revenue: bool, late: bool) -> None:
         self.unit = unit or self.unit
         self.company = company or self.company
         self.quarters[(year, quarter)] = QuarterFigures(
             year, quarter, revision, income_fen, cost_fen, surplus_fen, transferred_fen,
-            zero_revenue, late,
+            expenditure_fen, zero_revenue, late,
         )
         for old in sorted(self.quarters)[:-QUARTERS_KEPT]:
             del self.quarters[old]
@@ -536,6 +607,20 @@ def surplus_not_transferred(community_code: str, unit: str,
     })
 
 
+def deficit_quarter(community_code: str, unit: str, figures: QuarterFigures) -> Due | None:
+    """Cost and expenditure above income: a negative surplus (结余为负). One warning per
+    community and quarter, whatever amendments follow."""
+    if figures.surplus_fen >= 0:
+        return None
+    return Due(DEFICIT_QUARTER, unit, "community", community_code, figures.period, {
+        "income_fen": figures.income_fen,
+        "cost_fen": figures.cost_fen,
+        "expenditure_fen": figures.expenditure_fen,
+        "deficit_fen": -figures.surplus_fen,
+        "revision": figures.revision,
+    })
+
+
 def disclosure_warnings(facts: CommunityFacts, rules: WarningRules) -> list[Due]:
     """Every disclosure rule over every remembered quarter. Re-checking old quarters is
     what makes late arrivals count (a registration after the filing, an earlier quarter
@@ -549,6 +634,7 @@ def disclosure_warnings(facts: CommunityFacts, rules: WarningRules) -> list[Due]
             revenue_drop(code, unit, figures, facts.quarters, rules),
             cost_ratio(code, unit, figures, rules),
             surplus_not_transferred(code, unit, figures),
+            deficit_quarter(code, unit, figures),
         ):
             if found is not None:
                 due.append(found)
@@ -624,34 +710,58 @@ def rectification_overdue(finding_id: str, unit: str, community_code: str, compa
     })
 
 
+def feedback_due_on(received_at: datetime, rules: WarningRules) -> date:
+    """The last day (Asia/Shanghai) to tell the complainant the result: `feedback_days` from
+    the day of receipt, that day not counted (民法典 Art. 201), moved past rest days to the
+    next working day (Art. 203). CalendarNotConfigured when it falls in a year the holiday
+    calendar lacks: never guessed."""
+    received = received_at.astimezone(SHANGHAI).date()
+    return rules.calendar.add_days(received, rules.feedback_days)
+
+
+def _end_of(day: date) -> datetime:
+    """24:00 of a day in Shanghai: a period's last day lasts until then (民法典 Art. 203)."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+
+
 def complaint_without_feedback(received_at: datetime, feedback_at: datetime | None,
                                now: datetime, rules: WarningRules) -> dict[str, Any] | None:
     """The details of a `complaint_without_feedback` warning when it is due, else None.
 
-    Due when the complainant was not told the result within `feedback_days` of receipt:
-    no feedback and more than `feedback_days` have passed by `now`, or feedback given
+    Due when the complainant was not told the result by the end of the feedback period
+    (`feedback_due_on`): no feedback and that day is over by `now`, or feedback given
     later than that (it was overdue all the same; the warning keeps the record).
     """
-    limit = received_at + timedelta(days=rules.feedback_days)
     reached = feedback_at if feedback_at is not None else now
-    if reached <= limit:
+    nominal = received_at.astimezone(SHANGHAI).date() + timedelta(days=rules.feedback_days)
+    # Rest days only move the end later: before the nominal end nothing can be due, and
+    # the calendar (which may lack next year) is not consulted.
+    if reached < _end_of(nominal):
+        return None
+    due_on = feedback_due_on(received_at, rules)
+    if reached < _end_of(due_on):
         return None
     return {
         "received_at": received_at.isoformat(),
-        "feedback_due_at": limit.isoformat(),
+        "feedback_due_on": due_on.isoformat(),
+        "feedback_due_at": _end_of(due_on).isoformat(),
         "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
         "feedback_days": rules.feedback_days,
+        "calendar_version": rules.calendar.version,
     }
 
 
 # -- a unit's spot-check pace -------------------------------------------------------------
 
-UNIT_BEHIND_QUOTA = "unit_behind_quota"
-
 
 class UnitInspections(Aggregate):
-    """A county-level unit's yearly spot-check quota and the communities it has checked,
-    as inspection reports them (SpotCheckPlanned, SpotCheckDone)."""
+    """A unit's yearly spot-check quota (a county-level unit's, or the city's) and the plans
+    whose checks count toward it, as inspection reports them (SpotCheckPlanned).
+
+    A check counts for the unit whose yearly plan it belongs to (SpotCheckDone.plan_id), not
+    for the community's unit: the city's checks of a county's communities are the city's
+    15%, not the county's 50% (plan 四（三）). `checked` holds the communities noted by unit
+    before checks were counted by plan; they still count (a set: nothing twice)."""
 
     class Opened(Aggregate.Created):
         unit: str
@@ -663,6 +773,7 @@ class UnitInspections(Aggregate):
         self.year = year
         self.quota = 0
         self.checked: list[str] = []
+        self.plans: list[str] = []
 
     @staticmethod
     def create_id(unit: str, year: int) -> uuid.UUID:
@@ -681,9 +792,48 @@ class UnitInspections(Aggregate):
     class CheckNoted(Aggregate.Event):
         community_code: str
 
-    def note_check(self, community_code: str) -> None:
-        if community_code not in self.checked:
-            self._check(community_code=community_code)
+    @event(CheckNoted)
+    def _check(self, community_code: str) -> None:
+        # Only replayed from stores written before checks were counted by plan.
+        self.checked.append(community_code)
+
+    class PlanNoted(Aggregate.Event):
+        plan_id: str
+
+    def note_plan(self, plan_id: str) -> None:
+        if plan_id not in self.plans:
+            self._plan(plan_id=plan_id)
+
+    @event(PlanNoted)
+    def _plan(self, plan_id: str) -> None:
+        self.plans.append(plan_id)
+
+
+class PlanChecks(Aggregate):
+    """The communities checked under one spot-check plan (SpotCheckDone by plan_id). Kept
+    apart from the plan's unit because the plan and its checks are different aggregates of
+    inspection, on different partitions: a check may arrive before its plan."""
+
+    class Opened(Aggregate.Created):
+        plan_id: str
+
+    @event(Opened)
+    def __init__(self, plan_id: str) -> None:
+        self.plan_id = plan_id
+        self.checked: list[str] = []
+
+    @staticmethod
+    def create_id(plan_id: str) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, f"plan-checks:{plan_id}")
+
+    class CheckNoted(Aggregate.Event):
+        community_code: str
+
+    def note_check(self, community_code: str) -> bool:
+        if community_code in self.checked:
+            return False
+        self._check(community_code=community_code)
+        return True
 
     @event(CheckNoted)
     def _check(self, community_code: str) -> None:
@@ -692,19 +842,20 @@ class UnitInspections(Aggregate):
 
 def unit_behind_quota(unit: str, year: int, quota: int, checked: int, now: datetime,
                       rules: WarningRules) -> Due | None:
-    """Behind the year's pace: fewer communities checked than the quota times the elapsed
-    share of the year (Asia/Shanghai), less the tolerance. Once per unit and month."""
+    """Behind the campaign's one spot-check pace (campaign.pace: the quota spread from the
+    campaign's start to the checks deadline, 30 September, Asia/Shanghai; the shared
+    tolerance while the window runs, none after it). Once per unit and month of `year`.
+    CampaignYearNotConfigured for a year the pace does not know."""
     local = now.astimezone(SHANGHAI)
     if quota <= 0 or local.year != year:
         return None
-    start = datetime(year, 1, 1, tzinfo=SHANGHAI)
-    end = datetime(year + 1, 1, 1, tzinfo=SHANGHAI)
-    elapsed_s = int((local - start).total_seconds())
-    total_s = int((end - start).total_seconds())
-    expected = -(-quota * elapsed_s // total_s)  # ceiling, in integers
-    tolerance = rules.quota_pace_tolerance_percent
-    if checked * 100 >= expected * (100 - tolerance):
+    pace = rules.pace.judge(year, quota, checked, now)
+    if not pace.behind:
         return None
-    return Due(UNIT_BEHIND_QUOTA, unit, "unit", unit, f"{year}-{local.month:02d}",
-               {"quota": quota, "checked": checked, "expected_by_now": expected,
-                "tolerance_percent": tolerance})
+    window = rules.pace.year(year)
+    return Due(UNIT_BEHIND_QUOTA, unit, "unit", unit, f"{year}-{local.month:02d}", {
+        "quota": pace.quota, "checked": pace.checked,
+        "expected_by_now": pace.expected_by_now, "tolerance_percent": pace.tolerance_percent,
+        "checks_due_on": window.checks_due.isoformat(), "pace_version": rules.pace.version,
+        "pace_source": window.source,
+    })

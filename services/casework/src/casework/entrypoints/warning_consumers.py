@@ -9,7 +9,6 @@ three subscriptions.
 from __future__ import annotations
 
 from casework.application.warnings import WarningsPolicy
-from casework.domain.warnings import SHANGHAI
 from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
@@ -27,8 +26,11 @@ from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTI
 from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
+from servicekit.identity import CITY_UNIT
 
 WARNINGS = "casework.warnings"
+PACED_UNITS = (*COUNTY_UNITS, CITY_UNIT)
+"""Units with a yearly spot-check quota: the seven county-level units and the city."""
 
 
 def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
@@ -44,6 +46,7 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
             event.community_code, event.unit, event.company_uscc, event.year, event.quarter,
             f.income_total_fen, f.operating_cost_fen, f.surplus_fen,
             f.transferred_to_maintenance_fund_fen, event.zero_revenue, event.late, delivery,
+            expenditure_fen=f.expenditure_total_fen,
         )
 
     def on_amended(event: DisclosureAmendedV1, delivery: DeliveryRef) -> bool:
@@ -52,7 +55,7 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
             event.community_code, event.unit, event.company_uscc, event.year, event.quarter,
             f.income_total_fen, f.operating_cost_fen, f.surplus_fen,
             f.transferred_to_maintenance_fund_fen, event.zero_revenue, event.late, delivery,
-            revision=event.revision,
+            expenditure_fen=f.expenditure_total_fen, revision=event.revision,
         )
 
     def on_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
@@ -72,14 +75,16 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
         )
 
     def on_planned(event: SpotCheckPlannedV1, delivery: DeliveryRef) -> bool:
-        # A county-level unit's yearly plan sets its pace (the city's and cross checks not).
-        if event.kind != "yearly" or event.unit not in COUNTY_UNITS:
+        # A yearly plan sets its unit's pace: a county-level unit's 50% or the city's 15%
+        # (plan 四（三）). Cross checks (四（四）) are quarterly and carry no quota.
+        if event.kind != "yearly" or event.unit not in PACED_UNITS:
             return False
-        return policy.on_plan(event.unit, event.year, event.quota, delivery)
+        return policy.on_plan(str(event.aggregate_id), event.unit, event.year, event.quota,
+                              delivery)
 
     def on_checked(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
-        year = event.inspected_at.astimezone(SHANGHAI).year
-        return policy.on_check(event.unit, year, event.community_code, delivery)
+        # By plan, not by `unit` (the community's): a city check counts for the city.
+        return policy.on_check(str(event.plan_id), event.community_code, delivery)
 
     def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
         return policy.on_complaint(event.community_code, event.unit, event.company_uscc,

@@ -212,11 +212,18 @@ def relay_filings(count: int) -> list[Filing]:
     return filings[:count]
 
 
-def _filed(filing: Filing, company_of: dict[str, str]) -> Disclosure:
+def _filed(filing: Filing, company_of: dict[str, str],
+           handed_over: dict[str, tuple[str, str]]) -> Disclosure:
     r = filing.request
+    # The company in charge on the quarter's last day owns the disclosure, as the service
+    # decides it (Community.company_for; 民法典 Art. 943).
+    company = company_of[r.community_code]
+    effective, successor = handed_over.get(r.community_code, ("", ""))
+    if effective and effective <= Quarter(r.year, r.quarter).last_day.isoformat():
+        company = successor
     return Disclosure(
         community_id=Community.create_id(r.community_code), community_code=r.community_code,
-        unit=filing.unit, company_uscc=company_of[r.community_code], year=r.year,
+        unit=filing.unit, company_uscc=company, year=r.year,
         quarter=r.quarter, content=content_from_pb(r.content).to_state(),
         late=filing.late_as_generated, filed_at=filing.filed_at,
     )
@@ -226,8 +233,10 @@ def fill_with_filings(app: ServiceApplication, filings: Sequence[Filing]) -> Non
     """Stores one DisclosureFiled event per filing (and no receipts), SAVE_CHUNK per
     transaction."""
     company_of = {c.community_code: c.company_uscc for c in putian().communities}
+    handed_over = {h.community_code: (h.effective_date, h.new_company_uscc)
+                   for h in putian().handovers}
     for chunk in chunks(filings, SAVE_CHUNK):
-        app.save(*(_filed(filing, company_of) for filing in chunk))
+        app.save(*(_filed(filing, company_of, handed_over) for filing in chunk))
 
 
 # -- through the API ------------------------------------------------------------------------

@@ -11,8 +11,9 @@ ready for a loader to send over gRPC or to apply to the application:
 1. `companies` (RegisterCompanyRequest), then `communities` (RegisterCommunityRequest);
 2. in time order (`Dataset.timeline()`): `handovers` (ChangePropertyCompanyRequest, effective
    00:00 Asia/Shanghai of their `effective_date`), `filings` and `amendments`. A filing is
-   made by the company managing the community at `filed_at`; an amendment needs the
-   disclosure id and version the loader got back (`Amendment.to_request`).
+   made by the company in charge on the quarter's last day (民法典 Art. 943), even when it
+   is filed after a handover; an amendment needs the disclosure id and version the loader
+   got back (`Amendment.to_request`).
 
 Realism (DOMAIN.md §2, §3, §10): the seven county-level units of `pubrev_contracts.units`
 with real township names, communities weighted towards the urban districts, valid
@@ -40,6 +41,7 @@ from zoneinfo import ZoneInfo
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
+from campaign.workdays import CHINA
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev_contracts.units import COUNTY_UNITS, UNITS
 
@@ -310,9 +312,11 @@ def _quarter_first_day(year: int, quarter: int) -> date:
 
 
 def _deadline_day(year: int, quarter: int) -> date:
-    """Last day of the first month of the next quarter (Q1→30 Apr … Q4→31 Jan)."""
+    """Last day of the first month of the next quarter (Q1→30 Apr … Q4→31 Jan; DOMAIN.md §3,
+    plan 二（一）), moved to the next working day when it is a rest day (民法典 Art. 203) by
+    the shared kernel's holiday calendar: Q4 2024 is due 5 Feb 2025 (Spring Festival)."""
     ny, nq = _next_quarter(year, quarter)
-    return date(ny, 3 * nq - 1, 1) - timedelta(days=1)
+    return CHINA.period_end(date(ny, 3 * nq - 1, 1) - timedelta(days=1))
 
 
 def _local_midnight(day: date) -> datetime:
@@ -798,7 +802,8 @@ class _Generator:
                     day = next_first + timedelta(days=round(window * rng.betavariate(2.5, 1.0)))
                 filed_at = _office_time(rng, day)
                 zero = c.chronic_zero or rng.random() < P_SPORADIC_ZERO
-                company = c.company_at(filed_at)
+                # The quarter's company files it, even after a later handover.
+                company = c.company_at(_local_midnight(next_first - timedelta(days=1)))
                 content = self.content(c, year, quarter, company, day, zero)
                 if not zero and rng.random() < P_INCONSISTENT:
                     earlier = filed_at - timedelta(seconds=rng.randrange(3600, 6 * 86400))

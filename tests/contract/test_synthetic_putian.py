@@ -125,8 +125,10 @@ def test_filing_times_follow_the_shanghai_deadlines(dataset: Dataset) -> None:
             assert filing.filed_at < quarter.deadline
         elif filing.kind == "late":
             assert quarter.deadline <= filing.filed_at < quarter.deadline + timedelta(days=61)
+    # Q4 2024 was due 31 Jan 2025, inside the Spring Festival holiday: the deadline moved to
+    # 5 Feb (民法典 Art. 203), so the first late instant is 6 Feb 00:00 in Shanghai.
     q4 = Quarter(2024, 4)
-    assert q4.deadline.astimezone(SHANGHAI).date() == date(2025, 2, 1)
+    assert q4.deadline.astimezone(SHANGHAI).date() == date(2025, 2, 6)
 
 
 def test_zero_revenue_filings_declare_it(dataset: Dataset) -> None:

@@ -80,7 +80,7 @@ async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) ->
     assert violations >= {
         ("quarter", "quarter_range"),
         ("content.operating_cost_fen", "item_missing"),
-        ("content.contact_phone", "mobile_format"),
+        ("content.contact_phone", "contact_number_format"),
         ("content.posting_end", "posting_too_short"),
         ("content.income[0].amount_fen", "non_negative"),
     }
@@ -103,6 +103,31 @@ async def test_identity_broken_is_named(api) -> None:
     assert [(v.field, v.reason) for v in bad_request.field_violations] == [
         ("content.transferred_to_maintenance_fund_fen", "identity_broken")
     ]
+
+
+async def test_a_deficit_quarter_with_a_landline_is_filed_and_shown_as_a_deficit(api) -> None:
+    """DOMAIN.md §3 / 民法典 Art. 282: cost and expenditure above income are filed with the
+    negative surplus and nothing distributed; plan 四（二）: the 联系电话 may be a landline.
+    On PostgreSQL through gRPC: the response, GetDisclosure and the listing (read model)."""
+    stub, _, _ = api
+    code = unique_code("DF")
+    await register(stub, code, OFFICER)
+    request = file_request(code)
+    c = request.content
+    c.operating_cost_fen = sum(i.amount_fen for i in c.income)  # the expenditure is the loss
+    c.owners_share_fen = c.company_share_fen = c.transferred_to_maintenance_fund_fen = 0
+    c.contact_phone = "0594-2345678"
+    filed = await stub.FileDisclosure(request, metadata=OFFICER)
+    assert filed.deficit
+    loss = -sum(e.amount_fen for e in c.expenditure)
+    got = await stub.GetDisclosure(pb.GetDisclosureRequest(disclosure_id=filed.disclosure_id),
+                                   metadata=OFFICER)
+    assert (got.disclosure.surplus_fen, got.disclosure.deficit) == (loss, True)
+    assert got.disclosure.content.contact_phone == "0594-2345678"
+    listed = await stub.ListDisclosures(pb.ListDisclosuresRequest(
+        unit="chengxiang", year=2026, quarter=1, page_size=500), metadata=OFFICER)
+    [row] = [d for d in listed.disclosures if d.community_code == code]
+    assert (row.surplus_fen, row.deficit) == (loss, True)
 
 
 async def test_retry_returns_first_result_and_writes_nothing(api) -> None:

@@ -132,7 +132,7 @@ class Community(Aggregate):
         """The company whose duty the quarter's disclosure is: the one in charge on the
         quarter's last day (a handover takes effect at 00:00 of its effective date). The
         disclosure reports that quarter's revenue and its use (《民法典》第九百四十三条;
-        DOMAIN.md §3: one disclosure per community and quarter), so it stays the duty, and
+        DOMAIN.md §3: the quarterly disclosure of one community), so it stays the duty, and
         the right, of the company that managed the quarter to its end, even after a later
         handover; the incoming company files the quarters it ends in charge of."""
         last_day = period.last_day.isoformat()

@@ -11,6 +11,9 @@ from pubrev_contracts.events.base import ContractEvent, UtcDatetime, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 
 Severity = Literal["minor", "general", "serious"]
+CheckingKind = Literal["city", "county", "cross", ""]
+"""Who checked (plan 四（三）、四（四））: the city's own spot check, a county-level unit's, or a
+cross-check team's; "" from a producer that did not yet say."""
 
 
 class PlannedTargetV1(BaseModel):
@@ -57,6 +60,9 @@ class ChecklistResultV1(BaseModel):
 
 @register("pubrev.inspection.SpotCheckDone.v1", INSPECTION_EVENTS)
 class SpotCheckDoneV1(ContractEvent):
+    """`unit` is the community's (its jurisdiction); `checking_unit` and `checking_kind` say
+    who checked it."""
+
     plan_id: UUID
     community_code: str
     company_uscc: str
@@ -64,11 +70,16 @@ class SpotCheckDoneV1(ContractEvent):
     inspectors: list[str]
     checklist: list[ChecklistResultV1]
     findings: int
+    checking_unit: str = ""
+    """The unit whose plan the check belongs to (putian for the city; a cross check's
+    checking unit); "" when unknown (records made before it was kept)."""
+    checking_kind: CheckingKind = ""
 
 
 @register("pubrev.inspection.ViolationFound.v1", INSPECTION_EVENTS)
 class ViolationFoundV1(ContractEvent):
-    """Aggregate: the finding. `unit` is the community's."""
+    """Aggregate: the finding. `unit` is the community's (the jurisdiction that sees it and
+    closes its rectification); `checking_unit` and `checking_kind` say who found it."""
 
     spot_check_id: UUID
     community_code: str
@@ -80,6 +91,8 @@ class ViolationFoundV1(ContractEvent):
     legal_basis: str
     found_at: UtcDatetime
     evidence_refs: list[str]
+    checking_unit: str = ""
+    checking_kind: CheckingKind = ""
 
 
 class _RectificationV1(ContractEvent):
@@ -90,7 +103,14 @@ class _RectificationV1(ContractEvent):
 
 @register("pubrev.inspection.RectificationOrdered.v1", INSPECTION_EVENTS)
 class RectificationOrderedV1(_RectificationV1):
+    """`unit` is the community's; the deadline is the last instant of the period's last day
+    (Asia/Shanghai), moved past rest days by the holiday calendar."""
+
     deadline: UtcDatetime
+    checking_unit: str = ""
+    checking_kind: CheckingKind = ""
+    deadline_basis: str = ""
+    """The period's source and the calendar's (e.g. 本地配置…；《民法典》第二百零三条…)."""
 
 
 @register("pubrev.inspection.RectificationVerified.v1", INSPECTION_EVENTS)

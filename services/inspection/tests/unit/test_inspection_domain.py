@@ -74,9 +74,9 @@ def test_inspectors_with_a_conflict_are_never_drawn_for_that_community() -> None
 
 def test_rectification_timeline() -> None:
     found = datetime(2026, 5, 1, tzinfo=UTC)
-    finding = Finding(uuid.uuid4(), "C-001", "licheng", "U", "A1", "no signboard",
-                      "general", "basis", "", ["photo"], found)
-    finding.order_rectification(found + timedelta(days=30))
+    finding = Finding(uuid.uuid4(), "C-001", "licheng", "licheng", "county", "U", "A1",
+                      "no signboard", "general", "basis", "", ["photo"], found)
+    finding.order_rectification(found + timedelta(days=30), "basis")
     assert not finding.mark_overdue(found + timedelta(days=30))  # on the deadline: not yet
     assert finding.mark_overdue(found + timedelta(days=31))
     assert not finding.mark_overdue(found + timedelta(days=32))  # once

@@ -248,10 +248,13 @@ class PlanSpotChecksResponse(_message.Message):
     QUOTA_RULES_VERSION_FIELD_NUMBER: _builtins.int
     TARGETS_FIELD_NUMBER: _builtins.int
     DRAW_FIELD_NUMBER: _builtins.int
+    QUOTA_SOURCE_FIELD_NUMBER: _builtins.int
     plan_id: _builtins.str
     communities: _builtins.int
     quota: _builtins.int
     quota_rules_version: _builtins.str
+    quota_source: _builtins.str
+    """The quota rule's source (work plan 四（三）)."""
     @_builtins.property
     def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
     @_builtins.property
@@ -265,10 +268,11 @@ class PlanSpotChecksResponse(_message.Message):
         quota_rules_version: _builtins.str = ...,
         targets: _abc.Iterable[Global___PlannedTarget] | None = ...,
         draw: Global___DrawRecord | None = ...,
+        quota_source: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["communities", b"communities", "draw", b"draw", "plan_id", b"plan_id", "quota", b"quota", "quota_rules_version", b"quota_rules_version", "targets", b"targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["communities", b"communities", "draw", b"draw", "plan_id", b"plan_id", "quota", b"quota", "quota_rules_version", b"quota_rules_version", "quota_source", b"quota_source", "targets", b"targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -490,6 +494,9 @@ class Finding(_message.Message):
     RECTIFICATION_DEADLINE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     UNIT_FIELD_NUMBER: _builtins.int
+    CHECKING_UNIT_FIELD_NUMBER: _builtins.int
+    CHECKING_KIND_FIELD_NUMBER: _builtins.int
+    RECTIFICATION_DEADLINE_BASIS_FIELD_NUMBER: _builtins.int
     finding_id: _builtins.str
     community_code: _builtins.str
     company_uscc: _builtins.str
@@ -502,6 +509,17 @@ class Finding(_message.Message):
     status: _builtins.str
     """open, verified, overdue"""
     unit: _builtins.str
+    """The community's unit: the jurisdiction that sees the finding and closes its rectification."""
+    checking_unit: _builtins.str
+    """Who found it: the unit whose plan the check belongs to (putian for the city; a cross
+    check's checking unit; empty when not recorded).
+    """
+    checking_kind: _builtins.str
+    """city, county or cross (plan 四（三）、四（四）)."""
+    rectification_deadline_basis: _builtins.str
+    """Where the rectification period and its end come from (local configuration, 民法典
+    Art. 201 and 203, the year's holiday notice).
+    """
     def __init__(
         self,
         *,
@@ -515,10 +533,13 @@ class Finding(_message.Message):
         rectification_deadline: _builtins.str = ...,
         status: _builtins.str = ...,
         unit: _builtins.str = ...,
+        checking_unit: _builtins.str = ...,
+        checking_kind: _builtins.str = ...,
+        rectification_deadline_basis: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "finding_id", b"finding_id", "kind", b"kind", "kind_name", b"kind_name", "legal_basis", b"legal_basis", "rectification_deadline", b"rectification_deadline", "severity", b"severity", "status", b"status", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checking_kind", b"checking_kind", "checking_unit", b"checking_unit", "community_code", b"community_code", "company_uscc", b"company_uscc", "finding_id", b"finding_id", "kind", b"kind", "kind_name", b"kind_name", "legal_basis", b"legal_basis", "rectification_deadline", b"rectification_deadline", "rectification_deadline_basis", b"rectification_deadline_basis", "severity", b"severity", "status", b"status", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -746,13 +767,38 @@ class UnitProgress(_message.Message):
     CHECKED_FIELD_NUMBER: _builtins.int
     EXPECTED_BY_NOW_FIELD_NUMBER: _builtins.int
     BEHIND_FIELD_NUMBER: _builtins.int
+    TOLERANCE_PERCENT_FIELD_NUMBER: _builtins.int
+    PACE_RULES_VERSION_FIELD_NUMBER: _builtins.int
+    PACE_SOURCE_FIELD_NUMBER: _builtins.int
+    TOLERANCE_SOURCE_FIELD_NUMBER: _builtins.int
+    CHECKS_START_FIELD_NUMBER: _builtins.int
+    CHECKS_DUE_FIELD_NUMBER: _builtins.int
+    QUOTA_SOURCE_FIELD_NUMBER: _builtins.int
     unit: _builtins.str
+    """A county-level unit, or putian: the city's own spot checks (15% of all communities)."""
     communities: _builtins.int
     quota: _builtins.int
     checked: _builtins.int
+    """Distinct communities checked this year: the city's by its own plans; a unit's by itself
+    or a cross-check team (not the city).
+    """
     expected_by_now: _builtins.int
-    """What the pace of the year asks for by now (quota × elapsed share of the year, rounded up)."""
+    """What the pace asks for by now: the quota spread over the campaign window (checks_start to
+    checks_due, Asia/Shanghai), rounded up; the whole quota after checks_due.
+    """
     behind: _builtins.bool
+    """Fewer checked than expected less the tolerance; after checks_due, fewer than the quota."""
+    tolerance_percent: _builtins.int
+    """The tolerance applied now (0 once checks_due has passed)."""
+    pace_rules_version: _builtins.str
+    """The pace rules' version and the sources of its window and of its tolerance."""
+    pace_source: _builtins.str
+    tolerance_source: _builtins.str
+    checks_start: _builtins.str
+    """The campaign window of the year, as dates (YYYY-MM-DD, Asia/Shanghai)."""
+    checks_due: _builtins.str
+    quota_source: _builtins.str
+    """The quota rule's source (work plan 四（三）)."""
     def __init__(
         self,
         *,
@@ -762,10 +808,17 @@ class UnitProgress(_message.Message):
         checked: _builtins.int = ...,
         expected_by_now: _builtins.int = ...,
         behind: _builtins.bool = ...,
+        tolerance_percent: _builtins.int = ...,
+        pace_rules_version: _builtins.str = ...,
+        pace_source: _builtins.str = ...,
+        tolerance_source: _builtins.str = ...,
+        checks_start: _builtins.str = ...,
+        checks_due: _builtins.str = ...,
+        quota_source: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind", b"behind", "checked", b"checked", "communities", b"communities", "expected_by_now", b"expected_by_now", "quota", b"quota", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind", b"behind", "checked", b"checked", "checks_due", b"checks_due", "checks_start", b"checks_start", "communities", b"communities", "expected_by_now", b"expected_by_now", "pace_rules_version", b"pace_rules_version", "pace_source", b"pace_source", "quota", b"quota", "quota_source", b"quota_source", "tolerance_percent", b"tolerance_percent", "tolerance_source", b"tolerance_source", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -802,6 +855,8 @@ class SpotCheckSummary(_message.Message):
     COMPANY_USCC_FIELD_NUMBER: _builtins.int
     INSPECTED_AT_FIELD_NUMBER: _builtins.int
     FINDINGS_FIELD_NUMBER: _builtins.int
+    CHECKING_UNIT_FIELD_NUMBER: _builtins.int
+    CHECKING_KIND_FIELD_NUMBER: _builtins.int
     spot_check_id: _builtins.str
     plan_id: _builtins.str
     community_code: _builtins.str
@@ -809,6 +864,9 @@ class SpotCheckSummary(_message.Message):
     company_uscc: _builtins.str
     inspected_at: _builtins.str
     findings: _builtins.int
+    checking_unit: _builtins.str
+    """Who checked: the unit whose plan it belongs to, and city, county or cross."""
+    checking_kind: _builtins.str
     def __init__(
         self,
         *,
@@ -819,10 +877,12 @@ class SpotCheckSummary(_message.Message):
         company_uscc: _builtins.str = ...,
         inspected_at: _builtins.str = ...,
         findings: _builtins.int = ...,
+        checking_unit: _builtins.str = ...,
+        checking_kind: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "findings", b"findings", "inspected_at", b"inspected_at", "plan_id", b"plan_id", "spot_check_id", b"spot_check_id", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checking_kind", b"checking_kind", "checking_unit", b"checking_unit", "community_code", b"community_code", "company_uscc", b"company_uscc", "findings", b"findings", "inspected_at", b"inspected_at", "plan_id", b"plan_id", "spot_check_id", b"spot_check_id", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

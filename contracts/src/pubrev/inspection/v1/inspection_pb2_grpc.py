@@ -177,7 +177,7 @@ class InspectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPlanProgress(self, request, context):
-        """Plan progress against quota per unit (on track or behind).
+        """Plan progress against quota per unit and, for the city, the city's own (on track or behind).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -54,7 +54,7 @@ class InspectionServiceStub:
     ReportCrossCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ReportCrossCheckRequest, _inspection_pb2.ReportCrossCheckResponse]
     """Summarises a cross check's results."""
     GetPlanProgress: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetPlanProgressRequest, _inspection_pb2.GetPlanProgressResponse]
-    """Plan progress against quota per unit (on track or behind)."""
+    """Plan progress against quota per unit and, for the city, the city's own (on track or behind)."""
     ListSpotChecks: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ListSpotChecksRequest, _inspection_pb2.ListSpotChecksResponse]
     """Checks by unit, community or company."""
     ListFindings: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ListFindingsRequest, _inspection_pb2.ListFindingsResponse]
@@ -89,7 +89,7 @@ class InspectionServiceAsyncStub(InspectionServiceStub):
     ReportCrossCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ReportCrossCheckRequest, _inspection_pb2.ReportCrossCheckResponse]  # type: ignore[assignment]
     """Summarises a cross check's results."""
     GetPlanProgress: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetPlanProgressRequest, _inspection_pb2.GetPlanProgressResponse]  # type: ignore[assignment]
-    """Plan progress against quota per unit (on track or behind)."""
+    """Plan progress against quota per unit and, for the city, the city's own (on track or behind)."""
     ListSpotChecks: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ListSpotChecksRequest, _inspection_pb2.ListSpotChecksResponse]  # type: ignore[assignment]
     """Checks by unit, community or company."""
     ListFindings: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ListFindingsRequest, _inspection_pb2.ListFindingsResponse]  # type: ignore[assignment]
@@ -181,7 +181,7 @@ class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inspection_pb2.GetPlanProgressRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inspection_pb2.GetPlanProgressResponse, _abc.Awaitable[_inspection_pb2.GetPlanProgressResponse]]:
-        """Plan progress against quota per unit (on track or behind)."""
+        """Plan progress against quota per unit and, for the city, the city's own (on track or behind)."""
 
     @_abc_1.abstractmethod
     def ListSpotChecks(

@@ -54,7 +54,8 @@ def to_contract(event: Any) -> ContractEvent | None:
             inspectors=event.inspectors,
             checklist=[ChecklistResultV1(item=i["item"], passed=i["passed"])
                        for i in event.checklist],
-            findings=len(event.finding_ids),
+            findings=len(event.finding_ids), checking_unit=event.checking_unit,
+            checking_kind=event.checking_kind,
         )
     if isinstance(event, Finding.ViolationFound):
         return ViolationFoundV1(
@@ -62,10 +63,14 @@ def to_contract(event: Any) -> ContractEvent | None:
             community_code=event.community_code, company_uscc=event.company_uscc,
             kind=event.kind, kind_name=event.kind_name, severity=event.severity,
             legal_basis=event.legal_basis, found_at=event.found_at,
-            evidence_refs=event.evidence_refs,
+            evidence_refs=event.evidence_refs, checking_unit=event.checking_unit,
+            checking_kind=event.checking_kind,
         )
     if isinstance(event, Finding.RectificationOrdered):
-        return RectificationOrderedV1(**base, **_rectification(event), deadline=event.deadline)
+        return RectificationOrderedV1(**base, **_rectification(event), deadline=event.deadline,
+                                      checking_unit=event.checking_unit,
+                                      checking_kind=event.checking_kind,
+                                      deadline_basis=event.deadline_basis)
     if isinstance(event, Finding.RectificationVerified):
         return RectificationVerifiedV1(**base, **_rectification(event),
                                        verified_at=event.verified_at, late=event.late)

@@ -12,6 +12,7 @@ from inspection.application.ports import CheckRow, FindingRow, InspectorRow, Wat
 from inspection.domain.check import Finding, SpotCheck
 from inspection.domain.roster import Inspector
 from inspection.domain.watch import CommunityWatch
+from pubrev_contracts.units import CITY
 from servicekit.projector import Projector
 
 DDL = [
@@ -36,6 +37,17 @@ DDL = [
         severity text NOT NULL, legal_basis text NOT NULL, deadline timestamptz,
         status text NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS rm_findings_company ON rm_findings (company_uscc)",
+    # Who checked (plan 四（三）、四（四）), added later: rows projected before it keep ''
+    # (unknown), except the city's, which were stored under putian.
+    "ALTER TABLE rm_checks ADD COLUMN IF NOT EXISTS checking_unit text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_checks ADD COLUMN IF NOT EXISTS checking_kind text NOT NULL DEFAULT ''",
+    "UPDATE rm_checks SET checking_unit = 'putian', checking_kind = 'city'"
+    " WHERE checking_kind = '' AND unit = 'putian'",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS checking_unit text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS checking_kind text NOT NULL DEFAULT ''",
+    "UPDATE rm_findings SET checking_unit = 'putian', checking_kind = 'city'"
+    " WHERE checking_kind = '' AND unit = 'putian'",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS deadline_basis text NOT NULL DEFAULT ''",
 ]
 
 # Statements by event class: each takes the event and returns (sql, params).
@@ -65,8 +77,9 @@ _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
         "WHERE inspector_id = %s",
         lambda e: (e.community_code, e.originator_id)),
     Finding.RectificationOrdered: (
-        "UPDATE rm_findings SET deadline = %s, status = 'open' WHERE finding_id = %s",
-        lambda e: (e.deadline, e.originator_id)),
+        "UPDATE rm_findings SET deadline = %s, deadline_basis = %s, status = 'open'"
+        " WHERE finding_id = %s",
+        lambda e: (e.deadline, e.deadline_basis, e.originator_id)),
     Finding.RectificationVerified: (
         "UPDATE rm_findings SET status = 'verified' WHERE finding_id = %s",
         lambda e: (e.originator_id,)),
@@ -97,16 +110,21 @@ class InspectionProjection:
                         "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                         (event.originator_id, event.code, event.unit))
         elif isinstance(event, SpotCheck.Done):
-            cur.execute("INSERT INTO rm_checks VALUES (%s, %s, %s, %s, %s, %s, %s) "
-                        "ON CONFLICT DO NOTHING",
+            cur.execute("INSERT INTO rm_checks (spot_check_id, plan_id, community_code, unit,"
+                        " company_uscc, inspected_at, findings, checking_unit, checking_kind)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                         (event.originator_id, event.plan_id, event.community_code, event.unit,
-                         event.company_uscc, event.inspected_at, len(event.finding_ids)))
+                         event.company_uscc, event.inspected_at, len(event.finding_ids),
+                         event.checking_unit, event.checking_kind))
         elif isinstance(event, Finding.ViolationFound):
-            cur.execute("INSERT INTO rm_findings VALUES "
-                        "(%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found') ON CONFLICT DO NOTHING",
+            cur.execute("INSERT INTO rm_findings (finding_id, community_code, unit,"
+                        " company_uscc, kind, kind_name, severity, legal_basis, deadline,"
+                        " status, checking_unit, checking_kind)"
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found', %s, %s)"
+                        " ON CONFLICT DO NOTHING",
                         (event.originator_id, event.community_code, event.unit,
                          event.company_uscc, event.kind, event.kind_name, event.severity,
-                         event.legal_basis))
+                         event.legal_basis, event.checking_unit, event.checking_kind))
 
 
 class PostgresInspectionReadModel:
@@ -139,7 +157,7 @@ class PostgresInspectionReadModel:
                company_uscc: str) -> list[CheckRow]:
         rows = self._rows(
             "SELECT spot_check_id, plan_id, community_code, unit, company_uscc, inspected_at,"
-            " findings FROM rm_checks WHERE unit = ANY(%s)"
+            " findings, checking_unit, checking_kind FROM rm_checks WHERE unit = ANY(%s)"
             " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s"
             " AND (%s = '' OR community_code = %s) AND (%s = '' OR company_uscc = %s)"
             " ORDER BY inspected_at, community_code",
@@ -150,7 +168,8 @@ class PostgresInspectionReadModel:
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
         rows = self._rows(
             "SELECT finding_id, community_code, unit, company_uscc, kind, kind_name, severity,"
-            " legal_basis, deadline, status FROM rm_findings WHERE unit = ANY(%s)"
+            " legal_basis, deadline, status, checking_unit, checking_kind, deadline_basis"
+            " FROM rm_findings WHERE unit = ANY(%s)"
             " AND (%s = '' OR company_uscc = %s) ORDER BY community_code, kind",
             (units, company_uscc, company_uscc),
         )
@@ -162,10 +181,13 @@ class PostgresInspectionReadModel:
         return [str(r[0]) for r in rows]
 
     def checked_communities(self, year: int, unit: str) -> int:
+        by_city = unit == CITY
         rows = self._rows(
-            "SELECT count(DISTINCT community_code) FROM rm_checks WHERE unit = %s"
+            "SELECT count(DISTINCT community_code) FROM rm_checks"
+            " WHERE (CASE WHEN %s THEN checking_kind = 'city'"
+            " ELSE unit = %s AND checking_kind <> 'city' END)"
             " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s",
-            (unit, year),
+            (by_city, unit, year),
         )
         return int(rows[0][0])
 

@@ -7,10 +7,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from math import ceil
+from datetime import UTC, datetime
 from typing import Any
 
+from campaign.pace import DEFAULT_PACE, PaceRules
 from inspection.application.ports import CheckRow, FindingRow, InspectionReadModel
 from inspection.domain import draw as draws
 from inspection.domain.check import Finding, SpotCheck
@@ -62,22 +62,33 @@ class ChecklistResult:
 
 @dataclass(frozen=True)
 class UnitProgress:
+    """One unit's spot checks against its yearly quota (the city's row: unit putian)."""
+
     unit: str
     communities: int
     quota: int
     checked: int
     expected_by_now: int
     behind: bool
+    tolerance_percent: int
+    pace_rules_version: str
+    pace_source: str
+    """The campaign window's source (work plan 五 and 附件1, or the year marked local)."""
+    tolerance_source: str
+    checks_start: str
+    checks_due: str
+    quota_source: str
 
 
 class InspectionApplication(ServiceApplication):
     name = "inspection"
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow,
-                 rules: InspectionRules = DEFAULT_RULES) -> None:
+                 rules: InspectionRules = DEFAULT_RULES, pace: PaceRules = DEFAULT_PACE) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.rules = rules
+        self.pace = pace
         self._read_model: InspectionReadModel | None = None
 
     @property
@@ -358,7 +369,12 @@ class InspectionApplication(ServiceApplication):
         _require_bureau(identity, plan.unit)
         watch = self.find(CommunityWatch.create_id(community_code), CommunityWatch,
                           read_only=True)
-        company = watch.company_uscc if watch else ""
+        if watch is None:
+            raise NotFound(f"community {community_code} has not reached inspection",
+                           f"检查系统尚未收到小区 {community_code} 的登记")
+        # The record belongs to the community's unit (DOMAIN.md §2), whoever checked it: a
+        # city check of a chengxiang community is chengxiang's to see and to close.
+        unit, company = watch.unit, watch.company_uscc
         check_id = SpotCheck.create_id(plan.id, community_code)
 
         def execute() -> tuple[list[Any], dict[str, Any]]:
@@ -370,15 +386,18 @@ class InspectionApplication(ServiceApplication):
                     continue
                 kind = KINDS[CHECKLIST[item.item]]
                 severity = item.severity or "general"
-                finding = Finding(check_id, community_code, plan.checked_unit, company,
-                                  kind.code, kind.name, severity, kind.legal_basis, item.note,
-                                  list(item.evidence_refs), inspected_at)
-                finding.order_rectification(
-                    inspected_at + timedelta(days=self.rules.rectification_days[severity])
-                )
+                # Raises CalendarNotConfigured (FAILED_PRECONDITION, nothing written) for a
+                # deadline in a year the holiday calendar lacks: never a guessed deadline.
+                deadline = self.rules.rectification_deadline(inspected_at, severity)
+                finding = Finding(check_id, community_code, unit, plan.unit,
+                                  plan.checking_kind, company, kind.code, kind.name, severity,
+                                  kind.legal_basis, item.note, list(item.evidence_refs),
+                                  inspected_at)
+                finding.order_rectification(deadline,
+                                            self.rules.deadline_basis(severity, deadline))
                 findings.append(finding)
-            check = SpotCheck(plan.id, community_code, plan.checked_unit, company,
-                              inspected_at, inspectors,
+            check = SpotCheck(plan.id, community_code, unit, plan.unit, plan.checking_kind,
+                              company, inspected_at, inspectors,
                               [vars_of(item) for item in checklist],
                               [str(f.id) for f in findings])
             return [check, *findings], {
@@ -441,8 +460,11 @@ class InspectionApplication(ServiceApplication):
         checks = [c for c in self.read_model.checks(plan.year, [plan.checked_unit], "", "")
                   if c.plan_id == str(plan.id)]
         by_kind: Counter[str] = Counter()
+        checked_codes = {c.community_code for c in checks}
         for row in self.read_model.findings("", [plan.checked_unit]):
-            if any(row.community_code == c.community_code for c in checks):
+            # The same community may also be checked by the city or its own unit: only this
+            # team's findings count ("" : a row stored before the checking body was kept).
+            if row.community_code in checked_codes and row.checking_unit in (plan.unit, ""):
                 by_kind[row.kind] += 1
 
         def execute() -> tuple[list[SpotCheckPlan], dict[str, Any]]:
@@ -459,20 +481,27 @@ class InspectionApplication(ServiceApplication):
     # -- queries ---------------------------------------------------------------------------
 
     def plan_progress(self, identity: Identity, year: int, unit: str) -> list[UnitProgress]:
+        """Each unit's quota and pace (campaign.pace: checks due by the end of September,
+        counted from the campaign's start). The city's row (putian) is its own 15% of all
+        communities, counted over the checks of its own plans; a county's row counts the
+        checks of its communities by itself or a cross-check team, not the city's."""
         units = _visible_units(identity, unit)
+        window = self.pace.year(year)  # CampaignYearNotConfigured before anything is read
         self.read_model.catch_up()
         now = self.clock()
-        start = datetime(year, 1, 1, tzinfo=UTC)
-        end = datetime(year + 1, 1, 1, tzinfo=UTC)
-        elapsed = min(max((now - start) / (end - start), 0.0), 1.0)
         progress = []
         for u in units:
-            communities = len(self.read_model.communities(u))
-            quota = self.rules.quota(communities, city=False)
+            city = u == CITY_UNIT
+            communities = len(self.read_model.communities(None if city else u))
+            quota = self.rules.quota(communities, city=city)
             checked = self.read_model.checked_communities(year, u)
-            expected = ceil(quota * elapsed)
-            progress.append(UnitProgress(u, communities, quota, checked, expected,
-                                         checked < expected))
+            pace = self.pace.judge(year, quota, checked, now)
+            progress.append(UnitProgress(
+                u, communities, quota, checked, pace.expected_by_now, pace.behind,
+                pace.tolerance_percent, self.pace.version, window.source,
+                self.pace.tolerance_source, window.checks_start.isoformat(),
+                window.checks_due.isoformat(), self.rules.quota_source,
+            ))
         return progress
 
     def spot_checks(self, identity: Identity, year: int, unit: str, community_code: str,
@@ -531,9 +560,14 @@ def _require_bureau(identity: Identity, unit: str) -> None:
 
 
 def _visible_units(identity: Identity, unit: str) -> list[str]:
+    """The units whose records the caller reads: the one asked for, or all it may see. The
+    city's own unit is among them for the city (its plan's progress, and checks and findings
+    stored under putian before they carried the community's unit)."""
     if unit:
         if not identity.may_access_unit(unit):
             raise PermissionDenied(f"{identity.unit} may not read unit {unit}",
                                    "无权查看其他辖区的数据")
         return [unit]
-    return list(COUNTY_UNITS) if identity.is_city else [identity.unit]
+    if identity.is_city:
+        return [CITY_UNIT, *COUNTY_UNITS]
+    return [identity.unit]

@@ -35,6 +35,8 @@ class CheckRow:
     company_uscc: str
     inspected_at: datetime
     findings: int
+    checking_unit: str
+    checking_kind: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class FindingRow:
     legal_basis: str
     deadline: datetime | None
     status: str
+    checking_unit: str
+    checking_kind: str
+    deadline_basis: str
 
 
 class InspectionReadModel(Protocol):
@@ -68,5 +73,7 @@ class InspectionReadModel(Protocol):
     def open_findings_due(self, now: datetime) -> list[str]: ...
 
     def checked_communities(self, year: int, unit: str) -> int:
-        """Distinct communities of `unit` checked in `year`."""
+        """Distinct communities checked in `year` (Asia/Shanghai) toward `unit`'s quota: for
+        the city (putian), those its own plans checked, in any unit; for a county-level unit,
+        its communities checked by itself or a cross-check team, never by the city."""
         ...

@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from inspection.domain import draw as draws
+from pubrev_contracts.units import CITY
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("3a6f1e0d-2b4c-4d8e-9f10-11a2b3c4d5e6")
@@ -106,6 +107,14 @@ class SpotCheckPlan(Aggregate):
     @property
     def target_codes(self) -> list[str]:
         return [t["community_code"] for t in self.targets]
+
+    @property
+    def checking_kind(self) -> str:
+        """Who checks (plan 四（三）、四（四）): the city's own plan, a county-level unit's own
+        plan, or a cross-check team of `unit` checking another unit's communities."""
+        if self.kind == "cross":
+            return "cross"
+        return "city" if self.unit == CITY else "county"
 
     @property
     def checked_unit(self) -> str:

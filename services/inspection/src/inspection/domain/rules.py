@@ -1,9 +1,20 @@
-"""Configurable inspection rules, versioned with their legal basis (DOMAIN.md §5)."""
+"""Configurable inspection rules, versioned, each value with its source (DOMAIN.md §5)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from math import ceil
+from zoneinfo import ZoneInfo
+
+from campaign.sources import local, plan
+from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
+"""A period counted in days starts on the day after the event (the found day not counted)."""
+
+SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
 
 
 @dataclass(frozen=True)
@@ -13,20 +24,41 @@ class InspectionRules:
     """The city checks at least this share of all communities each year."""
     unit_percent: int
     """Each county-level unit checks at least this share of its own communities."""
+    quota_source: str
     rectification_days: dict[str, int] = field(default_factory=dict)
     """Days to rectify, by severity."""
-    legal_basis: str = ""
+    rectification_source: str = ""
+    calendar: WorkCalendar = CHINA
 
     def quota(self, communities: int, city: bool) -> int:
         percent = self.city_percent if city else self.unit_percent
-        return ceil(communities * percent / 100)  # "at least": round up
+        return ceil(communities * percent / 100)  # "不少于" (at least): round up
+
+    def rectification_deadline(self, found_at: datetime, severity: str) -> datetime:
+        """The last instant of the rectification period: `rectification_days` calendar days
+        from the day the finding was made (Asia/Shanghai, that day not counted: 民法典
+        Art. 201), the end moved past statutory holidays and weekends to the next working day
+        (Art. 203), and the period ending at 24:00 of that day (Art. 203 ¶2). A year missing
+        from the holiday calendar raises CalendarNotConfigured: the deadline is never guessed."""
+        found_day = found_at.astimezone(SHANGHAI).date()
+        last_day = self.calendar.add_days(found_day, self.rectification_days[severity])
+        return datetime.combine(last_day, time.max, SHANGHAI)
+
+    def deadline_basis(self, severity: str, deadline: datetime) -> str:
+        """Why the deadline is what it is: the local period and the calendar's sources."""
+        return (f"{SEVERITY_ZH[severity]}问题整改期限{self.rectification_days[severity]}日"
+                f"（{self.rectification_source}）；"
+                f"期间计算及顺延：{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}；"
+                f"节假日：{self.calendar.source(deadline.astimezone(SHANGHAI).year)}")
 
 
 DEFAULT_RULES = InspectionRules(
-    version="putian-2023.1",
+    version="putian-2023.2",
     city_percent=15,
     unit_percent=50,
+    quota_source=plan("四（三）：市级实地抽查比例不少于辖区物业小区总数的15%，"
+                      "县（区、管委会）不少于50%，镇（街道）、村（居）全面检查"),
     rectification_days={"minor": 15, "general": 30, "serious": 60},
-    legal_basis="莆田市住宅小区公共收益专项整治工作方案（2023）：市级抽查不少于15%，"
-                "县级抽查不少于50%，乡镇（街道）全覆盖",
+    rectification_source=local("整改期限按严重程度分别为15日、30日、60日"),
 )
+"""putian-2023.2: deadlines by the holiday calendar (2023.1 added plain days in UTC)."""

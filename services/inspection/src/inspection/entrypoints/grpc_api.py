@@ -55,6 +55,8 @@ def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
         finding_id=finding_id, community_code=f.community_code, company_uscc=f.company_uscc,
         kind=f.kind, kind_name=f.kind_name, severity=f.severity, legal_basis=f.legal_basis,
         rectification_deadline=_iso(deadline), status=f.status, unit=f.unit,
+        checking_unit=f.checking_unit, checking_kind=f.checking_kind,
+        rectification_deadline_basis=f.deadline_basis,
     )
 
 
@@ -92,6 +94,8 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
         return pb.PlanSpotChecksResponse(
             plan_id=str(plan.id), communities=plan.communities, quota=plan.quota,
             quota_rules_version=plan.rules_version, targets=_targets(plan), draw=_draw(plan),
+            # The rules in force made the quota: a plan records their version, not the text.
+            quota_source=self.app.rules.quota_source,
         )
 
     async def VerifyDraw(
@@ -179,6 +183,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
                 spot_check_id=r.spot_check_id, plan_id=r.plan_id,
                 community_code=r.community_code, unit=r.unit, company_uscc=r.company_uscc,
                 inspected_at=_iso(r.inspected_at), findings=r.findings,
+                checking_unit=r.checking_unit, checking_kind=r.checking_kind,
             ) for r in rows
         ])
 

@@ -111,6 +111,43 @@ async def test_a_finding_opens_a_rectification_case_once(service_settings, infra
         assert [(c.case_id, c.kind) for c in overdue.cases] == [(str(case_id), "rectification")]
 
 
+async def test_a_city_checked_finding_is_in_the_communitys_unit_ledger(
+    service_settings, infra
+) -> None:
+    """A finding of the city's own spot check of a chengxiang community (RectificationOrdered
+    with the community's unit, DOMAIN.md §2; the checking body apart) opens a rectification
+    case filed under chengxiang: it is in chengxiang's monthly ledger, not in the city's."""
+    topic = infra["prefix"] + INSPECTION_EVENTS
+    await ensure_topics(infra["kafka"], [topic])
+    finding = str(uuid.uuid4())
+    body = json.loads((SAMPLES / "pubrev.inspection.RectificationOrdered.v1.json").read_text())
+    body |= {"aggregate_id": finding, "aggregate_version": 2, "unit": "chengxiang",
+             "community_code": "CX-0042", "occurred_at": "2026-05-06T02:30:00Z",
+             "deadline": "2026-06-05T15:59:59Z", "checking_unit": "putian",
+             "checking_kind": "city"}
+    chengxiang = identity_metadata("property-bureau", "officer", "chengxiang")
+    async with running_service(build, service_settings("casework")) as (parts, run):
+        assert run.grpc and run.consumer
+        await publish_event(infra["kafka"], topic, "pubrev.inspection.RectificationOrdered.v1",
+                            body)
+        app = parts.app
+        assert isinstance(app, CaseworkApplication)
+        case_id = str(Case.create_id(f"rectification:{finding}"))
+        await eventually(lambda: asyncio.to_thread(lambda: uuid.UUID(case_id) in app.repository),
+                         what="the rectification case of the city's finding")
+        assert app.case(case_id).unit == "chengxiang"
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+            stub = pb_grpc.CaseworkServiceStub(channel)
+            reply = await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                unit="chengxiang", year=2026, month=5, format="csv"), metadata=chengxiang)
+            licheng = await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                unit="licheng", year=2026, month=5, format="csv"), metadata=OFFICER)
+    rows = reply.files[0].data.decode("utf-8-sig").splitlines()[1:]
+    assert [(r.split(",")[0], r.split(",")[1], r.split(",")[4]) for r in rows] == [
+        (case_id, "整改", "CX-0042")]
+    assert case_id not in licheng.files[0].data.decode("utf-8-sig")
+
+
 async def test_monthly_ledgers_for_a_known_month(service_settings) -> None:
     clock = FakeClock(datetime(2026, 3, 31, 15, 30, tzinfo=UTC))  # 1 April 23:30 Shanghai
     async with running_service(lambda s: build(s, clock=clock),
@@ -139,7 +176,18 @@ async def test_monthly_ledgers_for_a_known_month(service_settings) -> None:
                     unit="licheng", year=2026, month=4, format="csv"),
                     metadata=identity_metadata("property-bureau", "officer", "hanjiang"))
             assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    problem_csv, work_csv = csv_files
+            # 2027's holidays are not entered: its due dates are refused, never guessed.
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                    unit="licheng", year=2027, month=1, format="csv"), metadata=OFFICER)
+            assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "2027" in (caught.value.details() or "")
+            april_reply = await stub.ExportMonthlyLedgers(pb.ExportMonthlyLedgersRequest(
+                unit="licheng", year=2026, month=4, format="csv"), metadata=OFFICER)
+    # Due by the 25th (plan 六（四）); Saturday 25 April 2026 moves to Monday 27 April.
+    assert april_reply.due_on == "2026-04-27" and "六（四）" in april_reply.due_legal_basis
+    problem_csv, work_csv, due_csv = csv_files
+    assert due_csv.data.decode("utf-8-sig").splitlines()[1].startswith("2026-04-27,")
     problems = problem_csv.data.decode("utf-8-sig").splitlines()
     assert problems[0].startswith("编号,类型,来源渠道,受理日期")
     assert [line.split(",")[0] for line in problems[1:]] == [april]
@@ -148,7 +196,8 @@ async def test_monthly_ledgers_for_a_known_month(service_settings) -> None:
     # Receipts count on the day received (Shanghai); the March one is not April's work.
     assert [(line.split(",")[1], line.split(",")[2]) for line in work] == [(april, "受理")]
     book = openpyxl.load_workbook(io.BytesIO(xlsx[0].data))
-    assert book.sheetnames == ["问题线索台账", "工作台账"]
+    assert book.sheetnames == ["问题线索台账", "工作台账", "报送期限"]
+    assert book["报送期限"]["A2"].value == "2026-04-27"
     assert [row[0] for row in book["问题线索台账"].iter_rows(min_row=2, values_only=True)] \
         == [april]
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from campaign import contact
+from campaign.sources import WORK_PLAN
+from campaign.workdays import CalendarNotConfigured
 from casework.application.app import CaseworkApplication
+from casework.domain import reporting
+from casework.domain.reporting import monthly_report_due
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -160,3 +164,28 @@ def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> N
         assert (violation.field, violation.rule) == ("complainant_phone", contact.RULE)
         assert violation.description_zh == contact.DESCRIPTION_ZH
     assert app.recorder.max_notification_id() == before
+
+
+@pytest.mark.parametrize(("year", "month", "due_on"), [
+    # 25 January 2025 is a Saturday; Sunday 26 January is a make-up working day before the
+    # Spring Festival holiday (国务院办公厅2025年节假日安排): due that Sunday.
+    (2025, 1, date(2025, 1, 26)),
+    # 25–27 September 2026 are the Mid-Autumn holiday: due Monday 28 September.
+    (2026, 9, date(2026, 9, 28)),
+    # 25 October 2026 is a Sunday, after the National Day holiday: due Monday 26 October.
+    (2026, 10, date(2026, 10, 26)),
+    (2026, 11, date(2026, 11, 25)),  # a Wednesday: the 25th itself
+])
+def test_monthly_report_due_on_a_working_day(year: int, month: int, due_on: date) -> None:
+    """Units report to the city by the 25th (plan 六（四）: 每月25日前; 附件2 #7, #36); on a
+    rest day the deadline moves to the next working day (民法典 Art. 203, CHINA.period_end)."""
+    assert monthly_report_due(year, month) == due_on
+    assert WORK_PLAN in reporting.LEGAL_BASIS and "六（四）" in reporting.LEGAL_BASIS
+
+
+def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) -> None:
+    """2027's holidays are not entered: the ledgers of a 2027 month are refused with
+    CalendarNotConfigured (a RuleViolated: FAILED_PRECONDITION), before anything is read."""
+    with pytest.raises(CalendarNotConfigured) as caught:
+        app.monthly_ledgers(OFFICER, "licheng", 2027, 1)
+    assert isinstance(caught.value, RuleViolated) and caught.value.year == 2027

@@ -268,16 +268,26 @@ class ExportMonthlyLedgersResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FILES_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    DUE_LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    due_on: _builtins.str
+    """The day the month's report is due at the city (YYYY-MM-DD, Asia/Shanghai): the 25th, or
+    the first working day after it by the holiday calendar.
+    """
+    due_legal_basis: _builtins.str
+    """Where the due date comes from (work plan 六（四）, 附件2 #7 and #36; 民法典 Art. 203)."""
     @_builtins.property
     def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___LedgerFile]: ...
     def __init__(
         self,
         *,
         files: _abc.Iterable[Global___LedgerFile] | None = ...,
+        due_on: _builtins.str = ...,
+        due_legal_basis: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_legal_basis", b"due_legal_basis", "due_on", b"due_on", "files", b"files"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from campaign import contact
 from casework.application import ledgers
 from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
+from casework.domain import reporting
 from casework.domain.case import (
     CHANNELS,
     FEEDBACK_CHANNELS,
@@ -56,6 +57,16 @@ class Complaint:
     complainant_name: str
     complainant_phone: str
     received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MonthlyLedgers:
+    """双台账 of a unit and month, with the day they are due at the city (plan 六（四）)."""
+
+    problems: list[dict[str, Any]]
+    work: list[dict[str, Any]]
+    due_on: date
+    due_legal_basis: str
 
 
 @dataclass
@@ -267,8 +278,10 @@ class CaseworkApplication(ServiceApplication):
         return CaseView(case, personal, case.is_overdue(self.clock()))
 
     def monthly_ledgers(self, identity: Identity, unit: str, year: int,
-                        month: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The problem/lead ledger and the work ledger of a unit for a month (Shanghai)."""
+                        month: int) -> MonthlyLedgers:
+        """The problem/lead ledger and the work ledger of a unit for a month (Shanghai), and
+        the day they are due at the city. CalendarNotConfigured (FAILED_PRECONDITION) for a
+        month of a year the holiday calendar lacks: the due date is never guessed."""
         v = Validator()
         v.require(unit in COUNTY_UNITS, "unit", "unknown_unit", "a county-level unit",
                   "单位不正确")
@@ -277,6 +290,7 @@ class CaseworkApplication(ServiceApplication):
         v.raise_if_any()
         if identity.agency not in (BUREAU, "discipline") or not identity.may_access_unit(unit):
             raise PermissionDenied("another unit's ledgers", "无权查看其他单位的台账")
+        due_on = reporting.monthly_report_due(year, month)
         self.read_model.catch_up()
         problems: list[dict[str, Any]] = []
         work: list[dict[str, Any]] = []
@@ -288,7 +302,7 @@ class CaseworkApplication(ServiceApplication):
             work += ledgers.work_rows(case, events, year, month)
         problems.sort(key=lambda r: (r["received_on"], r["case_id"]))
         work.sort(key=lambda r: (r["date"], r["case_id"]))
-        return problems, work
+        return MonthlyLedgers(problems, work, due_on, reporting.LEGAL_BASIS)
 
     def list_warnings(self, identity: Identity, unit: str, rule: str,
                       include_closed: bool) -> list[WarningRow]:

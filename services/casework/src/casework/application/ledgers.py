@@ -1,4 +1,5 @@
-"""The monthly ledgers (双台账) a county-level unit reports by the 25th (DOMAIN.md §9):
+"""The monthly ledgers (双台账) a county-level unit reports by the 25th (DOMAIN.md §9; the due
+date: casework.domain.reporting):
 the problem/lead ledger (问题线索台账: every case received in the month) and the work
 ledger (工作台账: what was done in the month, one line per action)."""
 
@@ -22,6 +23,8 @@ PROBLEM_COLUMNS = (
 WORK_COLUMNS = (
     ("date", "日期"), ("case_id", "案件编号"), ("action", "工作事项"), ("detail", "说明"),
 )
+DUE_COLUMNS = (("due_on", "报送期限"), ("legal_basis", "依据"))
+"""The line that says when the month's ledgers are due at the city (casework.domain.reporting)."""
 _ACTIONS = {
     "Received": "受理", "Assigned": "交办", "InvestigationStarted": "调查核实",
     "Resolved": "形成处理结果", "FeedbackGiven": "反馈投诉人", "Closed": "办结",

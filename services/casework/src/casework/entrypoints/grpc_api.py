@@ -11,7 +11,7 @@ import grpc
 
 from casework.adapters.ledger_files import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from casework.application.app import CaseView, CaseworkApplication, Complaint
-from casework.application.ledgers import PROBLEM_COLUMNS, WORK_COLUMNS
+from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
 from casework.application.warnings import WarningsPolicy
 from casework.domain.warnings import Warning
 from pubrev.casework.v1 import casework_pb2 as pb
@@ -165,10 +165,13 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         v.require(request.format in ("csv", "xlsx"), "format", "unknown_format",
                   "csv or xlsx", "导出格式须为csv或xlsx")
         v.raise_if_any()
-        problems, work = await asyncio.to_thread(
+        ledgers = await asyncio.to_thread(
             self.app.monthly_ledgers, current_identity(), request.unit, request.year,
             request.month,
         )
+        problems, work = ledgers.problems, ledgers.work
+        # The report says when it is due, in the files as well as in the response.
+        due = [{"due_on": ledgers.due_on.isoformat(), "legal_basis": ledgers.due_legal_basis}]
         stem = f"{request.unit}-{request.year:04d}-{request.month:02d}"
         if request.format == "csv":
             files = [
@@ -176,13 +179,18 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
                               data=to_csv(PROBLEM_COLUMNS, problems), rows=len(problems)),
                 pb.LedgerFile(name=f"{stem}-work-ledger.csv", content_type=CSV_TYPE,
                               data=to_csv(WORK_COLUMNS, work), rows=len(work)),
+                pb.LedgerFile(name=f"{stem}-report-due.csv", content_type=CSV_TYPE,
+                              data=to_csv(DUE_COLUMNS, due), rows=1),
             ]
         else:
             data = to_xlsx([("问题线索台账", PROBLEM_COLUMNS, problems),
-                            ("工作台账", WORK_COLUMNS, work)])
+                            ("工作台账", WORK_COLUMNS, work),
+                            ("报送期限", DUE_COLUMNS, due)])
             files = [pb.LedgerFile(name=f"{stem}-ledgers.xlsx", content_type=XLSX_TYPE,
                                    data=data, rows=len(problems) + len(work))]
-        return pb.ExportMonthlyLedgersResponse(files=files)
+        return pb.ExportMonthlyLedgersResponse(
+            files=files, due_on=ledgers.due_on.isoformat(),
+            due_legal_basis=ledgers.due_legal_basis)
 
     async def ListWarnings(self, request: pb.ListWarningsRequest,
                            context: Context) -> pb.ListWarningsResponse:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from campaign import contact
+from campaign.sources import local, plan
 from casework.application import ledgers
 from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
 from casework.domain import reporting
@@ -36,12 +37,15 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class CaseTimeLimits:
-    """Days to close, by kind (configurable, versioned)."""
+    """Days to close a complaint, by channel (configurable, versioned). The plan asks for
+    timely handling (五（三）: 及时处理) but sets no number, so these are the bureau's own.
+    A rectification case's deadline is the one inspection ordered (RectificationOrdered)."""
 
     version: str = "putian-casework-2023.1"
     complaint_days: int = 30
     handed_down_days: int = 15
-    rectification_days: int = 30
+    legal_basis: str = (f"{plan('五（三）')}；"
+                        + local("投诉办理时限30日，上级交办件15日"))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ the other services' events (`CommunityFacts`, `CompanyFacts`); their thresholds 
 configuration (`WarningRules`) because no official text fixes them.
 
 Subject kinds: community (code), company (USCC), case (casework case id), the kinds of the
-智慧监督 feed (contracts/feeds); its fourth kind, unit, is for the future quota rule.
+智慧监督 feed (contracts/feeds); its fourth kind, unit, is unit_behind_quota's.
 
 Rules raised from events (rule id: trigger):
 - `disclosure_overdue`: DisclosureOverdue (no disclosure by the deadline).
@@ -26,9 +26,12 @@ Rules raised from events (rule id: trigger):
   case).
 - `repeat_violations`: `repeat_violations` findings against one company within
   `repeat_violations_days`; one warning per company and year (Asia/Shanghai).
-- `complaint_without_feedback`: no feedback to the complainant within `feedback_days`.
+- `complaint_without_feedback`: no feedback to the complainant by the end of the feedback
+  period (`feedback_days`, counted by the civil code on the holiday calendar).
   Casework's own cases know this, not the bus: `complaint_without_feedback()` decides, the
   application's sweep raises it.
+- `unit_behind_quota`: a unit (county-level, or the city) behind the campaign's spot-check
+  pace (campaign.pace), from a sweep over what SpotCheckPlanned and SpotCheckDone told.
 
 Rules of §8 that are not here, and why:
 - missing items, posting under 30 days, broken identity (income − cost − expenditure ≠

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from credit.adapters.contract_events import to_contract
-from credit.application.app import CreditApplication, ImposePenalty
+from credit.application.app import ClassifyPenalty, CreditApplication, ImposePenalty
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -27,7 +27,7 @@ def penalty_command(decision_number: str = "莆城管罚决〔2026〕12号") -> 
         content="警告，罚款人民币伍万元，没收违法所得", fine_fen=5_000_000,
         confiscated_fen=1_234_567, decision_date="2026-05-06",
         authority_name="莆田市城市管理局", authority_uscc="11350300MB1234567X", unit="licheng",
-        remarks="",
+        remarks="", severity="general", valid_until="2026-11-05",
     )
 
 
@@ -43,6 +43,8 @@ def run_scenario() -> list[ContractEvent]:
                             DeliveryRef("credit.ledger", "finding-0", 3))
     officer = Identity("property-bureau", "officer", "licheng")
     app.impose_penalty(officer, penalty_command())
+    app.classify_penalty(officer, ClassifyPenalty(
+        "c-1", "莆城管罚决〔2026〕12号", "serious", "2027-05-05", "复核认定为严重失信行为"))
     app.revoke_penalty(officer, "r-1", "莆城管罚决〔2026〕12号", "复议撤销")
     produced = []
     for notification in app.recorder.select_notifications(1, 1000):

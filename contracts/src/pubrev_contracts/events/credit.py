@@ -53,8 +53,33 @@ class PenaltyImposedV1(ContractEvent):
     confiscated_fen: Fen
     decision_date: dt.date
     display_until: dt.date
+    """公示截止期 on 信用中国; the decision date itself when not published (`published`)."""
     authority_name: str
     authority_uscc: str
+    severity: Severity | None = None
+    """The tier (轻微/一般/严重); None for a decision recorded before tiers were entered,
+    until the bureau classifies it (PenaltyClassified)."""
+    valid_until: dt.date | None = None
+    """处罚有效期, as the decision says."""
+    repair_from: dt.date | None = None
+    """From when repair (信用修复) may be applied for; None when not published."""
+    published: bool = True
+    """False: not published on 信用中国 (minor, DOMAIN.md §6)."""
+
+
+@register("pubrev.credit.PenaltyClassified.v1", CREDIT_EVENTS)
+class PenaltyClassifiedV1(ContractEvent):
+    """The bureau stated or corrected a decision's tier and validity; the display periods
+    follow from the tier."""
+
+    decision_number: str
+    severity: Severity
+    valid_until: dt.date
+    published: bool
+    display_until: dt.date | None
+    repair_from: dt.date | None
+    reason: str
+    classified_on: dt.date
 
 
 @register("pubrev.credit.PenaltyRevoked.v1", CREDIT_EVENTS)

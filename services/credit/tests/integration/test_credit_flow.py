@@ -8,10 +8,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from credit.application.app import CreditApplication
 from credit.bootstrap import DEV_SECRET, SCHEMAS, FeedSettings, build
@@ -20,7 +25,11 @@ from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit import faults
+from servicekit.identity import Identity
 from servicekit.kafka_admin import ensure_topics
+from servicekit.postgres import eventsourcing_env
+from servicekit.push import PushOutbox
+from servicekit.settings import ServiceSettings
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
 from tests.support.credit_scenario import COMPANY, penalty_command
 from tools.feed_receiver import FeedReceiver
@@ -29,6 +38,7 @@ pytestmark = pytest.mark.infra
 
 SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 OFFICER = identity_metadata("property-bureau", "officer", "licheng")
+OFFICER_ID = Identity("property-bureau", "officer", "licheng")
 CITY = identity_metadata("property-bureau", "officer", "putian")
 FEEDS = ("creditchina", "market")
 
@@ -101,7 +111,8 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                     content=cmd.content, fine_fen=cmd.fine_fen,
                     confiscated_fen=cmd.confiscated_fen, decision_date=cmd.decision_date,
                     authority_name=cmd.authority_name, authority_uscc=cmd.authority_uscc,
-                    unit="licheng"), metadata=OFFICER)
+                    unit="licheng", severity=cmd.severity, valid_until=cmd.valid_until),
+                    metadata=OFFICER)
                 record_id = f"penalty:{cmd.decision_number}"
                 await eventually(lambda: delivered(("creditchina", record_id),
                                                    ("market", record_id)),
@@ -110,6 +121,12 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                 assert pushed["fine_wan_yuan"] == "5.000000"
                 assert pushed["confiscated_wan_yuan"] == "1.234567"
                 assert pushed["penalty_categories"] == ["警告", "罚款", "没收违法所得"]
+                # 违法行为类型 as text, the code beside it; 处罚有效期 the decision's own,
+                # 公示截止期 by the tier (general: 1 year at most, DOMAIN.md §6).
+                assert (pushed["violation_type"], pushed["violation_code"]) == (
+                    "擅自利用共有部分进行经营", "C1")
+                assert (pushed["valid_until"], pushed["display_until"]) == (
+                    "2026-11-05", "2027-05-06")
                 status = await stub.GetFeedStatus(pb.GetFeedStatusRequest(
                     feed="creditchina", record_id=record_id), metadata=CITY)
                 assert status.status == "delivered" and len(status.attempts) >= 1
@@ -137,3 +154,108 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                 assert sent["withdraws"] == record_id
     finally:
         faults.disarm_all()
+
+
+OLD_NUMBER = "莆城管罚决〔2025〕7号"
+
+
+def _old_record() -> dict[str, object]:
+    """A 信用中国 record as the builder before this change made it: the violation's code as
+    违法行为类型, 公示截止期 = 处罚有效期 = decision + 3 years, whatever the tier."""
+    return {
+        "record_type": "administrative_penalty", "record_id": f"penalty:{OLD_NUMBER}",
+        "party_name": "莆田市荔园物业服务有限公司", "party_uscc": COMPANY,
+        "decision_number": OLD_NUMBER, "violation_type": "B3",
+        "facts": "停车收益未入账", "legal_basis": "《物业管理条例》第五十四条",
+        "penalty_categories": ["警告"], "content": "警告", "fine_wan_yuan": "0.000000",
+        "confiscated_wan_yuan": "0.000000", "decision_date": "2025-03-03",
+        "valid_until": "2028-03-02", "display_until": "2028-03-02",
+        "authority_name": "莆田市城市管理局", "authority_uscc": "11350300MB1234567X",
+        "source_unit_name": "莆田市城市管理局", "source_unit_uscc": "11350300MB1234567X",
+        "remarks": "",
+    }
+
+
+def _store_old_penalty(settings: ServiceSettings) -> None:
+    """The database as the code before this change left it: the decision stored as a
+    PenaltyImposed v1 event (no tier, no validity) and its record delivered to 信用中国."""
+    app = CreditApplication(env=eventsourcing_env(settings.service_database_url),
+                            clock=lambda: datetime(2025, 3, 4, tzinfo=UTC))
+    try:
+        app.impose_penalty(OFFICER_ID, replace(
+            penalty_command(OLD_NUMBER), violation_kind="B3", decision_date="2025-03-03",
+            valid_until="2025-09-02", penalty_types=("warning",), fine_fen=0,
+            confiscated_fen=0))
+        [notification] = app.recorder.select_notifications(1, 1)
+        state = json.loads(notification.state)
+        for added in ("severity", "valid_until", "repair_from", "class_version"):
+            state.pop(added)
+        state["display_until"] = {"_type_": "date_iso", "_data_": "2028-03-02"}
+        table = sql.Identifier(getattr(app.recorder, "events_table_name"))  # noqa: B009
+        with psycopg.connect(settings.service_database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("UPDATE {} SET state = %s WHERE originator_id = %s"
+                                 " AND originator_version = 1").format(table),
+                         (json.dumps(state).encode(), notification.originator_id))
+            with conn.cursor() as cur:
+                PushOutbox.create_tables(cur)
+            conn.execute(
+                "INSERT INTO push_records (feed, record_id, payload, created_at, status,"
+                " attempts, next_attempt_at, delivered_at) VALUES ('creditchina', %s, %s,"
+                " now(), 'delivered', 1, now(), now())",
+                (f"penalty:{OLD_NUMBER}", Jsonb(_old_record())))
+    finally:
+        app.close()
+
+
+async def test_records_sent_under_the_old_rules_are_corrected(
+        service_settings, infra, receiver) -> None:
+    """A penalty pushed under the old rules (code as 违法行为类型, 3 years' display,
+    处罚有效期 = 公示截止期) is re-pushed: at start with the violation's text and code
+    (campaign.violations), then, when the bureau states the tier (ClassifyPenalty), with the
+    decision's own 处罚有效期 and the tier's 公示截止期 (DOMAIN.md §6); each correction
+    carries the same record id and the correction marker. Classified minor, the record is
+    withdrawn from 信用中国 (not published)."""
+    await ensure_topics(infra["kafka"], [infra["prefix"] + INSPECTION_EVENTS])
+    settings = service_settings("credit")
+    _store_old_penalty(settings)
+    feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
+                         market_url=receiver.feed_url("market"), max_attempts=3)
+    record_id = f"penalty:{OLD_NUMBER}"
+    first, second = f"{record_id}#correction:1", f"{record_id}#correction:2"
+    async with running_service(lambda s: build(s, feeds=feeds), settings) as (_, run):
+        assert run.grpc is not None
+
+        async def arrived(key: str) -> bool:
+            return ("creditchina", key) in receiver.records
+
+        await eventually(lambda: arrived(first), what="the automatic correction")
+        fixed = receiver.records[("creditchina", first)]
+        assert fixed["record_id"] == record_id and fixed["corrects"] == record_id
+        assert fixed["correction"] is True
+        assert (fixed["violation_type"], fixed["violation_code"]) == (
+            "公共收益不入账、少入账", "B3")
+        # The tier is unknown: the periods stay as published until the bureau states it.
+        assert fixed["display_until"] == "2028-03-02"
+
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+            stub = pb_grpc.CreditServiceStub(channel)
+            classified = await stub.ClassifyPenalty(pb.ClassifyPenaltyRequest(
+                request_id="c-1", decision_number=OLD_NUMBER, severity="general",
+                valid_until="2025-09-02", reason="按信用修复管理办法补录处罚等级"),
+                metadata=OFFICER)
+            assert (classified.display_until, classified.repair_from) == (
+                "2026-03-03", "2025-06-03")
+            await eventually(lambda: arrived(second), what="the classified correction")
+            sent = receiver.records[("creditchina", second)]
+            assert (sent["record_id"], sent["corrects"], sent["correction"]) == (
+                record_id, record_id, True)
+            assert (sent["valid_until"], sent["display_until"]) == ("2025-09-02", "2026-03-03")
+            assert sent["violation_type"] == "公共收益不入账、少入账"
+
+            await stub.ClassifyPenalty(pb.ClassifyPenaltyRequest(
+                request_id="c-2", decision_number=OLD_NUMBER, severity="minor",
+                valid_until="2025-09-02", reason="复核认定为轻微"), metadata=OFFICER)
+            withdrawal = f"withdrawal:{OLD_NUMBER}:not-published:v3"
+            await eventually(lambda: arrived(withdrawal), what="the minor one withdrawn")
+            gone = receiver.records[("creditchina", withdrawal)]
+            assert (gone["withdraws"], gone["cause"]) == (record_id, "not_published")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from pubrev.common.v1 import audit_pb2 as pubrev_dot_common_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpubrev/credit/v1/credit.proto\x12\x10pubrev.credit.v1\x1a\x1cpubrev/common/v1/audit.proto\"\xe0\x02\n\x14ImposePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x12\n\nparty_name\x18\x03 \x01(\t\x12\x12\n\nparty_uscc\x18\x04 \x01(\t\x12\x16\n\x0eviolation_kind\x18\x05 \x01(\t\x12\r\n\x05\x66\x61\x63ts\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x15\n\rpenalty_types\x18\x08 \x03(\t\x12\x0f\n\x07\x63ontent\x18\t \x01(\t\x12\x10\n\x08\x66ine_fen\x18\n \x01(\x03\x12\x17\n\x0f\x63onfiscated_fen\x18\x0b \x01(\x03\x12\x15\n\rdecision_date\x18\x0c \x01(\t\x12\x16\n\x0e\x61uthority_name\x18\r \x01(\t\x12\x16\n\x0e\x61uthority_uscc\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x0f\n\x07remarks\x18\x10 \x01(\t\"B\n\x15ImposePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\"S\n\x14RevokePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"@\n\x15RevokePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x13\n\x0bwithdraw_by\x18\x02 \x01(\t\"(\n\x10GetLedgerRequest\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\"\xa7\x01\n\x0bLedgerEntry\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x12\n\nfinding_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x05\x12\x13\n\x0bscore_after\x18\x06 \x01(\x05\x12\n\n\x02\x61t\x18\x07 \x01(\t\x12\x15\n\rtable_version\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\"\xab\x01\n\x11GetLedgerResponse\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x1b\n\x13seriously_dishonest\x18\x04 \x01(\x08\x12.\n\x07\x65ntries\x18\x05 \x03(\x0b\x32\x1d.pubrev.credit.v1.LedgerEntry\x12\x15\n\rbands_version\x18\x06 \x01(\t\"0\n\x1aSweepDisplayPeriodsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"/\n\x1bSweepDisplayPeriodsResponse\x12\x10\n\x08restored\x18\x01 \x01(\x05\"7\n\x14GetFeedStatusRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\"L\n\nFeedCounts\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x05\x12\x11\n\tdelivered\x18\x03 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x05\"N\n\x0b\x46\x65\x65\x64\x41ttempt\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x86\x01\n\x15GetFeedStatusResponse\x12,\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1c.pubrev.credit.v1.FeedCounts\x12\x0e\n\x06status\x18\x02 \x01(\t\x12/\n\x08\x61ttempts\x18\x03 \x03(\x0b\x32\x1d.pubrev.credit.v1.FeedAttempt\":\n\x17RepushFeedRecordRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\")\n\x18RepushFeedRecordResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xc3\x05\n\rCreditService\x12`\n\rImposePenalty\x12&.pubrev.credit.v1.ImposePenaltyRequest\x1a\'.pubrev.credit.v1.ImposePenaltyResponse\x12`\n\rRevokePenalty\x12&.pubrev.credit.v1.RevokePenaltyRequest\x1a\'.pubrev.credit.v1.RevokePenaltyResponse\x12T\n\tGetLedger\x12\".pubrev.credit.v1.GetLedgerRequest\x1a#.pubrev.credit.v1.GetLedgerResponse\x12r\n\x13SweepDisplayPeriods\x12,.pubrev.credit.v1.SweepDisplayPeriodsRequest\x1a-.pubrev.credit.v1.SweepDisplayPeriodsResponse\x12`\n\rGetFeedStatus\x12&.pubrev.credit.v1.GetFeedStatusRequest\x1a\'.pubrev.credit.v1.GetFeedStatusResponse\x12i\n\x10RepushFeedRecord\x12).pubrev.credit.v1.RepushFeedRecordRequest\x1a*.pubrev.credit.v1.RepushFeedRecordResponse\x12W\n\nGetHistory\x12#.pubrev.credit.v1.GetHistoryRequest\x1a$.pubrev.credit.v1.GetHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpubrev/credit/v1/credit.proto\x12\x10pubrev.credit.v1\x1a\x1cpubrev/common/v1/audit.proto\"\x87\x03\n\x14ImposePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x12\n\nparty_name\x18\x03 \x01(\t\x12\x12\n\nparty_uscc\x18\x04 \x01(\t\x12\x16\n\x0eviolation_kind\x18\x05 \x01(\t\x12\r\n\x05\x66\x61\x63ts\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x15\n\rpenalty_types\x18\x08 \x03(\t\x12\x0f\n\x07\x63ontent\x18\t \x01(\t\x12\x10\n\x08\x66ine_fen\x18\n \x01(\x03\x12\x17\n\x0f\x63onfiscated_fen\x18\x0b \x01(\x03\x12\x15\n\rdecision_date\x18\x0c \x01(\t\x12\x16\n\x0e\x61uthority_name\x18\r \x01(\t\x12\x16\n\x0e\x61uthority_uscc\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x0f\n\x07remarks\x18\x10 \x01(\t\x12\x10\n\x08severity\x18\x11 \x01(\t\x12\x13\n\x0bvalid_until\x18\x12 \x01(\t\"j\n\x15ImposePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"|\n\x16\x43lassifyPenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x10\n\x08severity\x18\x03 \x01(\t\x12\x13\n\x0bvalid_until\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"l\n\x17\x43lassifyPenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"S\n\x14RevokePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"@\n\x15RevokePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x13\n\x0bwithdraw_by\x18\x02 \x01(\t\"(\n\x10GetLedgerRequest\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\"\xa7\x01\n\x0bLedgerEntry\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x12\n\nfinding_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x05\x12\x13\n\x0bscore_after\x18\x06 \x01(\x05\x12\n\n\x02\x61t\x18\x07 \x01(\t\x12\x15\n\rtable_version\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\"\xab\x01\n\x11GetLedgerResponse\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x1b\n\x13seriously_dishonest\x18\x04 \x01(\x08\x12.\n\x07\x65ntries\x18\x05 \x03(\x0b\x32\x1d.pubrev.credit.v1.LedgerEntry\x12\x15\n\rbands_version\x18\x06 \x01(\t\"0\n\x1aSweepDisplayPeriodsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"/\n\x1bSweepDisplayPeriodsResponse\x12\x10\n\x08restored\x18\x01 \x01(\x05\"7\n\x14GetFeedStatusRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\"L\n\nFeedCounts\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x05\x12\x11\n\tdelivered\x18\x03 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x05\"N\n\x0b\x46\x65\x65\x64\x41ttempt\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x86\x01\n\x15GetFeedStatusResponse\x12,\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1c.pubrev.credit.v1.FeedCounts\x12\x0e\n\x06status\x18\x02 \x01(\t\x12/\n\x08\x61ttempts\x18\x03 \x03(\x0b\x32\x1d.pubrev.credit.v1.FeedAttempt\":\n\x17RepushFeedRecordRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\")\n\x18RepushFeedRecordResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xab\x06\n\rCreditService\x12`\n\rImposePenalty\x12&.pubrev.credit.v1.ImposePenaltyRequest\x1a\'.pubrev.credit.v1.ImposePenaltyResponse\x12\x66\n\x0f\x43lassifyPenalty\x12(.pubrev.credit.v1.ClassifyPenaltyRequest\x1a).pubrev.credit.v1.ClassifyPenaltyResponse\x12`\n\rRevokePenalty\x12&.pubrev.credit.v1.RevokePenaltyRequest\x1a\'.pubrev.credit.v1.RevokePenaltyResponse\x12T\n\tGetLedger\x12\".pubrev.credit.v1.GetLedgerRequest\x1a#.pubrev.credit.v1.GetLedgerResponse\x12r\n\x13SweepDisplayPeriods\x12,.pubrev.credit.v1.SweepDisplayPeriodsRequest\x1a-.pubrev.credit.v1.SweepDisplayPeriodsResponse\x12`\n\rGetFeedStatus\x12&.pubrev.credit.v1.GetFeedStatusRequest\x1a\'.pubrev.credit.v1.GetFeedStatusResponse\x12i\n\x10RepushFeedRecord\x12).pubrev.credit.v1.RepushFeedRecordRequest\x1a*.pubrev.credit.v1.RepushFeedRecordResponse\x12W\n\nGetHistory\x12#.pubrev.credit.v1.GetHistoryRequest\x1a$.pubrev.credit.v1.GetHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,39 +33,43 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pubrev.credit.v1.credit_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMPOSEPENALTYREQUEST']._serialized_start=82
-  _globals['_IMPOSEPENALTYREQUEST']._serialized_end=434
-  _globals['_IMPOSEPENALTYRESPONSE']._serialized_start=436
-  _globals['_IMPOSEPENALTYRESPONSE']._serialized_end=502
-  _globals['_REVOKEPENALTYREQUEST']._serialized_start=504
-  _globals['_REVOKEPENALTYREQUEST']._serialized_end=587
-  _globals['_REVOKEPENALTYRESPONSE']._serialized_start=589
-  _globals['_REVOKEPENALTYRESPONSE']._serialized_end=653
-  _globals['_GETLEDGERREQUEST']._serialized_start=655
-  _globals['_GETLEDGERREQUEST']._serialized_end=695
-  _globals['_LEDGERENTRY']._serialized_start=698
-  _globals['_LEDGERENTRY']._serialized_end=865
-  _globals['_GETLEDGERRESPONSE']._serialized_start=868
-  _globals['_GETLEDGERRESPONSE']._serialized_end=1039
-  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_start=1041
-  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_end=1089
-  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_start=1091
-  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_end=1138
-  _globals['_GETFEEDSTATUSREQUEST']._serialized_start=1140
-  _globals['_GETFEEDSTATUSREQUEST']._serialized_end=1195
-  _globals['_FEEDCOUNTS']._serialized_start=1197
-  _globals['_FEEDCOUNTS']._serialized_end=1273
-  _globals['_FEEDATTEMPT']._serialized_start=1275
-  _globals['_FEEDATTEMPT']._serialized_end=1353
-  _globals['_GETFEEDSTATUSRESPONSE']._serialized_start=1356
-  _globals['_GETFEEDSTATUSRESPONSE']._serialized_end=1490
-  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_start=1492
-  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_end=1550
-  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_start=1552
-  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_end=1593
-  _globals['_GETHISTORYREQUEST']._serialized_start=1595
-  _globals['_GETHISTORYREQUEST']._serialized_end=1661
-  _globals['_GETHISTORYRESPONSE']._serialized_start=1663
-  _globals['_GETHISTORYRESPONSE']._serialized_end=1731
-  _globals['_CREDITSERVICE']._serialized_start=1734
-  _globals['_CREDITSERVICE']._serialized_end=2441
+  _globals['_IMPOSEPENALTYREQUEST']._serialized_end=473
+  _globals['_IMPOSEPENALTYRESPONSE']._serialized_start=475
+  _globals['_IMPOSEPENALTYRESPONSE']._serialized_end=581
+  _globals['_CLASSIFYPENALTYREQUEST']._serialized_start=583
+  _globals['_CLASSIFYPENALTYREQUEST']._serialized_end=707
+  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_start=709
+  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_end=817
+  _globals['_REVOKEPENALTYREQUEST']._serialized_start=819
+  _globals['_REVOKEPENALTYREQUEST']._serialized_end=902
+  _globals['_REVOKEPENALTYRESPONSE']._serialized_start=904
+  _globals['_REVOKEPENALTYRESPONSE']._serialized_end=968
+  _globals['_GETLEDGERREQUEST']._serialized_start=970
+  _globals['_GETLEDGERREQUEST']._serialized_end=1010
+  _globals['_LEDGERENTRY']._serialized_start=1013
+  _globals['_LEDGERENTRY']._serialized_end=1180
+  _globals['_GETLEDGERRESPONSE']._serialized_start=1183
+  _globals['_GETLEDGERRESPONSE']._serialized_end=1354
+  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_start=1356
+  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_end=1404
+  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_start=1406
+  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_end=1453
+  _globals['_GETFEEDSTATUSREQUEST']._serialized_start=1455
+  _globals['_GETFEEDSTATUSREQUEST']._serialized_end=1510
+  _globals['_FEEDCOUNTS']._serialized_start=1512
+  _globals['_FEEDCOUNTS']._serialized_end=1588
+  _globals['_FEEDATTEMPT']._serialized_start=1590
+  _globals['_FEEDATTEMPT']._serialized_end=1668
+  _globals['_GETFEEDSTATUSRESPONSE']._serialized_start=1671
+  _globals['_GETFEEDSTATUSRESPONSE']._serialized_end=1805
+  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_start=1807
+  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_end=1865
+  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_start=1867
+  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_end=1908
+  _globals['_GETHISTORYREQUEST']._serialized_start=1910
+  _globals['_GETHISTORYREQUEST']._serialized_end=1976
+  _globals['_GETHISTORYRESPONSE']._serialized_start=1978
+  _globals['_GETHISTORYRESPONSE']._serialized_end=2046
+  _globals['_CREDITSERVICE']._serialized_start=2049
+  _globals['_CREDITSERVICE']._serialized_end=2860
 # @@protoc_insertion_point(module_scope)

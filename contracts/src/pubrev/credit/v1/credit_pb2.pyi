@@ -39,6 +39,8 @@ class ImposePenaltyRequest(_message.Message):
     AUTHORITY_USCC_FIELD_NUMBER: _builtins.int
     UNIT_FIELD_NUMBER: _builtins.int
     REMARKS_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     decision_number: _builtins.str
     """行政处罚决定书文号, e.g. 莆城管罚决〔2026〕12号"""
@@ -64,6 +66,14 @@ class ImposePenaltyRequest(_message.Message):
     unit: _builtins.str
     """The unit whose bureau decided."""
     remarks: _builtins.str
+    severity: _builtins.str
+    """The tier (信用修复管理办法, DOMAIN.md §6): minor (轻微, not published on 信用中国),
+    general (一般, displayed 3 months to 1 year), serious (严重, 1 to 3 years). Required.
+    """
+    valid_until: _builtins.str
+    """处罚有效期 (YYYY-MM-DD): until when the decision has effect, as the decision says; not
+    before decision_date. Required.
+    """
     @_builtins.property
     def penalty_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """处罚类别 (行政处罚法 Art. 9): warning, circulated_criticism, fine, confiscation_of_illegal_gains,
@@ -89,10 +99,12 @@ class ImposePenaltyRequest(_message.Message):
         authority_uscc: _builtins.str = ...,
         unit: _builtins.str = ...,
         remarks: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        valid_until: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "authority_uscc", b"authority_uscc", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_date", b"decision_date", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "remarks", b"remarks", "request_id", b"request_id", "unit", b"unit", "violation_kind", b"violation_kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "authority_uscc", b"authority_uscc", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_date", b"decision_date", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "remarks", b"remarks", "request_id", b"request_id", "severity", b"severity", "unit", b"unit", "valid_until", b"valid_until", "violation_kind", b"violation_kind"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -104,22 +116,97 @@ class ImposePenaltyResponse(_message.Message):
 
     PENALTY_ID_FIELD_NUMBER: _builtins.int
     DISPLAY_UNTIL_FIELD_NUMBER: _builtins.int
+    REPAIR_FROM_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
     penalty_id: _builtins.str
     display_until: _builtins.str
-    """公示截止期 (end of public display), YYYY-MM-DD"""
+    """公示截止期 (end of public display, decision date + the tier's maximum), YYYY-MM-DD;
+    empty when not published (minor).
+    """
+    repair_from: _builtins.str
+    """From when repair (信用修复) may be applied for (decision date + the tier's minimum);
+    empty when not published.
+    """
+    published: _builtins.bool
+    """Whether the record is published on 信用中国 (false for minor)."""
     def __init__(
         self,
         *,
         penalty_id: _builtins.str = ...,
         display_until: _builtins.str = ...,
+        repair_from: _builtins.str = ...,
+        published: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_until", b"display_until", "penalty_id", b"penalty_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_until", b"display_until", "penalty_id", b"penalty_id", "published", b"published", "repair_from", b"repair_from"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ImposePenaltyResponse: _TypeAlias = ImposePenaltyResponse  # noqa: Y015
+
+@_typing.final
+class ClassifyPenaltyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision_number: _builtins.str
+    """行政处罚决定书文号 of a recorded decision"""
+    severity: _builtins.str
+    """minor, general or serious"""
+    valid_until: _builtins.str
+    """处罚有效期 (YYYY-MM-DD), not before the decision date"""
+    reason: _builtins.str
+    """Why the tier is stated or corrected"""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision_number: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        valid_until: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision_number", b"decision_number", "reason", b"reason", "request_id", b"request_id", "severity", b"severity", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClassifyPenaltyRequest: _TypeAlias = ClassifyPenaltyRequest  # noqa: Y015
+
+@_typing.final
+class ClassifyPenaltyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_UNTIL_FIELD_NUMBER: _builtins.int
+    REPAIR_FROM_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    display_until: _builtins.str
+    repair_from: _builtins.str
+    published: _builtins.bool
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        display_until: _builtins.str = ...,
+        repair_from: _builtins.str = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_until", b"display_until", "penalty_id", b"penalty_id", "published", b"published", "repair_from", b"repair_from"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClassifyPenaltyResponse: _TypeAlias = ClassifyPenaltyResponse  # noqa: Y015
 
 @_typing.final
 class RevokePenaltyRequest(_message.Message):
@@ -154,7 +241,9 @@ class RevokePenaltyResponse(_message.Message):
     WITHDRAW_BY_FIELD_NUMBER: _builtins.int
     penalty_id: _builtins.str
     withdraw_by: _builtins.str
-    """The withdrawal must reach 信用中国 within 3 working days (行政处罚法 Art. 48)."""
+    """The withdrawal must reach 信用中国 within 3 working days (行政处罚法 Art. 48; Art. 85:
+    working days, statutory holidays excluded, by the State Council's holiday calendar).
+    """
     def __init__(
         self,
         *,

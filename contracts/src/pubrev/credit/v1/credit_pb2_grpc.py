@@ -41,6 +41,11 @@ class CreditServiceStub:
                 request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.SerializeToString,
                 response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.FromString,
                 _registered_method=True)
+        self.ClassifyPenalty = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/ClassifyPenalty',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyResponse.FromString,
+                _registered_method=True)
         self.RevokePenalty = channel.unary_unary(
                 '/pubrev.credit.v1.CreditService/RevokePenalty',
                 request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.SerializeToString,
@@ -80,6 +85,15 @@ class CreditServiceServicer:
 
     def ImposePenalty(self, request, context):
         """Records an administrative penalty decision (行政处罚决定).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClassifyPenalty(self, request, context):
+        """States or corrects the tier (处罚等级) and the validity (处罚有效期) of a recorded decision
+        (those recorded before the tier was entered have none); the corrected record goes out on
+        信用中国, or a withdrawal when the tier is minor.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -133,6 +147,11 @@ def add_CreditServiceServicer_to_server(servicer, server):
                     servicer.ImposePenalty,
                     request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.FromString,
                     response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.SerializeToString,
+            ),
+            'ClassifyPenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClassifyPenalty,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyResponse.SerializeToString,
             ),
             'RevokePenalty': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokePenalty,
@@ -194,6 +213,33 @@ class CreditService:
             '/pubrev.credit.v1.CreditService/ImposePenalty',
             pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyRequest.SerializeToString,
             pubrev_dot_credit_dot_v1_dot_credit__pb2.ImposePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClassifyPenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/ClassifyPenalty',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ClassifyPenaltyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,6 +37,11 @@ class CreditServiceStub:
     def __new__(cls, channel: _aio.Channel) -> CreditServiceAsyncStub: ...
     ImposePenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.ImposePenaltyRequest, _credit_pb2.ImposePenaltyResponse]
     """Records an administrative penalty decision (行政处罚决定)."""
+    ClassifyPenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.ClassifyPenaltyRequest, _credit_pb2.ClassifyPenaltyResponse]
+    """States or corrects the tier (处罚等级) and the validity (处罚有效期) of a recorded decision
+    (those recorded before the tier was entered have none); the corrected record goes out on
+    信用中国, or a withdrawal when the tier is minor.
+    """
     RevokePenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]
     """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
     GetLedger: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]
@@ -58,6 +63,11 @@ class CreditServiceAsyncStub(CreditServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     ImposePenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.ImposePenaltyRequest, _credit_pb2.ImposePenaltyResponse]  # type: ignore[assignment]
     """Records an administrative penalty decision (行政处罚决定)."""
+    ClassifyPenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.ClassifyPenaltyRequest, _credit_pb2.ClassifyPenaltyResponse]  # type: ignore[assignment]
+    """States or corrects the tier (处罚等级) and the validity (处罚有效期) of a recorded decision
+    (those recorded before the tier was entered have none); the corrected record goes out on
+    信用中国, or a withdrawal when the tier is minor.
+    """
     RevokePenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]  # type: ignore[assignment]
     """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
     GetLedger: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]  # type: ignore[assignment]
@@ -82,6 +92,17 @@ class CreditServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_credit_pb2.ImposePenaltyResponse, _abc.Awaitable[_credit_pb2.ImposePenaltyResponse]]:
         """Records an administrative penalty decision (行政处罚决定)."""
+
+    @_abc_1.abstractmethod
+    def ClassifyPenalty(
+        self,
+        request: _credit_pb2.ClassifyPenaltyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.ClassifyPenaltyResponse, _abc.Awaitable[_credit_pb2.ClassifyPenaltyResponse]]:
+        """States or corrects the tier (处罚等级) and the validity (处罚有效期) of a recorded decision
+        (those recorded before the tier was entered have none); the corrected record goes out on
+        信用中国, or a withdrawal when the tier is minor.
+        """
 
     @_abc_1.abstractmethod
     def RevokePenalty(

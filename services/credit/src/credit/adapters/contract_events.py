@@ -10,6 +10,7 @@ from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.credit import (
     CreditDeductedV1,
     CreditRestoredV1,
+    PenaltyClassifiedV1,
     PenaltyImposedV1,
     PenaltyRevokedV1,
     SeriousDishonestyListedV1,
@@ -50,8 +51,20 @@ def to_contract(event: Any) -> ContractEvent | None:
             legal_basis=event.legal_basis, penalty_types=event.penalty_types,
             content=event.content, fine_fen=event.fine_fen,
             confiscated_fen=event.confiscated_fen, decision_date=event.decision_date,
-            display_until=event.display_until, authority_name=event.authority_name,
-            authority_uscc=event.authority_uscc,
+            # V1 has always carried a date: an unpublished decision's display ends at once.
+            display_until=event.display_until or event.decision_date,
+            authority_name=event.authority_name, authority_uscc=event.authority_uscc,
+            severity=event.severity, valid_until=event.valid_until,
+            repair_from=event.repair_from,
+            published=event.severity is None or event.display_until is not None,
+        )
+    if isinstance(event, Penalty.Classified):
+        return PenaltyClassifiedV1(
+            **base, unit=event.unit, decision_number=event.decision_number,
+            severity=event.severity, valid_until=event.valid_until,
+            published=event.display_until is not None, display_until=event.display_until,
+            repair_from=event.repair_from, reason=event.reason,
+            classified_on=event.classified_on,
         )
     if isinstance(event, Penalty.Revoked):
         return PenaltyRevokedV1(

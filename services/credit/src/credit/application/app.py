@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campaign.violations import COMPANY_KINDS
 from credit.domain.ledger import CreditLedger
-from credit.domain.penalty import PENALTY_TYPES, Penalty
+from credit.domain.penalty import PENALTY_TYPES, Penalty, company_kind
 from credit.domain.results import SpotCheckResult
-from credit.domain.rules import DEFAULT_RULES, CreditRules
+from credit.domain.rules import DEFAULT_RULES, TIERS, CreditRules
 from servicekit.errors import AlreadyExists, NotFound, PermissionDenied, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
@@ -21,8 +22,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 Clock = Callable[[], datetime]
 BUREAU = "property-bureau"
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
-PENALTY_DISPLAY_DAYS = 365 * 3
-"""A penalty with a fine stays published up to 3 years (信用修复管理办法, serious)."""
+TIERS_ZH = "轻微（minor）、一般（general）或严重（serious）"
 
 
 def _utcnow() -> datetime:
@@ -47,6 +47,22 @@ class ImposePenalty:
     authority_uscc: str
     unit: str
     remarks: str
+    severity: str
+    """轻微 minor, 一般 general, 严重 serious (DOMAIN.md §6): decides the display periods."""
+    valid_until: str
+    """处罚有效期 (YYYY-MM-DD): until when the decision has effect, as the decision says."""
+
+
+@dataclass(frozen=True)
+class ClassifyPenalty:
+    """The bureau states the tier and validity of a decision recorded without them (or
+    corrects them); the feeds re-push the corrected record."""
+
+    request_id: str
+    decision_number: str
+    severity: str
+    valid_until: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -126,9 +142,11 @@ class CreditApplication(ServiceApplication):
         for field in ("party_uscc", "authority_uscc"):
             v.require(bool(_USCC.fullmatch(getattr(cmd, field))), field, "uscc_format",
                       "an 18-character USCC (GB 32100 character set)", "统一社会信用代码格式错误")
-        v.require(bool(re.fullmatch(r"[A-E][1-9]", cmd.violation_kind)), "violation_kind",
-                  "unknown_kind", "a kind of the campaign's code list, e.g. C1",
-                  "违法行为类型须为专项整治问题清单中的类别")
+        v.require(company_kind(cmd.violation_kind), "violation_kind", "not_company_kind",
+                  f"a company's violation of the code list: one of {', '.join(COMPANY_KINDS)}"
+                  " (E1–E3 are the agencies' own failures, work plan 二（五）)",
+                  "违法行为类型须为专项整治问题清单中物业服务企业的违法行为（A至D类）")
+        _require_tier(v, cmd.severity)
         v.require(bool(cmd.penalty_types), "penalty_types", "required",
                   "at least one category of 行政处罚法 Art. 9", "缺少处罚类别")
         for n, kind in enumerate(cmd.penalty_types):
@@ -147,8 +165,9 @@ class CreditApplication(ServiceApplication):
         if decided is not None:
             v.require(decided <= self.clock().date(), "decision_date", "in_future",
                       "a decision cannot be dated in the future", "处罚决定日期不能晚于今天")
+        valid_until = _require_valid_until(v, cmd.valid_until, decided)
         v.raise_if_any()
-        assert decided is not None
+        assert decided is not None and valid_until is not None
         if identity.agency != BUREAU or not identity.may_access_unit(cmd.unit or identity.unit):
             raise PermissionDenied("only the property bureau of the unit imposes penalties",
                                    "仅物业管理主管部门可录入行政处罚")
@@ -158,17 +177,52 @@ class CreditApplication(ServiceApplication):
             if self.exists(Penalty.create_id(cmd.decision_number)):
                 raise AlreadyExists(f"decision {cmd.decision_number} is recorded already",
                                     f"处罚决定 {cmd.decision_number} 已录入")
-            display_until = decided + timedelta(days=PENALTY_DISPLAY_DAYS)
-            penalty = Penalty(
-                cmd.decision_number, cmd.party_name, cmd.party_uscc, cmd.violation_kind,
-                cmd.facts, cmd.legal_basis, list(cmd.penalty_types), cmd.content, cmd.fine_fen,
-                cmd.confiscated_fen, decided, display_until, cmd.authority_name,
-                cmd.authority_uscc, unit, cmd.remarks,
+            penalty = Penalty.impose(
+                self.rules.display, decision_number=cmd.decision_number,
+                party_name=cmd.party_name, party_uscc=cmd.party_uscc,
+                violation_kind=cmd.violation_kind, facts=cmd.facts,
+                legal_basis=cmd.legal_basis, penalty_types=list(cmd.penalty_types),
+                content=cmd.content, fine_fen=cmd.fine_fen,
+                confiscated_fen=cmd.confiscated_fen, decision_date=decided,
+                valid_until=valid_until, severity=cmd.severity,
+                authority_name=cmd.authority_name, authority_uscc=cmd.authority_uscc,
+                unit=unit, remarks=cmd.remarks,
             )
-            return [penalty], {"penalty_id": str(penalty.id),
-                               "display_until": display_until.isoformat()}
+            return [penalty], _periods(penalty)
 
         return self.run_once("ImposePenalty", cmd.request_id, cmd, execute)
+
+    def classify_penalty(self, identity: Identity, cmd: ClassifyPenalty) -> dict[str, Any]:
+        v = Validator()
+        v.require_request_id(cmd.request_id)
+        v.require(bool(cmd.decision_number.strip()), "decision_number", "required",
+                  "decision_number is required", "缺少行政处罚决定书文号")
+        _require_tier(v, cmd.severity)
+        v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
+                  "缺少定级或更正理由")
+        valid_until = _require_valid_until(v, cmd.valid_until, None)
+        v.raise_if_any()
+        assert valid_until is not None
+        penalty = self.find(Penalty.create_id(cmd.decision_number), Penalty, read_only=True)
+        if penalty is None:
+            raise NotFound(f"decision {cmd.decision_number} is not recorded",
+                           f"处罚决定 {cmd.decision_number} 不存在")
+        # The same authorization as ImposePenalty: the property bureau of the deciding unit.
+        if identity.agency != BUREAU or not identity.may_access_unit(penalty.unit):
+            raise PermissionDenied("only the deciding unit's bureau classifies its penalties",
+                                   "仅作出决定的单位可为处罚定级")
+        late = Validator()
+        _require_valid_until(late, cmd.valid_until, penalty.decision_date)
+        late.raise_if_any()
+
+        def execute() -> tuple[list[Penalty], dict[str, Any]]:
+            current = self.find(Penalty.create_id(cmd.decision_number), Penalty)
+            assert current is not None
+            today = self.clock().astimezone(SHANGHAI).date()
+            current.classify(self.rules.display, cmd.severity, valid_until, cmd.reason, today)
+            return [current], _periods(current)
+
+        return self.run_once("ClassifyPenalty", cmd.request_id, cmd, execute)
 
     def revoke_penalty(self, identity: Identity, request_id: str, decision_number: str,
                        reason: str) -> dict[str, Any]:
@@ -189,9 +243,7 @@ class CreditApplication(ServiceApplication):
             current = self.find(Penalty.create_id(decision_number), Penalty)
             assert current is not None
             today = self.clock().astimezone(SHANGHAI).date()
-            current.revoke(reason, today)
-            events = current.pending_events
-            withdraw_by = getattr(events[-1], "withdraw_by")  # noqa: B009
+            withdraw_by = current.revoke(reason, today)
             return [current], {"penalty_id": str(current.id),
                                "withdraw_by": withdraw_by.isoformat()}
 
@@ -221,6 +273,39 @@ class CreditApplication(ServiceApplication):
                 })
         return LedgerView(company_uscc, ledger.score, self.rules.grades.grade(ledger.score),
                           ledger.listed, entries, self.rules.grades.version)
+
+
+def _periods(penalty: Penalty) -> dict[str, Any]:
+    """The answer of ImposePenalty and ClassifyPenalty: empty dates when not published."""
+    return {"penalty_id": str(penalty.id),
+            "display_until": penalty.display_until.isoformat() if penalty.display_until else "",
+            "repair_from": penalty.repair_from.isoformat() if penalty.repair_from else "",
+            "published": penalty.display_until is not None}
+
+
+def _require_tier(v: Validator, severity: str) -> None:
+    v.require(bool(severity), "severity", "required",
+              f"the tier is required: one of {', '.join(TIERS)} (DOMAIN.md §6)",
+              f"缺少处罚等级：须为{TIERS_ZH}")
+    if severity:
+        v.require(severity in TIERS, "severity", "unknown_tier",
+                  f"one of {', '.join(TIERS)} (信用修复管理办法, DOMAIN.md §6)",
+                  f"处罚等级须为{TIERS_ZH}")
+
+
+def _require_valid_until(v: Validator, text: str, decided: date | None) -> date | None:
+    """处罚有效期: a date of the decision, never before the decision itself."""
+    if not text:
+        v.add("valid_until", "required", "valid_until (处罚有效期, YYYY-MM-DD) is required",
+              "缺少处罚有效期")
+        return None
+    valid_until = _date(text)
+    if valid_until is None:
+        v.add("valid_until", "date_format", "YYYY-MM-DD", "处罚有效期格式错误")
+    elif decided is not None and valid_until < decided:
+        v.add("valid_until", "before_decision",
+              "valid_until cannot be before the decision date", "处罚有效期不能早于处罚决定日期")
+    return valid_until
 
 
 def _date(text: str) -> date | None:

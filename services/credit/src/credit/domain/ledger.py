@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from credit.domain.rules import INITIAL_SCORE, CreditRules
+from credit.domain.rules import INITIAL_SCORE, CreditRules, add_months_at
 
 NAMESPACE = uuid.UUID("9b1d5e3c-4a2f-4e7b-8c6d-2f1e0a9b8c7d")
 
@@ -53,15 +53,15 @@ class CreditLedger(Aggregate):
             return False
         points = rules.deductions.points_for(kind, severity)
         score = max(self.score - points, 0)
-        display = rules.display
+        tier = rules.display.tier(severity)
         self._deducted(
             unit=unit, company_uscc=self.company_uscc, finding_id=finding_id, kind=kind,
             severity=severity, points=points, score_after=score,
             grade_after=rules.grades.grade(score), table_version=rules.deductions.version,
             legal_basis=rules.deductions.legal_basis, found_at=found_at,
-            published=display.published.get(severity, True),
-            repair_from=found_at + timedelta(days=display.minimum_days.get(severity, 0)),
-            display_until=found_at + timedelta(days=display.maximum_days.get(severity, 365)),
+            published=tier.published,
+            repair_from=add_months_at(found_at, tier.minimum_months),
+            display_until=add_months_at(found_at, tier.maximum_months),
         )
         return True
 

@@ -1,12 +1,28 @@
 """Credit rules: deduction table, grade bands, display periods and the serious-dishonesty
 threshold. No Fujian table was found (DOMAIN.md §6): every figure here is configuration,
-versioned and with its basis, never a literal inside a rule."""
+versioned and with its basis, never a literal inside a rule. A basis cites the work plan
+(campaign.sources), DOMAIN.md or a law, or says it is local configuration
+(campaign.sources.local); never a title of its own making."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+from campaign.sources import local, plan
+from servicekit.errors import RuleViolated
 
 INITIAL_SCORE = 100
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Tier = Literal["minor", "general", "serious"]
+TIERS: tuple[str, ...] = get_args(Tier)
+"""轻微, 一般, 严重: the tiers of 信用修复管理办法 (DOMAIN.md §6)."""
+CIVIL_CODE_ART_202 = "《民法典》第二百零二条"
+"""A period in months or years ends on the corresponding day of its last month, or on that
+month's last day when it has no such day."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +41,7 @@ class GradeBands:
     version: str
     bands: tuple[tuple[str, int], ...]
     """(grade, lowest score) from the best; the last band takes everything below."""
+    source: str = ""
 
     def grade(self, score: int) -> str:
         for name, floor in self.bands:
@@ -33,15 +50,64 @@ class GradeBands:
         return self.bands[-1][0]
 
 
+def add_months(start: date, months: int) -> date:
+    """The day `months` calendar months after `start`: the corresponding day, or the last
+    day of the month that has none (民法典 Art. 202; 31 Jan + 1 month = 28/29 Feb)."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def add_months_at(instant: datetime, months: int) -> datetime:
+    """`add_months` on the Asia/Shanghai date of an instant, at the same local time."""
+    local_time = instant.astimezone(SHANGHAI)
+    day = add_months(local_time.date(), months)
+    shifted = local_time.replace(year=day.year, month=day.month, day=day.day)
+    return shifted.astimezone(instant.tzinfo)
+
+
+class UnknownTier(RuleViolated):
+    def __init__(self, tier: str) -> None:
+        super().__init__(f"unknown tier {tier[:20]!r}: one of {', '.join(TIERS)}",
+                         "处罚等级须为轻微、一般或严重")
+
+
+@dataclass(frozen=True)
+class TierPeriods:
+    published: bool
+    """Whether a record of this tier is published on 信用中国 at all."""
+    minimum_months: int
+    """Repair (信用修复) may be applied for after this."""
+    maximum_months: int
+    """Display ends after this at the latest (公示截止期)."""
+
+
 @dataclass(frozen=True)
 class DisplayPeriods:
-    """Days a record stays published (信用修复管理办法, in force 2026-04-01): minor not
-    published; general 3 months to 1 year; serious 1 to 3 years. Repair may be applied for
-    after the minimum; the deduction is restored at the maximum at the latest."""
+    """How long a record stays published, by tier, in calendar months from its date (counted
+    by 民法典 Art. 202): minor not published; general 3 months to 1 year; serious 1 to 3
+    years; repair may be applied for after the minimum (DOMAIN.md §6, 信用修复管理办法 in
+    force 2026-04-01). A display end is not a deadline for an act, so it does not move past
+    rest days (民法典 Art. 203 does not apply)."""
 
-    minimum_days: dict[str, int] = field(default_factory=dict)
-    maximum_days: dict[str, int] = field(default_factory=dict)
-    published: dict[str, bool] = field(default_factory=dict)
+    version: str
+    tiers: dict[str, TierPeriods]
+    source: str
+
+    def tier(self, severity: str) -> TierPeriods:
+        found = self.tiers.get(severity)
+        if found is None:
+            raise UnknownTier(severity)
+        return found
+
+    def published(self, severity: str) -> bool:
+        return self.tier(severity).published
+
+    def repair_from(self, severity: str, start: date) -> date:
+        return add_months(start, self.tier(severity).minimum_months)
+
+    def display_until(self, severity: str, start: date) -> date:
+        return add_months(start, self.tier(severity).maximum_months)
 
 
 @dataclass(frozen=True)
@@ -49,6 +115,7 @@ class DishonestyRule:
     score_below: int
     serious_findings: int
     within_days: int
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,17 +136,33 @@ DEFAULT_RULES = CreditRules(
             "D": {"minor": 4, "general": 8, "serious": 12},
             "E": {},  # supervision failures are the agencies', not the company's
         },
-        legal_basis="《莆田市住宅小区公共收益专项整治工作方案》（2023）信用惩戒条款；"
-                    "扣分标准参照北京市物业服务企业信用管理办法（可配置）",
+        # The plan orders the deduction (三: 对不良行为予以信用扣分; 附件1 #22: 信用减分) but
+        # sets no points: the table is the bureau's, modelled on Beijing's (DOMAIN.md §6).
+        legal_basis=f"{plan('三（责任分工）、附件1第22项')}；"
+                    + local("扣分分值（未找到福建省标准，参照北京市记分做法设置，DOMAIN.md §6）"),
     ),
     grades=GradeBands(
         version="putian-grades-2023.1",
         bands=(("AAA", 85), ("AA", 80), ("A", 70), ("B", 60), ("C", 0)),
+        source=local("信用等级分档（参照山东省烟台市AAA至C分级，DOMAIN.md §6）"),
     ),
     display=DisplayPeriods(
-        minimum_days={"minor": 0, "general": 91, "serious": 365},
-        maximum_days={"minor": 91, "general": 365, "serious": 1095},
-        published={"minor": False, "general": True, "serious": True},
+        version="cn-credit-repair-2026.1",
+        tiers={
+            # A minor record is never published; the ledger still restores its points after
+            # 3 months at the latest, a value no source gives (see `source`).
+            "minor": TierPeriods(published=False, minimum_months=0, maximum_months=3),
+            "general": TierPeriods(published=True, minimum_months=3, maximum_months=12),
+            "serious": TierPeriods(published=True, minimum_months=12, maximum_months=36),
+        },
+        source="DOMAIN.md §6（信用修复管理办法，2026年4月1日施行）；"
+               f"期间按{CIVIL_CODE_ART_202}计算；"
+               + local("轻微失信扣分3个月后恢复"),
     ),
-    dishonesty=DishonestyRule(score_below=60, serious_findings=2, within_days=365),
+    # The plan has DRC push companies "依法列入严重失信惩戒对象名单" (三): the thresholds that
+    # propose a listing here are the bureau's own.
+    dishonesty=DishonestyRule(
+        score_below=60, serious_findings=2, within_days=365,
+        source=f"{plan('三（责任分工）')}；" + local("提请列入严重失信主体名单的分数和次数条件"),
+    ),
 )

@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 
 from credit.adapters.feeds import CREDIT_CHINA, MARKET
-from credit.application.app import CreditApplication, ImposePenalty
+from credit.application.app import ClassifyPenalty, CreditApplication, ImposePenalty
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -41,10 +41,19 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             request.party_uscc, request.violation_kind, request.facts, request.legal_basis,
             tuple(request.penalty_types), request.content, request.fine_fen,
             request.confiscated_fen, request.decision_date, request.authority_name,
-            request.authority_uscc, request.unit, request.remarks,
+            request.authority_uscc, request.unit, request.remarks, request.severity,
+            request.valid_until,
         )
         result = await asyncio.to_thread(self.app.impose_penalty, current_identity(), cmd)
         return pb.ImposePenaltyResponse(**result)
+
+    async def ClassifyPenalty(
+        self, request: pb.ClassifyPenaltyRequest, context: Context
+    ) -> pb.ClassifyPenaltyResponse:
+        cmd = ClassifyPenalty(request.request_id, request.decision_number, request.severity,
+                              request.valid_until, request.reason)
+        result = await asyncio.to_thread(self.app.classify_penalty, current_identity(), cmd)
+        return pb.ClassifyPenaltyResponse(**result)
 
     async def RevokePenalty(
         self, request: pb.RevokePenaltyRequest, context: Context

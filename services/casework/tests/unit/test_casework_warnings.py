@@ -750,9 +750,24 @@ def test_pace_follows_the_inspection_events(app: CaseworkApplication,
         **sample("pubrev.inspection.SpotCheckDone.v1"), "plan_id": city_plan,
         "unit": "chengxiang", "community_code": "CX-0001"})
     assert on_done(done, DeliveryRef(WARNINGS, str(done.aggregate_id), 1))
+    # A cross check of chengxiang by licheng's team counts for chengxiang (plan 四（四）).
+    county_plan, cross_plan = str(uuid.uuid4()), str(uuid.uuid4())
+    assert on_planned(plan_model.model_validate({
+        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": county_plan,
+        "unit": "chengxiang", "checked_unit": "chengxiang", "quota": 2}),
+        DeliveryRef(WARNINGS, county_plan, 1))
+    assert on_planned(plan_model.model_validate({
+        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": cross_plan,
+        "kind": "cross", "quarter": 3, "unit": "licheng", "checked_unit": "chengxiang",
+        "quota": 5}), DeliveryRef(WARNINGS, cross_plan, 1))
+    for plan_id, code in ((county_plan, "CX-0002"), (cross_plan, "CX-0003")):
+        checked: Any = done_model.model_validate({
+            **sample("pubrev.inspection.SpotCheckDone.v1"), "aggregate_id": str(uuid.uuid4()),
+            "plan_id": plan_id, "unit": "chengxiang", "community_code": code})
+        assert on_done(checked, DeliveryRef(WARNINGS, str(checked.aggregate_id), 1))
     clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI_TZ)
-    assert policy.sweep_quota_pace(["putian", "chengxiang"]) == 1
-    warning = only(app, UNIT_BEHIND_QUOTA)
+    assert policy.sweep_quota_pace(["putian", "chengxiang", "licheng"]) == 1
+    warning = only(app, UNIT_BEHIND_QUOTA)  # chengxiang: 2 of 2 (own + cross), on pace
     assert (warning.unit, warning.details["checked"]) == ("putian", 1)
 
 

@@ -207,6 +207,17 @@ class WarningsPolicy:
         facts.note_plan(plan_id)
         return self.app.record(facts, delivery=delivery)
 
+    def on_cross_plan(self, plan_id: str, checked_unit: str, year: int,
+                      delivery: DeliveryRef) -> bool:
+        """A cross check (交叉检查, plan 四（四）) of a county-level unit by another's team: no
+        quota of its own, but its checks verify the checked unit's communities and count
+        toward that unit's pace, as inspection's progress counts them."""
+        if self.app.already_applied(delivery):
+            return False
+        facts = self._unit(checked_unit, year)
+        facts.note_plan(plan_id)
+        return self.app.record(facts, delivery=delivery)
+
     def on_check(self, plan_id: str, community_code: str, delivery: DeliveryRef) -> bool:
         """A community checked under a plan (SpotCheckDone), whether or not the plan has
         arrived yet; counted once however often it is checked."""
@@ -218,7 +229,8 @@ class WarningsPolicy:
         return self.app.record(checks, delivery=delivery)
 
     def checked(self, facts: UnitInspections) -> int:
-        """The distinct communities checked under the unit's yearly plans this year."""
+        """The distinct communities checked this year under the unit's yearly plan and the
+        cross checks of its communities."""
         communities = set(facts.checked)
         for plan_id in facts.plans:
             checks = self.app.find(PlanChecks.create_id(plan_id), PlanChecks, read_only=True)

@@ -763,8 +763,10 @@ class UnitInspections(Aggregate):
 
     A check counts for the unit whose yearly plan it belongs to (SpotCheckDone.plan_id), not
     for the community's unit: the city's checks of a county's communities are the city's
-    15%, not the county's 50% (plan 四（三）). `checked` holds the communities noted by unit
-    before checks were counted by plan; they still count (a set: nothing twice)."""
+    15%, not the county's 50% (plan 四（三）). A cross check's plan (四（四）) is noted for the
+    checked unit: it verifies that unit's communities (as inspection's progress counts it).
+    `checked` holds the communities noted by unit before checks were counted by plan; they
+    still count (a set: nothing twice)."""
 
     class Opened(Aggregate.Created):
         unit: str

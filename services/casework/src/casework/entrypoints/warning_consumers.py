@@ -76,7 +76,11 @@ def warning_subscriptions(policy: WarningsPolicy) -> list[Subscription]:
 
     def on_planned(event: SpotCheckPlannedV1, delivery: DeliveryRef) -> bool:
         # A yearly plan sets its unit's pace: a county-level unit's 50% or the city's 15%
-        # (plan 四（三）). Cross checks (四（四）) are quarterly and carry no quota.
+        # (plan 四（三）). A cross check (四（四）) carries no quota; its checks count for
+        # the checked unit, as inspection's progress counts them.
+        if event.kind == "cross" and event.checked_unit in COUNTY_UNITS:
+            return policy.on_cross_plan(str(event.aggregate_id), event.checked_unit,
+                                        event.year, delivery)
         if event.kind != "yearly" or event.unit not in PACED_UNITS:
             return False
         return policy.on_plan(str(event.aggregate_id), event.unit, event.year, event.quota,

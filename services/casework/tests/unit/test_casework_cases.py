@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +15,7 @@ from campaign.sources import WORK_PLAN
 from campaign.workdays import CalendarNotConfigured
 from casework.application.app import CaseworkApplication
 from casework.domain import reporting
+from casework.domain.case import Case
 from casework.domain.reporting import monthly_report_due
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
@@ -29,6 +33,7 @@ from tests.support.casework_scenario import (
 OTHER_POLICE = Identity("police", "investigator", "licheng", "putian-psb-hanjiang")
 OTHER_UNIT = Identity("property-bureau", "officer", "xianyou")
 CITY = Identity("property-bureau", "officer", "putian")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -73,13 +78,51 @@ def test_feedback_needs_a_result_first(app: CaseworkApplication) -> None:
 
 
 def test_overdue_after_the_time_limit(app: CaseworkApplication, clock: FakeClock) -> None:
+    # 30 days from 6 May 2026 (the receiving day not counted): the last day is Friday
+    # 5 June, which lasts until 24:00 in Putian (民法典 Art. 201).
     case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-    clock.now = WHEN + timedelta(days=30)
+    clock.now = datetime(2026, 6, 5, 23, 59, 59, tzinfo=SHANGHAI)
     assert not app.view(OFFICER, case_id).overdue
-    clock.now = WHEN + timedelta(days=30, seconds=1)
+    clock.now = datetime(2026, 6, 6, 0, 0, 1, tzinfo=SHANGHAI)
     assert app.view(OFFICER, case_id).overdue
     handed = app.receive_complaint(OFFICER, complaint("c2", "handed_down"))
     assert handed["due_at"] < app.receive_complaint(OFFICER, complaint("c3"))["due_at"]
+
+
+def test_complaint_time_limit_ends_on_a_working_day_civil_code_201_203(
+    app: CaseworkApplication, clock: FakeClock,
+) -> None:
+    # Received 5 September 2026: 30 days end on Monday 5 October, inside the National Day
+    # holiday (1–7 October, 国务院办公厅关于2026年部分节假日安排的通知): the limit runs to
+    # the end of Thursday 8 October (民法典 Art. 203).
+    received = datetime(2026, 9, 5, 10, 0, tzinfo=SHANGHAI)
+    clock.now = received
+    answer = app.receive_complaint(OFFICER, replace(complaint(), received_at=received))
+    assert datetime.fromisoformat(answer["due_at"]) == datetime(2026, 10, 9, tzinfo=SHANGHAI)
+    clock.now = datetime(2026, 10, 8, 23, 59, tzinfo=SHANGHAI)
+    assert not app.view(OFFICER, answer["case_id"]).overdue
+    clock.now = datetime(2026, 10, 9, 0, 1, tzinfo=SHANGHAI)
+    assert app.view(OFFICER, answer["case_id"]).overdue
+
+
+def test_a_time_limit_ending_in_an_unknown_year_is_provisional_then_explicit(
+    app: CaseworkApplication, clock: FakeClock,
+) -> None:
+    # 30 days from 15 December 2026 end on 14 January 2027, a year the holiday calendar
+    # does not have. The complaint is received (never refused for want of a calendar), with
+    # the nominal day's end as a provisional deadline; past it the calendar must decide,
+    # and an unknown year is an explicit error, not a guess.
+    received = datetime(2026, 12, 15, 9, 0, tzinfo=SHANGHAI)
+    clock.now = received
+    answer = app.receive_complaint(OFFICER, replace(complaint(), received_at=received))
+    case = app.case(answer["case_id"])
+    assert case.due_provisional
+    assert case.due_at == datetime(2027, 1, 15, tzinfo=SHANGHAI)
+    clock.now = datetime(2027, 1, 14, 12, 0, tzinfo=SHANGHAI)
+    assert not app.view(OFFICER, answer["case_id"]).overdue
+    clock.now = datetime(2027, 1, 15, 12, 0, tzinfo=SHANGHAI)
+    with pytest.raises(CalendarNotConfigured):
+        app.view(OFFICER, answer["case_id"])
 
 
 def test_personal_data_only_for_the_handling_unit(app: CaseworkApplication) -> None:
@@ -189,3 +232,25 @@ def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) ->
     with pytest.raises(CalendarNotConfigured) as caught:
         app.monthly_ledgers(OFFICER, "licheng", 2027, 1)
     assert isinstance(caught.value, RuleViolated) and caught.value.year == 2027
+
+
+def test_a_case_stored_before_the_calendar_loads_with_its_stored_deadline(
+    app: CaseworkApplication,
+) -> None:
+    """Stored events are data: a Case.Received of v1 (received_at + N days, no nominal day)
+    upcasts with its deadline as stored, and is overdue after it as before."""
+    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    (stored,) = app.repository.event_store.recorder.select_events(app.case(case_id).id)
+    state = json.loads(stored.state)
+    assert state.pop("class_version") == 2
+    del state["due_on"]
+    v1_due = WHEN + timedelta(days=30)
+    state["due_at"] = {"_type_": "datetime_iso", "_data_": v1_due.isoformat()}
+    upcast = app.mapper.to_domain_event(
+        dataclasses.replace(stored, state=json.dumps(state).encode()))
+    assert isinstance(upcast, Case.Received)
+    case = upcast.mutate(None)
+    assert isinstance(case, Case)
+    assert case.due_on is None and not case.due_provisional
+    assert case.deadline() == v1_due
+    assert not case.is_overdue(v1_due) and case.is_overdue(v1_due + timedelta(seconds=1))

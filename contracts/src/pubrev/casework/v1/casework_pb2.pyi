@@ -624,6 +624,7 @@ class Case(_message.Message):
     PERSONAL_DATA_SHREDDED_FIELD_NUMBER: _builtins.int
     FINDING_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    DUE_PROVISIONAL_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
     kind: _builtins.str
     """complaint or rectification"""
@@ -650,6 +651,11 @@ class Case(_message.Message):
     personal_data_shredded: _builtins.bool
     finding_id: _builtins.str
     version: _builtins.int
+    due_provisional: _builtins.bool
+    """The time limit's end ends on a working day by the holiday calendar (民法典 Art. 201,
+    203). True while the calendar lacks the year of its last day: due_at is then the
+    nominal day's end, never later than the true deadline.
+    """
     def __init__(
         self,
         *,
@@ -676,10 +682,11 @@ class Case(_message.Message):
         personal_data_shredded: _builtins.bool = ...,
         finding_id: _builtins.str = ...,
         version: _builtins.int = ...,
+        due_provisional: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "due_provisional", b"due_provisional", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

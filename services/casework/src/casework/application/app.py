@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from campaign import contact
@@ -18,12 +19,16 @@ from casework.domain.case import (
     FEEDBACK_CHANNELS,
     OFFENCES,
     POLICE_OUTCOMES,
+    TIME_LIMIT_BASIS,
     Case,
+    time_limit,
 )
 from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.errors import NotFound, PermissionDenied, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 BUREAU = "property-bureau"
@@ -45,7 +50,8 @@ class CaseTimeLimits:
     complaint_days: int = 30
     handed_down_days: int = 15
     legal_basis: str = (f"{plan('五（三）')}；"
-                        + local("投诉办理时限30日，上级交办件15日"))
+                        + local("投诉办理时限30日，上级交办件15日")
+                        + f"；期限计算：{TIME_LIMIT_BASIS}")
 
 
 @dataclass(frozen=True)
@@ -141,9 +147,14 @@ class CaseworkApplication(ServiceApplication):
             case_id = Case.create_id(key)
             sealed = self.vault.seal(case_id, {"name": cmd.complainant_name,
                                                "phone": cmd.complainant_phone})
+            due_on, due_at, provisional = time_limit(received, days)
+            if provisional:
+                log.warning("complaint time limit ends in a year the holiday calendar lacks:"
+                            " the nominal day stands until the year is entered",
+                            extra={"case_key": key, "due_on": due_on.isoformat()})
             case = Case(key, "complaint", cmd.channel, cmd.major, cmd.unit,
                         cmd.community_code, cmd.company_uscc, cmd.category, cmd.description,
-                        received, received + timedelta(days=days), sealed, "")
+                        received, due_at, sealed, "", due_on)
             return [case], {"case_id": str(case.id), "due_at": case.due_at.isoformat()}
 
         # Personal data is not fingerprinted in clear: a hash of it suffices for the retry

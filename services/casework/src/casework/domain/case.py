@@ -10,11 +10,13 @@ lives outside the event store, so destroying it shreds them while the events sta
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
+from campaign.workdays import CHINA, CIVIL_CODE_ART_203, CalendarNotConfigured, WorkCalendar
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")
@@ -22,6 +24,30 @@ CHANNELS = ("hotline_12345", "phone", "email", "letters_visits", "handed_down")
 OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
 POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
 FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TIME_LIMIT_BASIS = f"《民法典》第二百零一条；{CIVIL_CODE_ART_203}"
+"""A time limit of N days: the receiving day not counted, the period ends at 24:00 of its
+last day, and a last day that is a rest day moves to the next working day."""
+
+
+def end_of(day: date) -> datetime:
+    """24:00 of a day in Putian: a period's last day lasts until then."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+
+
+def time_limit(received_at: datetime, days: int,
+               calendar: WorkCalendar = CHINA) -> tuple[date, datetime, bool]:
+    """(nominal last day, deadline, provisional) of a time limit of `days` days from
+    `received_at` (TIME_LIMIT_BASIS). When the calendar lacks the last day's year the
+    deadline is the nominal day's end, marked provisional: a complaint is never refused for
+    want of next year's calendar, and rest days can only move a deadline later, so the
+    provisional one is never laxer than the true one. Case.deadline() settles it once the
+    year is entered."""
+    nominal = received_at.astimezone(SHANGHAI).date() + timedelta(days=days)
+    try:
+        return nominal, end_of(calendar.period_end(nominal)), False
+    except CalendarNotConfigured:
+        return nominal, end_of(nominal), True
 
 
 def _closed_guard(case: Case) -> None:
@@ -45,12 +71,23 @@ class Case(Aggregate):
         due_at: datetime
         sealed_personal_data: str
         finding_id: str
+        due_on: date | None
+        """v2: the nominal last day of a complaint's time limit (None for a rectification
+        case, whose deadline is inspection's, and for cases received before v2)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before v2 the time limit was received_at + N days, rest days ignored: kept as
+            # stored (it was never laxer than the calendar's).
+            state["due_on"] = None
 
     @event(Received)
     def __init__(self, case_key: str, kind: str, channel: str, major: bool, unit: str,
                  community_code: str, company_uscc: str, category: str, description: str,
                  received_at: datetime, due_at: datetime, sealed_personal_data: str,
-                 finding_id: str) -> None:
+                 finding_id: str, due_on: date | None = None) -> None:
         self.kind = kind
         self.channel = channel
         self.unit = unit
@@ -60,6 +97,7 @@ class Case(Aggregate):
         self.category = category
         self.received_at = received_at
         self.due_at = due_at
+        self.due_on = due_on
         self.sealed_personal_data = sealed_personal_data
         self.finding_id = finding_id
         self.status = "received"
@@ -82,8 +120,32 @@ class Case(Aggregate):
     def needs_feedback(self) -> bool:
         return self.kind == "complaint"
 
-    def is_overdue(self, now: datetime) -> bool:
-        return self.status != "closed" and now > self.due_at
+    def deadline(self, calendar: WorkCalendar = CHINA) -> datetime:
+        """The time limit's end. A complaint received while the calendar lacked its last
+        day's year is settled now; if the year is still missing, CalendarNotConfigured."""
+        if self.due_on is None:
+            return self.due_at
+        return end_of(calendar.period_end(self.due_on))
+
+    @property
+    def due_provisional(self) -> bool:
+        """Whether `due_at` is still the nominal day, the calendar lacking its year."""
+        if self.due_on is None:
+            return False
+        try:
+            self.deadline()
+        except CalendarNotConfigured:
+            return True
+        return False
+
+    def is_overdue(self, now: datetime, calendar: WorkCalendar = CHINA) -> bool:
+        """Past the time limit. Before the nominal last day ends nothing is overdue and the
+        calendar is not needed; after it, the calendar decides (an unknown year raises)."""
+        if self.status == "closed":
+            return False
+        if self.due_on is not None and now < end_of(self.due_on):
+            return False
+        return now > self.deadline(calendar)
 
     class Assigned(Aggregate.Event):
         unit: str
@@ -163,7 +225,7 @@ class Case(Aggregate):
                                                                "transferred", "closed"):
             raise RuleViolated("the police have not reported an outcome of the referral",
                                "移送公安的案件尚未收到处理结果，不能办结")
-        self._closed(unit=self.unit, closed_at=now, overdue=now > self.due_at)
+        self._closed(unit=self.unit, closed_at=now, overdue=self.is_overdue(now))
 
     @event(Closed)
     def _closed(self, unit: str, closed_at: datetime, overdue: bool) -> None:

@@ -49,7 +49,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,7 @@ from campaign.pace import DEFAULT_PACE, PaceRules
 from campaign.sources import local, plan
 from campaign.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
 from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
-from casework.domain.case import Case
+from casework.domain.case import Case, end_of
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("5d1f7a3e-2c64-4b8f-a0d9-8e7c6b5a4f31")
@@ -722,11 +722,6 @@ def feedback_due_on(received_at: datetime, rules: WarningRules) -> date:
     return rules.calendar.add_days(received, rules.feedback_days)
 
 
-def _end_of(day: date) -> datetime:
-    """24:00 of a day in Shanghai: a period's last day lasts until then (民法典 Art. 203)."""
-    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
-
-
 def complaint_without_feedback(received_at: datetime, feedback_at: datetime | None,
                                now: datetime, rules: WarningRules) -> dict[str, Any] | None:
     """The details of a `complaint_without_feedback` warning when it is due, else None.
@@ -739,15 +734,15 @@ def complaint_without_feedback(received_at: datetime, feedback_at: datetime | No
     nominal = received_at.astimezone(SHANGHAI).date() + timedelta(days=rules.feedback_days)
     # Rest days only move the end later: before the nominal end nothing can be due, and
     # the calendar (which may lack next year) is not consulted.
-    if reached < _end_of(nominal):
+    if reached < end_of(nominal):
         return None
     due_on = feedback_due_on(received_at, rules)
-    if reached < _end_of(due_on):
+    if reached < end_of(due_on):
         return None
     return {
         "received_at": received_at.isoformat(),
         "feedback_due_on": due_on.isoformat(),
-        "feedback_due_at": _end_of(due_on).isoformat(),
+        "feedback_due_at": end_of(due_on).isoformat(),
         "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
         "feedback_days": rules.feedback_days,
         "calendar_version": rules.calendar.version,

@@ -12,7 +12,7 @@ SERVICES := disclosure inspection credit casework
 SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src)
 
 .PHONY: help deps run demo stop infra-up infra-down infra-status test test-unit test-infra lint \
-        protos protos-check asyncapi bench fmt clean
+        protos protos-check asyncapi authz-doc bench fmt clean
 
 help:
 	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
@@ -71,6 +71,9 @@ protos-check: $(STAMP)
 asyncapi: $(STAMP)
 	$(PY) tools/gen_asyncapi.py
 
+authz-doc: $(STAMP)
+	$(PY) tools/gen_authz_doc.py
+
 lint: $(STAMP) $(BUF)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -80,6 +83,7 @@ lint: $(STAMP) $(BUF)
 	cd contracts/proto && ../../$(BUF) breaking --against '../../.git#ref=HEAD,subdir=contracts/proto'
 	$(PY) tools/gen_protos.py --check
 	$(PY) tools/gen_asyncapi.py --check
+	$(PY) tools/gen_authz_doc.py --check
 	$(PY) tools/check_k8s.py
 
 fmt: $(STAMP)

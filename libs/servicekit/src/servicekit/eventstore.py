@@ -38,7 +38,9 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from servicekit.errors import AlreadyExists, Conflict, ServiceError
+from servicekit.errors import AlreadyExists, Conflict, NotFound, ServiceError
+from servicekit.identity import Identity
+from servicekit.policy import Policy, Resource
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -95,8 +97,19 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+HISTORY_RPC = "GetHistory"
+
+HistoryReads = Mapping[type[Aggregate], tuple[str, Callable[[Any], Resource]]]
+"""Aggregate type → (the RPC that reads it, the facts its scope is judged on)."""
+
+
 class ServiceApplication(Application[uuid.UUID]):
     """Base of each service's eventsourcing application."""
+
+    policy: Policy
+    """The service's declared authorization (application/access.py)."""
+    history_reads: HistoryReads = {}
+    """Who may read a record's history: the same rule as the record's own read RPC."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -266,6 +279,29 @@ class ServiceApplication(Application[uuid.UUID]):
         return dict(receipt.result)
 
     # -- audit trail -----------------------------------------------------------------------
+
+    def read_history(self, identity: Identity, aggregate_id: uuid.UUID | None,
+                     after_position: int, limit: int) -> list[HistoryEntry]:
+        """The history a caller may read: the whole log only under the GetHistory rule (the
+        auditor's), one record's history under that record's own read rule."""
+        if aggregate_id is None or self.policy.decide(HISTORY_RPC, identity, Resource()) is None:
+            if aggregate_id is None:
+                self.policy.authorize(HISTORY_RPC, identity, Resource())
+            else:
+                rpc, resource = self._history_subject(aggregate_id)
+                self.policy.authorize(rpc, identity, resource)
+        return self.history(aggregate_id, after_position, limit)
+
+    def _history_subject(self, aggregate_id: uuid.UUID) -> tuple[str, Resource]:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound("no such record", "记录不存在") from None
+        for kind, (rpc, facts) in self.history_reads.items():
+            if isinstance(aggregate, kind):
+                return rpc, facts(aggregate)
+        # A record type nobody declared a read rule for is nobody's but the auditor's.
+        return HISTORY_RPC, Resource()
 
     def history(
         self, aggregate_id: uuid.UUID | None, after_position: int, limit: int

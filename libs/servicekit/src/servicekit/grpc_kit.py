@@ -7,15 +7,19 @@ PermissionDenied; Unauthenticated. Each carries a google.rpc.LocalizedMessage in
 Anything else is INTERNAL with a reference to the log line, never UNKNOWN.
 
 Identity: with mTLS, the client certificate's URI SAN `urn:pubrev:identity:agency=…;role=…;
-unit=…` names the caller. The plain `x-pubrev-identity` header is read only when
-PUBREV_DEV_IDENTITY_HEADER is on, which the settings refuse in production.
+unit=…` names the caller (and the development header is refused). The plain
+`x-pubrev-identity` header is read only without mTLS and when PUBREV_DEV_IDENTITY_HEADER is
+on, which the settings refuse in production. A front end adds `x-pubrev-assertion`, a signed
+assertion of the person it acts for (servicekit.assertion).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -34,7 +38,8 @@ from servicekit.errors import (
     ServiceError,
     Unauthenticated,
 )
-from servicekit.identity import Identity, bind_identity, reset_identity
+from servicekit.assertion import ASSERTION_HEADER, load_public_keys, verify
+from servicekit.identity import Identity, IdentityRules, bind_identity, reset_identity
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -102,25 +107,65 @@ def _trailing(status: status_pb2.Status) -> tuple[tuple[str, bytes], ...]:
 
 
 class IdentityResolver:
-    def __init__(self, settings: ServiceSettings) -> None:
+    """The caller's identity from the call: with mTLS only the client certificate's URI SAN
+    (the development header is then refused outright); without it, the development header
+    when enabled. A front end's certificate (or header) is replaced by the person its
+    signed assertion names; without an assertion the front end stands for itself, which no
+    policy authorizes."""
+
+    def __init__(self, settings: ServiceSettings, rules: IdentityRules,
+                 clock: Callable[[], float] = time.time) -> None:
         self.mtls = settings.mtls
         self.dev_header = settings.dev_identity_header
+        self.rules = rules
+        self.frontend_keys = load_public_keys(settings.frontend_keys)
+        self.clock = clock
 
     def resolve(self, context: grpc.aio.ServicerContext[Any, Any]) -> Identity | None:
+        metadata = _metadata(context)
         if self.mtls:
-            auth = context.auth_context()
-            for san in auth.get("x509_subject_alternative_name", []):
-                text = san.decode() if isinstance(san, bytes) else str(san)
-                if text.startswith(IDENTITY_SAN_PREFIX):
-                    return Identity.parse(text[len(IDENTITY_SAN_PREFIX):])
-            if not self.dev_header:
+            if IDENTITY_HEADER in metadata:
+                raise Unauthenticated("the development identity header is refused with mTLS",
+                                      "已启用双向TLS，不接受开发用身份请求头")
+            sans = [text for text in _sans(context) if text.startswith(IDENTITY_SAN_PREFIX)]
+            if not sans:
                 return None
-        if self.dev_header:
-            for key, value in context.invocation_metadata() or ():
-                if key == IDENTITY_HEADER:
-                    text = value.decode() if isinstance(value, bytes) else value
-                    return Identity.parse(text)
-        return None
+            if len(sans) > 1:
+                raise Unauthenticated("the certificate names more than one pubrev identity",
+                                      "证书包含多个身份")
+            identity = self.rules.parse(sans[0][len(IDENTITY_SAN_PREFIX):])
+        elif self.dev_header and IDENTITY_HEADER in metadata:
+            identity = self.rules.parse(metadata[IDENTITY_HEADER])
+        else:
+            return None
+        token = metadata.get(ASSERTION_HEADER)
+        if token is None:
+            return identity
+        if not self.rules.is_frontend(identity):
+            raise Unauthenticated("only a front end may assert a person",
+                                  "仅前端系统可提交委托身份断言")
+        asserted = verify(token, identity.subject, self.frontend_keys, int(self.clock()))
+        person = self.rules.parse(asserted.identity_text)
+        if not self.rules.may_assert(identity, person):
+            raise Unauthenticated(f"{identity.agency} may not act for {person.agency}",
+                                  "该前端系统无权代表此类用户")
+        return replace(person, via=identity.subject)
+
+
+def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for key, value in context.invocation_metadata() or ():
+        if key in (IDENTITY_HEADER, ASSERTION_HEADER):
+            if key in values:
+                raise Unauthenticated(f"{key} sent twice", "身份请求头重复")
+            values[key] = value.decode() if isinstance(value, bytes) else value
+    return values
+
+
+def _sans(context: grpc.aio.ServicerContext[Any, Any]) -> list[str]:
+    auth = context.auth_context()
+    return [san.decode() if isinstance(san, bytes) else str(san)
+            for san in auth.get("x509_subject_alternative_name", [])]
 
 
 if TYPE_CHECKING:
@@ -201,11 +246,12 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """One grpc.aio server for a service, with health and reflection."""
 
-    def __init__(self, settings: ServiceSettings, service_names: Sequence[str]) -> None:
+    def __init__(self, settings: ServiceSettings, service_names: Sequence[str],
+                 identity_rules: IdentityRules) -> None:
         self.settings = settings
         self.service_names = list(service_names)
         self.server = grpc.aio.server(
-            interceptors=[ServiceKitInterceptor(IdentityResolver(settings))],
+            interceptors=[ServiceKitInterceptor(IdentityResolver(settings, identity_rules))],
             # Off unless several api processes share the port on purpose: otherwise a
             # second server started by mistake would silently split the traffic.
             options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],

@@ -24,6 +24,7 @@ from servicekit.aio import wait_or_stop
 from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import GrpcServer
+from servicekit.identity import IdentityRules
 from servicekit.kafka_admin import ensure_topics
 from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database
@@ -55,6 +56,8 @@ class ServiceParts:
     register_grpc: Callable[[grpc.aio.Server], None]
     topic: str
     translate: Translate
+    identity_rules: IdentityRules
+    """Who may call at all (the published language's agencies, roles and units)."""
     subscriptions: list[Subscription] = field(default_factory=list)
     projector: Projector | None = None
     periodic: list[PeriodicJob] = field(default_factory=list)
@@ -116,7 +119,7 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
         for loop in parts.background:
             running.tasks.append(asyncio.create_task(loop(running.stop)))
     if "api" in roles:
-        running.grpc = GrpcServer(settings, parts.grpc_service_names)
+        running.grpc = GrpcServer(settings, parts.grpc_service_names, parts.identity_rules)
         parts.register_grpc(running.grpc.server)
         await running.grpc.start()
     return running

@@ -48,7 +48,10 @@ class ServiceSettings(BaseSettings):
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     dev_identity_header: bool = False
-    """Accept `x-pubrev-identity` without mTLS. Refused in production."""
+    """Accept `x-pubrev-identity` without mTLS. Refused in production and with mTLS."""
+    frontend_keys: dict[str, Path] = Field(default_factory=dict)
+    """Trusted front ends (their certificates' subject) → Ed25519 public key (PEM) that
+    verifies their assertions of people (JSON in PUBREV_FRONTEND_KEYS)."""
     log_level: str = "INFO"
     relay_batch_size: int = 500
     relay_idle_poll_seconds: float = 0.05
@@ -67,6 +70,11 @@ class ServiceSettings(BaseSettings):
         if any(tls) and not all(tls):
             raise ValueError(
                 "PUBREV_TLS_CERT, PUBREV_TLS_KEY and PUBREV_TLS_CLIENT_CA go together (mTLS)"
+            )
+        if self.dev_identity_header and all(tls):
+            raise ValueError(
+                "PUBREV_DEV_IDENTITY_HEADER=true is refused with mTLS: the client certificate "
+                "names the caller"
             )
         if self.environment is Environment.production:
             if self.dev_identity_header:

@@ -18,8 +18,10 @@ from casework.application.warnings import OpenComplaint, WarningsPolicy
 from casework.entrypoints.consumers import subscriptions
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from casework.entrypoints.warning_consumers import PACED_UNITS, warning_subscriptions
+from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import CASEWORK_EVENTS
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.push import FeedConfig, Pusher, PushOutbox
 from servicekit.relay import contract_translator
@@ -73,6 +75,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
 
     return ServiceParts(
         settings=settings,
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, policy),

@@ -15,7 +15,10 @@ from credit.adapters.feeds import CREDIT_CHINA, MARKET, FeedProjection, SourceUn
 from credit.application.app import Clock, CreditApplication, _utcnow
 from credit.entrypoints.consumers import subscriptions
 from credit.entrypoints.grpc_api import SERVICE_NAME, register
+from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import CREDIT_EVENTS
+from pubrev_contracts.units import UNITS
+from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.projector import Projector
 from servicekit.push import FeedConfig, Pusher, PushOutbox
@@ -85,6 +88,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
 
     return ServiceParts(
         settings=settings,
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, pusher, sweep_display_periods),

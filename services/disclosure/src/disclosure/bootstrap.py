@@ -13,9 +13,11 @@ from disclosure.adapters.read_model import PostgresDisclosureReadModel, make_pro
 from disclosure.application.app import Clock, DisclosureApplication, _utcnow
 from disclosure.domain.calendar import Quarter
 from disclosure.entrypoints.grpc_api import SERVICE_NAME, register
+from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
+from pubrev_contracts.units import UNITS
 from servicekit.group_commit import GroupCommitter
-from servicekit.identity import CITY_UNIT, Identity
+from servicekit.identity import CITY_UNIT, Identity, IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
@@ -58,6 +60,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     committer = GroupCommitter(app)
     return ServiceParts(
         settings=settings,
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, committer),

@@ -11,7 +11,10 @@ from inspection.adapters.read_model import PostgresInspectionReadModel, make_pro
 from inspection.application.app import Clock, InspectionApplication, _utcnow
 from inspection.entrypoints.consumers import subscriptions
 from inspection.entrypoints.grpc_api import SERVICE_NAME, register
+from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import INSPECTION_EVENTS
+from pubrev_contracts.units import UNITS
+from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
@@ -26,6 +29,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     app.read_model = PostgresInspectionReadModel(projector, pool)
     return ServiceParts(
         settings=settings,
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app),

@@ -1,0 +1,255 @@
+"""Authorization by declared policy: RPC × agency × role × scope, default deny.
+
+Each service declares one `Policy` in its application layer (`application/access.py`): for
+every RPC, the grants that allow it — an agency, some or all of its roles, and the scopes
+that must all hold between the caller and the record (`Scope`). The application asks twice:
+`admit(rpc, identity)` before it reads anything (does any grant name this agency and role?),
+and `authorize(rpc, identity, resource)` once it knows the record's facts (its unit,
+company, community, referred office, whether it is published). An RPC without a row, an
+agency or role without a grant, a scope that does not hold: PermissionDenied. A list is
+authorized on the filter it is asked for, and the application then returns only what
+matches that filter.
+
+The same declaration renders into the document an auditor reads (`render_markdown`) and
+drives the matrix tests (`relations`): what is declared is what is enforced and published.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from servicekit.errors import PermissionDenied
+from servicekit.identity import CITY_UNIT, Identity, IdentityRules
+
+
+class Scope(StrEnum):
+    """A relation that must hold between the caller and the record."""
+
+    ANY = "any"
+    """No record to judge: the grant itself decides."""
+    CITY = "city"
+    """The caller is at the city level (莆田市)."""
+    JURISDICTION = "jurisdiction"
+    """The record's unit is the caller's, or the caller is the city (DOMAIN.md §2)."""
+    OWN_UNIT = "own_unit"
+    """The record's unit is exactly the caller's: the city has no say through this grant."""
+    OWN_COMPANY = "own_company"
+    """The record is the caller's company's (subject = its USCC)."""
+    OWN_COMMUNITY = "own_community"
+    """The record is of the caller's community (subject = its code)."""
+    REFERRED = "referred"
+    """The record was referred to the caller's police office (subject = the office)."""
+    PUBLISHED = "published"
+    """The record is published (what anyone may see)."""
+    NOT_CONCERNED = "not_concerned"
+    """The record is not about the caller's own unit's conduct (a unit does not close the
+    warnings raised about its own failures)."""
+
+
+SCOPE_TEXT: dict[Scope, str] = {
+    Scope.ANY: "any record",
+    Scope.CITY: "caller at city level",
+    Scope.JURISDICTION: "record of caller's unit (the city: all)",
+    Scope.OWN_UNIT: "record of caller's own unit only",
+    Scope.OWN_COMPANY: "caller's own company",
+    Scope.OWN_COMMUNITY: "caller's own community",
+    Scope.REFERRED: "referred to caller's office",
+    Scope.PUBLISHED: "published record",
+    Scope.NOT_CONCERNED: "not about caller's own unit's conduct",
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The facts of a record the scopes are judged on ("" / False: the record has none)."""
+
+    unit: str = ""
+    company: str = ""
+    community: str = ""
+    office: str = ""
+    published: bool = False
+    concerns_unit: str = ""
+    """The unit whose own conduct the record is about (a warning about a unit's failure)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    agency: str
+    roles: tuple[str, ...] = ()
+    """Empty: every role of the agency."""
+    scopes: tuple[Scope, ...] = (Scope.JURISDICTION,)
+
+    def names(self, identity: Identity) -> bool:
+        return identity.agency == self.agency and (not self.roles or identity.role in self.roles)
+
+
+@dataclass(frozen=True)
+class Rule:
+    rpc: str
+    grants: tuple[Grant, ...]
+    what: str
+    """One line for the document: what the RPC does and why these callers."""
+    limited: bool = False
+    """Calls of the public are rate-limited (per front end)."""
+
+
+def holds(scope: Scope, identity: Identity, resource: Resource, city: str = CITY_UNIT) -> bool:
+    if scope is Scope.ANY:
+        return True
+    if scope is Scope.CITY:
+        return identity.unit == city
+    if scope is Scope.JURISDICTION:
+        return identity.unit == city or (bool(resource.unit) and identity.unit == resource.unit)
+    if scope is Scope.OWN_UNIT:
+        return bool(resource.unit) and identity.unit == resource.unit
+    if scope is Scope.OWN_COMPANY:
+        return bool(resource.company) and identity.subject == resource.company
+    if scope is Scope.OWN_COMMUNITY:
+        return bool(resource.community) and identity.subject == resource.community
+    if scope is Scope.REFERRED:
+        return bool(resource.office) and identity.subject == resource.office
+    if scope is Scope.PUBLISHED:
+        return resource.published
+    if scope is Scope.NOT_CONCERNED:
+        return identity.unit != resource.concerns_unit
+    raise AssertionError(scope)
+
+
+class RateLimiter:
+    """A token bucket per key: `per_minute` calls, refilled continuously."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> bool:
+        with self._lock:
+            now = self.clock()
+            tokens, at = self._buckets.get(key, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - at) * self.per_minute / 60)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            return True
+
+
+PUBLIC_AGENCY = "public"
+
+
+@dataclass
+class Policy:
+    service: str
+    rules: Sequence[Rule]
+    city: str = CITY_UNIT
+    public_per_minute: int = 30
+    limiter: RateLimiter = field(init=False)
+    by_rpc: dict[str, Rule] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_rpc = {}
+        for rule in self.rules:
+            if rule.rpc in self.by_rpc:
+                raise ValueError(f"{self.service}: {rule.rpc} declared twice")
+            self.by_rpc[rule.rpc] = rule
+        self.limiter = RateLimiter(self.public_per_minute)
+
+    def _deny(self, rpc: str, identity: Identity, why: str) -> PermissionDenied:
+        return PermissionDenied(
+            f"{identity.agency}/{identity.role} of {identity.unit} may not call {rpc}: {why}",
+            f"无权调用 {rpc}",
+        )
+
+    def grants(self, rpc: str, identity: Identity) -> list[Grant]:
+        rule = self.by_rpc.get(rpc)
+        return [] if rule is None else [g for g in rule.grants if g.names(identity)]
+
+    def admit(self, rpc: str, identity: Identity) -> list[Grant]:
+        """Before anything is read: the grants naming the caller's agency and role."""
+        rule = self.by_rpc.get(rpc)
+        if rule is None:
+            raise self._deny(rpc, identity, "no policy row (default deny)")
+        grants = [g for g in rule.grants if g.names(identity)]
+        if not grants:
+            raise self._deny(rpc, identity, "no grant for this agency and role")
+        if identity.agency == PUBLIC_AGENCY and rule.limited and not self.limiter.take(
+                f"{rpc}:{identity.via}"):
+            raise PermissionDenied(f"{rpc}: too many calls of the public, try again later",
+                                   "公众请求过于频繁，请稍后再试")
+        return grants
+
+    def decide(self, rpc: str, identity: Identity, resource: Resource) -> Grant | None:
+        """The grant that allows the call on this record, or None (no side effect)."""
+        for grant in self.grants(rpc, identity):
+            if all(holds(s, identity, resource, self.city) for s in grant.scopes):
+                return grant
+        return None
+
+    def authorize(self, rpc: str, identity: Identity, resource: Resource) -> Grant:
+        self.admit(rpc, identity)
+        grant = self.decide(rpc, identity, resource)
+        if grant is None:
+            raise self._deny(rpc, identity, "the record is outside the caller's scope")
+        return grant
+
+    def render_markdown(self, rules: IdentityRules | None = None) -> str:
+        lines = [f"## {self.service}", "", "| RPC | who | scope | what |", "|---|---|---|---|"]
+        for rule in sorted(self.rules, key=lambda r: r.rpc):
+            first = True
+            for grant in rule.grants:
+                roles = ", ".join(grant.roles) if grant.roles else "all roles"
+                scope = " and ".join(SCOPE_TEXT[s] for s in grant.scopes)
+                limit = " (rate-limited)" if rule.limited and grant.agency == PUBLIC_AGENCY else ""
+                what = rule.what if first else ""
+                lines.append(f"| {rule.rpc if first else ''} | {grant.agency} ({roles}){limit}"
+                             f" | {scope} | {what} |")
+                first = False
+            if not rule.grants:
+                lines.append(f"| {rule.rpc} | nobody | — | {rule.what} |")
+        return "\n".join(lines) + "\n"
+
+
+# -- the matrix: every identity the vocabulary allows, by its relation to a record ----------
+
+
+@dataclass(frozen=True)
+class Cell:
+    identity: Identity
+    relation: str
+    """How the identity relates to the record: e.g. `same unit, own company`."""
+
+
+def relations(rules: IdentityRules, record: Resource, other_unit: str, other: Mapping[str, str],
+              agencies: Iterable[str] | None = None) -> Iterator[Cell]:
+    """Every (agency, role) of the vocabulary in every relation to `record` its identity can
+    have: same unit / other unit / city, and, where the agency has a subject, the record's own
+    subject or another one (`other`: subject kind → a valid subject that is not the
+    record's)."""
+    own = {"uscc": record.company, "police_office": record.office,
+           "community": record.community}
+    for agency in sorted(agencies if agencies is not None else rules.agencies):
+        rule = rules.agencies[agency]
+        units = [("city", rules.city)] if rule.city_only else [
+            ("same unit", record.unit), ("other unit", other_unit), ("city", rules.city)]
+        if rule.subject in own:
+            subjects = [(f"own {rule.subject}", own[rule.subject]),
+                        (f"other {rule.subject}", other[rule.subject])]
+        elif rule.subject_required:
+            subjects = [("", other[rule.subject])]
+        else:
+            subjects = [("", "")]
+        for role in rule.roles:
+            for unit_label, unit in units:
+                for subject_label, subject in subjects:
+                    if rule.subject_required and not subject:
+                        continue
+                    label = ", ".join(x for x in (unit_label, subject_label) if x)
+                    yield Cell(rules.check(Identity(agency, role, unit, subject)), label)
+
+

@@ -1,0 +1,110 @@
+"""What must be denied, written from DOMAIN.md §1, §2 and §7 and the leaks found by callers
+(issue "Authorization by declared policy"), independently of any service's policy: a policy
+that wrongly allows one of these fails the matrix even though it passes its own cells.
+
+`must_deny(service, rpc, identity, relation, record)` names the rule a call breaks, or None
+when this oracle has nothing against it (the declared policy then decides alone).
+`relation` is the matrix's label of the identity's relation to the record (servicekit.policy
+.relations): "same unit" / "other unit" / "city", and "own <subject>" / "other <subject>".
+"""
+
+from __future__ import annotations
+
+from servicekit.identity import Identity
+from servicekit.policy import Resource
+
+READS = {
+    "disclosure": {"GetDisclosure", "ListDisclosures", "GetDisclosureRate"},
+    "inspection": {"VerifyDraw", "GetPlanProgress", "ListSpotChecks", "ListFindings",
+                   "GetCommunityDisclosure"},
+    "credit": {"GetLedger", "GetFeedStatus"},
+    "casework": {"GetCase", "ListCases", "ExportMonthlyLedgers", "ListWarnings"},
+}
+"""The read RPCs of each service; every other RPC (but GetHistory) changes something."""
+HISTORY = {"GetHistory", "GetHistory(record)"}
+
+STAFF = {"property-bureau", "township", "discipline", "credit-office", "market-regulation"}
+"""Agencies whose reach is their unit (DOMAIN.md §2): a county-level one never touches
+another unit's records."""
+FRONTENDS = {"provincial-system", "console"}
+OWNERS = {"owners", "owners-committee"}
+POLICE_CASEWORK = {"GetCase", "ListCases", "AcknowledgeReferral", "ReportPoliceOutcome",
+                   "GetHistory(record)"}
+PII_READS = {"GetCase", "ListCases", "ExportMonthlyLedgers"}
+PENALTY_WRITES = {"ImposePenalty", "ClassifyPenalty", "RevokePenalty"}
+INSPECTION_WRITES = {"PlanSpotChecks", "PlanCrossCheck", "RecordSpotCheck",
+                     "VerifyRectification", "RegisterInspector", "ReportCrossCheck"}
+
+
+def _is_write(service: str, rpc: str) -> bool:
+    return rpc not in READS.get(service, set()) and rpc not in HISTORY
+
+
+def must_deny(service: str, rpc: str, identity: Identity, relation: str,
+              record: Resource) -> str | None:
+    agency = identity.agency
+    write = _is_write(service, rpc)
+    if agency in FRONTENDS:
+        return "a front end is authorized for nothing itself, only the people it asserts"
+    if rpc == "GetHistory" and agency != "auditor":
+        return "nobody but the auditor reads the whole log"
+    if agency in STAFF and "other unit" in relation:
+        return "a county-level user never reads or writes another unit's records (§2)"
+    if agency == "property-company":
+        if "other uscc" in relation:
+            return "a company never sees another company's records"
+        if service == "casework":
+            return "a company never reads complaints or cases, even against itself (§7)"
+        if service == "inspection" and write:
+            return "a company does not plan or record inspections of itself"
+        if service == "credit" and write:
+            return "a company does not decide penalties or push feeds"
+        if service == "disclosure" and rpc in {"CloseQuarter", "RegisterCommunity",
+                                               "ChangePropertyCompany"}:
+            return "a company does not close quarters or register communities"
+    if agency == "police":
+        if service != "casework":
+            return "police see only the cases referred to them (§1, §7)"
+        if rpc not in POLICE_CASEWORK:
+            return "police only acknowledge and report on referrals (§1)"
+        if "other police_office" in relation:
+            return "police see only the cases referred to their own office (§7)"
+    if agency in OWNERS:
+        if "other community" in relation:
+            return "owners act only for their own community"
+        if service == "casework" and rpc != "ReceiveComplaint":
+            return "owners lodge complaints but do not read the case files (§7)"
+        if write and rpc not in {"RequestAudit", "ReceiveComplaint"}:
+            return "owners request audits and complain; they change nothing else (§1, §3)"
+    if agency == "public":
+        if rpc in HISTORY:
+            return "the public reads no audit trail"
+        if service == "casework" and rpc != "ReceiveComplaint":
+            return "the public lodges complaints but reads no case or warning (§7)"
+        if write and rpc != "ReceiveComplaint":
+            return "the public may only lodge a complaint"
+        if service == "credit":
+            return "credit ledgers are not published as such (信用中国 gets the records)"
+        if not record.published:
+            return "the public reads only what is published"
+    if agency == "auditor" and write:
+        return "the auditor reads; it changes nothing"
+    if agency == "operator":
+        if rpc in PII_READS:
+            return "operators never read personal data or case files"
+        if rpc in PENALTY_WRITES | INSPECTION_WRITES | {"FileDisclosure", "AmendDisclosure",
+                                                         "ReceiveComplaint", "CloseCase"}:
+            return "operators run the platform; they take no decision of the campaign"
+    if agency in {"credit-office", "market-regulation"} and write:
+        return "the credit office and market regulation receive records; they decide none here"
+    if agency in {"credit-office", "market-regulation"} and rpc in PII_READS:
+        return "case files and complainants are the handling unit's (§7)"
+    if rpc in PENALTY_WRITES and agency != "property-bureau":
+        return "penalties are decided by the property bureau (§1)"
+    if rpc in INSPECTION_WRITES - {"RecordSpotCheck"} and agency != "property-bureau":
+        return "inspections are planned by the property bureau (§1, §5)"
+    if agency == "discipline" and write and rpc not in {"AcknowledgeWarning", "CloseWarning"}:
+        return "the discipline office supervises; it decides no case of the campaign"
+    if rpc == "CloseWarning" and record.concerns_unit and identity.unit == record.concerns_unit:
+        return "a unit does not close the warnings raised about its own failures"
+    return None

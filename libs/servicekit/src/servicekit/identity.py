@@ -99,10 +99,22 @@ class IdentityRules:
         if missing:
             raise Unauthenticated(f"identity lacks {', '.join(missing)}",
                                   f"身份信息缺少：{'、'.join(missing)}")
+        if "subject" in fields and not fields["subject"]:
+            # `subject=` is not "no subject": the form leaves the part out.
+            raise Unauthenticated("identity gives an empty subject (leave subject= out)",
+                                  "身份信息中的 subject 为空")
         return self.check(Identity(fields["agency"], fields["role"], fields["unit"],
                                    fields.get("subject", "")))
 
     def check(self, identity: Identity) -> Identity:
+        for key in _KEYS:
+            value: str = getattr(identity, key)
+            if value != value.strip() or not value.isprintable():
+                # Spaces inside a person's name are fine; around a value, or any control,
+                # line or format character anywhere, they are a forged or mangled identity.
+                raise Unauthenticated(
+                    f"identity {key} {_short(value)} has surrounding whitespace or control "
+                    "characters", f"身份信息中的 {key} 含有首尾空白或控制字符")
         rule = self.agencies.get(identity.agency)
         if rule is None:
             raise Unauthenticated(f"unknown agency {_short(identity.agency)}", "未知的机构类型")

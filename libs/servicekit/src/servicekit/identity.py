@@ -15,7 +15,7 @@ import contextvars
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from servicekit.errors import Unauthenticated
 
@@ -24,6 +24,8 @@ CITY_UNIT = "putian"
 
 MAX_IDENTITY_LENGTH = 512
 _KEYS = ("agency", "role", "unit", "subject")
+_Kind = TypeVar("_Kind", bound=str)
+"""A subject kind: any str (the contracts' SubjectKind is a StrEnum)."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,12 @@ class IdentityRules:
     """The vocabulary an identity is checked against, and the strict parser."""
 
     def __init__(self, agencies: Mapping[str, AgencyRule], units: Collection[str],
-                 subject_patterns: Mapping[str, str], city: str = CITY_UNIT) -> None:
+                 subject_patterns: Mapping[_Kind, str], city: str = CITY_UNIT) -> None:
         self.agencies = agencies
         self.units = frozenset(units)
         self.city = city
-        self.patterns = {kind: re.compile(p) for kind, p in subject_patterns.items()}
+        self.patterns: dict[str, re.Pattern[str]] = {
+            str(kind): re.compile(p) for kind, p in subject_patterns.items()}
 
     def parse(self, text: str) -> Identity:
         if len(text) > MAX_IDENTITY_LENGTH:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +44,25 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict base64url without padding: one spelling per value (a lenient decoder skips
+    stray characters, so many texts would pass for one token)."""
+    if _B64URL.fullmatch(text) is None:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def sign(key: Ed25519PrivateKey, issuer: str, identity_text: str, now: int,
          ttl: int = 120) -> str:
     """What a front end sends (and what tests use to act as one)."""
+    if not 0 < ttl <= MAX_TTL:
+        raise ValueError(f"an assertion lives 1–{MAX_TTL} s, not {ttl}")
     payload = _b64(json.dumps({"v": 1, "iss": issuer, "aud": AUDIENCE, "sub": identity_text,
                                "iat": now, "exp": now + ttl},
                               separators=(",", ":")).encode())
@@ -83,14 +96,14 @@ def verify(token: str, issuer: str, keys: Mapping[str, Ed25519PublicKey], now: i
     try:
         key.verify(_unb64(signature_text), payload_text.encode("ascii"))
         claims = json.loads(_unb64(payload_text))
-    except (InvalidSignature, binascii.Error, ValueError, UnicodeError):
+    except (InvalidSignature, binascii.Error, ValueError, UnicodeError, RecursionError):
         raise refuse("bad signature or payload", "签名或内容无效") from None
     if not isinstance(claims, dict) or claims.get("v") != 1:
         raise refuse("unknown version", "版本不支持")
     iat, exp = claims.get("iat"), claims.get("exp")
     if claims.get("iss") != issuer or claims.get("aud") != AUDIENCE:
         raise refuse("issued by another front end or for another audience", "签发方或受众不符")
-    if not (isinstance(iat, int) and isinstance(exp, int) and 0 < exp - iat <= MAX_TTL):
+    if not (type(iat) is int and type(exp) is int and 0 < exp - iat <= MAX_TTL):
         raise refuse(f"lifetime must be 1–{MAX_TTL} s", "有效期不符合要求")
     if not iat - CLOCK_SKEW <= now <= exp:
         raise refuse("expired or not yet valid", "已过期或尚未生效")

@@ -91,6 +91,9 @@ async def server(pki: dict[str, Pem | Path]) -> Iterator[int]:
         service="disclosure", environment="production", grpc_port=0,
         tls_cert=folder / "server.crt", tls_key=folder / "server.key",
         tls_client_ca=folder / "ca.crt",
+        # production also refuses a bus without SASL_SSL (this test never connects to it)
+        kafka_security_protocol="SASL_SSL", kafka_sasl_username="disclosure",
+        kafka_sasl_password="secret",
     )
     seen: list[Identity] = []
 

@@ -54,7 +54,11 @@ def test_production_with_full_mtls_is_accepted(
     monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str]
 ) -> None:
     settings = settings_from(monkeypatch, PUBREV_SERVICE="disclosure",
-                             PUBREV_ENVIRONMENT="production", **tls_files)
+                             PUBREV_ENVIRONMENT="production", **tls_files,
+                             # production also refuses a bus without SASL_SSL
+                             PUBREV_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+                             PUBREV_KAFKA_SASL_USERNAME="disclosure",
+                             PUBREV_KAFKA_SASL_PASSWORD="secret")
     assert settings.environment is Environment.production
     assert settings.mtls
     assert settings.dev_identity_header is False

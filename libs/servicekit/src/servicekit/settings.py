@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_GRPC_PORTS = {"disclosure": 50051, "inspection": 50052, "credit": 50053, "casework": 50054}
@@ -23,8 +23,24 @@ class Environment(StrEnum):
     production = "production"
 
 
+class KafkaSecurityProtocol(StrEnum):
+    """Kafka's own names for how a client reaches the brokers."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSaslMechanism(StrEnum):
+    SCRAM_SHA_512 = "SCRAM-SHA-512"
+    SCRAM_SHA_256 = "SCRAM-SHA-256"
+
+
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PUBREV_", extra="ignore")
+    # Errors name the setting and the rule, never echo the input (a password may be in it).
+    model_config = SettingsConfigDict(env_prefix="PUBREV_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     service: str
     environment: Environment = Environment.development
@@ -32,6 +48,19 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1:19092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP", "PUBREV_KAFKA_BOOTSTRAP"),
     )
+    kafka_security_protocol: KafkaSecurityProtocol = KafkaSecurityProtocol.PLAINTEXT
+    """SASL_SSL in production (refused otherwise): the service authenticates as its own
+    principal over TLS. PLAINTEXT only on the local broker's open listener."""
+    kafka_sasl_mechanism: KafkaSaslMechanism = KafkaSaslMechanism.SCRAM_SHA_512
+    kafka_sasl_username: str | None = None
+    """The service's principal (User:<name>), e.g. the Strimzi KafkaUser `disclosure`."""
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: Path | None = None
+    """The password in a file (the KafkaUser's Secret, key `password`, mounted); one of the
+    two, never both."""
+    kafka_ca_file: Path | None = None
+    """PEM of the CA that signs the brokers' certificates (SSL/SASL_SSL); without it the
+    system's trust store is used. The broker's host name is always verified."""
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/postgres",
         validation_alias=AliasChoices("DATABASE_URL", "PUBREV_DATABASE_URL"),
@@ -84,6 +113,13 @@ class ServiceSettings(BaseSettings):
                 )
             if not all(tls):
                 raise ValueError("production needs mTLS: set PUBREV_TLS_CERT/KEY/CLIENT_CA")
+            if self.kafka_security_protocol is not KafkaSecurityProtocol.SASL_SSL:
+                raise ValueError(
+                    f"PUBREV_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol.value} is "
+                    "refused when PUBREV_ENVIRONMENT=production: the bus needs SASL_SSL (the "
+                    "service's own principal, over TLS)"
+                )
+        self._check_kafka_security()
         if self.grpc_port is None:
             self.grpc_port = DEFAULT_GRPC_PORTS.get(self.service, 50050)
         if self.api_workers < 1:
@@ -91,6 +127,36 @@ class ServiceSettings(BaseSettings):
         if self.api_workers > 1 and self.grpc_port == 0:
             raise ValueError("PUBREV_API_WORKERS > 1 needs a fixed PUBREV_GRPC_PORT")
         return self
+
+    def _check_kafka_security(self) -> None:
+        protocol = self.kafka_security_protocol
+        sasl = protocol in (KafkaSecurityProtocol.SASL_PLAINTEXT, KafkaSecurityProtocol.SASL_SSL)
+        tls = protocol in (KafkaSecurityProtocol.SSL, KafkaSecurityProtocol.SASL_SSL)
+        given = self.kafka_sasl_password is not None, self.kafka_sasl_password_file is not None
+        if sasl:
+            if not self.kafka_sasl_username:
+                raise ValueError(f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
+                                 "PUBREV_KAFKA_SASL_USERNAME (the service's principal)")
+            if given == (False, False):
+                raise ValueError(f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
+                                 "PUBREV_KAFKA_SASL_PASSWORD_FILE (or PUBREV_KAFKA_SASL_PASSWORD)")
+            if all(given):
+                raise ValueError("PUBREV_KAFKA_SASL_PASSWORD and PUBREV_KAFKA_SASL_PASSWORD_FILE "
+                                 "are exclusive: set one")
+            if self.kafka_sasl_password_file is not None \
+                    and not self.kafka_sasl_password_file.is_file():
+                raise ValueError(f"PUBREV_KAFKA_SASL_PASSWORD_FILE: no file at "
+                                 f"{str(self.kafka_sasl_password_file)[:200]}")
+        elif self.kafka_sasl_username or any(given):
+            raise ValueError(f"Kafka SASL credentials are set but PUBREV_KAFKA_SECURITY_PROTOCOL "
+                             f"is {protocol.value}: they would be ignored; use SASL_SSL")
+        if self.kafka_ca_file is not None:
+            if not tls:
+                raise ValueError(f"PUBREV_KAFKA_CA_FILE is set but PUBREV_KAFKA_SECURITY_PROTOCOL "
+                                 f"is {protocol.value}, which uses no TLS")
+            if not self.kafka_ca_file.is_file():
+                raise ValueError(f"PUBREV_KAFKA_CA_FILE: no file at "
+                                 f"{str(self.kafka_ca_file)[:200]}")
 
     @property
     def mtls(self) -> bool:

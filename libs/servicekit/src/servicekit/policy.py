@@ -16,6 +16,7 @@ drives the matrix tests (`relations`): what is declared is what is enforced and 
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -142,6 +143,18 @@ class RateLimiter:
 
 PUBLIC_AGENCY = "public"
 
+SUBJECT_SCOPES: dict[Scope, str] = {
+    Scope.OWN_COMPANY: "uscc",
+    Scope.OWN_COMMUNITY: "community",
+    Scope.REFERRED: "police_office",
+}
+"""The scopes judged on the caller's subject, and the subject kind each needs."""
+
+_charged: contextvars.ContextVar[tuple[int, str, Identity, str] | None] = (
+    contextvars.ContextVar("pubrev_policy_charged", default=None))
+"""The call whose admission took the public's token (each gRPC call runs in its own
+context): its `authorize` then takes none."""
+
 
 @dataclass
 class Policy:
@@ -149,6 +162,8 @@ class Policy:
     rules: Sequence[Rule]
     city: str = CITY_UNIT
     public_per_minute: int = 30
+    clock: Callable[[], float] = time.monotonic
+    """The rate limit's clock (tests inject one)."""
     limiter: RateLimiter = field(init=False)
     by_rpc: dict[str, Rule] = field(init=False)
 
@@ -158,7 +173,7 @@ class Policy:
             if rule.rpc in self.by_rpc:
                 raise ValueError(f"{self.service}: {rule.rpc} declared twice")
             self.by_rpc[rule.rpc] = rule
-        self.limiter = RateLimiter(self.public_per_minute)
+        self.limiter = RateLimiter(self.public_per_minute, self.clock)
 
     def _deny(self, rpc: str, identity: Identity, why: str) -> PermissionDenied:
         return PermissionDenied(
@@ -170,18 +185,31 @@ class Policy:
         rule = self.by_rpc.get(rpc)
         return [] if rule is None else [g for g in rule.grants if g.names(identity)]
 
-    def admit(self, rpc: str, identity: Identity) -> list[Grant]:
-        """Before anything is read: the grants naming the caller's agency and role."""
+    def _admitted(self, rpc: str, identity: Identity) -> tuple[Rule, list[Grant]]:
         rule = self.by_rpc.get(rpc)
         if rule is None:
             raise self._deny(rpc, identity, "no policy row (default deny)")
         grants = [g for g in rule.grants if g.names(identity)]
         if not grants:
             raise self._deny(rpc, identity, "no grant for this agency and role")
-        if identity.agency == PUBLIC_AGENCY and rule.limited and not self.limiter.take(
-                f"{rpc}:{identity.via}"):
-            raise PermissionDenied(f"{rpc}: too many calls of the public, try again later",
+        return rule, grants
+
+    def _take(self, rule: Rule, identity: Identity) -> bool:
+        """Takes a token of the public's bucket (per front end and RPC) for a limited RPC;
+        whether one was taken."""
+        if identity.agency != PUBLIC_AGENCY or not rule.limited:
+            return False
+        if not self.limiter.take(f"{rule.rpc}:{identity.via}"):
+            raise PermissionDenied(f"{rule.rpc}: too many calls of the public, try again later",
                                    "公众请求过于频繁，请稍后再试")
+        return True
+
+    def admit(self, rpc: str, identity: Identity) -> list[Grant]:
+        """Before anything is read: the grants naming the caller's agency and role. Takes the
+        public's token for a rate-limited RPC (the call's `authorize` then takes none)."""
+        rule, grants = self._admitted(rpc, identity)
+        if self._take(rule, identity):
+            _charged.set((id(self), rpc, identity, identity.via))
         return grants
 
     def decide(self, rpc: str, identity: Identity, resource: Resource) -> Grant | None:
@@ -192,11 +220,46 @@ class Policy:
         return None
 
     def authorize(self, rpc: str, identity: Identity, resource: Resource) -> Grant:
-        self.admit(rpc, identity)
+        """Once the record's facts are known: the grant allowing the call on it. A call of
+        the public counts once against its rate limit, whether the application admitted it
+        first or authorizes it alone (a list authorized on its filter)."""
+        rule, _ = self._admitted(rpc, identity)
+        if _charged.get() == (id(self), rpc, identity, identity.via):
+            _charged.set(None)
+        else:
+            self._take(rule, identity)
         grant = self.decide(rpc, identity, resource)
         if grant is None:
             raise self._deny(rpc, identity, "the record is outside the caller's scope")
         return grant
+
+    def problems(self, rules: IdentityRules) -> list[str]:
+        """What in this policy the vocabulary does not allow (a test asserts there is none):
+        unknown agencies and roles, a subject scope on an agency without that subject, a
+        grant to a front end, a rate limit nobody it limits may hit, a rule without why."""
+        found: list[str] = []
+        for rule in sorted(self.rules, key=lambda r: r.rpc):
+            where = rule.rpc
+            if not rule.what.strip():
+                found.append(f"{where}: no `what` says why")
+            for grant in rule.grants:
+                agency = rules.agencies.get(grant.agency)
+                if agency is None:
+                    found.append(f"{where}: unknown agency {grant.agency[:32]!r}")
+                    continue
+                found += [f"{where}: {grant.agency} has no role {role[:32]!r}"
+                          for role in grant.roles if role not in agency.roles]
+                for scope in grant.scopes:
+                    kind = SUBJECT_SCOPES.get(scope)
+                    if kind is not None and agency.subject != kind:
+                        found.append(f"{where}: {scope.value} needs {grant.agency} to have a "
+                                     f"{kind} subject, not {agency.subject}")
+                if agency.frontend:
+                    found.append(f"{where}: {grant.agency} is a front end: it acts for people "
+                                 "and is authorized for nothing")
+            if rule.limited and not any(g.agency == PUBLIC_AGENCY for g in rule.grants):
+                found.append(f"{where}: rate-limited but the public has no grant")
+        return found
 
     def render_markdown(self, rules: IdentityRules | None = None) -> str:
         lines = [f"## {self.service}", "", "| RPC | who | scope | what |", "|---|---|---|---|"]
@@ -206,13 +269,18 @@ class Policy:
                 roles = ", ".join(grant.roles) if grant.roles else "all roles"
                 scope = " and ".join(SCOPE_TEXT[s] for s in grant.scopes)
                 limit = " (rate-limited)" if rule.limited and grant.agency == PUBLIC_AGENCY else ""
-                what = rule.what if first else ""
+                what = _cell(rule.what) if first else ""
                 lines.append(f"| {rule.rpc if first else ''} | {grant.agency} ({roles}){limit}"
                              f" | {scope} | {what} |")
                 first = False
             if not rule.grants:
-                lines.append(f"| {rule.rpc} | nobody | — | {rule.what} |")
+                lines.append(f"| {rule.rpc} | nobody | — | {_cell(rule.what)} |")
         return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text in a Markdown table cell: a `|` would end the cell."""
+    return text.replace("|", "\\|")
 
 
 # -- the matrix: every identity the vocabulary allows, by its relation to a record ----------
@@ -233,6 +301,15 @@ def relations(rules: IdentityRules, record: Resource, other_unit: str, other: Ma
     record's)."""
     own = {"uscc": record.company, "police_office": record.office,
            "community": record.community}
+    county = rules.units - {rules.city}
+    if record.unit not in county:
+        raise ValueError(f"the record must be of a county-level unit, not {record.unit!r}")
+    if other_unit not in county or other_unit == record.unit:
+        raise ValueError(f"the other unit {other_unit!r} must be a county-level unit other "
+                         "than the record's")
+    for kind, value in own.items():
+        if value and other.get(kind) == value:
+            raise ValueError(f"the other {kind} must not be the record's own")
     for agency in sorted(agencies if agencies is not None else rules.agencies):
         rule = rules.agencies[agency]
         units = [("city", rules.city)] if rule.city_only else [

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
@@ -38,7 +38,7 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
-from servicekit.errors import AlreadyExists, Conflict, NotFound, ServiceError
+from servicekit.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ServiceError
 from servicekit.identity import Identity
 from servicekit.policy import Policy, Resource
 
@@ -108,7 +108,7 @@ class ServiceApplication(Application[uuid.UUID]):
 
     policy: Policy
     """The service's declared authorization (application/access.py)."""
-    history_reads: HistoryReads = {}
+    history_reads: ClassVar[HistoryReads] = {}
     """Who may read a record's history: the same rule as the record's own read RPC."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -283,25 +283,43 @@ class ServiceApplication(Application[uuid.UUID]):
     def read_history(self, identity: Identity, aggregate_id: uuid.UUID | None,
                      after_position: int, limit: int) -> list[HistoryEntry]:
         """The history a caller may read: the whole log only under the GetHistory rule (the
-        auditor's), one record's history under that record's own read rule."""
-        if aggregate_id is None or self.policy.decide(HISTORY_RPC, identity, Resource()) is None:
-            if aggregate_id is None:
-                self.policy.authorize(HISTORY_RPC, identity, Resource())
-            else:
-                rpc, resource = self._history_subject(aggregate_id)
-                self.policy.authorize(rpc, identity, resource)
+        auditor's), one record's history under that record's own read rule
+        (`Policy.decide_history`: not for the public, nor for grants that open only what is
+        published). Anyone else gets the same denial whether or not the record exists: ids
+        can be predictable, and existence alone can tell (an inspection planned)."""
+        if aggregate_id is None:
+            self.policy.authorize(HISTORY_RPC, identity, Resource())
+            return self.history(None, after_position, limit)
+        if self.policy.decide(HISTORY_RPC, identity, Resource()) is not None:
+            if not self.exists(aggregate_id):
+                raise NotFound("no such record", "记录不存在")
+            return self.history(aggregate_id, after_position, limit)
+        denied = PermissionDenied(
+            f"{identity.agency}/{identity.role} of {identity.unit} may not read this "
+            "history: no such record, or not one it may read",
+            "无权查看该记录的历史，或记录不存在")
+        if not any(self.policy.may_read_history_under(rpc, identity)
+                   for rpc, _ in self.history_reads.values()):
+            raise denied  # before anything is read
+        subject = self._history_subject(aggregate_id)
+        if subject is None:
+            raise denied
+        rpc, resource = subject
+        if self.policy.decide_history(rpc, identity, resource) is None:
+            raise denied
         return self.history(aggregate_id, after_position, limit)
 
-    def _history_subject(self, aggregate_id: uuid.UUID) -> tuple[str, Resource]:
+    def _history_subject(self, aggregate_id: uuid.UUID) -> tuple[str, Resource] | None:
+        """The read RPC whose rule judges the record, and its facts; None when it does not
+        exist or no read rule was declared for its type (then it is the auditor's only)."""
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound("no such record", "记录不存在") from None
+            return None
         for kind, (rpc, facts) in self.history_reads.items():
             if isinstance(aggregate, kind):
                 return rpc, facts(aggregate)
-        # A record type nobody declared a read rule for is nobody's but the auditor's.
-        return HISTORY_RPC, Resource()
+        return None
 
     def history(
         self, aggregate_id: uuid.UUID | None, after_position: int, limit: int

@@ -219,6 +219,26 @@ class Policy:
                 return grant
         return None
 
+    def _history_grants(self, rpc: str, identity: Identity) -> list[Grant]:
+        if identity.agency == PUBLIC_AGENCY:
+            return []
+        return [g for g in self.grants(rpc, identity) if Scope.PUBLISHED not in g.scopes]
+
+    def may_read_history_under(self, rpc: str, identity: Identity) -> bool:
+        """Whether any record read by `rpc` could have its history read by the caller (asked
+        before the record is loaded)."""
+        return bool(self._history_grants(rpc, identity))
+
+    def decide_history(self, rpc: str, identity: Identity, resource: Resource) -> Grant | None:
+        """The grant letting the caller read the history (GetHistory) of a record that `rpc`
+        reads, or None. The same grants as `rpc`'s, but for those that only open what is
+        published: a record's trail (earlier versions, contact details, who did what) is not
+        published with it, so the public and published-only grants read none."""
+        for grant in self._history_grants(rpc, identity):
+            if all(holds(s, identity, resource, self.city) for s in grant.scopes):
+                return grant
+        return None
+
     def authorize(self, rpc: str, identity: Identity, resource: Resource) -> Grant:
         """Once the record's facts are known: the grant allowing the call on it. A call of
         the public counts once against its rate limit, whether the application admitted it

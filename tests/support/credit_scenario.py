@@ -3,6 +3,7 @@ source of the golden samples and of the test that the producer emits their shape
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from credit.adapters.contract_events import to_contract
@@ -14,8 +15,6 @@ from servicekit.testing import FakeClock
 
 COMPANY = "91350200776049653A"
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
-
-
 
 
 def penalty_command(decision_number: str = "莆城管罚决〔2026〕12号") -> ImposePenalty:
@@ -52,3 +51,25 @@ def run_scenario() -> list[ContractEvent]:
         if contract is not None:
             produced.append(contract)
     return produced
+
+
+# -- the record the authorization matrix judges every caller against ----------------------
+
+AUTHZ_UNIT = "chengxiang"
+"""The scenario's unit; the matrix's "other unit" is licheng (tests/support/authz.py)."""
+AUTHZ_DECISION = "莆城管罚决〔2026〕31号"
+AUTHZ_SPOT_CHECK = "spot-check-cx-1"
+
+
+def authz_scenario() -> CreditApplication:
+    """One company's credit record, all of it of one unit (chengxiang): a ledger with a
+    deduction, a penalty decided by that unit's bureau, a spot-check result."""
+    app = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=FakeClock(WHEN))
+    app.apply_finding("finding-cx-1", COMPANY, AUTHZ_UNIT, "A1", "general", WHEN,
+                      DeliveryRef("credit.ledger", "finding-cx-1", 1))
+    app.note_spot_check(AUTHZ_SPOT_CHECK, COMPANY, "CX-0001", AUTHZ_UNIT, WHEN, ["A1"],
+                        DeliveryRef("credit.ledger", AUTHZ_SPOT_CHECK, 1))
+    app.impose_penalty(Identity("property-bureau", "officer", AUTHZ_UNIT),
+                       replace(penalty_command(AUTHZ_DECISION), unit=AUTHZ_UNIT))
+    return app

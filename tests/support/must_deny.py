@@ -107,4 +107,18 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return "the discipline office supervises; it decides no case of the campaign"
     if rpc == "CloseWarning" and record.concerns_unit and identity.unit == record.concerns_unit:
         return "a unit does not close the warnings raised about its own failures"
+    if service == "credit":
+        return _credit_must_deny(rpc, identity)
+    return None
+
+
+# -- credit (issue 10: "GetLedger answers anyone"), from DOMAIN.md §2 and §6 -----------------
+
+CREDIT_FEED_OPERATIONS = {"GetFeedStatus", "RepushFeedRecord", "SweepDisplayPeriods"}
+
+
+def _credit_must_deny(rpc: str, identity: Identity) -> str | None:
+    if rpc in CREDIT_FEED_OPERATIONS and identity.unit != "putian":
+        return ("the feeds to 信用中国(福建) and market regulation carry every unit's records "
+                "(§6): a county-level identity neither reads nor runs them (§2)")
     return None

@@ -40,6 +40,7 @@ SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 OFFICER = identity_metadata("property-bureau", "officer", "licheng")
 OFFICER_ID = Identity("property-bureau", "officer", "licheng")
 CITY = identity_metadata("property-bureau", "officer", "putian")
+OPERATOR = identity_metadata("operator", "operator", "putian")
 FEEDS = ("creditchina", "market")
 
 
@@ -144,8 +145,12 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
 
                 await eventually(dead, what="the refused withdrawal to be dead-lettered")
                 receiver.refuse_next(0)
+                with pytest.raises(grpc.aio.AioRpcError) as refused:  # an operation
+                    await stub.RepushFeedRecord(pb.RepushFeedRecordRequest(
+                        feed="creditchina", record_id=withdrawal), metadata=CITY)
+                assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
                 again = await stub.RepushFeedRecord(pb.RepushFeedRecordRequest(
-                    feed="creditchina", record_id=withdrawal), metadata=CITY)
+                    feed="creditchina", record_id=withdrawal), metadata=OPERATOR)
                 assert again.found
                 await eventually(lambda: delivered(("creditchina", withdrawal)),
                                  what="the re-pushed withdrawal")

@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from campaign.violations import COMPANY_KINDS
+from credit.application.access import (
+    CLASSIFY,
+    FEED_STATUS,
+    GET_LEDGER,
+    HISTORY_READS,
+    IMPOSE,
+    POLICY,
+    REPUSH,
+    REVOKE,
+    SWEEP,
+    ledger_filter,
+    penalty_facts,
+)
+from credit.application.ports import FeedDesk
 from credit.domain.ledger import CreditLedger
 from credit.domain.penalty import PENALTY_TYPES, Penalty, company_kind
 from credit.domain.results import SpotCheckResult
 from credit.domain.rules import DEFAULT_RULES, TIERS, CreditRules
-from servicekit.errors import AlreadyExists, NotFound, PermissionDenied, Validator
+from pubrev_contracts.units import UNITS
+from servicekit.errors import AlreadyExists, NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
+from servicekit.policy import Resource
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Clock = Callable[[], datetime]
-BUREAU = "property-bureau"
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 TIERS_ZH = "轻微（minor）、一般（general）或严重（serious）"
+MAX_RECORD_ID = 200
+"""A feed record id (`penalty:<文号>#correction:<n>` and the like) is never longer."""
 
 
 def _utcnow() -> datetime:
@@ -72,11 +89,31 @@ class LedgerView:
     grade: str
     seriously_dishonest: bool
     entries: list[dict[str, Any]]
+    """Every entry, or only the caller's unit's for a county-level reader."""
     bands_version: str
+
+
+@dataclass(frozen=True)
+class FeedAttemptView:
+    attempt: int
+    at: datetime
+    http_status: int
+    error: str
+
+
+@dataclass(frozen=True)
+class FeedStatusView:
+    counts: dict[str, dict[str, int]]
+    """Feed → pending / delivered / dead."""
+    status: str
+    """One record's: pending, delivered, dead; "" when none was asked or it is unknown."""
+    attempts: list[FeedAttemptView]
 
 
 class CreditApplication(ServiceApplication):
     name = "credit"
+    policy = POLICY
+    history_reads = HISTORY_READS
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow,
                  rules: CreditRules = DEFAULT_RULES) -> None:
@@ -131,6 +168,7 @@ class CreditApplication(ServiceApplication):
     # -- penalties ---------------------------------------------------------------------------
 
     def impose_penalty(self, identity: Identity, cmd: ImposePenalty) -> dict[str, Any]:
+        POLICY.admit(IMPOSE, identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         for field, zh in (("decision_number", "行政处罚决定书文号"),
@@ -166,17 +204,19 @@ class CreditApplication(ServiceApplication):
             v.require(decided <= self.clock().date(), "decision_date", "in_future",
                       "a decision cannot be dated in the future", "处罚决定日期不能晚于今天")
         valid_until = _require_valid_until(v, cmd.valid_until, decided)
+        v.require(not cmd.unit or cmd.unit in UNITS, "unit", "unknown_unit",
+                  f"the deciding unit: one of {', '.join(UNITS)} (empty: the caller's)",
+                  "作出决定的单位不存在")
         v.raise_if_any()
         assert decided is not None and valid_until is not None
-        if identity.agency != BUREAU or not identity.may_access_unit(cmd.unit or identity.unit):
-            raise PermissionDenied("only the property bureau of the unit imposes penalties",
-                                   "仅物业管理主管部门可录入行政处罚")
         unit = cmd.unit or identity.unit
+        POLICY.authorize(IMPOSE, identity, Resource(unit=unit, company=cmd.party_uscc))
 
         def execute() -> tuple[list[Penalty], dict[str, Any]]:
             if self.exists(Penalty.create_id(cmd.decision_number)):
-                raise AlreadyExists(f"decision {cmd.decision_number} is recorded already",
-                                    f"处罚决定 {cmd.decision_number} 已录入")
+                number = _short(cmd.decision_number)
+                raise AlreadyExists(f"decision {number} is recorded already",
+                                    f"处罚决定 {number} 已录入")
             penalty = Penalty.impose(
                 self.rules.display, decision_number=cmd.decision_number,
                 party_name=cmd.party_name, party_uscc=cmd.party_uscc,
@@ -193,6 +233,7 @@ class CreditApplication(ServiceApplication):
         return self.run_once("ImposePenalty", cmd.request_id, cmd, execute)
 
     def classify_penalty(self, identity: Identity, cmd: ClassifyPenalty) -> dict[str, Any]:
+        POLICY.admit(CLASSIFY, identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         v.require(bool(cmd.decision_number.strip()), "decision_number", "required",
@@ -203,14 +244,8 @@ class CreditApplication(ServiceApplication):
         valid_until = _require_valid_until(v, cmd.valid_until, None)
         v.raise_if_any()
         assert valid_until is not None
-        penalty = self.find(Penalty.create_id(cmd.decision_number), Penalty, read_only=True)
-        if penalty is None:
-            raise NotFound(f"decision {cmd.decision_number} is not recorded",
-                           f"处罚决定 {cmd.decision_number} 不存在")
-        # The same authorization as ImposePenalty: the property bureau of the deciding unit.
-        if identity.agency != BUREAU or not identity.may_access_unit(penalty.unit):
-            raise PermissionDenied("only the deciding unit's bureau classifies its penalties",
-                                   "仅作出决定的单位可为处罚定级")
+        penalty = self._penalty(cmd.decision_number)
+        POLICY.authorize(CLASSIFY, identity, penalty_facts(penalty))
         late = Validator()
         _require_valid_until(late, cmd.valid_until, penalty.decision_date)
         late.raise_if_any()
@@ -226,18 +261,16 @@ class CreditApplication(ServiceApplication):
 
     def revoke_penalty(self, identity: Identity, request_id: str, decision_number: str,
                        reason: str) -> dict[str, Any]:
+        POLICY.admit(REVOKE, identity)
         v = Validator()
         v.require_request_id(request_id)
+        v.require(bool(decision_number.strip()), "decision_number", "required",
+                  "decision_number is required", "缺少行政处罚决定书文号")
         v.require(bool(reason.strip()), "reason", "required", "the reason is required",
                   "缺少撤销理由")
         v.raise_if_any()
-        penalty = self.find(Penalty.create_id(decision_number), Penalty)
-        if penalty is None:
-            raise NotFound(f"decision {decision_number} is not recorded",
-                           f"处罚决定 {decision_number} 不存在")
-        if identity.agency != BUREAU or not identity.may_access_unit(penalty.unit):
-            raise PermissionDenied("only the deciding unit's bureau revokes",
-                                   "仅作出决定的单位可撤销")
+        penalty = self._penalty(decision_number)
+        POLICY.authorize(REVOKE, identity, penalty_facts(penalty))
 
         def execute() -> tuple[list[Penalty], dict[str, Any]]:
             current = self.find(Penalty.create_id(decision_number), Penalty)
@@ -251,16 +284,34 @@ class CreditApplication(ServiceApplication):
 
     # -- queries ---------------------------------------------------------------------------
 
+    def _penalty(self, decision_number: str) -> Penalty:
+        penalty = self.find(Penalty.create_id(decision_number), Penalty, read_only=True)
+        if penalty is None:
+            number = _short(decision_number)
+            raise NotFound(f"decision {number} is not recorded", f"处罚决定 {number} 不存在")
+        return penalty
+
     def ledger(self, identity: Identity, company_uscc: str) -> LedgerView:
-        ledger = self.find(CreditLedger.create_id(company_uscc), CreditLedger)
-        if ledger is None:
-            raise NotFound(f"no credit record of {company_uscc}", "该企业无信用记录")
+        """The company's ledger as the caller may read it: whole, or a county-level
+        reader's own unit's entries (application/access.py)."""
+        POLICY.admit(GET_LEDGER, identity)
+        v = Validator()
+        v.require(bool(_USCC.fullmatch(company_uscc)), "company_uscc", "uscc_format",
+                  "an 18-character USCC (GB 32100 character set)", "统一社会信用代码格式错误")
+        v.raise_if_any()
+        unit = ledger_filter(identity, company_uscc)
+        ledger = self.find(CreditLedger.create_id(company_uscc), CreditLedger, read_only=True)
+        if ledger is None or (unit and unit not in ledger.units):
+            where = f" in {unit}" if unit else ""
+            raise NotFound(f"no credit record of {company_uscc}{where}", "该企业无信用记录")
         entries = []
         stored: list[Any] = list(self.repository.event_store.get(ledger.id))
         for e in stored:
             name = type(e).__name__
             if name in ("Deducted", "Restored", "SeriousDishonestyListed"):
                 attrs = vars(e)
+                if unit and attrs.get("unit") != unit:
+                    continue
                 entries.append({
                     "type": {"Deducted": "deducted", "Restored": "restored",
                              "SeriousDishonestyListed": "dishonesty_listed"}[name],
@@ -273,6 +324,64 @@ class CreditApplication(ServiceApplication):
                 })
         return LedgerView(company_uscc, ledger.score, self.rules.grades.grade(ledger.score),
                           ledger.listed, entries, self.rules.grades.version)
+
+    # -- operations of the feeds --------------------------------------------------------------
+
+    def sweep_display_periods(self, identity: Identity, sweep: Callable[[], int]) -> int:
+        """Restores what the display periods release, for every company (`sweep`: the
+        read model's list of ledgers, each through `restore_due`)."""
+        POLICY.authorize(SWEEP, identity, Resource())
+        return sweep()
+
+    def feed_status(self, identity: Identity, desk: FeedDesk, feeds: Sequence[str],
+                    feed: str, record_id: str) -> FeedStatusView:
+        POLICY.authorize(FEED_STATUS, identity, Resource())
+        v = Validator()
+        _require_feed(v, feeds, feed, required=bool(record_id))
+        _require_record_id(v, record_id, required=False)
+        v.raise_if_any()
+        counts = {}
+        for name in [feed] if feed else feeds:
+            c = desk.counts(name)
+            counts[name] = {s: c.get(s, 0) for s in ("pending", "delivered", "dead")}
+        found = desk.status(feed, record_id) if record_id else None
+        if found is None:
+            return FeedStatusView(counts, "", [])
+        return FeedStatusView(counts, str(found.status), [
+            FeedAttemptView(r.attempt, r.at, r.http_status or 0, r.error or "")
+            for r in found.receipts])
+
+    def repush_feed_record(self, identity: Identity, desk: FeedDesk, feeds: Sequence[str],
+                           feed: str, record_id: str) -> bool:
+        """Queues a record again; False when the feed has no such record."""
+        POLICY.authorize(REPUSH, identity, Resource())
+        v = Validator()
+        _require_feed(v, feeds, feed, required=True)
+        _require_record_id(v, record_id, required=True)
+        v.raise_if_any()
+        return desk.repush(feed, record_id)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    """An input echoed in an error: a short prefix, never more."""
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def _require_feed(v: Validator, feeds: Sequence[str], feed: str, *, required: bool) -> None:
+    if not feed:
+        v.require(not required, "feed", "required", "name the feed of the record",
+                  "请指定记录所属的推送通道")
+        return
+    v.require(feed in feeds, "feed", "unknown_feed", f"one of {', '.join(feeds)}",
+              "推送通道不存在")
+
+
+def _require_record_id(v: Validator, record_id: str, *, required: bool) -> None:
+    if required:
+        v.require(bool(record_id), "record_id", "required", "the record id is required",
+                  "缺少推送记录编号")
+    v.require(len(record_id) <= MAX_RECORD_ID, "record_id", "too_long",
+              f"at most {MAX_RECORD_ID} characters", f"推送记录编号不超过{MAX_RECORD_ID}个字符")
 
 
 def _periods(penalty: Penalty) -> dict[str, Any]:

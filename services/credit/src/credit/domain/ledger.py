@@ -25,6 +25,8 @@ class CreditLedger(Aggregate):
         """Open deductions by finding id."""
         self.restored_ids: list[str] = []
         self.listed = False
+        self.units: list[str] = []
+        """The units whose findings it holds entries of, in the order they came."""
 
     @staticmethod
     def create_id(company_uscc: str) -> uuid.UUID:
@@ -71,6 +73,8 @@ class CreditLedger(Aggregate):
                   table_version: str, legal_basis: str, found_at: datetime, published: bool,
                   repair_from: datetime, display_until: datetime) -> None:
         self.score = score_after
+        if unit not in self.units:
+            self.units.append(unit)
         self.records[finding_id] = {
             "unit": unit, "kind": kind, "severity": severity, "points": points,
             "found_at": found_at, "repair_from": repair_from, "display_until": display_until,

@@ -25,6 +25,7 @@ class SpotCheckResult(Aggregate):
                  inspected_at: datetime, finding_kinds: list[str]) -> None:
         self.spot_check_id = spot_check_id
         self.company_uscc = company_uscc
+        self.unit = unit
 
     @staticmethod
     def create_id(spot_check_id: str) -> uuid.UUID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -10,27 +11,24 @@ import grpc
 
 from credit.adapters.feeds import CREDIT_CHINA, MARKET
 from credit.application.app import ClassifyPenalty, CreditApplication, ImposePenalty
+from credit.application.ports import FeedDesk
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
-from servicekit.errors import PermissionDenied, Validator
-from servicekit.identity import Identity, current_identity
-from servicekit.push import Pusher
+from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
 FEEDS = (CREDIT_CHINA, MARKET)
 
 
-def _require_city_bureau(identity: Identity) -> None:
-    # Feeds and sweeps are the city's operations (DRC and the bureau run the push).
-    if not identity.is_city or identity.agency not in ("property-bureau", "drc"):
-        raise PermissionDenied("feed operations are the city's", "推送运维由市级部门负责")
-
-
 class CreditServicer(pb_grpc.CreditServiceServicer):
-    def __init__(self, app: CreditApplication, pusher: Pusher, sweep: Any) -> None:
+    """Passes each call and its caller's identity to the application, which decides who may
+    (application/access.py); nothing here judges the caller."""
+
+    def __init__(self, app: CreditApplication, desk: FeedDesk,
+                 sweep: Callable[[], int]) -> None:
         self.app = app
-        self.pusher = pusher
+        self.desk = desk
         self.sweep = sweep
 
     async def ImposePenalty(
@@ -78,45 +76,28 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
     async def SweepDisplayPeriods(
         self, request: pb.SweepDisplayPeriodsRequest, context: Context
     ) -> pb.SweepDisplayPeriodsResponse:
-        _require_city_bureau(current_identity())
-        restored = await asyncio.to_thread(self.sweep)
+        restored = await asyncio.to_thread(self.app.sweep_display_periods, current_identity(),
+                                           self.sweep)
         return pb.SweepDisplayPeriodsResponse(restored=restored)
 
     async def GetFeedStatus(
         self, request: pb.GetFeedStatusRequest, context: Context
     ) -> pb.GetFeedStatusResponse:
-        _require_city_bureau(current_identity())
-        v = Validator()
-        v.require(request.feed in ("", *FEEDS), "feed", "unknown_feed",
-                  f"one of {', '.join(FEEDS)}", "推送通道不存在")
-        v.require(not request.record_id or bool(request.feed), "feed", "required",
-                  "name the feed of the record", "请指定记录所属的推送通道")
-        v.raise_if_any()
-        feeds = [request.feed] if request.feed else list(FEEDS)
-        counts = []
-        for feed in feeds:
-            c = await asyncio.to_thread(self.pusher.counts, feed)
-            counts.append(pb.FeedCounts(feed=feed, pending=c.get("pending", 0),
-                                        delivered=c.get("delivered", 0),
-                                        dead=c.get("dead", 0)))
-        reply = pb.GetFeedStatusResponse(counts=counts)
-        if request.record_id:
-            status = await asyncio.to_thread(self.pusher.status, request.feed,
-                                             request.record_id)
-            if status is not None:
-                reply.status = status.status.value
-                reply.attempts.extend(
-                    pb.FeedAttempt(attempt=r.attempt, at=r.at.astimezone(UTC).isoformat(),
-                                   http_status=r.http_status or 0, error=r.error or "")
-                    for r in status.receipts
-                )
-        return reply
+        view = await asyncio.to_thread(self.app.feed_status, current_identity(), self.desk,
+                                       FEEDS, request.feed, request.record_id)
+        return pb.GetFeedStatusResponse(
+            counts=[pb.FeedCounts(feed=feed, **c) for feed, c in view.counts.items()],
+            status=view.status,
+            attempts=[pb.FeedAttempt(attempt=a.attempt, at=a.at.astimezone(UTC).isoformat(),
+                                     http_status=a.http_status, error=a.error)
+                      for a in view.attempts],
+        )
 
     async def RepushFeedRecord(
         self, request: pb.RepushFeedRecordRequest, context: Context
     ) -> pb.RepushFeedRecordResponse:
-        _require_city_bureau(current_identity())
-        found = await asyncio.to_thread(self.pusher.repush, request.feed, request.record_id)
+        found = await asyncio.to_thread(self.app.repush_feed_record, current_identity(),
+                                        self.desk, FEEDS, request.feed, request.record_id)
         return pb.RepushFeedRecordResponse(found=found)
 
     async def GetHistory(
@@ -126,9 +107,9 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
-def register(app: CreditApplication, pusher: Pusher, sweep: Any) -> Any:
+def register(app: CreditApplication, desk: FeedDesk, sweep: Callable[[], int]) -> Any:
     def add(server: grpc.aio.Server) -> None:
-        pb_grpc.add_CreditServiceServicer_to_server(CreditServicer(app, pusher, sweep), server)
+        pb_grpc.add_CreditServiceServicer_to_server(CreditServicer(app, desk, sweep), server)
 
     return add
 

@@ -1,0 +1,117 @@
+"""Who may call what in credit: the declared policy (servicekit.policy), default deny.
+
+From DOMAIN.md §1, §2 and §6 and the work plan (三 部门职责): the property bureau
+(物业管理主管部门) 依法查处 and 对不良行为予以信用扣分 — it decides, classifies and revokes
+penalties, the county's bureau for its unit, the city's for any; the credit office (发改部门)
+归集 the credit information the departments push and publishes it on 信用中国(福建), the
+city's office for the city, a county's for its unit; market regulation 记于相对应市场主体名下
+the penalties and spot-check results pushed to it through the 部门协同监管平台 (our `market`
+feed), so it reads nothing here; a property company reads its own ledger; the public reads
+what 信用中国 publishes, not the ledgers. Pushing, re-pushing and sweeping are operations of
+the platform (ARCHITECTURE.md "Trust": operators act under an operator identity); the
+city's bureau, as the feeds' 数据来源单位, may see whether its records arrived.
+
+A ledger is a list of entries, each of the unit whose finding caused it: a county-level
+reader is authorized on its own unit's part (`ledger_filter`) and sees only those entries;
+the city, the company itself and the auditor see the whole ledger. The history of a record
+shows all of it, so a ledger's history is judged on the ledger's one unit (none when its
+entries are of several units: the city's then).
+"""
+
+from __future__ import annotations
+
+from credit.domain.ledger import CreditLedger
+from credit.domain.penalty import Penalty
+from credit.domain.results import SpotCheckResult
+from servicekit.eventstore import HistoryReads
+from servicekit.identity import Identity
+from servicekit.policy import Grant, Policy, Resource, Rule, Scope
+
+BUREAU = "property-bureau"
+CREDIT_OFFICE = "credit-office"
+COMPANY = "property-company"
+AUDITOR = "auditor"
+OPERATOR = "operator"
+
+DECIDERS = ("officer", "head")
+"""Who records a decision of the bureau: its 经办人员 and 负责人, not its inspectors (检查人员
+check; the decision is not theirs)."""
+
+IMPOSE = "ImposePenalty"
+CLASSIFY = "ClassifyPenalty"
+REVOKE = "RevokePenalty"
+GET_LEDGER = "GetLedger"
+SWEEP = "SweepDisplayPeriods"
+FEED_STATUS = "GetFeedStatus"
+REPUSH = "RepushFeedRecord"
+HISTORY = "GetHistory"
+
+_DECIDING_BUREAU = (Grant(BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
+
+POLICY = Policy("credit", [
+    Rule(IMPOSE, _DECIDING_BUREAU,
+         "records a penalty decision: the bureau of the deciding unit (the city's for any), "
+         "which 依法查处 (work plan 三)"),
+    Rule(CLASSIFY, _DECIDING_BUREAU,
+         "states or corrects a decision's tier and validity: the bureau of the deciding unit "
+         "(the city's for any), as it decided"),
+    Rule(REVOKE, _DECIDING_BUREAU,
+         "withdraws a decision: the bureau of the deciding unit (the city's for any), as it "
+         "decided"),
+    Rule(GET_LEDGER, (
+        Grant(BUREAU, (), (Scope.JURISDICTION,)),
+        Grant(CREDIT_OFFICE, (), (Scope.JURISDICTION,)),
+        Grant(COMPANY, (), (Scope.OWN_COMPANY,)),
+        Grant(AUDITOR, (), (Scope.CITY,)),
+    ), "a company's credit ledger: the bureau that deducts (信用扣分) and the credit office that "
+       "collects it (归集), each its unit's entries, the city all; the company its own; the "
+       "auditor; nobody else (the public reads 信用中国)"),
+    Rule(SWEEP, (Grant(OPERATOR, ("operator", "scheduler"), (Scope.ANY,)),),
+         "restores what the configured display periods release (also every 6 h): an operation "
+         "that decides nothing, run by the scheduler or an operator"),
+    Rule(FEED_STATUS, (
+        Grant(OPERATOR, ("operator",), (Scope.ANY,)),
+        Grant(BUREAU, (), (Scope.CITY,)),
+    ), "delivery state of the feeds: the operators, and the city's bureau, the feeds' "
+       "数据来源单位, which answers for the 3-working-day withdrawal"),
+    Rule(REPUSH, (Grant(OPERATOR, ("operator",), (Scope.ANY,)),),
+         "sends a record again after the receiver was fixed: an operation, the operators' "
+         "(a corrected decision goes out by ClassifyPenalty, not by a re-push)"),
+    Rule(HISTORY, (Grant(AUDITOR, ("auditor",), (Scope.CITY,)),),
+         "the whole event log: the auditor only; a record's history follows GetLedger's rule"),
+])
+
+
+def ledger_facts(ledger: CreditLedger) -> Resource:
+    """The facts a ledger's whole history is judged on: its company, and its unit when all
+    its entries are of one unit (several: no unit, so only the city's staff reach it)."""
+    units = ledger.units
+    return Resource(unit=units[0] if len(units) == 1 else "", company=ledger.company_uscc)
+
+
+def penalty_facts(penalty: Penalty) -> Resource:
+    return Resource(unit=penalty.unit, company=penalty.party_uscc)
+
+
+def result_facts(result: SpotCheckResult) -> Resource:
+    return Resource(unit=result.unit, company=result.company_uscc)
+
+
+HISTORY_READS: HistoryReads = {
+    # Penalties and spot-check results are part of the company's credit record: whoever
+    # reads the company's ledger in that unit reads how they came about.
+    CreditLedger: (GET_LEDGER, ledger_facts),
+    Penalty: (GET_LEDGER, penalty_facts),
+    SpotCheckResult: (GET_LEDGER, result_facts),
+}
+
+
+def ledger_filter(identity: Identity, company_uscc: str) -> str:
+    """Which entries of the company's ledger the caller may read: "" for all of them (the
+    city, the company itself, the auditor), else the caller's own unit's; PermissionDenied
+    when neither."""
+    POLICY.admit(GET_LEDGER, identity)
+    if POLICY.decide(GET_LEDGER, identity, Resource(company=company_uscc)) is not None:
+        return ""
+    POLICY.authorize(GET_LEDGER, identity, Resource(unit=identity.unit, company=company_uscc))
+    return identity.unit

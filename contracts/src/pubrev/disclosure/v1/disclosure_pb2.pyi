@@ -193,19 +193,23 @@ class CloseQuarterRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     YEAR_FIELD_NUMBER: _builtins.int
     QUARTER_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     year: _builtins.int
     quarter: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may close (a unit's bureau: its own; the city: all)."""
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         year: _builtins.int = ...,
         quarter: _builtins.int = ...,
+        unit: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "request_id", b"request_id", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quarter", b"quarter", "request_id", b"request_id", "unit", b"unit", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -240,6 +244,10 @@ Global___CloseQuarterResponse: _TypeAlias = CloseQuarterResponse  # noqa: Y015
 
 @_typing.final
 class ListDisclosuresRequest(_message.Message):
+    """A filter the caller may see: a county user's unit, a company's own USCC, owners' own
+    community are filled in when empty; naming another is PERMISSION_DENIED.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     UNIT_FIELD_NUMBER: _builtins.int
@@ -248,6 +256,7 @@ class ListDisclosuresRequest(_message.Message):
     COMPANY_USCC_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
     unit: _builtins.str
     """Empty: every unit the caller may see."""
     year: _builtins.int
@@ -257,6 +266,8 @@ class ListDisclosuresRequest(_message.Message):
     page_size: _builtins.int
     """At most 500; default 50."""
     page_token: _builtins.str
+    community_code: _builtins.str
+    """Empty: every community the caller may see (owners see only their own community's)."""
     def __init__(
         self,
         *,
@@ -266,10 +277,11 @@ class ListDisclosuresRequest(_message.Message):
         company_uscc: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        community_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "page_size", b"page_size", "page_token", b"page_token", "quarter", b"quarter", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "page_size", b"page_size", "page_token", b"page_token", "quarter", b"quarter", "unit", b"unit", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -15,6 +15,7 @@ assertion of the person it acts for (servicekit.assertion).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
@@ -28,6 +29,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from servicekit.assertion import ASSERTION_HEADER, load_public_keys, verify
 from servicekit.errors import (
     AlreadyExists,
     Conflict,
@@ -38,7 +40,6 @@ from servicekit.errors import (
     ServiceError,
     Unauthenticated,
 )
-from servicekit.assertion import ASSERTION_HEADER, load_public_keys, verify
 from servicekit.identity import Identity, IdentityRules, bind_identity, reset_identity
 from servicekit.settings import ServiceSettings
 
@@ -163,9 +164,12 @@ def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
 
 
 def _sans(context: grpc.aio.ServicerContext[Any, Any]) -> list[str]:
+    """The client certificate's URI SANs only ("peer_uri"): the identity is a URI SAN, and
+    the same text in a DNS or e-mail name is not one ("x509_subject_alternative_name" would
+    mix them all)."""
     auth = context.auth_context()
     return [san.decode() if isinstance(san, bytes) else str(san)
-            for san in auth.get("x509_subject_alternative_name", [])]
+            for san in auth.get("peer_uri", [])]
 
 
 if TYPE_CHECKING:
@@ -203,12 +207,12 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
         resolver = self.resolver
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            # Resolving is inside the one try: a refused identity maps like any service error,
+            # a bug while resolving is INTERNAL with an incident (not UNKNOWN echoing it), and
+            # the identity is reset only if it was bound.
+            token: contextvars.Token[Identity | None] | None = None
             try:
                 token = bind_identity(resolver.resolve(context))
-            except Unauthenticated as error:
-                code, status = status_for(error)
-                await context.abort(code, error.message, trailing_metadata=_trailing(status))
-            try:
                 return await inner(request, context)
             except ServiceError as error:
                 code, status = status_for(error)
@@ -233,7 +237,8 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
                     trailing_metadata=_trailing(status),
                 )
             finally:
-                reset_identity(token)
+                if token is not None:
+                    reset_identity(token)
 
         behaviour: Any = wrapped  # grpc's stubs type behaviours with the sync context
         return grpc.unary_unary_rpc_method_handler(

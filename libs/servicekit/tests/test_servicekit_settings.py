@@ -128,3 +128,56 @@ def test_kafka_bootstrap_keeps_its_common_name(monkeypatch: pytest.MonkeyPatch) 
 
 def test_with_database_replaces_only_the_path() -> None:
     assert with_database("postgresql://u@h:1/a", "b") == "postgresql://u@h:1/b"
+
+
+# -- identity: mTLS, the development header, front ends' keys -------------------------------
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_mtls_with_the_dev_identity_header_is_refused_in_any_environment(
+    monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str], environment: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings_from(monkeypatch, PUBREV_SERVICE="disclosure", PUBREV_ENVIRONMENT=environment,
+                      PUBREV_DEV_IDENTITY_HEADER="true", **tls_files)
+    assert "PUBREV_DEV_IDENTITY_HEADER=true is refused with mTLS" in str(caught.value)
+
+
+def test_mtls_without_the_dev_header_is_accepted_outside_production(
+    monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str]
+) -> None:
+    settings = settings_from(monkeypatch, PUBREV_SERVICE="disclosure", **tls_files)
+    assert settings.mtls and not settings.dev_identity_header
+
+
+def test_frontend_keys_are_json_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    assert settings_from(monkeypatch, PUBREV_SERVICE="casework").frontend_keys == {}
+    (tmp_path / "app.pem").write_text("pem\n")
+    (tmp_path / "console.pem").write_text("pem\n")
+    settings = settings_from(
+        monkeypatch, PUBREV_SERVICE="casework",
+        PUBREV_FRONTEND_KEYS=f'{{"putian-app": "{tmp_path}/app.pem", '
+                             f'"console": "{tmp_path}/console.pem"}}')
+    assert settings.frontend_keys == {"putian-app": tmp_path / "app.pem",
+                                      "console": tmp_path / "console.pem"}
+
+
+def test_a_missing_frontend_key_file_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        settings_from(monkeypatch, PUBREV_SERVICE="casework",
+                      PUBREV_FRONTEND_KEYS=f'{{"putian-app": "{tmp_path}/missing.pem"}}')
+    assert "PUBREV_FRONTEND_KEYS: no key file for front end putian-app" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["Putian-App", "-app", "putian app", "a" * 65, ""])
+def test_a_frontend_key_for_a_name_no_certificate_can_carry_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "app.pem").write_text("pem\n")
+    with pytest.raises(ValidationError) as caught:
+        settings_from(monkeypatch, PUBREV_SERVICE="casework",
+                      PUBREV_FRONTEND_KEYS=f'{{"{name}": "{tmp_path}/app.pem"}}')
+    assert "is not a front end's name" in str(caught.value)
+    assert "a" * 33 not in str(caught.value)

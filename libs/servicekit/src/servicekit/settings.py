@@ -7,12 +7,16 @@ with `PUBREV_DATABASE_IS_SERVICE_DB=true`, the service's own database as given.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_FRONTEND_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+"""A front end's name, as its certificate's identity gives it (subject=…)."""
 
 DEFAULT_GRPC_PORTS = {"disclosure": 50051, "inspection": 50052, "credit": 50053, "casework": 50054}
 
@@ -120,6 +124,7 @@ class ServiceSettings(BaseSettings):
                     "service's own principal, over TLS)"
                 )
         self._check_kafka_security()
+        self._check_frontend_keys()
         if self.grpc_port is None:
             self.grpc_port = DEFAULT_GRPC_PORTS.get(self.service, 50050)
         if self.api_workers < 1:
@@ -157,6 +162,15 @@ class ServiceSettings(BaseSettings):
             if not self.kafka_ca_file.is_file():
                 raise ValueError(f"PUBREV_KAFKA_CA_FILE: no file at "
                                  f"{str(self.kafka_ca_file)[:200]}")
+
+    def _check_frontend_keys(self) -> None:
+        for name, path in self.frontend_keys.items():
+            if _FRONTEND_NAME.fullmatch(name) is None:
+                raise ValueError(f"PUBREV_FRONTEND_KEYS: {name[:32]!r} is not a front end's "
+                                 "name (its certificate's subject: a-z, 0-9 and -)")
+            if not path.is_file():
+                raise ValueError(f"PUBREV_FRONTEND_KEYS: no key file for front end {name} at "
+                                 f"{str(path)[:200]}")
 
     @property
     def mtls(self) -> bool:

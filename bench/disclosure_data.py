@@ -38,13 +38,13 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 
 from bench.load import Call, drive
-from disclosure.application.access import PROPERTY_BUREAU
 from disclosure.application.commands import FileDisclosure
 from disclosure.domain.calendar import Quarter
 from disclosure.domain.model import Community, Disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
+from pubrev_contracts.identities import Agency
 from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.eventstore import ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
@@ -70,7 +70,7 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 def officer(unit: str) -> Identity:
-    return Identity(PROPERTY_BUREAU, "officer", unit, "bench")
+    return Identity(Agency.PROPERTY_BUREAU, "officer", unit, "bench")
 
 
 def metadata_of(identity: Identity) -> Metadata:

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from servicekit.testing import identity_metadata
 
 USCC = "91350200776049653A"
 
@@ -57,7 +58,12 @@ def file_request(code: str, year: int = 2026, quarter: int = 1,
     )
 
 
+CITY = identity_metadata("property-bureau", "officer", "putian")
+"""The city's bureau keeps the register of companies (disclosure's access policy)."""
+
+
 async def register(stub: Any, code: str, metadata: Any, unit: str = "chengxiang") -> Any:
-    """Registers the company (idempotent by request_id) and then the community."""
-    await stub.RegisterCompany(company_request(), metadata=metadata)
+    """Registers the company as the city (idempotent by request_id), then the community
+    with `metadata` (its unit's bureau, or the city)."""
+    await stub.RegisterCompany(company_request(), metadata=CITY)
     return await stub.RegisterCommunity(register_request(code, unit), metadata=metadata)

@@ -60,7 +60,7 @@ def run_scenario() -> list[ContractEvent]:
     app.amend_disclosure(officer, AmendDisclosure(
         "a1", filed["disclosure_id"], 1, "广告收入漏记一笔", content()
     ))
-    app.request_audit(Identity("owners-committee", "chair", "licheng"), RequestAudit(
+    app.request_audit(Identity("owners-committee", "chair", "licheng", "LC-0001"), RequestAudit(
         "q1", filed["disclosure_id"], "owners_committee", 0, "停车收入与车位数不符",
     ))
     app.close_quarter(city, 2026, 1)  # LC-0002 filed nothing: overdue

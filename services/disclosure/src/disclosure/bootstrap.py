@@ -24,7 +24,11 @@ from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-SCHEDULER = Identity("property-bureau", "scheduler", CITY_UNIT, "disclosure quarter close")
+IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+SCHEDULER = IDENTITY_RULES.check(
+    Identity("operator", "scheduler", CITY_UNIT, "disclosure quarter close"))
+"""The hourly sweep acts as the platform's scheduler, which the policy lets close quarters
+at the city level (application/access.py), and nothing else."""
 
 
 def latest_due_quarter(app: DisclosureApplication) -> Quarter:
@@ -60,7 +64,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     committer = GroupCommitter(app)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
+        identity_rules=IDENTITY_RULES,
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, committer),

@@ -21,6 +21,7 @@ from tests.support.disclosure_requests import USCC, content, unique_code
 pytestmark = pytest.mark.infra
 
 OFFICER = Identity("property-bureau", "officer", "chengxiang")
+CITY = Identity("property-bureau", "officer", "putian")
 
 
 def filing(code: str, request_id: str) -> FileDisclosure:
@@ -33,7 +34,7 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
         env=eventsourcing_env(settings.database_url),
         clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
     )
-    app.register_company(OFFICER, RegisterCompany("c", USCC, "某物业", ""))
+    app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GC") for _ in range(60)]
     for code in codes:
         app.register_community(OFFICER, RegisterCommunity(
@@ -78,7 +79,7 @@ async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
         env=eventsourcing_env(settings.database_url),
         clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
     )
-    app.register_company(OFFICER, RegisterCompany("c", USCC, "某物业", ""))
+    app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GR") for _ in range(20)]
     for code in codes:
         app.register_community(OFFICER, RegisterCommunity(

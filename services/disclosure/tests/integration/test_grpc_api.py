@@ -212,7 +212,7 @@ async def test_health_and_reflection(api) -> None:
     assert "grpc.health.v1.Health" in names
 
 
-async def test_history_is_limited_to_the_callers_unit(api) -> None:
+async def test_history_follows_the_records_read_rule_and_the_log_is_the_auditors(api) -> None:
     stub, _, _ = api
     code = unique_code()
     await register(stub, code, OFFICER)
@@ -222,10 +222,12 @@ async def test_history_is_limited_to_the_callers_unit(api) -> None:
     assert [e.type for e in own.events] == ["Disclosure.Filed"]
     city = identity_metadata("property-bureau", "officer", "putian")
     assert len((await stub.GetHistory(query, metadata=city)).events) == 1
-    for denied in (pb.GetHistoryRequest(query=audit_pb2.HistoryQuery()), query):
+    whole_log = pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(limit=5))
+    for denied, metadata in ((whole_log, OTHER_UNIT), (query, OTHER_UNIT), (whole_log, city)):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.GetHistory(denied, metadata=OTHER_UNIT)
+            await stub.GetHistory(denied, metadata=metadata)
         assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    whole = await stub.GetHistory(pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(limit=5)),
-                                  metadata=city)
+    auditor = identity_metadata("auditor", "auditor", "putian")
+    whole = await stub.GetHistory(whole_log, metadata=auditor)
+    assert len(whole.events) == 5
     assert [e.position for e in whole.events] == sorted(e.position for e in whole.events)

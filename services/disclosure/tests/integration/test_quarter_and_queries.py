@@ -113,7 +113,7 @@ async def test_audit_needs_a_fifth_of_households(api) -> None:
     await register(stub, code, OFFICER)  # 320 households
     clock.now = datetime(2026, 4, 10, tzinfo=UTC)
     filed = await stub.FileDisclosure(file_request(code), metadata=OFFICER)
-    owners = identity_metadata("owners", "representative", "chengxiang")
+    owners = identity_metadata("owners", "representative", "chengxiang", code)
 
     def ask(n: int, request_id: str) -> pb.RequestAuditRequest:
         return pb.RequestAuditRequest(
@@ -133,11 +133,11 @@ async def test_company_handover_and_bad_codes(api) -> None:
     code = unique_code("HO")
     await register(stub, code, OFFICER)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.RegisterCompany(company_request("91350203M0001QAY9B"), metadata=OFFICER)
+        await stub.RegisterCompany(company_request("91350203M0001QAY9B"), metadata=CITY)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     official = company_request("91350203M0001QAY9B")
     official.source = "official_registry"
-    flagged = await stub.RegisterCompany(official, metadata=OFFICER)
+    flagged = await stub.RegisterCompany(official, metadata=CITY)
     assert flagged.uscc_flagged
 
     moved = await stub.ChangePropertyCompany(pb.ChangePropertyCompanyRequest(

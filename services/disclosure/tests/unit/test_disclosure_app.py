@@ -233,7 +233,7 @@ def test_city_may_register_in_any_unit(app: DisclosureApplication) -> None:
 
 @pytest.mark.parametrize("identity", [
     COMPANY,
-    Identity("police", "officer", "chengxiang"),
+    Identity("police", "officer", "chengxiang", "putian-psb-chengxiang"),
 ])
 def test_only_the_property_bureau_registers(app: DisclosureApplication,
                                             identity: Identity) -> None:

@@ -127,11 +127,11 @@ def test_audit_threshold_is_a_fifth_of_households(app: DisclosureApplication,
                                                   clock: FakeClock) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     filed = app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
-    owners = Identity("owners", "representative", "chengxiang")
+    owners = Identity("owners", "representative", "chengxiang", "C-0")
     with pytest.raises(RuleViolated):
         app.request_audit(owners, RequestAudit("q1", filed["disclosure_id"], "owners", 19, "x"))
     ok = app.request_audit(owners, RequestAudit("q2", filed["disclosure_id"], "owners", 20, "x"))
-    committee = app.request_audit(Identity("owners-committee", "chair", "chengxiang"),
+    committee = app.request_audit(Identity("owners-committee", "chair", "chengxiang", "C-0"),
                                   RequestAudit("q3", filed["disclosure_id"],
                                                "owners_committee", 0, "x"))
     assert (ok["version"], committee["version"]) == (2, 3)

@@ -100,11 +100,13 @@ class PostgresDisclosureReadModel:
             " income_total_fen, surplus_fen, late, zero_revenue, filed_at, revision"
             " FROM rm_disclosures WHERE unit = ANY(%s) AND year = %s"
             " AND (%s = 0 OR quarter = %s) AND (%s = '' OR company_uscc = %s)"
+            " AND (%s = '' OR community_code = %s)"
             " AND (lpad(year::text, 4, '0') || quarter::text || ':' || community_code) > %s"
             " ORDER BY year, quarter, community_code LIMIT %s"
         )
         params = (list(query.units), query.year, query.quarter, query.quarter,
-                  query.company_uscc, query.company_uscc, query.after, query.limit + 1)
+                  query.company_uscc, query.company_uscc, query.community_code,
+                  query.community_code, query.after, query.limit + 1)
         with self.pool.connection() as conn:
             rows = conn.execute(sql, params).fetchall()
         items = [DisclosureRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]

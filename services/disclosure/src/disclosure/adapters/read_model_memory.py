@@ -62,7 +62,8 @@ class InMemoryDisclosureReadModel:
             (r for r in self.disclosures.values()
              if r.unit in query.units and r.year == query.year
              and query.quarter in (0, r.quarter)
-             and query.company_uscc in ("", r.company_uscc) and key(r) > query.after),
+             and query.company_uscc in ("", r.company_uscc)
+             and query.community_code in ("", r.community_code) and key(r) > query.after),
             key=key,
         )
         page = rows[: query.limit]

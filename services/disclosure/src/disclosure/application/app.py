@@ -5,18 +5,22 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from campaign.workdays import CalendarNotConfigured
 from disclosure.application.access import (
-    PROPERTY_BUREAU,
-    PROPERTY_COMPANY,
-    require_audit_requester,
-    require_bureau_of,
-    require_filer_for,
-    require_reader_of,
+    HISTORY_READS,
+    POLICY,
+    Filter,
+    authorize_list,
+    check_audit_requester,
+    community_facts,
+    disclosure_facts,
+    permit,
+    sees_contact,
 )
 from disclosure.application.commands import (
     AmendDisclosure,
@@ -36,16 +40,14 @@ from pubrev_contracts.units import COUNTY_UNITS
 from servicekit.errors import (
     AlreadyExists,
     Conflict,
-    FieldViolation,
-    InvalidArgument,
     NotFound,
-    PermissionDenied,
     RuleViolated,
     ServiceError,
     Validator,
 )
 from servicekit.eventstore import Prepared, ServiceApplication
 from servicekit.identity import Identity
+from servicekit.policy import Resource
 
 Clock = Callable[[], datetime]
 # fullmatch with ASCII classes: "CX-001\n" or full-width digits must not pass as codes.
@@ -58,7 +60,13 @@ def _utcnow() -> datetime:
 
 
 class DisclosureApplication(ServiceApplication):
+    """Every method asks the declared policy (application/access.py): `POLICY.admit` before
+    it reads anything, then `permit` on the record's facts, or `authorize_list` on a list's
+    filter, which it then applies."""
+
     name = "disclosure"
+    policy = POLICY
+    history_reads = HISTORY_READS
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow) -> None:
         super().__init__(env=env)
@@ -76,6 +84,7 @@ class DisclosureApplication(ServiceApplication):
         self._read_model = read_model
 
     def register_company(self, identity: Identity, cmd: RegisterCompany) -> dict[str, Any]:
+        POLICY.admit("RegisterCompany", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         source = cmd.source or "application"
@@ -93,9 +102,7 @@ class DisclosureApplication(ServiceApplication):
         v.require(bool(cmd.name.strip()), "name", "required", "company name is required",
                   "缺少企业名称")
         v.raise_if_any()
-        if identity.agency != PROPERTY_BUREAU:
-            raise PermissionDenied("only the property bureau registers companies",
-                                   "仅物业管理主管部门可登记物业服务企业")
+        permit("RegisterCompany", identity, Resource())
 
         def execute() -> tuple[list[PropertyCompany], dict[str, Any]]:
             if self.exists(PropertyCompany.create_id(cmd.uscc)):
@@ -110,10 +117,10 @@ class DisclosureApplication(ServiceApplication):
     # -- commands --------------------------------------------------------------------------
 
     def register_community(self, identity: Identity, cmd: RegisterCommunity) -> dict[str, Any]:
+        POLICY.admit("RegisterCommunity", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
-        v.require(bool(_CODE.fullmatch(cmd.community_code)), "community_code", "code_format",
-                  "2–40 letters, digits or '-'", "小区编码须为2至40位字母、数字或连字符")
+        _require_code(v, cmd.community_code)
         v.require(bool(cmd.name.strip()), "name", "required", "name is required", "缺少小区名称")
         v.require(cmd.unit in COUNTY_UNITS, "unit", "unknown_unit",
                   f"unit must be one of {', '.join(COUNTY_UNITS)}",
@@ -129,7 +136,7 @@ class DisclosureApplication(ServiceApplication):
         v.require(cmd.household_count >= 1, "household_count", "positive",
                   "a community has at least one household", "户数须大于0")
         v.raise_if_any()
-        require_bureau_of(identity, cmd.unit)
+        permit("RegisterCommunity", identity, Resource(unit=cmd.unit))
         self._company(cmd.company_uscc)
 
         def execute() -> tuple[list[Community], dict[str, Any]]:
@@ -158,9 +165,11 @@ class DisclosureApplication(ServiceApplication):
         self, identity: Identity, cmd: FileDisclosure
     ) -> Prepared | dict[str, Any]:
         """Decides a filing without committing it (for group commit)."""
+        POLICY.admit("FileDisclosure", identity)
         now = self.clock()
         v = Validator()
         v.require_request_id(cmd.request_id)
+        _require_code(v, cmd.community_code)
         v.require(2000 <= cmd.year <= 2100, "year", "year_range", "year must be 2000–2100",
                   "年度须在2000至2100之间")
         quarter_ok = v.require(cmd.quarter in (1, 2, 3, 4), "quarter", "quarter_range",
@@ -175,7 +184,8 @@ class DisclosureApplication(ServiceApplication):
         community = self._community(cmd.community_code, read_only=True)
         # The company that managed the quarter files it, even after a handover.
         company_uscc = community.company_for(period)
-        require_filer_for(identity, community.unit, company_uscc)
+        permit("FileDisclosure", identity, Resource(
+            unit=community.unit, company=company_uscc, community=community.code))
         # Decided before the transaction: a filing after the nominal deadline day in a year
         # the holiday calendar lacks is refused (CalendarNotConfigured), never guessed.
         late = period.is_late(now)
@@ -209,6 +219,7 @@ class DisclosureApplication(ServiceApplication):
         return self.prepare_once("FileDisclosure", cmd.request_id, cmd, execute, on_conflict)
 
     def amend_disclosure(self, identity: Identity, cmd: AmendDisclosure) -> dict[str, Any]:
+        POLICY.admit("AmendDisclosure", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         disclosure_uuid = _parse_uuid(v, "disclosure_id", cmd.disclosure_id)
@@ -220,7 +231,7 @@ class DisclosureApplication(ServiceApplication):
         v.raise_if_any()
         assert disclosure_uuid is not None
         disclosure = self._disclosure(disclosure_uuid)
-        require_filer_for(identity, disclosure.unit, disclosure.company_uscc)
+        permit("AmendDisclosure", identity, disclosure_facts(disclosure))
 
         def execute() -> tuple[list[Disclosure], dict[str, Any]]:
             current = self._disclosure(disclosure_uuid)
@@ -238,15 +249,19 @@ class DisclosureApplication(ServiceApplication):
     def change_property_company(
         self, identity: Identity, cmd: ChangePropertyCompany
     ) -> dict[str, Any]:
+        POLICY.admit("ChangePropertyCompany", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
+        _require_code(v, cmd.community_code)
+        v.require(len(cmd.new_company_uscc) == 18, "new_company_uscc", "uscc_length",
+                  "must be 18 characters", "统一社会信用代码须为18位")
         v.require(_is_date(cmd.effective_date), "effective_date", "date_format",
                   "must be a date YYYY-MM-DD", "交接日期格式错误")
         v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
                   "缺少更换原因")
         v.raise_if_any()
         community = self._community(cmd.community_code)
-        require_bureau_of(identity, community.unit)
+        permit("ChangePropertyCompany", identity, community_facts(community))
         company = self._company(cmd.new_company_uscc)
 
         def execute() -> tuple[list[Community], dict[str, Any]]:
@@ -257,6 +272,7 @@ class DisclosureApplication(ServiceApplication):
         return self.run_once("ChangePropertyCompany", cmd.request_id, cmd, execute)
 
     def request_audit(self, identity: Identity, cmd: RequestAudit) -> dict[str, Any]:
+        POLICY.admit("RequestAudit", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         disclosure_uuid = _parse_uuid(v, "disclosure_id", cmd.disclosure_id)
@@ -270,8 +286,9 @@ class DisclosureApplication(ServiceApplication):
                   "缺少申请理由")
         v.raise_if_any()
         assert disclosure_uuid is not None
+        check_audit_requester(identity, cmd.requester)
         disclosure = self._disclosure(disclosure_uuid)
-        require_audit_requester(identity, disclosure.unit)
+        permit("RequestAudit", identity, disclosure_facts(disclosure))
         community = self._community(disclosure.community_code)
 
         def execute() -> tuple[list[Disclosure], dict[str, Any]]:
@@ -282,13 +299,15 @@ class DisclosureApplication(ServiceApplication):
 
         return self.run_once("RequestAudit", cmd.request_id, cmd, execute)
 
-    def close_quarter(self, identity: Identity, year: int, quarter: int) -> dict[str, int]:
+    def close_quarter(
+        self, identity: Identity, year: int, quarter: int, unit: str = ""
+    ) -> dict[str, int]:
         """Marks each registered community without a filing overdue, once. Idempotent: a
-        repeat marks nothing new. A unit's bureau closes its own unit; the city all."""
-        period = self._valid_period(year, quarter)
-        if identity.agency != PROPERTY_BUREAU:
-            raise PermissionDenied("only the property bureau closes a quarter",
-                                   "仅物业管理主管部门可执行季度公示截止核查")
+        repeat marks nothing new. `unit` "" closes every unit the caller's grant covers (a
+        unit's bureau: its own; the city: all)."""
+        grants = POLICY.admit("CloseQuarter", identity)
+        period = self._valid_period(year, quarter, unit)
+        scope = authorize_list("CloseQuarter", identity, grants, Filter(unit=unit))
         if not period.deadline_passed(self.clock()):
             due, due_zh = _due_day(period)
             raise RuleViolated(
@@ -299,7 +318,7 @@ class DisclosureApplication(ServiceApplication):
         counts = {"marked_overdue": 0, "already_overdue": 0, "filed": 0}
         for code in self.read_model.community_codes(registered_before=period.deadline):
             community = self._community(code)
-            if not identity.may_access_unit(community.unit):
+            if scope.unit and community.unit != scope.unit:
                 continue
             if self.exists(Disclosure.create_id(code, period.year, period.quarter)):
                 counts["filed"] += 1
@@ -314,8 +333,12 @@ class DisclosureApplication(ServiceApplication):
 
     def list_disclosures(
         self, identity: Identity, unit: str, year: int, quarter: int, company_uscc: str,
-        page_size: int, page_token: str,
+        page_size: int, page_token: str, community_code: str = "",
     ) -> tuple[list[DisclosureRow], str]:
+        """A page of the filings matching the filter, forced into the caller's scope (a
+        county user's unit, a company's USCC, an owners' community); a filter naming
+        another unit, company or community than the caller's is PermissionDenied."""
+        grants = POLICY.admit("ListDisclosures", identity)
         v = Validator()
         v.require(2000 <= year <= 2100, "year", "year_range", "year must be 2000–2100",
                   "年度须在2000至2100之间")
@@ -323,24 +346,32 @@ class DisclosureApplication(ServiceApplication):
                   "季度须为0（全年）至4")
         v.require(0 <= page_size <= 500, "page_size", "page_size_range", "0–500",
                   "每页条数须在0至500之间")
+        v.require(company_uscc == "" or len(company_uscc) == 18, "company_uscc",
+                  "uscc_length", "must be 18 characters", "统一社会信用代码须为18位")
+        if community_code:
+            _require_code(v, community_code)
+        v.require(len(page_token) <= 64, "page_token", "page_token_length",
+                  "not a page token of this list", "分页标记无效")
+        _require_unit_filter(v, unit)
         v.raise_if_any()
-        if identity.agency == PROPERTY_COMPANY:
-            company_uscc = identity.subject
-        units = self._visible_units(identity, unit)
+        # Every filed disclosure is posted by law: a listing returns published rows only.
+        scope = authorize_list("ListDisclosures", identity, grants, Filter(
+            unit=unit, company=company_uscc, community=community_code, published=True))
         # Read your writes: the read model applies what is recorded before answering.
         self.read_model.catch_up()
         return self.read_model.list_disclosures(DisclosureQuery(
-            units=units, year=year, quarter=quarter, company_uscc=company_uscc,
+            units=[scope.unit] if scope.unit else list(COUNTY_UNITS), year=year,
+            quarter=quarter, company_uscc=scope.company, community_code=scope.community,
             after=page_token, limit=page_size or 50,
         ))
 
     def disclosure_rate(
         self, identity: Identity, unit: str, year: int, quarter: int
     ) -> tuple[list[UnitRate], int]:
-        period = self._valid_period(year, quarter)
-        if identity.agency == PROPERTY_COMPANY:
-            raise PermissionDenied("rates are for supervising agencies", "无权查看公示率统计")
-        units = self._visible_units(identity, unit)
+        grants = POLICY.admit("GetDisclosureRate", identity)
+        period = self._valid_period(year, quarter, unit)
+        scope = authorize_list("GetDisclosureRate", identity, grants, Filter(unit=unit))
+        units = [scope.unit] if scope.unit else list(COUNTY_UNITS)
         position = self.read_model.catch_up()
         now = self.clock()
         deadline_passed = period.deadline_passed(now)
@@ -366,6 +397,7 @@ class DisclosureApplication(ServiceApplication):
     def get_disclosure(
         self, identity: Identity, disclosure_id: str, version: int
     ) -> DisclosureView:
+        POLICY.admit("GetDisclosure", identity)
         v = Validator()
         disclosure_uuid = _parse_uuid(v, "disclosure_id", disclosure_id)
         v.require(version >= 0, "version", "non_negative", "0 (latest) or a version",
@@ -373,44 +405,35 @@ class DisclosureApplication(ServiceApplication):
         v.raise_if_any()
         assert disclosure_uuid is not None
         latest = self._disclosure(disclosure_uuid)
-        require_reader_of(identity, latest.unit, latest.company_uscc)
+        permit("GetDisclosure", identity,
+               disclosure_facts(latest, current=version in (0, latest.version)))
         disclosure = latest
         if version:
             if version > latest.version:
                 raise NotFound(f"disclosure has no version {version}", f"该公示没有第 {version} 版")
             disclosure = self._disclosure_at(disclosure_uuid, version)
+        content = disclosure.content
+        if not sees_contact(identity):
+            content = replace(content, contact_name="", contact_phone="")
         return DisclosureView(
             disclosure_id=str(disclosure.id), version=disclosure.version,
             community_code=disclosure.community_code, unit=disclosure.unit,
-            year=disclosure.year, quarter=disclosure.quarter, content=disclosure.content,
+            year=disclosure.year, quarter=disclosure.quarter, content=content,
             late=disclosure.late, filed_at=disclosure.filed_at.astimezone(UTC).isoformat(),
             revision=disclosure.revision, amendment_reason=disclosure.amendment_reason,
         )
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _valid_period(self, year: int, quarter: int) -> Quarter:
+    def _valid_period(self, year: int, quarter: int, unit: str = "") -> Quarter:
         v = Validator()
+        _require_unit_filter(v, unit)
         v.require(2000 <= year <= 2100, "year", "year_range", "year must be 2000–2100",
                   "年度须在2000至2100之间")
         v.require(quarter in (1, 2, 3, 4), "quarter", "quarter_range", "quarter must be 1–4",
                   "季度须为1至4")
         v.raise_if_any()
         return Quarter(year, quarter)
-
-    def _visible_units(self, identity: Identity, unit: str) -> list[str]:
-        if unit:
-            if unit not in COUNTY_UNITS:
-                raise InvalidArgument([FieldViolation(
-                    "unit", "unknown_unit", f"unit must be one of {', '.join(COUNTY_UNITS)}",
-                    "监管单位不在莆田市七个县区（管委会）之列")])
-            if identity.agency != PROPERTY_COMPANY and not identity.may_access_unit(unit):
-                raise PermissionDenied(f"{identity.unit} may not read unit {unit}",
-                                       "无权查看其他辖区的数据")
-            return [unit]
-        if identity.is_city or identity.agency == PROPERTY_COMPANY:
-            return list(COUNTY_UNITS)
-        return [identity.unit]
 
     def _company(self, uscc: str) -> PropertyCompany:
         company = self.find(PropertyCompany.create_id(uscc), PropertyCompany)
@@ -447,6 +470,18 @@ def _due_day(period: Quarter) -> tuple[str, str]:
         nominal = period.nominal_deadline_day.isoformat()
         return f"{nominal}, or the next working day", f"{nominal}，遇休息日顺延"
     return day, day
+
+
+def _require_code(v: Validator, code: str) -> None:
+    v.require(bool(_CODE.fullmatch(code)), "community_code", "code_format",
+              "2–40 letters, digits or '-'", "小区编码须为2至40位字母、数字或连字符")
+
+
+def _require_unit_filter(v: Validator, unit: str) -> None:
+    """An asked unit filter ("" for every unit the caller may see) must be a unit."""
+    v.require(unit == "" or unit in COUNTY_UNITS, "unit", "unknown_unit",
+              f"unit must be one of {', '.join(COUNTY_UNITS)}",
+              "监管单位不在莆田市七个县区（管委会）之列")
 
 
 def _is_date(text: str) -> bool:

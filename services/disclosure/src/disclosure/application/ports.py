@@ -45,6 +45,9 @@ class DisclosureQuery:
     quarter: int
     """0 for the whole year."""
     company_uscc: str
+    """'' for every company."""
+    community_code: str
+    """'' for every community."""
     after: str
     """Page token: the last disclosure's sort key, '' for the first page."""
     limit: int

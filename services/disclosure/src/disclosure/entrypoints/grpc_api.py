@@ -133,7 +133,8 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         self, request: pb.CloseQuarterRequest, context: Context
     ) -> pb.CloseQuarterResponse:
         counts = await asyncio.to_thread(
-            self.app.close_quarter, current_identity(), request.year, request.quarter
+            self.app.close_quarter, current_identity(), request.year, request.quarter,
+            request.unit,
         )
         return pb.CloseQuarterResponse(**counts)
 
@@ -143,6 +144,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         rows, token = await asyncio.to_thread(
             self.app.list_disclosures, current_identity(), request.unit, request.year,
             request.quarter, request.company_uscc, request.page_size, request.page_token,
+            request.community_code,
         )
         return pb.ListDisclosuresResponse(
             disclosures=[

@@ -264,6 +264,32 @@ def test_rate_limiter_alone() -> None:
     assert not limiter.take("a")
 
 
+# -- a record's history -------------------------------------------------------------------
+
+
+def test_history_follows_the_read_rule_but_not_what_only_publication_opens() -> None:
+    p = policy(rule(Grant("property-bureau"),
+                    Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
+                    Grant("owners-committee", scopes=(Scope.OWN_COMMUNITY, Scope.PUBLISHED)),
+                    Grant("public", scopes=(Scope.PUBLISHED,)), limited=True))
+    published = Resource(unit="chengxiang", company=USCC, community="CX-0001",
+                         published=True)
+    assert p.decide_history("Get", OFFICER, published) == Grant("property-bureau")
+    assert p.decide_history("Get", OTHER_OFFICER, published) is None
+    assert p.decide_history("Get", COMPANY, published)
+    assert p.decide_history("Get", OTHER_COMPANY, published) is None
+    for reader in (COMMITTEE, PUBLIC):
+        assert p.decide("Get", reader, published) is not None
+        assert p.decide_history("Get", reader, published) is None
+        assert not p.may_read_history_under("Get", reader)
+    assert p.may_read_history_under("Get", OFFICER)
+    assert not p.may_read_history_under("Missing", OFFICER)
+    for _ in range(10):  # no rate limit taken
+        p.decide_history("Get", PUBLIC, published)
+    for _ in range(30):
+        p.admit("Get", PUBLIC)
+
+
 # -- the vocabulary check -------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """servicekit.push on real PostgreSQL, against a real HTTP receiver on 127.0.0.1.
 
 Time is a fake clock shared by the outbox and the pushers: a backoff is passed by moving
-the clock, never by sleeping.
+the clock, never by sleeping. Signatures carry the wall clock, which the receiver compares
+with its own; a test that needs another time gives the pusher a wall clock of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hmac
 import json
 import random
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,12 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
 from servicekit.postgres import drop_database, ensure_database
 from servicekit.push import (
     FeedConfig,
+    FeedKey,
     InvalidRecord,
     Pusher,
     PushOutbox,
@@ -40,7 +44,8 @@ from tools.feed_receiver import FeedReceiver
 pytestmark = pytest.mark.infra
 
 FEED = "sample-feed"
-SECRET = b"shared-secret"
+SECRET = b"the-sample-feed-key"
+KEY = FeedKey("k1", SECRET)
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -87,7 +92,7 @@ def pool(database: str) -> Iterator[ConnectionPool]:
 
 @pytest.fixture
 def receiver() -> Iterator[FeedReceiver]:
-    with FeedReceiver(port=0, schemas={FEED: SCHEMA}, secrets={FEED: SECRET}) as receiver:
+    with FeedReceiver(port=0, schemas={FEED: SCHEMA}, keys={FEED: {"k1": SECRET}}) as receiver:
         yield receiver
 
 
@@ -98,7 +103,7 @@ def clock() -> FakeClock:
 
 def feed_config(receiver: FeedReceiver, **overrides: Any) -> FeedConfig:
     values: dict[str, Any] = {
-        "name": FEED, "url": receiver.feed_url(FEED), "secret": SECRET, "schema": SCHEMA,
+        "name": FEED, "url": receiver.feed_url(FEED), "key": KEY, "schema": SCHEMA,
     }
     values.update(overrides)
     return FeedConfig(**values)
@@ -108,9 +113,10 @@ def feed_config(receiver: FeedReceiver, **overrides: Any) -> FeedConfig:
 def make_pusher(pool, receiver, clock) -> Iterator[Any]:
     made: list[Pusher] = []
 
-    def make(batch_size: int = 5, **overrides: Any) -> Pusher:
+    def make(batch_size: int = 5, wall_clock: Any = time.time, **overrides: Any) -> Pusher:
         config = feed_config(receiver, **overrides)
-        pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), batch_size=batch_size)
+        pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), batch_size=batch_size,
+                        wall_clock=wall_clock)
         made.append(pusher)
         return pusher
 
@@ -139,8 +145,11 @@ def test_delivers_signed_canonical_body_and_keeps_the_receipt(
     assert request.status == 200
     assert request.body == canonical_json(record())
     assert "测试记录1".encode() in request.body  # UTF-8 as is, not \\u escapes
-    expected = "sha256=" + hmac.new(SECRET, request.body, hashlib.sha256).hexdigest()
-    assert request.headers["x-pubrev-signature"] == expected
+    assert request.headers["x-pubrev-signature"] == expected_signature(request.headers,
+                                                                       request.body)
+    assert request.headers["x-pubrev-key-id"] == "k1"
+    assert abs(int(request.headers["x-pubrev-timestamp"]) - time.time()) < 5
+    assert len(request.headers["x-pubrev-nonce"]) == 32
     assert request.headers["x-pubrev-feed"] == FEED
     assert request.headers["x-pubrev-record-id"] == "r-1"
     assert request.headers["x-pubrev-attempt"] == "1"
@@ -154,6 +163,7 @@ def test_delivers_signed_canonical_body_and_keeps_the_receipt(
     assert status.receipt_id == receiver.receipts[(FEED, "r-1")]
     [receipt] = status.receipts
     assert (receipt.attempt, receipt.http_status, receipt.error) == (1, 200, None)
+    assert receipt.key_id == "k1"
     assert json.loads(receipt.response_body or "{}")["receipt_id"] == status.receipt_id
     assert pusher.counts(FEED) == {"pending": 0, "delivered": 1, "dead": 0}
     assert pusher.run_once() == 0  # nothing left to send
@@ -252,7 +262,7 @@ def test_refusal_is_dead_at_once(pool, receiver, clock, make_pusher) -> None:
 
 
 def test_wrong_secret_is_refused_by_the_receiver(pool, receiver, clock, make_pusher) -> None:
-    pusher = make_pusher(secret=b"not-the-shared-secret")
+    pusher = make_pusher(key=FeedKey("k1", b"not-the-feeds-key"))
     enqueue(pool, pusher, clock, ("r-1", record()))
 
     pusher.run_once()
@@ -260,6 +270,7 @@ def test_wrong_secret_is_refused_by_the_receiver(pool, receiver, clock, make_pus
     status = pusher.status(FEED, "r-1")
     assert status is not None and status.status is PushState.dead
     assert [r.http_status for r in status.receipts] == [401]
+    assert "bad_signature" in (status.last_error or "")
     assert receiver.records == {}
 
 
@@ -373,4 +384,145 @@ def test_backoff_doubles_from_one_second_and_caps_at_five_minutes() -> None:
 
 def test_feed_config_refuses_a_broken_schema() -> None:
     with pytest.raises(Exception, match="is not valid under any of the given schemas"):
-        FeedConfig(FEED, "http://127.0.0.1:1/", SECRET, {"type": "no-such-type"})
+        FeedConfig(FEED, "http://127.0.0.1:1/", KEY, {"type": "no-such-type"})
+
+
+# -- leaks of issue 10 (item 5): what a captured request could do -------------------------
+
+
+def expected_signature(headers: dict[str, str], body: bytes) -> str:
+    """v1, computed here from the rule in servicekit.push's docstring, not with its code."""
+    lines = ["pubrev-feed-v1", headers["x-pubrev-key-id"], headers["x-pubrev-timestamp"],
+             headers["x-pubrev-nonce"], headers["x-pubrev-feed"], headers["x-pubrev-record-id"]]
+    material = "\n".join(lines).encode() + b"\n" + body
+    return "v1=" + hmac.new(SECRET, material, hashlib.sha256).hexdigest()
+
+
+def _post(receiver: FeedReceiver, feed: str, headers: dict[str, str], body: bytes) -> int:
+    headers = {k: v for k, v in headers.items() if k not in ("content-length", "host")}
+    return httpx.post(receiver.feed_url(feed), content=body, headers=headers).status_code
+
+
+def test_a_captured_request_does_not_replay_as_another_record(
+    pool, receiver, clock, make_pusher
+) -> None:
+    """The signature covered the body only: the same body under another record id was a
+    new record at the receiver."""
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    pusher.run_once()
+    [captured] = receiver.requests
+
+    forged = {**captured.headers, "x-pubrev-record-id": "r-2"}
+    status = _post(receiver, FEED, forged, captured.body)
+
+    assert status == 401
+    assert receiver.requests[-1].error == "bad_signature"
+    assert set(receiver.records) == {(FEED, "r-1")}
+
+
+def test_a_captured_request_does_not_replay_as_itself(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    pusher.run_once()
+    [captured] = receiver.requests
+
+    status = _post(receiver, FEED, captured.headers, captured.body)
+
+    assert status == 409
+    assert [(r.status, r.error) for r in receiver.requests] == [(200, None), (409, "replayed")]
+
+
+# -- signing anew, rotation, time -----------------------------------------------------------
+
+
+def test_each_attempt_and_a_repush_is_signed_anew(pool, receiver, clock, make_pusher) -> None:
+    """A retry or a re-push is a new request: a fresh timestamp and nonce, so neither is
+    refused as stale (a record dead for a day) nor as a replay of the attempt before."""
+    wall = [time.time()]
+    pusher = make_pusher(wall_clock=lambda: wall[0])
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    receiver.fail_next(1, status=503)
+    pusher.run_once()
+    clock.advance(timedelta(seconds=2))
+    wall[0] += 2
+    pusher.run_once()
+    assert pusher.repush(FEED, "r-1") is True
+    wall[0] += 120
+    pusher.run_once()
+
+    first, second, third = receiver.requests
+    assert [r.status for r in (first, second, third)] == [503, 200, 200]
+    nonces = {r.headers["x-pubrev-nonce"] for r in (first, second, third)}
+    assert len(nonces) == 3
+    stamps = [int(r.headers["x-pubrev-timestamp"]) for r in (first, second, third)]
+    assert stamps[1] - stamps[0] == 2 and stamps[2] - stamps[1] == 120
+    for request in (second, third):
+        assert request.headers["x-pubrev-signature"] == expected_signature(
+            request.headers, request.body)
+
+
+def test_a_key_rotation_delivers_throughout(pool, receiver, clock, make_pusher) -> None:
+    """The receiver adds the new key, the sender switches, the receiver drops the old key:
+    every record arrives, and the old key is refused afterwards as unknown."""
+    new = FeedKey("k2", b"the-sample-feed-key-of-2026")
+    receiver.set_keys(FEED, {"k1": SECRET, "k2": new.secret})
+    old_pusher, new_pusher = make_pusher(), make_pusher(key=new)
+    enqueue(pool, old_pusher, clock, ("r-1", record(1)))
+    old_pusher.run_once()  # signed with k1 while the receiver holds both
+    enqueue(pool, new_pusher, clock, ("r-2", record(2)))
+    new_pusher.run_once()
+    receiver.set_keys(FEED, {"k2": new.secret})
+    enqueue(pool, old_pusher, clock, ("r-3", record(3)))
+    old_pusher.run_once()  # a sender left behind on the old key
+
+    assert set(receiver.records) == {(FEED, "r-1"), (FEED, "r-2")}
+    assert [r.headers["x-pubrev-key-id"] for r in receiver.requests] == ["k1", "k2", "k1"]
+    assert receiver.requests[-1].error == "unknown_key"
+    late = pusher_status(old_pusher, "r-3")
+    assert late.status is PushState.dead and late.receipts[-1].key_id == "k1"
+    assert pusher_status(new_pusher, "r-2").receipts[-1].key_id == "k2"
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+def test_a_sender_clock_off_by_more_than_five_minutes_is_refused_as_stale(
+    pool, receiver, clock, make_pusher, skew: int
+) -> None:
+    pusher = make_pusher(wall_clock=lambda: time.time() + skew)
+    enqueue(pool, pusher, clock, ("r-1", record()))
+
+    pusher.run_once()
+
+    status = pusher_status(pusher, "r-1")
+    assert status.status is PushState.dead
+    assert status.receipts[-1].http_status == 401
+    assert "stale" in (status.last_error or "")
+    assert receiver.records == {}
+
+
+def test_a_sender_clock_off_by_less_than_five_minutes_delivers(
+    pool, receiver, clock, make_pusher
+) -> None:
+    pusher = make_pusher(wall_clock=lambda: time.time() - 290)
+    enqueue(pool, pusher, clock, ("r-1", record()))
+
+    pusher.run_once()
+
+    assert pusher_status(pusher, "r-1").status is PushState.delivered
+
+
+def test_one_key_for_two_feeds_is_refused(pool, receiver, clock) -> None:
+    other = FeedConfig("other-feed", receiver.feed_url("other-feed"), FeedKey("k9", SECRET),
+                       SCHEMA)
+    with pytest.raises(ValueError, match="share one secret"):
+        Pusher(pool, {FEED: feed_config(receiver), "other-feed": other}, clock)
+    with pytest.raises(ValueError, match="share one secret"):
+        PushOutbox({FEED: feed_config(receiver), "other-feed": other}, clock)
+
+
+def pusher_status(pusher: Pusher, record_id: str) -> Any:
+    status = pusher.status(FEED, record_id)
+    assert status is not None
+    return status

@@ -8,14 +8,30 @@ when the projection retries, so the push is split in two:
    the caller's transaction. Called from a projection's `apply`, the record commits together
    with the read model and the projector's position: each record is enqueued exactly once,
    and a replay of the same record id is a no-op.
-2. `Pusher.run_once()` claims due records, POSTs each one signed with the feed's secret and
-   keeps a receipt of every attempt in `push_receipts` (what was sent when, and what the
-   receiver answered). Failures that may pass are retried with exponential backoff; refusals
-   are parked as `dead` for an operator, who can `repush` them after a fix.
+2. `Pusher.run_once()` claims due records, POSTs each one signed with the feed's key and
+   keeps a receipt of every attempt in `push_receipts` (what was sent when, with which key,
+   and what the receiver answered). Failures that may pass are retried with exponential
+   backoff; refusals are parked as `dead` for an operator, who can `repush` them after a fix.
 
 Delivery is at least once: a pusher that dies after the receiver accepted a record but
 before recording it sends the record again after its lease expires. The stable record id
 (header `X-Pubrev-Record-Id`) lets the receiver answer such a repeat with its first receipt.
+
+Signing (version v1). Each attempt is signed anew: HMAC-SHA256, with the feed's own key,
+over `signing_input` — the key id, the wall-clock time in Unix seconds, a random nonce, the
+feed, the record id and the body — sent as
+
+    X-Pubrev-Key-Id: <key id>          X-Pubrev-Timestamp: <Unix seconds>
+    X-Pubrev-Nonce: <32 hex digits>    X-Pubrev-Signature: v1=<hex HMAC-SHA256>
+    X-Pubrev-Feed: <feed>              X-Pubrev-Record-Id: <percent-encoded record id>
+
+so a captured request cannot be re-aimed: under another record id or feed, or with another
+body, its signature fails; later than `MAX_CLOCK_SKEW_S` it is stale; within that window
+the receiver has seen its nonce. Each feed has its own key (`Pusher` refuses two feeds
+sharing one), and the key id lets a receiver hold the old and the new key while a key is
+rotated: the receiver adds the new key, the sender switches to it, the receiver drops the
+old one. `X-Pubrev-Attempt` is informational and not signed. `tools/feed_receiver.py`
+checks all this, as the real receivers are asked to.
 """
 
 from __future__ import annotations
@@ -27,13 +43,15 @@ import json
 import logging
 import random
 import re
+import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -46,12 +64,30 @@ from servicekit.aio import wait_or_stop
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+WallClock = Callable[[], float]
+"""Unix seconds (time.time): what a signature's timestamp is read from."""
 
 SIGNATURE_HEADER = "X-Pubrev-Signature"
+KEY_ID_HEADER = "X-Pubrev-Key-Id"
+TIMESTAMP_HEADER = "X-Pubrev-Timestamp"
+NONCE_HEADER = "X-Pubrev-Nonce"
 FEED_HEADER = "X-Pubrev-Feed"
 RECORD_ID_HEADER = "X-Pubrev-Record-Id"
 ATTEMPT_HEADER = "X-Pubrev-Attempt"
 CONTENT_TYPE = "application/json; charset=utf-8"
+
+SIGNATURE_VERSION = "v1"
+SIGNING_LABEL = "pubrev-feed-v1"
+MAX_CLOCK_SKEW_S = 300
+"""How far a request's timestamp may be from the receiver's clock, either way, before it is
+refused as stale: the receivers' rule (tools/feed_receiver.py applies it), stated here so
+that the pusher's side and the receivers' agree on it."""
+NONCE_BYTES = 16
+
+DEV_KEY_ID = "dev"
+DEV_SECRET_PREFIX = "pubrev-dev-feed-secret"  # noqa: S105 (the mark of the published ones)
+MIN_PRODUCTION_SECRET_BYTES = 32
+"""HMAC-SHA256 is as strong as its key up to the hash's 32 bytes."""
 
 FIRST_BACKOFF_S = 1.0
 BACKOFF_FACTOR = 2.0
@@ -63,6 +99,7 @@ never enough for a misbehaving receiver to fill the database."""
 
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _RECORD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")  # any text but control characters
+_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 DDL = (
     """
@@ -102,6 +139,8 @@ DDL = (
     )
     """,
     "CREATE INDEX IF NOT EXISTS push_receipts_record ON push_receipts (feed, record_id, id)",
+    # Which key signed the attempt: during a rotation, which side of it a refusal was on.
+    "ALTER TABLE push_receipts ADD COLUMN IF NOT EXISTS key_id text",
 )
 
 
@@ -124,13 +163,56 @@ class UnknownFeed(KeyError):
 
 
 @dataclass(frozen=True)
+class FeedKey:
+    """The key a feed is signed with now. Its id travels in X-Pubrev-Key-Id, so that a
+    receiver holding the old and the new key during a rotation knows which one to check."""
+
+    key_id: str
+    secret: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not _KEY_ID.match(self.key_id):
+            raise ValueError(f"key id {self.key_id[:20]!r}: 1–64 letters, digits, . _ -"
+                             " (it travels in a header)")
+        if not self.secret:
+            raise ValueError(f"key {self.key_id}: an empty secret signs nothing")
+
+
+def dev_secret(feed: str) -> str:
+    """The development secret of a feed, for `make run` and tests with tools/feed_receiver.py.
+    It is in this repository, so production refuses it (`production_refusals`)."""
+    return f"{DEV_SECRET_PREFIX}-{feed}"
+
+
+def production_refusals(url_setting: str, url: str, secret_setting: str, secret: str
+                        ) -> list[str]:
+    """Why one feed's settings may not serve in production, each naming its setting (none:
+    they may). The URL must be https: over http the records, their signatures and the
+    receiver's answers travel in clear, to a receiver nobody authenticated. The secret must
+    not be a development one (published here) and must hold 32 bytes or more. Neither value
+    is echoed: a URL may carry credentials, and a secret is a secret."""
+    problems = []
+    scheme = urlsplit(url).scheme.lower()
+    if scheme != "https":
+        problems.append(f"{url_setting} must be an https:// URL in production, not "
+                        f"{scheme + '://' if scheme else 'one without a scheme'}")
+    if secret.startswith(DEV_SECRET_PREFIX):
+        problems.append(f"{secret_setting} is a development secret, published in the "
+                        "repository: set the key agreed with the receiver")
+    elif len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+        problems.append(f"{secret_setting} is shorter than {MIN_PRODUCTION_SECRET_BYTES} "
+                        "bytes")
+    return problems
+
+
+@dataclass(frozen=True)
 class FeedConfig:
-    """One receiver: where records go, the shared secret that signs them, and the JSON
+    """One receiver: where records go, the feed's own key that signs them, and the JSON
     Schema (Draft 2020-12) every record must satisfy before it is even enqueued."""
 
     name: str
     url: str
-    secret: bytes = field(repr=False)
+    key: FeedKey
     schema: Mapping[str, Any]
     max_attempts: int = 8
     timeout_s: float = 5.0
@@ -138,10 +220,8 @@ class FeedConfig:
     def __post_init__(self) -> None:
         if not _FEED_NAME.match(self.name):
             raise ValueError(f"feed name {self.name!r}: use lower-case letters, digits, . _ -")
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"feed {self.name}: url must be http(s), got {self.url!r}")
-        if not self.secret:
-            raise ValueError(f"feed {self.name}: an empty secret signs nothing")
+        if urlsplit(self.url).scheme.lower() not in ("http", "https"):
+            raise ValueError(f"feed {self.name}: url must be http(s), got {self.url[:40]!r}")
         if self.max_attempts < 1 or self.timeout_s <= 0:
             raise ValueError(f"feed {self.name}: max_attempts ≥ 1 and timeout_s > 0")
         # A broken schema fails the service at start, not the first record at run time.
@@ -191,9 +271,36 @@ def header_record_id(record_id: str) -> str:
     return quote(record_id, safe=":/@!$&'()*+,;=")
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The value of X-Pubrev-Signature: HMAC-SHA256 over the exact body bytes."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def signing_input(key_id: str, timestamp: int, nonce: str, feed: str, record_id_header: str,
+                  body: bytes) -> bytes:
+    """What a v1 signature covers: the label `pubrev-feed-v1`, the key id, the timestamp
+    (Unix seconds, decimal), the nonce, the feed, the record id as it travels in its header
+    (percent-encoded), each followed by a newline, then the exact body bytes. None of the
+    fields can hold a newline, so no two requests share an input."""
+    head = "\n".join((SIGNING_LABEL, key_id, str(timestamp), nonce, feed, record_id_header))
+    return head.encode("ascii") + b"\n" + body
+
+
+def sign(key: FeedKey, timestamp: int, nonce: str, feed: str, record_id_header: str,
+         body: bytes) -> str:
+    """The value of X-Pubrev-Signature: `v1=` and the hex HMAC-SHA256 of `signing_input`."""
+    material = signing_input(key.key_id, timestamp, nonce, feed, record_id_header, body)
+    return f"{SIGNATURE_VERSION}={hmac.new(key.secret, material, hashlib.sha256).hexdigest()}"
+
+
+def signed_headers(key: FeedKey, feed: str, record_id: str, body: bytes, timestamp: int,
+                   nonce: str | None = None) -> dict[str, str]:
+    """The headers that authenticate one request (a fresh random nonce unless given)."""
+    nonce = nonce if nonce is not None else secrets.token_hex(NONCE_BYTES)
+    record_header = header_record_id(record_id)
+    return {
+        KEY_ID_HEADER: key.key_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        NONCE_HEADER: nonce,
+        FEED_HEADER: feed,
+        RECORD_ID_HEADER: record_header,
+        SIGNATURE_HEADER: sign(key, timestamp, nonce, feed, record_header, body),
+    }
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -205,9 +312,15 @@ def backoff(attempt: int, rng: random.Random | None = None) -> timedelta:
 
 
 def _check_feeds(feeds: Mapping[str, FeedConfig]) -> dict[str, FeedConfig]:
-    for key, config in feeds.items():
-        if key != config.name:
-            raise ValueError(f"feed {config.name!r} registered under another name: {key!r}")
+    owners: dict[bytes, str] = {}
+    for name, config in feeds.items():
+        if name != config.name:
+            raise ValueError(f"feed {config.name!r} registered under another name: {name!r}")
+        other = owners.setdefault(config.key.secret, name)
+        if other != name:
+            # One key for two feeds lets whoever holds one receiver's key sign for the other.
+            raise ValueError(f"feeds {other} and {name} share one secret: each feed has its "
+                             "own key")
     return dict(feeds)
 
 
@@ -272,6 +385,7 @@ class Receipt:
     error: str | None
     response_body: str | None
     receipt_id: str | None
+    key_id: str | None = None  # None: sent before keys had ids
 
 
 @dataclass(frozen=True)
@@ -321,6 +435,9 @@ class Pusher:
     A record is claimed (row lock, SKIP LOCKED) and leased by moving its next_attempt_at
     past the time its send can take; the HTTP call then runs outside any transaction, so a
     slow receiver holds no locks and no connection. Another pusher skips leased records.
+
+    `clock` schedules (attempts, backoff, leases, receipts; tests move it); `wall_clock` is
+    the real time a signature carries, which the receiver compares with its own.
     """
 
     def __init__(
@@ -332,10 +449,12 @@ class Pusher:
         batch_size: int = 20,
         rng: random.Random | None = None,
         client: httpx.Client | None = None,
+        wall_clock: WallClock = time.time,
     ) -> None:
         self.pool = pool
         self.feeds = _check_feeds(feeds)
         self.clock = clock
+        self.wall_clock = wall_clock
         self.batch_size = batch_size
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
         self.client = client or httpx.Client(follow_redirects=False)
@@ -412,11 +531,12 @@ class Pusher:
 
     def _send(self, feed: FeedConfig, record: _Claimed) -> _Outcome:
         body = canonical_json(record.payload)
+        # Signed now, for this attempt: a retry or a repush carries a fresh timestamp and
+        # nonce, so it is neither stale nor taken for a replay of the attempt before.
         headers = {
             "Content-Type": CONTENT_TYPE,
-            SIGNATURE_HEADER: sign(feed.secret, body),
-            FEED_HEADER: feed.name,
-            RECORD_ID_HEADER: header_record_id(record.record_id),
+            **signed_headers(feed.key, feed.name, record.record_id, body,
+                             int(self.wall_clock())),
             ATTEMPT_HEADER: str(record.attempt),
         }
         try:
@@ -449,9 +569,10 @@ class Pusher:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO push_receipts (feed, record_id, attempt, at, http_status, error,"
-                " response_body, receipt_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                " response_body, receipt_id, key_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (feed.name, record.record_id, record.attempt, now, outcome.http_status,
-                 outcome.error, outcome.response_body, outcome.receipt_id),
+                 outcome.error, outcome.response_body, outcome.receipt_id, feed.key.key_id),
             )
             # A record no longer pending (another pusher took it after our lease ran out)
             # keeps its state.
@@ -501,7 +622,7 @@ class Pusher:
             if row is None:
                 return None
             receipts = conn.execute(
-                "SELECT attempt, at, http_status, error, response_body, receipt_id"
+                "SELECT attempt, at, http_status, error, response_body, receipt_id, key_id"
                 " FROM push_receipts WHERE feed = %s AND record_id = %s ORDER BY id",
                 (feed, record_id),
             ).fetchall()

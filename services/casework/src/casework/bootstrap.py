@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from psycopg_pool import ConnectionPool
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casework.adapters.contract_events import to_contract
@@ -23,23 +24,58 @@ from pubrev_contracts.topics import CASEWORK_EVENTS
 from pubrev_contracts.units import COUNTY_UNITS, UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
-from servicekit.push import FeedConfig, Pusher, PushOutbox
+from servicekit.push import (
+    DEV_KEY_ID,
+    FeedConfig,
+    FeedKey,
+    Pusher,
+    PushOutbox,
+    dev_secret,
+    production_refusals,
+)
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import Environment, ServiceSettings
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
-DEV_SECRET = "pubrev-dev-feed-secret"  # noqa: S105 (development only; refused in production)
 
 
 class WarningFeedSettings(BaseSettings):
-    """Where warnings go: the 智慧监督 platform (PUBREV_ZHIHUI_*)."""
+    """Where warnings go and the key they are signed with: the 智慧监督 platform
+    (PUBREV_ZHIHUI_*; tools/feed_receiver.py locally, which accepts the development key).
+    To rotate the key, the receiver first accepts the new key id, then PUBREV_ZHIHUI_KEY_ID
+    and PUBREV_ZHIHUI_SECRET change together. Production refuses an http:// URL and a
+    development or short secret (servicekit.push)."""
 
-    model_config = SettingsConfigDict(env_prefix="PUBREV_ZHIHUI_", extra="ignore")
+    # Errors never show the inputs: they hold the secret.
+    model_config = SettingsConfigDict(env_prefix="PUBREV_ZHIHUI_", extra="ignore",
+                                      populate_by_name=True, hide_input_in_errors=True)
 
     url: str = "http://127.0.0.1:18080/feeds/zhihui"
-    secret: str = DEV_SECRET
+    key_id: str = DEV_KEY_ID
+    secret: SecretStr = SecretStr(dev_secret(ZHIHUI))
     max_attempts: int = 8
+    environment: Environment = Field(Environment.development,
+                                     validation_alias="PUBREV_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _safe(self) -> WarningFeedSettings:
+        self.check(self.environment)
+        return self
+
+    def check(self, environment: Environment) -> None:
+        """Raises ValueError with every reason these settings may not serve `environment`."""
+        if environment is not Environment.production:
+            return
+        problems = production_refusals("PUBREV_ZHIHUI_URL", self.url, "PUBREV_ZHIHUI_SECRET",
+                                       self.secret.get_secret_value())
+        if problems:
+            raise ValueError("refused in production: " + "; ".join(problems))
+
+    def config(self, schema: dict[str, object]) -> FeedConfig:
+        return FeedConfig(ZHIHUI, self.url,
+                          FeedKey(self.key_id, self.secret.get_secret_value().encode()),
+                          schema, max_attempts=self.max_attempts)
 
 
 def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
@@ -54,16 +90,13 @@ def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow,
           feed: WarningFeedSettings | None = None) -> ServiceParts:
-    feed = feed or WarningFeedSettings()
-    if settings.environment is Environment.production and feed.secret == DEV_SECRET:
-        raise ValueError("set PUBREV_ZHIHUI_SECRET: the development secret is refused in "
-                         "production")
+    feed = feed or WarningFeedSettings(environment=settings.environment)
+    feed.check(settings.environment)  # also feed settings made for another environment
     app = CaseworkApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
     policy = WarningsPolicy(app, clock)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     schema = json.loads((SCHEMAS / f"{ZHIHUI}.schema.json").read_text(encoding="utf-8"))
-    configs = {ZHIHUI: FeedConfig(ZHIHUI, feed.url, feed.secret.encode(), schema,
-                                  max_attempts=feed.max_attempts)}
+    configs = {ZHIHUI: feed.config(schema)}
     outbox = PushOutbox(configs, clock=clock)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool, outbox)
     app.wire(PostgresPersonalDataVault(pool), PostgresCaseReadModel(projector, pool))

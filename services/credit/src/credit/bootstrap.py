@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from psycopg_pool import ConnectionPool
-from pydantic import model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credit.adapters.contract_events import to_contract
@@ -21,35 +21,70 @@ from pubrev_contracts.units import UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.projector import Projector
-from servicekit.push import FeedConfig, Pusher, PushOutbox
+from servicekit.push import (
+    DEV_KEY_ID,
+    FeedConfig,
+    FeedKey,
+    Pusher,
+    PushOutbox,
+    dev_secret,
+    production_refusals,
+)
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import Environment, ServiceSettings
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
-DEV_SECRET = "pubrev-dev-feed-secret"  # noqa: S105 (development only; refused in production)
 
 
 class FeedSettings(BaseSettings):
-    """Where the feeds go: PUBREV_FEED_* (the receivers of 信用中国(福建) and of market
-    regulation; tools/feed_receiver.py locally)."""
+    """Where the feeds go and the key each is signed with: PUBREV_FEED_* (the receivers of
+    信用中国(福建) and of market regulation; tools/feed_receiver.py locally, which accepts
+    the development keys). Each feed has its own key; to rotate one, the receiver first
+    accepts the new key id, then its _KEY_ID and _SECRET here change together. Production
+    refuses http:// URLs and development or short secrets (servicekit.push)."""
 
-    model_config = SettingsConfigDict(env_prefix="PUBREV_FEED_", extra="ignore")
+    # Errors never show the inputs: they hold the secrets.
+    model_config = SettingsConfigDict(env_prefix="PUBREV_FEED_", extra="ignore",
+                                      populate_by_name=True, hide_input_in_errors=True)
 
     creditchina_url: str = "http://127.0.0.1:18080/feeds/creditchina"
+    creditchina_key_id: str = DEV_KEY_ID
+    creditchina_secret: SecretStr = SecretStr(dev_secret(CREDIT_CHINA))
     market_url: str = "http://127.0.0.1:18080/feeds/market"
-    secret: str = DEV_SECRET
+    market_key_id: str = DEV_KEY_ID
+    market_secret: SecretStr = SecretStr(dev_secret(MARKET))
+    secret: SecretStr | None = None
+    """PUBREV_FEED_SECRET, the one key both feeds once shared: refused, never read."""
     max_attempts: int = 8
     source_unit_name: str = "莆田市城市管理局"
     source_unit_uscc: str = "11350300MB1234567X"
-    environment: Environment = Environment.development
+    environment: Environment = Field(Environment.development,
+                                     validation_alias="PUBREV_ENVIRONMENT")
 
     @model_validator(mode="after")
-    def _no_dev_secret_in_production(self) -> FeedSettings:
-        if self.environment is Environment.production and self.secret == DEV_SECRET:
-            raise ValueError("set PUBREV_FEED_SECRET: the development secret is refused in "
-                             "production")
+    def _safe(self) -> FeedSettings:
+        if self.secret is not None:
+            raise ValueError("PUBREV_FEED_SECRET signed both feeds with one key and is no "
+                             "longer read: set PUBREV_FEED_CREDITCHINA_KEY_ID/_SECRET and "
+                             "PUBREV_FEED_MARKET_KEY_ID/_SECRET, one key per feed")
+        self.check(self.environment)
         return self
+
+    def check(self, environment: Environment) -> None:
+        """Raises ValueError with every reason these settings may not serve `environment`."""
+        if environment is not Environment.production:
+            return
+        problems = [
+            *production_refusals("PUBREV_FEED_CREDITCHINA_URL", self.creditchina_url,
+                                 "PUBREV_FEED_CREDITCHINA_SECRET",
+                                 self.creditchina_secret.get_secret_value()),
+            *production_refusals("PUBREV_FEED_MARKET_URL", self.market_url,
+                                 "PUBREV_FEED_MARKET_SECRET",
+                                 self.market_secret.get_secret_value()),
+        ]
+        if problems:
+            raise ValueError("refused in production: " + "; ".join(problems))
 
 
 def feed_configs(feeds: FeedSettings) -> dict[str, FeedConfig]:
@@ -59,11 +94,15 @@ def feed_configs(feeds: FeedSettings) -> dict[str, FeedConfig]:
         )
         return loaded
 
-    secret = feeds.secret.encode()
+    def key(key_id: str, secret: SecretStr) -> FeedKey:
+        return FeedKey(key_id, secret.get_secret_value().encode())
+
     return {
-        CREDIT_CHINA: FeedConfig(CREDIT_CHINA, feeds.creditchina_url, secret,
+        CREDIT_CHINA: FeedConfig(CREDIT_CHINA, feeds.creditchina_url,
+                                 key(feeds.creditchina_key_id, feeds.creditchina_secret),
                                  schema(CREDIT_CHINA), max_attempts=feeds.max_attempts),
-        MARKET: FeedConfig(MARKET, feeds.market_url, secret, schema(MARKET),
+        MARKET: FeedConfig(MARKET, feeds.market_url,
+                           key(feeds.market_key_id, feeds.market_secret), schema(MARKET),
                            max_attempts=feeds.max_attempts),
     }
 
@@ -71,6 +110,7 @@ def feed_configs(feeds: FeedSettings) -> dict[str, FeedConfig]:
 def build(settings: ServiceSettings, clock: Clock = _utcnow,
           feeds: FeedSettings | None = None) -> ServiceParts:
     feeds = feeds or FeedSettings(environment=settings.environment)
+    feeds.check(settings.environment)  # also feed settings made for another environment
     app = CreditApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     configs = feed_configs(feeds)

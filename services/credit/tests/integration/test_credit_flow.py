@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from credit.application.app import CreditApplication
-from credit.bootstrap import DEV_SECRET, SCHEMAS, FeedSettings, build
+from credit.bootstrap import SCHEMAS, FeedSettings, build
 from credit.domain.ledger import CreditLedger
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
@@ -32,7 +32,7 @@ from servicekit.push import PushOutbox
 from servicekit.settings import ServiceSettings
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
 from tests.support.credit_scenario import COMPANY, penalty_command
-from tools.feed_receiver import FeedReceiver
+from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra
 
@@ -47,7 +47,7 @@ FEEDS = ("creditchina", "market")
 @pytest.fixture
 def receiver() -> Iterator[FeedReceiver]:
     schemas = {f: json.loads((SCHEMAS / f"{f}.schema.json").read_text()) for f in FEEDS}
-    with FeedReceiver(schemas=schemas, secrets={f: DEV_SECRET.encode() for f in FEEDS}) as r:
+    with FeedReceiver(schemas=schemas, keys=dev_keys(FEEDS)) as r:
         yield r
 
 

@@ -109,6 +109,8 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return "a unit does not close the warnings raised about its own failures"
     if service == "credit":
         return _credit_must_deny(rpc, identity)
+    if service == "disclosure":
+        return _disclosure_must_deny(rpc, identity)
     return None
 
 
@@ -121,4 +123,19 @@ def _credit_must_deny(rpc: str, identity: Identity) -> str | None:
     if rpc in CREDIT_FEED_OPERATIONS and identity.unit != "putian":
         return ("the feeds to 信用中国(福建) and market regulation carry every unit's records "
                 "(§6): a county-level identity neither reads nor runs them (§2)")
+    return None
+
+
+# -- disclosure (issue 10: owners' and companies' requests), from DOMAIN.md §1 and §3 -------
+
+DISCLOSURE_REGISTER = {"RegisterCompany", "RegisterCommunity", "ChangePropertyCompany"}
+
+
+def _disclosure_must_deny(rpc: str, identity: Identity) -> str | None:
+    if rpc in DISCLOSURE_REGISTER and identity.agency != "property-bureau":
+        return "communities and their companies are registered by the property bureau (§1)"
+    if (identity.agency == "property-company" and _is_write("disclosure", rpc)
+            and rpc not in {"FileDisclosure", "AmendDisclosure"}):
+        return ("a company files and corrects its disclosures; an audit of them is for the "
+                "owners' committee or owners to ask (§1, §3)")
     return None

@@ -73,7 +73,9 @@ class Stack:
         return self.prefix + dead_letter_topic(self.service)
 
     def runner(self) -> ConsumerRunner:
-        subscription = Subscription(self.group, self.topic, {DisclosureFiledV1: self.applied})
+        # The events are disclosure's (valid_event): that is the source to accept.
+        subscription = Subscription(self.group, self.topic, {DisclosureFiledV1: self.applied},
+                                    source="/pubrev/disclosure")
         return ConsumerRunner(
             self.service, self.bootstrap, [subscription], graceful_timeout=2.0,
             topic_prefix=self.prefix,

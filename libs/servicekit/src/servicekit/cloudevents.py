@@ -2,11 +2,13 @@
 
 The event's JSON is the Kafka value; its attributes travel as `ce_*` headers. `ce_id` is
 derived from aggregate id and version, so a re-sent event carries the same id and consumers
-can recognise it.
+can recognise it. `ce_source` is the publishing service, `/pubrev/<service>`, and a topic
+`pubrev.<service>.events.v<n>` carries only that service's events: consumers check it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +17,26 @@ SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 
 
+_OWNED_TOPIC = re.compile(r"(?:^|\.)pubrev\.([a-z][a-z0-9-]*)\.events\.v[0-9]+$")
+
+
 def event_id(aggregate_id: str, version: int) -> str:
     return f"{aggregate_id}:{version}"
+
+
+def service_source(service: str) -> str:
+    """The `ce_source` of every event a service publishes (its relay's)."""
+    return f"/pubrev/{service}"
+
+
+def topic_source(topic: str) -> str:
+    """The only `ce_source` a topic `pubrev.<service>.events.v<n>` may carry (also under a
+    namespace prefix such as a test session's): its owner's."""
+    match = _OWNED_TOPIC.search(topic)
+    if match is None:
+        raise ValueError(f"topic {topic[:120]!r} does not name its owner "
+                         "(pubrev.<service>.events.v<n>)")
+    return service_source(match.group(1))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,13 @@ is given a parser and a decoder that cannot fail on a record, so every fetched r
 the runner, which reads its headers and body under its own dead-letter rule. A parked copy
 carries the original headers exactly, in `x-pubrev-original-headers` (JSON: a list of
 [name, base64 value or null]), besides the ones that were text.
+
+Every record must come from the topic's owner: `ce_source` is `/pubrev/<service>` on
+`pubrev.<service>.events.v1` (defence in depth behind the broker's ACLs, which let only that
+service's principal write there). A record from anyone else is refused before its type or
+body is looked at: parked at once, never retried, never applied and never tracked, so a
+forged event keyed to a real aggregate blocks nothing (its version is not recorded as that
+aggregate's) and the aggregate's real events that follow are applied.
 """
 
 from __future__ import annotations
@@ -36,8 +43,9 @@ from faststream.message import StreamMessage
 from pydantic import BaseModel, ValidationError
 
 from servicekit import faults
-from servicekit.cloudevents import CloudEventAttributes
+from servicekit.cloudevents import CloudEventAttributes, topic_source
 from servicekit.eventstore import DeliveryRef
+from servicekit.kafka_admin import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +67,13 @@ class Subscription:
     """Policy or projection name; also the Kafka group id and the tracking prefix."""
     topic: str
     handlers: Mapping[type[BaseModel], Handler]
+    source: str = ""
+    """The only `ce_source` accepted on the topic; by default its owner's (`topic_source`)."""
     by_type: dict[str, tuple[type[BaseModel], Handler]] = field(init=False)
 
     def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", topic_source(self.topic))
         object.__setattr__(
             self,
             "by_type",
@@ -82,6 +94,7 @@ class ConsumerRunner:
         max_attempts: int = 5,
         graceful_timeout: float = 10.0,
         topic_prefix: str = "",
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.service = service
         self.topic_prefix = topic_prefix
@@ -89,6 +102,7 @@ class ConsumerRunner:
         self.max_attempts = max_attempts
         self.broker = KafkaBroker(
             bootstrap, client_id=f"pubrev-{service}", graceful_timeout=graceful_timeout,
+            security=(security or KafkaSecurity()).faststream(),
             logger=logging.getLogger(f"faststream.{service}"),
             # FastStream's per-message "Received/Processed" lines at DEBUG, not INFO.
             log_level=logging.DEBUG,
@@ -97,6 +111,8 @@ class ConsumerRunner:
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.refused = 0
+        """Records parked because they did not come from the topic's owner."""
         for subscription in subscriptions:
             self._subscribe(subscription)
 
@@ -144,6 +160,16 @@ class ConsumerRunner:
             await self._dead_letter(
                 subscription, body, raw_headers, f"bad envelope: {_prefix(str(error), 200)}"
             )
+            return
+        if attributes.source != subscription.source:
+            # Forged or misrouted: whatever its type, it is not the owner's event. Parked
+            # before any handler or tracking sees it, so it holds nothing behind it.
+            await self._dead_letter(
+                subscription, body, raw_headers,
+                f"refused: ce_source {_prefix(attributes.source, 64)!r} is not "
+                f"{subscription.source!r}, the only publisher of {subscription.topic}",
+            )
+            self.refused += 1
             return
         entry = subscription.by_type.get(attributes.type)
         if entry is None:

@@ -31,6 +31,7 @@ from eventsourcing.persistence import IntegrityError, Notification, ProcessRecor
 from servicekit import faults
 from servicekit.aio import wait_or_stop
 from servicekit.cloudevents import CloudEventAttributes, event_id
+from servicekit.kafka_admin import KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,13 @@ class OutboundMessage:
 Translate = Callable[[Notification], OutboundMessage | None]
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(bootstrap: str, client_id: str,
+                  security: KafkaSecurity | None = None) -> AIOKafkaProducer:
+    """The relay's producer; under ACLs its principal may write only its own topic."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
+        **(security or KafkaSecurity()).client_options(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,

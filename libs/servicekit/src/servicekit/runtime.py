@@ -25,7 +25,7 @@ from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import GrpcServer
 from servicekit.identity import IdentityRules
-from servicekit.kafka_admin import ensure_topics
+from servicekit.kafka_admin import KafkaSecurity, ensure_topics
 from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database
 from servicekit.projector import Projector
@@ -86,15 +86,21 @@ class Running:
 async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
     settings = parts.settings
     prefix = settings.topic_prefix
-    topics = {prefix + parts.topic, prefix + dead_letter_topic(settings.service)}
-    topics.update(prefix + s.topic for s in parts.subscriptions)
+    # The service's own principal (SASL) or the open local listener; every client below
+    # authenticates the same way.
+    security = KafkaSecurity.from_settings(settings)
+    topics = {prefix + parts.topic}
+    if parts.subscriptions:  # a service that consumes nothing parks nothing
+        topics.add(prefix + dead_letter_topic(settings.service))
+        topics.update(prefix + s.topic for s in parts.subscriptions)
     await ensure_topics(
         settings.kafka_bootstrap, sorted(topics),
-        replication_factor=settings.topic_replication_factor,
+        replication_factor=settings.topic_replication_factor, security=security,
     )
     running = Running()
     if "relay" in roles:
-        producer = make_producer(settings.kafka_bootstrap, f"pubrev-{settings.service}-relay")
+        producer = make_producer(settings.kafka_bootstrap, f"pubrev-{settings.service}-relay",
+                                 security)
         await producer.start()
         running.relay = Relay(
             settings.service, parts.app.process_recorder, parts.translate, producer,
@@ -108,7 +114,7 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             settings.service, settings.kafka_bootstrap, parts.subscriptions,
             max_attempts=settings.consumer_max_attempts,
             graceful_timeout=settings.shutdown_grace_seconds,
-            topic_prefix=prefix,
+            topic_prefix=prefix, security=security,
         )
         await running.consumer.start()
     if "projector" in roles:

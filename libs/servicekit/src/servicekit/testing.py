@@ -24,8 +24,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from servicekit.cloudevents import CloudEventAttributes, event_id
+from servicekit.cloudevents import CloudEventAttributes, event_id, topic_source
 from servicekit.grpc_kit import IDENTITY_HEADER
+from servicekit.kafka_admin import KafkaSecurity
 from servicekit.postgres import drop_database, ensure_database
 from servicekit.runtime import ROLES, Running, ServiceParts, close, start, stop
 from servicekit.settings import ServiceSettings, with_database
@@ -184,11 +185,15 @@ class FakeClock:
 
 
 async def publish_event(
-    bootstrap: str, topic: str, ce_type: str, body: dict[str, Any], source: str = "/test"
+    bootstrap: str, topic: str, ce_type: str, body: dict[str, Any], source: str | None = None,
+    security: KafkaSecurity | None = None,
 ) -> None:
     """Publishes a contract event as a producer's relay would (CloudEvents binary mode,
-    keyed by aggregate id): for tests of consumers without running the producer."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    keyed by aggregate id, `ce_source` the topic owner's unless `source` says otherwise):
+    for tests of consumers without running the producer."""
+    source = source or topic_source(topic)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                **(security or KafkaSecurity()).client_options())
     await producer.start()
     try:
         aggregate_id = str(body["aggregate_id"])

@@ -111,6 +111,8 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return _credit_must_deny(rpc, identity)
     if service == "disclosure":
         return _disclosure_must_deny(rpc, identity)
+    if service == "casework":
+        return _casework_must_deny(rpc, identity)
     return None
 
 
@@ -138,4 +140,21 @@ def _disclosure_must_deny(rpc: str, identity: Identity) -> str | None:
             and rpc not in {"FileDisclosure", "AmendDisclosure"}):
         return ("a company files and corrects its disclosures; an audit of them is for the "
                 "owners' committee or owners to ask (§1, §3)")
+    return None
+
+
+# -- casework (issue 10: who handles a case, who answers a referral), from DOMAIN.md §1 (the
+# property bureau leads and publishes typical cases; police acknowledge and report) and §7 --
+
+CASEWORK_HANDLING = {"AssignCase", "StartInvestigation", "ResolveCase", "GiveFeedback",
+                     "CloseCase", "ReferToPolice", "FlagTypicalCase", "ShredPersonalData"}
+CASEWORK_POLICE_REPORTS = {"AcknowledgeReferral", "ReportPoliceOutcome"}
+
+
+def _casework_must_deny(rpc: str, identity: Identity) -> str | None:
+    if rpc in CASEWORK_HANDLING and identity.agency != "property-bureau":
+        return ("a case is handled, referred, published and closed by the property bureau "
+                "(§1, §7); townships mediate, the discipline office supervises")
+    if rpc in CASEWORK_POLICE_REPORTS and identity.agency != "police":
+        return "only the police acknowledge a referral and report its outcome (§1, §7)"
     return None

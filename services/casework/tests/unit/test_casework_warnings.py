@@ -490,7 +490,8 @@ def test_a_retried_close_returns_the_first_result(app: CaseworkApplication,
     (Identity("discipline", "supervisor", "xianyou"), False),
     (Identity("township", "officer", "licheng"), False),
     (Identity("police", "investigator", "licheng", "putian-psb-licheng"), False),
-    (Identity("drc", "officer", "putian"), False),
+    (Identity("credit-office", "officer", "putian"), False),
+    (Identity("property-company", "manager", "licheng", COMPANY), False),
 ])
 def test_who_may_act_on_a_warning(policy: WarningsPolicy, warning_id: str,
                                   identity: Identity, allowed: bool) -> None:

@@ -723,19 +723,25 @@ class ListCasesRequest(_message.Message):
     UNIT_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     OVERDUE_ONLY_FIELD_NUMBER: _builtins.int
+    POLICE_OFFICE_FIELD_NUMBER: _builtins.int
     unit: _builtins.str
     status: _builtins.str
     overdue_only: _builtins.bool
+    police_office: _builtins.str
+    """Only the cases referred to this police office. A police caller's list is always its
+    own office's referrals: empty means its own, another office's is PERMISSION_DENIED.
+    """
     def __init__(
         self,
         *,
         unit: _builtins.str = ...,
         status: _builtins.str = ...,
         overdue_only: _builtins.bool = ...,
+        police_office: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only", "status", b"status", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only", "police_office", b"police_office", "status", b"status", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

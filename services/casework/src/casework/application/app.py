@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from campaign import contact
 from campaign.sources import local, plan
 from casework.application import ledgers
+from casework.application.access import (
+    HISTORY_READS,
+    PERSONAL_DATA,
+    POLICY,
+    authorize,
+    case_facts,
+    list_filter,
+)
 from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
 from casework.domain import reporting
 from casework.domain.case import (
@@ -23,17 +32,26 @@ from casework.domain.case import (
     Case,
     time_limit,
 )
-from pubrev_contracts.units import COUNTY_UNITS
-from servicekit.errors import NotFound, PermissionDenied, Validator
+from pubrev_contracts.identities import SUBJECT_PATTERNS, SubjectKind
+from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from servicekit.errors import NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
-from servicekit.identity import Identity
+from servicekit.identity import CITY_UNIT, Identity
+from servicekit.policy import Resource
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-BUREAU = "property-bureau"
-POLICE = "police"
-TOWNSHIP = "township"
+ACTION_RPCS = {
+    "assign": "AssignCase", "start_investigation": "StartInvestigation",
+    "resolve": "ResolveCase", "give_feedback": "GiveFeedback", "close": "CloseCase",
+    "record_joint_meeting": "RecordJointMeeting", "flag_typical": "FlagTypicalCase",
+    "refer_to_police": "ReferToPolice", "police_acknowledge": "AcknowledgeReferral",
+    "report_police_outcome": "ReportPoliceOutcome",
+    "shred_personal_data": "ShredPersonalData",
+}
+"""Each lifecycle action and the RPC whose policy row governs it."""
+POLICE_OFFICE = re.compile(SUBJECT_PATTERNS[SubjectKind.POLICE_OFFICE])
 
 
 def _utcnow() -> datetime:
@@ -89,6 +107,8 @@ class CaseView:
 
 class CaseworkApplication(ServiceApplication):
     name = "casework"
+    policy = POLICY
+    history_reads = HISTORY_READS
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow,
                  limits: CaseTimeLimits | None = None) -> None:
@@ -117,6 +137,7 @@ class CaseworkApplication(ServiceApplication):
     # -- commands --------------------------------------------------------------------------
 
     def receive_complaint(self, identity: Identity, cmd: Complaint) -> dict[str, Any]:
+        POLICY.admit("ReceiveComplaint", identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
         v.require(cmd.channel in CHANNELS, "channel", "unknown_channel",
@@ -135,9 +156,8 @@ class CaseworkApplication(ServiceApplication):
         v.require(cmd.received_at is None or cmd.received_at.tzinfo is not None,
                   "received_at", "time_format", "RFC 3339 with offset", "受理时间格式错误")
         v.raise_if_any()
-        if identity.agency != BUREAU or not identity.may_access_unit(cmd.unit):
-            raise PermissionDenied("complaints are received by the property bureau",
-                                   "投诉由物业管理主管部门受理")
+        authorize(POLICY, "ReceiveComplaint", identity, Resource(
+            unit=cmd.unit, company=cmd.company_uscc, community=cmd.community_code))
         received = cmd.received_at or self.clock()
         days = (self.limits.handed_down_days if cmd.channel == "handed_down"
                 else self.limits.complaint_days)
@@ -178,93 +198,102 @@ class CaseworkApplication(ServiceApplication):
 
     def act(self, identity: Identity, request_id: str, case_id: str, action: str,
             *args: Any) -> Case:
-        """Runs one lifecycle action on a case the caller may handle."""
+        """Runs one lifecycle action on a case, under the policy row of its RPC
+        (ACTION_RPCS): checked on the case before the command, and again on the case as the
+        command finds it (it may have moved meanwhile)."""
+        rpc = ACTION_RPCS[action]
+        POLICY.admit(rpc, identity)
         v = Validator()
         v.require_request_id(request_id)
+        self._validate(v, action, args)
         v.raise_if_any()
-        case = self.case(case_id)
-        self._authorise(identity, case, action)
+        self._authorise(rpc, identity, self.case(case_id), action, args)
 
         def execute() -> tuple[list[Case], dict[str, Any]]:
             current = self.case(case_id)
+            self._authorise(rpc, identity, current, action, args)
             self._apply(current, action, args)
             return [current], {"case_id": case_id, "version": current.version}
 
         self.run_once(action, request_id, (case_id, *map(str, args)), execute)
         return self.case(case_id)
 
-    def _apply(self, case: Case, action: str, args: tuple[Any, ...]) -> None:
-        v = Validator()
+    def _authorise(self, rpc: str, identity: Identity, case: Case, action: str,
+                   args: tuple[Any, ...]) -> None:
+        facts = case_facts(case)
+        if POLICY.decide(rpc, identity, facts) is None and \
+                POLICY.decide("GetCase", identity, facts) is None:
+            # A case the caller may not even read does not exist for it.
+            raise NotFound(f"case {case.id} does not exist", "案件不存在")
+        authorize(POLICY, rpc, identity, facts)
+        if action == "assign" and args[0] != case.unit:
+            # Moving a case puts it in another unit: the caller's jurisdiction must hold
+            # there too, so only the city moves a case across units (DOMAIN.md §2).
+            authorize(POLICY, rpc, identity, replace(facts, unit=args[0]))
+
+    @staticmethod
+    def _validate(v: Validator, action: str, args: tuple[Any, ...]) -> None:
+        """The arguments of an action, checked before anything is authorized or written."""
         if action == "assign":
-            unit, township, assignee = args
-            v.require(unit in COUNTY_UNITS, "unit", "unknown_unit", "a county-level unit",
+            v.require(args[0] in COUNTY_UNITS, "unit", "unknown_unit", "a county-level unit",
                       "承办单位不正确")
-            v.raise_if_any()
-            case.assign(unit, township, assignee)
-        elif action == "start_investigation":
-            case.start_investigation()
         elif action == "resolve":
-            (result,) = args
-            v.require(bool(str(result).strip()), "result", "required", "the result",
+            v.require(bool(str(args[0]).strip()), "result", "required", "the result",
                       "缺少处理结果")
-            v.raise_if_any()
-            case.resolve(result)
         elif action == "give_feedback":
             channel, content = args
             v.require(channel in FEEDBACK_CHANNELS, "channel", "unknown_channel",
                       f"one of {', '.join(FEEDBACK_CHANNELS)}", "反馈方式不正确")
             v.require(bool(str(content).strip()), "content", "required", "what was said",
                       "缺少反馈内容")
-            v.raise_if_any()
+        elif action == "record_joint_meeting":
+            _, agencies, decision = args
+            v.require(bool(agencies), "agencies", "required", "who met", "缺少参会单位")
+            v.require(bool(str(decision).strip()), "decision", "required", "what was decided",
+                      "缺少会议决定")
+        elif action == "refer_to_police":
+            office, offence, _, _ = args
+            v.require(bool(office), "police_office", "required", "the police office",
+                      "缺少接收移送的公安机关")
+            v.require(offence in OFFENCES, "suspected_offence", "unknown_offence",
+                      f"one of {', '.join(OFFENCES)}", "涉嫌罪名不正确")
+        elif action == "report_police_outcome":
+            v.require(args[0] in POLICE_OUTCOMES, "outcome", "unknown_outcome",
+                      f"one of {', '.join(POLICE_OUTCOMES)}", "处理结果不正确")
+
+    def _apply(self, case: Case, action: str, args: tuple[Any, ...]) -> None:
+        if action == "assign":
+            unit, township, assignee = args
+            case.assign(unit, township, assignee)
+        elif action == "start_investigation":
+            case.start_investigation()
+        elif action == "resolve":
+            (result,) = args
+            case.resolve(result)
+        elif action == "give_feedback":
+            channel, content = args
             case.give_feedback(channel, content)
         elif action == "close":
             case.close(self.clock())
         elif action == "record_joint_meeting":
             meeting_date, agencies, decision = args
-            v.require(bool(agencies), "agencies", "required", "who met", "缺少参会单位")
-            v.require(bool(str(decision).strip()), "decision", "required", "what was decided",
-                      "缺少会议决定")
-            v.raise_if_any()
             case.record_joint_meeting(meeting_date, list(agencies), decision)
         elif action == "flag_typical":
             (reason,) = args
             case.flag_typical(reason)
         elif action == "refer_to_police":
             office, offence, evidence, summary = args
-            v.require(bool(office), "police_office", "required", "the police office",
-                      "缺少接收移送的公安机关")
-            v.require(offence in OFFENCES, "suspected_offence", "unknown_offence",
-                      f"one of {', '.join(OFFENCES)}", "涉嫌罪名不正确")
-            v.raise_if_any()
             case.refer_to_police(office, offence, list(evidence), summary)
         elif action == "police_acknowledge":
             case.police_acknowledge()
         elif action == "report_police_outcome":
             outcome, note = args
-            v.require(outcome in POLICE_OUTCOMES, "outcome", "unknown_outcome",
-                      f"one of {', '.join(POLICE_OUTCOMES)}", "处理结果不正确")
-            v.raise_if_any()
             case.report_police_outcome(outcome, note)
         elif action == "shred_personal_data":
             self.vault.shred(case.id)
             case.note_shredded()
         else:  # pragma: no cover - a programming error
             raise ValueError(action)
-
-    def _authorise(self, identity: Identity, case: Case, action: str) -> None:
-        if identity.agency == POLICE:
-            # The police see and act only on cases referred to their office.
-            if action in ("police_acknowledge", "report_police_outcome") and \
-                    case.police_office and case.police_office == identity.subject:
-                return
-            raise PermissionDenied("the police act only on cases referred to them",
-                                   "公安机关仅能办理移送给本单位的案件")
-        if action in ("police_acknowledge", "report_police_outcome"):
-            raise PermissionDenied("only the police office the case was referred to",
-                                   "仅接收移送的公安机关可办理")
-        if identity.agency not in (BUREAU, TOWNSHIP) or not identity.may_access_unit(case.unit):
-            raise PermissionDenied(f"{identity.agency}/{identity.unit} may not handle a case "
-                                   f"of {case.unit}", "无权办理其他辖区的案件")
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -274,21 +303,19 @@ class CaseworkApplication(ServiceApplication):
         except ValueError:
             case = None
         if case is None:
-            raise NotFound(f"case {case_id} does not exist", "案件不存在")
+            raise NotFound(f"case {case_id[:40]} does not exist", "案件不存在")
         return case
 
     def view(self, identity: Identity, case_id: str) -> CaseView:
+        POLICY.admit("GetCase", identity)
         case = self.case(case_id)
-        if identity.agency == POLICE:
-            if not case.police_office or case.police_office != identity.subject:
-                # Not even its existence is confirmed to other offices.
-                raise NotFound(f"case {case_id} does not exist", "案件不存在")
-        elif not identity.may_access_unit(case.unit):
-            raise PermissionDenied("another unit's case", "无权查看其他辖区的案件")
+        facts = case_facts(case)
+        if POLICY.decide("GetCase", identity, facts) is None:
+            # Not even its existence is confirmed to those who may not read it.
+            raise NotFound(f"case {case_id[:40]} does not exist", "案件不存在")
         personal = None
-        # Personal data only for the handling unit itself (not the city, not the police).
-        if case.sealed_personal_data and identity.agency in (BUREAU, TOWNSHIP) \
-                and identity.unit == case.unit:
+        if case.sealed_personal_data and \
+                PERSONAL_DATA.decide("ReadComplainant", identity, facts) is not None:
             personal = self.vault.open(case.id, case.sealed_personal_data)
         return CaseView(case, personal, case.is_overdue(self.clock()))
 
@@ -297,14 +324,14 @@ class CaseworkApplication(ServiceApplication):
         """The problem/lead ledger and the work ledger of a unit for a month (Shanghai), and
         the day they are due at the city. CalendarNotConfigured (FAILED_PRECONDITION) for a
         month of a year the holiday calendar lacks: the due date is never guessed."""
+        POLICY.admit("ExportMonthlyLedgers", identity)
         v = Validator()
         v.require(unit in COUNTY_UNITS, "unit", "unknown_unit", "a county-level unit",
                   "单位不正确")
         v.require(2020 <= year <= 2100, "year", "year_range", "2020–2100", "年度不正确")
         v.require(1 <= month <= 12, "month", "month_range", "1–12", "月份不正确")
         v.raise_if_any()
-        if identity.agency not in (BUREAU, "discipline") or not identity.may_access_unit(unit):
-            raise PermissionDenied("another unit's ledgers", "无权查看其他单位的台账")
+        authorize(POLICY, "ExportMonthlyLedgers", identity, Resource(unit=unit))
         due_on = reporting.monthly_report_due(year, month)
         self.read_model.catch_up()
         problems: list[dict[str, Any]] = []
@@ -321,25 +348,32 @@ class CaseworkApplication(ServiceApplication):
 
     def list_warnings(self, identity: Identity, unit: str, rule: str,
                       include_closed: bool) -> list[WarningRow]:
-        if identity.agency not in (BUREAU, "discipline"):
-            raise PermissionDenied("warnings are for the bureau and the discipline commission",
-                                   "仅主管部门和纪委监委可查看预警")
-        if unit and not identity.may_access_unit(unit):
-            raise PermissionDenied("another unit's warnings", "无权查看其他单位的预警")
+        """Warnings of the unit asked for; none asked: the caller's unit (the city: every
+        unit's and the city's own)."""
+        POLICY.admit("ListWarnings", identity)
+        v = Validator()
+        v.require(not unit or unit in UNITS, "unit", "unknown_unit", "a unit of Putian",
+                  "单位不正确")
+        v.raise_if_any()
+        scope = list_filter(POLICY, "ListWarnings", identity, unit)
         self.read_model.catch_up()
-        units = [unit] if unit else ([*COUNTY_UNITS, "putian"] if identity.is_city
-                                     else [identity.unit])
+        units = [scope.unit] if scope.unit else [*COUNTY_UNITS, CITY_UNIT]
         return self.read_model.warnings(units, rule, include_closed)
 
     def list_cases(self, identity: Identity, unit: str, status: str,
-                   overdue_only: bool) -> list[CaseRow]:
+                   overdue_only: bool, police_office: str = "") -> list[CaseRow]:
+        """Cases of the unit (and police office) asked for; what is not asked is forced
+        from the caller's grant: a county's are its unit's, the police's their referrals."""
+        POLICY.admit("ListCases", identity)
+        v = Validator()
+        v.require(not unit or unit in COUNTY_UNITS, "unit", "unknown_unit",
+                  "a county-level unit", "承办单位不正确")
+        v.require(not police_office or POLICE_OFFICE.fullmatch(police_office) is not None,
+                  "police_office", "police_office_format", "a police office's name",
+                  "公安机关名称格式错误")
+        v.raise_if_any()
+        scope = list_filter(POLICY, "ListCases", identity, unit, police_office)
         self.read_model.catch_up()
-        now = self.clock()
-        if identity.agency == POLICE:
-            return self.read_model.cases(list(COUNTY_UNITS), status, now if overdue_only
-                                         else None, identity.subject)
-        if unit and not identity.may_access_unit(unit):
-            raise PermissionDenied("another unit's cases", "无权查看其他辖区的案件")
-        units = [unit] if unit else (list(COUNTY_UNITS) if identity.is_city
-                                     else [identity.unit])
-        return self.read_model.cases(units, status, now if overdue_only else None, "")
+        units = [scope.unit] if scope.unit else list(COUNTY_UNITS)
+        return self.read_model.cases(units, status, self.clock() if overdue_only else None,
+                                     scope.office)

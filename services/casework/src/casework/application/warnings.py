@@ -28,6 +28,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from casework.application.access import POLICY, authorize, warning_facts
 from casework.domain.warnings import (
     COMPLAINT_WITHOUT_FEEDBACK,
     DEFAULT_RULES,
@@ -49,16 +50,12 @@ from casework.domain.warnings import (
     shanghai_date,
     unit_behind_quota,
 )
-from servicekit.errors import Conflict, NotFound, PermissionDenied, RuleViolated, Validator
+from servicekit.errors import Conflict, NotFound, RuleViolated, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-BUREAU = "property-bureau"
-DISCIPLINE = "discipline"
-"""纪委监委: the discipline commission, whose 智慧监督 platform receives the warnings."""
-ACTING_AGENCIES = (BUREAU, DISCIPLINE)
 NOTE_MAX = 2000
 EVIDENCE_MAX = 50
 
@@ -270,12 +267,13 @@ class WarningsPolicy:
     def acknowledge(self, identity: Identity, warning_id: str, note: str,
                     request_id: str = "") -> Warning:
         """签收: the bureau of the warning's unit (or the city), or the discipline commission
-        of that unit (or the city's), takes the warning up."""
+        of that unit (or the city's), takes the warning up (access.POLICY)."""
+        POLICY.admit("AcknowledgeWarning", identity)
         v = Validator()
         v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
                   f"备注不能超过{NOTE_MAX}字")
         v.raise_if_any()
-        self._authorise(identity, self.warning(warning_id))
+        self._authorise("AcknowledgeWarning", identity, self.warning(warning_id))
 
         def execute() -> tuple[Sequence[Aggregate], dict[str, Any]]:
             current = self.warning(warning_id)
@@ -287,7 +285,10 @@ class WarningsPolicy:
 
     def close(self, identity: Identity, warning_id: str, evidence_refs: Iterable[str],
               note: str, request_id: str = "") -> Warning:
-        """办结销号 with the evidence that the problem is dealt with (RuleViolated without)."""
+        """办结销号 with the evidence that the problem is dealt with (RuleViolated without), by
+        the bureau or discipline office of the warning's unit (or the city's), never by the
+        unit the warning is about (access.POLICY)."""
+        POLICY.admit("CloseWarning", identity)
         refs = list(evidence_refs)
         v = Validator()
         v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
@@ -295,7 +296,7 @@ class WarningsPolicy:
         v.require(len(refs) <= EVIDENCE_MAX, "evidence_refs", "too_many",
                   f"at most {EVIDENCE_MAX} references", f"佐证材料不能超过{EVIDENCE_MAX}项")
         v.raise_if_any()
-        self._authorise(identity, self.warning(warning_id))
+        self._authorise("CloseWarning", identity, self.warning(warning_id))
 
         def execute() -> tuple[Sequence[Aggregate], dict[str, Any]]:
             current = self.warning(warning_id)
@@ -314,13 +315,14 @@ class WarningsPolicy:
         except (ValueError, TypeError):
             warning = None
         if warning is None:
-            raise NotFound(f"warning {warning_id} does not exist", "预警不存在")
+            raise NotFound(f"warning {warning_id[:40]} does not exist", "预警不存在")
         return warning
 
     def view(self, identity: Identity, warning_id: str) -> Warning:
-        """One warning, for those who may act on it."""
+        """One warning, for those who may read it (ListWarnings' rule)."""
+        POLICY.admit("ListWarnings", identity)
         warning = self.warning(warning_id)
-        self._authorise(identity, warning)
+        self._authorise("ListWarnings", identity, warning)
         return warning
 
     @staticmethod
@@ -360,11 +362,7 @@ class WarningsPolicy:
         self.app.record(*aggregates)
 
     @staticmethod
-    def _authorise(identity: Identity, warning: Warning) -> None:
+    def _authorise(rpc: str, identity: Identity, warning: Warning) -> None:
         # County-level discipline commissions exist (县纪委监委) and are bound to their unit
         # like everyone else (DOMAIN.md §2); the city's see every unit.
-        if identity.agency not in ACTING_AGENCIES or not identity.may_access_unit(warning.unit):
-            raise PermissionDenied(
-                f"{identity.agency}/{identity.unit} may not act on a warning of {warning.unit}",
-                "仅本辖区（或市级）物业管理主管部门、纪委监委可处理该预警",
-            )
+        authorize(POLICY, rpc, identity, warning_facts(warning))

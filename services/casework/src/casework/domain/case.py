@@ -289,6 +289,7 @@ class Case(Aggregate):
         police_office: str
 
     def police_acknowledge(self) -> None:
+        _closed_guard(self)
         if self.police_status != "referred":
             raise RuleViolated("nothing to acknowledge", "无待签收的移送")
         self._acknowledged(unit=self.unit, police_office=self.police_office)
@@ -304,6 +305,9 @@ class Case(Aggregate):
         note: str
 
     def report_police_outcome(self, outcome: str, note: str) -> None:
+        # A closed case's record is final: the outcome it was closed on stays (a later
+        # change would rewrite what the closure and the monthly ledgers relied on).
+        _closed_guard(self)
         if self.police_status not in ("acknowledged", "filed"):
             raise RuleViolated("acknowledge the referral before reporting its outcome",
                                "须先签收移送再反馈处理结果")

@@ -152,7 +152,8 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def ListCases(self, request: pb.ListCasesRequest,
                         context: Context) -> pb.ListCasesResponse:
         rows = await asyncio.to_thread(self.app.list_cases, current_identity(), request.unit,
-                                       request.status, request.overdue_only)
+                                       request.status, request.overdue_only,
+                                       request.police_office)
         return pb.ListCasesResponse(cases=[
             pb.Case(case_id=r.case_id, kind=r.kind, unit=r.unit, status=r.status,
                     due_at=r.due_at.astimezone(UTC).isoformat(), police_office=r.police_office)

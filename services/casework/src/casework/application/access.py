@@ -1,0 +1,164 @@
+"""Who may do what in casework: the declared policy (DOMAIN.md §1, §2, §7, §8; the 2023
+work plan), rendered into docs/authorization.md and enforced by the application.
+
+- The property bureau (物业管理主管部门) of the case's unit handles complaints and cases
+  (plan 五（三）: 县（区、管委会）物业管理主管部门…调查核实…处理结果同步反馈投诉人); the city's
+  bureau sees and handles every unit's, and alone moves a case from one unit to another.
+- The complainant's name and phone are shown only to the bureau of the handling unit itself
+  (§7), not to the city, a township or the police (`PERSONAL_DATA`).
+- Townships (镇（街道）) supervise daily and mediate (§1; plan 三: 日常监管…会同有关部门召集
+  联席会议…调处纠纷; their complaint lines are published, plan 四（一）): they take complaints of
+  their unit, read its cases and record joint meetings; they decide no case.
+- Police (公安) see only the cases referred to their office (subject = the office), and only
+  acknowledge them and report the outcome (§1, §7).
+- The discipline office (纪委监委, 智慧监督) tracks complaints and warnings to closure (plan
+  附件1: 跟踪、督办…投诉件…形成闭环管理; §8): it reads cases, ledgers and warnings of its unit
+  and acknowledges and closes warnings; it decides no case.
+- A unit does not close the warnings raised about its own failures (`concerns_unit`):
+  closing them is for the level above.
+- A property company never reads complaints or cases, even those against it (§7).
+- Owners and owners' committees complain about their own community; the public (through a
+  front end) complains, rate-limited; neither reads anything here.
+- The auditor reads (and alone reads the whole log); operators run the platform and read no
+  case file; the credit office and market regulation get nothing from casework.
+"""
+
+from __future__ import annotations
+
+from casework.domain.case import Case
+from casework.domain.warnings import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA, Warning
+from pubrev_contracts.identities import Agency
+from servicekit.eventstore import HistoryReads
+from servicekit.identity import Identity
+from servicekit.policy import Grant, Policy, Resource, Rule, Scope
+
+JURISDICTION = (Scope.JURISDICTION,)
+OWN_UNIT = (Scope.OWN_UNIT,)
+CITY = (Scope.CITY,)
+
+BUREAU = Grant(Agency.PROPERTY_BUREAU, scopes=JURISDICTION)
+BUREAU_DECIDERS = Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), JURISDICTION)
+TOWNSHIP = Grant(Agency.TOWNSHIP, scopes=OWN_UNIT)
+POLICE = Grant(Agency.POLICE, scopes=(Scope.REFERRED,))
+DISCIPLINE = Grant(Agency.DISCIPLINE, scopes=JURISDICTION)
+AUDITOR = Grant(Agency.AUDITOR, scopes=CITY)
+
+CASE_READERS = (BUREAU, TOWNSHIP, POLICE, DISCIPLINE, AUDITOR)
+
+POLICY = Policy("casework", [
+    Rule("ReceiveComplaint", (
+        BUREAU,
+        TOWNSHIP,
+        Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
+        Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
+        Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
+    ), "lodges a complaint: the bureau records it for its unit (the city for any), a "
+       "township for its own; owners about their own community; the public, rate-limited "
+       "(§1, §7; plan 四（一）)", limited=True),
+    Rule("AssignCase", (BUREAU,),
+         "hands a case to a township or officer; the case stays in the caller's jurisdiction"
+         " before and after, so only the city moves it to another unit (§2)"),
+    Rule("StartInvestigation", (BUREAU,),
+         "the handling bureau verifies the complaint on site (plan 五（三）)"),
+    Rule("ResolveCase", (BUREAU,), "the handling bureau records the handling result (§7)"),
+    Rule("GiveFeedback", (BUREAU,),
+         "the handling bureau tells the complainant the result (§7: 处理结果同步反馈投诉人)"),
+    Rule("CloseCase", (BUREAU,), "the handling bureau closes the case (闭环, §7)"),
+    Rule("RecordJointMeeting", (BUREAU, TOWNSHIP),
+         "joint meetings are convened by the bureau with the township of the unit (§7; "
+         "plan 三, 五（三）)"),
+    Rule("FlagTypicalCase", (BUREAU_DECIDERS,),
+         "publishing a typical case (通报曝光) is the bureau's decision, not an inspector's "
+         "(§1, §7)"),
+    Rule("ReferToPolice", (BUREAU,),
+         "the handling bureau refers a suspected crime to one police office (§7)"),
+    Rule("AcknowledgeReferral", (POLICE,),
+         "only the police office the case was referred to acknowledges it (§1)"),
+    Rule("ReportPoliceOutcome", (POLICE,),
+         "only the police office the case was referred to reports its outcome (§1)"),
+    Rule("ShredPersonalData", (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), OWN_UNIT),),
+         "the handling unit, which alone holds the complainant's data, destroys it (§7; "
+         "PIPL); the city never sees it"),
+    Rule("GetCase", CASE_READERS,
+         "a case (no personal data but for the handling unit's bureau): the unit's bureau "
+         "(the city: all), its townships, its discipline office, the police office it was "
+         "referred to, the auditor; never a company (§7)"),
+    Rule("ListCases", CASE_READERS,
+         "cases of a unit (the city: all), for the same callers as GetCase; the police's "
+         "list is only their referrals"),
+    Rule("ExportMonthlyLedgers", (BUREAU, DISCIPLINE, AUDITOR),
+         "a unit's monthly ledgers (双台账): the unit reports them to the city, copied to the "
+         "discipline office (§9; plan 六（四）)"),
+    Rule("ListWarnings", (BUREAU, DISCIPLINE, AUDITOR),
+         "智慧监督 warnings of a unit (the city: all) for its bureau and discipline office "
+         "(§8)"),
+    Rule("AcknowledgeWarning", (BUREAU, DISCIPLINE),
+         "the unit's bureau or discipline office takes a warning up (§8)"),
+    Rule("CloseWarning", (
+        Grant(Agency.PROPERTY_BUREAU, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
+        Grant(Agency.DISCIPLINE, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
+    ), "closes a warning with evidence (§8); a unit never closes one about its own failures "
+       "(behind its quota, a complaint without feedback): the level above does"),
+    Rule("GetHistory", (AUDITOR,),
+         "the whole log, for the auditor only; one record's history follows its own read "
+         "rule (a case: GetCase; a warning: ListWarnings)"),
+])
+
+PERSONAL_DATA = Policy("casework personal data", [
+    Rule("ReadComplainant", (Grant(Agency.PROPERTY_BUREAU, scopes=OWN_UNIT),),
+         "the complainant's name and phone in GetCase: the handling unit's bureau only, not "
+         "the city, townships or police (§7)"),
+])
+"""Not an RPC: which GetCase answers carry the complainant's personal data."""
+
+UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})
+"""Warnings about the unit's own conduct (§4 E, supervision failures of agencies): behind
+its spot-check pace, a complaint of its own left without feedback. The other rules are
+about a company or a community."""
+
+
+def case_facts(case: Case) -> Resource:
+    return Resource(unit=case.unit, company=case.company_uscc,
+                    community=case.community_code, office=case.police_office)
+
+
+def warning_facts(warning: Warning) -> Resource:
+    return Resource(
+        unit=warning.unit,
+        company=warning.subject if warning.subject_kind == "company" else "",
+        community=warning.subject if warning.subject_kind == "community" else "",
+        concerns_unit=warning.unit if warning.rule in UNIT_CONDUCT_RULES else "",
+    )
+
+
+HISTORY_READS: HistoryReads = {
+    Case: ("GetCase", case_facts),
+    Warning: ("ListWarnings", warning_facts),
+}
+"""GetHistory of one record: a case by GetCase's rule, a warning by ListWarnings'. Every
+other record (the warnings' remembered facts, receipts) is the auditor's."""
+
+
+def authorize(policy: Policy, rpc: str, identity: Identity, resource: Resource) -> None:
+    """After `admit`: the record's facts decide (PermissionDenied with the reason). Unlike
+    `Policy.authorize` it does not admit again, so a rate-limited caller pays once."""
+    if policy.decide(rpc, identity, resource) is None:
+        policy.authorize(rpc, identity, resource)
+
+
+def list_filter(policy: Policy, rpc: str, identity: Identity, unit: str,
+                office: str = "") -> Resource:
+    """The filter a list is answered on: the one asked for, with what the caller left open
+    forced from its grant's scope (a county's list is its unit's, the police's list their
+    office's referrals; the city's, every unit's). PermissionDenied when no grant allows
+    the filter asked for."""
+    for grant in policy.admit(rpc, identity):
+        by_unit = bool({Scope.JURISDICTION, Scope.OWN_UNIT} & set(grant.scopes))
+        candidate = Resource(
+            unit=unit or ("" if identity.is_city or not by_unit else identity.unit),
+            office=office or (identity.subject if Scope.REFERRED in grant.scopes else ""))
+        if policy.decide(rpc, identity, candidate) is not None:
+            return candidate
+    asked = Resource(unit=unit, office=office)
+    authorize(policy, rpc, identity, asked)
+    return asked

@@ -238,6 +238,7 @@ def test_the_signature_is_v1_hmac_over_the_documented_lines() -> None:
 
 @pytest.mark.parametrize(("key_id", "secret", "match"), [
     ("", b"s", "key id"), ("k 1", b"s", "key id"), ("k\n1", b"s", "key id"),
+    ("k1\n", b"s", "key id"),
     ("k" * 65, b"s", "key id"), ("k1", b"", "empty secret"),
 ])
 def test_a_feed_key_needs_a_header_safe_id_and_a_secret(

@@ -329,6 +329,8 @@ def test_invalid_payload_is_refused_at_enqueue(pool, receiver, clock, make_pushe
         enqueue(pool, pusher, clock, ("r-2", {**record(), "on": {1, 2}}))
     with pytest.raises(InvalidRecord, match="record id"):
         enqueue(pool, pusher, clock, ("r\n3", record()))
+    with pytest.raises(InvalidRecord, match="record id"):
+        enqueue(pool, pusher, clock, ("r-3\n", record()))
     with pytest.raises(UnknownFeed):
         PushOutbox({}, clock).enqueue(None, FEED, "r-4", record())  # type: ignore[arg-type]
 
@@ -380,6 +382,11 @@ def test_backoff_doubles_from_one_second_and_caps_at_five_minutes() -> None:
     for attempt, base in [(1, 1), (2, 2), (3, 4), (9, 256), (10, 300), (30, 300)]:
         wait = backoff(attempt, rng).total_seconds()
         assert base * 0.8 <= wait <= base * 1.2
+
+
+def test_a_feed_name_takes_no_trailing_newline() -> None:
+    with pytest.raises(ValueError, match="feed name"):
+        FeedConfig(FEED + "\n", "http://127.0.0.1:1/", KEY, SCHEMA)
 
 
 def test_feed_config_refuses_a_broken_schema() -> None:

@@ -97,9 +97,11 @@ RESPONSE_BODY_LIMIT = 2000
 """Characters of a receiver's answer kept in a receipt: enough to read an error message,
 never enough for a misbehaving receiver to fill the database."""
 
-_FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-_RECORD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")  # any text but control characters
-_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Used with fullmatch: `$` would let a trailing newline through, into headers and the
+# signed lines.
+_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_RECORD_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # any text but control characters
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 DDL = (
     """
@@ -171,7 +173,7 @@ class FeedKey:
     secret: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if not _KEY_ID.match(self.key_id):
+        if not _KEY_ID.fullmatch(self.key_id):
             raise ValueError(f"key id {self.key_id[:20]!r}: 1–64 letters, digits, . _ -"
                              " (it travels in a header)")
         if not self.secret:
@@ -218,7 +220,7 @@ class FeedConfig:
     timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if not _FEED_NAME.match(self.name):
+        if not _FEED_NAME.fullmatch(self.name):
             raise ValueError(f"feed name {self.name!r}: use lower-case letters, digits, . _ -")
         if urlsplit(self.url).scheme.lower() not in ("http", "https"):
             raise ValueError(f"feed {self.name}: url must be http(s), got {self.url[:40]!r}")
@@ -233,7 +235,7 @@ class FeedConfig:
 
     def document(self, record_id: str, payload: Any) -> Any:
         """The payload as the receiver will see it (after a JSON round trip), validated."""
-        if not isinstance(record_id, str) or not _RECORD_ID.match(record_id):
+        if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
             raise InvalidRecord(
                 f"feed {self.name}: record id {record_id!r} must be 1–200 characters,"
                 " no control characters"

@@ -85,7 +85,7 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
             return "the public may only lodge a complaint"
         if service == "credit":
             return "credit ledgers are not published as such (信用中国 gets the records)"
-        if not record.published:
+        if not write and not record.published:
             return "the public reads only what is published"
     if agency == "auditor" and write:
         return "the auditor reads; it changes nothing"

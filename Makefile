@@ -84,6 +84,7 @@ lint: $(STAMP) $(BUF)
 	$(PY) tools/gen_protos.py --check
 	$(PY) tools/gen_asyncapi.py --check
 	$(PY) tools/gen_authz_doc.py --check
+	$(PY) tools/bus_acls.py render --check
 	$(PY) tools/check_k8s.py
 
 fmt: $(STAMP)

@@ -29,6 +29,7 @@ from typing import Any
 import kubernetes_validate
 import kubernetes_validate.utils
 import yaml
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS_DIR = ROOT / "deploy" / "k8s" / "overlays"
@@ -144,7 +145,105 @@ def render(kustomize: Path, overlay: str) -> tuple[list[Doc], str | None]:
 # -- schema -------------------------------------------------------------------------------
 
 
+# Strimzi's custom resources (the bus's principals and topics, base/kafka) are no part of
+# Kubernetes' schemas: they are checked against this subset of Strimzi's v1beta2 CRDs
+# (KafkaUser, KafkaTopic), as strictly (no unknown field) and as far as pubrev uses them.
+STRIMZI_API = "kafka.strimzi.io/v1beta2"
+_STRING = {"type": "string", "minLength": 1}
+_STRIMZI_METADATA = {
+    "type": "object", "required": ["name", "labels"], "additionalProperties": False,
+    "properties": {
+        "name": _STRING, "namespace": _STRING,
+        "labels": {"type": "object", "required": ["strimzi.io/cluster"],
+                   "additionalProperties": {"type": "string"}},
+        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+_ACL_OPERATIONS = ["Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction",
+                   "AlterConfigs", "DescribeConfigs", "IdempotentWrite", "All"]
+STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
+    "KafkaUser": {
+        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"const": STRIMZI_API}, "kind": {"const": "KafkaUser"},
+            "metadata": _STRIMZI_METADATA,
+            "spec": {
+                "type": "object", "additionalProperties": False,
+                "properties": {
+                    "authentication": {
+                        "type": "object", "required": ["type"], "additionalProperties": False,
+                        "properties": {"type": {"enum": ["tls", "tls-external",
+                                                         "scram-sha-512"]}},
+                    },
+                    "authorization": {
+                        "type": "object", "required": ["type", "acls"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "type": {"const": "simple"},
+                            "acls": {"type": "array", "items": {
+                                "type": "object", "required": ["resource", "operations"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "type": {"enum": ["allow", "deny"]},
+                                    "resource": {
+                                        "type": "object", "required": ["type"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "type": {"enum": ["topic", "group", "cluster",
+                                                              "transactionalId"]},
+                                            "name": _STRING,
+                                            "patternType": {"enum": ["literal", "prefix"]},
+                                        },
+                                    },
+                                    "operations": {"type": "array", "minItems": 1,
+                                                   "items": {"enum": _ACL_OPERATIONS}},
+                                    "host": _STRING,
+                                },
+                            }},
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "KafkaTopic": {
+        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "additionalProperties": False,
+        "properties": {
+            "apiVersion": {"const": STRIMZI_API}, "kind": {"const": "KafkaTopic"},
+            "metadata": _STRIMZI_METADATA,
+            "spec": {
+                "type": "object", "required": ["partitions", "replicas"],
+                "additionalProperties": False,
+                "properties": {
+                    "topicName": _STRING,
+                    "partitions": {"type": "integer", "minimum": 1},
+                    "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
+                    "config": {"type": "object",
+                               "additionalProperties": {"type": ["string", "integer",
+                                                                 "boolean", "number"]}},
+                },
+            },
+        },
+    },
+}
+
+
+def strimzi_problem(doc: Doc) -> str | None:
+    schema = STRIMZI_SCHEMAS.get(str(doc.get("kind")))
+    if schema is None:
+        return f"no schema for Strimzi kind {doc.get('kind')!r}"
+    errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+    if not errors:
+        return None
+    where = ".".join(str(part) for part in errors[0].path) or "(document)"
+    return f"schema Strimzi {STRIMZI_API} (strict): {where}: {errors[0].message}"
+
+
 def schema_problem(doc: Doc) -> str | None:
+    if str(doc.get("apiVersion", "")).startswith("kafka.strimzi.io/"):
+        return strimzi_problem(doc)
     try:
         used = kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -310,6 +409,43 @@ def check_env(env: Mapping[str, EnvVar], production: bool, role: str, service: s
             yield f"PUBREV_GRPC_PORT must be {GRPC_PORT}"
 
 
+def check_bus(env: Mapping[str, EnvVar], production: bool, container: Doc, pod: Doc,
+              kafka_users: set[str]) -> Iterator[str]:
+    """The Kafka client settings: production is SASL_SSL; a SASL principal is a KafkaUser
+    of the build whose password file comes from its Secret (the one Strimzi makes, named
+    after the user); the CA file is mounted."""
+    def value(name: str) -> str | None:
+        var = env.get(name)
+        return var.value if var is not None else None
+
+    protocol = value("PUBREV_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT"
+    if production and protocol != "SASL_SSL":
+        yield f"PUBREV_KAFKA_SECURITY_PROTOCOL is {protocol!r} in production, not 'SASL_SSL'"
+    secrets = {str(dig(v, "name")): str(dig(v, "secret", "secretName"))
+               for v in as_list(pod.get("volumes")) if dig(v, "secret") is not None}
+    mounts = {str(dig(m, "mountPath")).rstrip("/") + "/": str(dig(m, "name"))
+              for m in as_list(container.get("volumeMounts"))}
+
+    def secret_of(path: str | None) -> str | None:
+        for mount, volume in mounts.items():
+            if path is not None and path.startswith(mount):
+                return secrets.get(volume)
+        return None
+
+    if protocol.startswith("SASL_"):
+        user = value("PUBREV_KAFKA_SASL_USERNAME")
+        if user not in kafka_users:
+            yield (f"PUBREV_KAFKA_SASL_USERNAME is {user!r}, which is no KafkaUser of the "
+                   f"build ({', '.join(sorted(kafka_users)) or 'none'})")
+        password = value("PUBREV_KAFKA_SASL_PASSWORD_FILE")
+        if secret_of(password) != user:
+            yield (f"PUBREV_KAFKA_SASL_PASSWORD_FILE={password} is not in a volume of Secret "
+                   f"{user} (the KafkaUser's, made by Strimzi)")
+    ca = value("PUBREV_KAFKA_CA_FILE")
+    if ca is not None and secret_of(ca) is None:
+        yield f"PUBREV_KAFKA_CA_FILE={ca} is not in a mounted Secret volume"
+
+
 def check_security(pod: Doc, containers: list[Doc]) -> Iterator[str]:
     if pod.get("automountServiceAccountToken") is not False:
         yield "automountServiceAccountToken must be false"
@@ -341,7 +477,8 @@ def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
     a Service and a PDB; DATABASE_URL from Secret <service>-db; TLS settings all or none,
     inside a mounted volume; the pod security settings. Production overlays also: every
     container has PUBREV_ENVIRONMENT=production, PUBREV_DEV_IDENTITY_HEADER=false and the
-    three TLS settings.
+    three TLS settings. Every overlay: a SASL principal is a KafkaUser of the build, its
+    password file from that user's Secret; production: the bus is SASL_SSL.
     """
     spec = as_dict(doc.get("spec"))
     pod = as_dict(dig(spec, "template", "spec"))
@@ -386,6 +523,10 @@ def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
         mtls = all(var in env for var in TLS_VARS)
         for message in check_env(env, overlay in PRODUCTION_OVERLAYS, role, service, mounts):
             yield f"container {name}: {message}"
+        kafka_users = {kind_name(d)[1] for d in docs if d.get("kind") == "KafkaUser"}
+        for message in check_bus(env, overlay in PRODUCTION_OVERLAYS, container, pod,
+                                 kafka_users):
+            yield f"container {name}: {message}"
         if role == "api":
             for message in check_probes(container, mtls):
                 yield f"container {name}: {message}"
@@ -418,6 +559,12 @@ def check_overlay(overlay: str, docs: list[Doc]) -> list[Problem]:
         if kind == "Deployment":
             problems.extend(Problem(overlay, kind, name, message)
                             for message in check_deployment(doc, overlay, docs, config_maps))
+        if kind == "KafkaTopic" and dig(doc, "spec", "partitions") != TOPIC_PARTITIONS:
+            problems.append(Problem(overlay, kind, name, f"partitions must be "
+                                    f"{TOPIC_PARTITIONS} (the consumers' replica limit)"))
+        if kind == "KafkaUser" and dig(doc, "spec", "authentication", "type") != "scram-sha-512":
+            problems.append(Problem(overlay, kind, name, "authentication must be scram-sha-512 "
+                                    "(the services' PUBREV_KAFKA_SASL_MECHANISM)"))
     deployments = {kind_name(d)[1] for d in docs if d.get("kind") == "Deployment"}
     for role in ("api", "relay", "consumer", "projector"):
         if not any(n.endswith(f"-{role}") for n in deployments):

@@ -113,6 +113,8 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return _disclosure_must_deny(rpc, identity)
     if service == "casework":
         return _casework_must_deny(rpc, identity)
+    if service == "inspection":
+        return _inspection_must_deny(rpc, identity, record)
     return None
 
 
@@ -157,4 +159,25 @@ def _casework_must_deny(rpc: str, identity: Identity) -> str | None:
                 "(§1, §7); townships mediate, the discipline office supervises")
     if rpc in CASEWORK_POLICE_REPORTS and identity.agency != "police":
         return "only the police acknowledge a referral and report its outcome (§1, §7)"
+    return None
+
+
+# -- inspection (issue 10: "VerifyDraw, plans, spot checks and findings answer any agency of
+# the unit, … so a company learns which communities will be inspected"; "the caller picks the
+# 双随机 seed"; item 4: "neither the caller nor the service alone chooses the seed … a re-draw
+# needs a reason"), from DOMAIN.md §1 and §5 -------------------------------------------------
+
+INSPECTION_DRAW_SUPERVISORS = {"property-bureau", "discipline", "auditor"}
+
+
+def _inspection_must_deny(rpc: str, identity: Identity, record: Resource) -> str | None:
+    if (rpc == "VerifyDraw" and not record.published
+            and identity.agency not in INSPECTION_DRAW_SUPERVISORS):
+        return ("before its checks are done a draw names the communities to be checked (§5): "
+                "none but the planning bureau and those who supervise it may see it")
+    if rpc == "ContributeDrawEntropy" and identity.agency == "property-bureau":
+        return ("the bureau that plans a draw does not also contribute to its seed: it would "
+                "choose the draw alone")
+    if rpc == "RedrawSpotChecks" and identity.agency != "property-bureau":
+        return "only the planning property bureau re-draws its plan, for a recorded reason (§5)"
     return None

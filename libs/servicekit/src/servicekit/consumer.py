@@ -103,6 +103,9 @@ class ConsumerRunner:
         self.broker = KafkaBroker(
             bootstrap, client_id=f"pubrev-{service}", graceful_timeout=graceful_timeout,
             security=(security or KafkaSecurity()).faststream(),
+            # Topics are made explicitly (runtime's ensure_topics, or the admin beforehand);
+            # a service principal may not create any, so FastStream must not try.
+            allow_auto_create_topics=False,
             logger=logging.getLogger(f"faststream.{service}"),
             # FastStream's per-message "Received/Processed" lines at DEBUG, not INFO.
             log_level=logging.DEBUG,

@@ -201,7 +201,7 @@ async def ensure_topics(
             raise TopicCreationRefused(
                 f"topics missing and not created ({'; '.join(refused)}); {who} may not create "
                 "topics: the admin creates them beforehand (Strimzi KafkaTopic resources, "
-                "locally `tools/bus_acls.py apply`)"
+                "locally `tools/bus_acls.py apply-local`, run by devinfra)"
             )
         log.info("created topics", extra={"topics": missing})
 

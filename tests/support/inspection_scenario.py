@@ -8,31 +8,33 @@ from datetime import UTC, datetime, timedelta
 from inspection.adapters.contract_events import to_contract
 from inspection.domain import draw as draws
 from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import Candidate, SpotCheckPlan, assign_inspectors, choose_targets
+from inspection.domain.plan import Candidate, SpotCheckPlan, candidates_of
 from inspection.domain.rules import DEFAULT_RULES
 from inspection.domain.violations import KINDS
 from pubrev_contracts.events.base import ContractEvent
 
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
+SECRET = "9f2c" * 16
+CROSS_SECRET = "c0de" * 16
 
 
 def run_scenario() -> list[ContractEvent]:
-    seed = "5eed0f2026"
     pool = [Candidate(f"LC-{n:04d}", frozenset({"zero_revenue"} if n == 7 else set()))
             for n in range(1, 21)]
-    targets, rest, drawn = choose_targets(seed, pool, 3)
     roster = {"INS-01": [], "INS-02": [], "INS-03": ["LC-0007"]}
-    planned = assign_inspectors(seed, targets, roster, 2)
-    record = {"seed": seed, "algorithm": draws.ALGORITHM, "pool": rest,
-              "pool_hash": draws.pool_hash(rest), "pool_size": len(rest), "drawn": drawn,
-              "inspector_pool": sorted(roster), "inspector_pool_hash": draws.pool_hash(roster)}
     rules = DEFAULT_RULES
-    plan = SpotCheckPlan(2026, "licheng", "yearly", "licheng", 20, 10, rules.version,
-                         planned, record)
+    # The commit-reveal draw: the plan records the pool, the roster and the commitment to the
+    # service's secret; the discipline office's contribution then runs the draw.
+    plan = SpotCheckPlan(2026, "licheng", "yearly", "licheng", 20, 10, rules.version, [], {},
+                         2, candidates_of(pool), roster, draws.commitment(SECRET),
+                         {"handed_down": [], "major_petition": [], "typical_case": []})
+    plan.execute_draw(SECRET, "licheng discipline office 2026-05-06 #4821")
     cross = SpotCheckPlan(2026, "hanjiang", "cross", "2:hanjiang>licheng", 20, 3,
-                          rules.version, planned,
-                          record | {"quarter": 2, "checked_unit": "licheng"})
-    code = targets[0][0]
+                          rules.version, [], {"quarter": 2, "checked_unit": "licheng"}, 2,
+                          candidates_of([Candidate(c.code, frozenset()) for c in pool]),
+                          roster, draws.commitment(CROSS_SECRET), {})
+    cross.execute_draw(CROSS_SECRET, "city discipline office 2026-05-06 #77")
+    code = plan.target_codes[0]
     check_id = SpotCheck.create_id(plan.id, code)
     a1, b6 = KINDS["A1"], KINDS["B6"]
     finding = Finding(check_id, code, "licheng", "licheng", "county", "91350200776049653A",
@@ -41,9 +43,9 @@ def run_scenario() -> list[ContractEvent]:
     deadline = rules.rectification_deadline(WHEN, "general")
     finding.order_rectification(deadline, rules.deadline_basis("general", deadline))
     check = SpotCheck(plan.id, code, "licheng", "licheng", "county", "91350200776049653A",
-                      WHEN, planned[0]["inspectors"],
+                      WHEN, plan.targets[0]["inspectors"],
                       [{"item": "signboard_present", "passed": False, "note": "",
-                        "evidence_refs": [], "severity": "general"}], [str(finding.id)])
+                        "evidence_refs": [], "severity": "general"}], [str(finding.id)], [])
     finding.verify(WHEN + timedelta(days=10), ["photo-2026-0516-01.jpg"], "已设置公示栏")
     late = Finding(check_id, code, "licheng", "licheng", "county", "91350200776049653A",
                    b6.code, b6.name, "serious", b6.legal_basis, "", ["ledger-2026Q1.pdf"], WHEN)

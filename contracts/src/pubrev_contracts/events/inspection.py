@@ -38,7 +38,12 @@ class DrawV1(BaseModel):
 
 @register("pubrev.inspection.SpotCheckPlanned.v1", INSPECTION_EVENTS)
 class SpotCheckPlannedV1(ContractEvent):
-    """`unit` plans (the city, a county-level unit, or a cross check's checking unit)."""
+    """`unit` plans (the city, a county-level unit, or a cross check's checking unit).
+
+    Since the commit-reveal draw, a plan is published before it is drawn: `targets` is empty,
+    `draw.seed` and `draw.drawn` are empty, `draw.pool_hash`/`pool_size` describe the whole
+    candidate pool (`<code>:<reasons>` lines) and `draw.inspector_pool_hash` the roster; the
+    targets follow in SpotCheckDrawn."""
 
     year: int
     kind: Literal["yearly", "cross"]
@@ -50,6 +55,33 @@ class SpotCheckPlannedV1(ContractEvent):
     rules_version: str
     targets: list[PlannedTargetV1]
     draw: DrawV1
+
+
+@register("pubrev.inspection.SpotCheckDrawn.v1", INSPECTION_EVENTS)
+class SpotCheckDrawnV1(ContractEvent):
+    """Aggregate: the plan. Its 双随机 draw was executed: the service's secret (committed to
+    when the plan was recorded) is revealed, and with the discipline office's contribution
+    makes the seed = sha256 of the JSON array [secret, contribution, plan id] (scheme
+    `commit-reveal-sha256-v1`). `round` > 1: the plan was re-drawn, for `redraw_reasons`."""
+
+    year: int
+    kind: Literal["yearly", "cross"]
+    checked_unit: str
+    round: int
+    seed_scheme: str
+    commitment: str
+    secret: str
+    contribution: str
+    seed: str
+    algorithm: str
+    candidates_hash: str
+    """sha256 of the candidate lines `<code>:<reason>,<reason>`, sorted."""
+    candidates: int
+    roster_hash: str
+    """sha256 of the roster lines `<inspector>:<conflicting community>,…`, sorted."""
+    targets: list[PlannedTargetV1]
+    redraw_reasons: list[str]
+    """Why each earlier round was discarded (oldest first); empty for a first draw."""
 
 
 class ChecklistResultV1(BaseModel):

@@ -38,6 +38,8 @@ SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 CITY = identity_metadata("property-bureau", "officer", "putian")
 CHENGXIANG = identity_metadata("property-bureau", "officer", "chengxiang")
 LICHENG = identity_metadata("property-bureau", "officer", "licheng")
+CITY_DISCIPLINE = identity_metadata("discipline", "supervisor", "putian", "supervisor")
+CX_DISCIPLINE = identity_metadata("discipline", "supervisor", "chengxiang", "supervisor")
 USCC = "91350200776049653A"
 ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days"]
 CODES = [f"CX-{n:02d}" for n in range(20)]  # chengxiang: quota 10; the city's: ceil(3.0) = 3
@@ -82,11 +84,14 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
                 await stub.RegisterInspector(pb.RegisterInspectorRequest(
                     request_id=f"i{n}", inspector_code=f"CI-{n}", name="检查员", unit=unit),
                     metadata=who)
-            city_plan = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
-                request_id="pc", year=2026, unit="putian", seed="s", handed_down=["CX-00"]),
+            planned = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
+                request_id="pc", year=2026, unit="putian", handed_down=["CX-00"]),
                 metadata=CITY)
-            assert city_plan.quota == 3  # plan 四（三）: ≥ 15% of all 20, rounded up
-            assert city_plan.quota_source.startswith(plan("四（三）"))
+            assert planned.quota == 3  # plan 四（三）: ≥ 15% of all 20, rounded up
+            assert planned.quota_source.startswith(plan("四（三）"))
+            city_plan = await stub.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
+                request_id="ec", plan_id=planned.plan_id, contribution="city supervisor 51ab"
+                " 2026"), metadata=CITY_DISCIPLINE)
             first, second = city_plan.targets[0], city_plan.targets[1]
             assert (first.community_code, first.reason) == ("CX-00", "handed_down")
 
@@ -135,9 +140,12 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
             assert closed.finding.status == "verified"
 
             # The county's own plan: 9 of its quota of 10 checked (45% of its communities).
-            own = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
-                request_id="px", year=2026, unit="chengxiang", seed="s"), metadata=CHENGXIANG)
-            assert own.quota == 10
+            own_plan = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
+                request_id="px", year=2026, unit="chengxiang"), metadata=CHENGXIANG)
+            assert own_plan.quota == 10
+            own = await stub.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
+                request_id="ex", plan_id=own_plan.plan_id,
+                contribution="chengxiang supervisor 77e0"), metadata=CX_DISCIPLINE)
             for n, target in enumerate(own.targets[:9]):
                 await stub.RecordSpotCheck(pb.RecordSpotCheckRequest(
                     request_id=f"rx{n}", plan_id=own.plan_id,

@@ -25,6 +25,8 @@ pytestmark = pytest.mark.infra
 LICHENG = identity_metadata("property-bureau", "officer", "licheng")
 HANJIANG = identity_metadata("property-bureau", "officer", "hanjiang")
 CITY = identity_metadata("property-bureau", "officer", "putian")
+LICHENG_DISCIPLINE = identity_metadata("discipline", "supervisor", "licheng", "supervisor")
+CITY_DISCIPLINE = identity_metadata("discipline", "supervisor", "putian", "supervisor")
 ALL_ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days",
              "five_items_present", "separate_account", "figures_match_books",
              "spending_approved_by_owners", "revenue_fully_booked", "surplus_transferred",
@@ -104,10 +106,21 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
                         and all(w is not None and w.overdue_quarters for w in watches[4:6]))
 
             await eventually(pools_fed, what="the pools to be fed from Kafka")
-            plan = await inspection.PlanSpotChecks(pb.PlanSpotChecksRequest(
-                request_id=f"p-{prefix}", year=2026, unit="licheng", seed="fixed-seed"),
-                metadata=LICHENG)
-            assert (plan.communities, plan.quota) == (8, 4)
+            with pytest.raises(grpc.aio.AioRpcError) as picked:
+                await inspection.PlanSpotChecks(pb.PlanSpotChecksRequest(
+                    request_id=f"p0-{prefix}", year=2026, unit="licheng", seed="fixed-seed"),
+                    metadata=LICHENG)
+            assert picked.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            planned = await inspection.PlanSpotChecks(pb.PlanSpotChecksRequest(
+                request_id=f"p-{prefix}", year=2026, unit="licheng"), metadata=LICHENG)
+            assert (planned.communities, planned.quota) == (8, 4)
+            # Recorded: the pool, the roster and the commitment; drawn: nothing yet.
+            assert not planned.targets and not planned.draw.seed and not planned.draw.secret
+            assert len(planned.draw.commitment) == 64 and len(planned.draw.candidates) == 8
+            plan = await inspection.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
+                request_id=f"e-{prefix}", plan_id=planned.plan_id,
+                contribution="licheng discipline 3f9a0c7e"), metadata=LICHENG_DISCIPLINE)
+            assert plan.draw.commitment == planned.draw.commitment and plan.draw.secret
             reasons = [t.reason for t in plan.targets]
             assert reasons == ["zero_revenue", "overdue", "overdue", "random"]
             assert {t.community_code for t in plan.targets[1:3]} == set(codes[4:6])
@@ -119,7 +132,10 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
 
             verified = await inspection.VerifyDraw(
                 pb.VerifyDrawRequest(plan_id=plan.plan_id), metadata=LICHENG)
-            assert verified.matches
+            assert verified.matches and verified.status == "drawn", verified.explanation
+            given = await inspection.VerifyDraw(
+                pb.VerifyDrawRequest(draw=plan.draw, count=1), metadata=LICHENG)
+            assert given.matches, given.explanation
             tampered = pb.DrawRecord()
             tampered.CopyFrom(plan.draw)
             tampered.seed = "another seed"
@@ -168,19 +184,24 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
             now = await progress()
             assert now is not None and now.checked == 1
 
-            cross = await inspection.PlanCrossCheck(pb.PlanCrossCheckRequest(
+            planned_cross = await inspection.PlanCrossCheck(pb.PlanCrossCheckRequest(
                 request_id=f"x-{prefix}", year=2026, quarter=2, checking_unit="hanjiang",
-                checked_unit="licheng", communities=2, seed="cross-seed"), metadata=CITY)
+                checked_unit="licheng", communities=2), metadata=CITY)
+            assert not planned_cross.targets
+            cross = await inspection.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
+                request_id=f"xe-{prefix}", plan_id=planned_cross.cross_check_id,
+                contribution="the city's discipline office 8d21"), metadata=CITY_DISCIPLINE)
+            assert cross.plan_id == planned_cross.cross_check_id
             assert len(cross.targets) == 2
             assert all(int(c[-1]) >= 3 for t in cross.targets for c in t.inspector_codes)
             t0 = cross.targets[0]
             await inspection.RecordSpotCheck(pb.RecordSpotCheckRequest(
-                request_id=f"xr-{prefix}", plan_id=cross.cross_check_id,
+                request_id=f"xr-{prefix}", plan_id=cross.plan_id,
                 community_code=t0.community_code, inspected_at="2026-05-10T10:00:00+08:00",
                 inspector_codes=t0.inspector_codes,
                 checklist=checklist({"posting_30_days": "minor"})), metadata=HANJIANG)
             report = await inspection.ReportCrossCheck(pb.ReportCrossCheckRequest(
-                request_id=f"xp-{prefix}", cross_check_id=cross.cross_check_id),
+                request_id=f"xp-{prefix}", cross_check_id=cross.plan_id),
                 metadata=HANJIANG)
             assert (report.planned, report.checked) == (2, 1)
             assert report.findings_by_kind["A4"] == 1

@@ -64,9 +64,12 @@ async def test_handed_down_then_complaint_leads_then_the_draw(service_settings, 
                 await stub.RegisterInspector(pb.RegisterInspectorRequest(
                     request_id=f"i{n}", inspector_code=f"XY-I{n}", name="检查员", unit="xiuyu"),
                     metadata=XIUYU)
-            plan = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
-                request_id="p", year=2026, unit="xiuyu", seed="s"), metadata=XIUYU)
-    assert plan.quota == 2
+            planned = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
+                request_id="p", year=2026, unit="xiuyu"), metadata=XIUYU)
+            plan = await stub.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
+                request_id="e", plan_id=planned.plan_id, contribution="xiuyu supervisor 0b5e"),
+                metadata=identity_metadata("discipline", "supervisor", "xiuyu", "supervisor"))
+    assert planned.quota == 2
     assert [(t.community_code, t.reason) for t in plan.targets] == [
         (codes[3], "handed_down"), (codes[2], "complaint_lead"),
     ]

@@ -177,10 +177,11 @@ def test_stored_v1_findings_and_orders_load_with_their_checking_body(
     assert old_ordered.deadline_basis == ""
 
     check = SpotCheck(plan_id, "CX-0001", unit, "ignored", "ignored", "91350200776049653A",
-                      datetime(2026, 5, 6, 2, 30, tzinfo=UTC), ["I1"], [], [])
+                      datetime(2026, 5, 6, 2, 30, tzinfo=UTC), ["I1"], [], [], [])
     [done] = check.collect_events()
-    old_done = _as_v1(app, done, "checking_unit", "checking_kind")
+    old_done = _as_v1(app, done, "checking_unit", "checking_kind", "substitutions")
     assert (old_done.checking_unit, old_done.checking_kind) == body
+    assert old_done.substitutions == []  # v1 → v2 → v3
 
     # The aggregate rebuilt from the old events works as a new one.
     finding = old_ordered.mutate(old_found.mutate(None))

@@ -157,19 +157,57 @@ class DrawRecord(_message.Message):
     DRAWN_FIELD_NUMBER: _builtins.int
     INSPECTOR_POOL_HASH_FIELD_NUMBER: _builtins.int
     INSPECTOR_POOL_FIELD_NUMBER: _builtins.int
+    SEED_SCHEME_FIELD_NUMBER: _builtins.int
+    COMMITMENT_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    CONTRIBUTION_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    CANDIDATES_HASH_FIELD_NUMBER: _builtins.int
+    ROSTER_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    QUOTA_FIELD_NUMBER: _builtins.int
+    INSPECTORS_PER_TARGET_FIELD_NUMBER: _builtins.int
     seed: _builtins.str
+    """Empty until the draw is executed."""
     algorithm: _builtins.str
     pool_hash: _builtins.str
     """sha256 of the candidate community codes, sorted, joined by newlines."""
     pool_size: _builtins.int
     inspector_pool_hash: _builtins.str
     """sha256 of the eligible inspector codes, sorted, joined by newlines."""
+    seed_scheme: _builtins.str
+    """commit-reveal-sha256-v1: seed = sha256 of the JSON array [secret, contribution, plan_id];
+    chosen-v0: a plan recorded before, whose seed the caller chose or the service drew alone.
+    """
+    commitment: _builtins.str
+    """sha256 of the service's secret, recorded with the pool before anyone contributed."""
+    secret: _builtins.str
+    """Revealed once the draw is executed."""
+    contribution: _builtins.str
+    """The discipline office's value."""
+    plan_id: _builtins.str
+    candidates_hash: _builtins.str
+    round: _builtins.int
+    """1, or more after re-draws."""
+    quota: _builtins.int
+    inspectors_per_target: _builtins.int
     @_builtins.property
     def pool(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def drawn(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def inspector_pool(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___DrawCandidate]:
+        """Every community of the pool with its priority reasons (the draw takes the priorities in
+        order, then draws the rest), and its hash (lines "<code>:<reason>,<reason>", sorted).
+        """
+
+    @_builtins.property
+    def roster(self) -> _containers.RepeatedCompositeFieldContainer[Global___RosterEntry]:
+        """The inspectors and the communities each declared a conflict with, as recorded."""
+
     def __init__(
         self,
         *,
@@ -181,14 +219,116 @@ class DrawRecord(_message.Message):
         drawn: _abc.Iterable[_builtins.str] | None = ...,
         inspector_pool_hash: _builtins.str = ...,
         inspector_pool: _abc.Iterable[_builtins.str] | None = ...,
+        seed_scheme: _builtins.str = ...,
+        commitment: _builtins.str = ...,
+        secret: _builtins.str = ...,
+        contribution: _builtins.str = ...,
+        plan_id: _builtins.str = ...,
+        candidates: _abc.Iterable[Global___DrawCandidate] | None = ...,
+        candidates_hash: _builtins.str = ...,
+        roster: _abc.Iterable[Global___RosterEntry] | None = ...,
+        round: _builtins.int = ...,
+        quota: _builtins.int = ...,
+        inspectors_per_target: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "drawn", b"drawn", "inspector_pool", b"inspector_pool", "inspector_pool_hash", b"inspector_pool_hash", "pool", b"pool", "pool_hash", b"pool_hash", "pool_size", b"pool_size", "seed", b"seed"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "candidates", b"candidates", "candidates_hash", b"candidates_hash", "commitment", b"commitment", "contribution", b"contribution", "drawn", b"drawn", "inspector_pool", b"inspector_pool", "inspector_pool_hash", b"inspector_pool_hash", "inspectors_per_target", b"inspectors_per_target", "plan_id", b"plan_id", "pool", b"pool", "pool_hash", b"pool_hash", "pool_size", b"pool_size", "quota", b"quota", "roster", b"roster", "round", b"round", "secret", b"secret", "seed", b"seed", "seed_scheme", b"seed_scheme"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DrawRecord: _TypeAlias = DrawRecord  # noqa: Y015
+
+@_typing.final
+class DrawCandidate(_message.Message):
+    """A community of a draw's pool."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    community_code: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        community_code: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "reasons", b"reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawCandidate: _TypeAlias = DrawCandidate  # noqa: Y015
+
+@_typing.final
+class RosterEntry(_message.Message):
+    """An inspector of a draw's roster."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSPECTOR_CODE_FIELD_NUMBER: _builtins.int
+    CONFLICTS_FIELD_NUMBER: _builtins.int
+    inspector_code: _builtins.str
+    @_builtins.property
+    def conflicts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        inspector_code: _builtins.str = ...,
+        conflicts: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conflicts", b"conflicts", "inspector_code", b"inspector_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RosterEntry: _TypeAlias = RosterEntry  # noqa: Y015
+
+@_typing.final
+class DrawRound(_message.Message):
+    """An earlier round of a plan's draw, closed by a re-draw."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUND_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    COMMITMENT_FIELD_NUMBER: _builtins.int
+    DRAWN_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    round: _builtins.int
+    reason: _builtins.str
+    commitment: _builtins.str
+    drawn: _builtins.bool
+    """Whether it had been drawn (then its secret and seed are given)."""
+    secret: _builtins.str
+    seed: _builtins.str
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        round: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        commitment: _builtins.str = ...,
+        drawn: _builtins.bool = ...,
+        secret: _builtins.str = ...,
+        seed: _builtins.str = ...,
+        targets: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "drawn", b"drawn", "reason", b"reason", "round", b"round", "secret", b"secret", "seed", b"seed", "targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawRound: _TypeAlias = DrawRound  # noqa: Y015
 
 @_typing.final
 class PlanSpotChecksRequest(_message.Message):
@@ -207,7 +347,9 @@ class PlanSpotChecksRequest(_message.Message):
     unit: _builtins.str
     """putian (the city's plan over all communities) or a county-level unit (its own)."""
     seed: _builtins.str
-    """Left empty: the service draws one and records it."""
+    """Must be empty: a seed the caller picks could be tried until the draw suits it. The seed
+    combines the service's committed secret and the discipline office's contribution.
+    """
     inspectors_per_target: _builtins.int
     """Inspectors per target (default 2)."""
     @_builtins.property
@@ -256,7 +398,9 @@ class PlanSpotChecksResponse(_message.Message):
     quota_source: _builtins.str
     """The quota rule's source (work plan 四（三）)."""
     @_builtins.property
-    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]:
+        """Empty until the discipline office contributes (ContributeDrawEntropy)."""
+
     @_builtins.property
     def draw(self) -> Global___DrawRecord: ...
     def __init__(
@@ -314,24 +458,163 @@ class VerifyDrawResponse(_message.Message):
     MATCHES_FIELD_NUMBER: _builtins.int
     DRAWN_FIELD_NUMBER: _builtins.int
     EXPLANATION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    REDRAWS_FIELD_NUMBER: _builtins.int
+    DRAW_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
     matches: _builtins.bool
     explanation: _builtins.str
+    status: _builtins.str
+    """committed (awaiting the discipline office), drawn, legacy (recorded before commit-reveal:
+    a seed chosen by the caller or the service alone), or given (a draw given in full).
+    """
+    round: _builtins.int
+    published: _builtins.bool
+    """Every check of the draw is recorded: anyone may verify it."""
     @_builtins.property
     def drawn(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def redraws(self) -> _containers.RepeatedCompositeFieldContainer[Global___DrawRound]:
+        """Earlier rounds closed by re-draws, with their reasons."""
+
+    @_builtins.property
+    def draw(self) -> Global___DrawRecord:
+        """For a recorded plan: what was recorded, to re-run it elsewhere."""
+
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
     def __init__(
         self,
         *,
         matches: _builtins.bool = ...,
         drawn: _abc.Iterable[_builtins.str] | None = ...,
         explanation: _builtins.str = ...,
+        status: _builtins.str = ...,
+        round: _builtins.int = ...,
+        redraws: _abc.Iterable[Global___DrawRound] | None = ...,
+        draw: Global___DrawRecord | None = ...,
+        targets: _abc.Iterable[Global___PlannedTarget] | None = ...,
+        published: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drawn", b"drawn", "explanation", b"explanation", "matches", b"matches"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw", "drawn", b"drawn", "explanation", b"explanation", "matches", b"matches", "published", b"published", "redraws", b"redraws", "round", b"round", "status", b"status", "targets", b"targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyDrawResponse: _TypeAlias = VerifyDrawResponse  # noqa: Y015
+
+@_typing.final
+class ContributeDrawEntropyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    CONTRIBUTION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    plan_id: _builtins.str
+    """The plan (or cross check) whose draw awaits the contribution."""
+    contribution: _builtins.str
+    """16–128 printable characters the discipline office chooses afresh (e.g. from its own
+    random generator) after the plan's commitment was recorded.
+    """
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        plan_id: _builtins.str = ...,
+        contribution: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contribution", b"contribution", "plan_id", b"plan_id", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContributeDrawEntropyRequest: _TypeAlias = ContributeDrawEntropyRequest  # noqa: Y015
+
+@_typing.final
+class ContributeDrawEntropyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    TARGETS_FIELD_NUMBER: _builtins.int
+    DRAW_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    round: _builtins.int
+    @_builtins.property
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
+    @_builtins.property
+    def draw(self) -> Global___DrawRecord: ...
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        round: _builtins.int = ...,
+        targets: _abc.Iterable[Global___PlannedTarget] | None = ...,
+        draw: Global___DrawRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["draw", b"draw", "plan_id", b"plan_id", "round", b"round", "targets", b"targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContributeDrawEntropyResponse: _TypeAlias = ContributeDrawEntropyResponse  # noqa: Y015
+
+@_typing.final
+class RedrawSpotChecksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    plan_id: _builtins.str
+    reason: _builtins.str
+    """Why the draw is made again: recorded, and seen by the discipline office."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        plan_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["plan_id", b"plan_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedrawSpotChecksRequest: _TypeAlias = RedrawSpotChecksRequest  # noqa: Y015
+
+@_typing.final
+class RedrawSpotChecksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLAN_ID_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    COMMITMENT_FIELD_NUMBER: _builtins.int
+    plan_id: _builtins.str
+    round: _builtins.int
+    commitment: _builtins.str
+    def __init__(
+        self,
+        *,
+        plan_id: _builtins.str = ...,
+        round: _builtins.int = ...,
+        commitment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment", b"commitment", "plan_id", b"plan_id", "round", b"round"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedrawSpotChecksResponse: _TypeAlias = RedrawSpotChecksResponse  # noqa: Y015
 
 @_typing.final
 class PlanCrossCheckRequest(_message.Message):
@@ -354,6 +637,7 @@ class PlanCrossCheckRequest(_message.Message):
     """...the communities of this unit."""
     communities: _builtins.int
     seed: _builtins.str
+    """Must be empty (see PlanSpotChecksRequest.seed)."""
     inspectors_per_target: _builtins.int
     def __init__(
         self,
@@ -384,7 +668,9 @@ class PlanCrossCheckResponse(_message.Message):
     DRAW_FIELD_NUMBER: _builtins.int
     cross_check_id: _builtins.str
     @_builtins.property
-    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]: ...
+    def targets(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlannedTarget]:
+        """Empty until the city's discipline office contributes (ContributeDrawEntropy)."""
+
     @_builtins.property
     def draw(self) -> Global___DrawRecord: ...
     def __init__(
@@ -452,6 +738,7 @@ class RecordSpotCheckRequest(_message.Message):
     INSPECTED_AT_FIELD_NUMBER: _builtins.int
     INSPECTOR_CODES_FIELD_NUMBER: _builtins.int
     CHECKLIST_FIELD_NUMBER: _builtins.int
+    SUBSTITUTIONS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     plan_id: _builtins.str
     """The plan or cross check the check belongs to."""
@@ -459,9 +746,15 @@ class RecordSpotCheckRequest(_message.Message):
     inspected_at: _builtins.str
     """When it was done, RFC 3339."""
     @_builtins.property
-    def inspector_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def inspector_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The inspectors drawn for the community, but for the substitutions below."""
+
     @_builtins.property
     def checklist(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    @_builtins.property
+    def substitutions(self) -> _containers.RepeatedCompositeFieldContainer[Global___InspectorSubstitution]:
+        """A drawn inspector who could not check, replaced by another of the plan's roster, and why."""
+
     def __init__(
         self,
         *,
@@ -471,14 +764,40 @@ class RecordSpotCheckRequest(_message.Message):
         inspected_at: _builtins.str = ...,
         inspector_codes: _abc.Iterable[_builtins.str] | None = ...,
         checklist: _abc.Iterable[Global___ChecklistItem] | None = ...,
+        substitutions: _abc.Iterable[Global___InspectorSubstitution] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checklist", b"checklist", "community_code", b"community_code", "inspected_at", b"inspected_at", "inspector_codes", b"inspector_codes", "plan_id", b"plan_id", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checklist", b"checklist", "community_code", b"community_code", "inspected_at", b"inspected_at", "inspector_codes", b"inspector_codes", "plan_id", b"plan_id", "request_id", b"request_id", "substitutions", b"substitutions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordSpotCheckRequest: _TypeAlias = RecordSpotCheckRequest  # noqa: Y015
+
+@_typing.final
+class InspectorSubstitution(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ABSENT_INSPECTOR_CODE_FIELD_NUMBER: _builtins.int
+    SUBSTITUTE_INSPECTOR_CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    absent_inspector_code: _builtins.str
+    substitute_inspector_code: _builtins.str
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        absent_inspector_code: _builtins.str = ...,
+        substitute_inspector_code: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absent_inspector_code", b"absent_inspector_code", "reason", b"reason", "substitute_inspector_code", b"substitute_inspector_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InspectorSubstitution: _TypeAlias = InspectorSubstitution  # noqa: Y015
 
 @_typing.final
 class Finding(_message.Message):
@@ -941,15 +1260,19 @@ class ListFindingsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
     company_uscc: _builtins.str
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
     def __init__(
         self,
         *,
         company_uscc: _builtins.str = ...,
+        unit: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

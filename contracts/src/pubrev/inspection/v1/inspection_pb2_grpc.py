@@ -56,6 +56,16 @@ class InspectionServiceStub:
                 request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.SerializeToString,
                 response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.FromString,
                 _registered_method=True)
+        self.ContributeDrawEntropy = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ContributeDrawEntropy',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyResponse.FromString,
+                _registered_method=True)
+        self.RedrawSpotChecks = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/RedrawSpotChecks',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksResponse.FromString,
+                _registered_method=True)
         self.PlanCrossCheck = channel.unary_unary(
                 '/pubrev.inspection.v1.InspectionService/PlanCrossCheck',
                 request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.PlanCrossCheckRequest.SerializeToString,
@@ -128,14 +138,34 @@ class InspectionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PlanSpotChecks(self, request, context):
-        """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw.
+        """Plans a year's spot checks of the city or of one unit: quota, priority pools, the roster,
+        and the service's commitment to a secret. The draw runs when the discipline office
+        contributes (ContributeDrawEntropy).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def VerifyDraw(self, request, context):
-        """Re-runs a plan's recorded draw and says whether it matches.
+        """Re-runs a plan's recorded draw and says whether it matches. Before every check of the draw
+        is recorded only the planning bureau (and the city), the discipline office and the
+        auditor may; after, anyone (the public rate-limited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ContributeDrawEntropy(self, request, context):
+        """The discipline office's value for a plan's draw (双随机): the draw runs with the seed
+        sha256 of [the service's secret, this value, the plan id], and the secret is revealed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedrawSpotChecks(self, request, context):
+        """Draws a plan again (none of its checks recorded), for a recorded reason: a new commitment
+        and a fresh pool; the discipline office contributes again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -232,6 +262,16 @@ def add_InspectionServiceServicer_to_server(servicer, server):
                     servicer.VerifyDraw,
                     request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.FromString,
                     response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.SerializeToString,
+            ),
+            'ContributeDrawEntropy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ContributeDrawEntropy,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyResponse.SerializeToString,
+            ),
+            'RedrawSpotChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedrawSpotChecks,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksResponse.SerializeToString,
             ),
             'PlanCrossCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.PlanCrossCheck,
@@ -394,6 +434,60 @@ class InspectionService:
             '/pubrev.inspection.v1.InspectionService/VerifyDraw',
             pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawRequest.SerializeToString,
             pubrev_dot_inspection_dot_v1_dot_inspection__pb2.VerifyDrawResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ContributeDrawEntropy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ContributeDrawEntropy',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ContributeDrawEntropyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedrawSpotChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/RedrawSpotChecks',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RedrawSpotChecksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,9 +40,23 @@ class InspectionServiceStub:
     DeclareConflict: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.DeclareConflictRequest, _inspection_pb2.DeclareConflictResponse]
     """An inspector declares a conflict of interest with a community (excluded from its draws)."""
     PlanSpotChecks: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.PlanSpotChecksRequest, _inspection_pb2.PlanSpotChecksResponse]
-    """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+    """Plans a year's spot checks of the city or of one unit: quota, priority pools, the roster,
+    and the service's commitment to a secret. The draw runs when the discipline office
+    contributes (ContributeDrawEntropy).
+    """
     VerifyDraw: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.VerifyDrawRequest, _inspection_pb2.VerifyDrawResponse]
-    """Re-runs a plan's recorded draw and says whether it matches."""
+    """Re-runs a plan's recorded draw and says whether it matches. Before every check of the draw
+    is recorded only the planning bureau (and the city), the discipline office and the
+    auditor may; after, anyone (the public rate-limited).
+    """
+    ContributeDrawEntropy: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ContributeDrawEntropyRequest, _inspection_pb2.ContributeDrawEntropyResponse]
+    """The discipline office's value for a plan's draw (双随机): the draw runs with the seed
+    sha256 of [the service's secret, this value, the plan id], and the secret is revealed.
+    """
+    RedrawSpotChecks: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RedrawSpotChecksRequest, _inspection_pb2.RedrawSpotChecksResponse]
+    """Draws a plan again (none of its checks recorded), for a recorded reason: a new commitment
+    and a fresh pool; the discipline office contributes again.
+    """
     PlanCrossCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.PlanCrossCheckRequest, _inspection_pb2.PlanCrossCheckResponse]
     """Plans a quarter's cross check: inspectors of one unit check communities of another."""
     RecordSpotCheck: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RecordSpotCheckRequest, _inspection_pb2.RecordSpotCheckResponse]
@@ -75,9 +89,23 @@ class InspectionServiceAsyncStub(InspectionServiceStub):
     DeclareConflict: _aio.UnaryUnaryMultiCallable[_inspection_pb2.DeclareConflictRequest, _inspection_pb2.DeclareConflictResponse]  # type: ignore[assignment]
     """An inspector declares a conflict of interest with a community (excluded from its draws)."""
     PlanSpotChecks: _aio.UnaryUnaryMultiCallable[_inspection_pb2.PlanSpotChecksRequest, _inspection_pb2.PlanSpotChecksResponse]  # type: ignore[assignment]
-    """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+    """Plans a year's spot checks of the city or of one unit: quota, priority pools, the roster,
+    and the service's commitment to a secret. The draw runs when the discipline office
+    contributes (ContributeDrawEntropy).
+    """
     VerifyDraw: _aio.UnaryUnaryMultiCallable[_inspection_pb2.VerifyDrawRequest, _inspection_pb2.VerifyDrawResponse]  # type: ignore[assignment]
-    """Re-runs a plan's recorded draw and says whether it matches."""
+    """Re-runs a plan's recorded draw and says whether it matches. Before every check of the draw
+    is recorded only the planning bureau (and the city), the discipline office and the
+    auditor may; after, anyone (the public rate-limited).
+    """
+    ContributeDrawEntropy: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ContributeDrawEntropyRequest, _inspection_pb2.ContributeDrawEntropyResponse]  # type: ignore[assignment]
+    """The discipline office's value for a plan's draw (双随机): the draw runs with the seed
+    sha256 of [the service's secret, this value, the plan id], and the secret is revealed.
+    """
+    RedrawSpotChecks: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RedrawSpotChecksRequest, _inspection_pb2.RedrawSpotChecksResponse]  # type: ignore[assignment]
+    """Draws a plan again (none of its checks recorded), for a recorded reason: a new commitment
+    and a fresh pool; the discipline office contributes again.
+    """
     PlanCrossCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.PlanCrossCheckRequest, _inspection_pb2.PlanCrossCheckResponse]  # type: ignore[assignment]
     """Plans a quarter's cross check: inspectors of one unit check communities of another."""
     RecordSpotCheck: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RecordSpotCheckRequest, _inspection_pb2.RecordSpotCheckResponse]  # type: ignore[assignment]
@@ -125,7 +153,10 @@ class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inspection_pb2.PlanSpotChecksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inspection_pb2.PlanSpotChecksResponse, _abc.Awaitable[_inspection_pb2.PlanSpotChecksResponse]]:
-        """Plans a year's spot checks of the city or of one unit: quota, priority pools, random draw."""
+        """Plans a year's spot checks of the city or of one unit: quota, priority pools, the roster,
+        and the service's commitment to a secret. The draw runs when the discipline office
+        contributes (ContributeDrawEntropy).
+        """
 
     @_abc_1.abstractmethod
     def VerifyDraw(
@@ -133,7 +164,30 @@ class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inspection_pb2.VerifyDrawRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inspection_pb2.VerifyDrawResponse, _abc.Awaitable[_inspection_pb2.VerifyDrawResponse]]:
-        """Re-runs a plan's recorded draw and says whether it matches."""
+        """Re-runs a plan's recorded draw and says whether it matches. Before every check of the draw
+        is recorded only the planning bureau (and the city), the discipline office and the
+        auditor may; after, anyone (the public rate-limited).
+        """
+
+    @_abc_1.abstractmethod
+    def ContributeDrawEntropy(
+        self,
+        request: _inspection_pb2.ContributeDrawEntropyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ContributeDrawEntropyResponse, _abc.Awaitable[_inspection_pb2.ContributeDrawEntropyResponse]]:
+        """The discipline office's value for a plan's draw (双随机): the draw runs with the seed
+        sha256 of [the service's secret, this value, the plan id], and the secret is revealed.
+        """
+
+    @_abc_1.abstractmethod
+    def RedrawSpotChecks(
+        self,
+        request: _inspection_pb2.RedrawSpotChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.RedrawSpotChecksResponse, _abc.Awaitable[_inspection_pb2.RedrawSpotChecksResponse]]:
+        """Draws a plan again (none of its checks recorded), for a recorded reason: a new commitment
+        and a fresh pool; the discipline office contributes again.
+        """
 
     @_abc_1.abstractmethod
     def PlanCrossCheck(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from inspection.domain import draw as draws
 from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import SpotCheckPlan
+from inspection.domain.plan import SpotCheckPlan, candidates_hash
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.inspection import (
     ChecklistResultV1,
@@ -17,6 +18,7 @@ from pubrev_contracts.events.inspection import (
     RectificationOverdueV1,
     RectificationVerifiedV1,
     SpotCheckDoneV1,
+    SpotCheckDrawnV1,
     SpotCheckPlannedV1,
     ViolationFoundV1,
 )
@@ -27,6 +29,11 @@ def _rectification(event: Any) -> dict[str, Any]:
             "company_uscc": event.company_uscc, "kind": event.kind}
 
 
+def _targets(targets: list[dict[str, Any]]) -> list[PlannedTargetV1]:
+    return [PlannedTargetV1(community_code=t["community_code"], reason=t["reason"],
+                            inspectors=t["inspectors"]) for t in targets]
+
+
 def to_contract(event: Any) -> ContractEvent | None:
     base = {
         "aggregate_id": event.originator_id,
@@ -35,17 +42,35 @@ def to_contract(event: Any) -> ContractEvent | None:
     }
     if isinstance(event, SpotCheckPlan.Planned):
         draw = event.draw
+        if event.commitment:
+            # Commit-reveal: the pool and roster are recorded, nothing is drawn yet (the
+            # targets follow in SpotCheckDrawn).
+            recorded = DrawV1(seed="", algorithm=draws.ALGORITHM,
+                              pool_hash=candidates_hash(event.candidates),
+                              pool_size=len(event.candidates), drawn=[],
+                              inspector_pool_hash=draws.pool_hash(event.roster))
+        else:
+            recorded = DrawV1(seed=draw["seed"], algorithm=draw["algorithm"],
+                              pool_hash=draw["pool_hash"], pool_size=draw["pool_size"],
+                              drawn=draw["drawn"],
+                              inspector_pool_hash=draw["inspector_pool_hash"])
         return SpotCheckPlannedV1(
             **base, unit=event.unit, year=event.year, kind=event.kind,
             quarter=int(draw.get("quarter", 0)),
             checked_unit=str(draw.get("checked_unit", event.unit)),
             communities=event.communities, quota=event.quota,
-            rules_version=event.rules_version,
-            targets=[PlannedTargetV1(community_code=t["community_code"], reason=t["reason"],
-                                     inspectors=t["inspectors"]) for t in event.targets],
-            draw=DrawV1(seed=draw["seed"], algorithm=draw["algorithm"],
-                        pool_hash=draw["pool_hash"], pool_size=draw["pool_size"],
-                        drawn=draw["drawn"], inspector_pool_hash=draw["inspector_pool_hash"]),
+            rules_version=event.rules_version, targets=_targets(event.targets), draw=recorded,
+        )
+    if isinstance(event, SpotCheckPlan.DrawExecuted):
+        record = event.draw
+        return SpotCheckDrawnV1(
+            **base, unit=event.unit, year=event.year, kind=event.kind,
+            checked_unit=event.checked_unit, round=event.round,
+            seed_scheme=draws.SEED_SCHEME, commitment=event.commitment, secret=event.secret,
+            contribution=event.contribution, seed=event.seed, algorithm=record["algorithm"],
+            candidates_hash=record["candidates_hash"], candidates=record["candidates"],
+            roster_hash=record["roster_hash"], targets=_targets(event.targets),
+            redraw_reasons=event.redraw_reasons,
         )
     if isinstance(event, SpotCheck.Done):
         return SpotCheckDoneV1(

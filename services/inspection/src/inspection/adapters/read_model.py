@@ -1,4 +1,7 @@
-"""The inspection read model in PostgreSQL (rm_* tables), kept by the projector."""
+"""The inspection read model in PostgreSQL (rm_* tables), kept by the projector, and the
+draw secrets beside it (draw_secrets: the service's secret of each draw not yet executed,
+found by its commitment; never in the event store or a response until the draw's event
+reveals it)."""
 
 from __future__ import annotations
 
@@ -48,6 +51,9 @@ DDL = [
     "UPDATE rm_findings SET checking_unit = 'putian', checking_kind = 'city'"
     " WHERE checking_kind = '' AND unit = 'putian'",
     "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS deadline_basis text NOT NULL DEFAULT ''",
+    """CREATE TABLE IF NOT EXISTS draw_secrets (
+        commitment text PRIMARY KEY, secret text NOT NULL,
+        kept_at timestamptz NOT NULL DEFAULT now())""",
 ]
 
 # Statements by event class: each takes the event and returns (sql, params).
@@ -190,6 +196,17 @@ class PostgresInspectionReadModel:
             (by_city, unit, year),
         )
         return int(rows[0][0])
+
+
+    def keep_secret(self, commitment: str, secret: str) -> None:
+        with self.pool.connection() as conn:
+            conn.execute("INSERT INTO draw_secrets (commitment, secret) VALUES (%s, %s)"
+                         " ON CONFLICT (commitment) DO NOTHING", (commitment, secret))
+
+    def secret(self, commitment: str) -> str | None:
+        rows = self._rows("SELECT secret FROM draw_secrets WHERE commitment = %s",
+                          (commitment,))
+        return str(rows[0][0]) if rows else None
 
 
 def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:

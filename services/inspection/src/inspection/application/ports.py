@@ -1,4 +1,5 @@
-"""What the inspection application needs from its read model (implemented in adapters)."""
+"""What the inspection application needs from its read model (implemented in adapters), and
+the one thing it keeps beside it: the secrets of the draws not yet executed."""
 
 from __future__ import annotations
 
@@ -77,3 +78,10 @@ class InspectionReadModel(Protocol):
         the city (putian), those its own plans checked, in any unit; for a county-level unit,
         its communities checked by itself or a cross-check team, never by the city."""
         ...
+
+    def keep_secret(self, commitment: str, secret: str) -> None:
+        """Keeps the service's secret of a draw, found by its commitment (sha256), outside
+        the event store and every response until the draw reveals it in its event."""
+        ...
+
+    def secret(self, commitment: str) -> str | None: ...

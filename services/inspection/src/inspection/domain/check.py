@@ -41,7 +41,7 @@ def _v1_checking_body(unit: str, when: datetime,
 
 class SpotCheck(Aggregate):
     class Done(Aggregate.Created):
-        class_version = 2
+        class_version = 3
         plan_id: uuid.UUID
         community_code: str
         unit: str
@@ -52,6 +52,8 @@ class SpotCheck(Aggregate):
         inspectors: list[str]
         checklist: list[dict[str, Any]]
         finding_ids: list[str]
+        substitutions: list[dict[str, str]]
+        """Drawn inspectors replaced for this check: {absent, substitute, reason} (v3)."""
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -59,11 +61,17 @@ class SpotCheck(Aggregate):
                 state["unit"], state["inspected_at"],
                 lambda plan_id: plan_id == state["plan_id"])
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            # Before v3 the inspectors were not checked against the draw: none recorded.
+            state["substitutions"] = []
+
     @event(Done)
     def __init__(self, plan_id: uuid.UUID, community_code: str, unit: str,
                  checking_unit: str, checking_kind: str, company_uscc: str,
                  inspected_at: datetime, inspectors: list[str],
-                 checklist: list[dict[str, Any]], finding_ids: list[str]) -> None:
+                 checklist: list[dict[str, Any]], finding_ids: list[str],
+                 substitutions: list[dict[str, str]]) -> None:
         self.plan_id = plan_id
         self.community_code = community_code
         self.unit = unit
@@ -74,6 +82,7 @@ class SpotCheck(Aggregate):
         self.inspectors = inspectors
         self.checklist = checklist
         self.finding_ids = finding_ids
+        self.substitutions = substitutions
 
     @staticmethod
     def create_id(plan_id: uuid.UUID, community_code: str) -> uuid.UUID:

@@ -10,14 +10,19 @@ from typing import Any
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from inspection.application.app import ChecklistResult, InspectionApplication
+from inspection.application.app import (
+    ChecklistResult,
+    DrawVerification,
+    InspectionApplication,
+    Substitution,
+)
 from inspection.application.ports import FindingRow
+from inspection.domain import draw as draws
 from inspection.domain.check import Finding
-from inspection.domain.plan import SpotCheckPlan
+from inspection.domain.plan import SpotCheckPlan, candidates_hash
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
-from servicekit.errors import PermissionDenied, Validator
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -41,12 +46,41 @@ def _targets(plan: SpotCheckPlan) -> list[pb.PlannedTarget]:
 
 
 def _draw(plan: SpotCheckPlan) -> pb.DrawRecord:
+    """What the plan recorded of its draw: before it is executed, the commitment, the pool
+    and the roster; after, the seed, the revealed secret and what was drawn."""
     d = plan.draw
+    roster = plan.roster or {code: [] for code in d.get("inspector_pool", [])}
     return pb.DrawRecord(
-        seed=d["seed"], algorithm=d["algorithm"], pool_hash=d["pool_hash"],
-        pool_size=d["pool_size"], pool=d["pool"], drawn=d["drawn"],
-        inspector_pool_hash=d["inspector_pool_hash"], inspector_pool=d["inspector_pool"],
+        seed=d.get("seed", ""), algorithm=d.get("algorithm", draws.ALGORITHM),
+        pool_hash=d.get("pool_hash", ""), pool_size=d.get("pool_size", 0),
+        pool=d.get("pool", []), drawn=d.get("drawn", []),
+        inspector_pool_hash=d.get("inspector_pool_hash", draws.pool_hash(roster)),
+        inspector_pool=d.get("inspector_pool", sorted(roster)),
+        seed_scheme=plan.scheme, commitment=plan.commitment,
+        secret=d.get("secret", ""), contribution=d.get("contribution", ""),
+        plan_id=str(plan.id),
+        candidates=[pb.DrawCandidate(community_code=c["community_code"], reasons=c["reasons"])
+                    for c in plan.candidates],
+        candidates_hash=candidates_hash(plan.candidates) if plan.candidates else "",
+        roster=[pb.RosterEntry(inspector_code=code, conflicts=conflicts)
+                for code, conflicts in sorted(roster.items())],
+        round=plan.round, quota=plan.quota, inspectors_per_target=plan.per_target,
     )
+
+
+def _verification(v: DrawVerification) -> pb.VerifyDrawResponse:
+    reply = pb.VerifyDrawResponse(matches=v.matches, drawn=v.drawn,
+                                  explanation=v.explanation, status=v.status,
+                                  published=v.published)
+    if v.plan is not None:
+        reply.round = v.plan.round
+        reply.draw.CopyFrom(_draw(v.plan))
+        reply.targets.extend(_targets(v.plan))
+        reply.redraws.extend(pb.DrawRound(
+            round=r["round"], reason=r["reason"], commitment=r["commitment"],
+            drawn=r["drawn"], secret=r["secret"], seed=r["seed"], targets=r["targets"],
+        ) for r in v.redraws)
+    return reply
 
 
 def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
@@ -103,16 +137,25 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     ) -> pb.VerifyDrawResponse:
         given = (MessageToDict(request.draw, preserving_proto_field_name=True)
                  if request.HasField("draw") else None)
-        if given is not None:
-            given.setdefault("pool", [])
-            given.setdefault("drawn", [])
-            given.setdefault("pool_hash", "")
-            given.setdefault("algorithm", "")
-            given.setdefault("seed", "")
-        matches, drawn, explanation = await self._call(
-            self.app.verify_draw, request.plan_id, given, request.count
-        )
-        return pb.VerifyDrawResponse(matches=matches, drawn=drawn, explanation=explanation)
+        verification = await self._call(self.app.verify_draw, request.plan_id, given,
+                                        request.count)
+        return _verification(verification)
+
+    async def ContributeDrawEntropy(
+        self, request: pb.ContributeDrawEntropyRequest, context: Context
+    ) -> pb.ContributeDrawEntropyResponse:
+        result = await self._call(self.app.contribute_draw_entropy, request.request_id,
+                                  request.plan_id, request.contribution)
+        plan = await asyncio.to_thread(self.app.plan, result["plan_id"])
+        return pb.ContributeDrawEntropyResponse(plan_id=str(plan.id), round=result["round"],
+                                                targets=_targets(plan), draw=_draw(plan))
+
+    async def RedrawSpotChecks(
+        self, request: pb.RedrawSpotChecksRequest, context: Context
+    ) -> pb.RedrawSpotChecksResponse:
+        result = await self._call(self.app.redraw, request.request_id, request.plan_id,
+                                  request.reason)
+        return pb.RedrawSpotChecksResponse(**result)
 
     async def PlanCrossCheck(
         self, request: pb.PlanCrossCheckRequest, context: Context
@@ -131,10 +174,12 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     ) -> pb.RecordSpotCheckResponse:
         checklist = [ChecklistResult(i.item, i.passed, i.note, tuple(i.evidence_refs),
                                      i.severity) for i in request.checklist]
+        substitutions = [Substitution(s.absent_inspector_code, s.substitute_inspector_code,
+                                      s.reason) for s in request.substitutions]
         result = await self._call(
             self.app.record_spot_check, request.request_id, request.plan_id,
             request.community_code, _time(request.inspected_at),
-            list(request.inspector_codes), checklist,
+            list(request.inspector_codes), checklist, substitutions,
         )
         findings = [await asyncio.to_thread(self.app.finding, f) for f in result["finding_ids"]]
         return pb.RecordSpotCheckResponse(
@@ -154,10 +199,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def SweepRectificationDeadlines(
         self, request: pb.SweepRectificationDeadlinesRequest, context: Context
     ) -> pb.SweepRectificationDeadlinesResponse:
-        identity = current_identity()
-        if not identity.is_city or identity.agency != "property-bureau":
-            raise PermissionDenied("the city runs the sweep", "由市级部门执行整改期限核查")
-        marked = await asyncio.to_thread(self.app.sweep_rectification_deadlines)
+        marked = await self._call(self.app.sweep, request.request_id)
         return pb.SweepRectificationDeadlinesResponse(marked_overdue=marked)
 
     async def ReportCrossCheck(
@@ -190,20 +232,12 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def ListFindings(
         self, request: pb.ListFindingsRequest, context: Context
     ) -> pb.ListFindingsResponse:
-        v = Validator()
-        v.require(len(request.company_uscc) == 18, "company_uscc", "uscc_length",
-                  "an 18-character USCC", "统一社会信用代码须为18位")
-        v.raise_if_any()
-        rows = await self._call(self.app.findings, request.company_uscc)
+        rows = await self._call(self.app.findings, request.company_uscc, request.unit)
         return pb.ListFindingsResponse(findings=[_finding(r, r.finding_id) for r in rows])
 
     async def GetCommunityDisclosure(
         self, request: pb.GetCommunityDisclosureRequest, context: Context
     ) -> pb.GetCommunityDisclosureResponse:
-        v = Validator()
-        v.require(bool(request.community_code), "community_code", "required",
-                  "community_code is required", "缺少小区编码")
-        v.raise_if_any()
         view = await self._call(self.app.community_disclosure, request.community_code)
         return pb.GetCommunityDisclosureResponse(disclosure=pb.CommunityDisclosure(**vars(view)))
 

@@ -1,0 +1,133 @@
+"""Who may do what in inspection: the declared policy (servicekit.policy), default deny.
+
+From DOMAIN.md §1, §2, §5 and the work plan (seed/000): the property bureau (物业管理主管部门)
+plans and records the spot checks of its own unit, the city its own 15% and the cross checks
+(四（三）、四（四）, 附件1 #17, #19, 附件2 #19); the discipline commission (纪委监委, 智慧监督)
+supervises, as the plan's 行风监督员 do (四（七）), and contributes to each 双随机 draw so that
+nobody alone chooses it; market regulation records spot-check results under the company's
+name (三, 附件1 #29); townships supervise their area daily (三). The company concerned reads
+its own checks and findings (it must rectify them) but never a plan or a draw before its
+checks are done: a plan's targets must not reach the companies it will check.
+
+A draw becomes verifiable by anyone, the public included (rate-limited), once every one of its
+checks is recorded; before that only the planning unit's bureau (and the city), the
+discipline office and the auditor see it. Its audit trail stays staff's even then
+(servicekit: GetHistory leaves out the public and published-only grants).
+
+Decided here, not in the sources: townships do not record spot checks (a check belongs to a
+bureau's plan and its drawn inspectors; a township's full inspections are another record,
+not built); a re-draw is the bureau head's (负责人) decision, made with a recorded reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspection.domain.check import Finding, SpotCheck
+from inspection.domain.plan import SpotCheckPlan
+from inspection.domain.roster import Inspector
+from inspection.domain.watch import CommunityWatch
+from pubrev_contracts.identities import Agency
+from servicekit.eventstore import HistoryReads
+from servicekit.policy import Grant, Policy, Resource, Rule, Scope
+
+BUREAU = Agency.PROPERTY_BUREAU.value
+TOWNSHIP = Agency.TOWNSHIP.value
+DISCIPLINE = Agency.DISCIPLINE.value
+CREDIT_OFFICE = Agency.CREDIT_OFFICE.value
+MARKET = Agency.MARKET_REGULATION.value
+COMPANY = Agency.PROPERTY_COMPANY.value
+AUDITOR = Agency.AUDITOR.value
+OPERATOR = Agency.OPERATOR.value
+PUBLIC = Agency.PUBLIC.value
+
+DECIDERS = ("officer", "head")
+"""The bureau's roles that plan, register and report (an inspector checks and records)."""
+
+J = (Scope.JURISDICTION,)
+OWN = (Scope.OWN_UNIT,)
+ANY = (Scope.ANY,)
+
+_STAFF_READ = (Grant(BUREAU, (), J), Grant(TOWNSHIP, (), J), Grant(DISCIPLINE, (), J),
+               Grant(MARKET, (), J), Grant(AUDITOR, (), ANY))
+"""Who reads the checks and findings of a unit (the city: of all)."""
+
+POLICY = Policy("inspection", [
+    Rule("RegisterInspector", (Grant(BUREAU, DECIDERS, OWN),),
+         "each bureau keeps its own roster of inspectors, the pool its checks draw from"),
+    Rule("DeclareConflict", (Grant(BUREAU, (), OWN),),
+         "an inspector of the unit (or its officers) declares a conflict of interest: no draw "
+         "sends them to that community"),
+    Rule("PlanSpotChecks", (Grant(BUREAU, DECIDERS, OWN),),
+         "a bureau plans its own year (a unit ≥ 50%, the city its own 15%, plan 四（三）): "
+         "pool and roster recorded, the service commits to a secret, nobody picks the seed"),
+    Rule("ContributeDrawEntropy", (Grant(DISCIPLINE, ("supervisor",), OWN),),
+         "the discipline office of the planning level (the city for cross checks) adds its "
+         "value after the pool is recorded; the draw then runs and its secret is revealed"),
+    Rule("RedrawSpotChecks", (Grant(BUREAU, ("head",), OWN),),
+         "the head of the planning bureau re-draws a plan none of whose checks is recorded, "
+         "with a recorded reason the discipline office sees; it must contribute again"),
+    Rule("VerifyDraw", (
+        Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY),
+        Grant(TOWNSHIP, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+        Grant(CREDIT_OFFICE, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+        Grant(MARKET, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+        Grant(PUBLIC, (), (Scope.PUBLISHED,)),
+    ), "re-runs a draw: the planning bureau (and the city) and the discipline office at any "
+       "time; anyone, the public included, once all its checks are recorded (never before: "
+       "its targets would warn the companies)", limited=True),
+    Rule("PlanCrossCheck", (Grant(BUREAU, DECIDERS, (Scope.CITY,)),),
+         "the city forms the cross-check teams (plan 四（四）): one unit's inspectors check "
+         "another unit's communities"),
+    Rule("RecordSpotCheck", (Grant(BUREAU, (), OWN),),
+         "the bureau whose plan it is (a cross check's checking unit) records the check, by "
+         "the inspectors drawn for it"),
+    Rule("VerifyRectification", (Grant(BUREAU, (), J),),
+         "the community's unit (or the city) closes a finding's rectification with evidence"),
+    Rule("SweepRectificationDeadlines", (Grant(BUREAU, DECIDERS, (Scope.CITY,)),
+                                         Grant(OPERATOR, ("scheduler",), ANY)),
+         "marks rectifications past their deadline overdue, over the whole city: the city's "
+         "bureau or the platform's scheduler"),
+    Rule("ReportCrossCheck", (Grant(BUREAU, DECIDERS, J),),
+         "the checking unit (or the city, which organises cross checks) reports the results"),
+    Rule("GetPlanProgress", (Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J),
+                             Grant(AUDITOR, (), ANY)),
+         "a unit's quota and pace: its bureau, the discipline office that tracks units "
+         "behind pace, the city and the auditor"),
+    Rule("ListSpotChecks", (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+         "checks done in a unit: its staff, market regulation (it records spot-check results "
+         "under the company's name), the auditor; a company its own checks only"),
+    Rule("ListFindings", (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+         "findings of a company: the unit's staff, market regulation, the auditor; the company "
+         "its own, since it must rectify them"),
+    Rule("GetCommunityDisclosure", (Grant(BUREAU, (), J), Grant(TOWNSHIP, (), J),
+                                    Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY)),
+         "what inspection learnt of a community's disclosures (late, zero revenue: a priority "
+         "for checks) is the supervisors' of its unit"),
+    Rule("GetHistory", (Grant(AUDITOR, (), ANY),),
+         "the whole log is the auditor's; a record's trail follows its own read rule"),
+])
+
+
+def plan_facts(plan: SpotCheckPlan, published: bool = False) -> Resource:
+    """A plan is its planning unit's (a cross check: the checking unit's)."""
+    return Resource(unit=plan.unit, published=published)
+
+
+def _plan_history(plan: Any) -> Resource:
+    return plan_facts(plan)
+
+
+HISTORY_READS: HistoryReads = {
+    SpotCheckPlan: ("VerifyDraw", _plan_history),
+    SpotCheck: ("ListSpotChecks", lambda c: Resource(unit=c.unit, company=c.company_uscc,
+                                                     community=c.community_code)),
+    Finding: ("ListFindings", lambda f: Resource(unit=f.unit, company=f.company_uscc,
+                                                 community=f.community_code)),
+    CommunityWatch: ("GetCommunityDisclosure", lambda w: Resource(
+        unit=w.unit, company=w.company_uscc, community=w.community_code)),
+    Inspector: ("RegisterInspector", lambda i: Resource(unit=i.unit)),
+}
+"""GetHistory of one record follows its read rule: a plan's VerifyDraw (before publication:
+GetHistory never opens what only publication opens), a check's and a finding's lists, a
+community's file GetCommunityDisclosure, an inspector's the roster's keepers."""

@@ -1,0 +1,184 @@
+"""The inspection authorization matrix (tests/support/authz.py): every RPC × every identity
+the vocabulary allows × its relation to the record, called through the application on the
+world of tests/support/inspection_authz.py, against the declared policy (access.POLICY) and
+against the independent must-deny oracle (tests/support/must_deny.py).
+
+The record is chengxiang's: its 2026 plan (drawn, one target checked), the check of CX-0001
+and its finding against company A, CX-0001's file, the roster, the cross check of licheng by
+chengxiang's team. Every call is one an allowed caller would make with valid arguments; the
+writes are made on records whose state answers an allowed caller with a domain rule (planned
+already, recorded already, verified already), so the matrix changes nothing it judges."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspection.application.access import POLICY
+from inspection.application.app import InspectionApplication
+from inspection.domain.check import SpotCheck
+from inspection.domain.roster import Inspector
+from inspection.domain.watch import CommunityWatch
+from inspection.entrypoints import grpc_api
+from servicekit.identity import Identity
+from servicekit.policy import Resource
+from tests.support.authz import RECORD_HISTORY, WHOLE_LOG, Invokers, Mismatch, cells, run_matrix
+from tests.support.inspection_authz import USCC_A, World, build
+
+RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
+PLAN = Resource(unit="chengxiang")
+PUBLISHED_PLAN = Resource(unit="chengxiang", published=True)
+
+ORACLE_DISSENT = {("ContributeDrawEntropy", "discipline", "same unit")}
+"""Where the must-deny oracle and the declared policy disagree, on purpose: the oracle denies
+the discipline office every write but warnings ("it decides no case of the campaign"), while
+issue 10 (item 4) and the work plan (四（七）: the discipline commission's staff supervise as
+行风监督员) have it contribute to each 双随机 draw of its own level, which decides no case.
+The oracle is left as written; any other disagreement fails."""
+
+
+def rid() -> str:
+    return f"m-{uuid.uuid4().hex[:12]}"
+
+
+def invokers(world: World) -> Invokers:
+    app: InspectionApplication = world.app
+    plan_id, cross_id = str(world.plan.id), str(world.cross.id)
+    target = next(t for t in world.plan.targets if t["community_code"] == "CX-0001")
+    from tests.support.inspection_authz import checklist
+
+    calls: dict[str, Callable[[Identity], Any]] = {
+        "RegisterInspector": lambda i: app.register_inspector(
+            i, rid(), "CX-I1", "检查员1", "chengxiang"),
+        "DeclareConflict": lambda i: app.declare_conflict(
+            i, rid(), "CX-I2", "CX-0099", "亲属在该小区居住"),
+        "PlanSpotChecks": lambda i: app.plan_spot_checks(
+            i, rid(), 2026, "chengxiang", "", 2, [], [], []),
+        "ContributeDrawEntropy": lambda i: app.contribute_draw_entropy(
+            i, rid(), plan_id, "another value of 24 chars"),
+        "RedrawSpotChecks": lambda i: app.redraw(i, rid(), plan_id, "名录有误"),
+        "VerifyDraw": lambda i: app.verify_draw(i, plan_id, None, 0),
+        "PlanCrossCheck": lambda i: app.plan_cross_check(
+            i, rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2),
+        "RecordSpotCheck": lambda i: app.record_spot_check(
+            i, rid(), plan_id, "CX-0001", datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+            list(target["inspectors"]), checklist()),
+        "VerifyRectification": lambda i: app.verify_rectification(
+            i, rid(), world.finding_id, datetime(2026, 6, 11, tzinfo=UTC), ["x.jpg"], ""),
+        "SweepRectificationDeadlines": lambda i: app.sweep(i, rid()),
+        "ReportCrossCheck": lambda i: app.report_cross_check(i, rid(), cross_id),
+        "GetPlanProgress": lambda i: app.plan_progress(i, 2026, "chengxiang"),
+        "ListSpotChecks": lambda i: app.spot_checks(i, 2026, "chengxiang", "", USCC_A),
+        "ListFindings": lambda i: app.findings(i, USCC_A, "chengxiang"),
+        "GetCommunityDisclosure": lambda i: app.community_disclosure(i, "CX-0001"),
+        WHOLE_LOG: lambda i: app.read_history(i, None, 0, 10),
+        RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(world.finding_id), 0, 10),
+    }
+    return calls
+
+
+def history_of(world: World, aggregate_id: uuid.UUID) -> Invokers:
+    return {RECORD_HISTORY: lambda i: world.app.read_history(i, aggregate_id, 0, 10)}
+
+
+def _unexpected(mismatches: list[Mismatch]) -> list[str]:
+    return [str(m) for m in mismatches
+            if (m.rpc, m.cell.identity.agency, m.cell.relation) not in ORACLE_DISSENT
+            or "must deny" not in m.why]
+
+
+def test_every_rpc_of_the_policy_is_in_the_matrix() -> None:
+    assert set(invokers(build())) == {*POLICY.by_rpc, RECORD_HISTORY}
+
+
+def test_the_matrix_over_every_rpc() -> None:
+    world = build()
+    count, mismatches = run_matrix("inspection", POLICY, RECORD, invokers(world),
+                                   history_rpc="ListFindings")
+    per_rpc = len(cells(RECORD))
+    assert count == per_rpc * (len(POLICY.by_rpc) + 1)
+    assert _unexpected(mismatches) == []
+    # The one disagreement with the oracle is there, and only because the policy allows it.
+    assert {(m.rpc, m.cell.identity.render()) for m in mismatches} == {
+        ("ContributeDrawEntropy", "agency=discipline;role=supervisor;unit=chengxiang")}
+    print(f"inspection matrix: {count} cells ({per_rpc} identities × "
+          f"{len(POLICY.by_rpc) + 1} calls)")
+
+
+def test_a_draw_is_anyone_s_once_its_checks_are_done() -> None:
+    """VerifyDraw on a plan every target of which is checked: the public (rate-limited), a
+    township, the credit office, market regulation of the unit too; still never the police,
+    a company, another unit's staff (they may ask as the public)."""
+    world = build(published=True)
+    assert world.app.published(world.plan)
+    count, mismatches = run_matrix("inspection", POLICY, PUBLISHED_PLAN, invokers(world),
+                                   history_rpc="VerifyDraw", rpcs=["VerifyDraw"])
+    assert count == len(cells(PUBLISHED_PLAN))
+    assert [str(m) for m in mismatches] == []
+    public = Identity("public", "anonymous", "putian", via="provincial-app")
+    assert world.app.verify_draw(public, str(world.plan.id), None, 0).matches
+
+
+@pytest.mark.parametrize(("what", "rpc", "record"), [
+    ("plan", "VerifyDraw", PLAN),
+    ("cross", "VerifyDraw", PLAN),
+    ("check", "ListSpotChecks", RECORD),
+    ("watch", "GetCommunityDisclosure", RECORD),
+    ("inspector", "RegisterInspector", PLAN),
+])
+def test_each_record_s_history_follows_its_read_rule(what: str, rpc: str,
+                                                     record: Resource) -> None:
+    world = build()
+    ids = {"plan": world.plan.id, "cross": world.cross.id,
+           "check": uuid.UUID(world.check_id),
+           "watch": CommunityWatch.create_id("CX-0001"),
+           "inspector": Inspector.create_id("CX-I1")}
+    count, mismatches = run_matrix("inspection", POLICY, record, history_of(world, ids[what]),
+                                   history_rpc=rpc)
+    assert count == len(cells(record))
+    assert [str(m) for m in mismatches] == []
+
+
+def test_a_missing_record_s_history_looks_like_a_forbidden_one() -> None:
+    """Plan and check ids are uuid5s anyone can compute: a company asking for the check of a
+    community not (yet) checked gets the same answer as for one it may not read."""
+    from servicekit.errors import PermissionDenied
+
+    world = build()
+    company = Identity("property-company", "manager", "chengxiang", USCC_A)
+    unchecked = next(c for c in world.plan.target_codes if c != "CX-0001")
+    with pytest.raises(PermissionDenied) as missing:
+        world.app.read_history(company, SpotCheck.create_id(world.plan.id, unchecked), 0, 10)
+    with pytest.raises(PermissionDenied) as forbidden:
+        world.app.read_history(company, world.plan.id, 0, 10)
+    assert missing.value.message == forbidden.value.message
+
+
+def test_the_public_is_rate_limited_on_verify_draw() -> None:
+    world = build(published=True)
+    app = world.app
+    app.policy = type(POLICY)(POLICY.service, POLICY.rules, public_per_minute=3)
+    public = Identity("public", "anonymous", "putian", via="rate-test-frontend")
+    for _ in range(3):
+        assert app.verify_draw(public, str(world.plan.id), None, 0).matches
+    from servicekit.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="too many"):
+        app.verify_draw(public, str(world.plan.id), None, 0)
+    # Another front end's public has its own bucket; staff are not limited.
+    other = Identity("public", "anonymous", "putian", via="another-frontend")
+    assert app.verify_draw(other, str(world.plan.id), None, 0).matches
+
+
+def test_no_authorization_in_the_entrypoints() -> None:
+    """grpc_api only passes the identity on: every decision is the application's."""
+    source = inspect.getsource(grpc_api)
+    for word in ("PermissionDenied", ".agency", ".is_city", "may_access_unit", "policy"):
+        assert word not in source, word
+    assert Path(grpc_api.__file__).name == "grpc_api.py"

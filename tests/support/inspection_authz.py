@@ -1,0 +1,137 @@
+"""A small inspection world on in-memory persistence, for the authorization matrix and the
+leak regressions: chengxiang's communities (two companies), licheng's, rosters of three
+units, chengxiang's 2026 plan drawn with the discipline office's contribution, one check of
+it with a finding whose rectification is verified, and a cross check (chengxiang's team in
+licheng)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from inspection.adapters.read_model_memory import InMemoryInspectionReadModel
+from inspection.application.app import ChecklistResult, InspectionApplication
+from inspection.domain.plan import SpotCheckPlan
+from inspection.domain.watch import NotedDisclosure
+from servicekit.eventstore import DeliveryRef
+from servicekit.identity import Identity
+from servicekit.testing import FakeClock
+
+USCC_A = "91350200776049653A"
+"""The company of CX-0001..CX-0003 (the record's company in the matrix)."""
+USCC_B = "9144030071526726XG"
+"""The company of CX-0004..CX-0006."""
+USCC_C = "91430111MA4L41YT1U"
+"""The company of licheng's communities."""
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+
+CX_OFFICER = Identity("property-bureau", "officer", "chengxiang", "officer one")
+CX_HEAD = Identity("property-bureau", "head", "chengxiang", "head one")
+CX_INSPECTOR = Identity("property-bureau", "inspector", "chengxiang", "CX-I1")
+LC_OFFICER = Identity("property-bureau", "officer", "licheng", "officer two")
+CITY_OFFICER = Identity("property-bureau", "officer", "putian", "city officer")
+CX_DISCIPLINE = Identity("discipline", "supervisor", "chengxiang", "supervisor one")
+CITY_DISCIPLINE = Identity("discipline", "supervisor", "putian", "city supervisor")
+COMPANY_A = Identity("property-company", "manager", "chengxiang", USCC_A)
+COMPANY_B = Identity("property-company", "manager", "chengxiang", USCC_B)
+PUBLIC = Identity("public", "anonymous", "putian", via="provincial-app")
+AUDITOR = Identity("auditor", "auditor", "putian", "auditor one")
+
+CX_CODES = [f"CX-{n:04d}" for n in range(1, 7)]
+LC_CODES = [f"LC-{n:04d}" for n in range(1, 5)]
+ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days"]
+
+
+def checklist(failed: tuple[str, ...] = ()) -> list[ChecklistResult]:
+    return [ChecklistResult(item, item not in failed, "", (f"{item}.jpg",) if item in failed
+                            else (), "general" if item in failed else "") for item in ITEMS]
+
+
+def new_app(now: datetime = NOW) -> InspectionApplication:
+    app = InspectionApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                                clock=FakeClock(now))
+    app.read_model = InMemoryInspectionReadModel(app)
+    return app
+
+
+def _rid() -> str:
+    return f"r-{uuid.uuid4().hex[:12]}"
+
+
+def drawn_plan(app: InspectionApplication, planner: Identity, unit: str,
+               contributor: Identity, handed_down: tuple[str, ...] = (),
+               contribution: str = "a fresh value of the discipline office 7f3a") -> SpotCheckPlan:
+    """A yearly plan whose draw is executed: planned by the bureau, then drawn with the
+    discipline office's contribution."""
+    result = app.plan_spot_checks(planner, _rid(), 2026, unit, "", 2, list(handed_down), [], [])
+    plan = app.plan(result["plan_id"])
+    if not plan.targets:
+        app.contribute_draw_entropy(contributor, _rid(), str(plan.id), contribution)
+        plan = app.plan(result["plan_id"])
+    return plan
+
+
+def record_check(app: InspectionApplication, who: Identity, plan: SpotCheckPlan, code: str,
+                 failed: tuple[str, ...] = (), inspectors: list[str] | None = None,
+                 **extra: Any) -> dict[str, Any]:
+    target = next(t for t in plan.targets if t["community_code"] == code)
+    return app.record_spot_check(
+        who, _rid(), str(plan.id), code, datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+        list(target["inspectors"]) if inspectors is None else inspectors, checklist(failed),
+        **extra)
+
+
+@dataclass
+class World:
+    app: InspectionApplication
+    plan: SpotCheckPlan
+    cross: SpotCheckPlan
+    check_id: str
+    finding_id: str
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def communities(app: InspectionApplication) -> None:
+    for n, code in enumerate(CX_CODES):
+        company = USCC_A if n < 3 else USCC_B
+        app.note_registration(code, "chengxiang", company, DeliveryRef("t", f"reg-{code}", 1))
+    for code in LC_CODES:
+        app.note_registration(code, "licheng", USCC_C, DeliveryRef("t", f"reg-{code}", 1))
+    app.note_disclosure(NotedDisclosure(
+        "5b1c2a8e-0000-4000-8000-000000000001", "CX-0001", "chengxiang", 2026, 1, 0,
+        150_000, 100_000, False, False), DeliveryRef("t", "disc-CX-0001", 1))
+
+
+def rosters(app: InspectionApplication) -> None:
+    for who, unit, prefix in ((CX_OFFICER, "chengxiang", "CX"), (LC_OFFICER, "licheng", "LC"),
+                              (CITY_OFFICER, "putian", "PT")):
+        for n in range(1, 4):
+            app.register_inspector(who, _rid(), f"{prefix}-I{n}", f"检查员{n}", unit)
+
+
+def build(published: bool = False) -> World:
+    """The world of the matrix; `published`: every target of chengxiang's plan checked (its
+    draw then verifiable by anyone)."""
+    app = new_app()
+    communities(app)
+    rosters(app)
+    app.declare_conflict(CX_OFFICER, _rid(), "CX-I3", "CX-0005", "亲属在该小区物业任职")
+    plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE, handed_down=("CX-0001",))
+    done = record_check(app, CX_INSPECTOR, plan, "CX-0001", failed=("signboard_present",))
+    [finding_id] = done["finding_ids"]
+    app.verify_rectification(CX_OFFICER, _rid(), finding_id,
+                             datetime(2026, 6, 10, 2, 0, tzinfo=UTC), ["after.jpg"], "已设置")
+    if published:
+        for code in plan.target_codes:
+            if code != "CX-0001":
+                record_check(app, CX_INSPECTOR, plan, code)
+    result = app.plan_cross_check(CITY_OFFICER, _rid(), 2026, 2, "chengxiang", "licheng", 1,
+                                  "", 2)
+    cross = app.plan(result["cross_check_id"])
+    if not cross.targets:
+        app.contribute_draw_entropy(CITY_DISCIPLINE, _rid(), str(cross.id),
+                                    "the city's discipline office: 51c0ffee2026")
+        cross = app.plan(result["cross_check_id"])
+    return World(app, plan, cross, done["spot_check_id"], finding_id)

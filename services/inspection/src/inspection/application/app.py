@@ -413,8 +413,7 @@ class InspectionApplication(ServiceApplication):
 
         def execute() -> tuple[list[SpotCheckPlan], dict[str, Any]]:
             current = self.plan(plan_id)
-            if current.drawn:
-                current.execute_draw("", contribution)  # raises: drawn already
+            current.require_undrawn()
             secret = self.read_model.secret(current.commitment)
             if secret is None:
                 raise RuleViolated(

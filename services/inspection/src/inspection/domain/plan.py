@@ -284,12 +284,16 @@ class SpotCheckPlan(Aggregate):
         targets: list[dict[str, Any]]
         draw: dict[str, Any]
 
-    def execute_draw(self, secret: str, contribution: str) -> None:
-        """Runs the draw with the discipline office's contribution and reveals the secret."""
+    def require_undrawn(self) -> None:
+        """One draw per round: a second contribution is not a second try."""
         if self.drawn:
             raise RuleViolated(
                 "the draw of this plan has been executed; a re-draw needs a recorded reason "
                 "(RedrawSpotChecks)", "该计划已完成抽取；重新抽取须说明理由并记录")
+
+    def execute_draw(self, secret: str, contribution: str) -> None:
+        """Runs the draw with the discipline office's contribution and reveals the secret."""
+        self.require_undrawn()
         if draws.commitment(secret) != self.commitment:
             raise RuleViolated(
                 "the service's secret does not match its commitment: the draw cannot run; a "

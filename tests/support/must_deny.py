@@ -103,7 +103,10 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return "penalties are decided by the property bureau (§1)"
     if rpc in INSPECTION_WRITES - {"RecordSpotCheck"} and agency != "property-bureau":
         return "inspections are planned by the property bureau (§1, §5)"
-    if agency == "discipline" and write and rpc not in {"AcknowledgeWarning", "CloseWarning"}:
+    if agency == "discipline" and write and rpc not in {"AcknowledgeWarning", "CloseWarning",
+                                                         "ContributeDrawEntropy"}:
+        # Its contribution to a 双随机 draw (issue 10 item 4; plan 四（七）: 行风监督) decides no
+        # case: it only makes the draw's seed nobody else's choice.
         return "the discipline office supervises; it decides no case of the campaign"
     if rpc == "CloseWarning" and record.concerns_unit and identity.unit == record.concerns_unit:
         return "a unit does not close the warnings raised about its own failures"

@@ -35,14 +35,6 @@ RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
 PLAN = Resource(unit="chengxiang")
 PUBLISHED_PLAN = Resource(unit="chengxiang", published=True)
 
-ORACLE_DISSENT = {("ContributeDrawEntropy", "discipline", "same unit")}
-"""Where the must-deny oracle and the declared policy disagree, on purpose: the oracle denies
-the discipline office every write but warnings ("it decides no case of the campaign"), while
-issue 10 (item 4) and the work plan (四（七）: the discipline commission's staff supervise as
-行风监督员) have it contribute to each 双随机 draw of its own level, which decides no case.
-The oracle is left as written; any other disagreement fails."""
-
-
 def rid() -> str:
     return f"m-{uuid.uuid4().hex[:12]}"
 
@@ -88,9 +80,7 @@ def history_of(world: World, aggregate_id: uuid.UUID) -> Invokers:
 
 
 def _unexpected(mismatches: list[Mismatch]) -> list[str]:
-    return [str(m) for m in mismatches
-            if (m.rpc, m.cell.identity.agency, m.cell.relation) not in ORACLE_DISSENT
-            or "must deny" not in m.why]
+    return [str(m) for m in mismatches]
 
 
 def test_every_rpc_of_the_policy_is_in_the_matrix() -> None:
@@ -104,9 +94,6 @@ def test_the_matrix_over_every_rpc() -> None:
     per_rpc = len(cells(RECORD))
     assert count == per_rpc * (len(POLICY.by_rpc) + 1)
     assert _unexpected(mismatches) == []
-    # The one disagreement with the oracle is there, and only because the policy allows it.
-    assert {(m.rpc, m.cell.identity.render()) for m in mismatches} == {
-        ("ContributeDrawEntropy", "agency=discipline;role=supervisor;unit=chengxiang")}
     print(f"inspection matrix: {count} cells ({per_rpc} identities × "
           f"{len(POLICY.by_rpc) + 1} calls)")
 

@@ -115,7 +115,8 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
     if service == "disclosure":
         return _disclosure_must_deny(rpc, identity)
     if service == "casework":
-        return _casework_must_deny(rpc, identity)
+        return (_casework_must_deny(rpc, identity)
+                or _casework_personal_data_must_deny(rpc, identity, relation))
     if service == "inspection":
         return _inspection_must_deny(rpc, identity, record)
     return None
@@ -183,4 +184,36 @@ def _inspection_must_deny(rpc: str, identity: Identity, record: Resource) -> str
                 "choose the draw alone")
     if rpc == "RedrawSpotChecks" and identity.agency != "property-bureau":
         return "only the planning property bureau re-draws its plan, for a recorded reason (§5)"
+    return None
+
+
+# -- casework personal data (issue 10 item 7: "per-case PII keys sit in clear … and nobody
+# records who read a complainant's name and phone"; "the city can list those reads"), from
+# DOMAIN.md §2 and §7 ("The complainant's name and phone … shown only to the handling unit")
+# -- ReadComplainant discloses them, ListPersonalDataReads lists who read them; both read. --
+
+CASEWORK_COMPLAINANT_READ = "ReadComplainant"
+CASEWORK_PERSONAL_DATA_READS_LIST = "ListPersonalDataReads"
+READS["casework"] |= {CASEWORK_COMPLAINANT_READ, CASEWORK_PERSONAL_DATA_READS_LIST}
+CASEWORK_HANDLING_AGENCIES = {"property-bureau", "township"}
+"""Who may be "the handling unit" of a complaint (§1: the bureau handles, townships
+mediate); the discipline office supervises, the others receive records."""
+
+
+def _casework_personal_data_must_deny(rpc: str, identity: Identity,
+                                      relation: str) -> str | None:
+    if rpc == CASEWORK_COMPLAINANT_READ:
+        if not relation.startswith("same unit"):
+            return ("the complainant's name and phone are shown only to the handling unit "
+                    "(§7): not to another unit, nor to the city above it")
+        if identity.agency not in CASEWORK_HANDLING_AGENCIES:
+            return ("the complainant's name and phone are for the unit that handles the "
+                    "complaint (§1, §7), not for those who supervise or receive its records")
+    if rpc == CASEWORK_PERSONAL_DATA_READS_LIST:
+        if identity.unit != "putian":
+            return ("the reads of complainants' data are listed for the city (issue 10 item "
+                    "7): a county-level unit does not audit its own reads")
+        if identity.agency in {"operator", "township", "credit-office", "market-regulation"}:
+            return ("who read a complainant's data is an oversight record of the handling "
+                    "units (§7), not for operators or agencies that handle no complaint")
     return None

@@ -65,7 +65,7 @@ def expected(policy: Policy, rpc: str, identity: Identity, record: Resource,
         return policy.decide(WHOLE_LOG, identity, Resource()) is not None
     if rpc == RECORD_HISTORY:
         return (policy.decide(WHOLE_LOG, identity, Resource()) is not None
-                or policy.decide(history_rpc, identity, record) is not None)
+                or policy.decide_history(history_rpc, identity, record) is not None)
     return policy.decide(rpc, identity, record) is not None
 
 

@@ -42,7 +42,6 @@ from servicekit.eventstore import DeliveryRef
 from servicekit.kafka_admin import KafkaSecurity, TopicCreationRefused, ensure_topics
 from servicekit.relay import make_producer
 from servicekit.testing import ROOT, eventually, publish_event, read_topic, running_service
-from tests.support.credit_scenario import COMPANY
 from tools import bus_acls
 
 LOCAL_SASL = "127.0.0.1:19094"
@@ -238,13 +237,16 @@ async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggreg
     runner: ConsumerRunner = run.consumer
     topic = bus.topic(INSPECTION_EVENTS)
     finding = str(uuid.uuid4())
+    # A company of this test alone: other tests of the session publish findings about the
+    # scenarios' companies on the same topic, and this consumer may read them too.
+    company = "913502" + uuid.uuid4().hex[:12].upper()
     consumer = "credit.ledger"
 
     def applied(version: int) -> bool:
         return app.already_applied(DeliveryRef(consumer, finding, version))
 
     def score() -> int | None:
-        ledger = app.find(CreditLedger.create_id(COMPANY), CreditLedger)
+        ledger = app.find(CreditLedger.create_id(company), CreditLedger)
         return ledger.score if ledger else None
 
     # Whoever may write inspection's topic (here the admin) forges findings about a real
@@ -255,7 +257,7 @@ async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggreg
         await publish_event(
             bus.bootstrap, topic, "pubrev.inspection.ViolationFound.v1",
             _sample("ViolationFound", aggregate_id=finding, aggregate_version=version,
-                    company_uscc=COMPANY, kind="C1", severity="serious"),
+                    company_uscc=company, kind="C1", severity="serious"),
             source="/pubrev/casework", security=admin,
         )
 
@@ -274,11 +276,11 @@ async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggreg
     inspection = bus.security("inspection")
     await publish_event(bus.bootstrap, topic, "pubrev.inspection.ViolationFound.v1",
                         _sample("ViolationFound", aggregate_id=finding, aggregate_version=1,
-                                company_uscc=COMPANY, kind="C1", severity="general"),
+                                company_uscc=company, kind="C1", severity="general"),
                         security=inspection)
     await publish_event(bus.bootstrap, topic, "pubrev.inspection.RectificationVerified.v1",
                         _sample("RectificationVerified", aggregate_id=finding,
-                                aggregate_version=2, company_uscc=COMPANY, kind="C1"),
+                                aggregate_version=2, company_uscc=company, kind="C1"),
                         security=inspection)
 
     async def real_ones_applied() -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from casework.adapters.contract_events import to_contract
-from casework.adapters.personal_data import InMemoryPersonalDataVault
+from casework.adapters.personal_data import InMemoryReadLog, in_memory_vault
 from casework.application.app import CaseworkApplication, Complaint
 from casework.application.ports import CaseRow, WarningRow
 from casework.application.warnings import WarningsPolicy
@@ -94,8 +94,10 @@ class InMemoryCaseReadModel:
 
 
 def app_with_vault(clock: FakeClock) -> CaseworkApplication:
+    """Casework on in-memory persistence, with the envelope vault (an in-memory keyring, an
+    ephemeral local KEK) and an in-memory record of personal-data reads."""
     app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.wire(InMemoryPersonalDataVault(), InMemoryCaseReadModel(app))
+    app.wire(in_memory_vault(clock=clock), InMemoryCaseReadModel(app), InMemoryReadLog())
     return app
 
 

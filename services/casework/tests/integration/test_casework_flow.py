@@ -55,8 +55,11 @@ async def test_personal_data_stays_out_of_kafka_and_can_be_shredded(
                 complainant_name=NAME, complainant_phone=PHONE), metadata=OFFICER)
             got = await stub.GetCase(pb.GetCaseRequest(case_id=received.case_id),
                                      metadata=OFFICER)
-            case = got.case
-            assert (case.complainant_name, case.complainant_phone) == (NAME, PHONE)
+            assert (got.case.complainant_name, got.case.complainant_phone) == ("", "")
+            read = await stub.ReadComplainant(pb.ReadComplainantRequest(
+                case_id=received.case_id, purpose="investigation"), metadata=OFFICER)
+            assert (read.complainant_name, read.complainant_phone) == (NAME, PHONE)
+            assert read.read_id > 0
             assert [e.type for e in got.history] == ["Case.Received"]
             assert NAME not in got.history[0].payload_json  # only ciphertext in the trail
 
@@ -75,6 +78,9 @@ async def test_personal_data_stays_out_of_kafka_and_can_be_shredded(
             shredded = (await stub.ShredPersonalData(pb.ShredPersonalDataRequest(
                 request_id="shred", case_id=received.case_id), metadata=OFFICER)).case
             assert shredded.personal_data_shredded and not shredded.complainant_name
+            after = await stub.ReadComplainant(pb.ReadComplainantRequest(
+                case_id=received.case_id, purpose="feedback"), metadata=OFFICER)
+            assert after.shredded and not after.complainant_name and after.read_id == 0
         app = parts.app
         assert isinstance(app, CaseworkApplication)
         stored = app.case(received.case_id)

@@ -21,7 +21,6 @@ import grpc
 import pytest
 
 from casework.application.access import (
-    PERSONAL_DATA,
     POLICY,
     UNIT_CONDUCT_RULES,
     case_facts,
@@ -36,7 +35,7 @@ from casework.domain.warnings import (
     UNIT_BEHIND_QUOTA,
     Warning,
 )
-from casework.entrypoints.grpc_api import SERVICE_NAME, register
+from casework.entrypoints.grpc_api import SERVICE_NAME, case_to_pb, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from pubrev.common.v1 import audit_pb2
@@ -80,10 +79,11 @@ CASE_RPCS = {"ReceiveComplaint", "AssignCase", "StartInvestigation", "ResolveCas
              "GiveFeedback", "CloseCase", "RecordJointMeeting", "FlagTypicalCase",
              "ReferToPolice", "AcknowledgeReferral", "ReportPoliceOutcome",
              "ShredPersonalData", "GetCase", "ListCases", "ExportMonthlyLedgers",
-             WHOLE_LOG, RECORD_HISTORY}
+             "ReadComplainant", "ListPersonalDataReads", WHOLE_LOG, RECORD_HISTORY}
 WARNING_RPCS = {"ListWarnings", "AcknowledgeWarning", "CloseWarning", RECORD_HISTORY}
 CASE_COMMANDS = CASE_RPCS - {"ReceiveComplaint", "GetCase", "ListCases",
-                             "ExportMonthlyLedgers", WHOLE_LOG, RECORD_HISTORY}
+                             "ExportMonthlyLedgers", "ReadComplainant",
+                             "ListPersonalDataReads", WHOLE_LOG, RECORD_HISTORY}
 
 
 def complaint(request_id: str = "c1") -> Complaint:
@@ -155,6 +155,9 @@ def case_invokers() -> Invokers:
         "ShredPersonalData": on(REFERRED, lambda a, c, i: a.act(i, "m", c,
                                                                "shred_personal_data")),
         "GetCase": on(REFERRED, lambda a, c, i: a.view(i, c)),
+        "ReadComplainant": on(REFERRED, lambda a, c, i: a.read_complainant(i, c, "feedback")),
+        "ListPersonalDataReads": on(REFERRED, lambda a, c, i: a.list_personal_data_reads(
+            i, UNIT, "", None, None, 0, 100)),
         "ListCases": on(REFERRED, lambda a, c, i: a.list_cases(i, UNIT, "", False, OFFICE)),
         "ExportMonthlyLedgers": on(REFERRED, lambda a, c, i: a.monthly_ledgers(
             i, UNIT, WHEN.year, WHEN.month)),
@@ -238,7 +241,7 @@ def test_the_case_matrix() -> None:
                                    "GetCase")
     assert not mismatches, "\n".join(map(str, mismatches))
     assert not errors, "\n".join(errors)
-    assert count == len(cells(CASE)) * len(CASE_RPCS) == 72 * 17
+    assert count == len(cells(CASE)) * len(CASE_RPCS) == 72 * 19
 
 
 @pytest.mark.parametrize(("rule", "record"), [(DISCLOSURE_OVERDUE, WARNING),
@@ -297,6 +300,10 @@ def test_the_matrix_allows_exactly_these() -> None:
           for u in (UNIT, "licheng", "putian")),
         "agency=public;role=anonymous;unit=putian")
     assert allowed("GetHistory") == AUDITOR
+    assert allowed("ReadComplainant") == {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
+    assert allowed("ListPersonalDataReads") == who(
+        "agency=property-bureau;role=head;unit=putian",
+        "agency=discipline;role=supervisor;unit=putian") | AUDITOR
     assert allowed("ListWarnings", WARNING) == BUREAU_ALL | DISCIPLINE_OWN | AUDITOR
     assert allowed("AcknowledgeWarning", WARNING) == BUREAU_ALL | DISCIPLINE_OWN
     assert allowed("CloseWarning", WARNING) == BUREAU_ALL | DISCIPLINE_OWN
@@ -315,17 +322,30 @@ def test_whoever_may_act_on_a_case_may_read_it() -> None:
 
 def test_personal_data_only_for_the_handling_units_bureau() -> None:
     """DOMAIN.md §7: the complainant's name and phone only to the handling unit. Of every
-    caller who may read the case, only its own unit's bureau sees them."""
+    caller who may read the case, only its own unit's bureau gets them from
+    ReadComplainant; the others are refused (the city, a township, its discipline office,
+    the police it was referred to, the auditor) and no read is recorded for them; GetCase
+    gives them to nobody."""
     app, case_id = world(*REFERRED)
     seen = set()
     for cell in cells(CASE):
         if POLICY.decide("GetCase", cell.identity, CASE) is None:
             continue
-        if app.view(cell.identity, case_id).personal_data is not None:
+        assert not case_to_pb(app.view(cell.identity, case_id)).complainant_name
+        try:
+            read = app.read_complainant(cell.identity, case_id, "investigation")
+        except PermissionDenied:
+            continue
+        if read.name:
             seen.add(cell.identity.render())
-    assert seen == {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
-    assert app.view(BUREAU, case_id).personal_data == {"name": "郑某某", "phone": "13905940001"}
-    assert PERSONAL_DATA.decide("ReadComplainant", CITY, CASE) is None
+    handling = {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
+    assert seen == handling
+    read = app.read_complainant(BUREAU, case_id, "feedback")
+    assert (read.name, read.phone) == ("郑某某", "13905940001")
+    readers = [r.reader for r in app.list_personal_data_reads(CITY, "", "", None, None, 0,
+                                                               1000)]
+    assert sorted(set(readers)) == sorted(handling)
+    assert len(readers) == len(handling) + 1
 
 
 # -- lists: the filter asked, forced from the grant ------------------------------------------
@@ -432,8 +452,9 @@ def test_bad_list_filters_are_named() -> None:
 # -- a smaller matrix over real gRPC ---------------------------------------------------------
 
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
-GRPC_RPCS = ("ReceiveComplaint", "GetCase", "ListCases", "ExportMonthlyLedgers",
-             "AcknowledgeReferral", WHOLE_LOG, RECORD_HISTORY, "ListWarnings", "CloseWarning")
+GRPC_RPCS = ("ReceiveComplaint", "GetCase", "ReadComplainant", "ListCases",
+             "ExportMonthlyLedgers", "AcknowledgeReferral", WHOLE_LOG, RECORD_HISTORY,
+             "ListWarnings", "CloseWarning")
 
 
 @contextlib.asynccontextmanager
@@ -470,6 +491,8 @@ def grpc_calls(stub: Any, case_id: str, warning_id: str
                 complainant_phone=c.complainant_phone), metadata=md)),
         "GetCase": (CASE, "GetCase", lambda md: stub.GetCase(
             pb.GetCaseRequest(case_id=case_id), metadata=md)),
+        "ReadComplainant": (CASE, "GetCase", lambda md: stub.ReadComplainant(
+            pb.ReadComplainantRequest(case_id=case_id, purpose="investigation"), metadata=md)),
         "ListCases": (CASE, "GetCase", lambda md: stub.ListCases(
             pb.ListCasesRequest(unit=UNIT, police_office=OFFICE), metadata=md)),
         "ExportMonthlyLedgers": (CASE, "GetCase", lambda md: stub.ExportMonthlyLedgers(
@@ -490,10 +513,11 @@ def grpc_calls(stub: Any, case_id: str, warning_id: str
 
 
 async def test_the_matrix_over_real_grpc() -> None:
-    """Every identity in every relation, through the real server, on nine RPCs: the reads,
+    """Every identity in every relation, through the real server, on ten RPCs: the reads,
     a complaint, a referral's acknowledgement, both histories and the closure of a warning
     about the unit itself. The status code of each answer against the declared policy and
-    the must-deny oracle; the personal data in GetCase only for the handling unit's bureau."""
+    the must-deny oracle; the complainant's name in no GetCase, and in ReadComplainant's
+    answer only for the handling unit's bureau."""
     app, case_id = world(*REFERRED)
     warning_id = raise_warning(app, UNIT_BEHIND_QUOTA)
     problems = []
@@ -519,11 +543,13 @@ async def test_the_matrix_over_real_grpc() -> None:
                 reason = must_deny("casework", rpc, cell.identity, cell.relation, record)
                 if is_allowed and reason:
                     problems.append(f"{rpc} by {cell.identity.render()}: {got}: {reason}")
-                if rpc == "GetCase" and answer is not None:
-                    sees = bool(answer.case.complainant_name)
+                if rpc == "GetCase" and answer is not None and answer.case.complainant_name:
+                    problems.append(f"GetCase by {cell.identity.render()}: personal data shown")
+                if rpc == "ReadComplainant" and answer is not None:
+                    sees = bool(answer.complainant_name)
                     if sees != (cell.identity.agency == "property-bureau"
                                 and cell.identity.unit == UNIT):
-                        problems.append(f"GetCase by {cell.identity.render()}: personal data "
-                                        f"{'shown' if sees else 'withheld'}")
+                        problems.append(f"ReadComplainant by {cell.identity.render()}: personal"
+                                        f" data {'shown' if sees else 'withheld'}")
     assert not problems, "\n".join(problems)
-    assert count == 7 * len(cells(CASE)) + 2 * len(cells(UNIT_WARNING)) == 7 * 72 + 2 * 51
+    assert count == 8 * len(cells(CASE)) + 2 * len(cells(UNIT_WARNING)) == 8 * 72 + 2 * 51

@@ -625,6 +625,7 @@ class Case(_message.Message):
     FINDING_ID_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     DUE_PROVISIONAL_FIELD_NUMBER: _builtins.int
+    ARCHIVED_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
     kind: _builtins.str
     """complaint or rectification"""
@@ -646,7 +647,7 @@ class Case(_message.Message):
     police_office: _builtins.str
     police_status: _builtins.str
     complainant_name: _builtins.str
-    """Only for the handling unit, and only while the key exists."""
+    """Always empty: ReadComplainant discloses them, with a purpose, and records the read."""
     complainant_phone: _builtins.str
     personal_data_shredded: _builtins.bool
     finding_id: _builtins.str
@@ -655,6 +656,10 @@ class Case(_message.Message):
     """The time limit's end ends on a working day by the holiday calendar (民法典 Art. 201,
     203). True while the calendar lacks the year of its last day: due_at is then the
     nominal day's end, never later than the true deadline.
+    """
+    archived: _builtins.bool
+    """The complaint was closed longer ago than the retention period of personal data: its
+    name and phone are shredded, the case record stays.
     """
     def __init__(
         self,
@@ -683,10 +688,11 @@ class Case(_message.Message):
         finding_id: _builtins.str = ...,
         version: _builtins.int = ...,
         due_provisional: _builtins.bool = ...,
+        archived: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "due_provisional", b"due_provisional", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived", b"archived", "case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "due_provisional", b"due_provisional", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -715,6 +721,185 @@ class GetCaseResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetCaseResponse: _TypeAlias = GetCaseResponse  # noqa: Y015
+
+@_typing.final
+class ReadComplainantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    purpose: _builtins.str
+    """Why: investigation (调查核实), feedback (反馈处理结果), follow_up (回访投诉人),
+    mediation (组织调解), complainant_request (投诉人查询办理情况).
+    """
+    note: _builtins.str
+    """Optional, at most 200 characters (e.g. the hotline ticket being answered)."""
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "note", b"note", "purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadComplainantRequest: _TypeAlias = ReadComplainantRequest  # noqa: Y015
+
+@_typing.final
+class ReadComplainantResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_NAME_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_PHONE_FIELD_NUMBER: _builtins.int
+    SHREDDED_FIELD_NUMBER: _builtins.int
+    READ_ID_FIELD_NUMBER: _builtins.int
+    READ_AT_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    complainant_name: _builtins.str
+    complainant_phone: _builtins.str
+    shredded: _builtins.bool
+    """The key is destroyed (on request, or after the retention period): nothing to disclose."""
+    read_id: _builtins.int
+    """The record of this read (0 when nothing was disclosed)."""
+    read_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        complainant_name: _builtins.str = ...,
+        complainant_phone: _builtins.str = ...,
+        shredded: _builtins.bool = ...,
+        read_id: _builtins.int = ...,
+        read_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "read_at", b"read_at", "read_id", b"read_id", "shredded", b"shredded"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReadComplainantResponse: _TypeAlias = ReadComplainantResponse  # noqa: Y015
+
+@_typing.final
+class PersonalDataRead(_message.Message):
+    """One disclosure of a complainant's name and phone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    READ_ID_FIELD_NUMBER: _builtins.int
+    READ_AT_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    READER_FIELD_NUMBER: _builtins.int
+    VIA_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    read_id: _builtins.int
+    read_at: _builtins.str
+    """RFC 3339, UTC."""
+    case_id: _builtins.str
+    unit: _builtins.str
+    """The case's unit when it was read."""
+    reader: _builtins.str
+    """Who read: the identity as its certificate (or the front end's assertion) names it."""
+    via: _builtins.str
+    """The front end the reader came through ("" when it called itself)."""
+    purpose: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What was disclosed: name, phone."""
+
+    def __init__(
+        self,
+        *,
+        read_id: _builtins.int = ...,
+        read_at: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        reader: _builtins.str = ...,
+        via: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        note: _builtins.str = ...,
+        fields: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "fields", b"fields", "note", b"note", "purpose", b"purpose", "read_at", b"read_at", "read_id", b"read_id", "reader", b"reader", "unit", b"unit", "via", b"via"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonalDataRead: _TypeAlias = PersonalDataRead  # noqa: Y015
+
+@_typing.final
+class ListPersonalDataReadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    AFTER_READ_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """A county-level unit; empty: every unit."""
+    case_id: _builtins.str
+    since: _builtins.str
+    """RFC 3339 with offset; reads at or after `since` and before `until`."""
+    until: _builtins.str
+    after_read_id: _builtins.int
+    """Paging: the reads after this read id (the last one of the previous page)."""
+    limit: _builtins.int
+    """At most 1000; 0: 100."""
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        since: _builtins.str = ...,
+        until: _builtins.str = ...,
+        after_read_id: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_read_id", b"after_read_id", "case_id", b"case_id", "limit", b"limit", "since", b"since", "unit", b"unit", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPersonalDataReadsRequest: _TypeAlias = ListPersonalDataReadsRequest  # noqa: Y015
+
+@_typing.final
+class ListPersonalDataReadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    READS_FIELD_NUMBER: _builtins.int
+    NEXT_AFTER_READ_ID_FIELD_NUMBER: _builtins.int
+    next_after_read_id: _builtins.int
+    """The after_read_id of the next page; 0 when this page is the last."""
+    @_builtins.property
+    def reads(self) -> _containers.RepeatedCompositeFieldContainer[Global___PersonalDataRead]: ...
+    def __init__(
+        self,
+        *,
+        reads: _abc.Iterable[Global___PersonalDataRead] | None = ...,
+        next_after_read_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_after_read_id", b"next_after_read_id", "reads", b"reads"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPersonalDataReadsResponse: _TypeAlias = ListPersonalDataReadsResponse  # noqa: Y015
 
 @_typing.final
 class ListCasesRequest(_message.Message):

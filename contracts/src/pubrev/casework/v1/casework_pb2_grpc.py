@@ -101,6 +101,16 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.FromString,
                 _registered_method=True)
+        self.ReadComplainant = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ReadComplainant',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantResponse.FromString,
+                _registered_method=True)
+        self.ListPersonalDataReads = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListPersonalDataReads',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsResponse.FromString,
+                _registered_method=True)
         self.ListCases = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/ListCases',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCasesRequest.SerializeToString,
@@ -219,7 +229,24 @@ class CaseworkServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCase(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A case, never with the complainant's name and phone (ReadComplainant gives them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadComplainant(self, request, context):
+        """The complainant's name and phone, for the handling unit's bureau only, with the purpose
+        of the read; the read is recorded (who, via which front end, when, which case, why)
+        before they are returned.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPersonalDataReads(self, request, context):
+        """The recorded reads of complainants' personal data, for the city.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -330,6 +357,16 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.GetCase,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.SerializeToString,
+            ),
+            'ReadComplainant': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadComplainant,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantResponse.SerializeToString,
+            ),
+            'ListPersonalDataReads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPersonalDataReads,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsResponse.SerializeToString,
             ),
             'ListCases': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCases,
@@ -715,6 +752,60 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/GetCase',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadComplainant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ReadComplainant',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ReadComplainantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPersonalDataReads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListPersonalDataReads',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListPersonalDataReadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,14 @@ class CaseworkServiceStub:
     ShredPersonalData: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ShredPersonalDataRequest, _casework_pb2.ShredPersonalDataResponse]
     """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
     GetCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]
+    """A case, never with the complainant's name and phone (ReadComplainant gives them)."""
+    ReadComplainant: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ReadComplainantRequest, _casework_pb2.ReadComplainantResponse]
+    """The complainant's name and phone, for the handling unit's bureau only, with the purpose
+    of the read; the read is recorded (who, via which front end, when, which case, why)
+    before they are returned.
+    """
+    ListPersonalDataReads: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListPersonalDataReadsRequest, _casework_pb2.ListPersonalDataReadsResponse]
+    """The recorded reads of complainants' personal data, for the city."""
     ListCases: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]
     ExportMonthlyLedgers: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]
     """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
@@ -94,6 +102,14 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     ShredPersonalData: _aio.UnaryUnaryMultiCallable[_casework_pb2.ShredPersonalDataRequest, _casework_pb2.ShredPersonalDataResponse]  # type: ignore[assignment]
     """Makes the complainant's personal data unreadable (the key is destroyed; events stay)."""
     GetCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetCaseRequest, _casework_pb2.GetCaseResponse]  # type: ignore[assignment]
+    """A case, never with the complainant's name and phone (ReadComplainant gives them)."""
+    ReadComplainant: _aio.UnaryUnaryMultiCallable[_casework_pb2.ReadComplainantRequest, _casework_pb2.ReadComplainantResponse]  # type: ignore[assignment]
+    """The complainant's name and phone, for the handling unit's bureau only, with the purpose
+    of the read; the read is recorded (who, via which front end, when, which case, why)
+    before they are returned.
+    """
+    ListPersonalDataReads: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListPersonalDataReadsRequest, _casework_pb2.ListPersonalDataReadsResponse]  # type: ignore[assignment]
+    """The recorded reads of complainants' personal data, for the city."""
     ListCases: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListCasesRequest, _casework_pb2.ListCasesResponse]  # type: ignore[assignment]
     ExportMonthlyLedgers: _aio.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyLedgersRequest, _casework_pb2.ExportMonthlyLedgersResponse]  # type: ignore[assignment]
     """The monthly ledgers of a unit (双台账: problem/lead ledger and work ledger), CSV or XLSX."""
@@ -206,7 +222,27 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _casework_pb2.GetCaseRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_casework_pb2.GetCaseResponse, _abc.Awaitable[_casework_pb2.GetCaseResponse]]: ...
+    ) -> _typing.Union[_casework_pb2.GetCaseResponse, _abc.Awaitable[_casework_pb2.GetCaseResponse]]:
+        """A case, never with the complainant's name and phone (ReadComplainant gives them)."""
+
+    @_abc_1.abstractmethod
+    def ReadComplainant(
+        self,
+        request: _casework_pb2.ReadComplainantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ReadComplainantResponse, _abc.Awaitable[_casework_pb2.ReadComplainantResponse]]:
+        """The complainant's name and phone, for the handling unit's bureau only, with the purpose
+        of the read; the read is recorded (who, via which front end, when, which case, why)
+        before they are returned.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPersonalDataReads(
+        self,
+        request: _casework_pb2.ListPersonalDataReadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListPersonalDataReadsResponse, _abc.Awaitable[_casework_pb2.ListPersonalDataReadsResponse]]:
+        """The recorded reads of complainants' personal data, for the city."""
 
     @_abc_1.abstractmethod
     def ListCases(

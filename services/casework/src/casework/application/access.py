@@ -5,7 +5,11 @@ work plan), rendered into docs/authorization.md and enforced by the application.
   (plan 五（三）: 县（区、管委会）物业管理主管部门…调查核实…处理结果同步反馈投诉人); the city's
   bureau sees and handles every unit's, and alone moves a case from one unit to another.
 - The complainant's name and phone are shown only to the bureau of the handling unit itself
-  (§7), not to the city, a township or the police (`PERSONAL_DATA`).
+  (§7), not to the city, a township or the police, and only through ReadComplainant, which
+  asks why and records the read first (个人信息保护法 Art. 6); no case read carries them.
+- Those reads are listed for the city: the bureau's heads, who answer for the units'
+  handling, the discipline commission, which pursues officials who leak a complainant's
+  identity, and the auditor (PIPL Art. 54, compliance audits); no unit audits its own reads.
 - Townships (镇（街道）) supervise daily and mediate (§1; plan 三: 日常监管…会同有关部门召集
   联席会议…调处纠纷; their complaint lines are published, plan 四（一）): they take complaints of
   their unit, read its cases and record joint meetings; they decide no case.
@@ -80,9 +84,20 @@ POLICY = Policy("casework", [
          "the handling unit, which alone holds the complainant's data, destroys it (§7; "
          "PIPL); the city never sees it"),
     Rule("GetCase", CASE_READERS,
-         "a case (no personal data but for the handling unit's bureau): the unit's bureau "
-         "(the city: all), its townships, its discipline office, the police office it was "
-         "referred to, the auditor; never a company (§7)"),
+         "a case, without the complainant's name and phone: the unit's bureau (the city: "
+         "all), its townships, its discipline office, the police office it was referred to, "
+         "the auditor; never a company (§7)"),
+    Rule("ReadComplainant", (Grant(Agency.PROPERTY_BUREAU, scopes=OWN_UNIT),),
+         "the complainant's name and phone, with the purpose of the read, recorded before "
+         "they are shown: the handling unit's bureau only, not the city, townships or "
+         "police (§7; 个人信息保护法 Art. 6)"),
+    Rule("ListPersonalDataReads", (
+        Grant(Agency.PROPERTY_BUREAU, ("head",), CITY),
+        Grant(Agency.DISCIPLINE, scopes=CITY),
+        AUDITOR,
+    ), "who read which complainant's data, when, through which front end and why: for the "
+       "city's bureau heads and discipline commission and the auditor; no unit audits its "
+       "own reads (§7; 个人信息保护法 Art. 54)"),
     Rule("ListCases", CASE_READERS,
          "cases of a unit (the city: all), for the same callers as GetCase; the police's "
          "list is only their referrals"),
@@ -103,13 +118,6 @@ POLICY = Policy("casework", [
          "the whole log, for the auditor only; one record's history follows its own read "
          "rule (a case: GetCase; a warning: ListWarnings)"),
 ])
-
-PERSONAL_DATA = Policy("casework personal data", [
-    Rule("ReadComplainant", (Grant(Agency.PROPERTY_BUREAU, scopes=OWN_UNIT),),
-         "the complainant's name and phone in GetCase: the handling unit's bureau only, not "
-         "the city, townships or police (§7)"),
-])
-"""Not an RPC: which GetCase answers carry the complainant's personal data."""
 
 UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})
 """Warnings about the unit's own conduct (§4 E, supervision failures of agencies): behind

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from campaign import contact
@@ -15,13 +15,19 @@ from campaign.sources import local, plan
 from casework.application import ledgers
 from casework.application.access import (
     HISTORY_READS,
-    PERSONAL_DATA,
     POLICY,
     authorize,
     case_facts,
     list_filter,
 )
-from casework.application.ports import CaseReadModel, CaseRow, PersonalDataVault, WarningRow
+from casework.application.ports import (
+    CaseReadModel,
+    CaseRow,
+    PersonalDataRead,
+    PersonalDataReadLog,
+    PersonalDataVault,
+    WarningRow,
+)
 from casework.domain import reporting
 from casework.domain.case import (
     CHANNELS,
@@ -34,7 +40,7 @@ from casework.domain.case import (
 )
 from pubrev_contracts.identities import SUBJECT_PATTERNS, SubjectKind
 from pubrev_contracts.units import COUNTY_UNITS, UNITS
-from servicekit.errors import NotFound, Validator
+from servicekit.errors import Conflict, NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
 from servicekit.policy import Resource
@@ -58,6 +64,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class CaseTimeLimits:
     """Days to close a complaint, by channel (configurable, versioned). The plan asks for
@@ -70,6 +84,42 @@ class CaseTimeLimits:
     legal_basis: str = (f"{plan('五（三）')}；"
                         + local("投诉办理时限30日，上级交办件15日")
                         + f"；期限计算：{TIME_LIMIT_BASIS}")
+
+
+PURPOSES = {
+    "investigation": "调查核实",
+    "feedback": "反馈处理结果",
+    "follow_up": "回访投诉人",
+    "mediation": "组织调解",
+    "complainant_request": "投诉人查询办理情况",
+}
+"""Why the handling bureau reads a complainant's name and phone (个人信息保护法 Art. 6: a
+clear purpose, the least needed): each read names one, and it is recorded with the read."""
+NOTE_MAX = 200
+READS_PAGE_MAX = 1000
+
+
+@dataclass(frozen=True)
+class PersonalDataRetention:
+    """How long a closed complaint's personal data is kept (个人信息保护法 Art. 19: no
+    longer than necessary for the purpose). The period is the bureau's own: no source sets
+    one. A year after closure outlasts the complainant's 60 days to apply for
+    reconsideration (行政复议法 Art. 20) and six months to sue (行政诉讼法 Art. 46) over the
+    handling, during which the bureau may need to reach the complainant again."""
+
+    version: str = "putian-pii-retention-2026.1"
+    days_after_closure: int = 365
+
+    @property
+    def legal_basis(self) -> str:
+        return ("《中华人民共和国个人信息保护法》第十九条；"
+                + local(f"投诉办结后保存投诉人个人信息{self.days_after_closure}日")
+                + f"（{self.version}）")
+
+
+ORPHAN_KEY_GRACE = timedelta(days=1)
+"""A data key whose case never came to be (the complaint's commit failed after its key was
+stored) is destroyed once this old: a complaint being received right now is younger."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +149,24 @@ class MonthlyLedgers:
 
 @dataclass
 class CaseView:
+    """A case as its readers see it: never the complainant's name and phone, which only
+    ReadComplainant discloses, with a purpose, recorded."""
+
     case: Case
-    personal_data: dict[str, str] | None
     overdue: bool
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComplainantView:
+    """ReadComplainant's answer: the name and phone, and the record of this read (None when
+    nothing was disclosed: shredded, or a case that holds none)."""
+
+    case_id: str
+    name: str
+    phone: str
+    shredded: bool
+    read: PersonalDataRead | None
 
 
 class CaseworkApplication(ServiceApplication):
@@ -111,22 +175,33 @@ class CaseworkApplication(ServiceApplication):
     history_reads = HISTORY_READS
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow,
-                 limits: CaseTimeLimits | None = None) -> None:
+                 limits: CaseTimeLimits | None = None,
+                 retention: PersonalDataRetention | None = None) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.limits = limits or CaseTimeLimits()
+        self.retention = retention or PersonalDataRetention()
         self._vault: PersonalDataVault | None = None
         self._read_model: CaseReadModel | None = None
+        self._read_log: PersonalDataReadLog | None = None
 
-    def wire(self, vault: PersonalDataVault, read_model: CaseReadModel | None) -> None:
+    def wire(self, vault: PersonalDataVault, read_model: CaseReadModel | None,
+             read_log: PersonalDataReadLog | None = None) -> None:
         self._vault = vault
         self._read_model = read_model
+        self._read_log = read_log
 
     @property
     def vault(self) -> PersonalDataVault:
         if self._vault is None:
             raise RuntimeError("no personal-data vault wired (see bootstrap)")
         return self._vault
+
+    @property
+    def read_log(self) -> PersonalDataReadLog:
+        if self._read_log is None:
+            raise RuntimeError("no personal-data read log wired (see bootstrap)")
+        return self._read_log
 
     @property
     def read_model(self) -> CaseReadModel:
@@ -216,6 +291,11 @@ class CaseworkApplication(ServiceApplication):
             return [current], {"case_id": case_id, "version": current.version}
 
         self.run_once(action, request_id, (case_id, *map(str, args)), execute)
+        if action == "shred_personal_data":
+            # The shredding is recorded first, then the key destroyed: should this stop in
+            # between, the case says shredded (nothing is disclosed) and the retention job
+            # destroys the key it finds left.
+            self.vault.shred(uuid.UUID(case_id))
         return self.case(case_id)
 
     def _authorise(self, rpc: str, identity: Identity, case: Case, action: str,
@@ -290,8 +370,7 @@ class CaseworkApplication(ServiceApplication):
             outcome, note = args
             case.report_police_outcome(outcome, note)
         elif action == "shred_personal_data":
-            self.vault.shred(case.id)
-            case.note_shredded()
+            case.note_shredded(self.clock())
         else:  # pragma: no cover - a programming error
             raise ValueError(action)
 
@@ -309,15 +388,99 @@ class CaseworkApplication(ServiceApplication):
     def view(self, identity: Identity, case_id: str) -> CaseView:
         POLICY.admit("GetCase", identity)
         case = self.case(case_id)
-        facts = case_facts(case)
-        if POLICY.decide("GetCase", identity, facts) is None:
+        if POLICY.decide("GetCase", identity, case_facts(case)) is None:
             # Not even its existence is confirmed to those who may not read it.
             raise NotFound(f"case {case_id[:40]} does not exist", "案件不存在")
-        personal = None
-        if case.sealed_personal_data and \
-                PERSONAL_DATA.decide("ReadComplainant", identity, facts) is not None:
-            personal = self.vault.open(case.id, case.sealed_personal_data)
-        return CaseView(case, personal, case.is_overdue(self.clock()))
+        return CaseView(case, case.is_overdue(self.clock()))
+
+    # -- personal data ---------------------------------------------------------------------
+
+    def read_complainant(self, identity: Identity, case_id: str, purpose: str,
+                         note: str = "") -> ComplainantView:
+        """The complainant's name and phone, for the handling unit's bureau (DOMAIN.md §7),
+        with the purpose of the read. The read is recorded (who, through which front end,
+        when, which case, why) before the data is returned: a read that cannot be recorded
+        discloses nothing."""
+        POLICY.admit("ReadComplainant", identity)
+        v = Validator()
+        v.require(purpose in PURPOSES, "purpose", "unknown_purpose",
+                  f"why the personal data is read: one of {', '.join(PURPOSES)}",
+                  "须说明查看投诉人个人信息的目的：" + "、".join(PURPOSES.values()))
+        v.require(len(note) <= NOTE_MAX, "note", "too_long",
+                  f"at most {NOTE_MAX} characters", f"备注不超过{NOTE_MAX}字")
+        v.raise_if_any()
+        case = self.case(case_id)
+        facts = case_facts(case)
+        if POLICY.decide("ReadComplainant", identity, facts) is None and \
+                POLICY.decide("GetCase", identity, facts) is None:
+            raise NotFound(f"case {case_id[:40]} does not exist", "案件不存在")
+        authorize(POLICY, "ReadComplainant", identity, facts)
+        if not case.sealed_personal_data:  # a rectification case: nobody complained
+            return ComplainantView(str(case.id), "", "", False, None)
+        data = None if case.shredded else self.vault.open(case.id, case.sealed_personal_data)
+        if data is None:
+            return ComplainantView(str(case.id), "", "", True, None)
+        read = self.read_log.record(PersonalDataRead(
+            self.clock(), str(case.id), case.unit, identity.render(), identity.via, purpose,
+            note, ("name", "phone")))
+        return ComplainantView(str(case.id), data.get("name", ""), data.get("phone", ""),
+                               False, read)
+
+    def list_personal_data_reads(self, identity: Identity, unit: str, case_id: str,
+                                 since: datetime | None, until: datetime | None,
+                                 after_read_id: int, limit: int) -> list[PersonalDataRead]:
+        """The recorded reads of complainants' personal data, oldest first, of a unit (none
+        asked: every unit), a case, a period [since, until); paged by the last read id."""
+        POLICY.admit("ListPersonalDataReads", identity)
+        v = Validator()
+        v.require(not unit or unit in COUNTY_UNITS, "unit", "unknown_unit",
+                  "a county-level unit", "承办单位不正确")
+        v.require(not case_id or _is_uuid(case_id), "case_id", "case_id_format",
+                  "a case id (UUID)", "案件编号格式错误")
+        for name, value in (("since", since), ("until", until)):
+            v.require(value is None or value.tzinfo is not None, name, "time_format",
+                      "RFC 3339 with offset", "时间格式错误")
+        if since and until and since.tzinfo and until.tzinfo:
+            v.require(since <= until, "until", "before_since", "not before since",
+                      "截止时间不能早于起始时间")
+        v.require(after_read_id >= 0, "after_read_id", "non_negative", "0 or a read id",
+                  "分页位置不能为负")
+        v.require(0 <= limit <= READS_PAGE_MAX, "limit", "limit_range",
+                  f"0 (100) to {READS_PAGE_MAX}", f"每页条数为0至{READS_PAGE_MAX}")
+        v.raise_if_any()
+        authorize(POLICY, "ListPersonalDataReads", identity, Resource(unit=unit))
+        units = [unit] if unit else list(COUNTY_UNITS)
+        return self.read_log.reads(units, str(uuid.UUID(case_id)) if case_id else "", since,
+                                   until, after_read_id, limit or 100)
+
+    def shred_expired_personal_data(self) -> int:
+        """The retention job (projector role): every closed complaint whose personal data
+        has been kept its retention period after closure is archived (the shredding recorded
+        as an event of the case) and its key destroyed; how many. Also destroys what a crash
+        left: the key of a case already shredded, and keys whose case never came to be."""
+        now = self.clock()
+        days = self.retention.days_after_closure
+        archived = 0
+        for held in self.vault.held():
+            case = self.find(held.case_id, Case)
+            if case is None:
+                if held.created_at <= now - ORPHAN_KEY_GRACE:
+                    self.vault.shred(held.case_id)
+                    log.info("data key of a case that never came to be destroyed",
+                             extra={"case_id": str(held.case_id)})
+                continue
+            if not case.shredded:
+                ends = case.retention_ends(days)
+                if ends is None or now < ends:
+                    continue
+                case.archive(now, days, self.retention.legal_basis)
+                try:
+                    self.record(case)
+                except Conflict:
+                    continue  # changed meanwhile: the next run sees it again
+                archived += 1
+            self.vault.shred(case.id)
+        return archived
 
     def monthly_ledgers(self, identity: Identity, unit: str, year: int,
                         month: int) -> MonthlyLedgers:

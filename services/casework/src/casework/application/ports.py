@@ -8,6 +8,51 @@ from datetime import datetime
 from typing import Protocol
 
 
+@dataclass(frozen=True)
+class WrappedKey:
+    """A case's data key wrapped (encrypted) by a key-encryption key: what is stored, never
+    the data key itself."""
+
+    kek_id: str
+    """Which key-encryption key wrapped it (e.g. `vault:transit/casework-pii`)."""
+    kek_version: int
+    """Which version of that key (a rotation adds one; older ones still unwrap)."""
+    ciphertext: bytes
+
+
+class KeyEncryptionKey(Protocol):
+    """The key-encryption key (KEK) behind its provider: it wraps and unwraps the per-case
+    data keys and never leaves the provider (a local key file in development and tests,
+    Vault's transit engine in production). `context` (the case id) is bound to the wrapped
+    key: a wrapped key copied to another case does not unwrap there."""
+
+    @property
+    def kek_id(self) -> str: ...
+
+    def current_version(self) -> int: ...
+
+    def wrap(self, data_key: bytes, context: bytes) -> WrappedKey: ...
+
+    def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes: ...
+
+    def rewrap(self, wrapped: WrappedKey, context: bytes) -> WrappedKey:
+        """The same data key under the current version (after a rotation)."""
+        ...
+
+
+class KeyProviderError(Exception):
+    """The key provider refused or could not be reached (a wrapped key of another KEK, a
+    Vault outage): nothing is disclosed and nothing is written."""
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    """A case whose data key still exists (wrapped), since when."""
+
+    case_id: uuid.UUID
+    created_at: datetime
+
+
 class PersonalDataVault(Protocol):
     """Encrypts a case's personal data with a key of its own, kept outside the event
     store; destroying the key makes the stored ciphertext unreadable (crypto-shredding)."""
@@ -18,7 +63,44 @@ class PersonalDataVault(Protocol):
         """None when the key was destroyed."""
         ...
 
-    def shred(self, case_id: uuid.UUID) -> None: ...
+    def shred(self, case_id: uuid.UUID) -> None:
+        """Destroys the case's key (idempotent)."""
+        ...
+
+    def held(self) -> list[HeldKey]:
+        """The cases whose key still exists (for the retention job)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PersonalDataRead:
+    """One disclosure of a complainant's personal data: who read it (the identity as
+    rendered, and the front end it came through), when, which case, why."""
+
+    read_at: datetime
+    case_id: str
+    unit: str
+    """The case's unit when it was read (the city lists by unit)."""
+    reader: str
+    via: str
+    purpose: str
+    note: str
+    fields: tuple[str, ...]
+    read_id: int = 0
+    """Given by the log when recorded; increasing."""
+
+
+class PersonalDataReadLog(Protocol):
+    """Append-only: a read is recorded (durably) before the data leaves the service."""
+
+    def record(self, read: PersonalDataRead) -> PersonalDataRead:
+        """The read as recorded, with its id."""
+        ...
+
+    def reads(self, units: list[str], case_id: str, since: datetime | None,
+              until: datetime | None, after_id: int, limit: int) -> list[PersonalDataRead]:
+        """Recorded reads of those units (and case), oldest first, after `after_id`."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Lifecycle: received → assigned → investigating → resolved → (feedback gi
 A complaint cannot close before the complainant has been told the result; nothing happens
 to a closed case. A case with a joint meeting (联席会议) stays open until closed. The
 complainant's name and phone are held only as ciphertext (`sealed_personal_data`); the key
-lives outside the event store, so destroying it shreds them while the events stay.
+lives outside the event store, so destroying it shreds them while the events stay. A closed
+complaint's are shredded once its retention period runs out, and the case is archived.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
 POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
 FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHRED_REQUESTED = "requested"
+SHRED_RETENTION = "retention"
 TIME_LIMIT_BASIS = f"《民法典》第二百零一条；{CIVIL_CODE_ART_203}"
 """A time limit of N days: the receiving day not counted, the period ends at 24:00 of its
 last day, and a last day that is a rest day moves to the next working day."""
@@ -108,6 +111,7 @@ class Case(Aggregate):
         self.police_office = ""
         self.police_status = ""
         self.shredded = False
+        self.archived = False
         self.closed_at: datetime | None = None
 
     @staticmethod
@@ -320,11 +324,55 @@ class Case(Aggregate):
 
     class PersonalDataShredded(Aggregate.Event):
         unit: str
+        reason: str
+        """v2: `requested` (ShredPersonalData) or `retention` (the retention period after
+        the complaint's closure ran out: the case is archived)."""
+        legal_basis: str
+        """v2: for a retention shredding, the rule and its period (local configuration)."""
+        shredded_at: datetime | None
+        """v2: by the service's clock (None for shreddings recorded before v2)."""
 
-    def note_shredded(self) -> None:
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before v2 only ShredPersonalData shredded.
+            state["reason"] = SHRED_REQUESTED
+            state["legal_basis"] = ""
+            state["shredded_at"] = None
+
+    def note_shredded(self, at: datetime | None = None) -> None:
+        """The key was destroyed on request (ShredPersonalData); once."""
         if not self.shredded:
-            self._shredded(unit=self.unit)
+            self._shredded(unit=self.unit, reason=SHRED_REQUESTED, legal_basis="",
+                           shredded_at=at)
+
+    def retention_ends(self, days: int) -> datetime | None:
+        """When a closed complaint's personal data has been kept `days` days after its
+        closure; None for what the retention rule does not touch (open cases,
+        rectification cases, which hold none)."""
+        if self.kind != "complaint" or self.status != "closed" or self.closed_at is None:
+            return None
+        return self.closed_at + timedelta(days=days)
+
+    def archive(self, now: datetime, days: int, legal_basis: str) -> None:
+        """Retention (个人信息保护法 Art. 19: kept no longer than necessary): the personal data
+        of a complaint closed more than `days` days ago is shredded and the case archived;
+        the case record itself stays."""
+        ends = self.retention_ends(days)
+        if ends is None:
+            raise RuleViolated("only a closed complaint is archived",
+                               "仅已办结的投诉案件可以归档")
+        if now < ends:
+            raise RuleViolated("the retention period after closure has not run out",
+                               "办结后的个人信息保存期限尚未届满")
+        if not self.archived:
+            self._shredded(unit=self.unit, reason=SHRED_RETENTION, legal_basis=legal_basis,
+                           shredded_at=now)
 
     @event(PersonalDataShredded)
-    def _shredded(self, unit: str) -> None:
+    def _shredded(self, unit: str, reason: str, legal_basis: str,
+                  shredded_at: datetime | None) -> None:
         self.shredded = True
+        if reason == SHRED_RETENTION:
+            self.archived = True

@@ -12,6 +12,7 @@ import grpc
 from casework.adapters.ledger_files import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from casework.application.app import CaseView, CaseworkApplication, Complaint
 from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
+from casework.application.ports import PersonalDataRead
 from casework.application.warnings import WarningsPolicy
 from casework.domain.warnings import Warning
 from pubrev.casework.v1 import casework_pb2 as pb
@@ -34,9 +35,14 @@ def _time(text: str) -> datetime | None:
     return value
 
 
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
 def case_to_pb(view: CaseView) -> pb.Case:
+    """A case as GetCase and every command answer it: never the complainant's name and
+    phone (fields left empty), which only ReadComplainant discloses."""
     c = view.case
-    personal = view.personal_data or {}
     return pb.Case(
         case_id=str(c.id), kind=c.kind, channel=c.channel, unit=c.unit, township=c.township,
         community_code=c.community_code, company_uscc=c.company_uscc, category=c.category,
@@ -45,10 +51,16 @@ def case_to_pb(view: CaseView) -> pb.Case:
         due_provisional=c.due_provisional, overdue=view.overdue, result=c.result,
         feedback_given=c.feedback_given, typical=c.typical,
         joint_meeting=bool(c.joint_meetings), police_office=c.police_office,
-        police_status=c.police_status, complainant_name=personal.get("name", ""),
-        complainant_phone=personal.get("phone", ""), personal_data_shredded=c.shredded,
-        finding_id=c.finding_id, version=c.version,
+        police_status=c.police_status, personal_data_shredded=c.shredded,
+        finding_id=c.finding_id, version=c.version, archived=c.archived,
     )
+
+
+def read_to_pb(read: PersonalDataRead) -> pb.PersonalDataRead:
+    return pb.PersonalDataRead(
+        read_id=read.read_id, read_at=_utc(read.read_at), case_id=read.case_id, unit=read.unit,
+        reader=read.reader, via=read.via, purpose=read.purpose, note=read.note,
+        fields=list(read.fields))
 
 
 def warning_to_pb(w: Warning) -> pb.Warning:
@@ -148,6 +160,27 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         history = await history_events(
             self.app, identity, audit_pb2.HistoryQuery(aggregate_id=str(view.case.id)))
         return pb.GetCaseResponse(case=case_to_pb(view), history=history)
+
+    async def ReadComplainant(self, request: pb.ReadComplainantRequest,
+                              context: Context) -> pb.ReadComplainantResponse:
+        view = await asyncio.to_thread(self.app.read_complainant, current_identity(),
+                                       request.case_id, request.purpose, request.note)
+        read = view.read
+        return pb.ReadComplainantResponse(
+            case_id=view.case_id, complainant_name=view.name, complainant_phone=view.phone,
+            shredded=view.shredded, read_id=read.read_id if read else 0,
+            read_at=_utc(read.read_at) if read else "")
+
+    async def ListPersonalDataReads(self, request: pb.ListPersonalDataReadsRequest,
+                                    context: Context) -> pb.ListPersonalDataReadsResponse:
+        limit = request.limit or 100
+        reads = await asyncio.to_thread(
+            self.app.list_personal_data_reads, current_identity(), request.unit,
+            request.case_id, _time(request.since), _time(request.until), request.after_read_id,
+            request.limit)
+        return pb.ListPersonalDataReadsResponse(
+            reads=[read_to_pb(r) for r in reads],
+            next_after_read_id=reads[-1].read_id if len(reads) == limit else 0)
 
     async def ListCases(self, request: pb.ListCasesRequest,
                         context: Context) -> pb.ListCasesResponse:

@@ -8,13 +8,21 @@ from collections.abc import Iterator
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from psycopg_pool import ConnectionPool
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casework.adapters.contract_events import to_contract
-from casework.adapters.kek import KubernetesLogin, LocalKek, TokenFile, TokenSource, VaultTransit
+from casework.adapters.kek import (
+    KubernetesLogin,
+    LocalKek,
+    NoKek,
+    TokenFile,
+    TokenSource,
+    VaultTransit,
+)
 from casework.adapters.personal_data import (
     KEYRING_ROLE,
     SHREDDER_ROLE,
@@ -50,7 +58,7 @@ from servicekit.push import (
 )
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
-from servicekit.settings import Environment, ServiceSettings
+from servicekit.settings import Environment, ServiceSettings, with_database
 
 ROOT = Path(__file__).resolve().parents[4]
 SCHEMAS = ROOT / "contracts" / "feeds"
@@ -79,6 +87,10 @@ class PersonalDataSettings(BaseSettings):
       roles never call Vault, so they need no token.
     - `PUBREV_PII_RETENTION_DAYS`: days a closed complaint's name and phone are kept
       (local configuration; application.app.PersonalDataRetention says why 365).
+    - `PUBREV_KEYRING_DATABASE_URL`: the login the wrapped keys are reached with (the
+      api's: a member of `PUBREV_KEYRING_ROLE`; the projector's: of
+      `PUBREV_SHREDDER_ROLE`); its database is always the service's. Unset: the service's
+      own login (development, where it is a superuser).
     - `PUBREV_KEYRING_ROLE`, `PUBREV_SHREDDER_ROLE`: the database group roles that keep the
       wrapped keys and that destroy them (adapters.personal_data)."""
 
@@ -97,6 +109,7 @@ class PersonalDataSettings(BaseSettings):
     vault_jwt_file: Path = Path("/var/run/secrets/vault/token")
     vault_ca_file: Path | None = None
     pii_retention_days: int = Field(365, ge=1, le=3650)
+    keyring_database_url: SecretStr | None = None
     keyring_role: str = Field(KEYRING_ROLE, pattern=ROLE_NAME)
     shredder_role: str = Field(SHREDDER_ROLE, pattern=ROLE_NAME)
     environment: Environment = Field(Environment.development,
@@ -188,25 +201,41 @@ def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
             yield OpenComplaint(row.case_id, case.unit, case.community_code, case.received_at)
 
 
-def personal_data(pool: ConnectionPool, settings: PersonalDataSettings
-                  ) -> tuple[EnvelopeVault, PostgresReadLog]:
-    """The envelope vault and the read log. The login that keeps the keyring (the api's; in
-    development the one login of every role) sets them up, wraps keys that earlier versions
-    kept in clear and re-wraps keys of an older KEK version; the other roles' logins only
-    get their handles (the projector's destroys keys; the relay's and consumer's none)."""
-    kek = settings.kek()
-    keyring = PostgresKeyring(pool, settings.keyring_role, settings.shredder_role)
-    vault = EnvelopeVault(keyring, kek)
+def personal_data(pool: ConnectionPool, settings: PersonalDataSettings, database_url: str,
+                  environment: Environment,
+                  ) -> tuple[EnvelopeVault, PostgresReadLog, list[ConnectionPool]]:
+    """The envelope vault and the read log, and the keyring's own pool (to close). Only
+    the login that keeps the keyring (the api's; in development the one login of every
+    role) gets the key-encryption key: it sets the keyring up, wraps keys that earlier
+    versions kept in clear and re-wraps keys of an older KEK version. The projector's login
+    only destroys keys; the relay's and consumer's reach none."""
+    pools = []
+    keyring_pool = pool
+    if settings.keyring_database_url is not None:
+        dbname = urlsplit(database_url).path.lstrip("/")
+        keyring_pool = ConnectionPool(
+            with_database(settings.keyring_database_url.get_secret_value(), dbname),
+            min_size=1, max_size=4, open=True)
+        pools.append(keyring_pool)
+    keyring = PostgresKeyring(keyring_pool, settings.keyring_role, settings.shredder_role)
     reads = PostgresReadLog(pool)
-    if keyring.setup():
-        reads.setup()
-        keyring.adopt_clear_keys(kek)  # must succeed: those keys open nothing until wrapped
-        try:
-            vault.rewrap_stale()
-        except KeyProviderError:
-            # Keys under an older version still unwrap: retried at the next start.
-            log.exception("re-wrapping data keys under the current KEK version failed")
-    return vault, reads
+    if not keyring.setup():
+        return EnvelopeVault(keyring, NoKek()), reads, pools
+    if keyring_pool is pool and environment is Environment.production:
+        # Then every role, relay and consumer included, could read the wrapped keys.
+        raise ValueError("personal-data keys: the service's own database login belongs to "
+                         f"{settings.keyring_role}; in production only the api's "
+                         "PUBREV_KEYRING_DATABASE_URL login may")
+    kek = settings.kek()
+    vault = EnvelopeVault(keyring, kek)
+    reads.setup()
+    keyring.adopt_clear_keys(kek, pool)  # must succeed: those keys open nothing until wrapped
+    try:
+        vault.rewrap_stale()
+    except KeyProviderError:
+        # Keys under an older version still unwrap: retried at the next start.
+        log.exception("re-wrapping data keys under the current KEK version failed")
+    return vault, reads, pools
 
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow,
@@ -224,7 +253,8 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
     configs = {ZHIHUI: feed.config(schema)}
     outbox = PushOutbox(configs, clock=clock)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool, outbox)
-    vault, reads = personal_data(pool, pd)
+    vault, reads, keyring_pools = personal_data(pool, pd, settings.service_database_url,
+                                                settings.environment)
     app.wire(vault, PostgresCaseReadModel(projector, pool), reads)
     pusher = Pusher(pool, configs, clock=clock)
 
@@ -252,6 +282,6 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
                         app.shred_expired_personal_data),
         ],
         background=[pusher.run],
-        closers=[pusher.close, pool.close,
+        closers=[pusher.close, pool.close, *(p.close for p in keyring_pools),
                  *([vault.kek.close] if isinstance(vault.kek, VaultTransit) else [])],
     )

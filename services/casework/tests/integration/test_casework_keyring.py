@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from casework.adapters.kek import LocalKek
+from casework.adapters.kek import LocalKek, NoKek
 from casework.adapters.personal_data import (
     KEYRING_ROLE,
     SHREDDER_ROLE,
@@ -36,10 +36,10 @@ from casework.adapters.personal_data import (
 )
 from casework.application.app import CaseworkApplication
 from casework.application.ports import WrappedKey
-from casework.bootstrap import DEV_KEK_FILE, PersonalDataSettings, build
+from casework.bootstrap import DEV_KEK_FILE, PersonalDataSettings, build, personal_data
 from servicekit.identity import Identity
 from servicekit.runtime import close
-from servicekit.settings import ServiceSettings
+from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import FakeClock
 from tests.support.casework_fake_vault import FakeVaultTransit
 from tests.support.casework_scenario import NAME, OFFICER, PHONE, WHEN, complaint
@@ -291,3 +291,47 @@ def test_vault_transit_end_to_end_through_the_settings(service_settings,
         assert kek_id == "vault:transit/casework-pii"
         assert bytes(wrapped).startswith(b"vault:v1:")
         assert "POST /v1/transit/decrypt/casework-pii" in fake.calls
+
+
+def test_each_role_reaches_the_keyring_with_its_own_login(service_settings) -> None:
+    """As deployed: the service's own login (here the server's superuser) for events and
+    read models, PUBREV_KEYRING_DATABASE_URL for the keys. The api's login (a member of
+    the keyring role) seals and reads; the projector's (the shredder role) gets no KEK at
+    all, yet its retention job destroys keys; a login of neither reaches no key."""
+    settings = service_settings("casework")
+    url = settings.service_database_url
+    clock = FakeClock(WHEN)
+    with login(url, KEYRING_ROLE) as api_login, login(url, SHREDDER_ROLE) as projector_login:
+        api = PersonalDataSettings(keyring_database_url=api_login)
+        with pytest.raises(KeyringNotAvailable, match="CREATE SCHEMA pd_keyring AUTHORIZATION"):
+            build(settings, pd=api)  # the api's login may not create schemas
+        with psycopg.connect(url, autocommit=True) as conn:  # what the DBA does, once
+            conn.execute(f"CREATE SCHEMA pd_keyring AUTHORIZATION {KEYRING_ROLE}")
+        with casework(settings, pd=api, clock=clock) as app:
+            case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+            for step, args in (("start_investigation", ()), ("resolve", ("已责令公示",)),
+                               ("give_feedback", ("phone", "已告知")), ("close", ())):
+                app.act(OFFICER, step, case_id, step, *args)
+            assert app.read_complainant(OFFICER, case_id, "feedback").name == NAME
+        projector = PersonalDataSettings(keyring_database_url=projector_login)
+        with casework(settings, pd=projector, clock=clock) as app:
+            assert isinstance(app.vault, EnvelopeVault) and isinstance(app.vault.kek, NoKek)
+            with pytest.raises(KeyringNotAvailable):
+                app.read_complainant(OFFICER, case_id, "feedback")
+            clock.now = WHEN + timedelta(days=365)
+            assert app.shred_expired_personal_data() == 1
+            assert app.vault.held() == []
+    with login(url) as worker, casework(
+            settings, pd=PersonalDataSettings(keyring_database_url=worker)) as app, \
+            pytest.raises(KeyringNotAvailable):
+        app.vault.held()
+
+
+def test_production_refuses_a_service_login_that_keeps_the_keyring(service_settings) -> None:
+    """Were the service's own login (every role's) the keyring's, the relay and consumer
+    could read wrapped keys: production refuses to start so."""
+    settings = service_settings("casework")
+    with ConnectionPool(settings.service_database_url, min_size=1, max_size=2) as pool, \
+            pytest.raises(ValueError, match="only the api's PUBREV_KEYRING_DATABASE_URL"):
+        personal_data(pool, PersonalDataSettings(), settings.service_database_url,
+                      Environment.production)

@@ -150,6 +150,25 @@ def _tmp_with(path: Path, document: dict[str, Any]) -> str:
     return tmp
 
 
+class NoKek:
+    """What the roles that keep no keys hold (relay, consumer, projector): every use is
+    refused. They never wrap or unwrap, so they never get the KEK, nor Vault's token."""
+
+    kek_id = "none"
+
+    def current_version(self) -> int:
+        raise KeyProviderError("this role holds no key-encryption key: only the api does")
+
+    def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
+        raise KeyProviderError("this role holds no key-encryption key: only the api does")
+
+    def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:
+        raise KeyProviderError("this role holds no key-encryption key: only the api does")
+
+    def rewrap(self, wrapped: WrappedKey, context: bytes) -> WrappedKey:
+        raise KeyProviderError("this role holds no key-encryption key: only the api does")
+
+
 # -- Vault transit ---------------------------------------------------------------------------
 
 

@@ -13,7 +13,10 @@ its own, `pd_keyring`:
 - every other role (the relay's, the consumer's) is refused the schema.
 
 Every statement on the keyring runs under `SET LOCAL ROLE` of one of the two, so the grants
-decide even for a superuser in development. Shredding deletes the wrapped key: the
+decide even for a superuser in development. The keyring is reached through its own pool,
+whose login (PUBREV_KEYRING_DATABASE_URL: the api's a member of the keyring role, the
+projector's of the shredder role) is not the one the service uses for its events and read
+models; in development both are the one login. Shredding deletes the wrapped key: the
 ciphertext in the events can never be opened again. Keys kept in clear by earlier versions
 (`public.pd_keys`) are wrapped at the api's start, and that table dropped.
 
@@ -195,8 +198,14 @@ class PostgresKeyring:
             if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
                                 (SCHEMA,)).fetchone():
                 # Needs CREATE on the database; once made, the keyring role owns it.
-                conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
-                    schema, keeper))
+                try:
+                    conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                        schema, keeper))
+                except psycopg.errors.InsufficientPrivilege:
+                    raise KeyringNotAvailable(
+                        f"schema {SCHEMA} does not exist and this login may not create it: "
+                        f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {self.keyring_role} (as the "
+                        "database's owner)") from None
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(keeper))
             conn.execute(sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {}.data_keys ("
@@ -224,35 +233,36 @@ class PostgresKeyring:
             " 'MEMBER')", (role, role)).fetchone()
         return bool(row and row[0])
 
-    def adopt_clear_keys(self, kek: KeyEncryptionKey) -> int:
-        """Wraps the keys an earlier version kept in clear (`public.pd_keys`), then drops
-        that table, in one transaction (idempotent: no table, nothing to do); how many."""
+    def adopt_clear_keys(self, kek: KeyEncryptionKey, source: ConnectionPool) -> int:
+        """Wraps the keys an earlier version kept in clear (`public.pd_keys`, read through
+        `source`, the service's own login that made that table), then drops that table;
+        how many. Idempotent and safe to stop anywhere: a key wrapped before is kept as it
+        is, and the table goes only once every key of it is wrapped."""
         if not self._keeper:
             raise KeyringNotAvailable("only the keyring's login adopts clear keys")
-        with self.pool.connection() as conn:
+        with source.connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             found = conn.execute("SELECT to_regclass('public.pd_keys')").fetchone()
             if not found or found[0] is None:
                 return 0
-            try:
-                rows = conn.execute("SELECT case_id, key FROM public.pd_keys").fetchall()
-            except psycopg.errors.InsufficientPrivilege:
-                raise KeyringNotAvailable(
-                    "public.pd_keys holds data keys in clear from before envelope encryption,"
-                    " and this login may not read it: grant it SELECT and ownership of "
-                    "public.pd_keys (or start once with the table's owner)") from None
+            rows = conn.execute("SELECT case_id, key FROM public.pd_keys").fetchall()
             wrapped = [(case_id, kek.wrap(bytes(key), case_id.bytes)) for case_id, key in rows]
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(self.keyring_role)))
-            with conn.cursor() as cur:
-                cur.executemany(
-                    sql.SQL("INSERT INTO {}.data_keys (case_id, kek_id, kek_version, wrapped)"
-                            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
-                                sql.Identifier(SCHEMA)),
-                    [(c, w.kek_id, w.kek_version, w.ciphertext) for c, w in wrapped])
-            conn.execute("SET LOCAL ROLE NONE")
+            with self.pool.connection() as keys:
+                self._as(keys, keeper=True)
+                with keys.cursor() as cur:
+                    cur.executemany(
+                        sql.SQL("INSERT INTO {} (case_id, kek_id, kek_version, wrapped)"
+                                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                                    self._table()),
+                        [(c, w.kek_id, w.kek_version, w.ciphertext) for c, w in wrapped])
             # Dropped, not emptied: deleted rows would linger in the table's file until a
             # vacuum; a dropped table's file is unlinked.
-            conn.execute("DROP TABLE public.pd_keys")
+            try:
+                conn.execute("DROP TABLE public.pd_keys")
+            except psycopg.errors.InsufficientPrivilege:
+                raise KeyringNotAvailable(
+                    "public.pd_keys (data keys in clear from before envelope encryption) is "
+                    "wrapped but may not be dropped by this login: drop it as its owner") from None
         log.warning("data keys kept in clear were wrapped and their table dropped; backups "
                     "taken before now still hold them in clear",
                     extra={"keys": len(wrapped), "kek_id": kek.kek_id})

@@ -78,6 +78,17 @@ class CommandReceipt(Aggregate):
         return uuid.uuid5(RECEIPT_NAMESPACE, f"{command}:{request_id}")
 
 
+class OperatorAction(Aggregate):
+    """One action of an operator or of the platform's scheduler that is not itself a domain
+    decision (a re-push, a sweep): who, through which front end, which RPC, with what. Kept
+    in the event store, so it is in the audit trail (GetHistory) like everything else."""
+
+    @event("Taken")
+    def __init__(self, actor: str, via: str, rpc: str, details: dict[str, Any]) -> None:
+        self.actor = actor
+        self.rpc = rpc
+
+
 def fingerprint(payload: Any) -> str:
     """A stable hash of a command's content, to tell a retry from a reuse of its request_id."""
     text = json.dumps(to_jsonable(payload), sort_keys=True, ensure_ascii=False)
@@ -279,6 +290,12 @@ class ServiceApplication(Application[uuid.UUID]):
         return dict(receipt.result)
 
     # -- audit trail -----------------------------------------------------------------------
+
+    def record_operation(self, identity: Identity, rpc: str, details: Mapping[str, Any]) -> None:
+        """Records an operation (Trust: operators act under an operator identity and every
+        action is recorded), before its effect is reported done."""
+        self.save(OperatorAction(identity.render(), identity.via, rpc,
+                                 {k: to_jsonable(v) for k, v in details.items()}))
 
     def read_history(self, identity: Identity, aggregate_id: uuid.UUID | None,
                      after_position: int, limit: int) -> list[HistoryEntry]:

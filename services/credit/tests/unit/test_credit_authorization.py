@@ -399,3 +399,21 @@ def test_the_policy_speaks_the_vocabulary() -> None:
     """Every agency and role the policy names exists, scopes fit their agencies, no front
     end is granted anything, every rule says why (servicekit.policy.Policy.problems)."""
     assert POLICY.problems(RULES) == []
+
+
+def test_an_operators_actions_are_recorded_in_the_audit_trail(app: CreditApplication) -> None:
+    """Issue 10 item 8: operators act under an operator identity and every action is
+    recorded — a re-push and a sweep decide nothing of the campaign, so no domain event would
+    say who ran them; an OperatorAction does, and the auditor reads it in the whole log."""
+    operator = Identity("operator", "operator", "putian", "ops-zhang")
+    before = len(app.read_history(Identity("auditor", "auditor", "putian"), None, 0, 1000))
+    assert app.repush_feed_record(operator, FakeDesk(), FEEDS, CREDIT_CHINA, RECORD_ID)
+    assert app.sweep_display_periods(operator, lambda: 0) == 0
+    log = app.read_history(Identity("auditor", "auditor", "putian"), None, 0, 1000)[before:]
+    actions = [(e.type, e.payload["rpc"], e.payload["actor"]) for e in log]
+    assert actions == [
+        ("OperatorAction.Taken", "RepushFeedRecord", operator.render()),
+        ("OperatorAction.Taken", "SweepDisplayPeriods", operator.render()),
+    ]
+    assert log[0].payload["details"] == {"feed": CREDIT_CHINA, "record_id": RECORD_ID,
+                                         "queued": True}

@@ -331,7 +331,9 @@ class CreditApplication(ServiceApplication):
         """Restores what the display periods release, for every company (`sweep`: the
         read model's list of ledgers, each through `restore_due`)."""
         POLICY.authorize(SWEEP, identity, Resource())
-        return sweep()
+        restored = sweep()
+        self.record_operation(identity, SWEEP, {"restored": restored})
+        return restored
 
     def feed_status(self, identity: Identity, desk: FeedDesk, feeds: Sequence[str],
                     feed: str, record_id: str) -> FeedStatusView:
@@ -359,7 +361,10 @@ class CreditApplication(ServiceApplication):
         _require_feed(v, feeds, feed, required=True)
         _require_record_id(v, record_id, required=True)
         v.raise_if_any()
-        return desk.repush(feed, record_id)
+        queued = desk.repush(feed, record_id)
+        self.record_operation(identity, REPUSH, {"feed": feed, "record_id": record_id,
+                                                 "queued": queued})
+        return queued
 
 
 def _short(text: str, limit: int = 40) -> str:

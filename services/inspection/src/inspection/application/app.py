@@ -684,7 +684,9 @@ class InspectionApplication(ServiceApplication):
         role calls sweep_rectification_deadlines itself)."""
         self._admit("SweepRectificationDeadlines", identity)
         self._authorize("SweepRectificationDeadlines", identity, Resource(unit=CITY_UNIT))
-        return self.sweep_rectification_deadlines()
+        marked = self.sweep_rectification_deadlines()
+        self.record_operation(identity, "SweepRectificationDeadlines", {"marked": marked})
+        return marked
 
     def sweep_rectification_deadlines(self) -> int:
         """RectificationOverdue, once, for each open finding past its deadline."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
 import psycopg
@@ -13,6 +15,10 @@ from servicekit.settings import with_database
 log = logging.getLogger(__name__)
 
 
+SCHEMA_LOCK = "servicekit.schema"
+SCHEMA_LOCK_TIMEOUT_SECONDS = 120
+
+
 def ensure_database(url: str) -> None:
     """Creates the database named in `url` when the server lacks it (idempotent)."""
     dbname = unquote(urlsplit(url).path.lstrip("/"))
@@ -21,11 +27,39 @@ def ensure_database(url: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if exists:
             return
+        # Processes creating one database together: the losers' CREATE DATABASE fails with
+        # a unique violation on pg_database (not DuplicateDatabase), so they take turns and
+        # look again. Released with the session.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"{SCHEMA_LOCK}:{dbname}",))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
+            return
         try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
             log.info("created database", extra={"database": dbname})
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another process created it between our check and our create
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            pass  # created by a process that does not take the lock
+
+
+@contextlib.contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """Holds the database's schema lock while the body creates or alters its tables.
+
+    Processes of one service (its roles, api workers, `prepare`) starting together would
+    otherwise race on their DDL: PostgreSQL fails concurrent CREATE TYPE, CREATE TABLE IF
+    NOT EXISTS or CREATE OR REPLACE FUNCTION of one object with a unique violation on
+    pg_type or `tuple concurrently updated`, and the role dies. A session advisory lock on
+    a connection of its own: the body's statements run on their own connections and must
+    not take this lock themselves (they would wait for it for ever)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        # A process stuck holding it (waiting on a key service, say) fails the others
+        # visibly after this long instead of hanging them.
+        conn.execute(sql.SQL("SET lock_timeout = {}").format(
+            sql.Literal(f"{SCHEMA_LOCK_TIMEOUT_SECONDS}s")))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SCHEMA_LOCK,))
 
 
 def drop_database(url: str) -> None:

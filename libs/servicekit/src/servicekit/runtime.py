@@ -27,7 +27,7 @@ from servicekit.grpc_kit import GrpcServer
 from servicekit.identity import IdentityRules
 from servicekit.kafka_admin import KafkaSecurity, ensure_topics
 from servicekit.logs import configure_logging
-from servicekit.postgres import ensure_database
+from servicekit.postgres import ensure_database, schema_lock
 from servicekit.projector import Projector
 from servicekit.relay import Relay, Translate, make_producer
 from servicekit.settings import ServiceSettings
@@ -175,22 +175,36 @@ async def serve(parts: ServiceParts, roles: Sequence[str]) -> None:
     log.info("service down")
 
 
+def build_parts(settings: ServiceSettings,
+                build: Callable[[ServiceSettings], ServiceParts]) -> ServiceParts:
+    """The service's parts: its database first, then `build` (which creates or upgrades
+    the tables it uses) under the database's schema lock, so that processes starting
+    together take turns at their DDL instead of racing on it."""
+    ensure_database(settings.service_database_url)
+    with schema_lock(settings.service_database_url):
+        return build(settings)
+
+
 def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
          argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
-    parser.add_argument("role", choices=[*ROLES, "all"],
+    parser.add_argument("role", choices=[*ROLES, "all", "prepare"],
                         help="api: gRPC server; relay: outbox to Kafka; consumer: Kafka "
                              "subscriptions; projector: read models and periodic jobs; "
-                             "all: every role in one process (development)")
+                             "all: every role in one process (development); prepare: "
+                             "create the database and its tables, then exit")
     args = parser.parse_args(argv)
     settings = ServiceSettings(service=service)
     configure_logging(service, settings.log_level)
-    ensure_database(settings.service_database_url)
+    if args.role == "prepare":
+        close(build_parts(settings, build))
+        log.info("schema ready")
+        return
     workers: list[subprocess.Popen[bytes]] = []
     if args.role == "api" and settings.api_workers > 1:
         workers = _start_api_workers(service, settings.api_workers - 1)
         settings.grpc_reuseport = True
-    parts = build(settings)
+    parts = build_parts(settings, build)
     roles = ROLES if args.role == "all" else (args.role,)
     try:
         asyncio.run(serve(parts, roles))

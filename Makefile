@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 BUF_VERSION := 1.61.0
 BUF := .local/node/node_modules/.bin/buf
 SERVICES := disclosure inspection credit casework
-SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src)
+PROTO_DEPS := .local/protovalidate
+SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src) \
+             $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop infra-up infra-down infra-status test test-unit test-infra lint \
         protos protos-check asyncapi authz-doc bench fmt clean
@@ -23,12 +25,16 @@ help:
 	@echo "make stop    stop the services and the local infrastructure"
 
 # -- dependencies -------------------------------------------------------------------------
-$(STAMP): requirements.lock requirements-dev.txt Makefile
+$(STAMP): requirements.lock requirements-dev.txt Makefile tools/proto_deps.py
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is required" >&2; exit 1; }
 	@command -v java >/dev/null || { echo "Java 17+ is required (for the Kafka broker)" >&2; exit 1; }
 	@command -v mvn >/dev/null || { echo "Maven is required (fetches the Kafka broker)" >&2; exit 1; }
+	@command -v go >/dev/null || { echo "Go is required (fetches protovalidate's validate.proto)" >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@# The protos' bounds import buf/validate/validate.proto: fetched (never kept here) into
+	@# $(PROTO_DEPS), its Python module generated beside it (tools/proto_deps.py).
+	$(PY) tools/proto_deps.py
 	@# Source roots on sys.path: services import contracts and servicekit, never each other.
 	printf '%s\n' $(abspath $(SRC_ROOTS)) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/pubrev-workspace.pth"
 	touch $@
@@ -78,9 +84,14 @@ lint: $(STAMP) $(BUF)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	cd contracts/proto && ../../$(BUF) lint
+	@# buf reads images that protoc builds with the fetched validate.proto on its include
+	@# path (buf itself would fetch it from the Buf Schema Registry; tools/gen_protos.py).
+	$(PY) tools/gen_protos.py --image .local/protos/current.binpb
+	cd contracts/proto && ../../$(BUF) lint ../../.local/protos/current.binpb --config buf.yaml --path pubrev
 	@# Breaking changes against the last commit (what a reviewer would merge).
-	cd contracts/proto && ../../$(BUF) breaking --against '../../.git#ref=HEAD,subdir=contracts/proto'
+	$(PY) tools/gen_protos.py --image .local/protos/head.binpb --ref HEAD
+	cd contracts/proto && ../../$(BUF) breaking ../../.local/protos/current.binpb \
+	  --against ../../.local/protos/head.binpb --config buf.yaml --path pubrev
 	$(PY) tools/gen_protos.py --check
 	$(PY) tools/gen_asyncapi.py --check
 	$(PY) tools/gen_authz_doc.py --check

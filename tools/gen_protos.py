@@ -2,20 +2,32 @@
 
     python tools/gen_protos.py          # regenerate contracts/src/pubrev/** from contracts/proto
     python tools/gen_protos.py --check  # fail if the committed stubs differ from the protos
+    python tools/gen_protos.py --image OUT [--ref REV]  # a Buf image (of a git revision)
 
 The stubs are committed so services import them without a build step; the check keeps
 them honest (a proto edited without regenerating fails `make lint`).
+
+The protos import protovalidate's `buf/validate/validate.proto`, which is fetched at build
+time (tools/proto_deps.py) and never kept here. `buf` resolves imports only through its own
+modules or the Buf Schema Registry (not reachable from the build machines), so `make lint`
+gives `buf lint` and `buf breaking` images that protoc builds here with the fetched file on
+its include path (`--image`), and limits them to pubrev's files (`--path pubrev`).
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import io
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proto_deps  # type: ignore[import-not-found]  # a sibling script, not a package
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "contracts" / "proto"
@@ -24,22 +36,47 @@ GENERATED_PACKAGE = "pubrev"
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi")
 
 
-def _protos() -> list[Path]:
-    return sorted(PROTO_ROOT.rglob("*.proto"))
+def _protos(root: Path = PROTO_ROOT) -> list[Path]:
+    return sorted(root.rglob("*.proto"))
+
+
+def _includes(root: Path) -> list[str]:
+    import grpc_tools  # the protoc bundled with grpcio-tools, so no system protoc is needed
+
+    proto_deps.ensure()
+    well_known = Path(grpc_tools.__file__).parent / "_proto"
+    return [f"-I{root}", f"-I{proto_deps.PROTO_DIR}", f"-I{well_known}"]
+
+
+def image(out: Path, ref: str | None) -> int:
+    """A Buf image (a FileDescriptorSet with imports and source info) of the working tree's
+    protos, or of those at git revision `ref`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = PROTO_ROOT
+        if ref is not None:
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", ref, str(PROTO_ROOT.relative_to(ROOT))],
+                cwd=ROOT, capture_output=True, check=True).stdout
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(tmp, filter="data")
+            root = Path(tmp) / PROTO_ROOT.relative_to(ROOT)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "grpc_tools.protoc", *_includes(root), "--include_imports",
+             "--include_source_info", f"--descriptor_set_out={out.resolve()}",
+             *[str(p.relative_to(root)) for p in _protos(root)]],
+            check=True, cwd=root)
+    return 0
 
 
 def generate(out: Path) -> None:
-    import grpc_tools  # the protoc bundled with grpcio-tools, so no system protoc is needed
-
-    well_known = Path(grpc_tools.__file__).parent / "_proto"
     # mypy-protobuf's plugins sit beside this interpreter, which need not be on PATH.
     bindir = Path(sys.executable).parent
     args = [
         sys.executable,
         "-m",
         "grpc_tools.protoc",
-        f"-I{PROTO_ROOT}",
-        f"-I{well_known}",
+        *_includes(PROTO_ROOT),
         f"--python_out={out}",
         f"--grpc_python_out={out}",
         f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
@@ -101,7 +138,12 @@ def regenerate() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    return check() if parser.parse_args().check else regenerate()
+    parser.add_argument("--image", type=Path, help="write a Buf image of the protos here")
+    parser.add_argument("--ref", help="with --image: the protos of this git revision")
+    args = parser.parse_args()
+    if args.image is not None:
+        return image(args.image, args.ref)
+    return check() if args.check else regenerate()
 
 
 if __name__ == "__main__":

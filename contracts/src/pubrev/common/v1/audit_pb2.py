@@ -22,17 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpubrev/common/v1/audit.proto\x12\x10pubrev.common.v1\"\x80\x01\n\x0cHistoryEvent\x12\x14\n\x0c\x61ggregate_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x13\n\x0boccurred_at\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\t\x12\x10\n\x08position\x18\x06 \x01(\x03\"K\n\x0cHistoryQuery\x12\x14\n\x0c\x61ggregate_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_position\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpubrev/common/v1/audit.proto\x12\x10pubrev.common.v1\x1a\x1b\x62uf/validate/validate.proto\"\x80\x01\n\x0cHistoryEvent\x12\x14\n\x0c\x61ggregate_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x13\n\x0boccurred_at\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\t\x12\x10\n\x08position\x18\x06 \x01(\x03\"\x83\x01\n\x0cHistoryQuery\x12.\n\x0c\x61ggregate_id\x18\x01 \x01(\tB\x18\xbaH\x15r\x13\x18@2\x0f^[0-9A-Za-z-]*$\x12(\n\x0e\x61\x66ter_position\x18\x02 \x01(\x03\x42\x10\xbaH\r\"\x0b\x18\x80\x80\x9a\xa6\xea\xaf\xe3\x01(\x00\x12\x19\n\x05limit\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pubrev.common.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_HISTORYEVENT']._serialized_start=51
-  _globals['_HISTORYEVENT']._serialized_end=179
-  _globals['_HISTORYQUERY']._serialized_start=181
-  _globals['_HISTORYQUERY']._serialized_end=256
+  _globals['_HISTORYQUERY'].fields_by_name['aggregate_id']._loaded_options = None
+  _globals['_HISTORYQUERY'].fields_by_name['aggregate_id']._serialized_options = b'\272H\025r\023\030@2\017^[0-9A-Za-z-]*$'
+  _globals['_HISTORYQUERY'].fields_by_name['after_position']._loaded_options = None
+  _globals['_HISTORYQUERY'].fields_by_name['after_position']._serialized_options = b'\272H\r\"\013\030\200\200\232\246\352\257\343\001(\000'
+  _globals['_HISTORYQUERY'].fields_by_name['limit']._loaded_options = None
+  _globals['_HISTORYQUERY'].fields_by_name['limit']._serialized_options = b'\272H\007\032\005\030\350\007(\000'
+  _globals['_HISTORYEVENT']._serialized_start=80
+  _globals['_HISTORYEVENT']._serialized_end=208
+  _globals['_HISTORYQUERY']._serialized_start=211
+  _globals['_HISTORYQUERY']._serialized_end=342
 # @@protoc_insertion_point(module_scope)

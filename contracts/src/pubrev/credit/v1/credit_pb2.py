@@ -22,54 +22,119 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from pubrev.common.v1 import audit_pb2 as pubrev_dot_common_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpubrev/credit/v1/credit.proto\x12\x10pubrev.credit.v1\x1a\x1cpubrev/common/v1/audit.proto\"\x87\x03\n\x14ImposePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x12\n\nparty_name\x18\x03 \x01(\t\x12\x12\n\nparty_uscc\x18\x04 \x01(\t\x12\x16\n\x0eviolation_kind\x18\x05 \x01(\t\x12\r\n\x05\x66\x61\x63ts\x18\x06 \x01(\t\x12\x13\n\x0blegal_basis\x18\x07 \x01(\t\x12\x15\n\rpenalty_types\x18\x08 \x03(\t\x12\x0f\n\x07\x63ontent\x18\t \x01(\t\x12\x10\n\x08\x66ine_fen\x18\n \x01(\x03\x12\x17\n\x0f\x63onfiscated_fen\x18\x0b \x01(\x03\x12\x15\n\rdecision_date\x18\x0c \x01(\t\x12\x16\n\x0e\x61uthority_name\x18\r \x01(\t\x12\x16\n\x0e\x61uthority_uscc\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x0f\n\x07remarks\x18\x10 \x01(\t\x12\x10\n\x08severity\x18\x11 \x01(\t\x12\x13\n\x0bvalid_until\x18\x12 \x01(\t\"j\n\x15ImposePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"|\n\x16\x43lassifyPenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x10\n\x08severity\x18\x03 \x01(\t\x12\x13\n\x0bvalid_until\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"l\n\x17\x43lassifyPenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"S\n\x14RevokePenaltyRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"@\n\x15RevokePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x13\n\x0bwithdraw_by\x18\x02 \x01(\t\"(\n\x10GetLedgerRequest\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\"\xa7\x01\n\x0bLedgerEntry\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x12\n\nfinding_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x05\x12\x13\n\x0bscore_after\x18\x06 \x01(\x05\x12\n\n\x02\x61t\x18\x07 \x01(\t\x12\x15\n\rtable_version\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\"\xab\x01\n\x11GetLedgerResponse\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x1b\n\x13seriously_dishonest\x18\x04 \x01(\x08\x12.\n\x07\x65ntries\x18\x05 \x03(\x0b\x32\x1d.pubrev.credit.v1.LedgerEntry\x12\x15\n\rbands_version\x18\x06 \x01(\t\"0\n\x1aSweepDisplayPeriodsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"/\n\x1bSweepDisplayPeriodsResponse\x12\x10\n\x08restored\x18\x01 \x01(\x05\"7\n\x14GetFeedStatusRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\"L\n\nFeedCounts\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x05\x12\x11\n\tdelivered\x18\x03 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x05\"N\n\x0b\x46\x65\x65\x64\x41ttempt\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x86\x01\n\x15GetFeedStatusResponse\x12,\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1c.pubrev.credit.v1.FeedCounts\x12\x0e\n\x06status\x18\x02 \x01(\t\x12/\n\x08\x61ttempts\x18\x03 \x03(\x0b\x32\x1d.pubrev.credit.v1.FeedAttempt\":\n\x17RepushFeedRecordRequest\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x11\n\trecord_id\x18\x02 \x01(\t\")\n\x18RepushFeedRecordResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xab\x06\n\rCreditService\x12`\n\rImposePenalty\x12&.pubrev.credit.v1.ImposePenaltyRequest\x1a\'.pubrev.credit.v1.ImposePenaltyResponse\x12\x66\n\x0f\x43lassifyPenalty\x12(.pubrev.credit.v1.ClassifyPenaltyRequest\x1a).pubrev.credit.v1.ClassifyPenaltyResponse\x12`\n\rRevokePenalty\x12&.pubrev.credit.v1.RevokePenaltyRequest\x1a\'.pubrev.credit.v1.RevokePenaltyResponse\x12T\n\tGetLedger\x12\".pubrev.credit.v1.GetLedgerRequest\x1a#.pubrev.credit.v1.GetLedgerResponse\x12r\n\x13SweepDisplayPeriods\x12,.pubrev.credit.v1.SweepDisplayPeriodsRequest\x1a-.pubrev.credit.v1.SweepDisplayPeriodsResponse\x12`\n\rGetFeedStatus\x12&.pubrev.credit.v1.GetFeedStatusRequest\x1a\'.pubrev.credit.v1.GetFeedStatusResponse\x12i\n\x10RepushFeedRecord\x12).pubrev.credit.v1.RepushFeedRecordRequest\x1a*.pubrev.credit.v1.RepushFeedRecordResponse\x12W\n\nGetHistory\x12#.pubrev.credit.v1.GetHistoryRequest\x1a$.pubrev.credit.v1.GetHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpubrev/credit/v1/credit.proto\x12\x10pubrev.credit.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cpubrev/common/v1/audit.proto\"\xf9\x08\n\x14ImposePenaltyRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12^\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\tBE\xbaHBr=\x18@2\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x92\x02\x1e\xe8\x8e\x86\xe5\x9f\x8e\xe7\xae\xa1\xe7\xbd\x9a\xe5\x86\xb3\xe3\x80\x94\x32\x30\x32\x36\xe3\x80\x95\x31\x32\xe5\x8f\xb7\xc8\x01\x01\x12\x36\n\nparty_name\x18\x03 \x01(\tB\"\xbaH\x1fr\x1d\x18\xc8\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x12N\n\nparty_uscc\x18\x04 \x01(\tB:\xbaH7r2\x18\x12\x32\x19^[0-9A-HJ-NPQRTUWXY]{18}$\x92\x02\x12\x39\x31\x33\x35\x30\x32\x30\x30\x37\x37\x36\x30\x34\x39\x36\x35\x33\x41\xd8\x01\x01\x12\x31\n\x0eviolation_kind\x18\x05 \x01(\tB\x19\xbaH\x16r\x14\x18\x08\x32\x0b^[A-Z0-9]*$\x92\x02\x02\x43\x31\x12\x42\n\x05\x66\x61\x63ts\x18\x06 \x01(\tB3\xbaH0r.\x18\xd0\x0f\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\x12H\n\x0blegal_basis\x18\x07 \x01(\tB3\xbaH0r.\x18\xe8\x07\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\x12\x33\n\rpenalty_types\x18\x08 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10\n\"\x12r\x10\x18(2\x0c^[a-z0-9_]*$\x12\x44\n\x07\x63ontent\x18\t \x01(\tB3\xbaH0r.\x18\xd0\x0f\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\x12 \n\x08\x66ine_fen\x18\n \x01(\x03\x42\x0e\xbaH\x0b\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00\x12\'\n\x0f\x63onfiscated_fen\x18\x0b \x01(\x03\x42\x0e\xbaH\x0b\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00\x12L\n\rdecision_date\x18\x0c \x01(\tB5\xbaH2r-\x18\n2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$\x92\x02\n2026-03-18\xd8\x01\x01\x12:\n\x0e\x61uthority_name\x18\r \x01(\tB\"\xbaH\x1fr\x1d\x18\xc8\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x12R\n\x0e\x61uthority_uscc\x18\x0e \x01(\tB:\xbaH7r2\x18\x12\x32\x19^[0-9A-HJ-NPQRTUWXY]{18}$\x92\x02\x12\x31\x31\x33\x35\x30\x33\x30\x30MB1234567X\xd8\x01\x01\x12\x1f\n\x04unit\x18\x0f \x01(\tB\x11\xbaH\x0er\x0c\x18\x14\x32\x08^[a-z]*$\x12\x44\n\x07remarks\x18\x10 \x01(\tB3\xbaH0r.\x18\xe8\x07\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\x12\'\n\x08severity\x18\x11 \x01(\tB\x15\xbaH\x12r\x10\x18\x14\x32\x0c^[a-z0-9_]*$\x12J\n\x0bvalid_until\x18\x12 \x01(\tB5\xbaH2r-\x18\n2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$\x92\x02\n2027-03-17\xd8\x01\x01\"j\n\x15ImposePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"\xec\x02\n\x16\x43lassifyPenaltyRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12^\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\tBE\xbaHBr=\x18@2\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x92\x02\x1e\xe8\x8e\x86\xe5\x9f\x8e\xe7\xae\xa1\xe7\xbd\x9a\xe5\x86\xb3\xe3\x80\x94\x32\x30\x32\x36\xe3\x80\x95\x31\x32\xe5\x8f\xb7\xc8\x01\x01\x12\'\n\x08severity\x18\x03 \x01(\tB\x15\xbaH\x12r\x10\x18\x14\x32\x0c^[a-z0-9_]*$\x12J\n\x0bvalid_until\x18\x04 \x01(\tB5\xbaH2r-\x18\n2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$\x92\x02\n2027-03-17\xd8\x01\x01\x12\x43\n\x06reason\x18\x05 \x01(\tB3\xbaH0r.\x18\xd0\x0f\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\"l\n\x17\x43lassifyPenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x15\n\rdisplay_until\x18\x02 \x01(\t\x12\x13\n\x0brepair_from\x18\x03 \x01(\t\x12\x11\n\tpublished\x18\x04 \x01(\x08\"\xf5\x01\n\x14RevokePenaltyRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12^\n\x0f\x64\x65\x63ision_number\x18\x02 \x01(\tBE\xbaHBr=\x18@2\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x92\x02\x1e\xe8\x8e\x86\xe5\x9f\x8e\xe7\xae\xa1\xe7\xbd\x9a\xe5\x86\xb3\xe3\x80\x94\x32\x30\x32\x36\xe3\x80\x95\x31\x32\xe5\x8f\xb7\xc8\x01\x01\x12\x43\n\x06reason\x18\x03 \x01(\tB3\xbaH0r.\x18\xd0\x0f\x32)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$\"@\n\x15RevokePenaltyResponse\x12\x12\n\npenalty_id\x18\x01 \x01(\t\x12\x13\n\x0bwithdraw_by\x18\x02 \x01(\t\"d\n\x10GetLedgerRequest\x12P\n\x0c\x63ompany_uscc\x18\x01 \x01(\tB:\xbaH7r2\x18\x12\x32\x19^[0-9A-HJ-NPQRTUWXY]{18}$\x92\x02\x12\x39\x31\x33\x35\x30\x32\x30\x30\x37\x37\x36\x30\x34\x39\x36\x35\x33\x41\xd8\x01\x01\"\xa7\x01\n\x0bLedgerEntry\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x12\n\nfinding_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0e\n\x06points\x18\x05 \x01(\x05\x12\x13\n\x0bscore_after\x18\x06 \x01(\x05\x12\n\n\x02\x61t\x18\x07 \x01(\t\x12\x15\n\rtable_version\x18\x08 \x01(\t\x12\x0e\n\x06reason\x18\t \x01(\t\"\xab\x01\n\x11GetLedgerResponse\x12\x14\n\x0c\x63ompany_uscc\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x05\x12\r\n\x05grade\x18\x03 \x01(\t\x12\x1b\n\x13seriously_dishonest\x18\x04 \x01(\x08\x12.\n\x07\x65ntries\x18\x05 \x03(\x0b\x32\x1d.pubrev.credit.v1.LedgerEntry\x12\x15\n\rbands_version\x18\x06 \x01(\t\"V\n\x1aSweepDisplayPeriodsRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\"/\n\x1bSweepDisplayPeriodsResponse\x12\x10\n\x08restored\x18\x01 \x01(\x05\"r\n\x14GetFeedStatusRequest\x12#\n\x04\x66\x65\x65\x64\x18\x01 \x01(\tB\x15\xbaH\x12r\x10\x18\x14\x32\x0c^[a-z0-9_]*$\x12\x35\n\trecord_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18\xc8\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\"L\n\nFeedCounts\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x01(\t\x12\x0f\n\x07pending\x18\x02 \x01(\x05\x12\x11\n\tdelivered\x18\x03 \x01(\x05\x12\x0c\n\x04\x64\x65\x61\x64\x18\x04 \x01(\x05\"N\n\x0b\x46\x65\x65\x64\x41ttempt\x12\x0f\n\x07\x61ttempt\x18\x01 \x01(\x05\x12\n\n\x02\x61t\x18\x02 \x01(\t\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\"\x86\x01\n\x15GetFeedStatusResponse\x12,\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1c.pubrev.credit.v1.FeedCounts\x12\x0e\n\x06status\x18\x02 \x01(\t\x12/\n\x08\x61ttempts\x18\x03 \x03(\x0b\x32\x1d.pubrev.credit.v1.FeedAttempt\"u\n\x17RepushFeedRecordRequest\x12#\n\x04\x66\x65\x65\x64\x18\x01 \x01(\tB\x15\xbaH\x12r\x10\x18\x14\x32\x0c^[a-z0-9_]*$\x12\x35\n\trecord_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x18\xc8\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\")\n\x18RepushFeedRecordResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"B\n\x11GetHistoryRequest\x12-\n\x05query\x18\x01 \x01(\x0b\x32\x1e.pubrev.common.v1.HistoryQuery\"D\n\x12GetHistoryResponse\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.pubrev.common.v1.HistoryEvent2\xab\x06\n\rCreditService\x12`\n\rImposePenalty\x12&.pubrev.credit.v1.ImposePenaltyRequest\x1a\'.pubrev.credit.v1.ImposePenaltyResponse\x12\x66\n\x0f\x43lassifyPenalty\x12(.pubrev.credit.v1.ClassifyPenaltyRequest\x1a).pubrev.credit.v1.ClassifyPenaltyResponse\x12`\n\rRevokePenalty\x12&.pubrev.credit.v1.RevokePenaltyRequest\x1a\'.pubrev.credit.v1.RevokePenaltyResponse\x12T\n\tGetLedger\x12\".pubrev.credit.v1.GetLedgerRequest\x1a#.pubrev.credit.v1.GetLedgerResponse\x12r\n\x13SweepDisplayPeriods\x12,.pubrev.credit.v1.SweepDisplayPeriodsRequest\x1a-.pubrev.credit.v1.SweepDisplayPeriodsResponse\x12`\n\rGetFeedStatus\x12&.pubrev.credit.v1.GetFeedStatusRequest\x1a\'.pubrev.credit.v1.GetFeedStatusResponse\x12i\n\x10RepushFeedRecord\x12).pubrev.credit.v1.RepushFeedRecordRequest\x1a*.pubrev.credit.v1.RepushFeedRecordResponse\x12W\n\nGetHistory\x12#.pubrev.credit.v1.GetHistoryRequest\x1a$.pubrev.credit.v1.GetHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pubrev.credit.v1.credit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_IMPOSEPENALTYREQUEST']._serialized_start=82
-  _globals['_IMPOSEPENALTYREQUEST']._serialized_end=473
-  _globals['_IMPOSEPENALTYRESPONSE']._serialized_start=475
-  _globals['_IMPOSEPENALTYRESPONSE']._serialized_end=581
-  _globals['_CLASSIFYPENALTYREQUEST']._serialized_start=583
-  _globals['_CLASSIFYPENALTYREQUEST']._serialized_end=707
-  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_start=709
-  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_end=817
-  _globals['_REVOKEPENALTYREQUEST']._serialized_start=819
-  _globals['_REVOKEPENALTYREQUEST']._serialized_end=902
-  _globals['_REVOKEPENALTYRESPONSE']._serialized_start=904
-  _globals['_REVOKEPENALTYRESPONSE']._serialized_end=968
-  _globals['_GETLEDGERREQUEST']._serialized_start=970
-  _globals['_GETLEDGERREQUEST']._serialized_end=1010
-  _globals['_LEDGERENTRY']._serialized_start=1013
-  _globals['_LEDGERENTRY']._serialized_end=1180
-  _globals['_GETLEDGERRESPONSE']._serialized_start=1183
-  _globals['_GETLEDGERRESPONSE']._serialized_end=1354
-  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_start=1356
-  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_end=1404
-  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_start=1406
-  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_end=1453
-  _globals['_GETFEEDSTATUSREQUEST']._serialized_start=1455
-  _globals['_GETFEEDSTATUSREQUEST']._serialized_end=1510
-  _globals['_FEEDCOUNTS']._serialized_start=1512
-  _globals['_FEEDCOUNTS']._serialized_end=1588
-  _globals['_FEEDATTEMPT']._serialized_start=1590
-  _globals['_FEEDATTEMPT']._serialized_end=1668
-  _globals['_GETFEEDSTATUSRESPONSE']._serialized_start=1671
-  _globals['_GETFEEDSTATUSRESPONSE']._serialized_end=1805
-  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_start=1807
-  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_end=1865
-  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_start=1867
-  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_end=1908
-  _globals['_GETHISTORYREQUEST']._serialized_start=1910
-  _globals['_GETHISTORYREQUEST']._serialized_end=1976
-  _globals['_GETHISTORYRESPONSE']._serialized_start=1978
-  _globals['_GETHISTORYRESPONSE']._serialized_end=2046
-  _globals['_CREDITSERVICE']._serialized_start=2049
-  _globals['_CREDITSERVICE']._serialized_end=2860
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['decision_number']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['decision_number']._serialized_options = b'\272HBr=\030@2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\222\002\036\350\216\206\345\237\216\347\256\241\347\275\232\345\206\263\343\200\2242026\343\200\22512\345\217\267\310\001\001'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['party_name']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['party_name']._serialized_options = b'\272H\037r\035\030\310\0012\030^[^\\x00-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['party_uscc']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['party_uscc']._serialized_options = b'\272H7r2\030\0222\031^[0-9A-HJ-NPQRTUWXY]{18}$\222\002\02291350200776049653A\330\001\001'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['violation_kind']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['violation_kind']._serialized_options = b'\272H\026r\024\030\0102\013^[A-Z0-9]*$\222\002\002C1'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['facts']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['facts']._serialized_options = b'\272H0r.\030\320\0172)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['legal_basis']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['legal_basis']._serialized_options = b'\272H0r.\030\350\0072)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['penalty_types']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['penalty_types']._serialized_options = b'\272H\031\222\001\026\020\n\"\022r\020\030(2\014^[a-z0-9_]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['content']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['content']._serialized_options = b'\272H0r.\030\320\0172)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['fine_fen']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['fine_fen']._serialized_options = b'\272H\013\"\t\030\200\320\333\303\364\002(\000'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['confiscated_fen']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['confiscated_fen']._serialized_options = b'\272H\013\"\t\030\200\320\333\303\364\002(\000'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['decision_date']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['decision_date']._serialized_options = b'\272H2r-\030\n2\034^[0-9]{4}-[0-9]{2}-[0-9]{2}$\222\002\n2026-03-18\330\001\001'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['authority_name']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['authority_name']._serialized_options = b'\272H\037r\035\030\310\0012\030^[^\\x00-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['authority_uscc']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['authority_uscc']._serialized_options = b'\272H7r2\030\0222\031^[0-9A-HJ-NPQRTUWXY]{18}$\222\002\02211350300MB1234567X\330\001\001'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['unit']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['unit']._serialized_options = b'\272H\016r\014\030\0242\010^[a-z]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['remarks']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['remarks']._serialized_options = b'\272H0r.\030\350\0072)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['severity']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['severity']._serialized_options = b'\272H\022r\020\030\0242\014^[a-z0-9_]*$'
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['valid_until']._loaded_options = None
+  _globals['_IMPOSEPENALTYREQUEST'].fields_by_name['valid_until']._serialized_options = b'\272H2r-\030\n2\034^[0-9]{4}-[0-9]{2}-[0-9]{2}$\222\002\n2027-03-17\330\001\001'
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['decision_number']._loaded_options = None
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['decision_number']._serialized_options = b'\272HBr=\030@2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\222\002\036\350\216\206\345\237\216\347\256\241\347\275\232\345\206\263\343\200\2242026\343\200\22512\345\217\267\310\001\001'
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['severity']._loaded_options = None
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['severity']._serialized_options = b'\272H\022r\020\030\0242\014^[a-z0-9_]*$'
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['valid_until']._loaded_options = None
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['valid_until']._serialized_options = b'\272H2r-\030\n2\034^[0-9]{4}-[0-9]{2}-[0-9]{2}$\222\002\n2027-03-17\330\001\001'
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_CLASSIFYPENALTYREQUEST'].fields_by_name['reason']._serialized_options = b'\272H0r.\030\320\0172)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['decision_number']._loaded_options = None
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['decision_number']._serialized_options = b'\272HBr=\030@2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\222\002\036\350\216\206\345\237\216\347\256\241\347\275\232\345\206\263\343\200\2242026\343\200\22512\345\217\267\310\001\001'
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['reason']._loaded_options = None
+  _globals['_REVOKEPENALTYREQUEST'].fields_by_name['reason']._serialized_options = b'\272H0r.\030\320\0172)^[^\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]*$'
+  _globals['_GETLEDGERREQUEST'].fields_by_name['company_uscc']._loaded_options = None
+  _globals['_GETLEDGERREQUEST'].fields_by_name['company_uscc']._serialized_options = b'\272H7r2\030\0222\031^[0-9A-HJ-NPQRTUWXY]{18}$\222\002\02291350200776049653A\330\001\001'
+  _globals['_SWEEPDISPLAYPERIODSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_SWEEPDISPLAYPERIODSREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
+  _globals['_GETFEEDSTATUSREQUEST'].fields_by_name['feed']._loaded_options = None
+  _globals['_GETFEEDSTATUSREQUEST'].fields_by_name['feed']._serialized_options = b'\272H\022r\020\030\0242\014^[a-z0-9_]*$'
+  _globals['_GETFEEDSTATUSREQUEST'].fields_by_name['record_id']._loaded_options = None
+  _globals['_GETFEEDSTATUSREQUEST'].fields_by_name['record_id']._serialized_options = b'\272H\037r\035\030\310\0012\030^[^\\x00-\\x1F\\x7F-\\x9F]*$'
+  _globals['_REPUSHFEEDRECORDREQUEST'].fields_by_name['feed']._loaded_options = None
+  _globals['_REPUSHFEEDRECORDREQUEST'].fields_by_name['feed']._serialized_options = b'\272H\022r\020\030\0242\014^[a-z0-9_]*$'
+  _globals['_REPUSHFEEDRECORDREQUEST'].fields_by_name['record_id']._loaded_options = None
+  _globals['_REPUSHFEEDRECORDREQUEST'].fields_by_name['record_id']._serialized_options = b'\272H\037r\035\030\310\0012\030^[^\\x00-\\x1F\\x7F-\\x9F]*$'
+  _globals['_IMPOSEPENALTYREQUEST']._serialized_start=111
+  _globals['_IMPOSEPENALTYREQUEST']._serialized_end=1256
+  _globals['_IMPOSEPENALTYRESPONSE']._serialized_start=1258
+  _globals['_IMPOSEPENALTYRESPONSE']._serialized_end=1364
+  _globals['_CLASSIFYPENALTYREQUEST']._serialized_start=1367
+  _globals['_CLASSIFYPENALTYREQUEST']._serialized_end=1731
+  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_start=1733
+  _globals['_CLASSIFYPENALTYRESPONSE']._serialized_end=1841
+  _globals['_REVOKEPENALTYREQUEST']._serialized_start=1844
+  _globals['_REVOKEPENALTYREQUEST']._serialized_end=2089
+  _globals['_REVOKEPENALTYRESPONSE']._serialized_start=2091
+  _globals['_REVOKEPENALTYRESPONSE']._serialized_end=2155
+  _globals['_GETLEDGERREQUEST']._serialized_start=2157
+  _globals['_GETLEDGERREQUEST']._serialized_end=2257
+  _globals['_LEDGERENTRY']._serialized_start=2260
+  _globals['_LEDGERENTRY']._serialized_end=2427
+  _globals['_GETLEDGERRESPONSE']._serialized_start=2430
+  _globals['_GETLEDGERRESPONSE']._serialized_end=2601
+  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_start=2603
+  _globals['_SWEEPDISPLAYPERIODSREQUEST']._serialized_end=2689
+  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_start=2691
+  _globals['_SWEEPDISPLAYPERIODSRESPONSE']._serialized_end=2738
+  _globals['_GETFEEDSTATUSREQUEST']._serialized_start=2740
+  _globals['_GETFEEDSTATUSREQUEST']._serialized_end=2854
+  _globals['_FEEDCOUNTS']._serialized_start=2856
+  _globals['_FEEDCOUNTS']._serialized_end=2932
+  _globals['_FEEDATTEMPT']._serialized_start=2934
+  _globals['_FEEDATTEMPT']._serialized_end=3012
+  _globals['_GETFEEDSTATUSRESPONSE']._serialized_start=3015
+  _globals['_GETFEEDSTATUSRESPONSE']._serialized_end=3149
+  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_start=3151
+  _globals['_REPUSHFEEDRECORDREQUEST']._serialized_end=3268
+  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_start=3270
+  _globals['_REPUSHFEEDRECORDRESPONSE']._serialized_end=3311
+  _globals['_GETHISTORYREQUEST']._serialized_start=3313
+  _globals['_GETHISTORYREQUEST']._serialized_end=3379
+  _globals['_GETHISTORYRESPONSE']._serialized_start=3381
+  _globals['_GETHISTORYRESPONSE']._serialized_end=3449
+  _globals['_CREDITSERVICE']._serialized_start=3452
+  _globals['_CREDITSERVICE']._serialized_end=4263
 # @@protoc_insertion_point(module_scope)

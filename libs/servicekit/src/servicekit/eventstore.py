@@ -11,6 +11,9 @@ What it adds to `eventsourcing.application.Application`:
   new offset but keeps the aggregate id and version (the CloudEvents `ce_id`);
 - command receipts, so that a retried command (same `request_id`) returns its first result
   and writes nothing;
+- stored means publishable: every new event passes the bootstrap's `publish_check` (its
+  contract translation and its size on the topic, servicekit.publishable) before it is
+  written, so the relay never meets an event it cannot translate or send;
 - the audit trail (`history`).
 """
 
@@ -33,16 +36,35 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Notification,
     ProcessRecorder,
+    Recording,
     StoredEvent,
     Tracking,
     Transcoding,
 )
 
-from servicekit.errors import AlreadyExists, Conflict, NotFound, PermissionDenied, ServiceError
+from servicekit.errors import (
+    AlreadyExists,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    excerpt,
+)
 from servicekit.identity import Identity
 from servicekit.policy import Policy, Resource
 
 A = TypeVar("A", bound=Aggregate)
+
+PublishCheck = Callable[[Sequence[DomainEventProtocol[uuid.UUID]]], None]
+"""Raises (InvalidArgument for a caller-caused size, Unpublishable for a bug in the
+translation) when one of the events about to be written could not be published."""
+
+
+class Unpublishable(ServiceError):
+    """An event the platform was about to store cannot be translated to its contract (a bug
+    of the service, not of the caller): INTERNAL, with the incident logged; nothing was
+    written."""
 
 RECEIPT_NAMESPACE = uuid.UUID("6f0a3c55-6a43-4f43-9a53-0d6b1f3f7a10")
 
@@ -121,6 +143,8 @@ class ServiceApplication(Application[uuid.UUID]):
     """The service's declared authorization (application/access.py)."""
     history_reads: ClassVar[HistoryReads] = {}
     """Who may read a record's history: the same rule as the record's own read RPC."""
+    publish_check: PublishCheck | None = None
+    """Set by the bootstrap (servicekit.publishable): every write passes it first."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -134,6 +158,16 @@ class ServiceApplication(Application[uuid.UUID]):
         recorder = self.recorder
         assert isinstance(recorder, ProcessRecorder)
         return recorder
+
+    def _record(
+        self, processing_event: ProcessingEvent[uuid.UUID]
+    ) -> list[Recording[uuid.UUID]]:
+        # Every write (save, record, a command's commit, a consumer's effect) comes through
+        # here before its transaction: an event that could not be published is refused
+        # now, with nothing written, rather than met by the relay later, forever.
+        if self.publish_check is not None:
+            self.publish_check(processing_event.events)
+        return super()._record(processing_event)
 
     # -- consumers -------------------------------------------------------------------------
 
@@ -268,7 +302,8 @@ class ServiceApplication(Application[uuid.UUID]):
             try:
                 self.record(*(e for p in group for e in p.events))
                 return [p.result for p in group]
-            except Conflict:
+            except (Conflict, InvalidArgument, Unpublishable):
+                # One command's conflict or unpublishable event: the others commit alone.
                 pass
         outcomes: list[dict[str, Any] | ServiceError] = []
         for prepared in group:
@@ -284,8 +319,8 @@ class ServiceApplication(Application[uuid.UUID]):
     ) -> dict[str, Any]:
         if receipt.fingerprint != digest:
             raise AlreadyExists(
-                f"request_id {request_id!r} was already used for a different {command}",
-                f"请求编号 {request_id} 已用于另一条不同的请求",
+                f"request_id {excerpt(request_id)} was already used for a different {command}",
+                f"请求编号 {excerpt(request_id)} 已用于另一条不同的请求",
             )
         return dict(receipt.result)
 

@@ -6,6 +6,12 @@ RuleViolated → FAILED_PRECONDITION; NotFound; AlreadyExists; Conflict → ABOR
 PermissionDenied; Unauthenticated. Each carries a google.rpc.LocalizedMessage in zh-CN.
 Anything else is INTERNAL with a reference to the log line, never UNKNOWN.
 
+Bounds: every request is checked against the bounds its .proto declares (servicekit.bounds,
+compiled once when the server is made) before the handler runs. Error trailers stay small
+whatever was sent: at most MAX_REPORTED violations are listed, and every text is cut to a
+short length (a client's default limit on metadata is 8 KiB; past it the caller would see
+RESOURCE_EXHAUSTED instead of the error).
+
 Identity: with mTLS, the client certificate's URI SAN `urn:pubrev:identity:agency=…;role=…;
 unit=…` names the caller (and the development header is refused). The plain
 `x-pubrev-identity` header is read only without mTLS and when PUBREV_DEV_IDENTITY_HEADER is
@@ -30,6 +36,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from servicekit.assertion import ASSERTION_HEADER, load_public_keys, verify
+from servicekit.bounds import MessageBounds, RequestBounds
 from servicekit.errors import (
     AlreadyExists,
     Conflict,
@@ -48,6 +55,12 @@ log = logging.getLogger(__name__)
 IDENTITY_HEADER = "x-pubrev-identity"
 IDENTITY_SAN_PREFIX = "urn:pubrev:identity:"
 ERROR_DOMAIN = "pubrev.gov.putian"
+MAX_REPORTED = 20
+"""Field violations listed in one error; the rest are counted in a last entry."""
+MAX_MESSAGE = 600
+"""Characters of an error's message (English or zh-CN) in the trailers."""
+MAX_DETAIL = 200
+"""Characters of one violation's field path or description."""
 
 _STATUS: list[tuple[type[ServiceError], grpc.StatusCode]] = [
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
@@ -67,36 +80,44 @@ def status_code_for(error: ServiceError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def rich_status(code: grpc.StatusCode, message: str, message_zh: str,
                 details: Sequence[Any] = ()) -> status_pb2.Status:
     packed = []
-    for detail in (*details, error_details_pb2.LocalizedMessage(locale="zh-CN",
-                                                                message=message_zh)):
+    for detail in (*details, error_details_pb2.LocalizedMessage(
+            locale="zh-CN", message=_cut(message_zh, MAX_MESSAGE))):
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    return status_pb2.Status(code=code.value[0], message=message, details=packed)
+    return status_pb2.Status(code=code.value[0], message=_cut(message, MAX_MESSAGE),
+                             details=packed)
+
+
+def _field_violation(field: str, rule: str, description: str,
+                     description_zh: str) -> error_details_pb2.BadRequest.FieldViolation:
+    return error_details_pb2.BadRequest.FieldViolation(
+        field=_cut(field, MAX_DETAIL), description=_cut(description, MAX_DETAIL),
+        reason=_cut(rule, 64),
+        localized_message=error_details_pb2.LocalizedMessage(
+            locale="zh-CN", message=_cut(description_zh or description, MAX_DETAIL)),
+    )
 
 
 def status_for(error: ServiceError) -> tuple[grpc.StatusCode, status_pb2.Status]:
     code = status_code_for(error)
     details: list[Any] = []
     if isinstance(error, InvalidArgument):
-        details.append(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field,
-                        description=v.description,
-                        reason=v.rule,
-                        localized_message=error_details_pb2.LocalizedMessage(
-                            locale="zh-CN", message=v.description_zh or v.description
-                        ),
-                    )
-                    for v in error.violations
-                ]
-            )
-        )
+        listed = [_field_violation(v.field, v.rule, v.description, v.description_zh)
+                  for v in error.violations[:MAX_REPORTED]]
+        more = len(error.violations) - MAX_REPORTED
+        if more > 0:
+            listed.append(_field_violation(
+                "", "more_violations", f"{more} more violations not listed",
+                f"另有{more}处错误未列出"))
+        details.append(error_details_pb2.BadRequest(field_violations=listed))
     details.append(
         error_details_pb2.ErrorInfo(reason=type(error).__name__.upper(), domain=ERROR_DOMAIN)
     )
@@ -179,10 +200,13 @@ else:
 
 
 class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
-    """Binds the caller's identity and maps errors to status codes, for every unary RPC."""
+    """Binds the caller's identity, checks the request against its declared bounds, and maps
+    errors to status codes, for every unary RPC."""
 
-    def __init__(self, resolver: IdentityResolver) -> None:
+    def __init__(self, resolver: IdentityResolver,
+                 bounds: RequestBounds | None = None) -> None:
         self.resolver = resolver
+        self.bounds = bounds or RequestBounds({})
         # The wrapped handler of each method, made once (not on every call).
         self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
@@ -205,6 +229,8 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, method: str, handler: Handler) -> Handler:
         inner: Any = handler.unary_unary  # an async behaviour on a grpc.aio server
         resolver = self.resolver
+        bounds: MessageBounds | None = self.bounds.for_method(method)
+        check = bounds.check if bounds is not None else None
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             # Resolving is inside the one try: a refused identity maps like any service error,
@@ -213,14 +239,16 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
             token: contextvars.Token[Identity | None] | None = None
             try:
                 token = bind_identity(resolver.resolve(context))
+                if check is not None:
+                    check(request)  # InvalidArgument before the handler sees anything
                 return await inner(request, context)
             except ServiceError as error:
                 code, status = status_for(error)
                 log.info(
                     "rpc refused",
-                    extra={"rpc": method, "code": code.name, "error": error.message},
+                    extra={"rpc": method, "code": code.name, "error": status.message},
                 )
-                await context.abort(code, error.message, trailing_metadata=_trailing(status))
+                await context.abort(code, status.message, trailing_metadata=_trailing(status))
             except grpc.aio.AbortError:
                 raise
             except Exception:
@@ -255,8 +283,12 @@ class GrpcServer:
                  identity_rules: IdentityRules) -> None:
         self.settings = settings
         self.service_names = list(service_names)
+        # The bounds the services' .proto files declare, compiled now, once: from the
+        # descriptors the service's generated stubs registered (servicekit imports none).
+        self.bounds = RequestBounds.for_services(self.service_names)
         self.server = grpc.aio.server(
-            interceptors=[ServiceKitInterceptor(IdentityResolver(settings, identity_rules))],
+            interceptors=[ServiceKitInterceptor(IdentityResolver(settings, identity_rules),
+                                                self.bounds)],
             # Off unless several api processes share the port on purpose: otherwise a
             # second server started by mistake would silently split the traffic.
             options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],

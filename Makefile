@@ -13,7 +13,7 @@ PROTO_DEPS := .local/protovalidate
 SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src) \
              $(PROTO_DEPS)/python
 
-.PHONY: help deps run demo stop infra-up infra-down infra-status test test-unit test-infra lint \
+.PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \
         protos protos-check asyncapi authz-doc bench fmt clean
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make lint    ruff, mypy, import-linter, buf lint, stub drift, k8s manifests"
 	@echo "make bench   throughput figures against raw baselines of the same run"
 	@echo "make stop    stop the services and the local infrastructure"
+	@echo "make status  the infrastructure, and each role of make run: pid, restarts, last exit"
 
 # -- dependencies -------------------------------------------------------------------------
 $(STAMP): requirements.lock requirements-dev.txt Makefile tools/proto_deps.py
@@ -63,9 +64,15 @@ demo: $(STAMP)
 	$(PY) tools/devinfra.py up
 	$(PY) tools/load_demo.py
 
+# The supervisor of `make run` stops its roles and the infrastructure; infra-down then only
+# catches an infrastructure started without it.
 stop:
 	@if [ -x $(PY) ]; then $(PY) tools/run_platform.py --stop; fi
 	@$(MAKE) --no-print-directory infra-down
+
+status: $(STAMP)
+	@$(PY) tools/devinfra.py status || true
+	@$(PY) tools/run_platform.py --status || true
 
 # -- quality ------------------------------------------------------------------------------
 protos: $(STAMP)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import Notification, ProcessRecorder
+from psycopg_pool import ConnectionPool
 
 from bench.disclosure_data import (
     Filing,
@@ -20,6 +21,7 @@ from bench.infra import disclosure_settings, scratch_database
 from bench.report import Figure, Ratio, Section
 from bench.stopwatch import Stopwatch
 from disclosure.bootstrap import build
+from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboundMessage, Relay, Translate, make_producer
 from servicekit.runtime import ServiceParts, close
@@ -90,8 +92,12 @@ async def time_raw_produce(bootstrap: str, messages: Sequence[OutboundMessage],
 async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
     settings = parts.settings
     producer = await started_producer(settings.kafka_bootstrap, "bench-relay", parts.topic)
+    # Where it would park an event it cannot send (none here): the service's database.
+    store = ParkedStore(ConnectionPool(settings.service_database_url, min_size=1, max_size=2,
+                                       open=True))
+    store.ensure_tables()
     relay = Relay(settings.service, parts.app.process_recorder, parts.translate, producer,
-                  batch_size=batch_size)
+                  store, batch_size=batch_size)
     try:
         await relay.position()
         moved = 0
@@ -100,6 +106,7 @@ async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
                 moved += step
     finally:
         await producer.stop()
+        store.pool.close()
     return Figure("relay", "Relay.run_once until idle (read+translate+produce+track)",
                   moved, watch.timing, UNIT)
 

@@ -21,6 +21,7 @@ from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit.cloudevents import CloudEventAttributes, event_id, service_source, topic_source
 from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
 from servicekit.eventstore import DeliveryRef
+from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import KafkaSecurity, read_password, salted_password
 from servicekit.settings import ServiceSettings
 
@@ -126,9 +127,10 @@ def test_a_topic_that_does_not_name_its_owner_needs_an_explicit_source(topic: st
 
 
 class Runner:
-    """A consumer runner whose dead-letter publish is recorded instead of sent."""
+    """A consumer runner whose dead-letter publish is recorded instead of sent; it parks
+    in a real database (servicekit.isolation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: ParkedStore) -> None:
         self.applied: list[tuple[str, int]] = []
         self.parked: list[dict[str, Any]] = []
 
@@ -138,7 +140,8 @@ class Runner:
 
         self.subscription = Subscription("credit.ledger", INSPECTION_EVENTS,
                                          {ViolationFoundV1: on_violation})
-        self.runner = ConsumerRunner("credit", "127.0.0.1:1", [self.subscription])
+        self.runner = ConsumerRunner("credit", "127.0.0.1:1", [self.subscription],
+                                     store=store)
 
         async def publish(body: bytes, *, topic: str, headers: dict[str, str]) -> None:
             self.parked.append({"body": body, "topic": topic, "headers": headers})
@@ -158,8 +161,10 @@ class Runner:
         await self.runner.dispatch(self.subscription, record)
 
 
-async def test_a_forged_source_is_parked_at_once_and_the_real_event_applied() -> None:
-    runner = Runner()
+@pytest.mark.infra
+async def test_a_forged_source_is_parked_at_once_and_the_real_event_applied(
+        parked_store: ParkedStore) -> None:
+    runner = Runner(parked_store)
     finding = str(uuid.uuid4())
     await runner.deliver(finding, 1, "/pubrev/casework")  # forged, same aggregate, same version
     await runner.deliver(finding, 1, "/pubrev/inspection")
@@ -172,8 +177,10 @@ async def test_a_forged_source_is_parked_at_once_and_the_real_event_applied() ->
         "refused: ce_source '/pubrev/casework' is not '/pubrev/inspection'")
 
 
-async def test_the_refusal_echoes_only_a_prefix_of_a_long_source() -> None:
-    runner = Runner()
+@pytest.mark.infra
+async def test_the_refusal_echoes_only_a_prefix_of_a_long_source(
+        parked_store: ParkedStore) -> None:
+    runner = Runner(parked_store)
     await runner.deliver(str(uuid.uuid4()), 1, "/pubrev/" + "x" * 5000)
     error = runner.parked[0]["headers"]["x-pubrev-error"]
     assert len(error) < 300 and "x" * 100 not in error

@@ -29,6 +29,7 @@ from servicekit.consumer import (
     text_headers,
 )
 from servicekit.eventstore import DeliveryRef
+from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import eventually, read_topic
 
@@ -59,8 +60,9 @@ class Applied:
 class Stack:
     """A topic of one partition, a dead-letter topic and a group of their own."""
 
-    def __init__(self, infra: dict[str, str]) -> None:
+    def __init__(self, infra: dict[str, str], store: ParkedStore) -> None:
         tag = uuid.uuid4().hex[:8]
+        self.store = store
         self.bootstrap = infra["kafka"]
         self.prefix = infra["prefix"]
         self.service = f"batchtest{tag}"
@@ -78,7 +80,7 @@ class Stack:
                                     source="/pubrev/disclosure")
         return ConsumerRunner(
             self.service, self.bootstrap, [subscription], graceful_timeout=2.0,
-            topic_prefix=self.prefix,
+            topic_prefix=self.prefix, store=self.store,
         )
 
     async def committed(self) -> int | None:
@@ -93,8 +95,8 @@ class Stack:
 
 
 @pytest.fixture
-def stack(infra: dict[str, str]) -> Stack:
-    stack = Stack(infra)
+def stack(infra: dict[str, str], parked_store: ParkedStore) -> Stack:
+    stack = Stack(infra, parked_store)
     asyncio.run(ensure_topics(
         stack.bootstrap, [stack.prefix + stack.topic, stack.dead_letters], partitions=1
     ))

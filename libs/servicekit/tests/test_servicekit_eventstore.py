@@ -96,7 +96,11 @@ def test_fingerprint_of_equal_sets_is_equal() -> None:
     assert fingerprint(a) == fingerprint(b)
 
 
-def test_delivery_tracking_is_keyed_by_consumer_and_aggregate() -> None:
+def test_delivery_tracking_is_keyed_by_consumer_aggregate_and_version() -> None:
+    """One row per applied event, not one per aggregate holding its highest version: an
+    older event re-driven after a newer one must still be applied (issue 11)."""
     tracking = DeliveryRef("inspection.disclosure-watch", "agg-1", 3).tracking()
-    assert tracking.application_name == "inspection.disclosure-watch|agg-1"
-    assert tracking.notification_id == 3
+    assert tracking.application_name == "inspection.disclosure-watch|agg-1|3"
+    assert tracking.notification_id == 1
+    older = DeliveryRef("inspection.disclosure-watch", "agg-1", 2).tracking()
+    assert older.application_name != tracking.application_name

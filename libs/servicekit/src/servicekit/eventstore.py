@@ -8,7 +8,8 @@ What it adds to `eventsourcing.application.Application`:
   tracking record in one database transaction (`record(..., tracking=...)`);
 - `DeliveryRef`: which upstream event is being applied. Dedupe is keyed by upstream
   aggregate and version, not by Kafka offset, because a relay re-send after a crash gets a
-  new offset but keeps the aggregate id and version (the CloudEvents `ce_id`);
+  new offset but keeps the aggregate id and version (the CloudEvents `ce_id`); each applied
+  event has its own tracking row;
 - command receipts, so that a retried command (same `request_id`) returns its first result
   and writes nothing;
 - stored means publishable: every new event passes the bootstrap's `publish_check` (its
@@ -79,10 +80,13 @@ class DeliveryRef:
     version: int
 
     def tracking(self) -> Tracking:
-        # One tracking row per (consumer, upstream aggregate); its id is the highest version
-        # applied. eventsourcing's single-row tracking refuses an id that is not higher, in
-        # the same transaction as the effect: a redelivered event cannot apply twice.
-        return Tracking(f"{self.consumer}|{self.aggregate_id}", self.version)
+        # One tracking row per applied event (consumer, upstream aggregate, version), not one
+        # per aggregate holding the highest version: an older event re-driven after a newer
+        # one was applied (it had been parked) must still be applied once. eventsourcing's
+        # single-row tracking refuses a second insert of the same row (its id is not
+        # higher), in the same transaction as the effect: a redelivered event cannot apply
+        # twice.
+        return Tracking(f"{self.consumer}|{self.aggregate_id}|{self.version}", 1)
 
 
 class CommandReceipt(Aggregate):

@@ -26,6 +26,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 from aiokafka.protocol.admin import (
@@ -165,6 +166,59 @@ async def connected_admin(bootstrap: str, security: KafkaSecurity | None = None,
         yield admin
     finally:
         await admin.close()
+
+
+# ------------------------------------------------------------------------------------ lag
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    """-1: the group has committed nothing on this partition yet."""
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return self.end - max(self.committed, 0)
+
+
+async def consumer_lag(bootstrap: str, groups: Mapping[str, Iterable[str]],
+                       security: KafkaSecurity | None = None) -> list[PartitionLag]:
+    """Each group's committed offset against the end of each partition of its topics.
+
+    From the group's committed offsets (OffsetFetch) and the partitions' end offsets
+    (ListOffsets), not from aiokafka's `describe_consumer_groups`, which fails against the
+    local Kafka 4.1 broker.
+    Needs only what a service's principal has: Describe on its groups, Describe/Read on the
+    topics it consumes."""
+    options = (security or KafkaSecurity()).client_options()
+    found: list[PartitionLag] = []
+    async with connected_admin(bootstrap, security, client_id="pubrev-lag") as admin:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="pubrev-lag",
+                                    group_id=None, enable_auto_commit=False, **options)
+        await consumer.start()
+        try:
+            for group, topics in sorted(groups.items()):
+                committed = await admin.list_consumer_group_offsets(group)
+                partitions = []
+                for topic in sorted(set(topics)):
+                    numbers = consumer.partitions_for_topic(topic)
+                    if numbers is None:
+                        await consumer.topics()  # not in the metadata yet: fetch it
+                        numbers = consumer.partitions_for_topic(topic) or set()
+                    partitions += [TopicPartition(topic, n) for n in sorted(numbers)]
+                ends = await consumer.end_offsets(partitions) if partitions else {}
+                for tp in partitions:
+                    meta = committed.get(tp)
+                    offset = -1 if meta is None or meta.offset < 0 else int(meta.offset)
+                    found.append(PartitionLag(group, tp.topic, tp.partition, offset,
+                                              int(ends.get(tp, 0))))
+        finally:
+            await consumer.stop()
+    return found
 
 
 # --------------------------------------------------------------------------------- topics

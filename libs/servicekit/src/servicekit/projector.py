@@ -3,20 +3,50 @@
 The projector applies a batch of events and records its position in the same transaction,
 so each event is applied exactly once, whatever crashes. Read models are eventually
 consistent; a command that must see everything up to now calls `catch_up()` first.
+
+One event the projection cannot apply (a value its table cannot hold, a record its feed
+refuses) does not stop the projection: the batch is applied again one event at a time,
+each in a savepoint, and the event that fails is parked (servicekit.isolation) in the
+same transaction as the position, with its error; the later events of its aggregate are
+held behind it, every other aggregate goes on. The database away is retried for ever.
+The fast path is unchanged: a batch that applies cleanly costs one savepoint more.
+
+An operator re-drives a parked event after a fix (`redrive`: the head, then the events held
+behind it, in one transaction) or rebuilds the projection (`rebuild`: every event from
+position 0 into fresh tables in a schema of their own, then, under the projector's lock,
+the tail, and the tables swapped in).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification, ProcessRecorder
-from psycopg import Cursor
+from psycopg import Connection, Cursor, sql
 from psycopg_pool import ConnectionPool
 
 from servicekit.aio import wait_or_stop
+from servicekit.isolation import (
+    TABLES as ISOLATION_TABLES,
+)
+from servicekit.isolation import (
+    Candidate,
+    CrashGuard,
+    Known,
+    ParkedEvent,
+    ParkedStore,
+    Role,
+    Status,
+    is_transient,
+    short_error,
+)
+from servicekit.push import TABLES as PUSH_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +54,10 @@ POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("
     "name text PRIMARY KEY, position bigint NOT NULL)"
 )
+SHARED_TABLES = frozenset({"projection_positions", *ISOLATION_TABLES, *PUSH_TABLES})
+"""Tables a projection's `create_tables` may create that are not its own read model: a
+rebuild neither rebuilds nor swaps them (the push outbox keeps what it has sent; a rebuilt
+projection enqueues into it again, which is a no-op for every record already there)."""
 
 
 class Projection(Protocol):
@@ -32,6 +66,31 @@ class Projection(Protocol):
     def create_tables(self, cur: Cursor[Any]) -> None: ...
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one batch did."""
+
+    moved: int = 0
+    parked: int = 0
+    held: int = 0
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    name: str
+    applied: int
+    """Notifications the rebuilt projection went through."""
+    parked: int
+    held: int
+    position: int
+    tables: tuple[str, ...]
+    seconds: float
+
+
+Progress = Callable[[int, int], None]
+"""(position reached, head of the log when the rebuild started)."""
 
 
 class Projector:
@@ -43,6 +102,7 @@ class Projector:
         pool: ConnectionPool,
         batch_size: int = 500,
         idle_poll_seconds: float = 0.05,
+        max_attempts: int = 5,
     ) -> None:
         self.projection = projection
         self.recorder = recorder
@@ -50,9 +110,19 @@ class Projector:
         self.pool = pool
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        self.worker = f"projection:{projection.name}"
+        self.store = ParkedStore(pool)
+        self.guard = CrashGuard(self.store, self.worker, max_attempts)
+        self.parked = 0
+        self.held = 0
         with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            ParkedStore.create_tables(cur)
             cur.execute(POSITIONS_DDL)
             projection.create_tables(cur)
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
 
     def position(self) -> int:
         with self.pool.connection() as conn:
@@ -62,31 +132,107 @@ class Projector:
             ).fetchone()
         return int(row[0]) if row else 0
 
-    def run_once(self) -> int:
-        """Applies one batch; returns how many notifications it moved past."""
+    def run_once(self, careful: bool = False) -> int:
+        """Applies one batch; returns how many notifications it moved past. `careful`: one
+        event, its attempt counted (committed) before it is tried (a crash loop)."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            # Row lock: two projectors on one database take turns instead of racing.
-            cur.execute(
-                "INSERT INTO projection_positions (name, position) VALUES (%s, 0) "
-                "ON CONFLICT (name) DO NOTHING", (self.projection.name,),
-            )
-            cur.execute(
-                "SELECT position FROM projection_positions WHERE name = %s FOR UPDATE",
-                (self.projection.name,),
-            )
-            row = cur.fetchone()
-            start = int(row[0]) if row else 0
+            start = self._lock_position(cur)
             notifications: Sequence[Notification] = self.recorder.select_notifications(
-                start, self.batch_size, inclusive_of_start=False
+                start, 1 if careful else self.batch_size, inclusive_of_start=False
             )
-            for notification in notifications:
+            if not notifications:
+                return 0
+            if careful:
+                done = self._careful(conn, cur, notifications[0])
+            else:
+                done = self._project(conn, cur, notifications, self.worker)
+            cur.execute(
+                "UPDATE projection_positions SET position = %s WHERE name = %s",
+                (notifications[-1].id, self.projection.name),
+            )
+        self.parked += done.parked
+        self.held += done.held
+        return done.moved
+
+    def _lock_position(self, cur: Cursor[Any]) -> int:
+        # Row lock: two projectors on one database take turns instead of racing.
+        cur.execute(
+            "INSERT INTO projection_positions (name, position) VALUES (%s, 0) "
+            "ON CONFLICT (name) DO NOTHING", (self.projection.name,),
+        )
+        cur.execute(
+            "SELECT position FROM projection_positions WHERE name = %s FOR UPDATE",
+            (self.projection.name,),
+        )
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
+
+    def _project(self, conn: Connection[Any], cur: Cursor[Any],
+                 notifications: Sequence[Notification], worker: str) -> Applied:
+        """Applies the batch: all at once in a savepoint; if one event fails for its own
+        reasons, again one event per savepoint, parking the ones that fail."""
+        known = self.store.known(worker, [str(n.id) for n in notifications],
+                                 [str(n.originator_id) for n in notifications], cur,
+                                 lock=True)
+        try:
+            with conn.transaction():
+                return self._apply_all(conn, cur, notifications, worker, _copy(known),
+                                       isolate=False)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            log.warning("a projection batch failed; applying it one event at a time",
+                        extra={"projection": self.projection.name,
+                               "error": short_error(error)})
+        return self._apply_all(conn, cur, notifications, worker, known, isolate=True)
+
+    def _apply_all(self, conn: Connection[Any], cur: Cursor[Any],
+                   notifications: Sequence[Notification], worker: str, known: Known,
+                   *, isolate: bool) -> Applied:
+        parked = held = 0
+        for notification in notifications:
+            key = str(notification.id)
+            aggregate = str(notification.originator_id)
+            if key in known.keys:
+                continue  # parked before (a rebuild's catch-up, a retried batch)
+            head = known.heads.get(aggregate)
+            if head is not None:
+                if self.store.hold(Role.projector, worker, head, _candidate(notification),
+                                   cur) is not None:
+                    held += 1
+                    continue
+                del known.heads[aggregate]
+            if not isolate:
                 self.projection.apply(cur, self.decode(notification), notification.id)
-            if notifications:
-                cur.execute(
-                    "UPDATE projection_positions SET position = %s WHERE name = %s",
-                    (notifications[-1].id, self.projection.name),
-                )
-            return len(notifications)
+                continue
+            try:
+                with conn.transaction():
+                    self.projection.apply(cur, self.decode(notification), notification.id)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                known.heads[aggregate] = self.store.park(
+                    Role.projector, worker, _candidate(notification),
+                    f"cannot apply: {short_error(error)}", 1, cur)
+                known.keys[key] = Status.parked
+                parked += 1
+        return Applied(len(notifications), parked, held)
+
+    def _careful(self, conn: Connection[Any], cur: Cursor[Any],
+                 notification: Notification) -> Applied:
+        key = str(notification.id)
+        attempts = self.guard.before(key)
+        if self.guard.exhausted(attempts):
+            known = self.store.known(self.worker, [key], [str(notification.originator_id)],
+                                     cur, lock=True)
+            if key not in known.keys:
+                self.store.park(Role.projector, self.worker, _candidate(notification),
+                                f"the projector died applying it {attempts - 1} times",
+                                attempts - 1, cur)
+            return Applied(1, 1, 0)
+        done = self._project(conn, cur, [notification], self.worker)
+        self.store.forget_attempts(self.worker, [key], cur)
+        return done
 
     def catch_up(self) -> int:
         """Applies everything recorded so far (for commands that need a complete view)."""
@@ -99,16 +245,164 @@ class Projector:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("projector started", extra={"projection": self.projection.name})
         backoff = 0.5
+        guarded = False
         while not stop.is_set():
             try:
-                moved = await asyncio.to_thread(self.run_once)
+                position = await asyncio.to_thread(self.position)
+                if not guarded:
+                    end = await asyncio.to_thread(self._batch_end, position)
+                    careful = await self.guard.started("log", position, end)
+                    guarded = True
+                else:
+                    careful = self.guard.careful("log", position)
+                moved = await asyncio.to_thread(self.run_once, careful)
                 backoff = 0.5
             except Exception as error:  # database away: retry, never skip
                 log.warning("projection batch failed; will retry",
-                            extra={"projection": self.projection.name, "error": repr(error)})
+                            extra={"projection": self.projection.name,
+                                   "error": short_error(error)})
                 await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
                 await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("projector stopped", extra={"projection": self.projection.name})
+
+    def _batch_end(self, position: int) -> int:
+        batch = self.recorder.select_notifications(position, self.batch_size,
+                                                   inclusive_of_start=False)
+        return batch[-1].id if batch else position
+
+    # -- operators ---------------------------------------------------------------------------
+
+    def workers(self) -> list[str]:
+        return [self.worker]
+
+    role = Role.projector
+
+    def redrive(self, cur: Cursor[Any], chain: Sequence[ParkedEvent]) -> tuple[int, str | None]:
+        """Applies the chain's events in order, each in a savepoint of the operator's
+        transaction (which also closes their entries: all of it commits together)."""
+        for index, entry in enumerate(chain):
+            try:
+                with cur.connection.transaction():
+                    assert entry.position is not None
+                    [notification] = self.recorder.select_notifications(entry.position, 1)
+                    if notification.id != entry.position:
+                        raise LookupError(f"notification {entry.position} is not in the log")
+                    self.projection.apply(cur, self.decode(notification), notification.id)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                return index, short_error(error)
+        return len(chain), None
+
+    def rebuild(self, progress: Progress | None = None) -> RebuildReport:
+        """Projects the whole log from position 0 into fresh tables, then swaps them in.
+
+        The replay runs beside the live projector (in a schema of its own, found first on
+        the search path, so the projection's SQL is unchanged); the swap takes the live
+        projector's lock, applies what came since, moves the old tables out and the new
+        ones in, sets the position and replaces the projection's parked events by the ones
+        the rebuild parked, in one transaction. Readers see the old tables until the commit
+        and the new ones after it."""
+        started = time.monotonic()
+        tag = uuid.uuid4().hex[:10]
+        schema = f"rebuild_{tag}"
+        worker = f"{self.worker}@{schema}"
+        head = self.recorder.max_notification_id() or 0
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT current_schema()")
+            row = cur.fetchone()
+            live = str(row[0]) if row and row[0] else "public"
+            cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            self.projection.create_tables(cur)
+            cur.execute("SELECT table_name FROM information_schema.tables"
+                        " WHERE table_schema = %s ORDER BY 1", (schema,))
+            created = [str(r[0]) for r in cur.fetchall()]
+            for shared in [t for t in created if t in SHARED_TABLES]:
+                cur.execute(sql.SQL("DROP TABLE {}.{} CASCADE").format(
+                    sql.Identifier(schema), sql.Identifier(shared)))
+        tables = tuple(t for t in created if t not in SHARED_TABLES)
+        path = sql.SQL("SET LOCAL search_path TO {}, {}").format(
+            sql.Identifier(schema), sql.Identifier(live))
+        total = Applied()
+        position = 0
+        try:
+            while True:
+                with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    cur.execute(path)
+                    done, position = self._rebuild_batch(conn, cur, position, worker)
+                total = _add(total, done)
+                if progress is not None:
+                    progress(position, head)
+                if done.moved == 0:
+                    break
+            with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                self._lock_position(cur)
+                cur.execute(path)
+                while True:
+                    done, position = self._rebuild_batch(conn, cur, position, worker)
+                    total = _add(total, done)
+                    if done.moved == 0:
+                        break
+                self._swap(cur, schema, live, tables, position, worker)
+        except BaseException:
+            with self.pool.connection() as conn:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)))
+            raise
+        report = RebuildReport(self.projection.name, total.moved, total.parked, total.held,
+                               position, tables, round(time.monotonic() - started, 3))
+        log.info("projection rebuilt", extra={"projection": self.projection.name,
+                                              "events": report.applied,
+                                              "parked": report.parked,
+                                              "position": report.position,
+                                              "seconds": report.seconds})
+        return report
+
+    def _rebuild_batch(self, conn: Connection[Any], cur: Cursor[Any], position: int,
+                       worker: str) -> tuple[Applied, int]:
+        notifications = self.recorder.select_notifications(position, self.batch_size,
+                                                           inclusive_of_start=False)
+        if not notifications:
+            return Applied(), position
+        return self._project(conn, cur, notifications, worker), notifications[-1].id
+
+    def _swap(self, cur: Cursor[Any], schema: str, live: str, tables: Sequence[str],
+              position: int, worker: str) -> None:
+        retired = f"retired_{schema.removeprefix('rebuild_')}"
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(live)))
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(retired)))
+        for table in tables:
+            cur.execute("SELECT to_regclass(%s)", (f"{live}.{table}",))
+            row = cur.fetchone()
+            if row is not None and row[0] is not None:
+                cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                    sql.Identifier(live), sql.Identifier(table), sql.Identifier(retired)))
+            cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                sql.Identifier(schema), sql.Identifier(table), sql.Identifier(live)))
+        cur.execute("UPDATE projection_positions SET position = %s WHERE name = %s",
+                    (position, self.projection.name))
+        cur.execute("UPDATE parked_events SET status = 'superseded', resolved_at = now(),"
+                    " resolved_by = 'rebuild', reason = 'the projection was rebuilt'"
+                    " WHERE worker = %s AND status = 'parked'", (self.worker,))
+        cur.execute("UPDATE parked_events SET worker = %s WHERE worker = %s",
+                    (self.worker, worker))
+        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(retired)))
+        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def _candidate(notification: Notification) -> Candidate:
+    return Candidate(key=str(notification.id), aggregate_id=str(notification.originator_id),
+                     version=notification.originator_version, position=notification.id)
+
+
+def _copy(known: Known) -> Known:
+    return Known(dict(known.keys), dict(known.heads))
+
+
+def _add(total: Applied, done: Applied) -> Applied:
+    return replace(total, moved=total.moved + done.moved, parked=total.parked + done.parked,
+                   held=total.held + done.held)

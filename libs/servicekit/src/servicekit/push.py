@@ -13,6 +13,15 @@ when the projection retries, so the push is split in two:
    and what the receiver answered). Failures that may pass are retried with exponential
    backoff; refusals are parked as `dead` for an operator, who can `repush` them after a fix.
 
+A record the pusher cannot send for reasons of its own (anything but the receiver's answer
+or the network: say a value the HTTP client refuses) is dead at once, like a refusal, and
+the feed goes on; a record that kills the pusher every time it is sent dies after
+`max_attempts` claims (its attempts are counted in the database when it is claimed, before
+it is sent). Every record that dies is parked (servicekit.isolation, role `push`) with its
+last error, where the operators' `parked`, `redrive` and `skip` find it with the other
+workers' parked events; `repush` and `repush_where` re-queue records and close their parked
+entries.
+
 Delivery is at least once: a pusher that dies after the receiver accepted a record but
 before recording it sends the record again after its lease expires. The stable record id
 (header `X-Pubrev-Record-Id`) lets the receiver answer such a repeat with its first receipt.
@@ -60,6 +69,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from servicekit.aio import wait_or_stop
+from servicekit.isolation import Candidate, ParkedEvent, ParkedStore, Role, Status, short_error
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +154,9 @@ DDL = (
     # Which key signed the attempt: during a rotation, which side of it a refusal was on.
     "ALTER TABLE push_receipts ADD COLUMN IF NOT EXISTS key_id text",
 )
+
+
+TABLES = ("push_records", "push_receipts")
 
 
 def utc_now() -> datetime:
@@ -340,6 +353,7 @@ class PushOutbox:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('servicekit.push.ddl'))")
         for statement in DDL:
             cur.execute(statement)
+        ParkedStore.create_tables(cur)  # where a record that dies is parked
 
     def enqueue(self, cur: Cursor[Any], feed: str, record_id: str, payload: Any) -> bool:
         """Validates the record and queues it for pushing; True if it was new.
@@ -461,6 +475,7 @@ class Pusher:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrecy)
         self.client = client or httpx.Client(follow_redirects=False)
         self._owns_client = client is None
+        self.parking = ParkedStore(pool)
         with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             PushOutbox.create_tables(cur)
 
@@ -500,7 +515,21 @@ class Pusher:
     def _push_feed(self, feed: FeedConfig) -> int:
         claimed = self._claim(feed)
         for index, record in enumerate(claimed):
-            outcome = self._send(feed, record)
+            if record.attempt > feed.max_attempts:
+                # Claimed more often than it may be tried, and no outcome was ever recorded:
+                # the pusher died sending it, each time. Not sent again.
+                self._record(feed, record, _Outcome(
+                    Verdict.refused, error=f"the pusher died sending it "
+                                           f"{record.attempt - 1} times"))
+                continue
+            try:
+                outcome = self._send(feed, record)
+            except Exception as error:
+                # Not the receiver's answer nor the network (those are outcomes): this
+                # record cannot be sent (the HTTP client refuses something in it). It is
+                # dead at once and the feed goes on.
+                outcome = _Outcome(Verdict.refused,
+                                   error=f"cannot send: {short_error(error, 200)}")
             retry_at = self._record(feed, record, outcome)
             if outcome.verdict is Verdict.unreachable:
                 # One timeout per feed and round, not one per record: the rest wait with it.
@@ -555,6 +584,7 @@ class Pusher:
         """Keeps the receipt and moves the record on; returns when it will be retried."""
         now = self.clock()
         retry_at: datetime | None = None
+        dead = False
         key = {"feed": feed.name, "record_id": record.record_id, "now": now,
                "error": outcome.error}
         if outcome.verdict is Verdict.delivered:
@@ -562,6 +592,7 @@ class Pusher:
                       " next_attempt_at = %(now)s")
         elif outcome.verdict is Verdict.refused or record.attempt >= feed.max_attempts:
             update = "status = 'dead', last_error = %(error)s, next_attempt_at = %(now)s"
+            dead = True
             log.warning("record is dead; an operator may repush it after a fix",
                         extra={**key, "attempts": record.attempt})
         else:
@@ -583,6 +614,10 @@ class Pusher:
                 "WHERE feed = %(feed)s AND record_id = %(record_id)s AND status = 'pending'",
                 key,
             )
+            if dead and cur.rowcount == 1:
+                self.parking.park(Role.push, push_worker(feed.name),
+                                  Candidate(key=record.record_id),
+                                  outcome.error or "dead", record.attempt, cur)
         return retry_at
 
     def _release(self, feed: FeedConfig, records: Sequence[_Claimed], retry_at: datetime) -> None:
@@ -598,20 +633,66 @@ class Pusher:
 
     # -- operators -------------------------------------------------------------------------
 
-    def repush(self, feed: str, record_id: str) -> bool:
+    def repush(self, feed: str, record_id: str, by: str = "") -> bool:
         """Queues a record again, due now, with a fresh count of attempts (after the
         receiver or the data was fixed, or the receiver lost it). False: no such record."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.execute(
-                "UPDATE push_records SET status = 'pending', attempts = 0,"
-                " next_attempt_at = %s, delivered_at = NULL"
-                " WHERE feed = %s AND record_id = %s",
-                (self.clock(), feed, record_id),
-            )
-            found = cur.rowcount == 1
+            found = bool(self._requeue(cur, feed, [record_id], by))
         if found:
             log.info("record queued again", extra={"feed": feed, "record_id": record_id})
         return found
+
+    def repush_where(self, feed: str, status: PushState, since: datetime | None = None,
+                     by: str = "") -> list[str]:
+        """Queues again every record of the feed in `status` (enqueued at or after `since`,
+        when given); returns their ids, oldest first."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                "SELECT record_id FROM push_records WHERE feed = %s AND status = %s"
+                " AND (%s::timestamptz IS NULL OR created_at >= %s) ORDER BY created_at,"
+                " record_id FOR UPDATE", (feed, status.value, since, since))
+            ids = [str(r[0]) for r in cur.fetchall()]
+            self._requeue(cur, feed, ids, by)
+        log.info("records queued again", extra={"feed": feed, "status": status.value,
+                                                "since": since, "records": len(ids)})
+        return ids
+
+    def _requeue(self, cur: Cursor[Any], feed: str, record_ids: Sequence[str],
+                 by: str) -> int:
+        if not record_ids:
+            return 0
+        cur.execute(
+            "UPDATE push_records SET status = 'pending', attempts = 0,"
+            " next_attempt_at = %s, delivered_at = NULL"
+            " WHERE feed = %s AND record_id = ANY(%s)",
+            (self.clock(), feed, list(record_ids)),
+        )
+        count = cur.rowcount
+        cur.execute("SELECT id FROM parked_events WHERE worker = %s AND event_key = ANY(%s)"
+                    " AND status = 'parked'", (push_worker(feed), list(record_ids)))
+        ParkedStore.close(cur, [int(r[0]) for r in cur.fetchall()], Status.redriven,
+                          by or "repush", "queued again")
+        return count
+
+    # -- isolation: the operators' re-drive of a parked (dead) record -------------------------
+
+    role = Role.push
+
+    def workers(self) -> list[str]:
+        return [push_worker(name) for name in self.feeds]
+
+    def redrive(self, cur: Cursor[Any], chain: Sequence[ParkedEvent]) -> tuple[int, str | None]:
+        """Queues the parked records again (in the operator's transaction); they are sent
+        by the pusher's next round. A dead record holds nothing behind it."""
+        for index, entry in enumerate(chain):
+            feed = entry.worker.removeprefix("push:")
+            cur.execute(
+                "UPDATE push_records SET status = 'pending', attempts = 0,"
+                " next_attempt_at = %s, delivered_at = NULL"
+                " WHERE feed = %s AND record_id = %s", (self.clock(), feed, entry.event_key))
+            if cur.rowcount != 1:
+                return index, f"no record {entry.event_key[:60]!r} in feed {feed}"
+        return len(chain), None
 
     def status(self, feed: str, record_id: str) -> PushStatus | None:
         """Where a record stands, with the receipt of every attempt, oldest first."""
@@ -644,6 +725,11 @@ class Pusher:
         result = {state.value: 0 for state in PushState}
         result.update({status: int(count) for status, count in rows})
         return result
+
+
+def push_worker(feed: str) -> str:
+    """The name a feed's parked records are listed under."""
+    return f"push:{feed}"
 
 
 def _judge(response: httpx.Response) -> _Outcome:

@@ -9,7 +9,17 @@ relay publishes it afterwards. For each batch the relay
 3. sends the whole batch and awaits the acks together (idempotent producer, acks=all),
 4. records the last position, in the service's own database.
 A crash between 3 and 4 re-sends the batch on restart: allowed, because consumers dedupe by
-`ce_id` (aggregate id + version). Nothing is ever skipped: the position only moves after acks.
+`ce_id` (aggregate id + version). Nothing is ever skipped unseen: the position only moves
+after acks, and after every event it moves past was sent or parked.
+
+One event that cannot be translated or sent (too large for the topic, a value its contract
+cannot render) is not retried for ever: it is parked (servicekit.isolation) with its error,
+and later events of its aggregate are held behind it, so its consumers never see them out of
+order; every other aggregate goes on. The broker or the database away: the batch is retried
+with backoff, for ever. A relay that dies on one event every time (so no handler runs)
+starts again and again at the same position: it then sends one event at a time, counting
+each one's attempts in the database first, and parks the one that was tried
+`max_attempts` times.
 
 Run exactly one relay per service (a Kubernetes Deployment with one replica): two would
 interleave their batches. Should two run anyway, the position guard (the tracking row only
@@ -27,10 +37,22 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from eventsourcing.persistence import IntegrityError, Notification, ProcessRecorder, Tracking
+from psycopg import Cursor
 
 from servicekit import faults
 from servicekit.aio import wait_or_stop
 from servicekit.cloudevents import CloudEventAttributes, event_id
+from servicekit.isolation import (
+    RECORD_FAULTS,
+    Candidate,
+    CrashGuard,
+    Known,
+    ParkedEvent,
+    ParkedStore,
+    Role,
+    is_transient,
+    short_error,
+)
 from servicekit.kafka_admin import KafkaSecurity
 
 log = logging.getLogger(__name__)
@@ -69,19 +91,26 @@ class Relay:
         recorder: ProcessRecorder,
         translate: Translate,
         producer: AIOKafkaProducer,
+        store: ParkedStore,
         batch_size: int = 500,
         idle_poll_seconds: float = 0.05,
         topic_prefix: str = "",
+        max_attempts: int = 5,
     ) -> None:
         self.name = name
         self.topic_prefix = topic_prefix
         self.tracking_name = f"relay:{name}"
+        self.worker = self.tracking_name
         self.recorder = recorder
         self.translate = translate
         self.producer = producer
+        self.store = store
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        self.guard = CrashGuard(store, self.worker, max_attempts)
         self.published = 0
+        self.parked = 0
+        self.held = 0
         self._position: int | None = None
 
     async def position(self) -> int:
@@ -101,16 +130,29 @@ class Relay:
         )
         if not notifications:
             return 0
-        messages = [m for m in map(self.translate, notifications) if m is not None]
+        careful = await self.guard.started("log", start, notifications[-1].id)
+        if careful:
+            # One event at a time, each attempt counted first: the one that kills the
+            # process is found, and parked once it has been tried max_attempts times.
+            notifications = notifications[:1]
+        known = await asyncio.to_thread(
+            self.store.known, self.worker, [str(n.id) for n in notifications],
+            [str(n.originator_id) for n in notifications])
         started = time.perf_counter()
         # Queue the whole batch, then await every ack together: one round trip per batch.
-        pending = [
-            await self.producer.send(
-                self.topic_prefix + m.topic, m.value, key=m.key, headers=m.headers
-            )
-            for m in messages
-        ]
-        await asyncio.gather(*pending)
+        pending: list[tuple[Notification, asyncio.Future[Any]]] = []
+        for notification in notifications:
+            future = await self._queue(notification, known, careful)
+            if future is not None:
+                pending.append((notification, future))
+        outcomes = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        for (notification, _), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, RECORD_FAULTS):
+                    raise outcome  # broker away, timeout: the batch again, after a pause
+                # Refused by the broker itself (the producer's own checks let it pass): its
+                # aggregate's later events of this batch may have gone out already.
+                await self._park(notification, known, f"cannot send: {short_error(outcome)}")
         faults.point("relay.after_ack")
         last = notifications[-1].id
         try:
@@ -126,17 +168,67 @@ class Relay:
             )
             raise
         self._position = last
-        self.published += len(messages)
+        self.published += len(pending)
+        if careful:
+            await asyncio.to_thread(self.store.forget_attempts, self.worker, [str(last)])
         log.debug(
             "relayed batch",
             extra={
                 "relay": self.name,
                 "position": last,
-                "messages": len(messages),
+                "messages": len(pending),
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
         return len(notifications)
+
+    async def _queue(self, notification: Notification, known: Known, careful: bool
+                     ) -> asyncio.Future[Any] | None:
+        """Hands one notification to the producer; None when it is not sent (no contract,
+        parked before, held behind its aggregate's parked event, or parked now)."""
+        key = str(notification.id)
+        aggregate = str(notification.originator_id)
+        if key in known.keys:
+            return None  # parked before: re-driven, skipped, or still waiting
+        head = known.heads.get(aggregate)
+        if head is not None:
+            held = await asyncio.to_thread(self.store.hold, Role.relay, self.worker, head,
+                                           _candidate(notification))
+            if held is not None:
+                self.held += 1
+                return None
+            del known.heads[aggregate]  # re-driven meanwhile: this one goes out after it
+        if careful:
+            attempts = await asyncio.to_thread(self.guard.before, key)
+            if self.guard.exhausted(attempts):
+                await self._park(notification, known,
+                                 f"the relay died sending it {attempts - 1} times",
+                                 attempts - 1)
+                return None
+        try:
+            message = self.translate(notification)
+        except Exception as error:  # a stored event its contract cannot render
+            await self._park(notification, known, f"cannot translate: {short_error(error)}")
+            return None
+        if message is None:
+            return None
+        try:
+            future: asyncio.Future[Any] = await self.producer.send(
+                self.topic_prefix + message.topic, message.value, key=message.key,
+                headers=message.headers,
+            )
+        except RECORD_FAULTS as error:  # e.g. larger than the producer's max_request_size
+            await self._park(notification, known, f"cannot send: {short_error(error)}")
+            return None
+        return future
+
+    async def _park(self, notification: Notification, known: Known, error: str,
+                    attempts: int = 1) -> None:
+        entry = await asyncio.to_thread(self.store.park, Role.relay, self.worker,
+                                        _candidate(notification), error, attempts)
+        known.keys[str(notification.id)] = "parked"
+        known.heads[str(notification.originator_id)] = entry
+        self.parked += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relays until `stop` is set; the batch under way is finished and recorded first."""
@@ -149,7 +241,8 @@ class Relay:
             except Exception as error:  # broker or database away: retry, never skip
                 log.warning(
                     "relay batch failed; will retry",
-                    extra={"relay": self.name, "error": repr(error), "retry_in_s": backoff},
+                    extra={"relay": self.name, "error": short_error(error),
+                           "transient": is_transient(error), "retry_in_s": backoff},
                 )
                 self._position = None  # re-read: the batch may or may not have been recorded
                 await wait_or_stop(stop, backoff)
@@ -159,6 +252,63 @@ class Relay:
                 await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("relay stopped", extra={"relay": self.name, "published": self.published})
 
+
+def _candidate(notification: Notification) -> Candidate:
+    return Candidate(key=str(notification.id), aggregate_id=str(notification.originator_id),
+                     version=notification.originator_version, position=notification.id)
+
+
+class RelayRedriver:
+    """Re-drives the relay's parked events from another process (the api's admin RPCs):
+    the head and then the events held behind it, in order, each translated and sent with
+    a producer of its own; an event that fails again stays parked (it becomes the head)."""
+
+    role = Role.relay
+
+    def __init__(self, name: str, recorder: ProcessRecorder, translate: Translate,
+                 store: ParkedStore, make_producer: Callable[[], AIOKafkaProducer],
+                 topic_prefix: str = "") -> None:
+        self.worker = f"relay:{name}"
+        self.recorder = recorder
+        self.translate = translate
+        self.store = store
+        self.make_producer = make_producer
+        self.topic_prefix = topic_prefix
+
+    def workers(self) -> list[str]:
+        return [self.worker]
+
+    def redrive(self, cur: Cursor[Any], chain: Sequence[ParkedEvent]) -> tuple[int, str | None]:
+        """Sends the chain's events in order (from a worker thread: the sends run on an
+        event loop of their own); returns how many went out and the error of the first
+        that did not (None: all did). `cur` (the operator's transaction, which holds the
+        entries locked) is not needed: the effect is on Kafka."""
+        return asyncio.run(self._send(chain))
+
+    async def _send(self, chain: Sequence[ParkedEvent]) -> tuple[int, str | None]:
+        producer = self.make_producer()
+        await producer.start()
+        try:
+            for index, entry in enumerate(chain):
+                try:
+                    notification = await asyncio.to_thread(self._notification, entry)
+                    message = self.translate(notification)
+                    if message is not None:
+                        await (await producer.send(
+                            self.topic_prefix + message.topic, message.value,
+                            key=message.key, headers=message.headers))
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    return index, short_error(error)
+            return len(chain), None
+        finally:
+            await producer.stop()
+
+    def _notification(self, entry: ParkedEvent) -> Notification:
+        assert entry.position is not None
+        [notification] = self.recorder.select_notifications(entry.position, 1)
+        return notification
 
 
 def contract_translator(

@@ -19,17 +19,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from psycopg_pool import ConnectionPool
 
+from servicekit.admin import SERVICE_NAME as ADMIN_SERVICE
+from servicekit.admin import AdminDesk, KafkaLag, Redriver, consumer_groups
+from servicekit.admin import register as register_admin
 from servicekit.aio import wait_or_stop
-from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
+from servicekit.consumer import (
+    ConsumerRedriver,
+    ConsumerRunner,
+    Subscription,
+    dead_letter_topic,
+)
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import GrpcServer
 from servicekit.identity import IdentityRules
+from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import KafkaSecurity, ensure_topics
 from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database, schema_lock
 from servicekit.projector import Projector
-from servicekit.relay import Relay, Translate, make_producer
+from servicekit.push import Pusher
+from servicekit.relay import Relay, RelayRedriver, Translate, make_producer
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -70,6 +81,8 @@ class ServiceParts:
     """Awaited once the gRPC server has drained (e.g. a group committer's task)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
     """Called once at the very end (connection pools)."""
+    pushers: list[Pusher] = field(default_factory=list)
+    """The feeds' pushers (also in `background`), for the operators' re-push and re-drive."""
 
 
 @dataclass
@@ -79,6 +92,9 @@ class Running:
     grpc: GrpcServer | None = None
     relay: Relay | None = None
     consumer: ConsumerRunner | None = None
+    store: ParkedStore | None = None
+    """The parked events of this process's workers (servicekit.isolation)."""
+    admin: AdminDesk | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -98,15 +114,21 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
         replication_factor=settings.topic_replication_factor, security=security,
     )
     running = Running()
+    store = running.store = ParkedStore(ConnectionPool(
+        settings.service_database_url, min_size=1, max_size=4, open=True))
+    await asyncio.to_thread(store.ensure_tables)
+    if parts.subscriptions and {"consumer", "api"} & set(roles):
+        await asyncio.to_thread(store.migrate_tracking,
+                                [s.consumer for s in parts.subscriptions])
     if "relay" in roles:
         producer = make_producer(settings.kafka_bootstrap, f"pubrev-{settings.service}-relay",
                                  security)
         await producer.start()
         running.relay = Relay(
-            settings.service, parts.app.process_recorder, parts.translate, producer,
+            settings.service, parts.app.process_recorder, parts.translate, producer, store,
             batch_size=settings.relay_batch_size,
             idle_poll_seconds=settings.relay_idle_poll_seconds,
-            topic_prefix=prefix,
+            topic_prefix=prefix, max_attempts=settings.consumer_max_attempts,
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop)))
     if "consumer" in roles and parts.subscriptions:
@@ -114,7 +136,7 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             settings.service, settings.kafka_bootstrap, parts.subscriptions,
             max_attempts=settings.consumer_max_attempts,
             graceful_timeout=settings.shutdown_grace_seconds,
-            topic_prefix=prefix, security=security,
+            topic_prefix=prefix, security=security, store=store,
         )
         await running.consumer.start()
     if "projector" in roles:
@@ -125,8 +147,11 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
         for loop in parts.background:
             running.tasks.append(asyncio.create_task(loop(running.stop)))
     if "api" in roles:
-        running.grpc = GrpcServer(settings, parts.grpc_service_names, parts.identity_rules)
+        running.admin = admin_desk(parts, store, security)
+        running.grpc = GrpcServer(settings, [*parts.grpc_service_names, ADMIN_SERVICE],
+                                  parts.identity_rules)
         parts.register_grpc(running.grpc.server)
+        register_admin(running.admin)(running.grpc.server)
         await running.grpc.start()
     return running
 
@@ -144,6 +169,25 @@ async def stop(parts: ServiceParts, running: Running) -> None:
         await asyncio.wait(running.tasks, timeout=grace)
     if running.relay is not None:
         await running.relay.producer.stop()
+    if running.store is not None:
+        running.store.pool.close()
+
+
+def admin_desk(parts: ServiceParts, store: ParkedStore, security: KafkaSecurity) -> AdminDesk:
+    """The operators' RPCs of the service: every worker kind's parked events can be
+    re-driven from the api (the relay's with a producer of their own)."""
+    settings = parts.settings
+    projectors = [parts.projector] if parts.projector is not None else []
+    redrivers: list[Redriver] = [
+        RelayRedriver(settings.service, parts.app.process_recorder, parts.translate, store,
+                      lambda: make_producer(settings.kafka_bootstrap,
+                                            f"pubrev-{settings.service}-redrive", security),
+                      settings.topic_prefix),
+        ConsumerRedriver(parts.subscriptions), *projectors, *parts.pushers,
+    ]
+    groups = consumer_groups(parts.subscriptions, settings.topic_prefix)
+    return AdminDesk(parts.app, store, settings.service, redrivers, projectors, parts.pushers,
+                     KafkaLag(settings.kafka_bootstrap, security, groups))
 
 
 async def _every(job: PeriodicJob, stop: asyncio.Event) -> None:

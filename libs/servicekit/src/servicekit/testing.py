@@ -23,9 +23,11 @@ from typing import Any, TypeVar
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from psycopg_pool import ConnectionPool
 
 from servicekit.cloudevents import CloudEventAttributes, event_id, topic_source
 from servicekit.grpc_kit import IDENTITY_HEADER
+from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import KafkaSecurity
 from servicekit.postgres import drop_database, ensure_database
 from servicekit.runtime import ROLES, Running, ServiceParts, close, start, stop
@@ -94,6 +96,27 @@ def service_settings(infra: dict[str, str]) -> Iterator[Callable[..., ServiceSet
     yield make
     for url in created:
         drop_database(url)
+
+
+@pytest.fixture
+def fresh_database(infra: dict[str, str]) -> Iterator[str]:
+    """The URL of a new, empty database of its own (dropped after the test)."""
+    url = with_database(infra["database"], f"test_db_{uuid.uuid4().hex[:10]}")
+    ensure_database(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def parked_store(fresh_database: str) -> Iterator[ParkedStore]:
+    """A parked-events store (servicekit.isolation) on a fresh database, tables created."""
+    pool = ConnectionPool(fresh_database, min_size=1, max_size=4, open=True)
+    store = ParkedStore(pool)
+    store.ensure_tables()
+    try:
+        yield store
+    finally:
+        pool.close()
 
 
 async def eventually(

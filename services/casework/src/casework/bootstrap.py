@@ -47,6 +47,7 @@ from pubrev_contracts.topics import CASEWORK_EVENTS
 from pubrev_contracts.units import COUNTY_UNITS, UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
+from servicekit.publishable import publish_check
 from servicekit.push import (
     DEV_KEY_ID,
     FeedConfig,
@@ -247,6 +248,10 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
     pd.check(settings.environment)
     app = CaseworkApplication(env=eventsourcing_env(settings.service_database_url), clock=clock,
                               retention=pd.retention())
+    # Stored means publishable: each new event goes through the relay's own translation
+    # (from the domain event, not yet stored) and is held to the topic's size first.
+    app.publish_check = publish_check(
+        contract_translator("/pubrev/casework", lambda event: event, to_contract))
     policy = WarningsPolicy(app, clock)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     schema = json.loads((SCHEMAS / f"{ZHIHUI}.schema.json").read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ from pubrev_contracts.units import UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.projector import Projector
+from servicekit.publishable import publish_check
 from servicekit.push import (
     DEV_KEY_ID,
     FeedConfig,
@@ -112,6 +113,10 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
     feeds = feeds or FeedSettings(environment=settings.environment)
     feeds.check(settings.environment)  # also feed settings made for another environment
     app = CreditApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
+    # Stored means publishable: each new event goes through the relay's own translation
+    # (from the domain event, not yet stored) and is held to the topic's size first.
+    app.publish_check = publish_check(
+        contract_translator("/pubrev/credit", lambda event: event, to_contract))
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     configs = feed_configs(feeds)
     outbox = PushOutbox(configs, clock=clock)

@@ -153,8 +153,13 @@ def test_bad_input_is_named_and_echoed_short(app: CreditApplication) -> None:
         app.ledger(city, "X" * 5000)
     [violation] = caught.value.violations
     assert (violation.field, violation.rule) == ("company_uscc", "uscc_format")
-    with pytest.raises(NotFound) as missing:
+    with pytest.raises(InvalidArgument) as long_number:
         app.revoke_penalty(city, "r-x", "文" * 5000, "复议撤销")
+    assert [(v.field, v.rule) for v in long_number.value.violations] == [
+        ("decision_number", "too_long")]
+    assert len(long_number.value.message) < 200
+    with pytest.raises(NotFound) as missing:
+        app.revoke_penalty(city, "r-y", "文" * 64, "复议撤销")
     assert len(missing.value.message) < 80
     with pytest.raises(InvalidArgument) as unit:
         app.impose_penalty(city, replace(penalty_command("莆城管罚决〔2026〕40号"),

@@ -19,6 +19,7 @@ from pubrev_contracts.units import UNITS
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import CITY_UNIT, Identity, IdentityRules
 from servicekit.postgres import eventsourcing_env
+from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
@@ -57,6 +58,10 @@ def close_latest_quarter(app: DisclosureApplication) -> dict[str, int]:
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     app = DisclosureApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
+    # Stored means publishable: each new event goes through the relay's own translation
+    # (from the domain event, not yet stored) and is held to the topic's size first.
+    app.publish_check = publish_check(
+        contract_translator("/pubrev/disclosure", lambda event: event, to_contract))
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
     app.read_model = PostgresDisclosureReadModel(projector, pool)

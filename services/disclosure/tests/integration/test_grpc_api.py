@@ -59,15 +59,15 @@ def log_size(app: ServiceApplication) -> int:
 
 
 async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) -> None:
+    """The domain's rules name every broken one at once (the contract's bounds hold)."""
     stub, app, _ = api
     code = unique_code()
     await register(stub, code, OFFICER)
     before = log_size(app)
-    bad = file_request(code, quarter=5)
+    bad = file_request(code)
     bad.content.ClearField("operating_cost_fen")
     bad.content.contact_phone = "0594-1234567"
     bad.content.posting_end = "2026-04-20"  # 16 days
-    bad.content.income[0].amount_fen = -1
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.FileDisclosure(bad, metadata=OFFICER)
@@ -78,15 +78,45 @@ async def test_malformed_filing_names_every_bad_field_and_writes_nothing(api) ->
     assert isinstance(bad_request, error_details_pb2.BadRequest)
     violations = {(v.field, v.reason) for v in bad_request.field_violations}
     assert violations >= {
-        ("quarter", "quarter_range"),
         ("content.operating_cost_fen", "item_missing"),
         ("content.contact_phone", "contact_number_format"),
         ("content.posting_end", "posting_too_short"),
-        ("content.income[0].amount_fen", "non_negative"),
     }
     zh = found["LocalizedMessage"]
     assert isinstance(zh, error_details_pb2.LocalizedMessage)
     assert zh.locale == "zh-CN" and "联系电话" in zh.message
+    assert log_size(app) == before
+
+
+async def test_out_of_bounds_filing_is_refused_by_the_contract_before_the_handler(api) -> None:
+    """The bounds the .proto declares (a quarter 1–4, amounts 0 to ¥100 million, dates as
+    YYYY-MM-DD) are checked by the interceptor: every bad field by its request path and
+    protovalidate's rule id, in English and zh-CN, and nothing written."""
+    stub, app, _ = api
+    code = unique_code()
+    await register(stub, code, OFFICER)
+    before = log_size(app)
+    bad = file_request(code, quarter=5)
+    bad.content.income[0].amount_fen = -1
+    bad.content.income.add(source="parking", amount_fen=2**63 - 1)
+    bad.content.posting_end = "2026/04/20"
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.FileDisclosure(bad, metadata=OFFICER)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    found = details(caught.value)
+    bad_request = found["BadRequest"]
+    assert isinstance(bad_request, error_details_pb2.BadRequest)
+    assert {(v.field, v.reason) for v in bad_request.field_violations} == {
+        ("quarter", "int32.gte_lte"),
+        ("content.income[0].amount_fen", "int64.gte_lte"),
+        ("content.income[2].amount_fen", "int64.gte_lte"),
+        ("content.posting_end", "string.pattern"),
+    }
+    assert all(v.localized_message.locale == "zh-CN" and v.localized_message.message
+               for v in bad_request.field_violations)
+    assert "2026/04/20" not in (caught.value.details() or "")
     assert log_size(app) == before
 
 

@@ -16,6 +16,7 @@ from pubrev_contracts.topics import INSPECTION_EVENTS
 from pubrev_contracts.units import UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
+from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
@@ -24,6 +25,10 @@ from servicekit.settings import ServiceSettings
 def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     app = InspectionApplication(env=eventsourcing_env(settings.service_database_url),
                                 clock=clock)
+    # Stored means publishable: each new event goes through the relay's own translation
+    # (from the domain event, not yet stored) and is held to the topic's size first.
+    app.publish_check = publish_check(
+        contract_translator("/pubrev/inspection", lambda event: event, to_contract))
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
     app.read_model = PostgresInspectionReadModel(projector, pool)

@@ -62,7 +62,7 @@ def invokers(world: World) -> Invokers:
             i, rid(), plan_id, "CX-0001", datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
             list(target["inspectors"]), checklist()),
         "VerifyRectification": lambda i: app.verify_rectification(
-            i, rid(), world.finding_id, datetime(2026, 6, 11, tzinfo=UTC), ["x.jpg"], ""),
+            i, rid(), world.finding_id, datetime(2026, 6, 1, 13, tzinfo=UTC), ["x.jpg"], ""),
         "SweepRectificationDeadlines": lambda i: app.sweep(i, rid()),
         "ReportCrossCheck": lambda i: app.report_cross_check(i, rid(), cross_id),
         "GetPlanProgress": lambda i: app.plan_progress(i, 2026, "chengxiang"),

@@ -228,12 +228,12 @@ class CaseworkApplication(ServiceApplication):
         phone = cmd.complainant_phone
         v.require(not phone or contact.is_contact_number(phone), "complainant_phone",
                   contact.RULE, contact.DESCRIPTION, contact.DESCRIPTION_ZH)
-        v.require(cmd.received_at is None or cmd.received_at.tzinfo is not None,
-                  "received_at", "time_format", "RFC 3339 with offset", "受理时间格式错误")
+        # Stored in UTC, within the platform's window of the service's clock.
+        received_at = v.require_instant(cmd.received_at, "received_at", self.clock(), "受理时间")
         v.raise_if_any()
         authorize(POLICY, "ReceiveComplaint", identity, Resource(
             unit=cmd.unit, company=cmd.company_uscc, community=cmd.community_code))
-        received = cmd.received_at or self.clock()
+        received = received_at or self.clock()
         days = (self.limits.handed_down_days if cmd.channel == "handed_down"
                 else self.limits.complaint_days)
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from campaign.sources import local
 from campaign.violations import COMPANY_KINDS
 from credit.application.access import (
     CLASSIFY,
@@ -29,7 +30,7 @@ from credit.domain.penalty import PENALTY_TYPES, Penalty, company_kind
 from credit.domain.results import SpotCheckResult
 from credit.domain.rules import DEFAULT_RULES, TIERS, CreditRules
 from pubrev_contracts.units import UNITS
-from servicekit.errors import AlreadyExists, NotFound, Validator
+from servicekit.errors import AlreadyExists, NotFound, Validator, excerpt
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
 from servicekit.policy import Resource
@@ -171,12 +172,16 @@ class CreditApplication(ServiceApplication):
         POLICY.admit(IMPOSE, identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
-        for field, zh in (("decision_number", "行政处罚决定书文号"),
-                          ("party_name", "行政相对人名称"), ("facts", "违法事实"),
-                          ("legal_basis", "处罚依据"), ("content", "处罚内容"),
-                          ("authority_name", "处罚机关")):
-            v.require(bool(getattr(cmd, field).strip()), field, "required",
-                      f"{field} is required", f"缺少{zh}")
+        # Each goes out on the feeds as it is: the decision number is part of the feed
+        # record's id (a tab or ~200 characters in it once stopped every credit feed).
+        _require_decision_number(v, cmd.decision_number)
+        for field, zh, limit, lines in (
+                ("party_name", "行政相对人名称", 200, False), ("facts", "违法事实", 2000, True),
+                ("legal_basis", "处罚依据", 1000, True), ("content", "处罚内容", 2000, True),
+                ("authority_name", "处罚机关", 200, False)):
+            v.require_text(getattr(cmd, field), field, limit, zh, required=True,
+                           multiline=lines)
+        v.require_text(cmd.remarks, "remarks", 1000, "备注", multiline=True)
         for field in ("party_uscc", "authority_uscc"):
             v.require(bool(_USCC.fullmatch(getattr(cmd, field))), field, "uscc_format",
                       "an 18-character USCC (GB 32100 character set)", "统一社会信用代码格式错误")
@@ -201,7 +206,10 @@ class CreditApplication(ServiceApplication):
         v.require(decided is not None, "decision_date", "date_format", "YYYY-MM-DD",
                   "处罚决定日期格式错误")
         if decided is not None:
-            v.require(decided <= self.clock().date(), "decision_date", "in_future",
+            # A calendar date of Asia/Shanghai, compared with Shanghai's today (the UTC date
+            # is still yesterday until 08:00 there).
+            v.require(decided <= self.clock().astimezone(SHANGHAI).date(), "decision_date",
+                      "in_future",
                       "a decision cannot be dated in the future", "处罚决定日期不能晚于今天")
         valid_until = _require_valid_until(v, cmd.valid_until, decided)
         v.require(not cmd.unit or cmd.unit in UNITS, "unit", "unknown_unit",
@@ -236,8 +244,7 @@ class CreditApplication(ServiceApplication):
         POLICY.admit(CLASSIFY, identity)
         v = Validator()
         v.require_request_id(cmd.request_id)
-        v.require(bool(cmd.decision_number.strip()), "decision_number", "required",
-                  "decision_number is required", "缺少行政处罚决定书文号")
+        _require_decision_number(v, cmd.decision_number)
         _require_tier(v, cmd.severity)
         v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
                   "缺少定级或更正理由")
@@ -264,8 +271,7 @@ class CreditApplication(ServiceApplication):
         POLICY.admit(REVOKE, identity)
         v = Validator()
         v.require_request_id(request_id)
-        v.require(bool(decision_number.strip()), "decision_number", "required",
-                  "decision_number is required", "缺少行政处罚决定书文号")
+        _require_decision_number(v, decision_number)
         v.require(bool(reason.strip()), "reason", "required", "the reason is required",
                   "缺少撤销理由")
         v.raise_if_any()
@@ -303,7 +309,8 @@ class CreditApplication(ServiceApplication):
         ledger = self.find(CreditLedger.create_id(company_uscc), CreditLedger, read_only=True)
         if ledger is None or (unit and unit not in ledger.units):
             where = f" in {unit}" if unit else ""
-            raise NotFound(f"no credit record of {company_uscc}{where}", "该企业无信用记录")
+            raise NotFound(f"no credit record of {excerpt(company_uscc)}{where}",
+                           "该企业无信用记录")
         entries = []
         stored: list[Any] = list(self.repository.event_store.get(ledger.id))
         for e in stored:
@@ -407,8 +414,24 @@ def _require_tier(v: Validator, severity: str) -> None:
                   f"处罚等级须为{TIERS_ZH}")
 
 
+DECISION_NUMBER_MAX = 64
+"""Characters of a 行政处罚决定书文号 (e.g. 莆城管罚决〔2026〕12号, 15): the feed record's id
+`penalty:<文号>#correction:<n>` must stay within push's 200 (servicekit.push)."""
+VALID_UNTIL_HORIZON_YEARS = 20
+"""How far after its decision a 处罚有效期 may end: local configuration (no source sets a
+limit; the longest display period of 信用修复管理办法 is 3 years), against typing errors such
+as 9999-12-31 that would keep a record in every feed for ever."""
+VALID_UNTIL_HORIZON_SOURCE = local("处罚有效期不超过决定日期后20年")
+
+
+def _require_decision_number(v: Validator, number: str) -> None:
+    v.require_text(number, "decision_number", DECISION_NUMBER_MAX, "行政处罚决定书文号",
+                   required=True)
+
+
 def _require_valid_until(v: Validator, text: str, decided: date | None) -> date | None:
-    """处罚有效期: a date of the decision, never before the decision itself."""
+    """处罚有效期: a date of the decision, never before the decision itself, and within
+    VALID_UNTIL_HORIZON_YEARS after it."""
     if not text:
         v.add("valid_until", "required", "valid_until (处罚有效期, YYYY-MM-DD) is required",
               "缺少处罚有效期")
@@ -419,6 +442,11 @@ def _require_valid_until(v: Validator, text: str, decided: date | None) -> date 
     elif decided is not None and valid_until < decided:
         v.add("valid_until", "before_decision",
               "valid_until cannot be before the decision date", "处罚有效期不能早于处罚决定日期")
+    elif decided is not None and valid_until.year - decided.year > VALID_UNTIL_HORIZON_YEARS:
+        v.add("valid_until", "beyond_horizon",
+              f"at most {VALID_UNTIL_HORIZON_YEARS} years after the decision date "
+              f"({VALID_UNTIL_HORIZON_SOURCE})",
+              f"处罚有效期不得晚于处罚决定日期后{VALID_UNTIL_HORIZON_YEARS}年")
     return valid_until
 
 

@@ -44,6 +44,7 @@ from servicekit.errors import (
     RuleViolated,
     ServiceError,
     Validator,
+    excerpt,
 )
 from servicekit.eventstore import Prepared, ServiceApplication
 from servicekit.identity import Identity
@@ -99,15 +100,14 @@ class DisclosureApplication(ServiceApplication):
             # ...but a bad code from an official registry is kept, and flagged.
             v.require(len(cmd.uscc) == 18, "uscc", "uscc_length", "must be 18 characters",
                       "统一社会信用代码须为18位")
-        v.require(bool(cmd.name.strip()), "name", "required", "company name is required",
-                  "缺少企业名称")
+        v.require_text(cmd.name, "name", 200, "企业名称", required=True)
         v.raise_if_any()
         permit("RegisterCompany", identity, Resource())
 
         def execute() -> tuple[list[PropertyCompany], dict[str, Any]]:
             if self.exists(PropertyCompany.create_id(cmd.uscc)):
-                raise AlreadyExists(f"company {cmd.uscc} is registered already",
-                                    f"企业 {cmd.uscc} 已登记")
+                raise AlreadyExists(f"company {excerpt(cmd.uscc)} is registered already",
+                                    f"企业 {excerpt(cmd.uscc)} 已登记")
             company = PropertyCompany(cmd.uscc, cmd.name, source, problem is not None)
             return [company], {"company_id": str(company.id), "version": company.version,
                                "uscc_flagged": company.uscc_flagged}
@@ -121,7 +121,12 @@ class DisclosureApplication(ServiceApplication):
         v = Validator()
         v.require_request_id(cmd.request_id)
         _require_code(v, cmd.community_code)
-        v.require(bool(cmd.name.strip()), "name", "required", "name is required", "缺少小区名称")
+        # Every text is stored in the event the relay publishes: bounded and single-line
+        # (a 1 MB name was once stored, over Kafka's record limit, and stopped the relay).
+        v.require_text(cmd.name, "name", 200, "小区名称", required=True)
+        v.require_text(cmd.address, "address", 500, "小区地址")
+        v.require_text(cmd.township, "township", 100, "所属镇（街道）")
+        v.require_text(cmd.company_name, "company_name", 200, "物业服务企业名称")
         v.require(cmd.unit in COUNTY_UNITS, "unit", "unknown_unit",
                   f"unit must be one of {', '.join(COUNTY_UNITS)}",
                   "监管单位不在莆田市七个县区（管委会）之列")
@@ -142,8 +147,8 @@ class DisclosureApplication(ServiceApplication):
         def execute() -> tuple[list[Community], dict[str, Any]]:
             community_id = Community.create_id(cmd.community_code)
             if self.exists(community_id):
-                raise AlreadyExists(f"community {cmd.community_code} is registered already",
-                                    f"小区 {cmd.community_code} 已登记")
+                raise AlreadyExists(f"community {excerpt(cmd.community_code)} is registered "
+                                    "already", f"小区 {excerpt(cmd.community_code)} 已登记")
             community = Community(
                 code=cmd.community_code, name=cmd.name, address=cmd.address, unit=cmd.unit,
                 division_code=cmd.division_code, township=cmd.township,
@@ -438,20 +443,22 @@ class DisclosureApplication(ServiceApplication):
     def _company(self, uscc: str) -> PropertyCompany:
         company = self.find(PropertyCompany.create_id(uscc), PropertyCompany)
         if company is None:
-            raise RuleViolated(f"property company {uscc} is not registered; register it first",
-                               f"物业服务企业 {uscc} 未登记，请先登记企业")
+            raise RuleViolated(f"property company {excerpt(uscc)} is not registered; register it "
+                               "first", f"物业服务企业 {excerpt(uscc)} 未登记，请先登记企业")
         return company
 
     def _community(self, code: str, read_only: bool = False) -> Community:
         community = self.find(Community.create_id(code), Community, read_only=read_only)
         if community is None:
-            raise NotFound(f"community {code} is not registered", f"小区 {code} 未登记")
+            raise NotFound(f"community {excerpt(code)} is not registered",
+                           f"小区 {excerpt(code)} 未登记")
         return community
 
     def _disclosure(self, disclosure_id: uuid.UUID) -> Disclosure:
         disclosure = self.find(disclosure_id, Disclosure)
         if disclosure is None:
-            raise NotFound(f"disclosure {disclosure_id} does not exist", "公示记录不存在")
+            raise NotFound(f"disclosure {excerpt(disclosure_id)} does not exist",
+                           "公示记录不存在")
         return disclosure
 
 

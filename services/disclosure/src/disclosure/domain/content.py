@@ -89,6 +89,37 @@ class DisclosureContent:
 
     # -- rules -----------------------------------------------------------------------------
 
+    def _caps(self, prefix: str, rules: DisclosureRules) -> list[FieldViolation]:
+        """Each amount and the totals under their ceilings (rules.amount_cap_source)."""
+        found: list[FieldViolation] = []
+        amounts = [(f"income[{n}].amount_fen", i.amount_fen) for n, i in enumerate(self.income)]
+        amounts += [(f"expenditure[{n}].amount_fen", e.amount_fen)
+                    for n, e in enumerate(self.expenditure)]
+        amounts += [(name, value) for name, value in (
+            ("operating_cost_fen", self.operating_cost_fen),
+            ("owners_share_fen", self.owners_share_fen),
+            ("company_share_fen", self.company_share_fen),
+            ("transferred_to_maintenance_fund_fen", self.transferred_to_maintenance_fund_fen),
+        ) if value is not None]
+        cap = rules.max_item_fen
+        for field, value in amounts:
+            if value > cap:
+                found.append(FieldViolation(
+                    f"{prefix}.{field}", "amount_cap",
+                    f"at most {cap} fen (¥{cap // 100:,}) per amount ({rules.version})",
+                    f"单项金额不得超过{cap // 100}元（规则版本 {rules.version}）"))
+        total_cap = rules.max_filing_fen
+        spent = (self.operating_cost_fen or 0) + self.expenditure_total_fen
+        for field, total, zh in (("income", self.income_total_fen, "经营收入合计"),
+                                 ("expenditure", spent, "经营成本与支出合计")):
+            if total > total_cap:
+                found.append(FieldViolation(
+                    f"{prefix}.{field}", "filing_cap",
+                    f"the total is at most {total_cap} fen (¥{total_cap // 100:,}) per filing "
+                    f"({rules.version})",
+                    f"{zh}不得超过{total_cap // 100}元（规则版本 {rules.version}）"))
+        return found
+
     def check(
         self, prefix: str = "content", rules: DisclosureRules = DEFAULT_RULES
     ) -> list[FieldViolation]:
@@ -123,6 +154,7 @@ class DisclosureContent:
                     f"缺少{zh_name}（可填0，不可不填）")
             elif value < 0:
                 bad(field, "non_negative", "amount must be >= 0", f"{zh_name}金额不能为负")
+        v.extend(self._caps(prefix, rules))
         for n, exp in enumerate(self.expenditure):
             if not exp.purpose.strip():
                 bad(f"expenditure[{n}].purpose", "required", "purpose is required", "缺少支出用途")

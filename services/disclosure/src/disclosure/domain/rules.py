@@ -22,6 +22,17 @@ class DisclosureRules:
     """Why a company share needs the owners' decision at all."""
     max_company_share_source: str
     """Where the cap's value comes from."""
+    max_item_fen: int = 10_000_000_000
+    """Ceiling of one amount of a filing (an income or expenditure line, the cost, a share,
+    the transfer), in fen: ¥100 million, far above any community's quarter. It also keeps
+    every sum the platform stores inside PostgreSQL's bigint (two lines of 2^63−1 fen were
+    once accepted, and the read model's projector looped on `bigint out of range`). The
+    contract declares the same bound (disclosure.proto)."""
+    max_filing_fen: int = 100_000_000_000
+    """Ceiling of a filing's income total and of its cost plus expenditure, in fen
+    (¥1 billion)."""
+    amount_cap_source: str = local("单项金额不超过1亿元、单季合计不超过10亿元（防止异常数据）")
+    """Where the two ceilings come from: no source sets them."""
 
 
 DEFAULT_RULES = DisclosureRules(

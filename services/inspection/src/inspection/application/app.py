@@ -526,6 +526,8 @@ class InspectionApplication(ServiceApplication):
         v.require_request_id(request_id)
         v.require(inspected_at is not None, "inspected_at", "time_format",
                   "an RFC 3339 time with offset", "检查时间格式错误")
+        # Stored in UTC, within the platform's window of the service's clock.
+        inspected_at = v.require_instant(inspected_at, "inspected_at", self.clock(), "检查时间")
         v.require(bool(checklist), "checklist", "required", "the checklist is required",
                   "缺少检查清单")
         seen: set[str] = set()
@@ -664,6 +666,8 @@ class InspectionApplication(ServiceApplication):
         v.require_request_id(request_id)
         v.require(verified_at is not None, "verified_at", "time_format",
                   "an RFC 3339 time with offset", "验收时间格式错误")
+        # Stored in UTC, within the platform's window of the service's clock.
+        verified_at = v.require_instant(verified_at, "verified_at", self.clock(), "验收时间")
         v.raise_if_any()
         assert verified_at is not None
         finding = self.finding(finding_id)

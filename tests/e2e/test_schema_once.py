@@ -98,8 +98,10 @@ def test_prepare_processes_of_every_service_at_once(
     service at once, each service on a fresh database: every one exits 0."""
     started = time.monotonic()
     processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    created = []
     for service in SERVICES:
         url = fresh_database(service)
+        created.append(url)
         env = {**os.environ, "DATABASE_URL": url, "PUBREV_DATABASE_IS_SERVICE_DB": "true",
                "KAFKA_BOOTSTRAP": infra["kafka"], "PUBREV_ENVIRONMENT": "test",
                "PUBREV_TOPIC_PREFIX": infra["prefix"]}
@@ -116,3 +118,5 @@ def test_prepare_processes_of_every_service_at_once(
                           f"{log.read_text(errors='replace')[-1500:]}")
     assert failed == [], "\n".join(failed)
     assert time.monotonic() - started < 120
+    for url in created:  # start()'s isolation tables too, before any role runs
+        assert {"public.parked_events", "public.worker_attempts"} <= tables(url)

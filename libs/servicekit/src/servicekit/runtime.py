@@ -229,6 +229,20 @@ def build_parts(settings: ServiceSettings,
         return build(settings)
 
 
+def prepare_isolation(parts: ServiceParts) -> None:
+    """What start() also does to the database before any role runs: the isolation tables
+    and the tracking migration. Both are idempotent; run once here by `prepare`, they are
+    no-ops when the roles start."""
+    store = ParkedStore(ConnectionPool(parts.settings.service_database_url, min_size=1,
+                                       max_size=1, open=True))
+    try:
+        store.ensure_tables()
+        if parts.subscriptions:
+            store.migrate_tracking([s.consumer for s in parts.subscriptions])
+    finally:
+        store.pool.close()
+
+
 def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
          argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
@@ -241,7 +255,9 @@ def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
     settings = ServiceSettings(service=service)
     configure_logging(service, settings.log_level)
     if args.role == "prepare":
-        close(build_parts(settings, build))
+        parts = build_parts(settings, build)
+        prepare_isolation(parts)
+        close(parts)
         log.info("schema ready")
         return
     workers: list[subprocess.Popen[bytes]] = []

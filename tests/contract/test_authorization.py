@@ -1,5 +1,6 @@
 """Default deny, proven against the contract: every RPC of every service's proto (read from
-the generated stubs' descriptors, `pubrev.<service>.v1`) has exactly one row in the
+the generated stubs' descriptors, `pubrev.<service>.v1`, and the operators' service
+`pubrev.common.v1.AdminService`, which every service serves) has exactly one row in the
 service's declared policy (`<service>.application.access.POLICY`), every row names a real
 RPC, the policy keeps to the published vocabulary of agencies and roles, the application
 enforces that very policy, and docs/authorization.md is what the policies render.
@@ -17,6 +18,7 @@ from types import ModuleType
 
 import pytest
 
+from pubrev.common.v1 import admin_pb2
 from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.units import UNITS
 from servicekit.errors import PermissionDenied
@@ -31,12 +33,14 @@ RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
 
 
 def proto_rpcs(service: str) -> list[str]:
-    """Every method of every gRPC service in the service's generated contract."""
+    """Every method of every gRPC service in the service's generated contract, and of the
+    operators' service every service serves beside its own (servicekit.runtime)."""
     stubs = importlib.import_module(f"pubrev.{service}.v1.{service}_pb2")
     file = stubs.DESCRIPTOR
     assert file.package == f"pubrev.{service}.v1"
     assert file.services_by_name, f"{file.name} declares no gRPC service"
-    return [method.name for grpc_service in file.services_by_name.values()
+    admin = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
+    return [method.name for grpc_service in (*file.services_by_name.values(), admin)
             for method in grpc_service.methods]
 
 
@@ -115,6 +119,16 @@ def test_every_service_of_the_platform_is_covered() -> None:
                       if (p / "v1").is_dir() and p.name != "common")
     assert services == sorted(SERVICES)
     assert gen_authz_doc.SERVICES == SERVICES
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_operators_service_is_the_operators_alone(service: str) -> None:
+    """Parked events, lag, rebuilds and re-pushes: every row of the operators' service
+    grants the operator role of the operators' agency and nobody else."""
+    policy = declared(service)
+    for method in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods:
+        rule = policy.by_rpc[method.name]
+        assert [(g.agency, g.roles) for g in rule.grants] == [("operator", ("operator",))]
 
 
 def test_the_published_document_is_what_the_policies_render() -> None:

@@ -23,6 +23,11 @@ READS = {
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
 HISTORY = {"GetHistory", "GetHistory(record)"}
 
+OPERATIONS = {"ListParked", "RedriveParked", "SkipParked", "GetLag", "RebuildProjection",
+              "RepushFeeds"}
+"""pubrev.common.v1.AdminService, served by every service: its operators' work, nobody
+else's — not the auditor's, not the scheduler's, not a bureau's."""
+
 STAFF = {"property-bureau", "township", "discipline", "credit-office", "market-regulation"}
 """Agencies whose reach is their unit (DOMAIN.md §2): a county-level one never touches
 another unit's records."""
@@ -48,6 +53,9 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return "a front end is authorized for nothing itself, only the people it asserts"
     if rpc == "GetHistory" and agency != "auditor":
         return "nobody but the auditor reads the whole log"
+    if rpc in OPERATIONS and (agency, identity.role) != ("operator", "operator"):
+        return ("parked events, lags, rebuilds and re-pushes are the platform's operators' "
+                "(ARCHITECTURE.md Trust: operators act under an operator identity)")
     if agency in STAFF and "other unit" in relation:
         return "a county-level user never reads or writes another unit's records (§2)"
     if agency == "property-company":

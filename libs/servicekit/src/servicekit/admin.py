@@ -136,7 +136,7 @@ class AdminDesk:
     def redrive(self, identity: Identity, entry_id: int) -> RedriveOutcome:
         self.app.policy.authorize(REDRIVE_PARKED, identity, Resource())
         _require_id(entry_id)
-        with self.store.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with self.store.transaction() as cur:
             head = self._open_entry(cur, entry_id)
             if head.held_behind is not None:
                 raise RuleViolated(
@@ -148,12 +148,12 @@ class AdminDesk:
             chain = [head, *self.store.held_behind(cur, head.id)]
             done, error = redriver.redrive(cur, chain)
             through = chain[:done]
-            ParkedStore.close(cur, [e.id for e in through], Status.redriven, identity.render())
+            self.store.close(cur, [e.id for e in through], Status.redriven, identity.render())
             self.store.forget_attempts(head.worker, [e.event_key for e in through], cur)
             outcome = RedriveOutcome(tuple(e.id for e in through))
             if error is not None:
                 failed, rest = chain[done], chain[done + 1:]
-                ParkedStore.promote(cur, failed, rest, error, failed.attempts + 1)
+                self.store.promote(cur, failed, rest, error, failed.attempts + 1)
                 outcome = RedriveOutcome(outcome.redriven, failed.id, error, len(rest))
         self.app.record_operation(identity, REDRIVE_PARKED, {
             "id": entry_id, "worker": head.worker, "event_key": head.event_key,
@@ -171,18 +171,18 @@ class AdminDesk:
                   "请指定暂存事件编号")
         _check_text(v, "reason", reason, MAX_REASON, required=True)
         v.raise_if_any()
-        with self.store.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        with self.store.transaction() as cur:
             entry = self._open_entry(cur, entry_id)
             next_head = 0
             if entry.held_behind is None:
                 waiting = self.store.held_behind(cur, entry.id)
                 if waiting:
-                    ParkedStore.promote(
+                    self.store.promote(
                         cur, waiting[0], waiting[1:],
                         f"was held behind #{entry.id}, which was skipped: re-drive it",
                         waiting[0].attempts)
                     next_head = waiting[0].id
-            ParkedStore.close(cur, [entry.id], Status.skipped, identity.render(), reason)
+            self.store.close(cur, [entry.id], Status.skipped, identity.render(), reason)
             self.store.forget_attempts(entry.worker, [entry.event_key], cur)
             skipped = self.store.get(entry.id, cur)
         assert skipped is not None

@@ -287,6 +287,7 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
                         app.shred_expired_personal_data),
         ],
         background=[pusher.run],
+        pushers=[pusher],
         closers=[pusher.close, pool.close, *(p.close for p in keyring_pools),
                  *([vault.kek.close] if isinstance(vault.kek, VaultTransit) else [])],
     )

@@ -45,6 +45,7 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
+from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import (
     RECORD_HISTORY,
     RULES,
@@ -74,7 +75,9 @@ WARNING = Resource(unit=UNIT, community=COMMUNITY)
 UNIT_WARNING = Resource(unit=UNIT, concerns_unit=UNIT)
 """A unit_behind_quota warning of hanjiang: about the unit's own conduct."""
 
-RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CaseworkService"].methods}
+RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CaseworkService"].methods} | ADMIN_RPCS
+"""casework's own RPCs and the operators' (pubrev.common.v1.AdminService), which it serves
+too."""
 CASE_RPCS = {"ReceiveComplaint", "AssignCase", "StartInvestigation", "ResolveCase",
              "GiveFeedback", "CloseCase", "RecordJointMeeting", "FlagTypicalCase",
              "ReferToPolice", "AcknowledgeReferral", "ReportPoliceOutcome",
@@ -216,8 +219,8 @@ def test_every_rpc_has_a_row_and_an_invoker() -> None:
     """Default deny: an RPC of the contract without a policy row fails here (and no row
     names an RPC the contract lacks); every RPC is called by the matrix."""
     assert set(POLICY.by_rpc) == RPCS
-    assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) == \
-        RPCS | {RECORD_HISTORY}
+    assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | \
+        set(admin_invokers(world(*REFERRED)[0], "casework")) == RPCS | {RECORD_HISTORY}
     assert all(rule.what.strip() for rule in POLICY.rules)
 
 
@@ -242,6 +245,16 @@ def test_the_case_matrix() -> None:
     assert not mismatches, "\n".join(map(str, mismatches))
     assert not errors, "\n".join(errors)
     assert count == len(cells(CASE)) * len(CASE_RPCS) == 72 * 19
+
+
+def test_the_operators_matrix() -> None:
+    """The operators' RPCs × every identity × its relation to a case: the platform's
+    operators only, whatever the record."""
+    app, _ = world(*REFERRED)
+    count, mismatches = run_matrix("casework", POLICY, CASE, admin_invokers(app, "casework"),
+                                   "GetCase")
+    assert not mismatches, "\n".join(map(str, mismatches))
+    assert count == len(cells(CASE)) * len(ADMIN_RPCS) == 72 * 6
 
 
 @pytest.mark.parametrize(("rule", "record"), [(DISCLOSURE_OVERDUE, WARNING),

@@ -144,5 +144,6 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
         periodic=[PeriodicJob("display-periods", timedelta(hours=6).total_seconds(),
                               sweep_display_periods)],
         background=[pusher.run],
+        pushers=[pusher],
         closers=[pusher.close, pool.close],
     )

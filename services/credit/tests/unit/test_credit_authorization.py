@@ -34,6 +34,7 @@ from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity, IdentityRules
 from servicekit.policy import Resource
 from servicekit.settings import ServiceSettings
+from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import (
     RECORD_HISTORY,
     WHOLE_LOG,
@@ -179,7 +180,9 @@ RECORD = Resource(unit=AUTHZ_UNIT, company=COMPANY)
 """The scenario's record: every one of its facts (ledger, penalty, spot-check result) is of
 chengxiang and of COMPANY."""
 RECORD_ID = f"penalty:{AUTHZ_DECISION}"
-RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CreditService"].methods}
+SERVICE_RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CreditService"].methods}
+RPCS = SERVICE_RPCS | ADMIN_RPCS
+"""credit's own RPCs and the operators' (pubrev.common.v1.AdminService), which it serves too."""
 
 
 @dataclass
@@ -238,6 +241,7 @@ def invokers(app: CreditApplication, history_of: uuid.UUID) -> Invokers:
                                                              RECORD_ID),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, history_of, 0, 100),
+        **admin_invokers(app, "credit"),
     }
 
 
@@ -257,7 +261,7 @@ def test_the_matrix_every_rpc_every_identity_every_relation() -> None:
     count, mismatches = run_matrix("credit", POLICY, RECORD,
                                    invokers(app, CreditLedger.create_id(COMPANY)), "GetLedger")
     assert not mismatches, "\n".join(map(str, mismatches))
-    assert count == len(cells(RECORD)) * (len(RPCS) + 1) == 9 * 57
+    assert count == len(cells(RECORD)) * (len(RPCS) + 1) == 15 * 57
 
 
 @pytest.mark.parametrize("history_of", [Penalty.create_id(AUTHZ_DECISION),
@@ -380,7 +384,7 @@ async def test_the_matrix_over_real_grpc() -> None:
                 if allowed and reason:
                     problems.append(f"{rpc} by {cell.identity.render()}: {got}: {reason}")
     assert not problems, "\n".join(problems)
-    assert count == len(grpc_cells) * (len(RPCS) + 1) == 9 * 36
+    assert count == len(grpc_cells) * (len(SERVICE_RPCS) + 1) == 9 * 36
 
 
 async def test_over_grpc_an_identity_without_subject_is_refused_at_the_door() -> None:

@@ -28,6 +28,7 @@ from inspection.domain.watch import CommunityWatch
 from inspection.entrypoints import grpc_api
 from servicekit.identity import Identity
 from servicekit.policy import Resource
+from tests.support.admin_authz import admin_invokers
 from tests.support.authz import RECORD_HISTORY, WHOLE_LOG, Invokers, Mismatch, cells, run_matrix
 from tests.support.inspection_authz import USCC_A, World, build
 
@@ -71,6 +72,8 @@ def invokers(world: World) -> Invokers:
         "GetCommunityDisclosure": lambda i: app.community_disclosure(i, "CX-0001"),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 10),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(world.finding_id), 0, 10),
+        # The operators' service (pubrev.common.v1.AdminService), which inspection serves.
+        **admin_invokers(app, "inspection"),
     }
     return calls
 

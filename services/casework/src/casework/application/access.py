@@ -34,6 +34,7 @@ from casework.domain.warnings import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUO
 from pubrev_contracts.identities import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
+from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
 
 JURISDICTION = (Scope.JURISDICTION,)
@@ -117,6 +118,8 @@ POLICY = Policy("casework", [
     Rule("GetHistory", (AUDITOR,),
          "the whole log, for the auditor only; one record's history follows its own read "
          "rule (a case: GetCase; a warning: ListWarnings)"),
+    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+    *admin_rules(),
 ])
 
 UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})

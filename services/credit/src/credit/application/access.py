@@ -25,6 +25,7 @@ from credit.domain.penalty import Penalty
 from credit.domain.results import SpotCheckResult
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
+from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
 
 BUREAU = "property-bureau"
@@ -79,6 +80,8 @@ POLICY = Policy("credit", [
          "(a corrected decision goes out by ClassifyPenalty, not by a re-push)"),
     Rule(HISTORY, (Grant(AUDITOR, ("auditor",), (Scope.CITY,)),),
          "the whole event log: the auditor only; a record's history follows GetLedger's rule"),
+    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+    *admin_rules(),
 ])
 
 

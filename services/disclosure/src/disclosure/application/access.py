@@ -50,6 +50,7 @@ from pubrev_contracts.identities import Agency
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
+from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope, holds
 
 WRITERS = ("officer", "head")
@@ -109,6 +110,8 @@ POLICY = Policy("disclosure", [
          "the bureau, township and discipline office of the unit (the city all)"),
     Rule("GetHistory", (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
          "the whole log: the auditor only; one record's history follows its read rule"),
+    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+    *admin_rules(),
 ])
 
 

@@ -29,6 +29,7 @@ from inspection.domain.roster import Inspector
 from inspection.domain.watch import CommunityWatch
 from pubrev_contracts.identities import Agency
 from servicekit.eventstore import HistoryReads
+from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
 
 BUREAU = Agency.PROPERTY_BUREAU.value
@@ -106,6 +107,8 @@ POLICY = Policy("inspection", [
          "for checks) is the supervisors' of its unit"),
     Rule("GetHistory", (Grant(AUDITOR, (), ANY),),
          "the whole log is the auditor's; a record's trail follows its own read rule"),
+    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+    *admin_rules(),
 ])
 
 

@@ -89,7 +89,6 @@ DDL = (
     CREATE UNIQUE INDEX IF NOT EXISTS parked_events_open
         ON parked_events (worker, event_key) WHERE status = 'parked'
     """,
-    "CREATE INDEX IF NOT EXISTS parked_events_key ON parked_events (worker, event_key)",
     # The heads: what blocks an aggregate. Small, whatever the history holds.
     """
     CREATE INDEX IF NOT EXISTS parked_events_heads ON parked_events (worker, aggregate_id)
@@ -258,7 +257,7 @@ class Known:
     """What the parked table says about one batch of a worker."""
 
     keys: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Event key → status, for the batch's events that were parked before (any status)."""
+    """Event key → status, for the batch's events that are parked now."""
     heads: dict[str, int] = dataclasses.field(default_factory=dict)
     """Aggregate id → the parked entry that blocks it."""
 
@@ -292,6 +291,12 @@ class ParkedStore:
             self.create_tables(cur)
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor[Any]]:
+        """A cursor in a transaction of its own, committed when the block ends."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    @contextlib.contextmanager
     def _cursor(self, cur: Cursor[Any] | None) -> Iterator[Cursor[Any]]:
         if cur is not None:
             yield cur
@@ -303,25 +308,27 @@ class ParkedStore:
 
     def known(self, worker: str, keys: Sequence[str], aggregates: Sequence[str],
               cur: Cursor[Any] | None = None, *, lock: bool = False) -> Known:
-        """The batch's events parked before, and which of its aggregates are blocked.
-        `lock`: share-lock the blocking heads until the caller's transaction ends, so that
-        a re-drive (which locks the head for update) cannot slip between this read and the
-        caller's holding an event behind it."""
+        """The batch's events that are parked now (a redelivered copy of one is not tried
+        again), and which of its aggregates are blocked. A closed entry (re-driven, skipped)
+        blocks nothing: a copy published again after a fix is a new delivery, applied as
+        any other (tracking recognises one that was applied already). `lock`: share-lock
+        the blocking heads until the caller's transaction ends, so that a re-drive (which
+        locks the head for update) cannot slip between this read and the caller's holding
+        an event behind it."""
         known = Known()
         with self._cursor(cur) as c:
             c.execute(
-                "SELECT event_key, status, aggregate_id, id, held_behind FROM parked_events"  # noqa: S608 (fixed fragments)
-                " WHERE worker = %(w)s AND (event_key = ANY(%(keys)s) OR (status = 'parked'"
-                " AND held_behind IS NULL AND aggregate_id = ANY(%(aggs)s)))"
+                "SELECT event_key, aggregate_id, id, held_behind FROM parked_events"  # noqa: S608
+                " WHERE worker = %(w)s AND status = 'parked' AND (event_key = ANY(%(keys)s)"
+                " OR (held_behind IS NULL AND aggregate_id = ANY(%(aggs)s)))"
                 + (" FOR SHARE" if lock else ""),
                 {"w": worker, "keys": list(keys), "aggs": list(set(aggregates))},
             )
             wanted = set(keys)
-            for key, status, aggregate_id, entry_id, held_behind in c.fetchall():
-                # An open entry wins over a closed one of the same event.
-                if key in wanted and known.keys.get(key) != Status.parked:
-                    known.keys[key] = status
-                if status == Status.parked and held_behind is None and aggregate_id:
+            for key, aggregate_id, entry_id, held_behind in c.fetchall():
+                if key in wanted:
+                    known.keys[key] = Status.parked
+                if held_behind is None and aggregate_id:
                     known.heads[aggregate_id] = entry_id
         return known
 

@@ -189,7 +189,7 @@ class Relay:
         key = str(notification.id)
         aggregate = str(notification.originator_id)
         if key in known.keys:
-            return None  # parked before: re-driven, skipped, or still waiting
+            return None  # parked and waiting for an operator (a copy of it came again)
         head = known.heads.get(aggregate)
         if head is not None:
             held = await asyncio.to_thread(self.store.hold, Role.relay, self.worker, head,

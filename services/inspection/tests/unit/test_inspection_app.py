@@ -67,14 +67,19 @@ def test_the_same_delivery_again_returns_false_and_writes_nothing(
     assert app.community_disclosure(OFFICER, "CX-001").disclosures_noted == 1
 
 
-def test_an_older_version_of_the_same_disclosure_after_a_newer_one_is_not_applied(
+def test_an_older_version_of_the_same_disclosure_after_a_newer_one_is_noted_not_shown(
     app: InspectionApplication,
 ) -> None:
+    """Issue 11: an older event re-driven after a newer one of its aggregate is applied (it
+    was parked, not a duplicate), once; the newer revision stays what is shown."""
     app.note_disclosure(noted(revision=1, surplus_fen=90_000), delivery(version=2))
     size = log_size(app)
+    assert app.note_disclosure(noted(revision=0), delivery(version=1)) is True
+    assert log_size(app) == size + 1
     assert app.note_disclosure(noted(revision=0), delivery(version=1)) is False
-    assert log_size(app) == size
-    assert app.community_disclosure(OFFICER, "CX-001").surplus_fen == 90_000
+    assert log_size(app) == size + 1
+    view = app.community_disclosure(OFFICER, "CX-001")
+    assert (view.surplus_fen, view.disclosures_noted) == (90_000, 2)
 
 
 def test_the_same_version_seen_by_another_consumer_is_a_separate_delivery(

@@ -124,11 +124,12 @@ class CommunityWatch(Aggregate):
         income_total_fen: int, surplus_fen: int, late: bool, zero_revenue: bool,
     ) -> None:
         self.disclosures_noted += 1
-        period = (year, quarter)
         current = self.latest
-        if current is None or period >= (current.year, current.quarter):
+        if current is None or (year, quarter, revision) >= (
+                current.year, current.quarter, current.revision):
             # A newer quarter, or an amendment of the latest one, replaces what we show;
-            # an older quarter arriving late is kept in the history only.
+            # an older quarter, or an older revision of the latest one (re-driven after the
+            # newer one was applied), arriving late is kept in the history only.
             self.latest = NotedDisclosure(
                 disclosure_id=disclosure_id, community_code=self.community_code,
                 unit=self.unit, year=year, quarter=quarter, revision=revision,

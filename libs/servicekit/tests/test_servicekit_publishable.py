@@ -39,7 +39,7 @@ class Message:
 
 
 def translate(domain_event: Any) -> Message | None:
-    if isinstance(domain_event, Secret.Kept):
+    if type(domain_event).__qualname__ == "Secret.Kept":
         return None
     if domain_event.text == "untranslatable":
         raise ValueError("year 1 has no UTC form")

@@ -274,3 +274,21 @@ def test_a_builder_1_record_is_corrected_to_the_violations_text() -> None:
     assert corrected_v1(old) == old | {"violation_type": KINDS["B3"].name_zh,
                                        "violation_code": "B3"}
     assert corrected_v1(old | {"violation_type": "E1"}) is None
+
+
+def test_a_decision_dated_today_in_putian_is_accepted_before_8am() -> None:
+    """Calendar dates stay Asia/Shanghai dates (issue 11 item 1): at 07:30 on 1 June in
+    Putian it is still 31 May in UTC, and a decision dated 1 June is today's, not the
+    future's. The clock was read in UTC, and such decisions were refused until 08:00."""
+    clock = FakeClock(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
+    app = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    officer = Identity("property-bureau", "officer", "licheng")
+    answer = app.impose_penalty(officer, replace(
+        penalty_command("莆城管罚决〔2026〕601号"), decision_date="2026-06-01",
+        valid_until="2026-06-01"))
+    assert answer["display_until"] == "2027-06-01"
+    with pytest.raises(InvalidArgument) as refused:
+        app.impose_penalty(officer, replace(
+            penalty_command("莆城管罚决〔2026〕602号"), decision_date="2026-06-02",
+            valid_until="2026-06-02"))
+    assert [v.rule for v in refused.value.violations] == ["in_future"]

@@ -25,8 +25,10 @@ import httpx
 import pytest
 from psycopg_pool import ConnectionPool
 
+from servicekit.isolation import ParkedStore, Status
 from servicekit.postgres import drop_database, ensure_database
 from servicekit.push import (
+    RECORD_ID_HEADER,
     FeedConfig,
     FeedKey,
     InvalidRecord,
@@ -533,3 +535,103 @@ def pusher_status(pusher: Pusher, record_id: str) -> Any:
     status = pusher.status(FEED, record_id)
     assert status is not None
     return status
+
+
+# -- isolation: a record that cannot be sent does not stop its feed (issue 11) ---------------
+
+def parked_records(pool: ConnectionPool) -> list[tuple[str, str, str, int, str]]:
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT worker, event_key, status, attempts, error FROM parked_events"
+            " WHERE role = 'push' ORDER BY id").fetchall()
+    return [(r[0], r[1], r[2], int(r[3]), str(r[4])) for r in rows]
+
+
+@pytest.fixture
+def no_parked(pool: ConnectionPool) -> None:
+    with pool.connection() as conn:
+        conn.execute("DELETE FROM parked_events WHERE role = 'push'")
+
+
+class RefusingTransport(httpx.HTTPTransport):
+    """The real transport, except that the HTTP client refuses the request of one record
+    (as it would a header value it cannot encode): an exception that is neither the
+    receiver's answer nor the network's failure."""
+
+    def __init__(self, poison: str) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get(RECORD_ID_HEADER) == self.poison:
+            raise ValueError("the client cannot encode this request")
+        return super().handle_request(request)
+
+
+def test_a_record_the_client_cannot_send_is_dead_and_parked_and_the_feed_goes_on(
+        pool, receiver, clock, make_pusher, no_parked) -> None:
+    """Before, the exception left the pusher's round: the rest of the claimed batch waited
+    for its lease, and the same record came back to fail again, for ever."""
+    client = httpx.Client(transport=RefusingTransport("r-2"))
+    config = feed_config(receiver)
+    pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), client=client)
+    try:
+        enqueue(pool, pusher, clock, ("r-1", record(1)), ("r-2", record(2)),
+                ("r-3", record(3)))
+        assert pusher.run_once() == 3
+        assert sorted(r for _, r in receiver.records) == ["r-1", "r-3"]
+        status = pusher.status(FEED, "r-2")
+        assert status is not None and status.status is PushState.dead
+        assert "cannot send: ValueError" in (status.last_error or "")
+        [entry] = parked_records(pool)
+        assert entry[:4] == (f"push:{FEED}", "r-2", "parked", 1)
+        assert "the client cannot encode" in entry[4]
+    finally:
+        client.close()
+
+
+def test_a_record_that_kills_the_pusher_is_dead_after_max_attempts_claims(
+        pool, receiver, clock, make_pusher, no_parked) -> None:
+    """Each claim counts an attempt in the database before the send: a pusher that dies
+    sending the record leaves it leased, the lease runs out, the next pusher claims it
+    again. Claimed more often than max_attempts, it is dead without being sent again."""
+    pusher = make_pusher(max_attempts=2)
+    enqueue(pool, pusher, clock, ("r-1", record()))
+    config = pusher.feeds[FEED]
+    for _ in range(2):
+        assert [c.record_id for c in pusher._claim(config)] == ["r-1"]  # then "killed"
+        clock.advance(timedelta(hours=2))  # the lease runs out
+    assert pusher.run_once() == 1
+    assert receiver.records == {}  # not sent a third time
+    status = pusher.status(FEED, "r-1")
+    assert status is not None and status.status is PushState.dead and status.attempts == 3
+    [entry] = parked_records(pool)
+    assert entry[:3] == (f"push:{FEED}", "r-1", "parked")
+    assert "died sending it 2 times" in entry[4]
+
+
+def test_a_dead_record_is_parked_and_an_operator_re_drives_it(
+        pool, receiver, clock, make_pusher, no_parked) -> None:
+    """The parked entry of a dead record is re-driven like any other (the record queued
+    again, the entry closed), and a re-push by status and time closes the entries too."""
+    pusher = make_pusher()
+    enqueue(pool, pusher, clock, ("r-1", record(1)), ("r-2", record(2)))
+    receiver.refuse_next(2)
+    pusher.run_once()
+    assert [e[1:3] for e in parked_records(pool)] == [("r-1", "parked"), ("r-2", "parked")]
+
+    store = ParkedStore(pool)
+    [first, _] = store.entries(role="push")
+    with store.transaction() as cur:
+        assert pusher.redrive(cur, [first]) == (1, None)
+        store.close(cur, [first.id], Status.redriven, "operator")
+    assert pusher.run_once() == 1
+    delivered = pusher.status(FEED, "r-1")
+    assert delivered is not None and delivered.status is PushState.delivered
+
+    assert pusher.repush_where(FEED, PushState.dead, clock.now - timedelta(days=1),
+                               by="agency=operator;role=operator;unit=putian") == ["r-2"]
+    assert [e[1:3] for e in parked_records(pool)] == [("r-1", "redriven"), ("r-2", "redriven")]
+    assert pusher.repush_where(FEED, PushState.dead) == []
+    assert pusher.run_once() == 1
+    assert sorted(r for _, r in receiver.records) == ["r-1", "r-2"]

@@ -201,15 +201,13 @@ async def consumer_lag(bootstrap: str, groups: Mapping[str, Iterable[str]],
                                     group_id=None, enable_auto_commit=False, **options)
         await consumer.start()
         try:
+            wanted = sorted({t for topics in groups.values() for t in topics})
+            numbers = {d["topic"]: sorted(p["partition"] for p in d["partitions"])
+                       for d in await admin.describe_topics(wanted) if d["error_code"] == 0}
             for group, topics in sorted(groups.items()):
                 committed = await admin.list_consumer_group_offsets(group)
-                partitions = []
-                for topic in sorted(set(topics)):
-                    numbers = consumer.partitions_for_topic(topic)
-                    if numbers is None:
-                        await consumer.topics()  # not in the metadata yet: fetch it
-                        numbers = consumer.partitions_for_topic(topic) or set()
-                    partitions += [TopicPartition(topic, n) for n in sorted(numbers)]
+                partitions = [TopicPartition(topic, n) for topic in sorted(set(topics))
+                              for n in numbers.get(topic, [])]
                 ends = await consumer.end_offsets(partitions) if partitions else {}
                 for tp in partitions:
                     meta = committed.get(tp)

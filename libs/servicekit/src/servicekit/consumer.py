@@ -270,9 +270,13 @@ class ConsumerRunner:
         relevant = [(r, read) for r, read in zip(records, reads, strict=True) if read]
         if not relevant:
             return
-        known = await asyncio.to_thread(
-            store.known, worker, [read.key for _, read in relevant],
-            [read.delivery.aggregate_id for _, read in relevant if read.delivery])
+        known = Known()
+        # Another member of the group may have parked events of a partition this process
+        # now has: the database is asked each batch, with a cheap probe first.
+        if await asyncio.to_thread(store.has_open, worker):
+            known = await asyncio.to_thread(
+                store.known, worker, [read.key for _, read in relevant],
+                [read.delivery.aggregate_id for _, read in relevant if read.delivery])
         # Where this batch starts and ends on each partition: a process's first batch of a
         # partition starts at the group's committed offset, where the process before it
         # stopped (or died).

@@ -332,6 +332,15 @@ class ParkedStore:
                     known.heads[aggregate_id] = entry_id
         return known
 
+    def has_open(self, worker: str, cur: Cursor[Any] | None = None) -> bool:
+        """Whether the worker has any parked entry open: when it has none (the usual
+        case), a batch needs no look at its keys (one cheap indexed probe instead)."""
+        with self._cursor(cur) as c:
+            c.execute("SELECT EXISTS (SELECT 1 FROM parked_events WHERE worker = %s"
+                      " AND status = 'parked')", (worker,))
+            row = c.fetchone()
+        return bool(row and row[0])
+
     def park(self, role: Role, worker: str, event: Candidate, error: str, attempts: int,
              cur: Cursor[Any] | None = None) -> int:
         """Parks the event as a head (it blocks its aggregate, if it has one); returns the

@@ -136,7 +136,7 @@ class Projector:
         """Applies one batch; returns how many notifications it moved past. `careful`: one
         event, its attempt counted (committed) before it is tried (a crash loop)."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            start = self._lock_position(cur)
+            start, parked = self._lock_position(cur)
             notifications: Sequence[Notification] = self.recorder.select_notifications(
                 start, 1 if careful else self.batch_size, inclusive_of_start=False
             )
@@ -145,7 +145,7 @@ class Projector:
             if careful:
                 done = self._careful(conn, cur, notifications[0])
             else:
-                done = self._project(conn, cur, notifications, self.worker)
+                done = self._project(conn, cur, notifications, self.worker, parked)
             cur.execute(
                 "UPDATE projection_positions SET position = %s WHERE name = %s",
                 (notifications[-1].id, self.projection.name),
@@ -154,26 +154,34 @@ class Projector:
         self.held += done.held
         return done.moved
 
-    def _lock_position(self, cur: Cursor[Any]) -> int:
-        # Row lock: two projectors on one database take turns instead of racing.
+    def _lock_position(self, cur: Cursor[Any]) -> tuple[int, bool]:
+        """The position, locked, and whether the projection has parked entries open (in the
+        same round trip: the common batch then looks at nothing more)."""
+        # Row lock: two projectors on one database take turns instead of racing (and so
+        # none parks while another's batch reads what is parked).
         cur.execute(
             "INSERT INTO projection_positions (name, position) VALUES (%s, 0) "
             "ON CONFLICT (name) DO NOTHING", (self.projection.name,),
         )
         cur.execute(
-            "SELECT position FROM projection_positions WHERE name = %s FOR UPDATE",
-            (self.projection.name,),
+            "SELECT position, EXISTS (SELECT 1 FROM parked_events WHERE worker = %s"
+            " AND status = 'parked') FROM projection_positions WHERE name = %s FOR UPDATE",
+            (self.worker, self.projection.name),
         )
         row = cur.fetchone()
-        return int(row[0]) if row else 0
+        return (int(row[0]), bool(row[1])) if row else (0, False)
 
     def _project(self, conn: Connection[Any], cur: Cursor[Any],
-                 notifications: Sequence[Notification], worker: str) -> Applied:
+                 notifications: Sequence[Notification], worker: str,
+                 parked: bool = True) -> Applied:
         """Applies the batch: all at once in a savepoint; if one event fails for its own
-        reasons, again one event per savepoint, parking the ones that fail."""
-        known = self.store.known(worker, [str(n.id) for n in notifications],
-                                 [str(n.originator_id) for n in notifications], cur,
-                                 lock=True)
+        reasons, again one event per savepoint, parking the ones that fail. `parked`:
+        whether the worker has entries open (False: nothing to look up)."""
+        known = Known()
+        if parked:
+            known = self.store.known(worker, [str(n.id) for n in notifications],
+                                     [str(n.originator_id) for n in notifications], cur,
+                                     lock=True)
         try:
             with conn.transaction():
                 return self._apply_all(conn, cur, notifications, worker, _copy(known),
@@ -189,6 +197,11 @@ class Projector:
     def _apply_all(self, conn: Connection[Any], cur: Cursor[Any],
                    notifications: Sequence[Notification], worker: str, known: Known,
                    *, isolate: bool) -> Applied:
+        if not isolate and not known.keys and not known.heads:
+            # Nothing parked, nothing to isolate: the loop the projector always had.
+            for notification in notifications:
+                self.projection.apply(cur, self.decode(notification), notification.id)
+            return Applied(len(notifications))
         parked = held = 0
         for notification in notifications:
             key = str(notification.id)

@@ -112,6 +112,8 @@ class Relay:
         self.parked = 0
         self.held = 0
         self._position: int | None = None
+        self._parked_open: bool | None = None
+        """Whether the relay has parked entries open (None: not known, ask)."""
 
     async def position(self) -> int:
         if self._position is None:
@@ -135,9 +137,7 @@ class Relay:
             # One event at a time, each attempt counted first: the one that kills the
             # process is found, and parked once it has been tried max_attempts times.
             notifications = notifications[:1]
-        known = await asyncio.to_thread(
-            self.store.known, self.worker, [str(n.id) for n in notifications],
-            [str(n.originator_id) for n in notifications])
+        known = await self._known(notifications)
         started = time.perf_counter()
         # Queue the whole batch, then await every ack together: one round trip per batch.
         pending: list[tuple[Notification, asyncio.Future[Any]]] = []
@@ -182,24 +182,40 @@ class Relay:
         )
         return len(notifications)
 
+    async def _known(self, notifications: Sequence[Notification]) -> Known:
+        """What the parked table says about the batch. The relay is the only writer of its
+        entries (operators only close them), so while it knows of none open it asks
+        nothing: the common batch costs no query."""
+        if self._parked_open is None:
+            self._parked_open = await asyncio.to_thread(self.store.has_open, self.worker)
+        if not self._parked_open:
+            return Known()
+        known = await asyncio.to_thread(
+            self.store.known, self.worker, [str(n.id) for n in notifications],
+            [str(n.originator_id) for n in notifications])
+        if not known.keys and not known.heads:
+            # Perhaps all re-driven or skipped meanwhile: ask again next batch.
+            self._parked_open = None
+        return known
+
     async def _queue(self, notification: Notification, known: Known, careful: bool
                      ) -> asyncio.Future[Any] | None:
         """Hands one notification to the producer; None when it is not sent (no contract,
         parked before, held behind its aggregate's parked event, or parked now)."""
-        key = str(notification.id)
-        aggregate = str(notification.originator_id)
-        if key in known.keys:
-            return None  # parked and waiting for an operator (a copy of it came again)
-        head = known.heads.get(aggregate)
-        if head is not None:
-            held = await asyncio.to_thread(self.store.hold, Role.relay, self.worker, head,
-                                           _candidate(notification))
-            if held is not None:
-                self.held += 1
-                return None
-            del known.heads[aggregate]  # re-driven meanwhile: this one goes out after it
+        if known.keys or known.heads:  # (nothing to look up, the common case: no strings)
+            aggregate = str(notification.originator_id)
+            if str(notification.id) in known.keys:
+                return None  # parked and waiting for an operator (a copy of it came again)
+            head = known.heads.get(aggregate)
+            if head is not None:
+                held = await asyncio.to_thread(self.store.hold, Role.relay, self.worker,
+                                               head, _candidate(notification))
+                if held is not None:
+                    self.held += 1
+                    return None
+                del known.heads[aggregate]  # re-driven meanwhile: it goes out after it
         if careful:
-            attempts = await asyncio.to_thread(self.guard.before, key)
+            attempts = await asyncio.to_thread(self.guard.before, str(notification.id))
             if self.guard.exhausted(attempts):
                 await self._park(notification, known,
                                  f"the relay died sending it {attempts - 1} times",
@@ -228,6 +244,7 @@ class Relay:
                                         _candidate(notification), error, attempts)
         known.keys[str(notification.id)] = "parked"
         known.heads[str(notification.originator_id)] = entry
+        self._parked_open = True
         self.parked += 1
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -513,3 +513,19 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
             "projector", "projection:credit.feeds", str(Penalty.create_id(cmd.decision_number)))
         assert "record id" in entry["error"] and "\t" not in entry["error"]
         assert not any(cmd.decision_number in r for _, r in receiver.records)
+
+        # The feeds' re-push by status and time, as pubrev-admin asks for it.
+        stub = admin(run.grpc.port)
+        with pytest.raises(grpc.aio.AioRpcError) as bad:
+            await stub.RepushFeeds(pb().RepushFeedsRequest(feed="creditchina",
+                                                           since="yesterday"),
+                                   metadata=OPERATOR)
+        assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "since" in (bad.value.details() or "")
+        none_dead = await stub.RepushFeeds(pb().RepushFeedsRequest(feed="creditchina"),
+                                           metadata=OPERATOR)
+        assert (none_dead.repushed, list(none_dead.record_ids)) == (0, [])
+        again = await stub.RepushFeeds(pb().RepushFeedsRequest(
+            feed="creditchina", status="delivered", since="2020-01-01T00:00:00+08:00"),
+            metadata=OPERATOR)
+        assert list(again.record_ids) == [record_id]

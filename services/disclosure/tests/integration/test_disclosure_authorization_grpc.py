@@ -89,7 +89,7 @@ def audit(requester: str) -> Call:
 
 
 def close(api: Api, metadata: Any) -> Awaitable[Any]:
-    return api.stub.CloseQuarter(pb.CloseQuarterRequest(year=2026, quarter=1,
+    return api.stub.CloseQuarter(pb.CloseQuarterRequest(request_id="close-cx", year=2026, quarter=1,
                                                         unit="chengxiang"), metadata=metadata)
 
 

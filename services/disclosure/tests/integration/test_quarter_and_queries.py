@@ -53,14 +53,17 @@ async def test_close_marks_overdue_once_and_rates_add_up(api) -> None:
     assert not early.late
     # One second before the deadline has passed, closing is refused.
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.CloseQuarter(pb.CloseQuarterRequest(year=2026, quarter=1), metadata=CITY)
+        await stub.CloseQuarter(pb.CloseQuarterRequest(request_id="close-early", year=2026,
+                                                       quarter=1), metadata=CITY)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     clock.now = datetime(2026, 5, 2, tzinfo=UTC)
     late = await stub.FileDisclosure(file_request(codes[2]), metadata=OFFICER)
     assert late.late
 
-    first = await stub.CloseQuarter(pb.CloseQuarterRequest(year=2026, quarter=1), metadata=CITY)
-    again = await stub.CloseQuarter(pb.CloseQuarterRequest(year=2026, quarter=1), metadata=CITY)
+    close = pb.CloseQuarterRequest(request_id="close-1", year=2026, quarter=1)
+    first = await stub.CloseQuarter(close, metadata=CITY)
+    close.request_id = "close-2"
+    again = await stub.CloseQuarter(close, metadata=CITY)
     assert (first.marked_overdue, first.filed) == (1, 3)
     assert (again.marked_overdue, again.already_overdue, again.filed) == (0, 1, 3)
 

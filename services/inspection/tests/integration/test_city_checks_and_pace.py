@@ -110,7 +110,9 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
             assert finding.legal_basis.startswith(plan("二（一）"))
 
             # 15 December + 60 days ends in 2027, whose holidays are not entered: refused,
-            # nothing written, never a guessed deadline.
+            # nothing written, never a guessed deadline. (Recorded on the day: an inspection
+            # is never dated after the service's clock.)
+            before, clock.now = clock.now, datetime(2026, 12, 15, 3, 0, tzinfo=UTC)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await stub.RecordSpotCheck(pb.RecordSpotCheckRequest(
                     request_id="r2027", plan_id=city_plan.plan_id,
@@ -120,6 +122,7 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
                     checklist=checklist({"posting_30_days": "serious"})), metadata=CITY)
             assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert "2027" in (caught.value.details() or "")
+            clock.now = before
 
             # The county sees the city's finding and the check, and closes the rectification.
             listed = await stub.ListFindings(pb.ListFindingsRequest(company_uscc=USCC),
@@ -133,11 +136,13 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
                                                metadata=CHENGXIANG)
             assert [(c.community_code, c.unit, c.checking_unit, c.checking_kind)
                     for c in checks.spot_checks] == [("CX-00", "chengxiang", "putian", "city")]
+            before, clock.now = clock.now, datetime(2026, 10, 8, 10, 30, tzinfo=UTC)
             closed = await stub.VerifyRectification(pb.VerifyRectificationRequest(
                 request_id="v", finding_id=finding.finding_id,
                 verified_at="2026-10-08T18:00:00+08:00", evidence_refs=["after.jpg"]),
                 metadata=CHENGXIANG)
             assert closed.finding.status == "verified"
+            clock.now = before
 
             # The county's own plan: 9 of its quota of 10 checked (45% of its communities).
             own_plan = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(

@@ -78,7 +78,8 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
                 await disclosure.FileDisclosure(file_request(code), metadata=LICHENG)
             clock.now = datetime(2026, 5, 2, tzinfo=UTC)
             closed = await disclosure.CloseQuarter(
-                dpb.CloseQuarterRequest(year=2026, quarter=1), metadata=CITY)
+                dpb.CloseQuarterRequest(request_id="close-2026q1", year=2026, quarter=1),
+                metadata=CITY)
             assert closed.marked_overdue >= 2  # codes[4] and codes[5]
 
             async def progress() -> pb.UnitProgress | None:

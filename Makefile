@@ -10,8 +10,8 @@ BUF_VERSION := 1.61.0
 BUF := .local/node/node_modules/.bin/buf
 SERVICES := disclosure inspection credit casework
 PROTO_DEPS := .local/protovalidate
-SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src $(foreach s,$(SERVICES),services/$(s)/src) \
-             $(PROTO_DEPS)/python
+SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src libs/pubrev_admin/src \
+             $(foreach s,$(SERVICES),services/$(s)/src) $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \
         protos protos-check asyncapi authz-doc bench fmt clean
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   throughput figures against raw baselines of the same run"
 	@echo "make stop    stop the services and the local infrastructure"
 	@echo "make status  the infrastructure, and each role of make run: pid, restarts, last exit"
+	@echo "$(VENV)/bin/pubrev-admin   the operators' command line: parked, redrive, skip, lag, ..."
 
 # -- dependencies -------------------------------------------------------------------------
 $(STAMP): requirements.lock requirements-dev.txt Makefile tools/proto_deps.py
@@ -38,6 +39,9 @@ $(STAMP): requirements.lock requirements-dev.txt Makefile tools/proto_deps.py
 	$(PY) tools/proto_deps.py
 	@# Source roots on sys.path: services import contracts and servicekit, never each other.
 	printf '%s\n' $(abspath $(SRC_ROOTS)) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/pubrev-workspace.pth"
+	@# The operators' command line, on the same source roots (a console script, like pip's).
+	printf '#!%s\nfrom pubrev_admin.cli import console_main\n\nconsole_main()\n' \
+	  "$(abspath $(PY))" > $(VENV)/bin/pubrev-admin && chmod +x $(VENV)/bin/pubrev-admin
 	touch $@
 
 $(BUF):

@@ -82,18 +82,21 @@ def log_head(app: ServiceApplication) -> int:
     return app.process_recorder.max_notification_id() or 0
 
 
-async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settings,
+async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settings, infra,
                                                                  receiver) -> None:
+    # Topics of this test's own: "nothing was written" below counts every event of the four
+    # services, which other tests' events on the session's shared topics would move.
+    topics = {"topic_prefix": f"{infra['prefix']}poison."}
     feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
                          market_url=receiver.feed_url("market"), max_attempts=2)
     warnings = WarningFeedSettings(url=receiver.feed_url("zhihui"))
     async with (
-        running_service(build_disclosure, service_settings("disclosure")) as (dparts, d),
-        running_service(build_inspection, service_settings("inspection")) as (iparts, i),
+        running_service(build_disclosure, service_settings("disclosure", **topics)) as (dparts, d),
+        running_service(build_inspection, service_settings("inspection", **topics)) as (iparts, i),
         running_service(lambda s: build_credit(s, feeds=feeds),
-                        service_settings("credit")) as (kparts, k),
+                        service_settings("credit", **topics)) as (kparts, k),
         running_service(lambda s: build_casework(s, feed=warnings),
-                        service_settings("casework")) as (cparts, c),
+                        service_settings("casework", **topics)) as (cparts, c),
     ):
         assert d.grpc and i.grpc and k.grpc and c.grpc
         async with (

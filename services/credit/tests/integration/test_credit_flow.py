@@ -128,9 +128,13 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                     "擅自利用共有部分进行经营", "C1")
                 assert (pushed["valid_until"], pushed["display_until"]) == (
                     "2026-11-05", "2027-05-06")
-                status = await stub.GetFeedStatus(pb.GetFeedStatusRequest(
-                    feed="creditchina", record_id=record_id), metadata=CITY)
-                assert status.status == "delivered" and len(status.attempts) >= 1
+                # The receiver has the record a moment before the pusher marks it delivered.
+                async def marked_delivered() -> bool:
+                    status = await stub.GetFeedStatus(pb.GetFeedStatusRequest(
+                        feed="creditchina", record_id=record_id), metadata=CITY)
+                    return status.status == "delivered" and len(status.attempts) >= 1
+
+                await eventually(marked_delivered, what="the push outbox to say delivered")
 
                 receiver.refuse_next(10)  # the receiver refuses: dead at once (422)
                 revoked = await stub.RevokePenalty(pb.RevokePenaltyRequest(

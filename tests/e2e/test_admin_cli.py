@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -347,6 +348,23 @@ async def test_lag_of_all_four_services_a_rebuild_and_a_casework_repush(
         await eventually(delivered, what="the re-pushed warning sent")
         assert (await admin("parked", *casework, "--json")).json()["services"]["casework"][
             "parked"] == []  # the re-push closed its parked entry
+
+
+async def test_lag_says_what_it_could_not_learn_when_the_broker_is_away(service_settings) -> None:
+    """The relay's and projections' positions come from the service's database, the groups'
+    offsets from Kafka: with the broker away the first are still shown, the missing part is
+    said, and the exit status is 1 (a script must not take it for "no lag")."""
+    async with running_service(build_credit, service_settings("credit"), ("api",)) as (_, run):
+        assert run.grpc and run.admin and run.admin.kafka
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            nowhere = s.getsockname()[1]
+        run.admin.kafka.bootstrap = f"127.0.0.1:{nowhere}"  # the broker, as the service sees it
+        lag = await admin("lag", "--service", "credit", "--target", f"127.0.0.1:{run.grpc.port}")
+        assert lag.code == 1
+        assert "  relay       relay:credit: at 0 of 0 (caught up)\n" in lag.out
+        assert "  consumers   the broker could not be asked: KafkaConnectionError" in lag.out
+        assert "could not ask the broker for its consumer groups' offsets" in lag.err
 
 
 # -- mTLS -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,7 +81,8 @@ class Session:
     timeout: float
     as_json: bool
 
-    def client(self, service: str, timeout: float | None = None) -> Any:
+    def client(self, service: str,
+               timeout: float | None = None) -> AbstractContextManager[AdminClient]:
         return admin_client(service, self.targets[service], self.credentials,
                             timeout or self.timeout)
 
@@ -451,6 +453,10 @@ def lag(services: tuple[str, ...], **conn: Any) -> int:
         document[service] = {"target": target, **lag_dict(answer)}
         say_lag(run, service, target, answer)
         if answer.consumers_error:
+            # The rest of the answer stands; the consumer groups' lag is missing.
+            run.app.err.write(f"pubrev-admin: {service} ({target}) could not ask the broker "
+                              f"for its consumer groups' offsets: "
+                              f"{clean(answer.consumers_error)}\n")
             codes.append(FAILED)
     run.emit({"ok": not codes, "services": document})
     return max(codes, default=OK)

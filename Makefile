@@ -14,7 +14,7 @@ SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src libs/pubrev_adm
              $(foreach s,$(SERVICES),services/$(s)/src) $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \
-        protos protos-check asyncapi authz-doc bench fmt clean
+        protos protos-check asyncapi authz-doc bench chaos fmt clean
 
 help:
 	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
@@ -22,6 +22,8 @@ help:
 	@echo "make test    install what is missing, lint, then the whole test suite"
 	@echo "make lint    ruff, mypy, import-linter, buf lint, stub drift, k8s manifests"
 	@echo "make bench   throughput figures against raw baselines of the same run"
+	@echo "make chaos   10,000 commands while roles are killed and Kafka and PostgreSQL restart,"
+	@echo "             then a reconciliation table; fails on any loss or double effect"
 	@echo "make stop    stop the services and the local infrastructure"
 	@echo "make status  the infrastructure, and each role of make run: pid, restarts, last exit"
 	@echo "$(VENV)/bin/pubrev-admin   the operators' command line: parked, redrive, skip, lag, ..."
@@ -127,6 +129,11 @@ test: lint
 bench: $(STAMP)
 	$(PY) tools/devinfra.py up
 	$(PY) -m bench
+
+# Its own broker and PostgreSQL (it restarts them), never the shared ones; state, logs and the
+# result in .local/chaos/. The small version runs in `make test` (tests/e2e/test_chaos_small.py).
+chaos: $(STAMP)
+	$(PY) -m tools.chaos
 
 clean:
 	-$(MAKE) --no-print-directory stop

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -124,6 +125,12 @@ async def who_am_i(request: bytes, context: grpc.aio.ServicerContext[bytes, byte
     identity = current_identity()
     if identity.agency == "township":
         raise PermissionDenied("townships may not ask")
+    if identity.agency == "market-regulation":
+        # What a handler meets while PostgreSQL restarts: nothing was committed.
+        raise RuntimeError("save failed") from psycopg.OperationalError(
+            "the database system is shutting down")
+    if identity.agency == "credit-office":
+        raise RuntimeError("a bug")
     return f"{identity.render()} via={identity.via}".encode()
 
 
@@ -406,3 +413,18 @@ async def test_development_front_end_header_with_an_assertion(dev_server: int) -
                       assertion=sign(APP_KEY, "putian-app", OWNERS, now()))
         await refused(channel, grpc.StatusCode.UNAUTHENTICATED, header=APP,
                       assertion=sign(APP_KEY, "putian-app", OWNERS, now() - 600))
+
+
+async def test_an_outage_is_unavailable_and_retryable_a_bug_is_internal(dev_server: int) -> None:
+    """A database or broker outage is UNAVAILABLE with a RetryInfo (the caller retries with
+    its request_id; the chaos run met INTERNAL during a PostgreSQL restart); anything else
+    stays INTERNAL with an incident id, its text never sent."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{dev_server}") as channel:
+        outage = await refused(channel, grpc.StatusCode.UNAVAILABLE,
+                               header="agency=market-regulation;role=officer;unit=hanjiang")
+        assert "retry with the same request_id" in (outage.details() or "")
+        assert "shutting down" not in (outage.details() or "")
+        assert "请使用相同的请求编号重试" in zh_message(outage)
+        bug = await refused(channel, grpc.StatusCode.INTERNAL,
+                            header="agency=credit-office;role=officer;unit=hanjiang")
+        assert (bug.details() or "").startswith("internal error, incident ")

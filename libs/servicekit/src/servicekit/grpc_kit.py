@@ -48,6 +48,7 @@ from servicekit.errors import (
     Unauthenticated,
 )
 from servicekit.identity import Identity, IdentityRules, bind_identity, reset_identity
+from servicekit.isolation import is_transient
 from servicekit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -251,7 +252,21 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(code, status.message, trailing_metadata=_trailing(status))
             except grpc.aio.AbortError:
                 raise
-            except Exception:
+            except Exception as error:
+                if is_transient(error):
+                    # The database or the broker is away (a restart, a failover): nothing was
+                    # committed, and a retry with the same request_id is answered once.
+                    log.warning("rpc failed on an outage; the caller may retry",
+                                extra={"rpc": method, "error": repr(error)[:300]})
+                    status = rich_status(
+                        grpc.StatusCode.UNAVAILABLE,
+                        "the service's database or event bus is unavailable for a moment: "
+                        "retry with the same request_id",
+                        "服务的数据库或消息服务暂时不可用，请使用相同的请求编号重试",
+                        [error_details_pb2.RetryInfo(retry_delay={"seconds": 1})],
+                    )
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, status.message,
+                                        trailing_metadata=_trailing(status))
                 incident = uuid.uuid4().hex[:12]
                 log.exception("rpc failed", extra={"rpc": method, "incident": incident})
                 status = rich_status(

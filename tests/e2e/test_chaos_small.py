@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace as NS
 from typing import Any
 
 import pytest
@@ -43,30 +44,23 @@ RUN_TIMEOUT = 420
 
 def accepted_check(model: Model, failed: int) -> list[str]:
     """A spot check with `failed` failed items accepted, as the workload records it."""
-
-    class Finding:
-        def __init__(self, n: int) -> None:
-            self.finding_id, self.kind, self.severity = f"f{n}", "A1", "general"
-            self.company_uscc = "91350200776049653A"
-
-    class Reply:
-        spot_check_id = "check-1"
-        findings = [Finding(n) for n in range(failed)]
-
-    class Item:
-        def __init__(self, passed: bool) -> None:
-            self.passed = passed
-
-    class Request:
-        community_code = "LC-0001"
-        checklist = [Item(n >= failed) for n in range(10)]
-
-    model.accept("RecordSpotCheck", Request(), Reply())
+    findings = [NS(finding_id=f"f{n}", kind="A1", severity="general",
+                   company_uscc="91350200776049653A") for n in range(failed)]
+    request = NS(community_code="LC-0001",
+                 checklist=[NS(passed=n >= failed) for n in range(10)])
+    model.accept("RecordSpotCheck", request, NS(spot_check_id="check-1", findings=findings))
     return [f"f{n}" for n in range(failed)]
 
 
+def penalty(model: Model, number: str, severity: str, published: bool) -> None:
+    model.accept("ImposePenalty", NS(decision_number=number, severity=severity,
+                                     party_uscc="91350200776049653A"),
+                 NS(published=published, penalty_id=number))
+
+
 def evidence(**stores: list[Stored]) -> Evidence:
-    empty = {s: [] for s in ("disclosure", "inspection", "credit", "casework")}
+    empty: dict[str, list[Stored]] = {
+        s: [] for s in ("disclosure", "inspection", "credit", "casework")}
     topics = {f"pubrev.{s}.events.v1": TopicRead() for s in empty}
     models: dict[str, list[tuple[Any, ...]]] = {
         k: [] for k in ("disclosures", "findings", "checks", "watch", "cases", "penalties")}
@@ -100,14 +94,7 @@ def test_a_check_with_three_failed_items_must_make_three_deductions() -> None:
 
 def test_a_minor_penalty_pushed_to_creditchina_is_a_double_effect() -> None:
     model = Model()
-
-    class Request:
-        decision_number, severity, party_uscc = "莆罚〔2026〕1号", "minor", "91350200776049653A"
-
-    class Reply:
-        published, penalty_id = False, "p1"
-
-    model.accept("ImposePenalty", Request(), Reply())
+    penalty(model, "莆罚〔2026〕1号", "minor", published=False)
     found = evidence()
     found.feeds = {"creditchina": Counter({"penalty:莆罚〔2026〕1号": 1}),
                    "market": Counter({"penalty:莆罚〔2026〕1号": 1})}
@@ -119,14 +106,7 @@ def test_a_minor_penalty_pushed_to_creditchina_is_a_double_effect() -> None:
 
 def test_a_record_still_leased_in_the_outbox_is_late_not_lost() -> None:
     model = Model()
-
-    class Request:
-        decision_number, severity, party_uscc = "莆罚〔2026〕2号", "general", "91350200776049653A"
-
-    class Reply:
-        published, penalty_id = True, "p2"
-
-    model.accept("ImposePenalty", Request(), Reply())
+    penalty(model, "莆罚〔2026〕2号", "general", published=True)
     found = evidence()
     found.feeds = {"market": Counter({"penalty:莆罚〔2026〕2号": 1})}
     assert row(reconcile(model, found, PoisonReport()),
@@ -154,14 +134,8 @@ def test_topics_every_published_kind_relayed_nothing_unstored_and_resends_proven
 
 def test_a_forged_event_applied_downstream_is_a_double_effect() -> None:
     model = Model()
-
-    class Filed:
-        disclosure_id, version = "d1", 1
-
-    class FileRequest:
-        community_code = "LC-0001"
-
-    model.accept("FileDisclosure", FileRequest(), Filed())
+    model.accept("FileDisclosure", NS(community_code="LC-0001"),
+                 NS(disclosure_id="d1", version=1))
     model.filings["d1"].versions = 2  # the real amendment, accepted
     watch = [Stored("w", 1, "CommunityWatch.Opened", {"community_code": "LC-0001"})]
     noted = [Stored("w", 2, "CommunityWatch.DisclosureNoted",
@@ -197,7 +171,7 @@ def chaos() -> Iterator[dict[str, Any]]:
     state = ROOT / ".local" / "chaos-test" / uuid.uuid4().hex[:8]
     output = state / "result.json"
     env = {**os.environ, "CI": os.environ.get("CI", "1")}
-    completed = subprocess.run(  # noqa: S603 (our own tool, fixed arguments)
+    completed = subprocess.run(
         [sys.executable, "-m", "tools.chaos", "--small", "--quiet", "--state", str(state),
          "--json", str(output)], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=RUN_TIMEOUT, check=False)

@@ -21,6 +21,7 @@ from tools.chaos.run import Options, run, table, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {"commands": 500, "kills": 5, "after_ack_probability": 0.2, "after_ack_max": 2,
+         "after_ack_gap": 5.0,
          "generated": 40, "rate": 10.0, "quiescence_timeout": 150.0}
 """The version inside `make test`: about 500 commands and 5 kills, in well under 3 minutes."""
 
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
                              f"record, per batch (default {defaults.after_ack_probability})")
     parser.add_argument("--after-ack-max", type=int,
                         help=f"at most this many such crashes (default {defaults.after_ack_max})")
+    parser.add_argument("--after-ack-gap", type=float,
+                        help="seconds at least between two such crashes (default "
+                             f"{defaults.after_ack_gap})")
     parser.add_argument("--generated", type=int,
                         help=f"hypothesis-generated requests (default {defaults.generated})")
     parser.add_argument("--rate", type=float,
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     values: dict[str, object] = dict(SMALL) if args.small else {}
     values["state"] = ROOT / ".local" / ("chaos-small" if args.small else "chaos")
     for name in ("commands", "callers", "kills", "after_ack_probability", "after_ack_max",
+                 "after_ack_gap",
                  "generated", "rate", "seed", "state", "quiescence_timeout", "quiet"):
         value = getattr(args, name)
         if value not in (None, False):

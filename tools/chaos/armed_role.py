@@ -15,7 +15,8 @@ and then exits at once with the fault status, as a kill -9 would leave it. Those
 were acknowledged but their position not recorded: the restarted relay must send them
 again, and the reconciliation finds at least that many re-sent copies on the topic.
 `CHAOS_AFTER_ACK_MAX` caps the crashes of the whole run (all relays, as counted in the
-file), so that restarts do not eat the run's time.
+file), and `CHAOS_AFTER_ACK_GAP` seconds must pass since the last one (the file's time), so
+that the crashes spread over the run instead of coming all at its start.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import random
 import runpy
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,15 @@ def crashes_so_far(counter: Path) -> int:
         return 0
 
 
-def arm(service: str, probability: float, counter: Path, limit: int) -> None:
+def quiet_for(counter: Path) -> float:
+    """Seconds since the last crash was counted (or the run started the file)."""
+    try:
+        return time.time() - counter.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def arm(service: str, probability: float, counter: Path, limit: int, gap: float) -> None:
     original_point = faults.point
     original_send = AIOKafkaProducer.send
     rng = random.Random()  # noqa: S311 (when to crash, not a secret)
@@ -59,7 +69,8 @@ def arm(service: str, probability: float, counter: Path, limit: int) -> None:
             original_point(name)
             return
         in_batch, sent = sent, 0
-        if in_batch and rng.random() < probability and crashes_so_far(counter) < limit:
+        if in_batch and rng.random() < probability and quiet_for(counter) >= gap \
+                and crashes_so_far(counter) < limit:
             line = (f"{datetime.now(UTC).isoformat()} {service} pid={os.getpid()} {POINT} "
                     f"messages={in_batch}\n")
             with counter.open("a", encoding="utf-8") as out:
@@ -81,7 +92,8 @@ def main() -> None:
     counter = os.environ.get("CHAOS_AFTER_ACK_COUNTER")
     if counter:
         arm(service, float(os.environ.get("CHAOS_AFTER_ACK_P", "0")), Path(counter),
-            int(os.environ.get("CHAOS_AFTER_ACK_MAX", "0")))
+            int(os.environ.get("CHAOS_AFTER_ACK_MAX", "0")),
+            float(os.environ.get("CHAOS_AFTER_ACK_GAP", "0")))
     sys.argv = [service, role]
     runpy.run_module(service, run_name="__main__", alter_sys=True)
 

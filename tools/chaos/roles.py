@@ -63,6 +63,7 @@ class Platform:
     after_ack_counter: Path
     after_ack_probability: float
     after_ack_max: int
+    after_ack_gap: float
     say: Callable[[str], None]
     offset: int = field(default_factory=port_offset)
     supervisor: Supervisor | None = None
@@ -78,7 +79,8 @@ class Platform:
     def specs(self) -> list[RoleSpec]:
         armed = {"CHAOS_AFTER_ACK_COUNTER": str(self.after_ack_counter),
                  "CHAOS_AFTER_ACK_P": str(self.after_ack_probability),
-                 "CHAOS_AFTER_ACK_MAX": str(self.after_ack_max)}
+                 "CHAOS_AFTER_ACK_MAX": str(self.after_ack_max),
+                 "CHAOS_AFTER_ACK_GAP": str(self.after_ack_gap)}
         specs = []
         for spec in run_platform.role_specs(SERVICES, self.layout, self.offset, sys.executable):
             env = {**spec.env, **self.env}

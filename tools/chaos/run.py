@@ -48,8 +48,10 @@ class Options:
     commands: int = 10_000
     callers: int = 50
     kills: int = 50
-    after_ack_probability: float = 0.01
+    after_ack_probability: float = 0.02
     after_ack_max: int = 12
+    after_ack_gap: float = 20.0
+    """Seconds at least between two crashes after the ack (armed_role.py)."""
     generated: int = 300
     rate: float = 30.0
     """Commands started per second at most (workload.Pace)."""
@@ -168,26 +170,37 @@ async def lag_of(caller: Caller, service: str) -> apb.GetLagResponse | None:
     return answer.reply if answer.ok else None
 
 
-async def pending_pushes(postgres: Postgres) -> int:
-    """Records due to be pushed now (one leased by a pusher that died waits for its lease:
-    the reconciliation tells those apart)."""
+async def pending_pushes(postgres: Postgres) -> tuple[int, int, float]:
+    """Records waiting to be pushed: (due now, leased, seconds until the last lease ends).
+    A leased record was claimed by a pusher that died, or failed in the middle of its batch,
+    before it was sent: it is sent when the lease ends (servicekit.push)."""
     from tools.chaos.reconcile import read_rows
 
-    total = 0
+    due = leased = 0
+    until = 0.0
     for service in ("credit", "casework"):
         url = postgres.url.rsplit("/", 1)[0] + f"/pubrev_{service}"
-        rows = await asyncio.to_thread(
-            read_rows, url, "SELECT count(*) FROM push_records WHERE status = 'pending'")
-        total += int(rows[0][0])
-    return total
+        [(now, later, seconds)] = await asyncio.to_thread(
+            read_rows, url,
+            "SELECT count(*) FILTER (WHERE next_attempt_at <= now()),"
+            " count(*) FILTER (WHERE next_attempt_at > now()),"
+            " coalesce(extract(epoch FROM max(next_attempt_at) - now()), 0)"
+            " FROM push_records WHERE status = 'pending'")
+        due += int(now)
+        leased += int(later)
+        until = max(until, float(seconds))
+    return due, leased, until
 
 
 async def quiesce(caller: Caller, platform: Platform, postgres: Postgres, timeout: float,
                   display: Display) -> tuple[bool, str]:
     """Until every relay and projection is at its log's head, every consumer group at its
-    partitions' ends, no record waits to be pushed and every role runs: three times in a
-    row, a second apart."""
-    deadline = time.monotonic() + timeout
+    partitions' ends, no record is due to be pushed and every role runs: three times in a
+    row, a second apart. Records leased by a pusher that died are waited for when their
+    lease ends within the timeout; otherwise the reconciliation counts them as delayed."""
+    started = time.monotonic()
+    deadline = started + timeout
+    next_note = started + 15
     calm = 0
     why = ""
     while time.monotonic() < deadline:
@@ -209,17 +222,24 @@ async def quiesce(caller: Caller, platform: Platform, postgres: Postgres, timeou
             behind += [f"{c.group} {c.topic}/{c.partition} {c.lag}" for c in lag.consumers
                        if c.lag > 0]
         try:
-            pending = await pending_pushes(postgres)
+            due, leased, until = await pending_pushes(postgres)
         except Exception as error:  # the database restarting: not calm yet
             behind.append(f"pushes unknown ({type(error).__name__})")
         else:
-            if pending:
-                behind.append(f"{pending} pushes due")
+            if due:
+                behind.append(f"{due} pushes due")
+            if leased and time.monotonic() + until < deadline:
+                behind.append(f"{leased} pushes leased by a pusher that died, for "
+                              f"{until:.0f} s more")
         calm = 0 if behind else calm + 1
         if calm >= 3:
             return True, ""
-        if behind and why != behind[0]:
-            why = behind[0]
+        if behind and time.monotonic() >= next_note:
+            display.phase(f"waiting for: {', '.join(behind[:4])}"
+                          + (f" (and {len(behind) - 4} more)" if len(behind) > 4 else ""))
+            next_note = time.monotonic() + 15
+        if behind:
+            why = ", ".join(behind[:4])
         await asyncio.sleep(1.0)
         platform.tick()
     return False, why
@@ -311,7 +331,7 @@ async def run(options: Options) -> Result:
                     out.write(text + "\n")
 
             platform = Platform(layout, env, counter, options.after_ack_probability,
-                                options.after_ack_max, say)
+                                options.after_ack_max, options.after_ack_gap, say)
             await asyncio.to_thread(platform.prepare)
             mark = phase("infrastructure and schemas", mark)
             display.phase(f"starting {len(platform.specs())} role processes")
@@ -321,7 +341,7 @@ async def run(options: Options) -> Result:
             caller = Caller(ports, STUBS)
             model = Model()
             workload = Workload(caller, model, sizes, options.seed, options.callers,
-                                options.rate, say=display.phase)
+                                options.rate, say=display.phase, target=options.commands)
             poisoner = Poisoner(caller, model, kafka.bootstrap, options.seed + 2,
                                 options.generated, workload.uncertain)
             generated = await asyncio.to_thread(poisoner.generated_tasks)
@@ -422,8 +442,10 @@ def fill(result: Result, caller: Caller, model: Model, poison: PoisonReport, cha
          ) -> None:
     stats = caller.stats
     result.commands = stats.commands()
-    result.accepted = dict(model.accepted)
-    result.refused = {f"{rpc} {code}": n for (rpc, code), n in model.refused.items()}
+    # The workload's commands, as first answered (the generated requests are apart).
+    result.accepted = {rpc: n for (rpc, code), n in stats.outcomes.items() if code == "OK"}
+    result.refused = {f"{rpc} {code}": n for (rpc, code), n in stats.outcomes.items()
+                      if code != "OK"}
     result.retries = dict(stats.retries)
     result.not_specific = [f"{rpc} {code}: {why}" for rpc, code, why in stats.not_specific]
     result.unresolved = [f"{rpc} {rid}" for rpc, rid in stats.unresolved]
@@ -472,8 +494,10 @@ def table(result: Result) -> str:
     lines.append("-" * (width + 40))
     kills = sum(result.kills.values())
     lines.append(f"commands answered: {result.commands} "
-                 f"(accepted {sum(result.accepted.values())}, refused "
-                 f"{sum(result.refused.values())}); retried attempts: "
+                 f"(accepted {sum(result.accepted.values())}, not accepted "
+                 f"{sum(result.refused.values())}: "
+                 + ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items()))
+                 + "); retried attempts: "
                  f"{', '.join(f'{k} {v}' for k, v in sorted(result.retries.items())) or 'none'}")
     lines.append(f"kills: {kills} kill -9 of roles + {result.after_ack_crashes} relay crashes "
                  f"between the Kafka ack and the position record = "

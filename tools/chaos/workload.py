@@ -169,7 +169,8 @@ class Bag:
 class Workload:
     def __init__(self, caller: Caller, model: Model, sizes: Sizes, seed: int,
                  callers: int = 50, rate: float = 0.0,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, target: int = 0) -> None:
+        """`target`: at least this many commands in all (0: the sizes' estimate)."""
         self.caller = caller
         self.model = model
         self.sizes = sizes
@@ -180,6 +181,10 @@ class Workload:
         self.plan_notes: list[str] = []
         self.pace = Pace(rate)
         self.uncertain: list[Pending] = []
+        self.target = target or sizes.planned()
+        self.plans_left = len(sizes.plan_years) * len(rq.PLAN_UNITS)
+        self.checks_queued = 0
+        self.spare: list[tuple[str, int, ipb.PlannedTarget, rq.Metadata]] = []
 
     # -- one command ----------------------------------------------------------------------
 
@@ -263,9 +268,32 @@ class Workload:
                     for unit, year in plans]
         await bag.run(self.callers)
         await asyncio.gather(*planners)
+        # The sizes were estimates (refused filings, amendments drawn at random, plans of
+        # small units with fewer targets than their share): the rest of the commands asked
+        # for are penalties and complaints.
+        short = self.target - self.caller.stats.commands()
+        if short > 0:
+            self.say(f"{short} more commands to reach {self.target}")
+            await bag.add(*self._more(short, companies))
+            await bag.run(self.callers)
         if bag.failures:
             raise RuntimeError(f"{len(bag.failures)} workload tasks failed; first: "
                                f"{bag.failures[0]!r}") from bag.failures[0]
+
+    def _more(self, count: int, companies: list[tuple[str, str]]) -> list[Task]:
+        tasks = []
+        for n in range(count):
+            uscc, name = self.rng.choice(companies)
+            if n % 2:
+                p = rq.penalty(self.rng, 10**5 + n, uscc, name)
+                tasks.append(self._single("credit", "ImposePenalty", p.request,
+                                          rq.officer(p.request.unit), p.published))
+            else:
+                about = self.rng.choice(self.dataset.communities)
+                request = rq.complaint(self.rng, 10**5 + n, about, about.unit, uscc)
+                tasks.append(self._single("casework", "ReceiveComplaint", request,
+                                          rq.officer(about.unit)))
+        return tasks
 
     def _single(self, service: str, rpc: str, request: object, metadata: rq.Metadata,
                 published: bool | None = None) -> Task:
@@ -333,7 +361,16 @@ class Workload:
             self.rng.shuffle(targets)
             await bag.add(*(self._check(planned.plan_id, year, t, who)
                             for t in targets[:share]))
+            self.spare += [(planned.plan_id, year, t, who) for t in targets[share:]]
+            self.checks_queued += min(share, len(targets))
         finally:
+            self.plans_left -= 1
+            if self.plans_left == 0:
+                # The last plan drawn: what small units' plans could not take, the others'
+                # remaining targets do.
+                left = max(0, self.sizes.checks - self.checks_queued)
+                self.rng.shuffle(self.spare)
+                await bag.add(*(self._check(*spare) for spare in self.spare[:left]))
             async with bag.changed:
                 bag.producers -= 1
                 bag.changed.notify_all()

@@ -149,6 +149,19 @@ def test_a_forged_event_applied_downstream_is_a_double_effect() -> None:
     assert applied.double == 1 and applied.lost == 0
 
 
+def test_what_the_model_cannot_predict_still_happens_once_at_most() -> None:
+    listed = [Stored("ledger", n, "CreditLedger.SeriousDishonestyListed",
+                     {"company_uscc": uscc})
+              for n, uscc in enumerate(["91350200776049653A", "91110000600037341L",
+                                        "91350200776049653A"])]
+    once_each = row(reconcile(Model(), evidence(credit=listed[:2]), PoisonReport()),
+                    "serious dishonesty listed")
+    assert (once_each.lost, once_each.double) == (0, 0)
+    twice = row(reconcile(Model(), evidence(credit=listed), PoisonReport()),
+                "serious dishonesty listed")
+    assert (twice.expected, twice.found, twice.double) == (2, 3, 1)
+
+
 def test_compare_counts_keys_never_expected_as_double() -> None:
     counted = compare("a", "b", Counter({"x": 1}), Counter({"x": 1, "y": 2}))
     assert (counted.lost, counted.double) == (0, 2)

@@ -22,7 +22,7 @@ from tools.chaos.run import Options, run, table, write_json
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = {"commands": 500, "kills": 5, "after_ack_probability": 0.2, "after_ack_max": 2,
          "after_ack_gap": 5.0,
-         "generated": 40, "rate": 10.0, "quiescence_timeout": 150.0}
+         "generated": 40, "rate": 10.0, "quiescence_timeout": 100.0}
 """The version inside `make test`: about 500 commands and 5 kills, in well under 3 minutes."""
 
 

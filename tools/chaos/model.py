@@ -85,6 +85,9 @@ class Model:
     complaints: dict[str, Complaint] = field(default_factory=dict)
     accepted: Counter[str] = field(default_factory=Counter)
     refused: Counter[tuple[str, str]] = field(default_factory=Counter)
+    settled: set[str] = field(default_factory=set)
+    """Communities whose filings and amendments are all sent: nothing of the workload
+    changes their disclosures any more (the forged event's target is taken among them)."""
     mismatches: list[str] = field(default_factory=list)
     """Answers that contradict the model's expectation (e.g. a minor penalty said to be
     published): reported, and counted as failures."""

@@ -264,7 +264,8 @@ class Poisoner:
     async def _forged_source(self) -> None:
         """Forges the next version of a real filed disclosure from another source, then
         sends the real amendment of it."""
-        candidates = sorted((f for f in self.model.filings.values() if f.versions == 1),
+        candidates = sorted((f for f in self.model.filings.values() if f.versions == 1
+                             and f.community_code in self.model.settled),
                             key=lambda f: f.disclosure_id)
         if not candidates:
             return

@@ -316,6 +316,7 @@ class Workload:
                 amend = rq.amendment(filing.request, filed.disclosure_id, filed.version, n)
                 if amend is not None:
                     await self.command("disclosure", "AmendDisclosure", amend, who)
+            self.model.settled.add(code)
 
         return task
 

@@ -264,11 +264,18 @@ class Poisoner:
     async def _forged_source(self) -> None:
         """Forges the next version of a real filed disclosure from another source, then
         sends the real amendment of it."""
-        candidates = sorted((f for f in self.model.filings.values() if f.versions == 1
-                             and f.community_code in self.model.settled),
-                            key=lambda f: f.disclosure_id)
+        # Early in a small run nothing may be filed yet: wait (one caller only) for a
+        # filing to forge, rather than leave the corpus without its forged event.
+        deadline = time.monotonic() + 120
+        while True:
+            candidates = sorted((f for f in self.model.filings.values() if f.versions == 1
+                                 and f.community_code in self.model.settled),
+                                key=lambda f: f.disclosure_id)
+            if candidates or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1.0)
         if not candidates:
-            return
+            return  # the corpus then lacks it, and the small run's test says so
         filing = self.rng.choice(candidates)
         community = self.model.communities.get(filing.community_code)
         if community is None:

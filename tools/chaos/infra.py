@@ -85,6 +85,22 @@ class Kafka:
     def log(self) -> Path:
         return self.logs / "kafka.log"
 
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    def stop_leftover(self) -> bool:
+        """The broker of a run that was itself killed, still on this store: killed, so the
+        store can be formatted anew. Whether there was one."""
+        pid = devinfra.read_pid(self.pid_file)
+        props = str(self.home / "server.properties")
+        if pid is None or not devinfra.pid_alive(pid) or props not in (
+                devinfra.cmdline(pid) or []):
+            return False
+        _kill_group(pid)
+        devinfra.wait_gone(pid, 30)
+        return True
+
     def properties(self) -> str:
         props = {
             "process.roles": "broker,controller",
@@ -134,6 +150,7 @@ class Kafka:
                  devinfra.KAFKA_MAIN, str(props)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.home,
                 start_new_session=True)
+        self.pid_file.write_text(f"{self.process.pid}\n")
         while True:
             if self.process.poll() is not None:
                 raise InfraFailed(f"the chaos broker exited while starting; its log:\n"
@@ -224,9 +241,19 @@ class Postgres:
                 raise InfraFailed(f"initdb of the chaos cluster failed:\n{made.stdout[-3000:]}")
         return bin_dir
 
+    def stop_leftover(self) -> bool:
+        """The server of a run that was itself killed, still on this data directory: stopped
+        (never a second postmaster on one directory). Whether there was one."""
+        pid = devinfra.read_pid(self.data / "postmaster.pid")
+        if pid is None or not devinfra.is_postgres(pid):
+            return False
+        self._prepare()
+        self.crash()
+        devinfra.wait_gone(pid, 30)
+        return True
+
     def start(self) -> float:
         bin_dir = self._prepare()
-        (self.data / "postmaster.pid").unlink(missing_ok=True)  # a previous run's, if killed
         options = f"-p {self.port} -k {self.home / 'run'} -c listen_addresses={HOST} " \
                   "-c max_connections=300 -c shared_buffers=256MB"
         started = time.monotonic()

@@ -289,7 +289,7 @@ def _own_stores(model: Model, evidence: Evidence) -> list[Row]:
                 once(e.aggregate for e in i if e.kind == "Finding.ViolationFound")),
         compare(area, "rectification ordered", once(model.findings()),
                 once(e.aggregate for e in i if e.kind == "Finding.RectificationOrdered")),
-        at_most_once(area, "rectification overdue (the projector's sweep)",
+        at_most_once("stores (sweeps)", "rectification overdue (the projector's sweep)",
                      [e.aggregate for e in i if e.kind == "Finding.RectificationOverdue"]),
         compare(area, "penalty imposed", once(model.penalties),
                 once(e.state["decision_number"] for e in k if e.kind == "Penalty.Imposed")),

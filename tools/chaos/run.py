@@ -21,6 +21,7 @@ from pubrev.common.v1 import admin_pb2_grpc
 from pubrev.credit.v1 import credit_pb2_grpc
 from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev.inspection.v1 import inspection_pb2_grpc
+from tools import run_platform
 from tools.chaos import commands as rq
 from tools.chaos.client import Caller
 from tools.chaos.infra import Kafka, Postgres
@@ -300,11 +301,18 @@ async def run(options: Options) -> Result:
     layout = Layout(state)
     counter = state / "after_ack_crashes.log"
     state.mkdir(parents=True, exist_ok=True)
-    fresh_state(layout, counter)
     sizes = Sizes.for_commands(options.commands)
     kafka = Kafka(state / "kafka", layout.logs)
     postgres = Postgres(state / "pg", layout.logs)
     display = Display(sizes.planned(), force_quiet=options.quiet)
+    # What a run killed outright (SIGKILL, a closed terminal) left on this state: its roles
+    # (from its status file), its broker, its PostgreSQL.
+    run_platform.stop_leftovers(layout, display.phase)
+    if await asyncio.to_thread(kafka.stop_leftover):
+        display.phase("stopped the broker a killed run left")
+    if await asyncio.to_thread(postgres.stop_leftover):
+        display.phase("stopped the PostgreSQL a killed run left")
+    fresh_state(layout, counter)
     said: list[str] = []
     platform: Platform | None = None
     caller: Caller | None = None

@@ -365,8 +365,14 @@ async def test_an_older_event_re_driven_after_a_newer_one_of_its_aggregate_is_ap
             return await asyncio.to_thread(sink.versions, str(poison.id)) == [2, 1]
 
         await eventually(both, what="the older event applied after the newer one")
+        assert run.consumer is not None
+        seen = run.consumer.duplicates
         await republish(infra, first)  # and only once
-        await asyncio.sleep(1.0)
+
+        async def recognised() -> bool:
+            return run.consumer is not None and run.consumer.duplicates > seen
+
+        await eventually(recognised, what="the repeat recognised as a duplicate")
         assert sink.versions(str(poison.id)) == [2, 1]
 
 

@@ -77,8 +77,9 @@ class Workload:
         return cls(filings[:a], filings[a:b], filings[b:c], filings[c:d])
 
 
-async def grpc_file_disclosure(channel: grpc.aio.Channel, workload: Workload,
-                               sizes: Sizes) -> Figure:
+async def grpc_file_disclosure(
+    channel: grpc.aio.Channel, workload: Workload, sizes: Sizes
+) -> Figure:
     stub = pb_grpc.DisclosureServiceStub(channel)
     await warm_up(filer(stub, workload.warm_up), len(workload.warm_up), sizes.callers)
     result = await drive(filer(stub, workload.grpc), len(workload.grpc), sizes.callers)
@@ -94,21 +95,22 @@ async def grpc_health(channel: grpc.aio.Channel, sizes: Sizes) -> Figure:
 
     await warm_up(call, sizes.callers * 2, sizes.callers)
     result = await drive(call, sizes.commands, sizes.callers)
-    return result.figure("health", "health Check on that server (servicekit interceptor)",
-                         RPC_UNIT)
+    return result.figure("health", "health Check on that server (servicekit interceptor)", RPC_UNIT)
 
 
-async def in_process_concurrent(app: DisclosureApplication, filings: Sequence[Filing],
-                                callers: int) -> Figure:
+async def in_process_concurrent(
+    app: DisclosureApplication, filings: Sequence[Filing], callers: int
+) -> Figure:
     async def call(index: int) -> None:
         filing = filings[index]
-        await asyncio.to_thread(app.file_disclosure, filing.identity,
-                                to_command(filing.request))
+        await asyncio.to_thread(app.file_disclosure, filing.identity, to_command(filing.request))
 
     result = await drive(call, len(filings), callers)
-    return result.figure("in_process",
-                         f"FileDisclosure in-process via asyncio.to_thread, {callers} callers",
-                         CMD_UNIT)
+    return result.figure(
+        "in_process",
+        f"FileDisclosure in-process via asyncio.to_thread, {callers} callers",
+        CMD_UNIT,
+    )
 
 
 def in_process_sequential(app: DisclosureApplication, filings: Sequence[Filing]) -> Figure:
@@ -116,8 +118,7 @@ def in_process_sequential(app: DisclosureApplication, filings: Sequence[Filing])
         functools.partial(app.file_disclosure, filing.identity, to_command(filing.request))
         for filing in filings
     )
-    return result.figure("in_process_1", "FileDisclosure in-process, 1 thread sequential",
-                         CMD_UNIT)
+    return result.figure("in_process_1", "FileDisclosure in-process, 1 thread sequential", CMD_UNIT)
 
 
 @contextlib.asynccontextmanager
@@ -175,8 +176,9 @@ async def trivial_grpc(sizes: Sizes) -> Figure:
 
         await warm_up(call, sizes.callers * 4, sizes.callers)
         result = await drive(call, sizes.trivial_calls, sizes.callers)
-    return result.figure("trivial", f"trivial grpc.aio unary (bytes), {sizes.callers} callers",
-                         RPC_UNIT)
+    return result.figure(
+        "trivial", f"trivial grpc.aio unary (bytes), {sizes.callers} callers", RPC_UNIT
+    )
 
 
 async def storage_figures(sizes: Sizes) -> list[Figure]:
@@ -195,15 +197,27 @@ RATIOS = [
     Ratio("FileDisclosure via gRPC ÷ in-process (50 callers)", "file", "in_process"),
     Ratio("in-process 50 callers ÷ in-process 1 thread", "in_process", "in_process_1"),
     Ratio("health via servicekit ÷ trivial gRPC", "health", "trivial"),
-    Ratio("own process: FileDisclosure (1 worker) ÷ trivial (own process)",
-          "file_proc1", "trivial_proc"),
+    Ratio(
+        "own process: FileDisclosure (1 worker) ÷ trivial (own process)",
+        "file_proc1",
+        "trivial_proc",
+    ),
     Ratio("own process: FileDisclosure 2 workers ÷ 1 worker", "file_proc2", "file_proc1"),
-    Ratio("own process: FileDisclosure (2 workers) ÷ trivial (own process)",
-          "file_proc2", "trivial_proc"),
-    Ratio("FileDisclosure: API in its own process (1 worker) ÷ in the bench's process",
-          "file_proc1", "file"),
-    Ratio("trivial gRPC: server in its own process ÷ in the bench's process",
-          "trivial_proc", "trivial"),
+    Ratio(
+        "own process: FileDisclosure (2 workers) ÷ trivial (own process)",
+        "file_proc2",
+        "trivial_proc",
+    ),
+    Ratio(
+        "FileDisclosure: API in its own process (1 worker) ÷ in the bench's process",
+        "file_proc1",
+        "file",
+    ),
+    Ratio(
+        "trivial gRPC: server in its own process ÷ in the bench's process",
+        "trivial_proc",
+        "trivial",
+    ),
 ]
 
 
@@ -221,8 +235,11 @@ def placement_notes(sizes: Sizes) -> list[str]:
 
 def workload_notes(sizes: Sizes, data: CommandData) -> list[str]:
     units = len({c.unit for c in data.communities})
-    lateness = ("so the service records every one late: filed now, after all their deadlines"
-                if all_late(data.filings) else "the service judges lateness by its own clock")
+    lateness = (
+        "so the service records every one late: filed now, after all their deadlines"
+        if all_late(data.filings)
+        else "the service judges lateness by its own clock"
+    )
     return [
         source_note(),
         f"per database, untimed, through the API: all {len(data.companies):,} companies "
@@ -244,17 +261,25 @@ async def command_section(sizes: Sizes | None = None) -> Section:
     disclosure, disclosure_notes = await disclosure_figures(sizes, data)
     trivial = await trivial_grpc(sizes)
     own, own_notes = await process_figures(
-        Plan(commands=sizes.commands, warm_up=sizes.warm_up, callers=sizes.callers,
-             trivial_calls=sizes.trivial_calls),
+        Plan(
+            commands=sizes.commands,
+            warm_up=sizes.warm_up,
+            callers=sizes.callers,
+            trivial_calls=sizes.trivial_calls,
+        ),
         data,
     )
     storage = await storage_figures(sizes)
     return Section(
         title=f"FileDisclosure through gRPC ({sizes.commands:,} commands, "
-              f"{sizes.callers} concurrent callers) — server inside the bench's process "
-              "unless the figure says `own process`",
+        f"{sizes.callers} concurrent callers) — server inside the bench's process "
+        "unless the figure says `own process`",
         figures=[*disclosure, trivial, *own, *storage],
         ratios=RATIOS,
-        notes=[*workload_notes(sizes, data), *placement_notes(sizes), *disclosure_notes,
-               *own_notes],
+        notes=[
+            *workload_notes(sizes, data),
+            *placement_notes(sizes),
+            *disclosure_notes,
+            *own_notes,
+        ],
     )

@@ -126,7 +126,7 @@ class CommandData:
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @functools.cache
@@ -155,8 +155,7 @@ def command_data(needed: int) -> CommandData:
     """The fewest communities (every STRIDE-th first) with at least `needed` valid filings,
     and the first `needed` of those filings in the generator's time order."""
     dataset = putian()
-    valid = Counter(f.request.community_code for f in dataset.filings
-                    if f.kind != REFUSED_KIND)
+    valid = Counter(f.request.community_code for f in dataset.filings if f.kind != REFUSED_KIND)
     chosen: list[pb.RegisterCommunityRequest] = []
     total = 0
     for community in _spread(dataset.communities, STRIDE):
@@ -177,21 +176,24 @@ def command_data(needed: int) -> CommandData:
 
 def kinds(filings: Iterable[Filing]) -> str:
     counts = Counter(f.kind for f in filings)
-    return ", ".join(f"{kind} {counts[kind]:,}" for kind in (*FILED_KINDS, REFUSED_KIND)
-                     if counts[kind])
+    return ", ".join(
+        f"{kind} {counts[kind]:,}" for kind in (*FILED_KINDS, REFUSED_KIND) if counts[kind]
+    )
 
 
 def source_note() -> str:
     """The line each section prints about where its workload comes from."""
     summary = putian().summary()
-    return (f"workload: synthetic Putian, tools.synthetic_putian.generate(seed={SEED}, "
-            f"communities={COMMUNITIES:,}, companies={COMPANIES:,}): "
-            f"{summary['filings']:,} filings over {summary['quarters']} quarters "
-            f"(kinds on_time {summary['kind_on_time']:,}, late {summary['kind_late']:,}, "
-            f"zero_revenue {summary['kind_zero_revenue']:,}, "
-            f"inconsistent {summary['kind_inconsistent']:,}); "
-            f"{summary['companies_flagged_official']} of the companies official-registry "
-            "ones with a bad USCC check character")
+    return (
+        f"workload: synthetic Putian, tools.synthetic_putian.generate(seed={SEED}, "
+        f"communities={COMMUNITIES:,}, companies={COMPANIES:,}): "
+        f"{summary['filings']:,} filings over {summary['quarters']} quarters "
+        f"(kinds on_time {summary['kind_on_time']:,}, late {summary['kind_late']:,}, "
+        f"zero_revenue {summary['kind_zero_revenue']:,}, "
+        f"inconsistent {summary['kind_inconsistent']:,}); "
+        f"{summary['companies_flagged_official']} of the companies official-registry "
+        "ones with a bad USCC check character"
+    )
 
 
 def all_late(filings: Iterable[Filing], now: datetime | None = None) -> bool:
@@ -207,13 +209,15 @@ def relay_filings(count: int) -> list[Filing]:
     """The dataset's first `count` valid filings, in time order."""
     filings = [f for f in _filings(putian()) if f.kind != REFUSED_KIND]
     if len(filings) < count:
-        raise ValueError(f"the synthetic Putian has {len(filings):,} valid filings, "
-                         f"{count:,} needed")
+        raise ValueError(
+            f"the synthetic Putian has {len(filings):,} valid filings, {count:,} needed"
+        )
     return filings[:count]
 
 
-def _filed(filing: Filing, company_of: dict[str, str],
-           handed_over: dict[str, tuple[str, str]]) -> Disclosure:
+def _filed(
+    filing: Filing, company_of: dict[str, str], handed_over: dict[str, tuple[str, str]]
+) -> Disclosure:
     r = filing.request
     # The company in charge on the quarter's last day owns the disclosure, as the service
     # decides it (Community.company_for; 民法典 Art. 943).
@@ -222,10 +226,15 @@ def _filed(filing: Filing, company_of: dict[str, str],
     if effective and effective <= Quarter(r.year, r.quarter).last_day.isoformat():
         company = successor
     return Disclosure(
-        community_id=Community.create_id(r.community_code), community_code=r.community_code,
-        unit=filing.unit, company_uscc=company, year=r.year,
-        quarter=r.quarter, content=content_from_pb(r.content).to_state(),
-        late=filing.late_as_generated, filed_at=filing.filed_at,
+        community_id=Community.create_id(r.community_code),
+        community_code=r.community_code,
+        unit=filing.unit,
+        company_uscc=company,
+        year=r.year,
+        quarter=r.quarter,
+        content=content_from_pb(r.content).to_state(),
+        late=filing.late_as_generated,
+        filed_at=filing.filed_at,
     )
 
 
@@ -233,8 +242,9 @@ def fill_with_filings(app: ServiceApplication, filings: Sequence[Filing]) -> Non
     """Stores one DisclosureFiled event per filing (and no receipts), SAVE_CHUNK per
     transaction."""
     company_of = {c.community_code: c.company_uscc for c in putian().communities}
-    handed_over = {h.community_code: (h.effective_date, h.new_company_uscc)
-                   for h in putian().handovers}
+    handed_over = {
+        h.community_code: (h.effective_date, h.new_company_uscc) for h in putian().handovers
+    }
     for chunk in chunks(filings, SAVE_CHUNK):
         app.save(*(_filed(filing, company_of, handed_over) for filing in chunk))
 
@@ -245,8 +255,11 @@ def fill_with_filings(app: ServiceApplication, filings: Sequence[Filing]) -> Non
 def to_command(request: pb.FileDisclosureRequest) -> FileDisclosure:
     """What the servicer makes of a request (without going through gRPC)."""
     return FileDisclosure(
-        request_id=request.request_id, community_code=request.community_code,
-        year=request.year, quarter=request.quarter, content=content_from_pb(request.content),
+        request_id=request.request_id,
+        community_code=request.community_code,
+        year=request.year,
+        quarter=request.quarter,
+        content=content_from_pb(request.content),
     )
 
 
@@ -259,21 +272,21 @@ async def register_all(channel: grpc.aio.Channel, data: CommandData, callers: in
 
     async def company(index: int) -> None:
         request = data.companies[index]
-        response = await stub.RegisterCompany(request, metadata=IDENTITY_METADATA,
-                                              timeout=TIMEOUT)
+        response = await stub.RegisterCompany(request, metadata=IDENTITY_METADATA, timeout=TIMEOUT)
         if response.uscc_flagged:
             flagged.append(request.uscc)
 
     async def community(index: int) -> None:
         request = data.communities[index]
-        await stub.RegisterCommunity(request, metadata=UNIT_METADATA[request.unit],
-                                     timeout=TIMEOUT)
+        await stub.RegisterCommunity(request, metadata=UNIT_METADATA[request.unit], timeout=TIMEOUT)
 
     await drive(company, len(data.companies), callers)
     official = sorted(c.uscc for c in data.companies if c.source == "official_registry")
     if sorted(flagged) != official:
-        raise RuntimeError(f"the service flagged {len(flagged)} companies, {len(official)} "
-                           "official-registry ones with a bad check character expected")
+        raise RuntimeError(
+            f"the service flagged {len(flagged)} companies, {len(official)} "
+            "official-registry ones with a bad check character expected"
+        )
     await drive(community, len(data.communities), callers)
 
 
@@ -299,8 +312,7 @@ def _violations(error: grpc.aio.AioRpcError) -> list[str]:
     return reasons
 
 
-async def file_refused(channel: grpc.aio.Channel, filings: Sequence[Filing],
-                       callers: int) -> int:
+async def file_refused(channel: grpc.aio.Channel, filings: Sequence[Filing], callers: int) -> int:
     """Sends the "inconsistent" filings (untimed) and checks that each one is refused with
     INVALID_ARGUMENT for the broken identity, and for nothing else; returns how many."""
     stub = pb_grpc.DisclosureServiceStub(channel)
@@ -309,8 +321,7 @@ async def file_refused(channel: grpc.aio.Channel, filings: Sequence[Filing],
     async def call(index: int) -> None:
         filing = filings[index]
         try:
-            await stub.FileDisclosure(filing.request, metadata=filing.metadata,
-                                      timeout=TIMEOUT)
+            await stub.FileDisclosure(filing.request, metadata=filing.metadata, timeout=TIMEOUT)
         except grpc.aio.AioRpcError as error:
             reasons = ",".join(sorted(set(_violations(error))))
             outcomes[f"{error.code().name}({reasons})"] += 1
@@ -320,6 +331,7 @@ async def file_refused(channel: grpc.aio.Channel, filings: Sequence[Filing],
     await drive(call, len(filings), callers)
     expected = "INVALID_ARGUMENT(identity_broken)"
     if outcomes[expected] != len(filings):
-        raise RuntimeError(f"inconsistent filings should all be refused {expected}; "
-                           f"got {dict(outcomes)}")
+        raise RuntimeError(
+            f"inconsistent filings should all be refused {expected}; got {dict(outcomes)}"
+        )
     return len(filings)

@@ -37,7 +37,12 @@ def scratch_database(purpose: str) -> Iterator[str]:
 
 def disclosure_settings(database_url: str) -> ServiceSettings:
     return ServiceSettings(
-        service="disclosure", environment="test", kafka_bootstrap=kafka_bootstrap(),
-        database_url=database_url, database_is_service_db=True, grpc_port=0,
-        dev_identity_header=True, shutdown_grace_seconds=2.0,
+        service="disclosure",
+        environment="test",
+        kafka_bootstrap=kafka_bootstrap(),
+        database_url=database_url,
+        database_is_service_db=True,
+        grpc_port=0,
+        dev_identity_header=True,
+        shutdown_grace_seconds=2.0,
     )

@@ -23,7 +23,11 @@ class LoadResult:
 
     def figure(self, key: str, label: str, unit: str) -> Figure:
         return Figure(
-            key=key, label=label, count=self.count, timing=self.timing, unit=unit,
+            key=key,
+            label=label,
+            count=self.count,
+            timing=self.timing,
+            unit=unit,
             p50_ms=percentile(self.latencies, 0.50) * 1000,
             p99_ms=percentile(self.latencies, 0.99) * 1000,
         )
@@ -38,8 +42,7 @@ async def drive(call: Call, count: int, callers: int) -> LoadResult:
     return await drive_callers(lambda _: call, count, callers)
 
 
-async def drive_callers(call_of: Callable[[int], Call], count: int,
-                        callers: int) -> LoadResult:
+async def drive_callers(call_of: Callable[[int], Call], count: int, callers: int) -> LoadResult:
     """As `drive`, caller number k (0 … callers - 1) making its calls with `call_of(k)`:
     e.g. callers spread round-robin over several channels."""
     indexes = itertools.count()

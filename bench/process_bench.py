@@ -122,14 +122,21 @@ def spawn(argv: Sequence[str], env: dict[str, str], output: IO[bytes]) -> subpro
     """In a session of its own: a Ctrl-C on the bench reaches the bench only, which then
     stops the server in order."""
     return subprocess.Popen(  # noqa: S603  # our own interpreter and module, no shell
-        argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
 def fail(server: ServerProcess, why: str) -> NoReturn:
-    print(f"bench: {server.name} {why}; its output ends with:\n{server.output_tail()}",
-          file=sys.stderr)
+    print(
+        f"bench: {server.name} {why}; its output ends with:\n{server.output_tail()}",
+        file=sys.stderr,
+    )
     raise RuntimeError(f"{server.name} {why} (its output is printed above)")
 
 
@@ -137,8 +144,9 @@ async def probe_fresh(port: int, probe: Probe, times: int) -> bool:
     """`probe` on `times` new connections, all must answer: with several processes on the
     port, the kernel hands new connections to each of them."""
     for _ in range(times):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}",
-                                             options=CHANNEL_OPTIONS) as channel:
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}", options=CHANNEL_OPTIONS
+        ) as channel:
             try:
                 if not await probe(channel):
                     return False
@@ -154,8 +162,7 @@ async def wait_ready(server: ServerProcess, probe: Probe, processes: int) -> Non
     while time.monotonic() < deadline:
         if server.popen.poll() is not None:
             fail(server, f"exited with status {server.popen.returncode} before it was ready")
-        if server.listening() >= processes and await probe_fresh(server.port, probe,
-                                                                 2 * processes):
+        if server.listening() >= processes and await probe_fresh(server.port, probe, 2 * processes):
             return
         await asyncio.sleep(0.2)
     fail(server, f"was not ready within {READY_SECONDS:.0f} s")
@@ -188,8 +195,10 @@ def stop_server(server: ServerProcess) -> None:
         try:
             popen.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            print(f"bench: {server.name} ignored SIGTERM for {STOP_SECONDS:.0f} s; killed",
-                  file=sys.stderr)
+            print(
+                f"bench: {server.name} ignored SIGTERM for {STOP_SECONDS:.0f} s; killed",
+                file=sys.stderr,
+            )
             popen.kill()
             popen.wait()
     left = wait_gone([p for pid, p in server.seen.items() if pid != popen.pid], STOP_SECONDS)
@@ -207,8 +216,9 @@ def stop_server(server: ServerProcess) -> None:
 
 
 @contextlib.asynccontextmanager
-async def server_process(name: str, argv: Sequence[str], env: dict[str, str], port: int,
-                         probe: Probe, processes: int = 1) -> AsyncIterator[ServerProcess]:
+async def server_process(
+    name: str, argv: Sequence[str], env: dict[str, str], port: int, probe: Probe, processes: int = 1
+) -> AsyncIterator[ServerProcess]:
     """The server started and ready; stopped on the way out, whatever happened."""
     with tempfile.TemporaryFile() as output:
         server = ServerProcess(name, spawn(argv, env, output), port, output)
@@ -255,8 +265,12 @@ class ServerCpu:
         self._wall = time.perf_counter()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         seconds = max(time.perf_counter() - self._wall, 1e-9)
         shares = []
         for pid, (process, before) in self._start.items():
@@ -264,9 +278,14 @@ class ServerCpu:
             if before is None or after is None:
                 continue
             role = "main" if pid == self.server.popen.pid else "worker"
-            shares.append(ProcessShare(pid, role, 100 * (after - before) / seconds,
-                                       sockets(process, self.server.port,
-                                               psutil.CONN_ESTABLISHED)))
+            shares.append(
+                ProcessShare(
+                    pid,
+                    role,
+                    100 * (after - before) / seconds,
+                    sockets(process, self.server.port, psutil.CONN_ESTABLISHED),
+                )
+            )
         self.shares = shares
 
     @property
@@ -274,15 +293,20 @@ class ServerCpu:
         return sum(share.cpu_percent for share in self.shares)
 
     def note(self, what: str, channels: int) -> str:
-        parts = "; ".join(f"pid {s.pid} ({s.role}) {s.cpu_percent:.0f}% CPU, "
-                          f"{s.connections} connection(s)" for s in self.shares)
+        parts = "; ".join(
+            f"pid {s.pid} ({s.role}) {s.cpu_percent:.0f}% CPU, {s.connections} connection(s)"
+            for s in self.shares
+        )
         counts = [s.connections for s in self.shares]
         remarks = []
         if sum(counts) != channels:
             remarks.append(f"{sum(counts)} connections seen, {channels} opened")
         if len(counts) > 1 and max(counts) - min(counts) > 1:
-            remarks.append("UNEVEN: the kernel put the connections "
-                           + "/".join(map(str, counts)) + " on the processes")
+            remarks.append(
+                "UNEVEN: the kernel put the connections "
+                + "/".join(map(str, counts))
+                + " on the processes"
+            )
         remark = f" — {'; '.join(remarks)}" if remarks else ""
         return f"{what}: {parts}{remark}"
 
@@ -293,8 +317,10 @@ class ServerCpu:
 @contextlib.asynccontextmanager
 async def open_channels(port: int, count: int) -> AsyncIterator[list[grpc.aio.Channel]]:
     """`count` channels to the port, each its own TCP connection, connected."""
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
-                for _ in range(count)]
+    channels = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
+        for _ in range(count)
+    ]
     try:
         await asyncio.gather(*(asyncio.wait_for(c.channel_ready(), TIMEOUT) for c in channels))
         yield channels
@@ -302,17 +328,24 @@ async def open_channels(port: int, count: int) -> AsyncIterator[list[grpc.aio.Ch
         await asyncio.gather(*(c.close() for c in channels))
 
 
-async def drive_spread(channels: Sequence[grpc.aio.Channel],
-                       call_on: Callable[[grpc.aio.Channel], Call], count: int,
-                       callers: int) -> LoadResult:
+async def drive_spread(
+    channels: Sequence[grpc.aio.Channel],
+    call_on: Callable[[grpc.aio.Channel], Call],
+    count: int,
+    callers: int,
+) -> LoadResult:
     """`count` calls by `callers` callers, caller k on channel k mod len(channels)."""
     calls = [call_on(channel) for channel in channels]
     return await drive_callers(lambda k: calls[k % len(calls)], count, callers)
 
 
-async def timed(server: ServerProcess, channels: Sequence[grpc.aio.Channel],
-                call_on: Callable[[grpc.aio.Channel], Call], count: int,
-                callers: int) -> tuple[LoadResult, ServerCpu]:
+async def timed(
+    server: ServerProcess,
+    channels: Sequence[grpc.aio.Channel],
+    call_on: Callable[[grpc.aio.Channel], Call],
+    count: int,
+    callers: int,
+) -> tuple[LoadResult, ServerCpu]:
     with ServerCpu(server) as cpu:
         result = await drive_spread(channels, call_on, count, callers)
     return result, cpu
@@ -361,23 +394,32 @@ async def disclosure_process(workers: int, plan: Plan, data: CommandData) -> tup
     end = plan.warm_up + plan.commands
     if len(data.filings) < end:
         raise ValueError(f"{len(data.filings):,} filings for a run needing {end:,}")
-    warm, measured = data.filings[:plan.warm_up], data.filings[plan.warm_up:end]
+    warm, measured = data.filings[: plan.warm_up], data.filings[plan.warm_up : end]
     plural = "worker" if workers == 1 else "workers"
-    label = (f"FileDisclosure, API in its own process ({workers} {plural}), "
-             f"{plan.callers} callers over {plan.channels} channels")
+    label = (
+        f"FileDisclosure, API in its own process ({workers} {plural}), "
+        f"{plan.callers} callers over {plan.channels} channels"
+    )
     with scratch_database(f"proc{workers}") as url:
         port = free_port()
         argv = [sys.executable, "-m", "disclosure", "api"]
         env = disclosure_environment(url, port, workers)
         async with (
-            server_process(f"disclosure api ({workers} {plural}, port {port})", argv, env,
-                           port, disclosure_ready, processes=workers) as server,
+            server_process(
+                f"disclosure api ({workers} {plural}, port {port})",
+                argv,
+                env,
+                port,
+                disclosure_ready,
+                processes=workers,
+            ) as server,
             open_channels(port, plan.channels) as channels,
         ):
             await register_all(channels[0], data, plan.callers)
             await drive_spread(channels, filer_on(warm), len(warm), plan.callers)
-            result, cpu = await timed(server, channels, filer_on(measured), len(measured),
-                                      plan.callers)
+            result, cpu = await timed(
+                server, channels, filer_on(measured), len(measured), plan.callers
+            )
     figure = result.figure(f"file_proc{workers}", label, CMD_UNIT)
     figure = dataclasses.replace(figure, server_cpu_percent=cpu.total_percent)
     return figure, cpu.note(f"disclosure api, {workers} {plural}", plan.channels)
@@ -404,16 +446,20 @@ async def trivial_process(plan: Plan) -> tuple[Figure, str]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.trivial_server", "--port", str(port)]
     async with (
-        server_process(f"trivial server (port {port})", argv, clean_environment(), port,
-                       trivial_ready) as server,
+        server_process(
+            f"trivial server (port {port})", argv, clean_environment(), port, trivial_ready
+        ) as server,
         open_channels(port, plan.channels) as channels,
     ):
         await drive_spread(channels, pinger, plan.callers * 4, plan.callers)
         result, cpu = await timed(server, channels, pinger, plan.trivial_calls, plan.callers)
-    label = (f"trivial grpc.aio unary (bytes), own process, {plan.callers} callers over "
-             f"{plan.channels} channels")
-    figure = dataclasses.replace(result.figure("trivial_proc", label, RPC_UNIT),
-                                 server_cpu_percent=cpu.total_percent)
+    label = (
+        f"trivial grpc.aio unary (bytes), own process, {plan.callers} callers over "
+        f"{plan.channels} channels"
+    )
+    figure = dataclasses.replace(
+        result.figure("trivial_proc", label, RPC_UNIT), server_cpu_percent=cpu.total_percent
+    )
     return figure, cpu.note("trivial server", plan.channels)
 
 

@@ -34,9 +34,7 @@ def read_log(recorder: ProcessRecorder, batch_size: int) -> list[Notification]:
     """The whole notification log, in batches the way the relay reads it."""
     notifications: list[Notification] = []
     position = 0
-    while batch := recorder.select_notifications(
-        position, batch_size, inclusive_of_start=False
-    ):
+    while batch := recorder.select_notifications(position, batch_size, inclusive_of_start=False):
         notifications.extend(batch)
         position = batch[-1].id
     return notifications
@@ -45,8 +43,13 @@ def read_log(recorder: ProcessRecorder, batch_size: int) -> list[Notification]:
 def time_read(recorder: ProcessRecorder, batch_size: int) -> Figure:
     with Stopwatch() as watch:
         count = len(read_log(recorder, batch_size))
-    return Figure("read", f"notification-log read (batches of {batch_size}, no Kafka)",
-                  count, watch.timing, UNIT)
+    return Figure(
+        "read",
+        f"notification-log read (batches of {batch_size}, no Kafka)",
+        count,
+        watch.timing,
+        UNIT,
+    )
 
 
 def time_translate(
@@ -55,8 +58,13 @@ def time_translate(
     with Stopwatch() as watch:
         translated = [translate(n) for n in notifications]
     messages = [m for m in translated if m is not None]
-    figure = Figure("translate", "translate only (stored event → contract message)",
-                    len(notifications), watch.timing, UNIT)
+    figure = Figure(
+        "translate",
+        "translate only (stored event → contract message)",
+        len(notifications),
+        watch.timing,
+        UNIT,
+    )
     return figure, messages
 
 
@@ -68,8 +76,9 @@ async def started_producer(bootstrap: str, client_id: str, topic: str) -> AIOKaf
     return producer
 
 
-async def produce_all(producer: AIOKafkaProducer, messages: Sequence[OutboundMessage],
-                      batch_size: int) -> None:
+async def produce_all(
+    producer: AIOKafkaProducer, messages: Sequence[OutboundMessage], batch_size: int
+) -> None:
     for batch in chunks(messages, batch_size):
         pending = [
             await producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in batch
@@ -77,27 +86,40 @@ async def produce_all(producer: AIOKafkaProducer, messages: Sequence[OutboundMes
         await asyncio.gather(*pending)
 
 
-async def time_raw_produce(bootstrap: str, messages: Sequence[OutboundMessage],
-                           batch_size: int) -> Figure:
+async def time_raw_produce(
+    bootstrap: str, messages: Sequence[OutboundMessage], batch_size: int
+) -> Figure:
     producer = await started_producer(bootstrap, "bench-raw-produce", messages[0].topic)
     try:
         with Stopwatch() as watch:
             await produce_all(producer, messages, batch_size)
     finally:
         await producer.stop()
-    return Figure("produce", "raw aiokafka produce of the same messages (acks=all, idem.)",
-                  len(messages), watch.timing, UNIT)
+    return Figure(
+        "produce",
+        "raw aiokafka produce of the same messages (acks=all, idem.)",
+        len(messages),
+        watch.timing,
+        UNIT,
+    )
 
 
 async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
     settings = parts.settings
     producer = await started_producer(settings.kafka_bootstrap, "bench-relay", parts.topic)
     # Where it would park an event it cannot send (none here): the service's database.
-    store = ParkedStore(ConnectionPool(settings.service_database_url, min_size=1, max_size=2,
-                                       open=True))
+    store = ParkedStore(
+        ConnectionPool(settings.service_database_url, min_size=1, max_size=2, open=True)
+    )
     store.ensure_tables()
-    relay = Relay(settings.service, parts.app.process_recorder, parts.translate, producer,
-                  store, batch_size=batch_size)
+    relay = Relay(
+        settings.service,
+        parts.app.process_recorder,
+        parts.translate,
+        producer,
+        store,
+        batch_size=batch_size,
+    )
     try:
         await relay.position()
         moved = 0
@@ -107,8 +129,13 @@ async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
     finally:
         await producer.stop()
         store.pool.close()
-    return Figure("relay", "Relay.run_once until idle (read+translate+produce+track)",
-                  moved, watch.timing, UNIT)
+    return Figure(
+        "relay",
+        "Relay.run_once until idle (read+translate+produce+track)",
+        moved,
+        watch.timing,
+        UNIT,
+    )
 
 
 async def measure(parts: ServiceParts, filings: Sequence[Filing]) -> list[Figure]:
@@ -135,10 +162,12 @@ def per_event_note(figures: Sequence[Figure]) -> str:
 def workload_note(filings: Sequence[Filing]) -> str:
     communities = len({f.request.community_code for f in filings})
     late = sum(1 for f in filings if f.late_as_generated)
-    return (f"stored events: the first {len(filings):,} valid filings of that dataset in time "
-            f"order ({communities:,} communities; {kinds(filings)}), written directly with the "
-            f"generator's filed_at ({late:,} of them late by it); `inconsistent` ones left out "
-            "(the service refuses them)")
+    return (
+        f"stored events: the first {len(filings):,} valid filings of that dataset in time "
+        f"order ({communities:,} communities; {kinds(filings)}), written directly with the "
+        f"generator's filed_at ({late:,} of them late by it); `inconsistent` ones left out "
+        "(the service refuses them)"
+    )
 
 
 async def relay_section(events: int = EVENTS) -> Section:
@@ -146,15 +175,18 @@ async def relay_section(events: int = EVENTS) -> Section:
     with scratch_database("relay") as url:
         parts = build(disclosure_settings(url))
         try:
-            await ensure_topics(parts.settings.kafka_bootstrap, [parts.topic],
-                                replication_factor=parts.settings.topic_replication_factor)
+            await ensure_topics(
+                parts.settings.kafka_bootstrap,
+                [parts.topic],
+                replication_factor=parts.settings.topic_replication_factor,
+            )
             figures = await measure(parts, filings)
         finally:
             close(parts)
     batch = parts.settings.relay_batch_size
     return Section(
         title=f"Relay: disclosure event store → Kafka ({events:,} DisclosureFiled, "
-              f"batch {batch}, topic {parts.topic})",
+        f"batch {batch}, topic {parts.topic})",
         figures=figures,
         ratios=[
             Ratio("relay ÷ raw produce", "relay", "produce"),

@@ -37,9 +37,14 @@ class Figure:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "key": self.key, "label": self.label, "count": self.count,
-            "seconds": round(self.seconds, 4), "rate": round(self.rate, 1), "unit": self.unit,
-            "p50_ms": _rounded(self.p50_ms), "p99_ms": _rounded(self.p99_ms),
+            "key": self.key,
+            "label": self.label,
+            "count": self.count,
+            "seconds": round(self.seconds, 4),
+            "rate": round(self.rate, 1),
+            "unit": self.unit,
+            "p50_ms": _rounded(self.p50_ms),
+            "p99_ms": _rounded(self.p99_ms),
             "process_cpu_percent": _rounded(self.timing.cpu_percent),
             "host_cpu_percent": _rounded(self.timing.host_percent),
             "server_cpu_percent": _rounded(self.server_cpu_percent),
@@ -76,8 +81,12 @@ class Section:
             "title": self.title,
             "figures": [f.as_json() for f in self.figures],
             "ratios": [
-                {"label": r.label, "numerator": r.numerator, "denominator": r.denominator,
-                 "value": round(self.ratio_value(r), 4)}
+                {
+                    "label": r.label,
+                    "numerator": r.numerator,
+                    "denominator": r.denominator,
+                    "value": round(self.ratio_value(r), 4),
+                }
                 for r in self.ratios
             ],
             "notes": list(self.notes),
@@ -107,15 +116,19 @@ def _number(value: float | None, digits: int) -> str:
 def _figure_row(figure: Figure, width: int) -> str:
     rate = f"{figure.rate:,.0f} {figure.unit}"
     timing = figure.timing
-    return (f"  {figure.label:<{width}} {figure.count:>7,} {figure.seconds:>8.2f} "
-            f"{rate:>18} {_number(figure.p50_ms, 1):>7} {_number(figure.p99_ms, 1):>7} "
-            f"{_number(timing.cpu_percent, 0):>7} {_number(figure.server_cpu_percent, 0):>8} "
-            f"{_number(timing.host_percent, 0):>7}")
+    return (
+        f"  {figure.label:<{width}} {figure.count:>7,} {figure.seconds:>8.2f} "
+        f"{rate:>18} {_number(figure.p50_ms, 1):>7} {_number(figure.p99_ms, 1):>7} "
+        f"{_number(timing.cpu_percent, 0):>7} {_number(figure.server_cpu_percent, 0):>8} "
+        f"{_number(timing.host_percent, 0):>7}"
+    )
 
 
 def _header(width: int) -> str:
-    return (f"  {'figure':<{width}} {'count':>7} {'seconds':>8} {'rate':>18} "
-            f"{'p50 ms':>7} {'p99 ms':>7} {'py cpu%':>7} {'srv cpu%':>8} {'host%':>7}")
+    return (
+        f"  {'figure':<{width}} {'count':>7} {'seconds':>8} {'rate':>18} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'py cpu%':>7} {'srv cpu%':>8} {'host%':>7}"
+    )
 
 
 LEGEND = (
@@ -150,8 +163,9 @@ def render(machine: dict[str, Any], sections: Sequence[Section], elapsed: float)
     return "\n".join(lines)
 
 
-def write_json(path: Path, machine: dict[str, Any], sections: Sequence[Section],
-               elapsed: float) -> None:
+def write_json(
+    path: Path, machine: dict[str, Any], sections: Sequence[Section], elapsed: float
+) -> None:
     document = {
         "machine": machine,
         "elapsed_s": round(elapsed, 2),

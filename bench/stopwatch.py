@@ -64,8 +64,12 @@ class Stopwatch:
         self._wall = time.perf_counter()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         seconds = time.perf_counter() - self._wall
         cpu = time.process_time() - self._cpu
         host_now = host_busy_seconds()

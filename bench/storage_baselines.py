@@ -16,8 +16,10 @@ from servicekit.postgres import eventsourcing_env
 
 PAYLOAD = os.urandom(600)
 """About the size of a stored DisclosureFiled event's state."""
-CREATE = ("CREATE TABLE IF NOT EXISTS bench_insert "
-          "(id bigserial PRIMARY KEY, originator_id uuid NOT NULL, payload bytea NOT NULL)")
+CREATE = (
+    "CREATE TABLE IF NOT EXISTS bench_insert "
+    "(id bigserial PRIMARY KEY, originator_id uuid NOT NULL, payload bytea NOT NULL)"
+)
 INSERT = "INSERT INTO bench_insert (originator_id, payload) VALUES ($1, $2)"
 
 
@@ -32,9 +34,11 @@ async def asyncpg_concurrent(url: str, count: int, callers: int) -> Figure:
         result = await drive(insert, count, callers)
     finally:
         await pool.close()
-    return result.figure("asyncpg_pool",
-                         f"asyncpg single-row INSERT, {callers} callers on a pool of {callers}",
-                         "inserts/s")
+    return result.figure(
+        "asyncpg_pool",
+        f"asyncpg single-row INSERT, {callers} callers on a pool of {callers}",
+        "inserts/s",
+    )
 
 
 async def asyncpg_sequential(url: str, count: int) -> Figure:
@@ -48,8 +52,9 @@ async def asyncpg_sequential(url: str, count: int) -> Figure:
         result = await drive(insert, count, 1)
     finally:
         await connection.close()
-    return result.figure("asyncpg_seq", "asyncpg single-row INSERT, 1 connection sequential",
-                         "inserts/s")
+    return result.figure(
+        "asyncpg_seq", "asyncpg single-row INSERT, 1 connection sequential", "inserts/s"
+    )
 
 
 class Sample(Aggregate):
@@ -75,7 +80,8 @@ def es_save(url: str, count: int) -> Figure:
     finally:
         store.close()
     return result.figure(
-        "es_save", "eventsourcing save, one new aggregate per call, 1 thread", "saves/s")
+        "es_save", "eventsourcing save, one new aggregate per call, 1 thread", "saves/s"
+    )
 
 
 def _save_new(store: ScratchStore, number: int) -> None:

@@ -43,14 +43,18 @@ def new_key(path: Path) -> Path:
         raise Refused(f"{path} exists: not overwriting a key")
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as out:
         out.write(private)
     public = path.with_name(path.name + ".pub")
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return public
 
 
@@ -64,8 +68,14 @@ def load_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def assertion(key: Ed25519PrivateKey, issuer: str, identity_text: str, ttl: int,
-              frontend_agency: str | None = None, now: int | None = None) -> str:
+def assertion(
+    key: Ed25519PrivateKey,
+    issuer: str,
+    identity_text: str,
+    ttl: int,
+    frontend_agency: str | None = None,
+    now: int | None = None,
+) -> str:
     """The token, after the checks the services would make of the person it names."""
     if re.fullmatch(SUBJECT_PATTERNS[SubjectKind.FRONTEND], issuer) is None:
         raise Refused(f"issuer {issuer[:32]!r} is not a front end's name (a-z, 0-9, -)")
@@ -83,25 +93,38 @@ def assertion(key: Ed25519PrivateKey, issuer: str, identity_text: str, ttl: int,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--new-key", type=Path, metavar="PATH",
-                        help="write a new Ed25519 key pair (PATH, PATH.pub) and stop")
+    parser.add_argument(
+        "--new-key",
+        type=Path,
+        metavar="PATH",
+        help="write a new Ed25519 key pair (PATH, PATH.pub) and stop",
+    )
     parser.add_argument("--key", type=Path, help="the front end's private key (PEM)")
     parser.add_argument("--issuer", help="the front end's name (its certificate's subject)")
     parser.add_argument("--identity", help="the person: agency=…;role=…;unit=…[;subject=…]")
     parser.add_argument("--ttl", type=int, default=120, help="seconds (default 120)")
-    parser.add_argument("--frontend-agency", choices=sorted(FRONTENDS),
-                        help="check the person is one this kind of front end may assert")
+    parser.add_argument(
+        "--frontend-agency",
+        choices=sorted(FRONTENDS),
+        help="check the person is one this kind of front end may assert",
+    )
     args = parser.parse_args(argv)
     try:
         if args.new_key is not None:
             public = new_key(args.new_key)
-            print(f"wrote {args.new_key} (private, 0600) and {public} (public: give it to the "
-                  "services in PUBREV_FRONTEND_KEYS)", file=sys.stderr)
+            print(
+                f"wrote {args.new_key} (private, 0600) and {public} (public: give it to the "
+                "services in PUBREV_FRONTEND_KEYS)",
+                file=sys.stderr,
+            )
             return 0
         if not (args.key and args.issuer and args.identity):
             parser.error("--key, --issuer and --identity are required (or --new-key)")
-        print(assertion(load_key(args.key), args.issuer, args.identity, args.ttl,
-                        args.frontend_agency))
+        print(
+            assertion(
+                load_key(args.key), args.issuer, args.identity, args.ttl, args.frontend_agency
+            )
+        )
     except Refused as error:
         print(f"assert_identity: {error}", file=sys.stderr)
         return 2

@@ -104,12 +104,16 @@ def find_go() -> str:
 def install_kustomize() -> Path:
     go = find_go()
     target = f"{KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}"
-    print(f"check_k8s: installing kustomize {KUSTOMIZE_VERSION} into {LOCAL_BIN} "
-          f"({go} install {target})", file=sys.stderr)
+    print(
+        f"check_k8s: installing kustomize {KUSTOMIZE_VERSION} into {LOCAL_BIN} "
+        f"({go} install {target})",
+        file=sys.stderr,
+    )
     LOCAL_BIN.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOBIN": str(LOCAL_BIN)}
-    result = subprocess.run([go, "install", target], env=env, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [go, "install", target], env=env, capture_output=True, text=True, check=False
+    )
     installed = LOCAL_BIN / "kustomize"
     if result.returncode != 0 or not installed.is_file():
         raise SetupError(f"go install {target} failed:\n{result.stderr.strip()}")
@@ -117,19 +121,26 @@ def install_kustomize() -> Path:
 
 
 def kustomize_version(kustomize: Path) -> str:
-    result = subprocess.run([str(kustomize), "version"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [str(kustomize), "version"], capture_output=True, text=True, check=False
+    )
     version = result.stdout.strip()
     if result.returncode != 0 or not version.startswith("v5."):
-        raise SetupError(f"{kustomize} is not kustomize v5 (`kustomize version` said "
-                         f"{(version or result.stderr.strip())!r})")
+        raise SetupError(
+            f"{kustomize} is not kustomize v5 (`kustomize version` said "
+            f"{(version or result.stderr.strip())!r})"
+        )
     return version
 
 
 def render(kustomize: Path, overlay: str) -> tuple[list[Doc], str | None]:
     """The overlay's documents, or an error message from kustomize or the YAML parser."""
-    result = subprocess.run([str(kustomize), "build", str(OVERLAYS_DIR / overlay)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(kustomize), "build", str(OVERLAYS_DIR / overlay)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         return [], f"kustomize build failed: {result.stderr.strip()}"
     try:
@@ -151,56 +162,92 @@ def render(kustomize: Path, overlay: str) -> tuple[list[Doc], str | None]:
 STRIMZI_API = "kafka.strimzi.io/v1beta2"
 _STRING = {"type": "string", "minLength": 1}
 _STRIMZI_METADATA = {
-    "type": "object", "required": ["name", "labels"], "additionalProperties": False,
+    "type": "object",
+    "required": ["name", "labels"],
+    "additionalProperties": False,
     "properties": {
-        "name": _STRING, "namespace": _STRING,
-        "labels": {"type": "object", "required": ["strimzi.io/cluster"],
-                   "additionalProperties": {"type": "string"}},
+        "name": _STRING,
+        "namespace": _STRING,
+        "labels": {
+            "type": "object",
+            "required": ["strimzi.io/cluster"],
+            "additionalProperties": {"type": "string"},
+        },
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-_ACL_OPERATIONS = ["Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction",
-                   "AlterConfigs", "DescribeConfigs", "IdempotentWrite", "All"]
+_ACL_OPERATIONS = [
+    "Read",
+    "Write",
+    "Create",
+    "Delete",
+    "Alter",
+    "Describe",
+    "ClusterAction",
+    "AlterConfigs",
+    "DescribeConfigs",
+    "IdempotentWrite",
+    "All",
+]
 STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
     "KafkaUser": {
-        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
         "additionalProperties": False,
         "properties": {
-            "apiVersion": {"const": STRIMZI_API}, "kind": {"const": "KafkaUser"},
+            "apiVersion": {"const": STRIMZI_API},
+            "kind": {"const": "KafkaUser"},
             "metadata": _STRIMZI_METADATA,
             "spec": {
-                "type": "object", "additionalProperties": False,
+                "type": "object",
+                "additionalProperties": False,
                 "properties": {
                     "authentication": {
-                        "type": "object", "required": ["type"], "additionalProperties": False,
-                        "properties": {"type": {"enum": ["tls", "tls-external",
-                                                         "scram-sha-512"]}},
+                        "type": "object",
+                        "required": ["type"],
+                        "additionalProperties": False,
+                        "properties": {"type": {"enum": ["tls", "tls-external", "scram-sha-512"]}},
                     },
                     "authorization": {
-                        "type": "object", "required": ["type", "acls"],
+                        "type": "object",
+                        "required": ["type", "acls"],
                         "additionalProperties": False,
                         "properties": {
                             "type": {"const": "simple"},
-                            "acls": {"type": "array", "items": {
-                                "type": "object", "required": ["resource", "operations"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "type": {"enum": ["allow", "deny"]},
-                                    "resource": {
-                                        "type": "object", "required": ["type"],
-                                        "additionalProperties": False,
-                                        "properties": {
-                                            "type": {"enum": ["topic", "group", "cluster",
-                                                              "transactionalId"]},
-                                            "name": _STRING,
-                                            "patternType": {"enum": ["literal", "prefix"]},
+                            "acls": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["resource", "operations"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "type": {"enum": ["allow", "deny"]},
+                                        "resource": {
+                                            "type": "object",
+                                            "required": ["type"],
+                                            "additionalProperties": False,
+                                            "properties": {
+                                                "type": {
+                                                    "enum": [
+                                                        "topic",
+                                                        "group",
+                                                        "cluster",
+                                                        "transactionalId",
+                                                    ]
+                                                },
+                                                "name": _STRING,
+                                                "patternType": {"enum": ["literal", "prefix"]},
+                                            },
                                         },
+                                        "operations": {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "items": {"enum": _ACL_OPERATIONS},
+                                        },
+                                        "host": _STRING,
                                     },
-                                    "operations": {"type": "array", "minItems": 1,
-                                                   "items": {"enum": _ACL_OPERATIONS}},
-                                    "host": _STRING,
                                 },
-                            }},
+                            },
                         },
                     },
                 },
@@ -208,21 +255,27 @@ STRIMZI_SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "KafkaTopic": {
-        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "type": "object",
+        "required": ["apiVersion", "kind", "metadata", "spec"],
         "additionalProperties": False,
         "properties": {
-            "apiVersion": {"const": STRIMZI_API}, "kind": {"const": "KafkaTopic"},
+            "apiVersion": {"const": STRIMZI_API},
+            "kind": {"const": "KafkaTopic"},
             "metadata": _STRIMZI_METADATA,
             "spec": {
-                "type": "object", "required": ["partitions", "replicas"],
+                "type": "object",
+                "required": ["partitions", "replicas"],
                 "additionalProperties": False,
                 "properties": {
                     "topicName": _STRING,
                     "partitions": {"type": "integer", "minimum": 1},
                     "replicas": {"type": "integer", "minimum": 1, "maximum": 32767},
-                    "config": {"type": "object",
-                               "additionalProperties": {"type": ["string", "integer",
-                                                                 "boolean", "number"]}},
+                    "config": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": ["string", "integer", "boolean", "number"]
+                        },
+                    },
                 },
             },
         },
@@ -249,12 +302,13 @@ def schema_problem(doc: Doc) -> str | None:
     except kubernetes_validate.ValidationError as exc:
         where = ".".join(str(part) for part in exc.path) or "(document)"
         return f"schema {KUBERNETES_VERSION} (strict): {where}: {exc.message}"
-    except (kubernetes_validate.SchemaNotFoundError,
-            kubernetes_validate.InvalidSchemaError) as exc:
+    except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
         return f"schema {KUBERNETES_VERSION}: {exc.message}"
     except kubernetes_validate.utils.VersionNotSupportedError as exc:
-        raise SetupError(f"kubernetes-validate {kubernetes_validate.__version__} has no "
-                         f"schemas for Kubernetes {KUBERNETES_VERSION}") from exc
+        raise SetupError(
+            f"kubernetes-validate {kubernetes_validate.__version__} has no "
+            f"schemas for Kubernetes {KUBERNETES_VERSION}"
+        ) from exc
     if used != KUBERNETES_VERSION:
         return f"validated against Kubernetes {used}, not {KUBERNETES_VERSION}"
     return None
@@ -304,8 +358,9 @@ def image_tag_problem(image: str) -> str | None:
     return None
 
 
-def effective_env(container: Doc, config_maps: Mapping[str, Mapping[str, Any]]
-                  ) -> tuple[dict[str, EnvVar], list[str]]:
+def effective_env(
+    container: Doc, config_maps: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, EnvVar], list[str]]:
     """The container's environment (envFrom, then env on top), and references that dangle."""
     env: dict[str, EnvVar] = {}
     dangling: list[str] = []
@@ -328,8 +383,10 @@ def effective_env(container: Doc, config_maps: Mapping[str, Mapping[str, Any]]
             data = config_maps.get(str(cm_ref.get("name")))
             if data is None or cm_ref.get("key") not in data:
                 if not cm_ref.get("optional"):
-                    dangling.append(f"{name}: ConfigMap key {cm_ref.get('name')}/"
-                                    f"{cm_ref.get('key')} is not in the build")
+                    dangling.append(
+                        f"{name}: ConfigMap key {cm_ref.get('name')}/"
+                        f"{cm_ref.get('key')} is not in the build"
+                    )
                 continue
             env[name] = EnvVar(str(data[cm_ref["key"]]))
         elif (secret_ref := dig(var, "valueFrom", "secretKeyRef")) is not None:
@@ -359,17 +416,20 @@ def check_probes(container: Doc, mtls: bool) -> Iterator[str]:
         tcp = dig(probe, "tcpSocket")
         if mtls:
             if grpc is not None:
-                yield (f"{probe_name} is a gRPC probe but the server requires client "
-                       "certificates (mTLS): kubelet's probe cannot present one and would "
-                       "always fail; use tcpSocket on the gRPC port")
+                yield (
+                    f"{probe_name} is a gRPC probe but the server requires client "
+                    "certificates (mTLS): kubelet's probe cannot present one and would "
+                    "always fail; use tcpSocket on the gRPC port"
+                )
             elif dig(tcp, "port") != GRPC_PORT:
                 yield f"{probe_name} must be tcpSocket on port {GRPC_PORT}"
         elif dig(grpc, "port") != GRPC_PORT:
             yield f"{probe_name} must be a native gRPC probe (grpc.port {GRPC_PORT})"
 
 
-def check_env(env: Mapping[str, EnvVar], production: bool, role: str, service: str,
-              mounts: list[str]) -> Iterator[str]:
+def check_env(
+    env: Mapping[str, EnvVar], production: bool, role: str, service: str, mounts: list[str]
+) -> Iterator[str]:
     def value(name: str) -> str | None:
         var = env.get(name)
         return var.value if var is not None else None
@@ -393,8 +453,7 @@ def check_env(env: Mapping[str, EnvVar], production: bool, role: str, service: s
         yield f"TLS settings go together: {', '.join(tls_set)} set without the others"
     for name in tls_set:
         path = value(name)
-        if path is None or not any(path.startswith(mount.rstrip("/") + "/")
-                                   for mount in mounts):
+        if path is None or not any(path.startswith(mount.rstrip("/") + "/") for mount in mounts):
             yield f"{name}={path} is not in a mounted volume"
     database = env.get("DATABASE_URL")
     expected = (f"{service}-db", "database-url")
@@ -403,17 +462,21 @@ def check_env(env: Mapping[str, EnvVar], production: bool, role: str, service: s
     if role == "api":
         host = value("PUBREV_GRPC_HOST")
         if host not in WILDCARD_HOSTS:
-            yield (f"PUBREV_GRPC_HOST is {host!r}: the api must listen on all interfaces "
-                   "(0.0.0.0) for the Service and the probes to reach it")
+            yield (
+                f"PUBREV_GRPC_HOST is {host!r}: the api must listen on all interfaces "
+                "(0.0.0.0) for the Service and the probes to reach it"
+            )
         if value("PUBREV_GRPC_PORT") != str(GRPC_PORT):
             yield f"PUBREV_GRPC_PORT must be {GRPC_PORT}"
 
 
-def check_bus(env: Mapping[str, EnvVar], production: bool, container: Doc, pod: Doc,
-              kafka_users: set[str]) -> Iterator[str]:
+def check_bus(
+    env: Mapping[str, EnvVar], production: bool, container: Doc, pod: Doc, kafka_users: set[str]
+) -> Iterator[str]:
     """The Kafka client settings: production is SASL_SSL; a SASL principal is a KafkaUser
     of the build whose password file comes from its Secret (the one Strimzi makes, named
     after the user); the CA file is mounted."""
+
     def value(name: str) -> str | None:
         var = env.get(name)
         return var.value if var is not None else None
@@ -421,10 +484,15 @@ def check_bus(env: Mapping[str, EnvVar], production: bool, container: Doc, pod: 
     protocol = value("PUBREV_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT"
     if production and protocol != "SASL_SSL":
         yield f"PUBREV_KAFKA_SECURITY_PROTOCOL is {protocol!r} in production, not 'SASL_SSL'"
-    secrets = {str(dig(v, "name")): str(dig(v, "secret", "secretName"))
-               for v in as_list(pod.get("volumes")) if dig(v, "secret") is not None}
-    mounts = {str(dig(m, "mountPath")).rstrip("/") + "/": str(dig(m, "name"))
-              for m in as_list(container.get("volumeMounts"))}
+    secrets = {
+        str(dig(v, "name")): str(dig(v, "secret", "secretName"))
+        for v in as_list(pod.get("volumes"))
+        if dig(v, "secret") is not None
+    }
+    mounts = {
+        str(dig(m, "mountPath")).rstrip("/") + "/": str(dig(m, "name"))
+        for m in as_list(container.get("volumeMounts"))
+    }
 
     def secret_of(path: str | None) -> str | None:
         for mount, volume in mounts.items():
@@ -435,12 +503,16 @@ def check_bus(env: Mapping[str, EnvVar], production: bool, container: Doc, pod: 
     if protocol.startswith("SASL_"):
         user = value("PUBREV_KAFKA_SASL_USERNAME")
         if user not in kafka_users:
-            yield (f"PUBREV_KAFKA_SASL_USERNAME is {user!r}, which is no KafkaUser of the "
-                   f"build ({', '.join(sorted(kafka_users)) or 'none'})")
+            yield (
+                f"PUBREV_KAFKA_SASL_USERNAME is {user!r}, which is no KafkaUser of the "
+                f"build ({', '.join(sorted(kafka_users)) or 'none'})"
+            )
         password = value("PUBREV_KAFKA_SASL_PASSWORD_FILE")
         if secret_of(password) != user:
-            yield (f"PUBREV_KAFKA_SASL_PASSWORD_FILE={password} is not in a volume of Secret "
-                   f"{user} (the KafkaUser's, made by Strimzi)")
+            yield (
+                f"PUBREV_KAFKA_SASL_PASSWORD_FILE={password} is not in a volume of Secret "
+                f"{user} (the KafkaUser's, made by Strimzi)"
+            )
     ca = value("PUBREV_KAFKA_CA_FILE")
     if ca is not None and secret_of(ca) is None:
         yield f"PUBREV_KAFKA_CA_FILE={ca} is not in a mounted Secret volume"
@@ -463,13 +535,16 @@ def check_security(pod: Doc, containers: list[Doc]) -> Iterator[str]:
             yield f"container {name}: allowPrivilegeEscalation must be false"
         if "ALL" not in as_list(dig(context, "capabilities", "drop")):
             yield f"container {name}: capabilities must drop ALL"
-        if not any(dig(m, "mountPath") == TMP_DIR and dig(m, "name") in tmp_volumes
-                   for m in as_list(container.get("volumeMounts"))):
+        if not any(
+            dig(m, "mountPath") == TMP_DIR and dig(m, "name") in tmp_volumes
+            for m in as_list(container.get("volumeMounts"))
+        ):
             yield f"container {name}: {TMP_DIR} must be an emptyDir (the root is read-only)"
 
 
-def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
-                     config_maps: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+def check_deployment(
+    doc: Doc, overlay: str, docs: list[Doc], config_maps: Mapping[str, Mapping[str, Any]]
+) -> Iterator[str]:
     """The invariants of one Deployment, as problem messages.
 
     Every overlay: images tagged (not latest); relay 1 replica, Recreate; consumers at most
@@ -491,8 +566,9 @@ def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
     if pod_labels.get("app.kubernetes.io/part-of") != "pubrev":
         yield "pods lack the label app.kubernetes.io/part-of=pubrev (NetworkPolicies use it)"
     if role not in {"api", "relay", "consumer", "projector"}:
-        yield f"label app.kubernetes.io/component is {role!r}, not api, relay, consumer or " \
-            "projector"
+        yield (
+            f"label app.kubernetes.io/component is {role!r}, not api, relay, consumer or projector"
+        )
     if not selects(spec.get("selector"), pod_labels):
         yield "spec.selector does not select the pod template's labels"
 
@@ -524,47 +600,72 @@ def check_deployment(doc: Doc, overlay: str, docs: list[Doc],
         for message in check_env(env, overlay in PRODUCTION_OVERLAYS, role, service, mounts):
             yield f"container {name}: {message}"
         kafka_users = {kind_name(d)[1] for d in docs if d.get("kind") == "KafkaUser"}
-        for message in check_bus(env, overlay in PRODUCTION_OVERLAYS, container, pod,
-                                 kafka_users):
+        for message in check_bus(env, overlay in PRODUCTION_OVERLAYS, container, pod, kafka_users):
             yield f"container {name}: {message}"
         if role == "api":
             for message in check_probes(container, mtls):
                 yield f"container {name}: {message}"
-            ports = {dig(p, "name"): dig(p, "containerPort")
-                     for p in as_list(container.get("ports"))}
+            ports = {
+                dig(p, "name"): dig(p, "containerPort") for p in as_list(container.get("ports"))
+            }
             if ports.get("grpc") != GRPC_PORT:
                 yield f"container {name}: needs containerPort {GRPC_PORT} named grpc"
 
     if role == "api":
-        if not any(d.get("kind") == "Service" and selects(
-                {"matchLabels": dig(d, "spec", "selector")}, pod_labels)
-                and any(dig(p, "port") == GRPC_PORT and dig(p, "name") == "grpc"
-                        for p in as_list(dig(d, "spec", "ports")))
-                for d in docs):
+        if not any(
+            d.get("kind") == "Service"
+            and selects({"matchLabels": dig(d, "spec", "selector")}, pod_labels)
+            and any(
+                dig(p, "port") == GRPC_PORT and dig(p, "name") == "grpc"
+                for p in as_list(dig(d, "spec", "ports"))
+            )
+            for d in docs
+        ):
             yield f"no Service selects these pods on port {GRPC_PORT} (named grpc)"
-        if not any(d.get("kind") == "PodDisruptionBudget"
-                   and selects(dig(d, "spec", "selector"), pod_labels) for d in docs):
+        if not any(
+            d.get("kind") == "PodDisruptionBudget"
+            and selects(dig(d, "spec", "selector"), pod_labels)
+            for d in docs
+        ):
             yield "no PodDisruptionBudget selects these pods"
 
 
 def check_overlay(overlay: str, docs: list[Doc]) -> list[Problem]:
     problems: list[Problem] = []
-    config_maps = {str(dig(d, "metadata", "name")): as_dict(d.get("data"))
-                   for d in docs if d.get("kind") == "ConfigMap"}
+    config_maps = {
+        str(dig(d, "metadata", "name")): as_dict(d.get("data"))
+        for d in docs
+        if d.get("kind") == "ConfigMap"
+    }
     for doc in docs:
         kind, name = kind_name(doc)
         schema = schema_problem(doc)
         if schema:
             problems.append(Problem(overlay, kind, name, schema))
         if kind == "Deployment":
-            problems.extend(Problem(overlay, kind, name, message)
-                            for message in check_deployment(doc, overlay, docs, config_maps))
+            problems.extend(
+                Problem(overlay, kind, name, message)
+                for message in check_deployment(doc, overlay, docs, config_maps)
+            )
         if kind == "KafkaTopic" and dig(doc, "spec", "partitions") != TOPIC_PARTITIONS:
-            problems.append(Problem(overlay, kind, name, f"partitions must be "
-                                    f"{TOPIC_PARTITIONS} (the consumers' replica limit)"))
+            problems.append(
+                Problem(
+                    overlay,
+                    kind,
+                    name,
+                    f"partitions must be {TOPIC_PARTITIONS} (the consumers' replica limit)",
+                )
+            )
         if kind == "KafkaUser" and dig(doc, "spec", "authentication", "type") != "scram-sha-512":
-            problems.append(Problem(overlay, kind, name, "authentication must be scram-sha-512 "
-                                    "(the services' PUBREV_KAFKA_SASL_MECHANISM)"))
+            problems.append(
+                Problem(
+                    overlay,
+                    kind,
+                    name,
+                    "authentication must be scram-sha-512 "
+                    "(the services' PUBREV_KAFKA_SASL_MECHANISM)",
+                )
+            )
     deployments = {kind_name(d)[1] for d in docs if d.get("kind") == "Deployment"}
     for role in ("api", "relay", "consumer", "projector"):
         if not any(n.endswith(f"-{role}") for n in deployments):
@@ -598,8 +699,10 @@ def main() -> int:
     if problems:
         print(f"check_k8s: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"k8s manifests OK: {', '.join(counts)} documents validated against Kubernetes "
-          f"{KUBERNETES_VERSION} (strict), invariants hold (kustomize {version})")
+    print(
+        f"k8s manifests OK: {', '.join(counts)} documents validated against Kubernetes "
+        f"{KUBERNETES_VERSION} (strict), invariants hold (kustomize {version})"
+    )
     return 0
 
 

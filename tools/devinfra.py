@@ -485,8 +485,9 @@ def kafka_properties(ports: KafkaPorts) -> str:
         "inter.broker.listener.name": "PLAINTEXT",
         # SCRAM users live in the cluster metadata (tools/bus_acls.py apply-local sets them).
         "sasl.enabled.mechanisms": KAFKA_SASL_MECHANISM,
-        f"listener.name.sasl_plaintext.{mechanism}.sasl.jaas.config":
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        f"listener.name.sasl_plaintext.{mechanism}.sasl.jaas.config": (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        ),
         # ACLs apply on every listener; the open one's ANONYMOUS and the admin bypass them.
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "super.users": KAFKA_SUPER_USERS,
@@ -610,12 +611,17 @@ def kafka_begin(timeout: float) -> KafkaLaunch | None:
             ensure_bus_security(ports)
             log(line("kafka", "running", str(endpoint), f"already up, pid {pid}"))
             return None
-        log(f"the running broker (pid {pid}) was started with another server.properties "
-            "(e.g. from before the SASL listener and the ACLs): restarting it, data kept")
+        log(
+            f"the running broker (pid {pid}) was started with another server.properties "
+            "(e.g. from before the SASL listener and the ACLs): restarting it, data kept"
+        )
         kafka_down()
     require_free_ports(
-        [(ports.client, "Kafka client port"), (ports.controller, "Kafka controller port"),
-         (ports.sasl, "Kafka SASL port")],
+        [
+            (ports.client, "Kafka client port"),
+            (ports.controller, "Kafka controller port"),
+            (ports.sasl, "Kafka SASL port"),
+        ],
         "stop that process or choose ports with PUBREV_KAFKA_PORT / "
         "PUBREV_KAFKA_CONTROLLER_PORT / PUBREV_KAFKA_SASL_PORT (or point KAFKA_BOOTSTRAP at "
         "a running broker)",
@@ -667,9 +673,17 @@ def ensure_bus_security(ports: KafkaPorts) -> None:
         if KAFKA_SECURITY_STAMP.read_text().strip() == inputs:
             return
     started = time.monotonic()
-    cmd = [python_for_tools(), str(BUS_ACLS), "apply-local", "--bootstrap",
-           f"{HOST}:{ports.client}", "--sasl-bootstrap", f"{HOST}:{ports.sasl}",
-           "--secrets", str(KAFKA_SECRETS)]
+    cmd = [
+        python_for_tools(),
+        str(BUS_ACLS),
+        "apply-local",
+        "--bootstrap",
+        f"{HOST}:{ports.client}",
+        "--sasl-bootstrap",
+        f"{HOST}:{ports.sasl}",
+        "--secrets",
+        str(KAFKA_SECRETS),
+    ]
     result = run(cmd, timeout=120, cwd=REPO)
     if result.returncode != 0:
         raise InfraError(
@@ -679,8 +693,10 @@ def ensure_bus_security(ports: KafkaPorts) -> None:
         )
     KAFKA_SECURITY_STAMP.write_text(bus_security_inputs(ports) + "\n")
     summary = result.stdout.strip().splitlines()[-1:] or [""]
-    log(f"bus security applied in {time.monotonic() - started:.1f} s: "
-        f"{summary[0].removeprefix('bus_acls: ')}")
+    log(
+        f"bus security applied in {time.monotonic() - started:.1f} s: "
+        f"{summary[0].removeprefix('bus_acls: ')}"
+    )
 
 
 def spawn_kafka(java: str, version: str, endpoint: Endpoint, sasl: Endpoint) -> KafkaLaunch:

@@ -183,8 +183,10 @@ class FeedReceiver:
 
     def start(self) -> FeedReceiver:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="feed-receiver", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="feed-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -255,10 +257,17 @@ class FeedReceiver:
         answer = self._answer(feed, headers, body)
         error = answer.body.get("error") if answer.status >= 300 else None
         with self._lock:
-            self._requests.append(ReceivedRequest(
-                feed, _record_id(headers), headers.get("x-pubrev-attempt"),
-                answer.status, dict(headers), body, str(error) if error else None,
-            ))
+            self._requests.append(
+                ReceivedRequest(
+                    feed,
+                    _record_id(headers),
+                    headers.get("x-pubrev-attempt"),
+                    answer.status,
+                    dict(headers),
+                    body,
+                    str(error) if error else None,
+                )
+            )
         return answer
 
     def _answer(self, feed: str, headers: Mapping[str, str], body: bytes) -> _Answer:
@@ -288,8 +297,9 @@ class FeedReceiver:
             return _refusal(422, "schema", "; ".join(sorted(problems)))
         return _Answer(200, {"receipt_id": self._accept(feed, unquote(record_header), document)})
 
-    def _authenticate(self, feed: str, record_header: str, headers: Mapping[str, str],
-                      body: bytes) -> _Answer | None:
+    def _authenticate(
+        self, feed: str, record_header: str, headers: Mapping[str, str], body: bytes
+    ) -> _Answer | None:
         """None when the request is signed by a key of the feed, fresh and not seen before;
         else the refusal. The nonce is kept only once the signature holds: nobody without a
         key can fill the store or burn a sender's nonces."""
@@ -297,9 +307,16 @@ class FeedReceiver:
         timestamp = headers.get("x-pubrev-timestamp", "")
         nonce = headers.get("x-pubrev-nonce", "")
         signature = headers.get("x-pubrev-signature", "")
-        missing = [name for name, value in (
-            ("X-Pubrev-Key-Id", key_id), ("X-Pubrev-Timestamp", timestamp),
-            ("X-Pubrev-Nonce", nonce), ("X-Pubrev-Signature", signature)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("X-Pubrev-Key-Id", key_id),
+                ("X-Pubrev-Timestamp", timestamp),
+                ("X-Pubrev-Nonce", nonce),
+                ("X-Pubrev-Signature", signature),
+            )
+            if not value
+        ]
         if missing:
             return _refusal(401, "unsigned", f"missing {', '.join(missing)}")
         if not _TIMESTAMP.match(timestamp):
@@ -308,8 +325,9 @@ class FeedReceiver:
             return _refusal(401, "unsigned", "X-Pubrev-Nonce must be 16–128 of A-Z a-z 0-9 _ -")
         secret = self._keys[feed].get(key_id)
         if secret is None:
-            return _refusal(401, "unknown_key",
-                            f"key id {key_id[:20]!r} is not a key of feed {feed}")
+            return _refusal(
+                401, "unknown_key", f"key id {key_id[:20]!r} is not a key of feed {feed}"
+            )
         material = "\n".join((SIGNING_LABEL, key_id, timestamp, nonce, feed, record_header))
         try:
             signed = material.encode("ascii") + b"\n" + body
@@ -317,19 +335,24 @@ class FeedReceiver:
             return _refusal(401, "unsigned", "signed headers must be ASCII")
         expected = SIGNATURE_PREFIX + hmac.new(secret, signed, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-            return _refusal(401, "bad_signature",
-                            f"the signature does not match key {key_id}, the timestamp, the "
-                            f"nonce, feed {feed}, the record id and the body")
+            return _refusal(
+                401,
+                "bad_signature",
+                f"the signature does not match key {key_id}, the timestamp, the "
+                f"nonce, feed {feed}, the record id and the body",
+            )
         now = int(self._clock())
         skew = int(timestamp) - now
         if abs(skew) > self._max_skew_s:
             side = "behind" if skew < 0 else "ahead of"
-            return _refusal(401, "stale",
-                            f"timestamp {abs(skew)} s {side} the receiver's clock; at most "
-                            f"{self._max_skew_s} s either way")
+            return _refusal(
+                401,
+                "stale",
+                f"timestamp {abs(skew)} s {side} the receiver's clock; at most "
+                f"{self._max_skew_s} s either way",
+            )
         if not self._first_use(feed, nonce, int(timestamp), now):
-            return _refusal(409, "replayed",
-                            "this nonce was used before: a request is taken once")
+            return _refusal(409, "replayed", "this nonce was used before: a request is taken once")
         return None
 
     def _first_use(self, feed: str, nonce: str, timestamp: int, now: int) -> bool:
@@ -360,10 +383,15 @@ class FeedReceiver:
         if self._sink_dir is None:
             return
         self._sink_dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({
-            "record_id": record_id, "receipt_id": receipt,
-            "received_at": datetime.now(UTC).isoformat(), "payload": document,
-        }, ensure_ascii=False)
+        line = json.dumps(
+            {
+                "record_id": record_id,
+                "receipt_id": receipt,
+                "received_at": datetime.now(UTC).isoformat(),
+                "payload": document,
+            },
+            ensure_ascii=False,
+        )
         with (self._sink_dir / f"{feed}.jsonl").open("a", encoding="utf-8") as out:
             out.write(line + "\n")
 
@@ -408,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = receiver.handle(self.path[len(prefix):], headers, body)
+        answer = receiver.handle(self.path[len(prefix) :], headers, body)
         if answer is not None:
             self._reply(answer)
 
@@ -442,16 +470,18 @@ def load_feeds(folder: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def configured_keys(schemas: Mapping[str, Any], keys_file: Path | None, key_args: list[str]
-                    ) -> dict[str, dict[str, bytes]]:
+def configured_keys(
+    schemas: Mapping[str, Any], keys_file: Path | None, key_args: list[str]
+) -> dict[str, dict[str, bytes]]:
     """Each feed's keys: the file's and the arguments' where given, else its development
     key. Raises ValueError naming what is wrong (never a secret)."""
     given: dict[str, dict[str, bytes]] = {}
     if keys_file is not None:
         loaded = json.loads(keys_file.read_text(encoding="utf-8"))
         if not isinstance(loaded, dict) or not all(
-                isinstance(v, dict) and all(isinstance(s, str) for s in v.values())
-                for v in loaded.values()):
+            isinstance(v, dict) and all(isinstance(s, str) for s in v.values())
+            for v in loaded.values()
+        ):
             raise ValueError(f"{keys_file}: expected {{feed: {{key id: secret}}}}")
         for feed, feed_keys in loaded.items():
             given.setdefault(feed, {}).update({k: s.encode() for k, s in feed_keys.items()})
@@ -474,8 +504,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds-dir", type=Path, default=ROOT / "contracts" / "feeds")
     parser.add_argument("--out", type=Path, default=ROOT / ".local" / "feeds")
     parser.add_argument("--keys-file", type=Path, help="JSON: {feed: {key id: secret}}")
-    parser.add_argument("--key", action="append", default=[], metavar="FEED=KEY_ID:SECRET",
-                        help="a key a feed accepts (repeat: old and new during a rotation)")
+    parser.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="FEED=KEY_ID:SECRET",
+        help="a key a feed accepts (repeat: old and new during a rotation)",
+    )
     parser.add_argument("--max-skew", type=int, default=MAX_SKEW_S, metavar="SECONDS")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="feed_receiver: %(message)s")
@@ -493,12 +528,17 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with FeedReceiver(args.port, schemas, keys, host=args.host, sink_dir=args.out,
-                      max_skew_s=args.max_skew) as receiver:
+    with FeedReceiver(
+        args.port, schemas, keys, host=args.host, sink_dir=args.out, max_skew_s=args.max_skew
+    ) as receiver:
         for feed in schemas:
-            log.info("feed %s at %s (key ids %s), accepted records in %s", feed,
-                     receiver.feed_url(feed), ", ".join(sorted(keys[feed])),
-                     args.out / f"{feed}.jsonl")
+            log.info(
+                "feed %s at %s (key ids %s), accepted records in %s",
+                feed,
+                receiver.feed_url(feed),
+                ", ".join(sorted(keys[feed])),
+                args.out / f"{feed}.jsonl",
+            )
         stop.wait()
     return 0
 

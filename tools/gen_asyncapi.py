@@ -59,7 +59,9 @@ def document(service: str, topic: str) -> dict[str, Any]:
             schema=schema,
         )
     spec = AsyncAPI(
-        runner.broker, title=f"pubrev {service}", version="1.0.0",
+        runner.broker,
+        title=f"pubrev {service}",
+        version="1.0.0",
         description=f"Events the {service} service publishes and consumes on Kafka.",
     )
     jsonable: dict[str, Any] = spec.to_specification().to_jsonable()
@@ -92,8 +94,12 @@ def run(check: bool, write: Callable[[Path, str], None]) -> int:
         else:
             write(path, text)
     if stale:
-        print("AsyncAPI documents out of date; run `make asyncapi`:", *stale, sep="\n  ",
-              file=sys.stderr)
+        print(
+            "AsyncAPI documents out of date; run `make asyncapi`:",
+            *stale,
+            sep="\n  ",
+            file=sys.stderr,
+        )
         return 1
     print(f"gen_asyncapi: {len(_services())} documents {'match' if check else 'written'}")
     return 0

@@ -71,8 +71,10 @@ def main() -> int:
     text = render()
     if parser.parse_args().check:
         if not OUT.exists() or OUT.read_text(encoding="utf-8") != text:
-            print(f"gen_authz_doc: {OUT.relative_to(ROOT)} is out of date: run "
-                  "`make authz-doc`", file=sys.stderr)
+            print(
+                f"gen_authz_doc: {OUT.relative_to(ROOT)} is out of date: run `make authz-doc`",
+                file=sys.stderr,
+            )
             return 1
         print("gen_authz_doc: docs/authorization.md matches the policies")
         return 0

@@ -56,16 +56,28 @@ def image(out: Path, ref: str | None) -> int:
         if ref is not None:
             archive = subprocess.run(
                 ["git", "archive", "--format=tar", ref, str(PROTO_ROOT.relative_to(ROOT))],
-                cwd=ROOT, capture_output=True, check=True).stdout
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            ).stdout
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(tmp, filter="data")
             root = Path(tmp) / PROTO_ROOT.relative_to(ROOT)
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", *_includes(root), "--include_imports",
-             "--include_source_info", f"--descriptor_set_out={out.resolve()}",
-             *[str(p.relative_to(root)) for p in _protos(root)]],
-            check=True, cwd=root)
+            [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                *_includes(root),
+                "--include_imports",
+                "--include_source_info",
+                f"--descriptor_set_out={out.resolve()}",
+                *[str(p.relative_to(root)) for p in _protos(root)],
+            ],
+            check=True,
+            cwd=root,
+        )
     return 0
 
 

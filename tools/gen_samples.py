@@ -22,8 +22,12 @@ def main() -> int:
     )
 
     seen: dict[str, dict[str, object]] = {}
-    events = [*disclosure_scenario.run_scenario(), *inspection_scenario.run_scenario(),
-              *credit_scenario.run_scenario(), *casework_scenario.run_scenario()]
+    events = [
+        *disclosure_scenario.run_scenario(),
+        *inspection_scenario.run_scenario(),
+        *credit_scenario.run_scenario(),
+        *casework_scenario.run_scenario(),
+    ]
     for event in events:
         data = json.loads(event.model_dump_json())
         data["occurred_at"] = FIXED_TIME

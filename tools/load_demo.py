@@ -71,15 +71,31 @@ class Loader:
     def register(self) -> None:
         self.clock.now = self.dataset.registered_at
         for company in self.dataset.companies:
-            self.app.register_company(CITY, RegisterCompany(
-                company.request_id, company.uscc, company.name, company.source))
+            self.app.register_company(
+                CITY,
+                RegisterCompany(company.request_id, company.uscc, company.name, company.source),
+            )
         self.counts["companies"] = len(self.dataset.companies)
         for c in self.dataset.communities:
-            self.app.register_community(officer(c.unit), RegisterCommunity(
-                c.request_id, c.community_code, c.name, c.address, c.unit, c.division_code,
-                c.township, c.company_uscc, c.company_name, c.signboard_at_main_entrance,
-                c.elevator_count, c.barrier_gate_count, c.has_leasable_space,
-                c.household_count))
+            self.app.register_community(
+                officer(c.unit),
+                RegisterCommunity(
+                    c.request_id,
+                    c.community_code,
+                    c.name,
+                    c.address,
+                    c.unit,
+                    c.division_code,
+                    c.township,
+                    c.company_uscc,
+                    c.company_name,
+                    c.signboard_at_main_entrance,
+                    c.elevator_count,
+                    c.barrier_gate_count,
+                    c.has_leasable_space,
+                    c.household_count,
+                ),
+            )
         self.counts["communities"] = len(self.dataset.communities)
 
     def deadlines(self) -> Iterator[tuple[datetime, Quarter]]:
@@ -99,10 +115,16 @@ class Loader:
                 self.amend(item)
             else:
                 self.flush()
-                self.app.change_property_company(officer(self.unit_of[item.community_code]),
-                                                 ChangePropertyCompany(
-                    item.request_id, item.community_code, item.new_company_uscc,
-                    item.effective_date, item.reason))
+                self.app.change_property_company(
+                    officer(self.unit_of[item.community_code]),
+                    ChangePropertyCompany(
+                        item.request_id,
+                        item.community_code,
+                        item.new_company_uscc,
+                        item.effective_date,
+                        item.reason,
+                    ),
+                )
                 self.counts["handovers"] += 1
         for deadline, period in closes:
             if deadline <= datetime.now(UTC):
@@ -111,11 +133,13 @@ class Loader:
 
     def file(self, filing: Filing) -> None:
         r = filing.request
-        cmd = FileDisclosure(r.request_id, r.community_code, r.year, r.quarter,
-                             content_from_pb(r.content))
+        cmd = FileDisclosure(
+            r.request_id, r.community_code, r.year, r.quarter, content_from_pb(r.content)
+        )
         try:
-            prepared = self.app.prepare_file_disclosure(officer(self.unit_of[r.community_code]),
-                                                        cmd)
+            prepared = self.app.prepare_file_disclosure(
+                officer(self.unit_of[r.community_code]), cmd
+            )
         except ServiceError as error:
             self.counts[f"refused_{type(error).__name__}"] += 1
             return
@@ -138,14 +162,22 @@ class Loader:
         self.flush()
         disclosure = self.app.find(
             Disclosure.create_id(amendment.community_code, amendment.year, amendment.quarter),
-            Disclosure)
+            Disclosure,
+        )
         if disclosure is None:
             self.counts["amendment_without_filing"] += 1
             return
         request = amendment.to_request(str(disclosure.id), disclosure.version)
-        self.app.amend_disclosure(officer(disclosure.unit), AmendDisclosure(
-            request.request_id, request.disclosure_id, request.expected_version,
-            request.reason, content_from_pb(request.content)))
+        self.app.amend_disclosure(
+            officer(disclosure.unit),
+            AmendDisclosure(
+                request.request_id,
+                request.disclosure_id,
+                request.expected_version,
+                request.reason,
+                content_from_pb(request.content),
+            ),
+        )
         self.counts["amendments"] += 1
 
     def close(self, deadline: datetime, period: Quarter) -> None:

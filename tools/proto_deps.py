@@ -42,30 +42,42 @@ STAMP = BASE / "VERSION"
 
 
 def ready() -> bool:
-    return (STAMP.exists() and STAMP.read_text().strip() == f"{VERSION} {MODULE_SUM}"
-            and (PROTO_DIR / IMPORT_PATH).exists()
-            and (PYTHON_DIR / "buf" / "validate" / "validate_pb2.py").exists())
+    return (
+        STAMP.exists()
+        and STAMP.read_text().strip() == f"{VERSION} {MODULE_SUM}"
+        and (PROTO_DIR / IMPORT_PATH).exists()
+        and (PYTHON_DIR / "buf" / "validate" / "validate_pb2.py").exists()
+    )
 
 
 def download() -> Path:
     """The module's directory in the Go module cache, after checking its hash."""
     if shutil.which("go") is None:
-        raise SystemExit("Go is required: `go mod download` fetches protovalidate's "
-                         f"{IMPORT_PATH} from the Go module proxy")
+        raise SystemExit(
+            "Go is required: `go mod download` fetches protovalidate's "
+            f"{IMPORT_PATH} from the Go module proxy"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         # Outside any Go module of ours (there is none): `go mod download` of a path@version
         # needs no go.mod.
         result = subprocess.run(
             ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-            cwd=scratch, capture_output=True, text=True, check=False, timeout=300,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
     info = json.loads(result.stdout or "{}")
     if result.returncode != 0 or "Error" in info:
-        raise SystemExit(f"go mod download {MODULE}@{VERSION} failed: "
-                         f"{info.get('Error') or result.stderr.strip()}")
+        raise SystemExit(
+            f"go mod download {MODULE}@{VERSION} failed: "
+            f"{info.get('Error') or result.stderr.strip()}"
+        )
     if info.get("Sum") != MODULE_SUM:
-        raise SystemExit(f"{MODULE}@{VERSION} has hash {info.get('Sum')}, expected "
-                         f"{MODULE_SUM}: refusing it")
+        raise SystemExit(
+            f"{MODULE}@{VERSION} has hash {info.get('Sum')}, expected {MODULE_SUM}: refusing it"
+        )
     return Path(info["Dir"])
 
 
@@ -75,11 +87,19 @@ def generate_python(proto_dir: Path, out: Path) -> None:
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     bindir = Path(sys.executable).parent
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{proto_dir}", f"-I{well_known}",
-         f"--python_out={out}",
-         f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}", f"--mypy_out={out}",
-         IMPORT_PATH],
-        check=True, cwd=proto_dir,
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{proto_dir}",
+            f"-I{well_known}",
+            f"--python_out={out}",
+            f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
+            f"--mypy_out={out}",
+            IMPORT_PATH,
+        ],
+        check=True,
+        cwd=proto_dir,
     )
     # Regular packages, so that `buf` is not a namespace package split across sys.path.
     for package in (out / "buf", out / "buf" / "validate"):
@@ -92,8 +112,9 @@ def ensure() -> None:
     if ready():
         return
     module_dir = download()
-    staging = Path(tempfile.mkdtemp(prefix="protovalidate-", dir=BASE.parent
-                                    if BASE.parent.exists() else None))
+    staging = Path(
+        tempfile.mkdtemp(prefix="protovalidate-", dir=BASE.parent if BASE.parent.exists() else None)
+    )
     try:
         target = staging / "proto" / IMPORT_PATH
         target.parent.mkdir(parents=True)
@@ -109,14 +130,17 @@ def ensure() -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    print(f"proto_deps: {MODULE}@{VERSION} {IMPORT_PATH} in {PROTO_DIR.relative_to(ROOT)}, "
-          f"its Python module in {PYTHON_DIR.relative_to(ROOT)}")
+    print(
+        f"proto_deps: {MODULE}@{VERSION} {IMPORT_PATH} in {PROTO_DIR.relative_to(ROOT)}, "
+        f"its Python module in {PYTHON_DIR.relative_to(ROOT)}"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--print", action="store_true",
-                        help="print the include and Python directories")
+    parser.add_argument(
+        "--print", action="store_true", help="print the include and Python directories"
+    )
     args = parser.parse_args()
     ensure()
     if args.print:

@@ -234,8 +234,12 @@ class Supervisor:
         self.logs.mkdir(parents=True, exist_ok=True)
         with self.log_of(role.spec.name).open("ab") as log:
             role.process = subprocess.Popen(
-                role.spec.argv, cwd=self.cwd, env={**os.environ, **role.spec.env},
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                role.spec.argv,
+                cwd=self.cwd,
+                env={**os.environ, **role.spec.env},
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
                 # Its own session: Ctrl-C reaches the supervisor only, which stops the roles
                 # in order; and a group of its own to signal with what it started.
                 start_new_session=True,
@@ -259,8 +263,9 @@ class Supervisor:
                 role.restarts += 1
                 self._spawn(role)
                 assert role.process is not None
-                self.say(f"{role.spec.name} restarted (restart {role.restarts}, "
-                         f"pid {role.process.pid})")
+                self.say(
+                    f"{role.spec.name} restarted (restart {role.restarts}, pid {role.process.pid})"
+                )
                 changed = True
         if changed:
             self.write_status()
@@ -278,14 +283,17 @@ class Supervisor:
         role.restart_at = now + delay
         role.last_exit = describe_exit(code)
         name, log = role.spec.name, self.log_of(role.spec.name)
-        self.say(f"{name} died ({role.last_exit}) after {ran:.1f} s; restart "
-                 f"{role.restarts + 1} in {delay:.3g} s; log: {log}")
+        self.say(
+            f"{name} died ({role.last_exit}) after {ran:.1f} s; restart "
+            f"{role.restarts + 1} in {delay:.3g} s; log: {log}"
+        )
         if role.deaths_in_a_row >= self.backoff.loud_after:
             self.say(
                 f"!!! {name} KEEPS DYING: {role.deaths_in_a_row} deaths in a row, each within "
                 f"{self.backoff.stable:.0f} s of its start; still restarting it, every "
                 f"{self.backoff.cap:.0f} s at most, until it stays up. Last lines of {log}:\n"
-                + tail(log, 15))
+                + tail(log, 15)
+            )
 
     def running(self) -> list[str]:
         return [n for n, r in self.roles.items() if r.process is not None]
@@ -320,8 +328,10 @@ class Supervisor:
         for role in live:
             if role.process is None or self._reaped(role):
                 continue
-            self.say(f"{role.spec.name} still running "
-                     f"{self.clock() - started:.1f} s after SIGTERM; SIGKILL")
+            self.say(
+                f"{role.spec.name} still running "
+                f"{self.clock() - started:.1f} s after SIGTERM; SIGKILL"
+            )
             signal_group(role.process.pid, signal.SIGKILL)
             role.process.wait()
             self._reaped(role)
@@ -353,12 +363,19 @@ class Supervisor:
                     "name": name,
                     "argv": list(role.spec.argv),
                     "pid": role.process.pid if role.process is not None else None,
-                    "state": ("running" if role.process is not None
-                              else "restarting" if role.restart_at is not None
-                              else "stopped"),
+                    "state": (
+                        "running"
+                        if role.process is not None
+                        else "restarting"
+                        if role.restart_at is not None
+                        else "stopped"
+                    ),
                     "up_since": role.up_since if role.process is not None else None,
-                    "restart_in": (round(max(0.0, role.restart_at - now), 1)
-                                   if role.restart_at is not None else None),
+                    "restart_in": (
+                        round(max(0.0, role.restart_at - now), 1)
+                        if role.restart_at is not None
+                        else None
+                    ),
                     "restarts": role.restarts,
                     "deaths_in_a_row": role.deaths_in_a_row,
                     "last_exit": role.last_exit or None,
@@ -399,28 +416,55 @@ class Layout:
         return self.state / "feeds"
 
 
-def role_specs(services: Iterable[str], layout: Layout, port_offset: int = 0,
-               python: str = sys.executable) -> list[RoleSpec]:
+def role_specs(
+    services: Iterable[str], layout: Layout, port_offset: int = 0, python: str = sys.executable
+) -> list[RoleSpec]:
     """The roles of `services` and the feed receiver."""
     receiver = RECEIVER_PORT + port_offset
     base = {"PUBREV_ENVIRONMENT": "development", "PUBREV_DEV_IDENTITY_HEADER": "true"}
-    base.update({name: f"http://127.0.0.1:{receiver}{path}" for name, path in FEED_URLS.items()
-                 if name not in os.environ})
-    specs = [RoleSpec(RECEIVER, (python, str(ROOT / "tools" / "feed_receiver.py"),
-                                 "--port", str(receiver),
-                                 "--feeds-dir", str(ROOT / "contracts" / "feeds"),
-                                 "--out", str(layout.feeds)))]
+    base.update(
+        {
+            name: f"http://127.0.0.1:{receiver}{path}"
+            for name, path in FEED_URLS.items()
+            if name not in os.environ
+        }
+    )
+    specs = [
+        RoleSpec(
+            RECEIVER,
+            (
+                python,
+                str(ROOT / "tools" / "feed_receiver.py"),
+                "--port",
+                str(receiver),
+                "--feeds-dir",
+                str(ROOT / "contracts" / "feeds"),
+                "--out",
+                str(layout.feeds),
+            ),
+        )
+    ]
     for service in services:
         port = SERVICES[service] + port_offset
         for role in SERVICE_ROLES[service]:
             env = {**base, "PUBREV_GRPC_PORT": str(port)} if role == "api" else base
-            specs.append(RoleSpec(f"{service}-{role}", (python, "-m", service, role), env,
-                                  port if role == "api" else None))
+            specs.append(
+                RoleSpec(
+                    f"{service}-{role}",
+                    (python, "-m", service, role),
+                    env,
+                    port if role == "api" else None,
+                )
+            )
     return specs
 
 
-def prepare(services: Sequence[str], layout: Layout, say: Callable[[str], None],
-            python: str = sys.executable) -> bool:
+def prepare(
+    services: Sequence[str],
+    layout: Layout,
+    say: Callable[[str], None],
+    python: str = sys.executable,
+) -> bool:
     """Each service's database and tables, once, before any role starts (the services in
     parallel: each has a database of its own)."""
     started = time.monotonic()
@@ -430,30 +474,49 @@ def prepare(services: Sequence[str], layout: Layout, say: Callable[[str], None],
     for service in services:
         log_path = layout.logs / f"{service}-prepare.log"
         with log_path.open("ab") as log:
-            running.append((service, log_path, subprocess.Popen(
-                [python, "-m", service, "prepare"], cwd=ROOT, env=env, stdout=log,
-                stderr=log, stdin=subprocess.DEVNULL)))
+            running.append(
+                (
+                    service,
+                    log_path,
+                    subprocess.Popen(
+                        [python, "-m", service, "prepare"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=log,
+                        stdin=subprocess.DEVNULL,
+                    ),
+                )
+            )
     ok = True
     for service, log_path, process in running:
         code = process.wait()
         if code != 0:
             ok = False
-            say(f"preparing {service}'s database failed ({describe_exit(code)}); last lines "
-                f"of {log_path}:\n{tail(log_path)}")
+            say(
+                f"preparing {service}'s database failed ({describe_exit(code)}); last lines "
+                f"of {log_path}:\n{tail(log_path)}"
+            )
     if ok:
-        say(f"databases and tables of {len(services)} services ready in "
-            f"{time.monotonic() - started:.1f} s")
+        say(
+            f"databases and tables of {len(services)} services ready in "
+            f"{time.monotonic() - started:.1f} s"
+        )
     return ok
 
 
-def wait_serving(supervisor: Supervisor, stopping: Callable[[], bool],
-                 timeout: float = START_TIMEOUT) -> list[str]:
+def wait_serving(
+    supervisor: Supervisor, stopping: Callable[[], bool], timeout: float = START_TIMEOUT
+) -> list[str]:
     """Supervises while waiting for every api to answer SERVING; the ones that did not."""
     import grpc  # the supervisor loads gRPC for these checks only
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    waiting = {name: role.spec.port for name, role in supervisor.roles.items()
-               if role.spec.port is not None}
+    waiting = {
+        name: role.spec.port
+        for name, role in supervisor.roles.items()
+        if role.spec.port is not None
+    }
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline and not stopping():
         supervisor.tick()
@@ -461,7 +524,8 @@ def wait_serving(supervisor: Supervisor, stopping: Callable[[], bool],
             with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
                 try:
                     reply = health_pb2_grpc.HealthStub(channel).Check(
-                        health_pb2.HealthCheckRequest(), timeout=0.5)
+                        health_pb2.HealthCheckRequest(), timeout=0.5
+                    )
                 except grpc.RpcError:
                     continue
             if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -536,13 +600,13 @@ def run(args: argparse.Namespace, layout: Layout) -> int:
     say = Output(layout.logs / "run.log")
     other = live_supervisor(layout)
     if other is not None:
-        say(f"another `make run` (pid {other}) is running on {layout.state}; `make stop` it "
-            "first")
+        say(f"another `make run` (pid {other}) is running on {layout.state}; `make stop` it first")
         return 1
     stop_leftovers(layout, say)
     services = args.services
-    supervisor = Supervisor(role_specs(services, layout, args.port_offset), layout.logs,
-                            layout.status, say=say)
+    supervisor = Supervisor(
+        role_specs(services, layout, args.port_offset), layout.logs, layout.status, say=say
+    )
     signals = []
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -570,8 +634,13 @@ def run(args: argparse.Namespace, layout: Layout) -> int:
             supervisor.write_status()
 
 
-def supervise(args: argparse.Namespace, layout: Layout, supervisor: Supervisor,
-              stopping: Callable[[], bool], say: Callable[[str], None]) -> int:
+def supervise(
+    args: argparse.Namespace,
+    layout: Layout,
+    supervisor: Supervisor,
+    stopping: Callable[[], bool],
+    say: Callable[[str], None],
+) -> int:
     services = args.services
     if args.infra:
         infra("up")
@@ -586,8 +655,10 @@ def supervise(args: argparse.Namespace, layout: Layout, supervisor: Supervisor,
         not_serving = wait_serving(supervisor, stopping)
         if not_serving and not stopping():
             for name in not_serving:
-                say(f"{name} not serving after {START_TIMEOUT:.0f} s; last lines of its log:\n"
-                    + tail(supervisor.log_of(name)))
+                say(
+                    f"{name} not serving after {START_TIMEOUT:.0f} s; last lines of its log:\n"
+                    + tail(supervisor.log_of(name))
+                )
             supervisor.stop()
             say("the infrastructure is left running for a look; `make stop` stops it")
             return 1
@@ -598,11 +669,16 @@ def supervise(args: argparse.Namespace, layout: Layout, supervisor: Supervisor,
         for service in services:
             port = SERVICES[service] + args.port_offset
             print(f"  {service:<11} 127.0.0.1:{port}    grpcurl -plaintext 127.0.0.1:{port} list")
-        print(f"  feeds       127.0.0.1:{RECEIVER_PORT + args.port_offset}    records "
-              f"received: {layout.feeds}/*.jsonl")
-        print(f"\n  {len(supervisor.roles)} processes supervised (restarted when they die); "
-              f"logs: {layout.logs}/\n  status: make status    stop: Ctrl-C here, or "
-              "`make stop` elsewhere\n", flush=True)
+        print(
+            f"  feeds       127.0.0.1:{RECEIVER_PORT + args.port_offset}    records "
+            f"received: {layout.feeds}/*.jsonl"
+        )
+        print(
+            f"\n  {len(supervisor.roles)} processes supervised (restarted when they die); "
+            f"logs: {layout.logs}/\n  status: make status    stop: Ctrl-C here, or "
+            "`make stop` elsewhere\n",
+            flush=True,
+        )
     while not stopping():
         supervisor.tick()
         time.sleep(TICK)
@@ -640,8 +716,11 @@ def show_status(layout: Layout) -> int:
         return 3
     pid = live_supervisor(layout)
     state = status.get("state", "?") if pid else "not running"
-    print(f"supervisor: {state}" + (f" (pid {pid})" if pid else "")
-          + f"; status of {status.get('written_at', '?')}")
+    print(
+        f"supervisor: {state}"
+        + (f" (pid {pid})" if pid else "")
+        + f"; status of {status.get('written_at', '?')}"
+    )
     print(f"  {'role':<22} {'state':<11} {'pid':>7} {'restarts':>8}  last exit / up since")
     for role in status.get("roles", []):
         alive = bool(role.get("pid")) and pid_alive(int(role["pid"]))
@@ -651,8 +730,10 @@ def show_status(layout: Layout) -> int:
         extra = role.get("last_exit") or ""
         if alive and role.get("up_since"):
             extra = (extra + "; " if extra else "") + f"up since {role['up_since']}"
-        print(f"  {role['name']:<22} {shown:<11} {role.get('pid') or '-':>7} "
-              f"{role['restarts']:>8}  {extra}")
+        print(
+            f"  {role['name']:<22} {shown:<11} {role.get('pid') or '-':>7} "
+            f"{role['restarts']:>8}  {extra}"
+        )
     return 0 if pid else 3
 
 
@@ -662,7 +743,8 @@ def parse_services(text: str) -> list[str]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
             f"not a service: {', '.join(u[:20] for u in unknown) or '(none)'}; "
-            f"choose among {', '.join(SERVICES)}")
+            f"choose among {', '.join(SERVICES)}"
+        )
     return chosen
 
 
@@ -670,19 +752,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--stop", action="store_true", help="stop a running `make run`")
-    action.add_argument("--status", action="store_true",
-                        help="roles of a running `make run`: state, pid, restarts")
-    parser.add_argument("--demo", action="store_true",
-                        help="load the synthetic Putian dataset first (tools/load_demo.py)")
-    parser.add_argument("--no-infra", dest="infra", action="store_false",
-                        help="leave the infrastructure alone: neither start nor stop it "
-                             "(KAFKA_BOOTSTRAP / DATABASE_URL name running servers)")
-    parser.add_argument("--services", type=parse_services, default=list(SERVICES),
-                        help="comma-separated services to run (default: all four)")
-    parser.add_argument("--port-offset", type=int, default=0,
-                        help="added to every port the roles listen on (apis, feed receiver)")
-    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local",
-                        help="where logs, status and received feeds go (default .local)")
+    action.add_argument(
+        "--status", action="store_true", help="roles of a running `make run`: state, pid, restarts"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="load the synthetic Putian dataset first (tools/load_demo.py)",
+    )
+    parser.add_argument(
+        "--no-infra",
+        dest="infra",
+        action="store_false",
+        help="leave the infrastructure alone: neither start nor stop it "
+        "(KAFKA_BOOTSTRAP / DATABASE_URL name running servers)",
+    )
+    parser.add_argument(
+        "--services",
+        type=parse_services,
+        default=list(SERVICES),
+        help="comma-separated services to run (default: all four)",
+    )
+    parser.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="added to every port the roles listen on (apis, feed receiver)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".local",
+        help="where logs, status and received feeds go (default .local)",
+    )
     args = parser.parse_args(argv)
     layout = Layout(args.state_dir.resolve())
     if args.stop:

@@ -31,12 +31,23 @@ from tests.support.must_deny import must_deny
 SERVICES = ("disclosure", "inspection", "credit", "casework")
 RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
 RECORD = Resource(unit="chengxiang", company="91350200776049653A", community="CX-0001")
-ROLES = {("property-bureau", "officer"), ("township", "officer"), ("discipline", "supervisor"),
-         ("credit-office", "officer"), ("market-regulation", "officer"),
-         ("police", "investigator"), ("property-company", "filer"),
-         ("owners-committee", "chair"), ("owners", "representative"), ("auditor", "auditor"),
-         ("operator", "operator"), ("operator", "scheduler"), ("provincial-system", "frontend"),
-         ("console", "frontend"), ("public", "anonymous")}
+ROLES = {
+    ("property-bureau", "officer"),
+    ("township", "officer"),
+    ("discipline", "supervisor"),
+    ("credit-office", "officer"),
+    ("market-regulation", "officer"),
+    ("police", "investigator"),
+    ("property-company", "filer"),
+    ("owners-committee", "chair"),
+    ("owners", "representative"),
+    ("auditor", "auditor"),
+    ("operator", "operator"),
+    ("operator", "scheduler"),
+    ("provincial-system", "frontend"),
+    ("console", "frontend"),
+    ("public", "anonymous"),
+}
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
 
 
@@ -51,8 +62,9 @@ def application(service: str) -> ServiceApplication:
 
 @contextlib.asynccontextmanager
 async def admin_server(app: ServiceApplication, service: str) -> AsyncIterator[Any]:
-    settings = ServiceSettings(service=service, environment="test", grpc_port=0,
-                               dev_identity_header=True)
+    settings = ServiceSettings(
+        service=service, environment="test", grpc_port=0, dev_identity_header=True
+    )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
     register_admin(app, service)(server.server)
     port = await server.start()

@@ -40,22 +40,29 @@ def proto_rpcs(service: str) -> list[str]:
     assert file.package == f"pubrev.{service}.v1"
     assert file.services_by_name, f"{file.name} declares no gRPC service"
     admin = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
-    return [method.name for grpc_service in (*file.services_by_name.values(), admin)
-            for method in grpc_service.methods]
+    return [
+        method.name
+        for grpc_service in (*file.services_by_name.values(), admin)
+        for method in grpc_service.methods
+    ]
 
 
 def declared(service: str) -> Policy:
     module = importlib.import_module(f"{service}.application.access")
     policy = getattr(module, "POLICY", None)
     assert isinstance(policy, Policy), (
-        f"{service}.application.access declares no POLICY: every RPC is undeclared")
+        f"{service}.application.access declares no POLICY: every RPC is undeclared"
+    )
     return policy
 
 
 def applications(service: str) -> list[type[ServiceApplication]]:
     module: ModuleType = importlib.import_module(f"{service}.application.app")
-    return [cls for _, cls in inspect.getmembers(module, inspect.isclass)
-            if issubclass(cls, ServiceApplication) and cls.__module__ == module.__name__]
+    return [
+        cls
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, ServiceApplication) and cls.__module__ == module.__name__
+    ]
 
 
 def against_contract(rpcs: list[str], policy: Policy) -> tuple[list[str], list[str]]:
@@ -115,8 +122,11 @@ def test_the_application_enforces_the_declared_policy(service: str) -> None:
 
 
 def test_every_service_of_the_platform_is_covered() -> None:
-    services = sorted(p.name for p in (ROOT / "contracts" / "src" / "pubrev").iterdir()
-                      if (p / "v1").is_dir() and p.name != "common")
+    services = sorted(
+        p.name
+        for p in (ROOT / "contracts" / "src" / "pubrev").iterdir()
+        if (p / "v1").is_dir() and p.name != "common"
+    )
     assert services == sorted(SERVICES)
     assert gen_authz_doc.SERVICES == SERVICES
 
@@ -135,4 +145,5 @@ def test_the_published_document_is_what_the_policies_render() -> None:
     document = ROOT / "docs" / "authorization.md"
     assert document.exists(), "docs/authorization.md is missing: run `make authz-doc`"
     assert document.read_text(encoding="utf-8") == gen_authz_doc.render(), (
-        "docs/authorization.md differs from the declared policies: run `make authz-doc`")
+        "docs/authorization.md differs from the declared policies: run `make authz-doc`"
+    )

@@ -27,15 +27,19 @@ from servicekit.grpc_kit import status_for
 
 SERVICES = {
     f"{module.DESCRIPTOR.package}.{name}": module
-    for module, name in ((disclosure_pb2, "DisclosureService"),
-                         (inspection_pb2, "InspectionService"),
-                         (credit_pb2, "CreditService"), (casework_pb2, "CaseworkService"),
-                         (admin_pb2, "AdminService"))  # the operators', served by all four
+    for module, name in (
+        (disclosure_pb2, "DisclosureService"),
+        (inspection_pb2, "InspectionService"),
+        (credit_pb2, "CreditService"),
+        (casework_pb2, "CaseworkService"),
+        (admin_pb2, "AdminService"),
+    )  # the operators', served by all four
 }
 BOUNDS = RequestBounds.for_services(SERVICES)
 REQUESTS: dict[str, Descriptor] = {
     f"/{service.full_name}/{method.name}": method.input_type
-    for module in SERVICES.values() for service in module.DESCRIPTOR.services_by_name.values()
+    for module in SERVICES.values()
+    for service in module.DESCRIPTOR.services_by_name.values()
     for method in service.methods
 }
 ORACLE = protovalidate.Validator()  # type: ignore[no-untyped-call]
@@ -43,8 +47,9 @@ ORACLE = protovalidate.Validator()  # type: ignore[no-untyped-call]
 
 def rules(field: FieldDescriptor) -> Any:
     options = field.GetOptions()
-    return options.Extensions[validate_pb2.field] if options.HasExtension(
-        validate_pb2.field) else None
+    return (
+        options.Extensions[validate_pb2.field] if options.HasExtension(validate_pb2.field) else None
+    )
 
 
 def unbounded(descriptor: Descriptor, seen: set[str]) -> list[str]:
@@ -63,8 +68,11 @@ def unbounded(descriptor: Descriptor, seen: set[str]) -> list[str]:
         elif field.type == FieldDescriptor.TYPE_BOOL:
             continue  # two values: bounded by its type
         elif field.is_repeated:
-            if kind != "repeated" or not declared.repeated.HasField("max_items") \
-                    or not declared.repeated.HasField("items"):
+            if (
+                kind != "repeated"
+                or not declared.repeated.HasField("max_items")
+                or not declared.repeated.HasField("items")
+            ):
                 missing.append(f"{field.full_name}: no max_items with item rules")
         elif kind == "string":
             if not declared.string.HasField("max_len"):
@@ -89,11 +97,30 @@ def test_every_field_of_every_request_declares_a_bound() -> None:
 # -- generated messages: the compiled checks agree with protovalidate ------------------------
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=6)
-SAMPLES = st.sampled_from(["CX-0001", "91350200776049653A", "2026-04-10", "13805940000",
-                           "2026-05-12T09:30:00+08:00", "2026-05-12T09:30:00Z", "parking",
-                           "chengxiang", "莆城管罚决〔2026〕12号", "a\tb", "a\nb", "\x85",
-                           "0001-01-01T00:00:00+14:00", "2026-05-12T09:30:00+08:00\n",
-                           "abc\n", "", " ", "５", "350302", "91350203M0001QAY9B"])
+SAMPLES = st.sampled_from(
+    [
+        "CX-0001",
+        "91350200776049653A",
+        "2026-04-10",
+        "13805940000",
+        "2026-05-12T09:30:00+08:00",
+        "2026-05-12T09:30:00Z",
+        "parking",
+        "chengxiang",
+        "莆城管罚决〔2026〕12号",
+        "a\tb",
+        "a\nb",
+        "\x85",
+        "0001-01-01T00:00:00+14:00",
+        "2026-05-12T09:30:00+08:00\n",
+        "abc\n",
+        "",
+        " ",
+        "５",
+        "350302",
+        "91350203M0001QAY9B",
+    ]
+)
 
 
 def strings(field: FieldDescriptor, declared: Any | None) -> st.SearchStrategy[str]:
@@ -119,8 +146,9 @@ def integers(field: FieldDescriptor, declared: Any | None) -> st.SearchStrategy[
         numeric = getattr(declared, kind)
         for bound in (numeric.gte, numeric.lte):
             edges += [b for b in (bound - 1, bound, bound + 1) if -(2**bits) <= b < 2**bits]
-    return st.one_of(st.sampled_from(edges),
-                     st.integers(min_value=-(2**bits), max_value=2**bits - 1))
+    return st.one_of(
+        st.sampled_from(edges), st.integers(min_value=-(2**bits), max_value=2**bits - 1)
+    )
 
 
 @st.composite
@@ -137,20 +165,17 @@ def messages(draw: st.DrawFn, descriptor: Descriptor, depth: int = 0) -> dict[st
             values[field.name] = draw(st.lists(one, max_size=3) if field.is_repeated else one)
         elif field.type == FieldDescriptor.TYPE_STRING:
             one_s = strings(field, declared)
-            values[field.name] = draw(st.lists(one_s, max_size=3) if field.is_repeated
-                                      else one_s)
+            values[field.name] = draw(st.lists(one_s, max_size=3) if field.is_repeated else one_s)
         elif field.type in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64):
             one_i = integers(field, declared)
-            values[field.name] = draw(st.lists(one_i, max_size=3) if field.is_repeated
-                                      else one_i)
+            values[field.name] = draw(st.lists(one_i, max_size=3) if field.is_repeated else one_i)
         elif field.type == FieldDescriptor.TYPE_BOOL:
             values[field.name] = draw(st.booleans())
     return values
 
 
 def build(descriptor: Descriptor, values: dict[str, Any]) -> Message:
-    module = next(m for m in SERVICES.values()
-                  if descriptor.file.name == m.DESCRIPTOR.name)
+    module = next(m for m in SERVICES.values() if descriptor.file.name == m.DESCRIPTOR.name)
     message: Message = getattr(module, descriptor.name)()
     fill(message, values)
     return message
@@ -189,8 +214,12 @@ def test_the_compiled_checks_agree_with_protovalidate(method: str) -> None:
     descriptor = REQUESTS[method]
     compiled = BOUNDS.by_method[method]
 
-    @settings(max_examples=40, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(messages(descriptor))
     def agree(values: dict[str, Any]) -> None:
         message = build(descriptor, values)
@@ -201,6 +230,7 @@ def test_the_compiled_checks_agree_with_protovalidate(method: str) -> None:
 
 
 # -- the compiler's own rules ---------------------------------------------------------------
+
 
 def test_a_pattern_reads_the_same_in_python_as_in_re2() -> None:
     digits = python_pattern("^[0-9]{4}$")
@@ -225,9 +255,15 @@ def test_an_unsupported_rule_refuses_to_start() -> None:
 
 def test_an_error_stays_small_whatever_was_sent() -> None:
     """Ten thousand broken fields still make trailers far under a client's 8 KiB."""
-    violations = [FieldViolation(f"content.income[{n}].note", "string.max_len",
-                                 "at most 500 characters", "不超过500个字符")
-                  for n in range(10_000)]
+    violations = [
+        FieldViolation(
+            f"content.income[{n}].note",
+            "string.max_len",
+            "at most 500 characters",
+            "不超过500个字符",
+        )
+        for n in range(10_000)
+    ]
     _, status = status_for(InvalidArgument(violations))
     assert len(status.SerializeToString()) < 6000
     bad_request = error_details_pb2.BadRequest()

@@ -60,10 +60,12 @@ def test_consumers_ignore_fields_added_within_a_version(ce_type: str) -> None:
 
 @pytest.mark.parametrize(
     ("service", "scenario"),
-    [("disclosure", disclosure_scenario.run_scenario),
-     ("inspection", inspection_scenario.run_scenario),
-     ("credit", credit_scenario.run_scenario),
-     ("casework", casework_scenario.run_scenario)],
+    [
+        ("disclosure", disclosure_scenario.run_scenario),
+        ("inspection", inspection_scenario.run_scenario),
+        ("credit", credit_scenario.run_scenario),
+        ("casework", casework_scenario.run_scenario),
+    ],
 )
 def test_producer_emits_every_sample_shape(service: str, scenario: Any) -> None:
     produced: dict[str, ContractEvent] = {}
@@ -88,6 +90,8 @@ def test_inspection_accepts_disclosure_samples() -> None:
     )
     noted = noted_from_filed(filed)
     assert (noted.community_code, noted.income_total_fen, noted.revision) == (
-        "LC-0001", 1_630_000, 0,
+        "LC-0001",
+        1_630_000,
+        0,
     )
     assert noted_from_amended(amended).revision == 1

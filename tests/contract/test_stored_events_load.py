@@ -56,7 +56,8 @@ def test_every_stored_event_decodes_and_every_aggregate_rebuilds(service: str) -
     streams = _streams(service)
     assert streams, f"no stored events recorded for {service}"
     app.recorder.insert_events(
-        [_stored(sid, e) for sid, entries in streams.items() for e in entries])
+        [_stored(sid, e) for sid, entries in streams.items() for e in entries]
+    )
     for stream_id, entries in streams.items():
         aggregate = app.repository.get(uuid.UUID(stream_id))
         assert aggregate.version == len(entries), stream_id

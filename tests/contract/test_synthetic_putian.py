@@ -40,8 +40,13 @@ def test_sizes_are_the_requested_ones(dataset: Dataset) -> None:
     assert not set(slots) & set(dataset.missing)
     summary = dataset.summary()
     assert summary["communities"] == 1500 and summary["slots"] == SLOTS
-    assert summary["kind_on_time"] + summary["kind_late"] + summary["kind_zero_revenue"] \
-        + summary["missing"] == SLOTS
+    assert (
+        summary["kind_on_time"]
+        + summary["kind_late"]
+        + summary["kind_zero_revenue"]
+        + summary["missing"]
+        == SLOTS
+    )
 
 
 def test_request_ids_are_unique(dataset: Dataset) -> None:
@@ -83,7 +88,10 @@ def test_communities_follow_the_units_and_population(dataset: Dataset) -> None:
     assert ranked[-1] == "meizhoudao"
     assert {c.township for c in dataset.communities if c.unit == "meizhoudao"} == {"湄洲镇"}
     assert {c.township for c in dataset.communities if c.unit == "beian"} <= {
-        "山亭镇", "东埔镇", "忠门镇"}
+        "山亭镇",
+        "东埔镇",
+        "忠门镇",
+    }
     assert sum(1 for c in dataset.communities if c.elevator_count == 0) > 100
 
 
@@ -104,8 +112,11 @@ def test_every_valid_content_passes_the_domain_rules(dataset: Dataset) -> None:
 
 
 def test_amendments_are_valid_and_follow_their_filing(dataset: Dataset) -> None:
-    filed = {(f.request.community_code, f.request.year, f.request.quarter): f
-             for f in dataset.filings if f.kind != "inconsistent"}
+    filed = {
+        (f.request.community_code, f.request.year, f.request.quarter): f
+        for f in dataset.filings
+        if f.kind != "inconsistent"
+    }
     for a in dataset.amendments:
         assert content_from_pb(a.content).check() == [], a.request_id
         assert a.reason.strip()
@@ -132,8 +143,9 @@ def test_filing_times_follow_the_shanghai_deadlines(dataset: Dataset) -> None:
 
 
 def test_zero_revenue_filings_declare_it(dataset: Dataset) -> None:
-    facilities = {c.community_code: c.elevator_count + c.barrier_gate_count > 0
-                  for c in dataset.communities}
+    facilities = {
+        c.community_code: c.elevator_count + c.barrier_gate_count > 0 for c in dataset.communities
+    }
     zero = [f for f in dataset.filings if f.kind == "zero_revenue"]
     for filing in zero:
         c = filing.request.content

@@ -47,8 +47,12 @@ from tools import bus_acls
 LOCAL_SASL = "127.0.0.1:19094"
 LOCAL_SECRETS = ROOT / ".local" / "kafka" / "sasl"
 SAMPLES = ROOT / "contracts" / "samples"
-OWN_TOPICS = {"disclosure": DISCLOSURE_EVENTS, "inspection": INSPECTION_EVENTS,
-              "credit": CREDIT_EVENTS, "casework": CASEWORK_EVENTS}
+OWN_TOPICS = {
+    "disclosure": DISCLOSURE_EVENTS,
+    "inspection": INSPECTION_EVENTS,
+    "credit": CREDIT_EVENTS,
+    "casework": CASEWORK_EVENTS,
+}
 
 
 # ------------------------------------------------------- the table against the services
@@ -84,7 +88,8 @@ def test_the_declared_acls_are_what_each_service_publishes_and_consumes(
     assert (bus.dead_letters in bus.writes) == bool(subscriptions)
     mine = {b for b in bus_acls.bindings() if b.principal == f"User:{bus.service}"}
     assert {(b.resource_name, b.operation.name) for b in mine} == (
-        {(t, "WRITE") for t in bus.writes} | {(r.topic, "READ") for r in bus.reads}
+        {(t, "WRITE") for t in bus.writes}
+        | {(r.topic, "READ") for r in bus.reads}
         | ({(bus.group_prefix, "READ")} if bus.reads else set())
     )
 
@@ -119,9 +124,11 @@ def bus(infra: dict[str, str]) -> Iterator[SecureBus]:
     external = os.environ.get("KAFKA_BOOTSTRAP")
     bootstrap = os.environ.get("KAFKA_SASL_BOOTSTRAP", LOCAL_SASL)
     if external and "KAFKA_SASL_BOOTSTRAP" not in os.environ:
-        pytest.fail("KAFKA_BOOTSTRAP names your own broker: set KAFKA_SASL_BOOTSTRAP to its "
-                    "SASL/SCRAM listener and PUBREV_KAFKA_SASL_SECRETS to a folder with "
-                    "<user>.password for admin and the four services")
+        pytest.fail(
+            "KAFKA_BOOTSTRAP names your own broker: set KAFKA_SASL_BOOTSTRAP to its "
+            "SASL/SCRAM listener and PUBREV_KAFKA_SASL_SECRETS to a folder with "
+            "<user>.password for admin and the four services"
+        )
     secrets = Path(os.environ.get("PUBREV_KAFKA_SASL_SECRETS", LOCAL_SECRETS))
     bus = SecureBus(bootstrap, infra["prefix"], secrets)
     admin = bus.security(bus_acls.ADMIN)
@@ -144,8 +151,7 @@ async def test_a_client_that_does_not_authenticate_is_refused(bus: SecureBus) ->
     with pytest.raises(KafkaConnectionError, match="closed"):
         await _metadata(bus)  # PLAINTEXT to the SASL port: the broker hangs up
     with pytest.raises(SaslAuthenticationFailed, match="invalid credentials"):
-        await _metadata(bus, **KafkaSecurity.scram("credit", "not its password")
-                        .client_options())
+        await _metadata(bus, **KafkaSecurity.scram("credit", "not its password").client_options())
     with pytest.raises(SaslAuthenticationFailed):
         await _metadata(bus, **KafkaSecurity.scram("nobody", "x").client_options())
     # The same request with credit's own password is answered.
@@ -177,8 +183,11 @@ async def test_casework_may_not_write_inspections_topic_and_inspection_may(
 
 async def _first_fetch(bus: SecureBus, user: str, topic: str, group: str) -> None:
     consumer = AIOKafkaConsumer(
-        bus.topic(topic), bootstrap_servers=bus.bootstrap, group_id=group,
-        auto_offset_reset="earliest", **bus.security(user).client_options(),
+        bus.topic(topic),
+        bootstrap_servers=bus.bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        **bus.security(user).client_options(),
     )
     try:
         await consumer.start()
@@ -199,12 +208,15 @@ async def test_a_service_reads_only_what_it_consumes_in_its_own_groups(bus: Secu
 @pytest.mark.infra
 async def test_a_service_principal_creates_no_topic(bus: SecureBus) -> None:
     with pytest.raises(TopicCreationRefused, match="credit may not create topics"):
-        await ensure_topics(bus.bootstrap, [bus.topic("pubrev.credit.extra.v1")],
-                            security=bus.security("credit"))
+        await ensure_topics(
+            bus.bootstrap, [bus.topic("pubrev.credit.extra.v1")], security=bus.security("credit")
+        )
     # Its declared topics exist (the admin made them), so its start-up creates nothing.
-    await ensure_topics(bus.bootstrap, [bus.topic(INSPECTION_EVENTS),
-                                        bus.topic(CREDIT_EVENTS)],
-                        security=bus.security("credit"))
+    await ensure_topics(
+        bus.bootstrap,
+        [bus.topic(INSPECTION_EVENTS), bus.topic(CREDIT_EVENTS)],
+        security=bus.security("credit"),
+    )
 
 
 # ----------------------------------------------------------------------- forged events
@@ -212,17 +224,22 @@ async def test_a_service_principal_creates_no_topic(bus: SecureBus) -> None:
 
 def _sample(name: str, **changes: object) -> dict[str, object]:
     data: dict[str, object] = json.loads(
-        (SAMPLES / f"pubrev.inspection.{name}.v1.json").read_text())
+        (SAMPLES / f"pubrev.inspection.{name}.v1.json").read_text()
+    )
     return data | changes
 
 
 @pytest.fixture
-async def credit(bus: SecureBus, service_settings: Any
-                 ) -> AsyncIterator[tuple[CreditApplication, Any]]:
+async def credit(
+    bus: SecureBus, service_settings: Any
+) -> AsyncIterator[tuple[CreditApplication, Any]]:
     """Credit's consumer on the SASL listener as User:credit, as in production."""
     settings = service_settings(
-        "credit", kafka_bootstrap=bus.bootstrap, kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_sasl_username="credit", kafka_sasl_password_file=bus.password_file("credit"),
+        "credit",
+        kafka_bootstrap=bus.bootstrap,
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_username="credit",
+        kafka_sasl_password_file=bus.password_file("credit"),
     )
     async with running_service(build_credit, settings, ("consumer", "relay")) as (parts, run):
         assert isinstance(parts.app, CreditApplication) and run.consumer is not None
@@ -231,7 +248,9 @@ async def credit(bus: SecureBus, service_settings: Any
 
 @pytest.mark.infra
 async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggregate_flow(
-    bus: SecureBus, infra: dict[str, str], credit: tuple[CreditApplication, Any],
+    bus: SecureBus,
+    infra: dict[str, str],
+    credit: tuple[CreditApplication, Any],
 ) -> None:
     app, run = credit
     runner: ConsumerRunner = run.consumer
@@ -255,10 +274,19 @@ async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggreg
     admin = bus.security(bus_acls.ADMIN)
     for version in (1, 5):
         await publish_event(
-            bus.bootstrap, topic, "pubrev.inspection.ViolationFound.v1",
-            _sample("ViolationFound", aggregate_id=finding, aggregate_version=version,
-                    company_uscc=company, kind="C1", severity="serious"),
-            source="/pubrev/casework", security=admin,
+            bus.bootstrap,
+            topic,
+            "pubrev.inspection.ViolationFound.v1",
+            _sample(
+                "ViolationFound",
+                aggregate_id=finding,
+                aggregate_version=version,
+                company_uscc=company,
+                kind="C1",
+                severity="serious",
+            ),
+            source="/pubrev/casework",
+            security=admin,
         )
 
     async def both_refused() -> bool:
@@ -266,22 +294,44 @@ async def test_a_forged_event_is_dead_lettered_and_the_real_events_of_its_aggreg
 
     await eventually(both_refused, what="the two forged events refused")
     assert score() is None and not applied(1) and not applied(5)
-    parked = await read_topic(infra["kafka"], bus.topic(dead_letter_topic("credit")),
-                              subject=finding, min_count=2)
+    parked = await read_topic(
+        infra["kafka"], bus.topic(dead_letter_topic("credit")), subject=finding, min_count=2
+    )
     reasons = [dict(r.headers)["x-pubrev-error"].decode() for r in parked]
-    assert reasons == 2 * ["refused: ce_source '/pubrev/casework' is not '/pubrev/inspection', "
-                           f"the only publisher of {INSPECTION_EVENTS}"]
+    assert reasons == 2 * [
+        "refused: ce_source '/pubrev/casework' is not '/pubrev/inspection', "
+        f"the only publisher of {INSPECTION_EVENTS}"
+    ]
 
     # inspection's own events about the same finding, under its own principal.
     inspection = bus.security("inspection")
-    await publish_event(bus.bootstrap, topic, "pubrev.inspection.ViolationFound.v1",
-                        _sample("ViolationFound", aggregate_id=finding, aggregate_version=1,
-                                company_uscc=company, kind="C1", severity="general"),
-                        security=inspection)
-    await publish_event(bus.bootstrap, topic, "pubrev.inspection.RectificationVerified.v1",
-                        _sample("RectificationVerified", aggregate_id=finding,
-                                aggregate_version=2, company_uscc=company, kind="C1"),
-                        security=inspection)
+    await publish_event(
+        bus.bootstrap,
+        topic,
+        "pubrev.inspection.ViolationFound.v1",
+        _sample(
+            "ViolationFound",
+            aggregate_id=finding,
+            aggregate_version=1,
+            company_uscc=company,
+            kind="C1",
+            severity="general",
+        ),
+        security=inspection,
+    )
+    await publish_event(
+        bus.bootstrap,
+        topic,
+        "pubrev.inspection.RectificationVerified.v1",
+        _sample(
+            "RectificationVerified",
+            aggregate_id=finding,
+            aggregate_version=2,
+            company_uscc=company,
+            kind="C1",
+        ),
+        security=inspection,
+    )
 
     async def real_ones_applied() -> bool:
         return await asyncio.to_thread(applied, 2)

@@ -59,9 +59,7 @@ async def file_disclosures(port: int, count: int) -> list[tuple[str, str]]:
     return filed
 
 
-async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
-    service_settings, infra
-) -> None:
+async def test_relay_killed_after_ack_resends_and_consumer_dedupes(service_settings, infra) -> None:
     disclosure_settings = service_settings("disclosure")
     # The API alone: events are stored but not yet relayed.
     async with running_service(build_disclosure, disclosure_settings, ("api",)) as (parts, run):
@@ -81,8 +79,13 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
         "PUBREV_TOPIC_PREFIX": infra["prefix"],
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "disclosure", "relay", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "disclosure",
+        "relay",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == faults.EXIT_STATUS, stderr.decode()[-2000:]
@@ -100,15 +103,14 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(
             return await asyncio.to_thread(recorder.max_tracking_id, "relay:disclosure")
 
         await eventually(position, what="the restarted relay to record its position")
-    both = await read_topic(
-        infra["kafka"], topic, subject=disclosure_id, min_count=2
-    )
+    both = await read_topic(infra["kafka"], topic, subject=disclosure_id, min_count=2)
     ce_ids = [dict(r.headers)["ce_id"] for r in both]
     assert len(ce_ids) == 2 and len(set(ce_ids)) == 1  # the same event, twice
 
-    async with running_service(
-        build_inspection, service_settings("inspection"), ("consumer",)
-    ) as (parts, run):
+    async with running_service(build_inspection, service_settings("inspection"), ("consumer",)) as (
+        parts,
+        run,
+    ):
         app = parts.app
         assert isinstance(app, InspectionApplication) and run.consumer
         for code, _ in filed:

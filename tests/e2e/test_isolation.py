@@ -63,7 +63,8 @@ def parked(settings: ServiceSettings, status: str = "parked") -> list[dict[str, 
         cur = conn.execute(
             "SELECT id, role, worker, event_key, aggregate_id, version, error, attempts,"
             " held_behind, status, reason FROM parked_events WHERE status = %s ORDER BY id",
-            (status,))
+            (status,),
+        )
         names = [c.name for c in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -76,17 +77,22 @@ def notes_table(settings: ServiceSettings) -> dict[str, tuple[int, int]]:
 
 
 async def on_topic(infra: dict[str, str], subject: str, count: int = 1) -> list[Any]:
-    return await read_topic(infra["kafka"], infra["prefix"] + TOPIC, subject=subject,
-                            min_count=count)
+    return await read_topic(
+        infra["kafka"], infra["prefix"] + TOPIC, subject=subject, min_count=count
+    )
 
 
 async def subjects_on_topic(infra: dict[str, str]) -> list[tuple[str, str]]:
     """Every (subject, ce_id) on the topic so far, in order."""
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(infra["prefix"] + TOPIC, bootstrap_servers=infra["kafka"],
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                group_id=None)
+    consumer = AIOKafkaConsumer(
+        infra["prefix"] + TOPIC,
+        bootstrap_servers=infra["kafka"],
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     seen: list[tuple[str, str]] = []
     try:
@@ -116,8 +122,10 @@ def pb() -> Any:
 
 # -- the relay -------------------------------------------------------------------------------
 
+
 async def test_an_event_too_large_for_kafka_is_parked_and_the_relay_goes_on(
-        service_settings: Any, infra: dict[str, str]) -> None:
+    service_settings: Any, infra: dict[str, str]
+) -> None:
     """Issue 11: the relay retried MessageSizeTooLargeError for ever and nothing after it
     reached the consumers. Now the event is parked, the later event of its aggregate held
     behind it, every other event relayed; the operator skips it with a reason (in the audit
@@ -140,7 +148,11 @@ async def test_an_event_too_large_for_kafka_is_parked_and_the_relay_goes_on(
 
         head, held = await eventually(both_parked, what="the big note parked, its amendment held")
         assert (head["role"], head["worker"], head["aggregate_id"], head["version"]) == (
-            "relay", "relay:notes", str(big.id), 1)
+            "relay",
+            "relay:notes",
+            str(big.id),
+            1,
+        )
         assert "MessageSizeTooLarge" in head["error"] and head["attempts"] == 1
         assert len(head["error"]) < 400 and "xxxxxxxxxx" not in head["error"]
         assert (held["held_behind"], held["version"]) == (head["id"], 2)
@@ -153,17 +165,18 @@ async def test_an_event_too_large_for_kafka_is_parked_and_the_relay_goes_on(
             await stub.ListParked(pb().ListParkedRequest(), metadata=AUDITOR)
         assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
         with pytest.raises(grpc.aio.AioRpcError) as behind:
-            await stub.RedriveParked(pb().RedriveParkedRequest(id=held["id"]),
-                                     metadata=OPERATOR)
+            await stub.RedriveParked(pb().RedriveParkedRequest(id=held["id"]), metadata=OPERATOR)
         assert behind.value.code() is grpc.StatusCode.FAILED_PRECONDITION
 
         reason = "超过消息上限，已请经办人重新录入"
-        skipped = await stub.SkipParked(pb().SkipParkedRequest(id=head["id"], reason=reason),
-                                        metadata=OPERATOR)
+        skipped = await stub.SkipParked(
+            pb().SkipParkedRequest(id=head["id"], reason=reason), metadata=OPERATOR
+        )
         assert (skipped.skipped.status, skipped.skipped.reason) == ("skipped", reason)
         assert skipped.next_head == held["id"]
-        redriven = await stub.RedriveParked(pb().RedriveParkedRequest(id=held["id"]),
-                                            metadata=OPERATOR)
+        redriven = await stub.RedriveParked(
+            pb().RedriveParkedRequest(id=held["id"]), metadata=OPERATOR
+        )
         assert list(redriven.redriven_ids) == [held["id"]] and redriven.failed_id == 0
         [amended] = await on_topic(infra, str(big.id))
         assert dict(amended.headers)["ce_id"].decode() == f"{big.id}:2"
@@ -171,12 +184,15 @@ async def test_an_event_too_large_for_kafka_is_parked_and_the_relay_goes_on(
 
         actions = [e for e in app.history(None, 0, 1000) if e.type == "OperatorAction.Taken"]
         assert [(a.payload["rpc"], a.payload["details"].get("reason")) for a in actions] == [
-            ("SkipParked", reason), ("RedriveParked", None)]
+            ("SkipParked", reason),
+            ("RedriveParked", None),
+        ]
         assert actions[0].payload["actor"] == "agency=operator;role=operator;unit=putian"
 
 
 async def test_an_event_its_contract_cannot_render_waits_for_the_fix_then_goes_in_order(
-        service_settings: Any, infra: dict[str, str]) -> None:
+    service_settings: Any, infra: dict[str, str]
+) -> None:
     settings = service_settings("notes")
     async with running_service(build_notes, settings, ("relay", "api")) as (parts, run):
         app = parts.app
@@ -194,29 +210,35 @@ async def test_an_event_its_contract_cannot_render_waits_for_the_fix_then_goes_i
         assert "cannot translate" in head["error"] and held["held_behind"] == head["id"]
 
         stub = admin(run.grpc.port)
-        again = await stub.RedriveParked(pb().RedriveParkedRequest(id=head["id"]),
-                                         metadata=OPERATOR)
-        assert (list(again.redriven_ids), again.failed_id, again.still_held) == (
-            [], head["id"], 1)
+        again = await stub.RedriveParked(
+            pb().RedriveParkedRequest(id=head["id"]), metadata=OPERATOR
+        )
+        assert (list(again.redriven_ids), again.failed_id, again.still_held) == ([], head["id"], 1)
         assert "no contract" in again.error
-        [still] = await asyncio.to_thread(lambda: [r for r in parked(settings)
-                                                   if r["id"] == head["id"]])
+        [still] = await asyncio.to_thread(
+            lambda: [r for r in parked(settings) if r["id"] == head["id"]]
+        )
         assert still["attempts"] == 2
 
         Switches.translation_broken = False  # the fix is deployed
-        fixed = await stub.RedriveParked(pb().RedriveParkedRequest(id=head["id"]),
-                                         metadata=OPERATOR)
+        fixed = await stub.RedriveParked(
+            pb().RedriveParkedRequest(id=head["id"]), metadata=OPERATOR
+        )
         assert list(fixed.redriven_ids) == [head["id"], held["id"]]
         records = await on_topic(infra, str(bad.id), count=2)
         assert [dict(r.headers)["ce_id"].decode() for r in records] == [
-            f"{bad.id}:1", f"{bad.id}:2"]
+            f"{bad.id}:1",
+            f"{bad.id}:2",
+        ]
         assert await asyncio.to_thread(parked, settings) == []
 
 
 # -- a projector ------------------------------------------------------------------------------
 
+
 async def test_a_value_the_read_model_cannot_hold_is_parked_and_the_projection_goes_on(
-        service_settings: Any) -> None:
+    service_settings: Any,
+) -> None:
     """Issue 11: the read-model projector looped on `bigint out of range` and every read
     failed. Now that event is parked (its aggregate's later events held), the others are
     projected; after the fix a re-drive applies both in order; a rebuild from position 0
@@ -243,8 +265,9 @@ async def test_a_value_the_read_model_cannot_hold_is_parked_and_the_projection_g
 
         stub = admin(run.grpc.port)
         Switches.projection_broken = False
-        fixed = await stub.RedriveParked(pb().RedriveParkedRequest(id=head["id"]),
-                                         metadata=OPERATOR)
+        fixed = await stub.RedriveParked(
+            pb().RedriveParkedRequest(id=head["id"]), metadata=OPERATOR
+        )
         assert list(fixed.redriven_ids) == [head["id"], held["id"]]
         table = await asyncio.to_thread(notes_table, settings)
         assert table[str(huge.id)] == (7, 2)
@@ -260,18 +283,22 @@ async def test_a_value_the_read_model_cannot_hold_is_parked_and_the_projection_g
         await eventually(caught_up, what="the projector at the head of the log")
         lag = await stub.GetLag(pb().GetLagRequest(), metadata=OPERATOR)
         assert [(p.name, p.position, p.head) for p in lag.projections] == [
-            ("notes.read-model", log_head, log_head)]
+            ("notes.read-model", log_head, log_head)
+        ]
         assert (lag.relay.name, lag.relay.head) == ("relay:notes", log_head)
         assert list(lag.parked) == []
 
         rebuilt = await stub.RebuildProjection(
-            pb().RebuildProjectionRequest(name="notes.read-model"), metadata=OPERATOR)
+            pb().RebuildProjectionRequest(name="notes.read-model"), metadata=OPERATOR
+        )
         assert (rebuilt.applied, rebuilt.parked, rebuilt.position) == (log_head, 0, log_head)
         assert list(rebuilt.tables) == ["iso_notes"]
         assert await asyncio.to_thread(notes_table, settings) == table
         with psycopg.connect(settings.service_database_url) as conn:
-            schemas = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE"
-                                   " 'rebuild_%' OR nspname LIKE 'retired_%'").fetchall()
+            schemas = conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE"
+                " 'rebuild_%' OR nspname LIKE 'retired_%'"
+            ).fetchall()
         assert schemas == []
         after = app.write("after the rebuild", 11)
 
@@ -283,12 +310,16 @@ async def test_a_value_the_read_model_cannot_hold_is_parked_and_the_projection_g
 
 # -- a consumer -------------------------------------------------------------------------------
 
+
 async def test_an_event_its_handler_cannot_apply_is_parked_and_its_aggregate_waits(
-        service_settings: Any, infra: dict[str, str]) -> None:
+    service_settings: Any, infra: dict[str, str]
+) -> None:
     notes = service_settings("notes")
     tally = service_settings("tally", consumer_max_attempts=3)
-    async with running_service(build_notes, notes, ("relay",)) as (nparts, _), \
-            running_service(build_tally, tally, ("consumer", "api")) as (tparts, run):
+    async with (
+        running_service(build_notes, notes, ("relay",)) as (nparts, _),
+        running_service(build_tally, tally, ("consumer", "api")) as (tparts, run),
+    ):
         app, sink = nparts.app, tparts.app
         assert isinstance(app, iso.NotesApp) and isinstance(sink, TallyApp) and run.grpc
         poison = app.write("poison-1")
@@ -306,7 +337,10 @@ async def test_an_event_its_handler_cannot_apply_is_parked_and_its_aggregate_wai
 
         head, held = await eventually(two, timeout=60, what="the poison parked, its next held")
         assert (head["role"], head["worker"], head["event_key"]) == (
-            "consumer", "consumer:tally.notes", f"{poison.id}:1")
+            "consumer",
+            "consumer:tally.notes",
+            f"{poison.id}:1",
+        )
         assert head["attempts"] == 3 and "cannot count" in head["error"]
         assert (held["held_behind"], held["version"], held["attempts"]) == (head["id"], 2, 0)
         assert sink.versions(str(poison.id)) == []  # its second event waited behind it
@@ -321,25 +355,30 @@ async def test_an_event_its_handler_cannot_apply_is_parked_and_its_aggregate_wai
 
         lag = await eventually(no_lag, what="the group's offsets past the held event")
         assert [(c.worker, c.parked, c.held) for c in lag.parked] == [
-            ("consumer:tally.notes", 1, 1)]
+            ("consumer:tally.notes", 1, 1)
+        ]
 
         Switches.handler_broken = False
         fixed = await admin(run.grpc.port).RedriveParked(
-            pb().RedriveParkedRequest(id=head["id"]), metadata=OPERATOR)
+            pb().RedriveParkedRequest(id=head["id"]), metadata=OPERATOR
+        )
         assert list(fixed.redriven_ids) == [head["id"], held["id"]]
         assert sink.versions(str(poison.id)) == [1, 2]
 
 
 async def test_an_older_event_re_driven_after_a_newer_one_of_its_aggregate_is_applied(
-        service_settings: Any, infra: dict[str, str]) -> None:
+    service_settings: Any, infra: dict[str, str]
+) -> None:
     """Issue 11: a dead-lettered event published again after a fix was ignored when a
     later version of its aggregate had been applied (tracking kept only the highest
     version). The operator skips the poison, lets its next event through, and after the fix
     the skipped event is published again: it is applied, once."""
     notes = service_settings("notes")
     tally = service_settings("tally", consumer_max_attempts=2)
-    async with running_service(build_notes, notes, ("relay",)) as (nparts, _), \
-            running_service(build_tally, tally, ("consumer", "api")) as (tparts, run):
+    async with (
+        running_service(build_notes, notes, ("relay",)) as (nparts, _),
+        running_service(build_tally, tally, ("consumer", "api")) as (tparts, run),
+    ):
         app, sink = nparts.app, tparts.app
         assert isinstance(app, iso.NotesApp) and isinstance(sink, TallyApp) and run.grpc
         poison = app.write("poison-2")
@@ -351,8 +390,9 @@ async def test_an_older_event_re_driven_after_a_newer_one_of_its_aggregate_is_ap
 
         head, held = await eventually(two, timeout=60, what="the poison parked, its next held")
         stub = admin(run.grpc.port)
-        await stub.SkipParked(pb().SkipParkedRequest(id=head["id"], reason="待修复后重发"),
-                              metadata=OPERATOR)
+        await stub.SkipParked(
+            pb().SkipParkedRequest(id=head["id"], reason="待修复后重发"), metadata=OPERATOR
+        )
         await stub.RedriveParked(pb().RedriveParkedRequest(id=held["id"]), metadata=OPERATOR)
         assert sink.versions(str(poison.id)) == [2]
 
@@ -380,8 +420,9 @@ async def republish(infra: dict[str, str], record: Any) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=infra["kafka"], acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(record.topic, record.value, key=record.key,
-                                     headers=list(record.headers))
+        await producer.send_and_wait(
+            record.topic, record.value, key=record.key, headers=list(record.headers)
+        )
     finally:
         await producer.stop()
 
@@ -403,8 +444,10 @@ def test_the_tracking_of_an_older_event_after_a_newer_one(service_settings: Any)
 
 # -- a crash loop ------------------------------------------------------------------------------
 
+
 async def test_an_event_that_kills_the_consumer_every_time_reaches_the_parked_table(
-        service_settings: Any, infra: dict[str, str]) -> None:
+    service_settings: Any, infra: dict[str, str]
+) -> None:
     """Issue 11: the consumer's attempt counter lived in memory, so an event that crashed
     its process never reached the dead-letter topic: the consumer died on it for ever. Now
     a process that starts where the last one died counts each attempt in the database
@@ -418,24 +461,36 @@ async def test_an_event_that_kills_the_consumer_every_time_reaches_the_parked_ta
         crash = app.write("crash-1")
         after = app.write("ok-after")
         await on_topic(infra, str(after.id))
-    env = {**os.environ, "PUBREV_TEST_CRASH": "1", "DATABASE_URL": tally.database_url,
-           "PUBREV_DATABASE_IS_SERVICE_DB": "true", "KAFKA_BOOTSTRAP": infra["kafka"],
-           "PUBREV_TOPIC_PREFIX": infra["prefix"], "PUBREV_LOG_LEVEL": "WARNING",
-           "PUBREV_CONSUMER_MAX_ATTEMPTS": "2"}
+    env = {
+        **os.environ,
+        "PUBREV_TEST_CRASH": "1",
+        "DATABASE_URL": tally.database_url,
+        "PUBREV_DATABASE_IS_SERVICE_DB": "true",
+        "KAFKA_BOOTSTRAP": infra["kafka"],
+        "PUBREV_TOPIC_PREFIX": infra["prefix"],
+        "PUBREV_LOG_LEVEL": "WARNING",
+        "PUBREV_CONSUMER_MAX_ATTEMPTS": "2",
+    }
     sink = TallyApp(env=eventsourcing_env(tally.service_database_url))
     crashes = 0
     try:
         for _ in range(8):  # before: it died on the same event each time, for ever
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.support.isolation_service", "tally", "consumer",
-                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "tests.support.isolation_service",
+                "tally",
+                "consumer",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
 
             async def through(process: Any = process) -> bool:
                 if process.returncode is not None:
                     return True
                 rows = await asyncio.to_thread(parked, tally)
-                return bool(rows) and await asyncio.to_thread(sink.versions,
-                                                              str(after.id)) == [1]
+                return bool(rows) and await asyncio.to_thread(sink.versions, str(after.id)) == [1]
 
             await eventually(through, timeout=90, what="the consumer to die or get through")
             if process.returncode is None:
@@ -463,6 +518,7 @@ async def test_an_event_that_kills_the_consumer_every_time_reaches_the_parked_ta
 
 # -- credit's feeds ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def receiver() -> Iterator[Any]:
     from credit.bootstrap import SCHEMAS
@@ -475,7 +531,8 @@ def receiver() -> Iterator[Any]:
 
 
 async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pushed(
-        service_settings: Any, receiver: Any) -> None:
+    service_settings: Any, receiver: Any
+) -> None:
     """Issue 11: a decision number with a tab broke the feed enqueue inside credit's
     projector, and all credit feeds stopped. The command refuses such a number now; one
     stored before (here written to the log directly, past the command's checks) is parked
@@ -487,27 +544,44 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
     from servicekit.identity import Identity
     from tests.support.credit_scenario import penalty_command
 
-    feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
-                         market_url=receiver.feed_url("market"))
+    feeds = FeedSettings(
+        creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")
+    )
     settings = service_settings("credit")
-    async with running_service(lambda s: build_credit(s, feeds=feeds), settings,
-                               ("projector", "api")) as (parts, run):
+    async with running_service(
+        lambda s: build_credit(s, feeds=feeds), settings, ("projector", "api")
+    ) as (parts, run):
         app = parts.app
         assert isinstance(app, CreditApplication) and run.grpc
         cmd = penalty_command("莆城管罚决〔2026〕\t9号")
         old = Penalty.impose(
-            app.rules.display, decision_number=cmd.decision_number, party_name=cmd.party_name,
-            party_uscc=cmd.party_uscc, violation_kind=cmd.violation_kind, facts=cmd.facts,
-            legal_basis=cmd.legal_basis, penalty_types=list(cmd.penalty_types),
-            content=cmd.content, fine_fen=cmd.fine_fen, confiscated_fen=cmd.confiscated_fen,
-            decision_date=date(2026, 5, 6), valid_until=date(2026, 11, 5),
-            severity=cmd.severity, authority_name=cmd.authority_name,
-            authority_uscc=cmd.authority_uscc, unit=cmd.unit, remarks=cmd.remarks)
-        await asyncio.to_thread(app.recorder.insert_events,
-                                [app.mapper.to_stored_event(e) for e in old.collect_events()])
+            app.rules.display,
+            decision_number=cmd.decision_number,
+            party_name=cmd.party_name,
+            party_uscc=cmd.party_uscc,
+            violation_kind=cmd.violation_kind,
+            facts=cmd.facts,
+            legal_basis=cmd.legal_basis,
+            penalty_types=list(cmd.penalty_types),
+            content=cmd.content,
+            fine_fen=cmd.fine_fen,
+            confiscated_fen=cmd.confiscated_fen,
+            decision_date=date(2026, 5, 6),
+            valid_until=date(2026, 11, 5),
+            severity=cmd.severity,
+            authority_name=cmd.authority_name,
+            authority_uscc=cmd.authority_uscc,
+            unit=cmd.unit,
+            remarks=cmd.remarks,
+        )
+        await asyncio.to_thread(
+            app.recorder.insert_events,
+            [app.mapper.to_stored_event(e) for e in old.collect_events()],
+        )
         good = penalty_command("莆城管罚决〔2026〕10号")
-        await asyncio.to_thread(app.impose_penalty,
-                                Identity("property-bureau", "officer", "licheng"), good)
+        await asyncio.to_thread(
+            app.impose_penalty, Identity("property-bureau", "officer", "licheng"), good
+        )
         record_id = f"penalty:{good.decision_number}"
 
         async def pushed() -> bool:
@@ -516,22 +590,29 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
         await eventually(pushed, what="the later penalty on both feeds")  # before: never
         [entry] = await asyncio.to_thread(parked, settings)
         assert (entry["role"], entry["worker"], entry["aggregate_id"]) == (
-            "projector", "projection:credit.feeds", str(Penalty.create_id(cmd.decision_number)))
+            "projector",
+            "projection:credit.feeds",
+            str(Penalty.create_id(cmd.decision_number)),
+        )
         assert "record id" in entry["error"] and "\t" not in entry["error"]
         assert not any(cmd.decision_number in r for _, r in receiver.records)
 
         # The feeds' re-push by status and time, as pubrev-admin asks for it.
         stub = admin(run.grpc.port)
         with pytest.raises(grpc.aio.AioRpcError) as bad:
-            await stub.RepushFeeds(pb().RepushFeedsRequest(feed="creditchina",
-                                                           since="yesterday"),
-                                   metadata=OPERATOR)
+            await stub.RepushFeeds(
+                pb().RepushFeedsRequest(feed="creditchina", since="yesterday"), metadata=OPERATOR
+            )
         assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert "since" in (bad.value.details() or "")
-        none_dead = await stub.RepushFeeds(pb().RepushFeedsRequest(feed="creditchina"),
-                                           metadata=OPERATOR)
+        none_dead = await stub.RepushFeeds(
+            pb().RepushFeedsRequest(feed="creditchina"), metadata=OPERATOR
+        )
         assert (none_dead.repushed, list(none_dead.record_ids)) == (0, [])
-        again = await stub.RepushFeeds(pb().RepushFeedsRequest(
-            feed="creditchina", status="delivered", since="2020-01-01T00:00:00+08:00"),
-            metadata=OPERATOR)
+        again = await stub.RepushFeeds(
+            pb().RepushFeedsRequest(
+                feed="creditchina", status="delivered", since="2020-01-01T00:00:00+08:00"
+            ),
+            metadata=OPERATOR,
+        )
         assert list(again.record_ids) == [record_id]

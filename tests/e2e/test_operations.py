@@ -44,9 +44,12 @@ async def test_sigterm_stops_every_role_cleanly(service_settings, infra, tmp_pat
     port = free_port()
     log = tmp_path / "disclosure.log"
     env = {
-        **os.environ, "DATABASE_URL": settings.database_url,
-        "PUBREV_DATABASE_IS_SERVICE_DB": "true", "KAFKA_BOOTSTRAP": infra["kafka"],
-        "PUBREV_GRPC_PORT": str(port), "PUBREV_DEV_IDENTITY_HEADER": "true",
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "PUBREV_DATABASE_IS_SERVICE_DB": "true",
+        "KAFKA_BOOTSTRAP": infra["kafka"],
+        "PUBREV_GRPC_PORT": str(port),
+        "PUBREV_DEV_IDENTITY_HEADER": "true",
         "PUBREV_TOPIC_PREFIX": infra["prefix"],
     }
     with log.open("wb") as out:
@@ -90,28 +93,36 @@ async def test_poison_event_is_dead_lettered_and_the_partition_moves_on(
 
     def headers(ce_id: str) -> list[tuple[str, bytes]]:
         return CloudEventAttributes(
-            id=ce_id, source="/pubrev/disclosure", type="pubrev.disclosure.DisclosureFiled.v1",
+            id=ce_id,
+            source="/pubrev/disclosure",
+            type="pubrev.disclosure.DisclosureFiled.v1",
             time=datetime.now(UTC),
-            subject=aggregate_id, unit="licheng",
+            subject=aggregate_id,
+            unit="licheng",
         ).headers()
 
     producer = AIOKafkaProducer(bootstrap_servers=infra["kafka"], acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(
-            topic, b'{"aggregate_id": "not even a uuid"}', key=key,
+            topic,
+            b'{"aggregate_id": "not even a uuid"}',
+            key=key,
             headers=headers(f"{aggregate_id}:0"),
         )
         await producer.send_and_wait(
-            topic, json.dumps(good).encode(), key=key,
+            topic,
+            json.dumps(good).encode(),
+            key=key,
             headers=headers(event_id(aggregate_id, 1)),
         )
     finally:
         await producer.stop()
 
-    async with running_service(
-        build_inspection, service_settings("inspection"), ("consumer",)
-    ) as (parts, run):
+    async with running_service(build_inspection, service_settings("inspection"), ("consumer",)) as (
+        parts,
+        run,
+    ):
         app = parts.app
         assert isinstance(app, InspectionApplication) and run.consumer
 

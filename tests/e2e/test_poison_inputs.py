@@ -82,21 +82,27 @@ def log_head(app: ServiceApplication) -> int:
     return app.process_recorder.max_notification_id() or 0
 
 
-async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settings, infra,
-                                                                 receiver) -> None:
+async def test_poison_inputs_are_refused_and_the_platform_goes_on(
+    service_settings, infra, receiver
+) -> None:
     # Topics of this test's own: "nothing was written" below counts every event of the four
     # services, which other tests' events on the session's shared topics would move.
     topics = {"topic_prefix": f"{infra['prefix']}poison."}
-    feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
-                         market_url=receiver.feed_url("market"), max_attempts=2)
+    feeds = FeedSettings(
+        creditchina_url=receiver.feed_url("creditchina"),
+        market_url=receiver.feed_url("market"),
+        max_attempts=2,
+    )
     warnings = WarningFeedSettings(url=receiver.feed_url("zhihui"))
     async with (
         running_service(build_disclosure, service_settings("disclosure", **topics)) as (dparts, d),
         running_service(build_inspection, service_settings("inspection", **topics)) as (iparts, i),
-        running_service(lambda s: build_credit(s, feeds=feeds),
-                        service_settings("credit", **topics)) as (kparts, k),
-        running_service(lambda s: build_casework(s, feed=warnings),
-                        service_settings("casework", **topics)) as (cparts, c),
+        running_service(
+            lambda s: build_credit(s, feeds=feeds), service_settings("credit", **topics)
+        ) as (kparts, k),
+        running_service(
+            lambda s: build_casework(s, feed=warnings), service_settings("casework", **topics)
+        ) as (cparts, c),
     ):
         assert d.grpc and i.grpc and k.grpc and c.grpc
         async with (
@@ -116,7 +122,8 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settin
             huge = register_request(code)
             huge.name = "名" * 1_000_000
             assert await refused(disclosure.RegisterCommunity(huge, metadata=OFFICER)) == {
-                ("name", "string.max_len")}
+                ("name", "string.max_len")
+            }
 
             # Two income items of 2^63−1 fen, with shares that balance them.
             await register(disclosure, code, OFFICER)
@@ -125,45 +132,69 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settin
             for item in rich.content.income:
                 item.amount_fen = 2**63 - 1
             assert await refused(disclosure.FileDisclosure(rich, metadata=OFFICER)) >= {
-                ("content.income[0].amount_fen", "int64.gte_lte")}
+                ("content.income[0].amount_fen", "int64.gte_lte")
+            }
 
             # A year-1 instant with a +14:00 offset (casework, inspection).
             complaint = cpb.ReceiveComplaintRequest(
-                request_id="poison-c", channel="hotline_12345", community_code=code,
-                category="revenue_not_disclosed", description="公共收益未公示",
-                unit="chengxiang", received_at="0001-01-01T00:00:00+14:00")
+                request_id="poison-c",
+                channel="hotline_12345",
+                community_code=code,
+                category="revenue_not_disclosed",
+                description="公共收益未公示",
+                unit="chengxiang",
+                received_at="0001-01-01T00:00:00+14:00",
+            )
             assert await refused(casework.ReceiveComplaint(complaint, metadata=OFFICER)) == {
-                ("received_at", "time_range")}
-            assert await refused(inspection.VerifyRectification(ipb.VerifyRectificationRequest(
-                request_id="poison-v", finding_id="00000000-0000-4000-8000-000000000000",
-                verified_at="0001-01-01T00:00:00+14:00", evidence_refs=["x.jpg"]),
-                metadata=OFFICER)) == {("verified_at", "time_range")}
+                ("received_at", "time_range")
+            }
+            assert await refused(
+                inspection.VerifyRectification(
+                    ipb.VerifyRectificationRequest(
+                        request_id="poison-v",
+                        finding_id="00000000-0000-4000-8000-000000000000",
+                        verified_at="0001-01-01T00:00:00+14:00",
+                        evidence_refs=["x.jpg"],
+                    ),
+                    metadata=OFFICER,
+                )
+            ) == {("verified_at", "time_range")}
 
             # A decision number with a tab, and one of ~200 characters.
             cmd = penalty_command("莆城管罚决〔2026〕77号")
 
             def penalty(number: str) -> kpb.ImposePenaltyRequest:
                 return kpb.ImposePenaltyRequest(
-                    request_id=f"p-{len(number)}-{number[:4]}", decision_number=number,
-                    party_name=cmd.party_name, party_uscc=cmd.party_uscc,
-                    violation_kind=cmd.violation_kind, facts=cmd.facts,
-                    legal_basis=cmd.legal_basis, penalty_types=list(cmd.penalty_types),
-                    content=cmd.content, fine_fen=cmd.fine_fen,
-                    confiscated_fen=cmd.confiscated_fen, decision_date=cmd.decision_date,
-                    authority_name=cmd.authority_name, authority_uscc=cmd.authority_uscc,
-                    unit="licheng", severity=cmd.severity, valid_until=cmd.valid_until)
+                    request_id=f"p-{len(number)}-{number[:4]}",
+                    decision_number=number,
+                    party_name=cmd.party_name,
+                    party_uscc=cmd.party_uscc,
+                    violation_kind=cmd.violation_kind,
+                    facts=cmd.facts,
+                    legal_basis=cmd.legal_basis,
+                    penalty_types=list(cmd.penalty_types),
+                    content=cmd.content,
+                    fine_fen=cmd.fine_fen,
+                    confiscated_fen=cmd.confiscated_fen,
+                    decision_date=cmd.decision_date,
+                    authority_name=cmd.authority_name,
+                    authority_uscc=cmd.authority_uscc,
+                    unit="licheng",
+                    severity=cmd.severity,
+                    valid_until=cmd.valid_until,
+                )
 
-            assert await refused(credit.ImposePenalty(
-                penalty("莆城管罚决〔2026〕\t77号"), metadata=LICHENG)) == {
-                ("decision_number", "string.pattern")}
-            assert await refused(credit.ImposePenalty(
-                penalty("莆" * 200), metadata=LICHENG)) == {
-                ("decision_number", "string.max_len")}
+            assert await refused(
+                credit.ImposePenalty(penalty("莆城管罚决〔2026〕\t77号"), metadata=LICHENG)
+            ) == {("decision_number", "string.pattern")}
+            assert await refused(credit.ImposePenalty(penalty("莆" * 200), metadata=LICHENG)) == {
+                ("decision_number", "string.max_len")
+            }
 
             # GetCase with a 10,000-character id: the field named, in small trailers.
-            assert await refused(casework.GetCase(cpb.GetCaseRequest(case_id="x" * 10_000),
-                                                  metadata=OFFICER)) == {
-                ("case_id", "string.max_len")}
+            assert await refused(
+                casework.GetCase(cpb.GetCaseRequest(case_id="x" * 10_000), metadata=OFFICER)
+            ) == {("case_id", "string.max_len")}
 
             # Nothing was written by any of them...
             assert [log_head(p.app) for p in (dparts, iparts, kparts, cparts)] == heads
@@ -175,8 +206,8 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settin
             async def noted() -> bool:
                 try:
                     reply = await inspection.GetCommunityDisclosure(
-                        ipb.GetCommunityDisclosureRequest(community_code=code),
-                        metadata=OFFICER)
+                        ipb.GetCommunityDisclosureRequest(community_code=code), metadata=OFFICER
+                    )
                 except grpc.aio.AioRpcError as error:
                     if error.code() != grpc.StatusCode.NOT_FOUND:
                         raise
@@ -184,8 +215,10 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(service_settin
                 return reply.disclosure.disclosure_id == filed.disclosure_id
 
             await eventually(noted, what="inspection to note the filing (relayed)")
-            listed = await disclosure.ListDisclosures(dpb.ListDisclosuresRequest(
-                year=2026, quarter=1, community_code=code), metadata=OFFICER)
+            listed = await disclosure.ListDisclosures(
+                dpb.ListDisclosuresRequest(year=2026, quarter=1, community_code=code),
+                metadata=OFFICER,
+            )
             assert [r.disclosure_id for r in listed.disclosures] == [filed.disclosure_id]
 
             await credit.ImposePenalty(penalty(cmd.decision_number), metadata=LICHENG)

@@ -54,19 +54,26 @@ def tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT schemaname || '.' || tablename FROM pg_tables"
-            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchall()
+            " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
     return {row[0] for row in rows}
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_concurrent_builds_on_a_fresh_database_all_succeed(
-    service: str, infra: dict[str, str], fresh_database: Callable[[str], str],
+    service: str,
+    infra: dict[str, str],
+    fresh_database: Callable[[str], str],
 ) -> None:
     build: Callable[[ServiceSettings], ServiceParts] = importlib.import_module(
-        f"{service}.bootstrap").build
+        f"{service}.bootstrap"
+    ).build
     settings = ServiceSettings(
-        service=service, environment="test", kafka_bootstrap=infra["kafka"],
-        database_url=fresh_database(service), database_is_service_db=True,
+        service=service,
+        environment="test",
+        kafka_bootstrap=infra["kafka"],
+        database_url=fresh_database(service),
+        database_is_service_db=True,
         topic_prefix=infra["prefix"],
     )
     barrier = threading.Barrier(CONCURRENT)
@@ -92,7 +99,9 @@ def test_concurrent_builds_on_a_fresh_database_all_succeed(
 
 
 def test_prepare_processes_of_every_service_at_once(
-    infra: dict[str, str], fresh_database: Callable[[str], str], tmp_path: Path,
+    infra: dict[str, str],
+    fresh_database: Callable[[str], str],
+    tmp_path: Path,
 ) -> None:
     """`python -m <service> prepare` (what `make run` runs before the roles), three of each
     service at once, each service on a fresh database: every one exits 0."""
@@ -102,20 +111,36 @@ def test_prepare_processes_of_every_service_at_once(
     for service in SERVICES:
         url = fresh_database(service)
         created.append(url)
-        env = {**os.environ, "DATABASE_URL": url, "PUBREV_DATABASE_IS_SERVICE_DB": "true",
-               "KAFKA_BOOTSTRAP": infra["kafka"], "PUBREV_ENVIRONMENT": "test",
-               "PUBREV_TOPIC_PREFIX": infra["prefix"]}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PUBREV_DATABASE_IS_SERVICE_DB": "true",
+            "KAFKA_BOOTSTRAP": infra["kafka"],
+            "PUBREV_ENVIRONMENT": "test",
+            "PUBREV_TOPIC_PREFIX": infra["prefix"],
+        }
         for n in range(3):
             log = tmp_path / f"{service}-{n}.log"
             with log.open("wb") as out:
-                processes.append((service, subprocess.Popen(
-                    [sys.executable, "-m", service, "prepare"], cwd=ROOT, env=env,
-                    stdout=out, stderr=subprocess.STDOUT), log))
+                processes.append(
+                    (
+                        service,
+                        subprocess.Popen(
+                            [sys.executable, "-m", service, "prepare"],
+                            cwd=ROOT,
+                            env=env,
+                            stdout=out,
+                            stderr=subprocess.STDOUT,
+                        ),
+                        log,
+                    )
+                )
     failed = []
     for service, process, log in processes:
         if process.wait(timeout=180) != 0:
-            failed.append(f"{service} exited {process.returncode}:\n"
-                          f"{log.read_text(errors='replace')[-1500:]}")
+            failed.append(
+                f"{service} exited {process.returncode}:\n{log.read_text(errors='replace')[-1500:]}"
+            )
     assert failed == [], "\n".join(failed)
     assert time.monotonic() - started < 120
     for url in created:  # start()'s isolation tables too, before any role runs

@@ -43,9 +43,12 @@ from tools.run_platform import (
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEPER = (sys.executable, "-c", "import time; time.sleep(120)")
-STUBBORN = (sys.executable, "-c",
-            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print('ready', flush=True); time.sleep(120)")
+STUBBORN = (
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(120)",
+)
 
 
 class Said(list[str]):
@@ -55,8 +58,9 @@ class Said(list[str]):
 
 def supervisor(tmp_path: Path, *specs: RoleSpec, **options: Any) -> tuple[Supervisor, Said]:
     said = Said()
-    return Supervisor(list(specs), tmp_path / "logs", tmp_path / "status.json", say=said,
-                      **options), said
+    return Supervisor(
+        list(specs), tmp_path / "logs", tmp_path / "status.json", say=said, **options
+    ), said
 
 
 def run_for(sup: Supervisor, seconds: float) -> None:
@@ -84,9 +88,11 @@ def test_a_role_that_keeps_dying_is_restarted_with_capped_backoff_and_said_loudl
     tmp_path: Path,
 ) -> None:
     sup, said = supervisor(
-        tmp_path, RoleSpec("crasher", (sys.executable, "-c", "raise SystemExit(3)")),
+        tmp_path,
+        RoleSpec("crasher", (sys.executable, "-c", "raise SystemExit(3)")),
         RoleSpec("steady", SLEEPER),
-        backoff=Backoff(first=0.05, cap=0.2, stable=30.0, loud_after=3))
+        backoff=Backoff(first=0.05, cap=0.2, stable=30.0, loud_after=3),
+    )
     sup.start()
     steady_pid = sup.roles["steady"].process.pid  # type: ignore[union-attr]
     try:
@@ -98,15 +104,18 @@ def test_a_role_that_keeps_dying_is_restarted_with_capped_backoff_and_said_loudl
         deaths = [line for line in said if line.startswith("crasher died")]
         assert crasher.restarts >= 5
         assert all("(exit code 3)" in line for line in deaths)
-        delays = [float(re.search(r"in ([0-9.]+) s", line).group(1))  # type: ignore[union-attr]
-                  for line in deaths]
+        delays = [
+            float(re.search(r"in ([0-9.]+) s", line).group(1))  # type: ignore[union-attr]
+            for line in deaths
+        ]
         assert delays[:4] == [0.05, 0.1, 0.2, 0.2]  # doubled, then capped
         assert all(d == 0.2 for d in delays[3:])
-        assert [f"restart {n} in" in line for n, line in enumerate(deaths, 1)] == \
-            [True] * len(deaths)
+        assert [f"restart {n} in" in line for n, line in enumerate(deaths, 1)] == [True] * len(
+            deaths
+        )
         loud = [n for n, line in enumerate(said) if "KEEPS DYING" in line]
         assert loud  # from the third death in a row on, each time
-        assert sum(line.startswith("crasher died") for line in said[:loud[0]]) == 3
+        assert sum(line.startswith("crasher died") for line in said[: loud[0]]) == 3
         assert "exit code 3" in said[loud[0] - 1]
         # The other role was left alone, and the status counts the restarts.
         assert sup.roles["steady"].process is not None
@@ -122,9 +131,12 @@ def test_a_role_that_keeps_dying_is_restarted_with_capped_backoff_and_said_loudl
 
 def test_a_role_up_for_a_while_starts_over_at_the_first_delay(tmp_path: Path) -> None:
     now = [100.0]
-    sup, said = supervisor(tmp_path, RoleSpec("flaky", SLEEPER),
-                           backoff=Backoff(first=1.0, cap=30.0, stable=60.0, loud_after=9),
-                           clock=lambda: now[0])
+    sup, said = supervisor(
+        tmp_path,
+        RoleSpec("flaky", SLEEPER),
+        backoff=Backoff(first=1.0, cap=30.0, stable=60.0, loud_after=9),
+        clock=lambda: now[0],
+    )
     sup.start()
     try:
         role = sup.roles["flaky"]
@@ -147,19 +159,20 @@ def test_a_role_up_for_a_while_starts_over_at_the_first_delay(tmp_path: Path) ->
 
 
 def test_stop_reaps_each_child_at_once_and_kills_what_ignores_sigterm(tmp_path: Path) -> None:
-    sup, said = supervisor(tmp_path, *(RoleSpec(f"quick-{n}", SLEEPER) for n in range(4)),
-                           grace=30.0)
+    sup, said = supervisor(
+        tmp_path, *(RoleSpec(f"quick-{n}", SLEEPER) for n in range(4)), grace=30.0
+    )
     sup.start()
     pids = [r.process.pid for r in sup.roles.values()]  # type: ignore[union-attr]
     took = sup.stop()
     # Four roles that exit on SIGTERM: down together, not one grace each.
     assert took < 2.0
     assert all(reaped(pid) for pid in pids)
-    assert all(r.process is None and r.last_exit == "signal SIGTERM"
-               for r in sup.roles.values())
+    assert all(r.process is None and r.last_exit == "signal SIGTERM" for r in sup.roles.values())
 
-    sup, said = supervisor(tmp_path, RoleSpec("stubborn", STUBBORN), RoleSpec("quick", SLEEPER),
-                           grace=1.0)
+    sup, said = supervisor(
+        tmp_path, RoleSpec("stubborn", STUBBORN), RoleSpec("quick", SLEEPER), grace=1.0
+    )
     sup.start()
     log = sup.log_of("stubborn")
     deadline = time.monotonic() + 20
@@ -203,8 +216,9 @@ def test_leftovers_of_a_killed_supervisor_are_stopped_by_their_status(tmp_path: 
     assert json.loads(layout.status.read_text())["roles"][0]["pid"] is None
 
     # A pid now running something else is left alone.
-    other = subprocess.Popen((sys.executable, "-c", "import time; time.sleep(121)"),
-                             start_new_session=True)
+    other = subprocess.Popen(
+        (sys.executable, "-c", "import time; time.sleep(121)"), start_new_session=True
+    )
     try:
         status = json.loads(layout.status.read_text())
         status["roles"][0].update(pid=other.pid, state="running")
@@ -243,7 +257,8 @@ def serving(port: int) -> bool:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=1.0)
+                health_pb2.HealthCheckRequest(), timeout=1.0
+            )
         except grpc.RpcError:
             return False
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
@@ -261,19 +276,34 @@ def wait_for(probe: Any, timeout: float, what: str) -> Any:
 
 @pytest.mark.infra
 def test_make_run_restarts_a_killed_role_keeps_the_rest_and_stops_in_seconds(
-    service_settings: Any, infra: dict[str, str], tmp_path: Path,
+    service_settings: Any,
+    infra: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     settings = service_settings("disclosure")
     offset = port_offset()
     api_port = SERVICES["disclosure"] + offset
-    env = {**os.environ, "DATABASE_URL": settings.database_url,
-           "PUBREV_DATABASE_IS_SERVICE_DB": "true", "KAFKA_BOOTSTRAP": infra["kafka"],
-           "PUBREV_TOPIC_PREFIX": infra["prefix"], "PUBREV_SHUTDOWN_GRACE_SECONDS": "5"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "PUBREV_DATABASE_IS_SERVICE_DB": "true",
+        "KAFKA_BOOTSTRAP": infra["kafka"],
+        "PUBREV_TOPIC_PREFIX": infra["prefix"],
+        "PUBREV_SHUTDOWN_GRACE_SECONDS": "5",
+    }
     state = tmp_path / "state"
     status_file = Layout(state).status
-    command = [sys.executable, str(ROOT / "tools" / "run_platform.py"), "--no-infra",
-               "--services", "disclosure", "--port-offset", str(offset),
-               "--state-dir", str(state)]
+    command = [
+        sys.executable,
+        str(ROOT / "tools" / "run_platform.py"),
+        "--no-infra",
+        "--services",
+        "disclosure",
+        "--port-offset",
+        str(offset),
+        "--state-dir",
+        str(state),
+    ]
     output = tmp_path / "run.out"
 
     def status() -> dict[str, Any]:
@@ -289,17 +319,30 @@ def test_make_run_restarts_a_killed_role_keeps_the_rest_and_stops_in_seconds(
     with output.open("wb") as out:
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
-        wait_for(lambda: status().get("state") == "up" or run.poll() is not None, 120,
-                 "make run to be up")
+        wait_for(
+            lambda: status().get("state") == "up" or run.poll() is not None,
+            120,
+            "make run to be up",
+        )
         assert run.poll() is None, output.read_text()[-3000:]
         names = {r["name"] for r in status()["roles"]}
-        assert names == {"feed-receiver", "disclosure-api", "disclosure-relay",
-                         "disclosure-projector"}
+        assert names == {
+            "feed-receiver",
+            "disclosure-api",
+            "disclosure-relay",
+            "disclosure-projector",
+        }
         before = {r["name"]: r["pid"] for r in status()["roles"]}
 
         os.kill(before["disclosure-relay"], signal.SIGKILL)
-        wait_for(lambda: role("disclosure-relay")["restarts"] == 1
-                 and role("disclosure-relay")["state"] == "running", 30, "the relay's restart")
+        wait_for(
+            lambda: (
+                role("disclosure-relay")["restarts"] == 1
+                and role("disclosure-relay")["state"] == "running"
+            ),
+            30,
+            "the relay's restart",
+        )
         relay = role("disclosure-relay")
         assert relay["pid"] != before["disclosure-relay"] and pid_alive(relay["pid"])
         assert relay["last_exit"] == "signal SIGKILL"
@@ -320,15 +363,29 @@ def test_make_run_restarts_a_killed_role_keeps_the_rest_and_stops_in_seconds(
         # And the restarted relay publishes.
         with grpc.insecure_channel(f"127.0.0.1:{api_port}") as channel:
             reply = disclosure_pb2_grpc.DisclosureServiceStub(channel).RegisterCompany(
-                company_request(), metadata=CITY, timeout=10)
-        asyncio.run(read_topic(infra["kafka"], infra["prefix"] + DISCLOSURE_EVENTS,
-                               subject=reply.company_id, timeout=30))
+                company_request(), metadata=CITY, timeout=10
+            )
+        asyncio.run(
+            read_topic(
+                infra["kafka"],
+                infra["prefix"] + DISCLOSURE_EVENTS,
+                subject=reply.company_id,
+                timeout=30,
+            )
+        )
 
         # `make stop` from another shell.
         pids = [r["pid"] for r in status()["roles"]]
         started = time.monotonic()
-        stop = subprocess.run([*command[:2], "--stop", "--state-dir", str(state)], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60, check=False)
+        stop = subprocess.run(
+            [*command[:2], "--stop", "--state-dir", str(state)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         took = time.monotonic() - started
         assert stop.returncode == 0, stop.stderr
         assert run.wait(timeout=5) == 0

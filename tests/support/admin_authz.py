@@ -23,16 +23,29 @@ from servicekit.isolation import ParkedCount, ParkedEvent, Role, Status
 from tests.support.authz import Invokers
 
 ADMIN_RPCS = frozenset(
-    m.name for m in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods)
+    m.name for m in admin_pb2.DESCRIPTOR.services_by_name["AdminService"].methods
+)
 
 
 def _entry(service: str) -> ParkedEvent:
     return ParkedEvent(
-        id=1, role=Role.relay.value, worker=f"relay:{service}", event_key="7",
-        aggregate_id="3f0c2a4e-0000-4000-8000-000000000001", version=1, position=7,
-        partition=None, error="cannot send: MessageSizeTooLargeError", attempts=1,
-        parked_at=datetime(2026, 5, 1, tzinfo=UTC), held_behind=None,
-        status=Status.parked.value, resolved_at=None, resolved_by=None, reason=None)
+        id=1,
+        role=Role.relay.value,
+        worker=f"relay:{service}",
+        event_key="7",
+        aggregate_id="3f0c2a4e-0000-4000-8000-000000000001",
+        version=1,
+        position=7,
+        partition=None,
+        error="cannot send: MessageSizeTooLargeError",
+        attempts=1,
+        parked_at=datetime(2026, 5, 1, tzinfo=UTC),
+        held_behind=None,
+        status=Status.parked.value,
+        resolved_at=None,
+        resolved_by=None,
+        reason=None,
+    )
 
 
 class FakeParkedStore:
@@ -48,8 +61,9 @@ class FakeParkedStore:
     def entries(self, **_: Any) -> list[ParkedEvent]:
         return [self.entry]
 
-    def get(self, entry_id: int, cur: Any = None, *, for_update: bool = False
-            ) -> ParkedEvent | None:
+    def get(
+        self, entry_id: int, cur: Any = None, *, for_update: bool = False
+    ) -> ParkedEvent | None:
         return self.entry if entry_id == self.entry.id else None
 
     def held_behind(self, cur: Any, head: int) -> list[ParkedEvent]:
@@ -84,8 +98,12 @@ class FakeRedriver:
 
 
 def admin_desk(app: ServiceApplication, service: str) -> AdminDesk:
-    return AdminDesk(app, FakeParkedStore(service), service,  # type: ignore[arg-type]
-                     [FakeRedriver(service)])
+    return AdminDesk(
+        app,
+        FakeParkedStore(service),  # type: ignore[arg-type]
+        service,
+        [FakeRedriver(service)],
+    )
 
 
 def admin_invokers(app: ServiceApplication, service: str) -> Invokers:
@@ -117,15 +135,20 @@ def admin_grpc_calls(channel: Any) -> dict[str, Callable[[Any], Awaitable[Any]]]
     """Every admin RPC over gRPC with valid arguments; each takes the metadata."""
     stub = admin_pb2_grpc.AdminServiceStub(channel)
     return {
-        "ListParked": lambda md: stub.ListParked(admin_pb2.ListParkedRequest(role="relay"),
-                                                 metadata=md),
-        "RedriveParked": lambda md: stub.RedriveParked(admin_pb2.RedriveParkedRequest(id=1),
-                                                       metadata=md),
-        "SkipParked": lambda md: stub.SkipParked(admin_pb2.SkipParkedRequest(
-            id=1, reason="接收方确认无需重发"), metadata=md),
+        "ListParked": lambda md: stub.ListParked(
+            admin_pb2.ListParkedRequest(role="relay"), metadata=md
+        ),
+        "RedriveParked": lambda md: stub.RedriveParked(
+            admin_pb2.RedriveParkedRequest(id=1), metadata=md
+        ),
+        "SkipParked": lambda md: stub.SkipParked(
+            admin_pb2.SkipParkedRequest(id=1, reason="接收方确认无需重发"), metadata=md
+        ),
         "GetLag": lambda md: stub.GetLag(admin_pb2.GetLagRequest(), metadata=md),
         "RebuildProjection": lambda md: stub.RebuildProjection(
-            admin_pb2.RebuildProjectionRequest(name="read-model"), metadata=md),
-        "RepushFeeds": lambda md: stub.RepushFeeds(admin_pb2.RepushFeedsRequest(
-            feed="creditchina", status="dead"), metadata=md),
+            admin_pb2.RebuildProjectionRequest(name="read-model"), metadata=md
+        ),
+        "RepushFeeds": lambda md: stub.RepushFeeds(
+            admin_pb2.RepushFeedsRequest(feed="creditchina", status="dead"), metadata=md
+        ),
     }

@@ -23,8 +23,13 @@ from servicekit.policy import Cell, Policy, Resource, relations
 from tests.support.must_deny import must_deny
 
 RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
-OTHER_SUBJECTS = {"uscc": "91110000600037341L", "police_office": "putian-psb-other",
-                  "community": "ZZ-9999", "frontend": "some-frontend", "person": "someone"}
+OTHER_SUBJECTS = {
+    "uscc": "91110000600037341L",
+    "police_office": "putian-psb-other",
+    "community": "ZZ-9999",
+    "frontend": "some-frontend",
+    "person": "someone",
+}
 WHOLE_LOG = "GetHistory"
 RECORD_HISTORY = "GetHistory(record)"
 """The matrix's name for GetHistory of one record (judged by the record's read rule)."""
@@ -41,8 +46,10 @@ class Mismatch:
     why: str = ""
 
     def __str__(self) -> str:
-        return (f"{self.rpc} by {self.cell.identity.render()} ({self.cell.relation}): "
-                f"expected {self.expected}, got {self.got}{' — ' + self.why if self.why else ''}")
+        return (
+            f"{self.rpc} by {self.cell.identity.render()} ({self.cell.relation}): "
+            f"expected {self.expected}, got {self.got}{' — ' + self.why if self.why else ''}"
+        )
 
 
 def outcome(call: Callable[[Identity], object], identity: Identity) -> str:
@@ -59,19 +66,27 @@ def cells(record: Resource, other_unit: str = "licheng") -> list[Cell]:
     return list(relations(RULES, record, other_unit, OTHER_SUBJECTS))
 
 
-def expected(policy: Policy, rpc: str, identity: Identity, record: Resource,
-             history_rpc: str) -> bool:
+def expected(
+    policy: Policy, rpc: str, identity: Identity, record: Resource, history_rpc: str
+) -> bool:
     if rpc == WHOLE_LOG:
         return policy.decide(WHOLE_LOG, identity, Resource()) is not None
     if rpc == RECORD_HISTORY:
-        return (policy.decide(WHOLE_LOG, identity, Resource()) is not None
-                or policy.decide_history(history_rpc, identity, record) is not None)
+        return (
+            policy.decide(WHOLE_LOG, identity, Resource()) is not None
+            or policy.decide_history(history_rpc, identity, record) is not None
+        )
     return policy.decide(rpc, identity, record) is not None
 
 
-def run_matrix(service: str, policy: Policy, record: Resource, invokers: Invokers,
-               history_rpc: str, rpcs: Iterable[str] | None = None,
-               ) -> tuple[int, list[Mismatch]]:
+def run_matrix(
+    service: str,
+    policy: Policy,
+    record: Resource,
+    invokers: Invokers,
+    history_rpc: str,
+    rpcs: Iterable[str] | None = None,
+) -> tuple[int, list[Mismatch]]:
     """Calls every invoker for every cell; returns the number of cells and the mismatches
     against the declared policy and against the must-deny oracle."""
     mismatches: list[Mismatch] = []
@@ -84,8 +99,15 @@ def run_matrix(service: str, policy: Policy, record: Resource, invokers: Invoker
             allowed = got.startswith("allowed")
             want = expected(policy, rpc, cell.identity, record, history_rpc)
             if allowed != want:
-                mismatches.append(Mismatch(rpc, cell, "allowed" if want else "denied", got,
-                                           "against the declared policy"))
+                mismatches.append(
+                    Mismatch(
+                        rpc,
+                        cell,
+                        "allowed" if want else "denied",
+                        got,
+                        "against the declared policy",
+                    )
+                )
             reason = must_deny(service, rpc, cell.identity, cell.relation, record)
             if reason is not None and allowed:
                 mismatches.append(Mismatch(rpc, cell, "denied", got, f"must deny: {reason}"))

@@ -29,11 +29,13 @@ def _install() -> None:
         streams = _captured.setdefault(self.name, {})
         for domain_event in processing_event.events:
             stored = self.mapper.to_stored_event(domain_event)
-            streams.setdefault(str(stored.originator_id), []).append({
-                "originator_version": stored.originator_version,
-                "topic": stored.topic,
-                "state": base64.b64encode(stored.state).decode(),
-            })
+            streams.setdefault(str(stored.originator_id), []).append(
+                {
+                    "originator_version": stored.originator_version,
+                    "topic": stored.topic,
+                    "state": base64.b64encode(stored.state).decode(),
+                }
+            )
         return result
 
     ServiceApplication._record = capturing  # type: ignore[method-assign]

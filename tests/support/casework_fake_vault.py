@@ -26,9 +26,14 @@ _CIPHERTEXT = re.compile(r"vault:v([0-9]+):(.+)")
 
 
 class FakeVaultTransit:
-    def __init__(self, mount: str = "transit", auth_mount: str = "kubernetes",
-                 k8s_role: str = "casework-api", k8s_jwt: str = "a-service-account-jwt",
-                 lease_seconds: int = 3600) -> None:
+    def __init__(
+        self,
+        mount: str = "transit",
+        auth_mount: str = "kubernetes",
+        k8s_role: str = "casework-api",
+        k8s_jwt: str = "a-service-account-jwt",
+        lease_seconds: int = 3600,
+    ) -> None:
         self.mount = mount
         self.auth_mount = auth_mount
         self.k8s_role = k8s_role
@@ -97,13 +102,13 @@ class FakeVaultTransit:
             raise ValueError("invalid key version")
         raw = base64.b64decode(match.group(2))
         try:
-            return AESGCM(self._derived(name, version, context)).decrypt(raw[:12], raw[12:],
-                                                                         None)
+            return AESGCM(self._derived(name, version, context)).decrypt(raw[:12], raw[12:], None)
         except InvalidTag:
             raise ValueError("cipher: message authentication failed") from None
 
-    def answer(self, method: str, path: str, token: str, body: dict[str, Any]
-               ) -> tuple[int, dict[str, Any]]:
+    def answer(
+        self, method: str, path: str, token: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         with self._lock:
             self.calls.append(f"{method} {path}")
             if path == f"/v1/auth/{self.auth_mount}/login" and method == "POST":
@@ -111,8 +116,7 @@ class FakeVaultTransit:
                     return 400, {"errors": ["permission denied"]}
                 token = "hvs.fake-" + secrets.token_hex(8)
                 self.tokens.add(token)
-                return 200, {"auth": {"client_token": token,
-                                      "lease_duration": self.lease_seconds}}
+                return 200, {"auth": {"client_token": token, "lease_duration": self.lease_seconds}}
             if token not in self.tokens:
                 return 403, {"errors": ["permission denied"]}
             parts = path.split("/")
@@ -122,23 +126,31 @@ class FakeVaultTransit:
             if name not in self.keys:
                 return 400, {"errors": ["encryption key not found"]}
             if action == "keys" and method == "GET":
-                return 200, {"data": {"type": "aes256-gcm96", "derived": True,
-                                      "latest_version": max(self.keys[name]),
-                                      "keys": {str(v): 0 for v in self.keys[name]}}}
+                return 200, {
+                    "data": {
+                        "type": "aes256-gcm96",
+                        "derived": True,
+                        "latest_version": max(self.keys[name]),
+                        "keys": {str(v): 0 for v in self.keys[name]},
+                    }
+                }
             if method != "POST" or action not in ("encrypt", "decrypt", "rewrap"):
                 return 405, {"errors": []}
             try:
                 context = base64.b64decode(body["context"], validate=True)
             except (KeyError, binascii.Error, TypeError):
-                return 400, {"errors": ["missing 'context' for key derivation; the key was "
-                                        "created using a derived key, which means additional,"
-                                        " per-request information must be included"]}
+                return 400, {
+                    "errors": [
+                        "missing 'context' for key derivation; the key was "
+                        "created using a derived key, which means additional,"
+                        " per-request information must be included"
+                    ]
+                }
             try:
                 if action == "encrypt":
                     self.plaintexts_seen += 1
                     plaintext = base64.b64decode(body["plaintext"], validate=True)
-                    return 200, {"data": {"ciphertext": self._encrypt(name, plaintext,
-                                                                      context)}}
+                    return 200, {"data": {"ciphertext": self._encrypt(name, plaintext, context)}}
                 if action == "decrypt":
                     plaintext = self._decrypt(name, str(body["ciphertext"]), context)
                     return 200, {"data": {"plaintext": base64.b64encode(plaintext).decode()}}
@@ -158,8 +170,9 @@ class FakeVaultTransit:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     body = {}
-                status, answer = fake.answer(self.command, self.path,
-                                             self.headers.get("X-Vault-Token", ""), body)
+                status, answer = fake.answer(
+                    self.command, self.path, self.headers.get("X-Vault-Token", ""), body
+                )
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

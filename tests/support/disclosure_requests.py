@@ -23,10 +23,20 @@ def company_request(uscc: str = USCC) -> pb.RegisterCompanyRequest:
 
 def register_request(code: str, unit: str = "chengxiang") -> pb.RegisterCommunityRequest:
     return pb.RegisterCommunityRequest(
-        request_id=f"reg-{code}", community_code=code, name="阳光花园", address="城厢区龙桥街道1号",
-        unit=unit, division_code="350302", township="龙桥街道", company_uscc=USCC,
-        company_name="莆田市某物业服务有限公司", signboard_at_main_entrance=True, elevator_count=4,
-        barrier_gate_count=2, has_leasable_space=True, household_count=320,
+        request_id=f"reg-{code}",
+        community_code=code,
+        name="阳光花园",
+        address="城厢区龙桥街道1号",
+        unit=unit,
+        division_code="350302",
+        township="龙桥街道",
+        company_uscc=USCC,
+        company_name="莆田市某物业服务有限公司",
+        signboard_at_main_entrance=True,
+        elevator_count=4,
+        barrier_gate_count=2,
+        has_leasable_space=True,
+        household_count=320,
     )
 
 
@@ -37,24 +47,37 @@ def content(income_fen: int = 1_000_000) -> pb.DisclosureContent:
     surplus = income_fen - cost - spent
     owners = surplus * 5 // 7
     return pb.DisclosureContent(
-        income=[pb.IncomeItem(source="parking", amount_fen=income_fen // 2),
-                pb.IncomeItem(source="advertising", amount_fen=income_fen - income_fen // 2)],
+        income=[
+            pb.IncomeItem(source="parking", amount_fen=income_fen // 2),
+            pb.IncomeItem(source="advertising", amount_fen=income_fen - income_fen // 2),
+        ],
         operating_cost_fen=cost,
-        expenditure=[pb.ExpenditureItem(purpose="电梯维修", amount_fen=spent,
-                                        owners_decision_ref="业主大会决议2026-03")],
-        owners_share_fen=owners, company_share_fen=0,
+        expenditure=[
+            pb.ExpenditureItem(
+                purpose="电梯维修", amount_fen=spent, owners_decision_ref="业主大会决议2026-03"
+            )
+        ],
+        owners_share_fen=owners,
+        company_share_fen=0,
         transferred_to_maintenance_fund_fen=surplus - owners,
-        separate_account="兴业银行莆田分行 1234567890", contact_name="林经理",
-        contact_phone="13905941234", posting_start="2026-04-05", posting_end="2026-05-10",
+        separate_account="兴业银行莆田分行 1234567890",
+        contact_name="林经理",
+        contact_phone="13905941234",
+        posting_start="2026-04-05",
+        posting_end="2026-05-10",
         posting_channels=["signboard", "wechat_group"],
     )
 
 
-def file_request(code: str, year: int = 2026, quarter: int = 1,
-                 request_id: str | None = None) -> pb.FileDisclosureRequest:
+def file_request(
+    code: str, year: int = 2026, quarter: int = 1, request_id: str | None = None
+) -> pb.FileDisclosureRequest:
     return pb.FileDisclosureRequest(
-        request_id=request_id or f"file-{code}-{year}Q{quarter}", community_code=code,
-        year=year, quarter=quarter, content=content(),
+        request_id=request_id or f"file-{code}-{year}Q{quarter}",
+        community_code=code,
+        year=year,
+        quarter=quarter,
+        content=content(),
     )
 
 

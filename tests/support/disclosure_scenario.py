@@ -30,11 +30,16 @@ def content() -> DisclosureContent:
         income=(IncomeItem("parking", 1_250_000), IncomeItem("advertising", 380_000)),
         operating_cost_fen=240_000,
         expenditure=(ExpenditureItem("电梯维修", 150_000, "业主大会决议〔2026〕3号"),),
-        owners_share_fen=840_000, company_share_fen=0,
-        transferred_to_maintenance_fund_fen=400_000, no_income=False,
-        separate_account="兴业银行莆田分行 3501 0000 1234", contact_name="林经理",
-        contact_phone="13905941234", posting_start=date(2026, 4, 8),
-        posting_end=date(2026, 5, 15), posting_channels=("signboard", "wechat_group"),
+        owners_share_fen=840_000,
+        company_share_fen=0,
+        transferred_to_maintenance_fund_fen=400_000,
+        no_income=False,
+        separate_account="兴业银行莆田分行 3501 0000 1234",
+        contact_name="林经理",
+        contact_phone="13905941234",
+        posting_start=date(2026, 4, 8),
+        posting_end=date(2026, 5, 15),
+        posting_channels=("signboard", "wechat_group"),
     )
 
 
@@ -51,22 +56,47 @@ def run_scenario() -> list[ContractEvent]:
     app.register_company(city, RegisterCompany("c1", COMPANY, "莆田市荔园物业服务有限公司", ""))
     app.register_company(city, RegisterCompany("c2", SUCCESSOR, "福建某物业管理有限公司", ""))
     for code in ("LC-0001", "LC-0002"):
-        app.register_community(officer, RegisterCommunity(
-            f"r-{code}", code, "荔园小区", "荔城区镇海街道荔园路8号", "licheng", "350304",
-            "镇海街道", COMPANY, "莆田市荔园物业服务有限公司", True, 6, 2, True, 480,
-        ))
+        app.register_community(
+            officer,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "荔园小区",
+                "荔城区镇海街道荔园路8号",
+                "licheng",
+                "350304",
+                "镇海街道",
+                COMPANY,
+                "莆田市荔园物业服务有限公司",
+                True,
+                6,
+                2,
+                True,
+                480,
+            ),
+        )
     now = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
     filed = app.file_disclosure(officer, FileDisclosure("f1", "LC-0001", 2026, 1, content()))
-    app.amend_disclosure(officer, AmendDisclosure(
-        "a1", filed["disclosure_id"], 1, "广告收入漏记一笔", content()
-    ))
-    app.request_audit(Identity("owners-committee", "chair", "licheng", "LC-0001"), RequestAudit(
-        "q1", filed["disclosure_id"], "owners_committee", 0, "停车收入与车位数不符",
-    ))
+    app.amend_disclosure(
+        officer, AmendDisclosure("a1", filed["disclosure_id"], 1, "广告收入漏记一笔", content())
+    )
+    app.request_audit(
+        Identity("owners-committee", "chair", "licheng", "LC-0001"),
+        RequestAudit(
+            "q1",
+            filed["disclosure_id"],
+            "owners_committee",
+            0,
+            "停车收入与车位数不符",
+        ),
+    )
     app.close_quarter(city, 2026, 1)  # LC-0002 filed nothing: overdue
-    app.change_property_company(officer, ChangePropertyCompany(
-        "h1", "LC-0002", SUCCESSOR, "2026-06-01", "业主大会决定更换物业服务企业"
-    ))
+    app.change_property_company(
+        officer,
+        ChangePropertyCompany(
+            "h1", "LC-0002", SUCCESSOR, "2026-06-01", "业主大会决定更换物业服务企业"
+        ),
+    )
     produced = []
     for notification in app.recorder.select_notifications(1, 1000):
         contract = to_contract(app.mapper.to_domain_event(notification))

@@ -45,13 +45,22 @@ ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days"]
 
 
 def checklist(failed: tuple[str, ...] = ()) -> list[ChecklistResult]:
-    return [ChecklistResult(item, item not in failed, "", (f"{item}.jpg",) if item in failed
-                            else (), "general" if item in failed else "") for item in ITEMS]
+    return [
+        ChecklistResult(
+            item,
+            item not in failed,
+            "",
+            (f"{item}.jpg",) if item in failed else (),
+            "general" if item in failed else "",
+        )
+        for item in ITEMS
+    ]
 
 
 def new_app(now: datetime = NOW) -> InspectionApplication:
-    app = InspectionApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
-                                clock=FakeClock(now))
+    app = InspectionApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock(now)
+    )
     app.read_model = InMemoryInspectionReadModel(app)
     return app
 
@@ -60,9 +69,14 @@ def _rid() -> str:
     return f"r-{uuid.uuid4().hex[:12]}"
 
 
-def drawn_plan(app: InspectionApplication, planner: Identity, unit: str,
-               contributor: Identity, handed_down: tuple[str, ...] = (),
-               contribution: str = "a fresh value of the discipline office 7f3a") -> SpotCheckPlan:
+def drawn_plan(
+    app: InspectionApplication,
+    planner: Identity,
+    unit: str,
+    contributor: Identity,
+    handed_down: tuple[str, ...] = (),
+    contribution: str = "a fresh value of the discipline office 7f3a",
+) -> SpotCheckPlan:
     """A yearly plan whose draw is executed: planned by the bureau, then drawn with the
     discipline office's contribution."""
     result = app.plan_spot_checks(planner, _rid(), 2026, unit, "", 2, list(handed_down), [], [])
@@ -73,14 +87,26 @@ def drawn_plan(app: InspectionApplication, planner: Identity, unit: str,
     return plan
 
 
-def record_check(app: InspectionApplication, who: Identity, plan: SpotCheckPlan, code: str,
-                 failed: tuple[str, ...] = (), inspectors: list[str] | None = None,
-                 **extra: Any) -> dict[str, Any]:
+def record_check(
+    app: InspectionApplication,
+    who: Identity,
+    plan: SpotCheckPlan,
+    code: str,
+    failed: tuple[str, ...] = (),
+    inspectors: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     target = next(t for t in plan.targets if t["community_code"] == code)
     return app.record_spot_check(
-        who, _rid(), str(plan.id), code, datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
-        list(target["inspectors"]) if inspectors is None else inspectors, checklist(failed),
-        **extra)
+        who,
+        _rid(),
+        str(plan.id),
+        code,
+        datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+        list(target["inspectors"]) if inspectors is None else inspectors,
+        checklist(failed),
+        **extra,
+    )
 
 
 @dataclass
@@ -99,14 +125,29 @@ def communities(app: InspectionApplication) -> None:
         app.note_registration(code, "chengxiang", company, DeliveryRef("t", f"reg-{code}", 1))
     for code in LC_CODES:
         app.note_registration(code, "licheng", USCC_C, DeliveryRef("t", f"reg-{code}", 1))
-    app.note_disclosure(NotedDisclosure(
-        "5b1c2a8e-0000-4000-8000-000000000001", "CX-0001", "chengxiang", 2026, 1, 0,
-        150_000, 100_000, False, False), DeliveryRef("t", "disc-CX-0001", 1))
+    app.note_disclosure(
+        NotedDisclosure(
+            "5b1c2a8e-0000-4000-8000-000000000001",
+            "CX-0001",
+            "chengxiang",
+            2026,
+            1,
+            0,
+            150_000,
+            100_000,
+            False,
+            False,
+        ),
+        DeliveryRef("t", "disc-CX-0001", 1),
+    )
 
 
 def rosters(app: InspectionApplication) -> None:
-    for who, unit, prefix in ((CX_OFFICER, "chengxiang", "CX"), (LC_OFFICER, "licheng", "LC"),
-                              (CITY_OFFICER, "putian", "PT")):
+    for who, unit, prefix in (
+        (CX_OFFICER, "chengxiang", "CX"),
+        (LC_OFFICER, "licheng", "LC"),
+        (CITY_OFFICER, "putian", "PT"),
+    ):
         for n in range(1, 4):
             app.register_inspector(who, _rid(), f"{prefix}-I{n}", f"检查员{n}", unit)
 
@@ -122,17 +163,23 @@ def build(published: bool = False) -> World:
     done = record_check(app, CX_INSPECTOR, plan, "CX-0001", failed=("signboard_present",))
     [finding_id] = done["finding_ids"]
     # Verified the same day (a stated instant lies at most a day past the service's clock).
-    app.verify_rectification(CX_OFFICER, _rid(), finding_id,
-                             datetime(2026, 6, 1, 12, 0, tzinfo=UTC), ["after.jpg"], "已设置")
+    app.verify_rectification(
+        CX_OFFICER,
+        _rid(),
+        finding_id,
+        datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
+        ["after.jpg"],
+        "已设置",
+    )
     if published:
         for code in plan.target_codes:
             if code != "CX-0001":
                 record_check(app, CX_INSPECTOR, plan, code)
-    result = app.plan_cross_check(CITY_OFFICER, _rid(), 2026, 2, "chengxiang", "licheng", 1,
-                                  "", 2)
+    result = app.plan_cross_check(CITY_OFFICER, _rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2)
     cross = app.plan(result["cross_check_id"])
     if not cross.targets:
-        app.contribute_draw_entropy(CITY_DISCIPLINE, _rid(), str(cross.id),
-                                    "the city's discipline office: 51c0ffee2026")
+        app.contribute_draw_entropy(
+            CITY_DISCIPLINE, _rid(), str(cross.id), "the city's discipline office: 51c0ffee2026"
+        )
         cross = app.plan(result["cross_check_id"])
     return World(app, plan, cross, done["spot_check_id"], finding_id)

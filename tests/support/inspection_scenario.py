@@ -19,36 +19,105 @@ CROSS_SECRET = "c0de" * 16
 
 
 def run_scenario() -> list[ContractEvent]:
-    pool = [Candidate(f"LC-{n:04d}", frozenset({"zero_revenue"} if n == 7 else set()))
-            for n in range(1, 21)]
+    pool = [
+        Candidate(f"LC-{n:04d}", frozenset({"zero_revenue"} if n == 7 else set()))
+        for n in range(1, 21)
+    ]
     roster = {"INS-01": [], "INS-02": [], "INS-03": ["LC-0007"]}
     rules = DEFAULT_RULES
     # The commit-reveal draw: the plan records the pool, the roster and the commitment to the
     # service's secret; the discipline office's contribution then runs the draw.
-    plan = SpotCheckPlan(2026, "licheng", "yearly", "licheng", 20, 10, rules.version, [], {},
-                         2, candidates_of(pool), roster, draws.commitment(SECRET),
-                         {"handed_down": [], "major_petition": [], "typical_case": []})
+    plan = SpotCheckPlan(
+        2026,
+        "licheng",
+        "yearly",
+        "licheng",
+        20,
+        10,
+        rules.version,
+        [],
+        {},
+        2,
+        candidates_of(pool),
+        roster,
+        draws.commitment(SECRET),
+        {"handed_down": [], "major_petition": [], "typical_case": []},
+    )
     plan.execute_draw(SECRET, "licheng discipline office 2026-05-06 #4821")
-    cross = SpotCheckPlan(2026, "hanjiang", "cross", "2:hanjiang>licheng", 20, 3,
-                          rules.version, [], {"quarter": 2, "checked_unit": "licheng"}, 2,
-                          candidates_of([Candidate(c.code, frozenset()) for c in pool]),
-                          roster, draws.commitment(CROSS_SECRET), {})
+    cross = SpotCheckPlan(
+        2026,
+        "hanjiang",
+        "cross",
+        "2:hanjiang>licheng",
+        20,
+        3,
+        rules.version,
+        [],
+        {"quarter": 2, "checked_unit": "licheng"},
+        2,
+        candidates_of([Candidate(c.code, frozenset()) for c in pool]),
+        roster,
+        draws.commitment(CROSS_SECRET),
+        {},
+    )
     cross.execute_draw(CROSS_SECRET, "city discipline office 2026-05-06 #77")
     code = plan.target_codes[0]
     check_id = SpotCheck.create_id(plan.id, code)
     a1, b6 = KINDS["A1"], KINDS["B6"]
-    finding = Finding(check_id, code, "licheng", "licheng", "county", "91350200776049653A",
-                      a1.code, a1.name, "general", a1.legal_basis, "小区主入口未见公示栏",
-                      ["photo-2026-0506-01.jpg"], WHEN)
+    finding = Finding(
+        check_id,
+        code,
+        "licheng",
+        "licheng",
+        "county",
+        "91350200776049653A",
+        a1.code,
+        a1.name,
+        "general",
+        a1.legal_basis,
+        "小区主入口未见公示栏",
+        ["photo-2026-0506-01.jpg"],
+        WHEN,
+    )
     deadline = rules.rectification_deadline(WHEN, "general")
     finding.order_rectification(deadline, rules.deadline_basis("general", deadline))
-    check = SpotCheck(plan.id, code, "licheng", "licheng", "county", "91350200776049653A",
-                      WHEN, plan.targets[0]["inspectors"],
-                      [{"item": "signboard_present", "passed": False, "note": "",
-                        "evidence_refs": [], "severity": "general"}], [str(finding.id)], [])
+    check = SpotCheck(
+        plan.id,
+        code,
+        "licheng",
+        "licheng",
+        "county",
+        "91350200776049653A",
+        WHEN,
+        plan.targets[0]["inspectors"],
+        [
+            {
+                "item": "signboard_present",
+                "passed": False,
+                "note": "",
+                "evidence_refs": [],
+                "severity": "general",
+            }
+        ],
+        [str(finding.id)],
+        [],
+    )
     finding.verify(WHEN + timedelta(days=10), ["photo-2026-0516-01.jpg"], "已设置公示栏")
-    late = Finding(check_id, code, "licheng", "licheng", "county", "91350200776049653A",
-                   b6.code, b6.name, "serious", b6.legal_basis, "", ["ledger-2026Q1.pdf"], WHEN)
+    late = Finding(
+        check_id,
+        code,
+        "licheng",
+        "licheng",
+        "county",
+        "91350200776049653A",
+        b6.code,
+        b6.name,
+        "serious",
+        b6.legal_basis,
+        "",
+        ["ledger-2026Q1.pdf"],
+        WHEN,
+    )
     deadline = rules.rectification_deadline(WHEN, "serious")
     late.order_rectification(deadline, rules.deadline_basis("serious", deadline))
     late.mark_overdue(deadline + timedelta(days=1))

@@ -131,7 +131,8 @@ class TallyApp(ServiceApplication):
             sys.stderr.flush()
             os._exit(86)
         tally = self.find(Tally.create_id(delivery.aggregate_id), Tally) or Tally(
-            delivery.aggregate_id)
+            delivery.aggregate_id
+        )
         tally.count(delivery.version, note.text)
         return self.record(tally, delivery=delivery)
 
@@ -148,14 +149,23 @@ def translator(app: NotesApp) -> Any:
         if domain_event.text.startswith("untranslatable") and Switches.translation_broken:
             raise ValueError("no contract renders this note")
         aggregate_id = str(domain_event.originator_id)
-        body = {"aggregate_id": aggregate_id,
-                "aggregate_version": domain_event.originator_version,
-                "text": domain_event.text, "amount": domain_event.amount}
+        body = {
+            "aggregate_id": aggregate_id,
+            "aggregate_version": domain_event.originator_version,
+            "text": domain_event.text,
+            "amount": domain_event.amount,
+        }
         attributes = CloudEventAttributes(
-            id=event_id(aggregate_id, domain_event.originator_version), source=SOURCE,
-            type=CE_TYPE, time=domain_event.timestamp, subject=aggregate_id, unit="putian")
-        return OutboundMessage(TOPIC, aggregate_id.encode(), json.dumps(body).encode(),
-                               attributes.headers())
+            id=event_id(aggregate_id, domain_event.originator_version),
+            source=SOURCE,
+            type=CE_TYPE,
+            time=domain_event.timestamp,
+            subject=aggregate_id,
+            unit="putian",
+        )
+        return OutboundMessage(
+            TOPIC, aggregate_id.encode(), json.dumps(body).encode(), attributes.headers()
+        )
 
     return translate
 
@@ -164,8 +174,10 @@ class NotesProjection:
     name = "notes.read-model"
 
     def create_tables(self, cur: Cursor[Any]) -> None:
-        cur.execute("CREATE TABLE IF NOT EXISTS iso_notes (note_id uuid PRIMARY KEY,"
-                    " amount bigint NOT NULL, text text NOT NULL, version int NOT NULL)")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS iso_notes (note_id uuid PRIMARY KEY,"
+            " amount bigint NOT NULL, text text NOT NULL, version int NOT NULL)"
+        )
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
         if not isinstance(event, Note.Written | Note.Amended):
@@ -174,15 +186,15 @@ class NotesProjection:
         if not Switches.projection_broken:
             amount = min(amount, BIGINT_MAX)  # the fix: capped, as the contract now says
         if isinstance(event, Note.Written):
-            cur.execute("INSERT INTO iso_notes VALUES (%s, %s, %s, %s)"
-                        " ON CONFLICT DO NOTHING",
-                        (event.originator_id, amount, event.text[:100],
-                         event.originator_version))
+            cur.execute(
+                "INSERT INTO iso_notes VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (event.originator_id, amount, event.text[:100], event.originator_version),
+            )
         elif isinstance(event, Note.Amended):
-            cur.execute("UPDATE iso_notes SET amount = %s, text = %s, version = %s"
-                        " WHERE note_id = %s",
-                        (amount, event.text[:100], event.originator_version,
-                         event.originator_id))
+            cur.execute(
+                "UPDATE iso_notes SET amount = %s, text = %s, version = %s WHERE note_id = %s",
+                (amount, event.text[:100], event.originator_version, event.originator_id),
+            )
 
 
 def rules() -> IdentityRules:
@@ -195,21 +207,39 @@ def rules() -> IdentityRules:
 def build_notes(settings: ServiceSettings) -> ServiceParts:
     app = NotesApp(env=eventsourcing_env(settings.service_database_url))
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=4, open=True)
-    projector = Projector(NotesProjection(), app.process_recorder, app.mapper.to_domain_event,
-                          pool, max_attempts=settings.consumer_max_attempts)
+    projector = Projector(
+        NotesProjection(),
+        app.process_recorder,
+        app.mapper.to_domain_event,
+        pool,
+        max_attempts=settings.consumer_max_attempts,
+    )
     return ServiceParts(
-        settings=settings, app=app, grpc_service_names=[], register_grpc=lambda _: None,
-        topic=TOPIC, translate=translator(app), identity_rules=rules(), projector=projector,
-        closers=[pool.close])
+        settings=settings,
+        app=app,
+        grpc_service_names=[],
+        register_grpc=lambda _: None,
+        topic=TOPIC,
+        translate=translator(app),
+        identity_rules=rules(),
+        projector=projector,
+        closers=[pool.close],
+    )
 
 
 def build_tally(settings: ServiceSettings) -> ServiceParts:
     app = TallyApp(env=eventsourcing_env(settings.service_database_url))
     subscription = Subscription("tally.notes", TOPIC, {NoteV1: app.apply_note})
     return ServiceParts(
-        settings=settings, app=app, grpc_service_names=[], register_grpc=lambda _: None,
-        topic="pubrev.tally.events.v1", translate=lambda _: None, identity_rules=rules(),
-        subscriptions=[subscription])
+        settings=settings,
+        app=app,
+        grpc_service_names=[],
+        register_grpc=lambda _: None,
+        topic="pubrev.tally.events.v1",
+        translate=lambda _: None,
+        identity_rules=rules(),
+        subscriptions=[subscription],
+    )
 
 
 if __name__ == "__main__":

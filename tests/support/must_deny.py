@@ -15,16 +15,27 @@ from servicekit.policy import Resource
 
 READS = {
     "disclosure": {"GetDisclosure", "ListDisclosures", "GetDisclosureRate"},
-    "inspection": {"VerifyDraw", "GetPlanProgress", "ListSpotChecks", "ListFindings",
-                   "GetCommunityDisclosure"},
+    "inspection": {
+        "VerifyDraw",
+        "GetPlanProgress",
+        "ListSpotChecks",
+        "ListFindings",
+        "GetCommunityDisclosure",
+    },
     "credit": {"GetLedger", "GetFeedStatus"},
     "casework": {"GetCase", "ListCases", "ExportMonthlyLedgers", "ListWarnings"},
 }
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
 HISTORY = {"GetHistory", "GetHistory(record)"}
 
-OPERATIONS = {"ListParked", "RedriveParked", "SkipParked", "GetLag", "RebuildProjection",
-              "RepushFeeds"}
+OPERATIONS = {
+    "ListParked",
+    "RedriveParked",
+    "SkipParked",
+    "GetLag",
+    "RebuildProjection",
+    "RepushFeeds",
+}
 """pubrev.common.v1.AdminService, served by every service: its operators' work, nobody
 else's — not the auditor's, not the scheduler's, not a bureau's."""
 
@@ -33,20 +44,32 @@ STAFF = {"property-bureau", "township", "discipline", "credit-office", "market-r
 another unit's records."""
 FRONTENDS = {"provincial-system", "console"}
 OWNERS = {"owners", "owners-committee"}
-POLICE_CASEWORK = {"GetCase", "ListCases", "AcknowledgeReferral", "ReportPoliceOutcome",
-                   "GetHistory(record)"}
+POLICE_CASEWORK = {
+    "GetCase",
+    "ListCases",
+    "AcknowledgeReferral",
+    "ReportPoliceOutcome",
+    "GetHistory(record)",
+}
 PII_READS = {"GetCase", "ListCases", "ExportMonthlyLedgers"}
 PENALTY_WRITES = {"ImposePenalty", "ClassifyPenalty", "RevokePenalty"}
-INSPECTION_WRITES = {"PlanSpotChecks", "PlanCrossCheck", "RecordSpotCheck",
-                     "VerifyRectification", "RegisterInspector", "ReportCrossCheck"}
+INSPECTION_WRITES = {
+    "PlanSpotChecks",
+    "PlanCrossCheck",
+    "RecordSpotCheck",
+    "VerifyRectification",
+    "RegisterInspector",
+    "ReportCrossCheck",
+}
 
 
 def _is_write(service: str, rpc: str) -> bool:
     return rpc not in READS.get(service, set()) and rpc not in HISTORY
 
 
-def must_deny(service: str, rpc: str, identity: Identity, relation: str,
-              record: Resource) -> str | None:
+def must_deny(
+    service: str, rpc: str, identity: Identity, relation: str, record: Resource
+) -> str | None:
     agency = identity.agency
     write = _is_write(service, rpc)
     if agency in FRONTENDS:
@@ -54,8 +77,10 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
     if rpc == "GetHistory" and agency != "auditor":
         return "nobody but the auditor reads the whole log"
     if rpc in OPERATIONS and (agency, identity.role) != ("operator", "operator"):
-        return ("parked events, lags, rebuilds and re-pushes are the platform's operators' "
-                "(ARCHITECTURE.md Trust: operators act under an operator identity)")
+        return (
+            "parked events, lags, rebuilds and re-pushes are the platform's operators' "
+            "(ARCHITECTURE.md Trust: operators act under an operator identity)"
+        )
     if agency in STAFF and "other unit" in relation:
         return "a county-level user never reads or writes another unit's records (§2)"
     if agency == "property-company":
@@ -67,8 +92,11 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
             return "a company does not plan or record inspections of itself"
         if service == "credit" and write:
             return "a company does not decide penalties or push feeds"
-        if service == "disclosure" and rpc in {"CloseQuarter", "RegisterCommunity",
-                                               "ChangePropertyCompany"}:
+        if service == "disclosure" and rpc in {
+            "CloseQuarter",
+            "RegisterCommunity",
+            "ChangePropertyCompany",
+        }:
             return "a company does not close quarters or register communities"
     if agency == "police":
         if service != "casework":
@@ -100,8 +128,12 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
     if agency == "operator":
         if rpc in PII_READS:
             return "operators never read personal data or case files"
-        if rpc in PENALTY_WRITES | INSPECTION_WRITES | {"FileDisclosure", "AmendDisclosure",
-                                                         "ReceiveComplaint", "CloseCase"}:
+        if rpc in PENALTY_WRITES | INSPECTION_WRITES | {
+            "FileDisclosure",
+            "AmendDisclosure",
+            "ReceiveComplaint",
+            "CloseCase",
+        }:
             return "operators run the platform; they take no decision of the campaign"
     if agency in {"credit-office", "market-regulation"} and write:
         return "the credit office and market regulation receive records; they decide none here"
@@ -111,8 +143,11 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
         return "penalties are decided by the property bureau (§1)"
     if rpc in INSPECTION_WRITES - {"RecordSpotCheck"} and agency != "property-bureau":
         return "inspections are planned by the property bureau (§1, §5)"
-    if agency == "discipline" and write and rpc not in {"AcknowledgeWarning", "CloseWarning",
-                                                         "ContributeDrawEntropy"}:
+    if (
+        agency == "discipline"
+        and write
+        and rpc not in {"AcknowledgeWarning", "CloseWarning", "ContributeDrawEntropy"}
+    ):
         # Its contribution to a 双随机 draw (issue 10 item 4; plan 四（七）: 行风监督) decides no
         # case: it only makes the draw's seed nobody else's choice.
         return "the discipline office supervises; it decides no case of the campaign"
@@ -123,8 +158,9 @@ def must_deny(service: str, rpc: str, identity: Identity, relation: str,
     if service == "disclosure":
         return _disclosure_must_deny(rpc, identity)
     if service == "casework":
-        return (_casework_must_deny(rpc, identity)
-                or _casework_personal_data_must_deny(rpc, identity, relation))
+        return _casework_must_deny(rpc, identity) or _casework_personal_data_must_deny(
+            rpc, identity, relation
+        )
     if service == "inspection":
         return _inspection_must_deny(rpc, identity, record)
     return None
@@ -137,8 +173,10 @@ CREDIT_FEED_OPERATIONS = {"GetFeedStatus", "RepushFeedRecord", "SweepDisplayPeri
 
 def _credit_must_deny(rpc: str, identity: Identity) -> str | None:
     if rpc in CREDIT_FEED_OPERATIONS and identity.unit != "putian":
-        return ("the feeds to 信用中国(福建) and market regulation carry every unit's records "
-                "(§6): a county-level identity neither reads nor runs them (§2)")
+        return (
+            "the feeds to 信用中国(福建) and market regulation carry every unit's records "
+            "(§6): a county-level identity neither reads nor runs them (§2)"
+        )
     return None
 
 
@@ -150,25 +188,40 @@ DISCLOSURE_REGISTER = {"RegisterCompany", "RegisterCommunity", "ChangePropertyCo
 def _disclosure_must_deny(rpc: str, identity: Identity) -> str | None:
     if rpc in DISCLOSURE_REGISTER and identity.agency != "property-bureau":
         return "communities and their companies are registered by the property bureau (§1)"
-    if (identity.agency == "property-company" and _is_write("disclosure", rpc)
-            and rpc not in {"FileDisclosure", "AmendDisclosure"}):
-        return ("a company files and corrects its disclosures; an audit of them is for the "
-                "owners' committee or owners to ask (§1, §3)")
+    if (
+        identity.agency == "property-company"
+        and _is_write("disclosure", rpc)
+        and rpc not in {"FileDisclosure", "AmendDisclosure"}
+    ):
+        return (
+            "a company files and corrects its disclosures; an audit of them is for the "
+            "owners' committee or owners to ask (§1, §3)"
+        )
     return None
 
 
 # -- casework (issue 10: who handles a case, who answers a referral), from DOMAIN.md §1 (the
 # property bureau leads and publishes typical cases; police acknowledge and report) and §7 --
 
-CASEWORK_HANDLING = {"AssignCase", "StartInvestigation", "ResolveCase", "GiveFeedback",
-                     "CloseCase", "ReferToPolice", "FlagTypicalCase", "ShredPersonalData"}
+CASEWORK_HANDLING = {
+    "AssignCase",
+    "StartInvestigation",
+    "ResolveCase",
+    "GiveFeedback",
+    "CloseCase",
+    "ReferToPolice",
+    "FlagTypicalCase",
+    "ShredPersonalData",
+}
 CASEWORK_POLICE_REPORTS = {"AcknowledgeReferral", "ReportPoliceOutcome"}
 
 
 def _casework_must_deny(rpc: str, identity: Identity) -> str | None:
     if rpc in CASEWORK_HANDLING and identity.agency != "property-bureau":
-        return ("a case is handled, referred, published and closed by the property bureau "
-                "(§1, §7); townships mediate, the discipline office supervises")
+        return (
+            "a case is handled, referred, published and closed by the property bureau "
+            "(§1, §7); townships mediate, the discipline office supervises"
+        )
     if rpc in CASEWORK_POLICE_REPORTS and identity.agency != "police":
         return "only the police acknowledge a referral and report its outcome (§1, §7)"
     return None
@@ -183,13 +236,20 @@ INSPECTION_DRAW_SUPERVISORS = {"property-bureau", "discipline", "auditor"}
 
 
 def _inspection_must_deny(rpc: str, identity: Identity, record: Resource) -> str | None:
-    if (rpc == "VerifyDraw" and not record.published
-            and identity.agency not in INSPECTION_DRAW_SUPERVISORS):
-        return ("before its checks are done a draw names the communities to be checked (§5): "
-                "none but the planning bureau and those who supervise it may see it")
+    if (
+        rpc == "VerifyDraw"
+        and not record.published
+        and identity.agency not in INSPECTION_DRAW_SUPERVISORS
+    ):
+        return (
+            "before its checks are done a draw names the communities to be checked (§5): "
+            "none but the planning bureau and those who supervise it may see it"
+        )
     if rpc == "ContributeDrawEntropy" and identity.agency == "property-bureau":
-        return ("the bureau that plans a draw does not also contribute to its seed: it would "
-                "choose the draw alone")
+        return (
+            "the bureau that plans a draw does not also contribute to its seed: it would "
+            "choose the draw alone"
+        )
     if rpc == "RedrawSpotChecks" and identity.agency != "property-bureau":
         return "only the planning property bureau re-draws its plan, for a recorded reason (§5)"
     return None
@@ -208,20 +268,27 @@ CASEWORK_HANDLING_AGENCIES = {"property-bureau", "township"}
 mediate); the discipline office supervises, the others receive records."""
 
 
-def _casework_personal_data_must_deny(rpc: str, identity: Identity,
-                                      relation: str) -> str | None:
+def _casework_personal_data_must_deny(rpc: str, identity: Identity, relation: str) -> str | None:
     if rpc == CASEWORK_COMPLAINANT_READ:
         if not relation.startswith("same unit"):
-            return ("the complainant's name and phone are shown only to the handling unit "
-                    "(§7): not to another unit, nor to the city above it")
+            return (
+                "the complainant's name and phone are shown only to the handling unit "
+                "(§7): not to another unit, nor to the city above it"
+            )
         if identity.agency not in CASEWORK_HANDLING_AGENCIES:
-            return ("the complainant's name and phone are for the unit that handles the "
-                    "complaint (§1, §7), not for those who supervise or receive its records")
+            return (
+                "the complainant's name and phone are for the unit that handles the "
+                "complaint (§1, §7), not for those who supervise or receive its records"
+            )
     if rpc == CASEWORK_PERSONAL_DATA_READS_LIST:
         if identity.unit != "putian":
-            return ("the reads of complainants' data are listed for the city (issue 10 item "
-                    "7): a county-level unit does not audit its own reads")
+            return (
+                "the reads of complainants' data are listed for the city (issue 10 item "
+                "7): a county-level unit does not audit its own reads"
+            )
         if identity.agency in {"operator", "township", "credit-office", "market-regulation"}:
-            return ("who read a complainant's data is an oversight record of the handling "
-                    "units (§7), not for operators or agencies that handle no complaint")
+            return (
+                "who read a complainant's data is an oversight record of the handling "
+                "units (§7), not for operators or agencies that handle no complaint"
+            )
     return None

@@ -69,16 +69,23 @@ def arm(service: str, probability: float, counter: Path, limit: int, gap: float)
             original_point(name)
             return
         in_batch, sent = sent, 0
-        if in_batch and rng.random() < probability and quiet_for(counter) >= gap \
-                and crashes_so_far(counter) < limit:
-            line = (f"{datetime.now(UTC).isoformat()} {service} pid={os.getpid()} {POINT} "
-                    f"messages={in_batch}\n")
+        if (
+            in_batch
+            and rng.random() < probability
+            and quiet_for(counter) >= gap
+            and crashes_so_far(counter) < limit
+        ):
+            line = (
+                f"{datetime.now(UTC).isoformat()} {service} pid={os.getpid()} {POINT} "
+                f"messages={in_batch}\n"
+            )
             with counter.open("a", encoding="utf-8") as out:
                 out.write(line)
                 out.flush()
                 os.fsync(out.fileno())
-            sys.stderr.write(f"chaos: crashing at {POINT} (after the acks, before the "
-                             "position is recorded)\n")
+            sys.stderr.write(
+                f"chaos: crashing at {POINT} (after the acks, before the position is recorded)\n"
+            )
             sys.stderr.flush()
             os._exit(faults.EXIT_STATUS)
         original_point(name)
@@ -91,9 +98,13 @@ def main() -> None:
     service, role = sys.argv[1], sys.argv[2]
     counter = os.environ.get("CHAOS_AFTER_ACK_COUNTER")
     if counter:
-        arm(service, float(os.environ.get("CHAOS_AFTER_ACK_P", "0")), Path(counter),
+        arm(
+            service,
+            float(os.environ.get("CHAOS_AFTER_ACK_P", "0")),
+            Path(counter),
             int(os.environ.get("CHAOS_AFTER_ACK_MAX", "0")),
-            float(os.environ.get("CHAOS_AFTER_ACK_GAP", "0")))
+            float(os.environ.get("CHAOS_AFTER_ACK_GAP", "0")),
+        )
     sys.argv = [service, role]
     runpy.run_module(service, run_name="__main__", alter_sys=True)
 

@@ -22,8 +22,9 @@ import grpc
 
 from tools.chaos.commands import Metadata
 
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-                       grpc.StatusCode.ABORTED})
+RETRYABLE = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.ABORTED}
+)
 NOT_SPECIFIC = frozenset({grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN})
 """Answers that tell a caller nothing about its request (and not whether it was done)."""
 CALL_TIMEOUT = 20.0
@@ -73,19 +74,30 @@ Stub = Callable[..., Awaitable[Any]]
 class Caller:
     """Sends calls to the four services over a few channels each (callers share them)."""
 
-    def __init__(self, ports: Mapping[str, int],
-                 stubs: Mapping[str, Callable[[grpc.aio.Channel], Any]],
-                 channels_per_service: int = 2, budget: float = 600.0) -> None:
+    def __init__(
+        self,
+        ports: Mapping[str, int],
+        stubs: Mapping[str, Callable[[grpc.aio.Channel], Any]],
+        channels_per_service: int = 2,
+        budget: float = 600.0,
+    ) -> None:
         self.budget = budget
         self.stats = CallStats()
         self._channels = {
-            service: [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
-                      for _ in range(channels_per_service)]
-            for service, port in ports.items()}
-        self._stubs = {service: [stubs[service](c) for c in channels]
-                       for service, channels in self._channels.items()}
-        self._admin = {service: [stubs["admin"](c) for c in channels]
-                       for service, channels in self._channels.items()}
+            service: [
+                grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
+                for _ in range(channels_per_service)
+            ]
+            for service, port in ports.items()
+        }
+        self._stubs = {
+            service: [stubs[service](c) for c in channels]
+            for service, channels in self._channels.items()
+        }
+        self._admin = {
+            service: [stubs["admin"](c) for c in channels]
+            for service, channels in self._channels.items()
+        }
         self._rng = random.Random()  # noqa: S311 (jitter)
 
     async def close(self) -> None:
@@ -97,9 +109,17 @@ class Caller:
         stubs = (self._admin if admin else self._stubs)[service]
         return stubs[self._rng.randrange(len(stubs))]
 
-    async def call(self, service: str, rpc: str, request: Any, metadata: Metadata, *,
-                   admin: bool = False, count: bool = True, budget: float | None = None
-                   ) -> Answer:
+    async def call(
+        self,
+        service: str,
+        rpc: str,
+        request: Any,
+        metadata: Metadata,
+        *,
+        admin: bool = False,
+        count: bool = True,
+        budget: float | None = None,
+    ) -> Answer:
         """The command's outcome, after as many attempts as it takes (see the module)."""
         deadline = time.monotonic() + (self.budget if budget is None else budget)
         pause = 0.1
@@ -112,9 +132,16 @@ class Caller:
                 answer = Answer(grpc.StatusCode.OK, reply, attempts=attempts)
             except grpc.aio.AioRpcError as error:
                 trailers = error.trailing_metadata() or ()
-                answer = Answer(error.code(), None, (error.details() or "")[:300], attempts,
-                                sum(len(str(k)) + len(v if isinstance(v, bytes) else str(v))
-                                    for k, v in trailers))
+                answer = Answer(
+                    error.code(),
+                    None,
+                    (error.details() or "")[:300],
+                    attempts,
+                    sum(
+                        len(str(k)) + len(v if isinstance(v, bytes) else str(v))
+                        for k, v in trailers
+                    ),
+                )
             if answer.code in RETRYABLE:
                 self.stats.retries[answer.code.name] += 1
                 if time.monotonic() + pause < deadline:

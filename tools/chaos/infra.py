@@ -94,8 +94,7 @@ class Kafka:
         store can be formatted anew. Whether there was one."""
         pid = devinfra.read_pid(self.pid_file)
         props = str(self.home / "server.properties")
-        if pid is None or not devinfra.pid_alive(pid) or props not in (
-                devinfra.cmdline(pid) or []):
+        if pid is None or not devinfra.pid_alive(pid) or props not in (devinfra.cmdline(pid) or []):
             return False
         _kill_group(pid)
         devinfra.wait_gone(pid, 30)
@@ -107,7 +106,7 @@ class Kafka:
             "node.id": "1",
             "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
             "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:"
-                         f"{self.controller_port}",
+            f"{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -135,32 +134,57 @@ class Kafka:
             data.mkdir(parents=True)
             props.write_text(self.properties())
             formatted = devinfra.run(
-                [java, "-cp", devinfra.kafka_classpath(), "kafka.tools.StorageTool", "format",
-                 "-t", devinfra.new_cluster_id(), "-c", str(props)],
-                timeout=120, cwd=self.home)
+                [
+                    java,
+                    "-cp",
+                    devinfra.kafka_classpath(),
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    devinfra.new_cluster_id(),
+                    "-c",
+                    str(props),
+                ],
+                timeout=120,
+                cwd=self.home,
+            )
             if formatted.returncode != 0:
-                raise InfraFailed(f"formatting the chaos broker's store failed:\n"
-                                  f"{formatted.stdout[-3000:]}")
+                raise InfraFailed(
+                    f"formatting the chaos broker's store failed:\n{formatted.stdout[-3000:]}"
+                )
         self.logs.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         with self.log.open("ab") as out:
             offset = out.tell()
             self.process = subprocess.Popen(
-                [java, *devinfra.KAFKA_HEAP, "-cp", devinfra.kafka_classpath(),
-                 devinfra.KAFKA_MAIN, str(props)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.home,
-                start_new_session=True)
+                [
+                    java,
+                    *devinfra.KAFKA_HEAP,
+                    "-cp",
+                    devinfra.kafka_classpath(),
+                    devinfra.KAFKA_MAIN,
+                    str(props),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.home,
+                start_new_session=True,
+            )
         self.pid_file.write_text(f"{self.process.pid}\n")
         while True:
             if self.process.poll() is not None:
-                raise InfraFailed(f"the chaos broker exited while starting; its log:\n"
-                                  f"{tail(self.log, offset)}")
+                raise InfraFailed(
+                    f"the chaos broker exited while starting; its log:\n{tail(self.log, offset)}"
+                )
             if devinfra.log_has(self.log, offset, KAFKA_READY) and can_connect(self.port):
                 return time.monotonic() - started
             if time.monotonic() - started > READY_TIMEOUT:
                 self.stop()
-                raise InfraFailed(f"the chaos broker was not ready after {READY_TIMEOUT:.0f} s:"
-                                  f"\n{tail(self.log, offset)}")
+                raise InfraFailed(
+                    f"the chaos broker was not ready after {READY_TIMEOUT:.0f} s:"
+                    f"\n{tail(self.log, offset)}"
+                )
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -234,9 +258,20 @@ class Postgres:
         if not (self.data / "PG_VERSION").exists():
             shutil.rmtree(self.data, ignore_errors=True)
             made = devinfra.run(
-                [bin_dir / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--locale=C"],
-                timeout=300, account=self.account, cwd=self.home)
+                [
+                    bin_dir / "initdb",
+                    "-D",
+                    self.data,
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                timeout=300,
+                account=self.account,
+                cwd=self.home,
+            )
             if made.returncode != 0:
                 raise InfraFailed(f"initdb of the chaos cluster failed:\n{made.stdout[-3000:]}")
         return bin_dir
@@ -254,23 +289,45 @@ class Postgres:
 
     def start(self) -> float:
         bin_dir = self._prepare()
-        options = f"-p {self.port} -k {self.home / 'run'} -c listen_addresses={HOST} " \
-                  "-c max_connections=300 -c shared_buffers=256MB"
+        options = (
+            f"-p {self.port} -k {self.home / 'run'} -c listen_addresses={HOST} "
+            "-c max_connections=300 -c shared_buffers=256MB"
+        )
         started = time.monotonic()
         result = devinfra.run(
-            [bin_dir / "pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "90",
-             "-o", options], timeout=120, account=self.account, cwd=self.home)
+            [
+                bin_dir / "pg_ctl",
+                "start",
+                "-D",
+                self.data,
+                "-l",
+                self.log,
+                "-w",
+                "-t",
+                "90",
+                "-o",
+                options,
+            ],
+            timeout=120,
+            account=self.account,
+            cwd=self.home,
+        )
         if result.returncode != 0:
-            raise InfraFailed(f"the chaos PostgreSQL did not start:\n{result.stdout[-2000:]}\n"
-                              f"{tail(self.log)}")
+            raise InfraFailed(
+                f"the chaos PostgreSQL did not start:\n{result.stdout[-2000:]}\n{tail(self.log)}"
+            )
         return time.monotonic() - started
 
     def crash(self) -> None:
         """`pg_ctl stop -m immediate`: every backend dies at once, as in a crash; the next
         start recovers from the WAL."""
         bin_dir, _ = devinfra.pg_bin_dir()
-        devinfra.run([bin_dir / "pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w"],
-                     timeout=60, account=self.account, cwd=self.home)
+        devinfra.run(
+            [bin_dir / "pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w"],
+            timeout=60,
+            account=self.account,
+            cwd=self.home,
+        )
 
     def restart(self) -> tuple[float, float]:
         """A crash, then a start (recovery); (seconds down, seconds to start)."""
@@ -282,8 +339,12 @@ class Postgres:
 
     def stop(self) -> None:
         bin_dir, _ = devinfra.pg_bin_dir()
-        devinfra.run([bin_dir / "pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w"],
-                     timeout=90, account=self.account, cwd=self.home)
+        devinfra.run(
+            [bin_dir / "pg_ctl", "stop", "-D", self.data, "-m", "fast", "-w"],
+            timeout=90,
+            account=self.account,
+            cwd=self.home,
+        )
 
     def drop_service_databases(self, services: list[str]) -> None:
         """A fresh start: the previous run's service databases go."""

@@ -109,7 +109,8 @@ class Model:
 
     def _on_RegisterCommunity(self, request: Any, reply: Any, _: object) -> None:
         self.communities[request.community_code] = Community(
-            request.community_code, request.unit, request.company_uscc)
+            request.community_code, request.unit, request.company_uscc
+        )
 
     def _on_FileDisclosure(self, request: Any, reply: Any, _: object) -> None:
         self.filings[reply.disclosure_id] = Filing(reply.disclosure_id, request.community_code)
@@ -117,13 +118,16 @@ class Model:
     def _on_AmendDisclosure(self, request: Any, reply: Any, _: object) -> None:
         filing = self.filings.get(request.disclosure_id)
         if filing is None:
-            self.mismatches.append(f"amendment accepted for a disclosure never filed "
-                                   f"{request.disclosure_id[:40]}")
+            self.mismatches.append(
+                f"amendment accepted for a disclosure never filed {request.disclosure_id[:40]}"
+            )
             return
         filing.versions += 1
         if reply.version != filing.versions:
-            self.mismatches.append(f"amendment of {filing.disclosure_id} answered version "
-                                   f"{reply.version}, the model counts {filing.versions}")
+            self.mismatches.append(
+                f"amendment of {filing.disclosure_id} answered version "
+                f"{reply.version}, the model counts {filing.versions}"
+            )
 
     # -- inspection ---------------------------------------------------------------------------
 
@@ -145,26 +149,33 @@ class Model:
             community = self.communities.get(request.community_code)
             company = community.company_uscc if community else ""
         if len(findings) != failed:
-            self.mismatches.append(f"check of {request.community_code}: {failed} failed items "
-                                   f"but {len(findings)} findings")
-        self.checks[reply.spot_check_id] = Check(reply.spot_check_id, request.community_code,
-                                                 company, findings)
+            self.mismatches.append(
+                f"check of {request.community_code}: {failed} failed items "
+                f"but {len(findings)} findings"
+            )
+        self.checks[reply.spot_check_id] = Check(
+            reply.spot_check_id, request.community_code, company, findings
+        )
 
     # -- credit -------------------------------------------------------------------------------
 
     def _on_ImposePenalty(self, request: Any, reply: Any, published: bool | None) -> None:
         expected = request.severity != "minor" if published is None else published
         if reply.published != expected:
-            self.mismatches.append(f"penalty {request.decision_number}: severity "
-                                   f"{request.severity} answered published={reply.published}")
+            self.mismatches.append(
+                f"penalty {request.decision_number}: severity "
+                f"{request.severity} answered published={reply.published}"
+            )
         self.penalties[request.decision_number] = Penalty(
-            request.decision_number, reply.penalty_id, request.party_uscc, expected)
+            request.decision_number, reply.penalty_id, request.party_uscc, expected
+        )
 
     # -- casework -----------------------------------------------------------------------------
 
     def _on_ReceiveComplaint(self, request: Any, reply: Any, _: object) -> None:
-        self.complaints[reply.case_id] = Complaint(reply.case_id, request.community_code,
-                                                   request.unit)
+        self.complaints[reply.case_id] = Complaint(
+            reply.case_id, request.community_code, request.unit
+        )
 
     def _on_StartInvestigation(self, request: Any, reply: Any, _: object) -> None:
         complaint = self.complaints.get(request.case_id)
@@ -180,8 +191,9 @@ class Model:
 
     def findings(self) -> dict[str, Check]:
         """finding id → its check."""
-        return {finding: check for check in self.checks.values()
-                for finding, _, _ in check.findings}
+        return {
+            finding: check for check in self.checks.values() for finding, _, _ in check.findings
+        }
 
     def leads(self) -> Counter[str]:
         """community code → complaints about it."""

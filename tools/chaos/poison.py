@@ -62,14 +62,29 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "contracts" / "samples"
 YEAR_ONE = "0001-01-01T00:00:00+14:00"
 TRAILER_LIMIT = 8192
-SPECIFIC = frozenset({grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT,
-                      grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND,
-                      grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.PERMISSION_DENIED,
-                      grpc.StatusCode.OUT_OF_RANGE})
+SPECIFIC = frozenset(
+    {
+        grpc.StatusCode.OK,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
 """Answers that tell the caller what became of its request."""
 Task = Callable[[], Awaitable[None]]
-COMMANDS = frozenset({"RegisterCommunity", "FileDisclosure", "RecordSpotCheck", "ImposePenalty",
-                      "ReceiveComplaint", "VerifyRectification"})
+COMMANDS = frozenset(
+    {
+        "RegisterCommunity",
+        "FileDisclosure",
+        "RecordSpotCheck",
+        "ImposePenalty",
+        "ReceiveComplaint",
+        "VerifyRectification",
+    }
+)
 """The generated or poison requests that change something when accepted (the others are
 queries): an accepted one goes into the model like any command."""
 
@@ -126,8 +141,15 @@ class PoisonReport:
 
 
 class Poisoner:
-    def __init__(self, caller: Caller, model: Model, bootstrap: str, seed: int,
-                 generated: int, uncertain: list[Pending]) -> None:
+    def __init__(
+        self,
+        caller: Caller,
+        model: Model,
+        bootstrap: str,
+        seed: int,
+        generated: int,
+        uncertain: list[Pending],
+    ) -> None:
         self.caller = caller
         self.uncertain = uncertain
         """Where a command without a specific answer goes, to be resolved later."""
@@ -137,13 +159,28 @@ class Poisoner:
         self.generated = generated
         self.report = PoisonReport()
 
-    async def probe(self, name: str, service: str, rpc: str, request: Any,
-                    metadata: rq.Metadata, expected: str = "", admin: bool = False) -> Answer:
-        answer = await self.caller.call(service, rpc, request, metadata, count=False,
-                                        admin=admin)
-        self.report.probes.append(Probe(name, rpc, answer.code.name, answer.trailers_size,
-                                        answer.code in SPECIFIC, expected,
-                                        answer.details[:160]))
+    async def probe(
+        self,
+        name: str,
+        service: str,
+        rpc: str,
+        request: Any,
+        metadata: rq.Metadata,
+        expected: str = "",
+        admin: bool = False,
+    ) -> Answer:
+        answer = await self.caller.call(service, rpc, request, metadata, count=False, admin=admin)
+        self.report.probes.append(
+            Probe(
+                name,
+                rpc,
+                answer.code.name,
+                answer.trailers_size,
+                answer.code in SPECIFIC,
+                expected,
+                answer.details[:160],
+            )
+        )
         if answer.ok and rpc in COMMANDS:
             self.model.accept(rpc, request, answer.reply)
         elif rpc in COMMANDS and (answer.code in NOT_SPECIFIC or answer.code in RETRYABLE):
@@ -154,8 +191,15 @@ class Poisoner:
 
     def corpus(self) -> list[Task]:
         """The issue's poison inputs, each a task for the callers' bag."""
-        return [self._huge_name, self._huge_amounts, self._year_one, self._decision_numbers,
-                self._long_id, self._null_header, self._forged_source]
+        return [
+            self._huge_name,
+            self._huge_amounts,
+            self._year_one,
+            self._decision_numbers,
+            self._long_id,
+            self._null_header,
+            self._forged_source,
+        ]
 
     def _community(self) -> Any:
         communities = sorted(self.model.communities.values(), key=lambda c: c.code)
@@ -166,13 +210,26 @@ class Poisoner:
         community = self._community()
         unit = community.unit if community else "chengxiang"
         request = dpb.RegisterCommunityRequest(
-            request_id=f"poison-{code}", community_code=code, name="名" * 1_000_000,
-            address="城厢区龙桥街道1号", unit=unit, division_code="350302", township="龙桥街道",
+            request_id=f"poison-{code}",
+            community_code=code,
+            name="名" * 1_000_000,
+            address="城厢区龙桥街道1号",
+            unit=unit,
+            division_code="350302",
+            township="龙桥街道",
             company_uscc=community.company_uscc if community else "91350200776049653A",
-            company_name="莆田市某物业服务有限公司", signboard_at_main_entrance=True,
-            household_count=100)
-        await self.probe("1 MB community name", "disclosure", "RegisterCommunity", request,
-                         rq.officer(unit), "INVALID_ARGUMENT")
+            company_name="莆田市某物业服务有限公司",
+            signboard_at_main_entrance=True,
+            household_count=100,
+        )
+        await self.probe(
+            "1 MB community name",
+            "disclosure",
+            "RegisterCommunity",
+            request,
+            rq.officer(unit),
+            "INVALID_ARGUMENT",
+        )
 
     async def _huge_amounts(self) -> None:
         community = self._community()
@@ -180,65 +237,126 @@ class Poisoner:
             return
         top = 2**63 - 1
         request = dpb.FileDisclosureRequest(
-            request_id=f"poison-amounts-{community.code}", community_code=community.code,
-            year=2025, quarter=4, content=dpb.DisclosureContent(
-                income=[dpb.IncomeItem(source="parking", amount_fen=top),
-                        dpb.IncomeItem(source="advertising", amount_fen=top)],
-                operating_cost_fen=0, owners_share_fen=top, company_share_fen=0,
-                transferred_to_maintenance_fund_fen=top, separate_account="兴业银行 1234567890",
-                contact_name="林经理", contact_phone="13905941234", posting_start="2026-01-05",
-                posting_end="2026-02-20", posting_channels=["signboard"]))
-        await self.probe("two income items of 2^63−1 fen", "disclosure", "FileDisclosure",
-                         request, rq.officer(community.unit), "INVALID_ARGUMENT")
+            request_id=f"poison-amounts-{community.code}",
+            community_code=community.code,
+            year=2025,
+            quarter=4,
+            content=dpb.DisclosureContent(
+                income=[
+                    dpb.IncomeItem(source="parking", amount_fen=top),
+                    dpb.IncomeItem(source="advertising", amount_fen=top),
+                ],
+                operating_cost_fen=0,
+                owners_share_fen=top,
+                company_share_fen=0,
+                transferred_to_maintenance_fund_fen=top,
+                separate_account="兴业银行 1234567890",
+                contact_name="林经理",
+                contact_phone="13905941234",
+                posting_start="2026-01-05",
+                posting_end="2026-02-20",
+                posting_channels=["signboard"],
+            ),
+        )
+        await self.probe(
+            "two income items of 2^63−1 fen",
+            "disclosure",
+            "FileDisclosure",
+            request,
+            rq.officer(community.unit),
+            "INVALID_ARGUMENT",
+        )
 
     async def _year_one(self) -> None:
         complaint = cpb.ReceiveComplaintRequest(
-            request_id="poison-year-one", channel="hotline_12345", category="other",
-            description="公共收益未公示", unit="licheng", received_at=YEAR_ONE)
-        await self.probe("complaint received at 0001-01-01T00:00:00+14:00", "casework",
-                         "ReceiveComplaint", complaint, rq.officer("licheng"),
-                         "INVALID_ARGUMENT")
+            request_id="poison-year-one",
+            channel="hotline_12345",
+            category="other",
+            description="公共收益未公示",
+            unit="licheng",
+            received_at=YEAR_ONE,
+        )
+        await self.probe(
+            "complaint received at 0001-01-01T00:00:00+14:00",
+            "casework",
+            "ReceiveComplaint",
+            complaint,
+            rq.officer("licheng"),
+            "INVALID_ARGUMENT",
+        )
         verify = ipb.VerifyRectificationRequest(
-            request_id="poison-verify", finding_id=str(uuid.uuid4()), verified_at=YEAR_ONE,
-            evidence_refs=["x.jpg"])
-        await self.probe("rectification verified at 0001-01-01T00:00:00+14:00", "inspection",
-                         "VerifyRectification", verify, rq.officer("licheng"),
-                         "INVALID_ARGUMENT")
+            request_id="poison-verify",
+            finding_id=str(uuid.uuid4()),
+            verified_at=YEAR_ONE,
+            evidence_refs=["x.jpg"],
+        )
+        await self.probe(
+            "rectification verified at 0001-01-01T00:00:00+14:00",
+            "inspection",
+            "VerifyRectification",
+            verify,
+            rq.officer("licheng"),
+            "INVALID_ARGUMENT",
+        )
         plans = sorted(self.model.plans)
         check = ipb.RecordSpotCheckRequest(
-            request_id="poison-check", plan_id=plans[0] if plans else str(uuid.uuid4()),
-            community_code="LC-0001", inspected_at=YEAR_ONE, inspector_codes=["CH-x-0"],
-            checklist=[ipb.ChecklistItem(item="signboard_present", passed=True)])
-        await self.probe("check inspected at 0001-01-01T00:00:00+14:00", "inspection",
-                         "RecordSpotCheck", check, rq.officer("licheng"), "INVALID_ARGUMENT")
+            request_id="poison-check",
+            plan_id=plans[0] if plans else str(uuid.uuid4()),
+            community_code="LC-0001",
+            inspected_at=YEAR_ONE,
+            inspector_codes=["CH-x-0"],
+            checklist=[ipb.ChecklistItem(item="signboard_present", passed=True)],
+        )
+        await self.probe(
+            "check inspected at 0001-01-01T00:00:00+14:00",
+            "inspection",
+            "RecordSpotCheck",
+            check,
+            rq.officer("licheng"),
+            "INVALID_ARGUMENT",
+        )
 
     async def _decision_numbers(self) -> None:
-        for name, number in (("decision number with a tab", "莆城罚决〔2026〕\t77号"),
-                             ("decision number of 200 characters", "莆" * 200)):
+        for name, number in (
+            ("decision number with a tab", "莆城罚决〔2026〕\t77号"),
+            ("decision number of 200 characters", "莆" * 200),
+        ):
             base = rq.penalty(self.rng, 0, "91350200776049653A", "莆田市某物业服务有限公司")
             request = kpb.ImposePenaltyRequest()
             request.CopyFrom(base.request)
             request.request_id = f"poison-decision-{len(number)}"
             request.decision_number = number
-            await self.probe(name, "credit", "ImposePenalty", request,
-                             rq.officer(request.unit), "INVALID_ARGUMENT")
+            await self.probe(
+                name,
+                "credit",
+                "ImposePenalty",
+                request,
+                rq.officer(request.unit),
+                "INVALID_ARGUMENT",
+            )
 
     async def _long_id(self) -> None:
-        await self.probe("query GetCase with a 10,000-character id", "casework", "GetCase",
-                         cpb.GetCaseRequest(case_id="x" * 10_000), rq.officer("licheng"),
-                         "INVALID_ARGUMENT")
+        await self.probe(
+            "query GetCase with a 10,000-character id",
+            "casework",
+            "GetCase",
+            cpb.GetCaseRequest(case_id="x" * 10_000),
+            rq.officer("licheng"),
+            "INVALID_ARGUMENT",
+        )
 
-    async def _publish(self, topic: str, key: str, body: bytes,
-                       headers: list[tuple[str, bytes | None]]) -> tuple[int, int]:
+    async def _publish(
+        self, topic: str, key: str, body: bytes, headers: list[tuple[str, bytes | None]]
+    ) -> tuple[int, int]:
         """Publishes once it can (the broker may be restarting): (partition, offset)."""
         deadline = time.monotonic() + 180
         while True:
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                        enable_idempotence=True)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True
+            )
             try:
                 await producer.start()
-                sent = await producer.send_and_wait(topic, body, key=key.encode(),
-                                                    headers=headers)
+                sent = await producer.send_and_wait(topic, body, key=key.encode(), headers=headers)
                 return int(sent.partition), int(sent.offset)
             except KafkaError:
                 if time.monotonic() > deadline:
@@ -252,14 +370,25 @@ class Poisoner:
         body = json.loads((SAMPLES / "pubrev.inspection.ViolationFound.v1.json").read_text())
         aggregate = str(uuid.uuid4())
         body |= {"aggregate_id": aggregate, "aggregate_version": 1}
-        headers: list[tuple[str, bytes | None]] = [*CloudEventAttributes(
-            id=f"{aggregate}:1", source="/pubrev/inspection",
-            type="pubrev.inspection.ViolationFound.v1", time=datetime.now(UTC),
-            subject=aggregate, unit="licheng").headers(), ("x-trace", None)]
-        partition, offset = await self._publish(topic, aggregate, json.dumps(body).encode(),
-                                                headers)
-        self.report.kafka.append(KafkaPoison("record with a null header value", topic,
-                                             partition, offset, f"{aggregate}:1"))
+        headers: list[tuple[str, bytes | None]] = [
+            *CloudEventAttributes(
+                id=f"{aggregate}:1",
+                source="/pubrev/inspection",
+                type="pubrev.inspection.ViolationFound.v1",
+                time=datetime.now(UTC),
+                subject=aggregate,
+                unit="licheng",
+            ).headers(),
+            ("x-trace", None),
+        ]
+        partition, offset = await self._publish(
+            topic, aggregate, json.dumps(body).encode(), headers
+        )
+        self.report.kafka.append(
+            KafkaPoison(
+                "record with a null header value", topic, partition, offset, f"{aggregate}:1"
+            )
+        )
 
     async def _forged_source(self) -> None:
         """Forges the next version of a real filed disclosure from another source, then
@@ -268,9 +397,14 @@ class Poisoner:
         # filing to forge, rather than leave the corpus without its forged event.
         deadline = time.monotonic() + 120
         while True:
-            candidates = sorted((f for f in self.model.filings.values() if f.versions == 1
-                                 and f.community_code in self.model.settled),
-                                key=lambda f: f.disclosure_id)
+            candidates = sorted(
+                (
+                    f
+                    for f in self.model.filings.values()
+                    if f.versions == 1 and f.community_code in self.model.settled
+                ),
+                key=lambda f: f.disclosure_id,
+            )
             if candidates or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1.0)
@@ -283,30 +417,49 @@ class Poisoner:
         topic = "pubrev.disclosure.events.v1"
         body = json.loads((SAMPLES / "pubrev.disclosure.DisclosureAmended.v1.json").read_text())
         forged_income = 1
-        body |= {"aggregate_id": filing.disclosure_id, "aggregate_version": 2,
-                 "unit": community.unit, "community_code": community.code,
-                 "company_uscc": community.company_uscc, "year": 2026, "quarter": 1}
-        body["figures"] |= {"income": [{"source": "parking", "amount_fen": forged_income}],
-                            "income_total_fen": forged_income}
+        body |= {
+            "aggregate_id": filing.disclosure_id,
+            "aggregate_version": 2,
+            "unit": community.unit,
+            "community_code": community.code,
+            "company_uscc": community.company_uscc,
+            "year": 2026,
+            "quarter": 1,
+        }
+        body["figures"] |= {
+            "income": [{"source": "parking", "amount_fen": forged_income}],
+            "income_total_fen": forged_income,
+        }
         ce_id = f"{filing.disclosure_id}:2"
-        headers: list[tuple[str, bytes | None]] = list(CloudEventAttributes(
-            id=ce_id, source="/pubrev/credit", type="pubrev.disclosure.DisclosureAmended.v1",
-            time=datetime.now(UTC), subject=filing.disclosure_id, unit=community.unit
-        ).headers())
-        partition, offset = await self._publish(topic, filing.disclosure_id,
-                                                json.dumps(body).encode(), headers)
-        self.report.kafka.append(KafkaPoison("event with a forged ce_source", topic, partition,
-                                             offset, ce_id))
+        headers: list[tuple[str, bytes | None]] = list(
+            CloudEventAttributes(
+                id=ce_id,
+                source="/pubrev/credit",
+                type="pubrev.disclosure.DisclosureAmended.v1",
+                time=datetime.now(UTC),
+                subject=filing.disclosure_id,
+                unit=community.unit,
+            ).headers()
+        )
+        partition, offset = await self._publish(
+            topic, filing.disclosure_id, json.dumps(body).encode(), headers
+        )
+        self.report.kafka.append(
+            KafkaPoison("event with a forged ce_source", topic, partition, offset, ce_id)
+        )
         self.report.forged.append(Forged(filing.disclosure_id, 2, forged_income))
         # The real amendment, which must be applied as version 2 whatever came before.
         got = await self.caller.call(
-            "disclosure", "GetDisclosure", dpb.GetDisclosureRequest(
-                disclosure_id=filing.disclosure_id), rq.officer(community.unit), count=False)
+            "disclosure",
+            "GetDisclosure",
+            dpb.GetDisclosureRequest(disclosure_id=filing.disclosure_id),
+            rq.officer(community.unit),
+            count=False,
+        )
         if not got.ok:
             return
         current = got.reply.disclosure
-        request = dpb.FileDisclosureRequest(community_code=community.code,
-                                            content=current.content)
+        request = dpb.FileDisclosureRequest(community_code=community.code, content=current.content)
         amend = rq.amendment(request, filing.disclosure_id, 1, 7)
         if amend is None:
             return
@@ -332,11 +485,13 @@ class Poisoner:
                 tasks.append(self._generated_task(name, service, rpc, request, who, admin))
         return tasks
 
-    def _generated_task(self, name: str, service: str, rpc: str, request: Message,
-                        who: rq.Metadata, admin: bool) -> Task:
+    def _generated_task(
+        self, name: str, service: str, rpc: str, request: Message, who: rq.Metadata, admin: bool
+    ) -> Task:
         async def task() -> None:
-            answer = await self.probe(f"{name} (generated)", service, rpc, request, who,
-                                      admin=admin)
+            answer = await self.probe(
+                f"{name} (generated)", service, rpc, request, who, admin=admin
+            )
             self.report.generated[(rpc, answer.code.name)] += 1
 
         return task
@@ -345,55 +500,128 @@ class Poisoner:
         unit = self.rng.choice(COUNTY_UNITS)
         who = rq.officer(unit)
         community = dpb.RegisterCommunityRequest(
-            request_id="gen-community", community_code="GEN-0001", name="阳光花园",
-            address="龙桥街道1号", unit=unit, division_code="350302", township="龙桥街道",
-            company_uscc="91350200776049653A", company_name="莆田市某物业服务有限公司",
-            signboard_at_main_entrance=True, elevator_count=2, barrier_gate_count=1,
-            household_count=200)
+            request_id="gen-community",
+            community_code="GEN-0001",
+            name="阳光花园",
+            address="龙桥街道1号",
+            unit=unit,
+            division_code="350302",
+            township="龙桥街道",
+            company_uscc="91350200776049653A",
+            company_name="莆田市某物业服务有限公司",
+            signboard_at_main_entrance=True,
+            elevator_count=2,
+            barrier_gate_count=1,
+            household_count=200,
+        )
         content = dpb.DisclosureContent(
             income=[dpb.IncomeItem(source="parking", amount_fen=500_000)],
-            operating_cost_fen=100_000, owners_share_fen=300_000, company_share_fen=0,
-            transferred_to_maintenance_fund_fen=100_000, separate_account="兴业银行 1234567890",
-            contact_name="林经理", contact_phone="13905941234", posting_start="2025-10-05",
-            posting_end="2025-11-20", posting_channels=["signboard"])
-        filing = dpb.FileDisclosureRequest(request_id="gen-file", community_code="GEN-0001",
-                                           year=2025, quarter=3, content=content)
+            operating_cost_fen=100_000,
+            owners_share_fen=300_000,
+            company_share_fen=0,
+            transferred_to_maintenance_fund_fen=100_000,
+            separate_account="兴业银行 1234567890",
+            contact_name="林经理",
+            contact_phone="13905941234",
+            posting_start="2025-10-05",
+            posting_end="2025-11-20",
+            posting_channels=["signboard"],
+        )
+        filing = dpb.FileDisclosureRequest(
+            request_id="gen-file", community_code="GEN-0001", year=2025, quarter=3, content=content
+        )
         complaint = cpb.ReceiveComplaintRequest(
-            request_id="gen-complaint", channel="phone", community_code="GEN-0001",
-            category="other", description="投诉", unit=unit, complainant_name="李某",
-            complainant_phone="13800138000", received_at="2026-05-06T10:00:00+08:00")
-        penalty = rq.penalty(self.rng, 10**6, "91350200776049653A",
-                             "莆田市某物业服务有限公司").request
+            request_id="gen-complaint",
+            channel="phone",
+            community_code="GEN-0001",
+            category="other",
+            description="投诉",
+            unit=unit,
+            complainant_name="李某",
+            complainant_phone="13800138000",
+            received_at="2026-05-06T10:00:00+08:00",
+        )
+        penalty = rq.penalty(
+            self.rng, 10**6, "91350200776049653A", "莆田市某物业服务有限公司"
+        ).request
         penalty.unit = unit
         check = ipb.RecordSpotCheckRequest(
-            request_id="gen-check", plan_id=str(uuid.uuid4()), community_code="GEN-0001",
-            inspected_at="2026-06-01T09:30:00+08:00", inspector_codes=["CH-x-0", "CH-x-1"],
-            checklist=[ipb.ChecklistItem(item="signboard_present", passed=False,
-                                         severity="general", evidence_refs=["a.jpg"])])
+            request_id="gen-check",
+            plan_id=str(uuid.uuid4()),
+            community_code="GEN-0001",
+            inspected_at="2026-06-01T09:30:00+08:00",
+            inspector_codes=["CH-x-0", "CH-x-1"],
+            checklist=[
+                ipb.ChecklistItem(
+                    item="signboard_present",
+                    passed=False,
+                    severity="general",
+                    evidence_refs=["a.jpg"],
+                )
+            ],
+        )
         return [
             ("RegisterCommunity", "disclosure", "RegisterCommunity", community, who, False),
             ("FileDisclosure", "disclosure", "FileDisclosure", filing, who, False),
-            ("query ListDisclosures", "disclosure", "ListDisclosures",
-             dpb.ListDisclosuresRequest(unit=unit, year=2026, quarter=1), who, False),
+            (
+                "query ListDisclosures",
+                "disclosure",
+                "ListDisclosures",
+                dpb.ListDisclosuresRequest(unit=unit, year=2026, quarter=1),
+                who,
+                False,
+            ),
             ("RecordSpotCheck", "inspection", "RecordSpotCheck", check, who, False),
-            ("query ListFindings", "inspection", "ListFindings",
-             ipb.ListFindingsRequest(company_uscc="91350200776049653A"), who, False),
+            (
+                "query ListFindings",
+                "inspection",
+                "ListFindings",
+                ipb.ListFindingsRequest(company_uscc="91350200776049653A"),
+                who,
+                False,
+            ),
             ("ImposePenalty", "credit", "ImposePenalty", penalty, who, False),
-            ("query GetLedger", "credit", "GetLedger",
-             kpb.GetLedgerRequest(company_uscc="91350200776049653A"), who, False),
+            (
+                "query GetLedger",
+                "credit",
+                "GetLedger",
+                kpb.GetLedgerRequest(company_uscc="91350200776049653A"),
+                who,
+                False,
+            ),
             ("ReceiveComplaint", "casework", "ReceiveComplaint", complaint, who, False),
-            ("query GetCase", "casework", "GetCase", cpb.GetCaseRequest(case_id="c"), who,
-             False),
-            ("query ListParked", "casework", "ListParked",
-             apb.ListParkedRequest(role="consumer", limit=10), rq.OPERATOR, True),
+            ("query GetCase", "casework", "GetCase", cpb.GetCaseRequest(case_id="c"), who, False),
+            (
+                "query ListParked",
+                "casework",
+                "ListParked",
+                apb.ListParkedRequest(role="consumer", limit=10),
+                rq.OPERATOR,
+                True,
+            ),
         ]
 
 
 # -- hypothesis: hostile variants of a valid message ----------------------------------------
 
-HOSTILE_STRINGS = ("", " ", "\t", "\x00", "\x7f", "\u202e", "名" * 65, YEAR_ONE,
-                   "9999-12-31T23:59:59-14:00", "2026-02-30", "2026-13-01T00:00:00Z",
-                   "-1", "../../etc/passwd", "' OR 1=1 --", "𠀀" * 40, "x" * 10_000)
+HOSTILE_STRINGS = (
+    "",
+    " ",
+    "\t",
+    "\x00",
+    "\x7f",
+    "\u202e",
+    "名" * 65,
+    YEAR_ONE,
+    "9999-12-31T23:59:59-14:00",
+    "2026-02-30",
+    "2026-13-01T00:00:00Z",
+    "-1",
+    "../../etc/passwd",
+    "' OR 1=1 --",
+    "𠀀" * 40,
+    "x" * 10_000,
+)
 HUGE_STRINGS = ("名" * 350_000, "A" * 1_000_001)
 """About 1 MB each: three of them in one request stay under gRPC's 4 MB message limit (a
 larger message is the transport's RESOURCE_EXHAUSTED, before any service code runs)."""
@@ -403,8 +631,10 @@ INT32 = (0, -1, 1, 2**31 - 1, -(2**31))
 
 def _strings(huge: bool) -> st.SearchStrategy[str]:
     fixed = HOSTILE_STRINGS + (HUGE_STRINGS if huge else ())
-    return st.one_of(st.sampled_from(fixed),
-                     st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300))
+    return st.one_of(
+        st.sampled_from(fixed),
+        st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=300),
+    )
 
 
 def _scalar(field: FieldDescriptor, huge: bool) -> st.SearchStrategy[Any]:
@@ -413,19 +643,25 @@ def _scalar(field: FieldDescriptor, huge: bool) -> st.SearchStrategy[Any]:
         return _strings(huge)
     if kind == FieldDescriptor.TYPE_BOOL:
         return st.booleans()
-    if kind in (FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT64,
-                FieldDescriptor.TYPE_SFIXED64):
+    if kind in (
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_SFIXED64,
+    ):
         return st.one_of(st.sampled_from(INT64), st.integers(-(2**63), 2**63 - 1))
-    if kind in (FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_SINT32,
-                FieldDescriptor.TYPE_SFIXED32, FieldDescriptor.TYPE_ENUM):
+    if kind in (
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_ENUM,
+    ):
         return st.one_of(st.sampled_from(INT32), st.integers(-(2**31), 2**31 - 1))
     if kind == FieldDescriptor.TYPE_DOUBLE:
         return st.floats(allow_nan=True)
     return st.nothing()
 
 
-def _field_values(base: Message, field: Any, depth: int
-                  ) -> st.SearchStrategy[Any] | None:
+def _field_values(base: Message, field: Any, depth: int) -> st.SearchStrategy[Any] | None:
     """Hostile values for one field of `base` (None: the field is left as it is)."""
     top = depth == 0
     if field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -446,8 +682,11 @@ def mutated(base: Message, depth: int = 0) -> st.SearchStrategy[Message]:
     """`base` with one to three of its fields (or of its nested messages' fields) made
     hostile; a command keeps a fresh request_id unless that is the field made hostile."""
     descriptor: Any = base.DESCRIPTOR
-    fields = [(f, values) for f in descriptor.fields
-              if (values := _field_values(base, f, depth)) is not None]
+    fields = [
+        (f, values)
+        for f in descriptor.fields
+        if (values := _field_values(base, f, depth)) is not None
+    ]
     if not fields:
         return st.just(base)
 
@@ -455,8 +694,9 @@ def mutated(base: Message, depth: int = 0) -> st.SearchStrategy[Message]:
     def build(draw: st.DrawFn) -> Message:
         message = type(base)()
         message.CopyFrom(base)
-        chosen = draw(st.lists(st.sampled_from(range(len(fields))), min_size=1, max_size=3,
-                               unique=True))
+        chosen = draw(
+            st.lists(st.sampled_from(range(len(fields))), min_size=1, max_size=3, unique=True)
+        )
         names = set()
         for index in chosen:
             field, values = fields[index]
@@ -469,8 +709,11 @@ def mutated(base: Message, depth: int = 0) -> st.SearchStrategy[Message]:
                 getattr(message, field.name).CopyFrom(value)
             else:
                 setattr(message, field.name, value)
-        if depth == 0 and "request_id" in base.DESCRIPTOR.fields_by_name \
-                and "request_id" not in names:
+        if (
+            depth == 0
+            and "request_id" in base.DESCRIPTOR.fields_by_name
+            and "request_id" not in names
+        ):
             # A fresh id, so a variant is never taken for a retry of another one.
             message.request_id = f"gen-{draw(st.integers(0, 2**62)):x}"  # type: ignore[attr-defined]
         return message
@@ -484,8 +727,13 @@ def examples(base: Message, count: int, seed: int) -> list[Message]:
     found: list[Message] = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=count, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(mutated(base))
     def collect(message: Message) -> None:
         found.append(message)

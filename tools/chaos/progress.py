@@ -37,17 +37,27 @@ class Display:
     def __enter__(self) -> Display:
         if not self.quiet:
             self._progress = Progress(
-                TextColumn("[bold]chaos[/bold] {task.description}"), BarColumn(),
-                MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                TextColumn("{task.fields[chaos]}"), console=self.console, transient=False)
+                TextColumn("[bold]chaos[/bold] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[chaos]}"),
+                console=self.console,
+                transient=False,
+            )
             self._progress.start()
-            self._task = self._progress.add_task("commands", total=self.total, rate="",
-                                                 chaos="")
+            self._task = self._progress.add_task("commands", total=self.total, rate="", chaos="")
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()
 
@@ -55,8 +65,9 @@ class Display:
         if self._progress is None or self._task is None:
             return
         elapsed = max(0.001, time.monotonic() - self.started)
-        self._progress.update(self._task, completed=min(done, self.total),
-                              rate=f"{done / elapsed:.0f}/s", chaos=chaos)
+        self._progress.update(
+            self._task, completed=min(done, self.total), rate=f"{done / elapsed:.0f}/s", chaos=chaos
+        )
 
     def phase(self, text: str) -> None:
         """One line, whatever the mode: what the run is doing now, with its time."""

@@ -77,10 +77,12 @@ class Platform:
         return run_platform.RECEIVER_PORT + self.offset
 
     def specs(self) -> list[RoleSpec]:
-        armed = {"CHAOS_AFTER_ACK_COUNTER": str(self.after_ack_counter),
-                 "CHAOS_AFTER_ACK_P": str(self.after_ack_probability),
-                 "CHAOS_AFTER_ACK_MAX": str(self.after_ack_max),
-                 "CHAOS_AFTER_ACK_GAP": str(self.after_ack_gap)}
+        armed = {
+            "CHAOS_AFTER_ACK_COUNTER": str(self.after_ack_counter),
+            "CHAOS_AFTER_ACK_P": str(self.after_ack_probability),
+            "CHAOS_AFTER_ACK_MAX": str(self.after_ack_max),
+            "CHAOS_AFTER_ACK_GAP": str(self.after_ack_gap),
+        }
         specs = []
         for spec in run_platform.role_specs(SERVICES, self.layout, self.offset, sys.executable):
             env = {**spec.env, **self.env}
@@ -98,23 +100,35 @@ class Platform:
         os.environ.update(self.env)
         try:
             if not run_platform.prepare(SERVICES, self.layout, self.say):
-                raise RuntimeError("preparing the services' databases failed; see "
-                                   f"{self.layout.logs}/*-prepare.log")
+                raise RuntimeError(
+                    "preparing the services' databases failed; see "
+                    f"{self.layout.logs}/*-prepare.log"
+                )
         finally:
             os.environ.clear()
             os.environ.update(saved)
 
     def start(self) -> float:
         started = time.monotonic()
-        self.supervisor = Supervisor(self.specs(), self.layout.logs, self.layout.status,
-                                     backoff=CHAOS_BACKOFF, say=self.say, cwd=ROOT)
+        self.supervisor = Supervisor(
+            self.specs(),
+            self.layout.logs,
+            self.layout.status,
+            backoff=CHAOS_BACKOFF,
+            say=self.say,
+            cwd=ROOT,
+        )
         self.supervisor.start()
         not_serving = run_platform.wait_serving(self.supervisor, lambda: False)
         if not_serving:
-            tails = "\n".join(f"{name}:\n{run_platform.tail(self.supervisor.log_of(name))}"
-                              for name in not_serving)
-            raise RuntimeError(f"not serving after {run_platform.START_TIMEOUT:.0f} s: "
-                               f"{', '.join(not_serving)}\n{tails}")
+            tails = "\n".join(
+                f"{name}:\n{run_platform.tail(self.supervisor.log_of(name))}"
+                for name in not_serving
+            )
+            raise RuntimeError(
+                f"not serving after {run_platform.START_TIMEOUT:.0f} s: "
+                f"{', '.join(not_serving)}\n{tails}"
+            )
         self.supervisor.state = "up"
         self.supervisor.write_status()
         return time.monotonic() - started

@@ -33,11 +33,13 @@ from tools.chaos.roles import Platform
 from tools.chaos.workload import Sizes, Workload
 from tools.run_platform import Layout
 
-STUBS = {"disclosure": disclosure_pb2_grpc.DisclosureServiceStub,
-         "inspection": inspection_pb2_grpc.InspectionServiceStub,
-         "credit": credit_pb2_grpc.CreditServiceStub,
-         "casework": casework_pb2_grpc.CaseworkServiceStub,
-         "admin": admin_pb2_grpc.AdminServiceStub}
+STUBS = {
+    "disclosure": disclosure_pb2_grpc.DisclosureServiceStub,
+    "inspection": inspection_pb2_grpc.InspectionServiceStub,
+    "credit": credit_pb2_grpc.CreditServiceStub,
+    "casework": casework_pb2_grpc.CaseworkServiceStub,
+    "admin": admin_pb2_grpc.AdminServiceStub,
+}
 KILLS_FROM, KILLS_UNTIL = 0.04, 0.9
 """The share of the workload's commands between which the kills are spread."""
 BROKER_AT, DATABASE_AT = 0.35, 0.65
@@ -94,8 +96,15 @@ class Result:
 class Chaos:
     """Kills roles and restarts the infrastructure as the workload progresses."""
 
-    def __init__(self, platform: Platform, kafka: Kafka, postgres: Postgres, options: Options,
-                 display: Display, progress: Any) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        kafka: Kafka,
+        postgres: Postgres,
+        options: Options,
+        display: Display,
+        progress: Any,
+    ) -> None:
         self.platform = platform
         self.kafka = kafka
         self.postgres = postgres
@@ -104,8 +113,7 @@ class Chaos:
         self.progress = progress
         self.rng = random.Random(options.seed + 1)  # noqa: S311 (when and whom to kill)
         spread = (KILLS_UNTIL - KILLS_FROM) / max(1, options.kills)
-        self.kill_at = [KILLS_FROM + spread * (n + self.rng.random())
-                        for n in range(options.kills)]
+        self.kill_at = [KILLS_FROM + spread * (n + self.rng.random()) for n in range(options.kills)]
         self.kills: Counter[str] = Counter()
         self.infra: list[str] = []
         self._order: list[str] = []
@@ -166,8 +174,9 @@ class Chaos:
 
 
 async def lag_of(caller: Caller, service: str) -> apb.GetLagResponse | None:
-    answer = await caller.call(service, "GetLag", apb.GetLagRequest(), rq.OPERATOR,
-                               admin=True, count=False, budget=20)
+    answer = await caller.call(
+        service, "GetLag", apb.GetLagRequest(), rq.OPERATOR, admin=True, count=False, budget=20
+    )
     return answer.reply if answer.ok else None
 
 
@@ -182,19 +191,22 @@ async def pending_pushes(postgres: Postgres) -> tuple[int, int, float]:
     for service in ("credit", "casework"):
         url = postgres.url.rsplit("/", 1)[0] + f"/pubrev_{service}"
         [(now, later, seconds)] = await asyncio.to_thread(
-            read_rows, url,
+            read_rows,
+            url,
             "SELECT count(*) FILTER (WHERE next_attempt_at <= now()),"
             " count(*) FILTER (WHERE next_attempt_at > now()),"
             " coalesce(extract(epoch FROM max(next_attempt_at) - now()), 0)"
-            " FROM push_records WHERE status = 'pending'")
+            " FROM push_records WHERE status = 'pending'",
+        )
         due += int(now)
         leased += int(later)
         until = max(until, float(seconds))
     return due, leased, until
 
 
-async def quiesce(caller: Caller, platform: Platform, postgres: Postgres, timeout: float,
-                  display: Display) -> tuple[bool, str]:
+async def quiesce(
+    caller: Caller, platform: Platform, postgres: Postgres, timeout: float, display: Display
+) -> tuple[bool, str]:
     """Until every relay and projection is at its log's head, every consumer group at its
     partitions' ends, no record is due to be pushed and every role runs: three times in a
     row, a second apart. Records leased by a pusher that died are waited for when their
@@ -216,12 +228,14 @@ async def quiesce(caller: Caller, platform: Platform, postgres: Postgres, timeou
                 continue
             if lag.relay.position < lag.relay.head:
                 behind.append(f"{service} relay {lag.relay.head - lag.relay.position}")
-            behind += [f"{p.name} {p.head - p.position}" for p in lag.projections
-                       if p.position < p.head]
+            behind += [
+                f"{p.name} {p.head - p.position}" for p in lag.projections if p.position < p.head
+            ]
             if lag.consumers_error:
                 behind.append(f"{service} consumers: {lag.consumers_error[:60]}")
-            behind += [f"{c.group} {c.topic}/{c.partition} {c.lag}" for c in lag.consumers
-                       if c.lag > 0]
+            behind += [
+                f"{c.group} {c.topic}/{c.partition} {c.lag}" for c in lag.consumers if c.lag > 0
+            ]
         try:
             due, leased, until = await pending_pushes(postgres)
         except Exception as error:  # the database restarting: not calm yet
@@ -230,14 +244,17 @@ async def quiesce(caller: Caller, platform: Platform, postgres: Postgres, timeou
             if due:
                 behind.append(f"{due} pushes due")
             if leased and time.monotonic() + until < deadline:
-                behind.append(f"{leased} pushes leased by a pusher that died, for "
-                              f"{until:.0f} s more")
+                behind.append(
+                    f"{leased} pushes leased by a pusher that died, for {until:.0f} s more"
+                )
         calm = 0 if behind else calm + 1
         if calm >= 3:
             return True, ""
         if behind and time.monotonic() >= next_note:
-            display.phase(f"waiting for: {', '.join(behind[:4])}"
-                          + (f" (and {len(behind) - 4} more)" if len(behind) > 4 else ""))
+            display.phase(
+                f"waiting for: {', '.join(behind[:4])}"
+                + (f" (and {len(behind) - 4} more)" if len(behind) > 4 else "")
+            )
             next_note = time.monotonic() + 15
         if behind:
             why = ", ".join(behind[:4])
@@ -253,17 +270,31 @@ async def parked_and_groups(caller: Caller) -> tuple[list[dict[str, Any]], dict[
         after = 0
         while True:
             answer = await caller.call(
-                service, "ListParked", apb.ListParkedRequest(status="all", after_id=after,
-                                                             limit=1000),
-                rq.OPERATOR, admin=True, count=False, budget=30)
+                service,
+                "ListParked",
+                apb.ListParkedRequest(status="all", after_id=after, limit=1000),
+                rq.OPERATOR,
+                admin=True,
+                count=False,
+                budget=30,
+            )
             if not answer.ok:
-                raise RuntimeError(f"ListParked on {service}: {answer.code.name} "
-                                   f"{answer.details}")
+                raise RuntimeError(f"ListParked on {service}: {answer.code.name} {answer.details}")
             entries = list(answer.reply.parked)
-            parked += [{"service": service, "id": e.id, "role": e.role, "worker": e.worker,
-                        "event_key": e.event_key, "error": e.error, "status": e.status,
-                        "attempts": e.attempts, "held_behind": e.held_behind}
-                       for e in entries]
+            parked += [
+                {
+                    "service": service,
+                    "id": e.id,
+                    "role": e.role,
+                    "worker": e.worker,
+                    "event_key": e.event_key,
+                    "error": e.error,
+                    "status": e.status,
+                    "attempts": e.attempts,
+                    "held_behind": e.held_behind,
+                }
+                for e in entries
+            ]
             if len(entries) < 1000:
                 break
             after = entries[-1].id
@@ -279,8 +310,9 @@ def crashed_batches(counter: Path) -> Counter[str]:
     messages: Counter[str] = Counter()
     for line in counter.read_text(encoding="utf-8").splitlines():
         fields = line.split()
-        count = next((f.removeprefix("messages=") for f in fields
-                      if f.startswith("messages=")), "0")
+        count = next(
+            (f.removeprefix("messages=") for f in fields if f.startswith("messages=")), "0"
+        )
         messages[fields[1]] += int(count)
     return messages
 
@@ -325,21 +357,32 @@ async def run(options: Options) -> Result:
     with display:
         try:
             mark = time.monotonic()
-            display.phase(f"starting a PostgreSQL and a Kafka broker of the run's own "
-                          f"(state {state})")
+            display.phase(
+                f"starting a PostgreSQL and a Kafka broker of the run's own (state {state})"
+            )
             await asyncio.to_thread(postgres.start)
             await asyncio.to_thread(postgres.drop_service_databases, list(SERVICES))
             await asyncio.to_thread(kafka.start, fresh=True)
-            env = {"KAFKA_BOOTSTRAP": kafka.bootstrap, "DATABASE_URL": postgres.url,
-                   "PUBREV_SHUTDOWN_GRACE_SECONDS": "3"}
+            env = {
+                "KAFKA_BOOTSTRAP": kafka.bootstrap,
+                "DATABASE_URL": postgres.url,
+                "PUBREV_SHUTDOWN_GRACE_SECONDS": "3",
+            }
 
             def say(text: str) -> None:
                 said.append(text)
                 with (layout.logs / "run.log").open("a", encoding="utf-8") as out:
                     out.write(text + "\n")
 
-            platform = Platform(layout, env, counter, options.after_ack_probability,
-                                options.after_ack_max, options.after_ack_gap, say)
+            platform = Platform(
+                layout,
+                env,
+                counter,
+                options.after_ack_probability,
+                options.after_ack_max,
+                options.after_ack_gap,
+                say,
+            )
             await asyncio.to_thread(platform.prepare)
             mark = phase("infrastructure and schemas", mark)
             display.phase(f"starting {len(platform.specs())} role processes")
@@ -348,15 +391,31 @@ async def run(options: Options) -> Result:
             ports = {s: platform.api_port(s) for s in SERVICES}
             caller = Caller(ports, STUBS)
             model = Model()
-            workload = Workload(caller, model, sizes, options.seed, options.callers,
-                                options.rate, say=display.phase, target=options.commands)
-            poisoner = Poisoner(caller, model, kafka.bootstrap, options.seed + 2,
-                                options.generated, workload.uncertain)
+            workload = Workload(
+                caller,
+                model,
+                sizes,
+                options.seed,
+                options.callers,
+                options.rate,
+                say=display.phase,
+                target=options.commands,
+            )
+            poisoner = Poisoner(
+                caller,
+                model,
+                kafka.bootstrap,
+                options.seed + 2,
+                options.generated,
+                workload.uncertain,
+            )
             generated = await asyncio.to_thread(poisoner.generated_tasks)
-            display.phase(f"workload: about {sizes.planned()} commands from "
-                          f"{options.callers} callers; {options.kills} kills, a broker and "
-                          f"a PostgreSQL restart, {len(generated)} generated requests and "
-                          "the poison corpus on the way")
+            display.phase(
+                f"workload: about {sizes.planned()} commands from "
+                f"{options.callers} callers; {options.kills} kills, a broker and "
+                f"a PostgreSQL restart, {len(generated)} generated requests and "
+                "the poison corpus on the way"
+            )
             planned = sizes.planned()
 
             def progress() -> float:
@@ -370,10 +429,12 @@ async def run(options: Options) -> Result:
             async def show() -> None:
                 while not done.is_set():
                     assert caller is not None
-                    display.update(caller.stats.commands(),
-                                   f"kills {sum(chaos.kills.values())}/{options.kills}, "
-                                   f"after-ack {counter.read_text().count(chr(10))}, "
-                                   f"infra {len(chaos.infra)}/2")
+                    display.update(
+                        caller.stats.commands(),
+                        f"kills {sum(chaos.kills.values())}/{options.kills}, "
+                        f"after-ack {counter.read_text().count(chr(10))}, "
+                        f"infra {len(chaos.infra)}/2",
+                    )
                     await asyncio.sleep(0.5)
 
             finished = asyncio.Event()
@@ -412,27 +473,30 @@ async def run(options: Options) -> Result:
             display.update(caller.stats.commands(), "")
             result.notes += workload.plan_notes
             if workload.uncertain:
-                display.phase(f"asking again for the outcome of {len(workload.uncertain)} "
-                              "commands without a specific answer")
+                display.phase(
+                    f"asking again for the outcome of {len(workload.uncertain)} "
+                    "commands without a specific answer"
+                )
                 await workload.resolve()
             mark = phase("workload under chaos", mark)
-            display.phase(f"{caller.stats.commands()} commands answered; waiting for "
-                          "quiescence")
-            result.quiescent, why = await quiesce(caller, platform, postgres,
-                                                  options.quiescence_timeout, display)
+            display.phase(f"{caller.stats.commands()} commands answered; waiting for quiescence")
+            result.quiescent, why = await quiesce(
+                caller, platform, postgres, options.quiescence_timeout, display
+            )
             if not result.quiescent:
-                result.failures.append(f"not quiescent after {options.quiescence_timeout:.0f}"
-                                       f" s: {why}")
+                result.failures.append(
+                    f"not quiescent after {options.quiescence_timeout:.0f} s: {why}"
+                )
             mark = phase("quiescence", mark)
             display.phase("reconciling")
             parked, groups = await parked_and_groups(caller)
             urls = {s: postgres.url.rsplit("/", 1)[0] + f"/pubrev_{s}" for s in SERVICES}
-            evidence = await asyncio.to_thread(gather, urls, kafka.bootstrap, layout.feeds,
-                                               parked, groups)
+            evidence = await asyncio.to_thread(
+                gather, urls, kafka.bootstrap, layout.feeds, parked, groups
+            )
             rows = reconcile(model, evidence, poisoner.report, crashed_batches(counter))
             phase("reconciliation", mark)
-            fill(result, caller, model, poisoner.report, chaos, platform, counter, rows,
-                 parked)
+            fill(result, caller, model, poisoner.report, chaos, platform, counter, rows, parked)
         finally:
             if caller is not None:
                 await caller.close()
@@ -445,15 +509,24 @@ async def run(options: Options) -> Result:
     return result
 
 
-def fill(result: Result, caller: Caller, model: Model, poison: PoisonReport, chaos: Chaos,
-         platform: Platform, counter: Path, rows: list[Row], parked: list[dict[str, Any]]
-         ) -> None:
+def fill(
+    result: Result,
+    caller: Caller,
+    model: Model,
+    poison: PoisonReport,
+    chaos: Chaos,
+    platform: Platform,
+    counter: Path,
+    rows: list[Row],
+    parked: list[dict[str, Any]],
+) -> None:
     stats = caller.stats
     result.commands = stats.commands()
     # The workload's commands, as first answered (the generated requests are apart).
     result.accepted = {rpc: n for (rpc, code), n in stats.outcomes.items() if code == "OK"}
-    result.refused = {f"{rpc} {code}": n for (rpc, code), n in stats.outcomes.items()
-                      if code != "OK"}
+    result.refused = {
+        f"{rpc} {code}": n for (rpc, code), n in stats.outcomes.items() if code != "OK"
+    }
     result.retries = dict(stats.retries)
     result.not_specific = [f"{rpc} {code}: {why}" for rpc, code, why in stats.not_specific]
     result.unresolved = [f"{rpc} {rid}" for rpc, rid in stats.unresolved]
@@ -462,19 +535,26 @@ def fill(result: Result, caller: Caller, model: Model, poison: PoisonReport, cha
     result.restarts = {k: v for k, v in platform.restarts().items() if v}
     result.infra_restarts = chaos.infra
     result.poison = [asdict(p) for p in poison.probes if not p.name.endswith("(generated)")]
-    result.poison += [{"name": k.name, "topic": k.topic, "partition": k.partition,
-                       "offset": k.offset} for k in poison.kafka]
+    result.poison += [
+        {"name": k.name, "topic": k.topic, "partition": k.partition, "offset": k.offset}
+        for k in poison.kafka
+    ]
     result.generated = {f"{rpc} {code}": n for (rpc, code), n in poison.generated.items()}
     result.mismatches = model.mismatches
     result.rows = [asdict(r) for r in rows]
     result.parked = parked
     f = result.failures
-    f += [f"{r.area}: {r.effect}: {r.lost} lost, {r.double} double" for r in rows
-          if r.lost or r.double]
-    f += [f"not a specific answer: {p.name} ({p.rpc}) got {p.code}"
-          + (f", trailers {p.trailers} B" if p.trailers >= 8192 else "")
-          + (f", expected {p.expected}" if p.expected and p.code != p.expected else "")
-          for p in poison.failures()]
+    f += [
+        f"{r.area}: {r.effect}: {r.lost} lost, {r.double} double"
+        for r in rows
+        if r.lost or r.double
+    ]
+    f += [
+        f"not a specific answer: {p.name} ({p.rpc}) got {p.code}"
+        + (f", trailers {p.trailers} B" if p.trailers >= 8192 else "")
+        + (f", expected {p.expected}" if p.expected and p.code != p.expected else "")
+        for p in poison.failures()
+    ]
     f += [f"command answered {line}" for line in result.not_specific]
     f += [f"unresolved (no answer within its budget): {line}" for line in result.unresolved]
     f += [f"model: {m}" for m in model.mismatches]
@@ -490,46 +570,66 @@ def table(result: Result) -> str:
     """The reconciliation table and the run's figures, as plain text (the report)."""
     lines = []
     width = max(len(f"{r['area']}: {r['effect']}") for r in result.rows) if result.rows else 40
-    lines.append(f"{'effect':<{width}} {'expected':>8} {'found':>8} {'lost':>5} "
-                 f"{'double':>6}  note")
+    lines.append(
+        f"{'effect':<{width}} {'expected':>8} {'found':>8} {'lost':>5} {'double':>6}  note"
+    )
     lines.append("-" * (width + 40))
     for r in result.rows:
         name = f"{r['area']}: {r['effect']}"
         mark = " !" if r["lost"] or r["double"] else ""
-        lines.append(f"{name:<{width}} {r['expected']:>8} {r['found']:>8} {r['lost']:>5} "
-                     f"{r['double']:>6}  {r['note']}{mark}")
+        lines.append(
+            f"{name:<{width}} {r['expected']:>8} {r['found']:>8} {r['lost']:>5} "
+            f"{r['double']:>6}  {r['note']}{mark}"
+        )
         lines += [f"{'':<{width}}     {e}" for e in r["examples"] if r["lost"] or r["double"]]
     lines.append("-" * (width + 40))
     kills = sum(result.kills.values())
-    lines.append(f"commands answered: {result.commands} "
-                 f"(accepted {sum(result.accepted.values())}, not accepted "
-                 f"{sum(result.refused.values())}: "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items()))
-                 + "); retried attempts: "
-                 f"{', '.join(f'{k} {v}' for k, v in sorted(result.retries.items())) or 'none'}")
-    lines.append(f"kills: {kills} kill -9 of roles + {result.after_ack_crashes} relay crashes "
-                 f"between the Kafka ack and the position record = "
-                 f"{kills + result.after_ack_crashes}; by role: "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(result.kills.items())))
-    lines.append("restarts by the supervisor: "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(result.restarts.items())))
+    lines.append(
+        f"commands answered: {result.commands} "
+        f"(accepted {sum(result.accepted.values())}, not accepted "
+        f"{sum(result.refused.values())}: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.refused.items()))
+        + "); retried attempts: "
+        f"{', '.join(f'{k} {v}' for k, v in sorted(result.retries.items())) or 'none'}"
+    )
+    lines.append(
+        f"kills: {kills} kill -9 of roles + {result.after_ack_crashes} relay crashes "
+        f"between the Kafka ack and the position record = "
+        f"{kills + result.after_ack_crashes}; by role: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.kills.items()))
+    )
+    lines.append(
+        "restarts by the supervisor: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.restarts.items()))
+    )
     lines.append("infrastructure: " + "; ".join(result.infra_restarts))
-    lines.append("poison corpus: " + "; ".join(
-        f"{p['name']}: {p.get('code', 'published')}" for p in result.poison))
-    lines.append("generated requests: " + ", ".join(
-        f"{k} {v}" for k, v in sorted(result.generated.items())))
-    by_why = Counter(f"{p['worker']} [{p['status']}]: {p['error'][:100]}"
-                     for p in result.parked)
-    lines.append(f"parked ({len(result.parked)}): "
-                 + ("; ".join(f"{n}× {why}" for why, n in by_why.most_common()) or "none"))
+    lines.append(
+        "poison corpus: "
+        + "; ".join(f"{p['name']}: {p.get('code', 'published')}" for p in result.poison)
+    )
+    lines.append(
+        "generated requests: " + ", ".join(f"{k} {v}" for k, v in sorted(result.generated.items()))
+    )
+    by_why = Counter(f"{p['worker']} [{p['status']}]: {p['error'][:100]}" for p in result.parked)
+    lines.append(
+        f"parked ({len(result.parked)}): "
+        + ("; ".join(f"{n}× {why}" for why, n in by_why.most_common()) or "none")
+    )
     if result.notes:
         lines.append("notes: " + "; ".join(result.notes))
-    lines.append(f"time: {result.seconds:.0f} s ("
-                 + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds_by_phase.items())
-                 + ")")
-    lines.append("RESULT: " + ("OK: no loss, no double effect" if result.ok else
-                               f"FAILED ({len(result.failures)}):\n  "
-                               + "\n  ".join(result.failures[:40])))
+    lines.append(
+        f"time: {result.seconds:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds_by_phase.items())
+        + ")"
+    )
+    lines.append(
+        "RESULT: "
+        + (
+            "OK: no loss, no double effect"
+            if result.ok
+            else f"FAILED ({len(result.failures)}):\n  " + "\n  ".join(result.failures[:40])
+        )
+    )
     return "\n".join(lines)
 
 

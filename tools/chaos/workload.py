@@ -66,25 +66,46 @@ class Sizes:
         amend_share = 0.3
         amendments = round(filings * amend_share * 0.95)
         plans = 2 * len(years) * (len(COUNTY_UNITS) + 1)
-        targets = len(years) * (math.ceil(communities * CITY_QUOTA)
-                                + math.ceil(communities * UNIT_QUOTA) + len(COUNTY_UNITS))
+        targets = len(years) * (
+            math.ceil(communities * CITY_QUOTA)
+            + math.ceil(communities * UNIT_QUOTA)
+            + len(COUNTY_UNITS)
+        )
         checks = min(round(commands * 0.12), int(targets * 0.95))
-        rest = max(0, commands - companies - communities - inspectors - filings - amendments
-                   - plans - checks)
+        rest = max(
+            0,
+            commands - companies - communities - inspectors - filings - amendments - plans - checks,
+        )
         referrals = round(rest * 0.08)
         complaints = round(rest * 0.36)
         penalties = max(0, rest - 3 * referrals - complaints)
-        return cls(communities, companies, inspectors // (len(COUNTY_UNITS) + 1), years,
-                   amend_share, checks, penalties, complaints, referrals)
+        return cls(
+            communities,
+            companies,
+            inspectors // (len(COUNTY_UNITS) + 1),
+            years,
+            amend_share,
+            checks,
+            penalties,
+            complaints,
+            referrals,
+        )
 
     def planned(self) -> int:
         """Commands planned, for the progress bar (the estimate of for_commands)."""
         filings = round(self.communities * len(QUARTERS) * 0.97)
-        return (self.companies + self.communities
-                + self.inspectors_per_unit * (len(COUNTY_UNITS) + 1) + filings
-                + round(filings * self.amend_share * 0.95)
-                + 2 * len(self.plan_years) * (len(COUNTY_UNITS) + 1) + self.checks
-                + self.penalties + self.complaints + 3 * self.referrals)
+        return (
+            self.companies
+            + self.communities
+            + self.inspectors_per_unit * (len(COUNTY_UNITS) + 1)
+            + filings
+            + round(filings * self.amend_share * 0.95)
+            + 2 * len(self.plan_years) * (len(COUNTY_UNITS) + 1)
+            + self.checks
+            + self.penalties
+            + self.complaints
+            + 3 * self.referrals
+        )
 
 
 @dataclass(frozen=True)
@@ -167,9 +188,17 @@ class Bag:
 
 
 class Workload:
-    def __init__(self, caller: Caller, model: Model, sizes: Sizes, seed: int,
-                 callers: int = 50, rate: float = 0.0,
-                 say: Callable[[str], None] = print, target: int = 0) -> None:
+    def __init__(
+        self,
+        caller: Caller,
+        model: Model,
+        sizes: Sizes,
+        seed: int,
+        callers: int = 50,
+        rate: float = 0.0,
+        say: Callable[[str], None] = print,
+        target: int = 0,
+    ) -> None:
         """`target`: at least this many commands in all (0: the sizes' estimate)."""
         self.caller = caller
         self.model = model
@@ -188,8 +217,14 @@ class Workload:
 
     # -- one command ----------------------------------------------------------------------
 
-    async def command(self, service: str, rpc: str, request: object, metadata: rq.Metadata,
-                      published: bool | None = None) -> object | None:
+    async def command(
+        self,
+        service: str,
+        rpc: str,
+        request: object,
+        metadata: rq.Metadata,
+        published: bool | None = None,
+    ) -> object | None:
         """Sends one command; the model records what it must cause. The reply, if accepted."""
         await self.pace.wait()
         answer = await self.caller.call(service, rpc, request, metadata)
@@ -210,11 +245,16 @@ class Workload:
         request_id now that the platform is calm: a receipt answers one that was carried
         out, anything else is carried out now or refused. Either way the model knows."""
         for pending in self.uncertain:
-            answer = await self.caller.call(pending.service, pending.rpc, pending.request,
-                                            pending.metadata, count=False, budget=120)
+            answer = await self.caller.call(
+                pending.service,
+                pending.rpc,
+                pending.request,
+                pending.metadata,
+                count=False,
+                budget=120,
+            )
             if answer.ok:
-                self.model.accept(pending.rpc, pending.request, answer.reply,
-                                  pending.published)
+                self.model.accept(pending.rpc, pending.request, answer.reply, pending.published)
             else:
                 self.model.refuse(pending.rpc, answer.code.name)
 
@@ -223,32 +263,51 @@ class Workload:
     async def run(self, extra: list[Task] | None = None) -> None:
         bag = Bag(self.rng)
         city = rq.officer(CITY)
-        await bag.add(*(self._single("disclosure", "RegisterCompany", r, city)
-                        for r in self.dataset.companies))
+        await bag.add(
+            *(
+                self._single("disclosure", "RegisterCompany", r, city)
+                for r in self.dataset.companies
+            )
+        )
         await bag.run(self.callers)
         units = {c.community_code: c.unit for c in self.dataset.communities}
-        await bag.add(*(self._single("disclosure", "RegisterCommunity", r, rq.officer(r.unit))
-                        for r in self.dataset.communities))
+        await bag.add(
+            *(
+                self._single("disclosure", "RegisterCommunity", r, rq.officer(r.unit))
+                for r in self.dataset.communities
+            )
+        )
         for unit in rq.PLAN_UNITS:
-            await bag.add(*(self._single("inspection", "RegisterInspector",
-                                         rq.inspector(unit, n), rq.officer(unit))
-                            for n in range(self.sizes.inspectors_per_unit)))
+            await bag.add(
+                *(
+                    self._single(
+                        "inspection", "RegisterInspector", rq.inspector(unit, n), rq.officer(unit)
+                    )
+                    for n in range(self.sizes.inspectors_per_unit)
+                )
+            )
         await bag.run(self.callers)
-        self.say(f"registered {len(self.model.companies)} companies, "
-                 f"{len(self.model.communities)} communities, "
-                 f"{len(self.model.inspectors)} inspectors")
+        self.say(
+            f"registered {len(self.model.companies)} companies, "
+            f"{len(self.model.communities)} communities, "
+            f"{len(self.model.inspectors)} inspectors"
+        )
 
         filings: dict[str, list[Filing]] = {}
         for filing in self.dataset.filings:
             filings.setdefault(filing.request.community_code, []).append(filing)
-        tasks: list[Task] = [self._filing_chain(code, chain, units[code])
-                             for code, chain in filings.items()]
+        tasks: list[Task] = [
+            self._filing_chain(code, chain, units[code]) for code, chain in filings.items()
+        ]
         companies = [(c.uscc, c.name) for c in self.dataset.companies]
         for n in range(self.sizes.penalties):
             uscc, name = self.rng.choice(companies)
             p = rq.penalty(self.rng, n, uscc, name)
-            tasks.append(self._single("credit", "ImposePenalty", p.request,
-                                      rq.officer(p.request.unit), p.published))
+            tasks.append(
+                self._single(
+                    "credit", "ImposePenalty", p.request, rq.officer(p.request.unit), p.published
+                )
+            )
         communities = self.dataset.communities
         for n in range(self.sizes.complaints + self.sizes.referrals):
             about = self.rng.choice(communities) if self.rng.random() < 0.6 else None
@@ -257,15 +316,15 @@ class Workload:
             if n < self.sizes.referrals:
                 tasks.append(self._referral_chain(n, request))
             else:
-                tasks.append(self._single("casework", "ReceiveComplaint", request,
-                                          rq.officer(unit)))
+                tasks.append(
+                    self._single("casework", "ReceiveComplaint", request, rq.officer(unit))
+                )
         tasks.extend(extra or [])
         await bag.add(*tasks)
         plans = [(unit, year) for year in self.sizes.plan_years for unit in rq.PLAN_UNITS]
         share = math.ceil(self.sizes.checks / len(plans))
         bag.producers = len(plans)
-        planners = [asyncio.create_task(self._plan(bag, unit, year, share))
-                    for unit, year in plans]
+        planners = [asyncio.create_task(self._plan(bag, unit, year, share)) for unit, year in plans]
         await bag.run(self.callers)
         await asyncio.gather(*planners)
         # The sizes were estimates (refused filings, amendments drawn at random, plans of
@@ -277,8 +336,9 @@ class Workload:
             await bag.add(*self._more(short, companies))
             await bag.run(self.callers)
         if bag.failures:
-            raise RuntimeError(f"{len(bag.failures)} workload tasks failed; first: "
-                               f"{bag.failures[0]!r}") from bag.failures[0]
+            raise RuntimeError(
+                f"{len(bag.failures)} workload tasks failed; first: {bag.failures[0]!r}"
+            ) from bag.failures[0]
 
     def _more(self, count: int, companies: list[tuple[str, str]]) -> list[Task]:
         tasks = []
@@ -286,17 +346,31 @@ class Workload:
             uscc, name = self.rng.choice(companies)
             if n % 2:
                 p = rq.penalty(self.rng, 10**5 + n, uscc, name)
-                tasks.append(self._single("credit", "ImposePenalty", p.request,
-                                          rq.officer(p.request.unit), p.published))
+                tasks.append(
+                    self._single(
+                        "credit",
+                        "ImposePenalty",
+                        p.request,
+                        rq.officer(p.request.unit),
+                        p.published,
+                    )
+                )
             else:
                 about = self.rng.choice(self.dataset.communities)
                 request = rq.complaint(self.rng, 10**5 + n, about, about.unit, uscc)
-                tasks.append(self._single("casework", "ReceiveComplaint", request,
-                                          rq.officer(about.unit)))
+                tasks.append(
+                    self._single("casework", "ReceiveComplaint", request, rq.officer(about.unit))
+                )
         return tasks
 
-    def _single(self, service: str, rpc: str, request: object, metadata: rq.Metadata,
-                published: bool | None = None) -> Task:
+    def _single(
+        self,
+        service: str,
+        rpc: str,
+        request: object,
+        metadata: rq.Metadata,
+        published: bool | None = None,
+    ) -> Task:
         async def task() -> None:
             await self.command(service, rpc, request, metadata, published)
 
@@ -328,11 +402,16 @@ class Workload:
             if reply is None:
                 return
             case_id = getattr(reply, "case_id", "")
-            if await self.command("casework", "StartInvestigation",
-                                  rq.start_investigation(n, case_id), who) is None:
+            if (
+                await self.command(
+                    "casework", "StartInvestigation", rq.start_investigation(n, case_id), who
+                )
+                is None
+            ):
                 return
-            await self.command("casework", "ReferToPolice",
-                               rq.referral(self.rng, n, case_id, complaint.unit), who)
+            await self.command(
+                "casework", "ReferToPolice", rq.referral(self.rng, n, case_id, complaint.unit), who
+            )
 
         return task
 
@@ -340,28 +419,32 @@ class Workload:
         """Waits for inspection to know the unit's communities, plans, has the discipline
         office contribute, then puts up to `share` checks of the drawn targets in the bag."""
         try:
-            expected = sum(1 for c in self.model.communities.values()
-                           if unit == CITY or c.unit == unit)
+            expected = sum(
+                1 for c in self.model.communities.values() if unit == CITY or c.unit == unit
+            )
             known = await self._known_communities(unit, year, expected)
             if known < expected:
-                self.plan_notes.append(f"{unit} {year}: planned with {known} of {expected} "
-                                       f"communities known after {PLAN_WAIT:.0f} s")
+                self.plan_notes.append(
+                    f"{unit} {year}: planned with {known} of {expected} "
+                    f"communities known after {PLAN_WAIT:.0f} s"
+                )
             who = rq.officer(unit)
-            planned = await self.command("inspection", "PlanSpotChecks", rq.plan(unit, year),
-                                         who)
+            planned = await self.command("inspection", "PlanSpotChecks", rq.plan(unit, year), who)
             if not isinstance(planned, ipb.PlanSpotChecksResponse):
                 self.plan_notes.append(f"{unit} {year}: the plan was refused")
                 return
             drawn = await self.command(
-                "inspection", "ContributeDrawEntropy",
-                rq.contribution(self.rng, unit, year, planned.plan_id), rq.discipline(unit))
+                "inspection",
+                "ContributeDrawEntropy",
+                rq.contribution(self.rng, unit, year, planned.plan_id),
+                rq.discipline(unit),
+            )
             if not isinstance(drawn, ipb.ContributeDrawEntropyResponse):
                 self.plan_notes.append(f"{unit} {year}: the draw was refused")
                 return
             targets = list(drawn.targets)
             self.rng.shuffle(targets)
-            await bag.add(*(self._check(planned.plan_id, year, t, who)
-                            for t in targets[:share]))
+            await bag.add(*(self._check(planned.plan_id, year, t, who) for t in targets[:share]))
             self.spare += [(planned.plan_id, year, t, who) for t in targets[share:]]
             self.checks_queued += min(share, len(targets))
         finally:
@@ -381,8 +464,13 @@ class Workload:
         known = 0
         while True:
             answer = await self.caller.call(
-                "inspection", "GetPlanProgress", ipb.GetPlanProgressRequest(year=year, unit=unit),
-                rq.officer(unit), count=False, budget=30)
+                "inspection",
+                "GetPlanProgress",
+                ipb.GetPlanProgressRequest(year=year, unit=unit),
+                rq.officer(unit),
+                count=False,
+                budget=30,
+            )
             if answer.ok:
                 rows = [r for r in answer.reply.units if r.unit == unit]
                 known = rows[0].communities if rows else 0
@@ -390,8 +478,7 @@ class Workload:
                 return known
             await asyncio.sleep(1.0)
 
-    def _check(self, plan_id: str, year: int, target: ipb.PlannedTarget,
-               who: rq.Metadata) -> Task:
+    def _check(self, plan_id: str, year: int, target: ipb.PlannedTarget, who: rq.Metadata) -> Task:
         request, _ = rq.spot_check(self.rng, plan_id, year, target)
 
         async def task() -> None:

@@ -79,31 +79,58 @@ class AgencyDef:
 
 AGENCIES: dict[str, AgencyDef] = {
     Agency.PROPERTY_BUREAU: AgencyDef(
-        "物业管理主管部门", {"officer": "经办人员", "inspector": "检查人员", "head": "负责人"}),
+        "物业管理主管部门", {"officer": "经办人员", "inspector": "检查人员", "head": "负责人"}
+    ),
     Agency.TOWNSHIP: AgencyDef("镇（街道）", {"officer": "经办人员", "inspector": "检查人员"}),
     Agency.DISCIPLINE: AgencyDef("纪委监委（智慧监督）", {"supervisor": "监督人员"}),
     Agency.CREDIT_OFFICE: AgencyDef("发展和改革委员会（信用）", {"officer": "经办人员"}),
     Agency.MARKET_REGULATION: AgencyDef("市场监督管理局", {"officer": "经办人员"}),
-    Agency.POLICE: AgencyDef("公安机关", {"investigator": "侦查人员", "officer": "经办人员"},
-                             SubjectKind.POLICE_OFFICE, subject_required=True),
-    Agency.PROPERTY_COMPANY: AgencyDef("物业服务企业", {"filer": "填报人员", "manager": "负责人"},
-                                       SubjectKind.USCC, subject_required=True),
-    Agency.OWNERS_COMMITTEE: AgencyDef("业主委员会", {"chair": "主任", "member": "委员"},
-                                       SubjectKind.COMMUNITY, subject_required=True),
-    Agency.OWNERS: AgencyDef("业主（代表）", {"representative": "业主代表"},
-                             SubjectKind.COMMUNITY, subject_required=True),
+    Agency.POLICE: AgencyDef(
+        "公安机关",
+        {"investigator": "侦查人员", "officer": "经办人员"},
+        SubjectKind.POLICE_OFFICE,
+        subject_required=True,
+    ),
+    Agency.PROPERTY_COMPANY: AgencyDef(
+        "物业服务企业",
+        {"filer": "填报人员", "manager": "负责人"},
+        SubjectKind.USCC,
+        subject_required=True,
+    ),
+    Agency.OWNERS_COMMITTEE: AgencyDef(
+        "业主委员会",
+        {"chair": "主任", "member": "委员"},
+        SubjectKind.COMMUNITY,
+        subject_required=True,
+    ),
+    Agency.OWNERS: AgencyDef(
+        "业主（代表）", {"representative": "业主代表"}, SubjectKind.COMMUNITY, subject_required=True
+    ),
     Agency.AUDITOR: AgencyDef("审计人员", {"auditor": "审计人员"}, city_only=True),
-    Agency.OPERATOR: AgencyDef("平台运维", {"operator": "运维人员", "scheduler": "定时任务"},
-                               city_only=True),
+    Agency.OPERATOR: AgencyDef(
+        "平台运维", {"operator": "运维人员", "scheduler": "定时任务"}, city_only=True
+    ),
     Agency.PROVINCIAL_SYSTEM: AgencyDef(
-        "省住宅小区公共收益信息管理系统", {"frontend": "前端系统"}, SubjectKind.FRONTEND,
-        subject_required=True, city_only=True, frontend=True,
-        people=(Agency.PROPERTY_COMPANY, Agency.OWNERS_COMMITTEE, Agency.OWNERS,
-                Agency.PUBLIC)),
+        "省住宅小区公共收益信息管理系统",
+        {"frontend": "前端系统"},
+        SubjectKind.FRONTEND,
+        subject_required=True,
+        city_only=True,
+        frontend=True,
+        people=(Agency.PROPERTY_COMPANY, Agency.OWNERS_COMMITTEE, Agency.OWNERS, Agency.PUBLIC),
+    ),
     Agency.CONSOLE: AgencyDef(
-        "pubrev 工作台", {"frontend": "前端系统"}, SubjectKind.FRONTEND, subject_required=True,
-        city_only=True, frontend=True,
-        people=tuple(a for a in Agency if a not in (
-            Agency.PROVINCIAL_SYSTEM, Agency.CONSOLE, Agency.OPERATOR, Agency.AUDITOR))),
+        "pubrev 工作台",
+        {"frontend": "前端系统"},
+        SubjectKind.FRONTEND,
+        subject_required=True,
+        city_only=True,
+        frontend=True,
+        people=tuple(
+            a
+            for a in Agency
+            if a not in (Agency.PROVINCIAL_SYSTEM, Agency.CONSOLE, Agency.OPERATOR, Agency.AUDITOR)
+        ),
+    ),
     Agency.PUBLIC: AgencyDef("社会公众", {"anonymous": "公众"}, city_only=True),
 }

@@ -55,16 +55,36 @@ def test_only_2023_has_the_plans_dates_the_rest_is_local_configuration() -> None
         DEFAULT_PACE.year(2031)
 
 
-@pytest.mark.parametrize("number", ["13812345678", "0594-2345678", "05942345678",
-                                    "010-12345678".replace("1234", "2345"), "021-62345678"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "13812345678",
+        "0594-2345678",
+        "05942345678",
+        "010-12345678".replace("1234", "2345"),
+        "021-62345678",
+    ],
+)
 def test_mobile_or_landline_is_a_contact_number(number: str) -> None:
     assert is_contact_number(number)
 
 
-@pytest.mark.parametrize("number", ["", "1381234567", "138123456789", "23812345678",
-                                    "0594-1234567", "594-2345678", "0594 2345678",
-                                    "０５９４-2345678", "0594-2345678\n", "0594--2345678",
-                                    "0594-234567890"])
+@pytest.mark.parametrize(
+    "number",
+    [
+        "",
+        "1381234567",
+        "138123456789",
+        "23812345678",
+        "0594-1234567",
+        "594-2345678",
+        "0594 2345678",
+        "０５９４-2345678",
+        "0594-2345678\n",
+        "0594--2345678",
+        "0594-234567890",
+    ],
+)
 def test_other_strings_are_not(number: str) -> None:
     assert not is_contact_number(number)
 

@@ -74,13 +74,20 @@ def test_the_2025_holidays_as_the_notice_lists_them() -> None:
     # 春节 28 Jan – 4 Feb (8 days, the first year of the longer Spring Festival), 国庆 1–8 Oct.
     assert sum(1 for d in entry.rest if d.month in (1, 2)) == 1 + 8
     assert date(2025, 10, 8) in entry.rest and date(2025, 10, 9) not in entry.rest
-    assert entry.work == {date(2025, 1, 26), date(2025, 2, 8), date(2025, 4, 27),
-                          date(2025, 9, 28), date(2025, 10, 11)}
+    assert entry.work == {
+        date(2025, 1, 26),
+        date(2025, 2, 8),
+        date(2025, 4, 27),
+        date(2025, 9, 28),
+        date(2025, 10, 11),
+    }
 
 
 def test_a_make_up_day_on_a_weekday_is_refused_at_load(tmp_path: Path) -> None:
     bad = tmp_path / "h.toml"
-    bad.write_text('version = "x"\n[[year]]\nyear = 2030\nsource = "s"\nrest = []\n'
-                   "work = [2030-01-02]\n", encoding="utf-8")
+    bad.write_text(
+        'version = "x"\n[[year]]\nyear = 2030\nsource = "s"\nrest = []\nwork = [2030-01-02]\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="make-up working day"):
         load(bad)

@@ -43,8 +43,14 @@ def forge(claims: Any, key: Ed25519PrivateKey = APP_KEY) -> str:
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"v": 1, "iss": APP, "aud": AUDIENCE, "sub": PERSON,
-                            "iat": NOW, "exp": NOW + 120}
+    base: dict[str, Any] = {
+        "v": 1,
+        "iss": APP,
+        "aud": AUDIENCE,
+        "sub": PERSON,
+        "iat": NOW,
+        "exp": NOW + 120,
+    }
     base.update(changes)
     return base
 
@@ -68,15 +74,20 @@ def test_the_token_is_two_base64url_parts_without_padding() -> None:
     payload, signature = token.split(".")
     assert "=" not in token and "+" not in token and "/" not in token
     decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    assert decoded == {"v": 1, "iss": APP, "aud": AUDIENCE, "sub": PERSON, "iat": NOW,
-                       "exp": NOW + MAX_TTL}
+    assert decoded == {
+        "v": 1,
+        "iss": APP,
+        "aud": AUDIENCE,
+        "sub": PERSON,
+        "iat": NOW,
+        "exp": NOW + MAX_TTL,
+    }
     assert len(base64.urlsafe_b64decode(signature + "==")) == 64
 
 
 def test_signed_by_another_key_is_refused() -> None:
     assert "bad signature" in refused(forge(claims(), key=OTHER_KEY)).message
-    assert "bad signature" in refused(sign(Ed25519PrivateKey.generate(), APP, PERSON,
-                                           NOW)).message
+    assert "bad signature" in refused(sign(Ed25519PrivateKey.generate(), APP, PERSON, NOW)).message
 
 
 def test_a_front_end_cannot_pass_another_front_end_s_assertion_as_its_own() -> None:
@@ -93,8 +104,10 @@ def test_a_front_end_without_a_configured_key_is_refused() -> None:
 
 def test_another_audience_is_refused() -> None:
     assert "another audience" in refused(forge(claims(aud="someone-else"))).message
-    assert "another audience" in refused(forge({k: v for k, v in claims().items()
-                                                if k != "aud"})).message
+    assert (
+        "another audience"
+        in refused(forge({k: v for k, v in claims().items() if k != "aud"})).message
+    )
 
 
 def test_expired_is_refused() -> None:
@@ -125,8 +138,9 @@ def test_sign_refuses_a_lifetime_verify_would_refuse(ttl: int) -> None:
         sign(APP_KEY, APP, PERSON, NOW, ttl=ttl)
 
 
-@pytest.mark.parametrize("bad", [{"iat": "1780000000"}, {"exp": None}, {"iat": True},
-                                 {"exp": 1.78e9}])
+@pytest.mark.parametrize(
+    "bad", [{"iat": "1780000000"}, {"exp": None}, {"iat": True}, {"exp": 1.78e9}]
+)
 def test_times_must_be_integers(bad: dict[str, Any]) -> None:
     refused(forge(claims(**bad)))
 
@@ -134,8 +148,11 @@ def test_times_must_be_integers(bad: dict[str, Any]) -> None:
 def test_a_tampered_payload_is_refused() -> None:
     token = sign(APP_KEY, APP, PERSON, NOW)
     payload, signature = token.split(".")
-    other = b64(json.dumps(claims(sub="agency=owners;role=representative;unit=chengxiang;"
-                                       "subject=CX-0002")).encode())
+    other = b64(
+        json.dumps(
+            claims(sub="agency=owners;role=representative;unit=chengxiang;subject=CX-0002")
+        ).encode()
+    )
     assert "bad signature" in refused(f"{other}.{signature}").message
     flipped = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
     refused(f"{flipped}.{signature}")
@@ -146,9 +163,13 @@ def test_a_signature_with_extra_characters_is_refused() -> None:
     token; only the exact base64url text of the signature counts."""
     token = sign(APP_KEY, APP, PERSON, NOW)
     payload, signature = token.split(".")
-    for bad in (f"{payload}.{signature}!!", f"{payload}.{signature[:10]}*{signature[10:]}",
-                f"{payload}.{signature}==", f"{payload}.{signature}.x",
-                f" {payload}.{signature}"):
+    for bad in (
+        f"{payload}.{signature}!!",
+        f"{payload}.{signature[:10]}*{signature[10:]}",
+        f"{payload}.{signature}==",
+        f"{payload}.{signature}.x",
+        f" {payload}.{signature}",
+    ):
         refused(bad)
 
 
@@ -158,8 +179,22 @@ def test_an_oversize_token_is_refused_before_anything_else() -> None:
     assert refused(token).message == "assertion refused: too long"
 
 
-@pytest.mark.parametrize("garbage", ["", ".", "..", "abc", "abc.", ".abc", "a.b", "%%%.%%%",
-                                     "令牌.签名", "eyJ2IjoxfQ.AAAA", "\x00.\x00"])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "",
+        ".",
+        "..",
+        "abc",
+        "abc.",
+        ".abc",
+        "a.b",
+        "%%%.%%%",
+        "令牌.签名",
+        "eyJ2IjoxfQ.AAAA",
+        "\x00.\x00",
+    ],
+)
 def test_garbage_is_refused(garbage: str) -> None:
     refused(garbage)
 
@@ -189,22 +224,31 @@ def test_a_deeply_nested_payload_is_refused_cleanly() -> None:
 
 def test_errors_do_not_echo_the_token() -> None:
     token = sign(APP_KEY, APP, PERSON, NOW, ttl=60)
-    for error in (refused(token, now=NOW + 999), refused(token + "x"),
-                  refused("Q" * 300 + "." + "Q" * 80)):
+    for error in (
+        refused(token, now=NOW + 999),
+        refused(token + "x"),
+        refused("Q" * 300 + "." + "Q" * 80),
+    ):
         assert token[:12] not in error.message and "Q" * 12 not in error.message
 
 
 def test_load_public_keys_reads_ed25519_pem(tmp_path: Path) -> None:
     path = tmp_path / "app.pub.pem"
-    path.write_bytes(APP_KEY.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.write_bytes(
+        APP_KEY.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     keys = load_public_keys({APP: path})
     assert verify(sign(APP_KEY, APP, PERSON, NOW), APP, keys, NOW) == Asserted(APP, PERSON)
 
 
 def test_load_public_keys_refuses_another_kind_of_key(tmp_path: Path) -> None:
     path = tmp_path / "ec.pub.pem"
-    path.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.write_bytes(
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     with pytest.raises(ValueError, match=r"front end app: .* is not an Ed25519 public key"):
         load_public_keys({"app": path})

@@ -41,16 +41,18 @@ def test_sasl_ssl_gives_scram_credentials_and_a_verifying_tls_context() -> None:
     security = KafkaSecurity("SASL_SSL", "SCRAM-SHA-512", "credit", "pw")
     options = security.client_options()
     assert options["security_protocol"] == "SASL_SSL"
-    assert (options["sasl_mechanism"], options["sasl_plain_username"],
-            options["sasl_plain_password"]) == ("SCRAM-SHA-512", "credit", "pw")
+    assert (
+        options["sasl_mechanism"],
+        options["sasl_plain_username"],
+        options["sasl_plain_password"],
+    ) == ("SCRAM-SHA-512", "credit", "pw")
     context = options["ssl_context"]
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
     assert "pw" not in repr(security)
     faststream = security.faststream()
     assert isinstance(faststream, SASLScram512)
-    assert (faststream.username, faststream.password, faststream.use_ssl) == ("credit", "pw",
-                                                                              True)
+    assert (faststream.username, faststream.password, faststream.use_ssl) == ("credit", "pw", True)
 
 
 def test_sasl_plaintext_has_no_tls() -> None:
@@ -75,12 +77,17 @@ def test_from_settings_reads_the_password_file_without_its_line_end(tmp_path: Pa
     password = tmp_path / "password"
     password.write_text("s3cret\n")
     settings = ServiceSettings(
-        service="credit", kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_sasl_username="credit", kafka_sasl_password_file=password,
+        service="credit",
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_sasl_username="credit",
+        kafka_sasl_password_file=password,
     )
     security = KafkaSecurity.from_settings(settings)
     assert (security.protocol, security.username, security.password) == (
-        "SASL_PLAINTEXT", "credit", "s3cret")
+        "SASL_PLAINTEXT",
+        "credit",
+        "s3cret",
+    )
 
 
 def test_an_empty_password_file_is_refused(tmp_path: Path) -> None:
@@ -101,9 +108,11 @@ def test_scram_salted_password_is_rfc_5802_hi() -> None:
     salted = salted_password("pencil", salt, 4096, "sha256")
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     stored_key = hashlib.sha256(client_key).digest()
-    auth_message = (b"n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAf"
-                    b"uxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgb"
-                    b"NEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")
+    auth_message = (
+        b"n=user,r=rOprNGfwEbeRWgbNEkqO,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAf"
+        b"uxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=rOprNGfwEbeRWgb"
+        b"NEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
+    )
     signature = hmac.new(stored_key, auth_message, hashlib.sha256).digest()
     proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
     assert base64.b64encode(proof) == b"dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
@@ -118,8 +127,9 @@ def test_a_topic_accepts_only_its_owners_source() -> None:
     assert Subscription("credit.ledger", INSPECTION_EVENTS, {}).source == "/pubrev/inspection"
 
 
-@pytest.mark.parametrize("topic", ["pubrev.inspection.dlq.v1", "inspection-events",
-                                   "xpubrev.inspection.events.v1"])
+@pytest.mark.parametrize(
+    "topic", ["pubrev.inspection.dlq.v1", "inspection-events", "xpubrev.inspection.events.v1"]
+)
 def test_a_topic_that_does_not_name_its_owner_needs_an_explicit_source(topic: str) -> None:
     with pytest.raises(ValueError, match="does not name its owner"):
         Subscription("credit.ledger", topic, {})
@@ -138,10 +148,10 @@ class Runner:
             self.applied.append((delivery.aggregate_id, delivery.version))
             return True
 
-        self.subscription = Subscription("credit.ledger", INSPECTION_EVENTS,
-                                         {ViolationFoundV1: on_violation})
-        self.runner = ConsumerRunner("credit", "127.0.0.1:1", [self.subscription],
-                                     store=store)
+        self.subscription = Subscription(
+            "credit.ledger", INSPECTION_EVENTS, {ViolationFoundV1: on_violation}
+        )
+        self.runner = ConsumerRunner("credit", "127.0.0.1:1", [self.subscription], store=store)
 
         async def publish(body: bytes, *, topic: str, headers: dict[str, str]) -> None:
             self.parked.append({"body": body, "topic": topic, "headers": headers})
@@ -152,18 +162,34 @@ class Runner:
         body = json.loads((SAMPLES / "pubrev.inspection.ViolationFound.v1.json").read_text())
         body |= {"aggregate_id": aggregate_id, "aggregate_version": version}
         headers = CloudEventAttributes(
-            id=event_id(aggregate_id, version), source=source, type=ViolationFoundV1.ce_type,
-            time=datetime.now(UTC), subject=aggregate_id, unit="licheng",
+            id=event_id(aggregate_id, version),
+            source=source,
+            type=ViolationFoundV1.ce_type,
+            time=datetime.now(UTC),
+            subject=aggregate_id,
+            unit="licheng",
         ).headers()
         value = json.dumps(body).encode()
-        record = ConsumerRecord(INSPECTION_EVENTS, 0, 0, 0, 0, aggregate_id.encode(), value,
-                                None, 36, len(value), headers)
+        record = ConsumerRecord(
+            INSPECTION_EVENTS,
+            0,
+            0,
+            0,
+            0,
+            aggregate_id.encode(),
+            value,
+            None,
+            36,
+            len(value),
+            headers,
+        )
         await self.runner.dispatch(self.subscription, record)
 
 
 @pytest.mark.infra
 async def test_a_forged_source_is_parked_at_once_and_the_real_event_applied(
-        parked_store: ParkedStore) -> None:
+    parked_store: ParkedStore,
+) -> None:
     runner = Runner(parked_store)
     finding = str(uuid.uuid4())
     await runner.deliver(finding, 1, "/pubrev/casework")  # forged, same aggregate, same version
@@ -174,12 +200,12 @@ async def test_a_forged_source_is_parked_at_once_and_the_real_event_applied(
     assert parked["topic"] == dead_letter_topic("credit")
     assert parked["headers"]["ce_source"] == "/pubrev/casework"
     assert parked["headers"]["x-pubrev-error"].startswith(
-        "refused: ce_source '/pubrev/casework' is not '/pubrev/inspection'")
+        "refused: ce_source '/pubrev/casework' is not '/pubrev/inspection'"
+    )
 
 
 @pytest.mark.infra
-async def test_the_refusal_echoes_only_a_prefix_of_a_long_source(
-        parked_store: ParkedStore) -> None:
+async def test_the_refusal_echoes_only_a_prefix_of_a_long_source(parked_store: ParkedStore) -> None:
     runner = Runner(parked_store)
     await runner.deliver(str(uuid.uuid4()), 1, "/pubrev/" + "x" * 5000)
     error = runner.parked[0]["headers"]["x-pubrev-error"]

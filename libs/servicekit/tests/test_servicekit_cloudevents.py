@@ -56,9 +56,7 @@ def test_subject_and_unit_are_optional() -> None:
     assert (parsed.subject, parsed.unit) == ("", "")
 
 
-@pytest.mark.parametrize(
-    "missing", ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time"]
-)
+@pytest.mark.parametrize("missing", ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time"])
 def test_each_required_header_missing_is_refused(missing: str) -> None:
     headers = [(k, v) for k, v in attributes().headers() if k != missing]
     with pytest.raises(ValueError, match=f"missing headers {missing}$"):

@@ -35,7 +35,9 @@ from servicekit.testing import eventually, read_topic
 
 SAMPLE = (
     Path(__file__).resolve().parents[3]
-    / "contracts" / "samples" / "pubrev.disclosure.DisclosureFiled.v1.json"
+    / "contracts"
+    / "samples"
+    / "pubrev.disclosure.DisclosureFiled.v1.json"
 )
 
 
@@ -76,11 +78,16 @@ class Stack:
 
     def runner(self) -> ConsumerRunner:
         # The events are disclosure's (valid_event): that is the source to accept.
-        subscription = Subscription(self.group, self.topic, {DisclosureFiledV1: self.applied},
-                                    source="/pubrev/disclosure")
+        subscription = Subscription(
+            self.group, self.topic, {DisclosureFiledV1: self.applied}, source="/pubrev/disclosure"
+        )
         return ConsumerRunner(
-            self.service, self.bootstrap, [subscription], graceful_timeout=2.0,
-            topic_prefix=self.prefix, store=self.store,
+            self.service,
+            self.bootstrap,
+            [subscription],
+            graceful_timeout=2.0,
+            topic_prefix=self.prefix,
+            store=self.store,
         )
 
     async def committed(self) -> int | None:
@@ -97,9 +104,11 @@ class Stack:
 @pytest.fixture
 def stack(infra: dict[str, str], parked_store: ParkedStore) -> Stack:
     stack = Stack(infra, parked_store)
-    asyncio.run(ensure_topics(
-        stack.bootstrap, [stack.prefix + stack.topic, stack.dead_letters], partitions=1
-    ))
+    asyncio.run(
+        ensure_topics(
+            stack.bootstrap, [stack.prefix + stack.topic, stack.dead_letters], partitions=1
+        )
+    )
     return stack
 
 
@@ -107,10 +116,16 @@ def valid_event() -> tuple[str, bytes, list[tuple[str, bytes | None]]]:
     body = json.loads(SAMPLE.read_text())
     aggregate_id = str(uuid.uuid4())
     body |= {"aggregate_id": aggregate_id, "community_code": f"B-{aggregate_id[:8]}"}
-    headers: list[tuple[str, bytes | None]] = list(CloudEventAttributes(
-        id=event_id(aggregate_id, 1), source="/pubrev/disclosure", type=DisclosureFiledV1.ce_type,
-        time=datetime.now(UTC), subject=aggregate_id, unit="licheng",
-    ).headers())
+    headers: list[tuple[str, bytes | None]] = list(
+        CloudEventAttributes(
+            id=event_id(aggregate_id, 1),
+            source="/pubrev/disclosure",
+            type=DisclosureFiledV1.ce_type,
+            time=datetime.now(UTC),
+            subject=aggregate_id,
+            unit="licheng",
+        ).headers()
+    )
     return aggregate_id, json.dumps(body).encode(), headers
 
 
@@ -122,8 +137,10 @@ async def produce_one_batch(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=50)
     await producer.start()
     try:
-        sent = [await producer.send(topic, value, key=b"k", partition=0, headers=headers)
-                for value, headers in records]
+        sent = [
+            await producer.send(topic, value, key=b"k", partition=0, headers=headers)
+            for value, headers in records
+        ]
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
@@ -131,8 +148,7 @@ async def produce_one_batch(
 
 def original_headers(record: Any) -> list[tuple[str, bytes | None]]:
     carried = json.loads(dict(record.headers)["x-pubrev-original-headers"].decode())
-    return [(name, None if value is None else base64.b64decode(value))
-            for name, value in carried]
+    return [(name, None if value is None else base64.b64decode(value)) for name, value in carried]
 
 
 @pytest.mark.infra
@@ -156,6 +172,7 @@ async def test_malformed_headers_are_dead_lettered_and_the_rest_of_the_batch_app
     runner = stack.runner()
     await runner.start()
     try:
+
         async def through() -> bool:
             return len(stack.applied.seen()) >= 4 and runner.dead_lettered >= 2
 
@@ -190,6 +207,7 @@ async def test_malformed_headers_are_dead_lettered_and_the_rest_of_the_batch_app
     again = stack.runner()
     await again.start()
     try:
+
         async def sentinel_applied() -> bool:
             return sentinel[0] in stack.applied.seen()
 
@@ -212,12 +230,19 @@ async def test_a_body_that_is_not_json_is_dead_lettered_not_redelivered_forever(
     # Its content-type says JSON: a decoder that trusts that fails on it before the runner
     # can park it, and the batch is sought back to the same record again and again.
     first, poison, last = valid_event(), valid_event(), valid_event()
-    await produce_one_batch(stack.bootstrap, stack.prefix + stack.topic, [
-        (first[1], first[2]), (b"\x00{not json", poison[2]), (last[1], last[2]),
-    ])
+    await produce_one_batch(
+        stack.bootstrap,
+        stack.prefix + stack.topic,
+        [
+            (first[1], first[2]),
+            (b"\x00{not json", poison[2]),
+            (last[1], last[2]),
+        ],
+    )
     runner = stack.runner()
     await runner.start()
     try:
+
         async def through() -> bool:
             return await stack.committed() == 3
 
@@ -242,7 +267,10 @@ def test_a_header_reason_names_the_header_and_echoes_only_a_short_prefix() -> No
 
 def test_parked_headers_are_text_and_keep_the_original_bytes() -> None:
     raw: list[tuple[str, bytes | None]] = [
-        ("ce_id", b"a:1"), ("x-bin", b"\xff\x00"), ("x-null", None), ("ce_id", b"a:2"),
+        ("ce_id", b"a:1"),
+        ("x-bin", b"\xff\x00"),
+        ("x-null", None),
+        ("ce_id", b"a:2"),
     ]
     headers = parked_headers(raw)
     assert all(isinstance(v, str) for v in headers.values())

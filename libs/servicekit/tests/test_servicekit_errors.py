@@ -26,7 +26,9 @@ def test_validator_collects_every_violation_and_raises_them_together() -> None:
 
     error = caught.value
     assert [(x.field, x.rule) for x in error.violations] == [
-        ("amount_fen", "non_negative"), ("phone", "mobile_format"), ("quarter", "quarter_range"),
+        ("amount_fen", "non_negative"),
+        ("phone", "mobile_format"),
+        ("quarter", "quarter_range"),
     ]
     for field in ("amount_fen", "phone", "quarter"):
         assert field in error.message

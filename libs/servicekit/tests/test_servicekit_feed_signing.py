@@ -27,7 +27,9 @@ from tools.feed_receiver import FeedReceiver, configured_keys, dev_keys, load_fe
 
 FEEDS_DIR = Path(__file__).resolve().parents[3] / "contracts" / "feeds"
 SCHEMA: dict[str, Any] = {
-    "type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}},
+    "type": "object",
+    "required": ["n"],
+    "properties": {"n": {"type": "integer"}},
 }
 A, B = "feed-a", "feed-b"
 KEY_A, KEY_B = FeedKey("a1", b"key-of-feed-a"), FeedKey("b1", b"key-of-feed-b")
@@ -54,14 +56,21 @@ def receiver(clock: Clock) -> Iterator[FeedReceiver]:
         yield receiver
 
 
-def signed(key: FeedKey = KEY_A, feed: str = A, record_id: str = "r-1", n: int = 1,
-           timestamp: int = NOW, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
+def signed(
+    key: FeedKey = KEY_A,
+    feed: str = A,
+    record_id: str = "r-1",
+    n: int = 1,
+    timestamp: int = NOW,
+    nonce: str | None = None,
+) -> tuple[dict[str, str], bytes]:
     body = canonical_json({"n": n})
     return signed_headers(key, feed, record_id, body, timestamp, nonce), body
 
 
-def post(receiver: FeedReceiver, feed: str, headers: dict[str, str], body: bytes
-         ) -> tuple[int, dict[str, Any]]:
+def post(
+    receiver: FeedReceiver, feed: str, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, Any]]:
     response = httpx.post(receiver.feed_url(feed), content=body, headers=headers)
     return response.status_code, response.json()
 
@@ -78,8 +87,9 @@ def test_five_minutes_either_way_is_still_fresh(receiver: FeedReceiver, offset: 
     assert post(receiver, A, *signed(timestamp=NOW + offset))[0] == 200
 
 
-@pytest.mark.parametrize(("offset", "side"), [(-301, "behind"), (301, "ahead of"),
-                                              (-86_400, "behind")])
+@pytest.mark.parametrize(
+    ("offset", "side"), [(-301, "behind"), (301, "ahead of"), (-86_400, "behind")]
+)
 def test_more_than_five_minutes_either_way_is_stale(
     receiver: FeedReceiver, offset: int, side: str
 ) -> None:
@@ -123,9 +133,7 @@ def test_nonces_are_forgotten_once_their_requests_would_be_stale(
 
 
 @pytest.mark.parametrize("change", ["record id", "body", "timestamp", "nonce", "key id"])
-def test_every_signed_field_is_bound_to_the_signature(
-    receiver: FeedReceiver, change: str
-) -> None:
+def test_every_signed_field_is_bound_to_the_signature(receiver: FeedReceiver, change: str) -> None:
     headers, body = signed(timestamp=NOW - 400)  # stale: a forger would freshen it
     if change == "record id":
         headers["X-Pubrev-Record-Id"] = "r-2"
@@ -186,23 +194,33 @@ def test_during_a_rotation_both_keys_are_taken_then_only_the_new_one(
 def test_a_body_only_signature_is_refused(receiver: FeedReceiver) -> None:
     """The signature of old, over the body alone, signs nothing here."""
     body = canonical_json({"n": 1})
-    headers = {"X-Pubrev-Feed": A, "X-Pubrev-Record-Id": "r-1",
-               "X-Pubrev-Signature": "sha256=" + hmac.new(KEY_A.secret, body,
-                                                          hashlib.sha256).hexdigest()}
+    headers = {
+        "X-Pubrev-Feed": A,
+        "X-Pubrev-Record-Id": "r-1",
+        "X-Pubrev-Signature": "sha256=" + hmac.new(KEY_A.secret, body, hashlib.sha256).hexdigest(),
+    }
     status, answer = post(receiver, A, headers, body)
     assert (status, answer["error"]) == (401, "unsigned")
     assert answer["detail"] == "missing X-Pubrev-Key-Id, X-Pubrev-Timestamp, X-Pubrev-Nonce"
-    headers.update({"X-Pubrev-Key-Id": KEY_A.key_id, "X-Pubrev-Timestamp": str(NOW),
-                    "X-Pubrev-Nonce": "0" * 32})
+    headers.update(
+        {
+            "X-Pubrev-Key-Id": KEY_A.key_id,
+            "X-Pubrev-Timestamp": str(NOW),
+            "X-Pubrev-Nonce": "0" * 32,
+        }
+    )
     status, answer = post(receiver, A, headers, body)
     assert (status, answer["error"]) == (401, "bad_signature")
 
 
-@pytest.mark.parametrize(("header", "value", "why"), [
-    ("X-Pubrev-Timestamp", "2026-03-02T09:00:00Z", "Unix seconds"),
-    ("X-Pubrev-Timestamp", "-5", "Unix seconds"),
-    ("X-Pubrev-Nonce", "short", "16–128"),
-])
+@pytest.mark.parametrize(
+    ("header", "value", "why"),
+    [
+        ("X-Pubrev-Timestamp", "2026-03-02T09:00:00Z", "Unix seconds"),
+        ("X-Pubrev-Timestamp", "-5", "Unix seconds"),
+        ("X-Pubrev-Nonce", "short", "16–128"),
+    ],
+)
 def test_malformed_signing_headers_are_refused(
     receiver: FeedReceiver, header: str, value: str, why: str
 ) -> None:
@@ -220,10 +238,19 @@ def test_a_missing_record_id_is_a_bad_request(receiver: FeedReceiver) -> None:
 
 def test_the_signature_is_v1_hmac_over_the_documented_lines() -> None:
     key = FeedKey("k1", b"secret")
-    headers = signed_headers(key, "creditchina", "记录:1", b'{"a":1}', 1_780_000_000,
-                             nonce="00112233445566778899aabbccddeeff")
-    material = (b"pubrev-feed-v1\nk1\n1780000000\n00112233445566778899aabbccddeeff\n"
-                b"creditchina\n%E8%AE%B0%E5%BD%95:1\n" b'{"a":1}')
+    headers = signed_headers(
+        key,
+        "creditchina",
+        "记录:1",
+        b'{"a":1}',
+        1_780_000_000,
+        nonce="00112233445566778899aabbccddeeff",
+    )
+    material = (
+        b"pubrev-feed-v1\nk1\n1780000000\n00112233445566778899aabbccddeeff\n"
+        b"creditchina\n%E8%AE%B0%E5%BD%95:1\n"
+        b'{"a":1}'
+    )
     assert headers == {
         "X-Pubrev-Key-Id": "k1",
         "X-Pubrev-Timestamp": "1780000000",
@@ -232,15 +259,23 @@ def test_the_signature_is_v1_hmac_over_the_documented_lines() -> None:
         "X-Pubrev-Record-Id": "%E8%AE%B0%E5%BD%95:1",
         "X-Pubrev-Signature": "v1=" + hmac.new(b"secret", material, hashlib.sha256).hexdigest(),
     }
-    assert signed_headers(key, "f", "r", b"{}", 1)["X-Pubrev-Nonce"] != \
+    assert (
         signed_headers(key, "f", "r", b"{}", 1)["X-Pubrev-Nonce"]
+        != signed_headers(key, "f", "r", b"{}", 1)["X-Pubrev-Nonce"]
+    )
 
 
-@pytest.mark.parametrize(("key_id", "secret", "match"), [
-    ("", b"s", "key id"), ("k 1", b"s", "key id"), ("k\n1", b"s", "key id"),
-    ("k1\n", b"s", "key id"),
-    ("k" * 65, b"s", "key id"), ("k1", b"", "empty secret"),
-])
+@pytest.mark.parametrize(
+    ("key_id", "secret", "match"),
+    [
+        ("", b"s", "key id"),
+        ("k 1", b"s", "key id"),
+        ("k\n1", b"s", "key id"),
+        ("k1\n", b"s", "key id"),
+        ("k" * 65, b"s", "key id"),
+        ("k1", b"", "empty secret"),
+    ],
+)
 def test_a_feed_key_needs_a_header_safe_id_and_a_secret(
     key_id: str, secret: bytes, match: str
 ) -> None:
@@ -256,16 +291,19 @@ STRONG = "x" * 32
 NOT_HTTPS = "URL must be an https:// URL in production, not "
 
 
-@pytest.mark.parametrize(("url", "secret", "problems"), [
-    ("https://receiver.example/feeds/a", STRONG, []),
-    ("HTTPS://receiver.example/feeds/a", STRONG, []),
-    ("http://receiver.example/feeds/a", STRONG, [NOT_HTTPS + "http://"]),
-    ("receiver.example/feeds/a", STRONG, [NOT_HTTPS + "one without a scheme"]),
-    ("https://receiver.example/", dev_secret("a"), ["SECRET is a development secret"]),
-    ("https://receiver.example/", "pubrev-dev-feed-secret", ["SECRET is a development secret"]),
-    ("https://receiver.example/", "x" * 31, ["SECRET is shorter than 32 bytes"]),
-    ("http://u:pw@receiver.example/", "changeme", ["URL must be", "SECRET is shorter"]),
-])
+@pytest.mark.parametrize(
+    ("url", "secret", "problems"),
+    [
+        ("https://receiver.example/feeds/a", STRONG, []),
+        ("HTTPS://receiver.example/feeds/a", STRONG, []),
+        ("http://receiver.example/feeds/a", STRONG, [NOT_HTTPS + "http://"]),
+        ("receiver.example/feeds/a", STRONG, [NOT_HTTPS + "one without a scheme"]),
+        ("https://receiver.example/", dev_secret("a"), ["SECRET is a development secret"]),
+        ("https://receiver.example/", "pubrev-dev-feed-secret", ["SECRET is a development secret"]),
+        ("https://receiver.example/", "x" * 31, ["SECRET is shorter than 32 bytes"]),
+        ("http://u:pw@receiver.example/", "changeme", ["URL must be", "SECRET is shorter"]),
+    ],
+)
 def test_production_refuses_http_and_development_or_short_secrets(
     url: str, secret: str, problems: list[str]
 ) -> None:
@@ -279,9 +317,7 @@ def test_production_refuses_http_and_development_or_short_secrets(
 def test_the_receivers_development_keys_are_the_services_defaults() -> None:
     feeds = load_feeds(FEEDS_DIR)
     assert set(feeds) == {"creditchina", "market", "zhihui"}
-    assert dev_keys(feeds) == {
-        feed: {DEV_KEY_ID: dev_secret(feed).encode()} for feed in feeds
-    }
+    assert dev_keys(feeds) == {feed: {DEV_KEY_ID: dev_secret(feed).encode()} for feed in feeds}
 
 
 def test_receiver_keys_from_a_file_and_arguments_replace_the_development_ones(
@@ -291,8 +327,10 @@ def test_receiver_keys_from_a_file_and_arguments_replace_the_development_ones(
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(json.dumps({"creditchina": {"2026-01": "old", "2026-07": "new"}}))
     keys = configured_keys(feeds, keys_file, ["market=m1:market-key"])
-    assert keys == {"creditchina": {"2026-01": b"old", "2026-07": b"new"},
-                    "market": {"m1": b"market-key"}}
+    assert keys == {
+        "creditchina": {"2026-01": b"old", "2026-07": b"new"},
+        "market": {"m1": b"market-key"},
+    }
     assert configured_keys(feeds, None, [])["market"] == {DEV_KEY_ID: dev_secret("market").encode()}
     with pytest.raises(ValueError, match="no known feed: zhihui"):
         configured_keys(feeds, None, ["zhihui=z1:k"])

@@ -26,8 +26,11 @@ from servicekit.grpc_kit import ERROR_DOMAIN, status_for
 def unpack(status: status_pb2.Status) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for detail in status.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.LocalizedMessage,
-                     error_details_pb2.ErrorInfo):
+        for kind in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.LocalizedMessage,
+            error_details_pb2.ErrorInfo,
+        ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)
@@ -38,11 +41,15 @@ def unpack(status: status_pb2.Status) -> dict[str, Any]:
 
 
 def test_invalid_argument_lists_every_violation_in_a_bad_request() -> None:
-    error = InvalidArgument([
-        FieldViolation("quarter", "quarter_range", "quarter must be 1–4", "季度须为1至4"),
-        FieldViolation("content.contact_phone", "mobile_format", "must be a mobile", "须为手机号"),
-        FieldViolation("content.posting_end", "posting_too_short", "too short"),
-    ])
+    error = InvalidArgument(
+        [
+            FieldViolation("quarter", "quarter_range", "quarter must be 1–4", "季度须为1至4"),
+            FieldViolation(
+                "content.contact_phone", "mobile_format", "must be a mobile", "须为手机号"
+            ),
+            FieldViolation("content.posting_end", "posting_too_short", "too short"),
+        ]
+    )
     code, status = status_for(error)
 
     assert code == grpc.StatusCode.INVALID_ARGUMENT
@@ -55,9 +62,13 @@ def test_invalid_argument_lists_every_violation_in_a_bad_request() -> None:
         ("content.contact_phone", "mobile_format", "must be a mobile"),
         ("content.posting_end", "posting_too_short", "too short"),
     ]
-    assert [(v.localized_message.locale, v.localized_message.message)
-            for v in bad_request.field_violations] == [
-        ("zh-CN", "季度须为1至4"), ("zh-CN", "须为手机号"), ("zh-CN", "too short"),
+    assert [
+        (v.localized_message.locale, v.localized_message.message)
+        for v in bad_request.field_violations
+    ] == [
+        ("zh-CN", "季度须为1至4"),
+        ("zh-CN", "须为手机号"),
+        ("zh-CN", "too short"),
     ]
     localized = details["LocalizedMessage"]
     assert localized.locale == "zh-CN"
@@ -70,8 +81,10 @@ def test_invalid_argument_lists_every_violation_in_a_bad_request() -> None:
 @pytest.mark.parametrize(
     ("error", "code"),
     [
-        (RuleViolated("deadline not passed", "截止日尚未届满"),
-         grpc.StatusCode.FAILED_PRECONDITION),
+        (
+            RuleViolated("deadline not passed", "截止日尚未届满"),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        ),
         (NotFound("no such disclosure", "公示记录不存在"), grpc.StatusCode.NOT_FOUND),
         (AlreadyExists("filed already", "已提交"), grpc.StatusCode.ALREADY_EXISTS),
         (Conflict("changed concurrently", "数据已被并发修改"), grpc.StatusCode.ABORTED),
@@ -79,8 +92,7 @@ def test_invalid_argument_lists_every_violation_in_a_bad_request() -> None:
         (Unauthenticated("no identity", "未识别调用方身份"), grpc.StatusCode.UNAUTHENTICATED),
     ],
 )
-def test_each_error_class_maps_to_its_status(error: ServiceError,
-                                             code: grpc.StatusCode) -> None:
+def test_each_error_class_maps_to_its_status(error: ServiceError, code: grpc.StatusCode) -> None:
     got, status = status_for(error)
     assert got == code
     assert status.code == code.value[0]

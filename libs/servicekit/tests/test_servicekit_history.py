@@ -40,14 +40,23 @@ class Note(Aggregate):
         self.text = text
 
 
-POLICY = Policy("test", [
-    Rule("GetThing", (Grant("property-bureau"),
-                      Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
-                      Grant("public", scopes=(Scope.PUBLISHED,))),
-         "reads a thing", limited=True),
-    Rule("ListThings", (Grant("owners", scopes=(Scope.OWN_COMMUNITY,)),), "lists things"),
-    Rule("GetHistory", (Grant("auditor", scopes=(Scope.CITY,)),), "the whole log"),
-])
+POLICY = Policy(
+    "test",
+    [
+        Rule(
+            "GetThing",
+            (
+                Grant("property-bureau"),
+                Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
+                Grant("public", scopes=(Scope.PUBLISHED,)),
+            ),
+            "reads a thing",
+            limited=True,
+        ),
+        Rule("ListThings", (Grant("owners", scopes=(Scope.OWN_COMMUNITY,)),), "lists things"),
+        Rule("GetHistory", (Grant("auditor", scopes=(Scope.CITY,)),), "the whole log"),
+    ],
+)
 
 
 def thing_facts(thing: Thing) -> Resource:
@@ -94,15 +103,18 @@ def test_the_auditor_reads_the_whole_log_and_every_record(app: App, thing: Thing
     note = Note("x")
     app.save(note)
     assert [e.type for e in history(app, AUDITOR, None)] == [
-        "Thing.Registered", "Thing.Published", "Note.Written"]
+        "Thing.Registered",
+        "Thing.Published",
+        "Note.Written",
+    ]
     assert len(history(app, AUDITOR, thing.id)) == 2
     assert len(history(app, AUDITOR, note.id)) == 1
 
 
-@pytest.mark.parametrize("identity", [CITY_OFFICER, CITY_COMPANY, OFFICER, POLICE, PUBLIC,
-                                      OWNERS])
-def test_nobody_but_the_auditor_reads_the_whole_log(app: App, thing: Thing,
-                                                    identity: Identity) -> None:
+@pytest.mark.parametrize("identity", [CITY_OFFICER, CITY_COMPANY, OFFICER, POLICE, PUBLIC, OWNERS])
+def test_nobody_but_the_auditor_reads_the_whole_log(
+    app: App, thing: Thing, identity: Identity
+) -> None:
     """Leak: a company with unit=putian in its identity read the whole log of any service."""
     with pytest.raises(PermissionDenied):
         history(app, identity, None)
@@ -125,8 +137,7 @@ def test_the_record_s_read_rule_decides_for_staff(app: App, thing: Thing) -> Non
         history(app, OTHER_OFFICER, thing.id)
 
 
-def test_the_public_reads_no_audit_trail_even_of_a_published_record(app: App,
-                                                                    thing: Thing) -> None:
+def test_the_public_reads_no_audit_trail_even_of_a_published_record(app: App, thing: Thing) -> None:
     """What is published is the record as published, not its trail (earlier versions,
     contact details, who did what)."""
     assert POLICY.decide("GetThing", PUBLIC, thing_facts(thing)) is not None
@@ -160,7 +171,8 @@ def test_the_auditor_is_told_a_record_does_not_exist(app: App) -> None:
 
 @pytest.mark.parametrize("identity", [POLICE, OWNERS])
 def test_a_caller_who_may_read_no_record_is_denied_before_anything_is_read(
-        app: App, thing: Thing, identity: Identity, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, thing: Thing, identity: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_read(*args: object, **kwargs: object) -> None:
         raise AssertionError("the record was read for a caller with no read grant")
 

@@ -44,16 +44,20 @@ def test_parse_without_subject_where_none_is_required() -> None:
 
 def test_keys_may_come_in_any_order() -> None:
     assert RULES.parse("unit=chengxiang;role=officer;agency=property-bureau") == RULES.parse(
-        OFFICER)
+        OFFICER
+    )
 
 
-@pytest.mark.parametrize(("agency", "subject"), [
-    ("police", "putian-psb-chengxiang"),
-    ("property-company", USCC),
-    ("owners-committee", "CX-0001"),
-    ("owners", "CX-0001"),
-    ("property-bureau", "张三 (工号 0012)"),  # a person's name, for the audit trail only
-])
+@pytest.mark.parametrize(
+    ("agency", "subject"),
+    [
+        ("police", "putian-psb-chengxiang"),
+        ("property-company", USCC),
+        ("owners-committee", "CX-0001"),
+        ("owners", "CX-0001"),
+        ("property-bureau", "张三 (工号 0012)"),  # a person's name, for the audit trail only
+    ],
+)
 def test_a_subject_of_the_agency_s_kind_is_accepted(agency: str, subject: str) -> None:
     role = next(iter(AGENCIES[agency].roles))
     text = f"agency={agency};role={role};unit=chengxiang;subject={subject}"
@@ -68,8 +72,13 @@ def test_city_only_agencies_exist_at_the_city(agency: str) -> None:
 
 
 def test_render_round_trips_every_agency_and_role() -> None:
-    subjects = {"uscc": USCC, "police_office": "putian-psb", "community": "CX-0001",
-                "frontend": "putian-app", "person": ""}
+    subjects = {
+        "uscc": USCC,
+        "police_office": "putian-psb",
+        "community": "CX-0001",
+        "frontend": "putian-app",
+        "person": "",
+    }
     seen = 0
     for name, agency in AGENCIES.items():
         unit = CITY_UNIT if agency.city_only else "hanjiang"
@@ -88,14 +97,17 @@ def test_render_omits_an_empty_subject() -> None:
 # -- every refusal --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("", "identity part '' is not one of agency=…, role=…, unit=…, subject=…"),
-    (f"{OFFICER};", "identity part '' is not one of"),
-    (f"{OFFICER};name=zhang", "identity part 'name=zhang' is not one of"),
-    (f"{OFFICER};Subject=zhang", "identity part 'Subject=zhang' is not one of"),
-    ("agency property-bureau;role=officer;unit=chengxiang", "identity part 'agency property-"),
-    (f"{OFFICER};subject", "identity part 'subject' is not one of"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "identity part '' is not one of agency=…, role=…, unit=…, subject=…"),
+        (f"{OFFICER};", "identity part '' is not one of"),
+        (f"{OFFICER};name=zhang", "identity part 'name=zhang' is not one of"),
+        (f"{OFFICER};Subject=zhang", "identity part 'Subject=zhang' is not one of"),
+        ("agency property-bureau;role=officer;unit=chengxiang", "identity part 'agency property-"),
+        (f"{OFFICER};subject", "identity part 'subject' is not one of"),
+    ],
+)
 def test_unknown_or_malformed_keys_are_refused(text: str, says: str) -> None:
     error = refusal(text)
     assert says in error.message
@@ -110,30 +122,36 @@ def test_a_repeated_key_is_refused(key: str) -> None:
     assert key in error.message_zh
 
 
-@pytest.mark.parametrize("text", [
-    "agency=property-bureau; role=officer;unit=chengxiang",
-    "agency=property-bureau;role=officer ;unit=chengxiang",
-    " agency=property-bureau;role=officer;unit=chengxiang",
-    "agency= property-bureau;role=officer;unit=chengxiang",
-    f"{OFFICER}\n",
-    f"{OFFICER};subject= zhang",
-    f"{OFFICER};subject=zhang ",
-    f"{OFFICER};subject=zhang\tsan",
-    f"{OFFICER};subject=zhang\nsan",
-    f"{OFFICER};subject=zhang\x00",
-    f"{OFFICER};subject=zhang\u2028san",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "agency=property-bureau; role=officer;unit=chengxiang",
+        "agency=property-bureau;role=officer ;unit=chengxiang",
+        " agency=property-bureau;role=officer;unit=chengxiang",
+        "agency= property-bureau;role=officer;unit=chengxiang",
+        f"{OFFICER}\n",
+        f"{OFFICER};subject= zhang",
+        f"{OFFICER};subject=zhang ",
+        f"{OFFICER};subject=zhang\tsan",
+        f"{OFFICER};subject=zhang\nsan",
+        f"{OFFICER};subject=zhang\x00",
+        f"{OFFICER};subject=zhang\u2028san",
+    ],
+)
 def test_whitespace_around_values_and_control_characters_are_refused(text: str) -> None:
     refusal(text)
 
 
-@pytest.mark.parametrize(("text", "missing"), [
-    ("role=officer;unit=chengxiang", "agency"),
-    ("agency=property-bureau;unit=chengxiang", "role"),
-    ("agency=property-bureau;role=officer", "unit"),
-    ("agency=property-bureau;role=;unit=chengxiang", "role"),
-    ("agency=;role=;unit=", "agency, role, unit"),
-])
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("role=officer;unit=chengxiang", "agency"),
+        ("agency=property-bureau;unit=chengxiang", "role"),
+        ("agency=property-bureau;role=officer", "unit"),
+        ("agency=property-bureau;role=;unit=chengxiang", "role"),
+        ("agency=;role=;unit=", "agency, role, unit"),
+    ],
+)
 def test_missing_parts_are_refused(text: str, missing: str) -> None:
     error = refusal(text)
     assert error.message == f"identity lacks {missing}"
@@ -144,14 +162,17 @@ def test_an_empty_subject_is_refused_not_taken_for_none() -> None:
     assert "subject" in refusal(f"{OFFICER};subject=").message
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("agency=drc;role=officer;unit=chengxiang", "unknown agency 'drc'"),
-    ("agency=market;role=officer;unit=chengxiang", "unknown agency 'market'"),
-    ("agency=Property-Bureau;role=officer;unit=chengxiang", "unknown agency"),
-    ("agency=property-bureau;role=filer;unit=chengxiang", "has no role 'filer'"),
-    ("agency=property-bureau;role=officer;unit=fuzhou", "unknown unit 'fuzhou'"),
-    ("agency=property-bureau;role=officer;unit=Chengxiang", "unknown unit"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("agency=drc;role=officer;unit=chengxiang", "unknown agency 'drc'"),
+        ("agency=market;role=officer;unit=chengxiang", "unknown agency 'market'"),
+        ("agency=Property-Bureau;role=officer;unit=chengxiang", "unknown agency"),
+        ("agency=property-bureau;role=filer;unit=chengxiang", "has no role 'filer'"),
+        ("agency=property-bureau;role=officer;unit=fuzhou", "unknown unit 'fuzhou'"),
+        ("agency=property-bureau;role=officer;unit=Chengxiang", "unknown unit"),
+    ],
+)
 def test_unknown_agency_role_or_unit_is_refused(text: str, says: str) -> None:
     assert says in refusal(text).message
 
@@ -161,8 +182,9 @@ def test_the_unknown_role_message_names_the_agency_s_roles() -> None:
     assert "(roles: investigator, officer)" in error.message
 
 
-@pytest.mark.parametrize("agency", ["auditor", "operator", "public", "provincial-system",
-                                    "console"])
+@pytest.mark.parametrize(
+    "agency", ["auditor", "operator", "public", "provincial-system", "console"]
+)
 def test_a_city_only_agency_at_a_county_is_refused(agency: str) -> None:
     role = next(iter(AGENCIES[agency].roles))
     subject = ";subject=putian-app" if AGENCIES[agency].subject_required else ""
@@ -172,12 +194,15 @@ def test_a_city_only_agency_at_a_county_is_refused(agency: str) -> None:
     assert error.message_zh == "该机构类型仅限市级"
 
 
-@pytest.mark.parametrize(("agency", "role", "kind"), [
-    ("police", "investigator", "police_office"),
-    ("property-company", "filer", "uscc"),
-    ("owners-committee", "chair", "community"),
-    ("owners", "representative", "community"),
-])
+@pytest.mark.parametrize(
+    ("agency", "role", "kind"),
+    [
+        ("police", "investigator", "police_office"),
+        ("property-company", "filer", "uscc"),
+        ("owners-committee", "chair", "community"),
+        ("owners", "representative", "community"),
+    ],
+)
 def test_subject_required_where_scope_depends_on_it(agency: str, role: str, kind: str) -> None:
     error = refusal(f"agency={agency};role={role};unit=chengxiang")
     assert error.message == f"{agency} needs subject=<{kind}>"
@@ -185,26 +210,31 @@ def test_subject_required_where_scope_depends_on_it(agency: str, role: str, kind
 
 def test_a_front_end_needs_its_name() -> None:
     assert refusal("agency=console;role=frontend;unit=putian").message == (
-        "console needs subject=<frontend>")
+        "console needs subject=<frontend>"
+    )
 
 
-@pytest.mark.parametrize(("agency", "role", "subject"), [
-    ("property-company", "filer", "91350302MA2XN1KQ7"),        # 17 characters
-    ("property-company", "filer", "91350302MA2XN1KQ7BB"),      # 19
-    ("property-company", "filer", "91350302ma2xn1kq7b"),       # lower case
-    ("property-company", "filer", "91350302MA2XN1KQ7I"),       # I is not in GB 32100
-    ("property-company", "filer", "91350302MA2XN1KQ7O"),       # nor O
-    ("police", "officer", "Putian-PSB"),                       # upper case
-    ("police", "officer", "-putian"),
-    ("police", "officer", "p" * 65),
-    ("owners-committee", "chair", "CX_0001"),
-    ("owners-committee", "chair", "C" * 33),
-    ("owners", "representative", "-CX"),
-    ("console", "frontend", "Console"),
-    ("property-bureau", "officer", "z" * 65),                  # a person: 64 at most
-])
-def test_a_subject_not_of_the_agency_s_kind_is_refused(agency: str, role: str,
-                                                         subject: str) -> None:
+@pytest.mark.parametrize(
+    ("agency", "role", "subject"),
+    [
+        ("property-company", "filer", "91350302MA2XN1KQ7"),  # 17 characters
+        ("property-company", "filer", "91350302MA2XN1KQ7BB"),  # 19
+        ("property-company", "filer", "91350302ma2xn1kq7b"),  # lower case
+        ("property-company", "filer", "91350302MA2XN1KQ7I"),  # I is not in GB 32100
+        ("property-company", "filer", "91350302MA2XN1KQ7O"),  # nor O
+        ("police", "officer", "Putian-PSB"),  # upper case
+        ("police", "officer", "-putian"),
+        ("police", "officer", "p" * 65),
+        ("owners-committee", "chair", "CX_0001"),
+        ("owners-committee", "chair", "C" * 33),
+        ("owners", "representative", "-CX"),
+        ("console", "frontend", "Console"),
+        ("property-bureau", "officer", "z" * 65),  # a person: 64 at most
+    ],
+)
+def test_a_subject_not_of_the_agency_s_kind_is_refused(
+    agency: str, role: str, subject: str
+) -> None:
     unit = "putian" if AGENCIES[agency].city_only else "chengxiang"
     error = refusal(f"agency={agency};role={role};unit={unit};subject={subject}")
     assert error.message.startswith("subject ")
@@ -221,14 +251,17 @@ def test_an_overlong_identity_is_refused_before_parsing() -> None:
     assert error.message == f"identity longer than {MAX_IDENTITY_LENGTH} characters"
 
 
-@pytest.mark.parametrize("text", [
-    "agency=" + "x" * 400 + ";role=officer;unit=chengxiang",
-    "agency=property-bureau;role=" + "x" * 400 + ";unit=chengxiang",
-    "agency=property-bureau;role=officer;unit=" + "x" * 400,
-    OFFICER + ";subject=" + "x" * 400,
-    "nonsense" + "x" * 400,
-    "agency=police;role=officer;unit=chengxiang;subject=" + "X" * 400,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "agency=" + "x" * 400 + ";role=officer;unit=chengxiang",
+        "agency=property-bureau;role=" + "x" * 400 + ";unit=chengxiang",
+        "agency=property-bureau;role=officer;unit=" + "x" * 400,
+        OFFICER + ";subject=" + "x" * 400,
+        "nonsense" + "x" * 400,
+        "agency=police;role=officer;unit=chengxiang;subject=" + "X" * 400,
+    ],
+)
 def test_errors_echo_no_more_than_a_short_prefix(text: str) -> None:
     error = refusal(text)
     assert "x" * 33 not in error.message and "X" * 33 not in error.message

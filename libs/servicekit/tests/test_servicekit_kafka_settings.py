@@ -40,8 +40,11 @@ def settings_from(monkeypatch: pytest.MonkeyPatch, **env: str) -> ServiceSetting
 def test_production_refuses_a_bus_without_sasl_over_tls(
     monkeypatch: pytest.MonkeyPatch, production: dict[str, str], protocol: str, tmp_path: Path
 ) -> None:
-    sasl = {"PUBREV_KAFKA_SASL_USERNAME": "credit", "PUBREV_KAFKA_SASL_PASSWORD": "pw"} \
-        if protocol.startswith("SASL") else {}
+    sasl = (
+        {"PUBREV_KAFKA_SASL_USERNAME": "credit", "PUBREV_KAFKA_SASL_PASSWORD": "pw"}
+        if protocol.startswith("SASL")
+        else {}
+    )
     with pytest.raises(ValidationError) as caught:
         settings_from(monkeypatch, **production, PUBREV_KAFKA_SECURITY_PROTOCOL=protocol, **sasl)
     assert f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol} is refused" in str(caught.value)
@@ -55,8 +58,11 @@ def test_production_with_sasl_ssl_and_a_password_file_is_accepted(
     ca = tmp_path / "kafka-ca.crt"
     ca.write_text("fake pem\n")
     settings = settings_from(
-        monkeypatch, **production, PUBREV_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
-        PUBREV_KAFKA_SASL_USERNAME="credit", PUBREV_KAFKA_SASL_PASSWORD_FILE=str(password),
+        monkeypatch,
+        **production,
+        PUBREV_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        PUBREV_KAFKA_SASL_USERNAME="credit",
+        PUBREV_KAFKA_SASL_PASSWORD_FILE=str(password),
         PUBREV_KAFKA_CA_FILE=str(ca),
     )
     assert settings.kafka_security_protocol is KafkaSecurityProtocol.SASL_SSL
@@ -71,26 +77,60 @@ def test_the_default_is_the_local_open_listener(monkeypatch: pytest.MonkeyPatch)
     assert settings.kafka_sasl_username is None
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "PUBREV_KAFKA_SASL_PASSWORD": "pw"},
-     "needs PUBREV_KAFKA_SASL_USERNAME"),
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "PUBREV_KAFKA_SASL_USERNAME": "credit"},
-     "needs PUBREV_KAFKA_SASL_PASSWORD_FILE"),
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "PUBREV_KAFKA_SASL_USERNAME": "credit",
-      "PUBREV_KAFKA_SASL_PASSWORD": "pw", "PUBREV_KAFKA_SASL_PASSWORD_FILE": "/etc/hostname"},
-     "are exclusive"),
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "PUBREV_KAFKA_SASL_USERNAME": "credit",
-      "PUBREV_KAFKA_SASL_PASSWORD_FILE": "/nonexistent/password"},
-     "PUBREV_KAFKA_SASL_PASSWORD_FILE: no file at /nonexistent/password"),
-    ({"PUBREV_KAFKA_SASL_USERNAME": "credit", "PUBREV_KAFKA_SASL_PASSWORD": "pw"},
-     "they would be ignored"),
-    ({"PUBREV_KAFKA_CA_FILE": "/etc/hostname"}, "which uses no TLS"),
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SSL", "PUBREV_KAFKA_CA_FILE": "/nonexistent/ca.crt"},
-     "PUBREV_KAFKA_CA_FILE: no file at"),
-    ({"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "PUBREV_KAFKA_SASL_USERNAME": "credit",
-      "PUBREV_KAFKA_SASL_PASSWORD": "pw", "PUBREV_KAFKA_SASL_MECHANISM": "PLAIN"},
-     "kafka_sasl_mechanism"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {
+                "PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "PUBREV_KAFKA_SASL_PASSWORD": "pw",
+            },
+            "needs PUBREV_KAFKA_SASL_USERNAME",
+        ),
+        (
+            {"PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "PUBREV_KAFKA_SASL_USERNAME": "credit"},
+            "needs PUBREV_KAFKA_SASL_PASSWORD_FILE",
+        ),
+        (
+            {
+                "PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "PUBREV_KAFKA_SASL_USERNAME": "credit",
+                "PUBREV_KAFKA_SASL_PASSWORD": "pw",
+                "PUBREV_KAFKA_SASL_PASSWORD_FILE": "/etc/hostname",
+            },
+            "are exclusive",
+        ),
+        (
+            {
+                "PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "PUBREV_KAFKA_SASL_USERNAME": "credit",
+                "PUBREV_KAFKA_SASL_PASSWORD_FILE": "/nonexistent/password",
+            },
+            "PUBREV_KAFKA_SASL_PASSWORD_FILE: no file at /nonexistent/password",
+        ),
+        (
+            {"PUBREV_KAFKA_SASL_USERNAME": "credit", "PUBREV_KAFKA_SASL_PASSWORD": "pw"},
+            "they would be ignored",
+        ),
+        ({"PUBREV_KAFKA_CA_FILE": "/etc/hostname"}, "which uses no TLS"),
+        (
+            {
+                "PUBREV_KAFKA_SECURITY_PROTOCOL": "SSL",
+                "PUBREV_KAFKA_CA_FILE": "/nonexistent/ca.crt",
+            },
+            "PUBREV_KAFKA_CA_FILE: no file at",
+        ),
+        (
+            {
+                "PUBREV_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "PUBREV_KAFKA_SASL_USERNAME": "credit",
+                "PUBREV_KAFKA_SASL_PASSWORD": "pw",
+                "PUBREV_KAFKA_SASL_MECHANISM": "PLAIN",
+            },
+            "kafka_sasl_mechanism",
+        ),
+    ],
+)
 def test_contradictory_bus_settings_are_refused_in_any_environment(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
 ) -> None:

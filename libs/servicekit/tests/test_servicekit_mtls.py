@@ -57,19 +57,26 @@ def _key() -> ec.EllipticCurvePrivateKey:
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
 
 
-def _issue(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name,
-           ec.EllipticCurvePrivateKey] | None, sans: list[x509.GeneralName],
-           ca: bool = False) -> x509.Certificate:
+def _issue(
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None,
+    sans: list[x509.GeneralName],
+    ca: bool = False,
+) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     issuer_name, issuer_key = issuer or (subject, key)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(NOW - dt.timedelta(minutes=5))
         .not_valid_after(NOW + dt.timedelta(days=1))
@@ -81,8 +88,9 @@ def _issue(name: str, key: ec.EllipticCurvePrivateKey, issuer: tuple[x509.Name,
 
 
 def _public_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +118,11 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pem | Path]:
         "dir": folder,
         "officer": leaf("hanjiang officer", [x509.DNSName("client.example"), uri(OFFICER)]),
         "anonymous": leaf("no identity", [x509.DNSName("client.example")]),
-        "two": leaf("two identities", [uri(OFFICER), uri(
-            "agency=property-bureau;role=head;unit=putian")]),
+        "two": leaf(
+            "two identities", [uri(OFFICER), uri("agency=property-bureau;role=head;unit=putian")]
+        ),
         "dns-only": leaf("identity in a DNS name", [x509.DNSName(PREFIX + OFFICER)]),
-        "invalid": leaf("police without office", [uri(
-            "agency=police;role=officer;unit=hanjiang")]),
+        "invalid": leaf("police without office", [uri("agency=police;role=officer;unit=hanjiang")]),
         "app": leaf("provincial system", [uri(APP)]),
         "console": leaf("console", [uri(CONSOLE)]),
         "unkeyed": leaf("front end without a key", [uri(UNKEYED_APP)]),
@@ -128,7 +136,8 @@ async def who_am_i(request: bytes, context: grpc.aio.ServicerContext[bytes, byte
     if identity.agency == "market-regulation":
         # What a handler meets while PostgreSQL restarts: nothing was committed.
         raise RuntimeError("save failed") from psycopg.OperationalError(
-            "the database system is shutting down")
+            "the database system is shutting down"
+        )
     if identity.agency == "credit-office":
         raise RuntimeError("a bug")
     return f"{identity.render()} via={identity.via}".encode()
@@ -136,9 +145,13 @@ async def who_am_i(request: bytes, context: grpc.aio.ServicerContext[bytes, byte
 
 async def _serve(settings: ServiceSettings) -> AsyncIterator[int]:
     kit = GrpcServer(settings, [], RULES)
-    kit.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-        "test.Identity", {"WhoAmI": grpc.unary_unary_rpc_method_handler(who_am_i)}
-    ),))
+    kit.server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "test.Identity", {"WhoAmI": grpc.unary_unary_rpc_method_handler(who_am_i)}
+            ),
+        )
+    )
     port = await kit.start()
     yield port
     await kit.stop(0)
@@ -153,9 +166,13 @@ async def server(pki: dict[str, Pem | Path]) -> AsyncIterator[int]:
     folder = pki["dir"]
     assert isinstance(folder, Path)
     settings = ServiceSettings(
-        service="disclosure", environment="test", grpc_port=0,
-        tls_cert=folder / "server.crt", tls_key=folder / "server.key",
-        tls_client_ca=folder / "ca.crt", frontend_keys=_keys(folder),
+        service="disclosure",
+        environment="test",
+        grpc_port=0,
+        tls_cert=folder / "server.crt",
+        tls_key=folder / "server.key",
+        tls_client_ca=folder / "ca.crt",
+        frontend_keys=_keys(folder),
     )
     async for port in _serve(settings):
         yield port
@@ -165,8 +182,13 @@ async def server(pki: dict[str, Pem | Path]) -> AsyncIterator[int]:
 async def dev_server(pki: dict[str, Pem | Path]) -> AsyncIterator[int]:
     folder = pki["dir"]
     assert isinstance(folder, Path)
-    settings = ServiceSettings(service="disclosure", environment="development", grpc_port=0,
-                               dev_identity_header=True, frontend_keys=_keys(folder))
+    settings = ServiceSettings(
+        service="disclosure",
+        environment="development",
+        grpc_port=0,
+        dev_identity_header=True,
+        frontend_keys=_keys(folder),
+    )
     async for port in _serve(settings):
         yield port
 
@@ -186,11 +208,15 @@ def _channel(pki: dict[str, Pem | Path], port: int, client: str | None) -> grpc.
     )
 
 
-async def call(channel: grpc.aio.Channel, header: str | None = None,
-               assertion: str | None = None,
-               extra: tuple[tuple[str, str], ...] = ()) -> str:
+async def call(
+    channel: grpc.aio.Channel,
+    header: str | None = None,
+    assertion: str | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> str:
     method: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(
-        "/test.Identity/WhoAmI")
+        "/test.Identity/WhoAmI"
+    )
     metadata = []
     if header is not None:
         metadata.append((IDENTITY_HEADER, header))
@@ -200,9 +226,14 @@ async def call(channel: grpc.aio.Channel, header: str | None = None,
     return reply.decode()
 
 
-async def refused(channel: grpc.aio.Channel, code: grpc.StatusCode, *, header: str | None = None,
-                  assertion: str | None = None,
-                  extra: tuple[tuple[str, str], ...] = ()) -> grpc.aio.AioRpcError:
+async def refused(
+    channel: grpc.aio.Channel,
+    code: grpc.StatusCode,
+    *,
+    header: str | None = None,
+    assertion: str | None = None,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call(channel, header, assertion, extra)
     assert caught.value.code() == code, caught.value.details()
@@ -234,11 +265,15 @@ async def test_certificate_names_the_caller(pki: Pki, server: int) -> None:
 
 
 async def test_the_development_header_is_refused_with_mtls_even_with_a_valid_certificate(
-        pki: Pki, server: int) -> None:
+    pki: Pki, server: int
+) -> None:
     for client in ("officer", "anonymous"):
         async with _channel(pki, server, client) as channel:
-            error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                                  header="agency=property-bureau;role=head;unit=putian")
+            error = await refused(
+                channel,
+                grpc.StatusCode.UNAUTHENTICATED,
+                header="agency=property-bureau;role=head;unit=putian",
+            )
             assert error.details() == "the development identity header is refused with mTLS"
             assert zh_message(error) == "已启用双向TLS，不接受开发用身份请求头"
 
@@ -288,11 +323,17 @@ async def test_errors_of_the_application_still_map(pki: Pki, server: int) -> Non
     async with _channel(pki, server, "app") as channel:
         township = "agency=township;role=officer;unit=hanjiang"
         # The provincial system may not assert a township; the console may.
-        await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                      assertion=sign(APP_KEY, "putian-app", township, now()))
+        await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(APP_KEY, "putian-app", township, now()),
+        )
     async with _channel(pki, server, "console") as channel:
-        await refused(channel, grpc.StatusCode.PERMISSION_DENIED,
-                      assertion=sign(CONSOLE_KEY, "console", township, now()))
+        await refused(
+            channel,
+            grpc.StatusCode.PERMISSION_DENIED,
+            assertion=sign(CONSOLE_KEY, "console", township, now()),
+        )
 
 
 # -- front ends and their assertions --------------------------------------------------------
@@ -301,12 +342,15 @@ async def test_errors_of_the_application_still_map(pki: Pki, server: int) -> Non
 async def test_a_front_end_s_assertion_binds_the_person_with_via(pki: Pki, server: int) -> None:
     async with _channel(pki, server, "app") as channel:
         assert await call(channel, assertion=sign(APP_KEY, "putian-app", OWNERS, now())) == (
-            f"{OWNERS} via=putian-app")
+            f"{OWNERS} via=putian-app"
+        )
         assert await call(channel, assertion=sign(APP_KEY, "putian-app", PUBLIC, now())) == (
-            f"{PUBLIC} via=putian-app")
+            f"{PUBLIC} via=putian-app"
+        )
     async with _channel(pki, server, "console") as channel:
         assert await call(channel, assertion=sign(CONSOLE_KEY, "console", OFFICER, now())) == (
-            f"{OFFICER} via=console")
+            f"{OFFICER} via=console"
+        )
 
 
 async def test_a_front_end_without_an_assertion_is_only_itself(pki: Pki, server: int) -> None:
@@ -315,31 +359,42 @@ async def test_a_front_end_without_an_assertion_is_only_itself(pki: Pki, server:
 
 
 async def test_a_front_end_may_not_assert_an_agency_outside_its_people(
-        pki: Pki, server: int) -> None:
+    pki: Pki, server: int
+) -> None:
     async with _channel(pki, server, "app") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                              assertion=sign(APP_KEY, "putian-app", OFFICER, now()))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(APP_KEY, "putian-app", OFFICER, now()),
+        )
         assert error.details() == "provincial-system may not act for property-bureau"
         assert zh_message(error) == "该前端系统无权代表此类用户"
     async with _channel(pki, server, "console") as channel:
         for other in ("agency=auditor;role=auditor;unit=putian", CONSOLE):
-            await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                          assertion=sign(CONSOLE_KEY, "console", other, now()))
+            await refused(
+                channel,
+                grpc.StatusCode.UNAUTHENTICATED,
+                assertion=sign(CONSOLE_KEY, "console", other, now()),
+            )
 
 
 async def test_an_expired_assertion_is_refused(pki: Pki, server: int) -> None:
     async with _channel(pki, server, "app") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                              assertion=sign(APP_KEY, "putian-app", OWNERS, now() - 200,
-                                             ttl=60))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(APP_KEY, "putian-app", OWNERS, now() - 200, ttl=60),
+        )
         assert error.details() == "assertion refused: expired or not yet valid"
 
 
 async def test_a_forged_assertion_is_refused(pki: Pki, server: int) -> None:
     async with _channel(pki, server, "app") as channel:
-        for token in (sign(Ed25519PrivateKey.generate(), "putian-app", OWNERS, now()),
-                      sign(CONSOLE_KEY, "console", OWNERS, now()),
-                      "not-a-token"):
+        for token in (
+            sign(Ed25519PrivateKey.generate(), "putian-app", OWNERS, now()),
+            sign(CONSOLE_KEY, "console", OWNERS, now()),
+            "not-a-token",
+        ):
             await refused(channel, grpc.StatusCode.UNAUTHENTICATED, assertion=token)
 
 
@@ -352,36 +407,53 @@ async def test_another_front_end_s_assertion_is_refused(pki: Pki, server: int) -
 
 async def test_a_front_end_without_a_configured_key_asserts_nobody(pki: Pki, server: int) -> None:
     async with _channel(pki, server, "unkeyed") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                              assertion=sign(APP_KEY, "unkeyed-app", OWNERS, now()))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(APP_KEY, "unkeyed-app", OWNERS, now()),
+        )
         assert "no key is configured" in (error.details() or "")
 
 
 async def test_an_asserted_identity_is_parsed_as_strictly(pki: Pki, server: int) -> None:
     async with _channel(pki, server, "app") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED, assertion=sign(
-            APP_KEY, "putian-app", "agency=owners;role=representative;unit=hanjiang", now()))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(
+                APP_KEY, "putian-app", "agency=owners;role=representative;unit=hanjiang", now()
+            ),
+        )
         assert error.details() == "owners needs subject=<community>"
 
 
 async def test_a_caller_that_is_not_a_front_end_may_not_send_an_assertion(
-        pki: Pki, server: int) -> None:
+    pki: Pki, server: int
+) -> None:
     async with _channel(pki, server, "officer") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                              assertion=sign(APP_KEY, "putian-app", OWNERS, now()))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=sign(APP_KEY, "putian-app", OWNERS, now()),
+        )
         assert error.details() == "only a front end may assert a person"
 
 
 async def test_an_assertion_sent_twice_is_refused(pki: Pki, server: int) -> None:
     token = sign(APP_KEY, "putian-app", OWNERS, now())
     async with _channel(pki, server, "app") as channel:
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED, assertion=token,
-                              extra=((ASSERTION_HEADER, token),))
+        error = await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            assertion=token,
+            extra=((ASSERTION_HEADER, token),),
+        )
         assert error.details() == f"{ASSERTION_HEADER} sent twice"
 
 
 async def test_a_failure_while_resolving_is_internal_not_unknown(
-        pki: Pki, server: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    pki: Pki, server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(self: IdentityResolver, context: object) -> None:
         raise RuntimeError("resolver bug")
 
@@ -398,21 +470,30 @@ async def test_a_failure_while_resolving_is_internal_not_unknown(
 async def test_development_header_names_the_caller_without_tls(dev_server: int) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{dev_server}") as channel:
         assert await call(channel, header=OFFICER) == f"{OFFICER} via="
-        error = await refused(channel, grpc.StatusCode.UNAUTHENTICATED,
-                              header="agency=drc;role=officer;unit=hanjiang")
+        error = await refused(
+            channel, grpc.StatusCode.UNAUTHENTICATED, header="agency=drc;role=officer;unit=hanjiang"
+        )
         assert error.details() == "unknown agency 'drc'"
         await refused(channel, grpc.StatusCode.UNAUTHENTICATED)
 
 
 async def test_development_front_end_header_with_an_assertion(dev_server: int) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{dev_server}") as channel:
-        assert await call(channel, header=APP,
-                          assertion=sign(APP_KEY, "putian-app", OWNERS, now())) == (
-            f"{OWNERS} via=putian-app")
-        await refused(channel, grpc.StatusCode.UNAUTHENTICATED, header=OFFICER,
-                      assertion=sign(APP_KEY, "putian-app", OWNERS, now()))
-        await refused(channel, grpc.StatusCode.UNAUTHENTICATED, header=APP,
-                      assertion=sign(APP_KEY, "putian-app", OWNERS, now() - 600))
+        assert await call(
+            channel, header=APP, assertion=sign(APP_KEY, "putian-app", OWNERS, now())
+        ) == (f"{OWNERS} via=putian-app")
+        await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            header=OFFICER,
+            assertion=sign(APP_KEY, "putian-app", OWNERS, now()),
+        )
+        await refused(
+            channel,
+            grpc.StatusCode.UNAUTHENTICATED,
+            header=APP,
+            assertion=sign(APP_KEY, "putian-app", OWNERS, now() - 600),
+        )
 
 
 async def test_an_outage_is_unavailable_and_retryable_a_bug_is_internal(dev_server: int) -> None:
@@ -420,11 +501,17 @@ async def test_an_outage_is_unavailable_and_retryable_a_bug_is_internal(dev_serv
     its request_id; the chaos run met INTERNAL during a PostgreSQL restart); anything else
     stays INTERNAL with an incident id, its text never sent."""
     async with grpc.aio.insecure_channel(f"127.0.0.1:{dev_server}") as channel:
-        outage = await refused(channel, grpc.StatusCode.UNAVAILABLE,
-                               header="agency=market-regulation;role=officer;unit=hanjiang")
+        outage = await refused(
+            channel,
+            grpc.StatusCode.UNAVAILABLE,
+            header="agency=market-regulation;role=officer;unit=hanjiang",
+        )
         assert "retry with the same request_id" in (outage.details() or "")
         assert "shutting down" not in (outage.details() or "")
         assert "请使用相同的请求编号重试" in zh_message(outage)
-        bug = await refused(channel, grpc.StatusCode.INTERNAL,
-                            header="agency=credit-office;role=officer;unit=hanjiang")
+        bug = await refused(
+            channel,
+            grpc.StatusCode.INTERNAL,
+            header="agency=credit-office;role=officer;unit=hanjiang",
+        )
         assert (bug.details() or "").startswith("internal error, incident ")

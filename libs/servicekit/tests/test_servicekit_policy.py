@@ -80,8 +80,9 @@ def test_admit_needs_a_grant_naming_the_agency_and_role() -> None:
     assert p.admit("Get", OFFICER) == [Grant("property-bureau", ("officer",))]
     assert p.admit("Get", AUDITOR) == [Grant("auditor")]
     error = denied(lambda: p.admit("Get", HEAD))
-    assert error.message == ("property-bureau/head of chengxiang may not call Get: no grant "
-                             "for this agency and role")
+    assert error.message == (
+        "property-bureau/head of chengxiang may not call Get: no grant for this agency and role"
+    )
     assert error.message_zh == "无权调用 Get"
     denied(lambda: p.admit("Get", COMPANY))
 
@@ -100,36 +101,38 @@ def test_two_rules_for_one_rpc_are_refused() -> None:
 # -- scopes ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("scope", "identity", "resource", "expected"), [
-    (Scope.ANY, OTHER_OFFICER, Resource(), True),
-    (Scope.CITY, CITY_OFFICER, Resource(), True),
-    (Scope.CITY, OFFICER, Resource(unit="chengxiang"), False),
-    (Scope.JURISDICTION, OFFICER, RECORD, True),
-    (Scope.JURISDICTION, OTHER_OFFICER, RECORD, False),
-    (Scope.JURISDICTION, CITY_OFFICER, RECORD, True),
-    (Scope.JURISDICTION, OFFICER, Resource(), False),
-    (Scope.JURISDICTION, CITY_OFFICER, Resource(), True),
-    (Scope.OWN_UNIT, OFFICER, RECORD, True),
-    (Scope.OWN_UNIT, CITY_OFFICER, RECORD, False),
-    (Scope.OWN_UNIT, OTHER_OFFICER, RECORD, False),
-    (Scope.OWN_COMPANY, COMPANY, RECORD, True),
-    (Scope.OWN_COMPANY, OTHER_COMPANY, RECORD, False),
-    (Scope.OWN_COMPANY, OFFICER, Resource(unit="chengxiang"), False),  # "" is nobody's
-    (Scope.OWN_COMMUNITY, COMMITTEE, RECORD, True),
-    (Scope.OWN_COMMUNITY, COMMITTEE, Resource(community="CX-0002"), False),
-    (Scope.OWN_COMMUNITY, OFFICER, Resource(), False),
-    (Scope.REFERRED, POLICE, RECORD, True),
-    (Scope.REFERRED, OTHER_POLICE, RECORD, False),
-    (Scope.REFERRED, POLICE, Resource(unit="chengxiang"), False),  # not referred at all
-    (Scope.PUBLISHED, PUBLIC, Resource(published=True), True),
-    (Scope.PUBLISHED, PUBLIC, RECORD, False),
-    (Scope.NOT_CONCERNED, OFFICER, Resource(concerns_unit="licheng"), True),
-    (Scope.NOT_CONCERNED, OFFICER, Resource(concerns_unit="chengxiang"), False),
-    (Scope.NOT_CONCERNED, CITY_OFFICER, Resource(concerns_unit="chengxiang"), True),
-    (Scope.NOT_CONCERNED, OFFICER, Resource(), True),
-])
-def test_each_scope(scope: Scope, identity: Identity, resource: Resource,
-                    expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("scope", "identity", "resource", "expected"),
+    [
+        (Scope.ANY, OTHER_OFFICER, Resource(), True),
+        (Scope.CITY, CITY_OFFICER, Resource(), True),
+        (Scope.CITY, OFFICER, Resource(unit="chengxiang"), False),
+        (Scope.JURISDICTION, OFFICER, RECORD, True),
+        (Scope.JURISDICTION, OTHER_OFFICER, RECORD, False),
+        (Scope.JURISDICTION, CITY_OFFICER, RECORD, True),
+        (Scope.JURISDICTION, OFFICER, Resource(), False),
+        (Scope.JURISDICTION, CITY_OFFICER, Resource(), True),
+        (Scope.OWN_UNIT, OFFICER, RECORD, True),
+        (Scope.OWN_UNIT, CITY_OFFICER, RECORD, False),
+        (Scope.OWN_UNIT, OTHER_OFFICER, RECORD, False),
+        (Scope.OWN_COMPANY, COMPANY, RECORD, True),
+        (Scope.OWN_COMPANY, OTHER_COMPANY, RECORD, False),
+        (Scope.OWN_COMPANY, OFFICER, Resource(unit="chengxiang"), False),  # "" is nobody's
+        (Scope.OWN_COMMUNITY, COMMITTEE, RECORD, True),
+        (Scope.OWN_COMMUNITY, COMMITTEE, Resource(community="CX-0002"), False),
+        (Scope.OWN_COMMUNITY, OFFICER, Resource(), False),
+        (Scope.REFERRED, POLICE, RECORD, True),
+        (Scope.REFERRED, OTHER_POLICE, RECORD, False),
+        (Scope.REFERRED, POLICE, Resource(unit="chengxiang"), False),  # not referred at all
+        (Scope.PUBLISHED, PUBLIC, Resource(published=True), True),
+        (Scope.PUBLISHED, PUBLIC, RECORD, False),
+        (Scope.NOT_CONCERNED, OFFICER, Resource(concerns_unit="licheng"), True),
+        (Scope.NOT_CONCERNED, OFFICER, Resource(concerns_unit="chengxiang"), False),
+        (Scope.NOT_CONCERNED, CITY_OFFICER, Resource(concerns_unit="chengxiang"), True),
+        (Scope.NOT_CONCERNED, OFFICER, Resource(), True),
+    ],
+)
+def test_each_scope(scope: Scope, identity: Identity, resource: Resource, expected: bool) -> None:
     assert holds(scope, identity, resource) is expected
     p = policy(rule(Grant(identity.agency, scopes=(scope,))))
     assert (p.decide("Get", identity, resource) is not None) is expected
@@ -183,12 +186,18 @@ class Clock:
 
 
 def limited_policy(clock: Clock, per_minute: int = 3) -> Policy:
-    p = Policy("test", [
-        rule(Grant("public", scopes=(Scope.PUBLISHED,)), Grant("property-bureau"),
-             limited=True),
-        rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="Free"),
-        rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="List", limited=True),
-    ], public_per_minute=per_minute, clock=clock)
+    p = Policy(
+        "test",
+        [
+            rule(
+                Grant("public", scopes=(Scope.PUBLISHED,)), Grant("property-bureau"), limited=True
+            ),
+            rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="Free"),
+            rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="List", limited=True),
+        ],
+        public_per_minute=per_minute,
+        clock=clock,
+    )
     return p
 
 
@@ -268,12 +277,16 @@ def test_rate_limiter_alone() -> None:
 
 
 def test_history_follows_the_read_rule_but_not_what_only_publication_opens() -> None:
-    p = policy(rule(Grant("property-bureau"),
-                    Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
-                    Grant("owners-committee", scopes=(Scope.OWN_COMMUNITY, Scope.PUBLISHED)),
-                    Grant("public", scopes=(Scope.PUBLISHED,)), limited=True))
-    published = Resource(unit="chengxiang", company=USCC, community="CX-0001",
-                         published=True)
+    p = policy(
+        rule(
+            Grant("property-bureau"),
+            Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
+            Grant("owners-committee", scopes=(Scope.OWN_COMMUNITY, Scope.PUBLISHED)),
+            Grant("public", scopes=(Scope.PUBLISHED,)),
+            limited=True,
+        )
+    )
+    published = Resource(unit="chengxiang", company=USCC, community="CX-0001", published=True)
     assert p.decide_history("Get", OFFICER, published) == Grant("property-bureau")
     assert p.decide_history("Get", OTHER_OFFICER, published) is None
     assert p.decide_history("Get", COMPANY, published)
@@ -295,22 +308,29 @@ def test_history_follows_the_read_rule_but_not_what_only_publication_opens() -> 
 
 def test_a_policy_true_to_the_vocabulary_has_no_problems() -> None:
     p = policy(
-        rule(Grant("property-bureau", ("officer", "head")),
-             Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
-             Grant("owners-committee", scopes=(Scope.OWN_COMMUNITY,)),
-             Grant("police", scopes=(Scope.REFERRED,)),
-             Grant("public", scopes=(Scope.PUBLISHED,)), limited=True),
+        rule(
+            Grant("property-bureau", ("officer", "head")),
+            Grant("property-company", scopes=(Scope.OWN_COMPANY,)),
+            Grant("owners-committee", scopes=(Scope.OWN_COMMUNITY,)),
+            Grant("police", scopes=(Scope.REFERRED,)),
+            Grant("public", scopes=(Scope.PUBLISHED,)),
+            limited=True,
+        ),
     )
     assert p.problems(RULES) == []
 
 
 def test_problems_name_what_the_vocabulary_does_not_allow() -> None:
     p = policy(
-        rule(Grant("drc"), Grant("property-bureau", ("filer",)),
-             Grant("property-bureau", scopes=(Scope.OWN_COMPANY,)),
-             Grant("township", scopes=(Scope.REFERRED,)),
-             Grant("police", scopes=(Scope.OWN_COMMUNITY,)),
-             Grant("console"), limited=True),
+        rule(
+            Grant("drc"),
+            Grant("property-bureau", ("filer",)),
+            Grant("property-bureau", scopes=(Scope.OWN_COMPANY,)),
+            Grant("township", scopes=(Scope.REFERRED,)),
+            Grant("police", scopes=(Scope.OWN_COMMUNITY,)),
+            Grant("console"),
+            limited=True,
+        ),
         Rule("Empty", (Grant("auditor"),), " "),
     )
     assert p.problems(RULES) == [
@@ -329,44 +349,76 @@ def test_problems_name_what_the_vocabulary_does_not_allow() -> None:
 
 
 def test_render_markdown() -> None:
-    p = Policy("disclosure", [
-        Rule("ListThings", (Grant("public", scopes=(Scope.PUBLISHED,)),
-                            Grant("property-bureau", ("officer", "head"),
-                                  (Scope.JURISDICTION,))),
-             "lists things | published ones for the public", limited=True),
-        Rule("Nobody", (), "kept for later"),
-        Rule("CloseThing", (Grant("property-bureau", (), (Scope.OWN_UNIT,
-                                                          Scope.NOT_CONCERNED)),),
-             "closes a thing"),
-    ])
-    assert p.render_markdown() == "\n".join([
-        "## disclosure",
-        "",
-        "| RPC | who | scope | what |",
-        "|---|---|---|---|",
-        "| CloseThing | property-bureau (all roles) | record of caller's own unit only and "
-        "not about caller's own unit's conduct | closes a thing |",
-        "| ListThings | public (all roles) (rate-limited) | published record | lists things "
-        "\\| published ones for the public |",
-        "|  | property-bureau (officer, head) | record of caller's unit (the city: all) |  |",
-        "| Nobody | nobody | — | kept for later |",
-    ]) + "\n"
+    p = Policy(
+        "disclosure",
+        [
+            Rule(
+                "ListThings",
+                (
+                    Grant("public", scopes=(Scope.PUBLISHED,)),
+                    Grant("property-bureau", ("officer", "head"), (Scope.JURISDICTION,)),
+                ),
+                "lists things | published ones for the public",
+                limited=True,
+            ),
+            Rule("Nobody", (), "kept for later"),
+            Rule(
+                "CloseThing",
+                (Grant("property-bureau", (), (Scope.OWN_UNIT, Scope.NOT_CONCERNED)),),
+                "closes a thing",
+            ),
+        ],
+    )
+    assert (
+        p.render_markdown()
+        == "\n".join(
+            [
+                "## disclosure",
+                "",
+                "| RPC | who | scope | what |",
+                "|---|---|---|---|",
+                "| CloseThing | property-bureau (all roles) | record of caller's own unit only and "
+                "not about caller's own unit's conduct | closes a thing |",
+                "| ListThings | public (all roles) (rate-limited) | published record | "
+                "lists things \\| published ones for the public |",
+                "|  | property-bureau (officer, head) | record of caller's unit "
+                "(the city: all) |  |",
+                "| Nobody | nobody | — | kept for later |",
+            ]
+        )
+        + "\n"
+    )
 
 
 # -- the matrix's cells ---------------------------------------------------------------------
 
-OTHER = {"uscc": OTHER_USCC, "police_office": "putian-psb-other", "community": "ZZ-9999",
-         "frontend": "some-frontend", "person": "someone"}
+OTHER = {
+    "uscc": OTHER_USCC,
+    "police_office": "putian-psb-other",
+    "community": "ZZ-9999",
+    "frontend": "some-frontend",
+    "person": "someone",
+}
 
 
 def test_relations_enumerate_every_identity_in_every_relation() -> None:
     cells = list(relations(RULES, RECORD, "licheng", OTHER))
     per_agency = Counter(c.identity.agency for c in cells)
     assert per_agency == {
-        "property-bureau": 3 * 3, "township": 2 * 3, "discipline": 3, "credit-office": 3,
-        "market-regulation": 3, "police": 2 * 3 * 2, "property-company": 2 * 3 * 2,
-        "owners-committee": 2 * 3 * 2, "owners": 3 * 2, "auditor": 1, "operator": 2,
-        "provincial-system": 1, "console": 1, "public": 1,
+        "property-bureau": 3 * 3,
+        "township": 2 * 3,
+        "discipline": 3,
+        "credit-office": 3,
+        "market-regulation": 3,
+        "police": 2 * 3 * 2,
+        "property-company": 2 * 3 * 2,
+        "owners-committee": 2 * 3 * 2,
+        "owners": 3 * 2,
+        "auditor": 1,
+        "operator": 2,
+        "provincial-system": 1,
+        "console": 1,
+        "public": 1,
     }
     assert len(cells) == 72
     assert len({(c.identity, c.relation) for c in cells}) == 72
@@ -375,19 +427,26 @@ def test_relations_enumerate_every_identity_in_every_relation() -> None:
 
 
 def test_relation_labels() -> None:
-    labels = {(c.identity.render(), c.relation) for c in relations(RULES, RECORD, "licheng",
-                                                                    OTHER)}
+    labels = {(c.identity.render(), c.relation) for c in relations(RULES, RECORD, "licheng", OTHER)}
     assert ("agency=property-bureau;role=officer;unit=chengxiang", "same unit") in labels
     assert ("agency=property-bureau;role=officer;unit=licheng", "other unit") in labels
     assert ("agency=property-bureau;role=officer;unit=putian", "city") in labels
-    assert (f"agency=property-company;role=filer;unit=licheng;subject={USCC}",
-            "other unit, own uscc") in labels
-    assert (f"agency=property-company;role=filer;unit=chengxiang;subject={OTHER_USCC}",
-            "same unit, other uscc") in labels
-    assert ("agency=police;role=officer;unit=putian;subject=cx-psb",
-            "city, own police_office") in labels
-    assert ("agency=owners;role=representative;unit=chengxiang;subject=ZZ-9999",
-            "same unit, other community") in labels
+    assert (
+        f"agency=property-company;role=filer;unit=licheng;subject={USCC}",
+        "other unit, own uscc",
+    ) in labels
+    assert (
+        f"agency=property-company;role=filer;unit=chengxiang;subject={OTHER_USCC}",
+        "same unit, other uscc",
+    ) in labels
+    assert (
+        "agency=police;role=officer;unit=putian;subject=cx-psb",
+        "city, own police_office",
+    ) in labels
+    assert (
+        "agency=owners;role=representative;unit=chengxiang;subject=ZZ-9999",
+        "same unit, other community",
+    ) in labels
     assert ("agency=auditor;role=auditor;unit=putian", "city") in labels
     assert ("agency=console;role=frontend;unit=putian;subject=some-frontend", "city") in labels
     assert ("agency=public;role=anonymous;unit=putian", "city") in labels
@@ -406,15 +465,19 @@ def test_relations_may_be_limited_to_some_agencies() -> None:
     assert len(cells) == 1 + 12
 
 
-@pytest.mark.parametrize(("record", "other_unit", "other", "says"), [
-    (RECORD, "chengxiang", OTHER, "other unit"),
-    (RECORD, "putian", OTHER, "other unit"),
-    (Resource(unit="putian"), "licheng", OTHER, "a county-level unit"),
-    (Resource(), "licheng", OTHER, "a county-level unit"),
-    (RECORD, "licheng", {**OTHER, "uscc": USCC}, "other uscc"),
-    (RECORD, "licheng", {**OTHER, "community": "CX-0001"}, "other community"),
-])
+@pytest.mark.parametrize(
+    ("record", "other_unit", "other", "says"),
+    [
+        (RECORD, "chengxiang", OTHER, "other unit"),
+        (RECORD, "putian", OTHER, "other unit"),
+        (Resource(unit="putian"), "licheng", OTHER, "a county-level unit"),
+        (Resource(), "licheng", OTHER, "a county-level unit"),
+        (RECORD, "licheng", {**OTHER, "uscc": USCC}, "other uscc"),
+        (RECORD, "licheng", {**OTHER, "community": "CX-0001"}, "other community"),
+    ],
+)
 def test_relations_refuse_a_scenario_that_would_blur_the_relations(
-        record: Resource, other_unit: str, other: dict[str, str], says: str) -> None:
+    record: Resource, other_unit: str, other: dict[str, str], says: str
+) -> None:
     with pytest.raises(ValueError, match=says):
         list(relations(RULES, record, other_unit, other))

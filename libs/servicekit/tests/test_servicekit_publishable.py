@@ -43,8 +43,11 @@ def translate(domain_event: Any) -> Message | None:
         return None
     if domain_event.text == "untranslatable":
         raise ValueError("year 1 has no UTC form")
-    return Message(str(domain_event.originator_id).encode(), domain_event.text.encode(),
-                   (("ce_type", b"test.Note.v1"),))
+    return Message(
+        str(domain_event.originator_id).encode(),
+        domain_event.text.encode(),
+        (("ce_type", b"test.Note.v1"),),
+    )
 
 
 class ToyApplication(ServiceApplication):
@@ -96,8 +99,13 @@ def test_internal_events_pass_whatever_their_size(app: ToyApplication) -> None:
 def test_in_a_group_commit_only_the_unpublishable_command_fails(app: ToyApplication) -> None:
     def prepared(text: str) -> Prepared:
         note = Note(text)
-        return Prepared("WriteNote", uuid.uuid4().hex, "digest", note.collect_events(),
-                        {"note_id": str(note.id)})
+        return Prepared(
+            "WriteNote",
+            uuid.uuid4().hex,
+            "digest",
+            note.collect_events(),
+            {"note_id": str(note.id)},
+        )
 
     group = [prepared("first"), prepared("z" * 2_000), prepared("third")]
     outcomes = app.commit_group(group)

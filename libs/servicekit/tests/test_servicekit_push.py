@@ -105,7 +105,10 @@ def clock() -> FakeClock:
 
 def feed_config(receiver: FeedReceiver, **overrides: Any) -> FeedConfig:
     values: dict[str, Any] = {
-        "name": FEED, "url": receiver.feed_url(FEED), "key": KEY, "schema": SCHEMA,
+        "name": FEED,
+        "url": receiver.feed_url(FEED),
+        "key": KEY,
+        "schema": SCHEMA,
     }
     values.update(overrides)
     return FeedConfig(**values)
@@ -117,8 +120,14 @@ def make_pusher(pool, receiver, clock) -> Iterator[Any]:
 
     def make(batch_size: int = 5, wall_clock: Any = time.time, **overrides: Any) -> Pusher:
         config = feed_config(receiver, **overrides)
-        pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), batch_size=batch_size,
-                        wall_clock=wall_clock)
+        pusher = Pusher(
+            pool,
+            {FEED: config},
+            clock,
+            rng=random.Random(7),
+            batch_size=batch_size,
+            wall_clock=wall_clock,
+        )
         made.append(pusher)
         return pusher
 
@@ -127,8 +136,9 @@ def make_pusher(pool, receiver, clock) -> Iterator[Any]:
         pusher.close()
 
 
-def enqueue(pool: ConnectionPool, pusher: Pusher, clock: FakeClock, *records: tuple[str, Any]
-            ) -> list[bool]:
+def enqueue(
+    pool: ConnectionPool, pusher: Pusher, clock: FakeClock, *records: tuple[str, Any]
+) -> list[bool]:
     """Enqueues in one transaction, as a projection's apply does."""
     outbox = PushOutbox(pusher.feeds, clock)
     with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -147,8 +157,9 @@ def test_delivers_signed_canonical_body_and_keeps_the_receipt(
     assert request.status == 200
     assert request.body == canonical_json(record())
     assert "测试记录1".encode() in request.body  # UTF-8 as is, not \\u escapes
-    assert request.headers["x-pubrev-signature"] == expected_signature(request.headers,
-                                                                       request.body)
+    assert request.headers["x-pubrev-signature"] == expected_signature(
+        request.headers, request.body
+    )
     assert request.headers["x-pubrev-key-id"] == "k1"
     assert abs(int(request.headers["x-pubrev-timestamp"]) - time.time()) < 5
     assert len(request.headers["x-pubrev-nonce"]) == 32
@@ -219,9 +230,7 @@ def test_retries_5xx_with_growing_backoff_until_delivered(
     status = pusher.status(FEED, "r-1")
     assert status is not None
     assert status.status is PushState.delivered and status.attempts == 3
-    assert [(r.attempt, r.http_status) for r in status.receipts] == [
-        (1, 503), (2, 503), (3, 200)
-    ]
+    assert [(r.attempt, r.http_status) for r in status.receipts] == [(1, 503), (2, 503), (3, 200)]
     assert status.receipts[0].error is not None and "503" in status.receipts[0].error
     assert [r.attempt for r in receiver.requests] == ["1", "2", "3"]
 
@@ -276,9 +285,7 @@ def test_wrong_secret_is_refused_by_the_receiver(pool, receiver, clock, make_pus
     assert receiver.records == {}
 
 
-def test_dead_after_max_attempts_then_repush_delivers(
-    pool, receiver, clock, make_pusher
-) -> None:
+def test_dead_after_max_attempts_then_repush_delivers(pool, receiver, clock, make_pusher) -> None:
     pusher = make_pusher(max_attempts=3)
     enqueue(pool, pusher, clock, ("r-1", record()))
     receiver.fail_next(3, status=500)
@@ -401,8 +408,14 @@ def test_feed_config_refuses_a_broken_schema() -> None:
 
 def expected_signature(headers: dict[str, str], body: bytes) -> str:
     """v1, computed here from the rule in servicekit.push's docstring, not with its code."""
-    lines = ["pubrev-feed-v1", headers["x-pubrev-key-id"], headers["x-pubrev-timestamp"],
-             headers["x-pubrev-nonce"], headers["x-pubrev-feed"], headers["x-pubrev-record-id"]]
+    lines = [
+        "pubrev-feed-v1",
+        headers["x-pubrev-key-id"],
+        headers["x-pubrev-timestamp"],
+        headers["x-pubrev-nonce"],
+        headers["x-pubrev-feed"],
+        headers["x-pubrev-record-id"],
+    ]
     material = "\n".join(lines).encode() + b"\n" + body
     return "v1=" + hmac.new(SECRET, material, hashlib.sha256).hexdigest()
 
@@ -430,9 +443,7 @@ def test_a_captured_request_does_not_replay_as_another_record(
     assert set(receiver.records) == {(FEED, "r-1")}
 
 
-def test_a_captured_request_does_not_replay_as_itself(
-    pool, receiver, clock, make_pusher
-) -> None:
+def test_a_captured_request_does_not_replay_as_itself(pool, receiver, clock, make_pusher) -> None:
     pusher = make_pusher()
     enqueue(pool, pusher, clock, ("r-1", record()))
     pusher.run_once()
@@ -470,7 +481,8 @@ def test_each_attempt_and_a_repush_is_signed_anew(pool, receiver, clock, make_pu
     assert stamps[1] - stamps[0] == 2 and stamps[2] - stamps[1] == 120
     for request in (second, third):
         assert request.headers["x-pubrev-signature"] == expected_signature(
-            request.headers, request.body)
+            request.headers, request.body
+        )
 
 
 def test_a_key_rotation_delivers_throughout(pool, receiver, clock, make_pusher) -> None:
@@ -523,8 +535,7 @@ def test_a_sender_clock_off_by_less_than_five_minutes_delivers(
 
 
 def test_one_key_for_two_feeds_is_refused(pool, receiver, clock) -> None:
-    other = FeedConfig("other-feed", receiver.feed_url("other-feed"), FeedKey("k9", SECRET),
-                       SCHEMA)
+    other = FeedConfig("other-feed", receiver.feed_url("other-feed"), FeedKey("k9", SECRET), SCHEMA)
     with pytest.raises(ValueError, match="share one secret"):
         Pusher(pool, {FEED: feed_config(receiver), "other-feed": other}, clock)
     with pytest.raises(ValueError, match="share one secret"):
@@ -539,11 +550,13 @@ def pusher_status(pusher: Pusher, record_id: str) -> Any:
 
 # -- isolation: a record that cannot be sent does not stop its feed (issue 11) ---------------
 
+
 def parked_records(pool: ConnectionPool) -> list[tuple[str, str, str, int, str]]:
     with pool.connection() as conn:
         rows = conn.execute(
             "SELECT worker, event_key, status, attempts, error FROM parked_events"
-            " WHERE role = 'push' ORDER BY id").fetchall()
+            " WHERE role = 'push' ORDER BY id"
+        ).fetchall()
     return [(r[0], r[1], r[2], int(r[3]), str(r[4])) for r in rows]
 
 
@@ -569,15 +582,15 @@ class RefusingTransport(httpx.HTTPTransport):
 
 
 def test_a_record_the_client_cannot_send_is_dead_and_parked_and_the_feed_goes_on(
-        pool, receiver, clock, make_pusher, no_parked) -> None:
+    pool, receiver, clock, make_pusher, no_parked
+) -> None:
     """Before, the exception left the pusher's round: the rest of the claimed batch waited
     for its lease, and the same record came back to fail again, for ever."""
     client = httpx.Client(transport=RefusingTransport("r-2"))
     config = feed_config(receiver)
     pusher = Pusher(pool, {FEED: config}, clock, rng=random.Random(7), client=client)
     try:
-        enqueue(pool, pusher, clock, ("r-1", record(1)), ("r-2", record(2)),
-                ("r-3", record(3)))
+        enqueue(pool, pusher, clock, ("r-1", record(1)), ("r-2", record(2)), ("r-3", record(3)))
         assert pusher.run_once() == 3
         assert sorted(r for _, r in receiver.records) == ["r-1", "r-3"]
         status = pusher.status(FEED, "r-2")
@@ -591,7 +604,8 @@ def test_a_record_the_client_cannot_send_is_dead_and_parked_and_the_feed_goes_on
 
 
 def test_a_record_that_kills_the_pusher_is_dead_after_max_attempts_claims(
-        pool, receiver, clock, make_pusher, no_parked) -> None:
+    pool, receiver, clock, make_pusher, no_parked
+) -> None:
     """Each claim counts an attempt in the database before the send: a pusher that dies
     sending the record leaves it leased, the lease runs out, the next pusher claims it
     again. Claimed more often than max_attempts, it is dead without being sent again."""
@@ -611,7 +625,8 @@ def test_a_record_that_kills_the_pusher_is_dead_after_max_attempts_claims(
 
 
 def test_a_dead_record_is_parked_and_an_operator_re_drives_it(
-        pool, receiver, clock, make_pusher, no_parked) -> None:
+    pool, receiver, clock, make_pusher, no_parked
+) -> None:
     """The parked entry of a dead record is re-driven like any other (the record queued
     again, the entry closed), and a re-push by status and time closes the entries too."""
     pusher = make_pusher()
@@ -629,8 +644,12 @@ def test_a_dead_record_is_parked_and_an_operator_re_drives_it(
     delivered = pusher.status(FEED, "r-1")
     assert delivered is not None and delivered.status is PushState.delivered
 
-    assert pusher.repush_where(FEED, PushState.dead, clock.now - timedelta(days=1),
-                               by="agency=operator;role=operator;unit=putian") == ["r-2"]
+    assert pusher.repush_where(
+        FEED,
+        PushState.dead,
+        clock.now - timedelta(days=1),
+        by="agency=operator;role=operator;unit=putian",
+    ) == ["r-2"]
     assert [e[1:3] for e in parked_records(pool)] == [("r-1", "redriven"), ("r-2", "redriven")]
     assert pusher.repush_where(FEED, PushState.dead) == []
     assert pusher.run_once() == 1

@@ -39,8 +39,13 @@ def test_production_with_dev_identity_header_is_refused(
     monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str]
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        settings_from(monkeypatch, PUBREV_SERVICE="disclosure", PUBREV_ENVIRONMENT="production",
-                      PUBREV_DEV_IDENTITY_HEADER="true", **tls_files)
+        settings_from(
+            monkeypatch,
+            PUBREV_SERVICE="disclosure",
+            PUBREV_ENVIRONMENT="production",
+            PUBREV_DEV_IDENTITY_HEADER="true",
+            **tls_files,
+        )
     assert "PUBREV_DEV_IDENTITY_HEADER" in str(caught.value)
 
 
@@ -53,19 +58,22 @@ def test_production_without_tls_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
 def test_production_with_full_mtls_is_accepted(
     monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str]
 ) -> None:
-    settings = settings_from(monkeypatch, PUBREV_SERVICE="disclosure",
-                             PUBREV_ENVIRONMENT="production", **tls_files,
-                             # production also refuses a bus without SASL_SSL
-                             PUBREV_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
-                             PUBREV_KAFKA_SASL_USERNAME="disclosure",
-                             PUBREV_KAFKA_SASL_PASSWORD="secret")
+    settings = settings_from(
+        monkeypatch,
+        PUBREV_SERVICE="disclosure",
+        PUBREV_ENVIRONMENT="production",
+        **tls_files,
+        # production also refuses a bus without SASL_SSL
+        PUBREV_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
+        PUBREV_KAFKA_SASL_USERNAME="disclosure",
+        PUBREV_KAFKA_SASL_PASSWORD="secret",
+    )
     assert settings.environment is Environment.production
     assert settings.mtls
     assert settings.dev_identity_header is False
 
 
-@pytest.mark.parametrize("left_out", ["PUBREV_TLS_CERT", "PUBREV_TLS_KEY",
-                                      "PUBREV_TLS_CLIENT_CA"])
+@pytest.mark.parametrize("left_out", ["PUBREV_TLS_CERT", "PUBREV_TLS_KEY", "PUBREV_TLS_CLIENT_CA"])
 def test_partial_tls_is_refused_in_any_environment(
     monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str], left_out: str
 ) -> None:
@@ -76,8 +84,9 @@ def test_partial_tls_is_refused_in_any_environment(
 
 
 def test_development_may_use_the_dev_header_without_tls(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_from(monkeypatch, PUBREV_SERVICE="inspection",
-                             PUBREV_DEV_IDENTITY_HEADER="true")
+    settings = settings_from(
+        monkeypatch, PUBREV_SERVICE="inspection", PUBREV_DEV_IDENTITY_HEADER="true"
+    )
     assert settings.environment is Environment.development
     assert settings.dev_identity_header
     assert not settings.mtls
@@ -85,8 +94,13 @@ def test_development_may_use_the_dev_header_without_tls(monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize(
     ("service", "port"),
-    [("disclosure", 50051), ("inspection", 50052), ("credit", 50053), ("casework", 50054),
-     ("someother", 50050)],
+    [
+        ("disclosure", 50051),
+        ("inspection", 50052),
+        ("credit", 50053),
+        ("casework", 50054),
+        ("someother", 50050),
+    ],
 )
 def test_default_grpc_ports(monkeypatch: pytest.MonkeyPatch, service: str, port: int) -> None:
     settings = settings_from(monkeypatch, PUBREV_SERVICE=service)
@@ -96,13 +110,17 @@ def test_default_grpc_ports(monkeypatch: pytest.MonkeyPatch, service: str, port:
 
 
 def test_explicit_port_zero_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert settings_from(monkeypatch, PUBREV_SERVICE="disclosure",
-                         PUBREV_GRPC_PORT="0").grpc_port == 0
+    assert (
+        settings_from(monkeypatch, PUBREV_SERVICE="disclosure", PUBREV_GRPC_PORT="0").grpc_port == 0
+    )
 
 
 def test_service_database_url_names_pubrev_service(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_from(monkeypatch, PUBREV_SERVICE="inspection",
-                             DATABASE_URL="postgresql://app:pw@db.example:5432/postgres?sslmode=require")
+    settings = settings_from(
+        monkeypatch,
+        PUBREV_SERVICE="inspection",
+        DATABASE_URL="postgresql://app:pw@db.example:5432/postgres?sslmode=require",
+    )
     assert settings.service_database_url == (
         "postgresql://app:pw@db.example:5432/pubrev_inspection?sslmode=require"
     )
@@ -115,14 +133,16 @@ def test_default_database_url_names_pubrev_service(monkeypatch: pytest.MonkeyPat
 
 def test_service_database_may_be_given_as_is(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql://app@db.example/my_own_db"
-    settings = settings_from(monkeypatch, PUBREV_SERVICE="credit", DATABASE_URL=url,
-                             PUBREV_DATABASE_IS_SERVICE_DB="true")
+    settings = settings_from(
+        monkeypatch, PUBREV_SERVICE="credit", DATABASE_URL=url, PUBREV_DATABASE_IS_SERVICE_DB="true"
+    )
     assert settings.service_database_url == url
 
 
 def test_kafka_bootstrap_keeps_its_common_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = settings_from(monkeypatch, PUBREV_SERVICE="credit",
-                             KAFKA_BOOTSTRAP="broker-1:9092,broker-2:9092")
+    settings = settings_from(
+        monkeypatch, PUBREV_SERVICE="credit", KAFKA_BOOTSTRAP="broker-1:9092,broker-2:9092"
+    )
     assert settings.kafka_bootstrap == "broker-1:9092,broker-2:9092"
 
 
@@ -138,8 +158,13 @@ def test_mtls_with_the_dev_identity_header_is_refused_in_any_environment(
     monkeypatch: pytest.MonkeyPatch, tls_files: dict[str, str], environment: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        settings_from(monkeypatch, PUBREV_SERVICE="disclosure", PUBREV_ENVIRONMENT=environment,
-                      PUBREV_DEV_IDENTITY_HEADER="true", **tls_files)
+        settings_from(
+            monkeypatch,
+            PUBREV_SERVICE="disclosure",
+            PUBREV_ENVIRONMENT=environment,
+            PUBREV_DEV_IDENTITY_HEADER="true",
+            **tls_files,
+        )
     assert "PUBREV_DEV_IDENTITY_HEADER=true is refused with mTLS" in str(caught.value)
 
 
@@ -150,24 +175,33 @@ def test_mtls_without_the_dev_header_is_accepted_outside_production(
     assert settings.mtls and not settings.dev_identity_header
 
 
-def test_frontend_keys_are_json_from_the_environment(monkeypatch: pytest.MonkeyPatch,
-                                                     tmp_path: Path) -> None:
+def test_frontend_keys_are_json_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     assert settings_from(monkeypatch, PUBREV_SERVICE="casework").frontend_keys == {}
     (tmp_path / "app.pem").write_text("pem\n")
     (tmp_path / "console.pem").write_text("pem\n")
     settings = settings_from(
-        monkeypatch, PUBREV_SERVICE="casework",
+        monkeypatch,
+        PUBREV_SERVICE="casework",
         PUBREV_FRONTEND_KEYS=f'{{"putian-app": "{tmp_path}/app.pem", '
-                             f'"console": "{tmp_path}/console.pem"}}')
-    assert settings.frontend_keys == {"putian-app": tmp_path / "app.pem",
-                                      "console": tmp_path / "console.pem"}
+        f'"console": "{tmp_path}/console.pem"}}',
+    )
+    assert settings.frontend_keys == {
+        "putian-app": tmp_path / "app.pem",
+        "console": tmp_path / "console.pem",
+    }
 
 
-def test_a_missing_frontend_key_file_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
-                                                        tmp_path: Path) -> None:
+def test_a_missing_frontend_key_file_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     with pytest.raises(ValidationError) as caught:
-        settings_from(monkeypatch, PUBREV_SERVICE="casework",
-                      PUBREV_FRONTEND_KEYS=f'{{"putian-app": "{tmp_path}/missing.pem"}}')
+        settings_from(
+            monkeypatch,
+            PUBREV_SERVICE="casework",
+            PUBREV_FRONTEND_KEYS=f'{{"putian-app": "{tmp_path}/missing.pem"}}',
+        )
     assert "PUBREV_FRONTEND_KEYS: no key file for front end putian-app" in str(caught.value)
 
 
@@ -177,7 +211,10 @@ def test_a_frontend_key_for_a_name_no_certificate_can_carry_is_refused(
 ) -> None:
     (tmp_path / "app.pem").write_text("pem\n")
     with pytest.raises(ValidationError) as caught:
-        settings_from(monkeypatch, PUBREV_SERVICE="casework",
-                      PUBREV_FRONTEND_KEYS=f'{{"{name}": "{tmp_path}/app.pem"}}')
+        settings_from(
+            monkeypatch,
+            PUBREV_SERVICE="casework",
+            PUBREV_FRONTEND_KEYS=f'{{"{name}": "{tmp_path}/app.pem"}}',
+        )
     assert "is not a front end's name" in str(caught.value)
     assert "a" * 33 not in str(caught.value)

@@ -19,8 +19,15 @@ cross-check team's; "" from a producer that did not yet say."""
 class PlannedTargetV1(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     community_code: str
-    reason: Literal["handed_down", "major_petition", "typical_case", "complaint_lead",
-                    "zero_revenue", "overdue", "random"]
+    reason: Literal[
+        "handed_down",
+        "major_petition",
+        "typical_case",
+        "complaint_lead",
+        "zero_revenue",
+        "overdue",
+        "random",
+    ]
     inspectors: list[str]
 
 

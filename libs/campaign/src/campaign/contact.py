@@ -22,8 +22,9 @@ def is_mainland_mobile(number: str) -> bool:
 
 
 def is_landline(number: str) -> bool:
-    return (len(number) <= MAX_LENGTH and number.isascii()
-            and _LANDLINE.fullmatch(number) is not None)
+    return (
+        len(number) <= MAX_LENGTH and number.isascii() and _LANDLINE.fullmatch(number) is not None
+    )
 
 
 def is_contact_number(number: str) -> bool:
@@ -32,6 +33,7 @@ def is_contact_number(number: str) -> bool:
 
 
 RULE = "contact_number_format"
-DESCRIPTION = ("an 11-digit mainland mobile number, or a landline with its area code "
-               "(e.g. 0594-2345678)")
+DESCRIPTION = (
+    "an 11-digit mainland mobile number, or a landline with its area code (e.g. 0594-2345678)"
+)
 DESCRIPTION_ZH = "联系电话须为11位手机号码，或带区号的固定电话（如0594-2345678）"

@@ -34,10 +34,13 @@ class CampaignYear:
     source: str
 
     def __post_init__(self) -> None:
-        if not (self.checks_start.year == self.checks_due.year == self.year
-                and self.checks_start <= self.checks_due):
-            raise ValueError(f"campaign year {self.year}: bad window "
-                             f"{self.checks_start}..{self.checks_due}")
+        if not (
+            self.checks_start.year == self.checks_due.year == self.year
+            and self.checks_start <= self.checks_due
+        ):
+            raise ValueError(
+                f"campaign year {self.year}: bad window {self.checks_start}..{self.checks_due}"
+            )
 
 
 class CampaignYearNotConfigured(RuleViolated):
@@ -107,9 +110,15 @@ DEFAULT_PACE = PaceRules(
     tolerance_percent=10,
     tolerance_source=local("抽查进度容差10%"),
     years={
-        2023: CampaignYear(2023, date(2023, 7, 15), date(2023, 9, 30),
-                           plan("五（一）全面动员部署（7月15日前）；附件1第11、13项（9月底前）")),
-        **{y: CampaignYear(y, date(y, 7, 15), date(y, 9, 30), _CARRIED)
-           for y in (2024, 2025, 2026, 2027)},
+        2023: CampaignYear(
+            2023,
+            date(2023, 7, 15),
+            date(2023, 9, 30),
+            plan("五（一）全面动员部署（7月15日前）；附件1第11、13项（9月底前）"),
+        ),
+        **{
+            y: CampaignYear(y, date(y, 7, 15), date(y, 9, 30), _CARRIED)
+            for y in (2024, 2025, 2026, 2027)
+        },
     },
 )

@@ -108,8 +108,10 @@ def load(path: Path = _DATA) -> WorkCalendar:
                 day += timedelta(days=1)
         work = frozenset(table["work"])
         if any(d.year != year or d.weekday() < 5 or d in rest for d in work):
-            raise ValueError(f"{path.name}: {year}: a make-up working day must be a weekend "
-                             "day of that year outside its holidays")
+            raise ValueError(
+                f"{path.name}: {year}: a make-up working day must be a weekend "
+                "day of that year outside its holidays"
+            )
         if year in years:
             raise ValueError(f"{path.name}: {year} is entered twice")
         years[year] = HolidayYear(year, str(table["source"]), frozenset(rest), work)

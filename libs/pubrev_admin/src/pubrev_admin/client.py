@@ -64,6 +64,7 @@ class ArgumentProblem(ValueError):
 
 # -- where --------------------------------------------------------------------------------------
 
+
 def target_env(service: str) -> str:
     return f"PUBREV_ADMIN_{service.upper().replace('-', '_')}_TARGET"
 
@@ -72,13 +73,16 @@ def check_target(text: str) -> str:
     # A host name is at most 253 characters (RFC 1035); the port at most 65535.
     match = _TARGET.fullmatch(text) if len(text) <= 260 else None
     if match is None or not 0 < int(match.group(1)) < 65536:
-        raise ArgumentProblem(f"target {excerpt(text)} is not HOST:PORT "
-                              "(e.g. 127.0.0.1:50053 or credit-api.pubrev:50051)")
+        raise ArgumentProblem(
+            f"target {excerpt(text)} is not HOST:PORT "
+            "(e.g. 127.0.0.1:50053 or credit-api.pubrev:50051)"
+        )
     return text
 
 
-def resolve_targets(services: Sequence[str], given: Sequence[str],
-                    env: Mapping[str, str]) -> dict[str, str]:
+def resolve_targets(
+    services: Sequence[str], given: Sequence[str], env: Mapping[str, str]
+) -> dict[str, str]:
     """service → HOST:PORT. `--target SERVICE=HOST:PORT` (or a bare HOST:PORT when one
     service is named) wins over `PUBREV_ADMIN_<SERVICE>_TARGET`, which wins over the
     defaults of `make run`. A service with none of these is an error."""
@@ -87,12 +91,16 @@ def resolve_targets(services: Sequence[str], given: Sequence[str],
         name, sep, address = text.rpartition("=")
         if not sep:
             if len(services) != 1:
-                raise ArgumentProblem("a bare --target HOST:PORT needs exactly one --service; "
-                                      "otherwise give --target SERVICE=HOST:PORT")
+                raise ArgumentProblem(
+                    "a bare --target HOST:PORT needs exactly one --service; "
+                    "otherwise give --target SERVICE=HOST:PORT"
+                )
             name = services[0]
         if name not in services:
-            raise ArgumentProblem(f"--target names {excerpt(name)}, which is not among the "
-                                  f"services of this command ({', '.join(services)})")
+            raise ArgumentProblem(
+                f"--target names {excerpt(name)}, which is not among the "
+                f"services of this command ({', '.join(services)})"
+            )
         explicit[name] = check_target(address)
     targets: dict[str, str] = {}
     for service in services:
@@ -106,11 +114,13 @@ def resolve_targets(services: Sequence[str], given: Sequence[str],
         else:
             raise ArgumentProblem(
                 f"unknown service {excerpt(service)}: one of {', '.join(DEFAULT_PORTS)}, or "
-                f"give its address with --target or {target_env(service)}")
+                f"give its address with --target or {target_env(service)}"
+            )
     return targets
 
 
 # -- who ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -138,9 +148,10 @@ class Credentials:
         assert self.cert is not None and self.key is not None
         credentials = grpc.ssl_channel_credentials(
             root_certificates=self.ca.read_bytes() if self.ca else None,
-            private_key=self.key.read_bytes(), certificate_chain=self.cert.read_bytes())
-        options = [("grpc.ssl_target_name_override", self.server_name)] \
-            if self.server_name else []
+            private_key=self.key.read_bytes(),
+            certificate_chain=self.cert.read_bytes(),
+        )
+        options = [("grpc.ssl_target_name_override", self.server_name)] if self.server_name else []
         return grpc.secure_channel(target, credentials, options=options)
 
 
@@ -154,36 +165,45 @@ def operator_name(given: str | None, env: Mapping[str, str]) -> str:
         except (OSError, KeyError):
             name = ""
     if not name:
-        raise ArgumentProblem("who is the operator? give --operator NAME (or set "
-                              "PUBREV_OPERATOR or USER)")
+        raise ArgumentProblem(
+            "who is the operator? give --operator NAME (or set PUBREV_OPERATOR or USER)"
+        )
     if _PERSON.fullmatch(name) is None or not name.isprintable() or name != name.strip():
         raise ArgumentProblem(
             f"operator name {excerpt(name)} is not a person's name as identities carry it: "
             "1–64 characters, no ';' or '=', no control characters, not starting with a "
-            "space")
+            "space"
+        )
     if not name.isascii():
         # gRPC refuses a non-ASCII value in a text header before it leaves ("Invalid
         # metadata"); the development header is one.
         raise ArgumentProblem(
             f"operator name {excerpt(name)}: the development identity header carries ASCII "
-            "only; give your login name or its pinyin (with mTLS your certificate names you)")
+            "only; give your login name or its pinyin (with mTLS your certificate names you)"
+        )
     return name
 
 
-def make_credentials(operator: str | None, cert: Path | None, key: Path | None,
-                     ca: Path | None, server_name: str | None,
-                     env: Mapping[str, str]) -> Credentials:
+def make_credentials(
+    operator: str | None,
+    cert: Path | None,
+    key: Path | None,
+    ca: Path | None,
+    server_name: str | None,
+    env: Mapping[str, str],
+) -> Credentials:
     cert = cert or _path(env, "PUBREV_ADMIN_TLS_CERT")
     key = key or _path(env, "PUBREV_ADMIN_TLS_KEY")
     ca = ca or _path(env, "PUBREV_ADMIN_TLS_CA")
     server_name = server_name or env.get("PUBREV_ADMIN_TLS_SERVER_NAME", "")
     if (cert is None) != (key is None):
-        raise ArgumentProblem("mTLS needs both the client certificate and its key: give "
-                              "--cert and --key (or PUBREV_ADMIN_TLS_CERT and _KEY)")
+        raise ArgumentProblem(
+            "mTLS needs both the client certificate and its key: give "
+            "--cert and --key (or PUBREV_ADMIN_TLS_CERT and _KEY)"
+        )
     if cert is None:
         if ca is not None or server_name:
-            raise ArgumentProblem("--ca and --server-name are for mTLS: give --cert and --key "
-                                  "too")
+            raise ArgumentProblem("--ca and --server-name are for mTLS: give --cert and --key too")
         return Credentials(operator=operator_name(operator, env))
     for path in (cert, key, ca):
         if path is not None and not path.is_file():
@@ -197,6 +217,7 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
 
 
 # -- a call -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -225,25 +246,40 @@ class ServiceFailure(Exception):
 
     def hint(self, mtls: bool) -> str:
         if self.unreachable:
-            return (f"is {self.service} running and listening on {self.target}? `make run` "
-                    f"starts it there by default; else give --target or "
-                    f"{target_env(self.service)}."
-                    + ("" if mtls else " A service with mTLS on does not answer a client "
-                       "without a certificate: give --cert and --key."))
+            return (
+                f"is {self.service} running and listening on {self.target}? `make run` "
+                f"starts it there by default; else give --target or "
+                f"{target_env(self.service)}."
+                + (
+                    ""
+                    if mtls
+                    else " A service with mTLS on does not answer a client "
+                    "without a certificate: give --cert and --key."
+                )
+            )
         if self.code == "UNAUTHENTICATED":
-            return ("the service did not accept the caller's identity: in development it "
-                    "reads the header only with PUBREV_DEV_IDENTITY_HEADER=true; with mTLS "
-                    "give the operator's client certificate (--cert, --key, --ca).")
+            return (
+                "the service did not accept the caller's identity: in development it "
+                "reads the header only with PUBREV_DEV_IDENTITY_HEADER=true; with mTLS "
+                "give the operator's client certificate (--cert, --key, --ca)."
+            )
         if self.code == "PERMISSION_DENIED":
-            return ("the AdminService admits the operators' identity only: see "
-                    "docs/authorization.md.")
+            return (
+                "the AdminService admits the operators' identity only: see docs/authorization.md."
+            )
         return ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"service": self.service, "target": self.target, "rpc": self.rpc,
-                "code": self.code, "message": self.message, "message_zh": self.message_zh,
-                "violations": [v.__dict__ for v in self.violations],
-                "unreachable": self.unreachable}
+        return {
+            "service": self.service,
+            "target": self.target,
+            "rpc": self.rpc,
+            "code": self.code,
+            "message": self.message,
+            "message_zh": self.message_zh,
+            "violations": [v.__dict__ for v in self.violations],
+            "unreachable": self.unreachable,
+        }
 
 
 def failure_from(error: grpc.RpcError, service: str, target: str, rpc: str) -> ServiceFailure:
@@ -262,18 +298,19 @@ def failure_from(error: grpc.RpcError, service: str, target: str, rpc: str) -> S
         if detail.Is(localized.DESCRIPTOR) and detail.Unpack(localized):
             zh = localized.message
         elif detail.Is(bad_request.DESCRIPTOR) and detail.Unpack(bad_request):
-            violations.extend(Violation(v.field, v.reason, v.description,
-                                        v.localized_message.message)
-                              for v in bad_request.field_violations)
-    return ServiceFailure(service, target, rpc, code.name, message, zh, violations,
-                          unreachable=code in UNREACHABLE)
+            violations.extend(
+                Violation(v.field, v.reason, v.description, v.localized_message.message)
+                for v in bad_request.field_violations
+            )
+    return ServiceFailure(
+        service, target, rpc, code.name, message, zh, violations, unreachable=code in UNREACHABLE
+    )
 
 
 class AdminClient:
     """The AdminService of one service, over one channel."""
 
-    def __init__(self, service: str, target: str, credentials: Credentials,
-                 timeout: float) -> None:
+    def __init__(self, service: str, target: str, credentials: Credentials, timeout: float) -> None:
         self.service = service
         self.target = target
         self.credentials = credentials
@@ -284,8 +321,9 @@ class AdminClient:
     def call(self, rpc: str, request: Any, timeout: float | None = None) -> Any:
         method = getattr(self.stub, rpc)
         try:
-            return method(request, metadata=self.credentials.metadata(),
-                          timeout=timeout or self.timeout)
+            return method(
+                request, metadata=self.credentials.metadata(), timeout=timeout or self.timeout
+            )
         except grpc.RpcError as error:
             raise failure_from(error, self.service, self.target, rpc) from None
 
@@ -294,8 +332,9 @@ class AdminClient:
 
 
 @contextmanager
-def admin_client(service: str, target: str, credentials: Credentials,
-                 timeout: float) -> Iterator[AdminClient]:
+def admin_client(
+    service: str, target: str, credentials: Credentials, timeout: float
+) -> Iterator[AdminClient]:
     client = AdminClient(service, target, credentials, timeout)
     try:
         yield client

@@ -58,14 +58,23 @@ def _unb64(text: str) -> bytes:
     return data
 
 
-def sign(key: Ed25519PrivateKey, issuer: str, identity_text: str, now: int,
-         ttl: int = 120) -> str:
+def sign(key: Ed25519PrivateKey, issuer: str, identity_text: str, now: int, ttl: int = 120) -> str:
     """What a front end sends (and what tests use to act as one)."""
     if not 0 < ttl <= MAX_TTL:
         raise ValueError(f"an assertion lives 1–{MAX_TTL} s, not {ttl}")
-    payload = _b64(json.dumps({"v": 1, "iss": issuer, "aud": AUDIENCE, "sub": identity_text,
-                               "iat": now, "exp": now + ttl},
-                              separators=(",", ":")).encode())
+    payload = _b64(
+        json.dumps(
+            {
+                "v": 1,
+                "iss": issuer,
+                "aud": AUDIENCE,
+                "sub": identity_text,
+                "iat": now,
+                "exp": now + ttl,
+            },
+            separators=(",", ":"),
+        ).encode()
+    )
     return f"{payload}.{_b64(key.sign(payload.encode('ascii')))}"
 
 
@@ -82,6 +91,7 @@ def load_public_keys(paths: Mapping[str, Path]) -> dict[str, Ed25519PublicKey]:
 def verify(token: str, issuer: str, keys: Mapping[str, Ed25519PublicKey], now: int) -> Asserted:
     """The person a front end asserts, or Unauthenticated. `issuer` is the front end the
     certificate names: an assertion names its issuer and only that issuer's key counts."""
+
     def refuse(why: str, zh: str) -> Unauthenticated:
         return Unauthenticated(f"assertion refused: {why}", f"委托身份断言无效：{zh}")
 

@@ -28,10 +28,20 @@ async def history_events(
             aggregate_id = uuid.UUID(query.aggregate_id[:64])
         except ValueError:
             v.add("query.aggregate_id", "uuid_format", "must be a UUID", "编号格式错误")
-    v.require(query.after_position >= 0, "query.after_position", "non_negative",
-              "must be >= 0", "起始位置不能为负")
-    v.require(0 <= query.limit <= MAX_LIMIT, "query.limit", "limit_range",
-              f"must be 0–{MAX_LIMIT}", f"条数须在0至{MAX_LIMIT}之间")
+    v.require(
+        query.after_position >= 0,
+        "query.after_position",
+        "non_negative",
+        "must be >= 0",
+        "起始位置不能为负",
+    )
+    v.require(
+        0 <= query.limit <= MAX_LIMIT,
+        "query.limit",
+        "limit_range",
+        f"must be 0–{MAX_LIMIT}",
+        f"条数须在0至{MAX_LIMIT}之间",
+    )
     v.raise_if_any()
     entries = await asyncio.to_thread(
         app.read_history, identity, aggregate_id, query.after_position, query.limit or 100

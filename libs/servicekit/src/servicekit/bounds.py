@@ -93,8 +93,9 @@ class RequestBounds:
         return self.by_method.get(method)
 
     @classmethod
-    def for_services(cls, service_names: Iterable[str],
-                     pool: descriptor_pool.DescriptorPool | None = None) -> RequestBounds:
+    def for_services(
+        cls, service_names: Iterable[str], pool: descriptor_pool.DescriptorPool | None = None
+    ) -> RequestBounds:
         """Compiles the request of every method of the named services. The services'
         generated stubs must have been imported (they register the descriptors)."""
         pool = pool or descriptor_pool.Default()
@@ -109,8 +110,9 @@ class RequestBounds:
         return cls(by_method)
 
 
-def compile_message(descriptor: Descriptor,
-                    pool: descriptor_pool.DescriptorPool | None = None) -> MessageBounds:
+def compile_message(
+    descriptor: Descriptor, pool: descriptor_pool.DescriptorPool | None = None
+) -> MessageBounds:
     """The compiled checks of one message type (an empty tuple when it declares none)."""
     compiled = _Compiler(pool or descriptor_pool.Default()).message(descriptor)
     return compiled or MessageBounds(descriptor.full_name, ())
@@ -119,7 +121,8 @@ def compile_message(descriptor: Descriptor,
 # -- the compiler ----------------------------------------------------------------------------
 
 _INT_TYPES = {
-    FieldDescriptor.TYPE_INT32: "int32", FieldDescriptor.TYPE_INT64: "int64",
+    FieldDescriptor.TYPE_INT32: "int32",
+    FieldDescriptor.TYPE_INT64: "int64",
 }
 _STRING_RULES = {"min_len", "max_len", "pattern", "in", "example"}
 _INT_RULES = {"gte", "lte"}
@@ -162,8 +165,9 @@ class _Compiler:
         required = bool(rules is not None and rules.required)
         ignore = rules.ignore if rules is not None else 0
         if rules is not None:
-            _refuse_unknown(rules, {"required", "ignore", "string", "int32", "int64",
-                                    "repeated"}, where)
+            _refuse_unknown(
+                rules, {"required", "ignore", "string", "int32", "int64", "repeated"}, where
+            )
         if ignore == IGNORE_ALWAYS:
             return None
         if ignore not in (0, IGNORE_IF_ZERO_VALUE):
@@ -182,11 +186,13 @@ class _Compiler:
         tests = self.value_tests(field, rules, where)
         if not tests and not required:
             return None
-        return _scalar_field(field.name, field.has_presence, required,
-                             ignore == IGNORE_IF_ZERO_VALUE, tests)
+        return _scalar_field(
+            field.name, field.has_presence, required, ignore == IGNORE_IF_ZERO_VALUE, tests
+        )
 
-    def value_tests(self, field: FieldDescriptor, rules: Any | None,
-                    where: str) -> tuple[ValueTest, ...]:
+    def value_tests(
+        self, field: FieldDescriptor, rules: Any | None, where: str
+    ) -> tuple[ValueTest, ...]:
         kind = rules.WhichOneof("type") if rules is not None else None
         if kind is None or rules is None:
             return ()
@@ -200,8 +206,9 @@ class _Compiler:
             return _int_tests(kind, getattr(rules, kind), where)
         raise UnsupportedRule(f"{where}: {kind} rules")
 
-    def repeated(self, field: FieldDescriptor, rules: Any | None, required: bool,
-                 ignore_zero: bool) -> FieldCheck | None:
+    def repeated(
+        self, field: FieldDescriptor, rules: Any | None, required: bool, ignore_zero: bool
+    ) -> FieldCheck | None:
         where = field.full_name
         kind = rules.WhichOneof("type") if rules is not None else None
         if kind not in (None, "repeated"):
@@ -213,24 +220,31 @@ class _Compiler:
             _refuse_unknown(repeated, _REPEATED_RULES, where)
             if repeated.HasField("min_items"):
                 low = repeated.min_items
-                count_tests.append((_at_least(low), "repeated.min_items",
-                                    f"at least {low} items", f"至少{low}项"))
+                count_tests.append(
+                    (_at_least(low), "repeated.min_items", f"at least {low} items", f"至少{low}项")
+                )
             if repeated.HasField("max_items"):
                 high = repeated.max_items
-                count_tests.append((_at_most(high), "repeated.max_items",
-                                    f"at most {high} items", f"不超过{high}项"))
+                count_tests.append(
+                    (
+                        _at_most(high),
+                        "repeated.max_items",
+                        f"at most {high} items",
+                        f"不超过{high}项",
+                    )
+                )
             if repeated.HasField("items"):
                 items = repeated.items
                 _refuse_unknown(items, {"string", "int32", "int64"}, f"{where} items")
                 if field.type == FieldDescriptor.TYPE_MESSAGE:
                     raise UnsupportedRule(f"{where}: item rules on message items")
                 item_tests = self.value_tests(field, items, f"{where} items")
-        item_message = (self.message(field.message_type)
-                        if field.message_type is not None else None)
+        item_message = self.message(field.message_type) if field.message_type is not None else None
         if not count_tests and not item_tests and item_message is None and not required:
             return None
-        return _repeated_field(field.name, required, ignore_zero, tuple(count_tests),
-                               item_tests, item_message)
+        return _repeated_field(
+            field.name, required, ignore_zero, tuple(count_tests), item_tests, item_message
+        )
 
 
 def _refuse_unknown(rules: Any, allowed: set[str], where: str) -> None:
@@ -245,12 +259,14 @@ def _string_tests(rules: Any, where: str) -> tuple[ValueTest, ...]:
     example = rules.example[0] if rules.example else ""
     if rules.HasField("min_len"):
         low = rules.min_len
-        tests.append((_at_least(low), "string.min_len",
-                      f"at least {low} characters", f"至少{low}个字符"))
+        tests.append(
+            (_at_least(low), "string.min_len", f"at least {low} characters", f"至少{low}个字符")
+        )
     if rules.HasField("max_len"):
         high = rules.max_len
-        tests.append((_at_most(high), "string.max_len",
-                      f"at most {high} characters", f"不超过{high}个字符"))
+        tests.append(
+            (_at_most(high), "string.max_len", f"at most {high} characters", f"不超过{high}个字符")
+        )
     if rules.HasField("pattern"):
         match = python_pattern(rules.pattern, where).fullmatch
         if example:
@@ -266,8 +282,14 @@ def _string_tests(rules: Any, where: str) -> tuple[ValueTest, ...]:
     if getattr(rules, "in"):
         allowed = frozenset(getattr(rules, "in"))
         listed = ", ".join(sorted(allowed))
-        tests.append((allowed.__contains__, "string.in", f"must be one of: {listed}",
-                      f"须为以下之一：{listed}"))
+        tests.append(
+            (
+                allowed.__contains__,
+                "string.in",
+                f"must be one of: {listed}",
+                f"须为以下之一：{listed}",
+            )
+        )
     return tuple(tests)
 
 
@@ -278,14 +300,18 @@ def _int_tests(kind: str, rules: Any, where: str) -> tuple[ValueTest, ...]:
     if low is not None and high is not None:
         if high < low:
             raise UnsupportedRule(f"{where}: an exclusive range (lte < gte)")
-        return ((_between(low, high), f"{kind}.gte_lte",
-                 f"must be between {low} and {high}", f"须在{low}至{high}之间"),)
+        return (
+            (
+                _between(low, high),
+                f"{kind}.gte_lte",
+                f"must be between {low} and {high}",
+                f"须在{low}至{high}之间",
+            ),
+        )
     if low is not None:
-        return ((_not_below(low), f"{kind}.gte", f"must be at least {low}",
-                 f"不得小于{low}"),)
+        return ((_not_below(low), f"{kind}.gte", f"must be at least {low}", f"不得小于{low}"),)
     if high is not None:
-        return ((_not_above(high), f"{kind}.lte", f"must be at most {high}",
-                 f"不得大于{high}"),)
+        return ((_not_above(high), f"{kind}.lte", f"must be at most {high}", f"不得大于{high}"),)
     return ()
 
 
@@ -325,6 +351,7 @@ def _top_level_alternation(expression: str) -> bool:
 
 # -- the closures a call runs ----------------------------------------------------------------
 
+
 def _at_least(n: int) -> Callable[[Any], bool]:
     return lambda value: len(value) >= n
 
@@ -357,9 +384,11 @@ def _required(out: Out, path: str) -> None:
     _violate(out, path, "required", "is required", "必填")
 
 
-def _scalar_field(name: str, has_presence: bool, required: bool, ignore_zero: bool,
-                  tests: tuple[ValueTest, ...]) -> FieldCheck:
+def _scalar_field(
+    name: str, has_presence: bool, required: bool, ignore_zero: bool, tests: tuple[ValueTest, ...]
+) -> FieldCheck:
     if has_presence:
+
         def check(message: Any, prefix: str, out: Out) -> None:
             if not message.HasField(name):
                 if required:
@@ -369,6 +398,7 @@ def _scalar_field(name: str, has_presence: bool, required: bool, ignore_zero: bo
             for passes, rule, en, zh in tests:
                 if not passes(value):
                     _violate(out, prefix + name, rule, en, zh)
+
         return check
 
     def check_implicit(message: Any, prefix: str, out: Out) -> None:
@@ -382,6 +412,7 @@ def _scalar_field(name: str, has_presence: bool, required: bool, ignore_zero: bo
         for passes, rule, en, zh in tests:
             if not passes(value):
                 _violate(out, prefix + name, rule, en, zh)
+
     return check_implicit
 
 
@@ -399,12 +430,18 @@ def _message_field(name: str, bounds: MessageBounds | None, required: bool) -> F
         inner_prefix = f"{prefix}{name}."
         for field_check in checks:
             field_check(inner, inner_prefix, out)
+
     return check
 
 
-def _repeated_field(name: str, required: bool, ignore_zero: bool,
-                    count_tests: tuple[ValueTest, ...], item_tests: tuple[ValueTest, ...],
-                    item_message: MessageBounds | None) -> FieldCheck:
+def _repeated_field(
+    name: str,
+    required: bool,
+    ignore_zero: bool,
+    count_tests: tuple[ValueTest, ...],
+    item_tests: tuple[ValueTest, ...],
+    item_message: MessageBounds | None,
+) -> FieldCheck:
     item_checks = item_message.checks if item_message is not None else ()
 
     def check(message: Any, prefix: str, out: Out) -> None:
@@ -429,4 +466,5 @@ def _repeated_field(name: str, required: bool, ignore_zero: bool,
                 item_prefix = f"{path}[{index}]."
                 for field_check in item_checks:
                     field_check(item, item_prefix, out)
+
     return check

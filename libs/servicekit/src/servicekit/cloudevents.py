@@ -34,8 +34,9 @@ def topic_source(topic: str) -> str:
     namespace prefix such as a test session's): its owner's."""
     match = _OWNED_TOPIC.search(topic)
     if match is None:
-        raise ValueError(f"topic {topic[:120]!r} does not name its owner "
-                         "(pubrev.<service>.events.v<n>)")
+        raise ValueError(
+            f"topic {topic[:120]!r} does not name its owner (pubrev.<service>.events.v<n>)"
+        )
     return service_source(match.group(1))
 
 

@@ -136,8 +136,9 @@ class Read:
     problem: Unreadable | None = None
 
 
-def read_record(subscription: Subscription, raw_headers: list[tuple[str, bytes | None]],
-                body: bytes, place: str) -> Read | None:
+def read_record(
+    subscription: Subscription, raw_headers: list[tuple[str, bytes | None]], body: bytes, place: str
+) -> Read | None:
     """Reads a record under the runner's rules; None for an event type this consumer does
     not handle. Whatever fails here fails on every delivery: it is the record's."""
     try:
@@ -151,10 +152,14 @@ def read_record(subscription: Subscription, raw_headers: list[tuple[str, bytes |
     if attributes.source != subscription.source:
         # Forged or misrouted: whatever its type, it is not the owner's event. Parked
         # under its place, before any handler or tracking sees it: it holds nothing back.
-        return Read(place, problem=Unreadable(
-            f"refused: ce_source {_prefix(attributes.source, 64)!r} is not "
-            f"{subscription.source!r}, the only publisher of {subscription.topic}",
-            refused=True))
+        return Read(
+            place,
+            problem=Unreadable(
+                f"refused: ce_source {_prefix(attributes.source, 64)!r} is not "
+                f"{subscription.source!r}, the only publisher of {subscription.topic}",
+                refused=True,
+            ),
+        )
     entry = subscription.by_type.get(attributes.type)
     if entry is None:
         return None
@@ -162,11 +167,9 @@ def read_record(subscription: Subscription, raw_headers: list[tuple[str, bytes |
     try:
         event: Any = model.model_validate_json(body)
     except ValidationError as error:
-        return Read(place, problem=Unreadable(
-            f"contract violation: {_prefix(str(error), 600)}"))
+        return Read(place, problem=Unreadable(f"contract violation: {_prefix(str(error), 600)}"))
     except Exception as error:
-        return Read(place, problem=Unreadable(
-            f"contract violation: {_prefix(repr(error), 200)}"))
+        return Read(place, problem=Unreadable(f"contract violation: {_prefix(repr(error), 200)}"))
     aggregate_id = str(event.aggregate_id)
     delivery = DeliveryRef(subscription.consumer, aggregate_id, event.aggregate_version)
     return Read(event_id(aggregate_id, event.aggregate_version), event, handler, delivery)
@@ -192,7 +195,9 @@ class ConsumerRunner:
         """Where events are parked: required to run (None only to describe the
         subscriptions, as the AsyncAPI generator does)."""
         self.broker = KafkaBroker(
-            bootstrap, client_id=f"pubrev-{service}", graceful_timeout=graceful_timeout,
+            bootstrap,
+            client_id=f"pubrev-{service}",
+            graceful_timeout=graceful_timeout,
             security=(security or KafkaSecurity()).faststream(),
             # Topics are made explicitly (runtime's ensure_topics, or the admin beforehand);
             # a service principal may not create any, so FastStream must not try.
@@ -257,16 +262,21 @@ class ConsumerRunner:
     async def dispatch(self, subscription: Subscription, record: ConsumerRecord[Any, Any]) -> None:
         await self.dispatch_batch(subscription, [record])
 
-    async def dispatch_batch(self, subscription: Subscription,
-                             records: list[ConsumerRecord[Any, Any]]) -> None:
+    async def dispatch_batch(
+        self, subscription: Subscription, records: list[ConsumerRecord[Any, Any]]
+    ) -> None:
         """Applies a fetched batch in order. Returns once every record is applied, was
         applied before, or is parked (durably); raises (so the batch comes again) on a
         transient failure or on an event that still has attempts left."""
         store = self._store()
         worker = consumer_worker(subscription.consumer)
         guard = self._guard(subscription)
-        reads = [read_record(subscription, list(r.headers), r.value or b"",
-                             f"{r.topic}/{r.partition}/{r.offset}") for r in records]
+        reads = [
+            read_record(
+                subscription, list(r.headers), r.value or b"", f"{r.topic}/{r.partition}/{r.offset}"
+            )
+            for r in records
+        ]
         relevant = [(r, read) for r, read in zip(records, reads, strict=True) if read]
         if not relevant:
             return
@@ -275,8 +285,11 @@ class ConsumerRunner:
         # now has: the database is asked each batch, with a cheap probe first.
         if await asyncio.to_thread(store.has_open, worker):
             known = await asyncio.to_thread(
-                store.known, worker, [read.key for _, read in relevant],
-                [read.delivery.aggregate_id for _, read in relevant if read.delivery])
+                store.known,
+                worker,
+                [read.key for _, read in relevant],
+                [read.delivery.aggregate_id for _, read in relevant if read.delivery],
+            )
         # Where this batch starts and ends on each partition: a process's first batch of a
         # partition starts at the group's committed offset, where the process before it
         # stopped (or died).
@@ -290,19 +303,30 @@ class ConsumerRunner:
             careful = guard.careful(str(record.partition), record.offset)
             await self._dispatch_one(subscription, worker, guard, known, record, read, careful)
 
-    async def _dispatch_one(self, subscription: Subscription, worker: str, guard: CrashGuard,
-                            known: Known, record: ConsumerRecord[Any, Any], read: Read,
-                            careful: bool) -> None:
+    async def _dispatch_one(
+        self,
+        subscription: Subscription,
+        worker: str,
+        guard: CrashGuard,
+        known: Known,
+        record: ConsumerRecord[Any, Any],
+        read: Read,
+        careful: bool,
+    ) -> None:
         store = self._store()
         if read.key in known.keys:
-            log.info("event parked before; not applied here",
-                     extra={"consumer": subscription.consumer, "event_key": read.key[:200],
-                            "status": known.keys[read.key]})
+            log.info(
+                "event parked before; not applied here",
+                extra={
+                    "consumer": subscription.consumer,
+                    "event_key": read.key[:200],
+                    "status": known.keys[read.key],
+                },
+            )
             return
         candidate = _candidate(record, read)
         if read.problem is not None:
-            await self._park(subscription, worker, known, record, candidate,
-                             read.problem.reason, 1)
+            await self._park(subscription, worker, known, record, candidate, read.problem.reason, 1)
             if read.problem.refused:
                 self.refused += 1
             return
@@ -320,9 +344,15 @@ class ConsumerRunner:
         if careful:
             attempts = await asyncio.to_thread(guard.before, read.key)
             if guard.exhausted(attempts):
-                await self._park(subscription, worker, known, record, candidate,
-                                 f"the consumer died applying it {attempts - 1} times",
-                                 attempts - 1)
+                await self._park(
+                    subscription,
+                    worker,
+                    known,
+                    record,
+                    candidate,
+                    f"the consumer died applying it {attempts - 1} times",
+                    attempts - 1,
+                )
                 return
         try:
             applied = await asyncio.to_thread(_apply, read.handler, read.event, read.delivery)
@@ -333,25 +363,35 @@ class ConsumerRunner:
                     await asyncio.to_thread(store.uncount_attempt, worker, read.key)
                 pause = self._transient_pause
                 self._transient_pause = min(pause * 2, 10.0)
-                log.warning("handler failed for a reason of the moment; the batch will be"
-                            " tried again", extra={"consumer": subscription.consumer,
-                                                   "ce_id": read.key,
-                                                   "error": short_error(error),
-                                                   "retry_in_s": pause})
+                log.warning(
+                    "handler failed for a reason of the moment; the batch will be tried again",
+                    extra={
+                        "consumer": subscription.consumer,
+                        "ce_id": read.key,
+                        "error": short_error(error),
+                        "retry_in_s": pause,
+                    },
+                )
                 await asyncio.sleep(pause)
                 raise
             if not careful:
-                attempts = await asyncio.to_thread(store.count_attempt, worker, read.key,
-                                                   short_error(error))
+                attempts = await asyncio.to_thread(
+                    store.count_attempt, worker, read.key, short_error(error)
+                )
                 self._counted.add((worker, read.key))
             if attempts >= self.max_attempts:
-                await self._park(subscription, worker, known, record, candidate,
-                                 short_error(error), attempts)
+                await self._park(
+                    subscription, worker, known, record, candidate, short_error(error), attempts
+                )
                 return
             log.warning(
                 "handler failed; the event will be redelivered",
-                extra={"consumer": subscription.consumer, "ce_id": read.key,
-                       "attempt": attempts, "error": short_error(error)},
+                extra={
+                    "consumer": subscription.consumer,
+                    "ce_id": read.key,
+                    "attempt": attempts,
+                    "error": short_error(error),
+                },
             )
             await asyncio.sleep(min(0.1 * 2**attempts, 5.0))
             raise
@@ -368,16 +408,23 @@ class ConsumerRunner:
                 extra={"consumer": subscription.consumer, "ce_id": read.key},
             )
 
-    async def _park(self, subscription: Subscription, worker: str, known: Known,
-                    record: ConsumerRecord[Any, Any], candidate: Candidate, reason: str,
-                    attempts: int) -> None:
+    async def _park(
+        self,
+        subscription: Subscription,
+        worker: str,
+        known: Known,
+        record: ConsumerRecord[Any, Any],
+        candidate: Candidate,
+        reason: str,
+        attempts: int,
+    ) -> None:
         # The dead-letter copy first, then the durable entry, and only then does the batch
         # go on (its offsets are committed after it): a crash in between brings the record
         # again, and a second copy on the topic is harmless.
-        await self._dead_letter(subscription, candidate.body or b"",
-                                list(record.headers), reason)
-        entry = await asyncio.to_thread(self._store().park, Role.consumer, worker, candidate,
-                                        reason, attempts)
+        await self._dead_letter(subscription, candidate.body or b"", list(record.headers), reason)
+        entry = await asyncio.to_thread(
+            self._store().park, Role.consumer, worker, candidate, reason, attempts
+        )
         known.keys[candidate.key] = Status.parked
         if candidate.aggregate_id is not None:
             known.heads[candidate.aggregate_id] = entry
@@ -392,16 +439,20 @@ class ConsumerRunner:
         headers = parked_headers(raw_headers)
         log.error(
             "event parked on the dead-letter topic",
-            extra={"consumer": subscription.consumer,
-                   "ce_id": _prefix(headers.get("ce_id", ""), 200) or None,
-                   "reason": reason[:2000]},
+            extra={
+                "consumer": subscription.consumer,
+                "ce_id": _prefix(headers.get("ce_id", ""), 200) or None,
+                "reason": reason[:2000],
+            },
         )
         await self.broker.publish(
             body,
             topic=self.topic_prefix + dead_letter_topic(self.service),
-            headers={**headers,
-                     "x-pubrev-consumer": subscription.consumer,
-                     "x-pubrev-error": reason[:2000]},
+            headers={
+                **headers,
+                "x-pubrev-consumer": subscription.consumer,
+                "x-pubrev-error": reason[:2000],
+            },
         )
         self.dead_lettered += 1
 
@@ -418,20 +469,25 @@ def _candidate(record: ConsumerRecord[Any, Any], read: Read) -> Candidate:
         key=read.key,
         aggregate_id=read.delivery.aggregate_id if read.delivery else None,
         version=read.delivery.version if read.delivery else None,
-        position=record.offset, partition=record.partition, body=record.value or b"",
+        position=record.offset,
+        partition=record.partition,
+        body=record.value or b"",
         headers=original_headers(list(record.headers)),
     )
 
 
 def original_headers(raw_headers: list[tuple[str, bytes | None]]) -> list[list[str | None]]:
     """Headers exactly as they came, as JSON: [name, base64 value or null]."""
-    return [[name, None if value is None else base64.b64encode(value).decode("ascii")]
-            for name, value in raw_headers]
+    return [
+        [name, None if value is None else base64.b64encode(value).decode("ascii")]
+        for name, value in raw_headers
+    ]
 
 
 def restored_headers(stored: list[list[str | None]]) -> list[tuple[str, bytes | None]]:
-    return [(str(name), None if value is None else base64.b64decode(value))
-            for name, value in stored]
+    return [
+        (str(name), None if value is None else base64.b64decode(value)) for name, value in stored
+    ]
 
 
 class ConsumerRedriver:
@@ -452,8 +508,9 @@ class ConsumerRedriver:
             try:
                 subscription = self.by_worker[entry.worker]
                 place = f"{subscription.topic}/{entry.partition}/{entry.position}"
-                read = read_record(subscription, restored_headers(entry.headers or []),
-                                   entry.body or b"", place)
+                read = read_record(
+                    subscription, restored_headers(entry.headers or []), entry.body or b"", place
+                )
                 if read is None:
                     continue  # a type the consumer no longer handles: nothing to apply
                 if read.problem is not None:

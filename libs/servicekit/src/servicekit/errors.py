@@ -102,9 +102,9 @@ class Unauthenticated(ServiceError):
 class Validator:
     """Collects field violations so that all broken rules come back at once.
 
-        v = Validator()
-        v.require(amount >= 0, "amount_fen", "non_negative", "must be >= 0", "金额不能为负")
-        v.raise_if_any()
+    v = Validator()
+    v.require(amount >= 0, "amount_fen", "non_negative", "must be >= 0", "金额不能为负")
+    v.raise_if_any()
     """
 
     def __init__(self) -> None:
@@ -123,12 +123,24 @@ class Validator:
     def require_request_id(self, request_id: str) -> bool:
         """Every command carries a client request_id: a retry with it is answered from the
         first result instead of acting twice."""
-        return self.require(0 < len(request_id) <= 100, "request_id", "required",
-                            "a client request_id (1–100 characters) makes retries safe",
-                            "缺少请求编号 request_id（1至100个字符）")
+        return self.require(
+            0 < len(request_id) <= 100,
+            "request_id",
+            "required",
+            "a client request_id (1–100 characters) makes retries safe",
+            "缺少请求编号 request_id（1至100个字符）",
+        )
 
-    def require_text(self, value: str, field: str, max_len: int, zh_name: str, *,
-                     required: bool = False, multiline: bool = False) -> bool:
+    def require_text(
+        self,
+        value: str,
+        field: str,
+        max_len: int,
+        zh_name: str,
+        *,
+        required: bool = False,
+        multiline: bool = False,
+    ) -> bool:
         """Text that goes into events and out to feeds: no control characters (a tab in a
         penalty's decision number once stopped every credit feed), at most `max_len`
         characters, and present when `required`. `multiline` allows tab, line feed and
@@ -136,24 +148,42 @@ class Validator:
         if required and not value.strip():
             self.add(field, "required", f"{field} is required", f"缺少{zh_name}")
             return False
-        ok = self.require(len(value) <= max_len, field, "too_long",
-                          f"at most {max_len} characters", f"{zh_name}不超过{max_len}个字符")
+        ok = self.require(
+            len(value) <= max_len,
+            field,
+            "too_long",
+            f"at most {max_len} characters",
+            f"{zh_name}不超过{max_len}个字符",
+        )
         control = _CONTROL_LINES if multiline else _CONTROL_ONE_LINE
-        return self.require(control.search(value) is None, field, "control_character",
-                            "must not contain control characters (tab, line breaks, ...)"
-                            if not multiline else "must not contain control characters",
-                            f"{zh_name}不得包含控制字符") and ok
+        return (
+            self.require(
+                control.search(value) is None,
+                field,
+                "control_character",
+                "must not contain control characters (tab, line breaks, ...)"
+                if not multiline
+                else "must not contain control characters",
+                f"{zh_name}不得包含控制字符",
+            )
+            and ok
+        )
 
-    def require_instant(self, value: datetime | None, field: str, now: datetime,
-                        zh_name: str) -> datetime | None:
+    def require_instant(
+        self, value: datetime | None, field: str, now: datetime, zh_name: str
+    ) -> datetime | None:
         """A stated instant, in UTC, within [EARLIEST_INSTANT, now + INSTANT_SLACK] of the
         service's clock; None (and a violation) otherwise. `0001-01-01T00:00:00+14:00` was
         once stored as given, and the relay's serializer failed on it on every retry."""
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            self.add(field, "time_format", "an RFC 3339 time with its offset",
-                     f"{zh_name}须为带时区的时间（RFC 3339）")
+            self.add(
+                field,
+                "time_format",
+                "an RFC 3339 time with its offset",
+                f"{zh_name}须为带时区的时间（RFC 3339）",
+            )
             return None
         try:
             utc = value.astimezone(UTC)
@@ -161,9 +191,12 @@ class Validator:
             utc = None
         latest = now.astimezone(UTC) + INSTANT_SLACK
         if utc is None or not EARLIEST_INSTANT <= utc <= latest:
-            self.add(field, "time_range",
-                     f"between {EARLIEST_INSTANT:%Y-%m-%d} and one day after now (UTC)",
-                     f"{zh_name}须在2000年1月1日至当前时间后一天之内")
+            self.add(
+                field,
+                "time_range",
+                f"between {EARLIEST_INSTANT:%Y-%m-%d} and one day after now (UTC)",
+                f"{zh_name}须在2000年1月1日至当前时间后一天之内",
+            )
             return None
         return utc
 

@@ -67,6 +67,7 @@ class Unpublishable(ServiceError):
     of the service, not of the caller): INTERNAL, with the incident logged; nothing was
     written."""
 
+
 RECEIPT_NAMESPACE = uuid.UUID("6f0a3c55-6a43-4f43-9a53-0d6b1f3f7a10")
 
 
@@ -163,9 +164,7 @@ class ServiceApplication(Application[uuid.UUID]):
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
-    def _record(
-        self, processing_event: ProcessingEvent[uuid.UUID]
-    ) -> list[Recording[uuid.UUID]]:
+    def _record(self, processing_event: ProcessingEvent[uuid.UUID]) -> list[Recording[uuid.UUID]]:
         # Every write (save, record, a command's commit, a consumer's effect) comes through
         # here before its transaction: an event that could not be published is refused
         # now, with nothing written, rather than met by the relay later, forever.
@@ -182,7 +181,8 @@ class ServiceApplication(Application[uuid.UUID]):
         )
 
     def record(
-        self, *objs: Aggregate | DomainEventProtocol[uuid.UUID] | None,
+        self,
+        *objs: Aggregate | DomainEventProtocol[uuid.UUID] | None,
         delivery: DeliveryRef | None = None,
     ) -> bool:
         """Saves the aggregates' pending events, atomically with the delivery's tracking.
@@ -190,9 +190,7 @@ class ServiceApplication(Application[uuid.UUID]):
         Returns False (and writes nothing) when the delivery had been applied already.
         Raises Conflict when another writer changed one of the aggregates first.
         """
-        processing = ProcessingEvent[uuid.UUID](
-            tracking=delivery.tracking() if delivery else None
-        )
+        processing = ProcessingEvent[uuid.UUID](tracking=delivery.tracking() if delivery else None)
         processing.collect_events(*objs)
         try:
             recordings = self._record(processing)
@@ -209,8 +207,12 @@ class ServiceApplication(Application[uuid.UUID]):
     # -- idempotent commands ---------------------------------------------------------------
 
     def find(
-        self, aggregate_id: uuid.UUID, kind: type[A], version: int | None = None,
-        *, read_only: bool = False,
+        self,
+        aggregate_id: uuid.UUID,
+        kind: type[A],
+        version: int | None = None,
+        *,
+        read_only: bool = False,
     ) -> A | None:
         """The aggregate, or None when it does not exist (one read, not two).
 
@@ -290,9 +292,7 @@ class ServiceApplication(Application[uuid.UUID]):
             # another command touched the aggregate first.
             raced = self.find_receipt(prepared.command, prepared.request_id)
             if raced is not None:
-                return self._replay(
-                    raced, prepared.command, prepared.request_id, prepared.digest
-                )
+                return self._replay(raced, prepared.command, prepared.request_id, prepared.digest)
             if prepared.on_conflict is not None:
                 raise prepared.on_conflict() from None
             raise
@@ -333,11 +333,18 @@ class ServiceApplication(Application[uuid.UUID]):
     def record_operation(self, identity: Identity, rpc: str, details: Mapping[str, Any]) -> None:
         """Records an operation (Trust: operators act under an operator identity and every
         action is recorded), before its effect is reported done."""
-        self.save(OperatorAction(identity.render(), identity.via, rpc,
-                                 {k: to_jsonable(v) for k, v in details.items()}))
+        self.save(
+            OperatorAction(
+                identity.render(),
+                identity.via,
+                rpc,
+                {k: to_jsonable(v) for k, v in details.items()},
+            )
+        )
 
-    def read_history(self, identity: Identity, aggregate_id: uuid.UUID | None,
-                     after_position: int, limit: int) -> list[HistoryEntry]:
+    def read_history(
+        self, identity: Identity, aggregate_id: uuid.UUID | None, after_position: int, limit: int
+    ) -> list[HistoryEntry]:
         """The history a caller may read: the whole log only under the GetHistory rule (the
         auditor's), one record's history under that record's own read rule
         (`Policy.decide_history`: not for the public, nor for grants that open only what is
@@ -353,9 +360,12 @@ class ServiceApplication(Application[uuid.UUID]):
         denied = PermissionDenied(
             f"{identity.agency}/{identity.role} of {identity.unit} may not read this "
             "history: no such record, or not one it may read",
-            "无权查看该记录的历史，或记录不存在")
-        if not any(self.policy.may_read_history_under(rpc, identity)
-                   for rpc, _ in self.history_reads.values()):
+            "无权查看该记录的历史，或记录不存在",
+        )
+        if not any(
+            self.policy.may_read_history_under(rpc, identity)
+            for rpc, _ in self.history_reads.values()
+        ):
             raise denied  # before anything is read
         subject = self._history_subject(aggregate_id)
         if subject is None:
@@ -381,9 +391,7 @@ class ServiceApplication(Application[uuid.UUID]):
         self, aggregate_id: uuid.UUID | None, after_position: int, limit: int
     ) -> list[HistoryEntry]:
         if aggregate_id is not None:
-            stored: Sequence[StoredEvent] = self.recorder.select_events(
-                aggregate_id, limit=limit
-            )
+            stored: Sequence[StoredEvent] = self.recorder.select_events(aggregate_id, limit=limit)
         else:
             stored = self.process_recorder.select_notifications(
                 start=after_position, limit=limit, inclusive_of_start=False

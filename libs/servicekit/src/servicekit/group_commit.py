@@ -55,8 +55,9 @@ class GroupCommitter:
             while len(group) < self.max_group and not queue.empty():
                 group.append(queue.get_nowait())
             try:
-                outcomes = await asyncio.to_thread(self._decide_and_commit,
-                                                   [decide for decide, _ in group])
+                outcomes = await asyncio.to_thread(
+                    self._decide_and_commit, [decide for decide, _ in group]
+                )
             except Exception as error:  # the database itself failed: every command fails
                 outcomes = [error] * len(group)
             self.groups += 1
@@ -69,9 +70,7 @@ class GroupCommitter:
                 else:
                     future.set_result(outcome)
 
-    def _decide_and_commit(
-        self, decisions: list[Decide]
-    ) -> list[dict[str, Any] | BaseException]:
+    def _decide_and_commit(self, decisions: list[Decide]) -> list[dict[str, Any] | BaseException]:
         outcomes: list[dict[str, Any] | BaseException | None] = []
         prepared: list[Prepared] = []
         for decide in decisions:

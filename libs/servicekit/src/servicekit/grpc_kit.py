@@ -85,25 +85,30 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def rich_status(code: grpc.StatusCode, message: str, message_zh: str,
-                details: Sequence[Any] = ()) -> status_pb2.Status:
+def rich_status(
+    code: grpc.StatusCode, message: str, message_zh: str, details: Sequence[Any] = ()
+) -> status_pb2.Status:
     packed = []
-    for detail in (*details, error_details_pb2.LocalizedMessage(
-            locale="zh-CN", message=_cut(message_zh, MAX_MESSAGE))):
+    for detail in (
+        *details,
+        error_details_pb2.LocalizedMessage(locale="zh-CN", message=_cut(message_zh, MAX_MESSAGE)),
+    ):
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    return status_pb2.Status(code=code.value[0], message=_cut(message, MAX_MESSAGE),
-                             details=packed)
+    return status_pb2.Status(code=code.value[0], message=_cut(message, MAX_MESSAGE), details=packed)
 
 
-def _field_violation(field: str, rule: str, description: str,
-                     description_zh: str) -> error_details_pb2.BadRequest.FieldViolation:
+def _field_violation(
+    field: str, rule: str, description: str, description_zh: str
+) -> error_details_pb2.BadRequest.FieldViolation:
     return error_details_pb2.BadRequest.FieldViolation(
-        field=_cut(field, MAX_DETAIL), description=_cut(description, MAX_DETAIL),
+        field=_cut(field, MAX_DETAIL),
+        description=_cut(description, MAX_DETAIL),
         reason=_cut(rule, 64),
         localized_message=error_details_pb2.LocalizedMessage(
-            locale="zh-CN", message=_cut(description_zh or description, MAX_DETAIL)),
+            locale="zh-CN", message=_cut(description_zh or description, MAX_DETAIL)
+        ),
     )
 
 
@@ -111,13 +116,20 @@ def status_for(error: ServiceError) -> tuple[grpc.StatusCode, status_pb2.Status]
     code = status_code_for(error)
     details: list[Any] = []
     if isinstance(error, InvalidArgument):
-        listed = [_field_violation(v.field, v.rule, v.description, v.description_zh)
-                  for v in error.violations[:MAX_REPORTED]]
+        listed = [
+            _field_violation(v.field, v.rule, v.description, v.description_zh)
+            for v in error.violations[:MAX_REPORTED]
+        ]
         more = len(error.violations) - MAX_REPORTED
         if more > 0:
-            listed.append(_field_violation(
-                "", "more_violations", f"{more} more violations not listed",
-                f"另有{more}处错误未列出"))
+            listed.append(
+                _field_violation(
+                    "",
+                    "more_violations",
+                    f"{more} more violations not listed",
+                    f"另有{more}处错误未列出",
+                )
+            )
         details.append(error_details_pb2.BadRequest(field_violations=listed))
     details.append(
         error_details_pb2.ErrorInfo(reason=type(error).__name__.upper(), domain=ERROR_DOMAIN)
@@ -136,8 +148,12 @@ class IdentityResolver:
     signed assertion names; without an assertion the front end stands for itself, which no
     policy authorizes."""
 
-    def __init__(self, settings: ServiceSettings, rules: IdentityRules,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        rules: IdentityRules,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.mtls = settings.mtls
         self.dev_header = settings.dev_identity_header
         self.rules = rules
@@ -148,15 +164,18 @@ class IdentityResolver:
         metadata = _metadata(context)
         if self.mtls:
             if IDENTITY_HEADER in metadata:
-                raise Unauthenticated("the development identity header is refused with mTLS",
-                                      "已启用双向TLS，不接受开发用身份请求头")
+                raise Unauthenticated(
+                    "the development identity header is refused with mTLS",
+                    "已启用双向TLS，不接受开发用身份请求头",
+                )
             sans = [text for text in _sans(context) if text.startswith(IDENTITY_SAN_PREFIX)]
             if not sans:
                 return None
             if len(sans) > 1:
-                raise Unauthenticated("the certificate names more than one pubrev identity",
-                                      "证书包含多个身份")
-            identity = self.rules.parse(sans[0][len(IDENTITY_SAN_PREFIX):])
+                raise Unauthenticated(
+                    "the certificate names more than one pubrev identity", "证书包含多个身份"
+                )
+            identity = self.rules.parse(sans[0][len(IDENTITY_SAN_PREFIX) :])
         elif self.dev_header and IDENTITY_HEADER in metadata:
             identity = self.rules.parse(metadata[IDENTITY_HEADER])
         else:
@@ -165,13 +184,15 @@ class IdentityResolver:
         if token is None:
             return identity
         if not self.rules.is_frontend(identity):
-            raise Unauthenticated("only a front end may assert a person",
-                                  "仅前端系统可提交委托身份断言")
+            raise Unauthenticated(
+                "only a front end may assert a person", "仅前端系统可提交委托身份断言"
+            )
         asserted = verify(token, identity.subject, self.frontend_keys, int(self.clock()))
         person = self.rules.parse(asserted.identity_text)
         if not self.rules.may_assert(identity, person):
-            raise Unauthenticated(f"{identity.agency} may not act for {person.agency}",
-                                  "该前端系统无权代表此类用户")
+            raise Unauthenticated(
+                f"{identity.agency} may not act for {person.agency}", "该前端系统无权代表此类用户"
+            )
         return replace(person, via=identity.subject)
 
 
@@ -190,8 +211,9 @@ def _sans(context: grpc.aio.ServicerContext[Any, Any]) -> list[str]:
     the same text in a DNS or e-mail name is not one ("x509_subject_alternative_name" would
     mix them all)."""
     auth = context.auth_context()
-    return [san.decode() if isinstance(san, bytes) else str(san)
-            for san in auth.get("peer_uri", [])]
+    return [
+        san.decode() if isinstance(san, bytes) else str(san) for san in auth.get("peer_uri", [])
+    ]
 
 
 if TYPE_CHECKING:
@@ -204,8 +226,7 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
     """Binds the caller's identity, checks the request against its declared bounds, and maps
     errors to status codes, for every unary RPC."""
 
-    def __init__(self, resolver: IdentityResolver,
-                 bounds: RequestBounds | None = None) -> None:
+    def __init__(self, resolver: IdentityResolver, bounds: RequestBounds | None = None) -> None:
         self.resolver = resolver
         self.bounds = bounds or RequestBounds({})
         # The wrapped handler of each method, made once (not on every call).
@@ -256,8 +277,10 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
                 if is_transient(error):
                     # The database or the broker is away (a restart, a failover): nothing was
                     # committed, and a retry with the same request_id is answered once.
-                    log.warning("rpc failed on an outage; the caller may retry",
-                                extra={"rpc": method, "error": repr(error)[:300]})
+                    log.warning(
+                        "rpc failed on an outage; the caller may retry",
+                        extra={"rpc": method, "error": repr(error)[:300]},
+                    )
                     status = rich_status(
                         grpc.StatusCode.UNAVAILABLE,
                         "the service's database or event bus is unavailable for a moment: "
@@ -265,8 +288,11 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
                         "服务的数据库或消息服务暂时不可用，请使用相同的请求编号重试",
                         [error_details_pb2.RetryInfo(retry_delay={"seconds": 1})],
                     )
-                    await context.abort(grpc.StatusCode.UNAVAILABLE, status.message,
-                                        trailing_metadata=_trailing(status))
+                    await context.abort(
+                        grpc.StatusCode.UNAVAILABLE,
+                        status.message,
+                        trailing_metadata=_trailing(status),
+                    )
                 incident = uuid.uuid4().hex[:12]
                 log.exception("rpc failed", extra={"rpc": method, "incident": incident})
                 status = rich_status(
@@ -294,16 +320,18 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
 class GrpcServer:
     """One grpc.aio server for a service, with health and reflection."""
 
-    def __init__(self, settings: ServiceSettings, service_names: Sequence[str],
-                 identity_rules: IdentityRules) -> None:
+    def __init__(
+        self, settings: ServiceSettings, service_names: Sequence[str], identity_rules: IdentityRules
+    ) -> None:
         self.settings = settings
         self.service_names = list(service_names)
         # The bounds the services' .proto files declare, compiled now, once: from the
         # descriptors the service's generated stubs registered (servicekit imports none).
         self.bounds = RequestBounds.for_services(self.service_names)
         self.server = grpc.aio.server(
-            interceptors=[ServiceKitInterceptor(IdentityResolver(settings, identity_rules),
-                                                self.bounds)],
+            interceptors=[
+                ServiceKitInterceptor(IdentityResolver(settings, identity_rules), self.bounds)
+            ],
             # Off unless several api processes share the port on purpose: otherwise a
             # second server started by mistake would silently split the traffic.
             options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
@@ -334,8 +362,11 @@ class GrpcServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "grpc server listening",
-            extra={"address": f"{self.settings.grpc_host}:{self.port}",
-                   "mtls": self.settings.mtls, "services": self.service_names},
+            extra={
+                "address": f"{self.settings.grpc_host}:{self.port}",
+                "mtls": self.settings.mtls,
+                "services": self.service_names,
+            },
         )
         return self.port
 

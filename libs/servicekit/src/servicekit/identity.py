@@ -76,38 +76,50 @@ def _short(text: str, limit: int = 32) -> str:
 class IdentityRules:
     """The vocabulary an identity is checked against, and the strict parser."""
 
-    def __init__(self, agencies: Mapping[str, AgencyRule], units: Collection[str],
-                 subject_patterns: Mapping[_Kind, str], city: str = CITY_UNIT) -> None:
+    def __init__(
+        self,
+        agencies: Mapping[str, AgencyRule],
+        units: Collection[str],
+        subject_patterns: Mapping[_Kind, str],
+        city: str = CITY_UNIT,
+    ) -> None:
         self.agencies = agencies
         self.units = frozenset(units)
         self.city = city
         self.patterns: dict[str, re.Pattern[str]] = {
-            str(kind): re.compile(p) for kind, p in subject_patterns.items()}
+            str(kind): re.compile(p) for kind, p in subject_patterns.items()
+        }
 
     def parse(self, text: str) -> Identity:
         if len(text) > MAX_IDENTITY_LENGTH:
-            raise Unauthenticated(f"identity longer than {MAX_IDENTITY_LENGTH} characters",
-                                  "身份信息过长")
+            raise Unauthenticated(
+                f"identity longer than {MAX_IDENTITY_LENGTH} characters", "身份信息过长"
+            )
         fields: dict[str, str] = {}
         for part in text.split(";"):
             key, sep, value = part.partition("=")
             if not sep or key not in _KEYS:
-                raise Unauthenticated(f"identity part {_short(part)} is not one of "
-                                      f"{', '.join(k + '=…' for k in _KEYS)}",
-                                      "身份信息格式错误")
+                raise Unauthenticated(
+                    f"identity part {_short(part)} is not one of "
+                    f"{', '.join(k + '=…' for k in _KEYS)}",
+                    "身份信息格式错误",
+                )
             if key in fields:
                 raise Unauthenticated(f"identity names {key} twice", f"身份信息重复：{key}")
             fields[key] = value
         missing = [k for k in ("agency", "role", "unit") if not fields.get(k)]
         if missing:
-            raise Unauthenticated(f"identity lacks {', '.join(missing)}",
-                                  f"身份信息缺少：{'、'.join(missing)}")
+            raise Unauthenticated(
+                f"identity lacks {', '.join(missing)}", f"身份信息缺少：{'、'.join(missing)}"
+            )
         if "subject" in fields and not fields["subject"]:
             # `subject=` is not "no subject": the form leaves the part out.
-            raise Unauthenticated("identity gives an empty subject (leave subject= out)",
-                                  "身份信息中的 subject 为空")
-        return self.check(Identity(fields["agency"], fields["role"], fields["unit"],
-                                   fields.get("subject", "")))
+            raise Unauthenticated(
+                "identity gives an empty subject (leave subject= out)", "身份信息中的 subject 为空"
+            )
+        return self.check(
+            Identity(fields["agency"], fields["role"], fields["unit"], fields.get("subject", ""))
+        )
 
     def check(self, identity: Identity) -> Identity:
         for key in _KEYS:
@@ -117,28 +129,37 @@ class IdentityRules:
                 # line or format character anywhere, they are a forged or mangled identity.
                 raise Unauthenticated(
                     f"identity {key} {_short(value)} has surrounding whitespace or control "
-                    "characters", f"身份信息中的 {key} 含有首尾空白或控制字符")
+                    "characters",
+                    f"身份信息中的 {key} 含有首尾空白或控制字符",
+                )
         rule = self.agencies.get(identity.agency)
         if rule is None:
             raise Unauthenticated(f"unknown agency {_short(identity.agency)}", "未知的机构类型")
         if identity.role not in rule.roles:
             raise Unauthenticated(
                 f"agency {identity.agency} has no role {_short(identity.role)} "
-                f"(roles: {', '.join(rule.roles)})", "该机构类型无此角色")
+                f"(roles: {', '.join(rule.roles)})",
+                "该机构类型无此角色",
+            )
         if identity.unit not in self.units:
             raise Unauthenticated(f"unknown unit {_short(identity.unit)}", "未知的辖区单位")
         if rule.city_only and identity.unit != self.city:
-            raise Unauthenticated(f"{identity.agency} exists at the city level only "
-                                  f"(unit={self.city})", "该机构类型仅限市级")
+            raise Unauthenticated(
+                f"{identity.agency} exists at the city level only (unit={self.city})",
+                "该机构类型仅限市级",
+            )
         if identity.subject:
             pattern = self.patterns.get(rule.subject)
             if pattern is None or pattern.fullmatch(identity.subject) is None:
                 raise Unauthenticated(
                     f"subject {_short(identity.subject)} is not a {rule.subject}",
-                    "身份信息中的 subject 格式错误")
+                    "身份信息中的 subject 格式错误",
+                )
         elif rule.subject_required:
-            raise Unauthenticated(f"{identity.agency} needs subject=<{rule.subject}>",
-                                  f"该机构类型须注明 subject（{rule.subject}）")
+            raise Unauthenticated(
+                f"{identity.agency} needs subject=<{rule.subject}>",
+                f"该机构类型须注明 subject（{rule.subject}）",
+            )
         return identity
 
     def is_frontend(self, identity: Identity) -> bool:

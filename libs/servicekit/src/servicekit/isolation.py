@@ -201,6 +201,7 @@ def short_error(error: BaseException | str, limit: int = ERROR_LIMIT) -> str:
 
 # -- the parked table ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Candidate:
     """An event a worker is about to park or hold: what identifies it and what re-drives it."""
@@ -240,9 +241,11 @@ class ParkedEvent:
     headers: Any = dataclasses.field(default=None, repr=False)
 
 
-_COLUMNS = ("id, role, worker, event_key, aggregate_id, version, position, kafka_partition,"
-            " error, attempts, parked_at, held_behind, status, resolved_at, resolved_by,"
-            " reason, body, headers")
+_COLUMNS = (
+    "id, role, worker, event_key, aggregate_id, version, position, kafka_partition,"
+    " error, attempts, parked_at, held_behind, status, resolved_at, resolved_by,"
+    " reason, body, headers"
+)
 
 
 def _row(row: Sequence[Any]) -> ParkedEvent:
@@ -306,8 +309,15 @@ class ParkedStore:
 
     # -- the workers' side -------------------------------------------------------------------
 
-    def known(self, worker: str, keys: Sequence[str], aggregates: Sequence[str],
-              cur: Cursor[Any] | None = None, *, lock: bool = False) -> Known:
+    def known(
+        self,
+        worker: str,
+        keys: Sequence[str],
+        aggregates: Sequence[str],
+        cur: Cursor[Any] | None = None,
+        *,
+        lock: bool = False,
+    ) -> Known:
         """The batch's events that are parked now (a redelivered copy of one is not tried
         again), and which of its aggregates are blocked. A closed entry (re-driven, skipped)
         blocks nothing: a copy published again after a fix is a new delivery, applied as
@@ -336,24 +346,42 @@ class ParkedStore:
         """Whether the worker has any parked entry open: when it has none (the usual
         case), a batch needs no look at its keys (one cheap indexed probe instead)."""
         with self._cursor(cur) as c:
-            c.execute("SELECT EXISTS (SELECT 1 FROM parked_events WHERE worker = %s"
-                      " AND status = 'parked')", (worker,))
+            c.execute(
+                "SELECT EXISTS (SELECT 1 FROM parked_events WHERE worker = %s"
+                " AND status = 'parked')",
+                (worker,),
+            )
             row = c.fetchone()
         return bool(row and row[0])
 
-    def park(self, role: Role, worker: str, event: Candidate, error: str, attempts: int,
-             cur: Cursor[Any] | None = None) -> int:
+    def park(
+        self,
+        role: Role,
+        worker: str,
+        event: Candidate,
+        error: str,
+        attempts: int,
+        cur: Cursor[Any] | None = None,
+    ) -> int:
         """Parks the event as a head (it blocks its aggregate, if it has one); returns the
         entry's id (the existing one when it was parked already)."""
         with self._cursor(cur) as c:
             entry = self._insert(c, role, worker, event, short_error(error), attempts, None)
-        log.error("event parked", extra={"worker": worker, "event_key": event.key[:200],
-                                         "aggregate_id": event.aggregate_id,
-                                         "parked_id": entry, "error": short_error(error)})
+        log.error(
+            "event parked",
+            extra={
+                "worker": worker,
+                "event_key": event.key[:200],
+                "aggregate_id": event.aggregate_id,
+                "parked_id": entry,
+                "error": short_error(error),
+            },
+        )
         return entry
 
-    def hold(self, role: Role, worker: str, head: int, event: Candidate,
-             cur: Cursor[Any] | None = None) -> int | None:
+    def hold(
+        self, role: Role, worker: str, head: int, event: Candidate, cur: Cursor[Any] | None = None
+    ) -> int | None:
         """Parks the event behind `head` (an earlier event of its aggregate). None when the
         head is no longer parked (re-driven or skipped meanwhile): then the event is not
         held and the caller applies it."""
@@ -363,37 +391,65 @@ class ParkedStore:
             if row is None or row[0] != Status.parked:
                 return None
             entry = self._insert(c, role, worker, event, f"held behind #{head}", 0, head)
-        log.warning("event held behind a parked one of its aggregate",
-                    extra={"worker": worker, "event_key": event.key[:200], "head": head,
-                           "parked_id": entry})
+        log.warning(
+            "event held behind a parked one of its aggregate",
+            extra={
+                "worker": worker,
+                "event_key": event.key[:200],
+                "head": head,
+                "parked_id": entry,
+            },
+        )
         return entry
 
     @staticmethod
-    def _insert(cur: Cursor[Any], role: Role, worker: str, event: Candidate, error: str,
-                attempts: int, head: int | None) -> int:
+    def _insert(
+        cur: Cursor[Any],
+        role: Role,
+        worker: str,
+        event: Candidate,
+        error: str,
+        attempts: int,
+        head: int | None,
+    ) -> int:
         cur.execute(
             "INSERT INTO parked_events (role, worker, event_key, aggregate_id, version,"
             " position, kafka_partition, error, attempts, held_behind, body, headers)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (worker, event_key) WHERE status = 'parked' DO NOTHING"
             " RETURNING id",
-            (role.value, worker, event.key, event.aggregate_id, event.version,
-             event.position, event.partition, error, attempts, head, event.body,
-             None if event.headers is None else Jsonb(event.headers)),
+            (
+                role.value,
+                worker,
+                event.key,
+                event.aggregate_id,
+                event.version,
+                event.position,
+                event.partition,
+                error,
+                attempts,
+                head,
+                event.body,
+                None if event.headers is None else Jsonb(event.headers),
+            ),
         )
         row = cur.fetchone()
         if row is not None:
             return int(row[0])
-        cur.execute("SELECT id FROM parked_events WHERE worker = %s AND event_key = %s"
-                    " AND status = 'parked'", (worker, event.key))
+        cur.execute(
+            "SELECT id FROM parked_events WHERE worker = %s AND event_key = %s"
+            " AND status = 'parked'",
+            (worker, event.key),
+        )
         existing = cur.fetchone()
         assert existing is not None
         return int(existing[0])
 
     # -- durable attempts ----------------------------------------------------------------------
 
-    def count_attempt(self, worker: str, key: str, error: str | None = None,
-                      cur: Cursor[Any] | None = None) -> int:
+    def count_attempt(
+        self, worker: str, key: str, error: str | None = None, cur: Cursor[Any] | None = None
+    ) -> int:
         """One more attempt of the event, committed (before the attempt, in a crash loop;
         after a failure, otherwise); returns the count so far."""
         with self._cursor(cur) as c:
@@ -413,22 +469,30 @@ class ParkedStore:
         """Takes back an attempt counted before a try that then failed transiently (the
         database went away): an outage is not the event's fault. Best effort."""
         with contextlib.suppress(Exception), self._cursor(None) as c:
-            c.execute("UPDATE worker_attempts SET attempts = greatest(attempts - 1, 0)"
-                      " WHERE worker = %s AND event_key = %s", (worker, key))
+            c.execute(
+                "UPDATE worker_attempts SET attempts = greatest(attempts - 1, 0)"
+                " WHERE worker = %s AND event_key = %s",
+                (worker, key),
+            )
 
     def attempts(self, worker: str, key: str) -> int:
         with self.pool.connection() as conn:
-            row = conn.execute("SELECT attempts FROM worker_attempts WHERE worker = %s"
-                               " AND event_key = %s", (worker, key)).fetchone()
+            row = conn.execute(
+                "SELECT attempts FROM worker_attempts WHERE worker = %s AND event_key = %s",
+                (worker, key),
+            ).fetchone()
         return int(row[0]) if row else 0
 
-    def forget_attempts(self, worker: str, keys: Sequence[str],
-                        cur: Cursor[Any] | None = None) -> None:
+    def forget_attempts(
+        self, worker: str, keys: Sequence[str], cur: Cursor[Any] | None = None
+    ) -> None:
         if not keys:
             return
         with self._cursor(cur) as c:
-            c.execute("DELETE FROM worker_attempts WHERE worker = %s AND event_key = ANY(%s)",
-                      (worker, list(keys)))
+            c.execute(
+                "DELETE FROM worker_attempts WHERE worker = %s AND event_key = ANY(%s)",
+                (worker, list(keys)),
+            )
 
     def note_start(self, worker: str, part: str, position: int) -> int:
         """Records that a process starts `worker`'s `part` (a partition, or the log) at
@@ -474,19 +538,32 @@ class ParkedStore:
                     " FROM legacy, generate_series(1, legacy.notification_id) AS v"
                     " ON CONFLICT (application_name) DO NOTHING RETURNING 1)"
                     " SELECT (SELECT count(*) FROM legacy), (SELECT count(*) FROM versions)",
-                    {"c": consumer})
+                    {"c": consumer},
+                )
                 counted = c.fetchone()
                 if counted and counted[0]:
                     replaced += int(counted[0])
-                    log.warning("per-aggregate tracking rows replaced by per-event rows",
-                                extra={"consumer": consumer, "rows": int(counted[0]),
-                                       "events": int(counted[1])})
+                    log.warning(
+                        "per-aggregate tracking rows replaced by per-event rows",
+                        extra={
+                            "consumer": consumer,
+                            "rows": int(counted[0]),
+                            "events": int(counted[1]),
+                        },
+                    )
         return replaced
 
     # -- the operators' side -------------------------------------------------------------------
 
-    def entries(self, *, role: str = "", worker: str = "", status: str = Status.parked,
-             after_id: int = 0, limit: int = 100) -> list[ParkedEvent]:
+    def entries(
+        self,
+        *,
+        role: str = "",
+        worker: str = "",
+        status: str = Status.parked,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ParkedEvent]:
         clauses = ["id > %(after)s"]
         if role:
             clauses.append("role = %(role)s")
@@ -497,17 +574,27 @@ class ParkedStore:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM parked_events WHERE "  # noqa: S608 (fixed clauses)
-                + " AND ".join(clauses) + " ORDER BY id LIMIT %(limit)s",
-                {"after": after_id, "role": role, "worker": worker, "status": status,
-                 "limit": limit},
+                + " AND ".join(clauses)
+                + " ORDER BY id LIMIT %(limit)s",
+                {
+                    "after": after_id,
+                    "role": role,
+                    "worker": worker,
+                    "status": status,
+                    "limit": limit,
+                },
             ).fetchall()
         return [_row(r) for r in rows]
 
-    def get(self, entry_id: int, cur: Cursor[Any] | None = None, *,
-            for_update: bool = False) -> ParkedEvent | None:
+    def get(
+        self, entry_id: int, cur: Cursor[Any] | None = None, *, for_update: bool = False
+    ) -> ParkedEvent | None:
         with self._cursor(cur) as c:
-            c.execute(f"SELECT {_COLUMNS} FROM parked_events WHERE id = %s"  # noqa: S608
-                      + (" FOR UPDATE" if for_update else ""), (entry_id,))
+            c.execute(
+                f"SELECT {_COLUMNS} FROM parked_events WHERE id = %s"  # noqa: S608
+                + (" FOR UPDATE" if for_update else ""),
+                (entry_id,),
+            )
             row = c.fetchone()
         return None if row is None else _row(row)
 
@@ -516,34 +603,48 @@ class ParkedStore:
         cur.execute(
             f"SELECT {_COLUMNS} FROM parked_events"  # noqa: S608 (fixed columns)
             " WHERE held_behind = %s AND status = 'parked'"
-            " ORDER BY version NULLS LAST, position NULLS LAST, id FOR UPDATE", (head,))
+            " ORDER BY version NULLS LAST, position NULLS LAST, id FOR UPDATE",
+            (head,),
+        )
         return [_row(r) for r in cur.fetchall()]
 
     @staticmethod
-    def close(cur: Cursor[Any], ids: Sequence[int], status: Status, by: str,
-              reason: str = "") -> None:
+    def close(
+        cur: Cursor[Any], ids: Sequence[int], status: Status, by: str, reason: str = ""
+    ) -> None:
         if ids:
             cur.execute(
                 "UPDATE parked_events SET status = %s, resolved_at = now(), resolved_by = %s,"
                 " reason = %s WHERE id = ANY(%s) AND status = 'parked'",
-                (status.value, by, reason or None, list(ids)))
+                (status.value, by, reason or None, list(ids)),
+            )
 
     @staticmethod
-    def promote(cur: Cursor[Any], new_head: ParkedEvent, rest: Sequence[ParkedEvent],
-                error: str, attempts: int) -> None:
+    def promote(
+        cur: Cursor[Any],
+        new_head: ParkedEvent,
+        rest: Sequence[ParkedEvent],
+        error: str,
+        attempts: int,
+    ) -> None:
         """`new_head` now blocks its aggregate (it failed again, or the head it waited
         behind was skipped); the `rest` wait behind it."""
-        cur.execute("UPDATE parked_events SET held_behind = NULL, error = %s, attempts = %s"
-                    " WHERE id = %s", (short_error(error), attempts, new_head.id))
+        cur.execute(
+            "UPDATE parked_events SET held_behind = NULL, error = %s, attempts = %s WHERE id = %s",
+            (short_error(error), attempts, new_head.id),
+        )
         if rest:
-            cur.execute("UPDATE parked_events SET held_behind = %s WHERE id = ANY(%s)",
-                        (new_head.id, [e.id for e in rest]))
+            cur.execute(
+                "UPDATE parked_events SET held_behind = %s WHERE id = ANY(%s)",
+                (new_head.id, [e.id for e in rest]),
+            )
 
     @staticmethod
-    def record_failure(cur: Cursor[Any], entry: ParkedEvent, error: BaseException | str
-                       ) -> None:
-        cur.execute("UPDATE parked_events SET error = %s, attempts = attempts + 1"
-                    " WHERE id = %s", (short_error(error), entry.id))
+    def record_failure(cur: Cursor[Any], entry: ParkedEvent, error: BaseException | str) -> None:
+        cur.execute(
+            "UPDATE parked_events SET error = %s, attempts = attempts + 1 WHERE id = %s",
+            (short_error(error), entry.id),
+        )
 
     def counts(self) -> list[ParkedCount]:
         with self.pool.connection() as conn:
@@ -563,8 +664,9 @@ class CrashGuard:
     again. Careful mode ends once the worker is past `careful_until` (the end of the first
     batch it read after starting)."""
 
-    def __init__(self, store: ParkedStore, worker: str, max_attempts: int,
-                 threshold: int = 2) -> None:
+    def __init__(
+        self, store: ParkedStore, worker: str, max_attempts: int, threshold: int = 2
+    ) -> None:
         self.store = store
         self.worker = worker
         self.max_attempts = max_attempts
@@ -576,13 +678,18 @@ class CrashGuard:
         """Notes the first batch of `part` this process works on; whether to be careful."""
         if part not in self._started:
             self._started.add(part)
-            starts = await asyncio.to_thread(self.store.note_start, self.worker, part,
-                                             position)
+            starts = await asyncio.to_thread(self.store.note_start, self.worker, part, position)
             if starts >= self.threshold:
-                log.warning("starting where the last process died: each event's attempts"
-                            " are counted before it is tried",
-                            extra={"worker": self.worker, "part": part, "position": position,
-                                   "starts": starts})
+                log.warning(
+                    "starting where the last process died: each event's attempts"
+                    " are counted before it is tried",
+                    extra={
+                        "worker": self.worker,
+                        "part": part,
+                        "position": position,
+                        "starts": starts,
+                    },
+                )
                 self._careful_until[part] = batch_end
         return self.careful(part, position)
 

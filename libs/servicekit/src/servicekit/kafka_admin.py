@@ -90,10 +90,12 @@ class KafkaSecurity:
         )
 
     @classmethod
-    def scram(cls, username: str, password: str, *, tls: bool = False,
-              ca_file: Path | None = None) -> KafkaSecurity:
-        return cls("SASL_SSL" if tls else "SASL_PLAINTEXT", "SCRAM-SHA-512", username,
-                   password, ca_file)
+    def scram(
+        cls, username: str, password: str, *, tls: bool = False, ca_file: Path | None = None
+    ) -> KafkaSecurity:
+        return cls(
+            "SASL_SSL" if tls else "SASL_PLAINTEXT", "SCRAM-SHA-512", username, password, ca_file
+        )
 
     @property
     def sasl(self) -> bool:
@@ -118,9 +120,11 @@ class KafkaSecurity:
         if self.tls:
             options["ssl_context"] = self.ssl_context()
         if self.sasl:
-            options |= {"sasl_mechanism": self.mechanism,
-                        "sasl_plain_username": self.username,
-                        "sasl_plain_password": self.password}
+            options |= {
+                "sasl_mechanism": self.mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password,
+            }
         return options
 
     def faststream(self) -> BaseSecurity | None:
@@ -141,25 +145,33 @@ def read_password(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read the Kafka password file {str(path)[:200]}: "
-                         f"{type(error).__name__}") from None
+        raise ValueError(
+            f"cannot read the Kafka password file {str(path)[:200]}: {type(error).__name__}"
+        ) from None
     password = text.rstrip("\r\n")
     if not password:
         raise ValueError(f"the Kafka password file {str(path)[:200]} is empty")
     return password
 
 
-def admin_client(bootstrap: str, security: KafkaSecurity | None = None,
-                 client_id: str = "pubrev-admin", **options: Any) -> AIOKafkaAdminClient:
+def admin_client(
+    bootstrap: str,
+    security: KafkaSecurity | None = None,
+    client_id: str = "pubrev-admin",
+    **options: Any,
+) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id=client_id,
-        **(security or KafkaSecurity()).client_options(), **options,
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        **(security or KafkaSecurity()).client_options(),
+        **options,
     )
 
 
 @contextlib.asynccontextmanager
-async def connected_admin(bootstrap: str, security: KafkaSecurity | None = None,
-                          **options: Any) -> AsyncIterator[AIOKafkaAdminClient]:
+async def connected_admin(
+    bootstrap: str, security: KafkaSecurity | None = None, **options: Any
+) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = admin_client(bootstrap, security, **options)
     await admin.start()
     try:
@@ -185,8 +197,9 @@ class PartitionLag:
         return self.end - max(self.committed, 0)
 
 
-async def consumer_lag(bootstrap: str, groups: Mapping[str, Iterable[str]],
-                       security: KafkaSecurity | None = None) -> list[PartitionLag]:
+async def consumer_lag(
+    bootstrap: str, groups: Mapping[str, Iterable[str]], security: KafkaSecurity | None = None
+) -> list[PartitionLag]:
     """Each group's committed offset against the end of each partition of its topics.
 
     From the group's committed offsets (OffsetFetch) and the partitions' end offsets
@@ -197,23 +210,35 @@ async def consumer_lag(bootstrap: str, groups: Mapping[str, Iterable[str]],
     options = (security or KafkaSecurity()).client_options()
     found: list[PartitionLag] = []
     async with connected_admin(bootstrap, security, client_id="pubrev-lag") as admin:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="pubrev-lag",
-                                    group_id=None, enable_auto_commit=False, **options)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id="pubrev-lag",
+            group_id=None,
+            enable_auto_commit=False,
+            **options,
+        )
         await consumer.start()
         try:
             wanted = sorted({t for topics in groups.values() for t in topics})
-            numbers = {d["topic"]: sorted(p["partition"] for p in d["partitions"])
-                       for d in await admin.describe_topics(wanted) if d["error_code"] == 0}
+            numbers = {
+                d["topic"]: sorted(p["partition"] for p in d["partitions"])
+                for d in await admin.describe_topics(wanted)
+                if d["error_code"] == 0
+            }
             for group, topics in sorted(groups.items()):
                 committed = await admin.list_consumer_group_offsets(group)
-                partitions = [TopicPartition(topic, n) for topic in sorted(set(topics))
-                              for n in numbers.get(topic, [])]
+                partitions = [
+                    TopicPartition(topic, n)
+                    for topic in sorted(set(topics))
+                    for n in numbers.get(topic, [])
+                ]
                 ends = await consumer.end_offsets(partitions) if partitions else {}
                 for tp in partitions:
                     meta = committed.get(tp)
                     offset = -1 if meta is None or meta.offset < 0 else int(meta.offset)
-                    found.append(PartitionLag(group, tp.topic, tp.partition, offset,
-                                              int(ends.get(tp, 0))))
+                    found.append(
+                        PartitionLag(group, tp.topic, tp.partition, offset, int(ends.get(tp, 0)))
+                    )
         finally:
             await consumer.stop()
     return found
@@ -228,7 +253,10 @@ class TopicCreationRefused(RuntimeError):
 
 
 async def ensure_topics(
-    bootstrap: str, topics: list[str], partitions: int = 3, replication_factor: int = 1,
+    bootstrap: str,
+    topics: list[str],
+    partitions: int = 3,
+    replication_factor: int = 1,
     security: KafkaSecurity | None = None,
 ) -> None:
     async with connected_admin(bootstrap, security) as admin:
@@ -239,8 +267,10 @@ async def ensure_topics(
         if not missing:
             return
         response = await admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
-             for name in missing]
+            [
+                NewTopic(name, num_partitions=partitions, replication_factor=replication_factor)
+                for name in missing
+            ]
         )
         refused = []
         for result in response.to_object()["topic_errors"]:
@@ -307,8 +337,15 @@ class AclBinding:
     host: str = "*"
 
     def row(self) -> tuple[int, str, int, str, str, int, int]:
-        return (self.resource_type, self.resource_name, self.pattern, self.principal,
-                self.host, self.operation, ALLOW)
+        return (
+            self.resource_type,
+            self.resource_name,
+            self.pattern,
+            self.principal,
+            self.host,
+            self.operation,
+            ALLOW,
+        )
 
 
 class AclRequestFailed(RuntimeError):
@@ -337,22 +374,37 @@ class _DeleteAcls(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]
 
 def _raise_for(code: int, message: str | None, what: str) -> None:
     if code:
-        raise AclRequestFailed(f"{what}: {for_code(code).__name__}"
-                               + (f" ({message[:200]})" if message else ""))
+        raise AclRequestFailed(
+            f"{what}: {for_code(code).__name__}" + (f" ({message[:200]})" if message else "")
+        )
 
 
-async def describe_acls(admin: AIOKafkaAdminClient, principal: str | None = None
-                        ) -> set[AclBinding]:
+async def describe_acls(
+    admin: AIOKafkaAdminClient, principal: str | None = None
+) -> set[AclBinding]:
     """The ALLOW rules of `principal` (every principal's when None)."""
-    response = await admin._send_request(DescribeAclsRequest(
-        ResourceType.ANY, None, PatternType.ANY, principal, None, AclOperation.ANY, ALLOW,
-    ))
+    response = await admin._send_request(
+        DescribeAclsRequest(
+            ResourceType.ANY,
+            None,
+            PatternType.ANY,
+            principal,
+            None,
+            AclOperation.ANY,
+            ALLOW,
+        )
+    )
     result = response.to_object()
     _raise_for(result["error_code"], result["error_message"], "DescribeAcls")
     return {
-        AclBinding(acl["principal"], ResourceType(resource["resource_type"]),
-                   resource["resource_name"], AclOperation(acl["operation"]),
-                   PatternType(resource["resource_pattern_type"]), acl["host"])
+        AclBinding(
+            acl["principal"],
+            ResourceType(resource["resource_type"]),
+            resource["resource_name"],
+            AclOperation(acl["operation"]),
+            PatternType(resource["resource_pattern_type"]),
+            acl["host"],
+        )
         for resource in result["resources"]
         for acl in resource["acls"]
         if acl["permission_type"] == ALLOW
@@ -365,8 +417,7 @@ async def create_acls(admin: AIOKafkaAdminClient, bindings: Iterable[AclBinding]
     if not wanted:
         return
     response = await admin._send_request(_CreateAcls(wanted))
-    for binding, result in zip(wanted, response.to_object()["creation_responses"],
-                               strict=True):
+    for binding, result in zip(wanted, response.to_object()["creation_responses"], strict=True):
         _raise_for(result["error_code"], result["error_message"], f"CreateAcls {binding}")
 
 
@@ -388,12 +439,15 @@ class _AlterUserScramCredentialsResponse_v0(Response):  # type: ignore[misc]
     API_VERSION = 0
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
-        ("results", CompactArray(
-            ("user", CompactString("utf-8")),
-            ("error_code", Int16),
-            ("error_message", CompactString("utf-8")),
-            ("tags", TaggedFields),
-        )),
+        (
+            "results",
+            CompactArray(
+                ("user", CompactString("utf-8")),
+                ("error_code", Int16),
+                ("error_message", CompactString("utf-8")),
+                ("tags", TaggedFields),
+            ),
+        ),
         ("tags", TaggedFields),
     )
 
@@ -404,19 +458,25 @@ class _AlterUserScramCredentialsRequest_v0(RequestStruct):  # type: ignore[misc]
     API_VERSION = 0
     RESPONSE_TYPE = _AlterUserScramCredentialsResponse_v0
     SCHEMA = Schema(
-        ("deletions", CompactArray(
-            ("name", CompactString("utf-8")),
-            ("mechanism", Int8),
-            ("tags", TaggedFields),
-        )),
-        ("upsertions", CompactArray(
-            ("name", CompactString("utf-8")),
-            ("mechanism", Int8),
-            ("iterations", Int32),
-            ("salt", CompactBytes),
-            ("salted_password", CompactBytes),
-            ("tags", TaggedFields),
-        )),
+        (
+            "deletions",
+            CompactArray(
+                ("name", CompactString("utf-8")),
+                ("mechanism", Int8),
+                ("tags", TaggedFields),
+            ),
+        ),
+        (
+            "upsertions",
+            CompactArray(
+                ("name", CompactString("utf-8")),
+                ("mechanism", Int8),
+                ("iterations", Int32),
+                ("salt", CompactBytes),
+                ("salted_password", CompactBytes),
+                ("tags", TaggedFields),
+            ),
+        ),
         ("tags", TaggedFields),
     )
 
@@ -426,8 +486,9 @@ class _AlterUserScramCredentials(
 ):
     API_KEY = 51
 
-    def __init__(self, upsertions: list[tuple[str, int, int, bytes, bytes, dict[int, bytes]]]
-                 ) -> None:
+    def __init__(
+        self, upsertions: list[tuple[str, int, int, bytes, bytes, dict[int, bytes]]]
+    ) -> None:
         self.upsertions = upsertions
 
     def build(self, request_struct_class: type[_AlterUserScramCredentialsRequest_v0]) -> Any:
@@ -446,7 +507,8 @@ def salted_password(password: str, salt: bytes, iterations: int, hash_name: str)
 
 
 async def upsert_scram_credentials(
-    admin: AIOKafkaAdminClient, passwords: Mapping[str, str],
+    admin: AIOKafkaAdminClient,
+    passwords: Mapping[str, str],
     mechanism: str = "SCRAM-SHA-512",
 ) -> None:
     """Sets each user's SCRAM credential (creates the user, or replaces its password)."""
@@ -454,13 +516,19 @@ async def upsert_scram_credentials(
     upsertions: list[tuple[str, int, int, bytes, bytes, dict[int, bytes]]] = []
     for user, password in sorted(passwords.items()):
         salt = os.urandom(32)
-        upsertions.append((user, code, SCRAM_ITERATIONS, salt,
-                           salted_password(password, salt, SCRAM_ITERATIONS, hash_name), {}))
+        upsertions.append(
+            (
+                user,
+                code,
+                SCRAM_ITERATIONS,
+                salt,
+                salted_password(password, salt, SCRAM_ITERATIONS, hash_name),
+                {},
+            )
+        )
     if not upsertions:
         return
-    response = await admin._send_request(
-        _AlterUserScramCredentials(upsertions)
-    )
+    response = await admin._send_request(_AlterUserScramCredentials(upsertions))
     for result in response.to_object()["results"]:
         if result["error_code"]:
             raise AclRequestFailed(

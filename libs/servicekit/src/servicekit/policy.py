@@ -150,8 +150,9 @@ SUBJECT_SCOPES: dict[Scope, str] = {
 }
 """The scopes judged on the caller's subject, and the subject kind each needs."""
 
-_charged: contextvars.ContextVar[tuple[int, str, Identity, str] | None] = (
-    contextvars.ContextVar("pubrev_policy_charged", default=None))
+_charged: contextvars.ContextVar[tuple[int, str, Identity, str] | None] = contextvars.ContextVar(
+    "pubrev_policy_charged", default=None
+)
 """The call whose admission took the public's token (each gRPC call runs in its own
 context): its `authorize` then takes none."""
 
@@ -200,8 +201,10 @@ class Policy:
         if identity.agency != PUBLIC_AGENCY or not rule.limited:
             return False
         if not self.limiter.take(f"{rule.rpc}:{identity.via}"):
-            raise PermissionDenied(f"{rule.rpc}: too many calls of the public, try again later",
-                                   "公众请求过于频繁，请稍后再试")
+            raise PermissionDenied(
+                f"{rule.rpc}: too many calls of the public, try again later",
+                "公众请求过于频繁，请稍后再试",
+            )
         return True
 
     def admit(self, rpc: str, identity: Identity) -> list[Grant]:
@@ -267,16 +270,23 @@ class Policy:
                 if agency is None:
                     found.append(f"{where}: unknown agency {grant.agency[:32]!r}")
                     continue
-                found += [f"{where}: {grant.agency} has no role {role[:32]!r}"
-                          for role in grant.roles if role not in agency.roles]
+                found += [
+                    f"{where}: {grant.agency} has no role {role[:32]!r}"
+                    for role in grant.roles
+                    if role not in agency.roles
+                ]
                 for scope in grant.scopes:
                     kind = SUBJECT_SCOPES.get(scope)
                     if kind is not None and agency.subject != kind:
-                        found.append(f"{where}: {scope.value} needs {grant.agency} to have a "
-                                     f"{kind} subject, not {agency.subject}")
+                        found.append(
+                            f"{where}: {scope.value} needs {grant.agency} to have a "
+                            f"{kind} subject, not {agency.subject}"
+                        )
                 if agency.frontend:
-                    found.append(f"{where}: {grant.agency} is a front end: it acts for people "
-                                 "and is authorized for nothing")
+                    found.append(
+                        f"{where}: {grant.agency} is a front end: it acts for people "
+                        "and is authorized for nothing"
+                    )
             if rule.limited and not any(g.agency == PUBLIC_AGENCY for g in rule.grants):
                 found.append(f"{where}: rate-limited but the public has no grant")
         return found
@@ -290,8 +300,10 @@ class Policy:
                 scope = " and ".join(SCOPE_TEXT[s] for s in grant.scopes)
                 limit = " (rate-limited)" if rule.limited and grant.agency == PUBLIC_AGENCY else ""
                 what = _cell(rule.what) if first else ""
-                lines.append(f"| {rule.rpc if first else ''} | {grant.agency} ({roles}){limit}"
-                             f" | {scope} | {what} |")
+                lines.append(
+                    f"| {rule.rpc if first else ''} | {grant.agency} ({roles}){limit}"
+                    f" | {scope} | {what} |"
+                )
                 first = False
             if not rule.grants:
                 lines.append(f"| {rule.rpc} | nobody | — | {_cell(rule.what)} |")
@@ -313,30 +325,40 @@ class Cell:
     """How the identity relates to the record: e.g. `same unit, own company`."""
 
 
-def relations(rules: IdentityRules, record: Resource, other_unit: str, other: Mapping[str, str],
-              agencies: Iterable[str] | None = None) -> Iterator[Cell]:
+def relations(
+    rules: IdentityRules,
+    record: Resource,
+    other_unit: str,
+    other: Mapping[str, str],
+    agencies: Iterable[str] | None = None,
+) -> Iterator[Cell]:
     """Every (agency, role) of the vocabulary in every relation to `record` its identity can
     have: same unit / other unit / city, and, where the agency has a subject, the record's own
     subject or another one (`other`: subject kind → a valid subject that is not the
     record's)."""
-    own = {"uscc": record.company, "police_office": record.office,
-           "community": record.community}
+    own = {"uscc": record.company, "police_office": record.office, "community": record.community}
     county = rules.units - {rules.city}
     if record.unit not in county:
         raise ValueError(f"the record must be of a county-level unit, not {record.unit!r}")
     if other_unit not in county or other_unit == record.unit:
-        raise ValueError(f"the other unit {other_unit!r} must be a county-level unit other "
-                         "than the record's")
+        raise ValueError(
+            f"the other unit {other_unit!r} must be a county-level unit other than the record's"
+        )
     for kind, value in own.items():
         if value and other.get(kind) == value:
             raise ValueError(f"the other {kind} must not be the record's own")
     for agency in sorted(agencies if agencies is not None else rules.agencies):
         rule = rules.agencies[agency]
-        units = [("city", rules.city)] if rule.city_only else [
-            ("same unit", record.unit), ("other unit", other_unit), ("city", rules.city)]
+        units = (
+            [("city", rules.city)]
+            if rule.city_only
+            else [("same unit", record.unit), ("other unit", other_unit), ("city", rules.city)]
+        )
         if rule.subject in own:
-            subjects = [(f"own {rule.subject}", own[rule.subject]),
-                        (f"other {rule.subject}", other[rule.subject])]
+            subjects = [
+                (f"own {rule.subject}", own[rule.subject]),
+                (f"other {rule.subject}", other[rule.subject]),
+            ]
         elif rule.subject_required:
             subjects = [("", other[rule.subject])]
         else:
@@ -348,5 +370,3 @@ def relations(rules: IdentityRules, record: Resource, other_unit: str, other: Ma
                         continue
                     label = ", ".join(x for x in (unit_label, subject_label) if x)
                     yield Cell(rules.check(Identity(agency, role, unit, subject)), label)
-
-

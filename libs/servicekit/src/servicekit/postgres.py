@@ -53,8 +53,9 @@ def schema_lock(url: str) -> Iterator[None]:
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
         # A process stuck holding it (waiting on a key service, say) fails the others
         # visibly after this long instead of hanging them.
-        conn.execute(sql.SQL("SET lock_timeout = {}").format(
-            sql.Literal(f"{SCHEMA_LOCK_TIMEOUT_SECONDS}s")))
+        conn.execute(
+            sql.SQL("SET lock_timeout = {}").format(sql.Literal(f"{SCHEMA_LOCK_TIMEOUT_SECONDS}s"))
+        )
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (SCHEMA_LOCK,))
         try:
             yield

@@ -161,7 +161,8 @@ class Projector:
         # none parks while another's batch reads what is parked).
         cur.execute(
             "INSERT INTO projection_positions (name, position) VALUES (%s, 0) "
-            "ON CONFLICT (name) DO NOTHING", (self.projection.name,),
+            "ON CONFLICT (name) DO NOTHING",
+            (self.projection.name,),
         )
         cur.execute(
             "SELECT position, EXISTS (SELECT 1 FROM parked_events WHERE worker = %s"
@@ -171,32 +172,50 @@ class Projector:
         row = cur.fetchone()
         return (int(row[0]), bool(row[1])) if row else (0, False)
 
-    def _project(self, conn: Connection[Any], cur: Cursor[Any],
-                 notifications: Sequence[Notification], worker: str,
-                 parked: bool = True) -> Applied:
+    def _project(
+        self,
+        conn: Connection[Any],
+        cur: Cursor[Any],
+        notifications: Sequence[Notification],
+        worker: str,
+        parked: bool = True,
+    ) -> Applied:
         """Applies the batch: all at once in a savepoint; if one event fails for its own
         reasons, again one event per savepoint, parking the ones that fail. `parked`:
         whether the worker has entries open (False: nothing to look up)."""
         known = Known()
         if parked:
-            known = self.store.known(worker, [str(n.id) for n in notifications],
-                                     [str(n.originator_id) for n in notifications], cur,
-                                     lock=True)
+            known = self.store.known(
+                worker,
+                [str(n.id) for n in notifications],
+                [str(n.originator_id) for n in notifications],
+                cur,
+                lock=True,
+            )
         try:
             with conn.transaction():
-                return self._apply_all(conn, cur, notifications, worker, _copy(known),
-                                       isolate=False)
+                return self._apply_all(
+                    conn, cur, notifications, worker, _copy(known), isolate=False
+                )
         except Exception as error:
             if is_transient(error):
                 raise
-            log.warning("a projection batch failed; applying it one event at a time",
-                        extra={"projection": self.projection.name,
-                               "error": short_error(error)})
+            log.warning(
+                "a projection batch failed; applying it one event at a time",
+                extra={"projection": self.projection.name, "error": short_error(error)},
+            )
         return self._apply_all(conn, cur, notifications, worker, known, isolate=True)
 
-    def _apply_all(self, conn: Connection[Any], cur: Cursor[Any],
-                   notifications: Sequence[Notification], worker: str, known: Known,
-                   *, isolate: bool) -> Applied:
+    def _apply_all(
+        self,
+        conn: Connection[Any],
+        cur: Cursor[Any],
+        notifications: Sequence[Notification],
+        worker: str,
+        known: Known,
+        *,
+        isolate: bool,
+    ) -> Applied:
         if not isolate and not known.keys and not known.heads:
             # Nothing parked, nothing to isolate: the loop the projector always had.
             for notification in notifications:
@@ -210,8 +229,10 @@ class Projector:
                 continue  # parked before (a rebuild's catch-up, a retried batch)
             head = known.heads.get(aggregate)
             if head is not None:
-                if self.store.hold(Role.projector, worker, head, _candidate(notification),
-                                   cur) is not None:
+                if (
+                    self.store.hold(Role.projector, worker, head, _candidate(notification), cur)
+                    is not None
+                ):
                     held += 1
                     continue
                 del known.heads[aggregate]
@@ -225,23 +246,35 @@ class Projector:
                 if is_transient(error):
                     raise
                 known.heads[aggregate] = self.store.park(
-                    Role.projector, worker, _candidate(notification),
-                    f"cannot apply: {short_error(error)}", 1, cur)
+                    Role.projector,
+                    worker,
+                    _candidate(notification),
+                    f"cannot apply: {short_error(error)}",
+                    1,
+                    cur,
+                )
                 known.keys[key] = Status.parked
                 parked += 1
         return Applied(len(notifications), parked, held)
 
-    def _careful(self, conn: Connection[Any], cur: Cursor[Any],
-                 notification: Notification) -> Applied:
+    def _careful(
+        self, conn: Connection[Any], cur: Cursor[Any], notification: Notification
+    ) -> Applied:
         key = str(notification.id)
         attempts = self.guard.before(key)
         if self.guard.exhausted(attempts):
-            known = self.store.known(self.worker, [key], [str(notification.originator_id)],
-                                     cur, lock=True)
+            known = self.store.known(
+                self.worker, [key], [str(notification.originator_id)], cur, lock=True
+            )
             if key not in known.keys:
-                self.store.park(Role.projector, self.worker, _candidate(notification),
-                                f"the projector died applying it {attempts - 1} times",
-                                attempts - 1, cur)
+                self.store.park(
+                    Role.projector,
+                    self.worker,
+                    _candidate(notification),
+                    f"the projector died applying it {attempts - 1} times",
+                    attempts - 1,
+                    cur,
+                )
             return Applied(1, 1, 0)
         done = self._project(conn, cur, [notification], self.worker)
         self.store.forget_attempts(self.worker, [key], cur)
@@ -271,9 +304,10 @@ class Projector:
                 moved = await asyncio.to_thread(self.run_once, careful)
                 backoff = 0.5
             except Exception as error:  # database away: retry, never skip
-                log.warning("projection batch failed; will retry",
-                            extra={"projection": self.projection.name,
-                                   "error": short_error(error)})
+                log.warning(
+                    "projection batch failed; will retry",
+                    extra={"projection": self.projection.name, "error": short_error(error)},
+                )
                 await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
@@ -282,8 +316,9 @@ class Projector:
         log.info("projector stopped", extra={"projection": self.projection.name})
 
     def _batch_end(self, position: int) -> int:
-        batch = self.recorder.select_notifications(position, self.batch_size,
-                                                   inclusive_of_start=False)
+        batch = self.recorder.select_notifications(
+            position, self.batch_size, inclusive_of_start=False
+        )
         return batch[-1].id if batch else position
 
     # -- operators ---------------------------------------------------------------------------
@@ -331,15 +366,22 @@ class Projector:
             cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
             cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
             self.projection.create_tables(cur)
-            cur.execute("SELECT table_name FROM information_schema.tables"
-                        " WHERE table_schema = %s ORDER BY 1", (schema,))
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = %s ORDER BY 1",
+                (schema,),
+            )
             created = [str(r[0]) for r in cur.fetchall()]
             for shared in [t for t in created if t in SHARED_TABLES]:
-                cur.execute(sql.SQL("DROP TABLE {}.{} CASCADE").format(
-                    sql.Identifier(schema), sql.Identifier(shared)))
+                cur.execute(
+                    sql.SQL("DROP TABLE {}.{} CASCADE").format(
+                        sql.Identifier(schema), sql.Identifier(shared)
+                    )
+                )
         tables = tuple(t for t in created if t not in SHARED_TABLES)
         path = sql.SQL("SET LOCAL search_path TO {}, {}").format(
-            sql.Identifier(schema), sql.Identifier(live))
+            sql.Identifier(schema), sql.Identifier(live)
+        )
         total = Applied()
         position = 0
         try:
@@ -363,28 +405,50 @@ class Projector:
                 self._swap(cur, schema, live, tables, position, worker)
         except BaseException:
             with self.pool.connection() as conn:
-                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                    sql.Identifier(schema)))
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                )
             raise
-        report = RebuildReport(self.projection.name, total.moved, total.parked, total.held,
-                               position, tables, round(time.monotonic() - started, 3))
-        log.info("projection rebuilt", extra={"projection": self.projection.name,
-                                              "events": report.applied,
-                                              "parked": report.parked,
-                                              "position": report.position,
-                                              "seconds": report.seconds})
+        report = RebuildReport(
+            self.projection.name,
+            total.moved,
+            total.parked,
+            total.held,
+            position,
+            tables,
+            round(time.monotonic() - started, 3),
+        )
+        log.info(
+            "projection rebuilt",
+            extra={
+                "projection": self.projection.name,
+                "events": report.applied,
+                "parked": report.parked,
+                "position": report.position,
+                "seconds": report.seconds,
+            },
+        )
         return report
 
-    def _rebuild_batch(self, conn: Connection[Any], cur: Cursor[Any], position: int,
-                       worker: str) -> tuple[Applied, int]:
-        notifications = self.recorder.select_notifications(position, self.batch_size,
-                                                           inclusive_of_start=False)
+    def _rebuild_batch(
+        self, conn: Connection[Any], cur: Cursor[Any], position: int, worker: str
+    ) -> tuple[Applied, int]:
+        notifications = self.recorder.select_notifications(
+            position, self.batch_size, inclusive_of_start=False
+        )
         if not notifications:
             return Applied(), position
         return self._project(conn, cur, notifications, worker), notifications[-1].id
 
-    def _swap(self, cur: Cursor[Any], schema: str, live: str, tables: Sequence[str],
-              position: int, worker: str) -> None:
+    def _swap(
+        self,
+        cur: Cursor[Any],
+        schema: str,
+        live: str,
+        tables: Sequence[str],
+        position: int,
+        worker: str,
+    ) -> None:
         retired = f"retired_{schema.removeprefix('rebuild_')}"
         cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(live)))
         cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(retired)))
@@ -392,24 +456,38 @@ class Projector:
             cur.execute("SELECT to_regclass(%s)", (f"{live}.{table}",))
             row = cur.fetchone()
             if row is not None and row[0] is not None:
-                cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                    sql.Identifier(live), sql.Identifier(table), sql.Identifier(retired)))
-            cur.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                sql.Identifier(schema), sql.Identifier(table), sql.Identifier(live)))
-        cur.execute("UPDATE projection_positions SET position = %s WHERE name = %s",
-                    (position, self.projection.name))
-        cur.execute("UPDATE parked_events SET status = 'superseded', resolved_at = now(),"
-                    " resolved_by = 'rebuild', reason = 'the projection was rebuilt'"
-                    " WHERE worker = %s AND status = 'parked'", (self.worker,))
-        cur.execute("UPDATE parked_events SET worker = %s WHERE worker = %s",
-                    (self.worker, worker))
+                cur.execute(
+                    sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                        sql.Identifier(live), sql.Identifier(table), sql.Identifier(retired)
+                    )
+                )
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                    sql.Identifier(schema), sql.Identifier(table), sql.Identifier(live)
+                )
+            )
+        cur.execute(
+            "UPDATE projection_positions SET position = %s WHERE name = %s",
+            (position, self.projection.name),
+        )
+        cur.execute(
+            "UPDATE parked_events SET status = 'superseded', resolved_at = now(),"
+            " resolved_by = 'rebuild', reason = 'the projection was rebuilt'"
+            " WHERE worker = %s AND status = 'parked'",
+            (self.worker,),
+        )
+        cur.execute("UPDATE parked_events SET worker = %s WHERE worker = %s", (self.worker, worker))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(retired)))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def _candidate(notification: Notification) -> Candidate:
-    return Candidate(key=str(notification.id), aggregate_id=str(notification.originator_id),
-                     version=notification.originator_version, position=notification.id)
+    return Candidate(
+        key=str(notification.id),
+        aggregate_id=str(notification.originator_id),
+        version=notification.originator_version,
+        position=notification.id,
+    )
 
 
 def _copy(known: Known) -> Known:
@@ -417,5 +495,9 @@ def _copy(known: Known) -> Known:
 
 
 def _add(total: Applied, done: Applied) -> Applied:
-    return replace(total, moved=total.moved + done.moved, parked=total.parked + done.parked,
-                   held=total.held + done.held)
+    return replace(
+        total,
+        moved=total.moved + done.moved,
+        parked=total.parked + done.parked,
+        held=total.held + done.held,
+    )

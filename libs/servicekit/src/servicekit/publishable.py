@@ -46,8 +46,9 @@ def record_size(message: Any) -> int:
     return len(message.key) + len(message.value) + headers
 
 
-def publish_check(translate: Callable[[Any], Any | None],
-                  max_bytes: int = MAX_RECORD_BYTES) -> PublishCheck:
+def publish_check(
+    translate: Callable[[Any], Any | None], max_bytes: int = MAX_RECORD_BYTES
+) -> PublishCheck:
     """The check for ServiceApplication.publish_check. `translate` is the relay's
     translation with the domain event for its input (contract_translator with an identity
     `decode`), returning the OutboundMessage or None."""
@@ -58,9 +59,14 @@ def publish_check(translate: Callable[[Any], Any | None],
                 message = translate(event)
             except Exception as error:
                 incident = uuid.uuid4().hex[:12]
-                log.exception("event cannot be published; refused before it was stored",
-                              extra={"incident": incident, "event": type(event).__qualname__,
-                                     "aggregate_id": str(event.originator_id)})
+                log.exception(
+                    "event cannot be published; refused before it was stored",
+                    extra={
+                        "incident": incident,
+                        "event": type(event).__qualname__,
+                        "aggregate_id": str(event.originator_id),
+                    },
+                )
                 raise Unpublishable(
                     f"internal error, incident {incident}: the {type(event).__name__} event "
                     "cannot be published; nothing was written",
@@ -70,11 +76,16 @@ def publish_check(translate: Callable[[Any], Any | None],
                 continue
             size = record_size(message)
             if size > max_bytes:
-                raise InvalidArgument([FieldViolation(
-                    "", "event_too_large",
-                    f"the {type(event).__name__} event this request makes is {size} bytes; "
-                    f"the event bus takes at most {max_bytes}: send less text",
-                    f"请求内容过多：生成的事件为{size}字节，超过消息上限{max_bytes}字节",
-                )])
+                raise InvalidArgument(
+                    [
+                        FieldViolation(
+                            "",
+                            "event_too_large",
+                            f"the {type(event).__name__} event this request makes is {size} bytes; "
+                            f"the event bus takes at most {max_bytes}: send less text",
+                            f"请求内容过多：生成的事件为{size}字节，超过消息上限{max_bytes}字节",
+                        )
+                    ]
+                )
 
     return check

@@ -187,8 +187,9 @@ class FeedKey:
 
     def __post_init__(self) -> None:
         if not _KEY_ID.fullmatch(self.key_id):
-            raise ValueError(f"key id {self.key_id[:20]!r}: 1–64 letters, digits, . _ -"
-                             " (it travels in a header)")
+            raise ValueError(
+                f"key id {self.key_id[:20]!r}: 1–64 letters, digits, . _ - (it travels in a header)"
+            )
         if not self.secret:
             raise ValueError(f"key {self.key_id}: an empty secret signs nothing")
 
@@ -199,8 +200,7 @@ def dev_secret(feed: str) -> str:
     return f"{DEV_SECRET_PREFIX}-{feed}"
 
 
-def production_refusals(url_setting: str, url: str, secret_setting: str, secret: str
-                        ) -> list[str]:
+def production_refusals(url_setting: str, url: str, secret_setting: str, secret: str) -> list[str]:
     """Why one feed's settings may not serve in production, each naming its setting (none:
     they may). The URL must be https: over http the records, their signatures and the
     receiver's answers travel in clear, to a receiver nobody authenticated. The secret must
@@ -209,14 +209,17 @@ def production_refusals(url_setting: str, url: str, secret_setting: str, secret:
     problems = []
     scheme = urlsplit(url).scheme.lower()
     if scheme != "https":
-        problems.append(f"{url_setting} must be an https:// URL in production, not "
-                        f"{scheme + '://' if scheme else 'one without a scheme'}")
+        problems.append(
+            f"{url_setting} must be an https:// URL in production, not "
+            f"{scheme + '://' if scheme else 'one without a scheme'}"
+        )
     if secret.startswith(DEV_SECRET_PREFIX):
-        problems.append(f"{secret_setting} is a development secret, published in the "
-                        "repository: set the key agreed with the receiver")
+        problems.append(
+            f"{secret_setting} is a development secret, published in the "
+            "repository: set the key agreed with the receiver"
+        )
     elif len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
-        problems.append(f"{secret_setting} is shorter than {MIN_PRODUCTION_SECRET_BYTES} "
-                        "bytes")
+        problems.append(f"{secret_setting} is shorter than {MIN_PRODUCTION_SECRET_BYTES} bytes")
     return problems
 
 
@@ -286,8 +289,9 @@ def header_record_id(record_id: str) -> str:
     return quote(record_id, safe=":/@!$&'()*+,;=")
 
 
-def signing_input(key_id: str, timestamp: int, nonce: str, feed: str, record_id_header: str,
-                  body: bytes) -> bytes:
+def signing_input(
+    key_id: str, timestamp: int, nonce: str, feed: str, record_id_header: str, body: bytes
+) -> bytes:
     """What a v1 signature covers: the label `pubrev-feed-v1`, the key id, the timestamp
     (Unix seconds, decimal), the nonce, the feed, the record id as it travels in its header
     (percent-encoded), each followed by a newline, then the exact body bytes. None of the
@@ -296,15 +300,17 @@ def signing_input(key_id: str, timestamp: int, nonce: str, feed: str, record_id_
     return head.encode("ascii") + b"\n" + body
 
 
-def sign(key: FeedKey, timestamp: int, nonce: str, feed: str, record_id_header: str,
-         body: bytes) -> str:
+def sign(
+    key: FeedKey, timestamp: int, nonce: str, feed: str, record_id_header: str, body: bytes
+) -> str:
     """The value of X-Pubrev-Signature: `v1=` and the hex HMAC-SHA256 of `signing_input`."""
     material = signing_input(key.key_id, timestamp, nonce, feed, record_id_header, body)
     return f"{SIGNATURE_VERSION}={hmac.new(key.secret, material, hashlib.sha256).hexdigest()}"
 
 
-def signed_headers(key: FeedKey, feed: str, record_id: str, body: bytes, timestamp: int,
-                   nonce: str | None = None) -> dict[str, str]:
+def signed_headers(
+    key: FeedKey, feed: str, record_id: str, body: bytes, timestamp: int, nonce: str | None = None
+) -> dict[str, str]:
     """The headers that authenticate one request (a fresh random nonce unless given)."""
     nonce = nonce if nonce is not None else secrets.token_hex(NONCE_BYTES)
     record_header = header_record_id(record_id)
@@ -334,8 +340,9 @@ def _check_feeds(feeds: Mapping[str, FeedConfig]) -> dict[str, FeedConfig]:
         other = owners.setdefault(config.key.secret, name)
         if other != name:
             # One key for two feeds lets whoever holds one receiver's key sign for the other.
-            raise ValueError(f"feeds {other} and {name} share one secret: each feed has its "
-                             "own key")
+            raise ValueError(
+                f"feeds {other} and {name} share one secret: each feed has its own key"
+            )
     return dict(feeds)
 
 
@@ -518,9 +525,14 @@ class Pusher:
             if record.attempt > feed.max_attempts:
                 # Claimed more often than it may be tried, and no outcome was ever recorded:
                 # the pusher died sending it, each time. Not sent again.
-                self._record(feed, record, _Outcome(
-                    Verdict.refused, error=f"the pusher died sending it "
-                                           f"{record.attempt - 1} times"))
+                self._record(
+                    feed,
+                    record,
+                    _Outcome(
+                        Verdict.refused,
+                        error=f"the pusher died sending it {record.attempt - 1} times",
+                    ),
+                )
                 continue
             try:
                 outcome = self._send(feed, record)
@@ -528,13 +540,12 @@ class Pusher:
                 # Not the receiver's answer nor the network (those are outcomes): this
                 # record cannot be sent (the HTTP client refuses something in it). It is
                 # dead at once and the feed goes on.
-                outcome = _Outcome(Verdict.refused,
-                                   error=f"cannot send: {short_error(error, 200)}")
+                outcome = _Outcome(Verdict.refused, error=f"cannot send: {short_error(error, 200)}")
             retry_at = self._record(feed, record, outcome)
             if outcome.verdict is Verdict.unreachable:
                 # One timeout per feed and round, not one per record: the rest wait with it.
                 resume_at = retry_at or self.clock() + backoff(1, self.rng)
-                self._release(feed, claimed[index + 1:], resume_at)
+                self._release(feed, claimed[index + 1 :], resume_at)
                 return index + 1
         return len(claimed)
 
@@ -554,8 +565,12 @@ class Pusher:
                 " next_attempt_at = %(lease_until)s "
                 "FROM due WHERE r.feed = due.feed AND r.record_id = due.record_id "
                 "RETURNING r.record_id, r.payload, r.attempts",
-                {"feed": feed.name, "now": now, "limit": self.batch_size,
-                 "lease_until": now + lease},
+                {
+                    "feed": feed.name,
+                    "now": now,
+                    "limit": self.batch_size,
+                    "lease_until": now + lease,
+                },
             )
             rows = cur.fetchall()
         return [_Claimed(row[0], row[1], row[2]) for row in rows]
@@ -566,8 +581,7 @@ class Pusher:
         # nonce, so it is neither stale nor taken for a replay of the attempt before.
         headers = {
             "Content-Type": CONTENT_TYPE,
-            **signed_headers(feed.key, feed.name, record.record_id, body,
-                             int(self.wall_clock())),
+            **signed_headers(feed.key, feed.name, record.record_id, body, int(self.wall_clock())),
             ATTEMPT_HEADER: str(record.attempt),
         }
         try:
@@ -585,16 +599,19 @@ class Pusher:
         now = self.clock()
         retry_at: datetime | None = None
         dead = False
-        key = {"feed": feed.name, "record_id": record.record_id, "now": now,
-               "error": outcome.error}
+        key = {"feed": feed.name, "record_id": record.record_id, "now": now, "error": outcome.error}
         if outcome.verdict is Verdict.delivered:
-            update = ("status = 'delivered', delivered_at = %(now)s, last_error = NULL,"
-                      " next_attempt_at = %(now)s")
+            update = (
+                "status = 'delivered', delivered_at = %(now)s, last_error = NULL,"
+                " next_attempt_at = %(now)s"
+            )
         elif outcome.verdict is Verdict.refused or record.attempt >= feed.max_attempts:
             update = "status = 'dead', last_error = %(error)s, next_attempt_at = %(now)s"
             dead = True
-            log.warning("record is dead; an operator may repush it after a fix",
-                        extra={**key, "attempts": record.attempt})
+            log.warning(
+                "record is dead; an operator may repush it after a fix",
+                extra={**key, "attempts": record.attempt},
+            )
         else:
             retry_at = now + backoff(record.attempt, self.rng)
             update = "last_error = %(error)s, next_attempt_at = %(retry_at)s"
@@ -604,8 +621,17 @@ class Pusher:
                 "INSERT INTO push_receipts (feed, record_id, attempt, at, http_status, error,"
                 " response_body, receipt_id, key_id)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (feed.name, record.record_id, record.attempt, now, outcome.http_status,
-                 outcome.error, outcome.response_body, outcome.receipt_id, feed.key.key_id),
+                (
+                    feed.name,
+                    record.record_id,
+                    record.attempt,
+                    now,
+                    outcome.http_status,
+                    outcome.error,
+                    outcome.response_body,
+                    outcome.receipt_id,
+                    feed.key.key_id,
+                ),
             )
             # A record no longer pending (another pusher took it after our lease ran out)
             # keeps its state.
@@ -615,9 +641,14 @@ class Pusher:
                 key,
             )
             if dead and cur.rowcount == 1:
-                self.parking.park(Role.push, push_worker(feed.name),
-                                  Candidate(key=record.record_id),
-                                  outcome.error or "dead", record.attempt, cur)
+                self.parking.park(
+                    Role.push,
+                    push_worker(feed.name),
+                    Candidate(key=record.record_id),
+                    outcome.error or "dead",
+                    record.attempt,
+                    cur,
+                )
         return retry_at
 
     def _release(self, feed: FeedConfig, records: Sequence[_Claimed], retry_at: datetime) -> None:
@@ -642,23 +673,27 @@ class Pusher:
             log.info("record queued again", extra={"feed": feed, "record_id": record_id})
         return found
 
-    def repush_where(self, feed: str, status: PushState, since: datetime | None = None,
-                     by: str = "") -> list[str]:
+    def repush_where(
+        self, feed: str, status: PushState, since: datetime | None = None, by: str = ""
+    ) -> list[str]:
         """Queues again every record of the feed in `status` (enqueued at or after `since`,
         when given); returns their ids, oldest first."""
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(
                 "SELECT record_id FROM push_records WHERE feed = %s AND status = %s"
                 " AND (%s::timestamptz IS NULL OR created_at >= %s) ORDER BY created_at,"
-                " record_id FOR UPDATE", (feed, status.value, since, since))
+                " record_id FOR UPDATE",
+                (feed, status.value, since, since),
+            )
             ids = [str(r[0]) for r in cur.fetchall()]
             self._requeue(cur, feed, ids, by)
-        log.info("records queued again", extra={"feed": feed, "status": status.value,
-                                                "since": since, "records": len(ids)})
+        log.info(
+            "records queued again",
+            extra={"feed": feed, "status": status.value, "since": since, "records": len(ids)},
+        )
         return ids
 
-    def _requeue(self, cur: Cursor[Any], feed: str, record_ids: Sequence[str],
-                 by: str) -> int:
+    def _requeue(self, cur: Cursor[Any], feed: str, record_ids: Sequence[str], by: str) -> int:
         if not record_ids:
             return 0
         cur.execute(
@@ -668,10 +703,18 @@ class Pusher:
             (self.clock(), feed, list(record_ids)),
         )
         count = cur.rowcount
-        cur.execute("SELECT id FROM parked_events WHERE worker = %s AND event_key = ANY(%s)"
-                    " AND status = 'parked'", (push_worker(feed), list(record_ids)))
-        ParkedStore.close(cur, [int(r[0]) for r in cur.fetchall()], Status.redriven,
-                          by or "repush", "queued again")
+        cur.execute(
+            "SELECT id FROM parked_events WHERE worker = %s AND event_key = ANY(%s)"
+            " AND status = 'parked'",
+            (push_worker(feed), list(record_ids)),
+        )
+        ParkedStore.close(
+            cur,
+            [int(r[0]) for r in cur.fetchall()],
+            Status.redriven,
+            by or "repush",
+            "queued again",
+        )
         return count
 
     # -- isolation: the operators' re-drive of a parked (dead) record -------------------------
@@ -689,7 +732,9 @@ class Pusher:
             cur.execute(
                 "UPDATE push_records SET status = 'pending', attempts = 0,"
                 " next_attempt_at = %s, delivered_at = NULL"
-                " WHERE feed = %s AND record_id = %s", (self.clock(), feed, entry.event_key))
+                " WHERE feed = %s AND record_id = %s",
+                (self.clock(), feed, entry.event_key),
+            )
             if cur.rowcount != 1:
                 return index, f"no record {entry.event_key[:60]!r} in feed {feed}"
         return len(chain), None
@@ -710,8 +755,13 @@ class Pusher:
                 (feed, record_id),
             ).fetchall()
         return PushStatus(
-            feed=feed, record_id=record_id, status=PushState(row[0]), attempts=row[1],
-            next_attempt_at=row[2], last_error=row[3], delivered_at=row[4],
+            feed=feed,
+            record_id=record_id,
+            status=PushState(row[0]),
+            attempts=row[1],
+            next_attempt_at=row[2],
+            last_error=row[3],
+            delivered_at=row[4],
             receipts=tuple(Receipt(*r) for r in receipts),
         )
 

@@ -69,8 +69,9 @@ class OutboundMessage:
 Translate = Callable[[Notification], OutboundMessage | None]
 
 
-def make_producer(bootstrap: str, client_id: str,
-                  security: KafkaSecurity | None = None) -> AIOKafkaProducer:
+def make_producer(
+    bootstrap: str, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     """The relay's producer; under ACLs its principal may write only its own topic."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -191,15 +192,19 @@ class Relay:
         if not self._parked_open:
             return Known()
         known = await asyncio.to_thread(
-            self.store.known, self.worker, [str(n.id) for n in notifications],
-            [str(n.originator_id) for n in notifications])
+            self.store.known,
+            self.worker,
+            [str(n.id) for n in notifications],
+            [str(n.originator_id) for n in notifications],
+        )
         if not known.keys and not known.heads:
             # Perhaps all re-driven or skipped meanwhile: ask again next batch.
             self._parked_open = None
         return known
 
-    async def _queue(self, notification: Notification, known: Known, careful: bool
-                     ) -> asyncio.Future[Any] | None:
+    async def _queue(
+        self, notification: Notification, known: Known, careful: bool
+    ) -> asyncio.Future[Any] | None:
         """Hands one notification to the producer; None when it is not sent (no contract,
         parked before, held behind its aggregate's parked event, or parked now)."""
         if known.keys or known.heads:  # (nothing to look up, the common case: no strings)
@@ -208,8 +213,9 @@ class Relay:
                 return None  # parked and waiting for an operator (a copy of it came again)
             head = known.heads.get(aggregate)
             if head is not None:
-                held = await asyncio.to_thread(self.store.hold, Role.relay, self.worker,
-                                               head, _candidate(notification))
+                held = await asyncio.to_thread(
+                    self.store.hold, Role.relay, self.worker, head, _candidate(notification)
+                )
                 if held is not None:
                     self.held += 1
                     return None
@@ -217,9 +223,12 @@ class Relay:
         if careful:
             attempts = await asyncio.to_thread(self.guard.before, str(notification.id))
             if self.guard.exhausted(attempts):
-                await self._park(notification, known,
-                                 f"the relay died sending it {attempts - 1} times",
-                                 attempts - 1)
+                await self._park(
+                    notification,
+                    known,
+                    f"the relay died sending it {attempts - 1} times",
+                    attempts - 1,
+                )
                 return None
         try:
             message = self.translate(notification)
@@ -230,7 +239,9 @@ class Relay:
             return None
         try:
             future: asyncio.Future[Any] = await self.producer.send(
-                self.topic_prefix + message.topic, message.value, key=message.key,
+                self.topic_prefix + message.topic,
+                message.value,
+                key=message.key,
                 headers=message.headers,
             )
         except RECORD_FAULTS as error:  # e.g. larger than the producer's max_request_size
@@ -238,10 +249,12 @@ class Relay:
             return None
         return future
 
-    async def _park(self, notification: Notification, known: Known, error: str,
-                    attempts: int = 1) -> None:
-        entry = await asyncio.to_thread(self.store.park, Role.relay, self.worker,
-                                        _candidate(notification), error, attempts)
+    async def _park(
+        self, notification: Notification, known: Known, error: str, attempts: int = 1
+    ) -> None:
+        entry = await asyncio.to_thread(
+            self.store.park, Role.relay, self.worker, _candidate(notification), error, attempts
+        )
         known.keys[str(notification.id)] = "parked"
         known.heads[str(notification.originator_id)] = entry
         self._parked_open = True
@@ -258,8 +271,12 @@ class Relay:
             except Exception as error:  # broker or database away: retry, never skip
                 log.warning(
                     "relay batch failed; will retry",
-                    extra={"relay": self.name, "error": short_error(error),
-                           "transient": is_transient(error), "retry_in_s": backoff},
+                    extra={
+                        "relay": self.name,
+                        "error": short_error(error),
+                        "transient": is_transient(error),
+                        "retry_in_s": backoff,
+                    },
                 )
                 self._position = None  # re-read: the batch may or may not have been recorded
                 await wait_or_stop(stop, backoff)
@@ -271,8 +288,12 @@ class Relay:
 
 
 def _candidate(notification: Notification) -> Candidate:
-    return Candidate(key=str(notification.id), aggregate_id=str(notification.originator_id),
-                     version=notification.originator_version, position=notification.id)
+    return Candidate(
+        key=str(notification.id),
+        aggregate_id=str(notification.originator_id),
+        version=notification.originator_version,
+        position=notification.id,
+    )
 
 
 class RelayRedriver:
@@ -282,9 +303,15 @@ class RelayRedriver:
 
     role = Role.relay
 
-    def __init__(self, name: str, recorder: ProcessRecorder, translate: Translate,
-                 store: ParkedStore, make_producer: Callable[[], AIOKafkaProducer],
-                 topic_prefix: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        recorder: ProcessRecorder,
+        translate: Translate,
+        store: ParkedStore,
+        make_producer: Callable[[], AIOKafkaProducer],
+        topic_prefix: str = "",
+    ) -> None:
         self.worker = f"relay:{name}"
         self.recorder = recorder
         self.translate = translate
@@ -311,9 +338,14 @@ class RelayRedriver:
                     notification = await asyncio.to_thread(self._notification, entry)
                     message = self.translate(notification)
                     if message is not None:
-                        await (await producer.send(
-                            self.topic_prefix + message.topic, message.value,
-                            key=message.key, headers=message.headers))
+                        await (
+                            await producer.send(
+                                self.topic_prefix + message.topic,
+                                message.value,
+                                key=message.key,
+                                headers=message.headers,
+                            )
+                        )
                 except Exception as error:
                     if is_transient(error):
                         raise

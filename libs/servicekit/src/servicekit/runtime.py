@@ -110,33 +110,45 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
         topics.add(prefix + dead_letter_topic(settings.service))
         topics.update(prefix + s.topic for s in parts.subscriptions)
     await ensure_topics(
-        settings.kafka_bootstrap, sorted(topics),
-        replication_factor=settings.topic_replication_factor, security=security,
+        settings.kafka_bootstrap,
+        sorted(topics),
+        replication_factor=settings.topic_replication_factor,
+        security=security,
     )
     running = Running()
-    store = running.store = ParkedStore(ConnectionPool(
-        settings.service_database_url, min_size=1, max_size=4, open=True))
+    store = running.store = ParkedStore(
+        ConnectionPool(settings.service_database_url, min_size=1, max_size=4, open=True)
+    )
     await asyncio.to_thread(store.ensure_tables)
     if parts.subscriptions and {"consumer", "api"} & set(roles):
-        await asyncio.to_thread(store.migrate_tracking,
-                                [s.consumer for s in parts.subscriptions])
+        await asyncio.to_thread(store.migrate_tracking, [s.consumer for s in parts.subscriptions])
     if "relay" in roles:
-        producer = make_producer(settings.kafka_bootstrap, f"pubrev-{settings.service}-relay",
-                                 security)
+        producer = make_producer(
+            settings.kafka_bootstrap, f"pubrev-{settings.service}-relay", security
+        )
         await producer.start()
         running.relay = Relay(
-            settings.service, parts.app.process_recorder, parts.translate, producer, store,
+            settings.service,
+            parts.app.process_recorder,
+            parts.translate,
+            producer,
+            store,
             batch_size=settings.relay_batch_size,
             idle_poll_seconds=settings.relay_idle_poll_seconds,
-            topic_prefix=prefix, max_attempts=settings.consumer_max_attempts,
+            topic_prefix=prefix,
+            max_attempts=settings.consumer_max_attempts,
         )
         running.tasks.append(asyncio.create_task(running.relay.run(running.stop)))
     if "consumer" in roles and parts.subscriptions:
         running.consumer = ConsumerRunner(
-            settings.service, settings.kafka_bootstrap, parts.subscriptions,
+            settings.service,
+            settings.kafka_bootstrap,
+            parts.subscriptions,
             max_attempts=settings.consumer_max_attempts,
             graceful_timeout=settings.shutdown_grace_seconds,
-            topic_prefix=prefix, security=security, store=store,
+            topic_prefix=prefix,
+            security=security,
+            store=store,
         )
         await running.consumer.start()
     if "projector" in roles:
@@ -148,8 +160,9 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
             running.tasks.append(asyncio.create_task(loop(running.stop)))
     if "api" in roles:
         running.admin = admin_desk(parts, store, security)
-        running.grpc = GrpcServer(settings, [*parts.grpc_service_names, ADMIN_SERVICE],
-                                  parts.identity_rules)
+        running.grpc = GrpcServer(
+            settings, [*parts.grpc_service_names, ADMIN_SERVICE], parts.identity_rules
+        )
         parts.register_grpc(running.grpc.server)
         register_admin(running.admin)(running.grpc.server)
         await running.grpc.start()
@@ -179,15 +192,30 @@ def admin_desk(parts: ServiceParts, store: ParkedStore, security: KafkaSecurity)
     settings = parts.settings
     projectors = [parts.projector] if parts.projector is not None else []
     redrivers: list[Redriver] = [
-        RelayRedriver(settings.service, parts.app.process_recorder, parts.translate, store,
-                      lambda: make_producer(settings.kafka_bootstrap,
-                                            f"pubrev-{settings.service}-redrive", security),
-                      settings.topic_prefix),
-        ConsumerRedriver(parts.subscriptions), *projectors, *parts.pushers,
+        RelayRedriver(
+            settings.service,
+            parts.app.process_recorder,
+            parts.translate,
+            store,
+            lambda: make_producer(
+                settings.kafka_bootstrap, f"pubrev-{settings.service}-redrive", security
+            ),
+            settings.topic_prefix,
+        ),
+        ConsumerRedriver(parts.subscriptions),
+        *projectors,
+        *parts.pushers,
     ]
     groups = consumer_groups(parts.subscriptions, settings.topic_prefix)
-    return AdminDesk(parts.app, store, settings.service, redrivers, projectors, parts.pushers,
-                     KafkaLag(settings.kafka_bootstrap, security, groups))
+    return AdminDesk(
+        parts.app,
+        store,
+        settings.service,
+        redrivers,
+        projectors,
+        parts.pushers,
+        KafkaLag(settings.kafka_bootstrap, security, groups),
+    )
 
 
 async def _every(job: PeriodicJob, stop: asyncio.Event) -> None:
@@ -219,8 +247,9 @@ async def serve(parts: ServiceParts, roles: Sequence[str]) -> None:
     log.info("service down")
 
 
-def build_parts(settings: ServiceSettings,
-                build: Callable[[ServiceSettings], ServiceParts]) -> ServiceParts:
+def build_parts(
+    settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceParts]
+) -> ServiceParts:
     """The service's parts: its database first, then `build` (which creates or upgrades
     the tables it uses) under the database's schema lock, so that processes starting
     together take turns at their DDL instead of racing on it."""
@@ -233,8 +262,9 @@ def prepare_isolation(parts: ServiceParts) -> None:
     """What start() also does to the database before any role runs: the isolation tables
     and the tracking migration. Both are idempotent; run once here by `prepare`, they are
     no-ops when the roles start."""
-    store = ParkedStore(ConnectionPool(parts.settings.service_database_url, min_size=1,
-                                       max_size=1, open=True))
+    store = ParkedStore(
+        ConnectionPool(parts.settings.service_database_url, min_size=1, max_size=1, open=True)
+    )
     try:
         store.ensure_tables()
         if parts.subscriptions:
@@ -243,14 +273,20 @@ def prepare_isolation(parts: ServiceParts) -> None:
         store.pool.close()
 
 
-def main(service: str, build: Callable[[ServiceSettings], ServiceParts],
-         argv: Sequence[str] | None = None) -> None:
+def main(
+    service: str,
+    build: Callable[[ServiceSettings], ServiceParts],
+    argv: Sequence[str] | None = None,
+) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {service}")
-    parser.add_argument("role", choices=[*ROLES, "all", "prepare"],
-                        help="api: gRPC server; relay: outbox to Kafka; consumer: Kafka "
-                             "subscriptions; projector: read models and periodic jobs; "
-                             "all: every role in one process (development); prepare: "
-                             "create the database and its tables, then exit")
+    parser.add_argument(
+        "role",
+        choices=[*ROLES, "all", "prepare"],
+        help="api: gRPC server; relay: outbox to Kafka; consumer: Kafka "
+        "subscriptions; projector: read models and periodic jobs; "
+        "all: every role in one process (development); prepare: "
+        "create the database and its tables, then exit",
+    )
     args = parser.parse_args(argv)
     settings = ServiceSettings(service=service)
     configure_logging(service, settings.log_level)

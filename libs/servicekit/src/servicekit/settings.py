@@ -43,8 +43,9 @@ class KafkaSaslMechanism(StrEnum):
 
 class ServiceSettings(BaseSettings):
     # Errors name the setting and the rule, never echo the input (a password may be in it).
-    model_config = SettingsConfigDict(env_prefix="PUBREV_", extra="ignore",
-                                      hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PUBREV_", extra="ignore", hide_input_in_errors=True
+    )
 
     service: str
     environment: Environment = Environment.development
@@ -140,37 +141,55 @@ class ServiceSettings(BaseSettings):
         given = self.kafka_sasl_password is not None, self.kafka_sasl_password_file is not None
         if sasl:
             if not self.kafka_sasl_username:
-                raise ValueError(f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
-                                 "PUBREV_KAFKA_SASL_USERNAME (the service's principal)")
+                raise ValueError(
+                    f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
+                    "PUBREV_KAFKA_SASL_USERNAME (the service's principal)"
+                )
             if given == (False, False):
-                raise ValueError(f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
-                                 "PUBREV_KAFKA_SASL_PASSWORD_FILE (or PUBREV_KAFKA_SASL_PASSWORD)")
+                raise ValueError(
+                    f"PUBREV_KAFKA_SECURITY_PROTOCOL={protocol.value} needs "
+                    "PUBREV_KAFKA_SASL_PASSWORD_FILE (or PUBREV_KAFKA_SASL_PASSWORD)"
+                )
             if all(given):
-                raise ValueError("PUBREV_KAFKA_SASL_PASSWORD and PUBREV_KAFKA_SASL_PASSWORD_FILE "
-                                 "are exclusive: set one")
-            if self.kafka_sasl_password_file is not None \
-                    and not self.kafka_sasl_password_file.is_file():
-                raise ValueError(f"PUBREV_KAFKA_SASL_PASSWORD_FILE: no file at "
-                                 f"{str(self.kafka_sasl_password_file)[:200]}")
+                raise ValueError(
+                    "PUBREV_KAFKA_SASL_PASSWORD and PUBREV_KAFKA_SASL_PASSWORD_FILE "
+                    "are exclusive: set one"
+                )
+            if (
+                self.kafka_sasl_password_file is not None
+                and not self.kafka_sasl_password_file.is_file()
+            ):
+                raise ValueError(
+                    f"PUBREV_KAFKA_SASL_PASSWORD_FILE: no file at "
+                    f"{str(self.kafka_sasl_password_file)[:200]}"
+                )
         elif self.kafka_sasl_username or any(given):
-            raise ValueError(f"Kafka SASL credentials are set but PUBREV_KAFKA_SECURITY_PROTOCOL "
-                             f"is {protocol.value}: they would be ignored; use SASL_SSL")
+            raise ValueError(
+                f"Kafka SASL credentials are set but PUBREV_KAFKA_SECURITY_PROTOCOL "
+                f"is {protocol.value}: they would be ignored; use SASL_SSL"
+            )
         if self.kafka_ca_file is not None:
             if not tls:
-                raise ValueError(f"PUBREV_KAFKA_CA_FILE is set but PUBREV_KAFKA_SECURITY_PROTOCOL "
-                                 f"is {protocol.value}, which uses no TLS")
+                raise ValueError(
+                    f"PUBREV_KAFKA_CA_FILE is set but PUBREV_KAFKA_SECURITY_PROTOCOL "
+                    f"is {protocol.value}, which uses no TLS"
+                )
             if not self.kafka_ca_file.is_file():
-                raise ValueError(f"PUBREV_KAFKA_CA_FILE: no file at "
-                                 f"{str(self.kafka_ca_file)[:200]}")
+                raise ValueError(
+                    f"PUBREV_KAFKA_CA_FILE: no file at {str(self.kafka_ca_file)[:200]}"
+                )
 
     def _check_frontend_keys(self) -> None:
         for name, path in self.frontend_keys.items():
             if _FRONTEND_NAME.fullmatch(name) is None:
-                raise ValueError(f"PUBREV_FRONTEND_KEYS: {name[:32]!r} is not a front end's "
-                                 "name (its certificate's subject: a-z, 0-9 and -)")
+                raise ValueError(
+                    f"PUBREV_FRONTEND_KEYS: {name[:32]!r} is not a front end's "
+                    "name (its certificate's subject: a-z, 0-9 and -)"
+                )
             if not path.is_file():
-                raise ValueError(f"PUBREV_FRONTEND_KEYS: no key file for front end {name} at "
-                                 f"{str(path)[:200]}")
+                raise ValueError(
+                    f"PUBREV_FRONTEND_KEYS: no key file for front end {name} at {str(path)[:200]}"
+                )
 
     @property
     def mtls(self) -> bool:

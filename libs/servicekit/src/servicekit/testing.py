@@ -45,7 +45,10 @@ def infra() -> Iterator[dict[str, str]]:
     """Addresses of a running broker and database server (started when needed)."""
     result = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
         [sys.executable, str(ROOT / "tools" / "devinfra.py"), "up"],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if result.returncode != 0:
         pytest.fail(f"local infrastructure did not start:\n{result.stderr[-4000:]}")
@@ -120,7 +123,10 @@ def parked_store(fresh_database: str) -> Iterator[ParkedStore]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 30.0, interval: float = 0.05,
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.05,
     what: str = "condition",
 ) -> T:
     """Polls `probe` until it returns a truthy value (returned) or raises no AssertionError.
@@ -142,14 +148,21 @@ async def eventually(
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, subject: str | None = None, min_count: int = 1,
+    bootstrap: str,
+    topic: str,
+    *,
+    subject: str | None = None,
+    min_count: int = 1,
     timeout: float = 30.0,
 ) -> list[Any]:
     """Reads a topic from the beginning (no group, no commits) until `min_count` records
     (with ce_subject == subject, when given) have been seen."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     found: list[Any] = []
@@ -189,9 +202,9 @@ async def running_service(
         close(parts)
 
 
-def identity_metadata(agency: str, role: str, unit: str, subject: str = "") -> tuple[
-    tuple[str, str], ...
-]:
+def identity_metadata(
+    agency: str, role: str, unit: str, subject: str = ""
+) -> tuple[tuple[str, str], ...]:
     """The development identity header (tests run with PUBREV_DEV_IDENTITY_HEADER on)."""
     text = f"agency={agency};role={role};unit={unit}" + (f";subject={subject}" if subject else "")
     return ((IDENTITY_HEADER, text),)
@@ -208,24 +221,33 @@ class FakeClock:
 
 
 async def publish_event(
-    bootstrap: str, topic: str, ce_type: str, body: dict[str, Any], source: str | None = None,
+    bootstrap: str,
+    topic: str,
+    ce_type: str,
+    body: dict[str, Any],
+    source: str | None = None,
     security: KafkaSecurity | None = None,
 ) -> None:
     """Publishes a contract event as a producer's relay would (CloudEvents binary mode,
     keyed by aggregate id, `ce_source` the topic owner's unless `source` says otherwise):
     for tests of consumers without running the producer."""
     source = source or topic_source(topic)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                **(security or KafkaSecurity()).client_options())
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", **(security or KafkaSecurity()).client_options()
+    )
     await producer.start()
     try:
         aggregate_id = str(body["aggregate_id"])
         headers = CloudEventAttributes(
-            id=event_id(aggregate_id, int(body.get("aggregate_version", 1))), source=source,
-            type=ce_type, time=datetime.now(UTC), subject=aggregate_id,
+            id=event_id(aggregate_id, int(body.get("aggregate_version", 1))),
+            source=source,
+            type=ce_type,
+            time=datetime.now(UTC),
+            subject=aggregate_id,
             unit=str(body.get("unit", "")),
         ).headers()
-        await producer.send_and_wait(topic, json.dumps(body).encode(), key=aggregate_id.encode(),
-                                     headers=headers)
+        await producer.send_and_wait(
+            topic, json.dumps(body).encode(), key=aggregate_id.encode(), headers=headers
+        )
     finally:
         await producer.stop()

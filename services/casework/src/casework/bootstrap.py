@@ -95,8 +95,9 @@ class PersonalDataSettings(BaseSettings):
     - `PUBREV_KEYRING_ROLE`, `PUBREV_SHREDDER_ROLE`: the database group roles that keep the
       wrapped keys and that destroy them (adapters.personal_data)."""
 
-    model_config = SettingsConfigDict(env_prefix="PUBREV_", extra="ignore",
-                                      populate_by_name=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PUBREV_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     kek_provider: KekProvider = KekProvider.local
     kek_file: Path | None = None
@@ -113,8 +114,7 @@ class PersonalDataSettings(BaseSettings):
     keyring_database_url: SecretStr | None = None
     keyring_role: str = Field(KEYRING_ROLE, pattern=ROLE_NAME)
     shredder_role: str = Field(SHREDDER_ROLE, pattern=ROLE_NAME)
-    environment: Environment = Field(Environment.development,
-                                     validation_alias="PUBREV_ENVIRONMENT")
+    environment: Environment = Field(Environment.development, validation_alias="PUBREV_ENVIRONMENT")
 
     @model_validator(mode="after")
     def _safe(self) -> PersonalDataSettings:
@@ -131,8 +131,10 @@ class PersonalDataSettings(BaseSettings):
                 problems.append("Vault needs PUBREV_VAULT_TOKEN_FILE or PUBREV_VAULT_AUTH_ROLE")
         if environment is Environment.production:
             if self.kek_provider is KekProvider.local:
-                problems.append("PUBREV_KEK_PROVIDER=local is refused in production: a key "
-                                "file beside the database protects nothing; use vault")
+                problems.append(
+                    "PUBREV_KEK_PROVIDER=local is refused in production: a key "
+                    "file beside the database protects nothing; use vault"
+                )
             elif not self.vault_addr.startswith("https://"):
                 problems.append("PUBREV_VAULT_ADDR must be an https:// URL in production")
         if problems:
@@ -146,12 +148,18 @@ class PersonalDataSettings(BaseSettings):
         if self.kek_provider is KekProvider.local:
             return LocalKek.create_file(self.kek_file or DEV_KEK_FILE)
         tokens: TokenSource = (
-            TokenFile(self.vault_token_file) if self.vault_token_file
-            else KubernetesLogin(self.vault_auth_role, self.vault_jwt_file,
-                                 self.vault_auth_mount))
-        return VaultTransit(self.vault_addr, self.vault_transit_key, tokens,
-                            mount=self.vault_transit_mount, namespace=self.vault_namespace,
-                            verify=str(self.vault_ca_file) if self.vault_ca_file else True)
+            TokenFile(self.vault_token_file)
+            if self.vault_token_file
+            else KubernetesLogin(self.vault_auth_role, self.vault_jwt_file, self.vault_auth_mount)
+        )
+        return VaultTransit(
+            self.vault_addr,
+            self.vault_transit_key,
+            tokens,
+            mount=self.vault_transit_mount,
+            namespace=self.vault_namespace,
+            verify=str(self.vault_ca_file) if self.vault_ca_file else True,
+        )
 
 
 class WarningFeedSettings(BaseSettings):
@@ -162,15 +170,18 @@ class WarningFeedSettings(BaseSettings):
     development or short secret (servicekit.push)."""
 
     # Errors never show the inputs: they hold the secret.
-    model_config = SettingsConfigDict(env_prefix="PUBREV_ZHIHUI_", extra="ignore",
-                                      populate_by_name=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PUBREV_ZHIHUI_",
+        extra="ignore",
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
 
     url: str = "http://127.0.0.1:18080/feeds/zhihui"
     key_id: str = DEV_KEY_ID
     secret: SecretStr = SecretStr(dev_secret(ZHIHUI))
     max_attempts: int = 8
-    environment: Environment = Field(Environment.development,
-                                     validation_alias="PUBREV_ENVIRONMENT")
+    environment: Environment = Field(Environment.development, validation_alias="PUBREV_ENVIRONMENT")
 
     @model_validator(mode="after")
     def _safe(self) -> WarningFeedSettings:
@@ -181,15 +192,20 @@ class WarningFeedSettings(BaseSettings):
         """Raises ValueError with every reason these settings may not serve `environment`."""
         if environment is not Environment.production:
             return
-        problems = production_refusals("PUBREV_ZHIHUI_URL", self.url, "PUBREV_ZHIHUI_SECRET",
-                                       self.secret.get_secret_value())
+        problems = production_refusals(
+            "PUBREV_ZHIHUI_URL", self.url, "PUBREV_ZHIHUI_SECRET", self.secret.get_secret_value()
+        )
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
 
     def config(self, schema: dict[str, object]) -> FeedConfig:
-        return FeedConfig(ZHIHUI, self.url,
-                          FeedKey(self.key_id, self.secret.get_secret_value().encode()),
-                          schema, max_attempts=self.max_attempts)
+        return FeedConfig(
+            ZHIHUI,
+            self.url,
+            FeedKey(self.key_id, self.secret.get_secret_value().encode()),
+            schema,
+            max_attempts=self.max_attempts,
+        )
 
 
 def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
@@ -202,9 +218,12 @@ def open_complaints(app: CaseworkApplication) -> Iterator[OpenComplaint]:
             yield OpenComplaint(row.case_id, case.unit, case.community_code, case.received_at)
 
 
-def personal_data(pool: ConnectionPool, settings: PersonalDataSettings, database_url: str,
-                  environment: Environment,
-                  ) -> tuple[EnvelopeVault, PostgresReadLog, list[ConnectionPool]]:
+def personal_data(
+    pool: ConnectionPool,
+    settings: PersonalDataSettings,
+    database_url: str,
+    environment: Environment,
+) -> tuple[EnvelopeVault, PostgresReadLog, list[ConnectionPool]]:
     """The envelope vault and the read log, and the keyring's own pool (to close). Only
     the login that keeps the keyring (the api's; in development the one login of every
     role) gets the key-encryption key: it sets the keyring up, wraps keys that earlier
@@ -216,7 +235,10 @@ def personal_data(pool: ConnectionPool, settings: PersonalDataSettings, database
         dbname = urlsplit(database_url).path.lstrip("/")
         keyring_pool = ConnectionPool(
             with_database(settings.keyring_database_url.get_secret_value(), dbname),
-            min_size=1, max_size=4, open=True)
+            min_size=1,
+            max_size=4,
+            open=True,
+        )
         pools.append(keyring_pool)
     keyring = PostgresKeyring(keyring_pool, settings.keyring_role, settings.shredder_role)
     reads = PostgresReadLog(pool)
@@ -224,9 +246,11 @@ def personal_data(pool: ConnectionPool, settings: PersonalDataSettings, database
         return EnvelopeVault(keyring, NoKek()), reads, pools
     if keyring_pool is pool and environment is Environment.production:
         # Then every role, relay and consumer included, could read the wrapped keys.
-        raise ValueError("personal-data keys: the service's own database login belongs to "
-                         f"{settings.keyring_role}; in production only the api's "
-                         "PUBREV_KEYRING_DATABASE_URL login may")
+        raise ValueError(
+            "personal-data keys: the service's own database login belongs to "
+            f"{settings.keyring_role}; in production only the api's "
+            "PUBREV_KEYRING_DATABASE_URL login may"
+        )
     kek = settings.kek()
     vault = EnvelopeVault(keyring, kek)
     reads.setup()
@@ -239,27 +263,33 @@ def personal_data(pool: ConnectionPool, settings: PersonalDataSettings, database
     return vault, reads, pools
 
 
-def build(settings: ServiceSettings, clock: Clock = _utcnow,
-          feed: WarningFeedSettings | None = None,
-          pd: PersonalDataSettings | None = None) -> ServiceParts:
+def build(
+    settings: ServiceSettings,
+    clock: Clock = _utcnow,
+    feed: WarningFeedSettings | None = None,
+    pd: PersonalDataSettings | None = None,
+) -> ServiceParts:
     feed = feed or WarningFeedSettings(environment=settings.environment)
     feed.check(settings.environment)  # also feed settings made for another environment
     pd = pd or PersonalDataSettings(environment=settings.environment)
     pd.check(settings.environment)
-    app = CaseworkApplication(env=eventsourcing_env(settings.service_database_url), clock=clock,
-                              retention=pd.retention())
+    app = CaseworkApplication(
+        env=eventsourcing_env(settings.service_database_url), clock=clock, retention=pd.retention()
+    )
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.
     app.publish_check = publish_check(
-        contract_translator("/pubrev/casework", lambda event: event, to_contract))
+        contract_translator("/pubrev/casework", lambda event: event, to_contract)
+    )
     policy = WarningsPolicy(app, clock)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     schema = json.loads((SCHEMAS / f"{ZHIHUI}.schema.json").read_text(encoding="utf-8"))
     configs = {ZHIHUI: feed.config(schema)}
     outbox = PushOutbox(configs, clock=clock)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool, outbox)
-    vault, reads, keyring_pools = personal_data(pool, pd, settings.service_database_url,
-                                                settings.environment)
+    vault, reads, keyring_pools = personal_data(
+        pool, pd, settings.service_database_url, settings.environment
+    )
     app.wire(vault, PostgresCaseReadModel(projector, pool), reads)
     pusher = Pusher(pool, configs, clock=clock)
 
@@ -274,20 +304,28 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, policy),
         topic=CASEWORK_EVENTS,
-        translate=contract_translator("/pubrev/casework", app.mapper.to_domain_event,
-                                      to_contract),
+        translate=contract_translator("/pubrev/casework", app.mapper.to_domain_event, to_contract),
         subscriptions=[*subscriptions(app), *warning_subscriptions(policy)],
         projector=projector,
         periodic=[
-            PeriodicJob("complaint-feedback", timedelta(hours=1).total_seconds(),
-                        feedback_sweep),
-            PeriodicJob("quota-pace", timedelta(hours=6).total_seconds(),
-                        lambda: policy.sweep_quota_pace(PACED_UNITS)),
-            PeriodicJob("personal-data-retention", timedelta(hours=6).total_seconds(),
-                        app.shred_expired_personal_data),
+            PeriodicJob("complaint-feedback", timedelta(hours=1).total_seconds(), feedback_sweep),
+            PeriodicJob(
+                "quota-pace",
+                timedelta(hours=6).total_seconds(),
+                lambda: policy.sweep_quota_pace(PACED_UNITS),
+            ),
+            PeriodicJob(
+                "personal-data-retention",
+                timedelta(hours=6).total_seconds(),
+                app.shred_expired_personal_data,
+            ),
         ],
         background=[pusher.run],
         pushers=[pusher],
-        closers=[pusher.close, pool.close, *(p.close for p in keyring_pools),
-                 *([vault.kek.close] if isinstance(vault.kek, VaultTransit) else [])],
+        closers=[
+            pusher.close,
+            pool.close,
+            *(p.close for p in keyring_pools),
+            *([vault.kek.close] if isinstance(vault.kek, VaultTransit) else []),
+        ],
     )

@@ -53,10 +53,12 @@ def candidate_keys(url: str) -> Iterator[tuple[str, bytes]]:
         columns = conn.execute(
             "SELECT table_schema, table_name, column_name, data_type"
             " FROM information_schema.columns WHERE data_type IN ('bytea', 'text')"
-            " AND table_schema NOT IN ('pg_catalog', 'information_schema')").fetchall()
+            " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchall()
         for schema, table, column, kind in columns:
             query = sql.SQL("SELECT {} FROM {}.{}").format(
-                sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table))
+                sql.Identifier(column), sql.Identifier(schema), sql.Identifier(table)
+            )
             for (value,) in conn.execute(query):
                 where = f"{schema}.{table}.{column}"
                 if kind == "bytea" and value is not None and len(value) == 32:
@@ -88,8 +90,11 @@ def test_no_data_key_is_in_clear_in_the_database(service_settings) -> None:
         case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
         case = app.case(case_id)
         assert case.sealed_personal_data
-        found = [where for where, key in candidate_keys(settings.service_database_url)
-                 if opens(key, case.id, case.sealed_personal_data)]
+        found = [
+            where
+            for where, key in candidate_keys(settings.service_database_url)
+            if opens(key, case.id, case.sealed_personal_data)
+        ]
         assert found == [], f"a clear data key of the case is stored in {found}"
     finally:
         close(parts)
@@ -106,8 +111,9 @@ def login(admin_url: str, *member_of: str) -> Iterator[str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
         for role in member_of:
-            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(role),
-                                                         sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(name))
+            )
     parts = urlsplit(admin_url)
     url = urlunsplit(parts._replace(netloc=f"{name}@{parts.hostname}:{parts.port}"))
     try:
@@ -151,7 +157,8 @@ def test_only_the_keyrings_members_read_wrapped_keys(service_settings) -> None:
         with psycopg.connect(projector) as conn:
             conn.execute(f"SET ROLE {SHREDDER_ROLE}")
             assert conn.execute("SELECT case_id FROM pd_keyring.data_keys").fetchall() == [
-                (case_id,)]
+                (case_id,)
+            ]
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute("SELECT wrapped FROM pd_keyring.data_keys")
         with ConnectionPool(projector, min_size=1, max_size=2) as pool:
@@ -177,15 +184,18 @@ def test_only_the_keyrings_members_read_wrapped_keys(service_settings) -> None:
 
 
 def test_clear_keys_of_earlier_versions_are_wrapped_at_start_and_destroyed(
-        service_settings) -> None:
+    service_settings,
+) -> None:
     """A database as the version before envelope encryption left it (`pd_keys`, keys in
     clear beside the events): the first start wraps them and drops the table; the name and
     phone still open; a second start finds nothing to do; no clear key is left anywhere."""
     settings = service_settings("casework")
     url = settings.service_database_url
     cases = {uuid.uuid4(): AESGCM.generate_key(bit_length=256) for _ in range(3)}
-    sealed = {c: _seal(k, c, {"name": f"{NAME}{n}", "phone": PHONE})
-              for n, (c, k) in enumerate(cases.items())}
+    sealed = {
+        c: _seal(k, c, {"name": f"{NAME}{n}", "phone": PHONE})
+        for n, (c, k) in enumerate(cases.items())
+    }
     with psycopg.connect(url) as conn:
         conn.execute("CREATE TABLE pd_keys (case_id uuid PRIMARY KEY, key bytea NOT NULL)")
         with conn.cursor() as cur:
@@ -195,8 +205,9 @@ def test_clear_keys_of_earlier_versions_are_wrapped_at_start_and_destroyed(
             assert app.vault.open(case_id, text) == {"name": f"{NAME}{n}", "phone": PHONE}
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('public.pd_keys')").fetchone() == (None,)
-        stored = conn.execute("SELECT case_id, kek_version, wrapped"
-                              " FROM pd_keyring.data_keys").fetchall()
+        stored = conn.execute(
+            "SELECT case_id, kek_version, wrapped FROM pd_keyring.data_keys"
+        ).fetchall()
     assert {r[0] for r in stored} == set(cases) and {r[1] for r in stored} == {1}
     assert not any(bytes(r[2]) in cases.values() or cases[r[0]] in bytes(r[2]) for r in stored)
     clear = [where for where, key in candidate_keys(url) if key in cases.values()]
@@ -205,8 +216,9 @@ def test_clear_keys_of_earlier_versions_are_wrapped_at_start_and_destroyed(
         assert all(app.vault.open(c, s) is not None for c, s in sealed.items())
 
 
-def test_a_rotated_kek_rewraps_every_key_at_the_next_start(service_settings,
-                                                           tmp_path: Path) -> None:
+def test_a_rotated_kek_rewraps_every_key_at_the_next_start(
+    service_settings, tmp_path: Path
+) -> None:
     settings = service_settings("casework")
     pd = PersonalDataSettings(kek_file=tmp_path / "kek.json")
     with casework(settings, pd=pd) as app:
@@ -215,8 +227,9 @@ def test_a_rotated_kek_rewraps_every_key_at_the_next_start(service_settings,
     with casework(settings, pd=pd) as app:
         assert [app.read_complainant(OFFICER, i, "feedback").name for i in ids] == [NAME] * 2
     with psycopg.connect(settings.service_database_url) as conn:
-        versions = conn.execute("SELECT DISTINCT kek_version FROM pd_keyring.data_keys"
-                                " WHERE rewrapped_at IS NOT NULL").fetchall()
+        versions = conn.execute(
+            "SELECT DISTINCT kek_version FROM pd_keyring.data_keys WHERE rewrapped_at IS NOT NULL"
+        ).fetchall()
     assert versions == [(2,)]
 
 
@@ -228,12 +241,23 @@ def test_reads_are_recorded_durably_and_never_changed(service_settings) -> None:
         read = app.read_complainant(OFFICER, case_id, "investigation", "核实")
         assert (read.name, read.read is not None) == (NAME, True)
     with psycopg.connect(settings.service_database_url) as conn:
-        row = conn.execute("SELECT case_id, unit, reader, via, purpose, note, fields"
-                           " FROM pd_reads").fetchone()
-        assert row == (uuid.UUID(case_id), "licheng", OFFICER.render(), "", "investigation",
-                       "核实", ["name", "phone"])
-        for statement in ("UPDATE pd_reads SET reader = 'someone else'", "DELETE FROM pd_reads",
-                          "TRUNCATE pd_reads"):
+        row = conn.execute(
+            "SELECT case_id, unit, reader, via, purpose, note, fields FROM pd_reads"
+        ).fetchone()
+        assert row == (
+            uuid.UUID(case_id),
+            "licheng",
+            OFFICER.render(),
+            "",
+            "investigation",
+            "核实",
+            ["name", "phone"],
+        )
+        for statement in (
+            "UPDATE pd_reads SET reader = 'someone else'",
+            "DELETE FROM pd_reads",
+            "TRUNCATE pd_reads",
+        ):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 conn.execute(statement)
             conn.rollback()
@@ -252,8 +276,12 @@ def test_retention_on_postgres_with_an_injected_clock(service_settings) -> None:
         app = parts.app
         assert isinstance(app, CaseworkApplication)
         case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-        for step, args in (("start_investigation", ()), ("resolve", ("已责令公示",)),
-                           ("give_feedback", ("phone", "已告知")), ("close", ())):
+        for step, args in (
+            ("start_investigation", ()),
+            ("resolve", ("已责令公示",)),
+            ("give_feedback", ("phone", "已告知")),
+            ("close", ()),
+        ):
             app.act(OFFICER, step, case_id, step, *args)
         [job] = [j for j in parts.periodic if j.name == "personal-data-retention"]
         assert job.run() == 0
@@ -263,15 +291,15 @@ def test_retention_on_postgres_with_an_injected_clock(service_settings) -> None:
         case = app.case(case_id)
         assert case.archived and case.status == "closed"
         with psycopg.connect(settings.service_database_url) as conn:
-            assert conn.execute("SELECT count(*) FROM pd_keyring.data_keys"
-                                " WHERE case_id = %s", (case.id,)).fetchone() == (0,)
+            assert conn.execute(
+                "SELECT count(*) FROM pd_keyring.data_keys WHERE case_id = %s", (case.id,)
+            ).fetchone() == (0,)
         assert app.vault.open(case.id, case.sealed_personal_data) is None
     finally:
         close(parts)
 
 
-def test_vault_transit_end_to_end_through_the_settings(service_settings,
-                                                       tmp_path: Path) -> None:
+def test_vault_transit_end_to_end_through_the_settings(service_settings, tmp_path: Path) -> None:
     """The service as bootstrap builds it with PUBREV_KEK_PROVIDER=vault, against the fake
     transit server: the database holds Vault's ciphertext, and the name and phone read
     back through Vault."""
@@ -279,15 +307,15 @@ def test_vault_transit_end_to_end_through_the_settings(service_settings,
         fake.create_key("casework-pii")
         token = tmp_path / "token"
         token.write_text(fake.issue_token())
-        pd = PersonalDataSettings(kek_provider="vault", vault_addr=fake.url,
-                                  vault_token_file=token)
+        pd = PersonalDataSettings(kek_provider="vault", vault_addr=fake.url, vault_token_file=token)
         settings = service_settings("casework")
         with casework(settings, pd=pd) as app:
             case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
             assert app.read_complainant(OFFICER, case_id, "feedback").phone == PHONE
         with psycopg.connect(settings.service_database_url) as conn:
             [(kek_id, wrapped)] = conn.execute(
-                "SELECT kek_id, wrapped FROM pd_keyring.data_keys").fetchall()
+                "SELECT kek_id, wrapped FROM pd_keyring.data_keys"
+            ).fetchall()
         assert kek_id == "vault:transit/casework-pii"
         assert bytes(wrapped).startswith(b"vault:v1:")
         assert "POST /v1/transit/decrypt/casework-pii" in fake.calls
@@ -309,8 +337,12 @@ def test_each_role_reaches_the_keyring_with_its_own_login(service_settings) -> N
             conn.execute(f"CREATE SCHEMA pd_keyring AUTHORIZATION {KEYRING_ROLE}")
         with casework(settings, pd=api, clock=clock) as app:
             case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-            for step, args in (("start_investigation", ()), ("resolve", ("已责令公示",)),
-                               ("give_feedback", ("phone", "已告知")), ("close", ())):
+            for step, args in (
+                ("start_investigation", ()),
+                ("resolve", ("已责令公示",)),
+                ("give_feedback", ("phone", "已告知")),
+                ("close", ()),
+            ):
                 app.act(OFFICER, step, case_id, step, *args)
             assert app.read_complainant(OFFICER, case_id, "feedback").name == NAME
         projector = PersonalDataSettings(keyring_database_url=projector_login)
@@ -321,9 +353,11 @@ def test_each_role_reaches_the_keyring_with_its_own_login(service_settings) -> N
             clock.now = WHEN + timedelta(days=365)
             assert app.shred_expired_personal_data() == 1
             assert app.vault.held() == []
-    with login(url) as worker, casework(
-            settings, pd=PersonalDataSettings(keyring_database_url=worker)) as app, \
-            pytest.raises(KeyringNotAvailable):
+    with (
+        login(url) as worker,
+        casework(settings, pd=PersonalDataSettings(keyring_database_url=worker)) as app,
+        pytest.raises(KeyringNotAvailable),
+    ):
         app.vault.held()
 
 
@@ -331,7 +365,10 @@ def test_production_refuses_a_service_login_that_keeps_the_keyring(service_setti
     """Were the service's own login (every role's) the keyring's, the relay and consumer
     could read wrapped keys: production refuses to start so."""
     settings = service_settings("casework")
-    with ConnectionPool(settings.service_database_url, min_size=1, max_size=2) as pool, \
-            pytest.raises(ValueError, match="only the api's PUBREV_KEYRING_DATABASE_URL"):
-        personal_data(pool, PersonalDataSettings(), settings.service_database_url,
-                      Environment.production)
+    with (
+        ConnectionPool(settings.service_database_url, min_size=1, max_size=2) as pool,
+        pytest.raises(ValueError, match="only the api's PUBREV_KEYRING_DATABASE_URL"),
+    ):
+        personal_data(
+            pool, PersonalDataSettings(), settings.service_database_url, Environment.production
+        )

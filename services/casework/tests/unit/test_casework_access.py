@@ -55,8 +55,16 @@ def referred(app: CaseworkApplication) -> str:
     """A complaint against USCC, referred to POLICE's office with a summary."""
     case_id: str = app.receive_complaint(OFFICER, complaint())["case_id"]
     app.act(OFFICER, "i", case_id, "start_investigation")
-    app.act(OFFICER, "p", case_id, "refer_to_police", POLICE.subject, "embezzlement_by_staff",
-            ["ledger.pdf"], "疑似物业经理挪用停车收入")
+    app.act(
+        OFFICER,
+        "p",
+        case_id,
+        "refer_to_police",
+        POLICE.subject,
+        "embezzlement_by_staff",
+        ["ledger.pdf"],
+        "疑似物业经理挪用停车收入",
+    )
     return case_id
 
 
@@ -117,8 +125,9 @@ def test_leak_a_county_does_not_move_a_case_to_another_unit(app: CaseworkApplica
     with pytest.raises(PermissionDenied):
         app.act(OFFICER, "a1", case_id, "assign", "xianyou", "", "林某")
     assert app.case(case_id).unit == "licheng" and log_size(app) == before
-    assert app.act(OFFICER, "a2", case_id, "assign", "licheng", "镇海街道", "林某").unit \
-        == "licheng"
+    assert (
+        app.act(OFFICER, "a2", case_id, "assign", "licheng", "镇海街道", "林某").unit == "licheng"
+    )
     moved = app.act(CITY, "a3", case_id, "assign", "xianyou", "", "陈某")
     assert moved.unit == "xianyou"
     with pytest.raises(DENIED):  # the case has left licheng: no longer licheng's
@@ -127,7 +136,8 @@ def test_leak_a_county_does_not_move_a_case_to_another_unit(app: CaseworkApplica
 
 
 def test_leak_police_do_not_change_an_outcome_after_the_case_is_closed(
-        app: CaseworkApplication, clock: FakeClock) -> None:
+    app: CaseworkApplication, clock: FakeClock
+) -> None:
     case_id = referred(app)
     app.act(POLICE, "k", case_id, "police_acknowledge")
     app.act(POLICE, "o1", case_id, "report_police_outcome", "filed", "已立案侦查")
@@ -141,20 +151,24 @@ def test_leak_police_do_not_change_an_outcome_after_the_case_is_closed(
     assert app.case(case_id).police_status == "filed" and log_size(app) == before
 
 
-def quota_warning(app: CaseworkApplication, unit: str = "licheng",
-                  rule: str = UNIT_BEHIND_QUOTA) -> str:
+def quota_warning(
+    app: CaseworkApplication, unit: str = "licheng", rule: str = UNIT_BEHIND_QUOTA
+) -> str:
     """A warning about the unit's own conduct, as the sweeps raise them."""
-    subject_kind, subject = ("unit", unit) if rule == UNIT_BEHIND_QUOTA else \
-        ("case", str(uuid.uuid4()))
-    warning = Warning(rule, unit, subject_kind, subject, "2026-05", {"checked": 3},
-                      DEFAULT_RULES.version, WHEN)
+    subject_kind, subject = (
+        ("unit", unit) if rule == UNIT_BEHIND_QUOTA else ("case", str(uuid.uuid4()))
+    )
+    warning = Warning(
+        rule, unit, subject_kind, subject, "2026-05", {"checked": 3}, DEFAULT_RULES.version, WHEN
+    )
     app.record(warning)
     return str(warning.id)
 
 
 @pytest.mark.parametrize("rule", [UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK])
 def test_leak_a_unit_does_not_close_warnings_about_its_own_failures(
-        app: CaseworkApplication, clock: FakeClock, rule: str) -> None:
+    app: CaseworkApplication, clock: FakeClock, rule: str
+) -> None:
     """A unit behind its quota pace, or whose complaint went without feedback, is the
     subject of the warning (DOMAIN.md §4 E: supervision failures of agencies): its own
     bureau (and its own discipline office) may take it up, but closing it is for the

@@ -78,35 +78,78 @@ UNIT_WARNING = Resource(unit=UNIT, concerns_unit=UNIT)
 RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CaseworkService"].methods} | ADMIN_RPCS
 """casework's own RPCs and the operators' (pubrev.common.v1.AdminService), which it serves
 too."""
-CASE_RPCS = {"ReceiveComplaint", "AssignCase", "StartInvestigation", "ResolveCase",
-             "GiveFeedback", "CloseCase", "RecordJointMeeting", "FlagTypicalCase",
-             "ReferToPolice", "AcknowledgeReferral", "ReportPoliceOutcome",
-             "ShredPersonalData", "GetCase", "ListCases", "ExportMonthlyLedgers",
-             "ReadComplainant", "ListPersonalDataReads", WHOLE_LOG, RECORD_HISTORY}
+CASE_RPCS = {
+    "ReceiveComplaint",
+    "AssignCase",
+    "StartInvestigation",
+    "ResolveCase",
+    "GiveFeedback",
+    "CloseCase",
+    "RecordJointMeeting",
+    "FlagTypicalCase",
+    "ReferToPolice",
+    "AcknowledgeReferral",
+    "ReportPoliceOutcome",
+    "ShredPersonalData",
+    "GetCase",
+    "ListCases",
+    "ExportMonthlyLedgers",
+    "ReadComplainant",
+    "ListPersonalDataReads",
+    WHOLE_LOG,
+    RECORD_HISTORY,
+}
 WARNING_RPCS = {"ListWarnings", "AcknowledgeWarning", "CloseWarning", RECORD_HISTORY}
-CASE_COMMANDS = CASE_RPCS - {"ReceiveComplaint", "GetCase", "ListCases",
-                             "ExportMonthlyLedgers", "ReadComplainant",
-                             "ListPersonalDataReads", WHOLE_LOG, RECORD_HISTORY}
+CASE_COMMANDS = CASE_RPCS - {
+    "ReceiveComplaint",
+    "GetCase",
+    "ListCases",
+    "ExportMonthlyLedgers",
+    "ReadComplainant",
+    "ListPersonalDataReads",
+    WHOLE_LOG,
+    RECORD_HISTORY,
+}
 
 
 def complaint(request_id: str = "c1") -> Complaint:
-    return Complaint(request_id, "hotline_12345", False, COMMUNITY, USCC,
-                     "revenue_not_disclosed", "电梯广告收入从未公示", UNIT, "郑某某",
-                     "13905940001", WHEN)
+    return Complaint(
+        request_id,
+        "hotline_12345",
+        False,
+        COMMUNITY,
+        USCC,
+        "revenue_not_disclosed",
+        "电梯广告收入从未公示",
+        UNIT,
+        "郑某某",
+        "13905940001",
+        WHEN,
+    )
 
 
 # -- the scenario, fresh for every call ------------------------------------------------------
 
 STEPS: dict[str, Callable[[CaseworkApplication, str], object]] = {
-    "refer": lambda app, case: app.act(BUREAU, "s-refer", case, "refer_to_police", OFFICE,
-                                       "misappropriation", ["bank.pdf"], "疑似挪用公共收益"),
+    "refer": lambda app, case: app.act(
+        BUREAU,
+        "s-refer",
+        case,
+        "refer_to_police",
+        OFFICE,
+        "misappropriation",
+        ["bank.pdf"],
+        "疑似挪用公共收益",
+    ),
     "investigate": lambda app, case: app.act(BUREAU, "s-inv", case, "start_investigation"),
     "acknowledge": lambda app, case: app.act(POLICE, "s-ack", case, "police_acknowledge"),
-    "outcome": lambda app, case: app.act(POLICE, "s-out", case, "report_police_outcome",
-                                         "filed", "已立案"),
+    "outcome": lambda app, case: app.act(
+        POLICE, "s-out", case, "report_police_outcome", "filed", "已立案"
+    ),
     "resolve": lambda app, case: app.act(BUREAU, "s-res", case, "resolve", "已责令公示"),
-    "feedback": lambda app, case: app.act(BUREAU, "s-fb", case, "give_feedback", "phone",
-                                          "已电话告知"),
+    "feedback": lambda app, case: app.act(
+        BUREAU, "s-fb", case, "give_feedback", "phone", "已电话告知"
+    ),
 }
 
 
@@ -123,11 +166,14 @@ RESOLVED = ("refer", "investigate", "resolve")
 CLOSABLE = ("refer", "investigate", "acknowledge", "outcome", "resolve", "feedback")
 
 
-def on(steps: tuple[str, ...], call: Callable[[CaseworkApplication, str, Identity], object],
-       ) -> Callable[[Identity], object]:
+def on(
+    steps: tuple[str, ...],
+    call: Callable[[CaseworkApplication, str, Identity], object],
+) -> Callable[[Identity], object]:
     def invoke(identity: Identity) -> object:
         app, case_id = world(*steps)
         return call(app, case_id, identity)
+
     return invoke
 
 
@@ -135,57 +181,74 @@ def case_invokers() -> Invokers:
     """Every case RPC with valid arguments, each on the scenario in the state it needs."""
     return {
         "ReceiveComplaint": lambda i: app_with_vault(FakeClock(WHEN)).receive_complaint(
-            i, complaint("m")),
-        "AssignCase": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "assign", UNIT,
-                                                        "国欢镇", "黄某")),
-        "StartInvestigation": on(REFERRED, lambda a, c, i: a.act(i, "m", c,
-                                                                "start_investigation")),
-        "ResolveCase": on(("refer", "investigate"),
-                          lambda a, c, i: a.act(i, "m", c, "resolve", "已责令补正公示")),
-        "GiveFeedback": on(RESOLVED, lambda a, c, i: a.act(i, "m", c, "give_feedback", "sms",
-                                                          "已短信告知")),
+            i, complaint("m")
+        ),
+        "AssignCase": on(
+            REFERRED, lambda a, c, i: a.act(i, "m", c, "assign", UNIT, "国欢镇", "黄某")
+        ),
+        "StartInvestigation": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "start_investigation")),
+        "ResolveCase": on(
+            ("refer", "investigate"), lambda a, c, i: a.act(i, "m", c, "resolve", "已责令补正公示")
+        ),
+        "GiveFeedback": on(
+            RESOLVED, lambda a, c, i: a.act(i, "m", c, "give_feedback", "sms", "已短信告知")
+        ),
         "CloseCase": on(CLOSABLE, lambda a, c, i: a.act(i, "m", c, "close")),
-        "RecordJointMeeting": on(REFERRED, lambda a, c, i: a.act(
-            i, "m", c, "record_joint_meeting", "2026-05-20", ["住建", "镇政府"], "联合督促公示")),
-        "FlagTypicalCase": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "flag_typical",
-                                                             "典型案例")),
-        "ReferToPolice": on((), lambda a, c, i: a.act(
-            i, "m", c, "refer_to_police", OFFICE, "misappropriation", ["bank.pdf"], "移送")),
-        "AcknowledgeReferral": on(REFERRED, lambda a, c, i: a.act(i, "m", c,
-                                                                 "police_acknowledge")),
-        "ReportPoliceOutcome": on(("refer", "acknowledge"), lambda a, c, i: a.act(
-            i, "m", c, "report_police_outcome", "not_filed", "不予立案")),
-        "ShredPersonalData": on(REFERRED, lambda a, c, i: a.act(i, "m", c,
-                                                               "shred_personal_data")),
+        "RecordJointMeeting": on(
+            REFERRED,
+            lambda a, c, i: a.act(
+                i, "m", c, "record_joint_meeting", "2026-05-20", ["住建", "镇政府"], "联合督促公示"
+            ),
+        ),
+        "FlagTypicalCase": on(
+            REFERRED, lambda a, c, i: a.act(i, "m", c, "flag_typical", "典型案例")
+        ),
+        "ReferToPolice": on(
+            (),
+            lambda a, c, i: a.act(
+                i, "m", c, "refer_to_police", OFFICE, "misappropriation", ["bank.pdf"], "移送"
+            ),
+        ),
+        "AcknowledgeReferral": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "police_acknowledge")),
+        "ReportPoliceOutcome": on(
+            ("refer", "acknowledge"),
+            lambda a, c, i: a.act(i, "m", c, "report_police_outcome", "not_filed", "不予立案"),
+        ),
+        "ShredPersonalData": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "shred_personal_data")),
         "GetCase": on(REFERRED, lambda a, c, i: a.view(i, c)),
         "ReadComplainant": on(REFERRED, lambda a, c, i: a.read_complainant(i, c, "feedback")),
-        "ListPersonalDataReads": on(REFERRED, lambda a, c, i: a.list_personal_data_reads(
-            i, UNIT, "", None, None, 0, 100)),
+        "ListPersonalDataReads": on(
+            REFERRED, lambda a, c, i: a.list_personal_data_reads(i, UNIT, "", None, None, 0, 100)
+        ),
         "ListCases": on(REFERRED, lambda a, c, i: a.list_cases(i, UNIT, "", False, OFFICE)),
-        "ExportMonthlyLedgers": on(REFERRED, lambda a, c, i: a.monthly_ledgers(
-            i, UNIT, WHEN.year, WHEN.month)),
+        "ExportMonthlyLedgers": on(
+            REFERRED, lambda a, c, i: a.monthly_ledgers(i, UNIT, WHEN.year, WHEN.month)
+        ),
         WHOLE_LOG: on(REFERRED, lambda a, c, i: a.read_history(i, None, 0, 100)),
         RECORD_HISTORY: on(REFERRED, lambda a, c, i: a.read_history(i, uuid.UUID(c), 0, 100)),
     }
 
 
 def raise_warning(app: CaseworkApplication, rule: str, unit: str = UNIT) -> str:
-    subject_kind, subject = {DISCLOSURE_OVERDUE: ("community", COMMUNITY),
-                             UNIT_BEHIND_QUOTA: ("unit", unit),
-                             REPEAT_VIOLATIONS: ("company", USCC)}[rule]
-    warning = Warning(rule, unit, subject_kind, subject, "2026-05", {}, DEFAULT_RULES.version,
-                      WHEN)
+    subject_kind, subject = {
+        DISCLOSURE_OVERDUE: ("community", COMMUNITY),
+        UNIT_BEHIND_QUOTA: ("unit", unit),
+        REPEAT_VIOLATIONS: ("company", USCC),
+    }[rule]
+    warning = Warning(rule, unit, subject_kind, subject, "2026-05", {}, DEFAULT_RULES.version, WHEN)
     app.record(warning)
     return str(warning.id)
 
 
 def warning_invokers(rule: str) -> Invokers:
-    def on_warning(call: Callable[[CaseworkApplication, WarningsPolicy, str, Identity], object]
-                   ) -> Callable[[Identity], object]:
+    def on_warning(
+        call: Callable[[CaseworkApplication, WarningsPolicy, str, Identity], object],
+    ) -> Callable[[Identity], object]:
         def invoke(identity: Identity) -> object:
             app = app_with_vault(FakeClock(WHEN))
             warning_id = raise_warning(app, rule)
             return call(app, WarningsPolicy(app, app.clock), warning_id, identity)
+
         return invoke
 
     return {
@@ -199,6 +262,7 @@ def warning_invokers(rule: str) -> Invokers:
 def strict(invokers: Invokers, errors: list[str]) -> Invokers:
     """Every call either succeeds or is denied; anything else is recorded as a problem (and
     re-raised, so the matrix counts it as "allowed" against a denial it should have been)."""
+
     def wrap(rpc: str, call: Callable[[Identity], object]) -> Callable[[Identity], object]:
         def checked(identity: Identity) -> object:
             try:
@@ -208,7 +272,9 @@ def strict(invokers: Invokers, errors: list[str]) -> Invokers:
             except Exception as error:
                 errors.append(f"{rpc} by {identity.render()}: {type(error).__name__}: {error}")
                 raise
+
         return checked
+
     return {rpc: wrap(rpc, call) for rpc, call in invokers.items()}
 
 
@@ -219,8 +285,9 @@ def test_every_rpc_has_a_row_and_an_invoker() -> None:
     """Default deny: an RPC of the contract without a policy row fails here (and no row
     names an RPC the contract lacks); every RPC is called by the matrix."""
     assert set(POLICY.by_rpc) == RPCS
-    assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | \
-        set(admin_invokers(world(*REFERRED)[0], "casework")) == RPCS | {RECORD_HISTORY}
+    assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | set(
+        admin_invokers(world(*REFERRED)[0], "casework")
+    ) == RPCS | {RECORD_HISTORY}
     assert all(rule.what.strip() for rule in POLICY.rules)
 
 
@@ -240,8 +307,9 @@ def test_the_case_matrix() -> None:
     """Every case RPC and GetHistory × every identity × its relation to a hanjiang case
     against USCC about HJ-0001 referred to OFFICE."""
     errors: list[str] = []
-    count, mismatches = run_matrix("casework", POLICY, CASE, strict(case_invokers(), errors),
-                                   "GetCase")
+    count, mismatches = run_matrix(
+        "casework", POLICY, CASE, strict(case_invokers(), errors), "GetCase"
+    )
     assert not mismatches, "\n".join(map(str, mismatches))
     assert not errors, "\n".join(errors)
     assert count == len(cells(CASE)) * len(CASE_RPCS) == 72 * 19
@@ -251,50 +319,74 @@ def test_the_operators_matrix() -> None:
     """The operators' RPCs × every identity × its relation to a case: the platform's
     operators only, whatever the record."""
     app, _ = world(*REFERRED)
-    count, mismatches = run_matrix("casework", POLICY, CASE, admin_invokers(app, "casework"),
-                                   "GetCase")
+    count, mismatches = run_matrix(
+        "casework", POLICY, CASE, admin_invokers(app, "casework"), "GetCase"
+    )
     assert not mismatches, "\n".join(map(str, mismatches))
     assert count == len(cells(CASE)) * len(ADMIN_RPCS) == 72 * 6
 
 
-@pytest.mark.parametrize(("rule", "record"), [(DISCLOSURE_OVERDUE, WARNING),
-                                              (UNIT_BEHIND_QUOTA, UNIT_WARNING)],
-                         ids=["about a community", "about the unit itself"])
+@pytest.mark.parametrize(
+    ("rule", "record"),
+    [(DISCLOSURE_OVERDUE, WARNING), (UNIT_BEHIND_QUOTA, UNIT_WARNING)],
+    ids=["about a community", "about the unit itself"],
+)
 def test_the_warning_matrix(rule: str, record: Resource) -> None:
     """The warning RPCs and a warning's history (ListWarnings' rule) × every identity ×
     its relation to the warning; closing one about the unit itself is not for that unit."""
     errors: list[str] = []
-    count, mismatches = run_matrix("casework", POLICY, record,
-                                   strict(warning_invokers(rule), errors), "ListWarnings")
+    count, mismatches = run_matrix(
+        "casework", POLICY, record, strict(warning_invokers(rule), errors), "ListWarnings"
+    )
     assert not mismatches, "\n".join(map(str, mismatches))
     assert not errors, "\n".join(errors)
     assert count == len(cells(record)) * len(WARNING_RPCS)
 
 
 def allowed(rpc: str, record: Resource = CASE) -> set[str]:
-    return {c.identity.render() for c in cells(record)
-            if POLICY.decide(rpc, c.identity, record) is not None}
+    return {
+        c.identity.render()
+        for c in cells(record)
+        if POLICY.decide(rpc, c.identity, record) is not None
+    }
 
 
 def who(*texts: str) -> set[str]:
     return {RULES.parse(t).render() for t in texts}
 
 
-BUREAU_ALL = who(*(f"agency=property-bureau;role={r};unit={u}" for r in
-                   ("officer", "inspector", "head") for u in (UNIT, "putian")))
-TOWNSHIP_OWN = who(f"agency=township;role=officer;unit={UNIT}",
-                   f"agency=township;role=inspector;unit={UNIT}")
+BUREAU_ALL = who(
+    *(
+        f"agency=property-bureau;role={r};unit={u}"
+        for r in ("officer", "inspector", "head")
+        for u in (UNIT, "putian")
+    )
+)
+TOWNSHIP_OWN = who(
+    f"agency=township;role=officer;unit={UNIT}", f"agency=township;role=inspector;unit={UNIT}"
+)
 DISCIPLINE_OWN = who(*(f"agency=discipline;role=supervisor;unit={u}" for u in (UNIT, "putian")))
-POLICE_OWN = who(*(f"agency=police;role={r};unit={u};subject={OFFICE}"
-                   for r in ("investigator", "officer") for u in (UNIT, "licheng", "putian")))
+POLICE_OWN = who(
+    *(
+        f"agency=police;role={r};unit={u};subject={OFFICE}"
+        for r in ("investigator", "officer")
+        for u in (UNIT, "licheng", "putian")
+    )
+)
 AUDITOR = who("agency=auditor;role=auditor;unit=putian")
 
 
 def test_the_matrix_allows_exactly_these() -> None:
     """The declared decisions, spelt out (a policy passes its own matrix however wrong): who
     gets through on the scenario's case and warnings."""
-    handling = {"AssignCase", "StartInvestigation", "ResolveCase", "GiveFeedback",
-                "CloseCase", "ReferToPolice"}
+    handling = {
+        "AssignCase",
+        "StartInvestigation",
+        "ResolveCase",
+        "GiveFeedback",
+        "CloseCase",
+        "ReferToPolice",
+    }
     for rpc in handling:
         assert allowed(rpc) == BUREAU_ALL, rpc
     assert allowed("RecordJointMeeting") == BUREAU_ALL | TOWNSHIP_OWN
@@ -307,22 +399,34 @@ def test_the_matrix_allows_exactly_these() -> None:
     assert allowed("GetCase") == allowed("ListCases") == readers
     assert allowed("ExportMonthlyLedgers") == BUREAU_ALL | DISCIPLINE_OWN | AUDITOR
     assert allowed("ReceiveComplaint") == BUREAU_ALL | TOWNSHIP_OWN | who(
-        *(f"agency=owners-committee;role={r};unit={u};subject={COMMUNITY}"
-          for r in ("chair", "member") for u in (UNIT, "licheng", "putian")),
-        *(f"agency=owners;role=representative;unit={u};subject={COMMUNITY}"
-          for u in (UNIT, "licheng", "putian")),
-        "agency=public;role=anonymous;unit=putian")
+        *(
+            f"agency=owners-committee;role={r};unit={u};subject={COMMUNITY}"
+            for r in ("chair", "member")
+            for u in (UNIT, "licheng", "putian")
+        ),
+        *(
+            f"agency=owners;role=representative;unit={u};subject={COMMUNITY}"
+            for u in (UNIT, "licheng", "putian")
+        ),
+        "agency=public;role=anonymous;unit=putian",
+    )
     assert allowed("GetHistory") == AUDITOR
     assert allowed("ReadComplainant") == {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
-    assert allowed("ListPersonalDataReads") == who(
-        "agency=property-bureau;role=head;unit=putian",
-        "agency=discipline;role=supervisor;unit=putian") | AUDITOR
+    assert (
+        allowed("ListPersonalDataReads")
+        == who(
+            "agency=property-bureau;role=head;unit=putian",
+            "agency=discipline;role=supervisor;unit=putian",
+        )
+        | AUDITOR
+    )
     assert allowed("ListWarnings", WARNING) == BUREAU_ALL | DISCIPLINE_OWN | AUDITOR
     assert allowed("AcknowledgeWarning", WARNING) == BUREAU_ALL | DISCIPLINE_OWN
     assert allowed("CloseWarning", WARNING) == BUREAU_ALL | DISCIPLINE_OWN
     assert allowed("AcknowledgeWarning", UNIT_WARNING) == BUREAU_ALL | DISCIPLINE_OWN
     assert allowed("CloseWarning", UNIT_WARNING) == {
-        t for t in BUREAU_ALL | DISCIPLINE_OWN if "unit=putian" in t}
+        t for t in BUREAU_ALL | DISCIPLINE_OWN if "unit=putian" in t
+    }
     assert POLICY.by_rpc["ReceiveComplaint"].limited
 
 
@@ -355,8 +459,7 @@ def test_personal_data_only_for_the_handling_units_bureau() -> None:
     assert seen == handling
     read = app.read_complainant(BUREAU, case_id, "feedback")
     assert (read.name, read.phone) == ("郑某某", "13905940001")
-    readers = [r.reader for r in app.list_personal_data_reads(CITY, "", "", None, None, 0,
-                                                               1000)]
+    readers = [r.reader for r in app.list_personal_data_reads(CITY, "", "", None, None, 0, 1000)]
     assert sorted(set(readers)) == sorted(handling)
     assert len(readers) == len(handling) + 1
 
@@ -371,7 +474,8 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
     app, referred = world(*REFERRED)
     other: str = app.receive_complaint(BUREAU, complaint("c2"))["case_id"]
     elsewhere: str = app.receive_complaint(
-        CITY, replace(complaint("c3"), unit="licheng", community_code="LC-0002"))["case_id"]
+        CITY, replace(complaint("c3"), unit="licheng", community_code="LC-0002")
+    )["case_id"]
 
     def ids(identity: Identity, unit: str = "", office: str = "") -> set[str]:
         return {r.case_id for r in app.list_cases(identity, unit, "", False, office)}
@@ -383,10 +487,12 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
     assert ids(other_office) == set()
     township = RULES.check(Identity("township", "officer", UNIT))
     assert ids(township) == {referred, other}
-    for identity, unit, office in ((BUREAU, "licheng", ""), (POLICE, "", "putian-psb-licheng"),
-                                   (township, "licheng", ""),
-                                   (RULES.check(Identity("township", "officer", "putian")),
-                                    "", "")):
+    for identity, unit, office in (
+        (BUREAU, "licheng", ""),
+        (POLICE, "", "putian-psb-licheng"),
+        (township, "licheng", ""),
+        (RULES.check(Identity("township", "officer", "putian")), "", ""),
+    ):
         with pytest.raises(PermissionDenied):
             app.list_cases(identity, unit, "", False, office)
 
@@ -411,8 +517,9 @@ def test_the_public_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     """The public lodges complaints through a front end, at most public_per_minute a minute
     per front end; nothing is written for a refused one."""
     now = [0.0]
-    monkeypatch.setattr(POLICY, "limiter", RateLimiter(POLICY.public_per_minute,
-                                                       clock=lambda: now[0]))
+    monkeypatch.setattr(
+        POLICY, "limiter", RateLimiter(POLICY.public_per_minute, clock=lambda: now[0])
+    )
     app = app_with_vault(FakeClock(WHEN))
     public = replace(RULES.check(Identity("public", "anonymous", "putian")), via="gov-app")
     for n in range(POLICY.public_per_minute):
@@ -430,8 +537,10 @@ def test_owners_complain_only_about_their_own_community() -> None:
     app = app_with_vault(FakeClock(WHEN))
     chair = RULES.check(Identity("owners-committee", "chair", UNIT, COMMUNITY))
     assert app.receive_complaint(chair, complaint("o1"))["case_id"]
-    for about in (replace(complaint("o2"), community_code="HJ-0002"),
-                  replace(complaint("o3"), community_code="")):
+    for about in (
+        replace(complaint("o2"), community_code="HJ-0002"),
+        replace(complaint("o3"), community_code=""),
+    ):
         with pytest.raises(PermissionDenied):
             app.receive_complaint(chair, about)
 
@@ -455,7 +564,9 @@ def test_bad_list_filters_are_named() -> None:
     with pytest.raises(InvalidArgument) as caught:
         app.list_cases(CITY, "atlantis", "", False, "Not An Office;" * 100)
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("unit", "unknown_unit"), ("police_office", "police_office_format")}
+        ("unit", "unknown_unit"),
+        ("police_office", "police_office_format"),
+    }
     assert "Not An Office" not in str(caught.value.violations)
     with pytest.raises(InvalidArgument):
         app.list_warnings(CITY, "atlantis", "", True)
@@ -465,17 +576,27 @@ def test_bad_list_filters_are_named() -> None:
 # -- a smaller matrix over real gRPC ---------------------------------------------------------
 
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
-GRPC_RPCS = ("ReceiveComplaint", "GetCase", "ReadComplainant", "ListCases",
-             "ExportMonthlyLedgers", "AcknowledgeReferral", WHOLE_LOG, RECORD_HISTORY,
-             "ListWarnings", "CloseWarning")
+GRPC_RPCS = (
+    "ReceiveComplaint",
+    "GetCase",
+    "ReadComplainant",
+    "ListCases",
+    "ExportMonthlyLedgers",
+    "AcknowledgeReferral",
+    WHOLE_LOG,
+    RECORD_HISTORY,
+    "ListWarnings",
+    "CloseWarning",
+)
 
 
 @contextlib.asynccontextmanager
 async def casework_server(app: CaseworkApplication) -> AsyncIterator[Any]:
     """casework's servicer and application behind servicekit's real server (the
     development header parsed strictly, errors mapped to status codes)."""
-    settings = ServiceSettings(service="casework", environment="test", grpc_port=0,
-                               dev_identity_header=True)
+    settings = ServiceSettings(
+        service="casework", environment="test", grpc_port=0, dev_identity_header=True
+    )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
     register(app, WarningsPolicy(app, app.clock))(server.server)
     port = await server.start()
@@ -486,8 +607,9 @@ async def casework_server(app: CaseworkApplication) -> AsyncIterator[Any]:
         await server.stop(0)
 
 
-def grpc_calls(stub: Any, case_id: str, warning_id: str
-               ) -> dict[str, tuple[Resource, str, Callable[[Any], Awaitable[Any]]]]:
+def grpc_calls(
+    stub: Any, case_id: str, warning_id: str
+) -> dict[str, tuple[Resource, str, Callable[[Any], Awaitable[Any]]]]:
     """RPC → (its record, the read RPC of that record, the call taking the metadata)."""
     calls = itertools.count()
 
@@ -496,32 +618,90 @@ def grpc_calls(stub: Any, case_id: str, warning_id: str
 
     c = complaint()
     return {
-        "ReceiveComplaint": (CASE, "GetCase", lambda md: stub.ReceiveComplaint(
-            pb.ReceiveComplaintRequest(
-                request_id=rid(), channel=c.channel, community_code=c.community_code,
-                company_uscc=c.company_uscc, category=c.category, description=c.description,
-                unit=c.unit, complainant_name=c.complainant_name,
-                complainant_phone=c.complainant_phone), metadata=md)),
-        "GetCase": (CASE, "GetCase", lambda md: stub.GetCase(
-            pb.GetCaseRequest(case_id=case_id), metadata=md)),
-        "ReadComplainant": (CASE, "GetCase", lambda md: stub.ReadComplainant(
-            pb.ReadComplainantRequest(case_id=case_id, purpose="investigation"), metadata=md)),
-        "ListCases": (CASE, "GetCase", lambda md: stub.ListCases(
-            pb.ListCasesRequest(unit=UNIT, police_office=OFFICE), metadata=md)),
-        "ExportMonthlyLedgers": (CASE, "GetCase", lambda md: stub.ExportMonthlyLedgers(
-            pb.ExportMonthlyLedgersRequest(unit=UNIT, year=WHEN.year, month=WHEN.month,
-                                           format="xlsx"), metadata=md)),
-        "AcknowledgeReferral": (CASE, "GetCase", lambda md: stub.AcknowledgeReferral(
-            pb.AcknowledgeReferralRequest(request_id=rid(), case_id=case_id), metadata=md)),
-        WHOLE_LOG: (CASE, "GetCase", lambda md: stub.GetHistory(
-            pb.GetHistoryRequest(query=audit_pb2.HistoryQuery()), metadata=md)),
-        RECORD_HISTORY: (CASE, "GetCase", lambda md: stub.GetHistory(pb.GetHistoryRequest(
-            query=audit_pb2.HistoryQuery(aggregate_id=case_id)), metadata=md)),
-        "ListWarnings": (UNIT_WARNING, "ListWarnings", lambda md: stub.ListWarnings(
-            pb.ListWarningsRequest(unit=UNIT, all=True), metadata=md)),
-        "CloseWarning": (UNIT_WARNING, "ListWarnings", lambda md: stub.CloseWarning(
-            pb.CloseWarningRequest(request_id=rid(), warning_id=warning_id,
-                                   evidence_refs=["市局核查.pdf"]), metadata=md)),
+        "ReceiveComplaint": (
+            CASE,
+            "GetCase",
+            lambda md: stub.ReceiveComplaint(
+                pb.ReceiveComplaintRequest(
+                    request_id=rid(),
+                    channel=c.channel,
+                    community_code=c.community_code,
+                    company_uscc=c.company_uscc,
+                    category=c.category,
+                    description=c.description,
+                    unit=c.unit,
+                    complainant_name=c.complainant_name,
+                    complainant_phone=c.complainant_phone,
+                ),
+                metadata=md,
+            ),
+        ),
+        "GetCase": (
+            CASE,
+            "GetCase",
+            lambda md: stub.GetCase(pb.GetCaseRequest(case_id=case_id), metadata=md),
+        ),
+        "ReadComplainant": (
+            CASE,
+            "GetCase",
+            lambda md: stub.ReadComplainant(
+                pb.ReadComplainantRequest(case_id=case_id, purpose="investigation"), metadata=md
+            ),
+        ),
+        "ListCases": (
+            CASE,
+            "GetCase",
+            lambda md: stub.ListCases(
+                pb.ListCasesRequest(unit=UNIT, police_office=OFFICE), metadata=md
+            ),
+        ),
+        "ExportMonthlyLedgers": (
+            CASE,
+            "GetCase",
+            lambda md: stub.ExportMonthlyLedgers(
+                pb.ExportMonthlyLedgersRequest(
+                    unit=UNIT, year=WHEN.year, month=WHEN.month, format="xlsx"
+                ),
+                metadata=md,
+            ),
+        ),
+        "AcknowledgeReferral": (
+            CASE,
+            "GetCase",
+            lambda md: stub.AcknowledgeReferral(
+                pb.AcknowledgeReferralRequest(request_id=rid(), case_id=case_id), metadata=md
+            ),
+        ),
+        WHOLE_LOG: (
+            CASE,
+            "GetCase",
+            lambda md: stub.GetHistory(
+                pb.GetHistoryRequest(query=audit_pb2.HistoryQuery()), metadata=md
+            ),
+        ),
+        RECORD_HISTORY: (
+            CASE,
+            "GetCase",
+            lambda md: stub.GetHistory(
+                pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(aggregate_id=case_id)),
+                metadata=md,
+            ),
+        ),
+        "ListWarnings": (
+            UNIT_WARNING,
+            "ListWarnings",
+            lambda md: stub.ListWarnings(pb.ListWarningsRequest(unit=UNIT, all=True), metadata=md),
+        ),
+        "CloseWarning": (
+            UNIT_WARNING,
+            "ListWarnings",
+            lambda md: stub.CloseWarning(
+                pb.CloseWarningRequest(
+                    request_id=rid(), warning_id=warning_id, evidence_refs=["市局核查.pdf"]
+                ),
+                metadata=md,
+            ),
+        ),
     }
 
 
@@ -548,8 +728,9 @@ async def test_the_matrix_over_real_grpc() -> None:
                     answer = None
                     got = "denied" if error.code() in DENIED else f"allowed ({error.code()})"
                     if error.code() not in DENIED | {grpc.StatusCode.FAILED_PRECONDITION}:
-                        problems.append(f"{rpc} by {cell.identity.render()}: {error.code()}"
-                                        f" {error.details()}")
+                        problems.append(
+                            f"{rpc} by {cell.identity.render()}: {error.code()} {error.details()}"
+                        )
                 is_allowed = got.startswith("allowed")
                 if is_allowed != expected(POLICY, rpc, cell.identity, record, history_rpc):
                     problems.append(f"{rpc} by {cell.identity.render()}: {got}, not as declared")
@@ -560,9 +741,12 @@ async def test_the_matrix_over_real_grpc() -> None:
                     problems.append(f"GetCase by {cell.identity.render()}: personal data shown")
                 if rpc == "ReadComplainant" and answer is not None:
                     sees = bool(answer.complainant_name)
-                    if sees != (cell.identity.agency == "property-bureau"
-                                and cell.identity.unit == UNIT):
-                        problems.append(f"ReadComplainant by {cell.identity.render()}: personal"
-                                        f" data {'shown' if sees else 'withheld'}")
+                    if sees != (
+                        cell.identity.agency == "property-bureau" and cell.identity.unit == UNIT
+                    ):
+                        problems.append(
+                            f"ReadComplainant by {cell.identity.render()}: personal"
+                            f" data {'shown' if sees else 'withheld'}"
+                        )
     assert not problems, "\n".join(problems)
     assert count == 8 * len(cells(CASE)) + 2 * len(cells(UNIT_WARNING)) == 8 * 72 + 2 * 51

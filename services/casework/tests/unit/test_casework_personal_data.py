@@ -155,8 +155,9 @@ def transit(fake: FakeVaultTransit, tmp_path: Path) -> VaultTransit:
     return VaultTransit(fake.url, "casework-pii", TokenFile(token_file))
 
 
-def test_vault_transit_wraps_unwraps_and_binds_the_case(fake_vault: FakeVaultTransit,
-                                                       tmp_path: Path) -> None:
+def test_vault_transit_wraps_unwraps_and_binds_the_case(
+    fake_vault: FakeVaultTransit, tmp_path: Path
+) -> None:
     kek = transit(fake_vault, tmp_path)
     wrapped = kek.wrap(KEY, CASE.bytes)
     assert (wrapped.kek_id, wrapped.kek_version) == ("vault:transit/casework-pii", 1)
@@ -164,13 +165,14 @@ def test_vault_transit_wraps_unwraps_and_binds_the_case(fake_vault: FakeVaultTra
     assert kek.unwrap(wrapped, CASE.bytes) == KEY
     with pytest.raises(KeyProviderError, match="Vault refused decrypt: HTTP 400"):
         kek.unwrap(wrapped, uuid.uuid4().bytes)  # the derived key of another case
-    assert fake_vault.calls == ["POST /v1/transit/encrypt/casework-pii",
-                                "POST /v1/transit/decrypt/casework-pii",
-                                "POST /v1/transit/decrypt/casework-pii"]
+    assert fake_vault.calls == [
+        "POST /v1/transit/encrypt/casework-pii",
+        "POST /v1/transit/decrypt/casework-pii",
+        "POST /v1/transit/decrypt/casework-pii",
+    ]
 
 
-def test_vault_rotation_rewraps_inside_vault(fake_vault: FakeVaultTransit,
-                                            tmp_path: Path) -> None:
+def test_vault_rotation_rewraps_inside_vault(fake_vault: FakeVaultTransit, tmp_path: Path) -> None:
     kek = transit(fake_vault, tmp_path)
     keyring = InMemoryKeyring()
     vault = EnvelopeVault(keyring, kek)
@@ -187,8 +189,9 @@ def test_vault_rotation_rewraps_inside_vault(fake_vault: FakeVaultTransit,
     assert "POST /v1/transit/rewrap/casework-pii" in fake_vault.calls
 
 
-def test_vault_refusals_and_outages_disclose_nothing(fake_vault: FakeVaultTransit,
-                                                    tmp_path: Path) -> None:
+def test_vault_refusals_and_outages_disclose_nothing(
+    fake_vault: FakeVaultTransit, tmp_path: Path
+) -> None:
     kek = transit(fake_vault, tmp_path)
     wrapped = kek.wrap(KEY, CASE.bytes)
     fake_vault.revoke_all_tokens()
@@ -196,8 +199,9 @@ def test_vault_refusals_and_outages_disclose_nothing(fake_vault: FakeVaultTransi
         kek.unwrap(wrapped, CASE.bytes)
     with pytest.raises(KeyProviderError, match="wrapped by local:x"):
         kek.unwrap(replace(wrapped, kek_id="local:x"), CASE.bytes)
-    gone = VaultTransit("http://127.0.0.1:9", "casework-pii",
-                        TokenFile(tmp_path / "vault-token"), timeout=1)
+    gone = VaultTransit(
+        "http://127.0.0.1:9", "casework-pii", TokenFile(tmp_path / "vault-token"), timeout=1
+    )
     with pytest.raises(KeyProviderError, match="Vault unreachable for encrypt"):
         gone.wrap(KEY, CASE.bytes)
     missing = VaultTransit(fake_vault.url, "casework-pii", TokenFile(tmp_path / "none"))
@@ -205,8 +209,9 @@ def test_vault_refusals_and_outages_disclose_nothing(fake_vault: FakeVaultTransi
         missing.current_version()
 
 
-def test_kubernetes_login_and_a_new_token_when_refused(fake_vault: FakeVaultTransit,
-                                                      tmp_path: Path) -> None:
+def test_kubernetes_login_and_a_new_token_when_refused(
+    fake_vault: FakeVaultTransit, tmp_path: Path
+) -> None:
     jwt = tmp_path / "sa-token"
     jwt.write_text(fake_vault.k8s_jwt)
     kek = VaultTransit(fake_vault.url, "casework-pii", KubernetesLogin("casework-api", jwt))
@@ -214,7 +219,9 @@ def test_kubernetes_login_and_a_new_token_when_refused(fake_vault: FakeVaultTran
     fake_vault.revoke_all_tokens()  # the token expired or was revoked
     assert kek.unwrap(wrapped, CASE.bytes) == KEY
     assert [c for c in fake_vault.calls if "login" in c] == [
-        "POST /v1/auth/kubernetes/login", "POST /v1/auth/kubernetes/login"]
+        "POST /v1/auth/kubernetes/login",
+        "POST /v1/auth/kubernetes/login",
+    ]
     wrong = VaultTransit(fake_vault.url, "casework-pii", KubernetesLogin("other-role", jwt))
     with pytest.raises(KeyProviderError, match="Vault refused login"):
         wrong.current_version()
@@ -234,21 +241,27 @@ def test_production_refuses_the_local_key_file(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("PUBREV_ENVIRONMENT", "production")
     with pytest.raises(ValueError, match="PUBREV_KEK_PROVIDER=local is refused in production"):
         PersonalDataSettings()
-    local = PersonalDataSettings(kek_file=Path("/tmp/kek.json"),  # noqa: S108
-                                 environment=Environment.development)
+    local = PersonalDataSettings(
+        kek_file=Path("/tmp/kek.json"),  # noqa: S108
+        environment=Environment.development,
+    )
     with pytest.raises(ValueError, match="refused in production"):
         local.check(Environment.production)
-    settings = ServiceSettings.model_construct(service="casework",
-                                               environment=Environment.production)
+    settings = ServiceSettings.model_construct(
+        service="casework", environment=Environment.production
+    )
     feed = WarningFeedSettings(url="https://zhihui.example.invalid/feeds", secret="z" * 40)
     with pytest.raises(ValueError, match="PUBREV_KEK_PROVIDER=local is refused"):
         build(settings, feed=feed, pd=local)  # before anything is connected or read
 
 
 def test_production_takes_vault_over_https_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    vault = {"PUBREV_ENVIRONMENT": "production", "PUBREV_KEK_PROVIDER": "vault",
-             "PUBREV_VAULT_ADDR": "https://vault.example.invalid:8200",
-             "PUBREV_VAULT_AUTH_ROLE": "casework-api"}
+    vault = {
+        "PUBREV_ENVIRONMENT": "production",
+        "PUBREV_KEK_PROVIDER": "vault",
+        "PUBREV_VAULT_ADDR": "https://vault.example.invalid:8200",
+        "PUBREV_VAULT_AUTH_ROLE": "casework-api",
+    }
     for name, value in vault.items():
         monkeypatch.setenv(name, value)
     settings = PersonalDataSettings()
@@ -266,7 +279,8 @@ def test_production_takes_vault_over_https_only(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_retention_period_is_configured_and_marked_local(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("PUBREV_PII_RETENTION_DAYS", "180")
     retention = PersonalDataSettings().retention()
     assert retention.days_after_closure == 180
@@ -280,12 +294,19 @@ def test_the_retention_period_is_configured_and_marked_local(
 # -- every read recorded -------------------------------------------------------------------
 
 
-def casework(clock: FakeClock, log: InMemoryReadLog | None = None,
-             retention: PersonalDataRetention | None = None) -> CaseworkApplication:
-    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock,
-                              retention=retention)
-    app.wire(EnvelopeVault(InMemoryKeyring(clock), LocalKek.ephemeral()),
-             InMemoryCaseReadModel(app), log or InMemoryReadLog())
+def casework(
+    clock: FakeClock,
+    log: InMemoryReadLog | None = None,
+    retention: PersonalDataRetention | None = None,
+) -> CaseworkApplication:
+    app = CaseworkApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, retention=retention
+    )
+    app.wire(
+        EnvelopeVault(InMemoryKeyring(clock), LocalKek.ephemeral()),
+        InMemoryCaseReadModel(app),
+        log or InMemoryReadLog(),
+    )
     return app
 
 
@@ -295,7 +316,9 @@ def test_a_read_without_a_purpose_is_refused_and_not_recorded() -> None:
     with pytest.raises(InvalidArgument) as caught:
         app.read_complainant(OFFICER, case_id, "", "x" * 201)
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("purpose", "unknown_purpose"), ("note", "too_long")}
+        ("purpose", "unknown_purpose"),
+        ("note", "too_long"),
+    }
     with pytest.raises(InvalidArgument):
         app.read_complainant(OFFICER, case_id, "curiosity")
     assert app.list_personal_data_reads(AUDITOR, "", "", None, None, 0, 100) == []
@@ -318,30 +341,52 @@ def test_reads_through_a_front_end_name_it_and_the_city_lists_by_unit_case_and_t
     first = app.receive_complaint(OFFICER, complaint("c1"))["case_id"]
     second = app.receive_complaint(OFFICER, complaint("c2"))["case_id"]
     hanjiang = RULES.check(Identity("property-bureau", "officer", "hanjiang"))
-    third = app.receive_complaint(hanjiang, replace(complaint("c3"), unit="hanjiang",
-                                                    community_code="HJ-0001"))["case_id"]
-    person = replace(RULES.check(Identity("property-bureau", "officer", "licheng", "林某")),
-                     via="putian-console")
+    third = app.receive_complaint(
+        hanjiang, replace(complaint("c3"), unit="hanjiang", community_code="HJ-0001")
+    )["case_id"]
+    person = replace(
+        RULES.check(Identity("property-bureau", "officer", "licheng", "林某")), via="putian-console"
+    )
     app.read_complainant(person, first, "investigation", "核实投诉内容")
     clock.now = WHEN + timedelta(hours=2)
     app.read_complainant(OFFICER, second, "feedback")
     app.read_complainant(hanjiang, third, "mediation")
     every = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, 0, 100)
     assert [(r.case_id, r.reader, r.via, r.purpose, r.fields) for r in every] == [
-        (first, "agency=property-bureau;role=officer;unit=licheng;subject=林某",
-         "putian-console", "investigation", ("name", "phone")),
+        (
+            first,
+            "agency=property-bureau;role=officer;unit=licheng;subject=林某",
+            "putian-console",
+            "investigation",
+            ("name", "phone"),
+        ),
         (second, OFFICER.render(), "", "feedback", ("name", "phone")),
-        (third, hanjiang.render(), "", "mediation", ("name", "phone"))]
-    assert [r.read_at for r in every] == [WHEN, WHEN + timedelta(hours=2),
-                                          WHEN + timedelta(hours=2)]
-    assert [r.case_id for r in app.list_personal_data_reads(
-        DISCIPLINE, "licheng", "", None, None, 0, 100)] == [first, second]
-    assert [r.case_id for r in app.list_personal_data_reads(
-        AUDITOR, "", second, None, None, 0, 100)] == [second]
-    assert [r.case_id for r in app.list_personal_data_reads(
-        CITY_HEAD, "", "", WHEN + timedelta(hours=1), None, 0, 100)] == [second, third]
-    assert [r.case_id for r in app.list_personal_data_reads(
-        CITY_HEAD, "", "", None, WHEN + timedelta(hours=1), 0, 100)] == [first]
+        (third, hanjiang.render(), "", "mediation", ("name", "phone")),
+    ]
+    assert [r.read_at for r in every] == [
+        WHEN,
+        WHEN + timedelta(hours=2),
+        WHEN + timedelta(hours=2),
+    ]
+    assert [
+        r.case_id
+        for r in app.list_personal_data_reads(DISCIPLINE, "licheng", "", None, None, 0, 100)
+    ] == [first, second]
+    assert [
+        r.case_id for r in app.list_personal_data_reads(AUDITOR, "", second, None, None, 0, 100)
+    ] == [second]
+    assert [
+        r.case_id
+        for r in app.list_personal_data_reads(
+            CITY_HEAD, "", "", WHEN + timedelta(hours=1), None, 0, 100
+        )
+    ] == [second, third]
+    assert [
+        r.case_id
+        for r in app.list_personal_data_reads(
+            CITY_HEAD, "", "", None, WHEN + timedelta(hours=1), 0, 100
+        )
+    ] == [first]
     page = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, 0, 2)
     rest = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, page[-1].read_id, 2)
     assert [r.case_id for r in page + rest] == [first, second, third]
@@ -349,17 +394,25 @@ def test_reads_through_a_front_end_name_it_and_the_city_lists_by_unit_case_and_t
 
 def test_no_unit_lists_its_own_reads_and_bad_filters_are_named() -> None:
     app = casework(FakeClock(WHEN))
-    for identity in (COUNTY_HEAD, OFFICER,
-                     RULES.check(Identity("property-bureau", "officer", "putian")),
-                     RULES.check(Identity("discipline", "supervisor", "licheng"))):
+    for identity in (
+        COUNTY_HEAD,
+        OFFICER,
+        RULES.check(Identity("property-bureau", "officer", "putian")),
+        RULES.check(Identity("discipline", "supervisor", "licheng")),
+    ):
         with pytest.raises(PermissionDenied):
             app.list_personal_data_reads(identity, "licheng", "", None, None, 0, 100)
     with pytest.raises(InvalidArgument) as caught:
-        app.list_personal_data_reads(AUDITOR, "atlantis", "not-a-case" * 50,
-                                     WHEN.replace(tzinfo=None), WHEN, -1, 5000)
+        app.list_personal_data_reads(
+            AUDITOR, "atlantis", "not-a-case" * 50, WHEN.replace(tzinfo=None), WHEN, -1, 5000
+        )
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("unit", "unknown_unit"), ("case_id", "case_id_format"), ("since", "time_format"),
-        ("after_read_id", "non_negative"), ("limit", "limit_range")}
+        ("unit", "unknown_unit"),
+        ("case_id", "case_id_format"),
+        ("since", "time_format"),
+        ("after_read_id", "non_negative"),
+        ("limit", "limit_range"),
+    }
     assert "not-a-case" not in str(caught.value.violations)
     with pytest.raises(InvalidArgument) as caught:
         app.list_personal_data_reads(AUDITOR, "", "", WHEN, WHEN - timedelta(days=1), 0, 0)
@@ -368,9 +421,16 @@ def test_no_unit_lists_its_own_reads_and_bad_filters_are_named() -> None:
 
 def test_a_rectification_case_has_no_complainant_and_nothing_is_recorded() -> None:
     app = casework(FakeClock(WHEN))
-    app.open_rectification_case("f-1", "licheng", "LC-0001", "91350200776049653A", "A1",
-                                WHEN + timedelta(days=30), WHEN,
-                                DeliveryRef("casework.rectification", "f-1", 2))
+    app.open_rectification_case(
+        "f-1",
+        "licheng",
+        "LC-0001",
+        "91350200776049653A",
+        "A1",
+        WHEN + timedelta(days=30),
+        WHEN,
+        DeliveryRef("casework.rectification", "f-1", 2),
+    )
     case_id = str(Case.create_id("rectification:f-1"))
     read = app.read_complainant(OFFICER, case_id, "investigation")
     assert (read.name, read.phone, read.shredded, read.read) == ("", "", False, None)
@@ -382,8 +442,12 @@ def test_a_rectification_case_has_no_complainant_and_nothing_is_recorded() -> No
 
 def closed_complaint(app: CaseworkApplication, request_id: str = "c1") -> str:
     case_id: str = app.receive_complaint(OFFICER, complaint(request_id))["case_id"]
-    for step, args in (("start_investigation", ()), ("resolve", ("已责令公示",)),
-                       ("give_feedback", ("phone", "已电话告知")), ("close", ())):
+    for step, args in (
+        ("start_investigation", ()),
+        ("resolve", ("已责令公示",)),
+        ("give_feedback", ("phone", "已电话告知")),
+        ("close", ()),
+    ):
         app.act(OFFICER, f"{request_id}-{step}", case_id, step, *args)
     return case_id
 
@@ -401,8 +465,11 @@ def test_retention_shreds_closed_complaints_once_their_period_ran_out() -> None:
     assert app.shred_expired_personal_data() == 1
     case = app.case(closed)
     assert case.shredded and case.archived and case.status == "closed"
-    [shredding] = [e for e in app.repository.event_store.get(case.id)
-                   if isinstance(e, Case.PersonalDataShredded)]
+    [shredding] = [
+        e
+        for e in app.repository.event_store.get(case.id)
+        if isinstance(e, Case.PersonalDataShredded)
+    ]
     assert (shredding.reason, shredding.shredded_at) == ("retention", WHEN + timedelta(days=365))
     assert "第十九条" in shredding.legal_basis and "365日" in shredding.legal_basis
     assert app.read_complainant(OFFICER, closed, "complainant_request").shredded
@@ -424,8 +491,11 @@ def test_the_period_is_the_configured_one() -> None:
     assert app.shred_expired_personal_data() == 0
     clock.now = WHEN + timedelta(days=30)
     assert app.shred_expired_personal_data() == 1
-    [shredding] = [e for e in app.repository.event_store.get(uuid.UUID(case_id))
-                   if isinstance(e, Case.PersonalDataShredded)]
+    [shredding] = [
+        e
+        for e in app.repository.event_store.get(uuid.UUID(case_id))
+        if isinstance(e, Case.PersonalDataShredded)
+    ]
     assert "30日" in shredding.legal_basis and "365日" not in shredding.legal_basis
 
 
@@ -447,8 +517,11 @@ def test_retention_cleans_what_a_crash_left() -> None:
     keyring.put(young, wrapped)
     assert app.shred_expired_personal_data() == 0
     assert {h.case_id for h in app.vault.held()} == {young}
-    shreddings = [e for e in app.repository.event_store.get(uuid.UUID(case_id))
-                  if isinstance(e, Case.PersonalDataShredded)]
+    shreddings = [
+        e
+        for e in app.repository.event_store.get(uuid.UUID(case_id))
+        if isinstance(e, Case.PersonalDataShredded)
+    ]
     assert [(e.reason, e.shredded_at) for e in shreddings] == [("requested", WHEN)]
 
 
@@ -466,8 +539,12 @@ def test_only_a_closed_complaint_past_its_period_is_archived() -> None:
 def test_a_shredding_recorded_before_v2_reads_as_requested() -> None:
     state = {"unit": "licheng"}
     Case.PersonalDataShredded.upcast_v1_v2(state)
-    assert state == {"unit": "licheng", "reason": "requested", "legal_basis": "",
-                     "shredded_at": None}
+    assert state == {
+        "unit": "licheng",
+        "reason": "requested",
+        "legal_basis": "",
+        "shredded_at": None,
+    }
 
 
 # -- over gRPC ------------------------------------------------------------------------------
@@ -477,8 +554,9 @@ async def test_read_and_list_over_grpc() -> None:
     clock = FakeClock(WHEN)
     app = casework(clock)
     case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-    settings = ServiceSettings(service="casework", environment="test", grpc_port=0,
-                               dev_identity_header=True)
+    settings = ServiceSettings(
+        service="casework", environment="test", grpc_port=0, dev_identity_header=True
+    )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
     register(app, WarningsPolicy(app, clock))(server.server)
     port = await server.start()
@@ -490,33 +568,44 @@ async def test_read_and_list_over_grpc() -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = pb_grpc.CaseworkServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stub.ReadComplainant(pb.ReadComplainantRequest(case_id=case_id),
-                                           metadata=md(OFFICER))
+                await stub.ReadComplainant(
+                    pb.ReadComplainantRequest(case_id=case_id), metadata=md(OFFICER)
+                )
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             for n in range(3):
-                read = await stub.ReadComplainant(pb.ReadComplainantRequest(
-                    case_id=case_id, purpose="follow_up", note=f"第{n + 1}次回访"),
-                    metadata=md(OFFICER))
+                read = await stub.ReadComplainant(
+                    pb.ReadComplainantRequest(
+                        case_id=case_id, purpose="follow_up", note=f"第{n + 1}次回访"
+                    ),
+                    metadata=md(OFFICER),
+                )
                 assert (read.complainant_name, read.read_id) == (NAME, n + 1)
             assert read.read_at == "2026-05-06T01:15:00+00:00"
             page = await stub.ListPersonalDataReads(
-                pb.ListPersonalDataReadsRequest(limit=2), metadata=md(AUDITOR))
+                pb.ListPersonalDataReadsRequest(limit=2), metadata=md(AUDITOR)
+            )
             assert [r.note for r in page.reads] == ["第1次回访", "第2次回访"]
             assert page.next_after_read_id == 2
-            last = await stub.ListPersonalDataReads(pb.ListPersonalDataReadsRequest(
-                after_read_id=page.next_after_read_id, limit=2), metadata=md(AUDITOR))
+            last = await stub.ListPersonalDataReads(
+                pb.ListPersonalDataReadsRequest(after_read_id=page.next_after_read_id, limit=2),
+                metadata=md(AUDITOR),
+            )
             assert [(r.note, r.reader, r.unit, list(r.fields)) for r in last.reads] == [
-                ("第3次回访", OFFICER.render(), "licheng", ["name", "phone"])]
+                ("第3次回访", OFFICER.render(), "licheng", ["name", "phone"])
+            ]
             assert last.next_after_read_id == 0
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stub.ListPersonalDataReads(pb.ListPersonalDataReadsRequest(
-                    since="yesterday"), metadata=md(AUDITOR))
+                await stub.ListPersonalDataReads(
+                    pb.ListPersonalDataReadsRequest(since="yesterday"), metadata=md(AUDITOR)
+                )
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stub.ListPersonalDataReads(pb.ListPersonalDataReadsRequest(),
-                                                 metadata=md(COUNTY_HEAD))
+                await stub.ListPersonalDataReads(
+                    pb.ListPersonalDataReadsRequest(), metadata=md(COUNTY_HEAD)
+                )
             assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     finally:
         await server.stop(0)
-    assert [r.purpose for r in app.read_log.reads(["licheng"], "", None, None, 0, 10)] == \
-        ["follow_up"] * 3
+    assert [r.purpose for r in app.read_log.reads(["licheng"], "", None, None, 0, 10)] == [
+        "follow_up"
+    ] * 3

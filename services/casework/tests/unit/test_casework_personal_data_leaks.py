@@ -44,6 +44,12 @@ def test_every_read_of_personal_data_is_recorded_and_the_city_lists_it() -> None
     read = app.read_complainant(OFFICER, case_id, "feedback", "回访投诉人")
     assert (read.name, read.phone) == (NAME, PHONE)
     [entry] = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, 0, 100)
-    assert (entry.case_id, entry.reader, entry.via, entry.purpose, entry.note,
-            entry.read_at, entry.unit) == (
-        case_id, OFFICER.render(), "", "feedback", "回访投诉人", WHEN, "licheng")
+    assert (
+        entry.case_id,
+        entry.reader,
+        entry.via,
+        entry.purpose,
+        entry.note,
+        entry.read_at,
+        entry.unit,
+    ) == (case_id, OFFICER.render(), "", "feedback", "回访投诉人", WHEN, "licheng")

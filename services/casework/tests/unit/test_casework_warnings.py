@@ -62,7 +62,6 @@ _deliveries = itertools.count(1)
 SHANGHAI_TZ = ZoneInfo("Asia/Shanghai")
 
 
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(WHEN)
@@ -83,27 +82,54 @@ def delivery(aggregate: str = "", version: int = 1) -> DeliveryRef:
 
 
 def raised(app: CaseworkApplication, rule: str | None = None) -> list[Warning.Raised]:
-    events = [app.mapper.to_domain_event(n)
-              for n in app.recorder.select_notifications(1, 100_000)]
-    return [e for e in events
-            if isinstance(e, Warning.Raised) and (rule is None or e.rule == rule)]
+    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 100_000)]
+    return [e for e in events if isinstance(e, Warning.Raised) and (rule is None or e.rule == rule)]
 
 
-def file(policy: WarningsPolicy, year: int, quarter: int, income: int, cost: int = 0,
-         surplus: int | None = None, transferred: int | None = None, zero: bool = False,
-         code: str = CODE, ref: DeliveryRef | None = None, revision: int = 0,
-         expenditure: int = 0) -> bool:
+def file(
+    policy: WarningsPolicy,
+    year: int,
+    quarter: int,
+    income: int,
+    cost: int = 0,
+    surplus: int | None = None,
+    transferred: int | None = None,
+    zero: bool = False,
+    code: str = CODE,
+    ref: DeliveryRef | None = None,
+    revision: int = 0,
+    expenditure: int = 0,
+) -> bool:
     surplus = income - cost - expenditure if surplus is None else surplus
     transferred = surplus if transferred is None else transferred
-    return policy.on_disclosure(code, "licheng", COMPANY, year, quarter, income, cost, surplus,
-                                transferred, zero, False, ref or delivery(), revision=revision,
-                                expenditure_fen=expenditure)
+    return policy.on_disclosure(
+        code,
+        "licheng",
+        COMPANY,
+        year,
+        quarter,
+        income,
+        cost,
+        surplus,
+        transferred,
+        zero,
+        False,
+        ref or delivery(),
+        revision=revision,
+        expenditure_fen=expenditure,
+    )
 
 
-def register(policy: WarningsPolicy, elevators: int = 0, gates: int = 0,
-             leasable: bool = False, code: str = CODE) -> bool:
-    return policy.on_community_registered(code, "licheng", COMPANY, elevators, gates, leasable,
-                                          delivery())
+def register(
+    policy: WarningsPolicy,
+    elevators: int = 0,
+    gates: int = 0,
+    leasable: bool = False,
+    code: str = CODE,
+) -> bool:
+    return policy.on_community_registered(
+        code, "licheng", COMPANY, elevators, gates, leasable, delivery()
+    )
 
 
 def only(app: CaseworkApplication, rule: str) -> Warning:
@@ -117,8 +143,7 @@ def only(app: CaseworkApplication, rule: str) -> Warning:
 # -- disclosure rules ----------------------------------------------------------------------
 
 
-def test_overdue_disclosure_warns_once(app: CaseworkApplication,
-                                       policy: WarningsPolicy) -> None:
+def test_overdue_disclosure_warns_once(app: CaseworkApplication, policy: WarningsPolicy) -> None:
     ref = delivery("community-1", 2)
     assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)
     assert not policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)  # redelivered
@@ -126,27 +151,43 @@ def test_overdue_disclosure_warns_once(app: CaseworkApplication,
     assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, delivery("community-1", 3))
     warning = only(app, DISCLOSURE_OVERDUE)
     assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
-        "licheng", "community", CODE, "2026Q1")
+        "licheng",
+        "community",
+        CODE,
+        "2026Q1",
+    )
     assert warning.id == Warning.create_id(DISCLOSURE_OVERDUE, CODE, "2026Q1")
     assert warning.raised_at == WHEN and warning.status == "raised"
     policy.on_overdue(CODE, "licheng", COMPANY, 2026, 2, delivery())
     assert len(raised(app, DISCLOSURE_OVERDUE)) == 2  # another period, another warning
 
 
-@pytest.mark.parametrize(("elevators", "gates", "leasable", "warns"), [
-    (0, 0, False, False), (1, 0, False, True), (0, 1, False, True), (0, 0, True, True),
-])
-def test_zero_revenue_with_facilities(app: CaseworkApplication, policy: WarningsPolicy,
-                                      elevators: int, gates: int, leasable: bool,
-                                      warns: bool) -> None:
+@pytest.mark.parametrize(
+    ("elevators", "gates", "leasable", "warns"),
+    [
+        (0, 0, False, False),
+        (1, 0, False, True),
+        (0, 1, False, True),
+        (0, 0, True, True),
+    ],
+)
+def test_zero_revenue_with_facilities(
+    app: CaseworkApplication,
+    policy: WarningsPolicy,
+    elevators: int,
+    gates: int,
+    leasable: bool,
+    warns: bool,
+) -> None:
     register(policy, elevators, gates, leasable)
     file(policy, 2026, 1, 0, zero=True)
     assert len(raised(app, ZERO_REVENUE_WITH_FACILITIES)) == int(warns)
     assert raised(app, ZERO_REVENUE_WITH_FACILITIES) == raised(app)  # nothing else
 
 
-def test_revenue_with_facilities_is_no_warning(app: CaseworkApplication,
-                                               policy: WarningsPolicy) -> None:
+def test_revenue_with_facilities_is_no_warning(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     register(policy, elevators=6, gates=2, leasable=True)
     file(policy, 2026, 1, 1)
     assert raised(app) == []
@@ -165,8 +206,9 @@ def test_registration_after_a_zero_revenue_filing_still_warns(
 
 
 @pytest.mark.parametrize(("income", "warns"), [(4_999, True), (5_000, False), (5_001, False)])
-def test_revenue_drop_at_half_the_average(app: CaseworkApplication, policy: WarningsPolicy,
-                                          income: int, warns: bool) -> None:
+def test_revenue_drop_at_half_the_average(
+    app: CaseworkApplication, policy: WarningsPolicy, income: int, warns: bool
+) -> None:
     file(policy, 2025, 3, 8_000)
     file(policy, 2025, 4, 12_000)  # average 10,000
     file(policy, 2026, 1, income)
@@ -177,15 +219,17 @@ def test_revenue_drop_at_half_the_average(app: CaseworkApplication, policy: Warn
         assert details["compared_quarters"] == ["2025Q4", "2025Q3"]
 
 
-def test_revenue_drop_needs_two_previous_quarters(app: CaseworkApplication,
-                                                  policy: WarningsPolicy) -> None:
+def test_revenue_drop_needs_two_previous_quarters(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     file(policy, 2025, 4, 10_000)
     file(policy, 2026, 1, 0)
     assert raised(app, REVENUE_DROP) == []
 
 
-def test_revenue_drop_averages_the_four_previous_quarters(app: CaseworkApplication,
-                                                          policy: WarningsPolicy) -> None:
+def test_revenue_drop_averages_the_four_previous_quarters(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     file(policy, 2024, 4, 1_000_000)  # 2025's quarters drop against it, 2026's do not
     for quarter, income in zip((1, 2, 3, 4), (4_000, 16_000, 10_000, 10_000), strict=True):
         file(policy, 2025, quarter, income)
@@ -201,8 +245,9 @@ def test_previous_quarters_cross_the_year() -> None:
 
 
 @pytest.mark.parametrize(("cost", "warns"), [(7_999, False), (8_000, False), (8_001, True)])
-def test_cost_ratio_above_eighty_percent(app: CaseworkApplication, policy: WarningsPolicy,
-                                         cost: int, warns: bool) -> None:
+def test_cost_ratio_above_eighty_percent(
+    app: CaseworkApplication, policy: WarningsPolicy, cost: int, warns: bool
+) -> None:
     file(policy, 2026, 1, 10_000, cost)
     assert len(raised(app, COST_RATIO)) == int(warns)
     assert len(raised(app)) == int(warns)
@@ -213,17 +258,24 @@ def test_cost_ratio_needs_income(app: CaseworkApplication, policy: WarningsPolic
     assert raised(app, COST_RATIO) == []
 
 
-@pytest.mark.parametrize(("surplus", "transferred", "warns"), [
-    (1, 0, True), (0, 0, False), (100, 1, False),
-])
-def test_surplus_not_transferred(app: CaseworkApplication, policy: WarningsPolicy,
-                                 surplus: int, transferred: int, warns: bool) -> None:
+@pytest.mark.parametrize(
+    ("surplus", "transferred", "warns"),
+    [
+        (1, 0, True),
+        (0, 0, False),
+        (100, 1, False),
+    ],
+)
+def test_surplus_not_transferred(
+    app: CaseworkApplication, policy: WarningsPolicy, surplus: int, transferred: int, warns: bool
+) -> None:
     file(policy, 2026, 1, surplus, 0, surplus, transferred)
     assert len(raised(app, SURPLUS_NOT_TRANSFERRED)) == int(warns)
 
 
-def test_a_disclosure_warning_is_raised_once(app: CaseworkApplication,
-                                            policy: WarningsPolicy) -> None:
+def test_a_disclosure_warning_is_raised_once(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     ref = delivery("disclosure-1", 1)
     assert file(policy, 2026, 1, 10_000, 9_000, ref=ref)
     assert not file(policy, 2026, 1, 10_000, 9_000, ref=ref)  # redelivered: nothing
@@ -235,8 +287,9 @@ def test_a_disclosure_warning_is_raised_once(app: CaseworkApplication,
     assert len(raised(app, COST_RATIO)) == 2
 
 
-def test_an_older_revision_arriving_late_changes_nothing(app: CaseworkApplication,
-                                                         policy: WarningsPolicy) -> None:
+def test_an_older_revision_arriving_late_changes_nothing(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     file(policy, 2026, 1, 10_000, 1_000, revision=2)
     file(policy, 2026, 1, 10_000, 9_000, revision=1)
     assert raised(app) == []
@@ -247,18 +300,23 @@ def test_an_older_revision_arriving_late_changes_nothing(app: CaseworkApplicatio
 T0 = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)  # 1 April, 10:00 Shanghai (2026Q2)
 
 
-def complain(policy: WarningsPolicy, at: datetime, ref: DeliveryRef | None = None,
-             code: str = CODE) -> bool:
+def complain(
+    policy: WarningsPolicy, at: datetime, ref: DeliveryRef | None = None, code: str = CODE
+) -> bool:
     return policy.on_complaint(code, "licheng", COMPANY, at, ref or delivery())
 
 
-@pytest.mark.parametrize(("third", "warns"), [
-    (timedelta(days=89), True), (timedelta(days=90), True),
-    (timedelta(days=90, seconds=1), False),
-])
-def test_three_complaints_within_ninety_days(app: CaseworkApplication,
-                                            policy: WarningsPolicy, third: timedelta,
-                                            warns: bool) -> None:
+@pytest.mark.parametrize(
+    ("third", "warns"),
+    [
+        (timedelta(days=89), True),
+        (timedelta(days=90), True),
+        (timedelta(days=90, seconds=1), False),
+    ],
+)
+def test_three_complaints_within_ninety_days(
+    app: CaseworkApplication, policy: WarningsPolicy, third: timedelta, warns: bool
+) -> None:
     complain(policy, T0)
     complain(policy, T0 + timedelta(days=10))
     assert raised(app) == []  # two are not a pattern
@@ -268,8 +326,9 @@ def test_three_complaints_within_ninety_days(app: CaseworkApplication,
         assert only(app, REPEAT_COMPLAINTS).period == "2026Q2"
 
 
-def test_repeat_complaints_once_per_quarter(app: CaseworkApplication,
-                                           policy: WarningsPolicy) -> None:
+def test_repeat_complaints_once_per_quarter(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     ref = delivery("case-3")
     complain(policy, T0)
     complain(policy, T0 + timedelta(days=10))
@@ -283,8 +342,9 @@ def test_repeat_complaints_once_per_quarter(app: CaseworkApplication,
     assert [e.period for e in raised(app, REPEAT_COMPLAINTS)] == ["2026Q2", "2026Q3"]
 
 
-def test_a_complaint_about_no_community_counts_for_none(app: CaseworkApplication,
-                                                        policy: WarningsPolicy) -> None:
+def test_a_complaint_about_no_community_counts_for_none(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     ref = delivery()
     assert complain(policy, T0, ref, code="")
     assert not complain(policy, T0, ref, code="")
@@ -295,15 +355,19 @@ def test_a_complaint_about_no_community_counts_for_none(app: CaseworkApplication
 END_OF_16_APRIL = timedelta(days=15, hours=14)
 
 
-@pytest.mark.parametrize(("feedback_after", "now_after", "due"), [
-    (None, END_OF_16_APRIL - timedelta(seconds=1), False),
-    (None, END_OF_16_APRIL, True),
-    (timedelta(days=14), timedelta(days=100), False),
-    (END_OF_16_APRIL - timedelta(seconds=1), timedelta(days=100), False),
-    (END_OF_16_APRIL, timedelta(days=100), True),
-])
-def test_complaint_without_feedback(feedback_after: timedelta | None, now_after: timedelta,
-                                    due: bool) -> None:
+@pytest.mark.parametrize(
+    ("feedback_after", "now_after", "due"),
+    [
+        (None, END_OF_16_APRIL - timedelta(seconds=1), False),
+        (None, END_OF_16_APRIL, True),
+        (timedelta(days=14), timedelta(days=100), False),
+        (END_OF_16_APRIL - timedelta(seconds=1), timedelta(days=100), False),
+        (END_OF_16_APRIL, timedelta(days=100), True),
+    ],
+)
+def test_complaint_without_feedback(
+    feedback_after: timedelta | None, now_after: timedelta, due: bool
+) -> None:
     """complaint_without_feedback (plan 五（三）: 处理结果应同步反馈投诉人; 15 days local
     configuration): the period's last day lasts until 24:00 Shanghai (民法典 Art. 201, 203)."""
     feedback_at = None if feedback_after is None else T0 + feedback_after
@@ -313,28 +377,34 @@ def test_complaint_without_feedback(feedback_after: timedelta | None, now_after:
         assert details["feedback_due_on"] == "2026-04-16"
 
 
-@pytest.mark.parametrize(("received", "due_on"), [
-    # 15 days from 16 September 2026 end on 1 October, inside the National Day holiday
-    # (1–7 October 2026): the feedback is due on Thursday 8 October.
-    (datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI_TZ), date(2026, 10, 8)),
-    # 15 days from 13 January 2025 end on 28 January, the first day of the Spring Festival
-    # holiday (28 January – 4 February 2025): due on Wednesday 5 February.
-    (datetime(2025, 1, 13, 9, 0, tzinfo=SHANGHAI_TZ), date(2025, 2, 5)),
-])
+@pytest.mark.parametrize(
+    ("received", "due_on"),
+    [
+        # 15 days from 16 September 2026 end on 1 October, inside the National Day holiday
+        # (1–7 October 2026): the feedback is due on Thursday 8 October.
+        (datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI_TZ), date(2026, 10, 8)),
+        # 15 days from 13 January 2025 end on 28 January, the first day of the Spring Festival
+        # holiday (28 January – 4 February 2025): due on Wednesday 5 February.
+        (datetime(2025, 1, 13, 9, 0, tzinfo=SHANGHAI_TZ), date(2025, 2, 5)),
+    ],
+)
 def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: date) -> None:
     """The complaint feedback period ends on a working day by the State Council's holiday
     calendar (campaign.workdays.CHINA.add_days; 民法典 Art. 201, 203)."""
     assert feedback_due_on(received, DEFAULT_RULES) == due_on
     last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI_TZ)
     assert complaint_without_feedback(received, None, last_moment, DEFAULT_RULES) is None
-    details = complaint_without_feedback(received, None, last_moment + timedelta(seconds=1),
-                                         DEFAULT_RULES)
+    details = complaint_without_feedback(
+        received, None, last_moment + timedelta(seconds=1), DEFAULT_RULES
+    )
     assert details is not None and details["feedback_due_on"] == due_on.isoformat()
     assert details["calendar_version"] == CHINA.version
 
 
 def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
-    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock,
+    app: CaseworkApplication,
+    policy: WarningsPolicy,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """2027's holidays are not entered (its State Council notice is not available): a feedback
@@ -346,11 +416,17 @@ def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
         complaint_without_feedback(late_december, None, clock.now, DEFAULT_RULES)
     stuck, overdue = str(uuid.uuid4()), str(uuid.uuid4())
     with caplog.at_level("WARNING"):
-        assert policy.sweep_complaint_feedback([
-            OpenComplaint(stuck, "licheng", CODE, late_december),
-            OpenComplaint(overdue, "licheng", CODE,
-                          datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ)),
-        ]) == 1
+        assert (
+            policy.sweep_complaint_feedback(
+                [
+                    OpenComplaint(stuck, "licheng", CODE, late_december),
+                    OpenComplaint(
+                        overdue, "licheng", CODE, datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ)
+                    ),
+                ]
+            )
+            == 1
+        )
     assert [e.subject for e in raised(app, COMPLAINT_WITHOUT_FEEDBACK)] == [overdue]
     assert stuck in caplog.text and "2027" in caplog.text
 
@@ -371,19 +447,30 @@ def test_complaint_without_feedback_raised_once_by_the_sweep(
 # -- inspection ----------------------------------------------------------------------------
 
 
-def find(policy: WarningsPolicy, at: datetime, finding: str = "", unit: str = "licheng",
-         ref: DeliveryRef | None = None) -> bool:
+def find(
+    policy: WarningsPolicy,
+    at: datetime,
+    finding: str = "",
+    unit: str = "licheng",
+    ref: DeliveryRef | None = None,
+) -> bool:
     finding = finding or f"finding-{next(_deliveries)}"
-    return policy.on_violation(COMPANY, unit, finding, at, ref or delivery(finding),
-                               community_code=CODE, kind="B6")
+    return policy.on_violation(
+        COMPANY, unit, finding, at, ref or delivery(finding), community_code=CODE, kind="B6"
+    )
 
 
-@pytest.mark.parametrize(("second", "warns"), [
-    (timedelta(days=364), True), (timedelta(days=365), True),
-    (timedelta(days=365, seconds=1), False),
-])
-def test_two_findings_within_a_year(app: CaseworkApplication, policy: WarningsPolicy,
-                                    second: timedelta, warns: bool) -> None:
+@pytest.mark.parametrize(
+    ("second", "warns"),
+    [
+        (timedelta(days=364), True),
+        (timedelta(days=365), True),
+        (timedelta(days=365, seconds=1), False),
+    ],
+)
+def test_two_findings_within_a_year(
+    app: CaseworkApplication, policy: WarningsPolicy, second: timedelta, warns: bool
+) -> None:
     find(policy, WHEN)
     assert raised(app) == []
     find(policy, WHEN + second)
@@ -391,13 +478,17 @@ def test_two_findings_within_a_year(app: CaseworkApplication, policy: WarningsPo
     if warns:
         warning = only(app, REPEAT_VIOLATIONS)
         assert (warning.subject_kind, warning.subject, warning.unit) == (
-            "company", COMPANY, "licheng")
+            "company",
+            COMPANY,
+            "licheng",
+        )
         assert warning.period == str((WHEN + second).year)
         assert len(warning.details["finding_ids"]) == 2
 
 
-def test_one_finding_delivered_twice_counts_once(app: CaseworkApplication,
-                                                 policy: WarningsPolicy) -> None:
+def test_one_finding_delivered_twice_counts_once(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     ref = delivery("finding-x")
     assert find(policy, WHEN, "finding-x", ref=ref)
     assert not find(policy, WHEN, "finding-x", ref=ref)  # the same delivery
@@ -408,8 +499,9 @@ def test_one_finding_delivered_twice_counts_once(app: CaseworkApplication,
     assert len(raised(app, REPEAT_VIOLATIONS)) == 1
 
 
-def test_findings_in_two_units_are_the_citys_warning(app: CaseworkApplication,
-                                                     policy: WarningsPolicy) -> None:
+def test_findings_in_two_units_are_the_citys_warning(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     find(policy, WHEN, unit="licheng")
     find(policy, WHEN + timedelta(days=1), unit="xianyou")
     warning = only(app, REPEAT_VIOLATIONS)
@@ -420,18 +512,22 @@ def test_findings_in_two_units_are_the_citys_warning(app: CaseworkApplication,
     assert policy.acknowledge(city, str(warning.id), "").status == "acknowledged"
 
 
-def test_rectification_overdue_warns_once(app: CaseworkApplication,
-                                          policy: WarningsPolicy) -> None:
+def test_rectification_overdue_warns_once(app: CaseworkApplication, policy: WarningsPolicy) -> None:
     deadline = datetime(2026, 7, 5, 18, 0, tzinfo=UTC)  # 6 July, 02:00 Shanghai
     ref = delivery("finding-1", 3)
-    assert policy.on_rectification_overdue("finding-1", "licheng", CODE, COMPANY, "B6",
-                                           deadline, ref)
-    assert not policy.on_rectification_overdue("finding-1", "licheng", CODE, COMPANY, "B6",
-                                               deadline, ref)
+    assert policy.on_rectification_overdue(
+        "finding-1", "licheng", CODE, COMPANY, "B6", deadline, ref
+    )
+    assert not policy.on_rectification_overdue(
+        "finding-1", "licheng", CODE, COMPANY, "B6", deadline, ref
+    )
     warning = only(app, RECTIFICATION_OVERDUE)
     case_id = str(Case.create_id("rectification:finding-1"))  # the case the finding opened
     assert (warning.subject_kind, warning.subject, warning.period) == (
-        "case", case_id, "2026-07-06")
+        "case",
+        case_id,
+        "2026-07-06",
+    )
     assert warning.details["finding_id"] == "finding-1"
 
 
@@ -451,16 +547,18 @@ def test_close_needs_evidence(policy: WarningsPolicy, warning_id: str) -> None:
     assert policy.warning(warning_id).status == "raised"
 
 
-def test_acknowledge_then_close_with_evidence(policy: WarningsPolicy, clock: FakeClock,
-                                              warning_id: str) -> None:
+def test_acknowledge_then_close_with_evidence(
+    policy: WarningsPolicy, clock: FakeClock, warning_id: str
+) -> None:
     acknowledged = policy.acknowledge(BUREAU, warning_id, "已督促企业补报")
     assert acknowledged.status == "acknowledged" and acknowledged.acknowledged_at == WHEN
     assert acknowledged.acknowledged_by == BUREAU.render()
     with pytest.raises(RuleViolated):
         policy.acknowledge(BUREAU, warning_id, "again")
     clock.now = WHEN + timedelta(days=3)
-    closed = policy.close(BUREAU, warning_id, [" photo-1.jpg ", "disclosure-2026Q1.pdf"],
-                          "已补报并张贴公示")
+    closed = policy.close(
+        BUREAU, warning_id, [" photo-1.jpg ", "disclosure-2026Q1.pdf"], "已补报并张贴公示"
+    )
     assert closed.status == "closed" and closed.closed_at == WHEN + timedelta(days=3)
     assert closed.evidence_refs == ["photo-1.jpg", "disclosure-2026Q1.pdf"]
     with pytest.raises(RuleViolated):
@@ -473,28 +571,32 @@ def test_close_without_acknowledging_first(policy: WarningsPolicy, warning_id: s
     assert policy.close(BUREAU, warning_id, ["p.jpg"], "").status == "closed"
 
 
-def test_a_retried_close_returns_the_first_result(app: CaseworkApplication,
-                                                  policy: WarningsPolicy,
-                                                  warning_id: str) -> None:
+def test_a_retried_close_returns_the_first_result(
+    app: CaseworkApplication, policy: WarningsPolicy, warning_id: str
+) -> None:
     first = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
     again = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
     assert first.version == again.version == 2
 
 
-@pytest.mark.parametrize(("identity", "allowed"), [
-    (BUREAU, True),
-    (Identity("property-bureau", "officer", "putian"), True),
-    (Identity("discipline", "supervisor", "licheng"), True),
-    (Identity("discipline", "supervisor", "putian"), True),
-    (Identity("property-bureau", "officer", "xianyou"), False),
-    (Identity("discipline", "supervisor", "xianyou"), False),
-    (Identity("township", "officer", "licheng"), False),
-    (Identity("police", "investigator", "licheng", "putian-psb-licheng"), False),
-    (Identity("credit-office", "officer", "putian"), False),
-    (Identity("property-company", "manager", "licheng", COMPANY), False),
-])
-def test_who_may_act_on_a_warning(policy: WarningsPolicy, warning_id: str,
-                                  identity: Identity, allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("identity", "allowed"),
+    [
+        (BUREAU, True),
+        (Identity("property-bureau", "officer", "putian"), True),
+        (Identity("discipline", "supervisor", "licheng"), True),
+        (Identity("discipline", "supervisor", "putian"), True),
+        (Identity("property-bureau", "officer", "xianyou"), False),
+        (Identity("discipline", "supervisor", "xianyou"), False),
+        (Identity("township", "officer", "licheng"), False),
+        (Identity("police", "investigator", "licheng", "putian-psb-licheng"), False),
+        (Identity("credit-office", "officer", "putian"), False),
+        (Identity("property-company", "manager", "licheng", COMPANY), False),
+    ],
+)
+def test_who_may_act_on_a_warning(
+    policy: WarningsPolicy, warning_id: str, identity: Identity, allowed: bool
+) -> None:
     if allowed:
         assert policy.view(identity, warning_id).id == uuid.UUID(warning_id)
         policy.acknowledge(identity, warning_id, "")
@@ -518,8 +620,9 @@ def test_unknown_warning(policy: WarningsPolicy) -> None:
 # -- versioned rules -----------------------------------------------------------------------
 
 
-def test_the_rules_version_is_on_the_raised_event(app: CaseworkApplication,
-                                                  clock: FakeClock) -> None:
+def test_the_rules_version_is_on_the_raised_event(
+    app: CaseworkApplication, clock: FakeClock
+) -> None:
     rules = WarningRules(version="test-2026.9", legal_basis="测试", cost_ratio_percent=50)
     policy = WarningsPolicy(app, clock, rules)
     file(policy, 2026, 1, 10_000, 5_001)  # above 50%, below the default 80%
@@ -532,16 +635,28 @@ def test_the_rules_version_is_on_the_raised_event(app: CaseworkApplication,
 
 def test_default_rules_are_versioned_with_a_legal_basis() -> None:
     assert DEFAULT_RULES.version and DEFAULT_RULES.legal_basis
-    assert (DEFAULT_RULES.revenue_drop_percent, DEFAULT_RULES.cost_ratio_percent,
-            DEFAULT_RULES.repeat_complaints, DEFAULT_RULES.repeat_complaints_days,
-            DEFAULT_RULES.feedback_days, DEFAULT_RULES.repeat_violations,
-            DEFAULT_RULES.repeat_violations_days) == (50, 80, 3, 90, 15, 2, 365)
+    assert (
+        DEFAULT_RULES.revenue_drop_percent,
+        DEFAULT_RULES.cost_ratio_percent,
+        DEFAULT_RULES.repeat_complaints,
+        DEFAULT_RULES.repeat_complaints_days,
+        DEFAULT_RULES.feedback_days,
+        DEFAULT_RULES.repeat_violations,
+        DEFAULT_RULES.repeat_violations_days,
+    ) == (50, 80, 3, 90, 15, 2, 365)
 
 
-@pytest.mark.parametrize("change", [
-    {"version": " "}, {"revenue_drop_percent": 0}, {"repeat_complaints": 1},
-    {"repeat_complaints": 33}, {"revenue_min_history": 5}, {"feedback_days": 0},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"version": " "},
+        {"revenue_drop_percent": 0},
+        {"repeat_complaints": 1},
+        {"repeat_complaints": 33},
+        {"revenue_min_history": 5},
+        {"feedback_days": 0},
+    ],
+)
 def test_bad_rules_are_refused(change: dict[str, Any]) -> None:
     values: dict[str, Any] = {"version": "v", "legal_basis": "x", **change}
     with pytest.raises(ValueError, match="bad"):
@@ -556,12 +671,16 @@ def sample(name: str) -> dict[str, Any]:
     return loaded
 
 
-def test_subscriptions_map_the_contract_events(app: CaseworkApplication,
-                                               policy: WarningsPolicy) -> None:
+def test_subscriptions_map_the_contract_events(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     subscriptions = warning_subscriptions(policy)
     # One Kafka group per topic (one group over three topics rebalances needlessly).
     assert {s.consumer for s in subscriptions} == {
-        f"{WARNINGS}.disclosure", f"{WARNINGS}.inspection", f"{WARNINGS}.casework"}
+        f"{WARNINGS}.disclosure",
+        f"{WARNINGS}.inspection",
+        f"{WARNINGS}.casework",
+    }
     by_topic = {s.topic: s for s in subscriptions}
     assert set(by_topic) == {DISCLOSURE_EVENTS, INSPECTION_EVENTS, CASEWORK_EVENTS}
 
@@ -576,24 +695,46 @@ def test_subscriptions_map_the_contract_events(app: CaseworkApplication,
     assert deliver(DISCLOSURE_EVENTS, registered)
     assert not deliver(DISCLOSURE_EVENTS, registered)  # redelivered
     filed = sample("pubrev.disclosure.DisclosureFiled.v1")
-    zero = {**filed["figures"], "income": [], "income_total_fen": 0, "operating_cost_fen": 0,
-            "expenditure_total_fen": 0, "surplus_fen": 0, "owners_share_fen": 0,
-            "transferred_to_maintenance_fund_fen": 0}
-    assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureFiled.v1",
-                   figures=zero, zero_revenue=True)
+    zero = {
+        **filed["figures"],
+        "income": [],
+        "income_total_fen": 0,
+        "operating_cost_fen": 0,
+        "expenditure_total_fen": 0,
+        "surplus_fen": 0,
+        "owners_share_fen": 0,
+        "transferred_to_maintenance_fund_fen": 0,
+    }
+    assert deliver(
+        DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureFiled.v1", figures=zero, zero_revenue=True
+    )
     amended = sample("pubrev.disclosure.DisclosureAmended.v1")
-    assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureAmended.v1",
-                   figures={**amended["figures"], "transferred_to_maintenance_fund_fen": 0,
-                            "owners_share_fen": amended["figures"]["surplus_fen"]})
+    assert deliver(
+        DISCLOSURE_EVENTS,
+        "pubrev.disclosure.DisclosureAmended.v1",
+        figures={
+            **amended["figures"],
+            "transferred_to_maintenance_fund_fen": 0,
+            "owners_share_fen": amended["figures"]["surplus_fen"],
+        },
+    )
     assert deliver(DISCLOSURE_EVENTS, "pubrev.disclosure.DisclosureOverdue.v1")
     assert deliver(INSPECTION_EVENTS, "pubrev.inspection.ViolationFound.v1")
-    assert deliver(INSPECTION_EVENTS, "pubrev.inspection.ViolationFound.v1",
-                   aggregate_id=str(uuid.uuid4()))
+    assert deliver(
+        INSPECTION_EVENTS, "pubrev.inspection.ViolationFound.v1", aggregate_id=str(uuid.uuid4())
+    )
     assert deliver(INSPECTION_EVENTS, "pubrev.inspection.RectificationOverdue.v1")
     assert deliver(CASEWORK_EVENTS, "pubrev.casework.ComplaintReceived.v1")
     rules = sorted(e.rule for e in raised(app))
-    assert rules == sorted([ZERO_REVENUE_WITH_FACILITIES, SURPLUS_NOT_TRANSFERRED,
-                            DISCLOSURE_OVERDUE, REPEAT_VIOLATIONS, RECTIFICATION_OVERDUE])
+    assert rules == sorted(
+        [
+            ZERO_REVENUE_WITH_FACILITIES,
+            SURPLUS_NOT_TRANSFERRED,
+            DISCLOSURE_OVERDUE,
+            REPEAT_VIOLATIONS,
+            RECTIFICATION_OVERDUE,
+        ]
+    )
     overdue = only(app, RECTIFICATION_OVERDUE)
     finding = sample("pubrev.inspection.RectificationOverdue.v1")["aggregate_id"]
     assert overdue.details["finding_id"] == finding
@@ -606,8 +747,9 @@ def test_subscriptions_map_the_contract_events(app: CaseworkApplication,
 # -- what the policy remembers -------------------------------------------------------------
 
 
-def test_the_facts_keep_the_last_eight_quarters(app: CaseworkApplication,
-                                                policy: WarningsPolicy) -> None:
+def test_the_facts_keep_the_last_eight_quarters(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     for n in range(10):
         file(policy, 2024 + n // 4, n % 4 + 1, 10_000)
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
@@ -619,26 +761,29 @@ def test_the_facts_keep_the_last_eight_quarters(app: CaseworkApplication,
     assert facts is not None and facts.version == version
 
 
-def test_a_finding_of_no_known_company_is_only_tracked(app: CaseworkApplication,
-                                                       policy: WarningsPolicy) -> None:
+def test_a_finding_of_no_known_company_is_only_tracked(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     ref = delivery()
     assert policy.on_violation("", "licheng", "finding-9", WHEN, ref)
     assert app.already_applied(ref) and raised(app) == []
 
 
-def test_later_events_carry_unit_rule_and_subject(app: CaseworkApplication,
-                                                  policy: WarningsPolicy,
-                                                  warning_id: str) -> None:
+def test_later_events_carry_unit_rule_and_subject(
+    app: CaseworkApplication, policy: WarningsPolicy, warning_id: str
+) -> None:
     # What a projection or the contract translation (WarningClosedV1) needs, in the event.
     policy.acknowledge(BUREAU, warning_id, "收到")
     policy.close(BUREAU, warning_id, ["p.jpg"], "已办结")
     entries = app.history(uuid.UUID(warning_id), 0, 10)
-    assert [e.type for e in entries] == ["Warning.Raised", "Warning.Acknowledged",
-                                         "Warning.Closed"]
+    assert [e.type for e in entries] == ["Warning.Raised", "Warning.Acknowledged", "Warning.Closed"]
     assert entries[1].payload["unit"] == "licheng"
     assert {k: entries[2].payload[k] for k in ("unit", "rule", "subject", "evidence_refs")} == {
-        "unit": "licheng", "rule": DISCLOSURE_OVERDUE, "subject": CODE,
-        "evidence_refs": ["p.jpg"]}
+        "unit": "licheng",
+        "rule": DISCLOSURE_OVERDUE,
+        "subject": CODE,
+        "evidence_refs": ["p.jpg"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -664,8 +809,9 @@ def paced(clock: FakeClock) -> tuple[CaseworkApplication, WarningsPolicy]:
     return app, WarningsPolicy(app, clock)
 
 
-def plan_with_checks(policy: WarningsPolicy, unit: str, quota: int, checked: int,
-                     plan_id: str = "") -> str:
+def plan_with_checks(
+    policy: WarningsPolicy, unit: str, quota: int, checked: int, plan_id: str = ""
+) -> str:
     plan_id = plan_id or f"plan-{unit}"
     assert policy.on_plan(plan_id, unit, 2026, quota, DeliveryRef("w", plan_id, 1))
     for n in range(checked):
@@ -683,11 +829,21 @@ def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
     assert policy.sweep_quota_pace(["licheng"]) == 1
     warning = only(app, UNIT_BEHIND_QUOTA)
     assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
-        "licheng", "unit", "licheng", "2026-12")
-    assert {k: warning.details[k] for k in ("quota", "checked", "expected_by_now",
-                                            "tolerance_percent", "pace_version")} == {
-        "quota": 50, "checked": 45, "expected_by_now": 50, "tolerance_percent": 0,
-        "pace_version": DEFAULT_PACE.version}
+        "licheng",
+        "unit",
+        "licheng",
+        "2026-12",
+    )
+    assert {
+        k: warning.details[k]
+        for k in ("quota", "checked", "expected_by_now", "tolerance_percent", "pace_version")
+    } == {
+        "quota": 50,
+        "checked": 45,
+        "expected_by_now": 50,
+        "tolerance_percent": 0,
+        "pace_version": DEFAULT_PACE.version,
+    }
     assert WORK_PLAN in warning.details["legal_basis"]
 
 
@@ -734,37 +890,73 @@ def test_quota_pace_sweep_raises_once_a_month(caplog: pytest.LogCaptureFixture) 
     assert "2028" in caplog.text
 
 
-def test_pace_follows_the_inspection_events(app: CaseworkApplication,
-                                            policy: WarningsPolicy,
-                                            clock: FakeClock) -> None:
+def test_pace_follows_the_inspection_events(
+    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock
+) -> None:
     """SpotCheckPlanned of the city (unit putian) and of a county set their paces; a
     SpotCheckDone counts for the plan it names (plan_id), whatever its community's unit."""
     by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
     plan_model, on_planned = by_type["pubrev.inspection.SpotCheckPlanned.v1"]
     done_model, on_done = by_type["pubrev.inspection.SpotCheckDone.v1"]
     city_plan = str(uuid.uuid4())
-    planned: Any = plan_model.model_validate({
-        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": city_plan,
-        "unit": "putian", "checked_unit": "putian", "communities": 200, "quota": 30})
+    planned: Any = plan_model.model_validate(
+        {
+            **sample("pubrev.inspection.SpotCheckPlanned.v1"),
+            "aggregate_id": city_plan,
+            "unit": "putian",
+            "checked_unit": "putian",
+            "communities": 200,
+            "quota": 30,
+        }
+    )
     assert on_planned(planned, DeliveryRef(WARNINGS, city_plan, 1))
-    done: Any = done_model.model_validate({
-        **sample("pubrev.inspection.SpotCheckDone.v1"), "plan_id": city_plan,
-        "unit": "chengxiang", "community_code": "CX-0001"})
+    done: Any = done_model.model_validate(
+        {
+            **sample("pubrev.inspection.SpotCheckDone.v1"),
+            "plan_id": city_plan,
+            "unit": "chengxiang",
+            "community_code": "CX-0001",
+        }
+    )
     assert on_done(done, DeliveryRef(WARNINGS, str(done.aggregate_id), 1))
     # A cross check of chengxiang by licheng's team counts for chengxiang (plan 四（四）).
     county_plan, cross_plan = str(uuid.uuid4()), str(uuid.uuid4())
-    assert on_planned(plan_model.model_validate({
-        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": county_plan,
-        "unit": "chengxiang", "checked_unit": "chengxiang", "quota": 2}),
-        DeliveryRef(WARNINGS, county_plan, 1))
-    assert on_planned(plan_model.model_validate({
-        **sample("pubrev.inspection.SpotCheckPlanned.v1"), "aggregate_id": cross_plan,
-        "kind": "cross", "quarter": 3, "unit": "licheng", "checked_unit": "chengxiang",
-        "quota": 5}), DeliveryRef(WARNINGS, cross_plan, 1))
+    assert on_planned(
+        plan_model.model_validate(
+            {
+                **sample("pubrev.inspection.SpotCheckPlanned.v1"),
+                "aggregate_id": county_plan,
+                "unit": "chengxiang",
+                "checked_unit": "chengxiang",
+                "quota": 2,
+            }
+        ),
+        DeliveryRef(WARNINGS, county_plan, 1),
+    )
+    assert on_planned(
+        plan_model.model_validate(
+            {
+                **sample("pubrev.inspection.SpotCheckPlanned.v1"),
+                "aggregate_id": cross_plan,
+                "kind": "cross",
+                "quarter": 3,
+                "unit": "licheng",
+                "checked_unit": "chengxiang",
+                "quota": 5,
+            }
+        ),
+        DeliveryRef(WARNINGS, cross_plan, 1),
+    )
     for plan_id, code in ((county_plan, "CX-0002"), (cross_plan, "CX-0003")):
-        checked: Any = done_model.model_validate({
-            **sample("pubrev.inspection.SpotCheckDone.v1"), "aggregate_id": str(uuid.uuid4()),
-            "plan_id": plan_id, "unit": "chengxiang", "community_code": code})
+        checked: Any = done_model.model_validate(
+            {
+                **sample("pubrev.inspection.SpotCheckDone.v1"),
+                "aggregate_id": str(uuid.uuid4()),
+                "plan_id": plan_id,
+                "unit": "chengxiang",
+                "community_code": code,
+            }
+        )
         assert on_done(checked, DeliveryRef(WARNINGS, str(checked.aggregate_id), 1))
     clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI_TZ)
     assert policy.sweep_quota_pace(["putian", "chengxiang", "licheng"]) == 1
@@ -779,10 +971,16 @@ def deficit_figures(income: int, cost: int, expenditure: int) -> dict[str, Any]:
     """DisclosureFiled figures of a deficit quarter: nothing left to distribute or transfer."""
     filed = sample("pubrev.disclosure.DisclosureFiled.v1")["figures"]
     lines = [{**filed["income"][0], "amount_fen": income}] if income else []
-    return {**filed, "income": lines, "income_total_fen": income, "operating_cost_fen": cost,
-            "expenditure_total_fen": expenditure,
-            "surplus_fen": income - cost - expenditure, "owners_share_fen": 0,
-            "transferred_to_maintenance_fund_fen": 0}
+    return {
+        **filed,
+        "income": lines,
+        "income_total_fen": income,
+        "operating_cost_fen": cost,
+        "expenditure_total_fen": expenditure,
+        "surplus_fen": income - cost - expenditure,
+        "owners_share_fen": 0,
+        "transferred_to_maintenance_fund_fen": 0,
+    }
 
 
 def test_deficit_quarter_warns_once_per_community_and_quarter_through_the_consumer(
@@ -795,37 +993,46 @@ def test_deficit_quarter_warns_once_per_community_and_quarter_through_the_consum
     by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
     model, handler = by_type["pubrev.disclosure.DisclosureFiled.v1"]
     body = sample("pubrev.disclosure.DisclosureFiled.v1")
-    event: Any = model.model_validate(
-        {**body, "figures": deficit_figures(10_000, 8_000, 5_000)})
+    event: Any = model.model_validate({**body, "figures": deficit_figures(10_000, 8_000, 5_000)})
     ref = DeliveryRef(WARNINGS, str(event.aggregate_id), 1)
     assert handler(event, ref)
     assert not handler(event, ref)  # redelivered
     amended_model, on_amended = by_type["pubrev.disclosure.DisclosureAmended.v1"]
-    amended: Any = amended_model.model_validate({
-        **sample("pubrev.disclosure.DisclosureAmended.v1"),
-        "community_code": body["community_code"], "year": body["year"],
-        "quarter": body["quarter"], "figures": deficit_figures(10_000, 8_000, 6_000)})
+    amended: Any = amended_model.model_validate(
+        {
+            **sample("pubrev.disclosure.DisclosureAmended.v1"),
+            "community_code": body["community_code"],
+            "year": body["year"],
+            "quarter": body["quarter"],
+            "figures": deficit_figures(10_000, 8_000, 6_000),
+        }
+    )
     assert on_amended(amended, DeliveryRef(WARNINGS, str(amended.aggregate_id), 2))
     warning = only(app, DEFICIT_QUARTER)  # the amendment, still a deficit: the same warning
     assert [e.rule for e in raised(app)] == [DEFICIT_QUARTER]
     assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
-        body["unit"], "community", body["community_code"],
-        f"{body['year']}Q{body['quarter']}")
-    assert {k: warning.details[k] for k in ("income_fen", "cost_fen", "expenditure_fen",
-                                            "deficit_fen")} == {
-        "income_fen": 10_000, "cost_fen": 8_000, "expenditure_fen": 5_000,
-        "deficit_fen": 3_000}
+        body["unit"],
+        "community",
+        body["community_code"],
+        f"{body['year']}Q{body['quarter']}",
+    )
+    assert {
+        k: warning.details[k] for k in ("income_fen", "cost_fen", "expenditure_fen", "deficit_fen")
+    } == {"income_fen": 10_000, "cost_fen": 8_000, "expenditure_fen": 5_000, "deficit_fen": 3_000}
     assert WORK_PLAN in warning.details["legal_basis"]
 
 
-def test_a_deficit_without_income_divides_by_nothing(app: CaseworkApplication,
-                                                     policy: WarningsPolicy) -> None:
+def test_a_deficit_without_income_divides_by_nothing(
+    app: CaseworkApplication, policy: WarningsPolicy
+) -> None:
     """cost_ratio needs income (no division by zero), surplus_not_transferred needs a surplus:
     on a zero-income deficit only deficit_quarter speaks (DOMAIN.md §8)."""
     file(policy, 2026, 1, 0, cost=500, expenditure=200, transferred=0, zero=True)
     file(policy, 2026, 2, 0, cost=500, expenditure=0, transferred=0, zero=True)
     assert [(e.rule, e.period) for e in raised(app)] == [
-        (DEFICIT_QUARTER, "2026Q1"), (DEFICIT_QUARTER, "2026Q2")]
+        (DEFICIT_QUARTER, "2026Q1"),
+        (DEFICIT_QUARTER, "2026Q2"),
+    ]
     assert only_period(app, DEFICIT_QUARTER, "2026Q1").details["deficit_fen"] == 700
 
 
@@ -856,8 +1063,11 @@ def test_a_stored_disclosure_note_without_expenditure_still_loads() -> None:
     (income − cost − expenditure = surplus, DOMAIN.md §3)."""
     app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     facts = CommunityFacts(CODE, "licheng")
-    facts.note_disclosure("licheng", COMPANY, QuarterFigures(
-        2025, 4, 0, 10_000, 3_000, 5_000, 5_000, 2_000, False, False))
+    facts.note_disclosure(
+        "licheng",
+        COMPANY,
+        QuarterFigures(2025, 4, 0, 10_000, 3_000, 5_000, 5_000, 2_000, False, False),
+    )
     app.save(facts)
     (_, stored) = app.repository.event_store.recorder.select_events(facts.id)
     state = json.loads(stored.state)
@@ -877,7 +1087,14 @@ def test_every_rule_names_its_source() -> None:
     for rule in RULES:
         basis = DEFAULT_RULES.basis(rule)
         assert basis.startswith(WORK_PLAN), rule
-    for rule in (REVENUE_DROP, COST_RATIO, REPEAT_COMPLAINTS, REPEAT_VIOLATIONS,
-                 COMPLAINT_WITHOUT_FEEDBACK, ZERO_REVENUE_WITH_FACILITIES, DEFICIT_QUARTER):
+    for rule in (
+        REVENUE_DROP,
+        COST_RATIO,
+        REPEAT_COMPLAINTS,
+        REPEAT_VIOLATIONS,
+        COMPLAINT_WITHOUT_FEEDBACK,
+        ZERO_REVENUE_WITH_FACILITIES,
+        DEFICIT_QUARTER,
+    ):
         assert LOCAL in DEFAULT_RULES.basis(rule), rule
     assert "80%" in DEFAULT_RULES.basis(COST_RATIO)

@@ -46,8 +46,9 @@ class FeedSettings(BaseSettings):
     refuses http:// URLs and development or short secrets (servicekit.push)."""
 
     # Errors never show the inputs: they hold the secrets.
-    model_config = SettingsConfigDict(env_prefix="PUBREV_FEED_", extra="ignore",
-                                      populate_by_name=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="PUBREV_FEED_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     creditchina_url: str = "http://127.0.0.1:18080/feeds/creditchina"
     creditchina_key_id: str = DEV_KEY_ID
@@ -60,15 +61,16 @@ class FeedSettings(BaseSettings):
     max_attempts: int = 8
     source_unit_name: str = "莆田市城市管理局"
     source_unit_uscc: str = "11350300MB1234567X"
-    environment: Environment = Field(Environment.development,
-                                     validation_alias="PUBREV_ENVIRONMENT")
+    environment: Environment = Field(Environment.development, validation_alias="PUBREV_ENVIRONMENT")
 
     @model_validator(mode="after")
     def _safe(self) -> FeedSettings:
         if self.secret is not None:
-            raise ValueError("PUBREV_FEED_SECRET signed both feeds with one key and is no "
-                             "longer read: set PUBREV_FEED_CREDITCHINA_KEY_ID/_SECRET and "
-                             "PUBREV_FEED_MARKET_KEY_ID/_SECRET, one key per feed")
+            raise ValueError(
+                "PUBREV_FEED_SECRET signed both feeds with one key and is no "
+                "longer read: set PUBREV_FEED_CREDITCHINA_KEY_ID/_SECRET and "
+                "PUBREV_FEED_MARKET_KEY_ID/_SECRET, one key per feed"
+            )
         self.check(self.environment)
         return self
 
@@ -77,12 +79,18 @@ class FeedSettings(BaseSettings):
         if environment is not Environment.production:
             return
         problems = [
-            *production_refusals("PUBREV_FEED_CREDITCHINA_URL", self.creditchina_url,
-                                 "PUBREV_FEED_CREDITCHINA_SECRET",
-                                 self.creditchina_secret.get_secret_value()),
-            *production_refusals("PUBREV_FEED_MARKET_URL", self.market_url,
-                                 "PUBREV_FEED_MARKET_SECRET",
-                                 self.market_secret.get_secret_value()),
+            *production_refusals(
+                "PUBREV_FEED_CREDITCHINA_URL",
+                self.creditchina_url,
+                "PUBREV_FEED_CREDITCHINA_SECRET",
+                self.creditchina_secret.get_secret_value(),
+            ),
+            *production_refusals(
+                "PUBREV_FEED_MARKET_URL",
+                self.market_url,
+                "PUBREV_FEED_MARKET_SECRET",
+                self.market_secret.get_secret_value(),
+            ),
         ]
         if problems:
             raise ValueError("refused in production: " + "; ".join(problems))
@@ -99,36 +107,47 @@ def feed_configs(feeds: FeedSettings) -> dict[str, FeedConfig]:
         return FeedKey(key_id, secret.get_secret_value().encode())
 
     return {
-        CREDIT_CHINA: FeedConfig(CREDIT_CHINA, feeds.creditchina_url,
-                                 key(feeds.creditchina_key_id, feeds.creditchina_secret),
-                                 schema(CREDIT_CHINA), max_attempts=feeds.max_attempts),
-        MARKET: FeedConfig(MARKET, feeds.market_url,
-                           key(feeds.market_key_id, feeds.market_secret), schema(MARKET),
-                           max_attempts=feeds.max_attempts),
+        CREDIT_CHINA: FeedConfig(
+            CREDIT_CHINA,
+            feeds.creditchina_url,
+            key(feeds.creditchina_key_id, feeds.creditchina_secret),
+            schema(CREDIT_CHINA),
+            max_attempts=feeds.max_attempts,
+        ),
+        MARKET: FeedConfig(
+            MARKET,
+            feeds.market_url,
+            key(feeds.market_key_id, feeds.market_secret),
+            schema(MARKET),
+            max_attempts=feeds.max_attempts,
+        ),
     }
 
 
-def build(settings: ServiceSettings, clock: Clock = _utcnow,
-          feeds: FeedSettings | None = None) -> ServiceParts:
+def build(
+    settings: ServiceSettings, clock: Clock = _utcnow, feeds: FeedSettings | None = None
+) -> ServiceParts:
     feeds = feeds or FeedSettings(environment=settings.environment)
     feeds.check(settings.environment)  # also feed settings made for another environment
     app = CreditApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.
     app.publish_check = publish_check(
-        contract_translator("/pubrev/credit", lambda event: event, to_contract))
+        contract_translator("/pubrev/credit", lambda event: event, to_contract)
+    )
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     configs = feed_configs(feeds)
     outbox = PushOutbox(configs, clock=clock)
-    projection = FeedProjection(outbox, SourceUnit(feeds.source_unit_name,
-                                                   feeds.source_unit_uscc))
+    projection = FeedProjection(outbox, SourceUnit(feeds.source_unit_name, feeds.source_unit_uscc))
     projector = Projector(projection, app.process_recorder, app.mapper.to_domain_event, pool)
     pusher = Pusher(pool, configs, clock=clock)
 
     def sweep_display_periods() -> int:
         with pool.connection() as conn:
-            companies = [r[0] for r in conn.execute(
-                "SELECT company_uscc FROM rm_ledgers ORDER BY 1").fetchall()]
+            companies = [
+                r[0]
+                for r in conn.execute("SELECT company_uscc FROM rm_ledgers ORDER BY 1").fetchall()
+            ]
         return sum(app.restore_due(uscc) for uscc in companies)
 
     return ServiceParts(
@@ -141,8 +160,11 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow,
         translate=contract_translator("/pubrev/credit", app.mapper.to_domain_event, to_contract),
         subscriptions=subscriptions(app),
         projector=projector,
-        periodic=[PeriodicJob("display-periods", timedelta(hours=6).total_seconds(),
-                              sweep_display_periods)],
+        periodic=[
+            PeriodicJob(
+                "display-periods", timedelta(hours=6).total_seconds(), sweep_display_periods
+            )
+        ],
         background=[pusher.run],
         pushers=[pusher],
         closers=[pusher.close, pool.close],

@@ -52,10 +52,10 @@ def receiver() -> Iterator[FeedReceiver]:
 
 
 def sample(name: str, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = json.loads((SAMPLES / f"pubrev.inspection.{name}.v1.json")
-                                         .read_text())
+    data: dict[str, object] = json.loads(
+        (SAMPLES / f"pubrev.inspection.{name}.v1.json").read_text()
+    )
     return data | changes
-
 
 
 def score(app: CreditApplication) -> int | None:
@@ -66,26 +66,44 @@ def score(app: CreditApplication) -> int | None:
 async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -> None:
     topic = infra["prefix"] + INSPECTION_EVENTS
     await ensure_topics(infra["kafka"], [topic])
-    feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
-                         market_url=receiver.feed_url("market"), max_attempts=2)
+    feeds = FeedSettings(
+        creditchina_url=receiver.feed_url("creditchina"),
+        market_url=receiver.feed_url("market"),
+        max_attempts=2,
+    )
     finding = str(uuid.uuid4())
     check = str(uuid.uuid4())
     faults.arm("consumer.after_effect", times=1)  # the first delivery fails after its effect
     try:
-        async with running_service(
-            lambda s: build(s, feeds=feeds), service_settings("credit")
-        ) as (parts, run):
+        async with running_service(lambda s: build(s, feeds=feeds), service_settings("credit")) as (
+            parts,
+            run,
+        ):
             app = parts.app
             assert isinstance(app, CreditApplication) and run.grpc and run.consumer
-            await publish_event(infra["kafka"], topic, "pubrev.inspection.ViolationFound.v1",
-                          sample("ViolationFound", aggregate_id=finding, company_uscc=COMPANY,
-                                 kind="C1", severity="general"))
-            await publish_event(infra["kafka"], topic, "pubrev.inspection.SpotCheckDone.v1",
-                          sample("SpotCheckDone", aggregate_id=check, company_uscc=COMPANY))
+            await publish_event(
+                infra["kafka"],
+                topic,
+                "pubrev.inspection.ViolationFound.v1",
+                sample(
+                    "ViolationFound",
+                    aggregate_id=finding,
+                    company_uscc=COMPANY,
+                    kind="C1",
+                    severity="general",
+                ),
+            )
+            await publish_event(
+                infra["kafka"],
+                topic,
+                "pubrev.inspection.SpotCheckDone.v1",
+                sample("SpotCheckDone", aggregate_id=check, company_uscc=COMPANY),
+            )
 
             async def deducted() -> bool:
-                return score(app) == 92 and run.consumer is not None \
-                    and run.consumer.duplicates >= 1
+                return (
+                    score(app) == 92 and run.consumer is not None and run.consumer.duplicates >= 1
+                )
 
             await eventually(deducted, what="one deduction despite the redelivery")
             assert faults._armed["consumer.after_effect"] == 0
@@ -93,31 +111,48 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
             async def delivered(*keys: tuple[str, str]) -> bool:
                 return all(k in receiver.records for k in keys)
 
-            await eventually(lambda: delivered(("market", f"spot-check:{check}")),
-                             what="the spot-check result on the market feed")
+            await eventually(
+                lambda: delivered(("market", f"spot-check:{check}")),
+                what="the spot-check result on the market feed",
+            )
             async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
                 stub = pb_grpc.CreditServiceStub(channel)
-                ledger = await stub.GetLedger(pb.GetLedgerRequest(company_uscc=COMPANY),
-                                              metadata=OFFICER)
+                ledger = await stub.GetLedger(
+                    pb.GetLedgerRequest(company_uscc=COMPANY), metadata=OFFICER
+                )
                 assert (ledger.score, ledger.grade) == (92, "AAA")
                 assert [e.type for e in ledger.entries] == ["deducted"]
 
                 cmd = penalty_command()
                 receiver.fail_next(1)  # the first attempt gets a 503: retried
-                await stub.ImposePenalty(pb.ImposePenaltyRequest(
-                    request_id=cmd.request_id, decision_number=cmd.decision_number,
-                    party_name=cmd.party_name, party_uscc=cmd.party_uscc,
-                    violation_kind=cmd.violation_kind, facts=cmd.facts,
-                    legal_basis=cmd.legal_basis, penalty_types=list(cmd.penalty_types),
-                    content=cmd.content, fine_fen=cmd.fine_fen,
-                    confiscated_fen=cmd.confiscated_fen, decision_date=cmd.decision_date,
-                    authority_name=cmd.authority_name, authority_uscc=cmd.authority_uscc,
-                    unit="licheng", severity=cmd.severity, valid_until=cmd.valid_until),
-                    metadata=OFFICER)
+                await stub.ImposePenalty(
+                    pb.ImposePenaltyRequest(
+                        request_id=cmd.request_id,
+                        decision_number=cmd.decision_number,
+                        party_name=cmd.party_name,
+                        party_uscc=cmd.party_uscc,
+                        violation_kind=cmd.violation_kind,
+                        facts=cmd.facts,
+                        legal_basis=cmd.legal_basis,
+                        penalty_types=list(cmd.penalty_types),
+                        content=cmd.content,
+                        fine_fen=cmd.fine_fen,
+                        confiscated_fen=cmd.confiscated_fen,
+                        decision_date=cmd.decision_date,
+                        authority_name=cmd.authority_name,
+                        authority_uscc=cmd.authority_uscc,
+                        unit="licheng",
+                        severity=cmd.severity,
+                        valid_until=cmd.valid_until,
+                    ),
+                    metadata=OFFICER,
+                )
                 record_id = f"penalty:{cmd.decision_number}"
-                await eventually(lambda: delivered(("creditchina", record_id),
-                                                   ("market", record_id)),
-                                 timeout=30, what="the penalty on both feeds")
+                await eventually(
+                    lambda: delivered(("creditchina", record_id), ("market", record_id)),
+                    timeout=30,
+                    what="the penalty on both feeds",
+                )
                 pushed = receiver.records[("creditchina", record_id)]
                 assert pushed["fine_wan_yuan"] == "5.000000"
                 assert pushed["confiscated_wan_yuan"] == "1.234567"
@@ -125,39 +160,58 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                 # 违法行为类型 as text, the code beside it; 处罚有效期 the decision's own,
                 # 公示截止期 by the tier (general: 1 year at most, DOMAIN.md §6).
                 assert (pushed["violation_type"], pushed["violation_code"]) == (
-                    "擅自利用共有部分进行经营", "C1")
+                    "擅自利用共有部分进行经营",
+                    "C1",
+                )
                 assert (pushed["valid_until"], pushed["display_until"]) == (
-                    "2026-11-05", "2027-05-06")
+                    "2026-11-05",
+                    "2027-05-06",
+                )
+
                 # The receiver has the record a moment before the pusher marks it delivered.
                 async def marked_delivered() -> bool:
-                    status = await stub.GetFeedStatus(pb.GetFeedStatusRequest(
-                        feed="creditchina", record_id=record_id), metadata=CITY)
+                    status = await stub.GetFeedStatus(
+                        pb.GetFeedStatusRequest(feed="creditchina", record_id=record_id),
+                        metadata=CITY,
+                    )
                     return status.status == "delivered" and len(status.attempts) >= 1
 
                 await eventually(marked_delivered, what="the push outbox to say delivered")
 
                 receiver.refuse_next(10)  # the receiver refuses: dead at once (422)
-                revoked = await stub.RevokePenalty(pb.RevokePenaltyRequest(
-                    request_id="rv-1", decision_number=cmd.decision_number,
-                    reason="行政复议撤销"), metadata=OFFICER)
+                revoked = await stub.RevokePenalty(
+                    pb.RevokePenaltyRequest(
+                        request_id="rv-1",
+                        decision_number=cmd.decision_number,
+                        reason="行政复议撤销",
+                    ),
+                    metadata=OFFICER,
+                )
                 withdrawal = f"withdrawal:{cmd.decision_number}"
 
                 async def dead() -> bool:
-                    s = await stub.GetFeedStatus(pb.GetFeedStatusRequest(
-                        feed="creditchina", record_id=withdrawal), metadata=CITY)
+                    s = await stub.GetFeedStatus(
+                        pb.GetFeedStatusRequest(feed="creditchina", record_id=withdrawal),
+                        metadata=CITY,
+                    )
                     return s.status == "dead"
 
                 await eventually(dead, what="the refused withdrawal to be dead-lettered")
                 receiver.refuse_next(0)
                 with pytest.raises(grpc.aio.AioRpcError) as refused:  # an operation
-                    await stub.RepushFeedRecord(pb.RepushFeedRecordRequest(
-                        feed="creditchina", record_id=withdrawal), metadata=CITY)
+                    await stub.RepushFeedRecord(
+                        pb.RepushFeedRecordRequest(feed="creditchina", record_id=withdrawal),
+                        metadata=CITY,
+                    )
                 assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
-                again = await stub.RepushFeedRecord(pb.RepushFeedRecordRequest(
-                    feed="creditchina", record_id=withdrawal), metadata=OPERATOR)
+                again = await stub.RepushFeedRecord(
+                    pb.RepushFeedRecordRequest(feed="creditchina", record_id=withdrawal),
+                    metadata=OPERATOR,
+                )
                 assert again.found
-                await eventually(lambda: delivered(("creditchina", withdrawal)),
-                                 what="the re-pushed withdrawal")
+                await eventually(
+                    lambda: delivered(("creditchina", withdrawal)), what="the re-pushed withdrawal"
+                )
                 sent = receiver.records[("creditchina", withdrawal)]
                 assert sent["withdraw_by"] == revoked.withdraw_by
                 assert sent["withdraws"] == record_id
@@ -172,15 +226,25 @@ def _old_record() -> dict[str, object]:
     """A 信用中国 record as the builder before this change made it: the violation's code as
     违法行为类型, 公示截止期 = 处罚有效期 = decision + 3 years, whatever the tier."""
     return {
-        "record_type": "administrative_penalty", "record_id": f"penalty:{OLD_NUMBER}",
-        "party_name": "莆田市荔园物业服务有限公司", "party_uscc": COMPANY,
-        "decision_number": OLD_NUMBER, "violation_type": "B3",
-        "facts": "停车收益未入账", "legal_basis": "《物业管理条例》第五十四条",
-        "penalty_categories": ["警告"], "content": "警告", "fine_wan_yuan": "0.000000",
-        "confiscated_wan_yuan": "0.000000", "decision_date": "2025-03-03",
-        "valid_until": "2028-03-02", "display_until": "2028-03-02",
-        "authority_name": "莆田市城市管理局", "authority_uscc": "11350300MB1234567X",
-        "source_unit_name": "莆田市城市管理局", "source_unit_uscc": "11350300MB1234567X",
+        "record_type": "administrative_penalty",
+        "record_id": f"penalty:{OLD_NUMBER}",
+        "party_name": "莆田市荔园物业服务有限公司",
+        "party_uscc": COMPANY,
+        "decision_number": OLD_NUMBER,
+        "violation_type": "B3",
+        "facts": "停车收益未入账",
+        "legal_basis": "《物业管理条例》第五十四条",
+        "penalty_categories": ["警告"],
+        "content": "警告",
+        "fine_wan_yuan": "0.000000",
+        "confiscated_wan_yuan": "0.000000",
+        "decision_date": "2025-03-03",
+        "valid_until": "2028-03-02",
+        "display_until": "2028-03-02",
+        "authority_name": "莆田市城市管理局",
+        "authority_uscc": "11350300MB1234567X",
+        "source_unit_name": "莆田市城市管理局",
+        "source_unit_uscc": "11350300MB1234567X",
         "remarks": "",
     }
 
@@ -188,13 +252,23 @@ def _old_record() -> dict[str, object]:
 def _store_old_penalty(settings: ServiceSettings) -> None:
     """The database as the code before this change left it: the decision stored as a
     PenaltyImposed v1 event (no tier, no validity) and its record delivered to 信用中国."""
-    app = CreditApplication(env=eventsourcing_env(settings.service_database_url),
-                            clock=lambda: datetime(2025, 3, 4, tzinfo=UTC))
+    app = CreditApplication(
+        env=eventsourcing_env(settings.service_database_url),
+        clock=lambda: datetime(2025, 3, 4, tzinfo=UTC),
+    )
     try:
-        app.impose_penalty(OFFICER_ID, replace(
-            penalty_command(OLD_NUMBER), violation_kind="B3", decision_date="2025-03-03",
-            valid_until="2025-09-02", penalty_types=("warning",), fine_fen=0,
-            confiscated_fen=0))
+        app.impose_penalty(
+            OFFICER_ID,
+            replace(
+                penalty_command(OLD_NUMBER),
+                violation_kind="B3",
+                decision_date="2025-03-03",
+                valid_until="2025-09-02",
+                penalty_types=("warning",),
+                fine_fen=0,
+                confiscated_fen=0,
+            ),
+        )
         [notification] = app.recorder.select_notifications(1, 1)
         state = json.loads(notification.state)
         for added in ("severity", "valid_until", "repair_from", "class_version"):
@@ -202,22 +276,27 @@ def _store_old_penalty(settings: ServiceSettings) -> None:
         state["display_until"] = {"_type_": "date_iso", "_data_": "2028-03-02"}
         table = sql.Identifier(getattr(app.recorder, "events_table_name"))  # noqa: B009
         with psycopg.connect(settings.service_database_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("UPDATE {} SET state = %s WHERE originator_id = %s"
-                                 " AND originator_version = 1").format(table),
-                         (json.dumps(state).encode(), notification.originator_id))
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET state = %s WHERE originator_id = %s AND originator_version = 1"
+                ).format(table),
+                (json.dumps(state).encode(), notification.originator_id),
+            )
             with conn.cursor() as cur:
                 PushOutbox.create_tables(cur)
             conn.execute(
                 "INSERT INTO push_records (feed, record_id, payload, created_at, status,"
                 " attempts, next_attempt_at, delivered_at) VALUES ('creditchina', %s, %s,"
                 " now(), 'delivered', 1, now(), now())",
-                (f"penalty:{OLD_NUMBER}", Jsonb(_old_record())))
+                (f"penalty:{OLD_NUMBER}", Jsonb(_old_record())),
+            )
     finally:
         app.close()
 
 
 async def test_records_sent_under_the_old_rules_are_corrected(
-        service_settings, infra, receiver) -> None:
+    service_settings, infra, receiver
+) -> None:
     """A penalty pushed under the old rules (code as 违法行为类型, 3 years' display,
     处罚有效期 = 公示截止期) is re-pushed: at start with the violation's text and code
     (campaign.violations), then, when the bureau states the tier (ClassifyPenalty), with the
@@ -227,8 +306,11 @@ async def test_records_sent_under_the_old_rules_are_corrected(
     await ensure_topics(infra["kafka"], [infra["prefix"] + INSPECTION_EVENTS])
     settings = service_settings("credit")
     _store_old_penalty(settings)
-    feeds = FeedSettings(creditchina_url=receiver.feed_url("creditchina"),
-                         market_url=receiver.feed_url("market"), max_attempts=3)
+    feeds = FeedSettings(
+        creditchina_url=receiver.feed_url("creditchina"),
+        market_url=receiver.feed_url("market"),
+        max_attempts=3,
+    )
     record_id = f"penalty:{OLD_NUMBER}"
     first, second = f"{record_id}#correction:1", f"{record_id}#correction:2"
     async with running_service(lambda s: build(s, feeds=feeds), settings) as (_, run):
@@ -242,28 +324,48 @@ async def test_records_sent_under_the_old_rules_are_corrected(
         assert fixed["record_id"] == record_id and fixed["corrects"] == record_id
         assert fixed["correction"] is True
         assert (fixed["violation_type"], fixed["violation_code"]) == (
-            "公共收益不入账、少入账", "B3")
+            "公共收益不入账、少入账",
+            "B3",
+        )
         # The tier is unknown: the periods stay as published until the bureau states it.
         assert fixed["display_until"] == "2028-03-02"
 
         async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
             stub = pb_grpc.CreditServiceStub(channel)
-            classified = await stub.ClassifyPenalty(pb.ClassifyPenaltyRequest(
-                request_id="c-1", decision_number=OLD_NUMBER, severity="general",
-                valid_until="2025-09-02", reason="按信用修复管理办法补录处罚等级"),
-                metadata=OFFICER)
+            classified = await stub.ClassifyPenalty(
+                pb.ClassifyPenaltyRequest(
+                    request_id="c-1",
+                    decision_number=OLD_NUMBER,
+                    severity="general",
+                    valid_until="2025-09-02",
+                    reason="按信用修复管理办法补录处罚等级",
+                ),
+                metadata=OFFICER,
+            )
             assert (classified.display_until, classified.repair_from) == (
-                "2026-03-03", "2025-06-03")
+                "2026-03-03",
+                "2025-06-03",
+            )
             await eventually(lambda: arrived(second), what="the classified correction")
             sent = receiver.records[("creditchina", second)]
             assert (sent["record_id"], sent["corrects"], sent["correction"]) == (
-                record_id, record_id, True)
+                record_id,
+                record_id,
+                True,
+            )
             assert (sent["valid_until"], sent["display_until"]) == ("2025-09-02", "2026-03-03")
             assert sent["violation_type"] == "公共收益不入账、少入账"
 
-            await stub.ClassifyPenalty(pb.ClassifyPenaltyRequest(
-                request_id="c-2", decision_number=OLD_NUMBER, severity="minor",
-                valid_until="2025-09-02", reason="复核认定为轻微"), metadata=OFFICER)
+            await stub.ClassifyPenalty(
+                pb.ClassifyPenaltyRequest(
+                    request_id="c-2",
+                    decision_number=OLD_NUMBER,
+                    severity="minor",
+                    valid_until="2025-09-02",
+                    reason="复核认定为轻微",
+                ),
+                metadata=OFFICER,
+            )
             withdrawal = f"withdrawal:{OLD_NUMBER}:not-published:v3"
             await eventually(lambda: arrived(withdrawal), what="the minor one withdrawn")
             gone = receiver.records[("creditchina", withdrawal)]

@@ -65,18 +65,23 @@ def app() -> CreditApplication:
 
 # -- the leaks ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("caller", [
-    Identity("property-company", "manager", AUTHZ_UNIT, OTHER_COMPANY),
-    Identity("property-company", "filer", "putian", OTHER_COMPANY),
-    Identity("public", "anonymous", "putian"),
-    Identity("police", "investigator", AUTHZ_UNIT, "putian-psb-chengxiang"),
-    Identity("owners-committee", "chair", AUTHZ_UNIT, "CX-0001"),
-    Identity("township", "officer", AUTHZ_UNIT),
-    Identity("operator", "operator", "putian"),
-    Identity("console", "frontend", "putian", "console"),
-    Identity("property-bureau", "officer", "licheng"),
-    Identity("credit-office", "officer", "licheng"),
-], ids=lambda i: i.render())
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        Identity("property-company", "manager", AUTHZ_UNIT, OTHER_COMPANY),
+        Identity("property-company", "filer", "putian", OTHER_COMPANY),
+        Identity("public", "anonymous", "putian"),
+        Identity("police", "investigator", AUTHZ_UNIT, "putian-psb-chengxiang"),
+        Identity("owners-committee", "chair", AUTHZ_UNIT, "CX-0001"),
+        Identity("township", "officer", AUTHZ_UNIT),
+        Identity("operator", "operator", "putian"),
+        Identity("console", "frontend", "putian", "console"),
+        Identity("property-bureau", "officer", "licheng"),
+        Identity("credit-office", "officer", "licheng"),
+    ],
+    ids=lambda i: i.render(),
+)
 def test_get_ledger_no_longer_answers_anyone(app: CreditApplication, caller: Identity) -> None:
     """Issue 10: "GetLedger answers anyone". A company's ledger (score, grade, every
     deduction) is read by the company itself, the property bureau and the credit office of
@@ -87,26 +92,35 @@ def test_get_ledger_no_longer_answers_anyone(app: CreditApplication, caller: Ide
         app.ledger(caller, COMPANY)
 
 
-def test_get_ledger_still_answers_the_company_and_its_regulators(
-        app: CreditApplication) -> None:
-    for caller in (Identity("property-company", "filer", "licheng", COMPANY),
-                   Identity("property-bureau", "officer", AUTHZ_UNIT),
-                   Identity("property-bureau", "head", "putian"),
-                   Identity("credit-office", "officer", "putian"),
-                   Identity("auditor", "auditor", "putian")):
+def test_get_ledger_still_answers_the_company_and_its_regulators(app: CreditApplication) -> None:
+    for caller in (
+        Identity("property-company", "filer", "licheng", COMPANY),
+        Identity("property-bureau", "officer", AUTHZ_UNIT),
+        Identity("property-bureau", "head", "putian"),
+        Identity("credit-office", "officer", "putian"),
+        Identity("auditor", "auditor", "putian"),
+    ):
         view = app.ledger(caller, COMPANY)
         assert (view.company_uscc, view.score, [e["type"] for e in view.entries]) == (
-            COMPANY, 98, ["deducted"]), caller.render()
+            COMPANY,
+            98,
+            ["deducted"],
+        ), caller.render()
 
 
-@pytest.mark.parametrize("caller", [
-    Identity("property-company", "filer", "putian"),
-    Identity("property-company", "manager", AUTHZ_UNIT),
-    Identity("police", "officer", "putian"),
-    Identity("owners", "representative", "putian"),
-], ids=lambda i: i.render())
+@pytest.mark.parametrize(
+    "caller",
+    [
+        Identity("property-company", "filer", "putian"),
+        Identity("property-company", "manager", AUTHZ_UNIT),
+        Identity("police", "officer", "putian"),
+        Identity("owners", "representative", "putian"),
+    ],
+    ids=lambda i: i.render(),
+)
 def test_an_identity_without_subject_reads_no_ledger_and_no_history(
-        app: CreditApplication, caller: Identity) -> None:
+    app: CreditApplication, caller: Identity
+) -> None:
     """Issue 10: "an identity without subject (police, company) lists everything of the
     city". The parser refuses such an identity (a company needs its USCC); built past the
     parser, the application still gives it nothing: no ledger, no record's history, not
@@ -122,22 +136,30 @@ def test_an_identity_without_subject_reads_no_ledger_and_no_history(
 
 
 def test_a_county_reads_only_its_own_units_entries_and_not_a_shared_history(
-        app: CreditApplication) -> None:
+    app: CreditApplication,
+) -> None:
     """A ledger holds entries of every unit that found against the company: a county-level
     reader is authorized on its own unit's part and sees only those entries (DOMAIN.md §2);
     the history shows everything, so once a second unit has entries only the city reads it."""
-    app.apply_finding("finding-lc-1", COMPANY, "licheng", "B3", "serious", WHEN,
-                      DeliveryRef("credit.ledger", "finding-lc-1", 1))
+    app.apply_finding(
+        "finding-lc-1",
+        COMPANY,
+        "licheng",
+        "B3",
+        "serious",
+        WHEN,
+        DeliveryRef("credit.ledger", "finding-lc-1", 1),
+    )
     chengxiang = Identity("property-bureau", "officer", AUTHZ_UNIT)
     licheng = Identity("credit-office", "officer", "licheng")
     hanjiang = Identity("property-bureau", "officer", "hanjiang")
     city = Identity("property-bureau", "officer", "putian")
-    assert [e["finding_id"] for e in app.ledger(chengxiang, COMPANY).entries] == [
-        "finding-cx-1"]
-    assert [e["finding_id"] for e in app.ledger(licheng, COMPANY).entries] == [
-        "finding-lc-1"]
+    assert [e["finding_id"] for e in app.ledger(chengxiang, COMPANY).entries] == ["finding-cx-1"]
+    assert [e["finding_id"] for e in app.ledger(licheng, COMPANY).entries] == ["finding-lc-1"]
     assert [e["finding_id"] for e in app.ledger(city, COMPANY).entries] == [
-        "finding-cx-1", "finding-lc-1"]
+        "finding-cx-1",
+        "finding-lc-1",
+    ]
     with pytest.raises(NotFound):
         app.ledger(hanjiang, COMPANY)
     ledger_id = CreditLedger.create_id(COMPANY)
@@ -157,20 +179,24 @@ def test_bad_input_is_named_and_echoed_short(app: CreditApplication) -> None:
     with pytest.raises(InvalidArgument) as long_number:
         app.revoke_penalty(city, "r-x", "文" * 5000, "复议撤销")
     assert [(v.field, v.rule) for v in long_number.value.violations] == [
-        ("decision_number", "too_long")]
+        ("decision_number", "too_long")
+    ]
     assert len(long_number.value.message) < 200
     with pytest.raises(NotFound) as missing:
         app.revoke_penalty(city, "r-y", "文" * 64, "复议撤销")
     assert len(missing.value.message) < 80
     with pytest.raises(InvalidArgument) as unit:
-        app.impose_penalty(city, replace(penalty_command("莆城管罚决〔2026〕40号"),
-                                         unit="atlantis"))
+        app.impose_penalty(
+            city, replace(penalty_command("莆城管罚决〔2026〕40号"), unit="atlantis")
+        )
     assert [(v.field, v.rule) for v in unit.value.violations] == [("unit", "unknown_unit")]
     operator = Identity("operator", "operator", "putian")
     with pytest.raises(InvalidArgument) as feed:
         app.repush_feed_record(operator, FakeDesk(), FEEDS, "twitter", "r" * 300)
     assert {(v.field, v.rule) for v in feed.value.violations} == {
-        ("feed", "unknown_feed"), ("record_id", "too_long")}
+        ("feed", "unknown_feed"),
+        ("record_id", "too_long"),
+    }
     assert app.recorder.max_notification_id() == written
 
 
@@ -228,17 +254,21 @@ def invokers(app: CreditApplication, history_of: uuid.UUID) -> Invokers:
         return f"matrix-{next(calls)}"
 
     return {
-        "ImposePenalty": lambda i: app.impose_penalty(i, replace(
-            penalty_command("莆城管罚决〔2026〕32号"), request_id=rid(), unit=AUTHZ_UNIT)),
-        "ClassifyPenalty": lambda i: app.classify_penalty(i, ClassifyPenalty(
-            rid(), AUTHZ_DECISION, "serious", "2026-11-05", "复核认定为严重")),
+        "ImposePenalty": lambda i: app.impose_penalty(
+            i, replace(penalty_command("莆城管罚决〔2026〕32号"), request_id=rid(), unit=AUTHZ_UNIT)
+        ),
+        "ClassifyPenalty": lambda i: app.classify_penalty(
+            i, ClassifyPenalty(rid(), AUTHZ_DECISION, "serious", "2026-11-05", "复核认定为严重")
+        ),
         "RevokePenalty": lambda i: app.revoke_penalty(i, rid(), AUTHZ_DECISION, "复议撤销"),
         "GetLedger": lambda i: app.ledger(i, COMPANY),
         "SweepDisplayPeriods": lambda i: app.sweep_display_periods(
-            i, lambda: app.restore_due(COMPANY)),
+            i, lambda: app.restore_due(COMPANY)
+        ),
         "GetFeedStatus": lambda i: app.feed_status(i, desk, FEEDS, CREDIT_CHINA, RECORD_ID),
-        "RepushFeedRecord": lambda i: app.repush_feed_record(i, desk, FEEDS, CREDIT_CHINA,
-                                                             RECORD_ID),
+        "RepushFeedRecord": lambda i: app.repush_feed_record(
+            i, desk, FEEDS, CREDIT_CHINA, RECORD_ID
+        ),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, history_of, 0, 100),
         **admin_invokers(app, "credit"),
@@ -258,15 +288,18 @@ def test_the_matrix_every_rpc_every_identity_every_relation() -> None:
     record of COMPANY: the answer is what POLICY declares, and nothing the must-deny oracle
     lists gets through. GetHistory(record) here is the ledger's."""
     app = authz_scenario()
-    count, mismatches = run_matrix("credit", POLICY, RECORD,
-                                   invokers(app, CreditLedger.create_id(COMPANY)), "GetLedger")
+    count, mismatches = run_matrix(
+        "credit", POLICY, RECORD, invokers(app, CreditLedger.create_id(COMPANY)), "GetLedger"
+    )
     assert not mismatches, "\n".join(map(str, mismatches))
     assert count == len(cells(RECORD)) * (len(RPCS) + 1) == 15 * 57
 
 
-@pytest.mark.parametrize("history_of", [Penalty.create_id(AUTHZ_DECISION),
-                                        SpotCheckResult.create_id(AUTHZ_SPOT_CHECK)],
-                         ids=["penalty", "spot-check result"])
+@pytest.mark.parametrize(
+    "history_of",
+    [Penalty.create_id(AUTHZ_DECISION), SpotCheckResult.create_id(AUTHZ_SPOT_CHECK)],
+    ids=["penalty", "spot-check result"],
+)
 def test_the_history_of_a_penalty_or_a_result_follows_get_ledger(history_of: uuid.UUID) -> None:
     """A penalty's and a spot-check result's history: the rule of GetLedger (they are part
     of the company's credit record), on their own unit and company."""
@@ -280,10 +313,16 @@ def test_the_history_of_a_penalty_or_a_result_follows_get_ledger(history_of: uui
 def test_the_matrix_allows_what_it_should() -> None:
     """The matrix above could pass with everything denied only if the policy allowed
     nothing: these callers do get through."""
-    allowed = {(rpc, c.identity.render()) for rpc in RPCS for c in cells(RECORD)
-               if POLICY.decide(rpc, c.identity, RECORD) is not None}
-    assert ("GetLedger", f"agency=property-company;role=filer;unit=licheng;subject={COMPANY}"
-            ) in allowed
+    allowed = {
+        (rpc, c.identity.render())
+        for rpc in RPCS
+        for c in cells(RECORD)
+        if POLICY.decide(rpc, c.identity, RECORD) is not None
+    }
+    assert (
+        "GetLedger",
+        f"agency=property-company;role=filer;unit=licheng;subject={COMPANY}",
+    ) in allowed
     assert ("RevokePenalty", f"agency=property-bureau;role=officer;unit={AUTHZ_UNIT}") in allowed
     assert ("RepushFeedRecord", "agency=operator;role=operator;unit=putian") in allowed
     assert ("SweepDisplayPeriods", "agency=operator;role=scheduler;unit=putian") in allowed
@@ -293,14 +332,23 @@ def test_the_matrix_allows_what_it_should() -> None:
 
 # -- a smaller matrix over real gRPC ---------------------------------------------------------
 
-GRPC_ROLES = {("property-bureau", "officer"), ("township", "officer"),
-              ("discipline", "supervisor"), ("credit-office", "officer"),
-              ("market-regulation", "officer"), ("police", "investigator"),
-              ("property-company", "filer"), ("owners-committee", "chair"),
-              ("owners", "representative"), ("auditor", "auditor"),
-              ("operator", "operator"), ("operator", "scheduler"),
-              ("provincial-system", "frontend"), ("console", "frontend"),
-              ("public", "anonymous")}
+GRPC_ROLES = {
+    ("property-bureau", "officer"),
+    ("township", "officer"),
+    ("discipline", "supervisor"),
+    ("credit-office", "officer"),
+    ("market-regulation", "officer"),
+    ("police", "investigator"),
+    ("property-company", "filer"),
+    ("owners-committee", "chair"),
+    ("owners", "representative"),
+    ("auditor", "auditor"),
+    ("operator", "operator"),
+    ("operator", "scheduler"),
+    ("provincial-system", "frontend"),
+    ("console", "frontend"),
+    ("public", "anonymous"),
+}
 """One role of each agency (both of the operator's), in every relation to the record."""
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
 
@@ -310,8 +358,9 @@ async def credit_server(app: CreditApplication) -> AsyncIterator[Any]:
     """The real gRPC server of a service (servicekit's interceptor: the development header
     parsed strictly, errors to status codes) around credit's servicer and application; a
     stub of the aio channel (its generated type speaks of the sync one)."""
-    settings = ServiceSettings(service="credit", environment="test", grpc_port=0,
-                               dev_identity_header=True)
+    settings = ServiceSettings(
+        service="credit", environment="test", grpc_port=0, dev_identity_header=True
+    )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
     register(app, FakeDesk(), lambda: app.restore_due(COMPANY))(server.server)
     port = await server.start()
@@ -326,35 +375,73 @@ def grpc_calls(stub: Any) -> dict[str, Callable[[Any], Awaitable[Any]]]:
     """Every RPC with valid arguments on the scenario's record; each takes the metadata."""
     calls = itertools.count()
     cmd = replace(penalty_command("莆城管罚决〔2026〕33号"), unit=AUTHZ_UNIT)
-    impose = {f: getattr(cmd, f) for f in (
-        "decision_number", "party_name", "party_uscc", "violation_kind", "facts",
-        "legal_basis", "content", "fine_fen", "confiscated_fen", "decision_date",
-        "authority_name", "authority_uscc", "unit", "remarks", "severity", "valid_until")}
+    impose = {
+        f: getattr(cmd, f)
+        for f in (
+            "decision_number",
+            "party_name",
+            "party_uscc",
+            "violation_kind",
+            "facts",
+            "legal_basis",
+            "content",
+            "fine_fen",
+            "confiscated_fen",
+            "decision_date",
+            "authority_name",
+            "authority_uscc",
+            "unit",
+            "remarks",
+            "severity",
+            "valid_until",
+        )
+    }
     ledger = str(CreditLedger.create_id(COMPANY))
 
     def rid() -> str:
         return f"grpc-{next(calls)}"
 
     return {
-        "ImposePenalty": lambda md: stub.ImposePenalty(pb.ImposePenaltyRequest(
-            request_id=rid(), penalty_types=list(cmd.penalty_types), **impose), metadata=md),
-        "ClassifyPenalty": lambda md: stub.ClassifyPenalty(pb.ClassifyPenaltyRequest(
-            request_id=rid(), decision_number=AUTHZ_DECISION, severity="serious",
-            valid_until="2026-11-05", reason="复核认定为严重"), metadata=md),
-        "RevokePenalty": lambda md: stub.RevokePenalty(pb.RevokePenaltyRequest(
-            request_id=rid(), decision_number=AUTHZ_DECISION, reason="复议撤销"), metadata=md),
-        "GetLedger": lambda md: stub.GetLedger(pb.GetLedgerRequest(company_uscc=COMPANY),
-                                               metadata=md),
+        "ImposePenalty": lambda md: stub.ImposePenalty(
+            pb.ImposePenaltyRequest(
+                request_id=rid(), penalty_types=list(cmd.penalty_types), **impose
+            ),
+            metadata=md,
+        ),
+        "ClassifyPenalty": lambda md: stub.ClassifyPenalty(
+            pb.ClassifyPenaltyRequest(
+                request_id=rid(),
+                decision_number=AUTHZ_DECISION,
+                severity="serious",
+                valid_until="2026-11-05",
+                reason="复核认定为严重",
+            ),
+            metadata=md,
+        ),
+        "RevokePenalty": lambda md: stub.RevokePenalty(
+            pb.RevokePenaltyRequest(
+                request_id=rid(), decision_number=AUTHZ_DECISION, reason="复议撤销"
+            ),
+            metadata=md,
+        ),
+        "GetLedger": lambda md: stub.GetLedger(
+            pb.GetLedgerRequest(company_uscc=COMPANY), metadata=md
+        ),
         "SweepDisplayPeriods": lambda md: stub.SweepDisplayPeriods(
-            pb.SweepDisplayPeriodsRequest(request_id=rid()), metadata=md),
-        "GetFeedStatus": lambda md: stub.GetFeedStatus(pb.GetFeedStatusRequest(
-            feed=CREDIT_CHINA, record_id=RECORD_ID), metadata=md),
-        "RepushFeedRecord": lambda md: stub.RepushFeedRecord(pb.RepushFeedRecordRequest(
-            feed=CREDIT_CHINA, record_id=RECORD_ID), metadata=md),
-        WHOLE_LOG: lambda md: stub.GetHistory(pb.GetHistoryRequest(
-            query=audit_pb2.HistoryQuery()), metadata=md),
-        RECORD_HISTORY: lambda md: stub.GetHistory(pb.GetHistoryRequest(
-            query=audit_pb2.HistoryQuery(aggregate_id=ledger)), metadata=md),
+            pb.SweepDisplayPeriodsRequest(request_id=rid()), metadata=md
+        ),
+        "GetFeedStatus": lambda md: stub.GetFeedStatus(
+            pb.GetFeedStatusRequest(feed=CREDIT_CHINA, record_id=RECORD_ID), metadata=md
+        ),
+        "RepushFeedRecord": lambda md: stub.RepushFeedRecord(
+            pb.RepushFeedRecordRequest(feed=CREDIT_CHINA, record_id=RECORD_ID), metadata=md
+        ),
+        WHOLE_LOG: lambda md: stub.GetHistory(
+            pb.GetHistoryRequest(query=audit_pb2.HistoryQuery()), metadata=md
+        ),
+        RECORD_HISTORY: lambda md: stub.GetHistory(
+            pb.GetHistoryRequest(query=audit_pb2.HistoryQuery(aggregate_id=ledger)), metadata=md
+        ),
     }
 
 
@@ -391,16 +478,24 @@ async def test_over_grpc_an_identity_without_subject_is_refused_at_the_door() ->
     """Issue 10: a company or police identity without `subject` is no identity: the
     server answers UNAUTHENTICATED before credit sees the call."""
     async with credit_server(authz_scenario()) as stub:
-        for text in ("agency=property-company;role=filer;unit=putian",
-                     "agency=police;role=investigator;unit=putian"):
+        for text in (
+            "agency=property-company;role=filer;unit=putian",
+            "agency=police;role=investigator;unit=putian",
+        ):
             with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stub.GetLedger(pb.GetLedgerRequest(company_uscc=COMPANY),
-                                     metadata=((IDENTITY_HEADER, text),))
+                await stub.GetLedger(
+                    pb.GetLedgerRequest(company_uscc=COMPANY), metadata=((IDENTITY_HEADER, text),)
+                )
             assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
         ledger = await stub.GetLedger(
             pb.GetLedgerRequest(company_uscc=COMPANY),
-            metadata=((IDENTITY_HEADER,
-                       f"agency=property-company;role=filer;unit=putian;subject={COMPANY}"),))
+            metadata=(
+                (
+                    IDENTITY_HEADER,
+                    f"agency=property-company;role=filer;unit=putian;subject={COMPANY}",
+                ),
+            ),
+        )
         assert (ledger.company_uscc, ledger.score) == (COMPANY, 98)
 
 
@@ -424,5 +519,8 @@ def test_an_operators_actions_are_recorded_in_the_audit_trail(app: CreditApplica
         ("OperatorAction.Taken", "RepushFeedRecord", operator.render()),
         ("OperatorAction.Taken", "SweepDisplayPeriods", operator.render()),
     ]
-    assert log[0].payload["details"] == {"feed": CREDIT_CHINA, "record_id": RECORD_ID,
-                                         "queued": True}
+    assert log[0].payload["details"] == {
+        "feed": CREDIT_CHINA,
+        "record_id": RECORD_ID,
+        "queued": True,
+    }

@@ -64,17 +64,22 @@ def test_production_with_https_and_a_key_per_feed_is_accepted(
     assert settings.environment is Environment.production
     configs = feed_configs(settings)
     assert (configs[CREDIT_CHINA].key.key_id, configs[CREDIT_CHINA].key.secret) == (
-        "2026-01", CREDITCHINA_KEY.encode())
+        "2026-01",
+        CREDITCHINA_KEY.encode(),
+    )
     assert (configs[MARKET].key.key_id, configs[MARKET].key.secret) == (
-        "2026-02", MARKET_KEY.encode())
+        "2026-02",
+        MARKET_KEY.encode(),
+    )
     assert CREDITCHINA_KEY not in repr(settings)
 
 
 @pytest.mark.parametrize("feed", ["CREDITCHINA", "MARKET"])
 def test_production_refuses_an_http_feed_url(monkeypatch: pytest.MonkeyPatch, feed: str) -> None:
     url = f"http://{feed.lower()}.example.invalid/feeds"
-    with pytest.raises(ValueError, match=f"PUBREV_FEED_{feed}_URL must be an https:// URL"
-                       ) as caught:
+    with pytest.raises(
+        ValueError, match=f"PUBREV_FEED_{feed}_URL must be an https:// URL"
+    ) as caught:
         from_env(monkeypatch, **{**PRODUCTION, f"PUBREV_FEED_{feed}_URL": url})
     # Nor the secrets beside it (pydantic would show every input).
     assert CREDITCHINA_KEY not in str(caught.value) and MARKET_KEY not in str(caught.value)
@@ -99,7 +104,6 @@ def test_production_refuses_a_short_secret(monkeypatch: pytest.MonkeyPatch) -> N
 def test_build_refuses_development_feed_settings_in_production() -> None:
     """Feed settings made without the service's environment are checked against it too,
     before anything connects."""
-    settings = ServiceSettings.model_construct(service="credit",
-                                               environment=Environment.production)
+    settings = ServiceSettings.model_construct(service="credit", environment=Environment.production)
     with pytest.raises(ValueError, match="refused in production"):
         build(settings, feeds=FeedSettings(environment=Environment.development))

@@ -49,18 +49,25 @@ def imposed(app: CreditApplication, decision_number: str) -> Any:
 
 # -- 1. the tier decides the display periods (DOMAIN.md §6, 信用修复管理办法) ----------------
 
+
 @pytest.mark.parametrize(
     ("severity", "display_until", "repair_from"),
-    [("general", "2027-05-06", "2026-08-06"),   # 3 months to 1 year
-     ("serious", "2029-05-06", "2027-05-06")],  # 1 to 3 years
+    [
+        ("general", "2027-05-06", "2026-08-06"),  # 3 months to 1 year
+        ("serious", "2029-05-06", "2027-05-06"),
+    ],  # 1 to 3 years
 )
-def test_display_periods_follow_the_tier_domain_6(app: CreditApplication, severity: str,
-                                                  display_until: str, repair_from: str) -> None:
+def test_display_periods_follow_the_tier_domain_6(
+    app: CreditApplication, severity: str, display_until: str, repair_from: str
+) -> None:
     """DOMAIN.md §6: general displayed 3 months to 1 year, serious 1 to 3 years, in calendar
     months from the decision date (民法典 Art. 202); not 3 years whatever the tier."""
     result = app.impose_penalty(OFFICER, replace(penalty_command(), severity=severity))
     assert (result["display_until"], result["repair_from"], result["published"]) == (
-        display_until, repair_from, True)
+        display_until,
+        repair_from,
+        True,
+    )
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert record["display_until"] == display_until
 
@@ -68,8 +75,7 @@ def test_display_periods_follow_the_tier_domain_6(app: CreditApplication, severi
 def test_a_minor_penalty_is_not_published_domain_6(app: CreditApplication) -> None:
     """DOMAIN.md §6: minor (轻微) not published: no display period, nothing to repair."""
     result = app.impose_penalty(OFFICER, replace(penalty_command(), severity="minor"))
-    assert (result["display_until"], result["repair_from"], result["published"]) == (
-        "", "", False)
+    assert (result["display_until"], result["repair_from"], result["published"]) == ("", "", False)
 
 
 def test_valid_until_is_the_decisions_own_not_the_display_end(app: CreditApplication) -> None:
@@ -93,26 +99,43 @@ def test_tier_and_validity_are_required_and_checked(app: CreditApplication) -> N
     with pytest.raises(InvalidArgument) as missing:
         app.impose_penalty(OFFICER, replace(penalty_command(), severity="", valid_until=""))
     assert {(v.field, v.rule) for v in missing.value.violations} == {
-        ("severity", "required"), ("valid_until", "required")}
+        ("severity", "required"),
+        ("valid_until", "required"),
+    }
     with pytest.raises(InvalidArgument) as wrong:
-        app.impose_penalty(OFFICER, replace(penalty_command(), severity="grave",
-                                            valid_until="2026-05-05"))
+        app.impose_penalty(
+            OFFICER, replace(penalty_command(), severity="grave", valid_until="2026-05-05")
+        )
     assert {(v.field, v.rule) for v in wrong.value.violations} == {
-        ("severity", "unknown_tier"), ("valid_until", "before_decision")}
+        ("severity", "unknown_tier"),
+        ("valid_until", "before_decision"),
+    }
     assert app.recorder.max_notification_id() is None  # nothing written
 
 
 def test_penalty_validation_names_every_field(app: CreditApplication) -> None:
-    bad = replace(penalty_command(), party_uscc="123", penalty_types=("fine", "caning"),
-                  fine_fen=0, decision_date="2026-13-01", violation_kind="Z9", facts=" ",
-                  valid_until="tomorrow")
+    bad = replace(
+        penalty_command(),
+        party_uscc="123",
+        penalty_types=("fine", "caning"),
+        fine_fen=0,
+        decision_date="2026-13-01",
+        violation_kind="Z9",
+        facts=" ",
+        valid_until="tomorrow",
+    )
     with pytest.raises(InvalidArgument) as caught:
         app.impose_penalty(OFFICER, bad)
     fields = {(v.field, v.rule) for v in caught.value.violations}
-    assert fields >= {("party_uscc", "uscc_format"), ("penalty_types[1]", "unknown_type"),
-                      ("fine_fen", "fine_mismatch"), ("decision_date", "date_format"),
-                      ("violation_kind", "not_company_kind"), ("facts", "required"),
-                      ("valid_until", "date_format")}
+    assert fields >= {
+        ("party_uscc", "uscc_format"),
+        ("penalty_types[1]", "unknown_type"),
+        ("fine_fen", "fine_mismatch"),
+        ("decision_date", "date_format"),
+        ("violation_kind", "not_company_kind"),
+        ("facts", "required"),
+        ("valid_until", "date_format"),
+    }
     assert app.recorder.max_notification_id() is None  # nothing written
 
 
@@ -125,9 +148,9 @@ def test_penalty_in_the_future_and_other_unit(app: CreditApplication) -> None:
 
 # -- 2. 违法行为类型: company codes only, the text on the record ------------------------------
 
+
 @pytest.mark.parametrize("code", ["A9", "E1", "E2", "E3", "E5", "C3"])
-def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication,
-                                                      code: str) -> None:
+def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, code: str) -> None:
     """campaign.violations.COMPANY_KINDS (A–D; E are the agencies' failures, work plan
     二（五）): not any [A-E][1-9]."""
     with pytest.raises(InvalidArgument) as caught:
@@ -136,8 +159,7 @@ def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication,
     assert (violation.field, violation.rule) == ("violation_kind", "not_company_kind")
 
 
-def test_violation_type_is_the_violations_text_with_its_code_beside(
-        app: CreditApplication) -> None:
+def test_violation_type_is_the_violations_text_with_its_code_beside(app: CreditApplication) -> None:
     """信用中国's 违法行为类型 (DOMAIN.md §6) is the violation's text
     (campaign.violations.KINDS[code].name_zh), the code in violation_code."""
     app.impose_penalty(OFFICER, penalty_command())
@@ -147,8 +169,11 @@ def test_violation_type_is_the_violations_text_with_its_code_beside(
 
 
 def test_feed_schema_requires_the_code_and_refuses_a_code_as_text() -> None:
-    schema = json.loads((CREDIT_SRC.parents[3] / "contracts" / "feeds" /
-                         "creditchina.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        (CREDIT_SRC.parents[3] / "contracts" / "feeds" / "creditchina.schema.json").read_text(
+            encoding="utf-8"
+        )
+    )
     penalty = schema["$defs"]["penalty"]
     assert "violation_code" in penalty["required"]
     assert re.fullmatch(penalty["properties"]["violation_code"]["pattern"], "D3")
@@ -157,20 +182,25 @@ def test_feed_schema_requires_the_code_and_refuses_a_code_as_text() -> None:
 
 # -- 3. the withdrawal deadline: 3 working days on the holiday calendar ---------------------
 
+
 @pytest.mark.parametrize(
     ("revoked", "withdraw_by"),
-    [(date(2025, 1, 27), date(2025, 2, 7)),    # Spring Festival 28 Jan – 4 Feb 2025 skipped
-     (date(2025, 2, 6), date(2025, 2, 10)),    # Saturday 8 Feb 2025 was worked (调休)
-     (date(2026, 5, 8), date(2026, 5, 12)),    # Saturday 9 May 2026 was worked
-     (date(2026, 3, 4), date(2026, 3, 9))],    # an ordinary week: Wednesday → Monday
+    [
+        (date(2025, 1, 27), date(2025, 2, 7)),  # Spring Festival 28 Jan – 4 Feb 2025 skipped
+        (date(2025, 2, 6), date(2025, 2, 10)),  # Saturday 8 Feb 2025 was worked (调休)
+        (date(2026, 5, 8), date(2026, 5, 12)),  # Saturday 9 May 2026 was worked
+        (date(2026, 3, 4), date(2026, 3, 9)),
+    ],  # an ordinary week: Wednesday → Monday
 )
 def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
-        app: CreditApplication, clock: FakeClock, revoked: date, withdraw_by: date) -> None:
+    app: CreditApplication, clock: FakeClock, revoked: date, withdraw_by: date
+) -> None:
     """《行政处罚法》第四十八条 (3 days) with 第八十五条 (working days, statutory holidays
     excluded): by campaign.workdays.CHINA, not weekends only. The aggregate hands the
     deadline back."""
-    app.impose_penalty(OFFICER, replace(penalty_command(), decision_date="2025-01-02",
-                                        valid_until="2025-12-31"))
+    app.impose_penalty(
+        OFFICER, replace(penalty_command(), decision_date="2025-01-02", valid_until="2025-12-31")
+    )
     clock.now = datetime(revoked.year, revoked.month, revoked.day, 3, tzinfo=UTC)
     penalty = app.find(Penalty.create_id(penalty_command().decision_number), Penalty)
     assert penalty is not None
@@ -180,7 +210,8 @@ def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
 
 
 def test_a_withdrawal_in_a_year_without_a_calendar_is_refused_not_guessed(
-        app: CreditApplication, clock: FakeClock) -> None:
+    app: CreditApplication, clock: FakeClock
+) -> None:
     app.impose_penalty(OFFICER, penalty_command())
     clock.now = datetime(2026, 12, 30, 3, tzinfo=UTC)
     with pytest.raises(CalendarNotConfigured):
@@ -200,8 +231,12 @@ def test_no_text_in_credit_cites_a_title_other_than_the_work_plan_or_a_law() -> 
     """Standards: an invented source is a defect. Every 《title》 in credit's rules and in
     its source cites campaign.sources.WORK_PLAN or a law; the deduction table, which no
     source gives (DOMAIN.md §6), says it is local configuration."""
-    texts = [DEFAULT_RULES.deductions.legal_basis, DEFAULT_RULES.display.source,
-             DEFAULT_RULES.grades.source, DEFAULT_RULES.dishonesty.source]
+    texts = [
+        DEFAULT_RULES.deductions.legal_basis,
+        DEFAULT_RULES.display.source,
+        DEFAULT_RULES.grades.source,
+        DEFAULT_RULES.dishonesty.source,
+    ]
     texts += [p.read_text(encoding="utf-8") for p in CREDIT_SRC.rglob("*.py")]
     plan_titles = _titles(WORK_PLAN)
     for title in set().union(*map(_titles, texts)):
@@ -212,6 +247,7 @@ def test_no_text_in_credit_cites_a_title_other_than_the_work_plan_or_a_law() -> 
 
 
 # -- 5. decisions stored before the tier: upcast, never guessed, classified by the bureau --
+
 
 def _store_as_v1(app: CreditApplication, clock: FakeClock) -> str:
     """Stores a PenaltyImposed as the code before the tier wrote it (class_version 1)."""
@@ -228,7 +264,8 @@ def _store_as_v1(app: CreditApplication, clock: FakeClock) -> str:
 
 
 def test_an_old_decision_loads_without_a_tier_and_the_bureau_states_it(
-        app: CreditApplication, clock: FakeClock) -> None:
+    app: CreditApplication, clock: FakeClock
+) -> None:
     """Penalty.Imposed v1 (stored before this change) upcasts: no tier, no validity, not
     guessed; ClassifyPenalty states them and the periods follow the tier (DOMAIN.md §6)."""
     number = _store_as_v1(app, clock)
@@ -237,17 +274,22 @@ def test_an_old_decision_loads_without_a_tier_and_the_bureau_states_it(
     assert old.display_until == date(2029, 5, 5)  # as it was published
     assert penalty_record(old, SOURCE)["display_until"] is None  # held: tier unknown
     with pytest.raises(PermissionDenied):
-        app.classify_penalty(Identity("property-bureau", "officer", "xianyou"),
-                             ClassifyPenalty("c1", number, "general", "2026-12-31", "复核"))
+        app.classify_penalty(
+            Identity("property-bureau", "officer", "xianyou"),
+            ClassifyPenalty("c1", number, "general", "2026-12-31", "复核"),
+        )
     result = app.classify_penalty(
-        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级"))
+        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级")
+    )
     assert (result["display_until"], result["repair_from"]) == ("2027-05-06", "2026-08-06")
     again = app.classify_penalty(
-        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级"))
+        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级")
+    )
     assert again == result  # a retried request
     with pytest.raises(RuleViolated):
         app.classify_penalty(
-            OFFICER, ClassifyPenalty("c2", number, "general", "2026-12-31", "重复"))
+            OFFICER, ClassifyPenalty("c2", number, "general", "2026-12-31", "重复")
+        )
 
 
 def test_classification_is_validated(app: CreditApplication) -> None:
@@ -256,23 +298,29 @@ def test_classification_is_validated(app: CreditApplication) -> None:
     with pytest.raises(InvalidArgument) as caught:
         app.classify_penalty(OFFICER, ClassifyPenalty("c1", number, "severe", "", " "))
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("severity", "unknown_tier"), ("valid_until", "required"), ("reason", "required")}
+        ("severity", "unknown_tier"),
+        ("valid_until", "required"),
+        ("reason", "required"),
+    }
     with pytest.raises(InvalidArgument) as early:
-        app.classify_penalty(OFFICER, ClassifyPenalty("c1", number, "minor", "2026-05-01",
-                                                      "复核"))
+        app.classify_penalty(OFFICER, ClassifyPenalty("c1", number, "minor", "2026-05-01", "复核"))
     assert [(v.field, v.rule) for v in early.value.violations] == [
-        ("valid_until", "before_decision")]
+        ("valid_until", "before_decision")
+    ]
     with pytest.raises(NotFound):
-        app.classify_penalty(OFFICER, ClassifyPenalty("c1", "无此文号", "minor", "2026-06-01",
-                                                      "复核"))
+        app.classify_penalty(
+            OFFICER, ClassifyPenalty("c1", "无此文号", "minor", "2026-06-01", "复核")
+        )
 
 
 def test_a_builder_1_record_is_corrected_to_the_violations_text() -> None:
     """What goes out automatically for a record sent under the old rules: the text and the
     code; a code that is no company violation is left for the bureau."""
     old = {"record_id": "penalty:x", "violation_type": "B3", "valid_until": "2029-05-05"}
-    assert corrected_v1(old) == old | {"violation_type": KINDS["B3"].name_zh,
-                                       "violation_code": "B3"}
+    assert corrected_v1(old) == old | {
+        "violation_type": KINDS["B3"].name_zh,
+        "violation_code": "B3",
+    }
     assert corrected_v1(old | {"violation_type": "E1"}) is None
 
 
@@ -283,12 +331,22 @@ def test_a_decision_dated_today_in_putian_is_accepted_before_8am() -> None:
     clock = FakeClock(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
     app = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     officer = Identity("property-bureau", "officer", "licheng")
-    answer = app.impose_penalty(officer, replace(
-        penalty_command("莆城管罚决〔2026〕601号"), decision_date="2026-06-01",
-        valid_until="2026-06-01"))
+    answer = app.impose_penalty(
+        officer,
+        replace(
+            penalty_command("莆城管罚决〔2026〕601号"),
+            decision_date="2026-06-01",
+            valid_until="2026-06-01",
+        ),
+    )
     assert answer["display_until"] == "2027-06-01"
     with pytest.raises(InvalidArgument) as refused:
-        app.impose_penalty(officer, replace(
-            penalty_command("莆城管罚决〔2026〕602号"), decision_date="2026-06-02",
-            valid_until="2026-06-02"))
+        app.impose_penalty(
+            officer,
+            replace(
+                penalty_command("莆城管罚决〔2026〕602号"),
+                decision_date="2026-06-02",
+                valid_until="2026-06-02",
+            ),
+        )
     assert [v.rule for v in refused.value.violations] == ["in_future"]

@@ -27,7 +27,8 @@ from servicekit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
 SCHEDULER = IDENTITY_RULES.check(
-    Identity("operator", "scheduler", CITY_UNIT, "disclosure quarter close"))
+    Identity("operator", "scheduler", CITY_UNIT, "disclosure quarter close")
+)
 """The hourly sweep acts as the platform's scheduler, which the policy lets close quarters
 at the city level (application/access.py), and nothing else."""
 
@@ -50,8 +51,7 @@ def close_latest_quarter(app: DisclosureApplication) -> dict[str, int]:
     except CalendarNotConfigured as error:
         # Until the year's holidays are entered nobody knows whether that deadline has
         # passed: mark nothing, say why, and try again on the next run (the role lives on).
-        log.warning("quarter close skipped: %s", error.message,
-                    extra={"calendar_year": error.year})
+        log.warning("quarter close skipped: %s", error.message, extra={"calendar_year": error.year})
         return {"skipped_calendar_not_configured": error.year}
     return app.close_quarter(SCHEDULER, period.year, period.quarter)
 
@@ -61,7 +61,8 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.
     app.publish_check = publish_check(
-        contract_translator("/pubrev/disclosure", lambda event: event, to_contract))
+        contract_translator("/pubrev/disclosure", lambda event: event, to_contract)
+    )
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
     app.read_model = PostgresDisclosureReadModel(projector, pool)
@@ -79,7 +80,12 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
             "/pubrev/disclosure", app.mapper.to_domain_event, to_contract
         ),
         projector=projector,
-        periodic=[PeriodicJob("close-latest-quarter", timedelta(hours=1).total_seconds(),
-                              lambda: close_latest_quarter(app))],
+        periodic=[
+            PeriodicJob(
+                "close-latest-quarter",
+                timedelta(hours=1).total_seconds(),
+                lambda: close_latest_quarter(app),
+            )
+        ],
         closers=[pool.close],
     )

@@ -49,8 +49,9 @@ class Api:
 @pytest.fixture
 async def api(service_settings: Any) -> AsyncIterator[Api]:
     clock = FakeClock(datetime(2026, 5, 6, 2, tzinfo=UTC))  # after the 2026Q1 deadline
-    async with running_service(lambda s: build(s, clock=clock), service_settings("disclosure"),
-                               ("api",)) as (_, run):
+    async with running_service(
+        lambda s: build(s, clock=clock), service_settings("disclosure"), ("api",)
+    ) as (_, run):
         assert run.grpc
         async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
             stub = pb_grpc.DisclosureServiceStub(channel)
@@ -66,31 +67,46 @@ def history(whole: bool) -> Call:
     def call(api: Api, metadata: Any) -> Awaitable[Any]:
         query = audit_pb2.HistoryQuery(aggregate_id="" if whole else api.disclosure_id)
         return api.stub.GetHistory(pb.GetHistoryRequest(query=query), metadata=metadata)
+
     return call
 
 
 def get(api: Api, metadata: Any) -> Awaitable[Any]:
-    return api.stub.GetDisclosure(pb.GetDisclosureRequest(disclosure_id=api.disclosure_id),
-                                  metadata=metadata)
+    return api.stub.GetDisclosure(
+        pb.GetDisclosureRequest(disclosure_id=api.disclosure_id), metadata=metadata
+    )
 
 
 def list_record(api: Api, metadata: Any) -> Awaitable[Any]:
-    return api.stub.ListDisclosures(pb.ListDisclosuresRequest(
-        unit="chengxiang", year=2026, quarter=1, company_uscc=USCC, community_code=CODE),
-        metadata=metadata)
+    return api.stub.ListDisclosures(
+        pb.ListDisclosuresRequest(
+            unit="chengxiang", year=2026, quarter=1, company_uscc=USCC, community_code=CODE
+        ),
+        metadata=metadata,
+    )
 
 
 def audit(requester: str) -> Call:
     def call(api: Api, metadata: Any) -> Awaitable[Any]:
-        return api.stub.RequestAudit(pb.RequestAuditRequest(
-            request_id=f"audit-{uuid.uuid4()}", disclosure_id=api.disclosure_id,
-            requester=requester, owners_count=64, reason="停车收入明显偏低"), metadata=metadata)
+        return api.stub.RequestAudit(
+            pb.RequestAuditRequest(
+                request_id=f"audit-{uuid.uuid4()}",
+                disclosure_id=api.disclosure_id,
+                requester=requester,
+                owners_count=64,
+                reason="停车收入明显偏低",
+            ),
+            metadata=metadata,
+        )
+
     return call
 
 
 def close(api: Api, metadata: Any) -> Awaitable[Any]:
-    return api.stub.CloseQuarter(pb.CloseQuarterRequest(request_id="close-cx", year=2026, quarter=1,
-                                                        unit="chengxiang"), metadata=metadata)
+    return api.stub.CloseQuarter(
+        pb.CloseQuarterRequest(request_id="close-cx", year=2026, quarter=1, unit="chengxiang"),
+        metadata=metadata,
+    )
 
 
 def refile(api: Api, metadata: Any) -> Awaitable[Any]:
@@ -98,47 +114,96 @@ def refile(api: Api, metadata: Any) -> Awaitable[Any]:
 
 
 def rate(api: Api, metadata: Any) -> Awaitable[Any]:
-    return api.stub.GetDisclosureRate(pb.GetDisclosureRateRequest(
-        unit="chengxiang", year=2026, quarter=1), metadata=metadata)
+    return api.stub.GetDisclosureRate(
+        pb.GetDisclosureRateRequest(unit="chengxiang", year=2026, quarter=1), metadata=metadata
+    )
 
 
 CELLS: list[tuple[str, Identity, str, Call]] = [
     # leak: refused GetDisclosure, but GetHistory of the same aggregate with the phone
-    ("GetDisclosure", Identity("property-company", "filer", "chengxiang", OTHER_USCC),
-     "same unit, other uscc", get),
-    (RECORD_HISTORY, Identity("property-company", "filer", "chengxiang", OTHER_USCC),
-     "same unit, other uscc", history(whole=False)),
-    (RECORD_HISTORY, Identity("property-company", "manager", "chengxiang", USCC),
-     "same unit, own uscc", history(whole=False)),
+    (
+        "GetDisclosure",
+        Identity("property-company", "filer", "chengxiang", OTHER_USCC),
+        "same unit, other uscc",
+        get,
+    ),
+    (
+        RECORD_HISTORY,
+        Identity("property-company", "filer", "chengxiang", OTHER_USCC),
+        "same unit, other uscc",
+        history(whole=False),
+    ),
+    (
+        RECORD_HISTORY,
+        Identity("property-company", "manager", "chengxiang", USCC),
+        "same unit, own uscc",
+        history(whole=False),
+    ),
     # leak: unit=putian in a company's identity opened the whole log
-    (WHOLE_LOG, Identity("property-company", "filer", "putian", USCC), "city, own uscc",
-     history(whole=True)),
+    (
+        WHOLE_LOG,
+        Identity("property-company", "filer", "putian", USCC),
+        "city, own uscc",
+        history(whole=True),
+    ),
     (WHOLE_LOG, Identity("property-bureau", "officer", "putian"), "city", history(whole=True)),
     (WHOLE_LOG, Identity("auditor", "auditor", "putian"), "city", history(whole=True)),
     # leak: identities without a company's subject listed everything of the city
-    ("ListDisclosures", Identity("police", "investigator", "putian", "putian-psb-other"),
-     "city", list_record),
-    ("ListDisclosures", Identity("property-company", "filer", "putian", OTHER_USCC),
-     "city, other uscc", list_record),
-    ("ListDisclosures", Identity("owners-committee", "chair", "chengxiang", CODE),
-     "same unit, own community", list_record),
+    (
+        "ListDisclosures",
+        Identity("police", "investigator", "putian", "putian-psb-other"),
+        "city",
+        list_record,
+    ),
+    (
+        "ListDisclosures",
+        Identity("property-company", "filer", "putian", OTHER_USCC),
+        "city, other uscc",
+        list_record,
+    ),
+    (
+        "ListDisclosures",
+        Identity("owners-committee", "chair", "chengxiang", CODE),
+        "same unit, own community",
+        list_record,
+    ),
     # leak: owners' identities requested audits of any community
-    ("RequestAudit", Identity("owners", "representative", "chengxiang", OTHER_CODE),
-     "same unit, other community", audit("owners")),
-    ("RequestAudit", Identity("owners-committee", "member", "chengxiang", OTHER_CODE),
-     "same unit, other community", audit("owners_committee")),
-    ("RequestAudit", Identity("owners", "representative", "chengxiang", CODE),
-     "same unit, own community", audit("owners")),
+    (
+        "RequestAudit",
+        Identity("owners", "representative", "chengxiang", OTHER_CODE),
+        "same unit, other community",
+        audit("owners"),
+    ),
+    (
+        "RequestAudit",
+        Identity("owners-committee", "member", "chengxiang", OTHER_CODE),
+        "same unit, other community",
+        audit("owners_committee"),
+    ),
+    (
+        "RequestAudit",
+        Identity("owners", "representative", "chengxiang", CODE),
+        "same unit, own community",
+        audit("owners"),
+    ),
     # the public, other units, the scheduler
     ("GetDisclosure", Identity("public", "anonymous", "putian"), "city", get),
     (RECORD_HISTORY, Identity("public", "anonymous", "putian"), "city", history(whole=False)),
     ("GetDisclosure", Identity("property-bureau", "inspector", "licheng"), "other unit", get),
-    ("FileDisclosure", Identity("property-company", "filer", "chengxiang", OTHER_USCC),
-     "same unit, other uscc", refile),
+    (
+        "FileDisclosure",
+        Identity("property-company", "filer", "chengxiang", OTHER_USCC),
+        "same unit, other uscc",
+        refile,
+    ),
     ("CloseQuarter", Identity("operator", "scheduler", "putian", "sweep"), "city", close),
     ("CloseQuarter", Identity("operator", "operator", "putian", "ops-1"), "city", close),
-    ("GetDisclosureRate", Identity("market-regulation", "officer", "chengxiang"), "same unit",
-     rate),
+    (
+        "GetDisclosureRate",
+        Identity("market-regulation", "officer", "chengxiang"),
+        "same unit",
+        rate,
+    ),
 ]
 
 
@@ -178,15 +243,19 @@ async def test_cells_over_grpc_match_the_policy_and_the_oracle(api: Api) -> None
 
     # What the allowed answered: the company's own history with its phone, the public's
     # copy without the contact, the owners' committee's list of its own community.
-    own_history = replies[(RECORD_HISTORY, f"agency=property-company;role=manager;"
-                                           f"unit=chengxiang;subject={USCC}")]
+    own_history = replies[
+        (RECORD_HISTORY, f"agency=property-company;role=manager;unit=chengxiang;subject={USCC}")
+    ]
     assert PHONE in own_history.events[0].payload_json
     public = replies[("GetDisclosure", "agency=public;role=anonymous;unit=putian")]
-    assert (public.disclosure.content.contact_name, public.disclosure.content.contact_phone) \
-        == ("", "")
+    assert (public.disclosure.content.contact_name, public.disclosure.content.contact_phone) == (
+        "",
+        "",
+    )
     assert public.disclosure.income_total_fen > 0
-    listed = replies[("ListDisclosures",
-                      f"agency=owners-committee;role=chair;unit=chengxiang;subject={CODE}")]
+    listed = replies[
+        ("ListDisclosures", f"agency=owners-committee;role=chair;unit=chengxiang;subject={CODE}")
+    ]
     assert [d.community_code for d in listed.disclosures] == [CODE]
 
 
@@ -197,18 +266,26 @@ async def test_owners_cannot_claim_the_committee_nor_a_company_go_without_subjec
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await audit("owners_committee")(api, owners)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    for text in ("agency=property-company;role=filer;unit=putian",
-                 "agency=police;role=investigator;unit=putian"):
+    for text in (
+        "agency=property-company;role=filer;unit=putian",
+        "agency=police;role=investigator;unit=putian",
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await api.stub.ListDisclosures(pb.ListDisclosuresRequest(year=2026),
-                                           metadata=(("x-pubrev-identity", text),))
+            await api.stub.ListDisclosures(
+                pb.ListDisclosuresRequest(year=2026), metadata=(("x-pubrev-identity", text),)
+            )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_a_company_lists_its_own_filings_only(api: Api) -> None:
     other = identity_metadata("property-company", "filer", "putian", OTHER_USCC)
-    assert list((await api.stub.ListDisclosures(pb.ListDisclosuresRequest(year=2026),
-                                                metadata=other)).disclosures) == []
-    own = await api.stub.ListDisclosures(pb.ListDisclosuresRequest(year=2026),
-                                         metadata=COMPANY)
+    assert (
+        list(
+            (
+                await api.stub.ListDisclosures(pb.ListDisclosuresRequest(year=2026), metadata=other)
+            ).disclosures
+        )
+        == []
+    )
+    own = await api.stub.ListDisclosures(pb.ListDisclosuresRequest(year=2026), metadata=COMPANY)
     assert [(d.community_code, d.company_uscc) for d in own.disclosures] == [(CODE, USCC)]

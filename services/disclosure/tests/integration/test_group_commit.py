@@ -37,10 +37,25 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
     app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GC") for _ in range(60)]
     for code in codes:
-        app.register_community(OFFICER, RegisterCommunity(
-            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "龙桥街道", USCC, "某物业",
-            True, 1, 1, False, 100,
-        ))
+        app.register_community(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "龙桥街道",
+                USCC,
+                "某物业",
+                True,
+                1,
+                1,
+                False,
+                100,
+            ),
+        )
     committer = GroupCommitter(app)
     before = app.process_recorder.max_notification_id() or 0
 
@@ -65,9 +80,7 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
     # 60 disclosures + 60 receipts, nothing else written (ids may have gaps).
     written = app.process_recorder.select_notifications(before, 1000, inclusive_of_start=False)
     assert len(written) == 120
-    assert all(
-        app.find_receipt("FileDisclosure", f"f-{code}") is not None for code in codes[1:]
-    )
+    assert all(app.find_receipt("FileDisclosure", f"f-{code}") is not None for code in codes[1:])
     app.close()
 
 
@@ -82,10 +95,25 @@ async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
     app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GR") for _ in range(20)]
     for code in codes:
-        app.register_community(OFFICER, RegisterCommunity(
-            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "龙桥街道", USCC, "某物业",
-            True, 1, 1, False, 100,
-        ))
+        app.register_community(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "龙桥街道",
+                USCC,
+                "某物业",
+                True,
+                1,
+                1,
+                False,
+                100,
+            ),
+        )
     committer = GroupCommitter(app)
     first = app.file_disclosure(OFFICER, filing(codes[0], f"f-{codes[0]}"))
 

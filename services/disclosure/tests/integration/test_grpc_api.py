@@ -32,8 +32,9 @@ OTHER_UNIT = identity_metadata("property-bureau", "officer", "xianyou")
 
 
 @pytest.fixture
-async def api(service_settings) -> AsyncIterator[tuple[pb_grpc.DisclosureServiceStub,
-                                                       ServiceApplication, grpc.aio.Channel]]:
+async def api(
+    service_settings,
+) -> AsyncIterator[tuple[pb_grpc.DisclosureServiceStub, ServiceApplication, grpc.aio.Channel]]:
     async with running_service(build, service_settings("disclosure"), ("api",)) as (parts, run):
         assert run.grpc
         async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
@@ -45,8 +46,11 @@ def details(error: grpc.aio.AioRpcError) -> dict[str, object]:
     assert status is not None, "no google.rpc.Status in the trailers"
     found: dict[str, object] = {}
     for detail in status.details:
-        for kind in (error_details_pb2.BadRequest, error_details_pb2.LocalizedMessage,
-                     error_details_pb2.ErrorInfo):
+        for kind in (
+            error_details_pb2.BadRequest,
+            error_details_pb2.LocalizedMessage,
+            error_details_pb2.ErrorInfo,
+        ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)
@@ -114,8 +118,10 @@ async def test_out_of_bounds_filing_is_refused_by_the_contract_before_the_handle
         ("content.income[2].amount_fen", "int64.gte_lte"),
         ("content.posting_end", "string.pattern"),
     }
-    assert all(v.localized_message.locale == "zh-CN" and v.localized_message.message
-               for v in bad_request.field_violations)
+    assert all(
+        v.localized_message.locale == "zh-CN" and v.localized_message.message
+        for v in bad_request.field_violations
+    )
     assert "2026/04/20" not in (caught.value.details() or "")
     assert log_size(app) == before
 
@@ -150,12 +156,15 @@ async def test_a_deficit_quarter_with_a_landline_is_filed_and_shown_as_a_deficit
     filed = await stub.FileDisclosure(request, metadata=OFFICER)
     assert filed.deficit
     loss = -sum(e.amount_fen for e in c.expenditure)
-    got = await stub.GetDisclosure(pb.GetDisclosureRequest(disclosure_id=filed.disclosure_id),
-                                   metadata=OFFICER)
+    got = await stub.GetDisclosure(
+        pb.GetDisclosureRequest(disclosure_id=filed.disclosure_id), metadata=OFFICER
+    )
     assert (got.disclosure.surplus_fen, got.disclosure.deficit) == (loss, True)
     assert got.disclosure.content.contact_phone == "0594-2345678"
-    listed = await stub.ListDisclosures(pb.ListDisclosuresRequest(
-        unit="chengxiang", year=2026, quarter=1, page_size=500), metadata=OFFICER)
+    listed = await stub.ListDisclosures(
+        pb.ListDisclosuresRequest(unit="chengxiang", year=2026, quarter=1, page_size=500),
+        metadata=OFFICER,
+    )
     [row] = [d for d in listed.disclosures if d.community_code == code]
     assert (row.surplus_fen, row.deficit) == (loss, True)
 
@@ -186,8 +195,11 @@ async def test_concurrent_amendments_one_wins_the_rest_are_aborted(api) -> None:
     def amendment(n: int) -> pb.AmendDisclosureRequest:
         request = file_request(code)
         return pb.AmendDisclosureRequest(
-            request_id=f"amend-{code}-{n}", disclosure_id=filed.disclosure_id,
-            expected_version=1, reason=f"correction {n}", content=request.content,
+            request_id=f"amend-{code}-{n}",
+            disclosure_id=filed.disclosure_id,
+            expected_version=1,
+            reason=f"correction {n}",
+            content=request.content,
         )
 
     results = await asyncio.gather(

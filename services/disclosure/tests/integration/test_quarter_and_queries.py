@@ -28,15 +28,14 @@ CITY = identity_metadata("property-bureau", "officer", "putian")
 XIANYOU = identity_metadata("property-bureau", "officer", "xianyou")
 
 
-
-
 @pytest.fixture
 async def api(service_settings) -> AsyncIterator[tuple[pb_grpc.DisclosureServiceStub, Any]]:
     clock = FakeClock(datetime(2026, 1, 5, tzinfo=UTC))
     settings = service_settings("disclosure")
-    async with running_service(
-        lambda s: build(s, clock=clock), settings, ("api",)
-    ) as _, grpc.aio.insecure_channel(f"127.0.0.1:{_[1].grpc.port}") as channel:
+    async with (
+        running_service(lambda s: build(s, clock=clock), settings, ("api",)) as _,
+        grpc.aio.insecure_channel(f"127.0.0.1:{_[1].grpc.port}") as channel,
+    ):
         yield pb_grpc.DisclosureServiceStub(channel), clock
 
 
@@ -53,8 +52,9 @@ async def test_close_marks_overdue_once_and_rates_add_up(api) -> None:
     assert not early.late
     # One second before the deadline has passed, closing is refused.
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.CloseQuarter(pb.CloseQuarterRequest(request_id="close-early", year=2026,
-                                                       quarter=1), metadata=CITY)
+        await stub.CloseQuarter(
+            pb.CloseQuarterRequest(request_id="close-early", year=2026, quarter=1), metadata=CITY
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     clock.now = datetime(2026, 5, 2, tzinfo=UTC)
     late = await stub.FileDisclosure(file_request(codes[2]), metadata=OFFICER)
@@ -72,7 +72,11 @@ async def test_close_marks_overdue_once_and_rates_add_up(api) -> None:
     )
     [unit] = rate.units
     assert (unit.communities, unit.on_time, unit.late, unit.overdue, unit.pending) == (
-        4, 2, 1, 1, 0,
+        4,
+        2,
+        1,
+        1,
+        0,
     )
     assert (unit.rate_percent, unit.on_time_rate_percent) == ("75.00", "50.00")
 
@@ -120,8 +124,11 @@ async def test_audit_needs_a_fifth_of_households(api) -> None:
 
     def ask(n: int, request_id: str) -> pb.RequestAuditRequest:
         return pb.RequestAuditRequest(
-            request_id=request_id, disclosure_id=filed.disclosure_id, requester="owners",
-            owners_count=n, reason="停车收入明显偏低",
+            request_id=request_id,
+            disclosure_id=filed.disclosure_id,
+            requester="owners",
+            owners_count=n,
+            reason="停车收入明显偏低",
         )
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -143,14 +150,26 @@ async def test_company_handover_and_bad_codes(api) -> None:
     flagged = await stub.RegisterCompany(official, metadata=CITY)
     assert flagged.uscc_flagged
 
-    moved = await stub.ChangePropertyCompany(pb.ChangePropertyCompanyRequest(
-        request_id=f"ho-{code}", community_code=code, new_company_uscc="91350203M0001QAY9B",
-        effective_date="2026-03-01", reason="业主大会决定更换",
-    ), metadata=OFFICER)
+    moved = await stub.ChangePropertyCompany(
+        pb.ChangePropertyCompanyRequest(
+            request_id=f"ho-{code}",
+            community_code=code,
+            new_company_uscc="91350203M0001QAY9B",
+            effective_date="2026-03-01",
+            reason="业主大会决定更换",
+        ),
+        metadata=OFFICER,
+    )
     assert moved.version == 2
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.ChangePropertyCompany(pb.ChangePropertyCompanyRequest(
-            request_id=f"ho2-{code}", community_code=code,
-            new_company_uscc="91430111MA4L41YT1U", effective_date="2026-03-01", reason="x",
-        ), metadata=OFFICER)
+        await stub.ChangePropertyCompany(
+            pb.ChangePropertyCompanyRequest(
+                request_id=f"ho2-{code}",
+                community_code=code,
+                new_company_uscc="91430111MA4L41YT1U",
+                effective_date="2026-03-01",
+                reason="x",
+            ),
+            metadata=OFFICER,
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # not registered

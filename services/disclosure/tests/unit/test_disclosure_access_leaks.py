@@ -40,8 +40,18 @@ OTHER_COMPANY = Identity("property-company", "filer", "chengxiang", OTHER_USCC)
 
 def content() -> DisclosureContent:
     return DisclosureContent(
-        (IncomeItem("parking", 100_000),), 20_000, (ExpenditureItem("维修", 10_000, "决议1"),),
-        70_000, 0, 0, False, "专户", "林经理", PHONE, date(2026, 4, 2), date(2026, 5, 10),
+        (IncomeItem("parking", 100_000),),
+        20_000,
+        (ExpenditureItem("维修", 10_000, "决议1"),),
+        70_000,
+        0,
+        0,
+        False,
+        "专户",
+        "林经理",
+        PHONE,
+        date(2026, 4, 2),
+        date(2026, 5, 10),
         ("signboard",),
     )
 
@@ -54,22 +64,41 @@ def app() -> DisclosureApplication:
     for uscc in (USCC, OTHER_USCC):
         app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
     for code, uscc in ((CODE, USCC), (OTHER_CODE, OTHER_USCC)):
-        app.register_community(OFFICER, RegisterCommunity(
-            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "街道", uscc, "物业",
-            True, 2, 1, False, 100,
-        ))
+        app.register_community(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "街道",
+                uscc,
+                "物业",
+                True,
+                2,
+                1,
+                False,
+                100,
+            ),
+        )
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     return app
 
 
 @pytest.fixture
 def filed(app: DisclosureApplication) -> str:
-    return str(app.file_disclosure(COMPANY, FileDisclosure("f1", CODE, 2026, 1,
-                                                           content()))["disclosure_id"])
+    return str(
+        app.file_disclosure(COMPANY, FileDisclosure("f1", CODE, 2026, 1, content()))[
+            "disclosure_id"
+        ]
+    )
 
 
-def history(app: DisclosureApplication, identity: Identity,
-            aggregate_id: str = "") -> list[audit_pb2.HistoryEvent]:
+def history(
+    app: DisclosureApplication, identity: Identity, aggregate_id: str = ""
+) -> list[audit_pb2.HistoryEvent]:
     query = audit_pb2.HistoryQuery(aggregate_id=aggregate_id)
     return asyncio.run(history_events(app, identity, query))
 
@@ -79,7 +108,8 @@ def log_size(app: DisclosureApplication) -> int:
 
 
 def test_a_company_refused_a_filing_is_refused_its_history_too(
-    app: DisclosureApplication, filed: str,
+    app: DisclosureApplication,
+    filed: str,
 ) -> None:
     """Leak: GetDisclosure refused another company's filing, GetHistory of the same
     aggregate returned it with the contact phone."""
@@ -93,14 +123,19 @@ def test_a_company_refused_a_filing_is_refused_its_history_too(
     assert PHONE in own[0].payload_json
 
 
-@pytest.mark.parametrize("identity", [
-    Identity("property-company", "filer", "putian", USCC),
-    Identity("property-company", "manager", "putian", OTHER_USCC),
-    CITY,
-    Identity("property-bureau", "head", "putian", "city-head"),
-])
+@pytest.mark.parametrize(
+    "identity",
+    [
+        Identity("property-company", "filer", "putian", USCC),
+        Identity("property-company", "manager", "putian", OTHER_USCC),
+        CITY,
+        Identity("property-bureau", "head", "putian", "city-head"),
+    ],
+)
 def test_unit_putian_does_not_open_the_whole_log(
-    app: DisclosureApplication, filed: str, identity: Identity,
+    app: DisclosureApplication,
+    filed: str,
+    identity: Identity,
 ) -> None:
     """Leak: a company with unit=putian in its identity read the whole log. The whole log
     is the auditor's alone, whatever the caller's unit."""
@@ -110,14 +145,19 @@ def test_unit_putian_does_not_open_the_whole_log(
     assert len(history(app, auditor)) == log_size(app)
 
 
-@pytest.mark.parametrize("identity", [
-    Identity("property-company", "filer", "putian"),
-    Identity("property-company", "filer", "chengxiang"),
-    Identity("police", "investigator", "putian"),
-    Identity("police", "investigator", "chengxiang", "putian-psb-chengxiang"),
-])
+@pytest.mark.parametrize(
+    "identity",
+    [
+        Identity("property-company", "filer", "putian"),
+        Identity("property-company", "filer", "chengxiang"),
+        Identity("police", "investigator", "putian"),
+        Identity("police", "investigator", "chengxiang", "putian-psb-chengxiang"),
+    ],
+)
 def test_an_identity_without_a_subject_lists_nothing_of_the_city(
-    app: DisclosureApplication, filed: str, identity: Identity,
+    app: DisclosureApplication,
+    filed: str,
+    identity: Identity,
 ) -> None:
     """Leak: an identity without subject (police, company) listed everything of the city.
     A company's list is its own USCC's; police see no disclosure business at all."""
@@ -135,26 +175,33 @@ def test_a_company_lists_only_its_own_filings(app: DisclosureApplication, filed:
         app.list_disclosures(COMPANY, "", 2026, 1, OTHER_USCC, 50, "")
 
 
-@pytest.mark.parametrize("identity", [
-    Identity("owners", "representative", "chengxiang", OTHER_CODE),
-    Identity("owners-committee", "chair", "chengxiang", OTHER_CODE),
-    Identity("owners", "representative", "chengxiang"),
-    Identity("owners-committee", "member", "putian"),
-])
+@pytest.mark.parametrize(
+    "identity",
+    [
+        Identity("owners", "representative", "chengxiang", OTHER_CODE),
+        Identity("owners-committee", "chair", "chengxiang", OTHER_CODE),
+        Identity("owners", "representative", "chengxiang"),
+        Identity("owners-committee", "member", "putian"),
+    ],
+)
 def test_owners_request_audits_only_of_their_own_community(
-    app: DisclosureApplication, filed: str, identity: Identity,
+    app: DisclosureApplication,
+    filed: str,
+    identity: Identity,
 ) -> None:
     """Leak: owners' identities could request audits of any community."""
     requester = "owners" if identity.agency == "owners" else "owners_committee"
     before = log_size(app)
     with pytest.raises(PermissionDenied):
-        app.request_audit(identity, RequestAudit(f"q-{uuid.uuid4()}", filed, requester,
-                                                 100, "停车收入偏低"))
+        app.request_audit(
+            identity, RequestAudit(f"q-{uuid.uuid4()}", filed, requester, 100, "停车收入偏低")
+        )
     assert log_size(app) == before
 
 
 def test_owners_may_not_claim_to_be_the_owners_committee(
-    app: DisclosureApplication, filed: str,
+    app: DisclosureApplication,
+    filed: str,
 ) -> None:
     """Leak: owners' representatives could request an audit as the owners' committee (which
     needs no 20% of households). Each requests only as what it is."""

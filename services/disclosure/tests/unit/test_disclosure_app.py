@@ -44,8 +44,6 @@ LAST_ON_TIME = datetime.combine(date(2026, 4, 30), time(23, 59, 59, 999_999), SH
 FIRST_LATE = datetime(2026, 5, 1, 0, 0, tzinfo=SHANGHAI)
 
 
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(IN_TIME)
@@ -57,17 +55,28 @@ def app(clock: FakeClock) -> DisclosureApplication:
     registered company)."""
     app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     for uscc in (USCC, OTHER_USCC):
-        app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, f"物业公司{uscc[-4:]}",
-                                                   "application"))
+        app.register_company(
+            CITY, RegisterCompany(f"co-{uscc}", uscc, f"物业公司{uscc[-4:]}", "application")
+        )
     return app
 
 
 def register_cmd(code: str = "CX-001", **changes: object) -> RegisterCommunity:
     cmd = RegisterCommunity(
-        request_id=f"reg-{code}", community_code=code, name="荔园小区", address="城厢区龙桥街道",
-        unit="chengxiang", division_code="350302", township="龙桥街道", company_uscc=USCC,
-        company_name="莆田市某物业服务有限公司", signboard_at_main_entrance=True,
-        elevator_count=4, barrier_gate_count=2, has_leasable_space=True, household_count=320,
+        request_id=f"reg-{code}",
+        community_code=code,
+        name="荔园小区",
+        address="城厢区龙桥街道",
+        unit="chengxiang",
+        division_code="350302",
+        township="龙桥街道",
+        company_uscc=USCC,
+        company_name="莆田市某物业服务有限公司",
+        signboard_at_main_entrance=True,
+        elevator_count=4,
+        barrier_gate_count=2,
+        has_leasable_space=True,
+        household_count=320,
     )
     return replace(cmd, **changes)  # type: ignore[arg-type]
 
@@ -91,14 +100,31 @@ def content(owners_share_fen: int = 70_000) -> DisclosureContent:
 
 
 def zero_content() -> DisclosureContent:
-    return replace(content(), income=(), no_income=True, operating_cost_fen=0, expenditure=(),
-                   owners_share_fen=0, transferred_to_maintenance_fund_fen=0)
+    return replace(
+        content(),
+        income=(),
+        no_income=True,
+        operating_cost_fen=0,
+        expenditure=(),
+        owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
 
 
-def file_cmd(request_id: str = "file-1", code: str = "CX-001", year: int = 2026,
-             quarter: int = 1, body: DisclosureContent | None = None) -> FileDisclosure:
-    return FileDisclosure(request_id=request_id, community_code=code, year=year,
-                          quarter=quarter, content=body or content())
+def file_cmd(
+    request_id: str = "file-1",
+    code: str = "CX-001",
+    year: int = 2026,
+    quarter: int = 1,
+    body: DisclosureContent | None = None,
+) -> FileDisclosure:
+    return FileDisclosure(
+        request_id=request_id,
+        community_code=code,
+        year=year,
+        quarter=quarter,
+        content=body or content(),
+    )
 
 
 def log_size(app: DisclosureApplication) -> int:
@@ -139,8 +165,9 @@ def test_bad_uscc_of_a_new_company_is_invalid_argument_naming_uscc_check(
 ) -> None:
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.register_company(CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业",
-                                                   "application"))
+        app.register_company(
+            CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业", "application")
+        )
     assert violations(caught.value) == {("uscc", "uscc_check")}
     assert "check character" in caught.value.message
     assert log_size(app) == before
@@ -149,8 +176,9 @@ def test_bad_uscc_of_a_new_company_is_invalid_argument_naming_uscc_check(
 def test_bad_uscc_from_an_official_source_is_kept_and_flagged(
     app: DisclosureApplication,
 ) -> None:
-    result = app.register_company(CITY, RegisterCompany("co-bad", "91350203M0001QAY9B",
-                                                         "某物业", "official_registry"))
+    result = app.register_company(
+        CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业", "official_registry")
+    )
     assert result["uscc_flagged"] is True
     # A community may then name it.
     app.register_community(OFFICER, register_cmd(company_uscc="91350203M0001QAY9B"))
@@ -182,8 +210,7 @@ def test_the_city_itself_is_not_a_unit_a_community_belongs_to(
 
 
 @pytest.mark.parametrize("division", ["35030", "3503021", "440302", "35A302", ""])
-def test_division_code_must_be_six_digit_fujian(app: DisclosureApplication,
-                                                 division: str) -> None:
+def test_division_code_must_be_six_digit_fujian(app: DisclosureApplication, division: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         app.register_community(OFFICER, register_cmd(division_code=division))
     assert violations(caught.value) == {("division_code", "division_format")}
@@ -204,16 +231,30 @@ def test_community_code_with_trailing_newline_is_refused(app: DisclosureApplicat
 
 
 def test_registration_reports_every_bad_field_at_once(app: DisclosureApplication) -> None:
-    bad = register_cmd(request_id="", community_code="x", name=" ", unit="fuzhou",
-                       division_code="1", company_uscc="123", company_name="",
-                       elevator_count=-1, barrier_gate_count=-1, household_count=0)
+    bad = register_cmd(
+        request_id="",
+        community_code="x",
+        name=" ",
+        unit="fuzhou",
+        division_code="1",
+        company_uscc="123",
+        company_name="",
+        elevator_count=-1,
+        barrier_gate_count=-1,
+        household_count=0,
+    )
     with pytest.raises(InvalidArgument) as caught:
         app.register_community(OFFICER, bad)
     assert violations(caught.value) == {
-        ("request_id", "required"), ("community_code", "code_format"), ("name", "required"),
-        ("unit", "unknown_unit"), ("division_code", "division_format"),
-        ("company_uscc", "uscc_length"), ("company_name", "required"),
-        ("elevator_count", "non_negative"), ("barrier_gate_count", "non_negative"),
+        ("request_id", "required"),
+        ("community_code", "code_format"),
+        ("name", "required"),
+        ("unit", "unknown_unit"),
+        ("division_code", "division_format"),
+        ("company_uscc", "uscc_length"),
+        ("company_name", "required"),
+        ("elevator_count", "non_negative"),
+        ("barrier_gate_count", "non_negative"),
         ("household_count", "positive"),
     }
 
@@ -231,12 +272,14 @@ def test_city_may_register_in_any_unit(app: DisclosureApplication) -> None:
     assert log_size(app) == before + 2
 
 
-@pytest.mark.parametrize("identity", [
-    COMPANY,
-    Identity("police", "officer", "chengxiang", "putian-psb-chengxiang"),
-])
-def test_only_the_property_bureau_registers(app: DisclosureApplication,
-                                            identity: Identity) -> None:
+@pytest.mark.parametrize(
+    "identity",
+    [
+        COMPANY,
+        Identity("police", "officer", "chengxiang", "putian-psb-chengxiang"),
+    ],
+)
+def test_only_the_property_bureau_registers(app: DisclosureApplication, identity: Identity) -> None:
     with pytest.raises(PermissionDenied):
         app.register_community(identity, register_cmd())
 
@@ -315,8 +358,7 @@ def test_filing_at_midnight_after_the_deadline_is_accepted_as_late(
     assert view.late is True
 
 
-def test_late_flag_with_a_utc_clock(registered: DisclosureApplication,
-                                    clock: FakeClock) -> None:
+def test_late_flag_with_a_utc_clock(registered: DisclosureApplication, clock: FakeClock) -> None:
     clock.now = datetime(2026, 4, 30, 16, 0, tzinfo=UTC)  # 1 May 00:00 in Shanghai
     assert registered.file_disclosure(OFFICER, file_cmd())["late"] is True
 
@@ -326,7 +368,8 @@ def test_bad_quarter_and_content_come_back_together(registered: DisclosureApplic
     with pytest.raises(InvalidArgument) as caught:
         registered.file_disclosure(OFFICER, bad)
     assert violations(caught.value) == {
-        ("quarter", "quarter_range"), ("content.contact_phone", "contact_number_format"),
+        ("quarter", "quarter_range"),
+        ("content.contact_phone", "contact_number_format"),
     }
 
 
@@ -390,11 +433,19 @@ def test_another_quarter_is_a_separate_disclosure(
 # -- amendments -------------------------------------------------------------------------------
 
 
-def amend_cmd(disclosure_id: str, expected_version: int, request_id: str = "amend-1",
-              owners_share_fen: int = 60_000) -> AmendDisclosure:
-    return AmendDisclosure(request_id=request_id, disclosure_id=disclosure_id,
-                           expected_version=expected_version, reason="业主分配金额填错",
-                           content=content(owners_share_fen=owners_share_fen))
+def amend_cmd(
+    disclosure_id: str,
+    expected_version: int,
+    request_id: str = "amend-1",
+    owners_share_fen: int = 60_000,
+) -> AmendDisclosure:
+    return AmendDisclosure(
+        request_id=request_id,
+        disclosure_id=disclosure_id,
+        expected_version=expected_version,
+        reason="业主分配金额填错",
+        content=content(owners_share_fen=owners_share_fen),
+    )
 
 
 def test_amendment_keeps_both_versions_readable(
@@ -426,8 +477,9 @@ def test_amendment_with_stale_expected_version_is_conflict(
     app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1))
     size = log_size(app)
     with pytest.raises(Conflict):
-        app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1, request_id="amend-2",
-                                                owners_share_fen=50_000))
+        app.amend_disclosure(
+            OFFICER, amend_cmd(disclosure_id, 1, request_id="amend-2", owners_share_fen=50_000)
+        )
     assert log_size(app) == size
     assert app.get_disclosure(OFFICER, disclosure_id, 0).content.owners_share_fen == 60_000
 
@@ -444,12 +496,14 @@ def test_amendment_content_is_checked_and_needs_a_reason(
     filed: tuple[DisclosureApplication, str],
 ) -> None:
     app, disclosure_id = filed
-    bad = replace(amend_cmd(disclosure_id, 0), reason=" ",
-                  content=replace(content(), owners_share_fen=70_001))
+    bad = replace(
+        amend_cmd(disclosure_id, 0), reason=" ", content=replace(content(), owners_share_fen=70_001)
+    )
     with pytest.raises(InvalidArgument) as caught:
         app.amend_disclosure(OFFICER, bad)
     assert violations(caught.value) == {
-        ("expected_version", "positive"), ("reason", "required"),
+        ("expected_version", "positive"),
+        ("reason", "required"),
         ("content.transferred_to_maintenance_fund_fen", "identity_broken"),
     }
 
@@ -503,5 +557,6 @@ def test_reading_with_bad_id_or_version_is_invalid(app: DisclosureApplication) -
     with pytest.raises(InvalidArgument) as caught:
         app.get_disclosure(OFFICER, "not-a-uuid", -1)
     assert violations(caught.value) == {
-        ("disclosure_id", "uuid_format"), ("version", "non_negative"),
+        ("disclosure_id", "uuid_format"),
+        ("version", "non_negative"),
     }

@@ -58,8 +58,18 @@ of a registration or filing, a handover to the company already in charge."""
 
 def content() -> DisclosureContent:
     return DisclosureContent(
-        (IncomeItem("parking", 100_000),), 20_000, (ExpenditureItem("维修", 10_000, "决议1"),),
-        70_000, 0, 0, False, "专户", "林经理", PHONE, date(2026, 4, 2), date(2026, 5, 10),
+        (IncomeItem("parking", 100_000),),
+        20_000,
+        (ExpenditureItem("维修", 10_000, "决议1"),),
+        70_000,
+        0,
+        0,
+        False,
+        "专户",
+        "林经理",
+        PHONE,
+        date(2026, 4, 2),
+        date(2026, 5, 10),
         ("signboard",),
     )
 
@@ -81,10 +91,25 @@ def scenario() -> Scenario:
     app.read_model = InMemoryDisclosureReadModel(app)
     for uscc in (USCC, SUCCESSOR):
         app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
-    app.register_community(CITY, RegisterCommunity(
-        "r1", CODE, "阳光花园", "城厢区龙桥街道1号", UNIT, "350302", "龙桥街道", USCC, "物业",
-        True, 4, 2, True, HOUSEHOLDS,
-    ))
+    app.register_community(
+        CITY,
+        RegisterCommunity(
+            "r1",
+            CODE,
+            "阳光花园",
+            "城厢区龙桥街道1号",
+            UNIT,
+            "350302",
+            "龙桥街道",
+            USCC,
+            "物业",
+            True,
+            4,
+            2,
+            True,
+            HOUSEHOLDS,
+        ),
+    )
     clock.now = datetime(2026, 5, 6, 10, tzinfo=SHANGHAI)
     filed = app.file_disclosure(COMPANY, FileDisclosure("f1", CODE, 2026, 1, content()))
     record = Resource(unit=UNIT, company=USCC, community=CODE, published=True)
@@ -104,26 +129,46 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
 
     def audit(i: Identity) -> object:
         requester = "owners" if i.agency == "owners" else "owners_committee"
-        return app.request_audit(i, RequestAudit(next(ids), did, requester, HOUSEHOLDS,
-                                                 "停车收入偏低"))
+        return app.request_audit(
+            i, RequestAudit(next(ids), did, requester, HOUSEHOLDS, "停车收入偏低")
+        )
 
     calls: dict[str, Callable[[Identity], object]] = {
         "RegisterCompany": lambda i: app.register_company(
-            i, RegisterCompany(next(ids), NEWCOMER, "新物业公司", "")),
-        "RegisterCommunity": lambda i: app.register_community(i, RegisterCommunity(
-            next(ids), "CX-0002", "新小区", "地址", UNIT, "350302", "街道", USCC, "物业", True,
-            0, 0, False, 100)),
-        "ChangePropertyCompany": lambda i: app.change_property_company(i, ChangePropertyCompany(
-            next(ids), CODE, SUCCESSOR, "2026-06-01", "业主大会决定更换")),
+            i, RegisterCompany(next(ids), NEWCOMER, "新物业公司", "")
+        ),
+        "RegisterCommunity": lambda i: app.register_community(
+            i,
+            RegisterCommunity(
+                next(ids),
+                "CX-0002",
+                "新小区",
+                "地址",
+                UNIT,
+                "350302",
+                "街道",
+                USCC,
+                "物业",
+                True,
+                0,
+                0,
+                False,
+                100,
+            ),
+        ),
+        "ChangePropertyCompany": lambda i: app.change_property_company(
+            i, ChangePropertyCompany(next(ids), CODE, SUCCESSOR, "2026-06-01", "业主大会决定更换")
+        ),
         "FileDisclosure": lambda i: app.file_disclosure(
-            i, FileDisclosure(next(ids), CODE, 2026, 1, content())),
-        "AmendDisclosure": lambda i: app.amend_disclosure(i, AmendDisclosure(
-            next(ids), did, version(), "广告收入漏记", content())),
+            i, FileDisclosure(next(ids), CODE, 2026, 1, content())
+        ),
+        "AmendDisclosure": lambda i: app.amend_disclosure(
+            i, AmendDisclosure(next(ids), did, version(), "广告收入漏记", content())
+        ),
         "RequestAudit": audit,
         "CloseQuarter": lambda i: app.close_quarter(i, 2026, 1, UNIT),
         "GetDisclosure": lambda i: app.get_disclosure(i, did, 0),
-        "ListDisclosures": lambda i: app.list_disclosures(
-            i, UNIT, 2026, 1, USCC, 50, "", CODE),
+        "ListDisclosures": lambda i: app.list_disclosures(i, UNIT, 2026, 1, USCC, 50, "", CODE),
         "GetDisclosureRate": lambda i: app.disclosure_rate(i, UNIT, 2026, 1),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(did), 0, 100),
@@ -138,12 +183,15 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
             except Exception as error:
                 seen[(rpc, type(error).__name__)] += 1
                 raise
+
         return run
 
     # The operators' RPCs answer a service without feeds or such a projection with a bad
     # argument: past authorization, and not watched as the domain's refusals are.
-    return {**{rpc: watched(rpc, call) for rpc, call in calls.items()},
-            **admin_invokers(app, "disclosure")}
+    return {
+        **{rpc: watched(rpc, call) for rpc, call in calls.items()},
+        **admin_invokers(app, "disclosure"),
+    }
 
 
 def test_every_rpc_has_a_row_and_an_invoker(scenario: Scenario) -> None:
@@ -158,8 +206,9 @@ def test_every_rpc_has_a_row_and_an_invoker(scenario: Scenario) -> None:
 def test_the_matrix_matches_the_policy_and_the_oracle(scenario: Scenario) -> None:
     seen: Counter[tuple[str, str]] = Counter()
     calls = invokers(scenario, seen)
-    count, mismatches = run_matrix("disclosure", POLICY, scenario.record, calls,
-                                   "GetDisclosure", rpcs=sorted(RPCS))
+    count, mismatches = run_matrix(
+        "disclosure", POLICY, scenario.record, calls, "GetDisclosure", rpcs=sorted(RPCS)
+    )
     # A record's history is judged on the facts history_reads declares: the same read rule
     # (GetDisclosure), but the trail is never published.
     disclosure = scenario.app.find(uuid.UUID(scenario.disclosure_id), Disclosure)
@@ -167,11 +216,14 @@ def test_the_matrix_matches_the_policy_and_the_oracle(scenario: Scenario) -> Non
     history_record = facts(disclosure)
     assert rule == "GetDisclosure"
     assert history_record == Resource(unit=UNIT, company=USCC, community=CODE, published=False)
-    more, history_mismatches = run_matrix("disclosure", POLICY, history_record, calls,
-                                          "GetDisclosure", rpcs=[RECORD_HISTORY])
+    more, history_mismatches = run_matrix(
+        "disclosure", POLICY, history_record, calls, "GetDisclosure", rpcs=[RECORD_HISTORY]
+    )
     per_rpc = len(cells(scenario.record))
-    print(f"disclosure authorization matrix: {count + more} cells "
-          f"({len(RPCS) + 1} RPCs × {per_rpc} identities and relations)")
+    print(
+        f"disclosure authorization matrix: {count + more} cells "
+        f"({len(RPCS) + 1} RPCs × {per_rpc} identities and relations)"
+    )
     assert count + more == (len(RPCS) + 1) * per_rpc
     assert per_rpc >= 60
     assert [str(m) for m in mismatches + history_mismatches] == []
@@ -187,16 +239,21 @@ def test_a_communitys_history_is_for_who_keeps_the_register(scenario: Scenario) 
     community = scenario.app.find(scenario.community_id, Community)
     assert community is not None
     rule, facts = HISTORY_READS[Community]
-    calls = {RECORD_HISTORY: lambda i: scenario.app.read_history(
-        i, scenario.community_id, 0, 100)}
-    count, mismatches = run_matrix("disclosure", POLICY, facts(community), calls, rule,
-                                   rpcs=[RECORD_HISTORY])
+    calls = {RECORD_HISTORY: lambda i: scenario.app.read_history(i, scenario.community_id, 0, 100)}
+    count, mismatches = run_matrix(
+        "disclosure", POLICY, facts(community), calls, rule, rpcs=[RECORD_HISTORY]
+    )
     assert count == len(cells(facts(community)))
     assert [str(m) for m in mismatches] == []
-    allowed = [c.identity for c in cells(facts(community))
-               if POLICY.decide(rule, c.identity, facts(community))]
-    assert {(i.agency, i.role) for i in allowed} == {("property-bureau", "officer"),
-                                                     ("property-bureau", "head")}
+    allowed = [
+        c.identity
+        for c in cells(facts(community))
+        if POLICY.decide(rule, c.identity, facts(community))
+    ]
+    assert {(i.agency, i.role) for i in allowed} == {
+        ("property-bureau", "officer"),
+        ("property-bureau", "head"),
+    }
 
 
 def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Scenario) -> None:
@@ -208,9 +265,14 @@ def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Sce
     assert (seen_by_public.contact_name, seen_by_public.contact_phone) == ("", "")
     assert seen_by_public.income_total_fen == 100_000
     # Lists return the record to whoever may list it, filtered to the caller's scope.
-    for identity in (owners, public, COMPANY, CITY,
-                     Identity("township", "officer", UNIT),
-                     Identity("owners-committee", "chair", "putian", CODE)):
+    for identity in (
+        owners,
+        public,
+        COMPANY,
+        CITY,
+        Identity("township", "officer", UNIT),
+        Identity("owners-committee", "chair", "putian", CODE),
+    ):
         rows, _ = app.list_disclosures(identity, "", 2026, 1, "", 50, "")
         assert [r.disclosure_id for r in rows] == [did], identity
     # An earlier version is the audit trail, not the posting: the public reads the current.
@@ -242,16 +304,29 @@ def test_the_quarter_sweep_runs_as_the_operators_scheduler(scenario: Scenario) -
     from disclosure.bootstrap import SCHEDULER, close_latest_quarter
 
     assert RULES.check(SCHEDULER) == SCHEDULER
-    assert (SCHEDULER.agency, SCHEDULER.role, SCHEDULER.unit) == ("operator", "scheduler",
-                                                                   "putian")
+    assert (SCHEDULER.agency, SCHEDULER.role, SCHEDULER.unit) == ("operator", "scheduler", "putian")
     app = scenario.app
-    app.register_community(CITY, RegisterCommunity(
-        "r2", "XY-0001", "仙游小区", "地址", "xianyou", "350322", "街道", USCC, "物业", True,
-        0, 0, False, 50,
-    ))
+    app.register_community(
+        CITY,
+        RegisterCommunity(
+            "r2",
+            "XY-0001",
+            "仙游小区",
+            "地址",
+            "xianyou",
+            "350322",
+            "街道",
+            USCC,
+            "物业",
+            True,
+            0,
+            0,
+            False,
+            50,
+        ),
+    )
     # XY-0001 was registered after the 2026Q1 deadline: the sweep closes Q1 (all units).
-    assert close_latest_quarter(app) == {"marked_overdue": 0, "already_overdue": 0,
-                                         "filed": 1}
+    assert close_latest_quarter(app) == {"marked_overdue": 0, "already_overdue": 0, "filed": 1}
     operator = Identity("operator", "operator", "putian", "ops-1")
     with pytest.raises(PermissionDenied):
         app.close_quarter(operator, 2026, 1)
@@ -262,13 +337,19 @@ def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     with pytest.raises(InvalidArgument) as caught:
         app.list_disclosures(CITY, "fuzhou", 1999, 1, "123", 50, "x" * 65, "CX 1")
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("unit", "unknown_unit"), ("year", "year_range"), ("company_uscc", "uscc_length"),
-        ("page_token", "page_token_length"), ("community_code", "code_format")}
+        ("unit", "unknown_unit"),
+        ("year", "year_range"),
+        ("company_uscc", "uscc_length"),
+        ("page_token", "page_token_length"),
+        ("community_code", "code_format"),
+    }
     before = app.recorder.max_notification_id()
     with pytest.raises(InvalidArgument) as caught:
         app.close_quarter(CITY, 2026, 5, "fuzhou")
     assert {(v.field, v.rule) for v in caught.value.violations} == {
-        ("unit", "unknown_unit"), ("quarter", "quarter_range")}
+        ("unit", "unknown_unit"),
+        ("quarter", "quarter_range"),
+    }
     assert app.recorder.max_notification_id() == before
     # Who may not call at all learns nothing about its input.
     with pytest.raises(PermissionDenied):

@@ -21,8 +21,12 @@ ADJUSTED_DEADLINES = [
     # (quarter, nominal day, deadline day, why)
     (Quarter(2024, 1), date(2024, 4, 30), date(2024, 4, 30), "a Tuesday: stays"),
     (Quarter(2024, 3), date(2024, 10, 31), date(2024, 10, 31), "a Thursday: stays"),
-    (Quarter(2024, 4), date(2025, 1, 31), date(2025, 2, 5),
-     "Spring Festival 2025 (28 Jan – 4 Feb): the next working day"),
+    (
+        Quarter(2024, 4),
+        date(2025, 1, 31),
+        date(2025, 2, 5),
+        "Spring Festival 2025 (28 Jan – 4 Feb): the next working day",
+    ),
     (Quarter(2025, 4), date(2026, 1, 31), date(2026, 2, 2), "Saturday: Monday"),
     (Quarter(2026, 1), date(2026, 4, 30), date(2026, 4, 30), "a Thursday before 劳动节"),
     (Quarter(2026, 2), date(2026, 7, 31), date(2026, 7, 31), "a Friday: stays"),
@@ -43,9 +47,7 @@ def test_deadline_day_is_last_day_of_first_month_of_next_quarter_moved_past_rest
     """DOMAIN.md §3, plan 二（一）, 民法典 Art. 203 (holidays by campaign.workdays.CHINA)."""
     assert quarter.nominal_deadline_day == nominal
     assert quarter.deadline_day == deadline_day, why
-    assert quarter.deadline == datetime.combine(
-        deadline_day + timedelta(days=1), time(0), SHANGHAI
-    )
+    assert quarter.deadline == datetime.combine(deadline_day + timedelta(days=1), time(0), SHANGHAI)
     assert quarter.deadline.utcoffset() == timedelta(hours=8)
 
 
@@ -76,8 +78,9 @@ def test_a_make_up_working_day_on_the_nominal_day_keeps_the_deadline(
     """A weekend day the State Council makes a working day (调休上班) is a working day: a
     deadline falling on it does not move. No real notice has put one on a deadline day yet,
     so a calendar with Saturday 31 October 2026 worked shows it."""
-    worked = WorkCalendar("test", {2026: HolidayYear(
-        2026, "test", frozenset(), frozenset({date(2026, 10, 31)}))})
+    worked = WorkCalendar(
+        "test", {2026: HolidayYear(2026, "test", frozenset(), frozenset({date(2026, 10, 31)}))}
+    )
     monkeypatch.setattr(calendar, "CHINA", worked)
     assert Quarter(2026, 3).deadline_day == date(2026, 10, 31)
 

@@ -61,16 +61,28 @@ def test_violation_paths_carry_the_prefix_and_both_languages() -> None:
 
 
 def test_missing_income_without_no_income_is_item_missing() -> None:
-    content = replace(valid_content(), income=(), owners_share_fen=0,
-                      transferred_to_maintenance_fund_fen=0, operating_cost_fen=0,
-                      expenditure=())
+    content = replace(
+        valid_content(),
+        income=(),
+        owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+        operating_cost_fen=0,
+        expenditure=(),
+    )
     assert rules(content) == {("content.income", "item_missing")}
 
 
 def test_no_income_declared_makes_empty_income_legal_and_zero_revenue() -> None:
-    content = replace(valid_content(), income=(), no_income=True, operating_cost_fen=0,
-                      expenditure=(), owners_share_fen=0, company_share_fen=0,
-                      transferred_to_maintenance_fund_fen=0)
+    content = replace(
+        valid_content(),
+        income=(),
+        no_income=True,
+        operating_cost_fen=0,
+        expenditure=(),
+        owners_share_fen=0,
+        company_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
     assert content.check() == []
     assert content.zero_revenue
     assert content.surplus_fen == 0
@@ -82,8 +94,9 @@ def test_no_income_with_income_lines_is_a_contradiction() -> None:
 
 
 def test_unknown_income_source_is_named_by_index() -> None:
-    content = replace(valid_content(), income=(IncomeItem("advertising", 100_000),
-                                               IncomeItem("lottery", 50_000)))
+    content = replace(
+        valid_content(), income=(IncomeItem("advertising", 100_000), IncomeItem("lottery", 50_000))
+    )
     assert rules(content) == {("content.income[1].source", "unknown_source")}
 
 
@@ -94,11 +107,13 @@ def test_every_listed_income_source_is_accepted(source: str) -> None:
 
 
 def test_negative_income_amount_is_refused_and_zero_is_allowed() -> None:
-    negative = replace(valid_content(), income=(IncomeItem("advertising", 150_001),
-                                                IncomeItem("parking", -1)))
+    negative = replace(
+        valid_content(), income=(IncomeItem("advertising", 150_001), IncomeItem("parking", -1))
+    )
     assert ("content.income[1].amount_fen", "non_negative") in rules(negative)
-    zero = replace(valid_content(), income=(IncomeItem("advertising", 150_000),
-                                            IncomeItem("parking", 0)))
+    zero = replace(
+        valid_content(), income=(IncomeItem("advertising", 150_000), IncomeItem("parking", 0))
+    )
     assert zero.check() == []
 
 
@@ -122,9 +137,15 @@ def test_each_item_missing_is_item_missing(field: str) -> None:
 
 
 def test_explicit_zeros_are_allowed() -> None:
-    content = replace(valid_content(), income=(IncomeItem("parking", 50_000),),
-                      operating_cost_fen=0, expenditure=(), owners_share_fen=0,
-                      company_share_fen=0, transferred_to_maintenance_fund_fen=50_000)
+    content = replace(
+        valid_content(),
+        income=(IncomeItem("parking", 50_000),),
+        operating_cost_fen=0,
+        expenditure=(),
+        owners_share_fen=0,
+        company_share_fen=0,
+        transferred_to_maintenance_fund_fen=50_000,
+    )
     assert content.check() == []
 
 
@@ -138,10 +159,13 @@ def test_each_item_negative_is_non_negative(field: str) -> None:
 
 
 def test_expenditure_needs_purpose_and_owners_decision() -> None:
-    content = replace(valid_content(), expenditure=(
-        ExpenditureItem("repair", 10_000, "决议1"),
-        ExpenditureItem("  ", 20_000, ""),
-    ))
+    content = replace(
+        valid_content(),
+        expenditure=(
+            ExpenditureItem("repair", 10_000, "决议1"),
+            ExpenditureItem("  ", 20_000, ""),
+        ),
+    )
     assert rules(content) == {
         ("content.expenditure[1].purpose", "required"),
         ("content.expenditure[1].owners_decision_ref", "owners_decision_missing"),
@@ -157,8 +181,9 @@ def test_negative_expenditure_amount_is_refused() -> None:
 
 
 def test_identity_exact_to_the_fen_passes() -> None:
-    content = replace(valid_content(), owners_share_fen=60_001,
-                      transferred_to_maintenance_fund_fen=39_999)
+    content = replace(
+        valid_content(), owners_share_fen=60_001, transferred_to_maintenance_fund_fen=39_999
+    )
     assert content.check() == []
 
 
@@ -188,10 +213,13 @@ def test_company_share_counts_as_distributed() -> None:
 
 
 def test_identity_counts_every_income_and_expenditure_line() -> None:
-    content = replace(valid_content(), expenditure=(
-        ExpenditureItem("repair", 20_000, "决议1"),
-        ExpenditureItem("cleaning", 10_001, "决议2"),
-    ))
+    content = replace(
+        valid_content(),
+        expenditure=(
+            ExpenditureItem("repair", 20_000, "决议1"),
+            ExpenditureItem("cleaning", 10_001, "决议2"),
+        ),
+    )
     assert rules(content) == {("content.transferred_to_maintenance_fund_fen", "identity_broken")}
 
 
@@ -200,8 +228,13 @@ def test_identity_counts_every_income_and_expenditure_line() -> None:
 
 def deficit_content() -> DisclosureContent:
     """Income 150 000 − cost 120 001 − expenditure 30 000 = −1 fen: a deficit of one fen."""
-    return replace(valid_content(), operating_cost_fen=120_001, owners_share_fen=0,
-                   company_share_fen=0, transferred_to_maintenance_fund_fen=0)
+    return replace(
+        valid_content(),
+        operating_cost_fen=120_001,
+        owners_share_fen=0,
+        company_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
 
 
 def test_a_deficit_quarter_with_nothing_distributed_is_accepted() -> None:
@@ -215,9 +248,13 @@ def test_a_deficit_quarter_with_nothing_distributed_is_accepted() -> None:
 
 
 def test_a_large_deficit_is_filed_to_the_fen() -> None:
-    content = replace(valid_content(), operating_cost_fen=400_000, expenditure=(
-        ExpenditureItem("电梯大修", 123_456, "业主大会决议2026-02"),), owners_share_fen=0,
-        transferred_to_maintenance_fund_fen=0)
+    content = replace(
+        valid_content(),
+        operating_cost_fen=400_000,
+        expenditure=(ExpenditureItem("电梯大修", 123_456, "业主大会决议2026-02"),),
+        owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
     assert content.check() == []
     assert content.surplus_fen == 150_000 - 400_000 - 123_456
 
@@ -245,12 +282,17 @@ def test_negative_surplus_matched_by_a_negative_share_is_still_refused() -> None
 
 
 def test_a_zero_surplus_is_no_deficit_and_keeps_the_identity() -> None:
-    content = replace(valid_content(), operating_cost_fen=120_000, owners_share_fen=0,
-                      transferred_to_maintenance_fund_fen=0)
+    content = replace(
+        valid_content(),
+        operating_cost_fen=120_000,
+        owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
     assert content.surplus_fen == 0 and not content.deficit
     assert content.check() == []
     assert rules(replace(content, owners_share_fen=1)) == {
-        ("content.transferred_to_maintenance_fund_fen", "identity_broken")}
+        ("content.transferred_to_maintenance_fund_fen", "identity_broken")
+    }
 
 
 # -- account, contact, phone ------------------------------------------------------------
@@ -272,8 +314,16 @@ def test_a_landline_or_a_mobile_is_a_contact_number(phone: str) -> None:
 
 @pytest.mark.parametrize(
     "phone",
-    ["1380013800", "138001380000", "", "1380013800x", "13800138000\n", "1" + "３" * 10,
-     "0594 2345678", "+8613800138000"],
+    [
+        "1380013800",
+        "138001380000",
+        "",
+        "1380013800x",
+        "13800138000\n",
+        "1" + "３" * 10,
+        "0594 2345678",
+        "+8613800138000",
+    ],
 )
 def test_contact_phone_must_be_a_contact_number(phone: str) -> None:
     content = replace(valid_content(), contact_phone=phone)
@@ -294,28 +344,32 @@ def test_posting_of_29_days_is_too_short() -> None:
 
 
 def test_posting_of_30_days_counted_inclusively_passes() -> None:
-    content = replace(valid_content(), posting_start=date(2026, 4, 1),
-                      posting_end=date(2026, 4, 30))
+    content = replace(
+        valid_content(), posting_start=date(2026, 4, 1), posting_end=date(2026, 4, 30)
+    )
     assert content.posting_days == 30
     assert content.check() == []
 
 
 def test_posting_across_a_month_end_counts_calendar_days() -> None:
-    content = replace(valid_content(), posting_start=date(2026, 2, 1),
-                      posting_end=date(2026, 3, 2))  # 28 + 2 days
+    content = replace(
+        valid_content(), posting_start=date(2026, 2, 1), posting_end=date(2026, 3, 2)
+    )  # 28 + 2 days
     assert content.posting_days == 30
     assert content.check() == []
 
 
 def test_posting_end_before_start() -> None:
-    content = replace(valid_content(), posting_start=date(2026, 4, 30),
-                      posting_end=date(2026, 4, 29))
+    content = replace(
+        valid_content(), posting_start=date(2026, 4, 30), posting_end=date(2026, 4, 29)
+    )
     assert rules(content) == {("content.posting_end", "before_start")}
 
 
 def test_posting_of_one_day_is_too_short() -> None:
-    content = replace(valid_content(), posting_start=date(2026, 4, 30),
-                      posting_end=date(2026, 4, 30))
+    content = replace(
+        valid_content(), posting_start=date(2026, 4, 30), posting_end=date(2026, 4, 30)
+    )
     assert rules(content) == {("content.posting_end", "posting_too_short")}
 
 
@@ -342,8 +396,9 @@ def test_unknown_channel_is_named_by_index() -> None:
 
 
 def test_all_three_channels_are_accepted() -> None:
-    content = replace(valid_content(),
-                      posting_channels=("signboard", "provincial_system", "wechat_group"))
+    content = replace(
+        valid_content(), posting_channels=("signboard", "provincial_system", "wechat_group")
+    )
     assert content.check() == []
 
 
@@ -388,8 +443,13 @@ def test_every_broken_rule_comes_back_at_once() -> None:
 
 
 def test_identity_and_posting_and_phone_broken_together() -> None:
-    content = replace(valid_content(), owners_share_fen=70_001, contact_phone="0594-234",
-                      posting_end=date(2026, 4, 29), posting_channels=())
+    content = replace(
+        valid_content(),
+        owners_share_fen=70_001,
+        contact_phone="0594-234",
+        posting_end=date(2026, 4, 29),
+        posting_channels=(),
+    )
     assert rules(content) == {
         ("content.transferred_to_maintenance_fund_fen", "identity_broken"),
         ("content.contact_phone", "contact_number_format"),

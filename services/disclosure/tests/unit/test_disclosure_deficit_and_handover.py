@@ -46,9 +46,19 @@ INCOMING_CO = Identity("property-company", "filer", "chengxiang", INCOMING)
 def content(cost: int = 20_000, owners: int = 70_000) -> DisclosureContent:
     """Income 100 000 − cost − expenditure 10 000; by default a surplus of 70 000."""
     return DisclosureContent(
-        (IncomeItem("parking", 100_000),), cost, (ExpenditureItem("维修", 10_000, "决议1"),),
-        owners, 0, 0, False, "专户", "林经理", "13905941234", date(2026, 4, 2),
-        date(2026, 5, 10), ("signboard",),
+        (IncomeItem("parking", 100_000),),
+        cost,
+        (ExpenditureItem("维修", 10_000, "决议1"),),
+        owners,
+        0,
+        0,
+        False,
+        "专户",
+        "林经理",
+        "13905941234",
+        date(2026, 4, 2),
+        date(2026, 5, 10),
+        ("signboard",),
     )
 
 
@@ -69,10 +79,25 @@ def app(clock: FakeClock) -> DisclosureApplication:
     for uscc in (OUTGOING, INCOMING):
         app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
     for code in ("C-1", "C-2"):
-        app.register_community(OFFICER, RegisterCommunity(
-            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "街道", OUTGOING, "物业",
-            True, 2, 1, False, 100,
-        ))
+        app.register_community(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "街道",
+                OUTGOING,
+                "物业",
+                True,
+                2,
+                1,
+                False,
+                100,
+            ),
+        )
     return app
 
 
@@ -84,7 +109,8 @@ def filed_events(app: DisclosureApplication) -> list[object]:
 
 
 def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """民法典 Art. 282 / DOMAIN.md §3: filed, not refused; surplus −40 000 fen in the stored
     event, on the wire (DisclosureFiledV1.figures.surplus_fen), in the listing and in
@@ -98,8 +124,11 @@ def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
     wire = to_contract(stored)
     assert isinstance(wire, DisclosureFiledV1)
     assert wire.figures.surplus_fen == -40_000
-    assert (wire.figures.owners_share_fen, wire.figures.company_share_fen,
-            wire.figures.transferred_to_maintenance_fund_fen) == (0, 0, 0)
+    assert (
+        wire.figures.owners_share_fen,
+        wire.figures.company_share_fen,
+        wire.figures.transferred_to_maintenance_fund_fen,
+    ) == (0, 0, 0)
 
     [row], _ = app.list_disclosures(OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit) == (-40_000, True)
@@ -108,7 +137,8 @@ def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
 
 
 def test_a_deficit_with_a_transfer_is_refused_by_name_and_writes_nothing(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2026, 4, 15, tzinfo=SHANGHAI)
     before = app.recorder.max_notification_id()
@@ -116,17 +146,20 @@ def test_a_deficit_with_a_transfer_is_refused_by_name_and_writes_nothing(
     with pytest.raises(InvalidArgument) as refused:
         app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, bad))
     assert [(v.field, v.rule) for v in refused.value.violations] == [
-        ("content.transferred_to_maintenance_fund_fen", "deficit_not_distributable")]
+        ("content.transferred_to_maintenance_fund_fen", "deficit_not_distributable")
+    ]
     assert app.recorder.max_notification_id() == before
 
 
 def test_an_amendment_may_turn_a_surplus_into_a_deficit(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2026, 4, 15, tzinfo=SHANGHAI)
     filed = app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
-    app.amend_disclosure(OUTGOING_CO, AmendDisclosure(
-        "a1", filed["disclosure_id"], 1, "漏记电梯大修成本", deficit()))
+    app.amend_disclosure(
+        OUTGOING_CO, AmendDisclosure("a1", filed["disclosure_id"], 1, "漏记电梯大修成本", deficit())
+    )
     [row], _ = app.list_disclosures(OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit, row.revision) == (-40_000, True, 1)
 
@@ -135,12 +168,15 @@ def test_an_amendment_may_turn_a_surplus_into_a_deficit(
 
 
 def hand_over(app: DisclosureApplication, effective: str) -> None:
-    app.change_property_company(OFFICER, ChangePropertyCompany(
-        "h1", "C-1", INCOMING, effective, "业主大会决定更换物业服务企业"))
+    app.change_property_company(
+        OFFICER,
+        ChangePropertyCompany("h1", "C-1", INCOMING, effective, "业主大会决定更换物业服务企业"),
+    )
 
 
 def test_the_outgoing_company_files_its_last_quarter_after_the_handover(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """民法典 Art. 943: the quarter's disclosure is the duty of the company that managed it.
     Handed over on 10 April 2026, the outgoing company still files Q1 2026 on 20 April, the
@@ -151,13 +187,18 @@ def test_the_outgoing_company_files_its_last_quarter_after_the_handover(
     filed = app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
     disclosure = app.find(Disclosure.create_id("C-1", 2026, 1), Disclosure)
     assert disclosure is not None and disclosure.company_uscc == OUTGOING
-    app.amend_disclosure(OUTGOING_CO, AmendDisclosure(
-        "a1", filed["disclosure_id"], 1, "更正", content(owners=60_000, cost=30_000)))
+    app.amend_disclosure(
+        OUTGOING_CO,
+        AmendDisclosure(
+            "a1", filed["disclosure_id"], 1, "更正", content(owners=60_000, cost=30_000)
+        ),
+    )
     assert app.get_disclosure(OUTGOING_CO, filed["disclosure_id"], 0).revision == 1
 
 
 def test_the_incoming_company_may_not_file_the_outgoing_companys_quarter(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     hand_over(app, "2026-04-10")
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
@@ -166,7 +207,8 @@ def test_the_incoming_company_may_not_file_the_outgoing_companys_quarter(
 
 
 def test_the_incoming_company_files_the_quarters_it_managed(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """Handed over mid-quarter (15 May 2026): the incoming company is in charge on Q2's last
     day, so Q2 is its duty and the outgoing company may no longer file it."""
@@ -199,7 +241,8 @@ def test_a_handover_on_the_first_day_of_a_quarter_leaves_the_quarter_before_to_t
 
 
 def test_an_overdue_quarter_is_charged_to_the_company_that_owed_it(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """Handed over on 10 April 2026, nobody files Q1: the DisclosureOverdue names the outgoing
     company, which managed Q1, not the incoming one."""
@@ -207,7 +250,9 @@ def test_an_overdue_quarter_is_charged_to_the_company_that_owed_it(
     hand_over(app, "2026-04-10")
     clock.now = datetime(2026, 5, 1, tzinfo=SHANGHAI)
     app.close_quarter(CITY, 2026, 1)
-    overdue = [to_contract(e) for e in filed_events(app)
-               if isinstance(e, Community.DisclosureOverdue)]
-    assert {(o.community_code, o.company_uscc) for o in overdue
-            if isinstance(o, DisclosureOverdueV1)} == {("C-1", OUTGOING), ("C-2", OUTGOING)}
+    overdue = [
+        to_contract(e) for e in filed_events(app) if isinstance(e, Community.DisclosureOverdue)
+    ]
+    assert {
+        (o.community_code, o.company_uscc) for o in overdue if isinstance(o, DisclosureOverdueV1)
+    } == {("C-1", OUTGOING), ("C-2", OUTGOING)}

@@ -33,9 +33,19 @@ COMPANY = Identity("property-company", "filer", "chengxiang", USCC)
 
 def content(posting_start: date) -> DisclosureContent:
     return DisclosureContent(
-        (IncomeItem("parking", 100_000),), 20_000, (ExpenditureItem("维修", 10_000, "决议1"),),
-        70_000, 0, 0, False, "专户", "林经理", "0594-2345678", posting_start,
-        date(posting_start.year, posting_start.month + 1, 28), ("signboard",),
+        (IncomeItem("parking", 100_000),),
+        20_000,
+        (ExpenditureItem("维修", 10_000, "决议1"),),
+        70_000,
+        0,
+        0,
+        False,
+        "专户",
+        "林经理",
+        "0594-2345678",
+        posting_start,
+        date(posting_start.year, posting_start.month + 1, 28),
+        ("signboard",),
     )
 
 
@@ -51,28 +61,45 @@ def app(clock: FakeClock) -> DisclosureApplication:
     app.read_model = InMemoryDisclosureReadModel(app)
     app.register_company(CITY, RegisterCompany("co", USCC, "物业公司", ""))
     for code in ("C-1", "C-2"):
-        app.register_community(OFFICER, RegisterCommunity(
-            f"r-{code}", code, "小区", "地址", "chengxiang", "350302", "街道", USCC, "物业",
-            True, 2, 1, False, 100,
-        ))
+        app.register_community(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "街道",
+                USCC,
+                "物业",
+                True,
+                2,
+                1,
+                False,
+                100,
+            ),
+        )
     return app
 
 
-def file(app: DisclosureApplication, year: int, quarter: int, code: str = "C-1",
-         request_id: str = "f1") -> dict[str, object]:
+def file(
+    app: DisclosureApplication, year: int, quarter: int, code: str = "C-1", request_id: str = "f1"
+) -> dict[str, object]:
     start = Quarter(year, quarter).next().first_day
-    return app.file_disclosure(COMPANY, FileDisclosure(
-        request_id, code, year, quarter, content(start)))
+    return app.file_disclosure(
+        COMPANY, FileDisclosure(request_id, code, year, quarter, content(start))
+    )
 
 
 def overdue_events(app: DisclosureApplication) -> list[Community.DisclosureOverdue]:
-    events = (app.mapper.to_domain_event(n)
-              for n in app.recorder.select_notifications(1, 10_000))
+    events = (app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 10_000))
     return [e for e in events if isinstance(e, Community.DisclosureOverdue)]
 
 
 def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """THE case: Q4 2024 was due 31 January 2025, inside the Spring Festival holiday
     (28 Jan – 4 Feb 2025, 国务院办公厅关于2025年部分节假日安排的通知), so the deadline is
@@ -92,21 +119,26 @@ def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
 
     clock.now = datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI)
     assert app.close_quarter(CITY, 2024, 4) == {
-        "marked_overdue": 1, "already_overdue": 0, "filed": 1}
+        "marked_overdue": 1,
+        "already_overdue": 0,
+        "filed": 1,
+    }
     assert [(e.code, e.year, e.quarter) for e in overdue_events(app)] == [("C-2", 2024, 4)]
     [rate] = app.disclosure_rate(CITY, "chengxiang", 2024, 4)[0]
     assert (rate.on_time, rate.late, rate.overdue, rate.pending) == (1, 0, 1, 0)
 
 
 def test_q4_2024_filed_on_6_february_2025_is_late(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI)
     assert file(app, 2024, 4)["late"] is True
 
 
 def test_the_sweep_closes_q4_2024_only_after_5_february(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2025, 2, 5, 23, 0, tzinfo=SHANGHAI)
     assert latest_due_quarter(app) == Quarter(2024, 3)
@@ -119,7 +151,8 @@ def test_the_sweep_closes_q4_2024_only_after_5_february(
 
 
 def test_q4_2026_filed_in_january_2027_is_on_time_without_the_2027_calendar(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """A deadline only moves later (民法典 Art. 203): on or before the nominal 31 January the
     filing is on time whatever the 2027 holidays are, so it needs no guess."""
@@ -128,7 +161,8 @@ def test_q4_2026_filed_in_january_2027_is_on_time_without_the_2027_calendar(
 
 
 def test_q4_2026_filed_after_31_january_2027_is_refused_until_the_calendar_has_2027(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     """Whether 1 February 2027 is late depends on the 2027 holidays, not yet entered: an
     explicit CalendarNotConfigured (a RuleViolated → FAILED_PRECONDITION), nothing written."""
@@ -143,7 +177,8 @@ def test_q4_2026_filed_after_31_january_2027_is_refused_until_the_calendar_has_2
 
 
 def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2027, 1, 20, tzinfo=SHANGHAI)
     with pytest.raises(RuleViolated) as early:
@@ -155,7 +190,8 @@ def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
 
 
 def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
     with pytest.raises(CalendarNotConfigured):
@@ -166,7 +202,9 @@ def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
 
 
 def test_the_sweep_logs_and_moves_on_when_the_year_is_not_entered(
-    app: DisclosureApplication, clock: FakeClock, caplog: pytest.LogCaptureFixture,
+    app: DisclosureApplication,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
     assert close_latest_quarter(app) == {"skipped_calendar_not_configured": 2027}
@@ -175,7 +213,8 @@ def test_the_sweep_logs_and_moves_on_when_the_year_is_not_entered(
 
 
 def test_earlier_quarters_still_close_in_2027(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
     counts = app.close_quarter(CITY, 2026, 3)
@@ -183,7 +222,8 @@ def test_earlier_quarters_still_close_in_2027(
 
 
 def test_a_filing_in_an_entered_year_is_unaffected(
-    app: DisclosureApplication, clock: FakeClock,
+    app: DisclosureApplication,
+    clock: FakeClock,
 ) -> None:
     clock.now = datetime(2026, 11, 2, 23, 0, tzinfo=SHANGHAI)  # Q3 2026: 31 Oct Sat → 2 Nov
     assert file(app, 2026, 3)["late"] is False

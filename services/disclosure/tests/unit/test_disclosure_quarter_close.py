@@ -31,14 +31,22 @@ XIANYOU = Identity("property-bureau", "officer", "xianyou")
 CITY = Identity("property-bureau", "officer", "putian")
 
 
-
-
 def content(income: int = 100_000) -> DisclosureContent:
     surplus = income - 20_000 - 10_000
     return DisclosureContent(
-        (IncomeItem("parking", income),), 20_000, (ExpenditureItem("维修", 10_000, "决议1"),),
-        surplus, 0, 0, False, "专户", "林经理", "13905941234", date(2026, 4, 2),
-        date(2026, 5, 10), ("signboard",),
+        (IncomeItem("parking", income),),
+        20_000,
+        (ExpenditureItem("维修", 10_000, "决议1"),),
+        surplus,
+        0,
+        0,
+        False,
+        "专户",
+        "林经理",
+        "13905941234",
+        date(2026, 4, 2),
+        date(2026, 5, 10),
+        ("signboard",),
     )
 
 
@@ -55,25 +63,45 @@ def app(clock: FakeClock) -> DisclosureApplication:
         app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
     for n, unit in enumerate(["chengxiang"] * 3 + ["xianyou"]):
         identity = OFFICER if unit == "chengxiang" else XIANYOU
-        app.register_community(identity, RegisterCommunity(
-            f"r{n}", f"C-{n}", "小区", "地址", unit, "350302", "街道", USCC, "物业", True, 2,
-            1, False, 100,
-        ))
+        app.register_community(
+            identity,
+            RegisterCommunity(
+                f"r{n}",
+                f"C-{n}",
+                "小区",
+                "地址",
+                unit,
+                "350302",
+                "街道",
+                USCC,
+                "物业",
+                True,
+                2,
+                1,
+                False,
+                100,
+            ),
+        )
     return app
 
 
-def test_close_marks_each_missing_community_once(app: DisclosureApplication,
-                                                 clock: FakeClock) -> None:
+def test_close_marks_each_missing_community_once(
+    app: DisclosureApplication, clock: FakeClock
+) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     with pytest.raises(RuleViolated):
         app.close_quarter(CITY, 2026, 1)  # deadline (30 April) not passed
     clock.now = datetime(2026, 5, 1, tzinfo=SHANGHAI)
     assert app.close_quarter(OFFICER, 2026, 1) == {
-        "marked_overdue": 2, "already_overdue": 0, "filed": 1
+        "marked_overdue": 2,
+        "already_overdue": 0,
+        "filed": 1,
     }  # its own unit only
     assert app.close_quarter(CITY, 2026, 1) == {
-        "marked_overdue": 1, "already_overdue": 2, "filed": 1
+        "marked_overdue": 1,
+        "already_overdue": 2,
+        "filed": 1,
     }
     before = app.recorder.max_notification_id()
     assert app.close_quarter(CITY, 2026, 1)["marked_overdue"] == 0
@@ -82,8 +110,9 @@ def test_close_marks_each_missing_community_once(app: DisclosureApplication,
     assert overdue is not None and overdue.is_overdue(Quarter(2026, 1))
 
 
-def test_late_filing_after_overdue_is_accepted(app: DisclosureApplication,
-                                               clock: FakeClock) -> None:
+def test_late_filing_after_overdue_is_accepted(
+    app: DisclosureApplication, clock: FakeClock
+) -> None:
     clock.now = datetime(2026, 5, 3, tzinfo=SHANGHAI)
     app.close_quarter(CITY, 2026, 1)
     result = app.file_disclosure(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
@@ -101,58 +130,68 @@ def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
     rates, _ = app.disclosure_rate(OFFICER, "", 2026, 1)
     [unit] = rates
     assert (unit.unit, unit.communities, unit.on_time, unit.late, unit.overdue) == (
-        "chengxiang", 3, 1, 1, 1,
+        "chengxiang",
+        3,
+        1,
+        1,
+        1,
     )
     assert (unit.rate_percent, unit.on_time_rate_percent) == ("66.67", "33.33")
     with pytest.raises(PermissionDenied):
         app.disclosure_rate(XIANYOU, "chengxiang", 2026, 1)
 
 
-def test_listing_is_limited_to_the_callers_units(app: DisclosureApplication,
-                                                 clock: FakeClock) -> None:
+def test_listing_is_limited_to_the_callers_units(
+    app: DisclosureApplication, clock: FakeClock
+) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     app.file_disclosure(XIANYOU, FileDisclosure("f3", "C-3", 2026, 1, content()))
-    assert [r.community_code for r in app.list_disclosures(CITY, "", 2026, 1, "", 10, "")[0]] \
-        == ["C-0", "C-3"]
-    assert [r.community_code for r in app.list_disclosures(
-        OFFICER, "", 2026, 0, "", 10, "")[0]] == ["C-0"]
+    assert [r.community_code for r in app.list_disclosures(CITY, "", 2026, 1, "", 10, "")[0]] == [
+        "C-0",
+        "C-3",
+    ]
+    assert [
+        r.community_code for r in app.list_disclosures(OFFICER, "", 2026, 0, "", 10, "")[0]
+    ] == ["C-0"]
     page, token = app.list_disclosures(CITY, "", 2026, 1, "", 1, "")
     assert [r.community_code for r in page] == ["C-0"] and token
     rest, last = app.list_disclosures(CITY, "", 2026, 1, "", 1, token)
     assert [r.community_code for r in rest] == ["C-3"] and last == ""
 
 
-def test_audit_threshold_is_a_fifth_of_households(app: DisclosureApplication,
-                                                  clock: FakeClock) -> None:
+def test_audit_threshold_is_a_fifth_of_households(
+    app: DisclosureApplication, clock: FakeClock
+) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     filed = app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     owners = Identity("owners", "representative", "chengxiang", "C-0")
     with pytest.raises(RuleViolated):
         app.request_audit(owners, RequestAudit("q1", filed["disclosure_id"], "owners", 19, "x"))
     ok = app.request_audit(owners, RequestAudit("q2", filed["disclosure_id"], "owners", 20, "x"))
-    committee = app.request_audit(Identity("owners-committee", "chair", "chengxiang", "C-0"),
-                                  RequestAudit("q3", filed["disclosure_id"],
-                                               "owners_committee", 0, "x"))
+    committee = app.request_audit(
+        Identity("owners-committee", "chair", "chengxiang", "C-0"),
+        RequestAudit("q3", filed["disclosure_id"], "owners_committee", 0, "x"),
+    )
     assert (ok["version"], committee["version"]) == (2, 3)
 
 
 def test_handover_keeps_history(app: DisclosureApplication) -> None:
-    app.change_property_company(OFFICER, ChangePropertyCompany(
-        "h1", "C-0", SUCCESSOR, "2026-02-01", "业主大会决定"
-    ))
+    app.change_property_company(
+        OFFICER, ChangePropertyCompany("h1", "C-0", SUCCESSOR, "2026-02-01", "业主大会决定")
+    )
     community = app.find(Community.create_id("C-0"), Community)
     assert community is not None
     assert community.company_uscc == SUCCESSOR
     assert [uscc for uscc, _ in community.companies] == [USCC, SUCCESSOR]
     with pytest.raises(RuleViolated):
-        app.change_property_company(OFFICER, ChangePropertyCompany(
-            "h2", "C-0", SUCCESSOR, "2026-03-01", "again"
-        ))
+        app.change_property_company(
+            OFFICER, ChangePropertyCompany("h2", "C-0", SUCCESSOR, "2026-03-01", "again")
+        )
     with pytest.raises(PermissionDenied):
-        app.change_property_company(XIANYOU, ChangePropertyCompany(
-            "h3", "C-1", SUCCESSOR, "2026-03-01", "not my unit"
-        ))
+        app.change_property_company(
+            XIANYOU, ChangePropertyCompany("h3", "C-1", SUCCESSOR, "2026-03-01", "not my unit")
+        )
 
 
 @pytest.mark.parametrize(
@@ -171,7 +210,8 @@ def test_handover_keeps_history(app: DisclosureApplication) -> None:
         (datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI), Quarter(2024, 4)),
     ],
 )
-def test_latest_due_quarter(app: DisclosureApplication, clock: FakeClock, now: datetime,
-                            expected: Quarter) -> None:
+def test_latest_due_quarter(
+    app: DisclosureApplication, clock: FakeClock, now: datetime, expected: Quarter
+) -> None:
     clock.now = now
     assert latest_due_quarter(app) == expected

@@ -23,12 +23,12 @@ from servicekit.settings import ServiceSettings
 
 
 def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
-    app = InspectionApplication(env=eventsourcing_env(settings.service_database_url),
-                                clock=clock)
+    app = InspectionApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.
     app.publish_check = publish_check(
-        contract_translator("/pubrev/inspection", lambda event: event, to_contract))
+        contract_translator("/pubrev/inspection", lambda event: event, to_contract)
+    )
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
     app.read_model = PostgresInspectionReadModel(projector, pool)
@@ -44,7 +44,12 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
         ),
         subscriptions=subscriptions(app),
         projector=projector,
-        periodic=[PeriodicJob("rectification-deadlines", timedelta(hours=1).total_seconds(),
-                              app.sweep_rectification_deadlines)],
+        periodic=[
+            PeriodicJob(
+                "rectification-deadlines",
+                timedelta(hours=1).total_seconds(),
+                app.sweep_rectification_deadlines,
+            )
+        ],
         closers=[pool.close],
     )

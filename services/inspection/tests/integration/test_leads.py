@@ -30,7 +30,6 @@ def event(name: str, **changes: object) -> dict[str, object]:
     return data | {"aggregate_id": str(uuid.uuid4()), "aggregate_version": 1} | changes
 
 
-
 async def test_handed_down_then_complaint_leads_then_the_draw(service_settings, infra) -> None:
     disclosure_topic = infra["prefix"] + DISCLOSURE_EVENTS
     casework_topic = infra["prefix"] + CASEWORK_EVENTS
@@ -40,36 +39,69 @@ async def test_handed_down_then_complaint_leads_then_the_draw(service_settings, 
         assert run.grpc
         app = parts.app
         for code in codes:
-            await publish_event(infra["kafka"], disclosure_topic,
-                          "pubrev.disclosure.CommunityRegistered.v1",
-                          event("pubrev.disclosure.CommunityRegistered.v1", community_code=code,
-                                unit="xiuyu"))
-        await publish_event(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
-                      event("pubrev.casework.ComplaintReceived.v1", community_code=codes[2],
-                            unit="xiuyu", channel="hotline_12345"))
-        await publish_event(infra["kafka"], casework_topic, "pubrev.casework.ComplaintReceived.v1",
-                      event("pubrev.casework.ComplaintReceived.v1", community_code=codes[3],
-                            unit="xiuyu", channel="handed_down"))
+            await publish_event(
+                infra["kafka"],
+                disclosure_topic,
+                "pubrev.disclosure.CommunityRegistered.v1",
+                event(
+                    "pubrev.disclosure.CommunityRegistered.v1", community_code=code, unit="xiuyu"
+                ),
+            )
+        await publish_event(
+            infra["kafka"],
+            casework_topic,
+            "pubrev.casework.ComplaintReceived.v1",
+            event(
+                "pubrev.casework.ComplaintReceived.v1",
+                community_code=codes[2],
+                unit="xiuyu",
+                channel="hotline_12345",
+            ),
+        )
+        await publish_event(
+            infra["kafka"],
+            casework_topic,
+            "pubrev.casework.ComplaintReceived.v1",
+            event(
+                "pubrev.casework.ComplaintReceived.v1",
+                community_code=codes[3],
+                unit="xiuyu",
+                channel="handed_down",
+            ),
+        )
 
         async def fed() -> bool:
-            watches = [await asyncio.to_thread(app.find, CommunityWatch.create_id(c),
-                                               CommunityWatch) for c in codes]
-            return all(w is not None and w.registered for w in watches) and \
-                bool(watches[2] and watches[2].leads) and bool(watches[3] and watches[3].leads)
+            watches = [
+                await asyncio.to_thread(app.find, CommunityWatch.create_id(c), CommunityWatch)
+                for c in codes
+            ]
+            return (
+                all(w is not None and w.registered for w in watches)
+                and bool(watches[2] and watches[2].leads)
+                and bool(watches[3] and watches[3].leads)
+            )
 
         await eventually(fed, what="registrations and leads from Kafka")
         async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
             stub = pb_grpc.InspectionServiceStub(channel)
             for n in range(2):
-                await stub.RegisterInspector(pb.RegisterInspectorRequest(
-                    request_id=f"i{n}", inspector_code=f"XY-I{n}", name="检查员", unit="xiuyu"),
-                    metadata=XIUYU)
-            planned = await stub.PlanSpotChecks(pb.PlanSpotChecksRequest(
-                request_id="p", year=2026, unit="xiuyu"), metadata=XIUYU)
-            plan = await stub.ContributeDrawEntropy(pb.ContributeDrawEntropyRequest(
-                request_id="e", plan_id=planned.plan_id, contribution="xiuyu supervisor 0b5e"),
-                metadata=identity_metadata("discipline", "supervisor", "xiuyu", "supervisor"))
+                await stub.RegisterInspector(
+                    pb.RegisterInspectorRequest(
+                        request_id=f"i{n}", inspector_code=f"XY-I{n}", name="检查员", unit="xiuyu"
+                    ),
+                    metadata=XIUYU,
+                )
+            planned = await stub.PlanSpotChecks(
+                pb.PlanSpotChecksRequest(request_id="p", year=2026, unit="xiuyu"), metadata=XIUYU
+            )
+            plan = await stub.ContributeDrawEntropy(
+                pb.ContributeDrawEntropyRequest(
+                    request_id="e", plan_id=planned.plan_id, contribution="xiuyu supervisor 0b5e"
+                ),
+                metadata=identity_metadata("discipline", "supervisor", "xiuyu", "supervisor"),
+            )
     assert planned.quota == 2
     assert [(t.community_code, t.reason) for t in plan.targets] == [
-        (codes[3], "handed_down"), (codes[2], "complaint_lead"),
+        (codes[3], "handed_down"),
+        (codes[2], "complaint_lead"),
     ]

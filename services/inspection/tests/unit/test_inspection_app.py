@@ -27,12 +27,20 @@ def app() -> InspectionApplication:
     return InspectionApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
-def noted(disclosure_id: str = Q1_ID, quarter: int = 1, revision: int = 0,
-          **changes: object) -> NotedDisclosure:
+def noted(
+    disclosure_id: str = Q1_ID, quarter: int = 1, revision: int = 0, **changes: object
+) -> NotedDisclosure:
     base = NotedDisclosure(
-        disclosure_id=disclosure_id, community_code="CX-001", unit="chengxiang", year=2026,
-        quarter=quarter, revision=revision, income_total_fen=150_000, surplus_fen=100_000,
-        late=False, zero_revenue=False,
+        disclosure_id=disclosure_id,
+        community_code="CX-001",
+        unit="chengxiang",
+        year=2026,
+        quarter=quarter,
+        revision=revision,
+        income_total_fen=150_000,
+        surplus_fen=100_000,
+        late=False,
+        zero_revenue=False,
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -94,20 +102,23 @@ def test_an_older_quarter_noted_after_a_newer_one_does_not_replace_latest(
     app: InspectionApplication,
 ) -> None:
     app.note_disclosure(noted(Q2_ID, quarter=2, late=True), delivery(Q2_ID))
-    assert app.note_disclosure(noted(Q1_ID, quarter=1, zero_revenue=True),
-                               delivery(Q1_ID)) is True
+    assert app.note_disclosure(noted(Q1_ID, quarter=1, zero_revenue=True), delivery(Q1_ID)) is True
 
     view = app.community_disclosure(OFFICER, "CX-001")
     assert (view.disclosure_id, view.quarter, view.late, view.zero_revenue) == (
-        Q2_ID, 2, True, False,
+        Q2_ID,
+        2,
+        True,
+        False,
     )
     assert view.disclosures_noted == 2  # the older quarter is kept in the history
 
 
 def test_a_newer_quarter_replaces_latest(app: InspectionApplication) -> None:
     app.note_disclosure(noted(Q1_ID, quarter=1), delivery(Q1_ID))
-    app.note_disclosure(noted(Q2_ID, quarter=2, zero_revenue=True, income_total_fen=0),
-                        delivery(Q2_ID))
+    app.note_disclosure(
+        noted(Q2_ID, quarter=2, zero_revenue=True, income_total_fen=0), delivery(Q2_ID)
+    )
     view = app.community_disclosure(OFFICER, "CX-001")
     assert (view.disclosure_id, view.quarter, view.zero_revenue) == (Q2_ID, 2, True)
     assert view.income_total_fen == 0
@@ -123,8 +134,10 @@ def test_a_new_year_beats_a_later_quarter_of_the_year_before(
 
 def test_an_amendment_of_the_latest_replaces_it(app: InspectionApplication) -> None:
     app.note_disclosure(noted(), delivery(version=1))
-    assert app.note_disclosure(noted(revision=1, surplus_fen=95_000, late=True),
-                               delivery(version=2)) is True
+    assert (
+        app.note_disclosure(noted(revision=1, surplus_fen=95_000, late=True), delivery(version=2))
+        is True
+    )
     view = app.community_disclosure(OFFICER, "CX-001")
     assert view.disclosure_id == Q1_ID
     assert view.surplus_fen == 95_000

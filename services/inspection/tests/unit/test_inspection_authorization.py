@@ -36,6 +36,7 @@ RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
 PLAN = Resource(unit="chengxiang")
 PUBLISHED_PLAN = Resource(unit="chengxiang", published=True)
 
+
 def rid() -> str:
     return f"m-{uuid.uuid4().hex[:12]}"
 
@@ -48,22 +49,34 @@ def invokers(world: World) -> Invokers:
 
     calls: dict[str, Callable[[Identity], Any]] = {
         "RegisterInspector": lambda i: app.register_inspector(
-            i, rid(), "CX-I1", "检查员1", "chengxiang"),
+            i, rid(), "CX-I1", "检查员1", "chengxiang"
+        ),
         "DeclareConflict": lambda i: app.declare_conflict(
-            i, rid(), "CX-I2", "CX-0099", "亲属在该小区居住"),
+            i, rid(), "CX-I2", "CX-0099", "亲属在该小区居住"
+        ),
         "PlanSpotChecks": lambda i: app.plan_spot_checks(
-            i, rid(), 2026, "chengxiang", "", 2, [], [], []),
+            i, rid(), 2026, "chengxiang", "", 2, [], [], []
+        ),
         "ContributeDrawEntropy": lambda i: app.contribute_draw_entropy(
-            i, rid(), plan_id, "another value of 24 chars"),
+            i, rid(), plan_id, "another value of 24 chars"
+        ),
         "RedrawSpotChecks": lambda i: app.redraw(i, rid(), plan_id, "名录有误"),
         "VerifyDraw": lambda i: app.verify_draw(i, plan_id, None, 0),
         "PlanCrossCheck": lambda i: app.plan_cross_check(
-            i, rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2),
+            i, rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2
+        ),
         "RecordSpotCheck": lambda i: app.record_spot_check(
-            i, rid(), plan_id, "CX-0001", datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
-            list(target["inspectors"]), checklist()),
+            i,
+            rid(),
+            plan_id,
+            "CX-0001",
+            datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+            list(target["inspectors"]),
+            checklist(),
+        ),
         "VerifyRectification": lambda i: app.verify_rectification(
-            i, rid(), world.finding_id, datetime(2026, 6, 1, 13, tzinfo=UTC), ["x.jpg"], ""),
+            i, rid(), world.finding_id, datetime(2026, 6, 1, 13, tzinfo=UTC), ["x.jpg"], ""
+        ),
         "SweepRectificationDeadlines": lambda i: app.sweep(i, rid()),
         "ReportCrossCheck": lambda i: app.report_cross_check(i, rid(), cross_id),
         "GetPlanProgress": lambda i: app.plan_progress(i, 2026, "chengxiang"),
@@ -92,13 +105,15 @@ def test_every_rpc_of_the_policy_is_in_the_matrix() -> None:
 
 def test_the_matrix_over_every_rpc() -> None:
     world = build()
-    count, mismatches = run_matrix("inspection", POLICY, RECORD, invokers(world),
-                                   history_rpc="ListFindings")
+    count, mismatches = run_matrix(
+        "inspection", POLICY, RECORD, invokers(world), history_rpc="ListFindings"
+    )
     per_rpc = len(cells(RECORD))
     assert count == per_rpc * (len(POLICY.by_rpc) + 1)
     assert _unexpected(mismatches) == []
-    print(f"inspection matrix: {count} cells ({per_rpc} identities × "
-          f"{len(POLICY.by_rpc) + 1} calls)")
+    print(
+        f"inspection matrix: {count} cells ({per_rpc} identities × {len(POLICY.by_rpc) + 1} calls)"
+    )
 
 
 def test_a_draw_is_anyone_s_once_its_checks_are_done() -> None:
@@ -107,30 +122,42 @@ def test_a_draw_is_anyone_s_once_its_checks_are_done() -> None:
     a company, another unit's staff (they may ask as the public)."""
     world = build(published=True)
     assert world.app.published(world.plan)
-    count, mismatches = run_matrix("inspection", POLICY, PUBLISHED_PLAN, invokers(world),
-                                   history_rpc="VerifyDraw", rpcs=["VerifyDraw"])
+    count, mismatches = run_matrix(
+        "inspection",
+        POLICY,
+        PUBLISHED_PLAN,
+        invokers(world),
+        history_rpc="VerifyDraw",
+        rpcs=["VerifyDraw"],
+    )
     assert count == len(cells(PUBLISHED_PLAN))
     assert [str(m) for m in mismatches] == []
     public = Identity("public", "anonymous", "putian", via="provincial-app")
     assert world.app.verify_draw(public, str(world.plan.id), None, 0).matches
 
 
-@pytest.mark.parametrize(("what", "rpc", "record"), [
-    ("plan", "VerifyDraw", PLAN),
-    ("cross", "VerifyDraw", PLAN),
-    ("check", "ListSpotChecks", RECORD),
-    ("watch", "GetCommunityDisclosure", RECORD),
-    ("inspector", "RegisterInspector", PLAN),
-])
-def test_each_record_s_history_follows_its_read_rule(what: str, rpc: str,
-                                                     record: Resource) -> None:
+@pytest.mark.parametrize(
+    ("what", "rpc", "record"),
+    [
+        ("plan", "VerifyDraw", PLAN),
+        ("cross", "VerifyDraw", PLAN),
+        ("check", "ListSpotChecks", RECORD),
+        ("watch", "GetCommunityDisclosure", RECORD),
+        ("inspector", "RegisterInspector", PLAN),
+    ],
+)
+def test_each_record_s_history_follows_its_read_rule(what: str, rpc: str, record: Resource) -> None:
     world = build()
-    ids = {"plan": world.plan.id, "cross": world.cross.id,
-           "check": uuid.UUID(world.check_id),
-           "watch": CommunityWatch.create_id("CX-0001"),
-           "inspector": Inspector.create_id("CX-I1")}
-    count, mismatches = run_matrix("inspection", POLICY, record, history_of(world, ids[what]),
-                                   history_rpc=rpc)
+    ids = {
+        "plan": world.plan.id,
+        "cross": world.cross.id,
+        "check": uuid.UUID(world.check_id),
+        "watch": CommunityWatch.create_id("CX-0001"),
+        "inspector": Inspector.create_id("CX-I1"),
+    }
+    count, mismatches = run_matrix(
+        "inspection", POLICY, record, history_of(world, ids[what]), history_rpc=rpc
+    )
     assert count == len(cells(record))
     assert [str(m) for m in mismatches] == []
 

@@ -18,8 +18,18 @@ CODES = [f"C-{n:03d}" for n in range(1, 41)]
 
 @pytest.mark.parametrize(
     ("communities", "city", "quota"),
-    [(0, True, 0), (1, True, 1), (20, True, 3), (100, True, 15), (101, True, 16),
-     (1, False, 1), (3, False, 2), (4, False, 2), (5, False, 3), (1500, False, 750)],
+    [
+        (0, True, 0),
+        (1, True, 1),
+        (20, True, 3),
+        (100, True, 15),
+        (101, True, 16),
+        (1, False, 1),
+        (3, False, 2),
+        (4, False, 2),
+        (5, False, 3),
+        (1500, False, 750),
+    ],
 )
 def test_quota_is_the_share_rounded_up(communities: int, city: bool, quota: int) -> None:
     assert DEFAULT_RULES.quota(communities, city) == quota
@@ -48,8 +58,12 @@ def test_pools_fill_in_priority_order_then_the_draw() -> None:
     pool[5] = cand(CODES[5], "handed_down")
     pool[6] = cand(CODES[6], "overdue")
     targets, rest, drawn = choose_targets("s", pool, 6)
-    assert targets[:4] == [(CODES[5], "handed_down"), (CODES[4], "complaint_lead"),
-                           (CODES[3], "zero_revenue"), (CODES[6], "overdue")]
+    assert targets[:4] == [
+        (CODES[5], "handed_down"),
+        (CODES[4], "complaint_lead"),
+        (CODES[3], "zero_revenue"),
+        (CODES[6], "overdue"),
+    ]
     assert [reason for _, reason in targets[4:]] == ["random", "random"]
     assert [code for code, _ in targets[4:]] == drawn == draws.draw("s", rest, 2)
     assert not {CODES[3], CODES[4], CODES[5], CODES[6]} & set(rest)
@@ -74,8 +88,21 @@ def test_inspectors_with_a_conflict_are_never_drawn_for_that_community() -> None
 
 def test_rectification_timeline() -> None:
     found = datetime(2026, 5, 1, tzinfo=UTC)
-    finding = Finding(uuid.uuid4(), "C-001", "licheng", "licheng", "county", "U", "A1",
-                      "no signboard", "general", "basis", "", ["photo"], found)
+    finding = Finding(
+        uuid.uuid4(),
+        "C-001",
+        "licheng",
+        "licheng",
+        "county",
+        "U",
+        "A1",
+        "no signboard",
+        "general",
+        "basis",
+        "",
+        ["photo"],
+        found,
+    )
     finding.order_rectification(found + timedelta(days=30), "basis")
     assert not finding.mark_overdue(found + timedelta(days=30))  # on the deadline: not yet
     assert finding.mark_overdue(found + timedelta(days=31))

@@ -58,12 +58,12 @@ def log_size(app: InspectionApplication) -> int:
 
 
 def committed(app: InspectionApplication) -> SpotCheckPlan:
-    result = app.plan_spot_checks(CX_OFFICER, "p", 2026, "chengxiang", "", 2, ["CX-0002"], [],
-                                  [])
+    result = app.plan_spot_checks(CX_OFFICER, "p", 2026, "chengxiang", "", 2, ["CX-0002"], [], [])
     return app.plan(result["plan_id"])
 
 
 # -- the commitment and the contribution --------------------------------------------------
+
 
 def test_the_plan_records_pool_roster_and_commitment_and_publishes_no_target() -> None:
     app = world()
@@ -71,7 +71,8 @@ def test_the_plan_records_pool_roster_and_commitment_and_publishes_no_target() -
     assert (plan.communities, plan.quota, plan.round, plan.drawn) == (6, 3, 1, False)
     assert [c["community_code"] for c in plan.candidates] == [f"CX-{n:04d}" for n in range(1, 7)]
     assert next(c for c in plan.candidates if c["community_code"] == "CX-0002")["reasons"] == [
-        "handed_down"]
+        "handed_down"
+    ]
     assert sorted(plan.roster) == ["CX-I1", "CX-I2", "CX-I3"]
     stored = app.recorder.select_events(plan.id)
     event = to_contract(app.mapper.to_domain_event(stored[0]))
@@ -93,9 +94,17 @@ def test_a_contribution_must_be_16_to_128_printable_characters_and_writes_nothin
     assert log_size(app) == before
 
 
-@pytest.mark.parametrize("who", [CX_OFFICER, CX_HEAD, LC_OFFICER, CITY_DISCIPLINE,
-                                 Identity("discipline", "supervisor", "licheng", "s")],
-                         ids=lambda i: f"{i.agency}-{i.unit}-{i.role}")
+@pytest.mark.parametrize(
+    "who",
+    [
+        CX_OFFICER,
+        CX_HEAD,
+        LC_OFFICER,
+        CITY_DISCIPLINE,
+        Identity("discipline", "supervisor", "licheng", "s"),
+    ],
+    ids=lambda i: f"{i.agency}-{i.unit}-{i.role}",
+)
 def test_only_the_discipline_office_of_the_planning_level_contributes(who: Identity) -> None:
     """Not the bureau that planned (it would choose the seed alone), not another level's."""
     app = world()
@@ -110,8 +119,12 @@ def test_a_cross_check_is_contributed_to_by_the_city_s_discipline_office() -> No
     result = app.plan_cross_check(CITY_OFFICER, "x", 2026, 3, "licheng", "chengxiang", 2, "", 2)
     cross_id = result["cross_check_id"]
     with pytest.raises(PermissionDenied):
-        app.contribute_draw_entropy(Identity("discipline", "supervisor", "licheng", "s"), "c1",
-                                    cross_id, "a value of sixteen+")
+        app.contribute_draw_entropy(
+            Identity("discipline", "supervisor", "licheng", "s"),
+            "c1",
+            cross_id,
+            "a value of sixteen+",
+        )
     app.contribute_draw_entropy(CITY_DISCIPLINE, "c2", cross_id, "a value of sixteen+")
     cross = app.plan(cross_id)
     assert len(cross.targets) == 2
@@ -134,14 +147,18 @@ def test_a_missing_secret_stops_the_draw_and_a_redraw_starts_a_new_commitment() 
     assert again.round == 2 and len(again.targets) == 3
     verified = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
     assert verified.matches and [r["reason"] for r in verified.redraws] == ["服务端秘密值丢失"]
-    drawn = [e for e in map(app.mapper.to_domain_event, app.recorder.select_events(plan.id))
-             if isinstance(e, SpotCheckPlan.DrawExecuted)]
+    drawn = [
+        e
+        for e in map(app.mapper.to_domain_event, app.recorder.select_events(plan.id))
+        if isinstance(e, SpotCheckPlan.DrawExecuted)
+    ]
     contract = to_contract(drawn[-1])
     assert isinstance(contract, SpotCheckDrawnV1)
     assert (contract.round, contract.redraw_reasons) == (2, ["服务端秘密值丢失"])
     assert draws.commitment(contract.secret) == contract.commitment
-    assert contract.seed == draws.combined_seed(contract.secret, contract.contribution,
-                                                str(plan.id))
+    assert contract.seed == draws.combined_seed(
+        contract.secret, contract.contribution, str(plan.id)
+    )
 
 
 def test_no_redraw_once_a_check_of_the_draw_is_recorded() -> None:
@@ -158,8 +175,11 @@ def test_a_tampered_recorded_draw_does_not_verify() -> None:
     app = world()
     plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE)
     assert plan.verify().matches
-    for key, value in (("secret", "0" * 64), ("contribution", "another value 1234"),
-                       ("seed", "f" * 64)):
+    for key, value in (
+        ("secret", "0" * 64),
+        ("contribution", "another value 1234"),
+        ("seed", "f" * 64),
+    ):
         forged = app.plan(str(plan.id))
         forged.draw[key] = value
         assert not forged.verify().matches, key
@@ -173,13 +193,20 @@ def test_the_record_check_refuses_a_plan_not_drawn_yet() -> None:
     plan = committed(app)
     before = log_size(app)
     with pytest.raises(RuleViolated, match="not drawn"):
-        app.record_spot_check(CX_INSPECTOR, "r", str(plan.id), "CX-0002",
-                              datetime(2026, 6, 1, tzinfo=UTC), ["CX-I1", "CX-I2"],
-                              checklist())
+        app.record_spot_check(
+            CX_INSPECTOR,
+            "r",
+            str(plan.id),
+            "CX-0002",
+            datetime(2026, 6, 1, tzinfo=UTC),
+            ["CX-I1", "CX-I2"],
+            checklist(),
+        )
     assert log_size(app) == before
 
 
 # -- the drawn inspectors --------------------------------------------------------------------
+
 
 def test_an_inspector_who_declared_a_conflict_after_the_draw_is_substituted() -> None:
     app = world()
@@ -190,8 +217,14 @@ def test_an_inspector_who_declared_a_conflict_after_the_draw_is_substituted() ->
     with pytest.raises(RuleViolated, match="conflict"):
         record_check(app, CX_INSPECTOR, plan, code)
     spare = next(c for c in ("CX-I1", "CX-I2", "CX-I3") if c not in drawn)
-    record_check(app, CX_INSPECTOR, plan, code, inspectors=[spare, drawn[1]],
-                 substitutions=[Substitution(drawn[0], spare, "申报利害关系后回避")])
+    record_check(
+        app,
+        CX_INSPECTOR,
+        plan,
+        code,
+        inspectors=[spare, drawn[1]],
+        substitutions=[Substitution(drawn[0], spare, "申报利害关系后回避")],
+    )
 
 
 def test_a_substitute_with_a_declared_conflict_is_refused() -> None:
@@ -203,8 +236,14 @@ def test_a_substitute_with_a_declared_conflict_is_refused() -> None:
     app.declare_conflict(CX_OFFICER, "dc", spare, code, "本人居住在该小区")
     before = log_size(app)
     with pytest.raises(RuleViolated, match="conflict"):
-        record_check(app, CX_INSPECTOR, plan, code, inspectors=[drawn[0], spare],
-                     substitutions=[Substitution(drawn[1], spare, "病假")])
+        record_check(
+            app,
+            CX_INSPECTOR,
+            plan,
+            code,
+            inspectors=[drawn[0], spare],
+            substitutions=[Substitution(drawn[1], spare, "病假")],
+        )
     assert log_size(app) == before
 
 
@@ -220,23 +259,47 @@ def test_the_roster_of_a_plan_excludes_conflicted_inspectors_from_the_draw() -> 
 
 # -- plans recorded before commit-reveal ------------------------------------------------------
 
+
 def _v1_plan(app: InspectionApplication, seed: str) -> SpotCheckPlan:
     """Stores a plan as v1 recorded it: drawn at once from the caller's seed."""
-    pool = [Candidate(f"CX-{n:04d}", frozenset({"zero_revenue"} if n == 4 else set()))
-            for n in range(1, 7)]
+    pool = [
+        Candidate(f"CX-{n:04d}", frozenset({"zero_revenue"} if n == 4 else set()))
+        for n in range(1, 7)
+    ]
     chosen, rest, drawn = choose_targets(seed, pool, 3)
     roster: dict[str, list[str]] = {"CX-I1": [], "CX-I2": [], "CX-I3": []}
     targets = assign_inspectors(seed, chosen, roster, 2)
-    plan = SpotCheckPlan(2025, "chengxiang", "yearly", "chengxiang", 6, 3, "putian-2023.1",
-                         targets, draw_record(seed, rest, drawn, roster), 2, [], {}, "", {})
+    plan = SpotCheckPlan(
+        2025,
+        "chengxiang",
+        "yearly",
+        "chengxiang",
+        6,
+        3,
+        "putian-2023.1",
+        targets,
+        draw_record(seed, rest, drawn, roster),
+        2,
+        [],
+        {},
+        "",
+        {},
+    )
     [created] = plan.collect_events()
     stored = app.mapper.to_stored_event(created)
     state: dict[str, Any] = app.mapper.transcoder.decode(stored.state)
-    for name in ("per_target", "candidates", "roster", "commitment", "explicit",
-                 "class_version"):
+    for name in ("per_target", "candidates", "roster", "commitment", "explicit", "class_version"):
         state.pop(name)
-    app.recorder.insert_events([StoredEvent(stored.originator_id, stored.originator_version,
-                                            stored.topic, app.mapper.transcoder.encode(state))])
+    app.recorder.insert_events(
+        [
+            StoredEvent(
+                stored.originator_id,
+                stored.originator_version,
+                stored.topic,
+                app.mapper.transcoder.encode(state),
+            )
+        ]
+    )
     return app.plan(str(plan.id))
 
 
@@ -263,8 +326,11 @@ def test_a_given_commit_reveal_draw_is_checked_against_its_commitment() -> None:
     record = dict(plan.draw) | {"plan_id": str(plan.id)}
     count = len(record["drawn"])
     assert app.verify_draw(CX_OFFICER, "", record, count).matches
-    for key, value in (("secret", "1" * 64), ("contribution", "x" * 20),
-                       ("plan_id", "00000000-0000-0000-0000-000000000000")):
+    for key, value in (
+        ("secret", "1" * 64),
+        ("contribution", "x" * 20),
+        ("plan_id", "00000000-0000-0000-0000-000000000000"),
+    ):
         result = app.verify_draw(CX_OFFICER, "", record | {key: value}, count)
         assert not result.matches, key
     json.dumps(record)  # what a caller sends is plain data
@@ -272,13 +338,27 @@ def test_a_given_commit_reveal_draw_is_checked_against_its_commitment() -> None:
 
 # -- the oracle's inspection rules bite --------------------------------------------------------
 
+
 def test_the_oracle_denies_what_issue_10_says_about_inspection() -> None:
     record = Resource(unit="chengxiang")
     market = Identity("market-regulation", "officer", "chengxiang", "m")
     assert must_deny("inspection", "VerifyDraw", market, "same unit", record)
-    assert must_deny("inspection", "VerifyDraw", market, "same unit",
-                     Resource(unit="chengxiang", published=True)) is None
+    assert (
+        must_deny(
+            "inspection",
+            "VerifyDraw",
+            market,
+            "same unit",
+            Resource(unit="chengxiang", published=True),
+        )
+        is None
+    )
     assert must_deny("inspection", "ContributeDrawEntropy", CX_OFFICER, "same unit", record)
-    assert must_deny("inspection", "RedrawSpotChecks",
-                     Identity("township", "officer", "chengxiang", "t"), "same unit", record)
+    assert must_deny(
+        "inspection",
+        "RedrawSpotChecks",
+        Identity("township", "officer", "chengxiang", "t"),
+        "same unit",
+        record,
+    )
     assert len(cells(record)) > 0

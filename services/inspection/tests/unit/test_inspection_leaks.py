@@ -47,8 +47,8 @@ def log_size(app: object) -> int:
 
 # -- VerifyDraw, plans, spot checks and findings answered any agency of the unit -------------
 
-@pytest.mark.parametrize("who", [COMPANY_A, TOWNSHIP, MARKET, POLICE],
-                         ids=lambda i: i.agency)
+
+@pytest.mark.parametrize("who", [COMPANY_A, TOWNSHIP, MARKET, POLICE], ids=lambda i: i.agency)
 def test_leak_verify_draw_answers_no_other_agency_of_the_unit_before_the_checks_are_done(
     who: Identity,
 ) -> None:
@@ -108,9 +108,15 @@ def test_leak_findings_are_listed_only_for_those_who_may_read_them() -> None:
 
 # -- an identity without subject listed everything of the city --------------------------------
 
-@pytest.mark.parametrize("who", [Identity("property-company", "manager", "putian"),
-                                 Identity("police", "investigator", "putian")],
-                         ids=lambda i: i.agency)
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        Identity("property-company", "manager", "putian"),
+        Identity("police", "investigator", "putian"),
+    ],
+    ids=lambda i: i.agency,
+)
 def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
     """With no USCC (or police office) and unit=putian, a company or the police listed the
     whole city's checks and findings. The strict parser refuses such an identity outright;
@@ -129,20 +135,19 @@ def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
 
 # -- the caller picked the 双随机 seed ----------------------------------------------------------
 
+
 def test_leak_the_caller_may_not_pick_the_seed_and_nothing_is_written() -> None:
     app = new_app()
     communities(app)
     rosters(app)
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.plan_spot_checks(CX_OFFICER, "p1", 2026, "chengxiang", "my lucky seed", 2, [], [],
-                             [])
+        app.plan_spot_checks(CX_OFFICER, "p1", 2026, "chengxiang", "my lucky seed", 2, [], [], [])
     assert [v.field for v in caught.value.violations] == ["seed"]
     assert log_size(app) == before
 
 
-def test_leak_the_draw_waits_for_the_discipline_office_and_reruns_from_what_was_recorded(
-) -> None:
+def test_leak_the_draw_waits_for_the_discipline_office_and_reruns_from_what_was_recorded() -> None:
     """The service commits to a secret (only its hash recorded) when the plan and its pool are
     recorded; no target exists until the discipline office contributes; the seed is
     sha256 of [secret, contribution, plan id], and the secret is revealed with the draw."""
@@ -157,16 +162,16 @@ def test_leak_the_draw_waits_for_the_discipline_office_and_reruns_from_what_was_
     secret = app.read_model.secret(commitment)
     assert secret is not None and draws.commitment(secret) == commitment
     # The secret is in no event (nor in the plan's response) before it is revealed.
-    trail = json.dumps([e.payload for e in app.read_history(CX_OFFICER, plan.id, 0, 100)],
-                       default=str)
+    trail = json.dumps(
+        [e.payload for e in app.read_history(CX_OFFICER, plan.id, 0, 100)], default=str
+    )
     assert secret not in trail and commitment in trail
 
     app.contribute_draw_entropy(CX_DISCIPLINE, "c1", str(plan.id), "discipline: 9d1e4c2a77")
     plan = app.plan(str(plan.id))
     assert len(plan.targets) == plan.quota == 3
     assert plan.draw["secret"] == secret
-    assert plan.draw["seed"] == draws.combined_seed(secret, "discipline: 9d1e4c2a77",
-                                                   str(plan.id))
+    assert plan.draw["seed"] == draws.combined_seed(secret, "discipline: 9d1e4c2a77", str(plan.id))
     verified = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
     assert verified.matches, verified.explanation
     # A second contribution (a second try at the draw) is refused.
@@ -192,11 +197,11 @@ def test_leak_the_bureau_cannot_try_again_without_a_recorded_reason() -> None:
     again = app.plan(str(plan.id))
     assert again.targets == [] and again.round == 2 and again.commitment != plan.commitment
     seen = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
-    assert [(r["round"], r["reason"]) for r in seen.redraws] == [
-        (1, "检查人员名录有误，重新抽取")]
+    assert [(r["round"], r["reason"]) for r in seen.redraws] == [(1, "检查人员名录有误，重新抽取")]
 
 
 # -- RecordSpotCheck did not check the inspectors against the draw ---------------------------
+
 
 def test_leak_record_spot_check_requires_the_drawn_inspectors() -> None:
     app = new_app()
@@ -216,8 +221,7 @@ def test_leak_record_spot_check_requires_the_drawn_inspectors() -> None:
     assert app.exists(SpotCheck.create_id(plan.id, code))
 
 
-def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_recorded(
-) -> None:
+def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_recorded() -> None:
     from inspection.application.app import Substitution
 
     app = new_app()
@@ -229,16 +233,34 @@ def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_rec
     spare = next(c for c in ("CX-I1", "CX-I2", "CX-I3") if c not in drawn)
     team = [drawn[0], spare]
     with pytest.raises(InvalidArgument):
-        record_check(app, CX_INSPECTOR, plan, code, inspectors=team,
-                     substitutions=[Substitution(drawn[1], spare, "")])
+        record_check(
+            app,
+            CX_INSPECTOR,
+            plan,
+            code,
+            inspectors=team,
+            substitutions=[Substitution(drawn[1], spare, "")],
+        )
     with pytest.raises(RuleViolated):  # not in the plan's roster
-        record_check(app, CX_INSPECTOR, plan, code, inspectors=[drawn[0], "PT-I1"],
-                     substitutions=[Substitution(drawn[1], "PT-I1", "病假")])
-    done = record_check(app, CX_INSPECTOR, plan, code, inspectors=team,
-                        substitutions=[Substitution(drawn[1], spare, "病假（附请假单）")])
+        record_check(
+            app,
+            CX_INSPECTOR,
+            plan,
+            code,
+            inspectors=[drawn[0], "PT-I1"],
+            substitutions=[Substitution(drawn[1], "PT-I1", "病假")],
+        )
+    done = record_check(
+        app,
+        CX_INSPECTOR,
+        plan,
+        code,
+        inspectors=team,
+        substitutions=[Substitution(drawn[1], spare, "病假（附请假单）")],
+    )
     check = app.repository.get(SpotCheck.create_id(plan.id, code))
     assert str(check.id) == done["spot_check_id"]
     assert sorted(check.inspectors) == sorted(team)
     assert check.substitutions == [
-        {"absent": drawn[1], "substitute": spare, "reason": "病假（附请假单）"}]
-
+        {"absent": drawn[1], "substitute": spare, "reason": "病假（附请假单）"}
+    ]

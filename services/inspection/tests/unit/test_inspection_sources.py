@@ -70,8 +70,7 @@ def test_rectification_periods_are_marked_local_configuration() -> None:
     beside 民法典 Art. 201, 203 and the year's holiday notice."""
     assert DEFAULT_RULES.rectification_days == {"minor": 15, "general": 30, "serious": 60}
     assert DEFAULT_RULES.rectification_source.endswith(LOCAL)
-    deadline = DEFAULT_RULES.rectification_deadline(datetime(2026, 5, 6, tzinfo=UTC),
-                                                    "general")
+    deadline = DEFAULT_RULES.rectification_deadline(datetime(2026, 5, 6, tzinfo=UTC), "general")
     basis = DEFAULT_RULES.deadline_basis("general", deadline)
     assert LOCAL in basis and "30日" in basis
     assert "《民法典》第二百零一条" in basis and "《民法典》第二百零三条" in basis
@@ -86,28 +85,43 @@ def _end_of(day: date) -> datetime:
     ("found", "severity", "nominal", "deadline"),
     [
         # National Day 2026 (1–7 October): 1 September + 30 days = 1 October → 8 October.
-        (datetime(2026, 9, 1, 10, 0, tzinfo=SHANGHAI), "general", date(2026, 10, 1),
-         date(2026, 10, 8)),
+        (
+            datetime(2026, 9, 1, 10, 0, tzinfo=SHANGHAI),
+            "general",
+            date(2026, 10, 1),
+            date(2026, 10, 8),
+        ),
         # Spring Festival 2026 (15–23 February): 16 January + 30 days = 15 February → 24th.
-        (datetime(2026, 1, 16, 10, 0, tzinfo=SHANGHAI), "general", date(2026, 2, 15),
-         date(2026, 2, 24)),
+        (
+            datetime(2026, 1, 16, 10, 0, tzinfo=SHANGHAI),
+            "general",
+            date(2026, 2, 15),
+            date(2026, 2, 24),
+        ),
         # Found at 01:00 on 1 September in Shanghai (still 31 August in UTC): the day counts
         # in Asia/Shanghai; 15 days = 16 September, a Wednesday, kept.
-        (datetime(2026, 8, 31, 17, 0, tzinfo=UTC), "minor", date(2026, 9, 16),
-         date(2026, 9, 16)),
+        (datetime(2026, 8, 31, 17, 0, tzinfo=UTC), "minor", date(2026, 9, 16), date(2026, 9, 16)),
         # A Saturday made a working day (10 October 2026, 调休上班) ends a period there.
-        (datetime(2026, 8, 11, 9, 0, tzinfo=SHANGHAI), "serious", date(2026, 10, 10),
-         date(2026, 10, 10)),
+        (
+            datetime(2026, 8, 11, 9, 0, tzinfo=SHANGHAI),
+            "serious",
+            date(2026, 10, 10),
+            date(2026, 10, 10),
+        ),
     ],
 )
 def test_a_rectification_deadline_ends_on_a_working_day_by_the_holiday_calendar(
-    found: datetime, severity: str, nominal: date, deadline: date,
+    found: datetime,
+    severity: str,
+    nominal: date,
+    deadline: date,
 ) -> None:
     """民法典 Art. 201 (the found day not counted), Art. 203 (a last day that is a rest day
     moves to the next working day; the period ends at 24:00), the State Council's 2026
     notice (campaign.workdays.CHINA)."""
-    assert (nominal - found.astimezone(SHANGHAI).date()).days == \
-        DEFAULT_RULES.rectification_days[severity]
+    assert (nominal - found.astimezone(SHANGHAI).date()).days == DEFAULT_RULES.rectification_days[
+        severity
+    ]
     got = DEFAULT_RULES.rectification_deadline(found, severity)
     assert got == _end_of(deadline)
     assert got.astimezone(SHANGHAI).date() == deadline
@@ -117,13 +131,13 @@ def test_a_deadline_in_a_year_the_calendar_lacks_is_an_error_never_a_guess() -> 
     """2027's holiday notice is not entered: a finding of 15 December 2026 whose 30 days end
     in January 2027 raises CalendarNotConfigured (FAILED_PRECONDITION on gRPC)."""
     with pytest.raises(CalendarNotConfigured) as caught:
-        DEFAULT_RULES.rectification_deadline(datetime(2026, 12, 15, 10, tzinfo=SHANGHAI),
-                                             "general")
+        DEFAULT_RULES.rectification_deadline(datetime(2026, 12, 15, 10, tzinfo=SHANGHAI), "general")
     assert caught.value.year == 2027
     assert "2027" in caught.value.message and "2027" in caught.value.message_zh
 
 
 # -- events stored before the checking body was recorded (class_version 1) ------------------
+
 
 @pytest.fixture
 def app() -> InspectionApplication:
@@ -136,16 +150,32 @@ def _as_v1(app: InspectionApplication, event: Any, *dropped: str) -> Any:
     state = app.mapper.transcoder.decode(stored.state)
     for name in (*dropped, "class_version"):
         state.pop(name)
-    old = StoredEvent(stored.originator_id, stored.originator_version, stored.topic,
-                      app.mapper.transcoder.encode(state))
+    old = StoredEvent(
+        stored.originator_id,
+        stored.originator_version,
+        stored.topic,
+        app.mapper.transcoder.encode(state),
+    )
     return app.mapper.to_domain_event(old)
 
 
 def _finding(plan_id: uuid.UUID, unit: str, code: str = "CX-0001") -> Finding:
     check_id = SpotCheck.create_id(plan_id, code)
-    finding = Finding(check_id, code, unit, "ignored", "ignored", "91350200776049653A", "A1",
-                      "no signboard", "general", KINDS["A1"].legal_basis, "",
-                      ["photo.jpg"], datetime(2026, 5, 6, 2, 30, tzinfo=UTC))
+    finding = Finding(
+        check_id,
+        code,
+        unit,
+        "ignored",
+        "ignored",
+        "91350200776049653A",
+        "A1",
+        "no signboard",
+        "general",
+        KINDS["A1"].legal_basis,
+        "",
+        ["photo.jpg"],
+        datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
+    )
     finding.order_rectification(datetime(2026, 6, 5, 15, 59, tzinfo=UTC), "basis")
     return finding
 
@@ -159,12 +189,14 @@ def _finding(plan_id: uuid.UUID, unit: str, code: str = "CX-0001") -> Finding:
         # A 2025 plan checked in 2026 is still the unit's own.
         (SpotCheckPlan.create_id(2025, "yearly", "licheng"), "licheng", ("licheng", "county")),
         # A cross check's team: v1 kept the checked unit only.
-        (SpotCheckPlan.create_id(2026, "cross", "2:hanjiang>licheng"), "licheng",
-         ("", "cross")),
+        (SpotCheckPlan.create_id(2026, "cross", "2:hanjiang>licheng"), "licheng", ("", "cross")),
     ],
 )
 def test_stored_v1_findings_and_orders_load_with_their_checking_body(
-    app: InspectionApplication, plan_id: uuid.UUID, unit: str, body: tuple[str, str],
+    app: InspectionApplication,
+    plan_id: uuid.UUID,
+    unit: str,
+    body: tuple[str, str],
 ) -> None:
     """Stored events are data: v1 ViolationFound / RectificationOrdered / SpotCheckDone
     load (upcast_v1_v2) with the checking body their plan's id reveals; `unit` stays as
@@ -176,8 +208,19 @@ def test_stored_v1_findings_and_orders_load_with_their_checking_body(
     assert (old_ordered.checking_unit, old_ordered.checking_kind) == body
     assert old_ordered.deadline_basis == ""
 
-    check = SpotCheck(plan_id, "CX-0001", unit, "ignored", "ignored", "91350200776049653A",
-                      datetime(2026, 5, 6, 2, 30, tzinfo=UTC), ["I1"], [], [], [])
+    check = SpotCheck(
+        plan_id,
+        "CX-0001",
+        unit,
+        "ignored",
+        "ignored",
+        "91350200776049653A",
+        datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
+        ["I1"],
+        [],
+        [],
+        [],
+    )
     [done] = check.collect_events()
     old_done = _as_v1(app, done, "checking_unit", "checking_kind", "substitutions")
     assert (old_done.checking_unit, old_done.checking_kind) == body

@@ -30,14 +30,23 @@ def to_contract(event: Any) -> ContractEvent | None:
     }
     if isinstance(event, Case.Received):
         if event.kind == "rectification":
-            return CaseOpenedV1(**base, finding_id=event.finding_id,
-                                community_code=event.community_code,
-                                company_uscc=event.company_uscc, category=event.category,
-                                due_at=event.due_at)
-        return ComplaintReceivedV1(**base, channel=event.channel, major=event.major,
-                                   community_code=event.community_code,
-                                   company_uscc=event.company_uscc, category=event.category,
-                                   received_at=event.received_at)
+            return CaseOpenedV1(
+                **base,
+                finding_id=event.finding_id,
+                community_code=event.community_code,
+                company_uscc=event.company_uscc,
+                category=event.category,
+                due_at=event.due_at,
+            )
+        return ComplaintReceivedV1(
+            **base,
+            channel=event.channel,
+            major=event.major,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            category=event.category,
+            received_at=event.received_at,
+        )
     if isinstance(event, Case.Assigned):
         return CaseAssignedV1(**base, township=event.township, assignee=event.assignee)
     if isinstance(event, Case.FeedbackGiven):
@@ -45,16 +54,26 @@ def to_contract(event: Any) -> ContractEvent | None:
     if isinstance(event, Case.Closed):
         return CaseClosedV1(**base, closed_at=event.closed_at, overdue=event.overdue)
     if isinstance(event, Case.ReferredToPolice):
-        return CaseReferredToPoliceV1(**base, police_office=event.police_office,
-                                      suspected_offence=event.suspected_offence,
-                                      evidence_count=len(event.evidence_refs))
+        return CaseReferredToPoliceV1(
+            **base,
+            police_office=event.police_office,
+            suspected_offence=event.suspected_offence,
+            evidence_count=len(event.evidence_refs),
+        )
     if isinstance(event, Warning.Raised):
-        return WarningRaisedV1(**base, rule=event.rule, subject_kind=event.subject_kind,
-                               subject=event.subject, period=event.period,
-                               details=event.details, rules_version=event.rules_version)
+        return WarningRaisedV1(
+            **base,
+            rule=event.rule,
+            subject_kind=event.subject_kind,
+            subject=event.subject,
+            period=event.period,
+            details=event.details,
+            rules_version=event.rules_version,
+        )
     if isinstance(event, Warning.Closed):
-        return WarningClosedV1(**base, rule=event.rule, subject=event.subject,
-                               evidence_count=len(event.evidence_refs))
+        return WarningClosedV1(
+            **base, rule=event.rule, subject=event.subject, evidence_count=len(event.evidence_refs)
+        )
     if isinstance(event, Case.PoliceAcknowledged):
         return PoliceAcknowledgedV1(**base, police_office=event.police_office)
     return None

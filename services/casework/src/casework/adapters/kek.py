@@ -65,13 +65,15 @@ class LocalKek:
     def from_file(cls, path: Path) -> LocalKek:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-            versions = {int(v): base64.b64decode(k, validate=True)
-                        for v, k in document["versions"].items()}
+            versions = {
+                int(v): base64.b64decode(k, validate=True) for v, k in document["versions"].items()
+            }
             return cls(str(document["kek_id"]), versions)
         except (OSError, ValueError, KeyError, TypeError) as error:
             # The file's content is a secret: the error names the file and the kind only.
-            raise ValueError(f"key file {path} is unreadable or malformed "
-                             f"({type(error).__name__})") from None
+            raise ValueError(
+                f"key file {path} is unreadable or malformed ({type(error).__name__})"
+            ) from None
 
     @classmethod
     def create_file(cls, path: Path) -> LocalKek:
@@ -79,8 +81,10 @@ class LocalKek:
         is kept and read instead (two processes starting together agree on one key)."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            document = {"kek_id": secrets.token_hex(8), "versions": {
-                "1": base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}}
+            document = {
+                "kek_id": secrets.token_hex(8),
+                "versions": {"1": base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()},
+            }
             _write_new(path, document)
         return cls.from_file(path)
 
@@ -90,7 +94,8 @@ class LocalKek:
         document = json.loads(path.read_text(encoding="utf-8"))
         version = max(int(v) for v in document["versions"]) + 1
         document["versions"][str(version)] = base64.b64encode(
-            AESGCM.generate_key(bit_length=256)).decode()
+            AESGCM.generate_key(bit_length=256)
+        ).decode()
         _write_replacing(path, document)
         return version
 
@@ -105,21 +110,22 @@ class LocalKek:
     def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
         version = self.current_version()
         nonce = os.urandom(12)
-        sealed = AESGCM(self._versions[version]).encrypt(nonce, data_key,
-                                                         self._aad(version, context))
+        sealed = AESGCM(self._versions[version]).encrypt(
+            nonce, data_key, self._aad(version, context)
+        )
         return WrappedKey(self._kek_id, version, nonce + sealed)
 
     def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:
         if wrapped.kek_id != self._kek_id:
-            raise KeyProviderError(f"the key was wrapped by {wrapped.kek_id[:40]}, not by "
-                                   f"{self._kek_id}")
+            raise KeyProviderError(
+                f"the key was wrapped by {wrapped.kek_id[:40]}, not by {self._kek_id}"
+            )
         key = self._versions.get(wrapped.kek_version)
         if key is None:
             raise KeyProviderError(f"{self._kek_id} has no version {wrapped.kek_version}")
         raw = wrapped.ciphertext
         try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], self._aad(wrapped.kek_version,
-                                                                     context))
+            return AESGCM(key).decrypt(raw[:12], raw[12:], self._aad(wrapped.kek_version, context))
         except InvalidTag:
             raise KeyProviderError("the wrapped key does not unwrap for this case") from None
 
@@ -188,16 +194,22 @@ class TokenFile:
         try:
             return self.path.read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise KeyProviderError(f"Vault token file {self.path} unreadable "
-                                   f"({type(error).__name__})") from None
+            raise KeyProviderError(
+                f"Vault token file {self.path} unreadable ({type(error).__name__})"
+            ) from None
 
 
 class KubernetesLogin:
     """Vault's Kubernetes auth: the pod's service-account token (a projected file, for the
     audience Vault expects) buys a Vault token, cached until 80% of its lease or a refusal."""
 
-    def __init__(self, role: str, jwt_file: Path, mount: str = "kubernetes",
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        role: str,
+        jwt_file: Path,
+        mount: str = "kubernetes",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.role = role
         self.jwt_file = jwt_file
         self.mount = mount
@@ -212,11 +224,15 @@ class KubernetesLogin:
                 try:
                     jwt = self.jwt_file.read_text(encoding="utf-8").strip()
                 except OSError as error:
-                    raise KeyProviderError(f"service-account token {self.jwt_file} unreadable"
-                                           f" ({type(error).__name__})") from None
-                auth = _vault_answer(client.post(
-                    f"/v1/auth/{self.mount}/login", json={"role": self.role, "jwt": jwt}),
-                    "login")["auth"]
+                    raise KeyProviderError(
+                        f"service-account token {self.jwt_file} unreadable ({type(error).__name__})"
+                    ) from None
+                auth = _vault_answer(
+                    client.post(
+                        f"/v1/auth/{self.mount}/login", json={"role": self.role, "jwt": jwt}
+                    ),
+                    "login",
+                )["auth"]
                 self._token = str(auth["client_token"])
                 self._until = self.clock() + 0.8 * float(auth.get("lease_duration") or 300)
             return self._token
@@ -230,16 +246,29 @@ class VaultTransit:
     derived). What the service's Vault policy needs: update on `<mount>/encrypt/<key>`,
     `<mount>/decrypt/<key>`, `<mount>/rewrap/<key>`, read on `<mount>/keys/<key>`."""
 
-    def __init__(self, addr: str, key: str, tokens: TokenSource, mount: str = "transit",
-                 namespace: str = "", verify: str | bool = True, timeout: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        addr: str,
+        key: str,
+        tokens: TokenSource,
+        mount: str = "transit",
+        namespace: str = "",
+        verify: str | bool = True,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.key = key
         self.mount = mount
         self.tokens = tokens
         headers = {"X-Vault-Namespace": namespace} if namespace else {}
-        self.client = httpx.Client(base_url=addr.rstrip("/"), headers=headers, verify=verify,
-                                   timeout=timeout, follow_redirects=False,
-                                   transport=transport)
+        self.client = httpx.Client(
+            base_url=addr.rstrip("/"),
+            headers=headers,
+            verify=verify,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+        )
         self._kek_id = f"vault:{mount}/{key}"
 
     @property
@@ -249,17 +278,18 @@ class VaultTransit:
     def close(self) -> None:
         self.client.close()
 
-    def _call(self, method: str, action: str, body: dict[str, str] | None = None
-              ) -> dict[str, Any]:
+    def _call(self, method: str, action: str, body: dict[str, str] | None = None) -> dict[str, Any]:
         path = f"/v1/{self.mount}/{action}/{self.key}"
         for renew in (False, True):
             token = self.tokens.token(self.client, renew)
             try:
-                response = self.client.request(method, path, json=body,
-                                                headers={"X-Vault-Token": token})
+                response = self.client.request(
+                    method, path, json=body, headers={"X-Vault-Token": token}
+                )
             except httpx.HTTPError as error:
-                raise KeyProviderError(f"Vault unreachable for {action} "
-                                       f"({type(error).__name__})") from None
+                raise KeyProviderError(
+                    f"Vault unreachable for {action} ({type(error).__name__})"
+                ) from None
             if response.status_code == 403 and not renew:
                 continue  # an expired or revoked token: once more with a new one
             data: dict[str, Any] = _vault_answer(response, action)["data"]
@@ -282,23 +312,39 @@ class VaultTransit:
 
     def _mine(self, wrapped: WrappedKey) -> str:
         if wrapped.kek_id != self._kek_id:
-            raise KeyProviderError(f"the key was wrapped by {wrapped.kek_id[:40]}, not by "
-                                   f"{self._kek_id}")
+            raise KeyProviderError(
+                f"the key was wrapped by {wrapped.kek_id[:40]}, not by {self._kek_id}"
+            )
         return wrapped.ciphertext.decode()
 
     def wrap(self, data_key: bytes, context: bytes) -> WrappedKey:
-        return self._wrapped(self._call("POST", "encrypt", {
-            "plaintext": base64.b64encode(data_key).decode(),
-            "context": self._context(context)}))
+        return self._wrapped(
+            self._call(
+                "POST",
+                "encrypt",
+                {
+                    "plaintext": base64.b64encode(data_key).decode(),
+                    "context": self._context(context),
+                },
+            )
+        )
 
     def unwrap(self, wrapped: WrappedKey, context: bytes) -> bytes:
-        data = self._call("POST", "decrypt", {"ciphertext": self._mine(wrapped),
-                                              "context": self._context(context)})
+        data = self._call(
+            "POST",
+            "decrypt",
+            {"ciphertext": self._mine(wrapped), "context": self._context(context)},
+        )
         return base64.b64decode(data["plaintext"])
 
     def rewrap(self, wrapped: WrappedKey, context: bytes) -> WrappedKey:
-        return self._wrapped(self._call("POST", "rewrap", {
-            "ciphertext": self._mine(wrapped), "context": self._context(context)}))
+        return self._wrapped(
+            self._call(
+                "POST",
+                "rewrap",
+                {"ciphertext": self._mine(wrapped), "context": self._context(context)},
+            )
+        )
 
 
 def _vault_answer(response: httpx.Response, action: str) -> dict[str, Any]:
@@ -308,8 +354,10 @@ def _vault_answer(response: httpx.Response, action: str) -> dict[str, Any]:
         except ValueError:
             errors = []
         first = str(errors[0])[:120] if errors else ""
-        raise KeyProviderError(f"Vault refused {action}: HTTP {response.status_code}"
-                               + (f" ({first})" if first else ""))
+        raise KeyProviderError(
+            f"Vault refused {action}: HTTP {response.status_code}"
+            + (f" ({first})" if first else "")
+        )
     try:
         body: dict[str, Any] = response.json()
     except ValueError:

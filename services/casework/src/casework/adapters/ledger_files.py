@@ -47,8 +47,10 @@ def to_xlsx(sheets: list[tuple[str, Columns, list[dict[str, Any]]]]) -> bytes:
     book.remove(book.active)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title)
-        lines = [[t for _, t in columns], *([row.get(key, "") for key, _ in columns]
-                                            for row in rows)]
+        lines = [
+            [t for _, t in columns],
+            *([row.get(key, "") for key, _ in columns] for row in rows),
+        ]
         for r, line in enumerate(lines, start=1):
             for c, value in enumerate(line, start=1):
                 if value == "":

@@ -118,12 +118,16 @@ class EnvelopeVault:
             if self.keyring.replace(case_id, wrapped, self.kek.rewrap(wrapped, case_id.bytes)):
                 done += 1
         if foreign:
-            log.error("data keys wrapped by another key-encryption key than the one "
-                      "configured: they do not open until it is configured again",
-                      extra={"keys": foreign, "kek_id": self.kek.kek_id})
+            log.error(
+                "data keys wrapped by another key-encryption key than the one "
+                "configured: they do not open until it is configured again",
+                extra={"keys": foreign, "kek_id": self.kek.kek_id},
+            )
         if done:
-            log.info("data keys re-wrapped under the current KEK version",
-                     extra={"keys": done, "kek_id": self.kek.kek_id, "version": current})
+            log.info(
+                "data keys re-wrapped under the current KEK version",
+                extra={"keys": done, "kek_id": self.kek.kek_id, "version": current},
+            )
         return done
 
 
@@ -148,8 +152,11 @@ class InMemoryKeyring:
         return [HeldKey(case_id, at) for case_id, (_, at) in self.keys.items()]
 
     def stale(self, kek_id: str, version: int) -> list[tuple[uuid.UUID, WrappedKey]]:
-        return [(c, w) for c, (w, _) in self.keys.items()
-                if w.kek_id != kek_id or w.kek_version < version]
+        return [
+            (c, w)
+            for c, (w, _) in self.keys.items()
+            if w.kek_id != kek_id or w.kek_version < version
+        ]
 
     def replace(self, case_id: uuid.UUID, old: WrappedKey, new: WrappedKey) -> bool:
         entry = self.keys.get(case_id)
@@ -166,8 +173,12 @@ class KeyringNotAvailable(RuntimeError):
 class PostgresKeyring:
     """The wrapped keys in schema `pd_keyring` (see the module's docstring)."""
 
-    def __init__(self, pool: ConnectionPool, keyring_role: str = KEYRING_ROLE,
-                 shredder_role: str = SHREDDER_ROLE) -> None:
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        keyring_role: str = KEYRING_ROLE,
+        shredder_role: str = SHREDDER_ROLE,
+    ) -> None:
         self.pool = pool
         self.keyring_role = keyring_role
         self.shredder_role = shredder_role
@@ -186,8 +197,9 @@ class PostgresKeyring:
                 "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
             ).fetchone()
             for role in (self.keyring_role, self.shredder_role):
-                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
-                                      (role,)).fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
+                ).fetchone()
                 if not exists and may_create and may_create[0]:
                     conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
             self._keeper = self._member(conn, self.keyring_role)
@@ -195,33 +207,41 @@ class PostgresKeyring:
             if not self._keeper:
                 return False
             schema, keeper = sql.Identifier(SCHEMA), sql.Identifier(self.keyring_role)
-            if not conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
-                                (SCHEMA,)).fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (SCHEMA,)
+            ).fetchone():
                 # Needs CREATE on the database; once made, the keyring role owns it.
                 try:
-                    conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
-                        schema, keeper))
+                    conn.execute(
+                        sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(schema, keeper)
+                    )
                 except psycopg.errors.InsufficientPrivilege:
                     raise KeyringNotAvailable(
                         f"schema {SCHEMA} does not exist and this login may not create it: "
                         f"CREATE SCHEMA {SCHEMA} AUTHORIZATION {self.keyring_role} (as the "
-                        "database's owner)") from None
+                        "database's owner)"
+                    ) from None
             conn.execute(sql.SQL("SET LOCAL ROLE {}").format(keeper))
-            conn.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.data_keys ("
-                " case_id uuid PRIMARY KEY, kek_id text NOT NULL,"
-                " kek_version integer NOT NULL CHECK (kek_version > 0),"
-                # A wrapped key is always longer than a bare 256-bit key.
-                " wrapped bytea NOT NULL CHECK (octet_length(wrapped) > 32),"
-                " created_at timestamptz NOT NULL DEFAULT now(),"
-                " rewrapped_at timestamptz)").format(schema))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.data_keys ("
+                    " case_id uuid PRIMARY KEY, kek_id text NOT NULL,"
+                    " kek_version integer NOT NULL CHECK (kek_version > 0),"
+                    # A wrapped key is always longer than a bare 256-bit key.
+                    " wrapped bytea NOT NULL CHECK (octet_length(wrapped) > 32),"
+                    " created_at timestamptz NOT NULL DEFAULT now(),"
+                    " rewrapped_at timestamptz)"
+                ).format(schema)
+            )
             conn.execute(sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(schema))
             conn.execute(sql.SQL("REVOKE ALL ON {}.data_keys FROM PUBLIC").format(schema))
             shredder = sql.Identifier(self.shredder_role)
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, shredder))
-            conn.execute(sql.SQL(
-                "GRANT SELECT (case_id, created_at), DELETE ON {}.data_keys TO {}").format(
-                    schema, shredder))
+            conn.execute(
+                sql.SQL("GRANT SELECT (case_id, created_at), DELETE ON {}.data_keys TO {}").format(
+                    schema, shredder
+                )
+            )
         return True
 
     def _member(self, conn: psycopg.Connection[Any], role: str) -> bool:
@@ -230,7 +250,9 @@ class PostgresKeyring:
         row = conn.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
             " AND pg_has_role(session_user, (SELECT oid FROM pg_roles WHERE rolname = %s),"
-            " 'MEMBER')", (role, role)).fetchone()
+            " 'MEMBER')",
+            (role, role),
+        ).fetchone()
         return bool(row and row[0])
 
     def adopt_clear_keys(self, kek: KeyEncryptionKey, source: ConnectionPool) -> int:
@@ -251,10 +273,12 @@ class PostgresKeyring:
                 self._as(keys, keeper=True)
                 with keys.cursor() as cur:
                     cur.executemany(
-                        sql.SQL("INSERT INTO {} (case_id, kek_id, kek_version, wrapped)"
-                                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
-                                    self._table()),
-                        [(c, w.kek_id, w.kek_version, w.ciphertext) for c, w in wrapped])
+                        sql.SQL(
+                            "INSERT INTO {} (case_id, kek_id, kek_version, wrapped)"
+                            " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+                        ).format(self._table()),
+                        [(c, w.kek_id, w.kek_version, w.ciphertext) for c, w in wrapped],
+                    )
             # Dropped, not emptied: deleted rows would linger in the table's file until a
             # vacuum; a dropped table's file is unlinked.
             try:
@@ -262,18 +286,22 @@ class PostgresKeyring:
             except psycopg.errors.InsufficientPrivilege:
                 raise KeyringNotAvailable(
                     "public.pd_keys (data keys in clear from before envelope encryption) is "
-                    "wrapped but may not be dropped by this login: drop it as its owner") from None
-        log.warning("data keys kept in clear were wrapped and their table dropped; backups "
-                    "taken before now still hold them in clear",
-                    extra={"keys": len(wrapped), "kek_id": kek.kek_id})
+                    "wrapped but may not be dropped by this login: drop it as its owner"
+                ) from None
+        log.warning(
+            "data keys kept in clear were wrapped and their table dropped; backups "
+            "taken before now still hold them in clear",
+            extra={"keys": len(wrapped), "kek_id": kek.kek_id},
+        )
         return len(wrapped)
 
     # -- use ---------------------------------------------------------------------------------
 
     def _as(self, conn: psycopg.Connection[Any], keeper: bool) -> None:
         if keeper and not self._keeper:
-            raise KeyringNotAvailable("this database login does not keep the keyring (the "
-                                      "api's login does)")
+            raise KeyringNotAvailable(
+                "this database login does not keep the keyring (the api's login does)"
+            )
         if not keeper and not self._shredder:
             raise KeyringNotAvailable("this database login may not destroy data keys")
         role = self.keyring_role if self._keeper else self.shredder_role
@@ -285,50 +313,73 @@ class PostgresKeyring:
     def put(self, case_id: uuid.UUID, wrapped: WrappedKey) -> None:
         with self.pool.connection() as conn:
             self._as(conn, keeper=True)
-            conn.execute(sql.SQL("INSERT INTO {} (case_id, kek_id, kek_version, wrapped)"
-                                 " VALUES (%s, %s, %s, %s)").format(self._table()),
-                         (case_id, wrapped.kek_id, wrapped.kek_version, wrapped.ciphertext))
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (case_id, kek_id, kek_version, wrapped) VALUES (%s, %s, %s, %s)"
+                ).format(self._table()),
+                (case_id, wrapped.kek_id, wrapped.kek_version, wrapped.ciphertext),
+            )
 
     def get(self, case_id: uuid.UUID) -> WrappedKey | None:
         with self.pool.connection() as conn:
             self._as(conn, keeper=True)
-            row = conn.execute(sql.SQL("SELECT kek_id, kek_version, wrapped FROM {}"
-                                       " WHERE case_id = %s").format(self._table()),
-                               (case_id,)).fetchone()
+            row = conn.execute(
+                sql.SQL("SELECT kek_id, kek_version, wrapped FROM {} WHERE case_id = %s").format(
+                    self._table()
+                ),
+                (case_id,),
+            ).fetchone()
         return WrappedKey(row[0], row[1], bytes(row[2])) if row else None
 
     def destroy(self, case_id: uuid.UUID) -> None:
         with self.pool.connection() as conn:
             self._as(conn, keeper=False)
-            conn.execute(sql.SQL("DELETE FROM {} WHERE case_id = %s").format(self._table()),
-                         (case_id,))
+            conn.execute(
+                sql.SQL("DELETE FROM {} WHERE case_id = %s").format(self._table()), (case_id,)
+            )
 
     def held(self) -> list[HeldKey]:
         with self.pool.connection() as conn:
             self._as(conn, keeper=False)
-            rows = conn.execute(sql.SQL("SELECT case_id, created_at FROM {}"
-                                        " ORDER BY created_at").format(self._table())).fetchall()
+            rows = conn.execute(
+                sql.SQL("SELECT case_id, created_at FROM {} ORDER BY created_at").format(
+                    self._table()
+                )
+            ).fetchall()
         return [HeldKey(r[0], r[1]) for r in rows]
 
     def stale(self, kek_id: str, version: int) -> list[tuple[uuid.UUID, WrappedKey]]:
         with self.pool.connection() as conn:
             self._as(conn, keeper=True)
-            rows = conn.execute(sql.SQL(
-                "SELECT case_id, kek_id, kek_version, wrapped FROM {}"
-                " WHERE kek_id <> %s OR kek_version < %s").format(self._table()),
-                (kek_id, version)).fetchall()
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT case_id, kek_id, kek_version, wrapped FROM {}"
+                    " WHERE kek_id <> %s OR kek_version < %s"
+                ).format(self._table()),
+                (kek_id, version),
+            ).fetchall()
         return [(r[0], WrappedKey(r[1], r[2], bytes(r[3]))) for r in rows]
 
     def replace(self, case_id: uuid.UUID, old: WrappedKey, new: WrappedKey) -> bool:
         """Swaps a wrapped key for its re-wrapped self, unless it changed meanwhile."""
         with self.pool.connection() as conn:
             self._as(conn, keeper=True)
-            done = conn.execute(sql.SQL(
-                "UPDATE {} SET kek_id = %s, kek_version = %s, wrapped = %s,"
-                " rewrapped_at = now() WHERE case_id = %s AND kek_id = %s"
-                " AND kek_version = %s AND wrapped = %s").format(self._table()),
-                (new.kek_id, new.kek_version, new.ciphertext, case_id, old.kek_id,
-                 old.kek_version, old.ciphertext))
+            done = conn.execute(
+                sql.SQL(
+                    "UPDATE {} SET kek_id = %s, kek_version = %s, wrapped = %s,"
+                    " rewrapped_at = now() WHERE case_id = %s AND kek_id = %s"
+                    " AND kek_version = %s AND wrapped = %s"
+                ).format(self._table()),
+                (
+                    new.kek_id,
+                    new.kek_version,
+                    new.ciphertext,
+                    case_id,
+                    old.kek_id,
+                    old.kek_version,
+                    old.ciphertext,
+                ),
+            )
             return done.rowcount == 1
 
 
@@ -370,14 +421,39 @@ class PostgresReadLog:
             row = conn.execute(
                 "INSERT INTO pd_reads (read_at, case_id, unit, reader, via, purpose, note,"
                 " fields) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING read_id",
-                (read.read_at, uuid.UUID(read.case_id), read.unit, read.reader, read.via,
-                 read.purpose, read.note, list(read.fields))).fetchone()
+                (
+                    read.read_at,
+                    uuid.UUID(read.case_id),
+                    read.unit,
+                    read.reader,
+                    read.via,
+                    read.purpose,
+                    read.note,
+                    list(read.fields),
+                ),
+            ).fetchone()
         assert row is not None
-        return PersonalDataRead(read.read_at, read.case_id, read.unit, read.reader, read.via,
-                                read.purpose, read.note, read.fields, row[0])
+        return PersonalDataRead(
+            read.read_at,
+            read.case_id,
+            read.unit,
+            read.reader,
+            read.via,
+            read.purpose,
+            read.note,
+            read.fields,
+            row[0],
+        )
 
-    def reads(self, units: list[str], case_id: str, since: datetime | None,
-              until: datetime | None, after_id: int, limit: int) -> list[PersonalDataRead]:
+    def reads(
+        self,
+        units: list[str],
+        case_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        after_id: int,
+        limit: int,
+    ) -> list[PersonalDataRead]:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT read_at, case_id, unit, reader, via, purpose, note, fields, read_id"
@@ -386,10 +462,22 @@ class PostgresReadLog:
                 " AND (%s::timestamptz IS NULL OR read_at >= %s)"
                 " AND (%s::timestamptz IS NULL OR read_at < %s)"
                 " ORDER BY read_id LIMIT %s",
-                (units, after_id, case_id or None, case_id or None, since, since, until, until,
-                 limit)).fetchall()
-        return [PersonalDataRead(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7]),
-                                 r[8]) for r in rows]
+                (
+                    units,
+                    after_id,
+                    case_id or None,
+                    case_id or None,
+                    since,
+                    since,
+                    until,
+                    until,
+                    limit,
+                ),
+            ).fetchall()
+        return [
+            PersonalDataRead(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6], tuple(r[7]), r[8])
+            for r in rows
+        ]
 
 
 class InMemoryReadLog:
@@ -399,23 +487,43 @@ class InMemoryReadLog:
         self.entries: list[PersonalDataRead] = []
 
     def record(self, read: PersonalDataRead) -> PersonalDataRead:
-        recorded = PersonalDataRead(read.read_at, read.case_id, read.unit, read.reader,
-                                    read.via, read.purpose, read.note, read.fields,
-                                    len(self.entries) + 1)
+        recorded = PersonalDataRead(
+            read.read_at,
+            read.case_id,
+            read.unit,
+            read.reader,
+            read.via,
+            read.purpose,
+            read.note,
+            read.fields,
+            len(self.entries) + 1,
+        )
         self.entries.append(recorded)
         return recorded
 
-    def reads(self, units: list[str], case_id: str, since: datetime | None,
-              until: datetime | None, after_id: int, limit: int) -> list[PersonalDataRead]:
-        return [r for r in self.entries
-                if r.unit in units and r.read_id > after_id
-                and (not case_id or r.case_id == case_id)
-                and (since is None or r.read_at >= since)
-                and (until is None or r.read_at < until)][:limit]
+    def reads(
+        self,
+        units: list[str],
+        case_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        after_id: int,
+        limit: int,
+    ) -> list[PersonalDataRead]:
+        return [
+            r
+            for r in self.entries
+            if r.unit in units
+            and r.read_id > after_id
+            and (not case_id or r.case_id == case_id)
+            and (since is None or r.read_at >= since)
+            and (until is None or r.read_at < until)
+        ][:limit]
 
 
-def in_memory_vault(kek: KeyEncryptionKey | None = None,
-                    clock: Callable[[], datetime] | None = None) -> EnvelopeVault:
+def in_memory_vault(
+    kek: KeyEncryptionKey | None = None, clock: Callable[[], datetime] | None = None
+) -> EnvelopeVault:
     """The envelope vault on an in-memory keyring (unit tests): the same encryption and
     wrapping as in production."""
     keyring = InMemoryKeyring(clock) if clock else InMemoryKeyring()

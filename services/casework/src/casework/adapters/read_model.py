@@ -18,18 +18,22 @@ from servicekit.push import PushOutbox
 
 ZHIHUI = "zhihui"
 
-DDL = ["""CREATE TABLE IF NOT EXISTS rm_cases (
+DDL = [
+    """CREATE TABLE IF NOT EXISTS rm_cases (
     case_id uuid PRIMARY KEY, kind text NOT NULL, unit text NOT NULL, status text NOT NULL,
     due_at timestamptz NOT NULL, police_office text NOT NULL DEFAULT '')""",
-       """CREATE TABLE IF NOT EXISTS rm_warnings (
+    """CREATE TABLE IF NOT EXISTS rm_warnings (
     warning_id uuid PRIMARY KEY, rule text NOT NULL, unit text NOT NULL,
     subject_kind text NOT NULL, subject text NOT NULL, period text NOT NULL,
     status text NOT NULL, raised_at timestamptz NOT NULL, details jsonb NOT NULL,
-    rules_version text NOT NULL)"""]
+    rules_version text NOT NULL)""",
+]
 
 _STATUS = {
-    Case.Assigned: "assigned", Case.InvestigationStarted: "investigating",
-    Case.Resolved: "resolved", Case.Closed: "closed",
+    Case.Assigned: "assigned",
+    Case.InvestigationStarted: "investigating",
+    Case.Resolved: "resolved",
+    Case.Closed: "closed",
 }
 
 
@@ -53,39 +57,60 @@ class CaseProjection:
         if isinstance(event, Warning.Raised | Warning.Acknowledged | Warning.Closed):
             self._warning(cur, event)
         elif isinstance(event, Case.Received):
-            cur.execute("INSERT INTO rm_cases VALUES (%s, %s, %s, 'received', %s, '') "
-                        "ON CONFLICT DO NOTHING",
-                        (event.originator_id, event.kind, event.unit, event.due_at))
+            cur.execute(
+                "INSERT INTO rm_cases VALUES (%s, %s, %s, 'received', %s, '') "
+                "ON CONFLICT DO NOTHING",
+                (event.originator_id, event.kind, event.unit, event.due_at),
+            )
         elif type(event) in _STATUS:
             status = _STATUS[type(event)]
             if isinstance(event, Case.Assigned):
-                cur.execute("UPDATE rm_cases SET unit = %s, status = CASE WHEN status = "
-                            "'received' THEN 'assigned' ELSE status END WHERE case_id = %s",
-                            (event.unit, event.originator_id))
+                cur.execute(
+                    "UPDATE rm_cases SET unit = %s, status = CASE WHEN status = "
+                    "'received' THEN 'assigned' ELSE status END WHERE case_id = %s",
+                    (event.unit, event.originator_id),
+                )
             else:
-                cur.execute("UPDATE rm_cases SET status = %s WHERE case_id = %s",
-                            (status, event.originator_id))
+                cur.execute(
+                    "UPDATE rm_cases SET status = %s WHERE case_id = %s",
+                    (status, event.originator_id),
+                )
         elif isinstance(event, Case.ReferredToPolice):
-            cur.execute("UPDATE rm_cases SET police_office = %s WHERE case_id = %s",
-                        (event.police_office, event.originator_id))
-
+            cur.execute(
+                "UPDATE rm_cases SET police_office = %s WHERE case_id = %s",
+                (event.police_office, event.originator_id),
+            )
 
     def _warning(self, cur: Cursor[Any], event: Any) -> None:
         if isinstance(event, Warning.Raised):
             cur.execute(
                 "INSERT INTO rm_warnings VALUES (%s, %s, %s, %s, %s, %s, 'raised', %s, %s, %s)"
                 " ON CONFLICT DO NOTHING",
-                (event.originator_id, event.rule, event.unit, event.subject_kind,
-                 event.subject, event.period, event.raised_at, Jsonb(event.details),
-                 event.rules_version))
+                (
+                    event.originator_id,
+                    event.rule,
+                    event.unit,
+                    event.subject_kind,
+                    event.subject,
+                    event.period,
+                    event.raised_at,
+                    Jsonb(event.details),
+                    event.rules_version,
+                ),
+            )
         else:
             status = "closed" if isinstance(event, Warning.Closed) else "acknowledged"
-            cur.execute("UPDATE rm_warnings SET status = %s WHERE warning_id = %s",
-                        (status, event.originator_id))
+            cur.execute(
+                "UPDATE rm_warnings SET status = %s WHERE warning_id = %s",
+                (status, event.originator_id),
+            )
         if self.outbox is None:
             return
-        cur.execute("SELECT rule, unit, subject_kind, subject, period, details, rules_version"
-                    " FROM rm_warnings WHERE warning_id = %s", (event.originator_id,))
+        cur.execute(
+            "SELECT rule, unit, subject_kind, subject, period, details, rules_version"
+            " FROM rm_warnings WHERE warning_id = %s",
+            (event.originator_id,),
+        )
         row = cur.fetchone()
         assert row is not None
         record = feed_record(event, tuple(row))
@@ -97,17 +122,35 @@ def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any
     the warning as rm_warnings holds it (rule, unit, subject_kind, subject, period, details,
     rules_version); a Raised event carries all of it itself."""
     if row is None:
-        row = (event.rule, event.unit, event.subject_kind, event.subject, event.period,
-               event.details, event.rules_version)
-    kind = ("warning_raised" if isinstance(event, Warning.Raised) else
-            "warning_closed" if isinstance(event, Warning.Closed) else
-            "warning_acknowledged")
+        row = (
+            event.rule,
+            event.unit,
+            event.subject_kind,
+            event.subject,
+            event.period,
+            event.details,
+            event.rules_version,
+        )
+    kind = (
+        "warning_raised"
+        if isinstance(event, Warning.Raised)
+        else "warning_closed"
+        if isinstance(event, Warning.Closed)
+        else "warning_acknowledged"
+    )
     at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
     record: dict[str, Any] = {
-        "record_type": kind, "record_id": f"{event.originator_id}:{kind}",
-        "warning_id": str(event.originator_id), "rule": row[0], "unit": row[1],
-        "subject_kind": row[2], "subject": row[3], "period": row[4], "at": _utc(at),
-        "details": row[5], "rules_version": row[6],
+        "record_type": kind,
+        "record_id": f"{event.originator_id}:{kind}",
+        "warning_id": str(event.originator_id),
+        "rule": row[0],
+        "unit": row[1],
+        "subject_kind": row[2],
+        "subject": row[3],
+        "period": row[4],
+        "at": _utc(at),
+        "details": row[5],
+        "rules_version": row[6],
     }
     if isinstance(event, Warning.Acknowledged | Warning.Closed):
         record["note"] = event.note
@@ -124,19 +167,26 @@ class PostgresCaseReadModel:
     def catch_up(self) -> int:
         return self.projector.catch_up()
 
-    def cases(self, units: list[str], status: str, overdue_before: datetime | None,
-              police_office: str) -> list[CaseRow]:
+    def cases(
+        self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
+    ) -> list[CaseRow]:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT case_id, kind, unit, status, due_at, police_office FROM rm_cases"
                 " WHERE unit = ANY(%s) AND (%s = '' OR status = %s)"
                 " AND (%s::timestamptz IS NULL OR (status <> 'closed' AND due_at < %s))"
                 " AND (%s = '' OR police_office = %s) ORDER BY due_at",
-                (units, status, status, overdue_before, overdue_before, police_office,
-                 police_office),
+                (
+                    units,
+                    status,
+                    status,
+                    overdue_before,
+                    overdue_before,
+                    police_office,
+                    police_office,
+                ),
             ).fetchall()
         return [CaseRow(str(r[0]), *r[1:]) for r in rows]
-
 
     def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
         with self.pool.connection() as conn:
@@ -150,6 +200,7 @@ class PostgresCaseReadModel:
         return [WarningRow(str(r[0]), *r[1:]) for r in rows]
 
 
-def make_projector(recorder: Any, decode: Any, pool: ConnectionPool,
-                   outbox: PushOutbox | None = None) -> Projector:
+def make_projector(
+    recorder: Any, decode: Any, pool: ConnectionPool, outbox: PushOutbox | None = None
+) -> Projector:
     return Projector(CaseProjection(outbox), recorder, decode, pool)

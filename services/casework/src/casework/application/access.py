@@ -50,77 +50,140 @@ AUDITOR = Grant(Agency.AUDITOR, scopes=CITY)
 
 CASE_READERS = (BUREAU, TOWNSHIP, POLICE, DISCIPLINE, AUDITOR)
 
-POLICY = Policy("casework", [
-    Rule("ReceiveComplaint", (
-        BUREAU,
-        TOWNSHIP,
-        Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
-        Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
-        Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
-    ), "lodges a complaint: the bureau records it for its unit (the city for any), a "
-       "township for its own; owners about their own community; the public, rate-limited "
-       "(§1, §7; plan 四（一）)", limited=True),
-    Rule("AssignCase", (BUREAU,),
-         "hands a case to a township or officer; the case stays in the caller's jurisdiction"
-         " before and after, so only the city moves it to another unit (§2)"),
-    Rule("StartInvestigation", (BUREAU,),
-         "the handling bureau verifies the complaint on site (plan 五（三）)"),
-    Rule("ResolveCase", (BUREAU,), "the handling bureau records the handling result (§7)"),
-    Rule("GiveFeedback", (BUREAU,),
-         "the handling bureau tells the complainant the result (§7: 处理结果同步反馈投诉人)"),
-    Rule("CloseCase", (BUREAU,), "the handling bureau closes the case (闭环, §7)"),
-    Rule("RecordJointMeeting", (BUREAU, TOWNSHIP),
-         "joint meetings are convened by the bureau with the township of the unit (§7; "
-         "plan 三, 五（三）)"),
-    Rule("FlagTypicalCase", (BUREAU_DECIDERS,),
-         "publishing a typical case (通报曝光) is the bureau's decision, not an inspector's "
-         "(§1, §7)"),
-    Rule("ReferToPolice", (BUREAU,),
-         "the handling bureau refers a suspected crime to one police office (§7)"),
-    Rule("AcknowledgeReferral", (POLICE,),
-         "only the police office the case was referred to acknowledges it (§1)"),
-    Rule("ReportPoliceOutcome", (POLICE,),
-         "only the police office the case was referred to reports its outcome (§1)"),
-    Rule("ShredPersonalData", (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), OWN_UNIT),),
-         "the handling unit, which alone holds the complainant's data, destroys it (§7; "
-         "PIPL); the city never sees it"),
-    Rule("GetCase", CASE_READERS,
-         "a case, without the complainant's name and phone: the unit's bureau (the city: "
-         "all), its townships, its discipline office, the police office it was referred to, "
-         "the auditor; never a company (§7)"),
-    Rule("ReadComplainant", (Grant(Agency.PROPERTY_BUREAU, scopes=OWN_UNIT),),
-         "the complainant's name and phone, with the purpose of the read, recorded before "
-         "they are shown: the handling unit's bureau only, not the city, townships or "
-         "police (§7; 个人信息保护法 Art. 6)"),
-    Rule("ListPersonalDataReads", (
-        Grant(Agency.PROPERTY_BUREAU, ("head",), CITY),
-        Grant(Agency.DISCIPLINE, scopes=CITY),
-        AUDITOR,
-    ), "who read which complainant's data, when, through which front end and why: for the "
-       "city's bureau heads and discipline commission and the auditor; no unit audits its "
-       "own reads (§7; 个人信息保护法 Art. 54)"),
-    Rule("ListCases", CASE_READERS,
-         "cases of a unit (the city: all), for the same callers as GetCase; the police's "
-         "list is only their referrals"),
-    Rule("ExportMonthlyLedgers", (BUREAU, DISCIPLINE, AUDITOR),
-         "a unit's monthly ledgers (双台账): the unit reports them to the city, copied to the "
-         "discipline office (§9; plan 六（四）)"),
-    Rule("ListWarnings", (BUREAU, DISCIPLINE, AUDITOR),
-         "智慧监督 warnings of a unit (the city: all) for its bureau and discipline office "
-         "(§8)"),
-    Rule("AcknowledgeWarning", (BUREAU, DISCIPLINE),
-         "the unit's bureau or discipline office takes a warning up (§8)"),
-    Rule("CloseWarning", (
-        Grant(Agency.PROPERTY_BUREAU, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
-        Grant(Agency.DISCIPLINE, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
-    ), "closes a warning with evidence (§8); a unit never closes one about its own failures "
-       "(behind its quota, a complaint without feedback): the level above does"),
-    Rule("GetHistory", (AUDITOR,),
-         "the whole log, for the auditor only; one record's history follows its own read "
-         "rule (a case: GetCase; a warning: ListWarnings)"),
-    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
-    *admin_rules(),
-])
+POLICY = Policy(
+    "casework",
+    [
+        Rule(
+            "ReceiveComplaint",
+            (
+                BUREAU,
+                TOWNSHIP,
+                Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
+            ),
+            "lodges a complaint: the bureau records it for its unit (the city for any), a "
+            "township for its own; owners about their own community; the public, rate-limited "
+            "(§1, §7; plan 四（一）)",
+            limited=True,
+        ),
+        Rule(
+            "AssignCase",
+            (BUREAU,),
+            "hands a case to a township or officer; the case stays in the caller's jurisdiction"
+            " before and after, so only the city moves it to another unit (§2)",
+        ),
+        Rule(
+            "StartInvestigation",
+            (BUREAU,),
+            "the handling bureau verifies the complaint on site (plan 五（三）)",
+        ),
+        Rule("ResolveCase", (BUREAU,), "the handling bureau records the handling result (§7)"),
+        Rule(
+            "GiveFeedback",
+            (BUREAU,),
+            "the handling bureau tells the complainant the result (§7: 处理结果同步反馈投诉人)",
+        ),
+        Rule("CloseCase", (BUREAU,), "the handling bureau closes the case (闭环, §7)"),
+        Rule(
+            "RecordJointMeeting",
+            (BUREAU, TOWNSHIP),
+            "joint meetings are convened by the bureau with the township of the unit (§7; "
+            "plan 三, 五（三）)",
+        ),
+        Rule(
+            "FlagTypicalCase",
+            (BUREAU_DECIDERS,),
+            "publishing a typical case (通报曝光) is the bureau's decision, not an inspector's "
+            "(§1, §7)",
+        ),
+        Rule(
+            "ReferToPolice",
+            (BUREAU,),
+            "the handling bureau refers a suspected crime to one police office (§7)",
+        ),
+        Rule(
+            "AcknowledgeReferral",
+            (POLICE,),
+            "only the police office the case was referred to acknowledges it (§1)",
+        ),
+        Rule(
+            "ReportPoliceOutcome",
+            (POLICE,),
+            "only the police office the case was referred to reports its outcome (§1)",
+        ),
+        Rule(
+            "ShredPersonalData",
+            (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), OWN_UNIT),),
+            "the handling unit, which alone holds the complainant's data, destroys it (§7; "
+            "PIPL); the city never sees it",
+        ),
+        Rule(
+            "GetCase",
+            CASE_READERS,
+            "a case, without the complainant's name and phone: the unit's bureau (the city: "
+            "all), its townships, its discipline office, the police office it was referred to, "
+            "the auditor; never a company (§7)",
+        ),
+        Rule(
+            "ReadComplainant",
+            (Grant(Agency.PROPERTY_BUREAU, scopes=OWN_UNIT),),
+            "the complainant's name and phone, with the purpose of the read, recorded before "
+            "they are shown: the handling unit's bureau only, not the city, townships or "
+            "police (§7; 个人信息保护法 Art. 6)",
+        ),
+        Rule(
+            "ListPersonalDataReads",
+            (
+                Grant(Agency.PROPERTY_BUREAU, ("head",), CITY),
+                Grant(Agency.DISCIPLINE, scopes=CITY),
+                AUDITOR,
+            ),
+            "who read which complainant's data, when, through which front end and why: for the "
+            "city's bureau heads and discipline commission and the auditor; no unit audits its "
+            "own reads (§7; 个人信息保护法 Art. 54)",
+        ),
+        Rule(
+            "ListCases",
+            CASE_READERS,
+            "cases of a unit (the city: all), for the same callers as GetCase; the police's "
+            "list is only their referrals",
+        ),
+        Rule(
+            "ExportMonthlyLedgers",
+            (BUREAU, DISCIPLINE, AUDITOR),
+            "a unit's monthly ledgers (双台账): the unit reports them to the city, copied to the "
+            "discipline office (§9; plan 六（四）)",
+        ),
+        Rule(
+            "ListWarnings",
+            (BUREAU, DISCIPLINE, AUDITOR),
+            "智慧监督 warnings of a unit (the city: all) for its bureau and discipline office (§8)",
+        ),
+        Rule(
+            "AcknowledgeWarning",
+            (BUREAU, DISCIPLINE),
+            "the unit's bureau or discipline office takes a warning up (§8)",
+        ),
+        Rule(
+            "CloseWarning",
+            (
+                Grant(Agency.PROPERTY_BUREAU, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
+                Grant(Agency.DISCIPLINE, scopes=(Scope.JURISDICTION, Scope.NOT_CONCERNED)),
+            ),
+            "closes a warning with evidence (§8); a unit never closes one about its own failures "
+            "(behind its quota, a complaint without feedback): the level above does",
+        ),
+        Rule(
+            "GetHistory",
+            (AUDITOR,),
+            "the whole log, for the auditor only; one record's history follows its own read "
+            "rule (a case: GetCase; a warning: ListWarnings)",
+        ),
+        # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+        *admin_rules(),
+    ],
+)
 
 UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})
 """Warnings about the unit's own conduct (§4 E, supervision failures of agencies): behind
@@ -129,8 +192,12 @@ about a company or a community."""
 
 
 def case_facts(case: Case) -> Resource:
-    return Resource(unit=case.unit, company=case.company_uscc,
-                    community=case.community_code, office=case.police_office)
+    return Resource(
+        unit=case.unit,
+        company=case.company_uscc,
+        community=case.community_code,
+        office=case.police_office,
+    )
 
 
 def warning_facts(warning: Warning) -> Resource:
@@ -157,8 +224,9 @@ def authorize(policy: Policy, rpc: str, identity: Identity, resource: Resource) 
         policy.authorize(rpc, identity, resource)
 
 
-def list_filter(policy: Policy, rpc: str, identity: Identity, unit: str,
-                office: str = "") -> Resource:
+def list_filter(
+    policy: Policy, rpc: str, identity: Identity, unit: str, office: str = ""
+) -> Resource:
     """The filter a list is answered on: the one asked for, with what the caller left open
     forced from its grant's scope (a county's list is its unit's, the police's list their
     office's referrals; the city's, every unit's). PermissionDenied when no grant allows
@@ -167,7 +235,8 @@ def list_filter(policy: Policy, rpc: str, identity: Identity, unit: str,
         by_unit = bool({Scope.JURISDICTION, Scope.OWN_UNIT} & set(grant.scopes))
         candidate = Resource(
             unit=unit or ("" if identity.is_city or not by_unit else identity.unit),
-            office=office or (identity.subject if Scope.REFERRED in grant.scopes else ""))
+            office=office or (identity.subject if Scope.REFERRED in grant.scopes else ""),
+        )
         if policy.decide(rpc, identity, candidate) is not None:
             return candidate
     asked = Resource(unit=unit, office=office)

@@ -97,8 +97,15 @@ class PersonalDataReadLog(Protocol):
         """The read as recorded, with its id."""
         ...
 
-    def reads(self, units: list[str], case_id: str, since: datetime | None,
-              until: datetime | None, after_id: int, limit: int) -> list[PersonalDataRead]:
+    def reads(
+        self,
+        units: list[str],
+        case_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        after_id: int,
+        limit: int,
+    ) -> list[PersonalDataRead]:
         """Recorded reads of those units (and case), oldest first, after `after_id`."""
         ...
 
@@ -130,8 +137,8 @@ class WarningRow:
 class CaseReadModel(Protocol):
     def catch_up(self) -> int: ...
 
-    def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
-        ...
+    def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]: ...
 
-    def cases(self, units: list[str], status: str, overdue_before: datetime | None,
-              police_office: str) -> list[CaseRow]: ...
+    def cases(
+        self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
+    ) -> list[CaseRow]: ...

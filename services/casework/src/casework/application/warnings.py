@@ -71,16 +71,25 @@ class OpenComplaint:
 
 
 class WarningsPolicy:
-    def __init__(self, app: ServiceApplication, clock: Clock,
-                 rules: WarningRules = DEFAULT_RULES) -> None:
+    def __init__(
+        self, app: ServiceApplication, clock: Clock, rules: WarningRules = DEFAULT_RULES
+    ) -> None:
         self.app = app
         self.clock = clock
         self.rules = rules
 
     # -- events of other services (consumers) ----------------------------------------------
 
-    def on_community_registered(self, code: str, unit: str, company: str, elevators: int,
-                                gates: int, leasable: bool, delivery: DeliveryRef) -> bool:
+    def on_community_registered(
+        self,
+        code: str,
+        unit: str,
+        company: str,
+        elevators: int,
+        gates: int,
+        leasable: bool,
+        delivery: DeliveryRef,
+    ) -> bool:
         """CommunityRegistered: the facilities. Re-checks the remembered quarters, since a
         zero-revenue filing may have arrived before the registration."""
         if self.app.already_applied(delivery):
@@ -89,32 +98,57 @@ class WarningsPolicy:
         facts.register(unit, company, elevators, gates, leasable)
         return self._commit([facts], disclosure_warnings(facts, self.rules), delivery)
 
-    def on_disclosure(self, code: str, unit: str, company: str, year: int, quarter: int,
-                      income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
-                      zero_revenue: bool, late: bool, delivery: DeliveryRef, *,
-                      expenditure_fen: int, revision: int = 0) -> bool:
+    def on_disclosure(
+        self,
+        code: str,
+        unit: str,
+        company: str,
+        year: int,
+        quarter: int,
+        income_fen: int,
+        cost_fen: int,
+        surplus_fen: int,
+        transferred_fen: int,
+        zero_revenue: bool,
+        late: bool,
+        delivery: DeliveryRef,
+        *,
+        expenditure_fen: int,
+        revision: int = 0,
+    ) -> bool:
         """DisclosureFiled (revision 0) or DisclosureAmended (its revision): the quarter's
         figures replace those remembered, and the disclosure rules run again. A deficit
         quarter (surplus < 0) is a filing like any other here: `deficit_quarter` judges it."""
         if self.app.already_applied(delivery):
             return False
         facts = self._community(code, unit)
-        figures = QuarterFigures(year, quarter, revision, income_fen, cost_fen, surplus_fen,
-                                 transferred_fen, expenditure_fen, zero_revenue, late)
+        figures = QuarterFigures(
+            year,
+            quarter,
+            revision,
+            income_fen,
+            cost_fen,
+            surplus_fen,
+            transferred_fen,
+            expenditure_fen,
+            zero_revenue,
+            late,
+        )
         changed = facts.note_disclosure(unit, company, figures)
         due = disclosure_warnings(facts, self.rules) if changed else []
         return self._commit([facts], due, delivery)
 
-    def on_overdue(self, code: str, unit: str, company: str, year: int, quarter: int,
-                   delivery: DeliveryRef) -> bool:
+    def on_overdue(
+        self, code: str, unit: str, company: str, year: int, quarter: int, delivery: DeliveryRef
+    ) -> bool:
         """DisclosureOverdue: warns at once; nothing to remember."""
         if self.app.already_applied(delivery):
             return False
-        return self._commit([], [disclosure_overdue(code, unit, company, year, quarter)],
-                            delivery)
+        return self._commit([], [disclosure_overdue(code, unit, company, year, quarter)], delivery)
 
-    def on_complaint(self, code: str, unit: str, company: str, received_at: datetime,
-                     delivery: DeliveryRef) -> bool:
+    def on_complaint(
+        self, code: str, unit: str, company: str, received_at: datetime, delivery: DeliveryRef
+    ) -> bool:
         """ComplaintReceived: counts towards repeat complaints on the community. A complaint
         naming no community counts for no community (the delivery is still tracked)."""
         if self.app.already_applied(delivery):
@@ -126,46 +160,72 @@ class WarningsPolicy:
         due = repeat_complaints(code, facts.unit, facts.complaints, self.rules)
         return self._commit([facts], due, delivery)
 
-    def on_violation(self, company: str, unit: str, finding_id: str, found_at: datetime,
-                     delivery: DeliveryRef, *, community_code: str = "",
-                     kind: str = "") -> bool:
+    def on_violation(
+        self,
+        company: str,
+        unit: str,
+        finding_id: str,
+        found_at: datetime,
+        delivery: DeliveryRef,
+        *,
+        community_code: str = "",
+        kind: str = "",
+    ) -> bool:
         """ViolationFound: counts towards repeat violations of the company. A finding with
         no company known to inspection cannot count for one (the delivery is tracked)."""
         if self.app.already_applied(delivery):
             return False
         if not company:
             return self.app.record(delivery=delivery)
-        facts = self.app.find(CompanyFacts.create_id(company), CompanyFacts) \
-            or CompanyFacts(company)
+        facts = self.app.find(CompanyFacts.create_id(company), CompanyFacts) or CompanyFacts(
+            company
+        )
         if not facts.note_finding(finding_id, unit, community_code, kind, found_at):
             return self.app.record(facts, delivery=delivery)
         due = repeat_violations(company, facts.findings, self.rules, CITY_UNIT)
         return self._commit([facts], due, delivery)
 
-    def on_rectification_overdue(self, finding_id: str, unit: str, community_code: str,
-                                 company: str, kind: str, deadline: datetime,
-                                 delivery: DeliveryRef) -> bool:
+    def on_rectification_overdue(
+        self,
+        finding_id: str,
+        unit: str,
+        community_code: str,
+        company: str,
+        kind: str,
+        deadline: datetime,
+        delivery: DeliveryRef,
+    ) -> bool:
         """RectificationOverdue: warns at once; nothing to remember."""
         if self.app.already_applied(delivery):
             return False
-        due = rectification_overdue(finding_id, unit, community_code, company, kind,
-                                    deadline)
+        due = rectification_overdue(finding_id, unit, community_code, company, kind, deadline)
         return self._commit([], [due], delivery)
 
     # -- casework's own cases (for the owner's sweep) --------------------------------------
 
-    def check_complaint_feedback(self, case_id: str, unit: str, community_code: str,
-                                 received_at: datetime, feedback_at: datetime | None) -> bool:
+    def check_complaint_feedback(
+        self,
+        case_id: str,
+        unit: str,
+        community_code: str,
+        received_at: datetime,
+        feedback_at: datetime | None,
+    ) -> bool:
         """Raises `complaint_without_feedback` for a complaint case when it is due (see
         `casework.domain.warnings.complaint_without_feedback`), once per case. Returns
         whether a warning was raised now. Meant for a periodic sweep over open complaint
         cases, and for FeedbackGiven (late feedback)."""
-        details = complaint_without_feedback(received_at, feedback_at, self.clock(),
-                                             self.rules)
+        details = complaint_without_feedback(received_at, feedback_at, self.clock(), self.rules)
         if details is None:
             return False
-        due = Due(COMPLAINT_WITHOUT_FEEDBACK, unit, "case", case_id,
-                  shanghai_date(received_at), {**details, "community_code": community_code})
+        due = Due(
+            COMPLAINT_WITHOUT_FEEDBACK,
+            unit,
+            "case",
+            case_id,
+            shanghai_date(received_at),
+            {**details, "community_code": community_code},
+        )
         warnings = self._new_warnings([due])
         if not warnings:
             return False
@@ -185,16 +245,21 @@ class WarningsPolicy:
         raised = 0
         for c in complaints:
             try:
-                if self.check_complaint_feedback(c.case_id, c.unit, c.community_code,
-                                                 c.received_at, None):
+                if self.check_complaint_feedback(
+                    c.case_id, c.unit, c.community_code, c.received_at, None
+                ):
                     raised += 1
             except RuleViolated as error:  # CalendarNotConfigured
-                log.warning("complaint_without_feedback not judged for case %s: %s",
-                            c.case_id, error.message)
+                log.warning(
+                    "complaint_without_feedback not judged for case %s: %s",
+                    c.case_id,
+                    error.message,
+                )
         return raised
 
-    def on_plan(self, plan_id: str, unit: str, year: int, quota: int,
-                delivery: DeliveryRef) -> bool:
+    def on_plan(
+        self, plan_id: str, unit: str, year: int, quota: int, delivery: DeliveryRef
+    ) -> bool:
         """A yearly plan of a county-level unit or of the city: its quota sets the unit's
         pace, and its checks count for that unit."""
         if self.app.already_applied(delivery):
@@ -204,8 +269,9 @@ class WarningsPolicy:
         facts.note_plan(plan_id)
         return self.app.record(facts, delivery=delivery)
 
-    def on_cross_plan(self, plan_id: str, checked_unit: str, year: int,
-                      delivery: DeliveryRef) -> bool:
+    def on_cross_plan(
+        self, plan_id: str, checked_unit: str, year: int, delivery: DeliveryRef
+    ) -> bool:
         """A cross check (交叉检查, plan 四（四）) of a county-level unit by another's team: no
         quota of its own, but its checks verify the checked unit's communities and count
         toward that unit's pace, as inspection's progress counts them."""
@@ -220,8 +286,7 @@ class WarningsPolicy:
         arrived yet; counted once however often it is checked."""
         if self.app.already_applied(delivery):
             return False
-        checks = self.app.find(PlanChecks.create_id(plan_id), PlanChecks) \
-            or PlanChecks(plan_id)
+        checks = self.app.find(PlanChecks.create_id(plan_id), PlanChecks) or PlanChecks(plan_id)
         checks.note_check(community_code)
         return self.app.record(checks, delivery=delivery)
 
@@ -246,11 +311,11 @@ class WarningsPolicy:
             if facts is None:
                 continue
             try:
-                due = unit_behind_quota(unit, year, facts.quota, self.checked(facts), now,
-                                        self.rules)
+                due = unit_behind_quota(
+                    unit, year, facts.quota, self.checked(facts), now, self.rules
+                )
             except RuleViolated as error:  # CampaignYearNotConfigured
-                log.warning("unit_behind_quota not judged for %s %s: %s", unit, year,
-                            error.message)
+                log.warning("unit_behind_quota not judged for %s %s: %s", unit, year, error.message)
                 continue
             warnings = self._new_warnings([due] if due else [])
             if warnings:
@@ -259,19 +324,26 @@ class WarningsPolicy:
         return raised
 
     def _unit(self, unit: str, year: int) -> UnitInspections:
-        return self.app.find(UnitInspections.create_id(unit, year), UnitInspections) \
-            or UnitInspections(unit, year)
+        return self.app.find(
+            UnitInspections.create_id(unit, year), UnitInspections
+        ) or UnitInspections(unit, year)
 
     # -- commands --------------------------------------------------------------------------
 
-    def acknowledge(self, identity: Identity, warning_id: str, note: str,
-                    request_id: str = "") -> Warning:
+    def acknowledge(
+        self, identity: Identity, warning_id: str, note: str, request_id: str = ""
+    ) -> Warning:
         """签收: the bureau of the warning's unit (or the city), or the discipline commission
         of that unit (or the city's), takes the warning up (access.POLICY)."""
         POLICY.admit("AcknowledgeWarning", identity)
         v = Validator()
-        v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
-                  f"备注不能超过{NOTE_MAX}字")
+        v.require(
+            len(note) <= NOTE_MAX,
+            "note",
+            "too_long",
+            f"at most {NOTE_MAX} characters",
+            f"备注不能超过{NOTE_MAX}字",
+        )
         v.raise_if_any()
         self._authorise("AcknowledgeWarning", identity, self.warning(warning_id))
 
@@ -283,18 +355,34 @@ class WarningsPolicy:
         self._run("AcknowledgeWarning", request_id, (warning_id, note), execute)
         return self.warning(warning_id)
 
-    def close(self, identity: Identity, warning_id: str, evidence_refs: Iterable[str],
-              note: str, request_id: str = "") -> Warning:
+    def close(
+        self,
+        identity: Identity,
+        warning_id: str,
+        evidence_refs: Iterable[str],
+        note: str,
+        request_id: str = "",
+    ) -> Warning:
         """办结销号 with the evidence that the problem is dealt with (RuleViolated without), by
         the bureau or discipline office of the warning's unit (or the city's), never by the
         unit the warning is about (access.POLICY)."""
         POLICY.admit("CloseWarning", identity)
         refs = list(evidence_refs)
         v = Validator()
-        v.require(len(note) <= NOTE_MAX, "note", "too_long", f"at most {NOTE_MAX} characters",
-                  f"备注不能超过{NOTE_MAX}字")
-        v.require(len(refs) <= EVIDENCE_MAX, "evidence_refs", "too_many",
-                  f"at most {EVIDENCE_MAX} references", f"佐证材料不能超过{EVIDENCE_MAX}项")
+        v.require(
+            len(note) <= NOTE_MAX,
+            "note",
+            "too_long",
+            f"at most {NOTE_MAX} characters",
+            f"备注不能超过{NOTE_MAX}字",
+        )
+        v.require(
+            len(refs) <= EVIDENCE_MAX,
+            "evidence_refs",
+            "too_many",
+            f"at most {EVIDENCE_MAX} references",
+            f"佐证材料不能超过{EVIDENCE_MAX}项",
+        )
         v.raise_if_any()
         self._authorise("CloseWarning", identity, self.warning(warning_id))
 
@@ -332,29 +420,46 @@ class WarningsPolicy:
     # -- internals -------------------------------------------------------------------------
 
     def _community(self, code: str, unit: str) -> CommunityFacts:
-        return self.app.find(CommunityFacts.create_id(code), CommunityFacts) \
-            or CommunityFacts(code, unit)
+        return self.app.find(CommunityFacts.create_id(code), CommunityFacts) or CommunityFacts(
+            code, unit
+        )
 
     def _new_warnings(self, due: Iterable[Due]) -> list[Warning]:
         now = self.clock()
         raised: dict[uuid.UUID, Warning] = {}
         for d in due:
             warning_id = d.warning_id
-            if warning_id in raised or \
-                    self.app.find(warning_id, Warning, read_only=True) is not None:
+            if (
+                warning_id in raised
+                or self.app.find(warning_id, Warning, read_only=True) is not None
+            ):
                 continue
             # What leaves the platform names its source: the rule's, with these thresholds.
             details = {**d.details, "legal_basis": self.rules.basis(d.rule)}
-            raised[warning_id] = Warning(d.rule, d.unit, d.subject_kind, d.subject, d.period,
-                                         details, self.rules.version, now)
+            raised[warning_id] = Warning(
+                d.rule,
+                d.unit,
+                d.subject_kind,
+                d.subject,
+                d.period,
+                details,
+                self.rules.version,
+                now,
+            )
         return list(raised.values())
 
-    def _commit(self, facts: Sequence[Aggregate], due: Iterable[Due],
-                delivery: DeliveryRef) -> bool:
+    def _commit(
+        self, facts: Sequence[Aggregate], due: Iterable[Due], delivery: DeliveryRef
+    ) -> bool:
         return self.app.record(*facts, *self._new_warnings(due), delivery=delivery)
 
-    def _run(self, command: str, request_id: str, payload: Any,
-             execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]]) -> None:
+    def _run(
+        self,
+        command: str,
+        request_id: str,
+        payload: Any,
+        execute: Callable[[], tuple[Sequence[Aggregate], dict[str, Any]]],
+    ) -> None:
         if request_id:
             self.app.run_once(command, request_id, payload, execute)
             return

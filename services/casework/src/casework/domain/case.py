@@ -38,8 +38,9 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
 
 
-def time_limit(received_at: datetime, days: int,
-               calendar: WorkCalendar = CHINA) -> tuple[date, datetime, bool]:
+def time_limit(
+    received_at: datetime, days: int, calendar: WorkCalendar = CHINA
+) -> tuple[date, datetime, bool]:
     """(nominal last day, deadline, provisional) of a time limit of `days` days from
     `received_at` (TIME_LIMIT_BASIS). When the calendar lacks the last day's year the
     deadline is the nominal day's end, marked provisional: a complaint is never refused for
@@ -55,8 +56,9 @@ def time_limit(received_at: datetime, days: int,
 
 def _closed_guard(case: Case) -> None:
     if case.status == "closed":
-        raise RuleViolated("the case is closed: nothing more can be done on it",
-                           "案件已办结，不能再进行操作")
+        raise RuleViolated(
+            "the case is closed: nothing more can be done on it", "案件已办结，不能再进行操作"
+        )
 
 
 class Case(Aggregate):
@@ -87,10 +89,23 @@ class Case(Aggregate):
             state["due_on"] = None
 
     @event(Received)
-    def __init__(self, case_key: str, kind: str, channel: str, major: bool, unit: str,
-                 community_code: str, company_uscc: str, category: str, description: str,
-                 received_at: datetime, due_at: datetime, sealed_personal_data: str,
-                 finding_id: str, due_on: date | None = None) -> None:
+    def __init__(
+        self,
+        case_key: str,
+        kind: str,
+        channel: str,
+        major: bool,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        category: str,
+        description: str,
+        received_at: datetime,
+        due_at: datetime,
+        sealed_personal_data: str,
+        finding_id: str,
+        due_on: date | None = None,
+    ) -> None:
         self.kind = kind
         self.channel = channel
         self.unit = unit
@@ -173,8 +188,9 @@ class Case(Aggregate):
     def start_investigation(self) -> None:
         _closed_guard(self)
         if self.status not in ("received", "assigned"):
-            raise RuleViolated(f"a {self.status} case cannot start an investigation",
-                               "当前状态不能开始调查")
+            raise RuleViolated(
+                f"a {self.status} case cannot start an investigation", "当前状态不能开始调查"
+            )
         self._investigating(unit=self.unit)
 
     @event(InvestigationStarted)
@@ -188,8 +204,9 @@ class Case(Aggregate):
     def resolve(self, result: str) -> None:
         _closed_guard(self)
         if self.status != "investigating":
-            raise RuleViolated("only a case under investigation is resolved",
-                               "案件须在调查后才能形成处理结果")
+            raise RuleViolated(
+                "only a case under investigation is resolved", "案件须在调查后才能形成处理结果"
+            )
         self._resolved(unit=self.unit, result=result)
 
     @event(Resolved)
@@ -205,8 +222,10 @@ class Case(Aggregate):
     def give_feedback(self, channel: str, content: str) -> None:
         _closed_guard(self)
         if self.status != "resolved":
-            raise RuleViolated("feedback tells the complainant the result: resolve first",
-                               "须先形成处理结果再反馈投诉人")
+            raise RuleViolated(
+                "feedback tells the complainant the result: resolve first",
+                "须先形成处理结果再反馈投诉人",
+            )
         self._feedback(unit=self.unit, channel=channel, content=content)
 
     @event(FeedbackGiven)
@@ -223,12 +242,20 @@ class Case(Aggregate):
         if self.status != "resolved":
             raise RuleViolated("a case is closed once resolved", "案件须形成处理结果后方可办结")
         if self.needs_feedback and not self.feedback_given:
-            raise RuleViolated("the complainant has not been told the result: give feedback "
-                               "before closing", "未向投诉人反馈处理结果，不能办结")
-        if self.police_office and self.police_status not in ("filed", "not_filed",
-                                                               "transferred", "closed"):
-            raise RuleViolated("the police have not reported an outcome of the referral",
-                               "移送公安的案件尚未收到处理结果，不能办结")
+            raise RuleViolated(
+                "the complainant has not been told the result: give feedback before closing",
+                "未向投诉人反馈处理结果，不能办结",
+            )
+        if self.police_office and self.police_status not in (
+            "filed",
+            "not_filed",
+            "transferred",
+            "closed",
+        ):
+            raise RuleViolated(
+                "the police have not reported an outcome of the referral",
+                "移送公安的案件尚未收到处理结果，不能办结",
+            )
         self._closed(unit=self.unit, closed_at=now, overdue=self.is_overdue(now))
 
     @event(Closed)
@@ -242,17 +269,17 @@ class Case(Aggregate):
         agencies: list[str]
         decision: str
 
-    def record_joint_meeting(self, meeting_date: str, agencies: list[str],
-                             decision: str) -> None:
+    def record_joint_meeting(self, meeting_date: str, agencies: list[str], decision: str) -> None:
         _closed_guard(self)
-        self._meeting(unit=self.unit, meeting_date=meeting_date, agencies=agencies,
-                      decision=decision)
+        self._meeting(
+            unit=self.unit, meeting_date=meeting_date, agencies=agencies, decision=decision
+        )
 
     @event(JointMeetingRecorded)
-    def _meeting(self, unit: str, meeting_date: str, agencies: list[str],
-                 decision: str) -> None:
-        self.joint_meetings.append({"date": meeting_date, "agencies": agencies,
-                                    "decision": decision})
+    def _meeting(self, unit: str, meeting_date: str, agencies: list[str], decision: str) -> None:
+        self.joint_meetings.append(
+            {"date": meeting_date, "agencies": agencies, "decision": decision}
+        )
 
     class FlaggedTypical(Aggregate.Event):
         unit: str
@@ -272,19 +299,31 @@ class Case(Aggregate):
         evidence_refs: list[str]
         summary: str
 
-    def refer_to_police(self, police_office: str, offence: str, evidence_refs: list[str],
-                        summary: str) -> None:
+    def refer_to_police(
+        self, police_office: str, offence: str, evidence_refs: list[str], summary: str
+    ) -> None:
         _closed_guard(self)
         if self.police_office:
             raise RuleViolated("the case is referred already", "案件已移送公安")
         if not evidence_refs:
             raise RuleViolated("a referral needs its evidence pack", "移送须附证据材料")
-        self._referred(unit=self.unit, police_office=police_office, suspected_offence=offence,
-                       evidence_refs=evidence_refs, summary=summary)
+        self._referred(
+            unit=self.unit,
+            police_office=police_office,
+            suspected_offence=offence,
+            evidence_refs=evidence_refs,
+            summary=summary,
+        )
 
     @event(ReferredToPolice)
-    def _referred(self, unit: str, police_office: str, suspected_offence: str,
-                  evidence_refs: list[str], summary: str) -> None:
+    def _referred(
+        self,
+        unit: str,
+        police_office: str,
+        suspected_offence: str,
+        evidence_refs: list[str],
+        summary: str,
+    ) -> None:
         self.police_office = police_office
         self.police_status = "referred"
 
@@ -313,10 +352,11 @@ class Case(Aggregate):
         # change would rewrite what the closure and the monthly ledgers relied on).
         _closed_guard(self)
         if self.police_status not in ("acknowledged", "filed"):
-            raise RuleViolated("acknowledge the referral before reporting its outcome",
-                               "须先签收移送再反馈处理结果")
-        self._outcome(unit=self.unit, police_office=self.police_office, outcome=outcome,
-                      note=note)
+            raise RuleViolated(
+                "acknowledge the referral before reporting its outcome",
+                "须先签收移送再反馈处理结果",
+            )
+        self._outcome(unit=self.unit, police_office=self.police_office, outcome=outcome, note=note)
 
     @event(PoliceOutcomeReported)
     def _outcome(self, unit: str, police_office: str, outcome: str, note: str) -> None:
@@ -344,8 +384,7 @@ class Case(Aggregate):
     def note_shredded(self, at: datetime | None = None) -> None:
         """The key was destroyed on request (ShredPersonalData); once."""
         if not self.shredded:
-            self._shredded(unit=self.unit, reason=SHRED_REQUESTED, legal_basis="",
-                           shredded_at=at)
+            self._shredded(unit=self.unit, reason=SHRED_REQUESTED, legal_basis="", shredded_at=at)
 
     def retention_ends(self, days: int) -> datetime | None:
         """When a closed complaint's personal data has been kept `days` days after its
@@ -361,18 +400,21 @@ class Case(Aggregate):
         the case record itself stays."""
         ends = self.retention_ends(days)
         if ends is None:
-            raise RuleViolated("only a closed complaint is archived",
-                               "仅已办结的投诉案件可以归档")
+            raise RuleViolated("only a closed complaint is archived", "仅已办结的投诉案件可以归档")
         if now < ends:
-            raise RuleViolated("the retention period after closure has not run out",
-                               "办结后的个人信息保存期限尚未届满")
+            raise RuleViolated(
+                "the retention period after closure has not run out",
+                "办结后的个人信息保存期限尚未届满",
+            )
         if not self.archived:
-            self._shredded(unit=self.unit, reason=SHRED_RETENTION, legal_basis=legal_basis,
-                           shredded_at=now)
+            self._shredded(
+                unit=self.unit, reason=SHRED_RETENTION, legal_basis=legal_basis, shredded_at=now
+            )
 
     @event(PersonalDataShredded)
-    def _shredded(self, unit: str, reason: str, legal_basis: str,
-                  shredded_at: datetime | None) -> None:
+    def _shredded(
+        self, unit: str, reason: str, legal_basis: str, shredded_at: datetime | None
+    ) -> None:
         self.shredded = True
         if reason == SHRED_RETENTION:
             self.archived = True

@@ -85,10 +85,19 @@ REPEAT_VIOLATIONS = "repeat_violations"
 DEFICIT_QUARTER = "deficit_quarter"
 UNIT_BEHIND_QUOTA = "unit_behind_quota"
 
-RULES = (DISCLOSURE_OVERDUE, ZERO_REVENUE_WITH_FACILITIES, REVENUE_DROP, COST_RATIO,
-         SURPLUS_NOT_TRANSFERRED, DEFICIT_QUARTER, REPEAT_COMPLAINTS,
-         COMPLAINT_WITHOUT_FEEDBACK, RECTIFICATION_OVERDUE, REPEAT_VIOLATIONS,
-         UNIT_BEHIND_QUOTA)
+RULES = (
+    DISCLOSURE_OVERDUE,
+    ZERO_REVENUE_WITH_FACILITIES,
+    REVENUE_DROP,
+    COST_RATIO,
+    SURPLUS_NOT_TRANSFERRED,
+    DEFICIT_QUARTER,
+    REPEAT_COMPLAINTS,
+    COMPLAINT_WITHOUT_FEEDBACK,
+    RECTIFICATION_OVERDUE,
+    REPEAT_VIOLATIONS,
+    UNIT_BEHIND_QUOTA,
+)
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -122,20 +131,23 @@ class WarningRules:
 
     def __post_init__(self) -> None:
         problems = [
-            name for name, ok in (
+            name
+            for name, ok in (
                 ("version", bool(self.version.strip())),
                 ("revenue_drop_percent", 0 < self.revenue_drop_percent <= 100),
-                ("revenue_history_quarters",
-                 1 <= self.revenue_history_quarters < QUARTERS_KEPT),
-                ("revenue_min_history",
-                 1 <= self.revenue_min_history <= self.revenue_history_quarters),
+                ("revenue_history_quarters", 1 <= self.revenue_history_quarters < QUARTERS_KEPT),
+                (
+                    "revenue_min_history",
+                    1 <= self.revenue_min_history <= self.revenue_history_quarters,
+                ),
                 ("cost_ratio_percent", self.cost_ratio_percent > 0),
                 ("repeat_complaints", 2 <= self.repeat_complaints <= TIMES_KEPT),
                 ("repeat_complaints_days", self.repeat_complaints_days > 0),
                 ("feedback_days", self.feedback_days > 0),
                 ("repeat_violations", 2 <= self.repeat_violations <= TIMES_KEPT),
                 ("repeat_violations_days", self.repeat_violations_days > 0),
-            ) if not ok
+            )
+            if not ok
         ]
         if problems:
             raise ValueError(f"warning rules {self.version!r}: bad {', '.join(problems)}")
@@ -150,36 +162,45 @@ class WarningRules:
         if rule == ZERO_REVENUE_WITH_FACILITIES:
             # 四（三）: 公共收益为零的小区 are a check priority; which facilities usually earn
             # revenue is the bureau's own judgement.
-            return (f"{plan('四（三）')}；"
-                    + local("有电梯、道闸或可出租共有部分而公共收益为零即预警"))
+            return f"{plan('四（三）')}；" + local(
+                "有电梯、道闸或可出租共有部分而公共收益为零即预警"
+            )
         if rule == REVENUE_DROP:
-            return (f"{plan('二（二）')}；" + local(
+            return f"{plan('二（二）')}；" + local(
                 f"收入低于前{self.revenue_history_quarters}个季度平均值的"
-                f"{self.revenue_drop_percent}%（至少{self.revenue_min_history}个季度可比）即预警"))
+                f"{self.revenue_drop_percent}%（至少{self.revenue_min_history}个季度可比）即预警"
+            )
         if rule == COST_RATIO:
             # 民法典 282: the owners' income is what remains after *reasonable* cost.
-            return (f"{plan('二（四）')}；{CIVIL_CODE_282}；"
-                    + local(f"经营成本高于经营收入的{self.cost_ratio_percent}%即预警"))
+            return f"{plan('二（四）')}；{CIVIL_CODE_282}；" + local(
+                f"经营成本高于经营收入的{self.cost_ratio_percent}%即预警"
+            )
         if rule == SURPLUS_NOT_TRANSFERRED:
             return f"{plan('二（二）')}；{REGULATION_54}"
         if rule == DEFICIT_QUARTER:
-            return (f"{plan('二（二）、二（四）')}；{CIVIL_CODE_282}；"
-                    + local("经营成本与经营支出之和超过经营收入（结余为负）即预警"))
+            return f"{plan('二（二）、二（四）')}；{CIVIL_CODE_282}；" + local(
+                "经营成本与经营支出之和超过经营收入（结余为负）即预警"
+            )
         if rule == REPEAT_COMPLAINTS:
-            return (f"{plan('五（三）')}；" + local(
-                f"同一小区{self.repeat_complaints_days}日内投诉{self.repeat_complaints}次即预警"))
+            return f"{plan('五（三）')}；" + local(
+                f"同一小区{self.repeat_complaints_days}日内投诉{self.repeat_complaints}次即预警"
+            )
         if rule == COMPLAINT_WITHOUT_FEEDBACK:
             # The duty is the plan's; the number of days is not in it. The period is counted
             # by the civil code (start day excluded, a rest day at the end moves it).
-            return (f"{plan('五（三）')}（处理结果应同步反馈投诉人）；"
-                    + local(f"受理后{self.feedback_days}日内反馈投诉人") + "；"
-                    + f"{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}")
+            return (
+                f"{plan('五（三）')}（处理结果应同步反馈投诉人）；"
+                + local(f"受理后{self.feedback_days}日内反馈投诉人")
+                + "；"
+                + f"{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}"
+            )
         if rule == RECTIFICATION_OVERDUE:
             return f"{plan('四（五）')}（跟踪督促问题整改到位）"
         if rule == REPEAT_VIOLATIONS:
-            return (f"{plan('四（五）')}；" + local(
+            return f"{plan('四（五）')}；" + local(
                 f"同一企业{self.repeat_violations_days}日内被查实{self.repeat_violations}"
-                "次违规即预警"))
+                "次违规即预警"
+            )
         if rule == UNIT_BEHIND_QUOTA:
             # The quota and the window are the pace's (campaign.pace), with their sources;
             # the monthly circulation of lagging units is 五（三）.
@@ -189,8 +210,10 @@ class WarningRules:
 
 DEFAULT_RULES = WarningRules(
     version="putian-warnings-2026.1",
-    legal_basis=(f"{plan('四（五）')}（通过平台智能分析，产生问题预警，跟踪督促问题整改到位，"
-                 "形成闭环管理）；" + local("各预警规则的阈值")),
+    legal_basis=(
+        f"{plan('四（五）')}（通过平台智能分析，产生问题预警，跟踪督促问题整改到位，"
+        "形成闭环管理）；" + local("各预警规则的阈值")
+    ),
 )
 
 
@@ -216,8 +239,17 @@ class Warning(Aggregate):
         raised_at: datetime
 
     @event(Raised)
-    def __init__(self, rule: str, unit: str, subject_kind: str, subject: str, period: str,
-                 details: dict[str, Any], rules_version: str, raised_at: datetime) -> None:
+    def __init__(
+        self,
+        rule: str,
+        unit: str,
+        subject_kind: str,
+        subject: str,
+        period: str,
+        details: dict[str, Any],
+        rules_version: str,
+        raised_at: datetime,
+    ) -> None:
         self.rule = rule
         self.unit = unit
         self.subject_kind = subject_kind
@@ -254,11 +286,13 @@ class Warning(Aggregate):
     def acknowledge(self, by: str, at: datetime, note: str) -> None:
         """Someone responsible has taken the warning up (已签收)."""
         if self.closed:
-            raise RuleViolated("the warning is closed: it cannot be acknowledged",
-                               "预警已办结，不能再签收")
+            raise RuleViolated(
+                "the warning is closed: it cannot be acknowledged", "预警已办结，不能再签收"
+            )
         if self.status == "acknowledged":
-            raise RuleViolated(f"the warning was acknowledged already by {self.acknowledged_by}",
-                               "预警已签收")
+            raise RuleViolated(
+                f"the warning was acknowledged already by {self.acknowledged_by}", "预警已签收"
+            )
         self._acknowledged(unit=self.unit, by=by, at=at, note=note)
 
     @event(Acknowledged)
@@ -284,14 +318,31 @@ class Warning(Aggregate):
             raise RuleViolated("the warning is closed already", "预警已办结")
         refs = [r.strip() for r in evidence_refs if r.strip()]
         if not refs:
-            raise RuleViolated("closing a warning needs the evidence that the problem is "
-                               "dealt with", "预警办结须附整改佐证材料")
-        self._closed(unit=self.unit, rule=self.rule, subject=self.subject, by=by, at=at,
-                     evidence_refs=refs, note=note)
+            raise RuleViolated(
+                "closing a warning needs the evidence that the problem is dealt with",
+                "预警办结须附整改佐证材料",
+            )
+        self._closed(
+            unit=self.unit,
+            rule=self.rule,
+            subject=self.subject,
+            by=by,
+            at=at,
+            evidence_refs=refs,
+            note=note,
+        )
 
     @event(Closed)
-    def _closed(self, unit: str, rule: str, subject: str, by: str, at: datetime,
-                evidence_refs: list[str], note: str) -> None:
+    def _closed(
+        self,
+        unit: str,
+        rule: str,
+        subject: str,
+        by: str,
+        at: datetime,
+        evidence_refs: list[str],
+        note: str,
+    ) -> None:
         self.status = "closed"
         self.closed_by = by
         self.closed_at = at
@@ -380,14 +431,21 @@ class CommunityFacts(Aggregate):
         barrier_gates: int
         leasable_space: bool
 
-    def register(self, unit: str, company: str, elevators: int, barrier_gates: int,
-                 leasable_space: bool) -> None:
-        self._registered(unit=unit, company=company, elevators=elevators,
-                         barrier_gates=barrier_gates, leasable_space=leasable_space)
+    def register(
+        self, unit: str, company: str, elevators: int, barrier_gates: int, leasable_space: bool
+    ) -> None:
+        self._registered(
+            unit=unit,
+            company=company,
+            elevators=elevators,
+            barrier_gates=barrier_gates,
+            leasable_space=leasable_space,
+        )
 
     @event(Registered)
-    def _registered(self, unit: str, company: str, elevators: int, barrier_gates: int,
-                    leasable_space: bool) -> None:
+    def _registered(
+        self, unit: str, company: str, elevators: int, barrier_gates: int, leasable_space: bool
+    ) -> None:
         self.unit = unit
         self.company = company or self.company
         self.facilities = Facilities(elevators, barrier_gates, leasable_space)
@@ -412,8 +470,9 @@ class CommunityFacts(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             # Version 1 did not keep the expenditure. Every stored filing satisfied the
             # identity (the disclosure service refuses one that does not), so it is exact.
-            state["expenditure_fen"] = (state["income_fen"] - state["cost_fen"]
-                                        - state["surplus_fen"])
+            state["expenditure_fen"] = (
+                state["income_fen"] - state["cost_fen"] - state["surplus_fen"]
+            )
 
     def note_disclosure(self, unit: str, company: str, figures: QuarterFigures) -> bool:
         """Remembers a filing or amendment; False (and no event) for a revision older than
@@ -421,27 +480,57 @@ class CommunityFacts(Aggregate):
         known = self.quarters.get((figures.year, figures.quarter))
         if known is not None and figures.revision < known.revision:
             return False
-        if known is None and len(self.quarters) >= QUARTERS_KEPT and \
-                (figures.year, figures.quarter) < min(self.quarters):
+        if (
+            known is None
+            and len(self.quarters) >= QUARTERS_KEPT
+            and (figures.year, figures.quarter) < min(self.quarters)
+        ):
             return False
-        self._disclosure(unit=unit, company=company, year=figures.year,
-                         quarter=figures.quarter, revision=figures.revision,
-                         income_fen=figures.income_fen, cost_fen=figures.cost_fen,
-                         surplus_fen=figures.surplus_fen,
-                         transferred_fen=figures.transferred_fen,
-                         expenditure_fen=figures.expenditure_fen,
-                         zero_revenue=figures.zero_revenue, late=figures.late)
+        self._disclosure(
+            unit=unit,
+            company=company,
+            year=figures.year,
+            quarter=figures.quarter,
+            revision=figures.revision,
+            income_fen=figures.income_fen,
+            cost_fen=figures.cost_fen,
+            surplus_fen=figures.surplus_fen,
+            transferred_fen=figures.transferred_fen,
+            expenditure_fen=figures.expenditure_fen,
+            zero_revenue=figures.zero_revenue,
+            late=figures.late,
+        )
         return True
 
     @event(DisclosureNoted)
-    def _disclosure(self, unit: str, company: str, year: int, quarter: int, revision: int,
-                    income_fen: int, cost_fen: int, surplus_fen: int, transferred_fen: int,
-                    expenditure_fen: int, zero_revenue: bool, late: bool) -> None:
+    def _disclosure(
+        self,
+        unit: str,
+        company: str,
+        year: int,
+        quarter: int,
+        revision: int,
+        income_fen: int,
+        cost_fen: int,
+        surplus_fen: int,
+        transferred_fen: int,
+        expenditure_fen: int,
+        zero_revenue: bool,
+        late: bool,
+    ) -> None:
         self.unit = unit or self.unit
         self.company = company or self.company
         self.quarters[(year, quarter)] = QuarterFigures(
-            year, quarter, revision, income_fen, cost_fen, surplus_fen, transferred_fen,
-            expenditure_fen, zero_revenue, late,
+            year,
+            quarter,
+            revision,
+            income_fen,
+            cost_fen,
+            surplus_fen,
+            transferred_fen,
+            expenditure_fen,
+            zero_revenue,
+            late,
         )
         for old in sorted(self.quarters)[:-QUARTERS_KEPT]:
             del self.quarters[old]
@@ -490,21 +579,29 @@ class CompanyFacts(Aggregate):
         kind: str
         found_at: datetime
 
-    def note_finding(self, finding_id: str, unit: str, community_code: str, kind: str,
-                     found_at: datetime) -> bool:
+    def note_finding(
+        self, finding_id: str, unit: str, community_code: str, kind: str, found_at: datetime
+    ) -> bool:
         """False (and no event) for a finding noted before: it counts once."""
         if any(f.finding_id == finding_id for f in self.findings):
             return False
-        self._finding(finding_id=finding_id, unit=unit, community_code=community_code,
-                      kind=kind, found_at=found_at)
+        self._finding(
+            finding_id=finding_id,
+            unit=unit,
+            community_code=community_code,
+            kind=kind,
+            found_at=found_at,
+        )
         return True
 
     @event(FindingNoted)
-    def _finding(self, finding_id: str, unit: str, community_code: str, kind: str,
-                 found_at: datetime) -> None:
+    def _finding(
+        self, finding_id: str, unit: str, community_code: str, kind: str, found_at: datetime
+    ) -> None:
         noted = NotedFinding(finding_id, unit, community_code, kind, found_at)
-        self.findings = sorted([*self.findings, noted],
-                               key=lambda f: (f.found_at, f.finding_id))[-TIMES_KEPT:]
+        self.findings = sorted([*self.findings, noted], key=lambda f: (f.found_at, f.finding_id))[
+            -TIMES_KEPT:
+        ]
 
 
 # -- periods -----------------------------------------------------------------------------
@@ -536,78 +633,119 @@ def shanghai_date(moment: datetime) -> str:
 # -- the rules (pure) --------------------------------------------------------------------
 
 
-def disclosure_overdue(community_code: str, unit: str, company: str, year: int,
-                       quarter: int) -> Due:
+def disclosure_overdue(
+    community_code: str, unit: str, company: str, year: int, quarter: int
+) -> Due:
     """DisclosureOverdue: no disclosure of the quarter by its deadline."""
-    return Due(DISCLOSURE_OVERDUE, unit, "community", community_code,
-               quarter_label(year, quarter), {"company_uscc": company})
+    return Due(
+        DISCLOSURE_OVERDUE,
+        unit,
+        "community",
+        community_code,
+        quarter_label(year, quarter),
+        {"company_uscc": company},
+    )
 
 
-def zero_revenue_with_facilities(community_code: str, unit: str, figures: QuarterFigures,
-                                 facilities: Facilities | None) -> Due | None:
+def zero_revenue_with_facilities(
+    community_code: str, unit: str, figures: QuarterFigures, facilities: Facilities | None
+) -> Due | None:
     """A zero-revenue filing where the community has what usually earns revenue. Unknown
     facilities (registration not seen yet) decide nothing: the registration re-checks."""
     if not figures.zero_revenue or facilities is None or not facilities.any:
         return None
-    return Due(ZERO_REVENUE_WITH_FACILITIES, unit, "community", community_code,
-               figures.period, {
-                   "elevators": facilities.elevators,
-                   "barrier_gates": facilities.barrier_gates,
-                   "leasable_space": facilities.leasable_space,
-                   "revision": figures.revision,
-               })
+    return Due(
+        ZERO_REVENUE_WITH_FACILITIES,
+        unit,
+        "community",
+        community_code,
+        figures.period,
+        {
+            "elevators": facilities.elevators,
+            "barrier_gates": facilities.barrier_gates,
+            "leasable_space": facilities.leasable_space,
+            "revision": figures.revision,
+        },
+    )
 
 
-def revenue_drop(community_code: str, unit: str, figures: QuarterFigures,
-                 history: Mapping[tuple[int, int], QuarterFigures],
-                 rules: WarningRules) -> Due | None:
+def revenue_drop(
+    community_code: str,
+    unit: str,
+    figures: QuarterFigures,
+    history: Mapping[tuple[int, int], QuarterFigures],
+    rules: WarningRules,
+) -> Due | None:
     """Income strictly below `revenue_drop_percent` of the average income of the previous
     `revenue_history_quarters` calendar quarters, of which at least `revenue_min_history`
     are known. Integer arithmetic: exact at the boundary."""
-    previous = [history[p] for p in previous_quarters(figures.year, figures.quarter,
-                                                       rules.revenue_history_quarters)
-                if p in history]
+    previous = [
+        history[p]
+        for p in previous_quarters(figures.year, figures.quarter, rules.revenue_history_quarters)
+        if p in history
+    ]
     if len(previous) < rules.revenue_min_history:
         return None
     total = sum(p.income_fen for p in previous)
     # income < percent/100 × total/n  ⇔  income × 100 × n < percent × total
     if figures.income_fen * 100 * len(previous) >= rules.revenue_drop_percent * total:
         return None
-    return Due(REVENUE_DROP, unit, "community", community_code, figures.period, {
-        "income_fen": figures.income_fen,
-        "average_fen": total // len(previous),
-        "compared_quarters": [p.period for p in previous],
-        "threshold_percent": rules.revenue_drop_percent,
-        "revision": figures.revision,
-    })
+    return Due(
+        REVENUE_DROP,
+        unit,
+        "community",
+        community_code,
+        figures.period,
+        {
+            "income_fen": figures.income_fen,
+            "average_fen": total // len(previous),
+            "compared_quarters": [p.period for p in previous],
+            "threshold_percent": rules.revenue_drop_percent,
+            "revision": figures.revision,
+        },
+    )
 
 
-def cost_ratio(community_code: str, unit: str, figures: QuarterFigures,
-               rules: WarningRules) -> Due | None:
+def cost_ratio(
+    community_code: str, unit: str, figures: QuarterFigures, rules: WarningRules
+) -> Due | None:
     """Operating cost strictly above `cost_ratio_percent` of income; no income, no ratio."""
     if figures.income_fen <= 0:
         return None
     if figures.cost_fen * 100 <= rules.cost_ratio_percent * figures.income_fen:
         return None
-    return Due(COST_RATIO, unit, "community", community_code, figures.period, {
-        "income_fen": figures.income_fen,
-        "cost_fen": figures.cost_fen,
-        "ratio_basis_points": figures.cost_fen * 10000 // figures.income_fen,
-        "threshold_percent": rules.cost_ratio_percent,
-        "revision": figures.revision,
-    })
+    return Due(
+        COST_RATIO,
+        unit,
+        "community",
+        community_code,
+        figures.period,
+        {
+            "income_fen": figures.income_fen,
+            "cost_fen": figures.cost_fen,
+            "ratio_basis_points": figures.cost_fen * 10000 // figures.income_fen,
+            "threshold_percent": rules.cost_ratio_percent,
+            "revision": figures.revision,
+        },
+    )
 
 
-def surplus_not_transferred(community_code: str, unit: str,
-                            figures: QuarterFigures) -> Due | None:
+def surplus_not_transferred(community_code: str, unit: str, figures: QuarterFigures) -> Due | None:
     """A surplus, and nothing of it transferred to the maintenance fund (维修资金专户)."""
     if figures.surplus_fen <= 0 or figures.transferred_fen != 0:
         return None
-    return Due(SURPLUS_NOT_TRANSFERRED, unit, "community", community_code, figures.period, {
-        "surplus_fen": figures.surplus_fen,
-        "transferred_fen": figures.transferred_fen,
-        "revision": figures.revision,
-    })
+    return Due(
+        SURPLUS_NOT_TRANSFERRED,
+        unit,
+        "community",
+        community_code,
+        figures.period,
+        {
+            "surplus_fen": figures.surplus_fen,
+            "transferred_fen": figures.transferred_fen,
+            "revision": figures.revision,
+        },
+    )
 
 
 def deficit_quarter(community_code: str, unit: str, figures: QuarterFigures) -> Due | None:
@@ -615,13 +753,20 @@ def deficit_quarter(community_code: str, unit: str, figures: QuarterFigures) -> 
     community and quarter, whatever amendments follow."""
     if figures.surplus_fen >= 0:
         return None
-    return Due(DEFICIT_QUARTER, unit, "community", community_code, figures.period, {
-        "income_fen": figures.income_fen,
-        "cost_fen": figures.cost_fen,
-        "expenditure_fen": figures.expenditure_fen,
-        "deficit_fen": -figures.surplus_fen,
-        "revision": figures.revision,
-    })
+    return Due(
+        DEFICIT_QUARTER,
+        unit,
+        "community",
+        community_code,
+        figures.period,
+        {
+            "income_fen": figures.income_fen,
+            "cost_fen": figures.cost_fen,
+            "expenditure_fen": figures.expenditure_fen,
+            "deficit_fen": -figures.surplus_fen,
+            "revision": figures.revision,
+        },
+    )
 
 
 def disclosure_warnings(facts: CommunityFacts, rules: WarningRules) -> list[Due]:
@@ -644,8 +789,9 @@ def disclosure_warnings(facts: CommunityFacts, rules: WarningRules) -> list[Due]
     return due
 
 
-def repeat_complaints(community_code: str, unit: str, complaints: list[datetime],
-                      rules: WarningRules) -> list[Due]:
+def repeat_complaints(
+    community_code: str, unit: str, complaints: list[datetime], rules: WarningRules
+) -> list[Due]:
     """`repeat_complaints` complaints within `repeat_complaints_days` (inclusive), judged
     at each complaint; one warning per community and quarter of the complaint that made
     the count."""
@@ -657,18 +803,28 @@ def repeat_complaints(community_code: str, unit: str, complaints: list[datetime]
         if first < 0 or last - times[first] > window:
             continue
         period = shanghai_quarter(last)
-        due.setdefault(period, Due(REPEAT_COMPLAINTS, unit, "community", community_code,
-                                   period, {
-                                       "complaints": rules.repeat_complaints,
-                                       "window_days": rules.repeat_complaints_days,
-                                       "first_received_at": times[first].isoformat(),
-                                       "last_received_at": last.isoformat(),
-                                   }))
+        due.setdefault(
+            period,
+            Due(
+                REPEAT_COMPLAINTS,
+                unit,
+                "community",
+                community_code,
+                period,
+                {
+                    "complaints": rules.repeat_complaints,
+                    "window_days": rules.repeat_complaints_days,
+                    "first_received_at": times[first].isoformat(),
+                    "last_received_at": last.isoformat(),
+                },
+            ),
+        )
     return list(due.values())
 
 
-def repeat_violations(uscc: str, findings: list[NotedFinding], rules: WarningRules,
-                      across_units: str) -> list[Due]:
+def repeat_violations(
+    uscc: str, findings: list[NotedFinding], rules: WarningRules, across_units: str
+) -> list[Due]:
     """`repeat_violations` findings against one company within `repeat_violations_days`
     (inclusive); one warning per company and year of the finding that made the count.
     The warning belongs to the findings' unit, or to `across_units` (the city) when they
@@ -680,23 +836,32 @@ def repeat_violations(uscc: str, findings: list[NotedFinding], rules: WarningRul
         first = n - rules.repeat_violations + 1
         if first < 0 or last.found_at - ordered[first].found_at > window:
             continue
-        counted = ordered[first:n + 1]
+        counted = ordered[first : n + 1]
         units = sorted({f.unit for f in counted})
         period = shanghai_year(last.found_at)
-        due.setdefault(period, Due(
-            REPEAT_VIOLATIONS, units[0] if len(units) == 1 else across_units, "company",
-            uscc, period, {
-                "finding_ids": [f.finding_id for f in counted],
-                "kinds": [f.kind for f in counted],
-                "communities": sorted({f.community_code for f in counted if f.community_code}),
-                "units": units,
-                "window_days": rules.repeat_violations_days,
-            }))
+        due.setdefault(
+            period,
+            Due(
+                REPEAT_VIOLATIONS,
+                units[0] if len(units) == 1 else across_units,
+                "company",
+                uscc,
+                period,
+                {
+                    "finding_ids": [f.finding_id for f in counted],
+                    "kinds": [f.kind for f in counted],
+                    "communities": sorted({f.community_code for f in counted if f.community_code}),
+                    "units": units,
+                    "window_days": rules.repeat_violations_days,
+                },
+            ),
+        )
     return list(due.values())
 
 
-def rectification_overdue(finding_id: str, unit: str, community_code: str, company: str,
-                          kind: str, deadline: datetime) -> Due:
+def rectification_overdue(
+    finding_id: str, unit: str, community_code: str, company: str, kind: str, deadline: datetime
+) -> Due:
     """RectificationOverdue: a finding not rectified by its deadline.
 
     The subject is casework's rectification case of the finding (each RectificationOrdered
@@ -704,13 +869,20 @@ def rectification_overdue(finding_id: str, unit: str, community_code: str, compa
     the details. The period is the deadline's date, so missing a later, extended deadline
     warns again."""
     case_id = str(Case.create_id(f"rectification:{finding_id}"))
-    return Due(RECTIFICATION_OVERDUE, unit, "case", case_id, shanghai_date(deadline), {
-        "finding_id": finding_id,
-        "community_code": community_code,
-        "company_uscc": company,
-        "kind": kind,
-        "deadline": deadline.isoformat(),
-    })
+    return Due(
+        RECTIFICATION_OVERDUE,
+        unit,
+        "case",
+        case_id,
+        shanghai_date(deadline),
+        {
+            "finding_id": finding_id,
+            "community_code": community_code,
+            "company_uscc": company,
+            "kind": kind,
+            "deadline": deadline.isoformat(),
+        },
+    )
 
 
 def feedback_due_on(received_at: datetime, rules: WarningRules) -> date:
@@ -722,8 +894,9 @@ def feedback_due_on(received_at: datetime, rules: WarningRules) -> date:
     return rules.calendar.add_days(received, rules.feedback_days)
 
 
-def complaint_without_feedback(received_at: datetime, feedback_at: datetime | None,
-                               now: datetime, rules: WarningRules) -> dict[str, Any] | None:
+def complaint_without_feedback(
+    received_at: datetime, feedback_at: datetime | None, now: datetime, rules: WarningRules
+) -> dict[str, Any] | None:
     """The details of a `complaint_without_feedback` warning when it is due, else None.
 
     Due when the complainant was not told the result by the end of the feedback period
@@ -840,8 +1013,9 @@ class PlanChecks(Aggregate):
         self.checked.append(community_code)
 
 
-def unit_behind_quota(unit: str, year: int, quota: int, checked: int, now: datetime,
-                      rules: WarningRules) -> Due | None:
+def unit_behind_quota(
+    unit: str, year: int, quota: int, checked: int, now: datetime, rules: WarningRules
+) -> Due | None:
     """Behind the campaign's one spot-check pace (campaign.pace: the quota spread from the
     campaign's start to the checks deadline, 30 September, Asia/Shanghai; the shared
     tolerance while the window runs, none after it). Once per unit and month of `year`.
@@ -853,9 +1027,19 @@ def unit_behind_quota(unit: str, year: int, quota: int, checked: int, now: datet
     if not pace.behind:
         return None
     window = rules.pace.year(year)
-    return Due(UNIT_BEHIND_QUOTA, unit, "unit", unit, f"{year}-{local.month:02d}", {
-        "quota": pace.quota, "checked": pace.checked,
-        "expected_by_now": pace.expected_by_now, "tolerance_percent": pace.tolerance_percent,
-        "checks_due_on": window.checks_due.isoformat(), "pace_version": rules.pace.version,
-        "pace_source": window.source,
-    })
+    return Due(
+        UNIT_BEHIND_QUOTA,
+        unit,
+        "unit",
+        unit,
+        f"{year}-{local.month:02d}",
+        {
+            "quota": pace.quota,
+            "checked": pace.checked,
+            "expected_by_now": pace.expected_by_now,
+            "tolerance_percent": pace.tolerance_percent,
+            "checks_due_on": window.checks_due.isoformat(),
+            "pace_version": rules.pace.version,
+            "pace_source": window.source,
+        },
+    )

@@ -15,8 +15,14 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
     # RectificationOrdered (not ViolationFound) carries the deadline the case tracks.
     def on_ordered(event: RectificationOrderedV1, delivery: DeliveryRef) -> bool:
         return app.open_rectification_case(
-            str(event.aggregate_id), event.unit, event.community_code, event.company_uscc,
-            event.kind, event.deadline, event.occurred_at, delivery,
+            str(event.aggregate_id),
+            event.unit,
+            event.community_code,
+            event.company_uscc,
+            event.kind,
+            event.deadline,
+            event.occurred_at,
+            delivery,
         )
 
     return [Subscription(RECTIFICATION, INSPECTION_EVENTS, {RectificationOrderedV1: on_ordered})]

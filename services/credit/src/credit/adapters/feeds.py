@@ -87,7 +87,9 @@ def penalty_record(e: Any, source: SourceUnit) -> dict[str, Any]:
     (Penalty.impose). Either is None while the tier of a decision stored before it was
     entered is unknown: such a record is not sent until the bureau classifies it."""
     violation = violation_fields(e.violation_kind) or {
-        "violation_type": e.violation_kind, "violation_code": e.violation_kind}
+        "violation_type": e.violation_kind,
+        "violation_code": e.violation_kind,
+    }
     return {
         "record_type": "administrative_penalty",
         "record_id": penalty_id(e.decision_number),
@@ -167,41 +169,55 @@ class FeedProjection:
     def correct_outdated(self, cur: Cursor[Any]) -> int:
         """Re-pushes every builder-1 record with the violation's text and code; returns how
         many. A withdrawn record is corrected in the table only (not published again)."""
-        cur.execute("SELECT decision_number, record, published, sends FROM rm_penalty_feed"
-                    " WHERE builder < %s ORDER BY decision_number FOR UPDATE",
-                    (RECORD_BUILDER,))
+        cur.execute(
+            "SELECT decision_number, record, published, sends FROM rm_penalty_feed"
+            " WHERE builder < %s ORDER BY decision_number FOR UPDATE",
+            (RECORD_BUILDER,),
+        )
         corrected = 0
         for decision_number, record, published, sends in cur.fetchall():
             fixed = corrected_v1(record)
             if fixed is None:
-                log.warning("penalty record with a code that is no company violation: left"
-                            " for the bureau", extra={"decision_number": decision_number,
-                                                      "code": record.get("violation_type")})
+                log.warning(
+                    "penalty record with a code that is no company violation: left for the bureau",
+                    extra={
+                        "decision_number": decision_number,
+                        "code": record.get("violation_type"),
+                    },
+                )
                 continue
             if published:
                 self._send(cur, decision_number, fixed, sends)
                 sends += 1
                 corrected += 1
-            cur.execute("UPDATE rm_penalty_feed SET record = %s, builder = %s, sends = %s"
-                        " WHERE decision_number = %s",
-                        (Jsonb(fixed), RECORD_BUILDER, sends, decision_number))
+            cur.execute(
+                "UPDATE rm_penalty_feed SET record = %s, builder = %s, sends = %s"
+                " WHERE decision_number = %s",
+                (Jsonb(fixed), RECORD_BUILDER, sends, decision_number),
+            )
         return corrected
 
-    def _send(self, cur: Cursor[Any], decision_number: str, record: dict[str, Any],
-              sends: int) -> None:
+    def _send(
+        self, cur: Cursor[Any], decision_number: str, record: dict[str, Any], sends: int
+    ) -> None:
         """The first version under the record's own id; later ones as corrections of it."""
         record_id = penalty_id(decision_number)
         body = {k: v for k, v in record.items() if k not in ("correction", "corrects")}
         if sends == 0:
             self.outbox.enqueue(cur, CREDIT_CHINA, record_id, body)
         else:
-            self.outbox.enqueue(cur, CREDIT_CHINA, f"{record_id}#correction:{sends}",
-                                body | {"correction": True, "corrects": record_id})
+            self.outbox.enqueue(
+                cur,
+                CREDIT_CHINA,
+                f"{record_id}#correction:{sends}",
+                body | {"correction": True, "corrects": record_id},
+            )
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
         if isinstance(event, CreditLedger.Opened):
-            cur.execute("INSERT INTO rm_ledgers VALUES (%s) ON CONFLICT DO NOTHING",
-                        (event.company_uscc,))
+            cur.execute(
+                "INSERT INTO rm_ledgers VALUES (%s) ON CONFLICT DO NOTHING", (event.company_uscc,)
+            )
         elif isinstance(event, Penalty.Imposed):
             self._imposed(cur, event)
         elif isinstance(event, Penalty.Classified):
@@ -210,21 +226,35 @@ class FeedProjection:
             self._revoked(cur, event)
         elif isinstance(event, CreditLedger.SeriousDishonestyListed):
             record_id = f"dishonesty:{event.company_uscc}:{event.originator_version}"
-            self.outbox.enqueue(cur, CREDIT_CHINA, record_id, {
-                "record_type": "serious_dishonesty", "record_id": record_id,
-                "party_uscc": event.company_uscc,
-                "listed_on": event.timestamp.date().isoformat(), "reason": event.reason,
-                "score": event.score,
-            })
+            self.outbox.enqueue(
+                cur,
+                CREDIT_CHINA,
+                record_id,
+                {
+                    "record_type": "serious_dishonesty",
+                    "record_id": record_id,
+                    "party_uscc": event.company_uscc,
+                    "listed_on": event.timestamp.date().isoformat(),
+                    "reason": event.reason,
+                    "score": event.score,
+                },
+            )
         elif isinstance(event, SpotCheckResult.Noted):
             record_id = f"spot-check:{event.spot_check_id}"
-            self.outbox.enqueue(cur, MARKET, record_id, {
-                "record_type": "spot_check_result", "record_id": record_id,
-                "uscc": event.company_uscc, "community_code": event.community_code,
-                "inspected_on": event.inspected_at.date().isoformat(),
-                "result": "problems_found" if event.finding_kinds else "no_problem",
-                "findings": sorted(event.finding_kinds),
-            })
+            self.outbox.enqueue(
+                cur,
+                MARKET,
+                record_id,
+                {
+                    "record_type": "spot_check_result",
+                    "record_id": record_id,
+                    "uscc": event.company_uscc,
+                    "community_code": event.community_code,
+                    "inspected_on": event.inspected_at.date().isoformat(),
+                    "result": "problems_found" if event.finding_kinds else "no_problem",
+                    "findings": sorted(event.finding_kinds),
+                },
+            )
 
     def _imposed(self, cur: Cursor[Any], event: Any) -> None:
         record = penalty_record(event, self.source)
@@ -243,20 +273,30 @@ class FeedProjection:
         # (work plan 三: 行政处罚……记于相对应市场主体名下并依法公示), minor ones too: the
         # tiers of DOMAIN.md §6 govern display on 信用中国 only.
         record_id = penalty_id(event.decision_number)
-        self.outbox.enqueue(cur, MARKET, record_id, {
-            "record_type": "administrative_penalty", "record_id": record_id,
-            "uscc": event.party_uscc, "company_name": event.party_name,
-            "decision_number": event.decision_number,
-            "penalty_categories": [PENALTY_TYPES[t] for t in event.penalty_types],
-            "fine_wan_yuan": fen_to_wan_yuan(event.fine_fen),
-            "confiscated_wan_yuan": fen_to_wan_yuan(event.confiscated_fen),
-            "decision_date": event.decision_date.isoformat(),
-            "authority_name": event.authority_name,
-        })
+        self.outbox.enqueue(
+            cur,
+            MARKET,
+            record_id,
+            {
+                "record_type": "administrative_penalty",
+                "record_id": record_id,
+                "uscc": event.party_uscc,
+                "company_name": event.party_name,
+                "decision_number": event.decision_number,
+                "penalty_categories": [PENALTY_TYPES[t] for t in event.penalty_types],
+                "fine_wan_yuan": fen_to_wan_yuan(event.fine_fen),
+                "confiscated_wan_yuan": fen_to_wan_yuan(event.confiscated_fen),
+                "decision_date": event.decision_date.isoformat(),
+                "authority_name": event.authority_name,
+            },
+        )
 
     def _classified(self, cur: Cursor[Any], event: Any) -> None:
-        cur.execute("SELECT record, published, sends FROM rm_penalty_feed"
-                    " WHERE decision_number = %s FOR UPDATE", (event.decision_number,))
+        cur.execute(
+            "SELECT record, published, sends FROM rm_penalty_feed"
+            " WHERE decision_number = %s FOR UPDATE",
+            (event.decision_number,),
+        )
         row = cur.fetchone()
         if row is None:
             raise LookupError(f"no feed record of penalty {event.decision_number}")
@@ -270,40 +310,70 @@ class FeedProjection:
             sends, published = sends + 1, True
         elif published:
             # Classified minor: no longer published on 信用中国 (DOMAIN.md §6).
-            withdrawal = (f"withdrawal:{event.decision_number}:not-published:"
-                          f"v{event.originator_version}")
-            self.outbox.enqueue(cur, CREDIT_CHINA, withdrawal, {
-                "record_type": "withdrawal", "record_id": withdrawal,
-                "withdraws": penalty_id(event.decision_number), "cause": "not_published",
-                "decision_number": event.decision_number,
-                "party_uscc": record["party_uscc"], "reason": event.reason,
-                "withdrawn_on": event.classified_on.isoformat(),
-            })
+            withdrawal = (
+                f"withdrawal:{event.decision_number}:not-published:v{event.originator_version}"
+            )
+            self.outbox.enqueue(
+                cur,
+                CREDIT_CHINA,
+                withdrawal,
+                {
+                    "record_type": "withdrawal",
+                    "record_id": withdrawal,
+                    "withdraws": penalty_id(event.decision_number),
+                    "cause": "not_published",
+                    "decision_number": event.decision_number,
+                    "party_uscc": record["party_uscc"],
+                    "reason": event.reason,
+                    "withdrawn_on": event.classified_on.isoformat(),
+                },
+            )
             published = False
-        cur.execute("UPDATE rm_penalty_feed SET record = %s, builder = %s, published = %s,"
-                    " sends = %s WHERE decision_number = %s",
-                    (Jsonb(record), RECORD_BUILDER, published, sends, event.decision_number))
+        cur.execute(
+            "UPDATE rm_penalty_feed SET record = %s, builder = %s, published = %s,"
+            " sends = %s WHERE decision_number = %s",
+            (Jsonb(record), RECORD_BUILDER, published, sends, event.decision_number),
+        )
 
     def _revoked(self, cur: Cursor[Any], event: Any) -> None:
         withdrawn = penalty_id(event.decision_number)
-        cur.execute("SELECT published FROM rm_penalty_feed WHERE decision_number = %s"
-                    " FOR UPDATE", (event.decision_number,))
+        cur.execute(
+            "SELECT published FROM rm_penalty_feed WHERE decision_number = %s FOR UPDATE",
+            (event.decision_number,),
+        )
         row = cur.fetchone()
-        cur.execute("UPDATE rm_penalty_feed SET published = false WHERE decision_number = %s",
-                    (event.decision_number,))
+        cur.execute(
+            "UPDATE rm_penalty_feed SET published = false WHERE decision_number = %s",
+            (event.decision_number,),
+        )
         # A record never published on 信用中国 (minor, or waiting for its tier) has nothing
         # there to withdraw.
         if row is None or row[0]:
-            self.outbox.enqueue(cur, CREDIT_CHINA, f"withdrawal:{event.decision_number}", {
+            self.outbox.enqueue(
+                cur,
+                CREDIT_CHINA,
+                f"withdrawal:{event.decision_number}",
+                {
+                    "record_type": "withdrawal",
+                    "record_id": f"withdrawal:{event.decision_number}",
+                    "withdraws": withdrawn,
+                    "cause": "revoked",
+                    "decision_number": event.decision_number,
+                    "party_uscc": event.party_uscc,
+                    "reason": event.reason,
+                    "revoked_on": event.revoked_on.isoformat(),
+                    "withdraw_by": event.withdraw_by.isoformat(),
+                },
+            )
+        self.outbox.enqueue(
+            cur,
+            MARKET,
+            f"withdrawal:{event.decision_number}",
+            {
                 "record_type": "withdrawal",
-                "record_id": f"withdrawal:{event.decision_number}", "withdraws": withdrawn,
-                "cause": "revoked", "decision_number": event.decision_number,
-                "party_uscc": event.party_uscc, "reason": event.reason,
+                "record_id": f"withdrawal:{event.decision_number}",
+                "withdraws": withdrawn,
+                "uscc": event.party_uscc,
                 "revoked_on": event.revoked_on.isoformat(),
-                "withdraw_by": event.withdraw_by.isoformat(),
-            })
-        self.outbox.enqueue(cur, MARKET, f"withdrawal:{event.decision_number}", {
-            "record_type": "withdrawal",
-            "record_id": f"withdrawal:{event.decision_number}", "withdraws": withdrawn,
-            "uscc": event.party_uscc, "revoked_on": event.revoked_on.isoformat(),
-        })
+            },
+        )

@@ -49,40 +49,69 @@ HISTORY = "GetHistory"
 
 _DECIDING_BUREAU = (Grant(BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
 
-POLICY = Policy("credit", [
-    Rule(IMPOSE, _DECIDING_BUREAU,
-         "records a penalty decision: the bureau of the deciding unit (the city's for any), "
-         "which 依法查处 (work plan 三)"),
-    Rule(CLASSIFY, _DECIDING_BUREAU,
-         "states or corrects a decision's tier and validity: the bureau of the deciding unit "
-         "(the city's for any), as it decided"),
-    Rule(REVOKE, _DECIDING_BUREAU,
-         "withdraws a decision: the bureau of the deciding unit (the city's for any), as it "
-         "decided"),
-    Rule(GET_LEDGER, (
-        Grant(BUREAU, (), (Scope.JURISDICTION,)),
-        Grant(CREDIT_OFFICE, (), (Scope.JURISDICTION,)),
-        Grant(COMPANY, (), (Scope.OWN_COMPANY,)),
-        Grant(AUDITOR, (), (Scope.CITY,)),
-    ), "a company's credit ledger: the bureau that deducts (信用扣分) and the credit office that "
-       "collects it (归集), each its unit's entries, the city all; the company its own; the "
-       "auditor; nobody else (the public reads 信用中国)"),
-    Rule(SWEEP, (Grant(OPERATOR, ("operator", "scheduler"), (Scope.ANY,)),),
-         "restores what the configured display periods release (also every 6 h): an operation "
-         "that decides nothing, run by the scheduler or an operator"),
-    Rule(FEED_STATUS, (
-        Grant(OPERATOR, ("operator",), (Scope.ANY,)),
-        Grant(BUREAU, (), (Scope.CITY,)),
-    ), "delivery state of the feeds: the operators, and the city's bureau, the feeds' "
-       "数据来源单位, which answers for the 3-working-day withdrawal"),
-    Rule(REPUSH, (Grant(OPERATOR, ("operator",), (Scope.ANY,)),),
-         "sends a record again after the receiver was fixed: an operation, the operators' "
-         "(a corrected decision goes out by ClassifyPenalty, not by a re-push)"),
-    Rule(HISTORY, (Grant(AUDITOR, ("auditor",), (Scope.CITY,)),),
-         "the whole event log: the auditor only; a record's history follows GetLedger's rule"),
-    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
-    *admin_rules(),
-])
+POLICY = Policy(
+    "credit",
+    [
+        Rule(
+            IMPOSE,
+            _DECIDING_BUREAU,
+            "records a penalty decision: the bureau of the deciding unit (the city's for any), "
+            "which 依法查处 (work plan 三)",
+        ),
+        Rule(
+            CLASSIFY,
+            _DECIDING_BUREAU,
+            "states or corrects a decision's tier and validity: the bureau of the deciding unit "
+            "(the city's for any), as it decided",
+        ),
+        Rule(
+            REVOKE,
+            _DECIDING_BUREAU,
+            "withdraws a decision: the bureau of the deciding unit (the city's for any), as it "
+            "decided",
+        ),
+        Rule(
+            GET_LEDGER,
+            (
+                Grant(BUREAU, (), (Scope.JURISDICTION,)),
+                Grant(CREDIT_OFFICE, (), (Scope.JURISDICTION,)),
+                Grant(COMPANY, (), (Scope.OWN_COMPANY,)),
+                Grant(AUDITOR, (), (Scope.CITY,)),
+            ),
+            "a company's credit ledger: the bureau that deducts (信用扣分) and the credit office "
+            "that collects it (归集), each its unit's entries, the city all; the company its "
+            "own; the auditor; nobody else (the public reads 信用中国)",
+        ),
+        Rule(
+            SWEEP,
+            (Grant(OPERATOR, ("operator", "scheduler"), (Scope.ANY,)),),
+            "restores what the configured display periods release (also every 6 h): an operation "
+            "that decides nothing, run by the scheduler or an operator",
+        ),
+        Rule(
+            FEED_STATUS,
+            (
+                Grant(OPERATOR, ("operator",), (Scope.ANY,)),
+                Grant(BUREAU, (), (Scope.CITY,)),
+            ),
+            "delivery state of the feeds: the operators, and the city's bureau, the feeds' "
+            "数据来源单位, which answers for the 3-working-day withdrawal",
+        ),
+        Rule(
+            REPUSH,
+            (Grant(OPERATOR, ("operator",), (Scope.ANY,)),),
+            "sends a record again after the receiver was fixed: an operation, the operators' "
+            "(a corrected decision goes out by ClassifyPenalty, not by a re-push)",
+        ),
+        Rule(
+            HISTORY,
+            (Grant(AUDITOR, ("auditor",), (Scope.CITY,)),),
+            "the whole event log: the auditor only; a record's history follows GetLedger's rule",
+        ),
+        # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+        *admin_rules(),
+    ],
+)
 
 
 def ledger_facts(ledger: CreditLedger) -> Resource:

@@ -116,8 +116,12 @@ class CreditApplication(ServiceApplication):
     policy = POLICY
     history_reads = HISTORY_READS
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = _utcnow,
-                 rules: CreditRules = DEFAULT_RULES) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        clock: Clock = _utcnow,
+        rules: CreditRules = DEFAULT_RULES,
+    ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.rules = rules
@@ -127,8 +131,16 @@ class CreditApplication(ServiceApplication):
 
     # -- what inspection tells us (consumers) -------------------------------------------------
 
-    def apply_finding(self, finding_id: str, company_uscc: str, unit: str, kind: str,
-                      severity: str, found_at: datetime, delivery: DeliveryRef) -> bool:
+    def apply_finding(
+        self,
+        finding_id: str,
+        company_uscc: str,
+        unit: str,
+        kind: str,
+        severity: str,
+        found_at: datetime,
+        delivery: DeliveryRef,
+    ) -> bool:
         """Deducts a finding's points exactly once (tracking, and the ledger's own memory
         of the findings it deducted)."""
         if self.already_applied(delivery) or not company_uscc:
@@ -138,23 +150,32 @@ class CreditApplication(ServiceApplication):
         ledger.check_dishonesty(self.rules, unit, self.clock())
         return self.record(ledger, delivery=delivery)
 
-    def apply_rectification(self, finding_id: str, company_uscc: str, verified_at: datetime,
-                            delivery: DeliveryRef) -> bool:
+    def apply_rectification(
+        self, finding_id: str, company_uscc: str, verified_at: datetime, delivery: DeliveryRef
+    ) -> bool:
         if self.already_applied(delivery) or not company_uscc:
             return False
         ledger = self._ledger(company_uscc)
         ledger.note_rectified(self.rules, finding_id, verified_at)
         return self.record(ledger, delivery=delivery)
 
-    def note_spot_check(self, spot_check_id: str, company_uscc: str, community_code: str,
-                        unit: str, inspected_at: datetime, finding_kinds: list[str],
-                        delivery: DeliveryRef) -> bool:
+    def note_spot_check(
+        self,
+        spot_check_id: str,
+        company_uscc: str,
+        community_code: str,
+        unit: str,
+        inspected_at: datetime,
+        finding_kinds: list[str],
+        delivery: DeliveryRef,
+    ) -> bool:
         if self.already_applied(delivery) or not company_uscc:
             return False
         if self.exists(SpotCheckResult.create_id(spot_check_id)):
             return self.record(delivery=delivery)
-        result = SpotCheckResult(spot_check_id, company_uscc, community_code, unit,
-                                 inspected_at, finding_kinds)
+        result = SpotCheckResult(
+            spot_check_id, company_uscc, community_code, unit, inspected_at, finding_kinds
+        )
         return self.record(result, delivery=delivery)
 
     def restore_due(self, company_uscc: str) -> int:
@@ -176,45 +197,83 @@ class CreditApplication(ServiceApplication):
         # record's id (a tab or ~200 characters in it once stopped every credit feed).
         _require_decision_number(v, cmd.decision_number)
         for field, zh, limit, lines in (
-                ("party_name", "行政相对人名称", 200, False), ("facts", "违法事实", 2000, True),
-                ("legal_basis", "处罚依据", 1000, True), ("content", "处罚内容", 2000, True),
-                ("authority_name", "处罚机关", 200, False)):
-            v.require_text(getattr(cmd, field), field, limit, zh, required=True,
-                           multiline=lines)
+            ("party_name", "行政相对人名称", 200, False),
+            ("facts", "违法事实", 2000, True),
+            ("legal_basis", "处罚依据", 1000, True),
+            ("content", "处罚内容", 2000, True),
+            ("authority_name", "处罚机关", 200, False),
+        ):
+            v.require_text(getattr(cmd, field), field, limit, zh, required=True, multiline=lines)
         v.require_text(cmd.remarks, "remarks", 1000, "备注", multiline=True)
         for field in ("party_uscc", "authority_uscc"):
-            v.require(bool(_USCC.fullmatch(getattr(cmd, field))), field, "uscc_format",
-                      "an 18-character USCC (GB 32100 character set)", "统一社会信用代码格式错误")
-        v.require(company_kind(cmd.violation_kind), "violation_kind", "not_company_kind",
-                  f"a company's violation of the code list: one of {', '.join(COMPANY_KINDS)}"
-                  " (E1–E3 are the agencies' own failures, work plan 二（五）)",
-                  "违法行为类型须为专项整治问题清单中物业服务企业的违法行为（A至D类）")
+            v.require(
+                bool(_USCC.fullmatch(getattr(cmd, field))),
+                field,
+                "uscc_format",
+                "an 18-character USCC (GB 32100 character set)",
+                "统一社会信用代码格式错误",
+            )
+        v.require(
+            company_kind(cmd.violation_kind),
+            "violation_kind",
+            "not_company_kind",
+            f"a company's violation of the code list: one of {', '.join(COMPANY_KINDS)}"
+            " (E1–E3 are the agencies' own failures, work plan 二（五）)",
+            "违法行为类型须为专项整治问题清单中物业服务企业的违法行为（A至D类）",
+        )
         _require_tier(v, cmd.severity)
-        v.require(bool(cmd.penalty_types), "penalty_types", "required",
-                  "at least one category of 行政处罚法 Art. 9", "缺少处罚类别")
+        v.require(
+            bool(cmd.penalty_types),
+            "penalty_types",
+            "required",
+            "at least one category of 行政处罚法 Art. 9",
+            "缺少处罚类别",
+        )
         for n, kind in enumerate(cmd.penalty_types):
-            v.require(kind in PENALTY_TYPES, f"penalty_types[{n}]", "unknown_type",
-                      f"one of {', '.join(PENALTY_TYPES)}",
-                      "处罚类别不在《行政处罚法》第九条所列之内")
+            v.require(
+                kind in PENALTY_TYPES,
+                f"penalty_types[{n}]",
+                "unknown_type",
+                f"one of {', '.join(PENALTY_TYPES)}",
+                "处罚类别不在《行政处罚法》第九条所列之内",
+            )
         v.require(cmd.fine_fen >= 0, "fine_fen", "non_negative", ">= 0", "罚款金额不能为负")
-        v.require(cmd.confiscated_fen >= 0, "confiscated_fen", "non_negative", ">= 0",
-                  "没收金额不能为负")
-        v.require(("fine" in cmd.penalty_types) == (cmd.fine_fen > 0), "fine_fen",
-                  "fine_mismatch", "a fine amount goes with the category fine, and only then",
-                  "罚款金额与处罚类别不一致")
+        v.require(
+            cmd.confiscated_fen >= 0, "confiscated_fen", "non_negative", ">= 0", "没收金额不能为负"
+        )
+        v.require(
+            ("fine" in cmd.penalty_types) == (cmd.fine_fen > 0),
+            "fine_fen",
+            "fine_mismatch",
+            "a fine amount goes with the category fine, and only then",
+            "罚款金额与处罚类别不一致",
+        )
         decided = _date(cmd.decision_date)
-        v.require(decided is not None, "decision_date", "date_format", "YYYY-MM-DD",
-                  "处罚决定日期格式错误")
+        v.require(
+            decided is not None,
+            "decision_date",
+            "date_format",
+            "YYYY-MM-DD",
+            "处罚决定日期格式错误",
+        )
         if decided is not None:
             # A calendar date of Asia/Shanghai, compared with Shanghai's today (the UTC date
             # is still yesterday until 08:00 there).
-            v.require(decided <= self.clock().astimezone(SHANGHAI).date(), "decision_date",
-                      "in_future",
-                      "a decision cannot be dated in the future", "处罚决定日期不能晚于今天")
+            v.require(
+                decided <= self.clock().astimezone(SHANGHAI).date(),
+                "decision_date",
+                "in_future",
+                "a decision cannot be dated in the future",
+                "处罚决定日期不能晚于今天",
+            )
         valid_until = _require_valid_until(v, cmd.valid_until, decided)
-        v.require(not cmd.unit or cmd.unit in UNITS, "unit", "unknown_unit",
-                  f"the deciding unit: one of {', '.join(UNITS)} (empty: the caller's)",
-                  "作出决定的单位不存在")
+        v.require(
+            not cmd.unit or cmd.unit in UNITS,
+            "unit",
+            "unknown_unit",
+            f"the deciding unit: one of {', '.join(UNITS)} (empty: the caller's)",
+            "作出决定的单位不存在",
+        )
         v.raise_if_any()
         assert decided is not None and valid_until is not None
         unit = cmd.unit or identity.unit
@@ -223,18 +282,28 @@ class CreditApplication(ServiceApplication):
         def execute() -> tuple[list[Penalty], dict[str, Any]]:
             if self.exists(Penalty.create_id(cmd.decision_number)):
                 number = _short(cmd.decision_number)
-                raise AlreadyExists(f"decision {number} is recorded already",
-                                    f"处罚决定 {number} 已录入")
+                raise AlreadyExists(
+                    f"decision {number} is recorded already", f"处罚决定 {number} 已录入"
+                )
             penalty = Penalty.impose(
-                self.rules.display, decision_number=cmd.decision_number,
-                party_name=cmd.party_name, party_uscc=cmd.party_uscc,
-                violation_kind=cmd.violation_kind, facts=cmd.facts,
-                legal_basis=cmd.legal_basis, penalty_types=list(cmd.penalty_types),
-                content=cmd.content, fine_fen=cmd.fine_fen,
-                confiscated_fen=cmd.confiscated_fen, decision_date=decided,
-                valid_until=valid_until, severity=cmd.severity,
-                authority_name=cmd.authority_name, authority_uscc=cmd.authority_uscc,
-                unit=unit, remarks=cmd.remarks,
+                self.rules.display,
+                decision_number=cmd.decision_number,
+                party_name=cmd.party_name,
+                party_uscc=cmd.party_uscc,
+                violation_kind=cmd.violation_kind,
+                facts=cmd.facts,
+                legal_basis=cmd.legal_basis,
+                penalty_types=list(cmd.penalty_types),
+                content=cmd.content,
+                fine_fen=cmd.fine_fen,
+                confiscated_fen=cmd.confiscated_fen,
+                decision_date=decided,
+                valid_until=valid_until,
+                severity=cmd.severity,
+                authority_name=cmd.authority_name,
+                authority_uscc=cmd.authority_uscc,
+                unit=unit,
+                remarks=cmd.remarks,
             )
             return [penalty], _periods(penalty)
 
@@ -246,8 +315,13 @@ class CreditApplication(ServiceApplication):
         v.require_request_id(cmd.request_id)
         _require_decision_number(v, cmd.decision_number)
         _require_tier(v, cmd.severity)
-        v.require(bool(cmd.reason.strip()), "reason", "required", "the reason is required",
-                  "缺少定级或更正理由")
+        v.require(
+            bool(cmd.reason.strip()),
+            "reason",
+            "required",
+            "the reason is required",
+            "缺少定级或更正理由",
+        )
         valid_until = _require_valid_until(v, cmd.valid_until, None)
         v.raise_if_any()
         assert valid_until is not None
@@ -266,14 +340,16 @@ class CreditApplication(ServiceApplication):
 
         return self.run_once("ClassifyPenalty", cmd.request_id, cmd, execute)
 
-    def revoke_penalty(self, identity: Identity, request_id: str, decision_number: str,
-                       reason: str) -> dict[str, Any]:
+    def revoke_penalty(
+        self, identity: Identity, request_id: str, decision_number: str, reason: str
+    ) -> dict[str, Any]:
         POLICY.admit(REVOKE, identity)
         v = Validator()
         v.require_request_id(request_id)
         _require_decision_number(v, decision_number)
-        v.require(bool(reason.strip()), "reason", "required", "the reason is required",
-                  "缺少撤销理由")
+        v.require(
+            bool(reason.strip()), "reason", "required", "the reason is required", "缺少撤销理由"
+        )
         v.raise_if_any()
         penalty = self._penalty(decision_number)
         POLICY.authorize(REVOKE, identity, penalty_facts(penalty))
@@ -283,8 +359,10 @@ class CreditApplication(ServiceApplication):
             assert current is not None
             today = self.clock().astimezone(SHANGHAI).date()
             withdraw_by = current.revoke(reason, today)
-            return [current], {"penalty_id": str(current.id),
-                               "withdraw_by": withdraw_by.isoformat()}
+            return [current], {
+                "penalty_id": str(current.id),
+                "withdraw_by": withdraw_by.isoformat(),
+            }
 
         return self.run_once("RevokePenalty", request_id, (decision_number, reason), execute)
 
@@ -302,15 +380,21 @@ class CreditApplication(ServiceApplication):
         reader's own unit's entries (application/access.py)."""
         POLICY.admit(GET_LEDGER, identity)
         v = Validator()
-        v.require(bool(_USCC.fullmatch(company_uscc)), "company_uscc", "uscc_format",
-                  "an 18-character USCC (GB 32100 character set)", "统一社会信用代码格式错误")
+        v.require(
+            bool(_USCC.fullmatch(company_uscc)),
+            "company_uscc",
+            "uscc_format",
+            "an 18-character USCC (GB 32100 character set)",
+            "统一社会信用代码格式错误",
+        )
         v.raise_if_any()
         unit = ledger_filter(identity, company_uscc)
         ledger = self.find(CreditLedger.create_id(company_uscc), CreditLedger, read_only=True)
         if ledger is None or (unit and unit not in ledger.units):
             where = f" in {unit}" if unit else ""
-            raise NotFound(f"no credit record of {excerpt(company_uscc)}{where}",
-                           "该企业无信用记录")
+            raise NotFound(
+                f"no credit record of {excerpt(company_uscc)}{where}", "该企业无信用记录"
+            )
         entries = []
         stored: list[Any] = list(self.repository.event_store.get(ledger.id))
         for e in stored:
@@ -319,18 +403,31 @@ class CreditApplication(ServiceApplication):
                 attrs = vars(e)
                 if unit and attrs.get("unit") != unit:
                     continue
-                entries.append({
-                    "type": {"Deducted": "deducted", "Restored": "restored",
-                             "SeriousDishonestyListed": "dishonesty_listed"}[name],
-                    "finding_id": attrs.get("finding_id", ""), "kind": attrs.get("kind", ""),
-                    "severity": attrs.get("severity", ""), "points": attrs.get("points", 0),
-                    "score_after": attrs.get("score_after", attrs.get("score", 0)),
-                    "at": e.timestamp.isoformat(),
-                    "table_version": attrs.get("table_version", ""),
-                    "reason": attrs.get("reason", ""),
-                })
-        return LedgerView(company_uscc, ledger.score, self.rules.grades.grade(ledger.score),
-                          ledger.listed, entries, self.rules.grades.version)
+                entries.append(
+                    {
+                        "type": {
+                            "Deducted": "deducted",
+                            "Restored": "restored",
+                            "SeriousDishonestyListed": "dishonesty_listed",
+                        }[name],
+                        "finding_id": attrs.get("finding_id", ""),
+                        "kind": attrs.get("kind", ""),
+                        "severity": attrs.get("severity", ""),
+                        "points": attrs.get("points", 0),
+                        "score_after": attrs.get("score_after", attrs.get("score", 0)),
+                        "at": e.timestamp.isoformat(),
+                        "table_version": attrs.get("table_version", ""),
+                        "reason": attrs.get("reason", ""),
+                    }
+                )
+        return LedgerView(
+            company_uscc,
+            ledger.score,
+            self.rules.grades.grade(ledger.score),
+            ledger.listed,
+            entries,
+            self.rules.grades.version,
+        )
 
     # -- operations of the feeds --------------------------------------------------------------
 
@@ -342,8 +439,9 @@ class CreditApplication(ServiceApplication):
         self.record_operation(identity, SWEEP, {"restored": restored})
         return restored
 
-    def feed_status(self, identity: Identity, desk: FeedDesk, feeds: Sequence[str],
-                    feed: str, record_id: str) -> FeedStatusView:
+    def feed_status(
+        self, identity: Identity, desk: FeedDesk, feeds: Sequence[str], feed: str, record_id: str
+    ) -> FeedStatusView:
         POLICY.authorize(FEED_STATUS, identity, Resource())
         v = Validator()
         _require_feed(v, feeds, feed, required=bool(record_id))
@@ -356,12 +454,18 @@ class CreditApplication(ServiceApplication):
         found = desk.status(feed, record_id) if record_id else None
         if found is None:
             return FeedStatusView(counts, "", [])
-        return FeedStatusView(counts, str(found.status), [
-            FeedAttemptView(r.attempt, r.at, r.http_status or 0, r.error or "")
-            for r in found.receipts])
+        return FeedStatusView(
+            counts,
+            str(found.status),
+            [
+                FeedAttemptView(r.attempt, r.at, r.http_status or 0, r.error or "")
+                for r in found.receipts
+            ],
+        )
 
-    def repush_feed_record(self, identity: Identity, desk: FeedDesk, feeds: Sequence[str],
-                           feed: str, record_id: str) -> bool:
+    def repush_feed_record(
+        self, identity: Identity, desk: FeedDesk, feeds: Sequence[str], feed: str, record_id: str
+    ) -> bool:
         """Queues a record again; False when the feed has no such record."""
         POLICY.authorize(REPUSH, identity, Resource())
         v = Validator()
@@ -369,8 +473,9 @@ class CreditApplication(ServiceApplication):
         _require_record_id(v, record_id, required=True)
         v.raise_if_any()
         queued = desk.repush(feed, record_id)
-        self.record_operation(identity, REPUSH, {"feed": feed, "record_id": record_id,
-                                                 "queued": queued})
+        self.record_operation(
+            identity, REPUSH, {"feed": feed, "record_id": record_id, "queued": queued}
+        )
         return queued
 
 
@@ -381,37 +486,61 @@ def _short(text: str, limit: int = 40) -> str:
 
 def _require_feed(v: Validator, feeds: Sequence[str], feed: str, *, required: bool) -> None:
     if not feed:
-        v.require(not required, "feed", "required", "name the feed of the record",
-                  "请指定记录所属的推送通道")
+        v.require(
+            not required,
+            "feed",
+            "required",
+            "name the feed of the record",
+            "请指定记录所属的推送通道",
+        )
         return
-    v.require(feed in feeds, "feed", "unknown_feed", f"one of {', '.join(feeds)}",
-              "推送通道不存在")
+    v.require(feed in feeds, "feed", "unknown_feed", f"one of {', '.join(feeds)}", "推送通道不存在")
 
 
 def _require_record_id(v: Validator, record_id: str, *, required: bool) -> None:
     if required:
-        v.require(bool(record_id), "record_id", "required", "the record id is required",
-                  "缺少推送记录编号")
-    v.require(len(record_id) <= MAX_RECORD_ID, "record_id", "too_long",
-              f"at most {MAX_RECORD_ID} characters", f"推送记录编号不超过{MAX_RECORD_ID}个字符")
+        v.require(
+            bool(record_id),
+            "record_id",
+            "required",
+            "the record id is required",
+            "缺少推送记录编号",
+        )
+    v.require(
+        len(record_id) <= MAX_RECORD_ID,
+        "record_id",
+        "too_long",
+        f"at most {MAX_RECORD_ID} characters",
+        f"推送记录编号不超过{MAX_RECORD_ID}个字符",
+    )
 
 
 def _periods(penalty: Penalty) -> dict[str, Any]:
     """The answer of ImposePenalty and ClassifyPenalty: empty dates when not published."""
-    return {"penalty_id": str(penalty.id),
-            "display_until": penalty.display_until.isoformat() if penalty.display_until else "",
-            "repair_from": penalty.repair_from.isoformat() if penalty.repair_from else "",
-            "published": penalty.display_until is not None}
+    return {
+        "penalty_id": str(penalty.id),
+        "display_until": penalty.display_until.isoformat() if penalty.display_until else "",
+        "repair_from": penalty.repair_from.isoformat() if penalty.repair_from else "",
+        "published": penalty.display_until is not None,
+    }
 
 
 def _require_tier(v: Validator, severity: str) -> None:
-    v.require(bool(severity), "severity", "required",
-              f"the tier is required: one of {', '.join(TIERS)} (DOMAIN.md §6)",
-              f"缺少处罚等级：须为{TIERS_ZH}")
+    v.require(
+        bool(severity),
+        "severity",
+        "required",
+        f"the tier is required: one of {', '.join(TIERS)} (DOMAIN.md §6)",
+        f"缺少处罚等级：须为{TIERS_ZH}",
+    )
     if severity:
-        v.require(severity in TIERS, "severity", "unknown_tier",
-                  f"one of {', '.join(TIERS)} (信用修复管理办法, DOMAIN.md §6)",
-                  f"处罚等级须为{TIERS_ZH}")
+        v.require(
+            severity in TIERS,
+            "severity",
+            "unknown_tier",
+            f"one of {', '.join(TIERS)} (信用修复管理办法, DOMAIN.md §6)",
+            f"处罚等级须为{TIERS_ZH}",
+        )
 
 
 DECISION_NUMBER_MAX = 64
@@ -425,28 +554,40 @@ VALID_UNTIL_HORIZON_SOURCE = local("处罚有效期不超过决定日期后20年
 
 
 def _require_decision_number(v: Validator, number: str) -> None:
-    v.require_text(number, "decision_number", DECISION_NUMBER_MAX, "行政处罚决定书文号",
-                   required=True)
+    v.require_text(
+        number, "decision_number", DECISION_NUMBER_MAX, "行政处罚决定书文号", required=True
+    )
 
 
 def _require_valid_until(v: Validator, text: str, decided: date | None) -> date | None:
     """处罚有效期: a date of the decision, never before the decision itself, and within
     VALID_UNTIL_HORIZON_YEARS after it."""
     if not text:
-        v.add("valid_until", "required", "valid_until (处罚有效期, YYYY-MM-DD) is required",
-              "缺少处罚有效期")
+        v.add(
+            "valid_until",
+            "required",
+            "valid_until (处罚有效期, YYYY-MM-DD) is required",
+            "缺少处罚有效期",
+        )
         return None
     valid_until = _date(text)
     if valid_until is None:
         v.add("valid_until", "date_format", "YYYY-MM-DD", "处罚有效期格式错误")
     elif decided is not None and valid_until < decided:
-        v.add("valid_until", "before_decision",
-              "valid_until cannot be before the decision date", "处罚有效期不能早于处罚决定日期")
+        v.add(
+            "valid_until",
+            "before_decision",
+            "valid_until cannot be before the decision date",
+            "处罚有效期不能早于处罚决定日期",
+        )
     elif decided is not None and valid_until.year - decided.year > VALID_UNTIL_HORIZON_YEARS:
-        v.add("valid_until", "beyond_horizon",
-              f"at most {VALID_UNTIL_HORIZON_YEARS} years after the decision date "
-              f"({VALID_UNTIL_HORIZON_SOURCE})",
-              f"处罚有效期不得晚于处罚决定日期后{VALID_UNTIL_HORIZON_YEARS}年")
+        v.add(
+            "valid_until",
+            "beyond_horizon",
+            f"at most {VALID_UNTIL_HORIZON_YEARS} years after the decision date "
+            f"({VALID_UNTIL_HORIZON_SOURCE})",
+            f"处罚有效期不得晚于处罚决定日期后{VALID_UNTIL_HORIZON_YEARS}年",
+        )
     return valid_until
 
 
@@ -455,4 +596,3 @@ def _date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
-

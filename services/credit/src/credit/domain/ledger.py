@@ -48,8 +48,15 @@ class CreditLedger(Aggregate):
         repair_from: datetime
         display_until: datetime
 
-    def deduct(self, rules: CreditRules, unit: str, finding_id: str, kind: str,
-               severity: str, found_at: datetime) -> bool:
+    def deduct(
+        self,
+        rules: CreditRules,
+        unit: str,
+        finding_id: str,
+        kind: str,
+        severity: str,
+        found_at: datetime,
+    ) -> bool:
         """Deducts the table's points for a finding, once; False if it was deducted before."""
         if finding_id in self.records or finding_id in self.restored_ids:
             return False
@@ -57,10 +64,17 @@ class CreditLedger(Aggregate):
         score = max(self.score - points, 0)
         tier = rules.display.tier(severity)
         self._deducted(
-            unit=unit, company_uscc=self.company_uscc, finding_id=finding_id, kind=kind,
-            severity=severity, points=points, score_after=score,
-            grade_after=rules.grades.grade(score), table_version=rules.deductions.version,
-            legal_basis=rules.deductions.legal_basis, found_at=found_at,
+            unit=unit,
+            company_uscc=self.company_uscc,
+            finding_id=finding_id,
+            kind=kind,
+            severity=severity,
+            points=points,
+            score_after=score,
+            grade_after=rules.grades.grade(score),
+            table_version=rules.deductions.version,
+            legal_basis=rules.deductions.legal_basis,
+            found_at=found_at,
             published=tier.published,
             repair_from=add_months_at(found_at, tier.minimum_months),
             display_until=add_months_at(found_at, tier.maximum_months),
@@ -68,16 +82,34 @@ class CreditLedger(Aggregate):
         return True
 
     @event(Deducted)
-    def _deducted(self, unit: str, company_uscc: str, finding_id: str, kind: str,
-                  severity: str, points: int, score_after: int, grade_after: str,
-                  table_version: str, legal_basis: str, found_at: datetime, published: bool,
-                  repair_from: datetime, display_until: datetime) -> None:
+    def _deducted(
+        self,
+        unit: str,
+        company_uscc: str,
+        finding_id: str,
+        kind: str,
+        severity: str,
+        points: int,
+        score_after: int,
+        grade_after: str,
+        table_version: str,
+        legal_basis: str,
+        found_at: datetime,
+        published: bool,
+        repair_from: datetime,
+        display_until: datetime,
+    ) -> None:
         self.score = score_after
         if unit not in self.units:
             self.units.append(unit)
         self.records[finding_id] = {
-            "unit": unit, "kind": kind, "severity": severity, "points": points,
-            "found_at": found_at, "repair_from": repair_from, "display_until": display_until,
+            "unit": unit,
+            "kind": kind,
+            "severity": severity,
+            "points": points,
+            "found_at": found_at,
+            "repair_from": repair_from,
+            "display_until": display_until,
             "rectified": False,
         }
 
@@ -125,13 +157,27 @@ class CreditLedger(Aggregate):
     def _restore(self, rules: CreditRules, finding_id: str, reason: str) -> None:
         record = self.records[finding_id]
         score = min(self.score + record["points"], 100)
-        self._restored(unit=record["unit"], company_uscc=self.company_uscc,
-                       finding_id=finding_id, points=record["points"], score_after=score,
-                       grade_after=rules.grades.grade(score), reason=reason)
+        self._restored(
+            unit=record["unit"],
+            company_uscc=self.company_uscc,
+            finding_id=finding_id,
+            points=record["points"],
+            score_after=score,
+            grade_after=rules.grades.grade(score),
+            reason=reason,
+        )
 
     @event(Restored)
-    def _restored(self, unit: str, company_uscc: str, finding_id: str, points: int,
-                  score_after: int, grade_after: str, reason: str) -> None:
+    def _restored(
+        self,
+        unit: str,
+        company_uscc: str,
+        finding_id: str,
+        points: int,
+        score_after: int,
+        grade_after: str,
+        reason: str,
+    ) -> None:
         self.score = score_after
         self.records.pop(finding_id, None)
         self.restored_ids.append(finding_id)
@@ -149,8 +195,11 @@ class CreditLedger(Aggregate):
             return False
         rule = rules.dishonesty
         since = now - timedelta(days=rule.within_days)
-        serious = sum(1 for r in self.records.values()
-                      if r["severity"] == "serious" and r["found_at"] >= since)
+        serious = sum(
+            1
+            for r in self.records.values()
+            if r["severity"] == "serious" and r["found_at"] >= since
+        )
         reasons = []
         if self.score < rule.score_below:
             reasons.append(f"score {self.score} below {rule.score_below}")
@@ -158,11 +207,17 @@ class CreditLedger(Aggregate):
             reasons.append(f"{serious} serious findings within {rule.within_days} days")
         if not reasons:
             return False
-        self._listed(unit=unit, company_uscc=self.company_uscc, score=self.score,
-                     serious_findings=serious, reason="; ".join(reasons))
+        self._listed(
+            unit=unit,
+            company_uscc=self.company_uscc,
+            score=self.score,
+            serious_findings=serious,
+            reason="; ".join(reasons),
+        )
         return True
 
     @event(SeriousDishonestyListed)
-    def _listed(self, unit: str, company_uscc: str, score: int, serious_findings: int,
-                reason: str) -> None:
+    def _listed(
+        self, unit: str, company_uscc: str, score: int, serious_findings: int, reason: str
+    ) -> None:
         self.listed = True

@@ -81,41 +81,93 @@ class Penalty(Aggregate):
             state.setdefault("repair_from", None)
 
     @classmethod
-    def impose(cls, periods: DisplayPeriods, *, decision_number: str, party_name: str,
-               party_uscc: str, violation_kind: str, facts: str, legal_basis: str,
-               penalty_types: list[str], content: str, fine_fen: int, confiscated_fen: int,
-               decision_date: date, valid_until: date, severity: str, authority_name: str,
-               authority_uscc: str, unit: str, remarks: str) -> Penalty:
+    def impose(
+        cls,
+        periods: DisplayPeriods,
+        *,
+        decision_number: str,
+        party_name: str,
+        party_uscc: str,
+        violation_kind: str,
+        facts: str,
+        legal_basis: str,
+        penalty_types: list[str],
+        content: str,
+        fine_fen: int,
+        confiscated_fen: int,
+        decision_date: date,
+        valid_until: date,
+        severity: str,
+        authority_name: str,
+        authority_uscc: str,
+        unit: str,
+        remarks: str,
+    ) -> Penalty:
         """The decision with its display periods, by its tier (DOMAIN.md §6)."""
         if not company_kind(violation_kind):
-            raise RuleViolated(f"{violation_kind[:8]} is not a company's violation",
-                               "违法行为类型须为物业服务企业的违法行为（问题清单A至D类）")
+            raise RuleViolated(
+                f"{violation_kind[:8]} is not a company's violation",
+                "违法行为类型须为物业服务企业的违法行为（问题清单A至D类）",
+            )
         if valid_until < decision_date:
-            raise RuleViolated("the decision cannot lose effect before it is made",
-                               "处罚有效期不能早于处罚决定日期")
+            raise RuleViolated(
+                "the decision cannot lose effect before it is made",
+                "处罚有效期不能早于处罚决定日期",
+            )
         shown, until, repair = cls._periods(periods, severity, decision_date)
-        return cls(decision_number=decision_number, party_name=party_name,
-                   party_uscc=party_uscc, violation_kind=violation_kind, facts=facts,
-                   legal_basis=legal_basis, penalty_types=penalty_types, content=content,
-                   fine_fen=fine_fen, confiscated_fen=confiscated_fen,
-                   decision_date=decision_date, display_until=until if shown else None,
-                   authority_name=authority_name, authority_uscc=authority_uscc, unit=unit,
-                   remarks=remarks, severity=severity, valid_until=valid_until,
-                   repair_from=repair if shown else None)
+        return cls(
+            decision_number=decision_number,
+            party_name=party_name,
+            party_uscc=party_uscc,
+            violation_kind=violation_kind,
+            facts=facts,
+            legal_basis=legal_basis,
+            penalty_types=penalty_types,
+            content=content,
+            fine_fen=fine_fen,
+            confiscated_fen=confiscated_fen,
+            decision_date=decision_date,
+            display_until=until if shown else None,
+            authority_name=authority_name,
+            authority_uscc=authority_uscc,
+            unit=unit,
+            remarks=remarks,
+            severity=severity,
+            valid_until=valid_until,
+            repair_from=repair if shown else None,
+        )
 
     @staticmethod
-    def _periods(periods: DisplayPeriods, severity: str,
-                 decided: date) -> tuple[bool, date, date]:
-        return (periods.published(severity), periods.display_until(severity, decided),
-                periods.repair_from(severity, decided))
+    def _periods(periods: DisplayPeriods, severity: str, decided: date) -> tuple[bool, date, date]:
+        return (
+            periods.published(severity),
+            periods.display_until(severity, decided),
+            periods.repair_from(severity, decided),
+        )
 
     @event(Imposed)
-    def __init__(self, decision_number: str, party_name: str, party_uscc: str,
-                 violation_kind: str, facts: str, legal_basis: str, penalty_types: list[str],
-                 content: str, fine_fen: int, confiscated_fen: int, decision_date: date,
-                 display_until: date | None, authority_name: str, authority_uscc: str,
-                 unit: str, remarks: str, severity: str | None, valid_until: date | None,
-                 repair_from: date | None) -> None:
+    def __init__(
+        self,
+        decision_number: str,
+        party_name: str,
+        party_uscc: str,
+        violation_kind: str,
+        facts: str,
+        legal_basis: str,
+        penalty_types: list[str],
+        content: str,
+        fine_fen: int,
+        confiscated_fen: int,
+        decision_date: date,
+        display_until: date | None,
+        authority_name: str,
+        authority_uscc: str,
+        unit: str,
+        remarks: str,
+        severity: str | None,
+        valid_until: date | None,
+        repair_from: date | None,
+    ) -> None:
         self.decision_number = decision_number
         self.party_uscc = party_uscc
         self.unit = unit
@@ -143,28 +195,47 @@ class Penalty(Aggregate):
         reason: str
         classified_on: date
 
-    def classify(self, periods: DisplayPeriods, severity: str, valid_until: date,
-                 reason: str, today: date) -> None:
+    def classify(
+        self, periods: DisplayPeriods, severity: str, valid_until: date, reason: str, today: date
+    ) -> None:
         if self.revoked:
-            raise RuleViolated(f"penalty {self.decision_number} is revoked",
-                               f"处罚决定 {self.decision_number} 已撤销，不能再定级")
+            raise RuleViolated(
+                f"penalty {self.decision_number} is revoked",
+                f"处罚决定 {self.decision_number} 已撤销，不能再定级",
+            )
         if valid_until < self.decision_date:
-            raise RuleViolated("the decision cannot lose effect before it is made",
-                               "处罚有效期不能早于处罚决定日期")
+            raise RuleViolated(
+                "the decision cannot lose effect before it is made",
+                "处罚有效期不能早于处罚决定日期",
+            )
         if (severity, valid_until) == (self.severity, self.valid_until):
-            raise RuleViolated("the penalty has this tier and validity already",
-                               "该处罚决定已是此等级和有效期")
+            raise RuleViolated(
+                "the penalty has this tier and validity already", "该处罚决定已是此等级和有效期"
+            )
         shown, until, repair = self._periods(periods, severity, self.decision_date)
-        self._classified(decision_number=self.decision_number, unit=self.unit,
-                         severity=severity, valid_until=valid_until,
-                         display_until=until if shown else None,
-                         repair_from=repair if shown else None, reason=reason,
-                         classified_on=today)
+        self._classified(
+            decision_number=self.decision_number,
+            unit=self.unit,
+            severity=severity,
+            valid_until=valid_until,
+            display_until=until if shown else None,
+            repair_from=repair if shown else None,
+            reason=reason,
+            classified_on=today,
+        )
 
     @event(Classified)
-    def _classified(self, decision_number: str, unit: str, severity: str, valid_until: date,
-                    display_until: date | None, repair_from: date | None, reason: str,
-                    classified_on: date) -> None:
+    def _classified(
+        self,
+        decision_number: str,
+        unit: str,
+        severity: str,
+        valid_until: date,
+        display_until: date | None,
+        repair_from: date | None,
+        reason: str,
+        classified_on: date,
+    ) -> None:
         self.severity = severity
         self.valid_until = valid_until
         self.display_until = display_until
@@ -181,15 +252,29 @@ class Penalty(Aggregate):
     def revoke(self, reason: str, today: date, calendar: WorkCalendar = CHINA) -> date:
         """Revokes the decision; returns the day its publication must be withdrawn by."""
         if self.revoked:
-            raise RuleViolated(f"penalty {self.decision_number} is revoked already",
-                               f"处罚决定 {self.decision_number} 已撤销")
+            raise RuleViolated(
+                f"penalty {self.decision_number} is revoked already",
+                f"处罚决定 {self.decision_number} 已撤销",
+            )
         withdraw_by = calendar.add_working_days(today, WITHDRAWAL_WORKING_DAYS)
-        self._revoked(decision_number=self.decision_number, party_uscc=self.party_uscc,
-                      unit=self.unit, reason=reason, revoked_on=today,
-                      withdraw_by=withdraw_by)
+        self._revoked(
+            decision_number=self.decision_number,
+            party_uscc=self.party_uscc,
+            unit=self.unit,
+            reason=reason,
+            revoked_on=today,
+            withdraw_by=withdraw_by,
+        )
         return withdraw_by
 
     @event(Revoked)
-    def _revoked(self, decision_number: str, party_uscc: str, unit: str, reason: str,
-                 revoked_on: date, withdraw_by: date) -> None:
+    def _revoked(
+        self,
+        decision_number: str,
+        party_uscc: str,
+        unit: str,
+        reason: str,
+        revoked_on: date,
+        withdraw_by: date,
+    ) -> None:
         self.revoked = True

@@ -21,8 +21,15 @@ class SpotCheckResult(Aggregate):
         finding_kinds: list[str]
 
     @event(Noted)
-    def __init__(self, spot_check_id: str, company_uscc: str, community_code: str, unit: str,
-                 inspected_at: datetime, finding_kinds: list[str]) -> None:
+    def __init__(
+        self,
+        spot_check_id: str,
+        company_uscc: str,
+        community_code: str,
+        unit: str,
+        inspected_at: datetime,
+        finding_kinds: list[str],
+    ) -> None:
         self.spot_check_id = spot_check_id
         self.company_uscc = company_uscc
         self.unit = unit

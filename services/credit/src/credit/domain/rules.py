@@ -68,8 +68,9 @@ def add_months_at(instant: datetime, months: int) -> datetime:
 
 class UnknownTier(RuleViolated):
     def __init__(self, tier: str) -> None:
-        super().__init__(f"unknown tier {tier[:20]!r}: one of {', '.join(TIERS)}",
-                         "处罚等级须为轻微、一般或严重")
+        super().__init__(
+            f"unknown tier {tier[:20]!r}: one of {', '.join(TIERS)}", "处罚等级须为轻微、一般或严重"
+        )
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ DEFAULT_RULES = CreditRules(
         # The plan orders the deduction (三: 对不良行为予以信用扣分; 附件1 #22: 信用减分) but
         # sets no points: the table is the bureau's, modelled on Beijing's (DOMAIN.md §6).
         legal_basis=f"{plan('三（责任分工）、附件1第22项')}；"
-                    + local("扣分分值（未找到福建省标准，参照北京市记分做法设置，DOMAIN.md §6）"),
+        + local("扣分分值（未找到福建省标准，参照北京市记分做法设置，DOMAIN.md §6）"),
     ),
     grades=GradeBands(
         version="putian-grades-2023.1",
@@ -156,13 +157,14 @@ DEFAULT_RULES = CreditRules(
             "serious": TierPeriods(published=True, minimum_months=12, maximum_months=36),
         },
         source="DOMAIN.md §6（信用修复管理办法，2026年4月1日施行）；"
-               f"期间按{CIVIL_CODE_ART_202}计算；"
-               + local("轻微失信扣分3个月后恢复"),
+        f"期间按{CIVIL_CODE_ART_202}计算；" + local("轻微失信扣分3个月后恢复"),
     ),
     # The plan has DRC push companies "依法列入严重失信惩戒对象名单" (三): the thresholds that
     # propose a listing here are the bureau's own.
     dishonesty=DishonestyRule(
-        score_below=60, serious_findings=2, within_days=365,
+        score_below=60,
+        serious_findings=2,
+        within_days=365,
         source=f"{plan('三（责任分工）')}；" + local("提请列入严重失信主体名单的分数和次数条件"),
     ),
 )

@@ -18,21 +18,41 @@ LEDGER = "credit.ledger"
 
 def subscriptions(app: CreditApplication) -> list[Subscription]:
     def on_violation(event: ViolationFoundV1, delivery: DeliveryRef) -> bool:
-        return app.apply_finding(str(event.aggregate_id), event.company_uscc, event.unit,
-                                 event.kind, event.severity, event.found_at, delivery)
+        return app.apply_finding(
+            str(event.aggregate_id),
+            event.company_uscc,
+            event.unit,
+            event.kind,
+            event.severity,
+            event.found_at,
+            delivery,
+        )
 
     def on_rectified(event: RectificationVerifiedV1, delivery: DeliveryRef) -> bool:
-        return app.apply_rectification(str(event.aggregate_id), event.company_uscc,
-                                       event.verified_at, delivery)
+        return app.apply_rectification(
+            str(event.aggregate_id), event.company_uscc, event.verified_at, delivery
+        )
 
     def on_spot_check(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
         failed = [item.item for item in event.checklist if not item.passed]
-        return app.note_spot_check(str(event.aggregate_id), event.company_uscc,
-                                   event.community_code, event.unit, event.inspected_at,
-                                   failed, delivery)
+        return app.note_spot_check(
+            str(event.aggregate_id),
+            event.company_uscc,
+            event.community_code,
+            event.unit,
+            event.inspected_at,
+            failed,
+            delivery,
+        )
 
-    return [Subscription(LEDGER, INSPECTION_EVENTS, {
-        ViolationFoundV1: on_violation,
-        RectificationVerifiedV1: on_rectified,
-        SpotCheckDoneV1: on_spot_check,
-    })]
+    return [
+        Subscription(
+            LEDGER,
+            INSPECTION_EVENTS,
+            {
+                ViolationFoundV1: on_violation,
+                RectificationVerifiedV1: on_rectified,
+                SpotCheckDoneV1: on_spot_check,
+            },
+        )
+    ]

@@ -27,8 +27,10 @@ from pubrev_contracts.units import CITY
 def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:
     content = DisclosureContent.from_state(content_state)
     return DisclosureFiguresV1(
-        income=[IncomeLineV1.model_validate({"source": i.source, "amount_fen": i.amount_fen})
-                for i in content.income],
+        income=[
+            IncomeLineV1.model_validate({"source": i.source, "amount_fen": i.amount_fen})
+            for i in content.income
+        ],
         income_total_fen=content.income_total_fen,
         operating_cost_fen=content.operating_cost_fen or 0,
         expenditure_total_fen=content.expenditure_total_fen,
@@ -49,52 +51,89 @@ def to_contract(event: Any) -> ContractEvent | None:
     }
     if isinstance(event, PropertyCompany.Registered):
         return PropertyCompanyRegisteredV1(
-            **base, unit=CITY, uscc=event.uscc, name=event.name, source=event.source,
+            **base,
+            unit=CITY,
+            uscc=event.uscc,
+            name=event.name,
+            source=event.source,
             uscc_flagged=event.uscc_flagged,
         )
     if isinstance(event, Community.CompanyChanged):
         return PropertyCompanyChangedV1(
-            **base, unit=event.unit, community_code=event.code,
-            previous_company_uscc=event.previous_uscc, company_uscc=event.new_uscc,
-            company_name=event.new_company_name, effective_date=event.effective_date,
+            **base,
+            unit=event.unit,
+            community_code=event.code,
+            previous_company_uscc=event.previous_uscc,
+            company_uscc=event.new_uscc,
+            company_name=event.new_company_name,
+            effective_date=event.effective_date,
             reason=event.reason,
         )
     if isinstance(event, Community.DisclosureOverdue):
         return DisclosureOverdueV1(
-            **base, unit=event.unit, community_code=event.code,
-            company_uscc=event.company_uscc, year=event.year, quarter=event.quarter,
+            **base,
+            unit=event.unit,
+            community_code=event.code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            quarter=event.quarter,
         )
     if isinstance(event, Disclosure.AuditRequested):
         return AuditRequestedV1(
-            **base, unit=event.unit, community_code=event.community_code,
-            company_uscc=event.company_uscc, year=event.year, quarter=event.quarter,
-            requester=event.requester, owners_count=event.owners_count,
-            household_count=event.household_count, reason=event.reason,
+            **base,
+            unit=event.unit,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            quarter=event.quarter,
+            requester=event.requester,
+            owners_count=event.owners_count,
+            household_count=event.household_count,
+            reason=event.reason,
         )
     if isinstance(event, Community.Registered):
         return CommunityRegisteredV1(
-            **base, unit=event.unit, community_code=event.code, name=event.name,
-            address=event.address, division_code=event.division_code, township=event.township,
-            company_uscc=event.company_uscc, company_name=event.company_name,
+            **base,
+            unit=event.unit,
+            community_code=event.code,
+            name=event.name,
+            address=event.address,
+            division_code=event.division_code,
+            township=event.township,
+            company_uscc=event.company_uscc,
+            company_name=event.company_name,
             signboard_at_main_entrance=event.signboard_at_main_entrance,
-            elevator_count=event.elevator_count, barrier_gate_count=event.barrier_gate_count,
-            has_leasable_space=event.has_leasable_space, household_count=event.household_count,
+            elevator_count=event.elevator_count,
+            barrier_gate_count=event.barrier_gate_count,
+            has_leasable_space=event.has_leasable_space,
+            household_count=event.household_count,
         )
     if isinstance(event, Disclosure.Filed):
         return DisclosureFiledV1(
-            **base, unit=event.unit, community_id=event.community_id,
-            community_code=event.community_code, company_uscc=event.company_uscc,
-            year=event.year, quarter=event.quarter, figures=figures(event.content),
+            **base,
+            unit=event.unit,
+            community_id=event.community_id,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            quarter=event.quarter,
+            figures=figures(event.content),
             late=event.late,
             zero_revenue=DisclosureContent.from_state(event.content).zero_revenue,
         )
     if isinstance(event, Disclosure.Amended):
         return DisclosureAmendedV1(
-            **base, unit=event.unit, community_id=event.community_id,
-            community_code=event.community_code, company_uscc=event.company_uscc,
-            year=event.year, quarter=event.quarter, revision=event.revision,
-            reason=event.reason, figures=figures(event.content), late=event.late,
+            **base,
+            unit=event.unit,
+            community_id=event.community_id,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            quarter=event.quarter,
+            revision=event.revision,
+            reason=event.reason,
+            figures=figures(event.content),
+            late=event.late,
             zero_revenue=DisclosureContent.from_state(event.content).zero_revenue,
         )
     return None
-

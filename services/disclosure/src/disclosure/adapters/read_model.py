@@ -53,34 +53,60 @@ class DisclosureProjection:
             cur.execute(
                 "INSERT INTO rm_communities VALUES (%s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (code) DO NOTHING",
-                (event.code, event.originator_id, event.unit, event.company_uscc,
-                 event.household_count, event.registered_at),
+                (
+                    event.code,
+                    event.originator_id,
+                    event.unit,
+                    event.company_uscc,
+                    event.household_count,
+                    event.registered_at,
+                ),
             )
         elif isinstance(event, Community.CompanyChanged):
-            cur.execute("UPDATE rm_communities SET company_uscc = %s WHERE code = %s",
-                        (event.new_uscc, event.code))
+            cur.execute(
+                "UPDATE rm_communities SET company_uscc = %s WHERE code = %s",
+                (event.new_uscc, event.code),
+            )
         elif isinstance(event, Disclosure.Filed):
             content = DisclosureContent.from_state(event.content)
             cur.execute(
                 "INSERT INTO rm_disclosures VALUES "
                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
                 "ON CONFLICT (disclosure_id) DO NOTHING",
-                (event.originator_id, event.originator_version, event.community_code,
-                 event.unit, event.company_uscc, event.year, event.quarter,
-                 content.income_total_fen, content.surplus_fen, event.late,
-                 content.zero_revenue, event.filed_at),
+                (
+                    event.originator_id,
+                    event.originator_version,
+                    event.community_code,
+                    event.unit,
+                    event.company_uscc,
+                    event.year,
+                    event.quarter,
+                    content.income_total_fen,
+                    content.surplus_fen,
+                    event.late,
+                    content.zero_revenue,
+                    event.filed_at,
+                ),
             )
         elif isinstance(event, Disclosure.Amended):
             content = DisclosureContent.from_state(event.content)
             cur.execute(
                 "UPDATE rm_disclosures SET version = %s, revision = %s, income_total_fen = %s,"
                 " surplus_fen = %s, zero_revenue = %s WHERE disclosure_id = %s",
-                (event.originator_version, event.revision, content.income_total_fen,
-                 content.surplus_fen, content.zero_revenue, event.originator_id),
+                (
+                    event.originator_version,
+                    event.revision,
+                    content.income_total_fen,
+                    content.surplus_fen,
+                    content.zero_revenue,
+                    event.originator_id,
+                ),
             )
         elif isinstance(event, Disclosure.AuditRequested):
-            cur.execute("UPDATE rm_disclosures SET version = %s WHERE disclosure_id = %s",
-                        (event.originator_version, event.originator_id))
+            cur.execute(
+                "UPDATE rm_disclosures SET version = %s WHERE disclosure_id = %s",
+                (event.originator_version, event.originator_id),
+            )
 
 
 class PostgresDisclosureReadModel:
@@ -104,15 +130,27 @@ class PostgresDisclosureReadModel:
             " AND (lpad(year::text, 4, '0') || quarter::text || ':' || community_code) > %s"
             " ORDER BY year, quarter, community_code LIMIT %s"
         )
-        params = (list(query.units), query.year, query.quarter, query.quarter,
-                  query.company_uscc, query.company_uscc, query.community_code,
-                  query.community_code, query.after, query.limit + 1)
+        params = (
+            list(query.units),
+            query.year,
+            query.quarter,
+            query.quarter,
+            query.company_uscc,
+            query.company_uscc,
+            query.community_code,
+            query.community_code,
+            query.after,
+            query.limit + 1,
+        )
         with self.pool.connection() as conn:
             rows = conn.execute(sql, params).fetchall()
         items = [DisclosureRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]
         more = len(rows) > query.limit
-        token = _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code) \
-            if more and items else ""
+        token = (
+            _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code)
+            if more and items
+            else ""
+        )
         return items, token
 
     def unit_counts(
@@ -139,9 +177,7 @@ class PostgresDisclosureReadModel:
         return [r[0] for r in rows]
 
 
-def make_projector(
-    recorder: Any, decode: Any, pool: ConnectionPool
-) -> Projector:
+def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:
     return Projector(DisclosureProjection(), recorder, decode, pool)
 
 

@@ -37,18 +37,36 @@ class InMemoryDisclosureReadModel:
         elif isinstance(event, Disclosure.Filed):
             content = DisclosureContent.from_state(event.content)
             self.disclosures[str(event.originator_id)] = DisclosureRow(
-                str(event.originator_id), event.originator_version, event.community_code,
-                event.unit, event.company_uscc, event.year, event.quarter,
-                content.income_total_fen, content.surplus_fen, event.late,
-                content.zero_revenue, event.filed_at, 0,
+                str(event.originator_id),
+                event.originator_version,
+                event.community_code,
+                event.unit,
+                event.company_uscc,
+                event.year,
+                event.quarter,
+                content.income_total_fen,
+                content.surplus_fen,
+                event.late,
+                content.zero_revenue,
+                event.filed_at,
+                0,
             )
         elif isinstance(event, Disclosure.Amended):
             content = DisclosureContent.from_state(event.content)
             old = self.disclosures[str(event.originator_id)]
             self.disclosures[old.disclosure_id] = DisclosureRow(
-                old.disclosure_id, event.originator_version, old.community_code, old.unit,
-                old.company_uscc, old.year, old.quarter, content.income_total_fen,
-                content.surplus_fen, old.late, content.zero_revenue, old.filed_at,
+                old.disclosure_id,
+                event.originator_version,
+                old.community_code,
+                old.unit,
+                old.company_uscc,
+                old.year,
+                old.quarter,
+                content.income_total_fen,
+                content.surplus_fen,
+                old.late,
+                content.zero_revenue,
+                old.filed_at,
                 event.revision,
             )
 
@@ -59,11 +77,16 @@ class InMemoryDisclosureReadModel:
             return f"{r.year:04d}{r.quarter}:{r.community_code}"
 
         rows = sorted(
-            (r for r in self.disclosures.values()
-             if r.unit in query.units and r.year == query.year
-             and query.quarter in (0, r.quarter)
-             and query.company_uscc in ("", r.company_uscc)
-             and query.community_code in ("", r.community_code) and key(r) > query.after),
+            (
+                r
+                for r in self.disclosures.values()
+                if r.unit in query.units
+                and r.year == query.year
+                and query.quarter in (0, r.quarter)
+                and query.company_uscc in ("", r.company_uscc)
+                and query.community_code in ("", r.community_code)
+                and key(r) > query.after
+            ),
             key=key,
         )
         page = rows[: query.limit]
@@ -73,15 +96,22 @@ class InMemoryDisclosureReadModel:
         self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
     ) -> list[UnitCounts]:
         self.catch_up()
-        filed = {(r.community_code): r for r in self.disclosures.values()
-                 if (r.year, r.quarter) == (year, quarter)}
+        filed = {
+            (r.community_code): r
+            for r in self.disclosures.values()
+            if (r.year, r.quarter) == (year, quarter)
+        }
         counts = []
         for unit in units:
-            codes = [c for c, (u, at) in self.communities.items()
-                     if u == unit and at < registered_before]
+            codes = [
+                c for c, (u, at) in self.communities.items() if u == unit and at < registered_before
+            ]
             rows = [filed[c] for c in codes if c in filed]
-            counts.append(UnitCounts(unit, len(codes), sum(not r.late for r in rows),
-                                     sum(r.late for r in rows)))
+            counts.append(
+                UnitCounts(
+                    unit, len(codes), sum(not r.late for r in rows), sum(r.late for r in rows)
+                )
+            )
         return counts
 
     def community_codes(self, registered_before: datetime) -> list[str]:

@@ -74,45 +74,81 @@ _OWN = (
 )
 _PUBLIC = Grant(Agency.PUBLIC, (), (Scope.PUBLISHED,))
 
-POLICY = Policy("disclosure", [
-    Rule("RegisterCompany", (Grant(Agency.PROPERTY_BUREAU, WRITERS, (Scope.CITY,)),),
-         "registers a company by USCC: the city's bureau, as a company serves several units"),
-    Rule("RegisterCommunity", (_BUREAU_WRITES,),
-         "registers a community under its unit: that unit's bureau, the city any (§1–2)"),
-    Rule("ChangePropertyCompany", (_BUREAU_WRITES,),
-         "records a handover: the bureau of the community's unit, the city any (§1–2)"),
-    Rule("FileDisclosure", (
-        Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
-         "files a quarter: the company in charge on its last day (民法典 Art. 943), or the "
-         "unit's bureau entering what the company reported to it (plan 四（二）)"),
-    Rule("AmendDisclosure", (
-        Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
-         "corrects a filing: its company, or the unit's bureau entering the correction it "
-         "received"),
-    Rule("RequestAudit", (
-        Grant(Agency.OWNERS_COMMITTEE, (), (Scope.OWN_COMMUNITY,)),
-        Grant(Agency.OWNERS, (), (Scope.OWN_COMMUNITY,)), _BUREAU_WRITES),
-         "asks for a third-party audit: the community's owners' committee or owners, each as "
-         "what it is (§3), or the unit's bureau recording a request it received"),
-    Rule("CloseQuarter", (
-        _BUREAU_WRITES, Grant(Agency.OPERATOR, ("scheduler",), (Scope.CITY,))),
-         "marks missing filings overdue after the deadline: the bureau for its unit (the "
-         "city all), and the hourly sweep as the operator's scheduler"),
-    Rule("GetDisclosure", (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN, _PUBLIC),
-         "reads a filing: its unit's supervisors and joint checkers, its company, its "
-         "community's owners; the public the current version without the contact",
-         limited=True),
-    Rule("ListDisclosures", (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN, _PUBLIC),
-         "lists filings, filtered to the caller's scope (unit, own USCC, own community); "
-         "filed disclosures are posted by law, so the public may list them", limited=True),
-    Rule("GetDisclosureRate", _SUPERVISORS,
-         "a unit's disclosure rate (plan 一: target 100%) measures its supervisors' work: "
-         "the bureau, township and discipline office of the unit (the city all)"),
-    Rule("GetHistory", (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
-         "the whole log: the auditor only; one record's history follows its read rule"),
-    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
-    *admin_rules(),
-])
+POLICY = Policy(
+    "disclosure",
+    [
+        Rule(
+            "RegisterCompany",
+            (Grant(Agency.PROPERTY_BUREAU, WRITERS, (Scope.CITY,)),),
+            "registers a company by USCC: the city's bureau, as a company serves several units",
+        ),
+        Rule(
+            "RegisterCommunity",
+            (_BUREAU_WRITES,),
+            "registers a community under its unit: that unit's bureau, the city any (§1–2)",
+        ),
+        Rule(
+            "ChangePropertyCompany",
+            (_BUREAU_WRITES,),
+            "records a handover: the bureau of the community's unit, the city any (§1–2)",
+        ),
+        Rule(
+            "FileDisclosure",
+            (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
+            "files a quarter: the company in charge on its last day (民法典 Art. 943), or the "
+            "unit's bureau entering what the company reported to it (plan 四（二）)",
+        ),
+        Rule(
+            "AmendDisclosure",
+            (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
+            "corrects a filing: its company, or the unit's bureau entering the correction it "
+            "received",
+        ),
+        Rule(
+            "RequestAudit",
+            (
+                Grant(Agency.OWNERS_COMMITTEE, (), (Scope.OWN_COMMUNITY,)),
+                Grant(Agency.OWNERS, (), (Scope.OWN_COMMUNITY,)),
+                _BUREAU_WRITES,
+            ),
+            "asks for a third-party audit: the community's owners' committee or owners, each as "
+            "what it is (§3), or the unit's bureau recording a request it received",
+        ),
+        Rule(
+            "CloseQuarter",
+            (_BUREAU_WRITES, Grant(Agency.OPERATOR, ("scheduler",), (Scope.CITY,))),
+            "marks missing filings overdue after the deadline: the bureau for its unit (the "
+            "city all), and the hourly sweep as the operator's scheduler",
+        ),
+        Rule(
+            "GetDisclosure",
+            (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN, _PUBLIC),
+            "reads a filing: its unit's supervisors and joint checkers, its company, its "
+            "community's owners; the public the current version without the contact",
+            limited=True,
+        ),
+        Rule(
+            "ListDisclosures",
+            (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN, _PUBLIC),
+            "lists filings, filtered to the caller's scope (unit, own USCC, own community); "
+            "filed disclosures are posted by law, so the public may list them",
+            limited=True,
+        ),
+        Rule(
+            "GetDisclosureRate",
+            _SUPERVISORS,
+            "a unit's disclosure rate (plan 一: target 100%) measures its supervisors' work: "
+            "the bureau, township and discipline office of the unit (the city all)",
+        ),
+        Rule(
+            "GetHistory",
+            (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
+            "the whole log: the auditor only; one record's history follows its read rule",
+        ),
+        # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+        *admin_rules(),
+    ],
+)
 
 
 # -- the facts each record is judged on ----------------------------------------------------
@@ -121,8 +157,12 @@ POLICY = Policy("disclosure", [
 def disclosure_facts(disclosure: Disclosure, current: bool = True) -> Resource:
     """A disclosure's facts. Only its current version is published (posted by law); an
     earlier version, like the history, is the audit trail."""
-    return Resource(unit=disclosure.unit, company=disclosure.company_uscc,
-                    community=disclosure.community_code, published=current)
+    return Resource(
+        unit=disclosure.unit,
+        company=disclosure.company_uscc,
+        community=disclosure.community_code,
+        published=current,
+    )
 
 
 def community_facts(community: Community) -> Resource:
@@ -160,8 +200,9 @@ class Filter:
 
     @property
     def resource(self) -> Resource:
-        return Resource(unit=self.unit, company=self.company, community=self.community,
-                        published=self.published)
+        return Resource(
+            unit=self.unit, company=self.company, community=self.community, published=self.published
+        )
 
 
 def _narrowed(grant: Grant, identity: Identity, asked: Filter, city: str) -> Filter:
@@ -180,8 +221,7 @@ def _narrowed(grant: Grant, identity: Identity, asked: Filter, city: str) -> Fil
     return narrowed
 
 
-def authorize_list(rpc: str, identity: Identity, grants: Sequence[Grant],
-                   asked: Filter) -> Filter:
+def authorize_list(rpc: str, identity: Identity, grants: Sequence[Grant], asked: Filter) -> Filter:
     """Authorizes a list (for a caller admitted with `grants`) on the filter it asks for,
     forced into the caller's scope: the first grant under which the narrowed filter holds
     decides it, and the list then returns only rows matching that filter. PermissionDenied
@@ -198,7 +238,9 @@ def authorize_list(rpc: str, identity: Identity, grants: Sequence[Grant],
 # -- what the policy's rows cannot say -----------------------------------------------------
 
 AUDIT_REQUESTER: dict[str, str] = {
-    Agency.OWNERS_COMMITTEE: "owners_committee", Agency.OWNERS: "owners"}
+    Agency.OWNERS_COMMITTEE: "owners_committee",
+    Agency.OWNERS: "owners",
+}
 """The requester kind each owners' identity is; the bureau records either kind."""
 
 

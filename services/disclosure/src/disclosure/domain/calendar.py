@@ -78,8 +78,7 @@ class Quarter:
     def nominal_deadline(self) -> datetime:
         """00:00 after the nominal deadline day: a deadline only ever moves later, so any
         instant before this one is before the deadline, whatever the holidays."""
-        return datetime.combine(self.nominal_deadline_day + timedelta(days=1), time(0),
-                                SHANGHAI)
+        return datetime.combine(self.nominal_deadline_day + timedelta(days=1), time(0), SHANGHAI)
 
     def is_late(self, filed_at: datetime) -> bool:
         # Before the nominal day's end nothing is late, and the calendar is not asked: a

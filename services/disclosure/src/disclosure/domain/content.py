@@ -93,31 +93,46 @@ class DisclosureContent:
         """Each amount and the totals under their ceilings (rules.amount_cap_source)."""
         found: list[FieldViolation] = []
         amounts = [(f"income[{n}].amount_fen", i.amount_fen) for n, i in enumerate(self.income)]
-        amounts += [(f"expenditure[{n}].amount_fen", e.amount_fen)
-                    for n, e in enumerate(self.expenditure)]
-        amounts += [(name, value) for name, value in (
-            ("operating_cost_fen", self.operating_cost_fen),
-            ("owners_share_fen", self.owners_share_fen),
-            ("company_share_fen", self.company_share_fen),
-            ("transferred_to_maintenance_fund_fen", self.transferred_to_maintenance_fund_fen),
-        ) if value is not None]
+        amounts += [
+            (f"expenditure[{n}].amount_fen", e.amount_fen) for n, e in enumerate(self.expenditure)
+        ]
+        amounts += [
+            (name, value)
+            for name, value in (
+                ("operating_cost_fen", self.operating_cost_fen),
+                ("owners_share_fen", self.owners_share_fen),
+                ("company_share_fen", self.company_share_fen),
+                ("transferred_to_maintenance_fund_fen", self.transferred_to_maintenance_fund_fen),
+            )
+            if value is not None
+        ]
         cap = rules.max_item_fen
         for field, value in amounts:
             if value > cap:
-                found.append(FieldViolation(
-                    f"{prefix}.{field}", "amount_cap",
-                    f"at most {cap} fen (¥{cap // 100:,}) per amount ({rules.version})",
-                    f"单项金额不得超过{cap // 100}元（规则版本 {rules.version}）"))
+                found.append(
+                    FieldViolation(
+                        f"{prefix}.{field}",
+                        "amount_cap",
+                        f"at most {cap} fen (¥{cap // 100:,}) per amount ({rules.version})",
+                        f"单项金额不得超过{cap // 100}元（规则版本 {rules.version}）",
+                    )
+                )
         total_cap = rules.max_filing_fen
         spent = (self.operating_cost_fen or 0) + self.expenditure_total_fen
-        for field, total, zh in (("income", self.income_total_fen, "经营收入合计"),
-                                 ("expenditure", spent, "经营成本与支出合计")):
+        for field, total, zh in (
+            ("income", self.income_total_fen, "经营收入合计"),
+            ("expenditure", spent, "经营成本与支出合计"),
+        ):
             if total > total_cap:
-                found.append(FieldViolation(
-                    f"{prefix}.{field}", "filing_cap",
-                    f"the total is at most {total_cap} fen (¥{total_cap // 100:,}) per filing "
-                    f"({rules.version})",
-                    f"{zh}不得超过{total_cap // 100}元（规则版本 {rules.version}）"))
+                found.append(
+                    FieldViolation(
+                        f"{prefix}.{field}",
+                        "filing_cap",
+                        f"the total is at most {total_cap} fen (¥{total_cap // 100:,}) per filing "
+                        f"({rules.version})",
+                        f"{zh}不得超过{total_cap // 100}元（规则版本 {rules.version}）",
+                    )
+                )
         return found
 
     def check(
@@ -129,29 +144,48 @@ class DisclosureContent:
             v.append(FieldViolation(f"{prefix}.{field}", rule, text, zh))
 
         if not self.income and not self.no_income:
-            bad("income", "item_missing",
+            bad(
+                "income",
+                "item_missing",
                 "operating income (经营收入) is missing: list it by source, or set no_income",
-                "缺少经营收入明细；如本季度无收入请明确声明")
+                "缺少经营收入明细；如本季度无收入请明确声明",
+            )
         if self.income and self.no_income:
-            bad("no_income", "contradiction", "no_income is set but income lines are listed",
-                "声明无收入但填写了收入明细")
+            bad(
+                "no_income",
+                "contradiction",
+                "no_income is set but income lines are listed",
+                "声明无收入但填写了收入明细",
+            )
         for n, item in enumerate(self.income):
             if item.source not in INCOME_SOURCES:
-                bad(f"income[{n}].source", "unknown_source",
-                    f"source must be one of {', '.join(INCOME_SOURCES)}", "收入来源不在规定类别内")
+                bad(
+                    f"income[{n}].source",
+                    "unknown_source",
+                    f"source must be one of {', '.join(INCOME_SOURCES)}",
+                    "收入来源不在规定类别内",
+                )
             if item.amount_fen < 0:
-                bad(f"income[{n}].amount_fen", "non_negative", "amount must be >= 0",
-                    "金额不能为负")
+                bad(
+                    f"income[{n}].amount_fen", "non_negative", "amount must be >= 0", "金额不能为负"
+                )
         for field, value, zh_name in (
             ("operating_cost_fen", self.operating_cost_fen, "经营成本"),
             ("owners_share_fen", self.owners_share_fen, "业主分配"),
             ("company_share_fen", self.company_share_fen, "物业企业分配"),
-            ("transferred_to_maintenance_fund_fen", self.transferred_to_maintenance_fund_fen,
-             "结余转存维修资金"),
+            (
+                "transferred_to_maintenance_fund_fen",
+                self.transferred_to_maintenance_fund_fen,
+                "结余转存维修资金",
+            ),
         ):
             if value is None:
-                bad(field, "item_missing", f"{field} is missing (an explicit 0 is allowed)",
-                    f"缺少{zh_name}（可填0，不可不填）")
+                bad(
+                    field,
+                    "item_missing",
+                    f"{field} is missing (an explicit 0 is allowed)",
+                    f"缺少{zh_name}（可填0，不可不填）",
+                )
             elif value < 0:
                 bad(field, "non_negative", "amount must be >= 0", f"{zh_name}金额不能为负")
         v.extend(self._caps(prefix, rules))
@@ -159,14 +193,25 @@ class DisclosureContent:
             if not exp.purpose.strip():
                 bad(f"expenditure[{n}].purpose", "required", "purpose is required", "缺少支出用途")
             if exp.amount_fen < 0:
-                bad(f"expenditure[{n}].amount_fen", "non_negative", "amount must be >= 0",
-                    "金额不能为负")
+                bad(
+                    f"expenditure[{n}].amount_fen",
+                    "non_negative",
+                    "amount must be >= 0",
+                    "金额不能为负",
+                )
             if not exp.owners_decision_ref.strip():
-                bad(f"expenditure[{n}].owners_decision_ref", "owners_decision_missing",
+                bad(
+                    f"expenditure[{n}].owners_decision_ref",
+                    "owners_decision_missing",
                     "each expenditure needs the reference of the owners' decision",
-                    "每笔支出须注明业主共同决定的依据")
-        if None not in (self.operating_cost_fen, self.owners_share_fen, self.company_share_fen,
-                        self.transferred_to_maintenance_fund_fen):
+                    "每笔支出须注明业主共同决定的依据",
+                )
+        if None not in (
+            self.operating_cost_fen,
+            self.owners_share_fen,
+            self.company_share_fen,
+            self.transferred_to_maintenance_fund_fen,
+        ):
             distributed = (self.owners_share_fen or 0) + (self.company_share_fen or 0)
             allocated = distributed + (self.transferred_to_maintenance_fund_fen or 0)
             if self.deficit:
@@ -175,65 +220,98 @@ class DisclosureContent:
                 for field, value, zh_name in (
                     ("owners_share_fen", self.owners_share_fen, "业主分配"),
                     ("company_share_fen", self.company_share_fen, "物业企业分配"),
-                    ("transferred_to_maintenance_fund_fen",
-                     self.transferred_to_maintenance_fund_fen, "结余转存维修资金"),
+                    (
+                        "transferred_to_maintenance_fund_fen",
+                        self.transferred_to_maintenance_fund_fen,
+                        "结余转存维修资金",
+                    ),
                 ):
                     if value is not None and value > 0:  # a negative one is non_negative
-                        bad(field, "deficit_not_distributable",
+                        bad(
+                            field,
+                            "deficit_not_distributable",
                             f"income − cost − expenditure = {self.surplus_fen} fen, a deficit: "
                             f"nothing can be distributed or transferred, so {field} must be 0 "
                             "(《民法典》第二百八十二条: only income after reasonable cost "
                             "belongs to the owners)",
                             f"本季度经营收入减成本和支出为 {self.surplus_fen} 分（亏损），"
-                            f"没有结余可供分配或转存，{zh_name}须为0")
+                            f"没有结余可供分配或转存，{zh_name}须为0",
+                        )
             elif allocated != self.surplus_fen:
-                bad("transferred_to_maintenance_fund_fen", "identity_broken",
+                bad(
+                    "transferred_to_maintenance_fund_fen",
+                    "identity_broken",
                     f"distributed + transferred = {allocated} fen but income − cost − "
                     f"expenditure = {self.surplus_fen} fen",
                     f"结余分配与转存合计 {allocated} 分，与经营收入合计减成本和支出 "
-                    f"{self.surplus_fen} 分不符")
+                    f"{self.surplus_fen} 分不符",
+                )
         company_share = self.company_share_fen or 0
         if company_share > 0:
             if not self.company_share_decision_ref.strip():
-                bad("company_share_decision_ref", "owners_decision_missing",
+                bad(
+                    "company_share_decision_ref",
+                    "owners_decision_missing",
                     "a company share needs the reference of the owners' decision",
-                    "物业企业分成须注明业主共同决定的依据")
+                    "物业企业分成须注明业主共同决定的依据",
+                )
             if self.surplus_fen > 0 and Decimal(company_share) > (
                 rules.max_company_share * self.surplus_fen
             ):
-                bad("company_share_fen", "company_share_too_high",
+                bad(
+                    "company_share_fen",
+                    "company_share_too_high",
                     f"company share exceeds {rules.max_company_share:.0%} of the surplus "
                     f"(rules {rules.version})",
                     f"物业企业分成超过结余的{rules.max_company_share:.0%}"
-                    f"（规则版本 {rules.version}）")
+                    f"（规则版本 {rules.version}）",
+                )
         if not self.separate_account.strip():
-            bad("separate_account", "required", "the separate account (专户) is required",
-                "缺少公共收益专户信息")
+            bad(
+                "separate_account",
+                "required",
+                "the separate account (专户) is required",
+                "缺少公共收益专户信息",
+            )
         if not self.contact_name.strip():
             bad("contact_name", "required", "contact person is required", "缺少联系人")
         # The plan asks for the company's 联系电话 (四（二）), which a landline serves as well.
         if not contact.is_contact_number(self.contact_phone):
-            bad("contact_phone", contact.RULE, f"must be {contact.DESCRIPTION}",
-                contact.DESCRIPTION_ZH)
+            bad(
+                "contact_phone",
+                contact.RULE,
+                f"must be {contact.DESCRIPTION}",
+                contact.DESCRIPTION_ZH,
+            )
         if self.posting_start is None:
             bad("posting_start", "date_format", "must be a date YYYY-MM-DD", "公示开始日期格式错误")
         if self.posting_end is None:
             bad("posting_end", "date_format", "must be a date YYYY-MM-DD", "公示结束日期格式错误")
         if self.posting_start and self.posting_end:
             if self.posting_end < self.posting_start:
-                bad("posting_end", "before_start", "posting ends before it starts",
-                    "公示结束日期早于开始日期")
+                bad(
+                    "posting_end",
+                    "before_start",
+                    "posting ends before it starts",
+                    "公示结束日期早于开始日期",
+                )
             elif self.posting_days < MIN_POSTING_DAYS:
-                bad("posting_end", "posting_too_short",
+                bad(
+                    "posting_end",
+                    "posting_too_short",
                     f"posting lasts {self.posting_days} days, at least {MIN_POSTING_DAYS} needed",
-                    f"公示期 {self.posting_days} 天，不足 {MIN_POSTING_DAYS} 天")
+                    f"公示期 {self.posting_days} 天，不足 {MIN_POSTING_DAYS} 天",
+                )
         if not self.posting_channels:
             bad("posting_channels", "required", "say where it was posted", "缺少公示渠道")
         for n, channel in enumerate(self.posting_channels):
             if channel not in POSTING_CHANNELS:
-                bad(f"posting_channels[{n}]", "unknown_channel",
+                bad(
+                    f"posting_channels[{n}]",
+                    "unknown_channel",
                     f"channel must be one of {', '.join(POSTING_CHANNELS)}",
-                    "公示渠道不在规定类别内")
+                    "公示渠道不在规定类别内",
+                )
         return v
 
     # -- event state (plain data, so stored events need no custom transcoding) -------------
@@ -242,8 +320,9 @@ class DisclosureContent:
         return {
             "income": [[i.source, i.amount_fen, i.note] for i in self.income],
             "operating_cost_fen": self.operating_cost_fen,
-            "expenditure": [[e.purpose, e.amount_fen, e.owners_decision_ref]
-                            for e in self.expenditure],
+            "expenditure": [
+                [e.purpose, e.amount_fen, e.owners_decision_ref] for e in self.expenditure
+            ],
             "owners_share_fen": self.owners_share_fen,
             "company_share_fen": self.company_share_fen,
             "transferred_to_maintenance_fund_fen": self.transferred_to_maintenance_fund_fen,
@@ -271,7 +350,8 @@ class DisclosureContent:
             contact_name=state["contact_name"],
             contact_phone=state["contact_phone"],
             posting_start=date.fromisoformat(state["posting_start"])
-            if state["posting_start"] else None,
+            if state["posting_start"]
+            else None,
             posting_end=date.fromisoformat(state["posting_end"]) if state["posting_end"] else None,
             posting_channels=tuple(state["posting_channels"]),
             company_share_decision_ref=state.get("company_share_decision_ref", ""),

@@ -18,4 +18,3 @@ def uscc_problem(code: str) -> str | None:
     if code[17] != expected:
         return f"check character is {code[17]}, GB 32100 gives {expected}"
     return None
-

@@ -62,10 +62,21 @@ class Community(Aggregate):
 
     @event(Registered)
     def __init__(
-        self, code: str, name: str, address: str, unit: str, division_code: str,
-        township: str, company_uscc: str, company_name: str,
-        signboard_at_main_entrance: bool, elevator_count: int, barrier_gate_count: int,
-        has_leasable_space: bool, household_count: int, registered_at: datetime,
+        self,
+        code: str,
+        name: str,
+        address: str,
+        unit: str,
+        division_code: str,
+        township: str,
+        company_uscc: str,
+        company_name: str,
+        signboard_at_main_entrance: bool,
+        elevator_count: int,
+        barrier_gate_count: int,
+        has_leasable_space: bool,
+        household_count: int,
+        registered_at: datetime,
     ) -> None:
         self.code = code
         self.name = name
@@ -108,14 +119,25 @@ class Community(Aggregate):
                 f"小区 {self.code} 已由该企业服务",
             )
         self._company_changed(
-            unit=self.unit, code=self.code, previous_uscc=self.company_uscc, new_uscc=new_uscc,
-            new_company_name=new_company_name, effective_date=effective_date, reason=reason,
+            unit=self.unit,
+            code=self.code,
+            previous_uscc=self.company_uscc,
+            new_uscc=new_uscc,
+            new_company_name=new_company_name,
+            effective_date=effective_date,
+            reason=reason,
         )
 
     @event(CompanyChanged)
     def _company_changed(
-        self, unit: str, code: str, previous_uscc: str, new_uscc: str, new_company_name: str,
-        effective_date: str, reason: str,
+        self,
+        unit: str,
+        code: str,
+        previous_uscc: str,
+        new_uscc: str,
+        new_company_name: str,
+        effective_date: str,
+        reason: str,
     ) -> None:
         self.company_uscc = new_uscc
         self.company_name = new_company_name
@@ -138,8 +160,11 @@ class Community(Aggregate):
         last_day = period.last_day.isoformat()
         # ISO dates order as text; the registered company's "" precedes every date. The
         # latest handover in effect wins, a later record of the same date over an earlier.
-        in_effect = [(effective, n, uscc) for n, (uscc, effective) in enumerate(self.companies)
-                     if effective <= last_day]
+        in_effect = [
+            (effective, n, uscc)
+            for n, (uscc, effective) in enumerate(self.companies)
+            if effective <= last_day
+        ]
         return max(in_effect)[2]
 
     def is_overdue(self, period: Quarter) -> bool:
@@ -150,8 +175,13 @@ class Community(Aggregate):
         if self.is_overdue(period):
             return False
         # Charged to the company that owed it, not to whoever manages the community now.
-        self._overdue(unit=self.unit, code=self.code, company_uscc=self.company_for(period),
-                      year=period.year, quarter=period.quarter)
+        self._overdue(
+            unit=self.unit,
+            code=self.code,
+            company_uscc=self.company_for(period),
+            year=period.year,
+            quarter=period.quarter,
+        )
         return True
 
     @event(DisclosureOverdue)
@@ -188,8 +218,16 @@ class Disclosure(Aggregate):
 
     @event(Filed)
     def __init__(
-        self, community_id: uuid.UUID, community_code: str, unit: str, company_uscc: str,
-        year: int, quarter: int, content: dict[str, Any], late: bool, filed_at: datetime,
+        self,
+        community_id: uuid.UUID,
+        community_code: str,
+        unit: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        content: dict[str, Any],
+        late: bool,
+        filed_at: datetime,
     ) -> None:
         self.community_id = community_id
         self.community_code = community_code
@@ -221,10 +259,16 @@ class Disclosure(Aggregate):
         # The event repeats the disclosure's identity (unit, community, quarter) so that it
         # can be published on its own, without replaying the aggregate.
         self._amended(
-            reason=reason, content=content.to_state(), unit=self.unit,
-            community_id=self.community_id, community_code=self.community_code,
-            company_uscc=self.company_uscc, year=self.year, quarter=self.quarter,
-            revision=self.revision + 1, late=self.late,
+            reason=reason,
+            content=content.to_state(),
+            unit=self.unit,
+            community_id=self.community_id,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            year=self.year,
+            quarter=self.quarter,
+            revision=self.revision + 1,
+            late=self.late,
         )
 
     class AuditRequested(Aggregate.Event):
@@ -252,23 +296,44 @@ class Disclosure(Aggregate):
                     "须由业主委员会或占总户数20%以上的业主提出",
                 )
         self._audit_requested(
-            unit=self.unit, community_code=self.community_code,
-            company_uscc=self.company_uscc, year=self.year, quarter=self.quarter,
-            requester=requester, owners_count=owners_count, household_count=household_count,
+            unit=self.unit,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            year=self.year,
+            quarter=self.quarter,
+            requester=requester,
+            owners_count=owners_count,
+            household_count=household_count,
             reason=reason,
         )
 
     @event(AuditRequested)
     def _audit_requested(
-        self, unit: str, community_code: str, company_uscc: str, year: int, quarter: int,
-        requester: str, owners_count: int, household_count: int, reason: str,
+        self,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        requester: str,
+        owners_count: int,
+        household_count: int,
+        reason: str,
     ) -> None:
         self.audits.append(requester)
 
     @event(Amended)
     def _amended(
-        self, reason: str, content: dict[str, Any], unit: str, community_id: uuid.UUID,
-        community_code: str, company_uscc: str, year: int, quarter: int, revision: int,
+        self,
+        reason: str,
+        content: dict[str, Any],
+        unit: str,
+        community_id: uuid.UUID,
+        community_code: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        revision: int,
         late: bool,
     ) -> None:
         self.content_state = content

@@ -25,13 +25,21 @@ from pubrev_contracts.events.inspection import (
 
 
 def _rectification(event: Any) -> dict[str, Any]:
-    return {"unit": event.unit, "community_code": event.community_code,
-            "company_uscc": event.company_uscc, "kind": event.kind}
+    return {
+        "unit": event.unit,
+        "community_code": event.community_code,
+        "company_uscc": event.company_uscc,
+        "kind": event.kind,
+    }
 
 
 def _targets(targets: list[dict[str, Any]]) -> list[PlannedTargetV1]:
-    return [PlannedTargetV1(community_code=t["community_code"], reason=t["reason"],
-                            inspectors=t["inspectors"]) for t in targets]
+    return [
+        PlannedTargetV1(
+            community_code=t["community_code"], reason=t["reason"], inspectors=t["inspectors"]
+        )
+        for t in targets
+    ]
 
 
 def to_contract(event: Any) -> ContractEvent | None:
@@ -45,66 +53,114 @@ def to_contract(event: Any) -> ContractEvent | None:
         if event.commitment:
             # Commit-reveal: the pool and roster are recorded, nothing is drawn yet (the
             # targets follow in SpotCheckDrawn).
-            recorded = DrawV1(seed="", algorithm=draws.ALGORITHM,
-                              pool_hash=candidates_hash(event.candidates),
-                              pool_size=len(event.candidates), drawn=[],
-                              inspector_pool_hash=draws.pool_hash(event.roster))
+            recorded = DrawV1(
+                seed="",
+                algorithm=draws.ALGORITHM,
+                pool_hash=candidates_hash(event.candidates),
+                pool_size=len(event.candidates),
+                drawn=[],
+                inspector_pool_hash=draws.pool_hash(event.roster),
+            )
         else:
-            recorded = DrawV1(seed=draw["seed"], algorithm=draw["algorithm"],
-                              pool_hash=draw["pool_hash"], pool_size=draw["pool_size"],
-                              drawn=draw["drawn"],
-                              inspector_pool_hash=draw["inspector_pool_hash"])
+            recorded = DrawV1(
+                seed=draw["seed"],
+                algorithm=draw["algorithm"],
+                pool_hash=draw["pool_hash"],
+                pool_size=draw["pool_size"],
+                drawn=draw["drawn"],
+                inspector_pool_hash=draw["inspector_pool_hash"],
+            )
         return SpotCheckPlannedV1(
-            **base, unit=event.unit, year=event.year, kind=event.kind,
+            **base,
+            unit=event.unit,
+            year=event.year,
+            kind=event.kind,
             quarter=int(draw.get("quarter", 0)),
             checked_unit=str(draw.get("checked_unit", event.unit)),
-            communities=event.communities, quota=event.quota,
-            rules_version=event.rules_version, targets=_targets(event.targets), draw=recorded,
+            communities=event.communities,
+            quota=event.quota,
+            rules_version=event.rules_version,
+            targets=_targets(event.targets),
+            draw=recorded,
         )
     if isinstance(event, SpotCheckPlan.DrawExecuted):
         record = event.draw
         return SpotCheckDrawnV1(
-            **base, unit=event.unit, year=event.year, kind=event.kind,
-            checked_unit=event.checked_unit, round=event.round,
-            seed_scheme=draws.SEED_SCHEME, commitment=event.commitment, secret=event.secret,
-            contribution=event.contribution, seed=event.seed, algorithm=record["algorithm"],
-            candidates_hash=record["candidates_hash"], candidates=record["candidates"],
-            roster_hash=record["roster_hash"], targets=_targets(event.targets),
+            **base,
+            unit=event.unit,
+            year=event.year,
+            kind=event.kind,
+            checked_unit=event.checked_unit,
+            round=event.round,
+            seed_scheme=draws.SEED_SCHEME,
+            commitment=event.commitment,
+            secret=event.secret,
+            contribution=event.contribution,
+            seed=event.seed,
+            algorithm=record["algorithm"],
+            candidates_hash=record["candidates_hash"],
+            candidates=record["candidates"],
+            roster_hash=record["roster_hash"],
+            targets=_targets(event.targets),
             redraw_reasons=event.redraw_reasons,
         )
     if isinstance(event, SpotCheck.Done):
         return SpotCheckDoneV1(
-            **base, unit=event.unit, plan_id=event.plan_id, community_code=event.community_code,
-            company_uscc=event.company_uscc, inspected_at=event.inspected_at,
+            **base,
+            unit=event.unit,
+            plan_id=event.plan_id,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            inspected_at=event.inspected_at,
             inspectors=event.inspectors,
-            checklist=[ChecklistResultV1(item=i["item"], passed=i["passed"])
-                       for i in event.checklist],
-            findings=len(event.finding_ids), checking_unit=event.checking_unit,
+            checklist=[
+                ChecklistResultV1(item=i["item"], passed=i["passed"]) for i in event.checklist
+            ],
+            findings=len(event.finding_ids),
+            checking_unit=event.checking_unit,
             checking_kind=event.checking_kind,
         )
     if isinstance(event, Finding.ViolationFound):
         return ViolationFoundV1(
-            **base, unit=event.unit, spot_check_id=event.spot_check_id,
-            community_code=event.community_code, company_uscc=event.company_uscc,
-            kind=event.kind, kind_name=event.kind_name, severity=event.severity,
-            legal_basis=event.legal_basis, found_at=event.found_at,
-            evidence_refs=event.evidence_refs, checking_unit=event.checking_unit,
+            **base,
+            unit=event.unit,
+            spot_check_id=event.spot_check_id,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            kind=event.kind,
+            kind_name=event.kind_name,
+            severity=event.severity,
+            legal_basis=event.legal_basis,
+            found_at=event.found_at,
+            evidence_refs=event.evidence_refs,
+            checking_unit=event.checking_unit,
             checking_kind=event.checking_kind,
         )
     if isinstance(event, Finding.RectificationOrdered):
-        return RectificationOrderedV1(**base, **_rectification(event), deadline=event.deadline,
-                                      checking_unit=event.checking_unit,
-                                      checking_kind=event.checking_kind,
-                                      deadline_basis=event.deadline_basis)
+        return RectificationOrderedV1(
+            **base,
+            **_rectification(event),
+            deadline=event.deadline,
+            checking_unit=event.checking_unit,
+            checking_kind=event.checking_kind,
+            deadline_basis=event.deadline_basis,
+        )
     if isinstance(event, Finding.RectificationVerified):
-        return RectificationVerifiedV1(**base, **_rectification(event),
-                                       verified_at=event.verified_at, late=event.late)
+        return RectificationVerifiedV1(
+            **base, **_rectification(event), verified_at=event.verified_at, late=event.late
+        )
     if isinstance(event, Finding.RectificationOverdue):
         return RectificationOverdueV1(**base, **_rectification(event), deadline=event.deadline)
     if isinstance(event, SpotCheckPlan.CrossCheckReported):
         return CrossCheckReportedV1(
-            **base, unit=event.unit, checked_unit=event.checked_unit, year=event.year,
-            quarter=event.quarter, planned=event.planned, checked=event.checked,
-            findings=event.findings, findings_by_kind=event.findings_by_kind,
+            **base,
+            unit=event.unit,
+            checked_unit=event.checked_unit,
+            year=event.year,
+            quarter=event.quarter,
+            planned=event.planned,
+            checked=event.checked,
+            findings=event.findings,
+            findings_by_kind=event.findings_by_kind,
         )
     return None

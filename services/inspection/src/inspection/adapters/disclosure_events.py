@@ -8,17 +8,29 @@ from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFi
 
 def noted_from_filed(e: DisclosureFiledV1) -> NotedDisclosure:
     return NotedDisclosure(
-        disclosure_id=str(e.aggregate_id), community_code=e.community_code, unit=e.unit,
-        year=e.year, quarter=e.quarter, revision=0,
-        income_total_fen=e.figures.income_total_fen, surplus_fen=e.figures.surplus_fen,
-        late=e.late, zero_revenue=e.zero_revenue,
+        disclosure_id=str(e.aggregate_id),
+        community_code=e.community_code,
+        unit=e.unit,
+        year=e.year,
+        quarter=e.quarter,
+        revision=0,
+        income_total_fen=e.figures.income_total_fen,
+        surplus_fen=e.figures.surplus_fen,
+        late=e.late,
+        zero_revenue=e.zero_revenue,
     )
 
 
 def noted_from_amended(e: DisclosureAmendedV1) -> NotedDisclosure:
     return NotedDisclosure(
-        disclosure_id=str(e.aggregate_id), community_code=e.community_code, unit=e.unit,
-        year=e.year, quarter=e.quarter, revision=e.revision,
-        income_total_fen=e.figures.income_total_fen, surplus_fen=e.figures.surplus_fen,
-        late=e.late, zero_revenue=e.zero_revenue,
+        disclosure_id=str(e.aggregate_id),
+        community_code=e.community_code,
+        unit=e.unit,
+        year=e.year,
+        quarter=e.quarter,
+        revision=e.revision,
+        income_total_fen=e.figures.income_total_fen,
+        surplus_fen=e.figures.surplus_fen,
+        late=e.late,
+        zero_revenue=e.zero_revenue,
     )

@@ -60,38 +60,50 @@ DDL = [
 _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
     CommunityWatch.RegistrationNoted: (
         "UPDATE rm_watch SET registered = true, company_uscc = %s WHERE watch_id = %s",
-        lambda e: (e.company_uscc, e.originator_id)),
+        lambda e: (e.company_uscc, e.originator_id),
+    ),
     CommunityWatch.CompanyNoted: (
         "UPDATE rm_watch SET company_uscc = %s WHERE watch_id = %s",
-        lambda e: (e.company_uscc, e.originator_id)),
+        lambda e: (e.company_uscc, e.originator_id),
+    ),
     CommunityWatch.OverdueNoted: (
         "UPDATE rm_watch SET overdue_count = overdue_count + 1 WHERE watch_id = %s",
-        lambda e: (e.originator_id,)),
+        lambda e: (e.originator_id,),
+    ),
     CommunityWatch.DisclosureNoted: (
         # Only a disclosure of the latest quarter (or an amendment of it) says whether the
         # community has revenue now; a late older quarter does not.
         "UPDATE rm_watch SET zero_revenue = %s, latest_period = %s "
         "WHERE watch_id = %s AND latest_period <= %s",
-        lambda e: (e.zero_revenue, f"{e.year:04d}Q{e.quarter}", e.originator_id,
-                   f"{e.year:04d}Q{e.quarter}")),
+        lambda e: (
+            e.zero_revenue,
+            f"{e.year:04d}Q{e.quarter}",
+            e.originator_id,
+            f"{e.year:04d}Q{e.quarter}",
+        ),
+    ),
     CommunityWatch.LeadNoted: (
         "UPDATE rm_watch SET leads = leads + 1, handed_down = handed_down OR %s, "
         "major_petition = major_petition OR %s WHERE watch_id = %s",
-        lambda e: (e.channel == "handed_down", e.major, e.originator_id)),
+        lambda e: (e.channel == "handed_down", e.major, e.originator_id),
+    ),
     Inspector.ConflictDeclared: (
-        "UPDATE rm_inspectors SET conflicts = array_append(conflicts, %s) "
-        "WHERE inspector_id = %s",
-        lambda e: (e.community_code, e.originator_id)),
+        "UPDATE rm_inspectors SET conflicts = array_append(conflicts, %s) WHERE inspector_id = %s",
+        lambda e: (e.community_code, e.originator_id),
+    ),
     Finding.RectificationOrdered: (
         "UPDATE rm_findings SET deadline = %s, deadline_basis = %s, status = 'open'"
         " WHERE finding_id = %s",
-        lambda e: (e.deadline, e.deadline_basis, e.originator_id)),
+        lambda e: (e.deadline, e.deadline_basis, e.originator_id),
+    ),
     Finding.RectificationVerified: (
         "UPDATE rm_findings SET status = 'verified' WHERE finding_id = %s",
-        lambda e: (e.originator_id,)),
+        lambda e: (e.originator_id,),
+    ),
     Finding.RectificationOverdue: (
         "UPDATE rm_findings SET status = 'overdue' WHERE finding_id = %s",
-        lambda e: (e.originator_id,)),
+        lambda e: (e.originator_id,),
+    ),
 }
 
 
@@ -108,29 +120,54 @@ class InspectionProjection:
             sql, params = update
             cur.execute(sql, params(event))
         elif isinstance(event, CommunityWatch.Opened):
-            cur.execute("INSERT INTO rm_watch (watch_id, code, unit) VALUES (%s, %s, %s) "
-                        "ON CONFLICT DO NOTHING",
-                        (event.originator_id, event.community_code, event.unit))
+            cur.execute(
+                "INSERT INTO rm_watch (watch_id, code, unit) VALUES (%s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (event.originator_id, event.community_code, event.unit),
+            )
         elif isinstance(event, Inspector.Registered):
-            cur.execute("INSERT INTO rm_inspectors (inspector_id, code, unit) "
-                        "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-                        (event.originator_id, event.code, event.unit))
+            cur.execute(
+                "INSERT INTO rm_inspectors (inspector_id, code, unit) "
+                "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                (event.originator_id, event.code, event.unit),
+            )
         elif isinstance(event, SpotCheck.Done):
-            cur.execute("INSERT INTO rm_checks (spot_check_id, plan_id, community_code, unit,"
-                        " company_uscc, inspected_at, findings, checking_unit, checking_kind)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        (event.originator_id, event.plan_id, event.community_code, event.unit,
-                         event.company_uscc, event.inspected_at, len(event.finding_ids),
-                         event.checking_unit, event.checking_kind))
+            cur.execute(
+                "INSERT INTO rm_checks (spot_check_id, plan_id, community_code, unit,"
+                " company_uscc, inspected_at, findings, checking_unit, checking_kind)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (
+                    event.originator_id,
+                    event.plan_id,
+                    event.community_code,
+                    event.unit,
+                    event.company_uscc,
+                    event.inspected_at,
+                    len(event.finding_ids),
+                    event.checking_unit,
+                    event.checking_kind,
+                ),
+            )
         elif isinstance(event, Finding.ViolationFound):
-            cur.execute("INSERT INTO rm_findings (finding_id, community_code, unit,"
-                        " company_uscc, kind, kind_name, severity, legal_basis, deadline,"
-                        " status, checking_unit, checking_kind)"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found', %s, %s)"
-                        " ON CONFLICT DO NOTHING",
-                        (event.originator_id, event.community_code, event.unit,
-                         event.company_uscc, event.kind, event.kind_name, event.severity,
-                         event.legal_basis, event.checking_unit, event.checking_kind))
+            cur.execute(
+                "INSERT INTO rm_findings (finding_id, community_code, unit,"
+                " company_uscc, kind, kind_name, severity, legal_basis, deadline,"
+                " status, checking_unit, checking_kind)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found', %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                (
+                    event.originator_id,
+                    event.community_code,
+                    event.unit,
+                    event.company_uscc,
+                    event.kind,
+                    event.kind_name,
+                    event.severity,
+                    event.legal_basis,
+                    event.checking_unit,
+                    event.checking_kind,
+                ),
+            )
 
 
 class PostgresInspectionReadModel:
@@ -155,12 +192,14 @@ class PostgresInspectionReadModel:
         return [WatchRow(*r) for r in rows]
 
     def inspectors(self, unit: str) -> list[InspectorRow]:
-        rows = self._rows("SELECT code, unit, conflicts FROM rm_inspectors WHERE unit = %s "
-                          "ORDER BY code", (unit,))
+        rows = self._rows(
+            "SELECT code, unit, conflicts FROM rm_inspectors WHERE unit = %s ORDER BY code", (unit,)
+        )
         return [InspectorRow(r[0], r[1], tuple(r[2])) for r in rows]
 
-    def checks(self, year: int, units: list[str], community_code: str,
-               company_uscc: str) -> list[CheckRow]:
+    def checks(
+        self, year: int, units: list[str], community_code: str, company_uscc: str
+    ) -> list[CheckRow]:
         rows = self._rows(
             "SELECT spot_check_id, plan_id, community_code, unit, company_uscc, inspected_at,"
             " findings, checking_unit, checking_kind FROM rm_checks WHERE unit = ANY(%s)"
@@ -182,8 +221,11 @@ class PostgresInspectionReadModel:
         return [FindingRow(str(r[0]), *r[1:]) for r in rows]
 
     def open_findings_due(self, now: datetime) -> list[str]:
-        rows = self._rows("SELECT finding_id FROM rm_findings WHERE status = 'open' "
-                          "AND deadline < %s ORDER BY deadline", (now,))
+        rows = self._rows(
+            "SELECT finding_id FROM rm_findings WHERE status = 'open' "
+            "AND deadline < %s ORDER BY deadline",
+            (now,),
+        )
         return [str(r[0]) for r in rows]
 
     def checked_communities(self, year: int, unit: str) -> int:
@@ -197,15 +239,16 @@ class PostgresInspectionReadModel:
         )
         return int(rows[0][0])
 
-
     def keep_secret(self, commitment: str, secret: str) -> None:
         with self.pool.connection() as conn:
-            conn.execute("INSERT INTO draw_secrets (commitment, secret) VALUES (%s, %s)"
-                         " ON CONFLICT (commitment) DO NOTHING", (commitment, secret))
+            conn.execute(
+                "INSERT INTO draw_secrets (commitment, secret) VALUES (%s, %s)"
+                " ON CONFLICT (commitment) DO NOTHING",
+                (commitment, secret),
+            )
 
     def secret(self, commitment: str) -> str | None:
-        rows = self._rows("SELECT secret FROM draw_secrets WHERE commitment = %s",
-                          (commitment,))
+        rows = self._rows("SELECT secret FROM draw_secrets WHERE commitment = %s", (commitment,))
         return str(rows[0][0]) if rows else None
 
 

@@ -40,9 +40,17 @@ class InMemoryInspectionReadModel:
         watch = self._watches.get(str(event.originator_id))
         if isinstance(event, CommunityWatch.Opened):
             self._watches[str(event.originator_id)] = {
-                "code": event.community_code, "unit": event.unit, "company_uscc": "",
-                "registered": False, "zero_revenue": False, "latest_period": "",
-                "overdue_count": 0, "leads": 0, "handed_down": False, "major_petition": False}
+                "code": event.community_code,
+                "unit": event.unit,
+                "company_uscc": "",
+                "registered": False,
+                "zero_revenue": False,
+                "latest_period": "",
+                "overdue_count": 0,
+                "leads": 0,
+                "handed_down": False,
+                "major_petition": False,
+            }
         elif isinstance(event, CommunityWatch.RegistrationNoted) and watch is not None:
             watch.update(registered=True, company_uscc=event.company_uscc)
         elif isinstance(event, CommunityWatch.CompanyNoted) and watch is not None:
@@ -62,22 +70,41 @@ class InMemoryInspectionReadModel:
         elif isinstance(event, Inspector.ConflictDeclared):
             inspector = self._inspectors[str(event.originator_id)]
             self._inspectors[str(event.originator_id)] = replace(
-                inspector, conflicts=(*inspector.conflicts, event.community_code))
+                inspector, conflicts=(*inspector.conflicts, event.community_code)
+            )
         elif isinstance(event, SpotCheck.Done):
             self._checks[str(event.originator_id)] = CheckRow(
-                str(event.originator_id), str(event.plan_id), event.community_code, event.unit,
-                event.company_uscc, event.inspected_at, len(event.finding_ids),
-                event.checking_unit, event.checking_kind)
+                str(event.originator_id),
+                str(event.plan_id),
+                event.community_code,
+                event.unit,
+                event.company_uscc,
+                event.inspected_at,
+                len(event.finding_ids),
+                event.checking_unit,
+                event.checking_kind,
+            )
         elif isinstance(event, Finding.ViolationFound):
             self._findings[str(event.originator_id)] = FindingRow(
-                str(event.originator_id), event.community_code, event.unit, event.company_uscc,
-                event.kind, event.kind_name, event.severity, event.legal_basis, None, "found",
-                event.checking_unit, event.checking_kind, "")
+                str(event.originator_id),
+                event.community_code,
+                event.unit,
+                event.company_uscc,
+                event.kind,
+                event.kind_name,
+                event.severity,
+                event.legal_basis,
+                None,
+                "found",
+                event.checking_unit,
+                event.checking_kind,
+                "",
+            )
         elif isinstance(event, Finding.RectificationOrdered):
             row = self._findings[str(event.originator_id)]
             self._findings[row.finding_id] = replace(
-                row, deadline=event.deadline, deadline_basis=event.deadline_basis,
-                status="open")
+                row, deadline=event.deadline, deadline_basis=event.deadline_basis, status="open"
+            )
         elif isinstance(event, Finding.RectificationVerified):
             row = self._findings[str(event.originator_id)]
             self._findings[row.finding_id] = replace(row, status="verified")
@@ -87,45 +114,77 @@ class InMemoryInspectionReadModel:
 
     def communities(self, unit: str | None) -> list[WatchRow]:
         self.catch_up()
-        return [WatchRow(w["code"], w["unit"], w["company_uscc"], w["zero_revenue"],
-                         w["overdue_count"], w["leads"], w["handed_down"], w["major_petition"])
-                for w in sorted(self._watches.values(), key=lambda w: str(w["code"]))
-                if w["registered"] and (unit is None or w["unit"] == unit)]
+        return [
+            WatchRow(
+                w["code"],
+                w["unit"],
+                w["company_uscc"],
+                w["zero_revenue"],
+                w["overdue_count"],
+                w["leads"],
+                w["handed_down"],
+                w["major_petition"],
+            )
+            for w in sorted(self._watches.values(), key=lambda w: str(w["code"]))
+            if w["registered"] and (unit is None or w["unit"] == unit)
+        ]
 
     def inspectors(self, unit: str) -> list[InspectorRow]:
         self.catch_up()
-        return sorted((i for i in self._inspectors.values() if i.unit == unit),
-                      key=lambda i: i.code)
+        return sorted(
+            (i for i in self._inspectors.values() if i.unit == unit), key=lambda i: i.code
+        )
 
-    def checks(self, year: int, units: list[str], community_code: str,
-               company_uscc: str) -> list[CheckRow]:
+    def checks(
+        self, year: int, units: list[str], community_code: str, company_uscc: str
+    ) -> list[CheckRow]:
         self.catch_up()
         return sorted(
-            (c for c in self._checks.values()
-             if c.unit in units and c.inspected_at.astimezone(SHANGHAI).year == year
-             and community_code in ("", c.community_code)
-             and company_uscc in ("", c.company_uscc)),
-            key=lambda c: (c.inspected_at, c.community_code))
+            (
+                c
+                for c in self._checks.values()
+                if c.unit in units
+                and c.inspected_at.astimezone(SHANGHAI).year == year
+                and community_code in ("", c.community_code)
+                and company_uscc in ("", c.company_uscc)
+            ),
+            key=lambda c: (c.inspected_at, c.community_code),
+        )
 
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
         self.catch_up()
         return sorted(
-            (f for f in self._findings.values()
-             if f.unit in units and company_uscc in ("", f.company_uscc)),
-            key=lambda f: (f.community_code, f.kind))
+            (
+                f
+                for f in self._findings.values()
+                if f.unit in units and company_uscc in ("", f.company_uscc)
+            ),
+            key=lambda f: (f.community_code, f.kind),
+        )
 
     def open_findings_due(self, now: datetime) -> list[str]:
         self.catch_up()
-        due = [f for f in self._findings.values()
-               if f.status == "open" and f.deadline is not None and f.deadline < now]
+        due = [
+            f
+            for f in self._findings.values()
+            if f.status == "open" and f.deadline is not None and f.deadline < now
+        ]
         return [f.finding_id for f in sorted(due, key=lambda f: f.deadline or now)]
 
     def checked_communities(self, year: int, unit: str) -> int:
         self.catch_up()
-        return len({c.community_code for c in self._checks.values()
-                    if c.inspected_at.astimezone(SHANGHAI).year == year
-                    and (c.checking_kind == "city" if unit == CITY
-                         else c.unit == unit and c.checking_kind != "city")})
+        return len(
+            {
+                c.community_code
+                for c in self._checks.values()
+                if c.inspected_at.astimezone(SHANGHAI).year == year
+                and (
+                    c.checking_kind == "city"
+                    if unit == CITY
+                    else c.unit == unit and c.checking_kind != "city"
+                )
+            }
+        )
 
     def keep_secret(self, commitment: str, secret: str) -> None:
         self._secrets.setdefault(commitment, secret)

@@ -49,67 +49,129 @@ J = (Scope.JURISDICTION,)
 OWN = (Scope.OWN_UNIT,)
 ANY = (Scope.ANY,)
 
-_STAFF_READ = (Grant(BUREAU, (), J), Grant(TOWNSHIP, (), J), Grant(DISCIPLINE, (), J),
-               Grant(MARKET, (), J), Grant(AUDITOR, (), ANY))
+_STAFF_READ = (
+    Grant(BUREAU, (), J),
+    Grant(TOWNSHIP, (), J),
+    Grant(DISCIPLINE, (), J),
+    Grant(MARKET, (), J),
+    Grant(AUDITOR, (), ANY),
+)
 """Who reads the checks and findings of a unit (the city: of all)."""
 
-POLICY = Policy("inspection", [
-    Rule("RegisterInspector", (Grant(BUREAU, DECIDERS, OWN),),
-         "each bureau keeps its own roster of inspectors, the pool its checks draw from"),
-    Rule("DeclareConflict", (Grant(BUREAU, (), OWN),),
-         "an inspector of the unit (or its officers) declares a conflict of interest: no draw "
-         "sends them to that community"),
-    Rule("PlanSpotChecks", (Grant(BUREAU, DECIDERS, OWN),),
-         "a bureau plans its own year (a unit ≥ 50%, the city its own 15%, plan 四（三）): "
-         "pool and roster recorded, the service commits to a secret, nobody picks the seed"),
-    Rule("ContributeDrawEntropy", (Grant(DISCIPLINE, ("supervisor",), OWN),),
-         "the discipline office of the planning level (the city for cross checks) adds its "
-         "value after the pool is recorded; the draw then runs and its secret is revealed"),
-    Rule("RedrawSpotChecks", (Grant(BUREAU, ("head",), OWN),),
-         "the head of the planning bureau re-draws a plan none of whose checks is recorded, "
-         "with a recorded reason the discipline office sees; it must contribute again"),
-    Rule("VerifyDraw", (
-        Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY),
-        Grant(TOWNSHIP, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-        Grant(CREDIT_OFFICE, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-        Grant(MARKET, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-        Grant(PUBLIC, (), (Scope.PUBLISHED,)),
-    ), "re-runs a draw: the planning bureau (and the city) and the discipline office at any "
-       "time; anyone, the public included, once all its checks are recorded (never before: "
-       "its targets would warn the companies)", limited=True),
-    Rule("PlanCrossCheck", (Grant(BUREAU, DECIDERS, (Scope.CITY,)),),
-         "the city forms the cross-check teams (plan 四（四）): one unit's inspectors check "
-         "another unit's communities"),
-    Rule("RecordSpotCheck", (Grant(BUREAU, (), OWN),),
-         "the bureau whose plan it is (a cross check's checking unit) records the check, by "
-         "the inspectors drawn for it"),
-    Rule("VerifyRectification", (Grant(BUREAU, (), J),),
-         "the community's unit (or the city) closes a finding's rectification with evidence"),
-    Rule("SweepRectificationDeadlines", (Grant(BUREAU, DECIDERS, (Scope.CITY,)),
-                                         Grant(OPERATOR, ("scheduler",), ANY)),
-         "marks rectifications past their deadline overdue, over the whole city: the city's "
-         "bureau or the platform's scheduler"),
-    Rule("ReportCrossCheck", (Grant(BUREAU, DECIDERS, J),),
-         "the checking unit (or the city, which organises cross checks) reports the results"),
-    Rule("GetPlanProgress", (Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J),
-                             Grant(AUDITOR, (), ANY)),
-         "a unit's quota and pace: its bureau, the discipline office that tracks units "
-         "behind pace, the city and the auditor"),
-    Rule("ListSpotChecks", (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
-         "checks done in a unit: its staff, market regulation (it records spot-check results "
-         "under the company's name), the auditor; a company its own checks only"),
-    Rule("ListFindings", (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
-         "findings of a company: the unit's staff, market regulation, the auditor; the company "
-         "its own, since it must rectify them"),
-    Rule("GetCommunityDisclosure", (Grant(BUREAU, (), J), Grant(TOWNSHIP, (), J),
-                                    Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY)),
-         "what inspection learnt of a community's disclosures (late, zero revenue: a priority "
-         "for checks) is the supervisors' of its unit"),
-    Rule("GetHistory", (Grant(AUDITOR, (), ANY),),
-         "the whole log is the auditor's; a record's trail follows its own read rule"),
-    # The operators' service (pubrev.common.v1.AdminService), the same in every service.
-    *admin_rules(),
-])
+POLICY = Policy(
+    "inspection",
+    [
+        Rule(
+            "RegisterInspector",
+            (Grant(BUREAU, DECIDERS, OWN),),
+            "each bureau keeps its own roster of inspectors, the pool its checks draw from",
+        ),
+        Rule(
+            "DeclareConflict",
+            (Grant(BUREAU, (), OWN),),
+            "an inspector of the unit (or its officers) declares a conflict of interest: no draw "
+            "sends them to that community",
+        ),
+        Rule(
+            "PlanSpotChecks",
+            (Grant(BUREAU, DECIDERS, OWN),),
+            "a bureau plans its own year (a unit ≥ 50%, the city its own 15%, plan 四（三）): "
+            "pool and roster recorded, the service commits to a secret, nobody picks the seed",
+        ),
+        Rule(
+            "ContributeDrawEntropy",
+            (Grant(DISCIPLINE, ("supervisor",), OWN),),
+            "the discipline office of the planning level (the city for cross checks) adds its "
+            "value after the pool is recorded; the draw then runs and its secret is revealed",
+        ),
+        Rule(
+            "RedrawSpotChecks",
+            (Grant(BUREAU, ("head",), OWN),),
+            "the head of the planning bureau re-draws a plan none of whose checks is recorded, "
+            "with a recorded reason the discipline office sees; it must contribute again",
+        ),
+        Rule(
+            "VerifyDraw",
+            (
+                Grant(BUREAU, (), J),
+                Grant(DISCIPLINE, (), J),
+                Grant(AUDITOR, (), ANY),
+                Grant(TOWNSHIP, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(CREDIT_OFFICE, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(MARKET, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(PUBLIC, (), (Scope.PUBLISHED,)),
+            ),
+            "re-runs a draw: the planning bureau (and the city) and the discipline office at any "
+            "time; anyone, the public included, once all its checks are recorded (never before: "
+            "its targets would warn the companies)",
+            limited=True,
+        ),
+        Rule(
+            "PlanCrossCheck",
+            (Grant(BUREAU, DECIDERS, (Scope.CITY,)),),
+            "the city forms the cross-check teams (plan 四（四）): one unit's inspectors check "
+            "another unit's communities",
+        ),
+        Rule(
+            "RecordSpotCheck",
+            (Grant(BUREAU, (), OWN),),
+            "the bureau whose plan it is (a cross check's checking unit) records the check, by "
+            "the inspectors drawn for it",
+        ),
+        Rule(
+            "VerifyRectification",
+            (Grant(BUREAU, (), J),),
+            "the community's unit (or the city) closes a finding's rectification with evidence",
+        ),
+        Rule(
+            "SweepRectificationDeadlines",
+            (Grant(BUREAU, DECIDERS, (Scope.CITY,)), Grant(OPERATOR, ("scheduler",), ANY)),
+            "marks rectifications past their deadline overdue, over the whole city: the city's "
+            "bureau or the platform's scheduler",
+        ),
+        Rule(
+            "ReportCrossCheck",
+            (Grant(BUREAU, DECIDERS, J),),
+            "the checking unit (or the city, which organises cross checks) reports the results",
+        ),
+        Rule(
+            "GetPlanProgress",
+            (Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY)),
+            "a unit's quota and pace: its bureau, the discipline office that tracks units "
+            "behind pace, the city and the auditor",
+        ),
+        Rule(
+            "ListSpotChecks",
+            (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+            "checks done in a unit: its staff, market regulation (it records spot-check results "
+            "under the company's name), the auditor; a company its own checks only",
+        ),
+        Rule(
+            "ListFindings",
+            (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+            "findings of a company: the unit's staff, market regulation, the auditor; the company "
+            "its own, since it must rectify them",
+        ),
+        Rule(
+            "GetCommunityDisclosure",
+            (
+                Grant(BUREAU, (), J),
+                Grant(TOWNSHIP, (), J),
+                Grant(DISCIPLINE, (), J),
+                Grant(AUDITOR, (), ANY),
+            ),
+            "what inspection learnt of a community's disclosures (late, zero revenue: a priority "
+            "for checks) is the supervisors' of its unit",
+        ),
+        Rule(
+            "GetHistory",
+            (Grant(AUDITOR, (), ANY),),
+            "the whole log is the auditor's; a record's trail follows its own read rule",
+        ),
+        # The operators' service (pubrev.common.v1.AdminService), the same in every service.
+        *admin_rules(),
+    ],
+)
 
 
 def plan_facts(plan: SpotCheckPlan, published: bool = False) -> Resource:
@@ -123,12 +185,18 @@ def _plan_history(plan: Any) -> Resource:
 
 HISTORY_READS: HistoryReads = {
     SpotCheckPlan: ("VerifyDraw", _plan_history),
-    SpotCheck: ("ListSpotChecks", lambda c: Resource(unit=c.unit, company=c.company_uscc,
-                                                     community=c.community_code)),
-    Finding: ("ListFindings", lambda f: Resource(unit=f.unit, company=f.company_uscc,
-                                                 community=f.community_code)),
-    CommunityWatch: ("GetCommunityDisclosure", lambda w: Resource(
-        unit=w.unit, company=w.company_uscc, community=w.community_code)),
+    SpotCheck: (
+        "ListSpotChecks",
+        lambda c: Resource(unit=c.unit, company=c.company_uscc, community=c.community_code),
+    ),
+    Finding: (
+        "ListFindings",
+        lambda f: Resource(unit=f.unit, company=f.company_uscc, community=f.community_code),
+    ),
+    CommunityWatch: (
+        "GetCommunityDisclosure",
+        lambda w: Resource(unit=w.unit, company=w.company_uscc, community=w.community_code),
+    ),
     Inspector: ("RegisterInspector", lambda i: Resource(unit=i.unit)),
 }
 """GetHistory of one record follows its read rule: a plan's VerifyDraw (before publication:

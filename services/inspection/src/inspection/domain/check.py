@@ -24,8 +24,9 @@ NAMESPACE = uuid.UUID("5c2e9a1b-7d3f-4e6a-8b0c-1d2e3f4a5b6c")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _v1_checking_body(unit: str, when: datetime,
-                      made_by: Callable[[uuid.UUID], bool]) -> tuple[str, str]:
+def _v1_checking_body(
+    unit: str, when: datetime, made_by: Callable[[uuid.UUID], bool]
+) -> tuple[str, str]:
     """The checking body of an event stored before it was recorded (class_version 1). Its
     `unit` was the plan's checked unit: the planning unit itself for a yearly plan (putian
     for the city), the checked unit for a cross check. A yearly plan's id is deterministic, so
@@ -58,8 +59,8 @@ class SpotCheck(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["checking_unit"], state["checking_kind"] = _v1_checking_body(
-                state["unit"], state["inspected_at"],
-                lambda plan_id: plan_id == state["plan_id"])
+                state["unit"], state["inspected_at"], lambda plan_id: plan_id == state["plan_id"]
+            )
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
@@ -67,11 +68,20 @@ class SpotCheck(Aggregate):
             state["substitutions"] = []
 
     @event(Done)
-    def __init__(self, plan_id: uuid.UUID, community_code: str, unit: str,
-                 checking_unit: str, checking_kind: str, company_uscc: str,
-                 inspected_at: datetime, inspectors: list[str],
-                 checklist: list[dict[str, Any]], finding_ids: list[str],
-                 substitutions: list[dict[str, str]]) -> None:
+    def __init__(
+        self,
+        plan_id: uuid.UUID,
+        community_code: str,
+        unit: str,
+        checking_unit: str,
+        checking_kind: str,
+        company_uscc: str,
+        inspected_at: datetime,
+        inspectors: list[str],
+        checklist: list[dict[str, Any]],
+        finding_ids: list[str],
+        substitutions: list[dict[str, str]],
+    ) -> None:
         self.plan_id = plan_id
         self.community_code = community_code
         self.unit = unit
@@ -111,15 +121,30 @@ class Finding(Aggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["checking_unit"], state["checking_kind"] = _v1_checking_body(
-                state["unit"], state["found_at"],
-                lambda plan_id: SpotCheck.create_id(plan_id, state["community_code"])
-                == state["spot_check_id"])
+                state["unit"],
+                state["found_at"],
+                lambda plan_id: (
+                    SpotCheck.create_id(plan_id, state["community_code"]) == state["spot_check_id"]
+                ),
+            )
 
     @event(ViolationFound)
-    def __init__(self, spot_check_id: uuid.UUID, community_code: str, unit: str,
-                 checking_unit: str, checking_kind: str, company_uscc: str, kind: str,
-                 kind_name: str, severity: str, legal_basis: str, note: str,
-                 evidence_refs: list[str], found_at: datetime) -> None:
+    def __init__(
+        self,
+        spot_check_id: uuid.UUID,
+        community_code: str,
+        unit: str,
+        checking_unit: str,
+        checking_kind: str,
+        company_uscc: str,
+        kind: str,
+        kind_name: str,
+        severity: str,
+        legal_basis: str,
+        note: str,
+        evidence_refs: list[str],
+        found_at: datetime,
+    ) -> None:
         self.spot_check_id = spot_check_id
         self.community_code = community_code
         self.unit = unit
@@ -157,22 +182,41 @@ class Finding(Aggregate):
             # yearly plan of `unit` in the deadline's year or the one before made it, or a
             # cross check did. v1 deadlines were plain days added in UTC, with no basis.
             state["checking_unit"], state["checking_kind"] = _v1_checking_body(
-                state["unit"], state["deadline"],
-                lambda plan_id: Finding.create_id(
-                    SpotCheck.create_id(plan_id, state["community_code"]), state["kind"])
-                == state["originator_id"])
+                state["unit"],
+                state["deadline"],
+                lambda plan_id: (
+                    Finding.create_id(
+                        SpotCheck.create_id(plan_id, state["community_code"]), state["kind"]
+                    )
+                    == state["originator_id"]
+                ),
+            )
             state["deadline_basis"] = ""
 
     def order_rectification(self, deadline: datetime, deadline_basis: str) -> None:
-        self._ordered(unit=self.unit, checking_unit=self.checking_unit,
-                      checking_kind=self.checking_kind, community_code=self.community_code,
-                      company_uscc=self.company_uscc, kind=self.kind, deadline=deadline,
-                      deadline_basis=deadline_basis)
+        self._ordered(
+            unit=self.unit,
+            checking_unit=self.checking_unit,
+            checking_kind=self.checking_kind,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            kind=self.kind,
+            deadline=deadline,
+            deadline_basis=deadline_basis,
+        )
 
     @event(RectificationOrdered)
-    def _ordered(self, unit: str, checking_unit: str, checking_kind: str,
-                 community_code: str, company_uscc: str, kind: str, deadline: datetime,
-                 deadline_basis: str) -> None:
+    def _ordered(
+        self,
+        unit: str,
+        checking_unit: str,
+        checking_kind: str,
+        community_code: str,
+        company_uscc: str,
+        kind: str,
+        deadline: datetime,
+        deadline_basis: str,
+    ) -> None:
         self.deadline = deadline
         self.deadline_basis = deadline_basis
         self.status = "open"
@@ -191,18 +235,33 @@ class Finding(Aggregate):
         if self.status == "verified":
             raise RuleViolated("the rectification is verified already", "该问题整改已验收")
         if not evidence_refs:
-            raise RuleViolated("verification needs evidence of the rectification",
-                               "整改验收须附整改佐证材料")
+            raise RuleViolated(
+                "verification needs evidence of the rectification", "整改验收须附整改佐证材料"
+            )
         assert self.deadline is not None
-        self._verified(unit=self.unit, community_code=self.community_code,
-                       company_uscc=self.company_uscc, kind=self.kind, verified_at=verified_at,
-                       late=verified_at > self.deadline, evidence_refs=evidence_refs,
-                       note=note)
+        self._verified(
+            unit=self.unit,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            kind=self.kind,
+            verified_at=verified_at,
+            late=verified_at > self.deadline,
+            evidence_refs=evidence_refs,
+            note=note,
+        )
 
     @event(RectificationVerified)
-    def _verified(self, unit: str, community_code: str, company_uscc: str, kind: str,
-                  verified_at: datetime, late: bool, evidence_refs: list[str],
-                  note: str) -> None:
+    def _verified(
+        self,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        kind: str,
+        verified_at: datetime,
+        late: bool,
+        evidence_refs: list[str],
+        note: str,
+    ) -> None:
         self.status = "verified"
 
     class RectificationOverdue(Aggregate.Event):
@@ -216,11 +275,17 @@ class Finding(Aggregate):
         """Once, when the deadline has passed and the rectification is not verified."""
         if self.status != "open" or self.deadline is None or now <= self.deadline:
             return False
-        self._overdue(unit=self.unit, community_code=self.community_code,
-                      company_uscc=self.company_uscc, kind=self.kind, deadline=self.deadline)
+        self._overdue(
+            unit=self.unit,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            kind=self.kind,
+            deadline=self.deadline,
+        )
         return True
 
     @event(RectificationOverdue)
-    def _overdue(self, unit: str, community_code: str, company_uscc: str, kind: str,
-                 deadline: datetime) -> None:
+    def _overdue(
+        self, unit: str, community_code: str, company_uscc: str, kind: str, deadline: datetime
+    ) -> None:
         self.status = "overdue"

@@ -51,11 +51,9 @@ def _rank(seed: str, salt: str, code: str) -> str:
 def draw(seed: str, pool: Iterable[str], count: int, salt: str = "targets") -> list[str]:
     """`count` codes of `pool` (all of them when the pool is smaller), in draw order."""
     ranked = sorted(set(pool), key=lambda code: _rank(seed, salt, code))
-    return ranked[:max(count, 0)]
+    return ranked[: max(count, 0)]
 
 
-def draw_inspectors(
-    seed: str, target: str, eligible: Sequence[str], per_target: int
-) -> list[str]:
+def draw_inspectors(seed: str, target: str, eligible: Sequence[str], per_target: int) -> list[str]:
     """The inspectors of one target, drawn from those eligible for it."""
     return draw(seed, eligible, per_target, salt=f"inspectors:{target}")

@@ -15,7 +15,11 @@ from servicekit.errors import RuleViolated
 NAMESPACE = uuid.UUID("3a6f1e0d-2b4c-4d8e-9f10-11a2b3c4d5e6")
 
 PRIORITY_ORDER = (
-    "handed_down", "major_petition", "typical_case", "complaint_lead", "zero_revenue",
+    "handed_down",
+    "major_petition",
+    "typical_case",
+    "complaint_lead",
+    "zero_revenue",
     "overdue",
 )
 """DOMAIN.md §5: superiors' cases, major petitions, typical cases, complaint leads,
@@ -51,7 +55,9 @@ def choose_targets(
 
 
 def assign_inspectors(
-    seed: str, targets: list[tuple[str, str]], inspectors: dict[str, list[str]],
+    seed: str,
+    targets: list[tuple[str, str]],
+    inspectors: dict[str, list[str]],
     per_target: int,
 ) -> list[dict[str, Any]]:
     """Each target's inspectors, drawn from those without a declared conflict with it.
@@ -59,8 +65,13 @@ def assign_inspectors(
     planned = []
     for code, reason in targets:
         eligible = _eligible(code, inspectors, per_target)
-        planned.append({"community_code": code, "reason": reason,
-                        "inspectors": draws.draw_inspectors(seed, code, eligible, per_target)})
+        planned.append(
+            {
+                "community_code": code,
+                "reason": reason,
+                "inspectors": draws.draw_inspectors(seed, code, eligible, per_target),
+            }
+        )
     return planned
 
 
@@ -68,15 +79,15 @@ def _eligible(code: str, inspectors: dict[str, list[str]], per_target: int) -> l
     eligible = sorted(i for i, conflicts in inspectors.items() if code not in conflicts)
     if len(eligible) < per_target:
         raise RuleViolated(
-            f"only {len(eligible)} inspectors without a conflict for {code}; "
-            f"{per_target} needed",
+            f"only {len(eligible)} inspectors without a conflict for {code}; {per_target} needed",
             f"小区 {code} 无利害关系的检查人员仅 {len(eligible)} 名，不足 {per_target} 名",
         )
     return eligible
 
 
-def check_roster(candidates: list[dict[str, Any]], roster: dict[str, list[str]],
-                 per_target: int) -> None:
+def check_roster(
+    candidates: list[dict[str, Any]], roster: dict[str, list[str]], per_target: int
+) -> None:
     """Before the pool is recorded: every candidate that the draw may pick has enough
     inspectors without a conflict, so that the draw, once the discipline office has
     contributed, cannot fail."""
@@ -86,36 +97,50 @@ def check_roster(candidates: list[dict[str, Any]], roster: dict[str, list[str]],
 
 def candidates_of(pool: list[Candidate]) -> list[dict[str, Any]]:
     """The recorded form of a pool: each community with its priority reasons, sorted."""
-    return [{"community_code": c.code, "reasons": sorted(c.reasons)}
-            for c in sorted(pool, key=lambda c: c.code)]
+    return [
+        {"community_code": c.code, "reasons": sorted(c.reasons)}
+        for c in sorted(pool, key=lambda c: c.code)
+    ]
 
 
 def candidates_hash(candidates: list[dict[str, Any]]) -> str:
     """sha256 of the lines `<code>:<reason>,<reason>`, sorted, joined by newlines."""
-    return draws.pool_hash(f"{c['community_code']}:{','.join(sorted(c['reasons']))}"
-                           for c in candidates)
+    return draws.pool_hash(
+        f"{c['community_code']}:{','.join(sorted(c['reasons']))}" for c in candidates
+    )
 
 
 def roster_hash(roster: dict[str, list[str]]) -> str:
     """sha256 of the lines `<inspector>:<conflicting community>,…`, sorted."""
-    return draws.pool_hash(f"{code}:{','.join(sorted(conflicts))}"
-                           for code, conflicts in roster.items())
+    return draws.pool_hash(
+        f"{code}:{','.join(sorted(conflicts))}" for code, conflicts in roster.items()
+    )
 
 
-def draw_record(seed: str, rest: list[str], drawn: list[str],
-                roster: dict[str, list[str]]) -> dict[str, Any]:
+def draw_record(
+    seed: str, rest: list[str], drawn: list[str], roster: dict[str, list[str]]
+) -> dict[str, Any]:
     """What a draw records besides its targets: the random pool left after the priorities
     and what was drawn from it, and the inspector pool."""
     return {
-        "seed": seed, "algorithm": draws.ALGORITHM, "pool": rest,
-        "pool_hash": draws.pool_hash(rest), "pool_size": len(rest), "drawn": drawn,
-        "inspector_pool": sorted(roster), "inspector_pool_hash": draws.pool_hash(roster),
+        "seed": seed,
+        "algorithm": draws.ALGORITHM,
+        "pool": rest,
+        "pool_hash": draws.pool_hash(rest),
+        "pool_size": len(rest),
+        "drawn": drawn,
+        "inspector_pool": sorted(roster),
+        "inspector_pool_hash": draws.pool_hash(roster),
     }
 
 
-def run_draw(seed: str, candidates: list[dict[str, Any]], quota: int,
-             roster: dict[str, list[str]], per_target: int,
-             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def run_draw(
+    seed: str,
+    candidates: list[dict[str, Any]],
+    quota: int,
+    roster: dict[str, list[str]],
+    per_target: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The targets (with their inspectors) and the draw record, from the seed and what the
     plan recorded: the same inputs always give the same draw."""
     pool = [Candidate(c["community_code"], frozenset(c["reasons"])) for c in candidates]
@@ -131,8 +156,10 @@ class Verification:
     explanation: str
 
 
-LEGACY_NOTE = ("recorded before commit-reveal: its seed was chosen by the caller or drawn by "
-               "the service alone, so re-running it cannot show that it was not steered")
+LEGACY_NOTE = (
+    "recorded before commit-reveal: its seed was chosen by the caller or drawn by "
+    "the service alone, so re-running it cannot show that it was not steered"
+)
 
 
 def verify_given(record: dict[str, Any], count: int) -> Verification:
@@ -150,10 +177,15 @@ def verify_given(record: dict[str, Any], count: int) -> Verification:
         secret = str(record.get("secret", ""))
         if draws.commitment(secret) != record.get("commitment"):
             return Verification(False, [], "the secret does not match its commitment")
-        if draws.combined_seed(secret, str(record.get("contribution", "")),
-                               str(record.get("plan_id", ""))) != seed:
-            return Verification(False, [], "the seed is not sha256 of [secret, contribution, "
-                                           "plan id]")
+        if (
+            draws.combined_seed(
+                secret, str(record.get("contribution", "")), str(record.get("plan_id", ""))
+            )
+            != seed
+        ):
+            return Verification(
+                False, [], "the seed is not sha256 of [secret, contribution, plan id]"
+            )
     again = draws.draw(seed, pool, count)
     if again != list(record.get("drawn", [])):
         return Verification(False, again, "re-running the draw gives other communities")
@@ -203,11 +235,23 @@ class SpotCheckPlan(Aggregate):
             state["explicit"] = {}
 
     @event(Planned)
-    def __init__(self, year: int, unit: str, kind: str, key: str, communities: int,
-                 quota: int, rules_version: str, targets: list[dict[str, Any]],
-                 draw: dict[str, Any], per_target: int, candidates: list[dict[str, Any]],
-                 roster: dict[str, list[str]], commitment: str,
-                 explicit: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        year: int,
+        unit: str,
+        kind: str,
+        key: str,
+        communities: int,
+        quota: int,
+        rules_version: str,
+        targets: list[dict[str, Any]],
+        draw: dict[str, Any],
+        per_target: int,
+        candidates: list[dict[str, Any]],
+        roster: dict[str, list[str]],
+        commitment: str,
+        explicit: dict[str, list[str]],
+    ) -> None:
         self.year = year
         self.unit = unit
         self.kind = kind
@@ -217,8 +261,7 @@ class SpotCheckPlan(Aggregate):
         self.rules_version = rules_version
         self.targets = targets
         self.draw = draw
-        self.base: dict[str, Any] = {k: draw[k] for k in ("quarter", "checked_unit")
-                                     if k in draw}
+        self.base: dict[str, Any] = {k: draw[k] for k in ("quarter", "checked_unit") if k in draw}
         """A cross check's quarter and checked unit (kept through re-draws)."""
         self.per_target = per_target
         self.candidates = candidates
@@ -289,7 +332,9 @@ class SpotCheckPlan(Aggregate):
         if self.drawn:
             raise RuleViolated(
                 "the draw of this plan has been executed; a re-draw needs a recorded reason "
-                "(RedrawSpotChecks)", "该计划已完成抽取；重新抽取须说明理由并记录")
+                "(RedrawSpotChecks)",
+                "该计划已完成抽取；重新抽取须说明理由并记录",
+            )
 
     def execute_draw(self, secret: str, contribution: str) -> None:
         """Runs the draw with the discipline office's contribution and reveals the secret."""
@@ -298,27 +343,54 @@ class SpotCheckPlan(Aggregate):
             raise RuleViolated(
                 "the service's secret does not match its commitment: the draw cannot run; a "
                 "re-draw (with its reason) starts a new commitment",
-                "服务端秘密值与承诺值不符，无法抽取；须说明理由重新抽取")
+                "服务端秘密值与承诺值不符，无法抽取；须说明理由重新抽取",
+            )
         seed = draws.combined_seed(secret, contribution, str(self.id))
-        targets, record = run_draw(seed, self.candidates, self.quota, self.roster,
-                                   self.per_target)
+        targets, record = run_draw(seed, self.candidates, self.quota, self.roster, self.per_target)
         record["candidates_hash"] = candidates_hash(self.candidates)
         record["candidates"] = len(self.candidates)
         record["roster_hash"] = roster_hash(self.roster)
-        self._executed(unit=self.unit, year=self.year, kind=self.kind,
-                       checked_unit=self.checked_unit, commitment=self.commitment,
-                       redraw_reasons=[r["reason"] for r in self.redraws], round=self.round,
-                       contribution=contribution, secret=secret, seed=seed, targets=targets,
-                       draw=record)
+        self._executed(
+            unit=self.unit,
+            year=self.year,
+            kind=self.kind,
+            checked_unit=self.checked_unit,
+            commitment=self.commitment,
+            redraw_reasons=[r["reason"] for r in self.redraws],
+            round=self.round,
+            contribution=contribution,
+            secret=secret,
+            seed=seed,
+            targets=targets,
+            draw=record,
+        )
 
     @event(DrawExecuted)
-    def _executed(self, unit: str, year: int, kind: str, checked_unit: str, commitment: str,
-                  redraw_reasons: list[str], round: int, contribution: str, secret: str,
-                  seed: str, targets: list[dict[str, Any]], draw: dict[str, Any]) -> None:
+    def _executed(
+        self,
+        unit: str,
+        year: int,
+        kind: str,
+        checked_unit: str,
+        commitment: str,
+        redraw_reasons: list[str],
+        round: int,
+        contribution: str,
+        secret: str,
+        seed: str,
+        targets: list[dict[str, Any]],
+        draw: dict[str, Any],
+    ) -> None:
         self.targets = targets
-        self.draw = {**self.base, **draw, "seed_scheme": draws.SEED_SCHEME,
-                     "commitment": self.commitment, "secret": secret,
-                     "contribution": contribution, "round": round}
+        self.draw = {
+            **self.base,
+            **draw,
+            "seed_scheme": draws.SEED_SCHEME,
+            "commitment": self.commitment,
+            "secret": secret,
+            "contribution": contribution,
+            "round": round,
+        }
         self.drawn = True
 
     class DrawReopened(Aggregate.Event):
@@ -330,23 +402,46 @@ class SpotCheckPlan(Aggregate):
         candidates: list[dict[str, Any]]
         roster: dict[str, list[str]]
 
-    def reopen(self, reason: str, commitment: str, communities: int,
-               candidates: list[dict[str, Any]], roster: dict[str, list[str]]) -> None:
+    def reopen(
+        self,
+        reason: str,
+        commitment: str,
+        communities: int,
+        candidates: list[dict[str, Any]],
+        roster: dict[str, list[str]],
+    ) -> None:
         """A re-draw: the round is closed with its reason, a new commitment and a fresh
         pool are recorded, and the discipline office must contribute again."""
-        self._reopened(round=self.round + 1, reason=reason, commitment=commitment,
-                       communities=communities, candidates=candidates, roster=roster)
+        self._reopened(
+            round=self.round + 1,
+            reason=reason,
+            commitment=commitment,
+            communities=communities,
+            candidates=candidates,
+            roster=roster,
+        )
 
     @event(DrawReopened)
-    def _reopened(self, round: int, reason: str, commitment: str,
-                  communities: int, candidates: list[dict[str, Any]],
-                  roster: dict[str, list[str]]) -> None:
-        self.redraws.append({
-            "round": self.round, "reason": reason, "commitment": self.commitment,
-            "drawn": self.drawn, "seed": str(self.draw.get("seed", "")),
-            "secret": str(self.draw.get("secret", "")),
-            "targets": list(self.target_codes),
-        })
+    def _reopened(
+        self,
+        round: int,
+        reason: str,
+        commitment: str,
+        communities: int,
+        candidates: list[dict[str, Any]],
+        roster: dict[str, list[str]],
+    ) -> None:
+        self.redraws.append(
+            {
+                "round": self.round,
+                "reason": reason,
+                "commitment": self.commitment,
+                "drawn": self.drawn,
+                "seed": str(self.draw.get("seed", "")),
+                "secret": str(self.draw.get("secret", "")),
+                "targets": list(self.target_codes),
+            }
+        )
         self.round = round
         self.commitment = commitment
         self.communities = communities
@@ -359,32 +454,47 @@ class SpotCheckPlan(Aggregate):
     def verify(self) -> Verification:
         """Re-runs the recorded draw from what the plan recorded."""
         if not self.drawn:
-            return Verification(False, [], (
-                f"not drawn yet (round {self.round}): the service committed to a secret "
-                f"whose sha256 is {self.commitment}; the draw runs when the discipline office "
-                "contributes"))
+            return Verification(
+                False,
+                [],
+                (
+                    f"not drawn yet (round {self.round}): the service committed to a secret "
+                    f"whose sha256 is {self.commitment}; the draw runs when the discipline office "
+                    "contributes"
+                ),
+            )
         record = self.draw
         if self.scheme == draws.LEGACY_SCHEME:
             legacy = verify_given(record, len(record["drawn"]))
-            return Verification(legacy.matches, legacy.drawn,
-                                f"{legacy.explanation}; {LEGACY_NOTE}")
+            return Verification(
+                legacy.matches, legacy.drawn, f"{legacy.explanation}; {LEGACY_NOTE}"
+            )
         secret = str(record["secret"])
         if draws.commitment(secret) != self.commitment:
-            return Verification(False, [], "the revealed secret does not match the commitment "
-                                           "recorded with the pool")
+            return Verification(
+                False,
+                [],
+                "the revealed secret does not match the commitment recorded with the pool",
+            )
         seed = draws.combined_seed(secret, str(record["contribution"]), str(self.id))
         if seed != record["seed"]:
-            return Verification(False, [], "the recorded seed is not sha256 of [secret, "
-                                           "contribution, plan id]")
-        targets, again = run_draw(seed, self.candidates, self.quota, self.roster,
-                                  self.per_target)
+            return Verification(
+                False, [], "the recorded seed is not sha256 of [secret, contribution, plan id]"
+            )
+        targets, again = run_draw(seed, self.candidates, self.quota, self.roster, self.per_target)
         if targets != self.targets:
-            return Verification(False, again["drawn"],
-                                "re-running the draw gives other targets or inspectors")
-        return Verification(True, again["drawn"], (
-            f"the draw re-runs to the recorded result (round {self.round}): the revealed "
-            "secret matches the commitment recorded with the pool, and the seed is sha256 of "
-            "[secret, the discipline office's contribution, plan id]"))
+            return Verification(
+                False, again["drawn"], "re-running the draw gives other targets or inspectors"
+            )
+        return Verification(
+            True,
+            again["drawn"],
+            (
+                f"the draw re-runs to the recorded result (round {self.round}): the revealed "
+                "secret matches the commitment recorded with the pool, and the seed is sha256 of "
+                "[secret, the discipline office's contribution, plan id]"
+            ),
+        )
 
     # -- a cross check's report ----------------------------------------------------------
 
@@ -402,12 +512,26 @@ class SpotCheckPlan(Aggregate):
         if self.kind != "cross":
             raise RuleViolated("only a cross check is reported", "仅交叉检查需要形成报告")
         self._reported(
-            unit=self.unit, checked_unit=self.checked_unit, year=self.year,
-            quarter=self.quarter, planned=len(self.targets), checked=checked,
-            findings=sum(findings_by_kind.values()), findings_by_kind=findings_by_kind,
+            unit=self.unit,
+            checked_unit=self.checked_unit,
+            year=self.year,
+            quarter=self.quarter,
+            planned=len(self.targets),
+            checked=checked,
+            findings=sum(findings_by_kind.values()),
+            findings_by_kind=findings_by_kind,
         )
 
     @event(CrossCheckReported)
-    def _reported(self, unit: str, checked_unit: str, year: int, quarter: int, planned: int,
-                  checked: int, findings: int, findings_by_kind: dict[str, int]) -> None:
+    def _reported(
+        self,
+        unit: str,
+        checked_unit: str,
+        year: int,
+        quarter: int,
+        planned: int,
+        checked: int,
+        findings: int,
+        findings_by_kind: dict[str, int],
+    ) -> None:
         self.reported = True

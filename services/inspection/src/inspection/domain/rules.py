@@ -46,18 +46,22 @@ class InspectionRules:
 
     def deadline_basis(self, severity: str, deadline: datetime) -> str:
         """Why the deadline is what it is: the local period and the calendar's sources."""
-        return (f"{SEVERITY_ZH[severity]}问题整改期限{self.rectification_days[severity]}日"
-                f"（{self.rectification_source}）；"
-                f"期间计算及顺延：{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}；"
-                f"节假日：{self.calendar.source(deadline.astimezone(SHANGHAI).year)}")
+        return (
+            f"{SEVERITY_ZH[severity]}问题整改期限{self.rectification_days[severity]}日"
+            f"（{self.rectification_source}）；"
+            f"期间计算及顺延：{CIVIL_CODE_ART_201}、{CIVIL_CODE_ART_203}；"
+            f"节假日：{self.calendar.source(deadline.astimezone(SHANGHAI).year)}"
+        )
 
 
 DEFAULT_RULES = InspectionRules(
     version="putian-2023.2",
     city_percent=15,
     unit_percent=50,
-    quota_source=plan("四（三）：市级实地抽查比例不少于辖区物业小区总数的15%，"
-                      "县（区、管委会）不少于50%，镇（街道）、村（居）全面检查"),
+    quota_source=plan(
+        "四（三）：市级实地抽查比例不少于辖区物业小区总数的15%，"
+        "县（区、管委会）不少于50%，镇（街道）、村（居）全面检查"
+    ),
     rectification_days={"minor": 15, "general": 30, "serious": 60},
     rectification_source=local("整改期限按严重程度分别为15日、30日、60日"),
 )

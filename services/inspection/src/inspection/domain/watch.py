@@ -103,8 +103,13 @@ class CommunityWatch(Aggregate):
 
     def note(self, d: NotedDisclosure) -> None:
         self._noted(
-            disclosure_id=d.disclosure_id, year=d.year, quarter=d.quarter, revision=d.revision,
-            income_total_fen=d.income_total_fen, surplus_fen=d.surplus_fen, late=d.late,
+            disclosure_id=d.disclosure_id,
+            year=d.year,
+            quarter=d.quarter,
+            revision=d.revision,
+            income_total_fen=d.income_total_fen,
+            surplus_fen=d.surplus_fen,
+            late=d.late,
             zero_revenue=d.zero_revenue,
         )
 
@@ -120,19 +125,35 @@ class CommunityWatch(Aggregate):
 
     @event(DisclosureNoted)
     def _noted(
-        self, disclosure_id: str, year: int, quarter: int, revision: int,
-        income_total_fen: int, surplus_fen: int, late: bool, zero_revenue: bool,
+        self,
+        disclosure_id: str,
+        year: int,
+        quarter: int,
+        revision: int,
+        income_total_fen: int,
+        surplus_fen: int,
+        late: bool,
+        zero_revenue: bool,
     ) -> None:
         self.disclosures_noted += 1
         current = self.latest
         if current is None or (year, quarter, revision) >= (
-                current.year, current.quarter, current.revision):
+            current.year,
+            current.quarter,
+            current.revision,
+        ):
             # A newer quarter, or an amendment of the latest one, replaces what we show;
             # an older quarter, or an older revision of the latest one (re-driven after the
             # newer one was applied), arriving late is kept in the history only.
             self.latest = NotedDisclosure(
-                disclosure_id=disclosure_id, community_code=self.community_code,
-                unit=self.unit, year=year, quarter=quarter, revision=revision,
-                income_total_fen=income_total_fen, surplus_fen=surplus_fen, late=late,
+                disclosure_id=disclosure_id,
+                community_code=self.community_code,
+                unit=self.unit,
+                year=year,
+                quarter=quarter,
+                revision=revision,
+                income_total_fen=income_total_fen,
+                surplus_fen=surplus_fen,
+                late=late,
                 zero_revenue=zero_revenue,
             )

@@ -23,12 +23,12 @@ LEADS = "inspection.leads"
 
 def subscriptions(app: InspectionApplication) -> list[Subscription]:
     def on_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
-        return app.note_registration(event.community_code, event.unit, event.company_uscc,
-                                     delivery)
+        return app.note_registration(event.community_code, event.unit, event.company_uscc, delivery)
 
     def on_company_changed(event: PropertyCompanyChangedV1, delivery: DeliveryRef) -> bool:
-        return app.note_company_change(event.community_code, event.unit, event.company_uscc,
-                                       delivery)
+        return app.note_company_change(
+            event.community_code, event.unit, event.company_uscc, delivery
+        )
 
     def on_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
         return app.note_disclosure(noted_from_filed(event), delivery, event.company_uscc)
@@ -37,14 +37,16 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
         return app.note_disclosure(noted_from_amended(event), delivery, event.company_uscc)
 
     def on_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
-        return app.note_overdue(event.community_code, event.unit, event.year, event.quarter,
-                                delivery)
+        return app.note_overdue(
+            event.community_code, event.unit, event.year, event.quarter, delivery
+        )
 
     def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
         if not event.community_code:
             return False  # a complaint about no community is not a spot-check lead
-        return app.note_lead(event.community_code, event.unit, event.channel, event.major,
-                             event.category, delivery)
+        return app.note_lead(
+            event.community_code, event.unit, event.channel, event.major, event.category, delivery
+        )
 
     return [
         Subscription(LEADS, CASEWORK_EVENTS, {ComplaintReceivedV1: on_complaint}),
@@ -58,5 +60,5 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
                 DisclosureAmendedV1: on_amended,
                 DisclosureOverdueV1: on_overdue,
             },
-        )
+        ),
     ]

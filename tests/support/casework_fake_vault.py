@@ -182,7 +182,7 @@ class FakeVaultTransit:
 
             do_GET = do_POST = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
                 pass
 
         return Handler

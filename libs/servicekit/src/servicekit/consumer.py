@@ -91,6 +91,11 @@ class Subscription:
     """Policy or projection name; also the Kafka group id and the tracking prefix."""
     topic: str
     handlers: Mapping[type[BaseModel], Handler]
+    already_applied: Callable[[DeliveryRef], bool] | None = None
+    """The application's tracking check (`ServiceApplication.already_applied`): given, the
+    runner (and the re-driver) skip a delivery already applied before any handler sees it,
+    so handlers hold no duplicate check of their own. A repeat racing its first delivery
+    is still caught where the effect is recorded (`record` returns False)."""
     source: str = ""
     """The only `ce_source` accepted on the topic; by default its owner's (`topic_source`)."""
     by_type: dict[str, tuple[type[BaseModel], Handler]] = field(init=False)
@@ -98,11 +103,21 @@ class Subscription:
     def __post_init__(self) -> None:
         if not self.source:
             object.__setattr__(self, "source", topic_source(self.topic))
-        object.__setattr__(
-            self,
-            "by_type",
-            {getattr(model, "ce_type"): (model, h) for model, h in self.handlers.items()},  # noqa: B009
-        )
+        seen = self.already_applied
+        by_type = {
+            getattr(model, "ce_type"): (model, h if seen is None else _once(seen, h))  # noqa: B009
+            for model, h in self.handlers.items()
+        }
+        object.__setattr__(self, "by_type", by_type)
+
+
+def _once(already_applied: Callable[[DeliveryRef], bool], handler: Handler) -> Handler:
+    def applied_once(event: Any, delivery: DeliveryRef) -> bool:
+        if already_applied(delivery):
+            return False
+        return handler(event, delivery)
+
+    return applied_once
 
 
 def dead_letter_topic(service: str) -> str:

@@ -56,7 +56,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -69,11 +69,11 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from servicekit.aio import wait_or_stop
+from servicekit.clock import Clock, utc_now
 from servicekit.isolation import Candidate, ParkedEvent, ParkedStore, Role, Status, short_error
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 WallClock = Callable[[], float]
 """Unix seconds (time.time): what a signature's timestamp is read from."""
 
@@ -157,10 +157,6 @@ DDL = (
 
 
 TABLES = ("push_records", "push_receipts")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PushState(StrEnum):

@@ -10,7 +10,7 @@ BUF_VERSION := 1.61.0
 BUF := .local/node/node_modules/.bin/buf
 SERVICES := disclosure inspection credit casework
 PROTO_DEPS := .local/protovalidate
-SRC_ROOTS := contracts/src libs/servicekit/src libs/campaign/src libs/pubrev_admin/src \
+SRC_ROOTS := contracts/src libs/servicekit/src libs/pubrev_admin/src \
              $(foreach s,$(SERVICES),services/$(s)/src) $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \

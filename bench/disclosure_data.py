@@ -39,13 +39,13 @@ from google.rpc import error_details_pb2, status_pb2
 
 from bench.load import Call, drive
 from disclosure.application.commands import FileDisclosure
-from disclosure.domain.calendar import Quarter
 from disclosure.domain.model import Community, Disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
-from pubrev_contracts.identities import Agency
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.eventstore import ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
 from tools.synthetic_putian import Dataset, generate

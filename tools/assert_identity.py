@@ -24,8 +24,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS, SubjectKind
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS, SubjectKind
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.assertion import MAX_TTL, sign
 from servicekit.errors import Unauthenticated
 from servicekit.identity import IdentityRules

@@ -15,7 +15,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from pubrev_contracts.identities import AGENCIES
+from pubrev_contracts.vocabulary.agencies import AGENCIES
 from servicekit.policy import SCOPE_TEXT, Policy
 
 ROOT = Path(__file__).resolve().parent.parent

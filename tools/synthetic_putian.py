@@ -41,9 +41,9 @@ from zoneinfo import ZoneInfo
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from campaign.workdays import CHINA
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
-from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from pubrev_contracts.vocabulary.calendar import CHINA
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_QUARTERS: tuple[tuple[int, int], ...] = tuple(

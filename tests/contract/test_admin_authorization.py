@@ -16,8 +16,8 @@ from typing import Any
 import grpc
 import pytest
 
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.admin import SERVICE_NAME
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer

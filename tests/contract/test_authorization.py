@@ -19,8 +19,8 @@ from types import ModuleType
 import pytest
 
 from pubrev.common.v1 import admin_pb2
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HISTORY_RPC, ServiceApplication
 from servicekit.identity import Identity, IdentityRules

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from disclosure.domain.calendar import SHANGHAI, Quarter
 from disclosure.domain.content import POSTING_CHANNELS
-from disclosure.domain.identifiers import uscc_problem
 from disclosure.entrypoints.grpc_api import content_from_pb
-from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
+from pubrev_contracts.vocabulary.identifiers import uscc_problem
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
 from tools.synthetic_putian import DEFAULT_QUARTERS, Dataset, generate, iter_jsonl
 
 SLOTS = 1500 * len(DEFAULT_QUARTERS)

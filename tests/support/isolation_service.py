@@ -198,8 +198,8 @@ class NotesProjection:
 
 
 def rules() -> IdentityRules:
-    from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-    from pubrev_contracts.units import UNITS
+    from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+    from pubrev_contracts.vocabulary.units import UNITS
 
     return IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
 

@@ -19,7 +19,7 @@ from pubrev.casework.v1 import casework_pb2 as cpb
 from pubrev.credit.v1 import credit_pb2 as kpb
 from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.inspection.v1 import inspection_pb2 as ipb
-from pubrev_contracts.units import CITY, COUNTY_UNITS
+from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 
 Metadata = tuple[tuple[str, str], ...]
 IDENTITY_HEADER = "x-pubrev-identity"
@@ -40,7 +40,7 @@ CHECKLIST = (
 """inspection's checklist (DOMAIN.md §4; inspection/domain/violations.py)."""
 SEVERITIES = ("minor", "general", "serious")
 COMPANY_KINDS = ("A1", "A2", "A4", "A5", "A7", "B1", "B2", "B3", "B6", "C1")
-"""Violation kinds charged to a company (campaign.violations: A–D)."""
+"""Violation kinds charged to a company (pubrev_contracts.vocabulary.violations: A–D)."""
 COMPLAINT_CHANNELS = ("hotline_12345", "phone", "email", "letters_visits", "handed_down")
 COMPLAINT_CATEGORIES = (
     "revenue_not_disclosed",

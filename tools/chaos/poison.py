@@ -51,7 +51,7 @@ from pubrev.common.v1 import admin_pb2 as apb
 from pubrev.credit.v1 import credit_pb2 as kpb
 from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.inspection.v1 import inspection_pb2 as ipb
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.cloudevents import CloudEventAttributes
 from tools.chaos import commands as rq
 from tools.chaos.client import NOT_SPECIFIC, RETRYABLE, Answer, Caller

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.inspection.v1 import inspection_pb2 as ipb
-from pubrev_contracts.units import CITY, COUNTY_UNITS
+from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 from tools.chaos import commands as rq
 from tools.chaos.client import NOT_SPECIFIC, RETRYABLE, Caller
 from tools.chaos.model import Model

@@ -73,3 +73,24 @@ def test_service_error_zh_message_defaults_to_english() -> None:
     error = NotFound("gone", "不存在")
     assert (error.message, error.message_zh) == ("gone", "不存在")
     assert isinstance(error, ServiceError)
+
+
+def test_an_exception_declaring_a_rule_violation_maps_without_servicekit_knowing_it() -> None:
+    """The vocabulary (standard library only) declares its errors' meaning by a class
+    attribute; servicekit maps them to RuleViolated (FAILED_PRECONDITION), both languages kept."""
+    from servicekit.errors import RuleViolated, as_service_error
+
+    class YearMissing(LookupError):
+        service_error = "rule_violated"
+
+        def __init__(self) -> None:
+            super().__init__("no 2027")
+            self.message = "no 2027"
+            self.message_zh = "尚未录入2027年"
+
+    mapped = as_service_error(YearMissing())
+    assert isinstance(mapped, RuleViolated)
+    assert (mapped.message, mapped.message_zh) == ("no 2027", "尚未录入2027年")
+    assert as_service_error(KeyError("a bug")) is None
+    refused = RuleViolated("x")
+    assert as_service_error(refused) is refused

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS, Agency
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS, Agency
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import Unauthenticated
 from servicekit.identity import (
     CITY_UNIT,
@@ -226,8 +226,8 @@ def test_a_front_end_needs_its_name() -> None:
         ("police", "officer", "-putian"),
         ("police", "officer", "p" * 65),
         ("owners-committee", "chair", "CX_0001"),
-        ("owners-committee", "chair", "C" * 33),
-        ("owners", "representative", "-CX"),
+        ("owners-committee", "chair", "C" * 41),  # community codes: 2–40 characters
+        ("owners", "representative", "C"),
         ("console", "frontend", "Console"),
         ("property-bureau", "officer", "z" * 65),  # a person: 64 at most
     ],

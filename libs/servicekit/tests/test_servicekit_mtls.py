@@ -21,8 +21,8 @@ from cryptography.x509.oid import NameOID
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.assertion import ASSERTION_HEADER, sign
 from servicekit.errors import PermissionDenied
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer, IdentityResolver

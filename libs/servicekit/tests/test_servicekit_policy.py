@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import PermissionDenied
 from servicekit.identity import Identity, IdentityRules
 from servicekit.policy import (

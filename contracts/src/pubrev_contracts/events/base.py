@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
-from pubrev_contracts.units import Unit
+from pubrev_contracts.vocabulary.units import Unit
 
 
 def _utc_text(value: datetime) -> str:

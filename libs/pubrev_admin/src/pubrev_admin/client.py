@@ -25,7 +25,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from pubrev.common.v1 import admin_pb2_grpc
-from pubrev_contracts.identities import SUBJECT_PATTERNS, SubjectKind
+from pubrev_contracts.vocabulary.agencies import SUBJECT_PATTERNS, SubjectKind
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORTS = {"disclosure": 50051, "inspection": 50052, "credit": 50053, "casework": 50054}

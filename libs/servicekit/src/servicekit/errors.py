@@ -79,6 +79,21 @@ class RuleViolated(ServiceError):
     """A rule of the domain forbids the command now (FAILED_PRECONDITION)."""
 
 
+def as_service_error(error: BaseException) -> ServiceError | None:
+    """The error as a ServiceError, or None for a bug or an outage. A module that may not
+    import this one (the contracts' vocabulary is standard library only) declares the
+    meaning of its exceptions by a class attribute `service_error = "rule_violated"` and
+    carries `message` and `message_zh`."""
+    if isinstance(error, ServiceError):
+        return error
+    if getattr(type(error), "service_error", None) == "rule_violated":
+        message = str(getattr(error, "message", "") or error)
+        mapped = RuleViolated(message, str(getattr(error, "message_zh", "") or message))
+        mapped.__cause__ = error
+        return mapped
+    return None
+
+
 class NotFound(ServiceError):
     """The named thing does not exist (or is not visible to the caller)."""
 

@@ -46,6 +46,7 @@ from servicekit.errors import (
     RuleViolated,
     ServiceError,
     Unauthenticated,
+    as_service_error,
 )
 from servicekit.identity import Identity, IdentityRules, bind_identity, reset_identity
 from servicekit.isolation import is_transient
@@ -264,16 +265,17 @@ class ServiceKitInterceptor(grpc.aio.ServerInterceptor):
                 if check is not None:
                     check(request)  # InvalidArgument before the handler sees anything
                 return await inner(request, context)
-            except ServiceError as error:
-                code, status = status_for(error)
-                log.info(
-                    "rpc refused",
-                    extra={"rpc": method, "code": code.name, "error": status.message},
-                )
-                await context.abort(code, status.message, trailing_metadata=_trailing(status))
             except grpc.aio.AbortError:
                 raise
             except Exception as error:
+                refused = as_service_error(error)
+                if refused is not None:
+                    code, status = status_for(refused)
+                    log.info(
+                        "rpc refused",
+                        extra={"rpc": method, "code": code.name, "error": status.message},
+                    )
+                    await context.abort(code, status.message, trailing_metadata=_trailing(status))
                 if is_transient(error):
                     # The database or the broker is away (a restart, a failover): nothing was
                     # committed, and a retry with the same request_id is answered once.

@@ -42,9 +42,9 @@ from casework.application.warnings import OpenComplaint, WarningsPolicy
 from casework.entrypoints.consumers import subscriptions
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from casework.entrypoints.warning_consumers import PACED_UNITS, warning_subscriptions
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import CASEWORK_EVENTS
-from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check

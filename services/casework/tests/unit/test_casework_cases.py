@@ -10,14 +10,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaign import contact
-from campaign.sources import WORK_PLAN
-from campaign.workdays import CalendarNotConfigured
 from casework.application.app import CaseworkApplication
 from casework.domain import reporting
 from casework.domain.case import Case
 from casework.domain.reporting import monthly_report_due
-from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
+from pubrev_contracts.vocabulary import identifiers as contact
+from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
+from pubrev_contracts.vocabulary.sources import WORK_PLAN
+from servicekit.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    RuleViolated,
+    as_service_error,
+)
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 from tests.support.casework_scenario import (
@@ -239,7 +245,8 @@ def test_joint_meeting_keeps_the_case_open(app: CaseworkApplication) -> None:
 
 
 def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> None:
-    """Contact number rule (campaign.contact, DOMAIN.md §10, plan 四（二）联系电话): a landline
+    """Contact number rule (vocabulary.identifiers, DOMAIN.md §10, plan 四（二）联系电话): a
+    landline
     with its area code is a phone number as much as a mobile; bad numbers are refused by
     field and rule, and nothing is written."""
     landline = replace(complaint("land"), complainant_phone="0594-2345678")
@@ -280,7 +287,7 @@ def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) ->
     CalendarNotConfigured (a RuleViolated: FAILED_PRECONDITION), before anything is read."""
     with pytest.raises(CalendarNotConfigured) as caught:
         app.monthly_ledgers(OFFICER, "licheng", 2027, 1)
-    assert isinstance(caught.value, RuleViolated) and caught.value.year == 2027
+    assert isinstance(as_service_error(caught.value), RuleViolated) and caught.value.year == 2027
 
 
 def test_a_case_stored_before_the_calendar_loads_with_its_stored_deadline(

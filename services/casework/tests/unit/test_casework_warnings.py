@@ -16,9 +16,6 @@ from zoneinfo import ZoneInfo
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from campaign.pace import DEFAULT_PACE
-from campaign.sources import LOCAL, WORK_PLAN
-from campaign.workdays import CHINA, CalendarNotConfigured
 from casework.adapters.read_model import feed_record
 from casework.application.app import CaseworkApplication
 from casework.application.warnings import OpenComplaint, WarningsPolicy
@@ -48,6 +45,9 @@ from casework.domain.warnings import (
 )
 from casework.entrypoints.warning_consumers import WARNINGS, warning_subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
+from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured
+from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
+from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -390,7 +390,7 @@ def test_complaint_without_feedback(
 )
 def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: date) -> None:
     """The complaint feedback period ends on a working day by the State Council's holiday
-    calendar (campaign.workdays.CHINA.add_days; 民法典 Art. 201, 203)."""
+    calendar (pubrev_contracts.vocabulary.calendar.CHINA.add_days; 民法典 Art. 201, 203)."""
     assert feedback_due_on(received, DEFAULT_RULES) == due_on
     last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI_TZ)
     assert complaint_without_feedback(received, None, last_moment, DEFAULT_RULES) is None
@@ -794,7 +794,7 @@ def test_later_events_carry_unit_rule_and_subject(
     [(44, True), (45, False), (50, False)],
 )
 def test_unit_behind_quota_at_its_boundary(checked: int, raised: bool) -> None:
-    """unit_behind_quota by campaign.pace.DEFAULT_PACE (plan 五（一）, 附件1 #11/#13)."""
+    """unit_behind_quota by vocabulary.pace.DEFAULT_PACE (plan 五（一）, 附件1 #11/#13)."""
     now = datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ)
     due = unit_behind_quota("licheng", 2026, 100, checked, now, DEFAULT_RULES)
     assert (due is not None) is raised
@@ -822,7 +822,7 @@ def plan_with_checks(
 def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
     """The quota (≥ 50% of the county's communities, plan 四（三）) is a floor once the checks
     deadline (30 September, plan 五 and 附件1 #11/#13) has passed: 45 of 100 communities on
-    31 December is behind, with no tolerance (campaign.pace)."""
+    31 December is behind, with no tolerance (pubrev_contracts.vocabulary.pace)."""
     clock = FakeClock(datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI_TZ))
     app, policy = paced(clock)
     plan_with_checks(policy, "licheng", 50, 45)
@@ -1080,7 +1080,7 @@ def test_a_stored_disclosure_note_without_expenditure_still_loads() -> None:
 
 
 def test_every_rule_names_its_source() -> None:
-    """Every warning rule cites the work plan by its real title (campaign.sources.WORK_PLAN)
+    """Every warning rule cites the work plan by its real title (vocabulary.sources.WORK_PLAN)
     and marks the thresholds no text sets as local configuration (sources.LOCAL)."""
     assert DEFAULT_RULES.legal_basis.startswith(WORK_PLAN)
     assert "（2023）" not in DEFAULT_RULES.legal_basis  # the paraphrased title is gone

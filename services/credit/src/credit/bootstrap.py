@@ -15,9 +15,9 @@ from credit.adapters.feeds import CREDIT_CHINA, MARKET, FeedProjection, SourceUn
 from credit.application.app import Clock, CreditApplication, _utcnow
 from credit.entrypoints.consumers import subscriptions
 from credit.entrypoints.grpc_api import SERVICE_NAME, register
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import CREDIT_EVENTS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.projector import Projector

@@ -299,7 +299,7 @@ async def test_records_sent_under_the_old_rules_are_corrected(
 ) -> None:
     """A penalty pushed under the old rules (code as 违法行为类型, 3 years' display,
     处罚有效期 = 公示截止期) is re-pushed: at start with the violation's text and code
-    (campaign.violations), then, when the bureau states the tier (ClassifyPenalty), with the
+    (vocabulary.violations), then, when the bureau states the tier (ClassifyPenalty), with the
     decision's own 处罚有效期 and the tier's 公示截止期 (DOMAIN.md §6); each correction
     carries the same record id and the correction marker. Classified minor, the record is
     withdrawn from 信用中国 (not published)."""

@@ -26,8 +26,8 @@ from credit.entrypoints.grpc_api import FEEDS, SERVICE_NAME, register
 from pubrev.common.v1 import audit_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from servicekit.eventstore import DeliveryRef
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from campaign.sources import WORK_PLAN
-from campaign.violations import KINDS
-from campaign.workdays import CalendarNotConfigured
 from credit.adapters.feeds import SourceUnit, corrected_v1, penalty_record
 from credit.application.app import ClassifyPenalty, CreditApplication
 from credit.domain.penalty import Penalty
 from credit.domain.rules import DEFAULT_RULES, add_months
+from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
+from pubrev_contracts.vocabulary.sources import WORK_PLAN
+from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -151,7 +151,7 @@ def test_penalty_in_the_future_and_other_unit(app: CreditApplication) -> None:
 
 @pytest.mark.parametrize("code", ["A9", "E1", "E2", "E3", "E5", "C3"])
 def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, code: str) -> None:
-    """campaign.violations.COMPANY_KINDS (A–D; E are the agencies' failures, work plan
+    """vocabulary.violations.COMPANY_KINDS (A–D; E are the agencies' failures, work plan
     二（五）): not any [A-E][1-9]."""
     with pytest.raises(InvalidArgument) as caught:
         app.impose_penalty(OFFICER, replace(penalty_command(), violation_kind=code))
@@ -161,7 +161,7 @@ def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, co
 
 def test_violation_type_is_the_violations_text_with_its_code_beside(app: CreditApplication) -> None:
     """信用中国's 违法行为类型 (DOMAIN.md §6) is the violation's text
-    (campaign.violations.KINDS[code].name_zh), the code in violation_code."""
+    (pubrev_contracts.vocabulary.violations.KINDS[code].name_zh), the code in violation_code."""
     app.impose_penalty(OFFICER, penalty_command())
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert record["violation_type"] == KINDS["C1"].name_zh == "擅自利用共有部分进行经营"
@@ -196,7 +196,7 @@ def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
     app: CreditApplication, clock: FakeClock, revoked: date, withdraw_by: date
 ) -> None:
     """《行政处罚法》第四十八条 (3 days) with 第八十五条 (working days, statutory holidays
-    excluded): by campaign.workdays.CHINA, not weekends only. The aggregate hands the
+    excluded): by vocabulary.calendar.CHINA, not weekends only. The aggregate hands the
     deadline back."""
     app.impose_penalty(
         OFFICER, replace(penalty_command(), decision_date="2025-01-02", valid_until="2025-12-31")
@@ -229,7 +229,7 @@ def _titles(text: str) -> set[str]:
 
 def test_no_text_in_credit_cites_a_title_other_than_the_work_plan_or_a_law() -> None:
     """Standards: an invented source is a defect. Every 《title》 in credit's rules and in
-    its source cites campaign.sources.WORK_PLAN or a law; the deduction table, which no
+    its source cites vocabulary.sources.WORK_PLAN or a law; the deduction table, which no
     source gives (DOMAIN.md §6), says it is local configuration."""
     texts = [
         DEFAULT_RULES.deductions.legal_basis,

@@ -7,15 +7,14 @@ from datetime import timedelta
 
 from psycopg_pool import ConnectionPool
 
-from campaign.workdays import CalendarNotConfigured
 from disclosure.adapters.contract_events import to_contract
 from disclosure.adapters.read_model import PostgresDisclosureReadModel, make_projector
 from disclosure.application.app import Clock, DisclosureApplication, _utcnow
-from disclosure.domain.calendar import Quarter
 from disclosure.entrypoints.grpc_api import SERVICE_NAME, register
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured, Quarter
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import CITY_UNIT, Identity, IdentityRules
 from servicekit.postgres import eventsourcing_env

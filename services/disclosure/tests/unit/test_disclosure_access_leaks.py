@@ -18,9 +18,9 @@ from disclosure.application.commands import (
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.domain.calendar import SHANGHAI
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev.common.v1 import audit_pb2
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.audit import history_events
 from servicekit.errors import PermissionDenied
 from servicekit.identity import Identity

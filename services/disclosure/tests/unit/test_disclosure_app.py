@@ -16,9 +16,9 @@ from disclosure.application.commands import (
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.domain.calendar import SHANGHAI
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from disclosure.domain.model import Disclosure
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.errors import (
     AlreadyExists,
     Conflict,

@@ -26,10 +26,10 @@ from disclosure.application.commands import (
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.domain.calendar import SHANGHAI
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from disclosure.domain.model import Community, Disclosure
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from servicekit.identity import Identity
 from servicekit.policy import Resource

@@ -3,7 +3,7 @@
 The rule: the disclosure of quarter Q is due by the last day of the first month of Q+1
 (DOMAIN.md §3; work plan 二（一）: 每季度第一个月的月底前); when that day is a rest day the
 deadline is the next working day (《民法典》第二百零三条), by the State Council's holiday
-calendar of the shared kernel (campaign.workdays.CHINA, make-up working days counted as
+calendar of the shared kernel (vocabulary.calendar.CHINA, make-up working days counted as
 working days). A year the calendar lacks (2027) is an explicit error, never a guess.
 """
 
@@ -13,9 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from campaign.workdays import CalendarNotConfigured, HolidayYear, WorkCalendar
-from disclosure.domain import calendar
-from disclosure.domain.calendar import DEADLINE_SOURCE, SHANGHAI, Quarter
+from pubrev_contracts.vocabulary import calendar
+from pubrev_contracts.vocabulary.calendar import (
+    DISCLOSURE_DEADLINE_SOURCE,
+    SHANGHAI,
+    CalendarNotConfigured,
+    HolidayYear,
+    Quarter,
+    WorkCalendar,
+)
 
 ADJUSTED_DEADLINES = [
     # (quarter, nominal day, deadline day, why)
@@ -35,16 +41,16 @@ ADJUSTED_DEADLINES = [
 
 
 def test_the_deadline_cites_the_domain_the_plan_and_civil_code_203() -> None:
-    assert "DOMAIN.md §3" in DEADLINE_SOURCE
-    assert "二（一）" in DEADLINE_SOURCE
-    assert "《民法典》第二百零三条" in DEADLINE_SOURCE
+    assert "DOMAIN.md §3" in DISCLOSURE_DEADLINE_SOURCE
+    assert "二（一）" in DISCLOSURE_DEADLINE_SOURCE
+    assert "《民法典》第二百零三条" in DISCLOSURE_DEADLINE_SOURCE
 
 
 @pytest.mark.parametrize(("quarter", "nominal", "deadline_day", "why"), ADJUSTED_DEADLINES)
 def test_deadline_day_is_last_day_of_first_month_of_next_quarter_moved_past_rest_days(
     quarter: Quarter, nominal: date, deadline_day: date, why: str
 ) -> None:
-    """DOMAIN.md §3, plan 二（一）, 民法典 Art. 203 (holidays by campaign.workdays.CHINA)."""
+    """DOMAIN.md §3, plan 二（一）, 民法典 Art. 203 (holidays by vocabulary.calendar.CHINA)."""
     assert quarter.nominal_deadline_day == nominal
     assert quarter.deadline_day == deadline_day, why
     assert quarter.deadline == datetime.combine(deadline_day + timedelta(days=1), time(0), SHANGHAI)

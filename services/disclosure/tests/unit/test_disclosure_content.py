@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from campaign import contact
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from pubrev_contracts.vocabulary import identifiers as contact
 
 
 def valid_content() -> DisclosureContent:
@@ -308,7 +308,7 @@ def test_account_and_contact_are_required(field: str, value: str) -> None:
 @pytest.mark.parametrize("phone", ["0594-2345678", "05942345678", "010-62345678", "13800138000"])
 def test_a_landline_or_a_mobile_is_a_contact_number(phone: str) -> None:
     """Plan 四（二）: 公开物业服务企业联系人及联系电话 — a 联系电话, not only a mobile
-    (campaign.contact.is_contact_number)."""
+    (pubrev_contracts.vocabulary.identifiers.is_contact_number)."""
     assert replace(valid_content(), contact_phone=phone).check() == []
 
 

@@ -27,10 +27,10 @@ from disclosure.application.commands import (
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.domain.calendar import SHANGHAI, Quarter
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from disclosure.domain.model import Community, Disclosure
 from pubrev_contracts.events.disclosure import DisclosureFiledV1, DisclosureOverdueV1
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from servicekit.errors import InvalidArgument, PermissionDenied
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock

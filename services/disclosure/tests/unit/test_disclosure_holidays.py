@@ -3,7 +3,7 @@ close, rates and the hourly sweep all use the same deadline.
 
 Rule: due by the last day of the first month of the next quarter (DOMAIN.md §3; work plan
 二（一）: 每季度第一个月的月底前), and a period whose last day is a rest day ends on the next
-working day (《民法典》第二百零三条), by campaign.workdays.CHINA. A year the calendar has not
+working day (《民法典》第二百零三条), by vocabulary.calendar.CHINA. A year the calendar has not
 entered (2027) is CalendarNotConfigured (FAILED_PRECONDITION), never a guess.
 """
 
@@ -13,15 +13,14 @@ from datetime import date, datetime
 
 import pytest
 
-from campaign.workdays import CalendarNotConfigured
 from disclosure.adapters.read_model_memory import InMemoryDisclosureReadModel
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import FileDisclosure, RegisterCommunity, RegisterCompany
 from disclosure.bootstrap import close_latest_quarter, latest_due_quarter
-from disclosure.domain.calendar import SHANGHAI, Quarter
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from disclosure.domain.model import Community
-from servicekit.errors import RuleViolated
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, CalendarNotConfigured, Quarter
+from servicekit.errors import RuleViolated, as_service_error
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 
@@ -170,7 +169,7 @@ def test_q4_2026_filed_after_31_january_2027_is_refused_until_the_calendar_has_2
     before = app.recorder.max_notification_id()
     with pytest.raises(CalendarNotConfigured) as refused:
         file(app, 2026, 4)
-    assert isinstance(refused.value, RuleViolated)
+    assert isinstance(as_service_error(refused.value), RuleViolated)
     assert refused.value.year == 2027
     assert "2027" in refused.value.message and "2027" in refused.value.message_zh
     assert app.recorder.max_notification_id() == before

@@ -17,9 +17,9 @@ from disclosure.application.commands import (
     RequestAudit,
 )
 from disclosure.bootstrap import latest_due_quarter
-from disclosure.domain.calendar import SHANGHAI, Quarter
 from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
 from disclosure.domain.model import Community
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from servicekit.errors import PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock

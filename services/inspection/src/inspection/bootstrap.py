@@ -11,9 +11,9 @@ from inspection.adapters.read_model import PostgresInspectionReadModel, make_pro
 from inspection.application.app import Clock, InspectionApplication, _utcnow
 from inspection.entrypoints.consumers import subscriptions
 from inspection.entrypoints.grpc_api import SERVICE_NAME, register
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.topics import INSPECTION_EVENTS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check

@@ -3,7 +3,7 @@
   四（三）、四（四）): the county sees it, closes its rectification, and the wire says the same;
 - the rectification deadline follows the holiday calendar (民法典 Art. 201, 203), and a
   deadline in 2027 (no notice entered) is FAILED_PRECONDITION with nothing written;
-- progress is campaign.pace's (checks due by 30 September from 15 July: plan 五（一）, 附件1
+- progress is vocabulary.pace's (checks due by 30 September from 15 July: plan 五（一）, 附件1
   #11, #13), with the city's own 15% row (plan 四（三）) for city users."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from campaign.pace import DEFAULT_PACE
-from campaign.sources import WORK_PLAN, plan
 from inspection.bootstrap import build
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS, INSPECTION_EVENTS
+from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
+from pubrev_contracts.vocabulary.sources import WORK_PLAN, plan
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import (
     FakeClock,

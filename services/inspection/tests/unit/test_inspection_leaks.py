@@ -16,8 +16,8 @@ import pytest
 from inspection.domain import draw as draws
 from inspection.domain.check import SpotCheck
 from inspection.domain.plan import SpotCheckPlan
-from pubrev_contracts.identities import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
+from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated, Unauthenticated
 from servicekit.identity import Identity, IdentityRules
 from tests.support.inspection_authz import (

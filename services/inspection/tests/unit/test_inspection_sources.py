@@ -1,5 +1,5 @@
 """What inspection sends out names its source, and its deadlines follow the holiday calendar:
-- findings cite the work plan's paragraph of 二 and the law (campaign.violations.KINDS), the
+- findings cite the work plan's paragraph of 二 and the law (vocabulary.violations.KINDS), the
   quota cites plan 四（三）, and values no source gives are marked local configuration;
 - a rectification period ends on a working day (民法典 Art. 201, 203; the State Council's
   notice of the year), and a year the calendar lacks is an explicit error;
@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from campaign.sources import LOCAL, WORK_PLAN, plan
-from campaign.violations import KINDS as CAMPAIGN_KINDS
-from campaign.workdays import CHINA, CalendarNotConfigured
 from inspection.application.app import InspectionApplication
 from inspection.domain.check import Finding, SpotCheck
 from inspection.domain.plan import SpotCheckPlan
 from inspection.domain.rules import DEFAULT_RULES, SHANGHAI
 from inspection.domain.violations import CHECKLIST, KINDS
+from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured
+from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN, plan
+from pubrev_contracts.vocabulary.violations import KINDS as CAMPAIGN_KINDS
 from tests.support import inspection_scenario
 
 LAW = re.compile(r"《(民法典|物业管理条例|刑法)》第[零一二三四五六七八九十百]+条")
@@ -118,7 +118,7 @@ def test_a_rectification_deadline_ends_on_a_working_day_by_the_holiday_calendar(
 ) -> None:
     """民法典 Art. 201 (the found day not counted), Art. 203 (a last day that is a rest day
     moves to the next working day; the period ends at 24:00), the State Council's 2026
-    notice (campaign.workdays.CHINA)."""
+    notice (pubrev_contracts.vocabulary.calendar.CHINA)."""
     assert (nominal - found.astimezone(SHANGHAI).date()).days == DEFAULT_RULES.rectification_days[
         severity
     ]

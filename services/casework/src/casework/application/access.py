@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from casework.domain.case import Case
 from casework.domain.warnings import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA, Warning
-from pubrev_contracts.identities import Agency
+from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
 from servicekit.operations import admin_rules

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from campaign import contact
-from campaign.sources import local, plan
 from casework.application import ledgers
 from casework.application.access import (
     HISTORY_READS,
@@ -38,8 +36,10 @@ from casework.domain.case import (
     Case,
     time_limit,
 )
-from pubrev_contracts.identities import SUBJECT_PATTERNS, SubjectKind
-from pubrev_contracts.units import COUNTY_UNITS, UNITS
+from pubrev_contracts.vocabulary import identifiers as contact
+from pubrev_contracts.vocabulary.agencies import SUBJECT_PATTERNS, SubjectKind
+from pubrev_contracts.vocabulary.sources import local, plan
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
 from servicekit.errors import Conflict, NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity

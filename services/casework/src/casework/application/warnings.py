@@ -50,7 +50,8 @@ from casework.domain.warnings import (
     shanghai_date,
     unit_behind_quota,
 )
-from servicekit.errors import Conflict, NotFound, RuleViolated, Validator
+from pubrev_contracts.vocabulary.errors import NotConfigured
+from servicekit.errors import Conflict, NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
 
@@ -249,7 +250,7 @@ class WarningsPolicy:
                     c.case_id, c.unit, c.community_code, c.received_at, None
                 ):
                     raised += 1
-            except RuleViolated as error:  # CalendarNotConfigured
+            except NotConfigured as error:  # the holiday calendar lacks the year
                 log.warning(
                     "complaint_without_feedback not judged for case %s: %s",
                     c.case_id,
@@ -314,7 +315,7 @@ class WarningsPolicy:
                 due = unit_behind_quota(
                     unit, year, facts.quota, self.checked(facts), now, self.rules
                 )
-            except RuleViolated as error:  # CampaignYearNotConfigured
+            except NotConfigured as error:  # the campaign's schedule lacks the year
                 log.warning("unit_behind_quota not judged for %s %s: %s", unit, year, error.message)
                 continue
             warnings = self._new_warnings([due] if due else [])

@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
-from campaign.workdays import CHINA, CIVIL_CODE_ART_203, CalendarNotConfigured, WorkCalendar
+from pubrev_contracts.vocabulary.calendar import (
+    CHINA,
+    CIVIL_CODE_ART_203,
+    CalendarNotConfigured,
+    WorkCalendar,
+)
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")

@@ -3,7 +3,7 @@
 (plan 六（四）: 每月25日前; 附件2 #7 and #36; DOMAIN.md §9).
 
 A deadline that falls on a rest day ends on the next working day (民法典 Art. 203, by the
-holiday calendar campaign.workdays.CHINA); a month in a year the calendar lacks raises
+holiday calendar vocabulary.calendar.CHINA); a month in a year the calendar lacks raises
 CalendarNotConfigured rather than guessing.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from campaign.sources import plan
-from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.sources import plan
 
 REPORT_DAY = 25
 LEGAL_BASIS = f"{plan('六（四）；附件2第7项、第36项（每月25日前）')}；{CIVIL_CODE_ART_203}"

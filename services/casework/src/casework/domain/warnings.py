@@ -31,7 +31,7 @@ Rules raised from events (rule id: trigger):
   Casework's own cases know this, not the bus: `complaint_without_feedback()` decides, the
   application's sweep raises it.
 - `unit_behind_quota`: a unit (county-level, or the city) behind the campaign's spot-check
-  pace (campaign.pace), from a sweep over what SpotCheckPlanned and SpotCheckDone told.
+  pace (vocabulary.pace), from a sweep over what SpotCheckPlanned and SpotCheckDone told.
 
 Rules of §8 that are not here, and why:
 - missing items, posting under 30 days, broken identity (income − cost − expenditure ≠
@@ -40,7 +40,7 @@ Rules of §8 that are not here, and why:
   corrupt data. (A deficit keeps the identity: `deficit_quarter` above.)
 
 Sources: every raised warning carries `legal_basis` in its details (`WarningRules.basis`):
-the work plan's paragraph by its real title (campaign.sources), the law where one applies,
+the work plan's paragraph by its real title (vocabulary.sources), the law where one applies,
 and each threshold that no text sets marked as local configuration (sources.local).
 """
 
@@ -55,11 +55,11 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
-from campaign.pace import DEFAULT_PACE, PaceRules
-from campaign.sources import local, plan
-from campaign.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
-from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
 from casework.domain.case import Case, end_of
+from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
+from pubrev_contracts.vocabulary.sources import local, plan
+from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("5d1f7a3e-2c64-4b8f-a0d9-8e7c6b5a4f31")
@@ -125,9 +125,9 @@ class WarningRules:
     repeat_violations: int = 2
     repeat_violations_days: int = 365
     pace: PaceRules = DEFAULT_PACE
-    """The one spot-check pace of the campaign (campaign.pace), shared with inspection."""
+    """The one spot-check pace of the campaign (vocabulary.pace), shared with inspection."""
     calendar: WorkCalendar = CHINA
-    """Working days for the deadlines (campaign.workdays)."""
+    """Working days for the deadlines (pubrev_contracts.vocabulary.calendar)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -202,7 +202,7 @@ class WarningRules:
                 "次违规即预警"
             )
         if rule == UNIT_BEHIND_QUOTA:
-            # The quota and the window are the pace's (campaign.pace), with their sources;
+            # The quota and the window are the pace's (vocabulary.pace), with their sources;
             # the monthly circulation of lagging units is 五（三）.
             return f"{plan('四（三）、五（三）')}；{self.pace.tolerance_source}"
         raise ValueError(f"unknown warning rule {rule!r}")
@@ -1016,7 +1016,7 @@ class PlanChecks(Aggregate):
 def unit_behind_quota(
     unit: str, year: int, quota: int, checked: int, now: datetime, rules: WarningRules
 ) -> Due | None:
-    """Behind the campaign's one spot-check pace (campaign.pace: the quota spread from the
+    """Behind the campaign's one spot-check pace (vocabulary.pace: the quota spread from the
     campaign's start to the checks deadline, 30 September, Asia/Shanghai; the shared
     tolerance while the window runs, none after it). Once per unit and month of `year`.
     CampaignYearNotConfigured for a year the pace does not know."""

@@ -23,7 +23,7 @@ from pubrev_contracts.events.inspection import (
     ViolationFoundV1,
 )
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import CITY_UNIT

@@ -29,10 +29,10 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from campaign.violations import KINDS
 from credit.domain.ledger import CreditLedger
 from credit.domain.penalty import PENALTY_TYPES, Penalty
 from credit.domain.results import SpotCheckResult
+from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.push import PushOutbox
 
 CREDIT_CHINA = "creditchina"
@@ -69,7 +69,7 @@ def penalty_id(decision_number: str) -> str:
 
 
 def violation_fields(code: str) -> dict[str, str] | None:
-    """违法行为类型 as the violation's text (campaign.violations), its code beside it; None for
+    """违法行为类型 as the violation's text (vocabulary.violations), its code beside it; None for
     a code that is not a company's violation of the list."""
     kind = KINDS.get(code)
     if kind is None or kind.party != "company":

@@ -9,8 +9,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from campaign.sources import local
-from campaign.violations import COMPANY_KINDS
 from credit.application.access import (
     CLASSIFY,
     FEED_STATUS,
@@ -29,7 +27,9 @@ from credit.domain.ledger import CreditLedger
 from credit.domain.penalty import PENALTY_TYPES, Penalty, company_kind
 from credit.domain.results import SpotCheckResult
 from credit.domain.rules import DEFAULT_RULES, TIERS, CreditRules
-from pubrev_contracts.units import UNITS
+from pubrev_contracts.vocabulary.sources import local
+from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.violations import COMPANY_KINDS
 from servicekit.errors import AlreadyExists, NotFound, Validator, excerpt
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity

@@ -8,9 +8,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from campaign.violations import COMPANY_KINDS
-from campaign.workdays import CHINA, PENALTY_LAW_ART_85, WorkCalendar
 from credit.domain.rules import DisplayPeriods
+from pubrev_contracts.vocabulary.calendar import CHINA, PENALTY_LAW_ART_85, WorkCalendar
+from pubrev_contracts.vocabulary.violations import COMPANY_KINDS
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("e4f5a6b7-c8d9-4e0f-a1b2-c3d4e5f6a7b8")
@@ -39,7 +39,7 @@ WITHDRAWAL_BASIS = f"《行政处罚法》第四十八条；{PENALTY_LAW_ART_85}
 
 
 def company_kind(code: str) -> bool:
-    """A violation a company is penalised for: A–D of the code list (campaign.violations);
+    """A violation a company is penalised for: A–D of the code list (vocabulary.violations);
     E are the agencies' own failures (work plan 二（五）)."""
     return code in COMPANY_KINDS
 

@@ -1,8 +1,8 @@
 """Credit rules: deduction table, grade bands, display periods and the serious-dishonesty
 threshold. No Fujian table was found (DOMAIN.md §6): every figure here is configuration,
 versioned and with its basis, never a literal inside a rule. A basis cites the work plan
-(campaign.sources), DOMAIN.md or a law, or says it is local configuration
-(campaign.sources.local); never a title of its own making."""
+(pubrev_contracts.vocabulary.sources), DOMAIN.md or a law, or says it is local configuration
+(pubrev_contracts.vocabulary.sources.local); never a title of its own making."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
-from campaign.sources import local, plan
+from pubrev_contracts.vocabulary.sources import local, plan
 from servicekit.errors import RuleViolated
 
 INITIAL_SCORE = 100

@@ -21,7 +21,7 @@ from pubrev_contracts.events.disclosure import (
     PropertyCompanyChangedV1,
     PropertyCompanyRegisteredV1,
 )
-from pubrev_contracts.units import CITY
+from pubrev_contracts.vocabulary.units import CITY
 
 
 def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:

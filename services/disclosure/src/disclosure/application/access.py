@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from disclosure.domain.model import Community, Disclosure, PropertyCompany
-from pubrev_contracts.identities import Agency
+from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity

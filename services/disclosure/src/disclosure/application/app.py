@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from campaign.workdays import CalendarNotConfigured
 from disclosure.application.access import (
     HISTORY_READS,
     POLICY,
@@ -33,10 +32,10 @@ from disclosure.application.commands import (
     UnitRate,
 )
 from disclosure.application.ports import DisclosureQuery, DisclosureReadModel, DisclosureRow
-from disclosure.domain.calendar import Quarter
-from disclosure.domain.identifiers import uscc_problem
 from disclosure.domain.model import Community, Disclosure, PropertyCompany
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured, Quarter
+from pubrev_contracts.vocabulary.identifiers import uscc_problem
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.errors import (
     AlreadyExists,
     Conflict,

@@ -17,8 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from campaign import contact
 from disclosure.domain.rules import DEFAULT_RULES, DisclosureRules
+from pubrev_contracts.vocabulary import identifiers as contact
 from servicekit.errors import FieldViolation
 
 INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")

@@ -11,8 +11,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from disclosure.domain.calendar import Quarter
 from disclosure.domain.content import DisclosureContent
+from pubrev_contracts.vocabulary.calendar import Quarter
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("0d7a2f0e-93a5-4c56-8f0b-6e0c5a1d2b31")

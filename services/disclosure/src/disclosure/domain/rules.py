@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from campaign.sources import local
-from campaign.violations import CIVIL_CODE_282
+from pubrev_contracts.vocabulary.sources import local
+from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282
 
 
 @dataclass(frozen=True)

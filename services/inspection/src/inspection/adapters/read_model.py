@@ -15,7 +15,7 @@ from inspection.application.ports import CheckRow, FindingRow, InspectorRow, Wat
 from inspection.domain.check import Finding, SpotCheck
 from inspection.domain.roster import Inspector
 from inspection.domain.watch import CommunityWatch
-from pubrev_contracts.units import CITY
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.projector import Projector
 
 DDL = [

@@ -27,7 +27,7 @@ from inspection.domain.check import Finding, SpotCheck
 from inspection.domain.plan import SpotCheckPlan
 from inspection.domain.roster import Inspector
 from inspection.domain.watch import CommunityWatch
-from pubrev_contracts.identities import Agency
+from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope

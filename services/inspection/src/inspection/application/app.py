@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from campaign.pace import DEFAULT_PACE, PaceRules
 from inspection.application.access import COMPANY, HISTORY_READS, POLICY, plan_facts
 from inspection.application.ports import CheckRow, FindingRow, InspectionReadModel
 from inspection.domain import draw as draws
@@ -32,7 +31,8 @@ from inspection.domain.roster import Inspector
 from inspection.domain.rules import DEFAULT_RULES, InspectionRules
 from inspection.domain.violations import CHECKLIST, KINDS, SEVERITIES
 from inspection.domain.watch import CommunityWatch, NotedDisclosure
-from pubrev_contracts.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import CITY_UNIT, Identity
@@ -1070,7 +1070,7 @@ class InspectionApplication(ServiceApplication):
     # -- queries ---------------------------------------------------------------------------
 
     def plan_progress(self, identity: Identity, year: int, unit: str) -> list[UnitProgress]:
-        """Each unit's quota and pace (campaign.pace: checks due by the end of September,
+        """Each unit's quota and pace (vocabulary.pace: checks due by the end of September,
         counted from the campaign's start). The city's row (putian) is its own 15% of all
         communities, counted over the checks of its own plans; a county's row counts the
         checks of its communities by itself or a cross-check team, not the city's."""

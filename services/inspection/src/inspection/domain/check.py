@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import Aggregate, event
 
 from inspection.domain.plan import SpotCheckPlan
-from pubrev_contracts.units import CITY
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("5c2e9a1b-7d3f-4e6a-8b0c-1d2e3f4a5b6c")

@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from inspection.domain import draw as draws
-from pubrev_contracts.units import CITY
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("3a6f1e0d-2b4c-4d8e-9f10-11a2b3c4d5e6")

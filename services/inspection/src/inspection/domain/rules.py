@@ -7,8 +7,8 @@ from datetime import datetime, time
 from math import ceil
 from zoneinfo import ZoneInfo
 
-from campaign.sources import local, plan
-from campaign.workdays import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.sources import local, plan
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CIVIL_CODE_ART_201 = "《民法典》第二百零一条"

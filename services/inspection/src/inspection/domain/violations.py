@@ -1,13 +1,13 @@
 """The checklist of a spot check (DOMAIN.md §4) and the violation each failed item reveals.
 
 The code list itself, with its texts, the party it is charged to and its legal basis, is the
-shared kernel's (`campaign.violations.KINDS`): one list for every service, citing the work
+shared kernel's (`vocabulary.violations.KINDS`): one list for every service, citing the work
 plan's paragraph of 二 and the law, so what inspection emits is what credit and casework read.
 """
 
 from __future__ import annotations
 
-from campaign.violations import KINDS, SEVERITIES, ViolationKind
+from pubrev_contracts.vocabulary.violations import KINDS, SEVERITIES, ViolationKind
 
 CHECKLIST = {
     "signboard_present": "A1",

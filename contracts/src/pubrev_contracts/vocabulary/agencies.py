@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pubrev_contracts.vocabulary.identifiers import COMMUNITY_CODE_PATTERN, USCC_PATTERN
+
 
 class Agency(StrEnum):
     PROPERTY_BUREAU = "property-bureau"
@@ -53,9 +55,9 @@ class SubjectKind(StrEnum):
 
 
 SUBJECT_PATTERNS: dict[SubjectKind, str] = {
-    SubjectKind.USCC: r"[0-9A-HJ-NPQRTUWXY]{18}",
+    SubjectKind.USCC: USCC_PATTERN,
     SubjectKind.POLICE_OFFICE: r"[a-z0-9][a-z0-9-]{0,63}",
-    SubjectKind.COMMUNITY: r"[A-Za-z0-9][A-Za-z0-9-]{0,31}",
+    SubjectKind.COMMUNITY: COMMUNITY_CODE_PATTERN,
     SubjectKind.FRONTEND: r"[a-z0-9][a-z0-9-]{0,63}",
     SubjectKind.PERSON: r"[^;=\s][^;=]{0,63}",
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign.workdays import CHINA, CalendarNotConfigured, load
+from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured, load
 
 
 def test_q4_2024_deadline_inside_spring_festival_moves_to_5_february() -> None:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from campaign.sources import local, plan
-from servicekit.errors import RuleViolated
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from pubrev_contracts.vocabulary.errors import NotConfigured
+from pubrev_contracts.vocabulary.sources import local, plan
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class CampaignYear:
             )
 
 
-class CampaignYearNotConfigured(RuleViolated):
+class CampaignYearNotConfigured(NotConfigured):
     def __init__(self, year: int, version: str) -> None:
         super().__init__(
             f"the campaign calendar ({version}) has no {year}: configure its start and its "

@@ -1,11 +1,11 @@
 """Identifier rules (DOMAIN.md §10): the USCC check character (contact numbers are the shared
-kernel's, campaign.contact, tested there and through the content rules)."""
+kernel's, pubrev_contracts.vocabulary.identifiers, tested there and through the content rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from disclosure.domain.identifiers import USCC_CHARSET, uscc_problem
+from pubrev_contracts.vocabulary.identifiers import USCC_CHARSET, uscc_problem
 
 
 @pytest.mark.parametrize(

@@ -17,17 +17,22 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from servicekit.errors import RuleViolated
+from pubrev_contracts.vocabulary.errors import NotConfigured
+from pubrev_contracts.vocabulary.sources import plan
 
 CIVIL_CODE_ART_203 = "《民法典》第二百零三条"
 PENALTY_LAW_ART_85 = "《行政处罚法》第八十五条"
 _DATA = Path(__file__).with_name("holidays.toml")
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""The campaign's rules are local time: dates and deadlines are Asia/Shanghai; the wire is UTC."""
 
-class CalendarNotConfigured(RuleViolated):
+
+class CalendarNotConfigured(NotConfigured):
     """The holiday calendar has no entry for the year a deadline falls in."""
 
     def __init__(self, year: int, version: str) -> None:
@@ -120,3 +125,88 @@ def load(path: Path = _DATA) -> WorkCalendar:
 
 CHINA = load()
 """The calendar in force (holidays.toml)."""
+
+
+DISCLOSURE_DEADLINE_SOURCE = f"DOMAIN.md §3；{plan('二（一）')}；{CIVIL_CODE_ART_203}"
+"""Where the disclosure deadline comes from (the day, and its move past rest days)."""
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    year: int
+    quarter: int
+
+    def __str__(self) -> str:
+        return quarter_label(self.year, self.quarter)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 3 * self.quarter - 2, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first_day - timedelta(days=1)
+
+    @property
+    def end(self) -> datetime:
+        """The instant the quarter is over (start of the next quarter's first day)."""
+        nxt = self.next()
+        return datetime.combine(nxt.first_day, time(0), SHANGHAI)
+
+    def next(self) -> Quarter:
+        if self.quarter == 4:
+            return Quarter(self.year + 1, 1)
+        return Quarter(self.year, self.quarter + 1)
+
+    def previous(self) -> Quarter:
+        if self.quarter == 1:
+            return Quarter(self.year - 1, 4)
+        return Quarter(self.year, self.quarter - 1)
+
+    @property
+    def nominal_deadline_day(self) -> date:
+        """Last day of the first month of the next quarter, before any move past rest days:
+        Q1→30 Apr, Q2→31 Jul, Q3→31 Oct, Q4→31 Jan of the next year."""
+        nxt = self.next()
+        first_of_second_month = date(nxt.year, nxt.first_day.month + 1, 1)
+        return first_of_second_month - timedelta(days=1)
+
+    @property
+    def deadline_day(self) -> date:
+        """The day the disclosure is due: the nominal day, or the first working day after it
+        when it is a rest day (Q4 2024: 31 Jan 2025 fell in the Spring Festival → 5 Feb).
+        Raises CalendarNotConfigured for a year the calendar has not entered."""
+        return CHINA.period_end(self.nominal_deadline_day)
+
+    @property
+    def deadline(self) -> datetime:
+        """The first instant that is late (00:00 the day after the deadline day)."""
+        return datetime.combine(self.deadline_day + timedelta(days=1), time(0), SHANGHAI)
+
+    @property
+    def nominal_deadline(self) -> datetime:
+        """00:00 after the nominal deadline day: a deadline only ever moves later, so any
+        instant before this one is before the deadline, whatever the holidays."""
+        return datetime.combine(self.nominal_deadline_day + timedelta(days=1), time(0), SHANGHAI)
+
+    def is_late(self, filed_at: datetime) -> bool:
+        # Before the nominal day's end nothing is late, and the calendar is not asked: a
+        # quarter whose deadline falls in a year not yet entered can still be filed in time.
+        if filed_at < self.nominal_deadline:
+            return False
+        return filed_at >= self.deadline
+
+    def deadline_passed(self, now: datetime) -> bool:
+        """Whether the deadline is over at `now` (the same test as a late filing)."""
+        return self.is_late(now)
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    """The one label of a quarter, 2024Q3: in keys, read models and messages (years are
+    four digits from 2000 to 2100, so no padding is needed and labels sort by time)."""
+    return f"{year}Q{quarter}"
+
+
+def quarter_of(day: date) -> Quarter:
+    """The quarter a (Shanghai) date falls in."""
+    return Quarter(day.year, (day.month - 1) // 3 + 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from campaign.sources import plan
+from pubrev_contracts.vocabulary.sources import plan
 
 Party = Literal["company", "agency"]
 

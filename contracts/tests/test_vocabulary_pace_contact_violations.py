@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaign.contact import is_contact_number, is_landline, is_mainland_mobile
-from campaign.pace import DEFAULT_PACE, SHANGHAI, CampaignYearNotConfigured
-from campaign.sources import LOCAL, WORK_PLAN
-from campaign.violations import COMPANY_KINDS, KINDS
+from pubrev_contracts.vocabulary.identifiers import (
+    is_contact_number,
+    is_landline,
+    is_mainland_mobile,
+)
+from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, SHANGHAI, CampaignYearNotConfigured
+from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN
+from pubrev_contracts.vocabulary.violations import COMPANY_KINDS, KINDS
 
 
 def test_nothing_is_expected_before_the_campaign_starts() -> None:

@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
@@ -56,6 +56,8 @@ from servicekit.identity import Identity
 from servicekit.policy import Policy, Resource
 
 A = TypeVar("A", bound=Aggregate)
+R = TypeVar("R")
+"""A typed command's result (a flat dataclass)."""
 
 PublishCheck = Callable[[Sequence[DomainEventProtocol[uuid.UUID]]], None]
 """Raises (InvalidArgument for a caller-caused size, Unpublishable for a bug in the
@@ -298,24 +300,65 @@ class ServiceApplication(Application[uuid.UUID]):
             raise
         return prepared.result
 
-    def commit_group(self, group: Sequence[Prepared]) -> list[dict[str, Any] | ServiceError]:
+    def commit_group(self, group: Sequence[Prepared]) -> list[Any]:
         """Commits several commands' events in one transaction (the lever for throughput:
         one insert and one commit for many commands). If any conflicts, the group is
         committed again command by command, so only the conflicting one fails."""
         if len(group) > 1:
             try:
                 self.record(*(e for p in group for e in p.events))
-                return [p.result for p in group]
+                return [p.typed(p.result) for p in group]
             except (Conflict, InvalidArgument, Unpublishable):
                 # One command's conflict or unpublishable event: the others commit alone.
                 pass
-        outcomes: list[dict[str, Any] | ServiceError] = []
+        outcomes: list[Any] = []
         for prepared in group:
             try:
-                outcomes.append(self.commit_prepared(prepared))
+                outcomes.append(prepared.typed(self.commit_prepared(prepared)))
             except ServiceError as error:
                 outcomes.append(error)
         return outcomes
+
+    # -- typed commands ----------------------------------------------------------------------
+
+    def run_command(
+        self,
+        command: Command,
+        result: type[R],
+        execute: Callable[[], tuple[Sequence[Aggregate], R]],
+        on_conflict: Callable[[], ServiceError] | None = None,
+    ) -> R:
+        """`run_once` for a typed command: the receipt is named after the command's type
+        (its RPC: `FileDisclosure`), `result` is the flat dataclass the handler returns,
+        remembered in the receipt and rebuilt from it for a repeated request."""
+        prepared = self.prepare_command(command, result, execute, on_conflict)
+        if isinstance(prepared, Prepared):
+            return self.commit_command(prepared, result)
+        return prepared
+
+    def prepare_command(
+        self,
+        command: Command,
+        result: type[R],
+        execute: Callable[[], tuple[Sequence[Aggregate], R]],
+        on_conflict: Callable[[], ServiceError] | None = None,
+    ) -> Prepared | R:
+        """The deciding half of `run_command` (for group commit): the remembered result of
+        a repeated request, or the decided events still to be committed."""
+
+        def remembered() -> tuple[Sequence[Aggregate], dict[str, Any]]:
+            aggregates, value = execute()
+            return aggregates, remember(value)
+
+        outcome = self.prepare_once(
+            type(command).__name__, command.request_id, command, remembered, on_conflict
+        )
+        if isinstance(outcome, Prepared):
+            return dataclasses.replace(outcome, result_type=result)
+        return rebuild(result, outcome)
+
+    def commit_command(self, prepared: Prepared, result: type[R]) -> R:
+        return rebuild(result, self.commit_prepared(prepared))
 
     @staticmethod
     def _replay(
@@ -425,6 +468,33 @@ class Prepared:
     events: Sequence[DomainEventProtocol[uuid.UUID]]
     result: dict[str, Any]
     on_conflict: Callable[[], ServiceError] | None = None
+    result_type: type | None = None
+    """A typed command's result class (`prepare_command`): what the commit hands back."""
+
+    def typed(self, remembered: dict[str, Any]) -> Any:
+        return remembered if self.result_type is None else rebuild(self.result_type, remembered)
+
+
+class Command(Protocol):
+    """A typed command: a frozen dataclass named after its RPC, carrying the caller's
+    idempotency key."""
+
+    @property
+    def request_id(self) -> str: ...
+
+
+def remember(result: Any) -> dict[str, Any]:
+    """A handler's result as its receipt keeps it: a flat dataclass of JSON values."""
+    if not (dataclasses.is_dataclass(result) and not isinstance(result, type)):
+        raise TypeError(f"a command's result is a dataclass, not {type(result).__name__}")
+    return {f.name: to_jsonable(getattr(result, f.name)) for f in dataclasses.fields(result)}
+
+
+def rebuild(result: type[R], remembered: Mapping[str, Any]) -> R:
+    """The result a receipt remembered, as its dataclass again. A field the result gained
+    after the receipt was written takes its default."""
+    names = {f.name for f in dataclasses.fields(result)}  # type: ignore[arg-type]
+    return result(**{k: v for k, v in remembered.items() if k in names})
 
 
 @dataclasses.dataclass(frozen=True)

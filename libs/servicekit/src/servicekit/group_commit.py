@@ -17,11 +17,11 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from servicekit.errors import ServiceError
 from servicekit.eventstore import Prepared, ServiceApplication
 
-Decide = Callable[[], Prepared | dict[str, Any]]
-_Item = tuple[Decide, asyncio.Future[dict[str, Any]]]
+Decide = Callable[[], Any]
+"""Decides one command: its `Prepared` events, or a repeated request's remembered result."""
+_Item = tuple[Decide, asyncio.Future[Any]]
 
 
 class GroupCommitter:
@@ -33,19 +33,19 @@ class GroupCommitter:
         self.groups = 0
         self.commands = 0
 
-    async def commit(self, prepared: Prepared | dict[str, Any]) -> dict[str, Any]:
+    async def commit(self, prepared: Any) -> Any:
         """The result once `prepared` (decided already) is committed."""
-        if isinstance(prepared, dict):
+        if not isinstance(prepared, Prepared):
             return prepared
         return await self.run(lambda: prepared)
 
-    async def run(self, decide: Decide) -> dict[str, Any]:
+    async def run(self, decide: Decide) -> Any:
         """Decides (in the committer's worker thread) and commits a command with the
         others waiting; its result, or its error."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._loop(self._queue))
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((decide, future))
         return await future
 
@@ -70,20 +70,22 @@ class GroupCommitter:
                 else:
                     future.set_result(outcome)
 
-    def _decide_and_commit(self, decisions: list[Decide]) -> list[dict[str, Any] | BaseException]:
-        outcomes: list[dict[str, Any] | BaseException | None] = []
+    def _decide_and_commit(self, decisions: list[Decide]) -> list[Any]:
+        outcomes: list[Any] = []
         prepared: list[Prepared] = []
         for decide in decisions:
             try:
                 decided = decide()
-            except ServiceError as error:
+            except Exception as error:
+                # Refused (a rule, a bad request, a missing calendar year) or a bug: that
+                # command fails alone, the others of the group go on.
                 outcomes.append(error)
                 continue
-            if isinstance(decided, dict):
-                outcomes.append(decided)  # a repeated request: its first result
-            else:
+            if isinstance(decided, Prepared):
                 outcomes.append(None)
                 prepared.append(decided)
+            else:
+                outcomes.append(decided)  # a repeated request: its first result
         committed = iter(self.app.commit_group(prepared))
         return [next(committed) if o is None else o for o in outcomes]
 

@@ -14,7 +14,7 @@ SRC_ROOTS := contracts/src libs/servicekit/src libs/pubrev_admin/src \
              $(foreach s,$(SERVICES),services/$(s)/src) $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \
-        protos protos-check asyncapi authz-doc bench chaos fmt clean
+        protos protos-check asyncapi authz-doc bench chaos coverage fmt clean
 
 help:
 	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench   throughput figures against raw baselines of the same run"
 	@echo "make chaos   10,000 commands while roles are killed and Kafka and PostgreSQL restart,"
 	@echo "             then a reconciliation table; fails on any loss or double effect"
+	@echo "make coverage  branch coverage of each service's domain and application (>= 90 %)"
 	@echo "make stop    stop the services and the local infrastructure"
 	@echo "make status  the infrastructure, and each role of make run: pid, restarts, last exit"
 	@echo "$(VENV)/bin/pubrev-admin   the operators' command line: parked, redrive, skip, lag, ..."
@@ -95,6 +96,7 @@ authz-doc: $(STAMP)
 
 lint: $(STAMP) $(BUF)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	@# buf reads images that protoc builds with the fetched validate.proto on its include
@@ -113,6 +115,7 @@ lint: $(STAMP) $(BUF)
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 # -- tests --------------------------------------------------------------------------------
 test-unit: $(STAMP)
@@ -123,8 +126,14 @@ test-infra: $(STAMP)
 	$(VENV)/bin/pytest -m infra -q
 
 test: lint
+	$(PY) tools/coverage_report.py
 	$(PY) tools/devinfra.py up
 	$(VENV)/bin/pytest -q
+
+# Branch coverage of each service's domain and application by its unit tests: one line per
+# service, `coverage <service> <percent>`; fails below 90 %.
+coverage: $(STAMP)
+	$(PY) tools/coverage_report.py
 
 bench: $(STAMP)
 	$(PY) tools/devinfra.py up

@@ -152,6 +152,16 @@ class ServiceApplication(Application[uuid.UUID]):
     """Who may read a record's history: the same rule as the record's own read RPC."""
     publish_check: PublishCheck | None = None
     """Set by the bootstrap (servicekit.publishable): every write passes it first."""
+    handlers: ClassVar[Mapping[type, Callable[..., Any]]] = {}
+    """Command type → handler `(app, identity, command) -> result` (application/handlers.py):
+    the service's message bus, as in cosmicpython's `allocation`."""
+
+    def handle(self, identity: Identity, command: Any) -> Any:
+        """Runs the command's handler. A command type without one is a wiring bug."""
+        handler = self.handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"{type(self).__name__} has no handler for {type(command).__name__}")
+        return handler(self, identity, command)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

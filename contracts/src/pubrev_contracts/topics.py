@@ -4,5 +4,3 @@ DISCLOSURE_EVENTS = "pubrev.disclosure.events.v1"
 INSPECTION_EVENTS = "pubrev.inspection.events.v1"
 CREDIT_EVENTS = "pubrev.credit.events.v1"
 CASEWORK_EVENTS = "pubrev.casework.events.v1"
-
-ALL_EVENT_TOPICS = (DISCLOSURE_EVENTS, INSPECTION_EVENTS, CREDIT_EVENTS, CASEWORK_EVENTS)

@@ -44,8 +44,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
-from uuid import UUID
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream import AckPolicy
@@ -72,12 +71,6 @@ from servicekit.isolation import (
 from servicekit.kafka_admin import KafkaSecurity
 
 log = logging.getLogger(__name__)
-
-
-class ContractModel(Protocol):
-    ce_type: ClassVar[str]
-    aggregate_id: UUID
-    aggregate_version: int
 
 
 Handler = Callable[[Any, DeliveryRef], bool]

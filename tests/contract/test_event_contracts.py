@@ -12,8 +12,8 @@ import pytest
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
+from services.casework.tests.support import scenario as casework_scenario
 from tests.support import (
-    casework_scenario,
     credit_scenario,
     disclosure_scenario,
     inspection_scenario,

@@ -41,8 +41,8 @@ from servicekit.identity import Identity
 from servicekit.runtime import close
 from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import FakeClock
-from tests.support.casework_fake_vault import FakeVaultTransit
-from tests.support.casework_scenario import NAME, OFFICER, PHONE, WHEN, complaint
+from services.casework.tests.support.fake_vault import FakeVaultTransit
+from services.casework.tests.support.scenario import NAME, OFFICER, PHONE, WHEN, complaint
 
 pytestmark = pytest.mark.infra
 

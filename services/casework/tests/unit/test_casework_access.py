@@ -22,14 +22,14 @@ from casework.domain.warnings import (
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from tests.support.authz import RULES
-from tests.support.casework_scenario import (
+from services.casework.tests.support.scenario import (
     OFFICER,
     POLICE,
     WHEN,
     app_with_vault,
     complaint,
 )
+from tests.support.authz import RULES
 
 USCC = "91350200776049653A"
 """The company the scenario's complaint is against."""

@@ -45,6 +45,7 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
+from services.casework.tests.support.scenario import WHEN, app_with_vault
 from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import (
     RECORD_HISTORY,
@@ -55,7 +56,6 @@ from tests.support.authz import (
     expected,
     run_matrix,
 )
-from tests.support.casework_scenario import WHEN, app_with_vault
 from tests.support.must_deny import must_deny
 
 UNIT = "hanjiang"

@@ -26,7 +26,7 @@ from servicekit.errors import (
 )
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from tests.support.casework_scenario import (
+from services.casework.tests.support.scenario import (
     NAME,
     OFFICER,
     PHONE,

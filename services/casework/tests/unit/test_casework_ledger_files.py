@@ -16,7 +16,7 @@ from casework.adapters.ledger_files import to_csv, to_xlsx
 from casework.application.ledgers import PROBLEM_COLUMNS
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from tests.support.casework_scenario import OFFICER, WHEN, app_with_vault, complaint
+from services.casework.tests.support.scenario import OFFICER, WHEN, app_with_vault, complaint
 
 COLUMNS = (("case_id", "编号"), ("category", "问题类别"), ("result", "处理结果"))
 HOSTILE = [

@@ -36,9 +36,8 @@ from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity
 from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import FakeClock
-from tests.support.authz import RULES
-from tests.support.casework_fake_vault import FakeVaultTransit
-from tests.support.casework_scenario import (
+from services.casework.tests.support.fake_vault import FakeVaultTransit
+from services.casework.tests.support.scenario import (
     NAME,
     OFFICER,
     PHONE,
@@ -46,6 +45,7 @@ from tests.support.casework_scenario import (
     InMemoryCaseReadModel,
     complaint,
 )
+from tests.support.authz import RULES
 
 CASE = uuid.uuid4()
 KEY = bytes(range(32))

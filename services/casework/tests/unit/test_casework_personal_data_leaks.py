@@ -13,7 +13,14 @@ from casework.application.app import CaseworkApplication
 from casework.entrypoints.grpc_api import case_to_pb
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from tests.support.casework_scenario import NAME, OFFICER, PHONE, WHEN, app_with_vault, complaint
+from services.casework.tests.support.scenario import (
+    NAME,
+    OFFICER,
+    PHONE,
+    WHEN,
+    app_with_vault,
+    complaint,
+)
 
 CITY_HEAD = Identity("property-bureau", "head", "putian")
 

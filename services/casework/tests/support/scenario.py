@@ -12,7 +12,7 @@ from casework.application.app import CaseworkApplication, Complaint
 from casework.application.ports import CaseRow, WarningRow
 from casework.application.warnings import WarningsPolicy
 from casework.domain.case import Case
-from casework.domain.warnings import Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 from servicekit.identity import Identity
@@ -84,7 +84,7 @@ class InMemoryCaseReadModel:
             }[type(event)]
         elif isinstance(event, Case.ReferredToPolice):
             self.case_rows[key]["police_office"] = event.police_office
-        elif isinstance(event, Warning.Raised):
+        elif isinstance(event, SupervisionWarning.Raised):
             self.warning_rows.setdefault(
                 key,
                 {
@@ -99,9 +99,9 @@ class InMemoryCaseReadModel:
                     "rules_version": event.rules_version,
                 },
             )
-        elif isinstance(event, Warning.Acknowledged | Warning.Closed):
+        elif isinstance(event, SupervisionWarning.Acknowledged | SupervisionWarning.Closed):
             self.warning_rows[key]["status"] = (
-                "closed" if isinstance(event, Warning.Closed) else "acknowledged"
+                "closed" if isinstance(event, SupervisionWarning.Closed) else "acknowledged"
             )
 
     def cases(

@@ -13,12 +13,12 @@ import pytest
 
 from casework.application.app import CaseworkApplication
 from casework.application.warnings import WarningsPolicy
-from casework.domain.warnings import (
+from casework.domain.warnings.rules import (
     COMPLAINT_WITHOUT_FEEDBACK,
     DEFAULT_RULES,
     UNIT_BEHIND_QUOTA,
-    Warning,
 )
+from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock

@@ -28,13 +28,13 @@ from casework.application.access import (
 )
 from casework.application.app import CaseworkApplication, Complaint
 from casework.application.warnings import WarningsPolicy
-from casework.domain.warnings import (
+from casework.domain.warnings.rules import (
     DEFAULT_RULES,
     DISCLOSURE_OVERDUE,
     REPEAT_VIOLATIONS,
     UNIT_BEHIND_QUOTA,
-    Warning,
 )
+from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
 from casework.entrypoints.grpc_api import SERVICE_NAME, case_to_pb, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc

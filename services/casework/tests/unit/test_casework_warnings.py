@@ -20,7 +20,9 @@ from casework.adapters.read_model import feed_record
 from casework.application.app import CaseworkApplication
 from casework.application.warnings import OpenComplaint, WarningsPolicy
 from casework.domain.case import Case
-from casework.domain.warnings import (
+from casework.domain.warnings.community_facts import CommunityFacts, QuarterFigures
+from casework.domain.warnings.periods import previous_quarters
+from casework.domain.warnings.rules import (
     COMPLAINT_WITHOUT_FEEDBACK,
     COST_RATIO,
     DEFAULT_RULES,
@@ -30,22 +32,18 @@ from casework.domain.warnings import (
     REPEAT_COMPLAINTS,
     REPEAT_VIOLATIONS,
     REVENUE_DROP,
-    RULES,
     SURPLUS_NOT_TRANSFERRED,
     UNIT_BEHIND_QUOTA,
     ZERO_REVENUE_WITH_FACILITIES,
-    CommunityFacts,
-    QuarterFigures,
-    Warning,
     WarningRules,
     complaint_without_feedback,
     feedback_due_on,
-    previous_quarters,
     unit_behind_quota,
 )
+from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
 from casework.entrypoints.warning_consumers import WARNINGS, warning_subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
-from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured
+from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured, Quarter
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
 from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated
@@ -241,7 +239,12 @@ def test_revenue_drop_averages_the_four_previous_quarters(
 
 
 def test_previous_quarters_cross_the_year() -> None:
-    assert previous_quarters(2026, 2, 4) == [(2026, 1), (2025, 4), (2025, 3), (2025, 2)]
+    assert previous_quarters(Quarter(2026, 2), 4) == [
+        Quarter(2026, 1),
+        Quarter(2025, 4),
+        Quarter(2025, 3),
+        Quarter(2025, 2),
+    ]
 
 
 @pytest.mark.parametrize(("cost", "warns"), [(7_999, False), (8_000, False), (8_001, True)])
@@ -371,10 +374,12 @@ def test_complaint_without_feedback(
     """complaint_without_feedback (plan 五（三）: 处理结果应同步反馈投诉人; 15 days local
     configuration): the period's last day lasts until 24:00 Shanghai (民法典 Art. 201, 203)."""
     feedback_at = None if feedback_after is None else T0 + feedback_after
-    details = complaint_without_feedback(T0, feedback_at, T0 + now_after, DEFAULT_RULES)
+    details = complaint_without_feedback(
+        "c", "licheng", CODE, T0, feedback_at, T0 + now_after, DEFAULT_RULES
+    )
     assert (details is not None) == due
     if details is not None:
-        assert details["feedback_due_on"] == "2026-04-16"
+        assert details.details["feedback_due_on"] == "2026-04-16"
 
 
 @pytest.mark.parametrize(
@@ -393,12 +398,15 @@ def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: dat
     calendar (pubrev_contracts.vocabulary.calendar.CHINA.add_days; 民法典 Art. 201, 203)."""
     assert feedback_due_on(received, DEFAULT_RULES) == due_on
     last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI_TZ)
-    assert complaint_without_feedback(received, None, last_moment, DEFAULT_RULES) is None
-    details = complaint_without_feedback(
-        received, None, last_moment + timedelta(seconds=1), DEFAULT_RULES
+    assert (
+        complaint_without_feedback("c", "licheng", CODE, received, None, last_moment, DEFAULT_RULES)
+        is None
     )
-    assert details is not None and details["feedback_due_on"] == due_on.isoformat()
-    assert details["calendar_version"] == CHINA.version
+    details = complaint_without_feedback(
+        "c", "licheng", CODE, received, None, last_moment + timedelta(seconds=1), DEFAULT_RULES
+    )
+    assert details is not None and details.details["feedback_due_on"] == due_on.isoformat()
+    assert details.details["calendar_version"] == CHINA.version
 
 
 def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
@@ -413,7 +421,9 @@ def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
     late_december = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI_TZ)  # 15 days: 4 Jan 2027
     clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI_TZ)
     with pytest.raises(CalendarNotConfigured):
-        complaint_without_feedback(late_december, None, clock.now, DEFAULT_RULES)
+        complaint_without_feedback(
+            "c", "licheng", CODE, late_december, None, clock.now, DEFAULT_RULES
+        )
     stuck, overdue = str(uuid.uuid4()), str(uuid.uuid4())
     with caplog.at_level("WARNING"):
         assert (
@@ -754,7 +764,7 @@ def test_the_facts_keep_the_last_eight_quarters(
         file(policy, 2024 + n // 4, n % 4 + 1, 10_000)
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
     assert facts is not None
-    assert sorted(facts.quarters) == [(2024 + n // 4, n % 4 + 1) for n in range(2, 10)]
+    assert sorted(facts.quarters) == [Quarter(2024 + n // 4, n % 4 + 1) for n in range(2, 10)]
     version = facts.version
     file(policy, 2023, 4, 10_000)  # older than all kept: not noted
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
@@ -776,7 +786,11 @@ def test_later_events_carry_unit_rule_and_subject(
     policy.acknowledge(BUREAU, warning_id, "收到")
     policy.close(BUREAU, warning_id, ["p.jpg"], "已办结")
     entries = app.history(uuid.UUID(warning_id), 0, 10)
-    assert [e.type for e in entries] == ["Warning.Raised", "Warning.Acknowledged", "Warning.Closed"]
+    assert [e.type for e in entries] == [
+        "SupervisionWarning.Raised",
+        "SupervisionWarning.Acknowledged",
+        "SupervisionWarning.Closed",
+    ]
     assert entries[1].payload["unit"] == "licheng"
     assert {k: entries[2].payload[k] for k in ("unit", "rule", "subject", "evidence_refs")} == {
         "unit": "licheng",
@@ -1084,7 +1098,19 @@ def test_every_rule_names_its_source() -> None:
     and marks the thresholds no text sets as local configuration (sources.LOCAL)."""
     assert DEFAULT_RULES.legal_basis.startswith(WORK_PLAN)
     assert "（2023）" not in DEFAULT_RULES.legal_basis  # the paraphrased title is gone
-    for rule in RULES:
+    for rule in (
+        DISCLOSURE_OVERDUE,
+        ZERO_REVENUE_WITH_FACILITIES,
+        REVENUE_DROP,
+        COST_RATIO,
+        SURPLUS_NOT_TRANSFERRED,
+        DEFICIT_QUARTER,
+        REPEAT_COMPLAINTS,
+        COMPLAINT_WITHOUT_FEEDBACK,
+        RECTIFICATION_OVERDUE,
+        REPEAT_VIOLATIONS,
+        UNIT_BEHIND_QUOTA,
+    ):
         basis = DEFAULT_RULES.basis(rule)
         assert basis.startswith(WORK_PLAN), rule
     for rule in (

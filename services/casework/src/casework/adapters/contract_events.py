@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from casework.domain.case import Case
-from casework.domain.warnings import Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.casework import (
     CaseAssignedV1,
@@ -60,7 +60,7 @@ def to_contract(event: Any) -> ContractEvent | None:
             suspected_offence=event.suspected_offence,
             evidence_count=len(event.evidence_refs),
         )
-    if isinstance(event, Warning.Raised):
+    if isinstance(event, SupervisionWarning.Raised):
         return WarningRaisedV1(
             **base,
             rule=event.rule,
@@ -70,7 +70,7 @@ def to_contract(event: Any) -> ContractEvent | None:
             details=event.details,
             rules_version=event.rules_version,
         )
-    if isinstance(event, Warning.Closed):
+    if isinstance(event, SupervisionWarning.Closed):
         return WarningClosedV1(
             **base, rule=event.rule, subject=event.subject, evidence_count=len(event.evidence_refs)
         )

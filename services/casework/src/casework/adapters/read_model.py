@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from casework.application.ports import CaseRow, WarningRow
 from casework.domain.case import Case
-from casework.domain.warnings import Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.projector import Projector
 from servicekit.push import PushOutbox
 
@@ -54,7 +54,10 @@ class CaseProjection:
             self.outbox.create_tables(cur)
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
-        if isinstance(event, Warning.Raised | Warning.Acknowledged | Warning.Closed):
+        if isinstance(
+            event,
+            SupervisionWarning.Raised | SupervisionWarning.Acknowledged | SupervisionWarning.Closed,
+        ):
             self._warning(cur, event)
         elif isinstance(event, Case.Received):
             cur.execute(
@@ -82,7 +85,7 @@ class CaseProjection:
             )
 
     def _warning(self, cur: Cursor[Any], event: Any) -> None:
-        if isinstance(event, Warning.Raised):
+        if isinstance(event, SupervisionWarning.Raised):
             cur.execute(
                 "INSERT INTO rm_warnings VALUES (%s, %s, %s, %s, %s, %s, 'raised', %s, %s, %s)"
                 " ON CONFLICT DO NOTHING",
@@ -99,7 +102,7 @@ class CaseProjection:
                 ),
             )
         else:
-            status = "closed" if isinstance(event, Warning.Closed) else "acknowledged"
+            status = "closed" if isinstance(event, SupervisionWarning.Closed) else "acknowledged"
             cur.execute(
                 "UPDATE rm_warnings SET status = %s WHERE warning_id = %s",
                 (status, event.originator_id),
@@ -133,9 +136,9 @@ def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any
         )
     kind = (
         "warning_raised"
-        if isinstance(event, Warning.Raised)
+        if isinstance(event, SupervisionWarning.Raised)
         else "warning_closed"
-        if isinstance(event, Warning.Closed)
+        if isinstance(event, SupervisionWarning.Closed)
         else "warning_acknowledged"
     )
     at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
@@ -152,9 +155,9 @@ def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any
         "details": row[5],
         "rules_version": row[6],
     }
-    if isinstance(event, Warning.Acknowledged | Warning.Closed):
+    if isinstance(event, SupervisionWarning.Acknowledged | SupervisionWarning.Closed):
         record["note"] = event.note
-    if isinstance(event, Warning.Closed):
+    if isinstance(event, SupervisionWarning.Closed):
         record["evidence_refs"] = list(event.evidence_refs)
     return record
 

@@ -30,7 +30,8 @@ work plan), rendered into docs/authorization.md and enforced by the application.
 from __future__ import annotations
 
 from casework.domain.case import Case
-from casework.domain.warnings import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA, Warning
+from casework.domain.warnings.rules import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
@@ -200,7 +201,7 @@ def case_facts(case: Case) -> Resource:
     )
 
 
-def warning_facts(warning: Warning) -> Resource:
+def warning_facts(warning: SupervisionWarning) -> Resource:
     return Resource(
         unit=warning.unit,
         company=warning.subject if warning.subject_kind == "company" else "",
@@ -211,7 +212,7 @@ def warning_facts(warning: Warning) -> Resource:
 
 HISTORY_READS: HistoryReads = {
     Case: ("GetCase", case_facts),
-    Warning: ("ListWarnings", warning_facts),
+    SupervisionWarning: ("ListWarnings", warning_facts),
 }
 """GetHistory of one record: a case by GetCase's rule, a warning by ListWarnings'. Every
 other record (the warnings' remembered facts, receipts) is the auditor's."""

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from casework.domain.case import Case
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 
 PROBLEM_COLUMNS = (
     ("case_id", "编号"),

@@ -29,17 +29,11 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from casework.application.access import POLICY, authorize, warning_facts
-from casework.domain.warnings import (
-    COMPLAINT_WITHOUT_FEEDBACK,
+from casework.domain.warnings.community_facts import CommunityFacts, QuarterFigures
+from casework.domain.warnings.company_facts import CompanyFacts
+from casework.domain.warnings.plan_checks import PlanChecks
+from casework.domain.warnings.rules import (
     DEFAULT_RULES,
-    SHANGHAI,
-    CommunityFacts,
-    CompanyFacts,
-    Due,
-    PlanChecks,
-    QuarterFigures,
-    UnitInspections,
-    Warning,
     WarningRules,
     complaint_without_feedback,
     disclosure_overdue,
@@ -47,9 +41,12 @@ from casework.domain.warnings import (
     rectification_overdue,
     repeat_complaints,
     repeat_violations,
-    shanghai_date,
     unit_behind_quota,
 )
+from casework.domain.warnings.supervision_warning import Due
+from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
+from casework.domain.warnings.unit_inspections import UnitInspections
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.errors import NotConfigured
 from servicekit.errors import Conflict, NotFound, Validator
 from servicekit.eventstore import DeliveryRef, ServiceApplication
@@ -216,17 +213,11 @@ class WarningsPolicy:
         `casework.domain.warnings.complaint_without_feedback`), once per case. Returns
         whether a warning was raised now. Meant for a periodic sweep over open complaint
         cases, and for FeedbackGiven (late feedback)."""
-        details = complaint_without_feedback(received_at, feedback_at, self.clock(), self.rules)
-        if details is None:
-            return False
-        due = Due(
-            COMPLAINT_WITHOUT_FEEDBACK,
-            unit,
-            "case",
-            case_id,
-            shanghai_date(received_at),
-            {**details, "community_code": community_code},
+        due = complaint_without_feedback(
+            case_id, unit, community_code, received_at, feedback_at, self.clock(), self.rules
         )
+        if due is None:
+            return False
         warnings = self._new_warnings([due])
         if not warnings:
             return False

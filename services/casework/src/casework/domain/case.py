@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import Aggregate, event
 
 from pubrev_contracts.vocabulary.calendar import (
     CHINA,
     CIVIL_CODE_ART_203,
+    SHANGHAI,
     CalendarNotConfigured,
     WorkCalendar,
 )
@@ -30,7 +30,6 @@ CHANNELS = ("hotline_12345", "phone", "email", "letters_visits", "handed_down")
 OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
 POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
 FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SHRED_REQUESTED = "requested"
 SHRED_RETENTION = "retention"
 TIME_LIMIT_BASIS = f"《民法典》第二百零一条；{CIVIL_CODE_ART_203}"

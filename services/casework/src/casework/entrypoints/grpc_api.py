@@ -14,7 +14,7 @@ from casework.application.app import CaseView, CaseworkApplication, Complaint
 from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
 from casework.application.ports import PersonalDataRead
 from casework.application.warnings import WarningsPolicy
-from casework.domain.warnings import Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from pubrev.common.v1 import audit_pb2
@@ -84,7 +84,7 @@ def read_to_pb(read: PersonalDataRead) -> pb.PersonalDataRead:
     )
 
 
-def warning_to_pb(w: Warning) -> pb.Warning:
+def warning_to_pb(w: SupervisionWarning) -> pb.Warning:
     return pb.Warning(
         warning_id=str(w.id),
         rule=w.rule,

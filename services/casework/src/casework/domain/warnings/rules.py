@@ -1,12 +1,7 @@
-"""Warnings (问题预警) for the 智慧监督 platform of the discipline commission (DOMAIN.md §8).
-
-A warning is raised once per rule, subject and period, then acknowledged and closed; the
-closure is evidenced (闭环管理). The rules are pure functions over what casework remembers of
-the other services' events (`CommunityFacts`, `CompanyFacts`); their thresholds are versioned
+"""The warning rules (预警规则) and their thresholds (DOMAIN.md §8): pure functions over what
+the warnings remember (`CommunityFacts`, `CompanyFacts`, `UnitInspections`, casework's own
+cases), each returning the warnings it finds due (`Due`). The thresholds are versioned
 configuration (`WarningRules`) because no official text fixes them.
-
-Subject kinds: community (code), company (USCC), case (casework case id), the kinds of the
-智慧监督 feed (contracts/feeds); its fourth kind, unit, is unit_behind_quota's.
 
 Rules raised from events (rule id: trigger):
 - `disclosure_overdue`: DisclosureOverdue (no disclosure by the deadline).
@@ -26,12 +21,14 @@ Rules raised from events (rule id: trigger):
   case).
 - `repeat_violations`: `repeat_violations` findings against one company within
   `repeat_violations_days`; one warning per company and year (Asia/Shanghai).
+
+Rules raised by the application's sweeps (application/sweeps.py):
 - `complaint_without_feedback`: no feedback to the complainant by the end of the feedback
-  period (`feedback_days`, counted by the civil code on the holiday calendar).
-  Casework's own cases know this, not the bus: `complaint_without_feedback()` decides, the
-  application's sweep raises it.
+  period (`feedback_days`, counted by the civil code on the holiday calendar); casework's
+  own cases know this, not the bus (hourly).
 - `unit_behind_quota`: a unit (county-level, or the city) behind the campaign's spot-check
-  pace (vocabulary.pace), from a sweep over what SpotCheckPlanned and SpotCheckDone told.
+  pace (vocabulary.pace), from what SpotCheckPlanned and SpotCheckDone told (6-hourly, one
+  warning per unit and month).
 
 Rules of §8 that are not here, and why:
 - missing items, posting under 30 days, broken identity (income − cost − expenditure ≠
@@ -46,32 +43,41 @@ and each threshold that no text sets marked as local configuration (sources.loca
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from eventsourcing.domain import Aggregate, event
 
 from casework.domain.case import Case, end_of
-from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from casework.domain.warnings.community_facts import (
+    COMPLAINTS_KEPT,
+    QUARTERS_KEPT,
+    CommunityFacts,
+    Facilities,
+    QuarterFigures,
+)
+from casework.domain.warnings.company_facts import FINDINGS_KEPT, NotedFinding
+from casework.domain.warnings.periods import (
+    date_label,
+    month_label,
+    previous_quarters,
+    quarter_at,
+    year_label,
+)
+from casework.domain.warnings.supervision_warning import Due
+from pubrev_contracts.vocabulary.calendar import (
+    CHINA,
+    CIVIL_CODE_ART_203,
+    SHANGHAI,
+    Quarter,
+    WorkCalendar,
+    quarter_label,
+)
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
 from pubrev_contracts.vocabulary.sources import local, plan
 from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
-from servicekit.errors import RuleViolated
-
-NAMESPACE = uuid.UUID("5d1f7a3e-2c64-4b8f-a0d9-8e7c6b5a4f31")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
 """A period counted in days starts the day after its start (开始的当日不计入)."""
-
-QUARTERS_KEPT = 8
-"""Disclosure quarters remembered per community (revenue_drop looks back 4 at most)."""
-TIMES_KEPT = 32
-"""Complaint and finding times remembered per subject: more than any sane threshold."""
 
 DISCLOSURE_OVERDUE = "disclosure_overdue"
 ZERO_REVENUE_WITH_FACILITIES = "zero_revenue_with_facilities"
@@ -84,20 +90,6 @@ RECTIFICATION_OVERDUE = "rectification_overdue"
 REPEAT_VIOLATIONS = "repeat_violations"
 DEFICIT_QUARTER = "deficit_quarter"
 UNIT_BEHIND_QUOTA = "unit_behind_quota"
-
-RULES = (
-    DISCLOSURE_OVERDUE,
-    ZERO_REVENUE_WITH_FACILITIES,
-    REVENUE_DROP,
-    COST_RATIO,
-    SURPLUS_NOT_TRANSFERRED,
-    DEFICIT_QUARTER,
-    REPEAT_COMPLAINTS,
-    COMPLAINT_WITHOUT_FEEDBACK,
-    RECTIFICATION_OVERDUE,
-    REPEAT_VIOLATIONS,
-    UNIT_BEHIND_QUOTA,
-)
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -141,10 +133,10 @@ class WarningRules:
                     1 <= self.revenue_min_history <= self.revenue_history_quarters,
                 ),
                 ("cost_ratio_percent", self.cost_ratio_percent > 0),
-                ("repeat_complaints", 2 <= self.repeat_complaints <= TIMES_KEPT),
+                ("repeat_complaints", 2 <= self.repeat_complaints <= COMPLAINTS_KEPT),
                 ("repeat_complaints_days", self.repeat_complaints_days > 0),
                 ("feedback_days", self.feedback_days > 0),
-                ("repeat_violations", 2 <= self.repeat_violations <= TIMES_KEPT),
+                ("repeat_violations", 2 <= self.repeat_violations <= FINDINGS_KEPT),
                 ("repeat_violations_days", self.repeat_violations_days > 0),
             )
             if not ok
@@ -217,419 +209,6 @@ DEFAULT_RULES = WarningRules(
 )
 
 
-# -- the warning -------------------------------------------------------------------------
-
-
-class Warning(Aggregate):
-    """One warning (预警) of one rule about one subject for one period. (The name shadows
-    Python's builtin `Warning` inside this module, which never uses the builtin.)
-
-    Its id is derived from rule, subject and period, so the same warning cannot be raised
-    twice: a second raise would be a second version 1 of the same aggregate.
-    """
-
-    class Raised(Aggregate.Created):
-        rule: str
-        unit: str
-        subject_kind: str
-        subject: str
-        period: str
-        details: dict[str, Any]
-        rules_version: str
-        raised_at: datetime
-
-    @event(Raised)
-    def __init__(
-        self,
-        rule: str,
-        unit: str,
-        subject_kind: str,
-        subject: str,
-        period: str,
-        details: dict[str, Any],
-        rules_version: str,
-        raised_at: datetime,
-    ) -> None:
-        self.rule = rule
-        self.unit = unit
-        self.subject_kind = subject_kind
-        self.subject = subject
-        self.period = period
-        self.details = dict(details)
-        self.rules_version = rules_version
-        self.raised_at = raised_at
-        self.status = "raised"
-        self.acknowledged_by = ""
-        self.acknowledged_at: datetime | None = None
-        self.closed_by = ""
-        self.closed_at: datetime | None = None
-        self.evidence_refs: list[str] = []
-        self.notes: list[str] = []
-
-    @staticmethod
-    def create_id(rule: str, subject: str, period: str) -> uuid.UUID:
-        return uuid.uuid5(NAMESPACE, f"{rule}:{subject}:{period}")
-
-    @property
-    def closed(self) -> bool:
-        return self.status == "closed"
-
-    # `unit`, `rule` and `subject` ride on the later events too, so that a projection or
-    # the contract translation needs no other event to place them.
-
-    class Acknowledged(Aggregate.Event):
-        unit: str
-        by: str
-        at: datetime
-        note: str
-
-    def acknowledge(self, by: str, at: datetime, note: str) -> None:
-        """Someone responsible has taken the warning up (已签收)."""
-        if self.closed:
-            raise RuleViolated(
-                "the warning is closed: it cannot be acknowledged", "预警已办结，不能再签收"
-            )
-        if self.status == "acknowledged":
-            raise RuleViolated(
-                f"the warning was acknowledged already by {self.acknowledged_by}", "预警已签收"
-            )
-        self._acknowledged(unit=self.unit, by=by, at=at, note=note)
-
-    @event(Acknowledged)
-    def _acknowledged(self, unit: str, by: str, at: datetime, note: str) -> None:
-        self.status = "acknowledged"
-        self.acknowledged_by = by
-        self.acknowledged_at = at
-        if note:
-            self.notes.append(note)
-
-    class Closed(Aggregate.Event):
-        unit: str
-        rule: str
-        subject: str
-        by: str
-        at: datetime
-        evidence_refs: list[str]
-        note: str
-
-    def close(self, by: str, at: datetime, evidence_refs: Iterable[str], note: str) -> None:
-        """The problem is dealt with, and the evidence shows it (闭环销号)."""
-        if self.closed:
-            raise RuleViolated("the warning is closed already", "预警已办结")
-        refs = [r.strip() for r in evidence_refs if r.strip()]
-        if not refs:
-            raise RuleViolated(
-                "closing a warning needs the evidence that the problem is dealt with",
-                "预警办结须附整改佐证材料",
-            )
-        self._closed(
-            unit=self.unit,
-            rule=self.rule,
-            subject=self.subject,
-            by=by,
-            at=at,
-            evidence_refs=refs,
-            note=note,
-        )
-
-    @event(Closed)
-    def _closed(
-        self,
-        unit: str,
-        rule: str,
-        subject: str,
-        by: str,
-        at: datetime,
-        evidence_refs: list[str],
-        note: str,
-    ) -> None:
-        self.status = "closed"
-        self.closed_by = by
-        self.closed_at = at
-        self.evidence_refs = list(evidence_refs)
-        if note:
-            self.notes.append(note)
-
-
-@dataclass(frozen=True)
-class Due:
-    """A warning a rule says is due (raised unless it exists already)."""
-
-    rule: str
-    unit: str
-    subject_kind: str
-    subject: str
-    period: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def warning_id(self) -> uuid.UUID:
-        return Warning.create_id(self.rule, self.subject, self.period)
-
-
-# -- what the policy remembers ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Facilities:
-    """What earns public revenue in a community (from CommunityRegistered)."""
-
-    elevators: int
-    barrier_gates: int
-    leasable_space: bool
-
-    @property
-    def any(self) -> bool:
-        return self.elevators > 0 or self.barrier_gates > 0 or self.leasable_space
-
-
-@dataclass(frozen=True)
-class QuarterFigures:
-    """One quarter's disclosure, as filed or last amended (money in fen)."""
-
-    year: int
-    quarter: int
-    revision: int
-    income_fen: int
-    cost_fen: int
-    surplus_fen: int
-    transferred_fen: int
-    expenditure_fen: int
-    zero_revenue: bool
-    late: bool
-
-    @property
-    def period(self) -> str:
-        return quarter_label(self.year, self.quarter)
-
-
-class CommunityFacts(Aggregate):
-    """What the warning policy remembers of one community (小区预警档案): its unit and
-    company, its facilities, its last `QUARTERS_KEPT` disclosures and recent complaints."""
-
-    class Opened(Aggregate.Created):
-        community_code: str
-        unit: str
-
-    @event(Opened)
-    def __init__(self, community_code: str, unit: str) -> None:
-        self.community_code = community_code
-        self.unit = unit
-        self.company = ""
-        self.facilities: Facilities | None = None
-        self.quarters: dict[tuple[int, int], QuarterFigures] = {}
-        self.complaints: list[datetime] = []
-
-    @staticmethod
-    def create_id(community_code: str) -> uuid.UUID:
-        return uuid.uuid5(NAMESPACE, f"community:{community_code}")
-
-    class Registered(Aggregate.Event):
-        unit: str
-        company: str
-        elevators: int
-        barrier_gates: int
-        leasable_space: bool
-
-    def register(
-        self, unit: str, company: str, elevators: int, barrier_gates: int, leasable_space: bool
-    ) -> None:
-        self._registered(
-            unit=unit,
-            company=company,
-            elevators=elevators,
-            barrier_gates=barrier_gates,
-            leasable_space=leasable_space,
-        )
-
-    @event(Registered)
-    def _registered(
-        self, unit: str, company: str, elevators: int, barrier_gates: int, leasable_space: bool
-    ) -> None:
-        self.unit = unit
-        self.company = company or self.company
-        self.facilities = Facilities(elevators, barrier_gates, leasable_space)
-
-    class DisclosureNoted(Aggregate.Event):
-        unit: str
-        company: str
-        year: int
-        quarter: int
-        revision: int
-        income_fen: int
-        cost_fen: int
-        surplus_fen: int
-        transferred_fen: int
-        expenditure_fen: int
-        zero_revenue: bool
-        late: bool
-
-        class_version = 2
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            # Version 1 did not keep the expenditure. Every stored filing satisfied the
-            # identity (the disclosure service refuses one that does not), so it is exact.
-            state["expenditure_fen"] = (
-                state["income_fen"] - state["cost_fen"] - state["surplus_fen"]
-            )
-
-    def note_disclosure(self, unit: str, company: str, figures: QuarterFigures) -> bool:
-        """Remembers a filing or amendment; False (and no event) for a revision older than
-        the one remembered, or a quarter older than all those kept."""
-        known = self.quarters.get((figures.year, figures.quarter))
-        if known is not None and figures.revision < known.revision:
-            return False
-        if (
-            known is None
-            and len(self.quarters) >= QUARTERS_KEPT
-            and (figures.year, figures.quarter) < min(self.quarters)
-        ):
-            return False
-        self._disclosure(
-            unit=unit,
-            company=company,
-            year=figures.year,
-            quarter=figures.quarter,
-            revision=figures.revision,
-            income_fen=figures.income_fen,
-            cost_fen=figures.cost_fen,
-            surplus_fen=figures.surplus_fen,
-            transferred_fen=figures.transferred_fen,
-            expenditure_fen=figures.expenditure_fen,
-            zero_revenue=figures.zero_revenue,
-            late=figures.late,
-        )
-        return True
-
-    @event(DisclosureNoted)
-    def _disclosure(
-        self,
-        unit: str,
-        company: str,
-        year: int,
-        quarter: int,
-        revision: int,
-        income_fen: int,
-        cost_fen: int,
-        surplus_fen: int,
-        transferred_fen: int,
-        expenditure_fen: int,
-        zero_revenue: bool,
-        late: bool,
-    ) -> None:
-        self.unit = unit or self.unit
-        self.company = company or self.company
-        self.quarters[(year, quarter)] = QuarterFigures(
-            year,
-            quarter,
-            revision,
-            income_fen,
-            cost_fen,
-            surplus_fen,
-            transferred_fen,
-            expenditure_fen,
-            zero_revenue,
-            late,
-        )
-        for old in sorted(self.quarters)[:-QUARTERS_KEPT]:
-            del self.quarters[old]
-
-    class ComplaintNoted(Aggregate.Event):
-        received_at: datetime
-
-    def note_complaint(self, received_at: datetime) -> None:
-        self._complaint(received_at=received_at)
-
-    @event(ComplaintNoted)
-    def _complaint(self, received_at: datetime) -> None:
-        # Sorted, whatever order they arrive in; the oldest go first.
-        self.complaints = sorted([*self.complaints, received_at])[-TIMES_KEPT:]
-
-
-@dataclass(frozen=True)
-class NotedFinding:
-    finding_id: str
-    unit: str
-    community_code: str
-    kind: str
-    found_at: datetime
-
-
-class CompanyFacts(Aggregate):
-    """What the warning policy remembers of one property company (by USCC): its recent
-    findings (ViolationFound)."""
-
-    class Opened(Aggregate.Created):
-        uscc: str
-
-    @event(Opened)
-    def __init__(self, uscc: str) -> None:
-        self.uscc = uscc
-        self.findings: list[NotedFinding] = []
-
-    @staticmethod
-    def create_id(uscc: str) -> uuid.UUID:
-        return uuid.uuid5(NAMESPACE, f"company:{uscc}")
-
-    class FindingNoted(Aggregate.Event):
-        finding_id: str
-        unit: str
-        community_code: str
-        kind: str
-        found_at: datetime
-
-    def note_finding(
-        self, finding_id: str, unit: str, community_code: str, kind: str, found_at: datetime
-    ) -> bool:
-        """False (and no event) for a finding noted before: it counts once."""
-        if any(f.finding_id == finding_id for f in self.findings):
-            return False
-        self._finding(
-            finding_id=finding_id,
-            unit=unit,
-            community_code=community_code,
-            kind=kind,
-            found_at=found_at,
-        )
-        return True
-
-    @event(FindingNoted)
-    def _finding(
-        self, finding_id: str, unit: str, community_code: str, kind: str, found_at: datetime
-    ) -> None:
-        noted = NotedFinding(finding_id, unit, community_code, kind, found_at)
-        self.findings = sorted([*self.findings, noted], key=lambda f: (f.found_at, f.finding_id))[
-            -TIMES_KEPT:
-        ]
-
-
-# -- periods -----------------------------------------------------------------------------
-
-
-def quarter_label(year: int, quarter: int) -> str:
-    return f"{year}Q{quarter}"
-
-
-def previous_quarters(year: int, quarter: int, count: int) -> list[tuple[int, int]]:
-    """The `count` calendar quarters before (year, quarter), nearest first."""
-    index = year * 4 + quarter - 1
-    return [((index - k) // 4, (index - k) % 4 + 1) for k in range(1, count + 1)]
-
-
-def shanghai_quarter(moment: datetime) -> str:
-    local = moment.astimezone(SHANGHAI)
-    return quarter_label(local.year, (local.month - 1) // 3 + 1)
-
-
-def shanghai_year(moment: datetime) -> str:
-    return str(moment.astimezone(SHANGHAI).year)
-
-
-def shanghai_date(moment: datetime) -> str:
-    return moment.astimezone(SHANGHAI).date().isoformat()
-
-
 # -- the rules (pure) --------------------------------------------------------------------
 
 
@@ -673,7 +252,7 @@ def revenue_drop(
     community_code: str,
     unit: str,
     figures: QuarterFigures,
-    history: Mapping[tuple[int, int], QuarterFigures],
+    history: Mapping[Quarter, QuarterFigures],
     rules: WarningRules,
 ) -> Due | None:
     """Income strictly below `revenue_drop_percent` of the average income of the previous
@@ -681,7 +260,7 @@ def revenue_drop(
     are known. Integer arithmetic: exact at the boundary."""
     previous = [
         history[p]
-        for p in previous_quarters(figures.year, figures.quarter, rules.revenue_history_quarters)
+        for p in previous_quarters(figures.of, rules.revenue_history_quarters)
         if p in history
     ]
     if len(previous) < rules.revenue_min_history:
@@ -802,7 +381,7 @@ def repeat_complaints(
         first = n - rules.repeat_complaints + 1
         if first < 0 or last - times[first] > window:
             continue
-        period = shanghai_quarter(last)
+        period = str(quarter_at(last))
         due.setdefault(
             period,
             Due(
@@ -838,7 +417,7 @@ def repeat_violations(
             continue
         counted = ordered[first : n + 1]
         units = sorted({f.unit for f in counted})
-        period = shanghai_year(last.found_at)
+        period = year_label(last.found_at)
         due.setdefault(
             period,
             Due(
@@ -874,7 +453,7 @@ def rectification_overdue(
         unit,
         "case",
         case_id,
-        shanghai_date(deadline),
+        date_label(deadline),
         {
             "finding_id": finding_id,
             "community_code": community_code,
@@ -895,14 +474,18 @@ def feedback_due_on(received_at: datetime, rules: WarningRules) -> date:
 
 
 def complaint_without_feedback(
-    received_at: datetime, feedback_at: datetime | None, now: datetime, rules: WarningRules
-) -> dict[str, Any] | None:
-    """The details of a `complaint_without_feedback` warning when it is due, else None.
-
-    Due when the complainant was not told the result by the end of the feedback period
-    (`feedback_due_on`): no feedback and that day is over by `now`, or feedback given
-    later than that (it was overdue all the same; the warning keeps the record).
-    """
+    case_id: str,
+    unit: str,
+    community_code: str,
+    received_at: datetime,
+    feedback_at: datetime | None,
+    now: datetime,
+    rules: WarningRules,
+) -> Due | None:
+    """A complaint case whose complainant was not told the result by the end of the
+    feedback period (`feedback_due_on`): no feedback and that day is over by `now`, or
+    feedback given later than that (it was overdue all the same; the warning keeps the
+    record). One warning per case (its period: the day of receipt)."""
     reached = feedback_at if feedback_at is not None else now
     nominal = received_at.astimezone(SHANGHAI).date() + timedelta(days=rules.feedback_days)
     # Rest days only move the end later: before the nominal end nothing can be due, and
@@ -912,105 +495,22 @@ def complaint_without_feedback(
     due_on = feedback_due_on(received_at, rules)
     if reached < end_of(due_on):
         return None
-    return {
-        "received_at": received_at.isoformat(),
-        "feedback_due_on": due_on.isoformat(),
-        "feedback_due_at": end_of(due_on).isoformat(),
-        "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
-        "feedback_days": rules.feedback_days,
-        "calendar_version": rules.calendar.version,
-    }
-
-
-# -- a unit's spot-check pace -------------------------------------------------------------
-
-
-class UnitInspections(Aggregate):
-    """A unit's yearly spot-check quota (a county-level unit's, or the city's) and the plans
-    whose checks count toward it, as inspection reports them (SpotCheckPlanned).
-
-    A check counts for the unit whose yearly plan it belongs to (SpotCheckDone.plan_id), not
-    for the community's unit: the city's checks of a county's communities are the city's
-    15%, not the county's 50% (plan 四（三）). A cross check's plan (四（四）) is noted for the
-    checked unit: it verifies that unit's communities (as inspection's progress counts it).
-    `checked` holds the communities noted by unit before checks were counted by plan; they
-    still count (a set: nothing twice)."""
-
-    class Opened(Aggregate.Created):
-        unit: str
-        year: int
-
-    @event(Opened)
-    def __init__(self, unit: str, year: int) -> None:
-        self.unit = unit
-        self.year = year
-        self.quota = 0
-        self.checked: list[str] = []
-        self.plans: list[str] = []
-
-    @staticmethod
-    def create_id(unit: str, year: int) -> uuid.UUID:
-        return uuid.uuid5(NAMESPACE, f"unit-inspections:{unit}:{year}")
-
-    class QuotaNoted(Aggregate.Event):
-        quota: int
-
-    def note_quota(self, quota: int) -> None:
-        self._quota(quota=quota)
-
-    @event(QuotaNoted)
-    def _quota(self, quota: int) -> None:
-        self.quota = quota
-
-    class CheckNoted(Aggregate.Event):
-        community_code: str
-
-    @event(CheckNoted)
-    def _check(self, community_code: str) -> None:
-        # Only replayed from stores written before checks were counted by plan.
-        self.checked.append(community_code)
-
-    class PlanNoted(Aggregate.Event):
-        plan_id: str
-
-    def note_plan(self, plan_id: str) -> None:
-        if plan_id not in self.plans:
-            self._plan(plan_id=plan_id)
-
-    @event(PlanNoted)
-    def _plan(self, plan_id: str) -> None:
-        self.plans.append(plan_id)
-
-
-class PlanChecks(Aggregate):
-    """The communities checked under one spot-check plan (SpotCheckDone by plan_id). Kept
-    apart from the plan's unit because the plan and its checks are different aggregates of
-    inspection, on different partitions: a check may arrive before its plan."""
-
-    class Opened(Aggregate.Created):
-        plan_id: str
-
-    @event(Opened)
-    def __init__(self, plan_id: str) -> None:
-        self.plan_id = plan_id
-        self.checked: list[str] = []
-
-    @staticmethod
-    def create_id(plan_id: str) -> uuid.UUID:
-        return uuid.uuid5(NAMESPACE, f"plan-checks:{plan_id}")
-
-    class CheckNoted(Aggregate.Event):
-        community_code: str
-
-    def note_check(self, community_code: str) -> bool:
-        if community_code in self.checked:
-            return False
-        self._check(community_code=community_code)
-        return True
-
-    @event(CheckNoted)
-    def _check(self, community_code: str) -> None:
-        self.checked.append(community_code)
+    return Due(
+        COMPLAINT_WITHOUT_FEEDBACK,
+        unit,
+        "case",
+        case_id,
+        date_label(received_at),
+        {
+            "received_at": received_at.isoformat(),
+            "feedback_due_on": due_on.isoformat(),
+            "feedback_due_at": end_of(due_on).isoformat(),
+            "feedback_at": feedback_at.isoformat() if feedback_at is not None else "",
+            "feedback_days": rules.feedback_days,
+            "calendar_version": rules.calendar.version,
+            "community_code": community_code,
+        },
+    )
 
 
 def unit_behind_quota(
@@ -1020,8 +520,7 @@ def unit_behind_quota(
     campaign's start to the checks deadline, 30 September, Asia/Shanghai; the shared
     tolerance while the window runs, none after it). Once per unit and month of `year`.
     CampaignYearNotConfigured for a year the pace does not know."""
-    local = now.astimezone(SHANGHAI)
-    if quota <= 0 or local.year != year:
+    if quota <= 0 or now.astimezone(SHANGHAI).year != year:
         return None
     pace = rules.pace.judge(year, quota, checked, now)
     if not pace.behind:
@@ -1032,7 +531,7 @@ def unit_behind_quota(
         unit,
         "unit",
         unit,
-        f"{year}-{local.month:02d}",
+        month_label(now),
         {
             "quota": pace.quota,
             "checked": pace.checked,

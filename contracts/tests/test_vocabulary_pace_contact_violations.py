@@ -109,3 +109,20 @@ def test_every_kind_has_a_chinese_text_and_cites_the_plans_paragraph() -> None:
     for code, kind in KINDS.items():
         assert kind.name_zh and not kind.name_zh.isascii()
         assert WORK_PLAN + paragraph[code[0]] in kind.legal_basis, code
+
+
+def test_the_tolerance_holds_until_the_checks_deadline_has_passed() -> None:
+    """On 30 September the whole quota is nearly expected (rounded up: 100), yet the day is
+    still inside the window, so the tolerance applies; from 1 October it does not."""
+    from datetime import datetime
+
+    from pubrev_contracts.vocabulary.calendar import SHANGHAI
+    from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
+
+    last_day = DEFAULT_PACE.judge(2026, 100, 95, datetime(2026, 9, 30, 12, 0, tzinfo=SHANGHAI))
+    assert last_day.expected_by_now == 100
+    assert last_day.tolerance_percent == 10
+    assert not last_day.behind
+    after = DEFAULT_PACE.judge(2026, 100, 95, datetime(2026, 10, 1, 0, 0, tzinfo=SHANGHAI))
+    assert after.tolerance_percent == 0
+    assert after.behind

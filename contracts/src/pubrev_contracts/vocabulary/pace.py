@@ -95,8 +95,12 @@ class PaceRules:
         """Behind the pace, with the tolerance while the window runs; once the checks
         deadline has passed the quota is a floor ("不少于", 四（三）), without tolerance."""
         expected = self.expected_by(year, quota, now)
-        if expected >= quota:
-            return Pace(quota, checked, expected, 0, checked < quota)
+        window = self.year(year)
+        over = datetime.combine(window.checks_due + timedelta(days=1), time(0), SHANGHAI)
+        # The deadline's passing ends the tolerance, not the rounded-up expectation reaching
+        # the quota (with a quota of 100 that happened at 05:17 on 30 September).
+        if now.astimezone(SHANGHAI) >= over:
+            return Pace(quota, checked, quota, 0, checked < quota)
         behind = checked * 100 < expected * (100 - self.tolerance_percent)
         return Pace(quota, checked, expected, self.tolerance_percent, behind)
 

@@ -30,7 +30,7 @@ from servicekit.identity import Identity
 from servicekit.policy import Resource
 from tests.support.admin_authz import admin_invokers
 from tests.support.authz import RECORD_HISTORY, WHOLE_LOG, Invokers, Mismatch, cells, run_matrix
-from tests.support.inspection_authz import USCC_A, World, build
+from services.inspection.tests.support.world import USCC_A, World, build
 
 RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
 PLAN = Resource(unit="chengxiang")
@@ -45,7 +45,7 @@ def invokers(world: World) -> Invokers:
     app: InspectionApplication = world.app
     plan_id, cross_id = str(world.plan.id), str(world.cross.id)
     target = next(t for t in world.plan.targets if t["community_code"] == "CX-0001")
-    from tests.support.inspection_authz import checklist
+    from services.inspection.tests.support.world import checklist
 
     calls: dict[str, Callable[[Identity], Any]] = {
         "RegisterInspector": lambda i: app.register_inspector(

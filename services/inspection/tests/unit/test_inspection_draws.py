@@ -27,7 +27,7 @@ from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.policy import Resource
 from tests.support.authz import cells
-from tests.support.inspection_authz import (
+from services.inspection.tests.support.world import (
     CITY_DISCIPLINE,
     CITY_OFFICER,
     CX_DISCIPLINE,

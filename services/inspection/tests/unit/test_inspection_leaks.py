@@ -20,7 +20,7 @@ from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated, Unauthenticated
 from servicekit.identity import Identity, IdentityRules
-from tests.support.inspection_authz import (
+from services.inspection.tests.support.world import (
     COMPANY_A,
     COMPANY_B,
     CX_DISCIPLINE,

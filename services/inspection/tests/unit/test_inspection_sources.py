@@ -23,7 +23,7 @@ from inspection.domain.violations import CHECKLIST, KINDS
 from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured
 from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN, plan
 from pubrev_contracts.vocabulary.violations import KINDS as CAMPAIGN_KINDS
-from tests.support import inspection_scenario
+from services.inspection.tests.support import scenario as inspection_scenario
 
 LAW = re.compile(r"《(民法典|物业管理条例|刑法)》第[零一二三四五六七八九十百]+条")
 PARAGRAPH_OF_LETTER = {"A": "二（一）", "B": "二（二）", "C": "二（三）", "D": "二（四）"}

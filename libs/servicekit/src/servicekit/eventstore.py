@@ -34,8 +34,10 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import (
     IntegrityError,
+    InterfaceError,
     JSONTranscoder,
     Notification,
+    OperationalError,
     ProcessRecorder,
     Recording,
     StoredEvent,
@@ -46,7 +48,6 @@ from eventsourcing.persistence import (
 from servicekit.errors import (
     AlreadyExists,
     Conflict,
-    InvalidArgument,
     NotFound,
     PermissionDenied,
     ServiceError,
@@ -312,20 +313,27 @@ class ServiceApplication(Application[uuid.UUID]):
 
     def commit_group(self, group: Sequence[Prepared]) -> list[Any]:
         """Commits several commands' events in one transaction (the lever for throughput:
-        one insert and one commit for many commands). If any conflicts, the group is
-        committed again command by command, so only the conflicting one fails."""
+        one insert and one commit for many commands). If one fails for its own reasons (a
+        conflict, an event it cannot publish, a value it cannot store), the group is
+        committed again command by command, so only that one fails; the database away
+        fails them all."""
         if len(group) > 1:
             try:
                 self.record(*(e for p in group for e in p.events))
                 return [p.typed(p.result) for p in group]
-            except (Conflict, InvalidArgument, Unpublishable):
-                # One command's conflict or unpublishable event: the others commit alone.
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:  # noqa: S110 (found again, and kept, command by command below)
+                # One command's conflict, unpublishable event or bug (an event value no
+                # transcoding knows is met only now): the others commit alone.
                 pass
         outcomes: list[Any] = []
         for prepared in group:
             try:
                 outcomes.append(prepared.typed(self.commit_prepared(prepared)))
-            except ServiceError as error:
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as error:
                 outcomes.append(error)
         return outcomes
 

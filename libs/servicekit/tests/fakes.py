@@ -261,7 +261,10 @@ class InMemoryParkedStore(ParkedStore):
             self.rows[entry.id] = entry
             return entry.id
 
-        return int(self._write(cur, insert, lambda: self.rows.pop(entry.id, None)))
+        def remove() -> None:
+            self.rows.pop(entry.id, None)
+
+        return int(self._write(cur, insert, remove))
 
     def count_attempt(
         self, worker: str, key: str, error: str | None = None, cur: Any = None
@@ -505,9 +508,8 @@ class FakeDatabase:
         cur.rows = claimed
 
     def _push_receipt(self, cur: FakeCursor, text: str, params: Any) -> None:
-        names = ("feed", "record_id", "attempt", "at", "http_status", "error")
-        names += ("response_body", "receipt_id", "key_id")
-        receipt = dict(zip(names, params, strict=True))
+        names = "feed record_id attempt at http_status error response_body receipt_id key_id"
+        receipt = dict(zip(names.split(), params, strict=True))
         self.push_receipts.append(receipt)
         self.on_rollback(lambda: self.push_receipts.remove(receipt))
 

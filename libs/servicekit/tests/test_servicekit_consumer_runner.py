@@ -136,7 +136,7 @@ def record(
         serialized_value_size=0,
         headers=raw_headers
         if raw_headers is not None
-        else headers(aggregate, version, **header_options),  # type: ignore[arg-type]
+        else headers(aggregate, version, **header_options),
     )
 
 

@@ -63,7 +63,7 @@ class Outbox:
             "sample",
             self.log,  # type: ignore[arg-type]
             translate,
-            self.producer,  # type: ignore[arg-type]
+            self.producer,
             self.store,
             **options,
         )
@@ -347,7 +347,7 @@ def redriver(outbox: Outbox) -> RelayRedriver:
         outbox.log,  # type: ignore[arg-type]
         translate,
         outbox.store,
-        lambda: outbox.producer,  # type: ignore[arg-type,return-value]
+        lambda: outbox.producer,
         topic_prefix="p.",
     )
 

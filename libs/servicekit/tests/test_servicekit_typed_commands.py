@@ -87,7 +87,7 @@ class SampleApplication(ServiceApplication):
         return [ledger], LedgerOpened(str(ledger.id), cmd.name, cmd.opening_fen)
 
     def stored(self) -> int:
-        return self.recorder.max_notification_id() or 0  # type: ignore[attr-defined,no-any-return]
+        return self.process_recorder.max_notification_id() or 0
 
 
 def open_ledger(app: SampleApplication, identity: Identity, cmd: OpenLedger) -> LedgerOpened:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaTimeoutError
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from servicekit.isolation import Candidate, Known, ParkedEvent, ParkedStore, Role, Status
@@ -118,13 +119,15 @@ class Sent:
 class FakeProducer:
     """An AIOKafkaProducer as the relay uses it: `send` queues and hands back the ack's
     future. `refuse[value]` raises from `send` itself (the producer's own checks);
-    `fail_ack[value]` fails that record's ack (the broker's answer). Each is used once."""
+    `fail_ack[value]` fails that record's ack (the broker's answer). Each is used once.
+    `away`: how many of the next records' acks time out (the broker unreachable)."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         """Every record handed over, in order (acked or not)."""
         self.refuse: dict[bytes, BaseException] = {}
         self.fail_ack: dict[bytes, BaseException] = {}
+        self.away = 0
         self.started = False
         self.stopped = False
 
@@ -147,6 +150,9 @@ class FakeProducer:
         self.sent.append(Sent(topic, key, value, list(headers or [])))
         ack: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         failure = self.fail_ack.pop(value, None)
+        if failure is None and self.away > 0:
+            self.away -= 1
+            failure = KafkaTimeoutError()
         if failure is None:
             ack.set_result(len(self.sent))
         else:

@@ -7,6 +7,7 @@ events wait behind it while every other aggregate goes on."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Notification
 
 from libs.servicekit.tests.fakes import FakeProducer, InMemoryNotificationLog, InMemoryParkedStore
 from servicekit import faults
+from servicekit import relay as relay_module
 from servicekit.isolation import Candidate, ParkedEvent, Role, Status
 from servicekit.relay import OutboundMessage, Relay, RelayRedriver
 
@@ -304,6 +306,37 @@ async def test_a_careful_relay_counts_the_attempt_before_it_sends(outbox: Outbox
     with pytest.raises(kafka_errors.KafkaTimeoutError):
         await relay.run_once()
     assert outbox.store.attempts(WORKER, "1") == 1
+
+
+async def test_a_careful_relay_meeting_the_broker_away_counts_nothing_against_the_event(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker away is nobody's fault (servicekit.isolation): a careful relay (two
+    restarts in a row at one position, e.g. two deploys while idle) that retries through
+    an outage takes back each attempt it counted, as the consumer runner does, instead of
+    parking a healthy event as one that killed it, with its aggregate held behind it."""
+    outbox.event(A, 1, b"A1")
+    outbox.event(B, 1, b"B1")
+    outbox.store.starts[(WORKER, "log")] = (0, 1)
+    outbox.producer.away = 4  # more failed tries than max_attempts
+    relay = outbox.relay(max_attempts=3, idle_poll_seconds=0.001)
+    stop = asyncio.Event()
+    pauses: list[float] = []
+
+    async def no_wait(stop_event: asyncio.Event, seconds: float) -> None:
+        pauses.append(seconds)
+        if seconds == 0.001 or len(pauses) > 50:  # idle: everything is through
+            stop_event.set()
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(relay_module, "wait_or_stop", no_wait)
+    await relay.run(stop)
+
+    assert pauses[:4] == [0.5, 1.0, 2.0, 4.0]  # four failed batches, backing off
+    assert outbox.store.rows == {}
+    assert outbox.producer.values()[-2:] == [b"A1", b"B1"]
+    assert outbox.log.tracking[WORKER] == 2
+    assert outbox.store.attempt_counts == {}
 
 
 async def test_a_position_moved_by_another_relay_fails_loudly(outbox: Outbox) -> None:

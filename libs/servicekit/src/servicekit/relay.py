@@ -115,6 +115,8 @@ class Relay:
         self._position: int | None = None
         self._parked_open: bool | None = None
         """Whether the relay has parked entries open (None: not known, ask)."""
+        self._counted: str | None = None
+        """The notification whose attempt was counted (careful) and not yet got past."""
 
     async def position(self) -> int:
         if self._position is None:
@@ -172,6 +174,7 @@ class Relay:
         self.published += len(pending)
         if careful:
             await asyncio.to_thread(self.store.forget_attempts, self.worker, [str(last)])
+        self._counted = None
         log.debug(
             "relayed batch",
             extra={
@@ -222,6 +225,7 @@ class Relay:
                 del known.heads[aggregate]  # re-driven meanwhile: it goes out after it
         if careful:
             attempts = await asyncio.to_thread(self.guard.before, str(notification.id))
+            self._counted = str(notification.id)
             if self.guard.exhausted(attempts):
                 await self._park(
                     notification,
@@ -279,6 +283,11 @@ class Relay:
                     },
                 )
                 self._position = None  # re-read: the batch may or may not have been recorded
+                if self._counted is not None:
+                    # Not the event's fault (its own failures are parked, never raised): the
+                    # attempt counted before it is taken back, or an outage would park it.
+                    await asyncio.to_thread(self.store.uncount_attempt, self.worker, self._counted)
+                    self._counted = None
                 await wait_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue

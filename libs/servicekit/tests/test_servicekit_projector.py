@@ -218,14 +218,42 @@ def test_the_database_away_is_raised_and_nothing_is_parked(stack: Stack) -> None
 
 
 def test_a_careful_batch_is_one_event_its_attempt_counted_first(stack: Stack) -> None:
-    stack.event(A, 1, "outage A1")
+    stack.event(A, 1, "A1")
     stack.event(B, 1, "B1")
     projector = stack.projector(max_attempts=3)
+    counted_when_tried: list[int] = []
 
-    with pytest.raises(psycopg.OperationalError):
-        projector.run_once(careful=True)
-    # Counted on a connection of its own: it survives the batch's rollback (a crash).
-    assert stack.db.parked.attempts(WORKER, "1") == 1
+    def watching(notification: Notification) -> tuple[str, str]:
+        counted_when_tried.append(stack.db.parked.attempts(WORKER, str(notification.id)))
+        return decode(notification)
+
+    projector.decode = watching
+    assert projector.run_once(careful=True) == 1
+
+    # Counted, on a connection of its own, before the event was tried: a crash while
+    # applying it would leave the count behind.
+    assert counted_when_tried == [1]
+    assert stack.applied() == [(1, "A1")]
+
+
+def test_a_careful_batch_meeting_the_database_away_counts_nothing_against_the_event(
+    stack: Stack,
+) -> None:
+    """An outage is nobody's fault (servicekit.isolation): the attempt counted before the
+    try is taken back, as the consumer runner does, so retries through an outage never
+    park a healthy event as one that killed the projector."""
+    stack.event(A, 1, "A1")
+    projector = stack.projector(max_attempts=3)
+
+    for _ in range(4):  # more failed tries than max_attempts
+        stack.db.fail_next["INSERT INTO ledger"] = psycopg.OperationalError("gone")
+        with pytest.raises(psycopg.OperationalError):
+            projector.run_once(careful=True)
+        assert stack.db.parked.attempts(WORKER, "1") == 0
+
+    assert projector.run_once(careful=True) == 1
+    assert stack.applied() == [(1, "A1")]
+    assert stack.db.parked.rows == {}
 
 
 def test_a_careful_batch_parks_an_event_tried_max_attempts_times(stack: Stack) -> None:

@@ -276,7 +276,13 @@ class Projector:
                     cur,
                 )
             return Applied(1, 1, 0)
-        done = self._project(conn, cur, [notification], self.worker)
+        try:
+            done = self._project(conn, cur, [notification], self.worker)
+        except Exception:
+            # Not the event's fault (its own failures are parked, never raised): the attempt
+            # counted before it is taken back, or an outage would park it.
+            self.store.uncount_attempt(self.worker, key)
+            raise
         self.store.forget_attempts(self.worker, [key], cur)
         return done
 

@@ -39,7 +39,8 @@ from google.rpc import error_details_pb2, status_pb2
 
 from bench.load import Call, drive
 from disclosure.application.commands import FileDisclosure
-from disclosure.domain.model import Community, Disclosure
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc

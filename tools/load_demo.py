@@ -32,7 +32,7 @@ from disclosure.application.commands import (  # noqa: E402
     RegisterCompany,
 )
 from disclosure.bootstrap import build  # noqa: E402
-from disclosure.domain.model import Disclosure  # noqa: E402
+from disclosure.domain.disclosure import Disclosure  # noqa: E402
 from disclosure.entrypoints.grpc_api import content_from_pb  # noqa: E402
 from pubrev_contracts.vocabulary.calendar import Quarter  # noqa: E402
 from servicekit.errors import ServiceError  # noqa: E402

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from disclosure.domain.content import POSTING_CHANNELS
+from disclosure.domain.disclosure import POSTING_CHANNELS
 from disclosure.entrypoints.grpc_api import content_from_pb
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from pubrev_contracts.vocabulary.identifiers import uscc_problem

@@ -23,7 +23,7 @@ from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit import faults
 from servicekit.testing import eventually, identity_metadata, read_topic, running_service
-from tests.support.disclosure_requests import (
+from services.disclosure.tests.support.requests import (
     file_request,
     register,
     unique_code,

@@ -29,7 +29,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.testing import read_topic
-from tests.support.disclosure_requests import CITY, company_request
+from services.disclosure.tests.support.requests import CITY, company_request
 from tools.run_platform import (
     RECEIVER_PORT,
     SERVICES,

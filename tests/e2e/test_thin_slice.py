@@ -15,7 +15,7 @@ from pubrev.inspection.v1 import inspection_pb2 as ipb
 from pubrev.inspection.v1 import inspection_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.testing import eventually, identity_metadata, read_topic, running_service
-from tests.support.disclosure_requests import (
+from services.disclosure.tests.support.requests import (
     file_request,
     register,
     unique_code,

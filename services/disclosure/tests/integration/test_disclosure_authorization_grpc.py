@@ -22,8 +22,8 @@ from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.identity import Identity
 from servicekit.policy import Resource
 from servicekit.testing import FakeClock, identity_metadata, running_service
+from services.disclosure.tests.support.requests import USCC, file_request, register
 from tests.support.authz import RECORD_HISTORY, RULES, WHOLE_LOG, expected
-from tests.support.disclosure_requests import USCC, file_request, register
 from tests.support.must_deny import must_deny
 
 pytestmark = pytest.mark.infra
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.infra
 OTHER_USCC = "91110000600037341L"
 CODE = "CX-0001"
 OTHER_CODE = "ZZ-9999"
-PHONE = "13905941234"  # tests.support.disclosure_requests.content()
+PHONE = "13905941234"  # services.disclosure.tests.support.requests.content()
 RECORD = Resource(unit="chengxiang", company=USCC, community=CODE, published=True)
 HISTORY = Resource(unit="chengxiang", company=USCC, community=CODE, published=False)
 """A record's history is judged on its facts, never published (application/access.py)."""

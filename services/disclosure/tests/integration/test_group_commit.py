@@ -10,13 +10,19 @@ from datetime import UTC, datetime
 import pytest
 
 from disclosure.application.app import DisclosureApplication
-from disclosure.application.commands import FileDisclosure, RegisterCommunity, RegisterCompany
+from disclosure.application.commands import (
+    DisclosureFiled,
+    FileDisclosure,
+    RegisterCommunity,
+    RegisterCompany,
+)
+from disclosure.application.handlers import prepare_file_disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
 from servicekit.errors import AlreadyExists, Conflict, InvalidArgument
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import Identity
 from servicekit.postgres import eventsourcing_env
-from tests.support.disclosure_requests import USCC, content, unique_code
+from services.disclosure.tests.support.requests import USCC, content, unique_code
 
 pytestmark = pytest.mark.infra
 
@@ -34,10 +40,10 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
         env=eventsourcing_env(settings.database_url),
         clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
     )
-    app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
+    app.handle(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GC") for _ in range(60)]
     for code in codes:
-        app.register_community(
+        app.handle(
             OFFICER,
             RegisterCommunity(
                 f"r-{code}",
@@ -59,11 +65,12 @@ async def test_concurrent_filings_share_transactions(service_settings) -> None:
     committer = GroupCommitter(app)
     before = app.process_recorder.max_notification_id() or 0
 
-    async def file(code: str, request_id: str) -> dict[str, object]:
+    async def file(code: str, request_id: str) -> DisclosureFiled:
         prepared = await asyncio.to_thread(
-            app.prepare_file_disclosure, OFFICER, filing(code, request_id)
+            prepare_file_disclosure, app, OFFICER, filing(code, request_id)
         )
-        return await committer.commit(prepared)
+        filed: DisclosureFiled = await committer.commit(prepared)
+        return filed
 
     # Two different requests for the same quarter of codes[0]: one must lose.
     outcomes = await asyncio.gather(
@@ -92,10 +99,10 @@ async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
         env=eventsourcing_env(settings.database_url),
         clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
     )
-    app.register_company(CITY, RegisterCompany("c", USCC, "某物业", ""))
+    app.handle(CITY, RegisterCompany("c", USCC, "某物业", ""))
     codes = [unique_code("GR") for _ in range(20)]
     for code in codes:
-        app.register_community(
+        app.handle(
             OFFICER,
             RegisterCommunity(
                 f"r-{code}",
@@ -115,21 +122,21 @@ async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
             ),
         )
     committer = GroupCommitter(app)
-    first = app.file_disclosure(OFFICER, filing(codes[0], f"f-{codes[0]}"))
+    first = app.handle(OFFICER, filing(codes[0], f"f-{codes[0]}"))
 
     def decide(code: str, request_id: str) -> Callable[[], object]:
-        return lambda: app.prepare_file_disclosure(OFFICER, filing(code, request_id))
+        return lambda: prepare_file_disclosure(app, OFFICER, filing(code, request_id))
 
     bad = FileDisclosure("bad", codes[1], 2026, 7, content_from_pb(content()))
     outcomes = await asyncio.gather(
         committer.run(decide(codes[0], f"f-{codes[0]}")),  # a retry: the first result
-        committer.run(lambda: app.prepare_file_disclosure(OFFICER, bad)),  # quarter 7
+        committer.run(lambda: prepare_file_disclosure(app, OFFICER, bad)),  # quarter 7
         *(committer.run(decide(code, f"f-{code}")) for code in codes[2:]),
         return_exceptions=True,
     )
     await committer.close()
     assert outcomes[0] == first
     assert isinstance(outcomes[1], InvalidArgument)
-    assert all(isinstance(o, dict) and o["late"] is False for o in outcomes[2:])
+    assert all(isinstance(o, DisclosureFiled) and o.late is False for o in outcomes[2:])
     assert committer.groups < committer.commands == 20
     app.close()

@@ -19,7 +19,7 @@ from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import identity_metadata, running_service
-from tests.support.disclosure_requests import (
+from services.disclosure.tests.support.requests import (
     file_request,
     register,
     unique_code,

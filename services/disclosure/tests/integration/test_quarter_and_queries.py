@@ -14,7 +14,7 @@ from disclosure.bootstrap import build
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.testing import FakeClock, identity_metadata, running_service
-from tests.support.disclosure_requests import (
+from services.disclosure.tests.support.requests import (
     company_request,
     file_request,
     register,

@@ -12,12 +12,13 @@ import pytest
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
+    DisclosureAmended,
     FileDisclosure,
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
-from disclosure.domain.model import Disclosure
+from disclosure.application.queries import get_disclosure
+from disclosure.domain.disclosure import Disclosure, DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.errors import (
     AlreadyExists,
@@ -55,9 +56,7 @@ def app(clock: FakeClock) -> DisclosureApplication:
     registered company)."""
     app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
     for uscc in (USCC, OTHER_USCC):
-        app.register_company(
-            CITY, RegisterCompany(f"co-{uscc}", uscc, f"物业公司{uscc[-4:]}", "application")
-        )
+        app.handle(CITY, RegisterCompany(f"co-{uscc}", uscc, f"物业公司{uscc[-4:]}", "application"))
     return app
 
 
@@ -137,14 +136,14 @@ def violations(error: InvalidArgument) -> set[tuple[str, str]]:
 
 @pytest.fixture
 def registered(app: DisclosureApplication) -> DisclosureApplication:
-    app.register_community(OFFICER, register_cmd())
+    app.handle(OFFICER, register_cmd())
     return app
 
 
 @pytest.fixture
 def filed(registered: DisclosureApplication) -> tuple[DisclosureApplication, str]:
-    result = registered.file_disclosure(OFFICER, file_cmd())
-    return registered, result["disclosure_id"]
+    result = registered.handle(OFFICER, file_cmd())
+    return registered, result.disclosure_id
 
 
 # -- register community -------------------------------------------------------------------
@@ -154,9 +153,9 @@ def test_register_community_writes_the_community_and_its_receipt(
     app: DisclosureApplication,
 ) -> None:
     before = log_size(app)
-    result = app.register_community(OFFICER, register_cmd())
-    assert result["version"] == 1
-    assert uuid.UUID(result["community_id"])
+    result = app.handle(OFFICER, register_cmd())
+    assert result.version == 1
+    assert uuid.UUID(result.community_id)
     assert log_size(app) == before + 2  # Community.Registered + CommandReceipt.Issued
 
 
@@ -165,9 +164,7 @@ def test_bad_uscc_of_a_new_company_is_invalid_argument_naming_uscc_check(
 ) -> None:
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.register_company(
-            CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业", "application")
-        )
+        app.handle(CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业", "application"))
     assert violations(caught.value) == {("uscc", "uscc_check")}
     assert "check character" in caught.value.message
     assert log_size(app) == before
@@ -176,12 +173,12 @@ def test_bad_uscc_of_a_new_company_is_invalid_argument_naming_uscc_check(
 def test_bad_uscc_from_an_official_source_is_kept_and_flagged(
     app: DisclosureApplication,
 ) -> None:
-    result = app.register_company(
+    result = app.handle(
         CITY, RegisterCompany("co-bad", "91350203M0001QAY9B", "某物业", "official_registry")
     )
-    assert result["uscc_flagged"] is True
+    assert result.uscc_flagged is True
     # A community may then name it.
-    app.register_community(OFFICER, register_cmd(company_uscc="91350203M0001QAY9B"))
+    app.handle(OFFICER, register_cmd(company_uscc="91350203M0001QAY9B"))
 
 
 @pytest.mark.parametrize("uscc", ["9135020077604965", "91350200776049653AA"])
@@ -190,14 +187,14 @@ def test_community_with_a_uscc_of_wrong_length_names_company_uscc(
 ) -> None:
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(OFFICER, register_cmd(company_uscc=uscc))
+        app.handle(OFFICER, register_cmd(company_uscc=uscc))
     assert violations(caught.value) == {("company_uscc", "uscc_length")}
     assert log_size(app) == before
 
 
 def test_unknown_unit_is_refused(app: DisclosureApplication) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(CITY, register_cmd(unit="fuzhou"))
+        app.handle(CITY, register_cmd(unit="fuzhou"))
     assert violations(caught.value) == {("unit", "unknown_unit")}
 
 
@@ -205,28 +202,28 @@ def test_the_city_itself_is_not_a_unit_a_community_belongs_to(
     app: DisclosureApplication,
 ) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(CITY, register_cmd(unit="putian"))
+        app.handle(CITY, register_cmd(unit="putian"))
     assert violations(caught.value) == {("unit", "unknown_unit")}
 
 
 @pytest.mark.parametrize("division", ["35030", "3503021", "440302", "35A302", ""])
 def test_division_code_must_be_six_digit_fujian(app: DisclosureApplication, division: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(OFFICER, register_cmd(division_code=division))
+        app.handle(OFFICER, register_cmd(division_code=division))
     assert violations(caught.value) == {("division_code", "division_format")}
 
 
 def test_division_code_with_trailing_newline_is_refused(app: DisclosureApplication) -> None:
     # BUG: `_DIVISION.match` with `$` accepts "350302\n".
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(OFFICER, register_cmd(division_code="350302\n"))
+        app.handle(OFFICER, register_cmd(division_code="350302\n"))
     assert violations(caught.value) == {("division_code", "division_format")}
 
 
 def test_community_code_with_trailing_newline_is_refused(app: DisclosureApplication) -> None:
     # BUG: `_CODE.match` with `$` accepts "CX-001\n", a second community id for "CX-001".
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(OFFICER, register_cmd(community_code="CX-001\n"))
+        app.handle(OFFICER, register_cmd(community_code="CX-001\n"))
     assert violations(caught.value) == {("community_code", "code_format")}
 
 
@@ -244,7 +241,7 @@ def test_registration_reports_every_bad_field_at_once(app: DisclosureApplication
         household_count=0,
     )
     with pytest.raises(InvalidArgument) as caught:
-        app.register_community(OFFICER, bad)
+        app.handle(OFFICER, bad)
     assert violations(caught.value) == {
         ("request_id", "required"),
         ("community_code", "code_format"),
@@ -262,13 +259,13 @@ def test_registration_reports_every_bad_field_at_once(app: DisclosureApplication
 def test_county_user_of_another_unit_may_not_register(app: DisclosureApplication) -> None:
     before = log_size(app)
     with pytest.raises(PermissionDenied):
-        app.register_community(OTHER_UNIT, register_cmd())
+        app.handle(OTHER_UNIT, register_cmd())
     assert log_size(app) == before
 
 
 def test_city_may_register_in_any_unit(app: DisclosureApplication) -> None:
     before = log_size(app)
-    app.register_community(CITY, register_cmd(unit="xianyou", division_code="350322"))
+    app.handle(CITY, register_cmd(unit="xianyou", division_code="350322"))
     assert log_size(app) == before + 2
 
 
@@ -281,14 +278,14 @@ def test_city_may_register_in_any_unit(app: DisclosureApplication) -> None:
 )
 def test_only_the_property_bureau_registers(app: DisclosureApplication, identity: Identity) -> None:
     with pytest.raises(PermissionDenied):
-        app.register_community(identity, register_cmd())
+        app.handle(identity, register_cmd())
 
 
 def test_registering_the_same_code_twice_is_already_exists(
     registered: DisclosureApplication,
 ) -> None:
     with pytest.raises(AlreadyExists):
-        registered.register_community(OFFICER, register_cmd(request_id="another"))
+        registered.handle(OFFICER, register_cmd(request_id="another"))
 
 
 # -- file disclosure: jurisdiction ---------------------------------------------------------
@@ -296,29 +293,29 @@ def test_registering_the_same_code_twice_is_already_exists(
 
 def test_filing_for_an_unregistered_community_is_not_found(app: DisclosureApplication) -> None:
     with pytest.raises(NotFound):
-        app.file_disclosure(OFFICER, file_cmd(code="NOPE-1"))
+        app.handle(OFFICER, file_cmd(code="NOPE-1"))
 
 
 def test_county_user_of_another_unit_may_not_file(registered: DisclosureApplication) -> None:
     before = log_size(registered)
     with pytest.raises(PermissionDenied):
-        registered.file_disclosure(OTHER_UNIT, file_cmd())
+        registered.handle(OTHER_UNIT, file_cmd())
     assert log_size(registered) == before
 
 
 def test_city_may_file(registered: DisclosureApplication) -> None:
-    result = registered.file_disclosure(CITY, file_cmd())
-    assert result["version"] == 1
+    result = registered.handle(CITY, file_cmd())
+    assert result.version == 1
 
 
 def test_the_managing_company_may_file(registered: DisclosureApplication) -> None:
-    result = registered.file_disclosure(COMPANY, file_cmd())
-    assert result["version"] == 1
+    result = registered.handle(COMPANY, file_cmd())
+    assert result.version == 1
 
 
 def test_another_company_may_not_file(registered: DisclosureApplication) -> None:
     with pytest.raises(PermissionDenied):
-        registered.file_disclosure(OTHER_COMPANY, file_cmd())
+        registered.handle(OTHER_COMPANY, file_cmd())
 
 
 # -- file disclosure: calendar --------------------------------------------------------------
@@ -329,7 +326,7 @@ def test_filing_before_the_quarter_is_over_is_refused(
 ) -> None:
     clock.now = datetime.combine(date(2026, 3, 31), time(23, 59, 59, 999_999), SHANGHAI)
     with pytest.raises(InvalidArgument) as caught:
-        registered.file_disclosure(OFFICER, file_cmd())
+        registered.handle(OFFICER, file_cmd())
     assert violations(caught.value) == {("quarter", "quarter_not_over")}
 
 
@@ -337,36 +334,36 @@ def test_filing_at_the_first_instant_after_the_quarter_is_accepted(
     registered: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 2026-04-01 00:00 Shanghai
-    result = registered.file_disclosure(OFFICER, file_cmd())
-    assert result["late"] is False
+    result = registered.handle(OFFICER, file_cmd())
+    assert result.late is False
 
 
 def test_filing_on_the_last_instant_of_the_deadline_day_is_on_time(
     registered: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = LAST_ON_TIME
-    assert registered.file_disclosure(OFFICER, file_cmd())["late"] is False
+    assert registered.handle(OFFICER, file_cmd()).late is False
 
 
 def test_filing_at_midnight_after_the_deadline_is_accepted_as_late(
     registered: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = FIRST_LATE
-    result = registered.file_disclosure(OFFICER, file_cmd())
-    assert result["late"] is True
-    view = registered.get_disclosure(OFFICER, result["disclosure_id"], 0)
+    result = registered.handle(OFFICER, file_cmd())
+    assert result.late is True
+    view = get_disclosure(registered, OFFICER, result.disclosure_id, 0)
     assert view.late is True
 
 
 def test_late_flag_with_a_utc_clock(registered: DisclosureApplication, clock: FakeClock) -> None:
     clock.now = datetime(2026, 4, 30, 16, 0, tzinfo=UTC)  # 1 May 00:00 in Shanghai
-    assert registered.file_disclosure(OFFICER, file_cmd())["late"] is True
+    assert registered.handle(OFFICER, file_cmd()).late is True
 
 
 def test_bad_quarter_and_content_come_back_together(registered: DisclosureApplication) -> None:
     bad = file_cmd(quarter=5, body=replace(content(), contact_phone="0594-234"))
     with pytest.raises(InvalidArgument) as caught:
-        registered.file_disclosure(OFFICER, bad)
+        registered.handle(OFFICER, bad)
     assert violations(caught.value) == {
         ("quarter", "quarter_range"),
         ("content.contact_phone", "contact_number_format"),
@@ -374,13 +371,13 @@ def test_bad_quarter_and_content_come_back_together(registered: DisclosureApplic
 
 
 def test_zero_revenue_filing_is_flagged(registered: DisclosureApplication) -> None:
-    result = registered.file_disclosure(OFFICER, file_cmd(body=zero_content()))
-    assert result["zero_revenue"] is True
-    assert result["late"] is False
+    result = registered.handle(OFFICER, file_cmd(body=zero_content()))
+    assert result.zero_revenue is True
+    assert result.late is False
 
 
 def test_filing_with_revenue_is_not_zero_revenue(registered: DisclosureApplication) -> None:
-    assert registered.file_disclosure(OFFICER, file_cmd())["zero_revenue"] is False
+    assert registered.handle(OFFICER, file_cmd()).zero_revenue is False
 
 
 # -- file disclosure: idempotency ---------------------------------------------------------
@@ -389,22 +386,22 @@ def test_filing_with_revenue_is_not_zero_revenue(registered: DisclosureApplicati
 def test_replay_of_request_id_returns_the_same_result_and_writes_nothing(
     registered: DisclosureApplication, clock: FakeClock
 ) -> None:
-    first = registered.file_disclosure(OFFICER, file_cmd())
+    first = registered.handle(OFFICER, file_cmd())
     size = log_size(registered)
     clock.now = FIRST_LATE  # a retry after the deadline still answers with the first result
-    again = registered.file_disclosure(OFFICER, file_cmd())
+    again = registered.handle(OFFICER, file_cmd())
     assert again == first
-    assert again["late"] is False
+    assert again.late is False
     assert log_size(registered) == size
 
 
 def test_same_request_id_with_different_content_is_already_exists(
     registered: DisclosureApplication,
 ) -> None:
-    registered.file_disclosure(OFFICER, file_cmd())
+    registered.handle(OFFICER, file_cmd())
     size = log_size(registered)
     with pytest.raises(AlreadyExists) as caught:
-        registered.file_disclosure(OFFICER, file_cmd(body=content(owners_share_fen=60_000)))
+        registered.handle(OFFICER, file_cmd(body=content(owners_share_fen=60_000)))
     assert "file-1" in caught.value.message
     assert log_size(registered) == size
 
@@ -412,10 +409,10 @@ def test_same_request_id_with_different_content_is_already_exists(
 def test_second_filing_for_the_same_quarter_is_already_exists(
     registered: DisclosureApplication,
 ) -> None:
-    registered.file_disclosure(OFFICER, file_cmd())
+    registered.handle(OFFICER, file_cmd())
     size = log_size(registered)
     with pytest.raises(AlreadyExists) as caught:
-        registered.file_disclosure(OFFICER, file_cmd(request_id="file-2"))
+        registered.handle(OFFICER, file_cmd(request_id="file-2"))
     assert "amend" in caught.value.message
     assert log_size(registered) == size
 
@@ -423,11 +420,11 @@ def test_second_filing_for_the_same_quarter_is_already_exists(
 def test_another_quarter_is_a_separate_disclosure(
     registered: DisclosureApplication, clock: FakeClock
 ) -> None:
-    first = registered.file_disclosure(OFFICER, file_cmd())
+    first = registered.handle(OFFICER, file_cmd())
     clock.now = datetime(2026, 7, 2, tzinfo=SHANGHAI)
-    second = registered.file_disclosure(OFFICER, file_cmd(request_id="file-2", quarter=2))
-    assert second["disclosure_id"] != first["disclosure_id"]
-    assert second["disclosure_id"] == str(Disclosure.create_id("CX-001", 2026, 2))
+    second = registered.handle(OFFICER, file_cmd(request_id="file-2", quarter=2))
+    assert second.disclosure_id != first.disclosure_id
+    assert second.disclosure_id == str(Disclosure.create_id("CX-001", 2026, 2))
 
 
 # -- amendments -------------------------------------------------------------------------------
@@ -452,12 +449,12 @@ def test_amendment_keeps_both_versions_readable(
     filed: tuple[DisclosureApplication, str],
 ) -> None:
     app, disclosure_id = filed
-    result = app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1))
-    assert result == {"disclosure_id": disclosure_id, "version": 2}
+    result = app.handle(OFFICER, amend_cmd(disclosure_id, 1))
+    assert result == DisclosureAmended(disclosure_id=disclosure_id, version=2)
 
-    v1 = app.get_disclosure(OFFICER, disclosure_id, 1)
-    v2 = app.get_disclosure(OFFICER, disclosure_id, 2)
-    latest = app.get_disclosure(OFFICER, disclosure_id, 0)
+    v1 = get_disclosure(app, OFFICER, disclosure_id, 1)
+    v2 = get_disclosure(app, OFFICER, disclosure_id, 2)
+    latest = get_disclosure(app, OFFICER, disclosure_id, 0)
     assert (v1.version, v1.revision, v1.amendment_reason) == (1, 0, "")
     assert v1.content == content()
     assert v1.content.owners_share_fen == 70_000
@@ -467,28 +464,28 @@ def test_amendment_keeps_both_versions_readable(
     assert v1.filed_at == v2.filed_at == IN_TIME.astimezone(UTC).isoformat()
 
     with pytest.raises(NotFound):
-        app.get_disclosure(OFFICER, disclosure_id, 3)
+        get_disclosure(app, OFFICER, disclosure_id, 3)
 
 
 def test_amendment_with_stale_expected_version_is_conflict(
     filed: tuple[DisclosureApplication, str],
 ) -> None:
     app, disclosure_id = filed
-    app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1))
+    app.handle(OFFICER, amend_cmd(disclosure_id, 1))
     size = log_size(app)
     with pytest.raises(Conflict):
-        app.amend_disclosure(
+        app.handle(
             OFFICER, amend_cmd(disclosure_id, 1, request_id="amend-2", owners_share_fen=50_000)
         )
     assert log_size(app) == size
-    assert app.get_disclosure(OFFICER, disclosure_id, 0).content.owners_share_fen == 60_000
+    assert get_disclosure(app, OFFICER, disclosure_id, 0).content.owners_share_fen == 60_000
 
 
 def test_amendment_replay_returns_first_result(filed: tuple[DisclosureApplication, str]) -> None:
     app, disclosure_id = filed
-    first = app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1))
+    first = app.handle(OFFICER, amend_cmd(disclosure_id, 1))
     size = log_size(app)
-    assert app.amend_disclosure(OFFICER, amend_cmd(disclosure_id, 1)) == first
+    assert app.handle(OFFICER, amend_cmd(disclosure_id, 1)) == first
     assert log_size(app) == size
 
 
@@ -500,7 +497,7 @@ def test_amendment_content_is_checked_and_needs_a_reason(
         amend_cmd(disclosure_id, 0), reason=" ", content=replace(content(), owners_share_fen=70_001)
     )
     with pytest.raises(InvalidArgument) as caught:
-        app.amend_disclosure(OFFICER, bad)
+        app.handle(OFFICER, bad)
     assert violations(caught.value) == {
         ("expected_version", "positive"),
         ("reason", "required"),
@@ -511,14 +508,14 @@ def test_amendment_content_is_checked_and_needs_a_reason(
 def test_amendment_by_another_unit_is_refused(filed: tuple[DisclosureApplication, str]) -> None:
     app, disclosure_id = filed
     with pytest.raises(PermissionDenied):
-        app.amend_disclosure(OTHER_UNIT, amend_cmd(disclosure_id, 1))
+        app.handle(OTHER_UNIT, amend_cmd(disclosure_id, 1))
     with pytest.raises(PermissionDenied):
-        app.amend_disclosure(OTHER_COMPANY, amend_cmd(disclosure_id, 1))
+        app.handle(OTHER_COMPANY, amend_cmd(disclosure_id, 1))
 
 
 def test_amendment_of_unknown_disclosure_is_not_found(registered: DisclosureApplication) -> None:
     with pytest.raises(NotFound):
-        registered.amend_disclosure(OFFICER, amend_cmd(str(uuid.uuid4()), 1))
+        registered.handle(OFFICER, amend_cmd(str(uuid.uuid4()), 1))
 
 
 def test_concurrent_amendments_of_two_loaded_copies_conflict(
@@ -536,7 +533,7 @@ def test_concurrent_amendments_of_two_loaded_copies_conflict(
     with pytest.raises(Conflict):
         app.record(copy2)
     assert log_size(app) == size
-    latest = app.get_disclosure(OFFICER, disclosure_id, 0)
+    latest = get_disclosure(app, OFFICER, disclosure_id, 0)
     assert latest.amendment_reason == "first writer"
     assert latest.content.owners_share_fen == 60_000
 
@@ -546,16 +543,16 @@ def test_concurrent_amendments_of_two_loaded_copies_conflict(
 
 def test_reading_respects_jurisdiction(filed: tuple[DisclosureApplication, str]) -> None:
     app, disclosure_id = filed
-    assert app.get_disclosure(CITY, disclosure_id, 0).unit == "chengxiang"
-    assert app.get_disclosure(COMPANY, disclosure_id, 0).community_code == "CX-001"
+    assert get_disclosure(app, CITY, disclosure_id, 0).unit == "chengxiang"
+    assert get_disclosure(app, COMPANY, disclosure_id, 0).community_code == "CX-001"
     for outsider in (OTHER_UNIT, OTHER_COMPANY):
         with pytest.raises(PermissionDenied):
-            app.get_disclosure(outsider, disclosure_id, 0)
+            get_disclosure(app, outsider, disclosure_id, 0)
 
 
 def test_reading_with_bad_id_or_version_is_invalid(app: DisclosureApplication) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        app.get_disclosure(OFFICER, "not-a-uuid", -1)
+        get_disclosure(app, OFFICER, "not-a-uuid", -1)
     assert violations(caught.value) == {
         ("disclosure_id", "uuid_format"),
         ("version", "non_negative"),

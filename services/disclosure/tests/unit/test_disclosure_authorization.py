@@ -21,13 +21,17 @@ from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
     ChangePropertyCompany,
+    CloseQuarter,
     FileDisclosure,
+    QuarterClosed,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
-from disclosure.domain.model import Community, Disclosure
+from disclosure.application.queries import disclosure_rate, get_disclosure, list_disclosures
+from disclosure.application.sweeps import SCHEDULER, close_latest_quarter
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure, DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
@@ -87,11 +91,14 @@ def scenario() -> Scenario:
     """A community of chengxiang, its company, its filed 2026Q1 disclosure; the clock after
     the quarter's deadline (so the quarter may be closed)."""
     clock = FakeClock(datetime(2026, 1, 10, tzinfo=SHANGHAI))
-    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.read_model = InMemoryDisclosureReadModel(app)
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        read_model=InMemoryDisclosureReadModel,
+    )
     for uscc in (USCC, SUCCESSOR):
-        app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
-    app.register_community(
+        app.handle(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
+    app.handle(
         CITY,
         RegisterCommunity(
             "r1",
@@ -111,9 +118,9 @@ def scenario() -> Scenario:
         ),
     )
     clock.now = datetime(2026, 5, 6, 10, tzinfo=SHANGHAI)
-    filed = app.file_disclosure(COMPANY, FileDisclosure("f1", CODE, 2026, 1, content()))
+    filed = app.handle(COMPANY, FileDisclosure("f1", CODE, 2026, 1, content()))
     record = Resource(unit=UNIT, company=USCC, community=CODE, published=True)
-    return Scenario(app, filed["disclosure_id"], Community.create_id(CODE), record)
+    return Scenario(app, filed.disclosure_id, Community.create_id(CODE), record)
 
 
 def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
@@ -129,15 +136,13 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
 
     def audit(i: Identity) -> object:
         requester = "owners" if i.agency == "owners" else "owners_committee"
-        return app.request_audit(
-            i, RequestAudit(next(ids), did, requester, HOUSEHOLDS, "停车收入偏低")
-        )
+        return app.handle(i, RequestAudit(next(ids), did, requester, HOUSEHOLDS, "停车收入偏低"))
 
     calls: dict[str, Callable[[Identity], object]] = {
-        "RegisterCompany": lambda i: app.register_company(
+        "RegisterCompany": lambda i: app.handle(
             i, RegisterCompany(next(ids), NEWCOMER, "新物业公司", "")
         ),
-        "RegisterCommunity": lambda i: app.register_community(
+        "RegisterCommunity": lambda i: app.handle(
             i,
             RegisterCommunity(
                 next(ids),
@@ -156,20 +161,20 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
                 100,
             ),
         ),
-        "ChangePropertyCompany": lambda i: app.change_property_company(
+        "ChangePropertyCompany": lambda i: app.handle(
             i, ChangePropertyCompany(next(ids), CODE, SUCCESSOR, "2026-06-01", "业主大会决定更换")
         ),
-        "FileDisclosure": lambda i: app.file_disclosure(
+        "FileDisclosure": lambda i: app.handle(
             i, FileDisclosure(next(ids), CODE, 2026, 1, content())
         ),
-        "AmendDisclosure": lambda i: app.amend_disclosure(
+        "AmendDisclosure": lambda i: app.handle(
             i, AmendDisclosure(next(ids), did, version(), "广告收入漏记", content())
         ),
         "RequestAudit": audit,
-        "CloseQuarter": lambda i: app.close_quarter(i, 2026, 1, UNIT),
-        "GetDisclosure": lambda i: app.get_disclosure(i, did, 0),
-        "ListDisclosures": lambda i: app.list_disclosures(i, UNIT, 2026, 1, USCC, 50, "", CODE),
-        "GetDisclosureRate": lambda i: app.disclosure_rate(i, UNIT, 2026, 1),
+        "CloseQuarter": lambda i: app.handle(i, CloseQuarter("close", 2026, 1, UNIT)),
+        "GetDisclosure": lambda i: get_disclosure(app, i, did, 0),
+        "ListDisclosures": lambda i: list_disclosures(app, i, UNIT, 2026, 1, USCC, 50, "", CODE),
+        "GetDisclosureRate": lambda i: disclosure_rate(app, i, UNIT, 2026, 1),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(did), 0, 100),
     }
@@ -260,8 +265,8 @@ def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Sce
     app, did = scenario.app, scenario.disclosure_id
     owners = Identity("owners", "representative", UNIT, CODE)
     public = Identity("public", "anonymous", "putian")
-    assert app.get_disclosure(owners, did, 0).content.contact_phone == PHONE
-    seen_by_public = app.get_disclosure(public, did, 0).content
+    assert get_disclosure(app, owners, did, 0).content.contact_phone == PHONE
+    seen_by_public = get_disclosure(app, public, did, 0).content
     assert (seen_by_public.contact_name, seen_by_public.contact_phone) == ("", "")
     assert seen_by_public.income_total_fen == 100_000
     # Lists return the record to whoever may list it, filtered to the caller's scope.
@@ -273,14 +278,14 @@ def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Sce
         Identity("township", "officer", UNIT),
         Identity("owners-committee", "chair", "putian", CODE),
     ):
-        rows, _ = app.list_disclosures(identity, "", 2026, 1, "", 50, "")
+        rows, _ = list_disclosures(app, identity, "", 2026, 1, "", 50, "")
         assert [r.disclosure_id for r in rows] == [did], identity
     # An earlier version is the audit trail, not the posting: the public reads the current.
-    app.amend_disclosure(COMPANY, AmendDisclosure("a1", did, 1, "更正", content()))
-    assert app.get_disclosure(owners, did, 1).version == 1
+    app.handle(COMPANY, AmendDisclosure("a1", did, 1, "更正", content()))
+    assert get_disclosure(app, owners, did, 1).version == 1
     with pytest.raises(PermissionDenied):
-        app.get_disclosure(public, did, 1)
-    assert app.get_disclosure(public, did, 0).version == 2
+        get_disclosure(app, public, did, 1)
+    assert get_disclosure(app, public, did, 0).version == 2
 
 
 def test_lists_refuse_a_filter_outside_the_callers_scope(scenario: Scenario) -> None:
@@ -288,25 +293,23 @@ def test_lists_refuse_a_filter_outside_the_callers_scope(scenario: Scenario) -> 
     owners = Identity("owners", "representative", UNIT, CODE)
     licheng = Identity("property-bureau", "officer", "licheng")
     with pytest.raises(PermissionDenied):
-        app.list_disclosures(owners, "", 2026, 1, "", 50, "", "CX-0002")
+        list_disclosures(app, owners, "", 2026, 1, "", 50, "", "CX-0002")
     with pytest.raises(PermissionDenied):
-        app.list_disclosures(licheng, UNIT, 2026, 1, "", 50, "")
+        list_disclosures(app, licheng, UNIT, 2026, 1, "", 50, "")
     with pytest.raises(PermissionDenied):
-        app.disclosure_rate(licheng, UNIT, 2026, 1)
+        disclosure_rate(app, licheng, UNIT, 2026, 1)
     with pytest.raises(PermissionDenied):
-        app.close_quarter(licheng, 2026, 1, UNIT)
-    assert app.list_disclosures(licheng, "", 2026, 1, "", 50, "")[0] == []
-    [rate], _ = app.disclosure_rate(licheng, "", 2026, 1)
+        app.handle(licheng, CloseQuarter("close", 2026, 1, UNIT))
+    assert list_disclosures(app, licheng, "", 2026, 1, "", 50, "")[0] == []
+    [rate], _ = disclosure_rate(app, licheng, "", 2026, 1)
     assert rate.unit == "licheng"
 
 
 def test_the_quarter_sweep_runs_as_the_operators_scheduler(scenario: Scenario) -> None:
-    from disclosure.bootstrap import SCHEDULER, close_latest_quarter
-
     assert RULES.check(SCHEDULER) == SCHEDULER
     assert (SCHEDULER.agency, SCHEDULER.role, SCHEDULER.unit) == ("operator", "scheduler", "putian")
     app = scenario.app
-    app.register_community(
+    app.handle(
         CITY,
         RegisterCommunity(
             "r2",
@@ -326,16 +329,16 @@ def test_the_quarter_sweep_runs_as_the_operators_scheduler(scenario: Scenario) -
         ),
     )
     # XY-0001 was registered after the 2026Q1 deadline: the sweep closes Q1 (all units).
-    assert close_latest_quarter(app) == {"marked_overdue": 0, "already_overdue": 0, "filed": 1}
+    assert close_latest_quarter(app) == QuarterClosed(marked_overdue=0, already_overdue=0, filed=1)
     operator = Identity("operator", "operator", "putian", "ops-1")
     with pytest.raises(PermissionDenied):
-        app.close_quarter(operator, 2026, 1)
+        app.handle(operator, CloseQuarter("close", 2026, 1))
 
 
 def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     app = scenario.app
     with pytest.raises(InvalidArgument) as caught:
-        app.list_disclosures(CITY, "fuzhou", 1999, 1, "123", 50, "x" * 65, "CX 1")
+        list_disclosures(app, CITY, "fuzhou", 1999, 1, "123", 50, "x" * 65, "CX 1")
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("year", "year_range"),
@@ -345,7 +348,7 @@ def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     }
     before = app.recorder.max_notification_id()
     with pytest.raises(InvalidArgument) as caught:
-        app.close_quarter(CITY, 2026, 5, "fuzhou")
+        app.handle(CITY, CloseQuarter("close", 2026, 5, "fuzhou"))
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("quarter", "quarter_range"),
@@ -353,4 +356,4 @@ def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     assert app.recorder.max_notification_id() == before
     # Who may not call at all learns nothing about its input.
     with pytest.raises(PermissionDenied):
-        app.close_quarter(COMPANY, 2026, 5, "fuzhou")
+        app.handle(COMPANY, CloseQuarter("close", 2026, 5, "fuzhou"))

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.vocabulary import identifiers as contact
 
 

@@ -23,12 +23,14 @@ from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
     ChangePropertyCompany,
+    CloseQuarter,
     FileDisclosure,
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
-from disclosure.domain.model import Community, Disclosure
+from disclosure.application.queries import get_disclosure, list_disclosures
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure, DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.events.disclosure import DisclosureFiledV1, DisclosureOverdueV1
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from servicekit.errors import InvalidArgument, PermissionDenied
@@ -74,12 +76,15 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(clock: FakeClock) -> DisclosureApplication:
-    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.read_model = InMemoryDisclosureReadModel(app)
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        read_model=InMemoryDisclosureReadModel,
+    )
     for uscc in (OUTGOING, INCOMING):
-        app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
+        app.handle(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
     for code in ("C-1", "C-2"):
-        app.register_community(
+        app.handle(
             OFFICER,
             RegisterCommunity(
                 f"r-{code}",
@@ -116,8 +121,8 @@ def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
     event, on the wire (DisclosureFiledV1.figures.surplus_fen), in the listing and in
     GetDisclosure, each showing the deficit."""
     clock.now = datetime(2026, 4, 15, tzinfo=SHANGHAI)
-    result = app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, deficit()))
-    assert (result["late"], result["deficit"]) == (False, True)
+    result = app.handle(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, deficit()))
+    assert (result.late, result.deficit) == (False, True)
 
     [stored] = [e for e in filed_events(app) if isinstance(e, Disclosure.Filed)]
     assert DisclosureContent.from_state(stored.content).surplus_fen == -40_000
@@ -130,9 +135,9 @@ def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
         wire.figures.transferred_to_maintenance_fund_fen,
     ) == (0, 0, 0)
 
-    [row], _ = app.list_disclosures(OFFICER, "", 2026, 1, "", 0, "")
+    [row], _ = list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit) == (-40_000, True)
-    view = app.get_disclosure(OUTGOING_CO, result["disclosure_id"], 0)
+    view = get_disclosure(app, OUTGOING_CO, result.disclosure_id, 0)
     assert view.content.surplus_fen == -40_000 and view.content.deficit
 
 
@@ -144,7 +149,7 @@ def test_a_deficit_with_a_transfer_is_refused_by_name_and_writes_nothing(
     before = app.recorder.max_notification_id()
     bad = replace(deficit(), transferred_to_maintenance_fund_fen=5_000)
     with pytest.raises(InvalidArgument) as refused:
-        app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, bad))
+        app.handle(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, bad))
     assert [(v.field, v.rule) for v in refused.value.violations] == [
         ("content.transferred_to_maintenance_fund_fen", "deficit_not_distributable")
     ]
@@ -156,11 +161,11 @@ def test_an_amendment_may_turn_a_surplus_into_a_deficit(
     clock: FakeClock,
 ) -> None:
     clock.now = datetime(2026, 4, 15, tzinfo=SHANGHAI)
-    filed = app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
-    app.amend_disclosure(
-        OUTGOING_CO, AmendDisclosure("a1", filed["disclosure_id"], 1, "漏记电梯大修成本", deficit())
+    filed = app.handle(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    app.handle(
+        OUTGOING_CO, AmendDisclosure("a1", filed.disclosure_id, 1, "漏记电梯大修成本", deficit())
     )
-    [row], _ = app.list_disclosures(OFFICER, "", 2026, 1, "", 0, "")
+    [row], _ = list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit, row.revision) == (-40_000, True, 1)
 
 
@@ -168,7 +173,7 @@ def test_an_amendment_may_turn_a_surplus_into_a_deficit(
 
 
 def hand_over(app: DisclosureApplication, effective: str) -> None:
-    app.change_property_company(
+    app.handle(
         OFFICER,
         ChangePropertyCompany("h1", "C-1", INCOMING, effective, "业主大会决定更换物业服务企业"),
     )
@@ -184,16 +189,14 @@ def test_the_outgoing_company_files_its_last_quarter_after_the_handover(
     clock.now = datetime(2026, 4, 10, 9, 0, tzinfo=SHANGHAI)
     hand_over(app, "2026-04-10")
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
-    filed = app.file_disclosure(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    filed = app.handle(OUTGOING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
     disclosure = app.find(Disclosure.create_id("C-1", 2026, 1), Disclosure)
     assert disclosure is not None and disclosure.company_uscc == OUTGOING
-    app.amend_disclosure(
+    app.handle(
         OUTGOING_CO,
-        AmendDisclosure(
-            "a1", filed["disclosure_id"], 1, "更正", content(owners=60_000, cost=30_000)
-        ),
+        AmendDisclosure("a1", filed.disclosure_id, 1, "更正", content(owners=60_000, cost=30_000)),
     )
-    assert app.get_disclosure(OUTGOING_CO, filed["disclosure_id"], 0).revision == 1
+    assert get_disclosure(app, OUTGOING_CO, filed.disclosure_id, 0).revision == 1
 
 
 def test_the_incoming_company_may_not_file_the_outgoing_companys_quarter(
@@ -203,7 +206,7 @@ def test_the_incoming_company_may_not_file_the_outgoing_companys_quarter(
     hand_over(app, "2026-04-10")
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     with pytest.raises(PermissionDenied):
-        app.file_disclosure(INCOMING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
+        app.handle(INCOMING_CO, FileDisclosure("f1", "C-1", 2026, 1, content()))
 
 
 def test_the_incoming_company_files_the_quarters_it_managed(
@@ -217,8 +220,8 @@ def test_the_incoming_company_files_the_quarters_it_managed(
     clock.now = datetime(2026, 7, 10, tzinfo=SHANGHAI)
     q2 = replace(content(), posting_start=date(2026, 7, 2), posting_end=date(2026, 8, 10))
     with pytest.raises(PermissionDenied):
-        app.file_disclosure(OUTGOING_CO, FileDisclosure("f0", "C-1", 2026, 2, q2))
-    app.file_disclosure(INCOMING_CO, FileDisclosure("f2", "C-1", 2026, 2, q2))
+        app.handle(OUTGOING_CO, FileDisclosure("f0", "C-1", 2026, 2, q2))
+    app.handle(INCOMING_CO, FileDisclosure("f2", "C-1", 2026, 2, q2))
     disclosure = app.find(Disclosure.create_id("C-1", 2026, 2), Disclosure)
     assert disclosure is not None and disclosure.company_uscc == INCOMING
 
@@ -232,7 +235,7 @@ def test_a_handover_on_the_first_day_of_a_quarter_leaves_the_quarter_before_to_t
     assert community.company_for(Quarter(2026, 1)) == OUTGOING
     assert community.company_for(Quarter(2026, 2)) == INCOMING
     hand_over_again = ChangePropertyCompany("h2", "C-1", OUTGOING, "2026-03-31", "更正交接日")
-    app.change_property_company(OFFICER, hand_over_again)
+    app.handle(OFFICER, hand_over_again)
     community = app.find(Community.create_id("C-1"), Community)
     assert community is not None
     # The latest effective date in force on the quarter's last day decides.
@@ -249,7 +252,7 @@ def test_an_overdue_quarter_is_charged_to_the_company_that_owed_it(
     clock.now = datetime(2026, 4, 10, tzinfo=SHANGHAI)
     hand_over(app, "2026-04-10")
     clock.now = datetime(2026, 5, 1, tzinfo=SHANGHAI)
-    app.close_quarter(CITY, 2026, 1)
+    app.handle(CITY, CloseQuarter("close", 2026, 1))
     overdue = [
         to_contract(e) for e in filed_events(app) if isinstance(e, Community.DisclosureOverdue)
     ]

@@ -15,10 +15,18 @@ import pytest
 
 from disclosure.adapters.read_model_memory import InMemoryDisclosureReadModel
 from disclosure.application.app import DisclosureApplication
-from disclosure.application.commands import FileDisclosure, RegisterCommunity, RegisterCompany
-from disclosure.bootstrap import close_latest_quarter, latest_due_quarter
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
-from disclosure.domain.model import Community
+from disclosure.application.commands import (
+    CloseQuarter,
+    DisclosureFiled,
+    FileDisclosure,
+    QuarterClosed,
+    RegisterCommunity,
+    RegisterCompany,
+)
+from disclosure.application.queries import disclosure_rate
+from disclosure.application.sweeps import close_latest_quarter, latest_due_quarter
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, CalendarNotConfigured, Quarter
 from servicekit.errors import RuleViolated, as_service_error
 from servicekit.identity import Identity
@@ -56,11 +64,14 @@ def clock() -> FakeClock:
 @pytest.fixture
 def app(clock: FakeClock) -> DisclosureApplication:
     """Two communities of one unit registered on 1 December 2024."""
-    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.read_model = InMemoryDisclosureReadModel(app)
-    app.register_company(CITY, RegisterCompany("co", USCC, "物业公司", ""))
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        read_model=InMemoryDisclosureReadModel,
+    )
+    app.handle(CITY, RegisterCompany("co", USCC, "物业公司", ""))
     for code in ("C-1", "C-2"):
-        app.register_community(
+        app.handle(
             OFFICER,
             RegisterCommunity(
                 f"r-{code}",
@@ -84,11 +95,9 @@ def app(clock: FakeClock) -> DisclosureApplication:
 
 def file(
     app: DisclosureApplication, year: int, quarter: int, code: str = "C-1", request_id: str = "f1"
-) -> dict[str, object]:
+) -> DisclosureFiled:
     start = Quarter(year, quarter).next().first_day
-    return app.file_disclosure(
-        COMPANY, FileDisclosure(request_id, code, year, quarter, content(start))
-    )
+    return app.handle(COMPANY, FileDisclosure(request_id, code, year, quarter, content(start)))
 
 
 def overdue_events(app: DisclosureApplication) -> list[Community.DisclosureOverdue]:
@@ -107,23 +116,21 @@ def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
     for the community that filed."""
     clock.now = datetime(2025, 2, 5, 16, 30, tzinfo=SHANGHAI)
     result = file(app, 2024, 4)
-    assert result["late"] is False
+    assert result.late is False
 
     with pytest.raises(RuleViolated) as early:
-        app.close_quarter(CITY, 2024, 4)
+        app.handle(CITY, CloseQuarter("close", 2024, 4))
     assert "2025-02-05" in early.value.message
 
-    [rate] = app.disclosure_rate(CITY, "chengxiang", 2024, 4)[0]
+    [rate] = disclosure_rate(app, CITY, "chengxiang", 2024, 4)[0]
     assert (rate.on_time, rate.late, rate.overdue, rate.pending) == (1, 0, 0, 1)
 
     clock.now = datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI)
-    assert app.close_quarter(CITY, 2024, 4) == {
-        "marked_overdue": 1,
-        "already_overdue": 0,
-        "filed": 1,
-    }
+    assert app.handle(CITY, CloseQuarter("close", 2024, 4)) == QuarterClosed(
+        marked_overdue=1, already_overdue=0, filed=1
+    )
     assert [(e.code, e.year, e.quarter) for e in overdue_events(app)] == [("C-2", 2024, 4)]
-    [rate] = app.disclosure_rate(CITY, "chengxiang", 2024, 4)[0]
+    [rate] = disclosure_rate(app, CITY, "chengxiang", 2024, 4)[0]
     assert (rate.on_time, rate.late, rate.overdue, rate.pending) == (1, 0, 1, 0)
 
 
@@ -132,7 +139,7 @@ def test_q4_2024_filed_on_6_february_2025_is_late(
     clock: FakeClock,
 ) -> None:
     clock.now = datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI)
-    assert file(app, 2024, 4)["late"] is True
+    assert file(app, 2024, 4).late is True
 
 
 def test_the_sweep_closes_q4_2024_only_after_5_february(
@@ -140,9 +147,10 @@ def test_the_sweep_closes_q4_2024_only_after_5_february(
     clock: FakeClock,
 ) -> None:
     clock.now = datetime(2025, 2, 5, 23, 0, tzinfo=SHANGHAI)
-    assert latest_due_quarter(app) == Quarter(2024, 3)
+    assert latest_due_quarter(clock()) == Quarter(2024, 3)
     clock.now = datetime(2025, 2, 6, 1, 0, tzinfo=SHANGHAI)
-    assert close_latest_quarter(app)["marked_overdue"] == 2
+    closed = close_latest_quarter(app)
+    assert closed is not None and closed.marked_overdue == 2
     assert {(e.year, e.quarter) for e in overdue_events(app)} == {(2024, 4)}
 
 
@@ -156,7 +164,7 @@ def test_q4_2026_filed_in_january_2027_is_on_time_without_the_2027_calendar(
     """A deadline only moves later (民法典 Art. 203): on or before the nominal 31 January the
     filing is on time whatever the 2027 holidays are, so it needs no guess."""
     clock.now = datetime(2027, 1, 31, 20, 0, tzinfo=SHANGHAI)
-    assert file(app, 2026, 4)["late"] is False
+    assert file(app, 2026, 4).late is False
 
 
 def test_q4_2026_filed_after_31_january_2027_is_refused_until_the_calendar_has_2027(
@@ -181,10 +189,10 @@ def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
 ) -> None:
     clock.now = datetime(2027, 1, 20, tzinfo=SHANGHAI)
     with pytest.raises(RuleViolated) as early:
-        app.close_quarter(CITY, 2026, 4)
+        app.handle(CITY, CloseQuarter("close", 2026, 4))
     assert not isinstance(early.value, CalendarNotConfigured)
     assert "2027-01-31, or the next working day" in early.value.message
-    [rate] = app.disclosure_rate(CITY, "chengxiang", 2026, 4)[0]
+    [rate] = disclosure_rate(app, CITY, "chengxiang", 2026, 4)[0]
     assert (rate.communities, rate.overdue, rate.pending) == (2, 0, 2)
 
 
@@ -194,9 +202,9 @@ def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
     with pytest.raises(CalendarNotConfigured):
-        app.close_quarter(CITY, 2026, 4)
+        app.handle(CITY, CloseQuarter("close", 2026, 4))
     with pytest.raises(CalendarNotConfigured):
-        app.disclosure_rate(CITY, "chengxiang", 2026, 4)
+        disclosure_rate(app, CITY, "chengxiang", 2026, 4)
     assert overdue_events(app) == []
 
 
@@ -206,7 +214,7 @@ def test_the_sweep_logs_and_moves_on_when_the_year_is_not_entered(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
-    assert close_latest_quarter(app) == {"skipped_calendar_not_configured": 2027}
+    assert close_latest_quarter(app) is None
     assert "2027" in caplog.text
     assert overdue_events(app) == []
 
@@ -216,8 +224,8 @@ def test_earlier_quarters_still_close_in_2027(
     clock: FakeClock,
 ) -> None:
     clock.now = datetime(2027, 2, 10, tzinfo=SHANGHAI)
-    counts = app.close_quarter(CITY, 2026, 3)
-    assert counts["marked_overdue"] == 2
+    counts = app.handle(CITY, CloseQuarter("close", 2026, 3))
+    assert counts.marked_overdue == 2
 
 
 def test_a_filing_in_an_entered_year_is_unaffected(
@@ -225,6 +233,6 @@ def test_a_filing_in_an_entered_year_is_unaffected(
     clock: FakeClock,
 ) -> None:
     clock.now = datetime(2026, 11, 2, 23, 0, tzinfo=SHANGHAI)  # Q3 2026: 31 Oct Sat → 2 Nov
-    assert file(app, 2026, 3)["late"] is False
+    assert file(app, 2026, 3).late is False
     clock.now = datetime(2026, 11, 3, 0, 0, tzinfo=SHANGHAI)
-    assert file(app, 2026, 3, code="C-2", request_id="f2")["late"] is True
+    assert file(app, 2026, 3, code="C-2", request_id="f2").late is True

@@ -3,7 +3,7 @@ InMemoryDisclosureReadModel fake."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -11,14 +11,17 @@ from disclosure.adapters.read_model_memory import InMemoryDisclosureReadModel
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     ChangePropertyCompany,
+    CloseQuarter,
     FileDisclosure,
+    QuarterClosed,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.bootstrap import latest_due_quarter
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
-from disclosure.domain.model import Community
+from disclosure.application.queries import disclosure_rate, list_disclosures
+from disclosure.application.sweeps import latest_due_quarter
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from servicekit.errors import PermissionDenied, RuleViolated
 from servicekit.identity import Identity
@@ -57,13 +60,16 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(clock: FakeClock) -> DisclosureApplication:
-    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.read_model = InMemoryDisclosureReadModel(app)
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        read_model=InMemoryDisclosureReadModel,
+    )
     for uscc in (USCC, SUCCESSOR):
-        app.register_company(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
+        app.handle(CITY, RegisterCompany(f"co-{uscc}", uscc, "物业公司", ""))
     for n, unit in enumerate(["chengxiang"] * 3 + ["xianyou"]):
         identity = OFFICER if unit == "chengxiang" else XIANYOU
-        app.register_community(
+        app.handle(
             identity,
             RegisterCommunity(
                 f"r{n}",
@@ -89,22 +95,18 @@ def test_close_marks_each_missing_community_once(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
-    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     with pytest.raises(RuleViolated):
-        app.close_quarter(CITY, 2026, 1)  # deadline (30 April) not passed
+        app.handle(CITY, CloseQuarter("close", 2026, 1))  # deadline (30 April) not passed
     clock.now = datetime(2026, 5, 1, tzinfo=SHANGHAI)
-    assert app.close_quarter(OFFICER, 2026, 1) == {
-        "marked_overdue": 2,
-        "already_overdue": 0,
-        "filed": 1,
-    }  # its own unit only
-    assert app.close_quarter(CITY, 2026, 1) == {
-        "marked_overdue": 1,
-        "already_overdue": 2,
-        "filed": 1,
-    }
+    assert app.handle(OFFICER, CloseQuarter("close", 2026, 1)) == QuarterClosed(
+        marked_overdue=2, already_overdue=0, filed=1
+    )  # its own unit only
+    assert app.handle(CITY, CloseQuarter("close", 2026, 1)) == QuarterClosed(
+        marked_overdue=1, already_overdue=2, filed=1
+    )
     before = app.recorder.max_notification_id()
-    assert app.close_quarter(CITY, 2026, 1)["marked_overdue"] == 0
+    assert app.handle(CITY, CloseQuarter("close", 2026, 1)).marked_overdue == 0
     assert app.recorder.max_notification_id() == before
     overdue = app.find(Community.create_id("C-1"), Community)
     assert overdue is not None and overdue.is_overdue(Quarter(2026, 1))
@@ -114,20 +116,20 @@ def test_late_filing_after_overdue_is_accepted(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 5, 3, tzinfo=SHANGHAI)
-    app.close_quarter(CITY, 2026, 1)
-    result = app.file_disclosure(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
-    assert result["late"] is True
+    app.handle(CITY, CloseQuarter("close", 2026, 1))
+    result = app.handle(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    assert result.late is True
 
 
 def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
-    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
-    pending, _ = app.disclosure_rate(CITY, "", 2026, 1)
+    app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    pending, _ = disclosure_rate(app, CITY, "", 2026, 1)
     by_unit = {r.unit: r for r in pending}
     assert (by_unit["chengxiang"].pending, by_unit["chengxiang"].overdue) == (2, 0)
     clock.now = datetime(2026, 5, 2, tzinfo=SHANGHAI)
-    app.file_disclosure(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
-    rates, _ = app.disclosure_rate(OFFICER, "", 2026, 1)
+    app.handle(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
+    rates, _ = disclosure_rate(app, OFFICER, "", 2026, 1)
     [unit] = rates
     assert (unit.unit, unit.communities, unit.on_time, unit.late, unit.overdue) == (
         "chengxiang",
@@ -138,25 +140,25 @@ def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
     )
     assert (unit.rate_percent, unit.on_time_rate_percent) == ("66.67", "33.33")
     with pytest.raises(PermissionDenied):
-        app.disclosure_rate(XIANYOU, "chengxiang", 2026, 1)
+        disclosure_rate(app, XIANYOU, "chengxiang", 2026, 1)
 
 
 def test_listing_is_limited_to_the_callers_units(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
-    app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
-    app.file_disclosure(XIANYOU, FileDisclosure("f3", "C-3", 2026, 1, content()))
-    assert [r.community_code for r in app.list_disclosures(CITY, "", 2026, 1, "", 10, "")[0]] == [
+    app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    app.handle(XIANYOU, FileDisclosure("f3", "C-3", 2026, 1, content()))
+    assert [r.community_code for r in list_disclosures(app, CITY, "", 2026, 1, "", 10, "")[0]] == [
         "C-0",
         "C-3",
     ]
     assert [
-        r.community_code for r in app.list_disclosures(OFFICER, "", 2026, 0, "", 10, "")[0]
+        r.community_code for r in list_disclosures(app, OFFICER, "", 2026, 0, "", 10, "")[0]
     ] == ["C-0"]
-    page, token = app.list_disclosures(CITY, "", 2026, 1, "", 1, "")
+    page, token = list_disclosures(app, CITY, "", 2026, 1, "", 1, "")
     assert [r.community_code for r in page] == ["C-0"] and token
-    rest, last = app.list_disclosures(CITY, "", 2026, 1, "", 1, token)
+    rest, last = list_disclosures(app, CITY, "", 2026, 1, "", 1, token)
     assert [r.community_code for r in rest] == ["C-3"] and last == ""
 
 
@@ -164,32 +166,28 @@ def test_audit_threshold_is_a_fifth_of_households(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
-    filed = app.file_disclosure(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
+    filed = app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     owners = Identity("owners", "representative", "chengxiang", "C-0")
     with pytest.raises(RuleViolated):
-        app.request_audit(owners, RequestAudit("q1", filed["disclosure_id"], "owners", 19, "x"))
-    ok = app.request_audit(owners, RequestAudit("q2", filed["disclosure_id"], "owners", 20, "x"))
-    committee = app.request_audit(
+        app.handle(owners, RequestAudit("q1", filed.disclosure_id, "owners", 19, "x"))
+    ok = app.handle(owners, RequestAudit("q2", filed.disclosure_id, "owners", 20, "x"))
+    committee = app.handle(
         Identity("owners-committee", "chair", "chengxiang", "C-0"),
-        RequestAudit("q3", filed["disclosure_id"], "owners_committee", 0, "x"),
+        RequestAudit("q3", filed.disclosure_id, "owners_committee", 0, "x"),
     )
-    assert (ok["version"], committee["version"]) == (2, 3)
+    assert (ok.version, committee.version) == (2, 3)
 
 
 def test_handover_keeps_history(app: DisclosureApplication) -> None:
-    app.change_property_company(
-        OFFICER, ChangePropertyCompany("h1", "C-0", SUCCESSOR, "2026-02-01", "业主大会决定")
-    )
+    app.handle(OFFICER, ChangePropertyCompany("h1", "C-0", SUCCESSOR, "2026-02-01", "业主大会决定"))
     community = app.find(Community.create_id("C-0"), Community)
     assert community is not None
     assert community.company_uscc == SUCCESSOR
     assert [uscc for uscc, _ in community.companies] == [USCC, SUCCESSOR]
     with pytest.raises(RuleViolated):
-        app.change_property_company(
-            OFFICER, ChangePropertyCompany("h2", "C-0", SUCCESSOR, "2026-03-01", "again")
-        )
+        app.handle(OFFICER, ChangePropertyCompany("h2", "C-0", SUCCESSOR, "2026-03-01", "again"))
     with pytest.raises(PermissionDenied):
-        app.change_property_company(
+        app.handle(
             XIANYOU, ChangePropertyCompany("h3", "C-1", SUCCESSOR, "2026-03-01", "not my unit")
         )
 
@@ -210,8 +208,6 @@ def test_handover_keeps_history(app: DisclosureApplication) -> None:
         (datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI), Quarter(2024, 4)),
     ],
 )
-def test_latest_due_quarter(
-    app: DisclosureApplication, clock: FakeClock, now: datetime, expected: Quarter
-) -> None:
-    clock.now = now
-    assert latest_due_quarter(app) == expected
+def test_latest_due_quarter(now: datetime, expected: Quarter) -> None:
+    assert latest_due_quarter(now) == expected
+    assert latest_due_quarter(now.astimezone(UTC)) == expected

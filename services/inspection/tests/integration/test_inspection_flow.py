@@ -18,7 +18,7 @@ from pubrev.disclosure.v1 import disclosure_pb2_grpc as dpb_grpc
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.testing import FakeClock, eventually, identity_metadata, running_service
-from tests.support.disclosure_requests import USCC, file_request, register
+from services.disclosure.tests.support.requests import USCC, file_request, register
 
 pytestmark = pytest.mark.infra
 

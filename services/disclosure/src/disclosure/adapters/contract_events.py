@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from disclosure.domain.content import DisclosureContent
-from disclosure.domain.model import Community, Disclosure, PropertyCompany
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from disclosure.domain.property_company import PropertyCompany
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.disclosure import (
     AuditRequestedV1,

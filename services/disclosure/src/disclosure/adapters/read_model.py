@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import Notification
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
 from disclosure.application.ports import DisclosureQuery, DisclosureRow, UnitCounts
-from disclosure.domain.content import DisclosureContent
-from disclosure.domain.model import Community, Disclosure
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 
 DDL = [
@@ -110,8 +110,13 @@ class DisclosureProjection:
 
 
 class PostgresDisclosureReadModel:
-    def __init__(self, projector: Projector, pool: ConnectionPool) -> None:
-        self.projector = projector
+    """The read model on `app`'s notification log: its projector (which the projector role
+    also runs) and the rm_* tables it keeps."""
+
+    def __init__(self, app: ServiceApplication, pool: ConnectionPool) -> None:
+        self.projector = Projector(
+            DisclosureProjection(), app.process_recorder, app.mapper.to_domain_event, pool
+        )
         self.pool = pool
 
     def catch_up(self) -> int:
@@ -175,10 +180,3 @@ class PostgresDisclosureReadModel:
                 (registered_before,),
             ).fetchall()
         return [r[0] for r in rows]
-
-
-def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:
-    return Projector(DisclosureProjection(), recorder, decode, pool)
-
-
-__all__ = ["Notification", "PostgresDisclosureReadModel", "make_projector"]

@@ -1,5 +1,6 @@
 """InMemoryDisclosureReadModel: a fake of the PostgreSQL read model, for unit tests and
-tools that run the application on in-memory persistence. It catches up with the
+tools that run the application on in-memory persistence
+(`DisclosureApplication(read_model=InMemoryDisclosureReadModel)`). It catches up with the
 application's notification log on every call, so it is never stale."""
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from disclosure.application.ports import DisclosureQuery, DisclosureRow, UnitCounts
-from disclosure.domain.content import DisclosureContent
-from disclosure.domain.model import Community, Disclosure
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from servicekit.eventstore import ServiceApplication
 
 
 class InMemoryDisclosureReadModel:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ServiceApplication) -> None:
         self.app = app
         self._position = 0
         self.communities: dict[str, tuple[str, datetime]] = {}

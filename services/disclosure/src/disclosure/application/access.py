@@ -45,7 +45,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from disclosure.domain.model import Community, Disclosure, PropertyCompany
+from disclosure.domain.community import Community
+from disclosure.domain.disclosure import OWNERS, OWNERS_COMMITTEE, Disclosure
+from disclosure.domain.property_company import PropertyCompany
 from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HistoryReads
@@ -238,8 +240,8 @@ def authorize_list(rpc: str, identity: Identity, grants: Sequence[Grant], asked:
 # -- what the policy's rows cannot say -----------------------------------------------------
 
 AUDIT_REQUESTER: dict[str, str] = {
-    Agency.OWNERS_COMMITTEE: "owners_committee",
-    Agency.OWNERS: "owners",
+    Agency.OWNERS_COMMITTEE: OWNERS_COMMITTEE,
+    Agency.OWNERS: OWNERS,
 }
 """The requester kind each owners' identity is; the bureau records either kind."""
 

@@ -1,10 +1,54 @@
-"""Commands and views of the disclosure application, in plain Python (no wire types)."""
+"""The commands of the disclosure service, one per RPC of pubrev.disclosure.v1 and named
+after it, each with the result it answers beside it.
+
+A command is plain Python (no wire types). Its `check()` lists what is wrong with its own
+fields (formats, lengths, ranges); the rules of the business are the aggregates'
+(domain/). The idempotency receipt of a command is named after its type and its
+fingerprint is taken over its fields, so receipts already stored keep answering retries
+only as long as both stay as they are.
+
+A result is flat (JSON values only): the receipt remembers it, and a repeated request is
+answered from it.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from disclosure.domain.content import DisclosureContent
+from disclosure.domain.disclosure import DisclosureContent
+from pubrev_contracts.vocabulary import identifiers
+from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
+from servicekit.errors import FieldViolation, Validator
+
+# -- RegisterCompany ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterCompany:
+    request_id: str
+    uscc: str
+    name: str
+    source: str
+    """`application` ("" says the same) or `official_registry`."""
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require_text(self.name, "name", 200, "企业名称", required=True)
+        return v.violations
+
+
+@dataclass(frozen=True)
+class CompanyRegistered:
+    company_id: str
+    version: int
+    uscc_flagged: bool
+    """The code fails GB 32100 and was kept as an official registry gave it."""
+
+
+# -- RegisterCommunity -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -24,46 +68,34 @@ class RegisterCommunity:
     has_leasable_space: bool
     household_count: int
 
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        require_community_code(v, self.community_code)
+        # Every text is stored in the event the relay publishes: bounded and single-line
+        # (a 1 MB name was once stored, over Kafka's record limit, and stopped the relay).
+        v.require_text(self.name, "name", 200, "小区名称", required=True)
+        v.require_text(self.address, "address", 500, "小区地址")
+        v.require_text(self.township, "township", 100, "所属镇（街道）")
+        v.require_text(self.company_name, "company_name", 200, "物业服务企业名称")
+        require_uscc_length(v, "company_uscc", self.company_uscc)
+        v.require(
+            bool(self.company_name.strip()),
+            "company_name",
+            "required",
+            "company name is required",
+            "缺少物业服务企业名称",
+        )
+        return v.violations
+
 
 @dataclass(frozen=True)
-class FileDisclosure:
-    request_id: str
-    community_code: str
-    year: int
-    quarter: int
-    content: DisclosureContent
-
-
-@dataclass(frozen=True)
-class AmendDisclosure:
-    request_id: str
-    disclosure_id: str
-    expected_version: int
-    reason: str
-    content: DisclosureContent
-
-
-@dataclass(frozen=True)
-class DisclosureView:
-    disclosure_id: str
+class CommunityRegistered:
+    community_id: str
     version: int
-    community_code: str
-    unit: str
-    year: int
-    quarter: int
-    content: DisclosureContent
-    late: bool
-    filed_at: str
-    revision: int
-    amendment_reason: str
 
 
-@dataclass(frozen=True)
-class RegisterCompany:
-    request_id: str
-    uscc: str
-    name: str
-    source: str
+# -- ChangePropertyCompany ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -74,23 +106,208 @@ class ChangePropertyCompany:
     effective_date: str
     reason: str
 
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        require_community_code(v, self.community_code)
+        require_uscc_length(v, "new_company_uscc", self.new_company_uscc)
+        v.require(
+            bool(self.reason.strip()),
+            "reason",
+            "required",
+            "the reason is required",
+            "缺少更换原因",
+        )
+        return v.violations
+
+
+@dataclass(frozen=True)
+class PropertyCompanyChanged:
+    community_id: str
+    version: int
+
+
+# -- FileDisclosure ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileDisclosure:
+    request_id: str
+    community_code: str
+    year: int
+    quarter: int
+    content: DisclosureContent
+
+    @property
+    def period(self) -> Quarter | None:
+        """The quarter filed; None when the year or the quarter is out of range."""
+        if 2000 <= self.year <= 2100 and self.quarter in (1, 2, 3, 4):
+            return Quarter(self.year, self.quarter)
+        return None
+
+    def check(self) -> list[FieldViolation]:
+        """The request's own fields; the content's rules are the aggregate's
+        (Disclosure.check_filing)."""
+        v = Validator()
+        v.require_request_id(self.request_id)
+        require_community_code(v, self.community_code)
+        require_year(v, self.year)
+        require_quarter(v, self.quarter)
+        return v.violations
+
+
+@dataclass(frozen=True)
+class DisclosureFiled:
+    disclosure_id: str
+    version: int
+    late: bool
+    zero_revenue: bool
+    deficit: bool = False
+    """Receipts written before deficit quarters could be filed (they were refused) lack it."""
+
+
+# -- AmendDisclosure ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmendDisclosure:
+    request_id: str
+    disclosure_id: str
+    expected_version: int
+    """The version the amendment corrects: a stale one is ABORTED (someone amended first)."""
+    reason: str
+    content: DisclosureContent
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        parse_uuid(v, "disclosure_id", self.disclosure_id)
+        v.require(
+            self.expected_version >= 1,
+            "expected_version",
+            "positive",
+            "the version being amended is required",
+            "须注明所更正的版本号",
+        )
+        return v.violations
+
+
+@dataclass(frozen=True)
+class DisclosureAmended:
+    disclosure_id: str
+    version: int
+
+
+# -- RequestAudit ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RequestAudit:
     request_id: str
     disclosure_id: str
     requester: str
+    """`owners_committee` or `owners`."""
     owners_count: int
+    """Households asking, when `owners` ask."""
     reason: str
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        parse_uuid(v, "disclosure_id", self.disclosure_id)
+        return v.violations
 
 
 @dataclass(frozen=True)
-class UnitRate:
-    unit: str
-    communities: int
-    on_time: int
-    late: int
-    overdue: int
-    pending: int
-    rate_percent: str
-    on_time_rate_percent: str
+class AuditRequested:
+    disclosure_id: str
+    version: int
+
+
+# -- CloseQuarter ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloseQuarter:
+    """Marks each registered community without a filing overdue, once. It keeps no receipt:
+    a repeat marks nothing new and answers with the counts as they are then."""
+
+    request_id: str
+    year: int
+    quarter: int
+    unit: str = ""
+    """Empty: every unit the caller's grant covers (a unit's bureau: its own; the city: all)."""
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        require_unit_filter(v, self.unit)
+        require_year(v, self.year)
+        require_quarter(v, self.quarter)
+        return v.violations
+
+
+@dataclass(frozen=True)
+class QuarterClosed:
+    marked_overdue: int
+    already_overdue: int
+    filed: int
+
+
+# -- the checks of fields several requests share -----------------------------------------------
+
+
+def require_community_code(v: Validator, code: str) -> None:
+    v.require(
+        identifiers.is_community_code(code),
+        "community_code",
+        identifiers.COMMUNITY_CODE_RULE,
+        identifiers.COMMUNITY_CODE_DESCRIPTION,
+        identifiers.COMMUNITY_CODE_DESCRIPTION_ZH,
+    )
+
+
+def require_uscc_length(v: Validator, field: str, uscc: str) -> None:
+    """Names a company: 18 characters (whether it passes GB 32100 is the register's
+    business, which keeps an official registry's failing code)."""
+    v.require(
+        len(uscc) == identifiers.USCC_LENGTH,
+        field,
+        "uscc_length",
+        "must be 18 characters",
+        "统一社会信用代码须为18位",
+    )
+
+
+def require_year(v: Validator, year: int) -> None:
+    v.require(
+        2000 <= year <= 2100,
+        "year",
+        "year_range",
+        "year must be 2000–2100",
+        "年度须在2000至2100之间",
+    )
+
+
+def require_quarter(v: Validator, quarter: int) -> None:
+    v.require(
+        quarter in (1, 2, 3, 4), "quarter", "quarter_range", "quarter must be 1–4", "季度须为1至4"
+    )
+
+
+def require_unit_filter(v: Validator, unit: str) -> None:
+    """An asked unit filter ("" for every unit the caller may see) must be a unit."""
+    v.require(
+        unit == "" or unit in COUNTY_UNITS,
+        "unit",
+        "unknown_unit",
+        f"unit must be one of {', '.join(COUNTY_UNITS)}",
+        "监管单位不在莆田市七个县区（管委会）之列",
+    )
+
+
+def parse_uuid(v: Validator, field: str, text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        v.add(field, "uuid_format", "must be a UUID", "编号格式错误")
+        return None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from servicekit.eventstore import ServiceApplication
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,9 @@ class DisclosureReadModel(Protocol):
     ) -> list[UnitCounts]: ...
 
     def community_codes(self, registered_before: datetime) -> list[str]: ...
+
+
+ReadModelOf = Callable[[ServiceApplication], DisclosureReadModel]
+"""Builds the read model on the application it is given to: it follows that application's
+own notification log, which exists only once the application does
+(`InMemoryDisclosureReadModel`, or the PostgreSQL one in bootstrap.py)."""

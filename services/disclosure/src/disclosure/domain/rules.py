@@ -1,4 +1,5 @@
-"""Configurable rules of the disclosure campaign, versioned with their legal basis.
+"""The rule values of the disclosure service, each with its source: the fixed ones of
+DOMAIN.md §3, and the configurable ones, versioned with their legal basis.
 
 Where the official figure was not available (DOMAIN.md marks it configurable), the value
 lives here, named and versioned, never as a literal inside a rule.
@@ -11,6 +12,12 @@ from decimal import Decimal
 
 from pubrev_contracts.vocabulary.sources import local
 from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282
+
+MIN_POSTING_DAYS = 30
+"""A disclosure stays posted at least 30 days (DOMAIN.md §3)."""
+AUDIT_OWNER_SHARE = (1, 5)
+"""Owners holding at least 1/5 (20%, by count) of the households may ask for a third-party
+audit of a disclosure (DOMAIN.md §3, plan 四（六）)."""
 
 
 @dataclass(frozen=True)

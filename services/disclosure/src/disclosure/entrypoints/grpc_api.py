@@ -1,7 +1,10 @@
 """pubrev.disclosure.v1.DisclosureService over grpc.aio.
 
-Translates protobuf to application commands and back; the application is synchronous
-(eventsourcing), so every call runs in a worker thread, off the event loop.
+Each RPC turns its request into a command (application/commands.py) field by field, has the
+application handle it (`app.handle`, or the group committer for FileDisclosure), and builds
+its response field by field from the typed result (the `*_to_pb` functions), so a renamed
+field fails mypy, not a caller. The application is synchronous (eventsourcing): every call
+runs in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ from typing import Any
 
 import grpc
 
+from disclosure.application import queries
 from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
+    AuditRequested,
     ChangePropertyCompany,
-    DisclosureView,
+    CloseQuarter,
+    CommunityRegistered,
+    CompanyRegistered,
+    DisclosureAmended,
+    DisclosureFiled,
     FileDisclosure,
+    PropertyCompanyChanged,
+    QuarterClosed,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.application.handlers import prepare_file_disclosure
+from disclosure.application.ports import DisclosureRow
+from disclosure.application.queries import DisclosureView, UnitRate
+from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -112,6 +126,80 @@ def view_to_pb(view: DisclosureView) -> pb.Disclosure:
     )
 
 
+def summary_to_pb(row: DisclosureRow) -> pb.DisclosureSummary:
+    return pb.DisclosureSummary(
+        disclosure_id=row.disclosure_id,
+        version=row.version,
+        community_code=row.community_code,
+        unit=row.unit,
+        company_uscc=row.company_uscc,
+        year=row.year,
+        quarter=row.quarter,
+        income_total_fen=row.income_total_fen,
+        surplus_fen=row.surplus_fen,
+        late=row.late,
+        zero_revenue=row.zero_revenue,
+        filed_at=row.filed_at.astimezone(UTC).isoformat(),
+        revision=row.revision,
+        deficit=row.deficit,
+    )
+
+
+def rate_to_pb(rate: UnitRate) -> pb.UnitDisclosureRate:
+    return pb.UnitDisclosureRate(
+        unit=rate.unit,
+        communities=rate.communities,
+        on_time=rate.on_time,
+        late=rate.late,
+        overdue=rate.overdue,
+        pending=rate.pending,
+        rate_percent=rate.rate_percent,
+        on_time_rate_percent=rate.on_time_rate_percent,
+    )
+
+
+def company_registered_to_pb(result: CompanyRegistered) -> pb.RegisterCompanyResponse:
+    return pb.RegisterCompanyResponse(
+        company_id=result.company_id, version=result.version, uscc_flagged=result.uscc_flagged
+    )
+
+
+def community_registered_to_pb(result: CommunityRegistered) -> pb.RegisterCommunityResponse:
+    return pb.RegisterCommunityResponse(community_id=result.community_id, version=result.version)
+
+
+def company_changed_to_pb(result: PropertyCompanyChanged) -> pb.ChangePropertyCompanyResponse:
+    return pb.ChangePropertyCompanyResponse(
+        community_id=result.community_id, version=result.version
+    )
+
+
+def disclosure_filed_to_pb(result: DisclosureFiled) -> pb.FileDisclosureResponse:
+    return pb.FileDisclosureResponse(
+        disclosure_id=result.disclosure_id,
+        version=result.version,
+        late=result.late,
+        zero_revenue=result.zero_revenue,
+        deficit=result.deficit,
+    )
+
+
+def disclosure_amended_to_pb(result: DisclosureAmended) -> pb.AmendDisclosureResponse:
+    return pb.AmendDisclosureResponse(disclosure_id=result.disclosure_id, version=result.version)
+
+
+def audit_requested_to_pb(result: AuditRequested) -> pb.RequestAuditResponse:
+    return pb.RequestAuditResponse(disclosure_id=result.disclosure_id, version=result.version)
+
+
+def quarter_closed_to_pb(result: QuarterClosed) -> pb.CloseQuarterResponse:
+    return pb.CloseQuarterResponse(
+        marked_overdue=result.marked_overdue,
+        already_overdue=result.already_overdue,
+        filed=result.filed,
+    )
+
+
 class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     def __init__(self, app: DisclosureApplication, committer: GroupCommitter) -> None:
         self.app = app
@@ -120,98 +208,16 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     async def RegisterCompany(
         self, request: pb.RegisterCompanyRequest, context: Context
     ) -> pb.RegisterCompanyResponse:
-        cmd = RegisterCompany(request.request_id, request.uscc, request.name, request.source)
-        result = await asyncio.to_thread(self.app.register_company, current_identity(), cmd)
-        return pb.RegisterCompanyResponse(**result)
-
-    async def ChangePropertyCompany(
-        self, request: pb.ChangePropertyCompanyRequest, context: Context
-    ) -> pb.ChangePropertyCompanyResponse:
-        cmd = ChangePropertyCompany(
-            request.request_id,
-            request.community_code,
-            request.new_company_uscc,
-            request.effective_date,
-            request.reason,
+        cmd = RegisterCompany(
+            request_id=request.request_id,
+            uscc=request.uscc,
+            name=request.name,
+            source=request.source,
         )
-        result = await asyncio.to_thread(self.app.change_property_company, current_identity(), cmd)
-        return pb.ChangePropertyCompanyResponse(**result)
-
-    async def RequestAudit(
-        self, request: pb.RequestAuditRequest, context: Context
-    ) -> pb.RequestAuditResponse:
-        cmd = RequestAudit(
-            request.request_id,
-            request.disclosure_id,
-            request.requester,
-            request.owners_count,
-            request.reason,
+        result: CompanyRegistered = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
         )
-        result = await asyncio.to_thread(self.app.request_audit, current_identity(), cmd)
-        return pb.RequestAuditResponse(**result)
-
-    async def CloseQuarter(
-        self, request: pb.CloseQuarterRequest, context: Context
-    ) -> pb.CloseQuarterResponse:
-        counts = await asyncio.to_thread(
-            self.app.close_quarter,
-            current_identity(),
-            request.year,
-            request.quarter,
-            request.unit,
-        )
-        return pb.CloseQuarterResponse(**counts)
-
-    async def ListDisclosures(
-        self, request: pb.ListDisclosuresRequest, context: Context
-    ) -> pb.ListDisclosuresResponse:
-        rows, token = await asyncio.to_thread(
-            self.app.list_disclosures,
-            current_identity(),
-            request.unit,
-            request.year,
-            request.quarter,
-            request.company_uscc,
-            request.page_size,
-            request.page_token,
-            request.community_code,
-        )
-        return pb.ListDisclosuresResponse(
-            disclosures=[
-                pb.DisclosureSummary(
-                    disclosure_id=r.disclosure_id,
-                    version=r.version,
-                    community_code=r.community_code,
-                    unit=r.unit,
-                    company_uscc=r.company_uscc,
-                    year=r.year,
-                    quarter=r.quarter,
-                    income_total_fen=r.income_total_fen,
-                    surplus_fen=r.surplus_fen,
-                    late=r.late,
-                    zero_revenue=r.zero_revenue,
-                    filed_at=r.filed_at.astimezone(UTC).isoformat(),
-                    revision=r.revision,
-                    deficit=r.deficit,
-                )
-                for r in rows
-            ],
-            next_page_token=token,
-        )
-
-    async def GetDisclosureRate(
-        self, request: pb.GetDisclosureRateRequest, context: Context
-    ) -> pb.GetDisclosureRateResponse:
-        rates, position = await asyncio.to_thread(
-            self.app.disclosure_rate,
-            current_identity(),
-            request.unit,
-            request.year,
-            request.quarter,
-        )
-        return pb.GetDisclosureRateResponse(
-            units=[pb.UnitDisclosureRate(**vars(r)) for r in rates], as_of_position=position
-        )
+        return company_registered_to_pb(result)
 
     async def RegisterCommunity(
         self, request: pb.RegisterCommunityRequest, context: Context
@@ -232,8 +238,25 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
             has_leasable_space=request.has_leasable_space,
             household_count=request.household_count,
         )
-        result = await asyncio.to_thread(self.app.register_community, current_identity(), cmd)
-        return pb.RegisterCommunityResponse(**result)
+        result: CommunityRegistered = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return community_registered_to_pb(result)
+
+    async def ChangePropertyCompany(
+        self, request: pb.ChangePropertyCompanyRequest, context: Context
+    ) -> pb.ChangePropertyCompanyResponse:
+        cmd = ChangePropertyCompany(
+            request_id=request.request_id,
+            community_code=request.community_code,
+            new_company_uscc=request.new_company_uscc,
+            effective_date=request.effective_date,
+            reason=request.reason,
+        )
+        result: PropertyCompanyChanged = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return company_changed_to_pb(result)
 
     async def FileDisclosure(
         self, request: pb.FileDisclosureRequest, context: Context
@@ -247,8 +270,10 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         )
         # Decided and committed together with the concurrent filings (group commit).
         identity = current_identity()
-        result = await self.committer.run(lambda: self.app.prepare_file_disclosure(identity, cmd))
-        return pb.FileDisclosureResponse(**result)
+        result: DisclosureFiled = await self.committer.run(
+            lambda: prepare_file_disclosure(self.app, identity, cmd)
+        )
+        return disclosure_filed_to_pb(result)
 
     async def AmendDisclosure(
         self, request: pb.AmendDisclosureRequest, context: Context
@@ -260,16 +285,81 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
             reason=request.reason,
             content=content_from_pb(request.content),
         )
-        result = await asyncio.to_thread(self.app.amend_disclosure, current_identity(), cmd)
-        return pb.AmendDisclosureResponse(**result)
+        result: DisclosureAmended = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return disclosure_amended_to_pb(result)
+
+    async def RequestAudit(
+        self, request: pb.RequestAuditRequest, context: Context
+    ) -> pb.RequestAuditResponse:
+        cmd = RequestAudit(
+            request_id=request.request_id,
+            disclosure_id=request.disclosure_id,
+            requester=request.requester,
+            owners_count=request.owners_count,
+            reason=request.reason,
+        )
+        result: AuditRequested = await asyncio.to_thread(self.app.handle, current_identity(), cmd)
+        return audit_requested_to_pb(result)
+
+    async def CloseQuarter(
+        self, request: pb.CloseQuarterRequest, context: Context
+    ) -> pb.CloseQuarterResponse:
+        cmd = CloseQuarter(
+            request_id=request.request_id,
+            year=request.year,
+            quarter=request.quarter,
+            unit=request.unit,
+        )
+        result: QuarterClosed = await asyncio.to_thread(self.app.handle, current_identity(), cmd)
+        return quarter_closed_to_pb(result)
 
     async def GetDisclosure(
         self, request: pb.GetDisclosureRequest, context: Context
     ) -> pb.GetDisclosureResponse:
         view = await asyncio.to_thread(
-            self.app.get_disclosure, current_identity(), request.disclosure_id, request.version
+            queries.get_disclosure,
+            self.app,
+            current_identity(),
+            request.disclosure_id,
+            request.version,
         )
         return pb.GetDisclosureResponse(disclosure=view_to_pb(view))
+
+    async def ListDisclosures(
+        self, request: pb.ListDisclosuresRequest, context: Context
+    ) -> pb.ListDisclosuresResponse:
+        rows, token = await asyncio.to_thread(
+            queries.list_disclosures,
+            self.app,
+            current_identity(),
+            request.unit,
+            request.year,
+            request.quarter,
+            request.company_uscc,
+            request.page_size,
+            request.page_token,
+            request.community_code,
+        )
+        return pb.ListDisclosuresResponse(
+            disclosures=[summary_to_pb(r) for r in rows], next_page_token=token
+        )
+
+    async def GetDisclosureRate(
+        self, request: pb.GetDisclosureRateRequest, context: Context
+    ) -> pb.GetDisclosureRateResponse:
+        rates, position = await asyncio.to_thread(
+            queries.disclosure_rate,
+            self.app,
+            current_identity(),
+            request.unit,
+            request.year,
+            request.quarter,
+        )
+        return pb.GetDisclosureRateResponse(
+            units=[rate_to_pb(r) for r in rates], as_of_position=position
+        )
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context

@@ -1,29 +1,62 @@
-"""What a quarterly disclosure holds (the five items of the provincial template) and its rules.
+"""季度公示 (Disclosure): one community's quarterly disclosure of its public revenue
+(公共收益), DOMAIN.md §3, and what it holds: the five items of the provincial template
+(`DisclosureContent`).
 
-Money is integer fen (分). `check()` returns every broken rule at once, each naming its
-field and rule, so the filer can correct everything in one go.
+Its rules:
+- a quarter is filed once it is over, by the company in charge on its last day
+  (`Community.company_for`; 《民法典》第九百四十三条), and is late after its deadline (the
+  last day of the next quarter's first month, moved past rest days: DOMAIN.md §3, work plan
+  二（一）, 《民法典》第二百零三条); a deadline in a year the holiday calendar lacks is never
+  guessed (CalendarNotConfigured);
+- the content keeps every rule of the template at once (`DisclosureContent.check`);
+- a disclosure is never edited: an amendment, with its reason, is a new version, and every
+  version stays readable;
+- the owners' committee, or owners of at least a fifth of the households, may ask for a
+  third-party audit.
 
-A quarter may end in deficit (亏损): cost and expenditure above income. It is filed as it
-is, with its negative surplus, and nothing is distributed or transferred: only income left
-"after reasonable cost" belongs to the owners (《民法典》第二百八十二条), so a deficit has
-nothing to share out (DOMAIN.md §3). Whether a deficit is suspicious is the warning rules'
-question, not a reason to refuse the filing.
+Each verb refuses what breaks its rules; its `check_*` twin returns the same refusals as
+field violations, which the handler asks for before it reads anything, so that a caller
+hears of every bad field at once.
+
+Money is integer fen (分). A quarter may end in deficit (亏损): cost and expenditure above
+income. It is filed as it is, with its negative surplus, and nothing is distributed or
+transferred: only income left "after reasonable cost" belongs to the owners
+(《民法典》第二百八十二条), so a deficit has nothing to share out (DOMAIN.md §3). Whether a
+deficit is suspicious is the warning rules' question, not a reason to refuse the filing.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from disclosure.domain.rules import DEFAULT_RULES, DisclosureRules
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
+
+from disclosure.domain.community import Community
+from disclosure.domain.ids import NAMESPACE
+from disclosure.domain.rules import (
+    AUDIT_OWNER_SHARE,
+    DEFAULT_RULES,
+    MIN_POSTING_DAYS,
+    DisclosureRules,
+)
 from pubrev_contracts.vocabulary import identifiers as contact
-from servicekit.errors import FieldViolation
+from pubrev_contracts.vocabulary.calendar import Quarter
+from servicekit.errors import FieldViolation, RuleViolated, Validator
 
 INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")
+"""The income lines of the provincial template (经营收入 by source)."""
 POSTING_CHANNELS = ("signboard", "provincial_system", "wechat_group")
-MIN_POSTING_DAYS = 30
+"""Where a disclosure is posted (DOMAIN.md §3: the signboard at the main entrance, the
+provincial system, the owners' WeChat group)."""
+OWNERS_COMMITTEE = "owners_committee"
+OWNERS = "owners"
+REQUESTERS = (OWNERS_COMMITTEE, OWNERS)
+"""Who may ask for a third-party audit (DOMAIN.md §3): the owners' committee, or owners."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +75,11 @@ class ExpenditureItem:
 
 @dataclass(frozen=True)
 class DisclosureContent:
+    """The five items of the template (income by source, cost, expenditure with the owners'
+    decisions, distribution, transfer to the maintenance fund) and how it was posted.
+    `check()` returns every broken rule at once, each naming its field and rule, so the
+    filer can correct everything in one go."""
+
     income: tuple[IncomeItem, ...]
     operating_cost_fen: int | None
     expenditure: tuple[ExpenditureItem, ...]
@@ -356,3 +394,273 @@ class DisclosureContent:
             posting_channels=tuple(state["posting_channels"]),
             company_share_decision_ref=state.get("company_share_decision_ref", ""),
         )
+
+
+class Disclosure(Aggregate):
+    """One community's disclosure for one quarter. Never edited: corrected by amendments,
+    and every version stays in the event history."""
+
+    class Filed(Aggregate.Created):
+        community_id: uuid.UUID
+        community_code: str
+        unit: str
+        company_uscc: str
+        year: int
+        quarter: int
+        content: dict[str, Any]
+        late: bool
+        filed_at: datetime
+
+    class Amended(Aggregate.Event):
+        reason: str
+        content: dict[str, Any]
+        unit: str
+        community_id: uuid.UUID
+        community_code: str
+        company_uscc: str
+        year: int
+        quarter: int
+        revision: int
+        late: bool
+
+    class AuditRequested(Aggregate.Event):
+        unit: str
+        community_code: str
+        company_uscc: str
+        year: int
+        quarter: int
+        requester: str
+        owners_count: int
+        household_count: int
+        reason: str
+
+    @event(Filed)
+    def __init__(
+        self,
+        community_id: uuid.UUID,
+        community_code: str,
+        unit: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        content: dict[str, Any],
+        late: bool,
+        filed_at: datetime,
+    ) -> None:
+        self.community_id = community_id
+        self.community_code = community_code
+        self.unit = unit
+        self.company_uscc = company_uscc
+        self.year = year
+        self.quarter = quarter
+        self.content_state = content
+        self.late = late
+        self.filed_at = filed_at
+        self.revision = 0
+        self.amendment_reason = ""
+        self.audits: list[str] = []
+
+    @staticmethod
+    def create_id(community_code: str, year: int, quarter: int) -> uuid.UUID:
+        # eventsourcing calls this with the constructor's arguments of the same names.
+        return uuid.uuid5(NAMESPACE, f"disclosure:{community_code}:{Quarter(year, quarter)}")
+
+    @property
+    def content(self) -> DisclosureContent:
+        return DisclosureContent.from_state(self.content_state)
+
+    @property
+    def period(self) -> Quarter:
+        return Quarter(self.year, self.quarter)
+
+    # -- filing ------------------------------------------------------------------------------
+
+    @classmethod
+    def file(
+        cls,
+        community: Community,
+        period: Quarter,
+        content: DisclosureContent,
+        now: datetime,
+        rules: DisclosureRules = DEFAULT_RULES,
+    ) -> Disclosure:
+        """Files `community`'s disclosure of `period` at `now`, in the name of the company
+        that managed the quarter, late when `now` is past its deadline. InvalidArgument as
+        `check_filing` says; CalendarNotConfigured when lateness depends on a year the
+        holiday calendar lacks (a filing by the nominal deadline day is on time whatever
+        the holidays, so it needs no calendar)."""
+        v = Validator()
+        v.violations.extend(cls.check_filing(period, content, now, rules))
+        v.raise_if_any()
+        return cls(
+            community_id=community.id,
+            community_code=community.code,
+            unit=community.unit,
+            company_uscc=community.company_for(period),
+            year=period.year,
+            quarter=period.quarter,
+            content=content.to_state(),
+            late=period.is_late(now),
+            filed_at=now,
+        )
+
+    @staticmethod
+    def check_filing(
+        period: Quarter | None,
+        content: DisclosureContent,
+        now: datetime,
+        rules: DisclosureRules = DEFAULT_RULES,
+    ) -> list[FieldViolation]:
+        """What refuses a filing: a quarter not over yet, a content breaking the template's
+        rules. `period` None: the request's year or quarter is no quarter (the handler says
+        so), the content is still checked."""
+        v = Validator()
+        if period is not None:
+            v.require(
+                now >= period.end,
+                "quarter",
+                "quarter_not_over",
+                f"{period} is not over yet",
+                f"{period} 尚未结束，不能公示",
+            )
+        v.violations.extend(content.check(rules=rules))
+        return v.violations
+
+    # -- amendment ---------------------------------------------------------------------------
+
+    def amend(
+        self, reason: str, content: DisclosureContent, rules: DisclosureRules = DEFAULT_RULES
+    ) -> None:
+        """A new version of the disclosure, with the reason for it. InvalidArgument as
+        `check_amendment` says."""
+        v = Validator()
+        v.violations.extend(self.check_amendment(reason, content, rules))
+        v.raise_if_any()
+        # The event repeats the disclosure's identity (unit, community, quarter) so that it
+        # can be published on its own, without replaying the aggregate.
+        self._amended(
+            reason=reason,
+            content=content.to_state(),
+            unit=self.unit,
+            community_id=self.community_id,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            year=self.year,
+            quarter=self.quarter,
+            revision=self.revision + 1,
+            late=self.late,
+        )
+
+    @staticmethod
+    def check_amendment(
+        reason: str, content: DisclosureContent, rules: DisclosureRules = DEFAULT_RULES
+    ) -> list[FieldViolation]:
+        """An amendment gives its reason (DOMAIN.md §3: a correction is a new amendment with
+        a reason) and a content that keeps every rule."""
+        v = Validator()
+        v.require(
+            bool(reason.strip()),
+            "reason",
+            "required",
+            "an amendment needs its reason",
+            "更正须说明理由",
+        )
+        v.violations.extend(content.check(rules=rules))
+        return v.violations
+
+    @event(Amended)
+    def _amended(
+        self,
+        reason: str,
+        content: dict[str, Any],
+        unit: str,
+        community_id: uuid.UUID,
+        community_code: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        revision: int,
+        late: bool,
+    ) -> None:
+        self.content_state = content
+        self.revision = revision
+        self.amendment_reason = reason
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def request_audit(
+        self, requester: str, owners_count: int, household_count: int, reason: str
+    ) -> None:
+        """业主委员会, or owners of at least a fifth of the `household_count` households, ask
+        for a third-party audit of the disclosure. InvalidArgument as `check_audit_request`
+        says; RuleViolated for owners below the fifth."""
+        v = Validator()
+        v.violations.extend(self.check_audit_request(requester, owners_count, reason))
+        v.raise_if_any()
+        if requester == OWNERS:
+            needed_num, needed_den = AUDIT_OWNER_SHARE
+            if owners_count * needed_den < household_count * needed_num:
+                raise RuleViolated(
+                    f"{owners_count} of {household_count} households is under 20%: an audit "
+                    "needs the owners' committee or owners of at least 20% of households",
+                    f"申请业主 {owners_count} 户，不足总户数 {household_count} 户的20%，"
+                    "须由业主委员会或占总户数20%以上的业主提出",
+                )
+        self._audit_requested(
+            unit=self.unit,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            year=self.year,
+            quarter=self.quarter,
+            requester=requester,
+            owners_count=owners_count,
+            household_count=household_count,
+            reason=reason,
+        )
+
+    @staticmethod
+    def check_audit_request(requester: str, owners_count: int, reason: str) -> list[FieldViolation]:
+        """Who asks (the committee, or owners saying how many households they are) and why."""
+        v = Validator()
+        v.require(
+            requester in REQUESTERS,
+            "requester",
+            "unknown_requester",
+            "requester is owners_committee or owners",
+            "申请人须为业主委员会或业主",
+        )
+        if requester == OWNERS:
+            v.require(
+                owners_count > 0,
+                "owners_count",
+                "positive",
+                "how many households ask",
+                "须填写提出申请的业主户数",
+            )
+        v.require(
+            bool(reason.strip()), "reason", "required", "the reason is required", "缺少申请理由"
+        )
+        return v.violations
+
+    @event(AuditRequested)
+    def _audit_requested(
+        self,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        requester: str,
+        owners_count: int,
+        household_count: int,
+        reason: str,
+    ) -> None:
+        self.audits.append(requester)
+
+
+# Stored events name their classes by module path (ADR 0014): those written while this
+# class lived in disclosure.domain.model must still load.
+register_topic("disclosure.domain.model:Disclosure", Disclosure)
+register_topic("disclosure.domain.model:Disclosure.Filed", Disclosure.Filed)
+register_topic("disclosure.domain.model:Disclosure.Amended", Disclosure.Amended)
+register_topic("disclosure.domain.model:Disclosure.AuditRequested", Disclosure.AuditRequested)

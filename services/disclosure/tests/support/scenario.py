@@ -12,12 +12,14 @@ from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
     ChangePropertyCompany,
+    CloseQuarter,
+    DisclosureFiled,
     FileDisclosure,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
 )
-from disclosure.domain.content import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.identity import Identity
 
@@ -49,14 +51,17 @@ def run_scenario() -> list[ContractEvent]:
     def clock() -> datetime:
         return now
 
-    app = DisclosureApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    app.read_model = InMemoryDisclosureReadModel(app)
+    app = DisclosureApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        read_model=InMemoryDisclosureReadModel,
+    )
     officer = Identity("property-bureau", "officer", "licheng")
     city = Identity("property-bureau", "officer", "putian")
-    app.register_company(city, RegisterCompany("c1", COMPANY, "莆田市荔园物业服务有限公司", ""))
-    app.register_company(city, RegisterCompany("c2", SUCCESSOR, "福建某物业管理有限公司", ""))
+    app.handle(city, RegisterCompany("c1", COMPANY, "莆田市荔园物业服务有限公司", ""))
+    app.handle(city, RegisterCompany("c2", SUCCESSOR, "福建某物业管理有限公司", ""))
     for code in ("LC-0001", "LC-0002"):
-        app.register_community(
+        app.handle(
             officer,
             RegisterCommunity(
                 f"r-{code}",
@@ -76,22 +81,24 @@ def run_scenario() -> list[ContractEvent]:
             ),
         )
     now = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
-    filed = app.file_disclosure(officer, FileDisclosure("f1", "LC-0001", 2026, 1, content()))
-    app.amend_disclosure(
-        officer, AmendDisclosure("a1", filed["disclosure_id"], 1, "广告收入漏记一笔", content())
+    filed: DisclosureFiled = app.handle(
+        officer, FileDisclosure("f1", "LC-0001", 2026, 1, content())
     )
-    app.request_audit(
+    app.handle(
+        officer, AmendDisclosure("a1", filed.disclosure_id, 1, "广告收入漏记一笔", content())
+    )
+    app.handle(
         Identity("owners-committee", "chair", "licheng", "LC-0001"),
         RequestAudit(
             "q1",
-            filed["disclosure_id"],
+            filed.disclosure_id,
             "owners_committee",
             0,
             "停车收入与车位数不符",
         ),
     )
-    app.close_quarter(city, 2026, 1)  # LC-0002 filed nothing: overdue
-    app.change_property_company(
+    app.handle(city, CloseQuarter("c1", 2026, 1))  # LC-0002 filed nothing: overdue
+    app.handle(
         officer,
         ChangePropertyCompany(
             "h1", "LC-0002", SUCCESSOR, "2026-06-01", "业主大会决定更换物业服务企业"

@@ -1,0 +1,238 @@
+"""The read side of the disclosure service: one disclosure (any version), lists of filings
+and the disclosure rate of each unit.
+
+Each query asks the declared policy first (`POLICY.admit`, application/access.py), then
+`permit` on the record's facts, or `authorize_list` on a list's filter, which it then
+applies. Lists and rates come from the read model, which first applies whatever is
+recorded, so a caller reads its own writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from disclosure.application.access import (
+    POLICY,
+    Filter,
+    authorize_list,
+    disclosure_facts,
+    permit,
+    sees_contact,
+)
+from disclosure.application.commands import (
+    parse_uuid,
+    require_community_code,
+    require_quarter,
+    require_unit_filter,
+    require_year,
+)
+from disclosure.application.ports import DisclosureQuery, DisclosureRow
+from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS
+from servicekit.errors import NotFound, Validator, excerpt
+from servicekit.identity import Identity
+
+if TYPE_CHECKING:
+    from disclosure.application.app import DisclosureApplication
+
+
+@dataclass(frozen=True)
+class DisclosureView:
+    disclosure_id: str
+    version: int
+    community_code: str
+    unit: str
+    year: int
+    quarter: int
+    content: DisclosureContent
+    late: bool
+    filed_at: str
+    revision: int
+    amendment_reason: str
+
+
+@dataclass(frozen=True)
+class UnitRate:
+    unit: str
+    communities: int
+    on_time: int
+    late: int
+    overdue: int
+    pending: int
+    rate_percent: str
+    on_time_rate_percent: str
+
+
+def get_disclosure(
+    app: DisclosureApplication, identity: Identity, disclosure_id: str, version: int
+) -> DisclosureView:
+    """The disclosure at `version` (0: the latest). The public reads the current version
+    only, without the contact person and phone."""
+    POLICY.admit("GetDisclosure", identity)
+    v = Validator()
+    disclosure_uuid = parse_uuid(v, "disclosure_id", disclosure_id)
+    v.require(
+        version >= 0,
+        "version",
+        "non_negative",
+        "0 (latest) or a version",
+        "版本号须为0（最新）或正整数",
+    )
+    v.raise_if_any()
+    assert disclosure_uuid is not None
+    latest = _disclosure(app, disclosure_uuid)
+    permit(
+        "GetDisclosure",
+        identity,
+        disclosure_facts(latest, current=version in (0, latest.version)),
+    )
+    disclosure = latest
+    if version and version != latest.version:
+        if version > latest.version:
+            raise NotFound(f"disclosure has no version {version}", f"该公示没有第 {version} 版")
+        disclosure = _disclosure(app, disclosure_uuid, version)
+    content = disclosure.content
+    if not sees_contact(identity):
+        content = replace(content, contact_name="", contact_phone="")
+    return DisclosureView(
+        disclosure_id=str(disclosure.id),
+        version=disclosure.version,
+        community_code=disclosure.community_code,
+        unit=disclosure.unit,
+        year=disclosure.year,
+        quarter=disclosure.quarter,
+        content=content,
+        late=disclosure.late,
+        filed_at=disclosure.filed_at.astimezone(UTC).isoformat(),
+        revision=disclosure.revision,
+        amendment_reason=disclosure.amendment_reason,
+    )
+
+
+def list_disclosures(
+    app: DisclosureApplication,
+    identity: Identity,
+    unit: str,
+    year: int,
+    quarter: int,
+    company_uscc: str,
+    page_size: int,
+    page_token: str,
+    community_code: str = "",
+) -> tuple[list[DisclosureRow], str]:
+    """A page of the filings matching the filter (`quarter` 0: the whole year), forced into
+    the caller's scope (a county user's unit, a company's USCC, an owners' community); a
+    filter naming another unit, company or community than the caller's is
+    PermissionDenied. Every filed disclosure is posted by law: a list returns published
+    rows only."""
+    grants = POLICY.admit("ListDisclosures", identity)
+    v = Validator()
+    require_year(v, year)
+    v.require(
+        0 <= quarter <= 4,
+        "quarter",
+        "quarter_range",
+        "quarter must be 0–4",
+        "季度须为0（全年）至4",
+    )
+    v.require(
+        0 <= page_size <= 500, "page_size", "page_size_range", "0–500", "每页条数须在0至500之间"
+    )
+    v.require(
+        company_uscc == "" or len(company_uscc) == 18,
+        "company_uscc",
+        "uscc_length",
+        "must be 18 characters",
+        "统一社会信用代码须为18位",
+    )
+    if community_code:
+        require_community_code(v, community_code)
+    v.require(
+        len(page_token) <= 64,
+        "page_token",
+        "page_token_length",
+        "not a page token of this list",
+        "分页标记无效",
+    )
+    require_unit_filter(v, unit)
+    v.raise_if_any()
+    scope = authorize_list(
+        "ListDisclosures",
+        identity,
+        grants,
+        Filter(unit=unit, company=company_uscc, community=community_code, published=True),
+    )
+    app.read_model.catch_up()
+    return app.read_model.list_disclosures(
+        DisclosureQuery(
+            units=[scope.unit] if scope.unit else list(COUNTY_UNITS),
+            year=year,
+            quarter=quarter,
+            company_uscc=scope.company,
+            community_code=scope.community,
+            after=page_token,
+            limit=page_size or 50,
+        )
+    )
+
+
+def disclosure_rate(
+    app: DisclosureApplication, identity: Identity, unit: str, year: int, quarter: int
+) -> tuple[list[UnitRate], int]:
+    """Per unit: the communities that count for the quarter, filed on time, late, overdue
+    (after the deadline) or pending (before it), and the rates; with the read model's
+    position. CalendarNotConfigured once the answer depends on a year the holiday calendar
+    lacks."""
+    grants = POLICY.admit("GetDisclosureRate", identity)
+    v = Validator()
+    require_unit_filter(v, unit)
+    require_year(v, year)
+    require_quarter(v, quarter)
+    v.raise_if_any()
+    period = Quarter(year, quarter)
+    scope = authorize_list("GetDisclosureRate", identity, grants, Filter(unit=unit))
+    units = [scope.unit] if scope.unit else list(COUNTY_UNITS)
+    position = app.read_model.catch_up()
+    now = app.clock()
+    deadline_passed = period.deadline_passed(now)
+    # A community counts for a quarter when registered before its deadline. Until the
+    # nominal deadline day is over every community registered so far does, so the holiday
+    # calendar is asked only once its answer matters.
+    counted_before = period.deadline if now >= period.nominal_deadline else period.nominal_deadline
+    rates = []
+    for c in app.read_model.unit_counts(units, year, quarter, counted_before):
+        missing = c.communities - c.on_time - c.late
+        rates.append(
+            UnitRate(
+                unit=c.unit,
+                communities=c.communities,
+                on_time=c.on_time,
+                late=c.late,
+                overdue=missing if deadline_passed else 0,
+                pending=0 if deadline_passed else missing,
+                rate_percent=_percent(c.on_time + c.late, c.communities),
+                on_time_rate_percent=_percent(c.on_time, c.communities),
+            )
+        )
+    return rates, position
+
+
+def _disclosure(
+    app: DisclosureApplication, disclosure_id: uuid.UUID, version: int | None = None
+) -> Disclosure:
+    disclosure = app.find(disclosure_id, Disclosure, version, read_only=True)
+    if disclosure is None:
+        raise NotFound(f"disclosure {excerpt(disclosure_id)} does not exist", "公示记录不存在")
+    return disclosure
+
+
+def _percent(part: int, whole: int) -> str:
+    if whole == 0:
+        return "0.00"
+    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{value}"

@@ -18,7 +18,7 @@ import pytest
 from disclosure.bootstrap import build as build_disclosure
 from inspection.application.app import InspectionApplication
 from inspection.bootstrap import build as build_inspection
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
 from pubrev.disclosure.v1 import disclosure_pb2_grpc
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit import faults

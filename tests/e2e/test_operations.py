@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from inspection.application.app import InspectionApplication
 from inspection.bootstrap import build as build_inspection
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.consumer import dead_letter_topic

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from psycopg_pool import ConnectionPool
 
 from inspection.adapters.contract_events import to_contract
-from inspection.adapters.read_model import PostgresInspectionReadModel, make_projector
-from inspection.application.app import Clock, InspectionApplication, _utcnow
+from inspection.adapters.read_model import PostgresInspectionReadModel
+from inspection.application.app import InspectionApplication
+from inspection.application.sweeps import sweep_rectification_deadlines
 from inspection.entrypoints.consumers import subscriptions
 from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import UNITS
+from servicekit.clock import Clock, utc_now
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check
@@ -22,16 +25,20 @@ from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
 
 
-def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
-    app = InspectionApplication(env=eventsourcing_env(settings.service_database_url), clock=clock)
+def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
+    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    app = InspectionApplication(
+        env=eventsourcing_env(settings.service_database_url),
+        clock=clock,
+        # A projection of the application's own log, so built over it.
+        read_model=lambda app: PostgresInspectionReadModel(app, pool),
+    )
+    read_model = cast(PostgresInspectionReadModel, app.read_model)  # the one built just above
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.
     app.publish_check = publish_check(
         contract_translator("/pubrev/inspection", lambda event: event, to_contract)
     )
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
-    projector = make_projector(app.process_recorder, app.mapper.to_domain_event, pool)
-    app.read_model = PostgresInspectionReadModel(projector, pool)
     return ServiceParts(
         settings=settings,
         identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
@@ -43,12 +50,12 @@ def build(settings: ServiceSettings, clock: Clock = _utcnow) -> ServiceParts:
             "/pubrev/inspection", app.mapper.to_domain_event, to_contract
         ),
         subscriptions=subscriptions(app),
-        projector=projector,
+        projector=read_model.projector,
         periodic=[
             PeriodicJob(
                 "rectification-deadlines",
                 timedelta(hours=1).total_seconds(),
-                app.sweep_rectification_deadlines,
+                lambda: sweep_rectification_deadlines(app),
             )
         ],
         closers=[pool.close],

@@ -12,7 +12,7 @@ import pytest
 
 from disclosure.bootstrap import build as build_disclosure
 from inspection.bootstrap import build as build_inspection
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
 from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as dpb_grpc
 from pubrev.inspection.v1 import inspection_pb2 as pb

@@ -12,7 +12,7 @@ import grpc
 import pytest
 
 from inspection.bootstrap import build
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS

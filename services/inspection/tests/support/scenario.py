@@ -4,14 +4,28 @@ samples (tools/gen_samples.py) and of the test that the producer emits their sha
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from inspection.adapters.contract_events import to_contract
 from inspection.domain import draw as draws
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import Candidate, SpotCheckPlan, candidates_of
+from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
+from inspection.domain.spot_check import ChecklistResult, SpotCheck
+from inspection.domain.spot_check_plan import Candidate, SpotCheckPlan, candidates_of
 from inspection.domain.violations import KINDS
 from pubrev_contracts.events.base import ContractEvent
+
+
+class _Check(NamedTuple):
+    plan_id: str
+    community_code: str
+
+
+class _Found(NamedTuple):
+    community_code: str
+    checking_unit: str
+    kind: str
+
 
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
 SECRET = "9f2c" * 16
@@ -62,65 +76,45 @@ def run_scenario() -> list[ContractEvent]:
     )
     cross.execute_draw(CROSS_SECRET, "city discipline office 2026-05-06 #77")
     code = plan.target_codes[0]
-    check_id = SpotCheck.create_id(plan.id, code)
     a1, b6 = KINDS["A1"], KINDS["B6"]
-    finding = Finding(
-        check_id,
+    check, [finding] = SpotCheck.record(
+        plan,
         code,
         "licheng",
-        "licheng",
-        "county",
-        "91350200776049653A",
-        a1.code,
-        a1.name,
-        "general",
-        a1.legal_basis,
-        "小区主入口未见公示栏",
-        ["photo-2026-0506-01.jpg"],
-        WHEN,
-    )
-    deadline = rules.rectification_deadline(WHEN, "general")
-    finding.order_rectification(deadline, rules.deadline_basis("general", deadline))
-    check = SpotCheck(
-        plan.id,
-        code,
-        "licheng",
-        "licheng",
-        "county",
         "91350200776049653A",
         WHEN,
         plan.targets[0]["inspectors"],
         [
-            {
-                "item": "signboard_present",
-                "passed": False,
-                "note": "",
-                "evidence_refs": [],
-                "severity": "general",
-            }
+            ChecklistResult(
+                "signboard_present", False, "小区主入口未见公示栏", ("photo-2026-0506-01.jpg",)
+            )
         ],
-        [str(finding.id)],
         [],
+        {},
+        rules,
     )
+    assert finding.kind == a1.code
     finding.verify(WHEN + timedelta(days=10), ["photo-2026-0516-01.jpg"], "已设置公示栏")
-    late = Finding(
-        check_id,
+    # A finding of the same check whose rectification runs late (the checklist above would
+    # have named it: only the sample's shape matters here).
+    late = Finding.found(
+        check.id,
         code,
         "licheng",
         "licheng",
         "county",
         "91350200776049653A",
-        b6.code,
-        b6.name,
+        b6,
         "serious",
-        b6.legal_basis,
         "",
         ["ledger-2026Q1.pdf"],
         WHEN,
+        rules,
     )
     deadline = rules.rectification_deadline(WHEN, "serious")
-    late.order_rectification(deadline, rules.deadline_basis("serious", deadline))
     late.mark_overdue(deadline + timedelta(days=1))
-    cross.report(3, {"A1": 1})
+    # The cross-check team checked its three targets and found one violation.
+    cross_checks = [_Check(str(cross.id), c) for c in cross.target_codes]
+    cross.report(cross_checks, [_Found(cross.target_codes[0], "hanjiang", "A1")])
     events = [e for a in (plan, cross, check, finding, late) for e in a.collect_events()]
     return [c for c in map(to_contract, events) if c is not None]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from inspection.adapters.read_model_memory import InMemoryInspectionReadModel
-from inspection.application.app import ChecklistResult, InspectionApplication
-from inspection.domain.plan import SpotCheckPlan
-from inspection.domain.watch import NotedDisclosure
+from inspection.application import commands as c
+from inspection.application.app import InspectionApplication
+from inspection.domain.community_watch import NotedDisclosure
+from inspection.domain.spot_check import ChecklistResult, Substitution
+from inspection.domain.spot_check_plan import SpotCheckPlan
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -44,8 +45,8 @@ LC_CODES = [f"LC-{n:04d}" for n in range(1, 5)]
 ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days"]
 
 
-def checklist(failed: tuple[str, ...] = ()) -> list[ChecklistResult]:
-    return [
+def checklist(failed: tuple[str, ...] = ()) -> tuple[ChecklistResult, ...]:
+    return tuple(
         ChecklistResult(
             item,
             item not in failed,
@@ -54,15 +55,15 @@ def checklist(failed: tuple[str, ...] = ()) -> list[ChecklistResult]:
             "general" if item in failed else "",
         )
         for item in ITEMS
-    ]
+    )
 
 
 def new_app(now: datetime = NOW) -> InspectionApplication:
-    app = InspectionApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=FakeClock(now)
+    return InspectionApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=FakeClock(now),
+        read_model=InMemoryInspectionReadModel,
     )
-    app.read_model = InMemoryInspectionReadModel(app)
-    return app
 
 
 def _rid() -> str:
@@ -79,12 +80,12 @@ def drawn_plan(
 ) -> SpotCheckPlan:
     """A yearly plan whose draw is executed: planned by the bureau, then drawn with the
     discipline office's contribution."""
-    result = app.plan_spot_checks(planner, _rid(), 2026, unit, "", 2, list(handed_down), [], [])
-    plan = app.plan(result["plan_id"])
-    if not plan.targets:
-        app.contribute_draw_entropy(contributor, _rid(), str(plan.id), contribution)
-        plan = app.plan(result["plan_id"])
-    return plan
+    planned = app.handle(
+        planner,
+        c.PlanSpotChecks(_rid(), 2026, unit, inspectors_per_target=2, handed_down=handed_down),
+    )
+    app.handle(contributor, c.ContributeDrawEntropy(_rid(), planned.plan_id, contribution))
+    return app.plan(planned.plan_id)
 
 
 def record_check(
@@ -94,19 +95,22 @@ def record_check(
     code: str,
     failed: tuple[str, ...] = (),
     inspectors: list[str] | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
+    substitutions: tuple[Substitution, ...] = (),
+) -> c.SpotCheckRecorded:
     target = next(t for t in plan.targets if t["community_code"] == code)
-    return app.record_spot_check(
+    recorded: c.SpotCheckRecorded = app.handle(
         who,
-        _rid(),
-        str(plan.id),
-        code,
-        datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
-        list(target["inspectors"]) if inspectors is None else inspectors,
-        checklist(failed),
-        **extra,
+        c.RecordSpotCheck(
+            _rid(),
+            str(plan.id),
+            code,
+            datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+            tuple(target["inspectors"] if inspectors is None else inspectors),
+            checklist(failed),
+            substitutions,
+        ),
     )
+    return recorded
 
 
 @dataclass
@@ -149,7 +153,7 @@ def rosters(app: InspectionApplication) -> None:
         (CITY_OFFICER, "putian", "PT"),
     ):
         for n in range(1, 4):
-            app.register_inspector(who, _rid(), f"{prefix}-I{n}", f"检查员{n}", unit)
+            app.handle(who, c.RegisterInspector(_rid(), f"{prefix}-I{n}", f"检查员{n}", unit))
 
 
 def build(published: bool = False) -> World:
@@ -158,28 +162,30 @@ def build(published: bool = False) -> World:
     app = new_app()
     communities(app)
     rosters(app)
-    app.declare_conflict(CX_OFFICER, _rid(), "CX-I3", "CX-0005", "亲属在该小区物业任职")
+    app.handle(CX_OFFICER, c.DeclareConflict(_rid(), "CX-I3", "CX-0005", "亲属在该小区物业任职"))
     plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE, handed_down=("CX-0001",))
     done = record_check(app, CX_INSPECTOR, plan, "CX-0001", failed=("signboard_present",))
-    [finding_id] = done["finding_ids"]
+    [finding_id] = done.finding_ids
     # Verified the same day (a stated instant lies at most a day past the service's clock).
-    app.verify_rectification(
+    app.handle(
         CX_OFFICER,
-        _rid(),
-        finding_id,
-        datetime(2026, 6, 1, 12, 0, tzinfo=UTC),
-        ["after.jpg"],
-        "已设置",
+        c.VerifyRectification(
+            _rid(), finding_id, datetime(2026, 6, 1, 12, 0, tzinfo=UTC), ("after.jpg",), "已设置"
+        ),
     )
     if published:
         for code in plan.target_codes:
             if code != "CX-0001":
                 record_check(app, CX_INSPECTOR, plan, code)
-    result = app.plan_cross_check(CITY_OFFICER, _rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2)
-    cross = app.plan(result["cross_check_id"])
-    if not cross.targets:
-        app.contribute_draw_entropy(
-            CITY_DISCIPLINE, _rid(), str(cross.id), "the city's discipline office: 51c0ffee2026"
-        )
-        cross = app.plan(result["cross_check_id"])
-    return World(app, plan, cross, done["spot_check_id"], finding_id)
+    planned = app.handle(
+        CITY_OFFICER,
+        c.PlanCrossCheck(_rid(), 2026, 2, "chengxiang", "licheng", 1, inspectors_per_target=2),
+    )
+    app.handle(
+        CITY_DISCIPLINE,
+        c.ContributeDrawEntropy(
+            _rid(), planned.cross_check_id, "the city's discipline office: 51c0ffee2026"
+        ),
+    )
+    cross = app.plan(planned.cross_check_id)
+    return World(app, plan, cross, done.spot_check_id, finding_id)

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from inspection.application import queries
 from inspection.application.app import InspectionApplication
-from inspection.domain.watch import CommunityWatch, NotedDisclosure
+from inspection.domain.community_watch import CommunityWatch, NotedDisclosure
 from servicekit.errors import NotFound, PermissionDenied
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -59,7 +60,7 @@ def test_a_disclosure_is_applied_once(app: InspectionApplication) -> None:
     assert size == 2  # CommunityWatch.Opened + DisclosureNoted
     assert app.already_applied(delivery())
 
-    view = app.community_disclosure(OFFICER, "CX-001")
+    view = queries.community_disclosure(app, OFFICER, "CX-001")
     assert (view.disclosure_id, view.year, view.quarter) == (Q1_ID, 2026, 1)
     assert view.income_total_fen == 150_000 and view.surplus_fen == 100_000
     assert view.disclosures_noted == 1
@@ -72,7 +73,7 @@ def test_the_same_delivery_again_returns_false_and_writes_nothing(
     size = log_size(app)
     assert app.note_disclosure(noted(), delivery()) is False
     assert log_size(app) == size
-    assert app.community_disclosure(OFFICER, "CX-001").disclosures_noted == 1
+    assert queries.community_disclosure(app, OFFICER, "CX-001").disclosures_noted == 1
 
 
 def test_an_older_version_of_the_same_disclosure_after_a_newer_one_is_noted_not_shown(
@@ -86,7 +87,7 @@ def test_an_older_version_of_the_same_disclosure_after_a_newer_one_is_noted_not_
     assert log_size(app) == size + 1
     assert app.note_disclosure(noted(revision=0), delivery(version=1)) is False
     assert log_size(app) == size + 1
-    view = app.community_disclosure(OFFICER, "CX-001")
+    view = queries.community_disclosure(app, OFFICER, "CX-001")
     assert (view.surplus_fen, view.disclosures_noted) == (90_000, 2)
 
 
@@ -104,7 +105,7 @@ def test_an_older_quarter_noted_after_a_newer_one_does_not_replace_latest(
     app.note_disclosure(noted(Q2_ID, quarter=2, late=True), delivery(Q2_ID))
     assert app.note_disclosure(noted(Q1_ID, quarter=1, zero_revenue=True), delivery(Q1_ID)) is True
 
-    view = app.community_disclosure(OFFICER, "CX-001")
+    view = queries.community_disclosure(app, OFFICER, "CX-001")
     assert (view.disclosure_id, view.quarter, view.late, view.zero_revenue) == (
         Q2_ID,
         2,
@@ -119,7 +120,7 @@ def test_a_newer_quarter_replaces_latest(app: InspectionApplication) -> None:
     app.note_disclosure(
         noted(Q2_ID, quarter=2, zero_revenue=True, income_total_fen=0), delivery(Q2_ID)
     )
-    view = app.community_disclosure(OFFICER, "CX-001")
+    view = queries.community_disclosure(app, OFFICER, "CX-001")
     assert (view.disclosure_id, view.quarter, view.zero_revenue) == (Q2_ID, 2, True)
     assert view.income_total_fen == 0
 
@@ -129,7 +130,7 @@ def test_a_new_year_beats_a_later_quarter_of_the_year_before(
 ) -> None:
     app.note_disclosure(noted(Q1_ID, quarter=1), delivery(Q1_ID))
     app.note_disclosure(noted(Q2_ID, quarter=4, year=2025), delivery(Q2_ID))
-    assert app.community_disclosure(OFFICER, "CX-001").disclosure_id == Q1_ID
+    assert queries.community_disclosure(app, OFFICER, "CX-001").disclosure_id == Q1_ID
 
 
 def test_an_amendment_of_the_latest_replaces_it(app: InspectionApplication) -> None:
@@ -138,7 +139,7 @@ def test_an_amendment_of_the_latest_replaces_it(app: InspectionApplication) -> N
         app.note_disclosure(noted(revision=1, surplus_fen=95_000, late=True), delivery(version=2))
         is True
     )
-    view = app.community_disclosure(OFFICER, "CX-001")
+    view = queries.community_disclosure(app, OFFICER, "CX-001")
     assert view.disclosure_id == Q1_ID
     assert view.surplus_fen == 95_000
     assert view.late is True
@@ -151,12 +152,12 @@ def test_an_amendment_of_the_latest_replaces_it(app: InspectionApplication) -> N
 
 def test_unknown_community_is_not_found(app: InspectionApplication) -> None:
     with pytest.raises(NotFound) as caught:
-        app.community_disclosure(OFFICER, "NOPE-1")
+        queries.community_disclosure(app, OFFICER, "NOPE-1")
     assert "NOPE-1" in caught.value.message
 
 
 def test_another_unit_may_not_read_and_the_city_may(app: InspectionApplication) -> None:
     app.note_disclosure(noted(), delivery())
     with pytest.raises(PermissionDenied):
-        app.community_disclosure(OTHER_UNIT, "CX-001")
-    assert app.community_disclosure(CITY, "CX-001").unit == "chengxiang"
+        queries.community_disclosure(app, OTHER_UNIT, "CX-001")
+    assert queries.community_disclosure(app, CITY, "CX-001").unit == "chengxiang"

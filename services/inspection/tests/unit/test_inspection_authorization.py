@@ -20,17 +20,18 @@ from typing import Any
 
 import pytest
 
+from inspection.application import commands, queries
 from inspection.application.access import POLICY
 from inspection.application.app import InspectionApplication
-from inspection.domain.check import SpotCheck
-from inspection.domain.roster import Inspector
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.inspector import Inspector
+from inspection.domain.spot_check import SpotCheck
 from inspection.entrypoints import grpc_api
 from servicekit.identity import Identity
 from servicekit.policy import Resource
+from services.inspection.tests.support.world import USCC_A, World, build
 from tests.support.admin_authz import admin_invokers
 from tests.support.authz import RECORD_HISTORY, WHOLE_LOG, Invokers, Mismatch, cells, run_matrix
-from services.inspection.tests.support.world import USCC_A, World, build
 
 RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
 PLAN = Resource(unit="chengxiang")
@@ -48,41 +49,50 @@ def invokers(world: World) -> Invokers:
     from services.inspection.tests.support.world import checklist
 
     calls: dict[str, Callable[[Identity], Any]] = {
-        "RegisterInspector": lambda i: app.register_inspector(
-            i, rid(), "CX-I1", "检查员1", "chengxiang"
+        "RegisterInspector": lambda i: app.handle(
+            i, commands.RegisterInspector(rid(), "CX-I1", "检查员1", "chengxiang")
         ),
-        "DeclareConflict": lambda i: app.declare_conflict(
-            i, rid(), "CX-I2", "CX-0099", "亲属在该小区居住"
+        "DeclareConflict": lambda i: app.handle(
+            i, commands.DeclareConflict(rid(), "CX-I2", "CX-0099", "亲属在该小区居住")
         ),
-        "PlanSpotChecks": lambda i: app.plan_spot_checks(
-            i, rid(), 2026, "chengxiang", "", 2, [], [], []
+        "PlanSpotChecks": lambda i: app.handle(
+            i, commands.PlanSpotChecks(rid(), 2026, "chengxiang", "", 2, (), (), ())
         ),
-        "ContributeDrawEntropy": lambda i: app.contribute_draw_entropy(
-            i, rid(), plan_id, "another value of 24 chars"
+        "ContributeDrawEntropy": lambda i: app.handle(
+            i, commands.ContributeDrawEntropy(rid(), plan_id, "another value of 24 chars")
         ),
-        "RedrawSpotChecks": lambda i: app.redraw(i, rid(), plan_id, "名录有误"),
-        "VerifyDraw": lambda i: app.verify_draw(i, plan_id, None, 0),
-        "PlanCrossCheck": lambda i: app.plan_cross_check(
-            i, rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2
+        "RedrawSpotChecks": lambda i: app.handle(
+            i, commands.RedrawSpotChecks(rid(), plan_id, "名录有误")
         ),
-        "RecordSpotCheck": lambda i: app.record_spot_check(
+        "VerifyDraw": lambda i: queries.verify_draw(app, i, plan_id, None, 0),
+        "PlanCrossCheck": lambda i: app.handle(
+            i, commands.PlanCrossCheck(rid(), 2026, 2, "chengxiang", "licheng", 1, "", 2)
+        ),
+        "RecordSpotCheck": lambda i: app.handle(
             i,
-            rid(),
-            plan_id,
-            "CX-0001",
-            datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
-            list(target["inspectors"]),
-            checklist(),
+            commands.RecordSpotCheck(
+                rid(),
+                plan_id,
+                "CX-0001",
+                datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+                tuple(target["inspectors"]),
+                checklist(),
+            ),
         ),
-        "VerifyRectification": lambda i: app.verify_rectification(
-            i, rid(), world.finding_id, datetime(2026, 6, 1, 13, tzinfo=UTC), ["x.jpg"], ""
+        "VerifyRectification": lambda i: app.handle(
+            i,
+            commands.VerifyRectification(
+                rid(), world.finding_id, datetime(2026, 6, 1, 13, tzinfo=UTC), ("x.jpg",), ""
+            ),
         ),
-        "SweepRectificationDeadlines": lambda i: app.sweep(i, rid()),
-        "ReportCrossCheck": lambda i: app.report_cross_check(i, rid(), cross_id),
-        "GetPlanProgress": lambda i: app.plan_progress(i, 2026, "chengxiang"),
-        "ListSpotChecks": lambda i: app.spot_checks(i, 2026, "chengxiang", "", USCC_A),
-        "ListFindings": lambda i: app.findings(i, USCC_A, "chengxiang"),
-        "GetCommunityDisclosure": lambda i: app.community_disclosure(i, "CX-0001"),
+        "SweepRectificationDeadlines": lambda i: app.handle(
+            i, commands.SweepRectificationDeadlines(rid())
+        ),
+        "ReportCrossCheck": lambda i: app.handle(i, commands.ReportCrossCheck(rid(), cross_id)),
+        "GetPlanProgress": lambda i: queries.plan_progress(app, i, 2026, "chengxiang"),
+        "ListSpotChecks": lambda i: queries.spot_checks(app, i, 2026, "chengxiang", "", USCC_A),
+        "ListFindings": lambda i: queries.findings(app, i, USCC_A, "chengxiang"),
+        "GetCommunityDisclosure": lambda i: queries.community_disclosure(app, i, "CX-0001"),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 10),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(world.finding_id), 0, 10),
         # The operators' service (pubrev.common.v1.AdminService), which inspection serves.
@@ -121,7 +131,7 @@ def test_a_draw_is_anyone_s_once_its_checks_are_done() -> None:
     township, the credit office, market regulation of the unit too; still never the police,
     a company, another unit's staff (they may ask as the public)."""
     world = build(published=True)
-    assert world.app.published(world.plan)
+    assert queries.published(world.app, world.plan)
     count, mismatches = run_matrix(
         "inspection",
         POLICY,
@@ -133,7 +143,7 @@ def test_a_draw_is_anyone_s_once_its_checks_are_done() -> None:
     assert count == len(cells(PUBLISHED_PLAN))
     assert [str(m) for m in mismatches] == []
     public = Identity("public", "anonymous", "putian", via="provincial-app")
-    assert world.app.verify_draw(public, str(world.plan.id), None, 0).matches
+    assert queries.verify_draw(world.app, public, str(world.plan.id), None, 0).matches
 
 
 @pytest.mark.parametrize(
@@ -183,14 +193,14 @@ def test_the_public_is_rate_limited_on_verify_draw() -> None:
     app.policy = type(POLICY)(POLICY.service, POLICY.rules, public_per_minute=3)
     public = Identity("public", "anonymous", "putian", via="rate-test-frontend")
     for _ in range(3):
-        assert app.verify_draw(public, str(world.plan.id), None, 0).matches
+        assert queries.verify_draw(app, public, str(world.plan.id), None, 0).matches
     from servicekit.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied, match="too many"):
-        app.verify_draw(public, str(world.plan.id), None, 0)
+        queries.verify_draw(app, public, str(world.plan.id), None, 0)
     # Another front end's public has its own bucket; staff are not limited.
     other = Identity("public", "anonymous", "putian", via="another-frontend")
-    assert app.verify_draw(other, str(world.plan.id), None, 0).matches
+    assert queries.verify_draw(app, other, str(world.plan.id), None, 0).matches
 
 
 def test_no_authorization_in_the_entrypoints() -> None:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inspection.domain import draw as draws
-from inspection.domain.check import Finding
-from inspection.domain.plan import Candidate, assign_inspectors, choose_targets
+from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
+from inspection.domain.spot_check_plan import Candidate, assign_inspectors, choose_targets
 from servicekit.errors import RuleViolated
 
 CODES = [f"C-{n:03d}" for n in range(1, 41)]

@@ -13,9 +13,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from inspection.adapters.contract_events import to_contract
-from inspection.application.app import InspectionApplication, Substitution
+from inspection.application import commands, queries
+from inspection.application.app import InspectionApplication
 from inspection.domain import draw as draws
-from inspection.domain.plan import (
+from inspection.domain.spot_check import Substitution
+from inspection.domain.spot_check_plan import (
     Candidate,
     SpotCheckPlan,
     assign_inspectors,
@@ -26,7 +28,6 @@ from pubrev_contracts.events.inspection import SpotCheckDrawnV1, SpotCheckPlanne
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.policy import Resource
-from tests.support.authz import cells
 from services.inspection.tests.support.world import (
     CITY_DISCIPLINE,
     CITY_OFFICER,
@@ -43,6 +44,7 @@ from services.inspection.tests.support.world import (
     record_check,
     rosters,
 )
+from tests.support.authz import cells
 from tests.support.must_deny import must_deny
 
 
@@ -58,8 +60,10 @@ def log_size(app: InspectionApplication) -> int:
 
 
 def committed(app: InspectionApplication) -> SpotCheckPlan:
-    result = app.plan_spot_checks(CX_OFFICER, "p", 2026, "chengxiang", "", 2, ["CX-0002"], [], [])
-    return app.plan(result["plan_id"])
+    result = app.handle(
+        CX_OFFICER, commands.PlanSpotChecks("p", 2026, "chengxiang", "", 2, ("CX-0002",), (), ())
+    )
+    return app.plan(result.plan_id)
 
 
 # -- the commitment and the contribution --------------------------------------------------
@@ -89,7 +93,7 @@ def test_a_contribution_must_be_16_to_128_printable_characters_and_writes_nothin
     plan = committed(app)
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.contribute_draw_entropy(CX_DISCIPLINE, "c", str(plan.id), contribution)
+        app.handle(CX_DISCIPLINE, commands.ContributeDrawEntropy("c", str(plan.id), contribution))
     assert [v.field for v in caught.value.violations] == ["contribution"]
     assert log_size(app) == before
 
@@ -110,29 +114,31 @@ def test_only_the_discipline_office_of_the_planning_level_contributes(who: Ident
     app = world()
     plan = committed(app)
     with pytest.raises(PermissionDenied):
-        app.contribute_draw_entropy(who, "c", str(plan.id), "a value of sixteen+")
+        app.handle(who, commands.ContributeDrawEntropy("c", str(plan.id), "a value of sixteen+"))
     assert not app.plan(str(plan.id)).drawn
 
 
 def test_a_cross_check_is_contributed_to_by_the_city_s_discipline_office() -> None:
     app = world()
-    result = app.plan_cross_check(CITY_OFFICER, "x", 2026, 3, "licheng", "chengxiang", 2, "", 2)
-    cross_id = result["cross_check_id"]
+    result = app.handle(
+        CITY_OFFICER, commands.PlanCrossCheck("x", 2026, 3, "licheng", "chengxiang", 2, "", 2)
+    )
+    cross_id = result.cross_check_id
     with pytest.raises(PermissionDenied):
-        app.contribute_draw_entropy(
+        app.handle(
             Identity("discipline", "supervisor", "licheng", "s"),
-            "c1",
-            cross_id,
-            "a value of sixteen+",
+            commands.ContributeDrawEntropy("c1", cross_id, "a value of sixteen+"),
         )
-    app.contribute_draw_entropy(CITY_DISCIPLINE, "c2", cross_id, "a value of sixteen+")
+    app.handle(
+        CITY_DISCIPLINE, commands.ContributeDrawEntropy("c2", cross_id, "a value of sixteen+")
+    )
     cross = app.plan(cross_id)
     assert len(cross.targets) == 2
     assert all(i.startswith("LC-") for t in cross.targets for i in t["inspectors"])
-    assert app.verify_draw(LC_OFFICER, cross_id, None, 0).matches
+    assert queries.verify_draw(app, LC_OFFICER, cross_id, None, 0).matches
     # The checked unit learns nothing before the checks are done.
     with pytest.raises(PermissionDenied):
-        app.verify_draw(CX_OFFICER, cross_id, None, 0)
+        queries.verify_draw(app, CX_OFFICER, cross_id, None, 0)
 
 
 def test_a_missing_secret_stops_the_draw_and_a_redraw_starts_a_new_commitment() -> None:
@@ -140,12 +146,16 @@ def test_a_missing_secret_stops_the_draw_and_a_redraw_starts_a_new_commitment() 
     plan = committed(app)
     app.read_model._secrets.clear()  # type: ignore[attr-defined]  # lost (a restored database)
     with pytest.raises(RuleViolated, match="secret"):
-        app.contribute_draw_entropy(CX_DISCIPLINE, "c", str(plan.id), "a value of sixteen+")
-    app.redraw(CX_HEAD, "rd", str(plan.id), "服务端秘密值丢失")
-    app.contribute_draw_entropy(CX_DISCIPLINE, "c2", str(plan.id), "a value of sixteen+")
+        app.handle(
+            CX_DISCIPLINE, commands.ContributeDrawEntropy("c", str(plan.id), "a value of sixteen+")
+        )
+    app.handle(CX_HEAD, commands.RedrawSpotChecks("rd", str(plan.id), "服务端秘密值丢失"))
+    app.handle(
+        CX_DISCIPLINE, commands.ContributeDrawEntropy("c2", str(plan.id), "a value of sixteen+")
+    )
     again = app.plan(str(plan.id))
     assert again.round == 2 and len(again.targets) == 3
-    verified = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
+    verified = queries.verify_draw(app, CX_DISCIPLINE, str(plan.id), None, 0)
     assert verified.matches and [r["reason"] for r in verified.redraws] == ["服务端秘密值丢失"]
     drawn = [
         e
@@ -167,7 +177,7 @@ def test_no_redraw_once_a_check_of_the_draw_is_recorded() -> None:
     record_check(app, CX_INSPECTOR, plan, plan.target_codes[0])
     before = log_size(app)
     with pytest.raises(RuleViolated):
-        app.redraw(CX_HEAD, "rd", str(plan.id), "换一批")
+        app.handle(CX_HEAD, commands.RedrawSpotChecks("rd", str(plan.id), "换一批"))
     assert log_size(app) == before
 
 
@@ -193,14 +203,16 @@ def test_the_record_check_refuses_a_plan_not_drawn_yet() -> None:
     plan = committed(app)
     before = log_size(app)
     with pytest.raises(RuleViolated, match="not drawn"):
-        app.record_spot_check(
+        app.handle(
             CX_INSPECTOR,
-            "r",
-            str(plan.id),
-            "CX-0002",
-            datetime(2026, 6, 1, tzinfo=UTC),
-            ["CX-I1", "CX-I2"],
-            checklist(),
+            commands.RecordSpotCheck(
+                "r",
+                str(plan.id),
+                "CX-0002",
+                datetime(2026, 6, 1, tzinfo=UTC),
+                ("CX-I1", "CX-I2"),
+                checklist(),
+            ),
         )
     assert log_size(app) == before
 
@@ -213,7 +225,7 @@ def test_an_inspector_who_declared_a_conflict_after_the_draw_is_substituted() ->
     plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE)
     code = plan.target_codes[0]
     drawn = next(t["inspectors"] for t in plan.targets if t["community_code"] == code)
-    app.declare_conflict(CX_OFFICER, "dc", drawn[0], code, "其配偶受聘于该小区物业")
+    app.handle(CX_OFFICER, commands.DeclareConflict("dc", drawn[0], code, "其配偶受聘于该小区物业"))
     with pytest.raises(RuleViolated, match="conflict"):
         record_check(app, CX_INSPECTOR, plan, code)
     spare = next(c for c in ("CX-I1", "CX-I2", "CX-I3") if c not in drawn)
@@ -223,7 +235,7 @@ def test_an_inspector_who_declared_a_conflict_after_the_draw_is_substituted() ->
         plan,
         code,
         inspectors=[spare, drawn[1]],
-        substitutions=[Substitution(drawn[0], spare, "申报利害关系后回避")],
+        substitutions=(Substitution(drawn[0], spare, "申报利害关系后回避"),),
     )
 
 
@@ -233,7 +245,7 @@ def test_a_substitute_with_a_declared_conflict_is_refused() -> None:
     code = plan.target_codes[0]
     drawn = next(t["inspectors"] for t in plan.targets if t["community_code"] == code)
     spare = next(c for c in ("CX-I1", "CX-I2", "CX-I3") if c not in drawn)
-    app.declare_conflict(CX_OFFICER, "dc", spare, code, "本人居住在该小区")
+    app.handle(CX_OFFICER, commands.DeclareConflict("dc", spare, code, "本人居住在该小区"))
     before = log_size(app)
     with pytest.raises(RuleViolated, match="conflict"):
         record_check(
@@ -242,7 +254,7 @@ def test_a_substitute_with_a_declared_conflict_is_refused() -> None:
             plan,
             code,
             inspectors=[drawn[0], spare],
-            substitutions=[Substitution(drawn[1], spare, "病假")],
+            substitutions=(Substitution(drawn[1], spare, "病假"),),
         )
     assert log_size(app) == before
 
@@ -307,7 +319,7 @@ def test_a_v1_plan_loads_verifies_and_says_its_seed_was_chosen() -> None:
     app = world()
     plan = _v1_plan(app, "the caller's favourite seed")
     assert plan.drawn and plan.scheme == draws.LEGACY_SCHEME and plan.per_target == 2
-    result = app.verify_draw(CX_OFFICER, str(plan.id), None, 0)
+    result = queries.verify_draw(app, CX_OFFICER, str(plan.id), None, 0)
     assert result.matches and result.status == "legacy"
     assert "chosen by the caller" in result.explanation
     # Its checks still need the drawn inspectors.
@@ -325,13 +337,13 @@ def test_a_given_commit_reveal_draw_is_checked_against_its_commitment() -> None:
     plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE)
     record = dict(plan.draw) | {"plan_id": str(plan.id)}
     count = len(record["drawn"])
-    assert app.verify_draw(CX_OFFICER, "", record, count).matches
+    assert queries.verify_draw(app, CX_OFFICER, "", record, count).matches
     for key, value in (
         ("secret", "1" * 64),
         ("contribution", "x" * 20),
         ("plan_id", "00000000-0000-0000-0000-000000000000"),
     ):
-        result = app.verify_draw(CX_OFFICER, "", record | {key: value}, count)
+        result = queries.verify_draw(app, CX_OFFICER, "", record | {key: value}, count)
         assert not result.matches, key
     json.dumps(record)  # what a caller sends is plain data
 

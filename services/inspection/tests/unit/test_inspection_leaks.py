@@ -13,9 +13,10 @@ import json
 
 import pytest
 
+from inspection.application import commands, queries
 from inspection.domain import draw as draws
-from inspection.domain.check import SpotCheck
-from inspection.domain.plan import SpotCheckPlan
+from inspection.domain.spot_check import SpotCheck, Substitution
+from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated, Unauthenticated
@@ -58,7 +59,7 @@ def test_leak_verify_draw_answers_no_other_agency_of_the_unit_before_the_checks_
     plan_id = str(SpotCheckPlan.create_id(2026, "yearly", "chengxiang"))
     assert plan_id == str(world.plan.id)
     with pytest.raises(PermissionDenied):
-        world.app.verify_draw(who, plan_id, None, 0)
+        queries.verify_draw(world.app, who, plan_id, None, 0)
 
 
 def test_leak_plans_are_read_by_no_other_agency_of_the_unit() -> None:
@@ -67,11 +68,11 @@ def test_leak_plans_are_read_by_no_other_agency_of_the_unit() -> None:
     world = build()
     for who in (COMPANY_A, TOWNSHIP, MARKET, POLICE):
         with pytest.raises(PermissionDenied):
-            world.app.plan_progress(who, 2026, "chengxiang")
+            queries.plan_progress(world.app, who, 2026, "chengxiang")
         with pytest.raises(PermissionDenied):
             world.app.read_history(who, world.plan.id, 0, 100)
     # The planning bureau and the discipline office do read them.
-    assert world.app.plan_progress(CX_DISCIPLINE, 2026, "chengxiang")
+    assert queries.plan_progress(world.app, CX_DISCIPLINE, 2026, "chengxiang")
     assert world.app.read_history(CX_OFFICER, world.plan.id, 0, 100)
 
 
@@ -79,26 +80,26 @@ def test_leak_spot_checks_are_listed_only_for_those_who_may_read_them() -> None:
     """ListSpotChecks answered any agency of the unit with every check of the unit."""
     world = build(published=True)
     # A company sees its own checks only, even when it names no company...
-    rows = world.app.spot_checks(COMPANY_B, 2026, "chengxiang", "", "")
+    rows = queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", "")
     assert rows == [] or {r.company_uscc for r in rows} == {USCC_B}
-    own = world.app.spot_checks(COMPANY_A, 2026, "chengxiang", "", "")
+    own = queries.spot_checks(world.app, COMPANY_A, 2026, "chengxiang", "", "")
     assert own and {r.company_uscc for r in own} == {USCC_A}
     # ...and never another company's.
     with pytest.raises(PermissionDenied):
-        world.app.spot_checks(COMPANY_B, 2026, "chengxiang", "", USCC_A)
+        queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", USCC_A)
     with pytest.raises(PermissionDenied):
-        world.app.spot_checks(POLICE, 2026, "chengxiang", "", "")
+        queries.spot_checks(world.app, POLICE, 2026, "chengxiang", "", "")
 
 
 def test_leak_findings_are_listed_only_for_those_who_may_read_them() -> None:
     """ListFindings gave any agency of the unit any company's findings."""
     world = build()
     with pytest.raises(PermissionDenied):
-        world.app.findings(COMPANY_B, USCC_A)
+        queries.findings(world.app, COMPANY_B, USCC_A)
     with pytest.raises(PermissionDenied):
-        world.app.findings(POLICE, USCC_A)
+        queries.findings(world.app, POLICE, USCC_A)
     # The company concerned reads its own findings: it must rectify them.
-    [mine] = world.app.findings(COMPANY_A, USCC_A)
+    [mine] = queries.findings(world.app, COMPANY_A, USCC_A)
     assert mine.finding_id == world.finding_id
     # A finding's id is predictable (uuid5 of the check's, itself of the plan's): its trail is
     # still the company's and its unit's only.
@@ -123,11 +124,11 @@ def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
     the application denies it even if one were made by hand."""
     world = build(published=True)
     with pytest.raises(PermissionDenied):
-        world.app.spot_checks(who, 2026, "", "", "")
+        queries.spot_checks(world.app, who, 2026, "", "", "")
     with pytest.raises(PermissionDenied):
-        world.app.findings(who, USCC_A)
+        queries.findings(world.app, who, USCC_A)
     with pytest.raises(PermissionDenied):
-        world.app.plan_progress(who, 2026, "")
+        queries.plan_progress(world.app, who, 2026, "")
     rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
     with pytest.raises(Unauthenticated):
         rules.parse(f"agency={who.agency};role={who.role};unit=putian")
@@ -142,7 +143,10 @@ def test_leak_the_caller_may_not_pick_the_seed_and_nothing_is_written() -> None:
     rosters(app)
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        app.plan_spot_checks(CX_OFFICER, "p1", 2026, "chengxiang", "my lucky seed", 2, [], [], [])
+        app.handle(
+            CX_OFFICER,
+            commands.PlanSpotChecks("p1", 2026, "chengxiang", "my lucky seed", 2, (), (), ()),
+        )
     assert [v.field for v in caught.value.violations] == ["seed"]
     assert log_size(app) == before
 
@@ -154,8 +158,10 @@ def test_leak_the_draw_waits_for_the_discipline_office_and_reruns_from_what_was_
     app = new_app()
     communities(app)
     rosters(app)
-    result = app.plan_spot_checks(CX_OFFICER, "p1", 2026, "chengxiang", "", 2, [], [], [])
-    plan = app.plan(result["plan_id"])
+    result = app.handle(
+        CX_OFFICER, commands.PlanSpotChecks("p1", 2026, "chengxiang", "", 2, (), (), ())
+    )
+    plan = app.plan(result.plan_id)
     assert plan.targets == []  # nobody knows the targets yet, the service included
     commitment = plan.commitment
     assert len(commitment) == 64
@@ -167,16 +173,21 @@ def test_leak_the_draw_waits_for_the_discipline_office_and_reruns_from_what_was_
     )
     assert secret not in trail and commitment in trail
 
-    app.contribute_draw_entropy(CX_DISCIPLINE, "c1", str(plan.id), "discipline: 9d1e4c2a77")
+    app.handle(
+        CX_DISCIPLINE, commands.ContributeDrawEntropy("c1", str(plan.id), "discipline: 9d1e4c2a77")
+    )
     plan = app.plan(str(plan.id))
     assert len(plan.targets) == plan.quota == 3
     assert plan.draw["secret"] == secret
     assert plan.draw["seed"] == draws.combined_seed(secret, "discipline: 9d1e4c2a77", str(plan.id))
-    verified = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
+    verified = queries.verify_draw(app, CX_DISCIPLINE, str(plan.id), None, 0)
     assert verified.matches, verified.explanation
     # A second contribution (a second try at the draw) is refused.
     with pytest.raises(RuleViolated):
-        app.contribute_draw_entropy(CX_DISCIPLINE, "c2", str(plan.id), "another try 12345678")
+        app.handle(
+            CX_DISCIPLINE,
+            commands.ContributeDrawEntropy("c2", str(plan.id), "another try 12345678"),
+        )
 
 
 def test_leak_the_bureau_cannot_try_again_without_a_recorded_reason() -> None:
@@ -187,16 +198,18 @@ def test_leak_the_bureau_cannot_try_again_without_a_recorded_reason() -> None:
     rosters(app)
     plan = drawn_plan(app, CX_OFFICER, "chengxiang", CX_DISCIPLINE)
     with pytest.raises(RuleViolated):
-        app.plan_spot_checks(CX_OFFICER, "p2", 2026, "chengxiang", "", 2, [], [], [])
+        app.handle(CX_OFFICER, commands.PlanSpotChecks("p2", 2026, "chengxiang", "", 2, (), (), ()))
     head = Identity("property-bureau", "head", "chengxiang", "head one")
     with pytest.raises(InvalidArgument):
-        app.redraw(head, "rd0", str(plan.id), "   ")
+        app.handle(head, commands.RedrawSpotChecks("rd0", str(plan.id), "   "))
     with pytest.raises(PermissionDenied):
-        app.redraw(CX_OFFICER, "rd1", str(plan.id), "名单有误")  # the head answers for it
-    app.redraw(head, "rd2", str(plan.id), "检查人员名录有误，重新抽取")
+        app.handle(
+            CX_OFFICER, commands.RedrawSpotChecks("rd1", str(plan.id), "名单有误")
+        )  # the head answers for it
+    app.handle(head, commands.RedrawSpotChecks("rd2", str(plan.id), "检查人员名录有误，重新抽取"))
     again = app.plan(str(plan.id))
     assert again.targets == [] and again.round == 2 and again.commitment != plan.commitment
-    seen = app.verify_draw(CX_DISCIPLINE, str(plan.id), None, 0)
+    seen = queries.verify_draw(app, CX_DISCIPLINE, str(plan.id), None, 0)
     assert [(r["round"], r["reason"]) for r in seen.redraws] == [(1, "检查人员名录有误，重新抽取")]
 
 
@@ -222,8 +235,6 @@ def test_leak_record_spot_check_requires_the_drawn_inspectors() -> None:
 
 
 def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_recorded() -> None:
-    from inspection.application.app import Substitution
-
     app = new_app()
     communities(app)
     rosters(app)
@@ -239,7 +250,7 @@ def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_rec
             plan,
             code,
             inspectors=team,
-            substitutions=[Substitution(drawn[1], spare, "")],
+            substitutions=(Substitution(drawn[1], spare, ""),),
         )
     with pytest.raises(RuleViolated):  # not in the plan's roster
         record_check(
@@ -248,7 +259,7 @@ def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_rec
             plan,
             code,
             inspectors=[drawn[0], "PT-I1"],
-            substitutions=[Substitution(drawn[1], "PT-I1", "病假")],
+            substitutions=(Substitution(drawn[1], "PT-I1", "病假"),),
         )
     done = record_check(
         app,
@@ -256,10 +267,10 @@ def test_leak_a_substitution_needs_a_reason_and_an_eligible_inspector_and_is_rec
         plan,
         code,
         inspectors=team,
-        substitutions=[Substitution(drawn[1], spare, "病假（附请假单）")],
+        substitutions=(Substitution(drawn[1], spare, "病假（附请假单）"),),
     )
     check = app.repository.get(SpotCheck.create_id(plan.id, code))
-    assert str(check.id) == done["spot_check_id"]
+    assert str(check.id) == done.spot_check_id
     assert sorted(check.inspectors) == sorted(team)
     assert check.substitutions == [
         {"absent": drawn[1], "substitute": spare, "reason": "病假（附请假单）"}

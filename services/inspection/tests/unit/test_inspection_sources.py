@@ -16,11 +16,12 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from inspection.application.app import InspectionApplication
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import SpotCheckPlan
-from inspection.domain.rules import DEFAULT_RULES, SHANGHAI
+from inspection.domain.finding import Finding
+from inspection.domain.rules import DEFAULT_RULES
+from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan
 from inspection.domain.violations import CHECKLIST, KINDS
-from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured
+from pubrev_contracts.vocabulary.calendar import CHINA, SHANGHAI, CalendarNotConfigured
 from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN, plan
 from pubrev_contracts.vocabulary.violations import KINDS as CAMPAIGN_KINDS
 from services.inspection.tests.support import scenario as inspection_scenario

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from inspection.domain import draw as draws
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import SpotCheckPlan, candidates_hash
+from inspection.domain.finding import Finding
+from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.inspection import (
     ChecklistResultV1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspection.domain.watch import NotedDisclosure
+from inspection.domain.community_watch import NotedDisclosure
 from pubrev_contracts.events.disclosure import DisclosureAmendedV1, DisclosureFiledV1
 
 

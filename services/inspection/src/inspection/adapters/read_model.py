@@ -12,10 +12,13 @@ from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
 from inspection.application.ports import CheckRow, FindingRow, InspectorRow, WatchRow
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.roster import Inspector
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.finding import Finding
+from inspection.domain.inspector import Inspector
+from inspection.domain.spot_check import SpotCheck
+from pubrev_contracts.vocabulary.calendar import quarter_label
 from pubrev_contracts.vocabulary.units import CITY
+from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 
 DDL = [
@@ -77,9 +80,9 @@ _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
         "WHERE watch_id = %s AND latest_period <= %s",
         lambda e: (
             e.zero_revenue,
-            f"{e.year:04d}Q{e.quarter}",
+            quarter_label(e.year, e.quarter),
             e.originator_id,
-            f"{e.year:04d}Q{e.quarter}",
+            quarter_label(e.year, e.quarter),
         ),
     ),
     CommunityWatch.LeadNoted: (
@@ -171,8 +174,13 @@ class InspectionProjection:
 
 
 class PostgresInspectionReadModel:
-    def __init__(self, projector: Projector, pool: ConnectionPool) -> None:
-        self.projector = projector
+    """The read model over the application's own log: its projector keeps the rm_* tables
+    (`run` in the projector role; `catch_up` before a query reads its own writes)."""
+
+    def __init__(self, app: ServiceApplication, pool: ConnectionPool) -> None:
+        self.projector = Projector(
+            InspectionProjection(), app.process_recorder, app.mapper.to_domain_event, pool
+        )
         self.pool = pool
 
     def catch_up(self) -> int:
@@ -250,7 +258,3 @@ class PostgresInspectionReadModel:
     def secret(self, commitment: str) -> str | None:
         rows = self._rows("SELECT secret FROM draw_secrets WHERE commitment = %s", (commitment,))
         return str(rows[0][0]) if rows else None
-
-
-def make_projector(recorder: Any, decode: Any, pool: ConnectionPool) -> Projector:
-    return Projector(InspectionProjection(), recorder, decode, pool)

@@ -7,19 +7,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from inspection.application.ports import CheckRow, FindingRow, InspectorRow, WatchRow
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.roster import Inspector
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.finding import Finding
+from inspection.domain.inspector import Inspector
+from inspection.domain.spot_check import SpotCheck
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, quarter_label
 from pubrev_contracts.vocabulary.units import CITY
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from servicekit.eventstore import ServiceApplication
 
 
 class InMemoryInspectionReadModel:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ServiceApplication) -> None:
         self.app = app
         self._position = 0
         self._watches: dict[str, dict[str, Any]] = {}
@@ -29,7 +29,7 @@ class InMemoryInspectionReadModel:
         self._secrets: dict[str, str] = {}
 
     def catch_up(self) -> int:
-        for n in self.app.recorder.select_notifications(
+        for n in self.app.process_recorder.select_notifications(
             self._position, 10_000, inclusive_of_start=False
         ):
             self._apply(self.app.mapper.to_domain_event(n))
@@ -58,7 +58,7 @@ class InMemoryInspectionReadModel:
         elif isinstance(event, CommunityWatch.OverdueNoted) and watch is not None:
             watch["overdue_count"] += 1
         elif isinstance(event, CommunityWatch.DisclosureNoted) and watch is not None:
-            period = f"{event.year:04d}Q{event.quarter}"
+            period = quarter_label(event.year, event.quarter)
             if watch["latest_period"] <= period:
                 watch.update(zero_revenue=event.zero_revenue, latest_period=period)
         elif isinstance(event, CommunityWatch.LeadNoted) and watch is not None:

@@ -23,24 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspection.domain.check import Finding, SpotCheck
-from inspection.domain.plan import SpotCheckPlan
-from inspection.domain.roster import Inspector
-from inspection.domain.watch import CommunityWatch
+from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.finding import Finding
+from inspection.domain.inspector import Inspector
+from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
-
-BUREAU = Agency.PROPERTY_BUREAU.value
-TOWNSHIP = Agency.TOWNSHIP.value
-DISCIPLINE = Agency.DISCIPLINE.value
-CREDIT_OFFICE = Agency.CREDIT_OFFICE.value
-MARKET = Agency.MARKET_REGULATION.value
-COMPANY = Agency.PROPERTY_COMPANY.value
-AUDITOR = Agency.AUDITOR.value
-OPERATOR = Agency.OPERATOR.value
-PUBLIC = Agency.PUBLIC.value
 
 DECIDERS = ("officer", "head")
 """The bureau's roles that plan, register and report (an inspector checks and records)."""
@@ -50,11 +41,11 @@ OWN = (Scope.OWN_UNIT,)
 ANY = (Scope.ANY,)
 
 _STAFF_READ = (
-    Grant(BUREAU, (), J),
-    Grant(TOWNSHIP, (), J),
-    Grant(DISCIPLINE, (), J),
-    Grant(MARKET, (), J),
-    Grant(AUDITOR, (), ANY),
+    Grant(Agency.PROPERTY_BUREAU, (), J),
+    Grant(Agency.TOWNSHIP, (), J),
+    Grant(Agency.DISCIPLINE, (), J),
+    Grant(Agency.MARKET_REGULATION, (), J),
+    Grant(Agency.AUDITOR, (), ANY),
 )
 """Who reads the checks and findings of a unit (the city: of all)."""
 
@@ -63,43 +54,43 @@ POLICY = Policy(
     [
         Rule(
             "RegisterInspector",
-            (Grant(BUREAU, DECIDERS, OWN),),
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, OWN),),
             "each bureau keeps its own roster of inspectors, the pool its checks draw from",
         ),
         Rule(
             "DeclareConflict",
-            (Grant(BUREAU, (), OWN),),
+            (Grant(Agency.PROPERTY_BUREAU, (), OWN),),
             "an inspector of the unit (or its officers) declares a conflict of interest: no draw "
             "sends them to that community",
         ),
         Rule(
             "PlanSpotChecks",
-            (Grant(BUREAU, DECIDERS, OWN),),
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, OWN),),
             "a bureau plans its own year (a unit ≥ 50%, the city its own 15%, plan 四（三）): "
             "pool and roster recorded, the service commits to a secret, nobody picks the seed",
         ),
         Rule(
             "ContributeDrawEntropy",
-            (Grant(DISCIPLINE, ("supervisor",), OWN),),
+            (Grant(Agency.DISCIPLINE, ("supervisor",), OWN),),
             "the discipline office of the planning level (the city for cross checks) adds its "
             "value after the pool is recorded; the draw then runs and its secret is revealed",
         ),
         Rule(
             "RedrawSpotChecks",
-            (Grant(BUREAU, ("head",), OWN),),
+            (Grant(Agency.PROPERTY_BUREAU, ("head",), OWN),),
             "the head of the planning bureau re-draws a plan none of whose checks is recorded, "
             "with a recorded reason the discipline office sees; it must contribute again",
         ),
         Rule(
             "VerifyDraw",
             (
-                Grant(BUREAU, (), J),
-                Grant(DISCIPLINE, (), J),
-                Grant(AUDITOR, (), ANY),
-                Grant(TOWNSHIP, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-                Grant(CREDIT_OFFICE, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-                Grant(MARKET, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
-                Grant(PUBLIC, (), (Scope.PUBLISHED,)),
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.DISCIPLINE, (), J),
+                Grant(Agency.AUDITOR, (), ANY),
+                Grant(Agency.TOWNSHIP, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(Agency.CREDIT_OFFICE, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(Agency.MARKET_REGULATION, (), (Scope.PUBLISHED, Scope.JURISDICTION)),
+                Grant(Agency.PUBLIC, (), (Scope.PUBLISHED,)),
             ),
             "re-runs a draw: the planning bureau (and the city) and the discipline office at any "
             "time; anyone, the public included, once all its checks are recorded (never before: "
@@ -108,64 +99,71 @@ POLICY = Policy(
         ),
         Rule(
             "PlanCrossCheck",
-            (Grant(BUREAU, DECIDERS, (Scope.CITY,)),),
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.CITY,)),),
             "the city forms the cross-check teams (plan 四（四）): one unit's inspectors check "
             "another unit's communities",
         ),
         Rule(
             "RecordSpotCheck",
-            (Grant(BUREAU, (), OWN),),
+            (Grant(Agency.PROPERTY_BUREAU, (), OWN),),
             "the bureau whose plan it is (a cross check's checking unit) records the check, by "
             "the inspectors drawn for it",
         ),
         Rule(
             "VerifyRectification",
-            (Grant(BUREAU, (), J),),
+            (Grant(Agency.PROPERTY_BUREAU, (), J),),
             "the community's unit (or the city) closes a finding's rectification with evidence",
         ),
         Rule(
             "SweepRectificationDeadlines",
-            (Grant(BUREAU, DECIDERS, (Scope.CITY,)), Grant(OPERATOR, ("scheduler",), ANY)),
+            (
+                Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.CITY,)),
+                Grant(Agency.OPERATOR, ("scheduler",), ANY),
+            ),
             "marks rectifications past their deadline overdue, over the whole city: the city's "
             "bureau or the platform's scheduler",
         ),
         Rule(
             "ReportCrossCheck",
-            (Grant(BUREAU, DECIDERS, J),),
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, J),),
             "the checking unit (or the city, which organises cross checks) reports the results",
         ),
         Rule(
             "GetPlanProgress",
-            (Grant(BUREAU, (), J), Grant(DISCIPLINE, (), J), Grant(AUDITOR, (), ANY)),
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.DISCIPLINE, (), J),
+                Grant(Agency.AUDITOR, (), ANY),
+            ),
             "a unit's quota and pace: its bureau, the discipline office that tracks units "
             "behind pace, the city and the auditor",
         ),
         Rule(
             "ListSpotChecks",
-            (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+            (*_STAFF_READ, Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,))),
             "checks done in a unit: its staff, market regulation (it records spot-check results "
             "under the company's name), the auditor; a company its own checks only",
         ),
         Rule(
             "ListFindings",
-            (*_STAFF_READ, Grant(COMPANY, (), (Scope.OWN_COMPANY,))),
+            (*_STAFF_READ, Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,))),
             "findings of a company: the unit's staff, market regulation, the auditor; the company "
             "its own, since it must rectify them",
         ),
         Rule(
             "GetCommunityDisclosure",
             (
-                Grant(BUREAU, (), J),
-                Grant(TOWNSHIP, (), J),
-                Grant(DISCIPLINE, (), J),
-                Grant(AUDITOR, (), ANY),
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.TOWNSHIP, (), J),
+                Grant(Agency.DISCIPLINE, (), J),
+                Grant(Agency.AUDITOR, (), ANY),
             ),
             "what inspection learnt of a community's disclosures (late, zero revenue: a priority "
             "for checks) is the supervisors' of its unit",
         ),
         Rule(
             "GetHistory",
-            (Grant(AUDITOR, (), ANY),),
+            (Grant(Agency.AUDITOR, (), ANY),),
             "the whole log is the auditor's; a record's trail follows its own read rule",
         ),
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.

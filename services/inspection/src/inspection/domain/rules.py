@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from math import ceil
-from zoneinfo import ZoneInfo
 
-from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, WorkCalendar
+from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, SHANGHAI, WorkCalendar
 from pubrev_contracts.vocabulary.sources import local, plan
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
 """A period counted in days starts on the day after the event (the found day not counted)."""
 

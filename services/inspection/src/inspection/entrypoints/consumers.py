@@ -1,5 +1,7 @@
 """Kafka subscriptions of the inspection service: what disclosure tells it about communities
-(the register, companies, filings, overdue quarters) feeds the spot-check pools."""
+(the register, companies, filings, overdue quarters) and the complaints casework receives
+feed the spot-check pools. Every subscription gives the runner the application's tracking
+check, so a delivery applied before is skipped before any handler sees it."""
 
 from __future__ import annotations
 
@@ -49,7 +51,12 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
         )
 
     return [
-        Subscription(LEADS, CASEWORK_EVENTS, {ComplaintReceivedV1: on_complaint}),
+        Subscription(
+            LEADS,
+            CASEWORK_EVENTS,
+            {ComplaintReceivedV1: on_complaint},
+            already_applied=app.already_applied,
+        ),
         Subscription(
             DISCLOSURE_WATCH,
             DISCLOSURE_EVENTS,
@@ -60,5 +67,6 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
                 DisclosureAmendedV1: on_amended,
                 DisclosureOverdueV1: on_overdue,
             },
+            already_applied=app.already_applied,
         ),
     ]

@@ -1,5 +1,7 @@
-"""pubrev.inspection.v1.InspectionService over grpc.aio (application calls run in worker
-threads: eventsourcing is synchronous)."""
+"""pubrev.inspection.v1.InspectionService over grpc.aio: each request becomes a command
+(application/commands.py) or a query (application/queries.py), run in a worker thread
+(eventsourcing is synchronous); each result becomes its response field by field. Nothing is
+authorized here: the application does it (access.POLICY)."""
 
 from __future__ import annotations
 
@@ -10,16 +12,15 @@ from typing import Any
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from inspection.application.app import (
-    ChecklistResult,
-    DrawVerification,
-    InspectionApplication,
-    Substitution,
-)
-from inspection.application.ports import FindingRow
+from inspection.application import commands as c
+from inspection.application import queries
+from inspection.application.app import InspectionApplication
+from inspection.application.ports import CheckRow, FindingRow
+from inspection.application.queries import CommunityDisclosureView, DrawVerification, UnitProgress
 from inspection.domain import draw as draws
-from inspection.domain.check import Finding
-from inspection.domain.plan import SpotCheckPlan, candidates_hash
+from inspection.domain.finding import Finding
+from inspection.domain.spot_check import ChecklistResult, Substitution
+from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -111,6 +112,7 @@ def _verification(v: DrawVerification) -> pb.VerifyDrawResponse:
 
 
 def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
+    """A finding, as recorded (the aggregate) or as listed (the read model's row)."""
     deadline = f.deadline
     return pb.Finding(
         finding_id=finding_id,
@@ -129,52 +131,127 @@ def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
     )
 
 
+def _progress(p: UnitProgress) -> pb.UnitProgress:
+    return pb.UnitProgress(
+        unit=p.unit,
+        communities=p.communities,
+        quota=p.quota,
+        checked=p.checked,
+        expected_by_now=p.expected_by_now,
+        behind=p.behind,
+        tolerance_percent=p.tolerance_percent,
+        pace_rules_version=p.pace_rules_version,
+        pace_source=p.pace_source,
+        tolerance_source=p.tolerance_source,
+        checks_start=p.checks_start,
+        checks_due=p.checks_due,
+        quota_source=p.quota_source,
+    )
+
+
+def _check_summary(r: CheckRow) -> pb.SpotCheckSummary:
+    return pb.SpotCheckSummary(
+        spot_check_id=r.spot_check_id,
+        plan_id=r.plan_id,
+        community_code=r.community_code,
+        unit=r.unit,
+        company_uscc=r.company_uscc,
+        inspected_at=_iso(r.inspected_at),
+        findings=r.findings,
+        checking_unit=r.checking_unit,
+        checking_kind=r.checking_kind,
+    )
+
+
+def _community_disclosure(view: CommunityDisclosureView) -> pb.CommunityDisclosure:
+    return pb.CommunityDisclosure(
+        community_code=view.community_code,
+        unit=view.unit,
+        disclosure_id=view.disclosure_id,
+        year=view.year,
+        quarter=view.quarter,
+        income_total_fen=view.income_total_fen,
+        surplus_fen=view.surplus_fen,
+        late=view.late,
+        zero_revenue=view.zero_revenue,
+        disclosures_noted=view.disclosures_noted,
+    )
+
+
+def record_spot_check_of(request: pb.RecordSpotCheckRequest) -> c.RecordSpotCheck:
+    return c.RecordSpotCheck(
+        request_id=request.request_id,
+        plan_id=request.plan_id,
+        community_code=request.community_code,
+        inspected_at=_time(request.inspected_at),
+        inspector_codes=tuple(request.inspector_codes),
+        checklist=tuple(
+            ChecklistResult(i.item, i.passed, i.note, tuple(i.evidence_refs), i.severity)
+            for i in request.checklist
+        ),
+        substitutions=tuple(
+            Substitution(s.absent_inspector_code, s.substitute_inspector_code, s.reason)
+            for s in request.substitutions
+        ),
+    )
+
+
 class InspectionServicer(pb_grpc.InspectionServiceServicer):
     def __init__(self, app: InspectionApplication) -> None:
         self.app = app
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.to_thread(fn, current_identity(), *args)
+    async def _handle(self, command: Any) -> Any:
+        return await asyncio.to_thread(self.app.handle, current_identity(), command)
+
+    async def _query(self, query: Any, *args: Any) -> Any:
+        return await asyncio.to_thread(query, self.app, current_identity(), *args)
+
+    async def _plan(self, plan_id: str) -> SpotCheckPlan:
+        """The plan a command just made or drew, for its response (the caller may see it)."""
+        return await asyncio.to_thread(self.app.plan, plan_id)
 
     async def RegisterInspector(
         self, request: pb.RegisterInspectorRequest, context: Context
     ) -> pb.RegisterInspectorResponse:
-        result = await self._call(
-            self.app.register_inspector,
-            request.request_id,
-            request.inspector_code,
-            request.name,
-            request.unit,
+        result: c.InspectorRegistered = await self._handle(
+            c.RegisterInspector(
+                request_id=request.request_id,
+                inspector_code=request.inspector_code,
+                name=request.name,
+                unit=request.unit,
+            )
         )
-        return pb.RegisterInspectorResponse(**result)
+        return pb.RegisterInspectorResponse(inspector_id=result.inspector_id)
 
     async def DeclareConflict(
         self, request: pb.DeclareConflictRequest, context: Context
     ) -> pb.DeclareConflictResponse:
-        result = await self._call(
-            self.app.declare_conflict,
-            request.request_id,
-            request.inspector_code,
-            request.community_code,
-            request.reason,
+        result: c.ConflictDeclared = await self._handle(
+            c.DeclareConflict(
+                request_id=request.request_id,
+                inspector_code=request.inspector_code,
+                community_code=request.community_code,
+                reason=request.reason,
+            )
         )
-        return pb.DeclareConflictResponse(**result)
+        return pb.DeclareConflictResponse(version=result.version)
 
     async def PlanSpotChecks(
         self, request: pb.PlanSpotChecksRequest, context: Context
     ) -> pb.PlanSpotChecksResponse:
-        result = await self._call(
-            self.app.plan_spot_checks,
-            request.request_id,
-            request.year,
-            request.unit,
-            request.seed,
-            request.inspectors_per_target,
-            list(request.handed_down),
-            list(request.major_petitions),
-            list(request.typical_cases),
+        result: c.SpotChecksPlanned = await self._handle(
+            c.PlanSpotChecks(
+                request_id=request.request_id,
+                year=request.year,
+                unit=request.unit,
+                seed=request.seed,
+                inspectors_per_target=request.inspectors_per_target,
+                handed_down=tuple(request.handed_down),
+                major_petitions=tuple(request.major_petitions),
+                typical_cases=tuple(request.typical_cases),
+            )
         )
-        plan = await asyncio.to_thread(self.app.plan, result["plan_id"])
+        plan = await self._plan(result.plan_id)
         return pb.PlanSpotChecksResponse(
             plan_id=str(plan.id),
             communities=plan.communities,
@@ -194,46 +271,52 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
             if request.HasField("draw")
             else None
         )
-        verification = await self._call(self.app.verify_draw, request.plan_id, given, request.count)
+        verification = await self._query(queries.verify_draw, request.plan_id, given, request.count)
         return _verification(verification)
 
     async def ContributeDrawEntropy(
         self, request: pb.ContributeDrawEntropyRequest, context: Context
     ) -> pb.ContributeDrawEntropyResponse:
-        result = await self._call(
-            self.app.contribute_draw_entropy,
-            request.request_id,
-            request.plan_id,
-            request.contribution,
+        result: c.SpotChecksDrawn = await self._handle(
+            c.ContributeDrawEntropy(
+                request_id=request.request_id,
+                plan_id=request.plan_id,
+                contribution=request.contribution,
+            )
         )
-        plan = await asyncio.to_thread(self.app.plan, result["plan_id"])
+        plan = await self._plan(result.plan_id)
         return pb.ContributeDrawEntropyResponse(
-            plan_id=str(plan.id), round=result["round"], targets=_targets(plan), draw=_draw(plan)
+            plan_id=str(plan.id), round=result.round, targets=_targets(plan), draw=_draw(plan)
         )
 
     async def RedrawSpotChecks(
         self, request: pb.RedrawSpotChecksRequest, context: Context
     ) -> pb.RedrawSpotChecksResponse:
-        result = await self._call(
-            self.app.redraw, request.request_id, request.plan_id, request.reason
+        result: c.SpotChecksRedrawn = await self._handle(
+            c.RedrawSpotChecks(
+                request_id=request.request_id, plan_id=request.plan_id, reason=request.reason
+            )
         )
-        return pb.RedrawSpotChecksResponse(**result)
+        return pb.RedrawSpotChecksResponse(
+            plan_id=result.plan_id, round=result.round, commitment=result.commitment
+        )
 
     async def PlanCrossCheck(
         self, request: pb.PlanCrossCheckRequest, context: Context
     ) -> pb.PlanCrossCheckResponse:
-        result = await self._call(
-            self.app.plan_cross_check,
-            request.request_id,
-            request.year,
-            request.quarter,
-            request.checking_unit,
-            request.checked_unit,
-            request.communities,
-            request.seed,
-            request.inspectors_per_target,
+        result: c.CrossCheckPlanned = await self._handle(
+            c.PlanCrossCheck(
+                request_id=request.request_id,
+                year=request.year,
+                quarter=request.quarter,
+                checking_unit=request.checking_unit,
+                checked_unit=request.checked_unit,
+                communities=request.communities,
+                seed=request.seed,
+                inspectors_per_target=request.inspectors_per_target,
+            )
         )
-        plan = await asyncio.to_thread(self.app.plan, result["cross_check_id"])
+        plan = await self._plan(result.cross_check_id)
         return pb.PlanCrossCheckResponse(
             cross_check_id=str(plan.id), targets=_targets(plan), draw=_draw(plan)
         )
@@ -241,101 +324,79 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def RecordSpotCheck(
         self, request: pb.RecordSpotCheckRequest, context: Context
     ) -> pb.RecordSpotCheckResponse:
-        checklist = [
-            ChecklistResult(i.item, i.passed, i.note, tuple(i.evidence_refs), i.severity)
-            for i in request.checklist
-        ]
-        substitutions = [
-            Substitution(s.absent_inspector_code, s.substitute_inspector_code, s.reason)
-            for s in request.substitutions
-        ]
-        result = await self._call(
-            self.app.record_spot_check,
-            request.request_id,
-            request.plan_id,
-            request.community_code,
-            _time(request.inspected_at),
-            list(request.inspector_codes),
-            checklist,
-            substitutions,
-        )
-        findings = [await asyncio.to_thread(self.app.finding, f) for f in result["finding_ids"]]
+        result: c.SpotCheckRecorded = await self._handle(record_spot_check_of(request))
+        findings = [await asyncio.to_thread(self.app.finding, f) for f in result.finding_ids]
         return pb.RecordSpotCheckResponse(
-            spot_check_id=result["spot_check_id"],
+            spot_check_id=result.spot_check_id,
             findings=[_finding(f, str(f.id)) for f in findings],
         )
 
     async def VerifyRectification(
         self, request: pb.VerifyRectificationRequest, context: Context
     ) -> pb.VerifyRectificationResponse:
-        finding = await self._call(
-            self.app.verify_rectification,
-            request.request_id,
-            request.finding_id,
-            _time(request.verified_at),
-            list(request.evidence_refs),
-            request.note,
+        result: c.RectificationVerified = await self._handle(
+            c.VerifyRectification(
+                request_id=request.request_id,
+                finding_id=request.finding_id,
+                verified_at=_time(request.verified_at),
+                evidence_refs=tuple(request.evidence_refs),
+                note=request.note,
+            )
         )
+        finding = await asyncio.to_thread(self.app.finding, result.finding_id)
         return pb.VerifyRectificationResponse(finding=_finding(finding, str(finding.id)))
 
     async def SweepRectificationDeadlines(
         self, request: pb.SweepRectificationDeadlinesRequest, context: Context
     ) -> pb.SweepRectificationDeadlinesResponse:
-        marked = await self._call(self.app.sweep, request.request_id)
-        return pb.SweepRectificationDeadlinesResponse(marked_overdue=marked)
+        result: c.DeadlinesSwept = await self._handle(
+            c.SweepRectificationDeadlines(request_id=request.request_id)
+        )
+        return pb.SweepRectificationDeadlinesResponse(marked_overdue=result.marked_overdue)
 
     async def ReportCrossCheck(
         self, request: pb.ReportCrossCheckRequest, context: Context
     ) -> pb.ReportCrossCheckResponse:
-        result = await self._call(
-            self.app.report_cross_check, request.request_id, request.cross_check_id
+        result: c.CrossCheckReported = await self._handle(
+            c.ReportCrossCheck(request_id=request.request_id, cross_check_id=request.cross_check_id)
         )
-        return pb.ReportCrossCheckResponse(**result)
+        return pb.ReportCrossCheckResponse(
+            cross_check_id=result.cross_check_id,
+            planned=result.planned,
+            checked=result.checked,
+            findings=result.findings,
+            findings_by_kind=result.findings_by_kind,
+        )
 
     async def GetPlanProgress(
         self, request: pb.GetPlanProgressRequest, context: Context
     ) -> pb.GetPlanProgressResponse:
-        progress = await self._call(self.app.plan_progress, request.year, request.unit)
-        return pb.GetPlanProgressResponse(units=[pb.UnitProgress(**vars(p)) for p in progress])
+        progress = await self._query(queries.plan_progress, request.year, request.unit)
+        return pb.GetPlanProgressResponse(units=[_progress(p) for p in progress])
 
     async def ListSpotChecks(
         self, request: pb.ListSpotChecksRequest, context: Context
     ) -> pb.ListSpotChecksResponse:
-        rows = await self._call(
-            self.app.spot_checks,
+        rows = await self._query(
+            queries.spot_checks,
             request.year,
             request.unit,
             request.community_code,
             request.company_uscc,
         )
-        return pb.ListSpotChecksResponse(
-            spot_checks=[
-                pb.SpotCheckSummary(
-                    spot_check_id=r.spot_check_id,
-                    plan_id=r.plan_id,
-                    community_code=r.community_code,
-                    unit=r.unit,
-                    company_uscc=r.company_uscc,
-                    inspected_at=_iso(r.inspected_at),
-                    findings=r.findings,
-                    checking_unit=r.checking_unit,
-                    checking_kind=r.checking_kind,
-                )
-                for r in rows
-            ]
-        )
+        return pb.ListSpotChecksResponse(spot_checks=[_check_summary(r) for r in rows])
 
     async def ListFindings(
         self, request: pb.ListFindingsRequest, context: Context
     ) -> pb.ListFindingsResponse:
-        rows = await self._call(self.app.findings, request.company_uscc, request.unit)
+        rows = await self._query(queries.findings, request.company_uscc, request.unit)
         return pb.ListFindingsResponse(findings=[_finding(r, r.finding_id) for r in rows])
 
     async def GetCommunityDisclosure(
         self, request: pb.GetCommunityDisclosureRequest, context: Context
     ) -> pb.GetCommunityDisclosureResponse:
-        view = await self._call(self.app.community_disclosure, request.community_code)
-        return pb.GetCommunityDisclosureResponse(disclosure=pb.CommunityDisclosure(**vars(view)))
+        view = await self._query(queries.community_disclosure, request.community_code)
+        return pb.GetCommunityDisclosureResponse(disclosure=_community_disclosure(view))
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context

@@ -1,0 +1,490 @@
+"""The inspection service's commands, one per RPC and named after it, each with the result
+beside it.
+
+The idempotency receipt is named after the command's type (servicekit `run_command`), as
+inspection's receipts always were (`RecordSpotCheck`), and a result keeps the keys those
+receipts remembered, so a retry of a request answered before is answered the same.
+
+`check()` lists what is wrong with a command's fields, all at once (INVALID_ARGUMENT, nothing
+read or written); the rules of the business are the aggregates'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from inspection.domain.spot_check import ChecklistResult, Substitution
+from inspection.domain.violations import CHECKLIST, SEVERITIES
+from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
+from servicekit.errors import Validator
+
+MAX_CODE = 64
+"""Codes (communities, inspectors) longer than this are refused."""
+MAX_LIST = 5000
+"""Community codes a plan's request names, per priority."""
+MAX_TEXT = 500
+"""Reasons and notes."""
+MAX_TEAM = 10
+"""Inspectors of one check, and substitutions of one check."""
+PER_TARGET_DEFAULT = 2
+"""Inspectors drawn per target when the request says 0."""
+
+
+def _years(v: Validator, year: int) -> None:
+    v.require(
+        2020 <= year <= 2100,
+        "year",
+        "year_range",
+        "year must be 2020–2100",
+        "年度须在2020至2100之间",
+    )
+
+
+def _per_target(v: Validator, per_target: int) -> None:
+    v.require(
+        0 <= per_target <= 5,
+        "inspectors_per_target",
+        "range",
+        "0–5 (default 2)",
+        "每个对象的检查人员数须在0至5之间",
+    )
+
+
+def _no_seed(v: Validator, seed: str) -> None:
+    """The caller never picks the seed: it could try seeds until the draw suits it."""
+    v.require(
+        not seed,
+        "seed",
+        "seed_refused",
+        "the seed is not the caller's: the service commits to a secret when the plan is "
+        "recorded, the discipline office contributes a value, and the seed combines both "
+        "(ContributeDrawEntropy)",
+        "随机种子不由调用方指定：计划记录时服务端承诺秘密值，纪委监委提交随机值后合成种子",
+    )
+
+
+def _community_code(v: Validator, code: str, field: str = "community_code") -> None:
+    v.require(
+        0 < len(code) <= MAX_CODE,
+        field,
+        "required",
+        f"a community code of 1–{MAX_CODE} characters",
+        "缺少小区编码或过长",
+    )
+
+
+# -- roster --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterInspector:
+    request_id: str
+    inspector_code: str
+    name: str
+    unit: str
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            0 < len(self.inspector_code.strip()) <= MAX_CODE,
+            "inspector_code",
+            "required",
+            f"an inspector code of 1–{MAX_CODE} characters",
+            "缺少检查人员编号或过长",
+        )
+        v.require(
+            0 < len(self.name.strip()) <= MAX_CODE,
+            "name",
+            "required",
+            f"a name of 1–{MAX_CODE} characters",
+            "缺少姓名或过长",
+        )
+        v.require(
+            self.unit in UNITS,
+            "unit",
+            "unknown_unit",
+            "unit is putian or one of the 7 county-level units",
+            "所属单位不正确",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class InspectorRegistered:
+    inspector_id: str
+
+
+@dataclass(frozen=True)
+class DeclareConflict:
+    request_id: str
+    inspector_code: str
+    community_code: str
+    reason: str
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _community_code(v, self.community_code)
+        v.require(
+            len(self.reason) <= MAX_TEXT,
+            "reason",
+            "too_long",
+            f"at most {MAX_TEXT} characters",
+            f"不超过{MAX_TEXT}个字符",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class ConflictDeclared:
+    version: int
+    """The inspector's version after the declaration."""
+
+
+# -- plans and draws -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanSpotChecks:
+    request_id: str
+    year: int
+    unit: str
+    seed: str = ""
+    """Refused when given: the seed is nobody's choice alone (ContributeDrawEntropy)."""
+    inspectors_per_target: int = 0
+    handed_down: tuple[str, ...] = ()
+    major_petitions: tuple[str, ...] = ()
+    typical_cases: tuple[str, ...] = ()
+
+    @property
+    def explicit(self) -> dict[str, tuple[str, ...]]:
+        """The priorities the request names, by reason."""
+        return {
+            "handed_down": self.handed_down,
+            "major_petition": self.major_petitions,
+            "typical_case": self.typical_cases,
+        }
+
+    @property
+    def per_target(self) -> int:
+        return self.inspectors_per_target or PER_TARGET_DEFAULT
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _years(v, self.year)
+        v.require(
+            self.unit in UNITS,
+            "unit",
+            "unknown_unit",
+            "unit is putian (the city) or one of the 7 county-level units",
+            "计划单位不正确",
+        )
+        _per_target(v, self.inspectors_per_target)
+        _no_seed(v, self.seed)
+        for name, codes in self.explicit.items():
+            v.require(
+                len(codes) <= MAX_LIST and all(0 < len(c) <= MAX_CODE for c in codes),
+                name,
+                "codes",
+                f"at most {MAX_LIST} community codes of 1–{MAX_CODE} characters",
+                "小区编码数量或长度超出限制",
+            )
+        return v
+
+
+@dataclass(frozen=True)
+class SpotChecksPlanned:
+    plan_id: str
+
+
+@dataclass(frozen=True)
+class ContributeDrawEntropy:
+    request_id: str
+    plan_id: str
+    contribution: str
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            16 <= len(self.contribution) <= 128 and self.contribution.isprintable(),
+            "contribution",
+            "contribution_format",
+            "16–128 printable characters, chosen afresh by the discipline office (e.g. "
+            "from its own random generator) after the plan's commitment was recorded",
+            "须为16至128个可打印字符，由纪委监委在计划承诺值记录后自行产生",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class SpotChecksDrawn:
+    plan_id: str
+    round: int
+
+
+@dataclass(frozen=True)
+class RedrawSpotChecks:
+    request_id: str
+    plan_id: str
+    reason: str
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            len(self.reason.strip()) > 0 and len(self.reason) <= MAX_TEXT,
+            "reason",
+            "required",
+            f"why the draw is made again (1–{MAX_TEXT} characters): it is recorded and "
+            "the discipline office sees it",
+            f"须说明重新抽取的理由（1至{MAX_TEXT}个字符）",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class SpotChecksRedrawn:
+    plan_id: str
+    round: int
+    commitment: str
+    """The service's commitment to the secret of the new round."""
+
+
+# -- cross checks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanCrossCheck:
+    request_id: str
+    year: int
+    quarter: int
+    checking_unit: str
+    checked_unit: str
+    communities: int
+    seed: str = ""
+    inspectors_per_target: int = 0
+
+    @property
+    def per_target(self) -> int:
+        return self.inspectors_per_target or PER_TARGET_DEFAULT
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _years(v, self.year)
+        v.require(
+            self.quarter in (1, 2, 3, 4),
+            "quarter",
+            "quarter_range",
+            "quarter must be 1–4",
+            "季度须为1至4",
+        )
+        v.require(
+            self.checking_unit in COUNTY_UNITS,
+            "checking_unit",
+            "unknown_unit",
+            "a county-level unit",
+            "检查单位须为县级单位",
+        )
+        v.require(
+            self.checked_unit in COUNTY_UNITS,
+            "checked_unit",
+            "unknown_unit",
+            "a county-level unit",
+            "被检查单位须为县级单位",
+        )
+        v.require(
+            self.checking_unit != self.checked_unit,
+            "checked_unit",
+            "same_unit",
+            "a cross check checks another unit",
+            "交叉检查须检查其他单位",
+        )
+        v.require(
+            1 <= self.communities <= 200,
+            "communities",
+            "range",
+            "1–200 communities",
+            "抽查小区数须在1至200之间",
+        )
+        _per_target(v, self.inspectors_per_target)
+        _no_seed(v, self.seed)
+        return v
+
+
+@dataclass(frozen=True)
+class CrossCheckPlanned:
+    cross_check_id: str
+
+
+@dataclass(frozen=True)
+class ReportCrossCheck:
+    request_id: str
+    cross_check_id: str
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        return v
+
+
+@dataclass(frozen=True)
+class CrossCheckReported:
+    cross_check_id: str
+    planned: int
+    checked: int
+    findings: int
+    findings_by_kind: dict[str, int]
+    """Violation code → findings of the team (a JSON object, as receipts kept it)."""
+
+
+# -- checks and rectification --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordSpotCheck:
+    request_id: str
+    plan_id: str
+    community_code: str
+    inspected_at: datetime | None
+    """None: the request's time could not be read (INVALID_ARGUMENT)."""
+    inspector_codes: tuple[str, ...]
+    checklist: tuple[ChecklistResult, ...]
+    substitutions: tuple[Substitution, ...] = ()
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            self.inspected_at is not None,
+            "inspected_at",
+            "time_format",
+            "an RFC 3339 time with offset",
+            "检查时间格式错误",
+        )
+        v.require(
+            bool(self.checklist),
+            "checklist",
+            "required",
+            "the checklist is required",
+            "缺少检查清单",
+        )
+        seen: set[str] = set()
+        for n, item in enumerate(self.checklist):
+            v.require(
+                item.item in CHECKLIST,
+                f"checklist[{n}].item",
+                "unknown_item",
+                f"one of {', '.join(CHECKLIST)}",
+                "检查项目不在清单内",
+            )
+            v.require(
+                item.item not in seen,
+                f"checklist[{n}].item",
+                "duplicate",
+                "each item once",
+                "检查项目重复",
+            )
+            seen.add(item.item)
+            v.require(
+                item.severity in ("", *SEVERITIES),
+                f"checklist[{n}].severity",
+                "unknown_severity",
+                "minor, general or serious",
+                "严重程度不正确",
+            )
+            if not item.passed:
+                v.require(
+                    bool(item.evidence_refs),
+                    f"checklist[{n}].evidence_refs",
+                    "evidence_missing",
+                    "a failed item needs evidence",
+                    "不合格项须附证据材料",
+                )
+        codes = self.inspector_codes
+        v.require(bool(codes), "inspector_codes", "required", "who checked", "缺少检查人员")
+        v.require(
+            len(set(codes)) == len(codes),
+            "inspector_codes",
+            "duplicate",
+            "each inspector once",
+            "检查人员重复",
+        )
+        v.require(
+            len(codes) <= MAX_TEAM and len(self.substitutions) <= MAX_TEAM,
+            "inspector_codes",
+            "too_many",
+            f"at most {MAX_TEAM} inspectors and {MAX_TEAM} substitutions",
+            f"检查人员及替换人员均不超过{MAX_TEAM}名",
+        )
+        for n, s in enumerate(self.substitutions):
+            v.require(
+                len(s.reason.strip()) > 0 and len(s.reason) <= MAX_TEXT,
+                f"substitutions[{n}].reason",
+                "required",
+                f"why the drawn inspector did not check (1–{MAX_TEXT} characters)",
+                f"须说明替换抽中检查人员的理由（1至{MAX_TEXT}个字符）",
+            )
+            v.require(
+                bool(s.absent) and bool(s.substitute),
+                f"substitutions[{n}]",
+                "required",
+                "the absent drawn inspector and the substitute",
+                "须注明被替换人员和替换人员",
+            )
+        v.require(
+            len({s.absent for s in self.substitutions}) == len(self.substitutions),
+            "substitutions",
+            "duplicate",
+            "each absent inspector once",
+            "被替换人员重复",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class SpotCheckRecorded:
+    spot_check_id: str
+    finding_ids: list[str]
+
+
+@dataclass(frozen=True)
+class VerifyRectification:
+    request_id: str
+    finding_id: str
+    verified_at: datetime | None
+    """None: the request's time could not be read (INVALID_ARGUMENT)."""
+    evidence_refs: tuple[str, ...]
+    note: str = ""
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            self.verified_at is not None,
+            "verified_at",
+            "time_format",
+            "an RFC 3339 time with offset",
+            "验收时间格式错误",
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class RectificationVerified:
+    finding_id: str
+
+
+@dataclass(frozen=True)
+class SweepRectificationDeadlines:
+    request_id: str
+
+
+@dataclass(frozen=True)
+class DeadlinesSwept:
+    marked_overdue: int
+    """Findings marked RectificationOverdue by this sweep."""

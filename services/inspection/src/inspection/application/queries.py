@@ -1,0 +1,305 @@
+"""What inspection answers (read side): the plans' progress against their quotas, the lists
+of checks and findings, what inspection learnt of a community's disclosures, and the
+verification of a draw. Each is authorized by the declared policy: admitted before anything
+is read, then authorized on the record's facts; a list on the filter asked for, returning
+only what matches it (a company's: its own)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from inspection.application.access import plan_facts
+from inspection.application.commands import MAX_CODE, MAX_LIST
+from inspection.application.ports import CheckRow, FindingRow
+from inspection.domain import draw as draws
+from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan, verify_given
+from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.units import CITY, UNITS
+from servicekit.errors import NotFound, PermissionDenied, Validator, excerpt
+from servicekit.identity import Identity
+from servicekit.policy import Resource, Scope
+
+if TYPE_CHECKING:
+    from inspection.application.app import InspectionApplication
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """One unit's spot checks against its yearly quota (the city's row: unit putian)."""
+
+    unit: str
+    communities: int
+    quota: int
+    checked: int
+    expected_by_now: int
+    behind: bool
+    tolerance_percent: int
+    pace_rules_version: str
+    pace_source: str
+    """The campaign window's source (work plan 五 and 附件1, or the year marked local)."""
+    tolerance_source: str
+    checks_start: str
+    checks_due: str
+    quota_source: str
+
+
+@dataclass(frozen=True)
+class CommunityDisclosureView:
+    community_code: str
+    unit: str
+    disclosure_id: str
+    year: int
+    quarter: int
+    income_total_fen: int
+    surplus_fen: int
+    late: bool
+    zero_revenue: bool
+    disclosures_noted: int
+
+
+@dataclass(frozen=True)
+class DrawVerification:
+    matches: bool
+    drawn: list[str]
+    explanation: str
+    status: str
+    """committed (awaiting the discipline office), drawn, legacy (recorded before
+    commit-reveal) or given (a draw given in full, no plan)."""
+    plan: SpotCheckPlan | None = None
+    published: bool = False
+    """Every check of the draw is recorded: anyone may verify it."""
+    redraws: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_progress(
+    app: InspectionApplication, identity: Identity, year: int, unit: str
+) -> list[UnitProgress]:
+    """Each unit's quota and pace (the one pace, vocabulary.pace: the quota spread over the
+    campaign window in Asia/Shanghai, with its tolerance while the window runs). The city's
+    row (putian) is its own 15% of all communities, counted over the checks of its own
+    plans; a county's row counts the checks of its communities by itself or a cross-check
+    team, not the city's."""
+    units, _ = _list_units(app, "GetPlanProgress", identity, unit)
+    window = app.pace.year(year)  # CampaignYearNotConfigured before anything is read
+    app.read_model.catch_up()
+    now = app.clock()
+    progress = []
+    for u in units:
+        city = u == CITY
+        communities = len(app.read_model.communities(None if city else u))
+        quota = app.rules.quota(communities, city=city)
+        checked = app.read_model.checked_communities(year, u)
+        pace = app.pace.judge(year, quota, checked, now)
+        progress.append(
+            UnitProgress(
+                u,
+                communities,
+                quota,
+                checked,
+                pace.expected_by_now,
+                pace.behind,
+                pace.tolerance_percent,
+                app.pace.version,
+                window.source,
+                app.pace.tolerance_source,
+                window.checks_start.isoformat(),
+                window.checks_due.isoformat(),
+                app.rules.quota_source,
+            )
+        )
+    return progress
+
+
+def spot_checks(
+    app: InspectionApplication,
+    identity: Identity,
+    year: int,
+    unit: str,
+    community_code: str,
+    company_uscc: str,
+) -> list[CheckRow]:
+    app.policy.admit("ListSpotChecks", identity)
+    v = Validator()
+    v.require(
+        len(community_code) <= MAX_CODE,
+        "community_code",
+        "too_long",
+        f"at most {MAX_CODE} characters",
+        f"小区编码不超过{MAX_CODE}个字符",
+    )
+    v.require(
+        len(company_uscc) in (0, 18),
+        "company_uscc",
+        "uscc_length",
+        "empty or an 18-character USCC",
+        "统一社会信用代码须为18位",
+    )
+    v.raise_if_any()
+    units, company = _list_units(app, "ListSpotChecks", identity, unit, company_uscc)
+    app.read_model.catch_up()
+    return app.read_model.checks(year, units, community_code, company)
+
+
+def findings(
+    app: InspectionApplication, identity: Identity, company_uscc: str, unit: str = ""
+) -> list[FindingRow]:
+    app.policy.admit("ListFindings", identity)
+    v = Validator()
+    v.require(
+        len(company_uscc) == 18,
+        "company_uscc",
+        "uscc_length",
+        "an 18-character USCC",
+        "统一社会信用代码须为18位",
+    )
+    v.raise_if_any()
+    units, company = _list_units(app, "ListFindings", identity, unit, company_uscc)
+    app.read_model.catch_up()
+    return app.read_model.findings(company, units)
+
+
+def community_disclosure(
+    app: InspectionApplication, identity: Identity, community_code: str
+) -> CommunityDisclosureView:
+    app.policy.admit("GetCommunityDisclosure", identity)
+    v = Validator()
+    v.require(
+        0 < len(community_code) <= MAX_CODE,
+        "community_code",
+        "required",
+        f"a community code of 1–{MAX_CODE} characters",
+        "缺少小区编码或过长",
+    )
+    v.raise_if_any()
+    watch = app.find(CommunityWatch.create_id(community_code), CommunityWatch)
+    if watch is None or watch.latest is None:
+        raise NotFound(
+            f"no disclosure of community {excerpt(community_code)} has reached inspection",
+            "检查系统尚未收到该小区的公示",
+        )
+    app.policy.authorize(
+        "GetCommunityDisclosure",
+        identity,
+        Resource(unit=watch.unit, company=watch.company_uscc, community=watch.community_code),
+    )
+    latest = watch.latest
+    return CommunityDisclosureView(
+        community_code=watch.community_code,
+        unit=watch.unit,
+        disclosure_id=latest.disclosure_id,
+        year=latest.year,
+        quarter=latest.quarter,
+        income_total_fen=latest.income_total_fen,
+        surplus_fen=latest.surplus_fen,
+        late=latest.late,
+        zero_revenue=latest.zero_revenue,
+        disclosures_noted=watch.disclosures_noted,
+    )
+
+
+def published(app: InspectionApplication, plan: SpotCheckPlan) -> bool:
+    """A draw is published once every one of its checks is recorded: from then on anyone
+    may verify it (before, its targets would warn the companies to be checked)."""
+    return plan.drawn and all(
+        app.exists(SpotCheck.create_id(plan.id, code)) for code in plan.target_codes
+    )
+
+
+def verify_draw(
+    app: InspectionApplication,
+    identity: Identity,
+    plan_id: str,
+    given: dict[str, Any] | None,
+    count: int,
+) -> DrawVerification:
+    """Re-runs a recorded draw (by plan id), or a draw given in full."""
+    app.policy.admit("VerifyDraw", identity)
+    if plan_id:
+        return _verify_recorded(app, identity, plan_id)
+    v = Validator()
+    if given is None:
+        v.add(
+            "plan_id",
+            "required",
+            "name a plan or give a draw in full",
+            "请指定抽查计划或完整抽取记录",
+        )
+        v.raise_if_any()
+    assert given is not None
+    v.require(
+        0 <= count <= MAX_LIST, "count", "range", f"0–{MAX_LIST}", f"数量须在0至{MAX_LIST}之间"
+    )
+    v.require(
+        len(given.get("pool", [])) <= 10 * MAX_LIST,
+        "draw.pool",
+        "too_long",
+        f"at most {10 * MAX_LIST} codes",
+        "候选池过大",
+    )
+    v.raise_if_any()
+    result = verify_given(given, count)
+    return DrawVerification(result.matches, result.drawn, result.explanation, "given")
+
+
+def _verify_recorded(
+    app: InspectionApplication, identity: Identity, plan_id: str
+) -> DrawVerification:
+    try:
+        plan = app.plan(plan_id)
+    except NotFound:
+        if all(Scope.PUBLISHED in g.scopes for g in app.policy.grants("VerifyDraw", identity)):
+            # Those who see only published draws are not told which plans exist.
+            raise PermissionDenied("no such published draw", "无此已公开的抽取记录") from None
+        raise
+    is_published = published(app, plan)
+    app.policy.authorize("VerifyDraw", identity, plan_facts(plan, is_published))
+    recorded = plan.verify()
+    if not plan.drawn:
+        status = "committed"
+    elif plan.scheme == draws.LEGACY_SCHEME:
+        status = "legacy"
+    else:
+        status = "drawn"
+    return DrawVerification(
+        recorded.matches,
+        recorded.drawn,
+        recorded.explanation,
+        status,
+        plan,
+        is_published,
+        list(plan.redraws),
+    )
+
+
+def _list_units(
+    app: InspectionApplication, rpc: str, identity: Identity, unit: str, company: str = ""
+) -> tuple[list[str], str]:
+    """Authorizes a list on the filter asked for and returns the units (and company) the
+    list is then limited to. A company's list is its own: with no company named, its own
+    USCC is the filter."""
+    app.policy.admit(rpc, identity)
+    v = Validator()
+    v.require(
+        unit in ("", *UNITS),
+        "unit",
+        "unknown_unit",
+        "putian or one of the 7 county-level units",
+        "单位不正确",
+    )
+    v.raise_if_any()
+    if identity.agency == Agency.PROPERTY_COMPANY and not company:
+        company = identity.subject
+    grant = app.policy.authorize(
+        rpc, identity, Resource(unit=unit or identity.unit, company=company)
+    )
+    if unit:
+        return [unit], company
+    if Scope.JURISDICTION in grant.scopes and not identity.is_city:
+        return [identity.unit], company
+    # The city, the auditor, or a company over its own records: every unit. The city's own
+    # unit is among them (its plan's progress; checks and findings stored under putian
+    # before they carried the community's unit).
+    return list(UNITS), company

@@ -15,11 +15,9 @@ FIXED_TIME = "2026-05-06T02:30:00Z"
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from services.casework.tests.support import scenario as casework_scenario
+    from services.credit.tests.support import scenario as credit_scenario
     from services.disclosure.tests.support import scenario as disclosure_scenario
     from services.inspection.tests.support import scenario as inspection_scenario
-    from tests.support import (
-        credit_scenario,
-    )
 
     seen: dict[str, dict[str, object]] = {}
     events = [

@@ -13,11 +13,9 @@ from inspection.adapters.disclosure_events import noted_from_amended, noted_from
 from pubrev_contracts.events import disclosure as disclosure_events
 from pubrev_contracts.events.base import REGISTRY, ContractEvent
 from services.casework.tests.support import scenario as casework_scenario
+from services.credit.tests.support import scenario as credit_scenario
 from services.disclosure.tests.support import scenario as disclosure_scenario
 from services.inspection.tests.support import scenario as inspection_scenario
-from tests.support import (
-    credit_scenario,
-)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 

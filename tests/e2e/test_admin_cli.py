@@ -46,8 +46,8 @@ from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.identity import Identity
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
+from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import register, unique_code
-from tests.support.credit_scenario import penalty_command
 from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra

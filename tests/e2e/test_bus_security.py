@@ -30,7 +30,7 @@ from aiokafka.protocol.metadata import MetadataRequest
 
 from credit.application.app import CreditApplication
 from credit.bootstrap import build as build_credit
-from credit.domain.ledger import CreditLedger
+from credit.domain.credit_ledger import CreditLedger
 from pubrev_contracts.topics import (
     CASEWORK_EVENTS,
     CREDIT_EVENTS,

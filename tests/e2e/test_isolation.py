@@ -542,7 +542,7 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
     from credit.bootstrap import build as build_credit
     from credit.domain.penalty import Penalty
     from servicekit.identity import Identity
-    from tests.support.credit_scenario import penalty_command
+    from services.credit.tests.support.scenario import penalty_command
 
     feeds = FeedSettings(
         creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")

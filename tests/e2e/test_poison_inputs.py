@@ -34,13 +34,13 @@ from pubrev.inspection.v1 import inspection_pb2 as ipb
 from pubrev.inspection.v1 import inspection_pb2_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import eventually, identity_metadata, running_service
+from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import (
     file_request,
     register,
     register_request,
     unique_code,
 )
-from tests.support.credit_scenario import penalty_command
 from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra

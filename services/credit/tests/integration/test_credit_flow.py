@@ -19,8 +19,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from credit.application.app import CreditApplication
-from credit.bootstrap import SCHEMAS, FeedSettings, build
-from credit.domain.ledger import CreditLedger
+from credit.bootstrap import SCHEMAS, build
+from credit.domain.credit_ledger import CreditLedger
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.topics import INSPECTION_EVENTS
@@ -31,7 +31,7 @@ from servicekit.postgres import eventsourcing_env
 from servicekit.push import PushOutbox
 from servicekit.settings import ServiceSettings
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
-from tests.support.credit_scenario import COMPANY, penalty_command
+from services.credit.tests.support.scenario import AUTHORITY_USCC, COMPANY, penalty_command
 from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra
@@ -51,6 +51,15 @@ def receiver() -> Iterator[FeedReceiver]:
         yield r
 
 
+def feed_env(receiver: FeedReceiver, max_attempts: int) -> dict[str, str]:
+    """The feeds' settings as the environment gives them, pointing at the test's receiver."""
+    return {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+        "PUBREV_FEED_MAX_ATTEMPTS": str(max_attempts),
+    }
+
+
 def sample(name: str, **changes: object) -> dict[str, object]:
     data: dict[str, object] = json.loads(
         (SAMPLES / f"pubrev.inspection.{name}.v1.json").read_text()
@@ -66,16 +75,14 @@ def score(app: CreditApplication) -> int | None:
 async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -> None:
     topic = infra["prefix"] + INSPECTION_EVENTS
     await ensure_topics(infra["kafka"], [topic])
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"),
-        market_url=receiver.feed_url("market"),
-        max_attempts=2,
-    )
+    feeds = feed_env(receiver, max_attempts=2)
     finding = str(uuid.uuid4())
     check = str(uuid.uuid4())
     faults.arm("consumer.after_effect", times=1)  # the first delivery fails after its effect
     try:
-        async with running_service(lambda s: build(s, feeds=feeds), service_settings("credit")) as (
+        async with running_service(
+            lambda s: build(s, feed_env=feeds), service_settings("credit")
+        ) as (
             parts,
             run,
         ):
@@ -242,9 +249,9 @@ def _old_record() -> dict[str, object]:
         "valid_until": "2028-03-02",
         "display_until": "2028-03-02",
         "authority_name": "莆田市城市管理局",
-        "authority_uscc": "11350300MB1234567X",
+        "authority_uscc": AUTHORITY_USCC,
         "source_unit_name": "莆田市城市管理局",
-        "source_unit_uscc": "11350300MB1234567X",
+        "source_unit_uscc": AUTHORITY_USCC,
         "remarks": "",
     }
 
@@ -257,7 +264,7 @@ def _store_old_penalty(settings: ServiceSettings) -> None:
         clock=lambda: datetime(2025, 3, 4, tzinfo=UTC),
     )
     try:
-        app.impose_penalty(
+        app.handle(
             OFFICER_ID,
             replace(
                 penalty_command(OLD_NUMBER),
@@ -306,14 +313,10 @@ async def test_records_sent_under_the_old_rules_are_corrected(
     await ensure_topics(infra["kafka"], [infra["prefix"] + INSPECTION_EVENTS])
     settings = service_settings("credit")
     _store_old_penalty(settings)
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"),
-        market_url=receiver.feed_url("market"),
-        max_attempts=3,
-    )
+    feeds = feed_env(receiver, max_attempts=3)
     record_id = f"penalty:{OLD_NUMBER}"
     first, second = f"{record_id}#correction:1", f"{record_id}#correction:2"
-    async with running_service(lambda s: build(s, feeds=feeds), settings) as (_, run):
+    async with running_service(lambda s: build(s, feed_env=feeds), settings) as (_, run):
         assert run.grpc is not None
 
         async def arrived(key: str) -> bool:

@@ -9,8 +9,7 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -18,22 +17,38 @@ import pytest
 
 from credit.adapters.feeds import CREDIT_CHINA
 from credit.application.access import POLICY
-from credit.application.app import ClassifyPenalty, CreditApplication
-from credit.domain.ledger import CreditLedger
+from credit.application.app import CreditApplication
+from credit.application.commands import (
+    ClassifyPenalty,
+    RepushFeedRecord,
+    RevokePenalty,
+    SweepDisplayPeriods,
+)
+from credit.application.queries import get_feed_status, get_ledger
+from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import Penalty
-from credit.domain.results import SpotCheckResult
-from credit.entrypoints.grpc_api import FEEDS, SERVICE_NAME, register
+from credit.domain.spot_check_result import SpotCheckResult
+from credit.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev.common.v1 import audit_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import UNITS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
-from servicekit.eventstore import DeliveryRef
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity, IdentityRules
 from servicekit.policy import Resource
 from servicekit.settings import ServiceSettings
+from services.credit.tests.support.scenario import (
+    AUTHZ_DECISION,
+    AUTHZ_SPOT_CHECK,
+    AUTHZ_UNIT,
+    COMPANY,
+    FakeDesk,
+    authz_scenario,
+    finding,
+    penalty_command,
+)
 from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import (
     RECORD_HISTORY,
@@ -42,15 +57,6 @@ from tests.support.authz import (
     cells,
     expected,
     run_matrix,
-)
-from tests.support.credit_scenario import (
-    AUTHZ_DECISION,
-    AUTHZ_SPOT_CHECK,
-    AUTHZ_UNIT,
-    COMPANY,
-    WHEN,
-    authz_scenario,
-    penalty_command,
 )
 from tests.support.must_deny import must_deny
 
@@ -89,7 +95,7 @@ def test_get_ledger_no_longer_answers_anyone(app: CreditApplication, caller: Ide
     public, police, owners, a township, an operator, a front end on its own, nor another
     unit's staff."""
     with pytest.raises((PermissionDenied, NotFound)):
-        app.ledger(caller, COMPANY)
+        get_ledger(app, caller, COMPANY)
 
 
 def test_get_ledger_still_answers_the_company_and_its_regulators(app: CreditApplication) -> None:
@@ -100,8 +106,8 @@ def test_get_ledger_still_answers_the_company_and_its_regulators(app: CreditAppl
         Identity("credit-office", "officer", "putian"),
         Identity("auditor", "auditor", "putian"),
     ):
-        view = app.ledger(caller, COMPANY)
-        assert (view.company_uscc, view.score, [e["type"] for e in view.entries]) == (
+        view = get_ledger(app, caller, COMPANY)
+        assert (view.company_uscc, view.score, [e.type for e in view.entries]) == (
             COMPANY,
             98,
             ["deducted"],
@@ -128,7 +134,7 @@ def test_an_identity_without_subject_reads_no_ledger_and_no_history(
     with pytest.raises(Unauthenticated):
         RULES.parse(caller.render())
     with pytest.raises((PermissionDenied, NotFound)):
-        app.ledger(caller, COMPANY)
+        get_ledger(app, caller, COMPANY)
     with pytest.raises((PermissionDenied, NotFound)):
         app.read_history(caller, CreditLedger.create_id(COMPANY), 0, 100)
     with pytest.raises(PermissionDenied):
@@ -141,27 +147,19 @@ def test_a_county_reads_only_its_own_units_entries_and_not_a_shared_history(
     """A ledger holds entries of every unit that found against the company: a county-level
     reader is authorized on its own unit's part and sees only those entries (DOMAIN.md §2);
     the history shows everything, so once a second unit has entries only the city reads it."""
-    app.apply_finding(
-        "finding-lc-1",
-        COMPANY,
-        "licheng",
-        "B3",
-        "serious",
-        WHEN,
-        DeliveryRef("credit.ledger", "finding-lc-1", 1),
-    )
+    finding(app, "finding-lc-1", "B3", "serious")
     chengxiang = Identity("property-bureau", "officer", AUTHZ_UNIT)
     licheng = Identity("credit-office", "officer", "licheng")
     hanjiang = Identity("property-bureau", "officer", "hanjiang")
     city = Identity("property-bureau", "officer", "putian")
-    assert [e["finding_id"] for e in app.ledger(chengxiang, COMPANY).entries] == ["finding-cx-1"]
-    assert [e["finding_id"] for e in app.ledger(licheng, COMPANY).entries] == ["finding-lc-1"]
-    assert [e["finding_id"] for e in app.ledger(city, COMPANY).entries] == [
+    assert [e.finding_id for e in get_ledger(app, chengxiang, COMPANY).entries] == ["finding-cx-1"]
+    assert [e.finding_id for e in get_ledger(app, licheng, COMPANY).entries] == ["finding-lc-1"]
+    assert [e.finding_id for e in get_ledger(app, city, COMPANY).entries] == [
         "finding-cx-1",
         "finding-lc-1",
     ]
     with pytest.raises(NotFound):
-        app.ledger(hanjiang, COMPANY)
+        get_ledger(app, hanjiang, COMPANY)
     ledger_id = CreditLedger.create_id(COMPANY)
     with pytest.raises(PermissionDenied):
         app.read_history(chengxiang, ledger_id, 0, 100)
@@ -173,26 +171,24 @@ def test_bad_input_is_named_and_echoed_short(app: CreditApplication) -> None:
     written = app.recorder.max_notification_id()
     city = Identity("property-bureau", "officer", "putian")
     with pytest.raises(InvalidArgument) as caught:
-        app.ledger(city, "X" * 5000)
+        get_ledger(app, city, "X" * 5000)
     [violation] = caught.value.violations
-    assert (violation.field, violation.rule) == ("company_uscc", "uscc_format")
+    assert (violation.field, violation.rule) == ("company_uscc", "uscc_check")
     with pytest.raises(InvalidArgument) as long_number:
-        app.revoke_penalty(city, "r-x", "文" * 5000, "复议撤销")
+        app.handle(city, RevokePenalty("r-x", "文" * 5000, "复议撤销"))
     assert [(v.field, v.rule) for v in long_number.value.violations] == [
         ("decision_number", "too_long")
     ]
     assert len(long_number.value.message) < 200
     with pytest.raises(NotFound) as missing:
-        app.revoke_penalty(city, "r-y", "文" * 64, "复议撤销")
+        app.handle(city, RevokePenalty("r-y", "文" * 64, "复议撤销"))
     assert len(missing.value.message) < 80
     with pytest.raises(InvalidArgument) as unit:
-        app.impose_penalty(
-            city, replace(penalty_command("莆城管罚决〔2026〕40号"), unit="atlantis")
-        )
+        app.handle(city, replace(penalty_command("莆城管罚决〔2026〕40号"), unit="atlantis"))
     assert [(v.field, v.rule) for v in unit.value.violations] == [("unit", "unknown_unit")]
     operator = Identity("operator", "operator", "putian")
     with pytest.raises(InvalidArgument) as feed:
-        app.repush_feed_record(operator, FakeDesk(), FEEDS, "twitter", "r" * 300)
+        app.handle(operator, RepushFeedRecord("twitter", "r" * 300))
     assert {(v.field, v.rule) for v in feed.value.violations} == {
         ("feed", "unknown_feed"),
         ("record_id", "too_long"),
@@ -205,70 +201,32 @@ def test_bad_input_is_named_and_echoed_short(app: CreditApplication) -> None:
 RECORD = Resource(unit=AUTHZ_UNIT, company=COMPANY)
 """The scenario's record: every one of its facts (ledger, penalty, spot-check result) is of
 chengxiang and of COMPANY."""
-RECORD_ID = f"penalty:{AUTHZ_DECISION}"
+RECORD_ID = FakeDesk.RECORD_ID
 SERVICE_RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CreditService"].methods}
 RPCS = SERVICE_RPCS | ADMIN_RPCS
 """credit's own RPCs and the operators' (pubrev.common.v1.AdminService), which it serves too."""
 
 
-@dataclass
-class FakeDesk:
-    """The push outbox as the operations RPCs see it: one delivered record."""
-
-    repushed: list[tuple[str, str]] = field(default_factory=list)
-
-    def counts(self, feed: str) -> dict[str, int]:
-        return {"delivered": 1} if feed == CREDIT_CHINA else {}
-
-    def status(self, feed: str, record_id: str) -> FakeRecord | None:
-        if (feed, record_id) != (CREDIT_CHINA, RECORD_ID):
-            return None
-        return FakeRecord("delivered", (FakeAttempt(1, WHEN, 200, None),))
-
-    def repush(self, feed: str, record_id: str) -> bool:
-        self.repushed.append((feed, record_id))
-        return (feed, record_id) == (CREDIT_CHINA, RECORD_ID)
-
-
-@dataclass(frozen=True)
-class FakeAttempt:
-    attempt: int
-    at: datetime
-    http_status: int | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class FakeRecord:
-    status: str
-    receipts: tuple[FakeAttempt, ...]
-
-
 def invokers(app: CreditApplication, history_of: uuid.UUID) -> Invokers:
     """Every RPC of credit, called through the application with valid arguments on the
     scenario's record; `history_of`: the record whose history GetHistory(record) reads."""
-    desk = FakeDesk()
     calls = itertools.count()
 
     def rid() -> str:
         return f"matrix-{next(calls)}"
 
     return {
-        "ImposePenalty": lambda i: app.impose_penalty(
+        "ImposePenalty": lambda i: app.handle(
             i, replace(penalty_command("莆城管罚决〔2026〕32号"), request_id=rid(), unit=AUTHZ_UNIT)
         ),
-        "ClassifyPenalty": lambda i: app.classify_penalty(
+        "ClassifyPenalty": lambda i: app.handle(
             i, ClassifyPenalty(rid(), AUTHZ_DECISION, "serious", "2026-11-05", "复核认定为严重")
         ),
-        "RevokePenalty": lambda i: app.revoke_penalty(i, rid(), AUTHZ_DECISION, "复议撤销"),
-        "GetLedger": lambda i: app.ledger(i, COMPANY),
-        "SweepDisplayPeriods": lambda i: app.sweep_display_periods(
-            i, lambda: app.restore_due(COMPANY)
-        ),
-        "GetFeedStatus": lambda i: app.feed_status(i, desk, FEEDS, CREDIT_CHINA, RECORD_ID),
-        "RepushFeedRecord": lambda i: app.repush_feed_record(
-            i, desk, FEEDS, CREDIT_CHINA, RECORD_ID
-        ),
+        "RevokePenalty": lambda i: app.handle(i, RevokePenalty(rid(), AUTHZ_DECISION, "复议撤销")),
+        "GetLedger": lambda i: get_ledger(app, i, COMPANY),
+        "SweepDisplayPeriods": lambda i: app.handle(i, SweepDisplayPeriods(rid())),
+        "GetFeedStatus": lambda i: get_feed_status(app, i, CREDIT_CHINA, RECORD_ID),
+        "RepushFeedRecord": lambda i: app.handle(i, RepushFeedRecord(CREDIT_CHINA, RECORD_ID)),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, history_of, 0, 100),
         **admin_invokers(app, "credit"),
@@ -362,7 +320,7 @@ async def credit_server(app: CreditApplication) -> AsyncIterator[Any]:
         service="credit", environment="test", grpc_port=0, dev_identity_header=True
     )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
-    register(app, FakeDesk(), lambda: app.restore_due(COMPANY))(server.server)
+    register(app)(server.server)
     port = await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -511,8 +469,8 @@ def test_an_operators_actions_are_recorded_in_the_audit_trail(app: CreditApplica
     say who ran them; an OperatorAction does, and the auditor reads it in the whole log."""
     operator = Identity("operator", "operator", "putian", "ops-zhang")
     before = len(app.read_history(Identity("auditor", "auditor", "putian"), None, 0, 1000))
-    assert app.repush_feed_record(operator, FakeDesk(), FEEDS, CREDIT_CHINA, RECORD_ID)
-    assert app.sweep_display_periods(operator, lambda: 0) == 0
+    assert app.handle(operator, RepushFeedRecord(CREDIT_CHINA, RECORD_ID)).found
+    assert app.handle(operator, SweepDisplayPeriods("sweep-1")).restored == 0
     log = app.read_history(Identity("auditor", "auditor", "putian"), None, 0, 1000)[before:]
     actions = [(e.type, e.payload["rpc"], e.payload["actor"]) for e in log]
     assert actions == [

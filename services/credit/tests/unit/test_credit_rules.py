@@ -10,11 +10,13 @@ import pytest
 
 from credit.adapters.feeds import fen_to_wan_yuan
 from credit.application.app import CreditApplication
-from credit.domain.ledger import CreditLedger
+from credit.application.sweeps import restore_due
+from credit.domain.credit_ledger import CreditLedger
 from credit.domain.rules import DEFAULT_RULES, DeductionTable
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
-from tests.support.credit_scenario import COMPANY, FakeClock
+from servicekit.testing import FakeClock
+from services.credit.tests.support.scenario import COMPANY, finding, popo_app
 
 WHEN = datetime(2026, 5, 6, tzinfo=UTC)
 OFFICER = Identity("property-bureau", "officer", "licheng")
@@ -27,15 +29,13 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(clock: FakeClock) -> CreditApplication:
-    return CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    return popo_app(clock)
 
 
 def deliver(
     app: CreditApplication, n: int, kind: str = "A1", severity: str = "general", at: datetime = WHEN
 ) -> bool:
-    return app.apply_finding(
-        f"f{n}", COMPANY, "licheng", kind, severity, at, DeliveryRef("credit.ledger", f"f{n}", 1)
-    )
+    return finding(app, f"f{n}", kind, severity, at)
 
 
 def ledger(app: CreditApplication) -> CreditLedger:
@@ -102,7 +102,7 @@ def test_a_new_table_version_applies_to_new_findings_only(clock: FakeClock) -> N
         DEFAULT_RULES,
         deductions=DeductionTable("putian-credit-2027.1", {"A": {"general": 5}}, "revised table"),
     )
-    old = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    old = popo_app(clock)
     deliver(old, 1)
     assert ledger(old).score == 98
     old.rules = stricter
@@ -126,11 +126,11 @@ def test_restoration_after_rectification_waits_for_the_minimum(
     app.apply_rectification("f1", COMPANY, clock.now, DeliveryRef("credit.ledger", "f1", 3))
     assert ledger(app).score == 96  # rectified, but the minimum period is not over
     clock.now = WHEN + timedelta(days=91)
-    assert app.restore_due(COMPANY) == 0
+    assert restore_due(app, COMPANY) == 0
     clock.now = WHEN + timedelta(days=92)
-    assert app.restore_due(COMPANY) == 1
+    assert restore_due(app, COMPANY) == 1
     assert ledger(app).score == 100
-    assert app.restore_due(COMPANY) == 0
+    assert restore_due(app, COMPANY) == 0
 
 
 def test_unrectified_records_are_restored_when_display_ends(
@@ -139,9 +139,9 @@ def test_unrectified_records_are_restored_when_display_ends(
     """Serious: displayed 3 years, in calendar years (2026-05-06 → 2029-05-06, DOMAIN.md §6)."""
     deliver(app, 1, "C1", "serious")
     clock.now = datetime(2029, 5, 5, 23, 59, tzinfo=UTC)
-    assert app.restore_due(COMPANY) == 0
+    assert restore_due(app, COMPANY) == 0
     clock.now = datetime(2029, 5, 6, tzinfo=UTC)
-    assert app.restore_due(COMPANY) == 1
+    assert restore_due(app, COMPANY) == 1
 
 
 def test_serious_dishonesty_listed_once(app: CreditApplication) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from credit.adapters.feeds import SourceUnit, corrected_v1, penalty_record
-from credit.application.app import ClassifyPenalty, CreditApplication
+from credit.application.app import CreditApplication
+from credit.application.commands import ClassifyPenalty, RevokePenalty
 from credit.domain.penalty import Penalty
 from credit.domain.rules import DEFAULT_RULES, add_months
 from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
@@ -24,11 +25,11 @@ from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from tests.support.credit_scenario import penalty_command
+from services.credit.tests.support.scenario import AUTHORITY_USCC, penalty_command, popo_app
 
 WHEN = datetime(2026, 5, 6, tzinfo=UTC)
 OFFICER = Identity("property-bureau", "officer", "licheng")
-SOURCE = SourceUnit("莆田市城市管理局", "11350300MB1234567X")
+SOURCE = SourceUnit("莆田市城市管理局", AUTHORITY_USCC)
 CREDIT_SRC = Path(__file__).resolve().parents[2] / "src" / "credit"
 
 
@@ -39,7 +40,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def app(clock: FakeClock) -> CreditApplication:
-    return CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    return popo_app(clock)
 
 
 def imposed(app: CreditApplication, decision_number: str) -> Any:
@@ -62,8 +63,8 @@ def test_display_periods_follow_the_tier_domain_6(
 ) -> None:
     """DOMAIN.md §6: general displayed 3 months to 1 year, serious 1 to 3 years, in calendar
     months from the decision date (民法典 Art. 202); not 3 years whatever the tier."""
-    result = app.impose_penalty(OFFICER, replace(penalty_command(), severity=severity))
-    assert (result["display_until"], result["repair_from"], result["published"]) == (
+    result = app.handle(OFFICER, replace(penalty_command(), severity=severity))
+    assert (result.display_until, result.repair_from, result.published) == (
         display_until,
         repair_from,
         True,
@@ -74,14 +75,14 @@ def test_display_periods_follow_the_tier_domain_6(
 
 def test_a_minor_penalty_is_not_published_domain_6(app: CreditApplication) -> None:
     """DOMAIN.md §6: minor (轻微) not published: no display period, nothing to repair."""
-    result = app.impose_penalty(OFFICER, replace(penalty_command(), severity="minor"))
-    assert (result["display_until"], result["repair_from"], result["published"]) == ("", "", False)
+    result = app.handle(OFFICER, replace(penalty_command(), severity="minor"))
+    assert (result.display_until, result.repair_from, result.published) == ("", "", False)
 
 
 def test_valid_until_is_the_decisions_own_not_the_display_end(app: CreditApplication) -> None:
     """处罚有效期 is a fact of the decision, entered by the bureau; 公示截止期 follows the tier
     (DOMAIN.md §6): two fields, two rules."""
-    app.impose_penalty(OFFICER, replace(penalty_command(), valid_until="2026-06-30"))
+    app.handle(OFFICER, replace(penalty_command(), valid_until="2026-06-30"))
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert (record["valid_until"], record["display_until"]) == ("2026-06-30", "2027-05-06")
 
@@ -97,15 +98,13 @@ def test_tier_and_validity_are_required_and_checked(app: CreditApplication) -> N
     """ImposePenalty names the field and the rule: severity required / one of the three
     tiers of DOMAIN.md §6; valid_until required, a date, not before the decision."""
     with pytest.raises(InvalidArgument) as missing:
-        app.impose_penalty(OFFICER, replace(penalty_command(), severity="", valid_until=""))
+        app.handle(OFFICER, replace(penalty_command(), severity="", valid_until=""))
     assert {(v.field, v.rule) for v in missing.value.violations} == {
         ("severity", "required"),
         ("valid_until", "required"),
     }
     with pytest.raises(InvalidArgument) as wrong:
-        app.impose_penalty(
-            OFFICER, replace(penalty_command(), severity="grave", valid_until="2026-05-05")
-        )
+        app.handle(OFFICER, replace(penalty_command(), severity="grave", valid_until="2026-05-05"))
     assert {(v.field, v.rule) for v in wrong.value.violations} == {
         ("severity", "unknown_tier"),
         ("valid_until", "before_decision"),
@@ -125,10 +124,10 @@ def test_penalty_validation_names_every_field(app: CreditApplication) -> None:
         valid_until="tomorrow",
     )
     with pytest.raises(InvalidArgument) as caught:
-        app.impose_penalty(OFFICER, bad)
+        app.handle(OFFICER, bad)
     fields = {(v.field, v.rule) for v in caught.value.violations}
     assert fields >= {
-        ("party_uscc", "uscc_format"),
+        ("party_uscc", "uscc_check"),
         ("penalty_types[1]", "unknown_type"),
         ("fine_fen", "fine_mismatch"),
         ("decision_date", "date_format"),
@@ -141,9 +140,9 @@ def test_penalty_validation_names_every_field(app: CreditApplication) -> None:
 
 def test_penalty_in_the_future_and_other_unit(app: CreditApplication) -> None:
     with pytest.raises(InvalidArgument):
-        app.impose_penalty(OFFICER, replace(penalty_command(), decision_date="2026-05-07"))
+        app.handle(OFFICER, replace(penalty_command(), decision_date="2026-05-07"))
     with pytest.raises(PermissionDenied):
-        app.impose_penalty(Identity("property-bureau", "officer", "xianyou"), penalty_command())
+        app.handle(Identity("property-bureau", "officer", "xianyou"), penalty_command())
 
 
 # -- 2. 违法行为类型: company codes only, the text on the record ------------------------------
@@ -154,7 +153,7 @@ def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, co
     """vocabulary.violations.COMPANY_KINDS (A–D; E are the agencies' failures, work plan
     二（五）): not any [A-E][1-9]."""
     with pytest.raises(InvalidArgument) as caught:
-        app.impose_penalty(OFFICER, replace(penalty_command(), violation_kind=code))
+        app.handle(OFFICER, replace(penalty_command(), violation_kind=code))
     [violation] = caught.value.violations
     assert (violation.field, violation.rule) == ("violation_kind", "not_company_kind")
 
@@ -162,7 +161,7 @@ def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, co
 def test_violation_type_is_the_violations_text_with_its_code_beside(app: CreditApplication) -> None:
     """信用中国's 违法行为类型 (DOMAIN.md §6) is the violation's text
     (pubrev_contracts.vocabulary.violations.KINDS[code].name_zh), the code in violation_code."""
-    app.impose_penalty(OFFICER, penalty_command())
+    app.handle(OFFICER, penalty_command())
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert record["violation_type"] == KINDS["C1"].name_zh == "擅自利用共有部分进行经营"
     assert record["violation_code"] == "C1"
@@ -198,24 +197,25 @@ def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
     """《行政处罚法》第四十八条 (3 days) with 第八十五条 (working days, statutory holidays
     excluded): by vocabulary.calendar.CHINA, not weekends only. The aggregate hands the
     deadline back."""
-    app.impose_penalty(
+    app.handle(
         OFFICER, replace(penalty_command(), decision_date="2025-01-02", valid_until="2025-12-31")
     )
     clock.now = datetime(revoked.year, revoked.month, revoked.day, 3, tzinfo=UTC)
     penalty = app.find(Penalty.create_id(penalty_command().decision_number), Penalty)
     assert penalty is not None
-    assert penalty.revoke("复议撤销", revoked) == withdraw_by
-    result = app.revoke_penalty(OFFICER, "r1", penalty_command().decision_number, "复议撤销")
-    assert result["withdraw_by"] == withdraw_by.isoformat()
+    penalty.revoke("复议撤销", revoked)
+    assert penalty.withdraw_by == withdraw_by
+    result = app.handle(OFFICER, RevokePenalty("r1", penalty_command().decision_number, "复议撤销"))
+    assert result.withdraw_by == withdraw_by.isoformat()
 
 
 def test_a_withdrawal_in_a_year_without_a_calendar_is_refused_not_guessed(
     app: CreditApplication, clock: FakeClock
 ) -> None:
-    app.impose_penalty(OFFICER, penalty_command())
+    app.handle(OFFICER, penalty_command())
     clock.now = datetime(2026, 12, 30, 3, tzinfo=UTC)
     with pytest.raises(CalendarNotConfigured):
-        app.revoke_penalty(OFFICER, "r1", penalty_command().decision_number, "复议撤销")
+        app.handle(OFFICER, RevokePenalty("r1", penalty_command().decision_number, "复议撤销"))
 
 
 # -- 4. citations: the work plan, DOMAIN.md or a law, else local configuration --------------
@@ -251,8 +251,8 @@ def test_no_text_in_credit_cites_a_title_other_than_the_work_plan_or_a_law() -> 
 
 def _store_as_v1(app: CreditApplication, clock: FakeClock) -> str:
     """Stores a PenaltyImposed as the code before the tier wrote it (class_version 1)."""
-    other = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    other.impose_penalty(OFFICER, penalty_command())
+    other = popo_app(clock)
+    other.handle(OFFICER, penalty_command())
     [notification] = other.recorder.select_notifications(1, 1)
     state = json.loads(notification.state)
     for added in ("severity", "valid_until", "repair_from", "class_version"):
@@ -274,43 +274,35 @@ def test_an_old_decision_loads_without_a_tier_and_the_bureau_states_it(
     assert old.display_until == date(2029, 5, 5)  # as it was published
     assert penalty_record(old, SOURCE)["display_until"] is None  # held: tier unknown
     with pytest.raises(PermissionDenied):
-        app.classify_penalty(
+        app.handle(
             Identity("property-bureau", "officer", "xianyou"),
             ClassifyPenalty("c1", number, "general", "2026-12-31", "复核"),
         )
-    result = app.classify_penalty(
-        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级")
-    )
-    assert (result["display_until"], result["repair_from"]) == ("2027-05-06", "2026-08-06")
-    again = app.classify_penalty(
-        OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级")
-    )
+    result = app.handle(OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级"))
+    assert (result.display_until, result.repair_from) == ("2027-05-06", "2026-08-06")
+    again = app.handle(OFFICER, ClassifyPenalty("c1", number, "general", "2026-12-31", "复核定级"))
     assert again == result  # a retried request
     with pytest.raises(RuleViolated):
-        app.classify_penalty(
-            OFFICER, ClassifyPenalty("c2", number, "general", "2026-12-31", "重复")
-        )
+        app.handle(OFFICER, ClassifyPenalty("c2", number, "general", "2026-12-31", "重复"))
 
 
 def test_classification_is_validated(app: CreditApplication) -> None:
-    app.impose_penalty(OFFICER, penalty_command())
+    app.handle(OFFICER, penalty_command())
     number = penalty_command().decision_number
     with pytest.raises(InvalidArgument) as caught:
-        app.classify_penalty(OFFICER, ClassifyPenalty("c1", number, "severe", "", " "))
+        app.handle(OFFICER, ClassifyPenalty("c1", number, "severe", "", " "))
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("severity", "unknown_tier"),
         ("valid_until", "required"),
         ("reason", "required"),
     }
     with pytest.raises(InvalidArgument) as early:
-        app.classify_penalty(OFFICER, ClassifyPenalty("c1", number, "minor", "2026-05-01", "复核"))
+        app.handle(OFFICER, ClassifyPenalty("c1", number, "minor", "2026-05-01", "复核"))
     assert [(v.field, v.rule) for v in early.value.violations] == [
         ("valid_until", "before_decision")
     ]
     with pytest.raises(NotFound):
-        app.classify_penalty(
-            OFFICER, ClassifyPenalty("c1", "无此文号", "minor", "2026-06-01", "复核")
-        )
+        app.handle(OFFICER, ClassifyPenalty("c1", "无此文号", "minor", "2026-06-01", "复核"))
 
 
 def test_a_builder_1_record_is_corrected_to_the_violations_text() -> None:
@@ -329,9 +321,9 @@ def test_a_decision_dated_today_in_putian_is_accepted_before_8am() -> None:
     Putian it is still 31 May in UTC, and a decision dated 1 June is today's, not the
     future's. The clock was read in UTC, and such decisions were refused until 08:00."""
     clock = FakeClock(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
-    app = CreditApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
+    app = popo_app(clock)
     officer = Identity("property-bureau", "officer", "licheng")
-    answer = app.impose_penalty(
+    answer = app.handle(
         officer,
         replace(
             penalty_command("莆城管罚决〔2026〕601号"),
@@ -339,9 +331,9 @@ def test_a_decision_dated_today_in_putian_is_accepted_before_8am() -> None:
             valid_until="2026-06-01",
         ),
     )
-    assert answer["display_until"] == "2027-06-01"
+    assert answer.display_until == "2027-06-01"
     with pytest.raises(InvalidArgument) as refused:
-        app.impose_penalty(
+        app.handle(
             officer,
             replace(
                 penalty_command("莆城管罚决〔2026〕602号"),

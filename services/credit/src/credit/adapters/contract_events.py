@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from credit.domain.ledger import CreditLedger
+from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import Penalty
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.credit import (

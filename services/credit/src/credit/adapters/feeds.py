@@ -22,6 +22,7 @@ penalty and the version of the builder that made it are kept in `rm_penalty_feed
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, Rounded
 from typing import Any
@@ -29,14 +30,40 @@ from typing import Any
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from credit.domain.ledger import CreditLedger
+from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import PENALTY_TYPES, Penalty
-from credit.domain.results import SpotCheckResult
+from credit.domain.spot_check_result import SpotCheckResult
 from pubrev_contracts.vocabulary.violations import KINDS
+from servicekit.feed_settings import FeedSpec
 from servicekit.push import PushOutbox
 
 CREDIT_CHINA = "creditchina"
 MARKET = "market"
+FEED_SPECS = (
+    FeedSpec(
+        CREDIT_CHINA,
+        "PUBREV_FEED_CREDITCHINA_",
+        "http://127.0.0.1:18080/feeds/creditchina",
+        "PUBREV_FEED_MAX_ATTEMPTS",
+    ),
+    FeedSpec(
+        MARKET,
+        "PUBREV_FEED_MARKET_",
+        "http://127.0.0.1:18080/feeds/market",
+        "PUBREV_FEED_MAX_ATTEMPTS",
+    ),
+)
+"""Where each feed goes and the key it is signed with (servicekit.feed_settings.load_feeds):
+PUBREV_FEED_CREDITCHINA_URL, _KEY_ID, _SECRET and PUBREV_FEED_MARKET_URL, _KEY_ID, _SECRET
+(the receivers of 信用中国(福建) and of market regulation; tools/feed_receiver.py locally,
+which accepts the development keys), PUBREV_FEED_MAX_ATTEMPTS for both. Each feed has its
+own key; to rotate one, the receiver first accepts the new key id, then its _KEY_ID and
+_SECRET change together."""
+RETIRED = {
+    "PUBREV_FEED_SECRET": "one key per feed: PUBREV_FEED_CREDITCHINA_KEY_ID/_SECRET and "
+    "PUBREV_FEED_MARKET_KEY_ID/_SECRET"
+}
+"""The one key both feeds once shared: refused, never read."""
 FEN_PER_WAN_YUAN = 1_000_000
 RECORD_BUILDER = 2
 """Version of `penalty_record`. 1: violation code as 违法行为类型, 处罚有效期 = 公示截止期 =
@@ -62,6 +89,14 @@ class SourceUnit:
 
     name: str
     uscc: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SourceUnit:
+        """PUBREV_FEED_SOURCE_UNIT_NAME and _USCC; by default the city's bureau."""
+        return cls(
+            env.get("PUBREV_FEED_SOURCE_UNIT_NAME", "莆田市城市管理局"),
+            env.get("PUBREV_FEED_SOURCE_UNIT_USCC", "11350300MB12345671"),
+        )
 
 
 def penalty_id(decision_number: str) -> str:
@@ -145,7 +180,6 @@ class FeedProjection:
         # Runs when every process starts, under the outbox's DDL lock (held to the end of
         # this transaction): the backfill and the corrections below happen once.
         self.outbox.create_tables(cur)
-        cur.execute("CREATE TABLE IF NOT EXISTS rm_ledgers (company_uscc text PRIMARY KEY)")
         cur.execute(RM_DDL)
         self._adopt_sent_records(cur)
         self.correct_outdated(cur)
@@ -214,11 +248,7 @@ class FeedProjection:
             )
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
-        if isinstance(event, CreditLedger.Opened):
-            cur.execute(
-                "INSERT INTO rm_ledgers VALUES (%s) ON CONFLICT DO NOTHING", (event.company_uscc,)
-            )
-        elif isinstance(event, Penalty.Imposed):
+        if isinstance(event, Penalty.Imposed):
             self._imposed(cur, event)
         elif isinstance(event, Penalty.Classified):
             self._classified(cur, event)

@@ -20,19 +20,14 @@ entries are of several units: the city's then).
 
 from __future__ import annotations
 
-from credit.domain.ledger import CreditLedger
+from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import Penalty
-from credit.domain.results import SpotCheckResult
+from credit.domain.spot_check_result import SpotCheckResult
+from pubrev_contracts.vocabulary.agencies import Agency
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
 from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
-
-BUREAU = "property-bureau"
-CREDIT_OFFICE = "credit-office"
-COMPANY = "property-company"
-AUDITOR = "auditor"
-OPERATOR = "operator"
 
 DECIDERS = ("officer", "head")
 """Who records a decision of the bureau: its 经办人员 and 负责人, not its inspectors (检查人员
@@ -47,7 +42,7 @@ FEED_STATUS = "GetFeedStatus"
 REPUSH = "RepushFeedRecord"
 HISTORY = "GetHistory"
 
-_DECIDING_BUREAU = (Grant(BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
+_DECIDING_BUREAU = (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
 
 POLICY = Policy(
     "credit",
@@ -73,10 +68,10 @@ POLICY = Policy(
         Rule(
             GET_LEDGER,
             (
-                Grant(BUREAU, (), (Scope.JURISDICTION,)),
-                Grant(CREDIT_OFFICE, (), (Scope.JURISDICTION,)),
-                Grant(COMPANY, (), (Scope.OWN_COMPANY,)),
-                Grant(AUDITOR, (), (Scope.CITY,)),
+                Grant(Agency.PROPERTY_BUREAU, (), (Scope.JURISDICTION,)),
+                Grant(Agency.CREDIT_OFFICE, (), (Scope.JURISDICTION,)),
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+                Grant(Agency.AUDITOR, (), (Scope.CITY,)),
             ),
             "a company's credit ledger: the bureau that deducts (信用扣分) and the credit office "
             "that collects it (归集), each its unit's entries, the city all; the company its "
@@ -84,28 +79,28 @@ POLICY = Policy(
         ),
         Rule(
             SWEEP,
-            (Grant(OPERATOR, ("operator", "scheduler"), (Scope.ANY,)),),
+            (Grant(Agency.OPERATOR, ("operator", "scheduler"), (Scope.ANY,)),),
             "restores what the configured display periods release (also every 6 h): an operation "
             "that decides nothing, run by the scheduler or an operator",
         ),
         Rule(
             FEED_STATUS,
             (
-                Grant(OPERATOR, ("operator",), (Scope.ANY,)),
-                Grant(BUREAU, (), (Scope.CITY,)),
+                Grant(Agency.OPERATOR, ("operator",), (Scope.ANY,)),
+                Grant(Agency.PROPERTY_BUREAU, (), (Scope.CITY,)),
             ),
             "delivery state of the feeds: the operators, and the city's bureau, the feeds' "
             "数据来源单位, which answers for the 3-working-day withdrawal",
         ),
         Rule(
             REPUSH,
-            (Grant(OPERATOR, ("operator",), (Scope.ANY,)),),
+            (Grant(Agency.OPERATOR, ("operator",), (Scope.ANY,)),),
             "sends a record again after the receiver was fixed: an operation, the operators' "
             "(a corrected decision goes out by ClassifyPenalty, not by a re-push)",
         ),
         Rule(
             HISTORY,
-            (Grant(AUDITOR, ("auditor",), (Scope.CITY,)),),
+            (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
             "the whole event log: the auditor only; a record's history follows GetLedger's rule",
         ),
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.

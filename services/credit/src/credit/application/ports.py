@@ -1,4 +1,5 @@
-"""What the credit application needs from outside (servicekit.push's Pusher serves it)."""
+"""What the credit application needs from outside: the read model of its ledgers
+(adapters/read_model.py) and the feeds' push outbox (servicekit.push's Pusher serves it)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,19 @@ class FeedRecord(Protocol):
     def receipts(self) -> Sequence[FeedAttempt]: ...
 
 
+class CreditReadModel(Protocol):
+    def companies_with_ledgers(self) -> list[str]:
+        """The USCC of every company with a credit ledger, in order (the sweep's list)."""
+        ...
+
+
 class FeedDesk(Protocol):
     """The push outbox of the feeds, as operations see it."""
+
+    @property
+    def feeds(self) -> Mapping[str, object]:
+        """The feeds by name."""
+        ...
 
     def counts(self, feed: str) -> Mapping[str, int]: ...
 

@@ -1,4 +1,10 @@
-"""Administrative penalties (行政处罚决定), their tier and their withdrawal."""
+"""Administrative penalties (行政处罚决定): imposed with their tier, classified, revoked.
+
+The aggregate decides everything that follows from the decision: whether it is published on
+信用中国 and for how long (its tier's display periods, DOMAIN.md §6, counted from the decision
+date by 民法典 Art. 202), from when repair may be applied for, and by when a revoked decision
+must be withdrawn (行政处罚法 Art. 48 with 85, on the holiday calendar).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,11 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from credit.domain.rules import DisplayPeriods
+from credit.domain.rules import TIERS, DisplayPeriods, add_months
 from pubrev_contracts.vocabulary.calendar import CHINA, PENALTY_LAW_ART_85, WorkCalendar
+from pubrev_contracts.vocabulary.sources import local
 from pubrev_contracts.vocabulary.violations import COMPANY_KINDS
-from servicekit.errors import RuleViolated
+from servicekit.errors import FieldViolation, InvalidArgument, RuleViolated
 
 NAMESPACE = uuid.UUID("e4f5a6b7-c8d9-4e0f-a1b2-c3d4e5f6a7b8")
 
@@ -37,6 +44,14 @@ WITHDRAWAL_WORKING_DAYS = 3
 which are working days (第八十五条), counted on the holiday calendar."""
 WITHDRAWAL_BASIS = f"《行政处罚法》第四十八条；{PENALTY_LAW_ART_85}"
 
+VALID_UNTIL_HORIZON_YEARS = 20
+"""How far after its decision a 处罚有效期 may end: local configuration (no source sets a
+limit; the longest display period of 信用修复管理办法 is 3 years), against typing errors such
+as 9999-12-31 that would keep a record in every feed for ever."""
+VALID_UNTIL_HORIZON_SOURCE = local("处罚有效期不超过决定日期后20年")
+
+TIERS_ZH = "轻微（minor）、一般（general）或严重（serious）"
+
 
 def company_kind(code: str) -> bool:
     """A violation a company is penalised for: A–D of the code list (vocabulary.violations);
@@ -44,7 +59,126 @@ def company_kind(code: str) -> bool:
     return code in COMPANY_KINDS
 
 
+def tier_problems(severity: str) -> list[FieldViolation]:
+    """The tier of a decision: required, one of the three of DOMAIN.md §6. Never guessed."""
+    if not severity:
+        return [
+            FieldViolation(
+                "severity",
+                "required",
+                f"the tier is required: one of {', '.join(TIERS)} (DOMAIN.md §6)",
+                f"缺少处罚等级：须为{TIERS_ZH}",
+            )
+        ]
+    if severity not in TIERS:
+        return [
+            FieldViolation(
+                "severity",
+                "unknown_tier",
+                f"one of {', '.join(TIERS)} (信用修复管理办法, DOMAIN.md §6)",
+                f"处罚等级须为{TIERS_ZH}",
+            )
+        ]
+    return []
+
+
+def validity_problems(decision_date: date, valid_until: date) -> list[FieldViolation]:
+    """处罚有效期: never before the decision itself, and within VALID_UNTIL_HORIZON_YEARS
+    after it."""
+    if valid_until < decision_date:
+        return [
+            FieldViolation(
+                "valid_until",
+                "before_decision",
+                "valid_until cannot be before the decision date",
+                "处罚有效期不能早于处罚决定日期",
+            )
+        ]
+    if valid_until.year - decision_date.year > VALID_UNTIL_HORIZON_YEARS:
+        return [
+            FieldViolation(
+                "valid_until",
+                "beyond_horizon",
+                f"at most {VALID_UNTIL_HORIZON_YEARS} years after the decision date "
+                f"({VALID_UNTIL_HORIZON_SOURCE})",
+                f"处罚有效期不得晚于处罚决定日期后{VALID_UNTIL_HORIZON_YEARS}年",
+            )
+        ]
+    return []
+
+
+def decision_problems(
+    *,
+    violation_kind: str,
+    penalty_types: list[str] | tuple[str, ...],
+    fine_fen: int,
+    confiscated_fen: int,
+    severity: str,
+    decision_date: date | None,
+    valid_until: date | None,
+) -> list[FieldViolation]:
+    """Every rule a decision's facts break, by field (the dates when they are known): what
+    `Penalty.impose` refuses, and what the application reports with the request's other
+    problems, all at once."""
+    problems = []
+    if not company_kind(violation_kind):
+        problems.append(
+            FieldViolation(
+                "violation_kind",
+                "not_company_kind",
+                f"a company's violation of the code list: one of {', '.join(COMPANY_KINDS)}"
+                " (E1–E3 are the agencies' own failures, work plan 二（五）)",
+                "违法行为类型须为专项整治问题清单中物业服务企业的违法行为（A至D类）",
+            )
+        )
+    problems += tier_problems(severity)
+    if not penalty_types:
+        problems.append(
+            FieldViolation(
+                "penalty_types",
+                "required",
+                "at least one category of 行政处罚法 Art. 9",
+                "缺少处罚类别",
+            )
+        )
+    problems += [
+        FieldViolation(
+            f"penalty_types[{n}]",
+            "unknown_type",
+            f"one of {', '.join(PENALTY_TYPES)}",
+            "处罚类别不在《行政处罚法》第九条所列之内",
+        )
+        for n, kind in enumerate(penalty_types)
+        if kind not in PENALTY_TYPES
+    ]
+    if fine_fen < 0:
+        problems.append(FieldViolation("fine_fen", "non_negative", ">= 0", "罚款金额不能为负"))
+    if confiscated_fen < 0:
+        problems.append(
+            FieldViolation("confiscated_fen", "non_negative", ">= 0", "没收金额不能为负")
+        )
+    if ("fine" in penalty_types) != (fine_fen > 0):
+        problems.append(
+            FieldViolation(
+                "fine_fen",
+                "fine_mismatch",
+                "a fine amount goes with the category fine, and only then",
+                "罚款金额与处罚类别不一致",
+            )
+        )
+    if decision_date is not None and valid_until is not None:
+        problems += validity_problems(decision_date, valid_until)
+    return problems
+
+
+def _refuse(problems: list[FieldViolation]) -> None:
+    if problems:
+        raise InvalidArgument(problems)
+
+
 class Penalty(Aggregate):
+    """A 行政处罚决定 of the property bureau against a company, by its 文号."""
+
     class Imposed(Aggregate.Created):
         """v2 carries the tier and the decision's own 处罚有效期; `display_until` and
         `repair_from` follow from the tier (None: not published)."""
@@ -103,18 +237,20 @@ class Penalty(Aggregate):
         unit: str,
         remarks: str,
     ) -> Penalty:
-        """The decision with its display periods, by its tier (DOMAIN.md §6)."""
-        if not company_kind(violation_kind):
-            raise RuleViolated(
-                f"{violation_kind[:8]} is not a company's violation",
-                "违法行为类型须为物业服务企业的违法行为（问题清单A至D类）",
+        """Records the decision with the display periods of its tier (DOMAIN.md §6).
+        Refuses what `decision_problems` finds (InvalidArgument, by field)."""
+        _refuse(
+            decision_problems(
+                violation_kind=violation_kind,
+                penalty_types=penalty_types,
+                fine_fen=fine_fen,
+                confiscated_fen=confiscated_fen,
+                severity=severity,
+                decision_date=decision_date,
+                valid_until=valid_until,
             )
-        if valid_until < decision_date:
-            raise RuleViolated(
-                "the decision cannot lose effect before it is made",
-                "处罚有效期不能早于处罚决定日期",
-            )
-        shown, until, repair = cls._periods(periods, severity, decision_date)
+        )
+        display_until, repair_from = cls._periods(periods, severity, decision_date)
         return cls(
             decision_number=decision_number,
             party_name=party_name,
@@ -127,23 +263,26 @@ class Penalty(Aggregate):
             fine_fen=fine_fen,
             confiscated_fen=confiscated_fen,
             decision_date=decision_date,
-            display_until=until if shown else None,
+            display_until=display_until,
             authority_name=authority_name,
             authority_uscc=authority_uscc,
             unit=unit,
             remarks=remarks,
             severity=severity,
             valid_until=valid_until,
-            repair_from=repair if shown else None,
+            repair_from=repair_from,
         )
 
     @staticmethod
-    def _periods(periods: DisplayPeriods, severity: str, decided: date) -> tuple[bool, date, date]:
-        return (
-            periods.published(severity),
-            periods.display_until(severity, decided),
-            periods.repair_from(severity, decided),
-        )
+    def _periods(
+        periods: DisplayPeriods, severity: str, decided: date
+    ) -> tuple[date | None, date | None]:
+        """(公示截止期, repair from) of a decision of this tier, in calendar months from its
+        date; (None, None) for a tier that is not published (minor)."""
+        tier = periods.tier(severity)
+        if not tier.published:
+            return None, None
+        return add_months(decided, tier.maximum_months), add_months(decided, tier.minimum_months)
 
     @event(Imposed)
     def __init__(
@@ -177,10 +316,16 @@ class Penalty(Aggregate):
         self.display_until = display_until
         self.repair_from = repair_from
         self.revoked = False
+        self.withdraw_by: date | None = None
 
     @staticmethod
     def create_id(decision_number: str) -> uuid.UUID:
         return uuid.uuid5(NAMESPACE, f"penalty:{decision_number}")
+
+    @property
+    def published(self) -> bool:
+        """Shown on 信用中国 (a decision of a tier that is displayed)."""
+        return self.display_until is not None
 
     class Classified(Aggregate.Event):
         """The bureau states (or corrects) the tier and the validity of a decision; the
@@ -198,28 +343,27 @@ class Penalty(Aggregate):
     def classify(
         self, periods: DisplayPeriods, severity: str, valid_until: date, reason: str, today: date
     ) -> None:
+        """States the tier and validity; the periods follow from the tier. Refuses a revoked
+        decision, a validity the decision cannot have, and a classification that changes
+        nothing."""
         if self.revoked:
             raise RuleViolated(
                 f"penalty {self.decision_number} is revoked",
                 f"处罚决定 {self.decision_number} 已撤销，不能再定级",
             )
-        if valid_until < self.decision_date:
-            raise RuleViolated(
-                "the decision cannot lose effect before it is made",
-                "处罚有效期不能早于处罚决定日期",
-            )
+        _refuse(tier_problems(severity) + validity_problems(self.decision_date, valid_until))
         if (severity, valid_until) == (self.severity, self.valid_until):
             raise RuleViolated(
                 "the penalty has this tier and validity already", "该处罚决定已是此等级和有效期"
             )
-        shown, until, repair = self._periods(periods, severity, self.decision_date)
+        display_until, repair_from = self._periods(periods, severity, self.decision_date)
         self._classified(
             decision_number=self.decision_number,
             unit=self.unit,
             severity=severity,
             valid_until=valid_until,
-            display_until=until if shown else None,
-            repair_from=repair if shown else None,
+            display_until=display_until,
+            repair_from=repair_from,
             reason=reason,
             classified_on=today,
         )
@@ -249,23 +393,23 @@ class Penalty(Aggregate):
         revoked_on: date
         withdraw_by: date
 
-    def revoke(self, reason: str, today: date, calendar: WorkCalendar = CHINA) -> date:
-        """Revokes the decision; returns the day its publication must be withdrawn by."""
+    def revoke(self, reason: str, today: date, calendar: WorkCalendar = CHINA) -> None:
+        """Revokes the decision; its publication must be withdrawn within
+        WITHDRAWAL_WORKING_DAYS working days (`withdraw_by`). A year missing from the
+        holiday calendar raises CalendarNotConfigured: the deadline is never guessed."""
         if self.revoked:
             raise RuleViolated(
                 f"penalty {self.decision_number} is revoked already",
                 f"处罚决定 {self.decision_number} 已撤销",
             )
-        withdraw_by = calendar.add_working_days(today, WITHDRAWAL_WORKING_DAYS)
         self._revoked(
             decision_number=self.decision_number,
             party_uscc=self.party_uscc,
             unit=self.unit,
             reason=reason,
             revoked_on=today,
-            withdraw_by=withdraw_by,
+            withdraw_by=calendar.add_working_days(today, WITHDRAWAL_WORKING_DAYS),
         )
-        return withdraw_by
 
     @event(Revoked)
     def _revoked(
@@ -278,3 +422,4 @@ class Penalty(Aggregate):
         withdraw_by: date,
     ) -> None:
         self.revoked = True
+        self.withdraw_by = withdraw_by

@@ -10,13 +10,13 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
-from zoneinfo import ZoneInfo
 
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.sources import local, plan
 from servicekit.errors import RuleViolated
 
 INITIAL_SCORE = 100
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+"""Every ledger opens with it, and no restoration goes above it."""
 Tier = Literal["minor", "general", "serious"]
 TIERS: tuple[str, ...] = get_args(Tier)
 """轻微, 一般, 严重: the tiers of 信用修复管理办法 (DOMAIN.md §6)."""
@@ -100,15 +100,6 @@ class DisplayPeriods:
         if found is None:
             raise UnknownTier(severity)
         return found
-
-    def published(self, severity: str) -> bool:
-        return self.tier(severity).published
-
-    def repair_from(self, severity: str, start: date) -> date:
-        return add_months(start, self.tier(severity).minimum_months)
-
-    def display_until(self, severity: str, start: date) -> date:
-        return add_months(start, self.tier(severity).maximum_months)
 
 
 @dataclass(frozen=True)

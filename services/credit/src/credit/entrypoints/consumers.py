@@ -1,5 +1,6 @@
 """Kafka subscriptions of the credit service: inspection's findings deduct credit, verified
-rectifications allow repair, spot-check results go to market regulation's feed."""
+rectifications allow repair, spot-check results go to market regulation's feed. The runner
+skips a delivery applied before (`already_applied`), so the handlers only translate."""
 
 from __future__ import annotations
 
@@ -54,5 +55,6 @@ def subscriptions(app: CreditApplication) -> list[Subscription]:
                 RectificationVerifiedV1: on_rectified,
                 SpotCheckDoneV1: on_spot_check,
             },
+            already_applied=app.already_applied,
         )
     ]

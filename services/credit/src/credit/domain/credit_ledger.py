@@ -1,4 +1,10 @@
-"""A property company's credit ledger (信用档案), by 统一社会信用代码."""
+"""A property company's credit ledger (信用档案), by 统一社会信用代码.
+
+The ledger decides what a finding costs (the deduction table), when the points come back
+(the display periods of the finding's tier, repair after a verified rectification), and
+when the company is proposed for the serious-dishonesty list. The company's USCC is taken
+as inspection stated it: a registry code disclosure kept and flagged keeps its ledger.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+# register_topic is eventsourcing.utils', which eventsourcing.domain imports: the domain may
+# import that module only (.importlinter, domain-allowlist), and mypy sees no re-export.
+from eventsourcing.domain import (  # type: ignore[attr-defined]
+    Aggregate,
+    event,
+    register_topic,
+)
 
 from credit.domain.rules import INITIAL_SCORE, CreditRules, add_months_at
 
@@ -14,6 +26,8 @@ NAMESPACE = uuid.UUID("9b1d5e3c-4a2f-4e7b-8c6d-2f1e0a9b8c7d")
 
 
 class CreditLedger(Aggregate):
+    """信用档案: a score from INITIAL_SCORE, its deductions and restorations."""
+
     class Opened(Aggregate.Created):
         company_uscc: str
 
@@ -57,7 +71,9 @@ class CreditLedger(Aggregate):
         severity: str,
         found_at: datetime,
     ) -> bool:
-        """Deducts the table's points for a finding, once; False if it was deducted before."""
+        """Deducts the table's points for a finding, once; False if it was deducted before.
+        Its display periods (when it may be repaired, when it is restored at the latest)
+        are its tier's, counted from the finding's date in Asia/Shanghai."""
         if finding_id in self.records or finding_id in self.restored_ids:
             return False
         points = rules.deductions.points_for(kind, severity)
@@ -156,7 +172,7 @@ class CreditLedger(Aggregate):
 
     def _restore(self, rules: CreditRules, finding_id: str, reason: str) -> None:
         record = self.records[finding_id]
-        score = min(self.score + record["points"], 100)
+        score = min(self.score + record["points"], INITIAL_SCORE)
         self._restored(
             unit=record["unit"],
             company_uscc=self.company_uscc,
@@ -189,8 +205,9 @@ class CreditLedger(Aggregate):
         serious_findings: int
         reason: str
 
-    def check_dishonesty(self, rules: CreditRules, unit: str, now: datetime) -> bool:
-        """Lists the company (严重失信主体名单) once, when the configured threshold is met."""
+    def list_if_dishonest(self, rules: CreditRules, unit: str, now: datetime) -> bool:
+        """Lists the company (严重失信主体名单) once, when the configured threshold is met:
+        a score below it, or enough serious findings within its window."""
         if self.listed:
             return False
         rule = rules.dishonesty
@@ -221,3 +238,18 @@ class CreditLedger(Aggregate):
         self, unit: str, company_uscc: str, score: int, serious_findings: int, reason: str
     ) -> None:
         self.listed = True
+
+
+# Stored events name the module this class lived in until issue 12 (credit.domain.ledger):
+# those topics must keep resolving, here, for as long as such events are stored (ADR 0014).
+register_topic("credit.domain.ledger:CreditLedger", CreditLedger)
+register_topic("credit.domain.ledger:CreditLedger.Opened", CreditLedger.Opened)
+register_topic("credit.domain.ledger:CreditLedger.Deducted", CreditLedger.Deducted)
+register_topic(
+    "credit.domain.ledger:CreditLedger.RectificationNoted", CreditLedger.RectificationNoted
+)
+register_topic("credit.domain.ledger:CreditLedger.Restored", CreditLedger.Restored)
+register_topic(
+    "credit.domain.ledger:CreditLedger.SeriousDishonestyListed",
+    CreditLedger.SeriousDishonestyListed,
+)

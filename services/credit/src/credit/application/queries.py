@@ -1,0 +1,164 @@
+"""What credit answers without changing anything: a company's ledger (GetLedger) and the
+feeds' delivery state (GetFeedStatus)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from credit.application.access import FEED_STATUS, GET_LEDGER, POLICY, ledger_filter
+from credit.application.handlers import require_feed, require_record_id, require_uscc
+from credit.domain.credit_ledger import CreditLedger
+from pubrev_contracts.vocabulary.identifiers import USCC_PATTERN, is_uscc
+from servicekit.errors import NotFound, Validator, excerpt
+from servicekit.identity import Identity
+from servicekit.policy import Resource
+
+if TYPE_CHECKING:
+    from credit.application.app import CreditApplication
+
+_USCC_SHAPE = re.compile(USCC_PATTERN)
+"""18 characters of the GB 32100 set: the shape of every registry's code, valid or flagged."""
+
+
+@dataclass(frozen=True)
+class LedgerEntryView:
+    type: str
+    """deducted, restored or dishonesty_listed."""
+    finding_id: str
+    kind: str
+    severity: str
+    points: int
+    score_after: int
+    at: datetime
+    table_version: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    company_uscc: str
+    score: int
+    grade: str
+    seriously_dishonest: bool
+    entries: list[LedgerEntryView]
+    """Every entry, or only the caller's unit's for a county-level reader."""
+    bands_version: str
+
+
+@dataclass(frozen=True)
+class FeedCountsView:
+    feed: str
+    pending: int
+    delivered: int
+    dead: int
+
+
+@dataclass(frozen=True)
+class FeedAttemptView:
+    attempt: int
+    at: datetime
+    http_status: int
+    error: str
+
+
+@dataclass(frozen=True)
+class FeedStatusView:
+    counts: list[FeedCountsView]
+    status: str
+    """One record's: pending, delivered, dead; "" when none was asked or it is unknown."""
+    attempts: list[FeedAttemptView]
+
+
+def get_ledger(app: CreditApplication, identity: Identity, company_uscc: str) -> LedgerView:
+    """The company's ledger as the caller may read it: whole, or a county-level reader's
+    own unit's entries (application/access.py).
+
+    The code is checked as GB 32100 has it, with one exception: a ledger credit holds under
+    a code that fails the check character (a registry code disclosure kept and flagged, as
+    inspection named the company) is still the company's, and is answered."""
+    POLICY.admit(GET_LEDGER, identity)
+    if _USCC_SHAPE.fullmatch(company_uscc) is None:
+        _refuse_code(company_uscc)  # no code of any registry: no ledger to look for
+    unit = ledger_filter(identity, company_uscc)
+    ledger = app.find(CreditLedger.create_id(company_uscc), CreditLedger, read_only=True)
+    if ledger is None and not is_uscc(company_uscc):
+        _refuse_code(company_uscc)
+    if ledger is None or (unit and unit not in ledger.units):
+        where = f" in {unit}" if unit else ""
+        raise NotFound(f"no credit record of {excerpt(company_uscc)}{where}", "该企业无信用记录")
+    entries = [
+        entry
+        for e in app.repository.event_store.get(ledger.id)
+        if (entry := _entry(e)) is not None and not (unit and getattr(e, "unit", "") != unit)
+    ]
+    return LedgerView(
+        company_uscc,
+        ledger.score,
+        app.rules.grades.grade(ledger.score),
+        ledger.listed,
+        entries,
+        app.rules.grades.version,
+    )
+
+
+def _refuse_code(code: str) -> None:
+    v = Validator()
+    require_uscc(v, "company_uscc", code)
+    v.raise_if_any()
+
+
+def _entry(e: Any) -> LedgerEntryView | None:
+    if isinstance(e, CreditLedger.Deducted):
+        return LedgerEntryView(
+            "deducted",
+            e.finding_id,
+            e.kind,
+            e.severity,
+            e.points,
+            e.score_after,
+            e.timestamp,
+            e.table_version,
+            "",
+        )
+    if isinstance(e, CreditLedger.Restored):
+        return LedgerEntryView(
+            "restored", e.finding_id, "", "", e.points, e.score_after, e.timestamp, "", e.reason
+        )
+    if isinstance(e, CreditLedger.SeriousDishonestyListed):
+        return LedgerEntryView(
+            "dishonesty_listed", "", "", "", 0, e.score, e.timestamp, "", e.reason
+        )
+    return None
+
+
+def get_feed_status(
+    app: CreditApplication, identity: Identity, feed: str, record_id: str
+) -> FeedStatusView:
+    """Pending, delivered and dead records per feed (or of the one named), and one record's
+    state with every attempt when `record_id` is given."""
+    POLICY.authorize(FEED_STATUS, identity, Resource())
+    desk = app.feed_desk
+    v = Validator()
+    require_feed(v, desk.feeds, feed, required=bool(record_id))
+    require_record_id(v, record_id, required=False)
+    v.raise_if_any()
+    counts = []
+    for name in [feed] if feed else list(desk.feeds):
+        c = desk.counts(name)
+        counts.append(
+            FeedCountsView(name, c.get("pending", 0), c.get("delivered", 0), c.get("dead", 0))
+        )
+    found = desk.status(feed, record_id) if record_id else None
+    if found is None:
+        return FeedStatusView(counts, "", [])
+    return FeedStatusView(
+        counts,
+        str(found.status),
+        [
+            FeedAttemptView(r.attempt, r.at, r.http_status or 0, r.error or "")
+            for r in found.receipts
+        ],
+    )

@@ -17,7 +17,7 @@ from disclosure.application.commands import (
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.application.queries import get_disclosure
+from disclosure.application.queries import get_disclosure, list_disclosures
 from disclosure.domain.disclosure import Disclosure, DisclosureContent, ExpenditureItem, IncomeItem
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from servicekit.errors import (
@@ -26,6 +26,7 @@ from servicekit.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    RuleViolated,
 )
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -256,6 +257,18 @@ def test_registration_reports_every_bad_field_at_once(app: DisclosureApplication
     }
 
 
+def test_texts_are_bounded_and_single_line(app: DisclosureApplication) -> None:
+    """Every text goes into an event the relay publishes (a 1 MB name once stopped it)."""
+    bad = register_cmd(name="荔" * 201, address="龙桥街道\n1号", township="\t", company_name="x")
+    with pytest.raises(InvalidArgument) as caught:
+        app.handle(OFFICER, bad)
+    assert violations(caught.value) == {
+        ("name", "too_long"),
+        ("address", "control_character"),
+        ("township", "control_character"),
+    }
+
+
 def test_county_user_of_another_unit_may_not_register(app: DisclosureApplication) -> None:
     before = log_size(app)
     with pytest.raises(PermissionDenied):
@@ -279,6 +292,15 @@ def test_city_may_register_in_any_unit(app: DisclosureApplication) -> None:
 def test_only_the_property_bureau_registers(app: DisclosureApplication, identity: Identity) -> None:
     with pytest.raises(PermissionDenied):
         app.handle(identity, register_cmd())
+
+
+def test_a_community_of_an_unregistered_company_is_refused(app: DisclosureApplication) -> None:
+    before = log_size(app)
+    with pytest.raises(RuleViolated) as caught:
+        app.handle(OFFICER, register_cmd(company_uscc="9144030071526726XG"))
+    assert "is not registered; register it first" in caught.value.message
+    assert caught.value.message_zh == "物业服务企业 '9144030071526726XG' 未登记，请先登记企业"
+    assert log_size(app) == before
 
 
 def test_registering_the_same_code_twice_is_already_exists(
@@ -557,3 +579,15 @@ def test_reading_with_bad_id_or_version_is_invalid(app: DisclosureApplication) -
         ("disclosure_id", "uuid_format"),
         ("version", "non_negative"),
     }
+
+
+def test_reading_an_unknown_disclosure_is_not_found(app: DisclosureApplication) -> None:
+    with pytest.raises(NotFound):
+        get_disclosure(app, OFFICER, str(uuid.uuid4()), 0)
+
+
+def test_lists_need_the_read_model_the_application_was_given(app: DisclosureApplication) -> None:
+    """Commands need no read model; a list asked of an application built without one is a
+    wiring bug, said as such (bootstrap.py gives it the PostgreSQL one)."""
+    with pytest.raises(RuntimeError, match="no read model"):
+        list_disclosures(app, CITY, "", 2026, 1, "", 10, "")

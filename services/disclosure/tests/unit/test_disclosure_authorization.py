@@ -338,10 +338,12 @@ def test_the_quarter_sweep_runs_as_the_operators_scheduler(scenario: Scenario) -
 def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     app = scenario.app
     with pytest.raises(InvalidArgument) as caught:
-        list_disclosures(app, CITY, "fuzhou", 1999, 1, "123", 50, "x" * 65, "CX 1")
+        list_disclosures(app, CITY, "fuzhou", 1999, 5, "123", 501, "x" * 65, "CX 1")
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("year", "year_range"),
+        ("quarter", "quarter_range"),
+        ("page_size", "page_size_range"),
         ("company_uscc", "uscc_length"),
         ("page_token", "page_token_length"),
         ("community_code", "code_format"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.domain.rules import DEFAULT_RULES
 from pubrev_contracts.vocabulary import identifiers as contact
 
 
@@ -221,6 +223,89 @@ def test_identity_counts_every_income_and_expenditure_line() -> None:
         ),
     )
     assert rules(content) == {("content.transferred_to_maintenance_fund_fen", "identity_broken")}
+
+
+# -- the company's share and the ceilings -------------------------------------------------
+
+
+def test_a_company_share_within_the_cap_with_the_owners_decision_passes() -> None:
+    """30% of the surplus of 100 000 fen (DEFAULT_RULES.max_company_share) is 30 000."""
+    content = replace(
+        valid_content(),
+        owners_share_fen=40_000,
+        company_share_fen=30_000,
+        company_share_decision_ref="业主大会决议2026-02",
+    )
+    assert content.check() == []
+
+
+def test_a_company_share_above_the_cap_is_too_high() -> None:
+    content = replace(
+        valid_content(),
+        owners_share_fen=39_999,
+        company_share_fen=30_001,
+        company_share_decision_ref="业主大会决议2026-02",
+    )
+    [violation] = content.check()
+    assert (violation.field, violation.rule) == (
+        "content.company_share_fen",
+        "company_share_too_high",
+    )
+    assert DEFAULT_RULES.version in violation.description
+    assert "30%" in violation.description_zh
+
+
+def test_a_company_share_needs_the_owners_decision() -> None:
+    content = replace(valid_content(), owners_share_fen=40_000, company_share_fen=30_000)
+    assert rules(content) == {("content.company_share_decision_ref", "owners_decision_missing")}
+
+
+def test_a_stricter_cap_is_a_rules_change_not_a_code_change() -> None:
+    content = replace(
+        valid_content(),
+        owners_share_fen=60_000,
+        company_share_fen=10_000,
+        company_share_decision_ref="业主大会决议2026-02",
+    )
+    stricter = replace(DEFAULT_RULES, version="test-0.05", max_company_share=Decimal("0.05"))
+    assert content.check() == []
+    assert {(v.field, v.rule) for v in content.check(rules=stricter)} == {
+        ("content.company_share_fen", "company_share_too_high")
+    }
+
+
+def test_one_amount_above_its_ceiling_is_refused_by_name() -> None:
+    cap = DEFAULT_RULES.max_item_fen
+    at_cap = replace(
+        valid_content(),
+        income=(IncomeItem("parking", cap),),
+        operating_cost_fen=cap - 100_000,
+        expenditure=(),
+        owners_share_fen=100_000,
+        transferred_to_maintenance_fund_fen=0,
+    )
+    assert at_cap.check() == []
+    above = replace(
+        at_cap, income=(IncomeItem("parking", cap + 1),), operating_cost_fen=cap - 99_999
+    )
+    assert rules(above) == {("content.income[0].amount_fen", "amount_cap")}
+
+
+def test_a_filing_total_above_its_ceiling_is_refused_by_name() -> None:
+    each = DEFAULT_RULES.max_item_fen
+    lines = DEFAULT_RULES.max_filing_fen // each + 1
+    content = replace(
+        valid_content(),
+        income=tuple(IncomeItem("parking", each) for _ in range(lines)),
+        operating_cost_fen=0,
+        expenditure=tuple(ExpenditureItem("维修", each, "决议") for _ in range(lines)),
+        owners_share_fen=0,
+        transferred_to_maintenance_fund_fen=0,
+    )
+    assert rules(content) == {
+        ("content.income", "filing_cap"),
+        ("content.expenditure", "filing_cap"),
+    }
 
 
 # -- deficit quarters: income − cost − expenditure < 0 ------------------------------------

@@ -38,14 +38,14 @@ SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
 def build(
     settings: ServiceSettings,
     clock: Clock = utc_now,
-    feed_env: Mapping[str, str] | None = None,
+    feeds: Mapping[str, str] | None = None,
 ) -> ServiceParts:
-    """`feed_env`: where the feeds' settings are read (PUBREV_FEED_*; the process's
-    environment by default)."""
-    env = os.environ if feed_env is None else feed_env
-    feeds = load_feeds(FEED_SPECS, settings.environment, SCHEMAS, env, retired=RETIRED)
+    """`feeds`: the feeds' variables (PUBREV_FEED_*) instead of the process environment's
+    (tests)."""
+    env = os.environ if feeds is None else feeds
+    configs = load_feeds(FEED_SPECS, settings.environment, SCHEMAS, env, retired=RETIRED)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
-    pusher = Pusher(pool, feeds, clock=clock)
+    pusher = Pusher(pool, configs, clock=clock)
     app = CreditApplication(
         env=eventsourcing_env(settings.service_database_url),
         clock=clock,
@@ -57,7 +57,7 @@ def build(
     app.publish_check = publish_check(
         contract_translator("/pubrev/credit", lambda event: event, to_contract)
     )
-    projection = FeedProjection(PushOutbox(feeds, clock=clock), SourceUnit.from_env(env))
+    projection = FeedProjection(PushOutbox(configs, clock=clock), SourceUnit.from_env(env))
     projector = make_projector(projection, app.process_recorder, app.mapper.to_domain_event, pool)
     return ServiceParts(
         settings=settings,

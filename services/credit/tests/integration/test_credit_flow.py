@@ -80,9 +80,7 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
     check = str(uuid.uuid4())
     faults.arm("consumer.after_effect", times=1)  # the first delivery fails after its effect
     try:
-        async with running_service(
-            lambda s: build(s, feed_env=feeds), service_settings("credit")
-        ) as (
+        async with running_service(lambda s: build(s, feeds=feeds), service_settings("credit")) as (
             parts,
             run,
         ):
@@ -316,7 +314,7 @@ async def test_records_sent_under_the_old_rules_are_corrected(
     feeds = feed_env(receiver, max_attempts=3)
     record_id = f"penalty:{OLD_NUMBER}"
     first, second = f"{record_id}#correction:1", f"{record_id}#correction:2"
-    async with running_service(lambda s: build(s, feed_env=feeds), settings) as (_, run):
+    async with running_service(lambda s: build(s, feeds=feeds), settings) as (_, run):
         assert run.grpc is not None
 
         async def arrived(key: str) -> bool:

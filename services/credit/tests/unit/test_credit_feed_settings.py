@@ -105,7 +105,7 @@ def test_build_refuses_development_feed_settings_in_production() -> None:
     """The service's environment decides, before anything connects."""
     settings = ServiceSettings.model_construct(service="credit", environment=Environment.production)
     with pytest.raises(ValueError, match="in production"):
-        build(settings, feed_env={})
+        build(settings, feeds={})
 
 
 def test_every_feed_variable_deploy_sets_is_one_credit_reads() -> None:

@@ -45,14 +45,13 @@ def figures(content_state: dict[str, Any]) -> DisclosureFiguresV1:
 
 
 def to_contract(event: Any) -> ContractEvent | None:
-    base = {
-        "aggregate_id": event.originator_id,
-        "aggregate_version": event.originator_version,
-        "occurred_at": event.timestamp,
-    }
+    """The contract event of a domain event, each field named; None for what is not
+    published."""
     if isinstance(event, PropertyCompany.Registered):
         return PropertyCompanyRegisteredV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=CITY,
             uscc=event.uscc,
             name=event.name,
@@ -61,7 +60,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Community.CompanyChanged):
         return PropertyCompanyChangedV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_code=event.code,
             previous_company_uscc=event.previous_uscc,
@@ -72,7 +73,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Community.DisclosureOverdue):
         return DisclosureOverdueV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_code=event.code,
             company_uscc=event.company_uscc,
@@ -81,7 +84,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Disclosure.AuditRequested):
         return AuditRequestedV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_code=event.community_code,
             company_uscc=event.company_uscc,
@@ -94,7 +99,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Community.Registered):
         return CommunityRegisteredV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_code=event.code,
             name=event.name,
@@ -111,7 +118,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Disclosure.Filed):
         return DisclosureFiledV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_id=event.community_id,
             community_code=event.community_code,
@@ -124,7 +133,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Disclosure.Amended):
         return DisclosureAmendedV1(
-            **base,
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
             unit=event.unit,
             community_id=event.community_id,
             community_code=event.community_code,

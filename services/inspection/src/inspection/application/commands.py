@@ -31,7 +31,7 @@ PER_TARGET_DEFAULT = 2
 """Inspectors drawn per target when the request says 0."""
 
 
-def _years(v: Validator, year: int) -> None:
+def _year(v: Validator, year: int) -> None:
     v.require(
         2020 <= year <= 2100,
         "year",
@@ -174,7 +174,7 @@ class PlanSpotChecks:
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
-        _years(v, self.year)
+        _year(v, self.year)
         v.require(
             self.unit in UNITS,
             "unit",
@@ -275,7 +275,7 @@ class PlanCrossCheck:
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
-        _years(v, self.year)
+        _year(v, self.year)
         v.require(
             self.quarter in (1, 2, 3, 4),
             "quarter",

@@ -30,7 +30,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from casework.bootstrap import WarningFeedSettings
 from casework.bootstrap import build as build_casework
 from credit.application.app import CreditApplication
 from credit.bootstrap import SCHEMAS, FeedSettings
@@ -46,6 +45,7 @@ from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.identity import Identity
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
+from services.casework.tests.support.scenario import zhihui_feed as WarningFeedSettings
 from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import register, unique_code
 from tools.feed_receiver import FeedReceiver, dev_keys

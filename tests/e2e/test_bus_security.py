@@ -71,7 +71,7 @@ def _subscriptions(service: str) -> list[Any]:
         return credit_subs(nothing)
     if service == "casework":
         from casework.entrypoints.consumers import subscriptions as casework_subs
-        from casework.entrypoints.warning_consumers import warning_subscriptions
+        from casework.entrypoints.consumers import subscriptions as warning_subscriptions
 
         return [*casework_subs(nothing), *warning_subscriptions(nothing)]
     return []

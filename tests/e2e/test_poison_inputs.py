@@ -18,7 +18,6 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from casework.bootstrap import WarningFeedSettings
 from casework.bootstrap import build as build_casework
 from credit.bootstrap import SCHEMAS, FeedSettings
 from credit.bootstrap import build as build_credit
@@ -34,6 +33,7 @@ from pubrev.inspection.v1 import inspection_pb2 as ipb
 from pubrev.inspection.v1 import inspection_pb2_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import eventually, identity_metadata, running_service
+from services.casework.tests.support.scenario import zhihui_feed as WarningFeedSettings
 from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import (
     file_request,

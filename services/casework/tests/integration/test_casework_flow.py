@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from casework.application.app import CaseworkApplication
-from casework.bootstrap import WarningFeedSettings, build
+from casework.bootstrap import build
 from casework.domain.case import Case
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
@@ -30,6 +30,7 @@ from servicekit.testing import (
     read_topic,
     running_service,
 )
+from services.casework.tests.support.scenario import zhihui_feed
 from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra
@@ -280,7 +281,7 @@ async def test_warning_raised_pushed_to_zhihui_and_closed_with_evidence(
     await ensure_topics(infra["kafka"], [topic])
     schema = json.loads((SCHEMAS_DIR / "zhihui.schema.json").read_text())
     with FeedReceiver(schemas={"zhihui": schema}, keys=dev_keys(["zhihui"])) as receiver:
-        feed = WarningFeedSettings(url=receiver.feed_url("zhihui"))
+        feed = zhihui_feed(receiver.feed_url("zhihui"))
         async with running_service(lambda s: build(s, feed=feed), service_settings("casework")) as (
             _,
             run,

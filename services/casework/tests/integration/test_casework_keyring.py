@@ -27,22 +27,35 @@ from psycopg_pool import ConnectionPool
 
 from casework.adapters.kek import LocalKek, NoKek
 from casework.adapters.personal_data import (
+    DEV_KEK_FILE,
     KEYRING_ROLE,
     SHREDDER_ROLE,
     EnvelopeVault,
     KeyringNotAvailable,
+    PersonalDataSettings,
     PostgresKeyring,
     _seal,
+    personal_data,
 )
+from casework.application import queries
 from casework.application.app import CaseworkApplication
+from casework.application.commands import ReadComplainant
 from casework.application.ports import WrappedKey
-from casework.bootstrap import DEV_KEK_FILE, PersonalDataSettings, build, personal_data
+from casework.application.sweeps import shred_expired_personal_data
+from casework.bootstrap import build
 from servicekit.identity import Identity
 from servicekit.runtime import close
 from servicekit.settings import Environment, ServiceSettings
 from servicekit.testing import FakeClock
 from services.casework.tests.support.fake_vault import FakeVaultTransit
-from services.casework.tests.support.scenario import NAME, OFFICER, PHONE, WHEN, complaint
+from services.casework.tests.support.scenario import (
+    NAME,
+    OFFICER,
+    PHONE,
+    WHEN,
+    close_complaint,
+    complaint,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -87,7 +100,7 @@ def test_no_data_key_is_in_clear_in_the_database(service_settings) -> None:
     try:
         app = parts.app
         assert isinstance(app, CaseworkApplication)
-        case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+        case_id = app.handle(OFFICER, complaint()).case_id
         case = app.case(case_id)
         assert case.sealed_personal_data
         found = [
@@ -142,7 +155,7 @@ def test_only_the_keyrings_members_read_wrapped_keys(service_settings) -> None:
     settings = service_settings("casework")
     url = settings.service_database_url
     with casework(settings) as app:
-        case_id = uuid.UUID(app.receive_complaint(OFFICER, complaint())["case_id"])
+        case_id = uuid.UUID(app.handle(OFFICER, complaint()).case_id)
         sealed = app.case(str(case_id)).sealed_personal_data
     with login(url) as worker, psycopg.connect(worker) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
@@ -222,10 +235,12 @@ def test_a_rotated_kek_rewraps_every_key_at_the_next_start(
     settings = service_settings("casework")
     pd = PersonalDataSettings(kek_file=tmp_path / "kek.json")
     with casework(settings, pd=pd) as app:
-        ids = [app.receive_complaint(OFFICER, complaint(f"c{n}"))["case_id"] for n in range(2)]
+        ids = [app.handle(OFFICER, complaint(f"c{n}")).case_id for n in range(2)]
     LocalKek.rotate_file(tmp_path / "kek.json")
     with casework(settings, pd=pd) as app:
-        assert [app.read_complainant(OFFICER, i, "feedback").name for i in ids] == [NAME] * 2
+        assert [
+            app.handle(OFFICER, ReadComplainant(i, "feedback")).complainant_name for i in ids
+        ] == [NAME] * 2
     with psycopg.connect(settings.service_database_url) as conn:
         versions = conn.execute(
             "SELECT DISTINCT kek_version FROM pd_keyring.data_keys WHERE rewrapped_at IS NOT NULL"
@@ -237,9 +252,9 @@ def test_reads_are_recorded_durably_and_never_changed(service_settings) -> None:
     settings = service_settings("casework")
     city = Identity("property-bureau", "head", "putian")
     with casework(settings) as app:
-        case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-        read = app.read_complainant(OFFICER, case_id, "investigation", "核实")
-        assert (read.name, read.read is not None) == (NAME, True)
+        case_id = app.handle(OFFICER, complaint()).case_id
+        read = app.handle(OFFICER, ReadComplainant(case_id, "investigation", "核实"))
+        assert (read.complainant_name, read.read_id > 0) == (NAME, True)
     with psycopg.connect(settings.service_database_url) as conn:
         row = conn.execute(
             "SELECT case_id, unit, reader, via, purpose, note, fields FROM pd_reads"
@@ -262,7 +277,9 @@ def test_reads_are_recorded_durably_and_never_changed(service_settings) -> None:
                 conn.execute(statement)
             conn.rollback()
     with casework(settings) as app:  # another process: the record is there
-        [listed] = app.list_personal_data_reads(city, "licheng", case_id, None, None, 0, 10)
+        [listed] = queries.list_personal_data_reads(
+            app, city, "licheng", case_id, None, None, 0, 10
+        )
         assert (listed.reader, listed.purpose) == (OFFICER.render(), "investigation")
 
 
@@ -275,14 +292,8 @@ def test_retention_on_postgres_with_an_injected_clock(service_settings) -> None:
     try:
         app = parts.app
         assert isinstance(app, CaseworkApplication)
-        case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-        for step, args in (
-            ("start_investigation", ()),
-            ("resolve", ("已责令公示",)),
-            ("give_feedback", ("phone", "已告知")),
-            ("close", ()),
-        ):
-            app.act(OFFICER, step, case_id, step, *args)
+        case_id = app.handle(OFFICER, complaint()).case_id
+        close_complaint(app, case_id)
         [job] = [j for j in parts.periodic if j.name == "personal-data-retention"]
         assert job.run() == 0
         clock.now = WHEN + timedelta(days=365)
@@ -310,8 +321,10 @@ def test_vault_transit_end_to_end_through_the_settings(service_settings, tmp_pat
         pd = PersonalDataSettings(kek_provider="vault", vault_addr=fake.url, vault_token_file=token)
         settings = service_settings("casework")
         with casework(settings, pd=pd) as app:
-            case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-            assert app.read_complainant(OFFICER, case_id, "feedback").phone == PHONE
+            case_id = app.handle(OFFICER, complaint()).case_id
+            assert (
+                app.handle(OFFICER, ReadComplainant(case_id, "feedback")).complainant_phone == PHONE
+            )
         with psycopg.connect(settings.service_database_url) as conn:
             [(kek_id, wrapped)] = conn.execute(
                 "SELECT kek_id, wrapped FROM pd_keyring.data_keys"
@@ -336,22 +349,18 @@ def test_each_role_reaches_the_keyring_with_its_own_login(service_settings) -> N
         with psycopg.connect(url, autocommit=True) as conn:  # what the DBA does, once
             conn.execute(f"CREATE SCHEMA pd_keyring AUTHORIZATION {KEYRING_ROLE}")
         with casework(settings, pd=api, clock=clock) as app:
-            case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-            for step, args in (
-                ("start_investigation", ()),
-                ("resolve", ("已责令公示",)),
-                ("give_feedback", ("phone", "已告知")),
-                ("close", ()),
-            ):
-                app.act(OFFICER, step, case_id, step, *args)
-            assert app.read_complainant(OFFICER, case_id, "feedback").name == NAME
+            case_id = app.handle(OFFICER, complaint()).case_id
+            close_complaint(app, case_id)
+            assert (
+                app.handle(OFFICER, ReadComplainant(case_id, "feedback")).complainant_name == NAME
+            )
         projector = PersonalDataSettings(keyring_database_url=projector_login)
         with casework(settings, pd=projector, clock=clock) as app:
             assert isinstance(app.vault, EnvelopeVault) and isinstance(app.vault.kek, NoKek)
             with pytest.raises(KeyringNotAvailable):
-                app.read_complainant(OFFICER, case_id, "feedback")
+                app.handle(OFFICER, ReadComplainant(case_id, "feedback"))
             clock.now = WHEN + timedelta(days=365)
-            assert app.shred_expired_personal_data() == 1
+            assert shred_expired_personal_data(app) == 1
             assert app.vault.held() == []
     with (
         login(url) as worker,

@@ -11,14 +11,26 @@ from datetime import timedelta
 
 import pytest
 
+from casework.application import queries
 from casework.application.app import CaseworkApplication
-from casework.application.warnings import WarningsPolicy
+from casework.application.commands import (
+    AcknowledgeReferral,
+    AcknowledgeWarning,
+    AssignCase,
+    CloseCase,
+    CloseWarning,
+    GiveFeedback,
+    ReferToPolice,
+    ReportPoliceOutcome,
+    ResolveCase,
+    StartInvestigation,
+)
 from casework.domain.warnings.rules import (
     COMPLAINT_WITHOUT_FEEDBACK,
     DEFAULT_RULES,
     UNIT_BEHIND_QUOTA,
 )
-from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.errors import NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -53,17 +65,18 @@ def app(clock: FakeClock) -> CaseworkApplication:
 
 def referred(app: CaseworkApplication) -> str:
     """A complaint against USCC, referred to POLICE's office with a summary."""
-    case_id: str = app.receive_complaint(OFFICER, complaint())["case_id"]
-    app.act(OFFICER, "i", case_id, "start_investigation")
-    app.act(
+    case_id: str = app.handle(OFFICER, complaint()).case_id
+    app.handle(OFFICER, StartInvestigation("i", case_id))
+    app.handle(
         OFFICER,
-        "p",
-        case_id,
-        "refer_to_police",
-        POLICE.subject,
-        "embezzlement_by_staff",
-        ["ledger.pdf"],
-        "疑似物业经理挪用停车收入",
+        ReferToPolice(
+            "p",
+            case_id,
+            POLICE.subject,
+            "embezzlement_by_staff",
+            ("ledger.pdf",),
+            "疑似物业经理挪用停车收入",
+        ),
     )
     return case_id
 
@@ -81,7 +94,7 @@ def test_leak_the_accused_company_does_not_read_the_complaint(app: CaseworkAppli
     case_id = referred(app)
     for company in (COMPANY, COMPANY_AT_CITY):
         with pytest.raises(DENIED):
-            app.view(company, case_id)
+            queries.case_view(app, company, case_id)
 
 
 def test_leak_a_company_does_not_list_its_units_cases(app: CaseworkApplication) -> None:
@@ -90,7 +103,7 @@ def test_leak_a_company_does_not_list_its_units_cases(app: CaseworkApplication) 
     for company in (COMPANY, COMPANY_AT_CITY):
         for unit in ("licheng", ""):
             with pytest.raises(PermissionDenied):
-                app.list_cases(company, unit, "", False)
+                queries.list_cases(app, company, unit, "", False)
 
 
 def test_leak_a_company_does_not_read_a_cases_history(app: CaseworkApplication) -> None:
@@ -108,46 +121,47 @@ def test_leak_another_police_office_gets_no_history(app: CaseworkApplication) ->
     but the full history from GetHistory; the office it was referred to reads both."""
     case_id = referred(app)
     with pytest.raises(NotFound):
-        app.view(OTHER_POLICE, case_id)
+        queries.case_view(app, OTHER_POLICE, case_id)
     with pytest.raises(DENIED):
         app.read_history(OTHER_POLICE, uuid.UUID(case_id), 0, 100)
     history = app.read_history(POLICE, uuid.UUID(case_id), 0, 100)
     assert [e.type for e in history][-1] == "Case.ReferredToPolice"
-    assert app.view(POLICE, case_id).case.police_office == POLICE.subject
+    assert queries.case_view(app, POLICE, case_id).case.police_office == POLICE.subject
 
 
 def test_leak_a_county_does_not_move_a_case_to_another_unit(app: CaseworkApplication) -> None:
     """AssignCase to another unit: the case would leave the county's jurisdiction into
     another's (DOMAIN.md §2), so only the city reassigns across units; within its own unit
     a county assigns as before."""
-    case_id: str = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id: str = app.handle(OFFICER, complaint()).case_id
     before = log_size(app)
     with pytest.raises(PermissionDenied):
-        app.act(OFFICER, "a1", case_id, "assign", "xianyou", "", "林某")
+        app.handle(OFFICER, AssignCase("a1", case_id, "xianyou", "", "林某"))
     assert app.case(case_id).unit == "licheng" and log_size(app) == before
-    assert (
-        app.act(OFFICER, "a2", case_id, "assign", "licheng", "镇海街道", "林某").unit == "licheng"
-    )
-    moved = app.act(CITY, "a3", case_id, "assign", "xianyou", "", "陈某")
-    assert moved.unit == "xianyou"
+    app.handle(OFFICER, AssignCase("a2", case_id, "licheng", "镇海街道", "林某"))
+    assert app.case(case_id).unit == "licheng"
+    app.handle(CITY, AssignCase("a3", case_id, "xianyou", "", "陈某"))
+    assert app.case(case_id).unit == "xianyou"
     with pytest.raises(DENIED):  # the case has left licheng: no longer licheng's
-        app.act(OFFICER, "a4", case_id, "assign", "licheng", "", "林某")
-    assert app.act(OTHER_UNIT, "a5", case_id, "start_investigation").status == "investigating"
+        app.handle(OFFICER, AssignCase("a4", case_id, "licheng", "", "林某"))
+    app.handle(OTHER_UNIT, StartInvestigation("a5", case_id))
+    assert app.case(case_id).status == "investigating"
 
 
 def test_leak_police_do_not_change_an_outcome_after_the_case_is_closed(
     app: CaseworkApplication, clock: FakeClock
 ) -> None:
     case_id = referred(app)
-    app.act(POLICE, "k", case_id, "police_acknowledge")
-    app.act(POLICE, "o1", case_id, "report_police_outcome", "filed", "已立案侦查")
-    app.act(OFFICER, "r", case_id, "resolve", "已移送公安并责令公示")
-    app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
+    app.handle(POLICE, AcknowledgeReferral("k", case_id))
+    app.handle(POLICE, ReportPoliceOutcome("o1", case_id, "filed", "已立案侦查"))
+    app.handle(OFFICER, ResolveCase("r", case_id, "已移送公安并责令公示"))
+    app.handle(OFFICER, GiveFeedback("f", case_id, "phone", "已告知"))
     clock.now = WHEN + timedelta(days=10)
-    assert app.act(OFFICER, "c", case_id, "close").status == "closed"
+    app.handle(OFFICER, CloseCase("c", case_id))
+    assert app.case(case_id).status == "closed"
     before = log_size(app)
     with pytest.raises(RuleViolated):
-        app.act(POLICE, "o2", case_id, "report_police_outcome", "not_filed", "撤案")
+        app.handle(POLICE, ReportPoliceOutcome("o2", case_id, "not_filed", "撤案"))
     assert app.case(case_id).police_status == "filed" and log_size(app) == before
 
 
@@ -158,7 +172,7 @@ def quota_warning(
     subject_kind, subject = (
         ("unit", unit) if rule == UNIT_BEHIND_QUOTA else ("case", str(uuid.uuid4()))
     )
-    warning = Warning(
+    warning = SupervisionWarning(
         rule, unit, subject_kind, subject, "2026-05", {"checked": 3}, DEFAULT_RULES.version, WHEN
     )
     app.record(warning)
@@ -173,15 +187,17 @@ def test_leak_a_unit_does_not_close_warnings_about_its_own_failures(
     subject of the warning (DOMAIN.md §4 E: supervision failures of agencies): its own
     bureau (and its own discipline office) may take it up, but closing it is for the
     city above it."""
-    policy = WarningsPolicy(app, clock)
     warning_id = quota_warning(app, rule=rule)
     own_discipline = RULES.check(Identity("discipline", "supervisor", "licheng"))
-    assert policy.acknowledge(OFFICER, warning_id, "已收到").status == "acknowledged"
+    app.handle(OFFICER, AcknowledgeWarning("k", warning_id, "已收到"))
+    assert app.warning(warning_id).status == "acknowledged"
     before = log_size(app)
-    for identity in (OFFICER, own_discipline):
+    for n, identity in enumerate((OFFICER, own_discipline)):
+        close = CloseWarning(f"c{n}", warning_id, ("quota-plan.pdf",), "我们自己说已经好了")
         with pytest.raises(PermissionDenied):
-            policy.close(identity, warning_id, ["quota-plan.pdf"], "我们自己说已经好了")
-    assert policy.warning(warning_id).status == "acknowledged" and log_size(app) == before
-    closed = policy.close(CITY, warning_id, ["city-review.pdf"], "市局核查后销号")
+            app.handle(identity, close)
+    assert app.warning(warning_id).status == "acknowledged" and log_size(app) == before
+    app.handle(CITY, CloseWarning("c", warning_id, ("city-review.pdf",), "市局核查后销号"))
+    closed = app.warning(warning_id)
     assert closed.status == "closed"
     assert replace(CITY).render() == closed.closed_by

@@ -20,21 +20,38 @@ from typing import Any
 import grpc
 import pytest
 
+from casework.application import queries
 from casework.application.access import (
     POLICY,
     UNIT_CONDUCT_RULES,
     case_facts,
     warning_facts,
 )
-from casework.application.app import CaseworkApplication, Complaint
-from casework.application.warnings import WarningsPolicy
+from casework.application.app import CaseworkApplication
+from casework.application.commands import (
+    AcknowledgeReferral,
+    AcknowledgeWarning,
+    AssignCase,
+    CloseCase,
+    CloseWarning,
+    FlagTypicalCase,
+    GiveFeedback,
+    ReadComplainant,
+    ReceiveComplaint,
+    RecordJointMeeting,
+    ReferToPolice,
+    ReportPoliceOutcome,
+    ResolveCase,
+    ShredPersonalData,
+    StartInvestigation,
+)
 from casework.domain.warnings.rules import (
     DEFAULT_RULES,
     DISCLOSURE_OVERDUE,
     REPEAT_VIOLATIONS,
     UNIT_BEHIND_QUOTA,
 )
-from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from casework.entrypoints.grpc_api import SERVICE_NAME, case_to_pb, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
@@ -112,8 +129,8 @@ CASE_COMMANDS = CASE_RPCS - {
 }
 
 
-def complaint(request_id: str = "c1") -> Complaint:
-    return Complaint(
+def complaint(request_id: str = "c1") -> ReceiveComplaint:
+    return ReceiveComplaint(
         request_id,
         "hotline_12345",
         False,
@@ -131,31 +148,27 @@ def complaint(request_id: str = "c1") -> Complaint:
 # -- the scenario, fresh for every call ------------------------------------------------------
 
 STEPS: dict[str, Callable[[CaseworkApplication, str], object]] = {
-    "refer": lambda app, case: app.act(
+    "refer": lambda app, case: app.handle(
         BUREAU,
-        "s-refer",
-        case,
-        "refer_to_police",
-        OFFICE,
-        "misappropriation",
-        ["bank.pdf"],
-        "疑似挪用公共收益",
+        ReferToPolice(
+            "s-refer", case, OFFICE, "misappropriation", ("bank.pdf",), "疑似挪用公共收益"
+        ),
     ),
-    "investigate": lambda app, case: app.act(BUREAU, "s-inv", case, "start_investigation"),
-    "acknowledge": lambda app, case: app.act(POLICE, "s-ack", case, "police_acknowledge"),
-    "outcome": lambda app, case: app.act(
-        POLICE, "s-out", case, "report_police_outcome", "filed", "已立案"
+    "investigate": lambda app, case: app.handle(BUREAU, StartInvestigation("s-inv", case)),
+    "acknowledge": lambda app, case: app.handle(POLICE, AcknowledgeReferral("s-ack", case)),
+    "outcome": lambda app, case: app.handle(
+        POLICE, ReportPoliceOutcome("s-out", case, "filed", "已立案")
     ),
-    "resolve": lambda app, case: app.act(BUREAU, "s-res", case, "resolve", "已责令公示"),
-    "feedback": lambda app, case: app.act(
-        BUREAU, "s-fb", case, "give_feedback", "phone", "已电话告知"
+    "resolve": lambda app, case: app.handle(BUREAU, ResolveCase("s-res", case, "已责令公示")),
+    "feedback": lambda app, case: app.handle(
+        BUREAU, GiveFeedback("s-fb", case, "phone", "已电话告知")
     ),
 }
 
 
 def world(*steps: str) -> tuple[CaseworkApplication, str]:
     app = app_with_vault(FakeClock(WHEN))
-    case_id: str = app.receive_complaint(BUREAU, complaint())["case_id"]
+    case_id: str = app.handle(BUREAU, complaint()).case_id
     for step in steps:
         STEPS[step](app, case_id)
     return app, case_id
@@ -180,49 +193,55 @@ def on(
 def case_invokers() -> Invokers:
     """Every case RPC with valid arguments, each on the scenario in the state it needs."""
     return {
-        "ReceiveComplaint": lambda i: app_with_vault(FakeClock(WHEN)).receive_complaint(
-            i, complaint("m")
-        ),
+        "ReceiveComplaint": lambda i: app_with_vault(FakeClock(WHEN)).handle(i, complaint("m")),
         "AssignCase": on(
-            REFERRED, lambda a, c, i: a.act(i, "m", c, "assign", UNIT, "国欢镇", "黄某")
+            REFERRED, lambda a, c, i: a.handle(i, AssignCase("m", c, UNIT, "国欢镇", "黄某"))
         ),
-        "StartInvestigation": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "start_investigation")),
+        "StartInvestigation": on(REFERRED, lambda a, c, i: a.handle(i, StartInvestigation("m", c))),
         "ResolveCase": on(
-            ("refer", "investigate"), lambda a, c, i: a.act(i, "m", c, "resolve", "已责令补正公示")
+            ("refer", "investigate"),
+            lambda a, c, i: a.handle(i, ResolveCase("m", c, "已责令补正公示")),
         ),
         "GiveFeedback": on(
-            RESOLVED, lambda a, c, i: a.act(i, "m", c, "give_feedback", "sms", "已短信告知")
+            RESOLVED, lambda a, c, i: a.handle(i, GiveFeedback("m", c, "sms", "已短信告知"))
         ),
-        "CloseCase": on(CLOSABLE, lambda a, c, i: a.act(i, "m", c, "close")),
+        "CloseCase": on(CLOSABLE, lambda a, c, i: a.handle(i, CloseCase("m", c))),
         "RecordJointMeeting": on(
             REFERRED,
-            lambda a, c, i: a.act(
-                i, "m", c, "record_joint_meeting", "2026-05-20", ["住建", "镇政府"], "联合督促公示"
+            lambda a, c, i: a.handle(
+                i, RecordJointMeeting("m", c, "2026-05-20", ("住建", "镇政府"), "联合督促公示")
             ),
         ),
         "FlagTypicalCase": on(
-            REFERRED, lambda a, c, i: a.act(i, "m", c, "flag_typical", "典型案例")
+            REFERRED, lambda a, c, i: a.handle(i, FlagTypicalCase("m", c, "典型案例"))
         ),
         "ReferToPolice": on(
             (),
-            lambda a, c, i: a.act(
-                i, "m", c, "refer_to_police", OFFICE, "misappropriation", ["bank.pdf"], "移送"
+            lambda a, c, i: a.handle(
+                i, ReferToPolice("m", c, OFFICE, "misappropriation", ("bank.pdf",), "移送")
             ),
         ),
-        "AcknowledgeReferral": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "police_acknowledge")),
+        "AcknowledgeReferral": on(
+            REFERRED, lambda a, c, i: a.handle(i, AcknowledgeReferral("m", c))
+        ),
         "ReportPoliceOutcome": on(
             ("refer", "acknowledge"),
-            lambda a, c, i: a.act(i, "m", c, "report_police_outcome", "not_filed", "不予立案"),
+            lambda a, c, i: a.handle(i, ReportPoliceOutcome("m", c, "not_filed", "不予立案")),
         ),
-        "ShredPersonalData": on(REFERRED, lambda a, c, i: a.act(i, "m", c, "shred_personal_data")),
-        "GetCase": on(REFERRED, lambda a, c, i: a.view(i, c)),
-        "ReadComplainant": on(REFERRED, lambda a, c, i: a.read_complainant(i, c, "feedback")),
+        "ShredPersonalData": on(REFERRED, lambda a, c, i: a.handle(i, ShredPersonalData("m", c))),
+        "GetCase": on(REFERRED, lambda a, c, i: queries.case_view(a, i, c)),
+        "ReadComplainant": on(
+            REFERRED, lambda a, c, i: a.handle(i, ReadComplainant(c, "feedback"))
+        ),
         "ListPersonalDataReads": on(
-            REFERRED, lambda a, c, i: a.list_personal_data_reads(i, UNIT, "", None, None, 0, 100)
+            REFERRED,
+            lambda a, c, i: queries.list_personal_data_reads(a, i, UNIT, "", None, None, 0, 100),
         ),
-        "ListCases": on(REFERRED, lambda a, c, i: a.list_cases(i, UNIT, "", False, OFFICE)),
+        "ListCases": on(
+            REFERRED, lambda a, c, i: queries.list_cases(a, i, UNIT, "", False, OFFICE)
+        ),
         "ExportMonthlyLedgers": on(
-            REFERRED, lambda a, c, i: a.monthly_ledgers(i, UNIT, WHEN.year, WHEN.month)
+            REFERRED, lambda a, c, i: queries.monthly_ledgers(a, i, UNIT, WHEN.year, WHEN.month)
         ),
         WHOLE_LOG: on(REFERRED, lambda a, c, i: a.read_history(i, None, 0, 100)),
         RECORD_HISTORY: on(REFERRED, lambda a, c, i: a.read_history(i, uuid.UUID(c), 0, 100)),
@@ -235,27 +254,33 @@ def raise_warning(app: CaseworkApplication, rule: str, unit: str = UNIT) -> str:
         UNIT_BEHIND_QUOTA: ("unit", unit),
         REPEAT_VIOLATIONS: ("company", USCC),
     }[rule]
-    warning = Warning(rule, unit, subject_kind, subject, "2026-05", {}, DEFAULT_RULES.version, WHEN)
+    warning = SupervisionWarning(
+        rule, unit, subject_kind, subject, "2026-05", {}, DEFAULT_RULES.version, WHEN
+    )
     app.record(warning)
     return str(warning.id)
 
 
 def warning_invokers(rule: str) -> Invokers:
     def on_warning(
-        call: Callable[[CaseworkApplication, WarningsPolicy, str, Identity], object],
+        call: Callable[[CaseworkApplication, str, Identity], object],
     ) -> Callable[[Identity], object]:
         def invoke(identity: Identity) -> object:
             app = app_with_vault(FakeClock(WHEN))
             warning_id = raise_warning(app, rule)
-            return call(app, WarningsPolicy(app, app.clock), warning_id, identity)
+            return call(app, warning_id, identity)
 
         return invoke
 
     return {
-        "ListWarnings": on_warning(lambda a, p, w, i: a.list_warnings(i, UNIT, "", True)),
-        "AcknowledgeWarning": on_warning(lambda a, p, w, i: p.acknowledge(i, w, "已签收", "m")),
-        "CloseWarning": on_warning(lambda a, p, w, i: p.close(i, w, ["整改照片.jpg"], "", "m")),
-        RECORD_HISTORY: on_warning(lambda a, p, w, i: a.read_history(i, uuid.UUID(w), 0, 100)),
+        "ListWarnings": on_warning(lambda a, w, i: queries.list_warnings(a, i, UNIT, "", True)),
+        "AcknowledgeWarning": on_warning(
+            lambda a, w, i: a.handle(i, AcknowledgeWarning("m", w, "已签收"))
+        ),
+        "CloseWarning": on_warning(
+            lambda a, w, i: a.handle(i, CloseWarning("m", w, ("整改照片.jpg",), ""))
+        ),
+        RECORD_HISTORY: on_warning(lambda a, w, i: a.read_history(i, uuid.UUID(w), 0, 100)),
     }
 
 
@@ -295,7 +320,7 @@ def test_the_facts_the_application_judges_are_the_scenarios() -> None:
     app, case_id = world(*REFERRED)
     assert case_facts(app.case(case_id)) == CASE
     for rule, record in ((DISCLOSURE_OVERDUE, WARNING), (UNIT_BEHIND_QUOTA, UNIT_WARNING)):
-        warning = app.find(uuid.UUID(raise_warning(app, rule)), Warning)
+        warning = app.find(uuid.UUID(raise_warning(app, rule)), SupervisionWarning)
         assert warning is not None and warning_facts(warning) == record
     assert {UNIT_BEHIND_QUOTA, "complaint_without_feedback"} == UNIT_CONDUCT_RULES
 
@@ -448,18 +473,20 @@ def test_personal_data_only_for_the_handling_units_bureau() -> None:
     for cell in cells(CASE):
         if POLICY.decide("GetCase", cell.identity, CASE) is None:
             continue
-        assert not case_to_pb(app.view(cell.identity, case_id)).complainant_name
+        assert not case_to_pb(queries.case_view(app, cell.identity, case_id)).complainant_name
         try:
-            read = app.read_complainant(cell.identity, case_id, "investigation")
+            read = app.handle(cell.identity, ReadComplainant(case_id, "investigation"))
         except PermissionDenied:
             continue
-        if read.name:
+        if read.complainant_name:
             seen.add(cell.identity.render())
     handling = {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
     assert seen == handling
-    read = app.read_complainant(BUREAU, case_id, "feedback")
-    assert (read.name, read.phone) == ("郑某某", "13905940001")
-    readers = [r.reader for r in app.list_personal_data_reads(CITY, "", "", None, None, 0, 1000)]
+    read = app.handle(BUREAU, ReadComplainant(case_id, "feedback"))
+    assert (read.complainant_name, read.complainant_phone) == ("郑某某", "13905940001")
+    readers = [
+        r.reader for r in queries.list_personal_data_reads(app, CITY, "", "", None, None, 0, 1000)
+    ]
     assert sorted(set(readers)) == sorted(handling)
     assert len(readers) == len(handling) + 1
 
@@ -472,13 +499,13 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
     a county's is its unit's, the police's their own office's referrals; asking for more is
     PERMISSION_DENIED, not a silently wider answer."""
     app, referred = world(*REFERRED)
-    other: str = app.receive_complaint(BUREAU, complaint("c2"))["case_id"]
-    elsewhere: str = app.receive_complaint(
+    other: str = app.handle(BUREAU, complaint("c2")).case_id
+    elsewhere: str = app.handle(
         CITY, replace(complaint("c3"), unit="licheng", community_code="LC-0002")
-    )["case_id"]
+    ).case_id
 
     def ids(identity: Identity, unit: str = "", office: str = "") -> set[str]:
-        return {r.case_id for r in app.list_cases(identity, unit, "", False, office)}
+        return {r.case_id for r in queries.list_cases(app, identity, unit, "", False, office)}
 
     assert ids(BUREAU) == ids(BUREAU, UNIT) == {referred, other}
     assert ids(CITY) == {referred, other, elsewhere}
@@ -494,7 +521,7 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
         (RULES.check(Identity("township", "officer", "putian")), "", ""),
     ):
         with pytest.raises(PermissionDenied):
-            app.list_cases(identity, unit, "", False, office)
+            queries.list_cases(app, identity, unit, "", False, office)
 
 
 def test_city_warnings_are_the_citys() -> None:
@@ -503,14 +530,17 @@ def test_city_warnings_are_the_citys() -> None:
     app = app_with_vault(FakeClock(WHEN))
     county_id = raise_warning(app, DISCLOSURE_OVERDUE)
     city_id = raise_warning(app, REPEAT_VIOLATIONS, unit="putian")
-    policy = WarningsPolicy(app, app.clock)
-    assert {w.warning_id for w in app.list_warnings(BUREAU, "", "", True)} == {county_id}
-    assert {w.warning_id for w in app.list_warnings(CITY, "", "", True)} == {county_id, city_id}
+    assert {w.warning_id for w in queries.list_warnings(app, BUREAU, "", "", True)} == {county_id}
+    assert {w.warning_id for w in queries.list_warnings(app, CITY, "", "", True)} == {
+        county_id,
+        city_id,
+    }
     with pytest.raises(PermissionDenied):
-        app.list_warnings(BUREAU, "putian", "", True)
+        queries.list_warnings(app, BUREAU, "putian", "", True)
     with pytest.raises(PermissionDenied):
-        policy.acknowledge(BUREAU, city_id, "")
-    assert policy.close(CITY, city_id, ["约谈记录.pdf"], "").status == "closed"
+        app.handle(BUREAU, AcknowledgeWarning("k", city_id, ""))
+    app.handle(CITY, CloseWarning("c", city_id, ("约谈记录.pdf",), ""))
+    assert app.warning(city_id).status == "closed"
 
 
 def test_the_public_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -523,26 +553,26 @@ def test_the_public_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     app = app_with_vault(FakeClock(WHEN))
     public = replace(RULES.check(Identity("public", "anonymous", "putian")), via="gov-app")
     for n in range(POLICY.public_per_minute):
-        app.receive_complaint(public, complaint(f"p{n}"))
+        app.handle(public, complaint(f"p{n}"))
     written = app.recorder.max_notification_id()
     with pytest.raises(PermissionDenied):
-        app.receive_complaint(public, complaint("one-too-many"))
+        app.handle(public, complaint("one-too-many"))
     assert app.recorder.max_notification_id() == written
-    app.receive_complaint(replace(public, via="other-app"), complaint("elsewhere"))
+    app.handle(replace(public, via="other-app"), complaint("elsewhere"))
     now[0] += 60
-    app.receive_complaint(public, complaint("a-minute-later"))
+    app.handle(public, complaint("a-minute-later"))
 
 
 def test_owners_complain_only_about_their_own_community() -> None:
     app = app_with_vault(FakeClock(WHEN))
     chair = RULES.check(Identity("owners-committee", "chair", UNIT, COMMUNITY))
-    assert app.receive_complaint(chair, complaint("o1"))["case_id"]
+    assert app.handle(chair, complaint("o1")).case_id
     for about in (
         replace(complaint("o2"), community_code="HJ-0002"),
         replace(complaint("o3"), community_code=""),
     ):
         with pytest.raises(PermissionDenied):
-            app.receive_complaint(chair, about)
+            app.handle(chair, about)
 
 
 def test_a_denied_caller_learns_nothing_of_the_input() -> None:
@@ -551,26 +581,26 @@ def test_a_denied_caller_learns_nothing_of_the_input() -> None:
     app = app_with_vault(FakeClock(WHEN))
     company = RULES.check(Identity("property-company", "manager", UNIT, USCC))
     with pytest.raises(PermissionDenied):
-        app.receive_complaint(company, replace(complaint(""), channel="x" * 5000))
+        app.handle(company, replace(complaint(""), channel="x" * 5000))
     with pytest.raises(PermissionDenied):
-        app.act(company, "", "x" * 5000, "close")
+        app.handle(company, CloseCase("", "x" * 5000))
     with pytest.raises(NotFound) as caught:
-        app.view(BUREAU, "y" * 5000)
+        queries.case_view(app, BUREAU, "y" * 5000)
     assert len(caught.value.message) < 80
 
 
 def test_bad_list_filters_are_named() -> None:
     app = app_with_vault(FakeClock(WHEN))
     with pytest.raises(InvalidArgument) as caught:
-        app.list_cases(CITY, "atlantis", "", False, "Not An Office;" * 100)
+        queries.list_cases(app, CITY, "atlantis", "", False, "Not An Office;" * 100)
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("police_office", "police_office_format"),
     }
     assert "Not An Office" not in str(caught.value.violations)
     with pytest.raises(InvalidArgument):
-        app.list_warnings(CITY, "atlantis", "", True)
-    assert app.list_warnings(CITY, "putian", "", True) == []
+        queries.list_warnings(app, CITY, "atlantis", "", True)
+    assert queries.list_warnings(app, CITY, "putian", "", True) == []
 
 
 # -- a smaller matrix over real gRPC ---------------------------------------------------------
@@ -598,7 +628,7 @@ async def casework_server(app: CaseworkApplication) -> AsyncIterator[Any]:
         service="casework", environment="test", grpc_port=0, dev_identity_header=True
     )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
-    register(app, WarningsPolicy(app, app.clock))(server.server)
+    register(app)(server.server)
     port = await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

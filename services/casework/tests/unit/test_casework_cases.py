@@ -10,7 +10,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from casework.application import queries
 from casework.application.app import CaseworkApplication
+from casework.application.commands import (
+    AcknowledgeReferral,
+    AssignCase,
+    CloseCase,
+    FlagTypicalCase,
+    GiveFeedback,
+    ReadComplainant,
+    RecordJointMeeting,
+    ReferToPolice,
+    ReportPoliceOutcome,
+    ResolveCase,
+    ShredPersonalData,
+    StartInvestigation,
+)
 from casework.domain import reporting
 from casework.domain.case import Case
 from casework.domain.reporting import monthly_report_due
@@ -53,49 +68,51 @@ def app(clock: FakeClock) -> CaseworkApplication:
 
 
 def resolved(app: CaseworkApplication) -> str:
-    case_id: str = app.receive_complaint(OFFICER, complaint())["case_id"]
-    app.act(OFFICER, "i", case_id, "start_investigation")
-    app.act(OFFICER, "r", case_id, "resolve", "已责令整改")
+    case_id: str = app.handle(OFFICER, complaint()).case_id
+    app.handle(OFFICER, StartInvestigation("i", case_id))
+    app.handle(OFFICER, ResolveCase("r", case_id, "已责令整改"))
     return case_id
 
 
 def test_no_close_without_feedback(app: CaseworkApplication) -> None:
     case_id = resolved(app)
     with pytest.raises(RuleViolated):
-        app.act(OFFICER, "c1", case_id, "close")
-    app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
-    assert app.act(OFFICER, "c2", case_id, "close").status == "closed"
+        app.handle(OFFICER, CloseCase("c1", case_id))
+    app.handle(OFFICER, GiveFeedback("f", case_id, "phone", "已告知"))
+    app.handle(OFFICER, CloseCase("c2", case_id))
+    assert app.case(case_id).status == "closed"
 
 
 def test_nothing_happens_to_a_closed_case(app: CaseworkApplication) -> None:
     case_id = resolved(app)
-    app.act(OFFICER, "f", case_id, "give_feedback", "phone", "已告知")
-    app.act(OFFICER, "c", case_id, "close")
-    for action, args in [
-        ("assign", ("licheng", "t", "a")),
-        ("resolve", ("x",)),
-        ("record_joint_meeting", ("2026-06-01", ["公安"], "继续")),
-    ]:
-        with pytest.raises(RuleViolated):
-            app.act(OFFICER, f"after-{action}", case_id, action, *args)
+    app.handle(OFFICER, GiveFeedback("f", case_id, "phone", "已告知"))
+    app.handle(OFFICER, CloseCase("c", case_id))
+    for command in (
+        AssignCase("after-assign", case_id, "licheng", "t", "a"),
+        ResolveCase("after-resolve", case_id, "x"),
+        RecordJointMeeting("after-meeting", case_id, "2026-06-01", ("公安",), "继续"),
+    ):
+        with pytest.raises(RuleViolated) as caught:
+            app.handle(OFFICER, command)
+        assert caught.value.message_zh == "案件已办结，不能再进行操作"
 
 
 def test_feedback_needs_a_result_first(app: CaseworkApplication) -> None:
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     with pytest.raises(RuleViolated):
-        app.act(OFFICER, "f", case_id, "give_feedback", "phone", "x")
+        app.handle(OFFICER, GiveFeedback("f", case_id, "phone", "x"))
 
 
 def test_overdue_after_the_time_limit(app: CaseworkApplication, clock: FakeClock) -> None:
     # 30 days from 6 May 2026 (the receiving day not counted): the last day is Friday
     # 5 June, which lasts until 24:00 in Putian (民法典 Art. 201).
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     clock.now = datetime(2026, 6, 5, 23, 59, 59, tzinfo=SHANGHAI)
-    assert not app.view(OFFICER, case_id).overdue
+    assert not queries.case_view(app, OFFICER, case_id).overdue
     clock.now = datetime(2026, 6, 6, 0, 0, 1, tzinfo=SHANGHAI)
-    assert app.view(OFFICER, case_id).overdue
-    handed = app.receive_complaint(OFFICER, complaint("c2", "handed_down"))
-    assert handed["due_at"] < app.receive_complaint(OFFICER, complaint("c3"))["due_at"]
+    assert queries.case_view(app, OFFICER, case_id).overdue
+    handed = app.handle(OFFICER, complaint("c2", "handed_down"))
+    assert handed.due_at < app.handle(OFFICER, complaint("c3")).due_at
 
 
 def test_complaint_time_limit_ends_on_a_working_day_civil_code_201_203(
@@ -107,12 +124,12 @@ def test_complaint_time_limit_ends_on_a_working_day_civil_code_201_203(
     # the end of Thursday 8 October (民法典 Art. 203).
     received = datetime(2026, 9, 5, 10, 0, tzinfo=SHANGHAI)
     clock.now = received
-    answer = app.receive_complaint(OFFICER, replace(complaint(), received_at=received))
-    assert datetime.fromisoformat(answer["due_at"]) == datetime(2026, 10, 9, tzinfo=SHANGHAI)
+    answer = app.handle(OFFICER, replace(complaint(), received_at=received))
+    assert datetime.fromisoformat(answer.due_at) == datetime(2026, 10, 9, tzinfo=SHANGHAI)
     clock.now = datetime(2026, 10, 8, 23, 59, tzinfo=SHANGHAI)
-    assert not app.view(OFFICER, answer["case_id"]).overdue
+    assert not queries.case_view(app, OFFICER, answer.case_id).overdue
     clock.now = datetime(2026, 10, 9, 0, 1, tzinfo=SHANGHAI)
-    assert app.view(OFFICER, answer["case_id"]).overdue
+    assert queries.case_view(app, OFFICER, answer.case_id).overdue
 
 
 def test_a_time_limit_ending_in_an_unknown_year_is_provisional_then_explicit(
@@ -125,28 +142,28 @@ def test_a_time_limit_ending_in_an_unknown_year_is_provisional_then_explicit(
     # and an unknown year is an explicit error, not a guess.
     received = datetime(2026, 12, 15, 9, 0, tzinfo=SHANGHAI)
     clock.now = received
-    answer = app.receive_complaint(OFFICER, replace(complaint(), received_at=received))
-    case = app.case(answer["case_id"])
+    answer = app.handle(OFFICER, replace(complaint(), received_at=received))
+    case = app.case(answer.case_id)
     assert case.due_provisional
     assert case.due_at == datetime(2027, 1, 15, tzinfo=SHANGHAI)
     clock.now = datetime(2027, 1, 14, 12, 0, tzinfo=SHANGHAI)
-    assert not app.view(OFFICER, answer["case_id"]).overdue
+    assert not queries.case_view(app, OFFICER, answer.case_id).overdue
     clock.now = datetime(2027, 1, 15, 12, 0, tzinfo=SHANGHAI)
     with pytest.raises(CalendarNotConfigured):
-        app.view(OFFICER, answer["case_id"])
+        queries.case_view(app, OFFICER, answer.case_id)
 
 
 def test_personal_data_only_for_the_handling_unit(app: CaseworkApplication) -> None:
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-    read = app.read_complainant(OFFICER, case_id, "investigation")
-    assert (read.name, read.phone) == (NAME, PHONE)
-    app.view(CITY, case_id)  # the city reads the case, not the complainant
+    case_id = app.handle(OFFICER, complaint()).case_id
+    read = app.handle(OFFICER, ReadComplainant(case_id, "investigation"))
+    assert (read.complainant_name, read.complainant_phone) == (NAME, PHONE)
+    queries.case_view(app, CITY, case_id)  # the city reads the case, not the complainant
     with pytest.raises(PermissionDenied):
-        app.read_complainant(CITY, case_id, "investigation")
+        app.handle(CITY, ReadComplainant(case_id, "investigation"))
     with pytest.raises(NotFound):  # another unit's case does not exist for it
-        app.view(OTHER_UNIT, case_id)
+        queries.case_view(app, OTHER_UNIT, case_id)
     with pytest.raises(NotFound):
-        app.read_complainant(OTHER_UNIT, case_id, "investigation")
+        app.handle(OTHER_UNIT, ReadComplainant(case_id, "investigation"))
     sealed = app.case(case_id).sealed_personal_data
     assert NAME not in sealed and PHONE not in sealed
 
@@ -154,94 +171,85 @@ def test_personal_data_only_for_the_handling_unit(app: CaseworkApplication) -> N
 def test_shredding_makes_personal_data_unreadable_events_intact(
     app: CaseworkApplication,
 ) -> None:
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     events_before = len(list(app.repository.event_store.get(app.case(case_id).id)))
-    app.act(OFFICER, "s", case_id, "shred_personal_data")
-    view = app.view(OFFICER, case_id)
-    read = app.read_complainant(OFFICER, case_id, "feedback")
-    assert read.shredded and (read.name, read.phone, read.read) == ("", "", None)
+    app.handle(OFFICER, ShredPersonalData("s", case_id))
+    view = queries.case_view(app, OFFICER, case_id)
+    read = app.handle(OFFICER, ReadComplainant(case_id, "feedback"))
+    assert read.shredded and (read.complainant_name, read.complainant_phone, read.read_id) == (
+        "",
+        "",
+        0,
+    )
     assert view.case.shredded and not view.case.archived
     assert view.case.sealed_personal_data  # the ciphertext is still in the events
     assert len(list(app.repository.event_store.get(view.case.id))) == events_before + 1
 
 
 def test_police_see_only_cases_referred_to_them(app: CaseworkApplication) -> None:
-    referred = app.receive_complaint(OFFICER, complaint("c1"))["case_id"]
-    other = app.receive_complaint(OFFICER, complaint("c2"))["case_id"]
+    referred = app.handle(OFFICER, complaint("c1")).case_id
+    other = app.handle(OFFICER, complaint("c2")).case_id
     with pytest.raises(RuleViolated):
-        app.act(
+        app.handle(
             OFFICER,
-            "p0",
+            ReferToPolice(
+                "p0", referred, "putian-psb-licheng", "embezzlement_by_staff", (), "no evidence"
+            ),
+        )
+    app.handle(
+        OFFICER,
+        ReferToPolice(
+            "p",
             referred,
-            "refer_to_police",
             "putian-psb-licheng",
             "embezzlement_by_staff",
-            [],
-            "no evidence",
-        )
-    app.act(
-        OFFICER,
-        "p",
-        referred,
-        "refer_to_police",
-        "putian-psb-licheng",
-        "embezzlement_by_staff",
-        ["ledger.pdf"],
-        "疑似职务侵占",
+            ("ledger.pdf",),
+            "疑似职务侵占",
+        ),
     )
-    app.view(POLICE, referred)
+    queries.case_view(app, POLICE, referred)
     with pytest.raises(PermissionDenied):
-        app.read_complainant(POLICE, referred, "investigation")
+        app.handle(POLICE, ReadComplainant(referred, "investigation"))
     with pytest.raises(NotFound):
-        app.view(POLICE, other)
+        queries.case_view(app, POLICE, other)
     with pytest.raises(NotFound):
-        app.view(OTHER_POLICE, referred)
+        queries.case_view(app, OTHER_POLICE, referred)
     with pytest.raises(NotFound):  # a case it may not read does not exist for it
-        app.act(OTHER_POLICE, "k0", referred, "police_acknowledge")
+        app.handle(OTHER_POLICE, AcknowledgeReferral("k0", referred))
     with pytest.raises(PermissionDenied):
-        app.act(OFFICER, "k1", referred, "police_acknowledge")  # the bureau cannot
+        app.handle(OFFICER, AcknowledgeReferral("k1", referred))  # the bureau cannot
     with pytest.raises(PermissionDenied):
-        app.act(POLICE, "x", referred, "resolve", "the police do not resolve cases")
-    app.act(POLICE, "k", referred, "police_acknowledge")
-    assert (
-        app.act(POLICE, "o", referred, "report_police_outcome", "filed", "立案").police_status
-        == "filed"
-    )
+        app.handle(POLICE, ResolveCase("x", referred, "the police do not resolve cases"))
+    app.handle(POLICE, AcknowledgeReferral("k", referred))
+    app.handle(POLICE, ReportPoliceOutcome("o", referred, "filed", "立案"))
+    assert app.case(referred).police_status == "filed"
 
 
 def test_referred_case_waits_for_the_police_outcome(app: CaseworkApplication) -> None:
     case_id = resolved(app)
-    app.act(
+    app.handle(
         OFFICER,
-        "p",
-        case_id,
-        "refer_to_police",
-        "putian-psb-licheng",
-        "misappropriation",
-        ["bank.pdf"],
-        "",
+        ReferToPolice("p", case_id, "putian-psb-licheng", "misappropriation", ("bank.pdf",), ""),
     )
-    app.act(OFFICER, "f", case_id, "give_feedback", "letter", "已告知")
+    app.handle(OFFICER, GiveFeedback("f", case_id, "letter", "已告知"))
     with pytest.raises(RuleViolated):
-        app.act(OFFICER, "c", case_id, "close")
-    app.act(POLICE, "k", case_id, "police_acknowledge")
-    app.act(POLICE, "o", case_id, "report_police_outcome", "not_filed", "不予立案")
-    assert app.act(OFFICER, "c2", case_id, "close").status == "closed"
+        app.handle(OFFICER, CloseCase("c", case_id))
+    app.handle(POLICE, AcknowledgeReferral("k", case_id))
+    app.handle(POLICE, ReportPoliceOutcome("o", case_id, "not_filed", "不予立案"))
+    app.handle(OFFICER, CloseCase("c2", case_id))
+    assert app.case(case_id).status == "closed"
 
 
 def test_joint_meeting_keeps_the_case_open(app: CaseworkApplication) -> None:
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
-    case = app.act(
-        OFFICER,
-        "m",
-        case_id,
-        "record_joint_meeting",
-        "2026-06-01",
-        ["住建", "公安", "市场监管"],
-        "联合调查",
+    case_id = app.handle(OFFICER, complaint()).case_id
+    meeting = RecordJointMeeting(
+        "m", case_id, "2026-06-01", ("住建", "公安", "市场监管"), "联合调查"
     )
+    app.handle(OFFICER, meeting)
+    case = app.case(case_id)
     assert case.joint_meetings and case.status != "closed"
-    assert app.act(OFFICER, "t", case_id, "flag_typical", "典型案例通报").typical
+    app.handle(OFFICER, FlagTypicalCase("t", case_id, "典型案例通报"))
+    assert app.case(case_id).typical
 
 
 def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> None:
@@ -250,12 +258,15 @@ def test_complainant_landline_is_a_contact_number(app: CaseworkApplication) -> N
     with its area code is a phone number as much as a mobile; bad numbers are refused by
     field and rule, and nothing is written."""
     landline = replace(complaint("land"), complainant_phone="0594-2345678")
-    case_id = app.receive_complaint(OFFICER, landline)["case_id"]
-    assert app.read_complainant(OFFICER, case_id, "feedback").phone == "0594-2345678"
+    case_id = app.handle(OFFICER, landline).case_id
+    assert (
+        app.handle(OFFICER, ReadComplainant(case_id, "feedback")).complainant_phone
+        == "0594-2345678"
+    )
     before = app.recorder.max_notification_id()
     for bad in ("2345678", "0594-0345678", "１３８００１３８０００", "1380013800"):
         with pytest.raises(InvalidArgument) as caught:
-            app.receive_complaint(OFFICER, replace(complaint(f"bad-{bad}"), complainant_phone=bad))
+            app.handle(OFFICER, replace(complaint(f"bad-{bad}"), complainant_phone=bad))
         (violation,) = caught.value.violations
         assert (violation.field, violation.rule) == ("complainant_phone", contact.RULE)
         assert violation.description_zh == contact.DESCRIPTION_ZH
@@ -286,7 +297,7 @@ def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) ->
     """2027's holidays are not entered: the ledgers of a 2027 month are refused with
     CalendarNotConfigured (a RuleViolated: FAILED_PRECONDITION), before anything is read."""
     with pytest.raises(CalendarNotConfigured) as caught:
-        app.monthly_ledgers(OFFICER, "licheng", 2027, 1)
+        queries.monthly_ledgers(app, OFFICER, "licheng", 2027, 1)
     assert isinstance(as_service_error(caught.value), RuleViolated) and caught.value.year == 2027
 
 
@@ -295,7 +306,7 @@ def test_a_case_stored_before_the_calendar_loads_with_its_stored_deadline(
 ) -> None:
     """Stored events are data: a Case.Received of v1 (received_at + N days, no nominal day)
     upcasts with its deadline as stored, and is overdue after it as before."""
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     (stored,) = app.repository.event_store.recorder.select_events(app.case(case_id).id)
     state = json.loads(stored.state)
     assert state.pop("class_version") == 2

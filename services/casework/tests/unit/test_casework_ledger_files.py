@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from casework.adapters.ledger_files import to_csv, to_xlsx
+from casework.application import queries
 from casework.application.ledgers import PROBLEM_COLUMNS
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -86,8 +87,8 @@ def test_a_complaint_category_from_the_public_is_text_in_the_ledger(fmt: str) ->
     app = app_with_vault(FakeClock(WHEN))
     public = Identity("public", "anonymous", "putian")
     hostile = '=HYPERLINK("http://evil.example","详情")'
-    app.receive_complaint(public, replace(complaint(), category=hostile, received_at=None))
-    ledgers = app.monthly_ledgers(OFFICER, "licheng", WHEN.year, WHEN.month)
+    app.handle(public, replace(complaint(), category=hostile, received_at=None))
+    ledgers = queries.monthly_ledgers(app, OFFICER, "licheng", WHEN.year, WHEN.month)
     assert [r["category"] for r in ledgers.problems] == [hostile]
     if fmt == "csv":
         table = read_csv(to_csv(PROBLEM_COLUMNS, ledgers.problems))

@@ -17,16 +17,29 @@ import grpc
 import pytest
 
 from casework.adapters.kek import KubernetesLogin, LocalKek, TokenFile, VaultTransit
-from casework.adapters.personal_data import EnvelopeVault, InMemoryKeyring, InMemoryReadLog
-from casework.application.app import (
-    ORPHAN_KEY_GRACE,
-    CaseworkApplication,
-    PersonalDataRetention,
+from casework.adapters.personal_data import (
+    EnvelopeVault,
+    InMemoryKeyring,
+    InMemoryReadLog,
+    KekProvider,
+    PersonalDataSettings,
 )
+from casework.adapters.read_model_memory import InMemoryCaseReadModel
+from casework.application import queries
+from casework.application.app import CaseworkApplication
+from casework.application.commands import (
+    CloseCase,
+    GiveFeedback,
+    ReadComplainant,
+    ResolveCase,
+    ShredPersonalData,
+    StartInvestigation,
+)
+from casework.application.handlers.cases import on_rectification_ordered
 from casework.application.ports import KeyProviderError, PersonalDataRead, WrappedKey
-from casework.application.warnings import WarningsPolicy
-from casework.bootstrap import KekProvider, PersonalDataSettings, WarningFeedSettings, build
-from casework.domain.case import Case
+from casework.application.sweeps import ORPHAN_KEY_GRACE, shred_expired_personal_data
+from casework.bootstrap import build
+from casework.domain.case import Case, PersonalDataRetention
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
@@ -42,7 +55,6 @@ from services.casework.tests.support.scenario import (
     OFFICER,
     PHONE,
     WHEN,
-    InMemoryCaseReadModel,
     complaint,
 )
 from tests.support.authz import RULES
@@ -250,7 +262,10 @@ def test_production_refuses_the_local_key_file(monkeypatch: pytest.MonkeyPatch) 
     settings = ServiceSettings.model_construct(
         service="casework", environment=Environment.production
     )
-    feed = WarningFeedSettings(url="https://zhihui.example.invalid/feeds", secret="z" * 40)
+    feed = {
+        "PUBREV_ZHIHUI_URL": "https://zhihui.example.invalid/feeds",
+        "PUBREV_ZHIHUI_SECRET": "z" * 40,
+    }
     with pytest.raises(ValueError, match="PUBREV_KEK_PROVIDER=local is refused"):
         build(settings, feed=feed, pd=local)  # before anything is connected or read
 
@@ -299,29 +314,28 @@ def casework(
     log: InMemoryReadLog | None = None,
     retention: PersonalDataRetention | None = None,
 ) -> CaseworkApplication:
-    app = CaseworkApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock, retention=retention
+    return CaseworkApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+        clock=clock,
+        retention=retention,
+        vault=EnvelopeVault(InMemoryKeyring(clock), LocalKek.ephemeral()),
+        read_model=InMemoryCaseReadModel,
+        read_log=log or InMemoryReadLog(),
     )
-    app.wire(
-        EnvelopeVault(InMemoryKeyring(clock), LocalKek.ephemeral()),
-        InMemoryCaseReadModel(app),
-        log or InMemoryReadLog(),
-    )
-    return app
 
 
 def test_a_read_without_a_purpose_is_refused_and_not_recorded() -> None:
     app = casework(FakeClock(WHEN))
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     with pytest.raises(InvalidArgument) as caught:
-        app.read_complainant(OFFICER, case_id, "", "x" * 201)
+        app.handle(OFFICER, ReadComplainant(case_id, "", "x" * 201))
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("purpose", "unknown_purpose"),
         ("note", "too_long"),
     }
     with pytest.raises(InvalidArgument):
-        app.read_complainant(OFFICER, case_id, "curiosity")
-    assert app.list_personal_data_reads(AUDITOR, "", "", None, None, 0, 100) == []
+        app.handle(OFFICER, ReadComplainant(case_id, "curiosity"))
+    assert queries.list_personal_data_reads(app, AUDITOR, "", "", None, None, 0, 100) == []
 
 
 def test_a_read_that_cannot_be_recorded_discloses_nothing() -> None:
@@ -330,28 +344,28 @@ def test_a_read_that_cannot_be_recorded_discloses_nothing() -> None:
             raise OSError("the database is away")
 
     app = casework(FakeClock(WHEN), Broken())
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     with pytest.raises(OSError, match="away"):
-        app.read_complainant(OFFICER, case_id, "feedback")
+        app.handle(OFFICER, ReadComplainant(case_id, "feedback"))
 
 
 def test_reads_through_a_front_end_name_it_and_the_city_lists_by_unit_case_and_time() -> None:
     clock = FakeClock(WHEN)
     app = casework(clock)
-    first = app.receive_complaint(OFFICER, complaint("c1"))["case_id"]
-    second = app.receive_complaint(OFFICER, complaint("c2"))["case_id"]
+    first = app.handle(OFFICER, complaint("c1")).case_id
+    second = app.handle(OFFICER, complaint("c2")).case_id
     hanjiang = RULES.check(Identity("property-bureau", "officer", "hanjiang"))
-    third = app.receive_complaint(
+    third = app.handle(
         hanjiang, replace(complaint("c3"), unit="hanjiang", community_code="HJ-0001")
-    )["case_id"]
+    ).case_id
     person = replace(
         RULES.check(Identity("property-bureau", "officer", "licheng", "林某")), via="putian-console"
     )
-    app.read_complainant(person, first, "investigation", "核实投诉内容")
+    app.handle(person, ReadComplainant(first, "investigation", "核实投诉内容"))
     clock.now = WHEN + timedelta(hours=2)
-    app.read_complainant(OFFICER, second, "feedback")
-    app.read_complainant(hanjiang, third, "mediation")
-    every = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, 0, 100)
+    app.handle(OFFICER, ReadComplainant(second, "feedback"))
+    app.handle(hanjiang, ReadComplainant(third, "mediation"))
+    every = queries.list_personal_data_reads(app, CITY_HEAD, "", "", None, None, 0, 100)
     assert [(r.case_id, r.reader, r.via, r.purpose, r.fields) for r in every] == [
         (
             first,
@@ -370,25 +384,28 @@ def test_reads_through_a_front_end_name_it_and_the_city_lists_by_unit_case_and_t
     ]
     assert [
         r.case_id
-        for r in app.list_personal_data_reads(DISCIPLINE, "licheng", "", None, None, 0, 100)
+        for r in queries.list_personal_data_reads(
+            app, DISCIPLINE, "licheng", "", None, None, 0, 100
+        )
     ] == [first, second]
     assert [
-        r.case_id for r in app.list_personal_data_reads(AUDITOR, "", second, None, None, 0, 100)
+        r.case_id
+        for r in queries.list_personal_data_reads(app, AUDITOR, "", second, None, None, 0, 100)
     ] == [second]
     assert [
         r.case_id
-        for r in app.list_personal_data_reads(
-            CITY_HEAD, "", "", WHEN + timedelta(hours=1), None, 0, 100
+        for r in queries.list_personal_data_reads(
+            app, CITY_HEAD, "", "", WHEN + timedelta(hours=1), None, 0, 100
         )
     ] == [second, third]
     assert [
         r.case_id
-        for r in app.list_personal_data_reads(
-            CITY_HEAD, "", "", None, WHEN + timedelta(hours=1), 0, 100
+        for r in queries.list_personal_data_reads(
+            app, CITY_HEAD, "", "", None, WHEN + timedelta(hours=1), 0, 100
         )
     ] == [first]
-    page = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, 0, 2)
-    rest = app.list_personal_data_reads(CITY_HEAD, "", "", None, None, page[-1].read_id, 2)
+    page = queries.list_personal_data_reads(app, CITY_HEAD, "", "", None, None, 0, 2)
+    rest = queries.list_personal_data_reads(app, CITY_HEAD, "", "", None, None, page[-1].read_id, 2)
     assert [r.case_id for r in page + rest] == [first, second, third]
 
 
@@ -401,10 +418,10 @@ def test_no_unit_lists_its_own_reads_and_bad_filters_are_named() -> None:
         RULES.check(Identity("discipline", "supervisor", "licheng")),
     ):
         with pytest.raises(PermissionDenied):
-            app.list_personal_data_reads(identity, "licheng", "", None, None, 0, 100)
+            queries.list_personal_data_reads(app, identity, "licheng", "", None, None, 0, 100)
     with pytest.raises(InvalidArgument) as caught:
-        app.list_personal_data_reads(
-            AUDITOR, "atlantis", "not-a-case" * 50, WHEN.replace(tzinfo=None), WHEN, -1, 5000
+        queries.list_personal_data_reads(
+            app, AUDITOR, "atlantis", "not-a-case" * 50, WHEN.replace(tzinfo=None), WHEN, -1, 5000
         )
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
@@ -415,40 +432,46 @@ def test_no_unit_lists_its_own_reads_and_bad_filters_are_named() -> None:
     }
     assert "not-a-case" not in str(caught.value.violations)
     with pytest.raises(InvalidArgument) as caught:
-        app.list_personal_data_reads(AUDITOR, "", "", WHEN, WHEN - timedelta(days=1), 0, 0)
+        queries.list_personal_data_reads(app, AUDITOR, "", "", WHEN, WHEN - timedelta(days=1), 0, 0)
     assert [(v.field, v.rule) for v in caught.value.violations] == [("until", "before_since")]
 
 
 def test_a_rectification_case_has_no_complainant_and_nothing_is_recorded() -> None:
     app = casework(FakeClock(WHEN))
-    app.open_rectification_case(
-        "f-1",
-        "licheng",
-        "LC-0001",
-        "91350200776049653A",
-        "A1",
-        WHEN + timedelta(days=30),
-        WHEN,
+    on_rectification_ordered(
+        app,
         DeliveryRef("casework.rectification", "f-1", 2),
+        finding_id="f-1",
+        unit="licheng",
+        community_code="LC-0001",
+        company_uscc="91350200776049653A",
+        kind="A1",
+        deadline=WHEN + timedelta(days=30),
+        found_at=WHEN,
     )
     case_id = str(Case.create_id("rectification:f-1"))
-    read = app.read_complainant(OFFICER, case_id, "investigation")
-    assert (read.name, read.phone, read.shredded, read.read) == ("", "", False, None)
-    assert app.list_personal_data_reads(AUDITOR, "", "", None, None, 0, 100) == []
+    read = app.handle(OFFICER, ReadComplainant(case_id, "investigation"))
+    assert (read.complainant_name, read.complainant_phone, read.shredded, read.read_id) == (
+        "",
+        "",
+        False,
+        0,
+    )
+    assert queries.list_personal_data_reads(app, AUDITOR, "", "", None, None, 0, 100) == []
 
 
 # -- retention -------------------------------------------------------------------------------
 
 
 def closed_complaint(app: CaseworkApplication, request_id: str = "c1") -> str:
-    case_id: str = app.receive_complaint(OFFICER, complaint(request_id))["case_id"]
-    for step, args in (
-        ("start_investigation", ()),
-        ("resolve", ("已责令公示",)),
-        ("give_feedback", ("phone", "已电话告知")),
-        ("close", ()),
+    case_id: str = app.handle(OFFICER, complaint(request_id)).case_id
+    for command in (
+        StartInvestigation(f"{request_id}-i", case_id),
+        ResolveCase(f"{request_id}-r", case_id, "已责令公示"),
+        GiveFeedback(f"{request_id}-f", case_id, "phone", "已电话告知"),
+        CloseCase(f"{request_id}-c", case_id),
     ):
-        app.act(OFFICER, f"{request_id}-{step}", case_id, step, *args)
+        app.handle(OFFICER, command)
     return case_id
 
 
@@ -456,13 +479,13 @@ def test_retention_shreds_closed_complaints_once_their_period_ran_out() -> None:
     clock = FakeClock(WHEN)
     app = casework(clock)
     closed = closed_complaint(app)
-    still_open = app.receive_complaint(OFFICER, complaint("open"))["case_id"]
+    still_open = app.handle(OFFICER, complaint("open")).case_id
     clock.now = WHEN + timedelta(days=10)
     later = closed_complaint(app, "c2")  # closed ten days after the first
     clock.now = WHEN + timedelta(days=365) - timedelta(seconds=1)
-    assert app.shred_expired_personal_data() == 0
+    assert shred_expired_personal_data(app) == 0
     clock.now = WHEN + timedelta(days=365)
-    assert app.shred_expired_personal_data() == 1
+    assert shred_expired_personal_data(app) == 1
     case = app.case(closed)
     assert case.shredded and case.archived and case.status == "closed"
     [shredding] = [
@@ -472,14 +495,14 @@ def test_retention_shreds_closed_complaints_once_their_period_ran_out() -> None:
     ]
     assert (shredding.reason, shredding.shredded_at) == ("retention", WHEN + timedelta(days=365))
     assert "第十九条" in shredding.legal_basis and "365日" in shredding.legal_basis
-    assert app.read_complainant(OFFICER, closed, "complainant_request").shredded
+    assert app.handle(OFFICER, ReadComplainant(closed, "complainant_request")).shredded
     assert {h.case_id for h in app.vault.held()} == {uuid.UUID(still_open), uuid.UUID(later)}
     version = case.version
-    assert app.shred_expired_personal_data() == 0  # once: nothing more is recorded
+    assert shred_expired_personal_data(app) == 0  # once: nothing more is recorded
     assert app.case(closed).version == version
-    assert app.read_complainant(OFFICER, still_open, "feedback").name == NAME
+    assert app.handle(OFFICER, ReadComplainant(still_open, "feedback")).complainant_name == NAME
     clock.now = WHEN + timedelta(days=375)
-    assert app.shred_expired_personal_data() == 1
+    assert shred_expired_personal_data(app) == 1
     assert app.case(later).archived and not app.case(still_open).shredded
 
 
@@ -488,9 +511,9 @@ def test_the_period_is_the_configured_one() -> None:
     app = casework(clock, retention=PersonalDataRetention(days_after_closure=30))
     case_id = closed_complaint(app)
     clock.now = WHEN + timedelta(days=29)
-    assert app.shred_expired_personal_data() == 0
+    assert shred_expired_personal_data(app) == 0
     clock.now = WHEN + timedelta(days=30)
-    assert app.shred_expired_personal_data() == 1
+    assert shred_expired_personal_data(app) == 1
     [shredding] = [
         e
         for e in app.repository.event_store.get(uuid.UUID(case_id))
@@ -505,17 +528,19 @@ def test_retention_cleans_what_a_crash_left() -> None:
     complaint may be being received right now)."""
     clock = FakeClock(WHEN)
     app = casework(clock)
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     keyring = app.vault.keyring  # type: ignore[attr-defined]
     wrapped = keyring.get(uuid.UUID(case_id))
-    app.act(OFFICER, "s", case_id, "shred_personal_data")
+    app.handle(OFFICER, ShredPersonalData("s", case_id))
     keyring.put(uuid.UUID(case_id), wrapped)  # as if the key had survived
-    assert app.read_complainant(OFFICER, case_id, "feedback").shredded  # shredded is shredded
+    assert app.handle(
+        OFFICER, ReadComplainant(case_id, "feedback")
+    ).shredded  # shredded is shredded
     orphan, young = uuid.uuid4(), uuid.uuid4()
     keyring.put(orphan, wrapped)
     clock.now = WHEN + ORPHAN_KEY_GRACE
     keyring.put(young, wrapped)
-    assert app.shred_expired_personal_data() == 0
+    assert shred_expired_personal_data(app) == 0
     assert {h.case_id for h in app.vault.held()} == {young}
     shreddings = [
         e
@@ -528,12 +553,12 @@ def test_retention_cleans_what_a_crash_left() -> None:
 def test_only_a_closed_complaint_past_its_period_is_archived() -> None:
     clock = FakeClock(WHEN)
     app = casework(clock)
-    case = app.case(app.receive_complaint(OFFICER, complaint())["case_id"])
+    case = app.case(app.handle(OFFICER, complaint()).case_id)
     with pytest.raises(RuleViolated):
-        case.archive(WHEN + timedelta(days=400), 365, "")
+        case.archive(WHEN + timedelta(days=400), PersonalDataRetention())
     closed = app.case(closed_complaint(app, "c2"))
     with pytest.raises(RuleViolated):
-        closed.archive(WHEN + timedelta(days=364), 365, "")
+        closed.archive(WHEN + timedelta(days=364), PersonalDataRetention())
 
 
 def test_a_shredding_recorded_before_v2_reads_as_requested() -> None:
@@ -553,12 +578,12 @@ def test_a_shredding_recorded_before_v2_reads_as_requested() -> None:
 async def test_read_and_list_over_grpc() -> None:
     clock = FakeClock(WHEN)
     app = casework(clock)
-    case_id = app.receive_complaint(OFFICER, complaint())["case_id"]
+    case_id = app.handle(OFFICER, complaint()).case_id
     settings = ServiceSettings(
         service="casework", environment="test", grpc_port=0, dev_identity_header=True
     )
     server = GrpcServer(settings, [SERVICE_NAME], RULES)
-    register(app, WarningsPolicy(app, clock))(server.server)
+    register(app)(server.server)
     port = await server.start()
 
     def md(identity: Identity) -> tuple[tuple[str, str], ...]:

@@ -16,9 +16,28 @@ from zoneinfo import ZoneInfo
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from casework.adapters.read_model import feed_record
+from casework.adapters.feeds import feed_record
+from casework.application import queries
 from casework.application.app import CaseworkApplication
-from casework.application.warnings import OpenComplaint, WarningsPolicy
+from casework.application.commands import (
+    AcknowledgeWarning,
+    CloseWarning,
+    GiveFeedback,
+    ResolveCase,
+    StartInvestigation,
+    WarningClosed,
+)
+from casework.application.handlers.warnings import (
+    on_community_registered,
+    on_complaint_received,
+    on_disclosure,
+    on_disclosure_overdue,
+    on_rectification_overdue,
+    on_spot_check_done,
+    on_spot_check_planned,
+    on_violation_found,
+)
+from casework.application.sweeps import sweep_complaint_feedback, sweep_quota_pace
 from casework.domain.case import Case
 from casework.domain.warnings.community_facts import CommunityFacts, QuarterFigures
 from casework.domain.warnings.periods import previous_quarters
@@ -40,8 +59,8 @@ from casework.domain.warnings.rules import (
     feedback_due_on,
     unit_behind_quota,
 )
-from casework.domain.warnings.supervision_warning import SupervisionWarning as Warning
-from casework.entrypoints.warning_consumers import WARNINGS, warning_subscriptions
+from casework.domain.warnings.supervision_warning import SupervisionWarning
+from casework.entrypoints.consumers import WARNINGS, subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
 from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured, Quarter
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
@@ -50,6 +69,7 @@ from servicekit.errors import NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
+from services.casework.tests.support.scenario import IN_MEMORY, OFFICER, app_with_vault, complaint
 
 SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
@@ -66,26 +86,42 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app() -> CaseworkApplication:
-    return CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def app(clock: FakeClock) -> CaseworkApplication:
+    return app_with_vault(clock)
 
 
-@pytest.fixture
-def policy(app: CaseworkApplication, clock: FakeClock) -> WarningsPolicy:
-    return WarningsPolicy(app, clock)
+_ids = itertools.count(1)
+
+
+def acknowledge(
+    app: CaseworkApplication, identity: Identity, warning_id: str, note: str
+) -> SupervisionWarning:
+    app.handle(identity, AcknowledgeWarning(f"k{next(_ids)}", warning_id, note))
+    return app.warning(warning_id)
+
+
+def close(
+    app: CaseworkApplication, identity: Identity, warning_id: str, evidence: list[str], note: str
+) -> SupervisionWarning:
+    app.handle(identity, CloseWarning(f"c{next(_ids)}", warning_id, tuple(evidence), note))
+    return app.warning(warning_id)
 
 
 def delivery(aggregate: str = "", version: int = 1) -> DeliveryRef:
     return DeliveryRef(WARNINGS, aggregate or f"upstream-{next(_deliveries)}", version)
 
 
-def raised(app: CaseworkApplication, rule: str | None = None) -> list[Warning.Raised]:
+def raised(app: CaseworkApplication, rule: str | None = None) -> list[SupervisionWarning.Raised]:
     events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(1, 100_000)]
-    return [e for e in events if isinstance(e, Warning.Raised) and (rule is None or e.rule == rule)]
+    return [
+        e
+        for e in events
+        if isinstance(e, SupervisionWarning.Raised) and (rule is None or e.rule == rule)
+    ]
 
 
 def file(
-    policy: WarningsPolicy,
+    app: CaseworkApplication,
     year: int,
     quarter: int,
     income: int,
@@ -100,40 +136,42 @@ def file(
 ) -> bool:
     surplus = income - cost - expenditure if surplus is None else surplus
     transferred = surplus if transferred is None else transferred
-    return policy.on_disclosure(
-        code,
-        "licheng",
-        COMPANY,
-        year,
-        quarter,
-        income,
-        cost,
-        surplus,
-        transferred,
-        zero,
-        False,
+    figures = QuarterFigures(
+        year, quarter, revision, income, cost, surplus, transferred, expenditure, zero, False
+    )
+    return on_disclosure(
+        app,
         ref or delivery(),
-        revision=revision,
-        expenditure_fen=expenditure,
+        community_code=code,
+        unit="licheng",
+        company=COMPANY,
+        figures=figures,
     )
 
 
 def register(
-    policy: WarningsPolicy,
+    app: CaseworkApplication,
     elevators: int = 0,
     gates: int = 0,
     leasable: bool = False,
     code: str = CODE,
 ) -> bool:
-    return policy.on_community_registered(
-        code, "licheng", COMPANY, elevators, gates, leasable, delivery()
+    return on_community_registered(
+        app,
+        delivery(),
+        community_code=code,
+        unit="licheng",
+        company=COMPANY,
+        elevators=elevators,
+        barrier_gates=gates,
+        leasable_space=leasable,
     )
 
 
-def only(app: CaseworkApplication, rule: str) -> Warning:
+def only(app: CaseworkApplication, rule: str) -> SupervisionWarning:
     events = raised(app, rule)
     assert len(events) == 1, events
-    warning = app.find(events[0].originator_id, Warning)
+    warning = app.find(events[0].originator_id, SupervisionWarning)
     assert warning is not None
     return warning
 
@@ -141,12 +179,24 @@ def only(app: CaseworkApplication, rule: str) -> Warning:
 # -- disclosure rules ----------------------------------------------------------------------
 
 
-def test_overdue_disclosure_warns_once(app: CaseworkApplication, policy: WarningsPolicy) -> None:
+def test_overdue_disclosure_warns_once(app: CaseworkApplication) -> None:
     ref = delivery("community-1", 2)
-    assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)
-    assert not policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, ref)  # redelivered
+    assert on_disclosure_overdue(
+        app, ref, community_code=CODE, unit="licheng", company=COMPANY, year=2026, quarter=1
+    )
+    assert not on_disclosure_overdue(
+        app, ref, community_code=CODE, unit="licheng", company=COMPANY, year=2026, quarter=1
+    )  # redelivered
     # The same overdue quarter reported again (another event): still one warning.
-    assert policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, delivery("community-1", 3))
+    assert on_disclosure_overdue(
+        app,
+        delivery("community-1", 3),
+        community_code=CODE,
+        unit="licheng",
+        company=COMPANY,
+        year=2026,
+        quarter=1,
+    )
     warning = only(app, DISCLOSURE_OVERDUE)
     assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
         "licheng",
@@ -154,9 +204,11 @@ def test_overdue_disclosure_warns_once(app: CaseworkApplication, policy: Warning
         CODE,
         "2026Q1",
     )
-    assert warning.id == Warning.create_id(DISCLOSURE_OVERDUE, CODE, "2026Q1")
+    assert warning.id == SupervisionWarning.create_id(DISCLOSURE_OVERDUE, CODE, "2026Q1")
     assert warning.raised_at == WHEN and warning.status == "raised"
-    policy.on_overdue(CODE, "licheng", COMPANY, 2026, 2, delivery())
+    on_disclosure_overdue(
+        app, delivery(), community_code=CODE, unit="licheng", company=COMPANY, year=2026, quarter=2
+    )
     assert len(raised(app, DISCLOSURE_OVERDUE)) == 2  # another period, another warning
 
 
@@ -171,45 +223,40 @@ def test_overdue_disclosure_warns_once(app: CaseworkApplication, policy: Warning
 )
 def test_zero_revenue_with_facilities(
     app: CaseworkApplication,
-    policy: WarningsPolicy,
     elevators: int,
     gates: int,
     leasable: bool,
     warns: bool,
 ) -> None:
-    register(policy, elevators, gates, leasable)
-    file(policy, 2026, 1, 0, zero=True)
+    register(app, elevators, gates, leasable)
+    file(app, 2026, 1, 0, zero=True)
     assert len(raised(app, ZERO_REVENUE_WITH_FACILITIES)) == int(warns)
     assert raised(app, ZERO_REVENUE_WITH_FACILITIES) == raised(app)  # nothing else
 
 
-def test_revenue_with_facilities_is_no_warning(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    register(policy, elevators=6, gates=2, leasable=True)
-    file(policy, 2026, 1, 1)
+def test_revenue_with_facilities_is_no_warning(app: CaseworkApplication) -> None:
+    register(app, elevators=6, gates=2, leasable=True)
+    file(app, 2026, 1, 1)
     assert raised(app) == []
 
 
-def test_registration_after_a_zero_revenue_filing_still_warns(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_registration_after_a_zero_revenue_filing_still_warns(app: CaseworkApplication) -> None:
     # Different aggregates, different partitions: the filing may arrive first.
-    file(policy, 2026, 1, 0, zero=True)
+    file(app, 2026, 1, 0, zero=True)
     assert raised(app) == []
-    register(policy, elevators=2)
+    register(app, elevators=2)
     assert only(app, ZERO_REVENUE_WITH_FACILITIES).period == "2026Q1"
-    file(policy, 2026, 1, 0, zero=True, revision=1)  # amended, still zero: same warning
+    file(app, 2026, 1, 0, zero=True, revision=1)  # amended, still zero: same warning
     assert len(raised(app)) == 1
 
 
 @pytest.mark.parametrize(("income", "warns"), [(4_999, True), (5_000, False), (5_001, False)])
 def test_revenue_drop_at_half_the_average(
-    app: CaseworkApplication, policy: WarningsPolicy, income: int, warns: bool
+    app: CaseworkApplication, income: int, warns: bool
 ) -> None:
-    file(policy, 2025, 3, 8_000)
-    file(policy, 2025, 4, 12_000)  # average 10,000
-    file(policy, 2026, 1, income)
+    file(app, 2025, 3, 8_000)
+    file(app, 2025, 4, 12_000)  # average 10,000
+    file(app, 2026, 1, income)
     assert len(raised(app, REVENUE_DROP)) == int(warns)
     if warns:
         details = only(app, REVENUE_DROP).details
@@ -217,23 +264,19 @@ def test_revenue_drop_at_half_the_average(
         assert details["compared_quarters"] == ["2025Q4", "2025Q3"]
 
 
-def test_revenue_drop_needs_two_previous_quarters(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    file(policy, 2025, 4, 10_000)
-    file(policy, 2026, 1, 0)
+def test_revenue_drop_needs_two_previous_quarters(app: CaseworkApplication) -> None:
+    file(app, 2025, 4, 10_000)
+    file(app, 2026, 1, 0)
     assert raised(app, REVENUE_DROP) == []
 
 
-def test_revenue_drop_averages_the_four_previous_quarters(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    file(policy, 2024, 4, 1_000_000)  # 2025's quarters drop against it, 2026's do not
+def test_revenue_drop_averages_the_four_previous_quarters(app: CaseworkApplication) -> None:
+    file(app, 2024, 4, 1_000_000)  # 2025's quarters drop against it, 2026's do not
     for quarter, income in zip((1, 2, 3, 4), (4_000, 16_000, 10_000, 10_000), strict=True):
-        file(policy, 2025, quarter, income)
-    file(policy, 2026, 1, 5_000)  # exactly half of 10,000 (2025Q1–Q4): no drop
+        file(app, 2025, quarter, income)
+    file(app, 2026, 1, 5_000)  # exactly half of 10,000 (2025Q1–Q4): no drop
     assert [e.period for e in raised(app, REVENUE_DROP)] == ["2025Q2", "2025Q3", "2025Q4"]
-    file(policy, 2026, 2, 4_999)  # vs 2025Q2–2026Q1: 41,000 / 4 = 10,250
+    file(app, 2026, 2, 4_999)  # vs 2025Q2–2026Q1: 41,000 / 4 = 10,250
     (event,) = [e for e in raised(app, REVENUE_DROP) if e.period == "2026Q2"]
     assert event.details["average_fen"] == 10_250
 
@@ -248,16 +291,14 @@ def test_previous_quarters_cross_the_year() -> None:
 
 
 @pytest.mark.parametrize(("cost", "warns"), [(7_999, False), (8_000, False), (8_001, True)])
-def test_cost_ratio_above_eighty_percent(
-    app: CaseworkApplication, policy: WarningsPolicy, cost: int, warns: bool
-) -> None:
-    file(policy, 2026, 1, 10_000, cost)
+def test_cost_ratio_above_eighty_percent(app: CaseworkApplication, cost: int, warns: bool) -> None:
+    file(app, 2026, 1, 10_000, cost)
     assert len(raised(app, COST_RATIO)) == int(warns)
     assert len(raised(app)) == int(warns)
 
 
-def test_cost_ratio_needs_income(app: CaseworkApplication, policy: WarningsPolicy) -> None:
-    file(policy, 2026, 1, 0, cost=500, transferred=0, zero=True)
+def test_cost_ratio_needs_income(app: CaseworkApplication) -> None:
+    file(app, 2026, 1, 0, cost=500, transferred=0, zero=True)
     assert raised(app, COST_RATIO) == []
 
 
@@ -270,31 +311,27 @@ def test_cost_ratio_needs_income(app: CaseworkApplication, policy: WarningsPolic
     ],
 )
 def test_surplus_not_transferred(
-    app: CaseworkApplication, policy: WarningsPolicy, surplus: int, transferred: int, warns: bool
+    app: CaseworkApplication, surplus: int, transferred: int, warns: bool
 ) -> None:
-    file(policy, 2026, 1, surplus, 0, surplus, transferred)
+    file(app, 2026, 1, surplus, 0, surplus, transferred)
     assert len(raised(app, SURPLUS_NOT_TRANSFERRED)) == int(warns)
 
 
-def test_a_disclosure_warning_is_raised_once(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_a_disclosure_warning_is_raised_once(app: CaseworkApplication) -> None:
     ref = delivery("disclosure-1", 1)
-    assert file(policy, 2026, 1, 10_000, 9_000, ref=ref)
-    assert not file(policy, 2026, 1, 10_000, 9_000, ref=ref)  # redelivered: nothing
+    assert file(app, 2026, 1, 10_000, 9_000, ref=ref)
+    assert not file(app, 2026, 1, 10_000, 9_000, ref=ref)  # redelivered: nothing
     # An amendment with the condition still holding: the facts change, the warning stays.
-    assert file(policy, 2026, 1, 10_000, 9_500, ref=delivery("disclosure-1", 2), revision=1)
+    assert file(app, 2026, 1, 10_000, 9_500, ref=delivery("disclosure-1", 2), revision=1)
     warning = only(app, COST_RATIO)
     assert warning.version == 1 and warning.details["cost_fen"] == 9_000
-    file(policy, 2026, 2, 10_000, 9_000)  # the next quarter warns on its own
+    file(app, 2026, 2, 10_000, 9_000)  # the next quarter warns on its own
     assert len(raised(app, COST_RATIO)) == 2
 
 
-def test_an_older_revision_arriving_late_changes_nothing(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    file(policy, 2026, 1, 10_000, 1_000, revision=2)
-    file(policy, 2026, 1, 10_000, 9_000, revision=1)
+def test_an_older_revision_arriving_late_changes_nothing(app: CaseworkApplication) -> None:
+    file(app, 2026, 1, 10_000, 1_000, revision=2)
+    file(app, 2026, 1, 10_000, 9_000, revision=1)
     assert raised(app) == []
 
 
@@ -304,9 +341,11 @@ T0 = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)  # 1 April, 10:00 Shanghai (2026Q2)
 
 
 def complain(
-    policy: WarningsPolicy, at: datetime, ref: DeliveryRef | None = None, code: str = CODE
+    app: CaseworkApplication, at: datetime, ref: DeliveryRef | None = None, code: str = CODE
 ) -> bool:
-    return policy.on_complaint(code, "licheng", COMPANY, at, ref or delivery())
+    return on_complaint_received(
+        app, ref or delivery(), community_code=code, unit="licheng", received_at=at
+    )
 
 
 @pytest.mark.parametrize(
@@ -318,39 +357,35 @@ def complain(
     ],
 )
 def test_three_complaints_within_ninety_days(
-    app: CaseworkApplication, policy: WarningsPolicy, third: timedelta, warns: bool
+    app: CaseworkApplication, third: timedelta, warns: bool
 ) -> None:
-    complain(policy, T0)
-    complain(policy, T0 + timedelta(days=10))
+    complain(app, T0)
+    complain(app, T0 + timedelta(days=10))
     assert raised(app) == []  # two are not a pattern
-    complain(policy, T0 + third)
+    complain(app, T0 + third)
     assert len(raised(app, REPEAT_COMPLAINTS)) == int(warns)
     if warns:
         assert only(app, REPEAT_COMPLAINTS).period == "2026Q2"
 
 
-def test_repeat_complaints_once_per_quarter(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_repeat_complaints_once_per_quarter(app: CaseworkApplication) -> None:
     ref = delivery("case-3")
-    complain(policy, T0)
-    complain(policy, T0 + timedelta(days=10))
-    assert complain(policy, T0 + timedelta(days=20), ref)
-    assert not complain(policy, T0 + timedelta(days=20), ref)  # redelivered
-    complain(policy, T0 + timedelta(days=50))  # the condition again, same quarter
+    complain(app, T0)
+    complain(app, T0 + timedelta(days=10))
+    assert complain(app, T0 + timedelta(days=20), ref)
+    assert not complain(app, T0 + timedelta(days=20), ref)  # redelivered
+    complain(app, T0 + timedelta(days=50))  # the condition again, same quarter
     assert len(raised(app, REPEAT_COMPLAINTS)) == 1
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
     assert facts is not None and len(facts.complaints) == 4  # the redelivery was not noted
-    complain(policy, T0 + timedelta(days=95))  # 1 July Shanghai: 2026Q3
+    complain(app, T0 + timedelta(days=95))  # 1 July Shanghai: 2026Q3
     assert [e.period for e in raised(app, REPEAT_COMPLAINTS)] == ["2026Q2", "2026Q3"]
 
 
-def test_a_complaint_about_no_community_counts_for_none(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_a_complaint_about_no_community_counts_for_none(app: CaseworkApplication) -> None:
     ref = delivery()
-    assert complain(policy, T0, ref, code="")
-    assert not complain(policy, T0, ref, code="")
+    assert complain(app, T0, ref, code="")
+    assert not complain(app, T0, ref, code="")
     assert raised(app) == [] and app.already_applied(ref)
 
 
@@ -409,9 +444,15 @@ def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: dat
     assert details.details["calendar_version"] == CHINA.version
 
 
+def received(app: CaseworkApplication, clock: FakeClock, at: datetime, request_id: str) -> str:
+    """A complaint case received at `at` (the service's clock set to it)."""
+    clock.now = at
+    case_id: str = app.handle(OFFICER, replace(complaint(request_id), received_at=at)).case_id
+    return case_id
+
+
 def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
     app: CaseworkApplication,
-    policy: WarningsPolicy,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -419,54 +460,69 @@ def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
     deadline in 2027 raises CalendarNotConfigured rather than being guessed, and the hourly
     sweep logs that complaint and judges the others."""
     late_december = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI_TZ)  # 15 days: 4 Jan 2027
-    clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI_TZ)
     with pytest.raises(CalendarNotConfigured):
         complaint_without_feedback(
-            "c", "licheng", CODE, late_december, None, clock.now, DEFAULT_RULES
+            "c",
+            "licheng",
+            CODE,
+            late_december,
+            None,
+            datetime(2027, 1, 6, tzinfo=SHANGHAI_TZ),
+            DEFAULT_RULES,
         )
-    stuck, overdue = str(uuid.uuid4()), str(uuid.uuid4())
+    overdue = received(app, clock, datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ), "c1")
+    stuck = received(app, clock, late_december, "c2")
+    clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI_TZ)
     with caplog.at_level("WARNING"):
-        assert (
-            policy.sweep_complaint_feedback(
-                [
-                    OpenComplaint(stuck, "licheng", CODE, late_december),
-                    OpenComplaint(
-                        overdue, "licheng", CODE, datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ)
-                    ),
-                ]
-            )
-            == 1
-        )
+        assert sweep_complaint_feedback(app) == 1
     assert [e.subject for e in raised(app, COMPLAINT_WITHOUT_FEEDBACK)] == [overdue]
     assert stuck in caplog.text and "2027" in caplog.text
 
 
 def test_complaint_without_feedback_raised_once_by_the_sweep(
-    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock
+    app: CaseworkApplication, clock: FakeClock
 ) -> None:
-    case_id = str(uuid.uuid4())
+    """Each open complaint whose complainant was not told the result in time is warned about
+    once; one told in time is not, nor is a rectification case (nobody complained)."""
+    case_id = received(app, clock, T0, "c1")
+    told = received(app, clock, T0, "c2")
+    for command in (
+        StartInvestigation("i", told),
+        ResolveCase("r", told, "已责令公示"),
+        GiveFeedback("f", told, "phone", "已电话告知"),
+    ):
+        app.handle(OFFICER, command)
     clock.now = T0 + END_OF_16_APRIL - timedelta(seconds=1)
-    assert not policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
+    assert sweep_complaint_feedback(app) == 0
     clock.now = T0 + timedelta(days=16)
-    assert policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
-    assert not policy.check_complaint_feedback(case_id, "licheng", CODE, T0, None)
+    assert sweep_complaint_feedback(app) == 1
+    assert sweep_complaint_feedback(app) == 0
     warning = only(app, "complaint_without_feedback")
     assert (warning.subject_kind, warning.subject, warning.unit) == ("case", case_id, "licheng")
+    assert warning.details["community_code"] == "LC-0001"
+    assert warning.period == "2026-04-01" and warning.details["feedback_at"] == ""
 
 
 # -- inspection ----------------------------------------------------------------------------
 
 
 def find(
-    policy: WarningsPolicy,
+    app: CaseworkApplication,
     at: datetime,
     finding: str = "",
     unit: str = "licheng",
     ref: DeliveryRef | None = None,
 ) -> bool:
     finding = finding or f"finding-{next(_deliveries)}"
-    return policy.on_violation(
-        COMPANY, unit, finding, at, ref or delivery(finding), community_code=CODE, kind="B6"
+    return on_violation_found(
+        app,
+        ref or delivery(finding),
+        community_code=CODE,
+        kind="B6",
+        company=COMPANY,
+        unit=unit,
+        finding_id=finding,
+        found_at=at,
     )
 
 
@@ -479,11 +535,11 @@ def find(
     ],
 )
 def test_two_findings_within_a_year(
-    app: CaseworkApplication, policy: WarningsPolicy, second: timedelta, warns: bool
+    app: CaseworkApplication, second: timedelta, warns: bool
 ) -> None:
-    find(policy, WHEN)
+    find(app, WHEN)
     assert raised(app) == []
-    find(policy, WHEN + second)
+    find(app, WHEN + second)
     assert len(raised(app, REPEAT_VIOLATIONS)) == int(warns)
     if warns:
         warning = only(app, REPEAT_VIOLATIONS)
@@ -496,40 +552,50 @@ def test_two_findings_within_a_year(
         assert len(warning.details["finding_ids"]) == 2
 
 
-def test_one_finding_delivered_twice_counts_once(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_one_finding_delivered_twice_counts_once(app: CaseworkApplication) -> None:
     ref = delivery("finding-x")
-    assert find(policy, WHEN, "finding-x", ref=ref)
-    assert not find(policy, WHEN, "finding-x", ref=ref)  # the same delivery
-    assert find(policy, WHEN, "finding-x", ref=delivery("finding-x", 2))  # a re-send
+    assert find(app, WHEN, "finding-x", ref=ref)
+    assert not find(app, WHEN, "finding-x", ref=ref)  # the same delivery
+    assert find(app, WHEN, "finding-x", ref=delivery("finding-x", 2))  # a re-send
     assert raised(app) == []
-    find(policy, WHEN + timedelta(days=1))
-    find(policy, WHEN + timedelta(days=2))  # three now, same year: still one warning
+    find(app, WHEN + timedelta(days=1))
+    find(app, WHEN + timedelta(days=2))  # three now, same year: still one warning
     assert len(raised(app, REPEAT_VIOLATIONS)) == 1
 
 
-def test_findings_in_two_units_are_the_citys_warning(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    find(policy, WHEN, unit="licheng")
-    find(policy, WHEN + timedelta(days=1), unit="xianyou")
+def test_findings_in_two_units_are_the_citys_warning(app: CaseworkApplication) -> None:
+    find(app, WHEN, unit="licheng")
+    find(app, WHEN + timedelta(days=1), unit="xianyou")
     warning = only(app, REPEAT_VIOLATIONS)
     assert warning.unit == "putian"
     with pytest.raises(PermissionDenied):
-        policy.acknowledge(BUREAU, str(warning.id), "")
+        acknowledge(app, BUREAU, str(warning.id), "")
     city = Identity("property-bureau", "officer", "putian")
-    assert policy.acknowledge(city, str(warning.id), "").status == "acknowledged"
+    assert acknowledge(app, city, str(warning.id), "").status == "acknowledged"
 
 
-def test_rectification_overdue_warns_once(app: CaseworkApplication, policy: WarningsPolicy) -> None:
+def test_rectification_overdue_warns_once(app: CaseworkApplication) -> None:
     deadline = datetime(2026, 7, 5, 18, 0, tzinfo=UTC)  # 6 July, 02:00 Shanghai
     ref = delivery("finding-1", 3)
-    assert policy.on_rectification_overdue(
-        "finding-1", "licheng", CODE, COMPANY, "B6", deadline, ref
+    assert on_rectification_overdue(
+        app,
+        ref,
+        finding_id="finding-1",
+        unit="licheng",
+        community_code=CODE,
+        company=COMPANY,
+        kind="B6",
+        deadline=deadline,
     )
-    assert not policy.on_rectification_overdue(
-        "finding-1", "licheng", CODE, COMPANY, "B6", deadline, ref
+    assert not on_rectification_overdue(
+        app,
+        ref,
+        finding_id="finding-1",
+        unit="licheng",
+        community_code=CODE,
+        company=COMPANY,
+        kind="B6",
+        deadline=deadline,
     )
     warning = only(app, RECTIFICATION_OVERDUE)
     case_id = str(Case.create_id("rectification:finding-1"))  # the case the finding opened
@@ -545,48 +611,51 @@ def test_rectification_overdue_warns_once(app: CaseworkApplication, policy: Warn
 
 
 @pytest.fixture
-def warning_id(app: CaseworkApplication, policy: WarningsPolicy) -> str:
-    policy.on_overdue(CODE, "licheng", COMPANY, 2026, 1, delivery())
+def warning_id(app: CaseworkApplication) -> str:
+    on_disclosure_overdue(
+        app, delivery(), community_code=CODE, unit="licheng", company=COMPANY, year=2026, quarter=1
+    )
     return str(only(app, DISCLOSURE_OVERDUE).id)
 
 
-def test_close_needs_evidence(policy: WarningsPolicy, warning_id: str) -> None:
+def test_close_needs_evidence(app: CaseworkApplication, warning_id: str) -> None:
     for evidence in ([], ["", "  "]):
         with pytest.raises(RuleViolated):
-            policy.close(BUREAU, warning_id, evidence, "已公示")
-    assert policy.warning(warning_id).status == "raised"
+            close(app, BUREAU, warning_id, evidence, "已公示")
+    assert app.warning(warning_id).status == "raised"
 
 
 def test_acknowledge_then_close_with_evidence(
-    policy: WarningsPolicy, clock: FakeClock, warning_id: str
+    app: CaseworkApplication, clock: FakeClock, warning_id: str
 ) -> None:
-    acknowledged = policy.acknowledge(BUREAU, warning_id, "已督促企业补报")
+    acknowledged = acknowledge(app, BUREAU, warning_id, "已督促企业补报")
     assert acknowledged.status == "acknowledged" and acknowledged.acknowledged_at == WHEN
     assert acknowledged.acknowledged_by == BUREAU.render()
     with pytest.raises(RuleViolated):
-        policy.acknowledge(BUREAU, warning_id, "again")
+        acknowledge(app, BUREAU, warning_id, "again")
     clock.now = WHEN + timedelta(days=3)
-    closed = policy.close(
-        BUREAU, warning_id, [" photo-1.jpg ", "disclosure-2026Q1.pdf"], "已补报并张贴公示"
+    closed = close(
+        app, BUREAU, warning_id, [" photo-1.jpg ", "disclosure-2026Q1.pdf"], "已补报并张贴公示"
     )
     assert closed.status == "closed" and closed.closed_at == WHEN + timedelta(days=3)
     assert closed.evidence_refs == ["photo-1.jpg", "disclosure-2026Q1.pdf"]
     with pytest.raises(RuleViolated):
-        policy.close(BUREAU, warning_id, ["more.jpg"], "")
+        close(app, BUREAU, warning_id, ["more.jpg"], "")
     with pytest.raises(RuleViolated):
-        policy.acknowledge(BUREAU, warning_id, "")
+        acknowledge(app, BUREAU, warning_id, "")
 
 
-def test_close_without_acknowledging_first(policy: WarningsPolicy, warning_id: str) -> None:
-    assert policy.close(BUREAU, warning_id, ["p.jpg"], "").status == "closed"
+def test_close_without_acknowledging_first(app: CaseworkApplication, warning_id: str) -> None:
+    assert close(app, BUREAU, warning_id, ["p.jpg"], "").status == "closed"
 
 
 def test_a_retried_close_returns_the_first_result(
-    app: CaseworkApplication, policy: WarningsPolicy, warning_id: str
+    app: CaseworkApplication, warning_id: str
 ) -> None:
-    first = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
-    again = policy.close(BUREAU, warning_id, ["p.jpg"], "ok", request_id="r1")
-    assert first.version == again.version == 2
+    command = CloseWarning("r1", warning_id, ("p.jpg",), "ok")
+    first = app.handle(BUREAU, command)
+    assert app.handle(BUREAU, command) == first == WarningClosed(warning_id, 2)
+    assert app.warning(warning_id).version == 2
 
 
 @pytest.mark.parametrize(
@@ -605,37 +674,35 @@ def test_a_retried_close_returns_the_first_result(
     ],
 )
 def test_who_may_act_on_a_warning(
-    policy: WarningsPolicy, warning_id: str, identity: Identity, allowed: bool
+    app: CaseworkApplication, warning_id: str, identity: Identity, allowed: bool
 ) -> None:
     if allowed:
-        assert policy.view(identity, warning_id).id == uuid.UUID(warning_id)
-        policy.acknowledge(identity, warning_id, "")
-        assert policy.close(identity, warning_id, ["e.pdf"], "").status == "closed"
+        assert queries.warning_view(app, identity, warning_id).id == uuid.UUID(warning_id)
+        acknowledge(app, identity, warning_id, "")
+        assert close(app, identity, warning_id, ["e.pdf"], "").status == "closed"
         return
     with pytest.raises(PermissionDenied):
-        policy.view(identity, warning_id)
+        queries.warning_view(app, identity, warning_id)
     with pytest.raises(PermissionDenied):
-        policy.acknowledge(identity, warning_id, "")
+        acknowledge(app, identity, warning_id, "")
     with pytest.raises(PermissionDenied):
-        policy.close(identity, warning_id, ["e.pdf"], "")
-    assert policy.warning(warning_id).status == "raised"
+        close(app, identity, warning_id, ["e.pdf"], "")
+    assert app.warning(warning_id).status == "raised"
 
 
-def test_unknown_warning(policy: WarningsPolicy) -> None:
+def test_unknown_warning(app: CaseworkApplication) -> None:
     for bad in ("not-a-uuid", str(uuid.uuid4())):
         with pytest.raises(NotFound):
-            policy.warning(bad)
+            app.warning(bad)
 
 
 # -- versioned rules -----------------------------------------------------------------------
 
 
-def test_the_rules_version_is_on_the_raised_event(
-    app: CaseworkApplication, clock: FakeClock
-) -> None:
+def test_the_rules_version_is_on_the_raised_event(clock: FakeClock) -> None:
     rules = WarningRules(version="test-2026.9", legal_basis="测试", cost_ratio_percent=50)
-    policy = WarningsPolicy(app, clock, rules)
-    file(policy, 2026, 1, 10_000, 5_001)  # above 50%, below the default 80%
+    app = CaseworkApplication(env=IN_MEMORY, clock=clock, warning_rules=rules)
+    file(app, 2026, 1, 10_000, 5_001)  # above 50%, below the default 80%
     (event,) = raised(app, COST_RATIO)
     assert event.rules_version == "test-2026.9"
     assert event.details["threshold_percent"] == 50
@@ -681,17 +748,15 @@ def sample(name: str) -> dict[str, Any]:
     return loaded
 
 
-def test_subscriptions_map_the_contract_events(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
-    subscriptions = warning_subscriptions(policy)
+def test_subscriptions_map_the_contract_events(app: CaseworkApplication) -> None:
+    warning_subscriptions = [s for s in subscriptions(app) if s.consumer.startswith(WARNINGS)]
     # One Kafka group per topic (one group over three topics rebalances needlessly).
-    assert {s.consumer for s in subscriptions} == {
+    assert {s.consumer for s in warning_subscriptions} == {
         f"{WARNINGS}.disclosure",
         f"{WARNINGS}.inspection",
         f"{WARNINGS}.casework",
     }
-    by_topic = {s.topic: s for s in subscriptions}
+    by_topic = {s.topic: s for s in warning_subscriptions}
     assert set(by_topic) == {DISCLOSURE_EVENTS, INSPECTION_EVENTS, CASEWORK_EVENTS}
 
     def deliver(topic: str, ce_type: str, **changes: Any) -> bool:
@@ -757,34 +822,39 @@ def test_subscriptions_map_the_contract_events(
 # -- what the policy remembers -------------------------------------------------------------
 
 
-def test_the_facts_keep_the_last_eight_quarters(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_the_facts_keep_the_last_eight_quarters(app: CaseworkApplication) -> None:
     for n in range(10):
-        file(policy, 2024 + n // 4, n % 4 + 1, 10_000)
+        file(app, 2024 + n // 4, n % 4 + 1, 10_000)
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
     assert facts is not None
     assert sorted(facts.quarters) == [Quarter(2024 + n // 4, n % 4 + 1) for n in range(2, 10)]
     version = facts.version
-    file(policy, 2023, 4, 10_000)  # older than all kept: not noted
+    file(app, 2023, 4, 10_000)  # older than all kept: not noted
     facts = app.find(CommunityFacts.create_id(CODE), CommunityFacts)
     assert facts is not None and facts.version == version
 
 
-def test_a_finding_of_no_known_company_is_only_tracked(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_a_finding_of_no_known_company_is_only_tracked(app: CaseworkApplication) -> None:
     ref = delivery()
-    assert policy.on_violation("", "licheng", "finding-9", WHEN, ref)
+    assert on_violation_found(
+        app,
+        ref,
+        community_code="",
+        kind="",
+        company="",
+        unit="licheng",
+        finding_id="finding-9",
+        found_at=WHEN,
+    )
     assert app.already_applied(ref) and raised(app) == []
 
 
 def test_later_events_carry_unit_rule_and_subject(
-    app: CaseworkApplication, policy: WarningsPolicy, warning_id: str
+    app: CaseworkApplication, warning_id: str
 ) -> None:
     # What a projection or the contract translation (WarningClosedV1) needs, in the event.
-    policy.acknowledge(BUREAU, warning_id, "收到")
-    policy.close(BUREAU, warning_id, ["p.jpg"], "已办结")
+    acknowledge(app, BUREAU, warning_id, "收到")
+    close(app, BUREAU, warning_id, ["p.jpg"], "已办结")
     entries = app.history(uuid.UUID(warning_id), 0, 10)
     assert [e.type for e in entries] == [
         "SupervisionWarning.Raised",
@@ -818,18 +888,31 @@ def test_unit_behind_quota_at_its_boundary(checked: int, raised: bool) -> None:
         assert due.details["pace_version"] == DEFAULT_PACE.version
 
 
-def paced(clock: FakeClock) -> tuple[CaseworkApplication, WarningsPolicy]:
-    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    return app, WarningsPolicy(app, clock)
+def paced(clock: FakeClock) -> CaseworkApplication:
+    return CaseworkApplication(env=IN_MEMORY, clock=clock)
 
 
 def plan_with_checks(
-    policy: WarningsPolicy, unit: str, quota: int, checked: int, plan_id: str = ""
+    app: CaseworkApplication, unit: str, quota: int, checked: int, plan_id: str = ""
 ) -> str:
     plan_id = plan_id or f"plan-{unit}"
-    assert policy.on_plan(plan_id, unit, 2026, quota, DeliveryRef("w", plan_id, 1))
+    assert on_spot_check_planned(
+        app,
+        DeliveryRef("w", plan_id, 1),
+        kind="yearly",
+        checked_unit="",
+        plan_id=plan_id,
+        unit=unit,
+        year=2026,
+        quota=quota,
+    )
     for n in range(checked):
-        assert policy.on_check(plan_id, f"{unit}-{n}", DeliveryRef("w", f"{plan_id}-c{n}", 1))
+        assert on_spot_check_done(
+            app,
+            DeliveryRef("w", f"{plan_id}-c{n}", 1),
+            plan_id=plan_id,
+            community_code=f"{unit}-{n}",
+        )
     return plan_id
 
 
@@ -838,9 +921,9 @@ def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
     deadline (30 September, plan 五 and 附件1 #11/#13) has passed: 45 of 100 communities on
     31 December is behind, with no tolerance (pubrev_contracts.vocabulary.pace)."""
     clock = FakeClock(datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI_TZ))
-    app, policy = paced(clock)
-    plan_with_checks(policy, "licheng", 50, 45)
-    assert policy.sweep_quota_pace(["licheng"]) == 1
+    app = paced(clock)
+    plan_with_checks(app, "licheng", 50, 45)
+    assert sweep_quota_pace(app, ["licheng"]) == 1
     warning = only(app, UNIT_BEHIND_QUOTA)
     assert (warning.unit, warning.subject_kind, warning.subject, warning.period) == (
         "licheng",
@@ -864,9 +947,9 @@ def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
 def test_a_county_on_pace_in_august_raises_nothing() -> None:
     """15 August 2026: 31 of 78 days → 20 of a quota of 50 expected; 20 checked is on pace."""
     clock = FakeClock(datetime(2026, 8, 15, tzinfo=SHANGHAI_TZ))
-    app, policy = paced(clock)
-    plan_with_checks(policy, "licheng", 50, 20)
-    assert policy.sweep_quota_pace(["licheng"]) == 0
+    app = paced(clock)
+    plan_with_checks(app, "licheng", 50, 20)
+    assert sweep_quota_pace(app, ["licheng"]) == 0
     assert raised(app) == []
 
 
@@ -875,12 +958,14 @@ def test_the_city_is_judged_on_its_own_checks() -> None:
     (unit putian) sets its pace, and its checks count for it, not for the county whose
     communities it checked; a check that arrives before its plan still counts."""
     clock = FakeClock(datetime(2026, 10, 15, tzinfo=SHANGHAI_TZ))
-    app, policy = paced(clock)
+    app = paced(clock)
     early = DeliveryRef("w", "city-early-check", 1)
-    assert policy.on_check("plan-putian", "CX-0099", early)  # before the plan arrives
-    plan_with_checks(policy, "putian", 30, 28)
-    plan_with_checks(policy, "chengxiang", 10, 10)
-    assert policy.sweep_quota_pace(["putian", "chengxiang"]) == 1
+    assert on_spot_check_done(
+        app, early, plan_id="plan-putian", community_code="CX-0099"
+    )  # before the plan arrives
+    plan_with_checks(app, "putian", 30, 28)
+    plan_with_checks(app, "chengxiang", 10, 10)
+    assert sweep_quota_pace(app, ["putian", "chengxiang"]) == 1
     warning = only(app, UNIT_BEHIND_QUOTA)
     assert (warning.unit, warning.subject) == ("putian", "putian")
     assert (warning.details["quota"], warning.details["checked"]) == (30, 29)
@@ -888,28 +973,37 @@ def test_the_city_is_judged_on_its_own_checks() -> None:
 
 def test_quota_pace_sweep_raises_once_a_month(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock(datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ))
-    app, policy = paced(clock)
-    plan_id = plan_with_checks(policy, "licheng", 100, 10)
-    policy.on_check(plan_id, "licheng-0", DeliveryRef("w", "check-again", 1))  # same place
-    assert policy.sweep_quota_pace(["licheng", "xianyou"]) == 1
-    assert policy.sweep_quota_pace(["licheng"]) == 0  # once a month
+    app = paced(clock)
+    plan_id = plan_with_checks(app, "licheng", 100, 10)
+    on_spot_check_done(
+        app, DeliveryRef("w", "check-again", 1), plan_id=plan_id, community_code="licheng-0"
+    )  # same place
+    assert sweep_quota_pace(app, ["licheng", "xianyou"]) == 1
+    assert sweep_quota_pace(app, ["licheng"]) == 0  # once a month
     clock.now = datetime(2026, 9, 3, tzinfo=SHANGHAI_TZ)
-    assert policy.sweep_quota_pace(["licheng"]) == 1
+    assert sweep_quota_pace(app, ["licheng"]) == 1
     assert only_period(app, UNIT_BEHIND_QUOTA, "2026-09").details["checked"] == 10
     # A year the pace does not know is logged, never guessed, and stops nothing.
     clock.now = datetime(2028, 8, 23, tzinfo=SHANGHAI_TZ)
-    assert policy.on_plan("plan-2028", "licheng", 2028, 100, DeliveryRef("w", "p28", 1))
+    assert on_spot_check_planned(
+        app,
+        DeliveryRef("w", "p28", 1),
+        kind="yearly",
+        checked_unit="",
+        plan_id="plan-2028",
+        unit="licheng",
+        year=2028,
+        quota=100,
+    )
     with caplog.at_level("WARNING"):
-        assert policy.sweep_quota_pace(["licheng"]) == 0
+        assert sweep_quota_pace(app, ["licheng"]) == 0
     assert "2028" in caplog.text
 
 
-def test_pace_follows_the_inspection_events(
-    app: CaseworkApplication, policy: WarningsPolicy, clock: FakeClock
-) -> None:
+def test_pace_follows_the_inspection_events(app: CaseworkApplication, clock: FakeClock) -> None:
     """SpotCheckPlanned of the city (unit putian) and of a county set their paces; a
     SpotCheckDone counts for the plan it names (plan_id), whatever its community's unit."""
-    by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
+    by_type = {t: h for s in subscriptions(app) for t, h in s.by_type.items()}
     plan_model, on_planned = by_type["pubrev.inspection.SpotCheckPlanned.v1"]
     done_model, on_done = by_type["pubrev.inspection.SpotCheckDone.v1"]
     city_plan = str(uuid.uuid4())
@@ -973,7 +1067,7 @@ def test_pace_follows_the_inspection_events(
         )
         assert on_done(checked, DeliveryRef(WARNINGS, str(checked.aggregate_id), 1))
     clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI_TZ)
-    assert policy.sweep_quota_pace(["putian", "chengxiang", "licheng"]) == 1
+    assert sweep_quota_pace(app, ["putian", "chengxiang", "licheng"]) == 1
     warning = only(app, UNIT_BEHIND_QUOTA)  # chengxiang: 2 of 2 (own + cross), on pace
     assert (warning.unit, warning.details["checked"]) == ("putian", 1)
 
@@ -998,13 +1092,13 @@ def deficit_figures(income: int, cost: int, expenditure: int) -> dict[str, Any]:
 
 
 def test_deficit_quarter_warns_once_per_community_and_quarter_through_the_consumer(
-    app: CaseworkApplication, policy: WarningsPolicy
+    app: CaseworkApplication,
 ) -> None:
     """deficit_quarter (DOMAIN.md §8 "identity broken, cost ratio far off"; plan 二（二）、二（四）:
     虚增项目列支, 虚增费用): cost and expenditure above income is warned about, once per
     community and quarter, with the figures; cost_ratio (80%, not exceeded here) and
     surplus_not_transferred (no surplus) stay silent."""
-    by_type = {t: h for s in warning_subscriptions(policy) for t, h in s.by_type.items()}
+    by_type = {t: h for s in subscriptions(app) for t, h in s.by_type.items()}
     model, handler = by_type["pubrev.disclosure.DisclosureFiled.v1"]
     body = sample("pubrev.disclosure.DisclosureFiled.v1")
     event: Any = model.model_validate({**body, "figures": deficit_figures(10_000, 8_000, 5_000)})
@@ -1036,13 +1130,11 @@ def test_deficit_quarter_warns_once_per_community_and_quarter_through_the_consum
     assert WORK_PLAN in warning.details["legal_basis"]
 
 
-def test_a_deficit_without_income_divides_by_nothing(
-    app: CaseworkApplication, policy: WarningsPolicy
-) -> None:
+def test_a_deficit_without_income_divides_by_nothing(app: CaseworkApplication) -> None:
     """cost_ratio needs income (no division by zero), surplus_not_transferred needs a surplus:
     on a zero-income deficit only deficit_quarter speaks (DOMAIN.md §8)."""
-    file(policy, 2026, 1, 0, cost=500, expenditure=200, transferred=0, zero=True)
-    file(policy, 2026, 2, 0, cost=500, expenditure=0, transferred=0, zero=True)
+    file(app, 2026, 1, 0, cost=500, expenditure=200, transferred=0, zero=True)
+    file(app, 2026, 2, 0, cost=500, expenditure=0, transferred=0, zero=True)
     assert [(e.rule, e.period) for e in raised(app)] == [
         (DEFICIT_QUARTER, "2026Q1"),
         (DEFICIT_QUARTER, "2026Q2"),
@@ -1050,9 +1142,9 @@ def test_a_deficit_without_income_divides_by_nothing(
     assert only_period(app, DEFICIT_QUARTER, "2026Q1").details["deficit_fen"] == 700
 
 
-def only_period(app: CaseworkApplication, rule: str, period: str) -> Warning:
+def only_period(app: CaseworkApplication, rule: str, period: str) -> SupervisionWarning:
     (event,) = [e for e in raised(app, rule) if e.period == period]
-    warning = app.find(event.originator_id, Warning)
+    warning = app.find(event.originator_id, SupervisionWarning)
     assert warning is not None
     return warning
 
@@ -1061,10 +1153,8 @@ def test_a_deficit_warning_is_accepted_by_the_zhihui_feed() -> None:
     """The 智慧监督 feed schema (contracts/feeds/zhihui.schema.json) takes the new rule and its
     signed figures as the projector sends them."""
     schema = json.loads((SAMPLES.parent / "feeds" / "zhihui.schema.json").read_text())
-    clock = FakeClock(WHEN)
-    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=clock)
-    policy = WarningsPolicy(app, clock)
-    file(policy, 2026, 1, 1_000, cost=900, expenditure=300, transferred=0)
+    app = CaseworkApplication(env=IN_MEMORY, clock=FakeClock(WHEN))
+    file(app, 2026, 1, 1_000, cost=900, expenditure=300, transferred=0)
     (event,) = raised(app, DEFICIT_QUARTER)
     record = feed_record(event)
     jsonschema.validate(record, schema)
@@ -1075,7 +1165,7 @@ def test_a_stored_disclosure_note_without_expenditure_still_loads() -> None:
     """Stored events are data: a CommunityFacts.DisclosureNoted stored before expenditure was
     remembered upcasts, its expenditure derived from the identity every stored filing kept
     (income − cost − expenditure = surplus, DOMAIN.md §3)."""
-    app = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = CaseworkApplication(env=IN_MEMORY)
     facts = CommunityFacts(CODE, "licheng")
     facts.note_disclosure(
         "licheng",

@@ -1,7 +1,7 @@
 """The key-encryption key's providers (application.ports.KeyEncryptionKey).
 
 - `LocalKek`: the KEK in a local key file, for development and tests. Production refuses it
-  (bootstrap.PersonalDataSettings): a key on the service's own disk protects nothing from
+  (personal_data.PersonalDataSettings): a key on the service's own disk protects nothing from
   whoever holds the disk and the database.
 - `VaultTransit`: HashiCorp Vault's transit engine, for production. The KEK never leaves
   Vault: data keys go in to be wrapped (encrypt), wrapped keys go in to be unwrapped

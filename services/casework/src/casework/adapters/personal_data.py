@@ -31,17 +31,37 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import psycopg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql
 from psycopg_pool import ConnectionPool
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from casework.adapters.kek import LocalKek
-from casework.application.ports import HeldKey, KeyEncryptionKey, PersonalDataRead, WrappedKey
+from casework.adapters.kek import (
+    KubernetesLogin,
+    LocalKek,
+    NoKek,
+    TokenFile,
+    TokenSource,
+    VaultTransit,
+)
+from casework.application.ports import (
+    HeldKey,
+    KeyEncryptionKey,
+    KeyProviderError,
+    PersonalDataRead,
+    WrappedKey,
+)
+from casework.domain.case import PersonalDataRetention
+from servicekit.clock import Clock, utc_now
+from servicekit.settings import Environment, with_database
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +72,8 @@ SCHEMA = "pd_keyring"
 KEYRING_ROLE = "pubrev_casework_keyring"
 SHREDDER_ROLE = "pubrev_casework_shredder"
 _LOCK = 0x70645F6B6579  # pg advisory lock of the keyring's setup and migrations ("pd_key")
+DEV_KEK_FILE = Path(__file__).resolve().parents[5] / ".local" / "dev-keys" / "casework-kek.json"
+ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 def _seal(key: bytes, case_id: uuid.UUID, data: dict[str, str]) -> str:
@@ -134,7 +156,7 @@ class EnvelopeVault:
 class InMemoryKeyring:
     """A fake for unit tests: wrapped keys in a dict."""
 
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Clock = utc_now) -> None:
         self.clock = clock
         self.keys: dict[uuid.UUID, tuple[WrappedKey, datetime]] = {}
 
@@ -521,10 +543,148 @@ class InMemoryReadLog:
         ][:limit]
 
 
-def in_memory_vault(
-    kek: KeyEncryptionKey | None = None, clock: Callable[[], datetime] | None = None
-) -> EnvelopeVault:
+def in_memory_vault(kek: KeyEncryptionKey | None = None, clock: Clock = utc_now) -> EnvelopeVault:
     """The envelope vault on an in-memory keyring (unit tests): the same encryption and
     wrapping as in production."""
-    keyring = InMemoryKeyring(clock) if clock else InMemoryKeyring()
-    return EnvelopeVault(keyring, kek or LocalKek.ephemeral())
+    return EnvelopeVault(InMemoryKeyring(clock), kek or LocalKek.ephemeral())
+
+
+# -- the settings, and the vault and read log they open ------------------------------------------
+
+
+class KekProvider(StrEnum):
+    local = "local"
+    vault = "vault"
+
+
+class PersonalDataSettings(BaseSettings):
+    """Where the key-encryption key is and how long personal data is kept.
+
+    - `PUBREV_KEK_PROVIDER=local` (development, test): the KEK in `PUBREV_KEK_FILE`
+      (default `.local/dev-keys/casework-kek.json`, made on first start). Refused in
+      production.
+    - `PUBREV_KEK_PROVIDER=vault` (production): Vault's transit engine at
+      `PUBREV_VAULT_ADDR` (https in production), key `PUBREV_VAULT_TRANSIT_KEY` on mount
+      `PUBREV_VAULT_TRANSIT_MOUNT`; the token from `PUBREV_VAULT_TOKEN_FILE` (kept fresh by
+      Vault Agent) or by Kubernetes auth (`PUBREV_VAULT_AUTH_ROLE`, the projected
+      service-account token in `PUBREV_VAULT_JWT_FILE`). Only the api uses it; the other
+      roles never call Vault, so they need no token.
+    - `PUBREV_PII_RETENTION_DAYS`: days a closed complaint's name and phone are kept
+      (local configuration; domain.case.PersonalDataRetention says why 365).
+    - `PUBREV_KEYRING_DATABASE_URL`: the login the wrapped keys are reached with (the
+      api's: a member of `PUBREV_KEYRING_ROLE`; the projector's: of
+      `PUBREV_SHREDDER_ROLE`); its database is always the service's. Unset: the service's
+      own login (development, where it is a superuser).
+    - `PUBREV_KEYRING_ROLE`, `PUBREV_SHREDDER_ROLE`: the database group roles that keep the
+      wrapped keys and that destroy them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PUBREV_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
+
+    kek_provider: KekProvider = KekProvider.local
+    kek_file: Path | None = None
+    vault_addr: str = ""
+    vault_transit_mount: str = Field("transit", pattern=r"^[a-z0-9][a-z0-9_/-]{0,63}$")
+    vault_transit_key: str = Field("casework-pii", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    vault_namespace: str = ""
+    vault_token_file: Path | None = None
+    vault_auth_role: str = ""
+    vault_auth_mount: str = Field("kubernetes", pattern=r"^[a-z0-9][a-z0-9_/-]{0,63}$")
+    vault_jwt_file: Path = Path("/var/run/secrets/vault/token")
+    vault_ca_file: Path | None = None
+    pii_retention_days: int = Field(365, ge=1, le=3650)
+    keyring_database_url: SecretStr | None = None
+    keyring_role: str = Field(KEYRING_ROLE, pattern=ROLE_NAME)
+    shredder_role: str = Field(SHREDDER_ROLE, pattern=ROLE_NAME)
+    environment: Environment = Field(Environment.development, validation_alias="PUBREV_ENVIRONMENT")
+
+    @model_validator(mode="after")
+    def _safe(self) -> PersonalDataSettings:
+        self.check(self.environment)
+        return self
+
+    def check(self, environment: Environment) -> None:
+        """Raises ValueError with every reason these settings may not serve `environment`."""
+        problems = []
+        if self.kek_provider is KekProvider.vault:
+            if not self.vault_addr.startswith(("https://", "http://")):
+                problems.append("PUBREV_VAULT_ADDR must be Vault's URL")
+            if not self.vault_token_file and not self.vault_auth_role:
+                problems.append("Vault needs PUBREV_VAULT_TOKEN_FILE or PUBREV_VAULT_AUTH_ROLE")
+        if environment is Environment.production:
+            if self.kek_provider is KekProvider.local:
+                problems.append(
+                    "PUBREV_KEK_PROVIDER=local is refused in production: a key "
+                    "file beside the database protects nothing; use vault"
+                )
+            elif not self.vault_addr.startswith("https://"):
+                problems.append("PUBREV_VAULT_ADDR must be an https:// URL in production")
+        if problems:
+            raise ValueError("personal-data keys: " + "; ".join(problems))
+
+    def retention(self) -> PersonalDataRetention:
+        return PersonalDataRetention(days_after_closure=self.pii_retention_days)
+
+    def kek(self) -> KeyEncryptionKey:
+        """The configured provider; nothing is contacted yet."""
+        if self.kek_provider is KekProvider.local:
+            return LocalKek.create_file(self.kek_file or DEV_KEK_FILE)
+        tokens: TokenSource = (
+            TokenFile(self.vault_token_file)
+            if self.vault_token_file
+            else KubernetesLogin(self.vault_auth_role, self.vault_jwt_file, self.vault_auth_mount)
+        )
+        return VaultTransit(
+            self.vault_addr,
+            self.vault_transit_key,
+            tokens,
+            mount=self.vault_transit_mount,
+            namespace=self.vault_namespace,
+            verify=str(self.vault_ca_file) if self.vault_ca_file else True,
+        )
+
+
+def personal_data(
+    pool: ConnectionPool,
+    settings: PersonalDataSettings,
+    database_url: str,
+    environment: Environment,
+) -> tuple[EnvelopeVault, PostgresReadLog, list[ConnectionPool]]:
+    """The envelope vault and the read log, and the keyring's own pool (to close). Only
+    the login that keeps the keyring (the api's; in development the one login of every
+    role) gets the key-encryption key: it sets the keyring up, wraps keys that earlier
+    versions kept in clear and re-wraps keys of an older KEK version. The projector's login
+    only destroys keys; the relay's and consumer's reach none."""
+    pools = []
+    keyring_pool = pool
+    if settings.keyring_database_url is not None:
+        dbname = urlsplit(database_url).path.lstrip("/")
+        keyring_pool = ConnectionPool(
+            with_database(settings.keyring_database_url.get_secret_value(), dbname),
+            min_size=1,
+            max_size=4,
+            open=True,
+        )
+        pools.append(keyring_pool)
+    keyring = PostgresKeyring(keyring_pool, settings.keyring_role, settings.shredder_role)
+    reads = PostgresReadLog(pool)
+    if not keyring.setup():
+        return EnvelopeVault(keyring, NoKek()), reads, pools
+    if keyring_pool is pool and environment is Environment.production:
+        # Then every role, relay and consumer included, could read the wrapped keys.
+        raise ValueError(
+            "personal-data keys: the service's own database login belongs to "
+            f"{settings.keyring_role}; in production only the api's "
+            "PUBREV_KEYRING_DATABASE_URL login may"
+        )
+    kek = settings.kek()
+    vault = EnvelopeVault(keyring, kek)
+    reads.setup()
+    keyring.adopt_clear_keys(kek, pool)  # must succeed: those keys open nothing until wrapped
+    try:
+        vault.rewrap_stale()
+    except KeyProviderError:
+        # Keys under an older version still unwrap: retried at the next start.
+        log.exception("re-wrapping data keys under the current KEK version failed")
+    return vault, reads, pools

@@ -3,20 +3,20 @@ enqueues the 智慧监督 feed's records (servicekit.push) in the same transacti
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from casework.adapters.feeds import ZHIHUI, feed_record
 from casework.application.ports import CaseRow, WarningRow
 from casework.domain.case import Case
 from casework.domain.warnings.supervision_warning import SupervisionWarning
+from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 from servicekit.push import PushOutbox
-
-ZHIHUI = "zhihui"
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_cases (
@@ -35,10 +35,6 @@ _STATUS = {
     Case.Resolved: "resolved",
     Case.Closed: "closed",
 }
-
-
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class CaseProjection:
@@ -120,51 +116,17 @@ class CaseProjection:
         self.outbox.enqueue(cur, ZHIHUI, record["record_id"], record)
 
 
-def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any]:
-    """The 智慧监督 record (contracts/feeds/zhihui.schema.json) of a warning's event. `row` is
-    the warning as rm_warnings holds it (rule, unit, subject_kind, subject, period, details,
-    rules_version); a Raised event carries all of it itself."""
-    if row is None:
-        row = (
-            event.rule,
-            event.unit,
-            event.subject_kind,
-            event.subject,
-            event.period,
-            event.details,
-            event.rules_version,
-        )
-    kind = (
-        "warning_raised"
-        if isinstance(event, SupervisionWarning.Raised)
-        else "warning_closed"
-        if isinstance(event, SupervisionWarning.Closed)
-        else "warning_acknowledged"
-    )
-    at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
-    record: dict[str, Any] = {
-        "record_type": kind,
-        "record_id": f"{event.originator_id}:{kind}",
-        "warning_id": str(event.originator_id),
-        "rule": row[0],
-        "unit": row[1],
-        "subject_kind": row[2],
-        "subject": row[3],
-        "period": row[4],
-        "at": _utc(at),
-        "details": row[5],
-        "rules_version": row[6],
-    }
-    if isinstance(event, SupervisionWarning.Acknowledged | SupervisionWarning.Closed):
-        record["note"] = event.note
-    if isinstance(event, SupervisionWarning.Closed):
-        record["evidence_refs"] = list(event.evidence_refs)
-    return record
-
-
 class PostgresCaseReadModel:
-    def __init__(self, projector: Projector, pool: ConnectionPool) -> None:
-        self.projector = projector
+    """The read model over the application's own log: its projector keeps rm_cases and
+    rm_warnings and enqueues the 智慧监督 feed's records (`run` in the projector role;
+    `catch_up` before a query reads its own writes)."""
+
+    def __init__(
+        self, app: ServiceApplication, pool: ConnectionPool, outbox: PushOutbox | None = None
+    ) -> None:
+        self.projector = Projector(
+            CaseProjection(outbox), app.process_recorder, app.mapper.to_domain_event, pool
+        )
         self.pool = pool
 
     def catch_up(self) -> int:
@@ -201,9 +163,3 @@ class PostgresCaseReadModel:
                 (units, rule, rule, include_closed),
             ).fetchall()
         return [WarningRow(str(r[0]), *r[1:]) for r in rows]
-
-
-def make_projector(
-    recorder: Any, decode: Any, pool: ConnectionPool, outbox: PushOutbox | None = None
-) -> Projector:
-    return Projector(CaseProjection(outbox), recorder, decode, pool)

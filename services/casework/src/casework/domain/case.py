@@ -11,6 +11,7 @@ complaint's are shredded once its retention period runs out, and the case is arc
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from pubrev_contracts.vocabulary.calendar import (
     CalendarNotConfigured,
     WorkCalendar,
 )
+from pubrev_contracts.vocabulary.sources import local, plan
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")
@@ -35,6 +37,45 @@ SHRED_RETENTION = "retention"
 TIME_LIMIT_BASIS = f"《民法典》第二百零一条；{CIVIL_CODE_ART_203}"
 """A time limit of N days: the receiving day not counted, the period ends at 24:00 of its
 last day, and a last day that is a rest day moves to the next working day."""
+
+
+@dataclass(frozen=True)
+class CaseTimeLimits:
+    """Days to close a complaint, by channel (configurable, versioned). The plan asks for
+    timely handling (五（三）: 及时处理) but sets no number, so these are the bureau's own.
+    A rectification case's deadline is the one inspection ordered (RectificationOrdered)."""
+
+    version: str = "putian-casework-2023.1"
+    complaint_days: int = 30
+    handed_down_days: int = 15
+    legal_basis: str = (
+        f"{plan('五（三）')}；"
+        + local("投诉办理时限30日，上级交办件15日")
+        + f"；期限计算：{TIME_LIMIT_BASIS}"
+    )
+
+    def days(self, channel: str) -> int:
+        return self.handed_down_days if channel == "handed_down" else self.complaint_days
+
+
+@dataclass(frozen=True)
+class PersonalDataRetention:
+    """How long a closed complaint's personal data is kept (个人信息保护法 Art. 19: no
+    longer than necessary for the purpose). The period is the bureau's own: no source sets
+    one. A year after closure outlasts the complainant's 60 days to apply for
+    reconsideration (行政复议法 Art. 20) and six months to sue (行政诉讼法 Art. 46) over the
+    handling, during which the bureau may need to reach the complainant again."""
+
+    version: str = "putian-pii-retention-2026.1"
+    days_after_closure: int = 365
+
+    @property
+    def legal_basis(self) -> str:
+        return (
+            "《中华人民共和国个人信息保护法》第十九条；"
+            + local(f"投诉办结后保存投诉人个人信息{self.days_after_closure}日")
+            + f"（{self.version}）"
+        )
 
 
 def end_of(day: date) -> datetime:
@@ -138,6 +179,76 @@ class Case(Aggregate):
         """complaint:<random> for a complaint, rectification:<finding id> for the case a
         finding opens (so a redelivered finding finds its case)."""
         return uuid.uuid5(NAMESPACE, case_key)
+
+    @staticmethod
+    def rectification_id(finding_id: str) -> uuid.UUID:
+        """The rectification case a finding opens."""
+        return Case.create_id(f"rectification:{finding_id}")
+
+    @classmethod
+    def receive_complaint(
+        cls,
+        case_key: str,
+        channel: str,
+        major: bool,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        category: str,
+        description: str,
+        received_at: datetime,
+        sealed_personal_data: str,
+        limits: CaseTimeLimits,
+    ) -> Case:
+        """A complaint (投诉受理), with its time limit by channel counted from the day after
+        receipt (TIME_LIMIT_BASIS): provisional when the calendar lacks its last day's
+        year (`due_provisional`), never refused for it."""
+        due_on, due_at, _ = time_limit(received_at, limits.days(channel))
+        return cls(
+            case_key,
+            "complaint",
+            channel,
+            major,
+            unit,
+            community_code,
+            company_uscc,
+            category,
+            description,
+            received_at,
+            due_at,
+            sealed_personal_data,
+            "",
+            due_on,
+        )
+
+    @classmethod
+    def open_rectification(
+        cls,
+        finding_id: str,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        kind: str,
+        deadline: datetime,
+        found_at: datetime,
+    ) -> Case:
+        """The case that follows a finding's rectification to its end (整改闭环), under the
+        deadline inspection ordered; nobody complained, so it holds no personal data."""
+        return cls(
+            f"rectification:{finding_id}",
+            "rectification",
+            "inspection",
+            False,
+            unit,
+            community_code,
+            company_uscc,
+            f"violation:{kind}",
+            "",
+            found_at,
+            deadline,
+            "",
+            finding_id,
+        )
 
     @property
     def needs_feedback(self) -> bool:
@@ -250,12 +361,7 @@ class Case(Aggregate):
                 "the complainant has not been told the result: give feedback before closing",
                 "未向投诉人反馈处理结果，不能办结",
             )
-        if self.police_office and self.police_status not in (
-            "filed",
-            "not_filed",
-            "transferred",
-            "closed",
-        ):
+        if self.police_office and self.police_status not in POLICE_OUTCOMES:
             raise RuleViolated(
                 "the police have not reported an outcome of the referral",
                 "移送公安的案件尚未收到处理结果，不能办结",
@@ -385,24 +491,25 @@ class Case(Aggregate):
             state["legal_basis"] = ""
             state["shredded_at"] = None
 
-    def note_shredded(self, at: datetime | None = None) -> None:
-        """The key was destroyed on request (ShredPersonalData); once."""
+    def shred_personal_data(self, at: datetime) -> None:
+        """The complainant's name and phone are to be destroyed on request
+        (ShredPersonalData): recorded once, before the key is destroyed."""
         if not self.shredded:
             self._shredded(unit=self.unit, reason=SHRED_REQUESTED, legal_basis="", shredded_at=at)
 
-    def retention_ends(self, days: int) -> datetime | None:
-        """When a closed complaint's personal data has been kept `days` days after its
-        closure; None for what the retention rule does not touch (open cases,
+    def retention_ends(self, retention: PersonalDataRetention) -> datetime | None:
+        """When a closed complaint's personal data has been kept its retention period after
+        its closure; None for what the retention rule does not touch (open cases,
         rectification cases, which hold none)."""
         if self.kind != "complaint" or self.status != "closed" or self.closed_at is None:
             return None
-        return self.closed_at + timedelta(days=days)
+        return self.closed_at + timedelta(days=retention.days_after_closure)
 
-    def archive(self, now: datetime, days: int, legal_basis: str) -> None:
+    def archive(self, now: datetime, retention: PersonalDataRetention) -> None:
         """Retention (个人信息保护法 Art. 19: kept no longer than necessary): the personal data
-        of a complaint closed more than `days` days ago is shredded and the case archived;
-        the case record itself stays."""
-        ends = self.retention_ends(days)
+        of a complaint closed longer ago than its retention period is shredded and the case
+        archived; the case record itself stays."""
+        ends = self.retention_ends(retention)
         if ends is None:
             raise RuleViolated("only a closed complaint is archived", "仅已办结的投诉案件可以归档")
         if now < ends:
@@ -412,7 +519,10 @@ class Case(Aggregate):
             )
         if not self.archived:
             self._shredded(
-                unit=self.unit, reason=SHRED_RETENTION, legal_basis=legal_basis, shredded_at=now
+                unit=self.unit,
+                reason=SHRED_RETENTION,
+                legal_basis=retention.legal_basis,
+                shredded_at=now,
             )
 
     @event(PersonalDataShredded)

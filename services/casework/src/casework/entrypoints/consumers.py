@@ -1,28 +1,196 @@
-"""Kafka subscriptions of the casework service: each finding opens a rectification case."""
+"""Kafka subscriptions of casework: contract events of the other services (and its own
+complaints) → the application's policies, as plain values.
+
+- `casework.rectification` (inspection's topic): each RectificationOrdered opens a
+  rectification case (handlers/cases.py).
+- `casework.warnings.<service>` (one consumer per topic: disclosure, inspection, casework):
+  the warnings' policies (handlers/warnings.py). One group over the three topics would work
+  too, but every member's start would then rebalance all three.
+
+The consumer names are Kafka group ids and tracking prefixes: they never change. The
+runner skips a delivery applied before (`already_applied`), so the policies hold no
+duplicate check of their own.
+"""
 
 from __future__ import annotations
 
 from casework.application.app import CaseworkApplication
-from pubrev_contracts.events.inspection import RectificationOrderedV1
-from pubrev_contracts.topics import INSPECTION_EVENTS
+from casework.application.handlers import cases, warnings
+from casework.domain.warnings.community_facts import QuarterFigures
+from pubrev_contracts.events.casework import ComplaintReceivedV1
+from pubrev_contracts.events.disclosure import (
+    CommunityRegisteredV1,
+    DisclosureAmendedV1,
+    DisclosureFiledV1,
+    DisclosureOverdueV1,
+)
+from pubrev_contracts.events.inspection import (
+    RectificationOrderedV1,
+    RectificationOverdueV1,
+    SpotCheckDoneV1,
+    SpotCheckPlannedV1,
+    ViolationFoundV1,
+)
+from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef
 
 RECTIFICATION = "casework.rectification"
+WARNINGS = "casework.warnings"
 
 
 def subscriptions(app: CaseworkApplication) -> list[Subscription]:
-    # RectificationOrdered (not ViolationFound) carries the deadline the case tracks.
-    def on_ordered(event: RectificationOrderedV1, delivery: DeliveryRef) -> bool:
-        return app.open_rectification_case(
-            str(event.aggregate_id),
-            event.unit,
-            event.community_code,
-            event.company_uscc,
-            event.kind,
-            event.deadline,
-            event.occurred_at,
+    # RectificationOrdered (not ViolationFound) carries the deadline the case tracks; its
+    # aggregate, like that of every rectification event, is the finding.
+    def on_rectification_ordered(event: RectificationOrderedV1, delivery: DeliveryRef) -> bool:
+        return cases.on_rectification_ordered(
+            app,
             delivery,
+            finding_id=str(event.aggregate_id),
+            unit=event.unit,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            kind=event.kind,
+            deadline=event.deadline,
+            found_at=event.occurred_at,
         )
 
-    return [Subscription(RECTIFICATION, INSPECTION_EVENTS, {RectificationOrderedV1: on_ordered})]
+    def on_community_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_community_registered(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            company=event.company_uscc,
+            elevators=event.elevator_count,
+            barrier_gates=event.barrier_gate_count,
+            leasable_space=event.has_leasable_space,
+        )
+
+    def on_disclosure(
+        event: DisclosureFiledV1 | DisclosureAmendedV1, delivery: DeliveryRef, revision: int
+    ) -> bool:
+        f = event.figures
+        return warnings.on_disclosure(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            company=event.company_uscc,
+            figures=QuarterFigures(
+                year=event.year,
+                quarter=event.quarter,
+                revision=revision,
+                income_fen=f.income_total_fen,
+                cost_fen=f.operating_cost_fen,
+                surplus_fen=f.surplus_fen,
+                transferred_fen=f.transferred_to_maintenance_fund_fen,
+                expenditure_fen=f.expenditure_total_fen,
+                zero_revenue=event.zero_revenue,
+                late=event.late,
+            ),
+        )
+
+    def on_disclosure_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
+        return on_disclosure(event, delivery, 0)
+
+    def on_disclosure_amended(event: DisclosureAmendedV1, delivery: DeliveryRef) -> bool:
+        return on_disclosure(event, delivery, event.revision)
+
+    def on_disclosure_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_disclosure_overdue(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            company=event.company_uscc,
+            year=event.year,
+            quarter=event.quarter,
+        )
+
+    def on_violation_found(event: ViolationFoundV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_violation_found(
+            app,
+            delivery,
+            company=event.company_uscc,
+            unit=event.unit,
+            finding_id=str(event.aggregate_id),
+            found_at=event.found_at,
+            community_code=event.community_code,
+            kind=event.kind,
+        )
+
+    def on_rectification_overdue(event: RectificationOverdueV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_rectification_overdue(
+            app,
+            delivery,
+            finding_id=str(event.aggregate_id),
+            unit=event.unit,
+            community_code=event.community_code,
+            company=event.company_uscc,
+            kind=event.kind,
+            deadline=event.deadline,
+        )
+
+    def on_spot_check_planned(event: SpotCheckPlannedV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_spot_check_planned(
+            app,
+            delivery,
+            plan_id=str(event.aggregate_id),
+            kind=event.kind,
+            unit=event.unit,
+            checked_unit=event.checked_unit,
+            year=event.year,
+            quota=event.quota,
+        )
+
+    def on_spot_check_done(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_spot_check_done(
+            app, delivery, plan_id=str(event.plan_id), community_code=event.community_code
+        )
+
+    def on_complaint_received(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
+        return warnings.on_complaint_received(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            received_at=event.received_at,
+        )
+
+    return [
+        Subscription(
+            RECTIFICATION,
+            INSPECTION_EVENTS,
+            {RectificationOrderedV1: on_rectification_ordered},
+            already_applied=app.already_applied,
+        ),
+        Subscription(
+            f"{WARNINGS}.disclosure",
+            DISCLOSURE_EVENTS,
+            {
+                CommunityRegisteredV1: on_community_registered,
+                DisclosureFiledV1: on_disclosure_filed,
+                DisclosureAmendedV1: on_disclosure_amended,
+                DisclosureOverdueV1: on_disclosure_overdue,
+            },
+            already_applied=app.already_applied,
+        ),
+        Subscription(
+            f"{WARNINGS}.inspection",
+            INSPECTION_EVENTS,
+            {
+                ViolationFoundV1: on_violation_found,
+                RectificationOverdueV1: on_rectification_overdue,
+                SpotCheckPlannedV1: on_spot_check_planned,
+                SpotCheckDoneV1: on_spot_check_done,
+            },
+            already_applied=app.already_applied,
+        ),
+        Subscription(
+            f"{WARNINGS}.casework",
+            CASEWORK_EVENTS,
+            {ComplaintReceivedV1: on_complaint_received},
+            already_applied=app.already_applied,
+        ),
+    ]

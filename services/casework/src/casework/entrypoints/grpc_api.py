@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
 from casework.adapters.ledger_files import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
-from casework.application.app import CaseView, CaseworkApplication, Complaint
+from casework.application import commands as c
+from casework.application import queries
+from casework.application.app import CaseworkApplication
 from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
-from casework.application.ports import PersonalDataRead
-from casework.application.warnings import WarningsPolicy
+from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
@@ -39,34 +40,39 @@ def _utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def case_to_pb(view: CaseView) -> pb.Case:
+class CaseCommand(Protocol):
+    @property
+    def case_id(self) -> str: ...
+
+
+def case_to_pb(view: queries.CaseView) -> pb.Case:
     """A case as GetCase and every command answer it: never the complainant's name and
     phone (fields left empty), which only ReadComplainant discloses."""
-    c = view.case
+    case = view.case
     return pb.Case(
-        case_id=str(c.id),
-        kind=c.kind,
-        channel=c.channel,
-        unit=c.unit,
-        township=c.township,
-        community_code=c.community_code,
-        company_uscc=c.company_uscc,
-        category=c.category,
-        status=c.status,
-        received_at=c.received_at.astimezone(UTC).isoformat(),
-        due_at=(c.due_at if c.due_provisional else c.deadline()).astimezone(UTC).isoformat(),
-        due_provisional=c.due_provisional,
+        case_id=str(case.id),
+        kind=case.kind,
+        channel=case.channel,
+        unit=case.unit,
+        township=case.township,
+        community_code=case.community_code,
+        company_uscc=case.company_uscc,
+        category=case.category,
+        status=case.status,
+        received_at=_utc(case.received_at),
+        due_at=_utc(case.due_at if case.due_provisional else case.deadline()),
+        due_provisional=case.due_provisional,
         overdue=view.overdue,
-        result=c.result,
-        feedback_given=c.feedback_given,
-        typical=c.typical,
-        joint_meeting=bool(c.joint_meetings),
-        police_office=c.police_office,
-        police_status=c.police_status,
-        personal_data_shredded=c.shredded,
-        finding_id=c.finding_id,
-        version=c.version,
-        archived=c.archived,
+        result=case.result,
+        feedback_given=case.feedback_given,
+        typical=case.typical,
+        joint_meeting=bool(case.joint_meetings),
+        police_office=case.police_office,
+        police_status=case.police_status,
+        personal_data_shredded=case.shredded,
+        finding_id=case.finding_id,
+        version=case.version,
+        archived=case.archived,
     )
 
 
@@ -84,6 +90,33 @@ def read_to_pb(read: PersonalDataRead) -> pb.PersonalDataRead:
     )
 
 
+def case_row_to_pb(row: CaseRow) -> pb.Case:
+    """A case as ListCases lists it: the read model's row."""
+    return pb.Case(
+        case_id=row.case_id,
+        kind=row.kind,
+        unit=row.unit,
+        status=row.status,
+        due_at=_utc(row.due_at),
+        police_office=row.police_office,
+    )
+
+
+def warning_row_to_pb(row: WarningRow) -> pb.Warning:
+    return pb.Warning(
+        warning_id=row.warning_id,
+        rule=row.rule,
+        unit=row.unit,
+        subject_kind=row.subject_kind,
+        subject=row.subject,
+        period=row.period,
+        status=row.status,
+        raised_at=_utc(row.raised_at),
+        details_json=json.dumps(row.details, ensure_ascii=False, sort_keys=True),
+        rules_version=row.rules_version,
+    )
+
+
 def warning_to_pb(w: SupervisionWarning) -> pb.Warning:
     return pb.Warning(
         warning_id=str(w.id),
@@ -93,130 +126,159 @@ def warning_to_pb(w: SupervisionWarning) -> pb.Warning:
         subject=w.subject,
         period=w.period,
         status=w.status,
-        raised_at=w.raised_at.astimezone(UTC).isoformat(),
+        raised_at=_utc(w.raised_at),
         details_json=json.dumps(w.details, ensure_ascii=False, sort_keys=True),
         rules_version=w.rules_version,
     )
 
 
 class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
-    def __init__(self, app: CaseworkApplication, policy: WarningsPolicy) -> None:
+    def __init__(self, app: CaseworkApplication) -> None:
         self.app = app
-        self.policy = policy
 
-    async def _act(self, request: Any, action: str, *args: Any) -> pb.Case:
+    async def _case(self, command: CaseCommand) -> pb.Case:
+        """Runs a command on a case; the answer is the case as the caller now reads it."""
         identity = current_identity()
 
         def run() -> pb.Case:
-            self.app.act(identity, request.request_id, request.case_id, action, *args)
-            return case_to_pb(self.app.view(identity, request.case_id))
+            self.app.handle(identity, command)
+            return case_to_pb(queries.case_view(self.app, identity, command.case_id))
+
+        return await asyncio.to_thread(run)
+
+    async def _warning(self, command: c.AcknowledgeWarning | c.CloseWarning) -> pb.Warning:
+        """Runs a command on a warning; the answer is the warning as it now stands."""
+        identity = current_identity()
+
+        def run() -> pb.Warning:
+            self.app.handle(identity, command)
+            return warning_to_pb(self.app.warning(command.warning_id))
 
         return await asyncio.to_thread(run)
 
     async def ReceiveComplaint(
         self, request: pb.ReceiveComplaintRequest, context: Context
     ) -> pb.ReceiveComplaintResponse:
-        cmd = Complaint(
-            request.request_id,
-            request.channel,
-            request.major,
-            request.community_code,
-            request.company_uscc,
-            request.category,
-            request.description,
-            request.unit,
-            request.complainant_name,
-            request.complainant_phone,
-            _time(request.received_at),
+        command = c.ReceiveComplaint(
+            request_id=request.request_id,
+            channel=request.channel,
+            major=request.major,
+            community_code=request.community_code,
+            company_uscc=request.company_uscc,
+            category=request.category,
+            description=request.description,
+            unit=request.unit,
+            complainant_name=request.complainant_name,
+            complainant_phone=request.complainant_phone,
+            received_at=_time(request.received_at),
         )
-        result = await asyncio.to_thread(self.app.receive_complaint, current_identity(), cmd)
-        return pb.ReceiveComplaintResponse(**result)
+        received: c.ComplaintReceived = await asyncio.to_thread(
+            self.app.handle, current_identity(), command
+        )
+        return pb.ReceiveComplaintResponse(case_id=received.case_id, due_at=received.due_at)
 
     async def AssignCase(
         self, request: pb.AssignCaseRequest, context: Context
     ) -> pb.AssignCaseResponse:
-        return pb.AssignCaseResponse(
-            case=await self._act(
-                request, "assign", request.unit, request.township, request.assignee
-            )
+        command = c.AssignCase(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            unit=request.unit,
+            township=request.township,
+            assignee=request.assignee,
         )
+        return pb.AssignCaseResponse(case=await self._case(command))
 
     async def StartInvestigation(
         self, request: pb.StartInvestigationRequest, context: Context
     ) -> pb.StartInvestigationResponse:
-        return pb.StartInvestigationResponse(case=await self._act(request, "start_investigation"))
+        command = c.StartInvestigation(request_id=request.request_id, case_id=request.case_id)
+        return pb.StartInvestigationResponse(case=await self._case(command))
 
     async def ResolveCase(
         self, request: pb.ResolveCaseRequest, context: Context
     ) -> pb.ResolveCaseResponse:
-        return pb.ResolveCaseResponse(case=await self._act(request, "resolve", request.result))
+        command = c.ResolveCase(
+            request_id=request.request_id, case_id=request.case_id, result=request.result
+        )
+        return pb.ResolveCaseResponse(case=await self._case(command))
 
     async def GiveFeedback(
         self, request: pb.GiveFeedbackRequest, context: Context
     ) -> pb.GiveFeedbackResponse:
-        return pb.GiveFeedbackResponse(
-            case=await self._act(request, "give_feedback", request.channel, request.content)
+        command = c.GiveFeedback(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            channel=request.channel,
+            content=request.content,
         )
+        return pb.GiveFeedbackResponse(case=await self._case(command))
 
     async def CloseCase(
         self, request: pb.CloseCaseRequest, context: Context
     ) -> pb.CloseCaseResponse:
-        return pb.CloseCaseResponse(case=await self._act(request, "close"))
+        command = c.CloseCase(request_id=request.request_id, case_id=request.case_id)
+        return pb.CloseCaseResponse(case=await self._case(command))
 
     async def RecordJointMeeting(
         self, request: pb.RecordJointMeetingRequest, context: Context
     ) -> pb.RecordJointMeetingResponse:
-        return pb.RecordJointMeetingResponse(
-            case=await self._act(
-                request,
-                "record_joint_meeting",
-                request.meeting_date,
-                list(request.agencies),
-                request.decision,
-            )
+        command = c.RecordJointMeeting(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            meeting_date=request.meeting_date,
+            agencies=tuple(request.agencies),
+            decision=request.decision,
         )
+        return pb.RecordJointMeetingResponse(case=await self._case(command))
 
     async def FlagTypicalCase(
         self, request: pb.FlagTypicalCaseRequest, context: Context
     ) -> pb.FlagTypicalCaseResponse:
-        return pb.FlagTypicalCaseResponse(
-            case=await self._act(request, "flag_typical", request.reason)
+        command = c.FlagTypicalCase(
+            request_id=request.request_id, case_id=request.case_id, reason=request.reason
         )
+        return pb.FlagTypicalCaseResponse(case=await self._case(command))
 
     async def ReferToPolice(
         self, request: pb.ReferToPoliceRequest, context: Context
     ) -> pb.ReferToPoliceResponse:
-        return pb.ReferToPoliceResponse(
-            case=await self._act(
-                request,
-                "refer_to_police",
-                request.police_office,
-                request.suspected_offence,
-                list(request.evidence_refs),
-                request.summary,
-            )
+        command = c.ReferToPolice(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            police_office=request.police_office,
+            suspected_offence=request.suspected_offence,
+            evidence_refs=tuple(request.evidence_refs),
+            summary=request.summary,
         )
+        return pb.ReferToPoliceResponse(case=await self._case(command))
 
     async def AcknowledgeReferral(
         self, request: pb.AcknowledgeReferralRequest, context: Context
     ) -> pb.AcknowledgeReferralResponse:
-        return pb.AcknowledgeReferralResponse(case=await self._act(request, "police_acknowledge"))
+        command = c.AcknowledgeReferral(request_id=request.request_id, case_id=request.case_id)
+        return pb.AcknowledgeReferralResponse(case=await self._case(command))
 
     async def ReportPoliceOutcome(
         self, request: pb.ReportPoliceOutcomeRequest, context: Context
     ) -> pb.ReportPoliceOutcomeResponse:
-        return pb.ReportPoliceOutcomeResponse(
-            case=await self._act(request, "report_police_outcome", request.outcome, request.note)
+        command = c.ReportPoliceOutcome(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            outcome=request.outcome,
+            note=request.note,
         )
+        return pb.ReportPoliceOutcomeResponse(case=await self._case(command))
 
     async def ShredPersonalData(
         self, request: pb.ShredPersonalDataRequest, context: Context
     ) -> pb.ShredPersonalDataResponse:
-        return pb.ShredPersonalDataResponse(case=await self._act(request, "shred_personal_data"))
+        command = c.ShredPersonalData(request_id=request.request_id, case_id=request.case_id)
+        return pb.ShredPersonalDataResponse(case=await self._case(command))
 
     async def GetCase(self, request: pb.GetCaseRequest, context: Context) -> pb.GetCaseResponse:
         identity = current_identity()
-        view = await asyncio.to_thread(self.app.view, identity, request.case_id)
+        view = await asyncio.to_thread(queries.case_view, self.app, identity, request.case_id)
         # The case's own audit trail (who did what, when), as GetHistory gives it.
         history = await history_events(
             self.app, identity, audit_pb2.HistoryQuery(aggregate_id=str(view.case.id))
@@ -226,21 +288,19 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def ReadComplainant(
         self, request: pb.ReadComplainantRequest, context: Context
     ) -> pb.ReadComplainantResponse:
-        view = await asyncio.to_thread(
-            self.app.read_complainant,
-            current_identity(),
-            request.case_id,
-            request.purpose,
-            request.note,
+        command = c.ReadComplainant(
+            case_id=request.case_id, purpose=request.purpose, note=request.note
         )
-        read = view.read
+        read: c.ComplainantRead = await asyncio.to_thread(
+            self.app.handle, current_identity(), command
+        )
         return pb.ReadComplainantResponse(
-            case_id=view.case_id,
-            complainant_name=view.name,
-            complainant_phone=view.phone,
-            shredded=view.shredded,
-            read_id=read.read_id if read else 0,
-            read_at=_utc(read.read_at) if read else "",
+            case_id=read.case_id,
+            complainant_name=read.complainant_name,
+            complainant_phone=read.complainant_phone,
+            shredded=read.shredded,
+            read_id=read.read_id,
+            read_at=read.read_at,
         )
 
     async def ListPersonalDataReads(
@@ -248,7 +308,8 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     ) -> pb.ListPersonalDataReadsResponse:
         limit = request.limit or 100
         reads = await asyncio.to_thread(
-            self.app.list_personal_data_reads,
+            queries.list_personal_data_reads,
+            self.app,
             current_identity(),
             request.unit,
             request.case_id,
@@ -266,26 +327,15 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         self, request: pb.ListCasesRequest, context: Context
     ) -> pb.ListCasesResponse:
         rows = await asyncio.to_thread(
-            self.app.list_cases,
+            queries.list_cases,
+            self.app,
             current_identity(),
             request.unit,
             request.status,
             request.overdue_only,
             request.police_office,
         )
-        return pb.ListCasesResponse(
-            cases=[
-                pb.Case(
-                    case_id=r.case_id,
-                    kind=r.kind,
-                    unit=r.unit,
-                    status=r.status,
-                    due_at=r.due_at.astimezone(UTC).isoformat(),
-                    police_office=r.police_office,
-                )
-                for r in rows
-            ]
-        )
+        return pb.ListCasesResponse(cases=[case_row_to_pb(r) for r in rows])
 
     async def ExportMonthlyLedgers(
         self, request: pb.ExportMonthlyLedgersRequest, context: Context
@@ -300,7 +350,8 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         )
         v.raise_if_any()
         ledgers = await asyncio.to_thread(
-            self.app.monthly_ledgers,
+            queries.monthly_ledgers,
+            self.app,
             current_identity(),
             request.unit,
             request.year,
@@ -355,50 +406,33 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         self, request: pb.ListWarningsRequest, context: Context
     ) -> pb.ListWarningsResponse:
         rows = await asyncio.to_thread(
-            self.app.list_warnings, current_identity(), request.unit, request.rule, request.all
+            queries.list_warnings,
+            self.app,
+            current_identity(),
+            request.unit,
+            request.rule,
+            request.all,
         )
-        return pb.ListWarningsResponse(
-            warnings=[
-                pb.Warning(
-                    warning_id=r.warning_id,
-                    rule=r.rule,
-                    unit=r.unit,
-                    subject_kind=r.subject_kind,
-                    subject=r.subject,
-                    period=r.period,
-                    status=r.status,
-                    raised_at=r.raised_at.astimezone(UTC).isoformat(),
-                    details_json=json.dumps(r.details, ensure_ascii=False, sort_keys=True),
-                    rules_version=r.rules_version,
-                )
-                for r in rows
-            ]
-        )
+        return pb.ListWarningsResponse(warnings=[warning_row_to_pb(r) for r in rows])
 
     async def AcknowledgeWarning(
         self, request: pb.AcknowledgeWarningRequest, context: Context
     ) -> pb.AcknowledgeWarningResponse:
-        warning = await asyncio.to_thread(
-            self.policy.acknowledge,
-            current_identity(),
-            request.warning_id,
-            request.note,
-            request.request_id,
+        command = c.AcknowledgeWarning(
+            request_id=request.request_id, warning_id=request.warning_id, note=request.note
         )
-        return pb.AcknowledgeWarningResponse(warning=warning_to_pb(warning))
+        return pb.AcknowledgeWarningResponse(warning=await self._warning(command))
 
     async def CloseWarning(
         self, request: pb.CloseWarningRequest, context: Context
     ) -> pb.CloseWarningResponse:
-        warning = await asyncio.to_thread(
-            self.policy.close,
-            current_identity(),
-            request.warning_id,
-            list(request.evidence_refs),
-            request.note,
-            request.request_id,
+        command = c.CloseWarning(
+            request_id=request.request_id,
+            warning_id=request.warning_id,
+            evidence_refs=tuple(request.evidence_refs),
+            note=request.note,
         )
-        return pb.CloseWarningResponse(warning=warning_to_pb(warning))
+        return pb.CloseWarningResponse(warning=await self._warning(command))
 
     async def GetHistory(
         self, request: pb.GetHistoryRequest, context: Context
@@ -407,9 +441,9 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
-def register(app: CaseworkApplication, policy: WarningsPolicy) -> Any:
+def register(app: CaseworkApplication) -> Any:
     def add(server: grpc.aio.Server) -> None:
-        pb_grpc.add_CaseworkServiceServicer_to_server(CaseworkServicer(app, policy), server)
+        pb_grpc.add_CaseworkServiceServicer_to_server(CaseworkServicer(app), server)
 
     return add
 

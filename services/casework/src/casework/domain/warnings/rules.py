@@ -74,6 +74,7 @@ from pubrev_contracts.vocabulary.calendar import (
 )
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
 from pubrev_contracts.vocabulary.sources import local, plan
+from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
 
 CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
@@ -90,6 +91,11 @@ RECTIFICATION_OVERDUE = "rectification_overdue"
 REPEAT_VIOLATIONS = "repeat_violations"
 DEFICIT_QUARTER = "deficit_quarter"
 UNIT_BEHIND_QUOTA = "unit_behind_quota"
+
+PACED_UNITS = (*COUNTY_UNITS, CITY)
+"""Units with a yearly spot-check quota, judged by unit_behind_quota: the seven
+county-level units and the city (plan 四（三）: 50% of a county's communities, 15% for the
+city)."""
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -401,12 +407,10 @@ def repeat_complaints(
     return list(due.values())
 
 
-def repeat_violations(
-    uscc: str, findings: list[NotedFinding], rules: WarningRules, across_units: str
-) -> list[Due]:
+def repeat_violations(uscc: str, findings: list[NotedFinding], rules: WarningRules) -> list[Due]:
     """`repeat_violations` findings against one company within `repeat_violations_days`
     (inclusive); one warning per company and year of the finding that made the count.
-    The warning belongs to the findings' unit, or to `across_units` (the city) when they
+    The warning belongs to the findings' unit, or to the city when they
     lie in several units, since no county-level unit may act on another's findings."""
     window = timedelta(days=rules.repeat_violations_days)
     ordered = sorted(findings, key=lambda f: (f.found_at, f.finding_id))
@@ -422,7 +426,7 @@ def repeat_violations(
             period,
             Due(
                 REPEAT_VIOLATIONS,
-                units[0] if len(units) == 1 else across_units,
+                units[0] if len(units) == 1 else CITY,
                 "company",
                 uscc,
                 period,
@@ -447,7 +451,7 @@ def rectification_overdue(
     opens one, `rectification:<finding id>`), where the 闭环 is tracked; the finding is in
     the details. The period is the deadline's date, so missing a later, extended deadline
     warns again."""
-    case_id = str(Case.create_id(f"rectification:{finding_id}"))
+    case_id = str(Case.rectification_id(finding_id))
     return Due(
         RECTIFICATION_OVERDUE,
         unit,

@@ -1,0 +1,28 @@
+"""The command handlers of casework by subdomain, and `HANDLERS`: command type → handler
+`(app, identity, command) -> result`, which `CaseworkApplication.handle` dispatches on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from casework.application import commands as c
+from casework.application.handlers import cases, personal_data, warnings
+
+HANDLERS: dict[type, Callable[..., Any]] = {
+    c.ReceiveComplaint: cases.receive_complaint,
+    c.AssignCase: cases.assign_case,
+    c.StartInvestigation: cases.start_investigation,
+    c.ResolveCase: cases.resolve_case,
+    c.GiveFeedback: cases.give_feedback,
+    c.CloseCase: cases.close_case,
+    c.RecordJointMeeting: cases.record_joint_meeting,
+    c.FlagTypicalCase: cases.flag_typical_case,
+    c.ReferToPolice: cases.refer_to_police,
+    c.AcknowledgeReferral: cases.acknowledge_referral,
+    c.ReportPoliceOutcome: cases.report_police_outcome,
+    c.ShredPersonalData: personal_data.shred_personal_data,
+    c.ReadComplainant: personal_data.read_complainant,
+    c.AcknowledgeWarning: warnings.acknowledge_warning,
+    c.CloseWarning: warnings.close_warning,
+}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,7 +22,7 @@ from inspection.application.sweeps import sweep_rectification_deadlines
 from inspection.domain.community_watch import CommunityWatch, NotedDisclosure
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
-from inspection.domain.spot_check import ChecklistResult, SpotCheck
+from inspection.domain.spot_check import ChecklistResult, SpotCheck, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from inspection.entrypoints.consumers import subscriptions
 from pubrev_contracts.events.casework import ComplaintReceivedV1
@@ -149,18 +149,130 @@ def test_a_retried_command_is_answered_once_and_its_request_id_is_not_reused() -
     assert log_size(world.app) == size
 
 
-def test_a_receipt_written_before_the_commands_were_typed_is_answered_from() -> None:
-    """Receipts keep their names (the RPC's) and their result keys: a retry whose receipt
-    the code before issue 12 wrote gets the first result back."""
-    world = build()
-    command = c.PlanCrossCheck("before-12", 2026, 3, "licheng", "chengxiang", 2)
-    world.app.save(
-        CommandReceipt(
-            "PlanCrossCheck", "before-12", fingerprint(command), {"cross_check_id": "x-1"}
-        )
+SHANGHAI_MORNING = datetime.fromisoformat("2026-06-01T17:30:00+08:00")
+BEFORE_TYPING: list[tuple[Any, Any, dict[str, Any], Any]] = [
+    # (command, the payload the code before typed commands fingerprinted, as it built it,
+    #  the result its receipt remembered, the typed result a retry gets back)
+    (
+        c.RegisterInspector("b1", "CX-I1", "检查员1", "chengxiang"),
+        ("CX-I1", "检查员1", "chengxiang"),
+        {"inspector_id": "i-1"},
+        c.InspectorRegistered("i-1"),
+    ),
+    (
+        c.DeclareConflict("b2", "CX-I1", "CX-0002", "亲属"),
+        ("CX-I1", "CX-0002", "亲属"),
+        {"version": 2},
+        c.ConflictDeclared(2),
+    ),
+    (
+        c.PlanSpotChecks("b3", 2026, "chengxiang", "", 2, ("CX-0003", "CX-0002"), (), ()),
+        (2026, "chengxiang", 2, ["CX-0002", "CX-0003"], [], []),
+        {"plan_id": "p-1"},
+        c.SpotChecksPlanned("p-1"),
+    ),
+    (
+        c.PlanCrossCheck("b4", 2026, 3, "licheng", "chengxiang", 2),
+        (2026, 3, "licheng", "chengxiang", 2, 0),
+        {"cross_check_id": "x-1"},
+        c.CrossCheckPlanned("x-1"),
+    ),
+    (
+        c.ContributeDrawEntropy("b5", "p-1", "a value of sixteen+"),
+        ("p-1", "a value of sixteen+"),
+        {"plan_id": "p-1", "round": 1},
+        c.SpotChecksDrawn("p-1", 1),
+    ),
+    (
+        c.RedrawSpotChecks("b6", "p-1", "名录有误"),
+        ("p-1", "名录有误"),
+        {"plan_id": "p-1", "round": 2, "commitment": "ab"},
+        c.SpotChecksRedrawn("p-1", 2, "ab"),
+    ),
+    (
+        c.RecordSpotCheck(
+            "b7",
+            "p-1",
+            "CX-0002",
+            SHANGHAI_MORNING,
+            ("CX-I1", "CX-I3"),
+            (ChecklistResult("signboard_present", False, "无", ("a.jpg",), "serious"),),
+            (Substitution("CX-I2", "CX-I3", " 病假 "),),
+        ),
+        (
+            "p-1",
+            "CX-0002",
+            datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+            ["CX-I1", "CX-I3"],
+            [
+                {
+                    "item": "signboard_present",
+                    "passed": False,
+                    "note": "无",
+                    "evidence_refs": ["a.jpg"],
+                    "severity": "serious",
+                }
+            ],
+            [{"absent": "CX-I2", "substitute": "CX-I3", "reason": "病假"}],
+        ),
+        {"spot_check_id": "s-1", "finding_ids": ["f-1"]},
+        c.SpotCheckRecorded("s-1", ["f-1"]),
+    ),
+    (
+        c.VerifyRectification("b8", "f-1", SHANGHAI_MORNING, ("after.jpg",), "已整改"),
+        ("f-1", datetime(2026, 6, 1, 9, 30, tzinfo=UTC), ["after.jpg"], "已整改"),
+        {"finding_id": "f-1"},
+        c.RectificationVerified("f-1"),
+    ),
+    (
+        c.ReportCrossCheck("b9", "x-1"),
+        "x-1",
+        {"cross_check_id": "x-1", "planned": 2, "checked": 1, "findings": 1,
+         "findings_by_kind": {"A1": 1}},
+        c.CrossCheckReported("x-1", 2, 1, 1, {"A1": 1}),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "payload", "remembered", "answer"),
+    BEFORE_TYPING,
+    ids=[type(case[0]).__name__ for case in BEFORE_TYPING],
+)
+def test_a_retry_across_the_deployment_of_typed_commands_is_answered_from_its_receipt(
+    command: Any, payload: Any, remembered: dict[str, Any], answer: Any
+) -> None:
+    """The code before issue 12 named its receipts after the RPC, as now, but fingerprinted
+    the request's values in a tuple of its own: a client retrying across the deployment gets
+    its first answer, nothing is written, and the handler's rules are not run again."""
+    app = InspectionApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app.save(
+        CommandReceipt(type(command).__name__, command.request_id, fingerprint(payload), remembered)
     )
+    size = log_size(app)
+    assert app.run_command(command, type(answer), _never) == answer
+    assert log_size(app) == size
+    # Other content under the same request_id is still a client's mistake.
+    name = next(
+        f.name
+        for f in fields(command)
+        if f.name != "request_id" and isinstance(getattr(command, f.name), str)
+    )
+    other = replace(command, **{name: getattr(command, name) + "-other"})
+    with pytest.raises(AlreadyExists):
+        app.run_command(other, type(answer), _never)
+
+
+def _never() -> Any:
+    raise AssertionError("a retry does not run the command again")
+
+
+def test_a_typed_retry_is_answered_like_any_other() -> None:
+    world = build()
+    command = c.PlanCrossCheck("after-12", 2026, 3, "licheng", "chengxiang", 2)
+    first = world.app.handle(CITY_OFFICER, command)
     size = log_size(world.app)
-    assert world.app.handle(CITY_OFFICER, command) == c.CrossCheckPlanned("x-1")
+    assert world.app.handle(CITY_OFFICER, command) == first
     assert log_size(world.app) == size
 
 

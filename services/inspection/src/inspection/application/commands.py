@@ -7,12 +7,17 @@ receipts remembered, so a retry of a request answered before is answered the sam
 
 `check()` lists what is wrong with a command's fields, all at once (INVALID_ARGUMENT, nothing
 read or written); the rules of the business are the aggregates'.
+
+`untyped_payload()` is what the code before the commands were typed fingerprinted a request
+by: a client retrying across that deployment is recognised by it and answered from its first
+receipt (InspectionApplication.run_command), not refused as a reuse of its request_id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.violations import CHECKLIST, SEVERITIES
@@ -29,6 +34,14 @@ MAX_TEAM = 10
 """Inspectors of one check, and substitutions of one check."""
 PER_TARGET_DEFAULT = 2
 """Inspectors drawn per target when the request says 0."""
+
+
+def _utc(instant: datetime | None) -> datetime | None:
+    """An instant as the code before typed commands kept it (in UTC), for its fingerprint."""
+    try:
+        return instant.astimezone(UTC) if instant is not None else None
+    except (OverflowError, ValueError):
+        return None
 
 
 def _year(v: Validator, year: int) -> None:
@@ -84,6 +97,9 @@ class RegisterInspector:
     name: str
     unit: str
 
+    def untyped_payload(self) -> Any:
+        return (self.inspector_code, self.name, self.unit)
+
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
@@ -122,6 +138,9 @@ class DeclareConflict:
     inspector_code: str
     community_code: str
     reason: str
+
+    def untyped_payload(self) -> Any:
+        return (self.inspector_code, self.community_code, self.reason)
 
     def check(self) -> Validator:
         v = Validator()
@@ -171,6 +190,16 @@ class PlanSpotChecks:
     def per_target(self) -> int:
         return self.inspectors_per_target or PER_TARGET_DEFAULT
 
+    def untyped_payload(self) -> Any:
+        return (
+            self.year,
+            self.unit,
+            self.inspectors_per_target,
+            sorted(self.handed_down),
+            sorted(self.major_petitions),
+            sorted(self.typical_cases),
+        )
+
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
@@ -206,6 +235,9 @@ class ContributeDrawEntropy:
     plan_id: str
     contribution: str
 
+    def untyped_payload(self) -> Any:
+        return (self.plan_id, self.contribution)
+
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
@@ -231,6 +263,9 @@ class RedrawSpotChecks:
     request_id: str
     plan_id: str
     reason: str
+
+    def untyped_payload(self) -> Any:
+        return (self.plan_id, self.reason)
 
     def check(self) -> Validator:
         v = Validator()
@@ -271,6 +306,16 @@ class PlanCrossCheck:
     @property
     def per_target(self) -> int:
         return self.inspectors_per_target or PER_TARGET_DEFAULT
+
+    def untyped_payload(self) -> Any:
+        return (
+            self.year,
+            self.quarter,
+            self.checking_unit,
+            self.checked_unit,
+            self.communities,
+            self.inspectors_per_target,
+        )
 
     def check(self) -> Validator:
         v = Validator()
@@ -326,6 +371,9 @@ class ReportCrossCheck:
     request_id: str
     cross_check_id: str
 
+    def untyped_payload(self) -> Any:
+        return self.cross_check_id
+
     def check(self) -> Validator:
         v = Validator()
         v.require_request_id(self.request_id)
@@ -355,6 +403,19 @@ class RecordSpotCheck:
     inspector_codes: tuple[str, ...]
     checklist: tuple[ChecklistResult, ...]
     substitutions: tuple[Substitution, ...] = ()
+
+    def untyped_payload(self) -> Any:
+        return (
+            self.plan_id,
+            self.community_code,
+            _utc(self.inspected_at),
+            list(self.inspector_codes),
+            list(self.checklist),
+            [
+                {"absent": s.absent, "substitute": s.substitute, "reason": s.reason.strip()}
+                for s in self.substitutions
+            ],
+        )
 
     def check(self) -> Validator:
         v = Validator()
@@ -460,6 +521,9 @@ class VerifyRectification:
     """None: the request's time could not be read (INVALID_ARGUMENT)."""
     evidence_refs: tuple[str, ...]
     note: str = ""
+
+    def untyped_payload(self) -> Any:
+        return (self.finding_id, _utc(self.verified_at), list(self.evidence_refs), self.note)
 
     def check(self) -> Validator:
         v = Validator()

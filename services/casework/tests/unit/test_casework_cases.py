@@ -6,7 +6,8 @@ import dataclasses
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,9 @@ from casework.application.commands import (
 from casework.domain import reporting
 from casework.domain.case import Case
 from casework.domain.reporting import monthly_report_due
+from casework.entrypoints.consumers import subscriptions
 from pubrev_contracts.vocabulary import identifiers as contact
-from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, CalendarNotConfigured
 from pubrev_contracts.vocabulary.sources import WORK_PLAN
 from servicekit.errors import (
     InvalidArgument,
@@ -39,6 +41,7 @@ from servicekit.errors import (
     RuleViolated,
     as_service_error,
 )
+from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 from services.casework.tests.support.scenario import (
@@ -54,7 +57,7 @@ from services.casework.tests.support.scenario import (
 OTHER_POLICE = Identity("police", "investigator", "hanjiang", "putian-psb-hanjiang")
 OTHER_UNIT = Identity("property-bureau", "officer", "xianyou")
 CITY = Identity("property-bureau", "officer", "putian")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 
 
 @pytest.fixture
@@ -322,3 +325,37 @@ def test_a_case_stored_before_the_calendar_loads_with_its_stored_deadline(
     assert case.due_on is None and not case.due_provisional
     assert case.deadline() == v1_due
     assert not case.is_overdue(v1_due) and case.is_overdue(v1_due + timedelta(seconds=1))
+
+
+# -- rectification cases (consumer casework.rectification) ------------------------------------
+
+
+def test_each_finding_opens_its_rectification_case_once(app: CaseworkApplication) -> None:
+    """RectificationOrdered (inspection's topic) opens the finding's case with the deadline
+    it orders, under the community's unit; the runner skips a delivery applied before, and
+    a finding ordered again (another event) finds its case and is only tracked."""
+    [subscription] = [s for s in subscriptions(app) if s.consumer == "casework.rectification"]
+    model, handler = subscription.by_type["pubrev.inspection.RectificationOrdered.v1"]
+    body = json.loads((SAMPLES / "pubrev.inspection.RectificationOrdered.v1.json").read_text())
+    event: Any = model.model_validate(body)
+    ref = DeliveryRef(subscription.consumer, str(event.aggregate_id), event.aggregate_version)
+    assert handler(event, ref)
+    assert not handler(event, ref)  # redelivered: skipped before the policy
+    again = DeliveryRef(subscription.consumer, str(event.aggregate_id), 99)
+    assert handler(event, again) and app.already_applied(again)
+    case = app.case(str(Case.rectification_id(str(event.aggregate_id))))
+    assert (case.kind, case.finding_id, case.unit, case.due_at) == (
+        "rectification",
+        str(event.aggregate_id),
+        event.unit,
+        event.deadline,
+    )
+    assert case.version == 1 and not case.sealed_personal_data
+
+
+def test_an_application_without_its_ports_says_so() -> None:
+    """Wiring mistakes are named: the bootstrap gives the vault, read log and read model."""
+    bare = CaseworkApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    for port in ("vault", "read_log", "read_model"):
+        with pytest.raises(RuntimeError, match="see bootstrap"):
+            getattr(bare, port)

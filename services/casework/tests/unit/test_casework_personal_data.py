@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -43,7 +44,7 @@ from casework.domain.case import Case, PersonalDataRetention
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
-from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated
+from servicekit.errors import Conflict, InvalidArgument, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity
@@ -548,6 +549,28 @@ def test_retention_cleans_what_a_crash_left() -> None:
         if isinstance(e, Case.PersonalDataShredded)
     ]
     assert [(e.reason, e.shredded_at) for e in shreddings] == [("requested", WHEN)]
+
+
+def test_a_case_changed_meanwhile_is_archived_on_the_next_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retention sweep and a command on the same case: the sweep's commit conflicts, the
+    key stays, and the next run archives the case."""
+    clock = FakeClock(WHEN)
+    app = casework(clock)
+    case_id = closed_complaint(app)
+    clock.now = WHEN + timedelta(days=365)
+    record = app.record
+
+    def conflicting(*objs: Any, **kwargs: Any) -> bool:
+        raise Conflict("changed meanwhile", "并发修改")
+
+    monkeypatch.setattr(app, "record", conflicting)
+    assert shred_expired_personal_data(app) == 0
+    assert {h.case_id for h in app.vault.held()} == {uuid.UUID(case_id)}
+    monkeypatch.setattr(app, "record", record)
+    assert shred_expired_personal_data(app) == 1
+    assert app.vault.held() == []
 
 
 def test_only_a_closed_complaint_past_its_period_is_archived() -> None:

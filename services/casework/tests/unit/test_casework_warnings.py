@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
@@ -27,6 +26,7 @@ from casework.application.commands import (
     StartInvestigation,
     WarningClosed,
 )
+from casework.application.handlers.cases import on_rectification_ordered
 from casework.application.handlers.warnings import (
     on_community_registered,
     on_complaint_received,
@@ -60,16 +60,23 @@ from casework.domain.warnings.rules import (
     unit_behind_quota,
 )
 from casework.domain.warnings.supervision_warning import SupervisionWarning
+from casework.domain.warnings.unit_inspections import UnitInspections
 from casework.entrypoints.consumers import WARNINGS, subscriptions
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
-from pubrev_contracts.vocabulary.calendar import CHINA, CalendarNotConfigured, Quarter
+from pubrev_contracts.vocabulary.calendar import CHINA, SHANGHAI, CalendarNotConfigured, Quarter
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE
 from pubrev_contracts.vocabulary.sources import LOCAL, WORK_PLAN
-from servicekit.errors import NotFound, PermissionDenied, RuleViolated
+from servicekit.errors import Conflict, NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from services.casework.tests.support.scenario import IN_MEMORY, OFFICER, app_with_vault, complaint
+from services.casework.tests.support.scenario import (
+    IN_MEMORY,
+    OFFICER,
+    app_with_vault,
+    close_complaint,
+    complaint,
+)
 
 SAMPLES = Path(__file__).resolve().parents[4] / "contracts" / "samples"
 WHEN = datetime(2026, 5, 6, 2, 30, tzinfo=UTC)
@@ -77,7 +84,6 @@ CODE = "LC-0001"
 COMPANY = "91350200776049653A"
 BUREAU = Identity("property-bureau", "officer", "licheng", "lin")
 _deliveries = itertools.count(1)
-SHANGHAI_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -422,17 +428,17 @@ def test_complaint_without_feedback(
     [
         # 15 days from 16 September 2026 end on 1 October, inside the National Day holiday
         # (1–7 October 2026): the feedback is due on Thursday 8 October.
-        (datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI_TZ), date(2026, 10, 8)),
+        (datetime(2026, 9, 16, 10, 0, tzinfo=SHANGHAI), date(2026, 10, 8)),
         # 15 days from 13 January 2025 end on 28 January, the first day of the Spring Festival
         # holiday (28 January – 4 February 2025): due on Wednesday 5 February.
-        (datetime(2025, 1, 13, 9, 0, tzinfo=SHANGHAI_TZ), date(2025, 2, 5)),
+        (datetime(2025, 1, 13, 9, 0, tzinfo=SHANGHAI), date(2025, 2, 5)),
     ],
 )
 def test_feedback_deadline_ends_on_a_working_day(received: datetime, due_on: date) -> None:
     """The complaint feedback period ends on a working day by the State Council's holiday
     calendar (pubrev_contracts.vocabulary.calendar.CHINA.add_days; 民法典 Art. 201, 203)."""
     assert feedback_due_on(received, DEFAULT_RULES) == due_on
-    last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI_TZ)
+    last_moment = datetime.combine(due_on, time(23, 59, 59), SHANGHAI)
     assert (
         complaint_without_feedback("c", "licheng", CODE, received, None, last_moment, DEFAULT_RULES)
         is None
@@ -459,7 +465,7 @@ def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
     """2027's holidays are not entered (its State Council notice is not available): a feedback
     deadline in 2027 raises CalendarNotConfigured rather than being guessed, and the hourly
     sweep logs that complaint and judges the others."""
-    late_december = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI_TZ)  # 15 days: 4 Jan 2027
+    late_december = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)  # 15 days: 4 Jan 2027
     with pytest.raises(CalendarNotConfigured):
         complaint_without_feedback(
             "c",
@@ -467,12 +473,12 @@ def test_a_feedback_deadline_in_2027_is_an_explicit_error_the_sweep_moves_on(
             CODE,
             late_december,
             None,
-            datetime(2027, 1, 6, tzinfo=SHANGHAI_TZ),
+            datetime(2027, 1, 6, tzinfo=SHANGHAI),
             DEFAULT_RULES,
         )
-    overdue = received(app, clock, datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI_TZ), "c1")
+    overdue = received(app, clock, datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI), "c1")
     stuck = received(app, clock, late_december, "c2")
-    clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI_TZ)
+    clock.now = datetime(2027, 1, 6, 9, 0, tzinfo=SHANGHAI)
     with caplog.at_level("WARNING"):
         assert sweep_complaint_feedback(app) == 1
     assert [e.subject for e in raised(app, COMPLAINT_WITHOUT_FEEDBACK)] == [overdue]
@@ -483,7 +489,8 @@ def test_complaint_without_feedback_raised_once_by_the_sweep(
     app: CaseworkApplication, clock: FakeClock
 ) -> None:
     """Each open complaint whose complainant was not told the result in time is warned about
-    once; one told in time is not, nor is a rectification case (nobody complained)."""
+    once; one told in time is not, nor one closed, nor a rectification case (nobody
+    complained)."""
     case_id = received(app, clock, T0, "c1")
     told = received(app, clock, T0, "c2")
     for command in (
@@ -492,6 +499,18 @@ def test_complaint_without_feedback_raised_once_by_the_sweep(
         GiveFeedback("f", told, "phone", "已电话告知"),
     ):
         app.handle(OFFICER, command)
+    close_complaint(app, received(app, clock, T0, "c3"), "c3-")
+    on_rectification_ordered(
+        app,
+        delivery(),
+        finding_id="finding-1",
+        unit="licheng",
+        community_code=CODE,
+        company_uscc=COMPANY,
+        kind="B6",
+        deadline=T0 + timedelta(days=3),
+        found_at=T0,
+    )
     clock.now = T0 + END_OF_16_APRIL - timedelta(seconds=1)
     assert sweep_complaint_feedback(app) == 0
     clock.now = T0 + timedelta(days=16)
@@ -879,7 +898,7 @@ def test_later_events_carry_unit_rule_and_subject(
 )
 def test_unit_behind_quota_at_its_boundary(checked: int, raised: bool) -> None:
     """unit_behind_quota by vocabulary.pace.DEFAULT_PACE (plan 五（一）, 附件1 #11/#13)."""
-    now = datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ)
+    now = datetime(2026, 8, 23, tzinfo=SHANGHAI)
     due = unit_behind_quota("licheng", 2026, 100, checked, now, DEFAULT_RULES)
     assert (due is not None) is raised
     if due is not None:
@@ -920,7 +939,7 @@ def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
     """The quota (≥ 50% of the county's communities, plan 四（三）) is a floor once the checks
     deadline (30 September, plan 五 and 附件1 #11/#13) has passed: 45 of 100 communities on
     31 December is behind, with no tolerance (pubrev_contracts.vocabulary.pace)."""
-    clock = FakeClock(datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI_TZ))
+    clock = FakeClock(datetime(2026, 12, 31, 12, 0, tzinfo=SHANGHAI))
     app = paced(clock)
     plan_with_checks(app, "licheng", 50, 45)
     assert sweep_quota_pace(app, ["licheng"]) == 1
@@ -946,7 +965,7 @@ def test_a_county_at_45_percent_at_year_end_is_behind() -> None:
 
 def test_a_county_on_pace_in_august_raises_nothing() -> None:
     """15 August 2026: 31 of 78 days → 20 of a quota of 50 expected; 20 checked is on pace."""
-    clock = FakeClock(datetime(2026, 8, 15, tzinfo=SHANGHAI_TZ))
+    clock = FakeClock(datetime(2026, 8, 15, tzinfo=SHANGHAI))
     app = paced(clock)
     plan_with_checks(app, "licheng", 50, 20)
     assert sweep_quota_pace(app, ["licheng"]) == 0
@@ -957,7 +976,7 @@ def test_the_city_is_judged_on_its_own_checks() -> None:
     """The city checks ≥ 15% of all communities (DOMAIN.md §5, plan 四（三）): its yearly plan
     (unit putian) sets its pace, and its checks count for it, not for the county whose
     communities it checked; a check that arrives before its plan still counts."""
-    clock = FakeClock(datetime(2026, 10, 15, tzinfo=SHANGHAI_TZ))
+    clock = FakeClock(datetime(2026, 10, 15, tzinfo=SHANGHAI))
     app = paced(clock)
     early = DeliveryRef("w", "city-early-check", 1)
     assert on_spot_check_done(
@@ -972,7 +991,7 @@ def test_the_city_is_judged_on_its_own_checks() -> None:
 
 
 def test_quota_pace_sweep_raises_once_a_month(caplog: pytest.LogCaptureFixture) -> None:
-    clock = FakeClock(datetime(2026, 8, 23, tzinfo=SHANGHAI_TZ))
+    clock = FakeClock(datetime(2026, 8, 23, tzinfo=SHANGHAI))
     app = paced(clock)
     plan_id = plan_with_checks(app, "licheng", 100, 10)
     on_spot_check_done(
@@ -980,11 +999,11 @@ def test_quota_pace_sweep_raises_once_a_month(caplog: pytest.LogCaptureFixture) 
     )  # same place
     assert sweep_quota_pace(app, ["licheng", "xianyou"]) == 1
     assert sweep_quota_pace(app, ["licheng"]) == 0  # once a month
-    clock.now = datetime(2026, 9, 3, tzinfo=SHANGHAI_TZ)
+    clock.now = datetime(2026, 9, 3, tzinfo=SHANGHAI)
     assert sweep_quota_pace(app, ["licheng"]) == 1
     assert only_period(app, UNIT_BEHIND_QUOTA, "2026-09").details["checked"] == 10
     # A year the pace does not know is logged, never guessed, and stops nothing.
-    clock.now = datetime(2028, 8, 23, tzinfo=SHANGHAI_TZ)
+    clock.now = datetime(2028, 8, 23, tzinfo=SHANGHAI)
     assert on_spot_check_planned(
         app,
         DeliveryRef("w", "p28", 1),
@@ -1066,7 +1085,7 @@ def test_pace_follows_the_inspection_events(app: CaseworkApplication, clock: Fak
             }
         )
         assert on_done(checked, DeliveryRef(WARNINGS, str(checked.aggregate_id), 1))
-    clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI_TZ)
+    clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI)
     assert sweep_quota_pace(app, ["putian", "chengxiang", "licheng"]) == 1
     warning = only(app, UNIT_BEHIND_QUOTA)  # chengxiang: 2 of 2 (own + cross), on pace
     assert (warning.unit, warning.details["checked"]) == ("putian", 1)
@@ -1214,3 +1233,76 @@ def test_every_rule_names_its_source() -> None:
     ):
         assert LOCAL in DEFAULT_RULES.basis(rule), rule
     assert "80%" in DEFAULT_RULES.basis(COST_RATIO)
+
+
+# -- the sweeps' edges ---------------------------------------------------------------------------
+
+
+def test_a_concurrent_sweep_that_raised_it_first_is_the_outcome_wanted(
+    app: CaseworkApplication, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projector replicas sweep at once: the second's commit conflicts on the warning's
+    version 1; the warning exists, which is all that was wanted. A conflict on anything else
+    is not swallowed."""
+    received(app, clock, T0, "c1")
+    clock.now = T0 + timedelta(days=16)
+    record = app.record
+
+    def raced(*objs: Any, **kwargs: Any) -> bool:
+        record(*objs, **kwargs)  # the other replica's commit
+        raise Conflict("raced", "并发")
+
+    monkeypatch.setattr(app, "record", raced)
+    assert sweep_complaint_feedback(app) == 0
+    assert len(raised(app, COMPLAINT_WITHOUT_FEEDBACK)) == 1
+
+    def refused(*objs: Any, **kwargs: Any) -> bool:
+        raise Conflict("raced", "并发")
+
+    received(app, clock, T0 + timedelta(days=2), "c2")
+    clock.now = T0 + timedelta(days=30)
+    monkeypatch.setattr(app, "record", refused)
+    with pytest.raises(Conflict):
+        sweep_complaint_feedback(app)
+
+
+def test_a_cross_check_of_no_county_sets_no_pace(app: CaseworkApplication) -> None:
+    ref = delivery("plan-x")
+    assert not on_spot_check_planned(
+        app,
+        ref,
+        plan_id="plan-x",
+        kind="cross",
+        unit="licheng",
+        checked_unit="",
+        year=2026,
+        quota=3,
+    )
+    assert not app.already_applied(ref)
+
+
+def test_no_quota_or_another_year_is_never_behind() -> None:
+    august = datetime(2026, 8, 23, tzinfo=SHANGHAI)
+    assert unit_behind_quota("licheng", 2026, 0, 0, august, DEFAULT_RULES) is None
+    assert unit_behind_quota("licheng", 2025, 100, 0, august, DEFAULT_RULES) is None
+
+
+def test_an_unknown_rule_has_no_basis() -> None:
+    with pytest.raises(ValueError, match="unknown warning rule"):
+        DEFAULT_RULES.basis("vibes")
+
+
+def test_checks_noted_by_unit_before_plans_still_count(clock: FakeClock) -> None:
+    """Stores written before checks were counted by plan hold CheckNoted events of the unit
+    itself: replayed, they count with the plans' (each community once)."""
+    clock.now = datetime(2026, 10, 2, tzinfo=SHANGHAI)
+    app = paced(clock)
+    plan_id = plan_with_checks(app, "licheng", 4, 1)  # licheng-0
+    facts = app.find(UnitInspections.create_id("licheng", 2026), UnitInspections)
+    assert facts is not None
+    for code in ("licheng-0", "licheng-old"):
+        facts.trigger_event(UnitInspections.CheckNoted, community_code=code)
+    app.save(facts)
+    assert plan_id in facts.plans and facts.checked == ["licheng-0", "licheng-old"]
+    assert sweep_quota_pace(app, ["licheng"]) == 1
+    assert only(app, UNIT_BEHIND_QUOTA).details["checked"] == 2

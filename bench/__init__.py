@@ -58,7 +58,7 @@ used (`bench.disclosure_data`).
    Decomposition, same database and server:
    - `health via servicekit`: grpc health Check on that same server — the gRPC stack plus
      the servicekit interceptor, no application work;
-   - `in-process, 50 callers`: `app.file_disclosure` through `asyncio.to_thread`, exactly as
+   - `in-process, 50 callers`: `app.handle` through `asyncio.to_thread`, exactly as
      the servicer calls it, minus gRPC;
    - `in-process, 1 thread`: sequential calls — the latency of the application itself.
    Baselines:

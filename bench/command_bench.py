@@ -103,7 +103,7 @@ async def in_process_concurrent(
 ) -> Figure:
     async def call(index: int) -> None:
         filing = filings[index]
-        await asyncio.to_thread(app.file_disclosure, filing.identity, to_command(filing.request))
+        await asyncio.to_thread(app.handle, filing.identity, to_command(filing.request))
 
     result = await drive(call, len(filings), callers)
     return result.figure(
@@ -115,7 +115,7 @@ async def in_process_concurrent(
 
 def in_process_sequential(app: DisclosureApplication, filings: Sequence[Filing]) -> Figure:
     result = run_sequentially(
-        functools.partial(app.file_disclosure, filing.identity, to_command(filing.request))
+        functools.partial(app.handle, filing.identity, to_command(filing.request))
         for filing in filings
     )
     return result.figure("in_process_1", "FileDisclosure in-process, 1 thread sequential", CMD_UNIT)

@@ -27,17 +27,22 @@ from disclosure.application.app import DisclosureApplication  # noqa: E402
 from disclosure.application.commands import (  # noqa: E402
     AmendDisclosure,
     ChangePropertyCompany,
+    CloseQuarter,
+    DisclosureFiled,
     FileDisclosure,
+    QuarterClosed,
     RegisterCommunity,
     RegisterCompany,
 )
+from disclosure.application.handlers import prepare_file_disclosure  # noqa: E402
 from disclosure.bootstrap import build  # noqa: E402
 from disclosure.domain.disclosure import Disclosure  # noqa: E402
 from disclosure.entrypoints.grpc_api import content_from_pb  # noqa: E402
 from pubrev_contracts.vocabulary.calendar import Quarter  # noqa: E402
 from servicekit.errors import ServiceError  # noqa: E402
 from servicekit.eventstore import Prepared  # noqa: E402
-from servicekit.identity import CITY_UNIT, Identity  # noqa: E402
+from pubrev_contracts.vocabulary.units import CITY as CITY_UNIT  # noqa: E402
+from servicekit.identity import Identity  # noqa: E402
 from servicekit.postgres import ensure_database  # noqa: E402
 from servicekit.runtime import close  # noqa: E402
 from servicekit.settings import ServiceSettings  # noqa: E402
@@ -71,13 +76,13 @@ class Loader:
     def register(self) -> None:
         self.clock.now = self.dataset.registered_at
         for company in self.dataset.companies:
-            self.app.register_company(
+            self.app.handle(
                 CITY,
                 RegisterCompany(company.request_id, company.uscc, company.name, company.source),
             )
         self.counts["companies"] = len(self.dataset.companies)
         for c in self.dataset.communities:
-            self.app.register_community(
+            self.app.handle(
                 officer(c.unit),
                 RegisterCommunity(
                     c.request_id,
@@ -115,7 +120,7 @@ class Loader:
                 self.amend(item)
             else:
                 self.flush()
-                self.app.change_property_company(
+                self.app.handle(
                     officer(self.unit_of[item.community_code]),
                     ChangePropertyCompany(
                         item.request_id,
@@ -137,13 +142,13 @@ class Loader:
             r.request_id, r.community_code, r.year, r.quarter, content_from_pb(r.content)
         )
         try:
-            prepared = self.app.prepare_file_disclosure(
-                officer(self.unit_of[r.community_code]), cmd
+            prepared = prepare_file_disclosure(
+                self.app, officer(self.unit_of[r.community_code]), cmd
             )
         except ServiceError as error:
             self.counts[f"refused_{type(error).__name__}"] += 1
             return
-        if isinstance(prepared, dict):
+        if isinstance(prepared, DisclosureFiled):
             self.counts["already_loaded"] += 1
             return
         self.pending.append(prepared)
@@ -168,7 +173,7 @@ class Loader:
             self.counts["amendment_without_filing"] += 1
             return
         request = amendment.to_request(str(disclosure.id), disclosure.version)
-        self.app.amend_disclosure(
+        self.app.handle(
             officer(disclosure.unit),
             AmendDisclosure(
                 request.request_id,
@@ -183,8 +188,10 @@ class Loader:
     def close(self, deadline: datetime, period: Quarter) -> None:
         self.flush()
         self.clock.now = deadline
-        result = self.app.close_quarter(CITY, period.year, period.quarter)
-        self.counts["overdue"] += result["marked_overdue"]
+        result: QuarterClosed = self.app.handle(
+            CITY, CloseQuarter(f"demo-close-{period}", period.year, period.quarter)
+        )
+        self.counts["overdue"] += result.marked_overdue
 
 
 def main() -> int:

@@ -538,15 +538,15 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
     stored before (here written to the log directly, past the command's checks) is parked
     by the projector, and the penalties after it reach both receivers."""
     from credit.application.app import CreditApplication
-    from credit.bootstrap import FeedSettings
     from credit.bootstrap import build as build_credit
     from credit.domain.penalty import Penalty
     from servicekit.identity import Identity
     from services.credit.tests.support.scenario import penalty_command
 
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")
-    )
+    feeds = {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+    }
     settings = service_settings("credit")
     async with running_service(
         lambda s: build_credit(s, feeds=feeds), settings, ("projector", "api")
@@ -579,9 +579,7 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
             [app.mapper.to_stored_event(e) for e in old.collect_events()],
         )
         good = penalty_command("莆城管罚决〔2026〕10号")
-        await asyncio.to_thread(
-            app.impose_penalty, Identity("property-bureau", "officer", "licheng"), good
-        )
+        await asyncio.to_thread(app.handle, Identity("property-bureau", "officer", "licheng"), good)
         record_id = f"penalty:{good.decision_number}"
 
         async def pushed() -> bool:

@@ -50,7 +50,7 @@ COMPLAINT_CATEGORIES = (
     "other",
 )
 OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
-AUTHORITY_USCC = "11350300MB1234567X"
+AUTHORITY_USCC = "11350300MB12345671"
 LATEST_CHECK_DAY = {2025: date(2025, 10, 15), 2026: date(2026, 9, 15)}
 """The last day a check of the year is dated: its rectification deadline (at most 60 days,
 moved past rest days) must fall in a year the holiday calendar has (2027 is not entered)."""

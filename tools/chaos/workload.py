@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from pubrev.disclosure.v1 import disclosure_pb2 as dpb
 from pubrev.inspection.v1 import inspection_pb2 as ipb
+from pubrev_contracts.vocabulary.identifiers import is_uscc
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 from tools.chaos import commands as rq
 from tools.chaos.client import NOT_SPECIFIC, RETRYABLE, Caller
@@ -299,7 +300,9 @@ class Workload:
         tasks: list[Task] = [
             self._filing_chain(code, chain, units[code]) for code, chain in filings.items()
         ]
-        companies = [(c.uscc, c.name) for c in self.dataset.companies]
+        # Credit refuses a party whose code fails GB 32100's check character (uscc_check):
+        # the penalties (and complaints) name the companies with valid codes.
+        companies = [(c.uscc, c.name) for c in self.dataset.companies if is_uscc(c.uscc)]
         for n in range(self.sizes.penalties):
             uscc, name = self.rng.choice(companies)
             p = rq.penalty(self.rng, n, uscc, name)

@@ -12,13 +12,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-# register_topic is eventsourcing.utils', which eventsourcing.domain imports: the domain may
-# import that module only (.importlinter, domain-allowlist), and mypy sees no re-export.
-from eventsourcing.domain import (  # type: ignore[attr-defined]
-    Aggregate,
-    event,
-    register_topic,
-)
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from credit.domain.rules import INITIAL_SCORE, CreditRules, add_months_at
 

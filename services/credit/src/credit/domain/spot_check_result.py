@@ -6,13 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-# register_topic is eventsourcing.utils', which eventsourcing.domain imports: the domain may
-# import that module only (.importlinter, domain-allowlist), and mypy sees no re-export.
-from eventsourcing.domain import (  # type: ignore[attr-defined]
-    Aggregate,
-    event,
-    register_topic,
-)
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 NAMESPACE = uuid.UUID("1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9")
 

@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from casework.domain.case import Case, end_of
+from casework.domain.case import CIVIL_CODE_ART_201, Case, end_of
 from casework.domain.warnings.community_facts import (
     COMPLAINTS_KEPT,
     QUARTERS_KEPT,
@@ -76,9 +76,6 @@ from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
 from pubrev_contracts.vocabulary.sources import local, plan
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282, CIVIL_CODE_943, REGULATION_54
-
-CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
-"""A period counted in days starts the day after its start (开始的当日不计入)."""
 
 DISCLOSURE_OVERDUE = "disclosure_overdue"
 ZERO_REVENUE_WITH_FACILITIES = "zero_revenue_with_facilities"

@@ -22,6 +22,17 @@ UtcDatetime = Annotated[AwareDatetime, PlainSerializer(_utc_text, return_type=st
 Fen = Annotated[int, Field(ge=0, description="Money in fen (分), exact; never floats")]
 
 
+class AttachmentRefV1(BaseModel):
+    """A file kept in the producing service's evidence store (servicekit.attachments),
+    named by the SHA-256 of its bytes: events carry the reference, never the file."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1)]
+    media_type: str
+    filename: str
+
+
 class ContractEvent(BaseModel):
     """Every event on the bus carries its aggregate, version, unit and time.
 

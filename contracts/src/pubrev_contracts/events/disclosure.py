@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from pubrev_contracts.events.base import ContractEvent, Fen, register
+from pubrev_contracts.events.base import ContractEvent, Fen, UtcDatetime, register
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
 
 
@@ -119,3 +119,34 @@ class AuditRequestedV1(ContractEvent):
     owners_count: int
     household_count: int
     reason: str
+
+
+@register("pubrev.disclosure.SelfInspectionFiled.v1", DISCLOSURE_EVENTS)
+class SelfInspectionFiledV1(ContractEvent):
+    """Aggregate: the community's self-inspection ledger for the year. The company's 自查自纠
+    ledger (plan 五（二）: problems, measures, deadlines, responsible people) filed and posted
+    in the community; published."""
+
+    community_code: str
+    company_uscc: str
+    year: int
+    problems: int
+    """Problems the company found itself."""
+    posted_on: str
+    """The Asia/Shanghai date it was posted in the community, YYYY-MM-DD."""
+    filed_at: UtcDatetime
+
+
+@register("pubrev.disclosure.AuditResultRecorded.v1", DISCLOSURE_EVENTS)
+class AuditResultRecordedV1(ContractEvent):
+    """Aggregate: the disclosure. The result of the audit the owners asked for
+    (AuditRequested), recorded and posted (DOMAIN.md §3: audit on request)."""
+
+    community_code: str
+    year: int
+    quarter: int
+    auditor: str
+    conclusion: Literal["consistent", "discrepancies"]
+    discrepancy_fen: Fen
+    posted_on: str
+    recorded_at: UtcDatetime

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from pubrev_contracts.events.base import ContractEvent, UtcDatetime, register
+from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent, UtcDatetime, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 
 Severity = Literal["minor", "general", "serious"]
-CheckingKind = Literal["city", "county", "cross", ""]
+CheckingKind = Literal["city", "county", "cross", "direct", ""]
 """Who checked (plan 四（三）、四（四））: the city's own spot check, a county-level unit's, or a
 cross-check team's; "" from a producer that did not yet say."""
 
@@ -132,6 +132,14 @@ class ViolationFoundV1(ContractEvent):
     evidence_refs: list[str]
     checking_unit: str = ""
     checking_kind: CheckingKind = ""
+    party: Literal["company", "agency"] = "company"
+    """Whose failure: a property company's (codes A–D: its credit, its rectification) or an
+    agency's (E1–E3, plan 二（五）: reported to 智慧监督, never a company's credit)."""
+    agency_unit: str = ""
+    """For an agency's finding: the unit (or township) whose failure it records."""
+    warning_id: UUID | None = None
+    """The 智慧监督 warning this finding escalates, when it does (casework links the two)."""
+    attachments: list[AttachmentRefV1] = Field(default_factory=list)
 
 
 class _RectificationV1(ContractEvent):
@@ -174,3 +182,39 @@ class CrossCheckReportedV1(ContractEvent):
     checked: int
     findings: int
     findings_by_kind: dict[str, int]
+
+
+@register("pubrev.inspection.FindingWithdrawn.v1", INSPECTION_EVENTS)
+class FindingWithdrawnV1(ContractEvent):
+    """Aggregate: the finding. The company's objection to it was upheld (or the bureau
+    withdrew it): whatever it cost (credit points, a rectification, a warning) is undone."""
+
+    community_code: str
+    company_uscc: str
+    kind: str
+    reason: str
+    withdrawn_at: UtcDatetime
+
+
+@register("pubrev.inspection.RectificationEvidenceSubmitted.v1", INSPECTION_EVENTS)
+class RectificationEvidenceSubmittedV1(_RectificationV1):
+    """Aggregate: the finding. The company submitted its own evidence of rectification, for
+    the bureau to verify (RectificationVerified follows, or the order stands)."""
+
+    note: str
+    attachments: list[AttachmentRefV1]
+    submitted_at: UtcDatetime
+
+
+@register("pubrev.inspection.TownshipInspectionRecorded.v1", INSPECTION_EVENTS)
+class TownshipInspectionRecordedV1(ContractEvent):
+    """Aggregate: the community's township-inspection ledger. A township's (镇（街道）) daily
+    inspection of one community (plan 四（三）: townships inspect every community); `unit`
+    is the community's."""
+
+    community_code: str
+    township: str
+    inspected_on: str
+    """The Asia/Shanghai date, YYYY-MM-DD."""
+    problems: int
+    inspector: str

@@ -12,7 +12,8 @@ from typing import Literal
 from pubrev_contracts.events.base import ContractEvent, UtcDatetime, register
 from pubrev_contracts.topics import CASEWORK_EVENTS
 
-Channel = Literal["hotline_12345", "phone", "email", "letters_visits", "handed_down"]
+Channel = Literal["hotline_12345", "phone", "email", "letters_visits", "handed_down", "public"]
+"""public: lodged by an owner through a public front end (a provincial app, a web page)."""
 
 
 @register("pubrev.casework.ComplaintReceived.v1", CASEWORK_EVENTS)

@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from casework.bootstrap import build as build_casework
 from credit.application.app import CreditApplication
-from credit.bootstrap import SCHEMAS, FeedSettings
+from credit.bootstrap import SCHEMAS
 from credit.bootstrap import build as build_credit
 from credit.domain.penalty import Penalty
 from disclosure.bootstrap import build as build_disclosure
@@ -45,7 +45,7 @@ from pubrev_contracts.topics import DISCLOSURE_EVENTS
 from servicekit.identity import Identity
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
-from services.casework.tests.support.scenario import zhihui_feed as WarningFeedSettings
+from services.casework.tests.support.scenario import zhihui_feed
 from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import register, unique_code
 from tools.feed_receiver import FeedReceiver, dev_keys
@@ -93,9 +93,10 @@ def receiver() -> Iterator[FeedReceiver]:
 async def test_pubrev_admin_shows_redrives_and_skips_parked_events(
     service_settings, receiver
 ) -> None:
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")
-    )
+    feeds = {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+    }
     async with running_service(
         lambda s: build_credit(s, feeds=feeds), service_settings("credit"), ("projector", "api")
     ) as (parts, run):
@@ -107,7 +108,7 @@ async def test_pubrev_admin_shows_redrives_and_skips_parked_events(
         # Both feeds refuse the penalty's records (422): dead at once, parked by the pusher.
         receiver.refuse_next(2)
         refused = penalty_command("莆城管罚决〔2026〕41号")
-        await asyncio.to_thread(app.impose_penalty, OFFICER, refused)
+        await asyncio.to_thread(app.handle, OFFICER, refused)
         record = f"penalty:{refused.decision_number}"
 
         async def both_parked() -> list[dict[str, Any]] | None:
@@ -240,9 +241,10 @@ async def test_redrive_honours_the_order_of_an_aggregate(service_settings, recei
     credit's feed projection parks the first and holds the second behind it. Re-driving
     the head before a fix fails again and says what still waits; the held one cannot be
     re-driven past its head; skipping the head makes the held one the head."""
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")
-    )
+    feeds = {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+    }
     async with running_service(
         lambda s: build_credit(s, feeds=feeds), service_settings("credit"), ("projector", "api")
     ) as (parts, run):
@@ -321,10 +323,11 @@ async def test_lag_of_all_four_services_a_rebuild_and_a_casework_repush(
     service_settings, receiver, infra
 ) -> None:
     await ensure_topics(infra["kafka"], [infra["prefix"] + DISCLOSURE_EVENTS])
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"), market_url=receiver.feed_url("market")
-    )
-    warnings = WarningFeedSettings(url=receiver.feed_url("zhihui"))
+    feeds = {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+    }
+    warnings = zhihui_feed(receiver.feed_url("zhihui"))
     async with (
         running_service(build_disclosure, service_settings("disclosure")) as (_, d),
         running_service(build_inspection, service_settings("inspection")) as (_, i),

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -59,21 +59,24 @@ OWN_TOPICS = {
 
 
 def _subscriptions(service: str) -> list[Any]:
-    """The consumer runner's subscriptions as each bootstrap wires them (handlers unused)."""
-    nothing = cast(Any, None)
+    """The consumer runner's subscriptions as each bootstrap wires them (over an in-memory
+    application: only their topics and group names are read)."""
+    memory = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if service == "inspection":
+        from inspection.application.app import InspectionApplication
         from inspection.entrypoints.consumers import subscriptions as inspection_subs
 
-        return inspection_subs(nothing)
+        return inspection_subs(InspectionApplication(env=memory))
     if service == "credit":
+        from credit.application.app import CreditApplication
         from credit.entrypoints.consumers import subscriptions as credit_subs
 
-        return credit_subs(nothing)
+        return credit_subs(CreditApplication(env=memory))
     if service == "casework":
+        from casework.application.app import CaseworkApplication
         from casework.entrypoints.consumers import subscriptions as casework_subs
-        from casework.entrypoints.consumers import subscriptions as warning_subscriptions
 
-        return [*casework_subs(nothing), *warning_subscriptions(nothing)]
+        return casework_subs(CaseworkApplication(env=memory))
     return []
 
 

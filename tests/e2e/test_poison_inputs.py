@@ -19,7 +19,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from casework.bootstrap import build as build_casework
-from credit.bootstrap import SCHEMAS, FeedSettings
+from credit.bootstrap import SCHEMAS
 from credit.bootstrap import build as build_credit
 from disclosure.bootstrap import build as build_disclosure
 from inspection.bootstrap import build as build_inspection
@@ -33,7 +33,7 @@ from pubrev.inspection.v1 import inspection_pb2 as ipb
 from pubrev.inspection.v1 import inspection_pb2_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import eventually, identity_metadata, running_service
-from services.casework.tests.support.scenario import zhihui_feed as WarningFeedSettings
+from services.casework.tests.support.scenario import zhihui_feed
 from services.credit.tests.support.scenario import penalty_command
 from services.disclosure.tests.support.requests import (
     file_request,
@@ -88,12 +88,12 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(
     # Topics of this test's own: "nothing was written" below counts every event of the four
     # services, which other tests' events on the session's shared topics would move.
     topics = {"topic_prefix": f"{infra['prefix']}poison."}
-    feeds = FeedSettings(
-        creditchina_url=receiver.feed_url("creditchina"),
-        market_url=receiver.feed_url("market"),
-        max_attempts=2,
-    )
-    warnings = WarningFeedSettings(url=receiver.feed_url("zhihui"))
+    feeds = {
+        "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
+        "PUBREV_FEED_MARKET_URL": receiver.feed_url("market"),
+        "PUBREV_FEED_MAX_ATTEMPTS": "2",
+    }
+    warnings = zhihui_feed(receiver.feed_url("zhihui"))
     async with (
         running_service(build_disclosure, service_settings("disclosure", **topics)) as (dparts, d),
         running_service(build_inspection, service_settings("inspection", **topics)) as (iparts, i),

@@ -39,9 +39,9 @@ from disclosure.bootstrap import build  # noqa: E402
 from disclosure.domain.disclosure import Disclosure  # noqa: E402
 from disclosure.entrypoints.grpc_api import content_from_pb  # noqa: E402
 from pubrev_contracts.vocabulary.calendar import Quarter  # noqa: E402
+from pubrev_contracts.vocabulary.units import CITY as CITY_UNIT  # noqa: E402
 from servicekit.errors import ServiceError  # noqa: E402
 from servicekit.eventstore import Prepared  # noqa: E402
-from pubrev_contracts.vocabulary.units import CITY as CITY_UNIT  # noqa: E402
 from servicekit.identity import Identity  # noqa: E402
 from servicekit.postgres import ensure_database  # noqa: E402
 from servicekit.runtime import close  # noqa: E402

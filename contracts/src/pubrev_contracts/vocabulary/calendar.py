@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from pubrev_contracts.vocabulary.errors import NotConfigured
 from pubrev_contracts.vocabulary.sources import plan
 
+CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
+"""Periods in days start the day after the event (按照年、月、日计算期间的，开始的当日不计入)."""
 CIVIL_CODE_ART_203 = "《民法典》第二百零三条"
 PENALTY_LAW_ART_85 = "《行政处罚法》第八十五条"
 _DATA = Path(__file__).with_name("holidays.toml")

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from pubrev_contracts.vocabulary.calendar import (
     CHINA,
+    CIVIL_CODE_ART_201,
     CIVIL_CODE_ART_203,
     SHANGHAI,
     CalendarNotConfigured,
@@ -34,8 +35,6 @@ POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
 FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
 SHRED_REQUESTED = "requested"
 SHRED_RETENTION = "retention"
-CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
-"""A period counted in days starts the day after its start (开始的当日不计入)."""
 TIME_LIMIT_BASIS = f"{CIVIL_CODE_ART_201}；{CIVIL_CODE_ART_203}"
 """A time limit of N days: the receiving day not counted, the period ends at 24:00 of its
 last day, and a last day that is a rest day moves to the next working day."""

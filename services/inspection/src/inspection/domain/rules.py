@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from math import ceil
 
-from pubrev_contracts.vocabulary.calendar import CHINA, CIVIL_CODE_ART_203, SHANGHAI, WorkCalendar
+from pubrev_contracts.vocabulary.calendar import (
+    CHINA,
+    CIVIL_CODE_ART_201,
+    CIVIL_CODE_ART_203,
+    SHANGHAI,
+    WorkCalendar,
+)
 from pubrev_contracts.vocabulary.sources import local, plan
-
-CIVIL_CODE_ART_201 = "《民法典》第二百零一条"
-"""A period counted in days starts on the day after the event (the found day not counted)."""
 
 SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
 

@@ -7,13 +7,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-# register_topic is eventsourcing.utils', which eventsourcing.domain imports: the domain may
-# import that module only (.importlinter, domain-allowlist), and mypy sees no re-export.
-from eventsourcing.domain import (  # type: ignore[attr-defined]
-    Aggregate,
-    event,
-    register_topic,
-)
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import register_topic
 
 from casework.domain.warnings import NAMESPACE
 

@@ -46,9 +46,10 @@ from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from pubrev_contracts.vocabulary.agencies import Agency
 from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.units import CITY as CITY_UNIT
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.eventstore import ServiceApplication
-from servicekit.identity import CITY_UNIT, Identity
+from servicekit.identity import Identity
 from tools.synthetic_putian import Dataset, generate
 
 T = TypeVar("T")

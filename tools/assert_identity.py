@@ -25,12 +25,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS, SubjectKind
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.assertion import MAX_TTL, sign
 from servicekit.errors import Unauthenticated
 from servicekit.identity import IdentityRules
 
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 FRONTENDS = {name: agency for name, agency in AGENCIES.items() if agency.frontend}
 
 

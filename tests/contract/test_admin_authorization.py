@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.admin import SERVICE_NAME
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
@@ -29,7 +29,7 @@ from tests.support.authz import cells, expected
 from tests.support.must_deny import must_deny
 
 SERVICES = ("disclosure", "inspection", "credit", "casework")
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 RECORD = Resource(unit="chengxiang", company="91350200776049653A", community="CX-0001")
 ROLES = {
     ("property-bureau", "officer"),

@@ -20,7 +20,7 @@ import pytest
 
 from pubrev.common.v1 import admin_pb2
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HISTORY_RPC, ServiceApplication
 from servicekit.identity import Identity, IdentityRules
@@ -29,7 +29,7 @@ from tools import gen_authz_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("disclosure", "inspection", "credit", "casework")
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
 def proto_rpcs(service: str) -> list[str]:
@@ -86,7 +86,7 @@ def test_an_rpc_without_a_row_is_caught() -> None:
     does not have, is found out (and the forgotten RPC is denied to everyone meanwhile)."""
     rpcs = proto_rpcs("casework")
     rules = [Rule(rpc, (Grant("auditor"),), "test") for rpc in rpcs]
-    forgetful = Policy("casework", [*rules[1:], Rule("Invented", (), "test")])
+    forgetful = Policy("casework", [*rules[1:], Rule("Invented", (), "test")], city=CITY)
     assert against_contract(rpcs, forgetful) == ([rpcs[0]], ["Invented"])
     with pytest.raises(PermissionDenied, match="no policy row"):
         forgetful.admit(rpcs[0], Identity("auditor", "auditor", "putian"))

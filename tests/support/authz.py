@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import NotFound, PermissionDenied
 from servicekit.identity import Identity, IdentityRules
 from servicekit.policy import Cell, Policy, Resource, relations
 from tests.support.must_deny import must_deny
 
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 OTHER_SUBJECTS = {
     "uscc": "91110000600037341L",
     "police_office": "putian-psb-other",

@@ -28,6 +28,7 @@ from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.consumer import Subscription
 from servicekit.eventstore import DeliveryRef, ServiceApplication
@@ -92,8 +93,8 @@ class Tally(Aggregate):
         return uuid.uuid5(TALLY_NAMESPACE, note_id)
 
 
-POLICY = Policy("notes", admin_rules())
-TALLY_POLICY = Policy("tally", admin_rules())
+POLICY = Policy("notes", admin_rules(), city=CITY)
+TALLY_POLICY = Policy("tally", admin_rules(), city=CITY)
 
 
 class NotesApp(ServiceApplication):
@@ -199,9 +200,9 @@ class NotesProjection:
 
 def rules() -> IdentityRules:
     from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-    from pubrev_contracts.vocabulary.units import UNITS
+    from pubrev_contracts.vocabulary.units import CITY, UNITS
 
-    return IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+    return IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
 def build_notes(settings: ServiceSettings) -> ServiceParts:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import pytest
 from eventsourcing.domain import Aggregate, event
 
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.errors import NotFound, PermissionDenied
 from servicekit.eventstore import HistoryReads, ServiceApplication
 from servicekit.identity import Identity
@@ -56,6 +57,7 @@ POLICY = Policy(
         Rule("ListThings", (Grant("owners", scopes=(Scope.OWN_COMMUNITY,)),), "lists things"),
         Rule("GetHistory", (Grant("auditor", scopes=(Scope.CITY,)),), "the whole log"),
     ],
+    city=CITY,
 )
 
 

@@ -1,15 +1,14 @@
 """servicekit.identity: the strict identity parser (IdentityRules) over the published
-vocabulary (pubrev_contracts.identities), and the identity bound to a call."""
+vocabulary (pubrev_contracts.vocabulary.agencies), and the identity bound to a call."""
 
 from __future__ import annotations
 
 import pytest
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS, Agency
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import Unauthenticated
 from servicekit.identity import (
-    CITY_UNIT,
     MAX_IDENTITY_LENGTH,
     Identity,
     IdentityRules,
@@ -18,7 +17,7 @@ from servicekit.identity import (
     reset_identity,
 )
 
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 USCC = "91350302MA2XN1KQ7B"
 OFFICER = "agency=property-bureau;role=officer;unit=chengxiang"
 
@@ -68,7 +67,7 @@ def test_a_subject_of_the_agency_s_kind_is_accepted(agency: str, subject: str) -
 def test_city_only_agencies_exist_at_the_city(agency: str) -> None:
     role = next(iter(AGENCIES[agency].roles))
     identity = RULES.parse(f"agency={agency};role={role};unit=putian")
-    assert identity.is_city
+    assert identity.unit == CITY
 
 
 def test_render_round_trips_every_agency_and_role() -> None:
@@ -81,7 +80,7 @@ def test_render_round_trips_every_agency_and_role() -> None:
     }
     seen = 0
     for name, agency in AGENCIES.items():
-        unit = CITY_UNIT if agency.city_only else "hanjiang"
+        unit = CITY if agency.city_only else "hanjiang"
         for role in agency.roles:
             identity = Identity(name, role, unit, subjects[agency.subject])
             assert RULES.parse(identity.render()) == identity
@@ -299,22 +298,7 @@ def test_front_ends_and_whom_they_may_assert() -> None:
     assert not RULES.may_assert(officer, public)  # not a front end at all
 
 
-# -- jurisdiction and the bound identity ----------------------------------------------------
-
-
-def test_city_may_access_every_unit() -> None:
-    city = Identity("property-bureau", "officer", CITY_UNIT)
-    assert city.is_city
-    assert city.may_access_unit("chengxiang")
-    assert city.may_access_unit("xianyou")
-
-
-def test_county_may_access_only_its_own_unit() -> None:
-    county = Identity("property-bureau", "officer", "chengxiang")
-    assert not county.is_city
-    assert county.may_access_unit("chengxiang")
-    assert not county.may_access_unit("xianyou")
-    assert not county.may_access_unit(CITY_UNIT)
+# -- the bound identity ---------------------------------------------------------------------
 
 
 def test_via_does_not_change_who_the_identity_is() -> None:

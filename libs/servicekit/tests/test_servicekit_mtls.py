@@ -22,7 +22,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.assertion import ASSERTION_HEADER, sign
 from servicekit.errors import PermissionDenied
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer, IdentityResolver
@@ -30,7 +30,7 @@ from servicekit.identity import IdentityRules, current_identity
 from servicekit.settings import ServiceSettings
 
 NOW = dt.datetime.now(dt.UTC)
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 PREFIX = "urn:pubrev:identity:"
 OFFICER = "agency=property-bureau;role=officer;unit=hanjiang"
 APP = "agency=provincial-system;role=frontend;unit=putian;subject=putian-app"

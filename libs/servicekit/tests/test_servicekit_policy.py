@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import PermissionDenied
 from servicekit.identity import Identity, IdentityRules
 from servicekit.policy import (
@@ -23,7 +23,7 @@ from servicekit.policy import (
     relations,
 )
 
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 USCC = "91350302MA2XN1KQ7B"
 OTHER_USCC = "91110000600037341L"
 
@@ -43,7 +43,7 @@ RECORD = Resource(unit="chengxiang", company=USCC, community="CX-0001", office="
 
 
 def policy(*rules: Rule, per_minute: int = 30) -> Policy:
-    return Policy("test", list(rules), public_per_minute=per_minute)
+    return Policy("test", list(rules), city=CITY, public_per_minute=per_minute)
 
 
 def rule(*grants: Grant, rpc: str = "Get", limited: bool = False) -> Rule:
@@ -133,7 +133,7 @@ def test_two_rules_for_one_rpc_are_refused() -> None:
     ],
 )
 def test_each_scope(scope: Scope, identity: Identity, resource: Resource, expected: bool) -> None:
-    assert holds(scope, identity, resource) is expected
+    assert holds(scope, identity, resource, CITY) is expected
     p = policy(rule(Grant(identity.agency, scopes=(scope,))))
     assert (p.decide("Get", identity, resource) is not None) is expected
     if expected:
@@ -195,6 +195,7 @@ def limited_policy(clock: Clock, per_minute: int = 3) -> Policy:
             rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="Free"),
             rule(Grant("public", scopes=(Scope.PUBLISHED,)), rpc="List", limited=True),
         ],
+        city=CITY,
         public_per_minute=per_minute,
         clock=clock,
     )
@@ -368,6 +369,7 @@ def test_render_markdown() -> None:
                 "closes a thing",
             ),
         ],
+        city=CITY,
     )
     assert (
         p.render_markdown()

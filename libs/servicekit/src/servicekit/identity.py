@@ -19,9 +19,6 @@ from typing import Protocol, TypeVar
 
 from servicekit.errors import Unauthenticated
 
-CITY_UNIT = "putian"
-"""The city (莆田市) sees every unit's records."""
-
 MAX_IDENTITY_LENGTH = 512
 _KEYS = ("agency", "role", "unit", "subject")
 _Kind = TypeVar("_Kind", bound=str)
@@ -38,13 +35,6 @@ class Identity:
     name, or a person's name for the audit trail (which, depends on the agency)."""
     via: str = field(default="", compare=False)
     """The front end that asserted this person ("" when the caller is the person itself)."""
-
-    @property
-    def is_city(self) -> bool:
-        return self.unit == CITY_UNIT
-
-    def may_access_unit(self, unit: str) -> bool:
-        return self.is_city or self.unit == unit
 
     def render(self) -> str:
         text = f"agency={self.agency};role={self.role};unit={self.unit}"
@@ -81,7 +71,7 @@ class IdentityRules:
         agencies: Mapping[str, AgencyRule],
         units: Collection[str],
         subject_patterns: Mapping[_Kind, str],
-        city: str = CITY_UNIT,
+        city: str,
     ) -> None:
         self.agencies = agencies
         self.units = frozenset(units)

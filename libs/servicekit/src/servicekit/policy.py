@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from servicekit.errors import PermissionDenied
-from servicekit.identity import CITY_UNIT, Identity, IdentityRules
+from servicekit.identity import Identity, IdentityRules
 
 
 class Scope(StrEnum):
@@ -98,7 +98,7 @@ class Rule:
     """Calls of the public are rate-limited (per front end)."""
 
 
-def holds(scope: Scope, identity: Identity, resource: Resource, city: str = CITY_UNIT) -> bool:
+def holds(scope: Scope, identity: Identity, resource: Resource, city: str) -> bool:
     if scope is Scope.ANY:
         return True
     if scope is Scope.CITY:
@@ -161,7 +161,8 @@ context): its `authorize` then takes none."""
 class Policy:
     service: str
     rules: Sequence[Rule]
-    city: str = CITY_UNIT
+    city: str = field(kw_only=True)
+    """The unit at city level (the vocabulary's CITY): it sees every unit's records."""
     public_per_minute: int = 30
     clock: Callable[[], float] = time.monotonic
     """The rate limit's clock (tests inject one)."""

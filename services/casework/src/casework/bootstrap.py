@@ -24,7 +24,7 @@ from casework.entrypoints.consumers import subscriptions
 from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CASEWORK_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
@@ -76,7 +76,7 @@ def build(
     pusher = Pusher(pool, feeds, clock=clock)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app),

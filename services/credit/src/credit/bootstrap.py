@@ -20,7 +20,7 @@ from credit.entrypoints.consumers import subscriptions
 from credit.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CREDIT_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
@@ -61,7 +61,7 @@ def build(
     projector = make_projector(projection, app.process_recorder, app.mapper.to_domain_event, pool)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app),

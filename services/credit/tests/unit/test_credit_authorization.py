@@ -33,7 +33,7 @@ from pubrev.common.v1 import audit_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity, IdentityRules
@@ -61,7 +61,7 @@ from tests.support.authz import (
 from tests.support.must_deny import must_deny
 
 OTHER_COMPANY = "91110000600037341L"
-RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from servicekit.relay import contract_translator
 from servicekit.runtime import PeriodicJob, ServiceParts
 from servicekit.settings import ServiceSettings
 
-IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, city=CITY)
+IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:

@@ -15,7 +15,7 @@ from inspection.entrypoints.consumers import subscriptions
 from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.clock import Clock, utc_now
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
@@ -41,7 +41,7 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
     )
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS),
+        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app),

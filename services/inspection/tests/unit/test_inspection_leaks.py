@@ -18,7 +18,7 @@ from inspection.domain import draw as draws
 from inspection.domain.spot_check import SpotCheck, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
-from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated, Unauthenticated
 from servicekit.identity import Identity, IdentityRules
 from services.inspection.tests.support.world import (
@@ -129,7 +129,7 @@ def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
         queries.findings(world.app, who, USCC_A)
     with pytest.raises(PermissionDenied):
         queries.plan_progress(world.app, who, 2026, "")
-    rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS)
+    rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
     with pytest.raises(Unauthenticated):
         rules.parse(f"agency={who.agency};role={who.role};unit=putian")
 

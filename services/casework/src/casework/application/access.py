@@ -33,6 +33,7 @@ from casework.domain.case import Case
 from casework.domain.warnings.rules import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
 from servicekit.operations import admin_rules
@@ -40,14 +41,14 @@ from servicekit.policy import Grant, Policy, Resource, Rule, Scope
 
 JURISDICTION = (Scope.JURISDICTION,)
 OWN_UNIT = (Scope.OWN_UNIT,)
-CITY = (Scope.CITY,)
+CITY_WIDE = (Scope.CITY,)
 
 BUREAU = Grant(Agency.PROPERTY_BUREAU, scopes=JURISDICTION)
 BUREAU_DECIDERS = Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), JURISDICTION)
 TOWNSHIP = Grant(Agency.TOWNSHIP, scopes=OWN_UNIT)
 POLICE = Grant(Agency.POLICE, scopes=(Scope.REFERRED,))
 DISCIPLINE = Grant(Agency.DISCIPLINE, scopes=JURISDICTION)
-AUDITOR = Grant(Agency.AUDITOR, scopes=CITY)
+AUDITOR = Grant(Agency.AUDITOR, scopes=CITY_WIDE)
 
 CASE_READERS = (BUREAU, TOWNSHIP, POLICE, DISCIPLINE, AUDITOR)
 
@@ -136,8 +137,8 @@ POLICY = Policy(
         Rule(
             "ListPersonalDataReads",
             (
-                Grant(Agency.PROPERTY_BUREAU, ("head",), CITY),
-                Grant(Agency.DISCIPLINE, scopes=CITY),
+                Grant(Agency.PROPERTY_BUREAU, ("head",), CITY_WIDE),
+                Grant(Agency.DISCIPLINE, scopes=CITY_WIDE),
                 AUDITOR,
             ),
             "who read which complainant's data, when, through which front end and why: for the "
@@ -184,6 +185,7 @@ POLICY = Policy(
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],
+    city=CITY,
 )
 
 UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})
@@ -235,7 +237,7 @@ def list_filter(
     for grant in policy.admit(rpc, identity):
         by_unit = bool({Scope.JURISDICTION, Scope.OWN_UNIT} & set(grant.scopes))
         candidate = Resource(
-            unit=unit or ("" if identity.is_city or not by_unit else identity.unit),
+            unit=unit or ("" if identity.unit == CITY or not by_unit else identity.unit),
             office=office or (identity.subject if Scope.REFERRED in grant.scopes else ""),
         )
         if policy.decide(rpc, identity, candidate) is not None:

@@ -24,6 +24,7 @@ from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import Penalty
 from credit.domain.spot_check_result import SpotCheckResult
 from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
 from servicekit.operations import admin_rules
@@ -106,6 +107,7 @@ POLICY = Policy(
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],
+    city=CITY,
 )
 
 

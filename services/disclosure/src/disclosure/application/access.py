@@ -34,6 +34,26 @@ Decisions, from DOMAIN.md §1–3 and the 2023 work plan (seed/000_…):
   (PIPL: no more than necessary), so the public's copy leaves them out (`sees_contact`).
   Earlier versions and the history (every version, the contact, the owners' audit requests)
   are the audit trail, which is not published.
+- The self-inspection ledger (自查自纠台账, plan 五（二）) is the company's: it keeps it, posts
+  its result in the community and tells every owner, so the company in charge of the
+  community files it and records its problems rectified; the unit's bureau organises the
+  self-inspection and keeps the ledgers (附件1 items 8 and 9: 组织…开展自查自纠，并建立台账), so
+  it may enter a ledger, or a rectification, on the company's behalf. Posted in the
+  community and told to every owner, the ledger is published: whoever reads disclosures
+  reads it, the public without the persons responsible (a person's data, as the contact
+  on a disclosure). The list of a unit's ledgers is its supervisors' (the bureau keeps them,
+  the townships build them with the companies: 附件2 items 8 and 9; the discipline office
+  tracks the campaign), not the public's: the community's own ledger is what is posted.
+- A third-party audit's result (plan 四（六）) answers the owners who asked for it: the
+  community's owners' committee and owners read it, the audited company reads it, and so
+  do the unit's supervisors (the bureau follows a result finding problems up with the
+  township, 四（六）; the discipline office tracks problems to closure, 五（三）) and the
+  joint checkers, who verify the disclosures it tests (附件2 item 11); it is part of the
+  disclosure's audit trail, which they read already (GetHistory of the disclosure). The unit's
+  bureau records it, as it receives it: the audit firm is the owners' hire (聘请第三方审计机构)
+  and no caller of the platform, and the platform's auditor reads the log and changes
+  nothing. The result is not published: the owners hold the report they paid for, and what
+  the plan posts publicly is the rectification that follows.
 - History: GetHistory of a disclosure follows GetDisclosure on the disclosure's facts (never
   published); a community's and a company's follow the rule of who keeps their register
   (RegisterCommunity, RegisterCompany): no RPC reads them by themselves. The whole log is
@@ -48,7 +68,9 @@ from dataclasses import dataclass, replace
 from disclosure.domain.community import Community
 from disclosure.domain.disclosure import OWNERS, OWNERS_COMMITTEE, Disclosure
 from disclosure.domain.property_company import PropertyCompany
+from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.errors import PermissionDenied
 from servicekit.eventstore import HistoryReads
 from servicekit.identity import Identity
@@ -143,6 +165,43 @@ POLICY = Policy(
             "the bureau, township and discipline office of the unit (the city all)",
         ),
         Rule(
+            "FileSelfInspection",
+            (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
+            "files a community's self-inspection ledger of a year: the company in charge of it "
+            "(plan 五（二）), or the unit's bureau, which keeps the ledgers (附件1 items 8, 9)",
+        ),
+        Rule(
+            "RecordSelfInspectionRectification",
+            (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)), _BUREAU_WRITES),
+            "records a ledger's problem rectified: the ledger's company, or the unit's bureau",
+        ),
+        Rule(
+            "GetSelfInspection",
+            (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN, _PUBLIC),
+            "reads a ledger: posted in the community and told to every owner (plan 五（二）), "
+            "so published; the public's copy without the persons responsible",
+            limited=True,
+        ),
+        Rule(
+            "ListSelfInspections",
+            _SUPERVISORS,
+            "a unit's ledgers of a year: its bureau keeps them, its townships build them with "
+            "the companies (附件1, 附件2 items 8, 9), its discipline office tracks the campaign",
+        ),
+        Rule(
+            "RecordAuditResult",
+            (_BUREAU_WRITES,),
+            "records the result of an audit the owners asked for: the unit's bureau, which "
+            "follows it up (plan 四（六）); the audit firm is the owners' hire, no caller",
+        ),
+        Rule(
+            "GetAuditResult",
+            (*_SUPERVISORS, *_JOINT_CHECKERS, *_OWN),
+            "reads a disclosure's audits and their results: its community's owners' committee "
+            "and owners, who asked; its company; its unit's supervisors and joint checkers. "
+            "Not published",
+        ),
+        Rule(
             "GetHistory",
             (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
             "the whole log: the auditor only; one record's history follows its read rule",
@@ -150,6 +209,7 @@ POLICY = Policy(
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],
+    city=CITY,
 )
 
 
@@ -171,8 +231,34 @@ def community_facts(community: Community) -> Resource:
     return Resource(unit=community.unit, community=community.code)
 
 
+def self_inspection_filer_facts(community: Community) -> Resource:
+    """A ledger to be filed: the community, and the company in charge of it now."""
+    return Resource(unit=community.unit, company=community.company_uscc, community=community.code)
+
+
+def self_inspection_facts(ledger: SelfInspectionLedger) -> Resource:
+    """A filed ledger: posted in the community and told to every owner, so published."""
+    return Resource(
+        unit=ledger.unit,
+        company=ledger.company_uscc,
+        community=ledger.community_code,
+        published=True,
+    )
+
+
+def audit_facts(disclosure: Disclosure) -> Resource:
+    """A disclosure's audits: its community's, its company's, never published."""
+    return Resource(
+        unit=disclosure.unit, company=disclosure.company_uscc, community=disclosure.community_code
+    )
+
+
 HISTORY_READS: HistoryReads = {
     Disclosure: ("GetDisclosure", lambda d: disclosure_facts(d, current=False)),
+    SelfInspectionLedger: (
+        "GetSelfInspection",
+        lambda ledger: replace(self_inspection_facts(ledger), published=False),
+    ),
     Community: ("RegisterCommunity", community_facts),
     PropertyCompany: ("RegisterCompany", lambda c: Resource()),
 }
@@ -258,6 +344,7 @@ def check_audit_requester(identity: Identity, requester: str) -> None:
 
 
 def sees_contact(identity: Identity) -> bool:
-    """The contact person and phone on a posting are for the community's owners and the
-    supervisors; the public's copy leaves them out (a person's data, PIPL)."""
+    """The contact person and phone on a posting, and the persons responsible in a
+    self-inspection ledger, are for the community's owners and the supervisors; the public's
+    copy leaves them out (a person's data, PIPL)."""
     return identity.agency != Agency.PUBLIC

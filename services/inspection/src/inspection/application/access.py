@@ -29,6 +29,7 @@ from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.agencies import Agency
+from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import HistoryReads
 from servicekit.operations import admin_rules
 from servicekit.policy import Grant, Policy, Resource, Rule, Scope
@@ -169,6 +170,7 @@ POLICY = Policy(
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],
+    city=CITY,
 )
 
 

@@ -297,7 +297,7 @@ def _list_units(
     )
     if unit:
         return [unit], company
-    if Scope.JURISDICTION in grant.scopes and not identity.is_city:
+    if Scope.JURISDICTION in grant.scopes and identity.unit != CITY:
         return [identity.unit], company
     # The city, the auditor, or a company over its own records: every unit. The city's own
     # unit is among them (its plan's progress; checks and findings stored under putian

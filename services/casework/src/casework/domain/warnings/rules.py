@@ -47,7 +47,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from casework.domain.case import CIVIL_CODE_ART_201, Case, end_of
+from casework.domain.case import Case, end_of
 from casework.domain.warnings.community_facts import (
     COMPLAINTS_KEPT,
     QUARTERS_KEPT,
@@ -66,6 +66,7 @@ from casework.domain.warnings.periods import (
 from casework.domain.warnings.supervision_warning import Due
 from pubrev_contracts.vocabulary.calendar import (
     CHINA,
+    CIVIL_CODE_ART_201,
     CIVIL_CODE_ART_203,
     SHANGHAI,
     Quarter,

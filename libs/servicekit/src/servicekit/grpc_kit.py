@@ -36,6 +36,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from servicekit.assertion import ASSERTION_HEADER, load_public_keys, verify
+from servicekit.attachments import AttachmentLimits, MiB
 from servicekit.bounds import MessageBounds, RequestBounds
 from servicekit.errors import (
     AlreadyExists,
@@ -63,6 +64,15 @@ MAX_MESSAGE = 600
 """Characters of an error's message (English or zh-CN) in the trailers."""
 MAX_DETAIL = 200
 """Characters of one violation's field path or description."""
+MAX_RECEIVE_MESSAGE_BYTES = AttachmentLimits().max_bytes + MiB
+"""The largest request a server receives: an evidence upload (pubrev.common.v1.
+EvidenceService, servicekit.evidence) carries a file of up to 20 MiB and a few short fields.
+gRPC's default is 4 MiB, and a grpc.aio server takes one limit for all its methods, so it is
+raised for every RPC: a request of another RPC between 4 and 21 MiB, which the transport
+refused before (RESOURCE_EXHAUSTED), is now read and parsed, then refused by the bounds its
+.proto declares (INVALID_ARGUMENT) when a field is over them. A call in flight may hold up to
+21 MiB of request (times the calls in flight: the pod's memory limit and the front proxy's
+request limits stay the guard against a flood)."""
 
 _STATUS: list[tuple[type[ServiceError], grpc.StatusCode]] = [
     (InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
@@ -334,9 +344,12 @@ class GrpcServer:
             interceptors=[
                 ServiceKitInterceptor(IdentityResolver(settings, identity_rules), self.bounds)
             ],
-            # Off unless several api processes share the port on purpose: otherwise a
-            # second server started by mistake would silently split the traffic.
-            options=[("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0)],
+            options=[
+                # Off unless several api processes share the port on purpose: otherwise a
+                # second server started by mistake would silently split the traffic.
+                ("grpc.so_reuseport", 1 if settings.grpc_reuseport else 0),
+                ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+            ],
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -246,6 +246,21 @@ def test_an_upload_is_read_by_the_bureau_of_its_unit_the_city_and_the_uploader()
         d.download(COMPANY, by_bureau.sha256)
 
 
+def test_an_upload_may_name_the_company_its_records_are_about() -> None:
+    d = desk()
+    photo = d.upload(BUREAU, "r-1", PNG, "image/png", "现场.png", company=USCC)
+    assert d.download(COMPANY, photo.sha256).content == PNG
+    with pytest.raises(PermissionDenied):
+        d.download(OTHER_COMPANY, photo.sha256)
+    # A company names none but itself (naming itself is what it does by default).
+    with pytest.raises(PermissionDenied):
+        d.upload(COMPANY, "r-2", PDF, "application/pdf", "x.pdf", company=OTHER_USCC)
+    own = d.upload(COMPANY, "r-3", PDF, "application/pdf", "x.pdf", company=USCC)
+    assert d.upload(COMPANY, "r-3", PDF, "application/pdf", "x.pdf") == own
+    recorded = d.uploads.find("r-3")
+    assert recorded is not None and (recorded.unit, recorded.company) == ("chengxiang", USCC)
+
+
 def test_a_record_referencing_a_file_opens_it_to_whoever_may_read_the_record() -> None:
     finding = Resource(unit="chengxiang", company=USCC, community="CX-0001")
     store = InMemoryAttachmentStore(scanner=NoScanner())
@@ -297,7 +312,7 @@ def test_uploads_of_one_file_are_read_earliest_first_and_bounded() -> None:
     ref = AttachmentRef(hashlib.sha256(PNG).hexdigest(), len(PNG), "image/png", "x.png")
     start = datetime(2026, 7, 1, tzinfo=UTC)
     for n in reversed(range(UPLOADS_READ + 5)):
-        uploads.add(Upload(f"r-{n}", "f", ref, "chengxiang", BUREAU, start + timedelta(n)))
+        uploads.add(Upload(f"r-{n}", "f", ref, "chengxiang", "", BUREAU, start + timedelta(n)))
     found = uploads.of(ref.sha256)
     assert len(found) == UPLOADS_READ
     assert [u.request_id for u in found[:2]] == ["r-0", "r-1"]
@@ -307,10 +322,12 @@ def test_facts_of_an_upload_put_the_uploader_s_subject_where_its_kind_goes() -> 
     d = desk()
     committee = Identity("owners-committee", "member", "chengxiang", "CX-0001")
     police = Identity("police", "officer", "chengxiang", "putian-psb-cx")
-    assert d.facts("hanjiang", COMPANY) == Resource(unit="hanjiang", company=USCC)
-    assert d.facts("chengxiang", committee) == Resource(unit="chengxiang", community="CX-0001")
-    assert d.facts("chengxiang", police) == Resource(unit="chengxiang", office="putian-psb-cx")
-    assert d.facts("chengxiang", BUREAU) == Resource(unit="chengxiang")
+    assert d.facts("hanjiang", "", COMPANY) == Resource(unit="hanjiang", company=USCC)
+    assert d.facts("hanjiang", OTHER_USCC, COMPANY) == Resource("hanjiang", OTHER_USCC)
+    assert d.facts("chengxiang", "", committee) == Resource("chengxiang", community="CX-0001")
+    assert d.facts("chengxiang", "", police) == Resource("chengxiang", office="putian-psb-cx")
+    assert d.facts("chengxiang", "", BUREAU) == Resource(unit="chengxiang")
+    assert d.facts("chengxiang", USCC, BUREAU) == Resource(unit="chengxiang", company=USCC)
 
 
 # -- through gRPC ---------------------------------------------------------------------------
@@ -411,10 +428,11 @@ async def test_requests_out_of_their_bounds_are_field_errors() -> None:
         assert bad_request(refused.value) == [("sha256", "string.pattern")]
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.UploadAttachment(
-                pb.UploadAttachmentRequest(filename="x" * 256, unit="Chengxiang"),
+                pb.UploadAttachmentRequest(filename="x" * 256, unit="Chengxiang", company="9135"),
                 metadata=who(BUREAU),
             )
         assert sorted(bad_request(refused.value)) == [
+            ("company", "string.pattern"),
             ("content", "required"),
             ("filename", "string.max_len"),
             ("media_type", "required"),
@@ -523,7 +541,12 @@ def test_postgres_uploads_round_trip(pg_desk: EvidenceDesk, pool: ConnectionPool
         pg_desk.upload(COMPANY, "r-1", PNG, "image/png", "整改.png")
     recorded = pg_desk.uploads.find("r-1")
     assert recorded is not None
-    assert (recorded.ref, recorded.unit, recorded.uploader) == (ref, "chengxiang", COMPANY)
+    assert (recorded.ref, recorded.unit, recorded.company, recorded.uploader) == (
+        ref,
+        "chengxiang",
+        USCC,
+        COMPANY,
+    )
     assert [u.request_id for u in pg_desk.uploads.of(ref.sha256)] == ["r-1", "r-2"]
     assert pg_desk.download(BUREAU, ref.sha256).content == PDF
     assert pg_desk.download(COMPANY, ref.sha256).ref.filename == "整改.pdf"

@@ -8,16 +8,18 @@ A service serves it beside its own service: its bootstrap builds the store
 (`postgres_desk`), and registers both servicers (`serve_beside`); its policy has a row for
 each RPC (`UPLOAD`, `GET`).
 
-Who may upload: whoever the service's `UploadAttachment` grants name, judged on the facts
-of the upload itself: the unit the file is evidence for (the request's `unit`, else the
-caller's own) and the uploader's own subject (a company's USCC, ...). A file belongs to no
-record yet; the command that later references it is authorized on its record as usual.
+Who may upload: whoever the service's `UploadAttachment` grants allow on the facts the
+upload states, as a record would: the unit whose records the file is evidence for (the
+request's `unit`, else the caller's own), the company they are about (the request's
+`company`; a company's own USCC when a company uploads), and the uploader's own community
+or office. A file belongs to no record yet; the command that later references it is
+authorized on its record as usual.
 
 Who may download: whoever the service's `GetAttachment` grants allow on the facts of any
 record that may be read with the file (`Resource`s), which are
-- the facts of each upload of the bytes (the unit it named and the uploader's subject: so,
-  with the grants the services declare, the bureau of that unit, the city, and the
-  uploader's own agency in the unit or its own company), and
+- the facts of each upload of the bytes (so, with the grants the services declare, the
+  bureau of the unit it named, the city, the uploader's own agency in that unit, the company
+  it named), and
 - the facts the service gives for the hash (`who_may_read(sha256)`: one per record of the
   service that references it, e.g. a finding's unit, company and community), when it
   indexes its records' attachments.
@@ -104,18 +106,23 @@ class Upload:
 
     request_id: str
     fingerprint: str
-    """Of the request as sent (content's hash, media type, filename, unit) and its caller:
+    """Of the request as sent (content's hash, media type, filename, unit, company) and its
+    caller:
     a retry has the same, a reuse of the request_id does not."""
     ref: AttachmentRef
     unit: str
-    """The unit the file is evidence for."""
+    """The unit whose records the file is evidence for."""
+    company: str
+    """The company those records are about ("": none)."""
     uploader: Identity
     uploaded_at: datetime
 
 
-def fingerprint(sha256: str, media_type: str, filename: str, unit: str, uploader: Identity) -> str:
+def fingerprint(
+    sha256: str, media_type: str, filename: str, unit: str, company: str, uploader: Identity
+) -> str:
     text = json.dumps(
-        [sha256, media_type, filename, unit, uploader.render()], ensure_ascii=False
+        [sha256, media_type, filename, unit, company, uploader.render()], ensure_ascii=False
     ).encode()
     return hashlib.sha256(text).hexdigest()
 
@@ -168,6 +175,7 @@ UPLOADS_DDL = (
         media_type text NOT NULL,
         filename text NOT NULL,
         unit text NOT NULL,
+        company text NOT NULL,
         uploader_agency text NOT NULL,
         uploader_role text NOT NULL,
         uploader_unit text NOT NULL,
@@ -178,7 +186,8 @@ UPLOADS_DDL = (
     "CREATE INDEX attachment_uploads_by_sha256 ON attachment_uploads (sha256, uploaded_at)",
 )
 _COLUMNS = (
-    "request_id, fingerprint, sha256, size, media_type, filename, unit, uploader_agency,"
+    "request_id, fingerprint, sha256, size, media_type, filename, unit, company,"
+    " uploader_agency,"
     " uploader_role, uploader_unit, uploader_subject, uploaded_at"
 )
 
@@ -219,7 +228,7 @@ class PostgresUploads:
         with self.pool.connection() as conn:
             conn.execute(
                 f"INSERT INTO attachment_uploads ({_COLUMNS})"  # noqa: S608
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (request_id) DO NOTHING",
                 (
                     upload.request_id,
@@ -229,6 +238,7 @@ class PostgresUploads:
                     ref.media_type,
                     ref.filename,
                     upload.unit,
+                    upload.company,
                     who.agency,
                     who.role,
                     who.unit,
@@ -251,13 +261,14 @@ class PostgresUploads:
 
 
 def _upload(row: tuple[Any, ...]) -> Upload:
-    request_id, digest, sha256, size, media_type, filename, unit = row[:7]
-    agency, role, uploader_unit, subject, uploaded_at = row[7:]
+    request_id, digest, sha256, size, media_type, filename, unit, company = row[:8]
+    agency, role, uploader_unit, subject, uploaded_at = row[8:]
     return Upload(
         request_id=request_id,
         fingerprint=digest,
         ref=AttachmentRef(sha256=sha256, size=size, media_type=media_type, filename=filename),
         unit=unit,
+        company=company,
         uploader=Identity(agency, role, uploader_unit, subject),
         uploaded_at=uploaded_at,
     )
@@ -295,9 +306,11 @@ class EvidenceDesk:
         media_type: str,
         filename: str,
         unit: str = "",
+        company: str = "",
     ) -> AttachmentRef:
         self.policy.admit(UPLOAD, identity)
         unit = unit or identity.unit
+        company = company or self.facts(unit, "", identity).company
         v = Validator()
         v.require_request_id(request_id)
         v.require(
@@ -308,14 +321,18 @@ class EvidenceDesk:
             "未知的辖区单位",
         )
         v.raise_if_any()
-        self.policy.authorize(UPLOAD, identity, self.facts(unit, identity))
+        self.policy.authorize(UPLOAD, identity, self.facts(unit, company, identity))
         earlier = self.uploads.find(request_id)
         if earlier is not None:
             sha256 = hashlib.sha256(content).hexdigest()
-            return self._replay(earlier, fingerprint(sha256, media_type, filename, unit, identity))
+            return self._replay(
+                earlier, fingerprint(sha256, media_type, filename, unit, company, identity)
+            )
         ref = self.store.put(content, media_type, filename, field=CONTENT_FIELD)
-        digest = fingerprint(ref.sha256, media_type, filename, unit, identity)
-        recorded = self.uploads.add(Upload(request_id, digest, ref, unit, identity, self.clock()))
+        digest = fingerprint(ref.sha256, media_type, filename, unit, company, identity)
+        recorded = self.uploads.add(
+            Upload(request_id, digest, ref, unit, company, identity, self.clock())
+        )
         if recorded.fingerprint == digest and recorded.ref == ref:
             log.info(
                 "attachment uploaded",
@@ -360,18 +377,19 @@ class EvidenceDesk:
 
     def _facts(self, uploads: list[Upload], sha256: str) -> Iterator[Resource]:
         for upload in uploads:
-            yield self.facts(upload.unit, upload.uploader)
+            yield self.facts(upload.unit, upload.company, upload.uploader)
         # Asked only when no upload opened the file: it may read the service's records.
         yield from self.who_may_read(sha256)
 
-    def facts(self, unit: str, uploader: Identity) -> Resource:
-        """An upload as a record the grants are judged on: its unit, and the uploader's own
-        subject in the field its kind fills (servicekit.policy.SUBJECT_SCOPES)."""
+    def facts(self, unit: str, company: str, uploader: Identity) -> Resource:
+        """An upload as a record the grants are judged on: the unit and company it names,
+        and the uploader's own subject in the field its kind fills (a company's USCC when it
+        names none; servicekit.policy.SUBJECT_SCOPES)."""
         agency = self.rules.agencies.get(uploader.agency)
         kind = agency.subject if agency is not None and uploader.subject else ""
         return Resource(
             unit=unit,
-            company=uploader.subject if kind == "uscc" else "",
+            company=company or (uploader.subject if kind == "uscc" else ""),
             community=uploader.subject if kind == "community" else "",
             office=uploader.subject if kind == "police_office" else "",
         )
@@ -422,6 +440,7 @@ class EvidenceServicer(pb_grpc.EvidenceServiceServicer):
             request.media_type,
             request.filename,
             request.unit,
+            request.company,
         )
         return pb.UploadAttachmentResponse(attachment=ref_to_pb(ref))
 

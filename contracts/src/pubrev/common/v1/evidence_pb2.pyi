@@ -61,6 +61,7 @@ class UploadAttachmentRequest(_message.Message):
     MEDIA_TYPE_FIELD_NUMBER: _builtins.int
     FILENAME_FIELD_NUMBER: _builtins.int
     UNIT_FIELD_NUMBER: _builtins.int
+    COMPANY_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """The client's id of this upload: a retry with the same id gets the first answer."""
     content: _builtins.bytes
@@ -77,10 +78,14 @@ class UploadAttachmentRequest(_message.Message):
     is kept, made safe, at most 120 characters, with an extension of the checked type.
     """
     unit: _builtins.str
-    """The unit whose records the file is evidence for ("" : the caller's own). Until a record
-    references it, the file is readable under the service's GetAttachment grants as a
-    record of this unit (its bureau, the city) and of the uploader's own subject.
+    """What the file is evidence for, as the service's policy judges records: the unit whose
+    records it is for ("" : the caller's own) and the company they are about ("" : none, or
+    the caller itself when the caller is a company; a company names none but itself). The
+    upload is authorized on these facts, and until a record of the service references the
+    file, it is readable by whoever the service's GetAttachment grants allow on them (e.g.
+    the unit's bureau, the city, the company).
     """
+    company: _builtins.str
     def __init__(
         self,
         *,
@@ -89,10 +94,11 @@ class UploadAttachmentRequest(_message.Message):
         media_type: _builtins.str = ...,
         filename: _builtins.str = ...,
         unit: _builtins.str = ...,
+        company: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type", "request_id", b"request_id", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company", b"company", "content", b"content", "filename", b"filename", "media_type", b"media_type", "request_id", b"request_id", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

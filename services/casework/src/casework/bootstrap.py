@@ -25,6 +25,9 @@ from casework.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CASEWORK_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import CITY, UNITS
+from servicekit import evidence
+from servicekit.attachments import load_scanner
+from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
@@ -49,7 +52,10 @@ def build(
     feeds = load_feeds([ZHIHUI_FEED], settings.environment, SCHEMAS, env=feed)
     pd = pd or PersonalDataSettings(environment=settings.environment)
     pd.check(settings.environment)  # also settings made for another environment
+    scanner = load_scanner(settings.environment)  # refused before anything is connected
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    attachments = PostgresAttachmentStore(pool, scanner=scanner)
+    attachments.ensure_tables()
     outbox = PushOutbox(feeds, clock=clock)
     try:
         vault, reads, keyring_pools = personal_data(
@@ -66,6 +72,7 @@ def build(
         # A projection of the application's own log, so built over it.
         read_model=lambda app: PostgresCaseReadModel(app, pool, outbox),
         read_log=reads,
+        attachments=attachments,
     )
     read_model = cast(PostgresCaseReadModel, app.read_model)  # the one built just above
     # Stored means publishable: each new event goes through the relay's own translation
@@ -74,12 +81,14 @@ def build(
         contract_translator("/pubrev/casework", lambda event: event, to_contract)
     )
     pusher = Pusher(pool, feeds, clock=clock)
+    identity_rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
+    evidence_desk = evidence.postgres_desk(app.policy, attachments, pool, identity_rules)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
+        identity_rules=identity_rules,
         app=app,
-        grpc_service_names=[SERVICE_NAME],
-        register_grpc=register(app),
+        grpc_service_names=[SERVICE_NAME, evidence.SERVICE_NAME],
+        register_grpc=evidence.serve_beside(register(app), evidence_desk),
         topic=CASEWORK_EVENTS,
         translate=contract_translator("/pubrev/casework", app.mapper.to_domain_event, to_contract),
         subscriptions=subscriptions(app),

@@ -55,8 +55,10 @@ from casework.domain.warnings.supervision_warning import SupervisionWarning
 from casework.entrypoints.grpc_api import SERVICE_NAME, case_to_pb, register
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
-from pubrev.common.v1 import audit_pb2
+from pubrev.common.v1 import audit_pb2, evidence_pb2
+from servicekit.attachments import InMemoryAttachmentStore, NoScanner
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
+from servicekit.evidence import EvidenceDesk, InMemoryUploads
 from servicekit.grpc_kit import IDENTITY_HEADER, GrpcServer
 from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
@@ -92,9 +94,16 @@ WARNING = Resource(unit=UNIT, community=COMMUNITY)
 UNIT_WARNING = Resource(unit=UNIT, concerns_unit=UNIT)
 """A unit_behind_quota warning of hanjiang: about the unit's own conduct."""
 
-RPCS = {m.name for m in pb.DESCRIPTOR.services_by_name["CaseworkService"].methods} | ADMIN_RPCS
-"""casework's own RPCs and the operators' (pubrev.common.v1.AdminService), which it serves
-too."""
+EVIDENCE_RPCS = {
+    m.name for m in evidence_pb2.DESCRIPTOR.services_by_name["EvidenceService"].methods
+}
+RPCS = (
+    {m.name for m in pb.DESCRIPTOR.services_by_name["CaseworkService"].methods}
+    | ADMIN_RPCS
+    | EVIDENCE_RPCS
+)
+"""casework's own RPCs, the operators' (pubrev.common.v1.AdminService) and the evidence
+service (pubrev.common.v1.EvidenceService), which it serves too."""
 CASE_RPCS = {
     "ReceiveComplaint",
     "AssignCase",
@@ -284,6 +293,23 @@ def warning_invokers(rule: str) -> Invokers:
     }
 
 
+def evidence_invokers() -> Invokers:
+    """The evidence service: a photo the case references (read by the case's facts), and an
+    upload naming the case's unit and company."""
+    store = InMemoryAttachmentStore(scanner=NoScanner())
+    photo = store.put(b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png", "现场.png").sha256
+    desk = EvidenceDesk(
+        POLICY, store, InMemoryUploads(), RULES, lambda h: [CASE] if h == photo else []
+    )
+    pdf = b"%PDF-1.7\n" + bytes(32)
+    return {
+        "UploadAttachment": lambda i: desk.upload(
+            i, f"m-{uuid.uuid4().hex[:12]}", pdf, "application/pdf", "a.pdf", UNIT, USCC
+        ),
+        "GetAttachment": lambda i: desk.download(i, photo),
+    }
+
+
 def strict(invokers: Invokers, errors: list[str]) -> Invokers:
     """Every call either succeeds or is denied; anything else is recorded as a problem (and
     re-raised, so the matrix counts it as "allowed" against a denial it should have been)."""
@@ -312,7 +338,7 @@ def test_every_rpc_has_a_row_and_an_invoker() -> None:
     assert set(POLICY.by_rpc) == RPCS
     assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | set(
         admin_invokers(world(*REFERRED)[0], "casework")
-    ) == RPCS | {RECORD_HISTORY}
+    ) | set(evidence_invokers()) == RPCS | {RECORD_HISTORY}
     assert all(rule.what.strip() for rule in POLICY.rules)
 
 
@@ -349,6 +375,17 @@ def test_the_operators_matrix() -> None:
     )
     assert not mismatches, "\n".join(map(str, mismatches))
     assert count == len(cells(CASE)) * len(ADMIN_RPCS) == 72 * 6
+
+
+def test_the_evidence_matrix() -> None:
+    """Uploading and reading evidence × every identity × its relation to the case."""
+    errors: list[str] = []
+    count, mismatches = run_matrix(
+        "casework", POLICY, CASE, strict(evidence_invokers(), errors), "GetCase"
+    )
+    assert not mismatches, "\n".join(map(str, mismatches))
+    assert not errors, "\n".join(errors)
+    assert count == len(cells(CASE)) * len(EVIDENCE_RPCS)
 
 
 @pytest.mark.parametrize(

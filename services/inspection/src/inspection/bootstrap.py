@@ -16,6 +16,9 @@ from inspection.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import CITY, UNITS
+from servicekit import evidence
+from servicekit.attachments import load_scanner
+from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.identity import IdentityRules
 from servicekit.postgres import eventsourcing_env
@@ -26,12 +29,16 @@ from servicekit.settings import ServiceSettings
 
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
+    scanner = load_scanner(settings.environment)  # refused before anything is connected
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    attachments = PostgresAttachmentStore(pool, scanner=scanner)
+    attachments.ensure_tables()
     app = InspectionApplication(
         env=eventsourcing_env(settings.service_database_url),
         clock=clock,
         # A projection of the application's own log, so built over it.
         read_model=lambda app: PostgresInspectionReadModel(app, pool),
+        attachments=attachments,
     )
     read_model = cast(PostgresInspectionReadModel, app.read_model)  # the one built just above
     # Stored means publishable: each new event goes through the relay's own translation
@@ -39,12 +46,14 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
     app.publish_check = publish_check(
         contract_translator("/pubrev/inspection", lambda event: event, to_contract)
     )
+    identity_rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
+    evidence_desk = evidence.postgres_desk(app.policy, attachments, pool, identity_rules)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
+        identity_rules=identity_rules,
         app=app,
-        grpc_service_names=[SERVICE_NAME],
-        register_grpc=register(app),
+        grpc_service_names=[SERVICE_NAME, evidence.SERVICE_NAME],
+        register_grpc=evidence.serve_beside(register(app), evidence_desk),
         topic=INSPECTION_EVENTS,
         translate=contract_translator(
             "/pubrev/inspection", app.mapper.to_domain_event, to_contract

@@ -27,11 +27,21 @@ from inspection.domain.community_watch import CommunityWatch
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
 from inspection.entrypoints import grpc_api
+from servicekit.attachments import InMemoryAttachmentStore, NoScanner
+from servicekit.evidence import EvidenceDesk, InMemoryUploads
 from servicekit.identity import Identity
 from servicekit.policy import Resource
 from services.inspection.tests.support.world import USCC_A, World, build
 from tests.support.admin_authz import admin_invokers
-from tests.support.authz import RECORD_HISTORY, WHOLE_LOG, Invokers, Mismatch, cells, run_matrix
+from tests.support.authz import (
+    RECORD_HISTORY,
+    RULES,
+    WHOLE_LOG,
+    Invokers,
+    Mismatch,
+    cells,
+    run_matrix,
+)
 
 RECORD = Resource(unit="chengxiang", company=USCC_A, community="CX-0001")
 PLAN = Resource(unit="chengxiang")
@@ -48,6 +58,13 @@ def invokers(world: World) -> Invokers:
     target = next(t for t in world.plan.targets if t["community_code"] == "CX-0001")
     from services.inspection.tests.support.world import checklist
 
+    # The evidence service: a photo the finding references (read by the finding's facts),
+    # and an upload naming the finding's unit and company.
+    store = InMemoryAttachmentStore(scanner=NoScanner())
+    photo = store.put(b"\x89PNG\r\n\x1a\n" + bytes(32), "image/png", "现场.png").sha256
+    evidence = EvidenceDesk(
+        app.policy, store, InMemoryUploads(), RULES, lambda h: [RECORD] if h == photo else []
+    )
     calls: dict[str, Callable[[Identity], Any]] = {
         "RegisterInspector": lambda i: app.handle(
             i, commands.RegisterInspector(rid(), "CX-I1", "检查员1", "chengxiang")
@@ -95,6 +112,10 @@ def invokers(world: World) -> Invokers:
         "GetCommunityDisclosure": lambda i: queries.community_disclosure(app, i, "CX-0001"),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 10),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(world.finding_id), 0, 10),
+        "UploadAttachment": lambda i: evidence.upload(
+            i, rid(), b"%PDF-1.7\n" + bytes(32), "application/pdf", "整改.pdf", "chengxiang", USCC_A
+        ),
+        "GetAttachment": lambda i: evidence.download(i, photo),
         # The operators' service (pubrev.common.v1.AdminService), which inspection serves.
         **admin_invokers(app, "inspection"),
     }

@@ -182,6 +182,22 @@ POLICY = Policy(
             "the whole log, for the auditor only; one record's history follows its own read "
             "rule (a case: GetCase; a warning: ListWarnings)",
         ),
+        # The evidence service (pubrev.common.v1.EvidenceService, servicekit.evidence): a file
+        # is judged on the facts its upload names (a unit) until a case references it. Never a
+        # complainant's identity documents: the store keeps files for ever, in the clear.
+        Rule(
+            "UploadAttachment",
+            (BUREAU, TOWNSHIP),
+            "stores a photo or document (checked, virus-scanned) as evidence of a complaint or "
+            "case, for a command to reference: the bureau for its unit (the city: any), a "
+            "township for its own (§1, §7)",
+        ),
+        Rule(
+            "GetAttachment",
+            (BUREAU, TOWNSHIP),
+            "a stored file, to the bureau of the unit its upload named (the city: all) and the "
+            "unit's townships, who handle its complaints (§7)",
+        ),
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],

@@ -167,6 +167,30 @@ POLICY = Policy(
             (Grant(Agency.AUDITOR, (), ANY),),
             "the whole log is the auditor's; a record's trail follows its own read rule",
         ),
+        # The evidence service (pubrev.common.v1.EvidenceService, servicekit.evidence): a file
+        # is judged on the facts its upload names (a unit, a company) until a record of this
+        # service references it.
+        Rule(
+            "UploadAttachment",
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.TOWNSHIP, (), J),
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+            ),
+            "stores a photo or document (checked, virus-scanned) as evidence, for a command to "
+            "reference: the bureau for its unit's checks, findings and verifications (the city: "
+            "any unit's), a township for its inspections, a company for its own rectification",
+        ),
+        Rule(
+            "GetAttachment",
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.TOWNSHIP, (), J),
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+            ),
+            "a stored file, to the bureau and the townships of the unit its upload named (the "
+            "city: all) and to the company it named or that uploaded it",
+        ),
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),
     ],

@@ -150,3 +150,21 @@ class AuditResultRecordedV1(ContractEvent):
     discrepancy_fen: Fen
     posted_on: str
     recorded_at: UtcDatetime
+
+
+@register("pubrev.disclosure.SelfInspectionItemRectified.v1", DISCLOSURE_EVENTS)
+class SelfInspectionItemRectifiedV1(ContractEvent):
+    """Aggregate: the community's self-inspection ledger for the year (SelfInspectionFiled).
+    One problem of the company's 自查自纠 ledger rectified (plan 五（二）: each with its
+    measure, deadline and responsible person), recorded by the company or the unit's bureau."""
+
+    community_code: str
+    company_uscc: str
+    year: int
+    item: int
+    """The problem's number in the ledger, from 1."""
+    rectified_on: str
+    """The Asia/Shanghai date it was rectified, YYYY-MM-DD."""
+    past_deadline: bool
+    """Rectified after the deadline the ledger set for it."""
+    recorded_at: UtcDatetime

@@ -15,11 +15,15 @@ from disclosure.application.commands import (
     CloseQuarter,
     DisclosureFiled,
     FileDisclosure,
+    FileSelfInspection,
+    RecordAuditResult,
+    RecordSelfInspectionRectification,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
 )
 from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.domain.self_inspection_ledger import SelfInspectionItem
 from pubrev_contracts.events.base import ContractEvent
 from servicekit.identity import Identity
 
@@ -102,6 +106,43 @@ def run_scenario() -> list[ContractEvent]:
         officer,
         ChangePropertyCompany(
             "h1", "LC-0002", SUCCESSOR, "2026-06-01", "业主大会决定更换物业服务企业"
+        ),
+    )
+    now = datetime(2026, 6, 22, 2, 30, tzinfo=UTC)
+    app.handle(
+        officer,
+        RecordAuditResult(
+            "ar1",
+            filed.disclosure_id,
+            "福建某会计师事务所",
+            "discrepancies",
+            120_000,
+            "停车收入少计1,200元",
+            date(2026, 6, 20),
+        ),
+    )
+    now = datetime(2026, 7, 18, 2, 30, tzinfo=UTC)
+    app.handle(
+        Identity("property-company", "filer", "licheng", COMPANY),
+        FileSelfInspection(
+            "si1",
+            "LC-0001",
+            2026,
+            (
+                SelfInspectionItem(
+                    "公示牌未设在主要出入口", "移至小区南门", date(2026, 8, 15), "林经理"
+                ),
+                SelfInspectionItem("广告收入未入专户", "补记入专户", date(2026, 7, 31), "陈会计"),
+            ),
+            date(2026, 7, 17),
+            ("wechat_group", "sms"),
+        ),
+    )
+    now = datetime(2026, 8, 16, 2, 30, tzinfo=UTC)
+    app.handle(
+        officer,
+        RecordSelfInspectionRectification(
+            "sr1", "LC-0001", 2026, 2, date(2026, 8, 10), "已补记并公示"
         ),
     )
     produced = []

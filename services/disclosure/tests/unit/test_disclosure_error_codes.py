@@ -81,6 +81,16 @@ RULE_VIOLATIONS = {
     "domain.disclosure: households is under 20%": (
         "test_disclosure_domain.py::test_owners_need_a_fifth_of_the_households_and_the_committee_none"
     ),
+    "domain.disclosure: no audit was requested of this disclosure": (
+        "test_disclosure_audit_result.py::test_no_result_without_a_request"
+    ),
+    "domain.disclosure: has its result already": (
+        "test_disclosure_audit_result.py::test_one_result_per_request_in_the_order_asked"
+    ),
+    "domain.self_inspection_ledger: was recorded rectified on": (
+        "test_disclosure_self_inspection.py::"
+        "test_a_problem_rectified_is_recorded_once_with_whether_it_kept_its_deadline"
+    ),
     "application.handlers: is not registered; register it first": (
         "test_disclosure_app.py::test_a_community_of_an_unregistered_company_is_refused"
     ),

@@ -966,3 +966,618 @@ class GetHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetHistoryResponse: _TypeAlias = GetHistoryResponse  # noqa: Y015
+
+@_typing.final
+class SelfInspectionItem(_message.Message):
+    """One problem of a self-inspection ledger (自查自纠台账): the problem, the measure taken, its
+    deadline and the person responsible (plan 五（二）: 明确整改措施、整改时限和责任人).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    RESPONSIBLE_FIELD_NUMBER: _builtins.int
+    problem: _builtins.str
+    measure: _builtins.str
+    deadline: _builtins.str
+    """The rectification deadline, Asia/Shanghai (YYYY-MM-DD)."""
+    responsible: _builtins.str
+    """The person responsible for the measure (责任人); the public's copy leaves it out."""
+    def __init__(
+        self,
+        *,
+        problem: _builtins.str = ...,
+        measure: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+        responsible: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "measure", b"measure", "problem", b"problem", "responsible", b"responsible"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelfInspectionItem: _TypeAlias = SelfInspectionItem  # noqa: Y015
+
+@_typing.final
+class FileSelfInspectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    POSTED_ON_FIELD_NUMBER: _builtins.int
+    OWNERS_NOTIFIED_VIA_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    community_code: _builtins.str
+    year: _builtins.int
+    """The campaign year (its self_inspection stage is due 20 July: vocabulary.campaign)."""
+    posted_on: _builtins.str
+    """The day the result was posted in the community, Asia/Shanghai (YYYY-MM-DD)."""
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SelfInspectionItem]:
+        """The problems found; empty when the company found none."""
+
+    @_builtins.property
+    def owners_notified_via(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """How every owner was told: wechat_group, sms, phone (at least one)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        year: _builtins.int = ...,
+        items: _abc.Iterable[Global___SelfInspectionItem] | None = ...,
+        posted_on: _builtins.str = ...,
+        owners_notified_via: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "items", b"items", "owners_notified_via", b"owners_notified_via", "posted_on", b"posted_on", "request_id", b"request_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileSelfInspectionRequest: _TypeAlias = FileSelfInspectionRequest  # noqa: Y015
+
+@_typing.final
+class FileSelfInspectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    version: _builtins.int
+    late: _builtins.bool
+    """Filed after the self_inspection stage's due date (20 July in the 2023 plan)."""
+    problems: _builtins.int
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        late: _builtins.bool = ...,
+        problems: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["late", b"late", "ledger_id", b"ledger_id", "problems", b"problems", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FileSelfInspectionResponse: _TypeAlias = FileSelfInspectionResponse  # noqa: Y015
+
+@_typing.final
+class RecordSelfInspectionRectificationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    ITEM_FIELD_NUMBER: _builtins.int
+    RECTIFIED_ON_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    community_code: _builtins.str
+    year: _builtins.int
+    item: _builtins.int
+    """The problem's number in the ledger, from 1."""
+    rectified_on: _builtins.str
+    """The day it was rectified, Asia/Shanghai (YYYY-MM-DD)."""
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        year: _builtins.int = ...,
+        item: _builtins.int = ...,
+        rectified_on: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "item", b"item", "note", b"note", "rectified_on", b"rectified_on", "request_id", b"request_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSelfInspectionRectificationRequest: _TypeAlias = RecordSelfInspectionRectificationRequest  # noqa: Y015
+
+@_typing.final
+class RecordSelfInspectionRectificationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PAST_DEADLINE_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    version: _builtins.int
+    past_deadline: _builtins.bool
+    """Rectified after the deadline the ledger set for it."""
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        past_deadline: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ledger_id", b"ledger_id", "past_deadline", b"past_deadline", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSelfInspectionRectificationResponse: _TypeAlias = RecordSelfInspectionRectificationResponse  # noqa: Y015
+
+@_typing.final
+class GetSelfInspectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    community_code: _builtins.str
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        community_code: _builtins.str = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSelfInspectionRequest: _TypeAlias = GetSelfInspectionRequest  # noqa: Y015
+
+@_typing.final
+class SelfInspectionEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    MEASURE_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    RESPONSIBLE_FIELD_NUMBER: _builtins.int
+    RECTIFIED_ON_FIELD_NUMBER: _builtins.int
+    RECTIFICATION_NOTE_FIELD_NUMBER: _builtins.int
+    PAST_DEADLINE_FIELD_NUMBER: _builtins.int
+    number: _builtins.int
+    """From 1."""
+    problem: _builtins.str
+    measure: _builtins.str
+    deadline: _builtins.str
+    responsible: _builtins.str
+    """Empty in the public's copy."""
+    rectified_on: _builtins.str
+    """Empty while not rectified."""
+    rectification_note: _builtins.str
+    past_deadline: _builtins.bool
+    """Rectified after its deadline, or not rectified and its deadline over."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.int = ...,
+        problem: _builtins.str = ...,
+        measure: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+        responsible: _builtins.str = ...,
+        rectified_on: _builtins.str = ...,
+        rectification_note: _builtins.str = ...,
+        past_deadline: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "measure", b"measure", "number", b"number", "past_deadline", b"past_deadline", "problem", b"problem", "rectification_note", b"rectification_note", "rectified_on", b"rectified_on", "responsible", b"responsible"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelfInspectionEntry: _TypeAlias = SelfInspectionEntry  # noqa: Y015
+
+@_typing.final
+class SelfInspection(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    POSTED_ON_FIELD_NUMBER: _builtins.int
+    OWNERS_NOTIFIED_VIA_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    FILED_AT_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    DUE_BASIS_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    RECTIFIED_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    version: _builtins.int
+    community_code: _builtins.str
+    unit: _builtins.str
+    company_uscc: _builtins.str
+    year: _builtins.int
+    posted_on: _builtins.str
+    late: _builtins.bool
+    filed_at: _builtins.str
+    due: _builtins.str
+    """The self_inspection stage's due date (YYYY-MM-DD) and its basis."""
+    due_basis: _builtins.str
+    problems: _builtins.int
+    rectified: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SelfInspectionEntry]: ...
+    @_builtins.property
+    def owners_notified_via(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        year: _builtins.int = ...,
+        items: _abc.Iterable[Global___SelfInspectionEntry] | None = ...,
+        posted_on: _builtins.str = ...,
+        owners_notified_via: _abc.Iterable[_builtins.str] | None = ...,
+        late: _builtins.bool = ...,
+        filed_at: _builtins.str = ...,
+        due: _builtins.str = ...,
+        due_basis: _builtins.str = ...,
+        problems: _builtins.int = ...,
+        rectified: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "due", b"due", "due_basis", b"due_basis", "filed_at", b"filed_at", "items", b"items", "late", b"late", "ledger_id", b"ledger_id", "owners_notified_via", b"owners_notified_via", "posted_on", b"posted_on", "problems", b"problems", "rectified", b"rectified", "unit", b"unit", "version", b"version", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelfInspection: _TypeAlias = SelfInspection  # noqa: Y015
+
+@_typing.final
+class GetSelfInspectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def ledger(self) -> Global___SelfInspection: ...
+    def __init__(
+        self,
+        *,
+        ledger: Global___SelfInspection | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ledger", b"ledger"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ledger", b"ledger"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSelfInspectionResponse: _TypeAlias = GetSelfInspectionResponse  # noqa: Y015
+
+@_typing.final
+class ListSelfInspectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    year: _builtins.int
+    page_size: _builtins.int
+    """At most 500; default 50."""
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelfInspectionsRequest: _TypeAlias = ListSelfInspectionsRequest  # noqa: Y015
+
+@_typing.final
+class SelfInspectionSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    RECTIFIED_FIELD_NUMBER: _builtins.int
+    POSTED_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    FILED_AT_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    version: _builtins.int
+    community_code: _builtins.str
+    unit: _builtins.str
+    company_uscc: _builtins.str
+    year: _builtins.int
+    problems: _builtins.int
+    rectified: _builtins.int
+    posted_on: _builtins.str
+    late: _builtins.bool
+    filed_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        year: _builtins.int = ...,
+        problems: _builtins.int = ...,
+        rectified: _builtins.int = ...,
+        posted_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
+        filed_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "company_uscc", b"company_uscc", "filed_at", b"filed_at", "late", b"late", "ledger_id", b"ledger_id", "posted_on", b"posted_on", "problems", b"problems", "rectified", b"rectified", "unit", b"unit", "version", b"version", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SelfInspectionSummary: _TypeAlias = SelfInspectionSummary  # noqa: Y015
+
+@_typing.final
+class ListSelfInspectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGERS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def ledgers(self) -> _containers.RepeatedCompositeFieldContainer[Global___SelfInspectionSummary]: ...
+    def __init__(
+        self,
+        *,
+        ledgers: _abc.Iterable[Global___SelfInspectionSummary] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ledgers", b"ledgers", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSelfInspectionsResponse: _TypeAlias = ListSelfInspectionsResponse  # noqa: Y015
+
+@_typing.final
+class RecordAuditResultRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    AUDITOR_FIELD_NUMBER: _builtins.int
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    DISCREPANCY_FEN_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    POSTED_ON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    disclosure_id: _builtins.str
+    auditor: _builtins.str
+    """The third-party audit firm (第三方审计机构)."""
+    conclusion: _builtins.str
+    """"consistent" or "discrepancies"."""
+    discrepancy_fen: _builtins.int
+    """How far the disclosure's figures are off, in fen (0 when consistent)."""
+    summary: _builtins.str
+    posted_on: _builtins.str
+    """The day the result was posted in the community, Asia/Shanghai (YYYY-MM-DD)."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        disclosure_id: _builtins.str = ...,
+        auditor: _builtins.str = ...,
+        conclusion: _builtins.str = ...,
+        discrepancy_fen: _builtins.int = ...,
+        summary: _builtins.str = ...,
+        posted_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auditor", b"auditor", "conclusion", b"conclusion", "disclosure_id", b"disclosure_id", "discrepancy_fen", b"discrepancy_fen", "posted_on", b"posted_on", "request_id", b"request_id", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditResultRequest: _TypeAlias = RecordAuditResultRequest  # noqa: Y015
+
+@_typing.final
+class RecordAuditResultResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    AUDIT_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    version: _builtins.int
+    audit: _builtins.int
+    """The audit request it answers, from 1."""
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        audit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit", b"audit", "disclosure_id", b"disclosure_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditResultResponse: _TypeAlias = RecordAuditResultResponse  # noqa: Y015
+
+@_typing.final
+class GetAuditResultRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclosure_id", b"disclosure_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuditResultRequest: _TypeAlias = GetAuditResultRequest  # noqa: Y015
+
+@_typing.final
+class AuditResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUDITOR_FIELD_NUMBER: _builtins.int
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    DISCREPANCY_FEN_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    POSTED_ON_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    auditor: _builtins.str
+    conclusion: _builtins.str
+    """"consistent" or "discrepancies"."""
+    discrepancy_fen: _builtins.int
+    summary: _builtins.str
+    posted_on: _builtins.str
+    recorded_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        auditor: _builtins.str = ...,
+        conclusion: _builtins.str = ...,
+        discrepancy_fen: _builtins.int = ...,
+        summary: _builtins.str = ...,
+        posted_on: _builtins.str = ...,
+        recorded_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auditor", b"auditor", "conclusion", b"conclusion", "discrepancy_fen", b"discrepancy_fen", "posted_on", b"posted_on", "recorded_at", b"recorded_at", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditResult: _TypeAlias = AuditResult  # noqa: Y015
+
+@_typing.final
+class Audit(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    REQUESTER_FIELD_NUMBER: _builtins.int
+    OWNERS_COUNT_FIELD_NUMBER: _builtins.int
+    HOUSEHOLD_COUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    number: _builtins.int
+    """From 1, in the order asked."""
+    requester: _builtins.str
+    """"owners_committee" or "owners"."""
+    owners_count: _builtins.int
+    household_count: _builtins.int
+    reason: _builtins.str
+    @_builtins.property
+    def result(self) -> Global___AuditResult:
+        """Absent until the result is recorded."""
+
+    def __init__(
+        self,
+        *,
+        number: _builtins.int = ...,
+        requester: _builtins.str = ...,
+        owners_count: _builtins.int = ...,
+        household_count: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        result: Global___AuditResult | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["household_count", b"household_count", "number", b"number", "owners_count", b"owners_count", "reason", b"reason", "requester", b"requester", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Audit: _TypeAlias = Audit  # noqa: Y015
+
+@_typing.final
+class GetAuditResultResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISCLOSURE_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    AUDITS_FIELD_NUMBER: _builtins.int
+    disclosure_id: _builtins.str
+    community_code: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    quarter: _builtins.int
+    @_builtins.property
+    def audits(self) -> _containers.RepeatedCompositeFieldContainer[Global___Audit]: ...
+    def __init__(
+        self,
+        *,
+        disclosure_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+        audits: _abc.Iterable[Global___Audit] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audits", b"audits", "community_code", b"community_code", "disclosure_id", b"disclosure_id", "quarter", b"quarter", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuditResultResponse: _TypeAlias = GetAuditResultResponse  # noqa: Y015

@@ -91,6 +91,36 @@ class DisclosureServiceStub:
                 request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryResponse.FromString,
                 _registered_method=True)
+        self.FileSelfInspection = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/FileSelfInspection',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionResponse.FromString,
+                _registered_method=True)
+        self.RecordSelfInspectionRectification = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/RecordSelfInspectionRectification',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationResponse.FromString,
+                _registered_method=True)
+        self.GetSelfInspection = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/GetSelfInspection',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionResponse.FromString,
+                _registered_method=True)
+        self.ListSelfInspections = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/ListSelfInspections',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsResponse.FromString,
+                _registered_method=True)
+        self.RecordAuditResult = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/RecordAuditResult',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultResponse.FromString,
+                _registered_method=True)
+        self.GetAuditResult = channel.unary_unary(
+                '/pubrev.disclosure.v1.DisclosureService/GetAuditResult',
+                request_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultRequest.SerializeToString,
+                response_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultResponse.FromString,
+                _registered_method=True)
 
 
 class DisclosureServiceServicer:
@@ -175,6 +205,49 @@ class DisclosureServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FileSelfInspection(self, request, context):
+        """Files a community's self-inspection ledger (自查自纠台账) of a campaign year: its problems,
+        measures, deadlines and responsible people, as posted in the community (plan 五（二）).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSelfInspectionRectification(self, request, context):
+        """Records that one problem of a self-inspection ledger was rectified, on a date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSelfInspection(self, request, context):
+        """Reads a community's self-inspection ledger of a year (published).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSelfInspections(self, request, context):
+        """The self-inspection ledgers filed in a unit in a year, a page at a time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAuditResult(self, request, context):
+        """Records the result of a third-party audit the owners asked for (RequestAudit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAuditResult(self, request, context):
+        """The audits asked for of one disclosure, each with its result once recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DisclosureServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +305,36 @@ def add_DisclosureServiceServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryRequest.FromString,
                     response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryResponse.SerializeToString,
+            ),
+            'FileSelfInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.FileSelfInspection,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionResponse.SerializeToString,
+            ),
+            'RecordSelfInspectionRectification': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSelfInspectionRectification,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationResponse.SerializeToString,
+            ),
+            'GetSelfInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSelfInspection,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionResponse.SerializeToString,
+            ),
+            'ListSelfInspections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSelfInspections,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsResponse.SerializeToString,
+            ),
+            'RecordAuditResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAuditResult,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultResponse.SerializeToString,
+            ),
+            'GetAuditResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuditResult,
+                    request_deserializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultRequest.FromString,
+                    response_serializer=pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -533,6 +636,168 @@ class DisclosureService:
             '/pubrev.disclosure.v1.DisclosureService/GetHistory',
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryRequest.SerializeToString,
             pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FileSelfInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/FileSelfInspection',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.FileSelfInspectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSelfInspectionRectification(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/RecordSelfInspectionRectification',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordSelfInspectionRectificationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSelfInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/GetSelfInspection',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetSelfInspectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSelfInspections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/ListSelfInspections',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.ListSelfInspectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAuditResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/RecordAuditResult',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.RecordAuditResultResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuditResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.disclosure.v1.DisclosureService/GetAuditResult',
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultRequest.SerializeToString,
+            pubrev_dot_disclosure_dot_v1_dot_disclosure__pb2.GetAuditResultResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,20 @@ class DisclosureServiceStub:
     """The quarterly disclosure rate per unit: on time, late, overdue."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetHistoryRequest, _disclosure_pb2.GetHistoryResponse]
     """Every event of an aggregate of this service, or of the whole log, in order."""
+    FileSelfInspection: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.FileSelfInspectionRequest, _disclosure_pb2.FileSelfInspectionResponse]
+    """Files a community's self-inspection ledger (自查自纠台账) of a campaign year: its problems,
+    measures, deadlines and responsible people, as posted in the community (plan 五（二）).
+    """
+    RecordSelfInspectionRectification: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.RecordSelfInspectionRectificationRequest, _disclosure_pb2.RecordSelfInspectionRectificationResponse]
+    """Records that one problem of a self-inspection ledger was rectified, on a date."""
+    GetSelfInspection: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetSelfInspectionRequest, _disclosure_pb2.GetSelfInspectionResponse]
+    """Reads a community's self-inspection ledger of a year (published)."""
+    ListSelfInspections: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.ListSelfInspectionsRequest, _disclosure_pb2.ListSelfInspectionsResponse]
+    """The self-inspection ledgers filed in a unit in a year, a page at a time."""
+    RecordAuditResult: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.RecordAuditResultRequest, _disclosure_pb2.RecordAuditResultResponse]
+    """Records the result of a third-party audit the owners asked for (RequestAudit)."""
+    GetAuditResult: _grpc.UnaryUnaryMultiCallable[_disclosure_pb2.GetAuditResultRequest, _disclosure_pb2.GetAuditResultResponse]
+    """The audits asked for of one disclosure, each with its result once recorded."""
 
 @_typing.type_check_only
 class DisclosureServiceAsyncStub(DisclosureServiceStub):
@@ -87,6 +101,20 @@ class DisclosureServiceAsyncStub(DisclosureServiceStub):
     """The quarterly disclosure rate per unit: on time, late, overdue."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetHistoryRequest, _disclosure_pb2.GetHistoryResponse]  # type: ignore[assignment]
     """Every event of an aggregate of this service, or of the whole log, in order."""
+    FileSelfInspection: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.FileSelfInspectionRequest, _disclosure_pb2.FileSelfInspectionResponse]  # type: ignore[assignment]
+    """Files a community's self-inspection ledger (自查自纠台账) of a campaign year: its problems,
+    measures, deadlines and responsible people, as posted in the community (plan 五（二）).
+    """
+    RecordSelfInspectionRectification: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.RecordSelfInspectionRectificationRequest, _disclosure_pb2.RecordSelfInspectionRectificationResponse]  # type: ignore[assignment]
+    """Records that one problem of a self-inspection ledger was rectified, on a date."""
+    GetSelfInspection: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetSelfInspectionRequest, _disclosure_pb2.GetSelfInspectionResponse]  # type: ignore[assignment]
+    """Reads a community's self-inspection ledger of a year (published)."""
+    ListSelfInspections: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.ListSelfInspectionsRequest, _disclosure_pb2.ListSelfInspectionsResponse]  # type: ignore[assignment]
+    """The self-inspection ledgers filed in a unit in a year, a page at a time."""
+    RecordAuditResult: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.RecordAuditResultRequest, _disclosure_pb2.RecordAuditResultResponse]  # type: ignore[assignment]
+    """Records the result of a third-party audit the owners asked for (RequestAudit)."""
+    GetAuditResult: _aio.UnaryUnaryMultiCallable[_disclosure_pb2.GetAuditResultRequest, _disclosure_pb2.GetAuditResultResponse]  # type: ignore[assignment]
+    """The audits asked for of one disclosure, each with its result once recorded."""
 
 class DisclosureServiceServicer(metaclass=_abc_1.ABCMeta):
     """Quarterly disclosure of public revenue (公共收益季度公示) by property companies,
@@ -180,5 +208,55 @@ class DisclosureServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_disclosure_pb2.GetHistoryResponse, _abc.Awaitable[_disclosure_pb2.GetHistoryResponse]]:
         """Every event of an aggregate of this service, or of the whole log, in order."""
+
+    @_abc_1.abstractmethod
+    def FileSelfInspection(
+        self,
+        request: _disclosure_pb2.FileSelfInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.FileSelfInspectionResponse, _abc.Awaitable[_disclosure_pb2.FileSelfInspectionResponse]]:
+        """Files a community's self-inspection ledger (自查自纠台账) of a campaign year: its problems,
+        measures, deadlines and responsible people, as posted in the community (plan 五（二）).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordSelfInspectionRectification(
+        self,
+        request: _disclosure_pb2.RecordSelfInspectionRectificationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.RecordSelfInspectionRectificationResponse, _abc.Awaitable[_disclosure_pb2.RecordSelfInspectionRectificationResponse]]:
+        """Records that one problem of a self-inspection ledger was rectified, on a date."""
+
+    @_abc_1.abstractmethod
+    def GetSelfInspection(
+        self,
+        request: _disclosure_pb2.GetSelfInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.GetSelfInspectionResponse, _abc.Awaitable[_disclosure_pb2.GetSelfInspectionResponse]]:
+        """Reads a community's self-inspection ledger of a year (published)."""
+
+    @_abc_1.abstractmethod
+    def ListSelfInspections(
+        self,
+        request: _disclosure_pb2.ListSelfInspectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.ListSelfInspectionsResponse, _abc.Awaitable[_disclosure_pb2.ListSelfInspectionsResponse]]:
+        """The self-inspection ledgers filed in a unit in a year, a page at a time."""
+
+    @_abc_1.abstractmethod
+    def RecordAuditResult(
+        self,
+        request: _disclosure_pb2.RecordAuditResultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.RecordAuditResultResponse, _abc.Awaitable[_disclosure_pb2.RecordAuditResultResponse]]:
+        """Records the result of a third-party audit the owners asked for (RequestAudit)."""
+
+    @_abc_1.abstractmethod
+    def GetAuditResult(
+        self,
+        request: _disclosure_pb2.GetAuditResultRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_disclosure_pb2.GetAuditResultResponse, _abc.Awaitable[_disclosure_pb2.GetAuditResultResponse]]:
+        """The audits asked for of one disclosure, each with its result once recorded."""
 
 def add_DisclosureServiceServicer_to_server(servicer: DisclosureServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -10,9 +10,11 @@ from typing import Any
 from disclosure.domain.community import Community
 from disclosure.domain.disclosure import Disclosure, DisclosureContent
 from disclosure.domain.property_company import PropertyCompany
+from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.events.disclosure import (
     AuditRequestedV1,
+    AuditResultRecordedV1,
     CommunityRegisteredV1,
     DisclosureAmendedV1,
     DisclosureFiguresV1,
@@ -21,6 +23,8 @@ from pubrev_contracts.events.disclosure import (
     IncomeLineV1,
     PropertyCompanyChangedV1,
     PropertyCompanyRegisteredV1,
+    SelfInspectionFiledV1,
+    SelfInspectionItemRectifiedV1,
 )
 from pubrev_contracts.vocabulary.units import CITY
 
@@ -147,5 +151,47 @@ def to_contract(event: Any) -> ContractEvent | None:
             figures=figures(event.content),
             late=event.late,
             zero_revenue=DisclosureContent.from_state(event.content).zero_revenue,
+        )
+    if isinstance(event, Disclosure.AuditResultRecorded):
+        return AuditResultRecordedV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            community_code=event.community_code,
+            year=event.year,
+            quarter=event.quarter,
+            auditor=event.auditor,
+            conclusion=event.conclusion,
+            discrepancy_fen=event.discrepancy_fen,
+            posted_on=event.posted_on,
+            recorded_at=event.recorded_at,
+        )
+    if isinstance(event, SelfInspectionLedger.Filed):
+        return SelfInspectionFiledV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            problems=len(event.items),
+            posted_on=event.posted_on,
+            filed_at=event.filed_at,
+        )
+    if isinstance(event, SelfInspectionLedger.ItemRectified):
+        return SelfInspectionItemRectifiedV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            community_code=event.community_code,
+            company_uscc=event.company_uscc,
+            year=event.year,
+            item=event.item,
+            rectified_on=event.rectified_on,
+            past_deadline=event.past_deadline,
+            recorded_at=event.recorded_at,
         )
     return None

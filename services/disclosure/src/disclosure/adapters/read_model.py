@@ -1,7 +1,8 @@
 """The disclosure read model in PostgreSQL (rm_* tables), kept by the projector.
 
-Sort key of the listing: (year, quarter, community_code), so pages are stable and the page
-token is the last row's key.
+Sort key of the disclosures' listing: (year, quarter, community_code), so pages are stable
+and the page token is the last row's key; of the self-inspection ledgers' (one per community
+and year): the community code.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from typing import Any
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
-from disclosure.application.ports import DisclosureQuery, DisclosureRow, UnitCounts
+from disclosure.application.ports import (
+    DisclosureQuery,
+    DisclosureRow,
+    SelfInspectionQuery,
+    SelfInspectionRow,
+    UnitCounts,
+)
 from disclosure.domain.community import Community
 from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 
@@ -34,6 +42,14 @@ DDL = [
         UNIQUE (year, quarter, community_code))""",
     "CREATE INDEX IF NOT EXISTS rm_disclosures_unit ON rm_disclosures (unit, year, quarter)",
     "CREATE INDEX IF NOT EXISTS rm_disclosures_company ON rm_disclosures (company_uscc)",
+    """CREATE TABLE IF NOT EXISTS rm_self_inspections (
+        ledger_id uuid PRIMARY KEY, version int NOT NULL, community_code text NOT NULL,
+        unit text NOT NULL, company_uscc text NOT NULL, year int NOT NULL,
+        problems int NOT NULL, rectified int NOT NULL, posted_on text NOT NULL,
+        late boolean NOT NULL, filed_at timestamptz NOT NULL,
+        UNIQUE (year, community_code))""",
+    "CREATE INDEX IF NOT EXISTS rm_self_inspections_unit"
+    " ON rm_self_inspections (unit, year, community_code)",
 ]
 
 
@@ -102,10 +118,34 @@ class DisclosureProjection:
                     event.originator_id,
                 ),
             )
-        elif isinstance(event, Disclosure.AuditRequested):
+        elif isinstance(event, Disclosure.AuditRequested | Disclosure.AuditResultRecorded):
             cur.execute(
                 "UPDATE rm_disclosures SET version = %s WHERE disclosure_id = %s",
                 (event.originator_version, event.originator_id),
+            )
+        elif isinstance(event, SelfInspectionLedger.Filed):
+            cur.execute(
+                "INSERT INTO rm_self_inspections VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s) "
+                "ON CONFLICT (ledger_id) DO NOTHING",
+                (
+                    event.originator_id,
+                    event.originator_version,
+                    event.community_code,
+                    event.unit,
+                    event.company_uscc,
+                    event.year,
+                    len(event.items),
+                    event.posted_on,
+                    event.late,
+                    event.filed_at,
+                ),
+            )
+        elif isinstance(event, SelfInspectionLedger.ItemRectified):
+            cur.execute(
+                "UPDATE rm_self_inspections SET version = %s, rectified = rectified + 1"
+                " WHERE ledger_id = %s AND version < %s",
+                (event.originator_version, event.originator_id, event.originator_version),
             )
 
 
@@ -180,3 +220,19 @@ class PostgresDisclosureReadModel:
                 (registered_before,),
             ).fetchall()
         return [r[0] for r in rows]
+
+    def list_self_inspections(
+        self, query: SelfInspectionQuery
+    ) -> tuple[list[SelfInspectionRow], str]:
+        sql = (
+            "SELECT ledger_id, version, community_code, unit, company_uscc, year, problems,"
+            " rectified, posted_on, late, filed_at FROM rm_self_inspections"
+            " WHERE unit = ANY(%s) AND year = %s AND community_code > %s"
+            " ORDER BY community_code LIMIT %s"
+        )
+        params = (list(query.units), query.year, query.after, query.limit + 1)
+        with self.pool.connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        items = [SelfInspectionRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]
+        token = items[-1].community_code if len(rows) > query.limit and items else ""
+        return items, token

@@ -6,12 +6,20 @@ application's notification log on every call, so it is never stale."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from disclosure.application.ports import DisclosureQuery, DisclosureRow, UnitCounts
+from disclosure.application.ports import (
+    DisclosureQuery,
+    DisclosureRow,
+    SelfInspectionQuery,
+    SelfInspectionRow,
+    UnitCounts,
+)
 from disclosure.domain.community import Community
 from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from servicekit.eventstore import ServiceApplication
 
 
@@ -21,6 +29,7 @@ class InMemoryDisclosureReadModel:
         self._position = 0
         self.communities: dict[str, tuple[str, datetime]] = {}
         self.disclosures: dict[str, DisclosureRow] = {}
+        self.ledgers: dict[str, SelfInspectionRow] = {}
 
     def catch_up(self) -> int:
         for n in self.app.recorder.select_notifications(
@@ -52,6 +61,29 @@ class InMemoryDisclosureReadModel:
                 content.zero_revenue,
                 event.filed_at,
                 0,
+            )
+        elif isinstance(event, Disclosure.AuditRequested | Disclosure.AuditResultRecorded):
+            # As the PostgreSQL read model: the listed version is the disclosure's.
+            row = self.disclosures[str(event.originator_id)]
+            self.disclosures[row.disclosure_id] = replace(row, version=event.originator_version)
+        elif isinstance(event, SelfInspectionLedger.Filed):
+            self.ledgers[str(event.originator_id)] = SelfInspectionRow(
+                str(event.originator_id),
+                event.originator_version,
+                event.community_code,
+                event.unit,
+                event.company_uscc,
+                event.year,
+                len(event.items),
+                0,
+                event.posted_on,
+                event.late,
+                event.filed_at,
+            )
+        elif isinstance(event, SelfInspectionLedger.ItemRectified):
+            row = self.ledgers[str(event.originator_id)]
+            self.ledgers[row.ledger_id] = replace(
+                row, version=event.originator_version, rectified=row.rectified + 1
             )
         elif isinstance(event, Disclosure.Amended):
             content = DisclosureContent.from_state(event.content)
@@ -119,3 +151,18 @@ class InMemoryDisclosureReadModel:
     def community_codes(self, registered_before: datetime) -> list[str]:
         self.catch_up()
         return sorted(c for c, (_, at) in self.communities.items() if at < registered_before)
+
+    def list_self_inspections(
+        self, query: SelfInspectionQuery
+    ) -> tuple[list[SelfInspectionRow], str]:
+        self.catch_up()
+        rows = sorted(
+            (
+                r
+                for r in self.ledgers.values()
+                if r.unit in query.units and r.year == query.year and r.community_code > query.after
+            ),
+            key=lambda r: r.community_code,
+        )
+        page = rows[: query.limit]
+        return page, page[-1].community_code if len(rows) > query.limit else ""

@@ -7,14 +7,16 @@ from disclosure.application.access import HISTORY_READS, POLICY
 from disclosure.application.handlers import HANDLERS
 from disclosure.application.ports import DisclosureReadModel, ReadModelOf
 from disclosure.domain.rules import DEFAULT_RULES, DisclosureRules
+from pubrev_contracts.vocabulary.campaign import CAMPAIGN, CampaignCalendar
 from servicekit.clock import Clock, utc_now
 from servicekit.eventstore import ServiceApplication
 
 
 class DisclosureApplication(ServiceApplication):
-    """Communities, companies and quarterly disclosures (application/handlers.py), read
-    through application/queries.py; every call asks the declared policy
-    (application/access.py)."""
+    """Communities, companies, quarterly disclosures and their audits, and the companies'
+    self-inspection ledgers (application/handlers.py), read through application/queries.py;
+    every call asks the declared policy (application/access.py). `campaign` is the campaign
+    calendar the ledgers' lateness is judged by (vocabulary.campaign)."""
 
     name = "disclosure"
     policy = POLICY
@@ -27,10 +29,12 @@ class DisclosureApplication(ServiceApplication):
         clock: Clock = utc_now,
         rules: DisclosureRules = DEFAULT_RULES,
         read_model: ReadModelOf | None = None,
+        campaign: CampaignCalendar = CAMPAIGN,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.rules = rules
+        self.campaign = campaign
         self._read_model = read_model(self) if read_model is not None else None
 
     @property

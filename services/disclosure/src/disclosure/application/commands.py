@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from disclosure.domain.disclosure import DisclosureContent
+from disclosure.domain.self_inspection_ledger import SelfInspectionItem
 from pubrev_contracts.vocabulary import identifiers
 from pubrev_contracts.vocabulary.calendar import Quarter
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS
@@ -251,6 +253,118 @@ class QuarterClosed:
     marked_overdue: int
     already_overdue: int
     filed: int
+
+
+# -- FileSelfInspection ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileSelfInspection:
+    request_id: str
+    community_code: str
+    year: int
+    items: tuple[SelfInspectionItem, ...]
+    posted_on: date | None
+    """None: the request's day is no date (refused as `date_format` by the ledger)."""
+    owners_notified_via: tuple[str, ...]
+
+    @property
+    def campaign_year(self) -> int | None:
+        """The year filed; None when out of range."""
+        return self.year if 2000 <= self.year <= 2100 else None
+
+    def check(self) -> list[FieldViolation]:
+        """The request's own fields (lengths, formats); what a ledger must hold is the
+        ledger's (SelfInspectionLedger.check_filing)."""
+        v = Validator()
+        v.require_request_id(self.request_id)
+        require_community_code(v, self.community_code)
+        require_year(v, self.year)
+        for n, item in enumerate(self.items):
+            v.require_text(item.problem, f"items[{n}].problem", 500, "问题")
+            v.require_text(item.measure, f"items[{n}].measure", 500, "整改措施")
+            v.require_text(item.responsible, f"items[{n}].responsible", 50, "责任人")
+        return v.violations
+
+
+@dataclass(frozen=True)
+class SelfInspectionFiled:
+    ledger_id: str
+    version: int
+    late: bool
+    problems: int
+
+
+# -- RecordSelfInspectionRectification ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordSelfInspectionRectification:
+    request_id: str
+    community_code: str
+    year: int
+    item: int
+    """The problem's number in the ledger, from 1."""
+    rectified_on: date | None
+    note: str
+
+    @property
+    def campaign_year(self) -> int | None:
+        return self.year if 2000 <= self.year <= 2100 else None
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        require_community_code(v, self.community_code)
+        require_year(v, self.year)
+        v.require(
+            self.item >= 1,
+            "item",
+            "positive",
+            "the problem's number in the ledger, from 1",
+            "问题编号从1开始",
+        )
+        v.require_text(self.note, "note", 2000, "整改说明", multiline=True)
+        return v.violations
+
+
+@dataclass(frozen=True)
+class SelfInspectionItemRectified:
+    ledger_id: str
+    version: int
+    past_deadline: bool
+
+
+# -- RecordAuditResult -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordAuditResult:
+    request_id: str
+    disclosure_id: str
+    auditor: str
+    """The third-party audit firm (第三方审计机构)."""
+    conclusion: str
+    """`consistent` or `discrepancies`."""
+    discrepancy_fen: int
+    summary: str
+    posted_on: date | None
+
+    def check(self) -> list[FieldViolation]:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        parse_uuid(v, "disclosure_id", self.disclosure_id)
+        v.require_text(self.auditor, "auditor", 200, "第三方审计机构名称")
+        v.require_text(self.summary, "summary", 4000, "审计意见摘要", multiline=True)
+        return v.violations
+
+
+@dataclass(frozen=True)
+class AuditResultRecorded:
+    disclosure_id: str
+    version: int
+    audit: int
+    """The audit request it answers, from 1."""
 
 
 # -- the checks of fields several requests share -----------------------------------------------

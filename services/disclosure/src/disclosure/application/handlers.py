@@ -24,15 +24,19 @@ from typing import TYPE_CHECKING, Any
 from disclosure.application.access import (
     POLICY,
     Filter,
+    audit_facts,
     authorize_list,
     check_audit_requester,
     community_facts,
     disclosure_facts,
     permit,
+    self_inspection_facts,
+    self_inspection_filer_facts,
 )
 from disclosure.application.commands import (
     AmendDisclosure,
     AuditRequested,
+    AuditResultRecorded,
     ChangePropertyCompany,
     CloseQuarter,
     CommunityRegistered,
@@ -40,15 +44,21 @@ from disclosure.application.commands import (
     DisclosureAmended,
     DisclosureFiled,
     FileDisclosure,
+    FileSelfInspection,
     PropertyCompanyChanged,
     QuarterClosed,
+    RecordAuditResult,
+    RecordSelfInspectionRectification,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
+    SelfInspectionFiled,
+    SelfInspectionItemRectified,
 )
 from disclosure.domain.community import Community, require_deadline_passed
 from disclosure.domain.disclosure import Disclosure
 from disclosure.domain.property_company import APPLICATION, PropertyCompany
+from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from pubrev_contracts.vocabulary.calendar import Quarter
 from servicekit.errors import (
     AlreadyExists,
@@ -276,6 +286,91 @@ def close_quarter(
     return QuarterClosed(marked_overdue=marked, already_overdue=already, filed=filed)
 
 
+def record_audit_result(
+    app: DisclosureApplication, identity: Identity, cmd: RecordAuditResult
+) -> AuditResultRecorded:
+    POLICY.admit("RecordAuditResult", identity)
+    now = app.clock()
+    _refuse(
+        cmd.check(),
+        Disclosure.check_audit_result(
+            cmd.auditor, cmd.conclusion, cmd.discrepancy_fen, cmd.summary, cmd.posted_on, now
+        ),
+    )
+    disclosure = _disclosure(app, uuid.UUID(cmd.disclosure_id))
+    permit("RecordAuditResult", identity, audit_facts(disclosure))
+
+    def execute() -> tuple[list[Disclosure], AuditResultRecorded]:
+        audit = disclosure.record_audit_result(
+            cmd.auditor, cmd.conclusion, cmd.discrepancy_fen, cmd.summary, cmd.posted_on, now
+        )
+        return [disclosure], AuditResultRecorded(str(disclosure.id), disclosure.version, audit)
+
+    return app.run_command(cmd, AuditResultRecorded, execute)
+
+
+# -- the self-inspection ledger (自查自纠台账) ---------------------------------------------------
+
+
+def file_self_inspection(
+    app: DisclosureApplication, identity: Identity, cmd: FileSelfInspection
+) -> SelfInspectionFiled:
+    POLICY.admit("FileSelfInspection", identity)
+    now = app.clock()
+    _refuse(
+        cmd.check(),
+        SelfInspectionLedger.check_filing(
+            cmd.campaign_year, cmd.items, cmd.posted_on, cmd.owners_notified_via, now
+        ),
+    )
+    community = _community(app, cmd.community_code, read_only=True)
+    permit("FileSelfInspection", identity, self_inspection_filer_facts(community))
+    ledger_id = SelfInspectionLedger.create_id(cmd.community_code, cmd.year)
+
+    def execute() -> tuple[list[SelfInspectionLedger], SelfInspectionFiled]:
+        if app.exists(ledger_id):
+            raise AlreadyExists(
+                f"the self-inspection ledger of {cmd.community_code} for {cmd.year} is filed "
+                "already; record its rectifications instead",
+                f"小区 {cmd.community_code} {cmd.year}年的自查自纠台账已提交",
+            )
+        ledger = SelfInspectionLedger.file(
+            community,
+            cmd.year,
+            cmd.items,
+            cmd.posted_on,
+            cmd.owners_notified_via,
+            now,
+            app.campaign,
+        )
+        return [ledger], SelfInspectionFiled(
+            str(ledger.id), ledger.version, ledger.late, len(ledger.items_state)
+        )
+
+    return app.run_command(cmd, SelfInspectionFiled, execute)
+
+
+def record_self_inspection_rectification(
+    app: DisclosureApplication, identity: Identity, cmd: RecordSelfInspectionRectification
+) -> SelfInspectionItemRectified:
+    POLICY.admit("RecordSelfInspectionRectification", identity)
+    now = app.clock()
+    _refuse(
+        cmd.check(),
+        SelfInspectionLedger.check_rectification(cmd.campaign_year, cmd.rectified_on, now),
+    )
+    ledger = self_inspection_ledger(app, cmd.community_code, cmd.year)
+    permit("RecordSelfInspectionRectification", identity, self_inspection_facts(ledger))
+
+    def execute() -> tuple[list[SelfInspectionLedger], SelfInspectionItemRectified]:
+        ledger.record_rectification(cmd.item, cmd.rectified_on, cmd.note, now)
+        return [ledger], SelfInspectionItemRectified(
+            str(ledger.id), ledger.version, ledger.rectifications[cmd.item].past_deadline
+        )
+
+    return app.run_command(cmd, SelfInspectionItemRectified, execute)
+
+
 HANDLERS: Mapping[type, Callable[..., Any]] = {
     RegisterCompany: register_company,
     RegisterCommunity: register_community,
@@ -284,6 +379,9 @@ HANDLERS: Mapping[type, Callable[..., Any]] = {
     AmendDisclosure: amend_disclosure,
     RequestAudit: request_audit,
     CloseQuarter: close_quarter,
+    RecordAuditResult: record_audit_result,
+    FileSelfInspection: file_self_inspection,
+    RecordSelfInspectionRectification: record_self_inspection_rectification,
 }
 
 
@@ -315,6 +413,21 @@ def _disclosure(app: DisclosureApplication, disclosure_id: uuid.UUID) -> Disclos
     if disclosure is None:
         raise NotFound(f"disclosure {excerpt(disclosure_id)} does not exist", "公示记录不存在")
     return disclosure
+
+
+def self_inspection_ledger(
+    app: DisclosureApplication, code: str, year: int, read_only: bool = False
+) -> SelfInspectionLedger:
+    """The community's ledger of the year, or NotFound (queries load it too)."""
+    ledger = app.find(
+        SelfInspectionLedger.create_id(code, year), SelfInspectionLedger, read_only=read_only
+    )
+    if ledger is None:
+        raise NotFound(
+            f"no self-inspection ledger of {excerpt(code)} for {year} is filed",
+            f"小区 {excerpt(code)} 未提交{year}年的自查自纠台账",
+        )
+    return ledger
 
 
 def _refuse(*found: list[FieldViolation]) -> None:

@@ -55,6 +55,30 @@ class DisclosureQuery:
     limit: int
 
 
+@dataclass(frozen=True)
+class SelfInspectionRow:
+    ledger_id: str
+    version: int
+    community_code: str
+    unit: str
+    company_uscc: str
+    year: int
+    problems: int
+    rectified: int
+    posted_on: str
+    late: bool
+    filed_at: datetime
+
+
+@dataclass(frozen=True)
+class SelfInspectionQuery:
+    units: Sequence[str]
+    year: int
+    after: str
+    """Page token: the last ledger's community code, '' for the first page."""
+    limit: int
+
+
 class DisclosureReadModel(Protocol):
     def catch_up(self) -> int:
         """Applies everything recorded so far; returns the position reached."""
@@ -71,6 +95,12 @@ class DisclosureReadModel(Protocol):
     ) -> list[UnitCounts]: ...
 
     def community_codes(self, registered_before: datetime) -> list[str]: ...
+
+    def list_self_inspections(
+        self, query: SelfInspectionQuery
+    ) -> tuple[list[SelfInspectionRow], str]:
+        """A page of self-inspection ledgers by community code, and the next page token."""
+        ...
 
 
 ReadModelOf = Callable[[ServiceApplication], DisclosureReadModel]

@@ -1,5 +1,6 @@
-"""The read side of the disclosure service: one disclosure (any version), lists of filings
-and the disclosure rate of each unit.
+"""The read side of the disclosure service: one disclosure (any version), lists of filings,
+the disclosure rate of each unit, a disclosure's audits with their results, and the
+self-inspection ledgers (one, or a unit's list).
 
 Each query asks the declared policy first (`POLICY.admit`, application/access.py), then
 `permit` on the record's facts, or `authorize_list` on a list's filter, which it then
@@ -18,10 +19,12 @@ from typing import TYPE_CHECKING
 from disclosure.application.access import (
     POLICY,
     Filter,
+    audit_facts,
     authorize_list,
     disclosure_facts,
     permit,
     sees_contact,
+    self_inspection_facts,
 )
 from disclosure.application.commands import (
     parse_uuid,
@@ -30,9 +33,17 @@ from disclosure.application.commands import (
     require_unit_filter,
     require_year,
 )
-from disclosure.application.ports import DisclosureQuery, DisclosureRow
-from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from disclosure.application.handlers import self_inspection_ledger
+from disclosure.application.ports import (
+    DisclosureQuery,
+    DisclosureRow,
+    SelfInspectionQuery,
+    SelfInspectionRow,
+)
+from disclosure.domain.disclosure import AuditRequest, Disclosure, DisclosureContent
+from disclosure.domain.self_inspection_ledger import ItemStanding, SelfInspectionLedger
 from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.campaign import shanghai_date
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.errors import NotFound, Validator, excerpt
 from servicekit.identity import Identity
@@ -66,6 +77,45 @@ class UnitRate:
     pending: int
     rate_percent: str
     on_time_rate_percent: str
+
+
+@dataclass(frozen=True)
+class AuditsView:
+    """The audits asked for of one disclosure, each with its result once recorded."""
+
+    disclosure_id: str
+    community_code: str
+    unit: str
+    year: int
+    quarter: int
+    audits: list[AuditRequest]
+
+
+@dataclass(frozen=True)
+class SelfInspectionView:
+    ledger_id: str
+    version: int
+    community_code: str
+    unit: str
+    company_uscc: str
+    year: int
+    items: list[ItemStanding]
+    """As they stand today; the responsible persons blank in the public's copy."""
+    posted_on: str
+    owners_notified_via: list[str]
+    late: bool
+    filed_at: str
+    due: str
+    """The day the year's self_inspection stage is due (YYYY-MM-DD)."""
+    due_basis: str
+
+    @property
+    def problems(self) -> int:
+        return len(self.items)
+
+    @property
+    def rectified(self) -> int:
+        return sum(1 for i in self.items if i.rectification is not None)
 
 
 def get_disclosure(
@@ -220,6 +270,99 @@ def disclosure_rate(
             )
         )
     return rates, position
+
+
+def get_audit_result(
+    app: DisclosureApplication, identity: Identity, disclosure_id: str
+) -> AuditsView:
+    """The audits asked for of a disclosure, in order, each with its result once recorded:
+    for the owners who asked, the company audited and the unit's supervisors (not
+    published)."""
+    POLICY.admit("GetAuditResult", identity)
+    v = Validator()
+    disclosure_uuid = parse_uuid(v, "disclosure_id", disclosure_id)
+    v.raise_if_any()
+    assert disclosure_uuid is not None
+    disclosure = _disclosure(app, disclosure_uuid)
+    permit("GetAuditResult", identity, audit_facts(disclosure))
+    return AuditsView(
+        disclosure_id=str(disclosure.id),
+        community_code=disclosure.community_code,
+        unit=disclosure.unit,
+        year=disclosure.year,
+        quarter=disclosure.quarter,
+        audits=list(disclosure.audit_requests),
+    )
+
+
+def get_self_inspection(
+    app: DisclosureApplication, identity: Identity, community_code: str, year: int
+) -> SelfInspectionView:
+    """A community's self-inspection ledger of a year, each problem as it stands today
+    (Asia/Shanghai). Published; the public's copy leaves out the persons responsible."""
+    POLICY.admit("GetSelfInspection", identity)
+    v = Validator()
+    require_community_code(v, community_code)
+    require_year(v, year)
+    v.raise_if_any()
+    ledger = self_inspection_ledger(app, community_code, year, read_only=True)
+    permit("GetSelfInspection", identity, self_inspection_facts(ledger))
+    items = ledger.standing(shanghai_date(app.clock()))
+    if not sees_contact(identity):
+        items = [replace(i, item=replace(i.item, responsible="")) for i in items]
+    stage = SelfInspectionLedger.stage(ledger.year, app.campaign)
+    return SelfInspectionView(
+        ledger_id=str(ledger.id),
+        version=ledger.version,
+        community_code=ledger.community_code,
+        unit=ledger.unit,
+        company_uscc=ledger.company_uscc,
+        year=ledger.year,
+        items=items,
+        posted_on=ledger.posted_on.isoformat(),
+        owners_notified_via=list(ledger.owners_notified_via),
+        late=ledger.late,
+        filed_at=ledger.filed_at.astimezone(UTC).isoformat(),
+        due=stage.due.isoformat(),
+        due_basis=stage.basis,
+    )
+
+
+def list_self_inspections(
+    app: DisclosureApplication,
+    identity: Identity,
+    unit: str,
+    year: int,
+    page_size: int,
+    page_token: str,
+) -> tuple[list[SelfInspectionRow], str]:
+    """A page of the ledgers filed in a unit in a year (unit "": every unit the caller may
+    see), by community code; a unit other than the caller's is PermissionDenied."""
+    grants = POLICY.admit("ListSelfInspections", identity)
+    v = Validator()
+    require_unit_filter(v, unit)
+    require_year(v, year)
+    v.require(
+        0 <= page_size <= 500, "page_size", "page_size_range", "0–500", "每页条数须在0至500之间"
+    )
+    v.require(
+        len(page_token) <= 64,
+        "page_token",
+        "page_token_length",
+        "not a page token of this list",
+        "分页标记无效",
+    )
+    v.raise_if_any()
+    scope = authorize_list("ListSelfInspections", identity, grants, Filter(unit=unit))
+    app.read_model.catch_up()
+    return app.read_model.list_self_inspections(
+        SelfInspectionQuery(
+            units=[scope.unit] if scope.unit else list(COUNTY_UNITS),
+            year=year,
+            after=page_token,
+            limit=page_size or 50,
+        )
+    )
 
 
 def _disclosure(

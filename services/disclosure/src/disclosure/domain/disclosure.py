@@ -12,7 +12,8 @@ Its rules:
 - a disclosure is never edited: an amendment, with its reason, is a new version, and every
   version stays readable;
 - the owners' committee, or owners of at least a fifth of the households, may ask for a
-  third-party audit.
+  third-party audit; each request gets one result, recorded in the order asked, and none
+  without a request (plan 四（六）: `AUDIT_RESULT_SOURCE`).
 
 Each verb refuses what breaks its rules; its `check_*` twin returns the same refusals as
 field violations, which the handler asks for before it reads anything, so that a caller
@@ -28,7 +29,7 @@ deficit is suspicious is the warning rules' question, not a reason to refuse the
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -45,7 +46,7 @@ from disclosure.domain.rules import (
     DisclosureRules,
 )
 from pubrev_contracts.vocabulary import identifiers as contact
-from pubrev_contracts.vocabulary.calendar import Quarter
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter
 from servicekit.errors import FieldViolation, RuleViolated, Validator
 
 INCOME_SOURCES = ("advertising", "parking", "leasing", "vending", "other")
@@ -57,6 +58,11 @@ OWNERS_COMMITTEE = "owners_committee"
 OWNERS = "owners"
 REQUESTERS = (OWNERS_COMMITTEE, OWNERS)
 """Who may ask for a third-party audit (DOMAIN.md §3): the owners' committee, or owners."""
+CONSISTENT = "consistent"
+DISCREPANCIES = "discrepancies"
+CONCLUSIONS = (CONSISTENT, DISCREPANCIES)
+"""What a third-party audit concludes of a disclosure: its figures are as the books show, or
+they differ (plan 四（六）: 经审计…确实存在问题的)."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +402,31 @@ class DisclosureContent:
         )
 
 
+@dataclass(frozen=True)
+class AuditResult:
+    """What the third-party auditor found, and when it was posted in the community."""
+
+    auditor: str
+    conclusion: str
+    discrepancy_fen: int
+    summary: str
+    posted_on: date
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    """One request for a third-party audit, and its result once recorded."""
+
+    number: int
+    """From 1, in the order asked."""
+    requester: str
+    owners_count: int
+    household_count: int
+    reason: str
+    result: AuditResult | None = None
+
+
 class Disclosure(Aggregate):
     """One community's disclosure for one quarter. Never edited: corrected by amendments,
     and every version stays in the event history."""
@@ -434,6 +465,21 @@ class Disclosure(Aggregate):
         household_count: int
         reason: str
 
+    class AuditResultRecorded(Aggregate.Event):
+        unit: str
+        community_code: str
+        company_uscc: str
+        year: int
+        quarter: int
+        audit: int
+        """The request it answers, from 1."""
+        auditor: str
+        conclusion: str
+        discrepancy_fen: int
+        summary: str
+        posted_on: str
+        recorded_at: datetime
+
     @event(Filed)
     def __init__(
         self,
@@ -459,6 +505,8 @@ class Disclosure(Aggregate):
         self.revision = 0
         self.amendment_reason = ""
         self.audits: list[str] = []
+        """The requester of each audit asked for, in order."""
+        self.audit_requests: list[AuditRequest] = []
 
     @staticmethod
     def create_id(community_code: str, year: int, quarter: int) -> uuid.UUID:
@@ -656,6 +704,160 @@ class Disclosure(Aggregate):
         reason: str,
     ) -> None:
         self.audits.append(requester)
+        self.audit_requests.append(
+            AuditRequest(
+                len(self.audit_requests) + 1, requester, owners_count, household_count, reason
+            )
+        )
+
+    # -- audit result ------------------------------------------------------------------------
+
+    def record_audit_result(
+        self,
+        auditor: str,
+        conclusion: str,
+        discrepancy_fen: int,
+        summary: str,
+        posted_on: date | None,
+        now: datetime,
+    ) -> int:
+        """Records the result of the earliest audit request still without one, and returns
+        its number. InvalidArgument as `check_audit_result` says, or for a posting before
+        the disclosure was filed; RuleViolated when no audit was asked for, or every one
+        asked for has its result (one result per request)."""
+        v = Validator()
+        v.violations.extend(
+            self.check_audit_result(auditor, conclusion, discrepancy_fen, summary, posted_on, now)
+        )
+        filed_on = self.filed_at.astimezone(SHANGHAI).date()
+        if posted_on is not None:
+            v.require(
+                posted_on >= filed_on,
+                "posted_on",
+                "posted_before_filing",
+                f"the disclosure was filed on {filed_on}: its audit is posted after that",
+                f"该公示于{filed_on}提交，审计结果的公示日期不能早于此日",
+            )
+        v.raise_if_any()
+        assert posted_on is not None
+        if not self.audit_requests:
+            raise RuleViolated(
+                "no audit was requested of this disclosure: a result answers a request "
+                "(RequestAudit)",
+                "该公示未经业主委员会或业主申请审计，不能登记审计结果",
+            )
+        open_requests = [r for r in self.audit_requests if r.result is None]
+        if not open_requests:
+            raise RuleViolated(
+                f"each of the {len(self.audit_requests)} audit request(s) of this disclosure "
+                "has its result already: one result per request",
+                f"该公示的{len(self.audit_requests)}次审计申请均已登记结果，每次申请只登记一次",
+            )
+        number = open_requests[0].number
+        self._audit_result_recorded(
+            unit=self.unit,
+            community_code=self.community_code,
+            company_uscc=self.company_uscc,
+            year=self.year,
+            quarter=self.quarter,
+            audit=number,
+            auditor=auditor,
+            conclusion=conclusion,
+            discrepancy_fen=discrepancy_fen,
+            summary=summary,
+            posted_on=posted_on.isoformat(),
+            recorded_at=now,
+        )
+        return number
+
+    @staticmethod
+    def check_audit_result(
+        auditor: str,
+        conclusion: str,
+        discrepancy_fen: int,
+        summary: str,
+        posted_on: date | None,
+        now: datetime,
+    ) -> list[FieldViolation]:
+        """Who audited, what it concluded (a consistent disclosure differs by nothing), what
+        it says, and a posting day that has come."""
+        v = Validator()
+        v.require(
+            bool(auditor.strip()),
+            "auditor",
+            "required",
+            "the audit firm is required",
+            "缺少第三方审计机构名称",
+        )
+        v.require(
+            conclusion in CONCLUSIONS,
+            "conclusion",
+            "unknown_conclusion",
+            f"conclusion is one of {', '.join(CONCLUSIONS)}",
+            "审计结论须为 consistent（相符）或 discrepancies（存在问题）",
+        )
+        v.require(
+            discrepancy_fen >= 0,
+            "discrepancy_fen",
+            "non_negative",
+            "amount must be >= 0",
+            "金额不能为负",
+        )
+        v.require(
+            not (conclusion == CONSISTENT and discrepancy_fen > 0),
+            "discrepancy_fen",
+            "consistent_with_discrepancy",
+            "a consistent audit finds no discrepancy: 0 fen, or conclude discrepancies",
+            "审计结论为相符时差异金额须为0",
+        )
+        v.require(
+            bool(summary.strip()),
+            "summary",
+            "required",
+            "the audit's summary is required",
+            "缺少审计意见摘要",
+        )
+        if posted_on is None:
+            v.add("posted_on", "date_format", "must be a date YYYY-MM-DD", "公示日期格式错误")
+        else:
+            today = now.astimezone(SHANGHAI).date()
+            v.require(
+                posted_on <= today,
+                "posted_on",
+                "posted_in_future",
+                f"posted on {posted_on}, a day that has not come (today is {today})",
+                f"公示日期 {posted_on} 晚于今日 {today}",
+            )
+        return v.violations
+
+    @event(AuditResultRecorded)
+    def _audit_result_recorded(
+        self,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        year: int,
+        quarter: int,
+        audit: int,
+        auditor: str,
+        conclusion: str,
+        discrepancy_fen: int,
+        summary: str,
+        posted_on: str,
+        recorded_at: datetime,
+    ) -> None:
+        request = self.audit_requests[audit - 1]
+        self.audit_requests[audit - 1] = replace(
+            request,
+            result=AuditResult(
+                auditor,
+                conclusion,
+                discrepancy_fen,
+                summary,
+                date.fromisoformat(posted_on),
+                recorded_at,
+            ),
+        )
 
 
 # Stored events name their classes by module path (ADR 0014): those written while this

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pubrev_contracts.vocabulary.sources import local
+from pubrev_contracts.vocabulary.sources import local, plan
 from pubrev_contracts.vocabulary.violations import CIVIL_CODE_282
 
 MIN_POSTING_DAYS = 30
@@ -18,6 +18,18 @@ MIN_POSTING_DAYS = 30
 AUDIT_OWNER_SHARE = (1, 5)
 """Owners holding at least 1/5 (20%, by count) of the households may ask for a third-party
 audit of a disclosure (DOMAIN.md §3, plan 四（六）)."""
+
+SELF_INSPECTION_SOURCE = plan("五（二）自查自纠阶段")
+"""The self-inspection ledger (自查自纠台账): each problem with its measure, deadline and
+person responsible, the result posted in the community by the stage's due date and every
+owner told of it by electronic means (微信、短信、电话等)."""
+SELF_INSPECTION_MAX_ITEMS = 200
+"""At most this many problems in one ledger: the bound of FileSelfInspection's list
+(disclosure.proto) and of the event the relay publishes."""
+SELF_INSPECTION_MAX_ITEMS_SOURCE = local("一份自查自纠台账至多200项问题（防止异常数据）")
+AUDIT_RESULT_SOURCE = plan("四（六）加强审计整改")
+"""A third-party audit asked for by the owners' committee or a fifth of the owners, whose
+result, where it finds problems, the unit's bureau follows up with the township."""
 
 
 @dataclass(frozen=True)

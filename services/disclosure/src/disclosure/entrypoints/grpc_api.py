@@ -20,6 +20,7 @@ from disclosure.application.app import DisclosureApplication
 from disclosure.application.commands import (
     AmendDisclosure,
     AuditRequested,
+    AuditResultRecorded,
     ChangePropertyCompany,
     CloseQuarter,
     CommunityRegistered,
@@ -27,16 +28,27 @@ from disclosure.application.commands import (
     DisclosureAmended,
     DisclosureFiled,
     FileDisclosure,
+    FileSelfInspection,
     PropertyCompanyChanged,
     QuarterClosed,
+    RecordAuditResult,
+    RecordSelfInspectionRectification,
     RegisterCommunity,
     RegisterCompany,
     RequestAudit,
+    SelfInspectionFiled,
+    SelfInspectionItemRectified,
 )
 from disclosure.application.handlers import prepare_file_disclosure
-from disclosure.application.ports import DisclosureRow
-from disclosure.application.queries import DisclosureView, UnitRate
-from disclosure.domain.disclosure import DisclosureContent, ExpenditureItem, IncomeItem
+from disclosure.application.ports import DisclosureRow, SelfInspectionRow
+from disclosure.application.queries import AuditsView, DisclosureView, SelfInspectionView, UnitRate
+from disclosure.domain.disclosure import (
+    AuditRequest,
+    DisclosureContent,
+    ExpenditureItem,
+    IncomeItem,
+)
+from disclosure.domain.self_inspection_ledger import ItemStanding, SelfInspectionItem
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -197,6 +209,122 @@ def quarter_closed_to_pb(result: QuarterClosed) -> pb.CloseQuarterResponse:
         marked_overdue=result.marked_overdue,
         already_overdue=result.already_overdue,
         filed=result.filed,
+    )
+
+
+def audit_result_recorded_to_pb(result: AuditResultRecorded) -> pb.RecordAuditResultResponse:
+    return pb.RecordAuditResultResponse(
+        disclosure_id=result.disclosure_id, version=result.version, audit=result.audit
+    )
+
+
+def audit_to_pb(request: AuditRequest) -> pb.Audit:
+    audit = pb.Audit(
+        number=request.number,
+        requester=request.requester,
+        owners_count=request.owners_count,
+        household_count=request.household_count,
+        reason=request.reason,
+    )
+    result = request.result
+    if result is not None:
+        audit.result.CopyFrom(
+            pb.AuditResult(
+                auditor=result.auditor,
+                conclusion=result.conclusion,
+                discrepancy_fen=result.discrepancy_fen,
+                summary=result.summary,
+                posted_on=result.posted_on.isoformat(),
+                recorded_at=result.recorded_at.astimezone(UTC).isoformat(),
+            )
+        )
+    return audit
+
+
+def audits_to_pb(view: AuditsView) -> pb.GetAuditResultResponse:
+    return pb.GetAuditResultResponse(
+        disclosure_id=view.disclosure_id,
+        community_code=view.community_code,
+        unit=view.unit,
+        year=view.year,
+        quarter=view.quarter,
+        audits=[audit_to_pb(a) for a in view.audits],
+    )
+
+
+def self_inspection_item_from_pb(item: pb.SelfInspectionItem) -> SelfInspectionItem:
+    return SelfInspectionItem(
+        problem=item.problem,
+        measure=item.measure,
+        deadline=_date(item.deadline),
+        responsible=item.responsible,
+    )
+
+
+def self_inspection_filed_to_pb(result: SelfInspectionFiled) -> pb.FileSelfInspectionResponse:
+    return pb.FileSelfInspectionResponse(
+        ledger_id=result.ledger_id,
+        version=result.version,
+        late=result.late,
+        problems=result.problems,
+    )
+
+
+def item_rectified_to_pb(
+    result: SelfInspectionItemRectified,
+) -> pb.RecordSelfInspectionRectificationResponse:
+    return pb.RecordSelfInspectionRectificationResponse(
+        ledger_id=result.ledger_id, version=result.version, past_deadline=result.past_deadline
+    )
+
+
+def standing_to_pb(standing: ItemStanding) -> pb.SelfInspectionEntry:
+    item, done = standing.item, standing.rectification
+    return pb.SelfInspectionEntry(
+        number=standing.number,
+        problem=item.problem,
+        measure=item.measure,
+        deadline=item.deadline.isoformat() if item.deadline else "",
+        responsible=item.responsible,
+        rectified_on=done.rectified_on.isoformat() if done else "",
+        rectification_note=done.note if done else "",
+        past_deadline=standing.past_deadline,
+    )
+
+
+def self_inspection_to_pb(view: SelfInspectionView) -> pb.SelfInspection:
+    return pb.SelfInspection(
+        ledger_id=view.ledger_id,
+        version=view.version,
+        community_code=view.community_code,
+        unit=view.unit,
+        company_uscc=view.company_uscc,
+        year=view.year,
+        items=[standing_to_pb(i) for i in view.items],
+        posted_on=view.posted_on,
+        owners_notified_via=view.owners_notified_via,
+        late=view.late,
+        filed_at=view.filed_at,
+        due=view.due,
+        due_basis=view.due_basis,
+        problems=view.problems,
+        rectified=view.rectified,
+    )
+
+
+def self_inspection_row_to_pb(row: SelfInspectionRow) -> pb.SelfInspectionSummary:
+    return pb.SelfInspectionSummary(
+        ledger_id=row.ledger_id,
+        version=row.version,
+        community_code=row.community_code,
+        unit=row.unit,
+        company_uscc=row.company_uscc,
+        year=row.year,
+        problems=row.problems,
+        rectified=row.rectified,
+        posted_on=row.posted_on,
+        late=row.late,
+        filed_at=row.filed_at.astimezone(UTC).isoformat(),
     )
 
 
@@ -366,6 +494,91 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)
         return pb.GetHistoryResponse(events=events)
+
+    async def RecordAuditResult(
+        self, request: pb.RecordAuditResultRequest, context: Context
+    ) -> pb.RecordAuditResultResponse:
+        cmd = RecordAuditResult(
+            request_id=request.request_id,
+            disclosure_id=request.disclosure_id,
+            auditor=request.auditor,
+            conclusion=request.conclusion,
+            discrepancy_fen=request.discrepancy_fen,
+            summary=request.summary,
+            posted_on=_date(request.posted_on),
+        )
+        result: AuditResultRecorded = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return audit_result_recorded_to_pb(result)
+
+    async def GetAuditResult(
+        self, request: pb.GetAuditResultRequest, context: Context
+    ) -> pb.GetAuditResultResponse:
+        view = await asyncio.to_thread(
+            queries.get_audit_result, self.app, current_identity(), request.disclosure_id
+        )
+        return audits_to_pb(view)
+
+    async def FileSelfInspection(
+        self, request: pb.FileSelfInspectionRequest, context: Context
+    ) -> pb.FileSelfInspectionResponse:
+        cmd = FileSelfInspection(
+            request_id=request.request_id,
+            community_code=request.community_code,
+            year=request.year,
+            items=tuple(self_inspection_item_from_pb(i) for i in request.items),
+            posted_on=_date(request.posted_on),
+            owners_notified_via=tuple(request.owners_notified_via),
+        )
+        result: SelfInspectionFiled = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return self_inspection_filed_to_pb(result)
+
+    async def RecordSelfInspectionRectification(
+        self, request: pb.RecordSelfInspectionRectificationRequest, context: Context
+    ) -> pb.RecordSelfInspectionRectificationResponse:
+        cmd = RecordSelfInspectionRectification(
+            request_id=request.request_id,
+            community_code=request.community_code,
+            year=request.year,
+            item=request.item,
+            rectified_on=_date(request.rectified_on),
+            note=request.note,
+        )
+        result: SelfInspectionItemRectified = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return item_rectified_to_pb(result)
+
+    async def GetSelfInspection(
+        self, request: pb.GetSelfInspectionRequest, context: Context
+    ) -> pb.GetSelfInspectionResponse:
+        view = await asyncio.to_thread(
+            queries.get_self_inspection,
+            self.app,
+            current_identity(),
+            request.community_code,
+            request.year,
+        )
+        return pb.GetSelfInspectionResponse(ledger=self_inspection_to_pb(view))
+
+    async def ListSelfInspections(
+        self, request: pb.ListSelfInspectionsRequest, context: Context
+    ) -> pb.ListSelfInspectionsResponse:
+        rows, token = await asyncio.to_thread(
+            queries.list_self_inspections,
+            self.app,
+            current_identity(),
+            request.unit,
+            request.year,
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListSelfInspectionsResponse(
+            ledgers=[self_inspection_row_to_pb(r) for r in rows], next_page_token=token
+        )
 
 
 def register(app: DisclosureApplication, committer: GroupCommitter) -> Any:

@@ -19,6 +19,7 @@ from disclosure.domain.disclosure import (
     IncomeItem,
 )
 from disclosure.domain.property_company import PropertyCompany
+from disclosure.domain.self_inspection_ledger import SelfInspectionItem, SelfInspectionLedger
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, CalendarNotConfigured, Quarter
 from servicekit.errors import InvalidArgument, RuleViolated
 
@@ -292,3 +293,53 @@ def test_the_topics_stored_before_the_split_resolve_to_the_moved_classes(
     """Events written while the aggregates lived in disclosure.domain.model name them so
     (tests/contract/stored_events/disclosure.json holds such streams)."""
     assert resolve_topic(f"disclosure.domain.model:{topic}") is cls
+
+
+# -- the self-inspection ledger and audit results, on their own ------------------------------
+
+
+def test_a_ledger_is_late_by_its_years_stage_and_names_the_company_in_charge() -> None:
+    handed = community()
+    handed.change_company(company(SUCCESSOR), "2023-07-01", "业主大会决定更换")
+    items = (SelfInspectionItem("问题", "措施", date(2023, 8, 31), "林经理"),)
+    on_time = SelfInspectionLedger.file(
+        handed,
+        2023,
+        items,
+        date(2023, 7, 20),
+        ("phone",),
+        datetime(2023, 7, 20, 15, 59, tzinfo=UTC),
+    )
+    late = SelfInspectionLedger.file(
+        handed, 2023, items, date(2023, 7, 20), ("phone",), datetime(2023, 7, 20, 16, tzinfo=UTC)
+    )
+    assert (on_time.late, late.late) == (False, True)
+    assert on_time.company_uscc == SUCCESSOR
+    assert on_time.id == SelfInspectionLedger.create_id("CX-001", 2023)
+    assert SelfInspectionLedger.stage(2023).due == date(2023, 7, 20)
+    with pytest.raises(InvalidArgument) as caught:
+        SelfInspectionLedger.file(handed, 2023, items, None, (), IN_TIME)
+    assert rules_of(caught.value) == {
+        ("posted_on", "date_format"),
+        ("owners_notified_via", "owners_not_notified"),
+    }
+    on_time.record_rectification(1, date(2023, 9, 1), "", datetime(2023, 9, 2, tzinfo=SHANGHAI))
+    assert on_time.rectifications[1].past_deadline
+    with pytest.raises(RuleViolated):
+        on_time.record_rectification(1, date(2023, 9, 1), "", datetime(2023, 9, 2, tzinfo=SHANGHAI))
+
+
+def test_an_audit_result_answers_a_request_of_the_disclosure() -> None:
+    disclosure = Disclosure.file(community(), Q1, content(), IN_TIME)
+    now = datetime(2026, 6, 1, tzinfo=SHANGHAI)
+    with pytest.raises(RuleViolated):
+        disclosure.record_audit_result("事务所", "consistent", 0, "相符", date(2026, 5, 30), now)
+    disclosure.request_audit("owners_committee", 0, 320, "停车收入偏低")
+    number = disclosure.record_audit_result(
+        "事务所", "consistent", 0, "相符", date(2026, 5, 30), now
+    )
+    [request] = disclosure.audit_requests
+    assert number == request.number == 1
+    assert request.result is not None and request.result.posted_on == date(2026, 5, 30)
+    with pytest.raises(RuleViolated):
+        disclosure.record_audit_result("事务所", "consistent", 0, "相符", date(2026, 5, 30), now)

@@ -64,8 +64,10 @@ class InMemoryDisclosureReadModel:
             )
         elif isinstance(event, Disclosure.AuditRequested | Disclosure.AuditResultRecorded):
             # As the PostgreSQL read model: the listed version is the disclosure's.
-            row = self.disclosures[str(event.originator_id)]
-            self.disclosures[row.disclosure_id] = replace(row, version=event.originator_version)
+            audited = self.disclosures[str(event.originator_id)]
+            self.disclosures[audited.disclosure_id] = replace(
+                audited, version=event.originator_version
+            )
         elif isinstance(event, SelfInspectionLedger.Filed):
             self.ledgers[str(event.originator_id)] = SelfInspectionRow(
                 str(event.originator_id),

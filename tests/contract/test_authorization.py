@@ -18,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-from pubrev.common.v1 import admin_pb2
+from pubrev.common.v1 import admin_pb2, evidence_pb2
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.errors import PermissionDenied
@@ -29,6 +29,9 @@ from tools import gen_authz_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("disclosure", "inspection", "credit", "casework")
+EVIDENCE_SERVERS = ("inspection", "casework")
+"""The services that serve pubrev.common.v1.EvidenceService beside their own (their
+bootstraps register servicekit.evidence's servicer)."""
 RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
@@ -40,9 +43,11 @@ def proto_rpcs(service: str) -> list[str]:
     assert file.package == f"pubrev.{service}.v1"
     assert file.services_by_name, f"{file.name} declares no gRPC service"
     admin = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
+    evidence = evidence_pb2.DESCRIPTOR.services_by_name["EvidenceService"]
+    common = (admin, evidence) if service in EVIDENCE_SERVERS else (admin,)
     return [
         method.name
-        for grpc_service in (*file.services_by_name.values(), admin)
+        for grpc_service in (*file.services_by_name.values(), *common)
         for method in grpc_service.methods
     ]
 

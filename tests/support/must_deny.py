@@ -14,7 +14,14 @@ from servicekit.identity import Identity
 from servicekit.policy import Resource
 
 READS = {
-    "disclosure": {"GetDisclosure", "ListDisclosures", "GetDisclosureRate"},
+    "disclosure": {
+        "GetDisclosure",
+        "ListDisclosures",
+        "GetDisclosureRate",
+        "GetAuditResult",
+        "GetSelfInspection",
+        "ListSelfInspections",
+    },
     "inspection": {
         "VerifyDraw",
         "GetPlanProgress",
@@ -27,6 +34,12 @@ READS = {
 }
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
 HISTORY = {"GetHistory", "GetHistory(record)"}
+EVIDENCE_READ = "GetAttachment"
+"""pubrev.common.v1.EvidenceService, served by inspection and casework: reading a stored
+file is a read (UploadAttachment changes no record: the command that references the file
+does)."""
+READS["inspection"].add(EVIDENCE_READ)
+READS["casework"].add(EVIDENCE_READ)
 
 OPERATIONS = {
     "ListParked",
@@ -88,7 +101,9 @@ def must_deny(
             return "a company never sees another company's records"
         if service == "casework":
             return "a company never reads complaints or cases, even against itself (§7)"
-        if service == "inspection" and write:
+        if service == "inspection" and write and rpc != "UploadAttachment":
+            # Its own rectification evidence it does upload (§1: companies file
+            # rectification evidence), judged as its own record (scope own_company).
             return "a company does not plan or record inspections of itself"
         if service == "credit" and write:
             return "a company does not decide penalties or push feeds"
@@ -191,7 +206,13 @@ def _disclosure_must_deny(rpc: str, identity: Identity) -> str | None:
     if (
         identity.agency == "property-company"
         and _is_write("disclosure", rpc)
-        and rpc not in {"FileDisclosure", "AmendDisclosure"}
+        and rpc
+        not in {
+            "FileDisclosure",
+            "AmendDisclosure",
+            "FileSelfInspection",
+            "RecordSelfInspectionRectification",
+        }
     ):
         return (
             "a company files and corrects its disclosures; an audit of them is for the "

@@ -135,6 +135,8 @@ class SelfInspectionFiledV1(ContractEvent):
     posted_on: str
     """The Asia/Shanghai date it was posted in the community, YYYY-MM-DD."""
     filed_at: UtcDatetime
+    late: bool = False
+    """Filed after the campaign calendar's self_inspection stage (vocabulary.campaign)."""
 
 
 @register("pubrev.disclosure.AuditResultRecorded.v1", DISCLOSURE_EVENTS)

@@ -16,6 +16,7 @@ enforced:
 - `string`: `min_len`, `max_len`, `pattern`, `in`, `example` (documentation only: shown in
   the error as the expected format);
 - `int32`, `int64`: `gte`, `lte`;
+- `bytes`: `min_len`, `max_len` (a file's size: servicekit.evidence's upload);
 - `repeated`: `min_items`, `max_items`, `items` (the rules of each item);
 - a message field is checked by its own fields' rules when set.
 
@@ -126,6 +127,7 @@ _INT_TYPES = {
 }
 _STRING_RULES = {"min_len", "max_len", "pattern", "in", "example"}
 _INT_RULES = {"gte", "lte"}
+_BYTES_RULES = {"min_len", "max_len"}
 _REPEATED_RULES = {"min_items", "max_items", "items"}
 _NEGATED_CLASS = re.compile(r"\^\[\^[^\]]*\]\*\$")
 
@@ -166,7 +168,9 @@ class _Compiler:
         ignore = rules.ignore if rules is not None else 0
         if rules is not None:
             _refuse_unknown(
-                rules, {"required", "ignore", "string", "int32", "int64", "repeated"}, where
+                rules,
+                {"required", "ignore", "string", "int32", "int64", "bytes", "repeated"},
+                where,
             )
         if ignore == IGNORE_ALWAYS:
             return None
@@ -204,6 +208,10 @@ class _Compiler:
             if _INT_TYPES.get(field.type) != kind:
                 raise UnsupportedRule(f"{where}: {kind} rules on another type")
             return _int_tests(kind, getattr(rules, kind), where)
+        if kind == "bytes":
+            if field.type != FieldDescriptor.TYPE_BYTES:
+                raise UnsupportedRule(f"{where}: bytes rules on a non-bytes field")
+            return _bytes_tests(rules.bytes, where)
         raise UnsupportedRule(f"{where}: {kind} rules")
 
     def repeated(
@@ -289,6 +297,20 @@ def _string_tests(rules: Any, where: str) -> tuple[ValueTest, ...]:
                 f"must be one of: {listed}",
                 f"须为以下之一：{listed}",
             )
+        )
+    return tuple(tests)
+
+
+def _bytes_tests(rules: Any, where: str) -> tuple[ValueTest, ...]:
+    _refuse_unknown(rules, _BYTES_RULES, where)
+    tests: list[ValueTest] = []
+    if rules.HasField("min_len"):
+        low = rules.min_len
+        tests.append((_at_least(low), "bytes.min_len", f"at least {low} bytes", f"至少{low}字节"))
+    if rules.HasField("max_len"):
+        high = rules.max_len
+        tests.append(
+            (_at_most(high), "bytes.max_len", f"at most {high} bytes", f"不超过{high}字节")
         )
     return tuple(tests)
 

@@ -179,6 +179,7 @@ def to_contract(event: Any) -> ContractEvent | None:
             problems=len(event.items),
             posted_on=event.posted_on,
             filed_at=event.filed_at,
+            late=event.late,
         )
     if isinstance(event, SelfInspectionLedger.ItemRectified):
         return SelfInspectionItemRectifiedV1(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pubrev_contracts.events.base import ContractEvent, Fen, UtcDatetime, register
+from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent, Fen, UtcDatetime, register
 from pubrev_contracts.topics import CREDIT_EVENTS
 
 Severity = Literal["minor", "general", "serious"]
@@ -96,4 +96,130 @@ class SeriousDishonestyListedV1(ContractEvent):
     company_uscc: str
     score: int
     serious_findings: int
+    reason: str
+
+
+# -- due process (issue 13 item 6) ------------------------------------------------------------
+
+
+@register("pubrev.credit.PenaltyNoticeIssued.v1", CREDIT_EVENTS)
+class PenaltyNoticeIssuedV1(ContractEvent):
+    """Aggregate: the notice of an intended penalty (行政处罚事先告知, 《行政处罚法》第四十四条).
+    The company may state and defend until `statement_deadline`; no decision follows it
+    before then unless the company stated (and was heard) or waived. The facts and the
+    notice's text stay in credit (GetPenaltyNotice)."""
+
+    party_name: str
+    party_uscc: str
+    violation_kind: str
+    penalty_types: list[str]
+    fine_fen: Fen
+    confiscated_fen: Fen
+    severity: Severity
+    notified_on: dt.date
+    statement_deadline: dt.date
+
+
+@register("pubrev.credit.PenaltyStatementSubmitted.v1", CREDIT_EVENTS)
+class PenaltyStatementSubmittedV1(ContractEvent):
+    """Aggregate: the notice. The company stated and defended (陈述、申辩), or expressly
+    waived the right (`waived`, 第六十二条). The statement's text stays in credit."""
+
+    party_uscc: str
+    waived: bool
+    attachments: list[AttachmentRefV1]
+    submitted_at: UtcDatetime
+
+
+@register("pubrev.credit.PenaltyNoticeDecided.v1", CREDIT_EVENTS)
+class PenaltyNoticeDecidedV1(ContractEvent):
+    """Aggregate: the notice. The decision that concluded it (PenaltyImposed of
+    `decision_number` follows) and how the statement was considered (empty when the
+    company did not state)."""
+
+    decision_number: str
+    party_uscc: str
+    statement_consideration: str
+    decided_on: dt.date
+
+
+@register("pubrev.credit.DeductionObjected.v1", CREDIT_EVENTS)
+class DeductionObjectedV1(ContractEvent):
+    """Aggregate: the company's ledger. The company objects to the deduction made for
+    `finding_id`; the bureau or the credit office of `unit` decides."""
+
+    company_uscc: str
+    finding_id: str
+    reason: str
+    attachments: list[AttachmentRefV1]
+    objected_at: UtcDatetime
+
+
+@register("pubrev.credit.DeductionObjectionRejected.v1", CREDIT_EVENTS)
+class DeductionObjectionRejectedV1(ContractEvent):
+    """Aggregate: the company's ledger. The objection was rejected: the deduction stands."""
+
+    company_uscc: str
+    finding_id: str
+    reason: str
+
+
+@register("pubrev.credit.DeductionAnnulled.v1", CREDIT_EVENTS)
+class DeductionAnnulledV1(ContractEvent):
+    """Aggregate: the company's ledger. A deduction that should not have been made: the
+    company's objection upheld, or inspection withdrew the finding. Its points come back
+    (`points`, 0 when the display period had already restored them) and it never counts
+    again. Not a CreditRestored: that event's `reason` is a closed list of the ways a
+    rightful deduction ends."""
+
+    company_uscc: str
+    finding_id: str
+    points: int
+    score_after: int
+    grade_after: str
+    cause: Literal["objection_upheld", "finding_withdrawn"]
+    reason: str
+
+
+@register("pubrev.credit.CreditRepairApplied.v1", CREDIT_EVENTS)
+class CreditRepairAppliedV1(ContractEvent):
+    """Aggregate: the penalty. The company applied for credit repair (信用修复) of a published
+    decision after its minimum display period (DOMAIN.md §6)."""
+
+    decision_number: str
+    party_uscc: str
+    attachments: list[AttachmentRefV1]
+    applied_on: dt.date
+
+
+@register("pubrev.credit.CreditRepairDecided.v1", CREDIT_EVENTS)
+class CreditRepairDecidedV1(ContractEvent):
+    """Aggregate: the penalty. The credit office approved the application (the record is
+    removed from 信用中国) or rejected it."""
+
+    decision_number: str
+    party_uscc: str
+    approved: bool
+    reason: str
+    decided_on: dt.date
+
+
+@register("pubrev.credit.SeriousDishonestyProposed.v1", CREDIT_EVENTS)
+class SeriousDishonestyProposedV1(ContractEvent):
+    """Aggregate: the company's ledger. The configured threshold was met: the company is
+    proposed for the serious-dishonesty list, which the credit office decides
+    (SeriousDishonestyListed, or SeriousDishonestyDeclined)."""
+
+    company_uscc: str
+    score: int
+    serious_findings: int
+    reason: str
+
+
+@register("pubrev.credit.SeriousDishonestyDeclined.v1", CREDIT_EVENTS)
+class SeriousDishonestyDeclinedV1(ContractEvent):
+    """Aggregate: the company's ledger. The credit office declined to list the proposed
+    company."""
+
+    company_uscc: str
     reason: str

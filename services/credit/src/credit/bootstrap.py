@@ -21,6 +21,8 @@ from credit.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CREDIT_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import CITY, UNITS
+from servicekit.attachments import load_scanner
+from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
@@ -46,11 +48,14 @@ def build(
     configs = load_feeds(FEED_SPECS, settings.environment, SCHEMAS, env, retired=RETIRED)
     pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
     pusher = Pusher(pool, configs, clock=clock)
+    attachments = PostgresAttachmentStore(pool, scanner=load_scanner(settings.environment))
+    attachments.ensure_tables()
     app = CreditApplication(
         env=eventsourcing_env(settings.service_database_url),
         clock=clock,
         read_model=PostgresCreditReadModel(pool),
         feed_desk=pusher,
+        attachments=attachments,
     )
     # Stored means publishable: each new event goes through the relay's own translation
     # (from the domain event, not yet stored) and is held to the topic's size first.

@@ -18,6 +18,10 @@ import pytest
 from credit.application.app import CreditApplication
 from credit.application.commands import (
     ClassifyPenalty,
+    DecideDeductionObjection,
+    DecideSeriousDishonesty,
+    ImposePenalty,
+    ObjectToDeduction,
     PenaltyRevoked,
     RepushFeedRecord,
     RevokePenalty,
@@ -38,6 +42,7 @@ from services.credit.tests.support.scenario import (
     WHEN,
     FakeDesk,
     finding,
+    noticed,
     penalty_command,
     popo_app,
 )
@@ -60,6 +65,11 @@ def clock() -> FakeClock:
 @pytest.fixture
 def app(clock: FakeClock) -> CreditApplication:
     return popo_app(clock)
+
+
+def impose(app: CreditApplication, cmd: ImposePenalty, who: Identity = OFFICER) -> Any:
+    """The decision on a notice whose statement period is over (scenario.noticed)."""
+    return app.handle(who, noticed(app, cmd, who))
 
 
 def refused(app: CreditApplication, identity: Identity, command: Any) -> set[tuple[str, str]]:
@@ -122,12 +132,12 @@ def test_impose_penalty_names_the_field_and_the_rule(
 
 
 def test_a_decision_recorded_already_is_not_recorded_twice(app: CreditApplication) -> None:
-    first = app.handle(OFFICER, penalty_command())
-    assert app.handle(OFFICER, penalty_command()) == first  # the same request, retried
+    first = impose(app, penalty_command())
+    assert impose(app, penalty_command()) == first  # the same request, retried
     with pytest.raises(AlreadyExists, match="request_id 'p-"):  # its id, other content
-        app.handle(OFFICER, replace(penalty_command(), facts="另一事实"))
+        app.handle(OFFICER, replace(noticed(app, penalty_command()), facts="另一事实"))
     with pytest.raises(AlreadyExists, match="is recorded already") as again:
-        app.handle(OFFICER, replace(penalty_command(), request_id="p-other"))
+        impose(app, replace(penalty_command(), request_id="p-other"))
     assert "已录入" in again.value.message_zh
 
 
@@ -135,7 +145,7 @@ def test_the_city_decides_for_a_county_and_a_county_for_its_own_unit(
     app: CreditApplication,
 ) -> None:
     """An empty unit is the caller's own."""
-    result = app.handle(CITY, replace(penalty_command(), unit=""))
+    result = impose(app, replace(penalty_command(), unit=""), CITY)
     penalty_view = app.read_history(Identity("auditor", "auditor", "putian"), None, 0, 100)
     [imposed] = [e for e in penalty_view if e.type == "Penalty.Imposed"]
     assert (imposed.aggregate_id, imposed.payload["unit"]) == (result.penalty_id, "putian")
@@ -178,7 +188,7 @@ def test_the_city_decides_for_a_county_and_a_county_for_its_own_unit(
 def test_classify_and_revoke_name_the_field_and_the_rule(
     app: CreditApplication, command: Any, expected: set[tuple[str, str]]
 ) -> None:
-    app.handle(OFFICER, penalty_command())
+    impose(app, penalty_command())
     assert refused(app, OFFICER, command) == expected
 
 
@@ -194,7 +204,7 @@ def test_classify_and_revoke_need_a_recorded_decision(app: CreditApplication) ->
 def test_a_revoked_decision_is_neither_classified_nor_revoked_again(
     app: CreditApplication,
 ) -> None:
-    app.handle(OFFICER, penalty_command())
+    impose(app, penalty_command())
     revoked = app.handle(OFFICER, RevokePenalty("r1", NUMBER, "复议撤销"))
     # Wednesday 6 May 2026: Thursday, Friday and Saturday 9 May (a make-up working day).
     assert revoked == PenaltyRevoked(revoked.penalty_id, "2026-05-09")
@@ -210,7 +220,7 @@ def test_a_revocation_answered_by_the_code_before_typed_commands_is_answered_aga
 ) -> None:
     """That code fingerprinted a revocation over (decision_number, reason); a retry across
     the deployment gets the first answer, not ALREADY_EXISTS, and nothing is written."""
-    imposed = app.handle(OFFICER, penalty_command())
+    imposed = impose(app, penalty_command())
     old = {"penalty_id": imposed.penalty_id, "withdraw_by": "2026-05-11"}
     app.save(CommandReceipt("RevokePenalty", "r-old", fingerprint((NUMBER, "复议撤销")), old))
     written = app.recorder.max_notification_id()
@@ -252,19 +262,39 @@ def test_a_company_inspection_names_by_a_flagged_code_still_reads_its_ledger(
 
 
 def test_the_ledger_shows_every_kind_of_entry(app: CreditApplication, clock: FakeClock) -> None:
+    office = Identity("credit-office", "officer", "licheng")
+    company = Identity("property-company", "manager", "licheng", COMPANY)
     finding(app, "f1", "C1", "serious")
-    finding(app, "f2", "C2", "serious")  # two serious findings: listed
+    finding(app, "f2", "C2", "serious")  # two serious findings: proposed
+    assert get_ledger(app, CITY, COMPANY).dishonesty_proposed
+    app.handle(office, DecideSeriousDishonesty("d1", COMPANY, False, "暂不列入"))
+    finding(app, "f3", "A1", "general")
+    app.handle(office, DecideSeriousDishonesty("d2", COMPANY, True, "列入"))
+    app.handle(company, ObjectToDeduction("o1", COMPANY, "f3", "重复扣分"))
+    app.handle(office, DecideDeductionObjection("od1", COMPANY, "f3", False, "不成立"))
+    app.handle(company, ObjectToDeduction("o2", COMPANY, "f2", "证据不足"))
+    app.handle(office, DecideDeductionObjection("od2", COMPANY, "f2", True, "证据不足"))
     clock.now = WHEN + timedelta(days=400)
     app.apply_rectification("f1", COMPANY, clock.now, DeliveryRef("credit.ledger", "f1", 3))
     view = get_ledger(app, CITY, COMPANY)
     assert [(e.type, e.finding_id, e.points, e.score_after) for e in view.entries] == [
         ("deducted", "f1", 12, 88),
         ("deducted", "f2", 12, 76),
-        ("dishonesty_listed", "", 0, 76),
-        ("restored", "f1", 12, 88),
+        ("dishonesty_proposed", "", 0, 76),
+        ("dishonesty_declined", "", 0, 0),
+        ("deducted", "f3", 2, 74),
+        ("dishonesty_proposed", "", 0, 74),
+        ("dishonesty_listed", "", 0, 74),
+        ("objected", "f3", 0, 0),
+        ("objection_rejected", "f3", 0, 0),
+        ("objected", "f2", 0, 0),
+        ("annulled", "f2", 12, 86),
+        ("restored", "f1", 12, 98),
     ]
-    assert view.seriously_dishonest and (view.score, view.grade) == (88, "AAA")
+    assert view.seriously_dishonest and not view.dishonesty_proposed
+    assert (view.score, view.grade) == (98, "AAA")
     assert view.entries[-1].reason == "rectification_verified"
+    assert view.entries[-2].reason == "objection_upheld: 证据不足"
     assert view.entries[0].table_version == "putian-credit-2023.1"
 
 

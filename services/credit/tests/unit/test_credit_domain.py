@@ -216,18 +216,26 @@ def test_a_rectification_restores_once_the_minimum_has_passed() -> None:
     assert [e.reason for e in restored] == ["rectification_verified"]
 
 
-def test_a_score_below_the_threshold_lists_the_company_once() -> None:
+def test_a_score_below_the_threshold_proposes_the_company_and_the_office_decides() -> None:
     strict = replace(DEFAULT_RULES, dishonesty=DishonestyRule(100, 10, 365))
     ledger = CreditLedger("91350200776049653A")
     now = FOUND
-    assert not ledger.list_if_dishonest(strict, "licheng", now)
+    assert not ledger.propose_if_dishonest(strict, "licheng", now)
+    with pytest.raises(RuleViolated, match="no proposal"):
+        ledger.decide_dishonesty(True, "列入")
     ledger.deduct(strict, "licheng", "f1", "A1", "minor", FOUND)
-    assert ledger.list_if_dishonest(strict, "licheng", now)
-    assert not ledger.list_if_dishonest(strict, "licheng", now)
-    [listed] = [
-        e for e in ledger.collect_events() if isinstance(e, CreditLedger.SeriousDishonestyListed)
-    ]
-    assert (listed.score, listed.reason) == (99, "score 99 below 100")
+    assert ledger.propose_if_dishonest(strict, "licheng", now)
+    assert not ledger.propose_if_dishonest(strict, "licheng", now)  # pending
+    ledger.decide_dishonesty(False, "暂不列入")
+    assert not ledger.listed and ledger.proposal is None
+    assert ledger.propose_if_dishonest(strict, "licheng", now)  # proposed again
+    ledger.decide_dishonesty(True, "经审定列入")
+    assert ledger.listed and not ledger.propose_if_dishonest(strict, "licheng", now)
+    events = ledger.collect_events()
+    [proposed, *_] = [e for e in events if isinstance(e, CreditLedger.SeriousDishonestyProposed)]
+    assert (proposed.score, proposed.reason) == (99, "score 99 below 100")
+    [listed] = [e for e in events if isinstance(e, CreditLedger.SeriousDishonestyListed)]
+    assert (listed.unit, listed.score, listed.reason) == ("licheng", 99, "经审定列入")
 
 
 def test_the_last_band_takes_every_score_below_it() -> None:

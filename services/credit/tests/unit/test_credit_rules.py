@@ -10,6 +10,7 @@ import pytest
 
 from credit.adapters.feeds import fen_to_wan_yuan
 from credit.application.app import CreditApplication
+from credit.application.commands import DecideSeriousDishonesty
 from credit.application.sweeps import restore_due
 from credit.domain.credit_ledger import CreditLedger
 from credit.domain.rules import DEFAULT_RULES, DeductionTable
@@ -144,18 +145,22 @@ def test_unrectified_records_are_restored_when_display_ends(
     assert restore_due(app, COMPANY) == 1
 
 
-def test_serious_dishonesty_listed_once(app: CreditApplication) -> None:
+def test_the_threshold_proposes_and_the_credit_office_lists_once(app: CreditApplication) -> None:
+    """Issue 13: the 联合奖惩 listing is decided by the credit office, not listed
+    automatically: the threshold proposes (once while pending), the office lists."""
     deliver(app, 1, "C1", "serious")
-    assert not ledger(app).listed
+    assert ledger(app).proposal is None
     deliver(app, 2, "C2", "serious")
-    assert ledger(app).listed
-    deliver(app, 3, "C1", "serious")
-    listings = [
-        e
-        for e in app.repository.event_store.get(ledger(app).id)
-        if type(e).__name__ == "SeriousDishonestyListed"
-    ]
-    assert len(listings) == 1
+    assert not ledger(app).listed and ledger(app).proposal is not None
+    deliver(app, 3, "C1", "serious")  # still the one proposal, pending
+    office = Identity("credit-office", "officer", "licheng")
+    assert app.handle(office, DecideSeriousDishonesty("d1", COMPANY, True, "经审定列入")).listed
+    deliver(app, 4, "C1", "serious")  # listed: never proposed again
+    kinds = [type(e).__name__ for e in app.repository.event_store.get(ledger(app).id)]
+    assert (kinds.count("SeriousDishonestyProposed"), kinds.count("SeriousDishonestyListed")) == (
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize(

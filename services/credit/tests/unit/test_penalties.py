@@ -16,7 +16,7 @@ import pytest
 
 from credit.adapters.feeds import SourceUnit, corrected_v1, penalty_record
 from credit.application.app import CreditApplication
-from credit.application.commands import ClassifyPenalty, RevokePenalty
+from credit.application.commands import ClassifyPenalty, ImposePenalty, RevokePenalty
 from credit.domain.penalty import Penalty
 from credit.domain.rules import DEFAULT_RULES, add_months
 from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
@@ -25,7 +25,12 @@ from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from services.credit.tests.support.scenario import AUTHORITY_USCC, penalty_command, popo_app
+from services.credit.tests.support.scenario import (
+    AUTHORITY_USCC,
+    noticed,
+    penalty_command,
+    popo_app,
+)
 
 WHEN = datetime(2026, 5, 6, tzinfo=UTC)
 OFFICER = Identity("property-bureau", "officer", "licheng")
@@ -41,6 +46,11 @@ def clock() -> FakeClock:
 @pytest.fixture
 def app(clock: FakeClock) -> CreditApplication:
     return popo_app(clock)
+
+
+def impose(app: CreditApplication, cmd: ImposePenalty, who: Identity = OFFICER) -> Any:
+    """The decision on a notice whose statement period is over (scenario.noticed)."""
+    return app.handle(who, noticed(app, cmd, who))
 
 
 def imposed(app: CreditApplication, decision_number: str) -> Any:
@@ -63,7 +73,7 @@ def test_display_periods_follow_the_tier_domain_6(
 ) -> None:
     """DOMAIN.md §6: general displayed 3 months to 1 year, serious 1 to 3 years, in calendar
     months from the decision date (民法典 Art. 202); not 3 years whatever the tier."""
-    result = app.handle(OFFICER, replace(penalty_command(), severity=severity))
+    result = impose(app, replace(penalty_command(), severity=severity))
     assert (result.display_until, result.repair_from, result.published) == (
         display_until,
         repair_from,
@@ -75,14 +85,14 @@ def test_display_periods_follow_the_tier_domain_6(
 
 def test_a_minor_penalty_is_not_published_domain_6(app: CreditApplication) -> None:
     """DOMAIN.md §6: minor (轻微) not published: no display period, nothing to repair."""
-    result = app.handle(OFFICER, replace(penalty_command(), severity="minor"))
+    result = impose(app, replace(penalty_command(), severity="minor"))
     assert (result.display_until, result.repair_from, result.published) == ("", "", False)
 
 
 def test_valid_until_is_the_decisions_own_not_the_display_end(app: CreditApplication) -> None:
     """处罚有效期 is a fact of the decision, entered by the bureau; 公示截止期 follows the tier
     (DOMAIN.md §6): two fields, two rules."""
-    app.handle(OFFICER, replace(penalty_command(), valid_until="2026-06-30"))
+    impose(app, replace(penalty_command(), valid_until="2026-06-30"))
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert (record["valid_until"], record["display_until"]) == ("2026-06-30", "2027-05-06")
 
@@ -161,7 +171,7 @@ def test_only_a_companys_violation_codes_are_accepted(app: CreditApplication, co
 def test_violation_type_is_the_violations_text_with_its_code_beside(app: CreditApplication) -> None:
     """信用中国's 违法行为类型 (DOMAIN.md §6) is the violation's text
     (pubrev_contracts.vocabulary.violations.KINDS[code].name_zh), the code in violation_code."""
-    app.handle(OFFICER, penalty_command())
+    impose(app, penalty_command())
     record = penalty_record(imposed(app, penalty_command().decision_number), SOURCE)
     assert record["violation_type"] == KINDS["C1"].name_zh == "擅自利用共有部分进行经营"
     assert record["violation_code"] == "C1"
@@ -197,9 +207,7 @@ def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
     """《行政处罚法》第四十八条 (3 days) with 第八十五条 (working days, statutory holidays
     excluded): by vocabulary.calendar.CHINA, not weekends only. The aggregate hands the
     deadline back."""
-    app.handle(
-        OFFICER, replace(penalty_command(), decision_date="2025-01-02", valid_until="2025-12-31")
-    )
+    impose(app, replace(penalty_command(), decision_date="2025-01-02", valid_until="2025-12-31"))
     clock.now = datetime(revoked.year, revoked.month, revoked.day, 3, tzinfo=UTC)
     penalty = app.find(Penalty.create_id(penalty_command().decision_number), Penalty)
     assert penalty is not None
@@ -212,7 +220,7 @@ def test_withdrawal_deadline_is_three_working_days_penalty_law_48_85(
 def test_a_withdrawal_in_a_year_without_a_calendar_is_refused_not_guessed(
     app: CreditApplication, clock: FakeClock
 ) -> None:
-    app.handle(OFFICER, penalty_command())
+    impose(app, penalty_command())
     clock.now = datetime(2026, 12, 30, 3, tzinfo=UTC)
     with pytest.raises(CalendarNotConfigured):
         app.handle(OFFICER, RevokePenalty("r1", penalty_command().decision_number, "复议撤销"))
@@ -252,8 +260,10 @@ def test_no_text_in_credit_cites_a_title_other_than_the_work_plan_or_a_law() -> 
 def _store_as_v1(app: CreditApplication, clock: FakeClock) -> str:
     """Stores a PenaltyImposed as the code before the tier wrote it (class_version 1)."""
     other = popo_app(clock)
-    other.handle(OFFICER, penalty_command())
-    [notification] = other.recorder.select_notifications(1, 1)
+    impose(other, penalty_command())
+    [notification] = [
+        n for n in other.recorder.select_notifications(1, 10) if n.topic.endswith("Penalty.Imposed")
+    ]
     state = json.loads(notification.state)
     for added in ("severity", "valid_until", "repair_from", "class_version"):
         state.pop(added, None)
@@ -287,7 +297,7 @@ def test_an_old_decision_loads_without_a_tier_and_the_bureau_states_it(
 
 
 def test_classification_is_validated(app: CreditApplication) -> None:
-    app.handle(OFFICER, penalty_command())
+    impose(app, penalty_command())
     number = penalty_command().decision_number
     with pytest.raises(InvalidArgument) as caught:
         app.handle(OFFICER, ClassifyPenalty("c1", number, "severe", "", " "))
@@ -323,13 +333,14 @@ def test_a_decision_dated_today_in_putian_is_accepted_before_8am() -> None:
     clock = FakeClock(datetime(2026, 5, 31, 23, 30, tzinfo=UTC))
     app = popo_app(clock)
     officer = Identity("property-bureau", "officer", "licheng")
-    answer = app.handle(
-        officer,
+    answer = impose(
+        app,
         replace(
             penalty_command("莆城管罚决〔2026〕601号"),
             decision_date="2026-06-01",
             valid_until="2026-06-01",
         ),
+        officer,
     )
     assert answer.display_until == "2027-06-01"
     with pytest.raises(InvalidArgument) as refused:

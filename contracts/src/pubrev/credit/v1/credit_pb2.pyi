@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from pubrev.common.v1 import audit_pb2 as _audit_pb2
+from pubrev.common.v1 import evidence_pb2 as _evidence_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -41,6 +42,8 @@ class ImposePenaltyRequest(_message.Message):
     REMARKS_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    STATEMENT_CONSIDERATION_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     decision_number: _builtins.str
     """行政处罚决定书文号, e.g. 莆城管罚决〔2026〕12号"""
@@ -74,6 +77,15 @@ class ImposePenaltyRequest(_message.Message):
     """处罚有效期 (YYYY-MM-DD): until when the decision has effect, as the decision says; not
     before decision_date. Required.
     """
+    notice_id: _builtins.str
+    """The notice of this intended penalty (NotifyIntendedPenalty). Required: a decision
+    without one is refused (FAILED_PRECONDITION, 《行政处罚法》第四十四条、第六十二条), and so is
+    one the notice does not allow yet, or one heavier than notified (第四十五条).
+    """
+    statement_consideration: _builtins.str
+    """How the company's statement and defence were reviewed and considered (采纳与否及理由);
+    required when it stated.
+    """
     @_builtins.property
     def penalty_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """处罚类别 (行政处罚法 Art. 9): warning, circulated_criticism, fine, confiscation_of_illegal_gains,
@@ -101,10 +113,12 @@ class ImposePenaltyRequest(_message.Message):
         remarks: _builtins.str = ...,
         severity: _builtins.str = ...,
         valid_until: _builtins.str = ...,
+        notice_id: _builtins.str = ...,
+        statement_consideration: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "authority_uscc", b"authority_uscc", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_date", b"decision_date", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "remarks", b"remarks", "request_id", b"request_id", "severity", b"severity", "unit", b"unit", "valid_until", b"valid_until", "violation_kind", b"violation_kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authority_name", b"authority_name", "authority_uscc", b"authority_uscc", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_date", b"decision_date", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "notice_id", b"notice_id", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "remarks", b"remarks", "request_id", b"request_id", "severity", b"severity", "statement_consideration", b"statement_consideration", "unit", b"unit", "valid_until", b"valid_until", "violation_kind", b"violation_kind"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -259,6 +273,568 @@ class RevokePenaltyResponse(_message.Message):
 Global___RevokePenaltyResponse: _TypeAlias = RevokePenaltyResponse  # noqa: Y015
 
 @_typing.final
+class NotifyIntendedPenaltyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PARTY_NAME_FIELD_NUMBER: _builtins.int
+    PARTY_USCC_FIELD_NUMBER: _builtins.int
+    VIOLATION_KIND_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    PENALTY_TYPES_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FINE_FEN_FIELD_NUMBER: _builtins.int
+    CONFISCATED_FEN_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    NOTIFIED_ON_FIELD_NUMBER: _builtins.int
+    STATEMENT_DEADLINE_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    party_name: _builtins.str
+    """行政相对人名称 and its 统一社会信用代码"""
+    party_uscc: _builtins.str
+    violation_kind: _builtins.str
+    """违法行为类型: a company's violation of the campaign's code list (e.g. C1)."""
+    facts: _builtins.str
+    """违法事实 and 处罚依据 of the intended decision"""
+    legal_basis: _builtins.str
+    content: _builtins.str
+    """拟处罚内容"""
+    fine_fen: _builtins.int
+    """The intended fine and confiscation, in fen: the decision may be lighter, never heavier."""
+    confiscated_fen: _builtins.int
+    severity: _builtins.str
+    """The intended tier: minor, general or serious."""
+    unit: _builtins.str
+    """The deciding unit (empty: the caller's)."""
+    notified_on: _builtins.str
+    """The day the notice was served (送达), YYYY-MM-DD; empty: today. Not after today."""
+    statement_deadline: _builtins.str
+    """The last day of the statement period, YYYY-MM-DD; empty: the configured period (5
+    working days, local configuration); never shorter.
+    """
+    @_builtins.property
+    def penalty_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """拟处罚类别 (行政处罚法 Art. 9), as ImposePenalty's"""
+
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """The notice as served (a scan), and any other document: files uploaded to credit's
+        evidence store (pubrev.common.v1.EvidenceService), by their refs.
+        """
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        party_name: _builtins.str = ...,
+        party_uscc: _builtins.str = ...,
+        violation_kind: _builtins.str = ...,
+        facts: _builtins.str = ...,
+        legal_basis: _builtins.str = ...,
+        penalty_types: _abc.Iterable[_builtins.str] | None = ...,
+        content: _builtins.str = ...,
+        fine_fen: _builtins.int = ...,
+        confiscated_fen: _builtins.int = ...,
+        severity: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        notified_on: _builtins.str = ...,
+        statement_deadline: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "confiscated_fen", b"confiscated_fen", "content", b"content", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "notified_on", b"notified_on", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "request_id", b"request_id", "severity", b"severity", "statement_deadline", b"statement_deadline", "unit", b"unit", "violation_kind", b"violation_kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyIntendedPenaltyRequest: _TypeAlias = NotifyIntendedPenaltyRequest  # noqa: Y015
+
+@_typing.final
+class NotifyIntendedPenaltyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    NOTIFIED_ON_FIELD_NUMBER: _builtins.int
+    STATEMENT_DEADLINE_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    notified_on: _builtins.str
+    statement_deadline: _builtins.str
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        notified_on: _builtins.str = ...,
+        statement_deadline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice_id", b"notice_id", "notified_on", b"notified_on", "statement_deadline", b"statement_deadline"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotifyIntendedPenaltyResponse: _TypeAlias = NotifyIntendedPenaltyResponse  # noqa: Y015
+
+@_typing.final
+class SubmitStatementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    WAIVES_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    notice_id: _builtins.str
+    text: _builtins.str
+    """陈述、申辩意见; required unless waives"""
+    waives: _builtins.bool
+    """true: the company expressly waives its right to state and defend (第六十二条)."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        notice_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        waives: _builtins.bool = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "notice_id", b"notice_id", "request_id", b"request_id", "text", b"text", "waives", b"waives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitStatementRequest: _TypeAlias = SubmitStatementRequest  # noqa: Y015
+
+@_typing.final
+class SubmitStatementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    WAIVED_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    statements: _builtins.int
+    waived: _builtins.bool
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        statements: _builtins.int = ...,
+        waived: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice_id", b"notice_id", "statements", b"statements", "waived", b"waived"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitStatementResponse: _TypeAlias = SubmitStatementResponse  # noqa: Y015
+
+@_typing.final
+class GetPenaltyNoticeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notice_id", b"notice_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPenaltyNoticeRequest: _TypeAlias = GetPenaltyNoticeRequest  # noqa: Y015
+
+@_typing.final
+class Statement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    WAIVES_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    waives: _builtins.bool
+    submitted_at: _builtins.str
+    """RFC 3339, UTC"""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        waives: _builtins.bool = ...,
+        submitted_at: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "submitted_at", b"submitted_at", "text", b"text", "waives", b"waives"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Statement: _TypeAlias = Statement  # noqa: Y015
+
+@_typing.final
+class GetPenaltyNoticeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICE_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    PARTY_NAME_FIELD_NUMBER: _builtins.int
+    PARTY_USCC_FIELD_NUMBER: _builtins.int
+    VIOLATION_KIND_FIELD_NUMBER: _builtins.int
+    FACTS_FIELD_NUMBER: _builtins.int
+    LEGAL_BASIS_FIELD_NUMBER: _builtins.int
+    PENALTY_TYPES_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FINE_FEN_FIELD_NUMBER: _builtins.int
+    CONFISCATED_FEN_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    NOTIFIED_ON_FIELD_NUMBER: _builtins.int
+    STATEMENT_DEADLINE_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    STATEMENT_CONSIDERATION_FIELD_NUMBER: _builtins.int
+    notice_id: _builtins.str
+    unit: _builtins.str
+    party_name: _builtins.str
+    party_uscc: _builtins.str
+    violation_kind: _builtins.str
+    facts: _builtins.str
+    legal_basis: _builtins.str
+    content: _builtins.str
+    fine_fen: _builtins.int
+    confiscated_fen: _builtins.int
+    severity: _builtins.str
+    notified_on: _builtins.str
+    statement_deadline: _builtins.str
+    decision_number: _builtins.str
+    """The decision that concluded the notice; empty while none."""
+    statement_consideration: _builtins.str
+    @_builtins.property
+    def penalty_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Statement]: ...
+    def __init__(
+        self,
+        *,
+        notice_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        party_name: _builtins.str = ...,
+        party_uscc: _builtins.str = ...,
+        violation_kind: _builtins.str = ...,
+        facts: _builtins.str = ...,
+        legal_basis: _builtins.str = ...,
+        penalty_types: _abc.Iterable[_builtins.str] | None = ...,
+        content: _builtins.str = ...,
+        fine_fen: _builtins.int = ...,
+        confiscated_fen: _builtins.int = ...,
+        severity: _builtins.str = ...,
+        notified_on: _builtins.str = ...,
+        statement_deadline: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+        statements: _abc.Iterable[Global___Statement] | None = ...,
+        decision_number: _builtins.str = ...,
+        statement_consideration: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "confiscated_fen", b"confiscated_fen", "content", b"content", "decision_number", b"decision_number", "facts", b"facts", "fine_fen", b"fine_fen", "legal_basis", b"legal_basis", "notice_id", b"notice_id", "notified_on", b"notified_on", "party_name", b"party_name", "party_uscc", b"party_uscc", "penalty_types", b"penalty_types", "severity", b"severity", "statement_consideration", b"statement_consideration", "statement_deadline", b"statement_deadline", "statements", b"statements", "unit", b"unit", "violation_kind", b"violation_kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPenaltyNoticeResponse: _TypeAlias = GetPenaltyNoticeResponse  # noqa: Y015
+
+@_typing.final
+class ObjectToDeductionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    company_uscc: _builtins.str
+    finding_id: _builtins.str
+    """The finding the deduction was made for (GetLedger's entries name it)."""
+    reason: _builtins.str
+    """The company's reasons"""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "company_uscc", b"company_uscc", "finding_id", b"finding_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToDeductionRequest: _TypeAlias = ObjectToDeductionRequest  # noqa: Y015
+
+@_typing.final
+class ObjectToDeductionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    finding_id: _builtins.str
+    unit: _builtins.str
+    """The unit whose bureau or credit office decides the objection."""
+    def __init__(
+        self,
+        *,
+        finding_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding_id", b"finding_id", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToDeductionResponse: _TypeAlias = ObjectToDeductionResponse  # noqa: Y015
+
+@_typing.final
+class DecideDeductionObjectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    company_uscc: _builtins.str
+    finding_id: _builtins.str
+    upheld: _builtins.bool
+    """true: upheld, the deduction is annulled; false: rejected, it stands."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "finding_id", b"finding_id", "reason", b"reason", "request_id", b"request_id", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideDeductionObjectionRequest: _TypeAlias = DecideDeductionObjectionRequest  # noqa: Y015
+
+@_typing.final
+class DecideDeductionObjectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    POINTS_RESTORED_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    finding_id: _builtins.str
+    upheld: _builtins.bool
+    points_restored: _builtins.int
+    score: _builtins.int
+    def __init__(
+        self,
+        *,
+        finding_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        points_restored: _builtins.int = ...,
+        score: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding_id", b"finding_id", "points_restored", b"points_restored", "score", b"score", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideDeductionObjectionResponse: _TypeAlias = DecideDeductionObjectionResponse  # noqa: Y015
+
+@_typing.final
+class ApplyForCreditRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    STATEMENT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision_number: _builtins.str
+    """行政处罚决定书文号 of the company's own published penalty"""
+    statement: _builtins.str
+    """What the company did (the penalty performed, the violation corrected) and its commitment."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision_number: _builtins.str = ...,
+        statement: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "decision_number", b"decision_number", "request_id", b"request_id", "statement", b"statement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyForCreditRepairRequest: _TypeAlias = ApplyForCreditRepairRequest  # noqa: Y015
+
+@_typing.final
+class ApplyForCreditRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    APPLIED_ON_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    applied_on: _builtins.str
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        applied_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_on", b"applied_on", "penalty_id", b"penalty_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ApplyForCreditRepairResponse: _TypeAlias = ApplyForCreditRepairResponse  # noqa: Y015
+
+@_typing.final
+class DecideCreditRepairRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DECISION_NUMBER_FIELD_NUMBER: _builtins.int
+    APPROVED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    decision_number: _builtins.str
+    approved: _builtins.bool
+    """true: approved, the record is removed from 信用中国; false: rejected."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        decision_number: _builtins.str = ...,
+        approved: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "decision_number", b"decision_number", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideCreditRepairRequest: _TypeAlias = DecideCreditRepairRequest  # noqa: Y015
+
+@_typing.final
+class DecideCreditRepairResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PENALTY_ID_FIELD_NUMBER: _builtins.int
+    APPROVED_FIELD_NUMBER: _builtins.int
+    DECIDED_ON_FIELD_NUMBER: _builtins.int
+    penalty_id: _builtins.str
+    approved: _builtins.bool
+    decided_on: _builtins.str
+    def __init__(
+        self,
+        *,
+        penalty_id: _builtins.str = ...,
+        approved: _builtins.bool = ...,
+        decided_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approved", b"approved", "decided_on", b"decided_on", "penalty_id", b"penalty_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideCreditRepairResponse: _TypeAlias = DecideCreditRepairResponse  # noqa: Y015
+
+@_typing.final
+class DecideSeriousDishonestyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    LISTS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    company_uscc: _builtins.str
+    lists: _builtins.bool
+    """true: listed (严重失信主体名单); false: the proposal is declined."""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        lists: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "lists", b"lists", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideSeriousDishonestyRequest: _TypeAlias = DecideSeriousDishonestyRequest  # noqa: Y015
+
+@_typing.final
+class DecideSeriousDishonestyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    LISTED_FIELD_NUMBER: _builtins.int
+    company_uscc: _builtins.str
+    listed: _builtins.bool
+    def __init__(
+        self,
+        *,
+        company_uscc: _builtins.str = ...,
+        listed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["company_uscc", b"company_uscc", "listed", b"listed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideSeriousDishonestyResponse: _TypeAlias = DecideSeriousDishonestyResponse  # noqa: Y015
+
+@_typing.final
 class GetLedgerRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -291,7 +867,9 @@ class LedgerEntry(_message.Message):
     TABLE_VERSION_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     type: _builtins.str
-    """deducted, restored, dishonesty_listed"""
+    """deducted, restored, objected, objection_rejected, annulled, dishonesty_proposed,
+    dishonesty_declined, dishonesty_listed
+    """
     finding_id: _builtins.str
     kind: _builtins.str
     severity: _builtins.str
@@ -331,12 +909,15 @@ class GetLedgerResponse(_message.Message):
     SERIOUSLY_DISHONEST_FIELD_NUMBER: _builtins.int
     ENTRIES_FIELD_NUMBER: _builtins.int
     BANDS_VERSION_FIELD_NUMBER: _builtins.int
+    DISHONESTY_PROPOSED_FIELD_NUMBER: _builtins.int
     company_uscc: _builtins.str
     score: _builtins.int
     grade: _builtins.str
     """AAA, AA, A, B, C"""
     seriously_dishonest: _builtins.bool
     bands_version: _builtins.str
+    dishonesty_proposed: _builtins.bool
+    """A proposal for the serious-dishonesty list awaits the credit office's decision."""
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___LedgerEntry]: ...
     def __init__(
@@ -348,10 +929,11 @@ class GetLedgerResponse(_message.Message):
         seriously_dishonest: _builtins.bool = ...,
         entries: _abc.Iterable[Global___LedgerEntry] | None = ...,
         bands_version: _builtins.str = ...,
+        dishonesty_proposed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bands_version", b"bands_version", "company_uscc", b"company_uscc", "entries", b"entries", "grade", b"grade", "score", b"score", "seriously_dishonest", b"seriously_dishonest"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bands_version", b"bands_version", "company_uscc", b"company_uscc", "dishonesty_proposed", b"dishonesty_proposed", "entries", b"entries", "grade", b"grade", "score", b"score", "seriously_dishonest", b"seriously_dishonest"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

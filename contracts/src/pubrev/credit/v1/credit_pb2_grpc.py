@@ -51,6 +51,46 @@ class CreditServiceStub:
                 request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.SerializeToString,
                 response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.FromString,
                 _registered_method=True)
+        self.NotifyIntendedPenalty = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/NotifyIntendedPenalty',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyResponse.FromString,
+                _registered_method=True)
+        self.SubmitStatement = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/SubmitStatement',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementResponse.FromString,
+                _registered_method=True)
+        self.GetPenaltyNotice = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/GetPenaltyNotice',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeResponse.FromString,
+                _registered_method=True)
+        self.ObjectToDeduction = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/ObjectToDeduction',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionResponse.FromString,
+                _registered_method=True)
+        self.DecideDeductionObjection = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/DecideDeductionObjection',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionResponse.FromString,
+                _registered_method=True)
+        self.ApplyForCreditRepair = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/ApplyForCreditRepair',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairResponse.FromString,
+                _registered_method=True)
+        self.DecideCreditRepair = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/DecideCreditRepair',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairResponse.FromString,
+                _registered_method=True)
+        self.DecideSeriousDishonesty = channel.unary_unary(
+                '/pubrev.credit.v1.CreditService/DecideSeriousDishonesty',
+                request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyRequest.SerializeToString,
+                response_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyResponse.FromString,
+                _registered_method=True)
         self.GetLedger = channel.unary_unary(
                 '/pubrev.credit.v1.CreditService/GetLedger',
                 request_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetLedgerRequest.SerializeToString,
@@ -101,6 +141,67 @@ class CreditServiceServicer:
 
     def RevokePenalty(self, request, context):
         """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NotifyIntendedPenalty(self, request, context):
+        """Notifies a company of the penalty the bureau intends (行政处罚事先告知, 《行政处罚法》第四十四条),
+        with the period in which it may state and defend; ImposePenalty follows on the notice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitStatement(self, request, context):
+        """The company states and defends (陈述、申辩, 第四十五条) against an intended penalty, or
+        expressly waives the right (第六十二条).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPenaltyNotice(self, request, context):
+        """A notice with every statement received against it and the decision that concluded it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ObjectToDeduction(self, request, context):
+        """The company objects to a deduction of its credit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideDeductionObjection(self, request, context):
+        """The bureau or the credit office upholds the objection (the deduction is annulled, its
+        points come back) or rejects it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyForCreditRepair(self, request, context):
+        """The company applies for credit repair (信用修复) of a published penalty after its tier's
+        minimum display period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideCreditRepair(self, request, context):
+        """The credit office approves the repair (the record is removed from 信用中国) or rejects it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideSeriousDishonesty(self, request, context):
+        """The credit office lists a company proposed for the serious-dishonesty list (pushed to the
+        joint reward and punishment system, 联合奖惩) or declines the proposal.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,6 +258,46 @@ def add_CreditServiceServicer_to_server(servicer, server):
                     servicer.RevokePenalty,
                     request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.FromString,
                     response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.SerializeToString,
+            ),
+            'NotifyIntendedPenalty': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyIntendedPenalty,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyResponse.SerializeToString,
+            ),
+            'SubmitStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitStatement,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementResponse.SerializeToString,
+            ),
+            'GetPenaltyNotice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPenaltyNotice,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeResponse.SerializeToString,
+            ),
+            'ObjectToDeduction': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObjectToDeduction,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionResponse.SerializeToString,
+            ),
+            'DecideDeductionObjection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideDeductionObjection,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionResponse.SerializeToString,
+            ),
+            'ApplyForCreditRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyForCreditRepair,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairResponse.SerializeToString,
+            ),
+            'DecideCreditRepair': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideCreditRepair,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairResponse.SerializeToString,
+            ),
+            'DecideSeriousDishonesty': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideSeriousDishonesty,
+                    request_deserializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyRequest.FromString,
+                    response_serializer=pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyResponse.SerializeToString,
             ),
             'GetLedger': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLedger,
@@ -267,6 +408,222 @@ class CreditService:
             '/pubrev.credit.v1.CreditService/RevokePenalty',
             pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyRequest.SerializeToString,
             pubrev_dot_credit_dot_v1_dot_credit__pb2.RevokePenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyIntendedPenalty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/NotifyIntendedPenalty',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.NotifyIntendedPenaltyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/SubmitStatement',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.SubmitStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPenaltyNotice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/GetPenaltyNotice',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.GetPenaltyNoticeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObjectToDeduction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/ObjectToDeduction',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ObjectToDeductionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideDeductionObjection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/DecideDeductionObjection',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideDeductionObjectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyForCreditRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/ApplyForCreditRepair',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.ApplyForCreditRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideCreditRepair(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/DecideCreditRepair',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideCreditRepairResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideSeriousDishonesty(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.credit.v1.CreditService/DecideSeriousDishonesty',
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyRequest.SerializeToString,
+            pubrev_dot_credit_dot_v1_dot_credit__pb2.DecideSeriousDishonestyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,32 @@ class CreditServiceStub:
     """
     RevokePenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]
     """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+    NotifyIntendedPenalty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.NotifyIntendedPenaltyRequest, _credit_pb2.NotifyIntendedPenaltyResponse]
+    """Notifies a company of the penalty the bureau intends (行政处罚事先告知, 《行政处罚法》第四十四条),
+    with the period in which it may state and defend; ImposePenalty follows on the notice.
+    """
+    SubmitStatement: _grpc.UnaryUnaryMultiCallable[_credit_pb2.SubmitStatementRequest, _credit_pb2.SubmitStatementResponse]
+    """The company states and defends (陈述、申辩, 第四十五条) against an intended penalty, or
+    expressly waives the right (第六十二条).
+    """
+    GetPenaltyNotice: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetPenaltyNoticeRequest, _credit_pb2.GetPenaltyNoticeResponse]
+    """A notice with every statement received against it and the decision that concluded it."""
+    ObjectToDeduction: _grpc.UnaryUnaryMultiCallable[_credit_pb2.ObjectToDeductionRequest, _credit_pb2.ObjectToDeductionResponse]
+    """The company objects to a deduction of its credit."""
+    DecideDeductionObjection: _grpc.UnaryUnaryMultiCallable[_credit_pb2.DecideDeductionObjectionRequest, _credit_pb2.DecideDeductionObjectionResponse]
+    """The bureau or the credit office upholds the objection (the deduction is annulled, its
+    points come back) or rejects it.
+    """
+    ApplyForCreditRepair: _grpc.UnaryUnaryMultiCallable[_credit_pb2.ApplyForCreditRepairRequest, _credit_pb2.ApplyForCreditRepairResponse]
+    """The company applies for credit repair (信用修复) of a published penalty after its tier's
+    minimum display period.
+    """
+    DecideCreditRepair: _grpc.UnaryUnaryMultiCallable[_credit_pb2.DecideCreditRepairRequest, _credit_pb2.DecideCreditRepairResponse]
+    """The credit office approves the repair (the record is removed from 信用中国) or rejects it."""
+    DecideSeriousDishonesty: _grpc.UnaryUnaryMultiCallable[_credit_pb2.DecideSeriousDishonestyRequest, _credit_pb2.DecideSeriousDishonestyResponse]
+    """The credit office lists a company proposed for the serious-dishonesty list (pushed to the
+    joint reward and punishment system, 联合奖惩) or declines the proposal.
+    """
     GetLedger: _grpc.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]
     """A company's ledger: score, grade, every deduction and restoration."""
     SweepDisplayPeriods: _grpc.UnaryUnaryMultiCallable[_credit_pb2.SweepDisplayPeriodsRequest, _credit_pb2.SweepDisplayPeriodsResponse]
@@ -70,6 +96,32 @@ class CreditServiceAsyncStub(CreditServiceStub):
     """
     RevokePenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.RevokePenaltyRequest, _credit_pb2.RevokePenaltyResponse]  # type: ignore[assignment]
     """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+    NotifyIntendedPenalty: _aio.UnaryUnaryMultiCallable[_credit_pb2.NotifyIntendedPenaltyRequest, _credit_pb2.NotifyIntendedPenaltyResponse]  # type: ignore[assignment]
+    """Notifies a company of the penalty the bureau intends (行政处罚事先告知, 《行政处罚法》第四十四条),
+    with the period in which it may state and defend; ImposePenalty follows on the notice.
+    """
+    SubmitStatement: _aio.UnaryUnaryMultiCallable[_credit_pb2.SubmitStatementRequest, _credit_pb2.SubmitStatementResponse]  # type: ignore[assignment]
+    """The company states and defends (陈述、申辩, 第四十五条) against an intended penalty, or
+    expressly waives the right (第六十二条).
+    """
+    GetPenaltyNotice: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetPenaltyNoticeRequest, _credit_pb2.GetPenaltyNoticeResponse]  # type: ignore[assignment]
+    """A notice with every statement received against it and the decision that concluded it."""
+    ObjectToDeduction: _aio.UnaryUnaryMultiCallable[_credit_pb2.ObjectToDeductionRequest, _credit_pb2.ObjectToDeductionResponse]  # type: ignore[assignment]
+    """The company objects to a deduction of its credit."""
+    DecideDeductionObjection: _aio.UnaryUnaryMultiCallable[_credit_pb2.DecideDeductionObjectionRequest, _credit_pb2.DecideDeductionObjectionResponse]  # type: ignore[assignment]
+    """The bureau or the credit office upholds the objection (the deduction is annulled, its
+    points come back) or rejects it.
+    """
+    ApplyForCreditRepair: _aio.UnaryUnaryMultiCallable[_credit_pb2.ApplyForCreditRepairRequest, _credit_pb2.ApplyForCreditRepairResponse]  # type: ignore[assignment]
+    """The company applies for credit repair (信用修复) of a published penalty after its tier's
+    minimum display period.
+    """
+    DecideCreditRepair: _aio.UnaryUnaryMultiCallable[_credit_pb2.DecideCreditRepairRequest, _credit_pb2.DecideCreditRepairResponse]  # type: ignore[assignment]
+    """The credit office approves the repair (the record is removed from 信用中国) or rejects it."""
+    DecideSeriousDishonesty: _aio.UnaryUnaryMultiCallable[_credit_pb2.DecideSeriousDishonestyRequest, _credit_pb2.DecideSeriousDishonestyResponse]  # type: ignore[assignment]
+    """The credit office lists a company proposed for the serious-dishonesty list (pushed to the
+    joint reward and punishment system, 联合奖惩) or declines the proposal.
+    """
     GetLedger: _aio.UnaryUnaryMultiCallable[_credit_pb2.GetLedgerRequest, _credit_pb2.GetLedgerResponse]  # type: ignore[assignment]
     """A company's ledger: score, grade, every deduction and restoration."""
     SweepDisplayPeriods: _aio.UnaryUnaryMultiCallable[_credit_pb2.SweepDisplayPeriodsRequest, _credit_pb2.SweepDisplayPeriodsResponse]  # type: ignore[assignment]
@@ -111,6 +163,80 @@ class CreditServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_credit_pb2.RevokePenaltyResponse, _abc.Awaitable[_credit_pb2.RevokePenaltyResponse]]:
         """Withdraws a penalty (撤销); a withdrawal record goes out on the feeds."""
+
+    @_abc_1.abstractmethod
+    def NotifyIntendedPenalty(
+        self,
+        request: _credit_pb2.NotifyIntendedPenaltyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.NotifyIntendedPenaltyResponse, _abc.Awaitable[_credit_pb2.NotifyIntendedPenaltyResponse]]:
+        """Notifies a company of the penalty the bureau intends (行政处罚事先告知, 《行政处罚法》第四十四条),
+        with the period in which it may state and defend; ImposePenalty follows on the notice.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitStatement(
+        self,
+        request: _credit_pb2.SubmitStatementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.SubmitStatementResponse, _abc.Awaitable[_credit_pb2.SubmitStatementResponse]]:
+        """The company states and defends (陈述、申辩, 第四十五条) against an intended penalty, or
+        expressly waives the right (第六十二条).
+        """
+
+    @_abc_1.abstractmethod
+    def GetPenaltyNotice(
+        self,
+        request: _credit_pb2.GetPenaltyNoticeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.GetPenaltyNoticeResponse, _abc.Awaitable[_credit_pb2.GetPenaltyNoticeResponse]]:
+        """A notice with every statement received against it and the decision that concluded it."""
+
+    @_abc_1.abstractmethod
+    def ObjectToDeduction(
+        self,
+        request: _credit_pb2.ObjectToDeductionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.ObjectToDeductionResponse, _abc.Awaitable[_credit_pb2.ObjectToDeductionResponse]]:
+        """The company objects to a deduction of its credit."""
+
+    @_abc_1.abstractmethod
+    def DecideDeductionObjection(
+        self,
+        request: _credit_pb2.DecideDeductionObjectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.DecideDeductionObjectionResponse, _abc.Awaitable[_credit_pb2.DecideDeductionObjectionResponse]]:
+        """The bureau or the credit office upholds the objection (the deduction is annulled, its
+        points come back) or rejects it.
+        """
+
+    @_abc_1.abstractmethod
+    def ApplyForCreditRepair(
+        self,
+        request: _credit_pb2.ApplyForCreditRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.ApplyForCreditRepairResponse, _abc.Awaitable[_credit_pb2.ApplyForCreditRepairResponse]]:
+        """The company applies for credit repair (信用修复) of a published penalty after its tier's
+        minimum display period.
+        """
+
+    @_abc_1.abstractmethod
+    def DecideCreditRepair(
+        self,
+        request: _credit_pb2.DecideCreditRepairRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.DecideCreditRepairResponse, _abc.Awaitable[_credit_pb2.DecideCreditRepairResponse]]:
+        """The credit office approves the repair (the record is removed from 信用中国) or rejects it."""
+
+    @_abc_1.abstractmethod
+    def DecideSeriousDishonesty(
+        self,
+        request: _credit_pb2.DecideSeriousDishonestyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credit_pb2.DecideSeriousDishonestyResponse, _abc.Awaitable[_credit_pb2.DecideSeriousDishonestyResponse]]:
+        """The credit office lists a company proposed for the serious-dishonesty list (pushed to the
+        joint reward and punishment system, 联合奖惩) or declines the proposal.
+        """
 
     @_abc_1.abstractmethod
     def GetLedger(

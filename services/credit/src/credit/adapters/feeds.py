@@ -16,7 +16,12 @@ penalty and the version of the builder that made it are kept in `rm_penalty_feed
   display, 处罚有效期 = 公示截止期) are corrected when the projector starts: the violation's
   text and code go out at once; the periods only the bureau can correct, by stating the
   tier and the validity (ClassifyPenalty → Penalty.Classified), which sends them;
-- a penalty classified minor is withdrawn from 信用中国 (not published, DOMAIN.md §6).
+- a penalty classified minor is withdrawn from 信用中国 (not published, DOMAIN.md §6);
+- a penalty whose credit repair (信用修复) the credit office approved is withdrawn from
+  信用中国 (cause `repaired`, DOMAIN.md §6: repair after the minimum display period). Market
+  regulation is not told: it records administrative penalties under the company's name
+  (work plan 三), and neither DOMAIN.md nor the plan ends that record with a repair on
+  信用中国; its own repair is its own procedure.
 """
 
 from __future__ import annotations
@@ -149,6 +154,22 @@ def penalty_record(e: Any, source: SourceUnit) -> dict[str, Any]:
     }
 
 
+def repair_withdrawal(e: Any) -> dict[str, Any]:
+    """The 信用中国 withdrawal of a penalty record whose credit repair was approved (cause
+    `repaired`): the receiver removes the record held under `withdraws`."""
+    record_id = f"withdrawal:{e.decision_number}:repaired"
+    return {
+        "record_type": "withdrawal",
+        "record_id": record_id,
+        "withdraws": penalty_id(e.decision_number),
+        "cause": "repaired",
+        "decision_number": e.decision_number,
+        "party_uscc": e.party_uscc,
+        "reason": e.reason,
+        "withdrawn_on": e.decided_on.isoformat(),
+    }
+
+
 def corrected_v1(record: dict[str, Any]) -> dict[str, Any] | None:
     """What can be corrected in a builder-1 record without the bureau: the violation's
     text and code. None when its code is none of a company's violations."""
@@ -254,6 +275,8 @@ class FeedProjection:
             self._classified(cur, event)
         elif isinstance(event, Penalty.Revoked):
             self._revoked(cur, event)
+        elif isinstance(event, Penalty.RepairDecided) and event.approved:
+            self._repaired(cur, event)
         elif isinstance(event, CreditLedger.SeriousDishonestyListed):
             record_id = f"dishonesty:{event.company_uscc}:{event.originator_version}"
             self.outbox.enqueue(
@@ -364,6 +387,19 @@ class FeedProjection:
             " sends = %s WHERE decision_number = %s",
             (Jsonb(record), RECORD_BUILDER, published, sends, event.decision_number),
         )
+
+    def _repaired(self, cur: Cursor[Any], event: Any) -> None:
+        """The record leaves 信用中国 once its repair is approved; one never published there
+        (sent to market regulation only) has nothing to withdraw."""
+        cur.execute(
+            "UPDATE rm_penalty_feed SET published = false"
+            " WHERE decision_number = %s AND published RETURNING 1",
+            (event.decision_number,),
+        )
+        if cur.fetchone() is None:
+            return
+        record = repair_withdrawal(event)
+        self.outbox.enqueue(cur, CREDIT_CHINA, record["record_id"], record)
 
     def _revoked(self, cur: Cursor[Any], event: Any) -> None:
         withdrawn = penalty_id(event.decision_number)

@@ -11,6 +11,15 @@ what 信用中国 publishes, not the ledgers. Pushing, re-pushing and sweeping a
 the platform (ARCHITECTURE.md "Trust": operators act under an operator identity); the
 city's bureau, as the feeds' 数据来源单位, may see whether its records arrived.
 
+Due process (issue 13 item 6): the bureau that would decide notifies the intended penalty
+(《行政处罚法》第四十四条), and the company it names states and defends against it, or
+waives (第四十五条、第六十二条), and reads its notice; the company objects to a deduction
+of its own credit, which the bureau that deducted or the credit office of that unit decides;
+the company applies for credit repair (信用修复) of its own penalty, and the credit office,
+which publishes on 信用中国, decides it; the credit office decides whether a proposed
+company is listed as seriously dishonest (work plan 三: 发改部门 pushes those listed to the
+联合奖惩系统).
+
 A ledger is a list of entries, each of the unit whose finding caused it: a county-level
 reader is authorized on its own unit's part (`ledger_filter`) and sees only those entries;
 the city, the company itself and the auditor see the whole ledger. The history of a record
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import Penalty
+from credit.domain.penalty_notice import PenaltyNotice
 from credit.domain.spot_check_result import SpotCheckResult
 from pubrev_contracts.vocabulary.agencies import Agency
 from pubrev_contracts.vocabulary.units import CITY
@@ -42,8 +52,18 @@ SWEEP = "SweepDisplayPeriods"
 FEED_STATUS = "GetFeedStatus"
 REPUSH = "RepushFeedRecord"
 HISTORY = "GetHistory"
+NOTIFY = "NotifyIntendedPenalty"
+STATE = "SubmitStatement"
+GET_NOTICE = "GetPenaltyNotice"
+OBJECT = "ObjectToDeduction"
+DECIDE_OBJECTION = "DecideDeductionObjection"
+APPLY_REPAIR = "ApplyForCreditRepair"
+DECIDE_REPAIR = "DecideCreditRepair"
+DECIDE_DISHONESTY = "DecideSeriousDishonesty"
 
 _DECIDING_BUREAU = (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
+_THE_COMPANY = (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),)
+_CREDIT_OFFICE = Grant(Agency.CREDIT_OFFICE, (), (Scope.JURISDICTION,))
 
 POLICY = Policy(
     "credit",
@@ -53,6 +73,28 @@ POLICY = Policy(
             _DECIDING_BUREAU,
             "records a penalty decision: the bureau of the deciding unit (the city's for any), "
             "which 依法查处 (work plan 三)",
+        ),
+        Rule(
+            NOTIFY,
+            _DECIDING_BUREAU,
+            "notifies a company of the penalty it intends, before deciding (《行政处罚法》"
+            "第四十四条): the bureau of the deciding unit (the city's for any)",
+        ),
+        Rule(
+            STATE,
+            _THE_COMPANY,
+            "states and defends against an intended penalty, or waives (第四十五条、第六十二条): "
+            "the company the notice names, only",
+        ),
+        Rule(
+            GET_NOTICE,
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), (Scope.JURISDICTION,)),
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+                Grant(Agency.AUDITOR, (), (Scope.CITY,)),
+            ),
+            "a notice with the statements made against it: the bureau of its unit (the city's "
+            "for any), the company it names, the auditor",
         ),
         Rule(
             CLASSIFY,
@@ -77,6 +119,38 @@ POLICY = Policy(
             "a company's credit ledger: the bureau that deducts (信用扣分) and the credit office "
             "that collects it (归集), each its unit's entries, the city all; the company its "
             "own; the auditor; nobody else (the public reads 信用中国)",
+        ),
+        Rule(
+            OBJECT,
+            _THE_COMPANY,
+            "objects to a deduction of its own credit: the company, only",
+        ),
+        Rule(
+            DECIDE_OBJECTION,
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION,)), _CREDIT_OFFICE),
+            "upholds (the deduction annulled) or rejects a company's objection: the bureau that "
+            "deducted (信用扣分) or the credit office that collects it (归集), of the deduction's "
+            "unit (the city's for any)",
+        ),
+        Rule(
+            APPLY_REPAIR,
+            _THE_COMPANY,
+            "applies for credit repair (信用修复) of its own penalty after the minimum display "
+            "period (DOMAIN.md §6): the company, only",
+        ),
+        Rule(
+            DECIDE_REPAIR,
+            (_CREDIT_OFFICE,),
+            "approves (the record leaves 信用中国) or rejects a repair application: the credit "
+            "office, which publishes on 信用中国(福建) (work plan 三), of the penalty's unit (the "
+            "city's for any)",
+        ),
+        Rule(
+            DECIDE_DISHONESTY,
+            (_CREDIT_OFFICE,),
+            "lists a proposed company as seriously dishonest, or declines: the credit office, "
+            "which pushes listings to the 联合奖惩系统 (work plan 三), of the proposal's unit (the "
+            "city's for any)",
         ),
         Rule(
             SWEEP,
@@ -122,6 +196,10 @@ def penalty_facts(penalty: Penalty) -> Resource:
     return Resource(unit=penalty.unit, company=penalty.party_uscc)
 
 
+def notice_facts(notice: PenaltyNotice) -> Resource:
+    return Resource(unit=notice.unit, company=notice.party_uscc)
+
+
 def result_facts(result: SpotCheckResult) -> Resource:
     return Resource(unit=result.unit, company=result.company_uscc)
 
@@ -132,6 +210,8 @@ HISTORY_READS: HistoryReads = {
     CreditLedger: (GET_LEDGER, ledger_facts),
     Penalty: (GET_LEDGER, penalty_facts),
     SpotCheckResult: (GET_LEDGER, result_facts),
+    # A notice's history shows the statements against it: whoever reads the notice.
+    PenaltyNotice: (GET_NOTICE, notice_facts),
 }
 
 

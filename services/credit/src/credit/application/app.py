@@ -14,10 +14,11 @@ from datetime import date, datetime
 from credit.application.access import HISTORY_READS, POLICY
 from credit.application.handlers import HANDLERS
 from credit.application.ports import CreditReadModel, FeedDesk, FeedRecord
-from credit.domain.credit_ledger import CreditLedger
+from credit.domain.credit_ledger import CreditLedger, charges_company
 from credit.domain.rules import DEFAULT_RULES, CreditRules
 from credit.domain.spot_check_result import SpotCheckResult
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from servicekit.attachments import AttachmentStore, InMemoryAttachmentStore, NoScanner
 from servicekit.clock import Clock, utc_now
 from servicekit.eventstore import DeliveryRef, ServiceApplication
 
@@ -57,12 +58,18 @@ class CreditApplication(ServiceApplication):
         rules: CreditRules = DEFAULT_RULES,
         read_model: CreditReadModel | None = None,
         feed_desk: FeedDesk | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> None:
+        """`attachments`: the evidence store files are referenced in (an empty in-memory one
+        when not given: every reference is then `not_stored`)."""
         super().__init__(env=env)
         self.clock = clock
         self.rules = rules
         self.read_model: CreditReadModel = NoLedgers() if read_model is None else read_model
         self.feed_desk: FeedDesk = NoFeeds() if feed_desk is None else feed_desk
+        self.attachments: AttachmentStore = (
+            InMemoryAttachmentStore(scanner=NoScanner()) if attachments is None else attachments
+        )
 
     def today(self) -> date:
         """Today in Putian: calendar dates are Asia/Shanghai dates (the UTC date is still
@@ -88,15 +95,31 @@ class CreditApplication(ServiceApplication):
         severity: str,
         found_at: datetime,
         delivery: DeliveryRef,
+        party: str = "company",
     ) -> bool:
-        """Deducts a finding's points exactly once (tracking, and the ledger's own memory
-        of the findings it deducted), and lists the company when that makes it dishonest."""
-        if not company_uscc:
+        """Deducts a company's finding's points exactly once (tracking, and the ledger's
+        own memory of the findings it deducted), and proposes the company for the
+        serious-dishonesty list when that meets the threshold. An agency's finding (E1–E3)
+        charges no company."""
+        if not company_uscc or not charges_company(party):
             return False
         ledger = self.ledger_of(company_uscc)
         ledger.deduct(self.rules, unit, finding_id, kind, severity, found_at)
-        ledger.list_if_dishonest(self.rules, unit, self.clock())
+        ledger.propose_if_dishonest(self.rules, unit, self.clock())
         return self.record(ledger, delivery=delivery)
+
+    def apply_withdrawal(
+        self, finding_id: str, company_uscc: str, reason: str, delivery: DeliveryRef
+    ) -> bool:
+        """Inspection withdrew a finding (the company's objection to it upheld, or the
+        bureau's own correction): its standing deduction is annulled, once. A withdrawal
+        with nothing to annul (never deducted, restored already) is tracked all the same."""
+        if not company_uscc:
+            return False
+        ledger = self.find(CreditLedger.create_id(company_uscc), CreditLedger)
+        if ledger is not None and ledger.annul_withdrawn(self.rules, finding_id, reason):
+            return self.record(ledger, delivery=delivery)
+        return self.record(delivery=delivery)
 
     def apply_rectification(
         self, finding_id: str, company_uscc: str, verified_at: datetime, delivery: DeliveryRef

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from credit.domain.evidence import Evidence
+
 
 @dataclass(frozen=True)
 class ImposePenalty:
@@ -40,6 +42,14 @@ class ImposePenalty:
     """轻微 minor, 一般 general, 严重 serious (DOMAIN.md §6): decides the display periods."""
     valid_until: str
     """处罚有效期 (YYYY-MM-DD): until when the decision has effect, as the decision says."""
+    notice_id: str = ""
+    """The notice of this intended penalty (NotifyIntendedPenalty), which must allow a
+    decision now (《行政处罚法》第四十四条、第四十五条、第六十二条). Empty: refused. The
+    two fields came after the receipts of earlier requests were written: those retries are
+    recognised by a fingerprint without them (handlers.impose_penalty)."""
+    statement_consideration: str = ""
+    """How the party's statement and defence were reviewed and considered (采纳与否及理由),
+    required when it stated (第四十五条)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,59 @@ class PenaltyImposed:
     repair_from: str
     """From when repair may be applied for; empty when not published."""
     published: bool
+
+
+@dataclass(frozen=True)
+class NotifyIntendedPenalty:
+    """The bureau notifies a company of the penalty it intends (行政处罚事先告知, 《行政处罚法》
+    第四十四条): the intended decision's facts, basis and content, and the statement period."""
+
+    request_id: str
+    party_name: str
+    party_uscc: str
+    violation_kind: str
+    facts: str
+    legal_basis: str
+    penalty_types: tuple[str, ...]
+    content: str
+    fine_fen: int
+    confiscated_fen: int
+    severity: str
+    unit: str
+    """The deciding unit; empty: the caller's."""
+    notified_on: str
+    """The day the notice was served (YYYY-MM-DD, Asia/Shanghai); empty: today."""
+    statement_deadline: str
+    """The last day of the statement period (YYYY-MM-DD); empty: the configured period."""
+    attachments: tuple[Evidence, ...] = ()
+    """The notice as served (a scan), and any other document."""
+
+
+@dataclass(frozen=True)
+class PenaltyNoticeIssued:
+    notice_id: str
+    notified_on: str
+    statement_deadline: str
+
+
+@dataclass(frozen=True)
+class SubmitStatement:
+    """The company states and defends (陈述、申辩) against an intended penalty, or expressly
+    waives the right (《行政处罚法》第六十二条)."""
+
+    request_id: str
+    notice_id: str
+    text: str
+    waives: bool = False
+    attachments: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatementReceived:
+    notice_id: str
+    statements: int
+    """How many statements the notice has received."""
+    waived: bool
 
 
 @dataclass(frozen=True)
@@ -113,3 +176,96 @@ class RepushFeedRecord:
 class FeedRecordRepushed:
     found: bool
     """False when the feed has no such record."""
+
+
+@dataclass(frozen=True)
+class ObjectToDeduction:
+    """The company objects to a deduction of its credit (对信用扣分提出异议)."""
+
+    request_id: str
+    company_uscc: str
+    finding_id: str
+    """The finding the deduction was made for (GetLedger's entries name it)."""
+    reason: str
+    attachments: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeductionObjectionFiled:
+    finding_id: str
+    unit: str
+    """The unit whose bureau or credit office decides the objection."""
+
+
+@dataclass(frozen=True)
+class DecideDeductionObjection:
+    """The bureau or the credit office of the deduction's unit upholds the objection (the
+    deduction is annulled, its points come back) or rejects it."""
+
+    request_id: str
+    company_uscc: str
+    finding_id: str
+    upheld: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeductionObjectionDecided:
+    finding_id: str
+    upheld: bool
+    points_restored: int
+    score: int
+
+
+@dataclass(frozen=True)
+class ApplyForCreditRepair:
+    """The company applies for credit repair (信用修复) of a published penalty, after its
+    tier's minimum display period (DOMAIN.md §6)."""
+
+    request_id: str
+    decision_number: str
+    statement: str
+    """What the company did (the penalty performed, the violation corrected), and its
+    commitment."""
+    attachments: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditRepairAppliedFor:
+    penalty_id: str
+    applied_on: str
+
+
+@dataclass(frozen=True)
+class DecideCreditRepair:
+    """The credit office approves the application (the record is removed from 信用中国) or
+    rejects it."""
+
+    request_id: str
+    decision_number: str
+    approved: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class CreditRepairDecided:
+    penalty_id: str
+    approved: bool
+    decided_on: str
+
+
+@dataclass(frozen=True)
+class DecideSeriousDishonesty:
+    """The credit office lists a company proposed for the serious-dishonesty list (严重失信
+    主体名单, pushed to the joint reward and punishment system) or declines the proposal."""
+
+    request_id: str
+    company_uscc: str
+    lists: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class SeriousDishonestyDecided:
+    company_uscc: str
+    listed: bool

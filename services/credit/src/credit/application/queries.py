@@ -1,16 +1,31 @@
-"""What credit answers without changing anything: a company's ledger (GetLedger) and the
+"""What credit answers without changing anything: a company's ledger (GetLedger), a
+notice of an intended penalty with the statements against it (GetPenaltyNotice) and the
 feeds' delivery state (GetFeedStatus)."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from credit.application.access import FEED_STATUS, GET_LEDGER, POLICY, ledger_filter
-from credit.application.handlers import require_feed, require_record_id, require_uscc
+from credit.application.access import (
+    FEED_STATUS,
+    GET_LEDGER,
+    GET_NOTICE,
+    POLICY,
+    ledger_filter,
+    notice_facts,
+)
+from credit.application.handlers import (
+    require_feed,
+    require_notice_id,
+    require_record_id,
+    require_uscc,
+)
 from credit.domain.credit_ledger import CreditLedger
+from credit.domain.penalty_notice import PenaltyNotice
 from pubrev_contracts.vocabulary.identifiers import USCC_PATTERN, is_uscc
 from servicekit.errors import NotFound, Validator, excerpt
 from servicekit.identity import Identity
@@ -26,7 +41,8 @@ _USCC_SHAPE = re.compile(USCC_PATTERN)
 @dataclass(frozen=True)
 class LedgerEntryView:
     type: str
-    """deducted, restored or dishonesty_listed."""
+    """deducted, restored, objected, objection_rejected, annulled, dishonesty_proposed,
+    dishonesty_declined or dishonesty_listed."""
     finding_id: str
     kind: str
     severity: str
@@ -46,6 +62,8 @@ class LedgerView:
     entries: list[LedgerEntryView]
     """Every entry, or only the caller's unit's for a county-level reader."""
     bands_version: str
+    dishonesty_proposed: bool = False
+    """A proposal for the serious-dishonesty list awaits the credit office's decision."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,7 @@ def get_ledger(app: CreditApplication, identity: Identity, company_uscc: str) ->
         ledger.listed,
         entries,
         app.rules.grades.version,
+        ledger.proposal is not None,
     )
 
 
@@ -131,7 +150,122 @@ def _entry(e: Any) -> LedgerEntryView | None:
         return LedgerEntryView(
             "dishonesty_listed", "", "", "", 0, e.score, e.timestamp, "", e.reason
         )
+    if isinstance(e, CreditLedger.SeriousDishonestyProposed):
+        return LedgerEntryView(
+            "dishonesty_proposed", "", "", "", 0, e.score, e.timestamp, "", e.reason
+        )
+    if isinstance(e, CreditLedger.SeriousDishonestyDeclined):
+        return LedgerEntryView("dishonesty_declined", "", "", "", 0, 0, e.timestamp, "", e.reason)
+    if isinstance(e, CreditLedger.DeductionObjected):
+        return LedgerEntryView("objected", e.finding_id, "", "", 0, 0, e.timestamp, "", e.reason)
+    if isinstance(e, CreditLedger.DeductionObjectionRejected):
+        return LedgerEntryView(
+            "objection_rejected", e.finding_id, "", "", 0, 0, e.timestamp, "", e.reason
+        )
+    if isinstance(e, CreditLedger.DeductionAnnulled):
+        return LedgerEntryView(
+            "annulled",
+            e.finding_id,
+            "",
+            "",
+            e.points,
+            e.score_after,
+            e.timestamp,
+            "",
+            f"{e.cause}: {e.reason}",
+        )
     return None
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class StatementView:
+    text: str
+    waives: bool
+    submitted_at: datetime
+    attachments: list[AttachmentView]
+
+
+@dataclass(frozen=True)
+class PenaltyNoticeView:
+    notice_id: str
+    unit: str
+    party_name: str
+    party_uscc: str
+    violation_kind: str
+    facts: str
+    legal_basis: str
+    penalty_types: list[str]
+    content: str
+    fine_fen: int
+    confiscated_fen: int
+    severity: str
+    notified_on: date
+    statement_deadline: date
+    attachments: list[AttachmentView]
+    statements: list[StatementView]
+    decision_number: str
+    """The decision that concluded the notice; "" while none."""
+    statement_consideration: str
+
+
+def get_penalty_notice(
+    app: CreditApplication, identity: Identity, notice_id: str
+) -> PenaltyNoticeView:
+    """The notice as served, every statement (or waiver) received against it, and the
+    decision that concluded it."""
+    POLICY.admit(GET_NOTICE, identity)
+    v = Validator()
+    require_notice_id(v, notice_id)
+    v.raise_if_any()
+    key = uuid.UUID(notice_id)
+    notice = app.find(key, PenaltyNotice, read_only=True)
+    if notice is None:
+        raise NotFound(f"no notice {notice_id}", f"告知 {notice_id} 不存在")
+    POLICY.authorize(GET_NOTICE, identity, notice_facts(notice))
+    issued: Any = None
+    statements: list[StatementView] = []
+    decided: Any = None
+    for e in app.repository.event_store.get(key):
+        if isinstance(e, PenaltyNotice.Issued):
+            issued = e
+        elif isinstance(e, PenaltyNotice.StatementSubmitted):
+            statements.append(
+                StatementView(e.text, e.waives, e.submitted_at, _attachments(e.attachments))
+            )
+        elif isinstance(e, PenaltyNotice.Decided):
+            decided = e
+    return PenaltyNoticeView(
+        notice_id=str(key),
+        unit=issued.unit,
+        party_name=issued.party_name,
+        party_uscc=issued.party_uscc,
+        violation_kind=issued.violation_kind,
+        facts=issued.facts,
+        legal_basis=issued.legal_basis,
+        penalty_types=list(issued.penalty_types),
+        content=issued.content,
+        fine_fen=issued.fine_fen,
+        confiscated_fen=issued.confiscated_fen,
+        severity=issued.severity,
+        notified_on=issued.notified_on,
+        statement_deadline=issued.statement_deadline,
+        attachments=_attachments(issued.attachments),
+        statements=statements,
+        decision_number=decided.decision_number if decided else "",
+        statement_consideration=decided.statement_consideration if decided else "",
+    )
+
+
+def _attachments(items: list[dict[str, Any]]) -> list[AttachmentView]:
+    return [AttachmentView(a["sha256"], a["size"], a["media_type"], a["filename"]) for a in items]
 
 
 def get_feed_status(

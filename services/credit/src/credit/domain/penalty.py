@@ -1,19 +1,24 @@
-"""Administrative penalties (行政处罚决定): imposed with their tier, classified, revoked.
+"""Administrative penalties (行政处罚决定): imposed with their tier, classified, revoked,
+repaired.
 
 The aggregate decides everything that follows from the decision: whether it is published on
 信用中国 and for how long (its tier's display periods, DOMAIN.md §6, counted from the decision
-date by 民法典 Art. 202), from when repair may be applied for, and by when a revoked decision
-must be withdrawn (行政处罚法 Art. 48 with 85, on the holiday calendar).
+date by 民法典 Art. 202), from when repair (信用修复) may be applied for and whether an
+application can be decided, and by when a revoked decision must be withdrawn (行政处罚法
+Art. 48 with 85, on the holiday calendar). Whether a decision may be made at all is the
+notice's (domain/penalty_notice.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from credit.domain.evidence import Evidence, as_dicts
 from credit.domain.rules import TIERS, DisplayPeriods, add_months
 from pubrev_contracts.vocabulary.calendar import CHINA, PENALTY_LAW_ART_85, WorkCalendar
 from pubrev_contracts.vocabulary.sources import local
@@ -317,6 +322,8 @@ class Penalty(Aggregate):
         self.repair_from = repair_from
         self.revoked = False
         self.withdraw_by: date | None = None
+        self.repair_pending = False
+        self.repaired_on: date | None = None
 
     @staticmethod
     def create_id(decision_number: str) -> uuid.UUID:
@@ -344,12 +351,18 @@ class Penalty(Aggregate):
         self, periods: DisplayPeriods, severity: str, valid_until: date, reason: str, today: date
     ) -> None:
         """States the tier and validity; the periods follow from the tier. Refuses a revoked
-        decision, a validity the decision cannot have, and a classification that changes
-        nothing."""
+        decision, a repaired one (its record left 信用中国 for good), a validity the decision
+        cannot have, and a classification that changes nothing."""
         if self.revoked:
             raise RuleViolated(
                 f"penalty {self.decision_number} is revoked",
                 f"处罚决定 {self.decision_number} 已撤销，不能再定级",
+            )
+        if self.repaired_on is not None:
+            raise RuleViolated(
+                f"penalty {self.decision_number} was repaired on {self.repaired_on.isoformat()}",
+                f"处罚决定 {self.decision_number} 已于{self.repaired_on.isoformat()}完成信用修复，"
+                "不能再定级",
             )
         _refuse(tier_problems(severity) + validity_problems(self.decision_date, valid_until))
         if (severity, valid_until) == (self.severity, self.valid_until):
@@ -423,3 +436,121 @@ class Penalty(Aggregate):
     ) -> None:
         self.revoked = True
         self.withdraw_by = withdraw_by
+
+    # -- credit repair (信用修复, DOMAIN.md §6) ------------------------------------------------
+
+    class RepairApplied(Aggregate.Event):
+        """The company applies for credit repair of a published decision (信用修复申请)."""
+
+        decision_number: str
+        party_uscc: str
+        unit: str
+        statement: str
+        attachments: list[dict[str, Any]]
+        applied_on: date
+
+    def apply_for_repair(
+        self, statement: str, attachments: Sequence[Evidence], today: date
+    ) -> None:
+        """Repair may be applied for after the tier's minimum display period (DOMAIN.md §6:
+        `repair_from`), while the record is still displayed, once at a time; not for a
+        decision that is not published (minor, or its tier not yet stated), revoked, or
+        repaired already."""
+        self._refuse_repair_if_closed()
+        if self.repair_pending:
+            raise RuleViolated(
+                f"an application for repair of {self.decision_number} awaits its decision",
+                f"处罚决定 {self.decision_number} 的信用修复申请尚待决定",
+            )
+        if self.display_until is None or self.repair_from is None or self.severity is None:
+            raise RuleViolated(
+                f"penalty {self.decision_number} is not published on 信用中国: nothing to repair "
+                "(DOMAIN.md §6: minor penalties are not published; a decision without a tier "
+                "waits for ClassifyPenalty)",
+                f"处罚决定 {self.decision_number} 未在信用中国公示，无需信用修复",
+            )
+        if today < self.repair_from:
+            raise RuleViolated(
+                f"repair may be applied for from {self.repair_from.isoformat()}, after the "
+                f"minimum display period of a {self.severity} penalty (DOMAIN.md §6)",
+                f"最短公示期满后方可申请信用修复：{self.repair_from.isoformat()}起可申请",
+            )
+        if today >= self.display_until:
+            raise RuleViolated(
+                f"the display ended on {self.display_until.isoformat()}: nothing to repair",
+                f"公示已于{self.display_until.isoformat()}届满，无需信用修复",
+            )
+        self._repair_applied(
+            decision_number=self.decision_number,
+            party_uscc=self.party_uscc,
+            unit=self.unit,
+            statement=statement,
+            attachments=as_dicts(attachments),
+            applied_on=today,
+        )
+
+    def _refuse_repair_if_closed(self) -> None:
+        if self.revoked:
+            raise RuleViolated(
+                f"penalty {self.decision_number} is revoked: its record is withdrawn",
+                f"处罚决定 {self.decision_number} 已撤销，其公示已撤回",
+            )
+        if self.repaired_on is not None:
+            raise RuleViolated(
+                f"penalty {self.decision_number} was repaired on {self.repaired_on.isoformat()}",
+                f"处罚决定 {self.decision_number} 已于{self.repaired_on.isoformat()}完成信用修复",
+            )
+
+    @event(RepairApplied)
+    def _repair_applied(
+        self,
+        decision_number: str,
+        party_uscc: str,
+        unit: str,
+        statement: str,
+        attachments: list[dict[str, Any]],
+        applied_on: date,
+    ) -> None:
+        self.repair_pending = True
+
+    class RepairDecided(Aggregate.Event):
+        """The credit office approves (the record leaves 信用中国) or rejects the application."""
+
+        decision_number: str
+        party_uscc: str
+        unit: str
+        approved: bool
+        reason: str
+        decided_on: date
+
+    def decide_repair(self, approved: bool, reason: str, today: date) -> None:
+        """Decides the pending application; a decision revoked meanwhile has nothing left to
+        repair."""
+        self._refuse_repair_if_closed()
+        if not self.repair_pending:
+            raise RuleViolated(
+                f"no application for repair of {self.decision_number} awaits a decision",
+                f"处罚决定 {self.decision_number} 没有待决定的信用修复申请",
+            )
+        self._repair_decided(
+            decision_number=self.decision_number,
+            party_uscc=self.party_uscc,
+            unit=self.unit,
+            approved=approved,
+            reason=reason,
+            decided_on=today,
+        )
+
+    @event(RepairDecided)
+    def _repair_decided(
+        self,
+        decision_number: str,
+        party_uscc: str,
+        unit: str,
+        approved: bool,
+        reason: str,
+        decided_on: date,
+    ) -> None:
+        self.repair_pending = False
+        if approved:
+            self.repaired_on = decided_on

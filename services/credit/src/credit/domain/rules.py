@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from pubrev_contracts.vocabulary.calendar import CHINA, SHANGHAI, WorkCalendar
 from pubrev_contracts.vocabulary.sources import local, plan
 from servicekit.errors import RuleViolated
 
@@ -110,12 +110,48 @@ class DishonestyRule:
     source: str = ""
 
 
+def tier_rank(severity: str) -> int:
+    """How heavy a tier is: minor 0, general 1, serious 2 (a heavier tier is displayed
+    longer, DOMAIN.md §6)."""
+    return TIERS.index(severity)
+
+
+PENALTY_LAW_ART_44 = "《行政处罚法》第四十四条"
+"""Before a decision the authority informs the party of the intended penalty, its facts,
+reasons and basis, and of the rights to state, to defend and to ask for a hearing."""
+PENALTY_LAW_ART_45 = "《行政处罚法》第四十五条"
+"""The party may state and defend; the authority must hear it and review what it brings;
+it may not give a heavier penalty because of the statement or defence."""
+PENALTY_LAW_ART_62 = "《行政处罚法》第六十二条"
+"""No decision without the notice of Art. 44 and hearing the statement of Art. 45, unless
+the party expressly waived its right to state and defend."""
+
+
+@dataclass(frozen=True)
+class StatementPeriod:
+    """How long a party has to state and defend (陈述、申辩) after the notice of an intended
+    penalty, in working days on the holiday calendar. No source sets the length (Art. 44
+    and 45 give the right, not a period; Art. 64's 5 days are for asking a hearing, which
+    is not modelled here): local configuration. The bureau may give more, never less."""
+
+    working_days: int
+    source: str
+
+    def deadline(self, notified_on: date, calendar: WorkCalendar = CHINA) -> date:
+        """The last day a statement is received; CalendarNotConfigured for a year the
+        calendar lacks (never guessed)."""
+        return calendar.add_working_days(notified_on, self.working_days)
+
+
 @dataclass(frozen=True)
 class CreditRules:
     deductions: DeductionTable
     grades: GradeBands
     display: DisplayPeriods
     dishonesty: DishonestyRule
+    statement: StatementPeriod = StatementPeriod(
+        5, local("陈述、申辩期限为告知之日起5个工作日（行政机关可以给予更长期限）")
+    )
 
 
 DEFAULT_RULES = CreditRules(
@@ -150,8 +186,8 @@ DEFAULT_RULES = CreditRules(
         source="DOMAIN.md §6（信用修复管理办法，2026年4月1日施行）；"
         f"期间按{CIVIL_CODE_ART_202}计算；" + local("轻微失信扣分3个月后恢复"),
     ),
-    # The plan has DRC push companies "依法列入严重失信惩戒对象名单" (三): the thresholds that
-    # propose a listing here are the bureau's own.
+    # The plan has DRC push companies "依法列入严重失信惩戒对象名单" (三): the thresholds only
+    # propose a listing, which the credit office decides; they are the bureau's own.
     dishonesty=DishonestyRule(
         score_below=60,
         serious_findings=2,

@@ -1,11 +1,14 @@
-"""Kafka subscriptions of the credit service: inspection's findings deduct credit, verified
-rectifications allow repair, spot-check results go to market regulation's feed. The runner
-skips a delivery applied before (`already_applied`), so the handlers only translate."""
+"""Kafka subscriptions of the credit service: inspection's findings deduct credit (a
+company's only: an agency's finding, E1–E3, never touches a company's credit), withdrawn
+findings annul their deductions, verified rectifications allow repair, spot-check results
+go to market regulation's feed. The runner skips a delivery applied before
+(`already_applied`), so the handlers only translate."""
 
 from __future__ import annotations
 
 from credit.application.app import CreditApplication
 from pubrev_contracts.events.inspection import (
+    FindingWithdrawnV1,
     RectificationVerifiedV1,
     SpotCheckDoneV1,
     ViolationFoundV1,
@@ -27,6 +30,12 @@ def subscriptions(app: CreditApplication) -> list[Subscription]:
             event.severity,
             event.found_at,
             delivery,
+            party=event.party,
+        )
+
+    def on_withdrawn(event: FindingWithdrawnV1, delivery: DeliveryRef) -> bool:
+        return app.apply_withdrawal(
+            str(event.aggregate_id), event.company_uscc, event.reason, delivery
         )
 
     def on_rectified(event: RectificationVerifiedV1, delivery: DeliveryRef) -> bool:
@@ -52,6 +61,7 @@ def subscriptions(app: CreditApplication) -> list[Subscription]:
             INSPECTION_EVENTS,
             {
                 ViolationFoundV1: on_violation,
+                FindingWithdrawnV1: on_withdrawn,
                 RectificationVerifiedV1: on_rectified,
                 SpotCheckDoneV1: on_spot_check,
             },

@@ -4,6 +4,7 @@ field by field, each result a response field by field (the `*_to_pb` functions).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -11,24 +12,43 @@ import grpc
 
 from credit.application.app import CreditApplication
 from credit.application.commands import (
+    ApplyForCreditRepair,
     ClassifyPenalty,
+    CreditRepairAppliedFor,
+    CreditRepairDecided,
+    DecideCreditRepair,
+    DecideDeductionObjection,
+    DecideSeriousDishonesty,
+    DeductionObjectionDecided,
+    DeductionObjectionFiled,
     DisplayPeriodsSwept,
     FeedRecordRepushed,
     ImposePenalty,
+    NotifyIntendedPenalty,
+    ObjectToDeduction,
     PenaltyClassified,
     PenaltyImposed,
+    PenaltyNoticeIssued,
     PenaltyRevoked,
     RepushFeedRecord,
     RevokePenalty,
+    SeriousDishonestyDecided,
+    StatementReceived,
+    SubmitStatement,
     SweepDisplayPeriods,
 )
 from credit.application.queries import (
+    AttachmentView,
     FeedStatusView,
     LedgerEntryView,
     LedgerView,
+    PenaltyNoticeView,
     get_feed_status,
     get_ledger,
+    get_penalty_notice,
 )
+from credit.domain.evidence import Evidence
+from pubrev.common.v1 import evidence_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -66,9 +86,148 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             remarks=request.remarks,
             severity=request.severity,
             valid_until=request.valid_until,
+            notice_id=request.notice_id,
+            statement_consideration=request.statement_consideration,
         )
         result: PenaltyImposed = await asyncio.to_thread(self.app.handle, current_identity(), cmd)
         return imposed_to_pb(result)
+
+    async def NotifyIntendedPenalty(
+        self, request: pb.NotifyIntendedPenaltyRequest, context: Context
+    ) -> pb.NotifyIntendedPenaltyResponse:
+        cmd = NotifyIntendedPenalty(
+            request_id=request.request_id,
+            party_name=request.party_name,
+            party_uscc=request.party_uscc,
+            violation_kind=request.violation_kind,
+            facts=request.facts,
+            legal_basis=request.legal_basis,
+            penalty_types=tuple(request.penalty_types),
+            content=request.content,
+            fine_fen=request.fine_fen,
+            confiscated_fen=request.confiscated_fen,
+            severity=request.severity,
+            unit=request.unit,
+            notified_on=request.notified_on,
+            statement_deadline=request.statement_deadline,
+            attachments=evidence_from_pb(request.attachments),
+        )
+        result: PenaltyNoticeIssued = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.NotifyIntendedPenaltyResponse(
+            notice_id=result.notice_id,
+            notified_on=result.notified_on,
+            statement_deadline=result.statement_deadline,
+        )
+
+    async def SubmitStatement(
+        self, request: pb.SubmitStatementRequest, context: Context
+    ) -> pb.SubmitStatementResponse:
+        cmd = SubmitStatement(
+            request_id=request.request_id,
+            notice_id=request.notice_id,
+            text=request.text,
+            waives=request.waives,
+            attachments=evidence_from_pb(request.attachments),
+        )
+        result: StatementReceived = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.SubmitStatementResponse(
+            notice_id=result.notice_id, statements=result.statements, waived=result.waived
+        )
+
+    async def GetPenaltyNotice(
+        self, request: pb.GetPenaltyNoticeRequest, context: Context
+    ) -> pb.GetPenaltyNoticeResponse:
+        view = await asyncio.to_thread(
+            get_penalty_notice, self.app, current_identity(), request.notice_id
+        )
+        return notice_to_pb(view)
+
+    async def ObjectToDeduction(
+        self, request: pb.ObjectToDeductionRequest, context: Context
+    ) -> pb.ObjectToDeductionResponse:
+        cmd = ObjectToDeduction(
+            request_id=request.request_id,
+            company_uscc=request.company_uscc,
+            finding_id=request.finding_id,
+            reason=request.reason,
+            attachments=evidence_from_pb(request.attachments),
+        )
+        result: DeductionObjectionFiled = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.ObjectToDeductionResponse(finding_id=result.finding_id, unit=result.unit)
+
+    async def DecideDeductionObjection(
+        self, request: pb.DecideDeductionObjectionRequest, context: Context
+    ) -> pb.DecideDeductionObjectionResponse:
+        cmd = DecideDeductionObjection(
+            request_id=request.request_id,
+            company_uscc=request.company_uscc,
+            finding_id=request.finding_id,
+            upheld=request.upheld,
+            reason=request.reason,
+        )
+        result: DeductionObjectionDecided = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.DecideDeductionObjectionResponse(
+            finding_id=result.finding_id,
+            upheld=result.upheld,
+            points_restored=result.points_restored,
+            score=result.score,
+        )
+
+    async def ApplyForCreditRepair(
+        self, request: pb.ApplyForCreditRepairRequest, context: Context
+    ) -> pb.ApplyForCreditRepairResponse:
+        cmd = ApplyForCreditRepair(
+            request_id=request.request_id,
+            decision_number=request.decision_number,
+            statement=request.statement,
+            attachments=evidence_from_pb(request.attachments),
+        )
+        result: CreditRepairAppliedFor = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.ApplyForCreditRepairResponse(
+            penalty_id=result.penalty_id, applied_on=result.applied_on
+        )
+
+    async def DecideCreditRepair(
+        self, request: pb.DecideCreditRepairRequest, context: Context
+    ) -> pb.DecideCreditRepairResponse:
+        cmd = DecideCreditRepair(
+            request_id=request.request_id,
+            decision_number=request.decision_number,
+            approved=request.approved,
+            reason=request.reason,
+        )
+        result: CreditRepairDecided = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.DecideCreditRepairResponse(
+            penalty_id=result.penalty_id, approved=result.approved, decided_on=result.decided_on
+        )
+
+    async def DecideSeriousDishonesty(
+        self, request: pb.DecideSeriousDishonestyRequest, context: Context
+    ) -> pb.DecideSeriousDishonestyResponse:
+        cmd = DecideSeriousDishonesty(
+            request_id=request.request_id,
+            company_uscc=request.company_uscc,
+            lists=request.lists,
+            reason=request.reason,
+        )
+        result: SeriousDishonestyDecided = await asyncio.to_thread(
+            self.app.handle, current_identity(), cmd
+        )
+        return pb.DecideSeriousDishonestyResponse(
+            company_uscc=result.company_uscc, listed=result.listed
+        )
 
     async def ClassifyPenalty(
         self, request: pb.ClassifyPenaltyRequest, context: Context
@@ -137,6 +296,50 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
+def evidence_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[Evidence, ...]:
+    return tuple(
+        Evidence(sha256=r.sha256, size=r.size, media_type=r.media_type, filename=r.filename)
+        for r in refs
+    )
+
+
+def attachment_to_pb(a: AttachmentView) -> evidence_pb2.AttachmentRef:
+    return evidence_pb2.AttachmentRef(
+        sha256=a.sha256, size=a.size, media_type=a.media_type, filename=a.filename
+    )
+
+
+def notice_to_pb(view: PenaltyNoticeView) -> pb.GetPenaltyNoticeResponse:
+    return pb.GetPenaltyNoticeResponse(
+        notice_id=view.notice_id,
+        unit=view.unit,
+        party_name=view.party_name,
+        party_uscc=view.party_uscc,
+        violation_kind=view.violation_kind,
+        facts=view.facts,
+        legal_basis=view.legal_basis,
+        penalty_types=view.penalty_types,
+        content=view.content,
+        fine_fen=view.fine_fen,
+        confiscated_fen=view.confiscated_fen,
+        severity=view.severity,
+        notified_on=view.notified_on.isoformat(),
+        statement_deadline=view.statement_deadline.isoformat(),
+        attachments=[attachment_to_pb(a) for a in view.attachments],
+        statements=[
+            pb.Statement(
+                text=st.text,
+                waives=st.waives,
+                submitted_at=st.submitted_at.astimezone(UTC).isoformat(),
+                attachments=[attachment_to_pb(a) for a in st.attachments],
+            )
+            for st in view.statements
+        ],
+        decision_number=view.decision_number,
+        statement_consideration=view.statement_consideration,
+    )
+
+
 def imposed_to_pb(result: PenaltyImposed) -> pb.ImposePenaltyResponse:
     return pb.ImposePenaltyResponse(
         penalty_id=result.penalty_id,
@@ -167,6 +370,7 @@ def ledger_to_pb(view: LedgerView) -> pb.GetLedgerResponse:
         seriously_dishonest=view.seriously_dishonest,
         bands_version=view.bands_version,
         entries=[entry_to_pb(e) for e in view.entries],
+        dishonesty_proposed=view.dishonesty_proposed,
     )
 
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pubrev.casework.v1 import casework_pb2
-from pubrev.common.v1 import admin_pb2
+from pubrev.common.v1 import admin_pb2, evidence_pb2
 from pubrev.credit.v1 import credit_pb2
 from pubrev.disclosure.v1 import disclosure_pb2
 from pubrev.inspection.v1 import inspection_pb2
@@ -32,8 +32,9 @@ SERVICES = {
         (inspection_pb2, "InspectionService"),
         (credit_pb2, "CreditService"),
         (casework_pb2, "CaseworkService"),
-        (admin_pb2, "AdminService"),
-    )  # the operators', served by all four
+        (admin_pb2, "AdminService"),  # the operators', served by all four
+        (evidence_pb2, "EvidenceService"),  # served by inspection and casework
+    )
 }
 BOUNDS = RequestBounds.for_services(SERVICES)
 REQUESTS: dict[str, Descriptor] = {
@@ -77,6 +78,9 @@ def unbounded(descriptor: Descriptor, seen: set[str]) -> list[str]:
         elif kind == "string":
             if not declared.string.HasField("max_len"):
                 missing.append(f"{field.full_name}: no string.max_len")
+        elif field.type == FieldDescriptor.TYPE_BYTES:
+            if kind != "bytes" or not declared.bytes.HasField("max_len"):
+                missing.append(f"{field.full_name}: no bytes.max_len")
         elif kind in ("int32", "int64"):
             numeric = getattr(declared, kind)
             if not (numeric.HasField("gte") and numeric.HasField("lte")):
@@ -171,6 +175,9 @@ def messages(draw: st.DrawFn, descriptor: Descriptor, depth: int = 0) -> dict[st
             values[field.name] = draw(st.lists(one_i, max_size=3) if field.is_repeated else one_i)
         elif field.type == FieldDescriptor.TYPE_BOOL:
             values[field.name] = draw(st.booleans())
+        elif field.type == FieldDescriptor.TYPE_BYTES:
+            # Small: the 20 MiB edge is test_a_bytes_field_at_and_past_its_bound's.
+            values[field.name] = draw(st.binary(max_size=64))
     return values
 
 
@@ -270,3 +277,24 @@ def test_an_error_stays_small_whatever_was_sent() -> None:
     assert any(d.Unpack(bad_request) for d in status.details)
     assert len(bad_request.field_violations) == 21
     assert bad_request.field_violations[-1].reason == "more_violations"
+
+
+def test_a_bytes_field_at_and_past_its_bound() -> None:
+    """EvidenceService's content: 20 MiB passes, one byte more is `bytes.max_len`, as the
+    oracle says (the generated messages keep bytes small)."""
+    method = "/pubrev.common.v1.EvidenceService/UploadAttachment"
+    bounds = BOUNDS.for_method(method)
+    assert bounds is not None
+    limit = 20 * 1024 * 1024
+    at = evidence_pb2.UploadAttachmentRequest(
+        request_id="r1", content=b"x" * limit, media_type="application/pdf", filename="a.pdf"
+    )
+    past = evidence_pb2.UploadAttachmentRequest()
+    past.CopyFrom(at)
+    past.content = b"x" * (limit + 1)
+    assert ("content", "bytes.max_len") not in oracle_paths(at)
+    assert ("content", "bytes.max_len") in oracle_paths(past)
+    bounds.check(at)
+    with pytest.raises(InvalidArgument) as refused:
+        bounds.check(past)
+    assert [(v.field, v.rule) for v in refused.value.violations] == [("content", "bytes.max_len")]

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpubrev/common/v1/evidence.proto\x12\x10pubrev.common.v1\x1a\x1b\x62uf/validate/validate.proto\"\x8c\x02\n\rAttachmentRef\x12m\n\x06sha256\x18\x01 \x01(\tB]\xbaHZrU\x18@2\x0e^[0-9a-f]{64}$\x92\x02@9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\xc8\x01\x01\x12\x1a\n\x04size\x18\x02 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\x80\x80\x80\n(\x01\x12\x38\n\nmedia_type\x18\x03 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x36\n\x08\x66ilename\x18\x04 \x01(\tB$\xbaH!r\x1c\x18x2\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\"\xca\x02\n\x17UploadAttachmentRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x17\n\x07\x63ontent\x18\x02 \x01(\x0c\x42\x06\xbaH\x03\xc8\x01\x01\x12\x38\n\nmedia_type\x18\x03 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x34\n\x08\x66ilename\x18\x04 \x01(\tB\"\xbaH\x1fr\x1d\x18\xff\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x12\x1f\n\x04unit\x18\x05 \x01(\tB\x11\xbaH\x0er\x0c\x18\x14\x32\x08^[a-z]*$\x12K\n\x07\x63ompany\x18\x06 \x01(\tB:\xbaH7r2\x18\x12\x32\x19^[0-9A-HJ-NPQRTUWXY]{18}$\x92\x02\x12\x39\x31\x33\x35\x30\x32\x30\x30\x37\x37\x36\x30\x34\x39\x36\x35\x33\x41\xd8\x01\x01\"O\n\x18UploadAttachmentResponse\x12\x33\n\nattachment\x18\x01 \x01(\x0b\x32\x1f.pubrev.common.v1.AttachmentRef\"\x85\x01\n\x14GetAttachmentRequest\x12m\n\x06sha256\x18\x01 \x01(\tB]\xbaHZrU\x18@2\x0e^[0-9a-f]{64}$\x92\x02@9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\xc8\x01\x01\"]\n\x15GetAttachmentResponse\x12\x33\n\nattachment\x18\x01 \x01(\x0b\x32\x1f.pubrev.common.v1.AttachmentRef\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x32\xde\x01\n\x0f\x45videnceService\x12i\n\x10UploadAttachment\x12).pubrev.common.v1.UploadAttachmentRequest\x1a*.pubrev.common.v1.UploadAttachmentResponse\x12`\n\rGetAttachment\x12&.pubrev.common.v1.GetAttachmentRequest\x1a\'.pubrev.common.v1.GetAttachmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpubrev/common/v1/evidence.proto\x12\x10pubrev.common.v1\x1a\x1b\x62uf/validate/validate.proto\"\x8c\x02\n\rAttachmentRef\x12m\n\x06sha256\x18\x01 \x01(\tB]\xbaHZrU\x18@2\x0e^[0-9a-f]{64}$\x92\x02@9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\xc8\x01\x01\x12\x1a\n\x04size\x18\x02 \x01(\x03\x42\x0c\xbaH\t\"\x07\x18\x80\x80\x80\n(\x01\x12\x38\n\nmedia_type\x18\x03 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x36\n\x08\x66ilename\x18\x04 \x01(\tB$\xbaH!r\x1c\x18x2\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\"\xd1\x02\n\x17UploadAttachmentRequest\x12\x38\n\nrequest_id\x18\x01 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x1e\n\x07\x63ontent\x18\x02 \x01(\x0c\x42\r\xbaH\nz\x05\x18\x80\x80\x80\n\xc8\x01\x01\x12\x38\n\nmedia_type\x18\x03 \x01(\tB$\xbaH!r\x1c\x18\x64\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\xc8\x01\x01\x12\x34\n\x08\x66ilename\x18\x04 \x01(\tB\"\xbaH\x1fr\x1d\x18\xff\x01\x32\x18^[^\\x00-\\x1F\\x7F-\\x9F]*$\x12\x1f\n\x04unit\x18\x05 \x01(\tB\x11\xbaH\x0er\x0c\x18\x14\x32\x08^[a-z]*$\x12K\n\x07\x63ompany\x18\x06 \x01(\tB:\xbaH7r2\x18\x12\x32\x19^[0-9A-HJ-NPQRTUWXY]{18}$\x92\x02\x12\x39\x31\x33\x35\x30\x32\x30\x30\x37\x37\x36\x30\x34\x39\x36\x35\x33\x41\xd8\x01\x01\"O\n\x18UploadAttachmentResponse\x12\x33\n\nattachment\x18\x01 \x01(\x0b\x32\x1f.pubrev.common.v1.AttachmentRef\"\x85\x01\n\x14GetAttachmentRequest\x12m\n\x06sha256\x18\x01 \x01(\tB]\xbaHZrU\x18@2\x0e^[0-9a-f]{64}$\x92\x02@9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\xc8\x01\x01\"]\n\x15GetAttachmentResponse\x12\x33\n\nattachment\x18\x01 \x01(\x0b\x32\x1f.pubrev.common.v1.AttachmentRef\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\x0c\x32\xde\x01\n\x0f\x45videnceService\x12i\n\x10UploadAttachment\x12).pubrev.common.v1.UploadAttachmentRequest\x1a*.pubrev.common.v1.UploadAttachmentResponse\x12`\n\rGetAttachment\x12&.pubrev.common.v1.GetAttachmentRequest\x1a\'.pubrev.common.v1.GetAttachmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,7 +43,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['request_id']._loaded_options = None
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['request_id']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['content']._loaded_options = None
-  _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['content']._serialized_options = b'\272H\003\310\001\001'
+  _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['content']._serialized_options = b'\272H\nz\005\030\200\200\200\n\310\001\001'
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['media_type']._loaded_options = None
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['media_type']._serialized_options = b'\272H!r\034\030d2\030^[^\\x00-\\x1F\\x7F-\\x9F]*$\310\001\001'
   _globals['_UPLOADATTACHMENTREQUEST'].fields_by_name['filename']._loaded_options = None
@@ -57,13 +57,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ATTACHMENTREF']._serialized_start=83
   _globals['_ATTACHMENTREF']._serialized_end=351
   _globals['_UPLOADATTACHMENTREQUEST']._serialized_start=354
-  _globals['_UPLOADATTACHMENTREQUEST']._serialized_end=684
-  _globals['_UPLOADATTACHMENTRESPONSE']._serialized_start=686
-  _globals['_UPLOADATTACHMENTRESPONSE']._serialized_end=765
-  _globals['_GETATTACHMENTREQUEST']._serialized_start=768
-  _globals['_GETATTACHMENTREQUEST']._serialized_end=901
-  _globals['_GETATTACHMENTRESPONSE']._serialized_start=903
-  _globals['_GETATTACHMENTRESPONSE']._serialized_end=996
-  _globals['_EVIDENCESERVICE']._serialized_start=999
-  _globals['_EVIDENCESERVICE']._serialized_end=1221
+  _globals['_UPLOADATTACHMENTREQUEST']._serialized_end=691
+  _globals['_UPLOADATTACHMENTRESPONSE']._serialized_start=693
+  _globals['_UPLOADATTACHMENTRESPONSE']._serialized_end=772
+  _globals['_GETATTACHMENTREQUEST']._serialized_start=775
+  _globals['_GETATTACHMENTREQUEST']._serialized_end=908
+  _globals['_GETATTACHMENTRESPONSE']._serialized_start=910
+  _globals['_GETATTACHMENTRESPONSE']._serialized_end=1003
+  _globals['_EVIDENCESERVICE']._serialized_start=1006
+  _globals['_EVIDENCESERVICE']._serialized_end=1228
 # @@protoc_insertion_point(module_scope)

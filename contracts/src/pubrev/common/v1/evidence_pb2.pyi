@@ -65,9 +65,8 @@ class UploadAttachmentRequest(_message.Message):
     request_id: _builtins.str
     """The client's id of this upload: a retry with the same id gets the first answer."""
     content: _builtins.bytes
-    """The file, at most 20 MiB (20971520 bytes). Its bound is enforced by the store
-    (attachment_too_large on `content`) and by the server's 21 MiB limit on a received
-    message: servicekit.bounds compiles no bytes rules yet.
+    """The file, at most 20 MiB (20971520 bytes): the bound the store enforces too
+    (attachment_too_large on `content`), under the server's 21 MiB limit on a message.
     """
     media_type: _builtins.str
     """Its declared media type (image/jpeg, image/png, image/webp, application/pdf), checked

@@ -218,3 +218,30 @@ class TownshipInspectionRecordedV1(ContractEvent):
     """The Asia/Shanghai date, YYYY-MM-DD."""
     problems: int
     inspector: str
+
+
+@register("pubrev.inspection.FindingObjected.v1", INSPECTION_EVENTS)
+class FindingObjectedV1(ContractEvent):
+    """Aggregate: the finding. Its company objected (异议) within the objection period: the
+    bureau that found it decides (FindingWithdrawn when upheld, ObjectionRejected when not);
+    the finding and its rectification order stand meanwhile."""
+
+    community_code: str
+    company_uscc: str
+    kind: str
+    reason: str
+    objected_at: UtcDatetime
+    deadline: UtcDatetime
+    """The end of the objection period (local configuration, counted as 民法典 Art. 201, 203)."""
+    attachments: list[AttachmentRefV1] = Field(default_factory=list)
+
+
+@register("pubrev.inspection.ObjectionRejected.v1", INSPECTION_EVENTS)
+class ObjectionRejectedV1(ContractEvent):
+    """Aggregate: the finding. The company's objection was rejected: the finding stands."""
+
+    community_code: str
+    company_uscc: str
+    kind: str
+    decision: str
+    decided_at: UtcDatetime

@@ -8,12 +8,16 @@ from typing import NamedTuple
 
 from inspection.adapters.contract_events import to_contract
 from inspection.domain import draw as draws
+from inspection.domain.checking_body import direct_entry_id
+from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
 from inspection.domain.spot_check import ChecklistResult, SpotCheck
 from inspection.domain.spot_check_plan import Candidate, SpotCheckPlan, candidates_of
+from inspection.domain.township_inspection_ledger import TownshipInspectionLedger
 from inspection.domain.violations import KINDS
 from pubrev_contracts.events.base import ContractEvent
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 
 
 class _Check(NamedTuple):
@@ -115,6 +119,75 @@ def run_scenario() -> list[ContractEvent]:
     late.mark_overdue(deadline + timedelta(days=1))
     # The cross-check team checked its three targets and found one violation.
     cross_checks = [_Check(str(cross.id), c) for c in cross.target_codes]
-    cross.report(cross_checks, [_Found(cross.target_codes[0], "hanjiang", "A1")])
-    events = [e for a in (plan, cross, check, finding, late) for e in a.collect_events()]
+    cross.report(cross_checks, [_Found(cross.target_codes[0], "hanjiang", "A1")], WHEN)
+    # A finding entered directly (an audit found inflated repairs: D2), escalating a
+    # 智慧监督 warning, with its evidence; the company objects (rejected), submits its own
+    # rectification evidence, and the bureau verifies citing it.
+    photo = Attachment(
+        "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+        48213,
+        "image/jpeg",
+        "维修合同.jpg",
+    )
+    direct = Finding.entered(
+        direct_entry_id("licheng", "audit-2026-031"),
+        KINDS["D2"],
+        "serious",
+        "2025年外墙维修虚增工程量，套取公共收益12.6万元",
+        (photo,),
+        WHEN,
+        "licheng",
+        rules,
+        unit="licheng",
+        community_code=code,
+        community_unit="licheng",
+        company_uscc="91350200776049653A",
+        warning_id="6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f",
+    )
+    direct.raise_objection("维修工程量经业委会签字确认", (photo,), WHEN + timedelta(days=2), rules)
+    direct.decide_objection(False, "经复核，签字确认不能证明工程量真实", WHEN + timedelta(days=5))
+    direct.submit_evidence(
+        "已将12.6万元退回公共收益账户并公示", (photo,), WHEN + timedelta(days=20)
+    )
+    direct.verify(WHEN + timedelta(days=25), [], "核实退款凭证", cite_company_evidence=True)
+    # An objection upheld: the finding is withdrawn, its rectification cancelled.
+    withdrawn = Finding.found(
+        check.id,
+        code,
+        "licheng",
+        "licheng",
+        "county",
+        "91350200776049653A",
+        KINDS["A4"],
+        "minor",
+        "",
+        ["notice.jpg"],
+        WHEN,
+        rules,
+    )
+    withdrawn.raise_objection("公示已满30日，有照片为证", (photo,), WHEN + timedelta(days=1), rules)
+    withdrawn.decide_objection(True, "经复核，公示期满30日", WHEN + timedelta(days=3))
+    # An agency's failure (E1): the unit's checks were not done; no company, no rectification.
+    agency = Finding.entered(
+        direct_entry_id("putian", "supervision-2026-07"),
+        KINDS["E1"],
+        "general",
+        "未按规定对辖区住宅小区公共收益公示情况开展抽查",
+        (photo,),
+        WHEN,
+        "putian",
+        rules,
+        unit="licheng",
+        agency_unit="licheng",
+        warning_id="7a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    )
+    # A township's daily inspection of the community.
+    ledger = TownshipInspectionLedger(code, "licheng")
+    day = WHEN.astimezone(SHANGHAI).date()
+    ledger.record("镇海街道", "镇海街道", day, day, "巡查员甲", ["公示栏破损"], "", rules)
+    events = [
+        e
+        for a in (plan, cross, check, direct, finding, late, withdrawn, agency, ledger)
+        for e in a.collect_events()
+    ]
     return [c for c in map(to_contract, events) if c is not None]

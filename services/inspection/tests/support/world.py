@@ -14,8 +14,10 @@ from inspection.adapters.read_model_memory import InMemoryInspectionReadModel
 from inspection.application import commands as c
 from inspection.application.app import InspectionApplication
 from inspection.domain.community_watch import NotedDisclosure
+from inspection.domain.evidence import Attachment
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan
+from servicekit.attachments import InMemoryAttachmentStore, NoScanner
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -40,6 +42,9 @@ COMPANY_B = Identity("property-company", "manager", "chengxiang", USCC_B)
 PUBLIC = Identity("public", "anonymous", "putian", via="provincial-app")
 AUDITOR = Identity("auditor", "auditor", "putian", "auditor one")
 
+CX_TOWNSHIP = "龙桥街道"
+"""The township of CX-0001..CX-0003 (CX-0004..CX-0006: 凤凰山街道; licheng's: 镇海街道)."""
+CX_TOWNSHIP_OFFICER = Identity("township", "officer", "chengxiang", "township officer")
 CX_CODES = [f"CX-{n:04d}" for n in range(1, 7)]
 LC_CODES = [f"LC-{n:04d}" for n in range(1, 5)]
 ITEMS = ["signboard_present", "signboard_at_main_entrance", "posting_30_days"]
@@ -63,7 +68,16 @@ def new_app(now: datetime = NOW) -> InspectionApplication:
         env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
         clock=FakeClock(now),
         read_model=InMemoryInspectionReadModel,
+        attachments=InMemoryAttachmentStore(scanner=NoScanner()),
     )
+
+
+def stored(app: InspectionApplication, name: str = "现场照片.png") -> Attachment:
+    """A small PNG put in the application's evidence store (distinct per name), as the
+    evidence service would have stored it, and its reference."""
+    content = b"\x89PNG\r\n\x1a\n" + name.encode()
+    ref = app.attachments.put(content, "image/png", name)
+    return Attachment(ref.sha256, ref.size, ref.media_type, ref.filename)
 
 
 def _rid() -> str:
@@ -125,10 +139,14 @@ class World:
 
 def communities(app: InspectionApplication) -> None:
     for n, code in enumerate(CX_CODES):
-        company = USCC_A if n < 3 else USCC_B
-        app.note_registration(code, "chengxiang", company, DeliveryRef("t", f"reg-{code}", 1))
+        company, township = (USCC_A, CX_TOWNSHIP) if n < 3 else (USCC_B, "凤凰山街道")
+        app.note_registration(
+            code, "chengxiang", company, DeliveryRef("t", f"reg-{code}", 1), township
+        )
     for code in LC_CODES:
-        app.note_registration(code, "licheng", USCC_C, DeliveryRef("t", f"reg-{code}", 1))
+        app.note_registration(
+            code, "licheng", USCC_C, DeliveryRef("t", f"reg-{code}", 1), "镇海街道"
+        )
     app.note_disclosure(
         NotedDisclosure(
             "5b1c2a8e-0000-4000-8000-000000000001",

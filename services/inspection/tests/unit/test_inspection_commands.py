@@ -346,6 +346,7 @@ def test_a_cross_check_reports_only_its_team_s_checks_and_findings() -> None:
             _Found(code, "", "C1"),  # stored before the checking body was kept
             _Found("LC-0009", "chengxiang", "A1"),  # not a community this team checked
         ],
+        world.app.clock(),
     )
     assert (plan.checked, plan.findings_by_kind) == (1, {"A1": 1, "C1": 1})
 

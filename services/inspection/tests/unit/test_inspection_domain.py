@@ -102,6 +102,10 @@ def test_rectification_timeline() -> None:
         "",
         ["photo"],
         found,
+        "company",
+        "",
+        "",
+        [],
     )
     finding.order_rectification(found + timedelta(days=30), "basis")
     assert not finding.mark_overdue(found + timedelta(days=30))  # on the deadline: not yet

@@ -20,15 +20,21 @@ import pytest
 from inspection.application import commands as c
 from inspection.application import queries
 from inspection.application.app import InspectionApplication
+from inspection.domain.evidence import Attachment
+from inspection.domain.finding import Finding
+from inspection.domain.rules import DEFAULT_RULES
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
 from pubrev_contracts.vocabulary.pace import CampaignYearNotConfigured
+from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
+from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from services.inspection.tests.support.world import (
     CITY_DISCIPLINE,
     CITY_OFFICER,
+    COMPANY_A,
     CX_CODES,
     CX_DISCIPLINE,
     CX_HEAD,
@@ -45,6 +51,7 @@ from services.inspection.tests.support.world import (
     new_app,
     record_check,
     rosters,
+    stored,
 )
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "inspection"
@@ -341,7 +348,7 @@ FIELD_CASES = [
     FieldCase(
         "findings' company",
         CX_OFFICER,
-        lambda app, who: queries.findings(app, who, ""),
+        lambda app, who: queries.findings(app, who, "9135"),
         "company_uscc",
         "uscc_length",
     ),
@@ -382,6 +389,222 @@ FIELD_CASES = [
     ),
 ]
 
+# Issue 13: findings entered directly, the company's evidence and objections, townships.
+PHOTO = Attachment("a" * 64, 1024, "image/jpeg", "现场.jpg")
+"""Well formed, but stored nowhere (a fresh application's evidence store is empty)."""
+CX_TOWNSHIP_INSPECTOR = Identity("township", "inspector", "chengxiang", "巡查员甲")
+
+
+def finding_entry(**changes: Any) -> c.RecordFinding:
+    base = c.RecordFinding("r", "D2", "serious", "虚增维修项目", (PHOTO,), "CX-0001")
+    return replace(base, **changes)
+
+
+def township_entry(**changes: Any) -> c.RecordTownshipInspection:
+    base = c.RecordTownshipInspection("r", "CX-0001", "龙桥街道", "2026-06-01", "巡查员甲")
+    return replace(base, **changes)
+
+
+FIELD_CASES += [
+    FieldCase(
+        "finding kind", CX_OFFICER, command(finding_entry(kind="F9")), "kind", "unknown_kind"
+    ),
+    FieldCase(
+        "finding severity",
+        CX_OFFICER,
+        command(finding_entry(severity="grave")),
+        "severity",
+        "unknown_severity",
+    ),
+    FieldCase("finding facts", CX_OFFICER, command(finding_entry(note=" ")), "note", "required"),
+    FieldCase(
+        "finding facts' length",
+        CX_OFFICER,
+        command(finding_entry(note="x" * 2001)),
+        "note",
+        "too_long",
+    ),
+    FieldCase(
+        "a control character",
+        CX_OFFICER,
+        command(finding_entry(note="虚增\x07")),
+        "note",
+        "control_character",
+    ),
+    FieldCase(
+        "a finding without evidence",
+        CX_OFFICER,
+        command(finding_entry(attachments=())),
+        "attachments",
+        "evidence_missing",
+    ),
+    FieldCase(
+        "too many attachments",
+        CX_OFFICER,
+        command(finding_entry(attachments=(PHOTO,) * 21)),
+        "attachments",
+        "too_many",
+    ),
+    FieldCase(
+        "an attachment not as the store gives it",
+        CX_OFFICER,
+        command(finding_entry(attachments=(replace(PHOTO, media_type="text/html"),))),
+        "attachments[0]",
+        "attachment_ref",
+    ),
+    FieldCase(
+        "an attachment never uploaded",
+        CX_OFFICER,
+        command(finding_entry()),
+        "attachments[0]",
+        "attachment_not_stored",
+    ),
+    FieldCase(
+        "a company's finding without its community",
+        CX_OFFICER,
+        command(finding_entry(community_code="")),
+        "community_code",
+        "required",
+    ),
+    FieldCase(
+        "a company's finding naming an agency",
+        CX_OFFICER,
+        command(finding_entry(agency_unit="chengxiang")),
+        "agency_unit",
+        "company_finding",
+    ),
+    FieldCase(
+        "an agency's finding without its unit",
+        CITY_OFFICER,
+        command(finding_entry(kind="E1", community_code="", agency_unit="")),
+        "agency_unit",
+        "unknown_unit",
+    ),
+    FieldCase(
+        "an agency's finding's community",
+        CITY_OFFICER,
+        command(finding_entry(kind="E3", community_code="x" * 65, agency_unit="chengxiang")),
+        "community_code",
+        "too_long",
+    ),
+    FieldCase(
+        "the warning escalated",
+        CITY_OFFICER,
+        command(finding_entry(kind="E1", community_code="", agency_unit="licheng", warning_id="w")),
+        "warning_id",
+        "uuid_format",
+    ),
+    FieldCase(
+        "evidence's finding",
+        COMPANY_A,
+        command(c.SubmitRectificationEvidence("r", "", "已整改", (PHOTO,))),
+        "finding_id",
+        "required",
+    ),
+    FieldCase(
+        "evidence's note",
+        COMPANY_A,
+        command(c.SubmitRectificationEvidence("r", NO_PLAN, "", (PHOTO,))),
+        "note",
+        "required",
+    ),
+    FieldCase(
+        "evidence without files",
+        COMPANY_A,
+        command(c.SubmitRectificationEvidence("r", NO_PLAN, "已整改", ())),
+        "attachments",
+        "evidence_missing",
+    ),
+    FieldCase(
+        "an objection's reason",
+        COMPANY_A,
+        command(c.ObjectToFinding("r", NO_PLAN, "")),
+        "reason",
+        "required",
+    ),
+    FieldCase(
+        "a decision's reasons",
+        CX_OFFICER,
+        command(c.DecideObjection("r", NO_PLAN, True, " ")),
+        "decision",
+        "required",
+    ),
+    FieldCase(
+        "a township's community",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(community_code="")),
+        "community_code",
+        "required",
+    ),
+    FieldCase(
+        "the township",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(township="")),
+        "township",
+        "required",
+    ),
+    FieldCase(
+        "the day inspected",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(inspected_on="20260601")),
+        "inspected_on",
+        "date_format",
+    ),
+    FieldCase(
+        "the township's inspector",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(inspector="")),
+        "inspector",
+        "required",
+    ),
+    FieldCase(
+        "too many problems",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(problems=("公示栏破损",) * 21)),
+        "problems",
+        "too_many",
+    ),
+    FieldCase(
+        "an empty problem",
+        CX_TOWNSHIP_INSPECTOR,
+        command(township_entry(problems=(" ",))),
+        "problems[0]",
+        "required",
+    ),
+    FieldCase(
+        "a ledger's period",
+        CX_OFFICER,
+        lambda app, who: queries.township_inspections(
+            app, who, "", "", "", "2026-01-01", "2027-06-01"
+        ),
+        "until",
+        "date_range",
+    ),
+    FieldCase(
+        "a ledger's start",
+        CX_OFFICER,
+        lambda app, who: queries.township_inspections(app, who, "", "", "", "2026-1-1", ""),
+        "since",
+        "date_format",
+    ),
+    FieldCase(
+        "a ledger's community",
+        CX_OFFICER,
+        lambda app, who: queries.township_inspections(app, who, "", "", "x" * 65, "", ""),
+        "community_code",
+        "too_long",
+    ),
+    FieldCase(
+        "a checklist item's attachment",
+        CX_INSPECTOR,
+        command(
+            spot_check(checklist=(replace(FAILED, attachments=(replace(PHOTO, sha256="A" * 64),)),))
+        ),
+        "checklist[0].attachments[0]",
+        "attachment_ref",
+    ),
+]
+
 
 @pytest.mark.parametrize("case", FIELD_CASES, ids=lambda case: case.name)
 def test_a_bad_field_is_named_with_its_rule_and_nothing_is_written(case: FieldCase) -> None:
@@ -411,6 +634,8 @@ def _rules_in_source() -> set[str]:
                     rules |= {"time_format", "time_range"}
                 if node.func.attr == "require_request_id":
                     rules.add("required")
+                if node.func.attr == "require_text":
+                    rules |= {"required", "too_long", "control_character"}
     return rules
 
 
@@ -610,6 +835,197 @@ RULE_CASES.append(
         "整改验收须附整改佐证材料",
     )
 )
+
+
+# Issue 13: findings entered directly, the company's evidence and objections, townships and
+# the quarters of cross checks.
+
+TOWNSHIP_OFFICER = Identity("township", "officer", "chengxiang", "巡查员甲")
+
+
+def _direct(world: World, who: Identity = CX_OFFICER, **changes: Any) -> c.FindingRecorded:
+    entry = c.RecordFinding(rid(), "D2", "serious", "虚增维修项目", (stored(world.app),), "CX-0002")
+    recorded: c.FindingRecorded = world.app.handle(who, replace(entry, **changes))
+    return recorded
+
+
+def _agency_finding(world: World) -> c.FindingRecorded:
+    return _direct(world, CITY_OFFICER, kind="E1", community_code="", agency_unit="licheng")
+
+
+def _domain_entry(
+    kind: str, attachments: tuple[Attachment, ...] = (PHOTO,), agency_unit: str = ""
+) -> Finding:
+    """Finding.entered on its own: guards the application's checks never let reach it."""
+    return Finding.entered(
+        uuid.uuid4(),
+        KINDS[kind],
+        "general",
+        "事实",
+        attachments,
+        AT,
+        "chengxiang",
+        DEFAULT_RULES,
+        unit="chengxiang",
+        community_code="CX-0002",
+        community_unit="chengxiang",
+        company_uscc=USCC_A,
+        agency_unit=agency_unit,
+    )
+
+
+def _objected(world: World) -> str:
+    finding_id = _direct(world).finding_id
+    world.app.handle(COMPANY_A, c.ObjectToFinding(rid(), finding_id, "该维修项目真实发生"))
+    return finding_id
+
+
+def _withdrawn(world: World) -> str:
+    finding_id = _objected(world)
+    world.app.handle(CX_OFFICER, c.DecideObjection(rid(), finding_id, True, "经复核，项目属实"))
+    return finding_id
+
+
+def _entered_twice(world: World) -> None:
+    entry = township_entry()
+    world.app.handle(TOWNSHIP_OFFICER, replace(entry, request_id=rid()))
+    world.app.handle(TOWNSHIP_OFFICER, replace(entry, request_id=rid()))
+
+
+def _cross_check_after_its_quarter(world: World) -> None:
+    world.app.clock.now = datetime(2026, 7, 2, 2, tzinfo=UTC)  # type: ignore[attr-defined]
+    [target] = world.cross.targets
+    world.app.handle(
+        CX_INSPECTOR,
+        c.RecordSpotCheck(
+            rid(),
+            str(world.cross.id),
+            target["community_code"],
+            datetime(2026, 7, 2, 1, tzinfo=UTC),
+            tuple(target["inspectors"]),
+            checklist(),
+        ),
+    )
+
+
+def _objection_too_late(world: World) -> None:
+    world.app.clock.now = datetime(2026, 6, 21, 2, tzinfo=UTC)  # type: ignore[attr-defined]
+    world.app.handle(COMPANY_A, c.ObjectToFinding(rid(), world.finding_id, "公示牌早已设置"))
+
+
+def _no_company_yet(world: World) -> None:
+    world.app.note_registration("CX-0099", "chengxiang", "", DeliveryRef("t", "reg-99", 1))
+    _direct(world, community_code="CX-0099")
+
+
+RULE_CASES += [
+    (
+        "an agency's failure about another unit's community",
+        lambda w: _direct(
+            w, CITY_OFFICER, kind="E3", community_code="CX-0001", agency_unit="licheng"
+        ),
+        "该小区不属于licheng",
+    ),
+    (
+        "a finding entered without evidence (the aggregate's own guard)",
+        lambda w: _domain_entry("D2", ()),
+        "直接录入的问题须附证据材料",
+    ),
+    (
+        "a company's finding before its company is known",
+        _no_company_yet,
+        "该小区尚无物业服务企业登记",
+    ),
+    (
+        "an agency's finding naming no agency (the aggregate's own guard)",
+        lambda w: _domain_entry("E1"),
+        "E1 属监管部门履职问题，须注明责任单位",
+    ),
+    (
+        "a rectification of an agency's finding",
+        lambda w: w.app.handle(
+            CITY_OFFICER,
+            c.VerifyRectification(rid(), _agency_finding(w).finding_id, AT, ("a.jpg",)),
+        ),
+        "监管部门履职问题不向企业下达整改",
+    ),
+    (
+        "evidence for a withdrawn finding",
+        lambda w: w.app.handle(
+            COMPANY_A,
+            c.SubmitRectificationEvidence(rid(), _withdrawn(w), "已整改", (stored(w.app),)),
+        ),
+        "该问题已撤销，整改随之取消",
+    ),
+    (
+        "evidence without files (the aggregate's own guard)",
+        lambda w: _domain_entry("D2").submit_evidence("已整改", (), AT),
+        "整改佐证须附材料",
+    ),
+    (
+        "a verification citing evidence never submitted",
+        lambda w: w.app.handle(
+            CX_OFFICER,
+            c.VerifyRectification(rid(), _direct(w).finding_id, AT, (), cite_company_evidence=True),
+        ),
+        "企业尚未提交整改佐证材料，无从引用",
+    ),
+    (
+        "an objection to an agency's finding (the aggregate's own guard)",
+        lambda w: _domain_entry("E1", agency_unit="chengxiang").raise_objection(
+            "不服", (), AT, DEFAULT_RULES
+        ),
+        "监管部门履职问题不适用企业异议",
+    ),
+    (
+        "an objection to a withdrawn finding",
+        lambda w: w.app.handle(COMPANY_A, c.ObjectToFinding(rid(), _withdrawn(w), "再次异议")),
+        "该问题已撤销",
+    ),
+    (
+        "a second objection",
+        lambda w: w.app.handle(COMPANY_A, c.ObjectToFinding(rid(), _objected(w), "补充理由")),
+        "已对该问题提出过异议",
+    ),
+    (
+        "an objection after its period",
+        _objection_too_late,
+        "异议期限已届满（自发现问题之日起15日）",
+    ),
+    (
+        "a decision on no objection",
+        lambda w: w.app.handle(CX_OFFICER, c.DecideObjection(rid(), w.finding_id, False, "维持")),
+        "该问题没有待处理的异议",
+    ),
+    (
+        "a cross check's check after its quarter",
+        _cross_check_after_its_quarter,
+        "2026Q2的交叉检查须在该季度内进行",
+    ),
+    (
+        "a cross check of a quarter that is over",
+        lambda w: w.app.handle(
+            CITY_OFFICER, c.PlanCrossCheck(rid(), 2026, 1, "licheng", "chengxiang", 1)
+        ),
+        "2026Q1已结束，不能补做该季度的交叉检查",
+    ),
+    (
+        "a township's inspection of another township's community",
+        lambda w: w.app.handle(TOWNSHIP_OFFICER, township_entry(township="凤凰山街道")),
+        "该小区属龙桥街道，不属所填镇（街道）",
+    ),
+    (
+        "a township's inspection of tomorrow",
+        lambda w: w.app.handle(TOWNSHIP_OFFICER, township_entry(inspected_on="2026-06-02")),
+        "检查日期不得晚于当日",
+    ),
+    (
+        "a township's inspection entered weeks later",
+        lambda w: w.app.handle(TOWNSHIP_OFFICER, township_entry(inspected_on="2026-05-20")),
+        "检查须在7日内录入台账",
+    ),
+    ("a township's inspection entered twice", _entered_twice, "该小区当日检查已录入台账"),
+]
 
 
 def refusal(act: Callable[[World], object]) -> RuleViolated:

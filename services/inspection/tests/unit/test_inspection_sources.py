@@ -176,6 +176,10 @@ def _finding(plan_id: uuid.UUID, unit: str, code: str = "CX-0001") -> Finding:
         "",
         ["photo.jpg"],
         datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
+        "company",
+        "",
+        "",
+        [],
     )
     finding.order_rectification(datetime(2026, 6, 5, 15, 59, tzinfo=UTC), "basis")
     return finding

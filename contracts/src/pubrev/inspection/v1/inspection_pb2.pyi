@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from pubrev.common.v1 import audit_pb2 as _audit_pb2
+from pubrev.common.v1 import evidence_pb2 as _evidence_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -699,6 +700,7 @@ class ChecklistItem(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
     item: _builtins.str
     """signboard_present, signboard_at_main_entrance, posting_30_days, five_items_present,
     separate_account, figures_match_books, spending_approved_by_owners, revenue_fully_booked,
@@ -711,6 +713,10 @@ class ChecklistItem(_message.Message):
     """minor, general, serious (default general)."""
     @_builtins.property
     def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """For a failed item: the evidence's files in the evidence store (UploadAttachment first)."""
+
     def __init__(
         self,
         *,
@@ -719,10 +725,11 @@ class ChecklistItem(_message.Message):
         note: _builtins.str = ...,
         evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
         severity: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_refs", b"evidence_refs", "item", b"item", "note", b"note", "passed", b"passed", "severity", b"severity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "evidence_refs", b"evidence_refs", "item", b"item", "note", b"note", "passed", b"passed", "severity", b"severity"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -816,6 +823,11 @@ class Finding(_message.Message):
     CHECKING_UNIT_FIELD_NUMBER: _builtins.int
     CHECKING_KIND_FIELD_NUMBER: _builtins.int
     RECTIFICATION_DEADLINE_BASIS_FIELD_NUMBER: _builtins.int
+    PARTY_FIELD_NUMBER: _builtins.int
+    AGENCY_UNIT_FIELD_NUMBER: _builtins.int
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    OBJECTION_FIELD_NUMBER: _builtins.int
+    EVIDENCE_SUBMISSIONS_FIELD_NUMBER: _builtins.int
     finding_id: _builtins.str
     community_code: _builtins.str
     company_uscc: _builtins.str
@@ -839,6 +851,18 @@ class Finding(_message.Message):
     """Where the rectification period and its end come from (local configuration, 民法典
     Art. 201 and 203, the year's holiday notice).
     """
+    party: _builtins.str
+    """company (A–D: its rectification, its credit) or agency (E1–E3: 智慧监督's, no company)."""
+    agency_unit: _builtins.str
+    """An agency's finding: the county-level unit, or the township of `unit`, that failed."""
+    warning_id: _builtins.str
+    """The 智慧监督 warning the finding escalates, if any."""
+    objection: _builtins.str
+    """The company's objection: empty (none), pending, upheld (the finding is withdrawn) or
+    rejected.
+    """
+    evidence_submissions: _builtins.int
+    """The company's rectification evidence submitted so far."""
     def __init__(
         self,
         *,
@@ -855,10 +879,15 @@ class Finding(_message.Message):
         checking_unit: _builtins.str = ...,
         checking_kind: _builtins.str = ...,
         rectification_deadline_basis: _builtins.str = ...,
+        party: _builtins.str = ...,
+        agency_unit: _builtins.str = ...,
+        warning_id: _builtins.str = ...,
+        objection: _builtins.str = ...,
+        evidence_submissions: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["checking_kind", b"checking_kind", "checking_unit", b"checking_unit", "community_code", b"community_code", "company_uscc", b"company_uscc", "finding_id", b"finding_id", "kind", b"kind", "kind_name", b"kind_name", "legal_basis", b"legal_basis", "rectification_deadline", b"rectification_deadline", "rectification_deadline_basis", b"rectification_deadline_basis", "severity", b"severity", "status", b"status", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agency_unit", b"agency_unit", "checking_kind", b"checking_kind", "checking_unit", b"checking_unit", "community_code", b"community_code", "company_uscc", b"company_uscc", "evidence_submissions", b"evidence_submissions", "finding_id", b"finding_id", "kind", b"kind", "kind_name", b"kind_name", "legal_basis", b"legal_basis", "objection", b"objection", "party", b"party", "rectification_deadline", b"rectification_deadline", "rectification_deadline_basis", b"rectification_deadline_basis", "severity", b"severity", "status", b"status", "unit", b"unit", "warning_id", b"warning_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -896,10 +925,15 @@ class VerifyRectificationRequest(_message.Message):
     VERIFIED_AT_FIELD_NUMBER: _builtins.int
     EVIDENCE_REFS_FIELD_NUMBER: _builtins.int
     NOTE_FIELD_NUMBER: _builtins.int
+    CITE_COMPANY_EVIDENCE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     finding_id: _builtins.str
     verified_at: _builtins.str
     note: _builtins.str
+    cite_company_evidence: _builtins.bool
+    """The company's latest rectification evidence (SubmitRectificationEvidence) is the evidence:
+    the rectification then counts as done when the company submitted it.
+    """
     @_builtins.property
     def evidence_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -910,10 +944,11 @@ class VerifyRectificationRequest(_message.Message):
         verified_at: _builtins.str = ...,
         evidence_refs: _abc.Iterable[_builtins.str] | None = ...,
         note: _builtins.str = ...,
+        cite_company_evidence: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence_refs", b"evidence_refs", "finding_id", b"finding_id", "note", b"note", "request_id", b"request_id", "verified_at", b"verified_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cite_company_evidence", b"cite_company_evidence", "evidence_refs", b"evidence_refs", "finding_id", b"finding_id", "note", b"note", "request_id", b"request_id", "verified_at", b"verified_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1423,3 +1458,648 @@ class GetHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetHistoryResponse: _TypeAlias = GetHistoryResponse  # noqa: Y015
+
+@_typing.final
+class RecordFindingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    AGENCY_UNIT_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    kind: _builtins.str
+    """A code of the campaign's list (pubrev_contracts.vocabulary.violations), A1–E3."""
+    severity: _builtins.str
+    """minor, general or serious."""
+    note: _builtins.str
+    """The facts found (违法事实)."""
+    community_code: _builtins.str
+    """A company's finding (A–D): its community. An agency's (E1–E3): a community it concerns, if
+    any (of the failing unit).
+    """
+    agency_unit: _builtins.str
+    """An agency's finding (E1–E3): the county-level unit that failed (a township's: its unit)."""
+    township: _builtins.str
+    """An agency's finding: the township (镇（街道）) of agency_unit that failed, if it was one."""
+    warning_id: _builtins.str
+    """The 智慧监督 warning the finding escalates (casework's warning id), if any."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """The evidence's files in the evidence store (at least one; UploadAttachment first)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        note: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+        community_code: _builtins.str = ...,
+        agency_unit: _builtins.str = ...,
+        township: _builtins.str = ...,
+        warning_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agency_unit", b"agency_unit", "attachments", b"attachments", "community_code", b"community_code", "kind", b"kind", "note", b"note", "request_id", b"request_id", "severity", b"severity", "township", b"township", "warning_id", b"warning_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFindingRequest: _TypeAlias = RecordFindingRequest  # noqa: Y015
+
+@_typing.final
+class RecordFindingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFindingResponse: _TypeAlias = RecordFindingResponse  # noqa: Y015
+
+@_typing.final
+class SubmitRectificationEvidenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    finding_id: _builtins.str
+    note: _builtins.str
+    """What was done (整改情况说明)."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """The evidence's files in the evidence store (at least one)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "finding_id", b"finding_id", "note", b"note", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitRectificationEvidenceRequest: _TypeAlias = SubmitRectificationEvidenceRequest  # noqa: Y015
+
+@_typing.final
+class SubmitRectificationEvidenceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    SUBMISSIONS_FIELD_NUMBER: _builtins.int
+    submissions: _builtins.int
+    """The company's submissions for the finding so far."""
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+        submissions: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding", "submissions", b"submissions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitRectificationEvidenceResponse: _TypeAlias = SubmitRectificationEvidenceResponse  # noqa: Y015
+
+@_typing.final
+class ObjectToFindingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    finding_id: _builtins.str
+    reason: _builtins.str
+    """Why the finding is wrong (异议理由)."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """Supporting files, if any."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "finding_id", b"finding_id", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToFindingRequest: _TypeAlias = ObjectToFindingRequest  # noqa: Y015
+
+@_typing.final
+class ObjectToFindingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    OBJECTION_DEADLINE_FIELD_NUMBER: _builtins.int
+    objection_deadline: _builtins.str
+    """The end of the objection period it was raised within (RFC 3339, UTC)."""
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+        objection_deadline: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding", "objection_deadline", b"objection_deadline"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ObjectToFindingResponse: _TypeAlias = ObjectToFindingResponse  # noqa: Y015
+
+@_typing.final
+class DecideObjectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FINDING_ID_FIELD_NUMBER: _builtins.int
+    UPHELD_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    finding_id: _builtins.str
+    upheld: _builtins.bool
+    """True: the objection is upheld and the finding withdrawn; false: the finding stands."""
+    decision: _builtins.str
+    """The review's reasons (复核意见)."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        finding_id: _builtins.str = ...,
+        upheld: _builtins.bool = ...,
+        decision: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "finding_id", b"finding_id", "request_id", b"request_id", "upheld", b"upheld"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideObjectionRequest: _TypeAlias = DecideObjectionRequest  # noqa: Y015
+
+@_typing.final
+class DecideObjectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FINDING_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def finding(self) -> Global___Finding: ...
+    def __init__(
+        self,
+        *,
+        finding: Global___Finding | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finding", b"finding"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideObjectionResponse: _TypeAlias = DecideObjectionResponse  # noqa: Y015
+
+@_typing.final
+class RecordTownshipInspectionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    INSPECTED_ON_FIELD_NUMBER: _builtins.int
+    INSPECTOR_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    community_code: _builtins.str
+    township: _builtins.str
+    """The township (镇（街道）) that inspected: the community's, as registered."""
+    inspected_on: _builtins.str
+    """The day inspected, YYYY-MM-DD (Asia/Shanghai)."""
+    inspector: _builtins.str
+    """Who inspected."""
+    note: _builtins.str
+    @_builtins.property
+    def problems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What was found, one line each; none: the community was in order."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        township: _builtins.str = ...,
+        inspected_on: _builtins.str = ...,
+        inspector: _builtins.str = ...,
+        problems: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "inspected_on", b"inspected_on", "inspector", b"inspector", "note", b"note", "problems", b"problems", "request_id", b"request_id", "township", b"township"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTownshipInspectionRequest: _TypeAlias = RecordTownshipInspectionRequest  # noqa: Y015
+
+@_typing.final
+class RecordTownshipInspectionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    INSPECTED_ON_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    community_code: _builtins.str
+    inspected_on: _builtins.str
+    problems: _builtins.int
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        inspected_on: _builtins.str = ...,
+        problems: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "inspected_on", b"inspected_on", "ledger_id", b"ledger_id", "problems", b"problems"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordTownshipInspectionResponse: _TypeAlias = RecordTownshipInspectionResponse  # noqa: Y015
+
+@_typing.final
+class ListTownshipInspectionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    township: _builtins.str
+    """Empty: every township."""
+    community_code: _builtins.str
+    since: _builtins.str
+    """The period, YYYY-MM-DD (Asia/Shanghai), at most 366 days; empty: the year to date."""
+    until: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        township: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        since: _builtins.str = ...,
+        until: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "since", b"since", "township", b"township", "unit", b"unit", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTownshipInspectionsRequest: _TypeAlias = ListTownshipInspectionsRequest  # noqa: Y015
+
+@_typing.final
+class TownshipInspection(_message.Message):
+    """One day's township inspection of a community."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEDGER_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    INSPECTED_ON_FIELD_NUMBER: _builtins.int
+    INSPECTOR_FIELD_NUMBER: _builtins.int
+    PROBLEMS_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ledger_id: _builtins.str
+    community_code: _builtins.str
+    unit: _builtins.str
+    township: _builtins.str
+    inspected_on: _builtins.str
+    inspector: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def problems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        ledger_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        township: _builtins.str = ...,
+        inspected_on: _builtins.str = ...,
+        inspector: _builtins.str = ...,
+        problems: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code", "inspected_on", b"inspected_on", "inspector", b"inspector", "ledger_id", b"ledger_id", "note", b"note", "problems", b"problems", "township", b"township", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TownshipInspection: _TypeAlias = TownshipInspection  # noqa: Y015
+
+@_typing.final
+class ListTownshipInspectionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSPECTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def inspections(self) -> _containers.RepeatedCompositeFieldContainer[Global___TownshipInspection]: ...
+    def __init__(
+        self,
+        *,
+        inspections: _abc.Iterable[Global___TownshipInspection] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["inspections", b"inspections"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTownshipInspectionsResponse: _TypeAlias = ListTownshipInspectionsResponse  # noqa: Y015
+
+@_typing.final
+class GetTownshipCoverageRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTownshipCoverageRequest: _TypeAlias = GetTownshipCoverageRequest  # noqa: Y015
+
+@_typing.final
+class TownshipCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOWNSHIP_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    INSPECTED_FIELD_NUMBER: _builtins.int
+    township: _builtins.str
+    """As the communities were registered (empty: registered without one)."""
+    communities: _builtins.int
+    inspected: _builtins.int
+    def __init__(
+        self,
+        *,
+        township: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        inspected: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["communities", b"communities", "inspected", b"inspected", "township", b"township"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TownshipCount: _TypeAlias = TownshipCount  # noqa: Y015
+
+@_typing.final
+class TownshipCoverage(_message.Message):
+    """A county-level unit's communities inspected by its townships at least once in the campaign
+    window (from mobilisation to the township-inspection stage's due date).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    COMMUNITIES_FIELD_NUMBER: _builtins.int
+    INSPECTED_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    EXPECTED_BY_NOW_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    WINDOW_START_FIELD_NUMBER: _builtins.int
+    WINDOW_DUE_FIELD_NUMBER: _builtins.int
+    STAGE_NAME_FIELD_NUMBER: _builtins.int
+    STAGE_BASIS_FIELD_NUMBER: _builtins.int
+    TOWNSHIPS_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    communities: _builtins.int
+    inspected: _builtins.int
+    percent: _builtins.int
+    """inspected / communities, rounded down."""
+    expected_by_now: _builtins.int
+    """What the stage expects by now: nothing before its due date, every community after."""
+    behind: _builtins.bool
+    window_start: _builtins.str
+    """The window, YYYY-MM-DD (Asia/Shanghai)."""
+    window_due: _builtins.str
+    stage_name: _builtins.str
+    """The campaign stage and its basis (the work plan's section, or local configuration)."""
+    stage_basis: _builtins.str
+    @_builtins.property
+    def townships(self) -> _containers.RepeatedCompositeFieldContainer[Global___TownshipCount]: ...
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        communities: _builtins.int = ...,
+        inspected: _builtins.int = ...,
+        percent: _builtins.int = ...,
+        expected_by_now: _builtins.int = ...,
+        behind: _builtins.bool = ...,
+        window_start: _builtins.str = ...,
+        window_due: _builtins.str = ...,
+        stage_name: _builtins.str = ...,
+        stage_basis: _builtins.str = ...,
+        townships: _abc.Iterable[Global___TownshipCount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["behind", b"behind", "communities", b"communities", "expected_by_now", b"expected_by_now", "inspected", b"inspected", "percent", b"percent", "stage_basis", b"stage_basis", "stage_name", b"stage_name", "townships", b"townships", "unit", b"unit", "window_due", b"window_due", "window_start", b"window_start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TownshipCoverage: _TypeAlias = TownshipCoverage  # noqa: Y015
+
+@_typing.final
+class GetTownshipCoverageResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNITS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___TownshipCoverage]: ...
+    def __init__(
+        self,
+        *,
+        units: _abc.Iterable[Global___TownshipCoverage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTownshipCoverageResponse: _TypeAlias = GetTownshipCoverageResponse  # noqa: Y015
+
+@_typing.final
+class GetCrossCheckComplianceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    """Empty: every unit the caller may see."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCrossCheckComplianceRequest: _TypeAlias = GetCrossCheckComplianceRequest  # noqa: Y015
+
+@_typing.final
+class CrossCheckDuty(_message.Message):
+    """A county-level unit's cross check of one campaign quarter (plan 四（四）)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    QUARTER_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    OVER_FIELD_NUMBER: _builtins.int
+    PLAN_IDS_FIELD_NUMBER: _builtins.int
+    REPORTED_FIELD_NUMBER: _builtins.int
+    REPORTED_IN_TIME_FIELD_NUMBER: _builtins.int
+    CHECKED_BY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    year: _builtins.int
+    quarter: _builtins.int
+    due: _builtins.str
+    """The quarter's last day (YYYY-MM-DD): the report is due by it."""
+    over: _builtins.bool
+    """The quarter has ended."""
+    reported: _builtins.int
+    reported_in_time: _builtins.bool
+    status: _builtins.str
+    """done, reported_late, pending (the quarter runs), missing_plan, missing_report."""
+    @_builtins.property
+    def plan_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The unit's cross checks of the quarter, as the checking unit."""
+
+    @_builtins.property
+    def checked_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The units whose teams checked this unit's communities that quarter."""
+
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        quarter: _builtins.int = ...,
+        due: _builtins.str = ...,
+        over: _builtins.bool = ...,
+        plan_ids: _abc.Iterable[_builtins.str] | None = ...,
+        reported: _builtins.int = ...,
+        reported_in_time: _builtins.bool = ...,
+        checked_by: _abc.Iterable[_builtins.str] | None = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_by", b"checked_by", "due", b"due", "over", b"over", "plan_ids", b"plan_ids", "quarter", b"quarter", "reported", b"reported", "reported_in_time", b"reported_in_time", "status", b"status", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CrossCheckDuty: _TypeAlias = CrossCheckDuty  # noqa: Y015
+
+@_typing.final
+class GetCrossCheckComplianceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUTIES_FIELD_NUMBER: _builtins.int
+    DUTY_SOURCE_FIELD_NUMBER: _builtins.int
+    REPORT_DUE_SOURCE_FIELD_NUMBER: _builtins.int
+    QUARTERS_FIELD_NUMBER: _builtins.int
+    duty_source: _builtins.str
+    """The duty's source (plan 四（四）) and the report's due day's (local configuration)."""
+    report_due_source: _builtins.str
+    @_builtins.property
+    def duties(self) -> _containers.RepeatedCompositeFieldContainer[Global___CrossCheckDuty]: ...
+    @_builtins.property
+    def quarters(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The campaign quarters judged, e.g. 2026Q3."""
+
+    def __init__(
+        self,
+        *,
+        duties: _abc.Iterable[Global___CrossCheckDuty] | None = ...,
+        duty_source: _builtins.str = ...,
+        report_due_source: _builtins.str = ...,
+        quarters: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duties", b"duties", "duty_source", b"duty_source", "quarters", b"quarters", "report_due_source", b"report_due_source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCrossCheckComplianceResponse: _TypeAlias = GetCrossCheckComplianceResponse  # noqa: Y015

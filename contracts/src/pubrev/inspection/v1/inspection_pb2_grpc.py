@@ -116,6 +116,46 @@ class InspectionServiceStub:
                 request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryResponse.FromString,
                 _registered_method=True)
+        self.RecordFinding = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/RecordFinding',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingResponse.FromString,
+                _registered_method=True)
+        self.SubmitRectificationEvidence = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/SubmitRectificationEvidence',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceResponse.FromString,
+                _registered_method=True)
+        self.ObjectToFinding = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ObjectToFinding',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingResponse.FromString,
+                _registered_method=True)
+        self.DecideObjection = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/DecideObjection',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionResponse.FromString,
+                _registered_method=True)
+        self.RecordTownshipInspection = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/RecordTownshipInspection',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionResponse.FromString,
+                _registered_method=True)
+        self.ListTownshipInspections = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/ListTownshipInspections',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsResponse.FromString,
+                _registered_method=True)
+        self.GetTownshipCoverage = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/GetTownshipCoverage',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageResponse.FromString,
+                _registered_method=True)
+        self.GetCrossCheckCompliance = channel.unary_unary(
+                '/pubrev.inspection.v1.InspectionService/GetCrossCheckCompliance',
+                request_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceRequest.SerializeToString,
+                response_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceResponse.FromString,
+                _registered_method=True)
 
 
 class InspectionServiceServicer:
@@ -240,6 +280,66 @@ class InspectionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordFinding(self, request, context):
+        """Records a finding directly, with its evidence (an investigation, an audit, a case): any code
+        of the list, the only way to C2, D1–D3 and E1–E3. A company's (A–D) names its community and
+        orders rectification; an agency's (E1–E3) names the unit or township that failed, never a
+        company, orders no rectification, and may name the 智慧监督 warning it escalates.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitRectificationEvidence(self, request, context):
+        """The company submits its own evidence of rectifying its finding, for the bureau to verify.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ObjectToFinding(self, request, context):
+        """The company objects to its own finding, once, within the objection period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideObjection(self, request, context):
+        """The bureau that found it decides the objection: upheld withdraws the finding (its
+        rectification is cancelled), rejected leaves it standing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordTownshipInspection(self, request, context):
+        """A township enters its inspection of one of its communities on a day in the ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTownshipInspections(self, request, context):
+        """The townships' inspection ledgers of a unit, by township, community and period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTownshipCoverage(self, request, context):
+        """How many of each unit's communities its townships inspected in the campaign window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCrossCheckCompliance(self, request, context):
+        """Which campaign quarters each county-level unit carried out and reported its cross check in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InspectionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -322,6 +422,46 @@ def add_InspectionServiceServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryRequest.FromString,
                     response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryResponse.SerializeToString,
+            ),
+            'RecordFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFinding,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingResponse.SerializeToString,
+            ),
+            'SubmitRectificationEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitRectificationEvidence,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceResponse.SerializeToString,
+            ),
+            'ObjectToFinding': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObjectToFinding,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingResponse.SerializeToString,
+            ),
+            'DecideObjection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideObjection,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionResponse.SerializeToString,
+            ),
+            'RecordTownshipInspection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordTownshipInspection,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionResponse.SerializeToString,
+            ),
+            'ListTownshipInspections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTownshipInspections,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsResponse.SerializeToString,
+            ),
+            'GetTownshipCoverage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTownshipCoverage,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageResponse.SerializeToString,
+            ),
+            'GetCrossCheckCompliance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCrossCheckCompliance,
+                    request_deserializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceRequest.FromString,
+                    response_serializer=pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -758,6 +898,222 @@ class InspectionService:
             '/pubrev.inspection.v1.InspectionService/GetHistory',
             pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryRequest.SerializeToString,
             pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/RecordFinding',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitRectificationEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/SubmitRectificationEvidence',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.SubmitRectificationEvidenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObjectToFinding(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ObjectToFinding',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ObjectToFindingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideObjection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/DecideObjection',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.DecideObjectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordTownshipInspection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/RecordTownshipInspection',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.RecordTownshipInspectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTownshipInspections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/ListTownshipInspections',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.ListTownshipInspectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTownshipCoverage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/GetTownshipCoverage',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetTownshipCoverageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCrossCheckCompliance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.inspection.v1.InspectionService/GetCrossCheckCompliance',
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceRequest.SerializeToString,
+            pubrev_dot_inspection_dot_v1_dot_inspection__pb2.GetCrossCheckComplianceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -76,6 +76,28 @@ class InspectionServiceStub:
     GetCommunityDisclosure: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetCommunityDisclosureRequest, _inspection_pb2.GetCommunityDisclosureResponse]
     """What inspection knows of a community's latest disclosure (fed by disclosure's events)."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetHistoryRequest, _inspection_pb2.GetHistoryResponse]
+    RecordFinding: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RecordFindingRequest, _inspection_pb2.RecordFindingResponse]
+    """Records a finding directly, with its evidence (an investigation, an audit, a case): any code
+    of the list, the only way to C2, D1–D3 and E1–E3. A company's (A–D) names its community and
+    orders rectification; an agency's (E1–E3) names the unit or township that failed, never a
+    company, orders no rectification, and may name the 智慧监督 warning it escalates.
+    """
+    SubmitRectificationEvidence: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.SubmitRectificationEvidenceRequest, _inspection_pb2.SubmitRectificationEvidenceResponse]
+    """The company submits its own evidence of rectifying its finding, for the bureau to verify."""
+    ObjectToFinding: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ObjectToFindingRequest, _inspection_pb2.ObjectToFindingResponse]
+    """The company objects to its own finding, once, within the objection period."""
+    DecideObjection: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.DecideObjectionRequest, _inspection_pb2.DecideObjectionResponse]
+    """The bureau that found it decides the objection: upheld withdraws the finding (its
+    rectification is cancelled), rejected leaves it standing.
+    """
+    RecordTownshipInspection: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.RecordTownshipInspectionRequest, _inspection_pb2.RecordTownshipInspectionResponse]
+    """A township enters its inspection of one of its communities on a day in the ledger."""
+    ListTownshipInspections: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.ListTownshipInspectionsRequest, _inspection_pb2.ListTownshipInspectionsResponse]
+    """The townships' inspection ledgers of a unit, by township, community and period."""
+    GetTownshipCoverage: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetTownshipCoverageRequest, _inspection_pb2.GetTownshipCoverageResponse]
+    """How many of each unit's communities its townships inspected in the campaign window."""
+    GetCrossCheckCompliance: _grpc.UnaryUnaryMultiCallable[_inspection_pb2.GetCrossCheckComplianceRequest, _inspection_pb2.GetCrossCheckComplianceResponse]
+    """Which campaign quarters each county-level unit carried out and reported its cross check in."""
 
 @_typing.type_check_only
 class InspectionServiceAsyncStub(InspectionServiceStub):
@@ -125,6 +147,28 @@ class InspectionServiceAsyncStub(InspectionServiceStub):
     GetCommunityDisclosure: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetCommunityDisclosureRequest, _inspection_pb2.GetCommunityDisclosureResponse]  # type: ignore[assignment]
     """What inspection knows of a community's latest disclosure (fed by disclosure's events)."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetHistoryRequest, _inspection_pb2.GetHistoryResponse]  # type: ignore[assignment]
+    RecordFinding: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RecordFindingRequest, _inspection_pb2.RecordFindingResponse]  # type: ignore[assignment]
+    """Records a finding directly, with its evidence (an investigation, an audit, a case): any code
+    of the list, the only way to C2, D1–D3 and E1–E3. A company's (A–D) names its community and
+    orders rectification; an agency's (E1–E3) names the unit or township that failed, never a
+    company, orders no rectification, and may name the 智慧监督 warning it escalates.
+    """
+    SubmitRectificationEvidence: _aio.UnaryUnaryMultiCallable[_inspection_pb2.SubmitRectificationEvidenceRequest, _inspection_pb2.SubmitRectificationEvidenceResponse]  # type: ignore[assignment]
+    """The company submits its own evidence of rectifying its finding, for the bureau to verify."""
+    ObjectToFinding: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ObjectToFindingRequest, _inspection_pb2.ObjectToFindingResponse]  # type: ignore[assignment]
+    """The company objects to its own finding, once, within the objection period."""
+    DecideObjection: _aio.UnaryUnaryMultiCallable[_inspection_pb2.DecideObjectionRequest, _inspection_pb2.DecideObjectionResponse]  # type: ignore[assignment]
+    """The bureau that found it decides the objection: upheld withdraws the finding (its
+    rectification is cancelled), rejected leaves it standing.
+    """
+    RecordTownshipInspection: _aio.UnaryUnaryMultiCallable[_inspection_pb2.RecordTownshipInspectionRequest, _inspection_pb2.RecordTownshipInspectionResponse]  # type: ignore[assignment]
+    """A township enters its inspection of one of its communities on a day in the ledger."""
+    ListTownshipInspections: _aio.UnaryUnaryMultiCallable[_inspection_pb2.ListTownshipInspectionsRequest, _inspection_pb2.ListTownshipInspectionsResponse]  # type: ignore[assignment]
+    """The townships' inspection ledgers of a unit, by township, community and period."""
+    GetTownshipCoverage: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetTownshipCoverageRequest, _inspection_pb2.GetTownshipCoverageResponse]  # type: ignore[assignment]
+    """How many of each unit's communities its townships inspected in the campaign window."""
+    GetCrossCheckCompliance: _aio.UnaryUnaryMultiCallable[_inspection_pb2.GetCrossCheckComplianceRequest, _inspection_pb2.GetCrossCheckComplianceResponse]  # type: ignore[assignment]
+    """Which campaign quarters each county-level unit carried out and reported its cross check in."""
 
 class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
     """Spot checks (抽查) of communities against the campaign's quotas: 双随机 draws, cross checks
@@ -267,5 +311,75 @@ class InspectionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _inspection_pb2.GetHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_inspection_pb2.GetHistoryResponse, _abc.Awaitable[_inspection_pb2.GetHistoryResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordFinding(
+        self,
+        request: _inspection_pb2.RecordFindingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.RecordFindingResponse, _abc.Awaitable[_inspection_pb2.RecordFindingResponse]]:
+        """Records a finding directly, with its evidence (an investigation, an audit, a case): any code
+        of the list, the only way to C2, D1–D3 and E1–E3. A company's (A–D) names its community and
+        orders rectification; an agency's (E1–E3) names the unit or township that failed, never a
+        company, orders no rectification, and may name the 智慧监督 warning it escalates.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitRectificationEvidence(
+        self,
+        request: _inspection_pb2.SubmitRectificationEvidenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.SubmitRectificationEvidenceResponse, _abc.Awaitable[_inspection_pb2.SubmitRectificationEvidenceResponse]]:
+        """The company submits its own evidence of rectifying its finding, for the bureau to verify."""
+
+    @_abc_1.abstractmethod
+    def ObjectToFinding(
+        self,
+        request: _inspection_pb2.ObjectToFindingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ObjectToFindingResponse, _abc.Awaitable[_inspection_pb2.ObjectToFindingResponse]]:
+        """The company objects to its own finding, once, within the objection period."""
+
+    @_abc_1.abstractmethod
+    def DecideObjection(
+        self,
+        request: _inspection_pb2.DecideObjectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.DecideObjectionResponse, _abc.Awaitable[_inspection_pb2.DecideObjectionResponse]]:
+        """The bureau that found it decides the objection: upheld withdraws the finding (its
+        rectification is cancelled), rejected leaves it standing.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordTownshipInspection(
+        self,
+        request: _inspection_pb2.RecordTownshipInspectionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.RecordTownshipInspectionResponse, _abc.Awaitable[_inspection_pb2.RecordTownshipInspectionResponse]]:
+        """A township enters its inspection of one of its communities on a day in the ledger."""
+
+    @_abc_1.abstractmethod
+    def ListTownshipInspections(
+        self,
+        request: _inspection_pb2.ListTownshipInspectionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.ListTownshipInspectionsResponse, _abc.Awaitable[_inspection_pb2.ListTownshipInspectionsResponse]]:
+        """The townships' inspection ledgers of a unit, by township, community and period."""
+
+    @_abc_1.abstractmethod
+    def GetTownshipCoverage(
+        self,
+        request: _inspection_pb2.GetTownshipCoverageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.GetTownshipCoverageResponse, _abc.Awaitable[_inspection_pb2.GetTownshipCoverageResponse]]:
+        """How many of each unit's communities its townships inspected in the campaign window."""
+
+    @_abc_1.abstractmethod
+    def GetCrossCheckCompliance(
+        self,
+        request: _inspection_pb2.GetCrossCheckComplianceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_inspection_pb2.GetCrossCheckComplianceResponse, _abc.Awaitable[_inspection_pb2.GetCrossCheckComplianceResponse]]:
+        """Which campaign quarters each county-level unit carried out and reported its cross check in."""
 
 def add_InspectionServiceServicer_to_server(servicer: InspectionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

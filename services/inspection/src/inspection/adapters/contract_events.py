@@ -3,24 +3,31 @@ community watch (what inspection learnt from disclosure) is internal and not pub
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from inspection.domain import draw as draws
 from inspection.domain.finding import Finding
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
-from pubrev_contracts.events.base import ContractEvent
+from inspection.domain.township_inspection_ledger import TownshipInspectionLedger
+from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent
 from pubrev_contracts.events.inspection import (
     ChecklistResultV1,
     CrossCheckReportedV1,
     DrawV1,
+    FindingObjectedV1,
+    FindingWithdrawnV1,
+    ObjectionRejectedV1,
     PlannedTargetV1,
+    RectificationEvidenceSubmittedV1,
     RectificationOrderedV1,
     RectificationOverdueV1,
     RectificationVerifiedV1,
     SpotCheckDoneV1,
     SpotCheckDrawnV1,
     SpotCheckPlannedV1,
+    TownshipInspectionRecordedV1,
     ViolationFoundV1,
 )
 
@@ -32,6 +39,15 @@ def _rectification(event: Any) -> dict[str, Any]:
         "company_uscc": event.company_uscc,
         "kind": event.kind,
     }
+
+
+def _attachments(recorded: list[dict[str, Any]]) -> list[AttachmentRefV1]:
+    return [
+        AttachmentRefV1(
+            sha256=a["sha256"], size=a["size"], media_type=a["media_type"], filename=a["filename"]
+        )
+        for a in recorded
+    ]
 
 
 def _targets(targets: list[dict[str, Any]]) -> list[PlannedTargetV1]:
@@ -136,6 +152,10 @@ def to_contract(event: Any) -> ContractEvent | None:
             evidence_refs=event.evidence_refs,
             checking_unit=event.checking_unit,
             checking_kind=event.checking_kind,
+            party=event.party,
+            agency_unit=event.agency_unit,
+            warning_id=uuid.UUID(event.warning_id) if event.warning_id else None,
+            attachments=_attachments(event.attachments),
         )
     if isinstance(event, Finding.RectificationOrdered):
         return RectificationOrderedV1(
@@ -152,6 +172,44 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Finding.RectificationOverdue):
         return RectificationOverdueV1(**base, **_rectification(event), deadline=event.deadline)
+    if isinstance(event, Finding.RectificationEvidenceSubmitted):
+        return RectificationEvidenceSubmittedV1(
+            **base,
+            **_rectification(event),
+            note=event.note,
+            attachments=_attachments(event.attachments),
+            submitted_at=event.submitted_at,
+        )
+    if isinstance(event, Finding.Objected):
+        return FindingObjectedV1(
+            **base,
+            **_rectification(event),
+            reason=event.reason,
+            objected_at=event.objected_at,
+            deadline=event.deadline,
+            attachments=_attachments(event.attachments),
+        )
+    if isinstance(event, Finding.ObjectionRejected):
+        return ObjectionRejectedV1(
+            **base, **_rectification(event), decision=event.decision, decided_at=event.decided_at
+        )
+    if isinstance(event, Finding.Withdrawn):
+        return FindingWithdrawnV1(
+            **base,
+            **_rectification(event),
+            reason=event.reason,
+            withdrawn_at=event.withdrawn_at,
+        )
+    if isinstance(event, TownshipInspectionLedger.InspectionRecorded):
+        return TownshipInspectionRecordedV1(
+            **base,
+            unit=event.unit,
+            community_code=event.community_code,
+            township=event.township,
+            inspected_on=event.inspected_on,
+            problems=len(event.problems),
+            inspector=event.inspector,
+        )
     if isinstance(event, SpotCheckPlan.CrossCheckReported):
         return CrossCheckReportedV1(
             **base,

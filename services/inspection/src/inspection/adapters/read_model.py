@@ -5,17 +5,26 @@ reveals it)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
-from inspection.application.ports import CheckRow, FindingRow, InspectorRow, WatchRow
+from inspection.application.ports import (
+    CheckRow,
+    CrossCheckRow,
+    FindingRow,
+    InspectorRow,
+    TownshipInspectionRow,
+    WatchRow,
+)
 from inspection.domain.community_watch import CommunityWatch
 from inspection.domain.finding import Finding
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan
+from inspection.domain.township_inspection_ledger import TownshipInspectionLedger
 from pubrev_contracts.vocabulary.calendar import quarter_label
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import ServiceApplication
@@ -57,13 +66,33 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS draw_secrets (
         commitment text PRIMARY KEY, secret text NOT NULL,
         kept_at timestamptz NOT NULL DEFAULT now())""",
+    # Issue 13: townships, findings entered directly (agencies' too), the company's evidence
+    # and objections, the quarters' cross checks. Cross checks planned before rm_cross_checks
+    # existed appear once the projection is rebuilt (pubrev-admin RebuildProjection).
+    "ALTER TABLE rm_watch ADD COLUMN IF NOT EXISTS township text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS party text NOT NULL DEFAULT 'company'",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS agency_unit text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS warning_id text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS objection text NOT NULL DEFAULT ''",
+    "ALTER TABLE rm_findings ADD COLUMN IF NOT EXISTS submissions int NOT NULL DEFAULT 0",
+    """CREATE TABLE IF NOT EXISTS rm_township_inspections (
+        ledger_id uuid NOT NULL, inspected_on date NOT NULL, community_code text NOT NULL,
+        unit text NOT NULL, township text NOT NULL, inspector text NOT NULL,
+        problems text[] NOT NULL, note text NOT NULL,
+        PRIMARY KEY (ledger_id, inspected_on))""",
+    "CREATE INDEX IF NOT EXISTS rm_township_inspections_unit"
+    " ON rm_township_inspections (unit, inspected_on)",
+    """CREATE TABLE IF NOT EXISTS rm_cross_checks (
+        plan_id uuid PRIMARY KEY, year int NOT NULL, quarter int NOT NULL,
+        checking_unit text NOT NULL, checked_unit text NOT NULL, reported_at timestamptz)""",
 ]
 
 # Statements by event class: each takes the event and returns (sql, params).
 _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
     CommunityWatch.RegistrationNoted: (
-        "UPDATE rm_watch SET registered = true, company_uscc = %s WHERE watch_id = %s",
-        lambda e: (e.company_uscc, e.originator_id),
+        "UPDATE rm_watch SET registered = true, company_uscc = %s, township = %s"
+        " WHERE watch_id = %s",
+        lambda e: (e.company_uscc, e.township, e.originator_id),
     ),
     CommunityWatch.CompanyNoted: (
         "UPDATE rm_watch SET company_uscc = %s WHERE watch_id = %s",
@@ -106,6 +135,42 @@ _WATCH_UPDATES: dict[type, tuple[str, Any]] = {
     Finding.RectificationOverdue: (
         "UPDATE rm_findings SET status = 'overdue' WHERE finding_id = %s",
         lambda e: (e.originator_id,),
+    ),
+    Finding.RectificationEvidenceSubmitted: (
+        "UPDATE rm_findings SET submissions = submissions + 1 WHERE finding_id = %s",
+        lambda e: (e.originator_id,),
+    ),
+    Finding.Objected: (
+        "UPDATE rm_findings SET objection = 'pending' WHERE finding_id = %s",
+        lambda e: (e.originator_id,),
+    ),
+    Finding.ObjectionRejected: (
+        "UPDATE rm_findings SET objection = 'rejected' WHERE finding_id = %s",
+        lambda e: (e.originator_id,),
+    ),
+    Finding.Withdrawn: (
+        "UPDATE rm_findings SET objection = 'upheld', status = 'withdrawn' WHERE finding_id = %s",
+        lambda e: (e.originator_id,),
+    ),
+    TownshipInspectionLedger.InspectionRecorded: (
+        "INSERT INTO rm_township_inspections (ledger_id, inspected_on, community_code, unit,"
+        " township, inspector, problems, note) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING",
+        lambda e: (
+            e.originator_id,
+            date.fromisoformat(e.inspected_on),
+            e.community_code,
+            e.unit,
+            e.township,
+            e.inspector,
+            list(e.problems),
+            e.note,
+        ),
+    ),
+    SpotCheckPlan.CrossCheckReported: (
+        # The quarter's first report is the one judged (cross_check_duty).
+        "UPDATE rm_cross_checks SET reported_at = %s WHERE plan_id = %s AND reported_at IS NULL",
+        lambda e: (e.reported_at, e.originator_id),
     ),
 }
 
@@ -155,8 +220,8 @@ class InspectionProjection:
             cur.execute(
                 "INSERT INTO rm_findings (finding_id, community_code, unit,"
                 " company_uscc, kind, kind_name, severity, legal_basis, deadline,"
-                " status, checking_unit, checking_kind)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found', %s, %s)"
+                " status, checking_unit, checking_kind, party, agency_unit, warning_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, NULL, 'found', %s, %s, %s, %s, %s)"
                 " ON CONFLICT DO NOTHING",
                 (
                     event.originator_id,
@@ -169,6 +234,21 @@ class InspectionProjection:
                     event.legal_basis,
                     event.checking_unit,
                     event.checking_kind,
+                    event.party,
+                    event.agency_unit,
+                    event.warning_id,
+                ),
+            )
+        elif isinstance(event, SpotCheckPlan.Planned) and event.kind == "cross":
+            cur.execute(
+                "INSERT INTO rm_cross_checks (plan_id, year, quarter, checking_unit,"
+                " checked_unit) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (
+                    event.originator_id,
+                    event.year,
+                    int(event.draw.get("quarter", 0)),
+                    event.unit,
+                    str(event.draw.get("checked_unit", "")),
                 ),
             )
 
@@ -193,7 +273,7 @@ class PostgresInspectionReadModel:
     def communities(self, unit: str | None) -> list[WatchRow]:
         rows = self._rows(
             "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads, handed_down,"
-            " major_petition FROM rm_watch"
+            " major_petition, township FROM rm_watch"
             " WHERE registered AND (%s::text IS NULL OR unit = %s) ORDER BY code",
             (unit, unit),
         )
@@ -221,7 +301,8 @@ class PostgresInspectionReadModel:
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
         rows = self._rows(
             "SELECT finding_id, community_code, unit, company_uscc, kind, kind_name, severity,"
-            " legal_basis, deadline, status, checking_unit, checking_kind, deadline_basis"
+            " legal_basis, deadline, status, checking_unit, checking_kind, deadline_basis,"
+            " party, agency_unit, warning_id, objection, submissions"
             " FROM rm_findings WHERE unit = ANY(%s)"
             " AND (%s = '' OR company_uscc = %s) ORDER BY community_code, kind",
             (units, company_uscc, company_uscc),
@@ -235,6 +316,30 @@ class PostgresInspectionReadModel:
             (now,),
         )
         return [str(r[0]) for r in rows]
+
+    def township_inspections(
+        self, units: list[str], township: str, community_code: str, since: date, until: date
+    ) -> list[TownshipInspectionRow]:
+        rows = self._rows(
+            "SELECT ledger_id, community_code, unit, township, inspected_on, inspector,"
+            " problems, note FROM rm_township_inspections WHERE unit = ANY(%s)"
+            " AND (%s = '' OR township = %s) AND (%s = '' OR community_code = %s)"
+            " AND inspected_on BETWEEN %s AND %s ORDER BY inspected_on, community_code",
+            (units, township, township, community_code, community_code, since, until),
+        )
+        return [
+            TownshipInspectionRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], tuple(r[6]), r[7])
+            for r in rows
+        ]
+
+    def cross_checks(self, year: int) -> list[CrossCheckRow]:
+        rows = self._rows(
+            "SELECT plan_id, year, quarter, checking_unit, checked_unit, reported_at"
+            " FROM rm_cross_checks WHERE year = %s"
+            " ORDER BY quarter, checking_unit, checked_unit",
+            (year,),
+        )
+        return [CrossCheckRow(str(r[0]), *r[1:]) for r in rows]
 
     def checked_communities(self, year: int, unit: str) -> int:
         by_city = unit == CITY

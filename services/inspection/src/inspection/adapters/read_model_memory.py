@@ -5,14 +5,23 @@ application's notification log on every call, so it is never stale."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from inspection.application.ports import CheckRow, FindingRow, InspectorRow, WatchRow
+from inspection.application.ports import (
+    CheckRow,
+    CrossCheckRow,
+    FindingRow,
+    InspectorRow,
+    TownshipInspectionRow,
+    WatchRow,
+)
 from inspection.domain.community_watch import CommunityWatch
 from inspection.domain.finding import Finding
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
+from inspection.domain.spot_check_plan import SpotCheckPlan
+from inspection.domain.township_inspection_ledger import TownshipInspectionLedger
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, quarter_label
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import ServiceApplication
@@ -27,6 +36,8 @@ class InMemoryInspectionReadModel:
         self._checks: dict[str, CheckRow] = {}
         self._findings: dict[str, FindingRow] = {}
         self._secrets: dict[str, str] = {}
+        self._ledger: list[TownshipInspectionRow] = []
+        self._cross: dict[str, CrossCheckRow] = {}
 
     def catch_up(self) -> int:
         for n in self.app.process_recorder.select_notifications(
@@ -50,9 +61,10 @@ class InMemoryInspectionReadModel:
                 "leads": 0,
                 "handed_down": False,
                 "major_petition": False,
+                "township": "",
             }
         elif isinstance(event, CommunityWatch.RegistrationNoted) and watch is not None:
-            watch.update(registered=True, company_uscc=event.company_uscc)
+            watch.update(registered=True, company_uscc=event.company_uscc, township=event.township)
         elif isinstance(event, CommunityWatch.CompanyNoted) and watch is not None:
             watch["company_uscc"] = event.company_uscc
         elif isinstance(event, CommunityWatch.OverdueNoted) and watch is not None:
@@ -99,6 +111,9 @@ class InMemoryInspectionReadModel:
                 event.checking_unit,
                 event.checking_kind,
                 "",
+                event.party,
+                event.agency_unit,
+                event.warning_id,
             )
         elif isinstance(event, Finding.RectificationOrdered):
             row = self._findings[str(event.originator_id)]
@@ -111,6 +126,44 @@ class InMemoryInspectionReadModel:
         elif isinstance(event, Finding.RectificationOverdue):
             row = self._findings[str(event.originator_id)]
             self._findings[row.finding_id] = replace(row, status="overdue")
+        elif isinstance(event, Finding.RectificationEvidenceSubmitted):
+            row = self._findings[str(event.originator_id)]
+            self._findings[row.finding_id] = replace(row, submissions=row.submissions + 1)
+        elif isinstance(event, Finding.Objected):
+            row = self._findings[str(event.originator_id)]
+            self._findings[row.finding_id] = replace(row, objection="pending")
+        elif isinstance(event, Finding.ObjectionRejected):
+            row = self._findings[str(event.originator_id)]
+            self._findings[row.finding_id] = replace(row, objection="rejected")
+        elif isinstance(event, Finding.Withdrawn):
+            row = self._findings[str(event.originator_id)]
+            self._findings[row.finding_id] = replace(row, objection="upheld", status="withdrawn")
+        elif isinstance(event, TownshipInspectionLedger.InspectionRecorded):
+            self._ledger.append(
+                TownshipInspectionRow(
+                    str(event.originator_id),
+                    event.community_code,
+                    event.unit,
+                    event.township,
+                    date.fromisoformat(event.inspected_on),
+                    event.inspector,
+                    tuple(event.problems),
+                    event.note,
+                )
+            )
+        elif isinstance(event, SpotCheckPlan.Planned) and event.kind == "cross":
+            self._cross[str(event.originator_id)] = CrossCheckRow(
+                str(event.originator_id),
+                event.year,
+                int(event.draw.get("quarter", 0)),
+                event.unit,
+                str(event.draw.get("checked_unit", "")),
+                None,
+            )
+        elif isinstance(event, SpotCheckPlan.CrossCheckReported):
+            cross = self._cross[str(event.originator_id)]
+            if cross.reported_at is None:
+                self._cross[cross.plan_id] = replace(cross, reported_at=event.reported_at)
 
     def communities(self, unit: str | None) -> list[WatchRow]:
         self.catch_up()
@@ -124,6 +177,7 @@ class InMemoryInspectionReadModel:
                 w["leads"],
                 w["handed_down"],
                 w["major_petition"],
+                w["township"],
             )
             for w in sorted(self._watches.values(), key=lambda w: str(w["code"]))
             if w["registered"] and (unit is None or w["unit"] == unit)
@@ -170,6 +224,29 @@ class InMemoryInspectionReadModel:
             if f.status == "open" and f.deadline is not None and f.deadline < now
         ]
         return [f.finding_id for f in sorted(due, key=lambda f: f.deadline or now)]
+
+    def township_inspections(
+        self, units: list[str], township: str, community_code: str, since: date, until: date
+    ) -> list[TownshipInspectionRow]:
+        self.catch_up()
+        return sorted(
+            (
+                r
+                for r in self._ledger
+                if r.unit in units
+                and township in ("", r.township)
+                and community_code in ("", r.community_code)
+                and since <= r.inspected_on <= until
+            ),
+            key=lambda r: (r.inspected_on, r.community_code),
+        )
+
+    def cross_checks(self, year: int) -> list[CrossCheckRow]:
+        self.catch_up()
+        return sorted(
+            (r for r in self._cross.values() if r.year == year),
+            key=lambda r: (r.quarter, r.checking_unit, r.checked_unit),
+        )
 
     def checked_communities(self, year: int, unit: str) -> int:
         self.catch_up()

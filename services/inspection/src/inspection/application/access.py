@@ -15,8 +15,15 @@ discipline office and the auditor see it. Its audit trail stays staff's even the
 (servicekit: GetHistory leaves out the public and published-only grants).
 
 Decided here, not in the sources: townships do not record spot checks (a check belongs to a
-bureau's plan and its drawn inspectors; a township's full inspections are another record,
-not built); a re-draw is the bureau head's (负责人) decision, made with a recorded reason.
+bureau's plan and its drawn inspectors); they keep their own ledger of daily inspections of
+the communities of their unit (四（三）、二（五）). A re-draw is the bureau head's (负责人)
+decision, made with a recorded reason. A finding entered directly is the bureau's officers'
+or head's (not an inspector's alone: it bypasses the draw), of a community of its unit (the
+city: any); an agency's failure (E1–E3) is recorded by those who supervise the agency — the
+city for a county-level unit, the unit (or the city) for one of its townships — never by the
+unit about itself (附件1 #16, #20; 附件2 #16). The company concerned submits its own
+rectification evidence (filer or manager) and objects to its own findings (its manager: a
+formal act of the company); the bureau that found it (or the city) decides the objection.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from inspection.domain.finding import Finding
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan
+from inspection.domain.township_inspection_ledger import TownshipInspectionLedger
 from pubrev_contracts.vocabulary.agencies import Agency
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import HistoryReads
@@ -49,6 +57,14 @@ _STAFF_READ = (
     Grant(Agency.AUDITOR, (), ANY),
 )
 """Who reads the checks and findings of a unit (the city: of all)."""
+
+_SUPERVISORS_READ = (
+    Grant(Agency.PROPERTY_BUREAU, (), J),
+    Grant(Agency.TOWNSHIP, (), J),
+    Grant(Agency.DISCIPLINE, (), J),
+    Grant(Agency.AUDITOR, (), ANY),
+)
+"""Who reads a unit's township ledgers and their coverage."""
 
 POLICY = Policy(
     "inspection",
@@ -128,6 +144,58 @@ POLICY = Policy(
             "ReportCrossCheck",
             (Grant(Agency.PROPERTY_BUREAU, DECIDERS, J),),
             "the checking unit (or the city, which organises cross checks) reports the results",
+        ),
+        Rule(
+            "RecordFinding",
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION, Scope.NOT_CONCERNED)),),
+            "a finding entered directly with its evidence (an investigation, an audit, a case): "
+            "of a company of the unit's communities (the city: any), or of an agency's failure "
+            "(E1–E3) by those who supervise it, never by the unit about itself",
+        ),
+        Rule(
+            "SubmitRectificationEvidence",
+            (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),),
+            "the company submits the evidence of rectifying its own finding, for the bureau to "
+            "verify",
+        ),
+        Rule(
+            "ObjectToFinding",
+            (Grant(Agency.PROPERTY_COMPANY, ("manager",), (Scope.OWN_COMPANY,)),),
+            "the company's manager objects to its own finding, within the objection period",
+        ),
+        Rule(
+            "DecideObjection",
+            (Grant(Agency.PROPERTY_BUREAU, DECIDERS, J),),
+            "the bureau that found it (the city: any) upholds the objection (the finding is "
+            "withdrawn) or rejects it",
+        ),
+        Rule(
+            "RecordTownshipInspection",
+            (Grant(Agency.TOWNSHIP, (), OWN),),
+            "a township enters its daily inspection of a community of its unit in the ledger "
+            "(plan 四（三）: townships inspect every community)",
+        ),
+        Rule(
+            "ListTownshipInspections",
+            _SUPERVISORS_READ,
+            "a unit's township ledgers: its bureau, townships and discipline office, the city, "
+            "the auditor",
+        ),
+        Rule(
+            "GetTownshipCoverage",
+            _SUPERVISORS_READ,
+            "how many of a unit's communities its townships inspected in the campaign window: "
+            "its supervisors, the city, the auditor",
+        ),
+        Rule(
+            "GetCrossCheckCompliance",
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), J),
+                Grant(Agency.DISCIPLINE, (), J),
+                Grant(Agency.AUDITOR, (), ANY),
+            ),
+            "which quarters a unit lacks its cross check or report (plan 四（四）): its bureau, "
+            "the discipline office, the city, the auditor",
         ),
         Rule(
             "GetPlanProgress",
@@ -222,7 +290,12 @@ HISTORY_READS: HistoryReads = {
         lambda w: Resource(unit=w.unit, company=w.company_uscc, community=w.community_code),
     ),
     Inspector: ("RegisterInspector", lambda i: Resource(unit=i.unit)),
+    TownshipInspectionLedger: (
+        "ListTownshipInspections",
+        lambda t: Resource(unit=t.unit, community=t.community_code),
+    ),
 }
 """GetHistory of one record follows its read rule: a plan's VerifyDraw (before publication:
 GetHistory never opens what only publication opens), a check's and a finding's lists, a
-community's file GetCommunityDisclosure, an inspector's the roster's keepers."""
+community's file GetCommunityDisclosure, an inspector's the roster's keepers, a township
+ledger ListTownshipInspections."""

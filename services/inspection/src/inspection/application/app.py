@@ -15,14 +15,16 @@ from eventsourcing.domain import Aggregate
 
 from inspection.application.access import HISTORY_READS, POLICY
 from inspection.application.handlers import HANDLERS
-from inspection.application.ports import InspectionReadModel
+from inspection.application.ports import AttachmentStore, InspectionReadModel
 from inspection.domain.community_watch import CommunityWatch, NotedDisclosure
+from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES, InspectionRules
 from inspection.domain.spot_check_plan import SpotCheckPlan
+from pubrev_contracts.vocabulary.campaign import CAMPAIGN, CampaignCalendar
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
 from servicekit.clock import Clock, utc_now
-from servicekit.errors import NotFound, ServiceError, excerpt
+from servicekit.errors import NotFound, ServiceError, Validator, excerpt
 from servicekit.eventstore import (
     Command,
     DeliveryRef,
@@ -49,18 +51,42 @@ class InspectionApplication(ServiceApplication):
         rules: InspectionRules = DEFAULT_RULES,
         pace: PaceRules = DEFAULT_PACE,
         read_model: ReadModelOf | None = None,
+        attachments: AttachmentStore | None = None,
+        campaign: CampaignCalendar = CAMPAIGN,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
         self.rules = rules
         self.pace = pace
+        self.campaign = campaign
         self._read_model = read_model(self) if read_model is not None else None
+        self._attachments = attachments
 
     @property
     def read_model(self) -> InspectionReadModel:
         if self._read_model is None:
             raise RuntimeError("no read model given to the application (see bootstrap)")
         return self._read_model
+
+    @property
+    def attachments(self) -> AttachmentStore:
+        if self._attachments is None:
+            raise RuntimeError("no attachment store given to the application (see bootstrap)")
+        return self._attachments
+
+    def require_stored(self, attachments: tuple[Attachment, ...], field: str) -> None:
+        """Every referenced file is in the evidence store (uploaded first): INVALID_ARGUMENT
+        naming each one that is not, before anything is read or written."""
+        v = Validator()
+        for n, a in enumerate(attachments):
+            v.require(
+                self.attachments.exists(a.sha256),
+                f"{field}[{n}]",
+                "attachment_not_stored",
+                f"no attachment {a.sha256[:12]}… is stored: upload it first (UploadAttachment)",
+                "附件尚未上传至证据库",
+            )
+        v.raise_if_any()
 
     def run_command(
         self,
@@ -69,13 +95,21 @@ class InspectionApplication(ServiceApplication):
         execute: Callable[[], tuple[Sequence[Aggregate], R]],
         on_conflict: Callable[[], ServiceError] | None = None,
     ) -> R:
-        """servicekit's `run_command`, and a retry of a request first answered before the
-        commands were typed (its receipt has the same name, but was fingerprinted over the
-        command's `untyped_payload()`) gets that first answer, not ALREADY_EXISTS."""
+        """servicekit's `run_command`, and a retry of a request first answered by an
+        earlier form of the command gets that first answer, not ALREADY_EXISTS: before the
+        commands were typed (the receipt has the same name, but was fingerprinted over the
+        command's `untyped_payload()`), or before the command gained a field
+        (`earlier_payloads()`)."""
+        earlier: list[object] = []
         untyped = getattr(command, "untyped_payload", None)
         if untyped is not None:
+            earlier.append(untyped())
+        typed_before = getattr(command, "earlier_payloads", None)
+        if typed_before is not None:
+            earlier += typed_before()
+        if earlier:
             receipt = self.find_receipt(type(command).__name__, command.request_id)
-            if receipt is not None and receipt.fingerprint == fingerprint(untyped()):
+            if receipt is not None and receipt.fingerprint in map(fingerprint, earlier):
                 return rebuild(result, receipt.result)
         return super().run_command(command, result, execute, on_conflict)
 
@@ -107,10 +141,10 @@ class InspectionApplication(ServiceApplication):
         )
 
     def note_registration(
-        self, code: str, unit: str, company_uscc: str, delivery: DeliveryRef
+        self, code: str, unit: str, company_uscc: str, delivery: DeliveryRef, township: str = ""
     ) -> bool:
         watch = self._watch(code, unit)
-        watch.note_registration(company_uscc)
+        watch.note_registration(company_uscc, township)
         return self.record(watch, delivery=delivery)
 
     def note_company_change(

@@ -11,18 +11,25 @@ read or written); the rules of the business are the aggregates'.
 `untyped_payload()` is what the code before the commands were typed fingerprinted a request
 by: a client retrying across that deployment is recognised by it and answered from its first
 receipt (InspectionApplication.run_command), not refused as a reuse of its request_id.
+`earlier_payloads()` does the same for a command that gained a field since (attachments, a
+cited submission): the typed form its receipts were fingerprinted by before.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from inspection.domain.evidence import MAX_ATTACHMENTS, SHA256, Attachment
 from inspection.domain.spot_check import ChecklistResult, Substitution
-from inspection.domain.violations import CHECKLIST, SEVERITIES
+from inspection.domain.violations import CHECKLIST, KINDS, SEVERITIES
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
+from servicekit.attachments import AttachmentLimits
 from servicekit.errors import Validator
+from servicekit.eventstore import to_jsonable
 
 MAX_CODE = 64
 """Codes (communities, inspectors) longer than this are refused."""
@@ -32,6 +39,12 @@ MAX_TEXT = 500
 """Reasons and notes."""
 MAX_TEAM = 10
 """Inspectors of one check, and substitutions of one check."""
+MAX_NOTE = 2000
+"""Findings' facts, objections, decisions, evidence notes."""
+MAX_PROBLEMS = 20
+"""Problems one township inspection enters."""
+LIMITS = AttachmentLimits()
+"""What the evidence store takes (ADR 0016): a reference beyond it names no stored file."""
 PER_TARGET_DEFAULT = 2
 """Inspectors drawn per target when the request says 0."""
 
@@ -85,6 +98,59 @@ def _community_code(v: Validator, code: str, field: str = "community_code") -> N
         f"a community code of 1–{MAX_CODE} characters",
         "缺少小区编码或过长",
     )
+
+
+def _attachments(
+    v: Validator, attachments: tuple[Attachment, ...], field: str = "attachments"
+) -> None:
+    """References to files of the evidence store, well formed (that each is stored is the
+    handler's check: InspectionApplication.require_stored)."""
+    v.require(
+        len(attachments) <= MAX_ATTACHMENTS,
+        field,
+        "too_many",
+        f"at most {MAX_ATTACHMENTS} attachments",
+        f"附件不超过{MAX_ATTACHMENTS}个",
+    )
+    for n, a in enumerate(attachments[:MAX_ATTACHMENTS]):
+        v.require(
+            SHA256.fullmatch(a.sha256) is not None
+            and 1 <= a.size <= LIMITS.max_bytes
+            and a.media_type in LIMITS.media_types
+            and 0 < len(a.filename) <= LIMITS.filename_max_chars
+            and a.filename.isprintable(),
+            f"{field}[{n}]",
+            "attachment_ref",
+            "an attachment as the evidence store returned it (UploadAttachment): sha256 "
+            f"(64 lower-case hex digits), size 1–{LIMITS.max_bytes} bytes, media type one of "
+            f"{', '.join(sorted(LIMITS.media_types))}, a file name of 1–"
+            f"{LIMITS.filename_max_chars} printable characters",
+            "附件引用须为证据库返回的引用（SHA-256、大小、类型、文件名）",
+        )
+
+
+def _finding_id(v: Validator, finding_id: str) -> None:
+    v.require(
+        0 < len(finding_id) <= MAX_CODE,
+        "finding_id",
+        "required",
+        f"a finding id of 1–{MAX_CODE} characters",
+        "缺少问题编号或过长",
+    )
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(text: str) -> date | None:
+    """A date written YYYY-MM-DD exactly (Python also reads 20260601, which would not order
+    as text among the others); None otherwise."""
+    if ISO_DATE.fullmatch(text) is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 # -- roster --------------------------------------------------------------------------------
@@ -410,12 +476,21 @@ class RecordSpotCheck:
             self.community_code,
             _utc(self.inspected_at),
             list(self.inspector_codes),
-            list(self.checklist),
+            [_item_before_attachments(item) for item in self.checklist],
             [
                 {"absent": s.absent, "substitute": s.substitute, "reason": s.reason.strip()}
                 for s in self.substitutions
             ],
         )
+
+    def earlier_payloads(self) -> list[Any]:
+        """The typed command before checklist items took attachments (a request with
+        attachments was never made before)."""
+        if any(item.attachments for item in self.checklist):
+            return []
+        typed = to_jsonable(self)
+        typed["checklist"] = [_item_before_attachments(item) for item in self.checklist]
+        return [typed]
 
     def check(self) -> Validator:
         v = Validator()
@@ -460,12 +535,13 @@ class RecordSpotCheck:
             )
             if not item.passed:
                 v.require(
-                    bool(item.evidence_refs),
+                    bool(item.evidence_refs or item.attachments),
                     f"checklist[{n}].evidence_refs",
                     "evidence_missing",
-                    "a failed item needs evidence",
+                    "a failed item needs evidence (references or attachments)",
                     "不合格项须附证据材料",
                 )
+            _attachments(v, item.attachments, f"checklist[{n}].attachments")
         codes = self.inspector_codes
         v.require(bool(codes), "inspector_codes", "required", "who checked", "缺少检查人员")
         v.require(
@@ -507,6 +583,17 @@ class RecordSpotCheck:
         return v
 
 
+def _item_before_attachments(item: ChecklistResult) -> dict[str, Any]:
+    """A checklist item as fingerprints rendered it before items took attachments."""
+    return {
+        "item": item.item,
+        "passed": item.passed,
+        "note": item.note,
+        "evidence_refs": list(item.evidence_refs),
+        "severity": item.severity,
+    }
+
+
 @dataclass(frozen=True)
 class SpotCheckRecorded:
     spot_check_id: str
@@ -521,9 +608,20 @@ class VerifyRectification:
     """None: the request's time could not be read (INVALID_ARGUMENT)."""
     evidence_refs: tuple[str, ...]
     note: str = ""
+    cite_company_evidence: bool = False
+    """The company's latest rectification evidence (SubmitRectificationEvidence) is the
+    evidence: the rectification then counts as done when it was submitted."""
 
     def untyped_payload(self) -> Any:
         return (self.finding_id, _utc(self.verified_at), list(self.evidence_refs), self.note)
+
+    def earlier_payloads(self) -> list[Any]:
+        """The typed command before it could cite the company's evidence."""
+        if self.cite_company_evidence:
+            return []
+        typed = to_jsonable(self)
+        del typed["cite_company_evidence"]
+        return [typed]
 
     def check(self) -> Validator:
         v = Validator()
@@ -552,3 +650,242 @@ class SweepRectificationDeadlines:
 class DeadlinesSwept:
     marked_overdue: int
     """Findings marked RectificationOverdue by this sweep."""
+
+
+# -- findings entered directly ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFinding:
+    """A finding entered directly, with its evidence (any code of the list; the only way to
+    C2, D1–D3 and E1–E3: violations.DIRECT_ONLY). A company's names its community; an
+    agency's (E1–E3) names the county-level unit that failed and, when the failure is a
+    township's, the township."""
+
+    request_id: str
+    kind: str
+    severity: str
+    note: str
+    """The facts found (违法事实)."""
+    attachments: tuple[Attachment, ...]
+    community_code: str = ""
+    agency_unit: str = ""
+    township: str = ""
+    warning_id: str = ""
+    """The 智慧监督 warning the finding escalates (its id), if any."""
+
+    @property
+    def party(self) -> str:
+        known = KINDS.get(self.kind)
+        return known.party if known is not None else ""
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        v.require(
+            self.kind in KINDS,
+            "kind",
+            "unknown_kind",
+            f"a code of the campaign's list: {', '.join(KINDS)}",
+            "问题类型不在问题清单内",
+        )
+        v.require(
+            self.severity in SEVERITIES,
+            "severity",
+            "unknown_severity",
+            "minor, general or serious",
+            "严重程度不正确",
+        )
+        v.require_text(self.note, "note", MAX_NOTE, "问题事实", required=True, multiline=True)
+        v.require(
+            bool(self.attachments),
+            "attachments",
+            "evidence_missing",
+            "a finding entered directly needs its evidence attached (UploadAttachment first)",
+            "直接录入的问题须附证据材料",
+        )
+        _attachments(v, self.attachments)
+        if self.party == "company":
+            _community_code(v, self.community_code)
+            v.require(
+                not self.agency_unit and not self.township,
+                "agency_unit",
+                "company_finding",
+                f"{self.kind} is a company's violation: it names its community, no agency",
+                f"{self.kind} 属企业问题，不填写责任单位",
+            )
+        elif self.party == "agency":
+            v.require(
+                self.agency_unit in COUNTY_UNITS,
+                "agency_unit",
+                "unknown_unit",
+                f"{self.kind} is an agency's failure: the county-level unit that failed "
+                "(a township's: its unit, and the township)",
+                f"{self.kind} 属监管部门履职问题，须填写责任县级单位",
+            )
+            v.require_text(self.township, "township", MAX_CODE, "镇（街道）")
+            v.require(
+                len(self.community_code) <= MAX_CODE,
+                "community_code",
+                "too_long",
+                f"at most {MAX_CODE} characters",
+                f"小区编码不超过{MAX_CODE}个字符",
+            )
+        v.require(
+            self.warning_id == "" or _is_uuid(self.warning_id),
+            "warning_id",
+            "uuid_format",
+            "the id of a 智慧监督 warning (a UUID), or empty",
+            "预警编号格式错误",
+        )
+        return v
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text[:64])
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class FindingRecorded:
+    finding_id: str
+    party: str
+    deadline: str
+    """The rectification deadline (UTC, ISO 8601); "" for an agency's finding."""
+
+
+# -- the company side: rectification evidence, objections -----------------------------------
+
+
+@dataclass(frozen=True)
+class SubmitRectificationEvidence:
+    request_id: str
+    finding_id: str
+    note: str
+    attachments: tuple[Attachment, ...]
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _finding_id(v, self.finding_id)
+        v.require_text(self.note, "note", MAX_NOTE, "整改说明", required=True, multiline=True)
+        v.require(
+            bool(self.attachments),
+            "attachments",
+            "evidence_missing",
+            "rectification evidence needs its files (UploadAttachment first)",
+            "整改佐证须附材料",
+        )
+        _attachments(v, self.attachments)
+        return v
+
+
+@dataclass(frozen=True)
+class EvidenceSubmitted:
+    finding_id: str
+    submissions: int
+    """The company's submissions for the finding so far."""
+
+
+@dataclass(frozen=True)
+class ObjectToFinding:
+    request_id: str
+    finding_id: str
+    reason: str
+    attachments: tuple[Attachment, ...] = ()
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _finding_id(v, self.finding_id)
+        v.require_text(self.reason, "reason", MAX_NOTE, "异议理由", required=True, multiline=True)
+        _attachments(v, self.attachments)
+        return v
+
+
+@dataclass(frozen=True)
+class ObjectionRaised:
+    finding_id: str
+    deadline: str
+    """The end of the objection period it was raised within (UTC, ISO 8601)."""
+
+
+@dataclass(frozen=True)
+class DecideObjection:
+    request_id: str
+    finding_id: str
+    upheld: bool
+    """True: the objection is upheld and the finding withdrawn; False: it stands."""
+    decision: str
+    """Why (复核意见): FindingWithdrawn's reason when upheld."""
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _finding_id(v, self.finding_id)
+        v.require_text(
+            self.decision, "decision", MAX_NOTE, "复核意见", required=True, multiline=True
+        )
+        return v
+
+
+@dataclass(frozen=True)
+class ObjectionDecided:
+    finding_id: str
+    objection: str
+    """upheld or rejected."""
+    status: str
+    """The finding's status after the decision (withdrawn when upheld)."""
+
+
+# -- township inspections --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordTownshipInspection:
+    request_id: str
+    community_code: str
+    township: str
+    """The township (镇（街道）) that inspected: the community's, as registered."""
+    inspected_on: str
+    """The Asia/Shanghai date, YYYY-MM-DD."""
+    inspector: str
+    problems: tuple[str, ...] = ()
+    """What was found, one line each; none: the community was in order."""
+    note: str = ""
+
+    def check(self) -> Validator:
+        v = Validator()
+        v.require_request_id(self.request_id)
+        _community_code(v, self.community_code)
+        v.require_text(self.township, "township", MAX_CODE, "镇（街道）", required=True)
+        v.require(
+            parse_date(self.inspected_on) is not None,
+            "inspected_on",
+            "date_format",
+            "a date, YYYY-MM-DD (Asia/Shanghai)",
+            "检查日期格式须为YYYY-MM-DD",
+        )
+        v.require_text(self.inspector, "inspector", MAX_CODE, "检查人员", required=True)
+        v.require(
+            len(self.problems) <= MAX_PROBLEMS,
+            "problems",
+            "too_many",
+            f"at most {MAX_PROBLEMS} problems",
+            f"问题不超过{MAX_PROBLEMS}条",
+        )
+        for n, problem in enumerate(self.problems[:MAX_PROBLEMS]):
+            v.require_text(problem, f"problems[{n}]", MAX_TEXT, "问题描述", required=True)
+        v.require_text(self.note, "note", MAX_NOTE, "备注", multiline=True)
+        return v
+
+
+@dataclass(frozen=True)
+class TownshipInspectionEntered:
+    ledger_id: str
+    community_code: str
+    inspected_on: str
+    problems: int

@@ -1,11 +1,25 @@
-"""What the inspection application needs from its read model (implemented in adapters), and
-the one thing it keeps beside it: the secrets of the draws not yet executed."""
+"""What the inspection application needs from its read model (implemented in adapters), the
+one thing it keeps beside it (the secrets of the draws not yet executed), and the evidence
+store its commands' attachments must be in (servicekit.attachments.AttachmentStore)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
+
+from servicekit.attachments import AttachmentStore
+
+__all__ = [
+    "AttachmentStore",
+    "CheckRow",
+    "CrossCheckRow",
+    "FindingRow",
+    "InspectionReadModel",
+    "InspectorRow",
+    "TownshipInspectionRow",
+    "WatchRow",
+]
 
 
 @dataclass(frozen=True)
@@ -18,6 +32,7 @@ class WatchRow:
     leads: int
     handed_down: bool = False
     major_petition: bool = False
+    township: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,39 @@ class FindingRow:
     checking_unit: str
     checking_kind: str
     deadline_basis: str
+    party: str = "company"
+    agency_unit: str = ""
+    warning_id: str = ""
+    objection: str = ""
+    """"" (none), pending, upheld or rejected."""
+    submissions: int = 0
+    """The company's rectification evidence submitted so far."""
+
+
+@dataclass(frozen=True)
+class TownshipInspectionRow:
+    """One entry of a township's inspection ledger."""
+
+    ledger_id: str
+    community_code: str
+    unit: str
+    township: str
+    inspected_on: date
+    inspector: str
+    problems: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class CrossCheckRow:
+    """A cross check (交叉检查) as planned, and when it was first reported."""
+
+    plan_id: str
+    year: int
+    quarter: int
+    checking_unit: str
+    checked_unit: str
+    reported_at: datetime | None
 
 
 class InspectionReadModel(Protocol):
@@ -73,6 +121,17 @@ class InspectionReadModel(Protocol):
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]: ...
 
     def open_findings_due(self, now: datetime) -> list[str]: ...
+
+    def township_inspections(
+        self, units: list[str], township: str, community_code: str, since: date, until: date
+    ) -> list[TownshipInspectionRow]:
+        """Ledger entries of the units' communities inspected from `since` to `until`
+        (inclusive), of one township and one community when given ("": any)."""
+        ...
+
+    def cross_checks(self, year: int) -> list[CrossCheckRow]:
+        """The year's cross checks, with their first report."""
+        ...
 
     def checked_communities(self, year: int, unit: str) -> int:
         """Distinct communities checked in `year` (Asia/Shanghai) toward `unit`'s quota: for

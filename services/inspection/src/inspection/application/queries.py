@@ -7,17 +7,22 @@ only what matches it (a company's: its own)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from inspection.application.access import plan_facts
-from inspection.application.commands import MAX_CODE, MAX_LIST
-from inspection.application.ports import CheckRow, FindingRow
+from inspection.application.commands import MAX_CODE, MAX_LIST, parse_date
+from inspection.application.ports import CheckRow, FindingRow, TownshipInspectionRow
+from inspection.domain import cross_check_duty
 from inspection.domain import draw as draws
 from inspection.domain.community_watch import CommunityWatch
+from inspection.domain.cross_check_duty import QuarterDuty
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan, verify_given
+from pubrev_contracts.vocabulary import campaign
 from pubrev_contracts.vocabulary.agencies import Agency
-from pubrev_contracts.vocabulary.units import CITY, UNITS
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS, UNITS
 from servicekit.errors import NotFound, PermissionDenied, Validator, excerpt
 from servicekit.identity import Identity
 from servicekit.policy import Resource, Scope
@@ -72,6 +77,165 @@ class DrawVerification:
     published: bool = False
     """Every check of the draw is recorded: anyone may verify it."""
     redraws: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TownshipCount:
+    """One township's communities and how many it inspected in the window."""
+
+    township: str
+    """As the communities were registered ("" : registered without one)."""
+    communities: int
+    inspected: int
+
+
+@dataclass(frozen=True)
+class TownshipCoverage:
+    """A unit's coverage by its townships' inspections (plan 四（三）: 全面检查) in the
+    campaign window: communities inspected at least once from the campaign's start
+    (mobilisation) to the stage's due date."""
+
+    unit: str
+    communities: int
+    inspected: int
+    percent: int
+    """inspected / communities, rounded down (100 only when every one was inspected)."""
+    expected_by_now: int
+    behind: bool
+    window_start: str
+    window_due: str
+    stage_name: str
+    stage_basis: str
+    townships: list[TownshipCount]
+
+
+@dataclass(frozen=True)
+class CrossCheckCompliance:
+    duties: list[QuarterDuty]
+    duty_source: str
+    report_due_source: str
+    quarters: list[str]
+    """The campaign's quarters judged (e.g. 2026Q3)."""
+
+
+MAX_LEDGER_DAYS = 366
+"""The longest period one ledger query spans."""
+
+
+def township_inspections(
+    app: InspectionApplication,
+    identity: Identity,
+    unit: str,
+    township: str,
+    community_code: str,
+    since: str,
+    until: str,
+) -> list[TownshipInspectionRow]:
+    """The township ledgers of the units the caller may see (or the one asked for), from
+    `since` to `until` (YYYY-MM-DD; "" : the year to date, Asia/Shanghai), of one township
+    or community when given."""
+    app.policy.admit("ListTownshipInspections", identity)
+    today = app.clock().astimezone(SHANGHAI).date()
+    v = Validator()
+    v.require_text(township, "township", MAX_CODE, "镇（街道）")
+    v.require(
+        len(community_code) <= MAX_CODE,
+        "community_code",
+        "too_long",
+        f"at most {MAX_CODE} characters",
+        f"小区编码不超过{MAX_CODE}个字符",
+    )
+    last = parse_date(until) if until else today
+    v.require(last is not None, "until", "date_format", "YYYY-MM-DD", "日期格式须为YYYY-MM-DD")
+    first = parse_date(since) if since else date((last or today).year, 1, 1)
+    v.require(first is not None, "since", "date_format", "YYYY-MM-DD", "日期格式须为YYYY-MM-DD")
+    v.raise_if_any()
+    assert first is not None and last is not None
+    v.require(
+        first <= last <= first + timedelta(days=MAX_LEDGER_DAYS),
+        "until",
+        "date_range",
+        f"from `since` to at most {MAX_LEDGER_DAYS} days after it",
+        f"查询期间须在{MAX_LEDGER_DAYS}日之内且起止有序",
+    )
+    v.raise_if_any()
+    units, _ = _list_units(app, "ListTownshipInspections", identity, unit)
+    app.read_model.catch_up()
+    return app.read_model.township_inspections(
+        [u for u in units if u != CITY], township.strip(), community_code, first, last
+    )
+
+
+def township_coverage(
+    app: InspectionApplication, identity: Identity, year: int, unit: str
+) -> list[TownshipCoverage]:
+    """Each county-level unit's coverage by its townships in the year's campaign window
+    (vocabulary.campaign: from mobilisation to the township-inspection stage), judged as
+    the campaign judges the stage (behind once its due date passed with any community not
+    inspected), with each township's count."""
+    units, _ = _list_units(app, "GetTownshipCoverage", identity, unit)
+    year_calendar = app.campaign.year(year)  # CampaignCalendarNotConfigured: nothing read
+    stage = year_calendar.stage(campaign.TOWNSHIP_INSPECTIONS)
+    start = year_calendar.stage(campaign.MOBILISATION).due
+    now = app.clock()
+    app.read_model.catch_up()
+    coverage = []
+    for u in units:
+        if u == CITY:
+            continue
+        registered = app.read_model.communities(u)
+        inspected = {
+            row.community_code
+            for row in app.read_model.township_inspections([u], "", "", start, stage.due)
+        }
+        counted = [c for c in registered if c.code in inspected]
+        [judged] = campaign.progress(stage, now, {u: (len(counted), len(registered))})
+        townships = sorted({c.township for c in registered})
+        coverage.append(
+            TownshipCoverage(
+                u,
+                len(registered),
+                len(counted),
+                len(counted) * 100 // len(registered) if registered else 0,
+                judged.expected_by_now,
+                judged.behind,
+                start.isoformat(),
+                stage.due.isoformat(),
+                stage.name,
+                stage.basis,
+                [
+                    TownshipCount(
+                        t,
+                        sum(1 for c in registered if c.township == t),
+                        sum(1 for c in counted if c.township == t),
+                    )
+                    for t in townships
+                ],
+            )
+        )
+    return coverage
+
+
+def cross_check_compliance(
+    app: InspectionApplication, identity: Identity, year: int, unit: str
+) -> CrossCheckCompliance:
+    """Which campaign quarters each county-level unit has carried out and reported its cross
+    check in (plan 四（四）), which it missed, and which still run (cross_check_duty)."""
+    units, _ = _list_units(app, "GetCrossCheckCompliance", identity, unit)
+    quarters = cross_check_duty.campaign_quarters(app.campaign, year)
+    app.read_model.catch_up()
+    duties = cross_check_duty.judge(
+        [u for u in units if u in COUNTY_UNITS],
+        quarters,
+        app.read_model.cross_checks(year),
+        app.clock(),
+    )
+    return CrossCheckCompliance(
+        duties,
+        cross_check_duty.DUTY_SOURCE,
+        cross_check_duty.REPORT_DUE_SOURCE,
+        [str(q) for q in quarters],
+    )
 
 
 def plan_progress(
@@ -146,13 +310,15 @@ def spot_checks(
 def findings(
     app: InspectionApplication, identity: Identity, company_uscc: str, unit: str = ""
 ) -> list[FindingRow]:
+    """A company's findings, or ("" ) every finding of the units asked for, the agencies'
+    (E1–E3) among them; a company's own always."""
     app.policy.admit("ListFindings", identity)
     v = Validator()
     v.require(
-        len(company_uscc) == 18,
+        len(company_uscc) in (0, 18),
         "company_uscc",
         "uscc_length",
-        "an 18-character USCC",
+        "empty or an 18-character USCC",
         "统一社会信用代码须为18位",
     )
     v.raise_if_any()

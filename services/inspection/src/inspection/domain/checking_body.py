@@ -26,6 +26,13 @@ def finding_id(check_id: uuid.UUID, kind: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"finding:{check_id}:{kind}")
 
 
+def direct_entry_id(unit: str, request_id: str) -> uuid.UUID:
+    """The id standing for the check of a finding entered directly (no spot check exists):
+    from the entering unit and its request, so the finding's id is decided before it is
+    stored, as a checked finding's is."""
+    return uuid.uuid5(NAMESPACE, f"direct:{unit}:{request_id}")
+
+
 def v1_checking_body(
     unit: str, when: datetime, made_by: Callable[[uuid.UUID], bool]
 ) -> tuple[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
@@ -42,6 +43,8 @@ class CommunityWatch(Aggregate):
         self.latest: NotedDisclosure | None = None
         self.disclosures_noted = 0
         self.company_uscc = ""
+        self.township = ""
+        """The township (镇（街道）) the community is registered in ("" : not told)."""
         self.registered = False
         self.overdue_quarters: list[str] = []
         self.leads = 0
@@ -58,15 +61,22 @@ class CommunityWatch(Aggregate):
         return self.latest is not None and self.latest.zero_revenue
 
     class RegistrationNoted(Aggregate.Event):
+        class_version = 2
         company_uscc: str
+        township: str
 
-    def note_registration(self, company_uscc: str) -> None:
-        self._registration(company_uscc=company_uscc)
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["township"] = ""  # registrations noted before the township was kept
+
+    def note_registration(self, company_uscc: str, township: str = "") -> None:
+        self._registration(company_uscc=company_uscc, township=township)
 
     @event(RegistrationNoted)
-    def _registration(self, company_uscc: str) -> None:
+    def _registration(self, company_uscc: str, township: str) -> None:
         self.registered = True
         self.company_uscc = company_uscc
+        self.township = township
 
     class CompanyNoted(Aggregate.Event):
         company_uscc: str

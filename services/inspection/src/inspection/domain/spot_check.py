@@ -18,10 +18,12 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from inspection.domain.checking_body import spot_check_id, v1_checking_body
+from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import InspectionRules
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from inspection.domain.violations import CHECKLIST, KINDS
+from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter, quarter_label, quarter_of
 from servicekit.errors import RuleViolated, excerpt
 
 DEFAULT_SEVERITY = "general"
@@ -37,9 +39,11 @@ class ChecklistResult:
     note: str = ""
     evidence_refs: tuple[str, ...] = ()
     severity: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    """Files of the evidence (photos, ledgers) in the evidence store."""
 
     def recorded(self) -> dict[str, Any]:
-        """The item as the check's event keeps it."""
+        """The item as the check's event keeps it (its files: with its finding)."""
         return {
             "item": self.item,
             "passed": self.passed,
@@ -137,6 +141,14 @@ class SpotCheck(Aggregate):
         the communities each inspector of the team has declared a conflict with by now."""
         drawn = plan.drawn_inspectors(community_code)
         _check_team(plan, community_code, drawn, inspectors, substitutions, conflicts)
+        if plan.kind == "cross" and quarter_of(inspected_at.astimezone(SHANGHAI).date()) != (
+            Quarter(plan.year, plan.quarter)
+        ):
+            raise RuleViolated(
+                f"a cross check of {quarter_label(plan.year, plan.quarter)} is made within "
+                "that quarter (plan 四（四）: one each quarter)",
+                f"{quarter_label(plan.year, plan.quarter)}的交叉检查须在该季度内进行",
+            )
         check_id = cls.create_id(plan.id, community_code)
         findings = [
             Finding.found(
@@ -152,6 +164,7 @@ class SpotCheck(Aggregate):
                 list(item.evidence_refs),
                 inspected_at,
                 rules,
+                item.attachments,
             )
             for item in checklist
             if not item.passed

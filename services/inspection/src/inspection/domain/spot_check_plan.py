@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from inspection.domain import draw as draws
+from inspection.domain.cross_check_duty import quarter_over
 from inspection.domain.rules import InspectionRules
+from pubrev_contracts.vocabulary.calendar import quarter_label
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.errors import RuleViolated, excerpt
 
@@ -457,9 +460,18 @@ class SpotCheckPlan(Aggregate):
         per_target: int,
         commitment: str,
         rules: InspectionRules,
+        now: datetime,
     ) -> SpotCheckPlan:
         """A quarter's cross check (plan 四（四）): `count` communities of `checked_unit`
-        checked by `checking_unit`'s inspectors, never the checked unit's own."""
+        checked by `checking_unit`'s inspectors, never the checked unit's own. A quarter
+        that is over (Asia/Shanghai) is not planned any more: each quarter's cross check is
+        made in that quarter, and a missed one stays missed (cross_check_duty)."""
+        if quarter_over(year, quarter, now):
+            raise RuleViolated(
+                f"{quarter_label(year, quarter)} is over: its cross check can no longer be "
+                "planned (plan 四（四）: one each quarter)",
+                f"{quarter_label(year, quarter)}已结束，不能补做该季度的交叉检查",
+            )
         candidates = cross_pool(communities)
         roster = roster_of(inspectors, exclude_unit=checked_unit)
         check_roster(candidates, roster, per_target)
@@ -744,6 +756,7 @@ class SpotCheckPlan(Aggregate):
     # -- a cross check's report ----------------------------------------------------------
 
     class CrossCheckReported(Aggregate.Event):
+        class_version = 2
         unit: str
         checked_unit: str
         year: int
@@ -752,14 +765,24 @@ class SpotCheckPlan(Aggregate):
         checked: int
         findings: int
         findings_by_kind: dict[str, int]
+        reported_at: datetime
+        """By the service's clock: whether the quarter's report came in its quarter (v2)."""
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reported_at"] = state["timestamp"]
 
     def report(
-        self, checks: Iterable[CheckedCommunity], findings: Iterable[FoundViolation]
+        self,
+        checks: Iterable[CheckedCommunity],
+        findings: Iterable[FoundViolation],
+        reported_at: datetime,
     ) -> None:
         """The cross check's report (plan 四（四）): its targets, the communities its team
         checked and their findings by kind. `checks` and `findings` are those of the checked
         unit: the same community may also be checked by the city or its own unit, and only
-        this team's count ("" : a finding stored before the checking body was kept)."""
+        this team's count ("" : a finding stored before the checking body was kept). It may
+        be reported again (the quarter's first report is what cross_check_duty judges)."""
         if self.kind != "cross":
             raise RuleViolated("only a cross check is reported", "仅交叉检查需要形成报告")
         checked_codes = {c.community_code for c in checks if c.plan_id == str(self.id)}
@@ -777,6 +800,7 @@ class SpotCheckPlan(Aggregate):
             checked=checked,
             findings=sum(findings_by_kind.values()),
             findings_by_kind=findings_by_kind,
+            reported_at=reported_at,
         )
 
     @event(CrossCheckReported)
@@ -790,6 +814,7 @@ class SpotCheckPlan(Aggregate):
         checked: int,
         findings: int,
         findings_by_kind: dict[str, int],
+        reported_at: datetime,
     ) -> None:
         self.reported = True
         self.checked = checked

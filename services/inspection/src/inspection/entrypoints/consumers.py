@@ -25,7 +25,9 @@ LEADS = "inspection.leads"
 
 def subscriptions(app: InspectionApplication) -> list[Subscription]:
     def on_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
-        return app.note_registration(event.community_code, event.unit, event.company_uscc, delivery)
+        return app.note_registration(
+            event.community_code, event.unit, event.company_uscc, delivery, event.township
+        )
 
     def on_company_changed(event: PropertyCompanyChangedV1, delivery: DeliveryRef) -> bool:
         return app.note_company_change(

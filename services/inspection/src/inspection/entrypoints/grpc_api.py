@@ -6,6 +6,7 @@ authorized here: the application does it (access.POLICY)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,12 +16,21 @@ from google.protobuf.json_format import MessageToDict
 from inspection.application import commands as c
 from inspection.application import queries
 from inspection.application.app import InspectionApplication
-from inspection.application.ports import CheckRow, FindingRow
-from inspection.application.queries import CommunityDisclosureView, DrawVerification, UnitProgress
+from inspection.application.ports import CheckRow, FindingRow, TownshipInspectionRow
+from inspection.application.queries import (
+    CommunityDisclosureView,
+    CrossCheckCompliance,
+    DrawVerification,
+    TownshipCoverage,
+    UnitProgress,
+)
 from inspection.domain import draw as draws
+from inspection.domain.cross_check_duty import QuarterDuty
+from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
+from pubrev.common.v1 import evidence_pb2
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
 from servicekit.audit import history_events
@@ -111,9 +121,15 @@ def _verification(v: DrawVerification) -> pb.VerifyDrawResponse:
     return reply
 
 
+def _attachments(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[Attachment, ...]:
+    """pubrev.common.v1.AttachmentRef values, as the command takes them (checked there)."""
+    return tuple(Attachment(r.sha256, r.size, r.media_type, r.filename) for r in refs)
+
+
 def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
     """A finding, as recorded (the aggregate) or as listed (the read model's row)."""
     deadline = f.deadline
+    submissions = len(f.submissions) if isinstance(f, Finding) else f.submissions
     return pb.Finding(
         finding_id=finding_id,
         community_code=f.community_code,
@@ -128,6 +144,67 @@ def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
         checking_unit=f.checking_unit,
         checking_kind=f.checking_kind,
         rectification_deadline_basis=f.deadline_basis,
+        party=f.party,
+        agency_unit=f.agency_unit,
+        warning_id=f.warning_id,
+        objection=f.objection,
+        evidence_submissions=submissions,
+    )
+
+
+def _township_inspection(r: TownshipInspectionRow) -> pb.TownshipInspection:
+    return pb.TownshipInspection(
+        ledger_id=r.ledger_id,
+        community_code=r.community_code,
+        unit=r.unit,
+        township=r.township,
+        inspected_on=r.inspected_on.isoformat(),
+        inspector=r.inspector,
+        problems=list(r.problems),
+        note=r.note,
+    )
+
+
+def _township_coverage(c: TownshipCoverage) -> pb.TownshipCoverage:
+    return pb.TownshipCoverage(
+        unit=c.unit,
+        communities=c.communities,
+        inspected=c.inspected,
+        percent=c.percent,
+        expected_by_now=c.expected_by_now,
+        behind=c.behind,
+        window_start=c.window_start,
+        window_due=c.window_due,
+        stage_name=c.stage_name,
+        stage_basis=c.stage_basis,
+        townships=[
+            pb.TownshipCount(township=t.township, communities=t.communities, inspected=t.inspected)
+            for t in c.townships
+        ],
+    )
+
+
+def _cross_check_duty(d: QuarterDuty) -> pb.CrossCheckDuty:
+    return pb.CrossCheckDuty(
+        unit=d.unit,
+        year=d.year,
+        quarter=d.quarter,
+        due=d.due,
+        over=d.over,
+        plan_ids=list(d.plan_ids),
+        reported=d.reported,
+        reported_in_time=d.reported_in_time,
+        checked_by=list(d.checked_by),
+        status=d.status,
+    )
+
+
+def _compliance(c: CrossCheckCompliance) -> pb.GetCrossCheckComplianceResponse:
+    return pb.GetCrossCheckComplianceResponse(
+        duties=[_cross_check_duty(d) for d in c.duties],
+        duty_source=c.duty_source,
+        report_due_source=c.report_due_source,
+        quarters=c.quarters,
     )
 
 
@@ -186,7 +263,14 @@ def record_spot_check_of(request: pb.RecordSpotCheckRequest) -> c.RecordSpotChec
         inspected_at=_time(request.inspected_at),
         inspector_codes=tuple(request.inspector_codes),
         checklist=tuple(
-            ChecklistResult(i.item, i.passed, i.note, tuple(i.evidence_refs), i.severity)
+            ChecklistResult(
+                i.item,
+                i.passed,
+                i.note,
+                tuple(i.evidence_refs),
+                i.severity,
+                _attachments(i.attachments),
+            )
             for i in request.checklist
         ),
         substitutions=tuple(
@@ -341,6 +425,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
                 verified_at=_time(request.verified_at),
                 evidence_refs=tuple(request.evidence_refs),
                 note=request.note,
+                cite_company_evidence=request.cite_company_evidence,
             )
         )
         finding = await asyncio.to_thread(self.app.finding, result.finding_id)
@@ -403,6 +488,121 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)
         return pb.GetHistoryResponse(events=events)
+
+    async def _finding_pb(self, finding_id: str) -> pb.Finding:
+        """The finding a command just changed, for its response (the caller may see it)."""
+        finding = await asyncio.to_thread(self.app.finding, finding_id)
+        return _finding(finding, str(finding.id))
+
+    async def RecordFinding(
+        self, request: pb.RecordFindingRequest, context: Context
+    ) -> pb.RecordFindingResponse:
+        result: c.FindingRecorded = await self._handle(
+            c.RecordFinding(
+                request_id=request.request_id,
+                kind=request.kind,
+                severity=request.severity,
+                note=request.note,
+                attachments=_attachments(request.attachments),
+                community_code=request.community_code,
+                agency_unit=request.agency_unit,
+                township=request.township,
+                warning_id=request.warning_id,
+            )
+        )
+        return pb.RecordFindingResponse(finding=await self._finding_pb(result.finding_id))
+
+    async def SubmitRectificationEvidence(
+        self, request: pb.SubmitRectificationEvidenceRequest, context: Context
+    ) -> pb.SubmitRectificationEvidenceResponse:
+        result: c.EvidenceSubmitted = await self._handle(
+            c.SubmitRectificationEvidence(
+                request_id=request.request_id,
+                finding_id=request.finding_id,
+                note=request.note,
+                attachments=_attachments(request.attachments),
+            )
+        )
+        return pb.SubmitRectificationEvidenceResponse(
+            finding=await self._finding_pb(result.finding_id), submissions=result.submissions
+        )
+
+    async def ObjectToFinding(
+        self, request: pb.ObjectToFindingRequest, context: Context
+    ) -> pb.ObjectToFindingResponse:
+        result: c.ObjectionRaised = await self._handle(
+            c.ObjectToFinding(
+                request_id=request.request_id,
+                finding_id=request.finding_id,
+                reason=request.reason,
+                attachments=_attachments(request.attachments),
+            )
+        )
+        return pb.ObjectToFindingResponse(
+            finding=await self._finding_pb(result.finding_id),
+            objection_deadline=result.deadline,
+        )
+
+    async def DecideObjection(
+        self, request: pb.DecideObjectionRequest, context: Context
+    ) -> pb.DecideObjectionResponse:
+        result: c.ObjectionDecided = await self._handle(
+            c.DecideObjection(
+                request_id=request.request_id,
+                finding_id=request.finding_id,
+                upheld=request.upheld,
+                decision=request.decision,
+            )
+        )
+        return pb.DecideObjectionResponse(finding=await self._finding_pb(result.finding_id))
+
+    async def RecordTownshipInspection(
+        self, request: pb.RecordTownshipInspectionRequest, context: Context
+    ) -> pb.RecordTownshipInspectionResponse:
+        result: c.TownshipInspectionEntered = await self._handle(
+            c.RecordTownshipInspection(
+                request_id=request.request_id,
+                community_code=request.community_code,
+                township=request.township,
+                inspected_on=request.inspected_on,
+                inspector=request.inspector,
+                problems=tuple(request.problems),
+                note=request.note,
+            )
+        )
+        return pb.RecordTownshipInspectionResponse(
+            ledger_id=result.ledger_id,
+            community_code=result.community_code,
+            inspected_on=result.inspected_on,
+            problems=result.problems,
+        )
+
+    async def ListTownshipInspections(
+        self, request: pb.ListTownshipInspectionsRequest, context: Context
+    ) -> pb.ListTownshipInspectionsResponse:
+        rows = await self._query(
+            queries.township_inspections,
+            request.unit,
+            request.township,
+            request.community_code,
+            request.since,
+            request.until,
+        )
+        return pb.ListTownshipInspectionsResponse(
+            inspections=[_township_inspection(r) for r in rows]
+        )
+
+    async def GetTownshipCoverage(
+        self, request: pb.GetTownshipCoverageRequest, context: Context
+    ) -> pb.GetTownshipCoverageResponse:
+        coverage = await self._query(queries.township_coverage, request.year, request.unit)
+        return pb.GetTownshipCoverageResponse(units=[_township_coverage(u) for u in coverage])
+
+    async def GetCrossCheckCompliance(
+        self, request: pb.GetCrossCheckComplianceRequest, context: Context
+    ) -> pb.GetCrossCheckComplianceResponse:
+        compliance = await self._query(queries.cross_check_compliance, request.year, request.unit)
+        return _compliance(compliance)
 
 
 def register(app: InspectionApplication) -> Any:

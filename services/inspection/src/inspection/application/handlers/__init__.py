@@ -1,5 +1,6 @@
 """The command handlers, by subdomain: the roster, plans and their draws, cross checks,
-spot checks, rectification. `HANDLERS` maps each command type to its handler
+spot checks, findings entered directly, rectification (the company's evidence too),
+objections, township inspections. `HANDLERS` maps each command type to its handler
 (`ServiceApplication.handle` dispatches by it)."""
 
 from __future__ import annotations
@@ -8,7 +9,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from inspection.application import commands as c
-from inspection.application.handlers import checks, cross_checks, planning, rectification, roster
+from inspection.application.handlers import (
+    checks,
+    cross_checks,
+    findings,
+    objections,
+    planning,
+    rectification,
+    roster,
+    township,
+)
 
 HANDLERS: Mapping[type, Callable[..., Any]] = {
     c.RegisterInspector: roster.register_inspector,
@@ -21,4 +31,9 @@ HANDLERS: Mapping[type, Callable[..., Any]] = {
     c.RecordSpotCheck: checks.record_spot_check,
     c.VerifyRectification: rectification.verify_rectification,
     c.SweepRectificationDeadlines: rectification.sweep_deadlines,
+    c.RecordFinding: findings.record_finding,
+    c.SubmitRectificationEvidence: rectification.submit_rectification_evidence,
+    c.ObjectToFinding: objections.object_to_finding,
+    c.DecideObjection: objections.decide_objection,
+    c.RecordTownshipInspection: township.record_township_inspection,
 }

@@ -28,10 +28,12 @@ def record_spot_check(
     inspected_at = v.require_instant(cmd.inspected_at, "inspected_at", app.clock(), "检查时间")
     v.raise_if_any()
     assert inspected_at is not None
+    for n, item in enumerate(cmd.checklist):
+        app.require_stored(item.attachments, f"checklist[{n}].attachments")
     plan = app.plan(cmd.plan_id)
     # A unit records its own checks; a cross check is recorded by the checking unit.
     app.policy.authorize("RecordSpotCheck", identity, Resource(unit=plan.unit))
-    watch = _watch(app, cmd.community_code)
+    watch = community_watch(app, cmd.community_code)
 
     def execute() -> tuple[list[Aggregate], SpotCheckRecorded]:
         if app.exists(SpotCheck.create_id(plan.id, cmd.community_code)):
@@ -54,7 +56,8 @@ def record_spot_check(
     return app.run_command(cmd, SpotCheckRecorded, execute)
 
 
-def _watch(app: InspectionApplication, community_code: str) -> CommunityWatch:
+def community_watch(app: InspectionApplication, community_code: str) -> CommunityWatch:
+    """What inspection knows of the community (NotFound before its registration arrives)."""
     watch = app.find(CommunityWatch.create_id(community_code), CommunityWatch, read_only=True)
     if watch is None:
         raise NotFound(

@@ -45,6 +45,7 @@ def plan_cross_check(
             cmd.per_target,
             new_commitment(app),
             app.rules,
+            app.clock(),
         )
         return [plan], CrossCheckPlanned(str(plan.id))
 
@@ -66,6 +67,7 @@ def report_cross_check(
         current.report(
             app.read_model.checks(current.year, checked, "", ""),
             app.read_model.findings("", checked),
+            app.clock(),
         )
         result = CrossCheckReported(
             str(current.id),

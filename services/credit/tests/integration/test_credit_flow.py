@@ -1,7 +1,9 @@
 """Credit on the real stack: findings from Kafka deduct once under redelivery; penalties
-go out on both feeds to a real HTTP receiver, validated against the published schemas,
-signed; a refusing receiver dead-letters a record, re-push delivers it; a revocation sends
-its withdrawal with the 3-working-day deadline."""
+(on their notices) go out on both feeds to a real HTTP receiver, validated against the
+published schemas, signed; a refusing receiver dead-letters a record, re-push delivers it;
+a revocation sends its withdrawal with the 3-working-day deadline. Due process: an agency's
+finding charges no company, a withdrawn finding annuls its deduction, an approved credit
+repair withdraws the record from 信用中国."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from credit.bootstrap import SCHEMAS, build
 from credit.domain.credit_ledger import CreditLedger
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
+from pubrev_contracts.events.inspection import FindingWithdrawnV1
 from pubrev_contracts.topics import INSPECTION_EVENTS
 from servicekit import faults
 from servicekit.identity import Identity
@@ -30,8 +33,21 @@ from servicekit.kafka_admin import ensure_topics
 from servicekit.postgres import eventsourcing_env
 from servicekit.push import PushOutbox
 from servicekit.settings import ServiceSettings
-from servicekit.testing import eventually, identity_metadata, publish_event, running_service
-from services.credit.tests.support.scenario import AUTHORITY_USCC, COMPANY, penalty_command
+from servicekit.testing import (
+    FakeClock,
+    eventually,
+    identity_metadata,
+    publish_event,
+    running_service,
+)
+from services.credit.tests.support.scenario import (
+    AUTHORITY_USCC,
+    COMPANY,
+    notice_request,
+    noticed,
+    penalty_command,
+    penalty_request,
+)
 from tools.feed_receiver import FeedReceiver, dev_keys
 
 pytestmark = pytest.mark.infra
@@ -129,29 +145,9 @@ async def test_findings_penalties_and_feeds(service_settings, infra, receiver) -
                 assert [e.type for e in ledger.entries] == ["deducted"]
 
                 cmd = penalty_command()
+                notice = await stub.NotifyIntendedPenalty(notice_request(cmd), metadata=OFFICER)
                 receiver.fail_next(1)  # the first attempt gets a 503: retried
-                await stub.ImposePenalty(
-                    pb.ImposePenaltyRequest(
-                        request_id=cmd.request_id,
-                        decision_number=cmd.decision_number,
-                        party_name=cmd.party_name,
-                        party_uscc=cmd.party_uscc,
-                        violation_kind=cmd.violation_kind,
-                        facts=cmd.facts,
-                        legal_basis=cmd.legal_basis,
-                        penalty_types=list(cmd.penalty_types),
-                        content=cmd.content,
-                        fine_fen=cmd.fine_fen,
-                        confiscated_fen=cmd.confiscated_fen,
-                        decision_date=cmd.decision_date,
-                        authority_name=cmd.authority_name,
-                        authority_uscc=cmd.authority_uscc,
-                        unit="licheng",
-                        severity=cmd.severity,
-                        valid_until=cmd.valid_until,
-                    ),
-                    metadata=OFFICER,
-                )
+                await stub.ImposePenalty(penalty_request(cmd, notice.notice_id), metadata=OFFICER)
                 record_id = f"penalty:{cmd.decision_number}"
                 await eventually(
                     lambda: delivered(("creditchina", record_id), ("market", record_id)),
@@ -262,19 +258,21 @@ def _store_old_penalty(settings: ServiceSettings) -> None:
         clock=lambda: datetime(2025, 3, 4, tzinfo=UTC),
     )
     try:
-        app.handle(
-            OFFICER_ID,
-            replace(
-                penalty_command(OLD_NUMBER),
-                violation_kind="B3",
-                decision_date="2025-03-03",
-                valid_until="2025-09-02",
-                penalty_types=("warning",),
-                fine_fen=0,
-                confiscated_fen=0,
-            ),
+        old = replace(
+            penalty_command(OLD_NUMBER),
+            violation_kind="B3",
+            decision_date="2025-03-03",
+            valid_until="2025-09-02",
+            penalty_types=("warning",),
+            fine_fen=0,
+            confiscated_fen=0,
         )
-        [notification] = app.recorder.select_notifications(1, 1)
+        app.handle(OFFICER_ID, noticed(app, old))
+        [notification] = [
+            n
+            for n in app.recorder.select_notifications(1, 10)
+            if n.topic.endswith("Penalty.Imposed")
+        ]
         state = json.loads(notification.state)
         for added in ("severity", "valid_until", "repair_from", "class_version"):
             state.pop(added)
@@ -371,3 +369,123 @@ async def test_records_sent_under_the_old_rules_are_corrected(
             await eventually(lambda: arrived(withdrawal), what="the minor one withdrawn")
             gone = receiver.records[("creditchina", withdrawal)]
             assert (gone["withdraws"], gone["cause"]) == (record_id, "not_published")
+
+
+THE_COMPANY = identity_metadata("property-company", "manager", "licheng", COMPANY)
+CREDIT_OFFICE = identity_metadata("credit-office", "officer", "licheng")
+REPAIR_NUMBER = "莆城管罚决〔2026〕61号"
+
+
+async def test_due_process_on_the_real_stack(service_settings, infra, receiver) -> None:
+    """inspection's findings: an agency's (E1) charges no company; a company's, withdrawn,
+    is annulled once. A general penalty decided on 6 May 2026 on its notice: on 20 August
+    (after its 3 months' minimum) the company applies for repair, the credit office
+    approves, and the record's withdrawal (cause repaired) reaches 信用中国, validated
+    against the published schema; market regulation keeps its record."""
+    topic = infra["prefix"] + INSPECTION_EVENTS
+    await ensure_topics(infra["kafka"], [topic])
+    clock = FakeClock(datetime(2026, 8, 20, 2, tzinfo=UTC))
+    feeds = feed_env(receiver, max_attempts=3)
+    finding, agency_finding = str(uuid.uuid4()), str(uuid.uuid4())
+    async with running_service(
+        lambda s: build(s, clock=clock, feeds=feeds), service_settings("credit")
+    ) as (parts, run):
+        app = parts.app
+        assert isinstance(app, CreditApplication) and run.grpc and run.consumer
+        await publish_event(
+            infra["kafka"],
+            topic,
+            "pubrev.inspection.ViolationFound.v1",
+            sample(
+                "ViolationFound",
+                aggregate_id=agency_finding,
+                company_uscc=COMPANY,
+                kind="E1",
+                party="agency",
+                agency_unit="licheng",
+            ),
+        )
+        await publish_event(
+            infra["kafka"],
+            topic,
+            "pubrev.inspection.ViolationFound.v1",
+            sample(
+                "ViolationFound",
+                aggregate_id=finding,
+                company_uscc=COMPANY,
+                kind="B3",
+                severity="general",
+            ),
+        )
+        await eventually(lambda: _score_is(app, 96), what="the company's finding deducted")
+        withdrawn = FindingWithdrawnV1(
+            aggregate_id=uuid.UUID(finding),
+            aggregate_version=3,
+            unit="licheng",
+            occurred_at=clock(),
+            community_code="LC-0001",
+            company_uscc=COMPANY,
+            kind="B3",
+            reason="企业异议成立，撤销该发现",
+            withdrawn_at=clock(),
+        )
+        await publish_event(
+            infra["kafka"],
+            topic,
+            "pubrev.inspection.FindingWithdrawn.v1",
+            withdrawn.model_dump(mode="json"),
+        )
+        await eventually(lambda: _score_is(app, 100), what="the withdrawn finding annulled")
+        ledger = app.find(CreditLedger.create_id(COMPANY), CreditLedger)
+        assert ledger is not None and agency_finding not in ledger.records
+        assert ledger.annulled_ids == [finding]
+
+        cmd = replace(penalty_command(REPAIR_NUMBER), request_id="p-61")
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{run.grpc.port}") as channel:
+            stub = pb_grpc.CreditServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as unnoticed:
+                await stub.ImposePenalty(penalty_request(cmd), metadata=OFFICER)
+            assert unnoticed.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+            notice = await stub.NotifyIntendedPenalty(notice_request(cmd), metadata=OFFICER)
+            await stub.ImposePenalty(penalty_request(cmd, notice.notice_id), metadata=OFFICER)
+            record_id = f"penalty:{REPAIR_NUMBER}"
+
+            async def arrived(*keys: tuple[str, str]) -> bool:
+                return all(k in receiver.records for k in keys)
+
+            await eventually(
+                lambda: arrived(("creditchina", record_id), ("market", record_id)),
+                what="the penalty on both feeds",
+            )
+            applied = await stub.ApplyForCreditRepair(
+                pb.ApplyForCreditRepairRequest(
+                    request_id="a-61", decision_number=REPAIR_NUMBER, statement="已缴纳罚款并整改"
+                ),
+                metadata=THE_COMPANY,
+            )
+            assert applied.applied_on == "2026-08-20"
+            decided = await stub.DecideCreditRepair(
+                pb.DecideCreditRepairRequest(
+                    request_id="r-61",
+                    decision_number=REPAIR_NUMBER,
+                    approved=True,
+                    reason="符合信用修复条件",
+                ),
+                metadata=CREDIT_OFFICE,
+            )
+            assert decided.approved
+            removal = f"withdrawal:{REPAIR_NUMBER}:repaired"
+            await eventually(
+                lambda: arrived(("creditchina", removal)), what="the removal on 信用中国"
+            )
+            sent = receiver.records[("creditchina", removal)]
+            assert (sent["withdraws"], sent["cause"], sent["withdrawn_on"]) == (
+                record_id,
+                "repaired",
+                "2026-08-20",
+            )
+            assert ("market", removal) not in receiver.records
+
+
+async def _score_is(app: CreditApplication, expected: int) -> bool:
+    return score(app) == expected

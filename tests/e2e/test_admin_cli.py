@@ -46,7 +46,7 @@ from servicekit.identity import Identity
 from servicekit.kafka_admin import ensure_topics
 from servicekit.testing import eventually, identity_metadata, publish_event, running_service
 from services.casework.tests.support.scenario import zhihui_feed
-from services.credit.tests.support.scenario import penalty_command
+from services.credit.tests.support.scenario import noticed, penalty_command
 from services.disclosure.tests.support.requests import register, unique_code
 from tools.feed_receiver import FeedReceiver, dev_keys
 
@@ -108,7 +108,8 @@ async def test_pubrev_admin_shows_redrives_and_skips_parked_events(
         # Both feeds refuse the penalty's records (422): dead at once, parked by the pusher.
         receiver.refuse_next(2)
         refused = penalty_command("莆城管罚决〔2026〕41号")
-        await asyncio.to_thread(app.handle, OFFICER, refused)
+        # A decision follows its notice (《行政处罚法》第四十四条): served 30 days before.
+        await asyncio.to_thread(lambda: app.handle(OFFICER, noticed(app, refused, OFFICER)))
         record = f"penalty:{refused.decision_number}"
 
         async def both_parked() -> list[dict[str, Any]] | None:

@@ -541,7 +541,7 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
     from credit.bootstrap import build as build_credit
     from credit.domain.penalty import Penalty
     from servicekit.identity import Identity
-    from services.credit.tests.support.scenario import penalty_command
+    from services.credit.tests.support.scenario import noticed, penalty_command
 
     feeds = {
         "PUBREV_FEED_CREDITCHINA_URL": receiver.feed_url("creditchina"),
@@ -579,7 +579,9 @@ async def test_a_penalty_its_feed_refuses_is_parked_and_every_other_record_is_pu
             [app.mapper.to_stored_event(e) for e in old.collect_events()],
         )
         good = penalty_command("莆城管罚决〔2026〕10号")
-        await asyncio.to_thread(app.handle, Identity("property-bureau", "officer", "licheng"), good)
+        officer = Identity("property-bureau", "officer", "licheng")
+        # A decision follows its notice (《行政处罚法》第四十四条): served 30 days before.
+        await asyncio.to_thread(lambda: app.handle(officer, noticed(app, good, officer)))
         record_id = f"penalty:{good.decision_number}"
 
         async def pushed() -> bool:

@@ -34,7 +34,7 @@ from pubrev.inspection.v1 import inspection_pb2_grpc
 from servicekit.eventstore import ServiceApplication
 from servicekit.testing import eventually, identity_metadata, running_service
 from services.casework.tests.support.scenario import zhihui_feed
-from services.credit.tests.support.scenario import penalty_command
+from services.credit.tests.support.scenario import notice_request, penalty_command
 from services.disclosure.tests.support.requests import (
     file_request,
     register,
@@ -221,7 +221,11 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(
             )
             assert [r.disclosure_id for r in listed.disclosures] == [filed.disclosure_id]
 
-            await credit.ImposePenalty(penalty(cmd.decision_number), metadata=LICHENG)
+            # A decision follows its notice (《行政处罚法》第四十四条): served 30 days before.
+            notice = await credit.NotifyIntendedPenalty(notice_request(cmd), metadata=LICHENG)
+            decided = penalty(cmd.decision_number)
+            decided.notice_id = notice.notice_id
+            await credit.ImposePenalty(decided, metadata=LICHENG)
             record_id = f"penalty:{cmd.decision_number}"
 
             async def pushed() -> bool:

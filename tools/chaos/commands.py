@@ -79,6 +79,19 @@ class Penalty:
     request: kpb.ImposePenaltyRequest
     published: bool
     """What the model expects: a minor penalty is not published on 信用中国."""
+    notice: kpb.NotifyIntendedPenaltyRequest
+    """The notice the decision follows (《行政处罚法》第四十四条): served NOTICE_BEFORE the
+    decision, so its statement period is over by then and ImposePenalty may decide on it."""
+
+    def on_notice(self, notice_id: str) -> kpb.ImposePenaltyRequest:
+        """The decision on its notice, as NotifyIntendedPenalty answered it."""
+        request = kpb.ImposePenaltyRequest()
+        request.CopyFrom(self.request)
+        request.notice_id = notice_id
+        return request
+
+
+NOTICE_BEFORE = timedelta(days=30)
 
 
 def penalty(rng: Random, n: int, company_uscc: str, company_name: str) -> Penalty:
@@ -87,13 +100,15 @@ def penalty(rng: Random, n: int, company_uscc: str, company_name: str) -> Penalt
     decided = date(2026, 1, 5) + timedelta(days=rng.randrange(300))
     fine = rng.choice((0, 500_000, 5_000_000, 20_000_000))
     types = ["warning"] + (["fine"] if fine else [])
+    number = f"莆{unit[:2]}罚决〔2026〕{n}号"
+    kind = rng.choice(COMPANY_KINDS)
     return Penalty(
         kpb.ImposePenaltyRequest(
             request_id=f"chaos-penalty-{n}",
-            decision_number=f"莆{unit[:2]}罚决〔2026〕{n}号",
+            decision_number=number,
             party_name=company_name,
             party_uscc=company_uscc,
-            violation_kind=rng.choice(COMPANY_KINDS),
+            violation_kind=kind,
             facts="未按规定公示公共收益，擅自利用共有部分经营",
             legal_basis="《物业管理条例》第六十三条",
             penalty_types=types,
@@ -108,6 +123,21 @@ def penalty(rng: Random, n: int, company_uscc: str, company_name: str) -> Penalt
             valid_until=(decided + timedelta(days=180)).isoformat(),
         ),
         severity != "minor",
+        kpb.NotifyIntendedPenaltyRequest(
+            request_id=f"chaos-notice-{n}",
+            party_name=company_name,
+            party_uscc=company_uscc,
+            violation_kind=kind,
+            facts="未按规定公示公共收益，擅自利用共有部分经营",
+            legal_basis="《物业管理条例》第六十三条",
+            penalty_types=types,
+            content="警告" + ("，罚款" if fine else ""),
+            fine_fen=fine,
+            confiscated_fen=0,
+            severity=severity,
+            unit=unit,
+            notified_on=(decided - NOTICE_BEFORE).isoformat(),
+        ),
     )
 
 

@@ -305,12 +305,7 @@ class Workload:
         companies = [(c.uscc, c.name) for c in self.dataset.companies if is_uscc(c.uscc)]
         for n in range(self.sizes.penalties):
             uscc, name = self.rng.choice(companies)
-            p = rq.penalty(self.rng, n, uscc, name)
-            tasks.append(
-                self._single(
-                    "credit", "ImposePenalty", p.request, rq.officer(p.request.unit), p.published
-                )
-            )
+            tasks.append(self._penalty_chain(rq.penalty(self.rng, n, uscc, name)))
         communities = self.dataset.communities
         for n in range(self.sizes.complaints + self.sizes.referrals):
             about = self.rng.choice(communities) if self.rng.random() < 0.6 else None
@@ -348,16 +343,7 @@ class Workload:
         for n in range(count):
             uscc, name = self.rng.choice(companies)
             if n % 2:
-                p = rq.penalty(self.rng, 10**5 + n, uscc, name)
-                tasks.append(
-                    self._single(
-                        "credit",
-                        "ImposePenalty",
-                        p.request,
-                        rq.officer(p.request.unit),
-                        p.published,
-                    )
-                )
+                tasks.append(self._penalty_chain(rq.penalty(self.rng, 10**5 + n, uscc, name)))
             else:
                 about = self.rng.choice(self.dataset.communities)
                 request = rq.complaint(self.rng, 10**5 + n, about, about.unit, uscc)
@@ -394,6 +380,20 @@ class Workload:
                 if amend is not None:
                     await self.command("disclosure", "AmendDisclosure", amend, who)
             self.model.settled.add(code)
+
+        return task
+
+    def _penalty_chain(self, p: rq.Penalty) -> Task:
+        """The notice, then the decision on it (credit refuses a decision without one:
+        《行政处罚法》第四十四条、第六十二条)."""
+
+        async def task() -> None:
+            who = rq.officer(p.request.unit)
+            notice = await self.command("credit", "NotifyIntendedPenalty", p.notice, who)
+            if notice is None:
+                return
+            notice_id = getattr(notice, "notice_id", "")
+            await self.command("credit", "ImposePenalty", p.on_notice(notice_id), who, p.published)
 
         return task
 

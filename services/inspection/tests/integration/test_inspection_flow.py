@@ -60,11 +60,16 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
     prefix = "IN"
     codes = [f"{prefix}-{n}" for n in range(8)]
     clock = FakeClock(datetime(2026, 1, 5, tzinfo=UTC))
+    # Inspection's own clock: the day of the check, of the verification, past the deadlines,
+    # and the quarter of the cross check (a quarter that is over is not planned any more).
+    inspection_clock = FakeClock(datetime(2026, 6, 1, 3, tzinfo=UTC))
     async with (
         running_service(
             lambda s: build_disclosure(s, clock=clock), service_settings("disclosure")
         ) as (_, d),
-        running_service(build_inspection, service_settings("inspection")) as (parts, i),
+        running_service(
+            lambda s: build_inspection(s, clock=inspection_clock), service_settings("inspection")
+        ) as (parts, i),
     ):
         app = parts.app
         assert d.grpc and i.grpc
@@ -237,6 +242,7 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
             )
             assert {f.kind for f in findings.findings} >= {"A1", "B6"}
             a1 = next(f for f in recorded.findings if f.kind == "A1")
+            inspection_clock.now = datetime(2026, 6, 20, 3, tzinfo=UTC)
             done = await inspection.VerifyRectification(
                 pb.VerifyRectificationRequest(
                     request_id=f"v-{prefix}",
@@ -247,6 +253,7 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
                 metadata=LICHENG,
             )
             assert done.finding.status == "verified"
+            inspection_clock.now = datetime(2026, 8, 3, 3, tzinfo=UTC)
             swept = await inspection.SweepRectificationDeadlines(
                 pb.SweepRectificationDeadlinesRequest(request_id=f"s-{prefix}"), metadata=CITY
             )
@@ -259,7 +266,7 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
                 pb.PlanCrossCheckRequest(
                     request_id=f"x-{prefix}",
                     year=2026,
-                    quarter=2,
+                    quarter=3,
                     checking_unit="hanjiang",
                     checked_unit="licheng",
                     communities=2,
@@ -284,7 +291,7 @@ async def test_pools_plan_draw_check_rectify_and_cross_check(service_settings) -
                     request_id=f"xr-{prefix}",
                     plan_id=cross.plan_id,
                     community_code=t0.community_code,
-                    inspected_at="2026-05-10T10:00:00+08:00",
+                    inspected_at="2026-08-03T10:00:00+08:00",
                     inspector_codes=t0.inspector_codes,
                     checklist=checklist({"posting_30_days": "minor"}),
                 ),

@@ -9,6 +9,7 @@ from psycopg_pool import ConnectionPool
 
 from inspection.adapters.contract_events import to_contract
 from inspection.adapters.read_model import PostgresInspectionReadModel
+from inspection.application import queries
 from inspection.application.app import InspectionApplication
 from inspection.application.sweeps import sweep_rectification_deadlines
 from inspection.entrypoints.consumers import subscriptions
@@ -47,7 +48,15 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
         contract_translator("/pubrev/inspection", lambda event: event, to_contract)
     )
     identity_rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
-    evidence_desk = evidence.postgres_desk(app.policy, attachments, pool, identity_rules)
+    # Whoever may read a finding may download the files it references (the company concerned
+    # the evidence against it), beside those the uploads themselves open.
+    evidence_desk = evidence.postgres_desk(
+        app.policy,
+        attachments,
+        pool,
+        identity_rules,
+        who_may_read=lambda sha256: queries.attachment_readers(app, sha256),
+    )
     return ServiceParts(
         settings=settings,
         identity_rules=identity_rules,

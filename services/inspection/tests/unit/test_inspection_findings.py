@@ -47,6 +47,7 @@ from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.sources import plan
 from servicekit.errors import PermissionDenied, RuleViolated
 from servicekit.eventstore import CommandReceipt, DeliveryRef, fingerprint
+from servicekit.evidence import EvidenceDesk, InMemoryUploads
 from servicekit.identity import Identity
 from services.inspection.tests.support.world import (
     CITY_OFFICER,
@@ -61,6 +62,7 @@ from services.inspection.tests.support.world import (
     build,
     stored,
 )
+from tests.support.authz import RULES
 
 SECTION_OF_LETTER = {"A": "二（一）", "B": "二（二）", "C": "二（三）"}
 CX_HEAD = Identity("property-bureau", "head", "chengxiang", "head one")
@@ -482,3 +484,32 @@ def test_the_register_s_township_reaches_the_community_s_file() -> None:
     assert on_registered(event, DeliveryRef("inspection.disclosure-watch", "p-0", 1))
     watch = world.app.find(CommunityWatch.create_id("CX-0042"), CommunityWatch)
     assert watch is not None and watch.township == "凤凰山街道"
+
+
+def test_whoever_may_read_a_finding_may_download_the_files_it_references() -> None:
+    """The evidence service asks inspection which findings reference a file: the company
+    concerned downloads the bureau's evidence against it (its upload named no company),
+    another company does not."""
+    world = build()
+    photo = stored(world.app, "外墙.png")
+    finding_id = direct(world, attachments=(photo,)).finding_id
+    readers = queries.attachment_readers(world.app, photo.sha256)
+    assert [(r.unit, r.company, r.community) for r in readers] == [
+        ("chengxiang", USCC_A, "CX-0002")
+    ]
+    proof = stored(world.app, "凭证.png")
+    world.app.handle(
+        COMPANY_A, c.SubmitRectificationEvidence(rid(), finding_id, "已整改", (proof,))
+    )
+    assert len(queries.attachment_readers(world.app, proof.sha256)) == 1
+    assert queries.attachment_readers(world.app, "b" * 64) == []
+    desk = EvidenceDesk(
+        world.app.policy,
+        world.app.attachments,
+        InMemoryUploads(),
+        RULES,
+        lambda sha256: queries.attachment_readers(world.app, sha256),
+    )
+    assert desk.download(COMPANY_A, photo.sha256).ref.sha256 == photo.sha256
+    with pytest.raises(PermissionDenied):
+        desk.download(COMPANY_B, photo.sha256)

@@ -12,6 +12,7 @@ from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
 from inspection.application.ports import (
+    AttachmentUse,
     CheckRow,
     CrossCheckRow,
     FindingRow,
@@ -20,7 +21,7 @@ from inspection.application.ports import (
     WatchRow,
 )
 from inspection.domain.community_watch import CommunityWatch
-from inspection.domain.finding import Finding
+from inspection.domain.finding import EVIDENCE_EVENTS, Finding
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan
@@ -85,6 +86,10 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS rm_cross_checks (
         plan_id uuid PRIMARY KEY, year int NOT NULL, quarter int NOT NULL,
         checking_unit text NOT NULL, checked_unit text NOT NULL, reported_at timestamptz)""",
+    """CREATE TABLE IF NOT EXISTS rm_attachment_uses (
+        sha256 text NOT NULL, record_id uuid NOT NULL, unit text NOT NULL,
+        company_uscc text NOT NULL, community_code text NOT NULL,
+        PRIMARY KEY (sha256, record_id))""",
 ]
 
 # Statements by event class: each takes the event and returns (sql, params).
@@ -183,6 +188,19 @@ class InspectionProjection:
             cur.execute(statement)
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
+        if isinstance(event, EVIDENCE_EVENTS):
+            for a in event.attachments:
+                cur.execute(
+                    "INSERT INTO rm_attachment_uses (sha256, record_id, unit, company_uscc,"
+                    " community_code) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (
+                        a["sha256"],
+                        event.originator_id,
+                        event.unit,
+                        event.company_uscc,
+                        event.community_code,
+                    ),
+                )
         update = _WATCH_UPDATES.get(type(event))
         if update is not None:
             sql, params = update
@@ -340,6 +358,14 @@ class PostgresInspectionReadModel:
             (year,),
         )
         return [CrossCheckRow(str(r[0]), *r[1:]) for r in rows]
+
+    def attachment_uses(self, sha256: str) -> list[AttachmentUse]:
+        rows = self._rows(
+            "SELECT sha256, record_id, unit, company_uscc, community_code"
+            " FROM rm_attachment_uses WHERE sha256 = %s ORDER BY record_id",
+            (sha256,),
+        )
+        return [AttachmentUse(r[0], str(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def checked_communities(self, year: int, unit: str) -> int:
         by_city = unit == CITY

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from inspection.application.ports import (
+    AttachmentUse,
     CheckRow,
     CrossCheckRow,
     FindingRow,
@@ -17,7 +18,7 @@ from inspection.application.ports import (
     WatchRow,
 )
 from inspection.domain.community_watch import CommunityWatch
-from inspection.domain.finding import Finding
+from inspection.domain.finding import EVIDENCE_EVENTS, Finding
 from inspection.domain.inspector import Inspector
 from inspection.domain.spot_check import SpotCheck
 from inspection.domain.spot_check_plan import SpotCheckPlan
@@ -38,6 +39,7 @@ class InMemoryInspectionReadModel:
         self._secrets: dict[str, str] = {}
         self._ledger: list[TownshipInspectionRow] = []
         self._cross: dict[str, CrossCheckRow] = {}
+        self._uses: set[AttachmentUse] = set()
 
     def catch_up(self) -> int:
         for n in self.app.process_recorder.select_notifications(
@@ -48,6 +50,17 @@ class InMemoryInspectionReadModel:
         return self._position
 
     def _apply(self, event: Any) -> None:
+        if isinstance(event, EVIDENCE_EVENTS):
+            self._uses |= {
+                AttachmentUse(
+                    a["sha256"],
+                    str(event.originator_id),
+                    event.unit,
+                    event.company_uscc,
+                    event.community_code,
+                )
+                for a in event.attachments
+            }
         watch = self._watches.get(str(event.originator_id))
         if isinstance(event, CommunityWatch.Opened):
             self._watches[str(event.originator_id)] = {
@@ -247,6 +260,10 @@ class InMemoryInspectionReadModel:
             (r for r in self._cross.values() if r.year == year),
             key=lambda r: (r.quarter, r.checking_unit, r.checked_unit),
         )
+
+    def attachment_uses(self, sha256: str) -> list[AttachmentUse]:
+        self.catch_up()
+        return sorted((u for u in self._uses if u.sha256 == sha256), key=lambda u: u.record_id)
 
     def checked_communities(self, year: int, unit: str) -> int:
         self.catch_up()

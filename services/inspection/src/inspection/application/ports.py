@@ -12,6 +12,7 @@ from servicekit.attachments import AttachmentStore
 
 __all__ = [
     "AttachmentStore",
+    "AttachmentUse",
     "CheckRow",
     "CrossCheckRow",
     "FindingRow",
@@ -94,6 +95,17 @@ class TownshipInspectionRow:
 
 
 @dataclass(frozen=True)
+class AttachmentUse:
+    """A record referencing a stored file, by the facts its read rule judges."""
+
+    sha256: str
+    record_id: str
+    unit: str
+    company_uscc: str
+    community_code: str
+
+
+@dataclass(frozen=True)
 class CrossCheckRow:
     """A cross check (交叉检查) as planned, and when it was first reported."""
 
@@ -131,6 +143,10 @@ class InspectionReadModel(Protocol):
 
     def cross_checks(self, year: int) -> list[CrossCheckRow]:
         """The year's cross checks, with their first report."""
+        ...
+
+    def attachment_uses(self, sha256: str) -> list[AttachmentUse]:
+        """The findings whose evidence, rectification evidence or objection reference it."""
         ...
 
     def checked_communities(self, year: int, unit: str) -> int:

@@ -238,6 +238,18 @@ def cross_check_compliance(
     )
 
 
+def attachment_readers(app: InspectionApplication, sha256: str) -> list[Resource]:
+    """The facts of every finding that references a stored file (its evidence, the company's
+    rectification evidence, an objection's): whoever may read the finding under the
+    evidence service's GetAttachment grants may download the file — the company concerned
+    sees the evidence against it. Called by the evidence service (servicekit.evidence)."""
+    app.read_model.catch_up()
+    return [
+        Resource(unit=u.unit, company=u.company_uscc, community=u.community_code)
+        for u in app.read_model.attachment_uses(sha256)
+    ]
+
+
 def plan_progress(
     app: InspectionApplication, identity: Identity, year: int, unit: str
 ) -> list[UnitProgress]:

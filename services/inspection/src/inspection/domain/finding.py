@@ -591,6 +591,10 @@ class Finding(Aggregate):
         self.status = "withdrawn"
 
 
+EVIDENCE_EVENTS = (Finding.ViolationFound, Finding.RectificationEvidenceSubmitted, Finding.Objected)
+"""The events of a finding that reference files (`attachments`): whoever may read the finding
+may download them."""
+
 # Findings were stored under inspection.domain.check until issue 12 gave each aggregate its
 # module: their stored topics keep resolving here (ADR 0014). Never remove a line while such
 # events are stored.

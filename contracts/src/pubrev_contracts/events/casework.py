@@ -7,10 +7,14 @@ personal data: they never travel on the bus (DOMAIN.md §7), not even encrypted.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
-from pubrev_contracts.events.base import ContractEvent, UtcDatetime, register
+from pydantic import Field
+
+from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent, UtcDatetime, register
 from pubrev_contracts.topics import CASEWORK_EVENTS
+from pubrev_contracts.vocabulary.units import Unit
 
 Channel = Literal["hotline_12345", "phone", "email", "letters_visits", "handed_down", "public"]
 """public: lodged by an owner through a public front end (a provincial app, a web page)."""
@@ -90,3 +94,44 @@ class WarningClosedV1(ContractEvent):
     rule: str
     subject: str
     evidence_count: int
+
+
+# -- issue 13: typical cases published, interviews ------------------------------------------
+
+
+@register("pubrev.casework.TypicalCasePublished.v1", CASEWORK_EVENTS)
+class TypicalCasePublishedV1(ContractEvent):
+    """A closed case published as a typical case (通报曝光, DOMAIN.md §7): a public record.
+    Aggregate: the year's register of typical cases; `unit` is the case's. The title and
+    summary name no complainant and hold no phone or identity-card number."""
+
+    case_id: str
+    title: str
+    summary: str
+    company_uscc: str
+    """The company the publication names; empty when it names none."""
+    published_on: dt.date
+    """Asia/Shanghai."""
+    category: str
+
+
+@register("pubrev.casework.InterviewRecorded.v1", CASEWORK_EVENTS)
+class InterviewRecordedV1(ContractEvent):
+    """An interview (约谈) held and recorded. Aggregate: the interview ledger of `unit` (the
+    unit it is about) and the year it was held."""
+
+    interview_id: str
+    interviewer_unit: Unit
+    """The unit whose bureau held it (the city for a county-level unit's)."""
+    subject_kind: Literal["company", "unit", "township"]
+    subject: str
+    """The company's USCC, the unit, or the township's name."""
+    reason: str
+    warning_ids: list[str]
+    """The 智慧监督 warnings that led to it (casework's)."""
+    finding_ids: list[str]
+    """The findings that led to it (inspection's)."""
+    held_on: dt.date
+    """Asia/Shanghai."""
+    outcome: str
+    attachments: list[AttachmentRefV1] = Field(default_factory=list)

@@ -13,10 +13,14 @@ from casework.application.app import CaseworkApplication
 from casework.application.commands import (
     AcknowledgeReferral,
     AssignCase,
+    Attachment,
     CloseCase,
     CloseWarning,
+    FlagTypicalCase,
     GiveFeedback,
+    PublishTypicalCase,
     ReceiveComplaint,
+    RecordInterview,
     ReferToPolice,
     ReportPoliceOutcome,
     ResolveCase,
@@ -28,12 +32,14 @@ from casework.domain.warnings.rules import DISCLOSURE_OVERDUE
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.vocabulary.agencies import Agency
+from servicekit.attachments import InMemoryAttachmentStore, NoScanner
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 
 WHEN = datetime(2026, 5, 6, 1, 15, tzinfo=UTC)
 OFFICER = Identity(Agency.PROPERTY_BUREAU, "officer", "licheng")
+HEAD = Identity(Agency.PROPERTY_BUREAU, "head", "licheng")
 POLICE = Identity(Agency.POLICE, "investigator", "licheng", "putian-psb-licheng")
 NAME, PHONE = "王某某", "13905940000"
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -75,14 +81,24 @@ def close_complaint(app: CaseworkApplication, case_id: str, prefix: str = "") ->
 
 def app_with_vault(clock: FakeClock) -> CaseworkApplication:
     """Casework on in-memory persistence, with the envelope vault (an in-memory keyring, an
-    ephemeral local KEK), the in-memory read model and record of personal-data reads."""
+    ephemeral local KEK), the in-memory read model and record of personal-data reads, and
+    an evidence store in memory (`evidence(app, ...)` puts a file in it)."""
     return CaseworkApplication(
         env=IN_MEMORY,
         clock=clock,
         vault=in_memory_vault(clock=clock),
         read_model=InMemoryCaseReadModel,
         read_log=InMemoryReadLog(),
+        attachments=InMemoryAttachmentStore(scanner=NoScanner()),
     )
+
+
+def evidence(app: CaseworkApplication, name: str = "公示照片.png", salt: bytes = b"") -> Attachment:
+    """A PNG put in the application's evidence store (as UploadAttachment would), named."""
+    store = app.attachments
+    assert isinstance(store, InMemoryAttachmentStore)
+    ref = store.put(b"\x89PNG\r\n\x1a\n" + salt.ljust(32, b"\0"), "image/png", name)
+    return Attachment(ref.sha256, ref.size, ref.media_type, ref.filename)
 
 
 def run_scenario() -> list[ContractEvent]:
@@ -108,6 +124,18 @@ def run_scenario() -> list[ContractEvent]:
     app.handle(OFFICER, GiveFeedback("f", case_id, "phone", "已电话告知处理结果"))
     clock.now = WHEN + timedelta(days=20)
     app.handle(OFFICER, CloseCase("c", case_id))
+    app.handle(HEAD, FlagTypicalCase("t", case_id, "挪用停车收入，群众反映强烈"))
+    app.handle(
+        HEAD,
+        PublishTypicalCase(
+            "pub",
+            case_id,
+            "某物业公司挪用小区停车收入案",
+            "经查，该公司未公示停车收入并挪用，已责令退还并移送公安机关。",
+            "91350200776049653A",
+            "",
+        ),
+    )
     on_rectification_ordered(
         app,
         DeliveryRef("casework.rectification", "finding-1", 2),
@@ -132,6 +160,22 @@ def run_scenario() -> list[ContractEvent]:
     app.handle(
         OFFICER, CloseWarning("w", warning_id, ("公示照片-2026-05-20.jpg",), "已督促补正公示")
     )
+    app.handle(
+        HEAD,
+        RecordInterview(
+            "iv",
+            "company",
+            "91350200776049653A",
+            "licheng",
+            "拒不公示公共收益收支情况",
+            (warning_id,),
+            ("6f1c1a52-8d4b-4a8e-9d3f-2b7c0e5a9c11",),
+            "2026-05-26",
+            "企业承诺十日内补正公示并退还停车收入",
+            (evidence(app, "约谈记录.png"),),
+        ),
+    )
+
     produced = []
     for notification in app.recorder.select_notifications(1, 1000):
         contract = to_contract(app.mapper.to_domain_event(notification))

@@ -64,7 +64,12 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
+from services.casework.tests.support.lodging import register_community
 from services.casework.tests.support.scenario import WHEN, app_with_vault
+from services.casework.tests.unit import (
+    test_casework_authorization_public as owners_side_and_records,
+)
+from services.casework.tests.unit.test_casework_authorization_public import lodging
 from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import (
     RECORD_HISTORY,
@@ -338,7 +343,9 @@ def test_every_rpc_has_a_row_and_an_invoker() -> None:
     assert set(POLICY.by_rpc) == RPCS
     assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | set(
         admin_invokers(world(*REFERRED)[0], "casework")
-    ) | set(evidence_invokers()) == RPCS | {RECORD_HISTORY}
+    ) | set(evidence_invokers()) | set(owners_side_and_records.invokers()) == RPCS | {
+        RECORD_HISTORY
+    }
     assert all(rule.what.strip() for rule in POLICY.rules)
 
 
@@ -460,18 +467,8 @@ def test_the_matrix_allows_exactly_these() -> None:
     readers = BUREAU_ALL | TOWNSHIP_OWN | DISCIPLINE_OWN | POLICE_OWN | AUDITOR
     assert allowed("GetCase") == allowed("ListCases") == readers
     assert allowed("ExportMonthlyLedgers") == BUREAU_ALL | DISCIPLINE_OWN | AUDITOR
-    assert allowed("ReceiveComplaint") == BUREAU_ALL | TOWNSHIP_OWN | who(
-        *(
-            f"agency=owners-committee;role={r};unit={u};subject={COMMUNITY}"
-            for r in ("chair", "member")
-            for u in (UNIT, "licheng", "putian")
-        ),
-        *(
-            f"agency=owners;role=representative;unit={u};subject={COMMUNITY}"
-            for u in (UNIT, "licheng", "putian")
-        ),
-        "agency=public;role=anonymous;unit=putian",
-    )
+    # The complainants lodge theirs (LodgeComplaint: test_casework_authorization_public).
+    assert allowed("ReceiveComplaint") == BUREAU_ALL | TOWNSHIP_OWN
     assert allowed("GetHistory") == AUDITOR
     assert allowed("ReadComplainant") == {t for t in BUREAU_ALL if f"unit={UNIT}" in t}
     assert (
@@ -489,7 +486,7 @@ def test_the_matrix_allows_exactly_these() -> None:
     assert allowed("CloseWarning", UNIT_WARNING) == {
         t for t in BUREAU_ALL | DISCIPLINE_OWN if "unit=putian" in t
     }
-    assert POLICY.by_rpc["ReceiveComplaint"].limited
+    assert not POLICY.by_rpc["ReceiveComplaint"].limited
 
 
 def test_whoever_may_act_on_a_case_may_read_it() -> None:
@@ -582,34 +579,36 @@ def test_city_warnings_are_the_citys() -> None:
 
 def test_the_public_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
     """The public lodges complaints through a front end, at most public_per_minute a minute
-    per front end; nothing is written for a refused one."""
+    per front end (whoever it serves; each person is limited besides: test_casework_public);
+    nothing is written for a refused one."""
     now = [0.0]
     monkeypatch.setattr(
         POLICY, "limiter", RateLimiter(POLICY.public_per_minute, clock=lambda: now[0])
     )
     app = app_with_vault(FakeClock(WHEN))
+    register_community(app, COMMUNITY, UNIT, USCC)
     public = replace(RULES.check(Identity("public", "anonymous", "putian")), via="gov-app")
     for n in range(POLICY.public_per_minute):
-        app.handle(public, complaint(f"p{n}"))
+        app.handle(public, replace(lodging(f"p{n}"), complainant_phone=f"139059{n:05d}"))
     written = app.recorder.max_notification_id()
     with pytest.raises(PermissionDenied):
-        app.handle(public, complaint("one-too-many"))
+        app.handle(public, lodging("one-too-many"))
     assert app.recorder.max_notification_id() == written
-    app.handle(replace(public, via="other-app"), complaint("elsewhere"))
+    app.handle(replace(public, via="other-app"), lodging("elsewhere"))
     now[0] += 60
-    app.handle(public, complaint("a-minute-later"))
+    app.handle(public, lodging("a-minute-later"))
 
 
 def test_owners_complain_only_about_their_own_community() -> None:
     app = app_with_vault(FakeClock(WHEN))
+    register_community(app, COMMUNITY, UNIT, USCC)
+    register_community(app, "HJ-0002", UNIT, USCC)
     chair = RULES.check(Identity("owners-committee", "chair", UNIT, COMMUNITY))
-    assert app.handle(chair, complaint("o1")).case_id
-    for about in (
-        replace(complaint("o2"), community_code="HJ-0002"),
-        replace(complaint("o3"), community_code=""),
-    ):
-        with pytest.raises(PermissionDenied):
-            app.handle(chair, about)
+    assert app.handle(chair, lodging("o1")).case_id
+    with pytest.raises(PermissionDenied):
+        app.handle(chair, replace(lodging("o2"), community_code="HJ-0002"))
+    with pytest.raises(PermissionDenied):
+        app.handle(chair, complaint("o3"))  # officials record complaints, owners lodge them
 
 
 def test_a_denied_caller_learns_nothing_of_the_input() -> None:

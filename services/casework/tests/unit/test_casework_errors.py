@@ -53,6 +53,7 @@ from services.casework.tests.support.scenario import (
     close_complaint,
     complaint,
 )
+from services.casework.tests.unit import test_casework_public_errors as part_a
 
 FORMAT_RULE = "unknown_format"
 """The servicer's own field rule (ExportMonthlyLedgers' format), asserted at the end."""
@@ -456,7 +457,10 @@ def test_every_field_rule_raised_in_the_source_is_asserted_here() -> None:
                 raised.add("required")
             elif name == "require_instant":
                 raised |= {"time_format", "time_range"}
+            elif name == "require_text":
+                raised |= {"required", "too_long", "control_character"}
     asserted = {rule for _, _, expected in FIELD_ERRORS for _, rule in expected}
+    asserted |= {rule for _, _, expected in part_a.FIELD_ERRORS for _, rule in expected}
     assert raised == asserted | {FORMAT_RULE}
 
 
@@ -475,6 +479,7 @@ def test_every_rule_violated_in_the_source_is_asserted_here() -> None:
                 raised.add(zh.value)
     asserted = {m for *_, m in CASE_RULES} | {m for *_, m in WARNING_RULES}
     asserted |= {"仅已办结的投诉案件可以归档", "办结后的个人信息保存期限尚未届满"}
+    asserted |= part_a.RULE_MESSAGES
     assert raised == asserted
 
 

@@ -17,7 +17,8 @@ from casework.application import queries
 from casework.application.ledgers import PROBLEM_COLUMNS
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
-from services.casework.tests.support.scenario import OFFICER, WHEN, app_with_vault, complaint
+from services.casework.tests.support.lodging import lodging, register_community
+from services.casework.tests.support.scenario import OFFICER, WHEN, app_with_vault
 
 COLUMNS = (("case_id", "编号"), ("category", "问题类别"), ("result", "处理结果"))
 HOSTILE = [
@@ -85,9 +86,10 @@ def test_an_error_code_is_text_too() -> None:
 def test_a_complaint_category_from_the_public_is_text_in_the_ledger(fmt: str) -> None:
     """The public lodges complaints: what it types reaches the unit's monthly ledger."""
     app = app_with_vault(FakeClock(WHEN))
+    register_community(app)
     public = Identity("public", "anonymous", "putian")
     hostile = '=HYPERLINK("http://evil.example","详情")'
-    app.handle(public, replace(complaint(), category=hostile, received_at=None))
+    app.handle(public, replace(lodging(), category=hostile))
     ledgers = queries.monthly_ledgers(app, OFFICER, "licheng", WHEN.year, WHEN.month)
     assert [r["category"] for r in ledgers.problems] == [hostile]
     if fmt == "csv":

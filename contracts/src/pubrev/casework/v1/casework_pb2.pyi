@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from pubrev.common.v1 import audit_pb2 as _audit_pb2
+from pubrev.common.v1 import evidence_pb2 as _evidence_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -407,19 +408,25 @@ class ResolveCaseRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CASE_ID_FIELD_NUMBER: _builtins.int
     RESULT_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     case_id: _builtins.str
     result: _builtins.str
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """Files supporting the result, uploaded first (EvidenceService.UploadAttachment)."""
+
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         case_id: _builtins.str = ...,
         result: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "request_id", b"request_id", "result", b"result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "case_id", b"case_id", "request_id", b"request_id", "result", b"result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -626,6 +633,7 @@ class Case(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     DUE_PROVISIONAL_FIELD_NUMBER: _builtins.int
     ARCHIVED_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
     case_id: _builtins.str
     kind: _builtins.str
     """complaint or rectification"""
@@ -661,6 +669,10 @@ class Case(_message.Message):
     """The complaint was closed longer ago than the retention period of personal data: its
     name and phone are shredded, the case record stays.
     """
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """The files of the case: those the complainant lodged it with, those supporting its result."""
+
     def __init__(
         self,
         *,
@@ -689,10 +701,11 @@ class Case(_message.Message):
         version: _builtins.int = ...,
         due_provisional: _builtins.bool = ...,
         archived: _builtins.bool = ...,
+        evidence: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived", b"archived", "case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "due_provisional", b"due_provisional", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["archived", b"archived", "case_id", b"case_id", "category", b"category", "channel", b"channel", "community_code", b"community_code", "company_uscc", b"company_uscc", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "due_at", b"due_at", "due_provisional", b"due_provisional", "evidence", b"evidence", "feedback_given", b"feedback_given", "finding_id", b"finding_id", "joint_meeting", b"joint_meeting", "kind", b"kind", "overdue", b"overdue", "personal_data_shredded", b"personal_data_shredded", "police_office", b"police_office", "police_status", b"police_status", "received_at", b"received_at", "result", b"result", "status", b"status", "township", b"township", "typical", b"typical", "unit", b"unit", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1299,3 +1312,471 @@ class ShredPersonalDataResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShredPersonalDataResponse: _TypeAlias = ShredPersonalDataResponse  # noqa: Y015
+
+@_typing.final
+class LodgeComplaintRequest(_message.Message):
+    """-- issue 13, part A ---------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_NAME_FIELD_NUMBER: _builtins.int
+    COMPLAINANT_PHONE_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    community_code: _builtins.str
+    """The community complained about; the handling unit is its own."""
+    category: _builtins.str
+    """e.g. revenue_not_disclosed, revenue_embezzled, common_parts_leased, accounts_unclear, other"""
+    description: _builtins.str
+    complainant_name: _builtins.str
+    """Personal data: sealed, never on the event bus, shown only to the handling unit."""
+    complainant_phone: _builtins.str
+    """A mobile, or a landline with its area code: the status is asked with it."""
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]:
+        """Photos or documents, uploaded first (EvidenceService.UploadAttachment)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        category: _builtins.str = ...,
+        description: _builtins.str = ...,
+        complainant_name: _builtins.str = ...,
+        complainant_phone: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "category", b"category", "community_code", b"community_code", "complainant_name", b"complainant_name", "complainant_phone", b"complainant_phone", "description", b"description", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LodgeComplaintRequest: _TypeAlias = LodgeComplaintRequest  # noqa: Y015
+
+@_typing.final
+class LodgeComplaintResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    tracking_number: _builtins.str
+    """12 characters (no 0, 1, I, L, O, U): with the phone, the complainant asks the status."""
+    due_at: _builtins.str
+    """The time limit's end (RFC 3339, Asia/Shanghai)."""
+    unit: _builtins.str
+    """The handling unit (the community's)."""
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        tracking_number: _builtins.str = ...,
+        due_at: _builtins.str = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "due_at", b"due_at", "tracking_number", b"tracking_number", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LodgeComplaintResponse: _TypeAlias = LodgeComplaintResponse  # noqa: Y015
+
+@_typing.final
+class GetComplaintStatusRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    tracking_number: _builtins.str
+    phone: _builtins.str
+    """The phone the complaint was lodged with: required of the public, ignored for owners and
+    committees of the community.
+    """
+    def __init__(
+        self,
+        *,
+        tracking_number: _builtins.str = ...,
+        phone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["phone", b"phone", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetComplaintStatusRequest: _TypeAlias = GetComplaintStatusRequest  # noqa: Y015
+
+@_typing.final
+class GetComplaintStatusResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRACKING_NUMBER_FIELD_NUMBER: _builtins.int
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    FEEDBACK_GIVEN_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    tracking_number: _builtins.str
+    community_code: _builtins.str
+    category: _builtins.str
+    status: _builtins.str
+    """received, assigned, investigating, resolved, closed"""
+    received_at: _builtins.str
+    """RFC 3339, UTC."""
+    due_at: _builtins.str
+    feedback_given: _builtins.bool
+    result: _builtins.str
+    """The handling result, once the complainant has been told it (empty before)."""
+    closed_at: _builtins.str
+    """RFC 3339, UTC; empty while open."""
+    def __init__(
+        self,
+        *,
+        tracking_number: _builtins.str = ...,
+        community_code: _builtins.str = ...,
+        category: _builtins.str = ...,
+        status: _builtins.str = ...,
+        received_at: _builtins.str = ...,
+        due_at: _builtins.str = ...,
+        feedback_given: _builtins.bool = ...,
+        result: _builtins.str = ...,
+        closed_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "closed_at", b"closed_at", "community_code", b"community_code", "due_at", b"due_at", "feedback_given", b"feedback_given", "received_at", b"received_at", "result", b"result", "status", b"status", "tracking_number", b"tracking_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetComplaintStatusResponse: _TypeAlias = GetComplaintStatusResponse  # noqa: Y015
+
+@_typing.final
+class PublishTypicalCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    PUBLISHED_ON_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    case_id: _builtins.str
+    title: _builtins.str
+    summary: _builtins.str
+    """For the public: no complainant's name or phone, no phone or identity-card number."""
+    company_uscc: _builtins.str
+    """The company the case was about, if the publication names it."""
+    published_on: _builtins.str
+    """YYYY-MM-DD (Asia/Shanghai); empty: today."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        published_on: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "company_uscc", b"company_uscc", "published_on", b"published_on", "request_id", b"request_id", "summary", b"summary", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishTypicalCaseRequest: _TypeAlias = PublishTypicalCaseRequest  # noqa: Y015
+
+@_typing.final
+class TypicalCase(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COMPANY_USCC_FIELD_NUMBER: _builtins.int
+    PUBLISHED_ON_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    unit: _builtins.str
+    title: _builtins.str
+    summary: _builtins.str
+    company_uscc: _builtins.str
+    published_on: _builtins.str
+    """YYYY-MM-DD (Asia/Shanghai)."""
+    category: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        title: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        company_uscc: _builtins.str = ...,
+        published_on: _builtins.str = ...,
+        category: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "category", b"category", "company_uscc", b"company_uscc", "published_on", b"published_on", "summary", b"summary", "title", b"title", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TypicalCase: _TypeAlias = TypicalCase  # noqa: Y015
+
+@_typing.final
+class PublishTypicalCaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPICAL_CASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def typical_case(self) -> Global___TypicalCase: ...
+    def __init__(
+        self,
+        *,
+        typical_case: Global___TypicalCase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["typical_case", b"typical_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["typical_case", b"typical_case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishTypicalCaseResponse: _TypeAlias = PublishTypicalCaseResponse  # noqa: Y015
+
+@_typing.final
+class ListTypicalCasesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    """A county-level unit; empty: every unit."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTypicalCasesRequest: _TypeAlias = ListTypicalCasesRequest  # noqa: Y015
+
+@_typing.final
+class ListTypicalCasesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPICAL_CASES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def typical_cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___TypicalCase]: ...
+    def __init__(
+        self,
+        *,
+        typical_cases: _abc.Iterable[Global___TypicalCase] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["typical_cases", b"typical_cases"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTypicalCasesResponse: _TypeAlias = ListTypicalCasesResponse  # noqa: Y015
+
+@_typing.final
+class RecordInterviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WARNING_IDS_FIELD_NUMBER: _builtins.int
+    FINDING_IDS_FIELD_NUMBER: _builtins.int
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    subject_kind: _builtins.str
+    """company, unit (a county-level unit, by the city) or township"""
+    subject: _builtins.str
+    """The company's USCC, the unit, or the township's name."""
+    unit: _builtins.str
+    """The unit whose ledger it goes into: a company's (the city for the city's own), a
+    township's county; empty for a unit (its own).
+    """
+    reason: _builtins.str
+    held_on: _builtins.str
+    """YYYY-MM-DD (Asia/Shanghai), not after today."""
+    outcome: _builtins.str
+    @_builtins.property
+    def warning_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The warnings (智慧监督) that led to it, of the same unit."""
+
+    @_builtins.property
+    def finding_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The findings (inspection) that led to it."""
+
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        subject_kind: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        warning_ids: _abc.Iterable[_builtins.str] | None = ...,
+        finding_ids: _abc.Iterable[_builtins.str] | None = ...,
+        held_on: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "finding_ids", b"finding_ids", "held_on", b"held_on", "outcome", b"outcome", "reason", b"reason", "request_id", b"request_id", "subject", b"subject", "subject_kind", b"subject_kind", "unit", b"unit", "warning_ids", b"warning_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordInterviewRequest: _TypeAlias = RecordInterviewRequest  # noqa: Y015
+
+@_typing.final
+class Interview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERVIEW_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    INTERVIEWER_UNIT_FIELD_NUMBER: _builtins.int
+    SUBJECT_KIND_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    WARNING_IDS_FIELD_NUMBER: _builtins.int
+    FINDING_IDS_FIELD_NUMBER: _builtins.int
+    HELD_ON_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    ATTACHMENTS_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    interview_id: _builtins.str
+    unit: _builtins.str
+    """The ledger's unit."""
+    interviewer_unit: _builtins.str
+    """Who held it."""
+    subject_kind: _builtins.str
+    subject: _builtins.str
+    reason: _builtins.str
+    held_on: _builtins.str
+    """YYYY-MM-DD"""
+    outcome: _builtins.str
+    recorded_at: _builtins.str
+    """RFC 3339, UTC."""
+    @_builtins.property
+    def warning_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def finding_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_evidence_pb2.AttachmentRef]: ...
+    def __init__(
+        self,
+        *,
+        interview_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        interviewer_unit: _builtins.str = ...,
+        subject_kind: _builtins.str = ...,
+        subject: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        warning_ids: _abc.Iterable[_builtins.str] | None = ...,
+        finding_ids: _abc.Iterable[_builtins.str] | None = ...,
+        held_on: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        attachments: _abc.Iterable[_evidence_pb2.AttachmentRef] | None = ...,
+        recorded_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attachments", b"attachments", "finding_ids", b"finding_ids", "held_on", b"held_on", "interview_id", b"interview_id", "interviewer_unit", b"interviewer_unit", "outcome", b"outcome", "reason", b"reason", "recorded_at", b"recorded_at", "subject", b"subject", "subject_kind", b"subject_kind", "unit", b"unit", "warning_ids", b"warning_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Interview: _TypeAlias = Interview  # noqa: Y015
+
+@_typing.final
+class RecordInterviewResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERVIEW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def interview(self) -> Global___Interview: ...
+    def __init__(
+        self,
+        *,
+        interview: Global___Interview | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["interview", b"interview"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interview", b"interview"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordInterviewResponse: _TypeAlias = RecordInterviewResponse  # noqa: Y015
+
+@_typing.final
+class ListInterviewsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    """A unit of Putian; empty: the caller's (the city: every unit's and its own)."""
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInterviewsRequest: _TypeAlias = ListInterviewsRequest  # noqa: Y015
+
+@_typing.final
+class ListInterviewsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INTERVIEWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def interviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___Interview]: ...
+    def __init__(
+        self,
+        *,
+        interviews: _abc.Iterable[Global___Interview] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interviews", b"interviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListInterviewsResponse: _TypeAlias = ListInterviewsResponse  # noqa: Y015

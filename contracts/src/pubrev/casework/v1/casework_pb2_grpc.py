@@ -141,6 +141,36 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryResponse.FromString,
                 _registered_method=True)
+        self.LodgeComplaint = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/LodgeComplaint',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintResponse.FromString,
+                _registered_method=True)
+        self.GetComplaintStatus = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GetComplaintStatus',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.FromString,
+                _registered_method=True)
+        self.PublishTypicalCase = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/PublishTypicalCase',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseResponse.FromString,
+                _registered_method=True)
+        self.ListTypicalCases = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListTypicalCases',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesResponse.FromString,
+                _registered_method=True)
+        self.RecordInterview = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/RecordInterview',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewResponse.FromString,
+                _registered_method=True)
+        self.ListInterviews = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListInterviews',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsResponse.FromString,
+                _registered_method=True)
 
 
 class CaseworkServiceServicer:
@@ -290,6 +320,57 @@ class CaseworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LodgeComplaint(self, request, context):
+        """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
+
+        A complaint lodged by the complainant (an owner, a committee, the public through a front
+        end), about a community and handled by its unit; the name and phone are sealed as in
+        ReceiveComplaint. Answers with a tracking number. The public is rate-limited per front end
+        and per person.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetComplaintStatus(self, request, context):
+        """A lodged complaint's status and, once fed back, its result: for the public only with the
+        phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
+        the owners and committee of its community.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishTypicalCase(self, request, context):
+        """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
+        complainant and holding no phone or identity-card number.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTypicalCases(self, request, context):
+        """The typical cases published in a year: a public record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordInterview(self, request, context):
+        """Records an interview (约谈) held with a company, a county-level unit (by the city) or a
+        township, with its outcome, the warnings and findings behind it and its evidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInterviews(self, request, context):
+        """A unit's interview ledger for a year.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -397,6 +478,36 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.GetHistory,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryResponse.SerializeToString,
+            ),
+            'LodgeComplaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.LodgeComplaint,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintResponse.SerializeToString,
+            ),
+            'GetComplaintStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetComplaintStatus,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.SerializeToString,
+            ),
+            'PublishTypicalCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishTypicalCase,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseResponse.SerializeToString,
+            ),
+            'ListTypicalCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTypicalCases,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesResponse.SerializeToString,
+            ),
+            'RecordInterview': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordInterview,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewResponse.SerializeToString,
+            ),
+            'ListInterviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInterviews,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -968,6 +1079,168 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/GetHistory',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LodgeComplaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/LodgeComplaint',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.LodgeComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetComplaintStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GetComplaintStatus',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishTypicalCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/PublishTypicalCase',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTypicalCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListTypicalCases',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListTypicalCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordInterview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/RecordInterview',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordInterviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInterviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListInterviews',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListInterviewsResponse.FromString,
             options,
             channel_credentials,
             insecure,

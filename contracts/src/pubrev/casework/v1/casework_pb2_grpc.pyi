@@ -73,6 +73,31 @@ class CaseworkServiceStub:
     CloseWarning: _grpc.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]
     """Closes a warning with the evidence of what was done (闭环)."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]
+    LodgeComplaint: _grpc.UnaryUnaryMultiCallable[_casework_pb2.LodgeComplaintRequest, _casework_pb2.LodgeComplaintResponse]
+    """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
+
+    A complaint lodged by the complainant (an owner, a committee, the public through a front
+    end), about a community and handled by its unit; the name and phone are sealed as in
+    ReceiveComplaint. Answers with a tracking number. The public is rate-limited per front end
+    and per person.
+    """
+    GetComplaintStatus: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetComplaintStatusRequest, _casework_pb2.GetComplaintStatusResponse]
+    """A lodged complaint's status and, once fed back, its result: for the public only with the
+    phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
+    the owners and committee of its community.
+    """
+    PublishTypicalCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.PublishTypicalCaseRequest, _casework_pb2.PublishTypicalCaseResponse]
+    """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
+    complainant and holding no phone or identity-card number.
+    """
+    ListTypicalCases: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListTypicalCasesRequest, _casework_pb2.ListTypicalCasesResponse]
+    """The typical cases published in a year: a public record."""
+    RecordInterview: _grpc.UnaryUnaryMultiCallable[_casework_pb2.RecordInterviewRequest, _casework_pb2.RecordInterviewResponse]
+    """Records an interview (约谈) held with a company, a county-level unit (by the city) or a
+    township, with its outcome, the warnings and findings behind it and its evidence.
+    """
+    ListInterviews: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListInterviewsRequest, _casework_pb2.ListInterviewsResponse]
+    """A unit's interview ledger for a year."""
 
 @_typing.type_check_only
 class CaseworkServiceAsyncStub(CaseworkServiceStub):
@@ -119,6 +144,31 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     CloseWarning: _aio.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]  # type: ignore[assignment]
     """Closes a warning with the evidence of what was done (闭环)."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]  # type: ignore[assignment]
+    LodgeComplaint: _aio.UnaryUnaryMultiCallable[_casework_pb2.LodgeComplaintRequest, _casework_pb2.LodgeComplaintResponse]  # type: ignore[assignment]
+    """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
+
+    A complaint lodged by the complainant (an owner, a committee, the public through a front
+    end), about a community and handled by its unit; the name and phone are sealed as in
+    ReceiveComplaint. Answers with a tracking number. The public is rate-limited per front end
+    and per person.
+    """
+    GetComplaintStatus: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetComplaintStatusRequest, _casework_pb2.GetComplaintStatusResponse]  # type: ignore[assignment]
+    """A lodged complaint's status and, once fed back, its result: for the public only with the
+    phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
+    the owners and committee of its community.
+    """
+    PublishTypicalCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.PublishTypicalCaseRequest, _casework_pb2.PublishTypicalCaseResponse]  # type: ignore[assignment]
+    """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
+    complainant and holding no phone or identity-card number.
+    """
+    ListTypicalCases: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListTypicalCasesRequest, _casework_pb2.ListTypicalCasesResponse]  # type: ignore[assignment]
+    """The typical cases published in a year: a public record."""
+    RecordInterview: _aio.UnaryUnaryMultiCallable[_casework_pb2.RecordInterviewRequest, _casework_pb2.RecordInterviewResponse]  # type: ignore[assignment]
+    """Records an interview (约谈) held with a company, a county-level unit (by the city) or a
+    township, with its outcome, the warnings and findings behind it and its evidence.
+    """
+    ListInterviews: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListInterviewsRequest, _casework_pb2.ListInterviewsResponse]  # type: ignore[assignment]
+    """A unit's interview ledger for a year."""
 
 class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
     """Complaints to closure (投诉处理闭环), police referrals, joint meetings, the 智慧监督 warnings
@@ -288,5 +338,66 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _casework_pb2.GetHistoryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_casework_pb2.GetHistoryResponse, _abc.Awaitable[_casework_pb2.GetHistoryResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def LodgeComplaint(
+        self,
+        request: _casework_pb2.LodgeComplaintRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.LodgeComplaintResponse, _abc.Awaitable[_casework_pb2.LodgeComplaintResponse]]:
+        """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
+
+        A complaint lodged by the complainant (an owner, a committee, the public through a front
+        end), about a community and handled by its unit; the name and phone are sealed as in
+        ReceiveComplaint. Answers with a tracking number. The public is rate-limited per front end
+        and per person.
+        """
+
+    @_abc_1.abstractmethod
+    def GetComplaintStatus(
+        self,
+        request: _casework_pb2.GetComplaintStatusRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GetComplaintStatusResponse, _abc.Awaitable[_casework_pb2.GetComplaintStatusResponse]]:
+        """A lodged complaint's status and, once fed back, its result: for the public only with the
+        phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
+        the owners and committee of its community.
+        """
+
+    @_abc_1.abstractmethod
+    def PublishTypicalCase(
+        self,
+        request: _casework_pb2.PublishTypicalCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.PublishTypicalCaseResponse, _abc.Awaitable[_casework_pb2.PublishTypicalCaseResponse]]:
+        """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
+        complainant and holding no phone or identity-card number.
+        """
+
+    @_abc_1.abstractmethod
+    def ListTypicalCases(
+        self,
+        request: _casework_pb2.ListTypicalCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListTypicalCasesResponse, _abc.Awaitable[_casework_pb2.ListTypicalCasesResponse]]:
+        """The typical cases published in a year: a public record."""
+
+    @_abc_1.abstractmethod
+    def RecordInterview(
+        self,
+        request: _casework_pb2.RecordInterviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.RecordInterviewResponse, _abc.Awaitable[_casework_pb2.RecordInterviewResponse]]:
+        """Records an interview (约谈) held with a company, a county-level unit (by the city) or a
+        township, with its outcome, the warnings and findings behind it and its evidence.
+        """
+
+    @_abc_1.abstractmethod
+    def ListInterviews(
+        self,
+        request: _casework_pb2.ListInterviewsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListInterviewsResponse, _abc.Awaitable[_casework_pb2.ListInterviewsResponse]]:
+        """A unit's interview ledger for a year."""
 
 def add_CaseworkServiceServicer_to_server(servicer: CaseworkServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

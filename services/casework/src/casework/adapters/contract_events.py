@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from casework.domain.case import Case
+from casework.domain.interview import InterviewLedger
+from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
-from pubrev_contracts.events.base import ContractEvent
+from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent
 from pubrev_contracts.events.casework import (
     CaseAssignedV1,
     CaseClosedV1,
@@ -15,7 +17,9 @@ from pubrev_contracts.events.casework import (
     CaseReferredToPoliceV1,
     ComplaintReceivedV1,
     FeedbackGivenV1,
+    InterviewRecordedV1,
     PoliceAcknowledgedV1,
+    TypicalCasePublishedV1,
     WarningClosedV1,
     WarningRaisedV1,
 )
@@ -76,4 +80,28 @@ def to_contract(event: Any) -> ContractEvent | None:
         )
     if isinstance(event, Case.PoliceAcknowledged):
         return PoliceAcknowledgedV1(**base, police_office=event.police_office)
+    if isinstance(event, TypicalCases.Published):
+        return TypicalCasePublishedV1(
+            **base,
+            case_id=event.case_id,
+            title=event.title,
+            summary=event.summary,
+            company_uscc=event.company_uscc,
+            published_on=event.published_on,
+            category=event.category,
+        )
+    if isinstance(event, InterviewLedger.Recorded):
+        return InterviewRecordedV1(
+            **base,
+            interview_id=event.interview_id,
+            interviewer_unit=event.interviewer_unit,
+            subject_kind=event.subject_kind,
+            subject=event.subject,
+            reason=event.reason,
+            warning_ids=list(event.warning_ids),
+            finding_ids=list(event.finding_ids),
+            held_on=event.held_on,
+            outcome=event.outcome,
+            attachments=[AttachmentRefV1.model_validate(e) for e in event.evidence],
+        )
     return None

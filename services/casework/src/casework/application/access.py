@@ -21,8 +21,14 @@ work plan), rendered into docs/authorization.md and enforced by the application.
 - A unit does not close the warnings raised about its own failures (`concerns_unit`):
   closing them is for the level above.
 - A property company never reads complaints or cases, even those against it (§7).
-- Owners and owners' committees complain about their own community; the public (through a
-  front end) complains, rate-limited; neither reads anything here.
+- Owners and owners' committees lodge complaints about their own community and see their
+  status; the public (through a front end) lodges complaints, rate-limited per front end
+  and per person (application/public_limits.py), and sees the status of its own with the
+  phone it lodged with; neither reads a case file. The public reads the typical cases
+  published (a public record), as the unit's own staff do.
+- Interviews (约谈) are recorded by the bureau's officers and heads; a county-level unit is
+  interviewed by the city only (it never records its own); the ledgers are read like the
+  warnings (the unit's bureau and discipline office, the auditor).
 - The auditor reads (and alone reads the whole log); operators run the platform and read no
   case file; the credit office and market regulation get nothing from casework.
 """
@@ -30,6 +36,7 @@ work plan), rendered into docs/authorization.md and enforced by the application.
 from __future__ import annotations
 
 from casework.domain.case import Case
+from casework.domain.interview import InterviewLedger
 from casework.domain.warnings.rules import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import Agency
@@ -57,17 +64,10 @@ POLICY = Policy(
     [
         Rule(
             "ReceiveComplaint",
-            (
-                BUREAU,
-                TOWNSHIP,
-                Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
-                Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
-                Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
-            ),
-            "lodges a complaint: the bureau records it for its unit (the city for any), a "
-            "township for its own; owners about their own community; the public, rate-limited "
-            "(§1, §7; plan 四（一）)",
-            limited=True,
+            (BUREAU, TOWNSHIP),
+            "records a complaint received by hotline, phone, e-mail, letter or visit, or handed "
+            "down: the bureau for its unit (the city for any), a township for its own (§1, §7; "
+            "plan 四（一）); the complainants themselves lodge theirs with LodgeComplaint",
         ),
         Rule(
             "AssignCase",
@@ -182,6 +182,69 @@ POLICY = Policy(
             "the whole log, for the auditor only; one record's history follows its own read "
             "rule (a case: GetCase; a warning: ListWarnings)",
         ),
+        # -- issue 13, part A: the public's complaints, typical cases, interviews --------------
+        Rule(
+            "LodgeComplaint",
+            (
+                Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
+            ),
+            "the complainant lodges a complaint about a community, handled by its unit: owners "
+            "and committees about their own community; the public through a front end, "
+            "rate-limited per front end and per person (§1, §7; plan 二（三）, 四（一）)",
+            limited=True,
+        ),
+        Rule(
+            "GetComplaintStatus",
+            (
+                Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.PUBLIC, scopes=(Scope.ANY,)),
+            ),
+            "a lodged complaint's status and, once fed back, its result: the public only with "
+            "the phone it was lodged with, rate-limited; owners and committees of its community "
+            "(§7: 处理结果同步反馈投诉人; plan 四（一）)",
+            limited=True,
+        ),
+        Rule(
+            "PublishTypicalCase",
+            (BUREAU_DECIDERS,),
+            "publishes a closed case flagged typical (通报曝光), naming no complainant: the "
+            "bureau's decision, not an inspector's (§1, §7; plan 三, 五（三）)",
+        ),
+        Rule(
+            "ListTypicalCases",
+            (
+                Grant(Agency.PUBLIC, scopes=(Scope.PUBLISHED,)),
+                BUREAU,
+                TOWNSHIP,
+                DISCIPLINE,
+                AUDITOR,
+            ),
+            "the typical cases published: a public record, for the public through its front "
+            "ends (of every unit); the unit's bureau, townships and discipline office, the "
+            "auditor (§7; plan 五（三）: 通报曝光一批典型案例)",
+        ),
+        Rule(
+            "RecordInterview",
+            (
+                Grant(
+                    Agency.PROPERTY_BUREAU,
+                    ("officer", "head"),
+                    (Scope.JURISDICTION, Scope.NOT_CONCERNED),
+                ),
+            ),
+            "records an interview (约谈) held: a bureau calls in companies and townships of its "
+            "unit; a county-level unit is called in by the city, never records its own (plan "
+            "三, 五（三）, 附件1 #16, #22, 附件2 #16, #22)",
+        ),
+        Rule(
+            "ListInterviews",
+            (BUREAU, DISCIPLINE, AUDITOR),
+            "a unit's interview ledger (the city: all): its bureau and discipline office, which "
+            "tracks the lagging to closure (§8; plan 五（五）)",
+        ),
         # The evidence service (pubrev.common.v1.EvidenceService, servicekit.evidence): a file
         # is judged on the facts its upload names (a unit) until a case references it. Never a
         # complainant's identity documents: the store keeps files for ever, in the clear.
@@ -231,9 +294,11 @@ def warning_facts(warning: SupervisionWarning) -> Resource:
 HISTORY_READS: HistoryReads = {
     Case: ("GetCase", case_facts),
     SupervisionWarning: ("ListWarnings", warning_facts),
+    InterviewLedger: ("ListInterviews", lambda ledger: Resource(unit=ledger.unit)),
 }
-"""GetHistory of one record: a case by GetCase's rule, a warning by ListWarnings'. Every
-other record (the warnings' remembered facts, receipts) is the auditor's."""
+"""GetHistory of one record: a case by GetCase's rule, a warning by ListWarnings', an
+interview ledger by ListInterviews'. Every other record (the warnings' remembered facts,
+the typical-case registers, which span every unit, receipts) is the auditor's."""
 
 
 def authorize(policy: Policy, rpc: str, identity: Identity, resource: Resource) -> None:

@@ -17,7 +17,13 @@ from eventsourcing.domain import Aggregate
 from casework.application.access import HISTORY_READS, POLICY
 from casework.application.commands import EarlierReceipt
 from casework.application.handlers import HANDLERS
-from casework.application.ports import CaseReadModel, PersonalDataReadLog, PersonalDataVault
+from casework.application.ports import (
+    AttachmentStore,
+    CaseReadModel,
+    PersonalDataReadLog,
+    PersonalDataVault,
+)
+from casework.application.public_limits import PublicLimits, PublicRateLimiter
 from casework.domain.case import Case, CaseTimeLimits, PersonalDataRetention
 from casework.domain.warnings.rules import DEFAULT_RULES, WarningRules
 from casework.domain.warnings.supervision_warning import SupervisionWarning
@@ -33,7 +39,7 @@ CaseReadModelOf = Callable[["CaseworkApplication"], CaseReadModel]
 
 @runtime_checkable
 class Fingerprinted(Protocol):
-    def fingerprinted(self) -> tuple[object, ...]: ...
+    def fingerprinted(self) -> object: ...
 
 
 @runtime_checkable
@@ -57,6 +63,8 @@ class CaseworkApplication(ServiceApplication):
         vault: PersonalDataVault | None = None,
         read_model: CaseReadModelOf | None = None,
         read_log: PersonalDataReadLog | None = None,
+        attachments: AttachmentStore | None = None,
+        public_limits: PublicLimits | None = None,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
@@ -66,6 +74,8 @@ class CaseworkApplication(ServiceApplication):
         self._vault = vault
         self._read_model = read_model(self) if read_model is not None else None
         self._read_log = read_log
+        self._attachments = attachments
+        self.public_limiter = PublicRateLimiter(public_limits or PublicLimits(), clock)
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -78,6 +88,13 @@ class CaseworkApplication(ServiceApplication):
         if self._read_log is None:
             raise RuntimeError("no personal-data read log given (see bootstrap)")
         return self._read_log
+
+    @property
+    def attachments(self) -> AttachmentStore:
+        """The evidence store the commands' attachments must be in (ADR 0016)."""
+        if self._attachments is None:
+            raise RuntimeError("no attachment store given (see bootstrap)")
+        return self._attachments
 
     @property
     def read_model(self) -> CaseReadModel:

@@ -14,6 +14,17 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file stored in the service's evidence store (EvidenceService.UploadAttachment), as
+    a command names it (pubrev.common.v1.AttachmentRef)."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class EarlierReceipt:
     """How the untyped API named a request's receipt and what it fingerprinted."""
 
@@ -104,14 +115,23 @@ class InvestigationStarted(CaseChanged):
 
 @dataclass(frozen=True)
 class ResolveCase:
-    """形成处理结果."""
+    """形成处理结果, with the files that support it (optional)."""
 
     request_id: str
     case_id: str
     result: str
+    attachments: tuple[Attachment, ...] = ()
 
     def earlier_receipt(self) -> EarlierReceipt:
         return EarlierReceipt("resolve", (self.case_id, self.result))
+
+    def fingerprinted(self) -> object:
+        """Without attachments, what a retry was compared on before they were taken, so a
+        retry across that deployment is answered from its first receipt."""
+        plain = {"request_id": self.request_id, "case_id": self.case_id, "result": self.result}
+        if not self.attachments:
+            return plain
+        return plain | {"attachments": [a.__dict__ for a in self.attachments]}
 
 
 class CaseResolved(CaseChanged):
@@ -327,4 +347,117 @@ class CloseWarning:
 @dataclass(frozen=True)
 class WarningClosed:
     warning_id: str
+    version: int
+
+
+# -- issue 13 (part A): the public's complaints, typical cases published, interviews -----------
+
+
+@dataclass(frozen=True)
+class LodgeComplaint:
+    """业主自行投诉: a complaint the complainant lodges through a public front end (or as an
+    owner or owners' committee), about a community, with their name and phone (sealed) and
+    files (optional); answered with a tracking number."""
+
+    request_id: str
+    community_code: str
+    category: str
+    description: str
+    complainant_name: str
+    complainant_phone: str
+    attachments: tuple[Attachment, ...] = ()
+
+    def fingerprinted(self) -> tuple[object, ...]:
+        """Never the complainant's name and phone (as ReceiveComplaint)."""
+        return (
+            self.request_id,
+            self.community_code,
+            self.category,
+            self.description,
+            tuple(a.sha256 for a in self.attachments),
+        )
+
+
+@dataclass(frozen=True)
+class ComplaintLodged:
+    case_id: str
+    tracking_number: str
+    """What the complainant asks the status with (GetComplaintStatus), with their phone."""
+    due_at: str
+    """The time limit's end (ISO 8601, Asia/Shanghai)."""
+    unit: str
+    """The handling unit: the community's."""
+
+
+@dataclass(frozen=True)
+class GetComplaintStatus:
+    """办理进度查询: by the complainant (the public: with the phone they lodged it with) or
+    by the owners or committee of the complaint's community. No request_id: it changes no
+    case (the check of the phone is recorded as a read of personal data)."""
+
+    tracking_number: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ComplaintStatus:
+    """What the complainant is told: never another's data, the result once fed back."""
+
+    tracking_number: str
+    community_code: str
+    category: str
+    status: str
+    received_at: str
+    due_at: str
+    feedback_given: bool
+    result: str
+    """The handling result, once the complainant has been told it (empty before)."""
+    closed_at: str
+
+
+@dataclass(frozen=True)
+class PublishTypicalCase:
+    """通报曝光: a closed case flagged typical, published with a title and summary that name
+    no complainant."""
+
+    request_id: str
+    case_id: str
+    title: str
+    summary: str
+    company_uscc: str
+    published_on: str
+    """YYYY-MM-DD (Asia/Shanghai); empty: today."""
+
+
+@dataclass(frozen=True)
+class TypicalCasePublished:
+    case_id: str
+    register_id: str
+    published_on: str
+
+
+@dataclass(frozen=True)
+class RecordInterview:
+    """约谈: of a company, a county-level unit or a township, once held."""
+
+    request_id: str
+    subject_kind: str
+    subject: str
+    unit: str
+    """The unit whose ledger it goes into: a unit's own (empty: the subject), a township's
+    county, the unit (or the city) that called a company in."""
+    reason: str
+    warning_ids: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+    held_on: str
+    """YYYY-MM-DD (Asia/Shanghai)."""
+    outcome: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class InterviewRecorded:
+    interview_id: str
+    ledger_id: str
+    unit: str
     version: int

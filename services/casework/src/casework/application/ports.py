@@ -132,6 +132,7 @@ class WarningRow:
     raised_at: datetime
     details: dict[str, object]
     rules_version: str
+    """The inspection findings that cite the warning (issue 13 item 2)."""
 
 
 class CaseReadModel(Protocol):
@@ -142,3 +143,11 @@ class CaseReadModel(Protocol):
     def cases(
         self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
     ) -> list[CaseRow]: ...
+
+
+class AttachmentStore(Protocol):
+    """The service's evidence store (ADR 0016), as the commands that take attachments need
+    it: whether a file's bytes were stored (by the EvidenceService's upload) under their
+    SHA-256. servicekit.attachments' stores (in memory, PostgreSQL) implement it."""
+
+    def exists(self, sha256: str) -> bool: ...

@@ -22,6 +22,9 @@ from casework.application.access import (
 from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
 from casework.domain import reporting
 from casework.domain.case import Case
+from casework.domain.evidence import Evidence
+from casework.domain.interview import InterviewLedger
+from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import SUBJECT_PATTERNS, SubjectKind
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS, UNITS
@@ -221,3 +224,101 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- issue 13 (part A): typical cases published, the interview ledgers ----------------------
+
+
+@dataclass(frozen=True)
+class PublishedCase:
+    """A typical case as published (通报曝光): the public record."""
+
+    case_id: str
+    unit: str
+    title: str
+    summary: str
+    company_uscc: str
+    published_on: date
+    category: str
+
+
+@dataclass(frozen=True)
+class InterviewEntry:
+    """One interview of a unit's ledger (约谈台账)."""
+
+    interview_id: str
+    unit: str
+    interviewer_unit: str
+    subject_kind: str
+    subject: str
+    reason: str
+    warning_ids: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+    held_on: date
+    outcome: str
+    evidence: tuple[Evidence, ...]
+    recorded_at: datetime
+
+
+def list_typical_cases(
+    app: CaseworkApplication, identity: Identity, year: int, unit: str = ""
+) -> list[PublishedCase]:
+    """The typical cases published in a year (of a unit, or all), by day of publication: a
+    public record, for the public (every unit's) and the staff of the unit (none asked: a
+    county's own; the city's, all)."""
+    POLICY.admit("ListTypicalCases", identity)
+    v = Validator()
+    v.require(2020 <= year <= 2100, "year", "year_range", "2020–2100", "年度不正确")
+    v.require(
+        not unit or unit in COUNTY_UNITS,
+        "unit",
+        "unknown_unit",
+        "a county-level unit",
+        "单位不正确",
+    )
+    v.raise_if_any()
+    asked = Resource(unit=unit, published=True)
+    if not unit and POLICY.decide("ListTypicalCases", identity, asked) is None:
+        asked = Resource(unit=identity.unit, published=True)  # a county's staff: its own
+    authorize(POLICY, "ListTypicalCases", identity, asked)
+    unit = asked.unit
+    register = app.find(TypicalCases.create_id(year), TypicalCases)
+    entries = [] if register is None else list(register.published.values())
+    return sorted(
+        (PublishedCase(**entry) for entry in entries if not unit or entry["unit"] == unit),
+        key=lambda p: (p.published_on, p.case_id),
+    )
+
+
+def list_interviews(
+    app: CaseworkApplication, identity: Identity, unit: str, year: int
+) -> list[InterviewEntry]:
+    """The interview ledger of a unit and year (none asked: the caller's unit; the city:
+    every unit's and its own), by day held."""
+    POLICY.admit("ListInterviews", identity)
+    v = Validator()
+    v.require(not unit or unit in UNITS, "unit", "unknown_unit", "a unit of Putian", "单位不正确")
+    v.require(2020 <= year <= 2100, "year", "year_range", "2020–2100", "年度不正确")
+    v.raise_if_any()
+    scope = list_filter(POLICY, "ListInterviews", identity, unit)
+    entries: list[InterviewEntry] = []
+    for each in [scope.unit] if scope.unit else [*COUNTY_UNITS, CITY]:
+        ledger = app.find(InterviewLedger.create_id(each, year), InterviewLedger)
+        for row in [] if ledger is None else ledger.interviews:
+            entries.append(
+                InterviewEntry(
+                    interview_id=row["interview_id"],
+                    unit=each,
+                    interviewer_unit=row["interviewer_unit"],
+                    subject_kind=row["subject_kind"],
+                    subject=row["subject"],
+                    reason=row["reason"],
+                    warning_ids=tuple(row["warning_ids"]),
+                    finding_ids=tuple(row["finding_ids"]),
+                    held_on=row["held_on"],
+                    outcome=row["outcome"],
+                    evidence=tuple(Evidence.from_stored(e) for e in row["evidence"]),
+                    recorded_at=row["recorded_at"],
+                )
+            )
+    return sorted(entries, key=lambda e: (e.held_on, e.recorded_at, e.interview_id))

@@ -10,13 +10,19 @@ complaint's are shredded once its retention period runs out, and the case is arc
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from casework.domain.evidence import Evidence, stored
 from pubrev_contracts.vocabulary.calendar import (
     CHINA,
     CIVIL_CODE_ART_201,
@@ -30,6 +36,11 @@ from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")
 CHANNELS = ("hotline_12345", "phone", "email", "letters_visits", "handed_down")
+"""The channels an official records a complaint from (ReceiveComplaint)."""
+PUBLIC_CHANNEL = "public"
+"""Lodged by the complainant through a public front end (LodgeComplaint): the channel the
+plan asks to keep open to the public (四（一）: 公布投诉举报电话及邮箱…公开征集公共收益问题线索;
+二（三）: 业主投诉渠道不够顺畅)."""
 OFFENCES = ("embezzlement_by_staff", "misappropriation", "other")
 POLICE_OUTCOMES = ("filed", "not_filed", "transferred", "closed")
 FEEDBACK_CHANNELS = ("phone", "sms", "letter", "visit", "email")
@@ -38,6 +49,35 @@ SHRED_RETENTION = "retention"
 TIME_LIMIT_BASIS = f"{CIVIL_CODE_ART_201}；{CIVIL_CODE_ART_203}"
 """A time limit of N days: the receiving day not counted, the period ends at 24:00 of its
 last day, and a last day that is a rest day moves to the next working day."""
+
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""A tracking number's characters: no 0/O, 1/I/L or U, which are misread over the phone."""
+TRACKING_LENGTH = 12
+"""30**12 ≈ 2**59 numbers: guessing one that exists is hopeless within any rate limit (the
+numbers are drawn by the operating system's CSPRNG), and a number read out or typed is
+still short."""
+TRACKING_PATTERN = re.compile(f"[{TRACKING_ALPHABET}]{{{TRACKING_LENGTH}}}")
+
+
+def new_tracking_number() -> str:
+    """A complaint's tracking number (查询码), drawn from the CSPRNG (`secrets`)."""
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def is_tracking_number(text: str) -> bool:
+    return TRACKING_PATTERN.fullmatch(text) is not None
+
+
+def phones_match(sealed: str, given: str) -> bool:
+    """Whether the phone given is the complainant's (digits compared, `0594-2345678` is
+    `05942345678`), in constant time over digests of equal length: how long the answer
+    takes says nothing of how much of the number was right."""
+    digits = [re.sub(r"[^0-9]", "", p).encode() for p in (sealed, given)]
+    if not digits[0] or not digits[1]:
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(digits[0]).digest(), hashlib.sha256(digits[1]).digest()
+    )
 
 
 @dataclass(frozen=True)
@@ -125,14 +165,21 @@ class Case(Aggregate):
         due_on: date | None
         """v2: the nominal last day of a complaint's time limit (None for a rectification
         case, whose deadline is inspection's, and for cases received before v2)."""
+        evidence: list[dict[str, object]]
+        """v3: the files the complainant attached (evidence.Evidence.as_stored)."""
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             # Before v2 the time limit was received_at + N days, rest days ignored: kept as
             # stored (it was never laxer than the calendar's).
             state["due_on"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            # Before v3 no complaint came with files.
+            state["evidence"] = []
 
     @event(Received)
     def __init__(
@@ -151,6 +198,7 @@ class Case(Aggregate):
         sealed_personal_data: str,
         finding_id: str,
         due_on: date | None = None,
+        evidence: list[dict[str, object]] | None = None,
     ) -> None:
         self.kind = kind
         self.channel = channel
@@ -174,6 +222,7 @@ class Case(Aggregate):
         self.shredded = False
         self.archived = False
         self.closed_at: datetime | None = None
+        self.evidence: list[dict[str, object]] = list(evidence or [])
 
     @staticmethod
     def create_id(case_key: str) -> uuid.UUID:
@@ -185,6 +234,17 @@ class Case(Aggregate):
     def rectification_id(finding_id: str) -> uuid.UUID:
         """The rectification case a finding opens."""
         return Case.create_id(f"rectification:{finding_id}")
+
+    @staticmethod
+    def public_key(tracking_number: str) -> str:
+        """The key of a complaint lodged by the public: its tracking number's digest, so the
+        case's events (and its history) never hold the number, which still finds its case."""
+        return "complaint:public:" + hashlib.sha256(tracking_number.encode()).hexdigest()
+
+    @staticmethod
+    def public_id(tracking_number: str) -> uuid.UUID:
+        """The case of a complaint lodged with this tracking number."""
+        return Case.create_id(Case.public_key(tracking_number))
 
     @classmethod
     def receive_complaint(
@@ -220,6 +280,48 @@ class Case(Aggregate):
             sealed_personal_data,
             "",
             due_on,
+        )
+
+    @classmethod
+    def lodge_complaint(
+        cls,
+        tracking_number: str,
+        unit: str,
+        community_code: str,
+        company_uscc: str,
+        category: str,
+        description: str,
+        received_at: datetime,
+        sealed_personal_data: str,
+        limits: CaseTimeLimits,
+        evidence: Sequence[Evidence] = (),
+    ) -> Case:
+        """A complaint the complainant lodged (业主自行投诉, PUBLIC_CHANNEL), about a community
+        and handled by the community's unit, under the time limit of a complaint
+        (TIME_LIMIT_BASIS); it is found again by its tracking number (`public_id`)."""
+        if not sealed_personal_data:
+            raise RuleViolated(
+                "a complaint lodged by the public names its complainant: the result is told "
+                "to them and their status query is checked against their phone",
+                "公众投诉须留有投诉人信息，以便反馈处理结果和查询办理进度",
+            )
+        due_on, due_at, _ = time_limit(received_at, limits.days(PUBLIC_CHANNEL))
+        return cls(
+            cls.public_key(tracking_number),
+            "complaint",
+            PUBLIC_CHANNEL,
+            False,
+            unit,
+            community_code,
+            company_uscc,
+            category,
+            description,
+            received_at,
+            due_at,
+            sealed_personal_data,
+            "",
+            due_on,
+            stored(evidence),
         )
 
     @classmethod
@@ -316,19 +418,35 @@ class Case(Aggregate):
     class Resolved(Aggregate.Event):
         unit: str
         result: str
+        evidence: list[dict[str, object]]
+        """v2: the files that support the result (evidence.Evidence.as_stored)."""
 
-    def resolve(self, result: str) -> None:
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before v2 a result was text only.
+            state["evidence"] = []
+
+    def resolve(self, result: str, evidence: Sequence[Evidence] = ()) -> None:
         _closed_guard(self)
         if self.status != "investigating":
             raise RuleViolated(
                 "only a case under investigation is resolved", "案件须在调查后才能形成处理结果"
             )
-        self._resolved(unit=self.unit, result=result)
+        self._resolved(unit=self.unit, result=result, evidence=stored(evidence))
 
     @event(Resolved)
-    def _resolved(self, unit: str, result: str) -> None:
+    def _resolved(self, unit: str, result: str, evidence: list[dict[str, object]]) -> None:
         self.status = "resolved"
         self.result = result
+        self.evidence = [*self.evidence, *evidence]
+
+    @property
+    def result_told(self) -> str:
+        """The handling result as the complainant has been told it: nothing before the
+        feedback (处理结果同步反馈投诉人, DOMAIN.md §7), so nobody reads it first elsewhere."""
+        return self.result if self.feedback_given else ""
 
     class FeedbackGiven(Aggregate.Event):
         unit: str

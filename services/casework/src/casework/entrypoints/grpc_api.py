@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -15,10 +16,11 @@ from casework.application import queries
 from casework.application.app import CaseworkApplication
 from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
 from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
+from casework.domain.evidence import Evidence
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
-from pubrev.common.v1 import audit_pb2
+from pubrev.common.v1 import audit_pb2, evidence_pb2
 from servicekit.audit import history_events
 from servicekit.errors import Validator
 from servicekit.identity import current_identity
@@ -73,6 +75,7 @@ def case_to_pb(view: queries.CaseView) -> pb.Case:
         finding_id=case.finding_id,
         version=case.version,
         archived=case.archived,
+        evidence=[evidence_to_pb(Evidence.from_stored(e)) for e in case.evidence],
     )
 
 
@@ -199,7 +202,10 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
         self, request: pb.ResolveCaseRequest, context: Context
     ) -> pb.ResolveCaseResponse:
         command = c.ResolveCase(
-            request_id=request.request_id, case_id=request.case_id, result=request.result
+            request_id=request.request_id,
+            case_id=request.case_id,
+            result=request.result,
+            attachments=attachments_from_pb(request.attachments),
         )
         return pb.ResolveCaseResponse(case=await self._case(command))
 
@@ -439,6 +445,162 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)
         return pb.GetHistoryResponse(events=events)
+
+    # -- issue 13, part A: the owners' side, typical cases published, interviews -------------
+
+    async def LodgeComplaint(
+        self, request: pb.LodgeComplaintRequest, context: Context
+    ) -> pb.LodgeComplaintResponse:
+        command = c.LodgeComplaint(
+            request_id=request.request_id,
+            community_code=request.community_code,
+            category=request.category,
+            description=request.description,
+            complainant_name=request.complainant_name,
+            complainant_phone=request.complainant_phone,
+            attachments=attachments_from_pb(request.attachments),
+        )
+        lodged: c.ComplaintLodged = await asyncio.to_thread(
+            self.app.handle, current_identity(), command
+        )
+        return pb.LodgeComplaintResponse(
+            case_id=lodged.case_id,
+            tracking_number=lodged.tracking_number,
+            due_at=lodged.due_at,
+            unit=lodged.unit,
+        )
+
+    async def GetComplaintStatus(
+        self, request: pb.GetComplaintStatusRequest, context: Context
+    ) -> pb.GetComplaintStatusResponse:
+        command = c.GetComplaintStatus(tracking_number=request.tracking_number, phone=request.phone)
+        status: c.ComplaintStatus = await asyncio.to_thread(
+            self.app.handle, current_identity(), command
+        )
+        return pb.GetComplaintStatusResponse(
+            tracking_number=status.tracking_number,
+            community_code=status.community_code,
+            category=status.category,
+            status=status.status,
+            received_at=status.received_at,
+            due_at=status.due_at,
+            feedback_given=status.feedback_given,
+            result=status.result,
+            closed_at=status.closed_at,
+        )
+
+    async def PublishTypicalCase(
+        self, request: pb.PublishTypicalCaseRequest, context: Context
+    ) -> pb.PublishTypicalCaseResponse:
+        identity = current_identity()
+        command = c.PublishTypicalCase(
+            request_id=request.request_id,
+            case_id=request.case_id,
+            title=request.title,
+            summary=request.summary,
+            company_uscc=request.company_uscc,
+            published_on=request.published_on,
+        )
+
+        def run() -> pb.TypicalCase:
+            published: c.TypicalCasePublished = self.app.handle(identity, command)
+            year = int(published.published_on[:4])
+            return next(
+                typical_case_to_pb(p)
+                for p in queries.list_typical_cases(self.app, identity, year)
+                if p.case_id == published.case_id
+            )
+
+        return pb.PublishTypicalCaseResponse(typical_case=await asyncio.to_thread(run))
+
+    async def ListTypicalCases(
+        self, request: pb.ListTypicalCasesRequest, context: Context
+    ) -> pb.ListTypicalCasesResponse:
+        published = await asyncio.to_thread(
+            queries.list_typical_cases, self.app, current_identity(), request.year, request.unit
+        )
+        return pb.ListTypicalCasesResponse(typical_cases=[typical_case_to_pb(p) for p in published])
+
+    async def RecordInterview(
+        self, request: pb.RecordInterviewRequest, context: Context
+    ) -> pb.RecordInterviewResponse:
+        identity = current_identity()
+        command = c.RecordInterview(
+            request_id=request.request_id,
+            subject_kind=request.subject_kind,
+            subject=request.subject,
+            unit=request.unit,
+            reason=request.reason,
+            warning_ids=tuple(request.warning_ids),
+            finding_ids=tuple(request.finding_ids),
+            held_on=request.held_on,
+            outcome=request.outcome,
+            attachments=attachments_from_pb(request.attachments),
+        )
+
+        def run() -> pb.Interview:
+            recorded: c.InterviewRecorded = self.app.handle(identity, command)
+            year = int(request.held_on[:4])
+            return next(
+                interview_to_pb(e)
+                for e in queries.list_interviews(self.app, identity, recorded.unit, year)
+                if e.interview_id == recorded.interview_id
+            )
+
+        return pb.RecordInterviewResponse(interview=await asyncio.to_thread(run))
+
+    async def ListInterviews(
+        self, request: pb.ListInterviewsRequest, context: Context
+    ) -> pb.ListInterviewsResponse:
+        entries = await asyncio.to_thread(
+            queries.list_interviews, self.app, current_identity(), request.unit, request.year
+        )
+        return pb.ListInterviewsResponse(interviews=[interview_to_pb(e) for e in entries])
+
+
+def attachments_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[c.Attachment, ...]:
+    return tuple(
+        c.Attachment(sha256=r.sha256, size=r.size, media_type=r.media_type, filename=r.filename)
+        for r in refs
+    )
+
+
+def evidence_to_pb(evidence: Evidence) -> evidence_pb2.AttachmentRef:
+    return evidence_pb2.AttachmentRef(
+        sha256=evidence.sha256,
+        size=evidence.size,
+        media_type=evidence.media_type,
+        filename=evidence.filename,
+    )
+
+
+def typical_case_to_pb(published: queries.PublishedCase) -> pb.TypicalCase:
+    return pb.TypicalCase(
+        case_id=published.case_id,
+        unit=published.unit,
+        title=published.title,
+        summary=published.summary,
+        company_uscc=published.company_uscc,
+        published_on=published.published_on.isoformat(),
+        category=published.category,
+    )
+
+
+def interview_to_pb(entry: queries.InterviewEntry) -> pb.Interview:
+    return pb.Interview(
+        interview_id=entry.interview_id,
+        unit=entry.unit,
+        interviewer_unit=entry.interviewer_unit,
+        subject_kind=entry.subject_kind,
+        subject=entry.subject,
+        reason=entry.reason,
+        warning_ids=list(entry.warning_ids),
+        finding_ids=list(entry.finding_ids),
+        held_on=entry.held_on.isoformat(),
+        outcome=entry.outcome,
+        attachments=[evidence_to_pb(e) for e in entry.evidence],
+        recorded_at=_utc(entry.recorded_at),
+    )
 
 
 def register(app: CaseworkApplication) -> Any:

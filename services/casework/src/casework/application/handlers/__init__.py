@@ -7,7 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from casework.application import commands as c
-from casework.application.handlers import cases, personal_data, warnings
+from casework.application.handlers import (
+    cases,
+    interviews,
+    personal_data,
+    public,
+    publication,
+    warnings,
+)
 
 HANDLERS: dict[type, Callable[..., Any]] = {
     c.ReceiveComplaint: cases.receive_complaint,
@@ -25,4 +32,9 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     c.ReadComplainant: personal_data.read_complainant,
     c.AcknowledgeWarning: warnings.acknowledge_warning,
     c.CloseWarning: warnings.close_warning,
+    # issue 13, part A: the public's complaints, typical cases published, interviews
+    c.LodgeComplaint: public.lodge_complaint,
+    c.GetComplaintStatus: public.get_complaint_status,
+    c.PublishTypicalCase: publication.publish_typical_case,
+    c.RecordInterview: interviews.record_interview,
 }

@@ -42,6 +42,7 @@ from casework.application.commands import (
     ResolveCase,
     StartInvestigation,
 )
+from casework.application.handlers.evidence import checked_evidence
 from casework.domain.case import CHANNELS, FEEDBACK_CHANNELS, OFFENCES, POLICE_OUTCOMES, Case
 from pubrev_contracts.vocabulary import identifiers as contact
 from pubrev_contracts.vocabulary.agencies import SUBJECT_PATTERNS, SubjectKind
@@ -177,8 +178,11 @@ def resolve_case(app: CaseworkApplication, identity: Identity, cmd: ResolveCase)
     POLICY.admit("ResolveCase", identity)
     v = _validator(cmd)
     v.require(bool(cmd.result.strip()), "result", "required", "the result", "缺少处理结果")
+    evidence = checked_evidence(app, v, cmd.attachments) if cmd.attachments else []
     v.raise_if_any()
-    return run_on_case(app, identity, cmd, CaseResolved, lambda case: case.resolve(cmd.result))
+    return run_on_case(
+        app, identity, cmd, CaseResolved, lambda case: case.resolve(cmd.result, evidence)
+    )
 
 
 def give_feedback(app: CaseworkApplication, identity: Identity, cmd: GiveFeedback) -> FeedbackGiven:

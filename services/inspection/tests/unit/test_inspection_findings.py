@@ -225,7 +225,7 @@ def test_a_company_s_finding_entered_directly_orders_rectification_from_its_entr
     [ordered] = of(world.app, RectificationOrderedV1, recorded.finding_id)
     # Serious: 60 days from 1 June 2026 (Asia/Shanghai), 31 July a Friday.
     assert ordered.deadline.astimezone(SHANGHAI).date().isoformat() == "2026-07-31"
-    assert recorded.deadline == ordered.deadline.isoformat()
+    assert recorded.deadline == ordered.deadline.astimezone(UTC).isoformat()
     # The same request answered once; the finding's id follows from the unit and request.
     entry = c.RecordFinding("same", "B4", "general", "虚列", (stored(world.app),), "CX-0002")
     first = world.app.handle(CX_OFFICER, entry)
@@ -306,7 +306,7 @@ def test_an_objection_rejected_leaves_the_finding_standing() -> None:
         c.ObjectToFinding(rid(), finding_id, "工程量经业委会确认", (stored(world.app),)),
     )
     # 15 days from 1 June 2026: 16 June, a Tuesday, to its end (Asia/Shanghai).
-    assert raised.deadline.startswith("2026-06-16T23:59:59")
+    assert raised.deadline.startswith("2026-06-16T15:59:59.999999+00:00")  # UTC
     [objected] = of(world.app, FindingObjectedV1, finding_id)
     assert (objected.reason, len(objected.attachments)) == ("工程量经业委会确认", 1)
     decided = world.app.handle(CX_HEAD, c.DecideObjection(rid(), finding_id, False, "理由不成立"))

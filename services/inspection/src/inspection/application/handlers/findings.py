@@ -4,6 +4,7 @@ agency (E1–E3, plan 二（五）: the unit or township that failed, never a co
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from inspection.application.commands import FindingRecorded, RecordFinding
@@ -58,7 +59,7 @@ def record_finding(
             agency_unit=cmd.township.strip() or cmd.agency_unit,
             warning_id=cmd.warning_id.lower(),
         )
-        deadline = finding.deadline.isoformat() if finding.deadline is not None else ""
+        deadline = finding.deadline.astimezone(UTC).isoformat() if finding.deadline else ""
         return [finding], FindingRecorded(str(finding.id), finding.party, deadline)
 
     return app.run_command(cmd, FindingRecorded, execute)

@@ -4,6 +4,7 @@ its rectification cancelled; rejected, it stands."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from inspection.application.commands import (
@@ -34,7 +35,8 @@ def object_to_finding(
         current = app.finding(cmd.finding_id)
         current.raise_objection(cmd.reason.strip(), cmd.attachments, objected_at, app.rules)
         assert current.objection_deadline is not None
-        return [current], ObjectionRaised(str(current.id), current.objection_deadline.isoformat())
+        deadline = current.objection_deadline.astimezone(UTC).isoformat()
+        return [current], ObjectionRaised(str(current.id), deadline)
 
     return app.run_command(cmd, ObjectionRaised, execute)
 

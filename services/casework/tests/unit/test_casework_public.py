@@ -584,3 +584,111 @@ def test_the_ledgers_and_registers_keep_their_year_and_unit() -> None:
     case.status, case.typical = "closed", True
     with pytest.raises(RuleViolated, match="own year"):
         register.publish(case, "t", "s", "", date(2027, 1, 1), date(2027, 1, 1))
+
+
+def test_a_countys_staff_read_their_own_units_typical_cases(app: CaseworkApplication) -> None:
+    case_id = lodge(app).case_id
+    closed_typical(app, case_id)
+    app.handle(HEAD, publication(case_id))
+    xianyou = Identity(Agency.PROPERTY_BUREAU, "officer", "xianyou")
+    assert queries.list_typical_cases(app, xianyou, 2026) == []
+    assert [p.case_id for p in queries.list_typical_cases(app, OFFICER, 2026)] == [case_id]
+    assert [p.case_id for p in queries.list_typical_cases(app, CITY_HEAD, 2026)] == [case_id]
+    with pytest.raises(PermissionDenied):
+        queries.list_typical_cases(app, xianyou, 2026, "licheng")
+
+
+# -- over gRPC: the requests and answers as the servicer maps them -----------------------------
+
+
+async def test_the_owners_side_and_the_records_over_grpc(app: CaseworkApplication) -> None:
+    """Lodged by the public, seen by its phone, resolved with a file, published, an
+    interview recorded: each request mapped to its command and each answer from the result."""
+    from casework.application.commands import FlagTypicalCase
+    from pubrev.casework.v1 import casework_pb2 as pb
+    from pubrev.common.v1 import evidence_pb2
+    from servicekit.grpc_kit import IDENTITY_HEADER
+    from services.casework.tests.unit.test_casework_authorization import casework_server
+
+    def who(identity: Identity) -> tuple[tuple[str, str]]:
+        return ((IDENTITY_HEADER, identity.render()),)
+
+    photo = evidence(app, "停车场.png")
+    ref = evidence_pb2.AttachmentRef(
+        sha256=photo.sha256, size=photo.size, media_type=photo.media_type, filename="停车场.png"
+    )
+    public = Identity(Agency.PUBLIC, "anonymous", "putian")
+    async with casework_server(app) as stub:
+        lodged = await stub.LodgeComplaint(
+            pb.LodgeComplaintRequest(
+                request_id="g1",
+                community_code=COMMUNITY,
+                category="revenue_embezzled",
+                description="停车收入去向不明",
+                complainant_name=NAME,
+                complainant_phone=PHONE,
+                attachments=[ref],
+            ),
+            metadata=who(public),
+        )
+        assert (lodged.unit, len(lodged.tracking_number)) == ("licheng", TRACKING_LENGTH)
+        seen = await stub.GetComplaintStatus(
+            pb.GetComplaintStatusRequest(tracking_number=lodged.tracking_number, phone=PHONE),
+            metadata=who(public),
+        )
+        assert (seen.status, seen.community_code, seen.result) == ("received", COMMUNITY, "")
+        await stub.StartInvestigation(
+            pb.StartInvestigationRequest(request_id="g2", case_id=lodged.case_id),
+            metadata=who(OFFICER),
+        )
+        resolved = await stub.ResolveCase(
+            pb.ResolveCaseRequest(
+                request_id="g3", case_id=lodged.case_id, result="已退还", attachments=[ref]
+            ),
+            metadata=who(OFFICER),
+        )
+        assert [e.sha256 for e in resolved.case.evidence] == [photo.sha256]
+        for command in (
+            GiveFeedback("g4", lodged.case_id, "sms", "已短信告知"),
+            CloseCase("g5", lodged.case_id),
+            FlagTypicalCase("g6", lodged.case_id, "群众反映强烈"),
+        ):
+            app.handle(HEAD, command)
+        published = await stub.PublishTypicalCase(
+            pb.PublishTypicalCaseRequest(
+                request_id="g7",
+                case_id=lodged.case_id,
+                title="某公司挪用停车收入案",
+                summary="已责令退还",
+                company_uscc=USCC,
+                published_on="2026-05-06",
+            ),
+            metadata=who(HEAD),
+        )
+        assert (published.typical_case.case_id, published.typical_case.published_on) == (
+            lodged.case_id,
+            "2026-05-06",
+        )
+        listed = await stub.ListTypicalCases(
+            pb.ListTypicalCasesRequest(year=2026), metadata=who(public)
+        )
+        assert [t.title for t in listed.typical_cases] == ["某公司挪用停车收入案"]
+        recorded = await stub.RecordInterview(
+            pb.RecordInterviewRequest(
+                request_id="g8",
+                subject_kind="company",
+                subject=USCC,
+                unit="licheng",
+                reason="拒不公示",
+                held_on="2026-05-06",
+                outcome="承诺整改",
+                attachments=[ref],
+            ),
+            metadata=who(HEAD),
+        )
+        assert (recorded.interview.subject, recorded.interview.held_on) == (USCC, "2026-05-06")
+        assert [a.filename for a in recorded.interview.attachments] == ["停车场.png"]
+        ledger = await stub.ListInterviews(
+            pb.ListInterviewsRequest(unit="licheng", year=2026), metadata=who(DISCIPLINE)
+        )
+        assert [i.interview_id for i in ledger.interviews] == [recorded.interview.interview_id]

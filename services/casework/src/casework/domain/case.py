@@ -440,7 +440,8 @@ class Case(Aggregate):
     def _resolved(self, unit: str, result: str, evidence: list[dict[str, object]]) -> None:
         self.status = "resolved"
         self.result = result
-        self.evidence = [*self.evidence, *evidence]
+        held = {e["sha256"] for e in self.evidence}
+        self.evidence = [*self.evidence, *(e for e in evidence if e["sha256"] not in held)]
 
     @property
     def result_told(self) -> str:

@@ -30,6 +30,10 @@ Rules raised by the application's sweeps (application/sweeps.py):
   pace (vocabulary.pace), from what SpotCheckPlanned and SpotCheckDone told (6-hourly, one
   warning per unit and month).
 
+The campaign calendar's rules (unit_behind_stage, monthly_report_late,
+province_briefing_late, cross_check_missing, agency_finding) are in `campaign_rules`; their
+bases are given through `WarningRules.basis` like these.
+
 Rules of §8 that are not here, and why:
 - missing items, posting under 30 days, broken identity (income − cost − expenditure ≠
   surplus): the disclosure service refuses such a filing, so no stored disclosure breaks
@@ -48,6 +52,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from casework.domain.case import Case, end_of
+from casework.domain.warnings.campaign_rules import CAMPAIGN_RULES, campaign_basis
 from casework.domain.warnings.community_facts import (
     COMPLAINTS_KEPT,
     QUARTERS_KEPT,
@@ -73,6 +78,7 @@ from pubrev_contracts.vocabulary.calendar import (
     WorkCalendar,
     quarter_label,
 )
+from pubrev_contracts.vocabulary.campaign import CAMPAIGN, CampaignCalendar
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
 from pubrev_contracts.vocabulary.sources import local, plan
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
@@ -124,6 +130,9 @@ class WarningRules:
     """The one spot-check pace of the campaign (vocabulary.pace), shared with inspection."""
     calendar: WorkCalendar = CHINA
     """Working days for the deadlines (pubrev_contracts.vocabulary.calendar)."""
+    campaign: CampaignCalendar = CAMPAIGN
+    """The campaign calendar (vocabulary.campaign): stages, monthly duties; the campaign's
+    warnings (campaign_rules) judge units on it."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -201,6 +210,8 @@ class WarningRules:
             # The quota and the window are the pace's (vocabulary.pace), with their sources;
             # the monthly circulation of lagging units is 五（三）.
             return f"{plan('四（三）、五（三）')}；{self.pace.tolerance_source}"
+        if rule in CAMPAIGN_RULES:
+            return campaign_basis(rule)
         raise ValueError(f"unknown warning rule {rule!r}")
 
 

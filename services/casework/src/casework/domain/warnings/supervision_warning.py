@@ -1,8 +1,12 @@
 """One warning (问题预警) of the 智慧监督 platform: raised by a rule about a subject for a
 period, taken up (签收) and closed with evidence (闭环销号).
 
-Subject kinds: community (code), company (USCC), case (casework case id) and unit (a unit's
-own conduct: unit_behind_quota), the kinds of the 智慧监督 feed (contracts/feeds).
+Subject kinds: community (code), company (USCC), case (casework case id), unit (a unit's
+own conduct: unit_behind_quota, unit_behind_stage, ...) and finding (an inspection finding
+against an agency: agency_finding), the kinds of the 智慧监督 feed (contracts/feeds).
+
+A warning escalated into an inspection finding (the finding cites the warning: ViolationFound
+`warning_id`) records the link (`Escalated`), so the two stay linked (issue 13 item 2).
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class SupervisionWarning(Aggregate):
         self.closed_at: datetime | None = None
         self.evidence_refs: list[str] = []
         self.notes: list[str] = []
+        self.escalated_to: list[str] = []
+        """The inspection findings this warning was escalated into."""
 
     @classmethod
     def raise_due(
@@ -181,6 +187,37 @@ class SupervisionWarning(Aggregate):
         self.evidence_refs = list(evidence_refs)
         if note:
             self.notes.append(note)
+
+    class Escalated(Aggregate.Event):
+        unit: str
+        rule: str
+        subject: str
+        finding_id: str
+        kind: str
+        at: datetime
+
+    def escalate(self, finding_id: str, kind: str, at: datetime) -> bool:
+        """Inspection recorded a finding (`kind`: E1–E3 against an agency, or a company's
+        code) that cites this warning: the warning keeps the link, whatever its status (a
+        closed warning found to hide a failure is linked too). False (no event) for a
+        finding linked before."""
+        if finding_id in self.escalated_to:
+            return False
+        self._escalated(
+            unit=self.unit,
+            rule=self.rule,
+            subject=self.subject,
+            finding_id=finding_id,
+            kind=kind,
+            at=at,
+        )
+        return True
+
+    @event(Escalated)
+    def _escalated(
+        self, unit: str, rule: str, subject: str, finding_id: str, kind: str, at: datetime
+    ) -> None:
+        self.escalated_to.append(finding_id)
 
 
 # Events stored before issue 12 name the class `Warning` (it shadowed Python's builtin) in the

@@ -89,6 +89,49 @@ class WarningRaisedV1(ContractEvent):
     rules_version: str
 
 
+@register("pubrev.casework.WarningEscalated.v1", CASEWORK_EVENTS)
+class WarningEscalatedV1(ContractEvent):
+    """Aggregate: the warning. Inspection recorded a finding citing the warning (an E finding
+    against an agency, or a company's finding): the two stay linked (issue 13 item 2)."""
+
+    rule: str
+    subject: str
+    finding_id: str
+    kind: str
+    escalated_at: UtcDatetime
+
+
+@register("pubrev.casework.CampaignStageRecorded.v1", CASEWORK_EVENTS)
+class CampaignStageRecordedV1(ContractEvent):
+    """A unit recorded a stage of the campaign calendar it did itself (its mobilisation, its
+    guidance on the self-inspection ledgers, its summary, its review). `unit` is the unit."""
+
+    year: int
+    stage: str
+    due_on: str
+    """The stage's last day (Asia/Shanghai), YYYY-MM-DD."""
+    late: bool
+    recorded_at: UtcDatetime
+
+
+@register("pubrev.casework.MonthlyReportSubmitted.v1", CASEWORK_EVENTS)
+class MonthlyReportSubmittedV1(ContractEvent):
+    """A monthly report: a county-level unit's to the city (duty unit_report, by the 25th) or
+    the city's briefing to the province (province_briefing, by the 30th), with the figures
+    assembled from casework's ledgers. `unit` is the reporting unit."""
+
+    duty: Literal["unit_report", "province_briefing"]
+    year: int
+    month: int
+    due_on: str
+    """The day it was due (Asia/Shanghai, moved past rest days), YYYY-MM-DD."""
+    late: bool
+    submitted_at: UtcDatetime
+    figures: dict[str, int]
+    units_reported: list[str]
+    """For the briefing: the county-level units whose reports of the month were in."""
+
+
 @register("pubrev.casework.WarningClosed.v1", CASEWORK_EVENTS)
 class WarningClosedV1(ContractEvent):
     rule: str

@@ -34,6 +34,7 @@ class Warning(_message.Message):
     RAISED_AT_FIELD_NUMBER: _builtins.int
     DETAILS_JSON_FIELD_NUMBER: _builtins.int
     RULES_VERSION_FIELD_NUMBER: _builtins.int
+    ESCALATED_FINDING_IDS_FIELD_NUMBER: _builtins.int
     warning_id: _builtins.str
     rule: _builtins.str
     unit: _builtins.str
@@ -45,6 +46,10 @@ class Warning(_message.Message):
     raised_at: _builtins.str
     details_json: _builtins.str
     rules_version: _builtins.str
+    @_builtins.property
+    def escalated_finding_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The inspection findings that cite this warning (it was escalated into them)."""
+
     def __init__(
         self,
         *,
@@ -58,14 +63,706 @@ class Warning(_message.Message):
         raised_at: _builtins.str = ...,
         details_json: _builtins.str = ...,
         rules_version: _builtins.str = ...,
+        escalated_finding_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["details_json", b"details_json", "period", b"period", "raised_at", b"raised_at", "rule", b"rule", "rules_version", b"rules_version", "status", b"status", "subject", b"subject", "subject_kind", b"subject_kind", "unit", b"unit", "warning_id", b"warning_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details_json", b"details_json", "escalated_finding_ids", b"escalated_finding_ids", "period", b"period", "raised_at", b"raised_at", "rule", b"rule", "rules_version", b"rules_version", "status", b"status", "subject", b"subject", "subject_kind", b"subject_kind", "unit", b"unit", "warning_id", b"warning_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Warning: _TypeAlias = Warning  # noqa: Y015
+
+@_typing.final
+class GetCampaignProgressRequest(_message.Message):
+    """-- issue 13, part B: the campaign calendar, monthly reports, the monthly circular --------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    unit: _builtins.str
+    """A unit of Putian; empty: the caller's (the city: every unit and its own)."""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        unit: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCampaignProgressRequest: _TypeAlias = GetCampaignProgressRequest  # noqa: Y015
+
+@_typing.final
+class StageProgress(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    STAGE_NAME_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    COUNTED_FIELD_NUMBER: _builtins.int
+    DONE_FIELD_NUMBER: _builtins.int
+    EXPECTED_FIELD_NUMBER: _builtins.int
+    EXPECTED_BY_NOW_FIELD_NUMBER: _builtins.int
+    TOLERANCE_PERCENT_FIELD_NUMBER: _builtins.int
+    BEHIND_FIELD_NUMBER: _builtins.int
+    BY_PACE_FIELD_NUMBER: _builtins.int
+    RECORDED_ON_FIELD_NUMBER: _builtins.int
+    WARNING_ID_FIELD_NUMBER: _builtins.int
+    WARNING_STATUS_FIELD_NUMBER: _builtins.int
+    stage: _builtins.str
+    """mobilisation, self_inspection, self_inspection_ledgers, spot_checks, township_inspections,
+    supervised_rectification, unit_summaries, review
+    """
+    stage_name: _builtins.str
+    unit: _builtins.str
+    due_on: _builtins.str
+    """The stage's last day (YYYY-MM-DD, Asia/Shanghai) and where it comes from."""
+    basis: _builtins.str
+    counted: _builtins.str
+    """What done and expected count."""
+    done: _builtins.int
+    expected: _builtins.int
+    expected_by_now: _builtins.int
+    """What the stage expects by now (spot checks: the pace; other stages: nothing before the
+    due date, everything after it).
+    """
+    tolerance_percent: _builtins.int
+    behind: _builtins.bool
+    by_pace: _builtins.bool
+    """Judged by the spot-check pace (vocabulary.pace) rather than the due date."""
+    recorded_on: _builtins.str
+    """The day the unit recorded the stage done (stages it records itself), else empty."""
+    warning_id: _builtins.str
+    """The stage's warning about the unit (spot checks: this month's unit_behind_quota), if any."""
+    warning_status: _builtins.str
+    def __init__(
+        self,
+        *,
+        stage: _builtins.str = ...,
+        stage_name: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        due_on: _builtins.str = ...,
+        basis: _builtins.str = ...,
+        counted: _builtins.str = ...,
+        done: _builtins.int = ...,
+        expected: _builtins.int = ...,
+        expected_by_now: _builtins.int = ...,
+        tolerance_percent: _builtins.int = ...,
+        behind: _builtins.bool = ...,
+        by_pace: _builtins.bool = ...,
+        recorded_on: _builtins.str = ...,
+        warning_id: _builtins.str = ...,
+        warning_status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "behind", b"behind", "by_pace", b"by_pace", "counted", b"counted", "done", b"done", "due_on", b"due_on", "expected", b"expected", "expected_by_now", b"expected_by_now", "recorded_on", b"recorded_on", "stage", b"stage", "stage_name", b"stage_name", "tolerance_percent", b"tolerance_percent", "unit", b"unit", "warning_id", b"warning_id", "warning_status", b"warning_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageProgress: _TypeAlias = StageProgress  # noqa: Y015
+
+@_typing.final
+class MonthlyReportStatus(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUTY_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    duty: _builtins.str
+    """unit_report (a county-level unit to the city) or province_briefing (the city)"""
+    unit: _builtins.str
+    month: _builtins.int
+    due_on: _builtins.str
+    """Empty while the holiday calendar lacks the due day's year."""
+    status: _builtins.str
+    """submitted, late, missing (due day over, none yet), pending (not due yet)"""
+    submitted_at: _builtins.str
+    report_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        duty: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        month: _builtins.int = ...,
+        due_on: _builtins.str = ...,
+        status: _builtins.str = ...,
+        submitted_at: _builtins.str = ...,
+        report_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_on", b"due_on", "duty", b"duty", "month", b"month", "report_id", b"report_id", "status", b"status", "submitted_at", b"submitted_at", "unit", b"unit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MonthlyReportStatus: _TypeAlias = MonthlyReportStatus  # noqa: Y015
+
+@_typing.final
+class GetCampaignProgressResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    CALENDAR_VERSION_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    CURRENT_STAGES_FIELD_NUMBER: _builtins.int
+    STAGES_FIELD_NUMBER: _builtins.int
+    REPORTS_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    calendar_version: _builtins.str
+    as_of: _builtins.str
+    @_builtins.property
+    def current_stages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The stages due next on the day asked."""
+
+    @_builtins.property
+    def stages(self) -> _containers.RepeatedCompositeFieldContainer[Global___StageProgress]: ...
+    @_builtins.property
+    def reports(self) -> _containers.RepeatedCompositeFieldContainer[Global___MonthlyReportStatus]: ...
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        calendar_version: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+        current_stages: _abc.Iterable[_builtins.str] | None = ...,
+        stages: _abc.Iterable[Global___StageProgress] | None = ...,
+        reports: _abc.Iterable[Global___MonthlyReportStatus] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "calendar_version", b"calendar_version", "current_stages", b"current_stages", "reports", b"reports", "stages", b"stages", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCampaignProgressResponse: _TypeAlias = GetCampaignProgressResponse  # noqa: Y015
+
+@_typing.final
+class RecordStageDoneRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    stage: _builtins.str
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        stage: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["note", b"note", "request_id", b"request_id", "stage", b"stage", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordStageDoneRequest: _TypeAlias = RecordStageDoneRequest  # noqa: Y015
+
+@_typing.final
+class RecordStageDoneResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    record_id: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    stage: _builtins.str
+    due_on: _builtins.str
+    late: _builtins.bool
+    """Recorded after the stage's due date."""
+    def __init__(
+        self,
+        *,
+        record_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        stage: _builtins.str = ...,
+        due_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_on", b"due_on", "late", b"late", "record_id", b"record_id", "stage", b"stage", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordStageDoneResponse: _TypeAlias = RecordStageDoneResponse  # noqa: Y015
+
+@_typing.final
+class SubmitMonthlyReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    BRIEFING_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    briefing: _builtins.str
+    """The unit's briefing (工作简报: progress, experience)."""
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        briefing: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["briefing", b"briefing", "month", b"month", "request_id", b"request_id", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitMonthlyReportRequest: _TypeAlias = SubmitMonthlyReportRequest  # noqa: Y015
+
+@_typing.final
+class SubmitMonthlyReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    due_on: _builtins.str
+    late: _builtins.bool
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        due_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_on", b"due_on", "late", b"late", "month", b"month", "report_id", b"report_id", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitMonthlyReportResponse: _TypeAlias = SubmitMonthlyReportResponse  # noqa: Y015
+
+@_typing.final
+class SubmitProvinceBriefingRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    BRIEFING_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    briefing: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        briefing: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["briefing", b"briefing", "month", b"month", "request_id", b"request_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitProvinceBriefingRequest: _TypeAlias = SubmitProvinceBriefingRequest  # noqa: Y015
+
+@_typing.final
+class SubmitProvinceBriefingResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    UNITS_REPORTED_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    due_on: _builtins.str
+    late: _builtins.bool
+    @_builtins.property
+    def units_reported(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The county-level units whose reports of the month were in."""
+
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        due_on: _builtins.str = ...,
+        late: _builtins.bool = ...,
+        units_reported: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_on", b"due_on", "late", b"late", "month", b"month", "report_id", b"report_id", "units_reported", b"units_reported", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitProvinceBriefingResponse: _TypeAlias = SubmitProvinceBriefingResponse  # noqa: Y015
+
+@_typing.final
+class GetMonthlyReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DUTY_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    duty: _builtins.str
+    """unit_report (default) or province_briefing"""
+    unit: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    def __init__(
+        self,
+        *,
+        duty: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duty", b"duty", "month", b"month", "unit", b"unit", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMonthlyReportRequest: _TypeAlias = GetMonthlyReportRequest  # noqa: Y015
+
+@_typing.final
+class ReportFigure(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    name: _builtins.str
+    value: _builtins.int
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        name: _builtins.str = ...,
+        value: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "name", b"name", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportFigure: _TypeAlias = ReportFigure  # noqa: Y015
+
+@_typing.final
+class GetMonthlyReportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_ID_FIELD_NUMBER: _builtins.int
+    DUTY_FIELD_NUMBER: _builtins.int
+    UNIT_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    DUE_BASIS_FIELD_NUMBER: _builtins.int
+    LATE_FIELD_NUMBER: _builtins.int
+    SUBMITTED_BY_FIELD_NUMBER: _builtins.int
+    SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    UNITS_REPORTED_FIELD_NUMBER: _builtins.int
+    BRIEFING_FIELD_NUMBER: _builtins.int
+    report_id: _builtins.str
+    duty: _builtins.str
+    unit: _builtins.str
+    year: _builtins.int
+    month: _builtins.int
+    due_on: _builtins.str
+    due_basis: _builtins.str
+    late: _builtins.bool
+    submitted_by: _builtins.str
+    submitted_at: _builtins.str
+    briefing: _builtins.str
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportFigure]: ...
+    @_builtins.property
+    def units_reported(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        report_id: _builtins.str = ...,
+        duty: _builtins.str = ...,
+        unit: _builtins.str = ...,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        due_on: _builtins.str = ...,
+        due_basis: _builtins.str = ...,
+        late: _builtins.bool = ...,
+        submitted_by: _builtins.str = ...,
+        submitted_at: _builtins.str = ...,
+        figures: _abc.Iterable[Global___ReportFigure] | None = ...,
+        units_reported: _abc.Iterable[_builtins.str] | None = ...,
+        briefing: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["briefing", b"briefing", "due_basis", b"due_basis", "due_on", b"due_on", "duty", b"duty", "figures", b"figures", "late", b"late", "month", b"month", "report_id", b"report_id", "submitted_at", b"submitted_at", "submitted_by", b"submitted_by", "unit", b"unit", "units_reported", b"units_reported", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMonthlyReportResponse: _TypeAlias = GetMonthlyReportResponse  # noqa: Y015
+
+@_typing.final
+class GetMonthlyCircularRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    month: _builtins.int
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["month", b"month", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMonthlyCircularRequest: _TypeAlias = GetMonthlyCircularRequest  # noqa: Y015
+
+@_typing.final
+class Indicator(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TARGET_PERCENT_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """disclosure_rate, check_rate, rectification_rate, feedback_rate"""
+    name: _builtins.str
+    target_percent: _builtins.int
+    """The plan's target; 0 when the plan sets none."""
+    basis: _builtins.str
+    """Where it comes from, and how it is counted where no source says (local configuration)."""
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        name: _builtins.str = ...,
+        target_percent: _builtins.int = ...,
+        basis: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis", b"basis", "key", b"key", "name", b"name", "target_percent", b"target_percent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Indicator: _TypeAlias = Indicator  # noqa: Y015
+
+@_typing.final
+class IndicatorValue(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    NUMERATOR_FIELD_NUMBER: _builtins.int
+    DENOMINATOR_FIELD_NUMBER: _builtins.int
+    BASIS_POINTS_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    numerator: _builtins.int
+    denominator: _builtins.int
+    basis_points: _builtins.int
+    """The rate in 1/10000, rounded down; -1 when there is nothing to count."""
+    rank: _builtins.int
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        numerator: _builtins.int = ...,
+        denominator: _builtins.int = ...,
+        basis_points: _builtins.int = ...,
+        rank: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basis_points", b"basis_points", "denominator", b"denominator", "key", b"key", "numerator", b"numerator", "rank", b"rank"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IndicatorValue: _TypeAlias = IndicatorValue  # noqa: Y015
+
+@_typing.final
+class UnitStanding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_FIELD_NUMBER: _builtins.int
+    OVERALL_RANK_FIELD_NUMBER: _builtins.int
+    RANK_SUM_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    REPORT_STATUS_FIELD_NUMBER: _builtins.int
+    unit: _builtins.str
+    overall_rank: _builtins.int
+    rank_sum: _builtins.int
+    report_status: _builtins.str
+    """The unit's monthly report of the month: submitted, late, missing, pending."""
+    @_builtins.property
+    def values(self) -> _containers.RepeatedCompositeFieldContainer[Global___IndicatorValue]: ...
+    def __init__(
+        self,
+        *,
+        unit: _builtins.str = ...,
+        overall_rank: _builtins.int = ...,
+        rank_sum: _builtins.int = ...,
+        values: _abc.Iterable[Global___IndicatorValue] | None = ...,
+        report_status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overall_rank", b"overall_rank", "rank_sum", b"rank_sum", "report_status", b"report_status", "unit", b"unit", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnitStanding: _TypeAlias = UnitStanding  # noqa: Y015
+
+@_typing.final
+class GetMonthlyCircularResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    DISCLOSURE_QUARTER_FIELD_NUMBER: _builtins.int
+    INDICATORS_FIELD_NUMBER: _builtins.int
+    RANKING_BASIS_FIELD_NUMBER: _builtins.int
+    STANDINGS_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    month: _builtins.int
+    as_of: _builtins.str
+    """The instant the circular is judged at: the month's end, or now while it runs."""
+    disclosure_quarter: _builtins.str
+    """The quarter the disclosure rate counts (the latest whose deadline is over)."""
+    ranking_basis: _builtins.str
+    @_builtins.property
+    def indicators(self) -> _containers.RepeatedCompositeFieldContainer[Global___Indicator]: ...
+    @_builtins.property
+    def standings(self) -> _containers.RepeatedCompositeFieldContainer[Global___UnitStanding]:
+        """Best first."""
+
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        as_of: _builtins.str = ...,
+        disclosure_quarter: _builtins.str = ...,
+        indicators: _abc.Iterable[Global___Indicator] | None = ...,
+        ranking_basis: _builtins.str = ...,
+        standings: _abc.Iterable[Global___UnitStanding] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "disclosure_quarter", b"disclosure_quarter", "indicators", b"indicators", "month", b"month", "ranking_basis", b"ranking_basis", "standings", b"standings", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMonthlyCircularResponse: _TypeAlias = GetMonthlyCircularResponse  # noqa: Y015
+
+@_typing.final
+class ExportMonthlyCircularRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    month: _builtins.int
+    format: _builtins.str
+    """csv or xlsx"""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+        month: _builtins.int = ...,
+        format: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["format", b"format", "month", b"month", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportMonthlyCircularRequest: _TypeAlias = ExportMonthlyCircularRequest  # noqa: Y015
+
+@_typing.final
+class ExportMonthlyCircularResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___LedgerFile]: ...
+    def __init__(
+        self,
+        *,
+        files: _abc.Iterable[Global___LedgerFile] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["files", b"files"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportMonthlyCircularResponse: _TypeAlias = ExportMonthlyCircularResponse  # noqa: Y015
 
 @_typing.final
 class ListWarningsRequest(_message.Message):

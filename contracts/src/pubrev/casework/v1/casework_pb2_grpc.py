@@ -136,6 +136,41 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.FromString,
                 _registered_method=True)
+        self.GetCampaignProgress = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GetCampaignProgress',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressResponse.FromString,
+                _registered_method=True)
+        self.RecordStageDone = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/RecordStageDone',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneResponse.FromString,
+                _registered_method=True)
+        self.SubmitMonthlyReport = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/SubmitMonthlyReport',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportResponse.FromString,
+                _registered_method=True)
+        self.SubmitProvinceBriefing = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/SubmitProvinceBriefing',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingResponse.FromString,
+                _registered_method=True)
+        self.GetMonthlyReport = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GetMonthlyReport',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportResponse.FromString,
+                _registered_method=True)
+        self.GetMonthlyCircular = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/GetMonthlyCircular',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularResponse.FromString,
+                _registered_method=True)
+        self.ExportMonthlyCircular = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ExportMonthlyCircular',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularResponse.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/GetHistory',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetHistoryRequest.SerializeToString,
@@ -314,6 +349,60 @@ class CaseworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCampaignProgress(self, request, context):
+        """-- issue 13, part B: the campaign calendar, monthly reports, the monthly circular ------
+
+        Each unit's progress in the stages of a year's campaign calendar (done, expected, due
+        date, basis, behind or not) and its monthly reports (submitted, late, missing, pending).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordStageDone(self, request, context):
+        """A unit records a stage it did itself (mobilisation, self-inspection ledgers, its summary,
+        its review); the stages the other services report are counted, not recorded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitMonthlyReport(self, request, context):
+        """A county-level unit's monthly report to the city (by the 25th), its figures assembled
+        from the ledgers; late after its due day.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitProvinceBriefing(self, request, context):
+        """The city's monthly briefing to the province (by the 30th).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMonthlyReport(self, request, context):
+        """A submitted monthly report (or briefing) with its figures.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMonthlyCircular(self, request, context):
+        """The city's monthly circular ranking the seven units on the plan's indicators.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportMonthlyCircular(self, request, context):
+        """The circular as a CSV (UTF-8 BOM) or XLSX file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHistory(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -473,6 +562,41 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.CloseWarning,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.SerializeToString,
+            ),
+            'GetCampaignProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignProgress,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressResponse.SerializeToString,
+            ),
+            'RecordStageDone': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordStageDone,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneResponse.SerializeToString,
+            ),
+            'SubmitMonthlyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitMonthlyReport,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportResponse.SerializeToString,
+            ),
+            'SubmitProvinceBriefing': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitProvinceBriefing,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingResponse.SerializeToString,
+            ),
+            'GetMonthlyReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMonthlyReport,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportResponse.SerializeToString,
+            ),
+            'GetMonthlyCircular': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMonthlyCircular,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularResponse.SerializeToString,
+            ),
+            'ExportMonthlyCircular': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportMonthlyCircular,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularResponse.SerializeToString,
             ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
@@ -1052,6 +1176,195 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/CloseWarning',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.CloseWarningResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GetCampaignProgress',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetCampaignProgressResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordStageDone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/RecordStageDone',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.RecordStageDoneResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitMonthlyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/SubmitMonthlyReport',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitMonthlyReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitProvinceBriefing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/SubmitProvinceBriefing',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.SubmitProvinceBriefingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMonthlyReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GetMonthlyReport',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMonthlyCircular(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/GetMonthlyCircular',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.GetMonthlyCircularResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMonthlyCircular(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ExportMonthlyCircular',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ExportMonthlyCircularResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -72,6 +72,28 @@ class CaseworkServiceStub:
     AcknowledgeWarning: _grpc.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeWarningRequest, _casework_pb2.AcknowledgeWarningResponse]
     CloseWarning: _grpc.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]
     """Closes a warning with the evidence of what was done (闭环)."""
+    GetCampaignProgress: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetCampaignProgressRequest, _casework_pb2.GetCampaignProgressResponse]
+    """-- issue 13, part B: the campaign calendar, monthly reports, the monthly circular ------
+
+    Each unit's progress in the stages of a year's campaign calendar (done, expected, due
+    date, basis, behind or not) and its monthly reports (submitted, late, missing, pending).
+    """
+    RecordStageDone: _grpc.UnaryUnaryMultiCallable[_casework_pb2.RecordStageDoneRequest, _casework_pb2.RecordStageDoneResponse]
+    """A unit records a stage it did itself (mobilisation, self-inspection ledgers, its summary,
+    its review); the stages the other services report are counted, not recorded.
+    """
+    SubmitMonthlyReport: _grpc.UnaryUnaryMultiCallable[_casework_pb2.SubmitMonthlyReportRequest, _casework_pb2.SubmitMonthlyReportResponse]
+    """A county-level unit's monthly report to the city (by the 25th), its figures assembled
+    from the ledgers; late after its due day.
+    """
+    SubmitProvinceBriefing: _grpc.UnaryUnaryMultiCallable[_casework_pb2.SubmitProvinceBriefingRequest, _casework_pb2.SubmitProvinceBriefingResponse]
+    """The city's monthly briefing to the province (by the 30th)."""
+    GetMonthlyReport: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetMonthlyReportRequest, _casework_pb2.GetMonthlyReportResponse]
+    """A submitted monthly report (or briefing) with its figures."""
+    GetMonthlyCircular: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetMonthlyCircularRequest, _casework_pb2.GetMonthlyCircularResponse]
+    """The city's monthly circular ranking the seven units on the plan's indicators."""
+    ExportMonthlyCircular: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyCircularRequest, _casework_pb2.ExportMonthlyCircularResponse]
+    """The circular as a CSV (UTF-8 BOM) or XLSX file."""
     GetHistory: _grpc.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]
     LodgeComplaint: _grpc.UnaryUnaryMultiCallable[_casework_pb2.LodgeComplaintRequest, _casework_pb2.LodgeComplaintResponse]
     """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
@@ -143,6 +165,28 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     AcknowledgeWarning: _aio.UnaryUnaryMultiCallable[_casework_pb2.AcknowledgeWarningRequest, _casework_pb2.AcknowledgeWarningResponse]  # type: ignore[assignment]
     CloseWarning: _aio.UnaryUnaryMultiCallable[_casework_pb2.CloseWarningRequest, _casework_pb2.CloseWarningResponse]  # type: ignore[assignment]
     """Closes a warning with the evidence of what was done (闭环)."""
+    GetCampaignProgress: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetCampaignProgressRequest, _casework_pb2.GetCampaignProgressResponse]  # type: ignore[assignment]
+    """-- issue 13, part B: the campaign calendar, monthly reports, the monthly circular ------
+
+    Each unit's progress in the stages of a year's campaign calendar (done, expected, due
+    date, basis, behind or not) and its monthly reports (submitted, late, missing, pending).
+    """
+    RecordStageDone: _aio.UnaryUnaryMultiCallable[_casework_pb2.RecordStageDoneRequest, _casework_pb2.RecordStageDoneResponse]  # type: ignore[assignment]
+    """A unit records a stage it did itself (mobilisation, self-inspection ledgers, its summary,
+    its review); the stages the other services report are counted, not recorded.
+    """
+    SubmitMonthlyReport: _aio.UnaryUnaryMultiCallable[_casework_pb2.SubmitMonthlyReportRequest, _casework_pb2.SubmitMonthlyReportResponse]  # type: ignore[assignment]
+    """A county-level unit's monthly report to the city (by the 25th), its figures assembled
+    from the ledgers; late after its due day.
+    """
+    SubmitProvinceBriefing: _aio.UnaryUnaryMultiCallable[_casework_pb2.SubmitProvinceBriefingRequest, _casework_pb2.SubmitProvinceBriefingResponse]  # type: ignore[assignment]
+    """The city's monthly briefing to the province (by the 30th)."""
+    GetMonthlyReport: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetMonthlyReportRequest, _casework_pb2.GetMonthlyReportResponse]  # type: ignore[assignment]
+    """A submitted monthly report (or briefing) with its figures."""
+    GetMonthlyCircular: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetMonthlyCircularRequest, _casework_pb2.GetMonthlyCircularResponse]  # type: ignore[assignment]
+    """The city's monthly circular ranking the seven units on the plan's indicators."""
+    ExportMonthlyCircular: _aio.UnaryUnaryMultiCallable[_casework_pb2.ExportMonthlyCircularRequest, _casework_pb2.ExportMonthlyCircularResponse]  # type: ignore[assignment]
+    """The circular as a CSV (UTF-8 BOM) or XLSX file."""
     GetHistory: _aio.UnaryUnaryMultiCallable[_casework_pb2.GetHistoryRequest, _casework_pb2.GetHistoryResponse]  # type: ignore[assignment]
     LodgeComplaint: _aio.UnaryUnaryMultiCallable[_casework_pb2.LodgeComplaintRequest, _casework_pb2.LodgeComplaintResponse]  # type: ignore[assignment]
     """-- issue 13, part A: the owners' side, typical cases published, interviews --------------
@@ -331,6 +375,70 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_casework_pb2.CloseWarningResponse, _abc.Awaitable[_casework_pb2.CloseWarningResponse]]:
         """Closes a warning with the evidence of what was done (闭环)."""
+
+    @_abc_1.abstractmethod
+    def GetCampaignProgress(
+        self,
+        request: _casework_pb2.GetCampaignProgressRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GetCampaignProgressResponse, _abc.Awaitable[_casework_pb2.GetCampaignProgressResponse]]:
+        """-- issue 13, part B: the campaign calendar, monthly reports, the monthly circular ------
+
+        Each unit's progress in the stages of a year's campaign calendar (done, expected, due
+        date, basis, behind or not) and its monthly reports (submitted, late, missing, pending).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordStageDone(
+        self,
+        request: _casework_pb2.RecordStageDoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.RecordStageDoneResponse, _abc.Awaitable[_casework_pb2.RecordStageDoneResponse]]:
+        """A unit records a stage it did itself (mobilisation, self-inspection ledgers, its summary,
+        its review); the stages the other services report are counted, not recorded.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitMonthlyReport(
+        self,
+        request: _casework_pb2.SubmitMonthlyReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.SubmitMonthlyReportResponse, _abc.Awaitable[_casework_pb2.SubmitMonthlyReportResponse]]:
+        """A county-level unit's monthly report to the city (by the 25th), its figures assembled
+        from the ledgers; late after its due day.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitProvinceBriefing(
+        self,
+        request: _casework_pb2.SubmitProvinceBriefingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.SubmitProvinceBriefingResponse, _abc.Awaitable[_casework_pb2.SubmitProvinceBriefingResponse]]:
+        """The city's monthly briefing to the province (by the 30th)."""
+
+    @_abc_1.abstractmethod
+    def GetMonthlyReport(
+        self,
+        request: _casework_pb2.GetMonthlyReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GetMonthlyReportResponse, _abc.Awaitable[_casework_pb2.GetMonthlyReportResponse]]:
+        """A submitted monthly report (or briefing) with its figures."""
+
+    @_abc_1.abstractmethod
+    def GetMonthlyCircular(
+        self,
+        request: _casework_pb2.GetMonthlyCircularRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.GetMonthlyCircularResponse, _abc.Awaitable[_casework_pb2.GetMonthlyCircularResponse]]:
+        """The city's monthly circular ranking the seven units on the plan's indicators."""
+
+    @_abc_1.abstractmethod
+    def ExportMonthlyCircular(
+        self,
+        request: _casework_pb2.ExportMonthlyCircularRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ExportMonthlyCircularResponse, _abc.Awaitable[_casework_pb2.ExportMonthlyCircularResponse]]:
+        """The circular as a CSV (UTF-8 BOM) or XLSX file."""
 
     @_abc_1.abstractmethod
     def GetHistory(

@@ -175,7 +175,10 @@ def run_scenario() -> list[ContractEvent]:
             (evidence(app, "约谈记录.png"),),
         ),
     )
+    # The campaign's helpers build on this module's: imported here, not at the top.
+    from services.casework.tests.support.campaign import run_campaign_scenario
 
+    run_campaign_scenario(app, clock)
     produced = []
     for notification in app.recorder.select_notifications(1, 1000):
         contract = to_contract(app.mapper.to_domain_event(notification))

@@ -64,6 +64,7 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
+from services.casework.tests.support.campaign_authz import campaign_invokers
 from services.casework.tests.support.lodging import register_community
 from services.casework.tests.support.scenario import WHEN, app_with_vault
 from services.casework.tests.unit import (
@@ -343,9 +344,9 @@ def test_every_rpc_has_a_row_and_an_invoker() -> None:
     assert set(POLICY.by_rpc) == RPCS
     assert set(case_invokers()) | set(warning_invokers(DISCLOSURE_OVERDUE)) | set(
         admin_invokers(world(*REFERRED)[0], "casework")
-    ) | set(evidence_invokers()) | set(owners_side_and_records.invokers()) == RPCS | {
-        RECORD_HISTORY
-    }
+    ) | set(evidence_invokers()) | set(owners_side_and_records.invokers()) | set(
+        campaign_invokers()
+    ) == RPCS | {RECORD_HISTORY}
     assert all(rule.what.strip() for rule in POLICY.rules)
 
 
@@ -355,7 +356,15 @@ def test_the_facts_the_application_judges_are_the_scenarios() -> None:
     for rule, record in ((DISCLOSURE_OVERDUE, WARNING), (UNIT_BEHIND_QUOTA, UNIT_WARNING)):
         warning = app.find(uuid.UUID(raise_warning(app, rule)), SupervisionWarning)
         assert warning is not None and warning_facts(warning) == record
-    assert {UNIT_BEHIND_QUOTA, "complaint_without_feedback"} == UNIT_CONDUCT_RULES
+    assert {
+        UNIT_BEHIND_QUOTA,
+        "complaint_without_feedback",
+        "unit_behind_stage",
+        "monthly_report_late",
+        "province_briefing_late",
+        "cross_check_missing",
+        "agency_finding",
+    } == UNIT_CONDUCT_RULES
 
 
 # -- the matrix ------------------------------------------------------------------------------

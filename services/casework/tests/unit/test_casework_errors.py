@@ -45,6 +45,7 @@ from servicekit.errors import InvalidArgument, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
+from services.casework.tests.support.campaign import ASSERTED_FIELD_RULES, ASSERTED_RULES_ZH
 from services.casework.tests.support.scenario import (
     OFFICER,
     POLICE,
@@ -460,6 +461,7 @@ def test_every_field_rule_raised_in_the_source_is_asserted_here() -> None:
             elif name == "require_text":
                 raised |= {"required", "too_long", "control_character"}
     asserted = {rule for _, _, expected in FIELD_ERRORS for _, rule in expected}
+    asserted |= ASSERTED_FIELD_RULES  # the campaign's (test_casework_campaign, _reports)
     asserted |= {rule for _, _, expected in part_a.FIELD_ERRORS for _, rule in expected}
     assert raised == asserted | {FORMAT_RULE}
 
@@ -478,6 +480,7 @@ def test_every_rule_violated_in_the_source_is_asserted_here() -> None:
                 assert isinstance(zh, ast.Constant), ast.unparse(node)
                 raised.add(zh.value)
     asserted = {m for *_, m in CASE_RULES} | {m for *_, m in WARNING_RULES}
+    asserted |= ASSERTED_RULES_ZH  # the campaign's (test_casework_campaign, _reports)
     asserted |= {"仅已办结的投诉案件可以归档", "办结后的个人信息保存期限尚未届满"}
     asserted |= part_a.RULE_MESSAGES
     assert raised == asserted

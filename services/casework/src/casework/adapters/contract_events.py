@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from casework.adapters.campaign_events import campaign_contract
 from casework.domain.case import Case
 from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases
@@ -78,6 +79,9 @@ def to_contract(event: Any) -> ContractEvent | None:
         return WarningClosedV1(
             **base, rule=event.rule, subject=event.subject, evidence_count=len(event.evidence_refs)
         )
+    campaign = campaign_contract(event)
+    if campaign is not None:
+        return campaign
     if isinstance(event, Case.PoliceAcknowledged):
         return PoliceAcknowledgedV1(**base, police_office=event.police_office)
     if isinstance(event, TypicalCases.Published):

@@ -1,5 +1,6 @@
-"""The 智慧监督 feed (纪委监委 智慧监督平台, DOMAIN.md §8): every raise, acknowledgement and
-closure of a warning, pushed through servicekit.push (schema contracts/feeds/zhihui.schema.json;
+"""The 智慧监督 feed (纪委监委 智慧监督平台, DOMAIN.md §8): every raise, acknowledgement,
+escalation into an inspection finding and closure of a warning, pushed through
+servicekit.push (schema contracts/feeds/zhihui.schema.json;
 the records are enqueued by the projection, adapters/read_model.py, in its transaction).
 
 Settings: PUBREV_ZHIHUI_URL, PUBREV_ZHIHUI_KEY_ID, PUBREV_ZHIHUI_SECRET,
@@ -44,12 +45,17 @@ def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any
         if isinstance(event, SupervisionWarning.Raised)
         else "warning_closed"
         if isinstance(event, SupervisionWarning.Closed)
+        else "warning_escalated"
+        if isinstance(event, SupervisionWarning.Escalated)
         else "warning_acknowledged"
     )
     at = getattr(event, "raised_at", None) or getattr(event, "at")  # noqa: B009
+    # A warning is raised, acknowledged and closed once, but escalated into each finding
+    # that cites it: that record is one per finding.
+    suffix = f":{event.finding_id}" if isinstance(event, SupervisionWarning.Escalated) else ""
     record: dict[str, Any] = {
         "record_type": kind,
-        "record_id": f"{event.originator_id}:{kind}",
+        "record_id": f"{event.originator_id}:{kind}{suffix}",
         "warning_id": str(event.originator_id),
         "rule": row[0],
         "unit": row[1],
@@ -64,4 +70,7 @@ def feed_record(event: Any, row: tuple[Any, ...] | None = None) -> dict[str, Any
         record["note"] = event.note
     if isinstance(event, SupervisionWarning.Closed):
         record["evidence_refs"] = list(event.evidence_refs)
+    if isinstance(event, SupervisionWarning.Escalated):
+        record["finding_id"] = event.finding_id
+        record["finding_kind"] = event.kind
     return record

@@ -27,6 +27,8 @@ DDL = [
     subject_kind text NOT NULL, subject text NOT NULL, period text NOT NULL,
     status text NOT NULL, raised_at timestamptz NOT NULL, details jsonb NOT NULL,
     rules_version text NOT NULL)""",
+    # The findings a warning was escalated into (issue 13), for tables made before.
+    "ALTER TABLE rm_warnings ADD COLUMN IF NOT EXISTS escalated jsonb NOT NULL DEFAULT '[]'",
 ]
 
 _STATUS = {
@@ -52,7 +54,10 @@ class CaseProjection:
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
         if isinstance(
             event,
-            SupervisionWarning.Raised | SupervisionWarning.Acknowledged | SupervisionWarning.Closed,
+            SupervisionWarning.Raised
+            | SupervisionWarning.Acknowledged
+            | SupervisionWarning.Closed
+            | SupervisionWarning.Escalated,
         ):
             self._warning(cur, event)
         elif isinstance(event, Case.Received):
@@ -83,8 +88,9 @@ class CaseProjection:
     def _warning(self, cur: Cursor[Any], event: Any) -> None:
         if isinstance(event, SupervisionWarning.Raised):
             cur.execute(
-                "INSERT INTO rm_warnings VALUES (%s, %s, %s, %s, %s, %s, 'raised', %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO rm_warnings (warning_id, rule, unit, subject_kind, subject, period,"
+                " status, raised_at, details, rules_version)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 'raised', %s, %s, %s) ON CONFLICT DO NOTHING",
                 (
                     event.originator_id,
                     event.rule,
@@ -96,6 +102,12 @@ class CaseProjection:
                     Jsonb(event.details),
                     event.rules_version,
                 ),
+            )
+        elif isinstance(event, SupervisionWarning.Escalated):
+            cur.execute(
+                "UPDATE rm_warnings SET escalated = escalated || %s WHERE warning_id = %s"
+                " AND NOT escalated ? %s",
+                (Jsonb([event.finding_id]), event.originator_id, event.finding_id),
             )
         else:
             status = "closed" if isinstance(event, SupervisionWarning.Closed) else "acknowledged"
@@ -157,9 +169,25 @@ class PostgresCaseReadModel:
         with self.pool.connection() as conn:
             rows = conn.execute(
                 "SELECT warning_id, rule, unit, subject_kind, subject, period, status,"
-                " raised_at, details, rules_version FROM rm_warnings WHERE unit = ANY(%s)"
+                " raised_at, details, rules_version, escalated FROM rm_warnings"
+                " WHERE unit = ANY(%s)"
                 " AND (%s = '' OR rule = %s) AND (%s OR status <> 'closed')"
                 " ORDER BY raised_at, warning_id",
                 (units, rule, rule, include_closed),
             ).fetchall()
-        return [WarningRow(str(r[0]), *r[1:]) for r in rows]
+        return [
+            WarningRow(
+                str(r[0]),
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                tuple(r[10]),
+            )
+            for r in rows
+        ]

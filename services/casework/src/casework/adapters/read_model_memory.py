@@ -69,8 +69,13 @@ class InMemoryCaseReadModel:
                     "raised_at": event.raised_at,
                     "details": dict(event.details),
                     "rules_version": event.rules_version,
+                    "escalated": [],
                 },
             )
+        elif isinstance(event, SupervisionWarning.Escalated):
+            escalated = self.warning_rows[key]["escalated"]
+            if event.finding_id not in escalated:
+                escalated.append(event.finding_id)
         elif isinstance(event, SupervisionWarning.Acknowledged | SupervisionWarning.Closed):
             self.warning_rows[key]["status"] = (
                 "closed" if isinstance(event, SupervisionWarning.Closed) else "acknowledged"
@@ -104,6 +109,7 @@ class InMemoryCaseReadModel:
                 r["raised_at"],
                 r["details"],
                 r["rules_version"],
+                tuple(r["escalated"]),
             )
             for key, r in self.warning_rows.items()
             if r["unit"] in units

@@ -20,6 +20,11 @@ work plan), rendered into docs/authorization.md and enforced by the application.
   and acknowledges and closes warnings; it decides no case.
 - A unit does not close the warnings raised about its own failures (`concerns_unit`):
   closing them is for the level above.
+- The campaign calendar (issue 13): a unit's progress, reports and stage records are read by
+  its bureau and discipline office (the city: all) and the auditor; a unit records its own
+  stages and submits its own monthly report (officers and heads of its bureau), the city
+  its briefing to the province; the monthly circular ranking the units is the city's (its
+  bureau and discipline commission, the auditor), issued to the units by the city.
 - A property company never reads complaints or cases, even those against it (§7).
 - Owners and owners' committees lodge complaints about their own community and see their
   status; the public (through a front end) lodges complaints, rate-limited per front end
@@ -37,6 +42,13 @@ from __future__ import annotations
 
 from casework.domain.case import Case
 from casework.domain.interview import InterviewLedger
+from casework.domain.warnings.campaign_rules import (
+    AGENCY_FINDING,
+    CROSS_CHECK_MISSING,
+    MONTHLY_REPORT_LATE,
+    PROVINCE_BRIEFING_LATE,
+    UNIT_BEHIND_STAGE,
+)
 from casework.domain.warnings.rules import COMPLAINT_WITHOUT_FEEDBACK, UNIT_BEHIND_QUOTA
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import Agency
@@ -176,6 +188,56 @@ POLICY = Policy(
             "closes a warning with evidence (§8); a unit never closes one about its own failures "
             "(behind its quota, a complaint without feedback): the level above does",
         ),
+        # -- issue 13, part B: the campaign calendar, monthly reports, the circular -----------
+        Rule(
+            "GetCampaignProgress",
+            (BUREAU, DISCIPLINE, AUDITOR),
+            "a unit's progress in the campaign's stages and its monthly reports (the city: every "
+            "unit's and its own), for its bureau and discipline office (§5b; plan 五（三）)",
+        ),
+        Rule(
+            "RecordStageDone",
+            (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), OWN_UNIT),),
+            "a unit records a stage it did itself (mobilisation, its summary, ...): its own "
+            "bureau's officers and heads, for its own unit only (§5b; plan 五, 六（四）)",
+        ),
+        Rule(
+            "SubmitMonthlyReport",
+            (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), OWN_UNIT),),
+            "a county-level unit submits its monthly report to the city, by its own bureau "
+            "(§9; plan 六（四）)",
+        ),
+        Rule(
+            "SubmitProvinceBriefing",
+            (Grant(Agency.PROPERTY_BUREAU, ("officer", "head"), CITY_WIDE),),
+            "the city's bureau briefs the province monthly (plan 附件1 #36, #48)",
+        ),
+        Rule(
+            "GetMonthlyReport",
+            (BUREAU, DISCIPLINE, AUDITOR),
+            "a submitted monthly report of a unit (the briefing: the city's), for its bureau "
+            "and discipline office, to which it is copied (§9; plan 附件2 #36)",
+        ),
+        Rule(
+            "GetMonthlyCircular",
+            (
+                Grant(Agency.PROPERTY_BUREAU, scopes=CITY_WIDE),
+                Grant(Agency.DISCIPLINE, scopes=CITY_WIDE),
+                AUDITOR,
+            ),
+            "the city's monthly circular ranking the seven units: every unit's figures, so the "
+            "city's (its bureau and discipline commission) and the auditor's; the city issues "
+            "it to the units (§9; plan 五（三）)",
+        ),
+        Rule(
+            "ExportMonthlyCircular",
+            (
+                Grant(Agency.PROPERTY_BUREAU, scopes=CITY_WIDE),
+                Grant(Agency.DISCIPLINE, scopes=CITY_WIDE),
+                AUDITOR,
+            ),
+            "the circular as CSV or XLSX, for the same callers as GetMonthlyCircular",
+        ),
         Rule(
             "GetHistory",
             (AUDITOR,),
@@ -267,10 +329,21 @@ POLICY = Policy(
     city=CITY,
 )
 
-UNIT_CONDUCT_RULES = frozenset({UNIT_BEHIND_QUOTA, COMPLAINT_WITHOUT_FEEDBACK})
+UNIT_CONDUCT_RULES = frozenset(
+    {
+        UNIT_BEHIND_QUOTA,
+        COMPLAINT_WITHOUT_FEEDBACK,
+        UNIT_BEHIND_STAGE,
+        MONTHLY_REPORT_LATE,
+        PROVINCE_BRIEFING_LATE,
+        CROSS_CHECK_MISSING,
+        AGENCY_FINDING,
+    }
+)
 """Warnings about the unit's own conduct (§4 E, supervision failures of agencies): behind
-its spot-check pace, a complaint of its own left without feedback. The other rules are
-about a company or a community."""
+its spot-check pace or a stage of the calendar, a complaint of its own left without
+feedback, a monthly report late, a quarter without its cross check, an agency's failure
+found by inspection. The other rules are about a company or a community."""
 
 
 def case_facts(case: Case) -> Resource:

@@ -308,6 +308,73 @@ class ComplainantRead:
     read_at: str
 
 
+# -- issue 13 (part B): the campaign calendar, monthly reports, the circular ---------------------
+
+
+@dataclass(frozen=True)
+class RecordStageDone:
+    """阶段完成记录: a unit records a stage of the campaign it did itself (its mobilisation,
+    its guidance on the self-inspection ledgers, its summary, its review)."""
+
+    request_id: str
+    unit: str
+    year: int
+    stage: str
+    note: str
+
+
+@dataclass(frozen=True)
+class StageDoneRecorded:
+    record_id: str
+    unit: str
+    year: int
+    stage: str
+    due_on: str
+    late: bool
+
+
+@dataclass(frozen=True)
+class SubmitMonthlyReport:
+    """月度报送: a county-level unit's report of a month to the city (by the 25th), its
+    figures assembled from the ledgers casework keeps, with its briefing (工作简报)."""
+
+    request_id: str
+    unit: str
+    year: int
+    month: int
+    briefing: str
+
+
+@dataclass(frozen=True)
+class MonthlyReportSubmitted:
+    report_id: str
+    unit: str
+    year: int
+    month: int
+    due_on: str
+    late: bool
+
+
+@dataclass(frozen=True)
+class SubmitProvinceBriefing:
+    """整治工作简报: the city's briefing of a month to the province (省住建厅, by the 30th)."""
+
+    request_id: str
+    year: int
+    month: int
+    briefing: str
+
+
+@dataclass(frozen=True)
+class ProvinceBriefingSubmitted:
+    report_id: str
+    year: int
+    month: int
+    due_on: str
+    late: bool
+    units_reported: list[str]
+
+
 # -- warnings (智慧监督 预警) -------------------------------------------------------------------
 
 

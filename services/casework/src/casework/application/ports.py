@@ -132,6 +132,7 @@ class WarningRow:
     raised_at: datetime
     details: dict[str, object]
     rules_version: str
+    escalated_finding_ids: tuple[str, ...] = ()
     """The inspection findings that cite the warning (issue 13 item 2)."""
 
 

@@ -1,7 +1,8 @@
 """The periodic sweeps of casework (the projector role runs them as PeriodicJobs): the
-complaints without feedback (hourly), the units behind their spot-check pace (6-hourly)
-and the retention of complainants' personal data (6-hourly). Each returns how many it
-raised or archived.
+complaints without feedback (hourly), the units behind their spot-check pace (6-hourly),
+the retention of complainants' personal data (6-hourly) and the campaign calendar (hourly:
+units behind a stage, monthly reports late, quarters without a cross check). Each returns
+how many it raised, closed or archived.
 
 What a sweep cannot judge because the vocabulary lacks a year (the holiday calendar, the
 campaign's pace) is logged and skipped, never guessed; the sweep goes on with the others
@@ -11,23 +12,42 @@ and judges it again on its next run, once the year is entered.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from casework.application.campaign import campaign_of, monthly_report, unit_facts
 from casework.application.handlers.warnings import new_warnings
+from casework.domain.campaign.progress import STAGE_UNITS, UnitFacts, counts
 from casework.domain.case import Case
+from casework.domain.warnings.campaign_rules import (
+    CLOSED_BY_PLATFORM,
+    UNIT_BEHIND_STAGE,
+    campaign_quarters,
+    cross_check_missing,
+    report_late,
+    stage_period,
+    unit_behind_stage,
+)
 from casework.domain.warnings.plan_checks import PlanChecks
 from casework.domain.warnings.rules import (
     PACED_UNITS,
     complaint_without_feedback,
     unit_behind_quota,
 )
-from casework.domain.warnings.supervision_warning import Due
+from casework.domain.warnings.supervision_warning import Due, SupervisionWarning
 from casework.domain.warnings.unit_inspections import UnitInspections
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from pubrev_contracts.vocabulary.campaign import (
+    PROVINCE_BRIEFING,
+    SPOT_CHECKS,
+    YearCalendar,
+    progress,
+    shanghai_date,
+)
 from pubrev_contracts.vocabulary.errors import NotConfigured
-from pubrev_contracts.vocabulary.units import COUNTY_UNITS
+from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
 from servicekit.errors import Conflict
 
 if TYPE_CHECKING:
@@ -139,6 +159,126 @@ def shred_expired_personal_data(app: CaseworkApplication) -> int:
             archived += 1
         app.vault.shred(case.id)
     return archived
+
+
+# -- the campaign calendar (vocabulary.campaign; warnings: domain/warnings/campaign_rules.py) --
+
+
+def sweep_campaign(app: CaseworkApplication) -> int:
+    """The campaign calendar's warnings, raised and closed by what the facts show."""
+    return sweep_campaign_stages(app) + sweep_monthly_reports(app) + sweep_cross_checks(app)
+
+
+LAST_YEAR_UNTIL_MONTH = 1
+"""Last year's calendar is judged through January (local configuration): its last stage
+(31 December), its fourth quarter and December's briefing (30 December, moved past rest days
+into January) fall due after the year; anything earlier of it was judged in its year."""
+
+
+def _calendars(app: CaseworkApplication) -> Iterator[YearCalendar]:
+    """This year's calendar, and last year's through January; a year not configured is
+    logged and skipped."""
+    today = shanghai_date(app.clock())
+    years = [today.year - 1] if today.month <= LAST_YEAR_UNTIL_MONTH else []
+    for y in (*years, today.year):
+        try:
+            yield app.warning_rules.campaign.year(y)
+        except NotConfigured as error:
+            log.info("campaign calendar: %s", error.message)
+
+
+def sweep_campaign_stages(app: CaseworkApplication) -> int:
+    """unit_behind_stage for each unit behind a stage whose due date has passed (spot checks
+    excepted: unit_behind_quota is theirs), once per (year, stage, unit); an open one whose
+    unit has caught up is closed by the platform."""
+    now = app.clock()
+    changed = 0
+    for calendar in _calendars(app):
+        facts: dict[str, UnitFacts] = {}
+        for stage in calendar.stages:
+            if stage.key == SPOT_CHECKS or not stage.due_passed(now):
+                continue
+            for unit in STAGE_UNITS[stage.key]:
+                if unit not in facts:
+                    facts[unit] = unit_facts(app, unit, calendar.year)
+                done, expected = counts(stage, facts[unit])
+                (judged,) = progress(
+                    stage, now, {unit: (done, expected)}, pace=app.warning_rules.pace
+                )
+                due = unit_behind_stage(stage, judged, calendar.version)
+                if due is not None:
+                    changed += _raise(app, due)
+                    continue
+                warning_id = SupervisionWarning.create_id(
+                    UNIT_BEHIND_STAGE, unit, stage_period(stage)
+                )
+                changed += _close_caught_up(
+                    app,
+                    warning_id,
+                    [f"progress:{stage_period(stage)}:{unit}:{done}/{expected}"],
+                    f"{stage.name}已完成（{done}/{expected}）",
+                )
+    return changed
+
+
+def sweep_monthly_reports(app: CaseworkApplication) -> int:
+    """monthly_report_late (and province_briefing_late) for each report not in by the end of
+    its due day, once per unit and month. A due day in a year the holiday calendar lacks is
+    logged and skipped."""
+    now = app.clock()
+    raised = 0
+    for calendar in _calendars(app):
+        for duty in calendar.monthly.values():
+            units = (CITY,) if duty.key == PROVINCE_BRIEFING else COUNTY_UNITS
+            for month in duty.months:
+                try:
+                    over = duty.due_passed(month, now)
+                except NotConfigured as error:
+                    log.warning(
+                        "%s %s-%02d not judged: %s", duty.key, duty.year, month, error.message
+                    )
+                    continue
+                if not over:
+                    continue
+                for unit in units:
+                    if monthly_report(app, duty.key, unit, duty.year, month) is not None:
+                        continue
+                    due = report_late(duty, unit, month, now, None)
+                    if due is not None and _raise(app, due):
+                        raised += 1
+    return raised
+
+
+def sweep_cross_checks(app: CaseworkApplication) -> int:
+    """cross_check_missing for each county-level unit whose team made no cross-check report
+    in a quarter of the campaign that is over, once per unit and quarter."""
+    now = app.clock()
+    raised = 0
+    for calendar in _calendars(app):
+        for quarter in campaign_quarters(calendar):
+            for unit in COUNTY_UNITS:
+                facts = campaign_of(app, unit, calendar.year)
+                planned = facts.cross_checks_planned.get(quarter.quarter, []) if facts else []
+                reported = facts.cross_checks_reported.get(quarter.quarter, {}) if facts else {}
+                due = cross_check_missing(unit, quarter, planned, reported, now)
+                if due is not None and _raise(app, due):
+                    raised += 1
+    return raised
+
+
+def _close_caught_up(
+    app: CaseworkApplication, warning_id: uuid.UUID, evidence: list[str], note: str
+) -> bool:
+    """Closes an open warning the facts show resolved (by the platform); a concurrent change
+    is left to the next run."""
+    warning = app.find(warning_id, SupervisionWarning)
+    if warning is None or warning.closed:
+        return False
+    warning.close(CLOSED_BY_PLATFORM, app.clock(), evidence, note)
+    try:
+        return app.record(warning)
+    except Conflict:
+        return False
 
 
 def _raise(app: CaseworkApplication, due: Due) -> bool:

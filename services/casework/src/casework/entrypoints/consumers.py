@@ -4,8 +4,9 @@ complaints) → the application's policies, as plain values.
 - `casework.rectification` (inspection's topic): each RectificationOrdered opens a
   rectification case (handlers/cases.py).
 - `casework.warnings.<service>` (one consumer per topic: disclosure, inspection, casework):
-  the warnings' policies (handlers/warnings.py). One group over the three topics would work
-  too, but every member's start would then rebalance all three.
+  the warnings' policies (handlers/warnings.py) and the campaign's facts
+  (entrypoints/campaign_consumers.py, handlers/campaign.py). One group over the three topics
+  would work too, but every member's start would then rebalance all three.
 
 The consumer names are Kafka group ids and tracking prefixes: they never change. The
 runner skips a delivery applied before (`already_applied`), so the policies hold no
@@ -17,6 +18,7 @@ from __future__ import annotations
 from casework.application.app import CaseworkApplication
 from casework.application.handlers import cases, warnings
 from casework.domain.warnings.community_facts import QuarterFigures
+from casework.entrypoints.campaign_consumers import disclosure_handlers, inspection_handlers
 from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
@@ -65,11 +67,13 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
             elevators=event.elevator_count,
             barrier_gates=event.barrier_gate_count,
             leasable_space=event.has_leasable_space,
+            registered_at=event.occurred_at,
         )
 
     def on_disclosure(
         event: DisclosureFiledV1 | DisclosureAmendedV1, delivery: DeliveryRef, revision: int
     ) -> bool:
+        # A filing (revision 0) counts toward its unit's disclosure rate; an amendment does not.
         f = event.figures
         return warnings.on_disclosure(
             app,
@@ -89,6 +93,7 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
                 zero_revenue=event.zero_revenue,
                 late=event.late,
             ),
+            filed_at=event.occurred_at if revision == 0 else None,
         )
 
     def on_disclosure_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
@@ -118,6 +123,12 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
             found_at=event.found_at,
             community_code=event.community_code,
             kind=event.kind,
+            party=event.party,
+            agency_unit=event.agency_unit,
+            warning_id=str(event.warning_id) if event.warning_id is not None else "",
+            kind_name=event.kind_name,
+            severity=event.severity,
+            legal_basis=event.legal_basis,
         )
 
     def on_rectification_overdue(event: RectificationOverdueV1, delivery: DeliveryRef) -> bool:
@@ -142,11 +153,16 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
             checked_unit=event.checked_unit,
             year=event.year,
             quota=event.quota,
+            quarter=event.quarter,
         )
 
     def on_spot_check_done(event: SpotCheckDoneV1, delivery: DeliveryRef) -> bool:
         return warnings.on_spot_check_done(
-            app, delivery, plan_id=str(event.plan_id), community_code=event.community_code
+            app,
+            delivery,
+            plan_id=str(event.plan_id),
+            community_code=event.community_code,
+            inspected_at=event.inspected_at,
         )
 
     def on_complaint_received(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
@@ -173,6 +189,7 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
                 DisclosureFiledV1: on_disclosure_filed,
                 DisclosureAmendedV1: on_disclosure_amended,
                 DisclosureOverdueV1: on_disclosure_overdue,
+                **disclosure_handlers(app),
             },
             already_applied=app.already_applied,
         ),
@@ -184,6 +201,7 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
                 RectificationOverdueV1: on_rectification_overdue,
                 SpotCheckPlannedV1: on_spot_check_planned,
                 SpotCheckDoneV1: on_spot_check_done,
+                **inspection_handlers(app),
             },
             already_applied=app.already_applied,
         ),

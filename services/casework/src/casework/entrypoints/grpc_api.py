@@ -18,6 +18,7 @@ from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLU
 from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
 from casework.domain.evidence import Evidence
 from casework.domain.warnings.supervision_warning import SupervisionWarning
+from casework.entrypoints.campaign_api import CampaignRpcs
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from pubrev.common.v1 import audit_pb2, evidence_pb2
@@ -117,6 +118,7 @@ def warning_row_to_pb(row: WarningRow) -> pb.Warning:
         raised_at=_utc(row.raised_at),
         details_json=json.dumps(row.details, ensure_ascii=False, sort_keys=True),
         rules_version=row.rules_version,
+        escalated_finding_ids=list(row.escalated_finding_ids),
     )
 
 
@@ -132,10 +134,11 @@ def warning_to_pb(w: SupervisionWarning) -> pb.Warning:
         raised_at=_utc(w.raised_at),
         details_json=json.dumps(w.details, ensure_ascii=False, sort_keys=True),
         rules_version=w.rules_version,
+        escalated_finding_ids=list(w.escalated_to),
     )
 
 
-class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
+class CaseworkServicer(CampaignRpcs, pb_grpc.CaseworkServiceServicer):
     def __init__(self, app: CaseworkApplication) -> None:
         self.app = app
 

@@ -15,6 +15,8 @@ from casework.application.handlers import (
     publication,
     warnings,
 )
+from casework.application.handlers.campaign import record_stage_done
+from casework.application.handlers.reports import submit_monthly_report, submit_province_briefing
 
 HANDLERS: dict[type, Callable[..., Any]] = {
     c.ReceiveComplaint: cases.receive_complaint,
@@ -30,6 +32,10 @@ HANDLERS: dict[type, Callable[..., Any]] = {
     c.ReportPoliceOutcome: cases.report_police_outcome,
     c.ShredPersonalData: personal_data.shred_personal_data,
     c.ReadComplainant: personal_data.read_complainant,
+    # issue 13, part B: the campaign calendar and the monthly reports
+    c.RecordStageDone: record_stage_done,
+    c.SubmitMonthlyReport: submit_monthly_report,
+    c.SubmitProvinceBriefing: submit_province_briefing,
     c.AcknowledgeWarning: warnings.acknowledge_warning,
     c.CloseWarning: warnings.close_warning,
     # issue 13, part A: the public's complaints, typical cases published, interviews

@@ -28,6 +28,9 @@ from casework.application.commands import (
     WarningAcknowledged,
     WarningClosed,
 )
+from casework.application.handlers.campaign import finding_effects, note_cross_check_planned
+from casework.domain.campaign.unit_campaign import UnitCampaign
+from casework.domain.campaign.unit_communities import UnitCommunities
 from casework.domain.warnings.community_facts import CommunityFacts, QuarterFigures
 from casework.domain.warnings.company_facts import CompanyFacts
 from casework.domain.warnings.plan_checks import PlanChecks
@@ -41,6 +44,7 @@ from casework.domain.warnings.rules import (
 )
 from casework.domain.warnings.supervision_warning import Due, SupervisionWarning
 from casework.domain.warnings.unit_inspections import UnitInspections
+from pubrev_contracts.vocabulary.campaign import shanghai_date
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.errors import Validator
 from servicekit.eventstore import DeliveryRef
@@ -126,12 +130,27 @@ def on_community_registered(
     elevators: int,
     barrier_gates: int,
     leasable_space: bool,
+    registered_at: datetime | None = None,
 ) -> bool:
     """CommunityRegistered: the facilities. Re-checks the remembered quarters, since a
-    zero-revenue filing may have arrived before the registration."""
+    zero-revenue filing may have arrived before the registration. The community counts
+    among its unit's (the campaign's stages and rates, from the day it was registered,
+    `registered_at`) and leaves the unit it was registered under before, if another."""
     facts = _community(app, community_code, unit)
+    previous = facts.unit
     facts.register(unit, company, elevators, barrier_gates, leasable_space)
-    return _commit(app, [facts], disclosure_warnings(facts, app.warning_rules), delivery)
+    counted: list[Aggregate] = []
+    if registered_at is not None:
+        if previous != unit:
+            before = app.find(UnitCommunities.create_id(previous), UnitCommunities)
+            if before is not None and before.drop(community_code):
+                counted.append(before)
+        members = app.find(UnitCommunities.create_id(unit), UnitCommunities) or UnitCommunities(
+            unit
+        )
+        members.note(community_code, shanghai_date(registered_at))
+        counted.append(members)
+    return _commit(app, [facts, *counted], disclosure_warnings(facts, app.warning_rules), delivery)
 
 
 def on_disclosure(
@@ -142,14 +161,23 @@ def on_disclosure(
     unit: str,
     company: str,
     figures: QuarterFigures,
+    filed_at: datetime | None = None,
 ) -> bool:
     """DisclosureFiled (revision 0) or DisclosureAmended (its revision): the quarter's
     figures replace those remembered, and the disclosure rules run again. A deficit quarter
-    (surplus < 0) is a filing like any other here: `deficit_quarter` judges it."""
+    (surplus < 0) is a filing like any other here: `deficit_quarter` judges it. A filing
+    (`filed_at`) counts for its unit's disclosure rate in the quarter's year."""
     facts = _community(app, community_code, unit)
     changed = facts.note_disclosure(unit, company, figures)
     due = disclosure_warnings(facts, app.warning_rules) if changed else []
-    return _commit(app, [facts], due, delivery)
+    counted: list[Aggregate] = []
+    if filed_at is not None:
+        year = app.find(UnitCampaign.create_id(unit, figures.year), UnitCampaign) or UnitCampaign(
+            unit, figures.year
+        )
+        year.note_disclosure(figures.quarter, community_code, shanghai_date(filed_at))
+        counted.append(year)
+    return _commit(app, [facts, *counted], due, delivery)
 
 
 def on_disclosure_overdue(
@@ -195,16 +223,38 @@ def on_violation_found(
     found_at: datetime,
     community_code: str,
     kind: str,
+    party: str = "company",
+    agency_unit: str = "",
+    warning_id: str = "",
+    kind_name: str = "",
+    severity: str = "",
+    legal_basis: str = "",
 ) -> bool:
-    """ViolationFound: counts towards repeat violations of the company. A finding with no
-    company known to inspection cannot count for one (the delivery is tracked)."""
-    if not company:
-        return app.record(delivery=delivery)
+    """ViolationFound: a company's finding counts towards repeat violations of the company
+    (a finding with no company known to inspection cannot count for one). An agency's
+    finding (E1–E3) never touches a company: it is raised for the 智慧监督 platform, or, when
+    it cites a warning, linked to that warning, as a company's finding citing one is
+    (handlers/campaign.finding_effects)."""
+    linked, due = finding_effects(
+        app,
+        finding_id=finding_id,
+        unit=unit,
+        party=party,
+        agency_unit=agency_unit,
+        warning_id=warning_id,
+        community_code=community_code,
+        kind=kind,
+        kind_name=kind_name,
+        severity=severity,
+        legal_basis=legal_basis,
+        found_at=found_at,
+    )
+    if party != "company" or not company:
+        return _commit(app, linked, due, delivery)
     facts = app.find(CompanyFacts.create_id(company), CompanyFacts) or CompanyFacts(company)
-    if not facts.note_finding(finding_id, unit, community_code, kind, found_at):
-        return app.record(facts, delivery=delivery)
-    due = repeat_violations(company, facts.findings, app.warning_rules)
-    return _commit(app, [facts], due, delivery)
+    if facts.note_finding(finding_id, unit, community_code, kind, found_at):
+        due += repeat_violations(company, facts.findings, app.warning_rules)
+    return _commit(app, [facts, *linked], due, delivery)
 
 
 def on_rectification_overdue(
@@ -233,31 +283,43 @@ def on_spot_check_planned(
     checked_unit: str,
     year: int,
     quota: int,
+    quarter: int = 0,
 ) -> bool:
     """A yearly plan sets its unit's pace: a county-level unit's 50% or the city's 15% (plan
     四（三）), and its checks count for that unit. A cross check (交叉检查, 四（四）) of a
     county-level unit by another's team carries no quota, but its checks verify the checked
     unit's communities and count toward that unit's pace, as inspection's progress counts
-    them. Other plans set no pace (False: nothing applied)."""
+    them; the checking unit's year remembers the quarter's cross check planned. Other plans
+    set no pace (False: nothing applied)."""
+    planned: list[Aggregate] = []
     if kind == "cross" and checked_unit in COUNTY_UNITS:
         facts = _unit(app, checked_unit, year)
+        if unit in COUNTY_UNITS and quarter:
+            planned.append(note_cross_check_planned(app, unit, year, quarter, checked_unit))
     elif kind == "yearly" and unit in PACED_UNITS:
         facts = _unit(app, unit, year)
         facts.note_quota(quota)
     else:
         return False
     facts.note_plan(plan_id)
-    return app.record(facts, delivery=delivery)
+    return app.record(facts, *planned, delivery=delivery)
 
 
 def on_spot_check_done(
-    app: CaseworkApplication, delivery: DeliveryRef, *, plan_id: str, community_code: str
+    app: CaseworkApplication,
+    delivery: DeliveryRef,
+    *,
+    plan_id: str,
+    community_code: str,
+    inspected_at: datetime | None = None,
 ) -> bool:
     """A community checked under a plan (by plan, not by the community's unit: a city check
     counts for the city), whether or not the plan has arrived yet; counted once however
-    often it is checked."""
+    often it is checked, from the day it was first checked."""
     checks = app.find(PlanChecks.create_id(plan_id), PlanChecks) or PlanChecks(plan_id)
-    checks.note_check(community_code)
+    checks.note_check(
+        community_code, shanghai_date(inspected_at) if inspected_at is not None else None
+    )
     return app.record(checks, delivery=delivery)
 
 

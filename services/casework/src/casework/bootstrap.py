@@ -17,6 +17,7 @@ from casework.adapters.read_model import PostgresCaseReadModel
 from casework.application.app import CaseworkApplication
 from casework.application.sweeps import (
     shred_expired_personal_data,
+    sweep_campaign,
     sweep_complaint_feedback,
     sweep_quota_pace,
 )
@@ -101,6 +102,11 @@ def build(
             ),
             PeriodicJob(
                 "quota-pace", timedelta(hours=6).total_seconds(), lambda: sweep_quota_pace(app)
+            ),
+            PeriodicJob(
+                "campaign-calendar",
+                timedelta(hours=1).total_seconds(),
+                lambda: sweep_campaign(app),
             ),
             PeriodicJob(
                 "personal-data-retention",

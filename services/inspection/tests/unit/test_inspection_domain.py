@@ -106,6 +106,7 @@ def test_rectification_timeline() -> None:
         "",
         "",
         [],
+        found,
     )
     finding.order_rectification(found + timedelta(days=30), "basis")
     assert not finding.mark_overdue(found + timedelta(days=30))  # on the deadline: not yet

@@ -340,6 +340,29 @@ def test_an_objection_upheld_withdraws_the_finding_and_cancels_its_rectification
         )
 
 
+def test_the_objection_period_runs_from_when_the_company_could_know_the_finding() -> None:
+    """A check recorded weeks after the visit: 15 days from its recording, not the visit."""
+    world = build()
+    code = next(t for t in world.plan.target_codes if t != "CX-0001")
+    target = next(t for t in world.plan.targets if t["community_code"] == code)
+    clock(world, datetime(2026, 6, 25, 2, tzinfo=UTC))
+    done = world.app.handle(
+        CX_INSPECTOR,
+        c.RecordSpotCheck(
+            rid(),
+            str(world.plan.id),
+            code,
+            datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+            tuple(target["inspectors"]),
+            (ChecklistResult("posting_30_days", False, "", ("a.jpg",), "minor"),),
+        ),
+    )
+    clock(world, datetime(2026, 7, 8, 2, tzinfo=UTC))
+    company = COMPANY_A if code <= "CX-0003" else COMPANY_B
+    raised = world.app.handle(company, c.ObjectToFinding(rid(), done.finding_ids[0], "公示满30日"))
+    assert raised.deadline.startswith("2026-07-10T15:59:59")  # 25 June + 15 days, a Friday
+
+
 def test_the_bureau_that_found_it_decides_not_another_unit() -> None:
     world = build()
     finding_id = direct(world).finding_id
@@ -436,9 +459,11 @@ def test_events_stored_before_load_with_the_values_they_implied() -> None:
         app.mapper.to_domain_event(n) for n in app.process_recorder.select_notifications(1, 10_000)
     ]
     found = next(e for e in events if isinstance(e, Finding.ViolationFound))
-    old_found = _stored_as(app, found, 2, "party", "agency_unit", "warning_id", "attachments")
+    old_found = _stored_as(
+        app, found, 2, "party", "agency_unit", "warning_id", "attachments", "recorded_at"
+    )
     assert (old_found.party, old_found.agency_unit, old_found.warning_id) == ("company", "", "")
-    assert old_found.attachments == []
+    assert old_found.attachments == [] and old_found.recorded_at == old_found.found_at
     verified = next(e for e in events if isinstance(e, Finding.RectificationVerified))
     old_verified = _stored_as(app, verified, 1, "company_evidence", "rectified_at")
     assert old_verified.company_evidence == [] and old_verified.rectified_at == verified.verified_at

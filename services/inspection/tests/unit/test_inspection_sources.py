@@ -180,6 +180,7 @@ def _finding(plan_id: uuid.UUID, unit: str, code: str = "CX-0001") -> Finding:
         "",
         "",
         [],
+        datetime(2026, 5, 6, 2, 30, tzinfo=UTC),
     )
     finding.order_rectification(datetime(2026, 6, 5, 15, 59, tzinfo=UTC), "basis")
     return finding

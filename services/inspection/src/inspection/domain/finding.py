@@ -54,6 +54,9 @@ class Finding(Aggregate):
         warning_id: str
         """The 智慧监督 warning the finding escalates ("" : none)."""
         attachments: list[dict[str, Any]]
+        recorded_at: datetime
+        """When the finding was recorded, by the service's clock: from then the company knows
+        it (its objection period runs from then, or from `found_at` if later)."""
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -72,6 +75,7 @@ class Finding(Aggregate):
             state["agency_unit"] = ""
             state["warning_id"] = ""
             state["attachments"] = []
+            state["recorded_at"] = state["found_at"]
 
     @event(ViolationFound)
     def __init__(
@@ -93,6 +97,7 @@ class Finding(Aggregate):
         agency_unit: str,
         warning_id: str,
         attachments: list[dict[str, Any]],
+        recorded_at: datetime,
     ) -> None:
         self.spot_check_id = spot_check_id
         self.community_code = community_code
@@ -110,6 +115,7 @@ class Finding(Aggregate):
         self.agency_unit = agency_unit
         self.warning_id = warning_id
         self.attachments = attachments
+        self.recorded_at = recorded_at
         self.deadline: datetime | None = None
         self.deadline_basis = ""
         self.status = "found"
@@ -140,11 +146,13 @@ class Finding(Aggregate):
         found_at: datetime,
         rules: InspectionRules,
         attachments: tuple[Attachment, ...] = (),
+        recorded_at: datetime | None = None,
     ) -> Finding:
         """A violation a check found (ViolationFound), its rectification ordered at once
         (RectificationOrdered) with the rules' deadline for its severity. A deadline in a
         year the holiday calendar lacks raises CalendarNotConfigured before anything is
-        recorded: a deadline is never guessed."""
+        recorded: a deadline is never guessed. `recorded_at`: when the check is recorded
+        (its inspection's time when not given)."""
         deadline = rules.rectification_deadline(found_at, severity)
         finding = cls(
             spot_check_id,
@@ -164,6 +172,7 @@ class Finding(Aggregate):
             "",
             "",
             recorded(attachments),
+            recorded_at or found_at,
         )
         finding.order_rectification(deadline, rules.deadline_basis(severity, deadline))
         return finding
@@ -239,6 +248,7 @@ class Finding(Aggregate):
             agency_unit,
             warning_id,
             recorded(attachments),
+            found_at,
         )
         if kind.party == "company":
             deadline = rules.rectification_deadline(found_at, severity)
@@ -484,8 +494,10 @@ class Finding(Aggregate):
         rules: InspectionRules,
     ) -> None:
         """The company's objection to its finding (异议), once, within the objection period
-        from the finding (rules: local configuration). The finding and its rectification
-        order stand until the objection is decided (DecideObjection)."""
+        from the finding, counted from when it was recorded if that was later (a check
+        recorded days after the visit: the company knows it from then; rules: local
+        configuration). The finding and its rectification order stand until the objection is
+        decided (DecideObjection)."""
         if self.party != "company":
             raise RuleViolated(
                 "an agency's finding names no company to object to it",
@@ -497,7 +509,7 @@ class Finding(Aggregate):
             raise RuleViolated(
                 "an objection to this finding was made already", "已对该问题提出过异议"
             )
-        deadline = rules.objection_deadline(self.found_at)
+        deadline = rules.objection_deadline(max(self.found_at, self.recorded_at))
         if objected_at > deadline:
             raise RuleViolated(
                 f"the objection period ended {deadline.isoformat()} "

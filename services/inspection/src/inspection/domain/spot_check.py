@@ -133,12 +133,14 @@ class SpotCheck(Aggregate):
         substitutions: Sequence[Substitution],
         conflicts: Mapping[str, Collection[str]],
         rules: InspectionRules,
+        recorded_at: datetime | None = None,
     ) -> tuple[SpotCheck, list[Finding]]:
         """The check of a drawn target by its drawn team (but for substitutions), and a
         finding for each failed item with its rectification ordered (DOMAIN.md §4).
 
         `unit` and `company_uscc` are the community's as inspection knows them; `conflicts`
-        the communities each inspector of the team has declared a conflict with by now."""
+        the communities each inspector of the team has declared a conflict with by now;
+        `recorded_at` when the check is recorded (the service's clock)."""
         drawn = plan.drawn_inspectors(community_code)
         _check_team(plan, community_code, drawn, inspectors, substitutions, conflicts)
         if plan.kind == "cross" and quarter_of(inspected_at.astimezone(SHANGHAI).date()) != (
@@ -165,6 +167,7 @@ class SpotCheck(Aggregate):
                 inspected_at,
                 rules,
                 item.attachments,
+                recorded_at,
             )
             for item in checklist
             if not item.passed

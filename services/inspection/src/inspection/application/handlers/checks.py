@@ -50,6 +50,7 @@ def record_spot_check(
             cmd.substitutions,
             _conflicts(app, cmd.inspector_codes),
             app.rules,
+            app.clock(),
         )
         return [check, *findings], SpotCheckRecorded(str(check.id), [str(f.id) for f in findings])
 

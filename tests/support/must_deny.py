@@ -29,7 +29,7 @@ READS = {
         "ListFindings",
         "GetCommunityDisclosure",
     },
-    "credit": {"GetLedger", "GetFeedStatus"},
+    "credit": {"GetLedger", "GetFeedStatus", "GetPenaltyNotice"},
     "casework": {"GetCase", "ListCases", "ExportMonthlyLedgers", "ListWarnings"},
 }
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
@@ -65,7 +65,15 @@ POLICE_CASEWORK = {
     "GetHistory(record)",
 }
 PII_READS = {"GetCase", "ListCases", "ExportMonthlyLedgers"}
-PENALTY_WRITES = {"ImposePenalty", "ClassifyPenalty", "RevokePenalty"}
+PENALTY_WRITES = {"ImposePenalty", "ClassifyPenalty", "RevokePenalty", "NotifyIntendedPenalty"}
+CREDIT_COMPANY_DUE_PROCESS = {"SubmitStatement", "ObjectToDeduction", "ApplyForCreditRepair"}
+"""A company's own part in due process (《行政处罚法》第四十四、四十五条; 信用修复)."""
+CREDIT_OFFICE_DECISIONS = {
+    "DecideDeductionObjection",
+    "DecideCreditRepair",
+    "DecideSeriousDishonesty",
+}
+"""What the credit office decides in credit: listing (联合奖惩), repair and objections."""
 INSPECTION_WRITES = {
     "PlanSpotChecks",
     "PlanCrossCheck",
@@ -105,7 +113,7 @@ def must_deny(
             # Its own rectification evidence it does upload (§1: companies file
             # rectification evidence), judged as its own record (scope own_company).
             return "a company does not plan or record inspections of itself"
-        if service == "credit" and write:
+        if service == "credit" and write and rpc not in CREDIT_COMPANY_DUE_PROCESS:
             return "a company does not decide penalties or push feeds"
         if service == "disclosure" and rpc in {
             "CloseQuarter",
@@ -150,8 +158,17 @@ def must_deny(
             "CloseCase",
         }:
             return "operators run the platform; they take no decision of the campaign"
-    if agency in {"credit-office", "market-regulation"} and write:
-        return "the credit office and market regulation receive records; they decide none here"
+    if agency == "market-regulation" and write:
+        return "market regulation receives records; it decides none here"
+    if (
+        agency == "credit-office"
+        and write
+        and not (service == "credit" and rpc in CREDIT_OFFICE_DECISIONS)
+    ):
+        return (
+            "the credit office receives records; it decides none here but credit's listing, "
+            "repair and objections"
+        )
     if agency in {"credit-office", "market-regulation"} and rpc in PII_READS:
         return "case files and complainants are the handling unit's (§7)"
     if rpc in PENALTY_WRITES and agency != "property-bureau":

@@ -291,24 +291,10 @@ CREDIT_OFFICE_DECISIONS = {
 }
 """What the credit office decides since issue 13 item 6 (work plan 三: it 归集 and publishes
 credit information and pushes the seriously dishonest to the 联合奖惩系统)."""
-ORACLE_BEFORE_DUE_PROCESS = {
-    "must deny: a company does not decide penalties or push feeds": COMPANY_DUE_PROCESS,
-    "must deny: the auditor reads; it changes nothing": {"GetPenaltyNotice"},
-    "must deny: the credit office and market regulation receive records; they decide none "
-    "here": CREDIT_OFFICE_DECISIONS,
-}
-"""The shared must-deny oracle (tests/support/must_deny.py) as written before due process:
-these of its verdicts, on these RPCs only, are to change there (the credit report names the
-exact change: GetPenaltyNotice a read; the company's own due process; the credit office's
-decisions). Until then the matrix holds the cells to the stricter oracle below instead."""
-
-
-def _waived_by_due_process(m: Any) -> bool:
-    return m.rpc in ORACLE_BEFORE_DUE_PROCESS.get(m.why, set())
 
 
 def _due_process_must_deny(rpc: str, identity: Identity, relation: str) -> str | None:
-    """What must still be denied of the RPCs above: a company acts for itself only, the
+    """Stricter than the shared oracle on due process: a company acts for itself only, the
     credit office decides for its unit (the city for any), market regulation decides none."""
     if rpc in COMPANY_DUE_PROCESS and identity.agency == "property-company":
         return None if "other uscc" not in relation else "a company acts for itself only"
@@ -327,8 +313,7 @@ def test_the_matrix_every_rpc_every_identity_every_relation() -> None:
     count, mismatches = run_matrix(
         "credit", POLICY, RECORD, invokers(app, CreditLedger.create_id(COMPANY)), "GetLedger"
     )
-    remaining = [m for m in mismatches if not _waived_by_due_process(m)]
-    assert not remaining, "\n".join(map(str, remaining))
+    assert not mismatches, "\n".join(map(str, mismatches))
     assert count == len(cells(RECORD)) * (len(RPCS) + 1) == 23 * 57
     for cell in cells(RECORD):
         for rpc in COMPANY_DUE_PROCESS | CREDIT_OFFICE_DECISIONS:
@@ -579,8 +564,6 @@ async def test_the_matrix_over_real_grpc() -> None:
                 if allowed != expected(POLICY, rpc, cell.identity, RECORD, "GetLedger"):
                     problems.append(f"{rpc} by {cell.identity.render()}: {got}, not as declared")
                 reason = must_deny("credit", rpc, cell.identity, cell.relation, RECORD)
-                if reason and rpc in ORACLE_BEFORE_DUE_PROCESS.get(f"must deny: {reason}", ()):
-                    reason = _due_process_must_deny(rpc, cell.identity, cell.relation)
                 if allowed and reason:
                     problems.append(f"{rpc} by {cell.identity.render()}: {got}: {reason}")
     assert not problems, "\n".join(problems)

@@ -40,6 +40,8 @@ work plan), rendered into docs/authorization.md and enforced by the application.
 
 from __future__ import annotations
 
+from casework.domain.campaign.monthly_report import MonthlyReport
+from casework.domain.campaign.stage_record import StageRecord
 from casework.domain.case import Case
 from casework.domain.interview import InterviewLedger
 from casework.domain.warnings.campaign_rules import (
@@ -368,10 +370,14 @@ HISTORY_READS: HistoryReads = {
     Case: ("GetCase", case_facts),
     SupervisionWarning: ("ListWarnings", warning_facts),
     InterviewLedger: ("ListInterviews", lambda ledger: Resource(unit=ledger.unit)),
+    MonthlyReport: ("GetMonthlyReport", lambda report: Resource(unit=report.unit)),
+    StageRecord: ("GetCampaignProgress", lambda record: Resource(unit=record.unit)),
 }
 """GetHistory of one record: a case by GetCase's rule, a warning by ListWarnings', an
-interview ledger by ListInterviews'. Every other record (the warnings' remembered facts,
-the typical-case registers, which span every unit, receipts) is the auditor's."""
+interview ledger by ListInterviews', a monthly report by GetMonthlyReport's, a unit's stage
+record by GetCampaignProgress'. Every other record (the warnings' and the campaign's
+remembered facts, the typical-case registers, which span every unit, receipts) is the
+auditor's."""
 
 
 def authorize(policy: Policy, rpc: str, identity: Identity, resource: Resource) -> None:

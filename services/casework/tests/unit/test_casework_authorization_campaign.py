@@ -4,15 +4,24 @@ declared policy and the must-deny oracle; and the decisions spelt out."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from casework.application.access import POLICY
+from casework.application.commands import RecordStageDone
+from casework.domain.campaign.monthly_report import MonthlyReport
+from pubrev_contracts.vocabulary.campaign import UNIT_REPORT
+from servicekit.errors import NotFound, PermissionDenied
+from servicekit.identity import Identity
 from servicekit.policy import Resource
 from services.casework.tests.support.campaign_authz import (
     CAMPAIGN_READS,
     CAMPAIGN_RPCS,
+    REPORTER,
     UNIT,
     campaign_invokers,
+    reported,
 )
 from tests.support import must_deny
 from tests.support.authz import RULES, cells, run_matrix
@@ -70,3 +79,16 @@ def test_the_campaign_matrix_allows_exactly_these() -> None:
     city = {t for t in bureau | discipline if "unit=putian" in t} | auditor
     for rpc in ("GetMonthlyCircular", "ExportMonthlyCircular"):
         assert allowed(rpc) == city, rpc
+
+
+def test_a_reports_and_a_stage_records_history_follow_their_read_rules() -> None:
+    """GetHistory of one record: a monthly report by GetMonthlyReport's rule, a stage record
+    by GetCampaignProgress' (the unit's bureau and discipline office, the city, the auditor)."""
+    app = reported()
+    done = app.handle(REPORTER, RecordStageDone("st", UNIT, 2026, "mobilisation", ""))
+    report_id = MonthlyReport.create_id(UNIT_REPORT, UNIT, 2026, 7)
+    for record in (report_id, uuid.UUID(done.record_id)):
+        for reader in (REPORTER, Identity("discipline", "supervisor", "putian")):
+            assert app.read_history(reader, record, 0, 10)
+        with pytest.raises((PermissionDenied, NotFound)):
+            app.read_history(Identity("property-bureau", "officer", "licheng"), record, 0, 10)

@@ -63,9 +63,10 @@ UNIT_INTERVIEW = Resource(unit=UNIT, concerns_unit=UNIT)
 LEDGER = Resource(unit=UNIT)
 
 OWNERS_SIDE = {"LodgeComplaint", "GetComplaintStatus"}
+OWNERS_ONLY = {"ListCommunityComplaints"}
 PUBLIC_RECORDS = {"ListTypicalCases"}
 BUREAU_DECISIONS = {"PublishTypicalCase", "RecordInterview"}
-RPCS = OWNERS_SIDE | PUBLIC_RECORDS | BUREAU_DECISIONS | {"ListInterviews"}
+RPCS = OWNERS_SIDE | OWNERS_ONLY | PUBLIC_RECORDS | BUREAU_DECISIONS | {"ListInterviews"}
 """This part's RPCs (test_casework_authorization checks every RPC has an invoker)."""
 LIFTED = {
     "the public lodges complaints but reads no case or warning (§7)",
@@ -84,7 +85,9 @@ def amended_must_deny(
     service: str, rpc: str, identity: Identity, relation: str, record: Resource
 ) -> str | None:
     reason = must_deny(service, rpc, identity, relation, record)
-    owners_side = rpc in OWNERS_SIDE and identity.agency in {"public", "owners", "owners-committee"}
+    owners_side = (
+        rpc in OWNERS_SIDE and identity.agency in {"public", "owners", "owners-committee"}
+    ) or (rpc in OWNERS_ONLY and identity.agency in {"owners", "owners-committee"})
     if reason in LIFTED and (owners_side or (rpc in PUBLIC_RECORDS and record.published)):
         return None
     if rpc in BUREAU_DECISIONS and identity.agency != Agency.PROPERTY_BUREAU:
@@ -97,7 +100,7 @@ def amended_must_deny(
     return reason
 
 
-READ_RPCS = {"GetComplaintStatus", "ListTypicalCases", "ListInterviews"}
+READ_RPCS = {"GetComplaintStatus", "ListCommunityComplaints", "ListTypicalCases", "ListInterviews"}
 
 
 @pytest.fixture(autouse=True)
@@ -176,6 +179,9 @@ def owners_side_invokers() -> Invokers:
     return {
         "LodgeComplaint": on(lambda app: None, lambda a, _, i: a.handle(i, lodging())),
         "GetComplaintStatus": on(lodged, status_call),
+        "ListCommunityComplaints": on(
+            lodged, lambda a, _, i: queries.list_community_complaints(a, i, COMMUNITY)
+        ),
     }
 
 
@@ -297,6 +303,9 @@ def test_the_matrix_allows_exactly_these() -> None:
         == allowed("GetComplaintStatus", COMPLAINT)
         == community
     )
+    assert allowed("ListCommunityComplaints", COMPLAINT) == community - {
+        "agency=public;role=anonymous;unit=putian"
+    }
     deciders = {
         f"agency=property-bureau;role={r};unit={u}"
         for r in ("officer", "head")

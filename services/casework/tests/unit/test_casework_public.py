@@ -79,6 +79,7 @@ from services.casework.tests.support.scenario import (
     PHONE,
     WHEN,
     app_with_vault,
+    close_complaint,
     complaint,
     evidence,
 )
@@ -692,3 +693,27 @@ async def test_the_owners_side_and_the_records_over_grpc(app: CaseworkApplicatio
             pb.ListInterviewsRequest(unit="licheng", year=2026), metadata=who(DISCIPLINE)
         )
         assert [i.interview_id for i in ledger.interviews] == [recorded.interview.interview_id]
+
+
+def test_owners_see_the_course_of_their_communitys_complaints(
+    app: CaseworkApplication, clock: FakeClock
+) -> None:
+    """Every complaint about the community, however it came in, latest due first: its
+    course and, once the complainant was told, its result; never who complained or what
+    they wrote. Another community's committee and the public are refused."""
+    lodged = lodge(app)
+    clock.now = WHEN + timedelta(days=1)
+    hotline = app.handle(OFFICER, complaint("h1")).case_id  # about LC-0001 too
+    close_complaint(app, hotline, "h")
+    listed = queries.list_community_complaints(app, COMMITTEE, COMMUNITY)
+    assert [(c.channel, c.status, c.result) for c in listed] == [
+        ("hotline_12345", "closed", "已责令公示"),
+        ("public", "received", ""),
+    ]
+    assert listed[1].received_at == WHEN and listed[1].closed_at is None
+    assert listed[0].due_at == app.case(hotline).deadline()
+    assert lodged.case_id not in repr(listed) and NAME not in repr(listed)
+    for identity in (OTHER_COMMITTEE, PUBLIC):
+        with pytest.raises(PermissionDenied):
+            queries.list_community_complaints(app, identity, COMMUNITY)
+    assert queries.list_community_complaints(app, OTHER_COMMITTEE, "LC-0002") == []

@@ -37,6 +37,7 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter
 from servicekit.testing import FakeClock
 from services.casework.tests.support.lodging import (
+    COMMITTEE,
     COMMUNITY,
     PUBLIC,
     USCC,
@@ -243,6 +244,11 @@ FIELD_ERRORS: list[tuple[str, Call, set[tuple[str, str]]]] = [
         "RecordInterview (a township without its name)",
         lambda app, case: app.handle(HEAD, interview(subject_kind="township", subject="")),
         {("subject", "required")},
+    ),
+    (
+        "ListCommunityComplaints",
+        lambda app, case: queries.list_community_complaints(app, COMMITTEE, "社区"),
+        {("community_code", "code_format")},
     ),
     (
         "ListTypicalCases",

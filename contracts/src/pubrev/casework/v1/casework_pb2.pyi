@@ -2160,6 +2160,90 @@ class GetComplaintStatusResponse(_message.Message):
 Global___GetComplaintStatusResponse: _TypeAlias = GetComplaintStatusResponse  # noqa: Y015
 
 @_typing.final
+class ListCommunityComplaintsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_CODE_FIELD_NUMBER: _builtins.int
+    community_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        community_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_code", b"community_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommunityComplaintsRequest: _TypeAlias = ListCommunityComplaintsRequest  # noqa: Y015
+
+@_typing.final
+class CommunityComplaint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    FEEDBACK_GIVEN_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    channel: _builtins.str
+    """hotline_12345, phone, email, letters_visits, handed_down, public"""
+    category: _builtins.str
+    status: _builtins.str
+    """received, assigned, investigating, resolved, closed"""
+    received_at: _builtins.str
+    """RFC 3339, UTC."""
+    due_at: _builtins.str
+    feedback_given: _builtins.bool
+    result: _builtins.str
+    """The handling result, once the complainant has been told it (empty before)."""
+    closed_at: _builtins.str
+    """RFC 3339, UTC; empty while open."""
+    def __init__(
+        self,
+        *,
+        channel: _builtins.str = ...,
+        category: _builtins.str = ...,
+        status: _builtins.str = ...,
+        received_at: _builtins.str = ...,
+        due_at: _builtins.str = ...,
+        feedback_given: _builtins.bool = ...,
+        result: _builtins.str = ...,
+        closed_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "channel", b"channel", "closed_at", b"closed_at", "due_at", b"due_at", "feedback_given", b"feedback_given", "received_at", b"received_at", "result", b"result", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CommunityComplaint: _TypeAlias = CommunityComplaint  # noqa: Y015
+
+@_typing.final
+class ListCommunityComplaintsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPLAINTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def complaints(self) -> _containers.RepeatedCompositeFieldContainer[Global___CommunityComplaint]: ...
+    def __init__(
+        self,
+        *,
+        complaints: _abc.Iterable[Global___CommunityComplaint] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complaints", b"complaints"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommunityComplaintsResponse: _TypeAlias = ListCommunityComplaintsResponse  # noqa: Y015
+
+@_typing.final
 class PublishTypicalCaseRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -186,6 +186,11 @@ class CaseworkServiceStub:
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.SerializeToString,
                 response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.FromString,
                 _registered_method=True)
+        self.ListCommunityComplaints = channel.unary_unary(
+                '/pubrev.casework.v1.CaseworkService/ListCommunityComplaints',
+                request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsRequest.SerializeToString,
+                response_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsResponse.FromString,
+                _registered_method=True)
         self.PublishTypicalCase = channel.unary_unary(
                 '/pubrev.casework.v1.CaseworkService/PublishTypicalCase',
                 request_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.PublishTypicalCaseRequest.SerializeToString,
@@ -430,6 +435,15 @@ class CaseworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCommunityComplaints(self, request, context):
+        """The complaints about a community, latest first (100 at most), for its owners and
+        committee: their course and, once fed back, their result; never who complained or what
+        they wrote.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def PublishTypicalCase(self, request, context):
         """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
         complainant and holding no phone or identity-card number.
@@ -612,6 +626,11 @@ def add_CaseworkServiceServicer_to_server(servicer, server):
                     servicer.GetComplaintStatus,
                     request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.FromString,
                     response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.SerializeToString,
+            ),
+            'ListCommunityComplaints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCommunityComplaints,
+                    request_deserializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsRequest.FromString,
+                    response_serializer=pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsResponse.SerializeToString,
             ),
             'PublishTypicalCase': grpc.unary_unary_rpc_method_handler(
                     servicer.PublishTypicalCase,
@@ -1446,6 +1465,33 @@ class CaseworkService:
             '/pubrev.casework.v1.CaseworkService/GetComplaintStatus',
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusRequest.SerializeToString,
             pubrev_dot_casework_dot_v1_dot_casework__pb2.GetComplaintStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCommunityComplaints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pubrev.casework.v1.CaseworkService/ListCommunityComplaints',
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsRequest.SerializeToString,
+            pubrev_dot_casework_dot_v1_dot_casework__pb2.ListCommunityComplaintsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -108,6 +108,11 @@ class CaseworkServiceStub:
     phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
     the owners and committee of its community.
     """
+    ListCommunityComplaints: _grpc.UnaryUnaryMultiCallable[_casework_pb2.ListCommunityComplaintsRequest, _casework_pb2.ListCommunityComplaintsResponse]
+    """The complaints about a community, latest first (100 at most), for its owners and
+    committee: their course and, once fed back, their result; never who complained or what
+    they wrote.
+    """
     PublishTypicalCase: _grpc.UnaryUnaryMultiCallable[_casework_pb2.PublishTypicalCaseRequest, _casework_pb2.PublishTypicalCaseResponse]
     """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
     complainant and holding no phone or identity-card number.
@@ -200,6 +205,11 @@ class CaseworkServiceAsyncStub(CaseworkServiceStub):
     """A lodged complaint's status and, once fed back, its result: for the public only with the
     phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
     the owners and committee of its community.
+    """
+    ListCommunityComplaints: _aio.UnaryUnaryMultiCallable[_casework_pb2.ListCommunityComplaintsRequest, _casework_pb2.ListCommunityComplaintsResponse]  # type: ignore[assignment]
+    """The complaints about a community, latest first (100 at most), for its owners and
+    committee: their course and, once fed back, their result; never who complained or what
+    they wrote.
     """
     PublishTypicalCase: _aio.UnaryUnaryMultiCallable[_casework_pb2.PublishTypicalCaseRequest, _casework_pb2.PublishTypicalCaseResponse]  # type: ignore[assignment]
     """Publishes a closed case flagged typical (通报曝光) with a title and summary naming no
@@ -470,6 +480,17 @@ class CaseworkServiceServicer(metaclass=_abc_1.ABCMeta):
         """A lodged complaint's status and, once fed back, its result: for the public only with the
         phone it was lodged with (NOT_FOUND otherwise, as for a number that does not exist); for
         the owners and committee of its community.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCommunityComplaints(
+        self,
+        request: _casework_pb2.ListCommunityComplaintsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_casework_pb2.ListCommunityComplaintsResponse, _abc.Awaitable[_casework_pb2.ListCommunityComplaintsResponse]]:
+        """The complaints about a community, latest first (100 at most), for its owners and
+        committee: their course and, once fed back, their result; never who complained or what
+        they wrote.
         """
 
     @_abc_1.abstractmethod

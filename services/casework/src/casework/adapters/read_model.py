@@ -29,6 +29,10 @@ DDL = [
     rules_version text NOT NULL)""",
     # The findings a warning was escalated into (issue 13), for tables made before.
     "ALTER TABLE rm_warnings ADD COLUMN IF NOT EXISTS escalated jsonb NOT NULL DEFAULT '[]'",
+    # The community a case is about (issue 13: its owners list their community's complaints).
+    # Rows projected before hold '' until the projection is rebuilt (RebuildProjection).
+    "ALTER TABLE rm_cases ADD COLUMN IF NOT EXISTS community_code text NOT NULL DEFAULT ''",
+    "CREATE INDEX IF NOT EXISTS rm_cases_by_community ON rm_cases (community_code, due_at)",
 ]
 
 _STATUS = {
@@ -62,9 +66,10 @@ class CaseProjection:
             self._warning(cur, event)
         elif isinstance(event, Case.Received):
             cur.execute(
-                "INSERT INTO rm_cases VALUES (%s, %s, %s, 'received', %s, '') "
-                "ON CONFLICT DO NOTHING",
-                (event.originator_id, event.kind, event.unit, event.due_at),
+                "INSERT INTO rm_cases (case_id, kind, unit, status, due_at, police_office,"
+                " community_code) VALUES (%s, %s, %s, 'received', %s, '', %s)"
+                " ON CONFLICT DO NOTHING",
+                (event.originator_id, event.kind, event.unit, event.due_at, event.community_code),
             )
         elif type(event) in _STATUS:
             status = _STATUS[type(event)]
@@ -191,3 +196,12 @@ class PostgresCaseReadModel:
             )
             for r in rows
         ]
+
+    def complaints_about(self, community_code: str, limit: int) -> list[str]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT case_id FROM rm_cases WHERE community_code = %s AND kind = 'complaint'"
+                " ORDER BY due_at DESC, case_id LIMIT %s",
+                (community_code, limit),
+            ).fetchall()
+        return [str(r[0]) for r in rows]

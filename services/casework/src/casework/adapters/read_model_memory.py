@@ -42,6 +42,7 @@ class InMemoryCaseReadModel:
                     "status": "received",
                     "due_at": event.due_at,
                     "police_office": "",
+                    "community_code": event.community_code,
                 },
             )
         elif isinstance(event, Case.Assigned):
@@ -117,3 +118,14 @@ class InMemoryCaseReadModel:
             and (include_closed or r["status"] != "closed")
         ]
         return sorted(rows, key=lambda r: (r.raised_at, r.warning_id))
+
+    def complaints_about(self, community_code: str, limit: int) -> list[str]:
+        rows = sorted(
+            (
+                (r["due_at"], key)
+                for key, r in self.case_rows.items()
+                if r["community_code"] == community_code and r["kind"] == "complaint"
+            ),
+            key=lambda row: (-row[0].timestamp(), row[1]),
+        )
+        return [key for _, key in rows[:limit]]

@@ -272,6 +272,16 @@ POLICY = Policy(
             limited=True,
         ),
         Rule(
+            "ListCommunityComplaints",
+            (
+                Grant(Agency.OWNERS_COMMITTEE, scopes=(Scope.OWN_COMMUNITY,)),
+                Grant(Agency.OWNERS, scopes=(Scope.OWN_COMMUNITY,)),
+            ),
+            "the course of the complaints about their community (status, times, the result "
+            "once fed back; never who complained or what they wrote): its owners and committee "
+            "(§1, §7; issue 13 item 5)",
+        ),
+        Rule(
             "PublishTypicalCase",
             (BUREAU_DECIDERS,),
             "publishes a closed case flagged typical (通报曝光), naming no complainant: the "

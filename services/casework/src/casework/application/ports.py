@@ -145,6 +145,10 @@ class CaseReadModel(Protocol):
         self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
     ) -> list[CaseRow]: ...
 
+    def complaints_about(self, community_code: str, limit: int) -> list[str]:
+        """The complaints about a community (their case ids), latest due first."""
+        ...
+
 
 class AttachmentStore(Protocol):
     """The service's evidence store (ADR 0016), as the commands that take attachments need

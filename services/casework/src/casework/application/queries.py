@@ -27,6 +27,11 @@ from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary.agencies import SUBJECT_PATTERNS, SubjectKind
+from pubrev_contracts.vocabulary.identifiers import (
+    COMMUNITY_CODE_DESCRIPTION,
+    COMMUNITY_CODE_DESCRIPTION_ZH,
+    is_community_code,
+)
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS, UNITS
 from servicekit.errors import NotFound, Validator
 from servicekit.identity import Identity
@@ -322,3 +327,60 @@ def list_interviews(
                 )
             )
     return sorted(entries, key=lambda e: (e.held_on, e.recorded_at, e.interview_id))
+
+
+COMMUNITY_COMPLAINTS_SHOWN = 100
+"""The latest complaints a community's owners are shown: local configuration (no source
+sets a number), a bound on what one call reads."""
+
+
+@dataclass(frozen=True)
+class CommunityComplaint:
+    """A complaint about a community as its owners see it: its course, never who complained
+    or what they wrote; the result once the complainant was told it."""
+
+    channel: str
+    category: str
+    status: str
+    received_at: datetime
+    due_at: datetime
+    feedback_given: bool
+    result: str
+    closed_at: datetime | None
+
+
+def list_community_complaints(
+    app: CaseworkApplication, identity: Identity, community_code: str
+) -> list[CommunityComplaint]:
+    """The complaints about a community, latest due first (COMMUNITY_COMPLAINTS_SHOWN at
+    most), for its owners and committee (issue 13 item 5: owners see the status of their
+    community's complaints)."""
+    POLICY.admit("ListCommunityComplaints", identity)
+    v = Validator()
+    v.require(
+        is_community_code(community_code),
+        "community_code",
+        "code_format",
+        COMMUNITY_CODE_DESCRIPTION,
+        COMMUNITY_CODE_DESCRIPTION_ZH,
+    )
+    v.raise_if_any()
+    authorize(POLICY, "ListCommunityComplaints", identity, Resource(community=community_code))
+    app.read_model.catch_up()
+    cases = [
+        app.case(case_id)
+        for case_id in app.read_model.complaints_about(community_code, COMMUNITY_COMPLAINTS_SHOWN)
+    ]
+    return [
+        CommunityComplaint(
+            channel=case.channel,
+            category=case.category,
+            status=case.status,
+            received_at=case.received_at,
+            due_at=case.due_at if case.due_provisional else case.deadline(),
+            feedback_given=case.feedback_given,
+            result=case.result_told,
+            closed_at=case.closed_at,
+        )
+        for case in cases
+    ]

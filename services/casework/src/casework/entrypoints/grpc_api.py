@@ -492,6 +492,19 @@ class CaseworkServicer(CampaignRpcs, pb_grpc.CaseworkServiceServicer):
             closed_at=status.closed_at,
         )
 
+    async def ListCommunityComplaints(
+        self, request: pb.ListCommunityComplaintsRequest, context: Context
+    ) -> pb.ListCommunityComplaintsResponse:
+        complaints = await asyncio.to_thread(
+            queries.list_community_complaints,
+            self.app,
+            current_identity(),
+            request.community_code,
+        )
+        return pb.ListCommunityComplaintsResponse(
+            complaints=[community_complaint_to_pb(c) for c in complaints]
+        )
+
     async def PublishTypicalCase(
         self, request: pb.PublishTypicalCaseRequest, context: Context
     ) -> pb.PublishTypicalCaseResponse:
@@ -574,6 +587,19 @@ def evidence_to_pb(evidence: Evidence) -> evidence_pb2.AttachmentRef:
         size=evidence.size,
         media_type=evidence.media_type,
         filename=evidence.filename,
+    )
+
+
+def community_complaint_to_pb(complaint: queries.CommunityComplaint) -> pb.CommunityComplaint:
+    return pb.CommunityComplaint(
+        channel=complaint.channel,
+        category=complaint.category,
+        status=complaint.status,
+        received_at=_utc(complaint.received_at),
+        due_at=_utc(complaint.due_at),
+        feedback_given=complaint.feedback_given,
+        result=complaint.result,
+        closed_at=_utc(complaint.closed_at) if complaint.closed_at else "",
     )
 
 

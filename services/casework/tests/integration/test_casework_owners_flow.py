@@ -83,6 +83,11 @@ async def test_a_complaint_lodged_by_the_public_and_an_interview_on_the_real_sta
                     metadata=PUBLIC,
                 )
             assert wrong.value.code() == grpc.StatusCode.NOT_FOUND
+            listed = await stub.ListCommunityComplaints(
+                pb.ListCommunityComplaintsRequest(community_code=community),
+                metadata=identity_metadata("owners-committee", "chair", "licheng", community),
+            )
+            assert [(c.channel, c.status) for c in listed.complaints] == [("public", "received")]
             case = await stub.GetCase(pb.GetCaseRequest(case_id=lodged.case_id), metadata=HEAD)
             assert [e.sha256 for e in case.case.evidence] == [ref.sha256]
             reads = await stub.ListPersonalDataReads(

@@ -35,11 +35,19 @@ READS = {
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
 HISTORY = {"GetHistory", "GetHistory(record)"}
 EVIDENCE_READ = "GetAttachment"
-"""pubrev.common.v1.EvidenceService, served by inspection and casework: reading a stored
+"""pubrev.common.v1.EvidenceService, served by inspection, casework and credit: reading a stored
 file is a read (UploadAttachment changes no record: the command that references the file
 does)."""
-READS["inspection"].add(EVIDENCE_READ)
+READS["inspection"] |= {
+    EVIDENCE_READ,
+    "ListTownshipInspections",
+    "GetTownshipCoverage",
+    "GetCrossCheckCompliance",
+}
 READS["casework"].add(EVIDENCE_READ)
+READS["credit"].add(EVIDENCE_READ)
+
+COMPANY_INSPECTION_WRITES = {"UploadAttachment", "SubmitRectificationEvidence", "ObjectToFinding"}
 
 OPERATIONS = {
     "ListParked",
@@ -109,9 +117,10 @@ def must_deny(
             return "a company never sees another company's records"
         if service == "casework":
             return "a company never reads complaints or cases, even against itself (§7)"
-        if service == "inspection" and write and rpc != "UploadAttachment":
-            # Its own rectification evidence it does upload (§1: companies file
-            # rectification evidence), judged as its own record (scope own_company).
+        if service == "inspection" and write and rpc not in COMPANY_INSPECTION_WRITES:
+            # Its own rectification evidence it does upload and submit, and it may object
+            # to a finding against it (issue 13: §1, companies file rectification
+            # evidence), each judged as its own record (scope own_company).
             return "a company does not plan or record inspections of itself"
         if service == "credit" and write and rpc not in CREDIT_COMPANY_DUE_PROCESS:
             return "a company does not decide penalties or push feeds"

@@ -49,7 +49,6 @@ from servicekit.errors import InvalidArgument, NotFound, PermissionDenied
 from servicekit.identity import Identity
 from servicekit.policy import Resource
 from servicekit.testing import FakeClock
-from tests.support import must_deny as oracle
 from tests.support.admin_authz import ADMIN_RPCS, admin_invokers
 from tests.support.authz import RECORD_HISTORY, RULES, WHOLE_LOG, Invokers, cells, run_matrix
 
@@ -81,29 +80,6 @@ LEDGER_RPCS = {
     "ListSelfInspections",
 }
 """Judged on the ledger of LEDGER_CODE (its own matrix)."""
-
-NEW_READS = {"GetSelfInspection", "ListSelfInspections", "GetAuditResult"}
-COMPANY_WRITES = {"FileSelfInspection", "RecordSelfInspectionRectification"}
-
-
-@pytest.fixture(autouse=True)
-def oracle_of_issue_13(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The must-deny oracle (tests/support/must_deny.py, a shared path) was written before
-    issue 13 added these RPCs: it takes every RPC it does not list as a read for a write,
-    and lets a company write only its disclosures. Until it lists them (the change is
-    proposed in the issue-13 report), the new reads are reads and a company keeps its own
-    self-inspection ledger (plan 五（二）); once it does, this changes nothing."""
-    reads = oracle.READS["disclosure"]
-    if not reads >= NEW_READS:
-        monkeypatch.setitem(oracle.READS, "disclosure", reads | NEW_READS)
-    known = oracle._disclosure_must_deny
-
-    def disclosure_must_deny(rpc: str, identity: Identity) -> str | None:
-        if identity.agency == "property-company" and rpc in COMPANY_WRITES:
-            return None
-        return known(rpc, identity)
-
-    monkeypatch.setattr(oracle, "_disclosure_must_deny", disclosure_must_deny)
 
 
 def content() -> DisclosureContent:

@@ -154,28 +154,8 @@ def history_of(world: World, aggregate_id: uuid.UUID) -> Invokers:
     return {RECORD_HISTORY: lambda i: world.app.read_history(i, aggregate_id, 0, 10)}
 
 
-ORACLE_LAG = {
-    "SubmitRectificationEvidence": {
-        "must deny: a company does not plan or record inspections of itself"
-    },
-    "ObjectToFinding": {"must deny: a company does not plan or record inspections of itself"},
-    **{
-        rpc: {
-            "must deny: the auditor reads; it changes nothing",
-            "must deny: the discipline office supervises; it decides no case of the campaign",
-        }
-        for rpc in ("ListTownshipInspections", "GetTownshipCoverage", "GetCrossCheckCompliance")
-    },
-}
-"""Where the must-deny oracle (tests/support/must_deny.py, not inspection's to edit) has not
-caught up with issue 13: the company's own rectification evidence and objection are writes
-of a company in inspection it forbids wholesale, and it does not yet list the new reads among
-inspection's READS (so it takes the auditor's and the discipline office's reads for writes).
-Those mismatches, and only those, are tolerated until the oracle names them."""
-
-
 def _unexpected(mismatches: list[Mismatch]) -> list[str]:
-    return [str(m) for m in mismatches if m.why not in ORACLE_LAG.get(m.rpc, set())]
+    return [str(m) for m in mismatches]
 
 
 def test_every_rpc_of_the_policy_is_in_the_matrix() -> None:

@@ -358,9 +358,15 @@ def test_an_interview_is_recorded_once_held_with_its_units_warnings(
     )
     app.record(elsewhere)
     assert (
-        refused(app, HEAD, interview(warning_ids=(str(elsewhere.id),)))
+        refused(app, CITY_HEAD, interview(warning_ids=(str(elsewhere.id),)))
         == "关联的预警不属于本台账所属单位"
     )
+    # licheng's bureau does not read xianyou's warnings: to it, the warning does not exist.
+    with pytest.raises(InvalidArgument) as unknown:
+        app.handle(HEAD, interview(warning_ids=(str(elsewhere.id),)))
+    assert [(v.field, v.rule) for v in unknown.value.violations] == [
+        ("warning_ids[0]", "unknown_warning")
+    ]
     assert (
         refused(app, CITY_HEAD, interview(subject_kind="unit", subject="licheng", unit="xianyou"))
         == "约谈县（区、管委会）的记录须登记在被约谈单位名下"

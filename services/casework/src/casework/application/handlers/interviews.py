@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
-from casework.application.access import POLICY, authorize
+from casework.application.access import POLICY, authorize, warning_facts
 from casework.application.commands import InterviewRecorded, RecordInterview
 from casework.application.handlers.evidence import checked_evidence
 from casework.domain.interview import COMPANY, SUBJECT_KINDS, TOWNSHIP, UNIT, InterviewLedger
@@ -109,9 +109,16 @@ def record_interview(
         )
     warnings: list[tuple[str, str]] = []
     for n, warning_id in enumerate(cmd.warning_ids):
+        # A warning the caller may not read does not exist for it (its id is derived from
+        # the rule, subject and period: an answer must not confirm another unit's).
         try:
             warning = app.warning(warning_id)
         except NotFound:
+            warning = None
+        if (
+            warning is None
+            or POLICY.decide("ListWarnings", identity, warning_facts(warning)) is None
+        ):
             v.add(f"warning_ids[{n}]", "unknown_warning", "no such warning", "预警不存在")
             continue
         warnings.append((str(warning.id), warning.unit))

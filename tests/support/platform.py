@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
+
+from eventsourcing.domain import CanCreateTimestamp
 
 from casework.bootstrap import build as build_casework
 from credit.bootstrap import build as build_credit
@@ -62,6 +65,12 @@ class InProcessPlatform:
                 settings("casework"), clock=clock, feed={"PUBREV_ZHIHUI_URL": url("zhihui")}
             ),
         }
+        # Events are stamped by eventsourcing with the wall clock; in a walked year they
+        # happen at the walk's time (their occurred_at on the wire), as they would have.
+        self._stamp = CanCreateTimestamp.__dict__["create_timestamp"]
+        CanCreateTimestamp.create_timestamp = staticmethod(  # type: ignore[method-assign]
+            lambda: clock().astimezone(UTC)
+        )
         self.positions = dict.fromkeys(SERVICES, 0)
         self.delivered = Delivered()
 
@@ -135,5 +144,6 @@ class InProcessPlatform:
         self.settle()
 
     def close(self) -> None:
+        CanCreateTimestamp.create_timestamp = self._stamp  # type: ignore[method-assign]
         for parts in self.parts.values():
             close(parts)

@@ -29,7 +29,7 @@ from tools import gen_authz_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("disclosure", "inspection", "credit", "casework")
-EVIDENCE_SERVERS = ("inspection", "casework")
+EVIDENCE_SERVERS = ("inspection", "casework", "credit")
 """The services that serve pubrev.common.v1.EvidenceService beside their own (their
 bootstraps register servicekit.evidence's servicer)."""
 RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)

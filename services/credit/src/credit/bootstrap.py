@@ -21,6 +21,7 @@ from credit.entrypoints.grpc_api import SERVICE_NAME, register
 from pubrev_contracts.topics import CREDIT_EVENTS
 from pubrev_contracts.vocabulary.agencies import AGENCIES, SUBJECT_PATTERNS
 from pubrev_contracts.vocabulary.units import CITY, UNITS
+from servicekit import evidence
 from servicekit.attachments import load_scanner
 from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
@@ -62,14 +63,18 @@ def build(
     app.publish_check = publish_check(
         contract_translator("/pubrev/credit", lambda event: event, to_contract)
     )
+    identity_rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
+    # The files the commands cite are uploaded here, beside credit's own service (the same
+    # store the application checks them in): read as their uploads state.
+    evidence_desk = evidence.postgres_desk(app.policy, attachments, pool, identity_rules)
     projection = FeedProjection(PushOutbox(configs, clock=clock), SourceUnit.from_env(env))
     projector = make_projector(projection, app.process_recorder, app.mapper.to_domain_event, pool)
     return ServiceParts(
         settings=settings,
-        identity_rules=IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY),
+        identity_rules=identity_rules,
         app=app,
-        grpc_service_names=[SERVICE_NAME],
-        register_grpc=register(app),
+        grpc_service_names=[SERVICE_NAME, evidence.SERVICE_NAME],
+        register_grpc=evidence.serve_beside(register(app), evidence_desk),
         topic=CREDIT_EVENTS,
         translate=contract_translator("/pubrev/credit", app.mapper.to_domain_event, to_contract),
         subscriptions=subscriptions(app),

@@ -18,7 +18,10 @@ of its own credit, which the bureau that deducted or the credit office of that u
 the company applies for credit repair (信用修复) of its own penalty, and the credit office,
 which publishes on 信用中国, decides it; the credit office decides whether a proposed
 company is listed as seriously dishonest (work plan 三: 发改部门 pushes those listed to the
-联合奖惩系统).
+联合奖惩系统). The files these cite (ADR 0016, EvidenceService) are uploaded by whoever
+cites them, the company for its own acts, the deciding bureau for its notice, and read by
+those who decide or read the acts: the bureau and the credit office of the unit, the company,
+the auditor.
 
 A ledger is a list of entries, each of the unit whose finding caused it: a county-level
 reader is authorized on its own unit's part (`ledger_filter`) and sees only those entries;
@@ -60,6 +63,8 @@ DECIDE_OBJECTION = "DecideDeductionObjection"
 APPLY_REPAIR = "ApplyForCreditRepair"
 DECIDE_REPAIR = "DecideCreditRepair"
 DECIDE_DISHONESTY = "DecideSeriousDishonesty"
+UPLOAD = "UploadAttachment"
+GET_ATTACHMENT = "GetAttachment"
 
 _DECIDING_BUREAU = (Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION,)),)
 _THE_COMPANY = (Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),)
@@ -177,6 +182,33 @@ POLICY = Policy(
             HISTORY,
             (Grant(Agency.AUDITOR, ("auditor",), (Scope.CITY,)),),
             "the whole event log: the auditor only; a record's history follows GetLedger's rule",
+        ),
+        # The evidence service (pubrev.common.v1.EvidenceService, servicekit.evidence): a file
+        # is judged on the facts its upload names (a unit, a company); credit's records do not
+        # index their attachments, so those facts alone open it.
+        Rule(
+            UPLOAD,
+            (
+                Grant(Agency.PROPERTY_BUREAU, DECIDERS, (Scope.JURISDICTION,)),
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+            ),
+            "stores a photo or document (checked, virus-scanned) as evidence, for a command to "
+            "reference: the company for its own statement, objection or repair application; "
+            "the bureau of the deciding unit (the city's for any) for a penalty notice. The "
+            "credit office attaches nothing here (its decisions carry reasons only)",
+        ),
+        Rule(
+            GET_ATTACHMENT,
+            (
+                Grant(Agency.PROPERTY_BUREAU, (), (Scope.JURISDICTION,)),
+                _CREDIT_OFFICE,
+                Grant(Agency.PROPERTY_COMPANY, (), (Scope.OWN_COMPANY,)),
+                Grant(Agency.AUDITOR, (), (Scope.CITY,)),
+            ),
+            "a stored file: the bureau and the credit office of the unit its upload named (the "
+            "city's: all), which decide the notices, objections and repairs it supports; the "
+            "company it named or that uploaded it; the auditor, who reads the notices and "
+            "ledgers that cite it",
         ),
         # The operators' service (pubrev.common.v1.AdminService), the same in every service.
         *admin_rules(),

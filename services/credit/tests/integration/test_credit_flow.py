@@ -3,7 +3,7 @@
 published schemas, signed; a refusing receiver dead-letters a record, re-push delivers it;
 a revocation sends its withdrawal with the 3-working-day deadline. Due process: an agency's
 finding charges no company, a withdrawn finding annuls its deduction, an approved credit
-repair withdraws the record from 信用中国."""
+repair (its proof uploaded through the evidence service) withdraws the record from 信用中国."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from credit.application.app import CreditApplication
 from credit.bootstrap import SCHEMAS, build
 from credit.domain.credit_ledger import CreditLedger
+from pubrev.common.v1 import evidence_pb2, evidence_pb2_grpc
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
 from pubrev_contracts.events.inspection import FindingWithdrawnV1
@@ -374,12 +375,15 @@ async def test_records_sent_under_the_old_rules_are_corrected(
 THE_COMPANY = identity_metadata("property-company", "manager", "licheng", COMPANY)
 CREDIT_OFFICE = identity_metadata("credit-office", "officer", "licheng")
 REPAIR_NUMBER = "莆城管罚决〔2026〕61号"
+PROOF = b"%PDF-1.7\n% " + uuid.uuid4().hex.encode() + b"\n%%EOF\n"
+"""A small PDF of the company's proof, new on every run (the store keeps files for ever)."""
 
 
 async def test_due_process_on_the_real_stack(service_settings, infra, receiver) -> None:
     """inspection's findings: an agency's (E1) charges no company; a company's, withdrawn,
     is annulled once. A general penalty decided on 6 May 2026 on its notice: on 20 August
-    (after its 3 months' minimum) the company applies for repair, the credit office
+    (after its 3 months' minimum) the company applies for repair citing the proof it
+    uploaded to credit's evidence store, which the credit office reads, the office
     approves, and the record's withdrawal (cause repaired) reaches 信用中国, validated
     against the published schema; market regulation keeps its record."""
     topic = infra["prefix"] + INSPECTION_EVENTS
@@ -457,13 +461,39 @@ async def test_due_process_on_the_real_stack(service_settings, infra, receiver) 
                 lambda: arrived(("creditchina", record_id), ("market", record_id)),
                 what="the penalty on both feeds",
             )
+            # Its proof of performance, uploaded to credit's evidence store (served beside
+            # CreditService), cited by the application, read by the office that decides it.
+            evidence = evidence_pb2_grpc.EvidenceServiceStub(channel)
+            uploaded = await evidence.UploadAttachment(
+                evidence_pb2.UploadAttachmentRequest(
+                    request_id=str(uuid.uuid4()),
+                    content=PROOF,
+                    media_type="application/pdf",
+                    filename="罚款缴纳凭证.pdf",
+                ),
+                metadata=THE_COMPANY,
+            )
+            proof = uploaded.attachment
             applied = await stub.ApplyForCreditRepair(
                 pb.ApplyForCreditRepairRequest(
-                    request_id="a-61", decision_number=REPAIR_NUMBER, statement="已缴纳罚款并整改"
+                    request_id="a-61",
+                    decision_number=REPAIR_NUMBER,
+                    statement="已缴纳罚款并整改",
+                    attachments=[proof],
                 ),
                 metadata=THE_COMPANY,
             )
             assert applied.applied_on == "2026-08-20"
+            read = await evidence.GetAttachment(
+                evidence_pb2.GetAttachmentRequest(sha256=proof.sha256), metadata=CREDIT_OFFICE
+            )
+            assert (read.content, read.attachment.filename) == (PROOF, "罚款缴纳凭证.pdf")
+            with pytest.raises(grpc.aio.AioRpcError) as elsewhere:
+                await evidence.GetAttachment(
+                    evidence_pb2.GetAttachmentRequest(sha256=proof.sha256),
+                    metadata=identity_metadata("credit-office", "officer", "xianyou"),
+                )
+            assert elsewhere.value.code() is grpc.StatusCode.PERMISSION_DENIED
             decided = await stub.DecideCreditRepair(
                 pb.DecideCreditRepairRequest(
                     request_id="r-61",

@@ -122,7 +122,11 @@ def must_deny(
             # to a finding against it (issue 13: §1, companies file rectification
             # evidence), each judged as its own record (scope own_company).
             return "a company does not plan or record inspections of itself"
-        if service == "credit" and write and rpc not in CREDIT_COMPANY_DUE_PROCESS:
+        if (
+            service == "credit"
+            and write
+            and rpc not in {*CREDIT_COMPANY_DUE_PROCESS, "UploadAttachment"}
+        ):
             return "a company does not decide penalties or push feeds"
         if service == "disclosure" and rpc in {
             "CloseQuarter",

@@ -66,7 +66,6 @@ from tests.support.authz import (
     RECORD_HISTORY,
     WHOLE_LOG,
     Invokers,
-    Mismatch,
     cells,
     expected,
     run_matrix,
@@ -349,35 +348,13 @@ def test_the_matrix_every_rpc_every_identity_every_relation() -> None:
             assert not (allowed and reason), f"{rpc} by {cell.identity.render()}: {reason}"
 
 
-ORACLE_LAG = "must deny: a company does not decide penalties or push feeds"
-"""Where the must-deny oracle (tests/support/must_deny.py, not credit's to edit) has not
-caught up: it takes every credit write of a company but its due process for a decision, and
-an upload for a write, so it refuses the company the upload of the files its own statement,
-objection and repair application cite (§1 "companies file ... evidence"; issue 13 item 6).
-That mismatch, and only for the company's own uploads, is tolerated until the oracle names
-UploadAttachment among a company's own acts in credit."""
-
-
-def _unexpected(mismatches: list[Mismatch]) -> list[str]:
-    return [
-        str(m)
-        for m in mismatches
-        if not (
-            m.rpc == "UploadAttachment"
-            and m.why == ORACLE_LAG
-            and m.cell.identity.agency == "property-company"
-            and m.cell.identity.subject == COMPANY
-        )
-    ]
-
-
 def test_the_evidence_matrix() -> None:
     """Uploading and reading evidence × every identity × its relation to the scenario's
     record: the company for itself, the deciding bureau for its unit (the city: any) upload;
     they, the credit office of the unit and the auditor read; nobody else."""
     app = authz_scenario()
     count, mismatches = run_matrix("credit", POLICY, RECORD, evidence_invokers(app), "GetLedger")
-    assert _unexpected(mismatches) == []
+    assert mismatches == []
     assert count == len(cells(RECORD)) * len(EVIDENCE_RPCS)
     readers = {
         c.identity.agency

@@ -2,7 +2,13 @@
 
 The projector applies a batch of events and records its position in the same transaction,
 so each event is applied exactly once, whatever crashes. Read models are eventually
-consistent; a command that must see everything up to now calls `catch_up()` first.
+consistent; a command that must see everything up to now calls `catch_up()` first. Idle,
+it is woken by a commit to the log (LISTEN/NOTIFY, servicekit.wakeup), a slow poll kept.
+
+A projection that implements `apply_batch` gets whole batches instead of one event at a
+time, to fold each aggregate's events into its row and write rows in bulk (see
+`Projection`); it may be given a decoder of only the fields it reads
+(servicekit.stored_fields) instead of the mapper's.
 
 One event the projection cannot apply (a value its table cannot hold, a record its feed
 refuses) does not stop the projection: the batch is applied again one event at a time,
@@ -13,8 +19,9 @@ The fast path is unchanged: a batch that applies cleanly costs one savepoint mor
 
 An operator re-drives a parked event after a fix (`redrive`: the head, then the events held
 behind it, in one transaction) or rebuilds the projection (`rebuild`: every event from
-position 0 into fresh tables in a schema of their own, then, under the projector's lock,
-the tail, and the tables swapped in).
+position 0 into fresh tables in a schema of their own, in batches of
+`rebuild_batch_size`, the log read one batch ahead; then, under the projector's lock, the
+tail, and the tables swapped in).
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Notification, ProcessRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Connection, Cursor, sql
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from servicekit.aio import wait_or_stop
@@ -47,6 +57,7 @@ from servicekit.isolation import (
     short_error,
 )
 from servicekit.push import TABLES as PUSH_TABLES
+from servicekit.wakeup import LISTEN_POLL_SECONDS, LogListener, stop_listening
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +72,31 @@ projection enqueues into it again, which is a no-op for every record already the
 
 
 class Projection(Protocol):
+    """A read model kept from the log.
+
+    A projection MAY also define `apply_batch(cur, events)`, `events` being the batch's
+    decoded events with their positions, `(event, position)` in log order: the projector
+    then hands it whole batches (hundreds of events live, thousands in a rebuild) instead
+    of calling `apply` once per event, so it can fold each aggregate's events into the one
+    row it keeps, and write the rows with one statement per table (`executemany`, COPY,
+    `unnest`). Its effects must be those of `apply` on each event in turn: when a batch
+    fails, the projector applies it again one event at a time with `apply`, to park the
+    one that fails (`apply` stays required)."""
+
     name: str
 
     def create_tables(self, cur: Cursor[Any]) -> None: ...
 
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None: ...
+
+
+BatchApply = Callable[[Cursor[Any], Sequence[tuple[Any, int]]], None]
+"""`apply_batch(cur, [(event, position), ...])` of a projection that has one."""
+
+REBUILD_BATCH_SIZE = 10_000
+"""Events per transaction of a rebuild: a rebuild writes millions of rows into tables
+nobody reads yet, so it takes big bites (each one transaction, its rows in a few
+statements when the projection has `apply_batch`)."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +134,23 @@ class Projector:
         batch_size: int = 500,
         idle_poll_seconds: float = 0.05,
         max_attempts: int = 5,
+        rebuild_batch_size: int = REBUILD_BATCH_SIZE,
+        listen: bool = True,
+        listen_poll_seconds: float = LISTEN_POLL_SECONDS,
     ) -> None:
         self.projection = projection
         self.recorder = recorder
         self.decode = decode
         self.pool = pool
         self.batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        self.listen = listen
+        """Woken by the log's LISTEN/NOTIFY when it is PostgreSQL's (servicekit.wakeup)."""
+        self.listen_poll_seconds = listen_poll_seconds
+        self.listener: LogListener | None = None
+        apply_batch = getattr(projection, "apply_batch", None)
+        self.apply_batch: BatchApply | None = apply_batch if callable(apply_batch) else None
         self.worker = f"projection:{projection.name}"
         self.store = ParkedStore(pool)
         self.guard = CrashGuard(self.store, self.worker, max_attempts)
@@ -217,11 +258,11 @@ class Projector:
         isolate: bool,
     ) -> Applied:
         if not isolate and not known.keys and not known.heads:
-            # Nothing parked, nothing to isolate: the loop the projector always had.
-            for notification in notifications:
-                self.projection.apply(cur, self.decode(notification), notification.id)
+            # Nothing parked, nothing to isolate: every event of the batch, in order.
+            self._apply_in_order(cur, notifications)
             return Applied(len(notifications))
         parked = held = 0
+        selected: list[Notification] = []
         for notification in notifications:
             key = str(notification.id)
             aggregate = str(notification.originator_id)
@@ -237,7 +278,7 @@ class Projector:
                     continue
                 del known.heads[aggregate]
             if not isolate:
-                self.projection.apply(cur, self.decode(notification), notification.id)
+                selected.append(notification)
                 continue
             try:
                 with conn.transaction():
@@ -255,7 +296,18 @@ class Projector:
                 )
                 known.keys[key] = Status.parked
                 parked += 1
+        if selected:
+            self._apply_in_order(cur, selected)
         return Applied(len(notifications), parked, held)
+
+    def _apply_in_order(self, cur: Cursor[Any], notifications: Sequence[Notification]) -> None:
+        """The events, decoded, through `apply_batch` when the projection has one, else
+        `apply` one after the other. A failure raises: the caller isolates."""
+        if self.apply_batch is not None:
+            self.apply_batch(cur, [(self.decode(n), n.id) for n in notifications])
+            return
+        for notification in notifications:
+            self.projection.apply(cur, self.decode(notification), notification.id)
 
     def _careful(
         self, conn: Connection[Any], cur: Cursor[Any], notification: Notification
@@ -295,10 +347,24 @@ class Projector:
         return target
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Projects until `stop` is set. Idle, it waits for the log's notification
+        (servicekit.wakeup), polling every `listen_poll_seconds` in case one was missed, or
+        every `idle_poll_seconds` while it cannot listen."""
+        listener = LogListener.of(self.recorder) if self.listen else None
+        self.listener = listener
+        listening = await listener.start() if listener is not None else None
+        try:
+            await self._run(stop, listener)
+        finally:
+            await stop_listening(listening)
+
+    async def _run(self, stop: asyncio.Event, listener: LogListener | None) -> None:
         log.info("projector started", extra={"projection": self.projection.name})
         backoff = 0.5
         guarded = False
         while not stop.is_set():
+            if listener is not None:
+                listener.clear()
             try:
                 position = await asyncio.to_thread(self.position)
                 if not guarded:
@@ -318,7 +384,10 @@ class Projector:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
-                await wait_or_stop(stop, self.idle_poll_seconds)
+                if listener is not None and listener.listening:
+                    await listener.wait(stop, self.listen_poll_seconds)
+                else:
+                    await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("projector stopped", extra={"projection": self.projection.name})
 
     def _batch_end(self, position: int) -> int:
@@ -391,20 +460,30 @@ class Projector:
         total = Applied()
         position = 0
         try:
-            while True:
-                with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                    cur.execute(path)
-                    done, position = self._rebuild_batch(conn, cur, position, worker)
-                total = _add(total, done)
-                if progress is not None:
-                    progress(position, head)
-                if done.moved == 0:
-                    break
+            with _ReadAhead(self.recorder, self.rebuild_batch_size) as log_reader:
+                while True:
+                    batch = log_reader.after(position)
+                    with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                        cur.execute(path)
+                        # Tables nobody reads until the swap: a batch lost to a crash of
+                        # the server fails the rebuild (its connections die with it), and
+                        # the swap's own commit is durable with everything before it.
+                        cur.execute("SET LOCAL synchronous_commit = off")
+                        done, position = self._rebuild_batch(
+                            conn, cur, position, worker, total.parked > 0, batch
+                        )
+                    total = _add(total, done)
+                    if progress is not None:
+                        progress(position, head)
+                    if done.moved == 0:
+                        break
             with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 self._lock_position(cur)
                 cur.execute(path)
                 while True:
-                    done, position = self._rebuild_batch(conn, cur, position, worker)
+                    done, position = self._rebuild_batch(
+                        conn, cur, position, worker, total.parked > 0
+                    )
                     total = _add(total, done)
                     if done.moved == 0:
                         break
@@ -437,14 +516,24 @@ class Projector:
         return report
 
     def _rebuild_batch(
-        self, conn: Connection[Any], cur: Cursor[Any], position: int, worker: str
+        self,
+        conn: Connection[Any],
+        cur: Cursor[Any],
+        position: int,
+        worker: str,
+        parked: bool,
+        notifications: Sequence[Notification] | None = None,
     ) -> tuple[Applied, int]:
-        notifications = self.recorder.select_notifications(
-            position, self.batch_size, inclusive_of_start=False
-        )
+        """One batch of a rebuild: `notifications` (read ahead), else the next ones.
+        `parked`: whether this rebuild parked any event yet (its worker is its own, so
+        until it parks one there is nothing parked to look up)."""
+        if notifications is None:
+            notifications = self.recorder.select_notifications(
+                position, self.rebuild_batch_size, inclusive_of_start=False
+            )
         if not notifications:
             return Applied(), position
-        return self._project(conn, cur, notifications, worker), notifications[-1].id
+        return self._project(conn, cur, notifications, worker, parked), notifications[-1].id
 
     def _swap(
         self,
@@ -485,6 +574,72 @@ class Projector:
         cur.execute("UPDATE parked_events SET worker = %s WHERE worker = %s", (self.worker, worker))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(retired)))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+class _ReadAhead:
+    """Reads the log one batch ahead of the rebuild, in a thread of its own: while a batch
+    is decoded and written, PostgreSQL is already sending the next."""
+
+    def __init__(self, recorder: ProcessRecorder, limit: int) -> None:
+        self._read = log_reader(recorder, limit)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="projector-read-ahead")
+        self._ahead: tuple[int, Future[list[Notification]]] | None = None
+
+    def after(self, position: int) -> Sequence[Notification]:
+        """The batch after `position`; the one after it is then read meanwhile."""
+        if self._ahead is not None and self._ahead[0] == position:
+            batch = self._ahead[1].result()
+        else:
+            batch = self._read(position)
+        self._ahead = None
+        if batch:
+            last = batch[-1].id
+            self._ahead = (last, self._executor.submit(self._read, last))
+        return batch
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def log_reader(recorder: ProcessRecorder, limit: int) -> Callable[[int], list[Notification]]:
+    """`read(position)`: up to `limit` notifications after `position`, in id order.
+
+    On eventsourcing's PostgreSQL recorder, the query of its `select_notifications` with
+    binary rows as tuples: about 40% less of this process's time per event than its rows
+    as dicts in text (a rebuild's reading competes with its decoding for the one
+    interpreter lock). Any other recorder: its `select_notifications`."""
+    if not isinstance(recorder, PostgresApplicationRecorder):
+        return lambda position: list(
+            recorder.select_notifications(position, limit, inclusive_of_start=False)
+        )
+    datastore = recorder.datastore
+    query = sql.SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state"
+        " FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+    ).format(sql.Identifier(datastore.schema), sql.Identifier(recorder.events_table_name))
+
+    def read(position: int) -> list[Notification]:
+        with (
+            datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as cur,
+        ):
+            cur.execute(query, (position, limit), prepare=True)
+            rows = cur.fetchall()
+        return [
+            Notification(
+                id=row[0],
+                originator_id=row[1],
+                originator_version=row[2],
+                topic=row[3],
+                state=row[4],
+            )
+            for row in rows
+        ]
+
+    return read
 
 
 def _candidate(notification: Notification) -> Candidate:

@@ -8,6 +8,9 @@ relay publishes it afterwards. For each batch the relay
    their order within a partition; events with no contract are skipped),
 3. sends the whole batch and awaits the acks together (idempotent producer, acks=all),
 4. records the last position, in the service's own database.
+Idle, it sleeps until a commit to the log wakes it (PostgreSQL LISTEN/NOTIFY,
+servicekit.wakeup), with a slow poll kept in case a notification is missed; so an event
+goes out a few milliseconds after its commit instead of up to a poll interval later.
 A crash between 3 and 4 re-sends the batch on restart: allowed, because consumers dedupe by
 `ce_id` (aggregate id + version). Nothing is ever skipped unseen: the position only moves
 after acks, and after every event it moves past was sent or parked.
@@ -54,6 +57,7 @@ from servicekit.isolation import (
     short_error,
 )
 from servicekit.kafka_admin import KafkaSecurity
+from servicekit.wakeup import LISTEN_POLL_SECONDS, LogListener, stop_listening
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +101,8 @@ class Relay:
         idle_poll_seconds: float = 0.05,
         topic_prefix: str = "",
         max_attempts: int = 5,
+        listen: bool = True,
+        listen_poll_seconds: float = LISTEN_POLL_SECONDS,
     ) -> None:
         self.name = name
         self.topic_prefix = topic_prefix
@@ -108,6 +114,10 @@ class Relay:
         self.store = store
         self.batch_size = batch_size
         self.idle_poll_seconds = idle_poll_seconds
+        self.listen = listen
+        """Woken by the log's LISTEN/NOTIFY when it is PostgreSQL's (servicekit.wakeup)."""
+        self.listen_poll_seconds = listen_poll_seconds
+        self.listener: LogListener | None = None
         self.guard = CrashGuard(store, self.worker, max_attempts)
         self.published = 0
         self.parked = 0
@@ -265,10 +275,26 @@ class Relay:
         self.parked += 1
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relays until `stop` is set; the batch under way is finished and recorded first."""
+        """Relays until `stop` is set; the batch under way is finished and recorded first.
+
+        Idle, it waits for the log's notification (servicekit.wakeup: a commit wakes it at
+        once), polling every `listen_poll_seconds` in case one was missed, or every
+        `idle_poll_seconds` while it cannot listen (no PostgreSQL log, connection lost)."""
+        listener = LogListener.of(self.recorder) if self.listen else None
+        self.listener = listener
+        # Listening before the first read: a commit after that read is then never missed.
+        listening = await listener.start() if listener is not None else None
+        try:
+            await self._run(stop, listener)
+        finally:
+            await stop_listening(listening)
+
+    async def _run(self, stop: asyncio.Event, listener: LogListener | None) -> None:
         backoff = 0.5
         log.info("relay started", extra={"relay": self.name, "position": await self.position()})
         while not stop.is_set():
+            if listener is not None:
+                listener.clear()
             try:
                 moved = await self.run_once()
                 backoff = 0.5
@@ -292,7 +318,10 @@ class Relay:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if moved == 0:
-                await wait_or_stop(stop, self.idle_poll_seconds)
+                if listener is not None and listener.listening:
+                    await listener.wait(stop, self.listen_poll_seconds)
+                else:
+                    await wait_or_stop(stop, self.idle_poll_seconds)
         log.info("relay stopped", extra={"relay": self.name, "published": self.published})
 
 

@@ -21,7 +21,10 @@ from casework.adapters.contract_events import to_contract
 from casework.application import campaign as queries
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
+    FlagTypicalCase,
     GiveFeedback,
+    PublishTypicalCase,
+    RecordInterview,
     ResolveCase,
     StartInvestigation,
     SubmitMonthlyReport,
@@ -62,6 +65,8 @@ from services.casework.tests.support.campaign import (
     BUREAU,
     CITY_BUREAU,
     CITY_DISCIPLINE,
+    COMPANY,
+    HEAD,
     OTHER,
     UNIT,
     YEAR,
@@ -89,10 +94,21 @@ def report(month: int = 7, request_id: str = "r", unit: str = UNIT) -> SubmitMon
 
 
 def a_month_of_work(app: CaseworkApplication) -> None:
-    """July in licheng: a complaint received and closed, a rectification ordered (which opens
-    a case), a company's self-inspection, a township's inspection, a check."""
+    """July in licheng: a complaint received, closed, flagged and published as a typical
+    case, a company interviewed, a rectification ordered (which opens a case), a company's
+    self-inspection, a township's inspection, a check."""
     case_id = app.handle(OFFICER, replace(complaint("j1"), received_at=at(7, 2))).case_id
     close_complaint(app, case_id, "j")
+    app.handle(HEAD, FlagTypicalCase("jt", case_id, "挪用停车收入"))
+    app.handle(
+        HEAD, PublishTypicalCase("jp", case_id, "某物业公司挪用停车收入案", "已责令退还。", "", "")
+    )
+    app.handle(
+        HEAD,
+        RecordInterview(
+            "ji", "company", COMPANY, UNIT, "拒不公示", (), (), "2026-07-02", "承诺整改"
+        ),
+    )
     deliver(app, registered("LC-0001"), self_inspection("LC-0001", at(7, 15)))
     deliver(app, township_inspection("LC-0001", at(7, 16)))
     yearly = plan(UNIT, 2, at(7, 10))
@@ -117,7 +133,9 @@ def test_a_unit_reports_its_month_from_its_ledgers(monkeypatch: pytest.MonkeyPat
         "rectification_cases_opened": 1,
         "cases_closed": 1,
         "feedback_given": 1,
-        "typical_cases": 0,
+        "typical_cases": 1,
+        "typical_cases_published": 1,
+        "interviews": 1,
         "police_referrals": 0,
         "problem_ledger_rows": 2,
         "work_ledger_rows": stored.figures["work_ledger_rows"],
@@ -284,6 +302,7 @@ def test_the_city_briefs_the_province_with_the_units_reports() -> None:
     assert briefed.units_reported == sorted([UNIT, OTHER])
     stored = queries.monthly_report_view(app, CITY_BUREAU, PROVINCE_BRIEFING, CITY, YEAR, 7)
     assert stored.figures["complaints_received"] == 1 and stored.figures["spot_checks"] == 1
+    assert stored.figures["typical_cases_published"] == 1 and stored.figures["interviews"] == 1
     progress = queries.campaign_progress(app, CITY_BUREAU, YEAR, CITY)
     assert [(r.duty, r.status) for r in progress.reports] == [(PROVINCE_BRIEFING, "submitted")]
     clock.now = at(9, 1)

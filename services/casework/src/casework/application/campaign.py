@@ -46,6 +46,8 @@ from casework.domain.campaign.stage_record import StageRecord
 from casework.domain.campaign.unit_campaign import UnitCampaign
 from casework.domain.campaign.unit_communities import UnitCommunities
 from casework.domain.case import Case
+from casework.domain.interview import InterviewLedger
+from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.campaign_rules import UNIT_BEHIND_STAGE, stage_period
 from casework.domain.warnings.periods import month_label
 from casework.domain.warnings.plan_checks import PlanChecks
@@ -281,6 +283,8 @@ FIGURES = (
     ("cases_closed", "办结案件（件）"),
     ("feedback_given", "反馈投诉人（件）"),
     ("typical_cases", "列为典型案例（件）"),
+    ("typical_cases_published", "通报曝光典型案例（件）"),
+    ("interviews", "约谈（次）"),
     ("police_referrals", "移送公安（件）"),
     ("problem_ledger_rows", "问题（线索）台账（条）"),
     ("work_ledger_rows", "工作台账（条）"),
@@ -307,9 +311,9 @@ def _in_month(day: date | None, year: int, month: int) -> bool:
 
 def month_figures(app: CaseworkApplication, unit: str, year: int, month: int) -> dict[str, int]:
     """What a county-level unit did in a month (Asia/Shanghai), from the ledgers casework
-    keeps: its cases (the two ledgers, 双台账), its checks, its townships' inspections, its
-    companies' self-inspections, the rectifications in its communities and the warnings
-    about it."""
+    keeps: its cases (the two ledgers, 双台账), the typical cases it published, the interviews
+    in its ledger, its checks, its townships' inspections, its companies' self-inspections,
+    the rectifications in its communities and the warnings about it."""
     figures = dict.fromkeys((key for key, _ in FIGURES), 0)
     app.read_model.catch_up()
     problems = 0
@@ -339,6 +343,18 @@ def month_figures(app: CaseworkApplication, unit: str, year: int, month: int) ->
             ("rectifications_verified", campaign.rectifications_verified.values()),
         ):
             figures[key] = sum(1 for day in days if _in_month(day, year, month))
+    register = app.find(TypicalCases.create_id(year), TypicalCases, read_only=True)
+    if register is not None:
+        figures["typical_cases_published"] = sum(
+            1
+            for entry in register.published.values()
+            if entry["unit"] == unit and _in_month(entry["published_on"], year, month)
+        )
+    ledger = app.find(InterviewLedger.create_id(unit, year), InterviewLedger, read_only=True)
+    if ledger is not None:
+        figures["interviews"] = sum(
+            1 for entry in ledger.interviews if _in_month(entry["held_on"], year, month)
+        )
     figures["warnings_raised"] = sum(
         1
         for w in app.read_model.warnings([unit], "", True)

@@ -30,10 +30,26 @@ READS = {
         "GetCommunityDisclosure",
     },
     "credit": {"GetLedger", "GetFeedStatus", "GetPenaltyNotice"},
-    "casework": {"GetCase", "ListCases", "ExportMonthlyLedgers", "ListWarnings"},
+    "casework": {
+        "GetCase",
+        "ListCases",
+        "ExportMonthlyLedgers",
+        "ListWarnings",
+        "GetComplaintStatus",
+        "ListCommunityComplaints",
+        "ListTypicalCases",
+        "ListInterviews",
+    },
 }
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""
 HISTORY = {"GetHistory", "GetHistory(record)"}
+CASEWORK_OWNERS_SIDE = {"LodgeComplaint", "GetComplaintStatus"}
+"""Issue 13 item 5: owners, committees and the public lodge their complaints and see their
+status (the public by the phone it lodged with, owners of the complaint's community)."""
+CASEWORK_OWNERS_READS = {"ListCommunityComplaints"}
+"""Issue 13 item 5: owners and committees see the course of their community's complaints."""
+CASEWORK_PUBLIC_RECORDS = {"ListTypicalCases"}
+"""DOMAIN.md §7 and plan 五（三）: typical cases are published (通报曝光), a public record."""
 EVIDENCE_READ = "GetAttachment"
 """pubrev.common.v1.EvidenceService, served by inspection, casework and credit: reading a stored
 file is a read (UploadAttachment changes no record: the command that references the file
@@ -144,20 +160,29 @@ def must_deny(
     if agency in OWNERS:
         if "other community" in relation:
             return "owners act only for their own community"
-        if service == "casework" and rpc != "ReceiveComplaint":
+        if service == "casework" and rpc not in {
+            "ReceiveComplaint",
+            *CASEWORK_OWNERS_SIDE,
+            *CASEWORK_OWNERS_READS,
+        }:
             return "owners lodge complaints but do not read the case files (§7)"
-        if write and rpc not in {"RequestAudit", "ReceiveComplaint"}:
+        if write and rpc not in {"RequestAudit", "ReceiveComplaint", "LodgeComplaint"}:
             return "owners request audits and complain; they change nothing else (§1, §3)"
     if agency == "public":
         if rpc in HISTORY:
             return "the public reads no audit trail"
-        if service == "casework" and rpc != "ReceiveComplaint":
+        published = rpc in CASEWORK_PUBLIC_RECORDS and record.published
+        if (
+            service == "casework"
+            and rpc not in {"ReceiveComplaint", *CASEWORK_OWNERS_SIDE}
+            and not published
+        ):
             return "the public lodges complaints but reads no case or warning (§7)"
-        if write and rpc != "ReceiveComplaint":
+        if write and rpc not in {"ReceiveComplaint", "LodgeComplaint"}:
             return "the public may only lodge a complaint"
         if service == "credit":
             return "credit ledgers are not published as such (信用中国 gets the records)"
-        if not write and not record.published:
+        if not write and not record.published and rpc != "GetComplaintStatus":
             return "the public reads only what is published"
     if agency == "auditor" and write:
         return "the auditor reads; it changes nothing"
@@ -203,7 +228,7 @@ def must_deny(
     if service == "disclosure":
         return _disclosure_must_deny(rpc, identity)
     if service == "casework":
-        return _casework_must_deny(rpc, identity) or _casework_personal_data_must_deny(
+        return _casework_must_deny(rpc, identity, record) or _casework_personal_data_must_deny(
             rpc, identity, relation
         )
     if service == "inspection":
@@ -263,11 +288,17 @@ CASEWORK_HANDLING = {
     "ReferToPolice",
     "FlagTypicalCase",
     "ShredPersonalData",
+    "PublishTypicalCase",
+    "RecordInterview",
 }
 CASEWORK_POLICE_REPORTS = {"AcknowledgeReferral", "ReportPoliceOutcome"}
 
 
-def _casework_must_deny(rpc: str, identity: Identity) -> str | None:
+def _casework_must_deny(rpc: str, identity: Identity, record: Resource) -> str | None:
+    if rpc == "RecordInterview" and record.concerns_unit == identity.unit:
+        return (
+            "a county-level unit is interviewed by the city (plan 五（三）), never records its own"
+        )
     if rpc in CASEWORK_HANDLING and identity.agency != "property-bureau":
         return (
             "a case is handled, referred, published and closed by the property bureau "

@@ -4,12 +4,9 @@ and the history of the typical-case register and the interview ledgers, every id
 vocabulary allows in every relation to the record, through the application on in-memory
 persistence, against the declared policy and the must-deny oracle.
 
-The oracle (tests/support/must_deny.py) was written before the public could lodge a
-complaint and read a public record in casework: it denies the public and owners everything
-here but ReceiveComplaint, companies and police any casework read. `amended_must_deny`
-applies what issue 13 changes (the owners' side, a public record) and adds what it must
-deny (only the property bureau publishes and interviews) until the oracle itself is
-amended the same way."""
+The oracle (tests/support/must_deny.py) knows the owners' side (the public and owners lodge
+and follow their own complaints), the public records, and that only the property bureau
+publishes typical cases and holds interviews, never a unit about itself."""
 
 from __future__ import annotations
 
@@ -43,10 +40,7 @@ from servicekit.policy import RateLimiter, Resource
 from servicekit.testing import FakeClock
 from services.casework.tests.support.lodging import register_community
 from services.casework.tests.support.scenario import NAME, PHONE, WHEN, app_with_vault
-from tests.support import authz
-from tests.support import must_deny as must_deny_module
 from tests.support.authz import RECORD_HISTORY, RULES, Invokers, cells, run_matrix
-from tests.support.must_deny import must_deny
 
 UNIT = "hanjiang"
 USCC = "91350200776049653A"
@@ -68,47 +62,10 @@ PUBLIC_RECORDS = {"ListTypicalCases"}
 BUREAU_DECISIONS = {"PublishTypicalCase", "RecordInterview"}
 RPCS = OWNERS_SIDE | OWNERS_ONLY | PUBLIC_RECORDS | BUREAU_DECISIONS | {"ListInterviews"}
 """This part's RPCs (test_casework_authorization checks every RPC has an invoker)."""
-LIFTED = {
-    "the public lodges complaints but reads no case or warning (§7)",
-    "the public may only lodge a complaint",
-    "the public reads only what is published",
-    "owners lodge complaints but do not read the case files (§7)",
-    "owners request audits and complain; they change nothing else (§1, §3)",
-    "a company never reads complaints or cases, even against itself (§7)",
-    "police only acknowledge and report on referrals (§1)",
-}
-"""What the oracle says today that issue 13 lifts: for the owners' side, owners and the
-public (their own complaints, their own community's); for a public record, anyone."""
-
-
-def amended_must_deny(
-    service: str, rpc: str, identity: Identity, relation: str, record: Resource
-) -> str | None:
-    reason = must_deny(service, rpc, identity, relation, record)
-    owners_side = (
-        rpc in OWNERS_SIDE and identity.agency in {"public", "owners", "owners-committee"}
-    ) or (rpc in OWNERS_ONLY and identity.agency in {"owners", "owners-committee"})
-    if reason in LIFTED and (owners_side or (rpc in PUBLIC_RECORDS and record.published)):
-        return None
-    if rpc in BUREAU_DECISIONS and identity.agency != Agency.PROPERTY_BUREAU:
-        return reason or (
-            "typical cases are published and interviews held by the property bureau (§1; plan "
-            "三: 及时约谈不规范物业服务企业，通报曝光典型案例)"
-        )
-    if rpc == "RecordInterview" and record.concerns_unit == identity.unit:
-        return "a county-level unit is interviewed by the city, never records its own"
-    return reason
-
-
-READ_RPCS = {"GetComplaintStatus", "ListCommunityComplaints", "ListTypicalCases", "ListInterviews"}
 
 
 @pytest.fixture(autouse=True)
-def amended_oracle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(authz, "must_deny", amended_must_deny)
-    monkeypatch.setitem(
-        must_deny_module.READS, "casework", must_deny_module.READS["casework"] | READ_RPCS
-    )
+def generous_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(POLICY, "limiter", RateLimiter(100_000))
 
 

@@ -21,7 +21,7 @@ from casework.application import campaign as queries
 from casework.application import queries as case_queries
 from casework.application.app import CaseworkApplication
 from casework.application.commands import CloseWarning, RecordStageDone
-from casework.application.handlers.warnings import on_disclosure_overdue
+from casework.application.handlers.warnings import on_disclosure_overdue, on_rectification_overdue
 from casework.application.ports import WarningRow
 from casework.application.sweeps import (
     sweep_campaign,
@@ -42,7 +42,13 @@ from casework.domain.warnings.campaign_rules import (
 )
 from casework.domain.warnings.company_facts import CompanyFacts
 from casework.domain.warnings.plan_checks import PlanChecks
-from casework.domain.warnings.rules import DEFAULT_RULES, DISCLOSURE_OVERDUE, UNIT_BEHIND_QUOTA
+from casework.domain.warnings.rules import (
+    DEFAULT_RULES,
+    DISCLOSURE_OVERDUE,
+    RECTIFICATION_OVERDUE,
+    REPEAT_VIOLATIONS,
+    UNIT_BEHIND_QUOTA,
+)
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.casework import (
     CampaignStageRecordedV1,
@@ -580,3 +586,41 @@ def test_the_campaigns_codes_counted_as_asserted_are_asserted_in_its_tests() -> 
         assert f'"{code}")' in text, code
     for message in ASSERTED_RULES_ZH:
         assert f'"{message}"' in text, message
+
+
+def test_a_withdrawn_finding_undoes_its_warnings() -> None:
+    """The company's objection upheld: the finding no longer counts for repeat_violations
+    (whose warning closes when the rest no longer make it due), and its rectification's
+    overdue warning closes, the withdrawal the evidence."""
+    app, _ = campaign_app(at(9, 1))
+    first, second = uuid.uuid4(), uuid.uuid4()
+    deliver(app, violation(first, at(9, 1)), violation(second, at(9, 2)))
+    (repeat,) = warnings_of(app, REPEAT_VIOLATIONS)
+    on_rectification_overdue(
+        app,
+        DeliveryRef("t", str(second), 5),
+        finding_id=str(second),
+        unit=UNIT,
+        community_code="LC-0001",
+        company=COMPANY,
+        kind="B6",
+        deadline=at(10, 1),
+    )
+    (overdue,) = warnings_of(app, RECTIFICATION_OVERDUE)
+    deliver(app, withdrawn(second, at(10, 5)))
+    for warning in (repeat, overdue):
+        closed = app.warning(str(warning.id))
+        assert closed.closed and closed.evidence_refs == [f"finding-withdrawn:{second}"]
+    facts = app.find(CompanyFacts.create_id(COMPANY), CompanyFacts)
+    assert facts is not None and [f.finding_id for f in facts.findings] == [str(first)]
+    assert facts.withdraw_finding(str(second)) is None  # once
+
+
+def test_a_withdrawal_leaves_a_repeat_warning_the_rest_still_make_due() -> None:
+    app, _ = campaign_app(at(9, 1))
+    findings = [uuid.uuid4() for _ in range(3)]
+    deliver(app, *(violation(f, at(9, 1 + n)) for n, f in enumerate(findings)))
+    (repeat,) = warnings_of(app, REPEAT_VIOLATIONS)
+    assert str(findings[1]) in repeat.details["finding_ids"]
+    deliver(app, withdrawn(findings[1], at(10, 5)))
+    assert not app.warning(str(repeat.id)).closed  # the first and third still make it due

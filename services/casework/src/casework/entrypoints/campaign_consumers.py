@@ -73,6 +73,7 @@ def inspection_handlers(app: CaseworkApplication) -> Handlers:
             delivery,
             finding_id=str(event.aggregate_id),
             unit=event.unit,
+            company=event.company_uscc,
             reason=event.reason,
             withdrawn_at=event.withdrawn_at,
         )

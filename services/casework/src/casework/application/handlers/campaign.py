@@ -25,11 +25,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from eventsourcing.domain import Aggregate
+
 from casework.application.access import POLICY, authorize
 from casework.application.campaign import YEARS
 from casework.application.commands import RecordStageDone, StageDoneRecorded
 from casework.domain.campaign.stage_record import StageRecord
 from casework.domain.campaign.unit_campaign import UnitCampaign
+from casework.domain.case import Case
 from casework.domain.warnings.campaign_rules import (
     AGENCY_FINDING,
     CLOSED_BY_PLATFORM,
@@ -37,6 +40,13 @@ from casework.domain.warnings.campaign_rules import (
     UNIT_BEHIND_STAGE,
     agency_finding,
     stage_period,
+)
+from casework.domain.warnings.company_facts import CompanyFacts
+from casework.domain.warnings.periods import year_label
+from casework.domain.warnings.rules import (
+    RECTIFICATION_OVERDUE,
+    REPEAT_VIOLATIONS,
+    repeat_violations,
 )
 from casework.domain.warnings.supervision_warning import Due, SupervisionWarning
 from pubrev_contracts.vocabulary.calendar import quarter_label
@@ -198,22 +208,51 @@ def on_finding_withdrawn(
     *,
     finding_id: str,
     unit: str,
+    company: str,
     reason: str,
     withdrawn_at: datetime,
 ) -> bool:
-    """FindingWithdrawn: the finding leaves the rectifications counted (this year's or
-    last year's), and its agency_finding warning, if it raised one, is closed by the
-    platform."""
+    """FindingWithdrawn (the company's objection upheld): whatever the finding cost in
+    casework is undone. It leaves the rectifications counted (this year's or last year's)
+    and the company's findings (repeat_violations); the warnings it caused are closed by the
+    platform, the withdrawal their evidence: its agency_finding, the rectification_overdue
+    of its rectification, and a repeat_violations warning the remaining findings no longer
+    make due. Its rectification case stays the bureau's to close."""
     year = shanghai_date(withdrawn_at).year
-    changed: list[UnitCampaign | SupervisionWarning] = []
+    now = app.clock()
+    evidence, note = [f"finding-withdrawn:{finding_id}"], f"认定已撤销：{reason}"
+    changed: list[Aggregate] = []
     for y in (year, year - 1):
         facts = app.find(UnitCampaign.create_id(unit, y), UnitCampaign)
         if facts is not None and facts.note_finding_withdrawn(finding_id):
             changed.append(facts)
-    warning = app.find(agency_finding_id(finding_id), SupervisionWarning)
-    changed += close_by_platform(
-        warning, app.clock(), [f"finding-withdrawn:{finding_id}"], f"认定已撤销：{reason}"
-    )
+    warnings = [app.find(agency_finding_id(finding_id), SupervisionWarning)]
+    app.read_model.catch_up()
+    case_id = str(Case.rectification_id(finding_id))
+    warnings += [
+        app.find(uuid.UUID(row.warning_id), SupervisionWarning)
+        for row in app.read_model.warnings([unit], RECTIFICATION_OVERDUE, False)
+        if row.subject == case_id
+    ]
+    company_facts = app.find(CompanyFacts.create_id(company), CompanyFacts) if company else None
+    withdrawn = company_facts.withdraw_finding(finding_id) if company_facts else None
+    if company_facts is not None and withdrawn is not None:
+        changed.append(company_facts)
+        period = year_label(withdrawn.found_at)
+        still_due = {
+            d.period for d in repeat_violations(company, company_facts.findings, app.warning_rules)
+        }
+        repeat = app.find(
+            SupervisionWarning.create_id(REPEAT_VIOLATIONS, company, period), SupervisionWarning
+        )
+        if (
+            repeat is not None
+            and finding_id in repeat.details.get("finding_ids", [])
+            and period not in still_due
+        ):
+            warnings.append(repeat)
+    for warning in warnings:
+        changed += close_by_platform(warning, now, evidence, note)
     return app.record(*changed, delivery=delivery)
 
 

@@ -1,5 +1,5 @@
 """What the warnings remember of one property company (by USCC): its recent findings
-(ViolationFound), counted for repeat_violations."""
+(ViolationFound), counted for repeat_violations, less those withdrawn (FindingWithdrawn)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,22 @@ class CompanyFacts(Aggregate):
         self.findings = sorted([*self.findings, noted], key=lambda f: (f.found_at, f.finding_id))[
             -FINDINGS_KEPT:
         ]
+
+    class FindingWithdrawnNoted(Aggregate.Event):
+        finding_id: str
+
+    def withdraw_finding(self, finding_id: str) -> NotedFinding | None:
+        """A finding withdrawn (the company's objection upheld) no longer counts: the finding
+        as it was noted, or None (and no event) for one not noted."""
+        for finding in self.findings:
+            if finding.finding_id == finding_id:
+                self._withdrawn(finding_id=finding_id)
+                return finding
+        return None
+
+    @event(FindingWithdrawnNoted)
+    def _withdrawn(self, finding_id: str) -> None:
+        self.findings = [f for f in self.findings if f.finding_id != finding_id]
 
 
 # Stored before issue 12 under the single module casework.domain.warnings (ADR 0014).

@@ -39,6 +39,10 @@ READS = {
         "ListCommunityComplaints",
         "ListTypicalCases",
         "ListInterviews",
+        "GetCampaignProgress",
+        "GetMonthlyReport",
+        "GetMonthlyCircular",
+        "ExportMonthlyCircular",
     },
 }
 """The read RPCs of each service; every other RPC (but GetHistory) changes something."""

@@ -16,25 +16,15 @@ from servicekit.errors import NotFound, PermissionDenied
 from servicekit.identity import Identity
 from servicekit.policy import Resource
 from services.casework.tests.support.campaign_authz import (
-    CAMPAIGN_READS,
     CAMPAIGN_RPCS,
     REPORTER,
     UNIT,
     campaign_invokers,
     reported,
 )
-from tests.support import must_deny
 from tests.support.authz import RULES, cells, run_matrix
 
 RECORD = Resource(unit=UNIT)
-
-
-@pytest.fixture(autouse=True)
-def the_campaigns_reads_are_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The oracle takes an RPC it does not list as a read for a write (and denies a write to
-    the auditor and the discipline office): until tests/support/must_deny.py lists the
-    campaign's reads, they are added here."""
-    monkeypatch.setitem(must_deny.READS, "casework", must_deny.READS["casework"] | CAMPAIGN_READS)
 
 
 def test_every_campaign_rpc_has_a_row_and_an_invoker() -> None:

@@ -35,7 +35,7 @@ from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
 
-class Transcoded(msgspec.Struct):
+class Transcoded(msgspec.Struct, gc=False):
     """A value the JSON transcoder stored with its transcoding's name."""
 
     data: str = msgspec.field(name="_data_")
@@ -53,9 +53,14 @@ class Transcoded(msgspec.Struct):
         return Decimal(self.data)
 
 
-class StoredFields(msgspec.Struct, kw_only=True):
+class StoredFields(msgspec.Struct, kw_only=True, gc=False):
     """Base of a partial view of a stored event. The decoder fills `originator_id` and
-    `originator_version` from the notification (they are not in the stored JSON)."""
+    `originator_version` from the notification (they are not in the stored JSON).
+
+    Views are not tracked by the cyclic garbage collector (`gc=False`, inherited): decoded
+    from JSON they hold no cycle, and a replay makes millions of them, which the collector
+    would otherwise scan again and again. Nested structs of a view should say `gc=False`
+    too."""
 
     originator_id: Any = None
     originator_version: int = 0

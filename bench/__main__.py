@@ -1,7 +1,11 @@
-"""`python -m bench` (what `make bench` runs): all measurements, a table and a JSON file.
+"""`python -m bench` (what `make bench` runs): all measurements, a table, JSON and history.
 
 Run it from the repository root: the workload comes from `tools.synthetic_putian`, a sibling
-of this package, so whatever puts `bench` on sys.path puts `tools` there too.
+of this package, so whatever puts `bench` on sys.path puts `tools` there too. `BENCH_SCALE`
+chooses the stores' size (bench.scale); progress goes to stderr (bench.progress), the table
+to stdout, the figures to `.local/bench/latest.json` and one line per run to
+`.local/bench/history.jsonl` (bench.history), whose previous run's ratios the table prints
+beside this run's.
 """
 
 from __future__ import annotations
@@ -11,28 +15,46 @@ import logging
 import time
 from pathlib import Path
 
+from bench import history
 from bench.command_bench import command_section
 from bench.infra import server_url
 from bench.machine import ROOT, machine_facts
+from bench.progress import BenchProgress
 from bench.relay_bench import relay_section
-from bench.report import render, write_json
+from bench.replay_bench import replay_section
+from bench.report import document, render, write_json
+from bench.scale import bench_scale
 
 OUTPUT = ROOT / ".local" / "bench" / "latest.json"
+HISTORY = ROOT / ".local" / "bench" / history.FILE
 
 
-async def run(output: Path) -> None:
+async def run(output: Path, history_file: Path) -> None:
+    scale = bench_scale()
     started = time.perf_counter()
     machine = await machine_facts(server_url())
-    sections = [await relay_section(), await command_section()]
+    machine["scale"] = f"BENCH_SCALE={scale.name} ({scale.replay_events:,} stored events)"
+    with BenchProgress() as progress:
+        progress.line(f"scale {scale.name}: {scale.replay_events:,} stored events to replay")
+        relay = await relay_section(scale, progress)
+        replay = await replay_section(scale, progress)
+        with progress.step("commands: FileDisclosure through gRPC and its baselines"):
+            commands = await command_section()
+    sections = [relay, replay, commands]
     elapsed = time.perf_counter() - started
-    print(render(machine, sections, elapsed))
+    previous, previous_run = history.previous(history_file, scale.name)
+    print(render(machine, sections, elapsed, previous, previous_run))
     write_json(output, machine, sections, elapsed)
-    print(f"figures written to {output.relative_to(ROOT)}")
+    history.append(history_file, ROOT, scale.name, document(machine, sections, elapsed))
+    print(
+        f"figures written to {output.relative_to(ROOT)}, history to "
+        f"{history_file.relative_to(ROOT)}"
+    )
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(run(OUTPUT))
+    asyncio.run(run(OUTPUT, HISTORY))
 
 
 if __name__ == "__main__":

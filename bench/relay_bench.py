@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -18,7 +20,9 @@ from bench.disclosure_data import (
     source_note,
 )
 from bench.infra import disclosure_settings, scratch_database
-from bench.report import Figure, Ratio, Section
+from bench.progress import NO_PROGRESS, BenchProgress
+from bench.report import Figure, Ratio, Section, percentile
+from bench.scale import Scale
 from bench.stopwatch import Stopwatch
 from disclosure.bootstrap import build
 from servicekit.isolation import ParkedStore
@@ -26,8 +30,11 @@ from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import OutboundMessage, Relay, Translate, make_producer
 from servicekit.runtime import ServiceParts, close
 
-EVENTS = 20_000
 UNIT = "events/s"
+IDLE_SAMPLES = 40
+IDLE_PAUSE_SECONDS = (0.02, 0.2)
+IDLE_SETTLE_SECONDS = 1.0
+SEED = 14
 
 
 def read_log(recorder: ProcessRecorder, batch_size: int) -> list[Notification]:
@@ -138,20 +145,94 @@ async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
     )
 
 
-async def measure(parts: ServiceParts, filings: Sequence[Filing]) -> list[Figure]:
+async def time_idle_latency(
+    parts: ServiceParts, filings: Sequence[Filing], *, listen: bool
+) -> Figure:
+    """Write one event, wait for the relay to have produced it (its ack in, its position
+    recorded), at random moments, relay idle in between: today's poll or LISTEN/NOTIFY."""
+    settings = parts.settings
+    producer = await started_producer(settings.kafka_bootstrap, "bench-idle", parts.topic)
+    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=2, open=True)
+    store = ParkedStore(pool)
+    relay = Relay(
+        settings.service,
+        parts.app.process_recorder,
+        parts.translate,
+        producer,
+        store,
+        batch_size=settings.relay_batch_size,
+        idle_poll_seconds=settings.relay_idle_poll_seconds,
+        listen=listen,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    pauses = random.Random(SEED + int(listen))  # noqa: S311 (pauses, not secrets)
+    latencies: list[float] = []
+    try:
+        await asyncio.sleep(IDLE_SETTLE_SECONDS)
+        if listen and (relay.listener is None or not relay.listener.listening):
+            raise RuntimeError("the relay is not listening to its log's notifications")
+        with Stopwatch() as watch:
+            for filing in filings:
+                # A random moment of the poll's cycle, the relay idle.
+                await asyncio.sleep(pauses.uniform(*IDLE_PAUSE_SECONDS))
+                before = relay.published
+                started = time.perf_counter()
+                await asyncio.to_thread(fill_with_filings, parts.app, [filing])
+                while relay.published == before:
+                    if running.done():
+                        running.result()  # the relay died: say why
+                        raise RuntimeError("the relay stopped")
+                    await asyncio.sleep(0.0005)
+                latencies.append(time.perf_counter() - started)
+    finally:
+        stop.set()
+        await running
+        await producer.stop()
+        pool.close()
+    how = (
+        f"LISTEN/NOTIFY (poll {relay.listen_poll_seconds:g} s kept)"
+        if listen
+        else f"polling every {relay.idle_poll_seconds * 1000:g} ms (before)"
+    )
+    return Figure(
+        "idle_listen" if listen else "idle_poll",
+        f"idle latency, write → produced: {how}",
+        len(latencies),
+        watch.timing,
+        "writes",
+        p50_ms=percentile(latencies, 0.5) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        latency_only=True,
+    )
+
+
+async def measure(
+    parts: ServiceParts,
+    filings: Sequence[Filing],
+    idle: Sequence[Filing],
+    progress: BenchProgress,
+) -> list[Figure]:
     """Fills the store, then times the floors first and the relay last (a warm cache helps
-    them all alike: the relay reads a log that was just written, too)."""
+    them all alike: the relay reads a log that was just written, too); then the idle
+    latency, polling and listening."""
     batch_size = parts.settings.relay_batch_size
     recorder = parts.app.process_recorder
-    await asyncio.to_thread(fill_with_filings, parts.app, filings)
-    read = await asyncio.to_thread(time_read, recorder, batch_size)
-    notifications = await asyncio.to_thread(read_log, recorder, batch_size)
-    translate, messages = time_translate(parts.translate, notifications)
-    produce = await time_raw_produce(parts.settings.kafka_bootstrap, messages, batch_size)
-    relay = await time_relay(parts, batch_size)
+    with progress.step(f"relay: writing {len(filings):,} DisclosureFiled (untimed)"):
+        await asyncio.to_thread(fill_with_filings, parts.app, filings)
+    with progress.step("relay: log read, translation, raw produce, relay"):
+        read = await asyncio.to_thread(time_read, recorder, batch_size)
+        notifications = await asyncio.to_thread(read_log, recorder, batch_size)
+        translate, messages = time_translate(parts.translate, notifications)
+        produce = await time_raw_produce(parts.settings.kafka_bootstrap, messages, batch_size)
+        relay = await time_relay(parts, batch_size)
     if relay.count != len(notifications):
         raise RuntimeError(f"relay moved {relay.count} of {len(notifications)} notifications")
-    return [relay, produce, read, translate]
+    half = len(idle) // 2
+    with progress.step(f"relay: idle latency, {half} writes polling then {half} listening"):
+        polling = await time_idle_latency(parts, idle[:half], listen=False)
+        listening = await time_idle_latency(parts, idle[half:], listen=True)
+    return [relay, produce, read, translate, polling, listening]
 
 
 def per_event_note(figures: Sequence[Figure]) -> str:
@@ -170,8 +251,10 @@ def workload_note(filings: Sequence[Filing]) -> str:
     )
 
 
-async def relay_section(events: int = EVENTS) -> Section:
-    filings = relay_filings(events)
+async def relay_section(scale: Scale, progress: BenchProgress = NO_PROGRESS) -> Section:
+    events = scale.relay_events
+    chosen = relay_filings(events + 2 * IDLE_SAMPLES)
+    filings, idle = chosen[:events], chosen[events:]
     with scratch_database("relay") as url:
         parts = build(disclosure_settings(url))
         try:
@@ -180,18 +263,28 @@ async def relay_section(events: int = EVENTS) -> Section:
                 [parts.topic],
                 replication_factor=parts.settings.topic_replication_factor,
             )
-            figures = await measure(parts, filings)
+            figures = await measure(parts, filings, idle, progress)
         finally:
             close(parts)
     batch = parts.settings.relay_batch_size
+    throughput = [f for f in figures if not f.latency_only]
     return Section(
+        key="relay",
         title=f"Relay: disclosure event store → Kafka ({events:,} DisclosureFiled, "
         f"batch {batch}, topic {parts.topic})",
         figures=figures,
         ratios=[
-            Ratio("relay ÷ raw produce", "relay", "produce"),
+            Ratio("relay ÷ raw produce", "relay", "produce", goal=0.8),
             Ratio("relay ÷ notification-log read", "relay", "read"),
             Ratio("relay ÷ translate only", "relay", "translate"),
+            Ratio("idle latency p50: polling ÷ LISTEN", "idle_poll", "idle_listen", of="p50"),
         ],
-        notes=[source_note(), workload_note(filings), per_event_note(figures)],
+        notes=[
+            source_note(),
+            workload_note(filings),
+            per_event_note(throughput),
+            f"idle latency: {IDLE_SAMPLES} single DisclosureFiled writes (app.save) each way, "
+            f"{IDLE_PAUSE_SECONDS[0]:g}–{IDLE_PAUSE_SECONDS[1]:g} s apart at random, timed "
+            "from the write's call to the relay's recorded position (ack in)",
+        ],
     )

@@ -135,9 +135,11 @@ test: lint
 coverage: $(STAMP)
 	$(PY) tools/coverage_report.py
 
+# BENCH_SCALE=small|default|large|<stored events> sizes the stores (bench/scale.py; default:
+# a million events to replay, about five minutes on 2 cores); history in .local/bench/.
 bench: $(STAMP)
 	$(PY) tools/devinfra.py up
-	$(PY) -m bench
+	BENCH_SCALE="$(BENCH_SCALE)" $(PY) -m bench
 
 # Its own broker and PostgreSQL (it restarts them), never the shared ones; state, logs and the
 # result in .local/chaos/. The small version runs in `make test` (tests/e2e/test_chaos_small.py).

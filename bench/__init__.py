@@ -1,10 +1,16 @@
 """`make bench`: throughput of pubrev's hot paths beside raw baselines measured in the same run.
 
-Run from the repository root as `.venv/bin/python -m bench` (after `tools/devinfra.py up`).
-It prints one table per measurement and writes the same figures as JSON to
-`.local/bench/latest.json`. Nothing here asserts a timing: this is a report, and absolute
-figures move with the machine and whatever else runs on it. The ratios against baselines
-taken seconds earlier on the same machine are what to compare between runs.
+Run from the repository root as `.venv/bin/python -m bench` (after `tools/devinfra.py up`),
+or `make bench`; `BENCH_SCALE` chooses the stores' size (`small`, `default`: a million stored
+events to replay, `large`, or a number; bench.scale). It prints one table per measurement,
+each ratio beside the previous run's (of the same scale, else the last) and the issue's goal
+for it, writes the same figures as JSON to `.local/bench/latest.json` and appends the run to
+`.local/bench/history.jsonl` (git commit, date, scale, every figure; bench.history).
+Progress, with a bar and an ETA per step, goes to stderr (one line per step under CI or
+without a terminal; bench.progress). The default run takes about five minutes on a 2-core
+machine. Nothing here asserts a timing: this is a report, and absolute figures move with
+the machine and whatever else runs on it. The ratios against baselines taken seconds
+earlier on the same machine are what to compare between runs.
 
 Every figure is `count / seconds` of one timed loop (set-up excluded), in operations per
 second; the concurrent ones also give p50/p99 latency of a single call. The CPU columns say
@@ -38,9 +44,21 @@ used (`bench.disclosure_data`).
      headers; a producer with the relay's own settings), acks of each batch gathered
      together — what Kafka and the client take without the relay's own work.
    relay ÷ raw produce near 1 would mean Kafka is the limit; far below 1 says the time goes
-   elsewhere, and the per-event costs of `log read` and `translate` say where.
+   elsewhere, and the per-event costs of `log read` and `translate` say where (goal ≥ 0.8).
+   Then the idle latency: 40 single writes each way, at random moments, the relay idle in
+   between, timed from the write's call to the relay's recorded position — polling every
+   `relay_idle_poll_seconds` as before, then woken by LISTEN/NOTIFY (servicekit.wakeup).
+   With `BENCH_SCALE` below 100,000 the store holds a fifth of it.
 
-2. FileDisclosure commands through gRPC
+2. Replay (bench.replay_bench; its docstring says each figure): a store of `BENCH_SCALE`
+   stored events of the disclosure service, written by COPY (untimed; bench.replay_store),
+   read raw (the baseline) and rebuilt into the disclosure read model by
+   `Projector.rebuild()`, the projection with `apply_batch` (bench.replay_projection) —
+   rebuild ÷ raw read, goal ≥ 0.5 — beside the same rebuild decoding with the mapper, the
+   service's own per-event projection on a prefix, and the rebuild's reader alone; the time
+   for 10 million events extrapolated.
+
+3. FileDisclosure commands through gRPC
    Two placements. ONE process (client and server share one Python process, one GIL, so
    these figures understate the server): `FileDisclosure via gRPC`, `health Check` and
    `trivial gRPC`. SEPARATE processes, as deployed: the figures saying `own process`.
@@ -102,7 +120,7 @@ used (`bench.disclosure_data`).
    - trivial own process ÷ in the bench's process: the same for the bare RPC (with the
      server elsewhere, the client's own CPU may become the limit: see its py cpu%).
 
-Both parts create their databases as `bench_<purpose>_<random>` and drop them afterwards.
+Every part creates its databases as `bench_<purpose>_<random>` and drops them afterwards.
 Kafka keeps what the relay published: the test suite deletes `pubrev.*` topics on the local
 broker at its session start, so leftovers never reach a test.
 """

@@ -8,8 +8,11 @@ so the same bytes are stored once however often they are put, and a reader can c
 what it got back is what was referenced.
 
 What this module holds, standard library only (plus servicekit.errors), so that an
-application layer may import the port and the reference without a driver:
-- `AttachmentRef`, the value events carry;
+application layer may import the port and the reference without a driver, and a domain
+layer the reference (the one attachment value of every service; its import-linter allowlist
+names this module):
+- `AttachmentRef`, the value events carry (as a plain mapping: `as_dict`, `from_dict`), and
+  `MAX_ATTACHMENTS`, how many one record may carry;
 - `AttachmentStore`, the port; `InMemoryAttachmentStore` for unit tests; the PostgreSQL
   adapter is `servicekit.attachments_postgres` (it imports psycopg, which the application
   layers may not reach even indirectly);
@@ -35,7 +38,7 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from servicekit.errors import FieldViolation, InvalidArgument, NotFound, Validator, excerpt
@@ -46,6 +49,12 @@ FIELD = "attachment"
 """The field violations name unless the caller says which (e.g. `evidence[2]`)."""
 
 MiB = 1024 * 1024
+
+MAX_ATTACHMENTS = 20
+"""Files one record attaches at most (a finding, a statement, an objection, a complaint, an
+interview...). **Local configuration**: no source sets a number; a check's photos and
+ledgers rarely pass a dozen, and twenty references keep an event far below the bus's
+record size (ADR 0016)."""
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -76,6 +85,26 @@ class AttachmentRef:
             raise ValueError(f"an attachment has at least one byte, got size {self.size}")
         if not self.media_type or not self.filename:
             raise ValueError("an attachment ref names its media type and its filename")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ref as events store it: a plain mapping of its four fields (what the
+        contracts' AttachmentRefV1 carries), so a stored event never names this class."""
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "filename": self.filename,
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> AttachmentRef:
+        """The ref a stored mapping (`as_dict`) holds; ValueError if it is malformed."""
+        return cls(
+            str(stored["sha256"]),
+            int(stored["size"]),
+            str(stored["media_type"]),
+            str(stored["filename"]),
+        )
 
 
 # -- the port ------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from dataclasses import replace
 
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
-    Attachment,
     ComplaintLodged,
     FlagTypicalCase,
     LodgeComplaint,
 )
 from casework.application.handlers.warnings import on_community_registered
 from pubrev_contracts.vocabulary.agencies import Agency
+from servicekit.attachments import AttachmentRef
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from services.casework.tests.support.scenario import HEAD, NAME, PHONE, close_complaint
@@ -46,7 +46,7 @@ def register_community(
 def lodging(
     request_id: str = "l1",
     phone: str = PHONE,
-    attachments: tuple[Attachment, ...] = (),
+    attachments: tuple[AttachmentRef, ...] = (),
     community: str = COMMUNITY,
 ) -> LodgeComplaint:
     return LodgeComplaint(

@@ -13,7 +13,6 @@ from casework.application.app import CaseworkApplication
 from casework.application.commands import (
     AcknowledgeReferral,
     AssignCase,
-    Attachment,
     CloseCase,
     CloseWarning,
     FlagTypicalCase,
@@ -32,7 +31,7 @@ from casework.domain.warnings.rules import DISCLOSURE_OVERDUE
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.vocabulary.agencies import Agency
-from servicekit.attachments import InMemoryAttachmentStore, NoScanner
+from servicekit.attachments import AttachmentRef, InMemoryAttachmentStore, NoScanner
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -93,12 +92,13 @@ def app_with_vault(clock: FakeClock) -> CaseworkApplication:
     )
 
 
-def evidence(app: CaseworkApplication, name: str = "公示照片.png", salt: bytes = b"") -> Attachment:
+def evidence(
+    app: CaseworkApplication, name: str = "公示照片.png", salt: bytes = b""
+) -> AttachmentRef:
     """A PNG put in the application's evidence store (as UploadAttachment would), named."""
     store = app.attachments
     assert isinstance(store, InMemoryAttachmentStore)
-    ref = store.put(b"\x89PNG\r\n\x1a\n" + salt.ljust(32, b"\0"), "image/png", name)
-    return Attachment(ref.sha256, ref.size, ref.media_type, ref.filename)
+    return store.put(b"\x89PNG\r\n\x1a\n" + salt.ljust(32, b"\0"), "image/png", name)
 
 
 def run_scenario() -> list[ContractEvent]:

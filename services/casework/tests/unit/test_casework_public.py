@@ -20,7 +20,6 @@ from casework.application import queries
 from casework.application.access import POLICY
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
-    Attachment,
     CloseCase,
     ComplaintStatus,
     GetComplaintStatus,
@@ -45,7 +44,6 @@ from casework.domain.case import (
     new_tracking_number,
     phones_match,
 )
-from casework.domain.evidence import Evidence, stored
 from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases, names_complainant, personal_numbers_in
 from casework.domain.warnings.rules import UNIT_BEHIND_QUOTA
@@ -58,6 +56,7 @@ from pubrev_contracts.events.casework import (
 )
 from pubrev_contracts.vocabulary.agencies import Agency
 from pubrev_contracts.vocabulary.sources import LOCAL
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import AlreadyExists, NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import fingerprint
 from servicekit.identity import Identity
@@ -173,8 +172,8 @@ def test_files_lodged_with_a_complaint_are_its_evidence(app: CaseworkApplication
     photo = evidence(app, "../../停车场照片")
     lodged = lodge(app, attachments=(photo, replace(photo, filename="again.png")))
     case = app.case(lodged.case_id)
-    assert [Evidence.from_stored(e) for e in case.evidence] == [
-        Evidence(photo.sha256, photo.size, "image/png", "停车场照片.png")
+    assert [AttachmentRef.from_dict(e) for e in case.evidence] == [
+        AttachmentRef(photo.sha256, photo.size, "image/png", "停车场照片.png")
     ]
     [shown] = case_to_pb(queries.case_view(app, OFFICER, lodged.case_id)).evidence
     assert (shown.sha256, shown.filename) == (photo.sha256, "停车场照片.png")
@@ -524,7 +523,7 @@ def test_a_result_carries_its_evidence(app: CaseworkApplication) -> None:
     assert [e["sha256"] for e in app.case(case_id).evidence] == [receipt.sha256]
     resolved = events_of(app, case_id)[-1]
     assert isinstance(resolved, Case.Resolved) and resolved.evidence == [
-        Evidence(receipt.sha256, receipt.size, "image/png", "退还凭证.png").as_stored()
+        AttachmentRef(receipt.sha256, receipt.size, "image/png", "退还凭证.png").as_dict()
     ]
 
 
@@ -534,7 +533,7 @@ def test_a_retry_without_files_is_compared_as_before_files_were_taken() -> None:
     command = ResolveCase("r", "c", "已退还")
     before = {"request_id": "r", "case_id": "c", "result": "已退还"}
     assert fingerprint(command.fingerprinted()) == fingerprint(before)
-    with_files = replace(command, attachments=(Attachment("a" * 64, 1, "image/png", "a.png"),))
+    with_files = replace(command, attachments=(AttachmentRef("a" * 64, 1, "image/png", "a.png"),))
     assert fingerprint(with_files.fingerprinted()) != fingerprint(before)
 
 
@@ -549,10 +548,15 @@ def test_old_events_read_as_without_files() -> None:
     assert received == resolved == {"evidence": []}
 
 
-def test_evidence_is_held_once_per_file() -> None:
-    a = Evidence("a" * 64, 3, "image/png", "a.png")
-    assert stored([a, replace(a, filename="b.png")]) == [a.as_stored()]
-    assert Evidence.from_stored(a.as_stored()) == a
+def test_evidence_is_stored_as_a_plain_mapping() -> None:
+    a = AttachmentRef("a" * 64, 3, "image/png", "a.png")
+    assert a.as_dict() == {
+        "sha256": "a" * 64,
+        "size": 3,
+        "media_type": "image/png",
+        "filename": "a.png",
+    }
+    assert AttachmentRef.from_dict(a.as_dict()) == a
 
 
 def test_the_ledgers_and_registers_keep_their_year_and_unit() -> None:

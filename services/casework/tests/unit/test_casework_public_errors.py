@@ -18,7 +18,6 @@ from casework.application import queries
 from casework.application.access import POLICY
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
-    Attachment,
     GetComplaintStatus,
     PublishTypicalCase,
     RecordInterview,
@@ -26,12 +25,12 @@ from casework.application.commands import (
     StartInvestigation,
 )
 from casework.domain.case import Case, CaseTimeLimits
-from casework.domain.evidence import MAX_PER_RECORD
 from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.vocabulary import identifiers as contact
 from pubrev_contracts.vocabulary.agencies import Agency
+from servicekit.attachments import MAX_ATTACHMENTS, AttachmentRef
 from servicekit.errors import InvalidArgument, RuleViolated
 from servicekit.identity import Identity
 from servicekit.policy import RateLimiter
@@ -140,23 +139,22 @@ FIELD_ERRORS: list[tuple[str, Call, set[tuple[str, str]]]] = [
         {("complainant_name", "required")},
     ),
     (
-        "LodgeComplaint (files: malformed, not stored, too many)",
+        "LodgeComplaint (files: too large and of a kind never stored, not stored, too many)",
         lambda app, case: app.handle(
             PUBLIC,
             lodging(
                 attachments=(
-                    Attachment("ABC", 0, "application/zip", "x.zip"),
-                    Attachment(GOOD_HASH, 10, "image/png", "p.png"),
-                    *[Attachment(GOOD_HASH, 10, "image/png", "p.png")] * MAX_PER_RECORD,
+                    AttachmentRef(GOOD_HASH, 20 * 1024 * 1024 + 1, "application/zip", "x.zip"),
+                    AttachmentRef(GOOD_HASH, 10, "image/png", "p.png"),
+                    *[AttachmentRef(GOOD_HASH, 10, "image/png", "p.png")] * MAX_ATTACHMENTS,
                 )
             ),
         ),
         {
             ("attachments", "too_many"),
-            ("attachments[0].sha256", "sha256_format"),
             ("attachments[0].size", "attachment_size"),
             ("attachments[0].media_type", "attachment_type_not_allowed"),
-            *((f"attachments[{n}]", "attachment_not_stored") for n in range(1, MAX_PER_RECORD)),
+            *((f"attachments[{n}]", "attachment_not_stored") for n in range(1, MAX_ATTACHMENTS)),
         },
     ),
     (
@@ -211,7 +209,7 @@ FIELD_ERRORS: list[tuple[str, Call, set[tuple[str, str]]]] = [
                 warning_ids=("b1d5e3c2-0000-4000-8000-000000000000",),
                 finding_ids=("not-a-uuid",),
                 held_on="5/5/2026",
-                attachments=(Attachment(GOOD_HASH, 10, "image/png", "p.png"),),
+                attachments=(AttachmentRef(GOOD_HASH, 10, "image/png", "p.png"),),
             ),
         ),
         {
@@ -265,7 +263,7 @@ FIELD_ERRORS: list[tuple[str, Call, set[tuple[str, str]]]] = [
         lambda app, case: app.handle(
             OFFICER,
             ResolveCase(
-                "r", case, "已退还", (Attachment(GOOD_HASH, 10, "application/pdf", "a.pdf"),)
+                "r", case, "已退还", (AttachmentRef(GOOD_HASH, 10, "application/pdf", "a.pdf"),)
             ),
         ),
         {("attachments[0]", "attachment_not_stored")},

@@ -23,13 +23,17 @@ from credit.application.commands import (
     RevokePenalty,
     SubmitStatement,
 )
-from credit.domain.evidence import Evidence
 from credit.domain.penalty_notice import PenaltyNotice
 from credit.domain.rules import DEFAULT_RULES, CreditRules
 from pubrev.common.v1 import evidence_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev_contracts.events.base import ContractEvent
-from servicekit.attachments import AttachmentStore, InMemoryAttachmentStore, NoScanner
+from servicekit.attachments import (
+    AttachmentRef,
+    AttachmentStore,
+    InMemoryAttachmentStore,
+    NoScanner,
+)
 from servicekit.clock import Clock
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -72,10 +76,9 @@ PDF = b"%PDF-1.7\n% a statement and defence, signed and sealed\n%%EOF\n"
 """The bytes of a small PDF, as the evidence store checks them (by their magic bytes)."""
 
 
-def stored_evidence(app: CreditApplication, name: str = "陈述申辩书.pdf") -> Evidence:
+def stored_evidence(app: CreditApplication, name: str = "陈述申辩书.pdf") -> AttachmentRef:
     """A file put in the application's evidence store (as an upload would), by its ref."""
-    ref = app.attachments.put(PDF, "application/pdf", name)
-    return Evidence(ref.sha256, ref.size, ref.media_type, ref.filename)
+    return app.attachments.put(PDF, "application/pdf", name)
 
 
 def penalty_command(decision_number: str = "莆城管罚决〔2026〕12号") -> ImposePenalty:
@@ -190,7 +193,7 @@ def penalty_request(cmd: ImposePenalty, notice_id: str = "") -> pb.ImposePenalty
     )
 
 
-def evidence_pb(e: Evidence) -> evidence_pb2.AttachmentRef:
+def evidence_pb(e: AttachmentRef) -> evidence_pb2.AttachmentRef:
     return evidence_pb2.AttachmentRef(
         sha256=e.sha256, size=e.size, media_type=e.media_type, filename=e.filename
     )

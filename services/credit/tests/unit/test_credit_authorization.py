@@ -32,7 +32,6 @@ from credit.application.commands import (
 )
 from credit.application.queries import get_feed_status, get_ledger, get_penalty_notice
 from credit.domain.credit_ledger import CreditLedger
-from credit.domain.evidence import Evidence
 from credit.domain.penalty import Penalty
 from credit.domain.spot_check_result import SpotCheckResult
 from credit.entrypoints.grpc_api import SERVICE_NAME, register
@@ -380,7 +379,7 @@ def test_a_file_the_company_uploads_is_one_its_acts_may_cite() -> None:
     company = Identity("property-company", "manager", "licheng", COMPANY)
     desk = EvidenceDesk(app.policy, app.attachments, InMemoryUploads(), RULES)
     ref = desk.upload(company, "u-1", PDF, "application/pdf", "异议说明.pdf", AUTHZ_UNIT)
-    cited = (Evidence(ref.sha256, ref.size, ref.media_type, ref.filename),)
+    cited = (ref,)
     objected = app.handle(
         company, ObjectToDeduction("o-1", COMPANY, AUTHZ_FINDING, "重复扣分", attachments=cited)
     )

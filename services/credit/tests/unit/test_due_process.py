@@ -35,12 +35,12 @@ from credit.application.commands import (
 )
 from credit.application.queries import get_ledger, get_penalty_notice
 from credit.domain.credit_ledger import CreditLedger
-from credit.domain.evidence import Evidence
 from credit.domain.penalty import Penalty
 from credit.domain.penalty_notice import PenaltyNotice
 from credit.domain.rules import DEFAULT_RULES
 from credit.entrypoints.consumers import subscriptions
 from pubrev_contracts.events.inspection import FindingWithdrawnV1, ViolationFoundV1
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import CommandReceipt, DeliveryRef, fingerprint, to_jsonable
 from servicekit.identity import Identity
@@ -156,19 +156,17 @@ def test_attachments_are_references_to_stored_files(app: CreditApplication) -> N
         replace(
             notice,
             attachments=(
-                replace(good, sha256="XYZ"),
-                replace(good, size=0),
+                replace(good, size=20 * 1024 * 1024 + 1),
                 replace(good, media_type="application/x-msdownload"),
-                replace(good, filename=""),
+                replace(good, filename="申辩\x07.pdf"),
                 missing,
             ),
         ),
     ) == {
-        ("attachments[0].sha256", "sha256_format"),
-        ("attachments[1].size", "size_range"),
-        ("attachments[2].media_type", "attachment_type_not_allowed"),
-        ("attachments[3].filename", "required"),
-        ("attachments[4]", "not_stored"),
+        ("attachments[0].size", "size_range"),
+        ("attachments[1].media_type", "attachment_type_not_allowed"),
+        ("attachments[2].filename", "control_character"),
+        ("attachments[3]", "not_stored"),
     }
     assert refused(app, OFFICER, replace(notice, attachments=(good,) * 21)) == {
         ("attachments", "too_many")
@@ -696,10 +694,11 @@ def test_the_samples_of_credits_new_events_carry_their_evidence() -> None:
 
 
 def test_evidence_is_carried_as_a_plain_reference() -> None:
-    e = Evidence("a" * 64, 10, "application/pdf", "x.pdf")
+    e = AttachmentRef("a" * 64, 10, "application/pdf", "x.pdf")
     assert e.as_dict() == {
         "sha256": "a" * 64,
         "size": 10,
         "media_type": "application/pdf",
         "filename": "x.pdf",
     }
+    assert AttachmentRef.from_dict(e.as_dict()) == e

@@ -9,7 +9,6 @@ from typing import NamedTuple
 from inspection.adapters.contract_events import to_contract
 from inspection.domain import draw as draws
 from inspection.domain.checking_body import direct_entry_id
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
 from inspection.domain.spot_check import ChecklistResult, SpotCheck
@@ -18,6 +17,7 @@ from inspection.domain.township_inspection_ledger import TownshipInspectionLedge
 from inspection.domain.violations import KINDS
 from pubrev_contracts.events.base import ContractEvent
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
+from servicekit.attachments import AttachmentRef
 
 
 class _Check(NamedTuple):
@@ -123,7 +123,7 @@ def run_scenario() -> list[ContractEvent]:
     # A finding entered directly (an audit found inflated repairs: D2), escalating a
     # 智慧监督 warning, with its evidence; the company objects (rejected), submits its own
     # rectification evidence, and the bureau verifies citing it.
-    photo = Attachment(
+    photo = AttachmentRef(
         "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
         48213,
         "image/jpeg",

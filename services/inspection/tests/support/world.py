@@ -14,10 +14,9 @@ from inspection.adapters.read_model_memory import InMemoryInspectionReadModel
 from inspection.application import commands as c
 from inspection.application.app import InspectionApplication
 from inspection.domain.community_watch import NotedDisclosure
-from inspection.domain.evidence import Attachment
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan
-from servicekit.attachments import InMemoryAttachmentStore, NoScanner
+from servicekit.attachments import AttachmentRef, InMemoryAttachmentStore, NoScanner
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
@@ -72,12 +71,11 @@ def new_app(now: datetime = NOW) -> InspectionApplication:
     )
 
 
-def stored(app: InspectionApplication, name: str = "现场照片.png") -> Attachment:
+def stored(app: InspectionApplication, name: str = "现场照片.png") -> AttachmentRef:
     """A small PNG put in the application's evidence store (distinct per name), as the
     evidence service would have stored it, and its reference."""
     content = b"\x89PNG\r\n\x1a\n" + name.encode()
-    ref = app.attachments.put(content, "image/png", name)
-    return Attachment(ref.sha256, ref.size, ref.media_type, ref.filename)
+    return app.attachments.put(content, "image/png", name)
 
 
 def _rid() -> str:

@@ -20,7 +20,6 @@ import pytest
 from inspection.application import commands as c
 from inspection.application import queries
 from inspection.application.app import InspectionApplication
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES
 from inspection.domain.spot_check import ChecklistResult, Substitution
@@ -28,6 +27,7 @@ from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.calendar import CalendarNotConfigured
 from pubrev_contracts.vocabulary.pace import CampaignYearNotConfigured
 from pubrev_contracts.vocabulary.violations import KINDS
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import InvalidArgument, NotFound, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -390,7 +390,7 @@ FIELD_CASES = [
 ]
 
 # Issue 13: findings entered directly, the company's evidence and objections, townships.
-PHOTO = Attachment("a" * 64, 1024, "image/jpeg", "现场.jpg")
+PHOTO = AttachmentRef("a" * 64, 1024, "image/jpeg", "现场.jpg")
 """Well formed, but stored nowhere (a fresh application's evidence store is empty)."""
 CX_TOWNSHIP_INSPECTOR = Identity("township", "inspector", "chengxiang", "巡查员甲")
 
@@ -598,7 +598,9 @@ FIELD_CASES += [
         "a checklist item's attachment",
         CX_INSPECTOR,
         command(
-            spot_check(checklist=(replace(FAILED, attachments=(replace(PHOTO, sha256="A" * 64),)),))
+            spot_check(
+                checklist=(replace(FAILED, attachments=(replace(PHOTO, filename="现场\x00.jpg"),)),)
+            )
         ),
         "checklist[0].attachments[0]",
         "attachment_ref",
@@ -854,7 +856,7 @@ def _agency_finding(world: World) -> c.FindingRecorded:
 
 
 def _domain_entry(
-    kind: str, attachments: tuple[Attachment, ...] = (PHOTO,), agency_unit: str = ""
+    kind: str, attachments: tuple[AttachmentRef, ...] = (PHOTO,), agency_unit: str = ""
 ) -> Finding:
     """Finding.entered on its own: guards the application's checks never let reach it."""
     return Finding.entered(

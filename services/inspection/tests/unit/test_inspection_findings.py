@@ -20,7 +20,6 @@ from inspection.application import queries
 from inspection.application.app import InspectionApplication
 from inspection.application.sweeps import sweep_rectification_deadlines
 from inspection.domain.community_watch import CommunityWatch
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.spot_check import ChecklistResult
 from inspection.domain.spot_check_plan import SpotCheckPlan
@@ -45,6 +44,7 @@ from pubrev_contracts.events.inspection import (
 )
 from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.sources import plan
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import PermissionDenied, RuleViolated
 from servicekit.eventstore import CommandReceipt, DeliveryRef, fingerprint
 from servicekit.evidence import EvidenceDesk, InMemoryUploads
@@ -424,7 +424,7 @@ def test_a_retry_of_a_request_made_before_attachments_gets_its_first_answer() ->
         assert app.run_command(command, type(answers[command]), _never) == answers[command]
     # Content that could not have been sent before is a reuse of the request_id.
     assert replace(verify, cite_company_evidence=True).earlier_payloads() == []
-    photo = Attachment("a" * 64, 1, "image/png", "a.png")
+    photo = AttachmentRef("a" * 64, 1, "image/png", "a.png")
     with_files = replace(check.checklist[0], attachments=(photo,))
     assert replace(check, checklist=(with_files,)).earlier_payloads() == []
 

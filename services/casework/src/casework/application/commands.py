@@ -12,16 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file stored in the service's evidence store (EvidenceService.UploadAttachment), as
-    a command names it (pubrev.common.v1.AttachmentRef)."""
-
-    sha256: str
-    size: int
-    media_type: str
-    filename: str
+from servicekit.attachments import AttachmentRef
 
 
 @dataclass(frozen=True)
@@ -120,7 +111,7 @@ class ResolveCase:
     request_id: str
     case_id: str
     result: str
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
     def earlier_receipt(self) -> EarlierReceipt:
         return EarlierReceipt("resolve", (self.case_id, self.result))
@@ -432,7 +423,7 @@ class LodgeComplaint:
     description: str
     complainant_name: str
     complainant_phone: str
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
     def fingerprinted(self) -> tuple[object, ...]:
         """Never the complainant's name and phone (as ReceiveComplaint)."""
@@ -519,7 +510,7 @@ class RecordInterview:
     held_on: str
     """YYYY-MM-DD (Asia/Shanghai)."""
     outcome: str
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)

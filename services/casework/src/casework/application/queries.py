@@ -22,7 +22,6 @@ from casework.application.access import (
 from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
 from casework.domain import reporting
 from casework.domain.case import Case
-from casework.domain.evidence import Evidence
 from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
@@ -33,6 +32,7 @@ from pubrev_contracts.vocabulary.identifiers import (
     is_community_code,
 )
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS, UNITS
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import NotFound, Validator
 from servicekit.identity import Identity
 from servicekit.policy import Resource
@@ -261,7 +261,7 @@ class InterviewEntry:
     finding_ids: tuple[str, ...]
     held_on: date
     outcome: str
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[AttachmentRef, ...]
     recorded_at: datetime
 
 
@@ -322,7 +322,7 @@ def list_interviews(
                     finding_ids=tuple(row["finding_ids"]),
                     held_on=row["held_on"],
                     outcome=row["outcome"],
-                    evidence=tuple(Evidence.from_stored(e) for e in row["evidence"]),
+                    evidence=tuple(AttachmentRef.from_dict(e) for e in row["evidence"]),
                     recorded_at=row["recorded_at"],
                 )
             )

@@ -22,7 +22,6 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from casework.domain.evidence import Evidence, stored
 from pubrev_contracts.vocabulary.calendar import (
     CHINA,
     CIVIL_CODE_ART_201,
@@ -32,6 +31,7 @@ from pubrev_contracts.vocabulary.calendar import (
     WorkCalendar,
 )
 from pubrev_contracts.vocabulary.sources import local, plan
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("c0a8e1f2-3b4d-4c5e-9f6a-7b8c9d0e1f2a")
@@ -166,7 +166,7 @@ class Case(Aggregate):
         """v2: the nominal last day of a complaint's time limit (None for a rectification
         case, whose deadline is inspection's, and for cases received before v2)."""
         evidence: list[dict[str, object]]
-        """v3: the files the complainant attached (evidence.Evidence.as_stored)."""
+        """v3: the files the complainant attached (servicekit's AttachmentRef.as_dict)."""
 
         class_version = 3
 
@@ -294,7 +294,7 @@ class Case(Aggregate):
         received_at: datetime,
         sealed_personal_data: str,
         limits: CaseTimeLimits,
-        evidence: Sequence[Evidence] = (),
+        evidence: Sequence[AttachmentRef] = (),
     ) -> Case:
         """A complaint the complainant lodged (业主自行投诉, PUBLIC_CHANNEL), about a community
         and handled by the community's unit, under the time limit of a complaint
@@ -321,7 +321,7 @@ class Case(Aggregate):
             sealed_personal_data,
             "",
             due_on,
-            stored(evidence),
+            [e.as_dict() for e in evidence],
         )
 
     @classmethod
@@ -419,7 +419,7 @@ class Case(Aggregate):
         unit: str
         result: str
         evidence: list[dict[str, object]]
-        """v2: the files that support the result (evidence.Evidence.as_stored)."""
+        """v2: the files that support the result (servicekit's AttachmentRef.as_dict)."""
 
         class_version = 2
 
@@ -428,13 +428,13 @@ class Case(Aggregate):
             # Before v2 a result was text only.
             state["evidence"] = []
 
-    def resolve(self, result: str, evidence: Sequence[Evidence] = ()) -> None:
+    def resolve(self, result: str, evidence: Sequence[AttachmentRef] = ()) -> None:
         _closed_guard(self)
         if self.status != "investigating":
             raise RuleViolated(
                 "only a case under investigation is resolved", "案件须在调查后才能形成处理结果"
             )
-        self._resolved(unit=self.unit, result=result, evidence=stored(evidence))
+        self._resolved(unit=self.unit, result=result, evidence=[e.as_dict() for e in evidence])
 
     @event(Resolved)
     def _resolved(self, unit: str, result: str, evidence: list[dict[str, object]]) -> None:

@@ -23,8 +23,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from casework.domain.case import NAMESPACE
-from casework.domain.evidence import Evidence, stored
 from pubrev_contracts.vocabulary.units import CITY
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import RuleViolated
 
 COMPANY = "company"
@@ -77,7 +77,7 @@ class InterviewLedger(Aggregate):
         finding_ids: Sequence[str],
         held_on: date,
         outcome: str,
-        evidence: Sequence[Evidence],
+        evidence: Sequence[AttachmentRef],
         today: date,
         now: datetime,
     ) -> None:
@@ -118,7 +118,7 @@ class InterviewLedger(Aggregate):
             finding_ids=list(finding_ids),
             held_on=held_on,
             outcome=outcome,
-            evidence=stored(evidence),
+            evidence=[e.as_dict() for e in evidence],
             recorded_at=now,
         )
 

@@ -16,14 +16,15 @@ from casework.application import queries
 from casework.application.app import CaseworkApplication
 from casework.application.ledgers import DUE_COLUMNS, PROBLEM_COLUMNS, WORK_COLUMNS
 from casework.application.ports import CaseRow, PersonalDataRead, WarningRow
-from casework.domain.evidence import Evidence
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from casework.entrypoints.campaign_api import CampaignRpcs
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
 from pubrev.common.v1 import audit_pb2, evidence_pb2
+from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
 from servicekit.errors import Validator
+from servicekit.evidence import ref_to_pb
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -76,7 +77,7 @@ def case_to_pb(view: queries.CaseView) -> pb.Case:
         finding_id=case.finding_id,
         version=case.version,
         archived=case.archived,
-        evidence=[evidence_to_pb(Evidence.from_stored(e)) for e in case.evidence],
+        evidence=[ref_to_pb(AttachmentRef.from_dict(e)) for e in case.evidence],
     )
 
 
@@ -574,20 +575,10 @@ class CaseworkServicer(CampaignRpcs, pb_grpc.CaseworkServiceServicer):
         return pb.ListInterviewsResponse(interviews=[interview_to_pb(e) for e in entries])
 
 
-def attachments_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[c.Attachment, ...]:
-    return tuple(
-        c.Attachment(sha256=r.sha256, size=r.size, media_type=r.media_type, filename=r.filename)
-        for r in refs
-    )
-
-
-def evidence_to_pb(evidence: Evidence) -> evidence_pb2.AttachmentRef:
-    return evidence_pb2.AttachmentRef(
-        sha256=evidence.sha256,
-        size=evidence.size,
-        media_type=evidence.media_type,
-        filename=evidence.filename,
-    )
+def attachments_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
+    """The refs as sent (well formed: the wire's bounds refuse a malformed one); the
+    handler checks each is stored (checked_evidence)."""
+    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def community_complaint_to_pb(complaint: queries.CommunityComplaint) -> pb.CommunityComplaint:
@@ -627,7 +618,7 @@ def interview_to_pb(entry: queries.InterviewEntry) -> pb.Interview:
         finding_ids=list(entry.finding_ids),
         held_on=entry.held_on.isoformat(),
         outcome=entry.outcome,
-        attachments=[evidence_to_pb(e) for e in entry.evidence],
+        attachments=[ref_to_pb(e) for e in entry.evidence],
         recorded_at=_utc(entry.recorded_at),
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from credit.domain.evidence import Evidence
+from servicekit.attachments import AttachmentRef
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class NotifyIntendedPenalty:
     """The day the notice was served (YYYY-MM-DD, Asia/Shanghai); empty: today."""
     statement_deadline: str
     """The last day of the statement period (YYYY-MM-DD); empty: the configured period."""
-    attachments: tuple[Evidence, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
     """The notice as served (a scan), and any other document."""
 
 
@@ -104,7 +104,7 @@ class SubmitStatement:
     notice_id: str
     text: str
     waives: bool = False
-    attachments: tuple[Evidence, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class ObjectToDeduction:
     finding_id: str
     """The finding the deduction was made for (GetLedger's entries name it)."""
     reason: str
-    attachments: tuple[Evidence, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class ApplyForCreditRepair:
     statement: str
     """What the company did (the penalty performed, the violation corrected), and its
     commitment."""
-    attachments: tuple[Evidence, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)

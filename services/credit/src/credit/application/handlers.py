@@ -8,7 +8,6 @@ aggregates' (domain/penalty.py, domain/penalty_notice.py, domain/credit_ledger.p
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
@@ -60,13 +59,12 @@ from credit.application.commands import (
 )
 from credit.application.sweeps import sweep_display_periods as sweep_all
 from credit.domain.credit_ledger import CreditLedger
-from credit.domain.evidence import Evidence
 from credit.domain.penalty import Penalty, decision_problems, tier_problems
 from credit.domain.penalty_notice import PenaltyNotice
 from credit.domain.rules import PENALTY_LAW_ART_44, PENALTY_LAW_ART_62
 from pubrev_contracts.vocabulary.identifiers import USCC_DESCRIPTION_ZH, USCC_RULE, uscc_problem
 from pubrev_contracts.vocabulary.units import UNITS
-from servicekit.attachments import AttachmentLimits
+from servicekit.attachments import MAX_ATTACHMENTS, AttachmentLimits, AttachmentRef
 from servicekit.errors import AlreadyExists, NotFound, RuleViolated, Validator, excerpt
 from servicekit.eventstore import fingerprint, rebuild, to_jsonable
 from servicekit.identity import Identity
@@ -80,15 +78,11 @@ DECISION_NUMBER_MAX = 64
 `penalty:<文号>#correction:<n>` must stay within push's 200 (servicekit.push)."""
 MAX_RECORD_ID = 200
 """A feed record id (`penalty:<文号>#correction:<n>` and the like) is never longer."""
-MAX_ATTACHMENTS = 20
-"""Files attached to one statement, objection, application or notice: local configuration
-(no source sets a number; the evidence store's limits are per file, ADR 0016)."""
 MAX_FINDING_ID = 100
 """A finding id as inspection names it (a UUID today)."""
 ATTACHMENT_LIMITS = AttachmentLimits()
 """What the evidence store accepts (servicekit.attachments): a reference naming anything
 else cannot be of a stored file."""
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 # -- penalties ----------------------------------------------------------------------------
@@ -638,10 +632,11 @@ def require_uscc(v: Validator, field: str, code: str) -> bool:
 
 
 def require_attachments(
-    v: Validator, app: CreditApplication, attachments: Sequence[Evidence]
+    v: Validator, app: CreditApplication, attachments: Sequence[AttachmentRef]
 ) -> None:
-    """References to files in the evidence store, as its upload answered them: each well
-    formed, of a kind the store accepts, and stored (`not_stored`: upload it first)."""
+    """References to files in the evidence store, as its upload answered them: each of a
+    kind the store accepts, and stored (`not_stored`: upload it first). A ref's hash is well
+    formed by construction (AttachmentRef; the wire's bounds refuse a malformed one)."""
     v.require(
         len(attachments) <= MAX_ATTACHMENTS,
         "attachments",
@@ -652,14 +647,7 @@ def require_attachments(
     for n, a in enumerate(attachments[:MAX_ATTACHMENTS]):
         field = f"attachments[{n}]"
         ok = v.require(
-            _SHA256.fullmatch(a.sha256) is not None,
-            f"{field}.sha256",
-            "sha256_format",
-            "the SHA-256 of the file: 64 lower-case hex digits",
-            "附件摘要须为64位小写十六进制 SHA-256 值",
-        )
-        ok &= v.require(
-            0 < a.size <= ATTACHMENT_LIMITS.max_bytes,
+            a.size <= ATTACHMENT_LIMITS.max_bytes,
             f"{field}.size",
             "size_range",
             f"1 to {ATTACHMENT_LIMITS.max_bytes} bytes",

@@ -27,6 +27,7 @@ from credit.application.handlers import (
 from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty_notice import PenaltyNotice
 from pubrev_contracts.vocabulary.identifiers import USCC_PATTERN, is_uscc
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import NotFound, Validator, excerpt
 from servicekit.identity import Identity
 from servicekit.policy import Resource
@@ -178,19 +179,11 @@ def _entry(e: Any) -> LedgerEntryView | None:
 
 
 @dataclass(frozen=True)
-class AttachmentView:
-    sha256: str
-    size: int
-    media_type: str
-    filename: str
-
-
-@dataclass(frozen=True)
 class StatementView:
     text: str
     waives: bool
     submitted_at: datetime
-    attachments: list[AttachmentView]
+    attachments: list[AttachmentRef]
 
 
 @dataclass(frozen=True)
@@ -209,7 +202,7 @@ class PenaltyNoticeView:
     severity: str
     notified_on: date
     statement_deadline: date
-    attachments: list[AttachmentView]
+    attachments: list[AttachmentRef]
     statements: list[StatementView]
     decision_number: str
     """The decision that concluded the notice; "" while none."""
@@ -264,8 +257,8 @@ def get_penalty_notice(
     )
 
 
-def _attachments(items: list[dict[str, Any]]) -> list[AttachmentView]:
-    return [AttachmentView(a["sha256"], a["size"], a["media_type"], a["filename"]) for a in items]
+def _attachments(items: list[dict[str, Any]]) -> list[AttachmentRef]:
+    return [AttachmentRef.from_dict(a) for a in items]
 
 
 def get_feed_status(

@@ -19,8 +19,8 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
-from credit.domain.evidence import Evidence, as_dicts
 from credit.domain.rules import INITIAL_SCORE, CreditRules, add_months_at
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import RuleViolated
 
 NAMESPACE = uuid.UUID("9b1d5e3c-4a2f-4e7b-8c6d-2f1e0a9b8c7d")
@@ -326,7 +326,7 @@ class CreditLedger(Aggregate):
         objected_at: datetime
 
     def object_to(
-        self, finding_id: str, reason: str, attachments: Sequence[Evidence], now: datetime
+        self, finding_id: str, reason: str, attachments: Sequence[AttachmentRef], now: datetime
     ) -> None:
         """One objection per deduction, while the deduction stands."""
         if finding_id in self.objections:
@@ -346,7 +346,7 @@ class CreditLedger(Aggregate):
             company_uscc=self.company_uscc,
             finding_id=finding_id,
             reason=reason,
-            attachments=as_dicts(attachments),
+            attachments=[a.as_dict() for a in attachments],
             objected_at=now,
         )
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from credit.domain.evidence import Evidence, as_dicts
 from credit.domain.rules import TIERS, DisplayPeriods, add_months
 from pubrev_contracts.vocabulary.calendar import CHINA, PENALTY_LAW_ART_85, WorkCalendar
 from pubrev_contracts.vocabulary.sources import local
 from pubrev_contracts.vocabulary.violations import COMPANY_KINDS
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import FieldViolation, InvalidArgument, RuleViolated
 
 NAMESPACE = uuid.UUID("e4f5a6b7-c8d9-4e0f-a1b2-c3d4e5f6a7b8")
@@ -450,7 +450,7 @@ class Penalty(Aggregate):
         applied_on: date
 
     def apply_for_repair(
-        self, statement: str, attachments: Sequence[Evidence], today: date
+        self, statement: str, attachments: Sequence[AttachmentRef], today: date
     ) -> None:
         """Repair may be applied for after the tier's minimum display period (DOMAIN.md §6:
         `repair_from`), while the record is still displayed, once at a time; not for a
@@ -485,7 +485,7 @@ class Penalty(Aggregate):
             party_uscc=self.party_uscc,
             unit=self.unit,
             statement=statement,
-            attachments=as_dicts(attachments),
+            attachments=[a.as_dict() for a in attachments],
             applied_on=today,
         )
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from credit.domain.evidence import Evidence, as_dicts
 from credit.domain.penalty import decision_problems
 from credit.domain.rules import (
     PENALTY_LAW_ART_44,
@@ -31,6 +30,7 @@ from credit.domain.rules import (
     tier_rank,
 )
 from pubrev_contracts.vocabulary.calendar import CHINA, SHANGHAI, WorkCalendar
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import FieldViolation, InvalidArgument, RuleViolated
 
 NAMESPACE = uuid.UUID("5d7c3b1e-2f4a-4c6b-9e8d-7a6b5c4d3e2f")
@@ -82,7 +82,7 @@ class PenaltyNotice(Aggregate):
         unit: str,
         notified_on: date,
         statement_deadline: date | None,
-        attachments: Sequence[Evidence],
+        attachments: Sequence[AttachmentRef],
         today: date,
         calendar: WorkCalendar = CHINA,
     ) -> PenaltyNotice:
@@ -137,7 +137,7 @@ class PenaltyNotice(Aggregate):
             unit=unit,
             notified_on=notified_on,
             statement_deadline=statement_deadline or earliest,
-            attachments=as_dicts(attachments),
+            attachments=[a.as_dict() for a in attachments],
         )
 
     @event(Issued)
@@ -189,7 +189,7 @@ class PenaltyNotice(Aggregate):
         submitted_at: datetime
 
     def submit_statement(
-        self, text: str, attachments: Sequence[Evidence], waives: bool, now: datetime
+        self, text: str, attachments: Sequence[AttachmentRef], waives: bool, now: datetime
     ) -> None:
         """Receives a statement within the period, before the decision; a waiver only from
         a party that has not stated (it then may state no more)."""
@@ -218,7 +218,7 @@ class PenaltyNotice(Aggregate):
             party_uscc=self.party_uscc,
             unit=self.unit,
             text=text,
-            attachments=as_dicts(attachments),
+            attachments=[a.as_dict() for a in attachments],
             waives=waives,
             submitted_at=now,
         )

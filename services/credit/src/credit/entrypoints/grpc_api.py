@@ -38,7 +38,6 @@ from credit.application.commands import (
     SweepDisplayPeriods,
 )
 from credit.application.queries import (
-    AttachmentView,
     FeedStatusView,
     LedgerEntryView,
     LedgerView,
@@ -47,11 +46,12 @@ from credit.application.queries import (
     get_ledger,
     get_penalty_notice,
 )
-from credit.domain.evidence import Evidence
 from pubrev.common.v1 import evidence_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
+from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
+from servicekit.evidence import ref_to_pb
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -296,17 +296,10 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
         return pb.GetHistoryResponse(events=events)
 
 
-def evidence_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[Evidence, ...]:
-    return tuple(
-        Evidence(sha256=r.sha256, size=r.size, media_type=r.media_type, filename=r.filename)
-        for r in refs
-    )
-
-
-def attachment_to_pb(a: AttachmentView) -> evidence_pb2.AttachmentRef:
-    return evidence_pb2.AttachmentRef(
-        sha256=a.sha256, size=a.size, media_type=a.media_type, filename=a.filename
-    )
+def evidence_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
+    """The refs as sent (well formed: the wire's bounds refuse a malformed one); the
+    handler checks each is stored (require_attachments)."""
+    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def notice_to_pb(view: PenaltyNoticeView) -> pb.GetPenaltyNoticeResponse:
@@ -325,13 +318,13 @@ def notice_to_pb(view: PenaltyNoticeView) -> pb.GetPenaltyNoticeResponse:
         severity=view.severity,
         notified_on=view.notified_on.isoformat(),
         statement_deadline=view.statement_deadline.isoformat(),
-        attachments=[attachment_to_pb(a) for a in view.attachments],
+        attachments=[ref_to_pb(a) for a in view.attachments],
         statements=[
             pb.Statement(
                 text=st.text,
                 waives=st.waives,
                 submitted_at=st.submitted_at.astimezone(UTC).isoformat(),
-                attachments=[attachment_to_pb(a) for a in st.attachments],
+                attachments=[ref_to_pb(a) for a in st.attachments],
             )
             for st in view.statements
         ],

@@ -17,12 +17,12 @@ from inspection.application.access import HISTORY_READS, POLICY
 from inspection.application.handlers import HANDLERS
 from inspection.application.ports import AttachmentStore, InspectionReadModel
 from inspection.domain.community_watch import CommunityWatch, NotedDisclosure
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import DEFAULT_RULES, InspectionRules
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from pubrev_contracts.vocabulary.campaign import CAMPAIGN, CampaignCalendar
 from pubrev_contracts.vocabulary.pace import DEFAULT_PACE, PaceRules
+from servicekit.attachments import AttachmentRef
 from servicekit.clock import Clock, utc_now
 from servicekit.errors import NotFound, ServiceError, Validator, excerpt
 from servicekit.eventstore import (
@@ -74,7 +74,7 @@ class InspectionApplication(ServiceApplication):
             raise RuntimeError("no attachment store given to the application (see bootstrap)")
         return self._attachments
 
-    def require_stored(self, attachments: tuple[Attachment, ...], field: str) -> None:
+    def require_stored(self, attachments: tuple[AttachmentRef, ...], field: str) -> None:
         """Every referenced file is in the evidence store (uploaded first): INVALID_ARGUMENT
         naming each one that is not, before anything is read or written."""
         v = Validator()

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from inspection.domain.evidence import MAX_ATTACHMENTS, SHA256, Attachment
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.violations import CHECKLIST, KINDS, SEVERITIES
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS, UNITS
-from servicekit.attachments import AttachmentLimits
+from servicekit.attachments import MAX_ATTACHMENTS, AttachmentLimits, AttachmentRef
 from servicekit.errors import Validator
 from servicekit.eventstore import to_jsonable
 
@@ -101,10 +100,11 @@ def _community_code(v: Validator, code: str, field: str = "community_code") -> N
 
 
 def _attachments(
-    v: Validator, attachments: tuple[Attachment, ...], field: str = "attachments"
+    v: Validator, attachments: tuple[AttachmentRef, ...], field: str = "attachments"
 ) -> None:
-    """References to files of the evidence store, well formed (that each is stored is the
-    handler's check: InspectionApplication.require_stored)."""
+    """References to files of the evidence store, within what the store accepts (that each
+    is stored is the handler's check: InspectionApplication.require_stored). A ref's hash is
+    well formed by construction (AttachmentRef; the wire's bounds refuse a malformed one)."""
     v.require(
         len(attachments) <= MAX_ATTACHMENTS,
         field,
@@ -114,10 +114,9 @@ def _attachments(
     )
     for n, a in enumerate(attachments[:MAX_ATTACHMENTS]):
         v.require(
-            SHA256.fullmatch(a.sha256) is not None
-            and 1 <= a.size <= LIMITS.max_bytes
+            a.size <= LIMITS.max_bytes
             and a.media_type in LIMITS.media_types
-            and 0 < len(a.filename) <= LIMITS.filename_max_chars
+            and len(a.filename) <= LIMITS.filename_max_chars
             and a.filename.isprintable(),
             f"{field}[{n}]",
             "attachment_ref",
@@ -667,7 +666,7 @@ class RecordFinding:
     severity: str
     note: str
     """The facts found (违法事实)."""
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[AttachmentRef, ...]
     community_code: str = ""
     agency_unit: str = ""
     township: str = ""
@@ -765,7 +764,7 @@ class SubmitRectificationEvidence:
     request_id: str
     finding_id: str
     note: str
-    attachments: tuple[Attachment, ...]
+    attachments: tuple[AttachmentRef, ...]
 
     def check(self) -> Validator:
         v = Validator()
@@ -795,7 +794,7 @@ class ObjectToFinding:
     request_id: str
     finding_id: str
     reason: str
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
 
     def check(self) -> Validator:
         v = Validator()

@@ -19,9 +19,9 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from inspection.domain.checking_body import finding_id, spot_check_id, v1_checking_body
-from inspection.domain.evidence import Attachment, recorded
 from inspection.domain.rules import InspectionRules
 from pubrev_contracts.vocabulary.violations import ViolationKind
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import RuleViolated, excerpt
 
 DIRECT = "direct"
@@ -145,7 +145,7 @@ class Finding(Aggregate):
         evidence_refs: list[str],
         found_at: datetime,
         rules: InspectionRules,
-        attachments: tuple[Attachment, ...] = (),
+        attachments: tuple[AttachmentRef, ...] = (),
         recorded_at: datetime | None = None,
     ) -> Finding:
         """A violation a check found (ViolationFound), its rectification ordered at once
@@ -171,7 +171,7 @@ class Finding(Aggregate):
             "company",
             "",
             "",
-            recorded(attachments),
+            [a.as_dict() for a in attachments],
             recorded_at or found_at,
         )
         finding.order_rectification(deadline, rules.deadline_basis(severity, deadline))
@@ -184,7 +184,7 @@ class Finding(Aggregate):
         kind: ViolationKind,
         severity: str,
         note: str,
-        attachments: tuple[Attachment, ...],
+        attachments: tuple[AttachmentRef, ...],
         found_at: datetime,
         checking_unit: str,
         rules: InspectionRules,
@@ -247,7 +247,7 @@ class Finding(Aggregate):
             kind.party,
             agency_unit,
             warning_id,
-            recorded(attachments),
+            [a.as_dict() for a in attachments],
             found_at,
         )
         if kind.party == "company":
@@ -337,7 +337,7 @@ class Finding(Aggregate):
         submitted_at: datetime
 
     def submit_evidence(
-        self, note: str, attachments: tuple[Attachment, ...], submitted_at: datetime
+        self, note: str, attachments: tuple[AttachmentRef, ...], submitted_at: datetime
     ) -> None:
         """The company's own evidence that it rectified (整改佐证材料), for the bureau to
         verify; it may submit again (the bureau verifies against the latest). An order past
@@ -353,7 +353,7 @@ class Finding(Aggregate):
             company_uscc=self.company_uscc,
             kind=self.kind,
             note=note,
-            attachments=recorded(attachments),
+            attachments=[a.as_dict() for a in attachments],
             submitted_at=submitted_at,
         )
 
@@ -489,7 +489,7 @@ class Finding(Aggregate):
     def raise_objection(
         self,
         reason: str,
-        attachments: tuple[Attachment, ...],
+        attachments: tuple[AttachmentRef, ...],
         objected_at: datetime,
         rules: InspectionRules,
     ) -> None:
@@ -522,7 +522,7 @@ class Finding(Aggregate):
             company_uscc=self.company_uscc,
             kind=self.kind,
             reason=reason,
-            attachments=recorded(attachments),
+            attachments=[a.as_dict() for a in attachments],
             objected_at=objected_at,
             deadline=deadline,
         )

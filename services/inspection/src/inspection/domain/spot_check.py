@@ -18,12 +18,12 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from inspection.domain.checking_body import spot_check_id, v1_checking_body
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.rules import InspectionRules
 from inspection.domain.spot_check_plan import SpotCheckPlan
 from inspection.domain.violations import CHECKLIST, KINDS
 from pubrev_contracts.vocabulary.calendar import SHANGHAI, Quarter, quarter_label, quarter_of
+from servicekit.attachments import AttachmentRef
 from servicekit.errors import RuleViolated, excerpt
 
 DEFAULT_SEVERITY = "general"
@@ -39,7 +39,7 @@ class ChecklistResult:
     note: str = ""
     evidence_refs: tuple[str, ...] = ()
     severity: str = ""
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentRef, ...] = ()
     """Files of the evidence (photos, ledgers) in the evidence store."""
 
     def recorded(self) -> dict[str, Any]:

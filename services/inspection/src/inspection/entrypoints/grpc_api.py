@@ -26,13 +26,13 @@ from inspection.application.queries import (
 )
 from inspection.domain import draw as draws
 from inspection.domain.cross_check_duty import QuarterDuty
-from inspection.domain.evidence import Attachment
 from inspection.domain.finding import Finding
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
 from pubrev.common.v1 import evidence_pb2
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
+from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
 from servicekit.identity import current_identity
 
@@ -121,9 +121,9 @@ def _verification(v: DrawVerification) -> pb.VerifyDrawResponse:
     return reply
 
 
-def _attachments(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[Attachment, ...]:
+def _attachments(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
     """pubrev.common.v1.AttachmentRef values, as the command takes them (checked there)."""
-    return tuple(Attachment(r.sha256, r.size, r.media_type, r.filename) for r in refs)
+    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:

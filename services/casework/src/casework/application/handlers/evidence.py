@@ -1,55 +1,53 @@
 """The files a command attaches (佐证材料, ADR 0016): each must name a file already in the
 service's evidence store (uploaded through EvidenceService.UploadAttachment), and becomes
-the domain's `Evidence` its event carries."""
+the `AttachmentRef` its event carries."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from casework.application.commands import Attachment
-from casework.domain.evidence import MAX_PER_RECORD, Evidence
-from servicekit.attachments import AttachmentLimits, normalise_media_type, sanitise_filename
+from servicekit.attachments import (
+    MAX_ATTACHMENTS,
+    AttachmentLimits,
+    AttachmentRef,
+    normalise_media_type,
+    sanitise_filename,
+)
 from servicekit.errors import Validator
 
 if TYPE_CHECKING:
     from casework.application.app import CaseworkApplication
 
-SHA256 = re.compile(r"[0-9a-f]{64}")
 LIMITS = AttachmentLimits()
 
 
 def checked_evidence(
     app: CaseworkApplication,
     v: Validator,
-    attachments: Sequence[Attachment],
+    attachments: Sequence[AttachmentRef],
     field: str = "attachments",
-) -> list[Evidence]:
-    """The attachments as evidence, each file's presence in the store checked (only when
-    it is well formed: a malformed hash is not looked up); what is wrong is added to `v`.
-    A file name is made safe as the store makes it (a caller may send any name with a
-    hash), so what an event shows and offers for download is never a path or a trick."""
+) -> list[AttachmentRef]:
+    """The attachments as the event carries them, each file once, in order, its presence
+    in the store checked (only when it is within the store's limits: what the store never
+    takes is not looked up); what is wrong is added to `v`. A ref's hash is well formed by
+    construction (the wire's bounds refuse a malformed one). A file name is made safe as the
+    store makes it (a caller may send any name with a hash), so what an event shows and
+    offers for download is never a path or a trick."""
     v.require(
-        len(attachments) <= MAX_PER_RECORD,
+        len(attachments) <= MAX_ATTACHMENTS,
         field,
         "too_many",
-        f"at most {MAX_PER_RECORD} files",
-        f"附件不超过{MAX_PER_RECORD}个",
+        f"at most {MAX_ATTACHMENTS} files",
+        f"附件不超过{MAX_ATTACHMENTS}个",
     )
-    evidence: list[Evidence] = []
-    for n, attachment in enumerate(attachments[:MAX_PER_RECORD]):
+    evidence: list[AttachmentRef] = []
+    for n, attachment in enumerate(attachments[:MAX_ATTACHMENTS]):
         where = f"{field}[{n}]"
         media_type = normalise_media_type(attachment.media_type)
         well_formed = v.require(
-            SHA256.fullmatch(attachment.sha256) is not None,
-            f"{where}.sha256",
-            "sha256_format",
-            "the SHA-256 of the file: 64 lower-case hex digits",
-            "附件摘要须为64位小写十六进制 SHA-256 值",
-        )
-        well_formed &= v.require(
-            1 <= attachment.size <= LIMITS.max_bytes,
+            attachment.size <= LIMITS.max_bytes,
             f"{where}.size",
             "attachment_size",
             f"1 to {LIMITS.max_bytes} bytes",
@@ -64,19 +62,20 @@ def checked_evidence(
         )
         if not well_formed:
             continue
-        if v.require(
+        stored = v.require(
             app.attachments.exists(attachment.sha256),
             where,
             "attachment_not_stored",
             "no such file in the evidence store: upload it first (UploadAttachment)",
             "附件未上传或不存在，请先上传",
-        ):
+        )
+        # A file named twice is one file of the record, shown under its first name.
+        if stored and all(e.sha256 != attachment.sha256 for e in evidence):
             evidence.append(
-                Evidence(
-                    attachment.sha256,
-                    attachment.size,
-                    media_type,
-                    sanitise_filename(attachment.filename, media_type),
+                replace(
+                    attachment,
+                    media_type=media_type,
+                    filename=sanitise_filename(attachment.filename, media_type),
                 )
             )
     return evidence

@@ -70,7 +70,8 @@ def previous(path: Path, scale: str) -> tuple[Previous, str]:
             value = ratio.get("value")
             if isinstance(value, int | float):
                 ratios[(str(section.get("key", "")), str(ratio.get("label")))] = float(value)
-    commit = str(chosen.get("commit", "unknown"))[:12]
+    commit = str(chosen.get("commit", "unknown"))
+    commit = commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
     return (
         ratios,
         f"the run of {chosen.get('date', '?')} (commit {commit}, scale {chosen.get('scale')})",

@@ -6,8 +6,10 @@ import asyncio
 import random
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 from eventsourcing.persistence import Notification, ProcessRecorder
 from psycopg_pool import ConnectionPool
 
@@ -105,6 +107,49 @@ async def time_raw_produce(
     return Figure(
         "produce",
         "raw aiokafka produce of the same messages (acks=all, idem.)",
+        len(messages),
+        watch.timing,
+        UNIT,
+    )
+
+
+async def produce_batches(
+    producer: AIOKafkaProducer, messages: Sequence[OutboundMessage], batch_size: int
+) -> None:
+    """The same records, each chunk of `batch_size` built into one record batch per
+    partition by this process (partitioned as aiokafka's default partitioner does) and
+    handed over whole (`send_batch`): no per-record future, no per-record queueing."""
+    topic = messages[0].topic
+    partitions = sorted(await producer.partitions_for(topic))
+    for chunk in chunks(messages, batch_size):
+        builders: dict[int, Any] = {}
+        acks: list[asyncio.Future[Any]] = []
+        for m in chunk:
+            partition = partitions[(murmur2(m.key) & 0x7FFFFFFF) % len(partitions)]
+            builder = builders.get(partition)
+            if builder is None:
+                builder = builders[partition] = producer.create_batch()
+            if builder.append(timestamp=None, key=m.key, value=m.value, headers=m.headers) is None:
+                acks.append(await producer.send_batch(builder, topic, partition=partition))
+                builder = builders[partition] = producer.create_batch()
+                builder.append(timestamp=None, key=m.key, value=m.value, headers=m.headers)
+        for partition, builder in builders.items():
+            acks.append(await producer.send_batch(builder, topic, partition=partition))
+        await asyncio.gather(*acks)
+
+
+async def time_raw_batch_produce(
+    bootstrap: str, messages: Sequence[OutboundMessage], batch_size: int
+) -> Figure:
+    producer = await started_producer(bootstrap, "bench-raw-batches", messages[0].topic)
+    try:
+        with Stopwatch() as watch:
+            await produce_batches(producer, messages, batch_size)
+    finally:
+        await producer.stop()
+    return Figure(
+        "produce_batches",
+        "raw produce, record batches built here (send_batch), same records",
         len(messages),
         watch.timing,
         UNIT,
@@ -225,6 +270,7 @@ async def measure(
         notifications = await asyncio.to_thread(read_log, recorder, batch_size)
         translate, messages = time_translate(parts.translate, notifications)
         produce = await time_raw_produce(parts.settings.kafka_bootstrap, messages, batch_size)
+        batches = await time_raw_batch_produce(parts.settings.kafka_bootstrap, messages, batch_size)
         relay = await time_relay(parts, batch_size)
     if relay.count != len(notifications):
         raise RuntimeError(f"relay moved {relay.count} of {len(notifications)} notifications")
@@ -232,7 +278,7 @@ async def measure(
     with progress.step(f"relay: idle latency, {half} writes polling then {half} listening"):
         polling = await time_idle_latency(parts, idle[:half], listen=False)
         listening = await time_idle_latency(parts, idle[half:], listen=True)
-    return [relay, produce, read, translate, polling, listening]
+    return [relay, produce, batches, read, translate, polling, listening]
 
 
 def per_event_note(figures: Sequence[Figure]) -> str:
@@ -277,6 +323,7 @@ async def relay_section(scale: Scale, progress: BenchProgress = NO_PROGRESS) -> 
             Ratio("relay ÷ raw produce", "relay", "produce", goal=0.8),
             Ratio("relay ÷ notification-log read", "relay", "read"),
             Ratio("relay ÷ translate only", "relay", "translate"),
+            Ratio("raw produce in record batches ÷ raw produce", "produce_batches", "produce"),
             Ratio("idle latency p50: polling ÷ LISTEN", "idle_poll", "idle_listen", of="p50"),
         ],
         notes=[

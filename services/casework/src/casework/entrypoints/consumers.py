@@ -4,9 +4,11 @@ complaints) → the application's policies, as plain values.
 - `casework.rectification` (inspection's topic): each RectificationOrdered opens a
   rectification case (handlers/cases.py).
 - `casework.warnings.<service>` (one consumer per topic: disclosure, inspection, casework):
-  the warnings' policies (handlers/warnings.py) and the campaign's facts
-  (entrypoints/campaign_consumers.py, handlers/campaign.py). One group over the three topics
-  would work too, but every member's start would then rebalance all three.
+  the warnings' policies (handlers/warnings.py) and the campaign's facts (handlers/campaign.py:
+  self-inspections, townships' inspections, rectifications, withdrawn findings, cross
+  checks; read by the groups that already read these topics, so no new group). One group
+  over the three topics would work too, but every member's start would then rebalance all
+  three.
 
 The consumer names are Kafka group ids and tracking prefixes: they never change. The
 runner skips a delivery applied before (`already_applied`), so the policies hold no
@@ -16,21 +18,25 @@ duplicate check of their own.
 from __future__ import annotations
 
 from casework.application.app import CaseworkApplication
-from casework.application.handlers import cases, warnings
+from casework.application.handlers import campaign, cases, warnings
 from casework.domain.warnings.community_facts import QuarterFigures
-from casework.entrypoints.campaign_consumers import disclosure_handlers, inspection_handlers
 from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
     DisclosureAmendedV1,
     DisclosureFiledV1,
     DisclosureOverdueV1,
+    SelfInspectionFiledV1,
 )
 from pubrev_contracts.events.inspection import (
+    CrossCheckReportedV1,
+    FindingWithdrawnV1,
     RectificationOrderedV1,
     RectificationOverdueV1,
+    RectificationVerifiedV1,
     SpotCheckDoneV1,
     SpotCheckPlannedV1,
+    TownshipInspectionRecordedV1,
     ViolationFoundV1,
 )
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS, INSPECTION_EVENTS
@@ -174,6 +180,69 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
             received_at=event.received_at,
         )
 
+    # -- the campaign's facts (GetCampaignProgress, the calendar's warnings) ----------------
+
+    def on_self_inspection_filed(event: SelfInspectionFiledV1, delivery: DeliveryRef) -> bool:
+        return campaign.on_self_inspection_filed(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            year=event.year,
+            filed_at=event.filed_at,
+        )
+
+    def on_township_inspection(event: TownshipInspectionRecordedV1, delivery: DeliveryRef) -> bool:
+        return campaign.on_township_inspection_recorded(
+            app,
+            delivery,
+            community_code=event.community_code,
+            unit=event.unit,
+            inspected_on=event.inspected_on,
+        )
+
+    def on_rectification_ordered_for_progress(
+        event: RectificationOrderedV1, delivery: DeliveryRef
+    ) -> bool:
+        return campaign.on_rectification_ordered(
+            app,
+            delivery,
+            finding_id=str(event.aggregate_id),
+            unit=event.unit,
+            ordered_at=event.occurred_at,
+        )
+
+    def on_rectification_verified(event: RectificationVerifiedV1, delivery: DeliveryRef) -> bool:
+        return campaign.on_rectification_verified(
+            app,
+            delivery,
+            finding_id=str(event.aggregate_id),
+            unit=event.unit,
+            verified_at=event.verified_at,
+        )
+
+    def on_finding_withdrawn(event: FindingWithdrawnV1, delivery: DeliveryRef) -> bool:
+        return campaign.on_finding_withdrawn(
+            app,
+            delivery,
+            finding_id=str(event.aggregate_id),
+            unit=event.unit,
+            company=event.company_uscc,
+            reason=event.reason,
+            withdrawn_at=event.withdrawn_at,
+        )
+
+    def on_cross_check_reported(event: CrossCheckReportedV1, delivery: DeliveryRef) -> bool:
+        return campaign.on_cross_check_reported(
+            app,
+            delivery,
+            unit=event.unit,
+            checked_unit=event.checked_unit,
+            year=event.year,
+            quarter=event.quarter,
+            reported_at=event.occurred_at,
+        )
+
     return [
         Subscription(
             RECTIFICATION,
@@ -189,7 +258,7 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
                 DisclosureFiledV1: on_disclosure_filed,
                 DisclosureAmendedV1: on_disclosure_amended,
                 DisclosureOverdueV1: on_disclosure_overdue,
-                **disclosure_handlers(app),
+                SelfInspectionFiledV1: on_self_inspection_filed,
             },
             already_applied=app.already_applied,
         ),
@@ -201,7 +270,11 @@ def subscriptions(app: CaseworkApplication) -> list[Subscription]:
                 RectificationOverdueV1: on_rectification_overdue,
                 SpotCheckPlannedV1: on_spot_check_planned,
                 SpotCheckDoneV1: on_spot_check_done,
-                **inspection_handlers(app),
+                TownshipInspectionRecordedV1: on_township_inspection,
+                RectificationOrderedV1: on_rectification_ordered_for_progress,
+                RectificationVerifiedV1: on_rectification_verified,
+                FindingWithdrawnV1: on_finding_withdrawn,
+                CrossCheckReportedV1: on_cross_check_reported,
             },
             already_applied=app.already_applied,
         ),

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
-from casework.adapters.campaign_events import campaign_contract
+from casework.domain.campaign.monthly_report import MonthlyReport
+from casework.domain.campaign.stage_record import StageRecord
 from casework.domain.case import Case
 from casework.domain.interview import InterviewLedger
 from casework.domain.typical_case import TypicalCases
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import AttachmentRefV1, ContractEvent
 from pubrev_contracts.events.casework import (
+    CampaignStageRecordedV1,
     CaseAssignedV1,
     CaseClosedV1,
     CaseOpenedV1,
@@ -19,9 +21,11 @@ from pubrev_contracts.events.casework import (
     ComplaintReceivedV1,
     FeedbackGivenV1,
     InterviewRecordedV1,
+    MonthlyReportSubmittedV1,
     PoliceAcknowledgedV1,
     TypicalCasePublishedV1,
     WarningClosedV1,
+    WarningEscalatedV1,
     WarningRaisedV1,
 )
 
@@ -79,9 +83,46 @@ def to_contract(event: Any) -> ContractEvent | None:
         return WarningClosedV1(
             **base, rule=event.rule, subject=event.subject, evidence_count=len(event.evidence_refs)
         )
-    campaign = campaign_contract(event)
-    if campaign is not None:
-        return campaign
+    # The campaign's: a warning escalated, a stage a unit recorded, a monthly report.
+    if isinstance(event, SupervisionWarning.Escalated):
+        return WarningEscalatedV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            rule=event.rule,
+            subject=event.subject,
+            finding_id=event.finding_id,
+            kind=event.kind,
+            escalated_at=event.at,
+        )
+    if isinstance(event, StageRecord.Recorded):
+        return CampaignStageRecordedV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            year=event.year,
+            stage=event.stage,
+            due_on=event.due_on,
+            late=event.late,
+            recorded_at=event.recorded_at,
+        )
+    if isinstance(event, MonthlyReport.Submitted):
+        return MonthlyReportSubmittedV1(
+            aggregate_id=event.originator_id,
+            aggregate_version=event.originator_version,
+            occurred_at=event.timestamp,
+            unit=event.unit,
+            duty=cast(Literal["unit_report", "province_briefing"], event.duty),
+            year=event.year,
+            month=event.month,
+            due_on=event.due_on.isoformat(),
+            late=event.late,
+            submitted_at=event.submitted_at,
+            figures=dict(event.figures),
+            units_reported=list(event.units_reported),
+        )
     if isinstance(event, Case.PoliceAcknowledged):
         return PoliceAcknowledgedV1(**base, police_office=event.police_office)
     if isinstance(event, TypicalCases.Published):

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from casework.application import campaign as queries
+from casework.application import queries
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
     RecordStageDone,

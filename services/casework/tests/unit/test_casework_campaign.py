@@ -17,8 +17,7 @@ import pytest
 
 from casework.adapters.contract_events import to_contract
 from casework.adapters.feeds import feed_record
-from casework.application import campaign as queries
-from casework.application import queries as case_queries
+from casework.application import queries
 from casework.application.app import CaseworkApplication
 from casework.application.commands import CloseWarning, RecordStageDone
 from casework.application.handlers.warnings import on_disclosure_overdue, on_rectification_overdue
@@ -557,7 +556,7 @@ def test_a_city_closes_an_agency_finding_with_evidence() -> None:
 def queries_row(app: CaseworkApplication, warning_id: uuid.UUID) -> WarningRow:
     (row,) = [
         r
-        for r in case_queries.list_warnings(app, CITY_BUREAU, "", "", True)
+        for r in queries.list_warnings(app, CITY_BUREAU, "", "", True)
         if r.warning_id == str(warning_id)
     ]
     return row

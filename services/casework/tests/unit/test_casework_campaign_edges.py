@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from casework.application import campaign as queries
+from casework.application import queries
 from casework.application.handlers.campaign import finding_effects
 from casework.application.sweeps import sweep_campaign, sweep_monthly_reports
 from casework.domain.campaign.circular import FEEDBACK_RATE, Rate

@@ -14,7 +14,7 @@ import pytest
 
 from casework.adapters.ledger_files import to_csv, to_xlsx
 from casework.application import queries
-from casework.application.ledgers import PROBLEM_COLUMNS
+from casework.application.queries import PROBLEM_COLUMNS
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
 from services.casework.tests.support.lodging import lodging, register_community

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 
 from casework.adapters.contract_events import to_contract
-from casework.application import campaign as queries
+from casework.application import queries
 from casework.application.app import CaseworkApplication
 from casework.application.commands import (
     FlagTypicalCase,

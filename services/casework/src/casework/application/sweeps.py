@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from casework.application.campaign import campaign_of, monthly_report, unit_facts
 from casework.application.handlers.warnings import new_warnings
+from casework.application.queries import campaign_of, monthly_report, unit_facts
 from casework.domain.campaign.progress import STAGE_UNITS, UnitFacts, counts
 from casework.domain.case import Case
 from casework.domain.warnings.campaign_rules import (

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 from eventsourcing.domain import Aggregate
 
 from casework.application.access import POLICY, authorize
-from casework.application.campaign import YEARS
 from casework.application.commands import RecordStageDone, StageDoneRecorded
+from casework.application.queries import YEARS
 from casework.domain.campaign.stage_record import StageRecord
 from casework.domain.campaign.unit_campaign import UnitCampaign
 from casework.domain.case import Case

@@ -2,7 +2,7 @@
 domain/campaign/monthly_report.py).
 
 - SubmitMonthlyReport: a county-level unit's report of a month to the city, its figures
-  assembled from the ledgers casework keeps (application/campaign.month_figures).
+  assembled from the ledgers casework keeps (application/queries.month_figures).
 - SubmitProvinceBriefing: the city's briefing of a month to the province, its figures the
   units' summed, with the units whose reports were in.
 
@@ -18,12 +18,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from casework.application.access import POLICY, authorize
-from casework.application.campaign import (
-    YEARS,
-    briefing_figures,
-    month_figures,
-    reported_units,
-)
 from casework.application.commands import (
     MonthlyReportSubmitted,
     ProvinceBriefingSubmitted,
@@ -32,6 +26,12 @@ from casework.application.commands import (
 )
 from casework.application.handlers.campaign import close_by_platform
 from casework.application.handlers.warnings import new_warnings
+from casework.application.queries import (
+    YEARS,
+    briefing_figures,
+    month_figures,
+    reported_units,
+)
 from casework.domain.campaign.monthly_report import MonthlyReport
 from casework.domain.warnings.campaign_rules import report_late
 from casework.domain.warnings.supervision_warning import SupervisionWarning

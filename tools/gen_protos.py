@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import filecmp
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -135,16 +136,46 @@ def check() -> int:
     return 0
 
 
-def regenerate() -> int:
-    for path in _generated_files(OUT_ROOT).values():
-        path.unlink()
-    generate(OUT_ROOT)
-    # Packages need no __init__.py (namespace packages), but keep empty dirs from lingering.
-    for directory in sorted((OUT_ROOT / GENERATED_PACKAGE).rglob("*"), reverse=True):
-        if directory.is_dir() and not any(directory.iterdir()):
-            shutil.rmtree(directory)
-    print(f"gen_protos: generated stubs for {len(_protos())} protos into {OUT_ROOT}")
+def regenerate(out_root: Path = OUT_ROOT) -> int:
+    """Compiles into a temporary directory and only then replaces the committed stubs: a
+    proto that does not compile leaves them as they were (the services keep importing),
+    instead of deleting every stub and writing none."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh_root = Path(tmp)
+        try:
+            generate(fresh_root)
+        except subprocess.CalledProcessError as error:
+            print(
+                f"gen_protos: protoc failed (exit {error.returncode}); the stubs in "
+                f"{out_root} are unchanged",
+                file=sys.stderr,
+            )
+            return 1
+        swap(_generated_files(fresh_root), out_root)
+    print(f"gen_protos: generated stubs for {len(_protos())} protos into {out_root}")
     return 0
+
+
+def swap(fresh: dict[str, Path], out_root: Path) -> None:
+    """Makes the generated files under `out_root` exactly `fresh`: each new or changed one
+    written beside its place and renamed over it (a reader never sees half a file), those
+    no proto generates any more deleted, and directories left empty removed. Files that are
+    not generated stubs are never touched."""
+    for name, path in fresh.items():
+        target = out_root / name
+        if target.is_file() and filecmp.cmp(path, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".{target.name}.new")
+        shutil.copyfile(path, staged)
+        os.replace(staged, target)
+    for name, path in _generated_files(out_root).items():
+        if name not in fresh:
+            path.unlink()
+    # Packages need no __init__.py (namespace packages), but keep empty dirs from lingering.
+    for directory in sorted((out_root / GENERATED_PACKAGE).rglob("*"), reverse=True):
+        if directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
 
 
 def main() -> int:

@@ -44,12 +44,8 @@ from bench.stopwatch import Stopwatch
 from disclosure.adapters.read_model import DisclosureProjection
 from disclosure.bootstrap import build
 from servicekit.eventstore import ServiceApplication
-from servicekit.projector import (
-    REBUILD_BATCH_SIZE,
-    REBUILD_GC_THRESHOLD,
-    Projector,
-    log_reader,
-)
+from servicekit.log_reading import log_reader
+from servicekit.projector import REBUILD_BATCH_SIZE, REBUILD_GC_THRESHOLD, Projector
 from servicekit.runtime import ServiceParts, close
 
 READ_BATCH = REBUILD_BATCH_SIZE

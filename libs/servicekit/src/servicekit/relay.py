@@ -57,6 +57,7 @@ from servicekit.isolation import (
     short_error,
 )
 from servicekit.kafka_admin import KafkaSecurity
+from servicekit.log_reading import log_reader
 from servicekit.wakeup import LISTEN_POLL_SECONDS, LogListener, stop_listening
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ class Relay:
         self.producer = producer
         self.store = store
         self.batch_size = batch_size
+        self._read = log_reader(recorder, batch_size)
         self.idle_poll_seconds = idle_poll_seconds
         self.listen = listen
         """Woken by the log's LISTEN/NOTIFY when it is PostgreSQL's (servicekit.wakeup)."""
@@ -137,12 +139,7 @@ class Relay:
     async def run_once(self) -> int:
         """Relays one batch; returns how many notifications it moved past (0 when idle)."""
         start = await self.position()
-        notifications: Sequence[Notification] = await asyncio.to_thread(
-            self.recorder.select_notifications,
-            start,
-            self.batch_size,
-            inclusive_of_start=False,
-        )
+        notifications: Sequence[Notification] = await asyncio.to_thread(self._read, start)
         if not notifications:
             return 0
         careful = await self.guard.started("log", start, notifications[-1].id)

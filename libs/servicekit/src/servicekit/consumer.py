@@ -27,6 +27,16 @@ under its own rule. A parked copy carries the original headers exactly, in
 `x-pubrev-original-headers` (JSON: a list of [name, base64 value or null]), besides the
 ones that were text.
 
+A subscription may also give a batch handler (`batch_handler`): the runner then applies
+what it fetched in one call and one worker thread, the handler's application in one
+transaction with a tracking row per event (`ServiceApplication.apply_batch`, ADR 0016).
+What cannot go that way goes event by event, as above: records that are malformed or
+refused, events parked before, events of an aggregate with a parked event, a batch read
+carefully after a crash. If the batch fails for a reason of the moment, it is tried again
+like any batch; if it fails for any other reason, nothing of it was written and it is
+applied event by event at once, so the event at fault is counted and parked as above
+and the others are applied.
+
 Every record must come from the topic's owner: `ce_source` is `/pubrev/<service>` on
 `pubrev.<service>.events.v1` (defence in depth behind the broker's ACLs, which let only that
 service's principal write there). A record from anyone else is refused before its type or
@@ -40,9 +50,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import gc
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +89,13 @@ Handler = Callable[[Any, DeliveryRef], bool]
 the event was applied (False: it had been applied before)."""
 
 
+BatchHandler = Callable[[Sequence[tuple[Any, DeliveryRef]]], int]
+"""Synchronous, called in one worker thread with several events (in the order fetched) of
+the subscription's types: applies them all in one transaction, each tracked
+(`ServiceApplication.apply_batch`), or raises having written nothing. Returns how many
+were applied (the others had been)."""
+
+
 @dataclass(frozen=True)
 class Subscription:
     consumer: str
@@ -91,6 +109,12 @@ class Subscription:
     is still caught where the effect is recorded (`record` returns False)."""
     source: str = ""
     """The only `ce_source` accepted on the topic; by default its owner's (`topic_source`)."""
+    batch_handler: BatchHandler | None = None
+    """Applies a fetched batch at once (every type in `handlers`); the per-event handlers
+    stay for what goes event by event (and for the operators' re-drive)."""
+    max_records: int = 500
+    """Records fetched per batch, at most. A batch handler's fixed cost per batch (a few
+    round trips to the database and the broker) is shared by all of them."""
     by_type: dict[str, tuple[type[BaseModel], Handler]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,6 +166,16 @@ class Read:
     handler: Handler | None = None
     delivery: DeliveryRef | None = None
     problem: Unreadable | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A fetched record of a batch, as read, still to apply."""
+
+    record: ConsumerRecord[Any, Any]
+    read: Read
+    careful: bool
+    """Counted in the database before it is tried (a process died near it: CrashGuard)."""
 
 
 def read_record(
@@ -248,7 +282,7 @@ class ConsumerRunner:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             batch=True,
-            max_records=500,
+            max_records=subscription.max_records,
             batch_timeout_ms=100,
             title=f"{subscription.consumer}:{subscription.topic}",
             description=f"{subscription.consumer} consumes, in batches, "
@@ -307,9 +341,76 @@ class ConsumerRunner:
             spans[record.partition] = (first, record.offset)
         for partition, (first, last) in spans.items():
             await guard.started(str(partition), first, last)
-        for record, read in relevant:
-            careful = guard.careful(str(record.partition), record.offset)
-            await self._dispatch_one(subscription, worker, guard, known, record, read, careful)
+        pending = [
+            Pending(record, read, guard.careful(str(record.partition), record.offset))
+            for record, read in relevant
+        ]
+        if subscription.batch_handler is not None and not any(p.careful for p in pending):
+            pending = await self._dispatch_together(subscription, worker, known, pending)
+        for p in pending:
+            await self._dispatch_one(
+                subscription, worker, guard, known, p.record, p.read, p.careful
+            )
+
+    async def _dispatch_together(
+        self, subscription: Subscription, worker: str, known: Known, pending: list[Pending]
+    ) -> list[Pending]:
+        """Applies the batch's plain events (read, not parked, their aggregate not
+        blocked) with the subscription's batch handler; returns what is left to go event
+        by event: the others, or all of them when the batch failed for the events' sake."""
+        assert subscription.batch_handler is not None
+        reads: list[Read] = []
+        events: list[tuple[Any, DeliveryRef]] = []
+        rest: list[Pending] = []
+        for p in pending:
+            delivery = p.read.delivery
+            if (
+                p.read.problem is None
+                and delivery is not None
+                and p.read.key not in known.keys
+                and delivery.aggregate_id not in known.heads
+            ):
+                reads.append(p.read)
+                events.append((p.read.event, delivery))
+            else:
+                rest.append(p)
+        if not events:
+            return rest
+        try:
+            applied = await asyncio.to_thread(_apply_batch, subscription.batch_handler, events)
+            faults.point("consumer.before_commit")
+        except Exception as error:
+            if is_transient(error):
+                pause = self._transient_pause
+                self._transient_pause = min(pause * 2, 10.0)
+                log.warning(
+                    "batch failed for a reason of the moment; it will be tried again",
+                    extra={
+                        "consumer": subscription.consumer,
+                        "events": len(reads),
+                        "error": short_error(error),
+                        "retry_in_s": pause,
+                    },
+                )
+                await asyncio.sleep(pause)
+                raise
+            log.warning(
+                "batch failed; its events are applied one by one",
+                extra={
+                    "consumer": subscription.consumer,
+                    "events": len(reads),
+                    "error": short_error(error),
+                },
+            )
+            return pending
+        self._transient_pause = 0.5
+        self.applied += applied
+        self.duplicates += len(reads) - applied
+        counted = [r.key for r in reads if (worker, r.key) in self._counted]
+        if counted:
+            await asyncio.to_thread(self._store().forget_attempts, worker, counted)
+            self._counted.difference_update((worker, key) for key in counted)
+        return rest
 
     async def _dispatch_one(
         self,
@@ -466,10 +567,17 @@ class ConsumerRunner:
 
     async def start(self) -> None:
         self._store()
+        # What the process holds as it starts (modules, contract schemas, the application
+        # and its wiring) lives as long as it does. Frozen, the cyclic collector's full
+        # passes no longer walk it: a busy consumer allocates enough to run one every few
+        # batches, and walking everything was a third of its time (ADR 0016).
+        gc.collect()
+        gc.freeze()
         await self.broker.start()
 
     async def stop(self) -> None:
         await self.broker.stop()
+        gc.unfreeze()
 
 
 def _candidate(record: ConsumerRecord[Any, Any], read: Read) -> Candidate:
@@ -535,6 +643,13 @@ class ConsumerRedriver:
 def _apply(handler: Handler, event: Any, delivery: DeliveryRef) -> bool:
     faults.point("consumer.before_effect")
     applied = handler(event, delivery)
+    faults.point("consumer.after_effect")
+    return applied
+
+
+def _apply_batch(handler: BatchHandler, events: list[tuple[Any, DeliveryRef]]) -> int:
+    faults.point("consumer.before_effect")
+    applied = handler(events)
     faults.point("consumer.after_effect")
     return applied
 

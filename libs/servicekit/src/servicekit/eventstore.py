@@ -15,7 +15,10 @@ What it adds to `eventsourcing.application.Application`:
 - stored means publishable: every new event passes the bootstrap's `publish_check` (its
   contract translation and its size on the topic, servicekit.publishable) before it is
   written, so the relay never meets an event it cannot translate or send;
-- the audit trail (`history`).
+- the audit trail (`history`);
+- a consumer's batch applied in one transaction (`apply_batch`): the batch's deliveries
+  deduped in one query, each aggregate loaded once (kept between batches), every effect
+  written with one tracking row per delivery, all at once (ADR 0016).
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ import dataclasses
 import enum
 import hashlib
 import json
+import threading
 import uuid
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate, DomainEventProtocol, event
 from eventsourcing.persistence import (
     IntegrityError,
@@ -44,6 +54,7 @@ from eventsourcing.persistence import (
     Tracking,
     Transcoding,
 )
+from eventsourcing.popo import POPOProcessRecorder
 
 from servicekit.errors import (
     AlreadyExists,
@@ -91,6 +102,102 @@ class DeliveryRef:
         # higher), in the same transaction as the effect: a redelivered event cannot apply
         # twice.
         return Tracking(f"{self.consumer}|{self.aggregate_id}|{self.version}", 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchEffect(Generic[A]):
+    """What one upstream event does to one aggregate, in a consumer's batch
+    (`ServiceApplication.apply_batch`)."""
+
+    delivery: DeliveryRef
+    aggregate_id: uuid.UUID
+    kind: type[A]
+    apply: Callable[[A | None], A]
+    """Given the aggregate as it stands (None: it has no event yet), calls its verbs and
+    returns it (a new one when it had none), its new events pending."""
+
+
+BATCH_RECORDER_TOPIC = "servicekit.batch_recorder:BatchPostgresProcessRecorder"
+"""eventsourcing's PostgreSQL process recorder, able to apply a consumer's batch."""
+
+
+@runtime_checkable
+class BatchRecorder(Protocol):
+    """What `apply_batch` needs of the process recorder besides eventsourcing's own."""
+
+    def read_batch(
+        self, application_names: Sequence[str], after: Mapping[uuid.UUID, int]
+    ) -> tuple[set[str], list[StoredEvent]]:
+        """Which of the tracking rows exist, and each aggregate's events after the version
+        given (0: all of them; each aggregate's in order): what a batch needs to know
+        before it is applied, in one round trip."""
+        ...
+
+    def insert_batch(
+        self, stored_events: Sequence[StoredEvent], trackings: Sequence[Tracking]
+    ) -> None:
+        """The events and the tracking rows, all or nothing, in one transaction: IntegrityError
+        when an event's version or a tracking row exists already (eventsourcing writes one
+        tracking row, `insert_events(..., tracking=)`)."""
+        ...
+
+
+class BatchPOPOProcessRecorder(POPOProcessRecorder):
+    """eventsourcing's in-memory process recorder (unit tests), able to apply a batch."""
+
+    def _assert_uniqueness(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._assert_uniqueness(stored_events, **kwargs)
+        trackings: Sequence[Tracking] = kwargs.get("trackings") or ()
+        if len({t.application_name for t in trackings}) < len(trackings):
+            raise IntegrityError("a batch tracks one delivery twice")
+        for tracking in trackings:
+            self._assert_tracking_uniqueness(tracking)
+
+    def _update_table(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._update_table(stored_events, **kwargs)
+        for tracking in kwargs.get("trackings") or ():
+            self._insert_tracking(tracking)
+        return notification_ids
+
+    def insert_batch(
+        self, stored_events: Sequence[StoredEvent], trackings: Sequence[Tracking]
+    ) -> None:
+        self.insert_events(stored_events, trackings=trackings)
+
+    def read_batch(
+        self, application_names: Sequence[str], after: Mapping[uuid.UUID, int]
+    ) -> tuple[set[str], list[StoredEvent]]:
+        with self._database_lock:
+            tracked = {n for n in application_names if self._max_tracking_ids.get(n) is not None}
+            return tracked, [e for i, v in after.items() for e in self.select_events(i, gt=v)]
+
+
+class _BatchAggregates:
+    """The aggregates a consumer's batches changed, kept between batches (most recently
+    used first out): the next batch reads only their new events, in the one query that
+    loads the batch's aggregates. Private to the batch path, never handed to anyone
+    else, so a batch may change them in place; one that fails forgets what it touched."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[uuid.UUID, Aggregate] = OrderedDict()
+
+    def versions(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        return {i: (a.version if (a := self.kept.get(i)) is not None else 0) for i in ids}
+
+    def keep(self, aggregates: Mapping[uuid.UUID, Aggregate]) -> None:
+        for aggregate_id, aggregate in aggregates.items():
+            self.kept[aggregate_id] = aggregate
+            self.kept.move_to_end(aggregate_id)
+        while len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+
+    def forget(self, ids: Sequence[uuid.UUID]) -> None:
+        for aggregate_id in ids:
+            self.kept.pop(aggregate_id, None)
 
 
 class CommandReceipt(Aggregate):
@@ -168,8 +275,15 @@ class ServiceApplication(Application[uuid.UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    env: ClassVar[dict[str, str]] = {"PROCESS_RECORDER_TOPIC": BATCH_RECORDER_TOPIC}
+    """eventsourcing's defaults, overridden by the process's environment and the one
+    given: on PostgreSQL, the recorder that applies a consumer's batch."""
+
     def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
+        recorder = self.factory.process_recorder()
+        if type(recorder) is POPOProcessRecorder:
+            return BatchPOPOProcessRecorder()
+        return recorder
 
     @property
     def process_recorder(self) -> ProcessRecorder:
@@ -216,6 +330,97 @@ class ServiceApplication(Application[uuid.UUID]):
             ) from error
         self._notify(recordings)
         return True
+
+    def apply_batch(self, effects: Sequence[BatchEffect[Any]]) -> int:
+        """Applies a consumer's batch in one transaction; returns how many of its
+        deliveries were applied (the others had been, before or earlier in the batch).
+
+        One round trip finds the deliveries applied before (passed over) and loads each
+        aggregate of the batch once (only its new events, when an earlier batch left it
+        here); each is given its effects in the batch's order; every new
+        event (each through the publish check) and one tracking row per delivery are then
+        written in one transaction. Nothing is written when anything fails: a verb that
+        refuses, an event that cannot be published, a concurrent writer or a repeat racing
+        its first delivery (IntegrityError). The consumer then applies the batch event by
+        event, which tells the event at fault from the others."""
+        recorder = self._batch_recorder()
+        names = {e.delivery.tracking().application_name: e.delivery for e in effects}
+        ids = list(dict.fromkeys(e.aggregate_id for e in effects))
+        kept = self._batch_aggregates()
+        with kept.lock:
+            tracked, new = recorder.read_batch(list(names), kept.versions(ids))
+            seen = {names[n] for n in tracked}
+            pending: list[BatchEffect[Any]] = []
+            for effect in effects:
+                if effect.delivery not in seen:
+                    seen.add(effect.delivery)
+                    pending.append(effect)
+            if not pending:
+                return 0
+            try:
+                aggregates = self._brought_forward(kept, ids, new)
+                new_events: list[DomainEventProtocol[uuid.UUID]] = []
+                for effect in pending:
+                    current = aggregates.get(effect.aggregate_id)
+                    if current is not None and not isinstance(current, effect.kind):
+                        raise TypeError(
+                            f"{effect.aggregate_id} is a {type(current).__name__}, "
+                            f"not {effect.kind.__name__}"
+                        )
+                    changed = effect.apply(current)
+                    aggregates[effect.aggregate_id] = changed
+                    # In the deliveries' order, as event by event would have written them.
+                    new_events.extend(changed.collect_events())
+                # Stored means publishable, as on every other write (`_record`).
+                if self.publish_check is not None:
+                    self.publish_check(new_events)
+                recorder.insert_batch(
+                    [self.mapper.to_stored_event(e) for e in new_events],
+                    [e.delivery.tracking() for e in pending],
+                )
+            except BaseException:
+                # What was changed in place is not what is stored: read it all again.
+                kept.forget(ids)
+                raise
+            kept.keep({i: aggregates[i] for i in ids if i in aggregates})
+        return len(pending)
+
+    def _batch_recorder(self) -> BatchRecorder:
+        recorder = self.recorder
+        if not isinstance(recorder, BatchRecorder):
+            raise NotImplementedError(
+                f"{type(recorder).__name__} cannot apply a batch (PROCESS_RECORDER_TOPIC "
+                f"{BATCH_RECORDER_TOPIC} on PostgreSQL)"
+            )
+        return recorder
+
+    def _batch_aggregates(self) -> _BatchAggregates:
+        kept: _BatchAggregates | None = self.__dict__.get("_batch_kept")
+        if kept is None:
+            size = int(self.env.get("AGGREGATE_CACHE_MAXSIZE") or 0) or 10_000
+            kept = self.__dict__.setdefault("_batch_kept", _BatchAggregates(size))
+        return kept
+
+    def _brought_forward(
+        self, kept: _BatchAggregates, ids: Sequence[uuid.UUID], new: Sequence[StoredEvent]
+    ) -> dict[uuid.UUID, Aggregate]:
+        """The aggregates as they stand now (those without events left out): what was kept
+        of each, brought forward by its new events."""
+        by_aggregate: dict[uuid.UUID, list[StoredEvent]] = defaultdict(list)
+        for stored in new:
+            by_aggregate[uuid.UUID(str(stored.originator_id))].append(stored)
+        aggregates: dict[uuid.UUID, Aggregate] = {}
+        for aggregate_id in ids:
+            aggregate = kept.kept.get(aggregate_id)
+            events = by_aggregate.get(aggregate_id)
+            if events:
+                events.sort(key=lambda e: e.originator_version)
+                aggregate = project_aggregate(
+                    aggregate, (self.mapper.to_domain_event(s) for s in events)
+                )
+            if aggregate is not None:
+                aggregates[aggregate_id] = aggregate
+        return aggregates
 
     # -- idempotent commands ---------------------------------------------------------------
 

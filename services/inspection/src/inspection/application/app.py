@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
@@ -26,6 +27,7 @@ from servicekit.attachments import AttachmentRef
 from servicekit.clock import Clock, utc_now
 from servicekit.errors import NotFound, ServiceError, Validator, excerpt
 from servicekit.eventstore import (
+    BatchEffect,
     Command,
     DeliveryRef,
     R,
@@ -135,43 +137,88 @@ class InspectionApplication(ServiceApplication):
 
     # -- what other services tell us (consumers) ---------------------------------------------
 
-    def _watch(self, code: str, unit: str) -> CommunityWatch:
-        return self.find(CommunityWatch.create_id(code), CommunityWatch) or CommunityWatch(
-            code, unit
+    def note(self, note: WatchNote, delivery: DeliveryRef) -> bool:
+        """One upstream event noted on its community's watch (opened by the first)."""
+        watch = self.find(
+            CommunityWatch.create_id(note.community_code), CommunityWatch
+        ) or CommunityWatch(note.community_code, note.unit)
+        note.noting(watch)
+        return self.record(watch, delivery=delivery)
+
+    def note_batch(self, notes: Sequence[tuple[WatchNote, DeliveryRef]]) -> int:
+        """A consumer's fetched batch noted in one transaction, each event tracked
+        (servicekit's `apply_batch`); returns how many were new. Raises, having written
+        nothing, when one of them cannot be noted: the consumer then notes them one by one."""
+        return self.apply_batch(
+            [
+                BatchEffect(
+                    delivery, CommunityWatch.create_id(n.community_code), CommunityWatch, n.onto
+                )
+                for n, delivery in notes
+            ]
         )
 
     def note_registration(
         self, code: str, unit: str, company_uscc: str, delivery: DeliveryRef, township: str = ""
     ) -> bool:
-        watch = self._watch(code, unit)
-        watch.note_registration(company_uscc, township)
-        return self.record(watch, delivery=delivery)
+        return self.note(registration(code, unit, company_uscc, township), delivery)
 
     def note_company_change(
         self, code: str, unit: str, company_uscc: str, delivery: DeliveryRef
     ) -> bool:
-        watch = self._watch(code, unit)
-        watch.note_company(company_uscc)
-        return self.record(watch, delivery=delivery)
+        return self.note(company_change(code, unit, company_uscc), delivery)
 
     def note_disclosure(
         self, noted: NotedDisclosure, delivery: DeliveryRef, company_uscc: str = ""
     ) -> bool:
-        watch = self._watch(noted.community_code, noted.unit)
-        watch.note_disclosure(noted, company_uscc)
-        return self.record(watch, delivery=delivery)
+        return self.note(disclosure(noted, company_uscc), delivery)
 
     def note_overdue(
         self, code: str, unit: str, year: int, quarter: int, delivery: DeliveryRef
     ) -> bool:
-        watch = self._watch(code, unit)
-        watch.note_overdue(year, quarter)
-        return self.record(watch, delivery=delivery)
+        return self.note(overdue(code, unit, year, quarter), delivery)
 
     def note_lead(
         self, code: str, unit: str, channel: str, major: bool, category: str, delivery: DeliveryRef
     ) -> bool:
         """A complaint about the community (线索): a priority for its unit's next pool."""
-        watch = self._watch(code, unit)
-        watch.note_lead(channel, major, category)
-        return self.record(watch, delivery=delivery)
+        return self.note(lead(code, unit, channel, major, category), delivery)
+
+
+@dataclass(frozen=True)
+class WatchNote:
+    """What one event of another service makes inspection note: which community's watch,
+    and the watch's verb (`registration`, `disclosure`, ... below)."""
+
+    community_code: str
+    unit: str
+    noting: Callable[[CommunityWatch], None]
+
+    def onto(self, watch: CommunityWatch | None) -> CommunityWatch:
+        """Noted on the watch, or on a new one (the community's first event)."""
+        watch = watch or CommunityWatch(self.community_code, self.unit)
+        self.noting(watch)
+        return watch
+
+
+def registration(code: str, unit: str, company_uscc: str, township: str = "") -> WatchNote:
+    return WatchNote(code, unit, lambda w: w.note_registration(company_uscc, township))
+
+
+def company_change(code: str, unit: str, company_uscc: str) -> WatchNote:
+    return WatchNote(code, unit, lambda w: w.note_company(company_uscc))
+
+
+def disclosure(noted: NotedDisclosure, company_uscc: str = "") -> WatchNote:
+    return WatchNote(
+        noted.community_code, noted.unit, lambda w: w.note_disclosure(noted, company_uscc)
+    )
+
+
+def overdue(code: str, unit: str, year: int, quarter: int) -> WatchNote:
+    return WatchNote(code, unit, lambda w: w.note_overdue(year, quarter))
+
+
+def lead(code: str, unit: str, channel: str, major: bool, category: str) -> WatchNote:
+    """A complaint about the community (线索)."""
+    return WatchNote(code, unit, lambda w: w.note_lead(channel, major, category))

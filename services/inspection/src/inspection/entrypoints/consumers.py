@@ -1,12 +1,27 @@
 """Kafka subscriptions of the inspection service: what disclosure tells it about communities
 (the register, companies, filings, overdue quarters) and the complaints casework receives
 feed the spot-check pools. Every subscription gives the runner the application's tracking
-check, so a delivery applied before is skipped before any handler sees it."""
+check, so a delivery applied before is skipped before any handler sees it.
+
+The disclosure watch takes what the runner fetched as one batch too (`note_batch`: one
+transaction, each event tracked; ADR 0016): a filing season brings thousands of events a
+second. Both paths note an event the same way (`watch_note`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from inspection.adapters.disclosure_events import noted_from_amended, noted_from_filed
-from inspection.application.app import InspectionApplication
+from inspection.application.app import (
+    InspectionApplication,
+    WatchNote,
+    company_change,
+    disclosure,
+    lead,
+    overdue,
+    registration,
+)
 from pubrev_contracts.events.casework import ComplaintReceivedV1
 from pubrev_contracts.events.disclosure import (
     CommunityRegisteredV1,
@@ -16,42 +31,42 @@ from pubrev_contracts.events.disclosure import (
     PropertyCompanyChangedV1,
 )
 from pubrev_contracts.topics import CASEWORK_EVENTS, DISCLOSURE_EVENTS
-from servicekit.consumer import Subscription
+from servicekit.consumer import Handler, Subscription
 from servicekit.eventstore import DeliveryRef
 
 DISCLOSURE_WATCH = "inspection.disclosure-watch"
 LEADS = "inspection.leads"
 
+DISCLOSURE_NOTES: dict[type, Callable[[Any], WatchNote]] = {
+    CommunityRegisteredV1: lambda e: registration(
+        e.community_code, e.unit, e.company_uscc, e.township
+    ),
+    PropertyCompanyChangedV1: lambda e: company_change(e.community_code, e.unit, e.company_uscc),
+    DisclosureFiledV1: lambda e: disclosure(noted_from_filed(e), e.company_uscc),
+    DisclosureAmendedV1: lambda e: disclosure(noted_from_amended(e), e.company_uscc),
+    DisclosureOverdueV1: lambda e: overdue(e.community_code, e.unit, e.year, e.quarter),
+}
+"""Disclosure's event → what the community's watch notes of it."""
+
+
+def watch_note(event: Any) -> WatchNote:
+    return DISCLOSURE_NOTES[type(event)](event)
+
 
 def subscriptions(app: InspectionApplication) -> list[Subscription]:
-    def on_registered(event: CommunityRegisteredV1, delivery: DeliveryRef) -> bool:
-        return app.note_registration(
-            event.community_code, event.unit, event.company_uscc, delivery, event.township
-        )
+    def on_disclosure(event: Any, delivery: DeliveryRef) -> bool:
+        return app.note(watch_note(event), delivery)
 
-    def on_company_changed(event: PropertyCompanyChangedV1, delivery: DeliveryRef) -> bool:
-        return app.note_company_change(
-            event.community_code, event.unit, event.company_uscc, delivery
-        )
-
-    def on_filed(event: DisclosureFiledV1, delivery: DeliveryRef) -> bool:
-        return app.note_disclosure(noted_from_filed(event), delivery, event.company_uscc)
-
-    def on_amended(event: DisclosureAmendedV1, delivery: DeliveryRef) -> bool:
-        return app.note_disclosure(noted_from_amended(event), delivery, event.company_uscc)
-
-    def on_overdue(event: DisclosureOverdueV1, delivery: DeliveryRef) -> bool:
-        return app.note_overdue(
-            event.community_code, event.unit, event.year, event.quarter, delivery
-        )
+    def on_disclosures(events: Sequence[tuple[Any, DeliveryRef]]) -> int:
+        return app.note_batch([(watch_note(event), delivery) for event, delivery in events])
 
     def on_complaint(event: ComplaintReceivedV1, delivery: DeliveryRef) -> bool:
         if not event.community_code:
             return False  # a complaint about no community is not a spot-check lead
-        return app.note_lead(
-            event.community_code, event.unit, event.channel, event.major, event.category, delivery
-        )
+        note = lead(event.community_code, event.unit, event.channel, event.major, event.category)
+        return app.note(note, delivery)
 
+    disclosure_handlers: dict[Any, Handler] = {kind: on_disclosure for kind in DISCLOSURE_NOTES}
     return [
         Subscription(
             LEADS,
@@ -62,13 +77,11 @@ def subscriptions(app: InspectionApplication) -> list[Subscription]:
         Subscription(
             DISCLOSURE_WATCH,
             DISCLOSURE_EVENTS,
-            {
-                CommunityRegisteredV1: on_registered,
-                PropertyCompanyChangedV1: on_company_changed,
-                DisclosureFiledV1: on_filed,
-                DisclosureAmendedV1: on_amended,
-                DisclosureOverdueV1: on_overdue,
-            },
+            disclosure_handlers,
             already_applied=app.already_applied,
+            batch_handler=on_disclosures,
+            # A batch's transaction holds the log's insert lock for a few milliseconds
+            # (a COPY of ~3,000 rows): commands writing meanwhile wait that long.
+            max_records=2_000,
         ),
     ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+import psycopg
 from eventsourcing.domain import CanCreateTimestamp
 
 from casework.bootstrap import build as build_casework
@@ -28,6 +29,16 @@ from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
 
 SERVICES = ("disclosure", "inspection", "credit", "casework")
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    """A record a service's projection queued for an outbound feed (servicekit.push's
+    `push_records`): nothing pushes it in process, so it stays pending."""
+
+    record_id: str
+    payload: dict[str, Any]
+    status: str
 
 
 @dataclass
@@ -134,6 +145,21 @@ class InProcessPlatform:
                 assert read.handler is not None and read.delivery is not None
                 if read.handler(read.event, read.delivery):
                     self.delivered.applied += 1
+
+    def feed_records(self, service: str, feed: str) -> list[FeedRecord]:
+        """What `service` queued for `feed` (credit: creditchina, market; casework: zhihui),
+        in the order queued (by the walk's clock, then record id)."""
+        url = self.parts[service].settings.service_database_url
+        with psycopg.connect(url) as conn:
+            exists = conn.execute("SELECT to_regclass('push_records') IS NOT NULL").fetchone()
+            if exists is None or not exists[0]:
+                return []  # the projection has queued nothing yet
+            rows = conn.execute(
+                "SELECT record_id, payload, status FROM push_records WHERE feed = %s"
+                " ORDER BY created_at, record_id",
+                (feed,),
+            ).fetchall()
+        return [FeedRecord(record_id, payload, status) for record_id, payload, status in rows]
 
     def sweep(self) -> None:
         """Runs every periodic job once (deadlines, warnings, feeds' display periods), as the

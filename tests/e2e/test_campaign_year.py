@@ -503,8 +503,11 @@ def spot_checks(walk: Walk, expect: Expected) -> None:
     deductions, both companies found twice in a year, each check's result to market
     regulation."""
     plan = walk.app("inspection").plan(walk.ids["plan"])
-    for (month, day), code in zip(((7, 23), (7, 24), (7, 27)), FAILED, strict=True):
-        walk.on(month, day, 10)
+    # LC-0005 is checked at 07:30, still 7/26 in UTC: its record's day is Putian's (7/27).
+    for (month, day, hour), code in zip(
+        ((7, 23, 10), (7, 24, 10), (7, 27, 7)), FAILED, strict=True
+    ):
+        walk.on(month, day, hour, 30)
         failed = FAILED[code]
         checklist = tuple(
             ChecklistResult(
@@ -545,8 +548,9 @@ def spot_checks(walk: Walk, expect: Expected) -> None:
         "spot-check:check:LC-0005",
     ]
     record = walk.credit_record("market", f"spot-check:{walk.ids['check:LC-0005']}")
-    assert (record["uscc"], record["result"], record["findings"]) == (
+    assert (record["uscc"], record["inspected_on"], record["result"], record["findings"]) == (
         USCC_B,
+        "2026-07-27",
         "problems_found",
         sorted(i.key for i in CHECKLIST_ITEMS if i.code in FAILED["LC-0005"]),
     )
@@ -703,13 +707,14 @@ def findings_entered(walk: Walk, expect: Expected) -> None:
     assert walk.ledger(USCC_A) == (51, "C", False, True)
     assert walk.ledger(USCC_B) == (64, "B", False, False)  # D2: 8
     walk.warnings["repeat-A"] = walk.warning_id("repeat_violations", USCC_A, "2026")
-    walk.on(8, 5)
+    walk.on(8, 5, 7, 45)  # 8/4 in UTC: the listing's day is Putian's (8/5)
     walk.do(
         "credit",
         CREDIT_OFFICE,
         cr.DecideSeriousDishonesty("list-A", USCC_A, True, "扣分低于60分且侵占公共收益，列入名单"),
     )
     assert walk.ledger(USCC_A) == (51, "C", True, False)
+    walk.on(8, 5)
     walk.do(
         "casework",
         CITY_OFFICER,

@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from credit.domain.credit_ledger import CreditLedger
 from credit.domain.penalty import PENALTY_TYPES, Penalty
 from credit.domain.spot_check_result import SpotCheckResult
+from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.feed_settings import FeedSpec
 from servicekit.push import PushOutbox
@@ -287,7 +288,7 @@ class FeedProjection:
                     "record_type": "serious_dishonesty",
                     "record_id": record_id,
                     "party_uscc": event.company_uscc,
-                    "listed_on": event.timestamp.date().isoformat(),
+                    "listed_on": event.timestamp.astimezone(SHANGHAI).date().isoformat(),
                     "reason": event.reason,
                     "score": event.score,
                 },
@@ -303,7 +304,7 @@ class FeedProjection:
                     "record_id": record_id,
                     "uscc": event.company_uscc,
                     "community_code": event.community_code,
-                    "inspected_on": event.inspected_at.date().isoformat(),
+                    "inspected_on": event.inspected_at.astimezone(SHANGHAI).date().isoformat(),
                     "result": "problems_found" if event.finding_kinds else "no_problem",
                     "findings": sorted(event.finding_kinds),
                 },

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import history
 from bench.command_bench import command_section
+from bench.consumer_bench import consumer_section
 from bench.infra import server_url
 from bench.machine import ROOT, machine_facts
 from bench.progress import BenchProgress
@@ -37,10 +38,11 @@ async def run(output: Path, history_file: Path) -> None:
     with BenchProgress() as progress:
         progress.line(f"scale {scale.name}: {scale.replay_events:,} stored events to replay")
         relay = await relay_section(scale, progress)
+        consumer = await consumer_section(scale, progress)
         replay = await replay_section(scale, progress)
         with progress.step("commands: FileDisclosure through gRPC and its baselines"):
             commands = await command_section()
-    sections = [relay, replay, commands]
+    sections = [relay, consumer, replay, commands]
     elapsed = time.perf_counter() - started
     previous, previous_run = history.previous(history_file, scale.name)
     print(render(machine, sections, elapsed, previous, previous_run))

@@ -1,6 +1,11 @@
-"""Rewrite the golden samples (contracts/samples/<ce_type>.json) from the disclosure and
-inspection scenarios. Run it only for a deliberate contract change; review the diff like code:
-consumers rely on these shapes. The time is fixed so the files do not churn."""
+"""Rewrite the golden samples (contracts/samples/<ce_type>.json) from the four services'
+scenarios (services/<svc>/tests/support/scenario.py: run_scenario). Run it only for a
+deliberate contract change; review the diff like code: consumers rely on these shapes.
+
+The output is the same on every run, so the diff shows only what changed: the time is fixed,
+ids come from natural keys or from the draws a scenario seeds (casework's tracking numbers
+and random ids: its application takes a seeded `tokens`), and nothing else in a scenario is
+random."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ personal data)."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from casework.adapters.contract_events import to_contract
@@ -27,6 +28,7 @@ from casework.application.commands import (
 )
 from casework.application.handlers.cases import on_rectification_ordered
 from casework.application.handlers.warnings import on_disclosure_overdue
+from casework.domain.case import CSPRNG
 from casework.domain.warnings.rules import DISCLOSURE_OVERDUE
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev_contracts.events.base import ContractEvent
@@ -78,10 +80,11 @@ def close_complaint(app: CaseworkApplication, case_id: str, prefix: str = "") ->
         app.handle(OFFICER, command)
 
 
-def app_with_vault(clock: FakeClock) -> CaseworkApplication:
+def app_with_vault(clock: FakeClock, tokens: random.Random = CSPRNG) -> CaseworkApplication:
     """Casework on in-memory persistence, with the envelope vault (an in-memory keyring, an
     ephemeral local KEK), the in-memory read model and record of personal-data reads, and
-    an evidence store in memory (`evidence(app, ...)` puts a file in it)."""
+    an evidence store in memory (`evidence(app, ...)` puts a file in it). `tokens`: where its
+    tracking numbers and random ids are drawn (the CSPRNG unless a test seeds its own)."""
     return CaseworkApplication(
         env=IN_MEMORY,
         clock=clock,
@@ -89,6 +92,7 @@ def app_with_vault(clock: FakeClock) -> CaseworkApplication:
         read_model=InMemoryCaseReadModel,
         read_log=InMemoryReadLog(),
         attachments=InMemoryAttachmentStore(scanner=NoScanner()),
+        tokens=tokens,
     )
 
 
@@ -101,9 +105,14 @@ def evidence(
     return store.put(b"\x89PNG\r\n\x1a\n" + salt.ljust(32, b"\0"), "image/png", name)
 
 
+SAMPLE_SEED = 20260506
+"""The golden samples' draws (case keys, interview ids, tracking numbers) come from a
+`random.Random` seeded with this, so `tools/gen_samples.py` writes the same files each run."""
+
+
 def run_scenario() -> list[ContractEvent]:
     clock = FakeClock(WHEN)
-    app = app_with_vault(clock)
+    app = app_with_vault(clock, tokens=random.Random(SAMPLE_SEED))
     case_id = app.handle(OFFICER, complaint()).case_id
     app.handle(OFFICER, AssignCase("a", case_id, "licheng", "镇海街道", "林某"))
     app.handle(OFFICER, StartInvestigation("i", case_id))

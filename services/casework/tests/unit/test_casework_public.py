@@ -8,6 +8,7 @@ resolutions and interviews checked against the evidence store."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,7 @@ from casework.application.handlers.public import STATUS_CHECK
 from casework.application.handlers.publication import PUBLICATION_CHECK
 from casework.application.public_limits import Allowance, PublicLimits
 from casework.domain.case import (
+    CSPRNG,
     PUBLIC_CHANNEL,
     TRACKING_ALPHABET,
     TRACKING_LENGTH,
@@ -81,6 +83,7 @@ from services.casework.tests.support.scenario import (
     close_complaint,
     complaint,
     evidence,
+    run_scenario,
 )
 
 CITY_HEAD = Identity(Agency.PROPERTY_BUREAU, "head", "putian")
@@ -142,6 +145,26 @@ def test_a_lodged_complaint_is_a_case_of_the_communitys_unit(app: CaseworkApplic
         USCC,
     )
     assert NAME not in received.model_dump_json() and PHONE not in received.model_dump_json()
+
+
+def test_the_draws_come_from_the_tokens_the_application_is_given(clock: FakeClock) -> None:
+    """Tracking numbers and random ids are drawn from `tokens` (the CSPRNG by default): two
+    applications given the same seeded source draw the same, which is what keeps the golden
+    samples (tools/gen_samples.py) from changing on every run."""
+    assert CaseworkApplication().tokens is CSPRNG
+
+    def lodged_and_received(seed: int) -> tuple[str, str, str]:
+        app = app_with_vault(FakeClock(clock.now), tokens=random.Random(seed))
+        register_community(app)
+        lodged = lodge(app)
+        return lodged.tracking_number, lodged.case_id, app.handle(OFFICER, complaint()).case_id
+
+    first = lodged_and_received(7)
+    assert lodged_and_received(7) == first
+    assert lodged_and_received(8) != first
+    assert [e.model_dump(exclude={"occurred_at"}) for e in run_scenario()] == [
+        e.model_dump(exclude={"occurred_at"}) for e in run_scenario()
+    ]
 
 
 def test_the_tracking_number_is_drawn_anew_and_not_kept_with_the_case(

@@ -8,6 +8,7 @@ sweeps in `sweeps.py`, the consumers' policies beside the handlers of their subd
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -24,7 +25,7 @@ from casework.application.ports import (
     PersonalDataVault,
 )
 from casework.application.public_limits import PublicLimits, PublicRateLimiter
-from casework.domain.case import Case, CaseTimeLimits, PersonalDataRetention
+from casework.domain.case import CSPRNG, Case, CaseTimeLimits, PersonalDataRetention
 from casework.domain.warnings.rules import DEFAULT_RULES, WarningRules
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.clock import Clock, utc_now
@@ -65,6 +66,7 @@ class CaseworkApplication(ServiceApplication):
         read_log: PersonalDataReadLog | None = None,
         attachments: AttachmentStore | None = None,
         public_limits: PublicLimits | None = None,
+        tokens: random.Random = CSPRNG,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
@@ -76,6 +78,9 @@ class CaseworkApplication(ServiceApplication):
         self._read_log = read_log
         self._attachments = attachments
         self.public_limiter = PublicRateLimiter(public_limits or PublicLimits(), clock)
+        self.tokens = tokens
+        """Where tracking numbers and random ids are drawn (case.CSPRNG, `secrets`); the
+        golden samples' scenario gives a seeded `random.Random`, so its ids repeat."""
 
     @property
     def vault(self) -> PersonalDataVault:
@@ -101,6 +106,10 @@ class CaseworkApplication(ServiceApplication):
         if self._read_model is None:
             raise RuntimeError("no read model given (see bootstrap)")
         return self._read_model
+
+    def random_id(self) -> uuid.UUID:
+        """A random (version 4) UUID drawn from `tokens`: an id no natural key names."""
+        return uuid.UUID(int=self.tokens.getrandbits(128), version=4)
 
     # -- loading -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import re
 import secrets
 import uuid
@@ -59,9 +60,15 @@ still short."""
 TRACKING_PATTERN = re.compile(f"[{TRACKING_ALPHABET}]{{{TRACKING_LENGTH}}}")
 
 
-def new_tracking_number() -> str:
-    """A complaint's tracking number (查询码), drawn from the CSPRNG (`secrets`)."""
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+CSPRNG: random.Random = secrets.SystemRandom()
+"""The operating system's CSPRNG, behind `random.Random`'s methods: where tracking numbers
+and random ids are drawn unless a test gives a seeded `random.Random` (reproducible
+samples)."""
+
+
+def new_tracking_number(tokens: random.Random = CSPRNG) -> str:
+    """A complaint's tracking number (查询码), drawn from `tokens` (the CSPRNG, `secrets`)."""
+    return "".join(tokens.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
 
 
 def is_tracking_number(text: str) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -121,7 +120,7 @@ def receive_complaint(
     received = received_at or app.clock()
 
     def execute() -> tuple[list[Case], ComplaintReceived]:
-        key = f"complaint:{uuid.uuid4()}"
+        key = f"complaint:{app.random_id()}"
         sealed = app.vault.seal(
             Case.create_id(key), {"name": cmd.complainant_name, "phone": cmd.complainant_phone}
         )

@@ -141,7 +141,7 @@ def record_interview(
         ledger = app.find(
             InterviewLedger.create_id(ledger_unit, held_on.year), InterviewLedger
         ) or InterviewLedger(ledger_unit, held_on.year)
-        interview_id = str(uuid.uuid4())
+        interview_id = str(app.random_id())
         ledger.record(
             interview_id,
             identity.unit,

@@ -104,7 +104,11 @@ def lodge_complaint(
 
     def execute() -> tuple[list[Case], ComplaintLodged]:
         tracking = next(
-            (n for n in (new_tracking_number() for _ in range(DRAWS)) if not _taken(app, n)),
+            (
+                n
+                for n in (new_tracking_number(app.tokens) for _ in range(DRAWS))
+                if not _taken(app, n)
+            ),
             None,
         )
         if tracking is None:  # pragma: no cover (2**-59 three times over)

@@ -106,9 +106,14 @@ async def test_a_units_stage_from_the_bus_to_zhihui_and_back(service_settings, i
                     return {s.stage: s for s in reply.stages}
 
                 async def counted() -> dict[str, pb.StageProgress] | None:
+                    # The three facts travel on partitions of their own: wait for each.
                     now = await stages()
-                    done = (now["self_inspection"].expected, now["township_inspections"].done)
-                    return now if done == (2, 1) else None
+                    done = (
+                        now["self_inspection"].expected,
+                        now["self_inspection"].done,
+                        now["township_inspections"].done,
+                    )
+                    return now if done == (2, 1, 1) else None
 
                 progress = await eventually(counted, what="the stages counted from the bus")
                 self_inspection = progress["self_inspection"]

@@ -58,6 +58,7 @@ from pubrev_contracts.vocabulary.calendar import Quarter
 from pubrev_contracts.vocabulary.campaign import CAMPAIGN, CampaignCalendarNotConfigured
 from pubrev_contracts.vocabulary.sources import LOCAL
 from pubrev_contracts.vocabulary.units import CITY, COUNTY_UNITS
+from pubrev_contracts.vocabulary.violations import KINDS
 from servicekit.errors import InvalidArgument, PermissionDenied, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
@@ -540,6 +541,15 @@ def test_an_agency_finding_citing_an_unknown_warning_is_still_recorded() -> None
     assert len(warnings_of(app, AGENCY_FINDING)) == 1
     deliver(app, violation(uuid.uuid4(), at(9, 1), kind="B6", warning_id=uuid.uuid4()))
     assert len(warnings_of(app, AGENCY_FINDING)) == 1
+
+
+def test_an_agency_findings_record_names_the_violation_in_chinese() -> None:
+    """智慧监督 reads the code list's Chinese text (vocabulary.violations, as the credit
+    feeds carry it), whatever name the producer gave the finding."""
+    app, _ = campaign_app(at(9, 1))
+    deliver(app, violation(uuid.uuid4(), at(9, 1), kind="E2", party="agency", agency_unit=UNIT))
+    (warning,) = warnings_of(app, AGENCY_FINDING)
+    assert warning.details["kind_name"] == KINDS["E2"].name_zh != KINDS["E2"].name
 
 
 def test_a_city_closes_an_agency_finding_with_evidence() -> None:

@@ -36,6 +36,7 @@ from pubrev_contracts.vocabulary.campaign import (
 )
 from pubrev_contracts.vocabulary.sources import local, plan
 from pubrev_contracts.vocabulary.units import UNITS
+from pubrev_contracts.vocabulary.violations import KINDS
 
 UNIT_BEHIND_STAGE = "unit_behind_stage"
 MONTHLY_REPORT_LATE = "monthly_report_late"
@@ -202,7 +203,9 @@ def agency_finding(
             "agency_unit": agency_unit or unit,
             "community_code": community_code,
             "kind": kind,
-            "kind_name": kind_name,
+            # 智慧监督 reads Chinese: the code list's text (as the credit feeds carry it),
+            # the producer's English name only for a code the list does not know.
+            "kind_name": KINDS[kind].name_zh if kind in KINDS else kind_name,
             "severity": severity,
             "finding_legal_basis": legal_basis,
             "found_at": found_at.isoformat(),

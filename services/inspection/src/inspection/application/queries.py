@@ -306,13 +306,7 @@ def spot_checks(
         f"at most {MAX_CODE} characters",
         f"小区编码不超过{MAX_CODE}个字符",
     )
-    v.require(
-        len(company_uscc) in (0, 18),
-        "company_uscc",
-        "uscc_length",
-        "empty or an 18-character USCC",
-        "统一社会信用代码须为18位",
-    )
+    _company_filter(v, company_uscc)
     v.raise_if_any()
     units, company = _list_units(app, "ListSpotChecks", identity, unit, company_uscc)
     app.read_model.catch_up()
@@ -326,6 +320,16 @@ def findings(
     (E1–E3) among them; a company's own always."""
     app.policy.admit("ListFindings", identity)
     v = Validator()
+    _company_filter(v, company_uscc)
+    v.raise_if_any()
+    units, company = _list_units(app, "ListFindings", identity, unit, company_uscc)
+    app.read_model.catch_up()
+    return app.read_model.findings(company, units)
+
+
+def _company_filter(v: Validator, company_uscc: str) -> None:
+    """A list's company filter: none, or a USCC's 18 characters (a list filters on what it
+    is given: an unknown company simply lists nothing)."""
     v.require(
         len(company_uscc) in (0, 18),
         "company_uscc",
@@ -333,10 +337,6 @@ def findings(
         "empty or an 18-character USCC",
         "统一社会信用代码须为18位",
     )
-    v.raise_if_any()
-    units, company = _list_units(app, "ListFindings", identity, unit, company_uscc)
-    app.read_model.catch_up()
-    return app.read_model.findings(company, units)
 
 
 def community_disclosure(

@@ -17,6 +17,7 @@ from casework.application.commands import (
 )
 from casework.application.handlers.cases import may_act, run_on_case
 from casework.application.ports import PersonalDataRead
+from casework.domain.case import Case
 from servicekit.errors import Validator
 from servicekit.identity import Identity
 
@@ -86,18 +87,7 @@ def read_complainant(
     data = None if case.shredded else app.vault.open(case.id, case.sealed_personal_data)
     if data is None:
         return ComplainantRead(str(case.id), "", "", True, 0, "")
-    read = app.read_log.record(
-        PersonalDataRead(
-            app.clock(),
-            str(case.id),
-            case.unit,
-            identity.render(),
-            identity.via,
-            cmd.purpose,
-            cmd.note,
-            ("name", "phone"),
-        )
-    )
+    read = record_read(app, identity, case, cmd.purpose, cmd.note, ("name", "phone"))
     return ComplainantRead(
         str(case.id),
         data.get("name", ""),
@@ -105,4 +95,31 @@ def read_complainant(
         False,
         read.read_id,
         read.read_at.astimezone(UTC).isoformat(),
+    )
+
+
+def record_read(
+    app: CaseworkApplication,
+    identity: Identity,
+    case: Case,
+    purpose: str,
+    note: str,
+    fields: tuple[str, ...],
+) -> PersonalDataRead:
+    """Records that `identity` opened the case's sealed personal data (`fields` of it), for
+    `purpose`: who, through which front end, when, which case, why (ADR 0005). Every
+    opening is recorded before its caller answers anyone, whether it shows the data
+    (ReadComplainant), compares it (a status query's phone) or keeps it out (a typical case
+    published)."""
+    return app.read_log.record(
+        PersonalDataRead(
+            app.clock(),
+            str(case.id),
+            case.unit,
+            identity.render(),
+            identity.via,
+            purpose,
+            note,
+            fields,
+        )
     )

@@ -27,7 +27,7 @@ from casework.application.commands import (
     LodgeComplaint,
 )
 from casework.application.handlers.evidence import checked_evidence
-from casework.application.ports import PersonalDataRead
+from casework.application.handlers.personal_data import record_read
 from casework.domain.case import (
     Case,
     is_tracking_number,
@@ -200,16 +200,7 @@ def _phone_matches(app: CaseworkApplication, identity: Identity, case: Case, pho
     if data is None:
         return False
     matched = phones_match(data.get("phone", ""), phone)
-    app.read_log.record(
-        PersonalDataRead(
-            app.clock(),
-            str(case.id),
-            case.unit,
-            identity.render(),
-            identity.via,
-            STATUS_CHECK,
-            "matched" if matched else "not matched",
-            ("phone",),
-        )
+    record_read(
+        app, identity, case, STATUS_CHECK, "matched" if matched else "not matched", ("phone",)
     )
     return matched

@@ -10,7 +10,7 @@ from casework.application.access import POLICY
 from casework.application.commands import PublishTypicalCase, TypicalCasePublished
 from casework.application.handlers.cases import may_act
 from casework.application.handlers.interviews import day, today
-from casework.application.ports import PersonalDataRead
+from casework.application.handlers.personal_data import record_read
 from casework.domain.case import Case
 from casework.domain.typical_case import TypicalCases
 from pubrev_contracts.vocabulary.identifiers import USCC_DESCRIPTION_ZH, uscc_problem
@@ -68,16 +68,12 @@ def _complainant(app: CaseworkApplication, identity: Identity, case: Case) -> tu
     data = app.vault.open(case.id, case.sealed_personal_data)
     if data is None:
         return "", ""
-    app.read_log.record(
-        PersonalDataRead(
-            app.clock(),
-            str(case.id),
-            case.unit,
-            identity.render(),
-            identity.via,
-            PUBLICATION_CHECK,
-            "kept out of the typical case published",
-            ("name", "phone"),
-        )
+    record_read(
+        app,
+        identity,
+        case,
+        PUBLICATION_CHECK,
+        "kept out of the typical case published",
+        ("name", "phone"),
     )
     return data.get("name", ""), data.get("phone", "")

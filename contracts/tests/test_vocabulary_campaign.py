@@ -483,3 +483,12 @@ def test_nothing_expected_is_never_behind_and_counts_are_not_negative() -> None:
     assert behind_units(stage, date(2024, 3, 1), {"putian": (0, 0)}) == ()
     with pytest.raises(ValueError, match="negative"):
         progress(stage, date(2024, 3, 1), {"putian": (-1, 1)})
+
+
+def test_work_counts_from_the_campaigns_mobilisation() -> None:
+    """One definition for inspection's township coverage and casework's progress: the
+    year's work counts from mobilisation (五（一）) on, late work included."""
+    from pubrev_contracts.vocabulary.campaign import CAMPAIGN, MOBILISATION
+
+    year = CAMPAIGN.year(2026)
+    assert year.counted_from == year.stage(MOBILISATION).due == date(2026, 7, 15)

@@ -1135,8 +1135,8 @@ def checks_and_township_stage(walk: Walk, expect: Expected) -> None:
     """10/1: spot checks and townships' inspections were due 9/30: licheng met its quota, but
     its townships left LC-0006 out; hanjiang's townships did nothing; the other six counties
     made no Q3 cross check; the city's September briefing is missing. 10/8: the townships
-    inspect LC-0006 (casework's stage counts the year: caught up, the platform closes the
-    warning; inspection's coverage counts the stage's window: still behind); the city
+    inspect LC-0006 (late, it completes the stage: caught up, the platform closes the
+    warning, and inspection's coverage counts it too); the city
     briefs, late, and its warning closes."""
     walk.on(10, 1)
     walk.sweep()
@@ -1166,7 +1166,9 @@ def checks_and_township_stage(walk: Walk, expect: Expected) -> None:
     expect.progress["township_inspections"] = (6, 6, 6, False)
     expect.closed("unit_behind_stage", UNIT, "2026:township_inspections")
     checkpoint(walk, expect)
-    assert walk.township_coverage()[:4] == (6, 5, 83, True)
+    # inspection and casework count the stage the same way (vocabulary.campaign): late
+    # inspections complete it
+    assert walk.township_coverage()[:4] == (6, 6, 100, False)
     assert walk.warning_list(CITY) == [("province_briefing_late", CITY, "2026-09", "closed")]
     other_counties(walk, ("mobilisation", "self_inspection_ledgers"), range(7, 10), ("2026Q3",))
 

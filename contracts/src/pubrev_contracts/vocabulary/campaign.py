@@ -239,6 +239,14 @@ class YearCalendar:
                 return stage
         raise KeyError(f"{key!r} is no campaign stage (known: {', '.join(STAGE_KEYS)})")
 
+    @property
+    def counted_from(self) -> date:
+        """The first day whose work counts toward the year's stages: the campaign starts
+        with its mobilisation (五（一）). Work done later than a stage's due date still
+        completes it (late: the unit was behind meanwhile); work before this day does not
+        count (it is not the campaign's). One definition for every service that counts."""
+        return self.stage(MOBILISATION).due
+
     def current_stages(self, day: date) -> tuple[Stage, ...]:
         """The stages due next on `day`: the first due date that day or later, and every
         stage due then; empty once the year's last stage is over."""

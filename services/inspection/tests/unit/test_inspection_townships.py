@@ -132,7 +132,7 @@ def test_the_ledger_is_read_by_township_by_period_and_by_unit() -> None:
 # -- coverage in the campaign window -------------------------------------------------------------
 
 
-def test_coverage_counts_each_community_once_in_the_window_by_township() -> None:
+def test_coverage_counts_each_community_once_since_the_campaign_began_by_township() -> None:
     world = build()
     inspect(world, "CX-0001", "2026-07-10")  # before the campaign's start: not counted
     inspect(world, "CX-0001", "2026-07-20")
@@ -152,9 +152,9 @@ def test_coverage_counts_each_community_once_in_the_window_by_township() -> None
     clock(world, at("2026-10-01"))
     [after] = queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
     assert (after.expected_by_now, after.behind) == (6, True)
-    inspect(world, "CX-0003", "2026-10-01")  # too late for the window
+    inspect(world, "CX-0003", "2026-10-01")  # late, but it completes the stage (late)
     [still] = queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
-    assert still.inspected == 3
+    assert (still.inspected, still.behind) == (4, True)
 
 
 def test_the_city_sees_every_county_unit_s_coverage_and_a_year_not_entered_is_refused() -> None:

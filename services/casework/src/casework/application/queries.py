@@ -585,6 +585,7 @@ def unit_facts(app: CaseworkApplication, unit: str, year: int) -> UnitFacts:
         campaign_of(app, unit, year),
         recorded,
         spot_checks(app, unit, year),
+        app.warning_rules.campaign.year(year).counted_from,
     )
 
 

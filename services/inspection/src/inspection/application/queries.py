@@ -169,15 +169,17 @@ def township_inspections(
 def township_coverage(
     app: InspectionApplication, identity: Identity, year: int, unit: str
 ) -> list[TownshipCoverage]:
-    """Each county-level unit's coverage by its townships in the year's campaign window
-    (vocabulary.campaign: from mobilisation to the township-inspection stage), judged as
-    the campaign judges the stage (behind once its due date passed with any community not
-    inspected), with each township's count."""
+    """Each county-level unit's coverage by its townships since the year's campaign began
+    (vocabulary.campaign's `counted_from`: late inspections complete the stage too), judged
+    as the campaign judges the stage (behind once its due date passed with any community
+    not inspected), with each township's count."""
     units, _ = _list_units(app, "GetTownshipCoverage", identity, unit)
     year_calendar = app.campaign.year(year)  # CampaignCalendarNotConfigured: nothing read
     stage = year_calendar.stage(campaign.TOWNSHIP_INSPECTIONS)
-    start = year_calendar.stage(campaign.MOBILISATION).due
+    start = year_calendar.counted_from
     now = app.clock()
+    # Late inspections complete the stage too (the unit was behind until then).
+    until = max(now.astimezone(SHANGHAI).date(), stage.due)
     app.read_model.catch_up()
     coverage = []
     for u in units:
@@ -186,7 +188,7 @@ def township_coverage(
         registered = app.read_model.communities(u)
         inspected = {
             row.community_code
-            for row in app.read_model.township_inspections([u], "", "", start, stage.due)
+            for row in app.read_model.township_inspections([u], "", "", start, until)
         }
         counted = [c for c in registered if c.code in inspected]
         [judged] = campaign.progress(stage, now, {u: (len(counted), len(registered))})

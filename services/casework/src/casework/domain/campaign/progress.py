@@ -9,7 +9,8 @@ casework keeps (DOMAIN.md §5b; the calendar: vocabulary.campaign).
 - spot_checks: communities checked under the unit's yearly plan and the cross checks of its
   communities / its quota (inspection's SpotCheckPlanned and SpotCheckDone), as the pace
   counts them (unit_behind_quota warns on it).
-- township_inspections: communities a township inspected at least once in the year
+- township_inspections: communities a township inspected at least once since the campaign
+  began (vocabulary.campaign `counted_from`, as inspection's coverage counts)
   (inspection's TownshipInspectionRecorded) / communities registered by the due date.
 - supervised_rectification: rectifications verified / ordered by the due date (inspection's
   RectificationOrdered, RectificationVerified; a withdrawn finding, FindingWithdrawn,
@@ -89,6 +90,9 @@ class UnitFacts:
     """Stage → the day the unit recorded it done."""
     spot_checks: tuple[int, int] = (0, 0)
     """(checked, quota) as the pace counts them."""
+    counted_from: date | None = None
+    """The calendar's first day of the campaign (vocabulary.campaign `counted_from`):
+    township inspections before it are not the campaign's."""
 
 
 def takes_part(stage_key: str, unit: str) -> bool:
@@ -112,7 +116,9 @@ def counts(stage: Stage, facts: UnitFacts) -> tuple[int, int]:
     if key == SELF_INSPECTION:
         done = set(campaign.self_inspections) if campaign else set()
     elif key == TOWNSHIP_INSPECTIONS:
-        done = set(campaign.township_inspections) if campaign else set()
+        since = facts.counted_from or date.min
+        inspections = campaign.township_inspections.items() if campaign else ()
+        done = {code for code, last in inspections if last >= since}
     else:  # pragma: no cover - STAGE_KEYS is the vocabulary's and every key is above
         raise KeyError(key)
     return len(covered & done), len(covered)

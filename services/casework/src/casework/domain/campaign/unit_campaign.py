@@ -31,7 +31,7 @@ class UnitCampaign(Aggregate):
         self.self_inspections: dict[str, date] = {}
         """Community → the day its company filed the year's self-inspection ledger."""
         self.township_inspections: dict[str, date] = {}
-        """Community → the day a township first inspected it this year."""
+        """Community → the last day a township inspected it this year."""
         self.township_months: dict[int, set[str]] = {}
         """Month → the communities a township inspected in it."""
         self.rectifications_ordered: dict[str, date] = {}
@@ -81,8 +81,8 @@ class UnitCampaign(Aggregate):
 
     @event(TownshipInspectionNoted)
     def _township(self, community_code: str, inspected_on: date) -> None:
-        first = self.township_inspections.get(community_code)
-        if first is None or inspected_on < first:
+        latest = self.township_inspections.get(community_code)
+        if latest is None or inspected_on > latest:
             self.township_inspections[community_code] = inspected_on
         self.township_months.setdefault(inspected_on.month, set()).add(community_code)
 

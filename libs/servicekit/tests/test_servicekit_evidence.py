@@ -453,7 +453,9 @@ async def test_requests_out_of_their_bounds_are_field_errors() -> None:
         assert refused.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
-async def test_twenty_mib_go_through_and_one_byte_more_is_refused_by_the_store() -> None:
+async def test_twenty_mib_go_through_and_one_byte_more_is_refused_by_the_bounds() -> None:
+    """The contract's bytes.max_len refuses it before the desk runs (the store's own
+    attachment_too_large stays the check of callers that skip the interceptor)."""
     limit = 20 * MiB
     largest = PNG + bytes(limit - len(PNG))
     async with serving(desk()) as stub:
@@ -468,7 +470,7 @@ async def test_twenty_mib_go_through_and_one_byte_more_is_refused_by_the_store()
                 upload_request(largest + b"\0", request_id="r-2"), metadata=who(BUREAU)
             )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert bad_request(refused.value) == [("content", "attachment_too_large")]
+        assert bad_request(refused.value) == [("content", "bytes.max_len")]
         # Past the server's limit on a message, the transport refuses before anything runs.
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.UploadAttachment(

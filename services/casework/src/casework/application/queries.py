@@ -563,14 +563,21 @@ def plan_checks(app: CaseworkApplication, unit: str, year: int) -> list[PlanChec
 
 
 def spot_checks(app: CaseworkApplication, unit: str, year: int) -> tuple[int, int]:
-    """(checked, quota) of a unit's year as the pace counts them (sweeps.checked)."""
+    """(checked, quota) of a unit's year as the pace counts them."""
     facts = app.find(UnitInspections.create_id(unit, year), UnitInspections, read_only=True)
     if facts is None:
         return 0, 0
+    return checked_communities(app, facts), facts.quota
+
+
+def checked_communities(app: CaseworkApplication, facts: UnitInspections) -> int:
+    """The distinct communities checked in a unit's year, under its yearly plan and by the
+    cross checks of its communities: what the pace counts (the progress of the spot-check
+    stage and the quota-pace sweep alike)."""
     communities = set(facts.checked)
-    for checks in plan_checks(app, unit, year):
+    for checks in plan_checks(app, facts.unit, facts.year):
         communities.update(checks.checked)
-    return len(communities), facts.quota
+    return len(communities)
 
 
 def unit_facts(app: CaseworkApplication, unit: str, year: int) -> UnitFacts:

@@ -18,7 +18,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from casework.application.handlers.warnings import new_warnings
-from casework.application.queries import campaign_of, monthly_report, unit_facts
+from casework.application.queries import (
+    campaign_of,
+    checked_communities,
+    monthly_report,
+    unit_facts,
+)
 from casework.domain.campaign.progress import STAGE_UNITS, UnitFacts, counts
 from casework.domain.case import Case
 from casework.domain.warnings.campaign_rules import (
@@ -30,7 +35,6 @@ from casework.domain.warnings.campaign_rules import (
     stage_period,
     unit_behind_stage,
 )
-from casework.domain.warnings.plan_checks import PlanChecks
 from casework.domain.warnings.rules import (
     PACED_UNITS,
     complaint_without_feedback,
@@ -109,7 +113,7 @@ def sweep_quota_pace(app: CaseworkApplication, units: Iterable[str] = PACED_UNIT
             continue
         try:
             due = unit_behind_quota(
-                unit, year, facts.quota, checked(app, facts), now, app.warning_rules
+                unit, year, facts.quota, checked_communities(app, facts), now, app.warning_rules
             )
         except NotConfigured as error:  # the campaign's schedule lacks the year
             log.warning("unit_behind_quota not judged for %s %s: %s", unit, year, error.message)
@@ -117,17 +121,6 @@ def sweep_quota_pace(app: CaseworkApplication, units: Iterable[str] = PACED_UNIT
         if due is not None and _raise(app, due):
             raised += 1
     return raised
-
-
-def checked(app: CaseworkApplication, facts: UnitInspections) -> int:
-    """The distinct communities checked this year under the unit's yearly plan and the cross
-    checks of its communities."""
-    communities = set(facts.checked)
-    for plan_id in facts.plans:
-        checks = app.find(PlanChecks.create_id(plan_id), PlanChecks, read_only=True)
-        if checks is not None:
-            communities.update(checks.checked)
-    return len(communities)
 
 
 def shred_expired_personal_data(app: CaseworkApplication) -> int:

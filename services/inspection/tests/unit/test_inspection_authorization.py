@@ -1,7 +1,7 @@
 """The inspection authorization matrix (tests/support/authz.py): every RPC × every identity
 the vocabulary allows × its relation to the record, called through the application on the
-world of tests/support/inspection_authz.py, against the declared policy (access.POLICY) and
-against the independent must-deny oracle (tests/support/must_deny.py).
+world of services/inspection/tests/support/world.py, against the declared policy
+(access.POLICY) and against the independent must-deny oracle (tests/support/must_deny.py).
 
 The record is chengxiang's: its 2026 plan (drawn, one target checked), the check of CX-0001
 and its finding against company A, CX-0001's file, the roster, the cross check of licheng by

@@ -32,11 +32,6 @@ PRIORITY_ORDER = (
 zero-revenue (and overdue) communities; then the random draw fills the quota."""
 
 
-EXPLICIT_PRIORITIES = ("handed_down", "major_petition", "typical_case")
-"""The priorities a plan's request names itself (the others come from what inspection knows
-of each community)."""
-
-
 @dataclass(frozen=True)
 class Candidate:
     code: str

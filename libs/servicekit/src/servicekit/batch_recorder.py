@@ -1,4 +1,4 @@
-"""eventsourcing's PostgreSQL process recorder, able to apply a consumer's batch (ADR 0016).
+"""eventsourcing's PostgreSQL process recorder, able to apply a consumer's batch (ADR 0018).
 
 What `ServiceApplication.apply_batch` needs besides eventsourcing's own methods, on the same
 datastore (its pool, its schema, its tables: `<app>_events`, `<app>_tracking`):

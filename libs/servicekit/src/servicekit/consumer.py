@@ -29,7 +29,7 @@ ones that were text.
 
 A subscription may also give a batch handler (`batch_handler`): the runner then applies
 what it fetched in one call and one worker thread, the handler's application in one
-transaction with a tracking row per event (`ServiceApplication.apply_batch`, ADR 0016).
+transaction with a tracking row per event (`ServiceApplication.apply_batch`, ADR 0018).
 What cannot go that way goes event by event, as above: records that are malformed or
 refused, events parked before, events of an aggregate with a parked event, a batch read
 carefully after a crash. If the batch fails for a reason of the moment, it is tried again
@@ -570,7 +570,7 @@ class ConsumerRunner:
         # What the process holds as it starts (modules, contract schemas, the application
         # and its wiring) lives as long as it does. Frozen, the cyclic collector's full
         # passes no longer walk it: a busy consumer allocates enough to run one every few
-        # batches, and walking everything was a third of its time (ADR 0016).
+        # batches, and walking everything was a third of its time (ADR 0018).
         gc.collect()
         gc.freeze()
         await self.broker.start()

@@ -18,7 +18,7 @@ What it adds to `eventsourcing.application.Application`:
 - the audit trail (`history`);
 - a consumer's batch applied in one transaction (`apply_batch`): the batch's deliveries
   deduped in one query, each aggregate loaded once (kept between batches), every effect
-  written with one tracking row per delivery, all at once (ADR 0016).
+  written with one tracking row per delivery, all at once (ADR 0018).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ feed the spot-check pools. Every subscription gives the runner the application's
 check, so a delivery applied before is skipped before any handler sees it.
 
 The disclosure watch takes what the runner fetched as one batch too (`note_batch`: one
-transaction, each event tracked; ADR 0016): a filing season brings thousands of events a
+transaction, each event tracked; ADR 0018): a filing season brings thousands of events a
 second. Both paths note an event the same way (`watch_note`)."""
 
 from __future__ import annotations

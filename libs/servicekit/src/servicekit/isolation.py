@@ -46,7 +46,7 @@ import httpx
 import psycopg
 from aiokafka import errors as kafka_errors
 from eventsourcing import persistence as es
-from psycopg import Cursor
+from psycopg import Cursor, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -511,16 +511,21 @@ class ParkedStore:
         assert row is not None
         return int(row[0])
 
-    def migrate_tracking(self, consumers: Sequence[str]) -> int:
+    def migrate_tracking(
+        self, consumers: Sequence[str], table: str = "notification_tracking"
+    ) -> int:
         """Turns the consumers' tracking rows of the kind kept before each event had its own
         (`consumer|aggregate` → highest version applied) into one row per version up to it;
         returns how many old rows it replaced. Run at start, idempotent (a no-op once done).
+        `table` is the application's tracking table (eventsourcing names it
+        `<application>_tracking`: `tracking_table(recorder)`).
         Those old rows could not tell an event applied from one dead-lettered and passed
         over: every version up to the highest counts as applied, as it did then (never
         twice), so such an old event re-driven now is reported a duplicate."""
         replaced = 0
         with self._cursor(None) as c:
-            c.execute("SELECT to_regclass('public.notification_tracking')")
+            name = sql.Identifier("public", _identifier(table))
+            c.execute("SELECT to_regclass(%s)", (f"public.{table}",))
             row = c.fetchone()
             if row is None or row[0] is None:
                 return 0
@@ -528,16 +533,18 @@ class ParkedStore:
                 # eventsourcing keeps its tables in its schema, "public" unless
                 # POSTGRES_SCHEMA says otherwise (servicekit's environment never does).
                 c.execute(
-                    "WITH legacy AS (DELETE FROM public.notification_tracking"
-                    " WHERE left(application_name, length(%(c)s) + 1) = %(c)s || '|'"
-                    " AND position('|' IN substr(application_name, length(%(c)s) + 2)) = 0"
-                    " RETURNING application_name, notification_id),"
-                    " versions AS (INSERT INTO public.notification_tracking"
-                    " (application_name, notification_id)"
-                    " SELECT legacy.application_name || '|' || v, 1"
-                    " FROM legacy, generate_series(1, legacy.notification_id) AS v"
-                    " ON CONFLICT (application_name) DO NOTHING RETURNING 1)"
-                    " SELECT (SELECT count(*) FROM legacy), (SELECT count(*) FROM versions)",
+                    sql.SQL(
+                        "WITH legacy AS (DELETE FROM {table}"
+                        " WHERE left(application_name, length(%(c)s) + 1) = %(c)s || '|'"
+                        " AND position('|' IN substr(application_name, length(%(c)s) + 2)) = 0"
+                        " RETURNING application_name, notification_id),"
+                        " versions AS (INSERT INTO {table}"
+                        " (application_name, notification_id)"
+                        " SELECT legacy.application_name || '|' || v, 1"
+                        " FROM legacy, generate_series(1, legacy.notification_id) AS v"
+                        " ON CONFLICT (application_name) DO NOTHING RETURNING 1)"
+                        " SELECT (SELECT count(*) FROM legacy), (SELECT count(*) FROM versions)"
+                    ).format(table=name),
                     {"c": consumer},
                 )
                 counted = c.fetchone()
@@ -708,3 +715,16 @@ class CrashGuard:
 
     def exhausted(self, attempts: int) -> bool:
         return attempts > self.max_attempts
+
+
+def tracking_table(recorder: object) -> str:
+    """The tracking table of an eventsourcing recorder (`<application>_tracking` on
+    PostgreSQL); eventsourcing's default name for any other recorder."""
+    return str(getattr(recorder, "tracking_table_name", "notification_tracking"))
+
+
+def _identifier(name: str) -> str:
+    """A table name put into SQL text: lower-case letters, digits and underscores only."""
+    if not name or not all(c.islower() or c.isdigit() or c == "_" for c in name):
+        raise ValueError(f"not a plain table name: {name[:64]!r}")
+    return name

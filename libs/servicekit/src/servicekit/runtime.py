@@ -34,7 +34,7 @@ from servicekit.consumer import (
 from servicekit.eventstore import ServiceApplication
 from servicekit.grpc_kit import GrpcServer
 from servicekit.identity import IdentityRules
-from servicekit.isolation import ParkedStore
+from servicekit.isolation import ParkedStore, tracking_table
 from servicekit.kafka_admin import KafkaSecurity, ensure_topics
 from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database, schema_lock
@@ -121,7 +121,11 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
     )
     await asyncio.to_thread(store.ensure_tables)
     if parts.subscriptions and {"consumer", "api"} & set(roles):
-        await asyncio.to_thread(store.migrate_tracking, [s.consumer for s in parts.subscriptions])
+        await asyncio.to_thread(
+            store.migrate_tracking,
+            [s.consumer for s in parts.subscriptions],
+            tracking_table(parts.app.process_recorder),
+        )
     if "relay" in roles:
         producer = make_producer(
             settings.kafka_bootstrap, f"pubrev-{settings.service}-relay", security
@@ -268,7 +272,10 @@ def prepare_isolation(parts: ServiceParts) -> None:
     try:
         store.ensure_tables()
         if parts.subscriptions:
-            store.migrate_tracking([s.consumer for s in parts.subscriptions])
+            store.migrate_tracking(
+                [s.consumer for s in parts.subscriptions],
+                tracking_table(parts.app.process_recorder),
+            )
     finally:
         store.pool.close()
 

@@ -6,7 +6,8 @@ For each overlay in deploy/k8s/overlays (dev, prod):
 1. `kustomize build` it;
 2. validate every document against the Kubernetes 1.31 OpenAPI schemas bundled with
    kubernetes-validate, strictly (an unknown field, kind or apiVersion fails);
-3. check the invariants the platform relies on (see `check_deployment`).
+3. check the invariants the platform relies on (see `check_deployment`, and
+   `check_scanner_deployment` for clamd, the virus scanner of evidence files).
 Each failure prints as `overlay/kind/name: problem` and the exit status is 1; on success one
 summary line. Exit status 2: the checks could not run (no kustomize v5, none installable).
 
@@ -23,13 +24,17 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import kubernetes_validate.utils
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+from servicekit.attachments import SCANNER_SETTING, AttachmentLimits, scanner_refusals
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAYS_DIR = ROOT / "deploy" / "k8s" / "overlays"
@@ -48,6 +53,13 @@ TLS_VARS = ("PUBREV_TLS_CERT", "PUBREV_TLS_KEY", "PUBREV_TLS_CLIENT_CA")
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - what pods must bind
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 TMP_DIR = "/tmp"  # noqa: S108 - where the writable emptyDir must be mounted
+
+# clamd (base/clamd), which scans every new evidence file (ADR 0016).
+SCANNER = "clamd"  # its Deployment's app.kubernetes.io/name
+SCANNER_PORT = 3310
+SCANNER_CONFIG = "/etc/clamav/clamd.conf"
+SCANNER_DATABASE_DIR = "/var/lib/clamav"
+CLUSTER_DOMAIN = "cluster.local"
 
 Doc = dict[str, Any]
 
@@ -317,6 +329,25 @@ def schema_problem(doc: Doc) -> str | None:
 # -- helpers ------------------------------------------------------------------------------
 
 
+@cache
+def scanning_services() -> frozenset[str]:
+    """The services whose bootstrap builds an attachment store with a scanner
+    (`attachments.load_scanner`): every role of theirs reads PUBREV_ATTACHMENT_SCANNER at
+    start, and refuses `none` in production. Read from the code, so a service that starts
+    accepting evidence is held to the setting without anyone editing this list."""
+    found = frozenset(
+        path.parent.name
+        for path in ROOT.glob("services/*/src/*/bootstrap.py")
+        if "load_scanner(" in path.read_text(encoding="utf-8")
+    )
+    if not found:
+        raise SetupError(
+            "no services/*/src/*/bootstrap.py calls load_scanner: the scanner invariant "
+            "would check nothing (has the attachment store moved?)"
+        )
+    return found
+
+
 def dig(node: Any, *path: str | int) -> Any:
     """node[path[0]][path[1]]…, or None where the path leaves the document."""
     for key in path:
@@ -542,6 +573,194 @@ def check_security(pod: Doc, containers: list[Doc]) -> Iterator[str]:
             yield f"container {name}: {TMP_DIR} must be an emptyDir (the root is read-only)"
 
 
+def check_scanner_setting(
+    env: Mapping[str, EnvVar],
+    production: bool,
+    service: str,
+    scanning: frozenset[str],
+    namespace: str,
+    docs: list[Doc],
+) -> Iterator[str]:
+    """PUBREV_ATTACHMENT_SCANNER: in production every role of a service that scans evidence
+    has it, and it is one the service accepts there (`attachments.scanner_refusals`: not
+    `none`, a well-formed clamd://<host>:<port>); in every overlay a clamd address names a
+    Service of the build on that port."""
+    var = env.get(SCANNER_SETTING)
+    if var is None:
+        if production and service in scanning:
+            yield (
+                f"{SCANNER_SETTING} is not set: {service} scans evidence and refuses to "
+                "start in production without a scanner (clamd://<host>:<port>)"
+            )
+        return
+    if var.value is None:
+        yield f"{SCANNER_SETTING} must be a value or a ConfigMap key, so it can be checked"
+        return
+    environment = env.get("PUBREV_ENVIRONMENT")
+    yield from scanner_refusals(
+        var.value,
+        "production" if production else str(environment.value if environment else ""),
+    )
+    parts = urlsplit(var.value.strip())
+    if parts.scheme != "clamd" or not parts.hostname:
+        return
+    try:
+        port = parts.port or SCANNER_PORT
+    except ValueError:
+        return  # scanner_refusals said so
+    host = parts.hostname
+    if not any(
+        d.get("kind") == "Service"
+        and host in service_host_names(d, namespace)
+        and any(dig(p, "port") == port for p in as_list(dig(d, "spec", "ports")))
+        for d in docs
+    ):
+        yield (
+            f"{SCANNER_SETTING} names {host}:{port}, which is no Service port of the build "
+            f"(clamd is Service {SCANNER}, port {SCANNER_PORT})"
+        )
+
+
+def service_host_names(service: Doc, client_namespace: str) -> set[str]:
+    """The names under which a pod in `client_namespace` resolves this Service."""
+    name = str(dig(service, "metadata", "name"))
+    namespace = str(dig(service, "metadata", "namespace") or "default")
+    names = {f"{name}.{namespace}", f"{name}.{namespace}.svc"}
+    names.add(f"{name}.{namespace}.svc.{CLUSTER_DOMAIN}")
+    if namespace == client_namespace:
+        names.add(name)
+    return names
+
+
+def clamd_size(value: str | None) -> int | None:
+    """A clamd.conf size (digits, optionally K or M: KiB, MiB) in bytes, None if not one."""
+    text = (value or "").strip()
+    factor = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
+    digits = text[:-1] if factor > 1 else text
+    return int(digits) * factor if digits.isdigit() else None
+
+
+def clamd_options(text: str) -> dict[str, str]:
+    options = {}
+    for line in text.splitlines():
+        words = line.split(None, 1)
+        if words and not words[0].startswith("#"):
+            options[words[0]] = words[1].strip() if len(words) > 1 else ""
+    return options
+
+
+def check_clamd_conf(text: str) -> Iterator[str]:
+    """The limits that decide whether an evidence file is scanned whole: stated, not left to
+    the defaults of whichever ClamAV release runs (they differ between releases)."""
+    options = clamd_options(text)
+    max_bytes = AttachmentLimits().max_bytes
+    sizes = {
+        name: clamd_size(options.get(name))
+        for name in ("StreamMaxLength", "MaxFileSize", "MaxScanSize")
+    }
+    for name, size in sizes.items():
+        if size is None:
+            yield f"clamd.conf: {name} must be set to a size (got {options.get(name)!r})"
+    stream, file_size, scan = (
+        sizes["StreamMaxLength"],
+        sizes["MaxFileSize"],
+        sizes["MaxScanSize"],
+    )
+    if stream is not None and stream < max_bytes:
+        yield (
+            f"clamd.conf: StreamMaxLength {options['StreamMaxLength']} is below the "
+            f"{max_bytes // 1024 // 1024} MiB an evidence file may have: clamd would refuse "
+            "the largest files (ScanFailed)"
+        )
+    if stream is not None and file_size is not None and file_size < stream:
+        yield (
+            "clamd.conf: MaxFileSize is below StreamMaxLength: a file above it is answered "
+            "OK without being scanned"
+        )
+    if file_size is not None and scan is not None and scan < file_size:
+        yield "clamd.conf: MaxScanSize is below MaxFileSize"
+    if options.get("TCPSocket") != str(SCANNER_PORT):
+        yield f"clamd.conf: TCPSocket must be {SCANNER_PORT} (the services scan over TCP)"
+
+
+def check_scanner_deployment(
+    doc: Doc, docs: list[Doc], config_maps: Mapping[str, Mapping[str, Any]]
+) -> Iterator[str]:
+    """clamd's Deployment: pubrev's labels, a pinned image, the pod security settings (with
+    emptyDirs for /tmp and the signatures), port 3310 with readiness and liveness probes
+    on it (tcpSocket, or the image's PING check), a Service on 3310, and a clamd.conf from
+    a ConfigMap of the build whose limits let every evidence file be scanned whole."""
+    spec = as_dict(doc.get("spec"))
+    pod = as_dict(dig(spec, "template", "spec"))
+    pod_labels = as_dict(dig(spec, "template", "metadata", "labels"))
+    containers = [c for c in as_list(pod.get("containers")) if isinstance(c, dict)]
+    init_containers = [c for c in as_list(pod.get("initContainers")) if isinstance(c, dict)]
+
+    if pod_labels.get("app.kubernetes.io/part-of") != "pubrev":
+        yield "pods lack the label app.kubernetes.io/part-of=pubrev (NetworkPolicies use it)"
+    if not selects(spec.get("selector"), pod_labels):
+        yield "spec.selector does not select the pod template's labels"
+    for container in [*init_containers, *containers]:
+        problem = image_tag_problem(str(container.get("image")))
+        if problem:
+            yield f"container {container.get('name')}: {problem}"
+    yield from check_security(pod, containers)
+
+    empty_dirs = {str(dig(v, "name")) for v in as_list(pod.get("volumes")) if "emptyDir" in v}
+    config_volumes = {
+        str(dig(v, "name")): str(dig(v, "configMap", "name"))
+        for v in as_list(pod.get("volumes"))
+        if dig(v, "configMap") is not None
+    }
+    clamd = [
+        c
+        for c in containers
+        if any(
+            dig(p, "containerPort") == SCANNER_PORT and dig(p, "name") == SCANNER
+            for p in as_list(c.get("ports"))
+        )
+    ]
+    if len(clamd) != 1:
+        yield f"needs one container with containerPort {SCANNER_PORT} named {SCANNER}"
+        return
+    container = clamd[0]
+    name = container.get("name")
+    for probe_name in ("readinessProbe", "livenessProbe"):
+        probe = container.get(probe_name)
+        on_port = dig(probe, "tcpSocket", "port") in (SCANNER_PORT, SCANNER)
+        pings = "clamdcheck.sh" in " ".join(map(str, as_list(dig(probe, "exec", "command"))))
+        if not (on_port or pings):
+            yield (
+                f"container {name}: {probe_name} must be tcpSocket on {SCANNER_PORT} or "
+                "the image's PING check (clamdcheck.sh)"
+            )
+    mounts = {str(dig(m, "mountPath")): m for m in as_list(container.get("volumeMounts"))}
+    if dig(mounts.get(SCANNER_DATABASE_DIR), "name") not in empty_dirs:
+        yield (
+            f"container {name}: {SCANNER_DATABASE_DIR} must be an emptyDir (freshclam "
+            "writes the signatures there; the root is read-only)"
+        )
+    conf_mount = mounts.get(SCANNER_CONFIG)
+    data = config_maps.get(config_volumes.get(str(dig(conf_mount, "name")), ""))
+    key = str(dig(conf_mount, "subPath"))
+    if data is None or key not in data:
+        yield (
+            f"container {name}: {SCANNER_CONFIG} must be mounted (subPath) from a "
+            "ConfigMap of the build"
+        )
+    else:
+        for message in check_clamd_conf(str(data[key])):
+            yield f"container {name}: {message}"
+
+    if not any(
+        d.get("kind") == "Service"
+        and selects({"matchLabels": dig(d, "spec", "selector")}, pod_labels)
+        and any(dig(p, "port") == SCANNER_PORT for p in as_list(dig(d, "spec", "ports")))
+        for d in docs
+    ):
+        yield f"no Service selects these pods on port {SCANNER_PORT}"
+
+
 def check_deployment(
     doc: Doc, overlay: str, docs: list[Doc], config_maps: Mapping[str, Mapping[str, Any]]
 ) -> Iterator[str]:
@@ -553,7 +772,9 @@ def check_deployment(
     inside a mounted volume; the pod security settings. Production overlays also: every
     container has PUBREV_ENVIRONMENT=production, PUBREV_DEV_IDENTITY_HEADER=false and the
     three TLS settings. Every overlay: a SASL principal is a KafkaUser of the build, its
-    password file from that user's Secret; production: the bus is SASL_SSL.
+    password file from that user's Secret; production: the bus is SASL_SSL. Production:
+    every role of a service that scans evidence has PUBREV_ATTACHMENT_SCANNER, not `none`;
+    every overlay: a clamd address there is a Service port of the build.
     """
     spec = as_dict(doc.get("spec"))
     pod = as_dict(dig(spec, "template", "spec"))
@@ -602,6 +823,15 @@ def check_deployment(
         kafka_users = {kind_name(d)[1] for d in docs if d.get("kind") == "KafkaUser"}
         for message in check_bus(env, overlay in PRODUCTION_OVERLAYS, container, pod, kafka_users):
             yield f"container {name}: {message}"
+        for message in check_scanner_setting(
+            env,
+            overlay in PRODUCTION_OVERLAYS,
+            service,
+            scanning_services(),
+            str(dig(doc, "metadata", "namespace") or "default"),
+            docs,
+        ):
+            yield f"container {name}: {message}"
         if role == "api":
             for message in check_probes(container, mtls):
                 yield f"container {name}: {message}"
@@ -643,9 +873,14 @@ def check_overlay(overlay: str, docs: list[Doc]) -> list[Problem]:
         if schema:
             problems.append(Problem(overlay, kind, name, schema))
         if kind == "Deployment":
+            scanner = dig(doc, "spec", "template", "metadata", "labels", "app.kubernetes.io/name")
             problems.extend(
                 Problem(overlay, kind, name, message)
-                for message in check_deployment(doc, overlay, docs, config_maps)
+                for message in (
+                    check_scanner_deployment(doc, docs, config_maps)
+                    if scanner == SCANNER
+                    else check_deployment(doc, overlay, docs, config_maps)
+                )
             )
         if kind == "KafkaTopic" and dig(doc, "spec", "partitions") != TOPIC_PARTITIONS:
             problems.append(

@@ -285,8 +285,8 @@ class AttachmentLimits:
     revisited with the bureau.
 
     - 20 MiB: a phone photo is 2–8 MB and a scanned multi-page decision or ledger in PDF
-      rarely passes 15 MB; clamd's default StreamMaxLength (25 MB) is above it, so every
-      allowed file can be scanned whole;
+      rarely passes 15 MB; the deployment's clamd.conf states StreamMaxLength 21M, above
+      it, so every allowed file can be scanned whole;
     - JPEG, PNG, PDF and WebP: what phones, scanners and office software produce for photos
       and documents (WeChat sends JPEG or WebP). HEIC, office formats and archives are not
       accepted: they carry macros or nest other files, and cannot be shown inline;

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -434,3 +435,145 @@ async def test_a_caller_that_went_away_does_not_stop_the_committer(
     with pytest.raises(asyncio.CancelledError):
         await gone
     await committer.close()
+
+
+# -- what a group reads, read once (ADR 0019) ------------------------------------------------
+
+
+def counting_reads(app: SampleApplication, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which recorder reads the application makes from now on."""
+    reads: list[str] = []
+    recorder: Any = app.recorder
+    select_events = recorder.select_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        reads.append("select_events")
+        return select_events(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events", counted)
+    return reads
+
+
+def test_preread_answers_read_only_finds_from_one_read(
+    app: SampleApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.handle(CLERK, OpenLedger("r-1", "parking", 1200))
+    parking, absent = Ledger.create_id("parking"), Ledger.create_id("nowhere")
+    stored = app.find(parking, Ledger)
+    assert stored is not None
+
+    reads = counting_reads(app, monkeypatch)
+    with app.preread([parking, absent, parking]):
+        before = len(reads)
+        first = app.find(parking, Ledger, read_only=True)
+        again = app.find(parking, Ledger, read_only=True)
+        missing = app.find(absent, Ledger, read_only=True)
+        assert len(reads) == before  # answered from what preread read
+        to_change = app.find(parking, Ledger)  # a copy that may change: read as ever
+        assert len(reads) == before + 1
+        with app.preread([absent]):  # nested: the outer block's reads stand
+            assert app.find(parking, Ledger, read_only=True) is first
+
+    assert first is again
+    assert missing is None
+    assert first is not None and to_change is not None and to_change is not first
+    assert (first.name, first.version, first.opening_fen) == ("parking", 1, 1200)
+    assert vars(first) == vars(stored)
+    after = len(reads)
+    assert app.find(parking, Ledger, read_only=True) is not first  # gone after the block
+    assert len(reads) > after
+
+
+def test_preread_of_a_record_of_another_kind_is_refused_as_ever(app: SampleApplication) -> None:
+    app.handle(CLERK, OpenLedger("r-1", "parking", 1200))
+    receipt_id = CommandReceipt.create_id("OpenLedger", "r-1")
+    with app.preread([receipt_id]), pytest.raises(TypeError):
+        app.find(receipt_id, Ledger, read_only=True)
+
+
+def test_preread_is_per_thread(app: SampleApplication) -> None:
+    app.handle(CLERK, OpenLedger("r-1", "parking", 1200))
+    parking = Ledger.create_id("parking")
+    with app.preread([Ledger.create_id("nowhere")]):
+        # Another thread (a query served meanwhile) reads the store as ever.
+        found: list[Any] = []
+        reader = threading.Thread(target=lambda: found.append(app.find(parking, Ledger)))
+        reader.start()
+        reader.join()
+    assert found[0] is not None and found[0].name == "parking"
+
+
+async def test_the_committer_reads_what_its_group_only_reads_once(
+    app: SampleApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.handle(CLERK, OpenLedger("r-0", "parking", 1200))
+    parking = Ledger.create_id("parking")
+    committer = GroupCommitter(app)
+    reads = counting_reads(app, monkeypatch)
+    seen: list[Any] = []
+
+    def decide(n: int) -> Any:
+        seen.append(app.find(parking, Ledger, read_only=True))
+        return prepare(app, OpenLedger(f"r-{n}", f"fees-{n}", n))
+
+    outcomes = await asyncio.gather(
+        *(committer.run(lambda n=n: decide(n), [parking]) for n in range(1, 6))
+    )
+    await committer.close()
+
+    assert [o.name for o in outcomes] == [f"fees-{n}" for n in range(1, 6)]
+    assert len({id(s) for s in seen}) == 1 and seen[0].name == "parking"
+    # One read for the group (the in-memory recorder reads each aggregate apart: one).
+    assert reads.count("select_events") == 1
+
+
+async def test_a_group_is_decided_while_the_one_before_commits(
+    app: SampleApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    committer = GroupCommitter(app)
+    commit_group = app.commit_group
+    first_commit_started = asyncio.Event()
+    release_first = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    commits: list[list[str]] = []
+
+    def slow_commit(group: Sequence[Prepared]) -> list[Any]:
+        commits.append([p.request_id for p in group])
+        if len(commits) == 1:
+            loop.call_soon_threadsafe(first_commit_started.set)
+            asyncio.run_coroutine_threadsafe(release_first.wait(), loop).result(5)
+        return commit_group(group)
+
+    monkeypatch.setattr(app, "commit_group", slow_commit)
+    first = asyncio.create_task(committer.run(lambda: prepare(app, OpenLedger("r-1", "a", 1))))
+    await asyncio.wait_for(first_commit_started.wait(), 5)
+    decided = asyncio.Event()
+
+    def second_decision() -> Any:
+        loop.call_soon_threadsafe(decided.set)
+        # The same request again, decided before its first commit is done: answered with
+        # the first result once its own commit finds the receipt.
+        return prepare(app, OpenLedger("r-1", "a", 1))
+
+    second = asyncio.create_task(committer.run(second_decision))
+    await asyncio.wait_for(decided.wait(), 5)  # decided while the first group commits
+    assert commits == [["r-1"]]
+    release_first.set()
+    assert await first == await second == LedgerOpened(str(Ledger.create_id("a")), "a", 1)
+    await committer.close()
+    assert commits == [["r-1"], ["r-1"]]
+    assert app.stored() == 2  # the ledger and one receipt
+
+
+async def test_a_group_with_nothing_to_commit_is_answered_at_once(
+    app: SampleApplication,
+) -> None:
+    committer = GroupCommitter(app)
+
+    def refused() -> Any:
+        raise InvalidArgument([FieldViolation("name", "required", "a ledger needs a name")])
+
+    with pytest.raises(InvalidArgument):
+        await committer.run(refused)
+    await committer.close()
+    assert (committer.groups, committer.commands) == (1, 1)

@@ -5,23 +5,26 @@ one commit, one table lock each). Commands are queued here; one committer takes 
 is waiting, up to `max_group`, decides each in a worker thread and commits the group in a
 single transaction. Under load the groups grow by themselves; alone, a command waits for no
 one. Deciding in the committer's thread (not in a thread of its own per command) saves the
-event loop a thread hop per command, which is where a CPU-bound API spends its time. A
-conflict in a group falls back to committing its commands one by one, so only the
-conflicting command fails.
+event loop a thread hop per command, which is where a CPU-bound API spends its time. The
+aggregates the group's commands only read (named by each command's `reads`) are read in one
+query before the group is decided (`ServiceApplication.preread`), not one round trip per
+command one after another (ADR 0019). A conflict in a group falls back to committing its
+commands one by one, so only the conflicting command fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from servicekit.eventstore import Prepared, ServiceApplication
 
 Decide = Callable[[], Any]
 """Decides one command: its `Prepared` events, or a repeated request's remembered result."""
-_Item = tuple[Decide, asyncio.Future[Any]]
+_Item = tuple[Decide, tuple[uuid.UUID, ...], asyncio.Future[Any]]
 
 
 class GroupCommitter:
@@ -39,38 +42,81 @@ class GroupCommitter:
             return prepared
         return await self.run(lambda: prepared)
 
-    async def run(self, decide: Decide) -> Any:
+    async def run(self, decide: Decide, reads: Iterable[uuid.UUID] = ()) -> Any:
         """Decides (in the committer's worker thread) and commits a command with the
-        others waiting; its result, or its error."""
+        others waiting; its result, or its error. `reads`: the aggregates the decision
+        reads without changing them (`find(..., read_only=True)`), read with the group's."""
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._task = asyncio.create_task(self._loop(self._queue))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((decide, future))
+        self._queue.put_nowait((decide, tuple(reads), future))
         return await future
 
     async def _loop(self, queue: asyncio.Queue[_Item]) -> None:
-        while True:
-            group = [await queue.get()]
-            while len(group) < self.max_group and not queue.empty():
-                group.append(queue.get_nowait())
-            try:
-                outcomes = await asyncio.to_thread(
-                    self._decide_and_commit, [decide for decide, _ in group]
-                )
-            except Exception as error:  # the database itself failed: every command fails
-                outcomes = [error] * len(group)
-            self.groups += 1
-            self.commands += len(group)
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                if future.done():
-                    continue  # the caller went away (cancelled RPC)
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+        # A group is decided while the group before it commits: the commit mostly waits on
+        # PostgreSQL (the GIL released), the decisions are Python, so the two overlap
+        # instead of taking turns. Deciding before the previous group is committed is what
+        # two commands in threads of their own do anyway: a conflict is still found at
+        # commit (unique versions), and commits stay one at a time, in order, so a repeat
+        # decided meanwhile finds its first request's receipt when its own commit fails.
+        committing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                group = [await queue.get()]
+                while len(group) < self.max_group and not queue.empty():
+                    group.append(queue.get_nowait())
+                try:
+                    outcomes, prepared = await asyncio.to_thread(
+                        self._decide_group,
+                        [decide for decide, _, _ in group],
+                        [i for _, reads, _ in group for i in reads],
+                    )
+                except Exception as error:  # the database itself failed: every command fails
+                    self._settle(group, [error] * len(group))
+                    continue
+                if not prepared:  # refused or repeated, all of them: nothing to commit
+                    self._settle(group, outcomes)
+                    continue
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._commit(group, outcomes, prepared))
+        finally:
+            if committing is not None and not committing.done():
+                committing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await committing
 
-    def _decide_and_commit(self, decisions: list[Decide]) -> list[Any]:
+    async def _commit(
+        self, group: list[_Item], outcomes: list[Any], prepared: list[Prepared]
+    ) -> None:
+        try:
+            committed = iter(await asyncio.to_thread(self.app.commit_group, prepared))
+            results = [next(committed) if o is None else o for o in outcomes]
+        except Exception as error:  # the database itself failed: every command fails
+            results = [error] * len(group)
+        self._settle(group, results)
+
+    def _settle(self, group: list[_Item], outcomes: list[Any]) -> None:
+        self.groups += 1
+        self.commands += len(group)
+        for (_, _, future), outcome in zip(group, outcomes, strict=True):
+            if future.done():
+                continue  # the caller went away (cancelled RPC)
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _decide_group(
+        self, decisions: list[Decide], reads: list[uuid.UUID]
+    ) -> tuple[list[Any], list[Prepared]]:
+        """Each decision's outcome (None: its events are in `prepared`, still to commit)."""
+        with self.app.preread(reads):
+            return self._decide(decisions)
+
+    @staticmethod
+    def _decide(decisions: list[Decide]) -> tuple[list[Any], list[Prepared]]:
         outcomes: list[Any] = []
         prepared: list[Prepared] = []
         for decide in decisions:
@@ -86,8 +132,7 @@ class GroupCommitter:
                 prepared.append(decided)
             else:
                 outcomes.append(decided)  # a repeated request: its first result
-        committed = iter(self.app.commit_group(prepared))
-        return [next(committed) if o is None else o for o in outcomes]
+        return outcomes, prepared
 
     async def close(self) -> None:
         if self._task is not None:

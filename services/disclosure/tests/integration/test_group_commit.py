@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,9 @@ from disclosure.application.commands import (
     RegisterCommunity,
     RegisterCompany,
 )
-from disclosure.application.handlers import prepare_file_disclosure
+from disclosure.application.handlers import file_disclosure_reads, prepare_file_disclosure
 from disclosure.entrypoints.grpc_api import content_from_pb
-from servicekit.errors import AlreadyExists, Conflict, InvalidArgument
+from servicekit.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import Identity
 from servicekit.postgres import eventsourcing_env
@@ -139,4 +140,66 @@ async def test_decisions_run_in_the_group_one_refusal_fails_only_itself(
     assert isinstance(outcomes[1], InvalidArgument)
     assert all(isinstance(o, DisclosureFiled) and o.late is False for o in outcomes[2:])
     assert committer.groups < committer.commands == 20
+    app.close()
+
+
+async def test_a_group_reads_its_communities_in_one_query(service_settings) -> None:
+    """The servicer names what a filing reads (`file_disclosure_reads`): the group reads
+    those communities in one query on PostgreSQL, an unknown one is NOT_FOUND for its own
+    filing only, and the filings are what they would be read one by one."""
+    settings = service_settings("disclosure")
+    app = DisclosureApplication(
+        env=eventsourcing_env(settings.database_url),
+        clock=lambda: datetime(2026, 4, 20, tzinfo=UTC),
+    )
+    app.handle(CITY, RegisterCompany("c", USCC, "某物业", ""))
+    codes = [unique_code("GP") for _ in range(12)]
+    for code in codes:
+        app.handle(
+            OFFICER,
+            RegisterCommunity(
+                f"r-{code}",
+                code,
+                "小区",
+                "地址",
+                "chengxiang",
+                "350302",
+                "龙桥街道",
+                USCC,
+                "某物业",
+                True,
+                1,
+                1,
+                False,
+                100,
+            ),
+        )
+    recorder: Any = app.recorder
+    queries = {"after": 0, "one": 0}
+    select_events_after, select_events = recorder.select_events_after, recorder.select_events
+
+    def after(*args: Any, **kwargs: Any) -> Any:
+        queries["after"] += 1
+        return select_events_after(*args, **kwargs)
+
+    def one(*args: Any, **kwargs: Any) -> Any:
+        queries["one"] += 1
+        return select_events(*args, **kwargs)
+
+    recorder.select_events_after, recorder.select_events = after, one
+    committer = GroupCommitter(app)
+    unknown = unique_code("GX")
+
+    def run(code: str) -> Any:
+        cmd = filing(code, f"f-{code}")
+        return committer.run(
+            lambda: prepare_file_disclosure(app, OFFICER, cmd), file_disclosure_reads(cmd)
+        )
+
+    outcomes = await asyncio.gather(*(run(c) for c in [*codes, unknown]), return_exceptions=True)
+    await committer.close()
+    assert all(isinstance(o, DisclosureFiled) and o.late is False for o in outcomes[:-1])
+    assert isinstance(outcomes[-1], NotFound)
+    assert queries["after"] == committer.groups < len(codes)
+    assert queries["one"] == 0  # no community read one by one
     app.close()

@@ -167,6 +167,12 @@ def file_disclosure(
     return prepared
 
 
+def file_disclosure_reads(cmd: FileDisclosure) -> list[uuid.UUID]:
+    """What `prepare_file_disclosure` reads without changing it (its community): the group
+    committer reads it with the group's others in one query."""
+    return [Community.create_id(cmd.community_code)]
+
+
 def prepare_file_disclosure(
     app: DisclosureApplication, identity: Identity, cmd: FileDisclosure
 ) -> Prepared | DisclosureFiled:

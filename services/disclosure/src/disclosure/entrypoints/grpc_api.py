@@ -39,7 +39,7 @@ from disclosure.application.commands import (
     SelfInspectionFiled,
     SelfInspectionItemRectified,
 )
-from disclosure.application.handlers import prepare_file_disclosure
+from disclosure.application.handlers import file_disclosure_reads, prepare_file_disclosure
 from disclosure.application.ports import DisclosureRow, SelfInspectionRow
 from disclosure.application.queries import AuditsView, DisclosureView, SelfInspectionView, UnitRate
 from disclosure.domain.disclosure import (
@@ -399,7 +399,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
         # Decided and committed together with the concurrent filings (group commit).
         identity = current_identity()
         result: DisclosureFiled = await self.committer.run(
-            lambda: prepare_file_disclosure(self.app, identity, cmd)
+            lambda: prepare_file_disclosure(self.app, identity, cmd), file_disclosure_reads(cmd)
         )
         return disclosure_filed_to_pb(result)
 

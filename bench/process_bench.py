@@ -4,6 +4,11 @@
 is then only the client: 50 callers spread round-robin over 4 grpc.aio channels, each
 channel its own TCP connection.
 
+After the timed run, the 1-worker API also takes the realistic peak (`peak`): a province's
+20,000 communities all filing in the deadline's last hour (5.6 filings/s), arriving at
+random (Poisson, seeded) rather than as fast as 50 callers can send, each call's latency
+counted from its arrival, so that waiting for a busy server is in it.
+
 Every server is stopped (SIGTERM, SIGKILL after 20 s) and every scratch database dropped on
 the way out, also when a measurement fails half-way.
 """
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,6 +47,7 @@ from bench.infra import kafka_bootstrap, scratch_database
 from bench.load import Call, LoadResult, drive_callers
 from bench.machine import ROOT
 from bench.report import Figure
+from bench.stopwatch import Stopwatch
 from bench.trivial_grpc import METHOD
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
@@ -53,6 +60,13 @@ PROBE_SECONDS = 2.0
 STOP_SECONDS = 20.0
 DISCLOSURE_SERVICE = pb.DESCRIPTOR.services_by_name["DisclosureService"].full_name
 CMD_UNIT = "commands/s"
+PROVINCE_COMMUNITIES = 20_000
+"""A province's communities (Fujian's order of magnitude), each filing once a quarter."""
+PEAK_WINDOW_SECONDS = 3_600.0
+"""All of them in the deadline's last hour: the issue's 'last day' read harshly (24 times the
+mean rate of a day), the crowd that waits for the last moment."""
+PEAK_FILINGS = 120
+"""Filings sent at the peak's rate (about 21 s of it)."""
 RPC_UNIT = "calls/s"
 
 Probe = Callable[[grpc.aio.Channel], Awaitable[bool]]
@@ -339,6 +353,42 @@ async def drive_spread(
     return await drive_callers(lambda k: calls[k % len(calls)], count, callers)
 
 
+async def paced(
+    channels: Sequence[grpc.aio.Channel],
+    call_on: Callable[[grpc.aio.Channel], Call],
+    count: int,
+    rate: float,
+    seed: int = 14,
+) -> LoadResult:
+    """`count` calls arriving at random (exponential gaps, mean rate `rate`/s, seeded), each
+    sent at its arrival however many are in flight (an open loop, unlike `drive_spread`);
+    its latency counts from the arrival. Failures are re-raised as in `drive`."""
+    calls = [call_on(channel) for channel in channels]
+    gaps = random.Random(seed)  # noqa: S311  # arrival times of a bench, no secret
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+
+    async def arrive(index: int, due: float) -> None:
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        try:
+            await calls[index % len(calls)](index)
+        except Exception as error:
+            errors.append(error)
+            return
+        latencies.append(time.perf_counter() - due)
+
+    with Stopwatch() as watch:
+        due = time.perf_counter()
+        arrivals = []
+        for index in range(count):
+            due += gaps.expovariate(rate)
+            arrivals.append(arrive(index, due))
+        await asyncio.gather(*arrivals)
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {count} calls failed; first: {errors[0]!r}")
+    return LoadResult(count, watch.timing, latencies)
+
+
 async def timed(
     server: ServerProcess,
     channels: Sequence[grpc.aio.Channel],
@@ -386,15 +436,21 @@ def filer_on(filings: Sequence[Filing]) -> Callable[[grpc.aio.Channel], Call]:
     return lambda channel: filer(pb_grpc.DisclosureServiceStub(channel), filings)
 
 
-async def disclosure_process(workers: int, plan: Plan, data: CommandData) -> tuple[Figure, str]:
+async def disclosure_process(
+    workers: int, plan: Plan, data: CommandData, peak: bool = False
+) -> tuple[list[Figure], str]:
     """FileDisclosure against `python -m disclosure api` with `workers` api processes, on a
     fresh database with the companies and communities registered anew (a (community,
     quarter) is filed once per database): the first warm-up and timed filings of `data`, the
-    very slices the API in the bench's process files."""
+    very slices the API in the bench's process files. With `peak`, then the next
+    PEAK_FILINGS at the province's deadline peak (`paced`): a second figure."""
     end = plan.warm_up + plan.commands
-    if len(data.filings) < end:
-        raise ValueError(f"{len(data.filings):,} filings for a run needing {end:,}")
+    needed = end + (PEAK_FILINGS if peak else 0)
+    if len(data.filings) < needed:
+        raise ValueError(f"{len(data.filings):,} filings for a run needing {needed:,}")
     warm, measured = data.filings[: plan.warm_up], data.filings[plan.warm_up : end]
+    rate = PROVINCE_COMMUNITIES / PEAK_WINDOW_SECONDS
+    peaked: LoadResult | None = None
     plural = "worker" if workers == 1 else "workers"
     label = (
         f"FileDisclosure, API in its own process ({workers} {plural}), "
@@ -420,9 +476,27 @@ async def disclosure_process(workers: int, plan: Plan, data: CommandData) -> tup
             result, cpu = await timed(
                 server, channels, filer_on(measured), len(measured), plan.callers
             )
+            if peak:
+                at_peak = data.filings[end:needed]
+                peaked = await paced(channels, filer_on(at_peak), len(at_peak), rate)
     figure = result.figure(f"file_proc{workers}", label, CMD_UNIT)
-    figure = dataclasses.replace(figure, server_cpu_percent=cpu.total_percent)
-    return figure, cpu.note(f"disclosure api, {workers} {plural}", plan.channels)
+    figures = [dataclasses.replace(figure, server_cpu_percent=cpu.total_percent)]
+    if peaked is not None:
+        peak_label = (
+            f"FileDisclosure at the deadline peak, {rate:.1f}/s random arrivals, "
+            f"own process ({workers} {plural})"
+        )
+        figures.append(
+            dataclasses.replace(peaked.figure("file_peak", peak_label, CMD_UNIT), latency_only=True)
+        )
+    note = cpu.note(f"disclosure api, {workers} {plural}", plan.channels)
+    if peaked is not None:
+        note += (
+            f"; then the deadline peak: {PROVINCE_COMMUNITIES:,} communities filing in the "
+            f"last hour = {rate:.1f}/s, {PEAK_FILINGS} filings at exponential gaps (seeded), "
+            "each sent at its arrival, its latency counted from the arrival"
+        )
+    return figures, note
 
 
 # -- the trivial server in its own process --------------------------------------------------
@@ -466,7 +540,7 @@ async def trivial_process(plan: Plan) -> tuple[Figure, str]:
 async def process_figures(plan: Plan, data: CommandData) -> tuple[list[Figure], list[str]]:
     """FileDisclosure with 1 and 2 api workers, then the trivial baseline, each server its
     own process; one note per run on its processes' CPU and connections."""
-    one, one_note = await disclosure_process(1, plan, data)
+    one, one_note = await disclosure_process(1, plan, data, peak=True)
     two, two_note = await disclosure_process(2, plan, data)
     trivial, trivial_note = await trivial_process(plan)
-    return [one, two, trivial], [one_note, two_note, trivial_note]
+    return [*one, *two, trivial], [one_note, two_note, trivial_note]

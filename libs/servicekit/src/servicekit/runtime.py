@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 from psycopg_pool import ConnectionPool
+from psycopg_pool.pool import ShrinkPool
 
 from servicekit.admin import SERVICE_NAME as ADMIN_SERVICE
 from servicekit.admin import AdminDesk, KafkaLag, Redriver, consumer_groups
@@ -37,7 +38,7 @@ from servicekit.identity import IdentityRules
 from servicekit.isolation import ParkedStore, tracking_table
 from servicekit.kafka_admin import KafkaSecurity, ensure_topics
 from servicekit.logs import configure_logging
-from servicekit.postgres import ensure_database, schema_lock
+from servicekit.postgres import ensure_database, eventsourcing_env, schema_lock
 from servicekit.projector import Projector
 from servicekit.push import Pusher
 from servicekit.relay import Relay, RelayRedriver, Translate, make_producer
@@ -46,6 +47,51 @@ from servicekit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 ROLES = ("api", "relay", "consumer", "projector")
+
+
+# -- the connection budget (docs/adr/0020) --------------------------------------------------
+# Every role of a service is a process of its own (15 for the four), so whatever a process
+# holds idle is held fifteen times. A process has at most two pools: the event store's
+# (eventsourcing's recorder) and the service's own (read models, parked events,
+# attachments, the feeds' outbox), shared by everything in the process. Both start empty
+# and give back what they no longer use: a role holds the connections its work of the last
+# `db_pool_max_idle_seconds` needed, not what some role might need one day. Beside them,
+# the relay and the projector each keep one LISTEN connection (servicekit.wakeup).
+
+
+def service_pool(settings: ServiceSettings) -> ConnectionPool:
+    """The process's one pool for the service's own tables (everything but the event
+    store): empty at start, at most `db_pool_max`, an idle connection closed after
+    `db_pool_max_idle_seconds`."""
+    return ConnectionPool(
+        settings.service_database_url,
+        min_size=0,
+        max_size=settings.db_pool_max,
+        max_idle=settings.db_pool_max_idle_seconds,
+        open=True,
+    )
+
+
+def event_store_env(settings: ServiceSettings) -> dict[str, str]:
+    """eventsourcing's settings for the service's database, with its pool on the budget:
+    none kept open (its POOL_SIZE is the pool's minimum), at most `event_store_pool_max`."""
+    return {
+        **eventsourcing_env(settings.service_database_url),
+        "POSTGRES_POOL_SIZE": "0",
+        "POSTGRES_MAX_OVERFLOW": str(settings.event_store_pool_max),
+    }
+
+
+def trim_when_idle(app: ServiceApplication, max_idle: float) -> None:
+    """The event store's pool gives back an idle connection after `max_idle` seconds,
+    not psycopg_pool's 10 minutes: eventsourcing opens that pool itself (creating its
+    tables, while the application is built), before anyone could set it, so the shrink
+    is scheduled anew here. Any other recorder (in memory, SQLite) is left alone."""
+    pool = getattr(getattr(app.recorder, "datastore", None), "pool", None)
+    if not isinstance(pool, ConnectionPool) or pool.closed:
+        return
+    pool.max_idle = max_idle
+    pool.schedule_task(ShrinkPool(pool), max_idle)
 
 
 @dataclass(frozen=True)
@@ -83,6 +129,9 @@ class ServiceParts:
     """Called once at the very end (connection pools)."""
     pushers: list[Pusher] = field(default_factory=list)
     """The feeds' pushers (also in `background`), for the operators' re-push and re-drive."""
+    pool: ConnectionPool | None = None
+    """The service's own pool (`service_pool`), which the parked events share; None: the
+    runtime opens one of its own for them (closed by the runtime)."""
 
 
 @dataclass
@@ -116,9 +165,8 @@ async def start(parts: ServiceParts, roles: Sequence[str]) -> Running:
         security=security,
     )
     running = Running()
-    store = running.store = ParkedStore(
-        ConnectionPool(settings.service_database_url, min_size=1, max_size=4, open=True)
-    )
+    trim_when_idle(parts.app, settings.db_pool_max_idle_seconds)
+    store = running.store = ParkedStore(parts.pool or service_pool(settings))
     await asyncio.to_thread(store.ensure_tables)
     if parts.subscriptions and {"consumer", "api"} & set(roles):
         await asyncio.to_thread(
@@ -186,7 +234,7 @@ async def stop(parts: ServiceParts, running: Running) -> None:
         await asyncio.wait(running.tasks, timeout=grace)
     if running.relay is not None:
         await running.relay.producer.stop()
-    if running.store is not None:
+    if running.store is not None and running.store.pool is not parts.pool:
         running.store.pool.close()
 
 
@@ -266,9 +314,7 @@ def prepare_isolation(parts: ServiceParts) -> None:
     """What start() also does to the database before any role runs: the isolation tables
     and the tracking migration. Both are idempotent; run once here by `prepare`, they are
     no-ops when the roles start."""
-    store = ParkedStore(
-        ConnectionPool(parts.settings.service_database_url, min_size=1, max_size=1, open=True)
-    )
+    store = ParkedStore(parts.pool or service_pool(parts.settings))
     try:
         store.ensure_tables()
         if parts.subscriptions:
@@ -277,7 +323,8 @@ def prepare_isolation(parts: ServiceParts) -> None:
                 tracking_table(parts.app.process_recorder),
             )
     finally:
-        store.pool.close()
+        if store.pool is not parts.pool:
+            store.pool.close()
 
 
 def main(

@@ -97,6 +97,14 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     """Deliveries of one event before it is parked on the dead-letter topic."""
     shutdown_grace_seconds: float = 10.0
+    db_pool_max: int = Field(default=8, ge=1)
+    """Connections at most in a process's own pool (read models, parked events,
+    attachments, feeds), which starts empty (servicekit.runtime.service_pool)."""
+    event_store_pool_max: int = Field(default=20, ge=1)
+    """Connections at most in a process's event store pool (eventsourcing's), which starts
+    empty too. Set either per role in its deployment (the api's commands need the most)."""
+    db_pool_max_idle_seconds: float = Field(default=10.0, gt=0)
+    """A pooled connection unused this long is closed: idle roles hold (almost) nothing."""
 
     @model_validator(mode="after")
     def _safe_identity(self) -> ServiceSettings:

@@ -7,8 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
-from psycopg_pool import ConnectionPool
-
 from casework.adapters.contract_events import to_contract
 from casework.adapters.feeds import ZHIHUI_FEED
 from casework.adapters.kek import VaultTransit
@@ -32,11 +30,10 @@ from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
-from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check
 from servicekit.push import Pusher, PushOutbox
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts
+from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
 from servicekit.settings import ServiceSettings
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
@@ -54,7 +51,7 @@ def build(
     pd = pd or PersonalDataSettings(environment=settings.environment)
     pd.check(settings.environment)  # also settings made for another environment
     scanner = load_scanner(settings.environment)  # refused before anything is connected
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    pool = service_pool(settings)  # the process's one pool: servicekit.runtime
     attachments = PostgresAttachmentStore(pool, scanner=scanner)
     attachments.ensure_tables()
     outbox = PushOutbox(feeds, clock=clock)
@@ -66,7 +63,7 @@ def build(
         pool.close()  # a refused start leaves no connections behind
         raise
     app = CaseworkApplication(
-        env=eventsourcing_env(settings.service_database_url),
+        env=event_store_env(settings),
         clock=clock,
         retention=pd.retention(),
         vault=vault,
@@ -116,6 +113,7 @@ def build(
         ],
         background=[pusher.run],
         pushers=[pusher],
+        pool=pool,
         closers=[
             pusher.close,
             pool.close,

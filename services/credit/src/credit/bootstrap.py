@@ -9,8 +9,6 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from psycopg_pool import ConnectionPool
-
 from credit.adapters.contract_events import to_contract
 from credit.adapters.feeds import FEED_SPECS, RETIRED, FeedProjection, SourceUnit
 from credit.adapters.read_model import PostgresCreditReadModel, make_projector
@@ -27,11 +25,10 @@ from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.feed_settings import load_feeds
 from servicekit.identity import IdentityRules
-from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check
 from servicekit.push import Pusher, PushOutbox
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts
+from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
 from servicekit.settings import ServiceSettings
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
@@ -47,12 +44,12 @@ def build(
     (tests)."""
     env = os.environ if feeds is None else feeds
     configs = load_feeds(FEED_SPECS, settings.environment, SCHEMAS, env, retired=RETIRED)
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    pool = service_pool(settings)  # the process's one pool: servicekit.runtime
     pusher = Pusher(pool, configs, clock=clock)
     attachments = PostgresAttachmentStore(pool, scanner=load_scanner(settings.environment))
     attachments.ensure_tables()
     app = CreditApplication(
-        env=eventsourcing_env(settings.service_database_url),
+        env=event_store_env(settings),
         clock=clock,
         read_model=PostgresCreditReadModel(pool),
         feed_desk=pusher,
@@ -88,5 +85,6 @@ def build(
         ],
         background=[pusher.run],
         pushers=[pusher],
+        pool=pool,
         closers=[pusher.close, pool.close],
     )

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from psycopg_pool import ConnectionPool
-
 from disclosure.adapters.contract_events import to_contract
 from disclosure.adapters.read_model import PostgresDisclosureReadModel
 from disclosure.application.app import DisclosureApplication
@@ -19,19 +17,18 @@ from pubrev_contracts.vocabulary.units import CITY, UNITS
 from servicekit.clock import Clock, utc_now
 from servicekit.group_commit import GroupCommitter
 from servicekit.identity import IdentityRules
-from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts
+from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
 from servicekit.settings import ServiceSettings
 
 IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    pool = service_pool(settings)  # the process's one pool: servicekit.runtime
     app = DisclosureApplication(
-        env=eventsourcing_env(settings.service_database_url),
+        env=event_store_env(settings),
         clock=clock,
         # The read model follows the application's own log, so it is built on it.
         read_model=lambda app: PostgresDisclosureReadModel(app, pool),
@@ -63,5 +60,6 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
                 lambda: close_latest_quarter(app),
             )
         ],
+        pool=pool,
         closers=[pool.close],
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from psycopg_pool import ConnectionPool
-
 from inspection.adapters.contract_events import to_contract
 from inspection.adapters.read_model import PostgresInspectionReadModel
 from inspection.application import queries
@@ -22,20 +20,19 @@ from servicekit.attachments import load_scanner
 from servicekit.attachments_postgres import PostgresAttachmentStore
 from servicekit.clock import Clock, utc_now
 from servicekit.identity import IdentityRules
-from servicekit.postgres import eventsourcing_env
 from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts
+from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
 from servicekit.settings import ServiceSettings
 
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
     scanner = load_scanner(settings.environment)  # refused before anything is connected
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=8, open=True)
+    pool = service_pool(settings)  # the process's one pool: servicekit.runtime
     attachments = PostgresAttachmentStore(pool, scanner=scanner)
     attachments.ensure_tables()
     app = InspectionApplication(
-        env=eventsourcing_env(settings.service_database_url),
+        env=event_store_env(settings),
         clock=clock,
         # A projection of the application's own log, so built over it.
         read_model=lambda app: PostgresInspectionReadModel(app, pool),
@@ -76,5 +73,6 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
                 lambda: sweep_rectification_deadlines(app),
             )
         ],
+        pool=pool,
         closers=[pool.close],
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 from bench import history
 from bench.command_bench import command_section
 from bench.consumer_bench import consumer_section
+from bench.cost_bench import cost_section
+from bench.e2e_bench import e2e_section
 from bench.infra import server_url
 from bench.machine import ROOT, machine_facts
 from bench.progress import BenchProgress
@@ -42,7 +44,9 @@ async def run(output: Path, history_file: Path) -> None:
         replay = await replay_section(scale, progress)
         with progress.step("commands: FileDisclosure through gRPC and its baselines"):
             commands = await command_section()
-    sections = [relay, consumer, replay, commands]
+        e2e = await e2e_section(scale, progress)
+        cost = await cost_section(progress)
+    sections = [relay, consumer, replay, commands, e2e, cost]
     elapsed = time.perf_counter() - started
     previous, previous_run = history.previous(history_file, scale.name)
     print(render(machine, sections, elapsed, previous, previous_run))

@@ -478,7 +478,9 @@ class ServiceApplication(Application[uuid.UUID]):
         most of a group's time (ADR 0019). The state is the same a read just before each
         decision would see, save for a commit in between, which no read outside the
         commit's transaction excludes either. Copies that may be changed (`read_only`
-        False) are still read each time; nothing here is kept after the block."""
+        False) are still read each time; nothing here is kept after the block. It reads
+        every event of each (no snapshot): for aggregates of a few events, like a
+        community."""
         wanted = list(dict.fromkeys(ids))
         if not wanted or self._preread.aggregates is not None:
             yield

@@ -74,17 +74,19 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
     service_settings,
     infra,
 ) -> None:
-    await ensure_topics(infra["kafka"], [infra["prefix"] + DISCLOSURE_EVENTS])
+    # Topics of its own: the quota counts every community inspection has learnt, and other
+    # tests register communities on the session's shared topics.
+    prefix = f"{infra['prefix']}citycheck."
+    await ensure_topics(infra["kafka"], [prefix + DISCLOSURE_EVENTS])
     clock = FakeClock(datetime(2026, 9, 1, 4, 0, tzinfo=UTC))
-    async with running_service(lambda s: build(s, clock=clock), service_settings("inspection")) as (
-        _,
-        run,
-    ):
+    async with running_service(
+        lambda s: build(s, clock=clock), service_settings("inspection", topic_prefix=prefix)
+    ) as (_, run):
         assert run.grpc
         for code in CODES:
             await publish_event(
                 infra["kafka"],
-                infra["prefix"] + DISCLOSURE_EVENTS,
+                prefix + DISCLOSURE_EVENTS,
                 "pubrev.disclosure.CommunityRegistered.v1",
                 registered(code),
             )
@@ -287,7 +289,7 @@ async def test_city_check_is_the_countys_record_with_the_city_as_checking_body_a
             # the city.
             records = await read_topic(
                 infra["kafka"],
-                infra["prefix"] + INSPECTION_EVENTS,
+                prefix + INSPECTION_EVENTS,
                 subject=finding.finding_id,
                 min_count=3,
             )

@@ -97,7 +97,10 @@ used (`bench.disclosure_data`).
      connections over the two — by a hash of each connection, so not necessarily 2/2; a
      note gives each process's CPU and connections and says UNEVEN when they differ;
    - `trivial … own process`: `python -m bench.trivial_server`, the trivial handler alone
-     in its own process, same callers and channels.
+     in its own process, same callers and channels;
+   - the deadline peak: after the 1-worker run, the API takes a province's 20,000 filings in
+     the deadline's last hour (5.6/s) as seeded random arrivals, each sent at arrival;
+     p50/p99 counted from arrival (`file_peak`).
    Each server is stopped with SIGTERM (SIGKILL after 20 s), also when the bench fails.
    Reading the ratios (each is rate ÷ rate, so higher is better for the numerator):
    - FileDisclosure ÷ trivial gRPC: the share of the bare RPC rate the command path keeps;
@@ -119,6 +122,16 @@ used (`bench.disclosure_data`).
      for client and server) understated the server;
    - trivial own process ÷ in the bench's process: the same for the bare RPC (with the
      server elsewhere, the client's own CPU may become the limit: see its py cpu%).
+
+Later sections (each its own module, run in order by `bench/__main__.py`):
+- consumers (`bench/consumer_bench.py`, goal ≥ 5,000/s): inspection's consumer group
+  applying BENCH_SCALE-sized DisclosureFiled records with every feature on, beside a raw
+  aiokafka consume and a raw COPY of equivalent rows;
+- end to end (`bench/e2e_bench.py`): disclosure api, relay and inspection consumer as their
+  own processes, FileDisclosure at a sustained rate; the time from each answer to
+  inspection's effect, p50/p99/max, split at the relay, and whether it grew;
+- cost (`bench/cost_bench.py`): the fifteen roles of `make run` idle: RSS, PSS and the
+  PostgreSQL connections they hold (ADR 0020).
 
 Every part creates its databases as `bench_<purpose>_<random>` and drops them afterwards.
 Kafka keeps what the relay published: the test suite deletes `pubrev.*` topics on the local

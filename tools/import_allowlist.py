@@ -3,8 +3,9 @@
 import-linter's own `forbidden` contract lists what may not be imported, so a new
 dependency passes until someone thinks of forbidding it. The domain layers must take only
 the standard library, `eventsourcing.domain` and `.utils`, servicekit's errors and
-attachment reference, and the platform's vocabulary; this contract names exactly those and refuses anything else a source module
-imports directly (registered in `.importlinter` as `contract_types`).
+attachment reference, and the platform's vocabulary; this contract names exactly those
+and refuses anything else a source module imports directly (registered in `.importlinter`
+as `contract_types`).
 """
 
 from __future__ import annotations

@@ -54,8 +54,11 @@ def sample(ce_type: str, **fields: Any) -> dict[str, Any]:
 
 
 async def test_a_units_stage_from_the_bus_to_zhihui_and_back(service_settings, infra) -> None:
-    disclosure = infra["prefix"] + DISCLOSURE_EVENTS
-    inspection = infra["prefix"] + INSPECTION_EVENTS
+    # Topics of its own: progress counts every community of the unit casework learnt, and
+    # other tests register communities on the session's shared topics.
+    prefix = f"{infra['prefix']}campaign."
+    disclosure = prefix + DISCLOSURE_EVENTS
+    inspection = prefix + INSPECTION_EVENTS
     await ensure_topics(infra["kafka"], [disclosure, inspection])
     tag = uuid.uuid4().hex[:6].upper()
     codes = [f"MZ-{tag}-{n}" for n in (1, 2)]
@@ -64,7 +67,8 @@ async def test_a_units_stage_from_the_bus_to_zhihui_and_back(service_settings, i
     with FeedReceiver(schemas={"zhihui": schema}, keys=dev_keys(["zhihui"])) as receiver:
         feed = zhihui_feed(receiver.feed_url("zhihui"))
         async with running_service(
-            lambda s: build(s, clock=clock, feed=feed), service_settings("casework")
+            lambda s: build(s, clock=clock, feed=feed),
+            service_settings("casework", topic_prefix=prefix),
         ) as (parts, run):
             assert run.grpc and run.consumer
             app = parts.app

@@ -62,7 +62,10 @@ async def test_direct_findings_the_company_side_townships_and_the_quarter_s_cros
     service_settings,
     infra,
 ) -> None:
-    await ensure_topics(infra["kafka"], [infra["prefix"] + DISCLOSURE_EVENTS])
+    # Topics of its own: it counts every community inspection learnt, and other tests
+    # register communities on the session's shared topics.
+    prefix = f"{infra['prefix']}townships."
+    await ensure_topics(infra["kafka"], [prefix + DISCLOSURE_EVENTS])
     clock = FakeClock(datetime(2026, 7, 20, 2, 0, tzinfo=UTC))
     communities = [
         ("CX-00", "chengxiang", "龙桥街道"),
@@ -70,7 +73,9 @@ async def test_direct_findings_the_company_side_townships_and_the_quarter_s_cros
         ("CX-02", "chengxiang", "凤凰山街道"),
         ("LC-00", "licheng", "镇海街道"),
     ]
-    async with running_service(lambda s: build(s, clock=clock), service_settings("inspection")) as (
+    async with running_service(
+        lambda s: build(s, clock=clock), service_settings("inspection", topic_prefix=prefix)
+    ) as (
         _,
         run,
     ):
@@ -78,7 +83,7 @@ async def test_direct_findings_the_company_side_townships_and_the_quarter_s_cros
         for code, unit, township in communities:
             await publish_event(
                 infra["kafka"],
-                infra["prefix"] + DISCLOSURE_EVENTS,
+                prefix + DISCLOSURE_EVENTS,
                 "pubrev.disclosure.CommunityRegistered.v1",
                 registered(code, unit, township),
             )
@@ -221,7 +226,7 @@ async def test_direct_findings_the_company_side_townships_and_the_quarter_s_cros
 
             records = await read_topic(
                 infra["kafka"],
-                infra["prefix"] + INSPECTION_EVENTS,
+                prefix + INSPECTION_EVENTS,
                 subject=finding.finding_id,
                 min_count=5,
             )

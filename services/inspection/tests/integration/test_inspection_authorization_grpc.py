@@ -97,9 +97,15 @@ def as_service_error(
 
 
 async def test_the_matrix_over_real_grpc(service_settings, infra) -> None:
-    topic = infra["prefix"] + DISCLOSURE_EVENTS
+    # Topics of its own: it waits for the unit's exact number of communities, and other
+    # tests register communities on the session's shared topics.
+    prefix = f"{infra['prefix']}authz."
+    topic = prefix + DISCLOSURE_EVENTS
     await ensure_topics(infra["kafka"], [topic])
-    async with running_service(build, service_settings("inspection")) as (_, run):
+    async with running_service(build, service_settings("inspection", topic_prefix=prefix)) as (
+        _,
+        run,
+    ):
         assert run.grpc
         for n in range(1, 7):
             await publish_event(

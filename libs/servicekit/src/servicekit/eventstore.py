@@ -644,8 +644,12 @@ class ServiceApplication(Application[uuid.UUID]):
             aggregates, value = execute()
             return aggregates, remember(value)
 
+        # A command may name what a retry is compared on (`fingerprinted()`): e.g. leaving
+        # out personal data, whose hash in a receipt would outlive its shredding.
+        shown = getattr(command, "fingerprinted", None)
+        payload = shown() if callable(shown) else command
         outcome = self.prepare_once(
-            type(command).__name__, command.request_id, command, remembered, on_conflict
+            type(command).__name__, command.request_id, payload, remembered, on_conflict
         )
         if isinstance(outcome, Prepared):
             return dataclasses.replace(outcome, result_type=result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from eventsourcing.domain import Aggregate
 
@@ -30,17 +30,12 @@ from casework.domain.warnings.rules import DEFAULT_RULES, WarningRules
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.clock import Clock, utc_now
 from servicekit.errors import NotFound, ServiceError
-from servicekit.eventstore import Command, ServiceApplication, fingerprint, rebuild, remember
+from servicekit.eventstore import Command, ServiceApplication, fingerprint, rebuild
 
 R = TypeVar("R")
 
 CaseReadModelOf = Callable[["CaseworkApplication"], CaseReadModel]
 """Builds the read model over the application's own log (a projection of it)."""
-
-
-@runtime_checkable
-class Fingerprinted(Protocol):
-    def fingerprinted(self) -> object: ...
 
 
 @runtime_checkable
@@ -142,9 +137,9 @@ class CaseworkApplication(ServiceApplication):
         execute: Callable[[], tuple[Sequence[Aggregate], R]],
         on_conflict: Callable[[], ServiceError] | None = None,
     ) -> R:
-        """servicekit's `run_command`, keeping two promises of casework's receipts:
-        - a command may name what a retry is compared on (`fingerprinted`): ReceiveComplaint
-          leaves out the complainant's name and phone;
+        """servicekit's `run_command` (which compares a retry on what a command names with
+        `fingerprinted()`: ReceiveComplaint leaves out the complainant's name and phone),
+        keeping one more promise of casework's receipts:
         - a retry of a request first answered before the commands were typed, whose receipt
           is named and fingerprinted as the untyped API did it (`earlier_receipt`), gets
           that first answer (a client retrying across the deployment is answered once)."""
@@ -153,14 +148,4 @@ class CaseworkApplication(ServiceApplication):
             receipt = self.find_receipt(earlier.command, command.request_id)
             if receipt is not None and receipt.fingerprint == fingerprint(earlier.payload):
                 return rebuild(result, receipt.result)
-        if not isinstance(command, Fingerprinted):
-            return super().run_command(command, result, execute, on_conflict)
-
-        def remembered() -> tuple[Sequence[Aggregate], dict[str, Any]]:
-            aggregates, value = execute()
-            return aggregates, remember(value)
-
-        answer = self.run_once(
-            type(command).__name__, command.request_id, command.fingerprinted(), remembered
-        )
-        return rebuild(result, answer)
+        return super().run_command(command, result, execute, on_conflict)

@@ -132,6 +132,12 @@ Later sections (each its own module, run in order by `bench/__main__.py`):
   inspection's effect, p50/p99/max, split at the relay, and whether it grew;
 - cost (`bench/cost_bench.py`): the fifteen roles of `make run` idle: RSS, PSS and the
   PostgreSQL connections they hold (ADR 0020).
+- soak (`bench/soak_bench.py`, opt-in: `BENCH_SECTIONS=soak` or `BENCH_SCALE=large`):
+  disclosure api, relay, projector and inspection consumer as processes, FileDisclosure at
+  200/s for `BENCH_SOAK_SECONDS` (600); each role's RSS every 10 s, growth last ÷ first.
+- growth (`bench/growth_bench.py`, opt-in: `BENCH_SECTIONS=growth` or `BENCH_SCALE=large`):
+  FileDisclosure latency on 10,000 and `BENCH_SCALE` stored events, and on a community of
+  10,001 events against ordinary ones; ratios, goal ≤ 1.2.
 
 Every part creates its databases as `bench_<purpose>_<random>` and drops them afterwards.
 Kafka keeps what the relay published: the test suite deletes `pubrev.*` topics on the local

@@ -422,6 +422,12 @@ def ref_to_pb(ref: AttachmentRef) -> pb.AttachmentRef:
     )
 
 
+def refs_from_pb(refs: Iterable[pb.AttachmentRef]) -> tuple[AttachmentRef, ...]:
+    """The refs a request names, as sent (well formed: the wire's bounds refuse a malformed
+    one); the service's handler checks each is in its store."""
+    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
+
+
 class EvidenceServicer(pb_grpc.EvidenceServiceServicer):
     """Passes each call and its caller to the desk, in a worker thread: hashing, scanning
     and storing 20 MiB must not hold the event loop."""

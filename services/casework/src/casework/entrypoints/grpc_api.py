@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -23,11 +22,11 @@ from casework.domain.campaign.monthly_report import MonthlyReport
 from casework.domain.warnings.supervision_warning import SupervisionWarning
 from pubrev.casework.v1 import casework_pb2 as pb
 from pubrev.casework.v1 import casework_pb2_grpc as pb_grpc
-from pubrev.common.v1 import audit_pb2, evidence_pb2
+from pubrev.common.v1 import audit_pb2
 from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
 from servicekit.errors import Validator
-from servicekit.evidence import ref_to_pb
+from servicekit.evidence import ref_to_pb, refs_from_pb
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -221,7 +220,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             request_id=request.request_id,
             case_id=request.case_id,
             result=request.result,
-            attachments=attachments_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         return pb.ResolveCaseResponse(case=await self._case(command))
 
@@ -474,7 +473,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             description=request.description,
             complainant_name=request.complainant_name,
             complainant_phone=request.complainant_phone,
-            attachments=attachments_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         lodged: c.ComplaintLodged = await asyncio.to_thread(
             self.app.handle, current_identity(), command
@@ -564,7 +563,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             finding_ids=tuple(request.finding_ids),
             held_on=request.held_on,
             outcome=request.outcome,
-            attachments=attachments_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
 
         def run() -> pb.Interview:
@@ -735,12 +734,6 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
                 )
             ]
         return pb.ExportMonthlyCircularResponse(files=files)
-
-
-def attachments_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
-    """The refs as sent (well formed: the wire's bounds refuse a malformed one); the
-    handler checks each is stored (checked_evidence)."""
-    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def community_complaint_to_pb(complaint: queries.CommunityComplaint) -> pb.CommunityComplaint:

@@ -4,7 +4,6 @@ field by field, each result a response field by field (the `*_to_pb` functions).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -46,12 +45,10 @@ from credit.application.queries import (
     get_ledger,
     get_penalty_notice,
 )
-from pubrev.common.v1 import evidence_pb2
 from pubrev.credit.v1 import credit_pb2 as pb
 from pubrev.credit.v1 import credit_pb2_grpc as pb_grpc
-from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
-from servicekit.evidence import ref_to_pb
+from servicekit.evidence import ref_to_pb, refs_from_pb
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -110,7 +107,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             unit=request.unit,
             notified_on=request.notified_on,
             statement_deadline=request.statement_deadline,
-            attachments=evidence_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         result: PenaltyNoticeIssued = await asyncio.to_thread(
             self.app.handle, current_identity(), cmd
@@ -129,7 +126,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             notice_id=request.notice_id,
             text=request.text,
             waives=request.waives,
-            attachments=evidence_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         result: StatementReceived = await asyncio.to_thread(
             self.app.handle, current_identity(), cmd
@@ -154,7 +151,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             company_uscc=request.company_uscc,
             finding_id=request.finding_id,
             reason=request.reason,
-            attachments=evidence_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         result: DeductionObjectionFiled = await asyncio.to_thread(
             self.app.handle, current_identity(), cmd
@@ -188,7 +185,7 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
             request_id=request.request_id,
             decision_number=request.decision_number,
             statement=request.statement,
-            attachments=evidence_from_pb(request.attachments),
+            attachments=refs_from_pb(request.attachments),
         )
         result: CreditRepairAppliedFor = await asyncio.to_thread(
             self.app.handle, current_identity(), cmd
@@ -294,12 +291,6 @@ class CreditServicer(pb_grpc.CreditServiceServicer):
     ) -> pb.GetHistoryResponse:
         events = await history_events(self.app, current_identity(), request.query)
         return pb.GetHistoryResponse(events=events)
-
-
-def evidence_from_pb(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
-    """The refs as sent (well formed: the wire's bounds refuse a malformed one); the
-    handler checks each is stored (require_attachments)."""
-    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def notice_to_pb(view: PenaltyNoticeView) -> pb.GetPenaltyNoticeResponse:

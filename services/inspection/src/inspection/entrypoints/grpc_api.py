@@ -6,7 +6,6 @@ authorized here: the application does it (access.POLICY)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,11 +28,10 @@ from inspection.domain.cross_check_duty import QuarterDuty
 from inspection.domain.finding import Finding
 from inspection.domain.spot_check import ChecklistResult, Substitution
 from inspection.domain.spot_check_plan import SpotCheckPlan, candidates_hash
-from pubrev.common.v1 import evidence_pb2
 from pubrev.inspection.v1 import inspection_pb2 as pb
 from pubrev.inspection.v1 import inspection_pb2_grpc as pb_grpc
-from servicekit.attachments import AttachmentRef
 from servicekit.audit import history_events
+from servicekit.evidence import refs_from_pb
 from servicekit.identity import current_identity
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -119,11 +117,6 @@ def _verification(v: DrawVerification) -> pb.VerifyDrawResponse:
             for r in v.redraws
         )
     return reply
-
-
-def _attachments(refs: Iterable[evidence_pb2.AttachmentRef]) -> tuple[AttachmentRef, ...]:
-    """pubrev.common.v1.AttachmentRef values, as the command takes them (checked there)."""
-    return tuple(AttachmentRef(r.sha256, r.size, r.media_type, r.filename) for r in refs)
 
 
 def _finding(f: Finding | FindingRow, finding_id: str) -> pb.Finding:
@@ -269,7 +262,7 @@ def record_spot_check_of(request: pb.RecordSpotCheckRequest) -> c.RecordSpotChec
                 i.note,
                 tuple(i.evidence_refs),
                 i.severity,
-                _attachments(i.attachments),
+                refs_from_pb(i.attachments),
             )
             for i in request.checklist
         ),
@@ -503,7 +496,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
                 kind=request.kind,
                 severity=request.severity,
                 note=request.note,
-                attachments=_attachments(request.attachments),
+                attachments=refs_from_pb(request.attachments),
                 community_code=request.community_code,
                 agency_unit=request.agency_unit,
                 township=request.township,
@@ -520,7 +513,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
                 request_id=request.request_id,
                 finding_id=request.finding_id,
                 note=request.note,
-                attachments=_attachments(request.attachments),
+                attachments=refs_from_pb(request.attachments),
             )
         )
         return pb.SubmitRectificationEvidenceResponse(
@@ -535,7 +528,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
                 request_id=request.request_id,
                 finding_id=request.finding_id,
                 reason=request.reason,
-                attachments=_attachments(request.attachments),
+                attachments=refs_from_pb(request.attachments),
             )
         )
         return pb.ObjectToFindingResponse(

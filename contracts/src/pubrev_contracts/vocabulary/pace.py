@@ -40,6 +40,11 @@ class CampaignYear:
                 f"campaign year {self.year}: bad window {self.checks_start}..{self.checks_due}"
             )
 
+    @property
+    def checks_over(self) -> datetime:
+        """The first instant after the checks deadline (00:00 Shanghai, the next day)."""
+        return datetime.combine(self.checks_due + timedelta(days=1), time(0), SHANGHAI)
+
 
 class CampaignYearNotConfigured(NotConfigured):
     def __init__(self, year: int, version: str) -> None:
@@ -81,7 +86,7 @@ class PaceRules:
         """Checks the quota expects by `now` (an aware instant): a ceiling, in integers."""
         window = self.year(year)
         start = datetime.combine(window.checks_start, time(0), SHANGHAI)
-        end = datetime.combine(window.checks_due + timedelta(days=1), time(0), SHANGHAI)
+        end = window.checks_over
         local_now = now.astimezone(SHANGHAI)
         if quota <= 0 or local_now <= start:
             return 0
@@ -95,11 +100,9 @@ class PaceRules:
         """Behind the pace, with the tolerance while the window runs; once the checks
         deadline has passed the quota is a floor ("不少于", 四（三）), without tolerance."""
         expected = self.expected_by(year, quota, now)
-        window = self.year(year)
-        over = datetime.combine(window.checks_due + timedelta(days=1), time(0), SHANGHAI)
         # The deadline's passing ends the tolerance, not the rounded-up expectation reaching
         # the quota (with a quota of 100 that happened at 05:17 on 30 September).
-        if now.astimezone(SHANGHAI) >= over:
+        if now.astimezone(SHANGHAI) >= self.year(year).checks_over:
             return Pace(quota, checked, quota, 0, checked < quota)
         behind = checked * 100 < expected * (100 - self.tolerance_percent)
         return Pace(quota, checked, expected, self.tolerance_percent, behind)

@@ -131,14 +131,20 @@ async def test_relay_killed_after_ack_resends_and_consumer_dedupes(service_setti
 
 @pytest.mark.parametrize("point", ["consumer.before_effect", "consumer.after_effect"])
 async def test_consumer_failing_mid_handler_applies_exactly_once(
-    service_settings, point: str
+    service_settings, infra, point: str
 ) -> None:
-    async with running_service(build_disclosure, service_settings("disclosure")) as (_, d):
+    # Topics of its own: it asserts nothing was parked, and other tests publish malformed
+    # and refused events on the session's shared topics (a CI run saw one parked here).
+    prefix = f"{infra['prefix']}midhandler.{point.rsplit('.', 1)[-1]}."
+    disclosure = service_settings("disclosure", topic_prefix=prefix)
+    async with running_service(build_disclosure, disclosure) as (_, d):
         assert d.grpc
         faults.arm(point, times=1)
         try:
             async with running_service(
-                build_inspection, service_settings("inspection"), ("consumer",)
+                build_inspection,
+                service_settings("inspection", topic_prefix=prefix),
+                ("consumer",),
             ) as (parts, run):
                 app = parts.app
                 assert isinstance(app, InspectionApplication) and run.consumer

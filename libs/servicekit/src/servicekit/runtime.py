@@ -41,6 +41,7 @@ from servicekit.logs import configure_logging
 from servicekit.postgres import ensure_database, eventsourcing_env, schema_lock
 from servicekit.projector import Projector
 from servicekit.push import Pusher
+from servicekit.readside import ReadPool
 from servicekit.relay import Relay, RelayRedriver, Translate, make_producer
 from servicekit.settings import ServiceSettings
 
@@ -51,9 +52,10 @@ ROLES = ("api", "relay", "consumer", "projector")
 
 # -- the connection budget (docs/adr/0020) --------------------------------------------------
 # Every role of a service is a process of its own (15 for the four), so whatever a process
-# holds idle is held fifteen times. A process has at most two pools: the event store's
-# (eventsourcing's recorder) and the service's own (read models, parked events,
-# attachments, the feeds' outbox), shared by everything in the process. Both start empty
+# holds idle is held fifteen times. A process has at most two psycopg pools: the event
+# store's (eventsourcing's recorder) and the service's own (read models, parked events,
+# attachments, the feeds' outbox), shared by everything in the process; an api process
+# also has the asyncpg pool its queries read through (servicekit.readside). All start empty
 # and give back what they no longer use: a role holds the connections its work of the last
 # `db_pool_max_idle_seconds` needed, not what some role might need one day. Beside them,
 # the relay and the projector each keep one LISTEN connection (servicekit.wakeup).
@@ -69,6 +71,17 @@ def service_pool(settings: ServiceSettings) -> ConnectionPool:
         max_size=settings.db_pool_max,
         max_idle=settings.db_pool_max_idle_seconds,
         open=True,
+    )
+
+
+def read_pool(settings: ServiceSettings) -> ReadPool:
+    """The process's asyncpg pool for its queries (servicekit.readside): empty at start,
+    opened by the first query, at most `read_pool_max`, an idle connection closed after
+    `db_pool_max_idle_seconds`. The bootstrap adds its `close` to `on_stop`."""
+    return ReadPool(
+        settings.service_database_url,
+        max_size=settings.read_pool_max,
+        max_idle_seconds=settings.db_pool_max_idle_seconds,
     )
 
 

@@ -103,6 +103,9 @@ class ServiceSettings(BaseSettings):
     event_store_pool_max: int = Field(default=20, ge=1)
     """Connections at most in a process's event store pool (eventsourcing's), which starts
     empty too. Set either per role in its deployment (the api's commands need the most)."""
+    read_pool_max: int = Field(default=4, ge=1)
+    """Connections at most in a process's asyncpg pool for the gRPC path's queries
+    (servicekit.readside), which starts empty too; only an api process opens it."""
     db_pool_max_idle_seconds: float = Field(default=10.0, gt=0)
     """A pooled connection unused this long is closed: idle roles hold (almost) nothing."""
 

@@ -79,6 +79,12 @@ used (`bench.disclosure_data`).
    - `in-process, 50 callers`: `app.handle` through `asyncio.to_thread`, exactly as
      the servicer calls it, minus gRPC;
    - `in-process, 1 thread`: sequential calls — the latency of the application itself.
+   The read side on that same server, once its filings are in (`bench.query_bench`, goal 7):
+   - `ListDisclosures via gRPC`: a page of 50 of the unit and year with most filings, 50
+     callers (policy, validation, the one-query `current()`, the read model's SELECT on the
+     service's asyncpg pool); against the same page read by a hand-written SELECT alone, on
+     an asyncpg pool of 4 (the read pool's size) and on psycopg in `asyncio.to_thread` (the
+     driver and the thread hop the queries used before ADR 0021).
    Baselines:
    - `trivial gRPC`: a grpc.aio generic unary handler returning bytes, same 50 callers;
    - `asyncpg insert`: one single-row INSERT per call into a scratch table, 50 callers on a

@@ -36,6 +36,8 @@ from bench.process_bench import (
     Plan,
     process_figures,
 )
+from bench.query_bench import RATIOS as QUERY_RATIOS
+from bench.query_bench import query_figures
 from bench.report import Figure, Ratio, Section
 from bench.storage_baselines import asyncpg_concurrent, asyncpg_sequential, es_save
 from bench.trivial_grpc import METHOD, trivial_server
@@ -55,6 +57,8 @@ class Sizes:
     trivial_calls: int = 10_000
     inserts: int = 5_000
     saves: int = 2_000
+    queries: int = 2_000
+    """ListDisclosures calls, and each read baseline's (bench.query_bench)."""
 
     @property
     def filings(self) -> int:
@@ -166,6 +170,13 @@ async def disclosure_figures(sizes: Sizes, data: CommandData) -> tuple[list[Figu
                 file = await grpc_file_disclosure(channel, workload, sizes)
                 after = await stored_events(app)
                 health = await grpc_health(channel, sizes)
+                queries = await query_figures(
+                    channel,
+                    url,
+                    [*workload.warm_up, *workload.grpc],
+                    sizes.queries,
+                    sizes.callers,
+                )
             concurrent = await in_process_concurrent(app, workload.concurrent, sizes.callers)
             sequential = await asyncio.to_thread(in_process_sequential, app, workload.sequential)
     written = (after - before) / (sizes.warm_up + sizes.commands)
@@ -175,7 +186,7 @@ async def disclosure_figures(sizes: Sizes, data: CommandData) -> tuple[list[Figu
         f"stored events per FileDisclosure: {written:.2f} (the filing and its command "
         "receipt, one transaction under the event table's EXCLUSIVE lock)",
     ]
-    return [file, health, concurrent, sequential], notes
+    return [file, health, *queries, concurrent, sequential], notes
 
 
 async def trivial_grpc(sizes: Sizes) -> Figure:
@@ -288,7 +299,7 @@ async def command_section(sizes: Sizes | None = None) -> Section:
         f"{sizes.callers} concurrent callers) — server inside the bench's process "
         "unless the figure says `own process`",
         figures=[*disclosure, trivial, *own, *storage],
-        ratios=RATIOS,
+        ratios=[*RATIOS, *QUERY_RATIOS],
         notes=[
             *workload_notes(sizes, data),
             *placement_notes(sizes),

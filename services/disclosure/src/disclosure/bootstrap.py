@@ -1,5 +1,6 @@
 """The one place that wires the disclosure service together: it builds the application,
-its read model, the group committer and the hourly quarter close, and connects them to
+its read model (with the queries' asyncpg pool), the group committer and the hourly quarter
+close, and connects them to
 servicekit's roles. It decides nothing."""
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from servicekit.group_commit import GroupCommitter
 from servicekit.identity import IdentityRules
 from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
+from servicekit.runtime import (
+    PeriodicJob,
+    ServiceParts,
+    event_store_env,
+    read_pool,
+    service_pool,
+)
 from servicekit.settings import ServiceSettings
 
 IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
@@ -27,11 +34,12 @@ IDENTITY_RULES = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
     pool = service_pool(settings)  # the process's one pool: servicekit.runtime
+    reads = read_pool(settings)  # the queries' asyncpg pool, opened by the first one
     app = DisclosureApplication(
         env=event_store_env(settings),
         clock=clock,
         # The read model follows the application's own log, so it is built on it.
-        read_model=lambda app: PostgresDisclosureReadModel(app, pool),
+        read_model=lambda app: PostgresDisclosureReadModel(app, pool, reads),
     )
     read_model = app.read_model
     assert isinstance(read_model, PostgresDisclosureReadModel)  # the one built just above
@@ -47,7 +55,7 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
         app=app,
         grpc_service_names=[SERVICE_NAME],
         register_grpc=register(app, committer),
-        on_stop=[committer.close],
+        on_stop=[committer.close, reads.close],
         topic=DISCLOSURE_EVENTS,
         translate=contract_translator(
             "/pubrev/disclosure", app.mapper.to_domain_event, to_contract

@@ -156,7 +156,7 @@ def test_unit_putian_does_not_open_the_whole_log(
         Identity("police", "investigator", "chengxiang", "putian-psb-chengxiang"),
     ],
 )
-def test_an_identity_without_a_subject_lists_nothing_of_the_city(
+async def test_an_identity_without_a_subject_lists_nothing_of_the_city(
     app: DisclosureApplication,
     filed: str,
     identity: Identity,
@@ -164,17 +164,17 @@ def test_an_identity_without_a_subject_lists_nothing_of_the_city(
     """Leak: an identity without subject (police, company) listed everything of the city.
     A company's list is its own USCC's; police see no disclosure business at all."""
     with pytest.raises(PermissionDenied):
-        list_disclosures(app, identity, "", 2026, 1, "", 50, "")
+        await list_disclosures(app, identity, "", 2026, 1, "", 50, "")
     with pytest.raises(PermissionDenied):
-        list_disclosures(app, identity, "chengxiang", 2026, 1, "", 50, "")
+        await list_disclosures(app, identity, "chengxiang", 2026, 1, "", 50, "")
 
 
-def test_a_company_lists_only_its_own_filings(app: DisclosureApplication, filed: str) -> None:
+async def test_a_company_lists_only_its_own_filings(app: DisclosureApplication, filed: str) -> None:
     app.handle(OTHER_COMPANY, FileDisclosure("f2", OTHER_CODE, 2026, 1, content()))
-    rows, _ = list_disclosures(app, COMPANY, "", 2026, 1, "", 50, "")
+    rows, _ = await list_disclosures(app, COMPANY, "", 2026, 1, "", 50, "")
     assert [(r.community_code, r.company_uscc) for r in rows] == [(CODE, USCC)]
     with pytest.raises(PermissionDenied):
-        list_disclosures(app, COMPANY, "", 2026, 1, OTHER_USCC, 50, "")
+        await list_disclosures(app, COMPANY, "", 2026, 1, OTHER_USCC, 50, "")
 
 
 @pytest.mark.parametrize(

@@ -586,8 +586,10 @@ def test_reading_an_unknown_disclosure_is_not_found(app: DisclosureApplication) 
         get_disclosure(app, OFFICER, str(uuid.uuid4()), 0)
 
 
-def test_lists_need_the_read_model_the_application_was_given(app: DisclosureApplication) -> None:
+async def test_lists_need_the_read_model_the_application_was_given(
+    app: DisclosureApplication,
+) -> None:
     """Commands need no read model; a list asked of an application built without one is a
     wiring bug, said as such (bootstrap.py gives it the PostgreSQL one)."""
     with pytest.raises(RuntimeError, match="no read model"):
-        list_disclosures(app, CITY, "", 2026, 1, "", 10, "")
+        await list_disclosures(app, CITY, "", 2026, 1, "", 10, "")

@@ -131,7 +131,7 @@ def test_no_result_without_a_request(app: DisclosureApplication, disclosure_id: 
     assert app.recorder.max_notification_id() == before
 
 
-def test_one_result_per_request_in_the_order_asked(
+async def test_one_result_per_request_in_the_order_asked(
     app: DisclosureApplication, disclosure_id: str
 ) -> None:
     app.handle(COMMITTEE, RequestAudit("q1", disclosure_id, "owners_committee", 0, "停车收入偏低"))
@@ -162,7 +162,7 @@ def test_one_result_per_request_in_the_order_asked(
         date(2026, 6, 20),
     )
     # The read model's version follows the disclosure (an amendment names it).
-    [row], _ = list_disclosures(app, CITY, UNIT, 2026, 1, "", 50, "")
+    [row], _ = await list_disclosures(app, CITY, UNIT, 2026, 1, "", 50, "")
     assert row.version == 5
 
 

@@ -6,6 +6,7 @@ independent must-deny oracle (tests/support/must_deny.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections import Counter
@@ -201,8 +202,11 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
         "RequestAudit": audit,
         "CloseQuarter": lambda i: app.handle(i, CloseQuarter("close", 2026, 1, UNIT)),
         "GetDisclosure": lambda i: get_disclosure(app, i, did, 0),
-        "ListDisclosures": lambda i: list_disclosures(app, i, UNIT, 2026, 1, USCC, 50, "", CODE),
-        "GetDisclosureRate": lambda i: disclosure_rate(app, i, UNIT, 2026, 1),
+        # The read model's queries are coroutines (the servicer awaits them): one loop each.
+        "ListDisclosures": lambda i: asyncio.run(
+            list_disclosures(app, i, UNIT, 2026, 1, USCC, 50, "", CODE)
+        ),
+        "GetDisclosureRate": lambda i: asyncio.run(disclosure_rate(app, i, UNIT, 2026, 1)),
         "RecordAuditResult": lambda i: app.handle(
             i,
             RecordAuditResult(
@@ -223,7 +227,9 @@ def invokers(s: Scenario, seen: Counter[tuple[str, str]]) -> Invokers:
             ),
         ),
         "GetSelfInspection": lambda i: get_self_inspection(app, i, LEDGER_CODE, 2026),
-        "ListSelfInspections": lambda i: list_self_inspections(app, i, UNIT, 2026, 50, ""),
+        "ListSelfInspections": lambda i: asyncio.run(
+            list_self_inspections(app, i, UNIT, 2026, 50, "")
+        ),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 100),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(did), 0, 100),
     }
@@ -356,7 +362,9 @@ def test_a_communitys_history_is_for_who_keeps_the_register(scenario: Scenario) 
     }
 
 
-def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Scenario) -> None:
+async def test_admitted_readers_see_the_record_and_the_public_no_contact(
+    scenario: Scenario,
+) -> None:
     app, did = scenario.app, scenario.disclosure_id
     owners = Identity("owners", "representative", UNIT, CODE)
     public = Identity("public", "anonymous", "putian")
@@ -373,7 +381,7 @@ def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Sce
         Identity("township", "officer", UNIT),
         Identity("owners-committee", "chair", "putian", CODE),
     ):
-        rows, _ = list_disclosures(app, identity, "", 2026, 1, "", 50, "")
+        rows, _ = await list_disclosures(app, identity, "", 2026, 1, "", 50, "")
         assert [r.disclosure_id for r in rows] == [did], identity
     # An earlier version is the audit trail, not the posting: the public reads the current.
     app.handle(COMPANY, AmendDisclosure("a1", did, 1, "更正", content()))
@@ -383,20 +391,20 @@ def test_admitted_readers_see_the_record_and_the_public_no_contact(scenario: Sce
     assert get_disclosure(app, public, did, 0).version == 2
 
 
-def test_lists_refuse_a_filter_outside_the_callers_scope(scenario: Scenario) -> None:
+async def test_lists_refuse_a_filter_outside_the_callers_scope(scenario: Scenario) -> None:
     app = scenario.app
     owners = Identity("owners", "representative", UNIT, CODE)
     licheng = Identity("property-bureau", "officer", "licheng")
     with pytest.raises(PermissionDenied):
-        list_disclosures(app, owners, "", 2026, 1, "", 50, "", "CX-0002")
+        await list_disclosures(app, owners, "", 2026, 1, "", 50, "", "CX-0002")
     with pytest.raises(PermissionDenied):
-        list_disclosures(app, licheng, UNIT, 2026, 1, "", 50, "")
+        await list_disclosures(app, licheng, UNIT, 2026, 1, "", 50, "")
     with pytest.raises(PermissionDenied):
-        disclosure_rate(app, licheng, UNIT, 2026, 1)
+        await disclosure_rate(app, licheng, UNIT, 2026, 1)
     with pytest.raises(PermissionDenied):
         app.handle(licheng, CloseQuarter("close", 2026, 1, UNIT))
-    assert list_disclosures(app, licheng, "", 2026, 1, "", 50, "")[0] == []
-    [rate], _ = disclosure_rate(app, licheng, "", 2026, 1)
+    assert (await list_disclosures(app, licheng, "", 2026, 1, "", 50, ""))[0] == []
+    [rate], _ = await disclosure_rate(app, licheng, "", 2026, 1)
     assert rate.unit == "licheng"
 
 
@@ -430,10 +438,10 @@ def test_the_quarter_sweep_runs_as_the_operators_scheduler(scenario: Scenario) -
         app.handle(operator, CloseQuarter("close", 2026, 1))
 
 
-def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
+async def test_a_bad_filter_is_named_with_the_rest(scenario: Scenario) -> None:
     app = scenario.app
     with pytest.raises(InvalidArgument) as caught:
-        list_disclosures(app, CITY, "fuzhou", 1999, 5, "123", 501, "x" * 65, "CX 1")
+        await list_disclosures(app, CITY, "fuzhou", 1999, 5, "123", 501, "x" * 65, "CX 1")
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("year", "year_range"),

@@ -113,7 +113,7 @@ def filed_events(app: DisclosureApplication) -> list[object]:
 # -- deficit ---------------------------------------------------------------------------------
 
 
-def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
+async def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
     app: DisclosureApplication,
     clock: FakeClock,
 ) -> None:
@@ -135,7 +135,7 @@ def test_a_deficit_quarter_is_filed_with_its_negative_surplus(
         wire.figures.transferred_to_maintenance_fund_fen,
     ) == (0, 0, 0)
 
-    [row], _ = list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
+    [row], _ = await list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit) == (-40_000, True)
     view = get_disclosure(app, OUTGOING_CO, result.disclosure_id, 0)
     assert view.content.surplus_fen == -40_000 and view.content.deficit
@@ -156,7 +156,7 @@ def test_a_deficit_with_a_transfer_is_refused_by_name_and_writes_nothing(
     assert app.recorder.max_notification_id() == before
 
 
-def test_an_amendment_may_turn_a_surplus_into_a_deficit(
+async def test_an_amendment_may_turn_a_surplus_into_a_deficit(
     app: DisclosureApplication,
     clock: FakeClock,
 ) -> None:
@@ -165,7 +165,7 @@ def test_an_amendment_may_turn_a_surplus_into_a_deficit(
     app.handle(
         OUTGOING_CO, AmendDisclosure("a1", filed.disclosure_id, 1, "漏记电梯大修成本", deficit())
     )
-    [row], _ = list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
+    [row], _ = await list_disclosures(app, OFFICER, "", 2026, 1, "", 0, "")
     assert (row.surplus_fen, row.deficit, row.revision) == (-40_000, True, 1)
 
 

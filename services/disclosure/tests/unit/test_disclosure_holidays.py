@@ -105,7 +105,7 @@ def overdue_events(app: DisclosureApplication) -> list[Community.DisclosureOverd
     return [e for e in events if isinstance(e, Community.DisclosureOverdue)]
 
 
-def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
+async def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
     app: DisclosureApplication,
     clock: FakeClock,
 ) -> None:
@@ -122,7 +122,7 @@ def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
         app.handle(CITY, CloseQuarter("close", 2024, 4))
     assert "2025-02-05" in early.value.message
 
-    [rate] = disclosure_rate(app, CITY, "chengxiang", 2024, 4)[0]
+    [rate] = (await disclosure_rate(app, CITY, "chengxiang", 2024, 4))[0]
     assert (rate.on_time, rate.late, rate.overdue, rate.pending) == (1, 0, 0, 1)
 
     clock.now = datetime(2025, 2, 6, 0, 0, tzinfo=SHANGHAI)
@@ -130,7 +130,7 @@ def test_q4_2024_filed_on_5_february_2025_is_on_time_and_never_overdue(
         marked_overdue=1, already_overdue=0, filed=1
     )
     assert [(e.code, e.year, e.quarter) for e in overdue_events(app)] == [("C-2", 2024, 4)]
-    [rate] = disclosure_rate(app, CITY, "chengxiang", 2024, 4)[0]
+    [rate] = (await disclosure_rate(app, CITY, "chengxiang", 2024, 4))[0]
     assert (rate.on_time, rate.late, rate.overdue, rate.pending) == (1, 0, 1, 0)
 
 
@@ -183,7 +183,7 @@ def test_q4_2026_filed_after_31_january_2027_is_refused_until_the_calendar_has_2
     assert app.recorder.max_notification_id() == before
 
 
-def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
+async def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
     app: DisclosureApplication,
     clock: FakeClock,
 ) -> None:
@@ -192,11 +192,11 @@ def test_closing_q4_2026_before_31_january_2027_says_not_yet_without_guessing(
         app.handle(CITY, CloseQuarter("close", 2026, 4))
     assert not isinstance(early.value, CalendarNotConfigured)
     assert "2027-01-31, or the next working day" in early.value.message
-    [rate] = disclosure_rate(app, CITY, "chengxiang", 2026, 4)[0]
+    [rate] = (await disclosure_rate(app, CITY, "chengxiang", 2026, 4))[0]
     assert (rate.communities, rate.overdue, rate.pending) == (2, 0, 2)
 
 
-def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
+async def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
     app: DisclosureApplication,
     clock: FakeClock,
 ) -> None:
@@ -204,7 +204,7 @@ def test_closing_q4_2026_after_31_january_2027_is_calendar_not_configured(
     with pytest.raises(CalendarNotConfigured):
         app.handle(CITY, CloseQuarter("close", 2026, 4))
     with pytest.raises(CalendarNotConfigured):
-        disclosure_rate(app, CITY, "chengxiang", 2026, 4)
+        await disclosure_rate(app, CITY, "chengxiang", 2026, 4)
     assert overdue_events(app) == []
 
 

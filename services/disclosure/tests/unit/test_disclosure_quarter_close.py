@@ -121,15 +121,15 @@ def test_late_filing_after_overdue_is_accepted(
     assert result.late is True
 
 
-def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
+async def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
-    pending, _ = disclosure_rate(app, CITY, "", 2026, 1)
+    pending, _ = await disclosure_rate(app, CITY, "", 2026, 1)
     by_unit = {r.unit: r for r in pending}
     assert (by_unit["chengxiang"].pending, by_unit["chengxiang"].overdue) == (2, 0)
     clock.now = datetime(2026, 5, 2, tzinfo=SHANGHAI)
     app.handle(OFFICER, FileDisclosure("f1", "C-1", 2026, 1, content()))
-    rates, _ = disclosure_rate(app, OFFICER, "", 2026, 1)
+    rates, _ = await disclosure_rate(app, OFFICER, "", 2026, 1)
     [unit] = rates
     assert (unit.unit, unit.communities, unit.on_time, unit.late, unit.overdue) == (
         "chengxiang",
@@ -140,25 +140,27 @@ def test_rates_per_unit(app: DisclosureApplication, clock: FakeClock) -> None:
     )
     assert (unit.rate_percent, unit.on_time_rate_percent) == ("66.67", "33.33")
     with pytest.raises(PermissionDenied):
-        disclosure_rate(app, XIANYOU, "chengxiang", 2026, 1)
+        await disclosure_rate(app, XIANYOU, "chengxiang", 2026, 1)
 
 
-def test_listing_is_limited_to_the_callers_units(
+async def test_listing_is_limited_to_the_callers_units(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 4, 20, tzinfo=SHANGHAI)
     app.handle(OFFICER, FileDisclosure("f0", "C-0", 2026, 1, content()))
     app.handle(XIANYOU, FileDisclosure("f3", "C-3", 2026, 1, content()))
-    assert [r.community_code for r in list_disclosures(app, CITY, "", 2026, 1, "", 10, "")[0]] == [
+    assert [
+        r.community_code for r in (await list_disclosures(app, CITY, "", 2026, 1, "", 10, ""))[0]
+    ] == [
         "C-0",
         "C-3",
     ]
     assert [
-        r.community_code for r in list_disclosures(app, OFFICER, "", 2026, 0, "", 10, "")[0]
+        r.community_code for r in (await list_disclosures(app, OFFICER, "", 2026, 0, "", 10, ""))[0]
     ] == ["C-0"]
-    page, token = list_disclosures(app, CITY, "", 2026, 1, "", 1, "")
+    page, token = await list_disclosures(app, CITY, "", 2026, 1, "", 1, "")
     assert [r.community_code for r in page] == ["C-0"] and token
-    rest, last = list_disclosures(app, CITY, "", 2026, 1, "", 1, token)
+    rest, last = await list_disclosures(app, CITY, "", 2026, 1, "", 1, token)
     assert [r.community_code for r in rest] == ["C-3"] and last == ""
 
 

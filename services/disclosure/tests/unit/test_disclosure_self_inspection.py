@@ -393,7 +393,7 @@ def test_the_ledger_is_published_without_the_persons_responsible(
     assert rules_of(caught.value) == {("community_code", "code_format"), ("year", "year_range")}
 
 
-def test_a_units_ledgers_are_listed_for_its_supervisors_a_page_at_a_time(
+async def test_a_units_ledgers_are_listed_for_its_supervisors_a_page_at_a_time(
     app: DisclosureApplication, clock: FakeClock
 ) -> None:
     for code in ("CX-002", "CX-003"):
@@ -404,24 +404,24 @@ def test_a_units_ledgers_are_listed_for_its_supervisors_a_page_at_a_time(
     clock.now = FIRST_LATE
     app.handle(CITY, file_cmd("si-late", community_code="CX-002", items=()))
     app.handle(OFFICER, rectify_cmd())
-    rows, token = list_self_inspections(app, OFFICER, "", 2026, 2, "")
+    rows, token = await list_self_inspections(app, OFFICER, "", 2026, 2, "")
     assert [(r.community_code, r.problems, r.rectified, r.late) for r in rows] == [
         (CODE, 2, 1, False),
         ("CX-002", 0, 0, True),
     ]
     assert token == "CX-002"
-    rows, token = list_self_inspections(app, OFFICER, UNIT, 2026, 2, token)
+    rows, token = await list_self_inspections(app, OFFICER, UNIT, 2026, 2, token)
     assert ([r.community_code for r in rows], token) == (["CX-003"], "")
-    everything, _ = list_self_inspections(app, CITY, "", 2026, 0, "")
+    everything, _ = await list_self_inspections(app, CITY, "", 2026, 0, "")
     assert [r.unit for r in everything] == [UNIT, UNIT, UNIT, "xianyou"]
-    assert list_self_inspections(app, TOWNSHIP, UNIT, 2025, 50, "") == ([], "")
+    assert await list_self_inspections(app, TOWNSHIP, UNIT, 2025, 50, "") == ([], "")
     with pytest.raises(PermissionDenied):
-        list_self_inspections(app, OFFICER, "xianyou", 2026, 50, "")
+        await list_self_inspections(app, OFFICER, "xianyou", 2026, 50, "")
     for caller in (COMPANY, OWNERS, PUBLIC):
         with pytest.raises(PermissionDenied):
-            list_self_inspections(app, caller, UNIT, 2026, 50, "")
+            await list_self_inspections(app, caller, UNIT, 2026, 50, "")
     with pytest.raises(InvalidArgument) as caught:
-        list_self_inspections(app, CITY, "fuzhou", 1999, 501, "x" * 65)
+        await list_self_inspections(app, CITY, "fuzhou", 1999, 501, "x" * 65)
     assert rules_of(caught.value) == {
         ("unit", "unknown_unit"),
         ("year", "year_range"),

@@ -3,6 +3,9 @@
 Sort key of the disclosures' listing: (year, quarter, community_code), so pages are stable
 and the page token is the last row's key; of the self-inspection ledgers' (one per community
 and year): the community code.
+
+The projector writes on psycopg; the gRPC path's queries read on asyncpg (`$n` placeholders,
+the statements below), after `current` has applied what the caller wrote.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from disclosure.domain.disclosure import Disclosure, DisclosureContent
 from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
+from servicekit.readside import ReadPool
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_communities (
@@ -149,69 +153,52 @@ class DisclosureProjection:
             )
 
 
+LIST_DISCLOSURES = (
+    "SELECT disclosure_id, version, community_code, unit, company_uscc, year, quarter,"
+    " income_total_fen, surplus_fen, late, zero_revenue, filed_at, revision"
+    " FROM rm_disclosures WHERE unit = ANY($1::text[]) AND year = $2"
+    " AND ($3 = 0 OR quarter = $3) AND ($4 = '' OR company_uscc = $4)"
+    " AND ($5 = '' OR community_code = $5)"
+    " AND (lpad(year::text, 4, '0') || quarter::text || ':' || community_code) > $6"
+    " ORDER BY year, quarter, community_code LIMIT $7"
+)
+"""A page of disclosures (one row more than the page, to tell whether another follows)."""
+
+UNIT_COUNTS = (
+    "SELECT c.unit, count(*) AS communities,"
+    " count(d.disclosure_id) FILTER (WHERE NOT d.late) AS on_time,"
+    " count(d.disclosure_id) FILTER (WHERE d.late) AS late"
+    " FROM rm_communities c LEFT JOIN rm_disclosures d"
+    "  ON d.community_code = c.code AND d.year = $1 AND d.quarter = $2"
+    " WHERE c.unit = ANY($3::text[]) AND c.registered_at < $4 GROUP BY c.unit"
+)
+
+LIST_SELF_INSPECTIONS = (
+    "SELECT ledger_id, version, community_code, unit, company_uscc, year, problems,"
+    " rectified, posted_on, late, filed_at FROM rm_self_inspections"
+    " WHERE unit = ANY($1::text[]) AND year = $2 AND community_code > $3"
+    " ORDER BY community_code LIMIT $4"
+)
+
+
 class PostgresDisclosureReadModel:
     """The read model on `app`'s notification log: its projector (which the projector role
-    also runs) and the rm_* tables it keeps."""
+    also runs) and the rm_* tables it keeps. Commands and sweeps read it on `pool` (psycopg,
+    in their worker threads); the gRPC path's queries on `reads` (asyncpg, on the
+    servicer's loop, servicekit.readside)."""
 
-    def __init__(self, app: ServiceApplication, pool: ConnectionPool) -> None:
+    def __init__(self, app: ServiceApplication, pool: ConnectionPool, reads: ReadPool) -> None:
         self.projector = Projector(
             DisclosureProjection(), app.process_recorder, app.mapper.to_domain_event, pool
         )
         self.pool = pool
+        self.reads = reads
 
     def catch_up(self) -> int:
         return self.projector.catch_up()
 
     def position(self) -> int:
         return self.projector.position()
-
-    def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
-        sql = (
-            "SELECT disclosure_id, version, community_code, unit, company_uscc, year, quarter,"
-            " income_total_fen, surplus_fen, late, zero_revenue, filed_at, revision"
-            " FROM rm_disclosures WHERE unit = ANY(%s) AND year = %s"
-            " AND (%s = 0 OR quarter = %s) AND (%s = '' OR company_uscc = %s)"
-            " AND (%s = '' OR community_code = %s)"
-            " AND (lpad(year::text, 4, '0') || quarter::text || ':' || community_code) > %s"
-            " ORDER BY year, quarter, community_code LIMIT %s"
-        )
-        params = (
-            list(query.units),
-            query.year,
-            query.quarter,
-            query.quarter,
-            query.company_uscc,
-            query.company_uscc,
-            query.community_code,
-            query.community_code,
-            query.after,
-            query.limit + 1,
-        )
-        with self.pool.connection() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        items = [DisclosureRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]
-        more = len(rows) > query.limit
-        token = (
-            _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code)
-            if more and items
-            else ""
-        )
-        return items, token
-
-    def unit_counts(
-        self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
-    ) -> list[UnitCounts]:
-        sql = (
-            "SELECT c.unit, count(*), count(d.disclosure_id) FILTER (WHERE NOT d.late),"
-            " count(d.disclosure_id) FILTER (WHERE d.late)"
-            " FROM rm_communities c LEFT JOIN rm_disclosures d"
-            "  ON d.community_code = c.code AND d.year = %s AND d.quarter = %s"
-            " WHERE c.unit = ANY(%s) AND c.registered_at < %s GROUP BY c.unit"
-        )
-        with self.pool.connection() as conn:
-            rows = conn.execute(sql, (year, quarter, list(units), registered_before)).fetchall()
-        found = {r[0]: UnitCounts(r[0], r[1], r[2], r[3]) for r in rows}
-        return [found.get(u, UnitCounts(u, 0, 0, 0)) for u in units]
 
     def community_codes(self, registered_before: datetime) -> list[str]:
         with self.pool.connection() as conn:
@@ -221,18 +208,48 @@ class PostgresDisclosureReadModel:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def list_self_inspections(
+    async def current(self) -> int:
+        return await self.reads.current(self.projector)
+
+    async def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
+        rows = await self.reads.fetch(
+            LIST_DISCLOSURES,
+            list(query.units),
+            query.year,
+            query.quarter,
+            query.company_uscc,
+            query.community_code,
+            query.after,
+            query.limit + 1,
+        )
+        items = [
+            DisclosureRow(**{**r, "disclosure_id": str(r["disclosure_id"])})
+            for r in rows[: query.limit]
+        ]
+        more = len(rows) > query.limit
+        token = (
+            _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code)
+            if more and items
+            else ""
+        )
+        return items, token
+
+    async def unit_counts(
+        self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
+    ) -> list[UnitCounts]:
+        rows = await self.reads.fetch(UNIT_COUNTS, year, quarter, list(units), registered_before)
+        found = {r["unit"]: UnitCounts(**r) for r in rows}
+        return [found.get(u, UnitCounts(u, 0, 0, 0)) for u in units]
+
+    async def list_self_inspections(
         self, query: SelfInspectionQuery
     ) -> tuple[list[SelfInspectionRow], str]:
-        sql = (
-            "SELECT ledger_id, version, community_code, unit, company_uscc, year, problems,"
-            " rectified, posted_on, late, filed_at FROM rm_self_inspections"
-            " WHERE unit = ANY(%s) AND year = %s AND community_code > %s"
-            " ORDER BY community_code LIMIT %s"
+        rows = await self.reads.fetch(
+            LIST_SELF_INSPECTIONS, list(query.units), query.year, query.after, query.limit + 1
         )
-        params = (list(query.units), query.year, query.after, query.limit + 1)
-        with self.pool.connection() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        items = [SelfInspectionRow(str(r[0]), *r[1:]) for r in rows[: query.limit]]
+        items = [
+            SelfInspectionRow(**{**r, "ledger_id": str(r["ledger_id"])})
+            for r in rows[: query.limit]
+        ]
         token = items[-1].community_code if len(rows) > query.limit and items else ""
         return items, token

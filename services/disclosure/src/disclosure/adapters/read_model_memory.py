@@ -1,7 +1,8 @@
 """InMemoryDisclosureReadModel: a fake of the PostgreSQL read model, for unit tests and
 tools that run the application on in-memory persistence
 (`DisclosureApplication(read_model=InMemoryDisclosureReadModel)`). It catches up with the
-application's notification log on every call, so it is never stale."""
+application's notification log on every call, so it is never stale; its `current` and
+queries are coroutines, as the PostgreSQL one's are, but never leave the loop."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ class InMemoryDisclosureReadModel:
         return self._position
 
     def position(self) -> int:
+        return self.catch_up()
+
+    async def current(self) -> int:
         return self.catch_up()
 
     def _apply(self, event: Any) -> None:
@@ -106,7 +110,7 @@ class InMemoryDisclosureReadModel:
                 event.revision,
             )
 
-    def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
+    async def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
         self.catch_up()
 
         def key(r: DisclosureRow) -> str:
@@ -128,7 +132,7 @@ class InMemoryDisclosureReadModel:
         page = rows[: query.limit]
         return page, key(page[-1]) if len(rows) > query.limit else ""
 
-    def unit_counts(
+    async def unit_counts(
         self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
     ) -> list[UnitCounts]:
         self.catch_up()
@@ -154,7 +158,7 @@ class InMemoryDisclosureReadModel:
         self.catch_up()
         return sorted(c for c, (_, at) in self.communities.items() if at < registered_before)
 
-    def list_self_inspections(
+    async def list_self_inspections(
         self, query: SelfInspectionQuery
     ) -> tuple[list[SelfInspectionRow], str]:
         self.catch_up()

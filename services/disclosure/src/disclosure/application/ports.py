@@ -80,23 +80,32 @@ class SelfInspectionQuery:
 
 
 class DisclosureReadModel(Protocol):
+    """Commands and sweeps (synchronous, in worker threads) catch the read model up and
+    read community codes; the queries of the gRPC path (asynchronous, on the servicer's
+    loop) make it current and read their pages and counts without leaving the loop."""
+
     def catch_up(self) -> int:
         """Applies everything recorded so far; returns the position reached."""
         ...
 
     def position(self) -> int: ...
 
-    def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
+    def community_codes(self, registered_before: datetime) -> list[str]: ...
+
+    async def current(self) -> int:
+        """Applies whatever is recorded and not yet applied (read-your-writes); returns the
+        position reached. Costs one query when the read model is current already."""
+        ...
+
+    async def list_disclosures(self, query: DisclosureQuery) -> tuple[list[DisclosureRow], str]:
         """A page of disclosures and the next page token ('' on the last page)."""
         ...
 
-    def unit_counts(
+    async def unit_counts(
         self, units: Sequence[str], year: int, quarter: int, registered_before: datetime
     ) -> list[UnitCounts]: ...
 
-    def community_codes(self, registered_before: datetime) -> list[str]: ...
-
-    def list_self_inspections(
+    async def list_self_inspections(
         self, query: SelfInspectionQuery
     ) -> tuple[list[SelfInspectionRow], str]:
         """A page of self-inspection ledgers by community code, and the next page token."""

@@ -4,8 +4,10 @@ self-inspection ledgers (one, or a unit's list).
 
 Each query asks the declared policy first (`POLICY.admit`, application/access.py), then
 `permit` on the record's facts, or `authorize_list` on a list's filter, which it then
-applies. Lists and rates come from the read model, which first applies whatever is
-recorded, so a caller reads its own writes.
+applies. Lists and rates come from the read model: coroutines, awaited on the servicer's
+loop (asyncpg, no worker thread), each making the read model current first so a caller reads
+its own writes. A single record (a disclosure, its audits, a ledger) is loaded from the event
+store: those queries are synchronous and the servicer runs them in a worker thread.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ def get_disclosure(
     )
 
 
-def list_disclosures(
+async def list_disclosures(
     app: DisclosureApplication,
     identity: Identity,
     unit: str,
@@ -217,8 +219,8 @@ def list_disclosures(
         grants,
         Filter(unit=unit, company=company_uscc, community=community_code, published=True),
     )
-    app.read_model.catch_up()
-    return app.read_model.list_disclosures(
+    await app.read_model.current()
+    return await app.read_model.list_disclosures(
         DisclosureQuery(
             units=[scope.unit] if scope.unit else list(COUNTY_UNITS),
             year=year,
@@ -231,7 +233,7 @@ def list_disclosures(
     )
 
 
-def disclosure_rate(
+async def disclosure_rate(
     app: DisclosureApplication, identity: Identity, unit: str, year: int, quarter: int
 ) -> tuple[list[UnitRate], int]:
     """Per unit: the communities that count for the quarter, filed on time, late, overdue
@@ -247,7 +249,7 @@ def disclosure_rate(
     period = Quarter(year, quarter)
     scope = authorize_list("GetDisclosureRate", identity, grants, Filter(unit=unit))
     units = [scope.unit] if scope.unit else list(COUNTY_UNITS)
-    position = app.read_model.catch_up()
+    position = await app.read_model.current()
     now = app.clock()
     deadline_passed = period.deadline_passed(now)
     # A community counts for a quarter when registered before its deadline. Until the
@@ -255,7 +257,7 @@ def disclosure_rate(
     # calendar is asked only once its answer matters.
     counted_before = period.deadline if now >= period.nominal_deadline else period.nominal_deadline
     rates = []
-    for c in app.read_model.unit_counts(units, year, quarter, counted_before):
+    for c in await app.read_model.unit_counts(units, year, quarter, counted_before):
         missing = c.communities - c.on_time - c.late
         rates.append(
             UnitRate(
@@ -328,7 +330,7 @@ def get_self_inspection(
     )
 
 
-def list_self_inspections(
+async def list_self_inspections(
     app: DisclosureApplication,
     identity: Identity,
     unit: str,
@@ -354,8 +356,8 @@ def list_self_inspections(
     )
     v.raise_if_any()
     scope = authorize_list("ListSelfInspections", identity, grants, Filter(unit=unit))
-    app.read_model.catch_up()
-    return app.read_model.list_self_inspections(
+    await app.read_model.current()
+    return await app.read_model.list_self_inspections(
         SelfInspectionQuery(
             units=[scope.unit] if scope.unit else list(COUNTY_UNITS),
             year=year,

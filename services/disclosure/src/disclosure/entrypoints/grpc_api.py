@@ -3,8 +3,10 @@
 Each RPC turns its request into a command (application/commands.py) field by field, has the
 application handle it (`app.handle`, or the group committer for FileDisclosure), and builds
 its response field by field from the typed result (the `*_to_pb` functions), so a renamed
-field fails mypy, not a caller. The application is synchronous (eventsourcing): every call
-runs in a worker thread, off the event loop.
+field fails mypy, not a caller. The application is synchronous (eventsourcing): every
+command and every query loading a record from the event store runs in a worker thread, off
+the event loop; the lists and rates read the read model on this loop (asyncpg,
+servicekit.readside) and are awaited directly.
 """
 
 from __future__ import annotations
@@ -458,8 +460,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     async def ListDisclosures(
         self, request: pb.ListDisclosuresRequest, context: Context
     ) -> pb.ListDisclosuresResponse:
-        rows, token = await asyncio.to_thread(
-            queries.list_disclosures,
+        rows, token = await queries.list_disclosures(
             self.app,
             current_identity(),
             request.unit,
@@ -477,8 +478,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     async def GetDisclosureRate(
         self, request: pb.GetDisclosureRateRequest, context: Context
     ) -> pb.GetDisclosureRateResponse:
-        rates, position = await asyncio.to_thread(
-            queries.disclosure_rate,
+        rates, position = await queries.disclosure_rate(
             self.app,
             current_identity(),
             request.unit,
@@ -567,8 +567,7 @@ class DisclosureServicer(pb_grpc.DisclosureServiceServicer):
     async def ListSelfInspections(
         self, request: pb.ListSelfInspectionsRequest, context: Context
     ) -> pb.ListSelfInspectionsResponse:
-        rows, token = await asyncio.to_thread(
-            queries.list_self_inspections,
+        rows, token = await queries.list_self_inspections(
             self.app,
             current_identity(),
             request.unit,

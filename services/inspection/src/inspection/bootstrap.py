@@ -22,20 +22,27 @@ from servicekit.clock import Clock, utc_now
 from servicekit.identity import IdentityRules
 from servicekit.publishable import publish_check
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
+from servicekit.runtime import (
+    PeriodicJob,
+    ServiceParts,
+    event_store_env,
+    read_pool,
+    service_pool,
+)
 from servicekit.settings import ServiceSettings
 
 
 def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
     scanner = load_scanner(settings.environment)  # refused before anything is connected
     pool = service_pool(settings)  # the process's one pool: servicekit.runtime
+    reads = read_pool(settings)  # the gRPC path's queries, on asyncpg: servicekit.readside
     attachments = PostgresAttachmentStore(pool, scanner=scanner)
     attachments.ensure_tables()
     app = InspectionApplication(
         env=event_store_env(settings),
         clock=clock,
         # A projection of the application's own log, so built over it.
-        read_model=lambda app: PostgresInspectionReadModel(app, pool),
+        read_model=lambda app: PostgresInspectionReadModel(app, pool, reads),
         attachments=attachments,
     )
     read_model = cast(PostgresInspectionReadModel, app.read_model)  # the one built just above
@@ -74,5 +81,6 @@ def build(settings: ServiceSettings, clock: Clock = utc_now) -> ServiceParts:
             )
         ],
         pool=pool,
+        on_stop=[reads.close],
         closers=[pool.close],
     )

@@ -11,6 +11,7 @@ already, recorded already, verified already), so the matrix changes nothing it j
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 import uuid
@@ -108,9 +109,12 @@ def invokers(world: World) -> Invokers:
             i, commands.SweepRectificationDeadlines(rid())
         ),
         "ReportCrossCheck": lambda i: app.handle(i, commands.ReportCrossCheck(rid(), cross_id)),
-        "GetPlanProgress": lambda i: queries.plan_progress(app, i, 2026, "chengxiang"),
-        "ListSpotChecks": lambda i: queries.spot_checks(app, i, 2026, "chengxiang", "", USCC_A),
-        "ListFindings": lambda i: queries.findings(app, i, USCC_A, "chengxiang"),
+        # The read model's queries are coroutines (the servicer awaits them): one loop each.
+        "GetPlanProgress": lambda i: asyncio.run(queries.plan_progress(app, i, 2026, "chengxiang")),
+        "ListSpotChecks": lambda i: asyncio.run(
+            queries.spot_checks(app, i, 2026, "chengxiang", "", USCC_A)
+        ),
+        "ListFindings": lambda i: asyncio.run(queries.findings(app, i, USCC_A, "chengxiang")),
         "GetCommunityDisclosure": lambda i: queries.community_disclosure(app, i, "CX-0001"),
         "RecordFinding": lambda i: app.handle(
             i, commands.RecordFinding(rid(), "B4", "general", "虚列保洁费", (photo_ref,), "CX-0001")
@@ -131,12 +135,14 @@ def invokers(world: World) -> Invokers:
                 rid(), "CX-0001", CX_TOWNSHIP, "2026-06-01", "巡查员甲", ("公示栏破损",)
             ),
         ),
-        "ListTownshipInspections": lambda i: queries.township_inspections(
-            app, i, "chengxiang", "", "", "", ""
+        "ListTownshipInspections": lambda i: asyncio.run(
+            queries.township_inspections(app, i, "chengxiang", "", "", "", "")
         ),
-        "GetTownshipCoverage": lambda i: queries.township_coverage(app, i, 2026, "chengxiang"),
-        "GetCrossCheckCompliance": lambda i: queries.cross_check_compliance(
-            app, i, 2026, "chengxiang"
+        "GetTownshipCoverage": lambda i: asyncio.run(
+            queries.township_coverage(app, i, 2026, "chengxiang")
+        ),
+        "GetCrossCheckCompliance": lambda i: asyncio.run(
+            queries.cross_check_compliance(app, i, 2026, "chengxiang")
         ),
         WHOLE_LOG: lambda i: app.read_history(i, None, 0, 10),
         RECORD_HISTORY: lambda i: app.read_history(i, uuid.UUID(world.finding_id), 0, 10),

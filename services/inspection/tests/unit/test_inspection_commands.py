@@ -361,32 +361,32 @@ def test_a_cross_check_s_team_never_has_the_checked_unit_s_inspectors() -> None:
 # -- the pace: one definition (vocabulary.pace), in Asia/Shanghai ----------------------------
 
 
-def test_the_pace_counts_from_the_campaign_s_start_in_asia_shanghai() -> None:
+async def test_the_pace_counts_from_the_campaign_s_start_in_asia_shanghai() -> None:
     """15 July 00:00 in Putian is 14 July 16:00 UTC: an hour later the pace expects its
     first check (UTC would still say none)."""
     world = build()
     clock = world.app.clock
     assert isinstance(clock, FakeClock)
     clock.now = datetime(2026, 7, 14, 17, 0, tzinfo=UTC)
-    [row] = queries.plan_progress(world.app, CX_OFFICER, 2026, "chengxiang")
+    [row] = await queries.plan_progress(world.app, CX_OFFICER, 2026, "chengxiang")
     assert (row.unit, row.communities, row.quota, row.checked) == ("chengxiang", 6, 3, 1)
     assert row.expected_by_now == 1 and not row.behind
     assert row.pace_rules_version == world.app.pace.version
     assert (row.checks_start, row.checks_due) == ("2026-07-15", "2026-09-30")
     clock.now = datetime(2026, 7, 14, 15, 0, tzinfo=UTC)
-    [before] = queries.plan_progress(world.app, CX_OFFICER, 2026, "chengxiang")
+    [before] = await queries.plan_progress(world.app, CX_OFFICER, 2026, "chengxiang")
     assert before.expected_by_now == 0
 
 
-def test_the_city_s_progress_covers_every_unit_and_its_own_row() -> None:
+async def test_the_city_s_progress_covers_every_unit_and_its_own_row() -> None:
     world = build()
-    rows = queries.plan_progress(world.app, CITY_OFFICER, 2026, "")
+    rows = await queries.plan_progress(world.app, CITY_OFFICER, 2026, "")
     assert [r.unit for r in rows] == list(UNITS)  # the city first
     city = rows[0]
     assert (city.communities, city.quota, city.checked) == (10, 2, 0)
     licheng = next(r for r in rows if r.unit == "licheng")
     assert (licheng.communities, licheng.quota) == (4, 2)
-    assert queries.plan_progress(world.app, LC_OFFICER, 2026, "")[0].unit == "licheng"
+    assert (await queries.plan_progress(world.app, LC_OFFICER, 2026, ""))[0].unit == "licheng"
 
 
 # -- consumers: the runner skips what was applied before -------------------------------------

@@ -155,7 +155,9 @@ def test_every_code_of_the_list_can_be_recorded_and_by_which_path() -> None:
     assert [a.sha256 for a in checked_a3.attachments] == [photo.sha256]
 
 
-def test_an_agency_s_failure_names_the_agency_no_company_and_orders_no_rectification() -> None:
+async def test_an_agency_s_failure_names_the_agency_no_company_and_orders_no_rectification() -> (
+    None
+):
     world = build()
     warning = str(uuid.uuid4())
     recorded = direct(
@@ -183,7 +185,7 @@ def test_an_agency_s_failure_names_the_agency_no_company_and_orders_no_rectifica
     assert of(world.app, RectificationOrderedV1, recorded.finding_id) == []
     finding = world.app.finding(recorded.finding_id)
     assert finding.status == "found" and not finding.mark_overdue(NOW + timedelta(days=400))
-    listed = queries.findings(world.app, CITY_OFFICER, "", "licheng")
+    listed = await queries.findings(world.app, CITY_OFFICER, "", "licheng")
     assert [(f.kind, f.party, f.agency_unit) for f in listed] == [("E1", "agency", "licheng")]
 
 
@@ -235,7 +237,7 @@ def test_a_company_s_finding_entered_directly_orders_rectification_from_its_entr
 # -- the company's evidence, the bureau's verification -----------------------------------------
 
 
-def test_the_company_submits_its_evidence_and_the_bureau_verifies_citing_it() -> None:
+async def test_the_company_submits_its_evidence_and_the_bureau_verifies_citing_it() -> None:
     world = build()
     finding_id = direct(world).finding_id
     proof = stored(world.app, "退款凭证.png")
@@ -260,7 +262,7 @@ def test_the_company_submits_its_evidence_and_the_bureau_verifies_citing_it() ->
     )
     [verified] = of(world.app, RectificationVerifiedV1, finding_id)
     assert verified.late is False and verified.verified_at == late_visit
-    [row] = [f for f in queries.findings(world.app, CX_OFFICER, USCC_A) if f.kind == "D2"]
+    [row] = [f for f in await queries.findings(world.app, CX_OFFICER, USCC_A) if f.kind == "D2"]
     assert (row.status, row.submissions) == ("verified", 1)
 
 
@@ -316,7 +318,7 @@ def test_an_objection_rejected_leaves_the_finding_standing() -> None:
     assert of(world.app, FindingWithdrawnV1, finding_id) == []
 
 
-def test_an_objection_upheld_withdraws_the_finding_and_cancels_its_rectification() -> None:
+async def test_an_objection_upheld_withdraws_the_finding_and_cancels_its_rectification() -> None:
     world = build()
     finding_id = direct(world).finding_id
     world.app.handle(COMPANY_A, c.ObjectToFinding(rid(), finding_id, "维修真实发生"))
@@ -332,7 +334,7 @@ def test_an_objection_upheld_withdraws_the_finding_and_cancels_its_rectification
     )
     clock(world, NOW + timedelta(days=100))
     assert sweep_rectification_deadlines(world.app) == 0  # cancelled: never overdue
-    [row] = [f for f in queries.findings(world.app, CX_OFFICER, USCC_A) if f.kind == "D2"]
+    [row] = [f for f in await queries.findings(world.app, CX_OFFICER, USCC_A) if f.kind == "D2"]
     assert (row.status, row.objection) == ("withdrawn", "upheld")
     with pytest.raises(RuleViolated):
         world.app.handle(

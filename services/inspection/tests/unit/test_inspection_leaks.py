@@ -62,44 +62,44 @@ def test_leak_verify_draw_answers_no_other_agency_of_the_unit_before_the_checks_
         queries.verify_draw(world.app, who, plan_id, None, 0)
 
 
-def test_leak_plans_are_read_by_no_other_agency_of_the_unit() -> None:
+async def test_leak_plans_are_read_by_no_other_agency_of_the_unit() -> None:
     """Plan progress and a plan's audit trail (its targets and inspectors) were the unit's
     for any agency, the company concerned included."""
     world = build()
     for who in (COMPANY_A, TOWNSHIP, MARKET, POLICE):
         with pytest.raises(PermissionDenied):
-            queries.plan_progress(world.app, who, 2026, "chengxiang")
+            await queries.plan_progress(world.app, who, 2026, "chengxiang")
         with pytest.raises(PermissionDenied):
             world.app.read_history(who, world.plan.id, 0, 100)
     # The planning bureau and the discipline office do read them.
-    assert queries.plan_progress(world.app, CX_DISCIPLINE, 2026, "chengxiang")
+    assert await queries.plan_progress(world.app, CX_DISCIPLINE, 2026, "chengxiang")
     assert world.app.read_history(CX_OFFICER, world.plan.id, 0, 100)
 
 
-def test_leak_spot_checks_are_listed_only_for_those_who_may_read_them() -> None:
+async def test_leak_spot_checks_are_listed_only_for_those_who_may_read_them() -> None:
     """ListSpotChecks answered any agency of the unit with every check of the unit."""
     world = build(published=True)
     # A company sees its own checks only, even when it names no company...
-    rows = queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", "")
+    rows = await queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", "")
     assert rows == [] or {r.company_uscc for r in rows} == {USCC_B}
-    own = queries.spot_checks(world.app, COMPANY_A, 2026, "chengxiang", "", "")
+    own = await queries.spot_checks(world.app, COMPANY_A, 2026, "chengxiang", "", "")
     assert own and {r.company_uscc for r in own} == {USCC_A}
     # ...and never another company's.
     with pytest.raises(PermissionDenied):
-        queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", USCC_A)
+        await queries.spot_checks(world.app, COMPANY_B, 2026, "chengxiang", "", USCC_A)
     with pytest.raises(PermissionDenied):
-        queries.spot_checks(world.app, POLICE, 2026, "chengxiang", "", "")
+        await queries.spot_checks(world.app, POLICE, 2026, "chengxiang", "", "")
 
 
-def test_leak_findings_are_listed_only_for_those_who_may_read_them() -> None:
+async def test_leak_findings_are_listed_only_for_those_who_may_read_them() -> None:
     """ListFindings gave any agency of the unit any company's findings."""
     world = build()
     with pytest.raises(PermissionDenied):
-        queries.findings(world.app, COMPANY_B, USCC_A)
+        await queries.findings(world.app, COMPANY_B, USCC_A)
     with pytest.raises(PermissionDenied):
-        queries.findings(world.app, POLICE, USCC_A)
+        await queries.findings(world.app, POLICE, USCC_A)
     # The company concerned reads its own findings: it must rectify them.
-    [mine] = queries.findings(world.app, COMPANY_A, USCC_A)
+    [mine] = await queries.findings(world.app, COMPANY_A, USCC_A)
     assert mine.finding_id == world.finding_id
     # A finding's id is predictable (uuid5 of the check's, itself of the plan's): its trail is
     # still the company's and its unit's only.
@@ -118,17 +118,17 @@ def test_leak_findings_are_listed_only_for_those_who_may_read_them() -> None:
     ],
     ids=lambda i: i.agency,
 )
-def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
+async def test_leak_an_identity_without_subject_lists_nothing(who: Identity) -> None:
     """With no USCC (or police office) and unit=putian, a company or the police listed the
     whole city's checks and findings. The strict parser refuses such an identity outright;
     the application denies it even if one were made by hand."""
     world = build(published=True)
     with pytest.raises(PermissionDenied):
-        queries.spot_checks(world.app, who, 2026, "", "", "")
+        await queries.spot_checks(world.app, who, 2026, "", "", "")
     with pytest.raises(PermissionDenied):
-        queries.findings(world.app, who, USCC_A)
+        await queries.findings(world.app, who, USCC_A)
     with pytest.raises(PermissionDenied):
-        queries.plan_progress(world.app, who, 2026, "")
+        await queries.plan_progress(world.app, who, 2026, "")
     rules = IdentityRules(AGENCIES, UNITS, SUBJECT_PATTERNS, CITY)
     with pytest.raises(Unauthenticated):
         rules.parse(f"agency={who.agency};role={who.role};unit=putian")

@@ -70,7 +70,7 @@ def published(app: InspectionApplication) -> list[Any]:
 # -- the ledger ----------------------------------------------------------------------------------
 
 
-def test_a_township_enters_its_day_s_inspection_in_the_community_s_ledger() -> None:
+async def test_a_township_enters_its_day_s_inspection_in_the_community_s_ledger() -> None:
     world = build()
     entered = inspect(world, "CX-0001", "2026-07-20", problems=(" 公示栏破损 ", "未公示联系电话"))
     assert (entered.community_code, entered.inspected_on, entered.problems) == (
@@ -90,7 +90,7 @@ def test_a_township_enters_its_day_s_inspection_in_the_community_s_ledger() -> N
     # The next day's inspection goes into the same ledger.
     again = inspect(world, "CX-0001", "2026-07-21")
     assert again.ledger_id == entered.ledger_id
-    [row, _] = queries.township_inspections(
+    [row, _] = await queries.township_inspections(
         world.app, CX_OFFICER, "", "", "CX-0001", "2026-07-01", "2026-07-31"
     )
     assert (row.inspected_on, row.problems) == (date(2026, 7, 20), ("公示栏破损", "未公示联系电话"))
@@ -111,28 +111,30 @@ def test_a_township_inspects_its_own_unit_s_communities_only() -> None:
         )
 
 
-def test_the_ledger_is_read_by_township_by_period_and_by_unit() -> None:
+async def test_the_ledger_is_read_by_township_by_period_and_by_unit() -> None:
     world = build()
     inspect(world, "CX-0001", "2026-07-20")
     inspect(world, "CX-0004", "2026-07-21", township="凤凰山街道")
     inspect(world, "CX-0002", "2026-08-03")
-    everything = queries.township_inspections(world.app, CITY_OFFICER, "", "", "", "", "")
+    everything = await queries.township_inspections(world.app, CITY_OFFICER, "", "", "", "", "")
     assert [r.community_code for r in everything] == ["CX-0001", "CX-0004", "CX-0002"]
-    one_township = queries.township_inspections(
+    one_township = await queries.township_inspections(
         world.app, CX_OFFICER, "chengxiang", CX_TOWNSHIP, "", "", ""
     )
     assert [r.community_code for r in one_township] == ["CX-0001", "CX-0002"]
-    july = queries.township_inspections(world.app, AUDITOR, "", "", "", "2026-07-01", "2026-07-31")
+    july = await queries.township_inspections(
+        world.app, AUDITOR, "", "", "", "2026-07-01", "2026-07-31"
+    )
     assert len(july) == 2
-    assert queries.township_inspections(world.app, LC_OFFICER, "", "", "", "", "") == []
+    assert await queries.township_inspections(world.app, LC_OFFICER, "", "", "", "", "") == []
     with pytest.raises(PermissionDenied):
-        queries.township_inspections(world.app, LC_OFFICER, "chengxiang", "", "", "", "")
+        await queries.township_inspections(world.app, LC_OFFICER, "chengxiang", "", "", "", "")
 
 
 # -- coverage in the campaign window -------------------------------------------------------------
 
 
-def test_coverage_counts_each_community_once_since_the_campaign_began_by_township() -> None:
+async def test_coverage_counts_each_community_once_since_the_campaign_began_by_township() -> None:
     world = build()
     inspect(world, "CX-0001", "2026-07-10")  # before the campaign's start: not counted
     inspect(world, "CX-0001", "2026-07-20")
@@ -140,7 +142,7 @@ def test_coverage_counts_each_community_once_since_the_campaign_began_by_townshi
     inspect(world, "CX-0002", "2026-08-01")
     inspect(world, "CX-0004", "2026-09-30", township="凤凰山街道")
     clock(world, at("2026-09-30"))
-    [cx] = queries.township_coverage(world.app, CX_OFFICER, 2026, "")
+    [cx] = await queries.township_coverage(world.app, CX_OFFICER, 2026, "")
     assert (cx.unit, cx.communities, cx.inspected, cx.percent) == ("chengxiang", 6, 3, 50)
     assert (cx.window_start, cx.window_due) == ("2026-07-15", "2026-09-30")
     assert (cx.expected_by_now, cx.behind) == (0, False)  # the stage is due at the day's end
@@ -150,20 +152,22 @@ def test_coverage_counts_each_community_once_since_the_campaign_began_by_townshi
     }
     assert cx.stage_basis.endswith(LOCAL)  # 2026 carries the 2023 plan's dates
     clock(world, at("2026-10-01"))
-    [after] = queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
+    [after] = await queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
     assert (after.expected_by_now, after.behind) == (6, True)
     inspect(world, "CX-0003", "2026-10-01")  # late, but it completes the stage (late)
-    [still] = queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
+    [still] = await queries.township_coverage(world.app, CX_OFFICER, 2026, "chengxiang")
     assert (still.inspected, still.behind) == (4, True)
 
 
-def test_the_city_sees_every_county_unit_s_coverage_and_a_year_not_entered_is_refused() -> None:
+async def test_the_city_sees_every_county_unit_s_coverage_and_a_year_not_entered_is_refused() -> (
+    None
+):
     world = build()
-    units = queries.township_coverage(world.app, CITY_DISCIPLINE, 2026, "")
+    units = await queries.township_coverage(world.app, CITY_DISCIPLINE, 2026, "")
     assert [u.unit for u in units] == list(COUNTY_UNITS)
     assert [u.communities for u in units if u.unit == "licheng"] == [4]
     with pytest.raises(CampaignCalendarNotConfigured):
-        queries.township_coverage(world.app, CITY_OFFICER, 2031, "")
+        await queries.township_coverage(world.app, CITY_OFFICER, 2031, "")
 
 
 # -- the quarterly cross check -------------------------------------------------------------------
@@ -187,7 +191,7 @@ def _cross(world: World, checking: str, checked: str) -> str:
     return cross_check_id
 
 
-def test_each_unit_owes_a_reported_cross_check_each_campaign_quarter() -> None:
+async def test_each_unit_owes_a_reported_cross_check_each_campaign_quarter() -> None:
     world = build()
     clock(world, at("2026-07-20"))
     done = _cross(world, "chengxiang", "licheng")
@@ -207,7 +211,7 @@ def test_each_unit_owes_a_reported_cross_check_each_campaign_quarter() -> None:
         ),
     )
     world.app.handle(CX_OFFICER, c.ReportCrossCheck(rid(), done))
-    running = queries.cross_check_compliance(world.app, CITY_OFFICER, 2026, "")
+    running = await queries.cross_check_compliance(world.app, CITY_OFFICER, 2026, "")
     assert running.quarters == ["2026Q3", "2026Q4"]
     assert running.duty_source.startswith(plan_source())
     assert running.report_due_source.endswith(LOCAL)
@@ -217,7 +221,7 @@ def test_each_unit_owes_a_reported_cross_check_each_campaign_quarter() -> None:
     assert status[("xiuyu", 3)] == "pending"
     # The quarter is over: licheng never reported, xiuyu never planned; a late report is late.
     clock(world, at("2026-10-02"))
-    over = queries.cross_check_compliance(world.app, CITY_OFFICER, 2026, "")
+    over = await queries.cross_check_compliance(world.app, CITY_OFFICER, 2026, "")
     status = {(d.unit, d.quarter): d.status for d in over.duties}
     assert status[("licheng", 3)] == "missing_report"
     assert status[("xiuyu", 3)] == "missing_plan"
@@ -225,7 +229,7 @@ def test_each_unit_owes_a_reported_cross_check_each_campaign_quarter() -> None:
     world.app.handle(LC_OFFICER, c.ReportCrossCheck(rid(), unreported))
     [licheng] = [
         d
-        for d in queries.cross_check_compliance(world.app, LC_OFFICER, 2026, "").duties
+        for d in (await queries.cross_check_compliance(world.app, LC_OFFICER, 2026, "")).duties
         if d.quarter == 3
     ]
     assert (licheng.status, licheng.reported, licheng.reported_in_time) == (
@@ -243,11 +247,11 @@ def plan_source() -> str:
     return plan("四（四）")
 
 
-def test_a_unit_sees_its_own_quarters_and_the_discipline_office_its_unit_s() -> None:
+async def test_a_unit_sees_its_own_quarters_and_the_discipline_office_its_unit_s() -> None:
     world = build()
-    own = queries.cross_check_compliance(world.app, CX_DISCIPLINE, 2026, "")
+    own = await queries.cross_check_compliance(world.app, CX_DISCIPLINE, 2026, "")
     assert {d.unit for d in own.duties} == {"chengxiang"}
     with pytest.raises(PermissionDenied):
-        queries.cross_check_compliance(world.app, CX_OFFICER, 2026, "licheng")
+        await queries.cross_check_compliance(world.app, CX_OFFICER, 2026, "licheng")
     with pytest.raises(PermissionDenied):
-        queries.cross_check_compliance(world.app, CX_TOWNSHIP_INSPECTOR, 2026, "")
+        await queries.cross_check_compliance(world.app, CX_TOWNSHIP_INSPECTOR, 2026, "")

@@ -1,11 +1,13 @@
 """The inspection read model in PostgreSQL (rm_* tables), kept by the projector, and the
 draw secrets beside it (draw_secrets: the service's secret of each draw not yet executed,
 found by its commitment; never in the event store or a response until the draw's event
-reveals it)."""
+reveals it). The gRPC path's queries read it on asyncpg (servicekit.readside.ReadPool, on
+the servicer's loop); commands and the sweep, which run in threads, on psycopg."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg import Cursor
@@ -30,6 +32,7 @@ from pubrev_contracts.vocabulary.calendar import quarter_label
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
+from servicekit.readside import ReadPool
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_watch (
@@ -271,31 +274,125 @@ class InspectionProjection:
             )
 
 
+# The read model's SELECTs, each written once (psycopg's %s) with the builder of its
+# parameters: the sync path (commands, the sweep) runs it on psycopg, the gRPC path's queries
+# on asyncpg (`_numbered`: the same text with $1, $2, ...), both through the same row builder.
+Select = tuple[str, tuple[Any, ...]]
+
+
+def _communities(unit: str | None) -> Select:
+    return (
+        "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads, handed_down,"
+        " major_petition, township FROM rm_watch"
+        " WHERE registered AND (%s::text IS NULL OR unit = %s) ORDER BY code",
+        (unit, unit),
+    )
+
+
+def _watch_rows(rows: list[tuple[Any, ...]]) -> list[WatchRow]:
+    return [WatchRow(*r) for r in rows]
+
+
+def _checks(year: int, units: list[str], community_code: str, company_uscc: str) -> Select:
+    return (
+        "SELECT spot_check_id, plan_id, community_code, unit, company_uscc, inspected_at,"
+        " findings, checking_unit, checking_kind FROM rm_checks WHERE unit = ANY(%s::text[])"
+        " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s::int"
+        " AND (%s::text = '' OR community_code = %s) AND (%s::text = '' OR company_uscc = %s)"
+        " ORDER BY inspected_at, community_code",
+        (units, year, community_code, community_code, company_uscc, company_uscc),
+    )
+
+
+def _check_rows(rows: list[tuple[Any, ...]]) -> list[CheckRow]:
+    return [CheckRow(str(r[0]), str(r[1]), *r[2:]) for r in rows]
+
+
+def _findings(company_uscc: str, units: list[str]) -> Select:
+    return (
+        "SELECT finding_id, community_code, unit, company_uscc, kind, kind_name, severity,"
+        " legal_basis, deadline, status, checking_unit, checking_kind, deadline_basis,"
+        " party, agency_unit, warning_id, objection, submissions"
+        " FROM rm_findings WHERE unit = ANY(%s::text[])"
+        " AND (%s::text = '' OR company_uscc = %s) ORDER BY community_code, kind",
+        (units, company_uscc, company_uscc),
+    )
+
+
+def _finding_rows(rows: list[tuple[Any, ...]]) -> list[FindingRow]:
+    return [FindingRow(str(r[0]), *r[1:]) for r in rows]
+
+
+def _township_inspections(
+    units: list[str], township: str, community_code: str, since: date, until: date
+) -> Select:
+    return (
+        "SELECT ledger_id, community_code, unit, township, inspected_on, inspector,"
+        " problems, note FROM rm_township_inspections WHERE unit = ANY(%s::text[])"
+        " AND (%s::text = '' OR township = %s) AND (%s::text = '' OR community_code = %s)"
+        " AND inspected_on BETWEEN %s::date AND %s::date ORDER BY inspected_on, community_code",
+        (units, township, township, community_code, community_code, since, until),
+    )
+
+
+def _cross_checks(year: int) -> Select:
+    return (
+        "SELECT plan_id, year, quarter, checking_unit, checked_unit, reported_at"
+        " FROM rm_cross_checks WHERE year = %s::int"
+        " ORDER BY quarter, checking_unit, checked_unit",
+        (year,),
+    )
+
+
+def _checked_communities(year: int, unit: str) -> Select:
+    return (
+        "SELECT count(DISTINCT community_code) FROM rm_checks"
+        " WHERE (CASE WHEN %s::boolean THEN checking_kind = 'city'"
+        " ELSE unit = %s AND checking_kind <> 'city' END)"
+        " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s::int",
+        (unit == CITY, unit, year),
+    )
+
+
+@lru_cache(maxsize=64)
+def _numbered(sql: str) -> str:
+    """A statement's psycopg placeholders (%s, in order) as asyncpg's ($1, $2, ...)."""
+    first, *rest = sql.split("%s")
+    return first + "".join(f"${n}{part}" for n, part in enumerate(rest, start=1))
+
+
 class PostgresInspectionReadModel:
     """The read model over the application's own log: its projector keeps the rm_* tables
-    (`run` in the projector role; `catch_up` before a query reads its own writes)."""
+    (`run` in the projector role). Commands and the sweep read it on psycopg (`catch_up`
+    first, to read their own writes); the gRPC path's queries on asyncpg through `reads`
+    (`current` first: one query when the projection is current, servicekit.readside)."""
 
-    def __init__(self, app: ServiceApplication, pool: ConnectionPool) -> None:
+    def __init__(self, app: ServiceApplication, pool: ConnectionPool, reads: ReadPool) -> None:
         self.projector = Projector(
             InspectionProjection(), app.process_recorder, app.mapper.to_domain_event, pool
         )
         self.pool = pool
+        self.reads = reads
 
     def catch_up(self) -> int:
         return self.projector.catch_up()
+
+    async def current(self) -> int:
+        return await self.reads.current(self.projector)
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self.pool.connection() as conn:
             return conn.execute(sql, params).fetchall()
 
+    async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        rows = await self.reads.fetch(_numbered(sql), *params)
+        return [tuple(r.values()) for r in rows]
+
     def communities(self, unit: str | None) -> list[WatchRow]:
-        rows = self._rows(
-            "SELECT code, unit, company_uscc, zero_revenue, overdue_count, leads, handed_down,"
-            " major_petition, township FROM rm_watch"
-            " WHERE registered AND (%s::text IS NULL OR unit = %s) ORDER BY code",
-            (unit, unit),
-        )
-        return [WatchRow(*r) for r in rows]
+        return _watch_rows(self._rows(*_communities(unit)))
+
+    async def query_communities(self, unit: str | None) -> list[WatchRow]:
+        return _watch_rows(await self._fetch(*_communities(unit)))
 
     def inspectors(self, unit: str) -> list[InspectorRow]:
         rows = self._rows(
@@ -306,26 +403,18 @@ class PostgresInspectionReadModel:
     def checks(
         self, year: int, units: list[str], community_code: str, company_uscc: str
     ) -> list[CheckRow]:
-        rows = self._rows(
-            "SELECT spot_check_id, plan_id, community_code, unit, company_uscc, inspected_at,"
-            " findings, checking_unit, checking_kind FROM rm_checks WHERE unit = ANY(%s)"
-            " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s"
-            " AND (%s = '' OR community_code = %s) AND (%s = '' OR company_uscc = %s)"
-            " ORDER BY inspected_at, community_code",
-            (units, year, community_code, community_code, company_uscc, company_uscc),
-        )
-        return [CheckRow(str(r[0]), str(r[1]), *r[2:]) for r in rows]
+        return _check_rows(self._rows(*_checks(year, units, community_code, company_uscc)))
+
+    async def query_checks(
+        self, year: int, units: list[str], community_code: str, company_uscc: str
+    ) -> list[CheckRow]:
+        return _check_rows(await self._fetch(*_checks(year, units, community_code, company_uscc)))
 
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
-        rows = self._rows(
-            "SELECT finding_id, community_code, unit, company_uscc, kind, kind_name, severity,"
-            " legal_basis, deadline, status, checking_unit, checking_kind, deadline_basis,"
-            " party, agency_unit, warning_id, objection, submissions"
-            " FROM rm_findings WHERE unit = ANY(%s)"
-            " AND (%s = '' OR company_uscc = %s) ORDER BY community_code, kind",
-            (units, company_uscc, company_uscc),
-        )
-        return [FindingRow(str(r[0]), *r[1:]) for r in rows]
+        return _finding_rows(self._rows(*_findings(company_uscc, units)))
+
+    async def query_findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
+        return _finding_rows(await self._fetch(*_findings(company_uscc, units)))
 
     def open_findings_due(self, now: datetime) -> list[str]:
         rows = self._rows(
@@ -335,28 +424,19 @@ class PostgresInspectionReadModel:
         )
         return [str(r[0]) for r in rows]
 
-    def township_inspections(
+    async def township_inspections(
         self, units: list[str], township: str, community_code: str, since: date, until: date
     ) -> list[TownshipInspectionRow]:
-        rows = self._rows(
-            "SELECT ledger_id, community_code, unit, township, inspected_on, inspector,"
-            " problems, note FROM rm_township_inspections WHERE unit = ANY(%s)"
-            " AND (%s = '' OR township = %s) AND (%s = '' OR community_code = %s)"
-            " AND inspected_on BETWEEN %s AND %s ORDER BY inspected_on, community_code",
-            (units, township, township, community_code, community_code, since, until),
+        rows = await self._fetch(
+            *_township_inspections(units, township, community_code, since, until)
         )
         return [
             TownshipInspectionRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], tuple(r[6]), r[7])
             for r in rows
         ]
 
-    def cross_checks(self, year: int) -> list[CrossCheckRow]:
-        rows = self._rows(
-            "SELECT plan_id, year, quarter, checking_unit, checked_unit, reported_at"
-            " FROM rm_cross_checks WHERE year = %s"
-            " ORDER BY quarter, checking_unit, checked_unit",
-            (year,),
-        )
+    async def cross_checks(self, year: int) -> list[CrossCheckRow]:
+        rows = await self._fetch(*_cross_checks(year))
         return [CrossCheckRow(str(r[0]), *r[1:]) for r in rows]
 
     def attachment_uses(self, sha256: str) -> list[AttachmentUse]:
@@ -367,15 +447,8 @@ class PostgresInspectionReadModel:
         )
         return [AttachmentUse(r[0], str(r[1]), r[2], r[3], r[4]) for r in rows]
 
-    def checked_communities(self, year: int, unit: str) -> int:
-        by_city = unit == CITY
-        rows = self._rows(
-            "SELECT count(DISTINCT community_code) FROM rm_checks"
-            " WHERE (CASE WHEN %s THEN checking_kind = 'city'"
-            " ELSE unit = %s AND checking_kind <> 'city' END)"
-            " AND extract(year FROM inspected_at AT TIME ZONE 'Asia/Shanghai') = %s",
-            (by_city, unit, year),
-        )
+    async def checked_communities(self, year: int, unit: str) -> int:
+        rows = await self._fetch(*_checked_communities(year, unit))
         return int(rows[0][0])
 
     def keep_secret(self, commitment: str, secret: str) -> None:

@@ -1,6 +1,7 @@
 """InMemoryInspectionReadModel: a fake of the PostgreSQL read model (read_model.py), for unit
 tests and tools that run the application on in-memory persistence. It catches up with the
-application's notification log on every call, so it is never stale."""
+application's notification log on every call, so it is never stale; its async methods (those
+the gRPC path's queries call) answer from the same state without a thread."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class InMemoryInspectionReadModel:
             self._apply(self.app.mapper.to_domain_event(n))
             self._position = n.id
         return self._position
+
+    async def current(self) -> int:
+        return self.catch_up()
 
     def _apply(self, event: Any) -> None:
         if isinstance(event, EVIDENCE_EVENTS):
@@ -196,6 +200,9 @@ class InMemoryInspectionReadModel:
             if w["registered"] and (unit is None or w["unit"] == unit)
         ]
 
+    async def query_communities(self, unit: str | None) -> list[WatchRow]:
+        return self.communities(unit)
+
     def inspectors(self, unit: str) -> list[InspectorRow]:
         self.catch_up()
         return sorted(
@@ -218,6 +225,11 @@ class InMemoryInspectionReadModel:
             key=lambda c: (c.inspected_at, c.community_code),
         )
 
+    async def query_checks(
+        self, year: int, units: list[str], community_code: str, company_uscc: str
+    ) -> list[CheckRow]:
+        return self.checks(year, units, community_code, company_uscc)
+
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
         self.catch_up()
         return sorted(
@@ -229,6 +241,9 @@ class InMemoryInspectionReadModel:
             key=lambda f: (f.community_code, f.kind),
         )
 
+    async def query_findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
+        return self.findings(company_uscc, units)
+
     def open_findings_due(self, now: datetime) -> list[str]:
         self.catch_up()
         due = [
@@ -238,7 +253,7 @@ class InMemoryInspectionReadModel:
         ]
         return [f.finding_id for f in sorted(due, key=lambda f: f.deadline or now)]
 
-    def township_inspections(
+    async def township_inspections(
         self, units: list[str], township: str, community_code: str, since: date, until: date
     ) -> list[TownshipInspectionRow]:
         self.catch_up()
@@ -254,7 +269,7 @@ class InMemoryInspectionReadModel:
             key=lambda r: (r.inspected_on, r.community_code),
         )
 
-    def cross_checks(self, year: int) -> list[CrossCheckRow]:
+    async def cross_checks(self, year: int) -> list[CrossCheckRow]:
         self.catch_up()
         return sorted(
             (r for r in self._cross.values() if r.year == year),
@@ -265,7 +280,7 @@ class InMemoryInspectionReadModel:
         self.catch_up()
         return sorted((u for u in self._uses if u.sha256 == sha256), key=lambda u: u.record_id)
 
-    def checked_communities(self, year: int, unit: str) -> int:
+    async def checked_communities(self, year: int, unit: str) -> int:
         self.catch_up()
         return len(
             {

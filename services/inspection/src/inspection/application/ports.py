@@ -118,10 +118,22 @@ class CrossCheckRow:
 
 
 class InspectionReadModel(Protocol):
+    """Commands and the sweep run in threads and read it synchronously (`catch_up` first, to
+    read their own writes); the gRPC path's queries run on the servicer's loop and read it
+    with the async methods (`current` first), no thread hop when the projection is current."""
+
     def catch_up(self) -> int: ...
+
+    async def current(self) -> int:
+        """Makes the read model current (read-your-writes); returns the log position reached."""
+        ...
 
     def communities(self, unit: str | None) -> list[WatchRow]:
         """Registered communities of a unit (None: all)."""
+        ...
+
+    async def query_communities(self, unit: str | None) -> list[WatchRow]:
+        """`communities`, for a query."""
         ...
 
     def inspectors(self, unit: str) -> list[InspectorRow]: ...
@@ -130,26 +142,37 @@ class InspectionReadModel(Protocol):
         self, year: int, units: list[str], community_code: str, company_uscc: str
     ) -> list[CheckRow]: ...
 
+    async def query_checks(
+        self, year: int, units: list[str], community_code: str, company_uscc: str
+    ) -> list[CheckRow]:
+        """`checks`, for a query."""
+        ...
+
     def findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]: ...
+
+    async def query_findings(self, company_uscc: str, units: list[str]) -> list[FindingRow]:
+        """`findings`, for a query."""
+        ...
 
     def open_findings_due(self, now: datetime) -> list[str]: ...
 
-    def township_inspections(
+    async def township_inspections(
         self, units: list[str], township: str, community_code: str, since: date, until: date
     ) -> list[TownshipInspectionRow]:
         """Ledger entries of the units' communities inspected from `since` to `until`
         (inclusive), of one township and one community when given ("": any)."""
         ...
 
-    def cross_checks(self, year: int) -> list[CrossCheckRow]:
+    async def cross_checks(self, year: int) -> list[CrossCheckRow]:
         """The year's cross checks, with their first report."""
         ...
 
     def attachment_uses(self, sha256: str) -> list[AttachmentUse]:
-        """The findings whose evidence, rectification evidence or objection reference it."""
+        """The findings whose evidence, rectification evidence or objection reference it
+        (read for the evidence service's download, which runs in a thread)."""
         ...
 
-    def checked_communities(self, year: int, unit: str) -> int:
+    async def checked_communities(self, year: int, unit: str) -> int:
         """Distinct communities checked in `year` (Asia/Shanghai) toward `unit`'s quota: for
         the city (putian), those its own plans checked, in any unit; for a county-level unit,
         its communities checked by itself or a cross-check team, never by the city."""

@@ -2,7 +2,14 @@
 of checks and findings, what inspection learnt of a community's disclosures, and the
 verification of a draw. Each is authorized by the declared policy: admitted before anything
 is read, then authorized on the record's facts; a list on the filter asked for, returning
-only what matches it (a company's: its own)."""
+only what matches it (a company's: its own).
+
+The queries over the read model are async: the gRPC servicer awaits them on its loop and
+they read through the read model's async methods (asyncpg; `current` first, for
+read-your-writes), with no thread hop when the projection is current. Those that load
+aggregates from the event store (community_disclosure, verify_draw) stay sync and run in a
+thread; so does attachment_readers, called by the evidence service's download (in a
+thread)."""
 
 from __future__ import annotations
 
@@ -122,7 +129,7 @@ MAX_LEDGER_DAYS = 366
 """The longest period one ledger query spans."""
 
 
-def township_inspections(
+async def township_inspections(
     app: InspectionApplication,
     identity: Identity,
     unit: str,
@@ -160,13 +167,13 @@ def township_inspections(
     )
     v.raise_if_any()
     units, _ = _list_units(app, "ListTownshipInspections", identity, unit)
-    app.read_model.catch_up()
-    return app.read_model.township_inspections(
+    await app.read_model.current()
+    return await app.read_model.township_inspections(
         [u for u in units if u != CITY], township.strip(), community_code, first, last
     )
 
 
-def township_coverage(
+async def township_coverage(
     app: InspectionApplication, identity: Identity, year: int, unit: str
 ) -> list[TownshipCoverage]:
     """Each county-level unit's coverage by its townships since the year's campaign began
@@ -180,15 +187,15 @@ def township_coverage(
     now = app.clock()
     # Late inspections complete the stage too (the unit was behind until then).
     until = max(now.astimezone(SHANGHAI).date(), stage.due)
-    app.read_model.catch_up()
+    await app.read_model.current()
     coverage = []
     for u in units:
         if u == CITY:
             continue
-        registered = app.read_model.communities(u)
+        registered = await app.read_model.query_communities(u)
         inspected = {
             row.community_code
-            for row in app.read_model.township_inspections([u], "", "", start, until)
+            for row in await app.read_model.township_inspections([u], "", "", start, until)
         }
         counted = [c for c in registered if c.code in inspected]
         [judged] = campaign.progress(stage, now, {u: (len(counted), len(registered))})
@@ -218,18 +225,18 @@ def township_coverage(
     return coverage
 
 
-def cross_check_compliance(
+async def cross_check_compliance(
     app: InspectionApplication, identity: Identity, year: int, unit: str
 ) -> CrossCheckCompliance:
     """Which campaign quarters each county-level unit has carried out and reported its cross
     check in (plan 四（四）), which it missed, and which still run (cross_check_duty)."""
     units, _ = _list_units(app, "GetCrossCheckCompliance", identity, unit)
     quarters = cross_check_duty.campaign_quarters(app.campaign, year)
-    app.read_model.catch_up()
+    await app.read_model.current()
     duties = cross_check_duty.judge(
         [u for u in units if u in COUNTY_UNITS],
         quarters,
-        app.read_model.cross_checks(year),
+        await app.read_model.cross_checks(year),
         app.clock(),
     )
     return CrossCheckCompliance(
@@ -252,7 +259,7 @@ def attachment_readers(app: InspectionApplication, sha256: str) -> list[Resource
     ]
 
 
-def plan_progress(
+async def plan_progress(
     app: InspectionApplication, identity: Identity, year: int, unit: str
 ) -> list[UnitProgress]:
     """Each unit's quota and pace (the one pace, vocabulary.pace: the quota spread over the
@@ -262,14 +269,14 @@ def plan_progress(
     team, not the city's."""
     units, _ = _list_units(app, "GetPlanProgress", identity, unit)
     window = app.pace.year(year)  # CampaignYearNotConfigured before anything is read
-    app.read_model.catch_up()
+    await app.read_model.current()
     now = app.clock()
     progress = []
     for u in units:
         city = u == CITY
-        communities = len(app.read_model.communities(None if city else u))
+        communities = len(await app.read_model.query_communities(None if city else u))
         quota = app.rules.quota(communities, city=city)
-        checked = app.read_model.checked_communities(year, u)
+        checked = await app.read_model.checked_communities(year, u)
         pace = app.pace.judge(year, quota, checked, now)
         progress.append(
             UnitProgress(
@@ -291,7 +298,7 @@ def plan_progress(
     return progress
 
 
-def spot_checks(
+async def spot_checks(
     app: InspectionApplication,
     identity: Identity,
     year: int,
@@ -311,11 +318,11 @@ def spot_checks(
     _company_filter(v, company_uscc)
     v.raise_if_any()
     units, company = _list_units(app, "ListSpotChecks", identity, unit, company_uscc)
-    app.read_model.catch_up()
-    return app.read_model.checks(year, units, community_code, company)
+    await app.read_model.current()
+    return await app.read_model.query_checks(year, units, community_code, company)
 
 
-def findings(
+async def findings(
     app: InspectionApplication, identity: Identity, company_uscc: str, unit: str = ""
 ) -> list[FindingRow]:
     """A company's findings, or ("" ) every finding of the units asked for, the agencies'
@@ -325,8 +332,8 @@ def findings(
     _company_filter(v, company_uscc)
     v.raise_if_any()
     units, company = _list_units(app, "ListFindings", identity, unit, company_uscc)
-    app.read_model.catch_up()
-    return app.read_model.findings(company, units)
+    await app.read_model.current()
+    return await app.read_model.query_findings(company, units)
 
 
 def _company_filter(v: Validator, company_uscc: str) -> None:

@@ -1,7 +1,9 @@
 """pubrev.inspection.v1.InspectionService over grpc.aio: each request becomes a command
-(application/commands.py) or a query (application/queries.py), run in a worker thread
-(eventsourcing is synchronous); each result becomes its response field by field. Nothing is
-authorized here: the application does it (access.POLICY)."""
+(application/commands.py) or a query (application/queries.py); each result becomes its
+response field by field. Commands, and the queries that load aggregates, run in a worker
+thread (eventsourcing is synchronous); the queries over the read model are awaited on the
+servicer's loop (asyncpg, no thread). Nothing is authorized here: the application does it
+(access.POLICY)."""
 
 from __future__ import annotations
 
@@ -283,6 +285,10 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def _query(self, query: Any, *args: Any) -> Any:
         return await asyncio.to_thread(query, self.app, current_identity(), *args)
 
+    async def _read(self, query: Any, *args: Any) -> Any:
+        """A query over the read model, awaited here: its reads are async."""
+        return await query(self.app, current_identity(), *args)
+
     async def _plan(self, plan_id: str) -> SpotCheckPlan:
         """The plan a command just made or drew, for its response (the caller may see it)."""
         return await asyncio.to_thread(self.app.plan, plan_id)
@@ -449,13 +455,13 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def GetPlanProgress(
         self, request: pb.GetPlanProgressRequest, context: Context
     ) -> pb.GetPlanProgressResponse:
-        progress = await self._query(queries.plan_progress, request.year, request.unit)
+        progress = await self._read(queries.plan_progress, request.year, request.unit)
         return pb.GetPlanProgressResponse(units=[_progress(p) for p in progress])
 
     async def ListSpotChecks(
         self, request: pb.ListSpotChecksRequest, context: Context
     ) -> pb.ListSpotChecksResponse:
-        rows = await self._query(
+        rows = await self._read(
             queries.spot_checks,
             request.year,
             request.unit,
@@ -467,7 +473,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def ListFindings(
         self, request: pb.ListFindingsRequest, context: Context
     ) -> pb.ListFindingsResponse:
-        rows = await self._query(queries.findings, request.company_uscc, request.unit)
+        rows = await self._read(queries.findings, request.company_uscc, request.unit)
         return pb.ListFindingsResponse(findings=[_finding(r, r.finding_id) for r in rows])
 
     async def GetCommunityDisclosure(
@@ -573,7 +579,7 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def ListTownshipInspections(
         self, request: pb.ListTownshipInspectionsRequest, context: Context
     ) -> pb.ListTownshipInspectionsResponse:
-        rows = await self._query(
+        rows = await self._read(
             queries.township_inspections,
             request.unit,
             request.township,
@@ -588,13 +594,13 @@ class InspectionServicer(pb_grpc.InspectionServiceServicer):
     async def GetTownshipCoverage(
         self, request: pb.GetTownshipCoverageRequest, context: Context
     ) -> pb.GetTownshipCoverageResponse:
-        coverage = await self._query(queries.township_coverage, request.year, request.unit)
+        coverage = await self._read(queries.township_coverage, request.year, request.unit)
         return pb.GetTownshipCoverageResponse(units=[_township_coverage(u) for u in coverage])
 
     async def GetCrossCheckCompliance(
         self, request: pb.GetCrossCheckComplianceRequest, context: Context
     ) -> pb.GetCrossCheckComplianceResponse:
-        compliance = await self._query(queries.cross_check_compliance, request.year, request.unit)
+        compliance = await self._read(queries.cross_check_compliance, request.year, request.unit)
         return _compliance(compliance)
 
 

@@ -1,7 +1,6 @@
 """The one place that wires the disclosure service together: it builds the application,
 its read model (with the queries' asyncpg pool), the group committer and the hourly quarter
-close, and connects them to
-servicekit's roles. It decides nothing."""
+close, and connects them to servicekit's roles. It decides nothing."""
 
 from __future__ import annotations
 

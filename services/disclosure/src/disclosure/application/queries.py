@@ -5,9 +5,10 @@ self-inspection ledgers (one, or a unit's list).
 Each query asks the declared policy first (`POLICY.admit`, application/access.py), then
 `permit` on the record's facts, or `authorize_list` on a list's filter, which it then
 applies. Lists and rates come from the read model: coroutines, awaited on the servicer's
-loop (asyncpg, no worker thread), each making the read model current first so a caller reads
-its own writes. A single record (a disclosure, its audits, a ledger) is loaded from the event
-store: those queries are synchronous and the servicer runs them in a worker thread.
+loop (asyncpg), each making the read model current first so a caller reads its own writes (a
+worker thread only when the projection is behind and must catch up). A single record (a
+disclosure, its audits, a ledger) is loaded from the event store: those queries are
+synchronous and the servicer runs them in a worker thread.
 """
 
 from __future__ import annotations

@@ -33,7 +33,13 @@ from servicekit.identity import IdentityRules
 from servicekit.publishable import publish_check
 from servicekit.push import Pusher, PushOutbox
 from servicekit.relay import contract_translator
-from servicekit.runtime import PeriodicJob, ServiceParts, event_store_env, service_pool
+from servicekit.runtime import (
+    PeriodicJob,
+    ServiceParts,
+    event_store_env,
+    read_pool,
+    service_pool,
+)
 from servicekit.settings import ServiceSettings
 
 SCHEMAS = Path(__file__).resolve().parents[4] / "contracts" / "feeds"
@@ -55,6 +61,8 @@ def build(
     attachments = PostgresAttachmentStore(pool, scanner=scanner)
     attachments.ensure_tables()
     outbox = PushOutbox(feeds, clock=clock)
+    # The queries' reads (asyncpg, on the servicer's loop); opened by the first query.
+    queries_reads = read_pool(settings)
     try:
         vault, reads, keyring_pools = personal_data(
             pool, pd, settings.service_database_url, settings.environment
@@ -68,7 +76,7 @@ def build(
         retention=pd.retention(),
         vault=vault,
         # A projection of the application's own log, so built over it.
-        read_model=lambda app: PostgresCaseReadModel(app, pool, outbox),
+        read_model=lambda app: PostgresCaseReadModel(app, pool, queries_reads, outbox),
         read_log=reads,
         attachments=attachments,
     )
@@ -114,6 +122,7 @@ def build(
         background=[pusher.run],
         pushers=[pusher],
         pool=pool,
+        on_stop=[queries_reads.close],
         closers=[
             pusher.close,
             pool.close,

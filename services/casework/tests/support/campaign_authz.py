@@ -21,6 +21,7 @@ from pubrev_contracts.vocabulary.calendar import SHANGHAI
 from pubrev_contracts.vocabulary.campaign import UNIT_REPORT
 from servicekit.identity import Identity, bind_identity, reset_identity
 from servicekit.testing import FakeClock
+from services.casework.tests.support.answers import run
 from services.casework.tests.support.scenario import app_with_vault
 from tests.support.authz import Invokers
 
@@ -79,6 +80,6 @@ def campaign_invokers() -> Invokers:
         "GetMonthlyReport": lambda i: queries.monthly_report_view(
             reported(), i, UNIT_REPORT, UNIT, YEAR, 7
         ),
-        "GetMonthlyCircular": lambda i: queries.monthly_circular(july(), i, YEAR, 7),
+        "GetMonthlyCircular": lambda i: run(queries.monthly_circular(july(), i, YEAR, 7)),
         "ExportMonthlyCircular": export,
     }

@@ -97,13 +97,13 @@ def test_leak_the_accused_company_does_not_read_the_complaint(app: CaseworkAppli
             queries.case_view(app, company, case_id)
 
 
-def test_leak_a_company_does_not_list_its_units_cases(app: CaseworkApplication) -> None:
+async def test_leak_a_company_does_not_list_its_units_cases(app: CaseworkApplication) -> None:
     """ListCases{unit} listed every case of the unit to a company."""
     referred(app)
     for company in (COMPANY, COMPANY_AT_CITY):
         for unit in ("licheng", ""):
             with pytest.raises(PermissionDenied):
-                queries.list_cases(app, company, unit, "", False)
+                await queries.list_cases(app, company, unit, "", False)
 
 
 def test_leak_a_company_does_not_read_a_cases_history(app: CaseworkApplication) -> None:

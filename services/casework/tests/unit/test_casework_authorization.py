@@ -64,6 +64,7 @@ from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
+from services.casework.tests.support.answers import run
 from services.casework.tests.support.campaign_authz import campaign_invokers
 from services.casework.tests.support.lodging import register_community
 from services.casework.tests.support.scenario import WHEN, app_with_vault
@@ -253,10 +254,11 @@ def case_invokers() -> Invokers:
             lambda a, c, i: queries.list_personal_data_reads(a, i, UNIT, "", None, None, 0, 100),
         ),
         "ListCases": on(
-            REFERRED, lambda a, c, i: queries.list_cases(a, i, UNIT, "", False, OFFICE)
+            REFERRED, lambda a, c, i: run(queries.list_cases(a, i, UNIT, "", False, OFFICE))
         ),
         "ExportMonthlyLedgers": on(
-            REFERRED, lambda a, c, i: queries.monthly_ledgers(a, i, UNIT, WHEN.year, WHEN.month)
+            REFERRED,
+            lambda a, c, i: run(queries.monthly_ledgers(a, i, UNIT, WHEN.year, WHEN.month)),
         ),
         WHOLE_LOG: on(REFERRED, lambda a, c, i: a.read_history(i, None, 0, 100)),
         RECORD_HISTORY: on(REFERRED, lambda a, c, i: a.read_history(i, uuid.UUID(c), 0, 100)),
@@ -288,7 +290,9 @@ def warning_invokers(rule: str) -> Invokers:
         return invoke
 
     return {
-        "ListWarnings": on_warning(lambda a, w, i: queries.list_warnings(a, i, UNIT, "", True)),
+        "ListWarnings": on_warning(
+            lambda a, w, i: run(queries.list_warnings(a, i, UNIT, "", True))
+        ),
         "AcknowledgeWarning": on_warning(
             lambda a, w, i: a.handle(i, AcknowledgeWarning("m", w, "已签收"))
         ),
@@ -537,7 +541,7 @@ def test_personal_data_only_for_the_handling_units_bureau() -> None:
 # -- lists: the filter asked, forced from the grant ------------------------------------------
 
 
-def test_lists_are_forced_to_the_callers_scope() -> None:
+async def test_lists_are_forced_to_the_callers_scope() -> None:
     """A list is answered on the filter asked for, what is left open forced from the grant:
     a county's is its unit's, the police's their own office's referrals; asking for more is
     PERMISSION_DENIED, not a silently wider answer."""
@@ -547,16 +551,18 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
         CITY, replace(complaint("c3"), unit="licheng", community_code="LC-0002")
     ).case_id
 
-    def ids(identity: Identity, unit: str = "", office: str = "") -> set[str]:
-        return {r.case_id for r in queries.list_cases(app, identity, unit, "", False, office)}
+    async def ids(identity: Identity, unit: str = "", office: str = "") -> set[str]:
+        return {r.case_id for r in await queries.list_cases(app, identity, unit, "", False, office)}
 
-    assert ids(BUREAU) == ids(BUREAU, UNIT) == {referred, other}
-    assert ids(CITY) == {referred, other, elsewhere}
-    assert ids(POLICE) == ids(POLICE, UNIT) == ids(POLICE, "", OFFICE) == {referred}
+    assert await ids(BUREAU) == await ids(BUREAU, UNIT) == {referred, other}
+    assert await ids(CITY) == {referred, other, elsewhere}
+    assert (
+        await ids(POLICE) == await ids(POLICE, UNIT) == await ids(POLICE, "", OFFICE) == {referred}
+    )
     other_office = RULES.check(Identity("police", "officer", "licheng", "putian-psb-licheng"))
-    assert ids(other_office) == set()
+    assert await ids(other_office) == set()
     township = RULES.check(Identity("township", "officer", UNIT))
-    assert ids(township) == {referred, other}
+    assert await ids(township) == {referred, other}
     for identity, unit, office in (
         (BUREAU, "licheng", ""),
         (POLICE, "", "putian-psb-licheng"),
@@ -564,22 +570,24 @@ def test_lists_are_forced_to_the_callers_scope() -> None:
         (RULES.check(Identity("township", "officer", "putian")), "", ""),
     ):
         with pytest.raises(PermissionDenied):
-            queries.list_cases(app, identity, unit, "", False, office)
+            await queries.list_cases(app, identity, unit, "", False, office)
 
 
-def test_city_warnings_are_the_citys() -> None:
+async def test_city_warnings_are_the_citys() -> None:
     """A warning of the city itself (repeat violations across units) is listed and handled
     at the city, not by a county."""
     app = app_with_vault(FakeClock(WHEN))
     county_id = raise_warning(app, DISCLOSURE_OVERDUE)
     city_id = raise_warning(app, REPEAT_VIOLATIONS, unit="putian")
-    assert {w.warning_id for w in queries.list_warnings(app, BUREAU, "", "", True)} == {county_id}
-    assert {w.warning_id for w in queries.list_warnings(app, CITY, "", "", True)} == {
+    assert {w.warning_id for w in await queries.list_warnings(app, BUREAU, "", "", True)} == {
+        county_id
+    }
+    assert {w.warning_id for w in await queries.list_warnings(app, CITY, "", "", True)} == {
         county_id,
         city_id,
     }
     with pytest.raises(PermissionDenied):
-        queries.list_warnings(app, BUREAU, "putian", "", True)
+        await queries.list_warnings(app, BUREAU, "putian", "", True)
     with pytest.raises(PermissionDenied):
         app.handle(BUREAU, AcknowledgeWarning("k", city_id, ""))
     app.handle(CITY, CloseWarning("c", city_id, ("约谈记录.pdf",), ""))
@@ -634,18 +642,18 @@ def test_a_denied_caller_learns_nothing_of_the_input() -> None:
     assert len(caught.value.message) < 80
 
 
-def test_bad_list_filters_are_named() -> None:
+async def test_bad_list_filters_are_named() -> None:
     app = app_with_vault(FakeClock(WHEN))
     with pytest.raises(InvalidArgument) as caught:
-        queries.list_cases(app, CITY, "atlantis", "", False, "Not An Office;" * 100)
+        await queries.list_cases(app, CITY, "atlantis", "", False, "Not An Office;" * 100)
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("unit", "unknown_unit"),
         ("police_office", "police_office_format"),
     }
     assert "Not An Office" not in str(caught.value.violations)
     with pytest.raises(InvalidArgument):
-        queries.list_warnings(app, CITY, "atlantis", "", True)
-    assert queries.list_warnings(app, CITY, "putian", "", True) == []
+        await queries.list_warnings(app, CITY, "atlantis", "", True)
+    assert await queries.list_warnings(app, CITY, "putian", "", True) == []
 
 
 # -- a smaller matrix over real gRPC ---------------------------------------------------------

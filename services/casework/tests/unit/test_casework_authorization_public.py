@@ -38,6 +38,7 @@ from servicekit.errors import NotFound, PermissionDenied
 from servicekit.identity import Identity
 from servicekit.policy import RateLimiter, Resource
 from servicekit.testing import FakeClock
+from services.casework.tests.support.answers import run
 from services.casework.tests.support.lodging import register_community
 from services.casework.tests.support.scenario import NAME, PHONE, WHEN, app_with_vault
 from tests.support.authz import RECORD_HISTORY, RULES, Invokers, cells, run_matrix
@@ -137,7 +138,7 @@ def owners_side_invokers() -> Invokers:
         "LodgeComplaint": on(lambda app: None, lambda a, _, i: a.handle(i, lodging())),
         "GetComplaintStatus": on(lodged, status_call),
         "ListCommunityComplaints": on(
-            lodged, lambda a, _, i: queries.list_community_complaints(a, i, COMMUNITY)
+            lodged, lambda a, _, i: run(queries.list_community_complaints(a, i, COMMUNITY))
         ),
     }
 

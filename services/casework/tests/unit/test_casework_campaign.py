@@ -480,7 +480,7 @@ def test_a_townships_failure_belongs_to_the_communitys_unit() -> None:
     assert warning.unit == UNIT and warning.details["agency_unit"] == "镇海街道"
 
 
-def test_a_warning_escalated_into_a_finding_stays_linked() -> None:
+async def test_a_warning_escalated_into_a_finding_stays_linked() -> None:
     """The bureau records an E finding in inspection citing the warning: casework links the
     two (Escalated on the warning, on the bus and to 智慧监督) and raises no second record."""
     app, _ = campaign_app(at(10, 5))
@@ -510,7 +510,7 @@ def test_a_warning_escalated_into_a_finding_stays_linked() -> None:
     again = violation(finding, at(10, 8), kind="E1", party="agency", warning_id=behind.id)
     deliver(app, again.model_copy(update={"aggregate_version": 2}))
     assert app.warning(str(behind.id)).escalated_to == [str(finding)]
-    row = queries_row(app, behind.id)
+    row = await queries_row(app, behind.id)
     assert row.escalated_finding_ids == (str(finding),)
 
 
@@ -563,10 +563,10 @@ def test_a_city_closes_an_agency_finding_with_evidence() -> None:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def queries_row(app: CaseworkApplication, warning_id: uuid.UUID) -> WarningRow:
+async def queries_row(app: CaseworkApplication, warning_id: uuid.UUID) -> WarningRow:
     (row,) = [
         r
-        for r in queries.list_warnings(app, CITY_BUREAU, "", "", True)
+        for r in await queries.list_warnings(app, CITY_BUREAU, "", "", True)
         if r.warning_id == str(warning_id)
     ]
     return row

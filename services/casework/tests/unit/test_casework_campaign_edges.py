@@ -80,11 +80,11 @@ def test_a_finding_citing_what_is_no_warning_links_nothing() -> None:
         assert (list(linked), due) == ([], [])
 
 
-def test_a_complaint_of_last_year_is_not_this_years_feedback() -> None:
+async def test_a_complaint_of_last_year_is_not_this_years_feedback() -> None:
     app, clock = campaign_app(at(12, 20, year=2025))
     app.handle(OFFICER, replace(complaint("old"), received_at=at(12, 20, year=2025)))
     clock.now = at(9, 15)
-    circular = queries.monthly_circular(app, CITY_BUREAU, YEAR, 8)
+    circular = await queries.monthly_circular(app, CITY_BUREAU, YEAR, 8)
     (licheng,) = [s for s in circular.standings if s.unit == UNIT]
     assert licheng.rates[FEEDBACK_RATE] == Rate(0, 0)
 

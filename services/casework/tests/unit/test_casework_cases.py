@@ -296,11 +296,11 @@ def test_monthly_report_due_on_a_working_day(year: int, month: int, due_on: date
     assert WORK_PLAN in reporting.LEGAL_BASIS and "六（四）" in reporting.LEGAL_BASIS
 
 
-def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) -> None:
+async def test_a_2027_monthly_report_is_an_explicit_error(app: CaseworkApplication) -> None:
     """2027's holidays are not entered: the ledgers of a 2027 month are refused with
     CalendarNotConfigured (a RuleViolated: FAILED_PRECONDITION), before anything is read."""
     with pytest.raises(CalendarNotConfigured) as caught:
-        queries.monthly_ledgers(app, OFFICER, "licheng", 2027, 1)
+        await queries.monthly_ledgers(app, OFFICER, "licheng", 2027, 1)
     assert isinstance(as_service_error(caught.value), RuleViolated) and caught.value.year == 2027
 
 

@@ -45,6 +45,7 @@ from servicekit.errors import InvalidArgument, RuleViolated
 from servicekit.eventstore import DeliveryRef
 from servicekit.identity import Identity
 from servicekit.testing import FakeClock
+from services.casework.tests.support.answers import answer
 from services.casework.tests.support.campaign import ASSERTED_FIELD_RULES, ASSERTED_RULES_ZH
 from services.casework.tests.support.scenario import (
     OFFICER,
@@ -253,14 +254,14 @@ def warning(app: CaseworkApplication) -> str:
 @pytest.mark.parametrize(
     ("call", "expected"), [(c, e) for _, c, e in FIELD_ERRORS], ids=[n for n, _, _ in FIELD_ERRORS]
 )
-def test_every_bad_field_is_named_at_once_and_nothing_is_written(
+async def test_every_bad_field_is_named_at_once_and_nothing_is_written(
     app: CaseworkApplication, call: Call, expected: set[tuple[str, str]]
 ) -> None:
     case_id = received(app)
     warning(app)
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        call(app, case_id)
+        await answer(call(app, case_id))
     assert {(v.field, v.rule) for v in caught.value.violations} == expected
     assert all(v.description and v.description_zh for v in caught.value.violations)
     assert log_size(app) == before

@@ -83,14 +83,14 @@ def test_an_error_code_is_text_too() -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a_complaint_category_from_the_public_is_text_in_the_ledger(fmt: str) -> None:
+async def test_a_complaint_category_from_the_public_is_text_in_the_ledger(fmt: str) -> None:
     """The public lodges complaints: what it types reaches the unit's monthly ledger."""
     app = app_with_vault(FakeClock(WHEN))
     register_community(app)
     public = Identity("public", "anonymous", "putian")
     hostile = '=HYPERLINK("http://evil.example","详情")'
     app.handle(public, replace(lodging(), category=hostile))
-    ledgers = queries.monthly_ledgers(app, OFFICER, "licheng", WHEN.year, WHEN.month)
+    ledgers = await queries.monthly_ledgers(app, OFFICER, "licheng", WHEN.year, WHEN.month)
     assert [r["category"] for r in ledgers.problems] == [hostile]
     if fmt == "csv":
         table = read_csv(to_csv(PROBLEM_COLUMNS, ledgers.problems))

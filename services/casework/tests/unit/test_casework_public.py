@@ -722,7 +722,7 @@ async def test_the_owners_side_and_the_records_over_grpc(app: CaseworkApplicatio
         assert [i.interview_id for i in ledger.interviews] == [recorded.interview.interview_id]
 
 
-def test_owners_see_the_course_of_their_communitys_complaints(
+async def test_owners_see_the_course_of_their_communitys_complaints(
     app: CaseworkApplication, clock: FakeClock
 ) -> None:
     """Every complaint about the community, however it came in, latest due first: its
@@ -733,7 +733,7 @@ def test_owners_see_the_course_of_their_communitys_complaints(
     # About LC-0001 too, received a day later (so due a day later: listed first).
     hotline = app.handle(OFFICER, replace(complaint("h1"), received_at=None)).case_id
     close_complaint(app, hotline, "h")
-    listed = queries.list_community_complaints(app, COMMITTEE, COMMUNITY)
+    listed = await queries.list_community_complaints(app, COMMITTEE, COMMUNITY)
     assert [(c.channel, c.status, c.result) for c in listed] == [
         ("hotline_12345", "closed", "已责令公示"),
         ("public", "received", ""),
@@ -743,5 +743,5 @@ def test_owners_see_the_course_of_their_communitys_complaints(
     assert lodged.case_id not in repr(listed) and NAME not in repr(listed)
     for identity in (OTHER_COMMITTEE, PUBLIC):
         with pytest.raises(PermissionDenied):
-            queries.list_community_complaints(app, identity, COMMUNITY)
-    assert queries.list_community_complaints(app, OTHER_COMMITTEE, "LC-0002") == []
+            await queries.list_community_complaints(app, identity, COMMUNITY)
+    assert await queries.list_community_complaints(app, OTHER_COMMITTEE, "LC-0002") == []

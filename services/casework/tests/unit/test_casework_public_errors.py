@@ -35,6 +35,7 @@ from servicekit.errors import InvalidArgument, RuleViolated
 from servicekit.identity import Identity
 from servicekit.policy import RateLimiter
 from servicekit.testing import FakeClock
+from services.casework.tests.support.answers import answer
 from services.casework.tests.support.lodging import (
     COMMITTEE,
     COMMUNITY,
@@ -276,12 +277,12 @@ FIELD_ERRORS: list[tuple[str, Call, set[tuple[str, str]]]] = [
     [(c, e) for _, c, e in FIELD_ERRORS],
     ids=[n for n, _, _ in FIELD_ERRORS],
 )
-def test_every_field_error(app: CaseworkApplication, call: Call, expected: set[Any]) -> None:
+async def test_every_field_error(app: CaseworkApplication, call: Call, expected: set[Any]) -> None:
     case_id = app.handle(OFFICER, complaint()).case_id
     app.handle(OFFICER, StartInvestigation("i", case_id))
     before = log_size(app)
     with pytest.raises(InvalidArgument) as caught:
-        call(app, case_id)
+        await answer(call(app, case_id))
     assert {(v.field, v.rule) for v in caught.value.violations} == expected
     assert all(v.description_zh for v in caught.value.violations)
     assert log_size(app) == before

@@ -363,7 +363,7 @@ def complaints(app: CaseworkApplication, clock: Any) -> None:
     app.handle(OFFICER, replace(complaint("c3"), received_at=at(8, 25)))
 
 
-def test_the_circular_ranks_the_seven_units_on_the_plans_indicators(
+async def test_the_circular_ranks_the_seven_units_on_the_plans_indicators(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app, clock = campaign_app(at(7, 1), monkeypatch)
@@ -372,7 +372,7 @@ def test_the_circular_ranks_the_seven_units_on_the_plans_indicators(
     clock.now = at(8, 20)
     app.handle(BUREAU, report(month=8))
     clock.now = at(9, 15)
-    circular = queries.monthly_circular(app, CITY_BUREAU, YEAR, 8)
+    circular = await queries.monthly_circular(app, CITY_BUREAU, YEAR, 8)
     assert circular.as_of == at(9, 1, 0)
     assert circular.disclosure_quarter == "2026Q2"
     by_unit = {s.unit: s for s in circular.standings}
@@ -410,30 +410,30 @@ def test_the_circular_ranks_the_seven_units_on_the_plans_indicators(
     assert circular.report_status == {u: "missing" for u in COUNTY_UNITS} | {UNIT: "submitted"}
 
 
-def test_a_circular_of_the_running_month_is_judged_now() -> None:
+async def test_a_circular_of_the_running_month_is_judged_now() -> None:
     app, _ = campaign_app(at(9, 15))
-    circular = queries.monthly_circular(app, CITY_BUREAU, YEAR, 9)
+    circular = await queries.monthly_circular(app, CITY_BUREAU, YEAR, 9)
     assert circular.as_of == at(9, 15)
     assert all(s.rates[CHECK_RATE] == Rate(0, 0) for s in circular.standings)
     assert circular.report_status[UNIT] == "pending"
 
 
-def test_what_cannot_be_circulated() -> None:
+async def test_what_cannot_be_circulated() -> None:
     app, _ = campaign_app(at(8, 15))
     with pytest.raises(RuleViolated) as caught:
-        queries.monthly_circular(app, CITY_BUREAU, YEAR, 9)
+        await queries.monthly_circular(app, CITY_BUREAU, YEAR, 9)
     assert caught.value.message_zh == "该月尚未开始，无法通报"
     with pytest.raises(NotACampaignMonth):
-        queries.monthly_circular(app, CITY_BUREAU, YEAR, 6)
+        await queries.monthly_circular(app, CITY_BUREAU, YEAR, 6)
     with pytest.raises(InvalidArgument) as caught:
-        queries.monthly_circular(app, CITY_BUREAU, 1999, 0)
+        await queries.monthly_circular(app, CITY_BUREAU, 1999, 0)
     assert {(v.field, v.rule) for v in caught.value.violations} == {
         ("year", "year_range"),
         ("month", "month_range"),
     }
     for identity in (BUREAU, Identity("discipline", "supervisor", UNIT)):
         with pytest.raises(PermissionDenied):
-            queries.monthly_circular(app, identity, YEAR, 8)
+            await queries.monthly_circular(app, identity, YEAR, 8)
 
 
 def test_ranks_tie_and_units_without_a_rate_come_last() -> None:

@@ -1,12 +1,21 @@
 """The casework read models (rm_cases, rm_warnings), kept by the projector, which also
-enqueues the 智慧监督 feed's records (servicekit.push) in the same transaction."""
+enqueues the 智慧监督 feed's records (servicekit.push) in the same transaction.
+
+Read two ways, with the same statements: the gRPC path's queries on asyncpg
+(servicekit.readside, on the servicer's loop, issue 14 goal 7), the handlers and sweeps,
+which run in threads, on psycopg. A statement is written once, with asyncpg's `$n`
+placeholders; the psycopg text is derived from it (`_psycopg`)."""
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
@@ -17,6 +26,7 @@ from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 from servicekit.push import PushOutbox
+from servicekit.readside import ReadPool
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_cases (
@@ -133,75 +143,116 @@ class CaseProjection:
         self.outbox.enqueue(cur, ZHIHUI, record["record_id"], record)
 
 
+# -- the reads: each statement once, in asyncpg's placeholders ------------------------------
+
+CASES = (
+    "SELECT case_id, kind, unit, status, due_at, police_office FROM rm_cases"
+    " WHERE unit = ANY($1::text[]) AND ($2::text = '' OR status = $2)"
+    " AND ($3::timestamptz IS NULL OR (status <> 'closed' AND due_at < $3))"
+    " AND ($4::text = '' OR police_office = $4) ORDER BY due_at"
+)
+# The jsonb columns as text, decoded here: psycopg decodes jsonb itself, asyncpg does not.
+WARNINGS = (
+    "SELECT warning_id, rule, unit, subject_kind, subject, period, status, raised_at,"
+    " details::text AS details, rules_version, escalated::text AS escalated FROM rm_warnings"
+    " WHERE unit = ANY($1::text[]) AND ($2::text = '' OR rule = $2)"
+    " AND ($3::boolean OR status <> 'closed') ORDER BY raised_at, warning_id"
+)
+COMPLAINTS_ABOUT = (
+    "SELECT case_id FROM rm_cases WHERE community_code = $1 AND kind = 'complaint'"
+    " ORDER BY due_at DESC, case_id LIMIT $2"
+)
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _psycopg(sql: str) -> str:
+    """The statement in psycopg's placeholders (`$2` → `%(p2)s`, so a parameter used twice
+    is passed once, as with asyncpg)."""
+    return _PLACEHOLDER.sub(r"%(p\1)s", sql)
+
+
+def _named(args: Sequence[Any]) -> dict[str, Any]:
+    return {f"p{n}": value for n, value in enumerate(args, start=1)}
+
+
+_CASES_PSYCOPG = _psycopg(CASES)
+_WARNINGS_PSYCOPG = _psycopg(WARNINGS)
+
+
+def _case_row(r: Mapping[str, Any]) -> CaseRow:
+    return CaseRow(
+        str(r["case_id"]), r["kind"], r["unit"], r["status"], r["due_at"], r["police_office"]
+    )
+
+
+def _warning_row(r: Mapping[str, Any]) -> WarningRow:
+    return WarningRow(
+        str(r["warning_id"]),
+        r["rule"],
+        r["unit"],
+        r["subject_kind"],
+        r["subject"],
+        r["period"],
+        r["status"],
+        r["raised_at"],
+        json.loads(r["details"]),
+        r["rules_version"],
+        tuple(json.loads(r["escalated"])),
+    )
+
+
 class PostgresCaseReadModel:
     """The read model over the application's own log: its projector keeps rm_cases and
-    rm_warnings and enqueues the 智慧监督 feed's records (`run` in the projector role;
-    `catch_up` before a query reads its own writes)."""
+    rm_warnings and enqueues the 智慧监督 feed's records (`run` in the projector role).
+    The queries read through `reads` (asyncpg) after `current()` (read-your-writes); the
+    handlers and sweeps through `pool` (psycopg) after `catch_up()`."""
 
     def __init__(
-        self, app: ServiceApplication, pool: ConnectionPool, outbox: PushOutbox | None = None
+        self,
+        app: ServiceApplication,
+        pool: ConnectionPool,
+        reads: ReadPool,
+        outbox: PushOutbox | None = None,
     ) -> None:
         self.projector = Projector(
             CaseProjection(outbox), app.process_recorder, app.mapper.to_domain_event, pool
         )
         self.pool = pool
+        self.reads = reads
 
     def catch_up(self) -> int:
         return self.projector.catch_up()
 
+    async def current(self) -> int:
+        return await self.reads.current(self.projector)
+
+    def _select(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(sql, _named(args)).fetchall()
+
     def cases(
         self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
     ) -> list[CaseRow]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT case_id, kind, unit, status, due_at, police_office FROM rm_cases"
-                " WHERE unit = ANY(%s) AND (%s = '' OR status = %s)"
-                " AND (%s::timestamptz IS NULL OR (status <> 'closed' AND due_at < %s))"
-                " AND (%s = '' OR police_office = %s) ORDER BY due_at",
-                (
-                    units,
-                    status,
-                    status,
-                    overdue_before,
-                    overdue_before,
-                    police_office,
-                    police_office,
-                ),
-            ).fetchall()
-        return [CaseRow(str(r[0]), *r[1:]) for r in rows]
+        rows = self._select(_CASES_PSYCOPG, (units, status, overdue_before, police_office))
+        return [_case_row(r) for r in rows]
+
+    async def query_cases(
+        self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
+    ) -> list[CaseRow]:
+        rows = await self.reads.fetch(CASES, units, status, overdue_before, police_office)
+        return [_case_row(r) for r in rows]
 
     def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT warning_id, rule, unit, subject_kind, subject, period, status,"
-                " raised_at, details, rules_version, escalated FROM rm_warnings"
-                " WHERE unit = ANY(%s)"
-                " AND (%s = '' OR rule = %s) AND (%s OR status <> 'closed')"
-                " ORDER BY raised_at, warning_id",
-                (units, rule, rule, include_closed),
-            ).fetchall()
-        return [
-            WarningRow(
-                str(r[0]),
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                tuple(r[10]),
-            )
-            for r in rows
-        ]
+        rows = self._select(_WARNINGS_PSYCOPG, (units, rule, include_closed))
+        return [_warning_row(r) for r in rows]
 
-    def complaints_about(self, community_code: str, limit: int) -> list[str]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT case_id FROM rm_cases WHERE community_code = %s AND kind = 'complaint'"
-                " ORDER BY due_at DESC, case_id LIMIT %s",
-                (community_code, limit),
-            ).fetchall()
-        return [str(r[0]) for r in rows]
+    async def query_warnings(
+        self, units: list[str], rule: str, include_closed: bool
+    ) -> list[WarningRow]:
+        rows = await self.reads.fetch(WARNINGS, units, rule, include_closed)
+        return [_warning_row(r) for r in rows]
+
+    async def complaints_about(self, community_code: str, limit: int) -> list[str]:
+        rows = await self.reads.fetch(COMPLAINTS_ABOUT, community_code, limit)
+        return [str(r["case_id"]) for r in rows]

@@ -31,6 +31,10 @@ class InMemoryCaseReadModel:
             self.position = notification.id
         return len(notifications)
 
+    async def current(self) -> int:
+        self.catch_up()
+        return self.position
+
     def _apply(self, event: Any) -> None:
         key = str(event.originator_id)
         if isinstance(event, Case.Received):
@@ -97,6 +101,11 @@ class InMemoryCaseReadModel:
         ]
         return sorted(rows, key=lambda r: r.due_at)
 
+    async def query_cases(
+        self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
+    ) -> list[CaseRow]:
+        return self.cases(units, status, overdue_before, police_office)
+
     def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]:
         rows = [
             WarningRow(
@@ -119,7 +128,12 @@ class InMemoryCaseReadModel:
         ]
         return sorted(rows, key=lambda r: (r.raised_at, r.warning_id))
 
-    def complaints_about(self, community_code: str, limit: int) -> list[str]:
+    async def query_warnings(
+        self, units: list[str], rule: str, include_closed: bool
+    ) -> list[WarningRow]:
+        return self.warnings(units, rule, include_closed)
+
+    async def complaints_about(self, community_code: str, limit: int) -> list[str]:
         rows = sorted(
             (
                 (r["due_at"], key)

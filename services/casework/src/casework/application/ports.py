@@ -137,15 +137,36 @@ class WarningRow:
 
 
 class CaseReadModel(Protocol):
+    """rm_cases and rm_warnings. The sync methods serve the code that runs in threads (the
+    commands' handlers, the sweeps); the async ones the gRPC path's queries, on the
+    servicer's loop (issue 14 goal 7): the same statements, read through another driver."""
+
     def catch_up(self) -> int: ...
 
+    async def current(self) -> int:
+        """Makes the read model current (the caller reads its own writes); the log position
+        reached. No thread hop when it already is."""
+        ...
+
     def warnings(self, units: list[str], rule: str, include_closed: bool) -> list[WarningRow]: ...
+
+    async def query_warnings(
+        self, units: list[str], rule: str, include_closed: bool
+    ) -> list[WarningRow]:
+        """`warnings`, for the queries."""
+        ...
 
     def cases(
         self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
     ) -> list[CaseRow]: ...
 
-    def complaints_about(self, community_code: str, limit: int) -> list[str]:
+    async def query_cases(
+        self, units: list[str], status: str, overdue_before: datetime | None, police_office: str
+    ) -> list[CaseRow]:
+        """`cases`, for the queries."""
+        ...
+
+    async def complaints_about(self, community_code: str, limit: int) -> list[str]:
         """The complaints about a community (their case ids), latest due first."""
         ...
 

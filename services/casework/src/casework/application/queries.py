@@ -6,8 +6,15 @@ submitted monthly report (GetMonthlyReport), the city's monthly circular ranking
 (GetMonthlyCircular, ExportMonthlyCircular) and the figures a monthly report is assembled
 from (SubmitMonthlyReport's handler and the calendar's sweep read them here).
 
-Every query admits the caller and reads only what its grant's scope opens (access.POLICY);
-the lists read the read model after catching it up, so a caller reads its own writes. The
+Every query admits the caller and reads only what its grant's scope opens (access.POLICY),
+before any I/O. The queries that read the read model (ListCases, ListWarnings,
+ListCommunityComplaints, ExportMonthlyLedgers, the monthly circular) are coroutines run on
+the servicer's loop (issue 14 goal 7): they make the read model current first, so a caller
+reads its own writes, and read it on asyncpg without a thread hop; what they load from the
+event store besides (cases, the campaign's facts) is loaded in a thread, the event store
+staying on psycopg. The other queries read aggregates only and stay synchronous (the
+servicer runs them in a thread), as do the figures SubmitMonthlyReport's handler and the
+sweeps read here. The
 campaign is read from what casework keeps: the facts of the other services' events
 (domain/campaign, domain/warnings), its own cases and warnings, the units' own records; the
 calendar is `WarningRules.campaign` (vocabulary.campaign), judged on the application's
@@ -16,6 +23,7 @@ clock.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections import Counter
@@ -121,7 +129,7 @@ def case_view(app: CaseworkApplication, identity: Identity, case_id: str) -> Cas
     return CaseView(case, case.is_overdue(app.clock()))
 
 
-def list_cases(
+async def list_cases(
     app: CaseworkApplication,
     identity: Identity,
     unit: str,
@@ -149,12 +157,14 @@ def list_cases(
     )
     v.raise_if_any()
     scope = list_filter(POLICY, "ListCases", identity, unit, police_office)
-    app.read_model.catch_up()
+    await app.read_model.current()
     units = [scope.unit] if scope.unit else list(COUNTY_UNITS)
-    return app.read_model.cases(units, status, app.clock() if overdue_only else None, scope.office)
+    return await app.read_model.query_cases(
+        units, status, app.clock() if overdue_only else None, scope.office
+    )
 
 
-def list_warnings(
+async def list_warnings(
     app: CaseworkApplication, identity: Identity, unit: str, rule: str, include_closed: bool
 ) -> list[WarningRow]:
     """Warnings of the unit asked for; none asked: the caller's unit (the city: every
@@ -164,9 +174,9 @@ def list_warnings(
     v.require(not unit or unit in UNITS, "unit", "unknown_unit", "a unit of Putian", "单位不正确")
     v.raise_if_any()
     scope = list_filter(POLICY, "ListWarnings", identity, unit)
-    app.read_model.catch_up()
+    await app.read_model.current()
     units = [scope.unit] if scope.unit else [*COUNTY_UNITS, CITY]
-    return app.read_model.warnings(units, rule, include_closed)
+    return await app.read_model.query_warnings(units, rule, include_closed)
 
 
 def warning_view(
@@ -181,7 +191,7 @@ def warning_view(
     return warning
 
 
-def monthly_ledgers(
+async def monthly_ledgers(
     app: CaseworkApplication, identity: Identity, unit: str, year: int, month: int
 ) -> MonthlyLedgers:
     """The problem/lead ledger and the work ledger of a unit for a month (Shanghai), and
@@ -195,10 +205,19 @@ def monthly_ledgers(
     v.raise_if_any()
     authorize(POLICY, "ExportMonthlyLedgers", identity, Resource(unit=unit))
     due_on = reporting.monthly_report_due(year, month)
-    app.read_model.catch_up()
+    await app.read_model.current()
+    rows = await app.read_model.query_cases([unit], "", None, "")
+    problems, work = await asyncio.to_thread(_ledgers, app, rows, year, month)
+    return MonthlyLedgers(problems, work, due_on, reporting.LEGAL_BASIS)
+
+
+def _ledgers(
+    app: CaseworkApplication, rows: list[CaseRow], year: int, month: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The two ledgers' lines of the unit's cases (loaded from the event store)."""
     problems: list[dict[str, Any]] = []
     work: list[dict[str, Any]] = []
-    for row in app.read_model.cases([unit], "", None, ""):
+    for row in rows:
         case = app.case(row.case_id)
         if received_in(case, year, month):
             problems.append(problem_row(case))
@@ -206,7 +225,7 @@ def monthly_ledgers(
         work += work_rows(case, events, year, month)
     problems.sort(key=lambda r: (r["received_on"], r["case_id"]))
     work.sort(key=lambda r: (r["date"], r["case_id"]))
-    return MonthlyLedgers(problems, work, due_on, reporting.LEGAL_BASIS)
+    return problems, work
 
 
 def list_personal_data_reads(
@@ -398,7 +417,7 @@ class CommunityComplaint:
     closed_at: datetime | None
 
 
-def list_community_complaints(
+async def list_community_complaints(
     app: CaseworkApplication, identity: Identity, community_code: str
 ) -> list[CommunityComplaint]:
     """The complaints about a community, latest due first (COMMUNITY_COMPLAINTS_SHOWN at
@@ -415,11 +434,11 @@ def list_community_complaints(
     )
     v.raise_if_any()
     authorize(POLICY, "ListCommunityComplaints", identity, Resource(community=community_code))
-    app.read_model.catch_up()
-    cases = [
-        app.case(case_id)
-        for case_id in app.read_model.complaints_about(community_code, COMMUNITY_COMPLAINTS_SHOWN)
-    ]
+    await app.read_model.current()
+    ids = await app.read_model.complaints_about(community_code, COMMUNITY_COMPLAINTS_SHOWN)
+    if not ids:
+        return []
+    cases = await asyncio.to_thread(lambda: [app.case(case_id) for case_id in ids])
     return [
         CommunityComplaint(
             channel=case.channel,
@@ -891,7 +910,7 @@ class MonthlyCircular:
     """Unit → its monthly report's status (submitted, late, missing, pending)."""
 
 
-def monthly_circular(
+async def monthly_circular(
     app: CaseworkApplication, identity: Identity, year: int, month: int
 ) -> MonthlyCircular:
     """The city's circular of a campaign month: the seven county-level units ranked on the
@@ -910,12 +929,28 @@ def monthly_circular(
             f"{year}-{month:02d} has not begun: there is nothing to circulate yet",
             "该月尚未开始，无法通报",
         )
+    await app.read_model.current()
+    rows = await app.read_model.query_cases(list(COUNTY_UNITS), "", None, "")
+    complaints = [row for row in rows if row.kind == "complaint"]
+    return await asyncio.to_thread(_circular, app, duty, year, month, now, complaints)
+
+
+def _circular(
+    app: CaseworkApplication,
+    duty: MonthlyDuty,
+    year: int,
+    month: int,
+    now: datetime,
+    complaints: list[CaseRow],
+) -> MonthlyCircular:
+    """The circular from the campaign's facts and the complaint cases (loaded from the
+    event store)."""
     at = as_of(year, month, now)
     last_day = shanghai_date(at - timedelta(microseconds=1))
     quarter = disclosure_quarter(at)
     rates: dict[str, dict[str, Rate]] = {}
     status: dict[str, str] = {}
-    cases = _complaints(app)
+    cases = _complaints(app, complaints)
     for unit in COUNTY_UNITS:
         registered = {c for c, on in communities_of(app, unit).items() if on <= last_day}
         disclosed = campaign_of(app, unit, quarter.year)
@@ -969,13 +1004,10 @@ class _Complaint:
     feedback_at: datetime | None
 
 
-def _complaints(app: CaseworkApplication) -> dict[str, list[_Complaint]]:
-    """Every complaint case by unit: when received, its time limit, when fed back."""
-    app.read_model.catch_up()
+def _complaints(app: CaseworkApplication, rows: list[CaseRow]) -> dict[str, list[_Complaint]]:
+    """The complaint cases by unit: when received, its time limit, when fed back."""
     found: dict[str, list[_Complaint]] = {}
-    for row in app.read_model.cases(list(COUNTY_UNITS), "", None, ""):
-        if row.kind != "complaint":
-            continue
+    for row in rows:
         case = app.case(row.case_id)
         feedback = next(
             (

@@ -347,8 +347,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def ListCases(
         self, request: pb.ListCasesRequest, context: Context
     ) -> pb.ListCasesResponse:
-        rows = await asyncio.to_thread(
-            queries.list_cases,
+        rows = await queries.list_cases(
             self.app,
             current_identity(),
             request.unit,
@@ -370,8 +369,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             "导出格式须为csv或xlsx",
         )
         v.raise_if_any()
-        ledgers = await asyncio.to_thread(
-            queries.monthly_ledgers,
+        ledgers = await queries.monthly_ledgers(
             self.app,
             current_identity(),
             request.unit,
@@ -426,8 +424,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def ListWarnings(
         self, request: pb.ListWarningsRequest, context: Context
     ) -> pb.ListWarningsResponse:
-        rows = await asyncio.to_thread(
-            queries.list_warnings,
+        rows = await queries.list_warnings(
             self.app,
             current_identity(),
             request.unit,
@@ -507,8 +504,7 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def ListCommunityComplaints(
         self, request: pb.ListCommunityComplaintsRequest, context: Context
     ) -> pb.ListCommunityComplaintsResponse:
-        complaints = await asyncio.to_thread(
-            queries.list_community_complaints,
+        complaints = await queries.list_community_complaints(
             self.app,
             current_identity(),
             request.community_code,
@@ -684,8 +680,8 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
     async def GetMonthlyCircular(
         self, request: pb.GetMonthlyCircularRequest, context: Context
     ) -> pb.GetMonthlyCircularResponse:
-        circular = await asyncio.to_thread(
-            queries.monthly_circular, self.app, current_identity(), request.year, request.month
+        circular = await queries.monthly_circular(
+            self.app, current_identity(), request.year, request.month
         )
         return circular_to_pb(circular)
 
@@ -701,8 +697,8 @@ class CaseworkServicer(pb_grpc.CaseworkServiceServicer):
             "导出格式须为csv或xlsx",
         )
         v.raise_if_any()
-        circular = await asyncio.to_thread(
-            queries.monthly_circular, self.app, current_identity(), request.year, request.month
+        circular = await queries.monthly_circular(
+            self.app, current_identity(), request.year, request.month
         )
         rows, basis = queries.circular_rows(circular), queries.basis_rows(circular)
         stem = f"circular-{request.year:04d}-{request.month:02d}"

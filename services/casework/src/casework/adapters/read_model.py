@@ -186,19 +186,24 @@ def _case_row(r: Mapping[str, Any]) -> CaseRow:
     )
 
 
+_WARNING_AS_STORED = (
+    "rule",
+    "unit",
+    "subject_kind",
+    "subject",
+    "period",
+    "status",
+    "raised_at",
+    "rules_version",
+)
+
+
 def _warning_row(r: Mapping[str, Any]) -> WarningRow:
     return WarningRow(
-        str(r["warning_id"]),
-        r["rule"],
-        r["unit"],
-        r["subject_kind"],
-        r["subject"],
-        r["period"],
-        r["status"],
-        r["raised_at"],
-        json.loads(r["details"]),
-        r["rules_version"],
-        tuple(json.loads(r["escalated"])),
+        warning_id=str(r["warning_id"]),
+        details=json.loads(r["details"]),
+        escalated_finding_ids=tuple(json.loads(r["escalated"])),
+        **{name: r[name] for name in _WARNING_AS_STORED},
     )
 
 

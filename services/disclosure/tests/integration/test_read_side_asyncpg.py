@@ -56,10 +56,22 @@ async def test_queries_read_their_writes_then_answer_without_a_thread_hop(
         app.handle(
             CITY,
             RegisterCommunity(
-                "reg", CODE, "阳光花园", "地址", UNIT, "350302", "龙桥街道", USCC, "物业",
-                True, 1, 1, False, 100,
+                "reg",
+                CODE,
+                "阳光花园",
+                "地址",
+                UNIT,
+                "350302",
+                "龙桥街道",
+                USCC,
+                "物业",
+                True,
+                1,
+                1,
+                False,
+                100,
             ),
-        )  # fmt: skip
+        )
         clock.now = datetime(2026, 4, 20, tzinfo=UTC)
         filed = app.handle(OFFICER, FileDisclosure("f", CODE, 2026, 1, content_from_pb(content())))
         clock.now = datetime(2026, 7, 18, 2, tzinfo=UTC)

@@ -108,3 +108,13 @@ async def test_an_idle_connection_is_given_back(stack) -> None:
         assert await released()
     finally:
         await reads.close()
+
+
+def test_a_pool_follows_its_caller_to_a_new_loop_once_the_old_one_is_closed(stack) -> None:
+    _, _, url = stack
+    reads = ReadPool(url, max_size=1)
+    # asyncio.run twice: the first loop is closed when the second query comes.
+    assert asyncio.run(reads.fetchval("SELECT 1")) == 1
+    assert asyncio.run(reads.fetchval("SELECT 2")) == 2
+    asyncio.run(reads.close())
+    assert reads._pool is None

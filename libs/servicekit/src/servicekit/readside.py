@@ -46,8 +46,7 @@ class ReadPool:
             return self._pool
         if self._pool is not None:
             # A pool is bound to the loop that opened it (tests run one loop per test).
-            self._pool.terminate()
-            self._pool = None
+            self._abandon()
         if self._opening is None or self._loop is not loop:
             self._opening = asyncio.Lock()
             self._loop = loop
@@ -111,6 +110,15 @@ class ReadPool:
         if self._loop is asyncio.get_running_loop():
             await pool.close()
         else:
+            self._pool = pool
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Drops a pool opened on another loop: terminated while that loop still runs;
+        once it is closed, its connections' transports went with it (terminating would
+        raise "Event loop is closed")."""
+        pool, self._pool = self._pool, None
+        if pool is not None and self._loop is not None and not self._loop.is_closed():
             pool.terminate()
 
 

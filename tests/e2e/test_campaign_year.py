@@ -263,8 +263,10 @@ def audit_and_second_quarter(walk: Walk, expect: Expected) -> None:
     bureau acknowledges and closes the overdue warning with its order to disclose (6/15);
     every community files Q2 on time (7/10)."""
     walk.on(5, 20)
-    [q1], _ = disclosure_queries.list_disclosures(
-        walk.app("disclosure"), OFFICER, UNIT, YEAR, 1, "", 0, "", "LC-0002"
+    [q1], _ = walk.platform.ask(
+        disclosure_queries.list_disclosures(
+            walk.app("disclosure"), OFFICER, UNIT, YEAR, 1, "", 0, "", "LC-0002"
+        )
     )
     walk.do(
         "disclosure",

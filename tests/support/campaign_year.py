@@ -314,40 +314,50 @@ class Walk:
     def disclosure_rate(self, quarter: int, unit: str = UNIT) -> tuple[int, int, int, int, int]:
         """GetDisclosureRate: communities, on time, late, overdue, pending."""
         who = OFFICER if unit == UNIT else CITY_OFFICER
-        rates, _ = disclosure_queries.disclosure_rate(
-            self.app("disclosure"), who, unit, YEAR, quarter
+        rates, _ = self.platform.ask(
+            disclosure_queries.disclosure_rate(self.app("disclosure"), who, unit, YEAR, quarter)
         )
         [r] = rates
         return r.communities, r.on_time, r.late, r.overdue, r.pending
 
     def self_inspections(self) -> list[tuple[str, int, int, bool]]:
         """ListSelfInspections of licheng: (community, problems, rectified, late)."""
-        rows, _ = disclosure_queries.list_self_inspections(
-            self.app("disclosure"), OFFICER, UNIT, YEAR, 0, ""
+        rows, _ = self.platform.ask(
+            disclosure_queries.list_self_inspections(
+                self.app("disclosure"), OFFICER, UNIT, YEAR, 0, ""
+            )
         )
         return [(r.community_code, r.problems, r.rectified, r.late) for r in rows]
 
     def findings_list(self) -> dict[str, tuple[str, str, int]]:
         """ListFindings of licheng: code → (status, objection, company submissions)."""
-        rows = inspection_queries.findings(self.app("inspection"), OFFICER, "", UNIT)
+        rows = self.platform.ask(
+            inspection_queries.findings(self.app("inspection"), OFFICER, "", UNIT)
+        )
         return {r.kind: (r.status, r.objection, r.submissions) for r in rows}
 
     def plan_progress(self) -> tuple[int, int, int, int, bool]:
         """GetPlanProgress of licheng: communities, quota, checked, expected by now, behind."""
-        [p] = inspection_queries.plan_progress(self.app("inspection"), OFFICER, YEAR, UNIT)
+        [p] = self.platform.ask(
+            inspection_queries.plan_progress(self.app("inspection"), OFFICER, YEAR, UNIT)
+        )
         return p.communities, p.quota, p.checked, p.expected_by_now, p.behind
 
     def township_coverage(self) -> tuple[int, int, int, bool, dict[str, tuple[int, int]]]:
         """GetTownshipCoverage of licheng: communities, inspected, percent, behind, and each
         township's (communities, inspected)."""
-        [c] = inspection_queries.township_coverage(self.app("inspection"), OFFICER, YEAR, UNIT)
+        [c] = self.platform.ask(
+            inspection_queries.township_coverage(self.app("inspection"), OFFICER, YEAR, UNIT)
+        )
         townships = {t.township: (t.communities, t.inspected) for t in c.townships}
         return c.communities, c.inspected, c.percent, c.behind, townships
 
     def township_ledger(self) -> list[tuple[str, str, str, int]]:
         """ListTownshipInspections of licheng this year: (community, township, day, problems)."""
-        rows = inspection_queries.township_inspections(
-            self.app("inspection"), OFFICER, UNIT, "", "", f"{YEAR}-01-01", f"{YEAR}-12-31"
+        rows = self.platform.ask(
+            inspection_queries.township_inspections(
+                self.app("inspection"), OFFICER, UNIT, "", "", f"{YEAR}-01-01", f"{YEAR}-12-31"
+            )
         )
         return sorted(
             (r.community_code, r.township, r.inspected_on.isoformat(), len(r.problems))
@@ -356,8 +366,8 @@ class Walk:
 
     def cross_checks(self) -> dict[str, str]:
         """GetCrossCheckCompliance of licheng: quarter → status."""
-        found = inspection_queries.cross_check_compliance(
-            self.app("inspection"), OFFICER, YEAR, UNIT
+        found = self.platform.ask(
+            inspection_queries.cross_check_compliance(self.app("inspection"), OFFICER, YEAR, UNIT)
         )
         return {f"{d.year}Q{d.quarter}": d.status for d in found.duties}
 

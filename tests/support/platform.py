@@ -10,10 +10,11 @@ test_campaign_year.py); the Kafka path itself is what the thin-slice and deliver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from eventsourcing.domain import CanCreateTimestamp
@@ -29,6 +30,8 @@ from servicekit.settings import ServiceSettings
 from servicekit.testing import FakeClock
 
 SERVICES = ("disclosure", "inspection", "credit", "casework")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,16 @@ class InProcessPlatform:
         )
         self.positions = dict.fromkeys(SERVICES, 0)
         self.delivered = Delivered()
+        # The gRPC path's queries are coroutines reading on an asyncpg pool bound to the loop
+        # that opened it (servicekit.readside): one loop for the whole walk.
+        self._loop = asyncio.Runner()
 
     def app(self, service: str) -> Any:
         return self.parts[service].app
+
+    def ask(self, query: Coroutine[Any, Any, T]) -> T:
+        """Answers a query of the gRPC path (a coroutine) on the walk's one loop."""
+        return self._loop.run(query)
 
     def handle(self, service: str, identity: Identity, command: Any) -> Any:
         """Runs a typed command, then lets its effects travel (settle)."""
@@ -171,5 +181,13 @@ class InProcessPlatform:
 
     def close(self) -> None:
         CanCreateTimestamp.create_timestamp = self._stamp  # type: ignore[method-assign]
+
+        async def stop() -> None:
+            for parts in self.parts.values():
+                for hook in parts.on_stop:  # the read pools, closed on the loop they ran on
+                    await hook()
+
+        self._loop.run(stop())
+        self._loop.close()
         for parts in self.parts.values():
             close(parts)

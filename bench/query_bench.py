@@ -53,17 +53,23 @@ def busiest(filings: Sequence[Filing]) -> tuple[str, int]:
 
 
 async def query_figures(
-    channel: grpc.aio.Channel, url: str, filings: Sequence[Filing], count: int, callers: int
+    channel: grpc.aio.Channel,
+    url: str,
+    filings: Sequence[Filing],
+    count: int,
+    callers: int,
+    page: int = PAGE,
 ) -> list[Figure]:
+    """The three figures; every call must read a full page of `page` rows."""
     unit, year = busiest(filings)
     stub = pb_grpc.DisclosureServiceStub(channel)
-    request = pb.ListDisclosuresRequest(unit=unit, year=year, page_size=PAGE)
+    request = pb.ListDisclosuresRequest(unit=unit, year=year, page_size=page)
     metadata = UNIT_METADATA[unit]
 
     async def listed(_: int) -> None:
         reply = await stub.ListDisclosures(request, metadata=metadata, timeout=TIMEOUT)
-        if len(reply.disclosures) != PAGE:
-            raise RuntimeError(f"a page of {len(reply.disclosures)} rows, {PAGE} expected")
+        if len(reply.disclosures) != page:
+            raise RuntimeError(f"a page of {len(reply.disclosures)} rows, {page} expected")
 
     # The first call makes the read model current (the filings were not projected yet).
     await warm_up(listed, callers * 2, callers)
@@ -73,9 +79,9 @@ async def query_figures(
     try:
 
         async def fetched(_: int) -> None:
-            rows = await pool.fetch(ASYNCPG_SQL, unit, year, PAGE)
-            if len(rows) != PAGE:
-                raise RuntimeError(f"a page of {len(rows)} rows, {PAGE} expected")
+            rows = await pool.fetch(ASYNCPG_SQL, unit, year, page)
+            if len(rows) != page:
+                raise RuntimeError(f"a page of {len(rows)} rows, {page} expected")
 
         await warm_up(fetched, callers * 2, callers)
         raw = await drive(fetched, count, callers)
@@ -86,18 +92,18 @@ async def query_figures(
 
         def select() -> int:
             with threads_pool.connection() as conn:
-                return len(conn.execute(PSYCOPG_SQL, (unit, year, PAGE)).fetchall())
+                return len(conn.execute(PSYCOPG_SQL, (unit, year, page)).fetchall())
 
         async def threaded(_: int) -> None:
-            if await asyncio.to_thread(select) != PAGE:
-                raise RuntimeError(f"a page short of {PAGE} rows")
+            if await asyncio.to_thread(select) != page:
+                raise RuntimeError(f"a page short of {page} rows")
 
         await warm_up(threaded, callers * 2, callers)
         old = await drive(threaded, count, callers)
     return [
         grpc_list.figure(
             "list",
-            f"ListDisclosures via gRPC (a page of {PAGE}, {unit} {year}), {callers} callers",
+            f"ListDisclosures via gRPC (a page of {page}, {unit} {year}), {callers} callers",
             QUERY_UNIT,
         ),
         raw.figure(

@@ -24,11 +24,13 @@ async def test_the_query_figures_read_full_pages(infra: dict[str, str]) -> None:
     page = sum(1 for f in filings if (f.unit, f.request.year) == (unit, year))
     assert page >= 5
     with scratch_database("queries") as url:
-        async with running_disclosure(url) as (_, port):
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                await register_all(channel, data, 5)
-                stub = pb_grpc.DisclosureServiceStub(channel)
-                await drive(filer(stub, filings), len(filings), 5)
-                figures = await query_figures(channel, url, filings, 20, 4, page=page)
+        async with (
+            running_disclosure(url) as (_, port),
+            grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
+        ):
+            await register_all(channel, data, 5)
+            stub = pb_grpc.DisclosureServiceStub(channel)
+            await drive(filer(stub, filings), len(filings), 5)
+            figures = await query_figures(channel, url, filings, 20, 4, page=page)
     assert [f.key for f in figures] == ["list", "list_asyncpg", "list_psycopg"]
     assert all(f.count == 20 and f.seconds > 0 for f in figures)

@@ -1353,7 +1353,9 @@ def summaries_and_review(walk: Walk, expect: Expected) -> None:
         ("creditchina", 3, 0, 0),
         ("market", 8, 0, 0),
     ]
-    circular = casework_queries.monthly_circular(walk.app("casework"), CITY_OFFICER, YEAR, 12)
+    circular = walk.platform.ask(
+        casework_queries.monthly_circular(walk.app("casework"), CITY_OFFICER, YEAR, 12)
+    )
     [standing] = [s for s in circular.standings if s.unit == UNIT]
     assert {k: (r.numerator, r.denominator) for k, r in standing.rates.items()} == {
         "disclosure_rate": (6, 6),  # Q3, the latest quarter due

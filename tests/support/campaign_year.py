@@ -234,18 +234,24 @@ class Walk:
         """ListWarnings of `unit`, closed ones included: (rule, subject, period, status),
         subjects named back, sorted."""
         who = OFFICER if unit == UNIT else CITY_OFFICER
-        rows = casework_queries.list_warnings(self.app("casework"), who, unit, "", True)
+        rows = self.platform.ask(
+            casework_queries.list_warnings(self.app("casework"), who, unit, "", True)
+        )
         return sorted((r.rule, self.name(r.subject), r.period, r.status) for r in rows)
 
     def warning_id(self, rule: str, subject: str, period: str, unit: str = UNIT) -> str:
         who = OFFICER if unit == UNIT else CITY_OFFICER
-        rows = casework_queries.list_warnings(self.app("casework"), who, unit, rule, True)
+        rows = self.platform.ask(
+            casework_queries.list_warnings(self.app("casework"), who, unit, rule, True)
+        )
         [row] = [r for r in rows if r.subject == subject and r.period == period]
         return row.warning_id
 
     def escalations(self, rule: str, subject: str, period: str) -> tuple[str, ...]:
         """ListWarnings: the findings (named back) that escalated a warning of licheng."""
-        rows = casework_queries.list_warnings(self.app("casework"), OFFICER, UNIT, rule, True)
+        rows = self.platform.ask(
+            casework_queries.list_warnings(self.app("casework"), OFFICER, UNIT, rule, True)
+        )
         [row] = [r for r in rows if r.subject == subject and r.period == period]
         return tuple(self.name(f) for f in row.escalated_finding_ids)
 

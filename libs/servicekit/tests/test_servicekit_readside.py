@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool
 from servicekit.eventstore import ServiceApplication
 from servicekit.postgres import eventsourcing_env
 from servicekit.projector import Projector
-from servicekit.readside import ReadPool
+from servicekit.readside import ReadPool, named, named_params, numbered
 
 pytestmark = pytest.mark.infra
 
@@ -118,3 +118,12 @@ def test_a_pool_follows_its_caller_to_a_new_loop_once_the_old_one_is_closed(stac
     assert asyncio.run(reads.fetchval("SELECT 2")) == 2
     asyncio.run(reads.close())
     assert reads._pool is None
+
+
+def test_one_statement_serves_both_drivers() -> None:
+    assert numbered("SELECT a FROM t WHERE b = %s AND c = ANY(%s) LIMIT %s") == (
+        "SELECT a FROM t WHERE b = $1 AND c = ANY($2) LIMIT $3"
+    )
+    sql = "SELECT a FROM t WHERE b = $1 OR c = $1 LIMIT $2"
+    assert named(sql) == "SELECT a FROM t WHERE b = %(p1)s OR c = %(p1)s LIMIT %(p2)s"
+    assert named_params(["x", 5]) == {"p1": "x", "p2": 5}

@@ -17,7 +17,9 @@ the first query, inside the loop that runs it; `close()` is awaited by the runti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
@@ -26,6 +28,34 @@ if TYPE_CHECKING:
     from servicekit.projector import Projector
 
 Row = Mapping[str, Any]
+
+
+# -- one statement for both drivers ---------------------------------------------------------
+# A read model's SELECT that a query (asyncpg) and a command or sweep (psycopg, in a thread)
+# both run is written once, in either driver's placeholders, and converted here.
+
+_POSITIONAL = "%s"
+_NUMBERED = re.compile(r"\$(\d+)")
+
+
+@lru_cache(maxsize=256)
+def numbered(sql: str) -> str:
+    """psycopg's positional placeholders (`%s`, in order) as asyncpg's (`$1`, `$2`, ...).
+    The statement must hold no literal `%s`."""
+    first, *rest = sql.split(_POSITIONAL)
+    return first + "".join(f"${n}{part}" for n, part in enumerate(rest, start=1))
+
+
+@lru_cache(maxsize=256)
+def named(sql: str) -> str:
+    """asyncpg's placeholders (`$2`) as psycopg's named ones (`%(p2)s`), so a parameter a
+    statement uses twice is passed once, as with asyncpg; pass `named_params(args)`."""
+    return _NUMBERED.sub(r"%(p\1)s", sql)
+
+
+def named_params(args: Sequence[Any]) -> dict[str, Any]:
+    """The arguments of a statement converted by `named`."""
+    return {f"p{n}": value for n, value in enumerate(args, start=1)}
 
 
 class ReadPool:

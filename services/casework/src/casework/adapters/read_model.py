@@ -4,12 +4,11 @@ enqueues the 智慧监督 feed's records (servicekit.push) in the same transacti
 Read two ways, with the same statements: the gRPC path's queries on asyncpg
 (servicekit.readside, on the servicer's loop, issue 14 goal 7), the handlers and sweeps,
 which run in threads, on psycopg. A statement is written once, with asyncpg's `$n`
-placeholders; the psycopg text is derived from it (`_psycopg`)."""
+placeholders; the psycopg text is derived from it (`servicekit.readside.named`)."""
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
 from servicekit.push import PushOutbox
-from servicekit.readside import ReadPool
+from servicekit.readside import ReadPool, named, named_params
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_cases (
@@ -163,21 +162,8 @@ COMPLAINTS_ABOUT = (
     " ORDER BY due_at DESC, case_id LIMIT $2"
 )
 
-_PLACEHOLDER = re.compile(r"\$(\d+)")
-
-
-def _psycopg(sql: str) -> str:
-    """The statement in psycopg's placeholders (`$2` → `%(p2)s`, so a parameter used twice
-    is passed once, as with asyncpg)."""
-    return _PLACEHOLDER.sub(r"%(p\1)s", sql)
-
-
-def _named(args: Sequence[Any]) -> dict[str, Any]:
-    return {f"p{n}": value for n, value in enumerate(args, start=1)}
-
-
-_CASES_PSYCOPG = _psycopg(CASES)
-_WARNINGS_PSYCOPG = _psycopg(WARNINGS)
+_CASES_PSYCOPG = named(CASES)
+_WARNINGS_PSYCOPG = named(WARNINGS)
 
 
 def _case_row(r: Mapping[str, Any]) -> CaseRow:
@@ -234,7 +220,7 @@ class PostgresCaseReadModel:
 
     def _select(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql, _named(args)).fetchall()
+            return cur.execute(sql, named_params(args)).fetchall()
 
     def cases(
         self, units: list[str], status: str, overdue_before: datetime | None, police_office: str

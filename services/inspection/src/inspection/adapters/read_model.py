@@ -7,7 +7,6 @@ the servicer's loop); commands and the sweep, which run in threads, on psycopg."
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from psycopg import Cursor
@@ -32,7 +31,7 @@ from pubrev_contracts.vocabulary.calendar import quarter_label
 from pubrev_contracts.vocabulary.units import CITY
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
-from servicekit.readside import ReadPool
+from servicekit.readside import ReadPool, numbered
 
 DDL = [
     """CREATE TABLE IF NOT EXISTS rm_watch (
@@ -276,7 +275,8 @@ class InspectionProjection:
 
 # The read model's SELECTs, each written once (psycopg's %s) with the builder of its
 # parameters: the sync path (commands, the sweep) runs it on psycopg, the gRPC path's queries
-# on asyncpg (`_numbered`: the same text with $1, $2, ...), both through the same row builder.
+# on asyncpg (`servicekit.readside.numbered`: the same text with $1, $2, ...), both through
+# the same row builder.
 Select = tuple[str, tuple[Any, ...]]
 
 
@@ -354,13 +354,6 @@ def _checked_communities(year: int, unit: str) -> Select:
     )
 
 
-@lru_cache(maxsize=64)
-def _numbered(sql: str) -> str:
-    """A statement's psycopg placeholders (%s, in order) as asyncpg's ($1, $2, ...)."""
-    first, *rest = sql.split("%s")
-    return first + "".join(f"${n}{part}" for n, part in enumerate(rest, start=1))
-
-
 class PostgresInspectionReadModel:
     """The read model over the application's own log: its projector keeps the rm_* tables
     (`run` in the projector role). Commands and the sweep read it on psycopg (`catch_up`
@@ -385,7 +378,7 @@ class PostgresInspectionReadModel:
             return conn.execute(sql, params).fetchall()
 
     async def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        rows = await self.reads.fetch(_numbered(sql), *params)
+        rows = await self.reads.fetch(numbered(sql), *params)
         return [tuple(r.values()) for r in rows]
 
     def communities(self, unit: str | None) -> list[WatchRow]:

@@ -53,6 +53,10 @@ class Ledger(Aggregate):
         self.opening_fen = opening_fen
         self.note = note
 
+    @event("Noted")
+    def annotate(self, note: str) -> None:
+        self.note = note
+
 
 @dataclasses.dataclass(frozen=True)
 class OpenLedger:
@@ -482,6 +486,41 @@ def test_preread_answers_read_only_finds_from_one_read(
     after = len(reads)
     assert app.find(parking, Ledger, read_only=True) is not first  # gone after the block
     assert len(reads) > after
+
+
+def test_preread_reads_a_cached_aggregate_from_its_cached_version_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGGREGATE_CACHE_MAXSIZE", "100")
+    monkeypatch.setenv("AGGREGATE_CACHE_FASTFORWARD", "y")
+    app = SampleApplication()
+    app.handle(CLERK, OpenLedger("r-1", "parking", 1200))
+    parking = Ledger.create_id("parking")
+    asked: list[int | None] = []
+    recorder: Any = app.recorder
+    select_events = recorder.select_events
+
+    def counted(originator_id: Any, *args: Any, gt: int | None = None, **kwargs: Any) -> Any:
+        if originator_id == parking:
+            asked.append(gt)
+        return select_events(originator_id, *args, gt=gt, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events", counted)
+    with app.preread([parking]):  # not cached yet: read whole, then cached
+        first = app.find(parking, Ledger, read_only=True)
+    with app.preread([parking]):  # cached and unchanged: only what follows version 1
+        again = app.find(parking, Ledger, read_only=True)
+    assert asked == [0, 1]
+    assert first is not None and again is first
+
+    changed = app.find(parking, Ledger)
+    assert changed is not None
+    changed.annotate("moved to the new lot")
+    app.save(changed)
+    with app.preread([parking]):  # moved on: brought forward from the cached version
+        latest = app.find(parking, Ledger, read_only=True)
+    assert asked[2] == 1
+    assert latest is not None and (latest.version, latest.note) == (2, "moved to the new lot")
 
 
 def test_preread_of_a_record_of_another_kind_is_refused_as_ever(app: SampleApplication) -> None:

@@ -478,25 +478,48 @@ class ServiceApplication(Application[uuid.UUID]):
         most of a group's time (ADR 0019). The state is the same a read just before each
         decision would see, save for a commit in between, which no read outside the
         commit's transaction excludes either. Copies that may be changed (`read_only`
-        False) are still read each time; nothing here is kept after the block. It reads
-        every event of each (no snapshot): for aggregates of a few events, like a
-        community."""
+        False) are still read each time.
+
+        The repository's cache is used as `repository.get` uses it: an aggregate held
+        there is read from its cached version on (the one query asks for the events after
+        it; none, and the cached one stands), so a long history is replayed once per
+        process, not once per group (issue 14, goal 6: a community of 10,000 events). One
+        that has moved on since is brought forward by `repository.get` itself (under its
+        fast-forward lock); one read whole here is put in the cache for the next group."""
         wanted = list(dict.fromkeys(ids))
         if not wanted or self._preread.aggregates is not None:
             yield
             return
-        stored = self._select_events_after({i: 0 for i in wanted})
+        cache = self.repository.cache
+        cached: dict[uuid.UUID, Aggregate] = {}
+        for aggregate_id in wanted:
+            hit = _cached(cache, aggregate_id)
+            if hit is not None:
+                cached[aggregate_id] = hit
+        stored = self._select_events_after(
+            {i: cached[i].version if i in cached else 0 for i in wanted}
+        )
         by_aggregate: dict[uuid.UUID, list[StoredEvent]] = defaultdict(list)
         for event_ in stored:
             by_aggregate[uuid.UUID(str(event_.originator_id))].append(event_)
         aggregates: dict[uuid.UUID, Aggregate | None] = {}
         for aggregate_id in wanted:
-            events = sorted(by_aggregate.get(aggregate_id, ()), key=lambda e: e.originator_version)
-            aggregates[aggregate_id] = (
-                project_aggregate(None, (self.mapper.to_domain_event(e) for e in events))
-                if events
-                else None
-            )
+            events = by_aggregate.get(aggregate_id)
+            if aggregate_id in cached:
+                aggregates[aggregate_id] = (
+                    self.repository.get(aggregate_id, deepcopy_from_cache=False)
+                    if events
+                    else cached[aggregate_id]
+                )
+                continue
+            if not events:
+                aggregates[aggregate_id] = None
+                continue
+            events.sort(key=lambda e: e.originator_version)
+            read = project_aggregate(None, (self.mapper.to_domain_event(e) for e in events))
+            if read is not None and cache is not None:
+                cache.put(aggregate_id, read)
+            aggregates[aggregate_id] = read
         self._preread.aggregates = aggregates
         try:
             yield
@@ -826,3 +849,14 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
     raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def _cached(cache: Any, aggregate_id: uuid.UUID) -> Aggregate | None:
+    """The repository's cached copy of the aggregate, if it holds one (None: no cache)."""
+    if cache is None:
+        return None
+    try:
+        found: Aggregate = cache.get(aggregate_id)
+    except KeyError:
+        return None
+    return found

@@ -14,7 +14,7 @@ SRC_ROOTS := contracts/src libs/servicekit/src libs/pubrev_admin/src \
              $(foreach s,$(SERVICES),services/$(s)/src) $(PROTO_DEPS)/python
 
 .PHONY: help deps run demo stop status infra-up infra-down infra-status test test-unit test-infra lint \
-        protos protos-check asyncapi authz-doc bench chaos coverage fmt clean
+        protos protos-check asyncapi authz-doc bench profile chaos coverage fmt clean
 
 help:
 	@echo "make run     start Kafka, PostgreSQL and the four services (Ctrl-C or make stop)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test    install what is missing, lint, then the whole test suite"
 	@echo "make lint    ruff, mypy, import-linter, buf lint, stub drift, k8s manifests"
 	@echo "make bench   throughput figures against raw baselines of the same run"
+	@echo "make profile where the command path's and the relay's time goes (py-spy)"
 	@echo "make chaos   10,000 commands while roles are killed and Kafka and PostgreSQL restart,"
 	@echo "             then a reconciliation table; fails on any loss or double effect"
 	@echo "make coverage  branch coverage of each service's domain and application (>= 90 %)"
@@ -136,10 +137,15 @@ coverage: $(STAMP)
 	$(PY) tools/coverage_report.py
 
 # BENCH_SCALE=small|default|large|<stored events> sizes the stores (bench/scale.py; default:
-# a million events to replay, about five minutes on 2 cores); history in .local/bench/.
+# a million events to replay, about eight minutes on 2 cores); history in .local/bench/.
 bench: $(STAMP)
 	$(PY) tools/devinfra.py up
 	BENCH_SCALE="$(BENCH_SCALE)" $(PY) -m bench
+
+# py-spy profiles of the command path and the relay (bench/profile.py): what bounds them.
+profile: $(STAMP)
+	$(PY) tools/devinfra.py up
+	$(PY) -m bench.profile both
 
 # Its own broker and PostgreSQL (it restarts them), never the shared ones; state, logs and the
 # result in .local/chaos/. The small version runs in `make test` (tests/e2e/test_chaos_small.py).

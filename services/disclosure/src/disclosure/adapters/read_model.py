@@ -4,8 +4,10 @@ Sort key of the disclosures' listing: (year, quarter, community_code), so pages 
 and the page token is the last row's key; of the self-inspection ledgers' (one per community
 and year): the community code.
 
-The projector writes on psycopg; the gRPC path's queries read on asyncpg (`$n` placeholders,
-the statements below), after `current` has applied what the caller wrote.
+The projector writes on psycopg, whole batches at once (`apply_batch`: each aggregate's
+events folded into its row, rows by COPY and `unnest`; read_model_batches), decoding only the
+stored fields it reads; the gRPC path's queries read on asyncpg (`$n` placeholders, the
+statements below), after `current` has applied what the caller wrote.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from typing import Any
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool
 
+from disclosure.adapters.read_model_batches import (
+    CommunityRegistered,
+    DisclosureAmended,
+    DisclosureFiled,
+    community_row,
+    disclosure_row,
+    figures,
+    fold,
+    partial_decoder,
+)
 from disclosure.application.ports import (
     DisclosureQuery,
     DisclosureRow,
@@ -25,7 +37,7 @@ from disclosure.application.ports import (
     UnitCounts,
 )
 from disclosure.domain.community import Community
-from disclosure.domain.disclosure import Disclosure, DisclosureContent
+from disclosure.domain.disclosure import Disclosure
 from disclosure.domain.self_inspection_ledger import SelfInspectionLedger
 from servicekit.eventstore import ServiceApplication
 from servicekit.projector import Projector
@@ -62,63 +74,50 @@ def _sort_key(year: int, quarter: int, code: str) -> str:
 
 
 class DisclosureProjection:
+    """The rm_* tables from the log. `apply` writes one event; `apply_batch` a whole batch,
+    folded, with the effect of `apply` on each event in turn (read_model_batches). Both
+    read the events as `partial_decoder` gives them: a view of the stored fields or the
+    mapper's domain event."""
+
     name = "disclosure.read-model"
 
     def create_tables(self, cur: Cursor[Any]) -> None:
         for statement in DDL:
             cur.execute(statement)
 
+    def apply_batch(self, cur: Cursor[Any], events: Sequence[tuple[Any, int]]) -> None:
+        fold(cur, events, self.apply)
+
     def apply(self, cur: Cursor[Any], event: Any, position: int) -> None:
-        if isinstance(event, Community.Registered):
+        if isinstance(event, CommunityRegistered | Community.Registered):
             cur.execute(
                 "INSERT INTO rm_communities VALUES (%s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (code) DO NOTHING",
-                (
-                    event.code,
-                    event.originator_id,
-                    event.unit,
-                    event.company_uscc,
-                    event.household_count,
-                    event.registered_at,
-                ),
+                community_row(event),
             )
         elif isinstance(event, Community.CompanyChanged):
             cur.execute(
                 "UPDATE rm_communities SET company_uscc = %s WHERE code = %s",
                 (event.new_uscc, event.code),
             )
-        elif isinstance(event, Disclosure.Filed):
-            content = DisclosureContent.from_state(event.content)
+        elif isinstance(event, DisclosureFiled | Disclosure.Filed):
             cur.execute(
                 "INSERT INTO rm_disclosures VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (disclosure_id) DO NOTHING",
-                (
-                    event.originator_id,
-                    event.originator_version,
-                    event.community_code,
-                    event.unit,
-                    event.company_uscc,
-                    event.year,
-                    event.quarter,
-                    content.income_total_fen,
-                    content.surplus_fen,
-                    event.late,
-                    content.zero_revenue,
-                    event.filed_at,
-                ),
+                disclosure_row(event),
             )
-        elif isinstance(event, Disclosure.Amended):
-            content = DisclosureContent.from_state(event.content)
+        elif isinstance(event, DisclosureAmended | Disclosure.Amended):
+            income, surplus, zero = figures(event.content)
             cur.execute(
                 "UPDATE rm_disclosures SET version = %s, revision = %s, income_total_fen = %s,"
                 " surplus_fen = %s, zero_revenue = %s WHERE disclosure_id = %s",
                 (
                     event.originator_version,
                     event.revision,
-                    content.income_total_fen,
-                    content.surplus_fen,
-                    content.zero_revenue,
+                    income,
+                    surplus,
+                    zero,
                     event.originator_id,
                 ),
             )
@@ -189,7 +188,7 @@ class PostgresDisclosureReadModel:
 
     def __init__(self, app: ServiceApplication, pool: ConnectionPool, reads: ReadPool) -> None:
         self.projector = Projector(
-            DisclosureProjection(), app.process_recorder, app.mapper.to_domain_event, pool
+            DisclosureProjection(), app.process_recorder, partial_decoder(app.mapper), pool
         )
         self.pool = pool
         self.reads = reads

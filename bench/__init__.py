@@ -53,10 +53,11 @@ used (`bench.disclosure_data`).
 2. Replay (bench.replay_bench; its docstring says each figure): a store of `BENCH_SCALE`
    stored events of the disclosure service, written by COPY (untimed; bench.replay_store),
    read raw (the baseline) and rebuilt into the disclosure read model by
-   `Projector.rebuild()`, the projection with `apply_batch` (bench.replay_projection) —
-   rebuild ÷ raw read, goal ≥ 0.5 — beside the same rebuild decoding with the mapper, the
-   service's own per-event projection on a prefix, and the rebuild's reader alone; the time
-   for 10 million events extrapolated.
+   `Projector.rebuild()` with the service's own projection and decoder (its `apply_batch`
+   and stored-fields decoding, disclosure.adapters.read_model) — rebuild ÷ raw read, goal
+   ≥ 0.5 — beside the same rebuild decoding with the mapper, the same projection applied
+   one event at a time (its `apply`, as before issue 14) on a prefix, and the rebuild's
+   reader alone; the time for 10 million events extrapolated.
 
 3. FileDisclosure commands through gRPC
    Two placements. ONE process (client and server share one Python process, one GIL, so

@@ -12,6 +12,7 @@ Its rules:
 
 from __future__ import annotations
 
+import bisect
 import re
 import uuid
 from datetime import date, datetime
@@ -241,13 +242,21 @@ class Community(Aggregate):
         handover; the incoming company files the quarters it ends in charge of."""
         last_day = period.last_day.isoformat()
         # ISO dates order as text; the registered company's "" precedes every date. The
-        # latest handover in effect wins, a later record of the same date over an earlier.
-        in_effect = [
-            (effective, n, uscc)
-            for n, (uscc, effective) in enumerate(self.companies)
-            if effective <= last_day
-        ]
-        return max(in_effect)[2]
+        # latest handover in effect wins, a later record of the same date over an earlier:
+        # the last of the records ordered by (date, record number) not after the last day.
+        ordered = self._handovers_in_date_order()
+        return ordered[bisect.bisect_right(ordered, (last_day, len(self.companies))) - 1][2]
+
+    def _handovers_in_date_order(self) -> list[tuple[str, int, str]]:
+        """(effective date, record number, USCC) of every record, sorted; derived from
+        `companies` (not state: rebuilt whenever a handover was recorded since), so a
+        filing of a community with a long history does not sort it again each time."""
+        kept: tuple[int, list[tuple[str, int, str]]] | None = self.__dict__.get("_by_date")
+        if kept is None or kept[0] != len(self.companies):
+            ordered = sorted((e, n, uscc) for n, (uscc, e) in enumerate(self.companies))
+            kept = (len(self.companies), ordered)
+            self.__dict__["_by_date"] = kept
+        return kept[1]
 
     # -- overdue -----------------------------------------------------------------------------
 

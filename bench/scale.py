@@ -25,8 +25,8 @@ class Scale:
     relay_events: int
     """Stored DisclosureFiled events the relay drains."""
     per_event_events: int
-    """Events the per-event projection (today's) is timed on: a prefix of the replay's
-    store, as that projection takes minutes for a million."""
+    """Events the projection applied per event (apply_batch off, the baseline) is timed
+    on: a prefix of the replay's store, as that projection takes minutes for a million."""
 
     @classmethod
     def of(cls, events: int, name: str | None = None) -> Scale:

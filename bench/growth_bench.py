@@ -19,8 +19,11 @@ company), appended by COPY after the small store's run. Why a community: it is t
 aggregate a filing reads whose history grows without bound (handovers, overdue notices;
 a disclosure's own history is a handful of amendments, and each filing is a new
 disclosure); no real community has 10,000 handovers (Putian's see a few in decades), so
-this is the stress bound the issue names, not a forecast. Its cost is what an unbounded
-history costs: every command loads all of it (no snapshots) and `company_for` scans it.
+this is the stress bound the issue names, not a forecast. Its history is replayed once in
+an api process (the first call on it, printed apart); the aggregate is then cached and each
+group of filings reads only what follows its cached version (servicekit.eventstore
+`preread`), and `company_for` bisects its handovers. There are no snapshots: a new process
+pays the replay once per such community.
 `BIG_COMMUNITIES` such communities, and as many ordinary ones of the same store as the
 control, file their generated quarters one call at a time, alternating big and control;
 printed: p50/p99 of each and big ÷ control (goal ≤ 1.2).
@@ -239,6 +242,8 @@ class AtSize:
     note: str
     big: list[float]
     control: list[float]
+    big_filings: Sequence[Filing] = ()
+    """The filings `big` timed, in order."""
 
 
 async def at_size(size: int, work: Workload, progress: BenchProgress, with_big: bool) -> AtSize:
@@ -271,7 +276,7 @@ async def at_size(size: int, work: Workload, progress: BenchProgress, with_big: 
                     await channel.close()
     if calls.errors:
         raise RuntimeError(f"{len(calls.errors):,} FileDisclosure failed: {calls.errors[0]!r}")
-    return AtSize(events, calls, stopwatch, note, big, control)
+    return AtSize(events, calls, stopwatch, note, big, control, work.big if with_big else ())
 
 
 def _latency(key: str, label: str, samples: Sequence[float], stopwatch: Stopwatch) -> Figure:
@@ -357,6 +362,7 @@ async def growth_section(
         f"10,001-event community ÷ ordinary: p50 {ratios['aggregate_p50']:.2f}"
         f" ({verdict['aggregate_p50']}), p99 {ratios['aggregate_p99']:.2f}"
         f" ({verdict['aggregate_p99']}); goal ≤ {GOAL}",
+        cold_note(small),
         f"small store: {small.note}",
         f"large store: {large.note}",
     ]
@@ -365,6 +371,24 @@ async def growth_section(
         "large_events": large.events,
     }
     return section
+
+
+def cold_note(at: AtSize) -> str:
+    """The first call on each big community in the api process replays its whole history
+    (then the aggregate is cached, and read from its cached version on): apart, they are
+    what the p99 above is made of."""
+    first = {f.request.community_code: i for i, f in reversed(list(enumerate(at.big_filings)))}
+    cold = [at.big[i] for i in sorted(first.values()) if i < len(at.big)]
+    warm = [t for i, t in enumerate(at.big) if i not in set(first.values())]
+    if not cold or not warm:
+        return "no 10,001-event community was filed for"
+    return (
+        f"of those: the first call on each of the {len(cold)} communities (its history"
+        f" replayed once in the process) p50 {percentile(cold, 0.5) * 1000:.1f} ms, max"
+        f" {max(cold) * 1000:.1f} ms; the {len(warm)} others (the cached aggregate, read from"
+        f" its version on) p50 {percentile(warm, 0.5) * 1000:.1f} ms, p99"
+        f" {percentile(warm, 0.99) * 1000:.1f} ms"
+    )
 
 
 def main() -> None:

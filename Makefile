@@ -142,10 +142,10 @@ bench: $(STAMP)
 	$(PY) tools/devinfra.py up
 	BENCH_SCALE="$(BENCH_SCALE)" $(PY) -m bench
 
-# py-spy profiles of the command path and the relay (bench/profile.py): what bounds them.
+# py-spy profiles of the command path, a query and the relay (bench/profile.py): what bounds them.
 profile: $(STAMP)
 	$(PY) tools/devinfra.py up
-	$(PY) -m bench.profile both
+	$(PY) -m bench.profile all
 
 # Its own broker and PostgreSQL (it restarts them), never the shared ones; state, logs and the
 # result in .local/chaos/. The small version runs in `make test` (tests/e2e/test_chaos_small.py).

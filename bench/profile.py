@@ -6,6 +6,8 @@ handler; goal 4, the relay ≥ 0.8 of raw produce).
 process on a scratch database, the companies and communities registered and a warm-up
 filed through it (as bench.process_bench does), then py-spy samples that process while 50
 callers over 4 channels file `--commands` disclosures.
+`python -m bench.profile queries` — the same API with 3,300 filings, then ListDisclosures
+(a page of 50 of the unit and year with most filings) by 50 callers, `--queries` times.
 `python -m bench.profile relay` — `--events` DisclosureFiled written to a scratch store
 (untimed), then py-spy samples this process while the relay drains them to Kafka.
 
@@ -14,7 +16,7 @@ sampled, so the shares say what the one core the process can use is spent on. Pr
 the samples by the package of the innermost frame (self), then by the project modules on
 the stack (inclusive: a sample counts once for each module it passes through). The raw
 collapsed stacks are kept in `.local/bench/profile-<target>.txt` (flame graph tools read
-them). Run after `tools/devinfra.py up`; `make profile` runs both.
+them). Run after `tools/devinfra.py up`; `make profile` runs all three.
 """
 
 from __future__ import annotations
@@ -30,8 +32,18 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from bench.disclosure_data import command_data, fill_with_filings, register_all, relay_filings
+import grpc
+
+from bench.disclosure_data import (
+    TIMEOUT,
+    UNIT_METADATA,
+    command_data,
+    fill_with_filings,
+    register_all,
+    relay_filings,
+)
 from bench.infra import disclosure_settings, scratch_database
+from bench.load import Call
 from bench.machine import ROOT
 from bench.process_bench import (
     CHANNELS,
@@ -43,8 +55,11 @@ from bench.process_bench import (
     open_channels,
     server_process,
 )
+from bench.query_bench import PAGE, busiest
 from bench.relay_bench import started_producer
 from disclosure.bootstrap import build
+from pubrev.disclosure.v1 import disclosure_pb2 as pb
+from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
 from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import ensure_topics
 from servicekit.relay import Relay
@@ -161,6 +176,32 @@ async def profile_commands(commands: int) -> list[str]:
     return [head, *summarise(raw.read_text())]
 
 
+async def profile_queries(queries: int) -> list[str]:
+    data = command_data(WARM_UP + 3_000)
+    filings = data.filings[: WARM_UP + 3_000]
+    unit, year = busiest(filings)
+    request = pb.ListDisclosuresRequest(unit=unit, year=year, page_size=PAGE)
+    metadata = UNIT_METADATA[unit]
+
+    def lister(channel: grpc.aio.Channel) -> Call:
+        stub = pb_grpc.DisclosureServiceStub(channel)
+
+        async def call(_: int) -> None:
+            await stub.ListDisclosures(request, metadata=metadata, timeout=TIMEOUT)
+
+        return call
+
+    with scratch_database("profile_queries") as url:
+        async with disclosure_api(url) as (pid, port), open_channels(port, CHANNELS) as channels:
+            await register_all(channels[0], data, CALLERS)
+            await drive_spread(channels, filer_on(filings), len(filings), CALLERS)
+            await drive_spread(channels, lister, CALLERS * 2, CALLERS)  # the catch-up
+            with sampling(pid, "queries") as raw:
+                await drive_spread(channels, lister, queries, CALLERS)
+    head = f"ListDisclosures (a page of {PAGE}), API in its own process (pid {pid}), {queries:,}"
+    return [head, *summarise(raw.read_text())]
+
+
 async def profile_relay(events: int) -> list[str]:
     filings = relay_filings(events)
     with scratch_database("profile_relay") as url:
@@ -196,13 +237,16 @@ async def profile_relay(events: int) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("target", choices=("commands", "relay", "both"))
+    parser.add_argument("target", choices=("commands", "queries", "relay", "all"))
     parser.add_argument("--commands", type=int, default=3_000)
+    parser.add_argument("--queries", type=int, default=3_000)
     parser.add_argument("--events", type=int, default=20_000)
     args = parser.parse_args(argv)
-    if args.target in ("commands", "both"):
+    if args.target in ("commands", "all"):
         print("\n".join(asyncio.run(profile_commands(args.commands))))
-    if args.target in ("relay", "both"):
+    if args.target in ("queries", "all"):
+        print("\n".join(asyncio.run(profile_queries(args.queries))))
+    if args.target in ("relay", "all"):
         print("\n".join(asyncio.run(profile_relay(args.events))))
 
 

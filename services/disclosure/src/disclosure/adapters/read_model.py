@@ -69,6 +69,10 @@ DDL = [
 ]
 
 
+def _disclosure_row(values: tuple[Any, ...]) -> DisclosureRow:
+    return DisclosureRow(str(values[0]), *values[1:])
+
+
 def _sort_key(year: int, quarter: int, code: str) -> str:
     return f"{year:04d}{quarter}:{code}"
 
@@ -221,10 +225,9 @@ class PostgresDisclosureReadModel:
             query.after,
             query.limit + 1,
         )
-        items = [
-            DisclosureRow(**{**r, "disclosure_id": str(r["disclosure_id"])})
-            for r in rows[: query.limit]
-        ]
+        # LIST_DISCLOSURES selects DisclosureRow's fields in its order: built by position,
+        # not through a dict per row (a tenth of the query's time, profiled).
+        items = [_disclosure_row(tuple(r.values())) for r in rows[: query.limit]]
         more = len(rows) > query.limit
         token = (
             _sort_key(items[-1].year, items[-1].quarter, items[-1].community_code)

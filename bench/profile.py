@@ -56,13 +56,11 @@ from bench.process_bench import (
     server_process,
 )
 from bench.query_bench import PAGE, busiest
-from bench.relay_bench import started_producer
+from bench.relay_bench import bench_relay
 from disclosure.bootstrap import build
 from pubrev.disclosure.v1 import disclosure_pb2 as pb
 from pubrev.disclosure.v1 import disclosure_pb2_grpc as pb_grpc
-from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import ensure_topics
-from servicekit.relay import Relay
 from servicekit.runtime import close
 
 OUTPUT = ROOT / ".local" / "bench"
@@ -210,26 +208,10 @@ async def profile_relay(events: int) -> list[str]:
             settings = parts.settings
             await ensure_topics(settings.kafka_bootstrap, [parts.topic])
             await asyncio.to_thread(fill_with_filings, parts.app, filings)
-            producer = await started_producer(settings.kafka_bootstrap, "profile", parts.topic)
-            pool = parts.pool
-            assert pool is not None
-            store = ParkedStore(pool)
-            store.ensure_tables()
-            relay = Relay(
-                settings.service,
-                parts.app.process_recorder,
-                parts.translate,
-                producer,
-                store,
-                batch_size=settings.relay_batch_size,
-            )
-            try:
-                await relay.position()
+            async with bench_relay(parts, settings.relay_batch_size) as relay:
                 with sampling(os.getpid(), "relay") as raw:
                     while await relay.run_once():
                         pass
-            finally:
-                await producer.stop()
         finally:
             close(parts)
     return [f"Relay draining {events:,} DisclosureFiled to Kafka", *summarise(raw.read_text())]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -156,31 +157,39 @@ async def time_raw_batch_produce(
     )
 
 
-async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
+@contextlib.asynccontextmanager
+async def bench_relay(parts: ServiceParts, batch_size: int) -> AsyncIterator[Relay]:
+    """The service's relay over its store, its producer started, at its recorded position;
+    producer and pool closed on the way out."""
     settings = parts.settings
     producer = await started_producer(settings.kafka_bootstrap, "bench-relay", parts.topic)
     # Where it would park an event it cannot send (none here): the service's database.
     store = ParkedStore(
         ConnectionPool(settings.service_database_url, min_size=1, max_size=2, open=True)
     )
-    store.ensure_tables()
-    relay = Relay(
-        settings.service,
-        parts.app.process_recorder,
-        parts.translate,
-        producer,
-        store,
-        batch_size=batch_size,
-    )
     try:
+        store.ensure_tables()
+        relay = Relay(
+            settings.service,
+            parts.app.process_recorder,
+            parts.translate,
+            producer,
+            store,
+            batch_size=batch_size,
+        )
         await relay.position()
+        yield relay
+    finally:
+        await producer.stop()
+        store.pool.close()
+
+
+async def time_relay(parts: ServiceParts, batch_size: int) -> Figure:
+    async with bench_relay(parts, batch_size) as relay:
         moved = 0
         with Stopwatch() as watch:
             while step := await relay.run_once():
                 moved += step
-    finally:
-        await producer.stop()
-        store.pool.close()
     return Figure(
         "relay",
         "Relay.run_once until idle (read+translate+produce+track)",

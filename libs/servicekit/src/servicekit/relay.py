@@ -77,14 +77,18 @@ Translate = Callable[[Notification], OutboundMessage | None]
 def make_producer(
     bootstrap: str, client_id: str, security: KafkaSecurity | None = None
 ) -> AIOKafkaProducer:
-    """The relay's producer; under ACLs its principal may write only its own topic."""
+    """The relay's producer; under ACLs its principal may write only its own topic.
+
+    No linger: the relay hands a whole batch to the producer before it waits for the acks,
+    so the messages are batched anyway, and a linger only delayed each batch (idle, write →
+    acknowledged p50 17 → 11 ms, p99 51 → 16 ms; throughput the same, `bench.relay_bench`)."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         **(security or KafkaSecurity()).client_options(),
         acks="all",
         enable_idempotence=True,
-        linger_ms=5,
+        linger_ms=0,
         max_batch_size=256 * 1024,
         request_timeout_ms=30_000,
     )

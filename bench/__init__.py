@@ -8,8 +8,9 @@ for it, writes the same figures as JSON to `.local/bench/latest.json` and append
 `.local/bench/history.jsonl` (git commit, date, scale, every figure; bench.history).
 Progress, with a bar and an ETA per step, goes to stderr (one line per step under CI or
 without a terminal; bench.progress). The default run takes about seven and a half minutes
-on a 2-core machine (7 min 32 s measured with `time make bench`). Nothing here asserts a timing: this is a report, and absolute figures move with
-the machine and whatever else runs on it. The ratios against baselines taken seconds
+on a 2-core machine (7 min 32 s measured with `time make bench`). Nothing here asserts a
+timing: this is a report, and absolute figures move with the machine and whatever else
+runs on it. The ratios against baselines taken seconds
 earlier on the same machine are what to compare between runs.
 
 Every figure is `count / seconds` of one timed loop (set-up excluded), in operations per

@@ -8,7 +8,8 @@ for it, writes the same figures as JSON to `.local/bench/latest.json` and append
 `.local/bench/history.jsonl` (git commit, date, scale, every figure; bench.history).
 Progress, with a bar and an ETA per step, goes to stderr (one line per step under CI or
 without a terminal; bench.progress). The default run takes about seven and a half minutes
-on a 2-core machine (7 min 32 s measured with `time make bench`). Nothing here asserts a
+on a 2-core machine (7 min 32 s measured with `time make bench` before the cost section
+measured the small deployment too, which adds about 100 s). Nothing here asserts a
 timing: this is a report, and absolute figures move with the machine and whatever else
 runs on it. The ratios against baselines taken seconds
 earlier on the same machine are what to compare between runs.
@@ -139,7 +140,8 @@ Later sections (each its own module, run in order by `bench/__main__.py`):
   own processes, FileDisclosure at a sustained rate; the time from each answer to
   inspection's effect, p50/p99/max, split at the relay, and whether it grew;
 - cost (`bench/cost_bench.py`): the fifteen roles of `make run` idle: RSS, PSS and the
-  PostgreSQL connections they hold (ADR 0020).
+  PostgreSQL connections they hold (ADR 0020); then the same four services as a small
+  deployment runs them, each service one process (`python -m <service> all`).
 - soak (`bench/soak_bench.py`, opt-in: `BENCH_SECTIONS=soak` or `BENCH_SCALE=large`):
   disclosure api, relay, projector and inspection consumer as processes, FileDisclosure at
   200/s for `BENCH_SOAK_SECONDS` (600); each role's RSS every 10 s, growth last ÷ first.

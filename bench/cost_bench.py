@@ -1,5 +1,8 @@
 """What the four services cost idle: the resident memory of every role and the PostgreSQL
 connections they hold (issue 14, goal 6: ≤ 300 MiB and ≤ 20 connections for the four).
+Measured twice: as deployed (each role its own process), then as a small deployment runs
+them (each service one process, `python -m <service> all`: the shape of the issue's
+340 MiB baseline, four processes).
 
 Every role runs as deployed and as `make run` runs it (tools/run_platform.SERVICE_ROLES: 15
 processes, disclosure without a consumer), `python -m <service> <role>` in a process of
@@ -25,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +97,7 @@ def role_environment(
         "PUBREV_FEED_MARKET_URL": "http://127.0.0.1:9/feeds/market",
         "PUBREV_ZHIHUI_URL": "http://127.0.0.1:9/feeds/zhihui",
     }
-    if role == "api":
+    if role in ("api", "all"):
         env["PUBREV_GRPC_PORT"] = str(port)
     return env
 
@@ -181,9 +184,16 @@ def databases(services: list[str]) -> Iterator[dict[str, str]]:
         yield {s: stack.enter_context(scratch_database(f"cost_{s}")) for s in services}
 
 
-async def measure(progress: BenchProgress = NO_PROGRESS) -> tuple[list[Sample], dict[str, Any]]:
+ONE_PROCESS_EACH = {service: ("all",) for service in SERVICE_ROLES}
+"""The small deployment: each service's roles in one process (`python -m <service> all`)."""
+
+
+async def measure(
+    progress: BenchProgress = NO_PROGRESS, layout: Mapping[str, Sequence[str]] = SERVICE_ROLES
+) -> tuple[list[Sample], dict[str, Any]]:
     prefix = f"bench.cost.{uuid.uuid4().hex[:8]}."
-    services = list(SERVICE_ROLES)
+    services = list(layout)
+    processes = sum(len(r) for r in layout.values())
     roles: dict[str, ServerProcess] = {}
     apis: dict[str, int] = {}
     with databases(services) as urls, contextlib.ExitStack() as outputs:
@@ -199,7 +209,7 @@ async def measure(progress: BenchProgress = NO_PROGRESS) -> tuple[list[Sample], 
                     )
                 )
             started = time.monotonic()
-            for service, service_roles in SERVICE_ROLES.items():
+            for service, service_roles in layout.items():
                 port = free_port()
                 for role in service_roles:
                     output = outputs.enter_context(tempfile.TemporaryFile())
@@ -209,7 +219,7 @@ async def measure(progress: BenchProgress = NO_PROGRESS) -> tuple[list[Sample], 
                         f"{service} {role}", spawn(argv, env, output), port, output
                     )
                 apis[service] = port
-            with progress.step("cost: 15 roles start, every api SERVING"):
+            with progress.step(f"cost: {processes} processes start, every api SERVING"):
                 deadline = time.monotonic() + READY_SECONDS
                 waiting = dict(apis)
                 while waiting:
@@ -228,7 +238,7 @@ async def measure(progress: BenchProgress = NO_PROGRESS) -> tuple[list[Sample], 
                 ready_s = time.monotonic() - started
             samples = []
             for at in (SETTLE_SECONDS, LATE_SECONDS):
-                with progress.step(f"cost: idle until {at:.0f} s after the start"):
+                with progress.step(f"cost: {processes} processes idle until {at:.0f} s"):
                     await asyncio.sleep(max(0.0, at - (time.monotonic() - started)))
                     samples.append(await asyncio.to_thread(sample, started, roles, names))
             for name, server in roles.items():
@@ -250,19 +260,17 @@ def by_service(values: dict[str, float]) -> dict[str, float]:
     return out
 
 
-async def cost_section(progress: BenchProgress = NO_PROGRESS) -> Section:
-    samples, extra = await measure(progress)
-    section = Section(
-        title="Cost idle: the four services' 15 roles, each its own process", key="cost"
-    )
-    for key, s in zip(("idle_settled", "idle_late"), samples, strict=True):
+def idle_figures(samples: list[Sample], key: str, what: str) -> tuple[list[Figure], list[str]]:
+    figures: list[Figure] = []
+    notes: list[str] = []
+    for suffix, s in zip(("settled", "late"), samples, strict=True):
         timing = Timing(seconds=s.at_s, cpu_seconds=0.0, host_busy_seconds=None)
-        section.figures.append(
+        figures.append(
             Figure(
-                key=key,
+                key=f"{key}_{suffix}",
                 label=(
-                    f"idle at {s.at_s:.0f} s: {s.total_mib:,.0f} MiB RSS (goal ≤ {GOAL_MIB:.0f}),"
-                    f" {s.total_pss_mib:,.0f} MiB PSS,"
+                    f"{what}, idle at {s.at_s:.0f} s: {s.total_mib:,.0f} MiB RSS"
+                    f" (goal ≤ {GOAL_MIB:.0f}), {s.total_pss_mib:,.0f} MiB PSS,"
                     f" {s.total_connections} connections (goal ≤ {GOAL_CONNECTIONS})"
                 ),
                 count=s.total_connections,
@@ -274,10 +282,27 @@ async def cost_section(progress: BenchProgress = NO_PROGRESS) -> Section:
         roles = ", ".join(
             f"{n} {s.rss_mib[n]:.0f} MiB/{s.connections.get(n, 0)}" for n in s.rss_mib
         )
-        section.notes.append(f"at {s.at_s:.0f} s, role RSS/connections: {roles}")
+        notes.append(f"{what}, at {s.at_s:.0f} s, RSS/connections: {roles}")
         if "?" in s.connections:
-            section.notes.append(f"connections not matched to a role: {s.connections['?']}")
-    last = samples[-1]
+            notes.append(f"connections not matched to a process: {s.connections['?']}")
+    return figures, notes
+
+
+async def cost_section(progress: BenchProgress = NO_PROGRESS) -> Section:
+    samples, extra = await measure(progress)
+    compact, compact_extra = await measure(progress, ONE_PROCESS_EACH)
+    section = Section(
+        title="Cost idle: the four services as deployed (15 roles, each its own process), then"
+        " as a small deployment (each service one process, role `all`)",
+        key="cost",
+    )
+    for figures_notes in (
+        idle_figures(samples, "idle", "15 processes"),
+        idle_figures(compact, "compact", "4 processes"),
+    ):
+        section.figures.extend(figures_notes[0])
+        section.notes.extend(figures_notes[1])
+    last, small = samples[-1], compact[-1]
     section.extra = {
         **extra,
         "rss_mib": round(last.total_mib, 1),
@@ -288,6 +313,10 @@ async def cost_section(progress: BenchProgress = NO_PROGRESS) -> Section:
         "per_role": {
             n: [round(last.rss_mib[n], 1), last.connections.get(n, 0)] for n in last.rss_mib
         },
+        "compact_ready_s": compact_extra["ready_s"],
+        "compact_rss_mib": round(small.total_mib, 1),
+        "compact_pss_mib": round(small.total_pss_mib, 1),
+        "compact_connections": small.total_connections,
     }
     return section
 

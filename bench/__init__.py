@@ -135,7 +135,9 @@ used (`bench.disclosure_data`).
 Later sections (each its own module, run in order by `bench/__main__.py`):
 - consumers (`bench/consumer_bench.py`, goal ≥ 5,000/s): inspection's consumer group
   applying BENCH_SCALE-sized DisclosureFiled records with every feature on, beside a raw
-  aiokafka consume and a raw COPY of equivalent rows;
+  aiokafka consume and a raw COPY of equivalent rows; casework's disclosure-warnings group
+  applying the first 5,000 of them (community facts, the unit's year, warnings), against
+  the same floors;
 - end to end (`bench/e2e_bench.py`): disclosure api, relay and inspection consumer as their
   own processes, FileDisclosure at a sustained rate; the time from each answer to
   inspection's effect, p50/p99/max, split at the relay, and whether it grew;

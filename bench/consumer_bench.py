@@ -1,5 +1,6 @@
-"""Measurement: inspection's consumer group applying DisclosureFiled from Kafka, and its floors
-(issue 14, goal 1: at least 5,000 events/s per consumer group, every feature on).
+"""Measurement: inspection's and casework's consumer groups applying DisclosureFiled from Kafka,
+and their floors (issue 14, goal 1: at least 5,000 events/s per consumer group, every feature
+on).
 
 N DisclosureFiled contract records (`consumer_events(scale)`: BENCH_SCALE's stored events ÷
 20, so 50,000 by default) are produced to a fresh topic first, untimed: the communities of
@@ -17,7 +18,14 @@ filing and found again by the next three. Then, timed:
   each record's source and body, publish check of each new event, parked store and crash
   guard live) until every record is applied. Timed from its first batch to its last
   effect, so the group's join (the broker's rebalance delay) is not counted; the raw
-  consume is timed without a join either.
+  consume is timed without a join either;
+- `casework_apply`: casework's `ConsumerRunner` with its disclosure-warnings subscription
+  (`casework.warnings.disclosure`) as its bootstrap builds it, on a fresh casework database,
+  applying the first `CASEWORK_PREFIX` (5,000) of the same records, produced again to a
+  topic of its own (untimed), timed the same way. Per filing it updates the community's
+  facts and its unit's year (`UnitCampaign`, one event more per filing of the unit) and
+  raises the disclosure warnings due (a zero-revenue quarter's deficit, ...). Its ratios
+  are against the same floors.
 
 `python -m bench.consumer_bench` runs this section alone (BENCH_SCALE as for `make bench`).
 """
@@ -36,6 +44,7 @@ from typing import Any
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from bench.infra import kafka_bootstrap, scratch_database
@@ -43,6 +52,8 @@ from bench.progress import NO_PROGRESS, BenchProgress
 from bench.report import Figure, Ratio, Section
 from bench.scale import Scale
 from bench.stopwatch import Stopwatch, Timing, host_busy_seconds
+from casework.bootstrap import build as build_casework
+from casework.entrypoints.consumers import WARNINGS
 from inspection.bootstrap import build
 from inspection.entrypoints.consumers import DISCLOSURE_WATCH
 from pubrev_contracts.topics import DISCLOSURE_EVENTS
@@ -69,6 +80,11 @@ SAMPLE = (
     / "samples"
     / "pubrev.disclosure.DisclosureFiled.v1.json"
 )
+CASEWORK_WARNINGS = f"{WARNINGS}.disclosure"
+CASEWORK_PREFIX = 5_000
+"""Casework's disclosure warnings are timed on the records' first this many (a prefix, as
+the replay bench's per-event figure is): applied event by event they ran at a few hundred
+a second, too slow for the whole run."""
 PATIENCE_SECONDS = 600.0
 """How long the runner may take before the bench gives up on it (and says how far it got)."""
 
@@ -282,9 +298,11 @@ class Mark:
         return Timing(end.wall - self.wall, end.cpu - self.cpu, host)
 
 
-def inspection_settings(database_url: str, prefix: str) -> ServiceSettings:
+def inspection_settings(
+    database_url: str, prefix: str, service: str = "inspection"
+) -> ServiceSettings:
     return ServiceSettings(
-        service="inspection",
+        service=service,
         environment="test",
         kafka_bootstrap=kafka_bootstrap(),
         database_url=database_url,
@@ -302,8 +320,15 @@ def own_group(subscription: Subscription, tag: str) -> Subscription:
     return dataclasses.replace(subscription, consumer=f"{subscription.consumer}.bench-{tag}")
 
 
+INSPECTION_LABEL = "inspection's ConsumerRunner applying them (disclosure watch, every feature on)"
+
+
 async def time_consumer(
-    runner: ConsumerRunner, count: int, advance: Callable[[int], None]
+    runner: ConsumerRunner,
+    count: int,
+    advance: Callable[[int], None],
+    key: str = "consume_apply",
+    label: str = INSPECTION_LABEL,
 ) -> tuple[Figure, int]:
     marks: list[Mark] = []
     dispatch = runner.dispatch_batch
@@ -331,26 +356,87 @@ async def time_consumer(
         await runner.stop()
     done = through()
     timing = marks[0].until(end) if marks else Timing(0.0, 0.0, None)
-    label = "inspection's ConsumerRunner applying them (disclosure watch, every feature on)"
     if done < count:
         label += f" — gave up after {PATIENCE_SECONDS:g} s"
-    return Figure("consume_apply", label, runner.applied, timing, UNIT), done
+    return Figure(key, label, runner.applied, timing, UNIT), done
 
 
-def applied_rows(url: str, consumer: str) -> tuple[int, int, int]:
+def applied_rows(url: str, consumer: str, service: str = "inspection") -> tuple[int, int, int]:
     """Tracking rows of the consumer, stored events, parked entries (the effect, checked)."""
     with psycopg.connect(url) as conn:
         tracked = conn.execute(
-            "SELECT count(*) FROM inspection_tracking WHERE application_name LIKE %s",
+            sql.SQL("SELECT count(*) FROM {} WHERE application_name LIKE %s").format(
+                sql.Identifier(f"{service}_tracking")
+            ),
             (consumer + "|%",),
         ).fetchone()
-        events = conn.execute("SELECT count(*) FROM inspection_events").fetchone()
+        events = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(f"{service}_events"))
+        ).fetchone()
         parked = conn.execute("SELECT count(*) FROM parked_events").fetchone()
     return (
         int(tracked[0]) if tracked else 0,
         int(events[0]) if events else 0,
         int(parked[0]) if parked else 0,
     )
+
+
+async def measure_casework(
+    records: Sequence[Outbound], tag: str, progress: BenchProgress
+) -> tuple[Figure, str]:
+    """Casework's disclosure-warnings subscription (its bootstrap's, under a group of the
+    bench's own) applying the records, produced again to a topic of its own (untimed), on a
+    fresh casework database. It needs nothing before a filing: a community's facts and its
+    unit's year are opened by the first filing (a registration only adds facilities)."""
+    count = len(records)
+    prefix = f"bench{tag}cw."
+    bootstrap = kafka_bootstrap()
+    await ensure_topics(
+        bootstrap,
+        [prefix + DISCLOSURE_EVENTS, prefix + dead_letter_topic("casework")],
+        partitions=PARTITIONS,
+    )
+    with progress.step(f"consumer: producing {count:,} DisclosureFiled for casework (untimed)"):
+        await produce(bootstrap, prefix + DISCLOSURE_EVENTS, records)
+    with scratch_database("consumer_casework") as url:
+        parts = build_casework(inspection_settings(url, prefix, "casework"))
+        store = ParkedStore(ConnectionPool(url, min_size=1, max_size=4, open=True))
+        try:
+            await asyncio.to_thread(store.ensure_tables)
+            [warnings] = [s for s in parts.subscriptions if s.consumer == CASEWORK_WARNINGS]
+            subscription = own_group(warnings, tag)
+            runner = ConsumerRunner(
+                "casework",
+                bootstrap,
+                [subscription],
+                max_attempts=parts.settings.consumer_max_attempts,
+                graceful_timeout=parts.settings.shutdown_grace_seconds,
+                topic_prefix=prefix,
+                store=store,
+            )
+            batching = "a batch per transaction" if subscription.batch_handler else "event by event"
+            label = (
+                f"casework's ConsumerRunner applying the first {count:,} of them (disclosure "
+                f"warnings, {batching}, every feature on)"
+            )
+            with progress.step(f"consumer: casework applying {count:,}", total=count) as advance:
+                apply, done = await time_consumer(runner, count, advance, "casework_apply", label)
+            tracked, stored, parked = await asyncio.to_thread(
+                applied_rows, url, subscription.consumer, "casework"
+            )
+        finally:
+            store.pool.close()
+            close(parts)
+    note = (
+        f"casework's disclosure warnings applied the first {count:,} {batching} "
+        f"(fetched up to {subscription.max_records:,} at a time): {runner.applied:,} applied, "
+        f"{runner.duplicates:,} duplicates, {runner.dead_lettered:,} parked; its database "
+        f"holds {tracked:,} tracking rows, {stored:,} stored events (community facts, unit "
+        f"years, warnings), {parked:,} parked entries"
+    )
+    if done < count or tracked != count:
+        raise RuntimeError(f"casework got {done:,} of {count:,} records through: {note}")
+    return apply, note
 
 
 async def measure(
@@ -395,6 +481,9 @@ async def measure(
         finally:
             store.pool.close()
             close(parts)
+    casework, casework_note = await measure_casework(
+        records[: min(count, CASEWORK_PREFIX)], tag, progress
+    )
     batching = "a batch per transaction" if subscription.batch_handler else "event by event"
     notes = [
         f"{count:,} DisclosureFiled of {-(-count // QUARTERS):,} communities, {QUARTERS} "
@@ -406,14 +495,20 @@ async def measure(
         f"{tracked:,} tracking rows, {stored:,} stored events, {parked:,} parked entries",
         "its own consumer group (the subscription's name + .bench-<tag>), only the disclosure "
         "watch subscribed (inspection's leads read casework's topic)",
+        casework_note,
     ]
     if done < count or tracked != count:
         raise RuntimeError(
             f"the consumer got {done:,} of {count:,} records through "
             f"({tracked:,} tracked): {notes[1]}"
         )
-    extra = {"events": count, "tracked": tracked, "stored_events": stored}
-    return [apply, consume, insert], notes, extra
+    extra = {
+        "events": count,
+        "tracked": tracked,
+        "stored_events": stored,
+        "casework_events": casework.count,
+    }
+    return [apply, consume, insert, casework], notes, extra
 
 
 async def consumer_section(scale: Scale, progress: BenchProgress = NO_PROGRESS) -> Section:
@@ -427,11 +522,16 @@ async def consumer_section(scale: Scale, progress: BenchProgress = NO_PROGRESS) 
     extra["met"] = apply.rate >= 5_000
     return Section(
         key="consumer",
-        title=f"Consumer: Kafka → inspection's disclosure watch ({count:,} DisclosureFiled)",
+        title=(
+            f"Consumer: Kafka → inspection's disclosure watch ({count:,} DisclosureFiled), "
+            "casework's disclosure warnings"
+        ),
         figures=figures,
         ratios=[
             Ratio("consumer ÷ raw consume", "consume_apply", "consume"),
             Ratio("consumer ÷ raw batch insert", "consume_apply", "insert"),
+            Ratio("casework's consumer ÷ raw consume", "casework_apply", "consume"),
+            Ratio("casework's consumer ÷ raw batch insert", "casework_apply", "insert"),
         ],
         notes=notes,
         extra=extra,

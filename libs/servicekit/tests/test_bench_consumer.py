@@ -1,7 +1,7 @@
 """The consumer bench (bench.consumer_bench) at a tiny scale, on the real stack: it produces
 every figure and ratio it reports (their values are the bench's business, never a test's),
-and its consumer applied every record once, in batches, each tracked. Its records are
-disclosure's contract events as the relay publishes them."""
+and its consumers (inspection's, casework's on a prefix) applied every record once, each
+tracked. Its records are disclosure's contract events as the relay publishes them."""
 
 from __future__ import annotations
 
@@ -32,8 +32,15 @@ def test_the_records_are_disclosures_contract_events_quarter_after_quarter() -> 
 async def test_the_consumer_section_reports_every_figure(infra: dict[str, str]) -> None:
     section = await consumer_section(Scale.of(20_000), NO_PROGRESS)
 
-    assert [f.key for f in section.figures] == ["consume_apply", "consume", "insert"]
+    keys = ["consume_apply", "consume", "insert", "casework_apply"]
+    assert [f.key for f in section.figures] == keys
     assert all(f.count == 1_000 and f.seconds > 0 for f in section.figures)
-    assert set(section.ratio_values()) == {"consumer ÷ raw consume", "consumer ÷ raw batch insert"}
+    assert set(section.ratio_values()) == {
+        "consumer ÷ raw consume",
+        "consumer ÷ raw batch insert",
+        "casework's consumer ÷ raw consume",
+        "casework's consumer ÷ raw batch insert",
+    }
     assert section.extra["tracked"] == 1_000
+    assert section.extra["casework_events"] == 1_000
     assert any("a batch per transaction: 1,000 applied, 0 duplicates" in n for n in section.notes)

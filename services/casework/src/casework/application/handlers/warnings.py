@@ -16,12 +16,14 @@ The policies take plain values: this layer does not import the wire contracts.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
 from casework.application.access import POLICY, authorize, warning_facts
+from casework.application.batch import BatchStep, batch_aggregate
 from casework.application.commands import (
     AcknowledgeWarning,
     CloseWarning,
@@ -36,6 +38,7 @@ from casework.domain.warnings.company_facts import CompanyFacts
 from casework.domain.warnings.plan_checks import PlanChecks
 from casework.domain.warnings.rules import (
     PACED_UNITS,
+    WarningRules,
     disclosure_overdue,
     disclosure_warnings,
     rectification_overdue,
@@ -153,6 +156,47 @@ def on_community_registered(
     return _commit(app, [facts, *counted], disclosure_warnings(facts, app.warning_rules), delivery)
 
 
+@dataclass(frozen=True)
+class DisclosureNote:
+    """DisclosureFiled (revision 0) or DisclosureAmended (its revision) as the warnings note
+    it: the event by event policy (`on_disclosure`) and the batch's (`on_disclosures`)
+    apply it the same way (`onto`)."""
+
+    community_code: str
+    unit: str
+    company: str
+    figures: QuarterFigures
+    filed_at: datetime | None = None
+    """A filing's time (an amendment's is None): it counts for its unit's disclosure rate."""
+
+    @property
+    def facts_id(self) -> uuid.UUID:
+        return CommunityFacts.create_id(self.community_code)
+
+    @property
+    def campaign_id(self) -> uuid.UUID | None:
+        if self.filed_at is None:
+            return None
+        return UnitCampaign.create_id(self.unit, self.figures.year)
+
+    def onto(
+        self, facts: CommunityFacts | None, year: UnitCampaign | None, rules: WarningRules
+    ) -> tuple[list[Aggregate], list[Due]]:
+        """Noted on the community's facts and (a filing) its unit's year, either opened
+        when it has none: the aggregates changed and the warnings due."""
+        facts = facts or CommunityFacts(self.community_code, self.unit)
+        changed = facts.note_disclosure(self.unit, self.company, self.figures)
+        due = disclosure_warnings(facts, rules) if changed else []
+        counted: list[Aggregate] = []
+        if self.filed_at is not None:
+            year = year or UnitCampaign(self.unit, self.figures.year)
+            year.note_disclosure(
+                self.figures.quarter, self.community_code, shanghai_date(self.filed_at)
+            )
+            counted.append(year)
+        return [facts, *counted], due
+
+
 def on_disclosure(
     app: CaseworkApplication,
     delivery: DeliveryRef,
@@ -167,17 +211,43 @@ def on_disclosure(
     figures replace those remembered, and the disclosure rules run again. A deficit quarter
     (surplus < 0) is a filing like any other here: `deficit_quarter` judges it. A filing
     (`filed_at`) counts for its unit's disclosure rate in the quarter's year."""
-    facts = _community(app, community_code, unit)
-    changed = facts.note_disclosure(unit, company, figures)
-    due = disclosure_warnings(facts, app.warning_rules) if changed else []
-    counted: list[Aggregate] = []
-    if filed_at is not None:
-        year = app.find(UnitCampaign.create_id(unit, figures.year), UnitCampaign) or UnitCampaign(
-            unit, figures.year
-        )
-        year.note_disclosure(figures.quarter, community_code, shanghai_date(filed_at))
-        counted.append(year)
-    return _commit(app, [facts, *counted], due, delivery)
+    note = DisclosureNote(community_code, unit, company, figures, filed_at)
+    campaign = note.campaign_id
+    changed, due = note.onto(
+        app.find(note.facts_id, CommunityFacts),
+        app.find(campaign, UnitCampaign) if campaign is not None else None,
+        app.warning_rules,
+    )
+    return _commit(app, changed, due, delivery)
+
+
+def on_disclosures(
+    app: CaseworkApplication, notes: Sequence[tuple[DisclosureNote, DeliveryRef]]
+) -> int:
+    """A consumer's fetched run of filings and amendments in one transaction (ADR 0018),
+    with the effects `on_disclosure` has event by event: each community's facts and each
+    unit's year loaded once for the run, the notes applied in order, a warning raised by
+    the first that finds it due unless it exists, every delivery tracked
+    (`CaseworkApplication.apply_steps`). Returns how many were new; raises, having written
+    nothing, when one of them cannot be applied (the consumer then goes one by one)."""
+    rules = app.warning_rules
+
+    def step(note: DisclosureNote, delivery: DeliveryRef) -> BatchStep:
+        campaign = note.campaign_id
+
+        def apply(
+            aggregates: Mapping[uuid.UUID, Aggregate],
+        ) -> tuple[list[Aggregate], list[Due]]:
+            return note.onto(
+                batch_aggregate(aggregates, note.facts_id, CommunityFacts),
+                batch_aggregate(aggregates, campaign, UnitCampaign) if campaign else None,
+                rules,
+            )
+
+        changes = [note.facts_id] if campaign is None else [note.facts_id, campaign]
+        return BatchStep(delivery, changes, apply)
+
+    return app.apply_steps([step(note, delivery) for note, delivery in notes])
 
 
 def on_disclosure_overdue(

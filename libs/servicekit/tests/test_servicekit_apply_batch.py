@@ -7,7 +7,7 @@ anything of the batch fails."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -17,8 +17,11 @@ from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from servicekit.eventstore import (
     BatchEffect,
     BatchPOPOProcessRecorder,
+    BatchStep,
     DeliveryRef,
     ServiceApplication,
+    StepEvents,
+    batch_aggregate,
 )
 
 CONSUMER = "tallies.counting"
@@ -48,6 +51,14 @@ class Other(Aggregate):
     @event("Made")
     def __init__(self) -> None:
         pass
+
+    @staticmethod
+    def create_id_of_first() -> uuid.UUID:
+        return uuid.uuid5(uuid.NAMESPACE_URL, "other:first")
+
+    @classmethod
+    def first(cls) -> Other:
+        return cls._create(cls.Made, id=cls.create_id_of_first())
 
 
 class Tallies(ServiceApplication):
@@ -232,3 +243,53 @@ def test_a_recorder_that_cannot_apply_a_batch_says_so(
 def test_an_empty_batch_does_nothing(app: Tallies) -> None:
     assert app.apply_batch([]) == 0
     assert stored(app) == 0
+
+
+# -- steps that change several aggregates (apply_steps) -------------------------------------
+
+
+def transfer(source: str, target: str, amount: int, upstream: str) -> BatchStep:
+    """Adds `amount` to two tallies at once (each opened if new)."""
+    ids = [Tally.create_id(source), Tally.create_id(target)]
+
+    def apply(aggregates: Mapping[uuid.UUID, Aggregate]) -> list[Aggregate]:
+        changed: list[Aggregate] = []
+        for name, key in zip((source, target), ids, strict=True):
+            tally = batch_aggregate(aggregates, key, Tally) or Tally(name)
+            tally.add(amount)
+            changed.append(tally)
+        return changed
+
+    return BatchStep(DeliveryRef(CONSUMER, upstream, 1), ids, apply)
+
+
+def test_steps_change_several_aggregates_and_finish_adds_once_per_batch(app: Tallies) -> None:
+    spy = Spy(app)
+    milestones: list[uuid.UUID] = []
+
+    def finish(changed: Sequence[StepEvents]) -> None:
+        # A record made once, by the first step that needs it, unless it exists.
+        if not app.existing([Other.create_id_of_first()]):
+            made = Other.first()
+            milestones.append(made.id)
+            changed[0].extend(made.collect_events())
+
+    steps = [transfer("a", "b", 1, "up-1"), transfer("b", "c", 2, "up-2")]
+    assert app.apply_steps(steps, finish) == 2
+
+    assert spy.writes == [(8, 2)]  # a 2, b 3, c 2 events, and the one Other
+    assert (total(app, "a"), total(app, "b"), total(app, "c")) == (1, 3, 2)
+    assert app.existing([*milestones, Tally.create_id("z")]) == set(milestones)
+    assert app.apply_steps(steps, finish) == 0  # applied before: nothing runs again
+
+
+def test_a_finish_that_fails_writes_nothing(app: Tallies) -> None:
+    def finish(changed: Sequence[StepEvents]) -> None:
+        raise ValueError("a warning that cannot be raised")
+
+    with pytest.raises(ValueError, match="cannot be raised"):
+        app.apply_steps([transfer("a", "b", 1, "up-1")], finish)
+    assert stored(app) == 0
+    # What the failed batch changed in place is forgotten: the next one starts over.
+    assert app.apply_steps([transfer("a", "b", 1, "up-1")]) == 1
+    assert (total(app, "a"), total(app, "b")) == (1, 1)

@@ -117,6 +117,37 @@ class BatchEffect(Generic[A]):
     returns it (a new one when it had none), its new events pending."""
 
 
+@dataclasses.dataclass(frozen=True)
+class BatchStep:
+    """What one upstream event does in a consumer's batch when it may change several
+    aggregates (`ServiceApplication.apply_steps`); a `BatchEffect` is the one-aggregate
+    case."""
+
+    delivery: DeliveryRef
+    changes: Sequence[uuid.UUID]
+    """The aggregates it may change: each is brought forward once for the whole batch."""
+    apply: Callable[[Mapping[uuid.UUID, Aggregate]], Sequence[Aggregate]]
+    """Given the batch's aggregates as they stand (those without events absent), calls
+    their verbs; returns the aggregates it changed or opened, their new events pending."""
+
+
+StepEvents = list[DomainEventProtocol[uuid.UUID]]
+Finish = Callable[[Sequence[StepEvents]], None]
+"""Given each applied step's new events (in the steps' order), adds events of aggregates
+no step read (e.g. a warning raised once) to the step that causes them; runs before the
+batch is written, in its all-or-nothing."""
+
+
+def batch_aggregate(
+    aggregates: Mapping[uuid.UUID, Aggregate], key: uuid.UUID, kind: type[A]
+) -> A | None:
+    """The batch's aggregate `key` as a `kind` (None: it has no event yet)."""
+    found = aggregates.get(key)
+    if found is None or isinstance(found, kind):
+        return found
+    raise TypeError(f"{key} is a {type(found).__name__}, not {kind.__name__}")
+
+
 BATCH_RECORDER_TOPIC = "servicekit.batch_recorder:BatchPostgresProcessRecorder"
 """eventsourcing's PostgreSQL process recorder, able to apply a consumer's batch."""
 
@@ -345,51 +376,57 @@ class ServiceApplication(Application[uuid.UUID]):
         return True
 
     def apply_batch(self, effects: Sequence[BatchEffect[Any]]) -> int:
-        """Applies a consumer's batch in one transaction; returns how many of its
-        deliveries were applied (the others had been, before or earlier in the batch).
+        """Applies a consumer's batch in one transaction, each event changing one aggregate
+        (`apply_steps`, whose promises it keeps); returns how many of its deliveries were
+        applied (the others had been, before or earlier in the batch)."""
+        return self.apply_steps([_step_of(effect) for effect in effects])
 
-        One round trip finds the deliveries applied before (passed over) and loads each
-        aggregate of the batch once (only its new events, when an earlier batch left it
-        here); each is given its effects in the batch's order; every new
-        event (each through the publish check) and one tracking row per delivery are then
-        written in one transaction. Nothing is written when anything fails: a verb that
-        refuses, an event that cannot be published, a concurrent writer or a repeat racing
-        its first delivery (IntegrityError). The consumer then applies the batch event by
-        event, which tells the event at fault from the others."""
+    def apply_steps(self, steps: Sequence[BatchStep], finish: Finish | None = None) -> int:
+        """Applies a consumer's batch in one transaction with the effects of its events
+        applied one by one; returns how many of its deliveries were applied.
+
+        One round trip finds the deliveries applied before (passed over, as are repeats
+        within the batch) and loads each aggregate the steps change once (only its new
+        events, when an earlier batch left it here); the steps run in the batch's order;
+        `finish` may then add what depends on the whole batch; every new event (each
+        through the publish check) and one tracking row per delivery are written in one
+        transaction. Nothing is written when anything fails: a verb that refuses, an event
+        that cannot be published, a concurrent writer or a repeat racing its first delivery
+        (IntegrityError). The consumer then applies the batch event by event, which tells
+        the event at fault from the others."""
         recorder = self._batch_recorder()
-        names = {e.delivery.tracking().application_name: e.delivery for e in effects}
-        ids = list(dict.fromkeys(e.aggregate_id for e in effects))
+        names = {s.delivery.tracking().application_name: s.delivery for s in steps}
+        ids = list(dict.fromkeys(i for s in steps for i in s.changes))
         kept = self._batch_aggregates()
         with kept.lock:
             tracked, new = recorder.read_batch(list(names), kept.versions(ids))
             seen = {names[n] for n in tracked}
-            pending: list[BatchEffect[Any]] = []
-            for effect in effects:
-                if effect.delivery not in seen:
-                    seen.add(effect.delivery)
-                    pending.append(effect)
+            pending: list[BatchStep] = []
+            for step in steps:
+                if step.delivery not in seen:
+                    seen.add(step.delivery)
+                    pending.append(step)
             if not pending:
                 return 0
             try:
                 aggregates = self._brought_forward(kept, ids, new)
-                new_events: list[DomainEventProtocol[uuid.UUID]] = []
-                for effect in pending:
-                    current = aggregates.get(effect.aggregate_id)
-                    if current is not None and not isinstance(current, effect.kind):
-                        raise TypeError(
-                            f"{effect.aggregate_id} is a {type(current).__name__}, "
-                            f"not {effect.kind.__name__}"
-                        )
-                    changed = effect.apply(current)
-                    aggregates[effect.aggregate_id] = changed
-                    # In the deliveries' order, as event by event would have written them.
-                    new_events.extend(changed.collect_events())
+                changed: list[StepEvents] = []
+                for step in pending:
+                    events: StepEvents = []
+                    for aggregate in step.apply(aggregates):
+                        aggregates[aggregate.id] = aggregate
+                        events.extend(aggregate.collect_events())
+                    changed.append(events)
+                if finish is not None:
+                    finish(changed)
+                # In the deliveries' order, as event by event would have written them.
+                new_events = [e for events in changed for e in events]
                 # Stored means publishable, as on every other write (`_record`).
                 if self.publish_check is not None:
                     self.publish_check(new_events)
                 recorder.insert_batch(
                     [self.mapper.to_stored_event(e) for e in new_events],
-                    [e.delivery.tracking() for e in pending],
+                    [s.delivery.tracking() for s in pending],
                 )
             except BaseException:
                 # What was changed in place is not what is stored: read it all again.
@@ -542,6 +579,15 @@ class ServiceApplication(Application[uuid.UUID]):
         if hasattr(recorder, "select_events_after"):
             return list(recorder.select_events_after(after))
         return [e for i, v in after.items() for e in recorder.select_events(i, gt=v)]
+
+    def existing(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these aggregates have events, in one query where the recorder can (for
+        records a batch creates once, e.g. a warning: `apply_steps`' `finish`)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return set()
+        stored = self._select_events_after(dict.fromkeys(wanted, 0))
+        return {uuid.UUID(str(e.originator_id)) for e in stored}
 
     def exists(self, aggregate_id: uuid.UUID) -> bool:
         """Whether the aggregate has any event: one indexed row read, no reconstruction
@@ -873,3 +919,11 @@ def mutate_all(aggregate: Any, events: Iterable[Any]) -> Any:
     for domain_event in events:
         aggregate = domain_event.mutate(aggregate)
     return aggregate
+
+
+def _step_of(effect: BatchEffect[Any]) -> BatchStep:
+    def apply(aggregates: Mapping[uuid.UUID, Aggregate]) -> list[Aggregate]:
+        current = batch_aggregate(aggregates, effect.aggregate_id, effect.kind)
+        return [effect.apply(current)]
+
+    return BatchStep(effect.delivery, [effect.aggregate_id], apply)

@@ -11,13 +11,12 @@ from typing import Any
 import pytest
 
 from casework.application.app import CaseworkApplication
-from casework.application.batch import batch_aggregate
 from casework.domain.campaign.unit_campaign import UnitCampaign
 from casework.domain.warnings.community_facts import CommunityFacts
 from casework.domain.warnings.rules import DEFICIT_QUARTER, ZERO_REVENUE_WITH_FACILITIES
 from casework.entrypoints.consumers import WARNINGS, subscriptions
 from servicekit.consumer import Subscription
-from servicekit.eventstore import DeliveryRef
+from servicekit.eventstore import DeliveryRef, batch_aggregate
 from servicekit.testing import FakeClock
 from services.casework.tests.support.disclosure_batches import (
     FILED,

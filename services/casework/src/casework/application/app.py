@@ -13,10 +13,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate
 
 from casework.application.access import HISTORY_READS, POLICY
-from casework.application.batch import BatchStep
 from casework.application.commands import EarlierReceipt
 from casework.application.handlers import HANDLERS
 from casework.application.ports import (
@@ -28,7 +27,7 @@ from casework.application.ports import (
 from casework.application.public_limits import PublicLimits, PublicRateLimiter
 from casework.domain.case import CSPRNG, Case, CaseTimeLimits, PersonalDataRetention
 from casework.domain.warnings.rules import DEFAULT_RULES, WarningRules
-from casework.domain.warnings.supervision_warning import Due, SupervisionWarning
+from casework.domain.warnings.supervision_warning import SupervisionWarning
 from servicekit.clock import Clock, utc_now
 from servicekit.errors import NotFound, ServiceError
 from servicekit.eventstore import Command, ServiceApplication, fingerprint, rebuild
@@ -129,78 +128,6 @@ class CaseworkApplication(ServiceApplication):
         return warning
 
     # -- a consumer's batch --------------------------------------------------------------------
-
-    def apply_steps(self, steps: Sequence[BatchStep]) -> int:
-        """A consumer's batch in one transaction, with the effects of its events applied one
-        by one (`record` per event): servicekit's `apply_batch` for events that change
-        several aggregates and raise warnings. Returns how many deliveries were applied.
-
-        One round trip finds the deliveries applied before (passed over, as are repeats
-        within the batch) and brings each aggregate the steps change forward (kept between
-        batches, as `apply_batch` keeps them); the steps run in order; a second round trip
-        finds which of the warnings found due exist. A warning is raised by the first step
-        that finds it due, unless it exists (as `new_warnings` decides per event). The new
-        events, in the deliveries' order, pass the publish check and are written with a
-        tracking row per delivery in one transaction. Nothing is written when anything
-        fails; the consumer then applies the batch event by event."""
-        # servicekit's batch machinery, reused as `apply_batch` uses it: its effects name
-        # one aggregate per event, a disclosure changes two and may raise warnings.
-        recorder = self._batch_recorder()
-        names = {s.delivery.tracking().application_name: s.delivery for s in steps}
-        ids = list(dict.fromkeys(i for s in steps for i in s.changes))
-        kept = self._batch_aggregates()
-        with kept.lock:
-            tracked, new = recorder.read_batch(list(names), kept.versions(ids))
-            seen = {names[n] for n in tracked}
-            pending: list[BatchStep] = []
-            for step in steps:
-                if step.delivery not in seen:
-                    seen.add(step.delivery)
-                    pending.append(step)
-            if not pending:
-                return 0
-            try:
-                aggregates = self._brought_forward(kept, ids, new)
-                changed: list[list[DomainEventProtocol[uuid.UUID]]] = []
-                found: list[Sequence[Due]] = []
-                for step in pending:
-                    touched, due = step.apply(aggregates)
-                    events: list[DomainEventProtocol[uuid.UUID]] = []
-                    for aggregate in touched:
-                        aggregates[aggregate.id] = aggregate
-                        events.extend(aggregate.collect_events())
-                    changed.append(events)
-                    found.append(due)
-                due_ids = list(dict.fromkeys(d.warning_id for due in found for d in due))
-                existing = {
-                    uuid.UUID(str(e.originator_id))
-                    for e in (
-                        recorder.read_batch([], dict.fromkeys(due_ids, 0))[1] if due_ids else []
-                    )
-                }
-                rules = self.warning_rules
-                for events, due in zip(changed, found, strict=True):
-                    for d in due:
-                        if d.warning_id in existing:
-                            continue
-                        existing.add(d.warning_id)
-                        warning = SupervisionWarning.raise_due(
-                            d, rules.version, rules.basis(d.rule), self.clock()
-                        )
-                        events.extend(warning.collect_events())
-                new_events = [e for events in changed for e in events]
-                if self.publish_check is not None:
-                    self.publish_check(new_events)
-                recorder.insert_batch(
-                    [self.mapper.to_stored_event(e) for e in new_events],
-                    [s.delivery.tracking() for s in pending],
-                )
-            except BaseException:
-                # What was changed in place is not what is stored: read it all again.
-                kept.forget(ids)
-                raise
-            kept.keep({i: aggregates[i] for i in ids if i in aggregates})
-        return len(pending)
 
     # -- idempotent commands -------------------------------------------------------------------
 

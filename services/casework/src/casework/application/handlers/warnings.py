@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from eventsourcing.domain import Aggregate
 
 from casework.application.access import POLICY, authorize, warning_facts
-from casework.application.batch import BatchStep, batch_aggregate
 from casework.application.commands import (
     AcknowledgeWarning,
     CloseWarning,
@@ -50,7 +49,7 @@ from casework.domain.warnings.unit_inspections import UnitInspections
 from pubrev_contracts.vocabulary.campaign import shanghai_date
 from pubrev_contracts.vocabulary.units import COUNTY_UNITS
 from servicekit.errors import Validator
-from servicekit.eventstore import DeliveryRef
+from servicekit.eventstore import BatchStep, DeliveryRef, StepEvents, batch_aggregate
 from servicekit.identity import Identity
 
 if TYPE_CHECKING:
@@ -227,27 +226,43 @@ def on_disclosures(
     """A consumer's fetched run of filings and amendments in one transaction (ADR 0018),
     with the effects `on_disclosure` has event by event: each community's facts and each
     unit's year loaded once for the run, the notes applied in order, a warning raised by
-    the first that finds it due unless it exists, every delivery tracked
-    (`CaseworkApplication.apply_steps`). Returns how many were new; raises, having written
-    nothing, when one of them cannot be applied (the consumer then goes one by one)."""
+    the first that finds it due unless it exists, every delivery tracked (servicekit's
+    `apply_steps`). Returns how many were new; raises, having written nothing, when one of
+    them cannot be applied (the consumer then goes one by one)."""
     rules = app.warning_rules
+    found: list[Sequence[Due]] = []
+    """The warnings each applied step found due, in the steps' order."""
 
     def step(note: DisclosureNote, delivery: DeliveryRef) -> BatchStep:
         campaign = note.campaign_id
 
-        def apply(
-            aggregates: Mapping[uuid.UUID, Aggregate],
-        ) -> tuple[list[Aggregate], list[Due]]:
-            return note.onto(
+        def apply(aggregates: Mapping[uuid.UUID, Aggregate]) -> list[Aggregate]:
+            touched, due = note.onto(
                 batch_aggregate(aggregates, note.facts_id, CommunityFacts),
                 batch_aggregate(aggregates, campaign, UnitCampaign) if campaign else None,
                 rules,
             )
+            found.append(due)
+            return touched
 
         changes = [note.facts_id] if campaign is None else [note.facts_id, campaign]
         return BatchStep(delivery, changes, apply)
 
-    return app.apply_steps([step(note, delivery) for note, delivery in notes])
+    def raise_warnings(changed: Sequence[StepEvents]) -> None:
+        # As `new_warnings` decides event by event: raised by the first step that finds
+        # it due, unless it exists (one query for the whole batch).
+        existing = app.existing(d.warning_id for due in found for d in due)
+        for events, due in zip(changed, found, strict=True):
+            for d in due:
+                if d.warning_id in existing:
+                    continue
+                existing.add(d.warning_id)
+                warning = SupervisionWarning.raise_due(
+                    d, rules.version, rules.basis(d.rule), app.clock()
+                )
+                events.extend(warning.collect_events())
+
+    return app.apply_steps([step(note, delivery) for note, delivery in notes], raise_warnings)
 
 
 def on_disclosure_overdue(

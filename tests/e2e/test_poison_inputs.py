@@ -133,6 +133,16 @@ async def test_poison_inputs_are_refused_and_the_platform_goes_on(
             # Two income items of 2^63−1 fen, with shares that balance them.
             await register(disclosure, code, OFFICER)
             heads[0] = log_head(dparts.app)
+            # Inspection and casework learn the community from the bus (a watch; facts and
+            # the unit's list): what they write then is the registration's doing, not a
+            # poison input's.
+            consumers = [i.consumer, c.consumer]
+
+            async def both_learnt_it() -> bool:
+                return all(r is not None and r.applied >= 1 for r in consumers)
+
+            await eventually(both_learnt_it, what="inspection and casework to apply it")
+            heads[1], heads[3] = log_head(iparts.app), log_head(cparts.app)
             rich = file_request(code)
             for item in rich.content.income:
                 item.amount_fen = 2**63 - 1

@@ -137,7 +137,7 @@ coverage: $(STAMP)
 	$(PY) tools/coverage_report.py
 
 # BENCH_SCALE=small|default|large|<stored events> sizes the stores (bench/scale.py; default:
-# a million events to replay, about eight minutes on 2 cores); history in .local/bench/.
+# a million events to replay, about ten minutes on 2 cores); history in .local/bench/.
 bench: $(STAMP)
 	$(PY) tools/devinfra.py up
 	BENCH_SCALE="$(BENCH_SCALE)" $(PY) -m bench

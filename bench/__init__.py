@@ -7,12 +7,11 @@ each ratio beside the previous run's (of the same scale, else the last) and the 
 for it, writes the same figures as JSON to `.local/bench/latest.json` and appends the run to
 `.local/bench/history.jsonl` (git commit, date, scale, every figure; bench.history).
 Progress, with a bar and an ETA per step, goes to stderr (one line per step under CI or
-without a terminal; bench.progress). The default run takes about seven and a half minutes
-on a 2-core machine (7 min 32 s measured with `time make bench` before the cost section
-measured the small deployment too, which adds about 100 s). Nothing here asserts a
-timing: this is a report, and absolute figures move with the machine and whatever else
-runs on it. The ratios against baselines taken seconds
-earlier on the same machine are what to compare between runs.
+without a terminal; bench.progress). The default run takes about ten minutes on a 2-core
+machine (10 min 0 s measured with `time make bench`). Nothing here asserts a timing: this
+is a report, and absolute figures move with the machine and whatever else runs on it. The
+ratios against baselines taken seconds earlier on the same machine are what to compare
+between runs.
 
 Every figure is `count / seconds` of one timed loop (set-up excluded), in operations per
 second; the concurrent ones also give p50/p99 latency of a single call. The CPU columns say

@@ -158,11 +158,13 @@ async def time_raw_batch_produce(
 
 
 @contextlib.asynccontextmanager
-async def bench_relay(parts: ServiceParts, batch_size: int) -> AsyncIterator[Relay]:
-    """The service's relay over its store, its producer started, at its recorded position;
-    producer and pool closed on the way out."""
+async def bench_relay(
+    parts: ServiceParts, batch_size: int, client_id: str = "bench-relay", **options: Any
+) -> AsyncIterator[Relay]:
+    """The service's relay over its store (`options`: the Relay's own), its producer
+    started, at its recorded position; producer and pool closed on the way out."""
     settings = parts.settings
-    producer = await started_producer(settings.kafka_bootstrap, "bench-relay", parts.topic)
+    producer = await started_producer(settings.kafka_bootstrap, client_id, parts.topic)
     # Where it would park an event it cannot send (none here): the service's database.
     store = ParkedStore(
         ConnectionPool(settings.service_database_url, min_size=1, max_size=2, open=True)
@@ -176,6 +178,7 @@ async def bench_relay(parts: ServiceParts, batch_size: int) -> AsyncIterator[Rel
             producer,
             store,
             batch_size=batch_size,
+            **options,
         )
         await relay.position()
         yield relay
@@ -205,45 +208,37 @@ async def time_idle_latency(
     """Write one event, wait for the relay to have produced it (its ack in, its position
     recorded), at random moments, relay idle in between: today's poll or LISTEN/NOTIFY."""
     settings = parts.settings
-    producer = await started_producer(settings.kafka_bootstrap, "bench-idle", parts.topic)
-    pool = ConnectionPool(settings.service_database_url, min_size=1, max_size=2, open=True)
-    store = ParkedStore(pool)
-    relay = Relay(
-        settings.service,
-        parts.app.process_recorder,
-        parts.translate,
-        producer,
-        store,
-        batch_size=settings.relay_batch_size,
-        idle_poll_seconds=settings.relay_idle_poll_seconds,
-        listen=listen,
-    )
-    stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop))
     pauses = random.Random(SEED + int(listen))  # noqa: S311 (pauses, not secrets)
     latencies: list[float] = []
-    try:
-        await asyncio.sleep(IDLE_SETTLE_SECONDS)
-        if listen and (relay.listener is None or not relay.listener.listening):
-            raise RuntimeError("the relay is not listening to its log's notifications")
-        with Stopwatch() as watch:
-            for filing in filings:
-                # A random moment of the poll's cycle, the relay idle.
-                await asyncio.sleep(pauses.uniform(*IDLE_PAUSE_SECONDS))
-                before = relay.published
-                started = time.perf_counter()
-                await asyncio.to_thread(fill_with_filings, parts.app, [filing])
-                while relay.published == before:
-                    if running.done():
-                        running.result()  # the relay died: say why
-                        raise RuntimeError("the relay stopped")
-                    await asyncio.sleep(0.0005)
-                latencies.append(time.perf_counter() - started)
-    finally:
-        stop.set()
-        await running
-        await producer.stop()
-        pool.close()
+    async with bench_relay(
+        parts,
+        settings.relay_batch_size,
+        "bench-idle",
+        idle_poll_seconds=settings.relay_idle_poll_seconds,
+        listen=listen,
+    ) as relay:
+        stop = asyncio.Event()
+        running = asyncio.create_task(relay.run(stop))
+        try:
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            if listen and (relay.listener is None or not relay.listener.listening):
+                raise RuntimeError("the relay is not listening to its log's notifications")
+            with Stopwatch() as watch:
+                for filing in filings:
+                    # A random moment of the poll's cycle, the relay idle.
+                    await asyncio.sleep(pauses.uniform(*IDLE_PAUSE_SECONDS))
+                    before = relay.published
+                    started = time.perf_counter()
+                    await asyncio.to_thread(fill_with_filings, parts.app, [filing])
+                    while relay.published == before:
+                        if running.done():
+                            running.result()  # the relay died: say why
+                            raise RuntimeError("the relay stopped")
+                        await asyncio.sleep(0.0005)
+                    latencies.append(time.perf_counter() - started)
+        finally:
+            stop.set()
+            await running
     how = (
         f"LISTEN/NOTIFY (poll {relay.listen_poll_seconds:g} s kept)"
         if listen

@@ -62,7 +62,7 @@ from servicekit.cloudevents import CloudEventAttributes, event_id
 from servicekit.consumer import ConsumerRunner, Subscription, dead_letter_topic
 from servicekit.isolation import ParkedStore
 from servicekit.kafka_admin import ensure_topics
-from servicekit.runtime import close
+from servicekit.runtime import ServiceParts, close
 from servicekit.settings import ServiceSettings
 
 UNIT = "events/s"
@@ -314,6 +314,23 @@ def inspection_settings(
     )
 
 
+def bench_runner(
+    parts: ServiceParts, subscription: Subscription, prefix: str, store: ParkedStore
+) -> ConsumerRunner:
+    """The service's ConsumerRunner for this one subscription, as its consumer role builds
+    it (its settings' attempts and grace), on the bench's topics."""
+    settings = parts.settings
+    return ConsumerRunner(
+        settings.service,
+        settings.kafka_bootstrap,
+        [subscription],
+        max_attempts=settings.consumer_max_attempts,
+        graceful_timeout=settings.shutdown_grace_seconds,
+        topic_prefix=prefix,
+        store=store,
+    )
+
+
 def own_group(subscription: Subscription, tag: str) -> Subscription:
     """The subscription under a consumer group of the bench's own: a test or a service
     using the real group id on the same broker is neither rebalanced nor joined."""
@@ -405,15 +422,7 @@ async def measure_casework(
             await asyncio.to_thread(store.ensure_tables)
             [warnings] = [s for s in parts.subscriptions if s.consumer == CASEWORK_WARNINGS]
             subscription = own_group(warnings, tag)
-            runner = ConsumerRunner(
-                "casework",
-                bootstrap,
-                [subscription],
-                max_attempts=parts.settings.consumer_max_attempts,
-                graceful_timeout=parts.settings.shutdown_grace_seconds,
-                topic_prefix=prefix,
-                store=store,
-            )
+            runner = bench_runner(parts, subscription, prefix, store)
             batching = "a batch per transaction" if subscription.batch_handler else "event by event"
             label = (
                 f"casework's ConsumerRunner applying the first {count:,} of them (disclosure "
@@ -464,15 +473,7 @@ async def measure(
                 consume = await time_raw_consume(bootstrap, topic, count, batch)
                 with scratch_database("consumer_insert") as scratch:
                     insert = await asyncio.to_thread(time_raw_insert, scratch, records, batch)
-            runner = ConsumerRunner(
-                "inspection",
-                bootstrap,
-                [subscription],
-                max_attempts=parts.settings.consumer_max_attempts,
-                graceful_timeout=parts.settings.shutdown_grace_seconds,
-                topic_prefix=prefix,
-                store=store,
-            )
+            runner = bench_runner(parts, subscription, prefix, store)
             with progress.step(f"consumer: inspection applying {count:,}", total=count) as advance:
                 apply, done = await time_consumer(runner, count, advance)
             tracked, stored, parked = await asyncio.to_thread(

@@ -495,7 +495,16 @@ def test_preread_reads_a_cached_aggregate_from_its_cached_version_on(
     monkeypatch.setenv("AGGREGATE_CACHE_FASTFORWARD", "y")
     app = SampleApplication()
     app.handle(CLERK, OpenLedger("r-1", "parking", 1200))
-    parking = Ledger.create_id("parking")
+    app.handle(CLERK, OpenLedger("r-2", "bikes", 0))
+    parking, bikes = Ledger.create_id("parking"), Ledger.create_id("bikes")
+    # A short history is read in the group's query each time, never kept...
+    with app.preread([bikes]):
+        assert app.find(bikes, Ledger, read_only=True) is not None
+    assert app.repository.cache is not None
+    with pytest.raises(KeyError):
+        app.repository.cache.get(bikes)
+    # ...a long one (here: from one event on) is kept once read.
+    monkeypatch.setattr(app, "preread_keeps_from", 1)
     asked: list[int | None] = []
     recorder: Any = app.recorder
     select_events = recorder.select_events

@@ -300,6 +300,12 @@ class ServiceApplication(Application[uuid.UUID]):
     handlers: ClassVar[Mapping[type, Callable[..., Any]]] = {}
     """Command type → handler `(app, identity, command) -> result` (application/handlers.py):
     the service's message bus, as in cosmicpython's `allocation`."""
+    preread_keeps_from: ClassVar[int] = 50
+    """`preread` puts an aggregate it read whole in the repository's cache only from this
+    many events on (about a millisecond of replay; local configuration): a long history is
+    replayed once per process, while the province's ordinary communities, read in one
+    query per group anyway, do not fill the api's memory (the soak: +33 MiB when it kept
+    every one)."""
 
     def handle(self, identity: Identity, command: Any) -> Any:
         """Runs the command's handler. A command type without one is a wiring bug."""
@@ -522,7 +528,8 @@ class ServiceApplication(Application[uuid.UUID]):
         it; none, and the cached one stands), so a long history is replayed once per
         process, not once per group (issue 14, goal 6: a community of 10,000 events). One
         that has moved on since is brought forward by `repository.get` itself (under its
-        fast-forward lock); one read whole here is put in the cache for the next group."""
+        fast-forward lock); one read whole here is put in the cache for the next group when
+        its history is long (`preread_keeps_from`)."""
         wanted = list(dict.fromkeys(ids))
         if not wanted or self._preread.aggregates is not None:
             yield
@@ -556,7 +563,7 @@ class ServiceApplication(Application[uuid.UUID]):
                 continue
             events.sort(key=lambda e: e.originator_version)
             read = mutate_all(None, (self.mapper.to_domain_event(e) for e in events))
-            if read is not None and cache is not None:
+            if read is not None and cache is not None and len(events) >= self.preread_keeps_from:
                 cache.put(aggregate_id, read)
             aggregates[aggregate_id] = read
         self._preread.aggregates = aggregates

@@ -240,19 +240,25 @@ def _disclosure_id(state: bytes) -> str:
 # -- the three processes ----------------------------------------------------------------------
 
 
+E2E_ROLES = (("disclosure", "api"), ("disclosure", "relay"), ("inspection", "consumer"))
+
+
 @contextlib.asynccontextmanager
 async def pipeline(
-    progress: BenchProgress,
+    progress: BenchProgress, name: str = "e2e", roles_wanted: Sequence[tuple[str, str]] = E2E_ROLES
 ) -> AsyncIterator[tuple[int, str, str, dict[str, ServerProcess]]]:
-    prefix = f"bench.e2e.{uuid.uuid4().hex[:8]}."
+    """The roles as processes (one api worker) on scratch disclosure and inspection
+    databases (`prepare` first) and topics of their own, the disclosure api SERVING; yields
+    its port, the inspection and disclosure URLs and the processes (soak_bench uses it too)."""
+    prefix = f"bench.{name}.{uuid.uuid4().hex[:8]}."
     port = free_port()
     with (
-        scratch_database("e2e_disclosure") as disclosure_url,
-        scratch_database("e2e_inspection") as inspection_url,
+        scratch_database(f"{name}_disclosure") as disclosure_url,
+        scratch_database(f"{name}_inspection") as inspection_url,
         contextlib.ExitStack() as outputs,
     ):
         urls = {"disclosure": disclosure_url, "inspection": inspection_url}
-        with progress.step("e2e: prepare both databases"):
+        with progress.step(f"{name}: prepare both databases"):
             await asyncio.gather(
                 *(
                     asyncio.to_thread(prepare, s, role_environment(s, u, 0, prefix, "prepare"))
@@ -261,11 +267,7 @@ async def pipeline(
             )
         roles: dict[str, ServerProcess] = {}
         try:
-            for service, role in (
-                ("disclosure", "api"),
-                ("disclosure", "relay"),
-                ("inspection", "consumer"),
-            ):
+            for service, role in roles_wanted:
                 env = role_environment(service, urls[service], port, prefix, role)
                 env["PUBREV_API_WORKERS"] = "1"
                 output = outputs.enter_context(tempfile.TemporaryFile())
@@ -275,7 +277,7 @@ async def pipeline(
                 )
             deadline = time.monotonic() + WARM_SECONDS
             while not await api_ready(port):
-                _check_alive(roles)
+                check_alive(roles)
                 if time.monotonic() > deadline:
                     raise RuntimeError("the disclosure api was not SERVING in time")
                 await asyncio.sleep(0.3)
@@ -285,7 +287,7 @@ async def pipeline(
                 stop_server(server)
 
 
-def _check_alive(roles: dict[str, ServerProcess]) -> None:
+def check_alive(roles: dict[str, ServerProcess]) -> None:
     for name, server in roles.items():
         if server.popen.poll() is not None:
             raise RuntimeError(
@@ -385,7 +387,7 @@ async def e2e_section(scale: Scale | None = None, progress: BenchProgress = NO_P
                 await register_all(channels[0], data, 50)
                 deadline = time.monotonic() + WARM_SECONDS
                 while watcher.kinds["RegistrationNoted"] < len(data.communities):
-                    _check_alive(roles)
+                    check_alive(roles)
                     if time.monotonic() > deadline:
                         raise RuntimeError(
                             f"inspection noted {watcher.kinds['RegistrationNoted']:,} of "
@@ -402,7 +404,7 @@ async def e2e_section(scale: Scale | None = None, progress: BenchProgress = NO_P
                     sent = await send(channels, data.filings, plan.rate)
                     deadline = time.monotonic() + DRAIN_SECONDS
                     while any(d not in watcher.seen for d in sent.answered):
-                        _check_alive(roles)
+                        check_alive(roles)
                         if time.monotonic() > deadline:
                             missing = sum(1 for d in sent.answered if d not in watcher.seen)
                             raise RuntimeError(

@@ -25,20 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import grpc
 
-from bench.cost_bench import api_ready, memory_mib, prepare, role_environment
+from bench.cost_bench import memory_mib
 from bench.disclosure_data import Filing, register_all
-from bench.e2e_bench import workload
-from bench.infra import scratch_database
-from bench.process_bench import CHANNEL_OPTIONS, ServerProcess, free_port, spawn, stop_server
+from bench.e2e_bench import check_alive, pipeline, workload
+from bench.process_bench import CHANNEL_OPTIONS, ServerProcess
 from bench.progress import NO_PROGRESS, BenchProgress
 from bench.report import Figure, Section, percentile
 from bench.stopwatch import Stopwatch
@@ -59,7 +55,6 @@ WINDOW_SECONDS = 60.0
 IN_FLIGHT = 2_000
 TIMEOUT = 30.0
 CHANNELS = 4
-READY_SECONDS = 180.0
 FLAT = 1.2
 """A role whose last sample exceeds its first by more than this factor did not stay flat."""
 
@@ -75,55 +70,6 @@ class Calls:
     done: list[tuple[float, float]] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     behind: float = 0.0
-
-
-@contextlib.asynccontextmanager
-async def roles_running(
-    progress: BenchProgress,
-) -> AsyncIterator[tuple[int, dict[str, ServerProcess]]]:
-    prefix = f"bench.soak.{uuid.uuid4().hex[:8]}."
-    port = free_port()
-    with (
-        scratch_database("soak_disclosure") as disclosure_url,
-        scratch_database("soak_inspection") as inspection_url,
-        contextlib.ExitStack() as outputs,
-    ):
-        urls = {"disclosure": disclosure_url, "inspection": inspection_url}
-        with progress.step("soak: prepare both databases"):
-            await asyncio.gather(
-                *(
-                    asyncio.to_thread(prepare, s, role_environment(s, u, 0, prefix, "prepare"))
-                    for s, u in urls.items()
-                )
-            )
-        roles: dict[str, ServerProcess] = {}
-        try:
-            for service, role in ROLES:
-                env = role_environment(service, urls[service], port, prefix, role)
-                env["PUBREV_API_WORKERS"] = "1"
-                output = outputs.enter_context(tempfile.TemporaryFile())
-                argv = [sys.executable, "-m", service, role]
-                roles[f"{service}-{role}"] = ServerProcess(
-                    f"{service} {role}", spawn(argv, env, output), port, output
-                )
-            deadline = time.monotonic() + READY_SECONDS
-            while not await api_ready(port):
-                check_alive(roles)
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the disclosure api was not SERVING in time")
-                await asyncio.sleep(0.3)
-            yield port, roles
-        finally:
-            for server in roles.values():
-                stop_server(server)
-
-
-def check_alive(roles: dict[str, ServerProcess]) -> None:
-    for name, server in roles.items():
-        if server.popen.poll() is not None:
-            raise RuntimeError(
-                f"{name} exited ({server.popen.returncode}):\n{server.output_tail()}"
-            )
 
 
 async def send(
@@ -183,7 +129,7 @@ async def soak_section(progress: BenchProgress = NO_PROGRESS) -> Section:
     with progress.step(f"soak: generate {count:,} filings"):
         data = await asyncio.to_thread(workload, count)
     samples: dict[str, list[float]] = {f"{s}-{r}": [] for s, r in ROLES}
-    async with roles_running(progress) as (port, roles):
+    async with pipeline(progress, "soak", ROLES) as (port, _, _, roles):
         channels = [
             grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
             for _ in range(CHANNELS)
